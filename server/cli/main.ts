@@ -1,0 +1,70 @@
+/** `modelops` — the command-line face of the engine. */
+import { commands } from './commands';
+import type { CliIO } from './command';
+import { describeError, isModelOpsError } from '../engine/errors';
+import { PRODUCT_VERSION } from '../engine/version';
+
+const io: CliIO = {
+  cwd: process.cwd(),
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  isTTY: Boolean(process.stdout.isTTY),
+  env: process.env,
+};
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length), 4);
+  return [
+    `modelops ${PRODUCT_VERSION} — track, train, evaluate, deploy and monitor models in this workspace`,
+    '',
+    'Usage: modelops <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    `  ${'help'.padEnd(width)}  Show help for a command: modelops help <command>`,
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h') {
+    io.out(help());
+    return verb ? 0 : 2;
+  }
+  if (verb === '--version' || verb === '-v') {
+    io.out(PRODUCT_VERSION);
+    return 0;
+  }
+  if (verb === 'help') {
+    const c = commands.find((x) => x.name === rest[0]);
+    io.out(c ? c.usage : help());
+    return 0;
+  }
+  const command = commands.find((c) => c.name === verb);
+  if (!command) {
+    io.err(`modelops: unknown command '${verb}'. Run 'modelops help' for the list.`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    io.err(`modelops ${verb}: ${describeError(e)}`);
+    if (!isModelOpsError(e) && process.env.MODELOPS_DEBUG) io.err(String(e instanceof Error ? e.stack : e));
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`modelops: ${describeError(e)}\n`);
+    process.exitCode = 1;
+  },
+);

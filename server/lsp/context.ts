@@ -1,0 +1,25 @@
+import type { Connection, TextDocuments } from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { NotificationType, ParamsOf, RequestType, ResultOf } from '../protocol';
+
+/** What every handler module receives: the connection, open documents and workspace facts. */
+export interface ServerContext {
+  readonly connection: Connection;
+  readonly documents: TextDocuments<TextDocument>;
+  /** Absolute path of the first workspace folder, or null with no folder open. */
+  workspaceRoot(): string | null;
+  /** Whether the workspace is trusted (nothing from an untrusted workspace is executed). */
+  trusted(): boolean;
+  /** Validation debounce in milliseconds. */
+  validationDelayMs(): number;
+  log(message: string): void;
+  /** Registers things to close when the server shuts down. */
+  onShutdown(dispose: () => void | Promise<void>): void;
+  /** Typed request handler registration. */
+  handle<T extends RequestType<unknown, unknown>>(
+    type: T,
+    handler: (params: ParamsOf<T>, token: import('vscode-languageserver/node').CancellationToken) => ResultOf<T> | Promise<ResultOf<T>>,
+  ): void;
+  /** Typed notification to the client. */
+  notify<T extends NotificationType<unknown>>(type: T, params: ParamsOf<T>): void;
+}

@@ -1,0 +1,105 @@
+/**
+ * The sidecar: a language server over stdio or Node IPC (chosen by the command line, as
+ * vscode-languageserver does) that hosts the ModelOps engine.
+ */
+import {
+  createConnection,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  ResponseError,
+  ErrorCodes,
+  type InitializeParams,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { fileURLToPath } from 'node:url';
+import { core } from '../protocol';
+import type { InitializationOptions } from '../protocol/core';
+import type { ServerContext } from './context';
+import { handlerModules } from './handlers';
+import { describeError, isModelOpsError } from '../engine/errors';
+import { PRODUCT_VERSION } from '../engine/version';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+
+let root: string | null = null;
+let trusted = false;
+let validationDelayMs = 150;
+const shutdownHooks: Array<() => void | Promise<void>> = [];
+
+const ctx: ServerContext = {
+  connection,
+  documents,
+  workspaceRoot: () => root,
+  trusted: () => trusted,
+  validationDelayMs: () => validationDelayMs,
+  log: (message) => connection.console.log(message),
+  onShutdown: (dispose) => shutdownHooks.push(dispose),
+  handle: (type, handler) => {
+    connection.onRequest(type.method, async (params: unknown, token) => {
+      try {
+        return await handler(params as never, token);
+      } catch (e) {
+        // Engine errors reach the client as a message that names what is wrong and what to do.
+        if (!isModelOpsError(e)) connection.console.error(`${type.method} failed: ${e instanceof Error ? e.stack : String(e)}`);
+        throw new ResponseError(isModelOpsError(e) ? 1 : ErrorCodes.InternalError, describeError(e), isModelOpsError(e) ? { code: e.code } : undefined);
+      }
+    });
+  },
+  notify: (type, params) => {
+    void connection.sendNotification(type.method, params);
+  },
+};
+
+connection.onInitialize((params: InitializeParams): InitializeResult => {
+  const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri;
+  root = folder ? fileURLToPath(folder) : null;
+  const options = (params.initializationOptions ?? {}) as Partial<InitializationOptions>;
+  trusted = options.trusted === true;
+  if (typeof options.validationDelayMs === 'number' && options.validationDelayMs >= 0) {
+    validationDelayMs = options.validationDelayMs;
+  }
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      completionProvider: { triggerCharacters: [':', ' ', '"', "'", '/', '.'], resolveProvider: false },
+      hoverProvider: true,
+      codeActionProvider: { codeActionKinds: ['quickfix'] },
+      documentSymbolProvider: true,
+      definitionProvider: true,
+    },
+    serverInfo: { name: 'modelops-sidecar', version: PRODUCT_VERSION },
+  };
+});
+
+ctx.handle(core.status, () => ({
+  version: PRODUCT_VERSION,
+  runtime: `${process.version} (modules ${process.versions.modules})`,
+  workspaceRoot: root,
+  trusted,
+}));
+
+connection.onNotification(core.setTrust.method, (p: { trusted: boolean }) => {
+  trusted = p.trusted === true;
+});
+
+for (const register of handlerModules) register(ctx);
+
+connection.onShutdown(async () => {
+  for (const hook of shutdownHooks.splice(0)) {
+    try {
+      await hook();
+    } catch (e) {
+      connection.console.error(`shutdown: ${describeError(e)}`);
+    }
+  }
+});
+
+// A bug in one handler must not take the sidecar down with it.
+process.on('uncaughtException', (e) => connection.console.error(`uncaught: ${e.stack ?? e.message}`));
+process.on('unhandledRejection', (e) => connection.console.error(`unhandled rejection: ${describeError(e)}`));
+
+documents.listen(connection);
+connection.listen();

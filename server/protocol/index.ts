@@ -1,0 +1,6 @@
+/**
+ * The contract between the extension and the sidecar: every custom request and notification,
+ * one file per domain. Add a domain by adding one export line here.
+ */
+export * from './rpc';
+export * as core from './core';
