@@ -1,0 +1,258 @@
+/**
+ * The registry's public shape. The workspace store is `.modelops/` at the workspace root:
+ * `registry.db` (SQLite, WAL) and `artifacts/` (content-addressed by SHA-256).
+ * Versions are immutable; aliases move; every alias move is kept.
+ */
+import type { Signature } from '../model/types';
+
+/** "sha256:<64 hex>" */
+export type Digest = string;
+
+export type ArtifactFormat =
+  | 'modelops-tfjs'
+  | 'tfjs-layers'
+  | 'onnx'
+  | 'keras'
+  | 'h5'
+  | 'torch'
+  | 'safetensors'
+  | 'pickle'
+  | 'savedmodel'
+  | 'unknown';
+
+export interface ModelRecord {
+  name: string;
+  createdAt: string;
+  versionCount: number;
+  latestVersion: string | null;
+  /** alias → version */
+  aliases: Record<string, string>;
+}
+
+export interface DatasetRef {
+  role: 'train' | 'validation' | 'test' | 'evaluation' | 'other';
+  /** Workspace-relative path as configured. */
+  path: string;
+  digest: Digest;
+}
+
+export interface GateResult {
+  /** Metric name, e.g. "accuracy". */
+  metric: string;
+  /** The expression as written, e.g. ">= production - 0.01". */
+  expression: string;
+  /** Comparison operator. */
+  op: '>=' | '>' | '<=' | '<' | '==' | '!=';
+  /** The threshold after resolving an alias reference, or null if it could not be resolved. */
+  threshold: number | null;
+  actual: number | null;
+  passed: boolean;
+  /** The version an alias-relative gate was resolved against. */
+  reference: { alias: string; version: string | null } | null;
+  /** Human sentence: "accuracy 0.912 ≥ 0.900" or why it failed. */
+  message: string;
+}
+
+export interface GateReport {
+  passed: boolean;
+  results: GateResult[];
+  evaluatedAt: string;
+  /** Set when a user chose to ship despite failing gates. */
+  override: { reason: string; at: string } | null;
+}
+
+export interface VersionRecord {
+  id: number;
+  model: string;
+  /** "MAJOR.MINOR.PATCH" */
+  version: string;
+  artifactDigest: Digest;
+  /** 'directory' artifacts are stored as a manifest of content-addressed files. */
+  artifactKind: 'file' | 'directory';
+  format: ArtifactFormat;
+  sizeBytes: number;
+  signature: Signature | null;
+  metrics: Record<string, number>;
+  runId: string | null;
+  configDigest: Digest | null;
+  datasets: DatasetRef[];
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+  parentVersion: string | null;
+  note: string | null;
+  tags: string[];
+  createdAt: string;
+  archived: boolean;
+  /** Aliases this version holds now. */
+  aliases: string[];
+  gates: GateReport | null;
+  /** Targets where this version is the active deployment. */
+  deployedTo: string[];
+}
+
+export interface AliasMove {
+  model: string;
+  alias: string;
+  fromVersion: string | null;
+  toVersion: string | null;
+  reason: string | null;
+  at: string;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunRecord {
+  id: string;
+  kind: 'train' | 'evaluate';
+  model: string | null;
+  status: RunStatus;
+  params: Record<string, unknown>;
+  /** TensorFlow.js backend or "command" for an external trainer. */
+  backend: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  error: string | null;
+  /** The version this run registered, if any. */
+  version: string | null;
+  /** Final metrics of the run. */
+  metrics: Record<string, number>;
+}
+
+export interface RunMetricPoint {
+  step: number;
+  metrics: Record<string, number>;
+  at: string;
+}
+
+export interface DatasetRecord {
+  digest: Digest;
+  path: string;
+  rows: number;
+  columns: Array<{ name: string; type: 'number' | 'string' | 'boolean' }>;
+  createdAt: string;
+}
+
+export type DeploymentStatus = 'active' | 'superseded' | 'failed' | 'rolled-back';
+
+export interface DeploymentRecord {
+  id: number;
+  target: string;
+  model: string;
+  version: string;
+  status: DeploymentStatus;
+  previousVersion: string | null;
+  at: string;
+  /** Named steps with outcome, e.g. [{step:"smoke test", ok:true, detail:"50/50 matched"}]. */
+  steps: Array<{ step: string; ok: boolean; detail: string; ms: number }>;
+  reason: string | null;
+}
+
+export interface AlertRecord {
+  id: number;
+  target: string;
+  model: string;
+  version: string;
+  /** e.g. "we1" (Western Electric rule 1) or "drift:temp_max". */
+  rule: string;
+  metric: string;
+  message: string;
+  at: string;
+  acknowledged: boolean;
+}
+
+export interface RegisterVersionInput {
+  model: string;
+  /** Path of the artifact: a file or a directory (e.g. a model bundle). */
+  source: string;
+  /** Explicit semantic version; otherwise bumped from the latest by what changed. */
+  version?: string;
+  format?: ArtifactFormat;
+  signature?: Signature | null;
+  metrics?: Record<string, number>;
+  runId?: string | null;
+  /** Path of the config file; its SHA-256 is recorded. */
+  configPath?: string | null;
+  datasets?: DatasetRef[];
+  note?: string | null;
+  tags?: string[];
+  /** Defaults to the latest version of the model. */
+  parentVersion?: string | null;
+}
+
+export interface ListVersionsQuery {
+  model: string;
+  offset?: number;
+  limit?: number;
+  /** 'version' (semver order), 'created', or a metric name. */
+  sort?: string;
+  order?: 'asc' | 'desc';
+  /** Case-insensitive substring of version, tag, alias or note. */
+  filter?: string;
+  includeArchived?: boolean;
+}
+
+export interface ChangeEvent {
+  kind: 'models' | 'versions' | 'aliases' | 'runs' | 'datasets' | 'deployments' | 'alerts';
+  model?: string;
+}
+
+export interface VersionComparison {
+  a: VersionRecord;
+  b: VersionRecord;
+  /** metric → [a, b, b − a] */
+  metrics: Record<string, [number | null, number | null, number | null]>;
+  signatureChanged: boolean;
+  sameArtifact: boolean;
+}
+
+export interface Registry {
+  /** Workspace root. */
+  readonly root: string;
+  /** `<root>/.modelops` */
+  readonly storeDir: string;
+
+  listModels(): ModelRecord[];
+  listVersions(query: ListVersionsQuery): { total: number; items: VersionRecord[] };
+  /** "model@1.2.0", "model@production", or "model" (latest). Throws ModelOpsError if absent. */
+  getVersion(ref: string): VersionRecord;
+  registerVersion(input: RegisterVersionInput): Promise<VersionRecord>;
+  compareVersions(refA: string, refB: string): VersionComparison;
+  archiveVersion(ref: string, archived?: boolean): VersionRecord;
+  /** Only when nothing references it and it is not deployed. */
+  deleteVersion(ref: string): void;
+  setTags(ref: string, tags: string[]): VersionRecord;
+
+  setAlias(model: string, alias: string, version: string, reason?: string): AliasMove;
+  /** Moves the alias back to the version it held before its last move. */
+  rollbackAlias(model: string, alias: string, reason?: string): AliasMove;
+  aliasHistory(model: string, alias?: string): AliasMove[];
+
+  /** A local path to the verified artifact (a file, or a directory for bundles). */
+  artifactPath(ref: string): Promise<string>;
+
+  createRun(input: { kind: RunRecord['kind']; model: string | null; params: Record<string, unknown>; backend?: string | null }): RunRecord;
+  appendRunMetrics(runId: string, step: number, metrics: Record<string, number>): void;
+  finishRun(runId: string, outcome: { status: Exclude<RunStatus, 'running'>; error?: string | null; version?: string | null; metrics?: Record<string, number> }): RunRecord;
+  getRun(runId: string): RunRecord;
+  listRuns(query?: { model?: string; limit?: number; offset?: number }): RunRecord[];
+  runMetrics(runId: string): RunMetricPoint[];
+
+  recordDataset(dataset: Omit<DatasetRecord, 'createdAt'>): DatasetRecord;
+  listDatasets(): DatasetRecord[];
+
+  recordGates(ref: string, report: GateReport): VersionRecord;
+
+  recordDeployment(d: Omit<DeploymentRecord, 'id' | 'at'>): DeploymentRecord;
+  listDeployments(query?: { target?: string; model?: string; limit?: number }): DeploymentRecord[];
+  /** The active deployment of a model on a target, if any. */
+  activeDeployment(target: string, model: string): DeploymentRecord | null;
+
+  recordAlert(a: Omit<AlertRecord, 'id' | 'at' | 'acknowledged'>): AlertRecord;
+  listAlerts(query?: { target?: string; unacknowledgedOnly?: boolean; limit?: number }): AlertRecord[];
+  acknowledgeAlert(id: number): void;
+
+  /** Subscribes to changes made through this instance; returns the unsubscribe function. */
+  onChange(listener: (e: ChangeEvent) => void): () => void;
+  close(): void;
+}
