@@ -1,0 +1,35 @@
+import { relative } from 'node:path';
+import type { CliCommand } from '../command';
+import { initWorkspace } from '../../engine/init';
+import { paint } from '../output';
+
+export const initCommand: CliCommand = {
+  name: 'init',
+  summary: 'Create a starter modelops.yaml and a sample dataset',
+  usage: [
+    'Usage: modelops init [dir] [--force]',
+    '',
+    'Writes a commented modelops.yaml and data/seattle-weather.csv (with data/README.md',
+    'stating its source and license) into dir (default: the current folder).',
+    '',
+    '  --force   overwrite an existing modelops.yaml',
+  ].join('\n'),
+  async run(argv, io) {
+    const force = argv.includes('--force');
+    const unknown = argv.filter((a) => a.startsWith('-') && a !== '--force');
+    if (unknown.length) {
+      io.err(`modelops init: unknown option ${unknown[0]}. Run 'modelops help init'.`);
+      return 2;
+    }
+    const dir = argv.find((a) => !a.startsWith('-')) ?? '.';
+    const r = initWorkspace(relativeTo(io.cwd, dir), { force });
+    const p = paint(io.isTTY);
+    for (const f of r.written) io.out(`${p.green('created')} ${relative(io.cwd, f) || f}`);
+    io.out(`Next: modelops validate ${relative(io.cwd, r.configPath) || 'modelops.yaml'}`);
+    return 0;
+  },
+};
+
+function relativeTo(cwd: string, p: string): string {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) ? p : `${cwd}/${p}`;
+}

@@ -1,0 +1,300 @@
+/**
+ * Completion for `modelops.yaml`. Works on half-typed documents, so the context (key path,
+ * key or value position) comes from indentation and the current line, not from the parser.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { childSchema, configSchema, keysOf, type SchemaNode } from './schema';
+import { peekData } from './datafile';
+import { CLASSIFICATION_METRICS, REGRESSION_METRICS, type AnalysisContext, type Position, type Range } from './types';
+
+export interface CompletionItem {
+  label: string;
+  kind: 'property' | 'value' | 'enum' | 'column' | 'metric' | 'file' | 'snippet' | 'target';
+  detail?: string;
+  /** Markdown. */
+  documentation?: string;
+  /** Text inserted over `range`. */
+  insertText: string;
+  /** The span replaced (the partially typed word). */
+  range: Range;
+  sortText?: string;
+}
+
+interface LineShape {
+  lead: number;
+  dashes: number;
+  /** Column where the content (after "- " markers) starts. */
+  col: number;
+  key?: string;
+  value?: string;
+}
+
+function shape(line: string): LineShape | null {
+  if (/^\s*(#.*)?$/.test(line)) return null;
+  const m = /^(\s*)((?:-(?:\s+|$))*)(.*)$/.exec(line) as RegExpExecArray;
+  const lead = m[1].length;
+  const col = lead + m[2].length;
+  const dashes = (m[2].match(/-/g) ?? []).length;
+  const km = /^([A-Za-z_][\w.-]*|"[^"]*"|'[^']*')\s*:(?:\s+(.*)|$)/.exec(m[3]);
+  if (!km) return { lead, dashes, col };
+  const value = (km[2] ?? '').replace(/\s+#.*$/, '').trim();
+  return { lead, dashes, col, key: km[1].replace(/^["']|["']$/g, ''), value };
+}
+
+/** Key path of the block that holds content at column `col` on line `lineNo`. */
+function pathAbove(lines: string[], lineNo: number, col: number, allowEqual: boolean): string[] {
+  const out: string[] = [];
+  let c = col;
+  let eq = allowEqual;
+  for (let i = lineNo - 1; i >= 0 && c > 0; i--) {
+    const s = shape(lines[i]);
+    if (!s) continue;
+    if (s.dashes > 0 && s.col === c && !eq) {
+      // A sibling key inside the same sequence item.
+      out.push('[]');
+      c = s.lead;
+      eq = true;
+      continue;
+    }
+    const isParent = s.key !== undefined && (s.value === '' || /^[&!]\S*$/.test(s.value ?? '')) && (s.col < c || (eq && s.col === c && s.dashes === 0));
+    if (isParent) {
+      out.push(s.key as string);
+      if (s.dashes > 0) {
+        out.push('[]');
+        c = s.lead;
+        eq = true;
+      } else {
+        c = s.col;
+        eq = false;
+      }
+      continue;
+    }
+    if (s.col < c) break; // a scalar line less indented: malformed above us
+  }
+  return out.reverse();
+}
+
+function schemaFor(path: string[], tag?: string): SchemaNode | undefined {
+  let s: SchemaNode | undefined = configSchema;
+  for (let i = 0; i < path.length && s; i++) s = childSchema(s, path[i], i === path.length - 1 ? tag : undefined);
+  return s;
+}
+
+interface Facts {
+  task?: string;
+  columns: string[];
+  targets: string[];
+  base?: string;
+}
+
+function facts(text: string, ctx: AnalysisContext): Facts {
+  const f: Facts = { columns: [], targets: [] };
+  if (text.length > 1_000_000) return f;
+  let v: unknown;
+  try {
+    v = parseDocument(text, { prettyErrors: false }).toJS({ maxAliasCount: 50 });
+  } catch {
+    return f;
+  }
+  const root = (v && typeof v === 'object' ? v : {}) as Record<string, Record<string, unknown> | undefined>;
+  const task = root.model?.task;
+  if (typeof task === 'string') f.task = task;
+  const targets = (root.deploy?.targets ?? {}) as Record<string, unknown>;
+  if (targets && typeof targets === 'object') f.targets = Object.keys(targets);
+  if (ctx.path) {
+    f.base = dirname(ctx.path);
+    const train = root.data?.train;
+    const format = root.data?.format;
+    if (typeof train === 'string' && !ctx.noFileChecks) {
+      const peek = peekData(resolve(f.base, train), typeof format === 'string' ? format : undefined);
+      if (peek?.columns) f.columns = peek.columns;
+    }
+  }
+  return f;
+}
+
+function metricsFor(task?: string): readonly string[] {
+  return task === 'regression' ? REGRESSION_METRICS : task === 'classification' ? CLASSIFICATION_METRICS : [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
+}
+
+function dataFiles(base: string): string[] {
+  const out: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names.slice(0, 500)) {
+      if (n.startsWith('.') || n === 'node_modules') continue;
+      const p = join(dir, n);
+      if (/\.(csv|jsonl|ndjson)$/i.test(n)) out.push(relative(base, p).split('\\').join('/'));
+      else if (depth < 2 && !n.includes('.')) visit(p, depth + 1);
+      if (out.length >= 100) return;
+    }
+  };
+  visit(base, 0);
+  return out;
+}
+
+/** Completion items at `pos` (zero-based, UTF-16 columns). */
+export function complete(text: string, pos: Position, ctx: AnalysisContext = {}): CompletionItem[] {
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  const line = lines[pos.line] ?? '';
+  const before = line.slice(0, pos.character);
+  const m = /^(\s*)((?:-\s+)*)(.*)$/.exec(before) as RegExpExecArray;
+  const lead = m[1].length;
+  const col = lead + m[2].length;
+  const rest = m[3];
+  const partial = /[^\s,[\]{}:"']*$/.exec(before)?.[0] ?? '';
+  const range: Range = { start: { line: pos.line, character: pos.character - partial.length }, end: pos };
+
+  const parentPath = m[2] ? [...pathAbove(lines, pos.line, lead, true), '[]'] : pathAbove(lines, pos.line, col, false);
+  const km = /^([A-Za-z_][\w.-]*)\s*:\s*(.*)$/.exec(rest);
+  const f = facts(text, ctx);
+
+  const flowItem = !km && m[2] !== '' && /^[{[]/.test(rest);
+  if (!km && !flowItem) {
+    if (/[\s"']/.test(rest)) return [];
+    // Key position in a block map (or the first key of a new sequence item).
+    return keyItems(parentPath, siblingKeys(lines, pos.line, col), f, range, col);
+  }
+  // Value position: follow unclosed flow brackets on this line.
+  const valueText = km ? km[2] : rest;
+  const path = km ? [...parentPath, km[1]] : [...parentPath];
+  const stack: Array<{ kind: '{' | '['; key?: string; start: number }> = [];
+  let q = '';
+  let seg = 0;
+  for (let i = 0; i < valueText.length; i++) {
+    const ch = valueText[i];
+    if (q) {
+      if (ch === q) q = '';
+      continue;
+    }
+    if (ch === '"' || ch === "'") q = ch;
+    else if (ch === '{' || ch === '[') {
+      stack.push({ kind: ch, start: i + 1 });
+      seg = i + 1;
+    } else if (ch === '}' || ch === ']') stack.pop();
+    else if (ch === ',') {
+      const top = stack[stack.length - 1];
+      if (top) top.key = undefined;
+      seg = i + 1;
+    } else if (ch === ':' && stack.length && stack[stack.length - 1].kind === '{') {
+      stack[stack.length - 1].key = valueText.slice(seg, i).trim();
+      seg = i + 1;
+    }
+  }
+  if (q) return [];
+  let keyMode = false;
+  let tag: string | undefined;
+  for (let i = 0; i < stack.length; i++) {
+    const fr = stack[i];
+    if (fr.kind === '[') path.push('[]');
+    else if (fr.key !== undefined) path.push(fr.key);
+    else keyMode = i === stack.length - 1;
+    if (fr.kind === '{') tag = /(?:^|[{,]\s*)type\s*:\s*([\w]+)/.exec(valueText.slice(fr.start))?.[1];
+  }
+  if (keyMode) {
+    const present = [...valueText.slice(stack[stack.length - 1].start).matchAll(/([\w.-]+)\s*:/g)].map((x) => x[1]);
+    return keyItems(path, new Set(present), f, range, -1, tag);
+  }
+  const schema = schemaFor(path, tag);
+  if (!schema) return [];
+  const inList = stack.length > 0 && stack[stack.length - 1].kind === '[';
+  const already = inList ? new Set(valueText.slice(stack[stack.length - 1].start).split(',').map((s) => s.trim())) : new Set<string>();
+  return valueItems(schema, f, range, already);
+}
+
+function siblingKeys(lines: string[], lineNo: number, col: number): Set<string> {
+  const keys = new Set<string>();
+  for (const dir of [-1, 1]) {
+    for (let i = lineNo + dir; i >= 0 && i < lines.length; i += dir) {
+      const s = shape(lines[i]);
+      if (!s) continue;
+      if (s.col < col) break;
+      if (s.col === col && s.key) {
+        keys.add(s.key);
+        if (s.dashes > 0) break; // start of this sequence item
+      }
+    }
+  }
+  return keys;
+}
+
+function keyItems(path: string[], present: Set<string>, f: Facts, range: Range, col: number, tag?: string): CompletionItem[] {
+  const schema = path.length ? schemaFor(path) : configSchema;
+  if (!schema) return [];
+  const items: CompletionItem[] = [];
+  if (schema.kind === 'object' && schema.keyEnum) {
+    for (const m of metricsFor(f.task)) {
+      if (present.has(m)) continue;
+      items.push({ label: m, kind: 'metric', detail: 'gate on metric', insertText: `${m}: ">= "`, range, documentation: schema.additionalProperties?.doc });
+    }
+    return items;
+  }
+  for (const k of keysOf(schema, tag)) {
+    if (present.has(k)) continue;
+    const sub = childSchema(schema, k, tag);
+    if (!sub) continue;
+    const block = (sub.kind === 'object' || sub.kind === 'tagged') && col >= 0;
+    const insertText = block ? `${k}:\n${' '.repeat(col + 2)}` : `${k}: `;
+    const required = schema.kind === 'object' && schema.required?.includes(k);
+    items.push({ label: k, kind: 'property', detail: typeText(sub), documentation: `${sub.doc}\n\n\`\`\`yaml\n${sub.example}\n\`\`\``, insertText, range, sortText: `${required ? '0' : '1'}${k}` });
+  }
+  return items;
+}
+
+function valueItems(schema: SchemaNode, f: Facts, range: Range, already: Set<string>): CompletionItem[] {
+  const items: CompletionItem[] = [];
+  const add = (label: string, kind: CompletionItem['kind'], detail?: string, insertText = label) => {
+    if (!already.has(label)) items.push({ label, kind, detail, insertText, range });
+  };
+  const s = schema.kind === 'array' ? schema.items : schema;
+  if (s.kind === 'union') {
+    for (const alt of s.anyOf) items.push(...valueItems(alt, f, range, already));
+    return items;
+  }
+  if (s.kind === 'string') {
+    if (s.role === 'metric') for (const m of metricsFor(f.task)) add(m, 'metric', 'metric');
+    else if (s.enum) for (const e of s.enum) add(e, 'enum', s.default === e ? 'default' : undefined);
+    else if (s.role === 'column') for (const c of f.columns) add(c, 'column', 'column of the training data');
+    else if (s.role === 'gate') {
+      add('">= 0.9"', 'snippet', 'absolute gate');
+      add('">= production - 0.01"', 'snippet', 'relative to the version holding alias production');
+      add('"<= staging * 1.05"', 'snippet', 'relative to the version holding alias staging');
+    } else if (s.role === 'target-name') for (const t of f.targets) add(t, 'target', 'deployment target');
+    else if (s.role === 'path' && f.base) for (const p of dataFiles(f.base)) add(p, 'file', 'data file');
+    else if (s.default !== undefined) add(String(s.default), 'value', 'default');
+  } else if (s.kind === 'boolean') {
+    add('true', 'value', s.default === true ? 'default' : undefined);
+    add('false', 'value', s.default === false ? 'default' : undefined);
+  } else if (s.kind === 'number' || s.kind === 'integer') {
+    if (s.enum) for (const e of s.enum) add(String(e), 'value');
+    else if (s.default !== undefined) add(String(s.default), 'value', 'default');
+  } else if (s.kind === 'tagged') {
+    for (const t of Object.keys(s.variants)) add(`{ type: ${t} }`, 'snippet', s.variants[t].doc);
+  }
+  return items;
+}
+
+function typeText(s: SchemaNode): string {
+  switch (s.kind) {
+    case 'string':
+      return s.enum ? s.enum.join(' | ') : 'string';
+    case 'array':
+      return `list of ${typeText(s.items)}`;
+    case 'tagged':
+      return Object.keys(s.variants).join(' | ');
+    case 'union':
+      return s.anyOf.map(typeText).join(' | ');
+    case 'object':
+      return 'map';
+    default:
+      return s.kind;
+  }
+}
+export { typeText };

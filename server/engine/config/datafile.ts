@@ -1,0 +1,177 @@
+/**
+ * Bounded peeks into data files for the meaning checks: the header (CSV) or first record's
+ * keys (JSONL) from the first few KB, and a sample of the target column. Never reads a whole
+ * large file; results are cached by path, size and modification time.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+
+export const HEADER_BYTES = 64 * 1024;
+export const SAMPLE_BYTES = 1024 * 1024;
+
+export interface DataPeek {
+  format: 'csv' | 'jsonl';
+  /** Column names, or null when they could not be read. */
+  columns: string[] | null;
+  /** Why columns are null. */
+  problem?: string;
+}
+
+export interface TargetSample {
+  /** Distinct non-empty values seen. */
+  distinct: Set<string>;
+  /** Whether every non-empty value parsed as a number. */
+  numeric: boolean;
+  /** True when the whole file was read (so `distinct` is exact). */
+  complete: boolean;
+  rows: number;
+}
+
+interface CacheEntry {
+  key: string;
+  peek?: DataPeek;
+  samples: Map<string, TargetSample>;
+}
+const cache = new Map<string, CacheEntry>();
+
+export function formatOf(path: string, explicit?: string): 'csv' | 'jsonl' {
+  if (explicit === 'csv' || explicit === 'jsonl') return explicit;
+  const ext = extname(path).toLowerCase();
+  return ext === '.jsonl' || ext === '.ndjson' || ext === '.json' ? 'jsonl' : 'csv';
+}
+
+/** Stat for existence; null when missing or not a regular file. */
+export function fileInfo(path: string): { size: number; mtimeMs: number } | null {
+  try {
+    const s = statSync(path);
+    return s.isFile() ? { size: s.size, mtimeMs: s.mtimeMs } : null;
+  } catch {
+    return null;
+  }
+}
+
+function entry(path: string, info: { size: number; mtimeMs: number }): CacheEntry {
+  const key = `${info.size}:${info.mtimeMs}`;
+  let e = cache.get(path);
+  if (!e || e.key !== key) {
+    e = { key, samples: new Map() };
+    cache.set(path, e);
+    if (cache.size > 64) cache.delete(cache.keys().next().value as string);
+  }
+  return e;
+}
+
+function readHead(path: string, bytes: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const n = readSync(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Splits one CSV line (RFC 4180 quotes; no embedded newlines in a header). */
+export function splitCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let q = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (q) {
+      if (ch === '"') {
+        if (line[i + 1] === '"') {
+          cur += '"';
+          i++;
+        } else q = false;
+      } else cur += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.map((c) => c.trim());
+}
+
+export function peekData(path: string, explicitFormat?: string): DataPeek | null {
+  const info = fileInfo(path);
+  if (!info) return null;
+  const e = entry(path, info);
+  const format = formatOf(path, explicitFormat);
+  if (e.peek && e.peek.format === format) return e.peek;
+  let peek: DataPeek;
+  try {
+    const head = readHead(path, HEADER_BYTES).replace(/^\uFEFF/, '');
+    const nl = head.indexOf('\n');
+    const first = (nl === -1 ? head : head.slice(0, nl)).replace(/\r$/, '');
+    if (nl === -1 && info.size > HEADER_BYTES) peek = { format, columns: null, problem: `the first line is longer than ${HEADER_BYTES / 1024} KB` };
+    else if (first.trim() === '') peek = { format, columns: null, problem: 'the file is empty' };
+    else if (format === 'csv') peek = { format, columns: splitCsvLine(first) };
+    else {
+      try {
+        const rec: unknown = JSON.parse(first);
+        peek =
+          rec && typeof rec === 'object' && !Array.isArray(rec)
+            ? { format, columns: Object.keys(rec) }
+            : { format, columns: null, problem: 'the first line is not a JSON object' };
+      } catch {
+        peek = { format, columns: null, problem: 'the first line is not valid JSON' };
+      }
+    }
+  } catch (err) {
+    peek = { format, columns: null, problem: `it cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+  e.peek = peek;
+  return peek;
+}
+
+/** Values of one column from the first MB of the file. */
+export function sampleColumn(path: string, column: string, explicitFormat?: string): TargetSample | null {
+  const info = fileInfo(path);
+  if (!info) return null;
+  const e = entry(path, info);
+  const format = formatOf(path, explicitFormat);
+  const cacheKey = `${format}:${column}`;
+  const hit = e.samples.get(cacheKey);
+  if (hit) return hit;
+  const peek = peekData(path, explicitFormat);
+  if (!peek?.columns) return null;
+  const idx = peek.columns.indexOf(column);
+  if (idx === -1) return null;
+  let text: string;
+  try {
+    text = readHead(path, SAMPLE_BYTES);
+  } catch {
+    return null;
+  }
+  const complete = info.size <= SAMPLE_BYTES;
+  const lines = text.split('\n');
+  if (!complete) lines.pop(); // the last line may be cut
+  const distinct = new Set<string>();
+  let numeric = true;
+  let rows = 0;
+  for (let i = format === 'csv' ? 1 : 0; i < lines.length; i++) {
+    const line = lines[i].replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    let v: unknown;
+    if (format === 'csv') v = splitCsvLine(line)[idx];
+    else {
+      try {
+        v = (JSON.parse(line) as Record<string, unknown>)[column];
+      } catch {
+        continue;
+      }
+    }
+    rows++;
+    if (v === undefined || v === null || v === '') continue;
+    const s = String(v);
+    if (numeric && !Number.isFinite(Number(s))) numeric = false;
+    if (distinct.size < 10_000) distinct.add(s);
+  }
+  const sample: TargetSample = { distinct, numeric, complete, rows };
+  e.samples.set(cacheKey, sample);
+  return sample;
+}

@@ -1,0 +1,83 @@
+/** Quick fixes for diagnostics that carry `data`: did-you-mean, add a required key, move a secret out. */
+import type { ConfigDiagnostic, Position, Range } from './types';
+
+export interface TextEdit {
+  range: Range;
+  newText: string;
+}
+
+export interface CodeAction {
+  title: string;
+  kind: 'quickfix';
+  diagnostic: ConfigDiagnostic;
+  edits: TextEdit[];
+  isPreferred?: boolean;
+}
+
+function overlaps(a: Range, b: Range): boolean {
+  const before = (p: Position, q: Position) => p.line < q.line || (p.line === q.line && p.character <= q.character);
+  return before(a.start, b.end) && before(b.start, a.end);
+}
+
+/** Whether a sibling `tokenSecret:` already exists in the block holding line `line`. */
+function hasSiblingTokenSecret(lines: string[], line: number, indent: number): boolean {
+  for (const dir of [-1, 1]) {
+    for (let i = line + dir; i >= 0 && i < lines.length; i += dir) {
+      const l = lines[i];
+      if (/^\s*(#.*)?$/.test(l)) continue;
+      const ind = /^\s*/.exec(l)?.[0].length ?? 0;
+      if (ind < indent) break;
+      if (ind === indent && /^\s*tokenSecret\s*:/.test(l)) return true;
+    }
+  }
+  return false;
+}
+
+/** Code actions for the diagnostics that overlap `range`. */
+export function codeActions(text: string, range: Range, diagnostics: ConfigDiagnostic[]): CodeAction[] {
+  const out: CodeAction[] = [];
+  let lines: string[] | undefined;
+  for (const d of diagnostics) {
+    if (!overlaps(d.range, range) || !d.data) continue;
+    const data = d.data;
+    const suggestion = typeof data.suggestion === 'string' ? data.suggestion : undefined;
+    if (suggestion !== undefined) {
+      const title = d.code === 'unknown-key' ? `Rename '${String(data.key)}' to '${suggestion}'` : `Change to ${suggestion.startsWith('"') ? suggestion : `'${suggestion}'`}`;
+      out.push({ title, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: suggestion }], isPreferred: true });
+      continue;
+    }
+    switch (d.code) {
+      case 'missing-key': {
+        const ins = data.insert as { position: Position; text: string } | undefined;
+        if (!ins) break;
+        out.push({ title: `Add required key '${String(data.key)}'`, kind: 'quickfix', diagnostic: d, edits: [{ range: { start: ins.position, end: ins.position }, newText: ins.text }], isPreferred: true });
+        break;
+      }
+      case 'inline-secret': {
+        if (data.replace !== true) break;
+        const name = typeof data.secretName === 'string' ? data.secretName : 'default';
+        const title = `Move the secret out: use tokenSecret: ${name} (then run ModelOps: Set Endpoint Token)`;
+        if (data.key === 'tokenSecret') {
+          out.push({ title, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: name }], isPreferred: true });
+          break;
+        }
+        lines ??= text.split('\n');
+        const line = d.range.start.line;
+        if (hasSiblingTokenSecret(lines, line, d.range.start.character) && d.range.end.line === line) {
+          // The name is already there: drop the secret's line entirely.
+          const end: Position = line + 1 < lines.length ? { line: line + 1, character: 0 } : { line, character: lines[line].length };
+          out.push({ title: 'Remove the inline secret (tokenSecret is already set)', kind: 'quickfix', diagnostic: d, edits: [{ range: { start: { line, character: 0 }, end }, newText: '' }], isPreferred: true });
+        } else out.push({ title, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: `tokenSecret: ${name}` }], isPreferred: true });
+        break;
+      }
+      case 'last-layer-units':
+        if (typeof data.expected === 'number') out.push({ title: `Set units to ${data.expected}`, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: String(data.expected) }], isPreferred: true });
+        break;
+      case 'last-layer-activation':
+        if (typeof data.expected === 'string' && data.hasActivation === true)
+          out.push({ title: `Set activation to ${data.expected}`, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: data.expected }], isPreferred: true });
+        break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,322 @@
+/**
+ * Parsing `modelops.yaml` with source positions, bounded against hostile input: documents over
+ * 5 MB, binary junk, deep nesting and alias bombs each end in one clear diagnostic, fast.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
+import { YAML_OPTIONS, type ParseCache } from './incremental';
+import type { ConfigDiagnostic, Position, Range } from './types';
+
+export const MAX_DOCUMENT_CHARS = 5 * 1024 * 1024;
+export const MAX_NESTING = 64;
+/** Leading indentation (spaces, tabs, "- ") beyond this means nesting no config needs. */
+export const MAX_INDENT = 512;
+/** Nodes reached through aliases before expansion stops (billion laughs). */
+export const MAX_ALIAS_EXPANSION = 10_000;
+
+/** Offsets ↔ zero-based LSP positions (UTF-16 code units, which is what JS strings index). */
+export class LineIndex {
+  constructor(
+    readonly text: string,
+    readonly lineStarts: number[],
+  ) {}
+
+  static of(text: string): LineIndex {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    return new LineIndex(text, starts);
+  }
+
+  position(offset: number): Position {
+    const o = Math.max(0, Math.min(offset, this.text.length));
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid] <= o) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, character: o - this.lineStarts[lo] };
+  }
+
+  offset(p: Position): number {
+    if (p.line >= this.lineStarts.length) return this.text.length;
+    if (p.line < 0) return 0;
+    const start = this.lineStarts[p.line];
+    const end = p.line + 1 < this.lineStarts.length ? this.lineStarts[p.line + 1] - 1 : this.text.length;
+    return Math.min(start + Math.max(0, p.character), end);
+  }
+
+  range(start: number, end: number): Range {
+    return { start: this.position(start), end: this.position(Math.max(start, end)) };
+  }
+
+  /** Text of a line without its line break. */
+  lineText(line: number): string {
+    const start = this.lineStarts[line] ?? this.text.length;
+    const next = this.lineStarts[line + 1];
+    return this.text.slice(start, next === undefined ? this.text.length : next).replace(/\r?\n$/, '');
+  }
+
+  get lineCount(): number {
+    return this.lineStarts.length;
+  }
+}
+
+export interface ParsedConfig {
+  text: string;
+  lines: LineIndex;
+  /** Absent when the text was refused before parsing. */
+  doc?: Document.Parsed;
+  diagnostics: ConfigDiagnostic[];
+}
+
+function diag(lines: LineIndex, start: number, end: number, code: string, message: string, severity: ConfigDiagnostic['severity'] = 'error'): ConfigDiagnostic {
+  return { range: lines.range(start, end), severity, message, code };
+}
+
+/** Cheap checks before the YAML parser sees the text; returns one diagnostic or null. */
+function preflight(text: string, lines: LineIndex): ConfigDiagnostic | null {
+  if (text.length > MAX_DOCUMENT_CHARS) {
+    const mb = (text.length / (1024 * 1024)).toFixed(1);
+    return diag(lines, 0, 0, 'too-large', `modelops.yaml is ${mb} MB; the limit is 5 MB. A config file should be a few KB — keep data in separate files referenced from data.train.`);
+  }
+  // Binary: NUL bytes or many control characters in the first 64 KB.
+  const head = text.length > 65536 ? text.slice(0, 65536) : text;
+  const nul = head.indexOf('\u0000');
+  let controls = 0;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13) controls++;
+  }
+  if (nul !== -1 || controls > 8) {
+    const at = nul !== -1 ? nul : firstControl(head);
+    return diag(lines, at, at + 1, 'binary-content', 'modelops.yaml contains binary data (control characters), not YAML text. Replace the file with a text config (run `modelops init` for a starter).');
+  }
+  const bad = text.indexOf('\uFFFD');
+  if (bad !== -1) {
+    return diag(lines, bad, bad + 1, 'invalid-utf8', 'modelops.yaml is not valid UTF-8 (an undecodable byte sequence is here). Save the file as UTF-8.');
+  }
+  // Nesting: flow brackets outside quotes and comments, and leading indentation.
+  let depth = 0;
+  let quote = '';
+  let comment = false;
+  let lineStart = true;
+  let indent = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n') {
+      comment = false;
+      lineStart = true;
+      indent = 0;
+      if (quote === "'") quote = ''; // unterminated single quote: stop counting it as quoted
+      continue;
+    }
+    if (lineStart) {
+      if (ch === ' ' || ch === '\t' || ch === '-') {
+        if (++indent > MAX_INDENT) return diag(lines, i - indent + 1, i + 1, 'too-deep', `modelops.yaml is nested deeper than ${MAX_INDENT} columns of indentation; a config needs a handful of levels.`);
+        continue;
+      }
+      lineStart = false;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (ch === '\\' && quote === '"') i++;
+      else if (ch === quote) quote = '';
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      const prev = i > 0 ? text[i - 1] : ' ';
+      if (prev === ' ' || prev === '\t' || prev === '[' || prev === '{' || prev === ',' || prev === ':' || prev === '\n' || prev === '-') quote = ch;
+    } else if (ch === '#') {
+      const prev = i > 0 ? text[i - 1] : ' ';
+      if (prev === ' ' || prev === '\t' || prev === '\n') comment = true;
+    } else if (ch === '[' || ch === '{') {
+      if (++depth > MAX_NESTING) return diag(lines, i, i + 1, 'too-deep', `modelops.yaml nests brackets more than ${MAX_NESTING} levels deep; a config needs a handful of levels.`);
+    } else if (ch === ']' || ch === '}') {
+      if (depth > 0) depth--;
+    }
+  }
+  return null;
+}
+
+function firstControl(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13) return i;
+  }
+  return 0;
+}
+
+const SYNTAX_CODES: Record<string, string> = { DUPLICATE_KEY: 'duplicate-key' };
+
+/**
+ * Parses the text; syntax errors (with exact ranges) and refusals come back as diagnostics.
+ * With a cache (one per open document), unchanged parts of the previous text are not re-parsed;
+ * the result is the same as without.
+ */
+export function parseConfig(text: string, cache?: ParseCache): ParsedConfig {
+  const lines = LineIndex.of(text.length > MAX_DOCUMENT_CHARS ? '' : text);
+  const refused = preflight(text, lines);
+  if (refused) return { text, lines, diagnostics: [refused] };
+  const doc = cache ? cache.parse(text, lines) : parseDocument(text, YAML_OPTIONS);
+  const diagnostics: ConfigDiagnostic[] = [];
+  for (const e of doc.errors) {
+    const start = e.pos[0];
+    let end = e.pos[1];
+    const code = SYNTAX_CODES[e.code] ?? 'yaml-syntax';
+    if (code === 'duplicate-key') {
+      const key = /^("[^"\n]*"|'[^'\n]*'|[^:#\n]*?)(?=\s*:)/.exec(text.slice(start, start + 1024));
+      if (key && key[1].length > 0) end = start + key[1].length;
+    }
+    const message = code === 'duplicate-key' ? `Duplicate key '${text.slice(start, end)}': each key may appear once in a map.` : `YAML syntax error: ${e.message}`;
+    diagnostics.push(diag(lines, start, Math.max(end, start + 1), code, message));
+    if (diagnostics.length >= 50) break;
+  }
+  for (const w of doc.warnings) diagnostics.push(diag(lines, w.pos[0], w.pos[1], 'yaml-warning', w.message, 'warning'));
+  return { text, lines, doc, diagnostics };
+}
+
+// ---- AST helpers shared by validation and the editor features ----
+
+export type YNode = Node;
+
+/** [start, end) of a node's value (without trailing comments). */
+export function nodeSpan(node: Node | null | undefined): [number, number] | null {
+  if (!node || !node.range) return null;
+  return [node.range[0], node.range[1]];
+}
+
+export function keyName(pair: Pair): string | null {
+  const k = pair.key;
+  if (isScalar(k)) return k.value === null ? '' : String(k.value);
+  return null;
+}
+
+const anchorCache = new WeakMap<object, Map<string, Array<{ at: number; node: Node }>>>();
+
+/** Anchors of a document, found in one pass (yaml's Alias.resolve searches the whole document per call). */
+function anchors(doc: Document.Parsed): Map<string, Array<{ at: number; node: Node }>> {
+  let m = anchorCache.get(doc);
+  if (m) return m;
+  const found = new Map<string, Array<{ at: number; node: Node }>>();
+  visit(doc, (_key, node) => {
+    const n = node as Node & { anchor?: string };
+    if (!isAlias(n) && n && typeof n === 'object' && 'anchor' in n && n.anchor && n.range) {
+      const list = found.get(n.anchor) ?? [];
+      list.push({ at: n.range[0], node: n });
+      found.set(n.anchor, list);
+    }
+  });
+  m = found;
+  anchorCache.set(doc, m);
+  return m;
+}
+
+/** Follows an alias to the closest preceding anchor of that name (YAML semantics). */
+export function deref(doc: Document.Parsed, node: unknown): Node | null {
+  if (isAlias(node)) {
+    const list = anchors(doc).get(node.source);
+    const at = node.range?.[0] ?? Infinity;
+    let best: Node | null = null;
+    for (const e of list ?? []) if (e.at < at) best = e.node;
+    return best;
+  }
+  return (node as Node | null) ?? null;
+}
+
+export interface JsBudget {
+  /** Nodes left in total. */
+  remaining: number;
+  /** Nodes left that are reached through aliases. */
+  aliasRemaining: number;
+  exceeded: boolean;
+}
+
+/** Plain JS value of a node, following aliases within the budget. */
+export function toJs(doc: Document.Parsed, node: unknown, budget: JsBudget, viaAlias = false): unknown {
+  const via = viaAlias || isAlias(node);
+  if (budget.remaining-- <= 0 || (via && budget.aliasRemaining-- <= 0)) {
+    budget.exceeded = true;
+    return undefined;
+  }
+  const n = deref(doc, node);
+  if (n === null) return null;
+  if (isScalar(n)) return n.value;
+  if (isMap(n)) {
+    const out: Record<string, unknown> = {};
+    for (const p of n.items) {
+      if (!isPair(p)) continue;
+      const k = isScalar(p.key) ? String(p.key.value) : String(toJs(doc, p.key, budget, via));
+      out[k] = toJs(doc, p.value, budget, via);
+      if (budget.exceeded) return out;
+    }
+    return out;
+  }
+  if (isSeq(n)) {
+    const out: unknown[] = [];
+    for (const it of n.items) {
+      out.push(toJs(doc, it, budget, via));
+      if (budget.exceeded) return out;
+    }
+    return out;
+  }
+  return null;
+}
+
+/** The path of keys from the root to the deepest node containing `offset`. */
+export interface PathHit {
+  path: string[];
+  /** The scalar under the cursor, when there is one. */
+  node: Node | null;
+  /** True when the cursor is on a map key. */
+  onKey: boolean;
+  /** The pair whose key or value holds the cursor. */
+  pair: Pair | null;
+  /** Value of the `type` key of the enclosing map (for tagged layers). */
+  tag?: string;
+}
+
+export function locate(doc: Document.Parsed, offset: number): PathHit {
+  const path: string[] = [];
+  let node: unknown = doc.contents;
+  let hit: PathHit = { path, node: null, onKey: false, pair: null };
+  for (let guard = 0; guard < 200; guard++) {
+    if (isMap(node)) {
+      const p = node.items.find((it) => {
+        const ks = nodeSpan(it.key as Node);
+        const vs = nodeSpan(it.value as Node);
+        const start = ks ? ks[0] : vs ? vs[0] : -1;
+        const end = vs ? vs[1] : ks ? ks[1] : -1;
+        return start <= offset && offset <= end;
+      });
+      if (!p) return hit;
+      const k = keyName(p) ?? '';
+      const ks = nodeSpan(p.key as Node);
+      const tagPair = node.items.find((it) => keyName(it) === 'type');
+      const tag = tagPair && isScalar(tagPair.value) ? String(tagPair.value.value) : undefined;
+      if (ks && ks[0] <= offset && offset <= ks[1]) return { path: [...path, k], node: p.key as Node, onKey: true, pair: p, tag };
+      path.push(k);
+      hit = { path: [...path], node: null, onKey: false, pair: p, tag };
+      node = p.value;
+      continue;
+    }
+    if (isSeq(node)) {
+      const it = node.items.find((x) => {
+        const s = nodeSpan(x as Node);
+        return s !== null && s[0] <= offset && offset <= s[1];
+      });
+      if (!it) return hit;
+      path.push('[]');
+      hit = { ...hit, path: [...path], node: null, onKey: false };
+      node = it;
+      continue;
+    }
+    if (isScalar(node) || isAlias(node)) {
+      const s = nodeSpan(node as Node);
+      if (s && s[0] <= offset && offset <= s[1]) return { ...hit, path: [...path], node: node as Node };
+      return hit;
+    }
+    return hit;
+  }
+  return hit;
+}

@@ -1,0 +1,523 @@
+/**
+ * The one source of truth for `modelops.yaml` (schema version 1): every key with its type,
+ * allowed values, range, default, markdown doc and an example. The published JSON Schema
+ * (schemas/modelops.schema.json), the validator, completion and hover are all derived from it.
+ */
+import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './types';
+
+interface Common {
+  /** Markdown documentation shown on hover and in the JSON Schema description. */
+  doc: string;
+  /** A YAML snippet showing the key in use (the key included). */
+  example: string;
+  default?: unknown;
+  /** What kind of value a string holds, for meaning checks and completion. */
+  role?: 'path' | 'column' | 'columns' | 'metric' | 'gate' | 'url' | 'secret-name' | 'target-name' | 'identifier' | 'command';
+}
+
+export interface StringSchema extends Common {
+  kind: 'string';
+  enum?: readonly string[];
+  pattern?: string;
+  minLength?: number;
+}
+export interface NumberSchema extends Common {
+  kind: 'number' | 'integer';
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  /** Only these values (e.g. `version: 1`). */
+  enum?: readonly number[];
+}
+export interface BooleanSchema extends Common {
+  kind: 'boolean';
+}
+export interface ArraySchema extends Common {
+  kind: 'array';
+  items: SchemaNode;
+  minItems?: number;
+  uniqueItems?: boolean;
+}
+export interface ObjectSchema extends Common {
+  kind: 'object';
+  properties: Record<string, SchemaNode>;
+  required?: readonly string[];
+  /** A map with free keys (deploy.targets, evaluate.gates): the schema of every value. */
+  additionalProperties?: SchemaNode;
+  /** Describes a free key (e.g. "target name"), for hover. */
+  keyDoc?: string;
+  /** Free keys must come from this list (e.g. gates keyed by metric). */
+  keyEnum?: readonly string[];
+}
+/** Objects told apart by one key (layers by `type`). */
+export interface TaggedSchema extends Common {
+  kind: 'tagged';
+  tag: string;
+  variants: Record<string, ObjectSchema>;
+}
+/** One of several shapes (e.g. `classWeights: balanced` or a map). */
+export interface UnionSchema extends Common {
+  kind: 'union';
+  anyOf: SchemaNode[];
+}
+
+export type SchemaNode = StringSchema | NumberSchema | BooleanSchema | ArraySchema | ObjectSchema | TaggedSchema | UnionSchema;
+
+export const ALL_METRICS: readonly string[] = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
+export const ACTIVATIONS = ['relu', 'sigmoid', 'softmax', 'tanh', 'linear', 'elu', 'selu', 'softplus'] as const;
+export const EARLY_STOPPING_METRICS = ['val_loss', 'loss', 'val_accuracy', 'accuracy'] as const;
+
+const str = (doc: string, example: string, extra: Partial<StringSchema> = {}): StringSchema => ({ kind: 'string', doc, example, ...extra });
+const num = (kind: 'number' | 'integer', doc: string, example: string, extra: Partial<NumberSchema> = {}): NumberSchema => ({
+  kind,
+  doc,
+  example,
+  ...extra,
+});
+const bool = (doc: string, example: string, def: boolean): BooleanSchema => ({ kind: 'boolean', doc, example, default: def });
+
+const dataPath = (what: string, example: string): StringSchema =>
+  str(`Path of the ${what} file, relative to \`modelops.yaml\`. CSV with a header row, or JSON Lines (one object per line).`, example, {
+    role: 'path',
+    minLength: 1,
+  });
+
+const denseLayer: ObjectSchema = {
+  kind: 'object',
+  doc: 'A fully connected layer.',
+  example: '- { type: dense, units: 32, activation: relu }',
+  required: ['type', 'units'],
+  properties: {
+    type: str('Layer type.', 'type: dense', { enum: ['dense'] }),
+    units: num('integer', 'Number of neurons. For the last layer: the number of classes (classification, softmax), 1 (binary with sigmoid) or 1 (regression).', 'units: 32', {
+      minimum: 1,
+      maximum: 65536,
+    }),
+    activation: str('Activation function. Last layer: `softmax` or `sigmoid` for classification, `linear` (or none) for regression.', 'activation: relu', {
+      enum: ACTIVATIONS,
+      default: 'linear',
+    }),
+  },
+};
+const dropoutLayer: ObjectSchema = {
+  kind: 'object',
+  doc: 'Randomly zeroes a fraction of the inputs while training, against overfitting.',
+  example: '- { type: dropout, rate: 0.1 }',
+  required: ['type', 'rate'],
+  properties: {
+    type: str('Layer type.', 'type: dropout', { enum: ['dropout'] }),
+    rate: num('number', 'Fraction of inputs to drop, in [0, 1).', 'rate: 0.1', { minimum: 0, exclusiveMaximum: 1 }),
+  },
+};
+const batchNormLayer: ObjectSchema = {
+  kind: 'object',
+  doc: 'Normalises the activations of the previous layer per batch.',
+  example: '- { type: batchNormalization }',
+  required: ['type'],
+  properties: { type: str('Layer type.', 'type: batchNormalization', { enum: ['batchNormalization'] }) },
+};
+
+const target: ObjectSchema = {
+  kind: 'object',
+  doc: 'A deployment target (endpoint). `local` is the built-in model server (Open Inference Protocol); `http` is a remote server speaking the same protocol.',
+  example: 'staging:\n  type: http\n  url: https://models.example.com\n  tokenSecret: staging\n  requireApproval: true',
+  required: ['type'],
+  properties: {
+    type: str('`local`: the built-in model server on this machine. `http`: a remote Open Inference Protocol (KServe V2) server.', 'type: local', {
+      enum: ['local', 'http'],
+    }),
+    host: str('Interface the local model server binds to.', 'host: 127.0.0.1', { default: '127.0.0.1', minLength: 1 }),
+    port: num('integer', 'TCP port of the local model server (1–65535).', 'port: 8765', { minimum: 1, maximum: 65535, default: 8765 }),
+    url: str('Base URL of the remote server (http or https).', 'url: https://models.example.com', { role: 'url' }),
+    tokenSecret: str(
+      'Name of the endpoint token secret — never the token itself. Set the token with **ModelOps: Set Endpoint Token** (stored in VS Code SecretStorage) or the environment variable `MODELOPS_TOKEN_<NAME>`.',
+      'tokenSecret: staging',
+      { role: 'secret-name', pattern: '^[A-Za-z0-9_-]+$' },
+    ),
+    requireApproval: bool('Ask for confirmation before deploying to this target; versions must also pass every gate.', 'requireApproval: true', false),
+    smokeTest: {
+      kind: 'object',
+      doc: 'After deploying, send rows from the test split and compare the answers with local predictions; on a mismatch the deployment is rolled back.',
+      example: 'smokeTest: { rows: 50, tolerance: 0.000001 }',
+      properties: {
+        rows: num('integer', 'Number of rows to send.', 'rows: 50', { minimum: 1, maximum: 100000, default: 50 }),
+        tolerance: num('number', 'Largest absolute difference allowed between served and local predictions.', 'tolerance: 0.000001', {
+          minimum: 0,
+          default: 0.000001,
+        }),
+      },
+    },
+  },
+};
+
+export const configSchema: ObjectSchema = {
+  kind: 'object',
+  doc: 'ModelOps workspace configuration: data, model, training, evaluation gates, deployment targets and monitoring.',
+  example: 'version: 1\nproject: seattle-weather',
+  required: ['version', 'project', 'data', 'model'],
+  properties: {
+    version: num('integer', 'Schema version of this file. Always `1`.', 'version: 1', { enum: [1] }),
+    project: str('Project name, shown in reports and the model tree.', 'project: seattle-weather', { role: 'identifier', minLength: 1 }),
+    data: {
+      kind: 'object',
+      doc: 'The dataset: where the files are, which column is the target and which are features, and how to split.',
+      example: 'data:\n  train: data/seattle-weather.csv\n  target: weather',
+      required: ['train', 'target'],
+      properties: {
+        train: dataPath('training data', 'train: data/seattle-weather.csv'),
+        validation: dataPath('validation data (optional; otherwise split from `train`)', 'validation: data/val.csv'),
+        test: dataPath('test data (optional; otherwise split from `train`)', 'test: data/test.csv'),
+        format: str('File format. Default: from the extension of `train` (`.csv` → csv, `.jsonl`/`.ndjson` → jsonl).', 'format: csv', {
+          enum: ['csv', 'jsonl'],
+        }),
+        target: str('The column to predict. Must be a column of the data file.', 'target: weather', { role: 'column', minLength: 1 }),
+        features: {
+          kind: 'array',
+          doc: 'Input columns. Default: every column but the target.',
+          example: 'features: [precipitation, temp_max, temp_min, wind]',
+          items: str('A column of the data file.', 'temp_max', { role: 'column', minLength: 1 }),
+          minItems: 1,
+          uniqueItems: true,
+          role: 'columns',
+        },
+        split: {
+          kind: 'object',
+          doc: 'Fractions for the train / validation / test split (they must sum to 1), used for the files not given explicitly. The split is reproducible from `seed`.',
+          example: 'split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }',
+          properties: {
+            train: num('number', 'Fraction of rows for training.', 'train: 0.7', { minimum: 0, maximum: 1, default: 0.7 }),
+            validation: num('number', 'Fraction of rows for validation.', 'validation: 0.15', { minimum: 0, maximum: 1, default: 0.15 }),
+            test: num('number', 'Fraction of rows for the test set.', 'test: 0.15', { minimum: 0, maximum: 1, default: 0.15 }),
+            seed: num('integer', 'Seed of the shuffle before splitting.', 'seed: 42', { minimum: 0, default: 42 }),
+          },
+        },
+        missing: str('Rows with missing values: `drop` them, or `impute` (numeric mean, categorical mode — computed on the training split).', 'missing: drop', {
+          enum: ['drop', 'impute'],
+          default: 'drop',
+        }),
+      },
+    },
+    model: {
+      kind: 'object',
+      doc: 'The model: its registry name, the task, and how it is built.',
+      example: 'model:\n  name: weather-classifier\n  task: classification\n  framework: tfjs',
+      required: ['name', 'task'],
+      properties: {
+        name: str('Model name in the registry. Versions are registered under it.', 'name: weather-classifier', {
+          role: 'identifier',
+          pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+        }),
+        task: str('`classification` (predict a class label) or `regression` (predict a number).', 'task: classification', {
+          enum: ['classification', 'regression'],
+        }),
+        framework: str('`tfjs`: a TensorFlow.js network defined by `layers`, trained in the sidecar. `command`: an external trainer run with `train.command`.', 'framework: tfjs', {
+          enum: ['tfjs', 'command'],
+          default: 'tfjs',
+        }),
+        layers: {
+          kind: 'array',
+          doc: 'The network, input to output (tfjs only). The input layer is implied by the features. The last layer must be `dense`: units = number of classes with `softmax` (classification), or 1 with no activation (regression).',
+          example: 'layers:\n  - { type: dense, units: 32, activation: relu }\n  - { type: dense, units: 5, activation: softmax }',
+          minItems: 1,
+          items: {
+            kind: 'tagged',
+            tag: 'type',
+            doc: 'A layer: `dense`, `dropout` or `batchNormalization`.',
+            example: '- { type: dense, units: 32, activation: relu }',
+            variants: { dense: denseLayer, dropout: dropoutLayer, batchNormalization: batchNormLayer },
+          },
+        },
+      },
+    },
+    train: {
+      kind: 'object',
+      doc: 'Training settings (tfjs), or the external trainer (`framework: command`).',
+      example: 'train:\n  epochs: 40\n  batchSize: 32\n  optimizer: adam\n  learningRate: 0.01',
+      properties: {
+        epochs: num('integer', 'Passes over the training data.', 'epochs: 40', { minimum: 1, maximum: 100000, default: 20 }),
+        batchSize: num('integer', 'Rows per gradient step.', 'batchSize: 32', { minimum: 1, maximum: 1000000, default: 32 }),
+        optimizer: str('Gradient descent optimiser.', 'optimizer: adam', { enum: ['adam', 'sgd', 'rmsprop', 'adagrad'], default: 'adam' }),
+        learningRate: num('number', 'Step size of the optimiser; must be > 0.', 'learningRate: 0.01', { exclusiveMinimum: 0, maximum: 10, default: 0.001 }),
+        seed: num('integer', 'Seed for weight initialisation and shuffling, for reproducible runs.', 'seed: 42', { minimum: 0, default: 42 }),
+        classWeights: {
+          kind: 'union',
+          doc: 'Weights per class in the loss (classification): `none`, `balanced` (inverse class frequency), or a map label → weight.',
+          example: 'classWeights: balanced',
+          default: 'none',
+          anyOf: [
+            str('`none` or `balanced`.', 'classWeights: balanced', { enum: ['none', 'balanced'] }),
+            {
+              kind: 'object',
+              doc: 'Weight per class label.',
+              example: 'classWeights: { rain: 1, snow: 4 }',
+              properties: {},
+              keyDoc: 'class label',
+              additionalProperties: num('number', 'Weight of this class in the loss.', 'snow: 4', { minimum: 0 }),
+            },
+          ],
+        },
+        earlyStopping: {
+          kind: 'object',
+          doc: 'Stop training when the monitored metric stops improving.',
+          example: 'earlyStopping: { metric: val_loss, patience: 5, minDelta: 0.001 }',
+          properties: {
+            metric: str('Metric to watch (from the training log).', 'metric: val_loss', { enum: EARLY_STOPPING_METRICS, default: 'val_loss' }),
+            patience: num('integer', 'Epochs without improvement before stopping.', 'patience: 5', { minimum: 1, default: 5 }),
+            minDelta: num('number', 'Smallest change that counts as an improvement.', 'minDelta: 0.001', { minimum: 0, default: 0 }),
+          },
+        },
+        command: str('External trainer command (`framework: command`), run in the workspace folder; never run in an untrusted workspace.', 'command: python train.py', {
+          role: 'command',
+          minLength: 1,
+        }),
+        outputs: str('Model file the external trainer writes, relative to `modelops.yaml`.', 'outputs: out/model.onnx', { role: 'path', minLength: 1 }),
+        metrics: str('JSON file of metrics the external trainer writes (`{"accuracy": 0.91, ...}`), relative to `modelops.yaml`.', 'metrics: out/metrics.json', {
+          role: 'path',
+          minLength: 1,
+        }),
+      },
+    },
+    evaluate: {
+      kind: 'object',
+      doc: 'Metrics computed on the test split, and the quality gates a version must pass before promotion or deployment to a protected target.',
+      example: 'evaluate:\n  metrics: [accuracy, f1_macro]\n  gates:\n    accuracy: ">= 0.75"',
+      properties: {
+        metrics: {
+          kind: 'array',
+          doc: `Metrics to compute. Classification: ${CLASSIFICATION_METRICS.map((m) => `\`${m}\``).join(', ')}. Regression: ${REGRESSION_METRICS.map((m) => `\`${m}\``).join(', ')}.`,
+          example: 'metrics: [accuracy, f1_macro, roc_auc]',
+          minItems: 1,
+          uniqueItems: true,
+          items: str('A metric name valid for the task.', 'accuracy', { enum: ALL_METRICS, role: 'metric' }),
+        },
+        gates: {
+          kind: 'object',
+          doc: 'Quality gates: metric → condition. Absolute (`">= 0.9"`) or relative to the version holding an alias (`">= production - 0.01"`, `"<= staging * 1.05"`). A relative gate passes when no version holds the alias yet.',
+          example: 'gates:\n  accuracy: ">= 0.75"\n  f1_macro: ">= production - 0.02"',
+          properties: {},
+          keyDoc: 'metric name',
+          keyEnum: ALL_METRICS,
+          additionalProperties: str(
+            'Gate condition: `<op> <number>` or `<op> <alias> [+|-|*] <number>`, with op one of `>=`, `>`, `<=`, `<`, `==`.',
+            'accuracy: ">= 0.9"',
+            { role: 'gate' },
+          ),
+        },
+      },
+    },
+    deploy: {
+      kind: 'object',
+      doc: 'Where versions are deployed.',
+      example: 'deploy:\n  targets:\n    local: { type: local, port: 8765 }',
+      properties: {
+        targets: {
+          kind: 'object',
+          doc: 'Deployment targets by name.',
+          example: 'targets:\n  local: { type: local, port: 8765 }',
+          properties: {},
+          keyDoc: 'target name',
+          additionalProperties: target,
+        },
+      },
+    },
+    monitor: {
+      kind: 'object',
+      doc: 'Production monitoring: windows of served predictions become control charts and drift scores; rule violations raise alerts.',
+      example: 'monitor:\n  target: local\n  window: 100',
+      required: ['target'],
+      properties: {
+        target: str('Deployment target to monitor (a name under `deploy.targets`).', 'target: local', { role: 'target-name', minLength: 1 }),
+        window: num('integer', 'Predictions per window (one point on the control chart).', 'window: 100', { minimum: 2, maximum: 1000000, default: 100 }),
+        controlChart: {
+          kind: 'object',
+          doc: 'Statistical process control chart: centre line μ and limits μ ± Lσ from a baseline, with the Western Electric rules.',
+          example: 'controlChart: { metric: accuracy, sigma: 3, baseline: 5, rules: [1, 2, 3, 4] }',
+          properties: {
+            metric: str('Metric charted per window (needs labelled feedback).', 'metric: accuracy', { enum: ALL_METRICS, role: 'metric', default: 'accuracy' }),
+            sigma: num('number', 'L in UCL/LCL = μ ± Lσ; must be > 0.', 'sigma: 3', { exclusiveMinimum: 0, maximum: 10, default: 3 }),
+            baseline: {
+              kind: 'union',
+              doc: 'Where μ and σ come from: the first k windows, or `evaluation` (the deployed version’s evaluation metric).',
+              example: 'baseline: 5',
+              default: 5,
+              anyOf: [
+                num('integer', 'Number of initial windows.', 'baseline: 5', { minimum: 2 }),
+                str('`evaluation`.', 'baseline: evaluation', { enum: ['evaluation'] }),
+              ],
+            },
+            rules: {
+              kind: 'array',
+              doc: 'Western Electric rules to apply: 1 (a point beyond 3σ), 2 (2 of 3 beyond 2σ), 3 (4 of 5 beyond 1σ), 4 (8 in a row on one side).',
+              example: 'rules: [1, 2, 3, 4]',
+              default: [1, 2, 3, 4],
+              uniqueItems: true,
+              items: num('integer', 'Rule number 1–4.', '1', { minimum: 1, maximum: 4 }),
+            },
+          },
+        },
+        drift: {
+          kind: 'object',
+          doc: 'Data drift of the served inputs against the training data.',
+          example: 'drift: { method: psi, threshold: 0.2, features: [temp_max] }',
+          properties: {
+            method: str('`psi` (Population Stability Index, quantile bins) or `ks` (two-sample Kolmogorov–Smirnov, numeric columns).', 'method: psi', {
+              enum: ['psi', 'ks'],
+              default: 'psi',
+            }),
+            threshold: num('number', 'Score above which a feature has drifted (PSI: 0.1 moderate, 0.2 significant; KS: the D statistic).', 'threshold: 0.2', {
+              exclusiveMinimum: 0,
+              default: 0.2,
+            }),
+            features: {
+              kind: 'array',
+              doc: 'Features to watch. Default: all features.',
+              example: 'features: [temp_max, precipitation]',
+              uniqueItems: true,
+              role: 'columns',
+              items: str('A feature column.', 'temp_max', { role: 'column', minLength: 1 }),
+            },
+          },
+        },
+        alerts: {
+          kind: 'object',
+          doc: 'What happens when a rule fires or a feature drifts.',
+          example: 'alerts: { notify: true, webhook: https://hooks.example.com/modelops }',
+          properties: {
+            notify: bool('Show a notification in the editor.', 'notify: true', true),
+            webhook: str('URL that receives a JSON POST for every alert.', 'webhook: https://hooks.example.com/modelops', { role: 'url' }),
+          },
+        },
+      },
+    },
+  },
+};
+
+/** Follows a key path (`['deploy','targets','local','port']`; '[]' for array items) to its schema. */
+export function schemaAt(path: readonly string[], root: SchemaNode = configSchema): SchemaNode | undefined {
+  let node: SchemaNode | undefined = root;
+  for (const seg of path) {
+    if (!node) return undefined;
+    node = childSchema(node, seg);
+  }
+  return node;
+}
+
+/** The schema of one key (or '[]' item) under `node`; for tagged unions, the union of variants' keys. */
+export function childSchema(node: SchemaNode, key: string, tagValue?: string): SchemaNode | undefined {
+  switch (node.kind) {
+    case 'object':
+      return node.properties[key] ?? node.additionalProperties;
+    case 'array':
+      return key === '[]' ? node.items : undefined;
+    case 'tagged': {
+      const v = tagValue !== undefined ? node.variants[tagValue] : undefined;
+      if (v) return v.properties[key];
+      for (const variant of Object.values(node.variants)) if (variant.properties[key]) return variant.properties[key];
+      return undefined;
+    }
+    case 'union':
+      for (const alt of node.anyOf) {
+        const c = childSchema(alt, key, tagValue);
+        if (c) return c;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Keys that may appear in an object-like schema (tagged: the variant's keys, or all). */
+export function keysOf(node: SchemaNode, tagValue?: string): string[] {
+  switch (node.kind) {
+    case 'object':
+      return Object.keys(node.properties);
+    case 'tagged': {
+      const v = tagValue !== undefined ? node.variants[tagValue] : undefined;
+      if (v) return Object.keys(v.properties);
+      return [...new Set(Object.values(node.variants).flatMap((x) => Object.keys(x.properties)))];
+    }
+    case 'union':
+      return [...new Set(node.anyOf.flatMap((a) => keysOf(a, tagValue)))];
+    default:
+      return [];
+  }
+}
+
+// ---- JSON Schema (draft-07) generation ----
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function common(n: SchemaNode): Record<string, Json> {
+  const out: Record<string, Json> = { markdownDescription: n.doc, description: stripMarkdown(n.doc) };
+  if (n.default !== undefined) out.default = n.default as Json;
+  return out;
+}
+
+function stripMarkdown(s: string): string {
+  return s.replace(/\*\*(.*?)\*\*/g, '$1').replace(/`([^`]*)`/g, '$1');
+}
+
+export function toJsonSchema(n: SchemaNode): Record<string, Json> {
+  switch (n.kind) {
+    case 'string': {
+      const out: Record<string, Json> = { type: 'string', ...common(n) };
+      if (n.enum) out.enum = [...n.enum];
+      if (n.pattern) out.pattern = n.pattern;
+      if (n.minLength !== undefined) out.minLength = n.minLength;
+      if (n.role === 'url') out.format = 'uri';
+      return out;
+    }
+    case 'number':
+    case 'integer': {
+      const out: Record<string, Json> = { type: n.kind, ...common(n) };
+      if (n.enum) out.enum = [...n.enum];
+      if (n.minimum !== undefined) out.minimum = n.minimum;
+      if (n.maximum !== undefined) out.maximum = n.maximum;
+      if (n.exclusiveMinimum !== undefined) out.exclusiveMinimum = n.exclusiveMinimum;
+      if (n.exclusiveMaximum !== undefined) out.exclusiveMaximum = n.exclusiveMaximum;
+      return out;
+    }
+    case 'boolean':
+      return { type: 'boolean', ...common(n) };
+    case 'array': {
+      const out: Record<string, Json> = { type: 'array', ...common(n), items: toJsonSchema(n.items) };
+      if (n.minItems !== undefined) out.minItems = n.minItems;
+      if (n.uniqueItems) out.uniqueItems = true;
+      return out;
+    }
+    case 'object': {
+      const out: Record<string, Json> = { type: 'object', ...common(n) };
+      const props: Record<string, Json> = {};
+      for (const [k, v] of Object.entries(n.properties)) props[k] = toJsonSchema(v);
+      out.properties = props;
+      if (n.required?.length) out.required = [...n.required];
+      if (n.keyEnum) out.propertyNames = { enum: [...n.keyEnum] };
+      out.additionalProperties = n.additionalProperties ? toJsonSchema(n.additionalProperties) : false;
+      return out;
+    }
+    case 'tagged':
+      return {
+        ...common(n),
+        type: 'object',
+        required: [n.tag],
+        properties: { [n.tag]: { enum: Object.keys(n.variants) } },
+        allOf: Object.entries(n.variants).map(([tag, variant]) => ({
+          if: { properties: { [n.tag]: { const: tag } } },
+          then: toJsonSchema(variant),
+        })),
+      };
+    case 'union':
+      return { ...common(n), anyOf: n.anyOf.map(toJsonSchema) };
+  }
+}
+
+/** The published JSON Schema document. */
+export function jsonSchemaDocument(): Record<string, Json> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://modelops.dev/schemas/modelops.schema.json',
+    title: 'modelops.yaml',
+    ...toJsonSchema(configSchema),
+  };
+}

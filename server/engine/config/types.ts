@@ -1,0 +1,213 @@
+/**
+ * The typed shape of `modelops.yaml` (schema version 1) after validation and defaults.
+ * `schema.ts` is the source of truth for docs, ranges and the published JSON Schema; this
+ * file is the TypeScript view the rest of the engine codes against.
+ */
+
+export type Task = 'classification' | 'regression';
+export type Framework = 'tfjs' | 'command';
+export type DataFormat = 'csv' | 'jsonl';
+export type MissingPolicy = 'drop' | 'impute';
+export type Optimizer = 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
+export type Activation = 'relu' | 'sigmoid' | 'softmax' | 'tanh' | 'linear' | 'elu' | 'selu' | 'softplus';
+export type DriftMethod = 'psi' | 'ks';
+export type TargetType = 'local' | 'http';
+
+export const CLASSIFICATION_METRICS = [
+  'accuracy',
+  'precision_macro',
+  'recall_macro',
+  'f1_macro',
+  'precision_micro',
+  'recall_micro',
+  'f1_micro',
+  'precision_weighted',
+  'recall_weighted',
+  'f1_weighted',
+  'roc_auc',
+  'log_loss',
+] as const;
+export const REGRESSION_METRICS = ['mae', 'rmse', 'r2', 'mape'] as const;
+export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
+export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
+export type MetricName = ClassificationMetric | RegressionMetric;
+
+export interface SplitConfig {
+  train: number;
+  validation: number;
+  test: number;
+  seed: number;
+}
+
+export interface DataConfig {
+  /** Paths as written in the file (relative to the config's directory). */
+  train: string;
+  validation?: string;
+  test?: string;
+  /** Resolved from the train file's extension when not given. */
+  format: DataFormat;
+  target: string;
+  /** Absent: all columns but the target. */
+  features?: string[];
+  split: SplitConfig;
+  missing: MissingPolicy;
+}
+
+export type LayerConfig =
+  | { type: 'dense'; units: number; activation?: Activation }
+  | { type: 'dropout'; rate: number }
+  | { type: 'batchNormalization' };
+
+export interface ModelConfig {
+  name: string;
+  task: Task;
+  framework: Framework;
+  /** tfjs only; the input layer is implied by the features. */
+  layers?: LayerConfig[];
+}
+
+export interface EarlyStoppingConfig {
+  metric: string;
+  patience: number;
+  minDelta: number;
+}
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  optimizer: Optimizer;
+  learningRate: number;
+  seed: number;
+  /** 'none' | 'balanced' | explicit weight per class label. */
+  classWeights: 'none' | 'balanced' | Record<string, number>;
+  earlyStopping?: EarlyStoppingConfig;
+  /** External trainer (framework: command). */
+  command?: string;
+  outputs?: string;
+  metrics?: string;
+}
+
+/** A parsed gate such as ">= 0.9" or ">= production - 0.01". */
+export interface GateExpression {
+  op: '>=' | '>' | '<=' | '<' | '==';
+  /** Absolute threshold: value. Relative: the metric of the version holding `alias`, adjusted. */
+  kind: 'absolute' | 'relative';
+  value?: number;
+  alias?: string;
+  /** For relative gates: `production - 0.01` → { adjust: '-', amount: 0.01 }. */
+  adjust?: '+' | '-' | '*';
+  amount?: number;
+  /** The expression as written. */
+  source: string;
+}
+
+export interface EvaluateConfig {
+  metrics: MetricName[];
+  /** metric → expression text as written. */
+  gates: Record<string, string>;
+  /** metric → parsed expression (same keys as `gates`). */
+  parsedGates: Record<string, GateExpression>;
+}
+
+export interface SmokeTestConfig {
+  rows: number;
+  tolerance: number;
+}
+
+export interface TargetConfig {
+  type: TargetType;
+  host?: string;
+  port?: number;
+  url?: string;
+  /** Name of the secret (SecretStorage / env MODELOPS_TOKEN_<NAME>), never the token itself. */
+  tokenSecret?: string;
+  requireApproval: boolean;
+  smokeTest: SmokeTestConfig;
+}
+
+export interface DeployConfig {
+  targets: Record<string, TargetConfig>;
+}
+
+export interface ControlChartConfig {
+  metric: string;
+  sigma: number;
+  /** First k windows, or "evaluation" (the evaluation metrics of the deployed version). */
+  baseline: number | 'evaluation';
+  /** Western Electric rules to apply (1–4). */
+  rules: number[];
+}
+
+export interface DriftConfig {
+  method: DriftMethod;
+  threshold: number;
+  /** Absent: all features. */
+  features?: string[];
+}
+
+export interface AlertsConfig {
+  notify: boolean;
+  webhook?: string;
+}
+
+export interface MonitorConfig {
+  target: string;
+  window: number;
+  controlChart: ControlChartConfig;
+  drift: DriftConfig;
+  alerts: AlertsConfig;
+}
+
+export interface ModelOpsConfig {
+  version: 1;
+  project: string;
+  data: DataConfig;
+  model: ModelConfig;
+  train: TrainConfig;
+  evaluate: EvaluateConfig;
+  deploy?: DeployConfig;
+  monitor?: MonitorConfig;
+}
+
+/** What `loadConfig` returns. */
+export interface LoadedConfig {
+  config: ModelOpsConfig;
+  /** Absolute path of the config file. */
+  path: string;
+  /** SHA-256 (hex) of the file's bytes. */
+  digest: string;
+}
+
+// ---- Editor-facing shapes (LSP-shaped, zero-based, UTF-16 columns) ----
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export type Severity = 'error' | 'warning' | 'information' | 'hint';
+
+export interface ConfigDiagnostic {
+  range: Range;
+  severity: Severity;
+  message: string;
+  /** Stable code, e.g. 'unknown-key', 'file-not-found', 'inline-secret'. */
+  code: string;
+  /** Facts for quick fixes (e.g. { suggestion: 'epochs' }). */
+  data?: Record<string, unknown>;
+}
+
+/** What the analysis may ask of the world outside the text. */
+export interface AnalysisContext {
+  /** Absolute path of the config file (data paths resolve against its directory). */
+  path?: string;
+  /** Whether a version of `model` holds `alias`; undefined → relative-gate check skipped. */
+  aliasExists?: (model: string, alias: string) => boolean;
+  /** Skip file-system meaning checks (data files, headers). */
+  noFileChecks?: boolean;
+}

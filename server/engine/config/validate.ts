@@ -1,0 +1,751 @@
+/**
+ * Analysis of `modelops.yaml`: syntax → schema → meaning. Every diagnostic has an exact range,
+ * a stable code, and (where a fix exists) `data` for the quick fix.
+ */
+import { dirname, resolve } from 'node:path';
+import { isMap, isPair, isScalar, isSeq, isAlias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { childSchema, configSchema, keysOf, type ObjectSchema, type SchemaNode } from './schema';
+import { deref, keyName, MAX_ALIAS_EXPANSION, nodeSpan, parseConfig, toJs, type LineIndex, type ParsedConfig } from './parse';
+import { fileInfo, peekData, sampleColumn } from './datafile';
+import type { ParseCache } from './incremental';
+import { parseGate, GATE_GRAMMAR } from './gate';
+import { didYouMean, isSecretKey, looksLikeSecret, urlCarriesSecret } from './text';
+import {
+  CLASSIFICATION_METRICS,
+  REGRESSION_METRICS,
+  type AnalysisContext,
+  type ConfigDiagnostic,
+  type ModelOpsConfig,
+  type Range,
+  type Severity,
+} from './types';
+
+export const MAX_DIAGNOSTICS = 200;
+export const SECRET_HINT = 'store it with ModelOps: Set Endpoint Token';
+
+export interface Analysis {
+  diagnostics: ConfigDiagnostic[];
+  parsed: ParsedConfig;
+  /** The document as plain data (undefined when refused before parsing). */
+  value: unknown;
+  /** The typed config with defaults, present only when there is no error. */
+  config?: ModelOpsConfig;
+}
+
+type Path = Array<string | number>;
+
+class Analyzer {
+  readonly out: ConfigDiagnostic[] = [];
+  private aliasBudget = MAX_ALIAS_EXPANSION;
+  private aliasReported = false;
+  readonly lines: LineIndex;
+  readonly doc: Document.Parsed;
+
+  constructor(
+    readonly parsed: ParsedConfig,
+    readonly ctx: AnalysisContext,
+  ) {
+    this.lines = parsed.lines;
+    this.doc = parsed.doc as Document.Parsed;
+  }
+
+  add(range: Range, severity: Severity, code: string, message: string, data?: Record<string, unknown>): void {
+    if (this.out.length >= MAX_DIAGNOSTICS) return;
+    const d: ConfigDiagnostic = { range, severity, message, code };
+    if (data) d.data = data;
+    this.out.push(d);
+  }
+
+  rangeOf(node: Node | null | undefined, fallback?: Range): Range {
+    const s = nodeSpan(node);
+    if (s) return this.lines.range(s[0], s[1]);
+    return fallback ?? this.lines.range(0, 0);
+  }
+
+  /** Range of a pair from key start to value end (a whole `key: value`). */
+  pairRange(p: Pair): Range {
+    const ks = nodeSpan(p.key as Node);
+    const vs = nodeSpan(p.value as Node);
+    const start = ks ? ks[0] : vs ? vs[0] : 0;
+    const end = vs && vs[1] > start ? vs[1] : ks ? ks[1] : start;
+    return this.lines.range(start, end);
+  }
+
+  /** Follows aliases, spending from the expansion budget. */
+  follow(node: unknown, at: Range): Node | null {
+    if (!isAlias(node)) return (node as Node | null) ?? null;
+    return deref(this.doc, node) ?? (this.add(at, 'error', 'unknown-alias', `Alias *${node.source} refers to no anchor.`), null);
+  }
+
+  spend(at: Range, viaAlias: boolean): boolean {
+    if (!viaAlias) return true;
+    if (this.aliasBudget-- > 0) return true;
+    this.aliasLimit(at);
+    return false;
+  }
+
+  aliasLimit(at: Range): void {
+    if (!this.aliasReported) {
+      this.aliasReported = true;
+      this.add(at, 'error', 'alias-limit', `YAML aliases expand to more than ${MAX_ALIAS_EXPANSION} nodes (an "alias bomb"); expansion stopped here. Write the values out instead of nesting aliases.`);
+    }
+  }
+
+  // ---- schema ----
+
+  walk(raw: unknown, schema: SchemaNode, path: Path, owner: Range, viaAlias: boolean): void {
+    const isAliasNode = isAlias(raw);
+    const node = this.follow(raw, owner);
+    const via = viaAlias || isAliasNode;
+    const at = isAliasNode ? this.rangeOf(raw as Node, owner) : this.rangeOf(node, owner);
+    if (!this.spend(at, via)) return;
+    const where = pathText(path);
+    const isNull = node === null || (isScalar(node) && node.value === null);
+    switch (schema.kind) {
+      case 'object':
+      case 'tagged': {
+        if (!isMap(node)) {
+          this.add(at, 'error', 'wrong-type', isNull ? `${where} is empty: expected a map of settings (${keysOf(schema).slice(0, 5).join(', ')}…).` : `${where} must be a map of settings, not ${describe(node)}.`);
+          return;
+        }
+        let obj: ObjectSchema;
+        if (schema.kind === 'tagged') {
+          const tagPair = node.items.find((p) => keyName(p) === schema.tag);
+          const variants = Object.keys(schema.variants);
+          if (!tagPair) {
+            this.add(owner, 'error', 'missing-key', `${where} needs '${schema.tag}' (one of ${variants.join(', ')}).`, this.missingData(node, schema.tag, path, schema.example));
+            return;
+          }
+          const tv = this.follow(tagPair.value, at);
+          const tag = isScalar(tv) ? String(tv.value) : '';
+          const variant = schema.variants[tag];
+          if (!variant) {
+            const s = didYouMean(tag, variants);
+            this.add(this.rangeOf(tv, at), 'error', 'invalid-enum', `${where}.${schema.tag} must be one of ${variants.join(', ')}; got '${tag}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+            return;
+          }
+          obj = variant;
+        } else obj = schema;
+        this.walkMap(node, obj, path, at, via, owner);
+        return;
+      }
+      case 'array': {
+        if (!isSeq(node)) {
+          this.add(at, 'error', 'wrong-type', isNull ? `${where} is empty: expected a list.` : `${where} must be a list, not ${describe(node)}.`);
+          return;
+        }
+        if (schema.minItems !== undefined && node.items.length < schema.minItems) this.add(at, 'error', 'too-few-items', `${where} needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}.`);
+        const seen = new Set<string>();
+        node.items.forEach((it, i) => {
+          this.walk(it, schema.items, [...path, i], at, via);
+          if (schema.uniqueItems) {
+            const n = this.follow(it, at);
+            if (isScalar(n)) {
+              const k = String(n.value);
+              if (seen.has(k)) this.add(this.rangeOf(n, at), 'error', 'duplicate-item', `${where} lists '${k}' more than once.`);
+              seen.add(k);
+            }
+          }
+        });
+        return;
+      }
+      case 'union': {
+        const alt =
+          schema.anyOf.find((a) => (a.kind === 'object' || a.kind === 'tagged') && isMap(node)) ??
+          schema.anyOf.find((a) => a.kind === 'string' && isScalar(node) && typeof node.value === 'string') ??
+          schema.anyOf.find((a) => (a.kind === 'number' || a.kind === 'integer') && isScalar(node) && typeof node.value === 'number');
+        if (!alt) {
+          this.add(at, 'error', 'wrong-type', `${where} must be ${schema.anyOf.map(kindText).join(' or ')}, not ${describe(node)}.`);
+          return;
+        }
+        this.walk(raw, alt, path, owner, viaAlias);
+        return;
+      }
+      case 'string': {
+        if (!isScalar(node) || typeof node.value !== 'string') {
+          this.add(at, 'error', 'wrong-type', isNull ? `${where} is empty: expected ${kindText(schema)}.` : `${where} must be ${kindText(schema)}, not ${describe(node)}.${isScalar(node) ? ' Quote it to make it text.' : ''}`);
+          return;
+        }
+        const v = node.value;
+        if (schema.enum && !schema.enum.includes(v)) {
+          const s = didYouMean(v, schema.enum);
+          this.add(at, 'error', 'invalid-enum', `${where} must be one of ${schema.enum.join(', ')}; got '${clip(v)}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+        } else if (schema.minLength !== undefined && v.length < schema.minLength) this.add(at, 'error', 'empty-value', `${where} must not be empty.`);
+        else if (schema.pattern && !new RegExp(schema.pattern).test(v)) this.add(at, 'error', 'invalid-value', `${where} '${clip(v)}' has characters that are not allowed (letters, digits, '-', '_' and '.' only).`);
+        return;
+      }
+      case 'number':
+      case 'integer': {
+        if (!isScalar(node) || typeof node.value !== 'number' || !Number.isFinite(node.value)) {
+          this.add(at, 'error', 'wrong-type', isNull ? `${where} is empty: expected ${kindText(schema)}.` : `${where} must be ${kindText(schema)}, not ${describe(node)}.`);
+          return;
+        }
+        const v = node.value;
+        if (schema.kind === 'integer' && !Number.isInteger(v)) this.add(at, 'error', 'wrong-type', `${where} must be a whole number; got ${v}.`);
+        else if (schema.enum && !schema.enum.includes(v)) this.add(at, 'error', 'invalid-enum', `${where} must be ${schema.enum.join(' or ')}; got ${v}.`, { suggestion: String(schema.enum[0]) });
+        else if (schema.minimum !== undefined && v < schema.minimum) this.add(at, 'error', 'out-of-range', `${where} must be ≥ ${schema.minimum}${rangeTail(schema)}; got ${v}.`);
+        else if (schema.maximum !== undefined && v > schema.maximum) this.add(at, 'error', 'out-of-range', `${where} must be ≤ ${schema.maximum}${rangeTail(schema)}; got ${v}.`);
+        else if (schema.exclusiveMinimum !== undefined && v <= schema.exclusiveMinimum) this.add(at, 'error', 'out-of-range', `${where} must be > ${schema.exclusiveMinimum}; got ${v}.`);
+        else if (schema.exclusiveMaximum !== undefined && v >= schema.exclusiveMaximum) this.add(at, 'error', 'out-of-range', `${where} must be < ${schema.exclusiveMaximum}; got ${v}.`);
+        return;
+      }
+      case 'boolean': {
+        if (!isScalar(node) || typeof node.value !== 'boolean') this.add(at, 'error', 'wrong-type', `${where} must be true or false, not ${describe(node)}.`);
+        return;
+      }
+    }
+  }
+
+  walkMap(node: YAMLMap, schema: ObjectSchema, path: Path, at: Range, via: boolean, owner: Range): void {
+    const present = new Set<string>();
+    const allowed = Object.keys(schema.properties);
+    for (const p of node.items) {
+      if (!isPair(p)) continue;
+      const k = keyName(p);
+      const kr = this.rangeOf(p.key as Node, at);
+      if (k === null) {
+        this.add(kr, 'error', 'invalid-key', `Keys in ${pathText(path)} must be plain names.`);
+        continue;
+      }
+      present.add(k);
+      if (isSecretKey(k)) {
+        this.secretAt(p, path);
+        continue;
+      }
+      const sub = schema.properties[k];
+      if (sub) {
+        this.walk(p.value, sub, [...path, k], kr, via);
+        continue;
+      }
+      if (schema.additionalProperties) {
+        if (schema.keyEnum && !schema.keyEnum.includes(k)) {
+          const s = didYouMean(k, schema.keyEnum);
+          this.add(kr, 'error', 'unknown-metric', `'${clip(k)}' is not a metric. Metrics: ${schema.keyEnum.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+          continue;
+        }
+        this.walk(p.value, schema.additionalProperties, [...path, k], kr, via);
+        continue;
+      }
+      const s = didYouMean(k, allowed);
+      const keys = allowed.length ? ` Keys here: ${allowed.join(', ')}.` : '';
+      this.add(kr, 'error', 'unknown-key', `Unknown key '${clip(k)}' in ${pathText(path)}.${s ? ` Did you mean '${s}'?` : keys}`, s ? { suggestion: s, key: k } : { key: k });
+    }
+    for (const r of schema.required ?? []) {
+      if (present.has(r)) continue;
+      const sub = schema.properties[r];
+      this.add(owner, 'error', 'missing-key', `${pathText(path)} is missing the required key '${r}'.`, this.missingData(node, r, path, sub?.example ?? `${r}: `));
+    }
+  }
+
+  /** Where and what to insert for a missing key (used by the "add required key" fix). */
+  missingData(node: YAMLMap, key: string, path: Path, example: string): Record<string, unknown> {
+    const data: Record<string, unknown> = { key, path: path.map(String) };
+    const firstKey = node.items.find((p) => isPair(p) && nodeSpan(p.key as Node));
+    if (node.flow) {
+      const lastPair = node.items[node.items.length - 1];
+      const lastSpan = lastPair ? (nodeSpan(lastPair.value as Node) ?? nodeSpan(lastPair.key as Node)) : null;
+      const open = nodeSpan(node);
+      const snippet = example.includes('\n') ? `${key}: ` : example.replace(/^- /, '');
+      if (lastSpan) data.insert = { position: this.lines.position(lastSpan[1]), text: `, ${snippet}` };
+      else if (open) data.insert = { position: this.lines.position(open[0] + 1), text: ` ${snippet} ` };
+      return data;
+    }
+    const last = node.items[node.items.length - 1];
+    const ks = firstKey ? nodeSpan(firstKey.key as Node) : null;
+    if (!ks || !last) return data;
+    const indent = this.lines.position(ks[0]).character;
+    const lastEnd = nodeSpan((last.value as Node) ?? (last.key as Node));
+    const endLine = lastEnd ? this.lines.position(Math.max(lastEnd[0], lastEnd[1] - 1)).line : this.lines.position(ks[0]).line;
+    const pad = ' '.repeat(indent);
+    const text = example
+      .replace(/^- /, '')
+      .split('\n')
+      .map((l) => pad + l)
+      .join('\n');
+    data.insert = { position: { line: endLine + 1, character: 0 }, text: `${text}\n` };
+    return data;
+  }
+
+  secretAt(p: Pair, path: Path): void {
+    const k = keyName(p) ?? '';
+    const targetName = path[0] === 'deploy' && path[1] === 'targets' && typeof path[2] === 'string' ? path[2] : undefined;
+    this.add(
+      this.pairRange(p),
+      'error',
+      'inline-secret',
+      `${pathText([...path, k])} holds a secret in the config file — ${SECRET_HINT} and reference it with tokenSecret: <name>.`,
+      { key: k, secretName: targetName ?? 'default', replace: true },
+    );
+  }
+
+  /** Secret-looking string values anywhere (tokens pasted where a name belongs). */
+  scanValues(raw: unknown, path: Path, depth: number): void {
+    if (depth > 64) return;
+    const node = isAlias(raw) ? null : (raw as Node | null);
+    if (isMap(node)) {
+      for (const p of node.items) if (isPair(p)) this.scanValues(p.value, [...path, keyName(p) ?? '?'], depth + 1);
+    } else if (isSeq(node)) {
+      node.items.forEach((it, i) => this.scanValues(it, [...path, i], depth + 1));
+    } else if (isScalar(node) && typeof node.value === 'string') {
+      const key = String(path[path.length - 1] ?? '');
+      if (isSecretKey(key)) return; // reported with the key
+      const role = path.length > 0 ? roleAt(path) : undefined;
+      if (role === 'url') return; // URLs are checked for credentials by the URL check
+      if (looksLikeSecret(node.value, role !== 'path' && role !== 'command')) {
+        const targetName = path[0] === 'deploy' && path[1] === 'targets' && typeof path[2] === 'string' ? path[2] : undefined;
+        this.add(this.rangeOf(node), 'error', 'inline-secret', `${pathText(path)} looks like a token or password — ${SECRET_HINT}; the config file holds only the secret's name (tokenSecret: <name>).`, {
+          key,
+          secretName: targetName ?? 'default',
+          replace: key === 'tokenSecret',
+        });
+      }
+    }
+  }
+
+  // ---- meaning ----
+
+  node(path: Path): Node | null {
+    let n: unknown = this.doc.contents;
+    for (const seg of path) {
+      n = this.follow(n, this.lines.range(0, 0));
+      if (typeof seg === 'number') {
+        if (!isSeq(n)) return null;
+        n = n.items[seg];
+      } else {
+        if (!isMap(n)) return null;
+        const p = n.items.find((it) => keyName(it) === seg);
+        if (!p) return null;
+        n = p.value;
+      }
+    }
+    return this.follow(n, this.lines.range(0, 0));
+  }
+
+  keyNode(path: Path): Node | null {
+    const parent = this.node(path.slice(0, -1));
+    if (!isMap(parent)) return null;
+    const p = parent.items.find((it) => keyName(it) === path[path.length - 1]);
+    return (p?.key as Node) ?? null;
+  }
+
+  at(path: Path): Range {
+    for (let i = path.length; i > 0; i--) {
+      const n = this.node(path.slice(0, i));
+      if (n && nodeSpan(n) && !(isScalar(n) && n.value === null)) return this.rangeOf(n);
+      const k = this.keyNode(path.slice(0, i));
+      if (k) return this.rangeOf(k);
+    }
+    return this.lines.range(0, 0);
+  }
+
+  keyAt(path: Path): Range {
+    const k = this.keyNode(path);
+    return k ? this.rangeOf(k) : this.at(path);
+  }
+
+  meaning(v: Record<string, unknown>): void {
+    const data = obj(v.data);
+    const model = obj(v.model);
+    const train = obj(v.train);
+    const evaluate = obj(v.evaluate);
+    const deploy = obj(v.deploy);
+    const monitor = obj(v.monitor);
+    const task = model.task === 'classification' || model.task === 'regression' ? model.task : undefined;
+    const framework = model.framework === 'command' ? 'command' : 'tfjs';
+    const base = this.ctx.path ? dirname(this.ctx.path) : undefined;
+
+    // split sums to 1
+    const split = obj(data.split);
+    if (isMap(this.node(['data', 'split']))) {
+      const parts = [split.train ?? 0.7, split.validation ?? 0.15, split.test ?? 0.15];
+      if (parts.every((x) => typeof x === 'number')) {
+        const sum = (parts as number[]).reduce((a, b) => a + b, 0);
+        if (Math.abs(sum - 1) > 1e-6) this.add(this.at(['data', 'split']), 'error', 'split-sum', `data.split fractions must sum to 1; train + validation + test = ${round(sum)}.`);
+      }
+    }
+
+    // data files and columns
+    let columns: string[] | null = null;
+    const format = typeof data.format === 'string' ? data.format : undefined;
+    const trainPath = typeof data.train === 'string' && data.train ? data.train : undefined;
+    if (base && !this.ctx.noFileChecks) {
+      for (const key of ['train', 'validation', 'test'] as const) {
+        const rel = data[key];
+        if (typeof rel !== 'string' || !rel) continue;
+        const abs = resolve(base, rel);
+        if (!fileInfo(abs)) {
+          this.add(this.at(['data', key]), 'error', 'file-not-found', `data.${key}: file '${rel}' does not exist (looked in ${abs}).`, { path: abs });
+          continue;
+        }
+        const peek = peekData(abs, format);
+        if (!peek) continue;
+        if (!peek.columns) {
+          this.add(this.at(['data', key]), 'warning', 'unreadable-data', `data.${key}: cannot read the columns of '${rel}': ${peek.problem}.`);
+          continue;
+        }
+        if (key === 'train') columns = peek.columns;
+        else if (columns) {
+          const missing = columns.filter((c) => !peek.columns?.includes(c));
+          if (missing.length) this.add(this.at(['data', key]), 'error', 'column-mismatch', `data.${key}: '${rel}' lacks column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} of the training file.`);
+        }
+      }
+    }
+    const target = typeof data.target === 'string' ? data.target : undefined;
+    if (columns && target !== undefined && !columns.includes(target)) {
+      const s = didYouMean(target, columns);
+      this.add(this.at(['data', 'target']), 'error', 'unknown-column', `data.target: '${clip(target)}' is not a column of '${trainPath}'. Columns: ${columns.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+    }
+    const features = Array.isArray(data.features) ? data.features : undefined;
+    if (features) {
+      features.forEach((f, i) => {
+        if (typeof f !== 'string') return;
+        if (f === target) this.add(this.at(['data', 'features', i]), 'error', 'target-in-features', `data.features: '${f}' is the target; a model cannot take its own answer as input.`);
+        else if (columns && !columns.includes(f)) {
+          const s = didYouMean(f, columns);
+          this.add(this.at(['data', 'features', i]), 'error', 'unknown-column', `data.features: '${clip(f)}' is not a column of '${trainPath}'. Columns: ${columns.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+        }
+      });
+    }
+    const featureSet = features ? features.filter((f): f is string => typeof f === 'string') : columns?.filter((c) => c !== target);
+
+    // target values vs task
+    let classes: { count: number; exact: boolean; labels: string[] } | undefined;
+    if (base && trainPath && target && columns?.includes(target) && !this.ctx.noFileChecks) {
+      const sample = sampleColumn(resolve(base, trainPath), target, format);
+      if (sample && sample.rows > 0) {
+        const labels = [...sample.distinct].sort();
+        if (task === 'regression' && !sample.numeric) {
+          const example = labels.find((l) => !Number.isFinite(Number(l))) ?? '';
+          this.add(this.at(['model', 'task']), 'error', 'task-mismatch', `model.task is regression but target '${target}' has non-numeric values (e.g. '${clip(example)}'). Use task: classification, or a numeric target.`, { suggestion: 'classification' });
+        } else if (task === 'classification') {
+          if (sample.numeric && sample.distinct.size > 50)
+            this.add(this.at(['model', 'task']), 'warning', 'task-mismatch', `model.task is classification but target '${target}' looks continuous (${sample.distinct.size}+ distinct numbers). Did you mean task: regression?`, { suggestion: 'regression' });
+          else classes = { count: sample.distinct.size, exact: sample.complete, labels };
+        }
+      }
+    }
+
+    // layers vs task
+    const layers = Array.isArray(model.layers) ? model.layers : undefined;
+    if (framework === 'tfjs' && isMap(this.node(['model'])) && !this.node(['model', 'layers']) && model.layers === undefined) {
+      const m = this.node(['model']) as YAMLMap;
+      this.add(this.keyAt(['model']), 'error', 'missing-key', `model.layers is required with framework: tfjs (the network, input to output).`, this.missingData(m, 'layers', ['model'], schemaExample(['model', 'layers'])));
+    }
+    if (framework === 'command' && typeof train.command !== 'string') {
+      this.add(this.at(['model', 'framework']), 'error', 'missing-key', `framework: command needs train.command (the external trainer to run).`);
+    }
+    if (framework === 'command' && layers) this.add(this.keyAt(['model', 'layers']), 'warning', 'unused-key', `model.layers is ignored with framework: command.`);
+    if (framework === 'tfjs' && typeof train.command === 'string') this.add(this.keyAt(['train', 'command']), 'warning', 'unused-key', `train.command is used only with framework: command.`);
+    if (framework === 'tfjs' && layers && layers.length > 0 && task) {
+      const li = layers.length - 1;
+      const last = obj(layers[li]);
+      if (last.type !== 'dense') {
+        if (typeof last.type === 'string') this.add(this.at(['model', 'layers', li]), 'error', 'last-layer-type', `model.layers: the last layer must be dense (the output layer); it is ${last.type}.`);
+      } else if (typeof last.units === 'number') {
+        const units = last.units;
+        const act = typeof last.activation === 'string' ? last.activation : undefined;
+        const unitsAt = this.node(['model', 'layers', li, 'units']) ? this.at(['model', 'layers', li, 'units']) : this.at(['model', 'layers', li]);
+        const actAt = this.node(['model', 'layers', li, 'activation']) ? this.at(['model', 'layers', li, 'activation']) : this.at(['model', 'layers', li]);
+        const hasAct = Boolean(this.node(['model', 'layers', li, 'activation']));
+        if (task === 'regression') {
+          if (units !== 1) this.add(unitsAt, 'error', 'last-layer-units', `model.layers: a regression model's last layer needs 1 unit; it has ${units}.`, { expected: 1, layer: li });
+          if (act && act !== 'linear') this.add(actAt, 'warning', 'last-layer-activation', `model.layers: a regression model's last layer usually has no activation (linear); '${act}' limits the outputs.`, { expected: 'linear', layer: li, hasActivation: hasAct });
+        } else {
+          const expectedAct = units === 1 ? 'sigmoid' : 'softmax';
+          if (act !== 'softmax' && act !== 'sigmoid')
+            this.add(actAt, 'error', 'last-layer-activation', `model.layers: a classification model's last layer needs activation softmax (or sigmoid for one unit); it has ${act ?? 'none'}.`, { expected: expectedAct, layer: li, hasActivation: hasAct });
+          else if (units === 1 && act === 'softmax')
+            this.add(actAt, 'error', 'last-layer-activation', `model.layers: softmax over 1 unit always outputs 1; use sigmoid for a single output unit.`, { expected: 'sigmoid', layer: li, hasActivation: hasAct });
+          if (classes) {
+            const k = classes.count;
+            const shown = classes.labels.slice(0, 8).join(', ') + (classes.labels.length > 8 ? ', …' : '');
+            const where = `target '${target}' has ${k} class${k === 1 ? '' : 'es'} in '${trainPath}' (${shown})`;
+            if (k === 1) this.add(this.at(['data', 'target']), 'warning', 'single-class', `data.target: ${where}; a classifier needs at least 2.`);
+            else if (k === 2) {
+              if (units > 2) this.add(unitsAt, 'error', 'last-layer-units', `model.layers: the last layer has ${units} units but ${where}; use 2 units with softmax or 1 with sigmoid.`, { expected: 2, layer: li });
+            } else if (units !== k && (classes.exact || units < k)) {
+              this.add(unitsAt, 'error', 'last-layer-units', `model.layers: the last layer has ${units} unit${units === 1 ? '' : 's'} but ${where}.`, { expected: k, layer: li });
+            }
+          }
+        }
+      }
+    }
+
+    // metrics valid for the task
+    const valid: readonly string[] | undefined = task === 'classification' ? CLASSIFICATION_METRICS : task === 'regression' ? REGRESSION_METRICS : undefined;
+    const mismatch = (m: string) => `'${m}' is a ${valid === CLASSIFICATION_METRICS ? 'regression' : 'classification'} metric, but model.task is ${task}. Metrics for ${task}: ${valid?.join(', ')}.`;
+    const all: readonly string[] = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
+    if (valid && Array.isArray(evaluate.metrics)) {
+      evaluate.metrics.forEach((m, i) => {
+        if (typeof m === 'string' && all.includes(m) && !valid.includes(m)) this.add(this.at(['evaluate', 'metrics', i]), 'error', 'metric-task-mismatch', `evaluate.metrics: ${mismatch(m)}`);
+      });
+    }
+    const gates = obj(evaluate.gates);
+    for (const [m, expr] of Object.entries(gates)) {
+      if (valid && all.includes(m) && !valid.includes(m)) this.add(this.keyAt(['evaluate', 'gates', m]), 'error', 'metric-task-mismatch', `evaluate.gates: ${mismatch(m)}`);
+      const at = this.at(['evaluate', 'gates', m]);
+      if (typeof expr === 'number') {
+        this.add(at, 'error', 'invalid-gate', `evaluate.gates.${m}: a gate is a condition such as ">= ${expr}", not a bare number.`, { suggestion: `">= ${expr}"` });
+        continue;
+      }
+      if (typeof expr !== 'string') continue;
+      const g = parseGate(expr);
+      if (!g) {
+        this.add(at, 'error', 'invalid-gate', `evaluate.gates.${m}: '${clip(expr)}' is not a gate condition. Write ${GATE_GRAMMAR}.`);
+        continue;
+      }
+      if (g.kind === 'relative' && g.alias && this.ctx.aliasExists && typeof model.name === 'string' && !this.ctx.aliasExists(model.name, g.alias)) {
+        this.add(at, 'warning', 'alias-missing', `evaluate.gates.${m}: no version of '${model.name}' holds alias '${g.alias}' yet, so this gate passes until one does.`, { alias: g.alias });
+      }
+    }
+    const es = obj(train.earlyStopping);
+    if (task === 'regression' && typeof es.metric === 'string' && es.metric.includes('accuracy'))
+      this.add(this.at(['train', 'earlyStopping', 'metric']), 'error', 'metric-task-mismatch', `train.earlyStopping.metric: '${es.metric}' exists only for classification; use val_loss.`, { suggestion: 'val_loss' });
+    if (task === 'regression' && train.classWeights !== undefined && train.classWeights !== 'none')
+      this.add(this.keyAt(['train', 'classWeights']), 'warning', 'unused-key', `train.classWeights applies only to classification.`);
+
+    // deploy targets
+    const targets = obj(deploy.targets);
+    for (const [name, t0] of Object.entries(targets)) {
+      const t = obj(t0);
+      if (t.type === 'http' && t.url === undefined && isMap(this.node(['deploy', 'targets', name])))
+        this.add(this.keyAt(['deploy', 'targets', name]), 'error', 'missing-key', `deploy.targets.${name}: an http target needs url.`, this.missingData(this.node(['deploy', 'targets', name]) as YAMLMap, 'url', ['deploy', 'targets', name], 'url: https://models.example.com'));
+      if (typeof t.url === 'string') this.checkUrl(t.url, ['deploy', 'targets', name, 'url']);
+    }
+    const alerts = obj(monitor.alerts);
+    if (typeof alerts.webhook === 'string') this.checkUrl(alerts.webhook, ['monitor', 'alerts', 'webhook']);
+
+    // monitor
+    if (typeof monitor.target === 'string') {
+      const names = Object.keys(targets);
+      if (!names.includes(monitor.target)) {
+        const s = didYouMean(monitor.target, names);
+        this.add(this.at(['monitor', 'target']), 'error', 'unknown-target', `monitor.target: '${clip(monitor.target)}' is not a target under deploy.targets${names.length ? ` (${names.join(', ')})` : ''}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+      }
+    }
+    const cc = obj(monitor.controlChart);
+    if (valid && typeof cc.metric === 'string' && all.includes(cc.metric) && !valid.includes(cc.metric))
+      this.add(this.at(['monitor', 'controlChart', 'metric']), 'error', 'metric-task-mismatch', `monitor.controlChart.metric: ${mismatch(cc.metric)}`);
+    const drift = obj(monitor.drift);
+    if (Array.isArray(drift.features) && featureSet) {
+      drift.features.forEach((f, i) => {
+        if (typeof f === 'string' && !featureSet.includes(f)) {
+          const s = didYouMean(f, featureSet);
+          this.add(this.at(['monitor', 'drift', 'features', i]), 'error', 'unknown-column', `monitor.drift.features: '${clip(f)}' is not a feature of the model (${featureSet.join(', ')}).${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+        }
+      });
+    }
+  }
+
+  checkUrl(value: string, path: Path): void {
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      this.add(this.at(path), 'error', 'invalid-url', `${pathText(path)}: '${clip(value)}' is not a valid URL (expected http:// or https://…).`);
+      return;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      this.add(this.at(path), 'error', 'invalid-url', `${pathText(path)}: only http and https URLs are supported; got ${u.protocol.replace(/:$/, '')}.`);
+      return;
+    }
+    if (urlCarriesSecret(u)) {
+      this.add(this.at(path), 'error', 'inline-secret', `${pathText(path)} carries a credential in the URL — ${SECRET_HINT} and reference it with tokenSecret: <name>.`, { key: String(path[path.length - 1]), replace: false });
+    }
+  }
+}
+
+function schemaExample(path: string[]): string {
+  let s: SchemaNode | undefined = configSchema;
+  for (const p of path) s = s ? childSchema(s, p) : undefined;
+  return s?.example ?? `${path[path.length - 1]}: `;
+}
+
+function roleAt(path: Path): string | undefined {
+  let s: SchemaNode | undefined = configSchema;
+  for (const seg of path) {
+    if (!s) return undefined;
+    s = childSchema(s, typeof seg === 'number' ? '[]' : seg);
+  }
+  return s?.role;
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function round(x: number): string {
+  return String(Math.round(x * 1e6) / 1e6);
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+}
+
+export function pathText(path: Path): string {
+  if (path.length === 0) return 'the file';
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
+  return s;
+}
+
+function kindText(s: SchemaNode): string {
+  switch (s.kind) {
+    case 'string':
+      return s.enum ? `one of ${s.enum.join(', ')}` : 'text';
+    case 'integer':
+      return 'a whole number';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return 'a list';
+    default:
+      return 'a map';
+  }
+}
+
+function rangeTail(s: { minimum?: number; maximum?: number }): string {
+  return s.minimum !== undefined && s.maximum !== undefined ? ` (range ${s.minimum}–${s.maximum})` : '';
+}
+
+function describe(n: Node | null): string {
+  if (n === null) return 'empty';
+  if (isMap(n)) return 'a map';
+  if (isSeq(n)) return 'a list';
+  if (isScalar(n)) {
+    const v = n.value;
+    if (v === null) return 'empty';
+    if (typeof v === 'string') return `text '${clip(v)}'`;
+    if (typeof v === 'number') return `the number ${v}`;
+    if (typeof v === 'boolean') return `${v}`;
+  }
+  return 'this value';
+}
+
+/** Syntax → schema → meaning. Never throws on any input text. A cache makes re-analysis of an edited text incremental. */
+export function analyze(text: string, ctx: AnalysisContext = {}, cache?: ParseCache): Analysis {
+  const parsed = parseConfig(text, cache);
+  if (!parsed.doc) return { diagnostics: parsed.diagnostics, parsed, value: undefined };
+  const a = new Analyzer(parsed, ctx);
+  a.out.push(...parsed.diagnostics.slice(0, MAX_DIAGNOSTICS));
+  const root = parsed.doc.contents;
+  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) {
+    a.add(parsed.lines.range(0, 0), 'error', 'empty-config', 'modelops.yaml is empty. Run `modelops init` (or ModelOps: Create modelops.yaml) for a starter config.');
+    return { diagnostics: a.out, parsed, value: null };
+  }
+  a.walk(root, configSchema, [], parsed.lines.range(0, Math.min(text.length, parsed.lines.lineText(0).length)), false);
+  a.scanValues(root, [], 0);
+  const budget = { remaining: 1_000_000, aliasRemaining: MAX_ALIAS_EXPANSION, exceeded: false };
+  const value = toJs(parsed.doc, root, budget);
+  if (budget.exceeded) a.aliasLimit(parsed.lines.range(0, 0));
+  const hasSyntaxErrors = parsed.diagnostics.some((d) => d.severity === 'error');
+  if (!budget.exceeded && value && typeof value === 'object' && !Array.isArray(value) && !hasSyntaxErrors) a.meaning(value as Record<string, unknown>);
+  const diagnostics = a.out;
+  const result: Analysis = { diagnostics, parsed, value };
+  if (!diagnostics.some((d) => d.severity === 'error') && value && typeof value === 'object') result.config = normalize(value as Record<string, unknown>, ctx);
+  return result;
+}
+
+/** Fills defaults; called only on a document without errors. */
+function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsConfig {
+  const data = obj(v.data);
+  const split = obj(data.split);
+  const model = obj(v.model);
+  const train = obj(v.train);
+  const evaluate = obj(v.evaluate);
+  const task = model.task as ModelOpsConfig['model']['task'];
+  const gates = obj(evaluate.gates) as Record<string, string>;
+  const parsedGates: ModelOpsConfig['evaluate']['parsedGates'] = {};
+  for (const [m, g] of Object.entries(gates)) {
+    const p = parseGate(g);
+    if (p) parsedGates[m] = p;
+  }
+  const trainPath = String(data.train);
+  const cfg: ModelOpsConfig = {
+    version: 1,
+    project: String(v.project),
+    data: {
+      train: trainPath,
+      format: (data.format as 'csv' | 'jsonl' | undefined) ?? (/\.(jsonl|ndjson|json)$/i.test(trainPath) ? 'jsonl' : 'csv'),
+      target: String(data.target),
+      split: {
+        train: (split.train as number | undefined) ?? 0.7,
+        validation: (split.validation as number | undefined) ?? 0.15,
+        test: (split.test as number | undefined) ?? 0.15,
+        seed: (split.seed as number | undefined) ?? 42,
+      },
+      missing: (data.missing as 'drop' | 'impute' | undefined) ?? 'drop',
+    },
+    model: {
+      name: String(model.name),
+      task,
+      framework: (model.framework as 'tfjs' | 'command' | undefined) ?? 'tfjs',
+    },
+    train: {
+      epochs: (train.epochs as number | undefined) ?? 20,
+      batchSize: (train.batchSize as number | undefined) ?? 32,
+      optimizer: (train.optimizer as ModelOpsConfig['train']['optimizer'] | undefined) ?? 'adam',
+      learningRate: (train.learningRate as number | undefined) ?? 0.001,
+      seed: (train.seed as number | undefined) ?? 42,
+      classWeights: (train.classWeights as ModelOpsConfig['train']['classWeights'] | undefined) ?? 'none',
+    },
+    evaluate: {
+      metrics: (evaluate.metrics as ModelOpsConfig['evaluate']['metrics'] | undefined) ?? (task === 'regression' ? ['mae', 'rmse', 'r2'] : ['accuracy', 'f1_macro']),
+      gates,
+      parsedGates,
+    },
+  };
+  if (typeof data.validation === 'string') cfg.data.validation = data.validation;
+  if (typeof data.test === 'string') cfg.data.test = data.test;
+  if (Array.isArray(data.features)) cfg.data.features = data.features as string[];
+  if (Array.isArray(model.layers)) cfg.model.layers = model.layers as ModelOpsConfig['model']['layers'];
+  if (train.earlyStopping !== undefined) {
+    const es = obj(train.earlyStopping);
+    cfg.train.earlyStopping = { metric: (es.metric as string | undefined) ?? 'val_loss', patience: (es.patience as number | undefined) ?? 5, minDelta: (es.minDelta as number | undefined) ?? 0 };
+  }
+  for (const k of ['command', 'outputs', 'metrics'] as const) if (typeof train[k] === 'string') cfg.train[k] = train[k] as string;
+  const deploy = obj(v.deploy);
+  if (v.deploy !== undefined) {
+    const targets: NonNullable<ModelOpsConfig['deploy']>['targets'] = {};
+    for (const [name, t0] of Object.entries(obj(deploy.targets))) {
+      const t = obj(t0);
+      const smoke = obj(t.smokeTest);
+      const tc: NonNullable<ModelOpsConfig['deploy']>['targets'][string] = {
+        type: t.type as 'local' | 'http',
+        requireApproval: (t.requireApproval as boolean | undefined) ?? false,
+        smokeTest: { rows: (smoke.rows as number | undefined) ?? 50, tolerance: (smoke.tolerance as number | undefined) ?? 0.000001 },
+      };
+      if (tc.type === 'local') {
+        tc.host = (t.host as string | undefined) ?? '127.0.0.1';
+        tc.port = (t.port as number | undefined) ?? 8765;
+      } else if (typeof t.port === 'number') tc.port = t.port;
+      if (typeof t.url === 'string') tc.url = t.url;
+      if (typeof t.tokenSecret === 'string') tc.tokenSecret = t.tokenSecret;
+      targets[name] = tc;
+    }
+    cfg.deploy = { targets };
+  }
+  if (v.monitor !== undefined) {
+    const m = obj(v.monitor);
+    const cc = obj(m.controlChart);
+    const dr = obj(m.drift);
+    const al = obj(m.alerts);
+    cfg.monitor = {
+      target: String(m.target),
+      window: (m.window as number | undefined) ?? 100,
+      controlChart: {
+        metric: (cc.metric as string | undefined) ?? (task === 'regression' ? 'mae' : 'accuracy'),
+        sigma: (cc.sigma as number | undefined) ?? 3,
+        baseline: (cc.baseline as number | 'evaluation' | undefined) ?? 5,
+        rules: (cc.rules as number[] | undefined) ?? [1, 2, 3, 4],
+      },
+      drift: { method: (dr.method as 'psi' | 'ks' | undefined) ?? 'psi', threshold: (dr.threshold as number | undefined) ?? 0.2 },
+      alerts: { notify: (al.notify as boolean | undefined) ?? true },
+    };
+    if (Array.isArray(dr.features)) cfg.monitor.drift.features = dr.features as string[];
+    if (typeof al.webhook === 'string') cfg.monitor.alerts.webhook = al.webhook;
+  }
+  return cfg;
+}

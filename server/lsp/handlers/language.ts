@@ -1,0 +1,212 @@
+/**
+ * The `modelops.yaml` language features over LSP: debounced diagnostics (dropping stale
+ * results), completion, hover, quick fixes, outline and go to definition. The engine does the
+ * work; this module only maps its LSP-shaped results onto the protocol types.
+ */
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  CodeActionKind,
+  CompletionItemKind,
+  DiagnosticSeverity,
+  InsertTextFormat,
+  SymbolKind,
+  type CodeAction as LspCodeAction,
+  type CompletionItem as LspCompletionItem,
+  type Diagnostic,
+  type DocumentSymbol as LspDocumentSymbol,
+  type Location,
+} from 'vscode-languageserver/node';
+import { core } from '../../protocol';
+import type { ServerContext } from '../context';
+import { analyzeConfig, codeActions, complete, definition, documentSymbols, hover } from '../../engine/config';
+import type { CompletionItem, DocumentSymbol } from '../../engine/config';
+import type { AnalysisContext, ConfigDiagnostic, Severity } from '../../engine/config/types';
+
+type AliasLookup = (model: string, alias: string) => boolean;
+let aliasLookup: AliasLookup | undefined;
+
+/** Lets the registry answer "does a version of this model hold this alias?" for gate warnings. */
+export function setAliasLookup(fn: AliasLookup | undefined): void {
+  aliasLookup = fn;
+}
+
+export function isConfigUri(uri: string): boolean {
+  return /(^|\/)modelops\.ya?ml$/i.test(uri.split('?')[0]);
+}
+
+function analysisContext(uri: string): AnalysisContext {
+  const ctx: AnalysisContext = {};
+  if (uri.startsWith('file:')) {
+    try {
+      ctx.path = fileURLToPath(uri);
+    } catch {
+      // not a local file: analyse the text alone
+    }
+  }
+  const lookup = aliasLookup;
+  if (lookup) {
+    ctx.aliasExists = (model, alias) => {
+      try {
+        return lookup(model, alias);
+      } catch {
+        return true; // no registry answer: do not warn
+      }
+    };
+  }
+  return ctx;
+}
+
+const SEVERITY: Record<Severity, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+};
+
+export function toLspDiagnostic(d: ConfigDiagnostic): Diagnostic {
+  const out: Diagnostic = { range: d.range, severity: SEVERITY[d.severity], message: d.message, code: d.code, source: 'modelops' };
+  if (d.data) out.data = d.data;
+  return out;
+}
+
+function fromLspDiagnostic(d: Diagnostic): ConfigDiagnostic {
+  const sev: Severity = d.severity === DiagnosticSeverity.Warning ? 'warning' : d.severity === DiagnosticSeverity.Information ? 'information' : d.severity === DiagnosticSeverity.Hint ? 'hint' : 'error';
+  const out: ConfigDiagnostic = { range: d.range, severity: sev, message: typeof d.message === 'string' ? d.message : d.message.value, code: String(d.code ?? '') };
+  if (d.data && typeof d.data === 'object') out.data = d.data as Record<string, unknown>;
+  return out;
+}
+
+const COMPLETION_KIND: Record<CompletionItem['kind'], CompletionItemKind> = {
+  property: CompletionItemKind.Property,
+  value: CompletionItemKind.Value,
+  enum: CompletionItemKind.EnumMember,
+  column: CompletionItemKind.Field,
+  metric: CompletionItemKind.Constant,
+  file: CompletionItemKind.File,
+  snippet: CompletionItemKind.Snippet,
+  target: CompletionItemKind.Reference,
+};
+
+const SYMBOL_KIND: Record<DocumentSymbol['kind'], SymbolKind> = {
+  module: SymbolKind.Module,
+  object: SymbolKind.Object,
+  property: SymbolKind.Property,
+  array: SymbolKind.Array,
+  string: SymbolKind.String,
+  number: SymbolKind.Number,
+  boolean: SymbolKind.Boolean,
+  null: SymbolKind.Null,
+};
+
+function toLspSymbol(s: DocumentSymbol): LspDocumentSymbol {
+  const out: LspDocumentSymbol = { name: s.name || ' ', kind: SYMBOL_KIND[s.kind], range: s.range, selectionRange: s.selectionRange };
+  if (s.detail) out.detail = s.detail;
+  if (s.children) out.children = s.children.map(toLspSymbol);
+  return out;
+}
+
+export function registerLanguage(ctx: ServerContext): void {
+  const { connection, documents } = ctx;
+  const timers = new Map<string, NodeJS.Timeout>();
+
+  const validate = (uri: string): void => {
+    const doc = documents.get(uri);
+    if (!doc) return;
+    const version = doc.version;
+    const started = performance.now();
+    let diagnostics: ConfigDiagnostic[];
+    try {
+      diagnostics = analyzeConfig(doc.getText(), analysisContext(uri)).diagnostics;
+    } catch (e) {
+      // The analysis is built never to throw; if it does, say so in place of crashing.
+      ctx.log(`validation of ${uri} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      diagnostics = [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: 'error', code: 'internal', message: 'ModelOps could not check this file (see the ModelOps output channel).' }];
+    }
+    const elapsedMs = performance.now() - started;
+    const current = documents.get(uri);
+    if (!current || current.version !== version) return; // a newer edit is already scheduled
+    void connection.sendDiagnostics({ uri, version, diagnostics: diagnostics.map(toLspDiagnostic) });
+    ctx.notify(core.validated, { uri, version, diagnostics: diagnostics.length, elapsedMs });
+  };
+
+  const schedule = (uri: string): void => {
+    if (!isConfigUri(uri)) return;
+    const pending = timers.get(uri);
+    if (pending) clearTimeout(pending);
+    timers.set(
+      uri,
+      setTimeout(() => {
+        timers.delete(uri);
+        validate(uri);
+      }, ctx.validationDelayMs()),
+    );
+  };
+
+  documents.onDidChangeContent((e) => schedule(e.document.uri));
+  documents.onDidClose((e) => {
+    if (!isConfigUri(e.document.uri)) return;
+    const pending = timers.get(e.document.uri);
+    if (pending) clearTimeout(pending);
+    timers.delete(e.document.uri);
+    void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  });
+  // Data files referenced by a config changed (or any watched file): re-check open configs.
+  connection.onDidChangeWatchedFiles(() => {
+    for (const doc of documents.all()) schedule(doc.uri);
+  });
+  ctx.onShutdown(() => {
+    for (const t of timers.values()) clearTimeout(t);
+    timers.clear();
+  });
+
+  connection.onCompletion((params): LspCompletionItem[] => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc || !isConfigUri(doc.uri)) return [];
+    return complete(doc.getText(), params.position, analysisContext(doc.uri)).map((c) => {
+      const item: LspCompletionItem = {
+        label: c.label,
+        kind: COMPLETION_KIND[c.kind],
+        textEdit: { range: c.range, newText: c.insertText },
+        insertTextFormat: InsertTextFormat.PlainText,
+      };
+      if (c.detail) item.detail = c.detail;
+      if (c.documentation) item.documentation = { kind: 'markdown', value: c.documentation };
+      if (c.sortText) item.sortText = c.sortText;
+      return item;
+    });
+  });
+
+  connection.onHover((params) => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc || !isConfigUri(doc.uri)) return null;
+    const h = hover(doc.getText(), params.position);
+    return h ? { contents: { kind: 'markdown', value: h.contents }, range: h.range } : null;
+  });
+
+  connection.onCodeAction((params): LspCodeAction[] => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc || !isConfigUri(doc.uri)) return [];
+    const diags = params.context.diagnostics.filter((d) => d.source === 'modelops').map(fromLspDiagnostic);
+    return codeActions(doc.getText(), params.range, diags).map((a) => ({
+      title: a.title,
+      kind: CodeActionKind.QuickFix,
+      diagnostics: [toLspDiagnostic(a.diagnostic)],
+      isPreferred: a.isPreferred,
+      edit: { changes: { [doc.uri]: a.edits } },
+    }));
+  });
+
+  connection.onDocumentSymbol((params) => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc || !isConfigUri(doc.uri)) return [];
+    return documentSymbols(doc.getText()).map(toLspSymbol);
+  });
+
+  connection.onDefinition((params): Location | null => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc || !isConfigUri(doc.uri)) return null;
+    const d = definition(doc.getText(), params.position, analysisContext(doc.uri));
+    if (!d) return null;
+    return { uri: d.path ? pathToFileURL(d.path).href : doc.uri, range: d.range };
+  });
+}

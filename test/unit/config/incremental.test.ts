@@ -1,0 +1,287 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
+import { analyzeConfig, ConfigAnalyzer, type Analysis } from '../../../server/engine/config';
+import { BASE, REPO, SAMPLE_CONFIG_PATH } from './helpers';
+
+/** Mulberry32: a small seeded PRNG so failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Seed {
+  text: string;
+  path: string;
+}
+
+/** A valid config with many deploy targets, so nested chunks get split (and one edit touches one target). */
+function bigConfig(targets: number): string {
+  let s = BASE.replace('monitor:\n  target: local\n', '');
+  for (let i = 0; i < targets; i++) s += `    t${i}:\n      type: http\n      url: https://models${i}.example.com/v2\n      tokenSecret: t${i}\n      requireApproval: ${i % 2 === 0}\n`;
+  return `${s}monitor:\n  target: t0\n  window: 100\n`;
+}
+
+/** Top-level compact lists, comments between blocks, block scalars, quoted text spanning lines. */
+const ODD = `# preamble comment
+
+version: 1
+project: odd
+data:
+  train: data/seattle-weather.csv
+  target: weather
+  features:
+  - precipitation
+  - temp_max
+# a comment at column 0 inside data
+  missing: drop
+model:
+  name: "weather
+    model"
+  task: classification
+  layers:
+    - type: dense
+      units: 5
+      activation: softmax
+train:
+  command: |
+    python train.py
+      --fast
+
+  epochs: 3
+evaluate:
+  metrics:
+  - accuracy
+  - f1_macro
+  gates: { accuracy: ">= 0.5" }
+# trailing comment
+`;
+
+const TOKENS = [':', '- ', '[', ']', '{', '}', ',', '"', "'", '#', '\n', '  ', 'null', 'true', '-1', '0.5', '~', '|', '>', '? ', '%', '\u00e9', '\ud83d\ude00', 'x: 1', '\n  ', '\nk: '];
+/** Things that must send the analysis down the whole-text path. */
+const HOSTILE = ['&a ', '*a', '\t', '\n---\n', '\n...\n', '\r\n', '\ufeff', '%YAML 1.2\n', '!!str ', '!foo ', '? '];
+
+/** Line ranges of top-level blocks (a line at column 0 that is not a comment starts one). */
+function blocks(lines: string[]): Array<[number, number]> {
+  const starts: number[] = [];
+  lines.forEach((l, i) => {
+    if (l.length > 0 && l[0] !== ' ' && l[0] !== '#') starts.push(i);
+  });
+  if (starts.length === 0) return [[0, lines.length]];
+  return starts.map((s, k) => [k === 0 ? 0 : s, k + 1 < starts.length ? starts[k + 1] : lines.length]);
+}
+
+/** Robustness-style mutation of a piece of text. */
+function mutateText(src: string, r: () => number): string {
+  let s = src;
+  const at = Math.floor(r() * (s.length + 1));
+  const lines = s.split('\n');
+  const li = Math.floor(r() * lines.length);
+  switch (Math.floor(r() * 9)) {
+    case 0:
+      return s.slice(0, at) + s.slice(at + 1 + Math.floor(r() * 5));
+    case 1:
+      return s.slice(0, at) + TOKENS[Math.floor(r() * TOKENS.length)] + s.slice(at);
+    case 2:
+      return s.slice(0, at) + s.slice(at, at + 8) + s.slice(at);
+    case 3:
+      lines.splice(li, 1);
+      return lines.join('\n');
+    case 4:
+      lines.splice(li, 0, lines[li]);
+      return lines.join('\n');
+    case 5: {
+      const lj = Math.floor(r() * lines.length);
+      [lines[li], lines[lj]] = [lines[lj], lines[li]];
+      return lines.join('\n');
+    }
+    case 6:
+      s = s.replace(/: ([^\n]+)/, (_m, v: string) => `: ${['[1, 2]', '{ a: 1 }', '42', 'true', '"text"', '', '-7.5', v.toUpperCase(), '"open', "'it''s'"][Math.floor(r() * 10)]}`);
+      return s;
+    case 7: // a value edit that keeps the text valid YAML: change a number
+      return s.replace(/\b(\d+)\b/, (_m, d: string) => String(Number(d) + 1 + Math.floor(r() * 100)));
+    default:
+      lines[li] = ' '.repeat(Math.floor(r() * 6)) + lines[li].trimStart();
+      return lines.join('\n');
+  }
+}
+
+/** One editing step on the whole document. */
+function edit(text: string, seed: Seed, r: () => number): string {
+  const lines = text.split('\n');
+  const bs = blocks(lines);
+  const pick = () => bs[Math.floor(r() * bs.length)];
+  const op = r();
+  if (op < 0.4) {
+    // edit inside one block (usually the common, benign kind of edit)
+    const [a, b] = pick();
+    const piece = lines.slice(a, b).join('\n');
+    const benign = r() < 0.5;
+    const changed = benign ? piece.replace(/\b(\d+)\b/, (_m, d: string) => String(Number(d) + 1)).replace(/(name|project|target): ([\w-]+)/, (_m, k: string, v: string) => `${k}: ${v}x`) : mutateText(piece, r);
+    return [...lines.slice(0, a), ...changed.split('\n'), ...lines.slice(b)].join('\n');
+  }
+  if (op < 0.5) {
+    // several blocks
+    let t = text;
+    for (let k = 0; k < 3; k++) t = edit(t, seed, () => r() * 0.4);
+    return t;
+  }
+  if (op < 0.6) {
+    // insert a copy of a block (duplicate key), or a renamed copy
+    const [a, b] = pick();
+    const copy = lines.slice(a, b).filter((l) => !l.startsWith('#'));
+    if (r() < 0.5 && copy.length > 0) copy[0] = copy[0].replace(/^([A-Za-z_][\w.-]*)/, '$1x');
+    const [at] = pick();
+    return [...lines.slice(0, at), ...copy, ...lines.slice(at)].join('\n');
+  }
+  if (op < 0.68) {
+    // delete a block
+    const [a, b] = pick();
+    return [...lines.slice(0, a), ...lines.slice(b)].join('\n');
+  }
+  if (op < 0.74) {
+    // move a block
+    const [a, b] = pick();
+    const moved = lines.slice(a, b);
+    const rest = [...lines.slice(0, a), ...lines.slice(b)];
+    const at = Math.floor(r() * (rest.length + 1));
+    return [...rest.slice(0, at), ...moved, ...rest.slice(at)].join('\n');
+  }
+  if (op < 0.8) {
+    // something that must take the whole-text path
+    const at = Math.floor(r() * (text.length + 1));
+    const h = HOSTILE[Math.floor(r() * HOSTILE.length)];
+    return h === '\r\n' ? text.replace(/\n/g, '\r\n') : h === '\ufeff' ? h + text : text.slice(0, at) + h + text.slice(at);
+  }
+  if (op < 0.88) return seed.text; // back to a valid document
+  // edit inside a deep (nested) chunk: a line that is indented
+  const deep = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('    '));
+  if (deep.length === 0) return mutateText(text, r);
+  const [, i] = deep[Math.floor(r() * deep.length)];
+  lines[i] = r() < 0.6 ? lines[i].replace(/\b(\d+)\b/, (_m, d: string) => String(Number(d) + 7)).replace(/: ([a-z]+)$/, ': $1z') : mutateText(lines[i], r);
+  return lines.join('\n');
+}
+
+/** Node kinds and [start, end) offsets of every node, in document order. */
+function shape(node: unknown, out: unknown[]): unknown[] {
+  if (isPair(node)) {
+    out.push('pair');
+    shape(node.key, out);
+    shape(node.value, out);
+  } else if (isMap(node) || isSeq(node)) {
+    out.push(isMap(node) ? 'map' : 'seq', node.flow ?? false, node.range?.[0], node.range?.[1]);
+    for (const it of node.items as unknown[]) shape(it, out);
+    out.push('end');
+  } else if (isScalar(node)) out.push('scalar', node.type, node.value, node.range?.[0], node.range?.[1]);
+  else if (node === null || node === undefined) out.push(null);
+  else out.push('other', (node as Node).range?.[0]);
+  return out;
+}
+
+function same(inc: Analysis, full: Analysis, what: string): void {
+  assert.deepEqual(inc.diagnostics, full.diagnostics, `diagnostics differ for ${what}`);
+  assert.deepEqual(inc.value, full.value, `values differ for ${what}`);
+  assert.deepEqual(inc.config, full.config, `configs differ for ${what}`);
+  assert.deepEqual(shape(inc.parsed.doc?.contents, []), shape(full.parsed.doc?.contents, []), `node ranges differ for ${what}`);
+  assert.deepEqual(
+    inc.parsed.doc?.errors.map((e) => [e.code, e.pos, e.message]),
+    full.parsed.doc?.errors.map((e) => [e.code, e.pos, e.message]),
+    `parser errors differ for ${what}`,
+  );
+}
+
+test('incremental analysis equals a fresh full analysis over thousands of seeded edit sequences', () => {
+  const valid = join(REPO, 'test', 'fixtures', 'config', 'valid');
+  const seeds: Seed[] = [
+    { text: BASE, path: SAMPLE_CONFIG_PATH },
+    { text: ODD, path: SAMPLE_CONFIG_PATH },
+    { text: bigConfig(12), path: SAMPLE_CONFIG_PATH },
+    { text: bigConfig(40), path: SAMPLE_CONFIG_PATH },
+    ...readdirSync(valid)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => ({ text: readFileSync(join(valid, f), 'utf8'), path: join(valid, f) })),
+  ];
+  const r = prng(424242);
+  const started = performance.now();
+  let steps = 0;
+  let incremental = 0;
+  let reused = 0;
+  let withErrors = 0;
+  for (let sq = 0; sq < 500; sq++) {
+    const seed = seeds[sq % seeds.length];
+    const analyzer = new ConfigAnalyzer();
+    let text = seed.text;
+    const ctx = { path: seed.path, aliasExists: () => sq % 2 === 0 };
+    same(analyzer.analyze(text, ctx), analyzeConfig(text, ctx), `sequence ${sq} (seed)`);
+    const stepsHere = 4 + Math.floor(r() * 6);
+    for (let s = 0; s < stepsHere; s++) {
+      text = edit(text, seed, r);
+      const before = analyzer.stats.incremental;
+      const inc = analyzer.analyze(text, ctx);
+      const full = analyzeConfig(text, ctx);
+      try {
+        same(inc, full, `sequence ${sq} step ${s}`);
+      } catch (e) {
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- text ---\n${text}\n--- end ---`, { cause: e });
+      }
+      steps++;
+      if (analyzer.stats.incremental > before) incremental++;
+      if (full.diagnostics.some((d) => d.severity === 'error')) withErrors++;
+    }
+    reused += analyzer.stats.chunksReused;
+  }
+  if (process.env.INCR_DEBUG) console.log({ steps, incremental, reused, withErrors, ms: performance.now() - started });
+  // Not a test that passes by always parsing the whole text: most steps take the fast path and
+  // re-use chunks; many documents have errors, so the fall-back path is compared as well.
+  assert.ok(steps > 2500, `${steps} steps`);
+  assert.ok(incremental > steps * 0.3, `only ${incremental} of ${steps} steps were incremental`);
+  assert.ok(reused > steps, `only ${reused} chunks re-used`);
+  assert.ok(withErrors > steps * 0.2, `only ${withErrors} of ${steps} documents had errors`);
+  assert.ok(performance.now() - started < 60_000);
+});
+
+test('an edit inside one deploy target re-parses only that target', () => {
+  const text = bigConfig(60);
+  const analyzer = new ConfigAnalyzer();
+  analyzer.analyze(text, { path: SAMPLE_CONFIG_PATH });
+  const parsedBefore = analyzer.stats.charsParsed;
+  const edited = text.replace('https://models30.example.com/v2', 'https://models30b.example.com/v2');
+  const a = analyzer.analyze(edited, { path: SAMPLE_CONFIG_PATH });
+  same(a, analyzeConfig(edited, { path: SAMPLE_CONFIG_PATH }), 'one target edited');
+  assert.equal(analyzer.stats.incremental, 2);
+  const parsed = analyzer.stats.charsParsed - parsedBefore;
+  assert.ok(parsed < 200, `${parsed} characters re-parsed of ${edited.length}`);
+  // A length change early in the file shifts every later chunk's ranges.
+  const shifted = edited.replace('epochs: 5', 'epochs: 500');
+  same(analyzer.analyze(shifted, { path: SAMPLE_CONFIG_PATH }), analyzeConfig(shifted, { path: SAMPLE_CONFIG_PATH }), 'ranges shifted');
+});
+
+test('duplicate top-level and nested keys are reported exactly as a full parse reports them', () => {
+  const text = bigConfig(30).replace('    t7:', '    t3:').replace('evaluate:', 'train:\n  epochs: 2\nevaluate:');
+  const analyzer = new ConfigAnalyzer();
+  analyzer.analyze(bigConfig(30), { path: SAMPLE_CONFIG_PATH });
+  const a = analyzer.analyze(text, { path: SAMPLE_CONFIG_PATH });
+  same(a, analyzeConfig(text, { path: SAMPLE_CONFIG_PATH }), 'duplicates');
+  assert.equal(analyzer.stats.incremental, 2, 'duplicates stay on the fast path');
+  assert.deepEqual(
+    a.diagnostics.filter((d) => d.code === 'duplicate-key').map((d) => d.message),
+    ["Duplicate key 'train': each key may appear once in a map.", "Duplicate key 't3': each key may appear once in a map."],
+  );
+});
+
+test('anchors, tabs, directives and syntax errors take the whole-text path', () => {
+  const analyzer = new ConfigAnalyzer();
+  for (const t of [BASE.replace('split', 'x'), BASE.replace('epochs: 5', 'epochs: &e 5'), BASE.replace('  epochs', '\tepochs'), `%YAML 1.2\n---\n${BASE}`, BASE.replace('epochs: 5', 'epochs: [5')]) {
+    const full = analyzer.stats.full;
+    same(analyzer.analyze(t, { path: SAMPLE_CONFIG_PATH }), analyzeConfig(t, { path: SAMPLE_CONFIG_PATH }), JSON.stringify(t.slice(0, 40)));
+    if (t !== BASE.replace('split', 'x')) assert.equal(analyzer.stats.full, full + 1, JSON.stringify(t));
+  }
+});

@@ -1,0 +1,188 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeConfig, complete, documentSymbols, hover } from '../../../server/engine/config';
+import { BASE, REPO, SAMPLE_CONFIG_PATH } from './helpers';
+
+/** Mulberry32: a small seeded PRNG so failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TOKENS = [':', '- ', '[', ']', '{', '}', ',', '"', "'", '&a ', '*a', '!!str ', '#', '\t', '\n', '  ', 'null', 'true', '1e309', '-1', '0.5', '"x"', '~', '|', '>', '? ', '%', '@', '\u00e9', '\ud83d\ude00', '\ufffd'];
+
+function mutate(src: string, r: () => number): string {
+  let s = src;
+  const n = 1 + Math.floor(r() * 4);
+  for (let k = 0; k < n; k++) {
+    const at = Math.floor(r() * (s.length + 1));
+    const lines = s.split('\n');
+    const li = Math.floor(r() * lines.length);
+    switch (Math.floor(r() * 8)) {
+      case 0: // delete chars
+        s = s.slice(0, at) + s.slice(at + 1 + Math.floor(r() * 5));
+        break;
+      case 1: // insert a token
+        s = s.slice(0, at) + TOKENS[Math.floor(r() * TOKENS.length)] + s.slice(at);
+        break;
+      case 2: // duplicate chars
+        s = s.slice(0, at) + s.slice(at, at + 8) + s.slice(at);
+        break;
+      case 3: // delete a line
+        lines.splice(li, 1);
+        s = lines.join('\n');
+        break;
+      case 4: // duplicate a line
+        lines.splice(li, 0, lines[li]);
+        s = lines.join('\n');
+        break;
+      case 5: // swap two lines
+        {
+          const lj = Math.floor(r() * lines.length);
+          [lines[li], lines[lj]] = [lines[lj], lines[li]];
+          s = lines.join('\n');
+        }
+        break;
+      case 6: // swap a scalar's type
+        s = s.replace(/: ([^\n]+)/, (_m, v: string) => `: ${['[1, 2]', '{ a: 1 }', '42', 'true', '"text"', '', '-7.5', v.toUpperCase()][Math.floor(r() * 8)]}`);
+        break;
+      default: // re-indent a line
+        lines[li] = ' '.repeat(Math.floor(r() * 6)) + lines[li].trimStart();
+        s = lines.join('\n');
+    }
+  }
+  return s;
+}
+
+test('fuzz: 10,000 mutated configs never throw and each analysis stays under 200 ms', () => {
+  const valid = join(REPO, 'test', 'fixtures', 'config', 'valid');
+  const seeds = [BASE, ...readdirSync(valid).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(valid, f), 'utf8'))];
+  const r = prng(20240601);
+  let worst = 0;
+  let withErrors = 0;
+  const started = performance.now();
+  for (let i = 0; i < 10_000; i++) {
+    const doc = mutate(seeds[i % seeds.length], r);
+    const t0 = performance.now();
+    let a;
+    try {
+      a = analyzeConfig(doc, { path: SAMPLE_CONFIG_PATH, aliasExists: () => i % 2 === 0 });
+      if (i % 10 === 0) {
+        // The editor features run on the same broken text.
+        const line = Math.floor(r() * 40);
+        complete(doc, { line, character: Math.floor(r() * 30) }, { path: SAMPLE_CONFIG_PATH });
+        hover(doc, { line, character: Math.floor(r() * 30) });
+        documentSymbols(doc);
+      }
+    } catch (e) {
+      assert.fail(`document ${i} threw ${e instanceof Error ? e.stack : String(e)}\n---\n${doc}`);
+    }
+    let dt = performance.now() - t0;
+    if (dt >= 200) {
+      // A slow document is slow every time; a pause from the shared machine is not. Re-time once.
+      const t1 = performance.now();
+      analyzeConfig(doc, { path: SAMPLE_CONFIG_PATH });
+      dt = performance.now() - t1;
+    }
+    worst = Math.max(worst, dt);
+    assert.ok(dt < 200, `document ${i} took ${dt.toFixed(1)} ms:\n${doc}`);
+    for (const d of a.diagnostics) {
+      assert.ok(d.range.start.line >= 0 && d.range.start.character >= 0 && d.message.length > 0 && d.code.length > 0);
+      assert.ok(d.range.end.line > d.range.start.line || (d.range.end.line === d.range.start.line && d.range.end.character >= d.range.start.character));
+    }
+    if (a.diagnostics.some((d) => d.severity === 'error')) withErrors++;
+  }
+  // The mutations are not trivial: most documents come out broken.
+  assert.ok(withErrors > 5000, `only ${withErrors} mutated documents had errors`);
+  assert.ok(performance.now() - started < 60_000, 'the whole fuzz run stays within the CI budget');
+});
+
+function timed<T>(fn: () => T): { value: T; ms: number } {
+  const t0 = performance.now();
+  const value = fn();
+  return { value, ms: performance.now() - t0 };
+}
+
+test('binary junk gets one diagnostic, fast', () => {
+  const r = prng(7);
+  let junk = '';
+  for (let i = 0; i < 200_000; i++) junk += String.fromCharCode(Math.floor(r() * 256));
+  const { value, ms } = timed(() => analyzeConfig(junk));
+  assert.equal(value.diagnostics.length, 1);
+  assert.equal(value.diagnostics[0].code, 'binary-content');
+  assert.ok(ms < 200, `${ms} ms`);
+});
+
+test('a 50 MB document is refused with one diagnostic, fast', () => {
+  const huge = 'project: ' + 'x'.repeat(50 * 1024 * 1024);
+  const { value, ms } = timed(() => analyzeConfig(huge));
+  assert.equal(value.diagnostics.length, 1);
+  assert.equal(value.diagnostics[0].code, 'too-large');
+  assert.match(value.diagnostics[0].message, /50\.0 MB; the limit is 5 MB/);
+  assert.ok(ms < 200, `${ms} ms`);
+  assert.deepEqual(documentSymbols(huge), []);
+  assert.equal(hover(huge, { line: 0, character: 2 }), null);
+});
+
+test('10,000-deep nesting (flow, dashes) and 3,000-deep blocks gets one diagnostic, fast', () => {
+  const flow = 'data: ' + '['.repeat(10_000) + ']'.repeat(10_000);
+  const a = timed(() => analyzeConfig(flow));
+  assert.equal(a.value.diagnostics.length, 1);
+  assert.equal(a.value.diagnostics[0].code, 'too-deep');
+  assert.deepEqual(a.value.diagnostics[0].range, { start: { line: 0, character: 70 }, end: { line: 0, character: 71 } });
+  assert.ok(a.ms < 200, `${a.ms} ms`);
+  let block = '';
+  for (let i = 0; i < 3_000; i++) block += `${' '.repeat(i)}k${i}:\n`;
+  const b = timed(() => analyzeConfig(block));
+  assert.equal(b.value.diagnostics.length, 1);
+  assert.equal(b.value.diagnostics[0].code, 'too-deep');
+  assert.ok(b.ms < 500, `${b.ms} ms`);
+  const dashes = timed(() => analyzeConfig('- '.repeat(10_000) + 'x'));
+  assert.equal(dashes.value.diagnostics[0].code, 'too-deep');
+});
+
+test('a billion-laughs alias bomb is stopped with one alias-limit diagnostic', () => {
+  const bomb = [
+    'version: 1',
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+    'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+    'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+    'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+    'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+    'g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]',
+    'h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]',
+    'project: { x: *h }',
+    '',
+  ].join('\n');
+  const { value, ms } = timed(() => analyzeConfig(bomb));
+  assert.ok(ms < 500, `${ms} ms`);
+  const limit = value.diagnostics.filter((d) => d.code === 'alias-limit');
+  assert.equal(limit.length, 1);
+  assert.ok(value.diagnostics.length < 50);
+});
+
+test('invalid UTF-8 decoded to U+FFFD gets one diagnostic at the bad byte', () => {
+  const bytes = Buffer.concat([Buffer.from('version: 1\nproject: caf'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]);
+  const text = bytes.toString('utf8');
+  const a = analyzeConfig(text);
+  assert.equal(a.diagnostics.length, 1);
+  assert.equal(a.diagnostics[0].code, 'invalid-utf8');
+  assert.deepEqual(a.diagnostics[0].range, { start: { line: 1, character: 12 }, end: { line: 1, character: 13 } });
+});
+
+test('UTF-16 columns: ranges after astral characters count code units', () => {
+  const text = BASE.replace('project: demo', 'project: "😀 demo"').replace('epochs: 5', 'epochs: 5\n  😀x: 1');
+  const d = analyzeConfig(text, { path: SAMPLE_CONFIG_PATH }).diagnostics.find((x) => x.code === 'unknown-key');
+  assert.ok(d);
+  // "😀" is two UTF-16 code units, so the key spans characters 2..5.
+  assert.deepEqual(d.range, { start: { line: 14, character: 2 }, end: { line: 14, character: 5 } });
+});
