@@ -96,7 +96,17 @@ export interface AliasMove {
   fromVersion: string | null;
   toVersion: string | null;
   reason: string | null;
+  /** Set when the move shipped a version whose gates failed: why the user overrode them. */
+  forceReason: string | null;
   at: string;
+}
+
+export interface SetAliasOptions {
+  /**
+   * Promote although the version's stored gate report failed; the reason is kept in the
+   * alias history. Without it, a failed gate report refuses the move.
+   */
+  forceReason?: string | null;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -223,9 +233,10 @@ export interface Registry {
   deleteVersion(ref: string): void;
   setTags(ref: string, tags: string[]): VersionRecord;
 
-  setAlias(model: string, alias: string, version: string, reason?: string): AliasMove;
+  /** Refuses when the version's gate report failed, unless `options.forceReason` is given. */
+  setAlias(model: string, alias: string, version: string, reason?: string | null, options?: SetAliasOptions): AliasMove;
   /** Moves the alias back to the version it held before its last move. */
-  rollbackAlias(model: string, alias: string, reason?: string): AliasMove;
+  rollbackAlias(model: string, alias: string, reason?: string | null): AliasMove;
   aliasHistory(model: string, alias?: string): AliasMove[];
 
   /** A local path to the verified artifact (a file, or a directory for bundles). */

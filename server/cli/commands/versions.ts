@@ -1,0 +1,385 @@
+/** `modelops versions …` and `modelops runs …`: the registry from the command line. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CliCommand, CliIO } from '../command';
+import { formatNumber, paint, table } from '../output';
+import { ModelOpsError } from '../../engine/errors';
+import { buildLineage, openRegistry, parseRef, type ArtifactFormat, type RunRecord, type VersionRecord } from '../../engine/registry';
+import { formatBytes } from '../../engine/registry/lineage';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMON: Options = {
+  json: { type: 'boolean' },
+  root: { type: 'string' },
+};
+
+function parse(argv: string[], options: Options, usage: string) {
+  try {
+    return parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), `Usage:\n${usage}`);
+  }
+}
+
+/** The workspace: --root, else the nearest folder up from cwd holding .modelops/ or modelops.yaml, else cwd. */
+export function findWorkspaceRoot(cwd: string, explicit?: string): string {
+  if (explicit) return resolve(cwd, explicit);
+  let d = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(d, '.modelops')) || existsSync(join(d, 'modelops.yaml'))) return d;
+    const up = dirname(d);
+    if (up === d) return resolve(cwd);
+    d = up;
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function need(value: string | undefined, what: string, usage: string): string {
+  if (!value) throw new ModelOpsError('cli-usage', `Missing ${what}.`, `Usage:\n${usage}`);
+  return value;
+}
+
+function printJson(io: CliIO, value: unknown): number {
+  io.out(JSON.stringify(value, null, 2));
+  return 0;
+}
+
+/** Listing opens read-only; a store with an older schema is opened for writing once to upgrade it. */
+function openForRead(root: string) {
+  try {
+    return openRegistry(root, { readonly: true });
+  } catch (e) {
+    if (e instanceof ModelOpsError && e.code === 'registry-outdated') return openRegistry(root);
+    throw e;
+  }
+}
+
+function keyMetrics(v: VersionRecord, n = 3): string {
+  return Object.entries(v.metrics)
+    .slice(0, n)
+    .map(([k, x]) => `${k} ${formatNumber(x)}`)
+    .join(', ');
+}
+
+const VERSIONS_USAGE = `modelops versions list [model] [--filter text] [--sort version|created|<metric>] [--order asc|desc] [--limit n] [--offset n] [--all] [--json]
+modelops versions show <model[@version|@alias]> [--json]
+modelops versions register <path> --model <name> [--version x.y.z] [--note text] [--tag t]… [--format f] [--config modelops.yaml] [--metrics metrics.json] [--json]
+modelops versions promote <model@version> --alias <alias> [--reason text] [--force-reason text] [--json]
+modelops versions rollback <model> --alias <alias> [--reason text] [--json]
+modelops versions compare <refA> <refB> [--json]
+modelops versions archive <model@version> [--undo] [--json]
+modelops versions delete <model@version> [--json]
+modelops versions history <model> [--alias alias] [--json]
+
+Every form takes --root <dir> (default: the nearest folder with .modelops/ or modelops.yaml).`;
+
+export const versionsCommand: CliCommand = {
+  name: 'versions',
+  summary: 'List, show, register, promote, roll back, compare and archive model versions',
+  usage: VERSIONS_USAGE,
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    const c = paint(io.isTTY);
+    switch (sub) {
+      case 'list': {
+        const a = parse(rest, { filter: { type: 'string' }, sort: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, all: { type: 'boolean' } }, VERSIONS_USAGE);
+        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const model = a.positionals[0];
+          if (!model) {
+            const models = reg.listModels();
+            if (a.values.json) return printJson(io, models);
+            if (models.length === 0) {
+              io.out('No models registered yet. Register one with: modelops versions register <path> --model <name>');
+              return 0;
+            }
+            io.out(table(['model', 'versions', 'latest', 'aliases'], models.map((m) => [m.name, m.versionCount, m.latestVersion ?? '—', Object.entries(m.aliases).map(([k, v]) => `${k}→${v}`).join(', ')])));
+            return 0;
+          }
+          const order = str(a.values.order);
+          if (order && order !== 'asc' && order !== 'desc') throw new ModelOpsError('cli-usage', `--order must be asc or desc, not '${order}'.`, 'Use --order asc or --order desc.');
+          const page = reg.listVersions({
+            model,
+            filter: str(a.values.filter),
+            sort: str(a.values.sort),
+            order: order as 'asc' | 'desc' | undefined,
+            limit: a.values.limit ? intOption(String(a.values.limit), '--limit') : 50,
+            offset: a.values.offset ? intOption(String(a.values.offset), '--offset') : 0,
+            includeArchived: a.values.all === true,
+          });
+          if (a.values.json) return printJson(io, page);
+          io.out(
+            table(
+              ['version', 'created', 'aliases', 'deployed', 'metrics', 'tags', 'note'],
+              page.items.map((v) => [
+                v.archived ? c.dim(`${v.version} (archived)`) : v.version,
+                v.createdAt.slice(0, 19).replace('T', ' '),
+                v.aliases.join(', '),
+                v.deployedTo.join(', '),
+                keyMetrics(v),
+                v.tags.join(', '),
+                (v.note ?? '').slice(0, 40),
+              ]),
+            ),
+          );
+          if (page.total > page.items.length) io.out(c.dim(`${page.items.length} of ${page.total} shown; use --offset/--limit for more.`));
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'show': {
+        const a = parse(rest, {}, VERSIONS_USAGE);
+        const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
+        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const v = reg.getVersion(ref);
+          const lineage = buildLineage(reg, `${v.model}@${v.version}`);
+          if (a.values.json) return printJson(io, { version: v, lineage });
+          io.out(c.bold(`${v.model}@${v.version}`) + (v.archived ? c.dim(' (archived)') : ''));
+          const width = Math.max(...lineage.lines.map((l) => l.label.length), 8);
+          for (const l of lineage.lines) io.out(`  ${l.label.padEnd(width)}  ${l.value}`);
+          if (v.tags.length) io.out(`  ${'tags'.padEnd(width)}  ${v.tags.join(', ')}`);
+          if (v.deployedTo.length) io.out(`  ${'deployed'.padEnd(width)}  ${v.deployedTo.join(', ')}`);
+          const metrics = Object.entries(v.metrics);
+          if (metrics.length) {
+            io.out('');
+            io.out(table(['metric', 'value'], metrics.map(([k, x]) => [k, formatNumber(x)])));
+          }
+          if (v.gates) {
+            io.out('');
+            io.out(`gates: ${v.gates.passed ? c.green('passed') : c.red('failed')}${v.gates.override ? c.yellow(` (overridden: ${v.gates.override.reason})`) : ''}`);
+            for (const g of v.gates.results) io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${g.message}`);
+          }
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'register': {
+        const a = parse(rest, { model: { type: 'string' }, version: { type: 'string' }, note: { type: 'string' }, tag: { type: 'string', multiple: true }, format: { type: 'string' }, config: { type: 'string' }, metrics: { type: 'string' } }, VERSIONS_USAGE);
+        const path = need(a.positionals[0], 'the path of the model file or folder', VERSIONS_USAGE);
+        const model = need(str(a.values.model), '--model <name>', VERSIONS_USAGE);
+        let metrics: Record<string, number> | undefined;
+        const metricsFile = str(a.values.metrics);
+        if (metricsFile) metrics = readMetrics(resolve(io.cwd, metricsFile));
+        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const v = await reg.registerVersion({
+            model,
+            source: resolve(io.cwd, path),
+            version: str(a.values.version),
+            note: str(a.values.note) ?? null,
+            tags: (a.values.tag as string[] | undefined) ?? [],
+            format: str(a.values.format) as ArtifactFormat | undefined,
+            configPath: str(a.values.config) ? resolve(io.cwd, str(a.values.config) as string) : null,
+            metrics,
+          });
+          if (a.values.json) return printJson(io, v);
+          io.out(`${c.green('registered')} ${c.bold(`${v.model}@${v.version}`)}  ${v.format} ${v.artifactKind}, ${formatBytes(v.sizeBytes)}, ${v.artifactDigest.slice(7, 19)}${v.parentVersion ? `  (parent ${v.parentVersion})` : ''}`);
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'promote': {
+        const a = parse(rest, { alias: { type: 'string' }, reason: { type: 'string' }, 'force-reason': { type: 'string' } }, VERSIONS_USAGE);
+        const ref = parseRef(need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE));
+        const alias = need(str(a.values.alias), '--alias <alias>', VERSIONS_USAGE);
+        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const version = ref.version ?? reg.getVersion(a.positionals[0]).version;
+          const move = reg.setAlias(ref.model, alias, version, str(a.values.reason) ?? null, { forceReason: str(a.values['force-reason']) ?? null });
+          if (a.values.json) return printJson(io, move);
+          io.out(
+            move.fromVersion === move.toVersion
+              ? `${ref.model}@${alias} already is ${move.toVersion}`
+              : `${c.green('promoted')} ${ref.model}@${move.toVersion} to '${alias}'${move.fromVersion ? ` (was ${move.fromVersion})` : ''}${move.forceReason ? c.yellow(` despite failed gates: ${move.forceReason}`) : ''}`,
+          );
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'rollback': {
+        const a = parse(rest, { alias: { type: 'string' }, reason: { type: 'string' } }, VERSIONS_USAGE);
+        const model = parseRef(need(a.positionals[0], 'the model', VERSIONS_USAGE)).model;
+        const alias = need(str(a.values.alias), '--alias <alias>', VERSIONS_USAGE);
+        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const move = reg.rollbackAlias(model, alias, str(a.values.reason) ?? null);
+          if (a.values.json) return printJson(io, move);
+          io.out(`${c.green('rolled back')} ${model}@${alias}: ${move.fromVersion} → ${move.toVersion}`);
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'compare': {
+        const a = parse(rest, {}, VERSIONS_USAGE);
+        const refA = need(a.positionals[0], 'two versions to compare', VERSIONS_USAGE);
+        const refB = need(a.positionals[1], 'two versions to compare', VERSIONS_USAGE);
+        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const cmp = reg.compareVersions(refA, refB);
+          if (a.values.json) return printJson(io, cmp);
+          const la = `${cmp.a.model}@${cmp.a.version}`;
+          const lb = `${cmp.b.model}@${cmp.b.version}`;
+          if (Object.keys(cmp.metrics).length === 0) io.out('Neither version has metrics.');
+          else io.out(table(['metric', la, lb, 'Δ'], Object.entries(cmp.metrics).map(([k, [x, y, d]]) => [k, formatNumber(x), formatNumber(y), d === null ? '—' : `${d >= 0 ? '+' : ''}${formatNumber(d)}`])));
+          io.out('');
+          io.out(`artifact:  ${cmp.sameArtifact ? 'same' : 'different'}`);
+          io.out(`signature: ${cmp.signatureChanged ? c.yellow('changed') : 'same'}`);
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'archive': {
+        const a = parse(rest, { undo: { type: 'boolean' } }, VERSIONS_USAGE);
+        const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
+        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const v = reg.archiveVersion(ref, a.values.undo !== true);
+          if (a.values.json) return printJson(io, v);
+          io.out(`${v.archived ? 'archived' : 'unarchived'} ${v.model}@${v.version}`);
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'delete': {
+        const a = parse(rest, {}, VERSIONS_USAGE);
+        const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
+        if (!parseRef(ref).version) throw new ModelOpsError('cli-usage', `Delete needs an exact version, not '${ref}'.`, 'Write model@1.2.0.');
+        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          reg.deleteVersion(ref);
+          if (a.values.json) return printJson(io, { deleted: ref });
+          io.out(`deleted ${ref}`);
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'history': {
+        const a = parse(rest, { alias: { type: 'string' } }, VERSIONS_USAGE);
+        const model = parseRef(need(a.positionals[0], 'the model', VERSIONS_USAGE)).model;
+        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const moves = reg.aliasHistory(model, str(a.values.alias));
+          if (a.values.json) return printJson(io, moves);
+          if (moves.length === 0) {
+            io.out(`No alias moves for ${model} yet.`);
+            return 0;
+          }
+          io.out(table(['when', 'alias', 'from', 'to', 'reason'], moves.map((m) => [m.at.slice(0, 19).replace('T', ' '), m.alias, m.fromVersion ?? '—', m.toVersion ?? '—', [m.reason, m.forceReason ? `gates overridden: ${m.forceReason}` : null].filter(Boolean).join('; ')])));
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      default:
+        io.err(sub ? `modelops versions: unknown subcommand '${sub}'.` : 'modelops versions: missing subcommand.');
+        io.err(VERSIONS_USAGE);
+        return 2;
+    }
+  },
+};
+
+const RUNS_USAGE = `modelops runs list [--model name] [--limit n] [--json]
+modelops runs show <run-id> [--json]`;
+
+export const runsCommand: CliCommand = {
+  name: 'runs',
+  summary: 'List training and evaluation runs, or show one with its metric series',
+  usage: RUNS_USAGE,
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    const c = paint(io.isTTY);
+    if (sub === 'list') {
+      const a = parse(rest, { model: { type: 'string' }, limit: { type: 'string' } }, RUNS_USAGE);
+      const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+      try {
+        const runs = reg.listRuns({ model: str(a.values.model), limit: a.values.limit ? intOption(String(a.values.limit), '--limit') : 50 });
+        if (a.values.json) return printJson(io, runs);
+        if (runs.length === 0) {
+          io.out('No runs yet.');
+          return 0;
+        }
+        io.out(table(['run', 'kind', 'model', 'status', 'started', 'duration', 'version', 'metrics'], runs.map((r) => [r.id, r.kind, r.model ?? '—', statusText(r, c), r.startedAt.slice(0, 19).replace('T', ' '), r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`, r.version ?? '—', Object.entries(r.metrics).slice(0, 3).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')])));
+        return 0;
+      } finally {
+        reg.close();
+      }
+    }
+    if (sub === 'show') {
+      const a = parse(rest, {}, RUNS_USAGE);
+      const id = need(a.positionals[0], 'the run id', RUNS_USAGE);
+      const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+      try {
+        const run = reg.getRun(id);
+        const series = reg.runMetrics(id);
+        if (a.values.json) return printJson(io, { run, metrics: series });
+        io.out(c.bold(`run ${run.id}`) + `  ${run.kind}, ${statusText(run, c)}`);
+        const lines: Array<[string, string]> = [
+          ['model', run.model ?? '—'],
+          ['backend', run.backend ?? '—'],
+          ['started', run.startedAt],
+          ['finished', run.finishedAt ?? '—'],
+          ['duration', run.durationMs === null ? '—' : `${(run.durationMs / 1000).toFixed(1)} s`],
+          ['version', run.version ?? '—'],
+          ['params', JSON.stringify(run.params)],
+        ];
+        if (run.error) lines.push(['error', run.error]);
+        for (const [k, v] of lines) io.out(`  ${k.padEnd(8)}  ${v}`);
+        if (Object.keys(run.metrics).length) {
+          io.out('');
+          io.out(table(['metric', 'final'], Object.entries(run.metrics).map(([k, v]) => [k, formatNumber(v)])));
+        }
+        if (series.length) {
+          const names = [...new Set(series.flatMap((p) => Object.keys(p.metrics)))];
+          const shown = series.length > 20 ? [...series.slice(0, 10), ...series.slice(-10)] : series;
+          io.out('');
+          io.out(table(['step', ...names], shown.map((p) => [p.step, ...names.map((n) => formatNumber(p.metrics[n]))])));
+          if (shown.length < series.length) io.out(c.dim(`${series.length} steps; first and last 10 shown (--json for all).`));
+        }
+        return 0;
+      } finally {
+        reg.close();
+      }
+    }
+    io.err(sub ? `modelops runs: unknown subcommand '${sub}'.` : 'modelops runs: missing subcommand.');
+    io.err(RUNS_USAGE);
+    return 2;
+  },
+};
+
+function statusText(r: RunRecord, c: ReturnType<typeof paint>): string {
+  return r.status === 'succeeded' ? c.green(r.status) : r.status === 'failed' ? c.red(r.status) : r.status === 'running' ? c.cyan(r.status) : c.yellow(r.status);
+}
+
+function intOption(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ModelOpsError('cli-usage', `${name} must be a non-negative whole number, not '${v}'.`, `e.g. ${name} 20`);
+  return n;
+}
+
+function readMetrics(path: string): Record<string, number> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new ModelOpsError('metrics-unreadable', `Cannot read metrics from ${path}.`, 'Pass a JSON file such as {"accuracy": 0.91}.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ModelOpsError('metrics-invalid', `${path} is not a JSON object of metric → number.`, 'Write e.g. {"accuracy": 0.91}.');
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelOpsError('metrics-invalid', `Metric '${k}' in ${path} is not a number.`, 'Every value must be a number.');
+    out[k] = v;
+  }
+  return out;
+}

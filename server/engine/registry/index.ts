@@ -1,0 +1,10 @@
+/**
+ * The workspace store: `.modelops/registry.db` (SQLite, WAL) and content-addressed
+ * `.modelops/artifacts/`. `openRegistry` is the one way in.
+ */
+export * from './types';
+export { openRegistry, type OpenRegistryOptions, type WorkspaceRegistry } from './registry';
+export { parseRef, validateModelName, validateAlias, formatRef, type ParsedRef } from './refs';
+export { compareSemver, parseSemver, isValidSemver } from './semver';
+export { detectModelFormat, isModelPath, MODEL_FILE_GLOB } from './modelFiles';
+export { buildLineage, formatBytes, type LineageView } from './lineage';

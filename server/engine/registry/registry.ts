@@ -1,0 +1,950 @@
+/** The Registry over the workspace store: SQLite rows plus content-addressed artifacts. */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ModelOpsError } from '../errors';
+import type { Signature } from '../model/types';
+import { ArtifactStore, digestHex, type DirectoryManifest, type StoredArtifact } from './artifacts';
+import { configDigest, gitState } from './lineage';
+import { detectModelFormat } from './modelFiles';
+import { parseRef, validateAlias, validateModelName } from './refs';
+import { canonicalJson, nextVersion, parseSemver, requireSemver } from './semver';
+import { mapStoreError, openStore, withWriteTx, type Db } from './store';
+import type {
+  AlertRecord,
+  AliasMove,
+  ArtifactFormat,
+  ChangeEvent,
+  DatasetRecord,
+  DatasetRef,
+  DeploymentRecord,
+  GateReport,
+  ListVersionsQuery,
+  ModelRecord,
+  RegisterVersionInput,
+  Registry,
+  RunMetricPoint,
+  RunRecord,
+  SetAliasOptions,
+  VersionComparison,
+  VersionRecord,
+} from './types';
+
+export interface OpenRegistryOptions {
+  /** Open without writing anything (listing in an untrusted or read-only workspace). */
+  readonly?: boolean;
+  /** Skip the orphan sweep on open (tests that inspect orphans). */
+  sweep?: boolean;
+}
+
+interface VersionRow {
+  id: number;
+  model: string;
+  version: string;
+  major: number;
+  minor: number;
+  patch: number;
+  artifact_digest: string;
+  artifact_kind: 'file' | 'directory';
+  format: string;
+  size_bytes: number;
+  signature: string | null;
+  metrics: string;
+  run_id: string | null;
+  config_digest: string | null;
+  datasets: string;
+  git_commit: string | null;
+  git_dirty: number | null;
+  parent_version: string | null;
+  note: string | null;
+  tags: string;
+  created_at: string;
+  archived: number;
+  gate_report: string | null;
+}
+
+interface RunRow {
+  id: string;
+  kind: RunRecord['kind'];
+  model: string | null;
+  status: RunRecord['status'];
+  params: string;
+  backend: string | null;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  version: string | null;
+  metrics: string;
+}
+
+interface MoveRow {
+  model: string;
+  alias: string;
+  from_version: string | null;
+  to_version: string | null;
+  reason: string | null;
+  force_reason: string | null;
+  kind: string;
+  at: string;
+}
+
+interface DeploymentRow {
+  id: number;
+  target: string;
+  model: string;
+  version: string;
+  status: DeploymentRecord['status'];
+  previous_version: string | null;
+  at: string;
+  steps: string;
+  reason: string | null;
+}
+
+interface AlertRow {
+  id: number;
+  target: string;
+  model: string;
+  version: string;
+  rule: string;
+  metric: string;
+  message: string;
+  at: string;
+  acknowledged: number;
+}
+
+const VERSION_COLUMNS = `v.*, g.report AS gate_report`;
+const VERSION_FROM = `versions v LEFT JOIN gate_reports g ON g.version_id = v.id`;
+const FORMATS: ArtifactFormat[] = ['modelops-tfjs', 'tfjs-layers', 'onnx', 'keras', 'h5', 'torch', 'safetensors', 'pickle', 'savedmodel', 'unknown'];
+
+const now = (): string => new Date().toISOString();
+const json = <T>(s: string | null, fallback: T): T => {
+  if (s === null) return fallback;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+};
+
+export function openRegistry(workspaceRoot: string, options: OpenRegistryOptions = {}): WorkspaceRegistry {
+  return new WorkspaceRegistry(resolve(workspaceRoot), options);
+}
+
+export class WorkspaceRegistry implements Registry {
+  readonly root: string;
+  readonly storeDir: string;
+  readonly readonly: boolean;
+  private readonly db: Db;
+  private readonly dbPath: string;
+  private readonly artifacts: ArtifactStore;
+  private readonly listeners = new Set<(e: ChangeEvent) => void>();
+  private lastDataVersion = 0;
+  private closed = false;
+  private readonly snapshotDir: string | null;
+
+  constructor(root: string, options: OpenRegistryOptions) {
+    this.root = root;
+    this.storeDir = join(root, '.modelops');
+    this.readonly = options.readonly === true;
+    const { db, dbPath, snapshotDir } = openStore(this.storeDir, this.readonly);
+    this.snapshotDir = snapshotDir;
+    this.db = db;
+    this.dbPath = dbPath;
+    this.artifacts = new ArtifactStore(this.storeDir);
+    try {
+      if (!this.readonly) {
+        this.backfillArtifactFiles();
+        if (options.sweep !== false) this.sweepOrphans();
+      }
+      this.lastDataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    } catch (e) {
+      this.close();
+      throw mapStoreError(e, this.dbPath);
+    }
+  }
+
+  // ── plumbing ────────────────────────────────────────────────────────────────
+
+  private write<T>(fn: () => T): T {
+    this.assertWritable();
+    return withWriteTx(this.db, this.dbPath, fn);
+  }
+
+  private read<T>(fn: () => T): T {
+    if (this.closed) throw new ModelOpsError('registry-closed', 'The registry is closed.', 'Open it again.');
+    try {
+      return fn();
+    } catch (e) {
+      throw mapStoreError(e, this.dbPath);
+    }
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new ModelOpsError('registry-closed', 'The registry is closed.', 'Open it again.');
+    if (this.readonly) {
+      throw new ModelOpsError('registry-readonly', `The registry at ${this.storeDir} was opened read-only.`, 'Open the workspace with write access (and trust it) to change the registry.');
+    }
+  }
+
+  private emit(...events: ChangeEvent[]): void {
+    this.lastDataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    for (const e of events) {
+      for (const l of [...this.listeners]) {
+        try {
+          l(e);
+        } catch {
+          /* a listener's failure is its own */
+        }
+      }
+    }
+  }
+
+  /** True (once) when another process committed to the store since the last call or change here. */
+  changedElsewhere(): boolean {
+    if (this.closed) return false;
+    const dv = this.db.pragma('data_version', { simple: true }) as number;
+    if (dv === this.lastDataVersion) return false;
+    this.lastDataVersion = dv;
+    return true;
+  }
+
+  onChange(listener: (e: ChangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    this.db.close();
+    if (this.snapshotDir) rmSync(this.snapshotDir, { recursive: true, force: true });
+  }
+
+  /** Directory artifacts from a schema-1 store have no artifact_files rows yet: read their manifests. */
+  private backfillArtifactFiles(): void {
+    const missing = this.db
+      .prepare(`SELECT DISTINCT artifact_digest FROM versions WHERE artifact_kind = 'directory' AND artifact_digest NOT IN (SELECT artifact_digest FROM artifact_files)`)
+      .pluck()
+      .all() as string[];
+    if (missing.length === 0) return;
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO artifact_files (artifact_digest, path, blob_digest, size) VALUES (?, ?, ?, ?)`);
+    this.write(() => {
+      for (const digest of missing) {
+        try {
+          const m = JSON.parse(readFileSync(this.artifacts.blobPath(digest), 'utf8')) as DirectoryManifest;
+          for (const [path, e] of Object.entries(m.files)) insert.run(digest, path, e.digest, e.size);
+        } catch {
+          /* a missing or broken manifest is reported when the artifact is read */
+        }
+      }
+    });
+  }
+
+  /** Removes unreferenced artifacts and stale temp files; under the write lock so no registration commits mid-sweep. */
+  sweepOrphans(nowMs = Date.now()): { blobs: number; temps: number } {
+    return this.write(() => {
+      const referenced = new Set<string>();
+      const rows = this.db.prepare(`SELECT artifact_digest AS d FROM versions UNION SELECT blob_digest AS d FROM artifact_files`).pluck().all() as string[];
+      for (const d of rows) {
+        try {
+          referenced.add(digestHex(d));
+        } catch {
+          /* ignore malformed */
+        }
+      }
+      return this.artifacts.sweep(referenced, nowMs);
+    });
+  }
+
+  // ── models and versions ─────────────────────────────────────────────────────
+
+  listModels(): ModelRecord[] {
+    return this.read(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT m.name, m.created_at,
+             (SELECT COUNT(*) FROM versions v WHERE v.model = m.name) AS cnt,
+             (SELECT version FROM versions v WHERE v.model = m.name AND v.archived = 0 ORDER BY major DESC, minor DESC, patch DESC LIMIT 1) AS latest
+           FROM models m ORDER BY m.name`,
+        )
+        .all() as Array<{ name: string; created_at: string; cnt: number; latest: string | null }>;
+      const aliasRows = this.db
+        .prepare(`SELECT a.model, a.alias, v.version FROM aliases a JOIN versions v ON v.id = a.version_id ORDER BY a.alias`)
+        .all() as Array<{ model: string; alias: string; version: string }>;
+      const aliases = new Map<string, Record<string, string>>();
+      for (const a of aliasRows) {
+        const m = aliases.get(a.model) ?? {};
+        m[a.alias] = a.version;
+        aliases.set(a.model, m);
+      }
+      return rows.map((r) => ({ name: r.name, createdAt: r.created_at, versionCount: r.cnt, latestVersion: r.latest, aliases: aliases.get(r.name) ?? {} }));
+    });
+  }
+
+  private requireModel(model: string): void {
+    validateModelName(model);
+    const row = this.db.prepare(`SELECT 1 FROM models WHERE name = ?`).get(model);
+    if (!row) {
+      throw new ModelOpsError('model-not-found', `No model named '${model}' in the registry.`, 'List models with `modelops versions list`, or register one with `modelops versions register <path> --model <name>`.');
+    }
+  }
+
+  private decorate(rows: VersionRow[], model: string): VersionRecord[] {
+    if (rows.length === 0) return [];
+    const aliasRows = this.db.prepare(`SELECT alias, version_id FROM aliases WHERE model = ? ORDER BY alias`).all(model) as Array<{ alias: string; version_id: number }>;
+    const aliases = new Map<number, string[]>();
+    for (const a of aliasRows) aliases.set(a.version_id, [...(aliases.get(a.version_id) ?? []), a.alias]);
+    const depRows = this.db.prepare(`SELECT target, version FROM deployments WHERE model = ? AND status = 'active' ORDER BY target`).all(model) as Array<{ target: string; version: string }>;
+    const deployed = new Map<string, string[]>();
+    for (const d of depRows) deployed.set(d.version, [...(deployed.get(d.version) ?? []), d.target]);
+    return rows.map((r) => this.toVersion(r, aliases.get(r.id) ?? [], deployed.get(r.version) ?? []));
+  }
+
+  private toVersion(r: VersionRow, aliases: string[], deployedTo: string[]): VersionRecord {
+    return {
+      id: r.id,
+      model: r.model,
+      version: r.version,
+      artifactDigest: r.artifact_digest,
+      artifactKind: r.artifact_kind,
+      format: (FORMATS.includes(r.format as ArtifactFormat) ? r.format : 'unknown') as ArtifactFormat,
+      sizeBytes: r.size_bytes,
+      signature: json<Signature | null>(r.signature, null),
+      metrics: json<Record<string, number>>(r.metrics, {}),
+      runId: r.run_id,
+      configDigest: r.config_digest,
+      datasets: json<DatasetRef[]>(r.datasets, []),
+      gitCommit: r.git_commit,
+      gitDirty: r.git_dirty === null ? null : r.git_dirty === 1,
+      parentVersion: r.parent_version,
+      note: r.note,
+      tags: json<string[]>(r.tags, []),
+      createdAt: r.created_at,
+      archived: r.archived === 1,
+      aliases,
+      gates: json<GateReport | null>(r.gate_report, null),
+      deployedTo,
+    };
+  }
+
+  listVersions(query: ListVersionsQuery): { total: number; items: VersionRecord[] } {
+    return this.read(() => {
+      this.requireModel(query.model);
+      const where: string[] = ['v.model = ?'];
+      const params: unknown[] = [query.model];
+      if (!query.includeArchived) where.push('v.archived = 0');
+      const filter = query.filter?.trim().toLowerCase();
+      if (filter) {
+        const like = `%${filter.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        where.push(
+          `(v.version LIKE ? ESCAPE '\\' OR lower(v.tags) LIKE ? ESCAPE '\\' OR lower(coalesce(v.note, '')) LIKE ? ESCAPE '\\'
+            OR EXISTS (SELECT 1 FROM aliases a WHERE a.version_id = v.id AND a.alias LIKE ? ESCAPE '\\'))`,
+        );
+        params.push(like, like, like, like);
+      }
+      const desc = (query.order ?? 'desc') === 'desc';
+      const dir = desc ? 'DESC' : 'ASC';
+      const semverOrder = `v.major ${dir}, v.minor ${dir}, v.patch ${dir}`;
+      const sort = query.sort ?? 'version';
+      let orderBy: string;
+      const orderParams: unknown[] = [];
+      if (sort === 'version') orderBy = semverOrder;
+      else if (sort === 'created') orderBy = `v.created_at ${dir}, v.id ${dir}`;
+      else {
+        // A metric: versions without it go last whichever the direction.
+        orderBy = `(json_extract(v.metrics, ?) IS NULL), json_extract(v.metrics, ?) ${dir}, ${semverOrder}`;
+        const path = `$."${sort.replace(/"/g, '')}"`;
+        orderParams.push(path, path);
+      }
+      const whereSql = where.join(' AND ');
+      const total = (this.db.prepare(`SELECT COUNT(*) FROM versions v WHERE ${whereSql}`).pluck().get(...params) as number) ?? 0;
+      const limit = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 100)));
+      const offset = Math.max(0, Math.floor(query.offset ?? 0));
+      const rows = this.db
+        .prepare(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE ${whereSql} ORDER BY ${orderBy} LIMIT ? OFFSET ?`)
+        .all(...params, ...orderParams, limit, offset) as VersionRow[];
+      return { total, items: this.decorate(rows, query.model) };
+    });
+  }
+
+  private findRow(ref: string): VersionRow {
+    const p = parseRef(ref);
+    this.requireModel(p.model);
+    let row: VersionRow | undefined;
+    if (p.version) {
+      row = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.model = ? AND v.version = ?`).get(p.model, p.version) as VersionRow | undefined;
+    } else if (p.alias) {
+      row = this.db
+        .prepare(`SELECT ${VERSION_COLUMNS} FROM aliases a JOIN versions v ON v.id = a.version_id LEFT JOIN gate_reports g ON g.version_id = v.id WHERE a.model = ? AND a.alias = ?`)
+        .get(p.model, p.alias) as VersionRow | undefined;
+      if (!row) {
+        throw new ModelOpsError('alias-not-found', `Model '${p.model}' has no alias '${p.alias}'.`, `Promote a version first: modelops versions promote ${p.model}@<version> --alias ${p.alias}.`);
+      }
+    } else {
+      row = this.db
+        .prepare(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.model = ? ORDER BY v.archived ASC, v.major DESC, v.minor DESC, v.patch DESC LIMIT 1`)
+        .get(p.model) as VersionRow | undefined;
+    }
+    if (!row) {
+      throw new ModelOpsError('version-not-found', `No version ${ref} in the registry.`, `List the versions with: modelops versions list ${p.model}.`);
+    }
+    return row;
+  }
+
+  getVersion(ref: string): VersionRecord {
+    return this.read(() => {
+      const row = this.findRow(ref);
+      return this.decorate([row], row.model)[0];
+    });
+  }
+
+  async registerVersion(input: RegisterVersionInput): Promise<VersionRecord> {
+    this.assertWritable();
+    const model = validateModelName(input.model);
+    const explicit = input.version !== undefined && input.version !== null && input.version !== '' ? requireSemver(input.version).join('.') : null;
+    if (input.format !== undefined && !FORMATS.includes(input.format)) {
+      throw new ModelOpsError('invalid-format', `Unknown artifact format '${String(input.format)}'.`, `Use one of: ${FORMATS.join(', ')}.`);
+    }
+    const source = resolve(this.root, input.source);
+    if (!existsSync(source)) {
+      throw new ModelOpsError('artifact-not-found', `Cannot register ${input.source}: no such file or folder.`, 'Pass the path of a model file or model folder.');
+    }
+    const tags = normaliseTags(input.tags ?? []);
+    const format = input.format ?? detectModelFormat(source);
+    let cfgDigest: string | null = null;
+    if (input.configPath) {
+      const cfg = resolve(this.root, input.configPath);
+      try {
+        cfgDigest = await configDigest(cfg);
+      } catch {
+        throw new ModelOpsError('config-not-found', `Cannot read the config ${input.configPath} to record its digest.`, 'Pass an existing modelops.yaml or leave the config out.');
+      }
+    }
+    if (explicit) {
+      // Fail early, before copying a large artifact; checked again inside the transaction.
+      const taken = this.db.prepare(`SELECT 1 FROM versions WHERE model = ? AND version = ?`).get(model, explicit);
+      if (taken) throw versionTaken(model, explicit);
+    }
+    const git = await gitState(this.root);
+    const signature = input.signature ? canonicalJson(input.signature) : null;
+
+    for (let attempt = 0; ; attempt++) {
+      let stored: StoredArtifact;
+      try {
+        stored = await this.artifacts.put(source);
+      } catch (e) {
+        throw mapArtifactError(e, input.source);
+      }
+      const result: { row: VersionRow; newModel: boolean } | 'blob-swept' = this.write(() => {
+        // A sweep in another process may have removed a deduplicated blob before we committed.
+        const needed = [stored.digest, ...stored.files.map((f) => f.digest)];
+        if (needed.some((d) => !this.artifacts.hasBlob(d))) return 'blob-swept' as const;
+        const newModel = !this.db.prepare(`SELECT 1 FROM models WHERE name = ?`).get(model);
+        if (newModel) this.db.prepare(`INSERT INTO models (name, created_at) VALUES (?, ?)`).run(model, now());
+        const latest = this.db
+          .prepare(`SELECT version, signature, artifact_digest FROM versions WHERE model = ? ORDER BY major DESC, minor DESC, patch DESC LIMIT 1`)
+          .get(model) as { version: string; signature: string | null; artifact_digest: string } | undefined;
+        let version: string;
+        if (explicit) {
+          if (this.db.prepare(`SELECT 1 FROM versions WHERE model = ? AND version = ?`).get(model, explicit)) throw versionTaken(model, explicit);
+          version = explicit;
+        } else {
+          version = nextVersion(latest ? { version: latest.version, signature: latest.signature, artifactDigest: latest.artifact_digest } : null, {
+            signature,
+            artifactDigest: stored.digest,
+          });
+        }
+        const parent = input.parentVersion !== undefined ? input.parentVersion : (latest?.version ?? null);
+        if (parent !== null && parent !== undefined) requireSemver(parent, 'parent version');
+        const [major, minor, patch] = parseSemver(version) as [number, number, number];
+        const info = this.db
+          .prepare(
+            `INSERT INTO versions (model, version, major, minor, patch, artifact_digest, artifact_kind, format, size_bytes, signature, metrics,
+               run_id, config_digest, datasets, git_commit, git_dirty, parent_version, note, tags, created_at, archived)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+          )
+          .run(
+            model,
+            version,
+            major,
+            minor,
+            patch,
+            stored.digest,
+            stored.kind,
+            format,
+            stored.size,
+            signature,
+            JSON.stringify(finiteMetrics(input.metrics ?? {})),
+            input.runId ?? null,
+            cfgDigest,
+            JSON.stringify(input.datasets ?? []),
+            git.commit,
+            git.dirty === null ? null : git.dirty ? 1 : 0,
+            parent ?? null,
+            input.note ?? null,
+            JSON.stringify(tags),
+            now(),
+          );
+        const files = this.db.prepare(`INSERT OR IGNORE INTO artifact_files (artifact_digest, path, blob_digest, size) VALUES (?, ?, ?, ?)`);
+        for (const f of stored.files) files.run(stored.digest, f.path, f.digest, f.size);
+        if (input.runId) this.db.prepare(`UPDATE runs SET version = ? WHERE id = ? AND version IS NULL`).run(version, input.runId);
+        const row = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.id = ?`).get(info.lastInsertRowid) as VersionRow;
+        return { row, newModel };
+      });
+      if (result === 'blob-swept') {
+        if (attempt < 3) continue;
+        throw new ModelOpsError('artifact-race', `The artifact of ${input.source} was removed while registering.`, 'Try again.');
+      }
+      const events: ChangeEvent[] = [];
+      if (result.newModel) events.push({ kind: 'models' });
+      events.push({ kind: 'versions', model });
+      if (input.runId) events.push({ kind: 'runs', model });
+      this.emit(...events);
+      return this.decorate([result.row], model)[0];
+    }
+  }
+
+  compareVersions(refA: string, refB: string): VersionComparison {
+    const a = this.getVersion(refA);
+    const b = this.getVersion(refB);
+    const names = [...new Set([...Object.keys(a.metrics), ...Object.keys(b.metrics)])].sort();
+    const metrics: VersionComparison['metrics'] = {};
+    for (const n of names) {
+      const x = typeof a.metrics[n] === 'number' ? a.metrics[n] : null;
+      const y = typeof b.metrics[n] === 'number' ? b.metrics[n] : null;
+      metrics[n] = [x, y, x !== null && y !== null ? y - x : null];
+    }
+    return {
+      a,
+      b,
+      metrics,
+      signatureChanged: canonicalJson(a.signature) !== canonicalJson(b.signature),
+      sameArtifact: a.artifactDigest === b.artifactDigest,
+    };
+  }
+
+  archiveVersion(ref: string, archived = true): VersionRecord {
+    const model = this.write(() => {
+      const row = this.findRow(ref);
+      if (archived) {
+        const held = this.db.prepare(`SELECT alias FROM aliases WHERE version_id = ?`).pluck().all(row.id) as string[];
+        if (held.length) {
+          throw new ModelOpsError('version-in-use', `${row.model}@${row.version} holds the alias${held.length > 1 ? 'es' : ''} ${held.join(', ')} and cannot be archived.`, `Move the alias to another version first (modelops versions promote ${row.model}@<version> --alias ${held[0]}).`);
+        }
+      }
+      this.db.prepare(`UPDATE versions SET archived = ? WHERE id = ?`).run(archived ? 1 : 0, row.id);
+      return { model: row.model, version: row.version };
+    });
+    this.emit({ kind: 'versions', model: model.model }, { kind: 'models' });
+    return this.getVersion(`${model.model}@${model.version}`);
+  }
+
+  deleteVersion(ref: string): void {
+    const model = this.write(() => {
+      const row = this.findRow(ref);
+      const label = `${row.model}@${row.version}`;
+      const held = this.db.prepare(`SELECT alias FROM aliases WHERE version_id = ?`).pluck().all(row.id) as string[];
+      if (held.length) {
+        throw new ModelOpsError('version-in-use', `${label} cannot be deleted: it holds the alias ${held.join(', ')}.`, `Move the alias to another version first, or archive ${label} instead.`);
+      }
+      const deployed = this.db
+        .prepare(`SELECT target FROM deployments WHERE model = ? AND status = 'active' AND (version = ? OR previous_version = ?)`)
+        .pluck()
+        .all(row.model, row.version, row.version) as string[];
+      if (deployed.length) {
+        throw new ModelOpsError('version-in-use', `${label} cannot be deleted: it is deployed to ${[...new Set(deployed)].join(', ')} (or is the rollback target there).`, `Deploy another version first, or archive ${label} instead.`);
+      }
+      this.db.prepare(`DELETE FROM versions WHERE id = ?`).run(row.id);
+      // Its artifact stays until the sweep on a later open finds nothing referencing it.
+      return row.model;
+    });
+    this.emit({ kind: 'versions', model }, { kind: 'models' });
+  }
+
+  setTags(ref: string, tags: string[]): VersionRecord {
+    const clean = normaliseTags(tags);
+    const r = this.write(() => {
+      const row = this.findRow(ref);
+      this.db.prepare(`UPDATE versions SET tags = ? WHERE id = ?`).run(JSON.stringify(clean), row.id);
+      return { model: row.model, version: row.version };
+    });
+    this.emit({ kind: 'versions', model: r.model });
+    return this.getVersion(`${r.model}@${r.version}`);
+  }
+
+  // ── aliases ─────────────────────────────────────────────────────────────────
+
+  setAlias(model: string, alias: string, version: string, reason?: string | null, options: SetAliasOptions = {}): AliasMove {
+    validateAlias(alias);
+    const v = requireSemver(version).join('.');
+    const forceReason = options.forceReason?.trim() || null;
+    const move = this.write((): AliasMove => {
+      const row = this.findRow(`${model}@${v}`);
+      const label = `${model}@${v}`;
+      if (row.archived) {
+        throw new ModelOpsError('version-archived', `${label} is archived and cannot take the alias '${alias}'.`, `Unarchive it first: modelops versions archive ${label} --undo.`);
+      }
+      const gates = json<GateReport | null>(row.gate_report, null);
+      if (gates && !gates.passed) {
+        const failed = gates.results.filter((r) => !r.passed).map((r) => r.message);
+        if (!forceReason) {
+          throw new ModelOpsError(
+            'gates-failed',
+            `${label} cannot become '${alias}': its quality gates failed (${failed.join('; ') || 'see the gate report'}).`,
+            'Train a version that passes the gates, or promote anyway with a written reason (--force-reason "…"), which is kept in the alias history.',
+          );
+        }
+        const override = { reason: forceReason, at: now() };
+        this.db.prepare(`UPDATE gate_reports SET report = ? WHERE version_id = ?`).run(JSON.stringify({ ...gates, override }), row.id);
+      }
+      const current = this.db
+        .prepare(`SELECT v.version, a.version_id FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model = ? AND a.alias = ?`)
+        .get(model, alias) as { version: string; version_id: number } | undefined;
+      const at = now();
+      const result: AliasMove = { model, alias, fromVersion: current?.version ?? null, toVersion: v, reason: reason?.trim() || null, forceReason, at };
+      if (current?.version_id === row.id) return result;
+      this.db
+        .prepare(`INSERT INTO aliases (model, alias, version_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (model, alias) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at`)
+        .run(model, alias, row.id, at);
+      this.insertMove(result, 'set');
+      return result;
+    });
+    this.emit({ kind: 'aliases', model }, { kind: 'versions', model }, { kind: 'models' });
+    return move;
+  }
+
+  private insertMove(m: AliasMove, kind: 'set' | 'rollback'): void {
+    this.db
+      .prepare(`INSERT INTO alias_moves (model, alias, from_version, to_version, reason, at, kind, force_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(m.model, m.alias, m.fromVersion, m.toVersion, m.reason, m.at, kind, m.forceReason);
+  }
+
+  /**
+   * The alias's history replayed as a stack (a move pushes, a rollback pops), skipping versions
+   * deleted since; rollback pops once more, so repeated rollbacks walk further back.
+   */
+  rollbackAlias(model: string, alias: string, reason?: string | null): AliasMove {
+    validateAlias(alias);
+    const move = this.write((): AliasMove => {
+      this.requireModel(model);
+      const current = this.db
+        .prepare(`SELECT v.version FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model = ? AND a.alias = ?`)
+        .pluck()
+        .get(model, alias) as string | undefined;
+      if (!current) {
+        throw new ModelOpsError('alias-not-found', `Model '${model}' has no alias '${alias}' to roll back.`, `Promote a version first: modelops versions promote ${model}@<version> --alias ${alias}.`);
+      }
+      const exists = this.db.prepare(`SELECT id FROM versions WHERE model = ? AND version = ?`).pluck();
+      const moves = this.db.prepare(`SELECT to_version, kind FROM alias_moves WHERE model = ? AND alias = ? ORDER BY id`).all(model, alias) as Array<{ to_version: string | null; kind: string }>;
+      const stack: string[] = [];
+      const dropGone = (): void => {
+        while (stack.length && !exists.get(model, stack[stack.length - 1])) stack.pop();
+      };
+      for (const m of moves) {
+        if (m.kind === 'rollback') stack.pop();
+        else if (m.to_version) stack.push(m.to_version);
+        dropGone();
+      }
+      stack.pop();
+      dropGone();
+      const target = stack[stack.length - 1];
+      if (!target) {
+        throw new ModelOpsError('nothing-to-roll-back', `'${alias}' of ${model} has no earlier version to roll back to (it is at ${current}).`, `Promote the version you want instead: modelops versions promote ${model}@<version> --alias ${alias}.`);
+      }
+      const id = exists.get(model, target) as number;
+      const at = now();
+      this.db.prepare(`UPDATE aliases SET version_id = ?, updated_at = ? WHERE model = ? AND alias = ?`).run(id, at, model, alias);
+      const m: AliasMove = { model, alias, fromVersion: current, toVersion: target, reason: reason?.trim() || 'rollback', forceReason: null, at };
+      this.insertMove(m, 'rollback');
+      return m;
+    });
+    this.emit({ kind: 'aliases', model }, { kind: 'versions', model }, { kind: 'models' });
+    return move;
+  }
+
+  aliasHistory(model: string, alias?: string): AliasMove[] {
+    return this.read(() => {
+      this.requireModel(model);
+      const rows = (
+        alias
+          ? this.db.prepare(`SELECT * FROM alias_moves WHERE model = ? AND alias = ? ORDER BY id DESC`).all(model, validateAlias(alias))
+          : this.db.prepare(`SELECT * FROM alias_moves WHERE model = ? ORDER BY id DESC`).all(model)
+      ) as MoveRow[];
+      return rows.map((r) => ({ model: r.model, alias: r.alias, fromVersion: r.from_version, toVersion: r.to_version, reason: r.reason, forceReason: r.force_reason, at: r.at }));
+    });
+  }
+
+  // ── artifacts ───────────────────────────────────────────────────────────────
+
+  async artifactPath(ref: string): Promise<string> {
+    const v = this.getVersion(ref);
+    const label = `${v.model}@${v.version}`;
+    if (v.artifactKind === 'file') return this.artifacts.verifiedFile(v.artifactDigest, label);
+    if (this.readonly) {
+      // Rebuilding the cache writes; a read-only open only verifies that the manifest is intact.
+      await this.artifacts.readManifest(v.artifactDigest, label);
+      const cached = join(this.artifacts.cacheDir, digestHex(v.artifactDigest));
+      if (existsSync(cached) && statSync(cached).isDirectory()) return cached;
+      throw new ModelOpsError('registry-readonly', `${label} is a folder artifact that must be unpacked into .modelops/cache, which a read-only registry cannot do.`, 'Open the workspace with write access.');
+    }
+    return this.artifacts.materializeDirectory(v.artifactDigest, label);
+  }
+
+  // ── runs ────────────────────────────────────────────────────────────────────
+
+  createRun(input: { kind: RunRecord['kind']; model: string | null; params: Record<string, unknown>; backend?: string | null }): RunRecord {
+    if (input.model !== null) validateModelName(input.model);
+    const startedAt = now();
+    const id = `${startedAt.replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+    this.write(() => {
+      this.db
+        .prepare(`INSERT INTO runs (id, kind, model, status, params, backend, started_at, metrics) VALUES (?, ?, ?, 'running', ?, ?, ?, '{}')`)
+        .run(id, input.kind, input.model, JSON.stringify(input.params ?? {}), input.backend ?? null, startedAt);
+    });
+    this.emit({ kind: 'runs', ...(input.model ? { model: input.model } : {}) });
+    return this.getRun(id);
+  }
+
+  appendRunMetrics(runId: string, step: number, metrics: Record<string, number>): void {
+    this.write(() => {
+      this.requireRun(runId);
+      this.db.prepare(`INSERT OR REPLACE INTO run_metrics (run_id, step, metrics, at) VALUES (?, ?, ?, ?)`).run(runId, Math.floor(step), JSON.stringify(finiteMetrics(metrics)), now());
+    });
+  }
+
+  finishRun(runId: string, outcome: { status: Exclude<RunRecord['status'], 'running'>; error?: string | null; version?: string | null; metrics?: Record<string, number> }): RunRecord {
+    const model = this.write(() => {
+      const run = this.requireRun(runId);
+      const finishedAt = now();
+      const duration = Date.parse(finishedAt) - Date.parse(run.started_at);
+      this.db
+        .prepare(`UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, error = ?, version = coalesce(?, version), metrics = ? WHERE id = ?`)
+        .run(outcome.status, finishedAt, duration, outcome.error ?? null, outcome.version ?? null, JSON.stringify(finiteMetrics(outcome.metrics ?? json(run.metrics, {}))), runId);
+      return run.model;
+    });
+    this.emit({ kind: 'runs', ...(model ? { model } : {}) });
+    return this.getRun(runId);
+  }
+
+  private requireRun(runId: string): RunRow {
+    const row = this.db.prepare(`SELECT * FROM runs WHERE id = ?`).get(runId) as RunRow | undefined;
+    if (!row) throw new ModelOpsError('run-not-found', `No run '${runId}' in the registry.`, 'List runs with: modelops runs list.');
+    return row;
+  }
+
+  private toRun(r: RunRow): RunRecord {
+    return {
+      id: r.id,
+      kind: r.kind,
+      model: r.model,
+      status: r.status,
+      params: json<Record<string, unknown>>(r.params, {}),
+      backend: r.backend,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      durationMs: r.duration_ms,
+      error: r.error,
+      version: r.version,
+      metrics: json<Record<string, number>>(r.metrics, {}),
+    };
+  }
+
+  getRun(runId: string): RunRecord {
+    return this.read(() => this.toRun(this.requireRun(runId)));
+  }
+
+  listRuns(query: { model?: string; limit?: number; offset?: number } = {}): RunRecord[] {
+    return this.read(() => {
+      const limit = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 100)));
+      const offset = Math.max(0, Math.floor(query.offset ?? 0));
+      const rows = (
+        query.model
+          ? this.db.prepare(`SELECT * FROM runs WHERE model = ? ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?`).all(query.model, limit, offset)
+          : this.db.prepare(`SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?`).all(limit, offset)
+      ) as RunRow[];
+      return rows.map((r) => this.toRun(r));
+    });
+  }
+
+  runMetrics(runId: string): RunMetricPoint[] {
+    return this.read(() => {
+      this.requireRun(runId);
+      const rows = this.db.prepare(`SELECT step, metrics, at FROM run_metrics WHERE run_id = ? ORDER BY step`).all(runId) as Array<{ step: number; metrics: string; at: string }>;
+      return rows.map((r) => ({ step: r.step, metrics: json<Record<string, number>>(r.metrics, {}), at: r.at }));
+    });
+  }
+
+  // ── datasets, gates, deployments, alerts ────────────────────────────────────
+
+  recordDataset(dataset: Omit<DatasetRecord, 'createdAt'>): DatasetRecord {
+    digestHex(dataset.digest);
+    this.write(() => {
+      this.db
+        .prepare(`INSERT INTO datasets (digest, path, rows, columns, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET path = excluded.path, rows = excluded.rows, columns = excluded.columns`)
+        .run(dataset.digest, dataset.path, dataset.rows, JSON.stringify(dataset.columns), now());
+    });
+    this.emit({ kind: 'datasets' });
+    return this.read(() => this.toDataset(this.db.prepare(`SELECT * FROM datasets WHERE digest = ?`).get(dataset.digest) as DatasetRow));
+  }
+
+  private toDataset(r: DatasetRow): DatasetRecord {
+    return { digest: r.digest, path: r.path, rows: r.rows, columns: json<DatasetRecord['columns']>(r.columns, []), createdAt: r.created_at };
+  }
+
+  listDatasets(): DatasetRecord[] {
+    return this.read(() => (this.db.prepare(`SELECT * FROM datasets ORDER BY created_at DESC, path`).all() as DatasetRow[]).map((r) => this.toDataset(r)));
+  }
+
+  recordGates(ref: string, report: GateReport): VersionRecord {
+    const r = this.write(() => {
+      const row = this.findRow(ref);
+      this.db
+        .prepare(`INSERT INTO gate_reports (version_id, passed, report, evaluated_at) VALUES (?, ?, ?, ?) ON CONFLICT (version_id) DO UPDATE SET passed = excluded.passed, report = excluded.report, evaluated_at = excluded.evaluated_at`)
+        .run(row.id, report.passed ? 1 : 0, JSON.stringify(report), report.evaluatedAt || now());
+      return { model: row.model, version: row.version };
+    });
+    this.emit({ kind: 'versions', model: r.model });
+    return this.getVersion(`${r.model}@${r.version}`);
+  }
+
+  recordDeployment(d: Omit<DeploymentRecord, 'id' | 'at'>): DeploymentRecord {
+    const id = this.write(() => {
+      this.findRow(`${d.model}@${d.version}`);
+      // One active deployment per model and target: a new active one supersedes the old.
+      if (d.status === 'active') {
+        this.db.prepare(`UPDATE deployments SET status = 'superseded' WHERE target = ? AND model = ? AND status = 'active'`).run(d.target, d.model);
+      }
+      const info = this.db
+        .prepare(`INSERT INTO deployments (target, model, version, status, previous_version, at, steps, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(d.target, d.model, d.version, d.status, d.previousVersion, now(), JSON.stringify(d.steps ?? []), d.reason);
+      return Number(info.lastInsertRowid);
+    });
+    this.emit({ kind: 'deployments', model: d.model }, { kind: 'versions', model: d.model });
+    return this.read(() => toDeployment(this.db.prepare(`SELECT * FROM deployments WHERE id = ?`).get(id) as DeploymentRow));
+  }
+
+  listDeployments(query: { target?: string; model?: string; limit?: number } = {}): DeploymentRecord[] {
+    return this.read(() => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (query.target) {
+        where.push('target = ?');
+        params.push(query.target);
+      }
+      if (query.model) {
+        where.push('model = ?');
+        params.push(query.model);
+      }
+      const limit = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 100)));
+      const rows = this.db.prepare(`SELECT * FROM deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...params, limit) as DeploymentRow[];
+      return rows.map(toDeployment);
+    });
+  }
+
+  activeDeployment(target: string, model: string): DeploymentRecord | null {
+    return this.read(() => {
+      const row = this.db.prepare(`SELECT * FROM deployments WHERE target = ? AND model = ? AND status = 'active' ORDER BY id DESC LIMIT 1`).get(target, model) as DeploymentRow | undefined;
+      return row ? toDeployment(row) : null;
+    });
+  }
+
+  recordAlert(a: Omit<AlertRecord, 'id' | 'at' | 'acknowledged'>): AlertRecord {
+    const id = this.write(() =>
+      Number(
+        this.db
+          .prepare(`INSERT INTO alerts (target, model, version, rule, metric, message, at, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`)
+          .run(a.target, a.model, a.version, a.rule, a.metric, a.message, now()).lastInsertRowid,
+      ),
+    );
+    this.emit({ kind: 'alerts', model: a.model });
+    return this.read(() => toAlert(this.db.prepare(`SELECT * FROM alerts WHERE id = ?`).get(id) as AlertRow));
+  }
+
+  listAlerts(query: { target?: string; unacknowledgedOnly?: boolean; limit?: number } = {}): AlertRecord[] {
+    return this.read(() => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (query.target) {
+        where.push('target = ?');
+        params.push(query.target);
+      }
+      if (query.unacknowledgedOnly) where.push('acknowledged = 0');
+      const limit = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 100)));
+      const rows = this.db.prepare(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...params, limit) as AlertRow[];
+      return rows.map(toAlert);
+    });
+  }
+
+  acknowledgeAlert(id: number): void {
+    const model = this.write(() => {
+      const row = this.db.prepare(`SELECT model FROM alerts WHERE id = ?`).pluck().get(id) as string | undefined;
+      if (!row) throw new ModelOpsError('alert-not-found', `No alert #${id}.`, 'List alerts to see their numbers.');
+      this.db.prepare(`UPDATE alerts SET acknowledged = 1 WHERE id = ?`).run(id);
+      return row;
+    });
+    this.emit({ kind: 'alerts', model });
+  }
+}
+
+interface DatasetRow {
+  digest: string;
+  path: string;
+  rows: number;
+  columns: string;
+  created_at: string;
+}
+
+function toDeployment(r: DeploymentRow): DeploymentRecord {
+  return {
+    id: r.id,
+    target: r.target,
+    model: r.model,
+    version: r.version,
+    status: r.status,
+    previousVersion: r.previous_version,
+    at: r.at,
+    steps: json<DeploymentRecord['steps']>(r.steps, []),
+    reason: r.reason,
+  };
+}
+
+function toAlert(r: AlertRow): AlertRecord {
+  return { id: r.id, target: r.target, model: r.model, version: r.version, rule: r.rule, metric: r.metric, message: r.message, at: r.at, acknowledged: r.acknowledged === 1 };
+}
+
+function versionTaken(model: string, version: string): ModelOpsError {
+  return new ModelOpsError('version-exists', `${model}@${version} already exists; versions are immutable.`, 'Choose another version, or leave it out to get the next one automatically.');
+}
+
+function normaliseTags(tags: string[]): string[] {
+  const out: string[] = [];
+  for (const t of tags) {
+    const s = String(t).trim();
+    if (!s) continue;
+    if (s.length > 64 || /[\u0000-\u001f]/.test(s)) {
+      throw new ModelOpsError('invalid-tag', `Invalid tag '${s.slice(0, 70)}'.`, 'Tags are 1–64 printable characters.');
+    }
+    if (!out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+function finiteMetrics(m: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m ?? {})) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  return out;
+}
+
+function mapArtifactError(e: unknown, source: string): unknown {
+  if (e instanceof ModelOpsError) return e;
+  const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new ModelOpsError('artifact-unreadable', `Cannot read ${source}: permission denied.`, 'Check the file permissions.');
+  }
+  if (code === 'EROFS') return new ModelOpsError('store-readonly', `The workspace store cannot be written while storing ${source}.`, 'Open the workspace from a writable folder.');
+  if (code === 'ENOSPC') return new ModelOpsError('store-full', `The disk is full while storing ${source}.`, 'Free some space and try again.');
+  return e;
+}
+

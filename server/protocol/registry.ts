@@ -1,0 +1,75 @@
+/**
+ * The model registry over JSON-RPC: what the model tree and the registry commands ask the
+ * sidecar. Records are the engine's own types (server/engine/registry/types.ts).
+ */
+import { request } from './rpc';
+import type {
+  AlertRecord,
+  AliasMove,
+  DatasetRecord,
+  DeploymentRecord,
+  ListVersionsQuery,
+  ModelRecord,
+  RegisterVersionInput,
+  RunMetricPoint,
+  RunRecord,
+  VersionComparison,
+  VersionRecord,
+} from '../engine/registry/types';
+import type { LineageView } from '../engine/registry/lineage';
+
+export type { LineageView };
+
+export const listModels = request<Record<string, never>, ModelRecord[]>('modelops/registry/listModels');
+
+/** Paged: `offset`/`limit` (≤ 1000), `sort` ('version' | 'created' | a metric), `order`, `filter`. */
+export const listVersions = request<ListVersionsQuery, { total: number; items: VersionRecord[] }>('modelops/registry/listVersions');
+
+/** `ref`: "model@1.2.0", "model@production" or "model" (latest). */
+export const getVersion = request<{ ref: string }, VersionRecord>('modelops/registry/getVersion');
+
+/** `source` is absolute or relative to the workspace root. */
+export const registerVersion = request<RegisterVersionInput, VersionRecord>('modelops/registry/registerVersion');
+
+export interface SetAliasParams {
+  model: string;
+  alias: string;
+  version: string;
+  reason?: string | null;
+  /** Required to promote a version whose gate report failed; kept in the alias history. */
+  forceReason?: string | null;
+}
+/** Promote: move `alias` to `version`. Fails with the gate results when the version's gates failed. */
+export const setAlias = request<SetAliasParams, AliasMove>('modelops/registry/setAlias');
+
+export const rollbackAlias = request<{ model: string; alias: string; reason?: string | null }, AliasMove>('modelops/registry/rollbackAlias');
+
+/** Newest first. */
+export const aliasHistory = request<{ model: string; alias?: string }, AliasMove[]>('modelops/registry/aliasHistory');
+
+export const compareVersions = request<{ a: string; b: string }, VersionComparison>('modelops/registry/compareVersions');
+
+export const archiveVersion = request<{ ref: string; archived?: boolean }, VersionRecord>('modelops/registry/archiveVersion');
+
+/** Refused while the version holds an alias or is deployed. */
+export const deleteVersion = request<{ ref: string }, { deleted: string }>('modelops/registry/deleteVersion');
+
+export const setTags = request<{ ref: string; tags: string[] }, VersionRecord>('modelops/registry/setTags');
+
+/** A verified local path of the artifact (a file, or an unpacked folder), e.g. for "Reveal artifact". */
+export const artifactPath = request<{ ref: string }, { path: string }>('modelops/registry/artifactPath');
+
+export const listRuns = request<{ model?: string; limit?: number; offset?: number }, RunRecord[]>('modelops/registry/listRuns');
+
+export const getRun = request<{ id: string }, RunRecord>('modelops/registry/getRun');
+
+export const runMetrics = request<{ id: string }, RunMetricPoint[]>('modelops/registry/runMetrics');
+
+export const listDatasets = request<Record<string, never>, DatasetRecord[]>('modelops/registry/listDatasets');
+
+export const listDeployments = request<{ target?: string; model?: string; limit?: number }, DeploymentRecord[]>('modelops/registry/listDeployments');
+
+export const listAlerts = request<{ target?: string; unacknowledgedOnly?: boolean; limit?: number }, AlertRecord[]>('modelops/registry/listAlerts');
+
+/** Display-ready lineage: run, config digest, datasets, git, ancestors, and label/value lines. */
+export const lineage = request<{ ref: string }, LineageView>('modelops/registry/lineage');
