@@ -1,0 +1,101 @@
+/**
+ * The reference profile of training data: what drift checks compare production inputs to.
+ * Numeric columns keep moments, decile edges and a seeded sample; categorical ones keep counts.
+ */
+import type { CategoricalProfile, ColumnProfile, FeatureTransform, NumericProfile, ReferenceProfile } from '../model/types';
+import { isMissingValue } from './preprocess';
+import { seededRandom } from './split';
+
+export const PROFILE_SAMPLE_SIZE = 2000;
+
+/** Quantile with linear interpolation between order statistics (numpy's default method). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const pos = (n - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, n - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function numericProfile(values: ArrayLike<unknown>, seed: number): NumericProfile {
+  const xs: number[] = [];
+  let missing = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && Number.isFinite(v)) xs.push(v);
+    else if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) xs.push(Number(v));
+    else missing++;
+  }
+  const n = xs.length;
+  const sorted = Float64Array.from(xs).sort();
+  let mean = 0;
+  for (const x of xs) mean += x;
+  mean = n ? mean / n : NaN;
+  let ss = 0;
+  for (const x of xs) ss += (x - mean) * (x - mean);
+  const quantiles: number[] = [];
+  for (let k = 0; k <= 10; k++) quantiles.push(quantileSorted(sorted, k / 10));
+  return {
+    kind: 'numeric',
+    count: n,
+    missing,
+    mean,
+    std: n ? Math.sqrt(ss / n) : NaN,
+    min: n ? sorted[0] : NaN,
+    max: n ? sorted[n - 1] : NaN,
+    quantiles,
+    sample: sampleWithoutReplacement(xs, PROFILE_SAMPLE_SIZE, seed),
+  };
+}
+
+export function categoricalProfile(values: ArrayLike<unknown>): CategoricalProfile {
+  const counts: Record<string, number> = {};
+  let missing = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (isMissingValue(v)) {
+      missing++;
+      continue;
+    }
+    count++;
+    const key = String(v);
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return { kind: 'categorical', count, missing, counts };
+}
+
+/** Partial Fisher–Yates: k values without replacement, in a seeded order. */
+export function sampleWithoutReplacement(xs: readonly number[], k: number, seed: number): number[] {
+  if (xs.length <= k) return xs.slice();
+  const rnd = seededRandom(seed);
+  const a = xs.slice();
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rnd() * (a.length - i));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a.slice(0, k);
+}
+
+/** Profiles each feature of the rows and the model's predictions on them. */
+export function buildProfile(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  features: FeatureTransform[],
+  predictions: ReadonlyArray<string | number>,
+  seed: number,
+): ReferenceProfile {
+  const out: Record<string, ColumnProfile> = {};
+  for (const f of features) {
+    const values = rows.map((r) => r[f.name]);
+    out[f.name] = f.kind === 'numeric' ? numericProfile(values, seed) : categoricalProfile(values);
+  }
+  const numericPredictions = predictions.length > 0 && typeof predictions[0] === 'number';
+  return {
+    rows: rows.length,
+    features: out,
+    predictions: numericPredictions ? numericProfile(predictions, seed) : categoricalProfile(predictions),
+  };
+}

@@ -1,0 +1,351 @@
+/**
+ * Streaming CSV (RFC 4180: quoted fields, doubled quotes, embedded newlines, CRLF) and JSONL
+ * readers with column type inference. Every error names the file, the line (1-based, the
+ * header being line 1 as in an editor) and the column.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ModelOpsError } from '../errors';
+
+export type CellValue = number | string | boolean | null;
+export type Row = Record<string, CellValue>;
+export type ColumnType = 'number' | 'string' | 'boolean';
+export type DataFormat = 'csv' | 'jsonl';
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+}
+
+export interface Dataset {
+  /** The path as given. */
+  path: string;
+  format: DataFormat;
+  columns: Column[];
+  rows: Row[];
+  /** File line (1-based) where each row starts, parallel to `rows`. */
+  lines: number[];
+}
+
+export interface ReadOptions {
+  /** Defaults from the extension (.jsonl/.ndjson → jsonl, else csv). */
+  format?: DataFormat;
+  /** Columns that must be present (e.g. the target and features). */
+  require?: Array<{ name: string; role: string }>;
+  /** Types the columns must have (e.g. from a trained model); inference is skipped for them. */
+  types?: Record<string, ColumnType>;
+  /** Name shown in errors instead of the path (e.g. the workspace-relative path). */
+  displayName?: string;
+}
+
+/** Tokens that parse as numbers but are not usable values. */
+const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+export function formatFromPath(path: string): DataFormat {
+  const ext = extname(path).toLowerCase();
+  return ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : 'csv';
+}
+
+function dataError(code: string, message: string, hint: string): ModelOpsError {
+  return new ModelOpsError(code, message, hint);
+}
+
+/** Reads a CSV or JSONL file into typed rows. */
+export async function readDataset(path: string, options: ReadOptions = {}): Promise<Dataset> {
+  const name = options.displayName ?? path;
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw dataError('data-not-found', `Data file ${name} does not exist.`, 'Check the path in modelops.yaml (it is relative to the config file).');
+  }
+  if (size === 0) throw dataError('data-empty', `Data file ${name} is empty.`, 'Add a header line and at least one row.');
+  const format = options.format ?? formatFromPath(path);
+  const raw = format === 'csv' ? await readCsvRaw(path, name) : await readJsonlRaw(path, name);
+  if (raw.records.length === 0) {
+    throw dataError(
+      'data-empty',
+      format === 'csv' ? `Data file ${name} has a header but no rows.` : `Data file ${name} has no records.`,
+      'Add at least one row of data.',
+    );
+  }
+  for (const req of options.require ?? []) {
+    if (!raw.header.includes(req.name)) {
+      throw dataError(
+        'missing-column',
+        `Data file ${name} has no ${req.role} column '${req.name}' (columns: ${raw.header.join(', ')}).`,
+        `Fix data.${req.role === 'target' ? 'target' : 'features'} in modelops.yaml or add the column to the file.`,
+      );
+    }
+  }
+  return typeColumns(raw, name, format, path, options.types ?? {});
+}
+
+interface RawData {
+  header: string[];
+  /** Cells: strings from CSV (null never), JSON values from JSONL. */
+  records: Array<Array<string | number | boolean | null>>;
+  lines: number[];
+  /** Whether cells came typed (JSONL) or as text (CSV). */
+  typed: boolean;
+}
+
+/** RFC 4180 state machine over a byte stream; emits records with their starting line. */
+async function readCsvRaw(path: string, name: string): Promise<RawData> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
+  let header: string[] | null = null;
+  const records: string[][] = [];
+  const lines: number[] = [];
+  let field = '';
+  let record: string[] = [];
+  let inQuotes = false;
+  let quoteSeen = false; // a quote inside a quoted field: either "" or the closing quote
+  let fieldQuoted = false;
+  let line = 1;
+  let recordLine = 1;
+  let pendingCR = false;
+  let first = true;
+
+  const endRecord = () => {
+    record.push(field);
+    field = '';
+    fieldQuoted = false;
+    // A blank line is no record (as Python's csv module does).
+    if (!(record.length === 1 && record[0] === '' )) {
+      if (header === null) {
+        header = record.map((h) => h.trim());
+        const seen = new Set<string>();
+        header.forEach((h, i) => {
+          if (h === '') throw dataError('bad-header', `${name} line ${recordLine}: column ${i + 1} of the header has no name.`, 'Give every column a name in the header line.');
+          if (seen.has(h)) throw dataError('bad-header', `${name} line ${recordLine}: the header names column '${h}' twice.`, 'Give every column a distinct name.');
+          seen.add(h);
+        });
+      } else {
+        if (record.length !== header.length) {
+          throw dataError(
+            'ragged-row',
+            `${name} line ${recordLine}: expected ${header.length} fields (${header.join(', ')}) but found ${record.length}.`,
+            'Every row needs one value per header column; quote values that contain commas.',
+          );
+        }
+        records.push(record);
+        lines.push(recordLine);
+      }
+    }
+    record = [];
+  };
+
+  for await (const chunk of stream as AsyncIterable<string>) {
+    let s = chunk;
+    if (first) {
+      first = false;
+      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    }
+    let start = 0; // start of the pending unquoted run inside this chunk
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (pendingCR) {
+        pendingCR = false;
+        if (c === 10) {
+          start = i + 1;
+          continue;
+        }
+      }
+      if (inQuotes) {
+        if (quoteSeen) {
+          quoteSeen = false;
+          if (c === 34) {
+            field += '"';
+            start = i + 1;
+            continue;
+          }
+          inQuotes = false; // that quote closed the field; fall through to the unquoted handling
+        } else {
+          if (c === 34) {
+            field += s.slice(start, i);
+            quoteSeen = true;
+            start = i + 1;
+          } else if (c === 10) {
+            line++;
+          }
+          continue;
+        }
+      }
+      if (c === 44 /* , */) {
+        field += s.slice(start, i);
+        record.push(field);
+        field = '';
+        fieldQuoted = false;
+        start = i + 1;
+      } else if (c === 10 || c === 13) {
+        field += s.slice(start, i);
+        endRecord();
+        line++;
+        recordLine = line;
+        if (c === 13) pendingCR = true;
+        start = i + 1;
+      } else if (c === 34 /* " */) {
+        const before = field + s.slice(start, i);
+        if (before === '' && !fieldQuoted) {
+          inQuotes = true;
+          fieldQuoted = true;
+          start = i + 1;
+        } else {
+          throw dataError(
+            'bad-csv',
+            `${name} line ${line}: a quote appears inside an unquoted field (column ${record.length + 1}).`,
+            'Quote the whole field and double any quote inside it: "a ""b"" c".',
+          );
+        }
+      } else if (fieldQuoted) {
+        throw dataError('bad-csv', `${name} line ${line}: text follows a closing quote (column ${record.length + 1}).`, 'Put the whole value inside the quotes.');
+      }
+    }
+    if (inQuotes && !quoteSeen) field += s.slice(start);
+    else if (!inQuotes) field += s.slice(start);
+  }
+  if (inQuotes && !quoteSeen) {
+    throw dataError('bad-csv', `${name} line ${recordLine}: a quoted field is not closed before the end of the file.`, 'Close the quote or remove it.');
+  }
+  if (field !== '' || record.length > 0) endRecord();
+  if (header === null) throw dataError('data-empty', `Data file ${name} has no header line.`, 'Add a header line naming the columns.');
+  return { header, records, lines, typed: false };
+}
+
+async function readJsonlRaw(path: string, name: string): Promise<RawData> {
+  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const header: string[] = [];
+  const index = new Map<string, number>();
+  const objects: Array<Record<string, unknown>> = [];
+  const lines: number[] = [];
+  let line = 0;
+  for await (const text of rl) {
+    line++;
+    const t = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1).trim() : text.trim();
+    if (t === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(t);
+    } catch (e) {
+      const nonFinite = /(^|[^"\w])(-?Infinity|NaN)\b/.test(t);
+      throw dataError(
+        nonFinite ? 'non-finite' : 'bad-json',
+        nonFinite
+          ? `${name} line ${line}: NaN or Infinity is not a valid value.`
+          : `${name} line ${line}: not valid JSON (${e instanceof Error ? e.message : String(e)}).`,
+        nonFinite ? 'Use null for a missing value, or remove the row.' : 'Each line must be one JSON object.',
+      );
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw dataError('bad-json', `${name} line ${line}: expected a JSON object, found ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`, 'Each line must be one JSON object such as {"a": 1, "b": "x"}.');
+    }
+    const obj = value as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (!index.has(key)) {
+        index.set(key, header.length);
+        header.push(key);
+      }
+    }
+    objects.push(obj);
+    lines.push(line);
+  }
+  const records = objects.map((obj, r) =>
+    header.map((key) => {
+      const v = obj[key];
+      if (v === undefined || v === null) return null;
+      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+      throw dataError('bad-json', `${name} line ${lines[r]}, column '${key}': nested values are not supported.`, 'Flatten the record so every value is a number, string, boolean or null.');
+    }),
+  );
+  return { header, records, lines, typed: true };
+}
+
+function isMissing(v: string | number | boolean | null): boolean {
+  return v === null || (typeof v === 'string' && v.trim() === '');
+}
+
+function inferType(raw: RawData, col: number): ColumnType {
+  let numbers = 0;
+  let booleans = 0;
+  let present = 0;
+  for (const rec of raw.records) {
+    const v = rec[col];
+    if (isMissing(v)) continue;
+    present++;
+    if (typeof v === 'number') numbers++;
+    else if (typeof v === 'boolean') booleans++;
+    else if (typeof v === 'string') {
+      const t = v.trim();
+      if (NUMBER.test(t) || NON_FINITE.test(t)) numbers++;
+      else if (/^(true|false)$/i.test(t)) booleans++;
+    }
+  }
+  if (present === 0) return 'string';
+  if (booleans === present) return 'boolean';
+  // A column that is mostly numbers is numeric; the odd text cell in it is an error, not a category.
+  if (numbers === present || numbers >= present * 0.5) return 'number';
+  return 'string';
+}
+
+function typeColumns(raw: RawData, name: string, format: DataFormat, path: string, forced: Record<string, ColumnType>): Dataset {
+  const columns: Column[] = raw.header.map((h, i) => ({ name: h, type: forced[h] ?? inferType(raw, i) }));
+  const rows: Row[] = new Array(raw.records.length);
+  for (let r = 0; r < raw.records.length; r++) {
+    const rec = raw.records[r];
+    const row: Row = {};
+    for (let c = 0; c < columns.length; c++) {
+      const { name: col, type } = columns[c];
+      const v = rec[c];
+      if (isMissing(v)) {
+        row[col] = null;
+        continue;
+      }
+      row[col] = convert(v as string | number | boolean, type, name, raw.lines[r], col);
+    }
+    rows[r] = row;
+  }
+  return { path, format, columns, rows, lines: raw.lines };
+}
+
+function convert(v: string | number | boolean, type: ColumnType, file: string, line: number, col: string): CellValue {
+  if (type === 'number') {
+    let x: number;
+    if (typeof v === 'number') x = v;
+    else if (typeof v === 'boolean') x = v ? 1 : 0;
+    else {
+      const t = v.trim();
+      if (NON_FINITE.test(t)) {
+        throw dataError('non-finite', `${file} line ${line}, column '${col}': '${t}' is not a finite number.`, 'Leave the cell empty for a missing value (see data.missing) or remove the row.');
+      }
+      if (!NUMBER.test(t)) {
+        throw dataError('not-a-number', `${file} line ${line}, column '${col}': '${truncate(t)}' is text in a numeric column.`, 'Fix or remove the value; leave the cell empty for a missing value.');
+      }
+      x = Number(t);
+    }
+    if (!Number.isFinite(x)) {
+      throw dataError('non-finite', `${file} line ${line}, column '${col}': ${String(v)} is not a finite number.`, 'Use a finite value or leave the cell empty.');
+    }
+    return x;
+  }
+  if (type === 'boolean') {
+    if (typeof v === 'boolean') return v;
+    const t = String(v).trim().toLowerCase();
+    if (t === 'true') return true;
+    if (t === 'false') return false;
+    throw dataError('not-a-boolean', `${file} line ${line}, column '${col}': '${truncate(String(v))}' is not true or false.`, 'Use true or false in this column.');
+  }
+  return typeof v === 'string' ? v.trim() : String(v);
+}
+
+function truncate(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** A short label for a data file in messages. */
+export function describeDataPath(path: string): string {
+  return basename(path);
+}

@@ -1,0 +1,193 @@
+/**
+ * External trainer (`model.framework: command`, `train.command`): runs the user's command in
+ * the config's directory, only when the caller says the workspace is trusted. The protocol
+ * (docs/external-trainer.md): environment MODELOPS_RUN_ID, MODELOPS_RUN_DIR,
+ * MODELOPS_METRICS_FILE; JSON lines `{"step": 3, "metrics": {"loss": 0.31}}` on stdout become
+ * run metrics (any other line is a log line); the metrics file is read at exit; on exit 0 the
+ * declared `train.outputs` is registered; a non-zero exit fails the run with the last 20
+ * lines of stderr.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describeError, ModelOpsError } from '../errors';
+import type { LoadedConfig } from '../config/types';
+import type { DatasetRef, Registry, RunRecord } from '../registry/types';
+import { digestFile } from '../data/digest';
+import type { TrainProgress, TrainResult } from './trainer';
+
+export interface ExternalOptions {
+  registry: Registry;
+  trusted: boolean;
+  onProgress?: (p: TrainProgress) => void;
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+  note?: string;
+}
+
+const STDERR_TAIL = 20;
+
+/** Parses one stdout line: a metrics point, or null for a log line. */
+export function parseMetricsLine(line: string): { step: number | null; metrics: Record<string, number> } | null {
+  const t = line.trim();
+  if (!t.startsWith('{')) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(t);
+  } catch {
+    return null;
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  if (!o.metrics || typeof o.metrics !== 'object' || Array.isArray(o.metrics)) return null;
+  const metrics: Record<string, number> = {};
+  for (const [k, x] of Object.entries(o.metrics as Record<string, unknown>)) if (typeof x === 'number' && Number.isFinite(x)) metrics[k] = x;
+  const step = typeof o.step === 'number' && Number.isFinite(o.step) ? Math.trunc(o.step) : null;
+  return { step, metrics };
+}
+
+/** Reads the metrics file: JSON lines of points, or one JSON object (flat, or with `metrics`). */
+export async function readMetricsFile(path: string): Promise<Array<{ step: number | null; metrics: Record<string, number> }>> {
+  if (!existsSync(path)) return [];
+  const text = (await readFile(path, 'utf8')).trim();
+  if (!text) return [];
+  try {
+    const whole = JSON.parse(text) as unknown;
+    if (whole && typeof whole === 'object' && !Array.isArray(whole)) {
+      const asPoint = parseMetricsLine(JSON.stringify(whole));
+      if (asPoint) return [asPoint];
+      const flat = parseMetricsLine(JSON.stringify({ metrics: whole }));
+      return flat ? [flat] : [];
+    }
+  } catch {
+    // Not one JSON document: JSON lines.
+  }
+  return text
+    .split(/\r?\n/)
+    .map(parseMetricsLine)
+    .filter((p): p is NonNullable<typeof p> => p !== null);
+}
+
+export async function runExternalTrainer(loaded: LoadedConfig, options: ExternalOptions): Promise<TrainResult> {
+  const { config } = loaded;
+  const { registry } = options;
+  const command = config.train.command;
+  if (!command) {
+    throw new ModelOpsError('no-command', `${loaded.path}: model.framework is 'command' but train.command is not set.`, 'Set train.command, e.g. python train.py.');
+  }
+  if (!options.trusted) {
+    throw new ModelOpsError('untrusted-workspace', `Not running train.command '${command}': this workspace is not trusted.`, 'Trust the workspace (Workspace Trust) to run commands from it.');
+  }
+  if (!config.train.outputs) {
+    throw new ModelOpsError('no-outputs', `${loaded.path}: train.outputs is not set, so there is nothing to register after '${command}'.`, 'Set train.outputs to the model file or directory the command writes.');
+  }
+  if (options.signal?.aborted) throw new ModelOpsError('cancelled', 'Training was cancelled.', 'Start it again when you are ready.');
+  const configDir = dirname(loaded.path);
+  let run: RunRecord = registry.createRun({
+    kind: 'train',
+    model: config.model.name,
+    params: { command, outputs: config.train.outputs, metricsFile: config.train.metrics ?? null, configDigest: loaded.digest },
+    backend: 'command',
+  });
+  const runDir = join(registry.storeDir, 'runs', run.id);
+  await mkdir(runDir, { recursive: true });
+  const metricsFile = config.train.metrics ? resolve(configDir, config.train.metrics) : join(runDir, 'metrics.jsonl');
+  const log = createWriteStream(join(runDir, 'train.log'));
+  const epochs = config.train.epochs > 0 ? config.train.epochs : 0;
+  const stderrTail: string[] = [];
+  let last: Record<string, number> = {};
+  let autoStep = 0;
+  const record = (p: { step: number | null; metrics: Record<string, number> }) => {
+    const step = p.step ?? ++autoStep;
+    autoStep = Math.max(autoStep, step);
+    registry.appendRunMetrics(run.id, step, p.metrics);
+    last = { ...last, ...p.metrics };
+    const loss = p.metrics.loss;
+    options.onProgress?.({
+      runId: run.id,
+      epoch: step,
+      epochs,
+      fraction: epochs ? Math.min(0.95, step / epochs) : 0,
+      metrics: p.metrics,
+      message: `step ${step}${epochs ? `/${epochs}` : ''}${loss !== undefined ? ` · loss ${loss.toFixed(3)}` : ''}`,
+    });
+  };
+
+  try {
+    options.onProgress?.({ runId: run.id, epoch: 0, epochs, fraction: 0, metrics: {}, message: `running ${command}` });
+    const child = spawn(command, {
+      shell: true,
+      cwd: configDir,
+      env: { ...process.env, MODELOPS_RUN_ID: run.id, MODELOPS_RUN_DIR: runDir, MODELOPS_METRICS_FILE: metricsFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let cancelled = false;
+    const onAbort = () => {
+      cancelled = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 5000).unref();
+    };
+    options.signal?.addEventListener('abort', onAbort);
+    const out = createInterface({ input: child.stdout });
+    out.on('line', (line) => {
+      log.write(`${line}\n`);
+      const point = parseMetricsLine(line);
+      if (point) {
+        if (Object.keys(point.metrics).length) record(point);
+      } else options.onLog?.(line);
+    });
+    const err = createInterface({ input: child.stderr });
+    err.on('line', (line) => {
+      log.write(`[stderr] ${line}\n`);
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
+      options.onLog?.(line);
+    });
+    const code = await new Promise<number | null>((res, rej) => {
+      child.on('error', rej);
+      child.on('close', (c, sig) => res(c ?? (sig ? 128 : null)));
+    });
+    options.signal?.removeEventListener('abort', onAbort);
+    if (cancelled) throw new ModelOpsError('cancelled', 'Training was cancelled.', 'Start it again when you are ready.');
+    if (code !== 0) {
+      throw new ModelOpsError(
+        'trainer-failed',
+        `'${command}' exited with code ${code}.${stderrTail.length ? `\nLast lines of stderr:\n${stderrTail.join('\n')}` : ''}`,
+        'Fix the training script; the run output is in ' + join(runDir, 'train.log') + '.',
+      );
+    }
+    if (autoStep === 0) for (const p of await readMetricsFile(metricsFile)) record(p);
+    else last = { ...last, ...Object.assign({}, ...(await readMetricsFile(metricsFile)).map((p) => p.metrics)) };
+    const source = resolve(configDir, config.train.outputs);
+    if (!existsSync(source)) {
+      throw new ModelOpsError('output-missing', `'${command}' succeeded but did not write train.outputs (${config.train.outputs}).`, 'Make the command write its model to that path, or fix train.outputs.');
+    }
+    const datasets: DatasetRef[] = [];
+    const trainData = resolve(configDir, config.data.train);
+    if (existsSync(trainData)) datasets.push({ role: 'train', path: config.data.train, digest: await digestFile(trainData) });
+    const version = await registry.registerVersion({
+      model: config.model.name,
+      source,
+      metrics: last,
+      runId: run.id,
+      configPath: loaded.path,
+      datasets,
+      note: options.note ?? `trained by ${command}`,
+    });
+    run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics: last });
+    options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 1, metrics: last, message: `registered ${version.model}@${version.version}` });
+    return { run, version, metrics: last, report: null, gates: null, backend: 'command', samplesPerSecond: 0, epochsRun: autoStep, stoppedEarly: false, missing: null, notes: [] };
+  } catch (e) {
+    const cancelled = e instanceof ModelOpsError && e.code === 'cancelled';
+    try {
+      registry.finishRun(run.id, { status: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : describeError(e), metrics: last });
+    } catch {
+      // Keep the original error.
+    }
+    throw e;
+  } finally {
+    log.end();
+  }
+}

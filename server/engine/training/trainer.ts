@@ -1,0 +1,418 @@
+/**
+ * Training from `modelops.yaml`: config → data → split → preprocessing → a worker thread that
+ * trains and writes model.json + weights.bin → evaluation on the test split → bundle →
+ * a new version in the registry with its lineage. A failure or a cancellation at any step
+ * registers nothing and records the run as failed or cancelled.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { describeError, isModelOpsError, ModelOpsError } from '../errors';
+import type { LoadedConfig, ModelOpsConfig } from '../config/types';
+import { loadConfig } from '../config';
+import type { DatasetRef, GateReport, Registry, RunRecord, VersionRecord } from '../registry/types';
+import { digestFile } from '../data/digest';
+import { countImputed, encodeLabels, encodeRegressionTarget, fitLabels, fitTransforms, inputWidth, summariseMissing, transformRows, type MissingReport } from '../data/preprocess';
+import { buildProfile } from '../data/profile';
+import { loadTrainingData } from '../data/splits';
+import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
+import { evaluateGates, registryAliasResolver } from '../evaluation/gates';
+import { decodeOutputs, loadModelBundle, makeSignature, MANIFEST_FORMAT, probabilitiesOf, writeManifest } from '../model/bundle';
+import type { ModelManifest } from '../model/types';
+import { parseBackendChoice, type BackendInfo } from './backend';
+import { classWeights, defaultLayers, lossFor, type NetworkSpec } from './model';
+import type { TrainJob, WorkerMessage } from './messages';
+import { runExternalTrainer } from './external';
+
+export interface TrainProgress {
+  runId: string | null;
+  /** 0 before the first epoch ends. */
+  epoch: number;
+  epochs: number;
+  /** 0..1 over the whole job. */
+  fraction: number;
+  /** The epoch's metrics: loss, acc, val_loss, val_acc (or the external trainer's). */
+  metrics: Record<string, number>;
+  /** "epoch 3/40 · loss 0.412" or a stage such as "reading data". */
+  message: string;
+}
+
+export interface TrainOptions {
+  configPath: string;
+  registry: Registry;
+  /** auto | tensorflow | wasm | cpu */
+  backend?: string;
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal;
+  /** Replaces data.train (e.g. a fresh extract). */
+  dataOverride?: string;
+  /** Required for `train.command`: the caller decides whether the workspace is trusted. */
+  trusted?: boolean;
+  /** Changelog note for the new version. */
+  note?: string;
+  /** Called with each log line of an external trainer. */
+  onLog?: (line: string) => void;
+}
+
+export interface TrainResult {
+  run: RunRecord;
+  version: VersionRecord;
+  /** Metrics on the test split (tfjs) or the external trainer's last metrics. */
+  metrics: Record<string, number>;
+  report: MetricsReport | null;
+  gates: GateReport | null;
+  backend: string;
+  samplesPerSecond: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  missing: MissingReport | null;
+  notes: string[];
+}
+
+export class TrainingCancelled extends ModelOpsError {
+  constructor() {
+    super('cancelled', 'Training was cancelled.', 'Start it again when you are ready.');
+  }
+}
+
+function workerEntry(): { file: string; bootstrap: string | null } {
+  // From dist/ the worker is the bundled trainWorker.js. From source under tsx it is worker.ts,
+  // loaded through tsx's CommonJS hook: Node 20 does not apply `--import tsx` from a worker's
+  // execArgv to the worker's entry file.
+  if (!__filename.endsWith('.ts')) return { file: join(__dirname, 'trainWorker.js'), bootstrap: null };
+  const file = join(__dirname, 'worker.ts');
+  return { file, bootstrap: `require(${JSON.stringify(require.resolve(['tsx', 'cjs'].join('/')))}); require(${JSON.stringify(file)});` };
+}
+
+/** A started training worker with a typed message queue. */
+class TrainWorker {
+  readonly worker: Worker;
+  readonly cancelFlag = new SharedArrayBuffer(4);
+  private queue: WorkerMessage[] = [];
+  private waiters: Array<(m: WorkerMessage) => void> = [];
+  private exitError: Error | null = null;
+
+  constructor(backend: string) {
+    const entry = workerEntry();
+    if (!existsSync(entry.file)) {
+      throw new ModelOpsError('worker-missing', `The training worker ${entry.file} is missing.`, 'Rebuild the extension (npm run build).');
+    }
+    const workerData = { backend, cancelFlag: this.cancelFlag };
+    this.worker = entry.bootstrap ? new Worker(entry.bootstrap, { eval: true, workerData }) : new Worker(entry.file, { workerData });
+    this.worker.on('message', (m: WorkerMessage) => this.push(m));
+    this.worker.on('error', (e) => {
+      this.exitError = e;
+      this.push({ type: 'error', code: 'worker-crashed', message: `The training worker failed: ${e.message}` });
+    });
+    this.worker.on('exit', (code) => {
+      // After 'done' nobody waits any more; before it, an exit must not leave the trainer hanging.
+      if (!this.exitError) this.push({ type: 'error', code: 'worker-crashed', message: `The training worker exited (code ${code}) before it finished.` });
+    });
+  }
+
+  private push(m: WorkerMessage): void {
+    const w = this.waiters.shift();
+    if (w) w(m);
+    else this.queue.push(m);
+  }
+
+  next(): Promise<WorkerMessage> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  cancel(): void {
+    Atomics.store(new Int32Array(this.cancelFlag), 0, 1);
+  }
+
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new TrainingCancelled();
+}
+
+function workerError(m: Extract<WorkerMessage, { type: 'error' }>): ModelOpsError {
+  return new ModelOpsError(m.code, m.message, m.hint ?? 'See the ModelOps output channel for details.');
+}
+
+/** Trains the model described by the config file. */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const loaded = await loadConfig(options.configPath);
+  return trainWithConfig(loaded, options);
+}
+
+/** Same as `train` with an already loaded config. */
+export async function trainWithConfig(loaded: LoadedConfig, options: TrainOptions): Promise<TrainResult> {
+  const { config } = loaded;
+  if (config.model.framework === 'command') {
+    return runExternalTrainer(loaded, {
+      registry: options.registry,
+      trusted: options.trusted === true,
+      onProgress: options.onProgress,
+      onLog: options.onLog,
+      signal: options.signal,
+      note: options.note,
+    });
+  }
+  return trainTfjs(loaded, options);
+}
+
+function runParams(config: ModelOpsConfig, loaded: LoadedConfig, options: TrainOptions, registry: Registry): Record<string, unknown> {
+  return {
+    config: relativeTo(registry.root, loaded.path),
+    configDigest: loaded.digest,
+    data: options.dataOverride ?? config.data.train,
+    target: config.data.target,
+    features: config.data.features ?? null,
+    split: config.data.split,
+    missing: config.data.missing,
+    layers: config.model.layers ?? null,
+    epochs: config.train.epochs,
+    batchSize: config.train.batchSize,
+    optimizer: config.train.optimizer,
+    learningRate: config.train.learningRate,
+    seed: config.train.seed,
+    classWeights: config.train.classWeights,
+    earlyStopping: config.train.earlyStopping ?? null,
+    backendRequested: options.backend ?? 'auto',
+  };
+}
+
+function relativeTo(root: string, abs: string): string {
+  return abs.startsWith(root + '/') ? abs.slice(root.length + 1) : abs;
+}
+
+async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<TrainResult> {
+  const { config } = loaded;
+  const { registry } = options;
+  const choice = parseBackendChoice(options.backend);
+  const progress = (p: Omit<TrainProgress, 'runId'>) => options.onProgress?.({ runId: run?.id ?? null, ...p });
+  const epochs = config.train.epochs;
+  let run: RunRecord | null = null;
+
+  throwIfAborted(options.signal);
+  progress({ epoch: 0, epochs, fraction: 0, metrics: {}, message: 'starting the training worker' });
+  const worker = new TrainWorker(choice);
+  const onAbort = () => worker.cancel();
+  options.signal?.addEventListener('abort', onAbort);
+  const bundleDir = () => join(registry.storeDir, 'runs', run!.id, 'bundle');
+  try {
+    const ready = await worker.next();
+    if (ready.type === 'error') throw workerError(ready);
+    if (ready.type !== 'ready') throw new ModelOpsError('worker-protocol', `Unexpected message '${ready.type}' from the training worker.`, 'Report this as a bug.');
+    const backend: BackendInfo = ready.backend;
+    run = registry.createRun({ kind: 'train', model: config.model.name, params: runParams(config, loaded, options, registry), backend: backend.name });
+    const notes = [...backend.notes];
+
+    try {
+      throwIfAborted(options.signal);
+      progress({ epoch: 0, epochs, fraction: 0.01, metrics: {}, message: 'reading data' });
+      const configDir = dirname(loaded.path);
+      const data = await loadTrainingData(config.data, { configDir, root: registry.root, trainOverride: options.dataOverride });
+      throwIfAborted(options.signal);
+
+      // Preprocessing fitted on the training split only.
+      const features = fitTransforms(data.train.rows, data.features, config.data.missing);
+      const missing = summariseMissing(config.data.missing, data.dropped, countImputed([data.train, data.validation, data.test], features));
+      notes.push(missing.summary);
+      const task = config.model.task;
+      const labels = task === 'classification' ? fitLabels([...data.train.rows, ...data.validation.rows, ...data.test.rows], config.data.target) : undefined;
+      const classes = labels?.length ?? 1;
+      if (labels && labels.length < 2) {
+        throw new ModelOpsError('one-class', `The target '${config.data.target}' has only one class (${labels[0] ?? 'none'}).`, 'A classifier needs at least two classes in the data.');
+      }
+      const layers = config.model.layers && config.model.layers.length > 0 ? config.model.layers : defaultLayers(task, classes);
+      const width = inputWidth(features);
+      const network: NetworkSpec = { task, inputWidth: width, classes, layers, optimizer: config.train.optimizer, learningRate: config.train.learningRate, seed: config.train.seed };
+      lossFor(network); // checks the output layer before any work is done
+      const last = layers[layers.length - 1];
+      const outputWidth = last.type === 'dense' ? last.units : classes;
+
+      const encode = (set: typeof data.train) => transformRows(set.rows, features, { source: set.source, lines: set.lines });
+      const targets = (set: typeof data.train): { y: Float32Array; idx: Int32Array | null; values: Float64Array | null } => {
+        if (task === 'regression') {
+          const values = encodeRegressionTarget(set.rows, config.data.target, { source: set.source, lines: set.lines });
+          return { y: Float32Array.from(values), idx: null, values };
+        }
+        const idx = encodeLabels(set.rows, config.data.target, labels!, { source: set.source, lines: set.lines });
+        const y = new Float32Array(set.rows.length * outputWidth);
+        if (outputWidth === 1) for (let i = 0; i < idx.length; i++) y[i] = idx[i];
+        else for (let i = 0; i < idx.length; i++) y[i * outputWidth + idx[i]] = 1;
+        return { y, idx, values: null };
+      };
+      const x = encode(data.train);
+      const yTrain = targets(data.train);
+      const valX = data.validation.rows.length ? encode(data.validation) : null;
+      const valY = data.validation.rows.length ? targets(data.validation).y : null;
+      const testX = encode(data.test);
+      const yTest = targets(data.test);
+
+      const job: TrainJob = {
+        type: 'train',
+        network,
+        x,
+        y: yTrain.y,
+        n: data.train.rows.length,
+        valX,
+        valY,
+        nVal: data.validation.rows.length,
+        outputWidth,
+        epochs,
+        batchSize: config.train.batchSize,
+        seed: config.train.seed,
+        classWeight: task === 'classification' ? classWeights(config.train.classWeights, labels!, yTrain.idx!) : undefined,
+        earlyStopping: config.train.earlyStopping,
+        predict: [
+          { name: 'test', x: testX, n: data.test.rows.length },
+          { name: 'train', x, n: data.train.rows.length },
+        ],
+        bundleDir: bundleDir(),
+      };
+      await mkdir(job.bundleDir, { recursive: true });
+      throwIfAborted(options.signal);
+      worker.worker.postMessage(job);
+
+      // Epochs stream in until the worker is done.
+      let lastSps = 0;
+      let done: Extract<WorkerMessage, { type: 'done' }> | null = null;
+      while (!done) {
+        const m = await worker.next();
+        if (m.type === 'error') throw workerError(m);
+        if (m.type === 'epoch') {
+          registry.appendRunMetrics(run.id, m.epoch, m.metrics);
+          lastSps = m.samplesPerSecond;
+          const loss = m.metrics.loss;
+          progress({
+            epoch: m.epoch,
+            epochs,
+            fraction: 0.02 + 0.9 * (m.epoch / epochs),
+            metrics: m.metrics,
+            message: `epoch ${m.epoch}/${epochs}${loss !== undefined ? ` · loss ${loss.toFixed(3)}` : ''}`,
+          });
+        } else if (m.type === 'done') done = m;
+      }
+      notes.push(...done.notes);
+      if (done.cancelled || options.signal?.aborted) throw new TrainingCancelled();
+
+      progress({ epoch: done.epochsRun, epochs, fraction: 0.93, metrics: {}, message: 'evaluating on the test split' });
+      const nTest = data.test.rows.length;
+      let report: MetricsReport | null = null;
+      if (nTest > 0) {
+        const out = done.outputs.test;
+        report =
+          task === 'classification'
+            ? classificationMetrics(yTest.idx!, null, labels!, probabilitiesOf(out, nTest, done.outputWidth, classes))
+            : regressionMetrics(yTest.values!, Float64Array.from({ length: nTest }, (_, i) => out[i * done!.outputWidth]));
+        notes.push(...report.notes);
+      } else {
+        notes.push('no test rows: the version has no test metrics');
+      }
+      const metrics = report ? flattenMetrics(report) : {};
+      // Every metric is recorded (a dozen numbers), so a gate added later, or a gate relative to
+      // an alias, always finds its metric on older versions; evaluate.metrics chooses what is shown.
+      const recorded = metrics;
+
+      // Reference profile of the training data and the model's predictions on it.
+      const trainPreds = decodeOutputs(done.outputs.train, data.train.rows.length, done.outputWidth, task, labels ?? []).map((p) => p.value);
+      const manifest: ModelManifest = {
+        format: MANIFEST_FORMAT,
+        task,
+        target: config.data.target,
+        features,
+        labels,
+        signature: makeSignature(features, task, labels),
+        profile: buildProfile(data.train.rows, features, trainPreds, config.train.seed),
+        backend: backend.name,
+        trainedAt: new Date().toISOString(),
+      };
+      await writeManifest(job.bundleDir, manifest);
+      await verifyBundle(job.bundleDir, testX, nTest, done.outputs.test);
+      throwIfAborted(options.signal);
+
+      progress({ epoch: done.epochsRun, epochs, fraction: 0.96, metrics: {}, message: 'registering the version' });
+      const datasets: DatasetRef[] = [];
+      for (const f of data.files) {
+        const digest = await digestFile(f.dataset.path);
+        registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns: f.dataset.columns.map((c) => ({ name: c.name, type: c.type })) });
+        datasets.push({ role: f.role, path: f.displayPath, digest });
+      }
+      const finalEpoch = registry.runMetrics(run.id).at(-1)?.metrics ?? {};
+      const version = await registry.registerVersion({
+        model: config.model.name,
+        source: job.bundleDir,
+        format: 'modelops-tfjs',
+        signature: manifest.signature,
+        metrics: recorded,
+        runId: run.id,
+        configPath: loaded.path,
+        datasets,
+        note: options.note ?? `trained on ${backend.name}: ${done.epochsRun} epochs${done.stoppedEarly ? ' (stopped early)' : ''}`,
+      });
+      let gates: GateReport | null = null;
+      let finalVersion = version;
+      if (Object.keys(config.evaluate.gates).length > 0) {
+        gates = evaluateGates({ gates: config.evaluate.gates, metrics, resolveAlias: registryAliasResolver(registry, config.model.name) });
+        finalVersion = registry.recordGates(`${version.model}@${version.version}`, gates);
+      }
+      const runMetrics: Record<string, number> = { ...prefixed(finalEpoch, 'final_'), ...metrics, samples_per_second: done.samplesPerSecond || lastSps };
+      run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics: runMetrics });
+      await rm(job.bundleDir, { recursive: true, force: true });
+      progress({ epoch: done.epochsRun, epochs, fraction: 1, metrics, message: `registered ${version.model}@${version.version}` });
+      return {
+        run,
+        version: finalVersion,
+        metrics,
+        report,
+        gates,
+        backend: backend.name,
+        samplesPerSecond: done.samplesPerSecond || lastSps,
+        epochsRun: done.epochsRun,
+        stoppedEarly: done.stoppedEarly,
+        missing,
+        notes,
+      };
+    } catch (e) {
+      const cancelled = e instanceof TrainingCancelled || options.signal?.aborted === true;
+      try {
+        run = registry.finishRun(run.id, { status: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : describeError(e) });
+      } catch {
+        // The original error matters more than a failure to record it.
+      }
+      await rm(join(registry.storeDir, 'runs', run.id, 'bundle'), { recursive: true, force: true }).catch(() => undefined);
+      throw cancelled && !(e instanceof TrainingCancelled) ? new TrainingCancelled() : e;
+    }
+  } catch (e) {
+    if (isModelOpsError(e)) throw e;
+    throw new ModelOpsError('training-failed', `Training failed: ${describeError(e)}`, 'See the ModelOps output channel for details.');
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await worker.terminate();
+  }
+}
+
+function prefixed(m: Record<string, number>, prefix: string): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v]));
+}
+
+/** Loads the written bundle and checks it predicts what the trained model predicted. */
+async function verifyBundle(dir: string, x: Float32Array, n: number, expected: Float32Array): Promise<void> {
+  const m = Math.min(n, 64);
+  if (m === 0) return;
+  const model = await loadModelBundle(dir);
+  try {
+    const width = x.length / n;
+    const { outputs, width: ow } = await model.predictEncoded(x.subarray(0, m * width), m);
+    for (let i = 0; i < m * ow; i++) {
+      if (Math.abs(outputs[i] - expected[i]) > 1e-4) {
+        throw new ModelOpsError('bundle-mismatch', `The saved model bundle predicts ${outputs[i]} where the trained model predicted ${expected[i]}.`, 'Report this as a bug; nothing was registered.');
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Training and evaluation over JSON-RPC. `train` reports LSP work-done progress on the
+ * client's `workDoneToken` and honours cancellation; every epoch also goes out as a small
+ * `trainProgress` notification the training-curve chart subscribes to.
+ */
+import { notification, request } from './rpc';
+import type { GateReport, RunRecord, VersionRecord } from '../engine/registry/types';
+import type { MetricsReport } from '../engine/evaluation/metrics';
+
+export interface TrainParams {
+  /** `file:` URI or absolute path of modelops.yaml; default `<workspace>/modelops.yaml`. */
+  configUri?: string;
+  /** auto | tensorflow | wasm | cpu (the `modelops.training.backend` setting). */
+  backend?: string;
+  /** Changelog note for the new version. */
+  note?: string;
+  /** LSP work-done progress token created by the client. */
+  workDoneToken?: string | number;
+}
+
+export interface TrainSummary {
+  run: RunRecord;
+  version: VersionRecord;
+  metrics: Record<string, number>;
+  gates: GateReport | null;
+  backend: string;
+  samplesPerSecond: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  /** What happened along the way: missing values handled, early stopping, skipped backends. */
+  notes: string[];
+}
+
+export const train = request<TrainParams, TrainSummary>('modelops/train');
+
+/** One new point of a running training's curve (≤ 1 KB). */
+export interface TrainProgressParams {
+  runId: string;
+  epoch: number;
+  epochs: number;
+  metrics: Record<string, number>;
+}
+
+export const trainProgress = notification<TrainProgressParams>('modelops/trainProgress');
+
+/** One log line of an external trainer (`train.command`), for the output channel. */
+export const trainLog = notification<{ runId: string | null; line: string }>('modelops/trainLog');
+
+export interface EvaluateParams {
+  /** "model@1.2.0", "model@production" or "model". */
+  ref: string;
+  configUri?: string;
+  /** Evaluate on this file (absolute, or relative to the workspace) instead of the test split. */
+  data?: string;
+  /** Check the gates and store the report with the version (default true). */
+  gate?: boolean;
+  workDoneToken?: string | number;
+}
+
+export interface EvaluateSummary {
+  version: VersionRecord;
+  run: RunRecord;
+  report: MetricsReport;
+  metrics: Record<string, number>;
+  gates: GateReport | null;
+  rows: number;
+  data: string;
+}
+
+export const evaluate = request<EvaluateParams, EvaluateSummary>('modelops/evaluate');
+
+export interface BackendStatus {
+  /** The backend training and serving use in this sidecar: tensorflow | wasm | cpu. */
+  name: string;
+  requested: string;
+  /** Why preferred backends were skipped. */
+  notes: string[];
+  /** Whether same seed gives bit-identical results on this backend. */
+  deterministic: boolean;
+}
+
+export const backend = request<{ backend?: string }, BackendStatus>('modelops/backend');

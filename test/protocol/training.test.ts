@@ -1,0 +1,96 @@
+/** Training over JSON-RPC against the built sidecar: trust, work-done progress, curve notifications, cancellation. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { training } from '../../server/protocol';
+import type { TrainProgressParams } from '../../server/protocol/training';
+import { openRegistry } from '../../server/engine/registry';
+import { REPO, startSidecar } from './client';
+
+const rows = readFileSync(join(REPO, 'examples/sample/data/seattle-weather.csv'), 'utf8').trim().split('\n');
+const data = [rows[0], ...rows.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n';
+const config = (epochs: number) => `version: 1
+project: proto
+data:
+  train: data/weather.csv
+  target: weather
+  features: [precipitation, temp_max, temp_min, wind]
+  split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }
+  missing: drop
+model:
+  name: weather
+  task: classification
+  framework: tfjs
+  layers:
+    - { type: dense, units: 16, activation: relu }
+    - { type: dense, units: 5, activation: softmax }
+train:
+  epochs: ${epochs}
+  batchSize: 32
+  optimizer: adam
+  learningRate: 0.01
+  seed: 42
+  classWeights: none
+evaluate:
+  metrics: [accuracy, f1_macro]
+  gates: { accuracy: ">= 0.2" }
+`;
+
+test('an untrusted workspace refuses training with a clear message', async () => {
+  const c = await startSidecar({ files: { 'modelops.yaml': config(3), 'data/weather.csv': data }, initializationOptions: { trusted: false } });
+  try {
+    await assert.rejects(c.request(training.train, {}), (e: Error) => /untrusted workspace/.test(e.message));
+    const b = await c.request(training.backend, {});
+    assert.ok(['tensorflow', 'wasm', 'cpu'].includes(b.name));
+  } finally {
+    await c.close();
+  }
+});
+
+test('train reports work-done progress and per-epoch curve points, then registers a version', async () => {
+  const c = await startSidecar({ files: { 'modelops.yaml': config(3), 'data/weather.csv': data } });
+  try {
+    const result = await c.request(training.train, { configUri: c.uri('modelops.yaml'), workDoneToken: 'train-1' });
+    assert.equal(result.version.version, '1.0.0');
+    assert.equal(result.gates?.passed, true);
+    const events = c.progress.filter((p) => p.token === 'train-1').map((p) => p.value);
+    assert.equal(events[0].kind, 'begin');
+    assert.equal(events[0].cancellable, true);
+    assert.equal(events.at(-1)?.kind, 'end');
+    assert.ok(events.some((e) => e.kind === 'report' && /^epoch 2\/3 · loss \d\.\d{3}$/.test(e.message ?? '') && typeof e.percentage === 'number'));
+    const point = await c.waitFor<TrainProgressParams>(training.trainProgress.method, (p) => p.epoch === 3);
+    assert.equal(point.runId, result.run.id);
+    assert.ok(typeof point.metrics.loss === 'number');
+    assert.ok(JSON.stringify(point).length <= 1024);
+
+    const ev = await c.request(training.evaluate, { ref: 'weather@1.0.0' });
+    assert.equal(ev.gates?.passed, true);
+    assert.ok(Math.abs(ev.metrics.accuracy - result.metrics.accuracy) < 1e-6);
+  } finally {
+    await c.close();
+  }
+});
+
+test('cancelling the request stops training and records the run as cancelled', async () => {
+  const c = await startSidecar({ files: { 'modelops.yaml': config(500), 'data/weather.csv': data } });
+  try {
+    const source = new CancellationTokenSource();
+    const pending = c.connection.sendRequest(training.train.method, { workDoneToken: 'train-2' }, source.token);
+    await c.waitFor<TrainProgressParams>(training.trainProgress.method, (p) => p.epoch >= 1, 20_000);
+    source.cancel();
+    await assert.rejects(pending, (e: Error) => /cancel/i.test(e.message));
+    const reg = openRegistry(c.workspace, { readonly: true });
+    try {
+      const runs = reg.listRuns({ model: 'weather' });
+      assert.equal(runs[0].status, 'cancelled');
+      assert.ok(reg.runMetrics(runs[0].id).length < 500);
+      assert.equal(reg.listModels().length, 0);
+    } finally {
+      reg.close();
+    }
+  } finally {
+    await c.close();
+  }
+});

@@ -1,0 +1,151 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openRegistry } from '../../../server/engine/registry';
+import type { Registry } from '../../../server/engine/registry/types';
+import { train, type TrainProgress } from '../../../server/engine/training/trainer';
+import { evaluateVersion } from '../../../server/engine/evaluation/evaluate';
+import { loadModelBundle } from '../../../server/engine/model/bundle';
+import { ModelOpsError } from '../../../server/engine/errors';
+
+// A real workspace: every 4th row of the sample data (366 rows, all five classes), real
+// SQLite registry, real TensorFlow.js in a real worker thread.
+const root = mkdtempSync(join(tmpdir(), 'modelops-train-'));
+const sample = readFileSync(join(__dirname, '../../../examples/sample/data/seattle-weather.csv'), 'utf8').trim().split('\n');
+mkdirSync(join(root, 'data'));
+writeFileSync(join(root, 'data/weather.csv'), [sample[0], ...sample.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n');
+
+function config(name: string, extra: { epochs?: number; data?: string; units?: number; model?: string } = {}): string {
+  const path = join(root, name);
+  writeFileSync(
+    path,
+    `version: 1
+project: test
+data:
+  train: ${extra.data ?? 'data/weather.csv'}
+  target: weather
+  features: [precipitation, temp_max, temp_min, wind]
+  split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }
+  missing: drop
+model:
+  name: ${extra.model ?? 'weather'}
+  task: classification
+  framework: tfjs
+  layers:
+    - { type: dense, units: 16, activation: relu }
+    - { type: dropout, rate: 0.1 }
+    - { type: dense, units: ${extra.units ?? 5}, activation: softmax }
+train:
+  epochs: ${extra.epochs ?? 4}
+  batchSize: 32
+  optimizer: adam
+  learningRate: 0.01
+  seed: 42
+  classWeights: balanced
+evaluate:
+  metrics: [accuracy, f1_macro, log_loss]
+  gates:
+    accuracy: ">= 0.3"
+    f1_macro: ">= production - 0.02"
+`,
+  );
+  return path;
+}
+
+let registry: Registry;
+const versionsOf = (model: string): number => {
+  try {
+    return registry.listVersions({ model }).total;
+  } catch (e) {
+    if (e instanceof ModelOpsError) return 0; // no such model yet
+    throw e;
+  }
+};
+const slice = readFileSync(join(root, 'data/weather.csv'), 'utf8').trim().split('\n');
+test.before(() => {
+  registry = openRegistry(root);
+});
+test.after(() => {
+  registry.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+test('training registers a version with lineage, per-epoch run metrics and a loadable bundle', async () => {
+  const progress: TrainProgress[] = [];
+  const result = await train({ configPath: config('modelops.yaml'), registry, onProgress: (p) => progress.push(p) });
+  assert.equal(result.version.model, 'weather');
+  assert.equal(result.version.version, '1.0.0');
+  assert.equal(result.version.format, 'modelops-tfjs');
+  assert.equal(result.version.runId, result.run.id);
+  assert.ok(result.version.configDigest);
+  assert.deepEqual(result.version.datasets.map((d) => `${d.role}:${d.path}`), ['train:data/weather.csv']);
+  assert.match(result.version.datasets[0].digest, /^sha256:[0-9a-f]{64}$/);
+  assert.deepEqual(result.version.signature?.inputs.map((i) => i.name), ['precipitation', 'temp_max', 'temp_min', 'wind']);
+  assert.ok(result.metrics.accuracy > 0.3 && result.metrics.accuracy <= 1, `accuracy ${result.metrics.accuracy}`);
+  assert.ok(result.version.metrics.f1_macro !== undefined);
+  assert.equal(result.gates?.passed, true);
+  assert.equal(result.version.gates?.results.length, 2);
+  assert.ok(['tensorflow', 'wasm'].includes(result.backend), result.backend);
+  assert.ok(result.samplesPerSecond > 0);
+
+  const run = registry.getRun(result.run.id);
+  assert.equal(run.status, 'succeeded');
+  assert.equal(run.backend, result.backend);
+  assert.equal(run.version, '1.0.0');
+  const points = registry.runMetrics(run.id);
+  assert.equal(points.length, result.epochsRun);
+  assert.deepEqual(points.map((p) => p.step), Array.from({ length: result.epochsRun }, (_, i) => i + 1));
+  assert.ok(['loss', 'acc', 'val_loss', 'val_acc'].every((k) => typeof points[0].metrics[k] === 'number'));
+
+  const epochs = progress.filter((p) => p.epoch > 0 && p.message.startsWith('epoch'));
+  assert.equal(epochs.length, result.epochsRun);
+  assert.match(epochs[0].message, /^epoch 1\/4 · loss \d+\.\d{3}$/);
+  assert.equal(progress.at(-1)?.fraction, 1);
+
+  // The registered artifact is a complete bundle that predicts.
+  const model = await loadModelBundle(await registry.artifactPath('weather@1.0.0'));
+  const preds = await model.predict([{ precipitation: 10, temp_max: 8, temp_min: 3, wind: 5 }]);
+  assert.ok(model.manifest.labels?.includes(String(preds[0].value)));
+  assert.equal(model.manifest.profile.features.temp_max.kind, 'numeric');
+  model.dispose();
+
+  // Evaluation rebuilds the same held-out split and reproduces the training metrics.
+  const ev = await evaluateVersion({ registry, ref: 'weather@1.0.0', configPath: join(root, 'modelops.yaml') });
+  for (const k of ['accuracy', 'f1_macro', 'log_loss']) assert.ok(Math.abs(ev.metrics[k] - result.metrics[k]) < 1e-6, k);
+  assert.equal(ev.run.kind, 'evaluate');
+  assert.equal(ev.gates?.passed, true);
+  assert.match(ev.data, /test split/);
+});
+
+test('cancellation stops training, records the run as cancelled and registers nothing', async () => {
+  const controller = new AbortController();
+  await assert.rejects(
+    train({
+      configPath: config('cancel.yaml', { epochs: 200, model: 'cancel-me' }),
+      registry,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.epoch === 1) controller.abort();
+      },
+    }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'cancelled',
+  );
+  assert.equal(versionsOf('cancel-me'), 0);
+  const run = registry.listRuns({ model: 'cancel-me' })[0];
+  assert.equal(run.status, 'cancelled');
+  assert.ok(registry.runMetrics(run.id).length < 5, 'stopped within the epoch that saw the cancel');
+});
+
+test('a failure registers nothing and marks the run failed with the error', async () => {
+  writeFileSync(join(root, 'data/bad.csv'), [slice[0], slice[1], slice[2].replace(/,([\d.]+),/, ',warm,'), ...slice.slice(3)].join('\n') + '\n');
+  await assert.rejects(
+    train({ configPath: config('bad.yaml', { data: 'data/bad.csv', model: 'bad' }), registry }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'not-a-number' && /data\/bad\.csv line 3, column 'precipitation'/.test(e.message),
+  );
+  assert.equal(versionsOf('bad'), 0);
+  const run = registry.listRuns({ model: 'bad' })[0];
+  assert.equal(run.status, 'failed');
+  assert.match(run.error ?? '', /line 3, column 'precipitation'/);
+});
