@@ -1,0 +1,227 @@
+/**
+ * `modelops chart control|metrics|compare … --out file.html`: self-contained HTML chart reports
+ * drawn by the same renderer as the editor's chart panels.
+ */
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CliCommand, CliIO } from '../command';
+import { ModelOpsError } from '../../engine/errors';
+import { buildControlChart, type Baseline, type ControlChartInputPoint } from '../../engine/spc';
+import { writeChartReport } from '../../engine/report';
+import { openRegistry, type Registry } from '../../engine/registry';
+import { compareData, runMetricsData } from '../../engine/report/chartData';
+import { findWorkspaceRoot } from './versions';
+
+const USAGE = `Usage:
+  modelops chart control --values <file.json|file.csv> [--sigma 3] [--baseline 5 | --mean μ --std σ]
+                         [--rules 1,2,3,4] [--p-chart] [--metric name] [--title text] --out report.html [--json]
+  modelops chart metrics <runId…> --out report.html [--title text] [--root dir] [--json]
+  modelops chart compare <ref> <ref>… --out report.html [--title text] [--root dir] [--json]
+
+Writes a self-contained HTML page (no network, strict CSP) and prints its path.
+
+control  a control chart of the values: centre line μ and UCL/LCL = μ ± Lσ (L = --sigma) from a
+         baseline (the first --baseline points, or an explicit --mean/--std; default all points),
+         ±1σ/±2σ zones and Western Electric rule violations (rules 1–4). With --p-chart the values
+         are proportions with a window size n each, and the limits are p̄ ± L·√(p̄(1−p̄)/n).
+         --values: JSON (an array of numbers, or of {value, n?, start?, end?}, or {"values": [...]})
+         or CSV (a "value" column, optional n, start, end columns; or one column of numbers).
+metrics  loss and metrics per epoch of training runs, overlaid.
+compare  metrics of versions side by side (refs like model@1.2.0 or model@production).`;
+
+const COMMON = {
+  json: { type: 'boolean' },
+  out: { type: 'string', short: 'o' },
+  title: { type: 'string' },
+  root: { type: 'string' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+const CONTROL = {
+  ...COMMON,
+  values: { type: 'string' },
+  sigma: { type: 'string' },
+  baseline: { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  rules: { type: 'string' },
+  'p-chart': { type: 'boolean' },
+  metric: { type: 'string' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), USAGE);
+  }
+}
+
+function need<T>(v: T | undefined, what: string): T {
+  if (v === undefined || v === '') throw new ModelOpsError('cli-usage', `Missing ${what}.`, USAGE);
+  return v;
+}
+
+function num(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new ModelOpsError('cli-usage', `${flag} ${JSON.stringify(v)} is not a number.`, USAGE);
+  return n;
+}
+
+/** Reads control-chart points from JSON or CSV. */
+export function readValuesFile(path: string): ControlChartInputPoint[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ModelOpsError('chart.values', `Cannot read the values file ${path}.`, 'Check the path given to --values.');
+  }
+  const ext = extname(path).toLowerCase();
+  const points = ext === '.csv' || (ext !== '.json' && !/^\s*[[{]/.test(text)) ? fromCsv(text, path) : fromJson(text, path);
+  if (points.length === 0) throw new ModelOpsError('chart.values', `The values file ${path} has no points.`, 'Give at least as many values as the baseline needs.');
+  return points;
+}
+
+function fromJson(text: string, path: string): ControlChartInputPoint[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ModelOpsError('chart.values', `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}.`, 'Give an array of numbers or of {value, n?, start?, end?} objects.');
+  }
+  if (raw && typeof raw === 'object' && !Array.isArray(raw) && Array.isArray((raw as { values?: unknown }).values)) raw = (raw as { values: unknown[] }).values;
+  if (!Array.isArray(raw)) throw new ModelOpsError('chart.values', `${path} holds ${typeof raw}, not an array of values.`, 'Give an array of numbers or of {value, n?, start?, end?} objects.');
+  return raw.map((item, i) => {
+    if (typeof item === 'number') return { value: item };
+    if (item && typeof item === 'object' && typeof (item as { value?: unknown }).value === 'number') {
+      const o = item as Record<string, unknown>;
+      const p: ControlChartInputPoint = { value: o.value as number };
+      if (typeof o.n === 'number') p.n = o.n;
+      if (typeof o.start === 'string') p.start = o.start;
+      if (typeof o.end === 'string') p.end = o.end;
+      return p;
+    }
+    throw new ModelOpsError('chart.values', `${path}: item ${i + 1} is ${JSON.stringify(item)}, not a number or {value: number}.`, 'Give every point a numeric value.');
+  });
+}
+
+function fromCsv(text: string, path: string): ControlChartInputPoint[] {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length === 0) return [];
+  const cells = (l: string) => l.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+  const first = cells(lines[0]);
+  const hasHeader = first.some((c) => c !== '' && !Number.isFinite(Number(c)));
+  const header = hasHeader ? first.map((h) => h.toLowerCase()) : ['value'];
+  const col = (name: string) => header.indexOf(name);
+  const vi = col('value');
+  if (vi < 0) throw new ModelOpsError('chart.values', `${path}: the header ${first.join(',')} has no "value" column.`, 'Name the column of values "value" (optional columns: n, start, end).');
+  return lines.slice(hasHeader ? 1 : 0).map((line, i) => {
+    const c = cells(line);
+    const row = i + (hasHeader ? 2 : 1);
+    const value = Number(c[vi]);
+    if (c[vi] === undefined || c[vi] === '' || !Number.isFinite(value)) {
+      throw new ModelOpsError('chart.values', `${path}: row ${row}, column "value" is ${JSON.stringify(c[vi] ?? '')}, not a number.`, 'Every row needs a numeric value.');
+    }
+    const p: ControlChartInputPoint = { value };
+    if (col('n') >= 0 && c[col('n')] !== '') {
+      const n = Number(c[col('n')]);
+      if (!Number.isFinite(n)) throw new ModelOpsError('chart.values', `${path}: row ${row}, column "n" is ${JSON.stringify(c[col('n')])}, not a number.`, 'Give n as the window size.');
+      p.n = n;
+    }
+    if (col('start') >= 0 && c[col('start')]) p.start = c[col('start')];
+    if (col('end') >= 0 && c[col('end')]) p.end = c[col('end')];
+    return p;
+  });
+}
+
+function openForRead(root: string): Registry {
+  try {
+    return openRegistry(root, { readonly: true });
+  } catch (e) {
+    if (e instanceof ModelOpsError && e.code === 'registry-outdated') return openRegistry(root);
+    throw e;
+  }
+}
+
+function done(io: CliIO, json: boolean, result: { path: string; bytes: number }, extra: Record<string, unknown>, line: string): number {
+  if (json) io.out(JSON.stringify({ ...result, ...extra }, null, 2));
+  else {
+    io.out(result.path);
+    if (line) io.err(line);
+  }
+  return 0;
+}
+
+async function control(argv: string[], io: CliIO): Promise<number> {
+  const { values: o } = parse(argv, CONTROL);
+  const file = resolve(io.cwd, need(o.values, '--values <file.json|file.csv>'));
+  const out = resolve(io.cwd, need(o.out, '--out <report.html>'));
+  const points = readValuesFile(file);
+  const mean = num(o.mean, '--mean');
+  const std = num(o.std, '--std');
+  const k = num(o.baseline, '--baseline');
+  let baseline: Baseline | undefined;
+  if (mean !== undefined || std !== undefined) {
+    if (k !== undefined) throw new ModelOpsError('cli-usage', 'Give either --baseline or --mean/--std, not both.', USAGE);
+    const pChart = Boolean(o['p-chart']);
+    if (mean === undefined || (std === undefined && !pChart)) throw new ModelOpsError('cli-usage', 'An explicit baseline needs both --mean and --std (a p-chart needs only --mean).', USAGE);
+    baseline = { mean, std: std ?? 0 };
+  } else if (k !== undefined) baseline = k;
+  const rules = o.rules === undefined ? undefined : String(o.rules).split(',').map((r) => Number(r.trim()));
+  const metric = (o.metric) ?? null;
+  const data = buildControlChart(points, { chart: o['p-chart'] ? 'p' : 'individuals', sigma: num(o.sigma, '--sigma'), baseline, rules, metric });
+  const title = (o.title) ?? `Control chart${metric ? ` — ${metric}` : ''}`;
+  const result = writeChartReport({ kind: 'control', data, title, out });
+  const rulesFired = [...new Set(data.violations.map((v) => v.rule))];
+  return done(
+    io,
+    Boolean(o.json),
+    result,
+    { kind: 'control', centre: data.centre, std: data.std, ucl: data.points[0].ucl, lcl: data.points[0].lcl, violations: data.violations },
+    `${data.points.length} points, μ ${data.centre.toPrecision(6)}, σ ${data.std.toPrecision(6)}, ${data.violations.length} violation(s)${rulesFired.length ? ` of rule ${rulesFired.join(', ')}` : ''}`,
+  );
+}
+
+async function metrics(argv: string[], io: CliIO): Promise<number> {
+  const { values: o, positionals } = parse(argv, COMMON);
+  if (positionals.length === 0) throw new ModelOpsError('cli-usage', 'Give at least one run id.', USAGE);
+  const out = resolve(io.cwd, need(o.out, '--out <report.html>'));
+  const registry = openForRead(findWorkspaceRoot(io.cwd, o.root));
+  try {
+    const data = runMetricsData(registry, positionals);
+    const title = (o.title) ?? `Training metrics — ${positionals.join(', ')}`;
+    const result = writeChartReport({ kind: 'runMetrics', data, title, out });
+    return done(io, Boolean(o.json), result, { kind: 'runMetrics', runs: data.runs.map((r) => ({ runId: r.runId, epochs: r.points.length })) }, '');
+  } finally {
+    registry.close();
+  }
+}
+
+async function compare(argv: string[], io: CliIO): Promise<number> {
+  const { values: o, positionals } = parse(argv, COMMON);
+  if (positionals.length < 2) throw new ModelOpsError('cli-usage', 'Give at least two version refs to compare.', USAGE);
+  const out = resolve(io.cwd, need(o.out, '--out <report.html>'));
+  const registry = openForRead(findWorkspaceRoot(io.cwd, o.root));
+  try {
+    const data = compareData(registry, positionals);
+    const title = (o.title) ?? `Compare versions — ${data.versions.join(' vs ')}`;
+    const result = writeChartReport({ kind: 'compare', data, title, out });
+    return done(io, Boolean(o.json), result, { kind: 'compare', versions: data.versions, metrics: data.metrics.map((m) => m.name) }, '');
+  } finally {
+    registry.close();
+  }
+}
+
+export const chartCommand: CliCommand = {
+  name: 'chart',
+  summary: 'Write a chart as a self-contained HTML report: control, metrics, compare',
+  usage: USAGE,
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    if (sub === 'control') return control(rest, io);
+    if (sub === 'metrics') return metrics(rest, io);
+    if (sub === 'compare') return compare(rest, io);
+    throw new ModelOpsError('cli-usage', sub ? `Unknown chart '${sub}'.` : 'Missing the chart kind.', USAGE);
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * Chart data from the workspace store, in the shapes of webview/protocol.ts: one place that
+ * the CLI reports, the demo and the editor panels all draw from.
+ */
+import type { Registry } from '../registry/types';
+import type { CompareData, DriftData, RunMetricsData } from '../../../webview/protocol';
+import type { MonitorResult } from '../monitoring/monitor';
+
+/** Loss and metrics per epoch of one or more runs. */
+export function runMetricsData(registry: Registry, runIds: string[]): RunMetricsData {
+  return {
+    runs: runIds.map((id) => {
+      const run = registry.getRun(id);
+      return {
+        runId: run.id,
+        label: run.version && run.model ? `${run.model}@${run.version}` : `${run.id.slice(0, 8)}${run.model ? ` · ${run.model}` : ''}`,
+        status: run.status,
+        points: registry.runMetrics(run.id).map((p) => ({ step: p.step, metrics: p.metrics })),
+      };
+    }),
+  };
+}
+
+/** Metrics of versions side by side, in the order given. */
+export function compareData(registry: Registry, refs: string[]): CompareData {
+  const versions = refs.map((ref) => registry.getVersion(ref));
+  const names: string[] = [];
+  for (const v of versions) for (const m of Object.keys(v.metrics)) if (!names.includes(m)) names.push(m);
+  return {
+    versions: versions.map((v) => `${v.model}@${v.version}`),
+    metrics: names.map((name) => ({ name, values: versions.map((v) => (typeof v.metrics[name] === 'number' ? v.metrics[name] : null)) })),
+  };
+}
+
+/** Per-feature drift of the latest window, with the predictions as one more bar. */
+export function driftData(result: MonitorResult): DriftData | null {
+  if (!result.drift) return null;
+  const last = result.windows[result.windows.length - 1];
+  return {
+    method: result.drift.method,
+    threshold: result.drift.threshold,
+    features: [
+      ...result.drift.features.map((f) => ({ feature: f.name, score: f.score })),
+      { feature: '(predictions)', score: result.drift.predictions.score },
+    ],
+    window: last ? { start: last.start ?? undefined, end: last.end ?? undefined, size: last.count } : undefined,
+  };
+}

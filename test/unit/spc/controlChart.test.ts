@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildControlChart, controlLimits, pChartLimits } from '../../../server/engine/spc';
+import { isModelOpsError } from '../../../server/engine/errors';
+
+const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
+
+test('limits from the first k points: sample std (n − 1)', () => {
+  // baseline 8, 10, 12: mean 10, squared deviations 4+0+4 = 8, / (3 − 1) = 4, σ = 2
+  const l = controlLimits([8, 10, 12, 30, -5], { baseline: 3 });
+  assert.equal(l.mean, 10);
+  assert.equal(l.std, 2);
+  assert.equal(l.sigma, 3);
+  assert.equal(l.ucl, 16);
+  assert.equal(l.lcl, 4);
+  assert.deepEqual(l.zones, { upper1: 12, lower1: 8, upper2: 14, lower2: 6 });
+});
+
+test('limits with another L and with every point as the baseline', () => {
+  // 1..5: mean 3, SS 10, var 2.5
+  const l = controlLimits([1, 2, 3, 4, 5], { sigma: 2 });
+  close(l.std, Math.sqrt(2.5));
+  close(l.ucl, 3 + 2 * Math.sqrt(2.5));
+  close(l.lcl, 3 - 2 * Math.sqrt(2.5));
+});
+
+test('explicit baseline { mean, std }', () => {
+  const l = controlLimits([100], { baseline: { mean: 0.9, std: 0.01 } });
+  close(l.ucl, 0.93);
+  close(l.lcl, 0.87);
+  close(l.zones.upper2, 0.92);
+});
+
+test('bad baselines and sigmas are ModelOpsErrors that name the value', () => {
+  const bad = (f: () => unknown, re: RegExp) => assert.throws(f, (e) => isModelOpsError(e) && re.test(e.message) && Boolean(e.hint));
+  bad(() => controlLimits([1, 2, 3], { baseline: 5 }), /first 5 points.*has 3/);
+  bad(() => controlLimits([1, 2, 3], { baseline: 1 }), /baseline of 1/);
+  bad(() => controlLimits([1, 2, 3], { sigma: 0 }), /sigma=0/);
+  bad(() => controlLimits([1, Number.NaN, 3]), /Point 2/);
+  bad(() => controlLimits([1], { baseline: { mean: 0, std: -1 } }), /std -1/);
+});
+
+test('p-chart: pooled p̄ from the baseline and limits from each point\'s own n', () => {
+  // baseline: 0.9 of 100 and 0.6 of 50 → (90 + 30) / 150 = 0.8
+  const p = pChartLimits(
+    [
+      { value: 0.9, n: 100 },
+      { value: 0.6, n: 50 },
+      { value: 0.7, n: 16 },
+      { value: 0.8, n: 400 },
+    ],
+    { baseline: 2 },
+  );
+  close(p.mean, 0.8);
+  // n = 100: σ = √(0.8·0.2/100) = 0.04 → 0.68 … 0.92
+  close(p.points[0].std, 0.04);
+  close(p.points[0].ucl, 0.92);
+  close(p.points[0].lcl, 0.68);
+  // n = 16: σ = 0.1 → UCL 1.1 clipped to 1, LCL 0.5; zones are not clipped
+  close(p.points[2].std, 0.1);
+  assert.equal(p.points[2].ucl, 1);
+  close(p.points[2].lcl, 0.5);
+  close(p.points[2].zones.upper2, 1.0);
+  // n = 400: σ = 0.02
+  close(p.points[3].ucl, 0.86);
+});
+
+test('p-chart with an explicit p̄ and the error for a proportion out of range', () => {
+  const p = pChartLimits([{ value: 0.5, n: 25 }], { baseline: { mean: 0.5, std: 0 }, sigma: 2 });
+  close(p.points[0].std, 0.1);
+  close(p.points[0].ucl, 0.7);
+  assert.throws(() => pChartLimits([{ value: 1.2, n: 10 }]), (e) => isModelOpsError(e) && /proportion 1.2/.test(e.message));
+  assert.throws(() => pChartLimits([{ value: 0.2, n: 0 }]), (e) => isModelOpsError(e) && /n=0/.test(e.message));
+});
+
+test('buildControlChart: limits, zones, violations attached to their points, window metadata kept', () => {
+  const values = [8, 10, 12, 17, 10, 14.5, 11, 14.2, 9];
+  const data = buildControlChart(
+    values.map((value, i) => ({ value, n: 100, start: `2025-01-0${i + 1}T00:00:00Z`, end: `2025-01-0${i + 1}T23:59:59Z` })),
+    { baseline: 3, metric: 'latency_ms' },
+  );
+  assert.equal(data.chart, 'individuals');
+  assert.equal(data.metric, 'latency_ms');
+  assert.equal(data.centre, 10);
+  assert.equal(data.std, 2);
+  assert.equal(data.constantLimits, true);
+  assert.deepEqual(data.baseline, { kind: 'points', count: 3 });
+  assert.deepEqual(data.rules, [1, 2, 3, 4]);
+  // z: -1, 0, 1, 3.5, 0, 2.25, 0.5, 2.1, -0.5
+  // rule 1 at 3 (17 > 16); rule 2 at 5 (14.5 > 14 with 17 two before) and at 7 (14.2 with 14.5 two before)
+  assert.deepEqual(
+    data.violations.map((v) => [v.index, v.rule, v.side, v.points]),
+    [
+      [3, 1, 'above', [3]],
+      [5, 2, 'above', [3, 5]],
+      [7, 2, 'above', [5, 7]],
+    ],
+  );
+  assert.equal(data.points[3].violations.length, 1);
+  assert.equal(data.points[4].violations.length, 0);
+  assert.equal(data.points[3].ucl, 16);
+  assert.deepEqual(data.points[0].zones, { upper1: 12, lower1: 8, upper2: 14, lower2: 6 });
+  assert.equal(data.points[2].baseline, true);
+  assert.equal(data.points[3].baseline, false);
+  assert.equal(data.points[3].z, 3.5);
+  assert.equal(data.points[8].start, '2025-01-09T00:00:00Z');
+  assert.equal(data.points[8].n, 100);
+});
+
+test('buildControlChart as a p-chart: per-point limits and rule 1 against each point\'s own σ', () => {
+  const data = buildControlChart(
+    [
+      { value: 0.8, n: 100 },
+      { value: 0.8, n: 100 },
+      { value: 0.67, n: 100 }, // σ 0.04: z = -3.25 → rule 1
+      { value: 0.67, n: 16 }, // σ 0.1: z = -1.3 → in control
+    ],
+    { chart: 'p', baseline: { mean: 0.8, std: 0 }, rules: [1] },
+  );
+  assert.equal(data.chart, 'p');
+  assert.equal(data.constantLimits, false);
+  assert.deepEqual(data.violations.map((v) => v.index), [2]);
+  close(data.points[3].lcl, 0.5);
+  assert.throws(() => buildControlChart([{ value: 0.5 }], { chart: 'p' }), (e) => isModelOpsError(e) && /Point 1 has no sample size/.test(e.message));
+});
+
+test('buildControlChart rejects an empty series', () => {
+  assert.throws(() => buildControlChart([]), (e) => isModelOpsError(e) && /no points/.test(e.message));
+});

@@ -1,0 +1,68 @@
+/** Fixture data for the chart tests and the benchmark. */
+import { buildControlChart } from '../../server/engine/spc';
+import type { CompareData, ConfusionData, DriftData, RunMetricsData } from '../../webview/protocol';
+
+/** Baseline 8, 10, 12 → μ 10, σ 2, UCL 16, LCL 4; violations: rule 1 at 3, rule 2 at 5 and 7. */
+export function controlFixture() {
+  const values = [8, 10, 12, 17, 10, 14.5, 11, 14.2, 9];
+  return buildControlChart(
+    values.map((value, i) => ({ value, n: 50, start: `2025-01-0${i + 1}T00:00Z`, end: `2025-01-0${i + 1}T23:59Z` })),
+    { baseline: 3, metric: 'latency_ms' },
+  );
+}
+
+/** A deterministic in-control series of `n` points (a few spikes for markers). */
+export function largeControl(n: number) {
+  let s = 42;
+  const rand = () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const values = Array.from({ length: n }, (_, i) => {
+    const u = rand() + rand() + rand() - 1.5; // roughly normal, σ ≈ 0.5
+    return 0.9 + 0.02 * u + (i % 5000 === 4999 ? 0.08 : 0);
+  });
+  return buildControlChart(values.map((value) => ({ value })), { baseline: Math.min(100, n), metric: 'accuracy' });
+}
+
+export function runsFixture(): RunMetricsData {
+  const run = (id: string, offset: number, epochs: number) => ({
+    runId: id,
+    label: `run ${id}`,
+    status: 'succeeded' as const,
+    points: Array.from({ length: epochs }, (_, e) => ({
+      step: e + 1,
+      metrics: { loss: 1 / (e + 1) + offset, val_loss: 1.1 / (e + 1) + offset, accuracy: 0.5 + e * 0.08 - offset, val_accuracy: 0.48 + e * 0.07 - offset },
+    })),
+  });
+  return { runs: [run('a1', 0, 5), run('b2', 0.05, 4)] };
+}
+
+export function compareFixture(): CompareData {
+  return {
+    versions: ['weather@1.0.0', 'weather@1.1.0', 'weather@2.0.0'],
+    metrics: [
+      { name: 'accuracy', values: [0.81, 0.84, 0.86] },
+      { name: 'f1_macro', values: [0.62, 0.66, 0.7] },
+      { name: 'precision_macro', values: [0.65, null, 0.72] },
+      { name: 'log_loss', values: [0.55, 0.49, 0.45] },
+    ],
+  };
+}
+
+export function confusionFixture(): ConfusionData {
+  return { labels: ['rain', 'sun', 'fog'], matrix: [[5, 1, 0], [2, 6, 2], [0, 0, 4]] };
+}
+
+export function driftFixture(): DriftData {
+  return {
+    method: 'psi',
+    threshold: 0.2,
+    features: [
+      { feature: 'temp_max', score: 0.31 },
+      { feature: 'precipitation', score: 0.05 },
+      { feature: 'wind', score: 0.12, threshold: 0.1 },
+    ],
+    window: { start: '2025-02-01T00:00Z', end: '2025-02-02T00:00Z', size: 100 },
+  };
+}

@@ -1,0 +1,71 @@
+/** Compare versions: grouped bars (one group per metric, one bar per version) and a table. */
+import { escapeXml, fmt, toCsv } from '../format';
+import { axes, legend, linear, niceTicks, r, svgDocument, text } from '../svg';
+import { metricsTable, mountSvg } from './svgView';
+import type { ChartFactory } from './types';
+
+export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
+  const { colors } = ctx;
+  const color = (j: number) => colors.series[j % colors.series.length];
+  const bars: Array<{ metric: string; version: string; value: number | null; x: number; y: number; height: number }> = [];
+
+  const svg = () => {
+    bars.length = 0;
+    const W = Math.max(560, ctx.width);
+    const H = 380;
+    const box = { left: 70, top: 40, width: W - 90, height: H - 130 };
+    const values = data.metrics.flatMap((m) => m.values).filter((v): v is number => v !== null && Number.isFinite(v));
+    const lo = Math.min(0, ...values);
+    const hi = Math.max(0, ...values) * 1.08 || 1;
+    const y = linear(lo, hi, box.top + box.height, box.top);
+    const groupW = box.width / Math.max(1, data.metrics.length);
+    const barW = Math.max(2, Math.min(48, (groupW * 0.8) / Math.max(1, data.versions.length)));
+    const parts = [text(box.left, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    parts.push(axes({ box, x: (v) => v, y, xTicks: [], yTicks: niceTicks(lo, hi, 5), xLabel: 'metric', yLabel: 'value', colors }));
+    data.metrics.forEach((m, i) => {
+      const gx = box.left + i * groupW + (groupW - barW * data.versions.length) / 2;
+      parts.push(text(box.left + (i + 0.5) * groupW, box.top + box.height + 16, m.name, { 'text-anchor': 'middle', 'font-size': 11, fill: colors.fg }));
+      m.values.forEach((v, j) => {
+        if (v === null || !Number.isFinite(v)) return;
+        const y0 = y(Math.max(0, lo));
+        const y1 = y(v);
+        const top = Math.min(y0, y1);
+        const h = Math.abs(y0 - y1);
+        const x = gx + j * barW;
+        bars.push({ metric: m.name, version: data.versions[j], value: v, x, y: top, height: h });
+        parts.push(`<rect class="bar" data-metric="${escapeXml(m.name)}" data-version="${escapeXml(data.versions[j])}" x="${r(x + 1)}" y="${r(top)}" width="${r(barW - 2)}" height="${r(h)}" fill="${color(j)}"><title>${escapeXml(`${data.versions[j]} ${m.name}: ${fmt(v)}`)}</title></rect>`);
+        if (barW >= 28) parts.push(text(x + barW / 2, top - 4, fmt(v, 3), { 'text-anchor': 'middle', 'font-size': 10, fill: colors.muted }));
+      });
+    });
+    parts.push(legend(data.versions.map((v, j) => ({ label: v, color: color(j) })), box.left, H - 40, box.width, colors.fg).svg);
+    return svgDocument(W, H, colors, ctx.title, parts.join(''));
+  };
+
+  const headers = ['metric', ...data.versions, ...(data.versions.length >= 2 ? ['Δ last − first'] : [])];
+  const rows = () =>
+    data.metrics.map((m) => {
+      const first = m.values[0];
+      const last = m.values[m.values.length - 1];
+      const delta = data.versions.length >= 2 && first !== null && last !== null ? last - first : null;
+      return [m.name, ...m.values.map((v) => fmt(v)), ...(data.versions.length >= 2 ? [delta === null ? '—' : (delta > 0 ? '+' : '') + fmt(delta)] : [])];
+    });
+
+  if (data.versions.length === 0 || data.metrics.length === 0) {
+    const p = document.createElement('p');
+    p.className = 'mo-note';
+    p.textContent = 'Nothing to compare: choose versions that have metrics.';
+    root.appendChild(p);
+  }
+  mountSvg(root, svg(), `Metrics of ${data.versions.join(', ')}`);
+  root.appendChild(metricsTable('Metrics by version', headers, rows()));
+  queueMicrotask(() => ctx.rendered());
+
+  return {
+    svg,
+    csv: () => toCsv(['metric', ...data.versions], data.metrics.map((m) => [m.name, ...m.values])),
+    table: () => ({ caption: 'Metrics by version', headers, rows: rows() }),
+    data: () => data,
+    debug: () => ({ kind: 'compare', versions: data.versions, metrics: data.metrics.map((m) => m.name), bars: bars.map((b) => ({ ...b })), axes: { x: 'metric', y: 'value' } }),
+    destroy: () => undefined,
+  };
+};

@@ -1,0 +1,35 @@
+/** Helpers for the chart kinds drawn as SVG (bars, heatmap): the same markup is shown and exported. */
+export function mountSvg(root: HTMLElement, svg: string, label: string): HTMLElement {
+  const wrap = document.createElement('div');
+  wrap.className = 'mo-svg mo-plot';
+  wrap.tabIndex = 0;
+  wrap.setAttribute('role', 'img');
+  wrap.setAttribute('aria-label', label);
+  wrap.innerHTML = svg;
+  root.appendChild(wrap);
+  return wrap;
+}
+
+export function metricsTable(caption: string, headers: string[], rows: string[][]): HTMLTableElement {
+  const t = document.createElement('table');
+  t.className = 'mo-metrics-table';
+  t.createCaption().textContent = caption;
+  const head = t.createTHead().insertRow();
+  for (const h of headers) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = h;
+    head.appendChild(th);
+  }
+  const body = t.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    r.forEach((c, i) => {
+      const cell = document.createElement(i === 0 ? 'th' : 'td');
+      if (i === 0) (cell as HTMLTableCellElement).scope = 'row';
+      cell.textContent = c;
+      tr.appendChild(cell);
+    });
+  }
+  return t;
+}

@@ -1,0 +1,133 @@
+/** Small SVG building blocks: scales, nice ticks, axes, documents. Colours are resolved values. */
+import { escapeXml, fmt } from './format';
+import type { Palette } from './theme';
+
+export interface Box {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export type Scale = (v: number) => number;
+
+export function linear(d0: number, d1: number, r0: number, r1: number): Scale {
+  const k = d1 === d0 ? 0 : (r1 - r0) / (d1 - d0);
+  return (v) => r0 + (v - d0) * k;
+}
+
+/** About `count` round tick values covering [min, max]. */
+export function niceTicks(min: number, max: number, count = 5): number[] {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
+  if (min === max) return [min];
+  const raw = (max - min) / Math.max(1, count);
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/** Padded [min, max] of some values (and any extra values that must be visible). */
+export function extent(values: Iterable<number | null | undefined>, pad = 0.05): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v === null || v === undefined || !Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo === Infinity) return [0, 1];
+  if (lo === hi) return [lo - (Math.abs(lo) || 1) * 0.1, hi + (Math.abs(hi) || 1) * 0.1];
+  const d = (hi - lo) * pad;
+  return [lo - d, hi + d];
+}
+
+export function text(x: number, y: number, s: string, attrs: Record<string, string | number> = {}): string {
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`)
+    .join('');
+  return `<text x="${r(x)}" y="${r(y)}"${a}>${escapeXml(s)}</text>`;
+}
+
+export const r = (v: number): string => String(Math.round(v * 100) / 100);
+
+export interface AxesOptions {
+  box: Box;
+  x: Scale;
+  y: Scale;
+  xTicks: number[];
+  yTicks: number[];
+  xLabel: string;
+  yLabel: string;
+  colors: Palette;
+  xFormat?: (v: number) => string;
+  yFormat?: (v: number) => string;
+}
+
+/** Grid, tick labels and axis titles. */
+export function axes(o: AxesOptions): string {
+  const { box, colors } = o;
+  const xf = o.xFormat ?? ((v: number) => fmt(v));
+  const yf = o.yFormat ?? ((v: number) => fmt(v));
+  const parts: string[] = [];
+  for (const t of o.yTicks) {
+    const y = o.y(t);
+    parts.push(`<line x1="${r(box.left)}" x2="${r(box.left + box.width)}" y1="${r(y)}" y2="${r(y)}" stroke="${colors.grid}" stroke-width="1"/>`);
+    parts.push(text(box.left - 6, y + 4, yf(t), { 'text-anchor': 'end', fill: colors.muted, 'font-size': 11 }));
+  }
+  for (const t of o.xTicks) {
+    const x = o.x(t);
+    parts.push(`<line x1="${r(x)}" x2="${r(x)}" y1="${r(box.top + box.height)}" y2="${r(box.top + box.height + 4)}" stroke="${colors.muted}"/>`);
+    parts.push(text(x, box.top + box.height + 16, xf(t), { 'text-anchor': 'middle', fill: colors.muted, 'font-size': 11 }));
+  }
+  parts.push(`<rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.width)}" height="${r(box.height)}" fill="none" stroke="${colors.grid}"/>`);
+  parts.push(text(box.left + box.width / 2, box.top + box.height + 34, o.xLabel, { 'text-anchor': 'middle', fill: colors.fg, 'font-size': 12, class: 'axis-label x' }));
+  const cy = box.top + box.height / 2;
+  parts.push(text(14, cy, o.yLabel, { 'text-anchor': 'middle', fill: colors.fg, 'font-size': 12, transform: `rotate(-90 14 ${r(cy)})`, class: 'axis-label y' }));
+  return parts.join('');
+}
+
+/** A polyline path through points, broken at missing values. */
+export function pathOf(xs: number[], ys: Array<number | null>, x: Scale, y: Scale): string {
+  let d = '';
+  let pen = false;
+  for (let i = 0; i < xs.length; i++) {
+    const v = ys[i];
+    if (v === null || v === undefined || !Number.isFinite(v)) {
+      pen = false;
+      continue;
+    }
+    d += `${pen ? 'L' : 'M'}${r(x(xs[i]))} ${r(y(v))}`;
+    pen = true;
+  }
+  return d;
+}
+
+export function svgDocument(width: number, height: number, colors: Palette, title: string, body: string): string {
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${escapeXml(colors.font)}">` +
+    `<title>${escapeXml(title)}</title>` +
+    `<rect width="100%" height="100%" fill="${colors.bg}"/>` +
+    body +
+    `</svg>`
+  );
+}
+
+/** Legend entries laid out in a row; returns the markup and the height used. */
+export function legend(items: Array<{ label: string; color: string; dash?: boolean }>, left: number, top: number, width: number, fg: string): { svg: string; height: number } {
+  const parts: string[] = [];
+  let x = left;
+  let y = top;
+  for (const it of items) {
+    const w = 28 + it.label.length * 6.5;
+    if (x + w > left + width && x > left) {
+      x = left;
+      y += 16;
+    }
+    parts.push(`<line x1="${r(x)}" x2="${r(x + 18)}" y1="${r(y - 4)}" y2="${r(y - 4)}" stroke="${it.color}" stroke-width="2"${it.dash ? ' stroke-dasharray="5 3"' : ''}/>`);
+    parts.push(text(x + 22, y, it.label, { 'font-size': 11, fill: fg }));
+    x += w + 12;
+  }
+  return { svg: parts.join(''), height: y - top + 16 };
+}
