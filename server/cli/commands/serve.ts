@@ -1,0 +1,107 @@
+/** `modelops serve`: the local model server (Open Inference Protocol) in the foreground. */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../command';
+import { ModelOpsError } from '../../engine/errors';
+import { startModelServer } from '../../engine/serving';
+import type { ServerRecord } from '../../engine/serving/types';
+
+const USAGE = `modelops serve [--host 127.0.0.1] [--port 8765] [--token-env VAR] [--store DIR]
+               [--max-batch 64] [--max-wait-ms 0] [--no-log] [--log-max-mb 64] [--log-keep 4]
+               [--record FILE]
+
+Serves model versions over the Open Inference Protocol (KServe V2) until stopped (Ctrl+C).
+  --host         address to bind (default 127.0.0.1: this machine only)
+  --port         port (default 8765; 0 picks a free one)
+  --token-env    environment variable holding the management API token (no token: management off)
+  --store        where uploaded bundles, state and prediction logs live (default .modelops/serving/default)
+  --record       write {pid, port, url} here once listening (used to find the server again)
+  --max-batch    most rows per model call; --max-wait-ms: how long a request waits for others
+                 (0: requests that arrive in the same event-loop turn share a call)
+  --no-log       turn the prediction log off`;
+
+function int(v: string | undefined, name: string, def: number, min = 0): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new ModelOpsError('cli-usage', `--${name} must be an integer ≥ ${min} (got '${v}').`, USAGE);
+  return n;
+}
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'Run the local model server (Open Inference Protocol / KServe V2)',
+  usage: USAGE,
+  async run(argv, io) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          host: { type: 'string' },
+          port: { type: 'string' },
+          'token-env': { type: 'string' },
+          store: { type: 'string' },
+          record: { type: 'string' },
+          'max-batch': { type: 'string' },
+          'max-wait-ms': { type: 'string' },
+          'no-log': { type: 'boolean' },
+          'log-max-mb': { type: 'string' },
+          'log-keep': { type: 'string' },
+        },
+        strict: true,
+      }));
+    } catch (e) {
+      throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), USAGE);
+    }
+    let token: string | null = null;
+    const tokenEnv = values['token-env'];
+    if (tokenEnv) {
+      token = io.env[tokenEnv]?.trim() || null;
+      if (!token) throw new ModelOpsError('no-token', `The environment variable ${tokenEnv} is empty or unset.`, `Export ${tokenEnv}=<token> before starting the server, or leave out --token-env to run without the management API.`);
+    }
+    const storeDir = resolve(io.cwd, values.store ?? join('.modelops', 'serving', 'default'));
+    const server = await startModelServer({
+      host: values.host ?? '127.0.0.1',
+      port: int(values.port, 'port', 8765),
+      storeDir,
+      token,
+      maxBatchSize: int(values['max-batch'], 'max-batch', 64, 1),
+      maxWaitMs: int(values['max-wait-ms'], 'max-wait-ms', 0),
+      logging: !values['no-log'],
+      log: { maxBytes: int(values['log-max-mb'], 'log-max-mb', 64, 1) * 1024 * 1024, keep: int(values['log-keep'], 'log-keep', 4) },
+      onLog: (m) => io.err(`[serve] ${m}`),
+    });
+    const recordFile = values.record ? resolve(io.cwd, values.record) : null;
+    if (recordFile) {
+      const record: ServerRecord = { pid: process.pid, host: server.host, port: server.port, url: server.url, storeDir, startedAt: new Date().toISOString() };
+      mkdirSync(dirname(recordFile), { recursive: true });
+      writeFileSync(`${recordFile}.${process.pid}.tmp`, JSON.stringify(record, null, 1));
+      renameSync(`${recordFile}.${process.pid}.tmp`, recordFile);
+    }
+    io.out(`modelops serve: listening on ${server.url} (store ${storeDir}; management API ${token ? 'on' : 'off'})`);
+    await server.restored;
+    io.out(`modelops serve: ready with ${server.repository.index().length} loaded version(s)`);
+    return new Promise<number>((done) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void server.close().finally(() => {
+          if (recordFile) {
+            try {
+              const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as ServerRecord;
+              if (rec.pid === process.pid) rmSync(recordFile, { force: true });
+            } catch {
+              /* already gone */
+            }
+          }
+          done(0);
+        });
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      // Buffered log lines must reach the disk even on an abrupt exit.
+      process.on('exit', () => server.log?.flushSync());
+    });
+  },
+};

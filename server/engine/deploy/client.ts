@@ -1,0 +1,168 @@
+/**
+ * HTTP client of a model server (ours or any server implementing docs/serving-api.md). Every
+ * call has a timeout; errors name the target and URL, never the token.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ModelOpsError } from '../errors';
+import type { RepositoryEntry, V2InferResponse } from '../serving/types';
+
+export interface ClientOptions {
+  /** Target name from the config, for messages. */
+  target: string;
+  url: string;
+  token: string | null;
+  /** Per-call timeout, default 15 s. */
+  timeoutMs?: number;
+  /** Timeout for load calls (model upload and load), default 120 s. */
+  loadTimeoutMs?: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  active: string | null;
+  previous: string | null;
+  versions: string[];
+}
+
+export class ModelServerClient {
+  readonly target: string;
+  readonly url: string;
+  private readonly token: string | null;
+  private readonly timeoutMs: number;
+  private readonly loadTimeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.target = options.target;
+    this.url = options.url.replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.loadTimeoutMs = options.loadTimeoutMs ?? 120_000;
+  }
+
+  /** Sends a request; returns status and parsed JSON (or null). Throws on network failure or timeout. */
+  async raw(method: string, path: string, body?: unknown, opts: { auth?: boolean; timeoutMs?: number } = {}): Promise<{ status: number; json: unknown }> {
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (opts.auth && this.token) headers.authorization = `Bearer ${this.token}`;
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError';
+      const reason = timedOut ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      throw new ModelOpsError(
+        timedOut ? 'endpoint-timeout' : 'endpoint-unreachable',
+        `Target '${this.target}' at ${this.url} did not answer ${method} ${path}: ${reason}.`,
+        timedOut ? 'The endpoint is slow or stuck; check it and try again.' : 'Check that the endpoint is running and the URL in deploy.targets is right.',
+      );
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch {
+      throw new ModelOpsError('endpoint-timeout', `Target '${this.target}' at ${this.url} stopped answering ${method} ${path} mid-response.`, 'Check the endpoint and try again.');
+    }
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: res.status, json };
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean; timeoutMs?: number } = {}): Promise<T> {
+    const { status, json } = await this.raw(method, path, body, opts);
+    if (status >= 200 && status < 300) return json as T;
+    const error = typeof (json as { error?: unknown } | null)?.error === 'string' ? (json as { error: string }).error : `HTTP ${status}`;
+    const hint =
+      status === 401
+        ? `Set the endpoint token: "ModelOps: Set Endpoint Token" in the editor, or MODELOPS_TOKEN_${envName(this.target)} for the CLI.`
+        : status === 403
+          ? `The endpoint refused the token; set the right one ("ModelOps: Set Endpoint Token", or MODELOPS_TOKEN_${envName(this.target)}).`
+          : 'See the endpoint’s log for details.';
+    throw new ModelOpsError(status === 401 || status === 403 ? 'endpoint-auth' : 'endpoint-error', `Target '${this.target}' at ${this.url} answered ${status} to ${method} ${path}: ${error}`, hint);
+  }
+
+  async live(timeoutMs?: number): Promise<boolean> {
+    try {
+      return (await this.raw('GET', '/v2/health/live', undefined, { timeoutMs })).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async ready(timeoutMs?: number): Promise<boolean> {
+    try {
+      return (await this.raw('GET', '/v2/health/ready', undefined, { timeoutMs })).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  index(): Promise<RepositoryEntry[]> {
+    return this.call('GET', '/v2/repository/index', undefined, { auth: true });
+  }
+
+  async modelInfo(model: string): Promise<ModelInfo | null> {
+    const { status, json } = await this.raw('GET', `/v2/repository/models/${encodeURIComponent(model)}`, undefined, { auth: true });
+    if (status === 404) return null;
+    if (status !== 200) return this.call('GET', `/v2/repository/models/${encodeURIComponent(model)}`, undefined, { auth: true });
+    return json as ModelInfo;
+  }
+
+  load(model: string, version: string, source: { path: string } | { files: Record<string, string> }): Promise<unknown> {
+    return this.call('POST', `${versionPath(model, version, true)}/load`, source, { auth: true, timeoutMs: this.loadTimeoutMs });
+  }
+
+  unload(model: string, version: string): Promise<unknown> {
+    return this.call('POST', `${versionPath(model, version, true)}/unload`, {}, { auth: true });
+  }
+
+  switchTo(model: string, version: string): Promise<{ previous: string | null; active: string }> {
+    return this.call('POST', `/v2/repository/models/${encodeURIComponent(model)}/switch`, { version }, { auth: true });
+  }
+
+  /** Downloads the model's prediction log (all files, oldest first) into `file`. */
+  async downloadLog(model: string, file: string, timeoutMs = 120_000): Promise<number> {
+    const path = `/v2/repository/models/${encodeURIComponent(model)}/log`;
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string } };
+      throw new ModelOpsError('endpoint-unreachable', `Target '${this.target}' at ${this.url} did not answer GET ${path}: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}.`, 'Check that the endpoint is running.');
+    }
+    if (res.status !== 200 || !res.body) {
+      await this.call('GET', path, undefined, { auth: true });
+      throw new ModelOpsError('endpoint-error', `Target '${this.target}' at ${this.url} sent no log.`, 'See the endpoint’s log.');
+    }
+    await mkdir(dirname(file), { recursive: true });
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(file));
+    return (await stat(file)).size;
+  }
+
+  async versionReady(model: string, version: string): Promise<boolean> {
+    return (await this.raw('GET', `${versionPath(model, version, false)}/ready`)).status === 200;
+  }
+
+  infer(model: string, version: string | null, body: unknown): Promise<V2InferResponse> {
+    const base = version ? versionPath(model, version, false) : `/v2/models/${encodeURIComponent(model)}`;
+    return this.call('POST', `${base}/infer`, body);
+  }
+}
+
+function versionPath(model: string, version: string, repo: boolean): string {
+  return `/v2/${repo ? 'repository/' : ''}models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}`;
+}
+
+/** `MODELOPS_TOKEN_<TARGET>`: the target (or its tokenSecret) upper-cased, non-alphanumerics as '_'. */
+export function envName(target: string): string {
+  return target.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}

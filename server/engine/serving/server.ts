@@ -1,0 +1,342 @@
+/**
+ * The model server's HTTP face: the Open Inference Protocol (KServe V2) for health, metadata
+ * and inference, Prometheus metrics, feedback, and a bearer-token management API under
+ * /v2/repository/ (documented in docs/serving-api.md).
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isModelOpsError } from '../errors';
+import { PRODUCT_VERSION } from '../version';
+import { isValidName } from './names';
+import type { ServerMetrics } from './metrics';
+import { logFiles, type PredictionLog } from './predictionLog';
+import type { ModelRepository } from './repository';
+import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
+
+export interface HandlerDeps {
+  storeDir: string;
+  repository: ModelRepository;
+  metrics: ServerMetrics;
+  log: PredictionLog | null;
+  /** Management token; null disables the management API. */
+  token: string | null;
+  /** Infer/feedback body limit in bytes. */
+  bodyLimit: number;
+  /** Management body limit (uploaded bundles). */
+  managementBodyLimit: number;
+  /** Whether `load` may name a directory on this machine (true for local servers). */
+  allowPathLoads: boolean;
+  ready(): boolean;
+}
+
+/** Files an uploaded bundle may contain: nothing else reaches the disk. */
+const BUNDLE_FILES = new Set(['model.json', 'weights.bin', 'modelops.json']);
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reject(new HttpError(413, `The request body is ${declared} bytes; the limit is ${limit}.`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        chunks.length = 0;
+        reject(new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(e);
+    });
+  });
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const buf = await readBody(req, limit);
+  if (buf.length === 0) throw new HttpError(400, 'The request body is empty; send a JSON object.');
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'The request body is not valid JSON (NaN and Infinity are not JSON numbers).');
+  }
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+function checkToken(req: IncomingMessage, token: string | null): void {
+  if (token === null) throw new HttpError(403, 'The management API is disabled: this server was started without a token.');
+  const auth = req.headers.authorization;
+  if (!auth || !/^Bearer\s+\S/i.test(auth)) throw new HttpError(401, 'The management API needs an "Authorization: Bearer <token>" header.');
+  const given = auth.replace(/^Bearer\s+/i, '').trim();
+  // Compare digests so the comparison takes the same time whatever the lengths.
+  if (!timingSafeEqual(digest(given), digest(token))) throw new HttpError(403, 'The bearer token is not valid for this server.');
+}
+
+/** Splits the raw path without resolving dot segments, so "../" can never reach a name. */
+function segments(rawUrl: string): string[] | null {
+  const path = rawUrl.split('?')[0];
+  const parts = path.split('/').slice(1);
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  try {
+    return parts.map((p) => decodeURIComponent(p));
+  } catch {
+    return null;
+  }
+}
+
+function name(value: string, what: 'model' | 'version'): string {
+  if (!isValidName(value)) throw new HttpError(400, `Invalid ${what} name '${value.slice(0, 64)}': use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.`);
+  return value;
+}
+
+function statusOf(e: unknown): number {
+  if (e instanceof HttpError) return e.status;
+  if (isModelOpsError(e)) {
+    if (e.code === 'not-loaded') return 404;
+    if (e.code === 'version-serving') return 409;
+    if (e.code.startsWith('bundle')) return 422;
+    return 400;
+  }
+  return 500;
+}
+
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { repository, metrics, log } = deps;
+
+  async function infer(req: IncomingMessage, res: ServerResponse, model: string, version: string | undefined, started: bigint): Promise<void> {
+    let versionLabel = version ?? '';
+    let rows = 0;
+    let status = 200;
+    try {
+      const lv = repository.resolve(model, version);
+      if (!lv) {
+        const info = repository.modelInfo(model);
+        throw new HttpError(404, version ? `Version ${version} of model '${model}' is not loaded.` : info ? `Model '${model}' has no version serving.` : `Model '${model}' is not loaded on this server.`);
+      }
+      versionLabel = lv.version;
+      const body = await readJson(req, deps.bodyLimit);
+      const decoded = decodeInferRequest(body, lv.predictor.manifest);
+      rows = decoded.rows.length;
+      const id = decoded.id ?? randomUUID();
+      repository.release(lv, +1);
+      let preds;
+      try {
+        preds = await lv.batcher.submit(decoded.rows);
+      } finally {
+        repository.release(lv, -1);
+      }
+      const response = encodeInferResponse(model, lv.version, id, lv.predictor.manifest, preds, decoded.parameters);
+      send(res, 200, response);
+      const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+      // Smoke tests and other synthetic traffic ask not to be logged, so monitoring sees real traffic only.
+      if (log && decoded.parameters?.modelops_log !== false) {
+        log.append(model, {
+          type: 'prediction',
+          id,
+          time: new Date().toISOString(),
+          version: lv.version,
+          latencyMs: Math.round(latencyMs * 1000) / 1000,
+          inputs: decoded.columns,
+          outputs:
+            lv.predictor.manifest.task === 'classification'
+              ? { label: preds.map((p) => p.value as string), probabilities: preds.map((p) => p.probabilities ?? []) }
+              : { value: preds.map((p) => p.value as number) },
+        });
+      }
+    } catch (e) {
+      status = statusOf(e);
+      throw e;
+    } finally {
+      metrics.observe(model, versionLabel, status, Number(process.hrtime.bigint() - started) / 1e9, status === 200 ? rows : 0);
+    }
+  }
+
+  async function feedback(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
+    const body = await readJson(req, deps.bodyLimit);
+    const items = Array.isArray(body) ? body : [body];
+    if (items.length === 0 || items.length > 10_000) throw new HttpError(400, 'Send one feedback object {id, label} or an array of 1 to 10,000 of them.');
+    const lines = items.map((item, i) => {
+      const where = Array.isArray(body) ? `feedback[${i}]` : 'feedback';
+      if (typeof item !== 'object' || item === null) throw new HttpError(400, `${where} must be an object {id, label}.`);
+      const { id, label, labels } = item as Record<string, unknown>;
+      if (typeof id !== 'string' || id.length === 0 || id.length > 128) throw new HttpError(400, `${where}.id must be the request id (a string).`);
+      const okLabel = (v: unknown) => (typeof v === 'string' && v.length <= 256) || (typeof v === 'number' && Number.isFinite(v));
+      const truth = labels !== undefined ? labels : [label];
+      if (!Array.isArray(truth) || truth.length === 0 || !truth.every(okLabel)) throw new HttpError(400, `${where} needs "label" (a string or finite number) or "labels" (one per row of the request).`);
+      return { type: 'feedback' as const, id, time: new Date().toISOString(), labels: truth as Array<string | number> };
+    });
+    if (!repository.modelInfo(model)) throw new HttpError(404, `Model '${model}' is not loaded on this server.`);
+    if (!log) throw new HttpError(409, 'The prediction log is off on this server, so feedback cannot be attached.');
+    for (const line of lines) log.append(model, line);
+    send(res, 202, { accepted: lines.length });
+  }
+
+  async function loadVersion(req: IncomingMessage, res: ServerResponse, model: string, version: string): Promise<void> {
+    const body = await readJson(req, deps.managementBodyLimit);
+    if (typeof body !== 'object' || body === null) throw new HttpError(400, 'Send {"path": "<bundle dir>"} or {"files": {"model.json": "<base64>", …}}.');
+    const { path, files } = body as { path?: unknown; files?: unknown };
+    let dir: string;
+    if (typeof path === 'string') {
+      if (!deps.allowPathLoads) throw new HttpError(403, 'This server does not load bundles from its own paths; upload the files instead.');
+      dir = path;
+    } else if (typeof files === 'object' && files !== null) {
+      const entries = Object.entries(files as Record<string, unknown>);
+      for (const [f, data] of entries) {
+        if (!BUNDLE_FILES.has(f)) throw new HttpError(400, `Bundle file '${f.slice(0, 64)}' is not allowed; send ${[...BUNDLE_FILES].join(', ')}.`);
+        if (typeof data !== 'string') throw new HttpError(400, `Bundle file '${f}' must be base64 text.`);
+      }
+      for (const f of BUNDLE_FILES) if (!entries.some(([k]) => k === f)) throw new HttpError(400, `The upload is missing '${f}'.`);
+      dir = join(deps.storeDir, 'bundles', model, version);
+      const tmp = `${dir}.upload-${process.pid}-${Date.now()}`;
+      await mkdir(tmp, { recursive: true });
+      for (const [f, data] of entries) await writeFile(join(tmp, f), Buffer.from(data as string, 'base64'));
+      await rm(dir, { recursive: true, force: true });
+      await rename(tmp, dir);
+    } else {
+      throw new HttpError(400, 'Send {"path": "<bundle dir>"} or {"files": {"model.json": "<base64>", …}}.');
+    }
+    const lv = await repository.load(model, version, dir);
+    send(res, 200, { name: model, version, state: 'READY', active: repository.modelInfo(model)?.active === version, loadedAt: lv.loadedAt });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, started: bigint): Promise<void> {
+    const seg = segments(req.url ?? '/');
+    if (!seg) throw new HttpError(400, 'The URL is not valid.');
+    const method = req.method ?? 'GET';
+    const [a, b, c, d, e, f, g] = seg;
+
+    if (method === 'GET' && seg.length === 1 && a === 'metrics') {
+      const text = metrics.render();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    if (a !== 'v2') throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+    if (method === 'GET' && seg.length === 1) {
+      send(res, 200, { name: 'modelops', version: PRODUCT_VERSION, extensions: ['model_repository', 'modelops_feedback', 'modelops_prediction_log'] });
+      return;
+    }
+    if (b === 'health' && method === 'GET' && seg.length === 3) {
+      if (c === 'live') return send(res, 200, { live: true });
+      if (c === 'ready') return deps.ready() ? send(res, 200, { ready: true }) : send(res, 503, { ready: false, error: 'The server is still reloading its models.' });
+    }
+    if (b === 'models' && c !== undefined) {
+      const model = name(c, 'model');
+      // /v2/models/{m}[/versions/{v}][/ready|/infer]
+      let version: string | undefined;
+      let rest: string[] = seg.slice(3);
+      if (d === 'versions') {
+        if (e === undefined) throw new HttpError(404, 'A version name is needed after /versions/.');
+        version = name(e, 'version');
+        rest = seg.slice(5);
+      }
+      const action = rest[0];
+      if (rest.length > 1) throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+      if (action === undefined && method === 'GET') return metadata(res, model, version);
+      if (action === 'ready' && method === 'GET') {
+        const lv = repository.resolve(model, version);
+        return lv ? send(res, 200, { name: model, version: lv.version, ready: true }) : send(res, 404, { error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not ready on this server.`, ready: false });
+      }
+      if (action === 'infer' && method === 'POST') return infer(req, res, model, version, started);
+      if (action === 'feedback' && method === 'POST' && version === undefined) return feedback(req, res, model);
+      throw new HttpError(action === undefined || ['ready', 'infer', 'feedback'].includes(action) ? 405 : 404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+    }
+    if (b === 'repository') {
+      checkToken(req, deps.token);
+      if (c === 'index' && seg.length === 3 && (method === 'GET' || method === 'POST')) return send(res, 200, repository.index());
+      if (c === 'models' && d !== undefined) {
+        const model = name(d, 'model');
+        if (seg.length === 4 && method === 'GET') {
+          const info = repository.modelInfo(model);
+          return info ? send(res, 200, info) : send(res, 404, { error: `Model '${model}' is not loaded on this server.` });
+        }
+        if (e === 'log' && seg.length === 5 && method === 'GET') return sendLog(res, model);
+        if (e === 'switch' && seg.length === 5 && method === 'POST') {
+          const body = await readJson(req, deps.bodyLimit);
+          const v = (body as { version?: unknown } | null)?.version;
+          if (typeof v !== 'string') throw new HttpError(400, 'Send {"version": "<version>"}.');
+          return send(res, 200, await repository.switchTo(model, name(v, 'version')));
+        }
+        if (e === 'versions' && f !== undefined && seg.length === 7) {
+          const version = name(f, 'version');
+          if (g === 'load' && method === 'POST') return loadVersion(req, res, model, version);
+          if (g === 'unload' && method === 'POST') {
+            await repository.unload(model, version);
+            return send(res, 200, { name: model, version, state: 'UNLOADED' });
+          }
+        }
+      }
+    }
+    throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+  }
+
+  /** The model's prediction log, oldest file first, as one JSONL stream (for remote monitoring). */
+  async function sendLog(res: ServerResponse, model: string): Promise<void> {
+    if (!log) throw new HttpError(409, 'The prediction log is off on this server.');
+    await log.flush();
+    const files = logFiles(log.dirOf(model));
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const file of files) {
+      await new Promise<void>((resolveFile) => {
+        const stream = createReadStream(file);
+        stream.on('error', () => resolveFile());
+        stream.on('end', () => resolveFile());
+        stream.pipe(res, { end: false });
+      });
+    }
+    res.end();
+  }
+
+  function metadata(res: ServerResponse, model: string, version: string | undefined): void {
+    const lv = repository.resolve(model, version);
+    const info = repository.modelInfo(model);
+    if (!lv || !info) return send(res, 404, { error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not loaded on this server.` });
+    const m = lv.predictor.manifest;
+    send(res, 200, {
+      name: model,
+      versions: info.versions,
+      platform: 'modelops-tfjs',
+      active_version: info.active,
+      version: lv.version,
+      task: m.task,
+      ...(m.labels ? { labels: m.labels } : {}),
+      inputs: m.signature.inputs,
+      outputs: m.signature.outputs,
+    });
+  }
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    route(req, res, started).catch((e: unknown) => {
+      const status = statusOf(e);
+      const message = e instanceof HttpError || isModelOpsError(e) ? e.message : `Internal error: ${e instanceof Error ? e.message : String(e)}`;
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // After a refused oversized body, close the connection rather than read the rest.
+      send(res, status, { error: message }, status === 413 ? { connection: 'close' } : {});
+    });
+  };
+}

@@ -1,0 +1,106 @@
+/** Deploy, rollback, endpoints, monitoring and endpoint tokens on the sidecar. */
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ServerContext } from '../context';
+import { core, deploy as rpc } from '../../protocol';
+import { ModelOpsError } from '../../engine/errors';
+import { loadConfig } from '../../engine/config';
+import type { ModelOpsConfig, TargetConfig } from '../../engine/config/types';
+import { deploy, envName, listEndpoints, rollback } from '../../engine/deploy';
+import { monitor } from '../../engine/monitoring';
+import { sharedRegistry } from './registry';
+
+function configPath(ctx: ServerContext, uri: string | undefined): string {
+  const root = ctx.workspaceRoot();
+  if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
+  if (!uri) return resolve(root, 'modelops.yaml');
+  if (uri.startsWith('file:')) return fileURLToPath(uri);
+  return isAbsolute(uri) ? uri : resolve(root, uri);
+}
+
+async function config(ctx: ServerContext, uri: string | undefined): Promise<{ config: ModelOpsConfig; dir: string }> {
+  const path = configPath(ctx, uri);
+  return { config: (await loadConfig(path)).config, dir: dirname(path) };
+}
+
+export function registerDeploy(ctx: ServerContext): void {
+  // Tokens live here, in memory, for the life of the sidecar; never on disk, never logged.
+  const tokens = new Map<string, string>();
+  const tokenFor = (target: string, t: TargetConfig): string | null =>
+    tokens.get(target) ?? (t.tokenSecret ? tokens.get(t.tokenSecret) : undefined) ?? process.env[`MODELOPS_TOKEN_${envName(t.tokenSecret ?? target)}`] ?? null;
+  let deploying: string | null = null;
+
+  ctx.connection.onNotification(rpc.setToken.method, (p: { target?: unknown; token?: unknown }) => {
+    if (typeof p?.target !== 'string') return;
+    if (typeof p.token === 'string' && p.token.length > 0) tokens.set(p.target, p.token);
+    else tokens.delete(p.target);
+    ctx.notify(core.changed, { kind: 'endpoints' });
+  });
+
+  ctx.handle(rpc.deploy, async (params) => {
+    if (!ctx.trusted()) {
+      throw new ModelOpsError('untrusted-workspace', 'Deploying is disabled in an untrusted workspace: it would start processes and send models where the workspace says.', 'Trust the workspace (Manage Workspace Trust) to deploy.');
+    }
+    if (deploying) throw new ModelOpsError('deploy-busy', `A deploy is already running (${deploying}).`, 'Wait for it to finish.');
+    const { config: cfg, dir } = await config(ctx, params.configUri);
+    const registry = sharedRegistry(ctx);
+    const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
+    progress.begin(`ModelOps: deploying ${params.ref} to ${params.target}`, 0, 'package', false);
+    deploying = `${params.ref} → ${params.target}`;
+    try {
+      const result = await deploy({
+        registry,
+        config: cfg,
+        configDir: dir,
+        ref: params.ref,
+        target: params.target,
+        overrideReason: params.overrideReason,
+        tokenFor,
+        onStep: (event) => {
+          const pct = Math.round(((event.index + (event.status === 'running' ? 0 : 1)) / event.total) * 100);
+          progress.report(Math.min(100, pct), `${event.step}${event.detail ? `: ${event.detail}` : ''}`);
+          ctx.notify(rpc.deployStep, { ref: params.ref, target: params.target, event });
+        },
+      });
+      ctx.notify(core.changed, { kind: 'endpoints' });
+      return result;
+    } finally {
+      deploying = null;
+      progress.done();
+      ctx.notify(core.changed, { kind: 'deployments' });
+    }
+  });
+
+  ctx.handle(rpc.rollback, async (params) => {
+    if (!ctx.trusted()) {
+      throw new ModelOpsError('untrusted-workspace', 'Rolling back is disabled in an untrusted workspace.', 'Trust the workspace (Manage Workspace Trust) first.');
+    }
+    const { config: cfg } = await config(ctx, params.configUri);
+    const record = await rollback({ registry: sharedRegistry(ctx), config: cfg, target: params.target, model: params.model, tokenFor });
+    ctx.notify(core.changed, { kind: 'deployments' });
+    ctx.notify(core.changed, { kind: 'endpoints' });
+    return record;
+  });
+
+  ctx.handle(rpc.listEndpoints, async (params) => {
+    const { config: cfg } = await config(ctx, params?.configUri);
+    return listEndpoints({ registry: sharedRegistry(ctx), config: cfg, tokenFor });
+  });
+
+  ctx.handle(rpc.monitor, async (params) => {
+    const { config: cfg } = await config(ctx, params?.configUri);
+    const result = await monitor({
+      registry: sharedRegistry(ctx),
+      config: cfg,
+      target: params?.target,
+      model: params?.model,
+      lastWindows: params?.lastWindows ?? 500,
+      // Alerts are written only where the workspace is trusted (the webhook is a workspace setting).
+      alert: ctx.trusted(),
+      onLog: (m) => ctx.log(`monitor: ${m}`),
+      tokenFor,
+    });
+    if (result.alerts.length > 0) ctx.notify(core.changed, { kind: 'alerts', model: result.model });
+    return result;
+  });
+}

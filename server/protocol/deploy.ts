@@ -1,0 +1,53 @@
+/**
+ * Deploy, rollback, endpoints and monitoring over JSON-RPC. Deploys report their named steps
+ * through the client's work-done progress and as `deployStep` notifications. Endpoint tokens
+ * travel from SecretStorage to the sidecar's memory with `setToken`; they are never written.
+ */
+import { notification, request } from './rpc';
+import type { DeploymentRecord } from '../engine/registry/types';
+import type { EndpointStatus, StepEvent } from '../engine/deploy/deploy';
+import type { MonitorResult, MonitorWindow, DriftSummary } from '../engine/monitoring/monitor';
+
+export type { EndpointStatus, StepEvent, MonitorResult, MonitorWindow, DriftSummary };
+
+export interface DeployParams {
+  /** "model@1.2.0" or "model@production". */
+  ref: string;
+  target: string;
+  /** Required to ship a version with failing gates to a target with requireApproval; recorded. */
+  overrideReason?: string;
+  /** modelops.yaml to use (default: the workspace root's). */
+  configUri?: string;
+  workDoneToken?: string | number;
+}
+
+export interface DeployResultInfo {
+  deployment: DeploymentRecord;
+  url: string;
+}
+
+export const deploy = request<DeployParams, DeployResultInfo>('modelops/deploy');
+
+/** Each step of a running deploy as it starts, passes or fails. */
+export const deployStep = notification<{ ref: string; target: string; event: StepEvent }>('modelops/deployStep');
+
+export const rollback = request<{ target: string; model: string; configUri?: string }, DeploymentRecord>('modelops/rollback');
+
+/** Configured targets with health and what they serve; never starts a server. */
+export const listEndpoints = request<{ configUri?: string }, EndpointStatus[]>('modelops/listEndpoints');
+
+export interface MonitorParams {
+  /** Default: monitor.target of the config. */
+  target?: string;
+  /** Default: model.name of the config. */
+  model?: string;
+  /** Only the last N windows (default 500), so the chart stays light. */
+  lastWindows?: number;
+  configUri?: string;
+}
+
+/** Windows, the control chart (ready for the chart webview), drift and the alerts this run raised. */
+export const monitor = request<MonitorParams, MonitorResult>('modelops/monitor');
+
+/** Sets (or clears, with null) the token of a target in the sidecar's memory only. */
+export const setToken = notification<{ target: string; token: string | null }>('modelops/setToken');

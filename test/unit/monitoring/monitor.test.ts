@@ -1,0 +1,202 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openRegistry } from '../../../server/engine/registry';
+import type { Registry } from '../../../server/engine/registry/types';
+import type { ModelOpsConfig } from '../../../server/engine/config/types';
+import type { ModelManifest, NumericProfile } from '../../../server/engine/model/types';
+import { startModelServer, type RunningModelServer } from '../../../server/engine/serving';
+import { targetStoreDir } from '../../../server/engine/deploy';
+import { monitor, sendWebhook } from '../../../server/engine/monitoring';
+import { psiNumeric, ks2samp } from '../../../server/engine/drift';
+import { makeBundle, makeRows, inferBody, tempDir, LABELS } from '../serving/fixtures';
+
+let tmp: ReturnType<typeof tempDir>;
+let registry: Registry;
+let server: RunningModelServer;
+let manifest: ModelManifest;
+let hook: Server;
+const hookBodies: unknown[] = [];
+/** What the test sent: rows, predictions and truths, in log order. */
+const sent: Array<{ temp_max: number; pred: string; truth: string }> = [];
+
+function config(webhook: string, method: 'psi' | 'ks' = 'psi'): ModelOpsConfig {
+  return {
+    version: 1,
+    project: 't',
+    data: { train: 'x.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 }, missing: 'drop' },
+    model: { name: 'weather', task: 'classification', framework: 'tfjs' },
+    train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
+    evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
+    deploy: { targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } } },
+    monitor: {
+      target: 'local',
+      window: 100,
+      controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] },
+      drift: { method, threshold: 0.2, features: ['temp_max', 'wind', 'season'] },
+      alerts: { notify: true, webhook },
+    },
+  };
+}
+
+before(async () => {
+  tmp = tempDir('monitor');
+  const bundle = join(tmp.dir, 'bundle');
+  manifest = await makeBundle(bundle, 1);
+  registry = openRegistry(tmp.dir);
+  await registry.registerVersion({ model: 'weather', source: bundle, version: '1.0.0', format: 'modelops-tfjs' });
+  server = await startModelServer({ port: 0, storeDir: targetStoreDir(registry.storeDir, 'local'), token: null, log: { flushMs: 10 } });
+  await server.repository.load('weather', '1.0.0', bundle);
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      hookBodies.push(JSON.parse(body));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+
+  // 12 windows of 100: accuracy ≈ 0.9 for 10 windows, then 0.3; temp_max shifted in the last two.
+  let k = 0;
+  for (let req = 0; req < 120; req++) {
+    const w = Math.floor(req / 10);
+    const rows = makeRows(10, req + 1, w >= 10 ? 25 : 0);
+    const id = `r${req}`;
+    const res = await fetch(server.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(rows, id)) });
+    const out = ((await res.json()) as { outputs: Array<{ name: string; data: string[] }> }).outputs.find((o) => o.name === 'label')!.data;
+    const labels = out.map((p, i) => {
+      k++;
+      const wrong = w >= 10 ? k % 10 < 7 : k % 10 === 0;
+      const truth = wrong ? LABELS[(LABELS.indexOf(p) + 1) % LABELS.length] : p;
+      sent.push({ temp_max: rows[i].temp_max, pred: p, truth });
+      return truth;
+    });
+    // Feedback for all but the last request of each window: some rows stay unlabelled.
+    if (req % 10 !== 9) await fetch(server.url + '/v2/models/weather/feedback', { method: 'POST', body: JSON.stringify({ id, labels }) });
+  }
+  // 30 more predictions: an incomplete window.
+  await fetch(server.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(30, 999))) });
+  await server.log!.flush();
+});
+
+after(async () => {
+  await server.close();
+  await new Promise<void>((r) => hook.close(() => r()));
+  registry.close();
+  tmp.cleanup();
+});
+
+const hookUrl = () => `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+
+test('windows carry accuracy from feedback, the prediction distribution and drift', async () => {
+  const r = await monitor({ registry, config: config(hookUrl()), alert: false });
+  assert.equal(r.totalPredictions, 1230);
+  assert.equal(r.windows.length, 12);
+  assert.equal(r.pending, 30);
+  for (const w of r.windows) {
+    const rows = sent.slice(w.index * 100, w.index * 100 + 90); // the last request of each window has no feedback
+    const acc = rows.filter((s) => s.pred === s.truth).length / rows.length;
+    assert.equal(w.labelled, 90);
+    assert.ok(Math.abs(w.accuracy! - acc) < 1e-12, `window ${w.index}: ${w.accuracy} vs ${acc}`);
+    const dist: Record<string, number> = {};
+    for (const s of sent.slice(w.index * 100, w.index * 100 + 100)) dist[s.pred] = (dist[s.pred] ?? 0) + 1;
+    assert.deepEqual(w.distribution, dist);
+    assert.equal(w.version, '1.0.0');
+  }
+  // PSI of a window equals the drift module on the same numbers.
+  const prof = manifest.profile.features.temp_max as NumericProfile;
+  const last = r.windows[11];
+  const expected = psiNumeric(prof.sample, sent.slice(1100, 1200).map((s) => s.temp_max), prof.quantiles);
+  assert.ok(Math.abs(last.drift.temp_max - expected) < 1e-12);
+  assert.ok(r.windows[0].drift.temp_max < 0.2);
+  assert.ok(last.drift.temp_max > 0.2);
+  assert.ok(r.drift!.features.find((f) => f.name === 'temp_max')!.drifted);
+  assert.ok(!r.drift!.features.find((f) => f.name === 'wind')!.drifted);
+  assert.equal(r.chart!.chart, 'p');
+  assert.equal(r.chart!.points.length, 12);
+  assert.ok(r.chart!.violations.some((v) => v.index >= 10 && v.rule === 1));
+});
+
+test('KS drift: the statistic per window and the p-value of the latest window', async () => {
+  const r = await monitor({ registry, config: config(hookUrl(), 'ks'), alert: false });
+  const prof = manifest.profile.features.temp_max as NumericProfile;
+  const ks = ks2samp(prof.sample, sent.slice(1100, 1200).map((s) => s.temp_max));
+  const f = r.drift!.features.find((x) => x.name === 'temp_max')!;
+  assert.ok(Math.abs(f.score - ks.statistic) < 1e-12);
+  assert.ok(Math.abs(f.pValue! - ks.pValue) < 1e-12);
+});
+
+test('alerts are recorded once, sent to the webhook, and a failing webhook never throws', async () => {
+  const r = await monitor({ registry, config: config(hookUrl()) });
+  assert.ok(r.alerts.some((a) => a.rule === 'we1'));
+  assert.ok(r.alerts.some((a) => a.rule === 'drift:temp_max'));
+  assert.ok(r.alerts.every((a) => a.target === 'local' && a.model === 'weather' && a.version === '1.0.0'));
+  assert.equal(registry.listAlerts({ target: 'local' }).length, r.alerts.length);
+  assert.equal(hookBodies.length, 1);
+  assert.equal((hookBodies[0] as { alerts: unknown[] }).alerts.length, r.alerts.length);
+  const again = await monitor({ registry, config: config(hookUrl()) });
+  assert.equal(again.alerts.length, 0, 'no duplicates');
+  assert.equal(hookBodies.length, 1);
+  const logs: string[] = [];
+  assert.equal(await sendWebhook('http://127.0.0.1:1/hook?key=s3cret', { x: 1 }, 500, (m) => logs.push(m)), false);
+  assert.match(logs[0], /failed/);
+  assert.ok(!logs[0].includes('s3cret'));
+});
+
+test('an http target: the log is downloaded through the management API with the token', async () => {
+  const remote = await startModelServer({ port: 0, storeDir: join(tmp.dir, 'remote'), token: 'remote-tok-91', log: { flushMs: 10 } });
+  try {
+    await remote.repository.load('weather', '1.0.0', join(tmp.dir, 'bundle'));
+    for (let i = 0; i < 25; i++) await fetch(remote.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(4, i + 1))) });
+    const cfg = config(hookUrl());
+    cfg.deploy!.targets.edge = { type: 'http', url: remote.url, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } };
+    cfg.monitor!.target = 'edge';
+    const r = await monitor({ registry, config: cfg, alert: false, tokenFor: () => 'remote-tok-91' });
+    assert.equal(r.totalPredictions, 100);
+    assert.equal(r.windows.length, 1);
+    await assert.rejects(monitor({ registry, config: cfg, alert: false, tokenFor: () => 'wrong' }), /answered 403/);
+  } finally {
+    await remote.close();
+  }
+});
+
+test('no windows yet: a note instead of a chart', async () => {
+  const r = await monitor({ registry, config: config(hookUrl()), logDir: join(tmp.dir, 'empty'), alert: false });
+  assert.equal(r.windows.length, 0);
+  assert.equal(r.chart, null);
+  assert.match(r.chartNote!, /no complete window/);
+});
+
+test('1,000,000 logged predictions: windows, SPC and drift well under the budget', async () => {
+  const dir = join(tmp.dir, 'big');
+  mkdirSync(dir);
+  // 100,000 requests of 10 rows; feedback for every request.
+  const parts: string[] = [];
+  for (let i = 0; i < 100_000; i++) {
+    const t = (i % 300) / 10;
+    parts.push(
+      `{"type":"prediction","id":"q${i}","time":"2026-01-01T00:00:00.000Z","version":"1.0.0","latencyMs":0.8,"inputs":{"temp_max":[${t},${t + 1},${t + 2},${t},${t},${t},${t},${t},${t},${t}],"wind":[1,2,3,4,5,6,7,1,2,3],"season":["summer","winter","summer","winter","summer","winter","summer","winter","summer","winter"]},"outputs":{"label":["rain","sun","fog","rain","sun","fog","rain","sun","fog","rain"],"probabilities":[[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3]]}}\n`,
+      `{"type":"feedback","id":"q${i}","time":"2026-01-01T00:00:00.000Z","labels":["rain","sun","sun","rain","sun","fog","rain","sun","fog","rain"]}\n`,
+    );
+  }
+  writeFileSync(join(dir, 'predictions.jsonl'), parts.join(''));
+  // Baseline in the same run (the machine is shared): read the file and JSON.parse every line.
+  const b0 = performance.now();
+  const text = readFileSync(join(dir, 'predictions.jsonl'), 'utf8');
+  let parsed = 0;
+  for (let start = 0, nl = text.indexOf('\n'); nl >= 0; start = nl + 1, nl = text.indexOf('\n', start)) if (JSON.parse(text.slice(start, nl))) parsed++;
+  const baseline = performance.now() - b0;
+  assert.equal(parsed, 200_000);
+  const t0 = performance.now();
+  const r = await monitor({ registry, config: config(hookUrl()), logDir: dir, alert: false });
+  const ms = performance.now() - t0;
+  assert.equal(r.totalPredictions, 1_000_000);
+  assert.equal(r.windows.length, 10_000);
+  assert.ok(Math.abs(r.windows[0].accuracy! - 0.9) < 1e-12);
+  // Windows, SPC and drift on top of reading cost less than parsing the log once more.
+  assert.ok(ms < 2 * baseline, `monitoring took ${ms.toFixed(0)} ms; reading + JSON.parse alone ${baseline.toFixed(0)} ms`);
+});
