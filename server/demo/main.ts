@@ -1,0 +1,323 @@
+/**
+ * `npm run demo` — the whole ModelOps loop, headless, in a fresh temporary workspace, through
+ * the same engine the editor's sidecar uses. Every stage checks what it claims; the process
+ * exits 0 only when all of them did, so CI runs it as an end-to-end test.
+ */
+import { mkdtemp, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDocument } from 'yaml';
+import { analyzeConfig, formatDiagnostic, loadConfig } from '../engine/config';
+import { initWorkspace, examplesDir } from '../engine/init';
+import { openRegistry } from '../engine/registry';
+import type { Registry, VersionRecord } from '../engine/registry/types';
+import { readDataset } from '../engine/data/read';
+import { train, type TrainResult } from '../engine/training/trainer';
+import { evaluateVersion } from '../engine/evaluation/evaluate';
+import { connectTarget, deploy, rollback, type StepEvent, type TargetAccess } from '../engine/deploy';
+import { stopLocalServer } from '../engine/deploy/localServer';
+import { loadModelBundle } from '../engine/model/bundle';
+import type { ModelManifest } from '../engine/model/types';
+import { labelledTraffic, monitor, type MonitorResult } from '../engine/monitoring';
+import { writeChartReport } from '../engine/report';
+import { compareData, driftData, runMetricsData } from '../engine/report/chartData';
+import { formatNumber, table } from '../cli/output';
+import { buildScenario, writeCsv, type Scenario } from './scenario';
+import { replay, startLoad } from './traffic';
+import { Story, DemoStageFailed } from './story';
+
+const MODEL = 'weather-classifier';
+const TARGET = 'local';
+const WINDOW = 50;
+const BASELINE_WINDOWS = 5;
+const COLUMNS = ['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather'];
+
+interface Demo {
+  story: Story;
+  dir: string;
+  configPath: string;
+  registry: Registry;
+  scenario: Scenario;
+  runs: string[];
+  charts: string[];
+}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(message);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Edits modelops.yaml in place, keeping its comments. */
+async function editConfig(path: string, edits: Array<[Array<string | number>, unknown]>): Promise<void> {
+  const doc = parseDocument(await readFile(path, 'utf8'));
+  for (const [keyPath, value] of edits) doc.setIn(keyPath, value);
+  await writeFile(path, doc.toString());
+}
+
+async function access(demo: Demo): Promise<TargetAccess> {
+  const { config } = await loadConfig(demo.configPath);
+  return { registry: demo.registry, config, tokenFor: () => null };
+}
+
+async function manifestOf(registry: Registry, ref: string): Promise<ModelManifest> {
+  const model = await loadModelBundle(await registry.artifactPath(ref));
+  model.dispose();
+  return model.manifest;
+}
+
+function gateLines(v: VersionRecord): string[] {
+  return (v.gates?.results ?? []).map((g) => `gate ${g.passed ? '✔' : '✘'} ${g.metric} ${g.expression}: ${g.message}`);
+}
+
+async function trainStage(demo: Demo, note: string): Promise<TrainResult> {
+  const result = await train({
+    configPath: demo.configPath,
+    registry: demo.registry,
+    note,
+    trusted: true,
+    onProgress: (p) => demo.story.progress(p.fraction, p.message),
+  });
+  demo.runs.push(result.run.id);
+  return result;
+}
+
+function deployProgress(story: Story): (e: StepEvent) => void {
+  return (e) => {
+    if (e.status === 'running') story.progress(e.index / e.total, e.step);
+    else story.say(`${e.status === 'ok' ? '✔' : '✘'} ${e.step}: ${e.detail}`);
+  };
+}
+
+async function monitorNow(demo: Demo): Promise<MonitorResult> {
+  await sleep(500); // the server appends its prediction log every 200 ms
+  const { config } = await loadConfig(demo.configPath);
+  return monitor({ registry: demo.registry, config, target: TARGET, model: MODEL });
+}
+
+function windowTable(result: MonitorResult, from = 0): string {
+  const violations = new Map<number, string>();
+  result.chart?.points.forEach((p, i) => {
+    if (p.violations.length) violations.set(result.chartWindows[i], p.violations.map((v) => `rule ${v.rule}`).join(', '));
+  });
+  const rows = result.windows.slice(from).map((w) => [
+    w.index + 1,
+    w.version,
+    w.count,
+    formatNumber(w.accuracy),
+    formatNumber(w.drift.precipitation ?? null),
+    violations.get(w.index) ?? '',
+  ]);
+  return table(['window', 'version', 'rows', 'accuracy', 'KS D(precip)', 'violation'], rows);
+}
+
+async function run(demo: Demo): Promise<void> {
+  const { story } = demo;
+
+  // 1. init + validate ---------------------------------------------------------------------------
+  await story.stage('Init the workspace and validate modelops.yaml', async () => {
+    initWorkspace(demo.dir);
+    const all = await readDataset(join(demo.dir, 'data', 'seattle-weather.csv'));
+    demo.scenario = buildScenario(all.rows, { driftAt: WINDOW * BASELINE_WINDOWS, retrainRows: WINDOW * 5 });
+    const { history, traffic } = demo.scenario;
+    await writeCsv(join(demo.dir, 'data', 'history.csv'), COLUMNS, history);
+    const port = await freePort();
+    await editConfig(demo.configPath, [
+      [['data', 'train'], 'data/history.csv'],
+      [['train', 'classWeights'], 'none'],
+      [['evaluate', 'gates'], { accuracy: '>= 0.65', f1_weighted: '>= production - 0.1' }],
+      [['deploy', 'targets', TARGET, 'port'], port],
+      [['monitor', 'window'], WINDOW],
+      [['monitor', 'controlChart', 'baseline'], BASELINE_WINDOWS],
+      [['monitor', 'drift'], { method: 'ks', threshold: 0.3, features: ['precipitation', 'temp_max', 'wind'] }],
+    ]);
+    story.say(`data: ${history.length} days of history (2012–2013) to train on, ${traffic.length} days (2014–2015) replayed as traffic`);
+
+    // A deliberately broken copy first: what the editor would underline.
+    const brokenDir = join(demo.dir, 'broken');
+    await mkdir(brokenDir, { recursive: true });
+    const brokenPath = join(brokenDir, 'modelops.yaml');
+    await copyFile(join(examplesDir(), 'broken', 'modelops.yaml'), brokenPath);
+    await mkdir(join(demo.dir, 'sample'), { recursive: true });
+    await copyFile(join(examplesDir(), 'sample', 'modelops.yaml'), join(demo.dir, 'sample', 'modelops.yaml'));
+    await mkdir(join(demo.dir, 'sample', 'data'), { recursive: true });
+    await copyFile(join(demo.dir, 'data', 'seattle-weather.csv'), join(demo.dir, 'sample', 'data', 'seattle-weather.csv'));
+    const broken = analyzeConfig(await readFile(brokenPath, 'utf8'), { path: brokenPath });
+    const errors = broken.diagnostics.filter((d) => d.severity === 'error');
+    story.say(`broken/modelops.yaml — ${errors.length} errors:`);
+    for (const d of broken.diagnostics) story.say(`  ${formatDiagnostic(relative(demo.dir, brokenPath), d)}`);
+    check(errors.length >= 4, `expected the broken config to show at least 4 errors, got ${errors.length}`);
+
+    const clean = analyzeConfig(await readFile(demo.configPath, 'utf8'), { path: demo.configPath });
+    check(clean.diagnostics.filter((d) => d.severity === 'error').length === 0, `modelops.yaml has errors: ${clean.diagnostics.map((d) => d.message).join('; ')}`);
+    return { value: undefined, detail: `modelops.yaml is clean; the broken copy shows ${errors.length} errors` };
+  });
+
+  // 2. train → evaluate → gates → register 1.0.0 → promote ------------------------------------
+  const v1 = await story.stage('Train version 1.0.0 with TensorFlow.js', async () => {
+    const r = await trainStage(demo, 'first model: 2012–2013 history');
+    check(r.version.version === '1.0.0', `expected 1.0.0, registered ${r.version.version}`);
+    return {
+      value: r.version,
+      detail: `${MODEL}@1.0.0 registered (${r.backend} backend, ${r.epochsRun} epochs, ${Math.round(r.samplesPerSecond)} samples/s, test accuracy ${formatNumber(r.metrics.accuracy)})`,
+    };
+  });
+
+  await story.stage('Evaluate 1.0.0, check its gates and promote it to production', async () => {
+    const ev = await evaluateVersion({ registry: demo.registry, ref: `${MODEL}@1.0.0`, configPath: demo.configPath, gate: true });
+    story.say(`accuracy ${formatNumber(ev.metrics.accuracy)} · f1_weighted ${formatNumber(ev.metrics.f1_weighted)} · roc_auc ${formatNumber(ev.metrics.roc_auc)} on ${ev.rows} rows (${ev.data})`);
+    for (const line of gateLines(ev.version)) story.say(line);
+    check(ev.gates?.passed === true, 'the gates of 1.0.0 failed');
+    check(Math.abs(ev.metrics.accuracy - v1.metrics.accuracy) < 1e-9, 'evaluation did not reproduce the training metrics');
+    demo.registry.setAlias(MODEL, 'production', '1.0.0', 'passed its gates');
+    return { value: undefined, detail: `gates passed; production → 1.0.0` };
+  });
+
+  // 3. deploy ----------------------------------------------------------------------------------
+  await story.stage('Deploy production (1.0.0) to the local endpoint', async () => {
+    const res = await deploy({ ...(await access(demo)), ref: `${MODEL}@production`, target: TARGET, configDir: demo.dir, onStep: deployProgress(story) });
+    check(res.deployment.status === 'active', `deployment is ${res.deployment.status}`);
+    return { value: undefined, detail: `${MODEL}@${res.deployment.version} serves at ${res.url} (Open Inference Protocol)` };
+  });
+
+  const client = await connectTarget(await access(demo), TARGET, { start: false });
+  if (!client) throw new DemoStageFailed('deploy', 'the local endpoint is not running');
+  const m1 = await manifestOf(demo.registry, `${MODEL}@1.0.0`);
+  const { traffic, driftAt, retrainUntil } = demo.scenario;
+
+  // 4. traffic before the drift ------------------------------------------------------------------
+  await story.stage('Replay production traffic with feedback labels', async () => {
+    const r = await replay({ client, model: MODEL, manifest: m1, rows: traffic.slice(0, driftAt), onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
+    check(r.failed === 0, `${r.failed} requests failed`);
+    const mon = await monitorNow(demo);
+    story.say(windowTable(mon).split('\n').join('\n    '));
+    check(mon.alerts.length === 0, `unexpected alerts before the drift: ${mon.alerts.map((a) => a.message).join('; ')}`);
+    return { value: undefined, detail: `${r.sent} predictions, live accuracy ${formatNumber(r.correct / r.sent)}; ${mon.windows.length} windows, all within control limits` };
+  });
+
+  // 5. drift -----------------------------------------------------------------------------------
+  const drifted = await story.stage('The rain gauge switches to inches: traffic drifts', async () => {
+    const r = await replay({ client, model: MODEL, manifest: m1, rows: traffic.slice(driftAt, retrainUntil), onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
+    check(r.failed === 0, `${r.failed} requests failed`);
+    const mon = await monitorNow(demo);
+    story.say(windowTable(mon).split('\n').join('\n    '));
+    for (const a of mon.alerts.slice(0, 6)) story.warn(`⚠ alert [${a.rule}] ${a.message}`);
+    if (mon.alerts.length > 6) story.warn(`⚠ … and ${mon.alerts.length - 6} more alerts`);
+    check(mon.alerts.some((a) => a.rule.startsWith('we')), 'the control chart raised no alert');
+    check(mon.alerts.some((a) => a.rule.startsWith('drift')), 'the drift check raised no alert');
+    return { value: mon, detail: `live accuracy fell to ${formatNumber(r.correct / r.sent)}; ${mon.alerts.length} alerts (control chart and drift)` };
+  });
+
+  // 6. retrain on recent data → 1.1.0 → gates relative to production → deploy -------------------
+  const v2 = await story.stage('Retrain on recent traffic and its feedback: version 1.1.0', async () => {
+    // Monitoring feeds the retrain: the logged inputs of the drifted windows joined with the
+    // labels that arrived as feedback.
+    const { config } = await loadConfig(demo.configPath);
+    const recent = await labelledTraffic({ registry: demo.registry, config, target: TARGET, from: driftAt, to: retrainUntil });
+    check(recent.rows.length === retrainUntil - driftAt, `expected ${retrainUntil - driftAt} labelled predictions in the log, found ${recent.rows.length}`);
+    await writeCsv(join(demo.dir, 'data', 'recent.csv'), recent.columns, recent.rows);
+    story.say(`data/recent.csv: ${recent.rows.length} labelled predictions exported from the endpoint's prediction log`);
+    await editConfig(demo.configPath, [[['data', 'train'], 'data/recent.csv']]);
+    const r = await trainStage(demo, 'retrained after the gauge switched to inches');
+    check(r.version.version === '1.1.0', `expected 1.1.0 (same signature, new weights), registered ${r.version.version}`);
+    for (const line of gateLines(r.version)) story.say(line);
+    check(r.gates?.passed === true, 'the gates of 1.1.0 failed');
+    demo.registry.setAlias(MODEL, 'production', '1.1.0', 'retrained after drift; passed gates relative to production');
+    return { value: r.version, detail: `1.1.0 passed its gates (test accuracy ${formatNumber(r.metrics.accuracy)}); production → 1.1.0` };
+  });
+
+  await story.stage('Deploy 1.1.0 and watch the control chart recover', async () => {
+    const res = await deploy({ ...(await access(demo)), ref: `${MODEL}@production`, target: TARGET, configDir: demo.dir, onStep: deployProgress(story) });
+    check(res.deployment.version === v2.version, `deployed ${res.deployment.version}`);
+    const m2 = await manifestOf(demo.registry, `${MODEL}@1.1.0`);
+    const r = await replay({ client, model: MODEL, manifest: m2, rows: traffic.slice(retrainUntil), onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
+    check(r.failed === 0, `${r.failed} requests failed`);
+    const mon = await monitorNow(demo);
+    const after = mon.windows.filter((w) => w.version === v2.version).map((w) => w.index);
+    story.say(windowTable(mon, after[0] ?? 0).split('\n').join('\n    '));
+    const outOfControl = (mon.chart?.points ?? []).filter((p, i) => after.includes(mon.chartWindows[i]) && p.violations.length > 0);
+    check(after.length > 0, 'no window was served by 1.1.0');
+    check(outOfControl.length === 0, `${outOfControl.length} windows of 1.1.0 are out of control`);
+    return { value: mon, detail: `live accuracy ${formatNumber(r.correct / r.sent)}; ${after.length} windows of 1.1.0, all within control limits` };
+  });
+
+  // 7. roll back and forward under load --------------------------------------------------------
+  await story.stage('Roll back to 1.0.0 and forward again under load', async () => {
+    const load = startLoad({ client, model: MODEL, manifest: m1, rows: traffic, concurrency: 8 });
+    await sleep(500);
+    const back = await rollback({ ...(await access(demo)), target: TARGET, model: MODEL });
+    story.say(`rolled back: ${back.previousVersion} → ${back.version}`);
+    check(back.version === '1.0.0', `rolled back to ${back.version}`);
+    await sleep(500);
+    const fwd = await deploy({ ...(await access(demo)), ref: `${MODEL}@production`, target: TARGET, configDir: demo.dir, onStep: deployProgress(story) });
+    story.say(`forward again: ${fwd.deployment.previousVersion} → ${fwd.deployment.version}`);
+    await sleep(500);
+    const counts = await load.stop();
+    check(counts.requests > 100, `the load generator sent only ${counts.requests} requests`);
+    check(counts.failed === 0, `${counts.failed} of ${counts.requests} requests failed: ${counts.errors.join('; ')}`);
+    return { value: undefined, detail: `${counts.requests} requests during rollback and redeploy, 0 failed; 1.1.0 serves` };
+  });
+
+  // 8. charts ----------------------------------------------------------------------------------
+  await story.stage('Write the charts', async () => {
+    const out = join(demo.dir, 'charts');
+    await mkdir(out, { recursive: true });
+    const final = await monitorNow(demo);
+    const write = (file: string, w: () => { path: string }) => demo.charts.push(w().path) && file;
+    write('training', () => writeChartReport({ kind: 'runMetrics', data: runMetricsData(demo.registry, demo.runs), title: `Training — ${MODEL} 1.0.0 and 1.1.0`, out: join(out, 'training.html') }));
+    write('compare', () => writeChartReport({ kind: 'compare', data: compareData(demo.registry, [`${MODEL}@1.0.0`, `${MODEL}@1.1.0`]), title: `Compare ${MODEL} 1.0.0 and 1.1.0`, out: join(out, 'compare.html') }));
+    if (final.chart) {
+      write('control', () => writeChartReport({ kind: 'control', data: final.chart!, title: `Control chart — live accuracy per ${WINDOW} predictions`, out: join(out, 'control-chart.html') }));
+    }
+    const drift = driftData(drifted);
+    if (drift) write('drift', () => writeChartReport({ kind: 'drift', data: drift, title: 'Drift after the gauge switched to inches', out: join(out, 'drift.html') }));
+    check(demo.charts.length === 4, `wrote ${demo.charts.length} of 4 charts`);
+    for (const c of demo.charts) story.say(c);
+    return { value: undefined, detail: `${demo.charts.length} HTML charts in ${relative(process.cwd(), out) || out}` };
+  });
+}
+
+async function main(): Promise<number> {
+  const dirArg = process.argv.indexOf('--dir');
+  const dir = dirArg > 0 ? process.argv[dirArg + 1] : await mkdtemp(join(tmpdir(), 'modelops-demo-'));
+  await mkdir(dir, { recursive: true });
+  const story = new Story();
+  story.title(`ModelOps demo — the whole loop, headless, in ${dir}`);
+  const registry = openRegistry(dir);
+  const demo: Demo = { story, dir, configPath: join(dir, 'modelops.yaml'), registry, scenario: { history: [], traffic: [], driftAt: 0, retrainUntil: 0 }, runs: [], charts: [] };
+  const t0 = performance.now();
+  let ok = false;
+  try {
+    await run(demo);
+    ok = true;
+  } catch (e) {
+    if (!(e instanceof DemoStageFailed)) story.say(`unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  } finally {
+    stopLocalServer(registry.storeDir, TARGET);
+    registry.close();
+  }
+  const results = story.summary();
+  const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+  story.title(ok ? `\nThe loop closed: ${results.length} stages passed in ${seconds} s. Workspace: ${dir}` : `\nThe demo FAILED after ${seconds} s. Workspace kept for inspection: ${dir}`);
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`demo: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

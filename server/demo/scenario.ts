@@ -1,0 +1,49 @@
+/**
+ * The demo's data story, built from the sample dataset (Seattle daily weather 2012–2015):
+ *  - history (2012–2013) trains version 1.0.0;
+ *  - traffic (2014–2015) is replayed against the endpoint in a seeded random order (so that
+ *    the seasons do not pass for drift within a window), with the true label sent as feedback;
+ *  - part way, the rain gauge starts reporting inches instead of millimetres: the
+ *    precipitation distribution shifts and the old relation between the observed feature and
+ *    the label no longer holds, so accuracy falls;
+ *  - the retrain uses the recent (drifted) traffic and its feedback labels.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Row } from '../engine/data/read';
+import { seededPermutation } from '../engine/data/split';
+
+export const MM_PER_INCH = 25.4;
+
+export interface Scenario {
+  history: Row[];
+  traffic: Row[];
+  /** Index in `traffic` where the drift begins. */
+  driftAt: number;
+  /** Index in `traffic` up to which (exclusive) recent rows feed the retrain. */
+  retrainUntil: number;
+}
+
+export function buildScenario(all: Row[], options: { driftAt: number; retrainRows: number; seed?: number }): Scenario {
+  const history = all.filter((r) => String(r.date) < '2014-01-01');
+  const recent = all.filter((r) => String(r.date) >= '2014-01-01');
+  const order = seededPermutation(recent.length, options.seed ?? 7);
+  const traffic = Array.from(order, (j, i) => (i >= options.driftAt ? drift(recent[j]) : recent[j]));
+  return { history, traffic, driftAt: options.driftAt, retrainUntil: Math.min(traffic.length, options.driftAt + options.retrainRows) };
+}
+
+/** The gauge now reports inches. */
+export function drift(row: Row): Row {
+  const p = row.precipitation;
+  return { ...row, precipitation: typeof p === 'number' ? Math.round((p / MM_PER_INCH) * 1000) / 1000 : p };
+}
+
+/** Writes rows as RFC 4180 CSV with the given column order. */
+export async function writeCsv(path: string, columns: string[], rows: Row[]): Promise<void> {
+  const cell = (v: unknown): string => {
+    if (v === null || v === undefined) return '';
+    const s = String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))];
+  await writeFile(path, lines.join('\n') + '\n');
+}
