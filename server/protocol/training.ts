@@ -5,7 +5,7 @@
  */
 import { notification, request } from './rpc';
 import type { GateReport, RunRecord, VersionRecord } from '../engine/registry/types';
-import type { MetricsReport } from '../engine/evaluation/metrics';
+import type { EvaluateResult } from '../engine/evaluation/evaluate';
 
 export interface TrainParams {
   /** `file:` URI or absolute path of modelops.yaml; default `<workspace>/modelops.yaml`. */
@@ -57,15 +57,8 @@ export interface EvaluateParams {
   workDoneToken?: string | number;
 }
 
-export interface EvaluateSummary {
-  version: VersionRecord;
-  run: RunRecord;
-  report: MetricsReport;
-  metrics: Record<string, number>;
-  gates: GateReport | null;
-  rows: number;
-  data: string;
-}
+/** The engine's evaluation result, as it is. */
+export type EvaluateSummary = EvaluateResult;
 
 export const evaluate = request<EvaluateParams, EvaluateSummary>('modelops/evaluate');
 

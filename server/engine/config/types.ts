@@ -89,7 +89,7 @@ export interface TrainConfig {
 
 /** A parsed gate such as ">= 0.9" or ">= production - 0.01". */
 export interface GateExpression {
-  op: '>=' | '>' | '<=' | '<' | '==';
+  op: '>=' | '>' | '<=' | '<' | '==' | '!=';
   /** Absolute threshold: value. Relative: the metric of the version holding `alias`, adjusted. */
   kind: 'absolute' | 'relative';
   value?: number;

@@ -6,47 +6,19 @@
  */
 import { ModelOpsError } from '../errors';
 import type { GateReport, GateResult, Registry, VersionRecord } from '../registry/types';
+import type { GateExpression } from '../config/types';
+import { GATE_GRAMMAR, gateThreshold, parseGate as parseGateExpression } from '../config/gate';
 
 export type GateOp = GateResult['op'];
+export type ParsedGate = GateExpression;
 
-export interface ParsedGate {
-  op: GateOp;
-  kind: 'absolute' | 'relative';
-  value?: number;
-  alias?: string;
-  adjust?: '+' | '-' | '*';
-  amount?: number;
-  source: string;
-}
-
-const GATE = /^\s*(>=|<=|==|!=|>|<)\s*(.+?)\s*$/;
-const NUM = '[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?';
-const ABSOLUTE = new RegExp(`^(${NUM})$`);
-const RELATIVE = new RegExp(`^([A-Za-z][\\w.-]*)(?:\\s*([-+*])\\s*(${NUM}))?$`);
-
+/** Parses a gate with the config language's grammar (one grammar for the editor and the engine). */
 export function parseGate(expression: string, metric = 'gate'): ParsedGate {
-  const m = GATE.exec(expression);
-  const bad = () =>
-    new ModelOpsError(
-      'bad-gate',
-      `evaluate.gates.${metric}: '${expression}' is not a gate expression.`,
-      "Write an operator and a number or an alias, e.g. '>= 0.9', '> production - 0.01' or '<= staging * 1.05'.",
-    );
-  if (!m) throw bad();
-  const op = m[1] as GateOp;
-  const rhs = m[2];
-  const abs = ABSOLUTE.exec(rhs);
-  if (abs) return { op, kind: 'absolute', value: Number(abs[1]), source: expression };
-  const rel = RELATIVE.exec(rhs);
-  if (!rel) throw bad();
-  return {
-    op,
-    kind: 'relative',
-    alias: rel[1],
-    adjust: rel[2] as ParsedGate['adjust'] | undefined,
-    amount: rel[3] === undefined ? undefined : Number(rel[3]),
-    source: expression,
-  };
+  const gate = parseGateExpression(expression);
+  if (!gate) {
+    throw new ModelOpsError('bad-gate', `evaluate.gates.${metric}: '${expression}' is not a gate expression.`, `Write ${GATE_GRAMMAR}.`);
+  }
+  return gate;
 }
 
 const SYMBOL: Record<GateOp, string> = { '>=': '≥', '>': '>', '<=': '≤', '<': '<', '==': '=', '!=': '≠' };
@@ -132,8 +104,7 @@ export function evaluateGates(input: GateInput): GateReport {
       });
       continue;
     }
-    const amount = gate.amount ?? 0;
-    const threshold = gate.adjust === '+' ? base + amount : gate.adjust === '-' ? base - amount : gate.adjust === '*' ? base * amount : base;
+    const threshold = gateThreshold(gate, base) as number;
     const passed = has && compare(gate.op, actual, threshold);
     results.push({
       metric,

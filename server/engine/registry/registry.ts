@@ -827,18 +827,8 @@ export class WorkspaceRegistry implements Registry {
 
   listDeployments(query: { target?: string; model?: string; limit?: number } = {}): DeploymentRecord[] {
     return this.read(() => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (query.target) {
-        where.push('target = ?');
-        params.push(query.target);
-      }
-      if (query.model) {
-        where.push('model = ?');
-        params.push(query.model);
-      }
-      const limit = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 100)));
-      const rows = this.db.prepare(`SELECT * FROM deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...params, limit) as DeploymentRow[];
+      const { sql, params } = filters({ 'target = ?': query.target, 'model = ?': query.model });
+      const rows = this.db.prepare(`SELECT * FROM deployments ${sql} ORDER BY id DESC LIMIT ?`).all(...params, pageLimit(query.limit)) as DeploymentRow[];
       return rows.map(toDeployment);
     });
   }
@@ -864,15 +854,8 @@ export class WorkspaceRegistry implements Registry {
 
   listAlerts(query: { target?: string; unacknowledgedOnly?: boolean; limit?: number } = {}): AlertRecord[] {
     return this.read(() => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (query.target) {
-        where.push('target = ?');
-        params.push(query.target);
-      }
-      if (query.unacknowledgedOnly) where.push('acknowledged = 0');
-      const limit = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 100)));
-      const rows = this.db.prepare(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...params, limit) as AlertRow[];
+      const { sql, params } = filters({ 'target = ?': query.target, 'acknowledged = 0': query.unacknowledgedOnly ? true : undefined });
+      const rows = this.db.prepare(`SELECT * FROM alerts ${sql} ORDER BY id DESC LIMIT ?`).all(...params, pageLimit(query.limit)) as AlertRow[];
       return rows.map(toAlert);
     });
   }
@@ -948,3 +931,23 @@ function mapArtifactError(e: unknown, source: string): unknown {
   return e;
 }
 
+
+/**
+ * A WHERE clause from conditions that apply when their value is set: a condition with a `?`
+ * binds the value, one without (e.g. 'acknowledged = 0') only needs it truthy.
+ */
+function filters(conditions: Record<string, string | number | boolean | undefined>): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  for (const [condition, value] of Object.entries(conditions)) {
+    if (value === undefined || value === '' || value === false) continue;
+    where.push(condition);
+    if (condition.includes('?')) params.push(value);
+  }
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+/** A listing's page size: 100 by default, 1 to 1,000. */
+function pageLimit(limit: number | undefined): number {
+  return Math.max(1, Math.min(1000, Math.floor(limit ?? 100)));
+}
