@@ -4,3 +4,7 @@
  */
 export * from './rpc';
 export * as core from './core';
+export * as workspace from './workspace';
+export * as registry from './registry';
+export * as training from './training';
+export * as deploy from './deploy';

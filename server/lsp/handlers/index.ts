@@ -1,7 +1,12 @@
 import type { ServerContext } from '../context';
+import { registerDeploy } from './deploy';
+import { registerLanguage } from './language';
+import { registerRegistry } from './registry';
+import { registerWorkspace } from './workspace';
+import { registerTraining } from './training';
 
 /**
  * Every handler module of the sidecar. Each registers its requests on the context.
  * Add a domain by adding one line to this list.
  */
-export const handlerModules: Array<(ctx: ServerContext) => void> = [];
+export const handlerModules: Array<(ctx: ServerContext) => void> = [registerLanguage, registerRegistry, registerWorkspace, registerTraining, registerDeploy];

@@ -1,0 +1,95 @@
+/** Show Charts…: training curves, version comparison, confusion matrix (via evaluation), monitoring. */
+import * as vscode from 'vscode';
+import { registry } from '../../server/protocol';
+import type { RunRecord, VersionRecord } from '../../server/engine/registry/types';
+import { UserError, type Ctx } from '../ctx';
+import { runDescription, runLabel, shortRunId, versionDescription } from '../tree/format';
+import type { CommandFactory } from './command';
+import { modelFromArg, pickModel, ref, versionFromArg } from './pick';
+
+function runFromArg(arg: unknown): RunRecord | undefined {
+  if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'run' && 'run' in arg) return arg.run as RunRecord;
+  return undefined;
+}
+
+export async function showRunCurves(ctx: Ctx, runs: RunRecord[]): Promise<void> {
+  const series = await Promise.all(
+    runs.map(async (r) => ({
+      runId: r.id,
+      label: `${runLabel(r)} · ${shortRunId(r.id)}${r.version ? ` → ${r.version}` : ''}`,
+      status: r.status,
+      points: (await ctx.request(registry.runMetrics, { id: r.id })).map((p) => ({ step: p.step, metrics: p.metrics })),
+    })),
+  );
+  if (series.every((s) => s.points.length === 0)) throw new UserError('Those runs recorded no metrics per epoch.');
+  await ctx.charts.open({
+    kind: 'runMetrics',
+    title: runs.length === 1 ? `Training · ${series[0].label}` : `Training · ${runs.length} runs`,
+    key: `runs:${runs.map((r) => r.id).join(',')}`,
+    data: { runs: series },
+  });
+}
+
+export async function showComparison(ctx: Ctx, versions: VersionRecord[]): Promise<void> {
+  const names = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort();
+  await ctx.charts.open({
+    kind: 'compare',
+    title: `Compare · ${versions.map((v) => ref(v)).join(', ')}`,
+    key: `compare:${versions.map((v) => ref(v)).join(',')}`,
+    data: { versions: versions.map(ref), metrics: names.map((name) => ({ name, values: versions.map((v) => v.metrics[name] ?? null) })) },
+  });
+}
+
+async function pickRuns(ctx: Ctx): Promise<RunRecord[] | undefined> {
+  const runs = (await ctx.request(registry.listRuns, { limit: 200 })).filter((r) => r.kind === 'train');
+  if (!runs.length) throw new UserError('No training runs yet — run "ModelOps: Train Model".');
+  const picked = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: `${runLabel(r)} · ${shortRunId(r.id)}`, description: runDescription(r), run: r })),
+    { title: 'Training curves of which runs? (several are overlaid)', canPickMany: true },
+  );
+  return picked?.map((p) => p.run);
+}
+
+async function pickVersions(ctx: Ctx, model: string, preselect?: string): Promise<VersionRecord[] | undefined> {
+  const page = await ctx.request(registry.listVersions, { model, limit: 200, sort: 'version', order: 'desc' });
+  const picked = await vscode.window.showQuickPick(
+    page.items.map((v) => ({ label: v.version, description: versionDescription(v), picked: v.version === preselect, version: v })),
+    { title: `Compare which versions of ${model}?`, canPickMany: true },
+  );
+  return picked?.map((p) => p.version);
+}
+
+export const showCharts: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const run = runFromArg(arg);
+  if (run) return showRunCurves(ctx, [run]);
+  const fromVersion = versionFromArg(arg);
+  const fromModel = modelFromArg(arg);
+  if (fromModel) {
+    const versions = await pickVersions(ctx, fromModel, fromVersion?.version);
+    if (versions?.length) await showComparison(ctx, versions);
+    return;
+  }
+  const kind = await vscode.window.showQuickPick(
+    [
+      { label: '$(graph-line) Training curves', description: 'loss and metrics per epoch of one or more runs', id: 'runs' },
+      { label: '$(graph) Compare versions', description: 'metrics of versions side by side', id: 'compare' },
+      { label: '$(symbol-array) Confusion matrix', description: 'evaluates a version first', id: 'confusion' },
+      { label: '$(pulse) Control chart and drift', description: 'production windows of an endpoint', id: 'monitor' },
+    ],
+    { title: 'ModelOps: Show Charts' },
+  );
+  if (!kind) return;
+  if (kind.id === 'runs') {
+    const runs = await pickRuns(ctx);
+    if (runs?.length) await showRunCurves(ctx, runs);
+  } else if (kind.id === 'compare') {
+    const model = await pickModel(ctx, 'Compare versions of which model?');
+    if (!model) return;
+    const versions = await pickVersions(ctx, model);
+    if (versions?.length) await showComparison(ctx, versions);
+  } else if (kind.id === 'confusion') {
+    await vscode.commands.executeCommand('modelops.evaluate');
+  } else {
+    await vscode.commands.executeCommand('modelops.checkDrift');
+  }
+};

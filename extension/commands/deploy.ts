@@ -1,0 +1,269 @@
+/** Deploy…, Roll Back Deployment, Set Endpoint Token, Check Drift; endpoint tokens and alerts. */
+import * as vscode from 'vscode';
+import { deploy as rpc, registry, workspace } from '../../server/protocol';
+import type { EndpointStatus, MonitorResult } from '../../server/protocol/deploy';
+import type { TargetInfo } from '../../server/protocol/workspace';
+import type { AlertRecord, VersionRecord } from '../../server/engine/registry/types';
+import { findConfig } from '../configFiles';
+import { UserError, type Ctx } from '../ctx';
+import { runJob } from '../progress';
+import type { EndpointItem } from '../tree/source';
+import type { CommandFactory } from './command';
+import { askOverrideReason } from './registry';
+import { gateSummary, ref, resolveVersion } from './pick';
+
+/** SecretStorage key of a target's token: by its tokenSecret name, so targets can share one. */
+export function secretKey(t: Pick<TargetInfo, 'name' | 'tokenSecret'>): string {
+  return `modelops.token.${t.tokenSecret ?? t.name}`;
+}
+
+async function configUri(): Promise<string | undefined> {
+  return (await findConfig())?.toString();
+}
+
+async function targets(ctx: Ctx): Promise<TargetInfo[]> {
+  const uri = await configUri();
+  return ctx.request(workspace.targets, uri ? { configUri: uri } : {});
+}
+
+export function endpointItem(e: EndpointStatus, t: TargetInfo | undefined): EndpointItem {
+  return {
+    target: e.target,
+    type: e.type,
+    url: e.url,
+    serving: e.deployments.map((d) => ({ model: d.model, version: d.version })),
+    health: e.ready ? 'ready' : e.live ? 'live' : e.type === 'local' ? 'stopped' : e.error ? 'down' : 'unknown',
+    alerts: e.unacknowledgedAlerts,
+    requireApproval: t?.requireApproval ?? false,
+  };
+}
+
+/** Endpoints for the tree: health and deployments from the sidecar, approval from the config. */
+export async function listEndpointItems(ctx: Ctx): Promise<EndpointItem[]> {
+  const uri = await configUri();
+  if (!uri) return [];
+  const [status, ts] = await Promise.all([ctx.request(rpc.listEndpoints, { configUri: uri }), ctx.request(workspace.targets, { configUri: uri })]);
+  return status.map((e) => endpointItem(e, ts.find((t) => t.name === e.target)));
+}
+
+function targetFromArg(arg: unknown): string | undefined {
+  if (arg && typeof arg === 'object' && 'kind' in arg) {
+    if (arg.kind === 'endpoint' && 'endpoint' in arg) return (arg.endpoint as EndpointItem).target;
+    if (arg.kind === 'serving' && 'target' in arg && typeof arg.target === 'string') return arg.target;
+  }
+  return undefined;
+}
+
+function servingFromArg(arg: unknown): { target: string; model: string } | undefined {
+  if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'serving' && 'target' in arg && 'model' in arg) {
+    return { target: String(arg.target), model: String(arg.model) };
+  }
+  return undefined;
+}
+
+async function pickTarget(ctx: Ctx, title: string, preset?: string): Promise<TargetInfo | undefined> {
+  const ts = await targets(ctx);
+  if (!ts.length) throw new UserError('modelops.yaml has no deploy targets — add one under deploy.targets (e.g. local: { type: local, port: 8765 }).');
+  if (preset) {
+    const t = ts.find((x) => x.name === preset);
+    if (!t) throw new UserError(`No deploy target '${preset}' in modelops.yaml.`);
+    return t;
+  }
+  if (ts.length === 1) return ts[0];
+  const status = await ctx.request(rpc.listEndpoints, {}).catch(() => [] as EndpointStatus[]);
+  const picked = await vscode.window.showQuickPick(
+    ts.map((t) => {
+      const s = status.find((e) => e.target === t.name);
+      const serving = s?.deployments.map((d) => `${d.model}@${d.version}`).join(', ');
+      return {
+        label: t.name,
+        description: `${t.type}${t.url ? ` · ${t.url}` : ''}${t.requireApproval ? ' · needs approval' : ''}`,
+        detail: s ? `${s.ready ? 'ready' : s.live ? 'live' : 'not running'}${serving ? ` · serving ${serving}` : ''}` : undefined,
+        target: t,
+      };
+    }),
+    { title },
+  );
+  return picked?.target;
+}
+
+/** Sends every stored token to the sidecar's memory (after start or restart). */
+export async function syncTokens(ctx: Ctx): Promise<void> {
+  let ts: TargetInfo[];
+  try {
+    ts = await ctx.request(workspace.targets, {});
+  } catch {
+    return; // no or invalid config: nothing to send
+  }
+  for (const t of ts) {
+    const token = await ctx.secrets.get(secretKey(t));
+    if (token) await ctx.sidecar.client.sendNotification(rpc.setToken.method, { target: t.name, token });
+  }
+}
+
+export const setEndpointToken: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const t = await pickTarget(ctx, 'Set the token of which endpoint?', targetFromArg(arg));
+  if (!t) return;
+  const key = secretKey(t);
+  const had = (await ctx.secrets.get(key)) !== undefined;
+  const token = await vscode.window.showInputBox({
+    title: `Token for '${t.name}'${t.tokenSecret ? ` (secret '${t.tokenSecret}')` : ''}`,
+    prompt: `Kept in VS Code's secret storage and sent to the sidecar's memory only — never written to modelops.yaml, the registry or logs.${had ? ' Leave empty to remove the stored token.' : ''}`,
+    password: true,
+    ignoreFocusOut: true,
+  });
+  if (token === undefined) return;
+  if (token === '') {
+    await ctx.secrets.delete(key);
+    await ctx.sidecar.client.sendNotification(rpc.setToken.method, { target: t.name, token: null });
+    void vscode.window.showInformationMessage(`ModelOps: removed the token of '${t.name}'.`);
+    return;
+  }
+  await ctx.secrets.store(key, token);
+  await ctx.sidecar.client.sendNotification(rpc.setToken.method, { target: t.name, token });
+  void vscode.window.showInformationMessage(`ModelOps: token of '${t.name}' stored.`);
+};
+
+export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const presetTarget = targetFromArg(arg);
+  const v: VersionRecord | undefined = await resolveVersion(ctx, presetTarget ? undefined : arg, { title: 'Deploy which version?', detail: gateSummary });
+  if (!v) return;
+  const t = await pickTarget(ctx, `Deploy ${ref(v)} to…`, presetTarget);
+  if (!t) return;
+  if (t.type === 'http' && t.tokenSecret && !(await ctx.secrets.get(secretKey(t)))) {
+    const set = 'Set Endpoint Token';
+    const choice = await vscode.window.showWarningMessage(`'${t.name}' needs a token and none is stored.`, { modal: true }, set);
+    if (choice !== set) return;
+    await vscode.commands.executeCommand('modelops.setEndpointToken', { kind: 'endpoint', endpoint: { target: t.name } });
+    if (!(await ctx.secrets.get(secretKey(t)))) return;
+  }
+  let overrideReason: string | undefined;
+  if (v.gates && !v.gates.passed && !v.gates.override) {
+    overrideReason = await askOverrideReason(v, `be deployed to '${t.name}'`);
+    if (!overrideReason) return;
+  }
+  if (t.requireApproval) {
+    const ok = 'Deploy';
+    const choice = await vscode.window.showWarningMessage(
+      `Deploy ${ref(v)} to '${t.name}'?`,
+      { modal: true, detail: `'${t.name}' requires approval${t.url ? ` (${t.url})` : ''}. ${gateSummary(v)}.` },
+      ok,
+    );
+    if (choice !== ok) return;
+  }
+  const cfg = await configUri();
+  const steps = ctx.onNotification(rpc.deployStep, (p) => {
+    if (p.target === t.name) ctx.output.info(`deploy ${p.ref} → ${p.target}: ${p.event.step} ${p.event.status}${p.event.detail ? ` — ${p.event.detail}` : ''} (${p.event.ms} ms)`);
+  });
+  try {
+    const outcome = await runJob(
+      ctx,
+      `ModelOps: deploying ${ref(v)} to ${t.name}`,
+      (workDoneToken) => ctx.request(rpc.deploy, { ref: ref(v), target: t.name, workDoneToken, ...(overrideReason ? { overrideReason } : {}), ...(cfg ? { configUri: cfg } : {}) }),
+      { cancellable: false },
+    );
+    const r = outcome.result;
+    if (!r) return;
+    const smoke = r.deployment.steps.find((s) => s.step.startsWith('smoke'));
+    void vscode.window.showInformationMessage(
+      `ModelOps: ${ref(v)} is live on '${t.name}' (${r.url})${smoke ? ` — smoke test: ${smoke.detail}` : ''}.${r.deployment.previousVersion ? ` Previous: ${r.deployment.previousVersion}.` : ''}`,
+    );
+  } finally {
+    steps.dispose();
+  }
+};
+
+export const rollbackDeployment: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const serving = servingFromArg(arg);
+  const t = await pickTarget(ctx, 'Roll back the deployment on which endpoint?', serving?.target ?? targetFromArg(arg));
+  if (!t) return;
+  let model = serving?.model;
+  if (!model) {
+    const deployments = (await ctx.request(registry.listDeployments, { target: t.name })).filter((d) => d.status === 'active');
+    const models = [...new Set(deployments.map((d) => d.model))];
+    if (!models.length) throw new UserError(`Nothing is deployed on '${t.name}'.`);
+    model = models.length === 1 ? models[0] : (await vscode.window.showQuickPick(models, { title: `Roll back which model on '${t.name}'?` }));
+    if (!model) return;
+  }
+  const active = (await ctx.request(registry.listDeployments, { target: t.name, model, limit: 1 }))[0];
+  const ok = 'Roll Back';
+  const choice = await vscode.window.showWarningMessage(
+    `Switch '${t.name}' back from ${model}@${active?.version ?? '?'} to ${active?.previousVersion ?? 'the previous version'}?`,
+    { modal: true },
+    ok,
+  );
+  if (choice !== ok) return;
+  const cfg = await configUri();
+  const record = await ctx.request(rpc.rollback, { target: t.name, model, ...(cfg ? { configUri: cfg } : {}) });
+  void vscode.window.showInformationMessage(`ModelOps: '${t.name}' serves ${record.model}@${record.version} again.`);
+};
+
+/** Monitoring of an endpoint: control chart and drift panels, and a one-line summary. */
+export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> {
+  if (r.chart) {
+    await ctx.charts.open({ kind: 'control', title: `Control chart · ${r.model} on ${r.target}`, key: `control:${r.target}:${r.model}`, data: r.chart });
+  }
+  if (r.drift) {
+    await ctx.charts.open({
+      kind: 'drift',
+      title: `Drift · ${r.model} on ${r.target}`,
+      key: `drift:${r.target}:${r.model}`,
+      data: {
+        method: r.drift.method,
+        threshold: r.drift.threshold,
+        features: [...r.drift.features.map((f) => ({ feature: f.name, score: f.score })), { feature: '(predictions)', score: r.drift.predictions.score }],
+        window: { size: r.window },
+      },
+      viewColumn: vscode.ViewColumn.Beside,
+    });
+  }
+  const drifted = r.drift ? r.drift.features.filter((f) => f.drifted).map((f) => f.name) : [];
+  const summary = `ModelOps: ${r.model} on '${r.target}': ${r.windows.length} windows of ${r.window} from ${r.totalPredictions} predictions (${r.labelled} labelled)${
+    drifted.length ? `; drift in ${drifted.join(', ')}` : r.drift ? '; no drift' : ''
+  }${r.alerts.length ? `; ${r.alerts.length} new alert${r.alerts.length === 1 ? '' : 's'}` : ''}.`;
+  if (!r.chart && !r.drift) void vscode.window.showInformationMessage(`${summary} ${r.chartNote ?? ''}`.trim());
+  else void vscode.window.showInformationMessage(summary);
+}
+
+export const checkDrift: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const serving = servingFromArg(arg);
+  const target = serving?.target ?? targetFromArg(arg);
+  const cfg = await configUri();
+  const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'ModelOps: checking drift…' }, () =>
+    ctx.request(rpc.monitor, { ...(target ? { target } : {}), ...(serving ? { model: serving.model } : {}), ...(cfg ? { configUri: cfg } : {}) }),
+  );
+  await showMonitoring(ctx, r);
+};
+
+/** Shows each new unacknowledged alert once, with Show Chart, Retrain and Roll Back. */
+export class AlertNotifier {
+  private readonly seen = new Set<number>();
+  private primed = false;
+
+  constructor(private readonly ctx: Ctx) {}
+
+  async check(): Promise<void> {
+    let alerts: AlertRecord[];
+    try {
+      alerts = await this.ctx.request(registry.listAlerts, { unacknowledgedOnly: true, limit: 50 });
+    } catch {
+      return;
+    }
+    const fresh = alerts.filter((a) => !this.seen.has(a.id));
+    for (const a of alerts) this.seen.add(a.id);
+    // Alerts that existed before this session are in the tree's badge; only new ones pop up.
+    if (!this.primed) {
+      this.primed = true;
+      return;
+    }
+    for (const a of fresh.slice(0, 3)) void this.show(a);
+  }
+
+  private async show(a: AlertRecord): Promise<void> {
+    const choice = await vscode.window.showWarningMessage(`ModelOps alert on '${a.target}' (${a.model}@${a.version}): ${a.message}`, 'Show Chart', 'Retrain', 'Roll Back');
+    const node = { kind: 'serving', target: a.target, model: a.model, version: a.version };
+    if (choice === 'Show Chart') void vscode.commands.executeCommand('modelops.checkDrift', node);
+    if (choice === 'Retrain') void vscode.commands.executeCommand('modelops.train');
+    if (choice === 'Roll Back') void vscode.commands.executeCommand('modelops.rollbackDeployment', node);
+  }
+}

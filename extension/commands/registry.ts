@@ -1,0 +1,294 @@
+/** Registry commands: register, promote, roll back an alias, compare, details, lineage, copy, reveal, archive. */
+import * as vscode from 'vscode';
+import { registry, workspace } from '../../server/protocol';
+import type { VersionComparison, VersionRecord } from '../../server/engine/registry/types';
+import { configUri } from '../configDocuments';
+import { UserError, type Ctx } from '../ctx';
+import { formatBytes, MODEL_NAME, shortDigest, suggestModelName, versionTooltip } from '../tree/format';
+import type { CommandFactory } from './command';
+import { gateSummary, modelFromArg, pickModel, pickVersion, ref, resolveVersion, versionFromArg } from './pick';
+
+const STANDARD_ALIASES = ['production', 'staging', 'champion'];
+
+async function askModelName(ctx: Ctx, suggestion: string, preset?: string): Promise<string | undefined> {
+  if (preset) return preset;
+  const models = await ctx.request(registry.listModels, {});
+  const newItem = { label: '$(add) New model…', name: '' };
+  const items = [
+    ...models.map((m) => ({ label: m.name, description: `${m.versionCount} versions`, name: m.name })),
+    newItem,
+  ];
+  const picked = models.length ? await vscode.window.showQuickPick(items, { title: 'Register as a version of which model?' }) : newItem;
+  if (!picked) return undefined;
+  if (picked.name) return picked.name;
+  return vscode.window.showInputBox({
+    title: 'New model name',
+    value: suggestion,
+    validateInput: (v) => (MODEL_NAME.test(v) ? undefined : 'Use lower-case letters, digits, ".", "_" or "-" (up to 64), starting with a letter or digit.'),
+  });
+}
+
+/** Registers a file or folder; `auto` registers without questions under a name from the file. */
+export async function registerPath(ctx: Ctx, source: vscode.Uri, mode: 'ask' | 'auto', presetModel?: string): Promise<VersionRecord | undefined> {
+  const suggestion = suggestModelName(source.fsPath);
+  const model = mode === 'auto' ? (presetModel ?? suggestion) : await askModelName(ctx, suggestion, presetModel);
+  if (!model) return undefined;
+  let note: string | undefined;
+  let version: string | undefined;
+  if (mode === 'ask') {
+    note = await vscode.window.showInputBox({ title: `Changelog note for the new version of ${model} (optional)`, placeHolder: 'What changed' });
+    if (note === undefined) return undefined;
+    version = await vscode.window.showInputBox({
+      title: 'Version (optional)',
+      placeHolder: 'Leave empty to bump automatically: major for a new signature, minor for new weights',
+      validateInput: (v) => (v === '' || /^\d+\.\d+\.\d+$/.test(v) ? undefined : 'A semantic version: MAJOR.MINOR.PATCH'),
+    });
+    if (version === undefined) return undefined;
+  }
+  const v = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Registering ${vscode.workspace.asRelativePath(source)} as ${model}…` },
+    () =>
+      ctx.request(registry.registerVersion, {
+        model,
+        source: source.fsPath,
+        ...(version ? { version } : {}),
+        ...(note ? { note } : {}),
+      }),
+  );
+  ctx.output.info(`registered ${ref(v)} from ${source.fsPath} (${v.format}, ${formatBytes(v.sizeBytes)})`);
+  void vscode.window.showInformationMessage(`ModelOps: registered ${ref(v)}.`);
+  return v;
+}
+
+export const registerVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
+  let source = arg instanceof vscode.Uri ? arg : undefined;
+  if (!source) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFiles: true,
+      canSelectFolders: true,
+      canSelectMany: false,
+      defaultUri: ctx.workspaceFolder()?.uri,
+      openLabel: 'Register',
+      title: 'ModelOps: choose a model file or folder (ONNX, Keras, PyTorch, safetensors, pickle, TensorFlow.js, SavedModel)',
+    });
+    source = picked?.[0];
+  }
+  if (!source) return;
+  await registerPath(ctx, source, 'ask', modelFromArg(arg));
+};
+
+/** Asks why gates are overridden; undefined when the user backs out. */
+export async function askOverrideReason(v: VersionRecord, action: string): Promise<string | undefined> {
+  const failed = v.gates?.results.filter((r) => !r.passed).map((r) => r.message) ?? [];
+  const go = 'Override with a Reason…';
+  const choice = await vscode.window.showWarningMessage(
+    `${ref(v)} failed its quality gates, so it should not ${action}.`,
+    { modal: true, detail: failed.join('\n') || 'See the gate report in the version details.' },
+    go,
+  );
+  if (choice !== go) return undefined;
+  const reason = await vscode.window.showInputBox({
+    title: `Why ship ${ref(v)} despite failing gates? (kept in the history)`,
+    validateInput: (s) => (s.trim().length >= 5 ? undefined : 'Write a reason of at least a few words.'),
+  });
+  return reason?.trim() || undefined;
+}
+
+export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const v = await resolveVersion(ctx, arg, { title: 'Promote which version?', detail: gateSummary });
+  if (!v) return;
+  const model = (await ctx.request(registry.listModels, {})).find((m) => m.name === v.model);
+  const current = model?.aliases ?? {};
+  const aliasNames = [...new Set([...STANDARD_ALIASES, ...Object.keys(current)])];
+  const other = { label: '$(edit) Other alias…', alias: '' };
+  const picked = await vscode.window.showQuickPick(
+    [
+      ...aliasNames.map((a) => ({
+        label: a,
+        description: current[a] ? `now ${current[a]}${current[a] === v.version ? ' (this version)' : ''}` : 'not set yet',
+        alias: a,
+      })),
+      other,
+    ],
+    { title: `Promote ${ref(v)} to…` },
+  );
+  if (!picked) return;
+  const alias =
+    picked.alias ||
+    (await vscode.window.showInputBox({
+      title: 'Alias name',
+      validateInput: (s) => (/^[a-z][a-z0-9._-]{0,63}$/.test(s) ? undefined : 'Lower-case letters, digits, ".", "_" or "-", starting with a letter.'),
+    }));
+  if (!alias) return;
+  let forceReason: string | undefined;
+  if (v.gates && !v.gates.passed && !v.gates.override) {
+    forceReason = await askOverrideReason(v, `become '${alias}'`);
+    if (!forceReason) return;
+  }
+  const reason = await vscode.window.showInputBox({ title: `Reason for moving '${alias}' to ${v.version} (optional)` });
+  if (reason === undefined) return;
+  try {
+    const move = await ctx.request(registry.setAlias, { model: v.model, alias, version: v.version, reason: reason || null, forceReason: forceReason ?? null });
+    void vscode.window.showInformationMessage(`ModelOps: ${v.model} '${alias}' → ${move.toVersion}${move.fromVersion ? ` (was ${move.fromVersion})` : ''}.`);
+  } catch (e) {
+    // Gates may have been evaluated since the tree was drawn.
+    if (e instanceof UserError && e.code === 'gates-failed' && !forceReason) {
+      const fresh = await ctx.request(registry.getVersion, { ref: ref(v) });
+      const again = await askOverrideReason(fresh, `become '${alias}'`);
+      if (!again) return;
+      await ctx.request(registry.setAlias, { model: v.model, alias, version: v.version, reason: reason || null, forceReason: again });
+      void vscode.window.showInformationMessage(`ModelOps: ${v.model} '${alias}' → ${v.version} (gates overridden).`);
+      return;
+    }
+    throw e;
+  }
+};
+
+export const rollbackAlias: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const modelName = modelFromArg(arg) ?? (await pickModel(ctx, 'Roll back an alias of which model?'));
+  if (!modelName) return;
+  const model = (await ctx.request(registry.listModels, {})).find((m) => m.name === modelName);
+  const held = Object.entries(model?.aliases ?? {});
+  if (!held.length) throw new UserError(`${modelName} has no aliases to roll back.`);
+  const fromNode = versionFromArg(arg)?.aliases ?? [];
+  const candidates = fromNode.length ? held.filter(([a]) => fromNode.includes(a)) : held;
+  const items = await Promise.all(
+    candidates.map(async ([alias, version]) => {
+      const history = await ctx.request(registry.aliasHistory, { model: modelName, alias });
+      const last = history.find((m) => m.toVersion === version);
+      return { label: alias, description: `${version} → ${last?.fromVersion ?? '(nothing before)'}`, alias, back: last?.fromVersion ?? null, version };
+    }),
+  );
+  const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: `Roll back which alias of ${modelName}?` });
+  if (!picked) return;
+  if (!picked.back) throw new UserError(`'${picked.alias}' of ${modelName} has no earlier version to roll back to.`);
+  const ok = 'Roll Back';
+  const choice = await vscode.window.showWarningMessage(
+    `Move '${picked.alias}' of ${modelName} back from ${picked.version} to ${picked.back}?`,
+    { modal: true },
+    ok,
+  );
+  if (choice !== ok) return;
+  const move = await ctx.request(registry.rollbackAlias, { model: modelName, alias: picked.alias, reason: 'rolled back from the editor' });
+  void vscode.window.showInformationMessage(`ModelOps: ${modelName} '${picked.alias}' is back at ${move.toVersion}.`);
+};
+
+/** Markdown table of two versions' metrics: a, b and the difference. */
+export function comparisonMarkdown(c: VersionComparison): string {
+  const a = ref(c.a);
+  const b = ref(c.b);
+  const fmt = (x: number | null): string => (x === null ? '—' : x.toFixed(4));
+  const sign = (x: number | null): string => (x === null ? '—' : `${x > 0 ? '+' : ''}${x.toFixed(4)}`);
+  const rows = Object.entries(c.metrics).map(([m, [x, y, d]]) => `| ${m} | ${fmt(x)} | ${fmt(y)} | ${sign(d)} |`);
+  return [
+    `# ${a} vs ${b}`,
+    '',
+    `| metric | ${c.a.version} | ${c.b.version} | Δ |`,
+    '| --- | ---: | ---: | ---: |',
+    ...(rows.length ? rows : ['| (no metrics) | | | |']),
+    '',
+    `- Signature: ${c.signatureChanged ? '**changed** (inputs or outputs differ)' : 'same'}`,
+    `- Artifact: ${c.sameArtifact ? 'identical bytes' : `${shortDigest(c.a.artifactDigest)} → ${shortDigest(c.b.artifactDigest)}`}`,
+    `- Config: ${c.a.configDigest === c.b.configDigest ? 'same' : `${shortDigest(c.a.configDigest)} → ${shortDigest(c.b.configDigest)}`}`,
+    `- Aliases: ${c.a.version} ${c.a.aliases.join(', ') || '—'}; ${c.b.version} ${c.b.aliases.join(', ') || '—'}`,
+    `- ${gateSummary(c.a).replace(/^gates/, `Gates of ${c.a.version}`)}`,
+    `- ${gateSummary(c.b).replace(/^gates/, `Gates of ${c.b.version}`)}`,
+    '',
+  ].join('\n');
+}
+
+export const compareVersions: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const a = await resolveVersion(ctx, arg, { title: 'Compare which version?', includeArchived: true });
+  if (!a) return;
+  const b = await pickVersion(ctx, a.model, { title: `Compare ${ref(a)} with…`, exclude: a.version, includeArchived: true });
+  if (!b) return;
+  // Older on the left, as a diff reads.
+  const [left, right] = a.createdAt <= b.createdAt ? [a, b] : [b, a];
+  const c = await ctx.request(registry.compareVersions, { a: ref(left), b: ref(right) });
+  await ctx.docs.show(`compare ${ref(left)} ${right.version}`, comparisonMarkdown(c));
+  if (left.configDigest && right.configDigest && left.configDigest !== right.configDigest) {
+    await vscode.commands.executeCommand(
+      'vscode.diff',
+      configUri(left.model, left.version),
+      configUri(right.model, right.version),
+      `modelops.yaml: ${left.version} ↔ ${right.version}`,
+      { preview: true, viewColumn: vscode.ViewColumn.Beside },
+    );
+  }
+};
+
+export const showVersionDetails: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const v0 = await resolveVersion(ctx, arg, { title: 'Show which version?', includeArchived: true });
+  if (!v0) return;
+  const v = await ctx.request(registry.getVersion, { ref: ref(v0) });
+  const gates = v.gates?.results.length
+    ? ['', '## Gates', '', '| metric | gate | actual | result |', '| --- | --- | ---: | --- |', ...v.gates.results.map((r) => `| ${r.metric} | ${r.expression} | ${r.actual === null ? '—' : r.actual.toFixed(4)} | ${r.passed ? 'pass' : `**fail** — ${r.message}`} |`)]
+    : [];
+  const metrics = Object.entries(v.metrics);
+  const body = [
+    versionTooltip(v),
+    ...(metrics.length ? ['', '## Metrics', '', '| metric | value |', '| --- | ---: |', ...metrics.map(([k, x]) => `| ${k} | ${x.toFixed(6)} |`)] : []),
+    ...gates,
+    ...(v.signature
+      ? ['', '## Signature', '', ...v.signature.inputs.map((t) => `- input \`${t.name}\` ${t.datatype} [${t.shape.join(', ')}]`), ...v.signature.outputs.map((t) => `- output \`${t.name}\` ${t.datatype} [${t.shape.join(', ')}]`)]
+      : []),
+    ...(v.tags.length ? ['', `Tags: ${v.tags.join(', ')}`] : []),
+    '',
+  ];
+  await ctx.docs.show(`version ${ref(v)}`, body.join('\n'));
+};
+
+export const showLineage: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const v = await resolveVersion(ctx, arg, { title: 'Lineage of which version?', includeArchived: true });
+  if (!v) return;
+  const l = await ctx.request(registry.lineage, { ref: ref(v) });
+  const body = [
+    `# Lineage of ${l.ref}`,
+    '',
+    '| | |',
+    '| --- | --- |',
+    ...l.lines.map((x) => `| ${x.label} | ${x.value.replace(/\|/g, '\\|')} |`),
+    '',
+    ...(l.ancestors.length ? ['## Ancestors', '', ...l.ancestors.map((a) => `- ${a.version}${a.note ? ` — ${a.note}` : ''}${a.createdAt ? ` (${a.createdAt})` : ''}`), ''] : []),
+  ];
+  await ctx.docs.show(`lineage ${l.ref}`, body.join('\n'));
+};
+
+export const copyVersionUri: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const v = await resolveVersion(ctx, arg, { title: 'Copy the URI of which version?', includeArchived: true });
+  if (!v) return;
+  const options = [ref(v), ...v.aliases.map((a) => `${v.model}@${a}`)];
+  const text = options.length === 1 ? options[0] : await vscode.window.showQuickPick(options, { title: 'Copy which reference?' });
+  if (!text) return;
+  await vscode.env.clipboard.writeText(text);
+  vscode.window.setStatusBarMessage(`$(copy) Copied ${text}`, 3000);
+};
+
+export const revealArtifact: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const v = await resolveVersion(ctx, arg, { title: 'Reveal the artifact of which version?', includeArchived: true });
+  if (!v) return;
+  const { path } = await ctx.request(registry.artifactPath, { ref: ref(v) });
+  const uri = vscode.Uri.file(path);
+  const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
+  await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
+};
+
+export const archiveVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const v = await resolveVersion(ctx, arg, { title: 'Archive which version?' });
+  if (!v) return;
+  const ok = 'Archive';
+  const choice = await vscode.window.showWarningMessage(
+    `Archive ${ref(v)}? It stays in the registry (lineage and history keep pointing at it) but is hidden from lists and cannot take an alias.`,
+    { modal: true },
+    ok,
+  );
+  if (choice !== ok) return;
+  await ctx.request(registry.archiveVersion, { ref: ref(v), archived: true });
+  void vscode.window.showInformationMessage(`ModelOps: archived ${ref(v)}.`);
+};
+
+/** Serves `modelops-config:` documents from the sidecar. */
+export async function fetchVersionConfig(ctx: Ctx, versionRef: string): Promise<string> {
+  const r = await ctx.request(workspace.versionConfig, { ref: versionRef });
+  return r.text ?? `# ${r.note}\n`;
+}

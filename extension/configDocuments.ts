@@ -1,0 +1,34 @@
+/**
+ * Read-only documents `modelops-config:/<model>@<version>/modelops.yaml`: the config a version
+ * was trained with, fetched from the sidecar, so "Compare Versions…" can open VS Code's diff
+ * editor on two of them.
+ */
+import * as vscode from 'vscode';
+import type { Ctx } from './ctx';
+import { fetchVersionConfig } from './commands/registry';
+
+export const CONFIG_SCHEME = 'modelops-config';
+
+export function configUri(model: string, version: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: CONFIG_SCHEME, path: `/${model}@${version}/modelops.yaml` });
+}
+
+/** "weather@1.2.0" from a modelops-config URI. */
+export function refFromConfigUri(uri: vscode.Uri): string {
+  return decodeURIComponent(uri.path.split('/')[1] ?? '');
+}
+
+export class ConfigContentProvider implements vscode.TextDocumentContentProvider {
+  constructor(private readonly ctx: Ctx) {}
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const ref = refFromConfigUri(uri);
+    try {
+      return await fetchVersionConfig(this.ctx, ref);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.ctx.output.warn(`config of ${ref}: ${message}`);
+      return `# The config of ${ref} could not be read: ${message}\n`;
+    }
+  }
+}

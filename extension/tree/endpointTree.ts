@@ -1,0 +1,97 @@
+/**
+ * The Endpoints view: each deploy target with what it serves, its health and an alert badge.
+ * Refreshed by `modelops/changed` (deployments, alerts, endpoints) — no polling.
+ */
+import * as vscode from 'vscode';
+import type { ChangedParams } from '../../server/protocol/core';
+import type { EndpointItem, TreeSource } from './source';
+
+export type EndpointNode =
+  | { kind: 'endpoint'; endpoint: EndpointItem }
+  | { kind: 'serving'; target: string; model: string; version: string }
+  | { kind: 'message'; text: string; icon: string; detail?: string };
+
+export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNode>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<EndpointNode | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private view: vscode.TreeView<EndpointNode> | undefined;
+
+  constructor(
+    private readonly source: TreeSource,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  attach(view: vscode.TreeView<EndpointNode>): void {
+    this.view = view;
+  }
+
+  onChanged(e: ChangedParams): void {
+    if (e.kind === 'deployments' || e.kind === 'alerts' || e.kind === 'endpoints') this.refresh();
+  }
+
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
+
+  getTreeItem(node: EndpointNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'endpoint': {
+        const e = node.endpoint;
+        const item = new vscode.TreeItem(e.target, e.serving.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `endpoint:${e.target}`;
+        const serving = e.serving.map((s) => `${s.model}@${s.version}`).join(', ');
+        item.description = [serving || 'nothing deployed', e.health, e.alerts ? `${e.alerts} alert${e.alerts === 1 ? '' : 's'}` : '']
+          .filter(Boolean)
+          .join(' · ');
+        const color = e.alerts
+          ? new vscode.ThemeColor('list.warningForeground')
+          : e.health === 'ready' || e.health === 'live'
+            ? new vscode.ThemeColor('testing.iconPassed')
+            : undefined;
+        item.iconPath = new vscode.ThemeIcon(e.alerts ? 'warning' : e.health === 'down' ? 'debug-disconnect' : e.health === 'stopped' ? 'debug-stop' : 'server', color);
+        const md = new vscode.MarkdownString();
+        md.appendMarkdown(`**${e.target}** (${e.type})${e.requireApproval ? ' — deploys need approval' : ''}\n\n`);
+        if (e.url) md.appendMarkdown(`URL: ${e.url}\n\n`);
+        md.appendMarkdown(`Health: ${e.health}\n\nServing: ${serving || 'nothing'}\n\nAlerts: ${e.alerts}`);
+        item.tooltip = md;
+        item.contextValue = `endpoint${e.serving.length ? ':serving' : ''}${e.alerts ? ':alerts' : ''}`;
+        return item;
+      }
+      case 'serving': {
+        const item = new vscode.TreeItem(`${node.model}@${node.version}`, vscode.TreeItemCollapsibleState.None);
+        item.id = `serving:${node.target}:${node.model}`;
+        item.iconPath = new vscode.ThemeIcon('package');
+        item.contextValue = 'serving';
+        return item;
+      }
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon(node.icon);
+        if (node.detail) item.tooltip = node.detail;
+        return item;
+      }
+    }
+  }
+
+  async getChildren(node?: EndpointNode): Promise<EndpointNode[]> {
+    if (node?.kind === 'endpoint') {
+      return node.endpoint.serving.map((s) => ({ kind: 'serving', target: node.endpoint.target, ...s }));
+    }
+    if (node) return [];
+    try {
+      const endpoints = await this.source.listEndpoints();
+      const alerts = endpoints.reduce((n, e) => n + e.alerts, 0);
+      if (this.view) this.view.badge = alerts ? { value: alerts, tooltip: `${alerts} unacknowledged alert${alerts === 1 ? '' : 's'}` } : undefined;
+      return endpoints.map((endpoint) => ({ kind: 'endpoint', endpoint }));
+    } catch (e) {
+      const text = e instanceof Error ? e.message : String(e);
+      this.log.warn(`endpoints view: ${text}`);
+      // Most often the config does not load yet: say so, with the reason in the tooltip.
+      return [{ kind: 'message', text: 'Endpoints appear once modelops.yaml is valid', icon: 'warning', detail: text }];
+    }
+  }
+
+  dispose(): void {
+    this.emitter.dispose();
+  }
+}

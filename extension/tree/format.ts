@@ -1,0 +1,145 @@
+/** Pure formatting for tree items: no `vscode`, so it is unit-testable. */
+import type { RunRecord, VersionRecord } from '../../server/engine/registry/types';
+
+/** Metrics shown first when a version has them: the most telling one per task. */
+const KEY_METRICS = ['accuracy', 'f1_macro', 'roc_auc', 'r2', 'rmse', 'mae', 'log_loss'];
+
+export function keyMetric(metrics: Record<string, number>, preferred?: string): [string, number] | null {
+  if (preferred && typeof metrics[preferred] === 'number') return [preferred, metrics[preferred]];
+  for (const m of KEY_METRICS) if (typeof metrics[m] === 'number') return [m, metrics[m]];
+  const first = Object.entries(metrics).find(([, v]) => typeof v === 'number');
+  return first ?? null;
+}
+
+const SHORT: Record<string, string> = { accuracy: 'acc', f1_macro: 'F1', roc_auc: 'AUC', log_loss: 'log loss' };
+
+export function formatMetric(name: string, value: number): string {
+  const v = Math.abs(value) >= 100 ? value.toFixed(1) : Math.abs(value) >= 1 ? value.toFixed(3) : value.toFixed(3);
+  return `${SHORT[name] ?? name} ${v}`;
+}
+
+/** "acc 0.912 · production, staging · ⇢ local" */
+export function versionDescription(v: VersionRecord, preferredMetric?: string): string {
+  const parts: string[] = [];
+  const km = keyMetric(v.metrics, preferredMetric);
+  if (km) parts.push(formatMetric(km[0], km[1]));
+  if (v.aliases.length) parts.push(v.aliases.join(', '));
+  if (v.deployedTo.length) parts.push(`⇢ ${v.deployedTo.join(', ')}`);
+  if (v.archived) parts.push('archived');
+  return parts.join(' · ');
+}
+
+/** contextValue drives the menus: "version", plus ":aliased", ":deployed", ":archived", ":gates-failed". */
+export function versionContext(v: VersionRecord): string {
+  let c = 'version';
+  if (v.aliases.length) c += ':aliased';
+  if (v.deployedTo.length) c += ':deployed';
+  if (v.archived) c += ':archived';
+  if (v.gates && !v.gates.passed && !v.gates.override) c += ':gates-failed';
+  return c;
+}
+
+export function shortDigest(d: string | null | undefined): string {
+  if (!d) return '—';
+  return d.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v >= 10 ? 0 : 1)} ${units[i]}`;
+}
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '';
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** "3 min ago", for descriptions. */
+export function ago(iso: string, now = Date.now()): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+/** Escapes markdown's inline syntax in text placed mid-line of a MarkdownString. */
+export function md(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#!|<>]/g, (c) => `\\${c}`);
+}
+
+/** The tooltip of a version: lineage, gates, artifact. Markdown. */
+export function versionTooltip(v: VersionRecord): string {
+  const lines: string[] = [];
+  lines.push(`**${md(v.model)}@${md(v.version)}**${v.archived ? ' _(archived)_' : ''}`, '');
+  if (v.note) lines.push(md(v.note), '');
+  if (v.aliases.length) lines.push(`Aliases: ${v.aliases.map((a) => `\`${a}\``).join(', ')}  `);
+  if (v.deployedTo.length) lines.push(`Deployed to: ${v.deployedTo.map(md).join(', ')}  `);
+  const metrics = Object.entries(v.metrics);
+  if (metrics.length) lines.push(`Metrics: ${metrics.slice(0, 8).map(([k, x]) => `${md(k)} ${x.toFixed(4)}`).join(' · ')}  `);
+  if (v.gates) {
+    const failed = v.gates.results.filter((r) => !r.passed);
+    lines.push(
+      `Gates: ${v.gates.passed ? 'passed' : `${failed.length} failed`}${v.gates.override ? ` (overridden: ${md(v.gates.override.reason)})` : ''}  `,
+    );
+    for (const r of failed) lines.push(`  - ${md(r.message)}  `);
+  }
+  lines.push('', '**Lineage**  ');
+  lines.push(`Run: ${v.runId ? `\`${v.runId}\`` : '—'}  `);
+  lines.push(`Parent: ${v.parentVersion ? md(v.parentVersion) : '—'}  `);
+  lines.push(`Config: \`${shortDigest(v.configDigest)}\`  `);
+  for (const d of v.datasets) lines.push(`Data (${d.role}): ${md(d.path)} \`${shortDigest(d.digest)}\`  `);
+  if (v.gitCommit) lines.push(`Git: \`${v.gitCommit.slice(0, 10)}\`${v.gitDirty ? ' (uncommitted changes)' : ''}  `);
+  lines.push(`Artifact: \`${shortDigest(v.artifactDigest)}\` · ${v.format} · ${formatBytes(v.sizeBytes)}  `);
+  lines.push(`Created: ${md(v.createdAt)}`);
+  return lines.join('\n');
+}
+
+export function runLabel(r: RunRecord): string {
+  return `${r.kind === 'train' ? 'train' : 'evaluate'}${r.model ? ` ${r.model}` : ''}`;
+}
+
+export function runDescription(r: RunRecord, now = Date.now()): string {
+  const parts: string[] = [r.status];
+  if (r.version) parts.push(`→ ${r.version}`);
+  if (r.durationMs !== null) parts.push(formatDuration(r.durationMs));
+  parts.push(ago(r.startedAt, now));
+  return parts.join(' · ');
+}
+
+/** The registry's model name rule (server/engine/registry/refs.ts). */
+export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** A model name from a file or folder path: lower case, path-safe; "model" when nothing fits. */
+export function suggestModelName(path: string): string {
+  const parts = path.split(/[\\/]/).filter(Boolean);
+  let base = parts.pop() ?? 'model';
+  // model.json / saved_model.pb name their folder's model.
+  if ((base === 'model.json' || base === 'saved_model.pb') && parts.length) base = parts.pop() ?? base;
+  const name = base
+    .replace(/\.[^.]+$/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .replace(/-+$/, '')
+    .slice(0, 64);
+  return MODEL_NAME.test(name) ? name : 'model';
+}
+
+/** A run id short enough for a label: "20261124-122825-2e7edb" → "122825-2e7edb". */
+export function shortRunId(id: string): string {
+  const parts = id.split('-');
+  return parts.length >= 3 ? parts.slice(-2).join('-') : id.slice(0, 12);
+}
