@@ -1,3 +1,5 @@
+import { isAbsolute, relative } from 'node:path';
+
 /** Small, dependency-free helpers for CLI output: tables, colours, progress bars. */
 
 const useColor = (isTTY: boolean): boolean => isTTY && !process.env.NO_COLOR;
@@ -39,4 +41,10 @@ export function formatNumber(v: number | null | undefined): string {
   if (v === null || v === undefined || Number.isNaN(v)) return '—';
   if (Number.isInteger(v)) return String(v);
   return v.toFixed(4);
+}
+
+/** A path as a user reads it: relative when it lies under `cwd`, absolute otherwise. */
+export function displayPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }

@@ -23,7 +23,7 @@ import type { ModelManifest } from '../engine/model/types';
 import { labelledTraffic, monitor, type MonitorResult } from '../engine/monitoring';
 import { writeChartReport } from '../engine/report';
 import { compareData, driftData, runMetricsData } from '../engine/report/chartData';
-import { formatNumber, table } from '../cli/output';
+import { displayPath, formatNumber, table } from '../cli/output';
 import { buildScenario, writeCsv, type Scenario } from './scenario';
 import { replay, startLoad } from './traffic';
 import { Story, DemoStageFailed } from './story';
@@ -285,7 +285,7 @@ async function run(demo: Demo): Promise<void> {
     if (drift) write('drift', () => writeChartReport({ kind: 'drift', data: drift, title: 'Drift after the gauge switched to inches', out: join(out, 'drift.html') }));
     check(demo.charts.length === 4, `wrote ${demo.charts.length} of 4 charts`);
     for (const c of demo.charts) story.say(c);
-    return { value: undefined, detail: `${demo.charts.length} HTML charts in ${relative(process.cwd(), out) || out}` };
+    return { value: undefined, detail: `${demo.charts.length} HTML charts in ${displayPath(process.cwd(), out)}` };
   });
 }
 

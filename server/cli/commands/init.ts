@@ -1,7 +1,7 @@
-import { relative } from 'node:path';
+import { resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { initWorkspace } from '../../engine/init';
-import { paint } from '../output';
+import { displayPath, paint } from '../output';
 
 export const initCommand: CliCommand = {
   name: 'init',
@@ -22,14 +22,11 @@ export const initCommand: CliCommand = {
       return 2;
     }
     const dir = argv.find((a) => !a.startsWith('-')) ?? '.';
-    const r = initWorkspace(relativeTo(io.cwd, dir), { force });
+    const r = initWorkspace(resolve(io.cwd, dir), { force });
     const p = paint(io.isTTY);
-    for (const f of r.written) io.out(`${p.green('created')} ${relative(io.cwd, f) || f}`);
-    io.out(`Next: modelops validate ${relative(io.cwd, r.configPath) || 'modelops.yaml'}`);
+    for (const f of r.written) io.out(`${p.green('created')} ${displayPath(io.cwd, f)}`);
+    io.out(`Next: modelops validate ${displayPath(io.cwd, r.configPath)}`);
     return 0;
   },
 };
 
-function relativeTo(cwd: string, p: string): string {
-  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) ? p : `${cwd}/${p}`;
-}

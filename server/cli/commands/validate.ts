@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { analyzeConfig, formatDiagnostic } from '../../engine/config';
 import { ModelOpsError } from '../../engine/errors';
-import { paint } from '../output';
+import { displayPath, paint } from '../output';
 
 export const validateCommand: CliCommand = {
   name: 'validate',
@@ -38,7 +38,7 @@ export const validateCommand: CliCommand = {
       io.out(JSON.stringify(diagnostics, null, 2));
       return errors ? 1 : 0;
     }
-    const shown = relative(io.cwd, file) || file;
+    const shown = displayPath(io.cwd, file);
     const p = paint(io.isTTY);
     const sorted = [...diagnostics].sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
     for (const d of sorted) {
