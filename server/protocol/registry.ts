@@ -71,5 +71,20 @@ export const listDeployments = request<{ target?: string; model?: string; limit?
 
 export const listAlerts = request<{ target?: string; unacknowledgedOnly?: boolean; limit?: number }, AlertRecord[]>('modelops/registry/listAlerts');
 
+export interface ConfigTextResult {
+  /** The resolved version, "model@1.2.0". */
+  ref: string;
+  /** The config digest the version recorded, or null when it has none. */
+  configDigest: string | null;
+  /**
+   * The config text kept in the workspace store, verified against the digest (a corrupted copy
+   * is an error naming the version); null when the version has no config or was registered
+   * before configs were kept.
+   */
+  text: string | null;
+}
+/** The config a version was registered with, as stored (no workspace or git fallback: see workspace.versionConfig). */
+export const configText = request<{ ref: string }, ConfigTextResult>('modelops/registry/configText');
+
 /** Display-ready lineage: run, config digest, datasets, git, ancestors, and label/value lines. */
 export const lineage = request<{ ref: string }, LineageView>('modelops/registry/lineage');

@@ -1,4 +1,5 @@
 import { request } from './rpc';
+import type { VersionConfig } from '../engine/registry/versionConfig';
 
 export interface InitParams {
   /** Absolute path of the folder to write `modelops.yaml` (and the starter dataset) into. */
@@ -23,16 +24,15 @@ export const init = request<InitParams, InitResult>('modelops/workspace/init');
  */
 export const openSample = request<InitParams, InitResult>('modelops/workspace/openSample');
 
-export interface VersionConfigResult {
-  /** The modelops.yaml text the version was registered with, or null when it cannot be recovered. */
-  text: string | null;
-  /** Where the text came from: the workspace's current config (same digest) or git at the version's commit. */
-  source: 'workspace' | 'git' | 'none';
-  /** One sentence for the diff view's header, e.g. why the text is missing. */
-  note: string;
-}
+/**
+ * The config text a version was registered with and where it came from: the copy in the
+ * workspace store ('registry'), else — for versions registered before configs were kept — the
+ * current modelops.yaml ('workspace') or git at the version's commit ('git') when the digest
+ * matches; 'none' with a note saying why when it cannot be recovered.
+ */
+export type VersionConfigResult = VersionConfig;
 
-/** The config a version was registered with, recovered by its digest; serves `modelops-config:` documents. */
+/** The config a version was registered with (stored copy first, then by digest); serves `modelops-config:` documents. */
 export const versionConfig = request<{ ref: string }, VersionConfigResult>('modelops/workspace/versionConfig');
 
 export interface TargetInfo {

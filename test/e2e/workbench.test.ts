@@ -38,6 +38,7 @@ before(async () => {
       // A registered version with an alias, through the CLI (the same engine and store).
       const cli = join(ROOT, 'dist', 'cli.js');
       writeFileSync(join(folder, 'churn.onnx'), Buffer.alloc(2048, 7));
+      mkdirSync(join(folder, 'models'), { recursive: true });
       writeFileSync(join(folder, 'metrics.json'), JSON.stringify({ accuracy: 0.91, f1_macro: 0.8 }));
       execFileSync(process.execPath, [cli, 'versions', 'register', 'churn.onnx', '--model', 'churn', '--note', 'first cut', '--metrics', 'metrics.json', '--root', folder], { cwd: folder });
       execFileSync(process.execPath, [cli, 'versions', 'promote', 'churn@1.0.0', '--alias', 'production', '--root', folder], { cwd: folder });
@@ -150,7 +151,8 @@ test('a crashed sidecar is restarted and the diagnostics come back', { timeout: 
 
 test('a new model file in the workspace is offered for registration and lands in the tree', { timeout: 60_000 }, async () => {
   const { page } = wb;
-  mkdirSync(join(wb.folder, 'models'), { recursive: true });
+  // Written into a folder the watcher already watches: a file created in a brand-new folder
+  // right after the folder itself can land before the watcher has subscribed to it.
   writeFileSync(join(wb.folder, 'models', 'churn-v2.onnx'), Buffer.alloc(4096, 9));
   const offer = page.locator('.notification-toast', { hasText: 'churn-v2.onnx changed. Register it as a new model version?' });
   await offer.first().waitFor({ timeout: 30_000 });

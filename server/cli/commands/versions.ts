@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliCommand, CliIO } from '../command';
 import { formatNumber, paint, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
-import { buildLineage, openRegistry, parseRef, type ArtifactFormat, type RunRecord, type VersionRecord } from '../../engine/registry';
+import { buildLineage, diffVersions, openRegistry, parseRef, versionConfig, type ArtifactFormat, type RunRecord, type VersionComparison, type VersionRecord } from '../../engine/registry';
 import { formatBytes } from '../../engine/registry/lineage';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -70,6 +70,8 @@ modelops versions register <path> --model <name> [--version x.y.z] [--note text]
 modelops versions promote <model@version> --alias <alias> [--reason text] [--force-reason text] [--json]
 modelops versions rollback <model> --alias <alias> [--reason text] [--json]
 modelops versions compare <refA> <refB> [--json]
+modelops versions config <model@version> [--json]
+modelops versions diff <refA> <refB> [--json]
 modelops versions archive <model@version> [--undo] [--json]
 modelops versions delete <model@version> [--json]
 modelops versions history <model> [--alias alias] [--json]
@@ -78,7 +80,7 @@ Every form takes --root <dir> (default: the nearest folder with .modelops/ or mo
 
 export const versionsCommand: CliCommand = {
   name: 'versions',
-  summary: 'List, show, register, promote, roll back, compare and archive model versions',
+  summary: 'List, show, register, promote, roll back, compare, diff and archive model versions',
   usage: VERSIONS_USAGE,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -226,13 +228,49 @@ export const versionsCommand: CliCommand = {
         try {
           const cmp = reg.compareVersions(refA, refB);
           if (a.values.json) return printJson(io, cmp);
-          const la = `${cmp.a.model}@${cmp.a.version}`;
-          const lb = `${cmp.b.model}@${cmp.b.version}`;
-          if (Object.keys(cmp.metrics).length === 0) io.out('Neither version has metrics.');
-          else io.out(table(['metric', la, lb, 'Δ'], Object.entries(cmp.metrics).map(([k, [x, y, d]]) => [k, formatNumber(x), formatNumber(y), d === null ? '—' : `${d >= 0 ? '+' : ''}${formatNumber(d)}`])));
+          printComparison(io, cmp, c);
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'config': {
+        const a = parse(rest, {}, VERSIONS_USAGE);
+        const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
+        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const cfg = await versionConfig(reg, ref);
+          if (a.values.json) return printJson(io, cfg);
+          if (cfg.text === null) throw new ModelOpsError('config-unavailable', `No config text for ${cfg.ref}: ${cfg.note}`, cfg.digest ? `Its digest is ${cfg.digest}; versions registered from now on keep their config in the workspace store.` : 'Register versions with --config modelops.yaml to keep their config.');
+          // io.out ends the line itself, so the stored final newline is not doubled.
+          io.out(cfg.text.endsWith('\n') ? cfg.text.slice(0, -1) : cfg.text);
+          if (cfg.source !== 'registry') io.err(c.dim(`(${cfg.note})`));
+          return 0;
+        } finally {
+          reg.close();
+        }
+      }
+      case 'diff': {
+        const a = parse(rest, {}, VERSIONS_USAGE);
+        const refA = need(a.positionals[0], 'two versions to diff', VERSIONS_USAGE);
+        const refB = need(a.positionals[1], 'two versions to diff', VERSIONS_USAGE);
+        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        try {
+          const d = await diffVersions(reg, refA, refB);
+          if (a.values.json) return printJson(io, d);
+          printComparison(io, d.comparison, c);
           io.out('');
-          io.out(`artifact:  ${cmp.sameArtifact ? 'same' : 'different'}`);
-          io.out(`signature: ${cmp.signatureChanged ? c.yellow('changed') : 'same'}`);
+          if (d.configDiff === null) {
+            io.out(c.bold('config: ') + 'cannot be compared');
+            for (const cfg of [d.configA, d.configB]) if (cfg.text === null) io.out(`  ${cfg.ref}: ${cfg.note}`);
+          } else if (d.configDiff === '') {
+            io.out(`${c.bold('config:')} same${d.configA.digest === d.configB.digest ? ` (${(d.configA.digest ?? '').slice(7, 19)})` : ''}`);
+          } else {
+            io.out(c.bold('config:'));
+            for (const line of d.configDiff.replace(/\n$/, '').split('\n')) {
+              io.out(line.startsWith('@@') ? c.cyan(line) : line.startsWith('-') && !line.startsWith('--- ') ? c.red(line) : line.startsWith('+') && !line.startsWith('+++ ') ? c.green(line) : line);
+            }
+          }
           return 0;
         } finally {
           reg.close();
@@ -357,6 +395,17 @@ export const runsCommand: CliCommand = {
     return 2;
   },
 };
+
+/** Metrics side by side with the change, then whether the artifact and signature changed. */
+function printComparison(io: CliIO, cmp: VersionComparison, c: ReturnType<typeof paint>): void {
+  const la = `${cmp.a.model}@${cmp.a.version}`;
+  const lb = `${cmp.b.model}@${cmp.b.version}`;
+  if (Object.keys(cmp.metrics).length === 0) io.out('Neither version has metrics.');
+  else io.out(table(['metric', la, lb, 'Δ'], Object.entries(cmp.metrics).map(([k, [x, y, d]]) => [k, formatNumber(x), formatNumber(y), d === null ? '—' : `${d >= 0 ? '+' : ''}${formatNumber(d)}`])));
+  io.out('');
+  io.out(`artifact:  ${cmp.sameArtifact ? 'same' : 'different'}`);
+  io.out(`signature: ${cmp.signatureChanged ? c.yellow('changed') : 'same'}`);
+}
 
 function statusText(r: RunRecord, c: ReturnType<typeof paint>): string {
   return r.status === 'succeeded' ? c.green(r.status) : r.status === 'failed' ? c.red(r.status) : r.status === 'running' ? c.cyan(r.status) : c.yellow(r.status);

@@ -191,6 +191,21 @@ export class ArtifactStore {
     }
   }
 
+  /**
+   * A small blob (a config) read whole, with the digest its bytes actually hash to, so the
+   * caller can verify it and name what a mismatch belongs to; null when the store has no such blob.
+   */
+  async readBlob(digest: Digest): Promise<{ bytes: Buffer; actual: Digest } | null> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.blobPath(digest));
+    } catch (e) {
+      if (e && typeof e === 'object' && 'code' in e && (e as { code: unknown }).code === 'ENOENT') return null;
+      throw e;
+    }
+    return { bytes, actual: `sha256:${createHash('sha256').update(bytes).digest('hex')}` };
+  }
+
   /** The verified blob path of a file artifact. */
   async verifiedFile(digest: Digest, label: string): Promise<string> {
     const path = this.blobPath(digest);

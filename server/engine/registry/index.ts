@@ -8,3 +8,5 @@ export { parseRef, validateModelName, validateAlias, formatRef, type ParsedRef }
 export { compareSemver, parseSemver, isValidSemver } from './semver';
 export { detectModelFormat, isModelPath, MODEL_FILE_GLOB } from './modelFiles';
 export { buildLineage, formatBytes, type LineageView } from './lineage';
+export { versionConfig, diffVersions, type VersionConfig, type VersionDiff } from './versionConfig';
+export { diffLines, splitLines, unifiedDiff, type DiffOp, type UnifiedDiffOptions } from './textDiff';

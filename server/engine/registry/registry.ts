@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { ModelOpsError } from '../errors';
 import type { Signature } from '../model/types';
 import { ArtifactStore, digestHex, type DirectoryManifest, type StoredArtifact } from './artifacts';
-import { configDigest, gitState } from './lineage';
+import { gitState } from './lineage';
 import { detectModelFormat } from './modelFiles';
 import { parseRef, validateAlias, validateModelName } from './refs';
 import { canonicalJson, nextVersion, parseSemver, requireSemver } from './semver';
@@ -115,6 +115,8 @@ interface AlertRow {
 
 const VERSION_COLUMNS = `v.*, g.report AS gate_report`;
 const VERSION_FROM = `versions v LEFT JOIN gate_reports g ON g.version_id = v.id`;
+/** A config is a few KiB; anything this large was passed as --config by mistake. */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const FORMATS: ArtifactFormat[] = ['modelops-tfjs', 'tfjs-layers', 'onnx', 'keras', 'h5', 'torch', 'safetensors', 'pickle', 'savedmodel', 'unknown'];
 
 const now = (): string => new Date().toISOString();
@@ -246,7 +248,11 @@ export class WorkspaceRegistry implements Registry {
   sweepOrphans(nowMs = Date.now()): { blobs: number; temps: number } {
     return this.write(() => {
       const referenced = new Set<string>();
-      const rows = this.db.prepare(`SELECT artifact_digest AS d FROM versions UNION SELECT blob_digest AS d FROM artifact_files`).pluck().all() as string[];
+      // Config blobs are addressed by the config digest each version already records.
+      const rows = this.db
+        .prepare(`SELECT artifact_digest AS d FROM versions UNION SELECT blob_digest AS d FROM artifact_files UNION SELECT config_digest AS d FROM versions WHERE config_digest IS NOT NULL`)
+        .pluck()
+        .all() as string[];
       for (const d of rows) {
         try {
           referenced.add(digestHex(d));
@@ -413,15 +419,7 @@ export class WorkspaceRegistry implements Registry {
     }
     const tags = normaliseTags(input.tags ?? []);
     const format = input.format ?? detectModelFormat(source);
-    let cfgDigest: string | null = null;
-    if (input.configPath) {
-      const cfg = resolve(this.root, input.configPath);
-      try {
-        cfgDigest = await configDigest(cfg);
-      } catch {
-        throw new ModelOpsError('config-not-found', `Cannot read the config ${input.configPath} to record its digest.`, 'Pass an existing modelops.yaml or leave the config out.');
-      }
-    }
+    const configSource = input.configPath ? resolve(this.root, input.configPath) : null;
     if (explicit) {
       // Fail early, before copying a large artifact; checked again inside the transaction.
       const taken = this.db.prepare(`SELECT 1 FROM versions WHERE model = ? AND version = ?`).get(model, explicit);
@@ -431,6 +429,8 @@ export class WorkspaceRegistry implements Registry {
     const signature = input.signature ? canonicalJson(input.signature) : null;
 
     for (let attempt = 0; ; attempt++) {
+      // The config first: it is small, and a wrong path should fail before a large artifact is copied.
+      const cfgDigest = configSource ? await this.storeConfig(configSource, input.configPath as string) : null;
       let stored: StoredArtifact;
       try {
         stored = await this.artifacts.put(source);
@@ -439,7 +439,7 @@ export class WorkspaceRegistry implements Registry {
       }
       const result: { row: VersionRow; newModel: boolean } | 'blob-swept' = this.write(() => {
         // A sweep in another process may have removed a deduplicated blob before we committed.
-        const needed = [stored.digest, ...stored.files.map((f) => f.digest)];
+        const needed = [stored.digest, ...stored.files.map((f) => f.digest), ...(cfgDigest ? [cfgDigest] : [])];
         if (needed.some((d) => !this.artifacts.hasBlob(d))) return 'blob-swept' as const;
         const newModel = !this.db.prepare(`SELECT 1 FROM models WHERE name = ?`).get(model);
         if (newModel) this.db.prepare(`INSERT INTO models (name, created_at) VALUES (?, ?)`).run(model, now());
@@ -504,6 +504,54 @@ export class WorkspaceRegistry implements Registry {
       this.emit(...events);
       return this.decorate([result.row], model)[0];
     }
+  }
+
+  /**
+   * Copies the config into the artifact store. Its blob's address is the SHA-256 the version
+   * records as `configDigest` ("sha256:<hex>", as before), so the digest stays what it was.
+   */
+  private async storeConfig(path: string, shown: string): Promise<string> {
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(path, { throwIfNoEntry: false });
+    } catch (e) {
+      throw mapArtifactError(e, shown);
+    }
+    if (!st?.isFile()) {
+      throw new ModelOpsError('config-not-found', `Cannot read the config ${shown} to record it with the version.`, 'Pass an existing modelops.yaml or leave the config out.');
+    }
+    if (st.size > MAX_CONFIG_BYTES) {
+      throw new ModelOpsError('config-too-large', `The config ${shown} is ${(st.size / 1024 / 1024).toFixed(1)} MiB; a modelops.yaml is a few KiB.`, 'Pass the modelops.yaml the model was trained with.');
+    }
+    try {
+      return (await this.artifacts.putFile(path)).digest;
+    } catch (e) {
+      throw mapArtifactError(e, shown);
+    }
+  }
+
+  async configText(ref: string): Promise<string | null> {
+    const v = this.getVersion(ref);
+    const digest = v.configDigest;
+    if (!digest || !/^sha256:[0-9a-f]{64}$/.test(digest)) return null;
+    const label = `${v.model}@${v.version}`;
+    let blob: Awaited<ReturnType<ArtifactStore['readBlob']>>;
+    try {
+      blob = await this.artifacts.readBlob(digest);
+    } catch (e) {
+      const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'error';
+      throw new ModelOpsError('config-unreadable', `Cannot read the stored config of ${label} (${code}).`, 'Check the permissions of .modelops/artifacts.');
+    }
+    // Versions registered before configs were kept have the digest but no blob.
+    if (!blob) return null;
+    if (blob.actual !== digest) {
+      throw new ModelOpsError(
+        'config-corrupt',
+        `The stored config of ${label} is corrupted: it should have digest ${digest} but has ${blob.actual}.`,
+        'Restore .modelops/artifacts from a backup; the same config may also be in git at the version’s commit.',
+      );
+    }
+    return blob.bytes.toString('utf8');
   }
 
   compareVersions(refA: string, refB: string): VersionComparison {

@@ -181,7 +181,7 @@ export interface RegisterVersionInput {
   signature?: Signature | null;
   metrics?: Record<string, number>;
   runId?: string | null;
-  /** Path of the config file; its SHA-256 is recorded. */
+  /** Path of the config file; its bytes are kept in the artifact store under its SHA-256, which is recorded. */
   configPath?: string | null;
   datasets?: DatasetRef[];
   note?: string | null;
@@ -241,6 +241,12 @@ export interface Registry {
 
   /** A local path to the verified artifact (a file, or a directory for bundles). */
   artifactPath(ref: string): Promise<string>;
+  /**
+   * The config text the version was registered with, verified against its `configDigest`
+   * (ModelOpsError 'config-corrupt' naming the version when it does not match); null when the
+   * version has no config or was registered before configs were kept in the store.
+   */
+  configText(ref: string): Promise<string | null>;
 
   createRun(input: { kind: RunRecord['kind']; model: string | null; params: Record<string, unknown>; backend?: string | null }): RunRecord;
   appendRunMetrics(runId: string, step: number, metrics: Record<string, number>): void;

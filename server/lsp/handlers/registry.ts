@@ -140,4 +140,10 @@ export function registerRegistry(ctx: ServerContext): void {
   ctx.handle(rpc.listDeployments, (p) => r().listDeployments(p ?? {}));
   ctx.handle(rpc.listAlerts, (p) => r().listAlerts(p ?? {}));
   ctx.handle(rpc.lineage, (p) => buildLineage(r(), p.ref));
+  ctx.handle(rpc.configText, async (p) => {
+    const reg = r();
+    const v = reg.getVersion(p.ref);
+    const ref = `${v.model}@${v.version}`;
+    return { ref, configDigest: v.configDigest, text: await reg.configText(ref) };
+  });
 }

@@ -101,6 +101,9 @@ test('two processes registering 50 versions each at once get 100 unique versions
       const switches = byId.filter((w, i) => i > 0 && w !== byId[i - 1]).length;
       assert.ok(switches >= 5, `writers interleaved only ${switches} times`);
       for (const v of page.items.filter((x) => x.artifactKind === 'directory').slice(0, 5)) assert.ok(existsSync(join(await reg.artifactPath(`shared@${v.version}`), 'weights.bin')));
+      // Configs were stored by both writers at once, the shared one deduplicated.
+      for (const v of page.items) assert.match((await reg.configText(`shared@${v.version}`)) ?? '', /^version: 1\nproject: /);
+      assert.equal(new Set(page.items.map((v) => v.configDigest)).size, 51);
     } finally {
       reg.close();
     }
@@ -157,12 +160,16 @@ test('a registering process killed with SIGKILL at random points leaves a consis
         const versions = reg.listVersions({ model: 'victim', limit: 1000, includeArchived: true }).items;
         assert.ok(versions.length >= registeredBefore, 'no committed version was lost');
         registeredBefore = versions.length;
-        // Every committed version reads back verified: no partial version.
-        for (const v of versions) await reg.artifactPath(`victim@${v.version}`);
+        // Every committed version reads back verified, its config too: no partial version.
+        for (const v of versions) {
+          await reg.artifactPath(`victim@${v.version}`);
+          assert.match((await reg.configText(`victim@${v.version}`)) ?? '', /^version: 1\nproject: /);
+        }
         // Nothing unreferenced is left, and no temp file.
         const referenced = new Set<string>();
         for (const v of versions) {
           referenced.add(v.artifactDigest.slice(7));
+          if (v.configDigest) referenced.add(v.configDigest.slice(7));
           if (v.artifactKind === 'directory') {
             const m = JSON.parse(readFileSync(join(store, 'artifacts', 'sha256', v.artifactDigest.slice(7, 9), v.artifactDigest.slice(9)), 'utf8')) as { files: Record<string, { digest: string }> };
             for (const f of Object.values(m.files)) referenced.add(f.digest.slice(7));
