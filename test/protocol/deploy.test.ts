@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { deploy, training } from '../../server/protocol';
 import type { StepEvent } from '../../server/protocol/deploy';
 import { readServerRecord, stopLocalServer } from '../../server/engine/deploy';
 import { REPO, startSidecar } from './client';
+import { freePort } from '../../server/engine/net';
 
 const TOKEN = 'proto-token-3f9a77c2d1';
 const rows = readFileSync(join(REPO, 'examples/sample/data/seattle-weather.csv'), 'utf8').trim().split('\n');
@@ -39,14 +39,6 @@ monitor:
   drift: { method: psi, threshold: 0.2 }
   alerts: { notify: true }
 `;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 test('deploy with named steps, endpoints with health, monitor, and trust', async () => {
   const c = await startSidecar({ files: { 'modelops.yaml': config(await freePort()), 'data/weather.csv': data } });
