@@ -43,6 +43,8 @@ class I32 {
 export class Dictionary {
   readonly values: string[] = [];
   private index = new Map<string, number>();
+  /** The code last found in place: a column often repeats its value. */
+  private hint = 0;
   constructor(initial: readonly string[] = []) {
     for (const v of initial) this.code(v);
   }
@@ -54,6 +56,30 @@ export class Dictionary {
       this.index.set(v, c);
     }
     return c;
+  }
+  /** The code of a value, without adding it; −1 when unknown. */
+  lookup(v: string): number {
+    return this.index.get(v) ?? -1;
+  }
+  /**
+   * The code of `text[at, at + len)` when it is a known value, compared in place so the common
+   * case slices no string and hashes nothing; −1 when unknown, or when there are too many
+   * values to compare one by one (then the caller slices and uses `code` or `lookup`).
+   */
+  find(text: string, at: number, len: number): number {
+    const vals = this.values;
+    const h = this.hint;
+    if (h < vals.length && vals[h].length === len && matchAt(text, at, vals[h])) return h;
+    if (vals.length > 32) return -1;
+    const first = text.charCodeAt(at);
+    for (let k = 0; k < vals.length; k++) {
+      const v = vals[k];
+      if (v.length === len && v.charCodeAt(0) === first && matchAt(text, at, v)) {
+        this.hint = k;
+        return k;
+      }
+    }
+    return -1;
   }
 }
 
@@ -84,6 +110,13 @@ export interface LogColumns {
 
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
+/** `text.startsWith(t, at)` as a loop the JIT inlines: cheaper than the builtin call for short keys. */
+function matchAt(text: string, at: number, t: string): boolean {
+  if (at + t.length > text.length) return false;
+  for (let k = 0; k < t.length; k++) if (text.charCodeAt(at + k) !== t.charCodeAt(k)) return false;
+  return true;
+}
+
 /**
  * A scanner for the exact shape the model server writes, so the common line costs no
  * JSON.parse. Any surprise (escapes, other key order, malformed text) returns false and the
@@ -95,9 +128,54 @@ class LineScanner {
   end = 0;
 
   lit(t: string): boolean {
-    if (!this.s.startsWith(t, this.i)) return false;
+    if (!matchAt(this.s, this.i, t)) return false;
     this.i += t.length;
     return true;
+  }
+
+  /** Index of the closing quote of a plain string (no escapes) starting at `i`; −1 on anything else. */
+  strEnd(): number {
+    const { s } = this;
+    for (let k = this.i; k < this.end; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 34) return k;
+      if (c === 92) return -1;
+    }
+    return -1;
+  }
+
+  /**
+   * The code of a plain string (after its opening quote) in `dict`, adding it when new;
+   * −1 on escapes or a missing quote. Known values are matched without slicing.
+   */
+  code(dict: Dictionary): number {
+    const q = this.strEnd();
+    if (q < 0) return -1;
+    let c = dict.find(this.s, this.i, q - this.i);
+    if (c < 0) c = dict.code(this.s.slice(this.i, q));
+    this.i = q + 1;
+    return c;
+  }
+
+  /** FNV-1a hash of the last string `hashedStr` read. */
+  hash = 0;
+
+  /** As `str`, also leaving the string's `hashString` in `hash`. */
+  hashedStr(): string | null {
+    const { s } = this;
+    const start = this.i;
+    let h = 0x811c9dc5;
+    for (let k = start; k < this.end; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 34) {
+        this.i = k + 1;
+        this.hash = h;
+        return s.slice(start, k);
+      }
+      if (c === 92) return null;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    return null;
   }
 
   /** A plain string (no escapes) after its opening quote; null on anything else. */
@@ -131,12 +209,10 @@ class LineScanner {
       k++;
     }
     let mant = 0;
-    let digits = 0;
     let exp = 0;
     let any = false;
     let c = s.charCodeAt(k);
     while (c >= 48 && c <= 57) {
-      if (digits > 0 || c !== 48) digits++;
       mant = mant * 10 + (c - 48);
       any = true;
       c = s.charCodeAt(++k);
@@ -144,7 +220,6 @@ class LineScanner {
     if (c === 46) {
       c = s.charCodeAt(++k);
       while (c >= 48 && c <= 57) {
-        if (digits > 0 || c !== 48) digits++;
         mant = mant * 10 + (c - 48);
         exp--;
         any = true;
@@ -160,13 +235,124 @@ class LineScanner {
       while (c >= 48 && c <= 57) c = s.charCodeAt(++k);
     }
     this.i = k;
-    // Clinger's fast path: an exact integer mantissa and an exact power of ten round once.
-    if (!slow && digits <= 15 && exp >= -22) {
+    // Clinger's fast path: when the digits as an integer stay below 2^53 every step above was
+    // exact, and dividing by an exact power of ten (≤ 1e22) rounds once, as Number() does.
+    if (!slow && mant < 9007199254740992 && exp >= -22) {
       const v = exp === 0 ? mant : mant / POW10[-exp];
       return neg ? -v : v;
     }
     const v = Number(s.slice(start, k));
     return Number.isNaN(v) ? undefined : v;
+  }
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** FNV-1a over UTF-16 code units, the same whether taken in place by the scanner or from a string. */
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < s.length; k++) h = Math.imul(h ^ s.charCodeAt(k), 0x01000193);
+  return h;
+}
+
+/**
+ * Request id → slot (a later request with the same id replaces the earlier, as a Map would).
+ * Open addressing on hashes the scanner computes while it finds the end of the id, so a
+ * hundred thousand ids cost no string hashing and no Map growth.
+ */
+class IdTable {
+  private ids: string[] = [];
+  private hashes = new Int32Array(1024);
+  private values = new Int32Array(1024);
+  /** Entry index + 1 per bucket; 0 is empty. */
+  private table = new Int32Array(2048);
+  private mask = 2047;
+
+  set(id: string, hash: number, value: number): void {
+    let p = hash & this.mask;
+    for (;;) {
+      const e = this.table[p] - 1;
+      if (e < 0) break;
+      if (this.hashes[e] === hash && this.ids[e] === id) {
+        this.values[e] = value;
+        return;
+      }
+      p = (p + 1) & this.mask;
+    }
+    const e = this.ids.length;
+    if (e === this.hashes.length) {
+      const h = new Int32Array(e * 2);
+      h.set(this.hashes);
+      this.hashes = h;
+      const v = new Int32Array(e * 2);
+      v.set(this.values);
+      this.values = v;
+    }
+    this.ids.push(id);
+    this.hashes[e] = hash;
+    this.values[e] = value;
+    this.table[p] = e + 1;
+    if ((e + 1) * 2 > this.table.length) this.grow();
+  }
+
+  /** The value for an id, or −1. */
+  get(id: string, hash: number): number {
+    for (let p = hash & this.mask; ; p = (p + 1) & this.mask) {
+      const e = this.table[p] - 1;
+      if (e < 0) return -1;
+      if (this.hashes[e] === hash && this.ids[e] === id) return this.values[e];
+    }
+  }
+
+  private grow(): void {
+    const size = this.table.length * 2;
+    this.table = new Int32Array(size);
+    this.mask = size - 1;
+    for (let e = 0; e < this.ids.length; e++) {
+      let p = this.hashes[e] & this.mask;
+      while (this.table[p] !== 0) p = (p + 1) & this.mask;
+      this.table[p] = e + 1;
+    }
+  }
+}
+
+/**
+ * Request times exactly as `Date.parse` reads them. The server writes 'YYYY-MM-DDTHH:MM:SS.sssZ':
+ * the minute is parsed once for each run of lines that share it, seconds and milliseconds are
+ * added in place; any other shape goes to `Date.parse`.
+ */
+class TimeParser {
+  private prefix = '';
+  private base = NaN;
+
+  parse(text: string, a: number, b: number): number {
+    if (b - a === 24) {
+      // Same minute as the line before (the prefix was checked then): check the rest only.
+      const same = this.prefix.length === 16 && matchAt(text, a, this.prefix);
+      if (same ? this.fixedShape(text, a, 16) : this.fixedShape(text, a, 0)) {
+        if (!same) {
+          this.prefix = text.slice(a, a + 16);
+          // Hour 24 means the end of the day only at 24:00:00.000: leave it to Date.parse.
+          this.base = text.startsWith('24', a + 11) ? NaN : Date.parse(`${this.prefix}:00.000Z`);
+        }
+        const s10 = text.charCodeAt(a + 17) - 48;
+        if (this.base === this.base && s10 <= 5) {
+          const ms = (text.charCodeAt(a + 20) - 48) * 100 + (text.charCodeAt(a + 21) - 48) * 10 + (text.charCodeAt(a + 22) - 48);
+          return this.base + (s10 * 10 + text.charCodeAt(a + 18) - 48) * 1000 + ms;
+        }
+      }
+    }
+    return Date.parse(text.slice(a, b));
+  }
+
+  /** 'YYYY-MM-DDTHH:MM:SS.sssZ' from position `from` of the 24 characters at `a`. */
+  private fixedShape(text: string, a: number, from: number): boolean {
+    for (let k = from; k < 23; k++) {
+      const c = text.charCodeAt(a + k);
+      const want = k === 4 || k === 7 ? 45 : k === 10 ? 84 : k === 13 || k === 16 ? 58 : k === 19 ? 46 : -1;
+      if (want < 0 ? !isDigit(c) : c !== want) return false;
+    }
+    return text.charCodeAt(a + 23) === 90;
   }
 }
 
@@ -204,14 +390,38 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
   const version = new I32();
   const time = new F64();
   const latency = new F64();
-  /** request id → [first row, rows] */
-  const requests = new Map<string, [number, number]>();
-  const feedback: Array<[string, Array<string | number>]> = [];
+  // Requests: id → slot; the slot's first row and row count.
+  const requests = new IdTable();
+  const reqFirst = new I32();
+  const reqRows = new I32();
+  const addRequest = (id: string, hash: number, first: number, rows: number) => {
+    requests.set(id, hash, reqFirst.length);
+    reqFirst.push(first);
+    reqRows.push(rows);
+  };
+  // Feedback in log order: its request id, and either label codes in `fbCodes` (start, length)
+  // or, for lines JSON.parse read, the raw values (start −1). Labels are joined after reading
+  // so codes are given in the same order whichever path read a line; a label not yet known
+  // when its line is scanned waits in `fbPending` (code −2 − k) and is coded in that pass.
+  const fbIds: string[] = [];
+  const fbHashes = new I32();
+  const fbStart = new I32();
+  const fbLen = new I32();
+  const fbCodes = new I32();
+  const fbPending: string[] = [];
+  const fbRaw = new Map<number, Array<string | number>>();
+  const addRawFeedback = (id: string, values: Array<string | number>) => {
+    fbRaw.set(fbIds.length, values);
+    fbIds.push(id);
+    fbHashes.push(hashString(id));
+    fbStart.push(-1);
+    fbLen.push(values.length);
+  };
   let count = 0;
   let badLines = 0;
 
-
   const scanner = new LineScanner();
+  const times = new TimeParser();
   // Each input as its JSON key token, so a key is matched in place without slicing its name.
   const inputs = [
     ...numericNames.map((name, k) => ({ token: `"${name}":[`, num: numericCols[k] as F64 | null, cat: null as I32 | null, dict: null as Dictionary | null })),
@@ -252,9 +462,50 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
       if (d !== 44) return -1;
     }
   };
-  const pushLabel = (v: string) => predLabel!.push(labels.code(v));
   let feedbackValues: Array<string | number> = [];
   const pushFeedback = (v: string) => feedbackValues.push(v);
+
+  const dropFeedback = (codes: number, pending: number): false => {
+    fbCodes.length = codes;
+    fbPending.length = pending;
+    return false;
+  };
+  /** A feedback line's labels as codes (classification); false leaves everything as it was. */
+  const fastFeedbackCodes = (id: string, hash: number, b: number): boolean => {
+    const sc = scanner;
+    const text = sc.s;
+    const start = fbCodes.length;
+    const pending = fbPending.length;
+    if (text.charCodeAt(sc.i) === 93) sc.i++;
+    else {
+      for (;;) {
+        if (text.charCodeAt(sc.i) !== 34) return dropFeedback(start, pending);
+        sc.i++;
+        const q = sc.strEnd();
+        if (q < 0) return dropFeedback(start, pending);
+        let c = labels.find(text, sc.i, q - sc.i);
+        if (c < 0) {
+          const v = text.slice(sc.i, q);
+          c = labels.lookup(v);
+          if (c < 0) {
+            c = -2 - fbPending.length;
+            fbPending.push(v);
+          }
+        }
+        fbCodes.push(c);
+        sc.i = q + 1;
+        const d = text.charCodeAt(sc.i++);
+        if (d === 93) break;
+        if (d !== 44) return dropFeedback(start, pending);
+      }
+    }
+    if (!sc.lit('}') || sc.i !== b) return dropFeedback(start, pending);
+    fbIds.push(id);
+    fbHashes.push(hash);
+    fbStart.push(start);
+    fbLen.push(fbCodes.length - start);
+    return true;
+  };
 
   /** The server's own lines without JSON.parse; false leaves every column as it was. */
   const fastLine = (text: string, a: number, b: number): boolean => {
@@ -263,20 +514,30 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
     sc.i = a;
     sc.end = b;
     if (sc.lit('{"type":"feedback","id":"')) {
-      const id = sc.str();
+      const id = sc.hashedStr();
+      const hash = sc.hash;
       if (id === null || !sc.lit(',"time":"') || sc.str() === null || !sc.lit(',"labels":[')) return false;
+      if (task === 'classification') return fastFeedbackCodes(id, hash, b);
       feedbackValues = [];
       if (stringArray(pushFeedback) < 0 || !sc.lit('}') || sc.i !== b) return false;
-      feedback.push([id, feedbackValues]);
+      addRawFeedback(id, feedbackValues);
       return true;
     }
     if (!sc.lit('{"type":"prediction","id":"')) return false;
-    const id = sc.str();
+    const id = sc.hashedStr();
+    const idHash = sc.hash;
     if (id === null || !sc.lit(',"time":"')) return false;
-    const timeText = sc.str();
-    if (timeText === null || !sc.lit(',"version":"')) return false;
-    const ver = sc.str();
-    if (ver === null || !sc.lit(',"latencyMs":')) return false;
+    const timeStart = sc.i;
+    const timeEnd = sc.strEnd();
+    if (timeEnd < 0) return false;
+    sc.i = timeEnd + 1;
+    if (!sc.lit(',"version":"')) return false;
+    // The version is coded only once the line has parsed, as the JSON.parse path would.
+    const verStart = sc.i;
+    const verEnd = sc.strEnd();
+    if (verEnd < 0) return false;
+    sc.i = verEnd + 1;
+    if (!sc.lit(',"latencyMs":')) return false;
     const lat = sc.num();
     if (lat === undefined || !sc.lit(',"inputs":{')) return false;
     for (let k = 0; k < inputs.length; k++) {
@@ -294,7 +555,7 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
         let which = -1;
         for (let t = 0; t < inputs.length; t++) {
           const k = (next + t) % inputs.length;
-          if (text.startsWith(inputs[k].token, sc.i)) {
+          if (matchAt(text, sc.i, inputs[k].token)) {
             which = k;
             break;
           }
@@ -305,19 +566,27 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
         next = which + 1;
         sc.i += inp.token.length;
         let items = 0;
+        const num = inp.num;
+        const cat = inp.cat;
         if (text.charCodeAt(sc.i) !== 93) {
           for (;;) {
             if (text.charCodeAt(sc.i) === 34) {
               sc.i++;
-              const v = sc.str();
-              if (v === null) return undo();
-              if (inp.num) inp.num.push(NaN);
-              else inp.cat!.push(inp.dict!.code(v));
+              if (num) {
+                const q = sc.strEnd();
+                if (q < 0) return undo();
+                sc.i = q + 1;
+                num.push(NaN);
+              } else {
+                const c = sc.code(inp.dict!);
+                if (c < 0) return undo();
+                cat!.push(c);
+              }
             } else {
               const v = sc.num();
               if (v === undefined) return undo();
-              if (inp.num) inp.num.push(v);
-              else inp.cat!.push(-1);
+              if (num) num.push(v);
+              else cat!.push(-1);
             }
             items++;
             const d = text.charCodeAt(sc.i++);
@@ -332,13 +601,25 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
         if (d !== 44) return undo();
       }
     } else sc.i++;
-    let outCount: number;
+    let outCount = 0;
     if (task === 'classification') {
       if (!sc.lit(',"outputs":{"label":[')) return undo();
-      outCount = stringArray(pushLabel);
+      if (text.charCodeAt(sc.i) === 93) sc.i++;
+      else {
+        for (;;) {
+          if (text.charCodeAt(sc.i) !== 34) return undo();
+          sc.i++;
+          const c = sc.code(labels);
+          if (c < 0) return undo();
+          predLabel!.push(c);
+          outCount++;
+          const d = text.charCodeAt(sc.i++);
+          if (d === 93) break;
+          if (d !== 44) return undo();
+        }
+      }
     } else {
       if (!sc.lit(',"outputs":{"value":[')) return undo();
-      outCount = 0;
       if (text.charCodeAt(sc.i) !== 93) {
         for (;;) {
           const v = sc.num();
@@ -351,7 +632,7 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
         }
       }
     }
-    if (outCount < 0 || sc.i > b || (n !== -1 && n !== outCount)) return undo();
+    if (sc.i > b || (n !== -1 && n !== outCount)) return undo();
     n = outCount;
     // Inputs the line did not carry count as missing.
     for (let k = 0; k < inputs.length; k++) {
@@ -362,14 +643,15 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
         else inp.cat!.push(-1);
       }
     }
-    const vcode = versions.code(ver);
-    const t = Date.parse(timeText);
+    let vcode = versions.find(text, verStart, verEnd - verStart);
+    if (vcode < 0) vcode = versions.code(text.slice(verStart, verEnd));
+    const t = times.parse(text, timeStart, timeEnd);
     for (let r = 0; r < n; r++) {
       version.push(vcode);
       time.push(t);
       latency.push(lat);
     }
-    requests.set(id, [count, n]);
+    addRequest(id, idHash, count, n);
     count += n;
     return true;
   };
@@ -389,7 +671,7 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
       return;
     }
     if (o.type === 'feedback') {
-      if (typeof o.id === 'string' && Array.isArray(o.labels)) feedback.push([o.id, o.labels]);
+      if (typeof o.id === 'string' && Array.isArray(o.labels)) addRawFeedback(o.id, o.labels);
       return;
     }
     if (o.type !== 'prediction' || !o.inputs || !o.outputs) {
@@ -429,7 +711,7 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
       time.push(t);
       latency.push(lat);
     }
-    if (typeof o.id === 'string') requests.set(o.id, [count, n]);
+    if (typeof o.id === 'string') addRequest(o.id, hashString(o.id), count, n);
     count += n;
   };
 
@@ -444,27 +726,47 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
     }
   };
   const CHUNK = 4 * 1024 * 1024;
+  // Two buffers in turn: one is parsed while the next chunk is read into the other.
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   for (const file of logFiles(dir)) {
     const fh = await open(file, 'r').catch(() => null);
     if (!fh) continue;
-    // The next chunk is read while this one is parsed.
-    let pending: Promise<{ bytesRead: number; buffer: Buffer }> | null = fh.read(Buffer.allocUnsafe(CHUNK), 0, CHUNK, null);
+    let turn = 0;
+    let pending: Promise<{ bytesRead: number; buffer: Buffer }> | null = fh.read(buffers[turn], 0, CHUNK, null);
     try {
+      // The unfinished line at the end of the previous chunk (it lives in the other buffer).
       let carry: Buffer = Buffer.alloc(0);
       for (;;) {
         const { bytesRead, buffer } = await pending!;
         pending = null;
         if (bytesRead === 0) break;
-        pending = fh.read(Buffer.allocUnsafe(CHUNK), 0, CHUNK, null);
-        const data = carry.length ? Buffer.concat([carry, buffer.subarray(0, bytesRead)]) : buffer.subarray(0, bytesRead);
+        const data = buffer.subarray(0, bytesRead);
+        let from = 0;
+        if (carry.length) {
+          const nl = data.indexOf(10);
+          const head = nl < 0 ? data : data.subarray(0, nl);
+          const joined = Buffer.concat([carry, head]);
+          carry = Buffer.alloc(0);
+          if (nl < 0) {
+            carry = joined;
+            from = data.length;
+          } else {
+            lines(joined.toString('utf8'));
+            from = nl + 1;
+          }
+        }
+        // The carry is consumed: the other buffer may be refilled now, while this one is parsed.
+        turn ^= 1;
+        pending = fh.read(buffers[turn], 0, CHUNK, null);
+        if (from >= data.length) continue;
         // Cut at the last newline, in bytes, so a multi-byte character is never split.
         const lastNl = data.lastIndexOf(10);
-        if (lastNl < 0) {
-          carry = data;
+        if (lastNl < from) {
+          carry = Buffer.from(data.subarray(from));
           continue;
         }
+        lines(data.toString('utf8', from, lastNl));
         carry = data.subarray(lastNl + 1);
-        lines(data.toString('utf8', 0, lastNl));
       }
       if (carry.length) lines(carry.toString('utf8'));
     } finally {
@@ -480,13 +782,28 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
   } else {
     truthValue = new Float64Array(count).fill(NaN);
   }
-  for (const [id, values] of feedback) {
-    const req = requests.get(id);
-    if (!req) continue;
-    const [first, n] = req;
-    for (let i = 0; i < Math.min(n, values.length); i++) {
-      if (truthLabel) truthLabel[first + i] = labels.code(String(values[i]));
-      else if (truthValue) truthValue[first + i] = Number(values[i]);
+  const first = reqFirst.view();
+  const rows = reqRows.view();
+  const starts = fbStart.view();
+  const lens = fbLen.view();
+  const codes = fbCodes.view();
+  const fbHash = fbHashes.view();
+  for (let f = 0; f < fbIds.length; f++) {
+    const slot = requests.get(fbIds[f], fbHash[f]);
+    if (slot < 0) continue;
+    const at = first[slot];
+    const m = Math.min(rows[slot], lens[f]);
+    if (starts[f] >= 0) {
+      for (let i = 0; i < m; i++) {
+        const c = codes[starts[f] + i];
+        truthLabel![at + i] = c >= 0 ? c : labels.code(fbPending[-2 - c]);
+      }
+      continue;
+    }
+    const values = fbRaw.get(f)!;
+    for (let i = 0; i < m; i++) {
+      if (truthLabel) truthLabel[at + i] = labels.code(String(values[i]));
+      else if (truthValue) truthValue[at + i] = Number(values[i]);
     }
   }
 
