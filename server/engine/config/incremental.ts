@@ -7,11 +7,12 @@
  * split again, so an edit re-parses only the few lines of the innermost chunk it touches.
  *
  * Only documents where this is exact take the fast path; everything else (anchors, aliases,
- * tabs, CR, BOM, directives, `---`, flow or odd top-level lines, any syntax error or warning)
- * is parsed whole. Duplicate keys between chunks are reported as the whole-text parse reports
- * them: same position, same message, same order.
+ * tabs, a CR not followed by LF, BOM, directives, `---`, flow or odd top-level lines, any YAML
+ * warning or syntax error other than a duplicate key) is parsed whole. Duplicate keys between
+ * chunks are reported as the whole-text parse reports them: same position, message and order.
+ * test/unit/config/incremental.test.ts compares the two paths over seeded edit sequences.
  */
-import { Document, isMap, isPair, isScalar, isSeq, Pair, parseDocument, YAMLMap, YAMLParseError, type Node, type ParsedNode } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, Pair, parseDocument, YAMLMap, YAMLParseError, type ErrorCode, type Node, type ParsedNode, type Schema } from 'yaml';
 import type { LineIndex } from './parse';
 
 /** The options every parse of a config uses (whole text or chunk). */
@@ -21,19 +22,25 @@ export const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: true, keepSourceT
 export const SPLIT_MIN_LINES = 24;
 
 /** A plain key at the start of a line's content: letters, digits, `_`, `.`, `-`, then `: ` or `:` at the end. */
-const KEY_AT = /[A-Za-z_][\w.-]*:(?=[ \n]|$)/y;
+const KEY_AT = /[A-Za-z_][\w.-]*:(?=[ \r\n]|$)/y;
 /** A header whose value is on the following lines: `key:` and nothing else. */
 const HEADER = /^ *[A-Za-z_][\w.-]*: *$/;
 
 type Range3 = [number, number, number];
+
+interface ChunkError {
+  pos: [number, number];
+  code: ErrorCode;
+  message: string;
+}
 
 interface Chunk {
   pair: Pair<ParsedNode, ParsedNode | null>;
   /** Range of the chunk's root map and of its document when parsed alone, at `base`. */
   mapRange: Range3;
   docRange: Range3;
-  /** Offsets (at `base`) of duplicate-key errors inside the chunk, in the parser's order. */
-  duplicates: number[];
+  /** Syntax errors inside the chunk (at `base`), in the parser's order. */
+  errors: ChunkError[];
   base: number;
   /** Analysis generation that last used the chunk (a chunk's nodes are placed once per document). */
   used: number;
@@ -44,6 +51,13 @@ interface RegionResult {
   first: Range3;
   last: Range3;
   lastDoc: Range3;
+}
+
+const assembled = new WeakSet<object>();
+
+/** Whether a document was assembled from cached chunks (its unchanged pairs are the same objects as last time). */
+export function isAssembled(doc: object): boolean {
+  return assembled.has(doc);
 }
 
 /** Counters for tests and the benchmark. */
@@ -59,10 +73,21 @@ export interface ParseStats {
   charsParsed: number;
 }
 
-/** Whole-text conditions for the fast path. Conservative: any of these characters anywhere means a full parse. */
+/**
+ * Whole-text conditions for the fast path. Conservative: an anchor or alias indicator, a tab or
+ * a byte-order mark anywhere means a full parse, and so does a CR that does not end a line (YAML
+ * reads a lone CR as a line break; the chunking splits at LF only) and an explicit key.
+ */
 function eligible(text: string): boolean {
-  return !/[&*\t\r\uFEFF]/.test(text);
+  return !/[&*\t\uFEFF]|\r(?!\n)/.test(text) && !EXPLICIT_KEY.test(text);
 }
+
+/**
+ * An explicit key (`? key`) at the start of a line's content: with no value after it the parser
+ * looks for the `:` on the next line and takes that line's indentation into the map, across a
+ * chunk boundary (found by the seeded edit sequences).
+ */
+const EXPLICIT_KEY = /^[ -]*\?(?:[ \r\n]|$)/m;
 
 function shiftRange(r: Range3, d: number): Range3 {
   return [r[0] + d, r[1] + d, r[2] + d];
@@ -88,12 +113,12 @@ function shiftNode(node: unknown, d: number): void {
  * otherwise (an empty value, blank lines, comments in between) the parser's answer depends on
  * how it grouped those tokens, so the caller parses the whole text instead (returns false).
  */
-function duplicateAt(text: string, pairs: Array<Pair<ParsedNode, ParsedNode | null>>, keyStart: number, out: number[]): boolean {
+function duplicateAt(text: string, pairs: Array<Pair<ParsedNode, ParsedNode | null>>, keyStart: number, out: ChunkError[]): boolean {
   const prev = pairs[pairs.length - 1];
   const prevEnd = (prev?.value ?? prev?.key)?.range[2];
   if (prevEnd === undefined || prevEnd > keyStart) return false;
   for (let i = prevEnd; i < keyStart; i++) if (text.charCodeAt(i) !== 32) return false;
-  out.push(keyStart);
+  out.push({ pos: [keyStart, keyStart + 1], code: 'DUPLICATE_KEY', message: 'Map keys must be unique' });
   return true;
 }
 
@@ -133,7 +158,8 @@ export class ParseCache {
 
   /** After a parse: keep the chunks it used; when it bailed out half-way keep the old ones too. */
   private keep(): void {
-    if (this.next.size > 0 && this.entries.size + this.next.size <= 2 * this.next.size + 256) {
+    if (this.next.size === 0) return; // a whole-text parse: the chunks of the last good text stay useful
+    if (this.entries.size + this.next.size <= 2 * this.next.size + 256) {
       for (const [k, v] of this.entries) if (!this.next.has(k)) this.next.set(k, v);
     }
     this.entries = this.next;
@@ -142,31 +168,33 @@ export class ParseCache {
 
   private assemble(text: string, lines: LineIndex): Document.Parsed | null {
     const gen = ++this.generation;
-    const duplicates: number[] = [];
-    const top = this.region(text, lines, 0, lines.lineCount, true, gen, duplicates);
+    const errors: ChunkError[] = [];
+    const doc = new Document(null, YAML_OPTIONS) as unknown as Document.Parsed;
+    const top = this.region(text, lines, 0, lines.lineCount, true, gen, errors, doc.schema);
     if (!top) return null;
-    const map = new YAMLMap<ParsedNode, ParsedNode | null>();
+    const map = new YAMLMap<ParsedNode, ParsedNode | null>(doc.schema);
     map.items = top.pairs;
     map.range = [top.first[0], top.last[1], top.last[2]];
-    const doc = new Document() as unknown as Document.Parsed;
     doc.contents = map as unknown as ParsedNode;
     doc.range = [0, top.lastDoc[1], top.lastDoc[2]];
-    doc.errors = duplicates.map((at) => new YAMLParseError([at, at + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
+    doc.errors = errors.map((e) => new YAMLParseError(e.pos, e.code, e.message));
     doc.warnings = [];
+    assembled.add(doc);
     return doc;
   }
 
   /**
    * Lines [a, b) holding sibling `key:` entries of one block map (the root when `root`). Pushes
-   * duplicate-key offsets in the order the whole-text parse reports them. Null when the region
-   * cannot be split exactly.
+   * syntax errors (the chunks' own and duplicate keys between chunks) in the order the whole-text
+   * parse reports them. Null when the region cannot be split exactly.
    */
-  private region(text: string, lines: LineIndex, a: number, b: number, root: boolean, gen: number, duplicates: number[]): RegionResult | null {
+  private region(text: string, lines: LineIndex, a: number, b: number, root: boolean, gen: number, errors: ChunkError[], schema: Schema): RegionResult | null {
     const starts: number[] = [];
     let indent = -1;
     for (let li = a; li < b; li++) {
       const from = lines.lineStarts[li];
-      const to = li + 1 < lines.lineCount ? lines.lineStarts[li + 1] - 1 : text.length;
+      let to = li + 1 < lines.lineCount ? lines.lineStarts[li + 1] - 1 : text.length;
+      if (to > from && text.charCodeAt(to - 1) === 13) to--; // CRLF
       let i = from;
       while (i < to && text.charCodeAt(i) === 32) i++;
       if (i === to || text.charCodeAt(i) === 35) continue; // blank or comment line
@@ -198,16 +226,16 @@ export class ParseCache {
       if (cb - ca >= SPLIT_MIN_LINES) {
         const hs = lines.lineStarts[head];
         const he = head + 1 < lines.lineCount ? lines.lineStarts[head + 1] : text.length;
-        if (HEADER.test(text.slice(hs, he).replace(/\n$/, ''))) {
+        if (HEADER.test(text.slice(hs, he).replace(/\r?\n$/, ''))) {
           const h = this.chunk(text.slice(hs, he), hs, gen);
-          if (h && h.pair.value !== null && isScalar(h.pair.value) && h.pair.value.value === null && h.duplicates.length === 0) {
-            const mark = duplicates.length;
+          if (h && h.pair.value !== null && isScalar(h.pair.value) && h.pair.value.value === null && h.errors.length === 0) {
+            const mark = errors.length;
             const keyValue = (h.pair.key as { value?: unknown }).value;
-            if (seen.has(keyValue) && !duplicateAt(text, pairs, h.pair.key.range[0], duplicates)) return null;
-            const body = this.region(text, lines, head + 1, cb, false, gen, duplicates);
+            if (seen.has(keyValue) && !duplicateAt(text, pairs, h.pair.key.range[0], errors)) return null;
+            const body = this.region(text, lines, head + 1, cb, false, gen, errors, schema);
             if (body) {
               seen.add(keyValue);
-              const value = new YAMLMap<ParsedNode, ParsedNode | null>();
+              const value = new YAMLMap<ParsedNode, ParsedNode | null>(schema);
               value.items = body.pairs;
               value.range = [body.first[0], body.last[1], body.last[2]];
               pair = new Pair(h.pair.key, value as unknown as ParsedNode);
@@ -215,7 +243,7 @@ export class ParseCache {
               first ??= mapRange;
               last = mapRange;
               lastDoc = [start, value.range[2], body.lastDoc[2]];
-            } else duplicates.length = mark;
+            } else errors.length = mark;
           }
         }
       }
@@ -224,9 +252,9 @@ export class ParseCache {
         if (!c) return null;
         pair = c.pair;
         const keyValue = (pair.key as { value?: unknown }).value;
-        if (seen.has(keyValue) && !duplicateAt(text, pairs, pair.key.range[0], duplicates)) return null;
+        if (seen.has(keyValue) && !duplicateAt(text, pairs, pair.key.range[0], errors)) return null;
         seen.add(keyValue);
-        for (const at of c.duplicates) duplicates.push(at);
+        for (const e of c.errors) errors.push(e);
         first ??= c.mapRange;
         last = c.mapRange;
         lastDoc = c.docRange;
@@ -245,12 +273,14 @@ export class ParseCache {
       this.stats.chunksParsed++;
       this.stats.charsParsed += src.length;
       const doc = parseDocument(src, YAML_OPTIONS);
+      // Any other syntax error: the parser's recovery can run on into the following chunks (a
+      // broken compact map swallows the next top-level key), so the whole text is parsed.
       if (doc.warnings.length > 0 || doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return null;
       const root = doc.contents;
       if (!isMap(root) || root.flow || root.items.length !== 1 || !root.range || !doc.range) return null;
       const p = root.items[0] as Pair<ParsedNode, ParsedNode | null>;
       if (!isScalar(p.key) || !p.key.range) return null;
-      c = { pair: p, mapRange: [...root.range], docRange: [...doc.range], duplicates: doc.errors.map((e) => e.pos[0]), base: 0, used: 0 };
+      c = { pair: p, mapRange: [...root.range], docRange: [...doc.range], errors: doc.errors.map((e) => ({ pos: e.pos, code: e.code, message: e.message })), base: 0, used: 0 };
     }
     if (c.base !== start) {
       const d = start - c.base;
@@ -258,7 +288,7 @@ export class ParseCache {
       shiftNode(c.pair.value, d);
       c.mapRange = shiftRange(c.mapRange, d);
       c.docRange = shiftRange(c.docRange, d);
-      c.duplicates = c.duplicates.map((x) => x + d);
+      c.errors = c.errors.map((e) => ({ ...e, pos: [e.pos[0] + d, e.pos[1] + d] }));
       c.base = start;
     }
     c.used = gen;

@@ -29,9 +29,11 @@ export function analyzeConfig(text: string, ctx: AnalysisContext = {}): Analysis
 }
 
 /**
- * Analysis of one document as it is edited: unchanged parts of the previous text are not
- * parsed again. Results are identical to `analyzeConfig`. Keep one per open document and drop
- * it when the document closes; the `parsed.doc` of a result is valid until the next call.
+ * Analysis of one document as it is edited: unchanged parts of the previous text are neither
+ * parsed nor schema-checked again. Results equal `analyzeConfig`'s. Keep one per open document
+ * and drop it when the document closes. A result's `parsed.doc` shares nodes with the cache (read
+ * it before the next call) and its diagnostic objects may be shared with later results: treat
+ * both as read-only.
  */
 export class ConfigAnalyzer {
   private readonly cache = new ParseCache();

@@ -7,7 +7,7 @@ import { isMap, isPair, isScalar, isSeq, isAlias, type Document, type Node, type
 import { childSchema, configSchema, keysOf, type ObjectSchema, type SchemaNode } from './schema';
 import { deref, keyName, MAX_ALIAS_EXPANSION, nodeSpan, parseConfig, toJs, type LineIndex, type ParsedConfig } from './parse';
 import { fileInfo, peekData, sampleColumn } from './datafile';
-import type { ParseCache } from './incremental';
+import { isAssembled, type ParseCache } from './incremental';
 import { parseGate, GATE_GRAMMAR } from './gate';
 import { didYouMean, isSecretKey, looksLikeSecret, urlCarriesSecret } from './text';
 import {
@@ -16,6 +16,7 @@ import {
   type AnalysisContext,
   type ConfigDiagnostic,
   type ModelOpsConfig,
+  type Position,
   type Range,
   type Severity,
 } from './types';
@@ -34,12 +35,25 @@ export interface Analysis {
 
 type Path = Array<string | number>;
 
+interface PairMemo {
+  schema: SchemaNode | undefined;
+  path: string;
+  /** Line of the pair's key when recorded. */
+  line: number;
+  out: ConfigDiagnostic[];
+}
+/** Schema-walk and secret-scan diagnostics per pair of an incrementally parsed document. */
+const walkMemo = new WeakMap<Pair, PairMemo>();
+const scanMemo = new WeakMap<Pair, PairMemo>();
+
 class Analyzer {
   readonly out: ConfigDiagnostic[] = [];
   private aliasBudget = MAX_ALIAS_EXPANSION;
   private aliasReported = false;
   readonly lines: LineIndex;
   readonly doc: Document.Parsed;
+  /** Whether per-pair results may be re-used (see `replay`). */
+  readonly memo: boolean;
 
   constructor(
     readonly parsed: ParsedConfig,
@@ -47,6 +61,7 @@ class Analyzer {
   ) {
     this.lines = parsed.lines;
     this.doc = parsed.doc as Document.Parsed;
+    this.memo = isAssembled(this.doc);
   }
 
   add(range: Range, severity: Severity, code: string, message: string, data?: Record<string, unknown>): void {
@@ -99,13 +114,12 @@ class Analyzer {
     const via = viaAlias || isAliasNode;
     const at = isAliasNode ? this.rangeOf(raw as Node, owner) : this.rangeOf(node, owner);
     if (!this.spend(at, via)) return;
-    const where = pathText(path);
     const isNull = node === null || (isScalar(node) && node.value === null);
     switch (schema.kind) {
       case 'object':
       case 'tagged': {
         if (!isMap(node)) {
-          this.add(at, 'error', 'wrong-type', isNull ? `${where} is empty: expected a map of settings (${keysOf(schema).slice(0, 5).join(', ')}…).` : `${where} must be a map of settings, not ${describe(node)}.`);
+          this.add(at, 'error', 'wrong-type', isNull ? `${pathText(path)} is empty: expected a map of settings (${keysOf(schema).slice(0, 5).join(', ')}…).` : `${pathText(path)} must be a map of settings, not ${describe(node)}.`);
           return;
         }
         let obj: ObjectSchema;
@@ -113,7 +127,7 @@ class Analyzer {
           const tagPair = node.items.find((p) => keyName(p) === schema.tag);
           const variants = Object.keys(schema.variants);
           if (!tagPair) {
-            this.add(owner, 'error', 'missing-key', `${where} needs '${schema.tag}' (one of ${variants.join(', ')}).`, this.missingData(node, schema.tag, path, schema.example));
+            this.add(owner, 'error', 'missing-key', `${pathText(path)} needs '${schema.tag}' (one of ${variants.join(', ')}).`, this.missingData(node, schema.tag, path, schema.example));
             return;
           }
           const tv = this.follow(tagPair.value, at);
@@ -121,7 +135,7 @@ class Analyzer {
           const variant = schema.variants[tag];
           if (!variant) {
             const s = didYouMean(tag, variants);
-            this.add(this.rangeOf(tv, at), 'error', 'invalid-enum', `${where}.${schema.tag} must be one of ${variants.join(', ')}; got '${tag}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+            this.add(this.rangeOf(tv, at), 'error', 'invalid-enum', `${pathText(path)}.${schema.tag} must be one of ${variants.join(', ')}; got '${tag}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
             return;
           }
           obj = variant;
@@ -131,10 +145,10 @@ class Analyzer {
       }
       case 'array': {
         if (!isSeq(node)) {
-          this.add(at, 'error', 'wrong-type', isNull ? `${where} is empty: expected a list.` : `${where} must be a list, not ${describe(node)}.`);
+          this.add(at, 'error', 'wrong-type', isNull ? `${pathText(path)} is empty: expected a list.` : `${pathText(path)} must be a list, not ${describe(node)}.`);
           return;
         }
-        if (schema.minItems !== undefined && node.items.length < schema.minItems) this.add(at, 'error', 'too-few-items', `${where} needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}.`);
+        if (schema.minItems !== undefined && node.items.length < schema.minItems) this.add(at, 'error', 'too-few-items', `${pathText(path)} needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}.`);
         const seen = new Set<string>();
         node.items.forEach((it, i) => {
           this.walk(it, schema.items, [...path, i], at, via);
@@ -142,7 +156,7 @@ class Analyzer {
             const n = this.follow(it, at);
             if (isScalar(n)) {
               const k = String(n.value);
-              if (seen.has(k)) this.add(this.rangeOf(n, at), 'error', 'duplicate-item', `${where} lists '${k}' more than once.`);
+              if (seen.has(k)) this.add(this.rangeOf(n, at), 'error', 'duplicate-item', `${pathText(path)} lists '${k}' more than once.`);
               seen.add(k);
             }
           }
@@ -155,7 +169,7 @@ class Analyzer {
           schema.anyOf.find((a) => a.kind === 'string' && isScalar(node) && typeof node.value === 'string') ??
           schema.anyOf.find((a) => (a.kind === 'number' || a.kind === 'integer') && isScalar(node) && typeof node.value === 'number');
         if (!alt) {
-          this.add(at, 'error', 'wrong-type', `${where} must be ${schema.anyOf.map(kindText).join(' or ')}, not ${describe(node)}.`);
+          this.add(at, 'error', 'wrong-type', `${pathText(path)} must be ${schema.anyOf.map(kindText).join(' or ')}, not ${describe(node)}.`);
           return;
         }
         this.walk(raw, alt, path, owner, viaAlias);
@@ -163,34 +177,34 @@ class Analyzer {
       }
       case 'string': {
         if (!isScalar(node) || typeof node.value !== 'string') {
-          this.add(at, 'error', 'wrong-type', isNull ? `${where} is empty: expected ${kindText(schema)}.` : `${where} must be ${kindText(schema)}, not ${describe(node)}.${isScalar(node) ? ' Quote it to make it text.' : ''}`);
+          this.add(at, 'error', 'wrong-type', isNull ? `${pathText(path)} is empty: expected ${kindText(schema)}.` : `${pathText(path)} must be ${kindText(schema)}, not ${describe(node)}.${isScalar(node) ? ' Quote it to make it text.' : ''}`);
           return;
         }
         const v = node.value;
         if (schema.enum && !schema.enum.includes(v)) {
           const s = didYouMean(v, schema.enum);
-          this.add(at, 'error', 'invalid-enum', `${where} must be one of ${schema.enum.join(', ')}; got '${clip(v)}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
-        } else if (schema.minLength !== undefined && v.length < schema.minLength) this.add(at, 'error', 'empty-value', `${where} must not be empty.`);
-        else if (schema.pattern && !new RegExp(schema.pattern).test(v)) this.add(at, 'error', 'invalid-value', `${where} '${clip(v)}' has characters that are not allowed (letters, digits, '-', '_' and '.' only).`);
+          this.add(at, 'error', 'invalid-enum', `${pathText(path)} must be one of ${schema.enum.join(', ')}; got '${clip(v)}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+        } else if (schema.minLength !== undefined && v.length < schema.minLength) this.add(at, 'error', 'empty-value', `${pathText(path)} must not be empty.`);
+        else if (schema.pattern && !patternOf(schema.pattern).test(v)) this.add(at, 'error', 'invalid-value', `${pathText(path)} '${clip(v)}' has characters that are not allowed (letters, digits, '-', '_' and '.' only).`);
         return;
       }
       case 'number':
       case 'integer': {
         if (!isScalar(node) || typeof node.value !== 'number' || !Number.isFinite(node.value)) {
-          this.add(at, 'error', 'wrong-type', isNull ? `${where} is empty: expected ${kindText(schema)}.` : `${where} must be ${kindText(schema)}, not ${describe(node)}.`);
+          this.add(at, 'error', 'wrong-type', isNull ? `${pathText(path)} is empty: expected ${kindText(schema)}.` : `${pathText(path)} must be ${kindText(schema)}, not ${describe(node)}.`);
           return;
         }
         const v = node.value;
-        if (schema.kind === 'integer' && !Number.isInteger(v)) this.add(at, 'error', 'wrong-type', `${where} must be a whole number; got ${v}.`);
-        else if (schema.enum && !schema.enum.includes(v)) this.add(at, 'error', 'invalid-enum', `${where} must be ${schema.enum.join(' or ')}; got ${v}.`, { suggestion: String(schema.enum[0]) });
-        else if (schema.minimum !== undefined && v < schema.minimum) this.add(at, 'error', 'out-of-range', `${where} must be ≥ ${schema.minimum}${rangeTail(schema)}; got ${v}.`);
-        else if (schema.maximum !== undefined && v > schema.maximum) this.add(at, 'error', 'out-of-range', `${where} must be ≤ ${schema.maximum}${rangeTail(schema)}; got ${v}.`);
-        else if (schema.exclusiveMinimum !== undefined && v <= schema.exclusiveMinimum) this.add(at, 'error', 'out-of-range', `${where} must be > ${schema.exclusiveMinimum}; got ${v}.`);
-        else if (schema.exclusiveMaximum !== undefined && v >= schema.exclusiveMaximum) this.add(at, 'error', 'out-of-range', `${where} must be < ${schema.exclusiveMaximum}; got ${v}.`);
+        if (schema.kind === 'integer' && !Number.isInteger(v)) this.add(at, 'error', 'wrong-type', `${pathText(path)} must be a whole number; got ${v}.`);
+        else if (schema.enum && !schema.enum.includes(v)) this.add(at, 'error', 'invalid-enum', `${pathText(path)} must be ${schema.enum.join(' or ')}; got ${v}.`, { suggestion: String(schema.enum[0]) });
+        else if (schema.minimum !== undefined && v < schema.minimum) this.add(at, 'error', 'out-of-range', `${pathText(path)} must be ≥ ${schema.minimum}${rangeTail(schema)}; got ${v}.`);
+        else if (schema.maximum !== undefined && v > schema.maximum) this.add(at, 'error', 'out-of-range', `${pathText(path)} must be ≤ ${schema.maximum}${rangeTail(schema)}; got ${v}.`);
+        else if (schema.exclusiveMinimum !== undefined && v <= schema.exclusiveMinimum) this.add(at, 'error', 'out-of-range', `${pathText(path)} must be > ${schema.exclusiveMinimum}; got ${v}.`);
+        else if (schema.exclusiveMaximum !== undefined && v >= schema.exclusiveMaximum) this.add(at, 'error', 'out-of-range', `${pathText(path)} must be < ${schema.exclusiveMaximum}; got ${v}.`);
         return;
       }
       case 'boolean': {
-        if (!isScalar(node) || typeof node.value !== 'boolean') this.add(at, 'error', 'wrong-type', `${where} must be true or false, not ${describe(node)}.`);
+        if (!isScalar(node) || typeof node.value !== 'boolean') this.add(at, 'error', 'wrong-type', `${pathText(path)} must be true or false, not ${describe(node)}.`);
         return;
       }
     }
@@ -198,43 +212,80 @@ class Analyzer {
 
   walkMap(node: YAMLMap, schema: ObjectSchema, path: Path, at: Range, via: boolean, owner: Range): void {
     const present = new Set<string>();
-    const allowed = Object.keys(schema.properties);
+    const memoPath = this.memo && !via ? JSON.stringify(path) : null;
     for (const p of node.items) {
       if (!isPair(p)) continue;
       const k = keyName(p);
-      const kr = this.rangeOf(p.key as Node, at);
-      if (k === null) {
-        this.add(kr, 'error', 'invalid-key', `Keys in ${pathText(path)} must be plain names.`);
-        continue;
-      }
-      present.add(k);
-      if (isSecretKey(k)) {
-        this.secretAt(p, path);
-        continue;
-      }
-      const sub = schema.properties[k];
-      if (sub) {
-        this.walk(p.value, sub, [...path, k], kr, via);
-        continue;
-      }
-      if (schema.additionalProperties) {
-        if (schema.keyEnum && !schema.keyEnum.includes(k)) {
-          const s = didYouMean(k, schema.keyEnum);
-          this.add(kr, 'error', 'unknown-metric', `'${clip(k)}' is not a metric. Metrics: ${schema.keyEnum.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
-          continue;
-        }
-        this.walk(p.value, schema.additionalProperties, [...path, k], kr, via);
-        continue;
-      }
-      const s = didYouMean(k, allowed);
-      const keys = allowed.length ? ` Keys here: ${allowed.join(', ')}.` : '';
-      this.add(kr, 'error', 'unknown-key', `Unknown key '${clip(k)}' in ${pathText(path)}.${s ? ` Did you mean '${s}'?` : keys}`, s ? { suggestion: s, key: k } : { key: k });
+      if (k !== null) present.add(k);
+      if (memoPath !== null && this.replay(walkMemo, p, schema, memoPath)) continue;
+      const mark = this.out.length;
+      this.walkPair(p, k, schema, path, at, via);
+      if (memoPath !== null) this.record(walkMemo, p, schema, memoPath, mark);
     }
     for (const r of schema.required ?? []) {
       if (present.has(r)) continue;
       const sub = schema.properties[r];
       this.add(owner, 'error', 'missing-key', `${pathText(path)} is missing the required key '${r}'.`, this.missingData(node, r, path, sub?.example ?? `${r}: `));
     }
+  }
+
+  walkPair(p: Pair, k: string | null, schema: ObjectSchema, path: Path, at: Range, via: boolean): void {
+    const kr = this.rangeOf(p.key as Node, at);
+    if (k === null) {
+      this.add(kr, 'error', 'invalid-key', `Keys in ${pathText(path)} must be plain names.`);
+      return;
+    }
+    if (isSecretKey(k)) {
+      this.secretAt(p, path);
+      return;
+    }
+    const sub = schema.properties[k];
+    if (sub) {
+      this.walk(p.value, sub, [...path, k], kr, via);
+      return;
+    }
+    if (schema.additionalProperties) {
+      if (schema.keyEnum && !schema.keyEnum.includes(k)) {
+        const s = didYouMean(k, schema.keyEnum);
+        this.add(kr, 'error', 'unknown-metric', `'${clip(k)}' is not a metric. Metrics: ${schema.keyEnum.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+        return;
+      }
+      this.walk(p.value, schema.additionalProperties, [...path, k], kr, via);
+      return;
+    }
+    const allowed = Object.keys(schema.properties);
+    const s = didYouMean(k, allowed);
+    const keys = allowed.length ? ` Keys here: ${allowed.join(', ')}.` : '';
+    this.add(kr, 'error', 'unknown-key', `Unknown key '${clip(k)}' in ${pathText(path)}.${s ? ` Did you mean '${s}'?` : keys}`, s ? { suggestion: s, key: k } : { key: k });
+  }
+
+  /**
+   * Re-uses the diagnostics a pair produced in an earlier analysis. Only for documents assembled
+   * by the incremental parse, whose unchanged chunks keep their Pair objects: the same pair has
+   * the same text, and the checks of a pair read nothing outside it but the schema and the path,
+   * which are part of the memo. A chunk starts at a line start, so when it moved every position
+   * inside it moved by whole lines with the same characters: the recorded diagnostics are moved
+   * by that many lines (their ranges and the quick-fix insert position, the only positions in
+   * `data`).
+   */
+  replay(memo: WeakMap<Pair, PairMemo>, p: Pair, schema: SchemaNode | undefined, path: string): boolean {
+    const m = memo.get(p);
+    const kr = (p.key as Node | null)?.range;
+    if (!m || !kr || m.schema !== schema || m.path !== path) return false;
+    const line = this.lines.position(kr[0]).line;
+    if (m.line !== line) {
+      m.out = m.out.map((d) => moveLines(d, line - m.line));
+      m.line = line;
+    }
+    for (const d of m.out) if (this.out.length < MAX_DIAGNOSTICS) this.out.push(d);
+    return true;
+  }
+
+  record(memo: WeakMap<Pair, PairMemo>, p: Pair, schema: SchemaNode | undefined, path: string, mark: number): void {
+    const kr = (p.key as Node | null)?.range;
+    // A pair whose diagnostics hit the cap may have lost some: not recorded.
+    if (!kr || this.out.length >= MAX_DIAGNOSTICS) return;
+    memo.set(p, { schema, path, line: this.lines.position(kr[0]).line, out: this.out.slice(mark) });
   }
 
   /** Where and what to insert for a missing key (used by the "add required key" fix). */
@@ -279,17 +330,28 @@ class Analyzer {
   }
 
   /** Secret-looking string values anywhere (tokens pasted where a name belongs). */
-  scanValues(raw: unknown, path: Path, depth: number): void {
+  scanValues(raw: unknown, path: Path, depth: number, schema: SchemaNode | undefined = configSchema): void {
     if (depth > 64) return;
     const node = isAlias(raw) ? null : (raw as Node | null);
     if (isMap(node)) {
-      for (const p of node.items) if (isPair(p)) this.scanValues(p.value, [...path, keyName(p) ?? '?'], depth + 1);
+      const memoPath = this.memo ? JSON.stringify(path) : null;
+      for (const p of node.items) {
+        if (!isPair(p)) continue;
+        const k = keyName(p) ?? '?';
+        const sub = schema ? childSchema(schema, k) : undefined;
+        if (memoPath !== null && this.replay(scanMemo, p, sub, memoPath)) continue;
+        const mark = this.out.length;
+        this.scanValues(p.value, [...path, k], depth + 1, sub);
+        if (memoPath !== null) this.record(scanMemo, p, sub, memoPath, mark);
+      }
     } else if (isSeq(node)) {
-      node.items.forEach((it, i) => this.scanValues(it, [...path, i], depth + 1));
+      const items = schema ? childSchema(schema, '[]') : undefined;
+      node.items.forEach((it, i) => this.scanValues(it, [...path, i], depth + 1, items));
     } else if (isScalar(node) && typeof node.value === 'string') {
       const key = String(path[path.length - 1] ?? '');
       if (isSecretKey(key)) return; // reported with the key
-      const role = path.length > 0 ? roleAt(path) : undefined;
+      // `schema` is the schema at `path`, carried down the recursion
+      const role = path.length > 0 ? schema?.role : undefined;
       if (role === 'url') return; // URLs are checked for credentials by the URL check
       if (looksLikeSecret(node.value, role !== 'path' && role !== 'command')) {
         const targetName = path[0] === 'deploy' && path[1] === 'targets' && typeof path[2] === 'string' ? path[2] : undefined;
@@ -313,7 +375,7 @@ class Analyzer {
         n = n.items[seg];
       } else {
         if (!isMap(n)) return null;
-        const p = n.items.find((it) => keyName(it) === seg);
+        const p = pairNamed(n, seg);
         if (!p) return null;
         n = p.value;
       }
@@ -324,7 +386,8 @@ class Analyzer {
   keyNode(path: Path): Node | null {
     const parent = this.node(path.slice(0, -1));
     if (!isMap(parent)) return null;
-    const p = parent.items.find((it) => keyName(it) === path[path.length - 1]);
+    const last = path[path.length - 1];
+    const p = typeof last === 'string' ? pairNamed(parent, last) : undefined;
     return (p?.key as Node) ?? null;
   }
 
@@ -555,19 +618,49 @@ class Analyzer {
   }
 }
 
+function movePosition(p: Position, lines: number): Position {
+  return { line: p.line + lines, character: p.character };
+}
+
+/** A diagnostic moved down by `lines` lines (up when negative). */
+function moveLines(d: ConfigDiagnostic, lines: number): ConfigDiagnostic {
+  const out: ConfigDiagnostic = { ...d, range: { start: movePosition(d.range.start, lines), end: movePosition(d.range.end, lines) } };
+  const insert = d.data?.insert as { position: Position; text: string } | undefined;
+  if (d.data && insert) out.data = { ...d.data, insert: { ...insert, position: movePosition(insert.position, lines) } };
+  return out;
+}
+
+const patterns = new Map<string, RegExp>();
+function patternOf(source: string): RegExp {
+  let re = patterns.get(source);
+  if (!re) patterns.set(source, (re = new RegExp(source)));
+  return re;
+}
+
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+/**
+ * The first pair of a map with key `name` (what `items.find` by key name returns), indexed once
+ * per map: the meaning checks look up every deploy target by name, which is quadratic otherwise.
+ */
+function pairNamed(map: YAMLMap, name: string): Pair | undefined {
+  if (map.items.length < 16) return map.items.find((it) => keyName(it) === name);
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const it of map.items) {
+      const k = keyName(it);
+      if (k !== null && !index.has(k)) index.set(k, it);
+    }
+    pairIndex.set(map, index);
+  }
+  return index.get(name);
+}
+
 function schemaExample(path: string[]): string {
   let s: SchemaNode | undefined = configSchema;
   for (const p of path) s = s ? childSchema(s, p) : undefined;
   return s?.example ?? `${path[path.length - 1]}: `;
-}
-
-function roleAt(path: Path): string | undefined {
-  let s: SchemaNode | undefined = configSchema;
-  for (const seg of path) {
-    if (!s) return undefined;
-    s = childSchema(s, typeof seg === 'number' ? '[]' : seg);
-  }
-  return s?.role;
 }
 
 function obj(v: unknown): Record<string, unknown> {

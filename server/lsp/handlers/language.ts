@@ -18,7 +18,7 @@ import {
 } from 'vscode-languageserver/node';
 import { core } from '../../protocol';
 import type { ServerContext } from '../context';
-import { analyzeConfig, codeActions, complete, definition, documentSymbols, hover } from '../../engine/config';
+import { ConfigAnalyzer, codeActions, complete, definition, documentSymbols, hover } from '../../engine/config';
 import type { CompletionItem, DocumentSymbol } from '../../engine/config';
 import type { AnalysisContext, ConfigDiagnostic, Severity } from '../../engine/config/types';
 
@@ -108,6 +108,8 @@ function toLspSymbol(s: DocumentSymbol): LspDocumentSymbol {
 export function registerLanguage(ctx: ServerContext): void {
   const { connection, documents } = ctx;
   const timers = new Map<string, NodeJS.Timeout>();
+  // One analyzer per open config: an edit re-parses only the chunks of the text it changed.
+  const analyzers = new Map<string, ConfigAnalyzer>();
 
   const validate = (uri: string): void => {
     const doc = documents.get(uri);
@@ -116,8 +118,14 @@ export function registerLanguage(ctx: ServerContext): void {
     const started = performance.now();
     let diagnostics: ConfigDiagnostic[];
     try {
-      diagnostics = analyzeConfig(doc.getText(), analysisContext(uri)).diagnostics;
+      let analyzer = analyzers.get(uri);
+      if (!analyzer) {
+        analyzer = new ConfigAnalyzer();
+        analyzers.set(uri, analyzer);
+      }
+      diagnostics = analyzer.analyze(doc.getText(), analysisContext(uri)).diagnostics;
     } catch (e) {
+      analyzers.delete(uri); // start from a clean cache next time
       // The analysis is built never to throw; if it does, say so in place of crashing.
       ctx.log(`validation of ${uri} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       diagnostics = [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: 'error', code: 'internal', message: 'ModelOps could not check this file (see the ModelOps output channel).' }];
@@ -148,6 +156,7 @@ export function registerLanguage(ctx: ServerContext): void {
     const pending = timers.get(e.document.uri);
     if (pending) clearTimeout(pending);
     timers.delete(e.document.uri);
+    analyzers.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
   // Data files referenced by a config changed (or any watched file): re-check open configs.
@@ -157,6 +166,7 @@ export function registerLanguage(ctx: ServerContext): void {
   ctx.onShutdown(() => {
     for (const t of timers.values()) clearTimeout(t);
     timers.clear();
+    analyzers.clear();
   });
 
   connection.onCompletion((params): LspCompletionItem[] => {
