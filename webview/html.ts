@@ -4,6 +4,7 @@
  * script and styles, images only from data: URIs (PNG export), no network.
  */
 import { REPORT_DATA_ELEMENT_ID, type InitMessage } from './protocol';
+import { packNumberColumns } from './packed';
 
 export interface ChartPageOptions {
   title: string;
@@ -13,8 +14,10 @@ export interface ChartPageOptions {
   cspSource?: string;
   /** The webview bundle: a URL (panel) or its code (report). */
   script: { src: string } | { code: string };
-  /** Data for a standalone report, inlined as JSON. */
+  /** Data for a standalone report, inlined as JSON (long number columns packed, see packed.ts). */
   init?: InitMessage;
+  /** Pack long number columns of `init` (default true; false only to measure the difference). */
+  packNumbers?: boolean;
 }
 
 export function chartCsp(nonce: string, cspSource?: string): string {
@@ -35,7 +38,7 @@ export function chartPageHtml(o: ChartPageOptions): string {
     'src' in o.script
       ? `<script nonce="${o.nonce}" src="${escapeHtml(o.script.src)}"></script>`
       : `<script nonce="${o.nonce}">${o.script.code.replace(/<\/(script)/gi, '<\\/$1')}</script>`;
-  const data = o.init ? `<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${scriptSafeJson(o.init)}</script>` : '';
+  const data = o.init ? `<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${scriptSafeJson(o.packNumbers === false ? o.init : packNumberColumns(o.init))}</script>` : '';
   return `<!DOCTYPE html>
 <html lang="en"${standalone ? ' class="mo-standalone"' : ''}>
 <head>

@@ -17,7 +17,8 @@ import {
   type InitMessage,
 } from './protocol';
 import { readPalette } from './theme';
-import { buildTable } from './table';
+import { unpackNumberColumns } from './packed';
+import { EAGER_TABLE_ROWS, buildTable } from './table';
 import { slug } from './format';
 import type { ChartFactory, ChartView, ViewContext } from './charts/types';
 import { runMetricsChart } from './charts/runMetrics';
@@ -40,8 +41,10 @@ interface ChartDebug {
   renders: number;
   /** performance.now() when the bundle started running (after the page and the bundle were loaded). */
   scriptStartedAt: number;
-  /** performance.now() when the latest init finished drawing. */
+  /** performance.now() when the latest init finished drawing (the chart's canvas is drawn). */
   renderedAt: number | null;
+  /** performance.now() in the first animation frame after that: the frame that shows it. */
+  frameAt: number | null;
   /** Milliseconds from receiving init to the first frame. */
   renderMs: number | null;
   view: () => Record<string, unknown> | null;
@@ -72,6 +75,8 @@ class App {
   private view: ChartView | null = null;
   private tableVisible = false;
   private tableWrap: HTMLElement | null = null;
+  /** Whether the table shows the current data (it is built after the first frame). */
+  private tableBuilt = false;
   private live: HTMLElement | null = null;
   readonly debug: ChartDebug;
 
@@ -81,6 +86,7 @@ class App {
       renders: 0,
       scriptStartedAt: SCRIPT_STARTED_AT,
       renderedAt: null,
+      frameAt: null,
       renderMs: null,
       view: () => (this.view ? this.view.debug() : null),
       svg: () => (this.view ? this.view.svg() : null),
@@ -97,8 +103,13 @@ class App {
         break;
       case 'append':
         if (!this.current || this.current.kind !== message.kind || !this.view) return;
-        if (!this.view.append?.(message)) this.render({ ...this.current, data: this.view.data() } as InitMessage);
-        else this.refreshTable();
+        try {
+          if (!this.view.append?.(message)) this.render({ ...this.current, data: this.view.data() } as InitMessage);
+          else if (this.tableBuilt) this.refreshTable();
+        } catch (e) {
+          this.host.post({ type: 'error', message: `Could not add the new points: ${e instanceof Error ? e.message : String(e)}` });
+          return;
+        }
         this.saveState();
         break;
       case 'theme':
@@ -167,10 +178,14 @@ class App {
       rendered: () => {
         if (!first) return;
         first = false;
-        this.debug.renders++;
         this.debug.renderedAt = performance.now();
+        this.debug.frameAt = null;
         this.debug.renderMs = this.debug.renderedAt - started;
+        this.debug.renders++;
         document.dispatchEvent(new CustomEvent('modelops:rendered', { detail: { kind: init.kind } }));
+        requestAnimationFrame(() => {
+          this.debug.frameAt = performance.now();
+        });
       },
       announce: (m) => {
         if (this.live) this.live.textContent = m;
@@ -187,8 +202,18 @@ class App {
       return;
     }
     this.debug.kind = init.kind;
-    // The table can be large; build it after the chart is on screen.
-    setTimeout(() => this.refreshTable(), 0);
+    // A small table is built once the chart's frame is out and stays in the DOM, visually
+    // hidden, for screen readers; a large one when it is first shown (see EAGER_TABLE_ROWS).
+    this.tableBuilt = false;
+    const view = this.view;
+    afterNextFrame(() => {
+      if (this.view !== view || this.tableBuilt) return;
+      if (this.tableVisible) this.refreshTable();
+      else {
+        const model = view.table();
+        if ((model.total ?? model.rows.length) <= EAGER_TABLE_ROWS) this.refreshTable();
+      }
+    });
     this.saveState();
   }
 
@@ -203,6 +228,7 @@ class App {
 
   private toggleTable(button: HTMLButtonElement): void {
     this.tableVisible = !this.tableVisible;
+    if (this.tableVisible && !this.tableBuilt) this.refreshTable();
     this.tableWrap?.classList.toggle('mo-sr-only', !this.tableVisible);
     button.textContent = this.tableVisible ? 'Hide data table' : 'Show data table';
     button.setAttribute('aria-expanded', String(this.tableVisible));
@@ -212,6 +238,7 @@ class App {
   private refreshTable(): void {
     if (!this.view || !this.tableWrap) return;
     this.tableWrap.replaceChildren(buildTable(this.view.table(), 'mo-data-table'));
+    this.tableBuilt = true;
   }
 
   private saveState(): void {
@@ -238,6 +265,12 @@ class App {
     this.debug.lastExport = { format, fileName: file.fileName, bytes: encoding === 'base64' ? Math.floor((content.length * 3) / 4) : content.length };
     this.host.save(file);
   }
+}
+
+/** Runs `fn` after the next frame is painted (at once in a hidden page, where frames pause). */
+function afterNextFrame(fn: () => void): void {
+  if (document.hidden) setTimeout(fn, 0);
+  else requestAnimationFrame(() => setTimeout(fn, 0));
 }
 
 /** Rasterises the SVG export (same drawing as the SVG file) at 2× for a crisp PNG. */
@@ -277,7 +310,7 @@ function start(): void {
 
   const inlined = document.getElementById(REPORT_DATA_ELEMENT_ID);
   if (inlined?.textContent) {
-    const init = JSON.parse(inlined.textContent) as unknown;
+    const init = unpackNumberColumns(JSON.parse(inlined.textContent));
     if (isHostToWebview(init) && init.type === 'init') app.render(init);
     return;
   }

@@ -4,9 +4,9 @@
  * change here is checked by the compiler everywhere. The webview renders what it is sent: all
  * statistics (control limits, rule violations, per-class metrics) are computed in the engine.
  */
-import type { ControlChartData, ControlChartPoint } from '../server/engine/spc/types';
+import type { ControlChartData, ControlChartSeries } from '../server/engine/spc/types';
 
-export type { ControlChartData, ControlChartPoint, Violation, Zones, WesternElectricRule, Side, BaselineInfo } from '../server/engine/spc/types';
+export type { ControlChartData, ControlChartPoint, ControlChartSeries, PointLimits, Violation, Zones, WesternElectricRule, Side, BaselineInfo } from '../server/engine/spc/types';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -99,13 +99,14 @@ export interface RunMetricsAppend {
 }
 
 /**
- * host → webview: new windows of a control chart, with limits and violations already computed
- * against the same baseline (indices continue the series). When the limits change, send `init`.
+ * host → webview: new windows of a control chart, by column like the chart itself (build it with
+ * `sliceControlChart(chart, from)` of server/engine/spc), with per-point limits and violations
+ * computed against the same baseline (violation indices continue the series). When the centre
+ * line or σ change, send `init`.
  */
-export interface ControlAppend {
+export interface ControlAppend extends ControlChartSeries {
   type: 'append';
   kind: 'control';
-  points: ControlChartPoint[];
 }
 
 export type AppendMessage = RunMetricsAppend | ControlAppend;
@@ -184,7 +185,7 @@ export function isHostToWebview(x: unknown): x is HostToWebview {
     case 'init':
       return isChartKind(x.kind) && typeof x.title === 'string' && isObject(x.data);
     case 'append':
-      return (x.kind === 'runMetrics' && typeof x.runId === 'string' && Array.isArray(x.points)) || (x.kind === 'control' && Array.isArray(x.points));
+      return (x.kind === 'runMetrics' && typeof x.runId === 'string' && Array.isArray(x.points)) || (x.kind === 'control' && Array.isArray(x.values) && Array.isArray(x.violations));
     case 'theme':
       return typeof x.theme === 'string';
     case 'export':

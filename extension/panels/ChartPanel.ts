@@ -15,7 +15,7 @@ import {
   type ChartKind,
   type ChartSource,
   type ChartState,
-  type ControlChartPoint,
+  type ControlChartSeries,
   type ExportFormat,
   type ExportMessage,
   type HostToWebview,
@@ -163,8 +163,11 @@ export interface ChartPanels extends vscode.Disposable {
   open<K extends ChartKind>(options: OpenChartOptions<K>): Promise<ChartPanel>;
   /** Sends new epochs of a training run to every run-metrics panel showing it; returns how many. */
   appendRunMetrics(runId: string, points: MetricPoint[], status?: RunStatus, label?: string): number;
-  /** Sends new control-chart windows to the panel opened with `key`; returns how many panels got it. */
-  appendControl(key: string, points: ControlChartPoint[]): number;
+  /**
+   * Sends new control-chart windows to the panel opened with `key` (build them with
+   * `sliceControlChart(chart, from)` of server/engine/spc); returns how many panels got them.
+   */
+  appendControl(key: string, series: ControlChartSeries): number;
   /** Asks the active chart panel for a PNG/SVG/CSV; it comes back through the save dialog. */
   exportActive(format: ExportFormat): boolean;
   list(): readonly ChartPanel[];
@@ -229,10 +232,10 @@ export function registerChartPanels(context: vscode.ExtensionContext, deps: Char
       }
       return n;
     },
-    appendControl(key, points) {
+    appendControl(key, series) {
       const p = panels.get(key);
       if (!p || p.kind !== 'control') return 0;
-      p.append({ type: 'append', kind: 'control', points });
+      p.append({ ...series, type: 'append', kind: 'control' });
       return 1;
     },
     exportActive(format) {

@@ -4,7 +4,6 @@
  * exits 0 only when all of them did, so CI runs it as an end-to-end test.
  */
 import { mkdtemp, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import { parseDocument } from 'yaml';
 import { analyzeConfig, formatDiagnostic, loadConfig } from '../engine/config';
 import { initWorkspace, examplesDir } from '../engine/init';
 import { openRegistry } from '../engine/registry';
+import { freePort } from '../engine/net';
 import type { Registry, VersionRecord } from '../engine/registry/types';
 import { readDataset } from '../engine/data/read';
 import { train, type TrainResult } from '../engine/training/trainer';
@@ -22,6 +22,7 @@ import { loadModelBundle } from '../engine/model/bundle';
 import type { ModelManifest } from '../engine/model/types';
 import { labelledTraffic, monitor, type MonitorResult } from '../engine/monitoring';
 import { writeChartReport } from '../engine/report';
+import { controlPoints } from '../engine/spc';
 import { compareData, driftData, runMetricsData } from '../engine/report/chartData';
 import { displayPath, formatNumber, table } from '../cli/output';
 import { buildScenario, writeCsv, type Scenario } from './scenario';
@@ -46,18 +47,6 @@ interface Demo {
 
 function check(condition: boolean, message: string): void {
   if (!condition) throw new Error(message);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** Edits modelops.yaml in place, keeping its comments. */
@@ -109,7 +98,7 @@ async function monitorNow(demo: Demo): Promise<MonitorResult> {
 
 function windowTable(result: MonitorResult, from = 0): string {
   const violations = new Map<number, string>();
-  result.chart?.points.forEach((p, i) => {
+  (result.chart ? controlPoints(result.chart) : []).forEach((p, i) => {
     if (p.violations.length) violations.set(result.chartWindows[i], p.violations.map((v) => `rule ${v.rule}`).join(', '));
   });
   const rows = result.windows.slice(from).map((w) => [
@@ -247,7 +236,7 @@ async function run(demo: Demo): Promise<void> {
     const mon = await monitorNow(demo);
     const after = mon.windows.filter((w) => w.version === v2.version).map((w) => w.index);
     story.say(windowTable(mon, after[0] ?? 0).split('\n').join('\n    '));
-    const outOfControl = (mon.chart?.points ?? []).filter((p, i) => after.includes(mon.chartWindows[i]) && p.violations.length > 0);
+    const outOfControl = (mon.chart ? controlPoints(mon.chart) : []).filter((p, i) => after.includes(mon.chartWindows[i]) && p.violations.length > 0);
     check(after.length > 0, 'no window was served by 1.1.0');
     check(outOfControl.length === 0, `${outOfControl.length} windows of 1.1.0 are out of control`);
     return { value: mon, detail: `live accuracy ${formatNumber(r.correct / r.sent)}; ${after.length} windows of 1.1.0, all within control limits` };

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { chartPageHtml, chartCsp } from '../../webview/html';
 import { isWebviewToHost, type ChartState, type ControlAppend, type InitMessage, type WebviewToHost } from '../../webview/protocol';
-import { buildControlChart } from '../../server/engine/spc';
+import { buildControlChart, sliceControlChart } from '../../server/engine/spc';
 import { ORIGIN, buildBundle, cspViolations, launch, openPage, waitRendered } from './harness';
 import { controlFixture } from './fixtures';
 
@@ -74,17 +74,18 @@ test('panel page: live control append, then an export request answered with an e
   const page = await panelPage();
   const values = [8, 10, 12, 9, 11, 10];
   const full = buildControlChart([...values, 17].map((value) => ({ value })), { baseline: { mean: 10, std: 2 } });
-  const first = { ...full, points: full.points.slice(0, values.length), violations: [] };
+  const first = { ...full, ...sliceControlChart(full, 0, values.length) };
+  assert.deepEqual(first.violations, []);
   await send(page, { type: 'init', kind: 'control', title: 'live', data: first } satisfies InitMessage);
   await waitRendered(page);
   assert.equal(((await page.evaluate(() => window.__chart.view())) as { markers: unknown[] }).markers.length, 0);
-  const append: ControlAppend = { type: 'append', kind: 'control', points: [full.points[6]] };
+  const append: ControlAppend = { type: 'append', kind: 'control', ...sliceControlChart(full, 6) };
   await send(page, append);
   await page.waitForFunction(() => (window.__chart.view() as { points: number }).points === 7);
   const v = (await page.evaluate(() => window.__chart.view())) as { markers: Array<{ index: number; rules: number[] }> };
   assert.deepEqual(v.markers.map((m) => [m.index, m.rules]), [[6, [1]]]);
   // Without a source, the state keeps the data (with the appended point) for a reload.
-  assert.equal(((await state(page))?.data as { points: unknown[] }).points.length, 7);
+  assert.deepEqual(((await state(page))?.data as { values: number[] }).values, [...values, 17]);
 
   await send(page, { type: 'export', format: 'csv' });
   await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'export'));

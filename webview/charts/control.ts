@@ -1,12 +1,16 @@
 /**
  * Control chart: points, centre line, UCL/LCL, shaded ±1σ/±2σ/±3σ zones and a marker on every
  * point where a Western Electric rule fired, labelled with the rule. Everything drawn comes
- * from ControlChartData as the engine computed it.
+ * from ControlChartData as the engine computed it. The data is columnar: the value column goes
+ * to uPlot as is, and a point is expanded (limits, z, violations) only when a tooltip, the
+ * table or an export needs it.
  */
 import uPlot from 'uplot';
-import type { ControlAppend, ControlChartData, ControlChartPoint } from '../protocol';
+import type { ControlAppend, ControlChartData, ControlChartPoint, PointLimits, Violation } from '../protocol';
+import { appendControlSeries, controlPoint, pointLimits, violationsByIndex } from '../../server/engine/spc/points';
 import { fmt, toCsv } from '../format';
 import { axes, extent, legend, linear, niceTicks, pathOf, r, svgDocument, text } from '../svg';
+import { MAX_TABLE_ROWS } from '../table';
 import { withAlpha, type Palette } from '../theme';
 import { PLOT_HEIGHT, keyboardCursor, plotBox, themedAxes } from './uplotCommon';
 import type { ChartFactory, TableModel } from './types';
@@ -21,6 +25,36 @@ interface Marker {
 
 const ruleLabel = (rules: number[]) => `R${rules.join(',')}`;
 
+/** Above this many violation markers, rule labels that would overprint another are skipped. */
+const DENSE_MARKERS = 100;
+
+/**
+ * A constant line (centre, or limits shared by every point) as one segment, instead of a path
+ * through every point: O(1) however long the series. Rounded like uPlot's own line paths.
+ */
+const flatLine: uPlot.Series.PathBuilder = (u, seriesIdx, idx0, idx1) => {
+  const y = Math.round(u.valToPos(u.data[seriesIdx][idx0] as number, 'y', true));
+  const path = new Path2D();
+  path.moveTo(Math.round(u.valToPos(u.data[0][idx0], 'x', true)), y);
+  path.lineTo(Math.round(u.valToPos(u.data[0][idx1], 'x', true)), y);
+  return { stroke: path, fill: null, clip: null, band: null, flags: 0 };
+};
+
+/** A marker ring (radius 6, line 2 CSS px) drawn once, centred on a pixel corner like an arc at integer coordinates. */
+function ringSprite(color: string, dpr: number): { canvas: HTMLCanvasElement; half: number } {
+  const radius = 6 * dpr;
+  const half = Math.ceil(radius + 2 * dpr);
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 2 * half;
+  const g = canvas.getContext('2d') as CanvasRenderingContext2D;
+  g.strokeStyle = color;
+  g.lineWidth = 2 * dpr;
+  g.beginPath();
+  g.arc(half, half, radius, 0, 2 * Math.PI);
+  g.stroke();
+  return { canvas, half };
+}
+
 function pointText(p: ControlChartPoint, metric: string): string {
   const lines = [`window ${p.index + 1}`, `${metric}: ${fmt(p.value)}  (z ${fmt(p.z, 2)})`];
   if (p.n !== undefined) lines.push(`size: ${p.n}`);
@@ -33,16 +67,36 @@ function pointText(p: ControlChartPoint, metric: string): string {
 
 function zoneBands(colors: Palette) {
   return [
-    { lo: (p: ControlChartPoint) => p.zones.lower1, hi: (p: ControlChartPoint) => p.zones.upper1, color: withAlpha(colors.green, 0.1), name: 'zone C' },
-    { lo: (p: ControlChartPoint) => p.zones.upper1, hi: (p: ControlChartPoint) => p.zones.upper2, color: withAlpha(colors.yellow, 0.12), name: 'zone B' },
-    { lo: (p: ControlChartPoint) => p.zones.lower2, hi: (p: ControlChartPoint) => p.zones.lower1, color: withAlpha(colors.yellow, 0.12), name: 'zone B' },
-    { lo: (p: ControlChartPoint) => p.zones.upper2, hi: (p: ControlChartPoint) => Math.max(p.ucl, p.zones.upper2), color: withAlpha(colors.red, 0.1), name: 'zone A' },
-    { lo: (p: ControlChartPoint) => Math.min(p.lcl, p.zones.lower2), hi: (p: ControlChartPoint) => p.zones.lower2, color: withAlpha(colors.red, 0.1), name: 'zone A' },
+    { lo: (p: PointLimits) => p.zones.lower1, hi: (p: PointLimits) => p.zones.upper1, color: withAlpha(colors.green, 0.1), name: 'zone C' },
+    { lo: (p: PointLimits) => p.zones.upper1, hi: (p: PointLimits) => p.zones.upper2, color: withAlpha(colors.yellow, 0.12), name: 'zone B' },
+    { lo: (p: PointLimits) => p.zones.lower2, hi: (p: PointLimits) => p.zones.lower1, color: withAlpha(colors.yellow, 0.12), name: 'zone B' },
+    { lo: (p: PointLimits) => p.zones.upper2, hi: (p: PointLimits) => Math.max(p.ucl, p.zones.upper2), color: withAlpha(colors.red, 0.1), name: 'zone A' },
+    { lo: (p: PointLimits) => Math.min(p.lcl, p.zones.lower2), hi: (p: PointLimits) => p.zones.lower2, color: withAlpha(colors.red, 0.1), name: 'zone A' },
   ];
 }
 
+/** A copy that appends can grow without touching the sender's arrays. */
+function ownCopy(d: ControlChartData): ControlChartData {
+  // A panel state saved before the columnar form has `points` instead: say so rather than crash.
+  if (!Array.isArray(d.values)) throw new Error('the control-chart data has no values column (saved by an older ModelOps?); open the chart again');
+  const copy: ControlChartData = { ...d, values: d.values.slice(), violations: d.violations.slice() };
+  if (d.n) copy.n = d.n.slice();
+  if (d.start) copy.start = d.start.slice();
+  if (d.end) copy.end = d.end.slice();
+  if (d.varying) copy.varying = { std: d.varying.std.slice(), ucl: d.varying.ucl.slice(), lcl: d.varying.lcl.slice() };
+  return copy;
+}
+
+/** The markers of a chart: one per point with violations, in index order. */
+function markerPoints(byIndex: Map<number, Violation[]>): Array<{ index: number; rules: number[]; side: 'above' | 'below' }> {
+  return [...byIndex].map(([index, vs]) => ({ index, rules: [...new Set(vs.map((v) => v.rule))].sort(), side: vs[0].side }));
+}
+
 export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
-  const data: ControlChartData = { ...initial, points: [...initial.points], violations: [...initial.violations] };
+  const data = ownCopy(initial);
+  let byIndex = violationsByIndex(data.violations);
+  let markerList = markerPoints(byIndex);
+  const point = (i: number): ControlChartPoint => controlPoint(data, i, byIndex);
   const { colors } = ctx;
   const metric = data.metric ?? 'value';
   const pChart = data.chart === 'p';
@@ -65,36 +119,29 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     const counts = new Map<number, number>();
     for (const v of data.violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1);
     const base = data.baseline.kind === 'points' ? `baseline: first ${data.baseline.count} windows` : 'baseline: given μ and σ';
-    const limits = data.constantLimits ? `UCL ${fmt(data.points[0]?.ucl)}, LCL ${fmt(data.points[0]?.lcl)}` : 'UCL/LCL per window size';
+    const limits = data.limits ? `UCL ${fmt(data.limits.ucl)}, LCL ${fmt(data.limits.lcl)}` : 'UCL/LCL per window size';
     const v = data.violations.length === 0 ? 'no rule violations' : `${data.violations.length} violation${data.violations.length === 1 ? '' : 's'} (${[...counts].sort((a, b) => a[0] - b[0]).map(([k, n]) => `rule ${k}: ${n}`).join(', ')})`;
-    summary.textContent = `${pChart ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.points.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${base}; ${v}.`;
+    summary.textContent = `${pChart ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.values.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${base}; ${v}.`;
     plot.setAttribute('aria-label', `Control chart of ${metric}`);
   };
 
+  // uPlot takes the value column as it came; x and the line columns are typed arrays.
   const columns = (): uPlot.AlignedData => {
-    const n = data.points.length;
-    const xs = new Array<number>(n);
-    const ys = new Array<number>(n);
-    const c = new Array<number>(n);
-    const u = new Array<number>(n);
-    const l = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      const p = data.points[i];
-      xs[i] = p.index + 1;
-      ys[i] = p.value;
-      c[i] = data.centre;
-      u[i] = p.ucl;
-      l[i] = p.lcl;
-    }
-    return [xs, ys, c, u, l];
+    const n = data.values.length;
+    const xs = new Float64Array(n);
+    for (let i = 0; i < n; i++) xs[i] = i + 1;
+    const c = new Float64Array(n).fill(data.centre);
+    const u = data.limits ? new Float64Array(n).fill(data.limits.ucl) : data.varying?.ucl ?? [];
+    const l = data.limits ? new Float64Array(n).fill(data.limits.lcl) : data.varying?.lcl ?? [];
+    return [xs, data.values, c, u, l];
   };
 
   let markers: Marker[] = [];
   const bands = zoneBands(colors);
 
   const shadeZones = (u: uPlot) => {
-    const pts = data.points;
-    if (pts.length === 0) return;
+    const count = data.values.length;
+    if (count === 0) return;
     const c = u.ctx;
     const { left, top, width, height } = u.bbox;
     c.save();
@@ -104,15 +151,16 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     for (const band of bands) {
       c.fillStyle = band.color;
       c.beginPath();
-      if (data.constantLimits || pts.length === 1) {
-        const y1 = u.valToPos(band.hi(pts[0]), 'y', true);
-        const y0 = u.valToPos(band.lo(pts[0]), 'y', true);
+      if (data.limits || count === 1) {
+        const lim = pointLimits(data, 0);
+        const y1 = u.valToPos(band.hi(lim), 'y', true);
+        const y0 = u.valToPos(band.lo(lim), 'y', true);
         c.rect(left, y1, width, y0 - y1);
       } else {
-        const x = (p: ControlChartPoint) => u.valToPos(p.index + 1, 'x', true);
-        c.moveTo(x(pts[0]), u.valToPos(band.hi(pts[0]), 'y', true));
-        for (let i = 1; i < pts.length; i++) c.lineTo(x(pts[i]), u.valToPos(band.hi(pts[i]), 'y', true));
-        for (let i = pts.length - 1; i >= 0; i--) c.lineTo(x(pts[i]), u.valToPos(band.lo(pts[i]), 'y', true));
+        const x = (i: number) => u.valToPos(i + 1, 'x', true);
+        c.moveTo(x(0), u.valToPos(band.hi(pointLimits(data, 0)), 'y', true));
+        for (let i = 1; i < count; i++) c.lineTo(x(i), u.valToPos(band.hi(pointLimits(data, i)), 'y', true));
+        for (let i = count - 1; i >= 0; i--) c.lineTo(x(i), u.valToPos(band.lo(pointLimits(data, i)), 'y', true));
         c.closePath();
       }
       c.fill();
@@ -131,30 +179,61 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     c.setLineDash([]);
     c.font = `bold ${Math.round(11 * dpr)}px ${colors.font}`;
     c.textAlign = 'center';
-    for (const p of data.points) {
-      if (p.violations.length === 0) continue;
-      const rules = [...new Set(p.violations.map((v) => v.rule))].sort();
-      const side = p.violations[0].side;
-      const x = u.valToPos(p.index + 1, 'x');
-      const y = u.valToPos(p.value, 'y');
-      markers.push({ index: p.index, rules, side, x, y });
-      const cx = x * dpr + u.bbox.left;
-      const cy = y * dpr + u.bbox.top;
-      c.beginPath();
-      c.arc(cx, cy, 6 * dpr, 0, 2 * Math.PI);
-      c.stroke();
-      c.fillText(ruleLabel(rules), cx, side === 'above' ? cy - 10 * dpr : cy + 18 * dpr);
+    // Every violating point gets a ring, stamped from one pre-drawn ring (stroking hundreds of
+    // overlapping arcs is slow in software rendering; a ring on the same device pixel as one
+    // already drawn is the same ink and is skipped). With more than DENSE_MARKERS markers, a
+    // label that would overprint another is skipped, lower rule numbers first: on a dense series
+    // (long runs of rule 4) hundreds of labels would smear into one. The markers list keeps all.
+    const ring = ringSprite(colors.red, dpr);
+    const ringAt = new Set<number>();
+    const labels: Array<{ text: string; x: number; y: number; rule: number }> = [];
+    for (const { index, rules, side } of markerList) {
+      const x = u.valToPos(index + 1, 'x');
+      const y = u.valToPos(data.values[index], 'y');
+      markers.push({ index, rules, side, x, y });
+      const cx = Math.round(x * dpr + u.bbox.left);
+      const cy = Math.round(y * dpr + u.bbox.top);
+      const key = cx * 65536 + cy;
+      if (!ringAt.has(key)) {
+        ringAt.add(key);
+        c.drawImage(ring.canvas, cx - ring.half, cy - ring.half);
+      }
+      labels.push({ text: ruleLabel(rules), x: cx, y: side === 'above' ? cy - 10 * dpr : cy + 18 * dpr, rule: rules[0] });
+    }
+    // Occupied cells of a coarse grid (half a label wide, one line high).
+    const lineHeight = 12 * dpr;
+    const widths = new Map<string, number>();
+    const taken = new Set<number>();
+    const cellW = 8 * dpr;
+    const dense = labels.length > DENSE_MARKERS;
+    if (dense) labels.sort((a, b) => a.rule - b.rule);
+    for (const l of labels) {
+      if (!dense) {
+        c.fillText(l.text, l.x, l.y);
+        continue;
+      }
+      let w = widths.get(l.text);
+      if (w === undefined) widths.set(l.text, (w = c.measureText(l.text).width));
+      const c0 = Math.floor((l.x - w / 2) / cellW);
+      const c1 = Math.floor((l.x + w / 2) / cellW);
+      const r0 = Math.floor((l.y - lineHeight) / lineHeight);
+      const r1 = Math.floor(l.y / lineHeight);
+      let free = true;
+      for (let r = r0; r <= r1 && free; r++) for (let col = c0; col <= c1; col++) if (taken.has(r * 65536 + col)) free = false;
+      if (!free) continue;
+      for (let r = r0; r <= r1; r++) for (let col = c0; col <= c1; col++) taken.add(r * 65536 + col);
+      c.fillText(l.text, l.x, l.y);
     }
     c.restore();
   };
 
   const showTooltip = (u: uPlot) => {
     const idx = u.cursor.idx;
-    if (idx === null || idx === undefined || !data.points[idx]) {
+    if (idx === null || idx === undefined || idx < 0 || idx >= data.values.length) {
       tooltip.hidden = true;
       return;
     }
-    tooltip.textContent = pointText(data.points[idx], metric);
+    tooltip.textContent = pointText(point(idx), metric);
     tooltip.hidden = false;
     const left = u.cursor.left ?? 0;
     const top = u.cursor.top ?? 0;
@@ -164,25 +243,36 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   };
 
   const yRange = (): [number, number] => {
-    const vals: number[] = [];
-    for (const p of data.points) vals.push(p.value, p.ucl, p.lcl);
-    return extent(vals, 0.08);
+    let lo = Infinity;
+    let hi = -Infinity;
+    const columns = data.limits ? [data.values, [data.limits.ucl, data.limits.lcl]] : [data.values, data.varying?.ucl ?? [], data.varying?.lcl ?? []];
+    for (const col of columns) {
+      for (let i = 0; i < col.length; i++) {
+        const v = col[i];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    return extent(Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : [], 0.08);
   };
 
-  const limitPaths = pChart ? uPlot.paths.stepped?.({ align: 1 }) : undefined;
+  // Limits that vary (p-chart with unequal n) step at each window; shared limits are one segment.
+  const stepped = uPlot.paths.stepped?.({ align: 1 });
+  const limitPaths: uPlot.Series.PathBuilder = (u, si, i0, i1) => (data.limits || !stepped ? flatLine(u, si, i0, i1) : stepped(u, si, i0, i1));
   const opts: uPlot.Options = {
     width: ctx.width,
     height: PLOT_HEIGHT,
+    // yRange already covers every series: uPlot need not scan them (auto: false below).
     scales: { x: { time: false }, y: { range: () => yRange() } },
     axes: themedAxes(colors, 'window', metric, { integerX: true }),
     cursor: { points: { size: 8 } },
     legend: { show: true },
     series: [
       { label: 'window' },
-      { label: metric, stroke: colors.fg, width: 1.5, points: { show: data.points.length <= 2000, size: 5, fill: colors.fg, stroke: colors.fg } },
-      { label: 'centre μ', stroke: colors.green, width: 1.5, points: { show: false } },
-      { label: 'UCL', stroke: colors.red, width: 1.5, dash: [6, 4], points: { show: false }, ...(limitPaths ? { paths: limitPaths } : {}) },
-      { label: 'LCL', stroke: colors.red, width: 1.5, dash: [6, 4], points: { show: false }, ...(limitPaths ? { paths: limitPaths } : {}) },
+      { label: metric, auto: false, stroke: colors.fg, width: 1.5, points: { show: data.values.length <= 2000, size: 5, fill: colors.fg, stroke: colors.fg } },
+      { label: 'centre μ', auto: false, stroke: colors.green, width: 1.5, points: { show: false }, paths: flatLine },
+      { label: 'UCL', auto: false, stroke: colors.red, width: 1.5, dash: [6, 4], points: { show: false }, paths: limitPaths },
+      { label: 'LCL', auto: false, stroke: colors.red, width: 1.5, dash: [6, 4], points: { show: false }, paths: limitPaths },
     ],
     hooks: {
       drawClear: [shadeZones],
@@ -194,13 +284,15 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const u = new uPlot(opts, columns(), plot);
   u.over.appendChild(tooltip);
   u.over.addEventListener('mouseleave', () => (tooltip.hidden = true));
-  keyboardCursor(plot, u, 1, (i) => ctx.announce(pointText(data.points[i], metric).replace(/\n/g, '; ')));
+  keyboardCursor(plot, u, 1, (i) => ctx.announce(pointText(point(i), metric).replace(/\n/g, '; ')));
   plot.addEventListener('blur', () => (tooltip.hidden = true));
 
+  // Only the rows the table shows are expanded; "Save CSV" has all.
   const table = (): TableModel => ({
     caption: `Control chart of ${metric}`,
     headers: ['window', metric, 'n', 'start', 'end', 'z', 'UCL', 'LCL', 'rules'],
-    rows: data.points.map((p) => [
+    total: data.values.length,
+    rows: Array.from({ length: Math.min(MAX_TABLE_ROWS, data.values.length) }, (_, i) => point(i)).map((p) => [
       String(p.index + 1),
       p.value,
       p.n ?? null,
@@ -217,8 +309,9 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     const W = Math.max(640, ctx.width);
     const H = 420;
     const box = { left: 70, top: 40, width: W - 90, height: H - 130 };
-    const pts = data.points;
-    const xr: [number, number] = [1, Math.max(2, pts.length)];
+    const count = data.values.length;
+    const lims = Array.from({ length: data.limits ? Math.min(1, count) : count }, (_, i) => pointLimits(data, i));
+    const xr: [number, number] = [1, Math.max(2, count)];
     const yr = yRange();
     const x = linear(xr[0], xr[1], box.left, box.left + box.width);
     const y = linear(yr[0], yr[1], box.top + box.height, box.top);
@@ -226,34 +319,32 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     parts.push(`<defs><clipPath id="plot"><rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.width)}" height="${r(box.height)}"/></clipPath></defs>`);
     parts.push('<g clip-path="url(#plot)" class="zones">');
     for (const band of bands) {
-      if (pts.length === 0) break;
-      const top = pts.map((p) => `${r(x(p.index + 1))} ${r(y(band.hi(p)))}`);
-      const bottom = pts.map((p) => `${r(x(p.index + 1))} ${r(y(band.lo(p)))}`).reverse();
-      const d = data.constantLimits
-        ? `M${r(box.left)} ${r(y(band.hi(pts[0])))}H${r(box.left + box.width)}V${r(y(band.lo(pts[0])))}H${r(box.left)}Z`
-        : `M${top.join('L')}L${bottom.join('L')}Z`;
+      if (count === 0) break;
+      const d =
+        data.limits || count === 1
+          ? `M${r(box.left)} ${r(y(band.hi(lims[0])))}H${r(box.left + box.width)}V${r(y(band.lo(lims[0])))}H${r(box.left)}Z`
+          : `M${lims.map((p, i) => `${r(x(i + 1))} ${r(y(band.hi(p)))}`).join('L')}L${lims.map((p, i) => `${r(x(i + 1))} ${r(y(band.lo(p)))}`).reverse().join('L')}Z`;
       parts.push(`<path d="${d}" fill="${band.color}" class="${band.name.replace(' ', '-')}"/>`);
     }
     parts.push('</g>');
     parts.push(axes({ box, x, y, xTicks: niceTicks(xr[0], xr[1], 8).filter((t) => Number.isInteger(t)), yTicks: niceTicks(yr[0], yr[1], 6), xLabel: 'window', yLabel: metric, colors }));
-    const xs = pts.map((p) => p.index + 1);
+    const xs = Array.from({ length: count }, (_, i) => i + 1);
+    const limitAt = (i: number) => (data.limits ? data.limits : lims[i]);
     const line = (cls: string, ys: number[], stroke: string, dash: boolean) =>
       `<path class="${cls}" d="${pathOf(xs, ys, x, y)}" fill="none" stroke="${stroke}" stroke-width="1.5"${dash ? ' stroke-dasharray="6 4"' : ''} data-value="${cls === 'centre' ? data.centre : ''}"/>`;
     parts.push('<g clip-path="url(#plot)">');
-    parts.push(line('centre', pts.map(() => data.centre), colors.green, false));
-    parts.push(line('ucl', pts.map((p) => p.ucl), colors.red, true));
-    parts.push(line('lcl', pts.map((p) => p.lcl), colors.red, true));
-    parts.push(line('values', pts.map((p) => p.value), colors.fg, false));
-    if (pts.length <= 2000) for (const p of pts) parts.push(`<circle cx="${r(x(p.index + 1))}" cy="${r(y(p.value))}" r="2.5" fill="${colors.fg}"/>`);
+    parts.push(line('centre', xs.map(() => data.centre), colors.green, false));
+    parts.push(line('ucl', xs.map((_, i) => limitAt(i).ucl), colors.red, true));
+    parts.push(line('lcl', xs.map((_, i) => limitAt(i).lcl), colors.red, true));
+    parts.push(line('values', data.values, colors.fg, false));
+    if (count <= 2000) data.values.forEach((v, i) => parts.push(`<circle cx="${r(x(i + 1))}" cy="${r(y(v))}" r="2.5" fill="${colors.fg}"/>`));
     parts.push('</g>');
-    for (const p of pts) {
-      if (!p.violations.length) continue;
-      const rules = [...new Set(p.violations.map((v) => v.rule))].sort();
-      const above = p.violations[0].side === 'above';
-      const cx = x(p.index + 1);
-      const cy = y(p.value);
+    for (const { index, rules, side } of markerList) {
+      const above = side === 'above';
+      const cx = x(index + 1);
+      const cy = y(data.values[index]);
       parts.push(
-        `<g class="violation" data-index="${p.index}" data-rules="${rules.join(',')}"><circle cx="${r(cx)}" cy="${r(cy)}" r="6" fill="none" stroke="${colors.red}" stroke-width="2"/>` +
+        `<g class="violation" data-index="${index}" data-rules="${rules.join(',')}"><circle cx="${r(cx)}" cy="${r(cy)}" r="6" fill="none" stroke="${colors.red}" stroke-width="2"/>` +
           text(cx, above ? cy - 10 : cy + 18, ruleLabel(rules), { 'text-anchor': 'middle', 'font-size': 11, 'font-weight': 700, fill: colors.red }) +
           '</g>',
       );
@@ -262,7 +353,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       [
         { label: metric, color: colors.fg },
         { label: `centre μ = ${fmt(data.centre)}`, color: colors.green },
-        { label: data.constantLimits ? `UCL = ${fmt(pts[0]?.ucl)} / LCL = ${fmt(pts[0]?.lcl)}` : 'UCL / LCL', color: colors.red, dash: true },
+        { label: data.limits ? `UCL = ${fmt(data.limits.ucl)} / LCL = ${fmt(data.limits.lcl)}` : 'UCL / LCL', color: colors.red, dash: true },
       ],
       box.left,
       H - 40,
@@ -277,7 +368,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const csv = () =>
     toCsv(
       ['window', 'value', 'n', 'start', 'end', 'centre', 'std', 'z', 'ucl', 'lcl', 'upper2', 'upper1', 'lower1', 'lower2', 'baseline', 'rules'],
-      data.points.map((p) => [
+      data.values.map((_, i) => point(i)).map((p) => [
         p.index + 1,
         p.value,
         p.n,
@@ -300,12 +391,10 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   return {
     append(message) {
       if (message.kind !== 'control') return false;
-      const m = message as ControlAppend;
-      for (const p of m.points) {
-        data.points.push(p);
-        data.violations.push(...p.violations);
-      }
-      data.constantLimits = data.constantLimits && data.points.every((p) => p.ucl === data.points[0].ucl && p.lcl === data.points[0].lcl);
+      const { type: _type, kind: _kind, ...series } = message as ControlAppend;
+      appendControlSeries(data, series);
+      byIndex = violationsByIndex(data.violations);
+      markerList = markerPoints(byIndex);
       refreshSummary();
       u.setData(columns());
       return true;
@@ -315,13 +404,13 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     table,
     data: () => data,
     debug() {
-      const first = data.points[0];
+      const first = data.values.length ? pointLimits(data, 0) : null;
       const line = (value: number) => ({ value, y: u.valToPos(value, 'y') });
       const box = plotBox(u);
       return {
         kind: 'control',
         chart: data.chart,
-        points: data.points.length,
+        points: data.values.length,
         centre: data.centre,
         std: data.std,
         sigma: data.sigma,

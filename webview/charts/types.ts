@@ -5,7 +5,10 @@ import type { Palette } from '../theme';
 export interface TableModel {
   caption: string;
   headers: string[];
+  /** The rows to show: all of them, or only the first MAX_TABLE_ROWS when `total` is larger. */
   rows: Array<Array<string | number | null>>;
+  /** Number of rows in the data when `rows` holds only the first ones. */
+  total?: number;
 }
 
 export interface ChartView {

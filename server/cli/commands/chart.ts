@@ -7,7 +7,7 @@ import { extname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliCommand, CliIO } from '../command';
 import { ModelOpsError } from '../../engine/errors';
-import { buildControlChart, type Baseline, type ControlChartInputPoint } from '../../engine/spc';
+import { buildControlChart, pointLimits, type Baseline, type ControlChartInputPoint } from '../../engine/spc';
 import { writeChartReport } from '../../engine/report';
 import { openRegistry, type Registry } from '../../engine/registry';
 import { compareData, runMetricsData } from '../../engine/report/chartData';
@@ -174,12 +174,13 @@ async function control(argv: string[], io: CliIO): Promise<number> {
   const title = (o.title) ?? `Control chart${metric ? ` — ${metric}` : ''}`;
   const result = writeChartReport({ kind: 'control', data, title, out });
   const rulesFired = [...new Set(data.violations.map((v) => v.rule))];
+  const first = pointLimits(data, 0);
   return done(
     io,
     Boolean(o.json),
     result,
-    { kind: 'control', centre: data.centre, std: data.std, ucl: data.points[0].ucl, lcl: data.points[0].lcl, violations: data.violations },
-    `${data.points.length} points, μ ${data.centre.toPrecision(6)}, σ ${data.std.toPrecision(6)}, ${data.violations.length} violation(s)${rulesFired.length ? ` of rule ${rulesFired.join(', ')}` : ''}`,
+    { kind: 'control', centre: data.centre, std: data.std, ucl: first.ucl, lcl: first.lcl, violations: data.violations },
+    `${data.values.length} points, μ ${data.centre.toPrecision(6)}, σ ${data.std.toPrecision(6)}, ${data.violations.length} violation(s)${rulesFired.length ? ` of rule ${rulesFired.join(', ')}` : ''}`,
   );
 }
 

@@ -3,6 +3,7 @@ import type { CliCommand } from '../command';
 import { formatNumber, paint, table } from '../output';
 import { openRegistry } from '../../engine/registry';
 import { monitor } from '../../engine/monitoring';
+import { pointLimits } from '../../engine/spc';
 import { envTokenFor, openWorkspace, parseCli } from './deploy';
 
 const USAGE = `modelops monitor [--target <name>] [--model <model>] [--last N] [--log-dir DIR] [--no-alerts] [--config modelops.yaml] [--root DIR] [--json]
@@ -81,7 +82,7 @@ export const monitorCommand: CliCommand = {
       io.out('');
       if (r.chart) {
         const ch = r.chart;
-        const p = ch.points[ch.points.length - 1];
+        const p = pointLimits(ch, ch.values.length - 1);
         io.out(`control chart (${ch.chart}) of ${ch.metric}: centre ${formatNumber(ch.centre)}, UCL ${formatNumber(p.ucl)}, LCL ${formatNumber(p.lcl)} (L = ${ch.sigma}), ${ch.violations.length} rule violation(s)`);
       } else if (r.chartNote) io.out(`control chart: ${r.chartNote}`);
       if (r.drift) {

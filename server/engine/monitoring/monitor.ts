@@ -17,6 +17,7 @@ import { ks2samp, ksStatistic } from '../drift/ks';
 import { targetStoreDir } from '../deploy/localServer';
 import { connectTarget, type TokenFor } from '../deploy/deploy';
 import { readPredictionLog, type Dictionary, type LogColumns } from './readLog';
+import { kthSmallest } from './select';
 
 export interface MonitorWindow {
   index: number;
@@ -151,13 +152,14 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const primaryRef = buildReference(primary, cols);
 
   const windows: MonitorWindow[] = [];
+  const scratch = new WindowScratch(windowSize);
   let labelledTotal = 0;
   for (let w = firstWindow; w < totalWindows; w++) {
     const start = w * windowSize;
     const end = start + windowSize;
     const version = cols.versions.values[cols.version[end - 1]];
     const ref = (await referenceFor(version)) ?? primaryRef;
-    const win = windowStats(cols, primary.task, start, end, w, version, ref, driftCfg.method);
+    const win = windowStats(cols, primary.task, start, end, w, version, ref, driftCfg.method, scratch);
     labelledTotal += win.labelled;
     windows.push(win);
   }
@@ -282,8 +284,10 @@ interface NumericRef {
 }
 
 interface CategoricalRef {
-  /** Expected count per code of the log's dictionary (grown with unseen categories later). */
-  counts: Map<number, number>;
+  /** Codes into the log's dictionary (grown with unseen categories) and their expected counts, in the profile's order. */
+  codes: Int32Array;
+  expected: Float64Array;
+  inRef: Uint8Array;
 }
 
 interface Reference {
@@ -302,7 +306,10 @@ function numericRef(p: NumericProfile): NumericRef {
 function categoricalRef(p: CategoricalProfile, dict: Dictionary): CategoricalRef {
   const counts = new Map<number, number>();
   for (const [k, v] of Object.entries(p.counts)) counts.set(dict.code(k), v);
-  return { counts };
+  const codes = Int32Array.from(counts.keys());
+  const inRef = new Uint8Array(codes.reduce((m, c) => Math.max(m, c + 1), 0));
+  for (const c of codes) inRef[c] = 1;
+  return { codes, expected: Float64Array.from(counts.values()), inRef };
 }
 
 function buildReference(m: ModelManifest, cols: LogColumns): Reference {
@@ -323,20 +330,59 @@ function buildReference(m: ModelManifest, cols: LogColumns): Reference {
   };
 }
 
-function categoricalPsi(ref: CategoricalRef, codes: Int32Array, start: number, end: number): number {
-  const actual = new Map<number, number>();
+/** Reused buffers for the per-window work (one set per monitoring run). */
+class WindowScratch {
+  counts = new Int32Array(64);
+  order = new Int32Array(64);
+  e = new Float64Array(64);
+  a = new Float64Array(64);
+  latency: Float64Array;
+  constructor(windowSize: number) {
+    this.latency = new Float64Array(windowSize);
+  }
+  fit(n: number): void {
+    if (n <= this.counts.length) return;
+    const size = Math.max(n, this.counts.length * 2);
+    const counts = new Int32Array(size);
+    counts.set(this.counts);
+    this.counts = counts;
+    const order = new Int32Array(size);
+    order.set(this.order);
+    this.order = order;
+  }
+}
+
+/**
+ * PSI of a window's categories against the reference over the union of categories: the
+ * reference's in its order, then the window's others in order of first appearance (the sum
+ * runs in this order, so it is kept exactly).
+ */
+function categoricalPsi(ref: CategoricalRef, codes: Int32Array, start: number, end: number, s: WindowScratch): number {
+  let extra = 0;
   for (let i = start; i < end; i++) {
     const c = codes[i];
-    if (c >= 0) actual.set(c, (actual.get(c) ?? 0) + 1);
+    if (c < 0) continue;
+    if (c >= s.counts.length) s.fit(c + 1);
+    if (s.counts[c]++ === 0 && !(c < ref.inRef.length && ref.inRef[c] === 1)) s.order[extra++] = c;
   }
-  const keys = new Set<number>([...ref.counts.keys(), ...actual.keys()]);
-  const e: number[] = [];
-  const a: number[] = [];
-  for (const k of keys) {
-    e.push(ref.counts.get(k) ?? 0);
-    a.push(actual.get(k) ?? 0);
+  const nRef = ref.codes.length;
+  const total = nRef + extra;
+  if (total > s.e.length) {
+    s.e = new Float64Array(total * 2);
+    s.a = new Float64Array(total * 2);
   }
-  return psiFromCounts(e, a);
+  for (let j = 0; j < nRef; j++) {
+    const c = ref.codes[j];
+    s.e[j] = ref.expected[j];
+    s.a[j] = c < s.counts.length ? s.counts[c] : 0;
+  }
+  for (let j = 0; j < extra; j++) {
+    s.e[nRef + j] = 0;
+    s.a[nRef + j] = s.counts[s.order[j]];
+  }
+  const psi = psiFromCounts(s.e.subarray(0, total), s.a.subarray(0, total));
+  for (let i = start; i < end; i++) if (codes[i] >= 0) s.counts[codes[i]] = 0;
+  return psi;
 }
 
 function numericScore(ref: NumericRef, values: Float64Array, start: number, end: number, method: 'psi' | 'ks'): number {
@@ -357,7 +403,17 @@ function ksPValue(sample: Float64Array, values: Float64Array, start: number, end
   return win.length && sample.length ? ks2samp(sample, win).pValue : null;
 }
 
-function windowStats(cols: LogColumns, task: 'classification' | 'regression', start: number, end: number, index: number, version: string, ref: Reference, method: 'psi' | 'ks'): MonitorWindow {
+function windowStats(
+  cols: LogColumns,
+  task: 'classification' | 'regression',
+  start: number,
+  end: number,
+  index: number,
+  version: string,
+  ref: Reference,
+  method: 'psi' | 'ks',
+  scratch: WindowScratch,
+): MonitorWindow {
   let labelled = 0;
   let correct = 0;
   let absErr = 0;
@@ -376,9 +432,7 @@ function windowStats(cols: LogColumns, task: 'classification' | 'regression', st
         if (t === pred[i]) correct++;
       }
     }
-    counts.forEach((c, k) => {
-      if (c > 0) distribution[cols.labels.values[k]] = c;
-    });
+    for (let k = 0; k < counts.length; k++) if (counts[k] > 0) distribution[cols.labels.values[k]] = counts[k];
   } else {
     const pred = cols.predictedValue!;
     const truth = cols.truthValue!;
@@ -397,11 +451,11 @@ function windowStats(cols: LogColumns, task: 'classification' | 'regression', st
   }
   const drift: Record<string, number> = {};
   for (const [name, r] of Object.entries(ref.numeric)) drift[name] = numericScore(r, cols.numeric[name], start, end, method);
-  for (const [name, r] of Object.entries(ref.categorical)) drift[name] = categoricalPsi(r, cols.categorical[name], start, end);
+  for (const [name, r] of Object.entries(ref.categorical)) drift[name] = categoricalPsi(r, cols.categorical[name], start, end, scratch);
   let predictionDrift = NaN;
-  if (ref.predictionsCategorical && cols.predictedLabel) predictionDrift = categoricalPsi(ref.predictionsCategorical, cols.predictedLabel, start, end);
+  if (ref.predictionsCategorical && cols.predictedLabel) predictionDrift = categoricalPsi(ref.predictionsCategorical, cols.predictedLabel, start, end, scratch);
   else if (ref.predictionsNumeric && cols.predictedValue) predictionDrift = numericScore(ref.predictionsNumeric, cols.predictedValue, start, end, method);
-  const lat = cols.latencyMs.slice(start, end).sort();
+  const p50 = kthSmallest(cols.latencyMs, start, end, (end - start) >> 1, scratch.latency);
   const t0 = cols.time[start];
   const t1 = cols.time[end - 1];
   return {
@@ -418,7 +472,7 @@ function windowStats(cols: LogColumns, task: 'classification' | 'regression', st
     meanPrediction,
     drift,
     predictionDrift,
-    p50LatencyMs: Number.isFinite(lat[lat.length >> 1]) ? lat[lat.length >> 1] : null,
+    p50LatencyMs: Number.isFinite(p50) ? p50 : null,
   };
 }
 
@@ -438,7 +492,7 @@ async function raiseAlerts(
   if (chart) {
     for (const v of chart.violations) {
       const w = byIndex.get(chartWindows[v.index])!;
-      const value = chart.points[v.index].value;
+      const value = chart.values[v.index];
       const limit = v.side === 'above' ? `above the centre ${chart.centre.toFixed(3)}` : `below the centre ${chart.centre.toFixed(3)}`;
       wanted.push({
         version: w.version,

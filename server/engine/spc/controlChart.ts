@@ -3,6 +3,7 @@
  * μ and σ come from a baseline period (the first k points) or are given explicitly.
  */
 import { ModelOpsError } from '../errors';
+import { zonesAround } from './points';
 import type { Baseline, BaselineInfo, ControlLimits, Zones } from './types';
 
 export interface ControlLimitOptions {
@@ -10,10 +11,6 @@ export interface ControlLimitOptions {
   sigma?: number;
   /** First k points, or an explicit { mean, std }. Default: every point. */
   baseline?: Baseline;
-}
-
-export function zonesAround(mean: number, std: number): Zones {
-  return { upper1: mean + std, lower1: mean - std, upper2: mean + 2 * std, lower2: mean - 2 * std };
 }
 
 export function checkSigma(sigma: number): number {

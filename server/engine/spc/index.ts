@@ -1,15 +1,17 @@
 /**
  * Statistical process control: control limits, p-charts and the Western Electric rules.
  * `buildControlChart` returns the `ControlChartData` that the control-chart webview renders
- * as is; monitoring calls it once per update with the windows it has.
+ * as is (columnar; points.ts reads it point by point); monitoring calls it once per update
+ * with the windows it has.
  */
 import { ModelOpsError } from '../errors';
 import { checkSigma, checkValues, controlLimits, describeBaseline, pChartLimits } from './controlChart';
-import type { Baseline, ControlChartData, ControlChartPoint } from './types';
+import type { Baseline, ControlChartData, PointLimits } from './types';
 import { checkRules, westernElectricZ, zScores } from './westernElectric';
 
 export * from './types';
-export { controlLimits, pChartLimits, zonesAround, mean, sampleStd, type ControlLimitOptions, type ProportionPoint, type PChartLimits, type PChartPointLimits } from './controlChart';
+export { zonesAround, zOf, pointLimits, controlPoint, controlPoints, violationsByIndex, sliceControlChart, appendControlSeries } from './points';
+export { controlLimits, pChartLimits, mean, sampleStd, type ControlLimitOptions, type ProportionPoint, type PChartLimits, type PChartPointLimits } from './controlChart';
 export { westernElectric, westernElectricZ, zScores, checkRules, ALL_RULES, type WesternElectricOptions } from './westernElectric';
 
 export interface ControlChartInputPoint {
@@ -42,12 +44,12 @@ export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, 
   const values = input.map((p) => p.value);
   checkValues(values);
   const baseline = describeBaseline(options.baseline, input.length);
-  const inBaseline = (i: number) => baseline.kind === 'points' && i < baseline.count;
 
   let centre: number;
   let std: number;
-  let stds: number[];
-  let perPoint: Array<Pick<ControlChartPoint, 'ucl' | 'lcl' | 'zones'>>;
+  let z: number[];
+  let limits: PointLimits | null;
+  let varying: ControlChartData['varying'];
   if (chart === 'p') {
     const missing = input.findIndex((p) => p.n === undefined);
     if (missing >= 0) {
@@ -55,43 +57,35 @@ export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, 
     }
     const p = pChartLimits(input.map((x) => ({ value: x.value, n: x.n as number })), { sigma: L, baseline: options.baseline });
     centre = p.mean;
-    stds = p.points.map((x) => x.std);
     const nbar = input.reduce((s, x) => s + (x.n as number), 0) / input.length;
     std = Math.sqrt((centre * (1 - centre)) / nbar);
-    perPoint = p.points;
+    const stds = p.points.map((x) => x.std);
+    z = zScores(values, centre, stds);
+    const first = p.points[0];
+    if (p.points.every((x) => x.std === first.std && x.ucl === first.ucl && x.lcl === first.lcl)) limits = first;
+    else {
+      limits = null;
+      varying = { std: stds, ucl: p.points.map((x) => x.ucl), lcl: p.points.map((x) => x.lcl) };
+    }
   } else {
-    const limits = controlLimits(values, { sigma: L, baseline: options.baseline });
-    centre = limits.mean;
-    std = limits.std;
-    stds = values.map(() => limits.std);
-    perPoint = values.map(() => ({ ucl: limits.ucl, lcl: limits.lcl, zones: limits.zones }));
+    const l = controlLimits(values, { sigma: L, baseline: options.baseline });
+    centre = l.mean;
+    std = l.std;
+    z = zScores(values, centre, std);
+    limits = { std: l.std, ucl: l.ucl, lcl: l.lcl, zones: l.zones };
   }
 
-  const z = zScores(values, centre, stds);
   const violations = westernElectricZ(z, { rules, sigma: L });
-  const byIndex = new Map<number, ControlChartData['violations']>();
-  for (const v of violations) {
-    const list = byIndex.get(v.index) ?? [];
-    list.push(v);
-    byIndex.set(v.index, list);
-  }
-  const points: ControlChartPoint[] = input.map((p, i) => {
-    const pt: ControlChartPoint = {
-      index: i,
-      value: p.value,
-      std: stds[i],
-      z: z[i],
-      ucl: perPoint[i].ucl,
-      lcl: perPoint[i].lcl,
-      zones: perPoint[i].zones,
-      baseline: inBaseline(i),
-      violations: byIndex.get(i) ?? [],
-    };
-    if (p.n !== undefined) pt.n = p.n;
-    if (p.start !== undefined) pt.start = p.start;
-    if (p.end !== undefined) pt.end = p.end;
-    return pt;
-  });
-  const constantLimits = points.every((p) => p.ucl === points[0].ucl && p.lcl === points[0].lcl);
-  return { chart, metric: options.metric ?? null, centre, std, sigma: L, constantLimits, baseline, rules, points, violations };
+  const data: ControlChartData = { chart, metric: options.metric ?? null, centre, std, sigma: L, limits, baseline, rules, values, violations };
+  if (varying) data.varying = varying;
+  // Optional columns only when some point has the field.
+  const column = <T>(get: (p: ControlChartInputPoint) => T | undefined): Array<T | null> | undefined =>
+    input.some((p) => get(p) !== undefined) ? input.map((p) => get(p) ?? null) : undefined;
+  const n = column((p) => p.n);
+  const start = column((p) => p.start);
+  const end = column((p) => p.end);
+  if (n) data.n = n;
+  if (start) data.start = start;
+  if (end) data.end = end;
+  return data;
 }

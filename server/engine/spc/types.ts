@@ -1,7 +1,9 @@
 /**
  * Shapes of the SPC engine's output. `ControlChartData` is what the control-chart webview
- * renders as is (webview/protocol.ts re-exports these types), so it carries every line and
- * marker already computed: the webview does no statistics.
+ * renders as is (webview/protocol.ts re-exports these types), so it carries every limit and
+ * violation already computed: the webview does no statistics. It is columnar and sends shared
+ * limits once, so a 100,000-point chart stays a few MB; points.ts expands one point when needed
+ * (the same code in the engine and the webview).
  */
 
 /** Western Electric rules 1–4. */
@@ -49,7 +51,20 @@ export interface ControlLimits {
 /** How μ and σ were obtained. */
 export type BaselineInfo = { kind: 'points'; count: number } | { kind: 'explicit' };
 
-export interface ControlChartPoint {
+/** The limits that apply to one point (or to every point, when they are constant). */
+export interface PointLimits {
+  /** σ of the point: the chart's σ on an individuals chart, √(p̄(1−p̄)/n) on a p-chart. */
+  std: number;
+  ucl: number;
+  lcl: number;
+  zones: Zones;
+}
+
+/**
+ * One point with everything that applies to it, expanded from the columnar `ControlChartData`
+ * by `controlPoint(data, i)` / `controlPoints(data)` (server/engine/spc/points.ts). Not sent.
+ */
+export interface ControlChartPoint extends PointLimits {
   index: number;
   value: number;
   /** Sample size of the window (observations behind the value). */
@@ -57,19 +72,35 @@ export interface ControlChartPoint {
   /** Window time range, as given (ISO 8601 strings in monitoring). */
   start?: string;
   end?: string;
-  /** σ that applies to this point (constant on an individuals chart; per-n on a p-chart). */
-  std: number;
   /** (value − centre) / std; ±Infinity when std is 0 and the value differs. */
   z: number;
-  ucl: number;
-  lcl: number;
-  zones: Zones;
   /** Whether the point belongs to the baseline period. */
   baseline: boolean;
   violations: Violation[];
 }
 
-export interface ControlChartData {
+/**
+ * The points of a control chart by column: entry i of every array belongs to point i. Only what
+ * varies from point to point is here; what every point shares is in `ControlChartData`. This is
+ * also the shape of a live append (the new points only; violation indices continue the series).
+ */
+export interface ControlChartSeries {
+  values: number[];
+  /** Window sizes; present when any point has one (null for a point without). */
+  n?: Array<number | null>;
+  /** Window time ranges as given; present when any point has one (null for a point without). */
+  start?: Array<string | null>;
+  end?: Array<string | null>;
+  /**
+   * Per-point σ, UCL and LCL: only when the limits vary (a p-chart with unequal n). The zones of
+   * point i are centre ± std[i] and centre ± 2·std[i] (not clipped; UCL/LCL are clipped to [0, 1]).
+   */
+  varying?: { std: number[]; ucl: number[]; lcl: number[] };
+  /** Violations on these points, ordered by index then rule. */
+  violations: Violation[];
+}
+
+export interface ControlChartData extends ControlChartSeries {
   /** 'individuals': μ ± Lσ; 'p': p̄ ± L·√(p̄(1−p̄)/n) per point. */
   chart: 'individuals' | 'p';
   /** The metric charted, e.g. "accuracy". */
@@ -79,12 +110,12 @@ export interface ControlChartData {
   std: number;
   /** L */
   sigma: number;
-  /** True when every point has the same limits (individuals charts, p-charts with equal n). */
-  constantLimits: boolean;
+  /**
+   * The limits of every point when they are the same for all (individuals charts, p-charts with
+   * equal n); null when they vary, and then `varying` holds them per point.
+   */
+  limits: PointLimits | null;
   baseline: BaselineInfo;
   /** Rules that were evaluated. */
   rules: WesternElectricRule[];
-  points: ControlChartPoint[];
-  /** Every violation, ordered by index then rule. */
-  violations: Violation[];
 }

@@ -9,6 +9,7 @@
  * is reported once, when it appears; a longer run (e.g. nine on one side) reports each new point.
  */
 import { ModelOpsError } from '../errors';
+import { zOf } from './points';
 import type { Side, Violation, WesternElectricRule } from './types';
 
 export const ALL_RULES: readonly WesternElectricRule[] = [1, 2, 3, 4];
@@ -34,13 +35,7 @@ export function checkRules(rules: readonly number[] | undefined): WesternElectri
 
 /** z-score of each value against a centre and a σ (one σ for all, or one per point). */
 export function zScores(values: readonly number[], centre: number, std: number | readonly number[]): number[] {
-  return values.map((v, i) => {
-    const s = typeof std === 'number' ? std : std[i];
-    const d = v - centre;
-    if (s > 0) return d / s;
-    // σ = 0: any departure is infinitely many σ away; no departure is on the centre line.
-    return d === 0 ? 0 : d > 0 ? Infinity : -Infinity;
-  });
+  return values.map((v, i) => zOf(v, centre, typeof std === 'number' ? std : std[i]));
 }
 
 const sideOf = (z: number, beyond: number): Side | null => (z > beyond ? 'above' : z < -beyond ? 'below' : null);

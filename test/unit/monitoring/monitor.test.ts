@@ -117,7 +117,7 @@ test('windows carry accuracy from feedback, the prediction distribution and drif
   assert.ok(r.drift!.features.find((f) => f.name === 'temp_max')!.drifted);
   assert.ok(!r.drift!.features.find((f) => f.name === 'wind')!.drifted);
   assert.equal(r.chart!.chart, 'p');
-  assert.equal(r.chart!.points.length, 12);
+  assert.equal(r.chart!.values.length, 12);
   assert.ok(r.chart!.violations.some((v) => v.index >= 10 && v.rule === 1));
 });
 

@@ -9,6 +9,7 @@ import { isModelOpsError } from '../../../server/engine/errors';
 import { locateWebviewBundle } from '../../../server/engine/report';
 import { openRegistry } from '../../../server/engine/registry';
 import { REPORT_DATA_ELEMENT_ID, type InitMessage } from '../../../webview/protocol';
+import { unpackNumberColumns } from '../../../webview/packed';
 
 let dir: string;
 before(() => {
@@ -22,12 +23,12 @@ function io(): CliIO & { stdout: string[]; stderr: string[] } {
   return { cwd: dir, out: (t) => stdout.push(t), err: (t) => stderr.push(t), isTTY: false, env: {}, stdout, stderr };
 }
 
-/** The init message inlined in a report. */
+/** The init message inlined in a report, read as the page reads it. */
 function inlined(path: string): InitMessage {
   const html = readFileSync(path, 'utf8');
   const m = new RegExp(`<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">(.*?)</script>`, 's').exec(html);
   assert.ok(m, 'report has inlined data');
-  return JSON.parse(m[1]) as InitMessage;
+  return unpackNumberColumns(JSON.parse(m[1])) as InitMessage;
 }
 
 test('the renderer bundle is found (run `npm run build` first), and a clear error names the fix when it is not', () => {
@@ -51,8 +52,9 @@ test('chart control from CSV: self-contained page, limits from the baseline, pat
   const init = inlined(o.stdout[0]);
   assert.equal(init.kind, 'control');
   if (init.kind !== 'control') return;
-  assert.equal(init.data.points[0].ucl, 16);
-  assert.equal(init.data.points[3].start, 'g');
+  assert.equal(init.data.limits?.ucl, 16);
+  assert.deepEqual(init.data.values, [8, 10, 12, 17, 10]);
+  assert.deepEqual(init.data.start, ['a', 'c', 'e', 'g', null]);
   assert.deepEqual(init.data.violations.map((v) => [v.index, v.rule]), [[3, 1]]);
 });
 

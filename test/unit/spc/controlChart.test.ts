@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildControlChart, controlLimits, pChartLimits } from '../../../server/engine/spc';
+import { appendControlSeries, buildControlChart, controlLimits, controlPoint, controlPoints, pChartLimits, pointLimits, sliceControlChart } from '../../../server/engine/spc';
 import { isModelOpsError } from '../../../server/engine/errors';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
@@ -83,7 +83,10 @@ test('buildControlChart: limits, zones, violations attached to their points, win
   assert.equal(data.metric, 'latency_ms');
   assert.equal(data.centre, 10);
   assert.equal(data.std, 2);
-  assert.equal(data.constantLimits, true);
+  // Constant limits are sent once; the points carry only what varies.
+  assert.deepEqual(data.limits, { std: 2, ucl: 16, lcl: 4, zones: { upper1: 12, lower1: 8, upper2: 14, lower2: 6 } });
+  assert.equal(data.varying, undefined);
+  assert.deepEqual(data.values, values);
   assert.deepEqual(data.baseline, { kind: 'points', count: 3 });
   assert.deepEqual(data.rules, [1, 2, 3, 4]);
   // z: -1, 0, 1, 3.5, 0, 2.25, 0.5, 2.1, -0.5
@@ -96,15 +99,32 @@ test('buildControlChart: limits, zones, violations attached to their points, win
       [7, 2, 'above', [5, 7]],
     ],
   );
-  assert.equal(data.points[3].violations.length, 1);
-  assert.equal(data.points[4].violations.length, 0);
-  assert.equal(data.points[3].ucl, 16);
-  assert.deepEqual(data.points[0].zones, { upper1: 12, lower1: 8, upper2: 14, lower2: 6 });
-  assert.equal(data.points[2].baseline, true);
-  assert.equal(data.points[3].baseline, false);
-  assert.equal(data.points[3].z, 3.5);
-  assert.equal(data.points[8].start, '2025-01-09T00:00:00Z');
-  assert.equal(data.points[8].n, 100);
+  const points = controlPoints(data);
+  assert.equal(points[3].violations.length, 1);
+  assert.equal(points[4].violations.length, 0);
+  assert.equal(points[3].ucl, 16);
+  assert.deepEqual(points[0].zones, { upper1: 12, lower1: 8, upper2: 14, lower2: 6 });
+  assert.equal(points[2].baseline, true);
+  assert.equal(points[3].baseline, false);
+  assert.equal(points[3].z, 3.5);
+  [-1, 0, 1, 3.5, 0, 2.25, 0.5, 2.1, -0.5].forEach((z, i) => close(points[i].z, z));
+  assert.equal(points[8].start, '2025-01-09T00:00:00Z');
+  assert.equal(points[8].end, '2025-01-09T23:59:59Z');
+  assert.equal(points[8].n, 100);
+  assert.deepEqual(controlPoint(data, 5), points[5]);
+  assert.equal(data.n?.length, 9);
+  assert.equal(data.start?.[8], '2025-01-09T00:00:00Z');
+});
+
+test('buildControlChart: optional columns only when some point has the field, null where a point has none', () => {
+  const data = buildControlChart([{ value: 1 }, { value: 2, start: 'a' }, { value: 3 }], { baseline: 3 });
+  assert.equal(data.n, undefined);
+  assert.equal(data.end, undefined);
+  assert.deepEqual(data.start, [null, 'a', null]);
+  const points = controlPoints(data);
+  assert.equal('start' in points[0], false);
+  assert.equal(points[1].start, 'a');
+  assert.equal('n' in points[1], false);
 });
 
 test('buildControlChart as a p-chart: per-point limits and rule 1 against each point\'s own σ', () => {
@@ -118,12 +138,82 @@ test('buildControlChart as a p-chart: per-point limits and rule 1 against each p
     { chart: 'p', baseline: { mean: 0.8, std: 0 }, rules: [1] },
   );
   assert.equal(data.chart, 'p');
-  assert.equal(data.constantLimits, false);
+  // Limits vary with n: per-point columns, no shared limits.
+  assert.equal(data.limits, null);
   assert.deepEqual(data.violations.map((v) => v.index), [2]);
-  close(data.points[3].lcl, 0.5);
+  assert.equal(data.varying?.std.length, 4);
+  close(data.varying?.std[2] ?? NaN, 0.04);
+  close(pointLimits(data, 3).lcl, 0.5);
+  close(pointLimits(data, 3).ucl, 1);
+  const p3 = controlPoint(data, 3);
+  close(p3.lcl, 0.5);
+  close(p3.std, 0.1);
+  close(p3.zones.upper2, 1.0);
+  close(p3.z, -1.3);
+  close(controlPoint(data, 2).z, -3.25);
+  assert.deepEqual(controlPoint(data, 2).violations.map((v) => v.rule), [1]);
   assert.throws(() => buildControlChart([{ value: 0.5 }], { chart: 'p' }), (e) => isModelOpsError(e) && /Point 1 has no sample size/.test(e.message));
 });
 
 test('buildControlChart rejects an empty series', () => {
   assert.throws(() => buildControlChart([]), (e) => isModelOpsError(e) && /no points/.test(e.message));
+});
+
+test('a p-chart with equal n has constant limits, sent once', () => {
+  const data = buildControlChart(
+    [0.8, 0.82, 0.78, 0.6].map((value) => ({ value, n: 100 })),
+    { chart: 'p', baseline: { mean: 0.8, std: 0 } },
+  );
+  assert.equal(data.varying, undefined);
+  assert.ok(data.limits);
+  close(data.limits.std, 0.04);
+  close(data.limits.ucl, 0.92);
+  close(data.limits.lcl, 0.68);
+  close(data.std, 0.04);
+  assert.deepEqual(data.n, [100, 100, 100, 100]);
+  assert.deepEqual(data.violations.map((v) => [v.index, v.rule]), [[3, 1]]);
+});
+
+test('sliceControlChart + appendControlSeries rebuild the grown chart, per-point limits appearing when n changes', () => {
+  const input = [
+    { value: 0.8, n: 100, start: 's0' },
+    { value: 0.81, n: 100, start: 's1' },
+    { value: 0.79, n: 100, start: 's2' },
+    { value: 0.6, n: 100 },
+    { value: 0.62, n: 25, start: 's4' },
+  ];
+  const opts = { chart: 'p' as const, baseline: { mean: 0.8, std: 0 } };
+  const full = buildControlChart(input, opts);
+  assert.equal(full.limits, null);
+  // The first three windows alone have constant limits.
+  const shown = buildControlChart(input.slice(0, 3), opts);
+  assert.ok(shown.limits);
+  const add = sliceControlChart(full, 3);
+  assert.deepEqual(add.values, [0.6, 0.62]);
+  assert.deepEqual(add.start, [null, 's4']);
+  assert.deepEqual(add.violations.map((v) => v.index), full.violations.filter((v) => v.index >= 3).map((v) => v.index));
+  appendControlSeries(shown, add);
+  assert.equal(shown.limits, null);
+  assert.deepEqual(controlPoints(shown), controlPoints(full));
+
+  // An individuals chart stays constant; its append carries no limits at all.
+  const ind = buildControlChart([1, 2, 3, 9].map((value) => ({ value })), { baseline: { mean: 2, std: 1 } });
+  const head = buildControlChart([1, 2].map((value) => ({ value })), { baseline: { mean: 2, std: 1 } });
+  const tail = sliceControlChart(ind, 2);
+  assert.equal(tail.varying, undefined);
+  assert.equal(tail.n, undefined);
+  appendControlSeries(head, tail);
+  assert.deepEqual(head, ind);
+  assert.throws(() => appendControlSeries(head, { values: [1, 2], n: [1], violations: [] }), /2 values but a column of 1/);
+  assert.throws(() => appendControlSeries(full, { values: [1], violations: [] }), /per-point limits but the append brings none/);
+});
+
+test('the compact form of a large individuals chart has no per-point limits', () => {
+  const values = Array.from({ length: 10_000 }, (_, i) => Math.sin(i) * 0.01 + 0.9);
+  const data = buildControlChart(values.map((value) => ({ value })), { baseline: 100 });
+  assert.equal(data.varying, undefined);
+  assert.equal(data.n, undefined);
+  // The values, the violations and a header of well under 1 KB.
+  const bytes = JSON.stringify(data).length;
+  assert.ok(bytes < JSON.stringify(values).length + JSON.stringify(data.violations).length + 1000, `${bytes} bytes`);
 });
