@@ -55,71 +55,40 @@ export interface GateInput {
 }
 
 export function evaluateGates(input: GateInput): GateReport {
-  const results: GateResult[] = [];
-  for (const [metric, expression] of Object.entries(input.gates)) {
-    const gate = parseGate(expression, metric);
-    const actual = input.metrics[metric];
-    const has = typeof actual === 'number' && Number.isFinite(actual);
-    if (gate.kind === 'absolute') {
-      const threshold = gate.value as number;
-      const passed = has && compare(gate.op, actual, threshold);
-      results.push({
-        metric,
-        expression,
-        op: gate.op,
-        threshold,
-        actual: has ? actual : null,
-        passed,
-        reference: null,
-        message: has ? `${metric} ${fmt(actual)} ${passed ? SYMBOL[gate.op] : `is not ${SYMBOL[gate.op]}`} ${fmt(threshold)}` : `${metric} was not computed for this version`,
-      });
-      continue;
-    }
-    const alias = gate.alias as string;
-    const ref = input.resolveAlias(alias);
-    if (!ref) {
-      results.push({
-        metric,
-        expression,
-        op: gate.op,
-        threshold: null,
-        actual: has ? actual : null,
-        passed: true,
-        reference: { alias, version: null },
-        message: `${metric}: no version holds '${alias}' yet, so there is nothing to compare with (passes)`,
-      });
-      continue;
-    }
-    const base = ref.metrics[metric];
-    if (typeof base !== 'number' || !Number.isFinite(base)) {
-      results.push({
-        metric,
-        expression,
-        op: gate.op,
-        threshold: null,
-        actual: has ? actual : null,
-        passed: false,
-        reference: { alias, version: ref.version },
-        message: `${metric}: ${alias} (${ref.version}) has no ${metric} to compare with`,
-      });
-      continue;
-    }
-    const threshold = gateThreshold(gate, base) as number;
-    const passed = has && compare(gate.op, actual, threshold);
-    results.push({
-      metric,
-      expression,
-      op: gate.op,
-      threshold,
-      actual: has ? actual : null,
-      passed,
-      reference: { alias, version: ref.version },
-      message: has
-        ? `${metric} ${fmt(actual)} ${passed ? SYMBOL[gate.op] : `is not ${SYMBOL[gate.op]}`} ${fmt(threshold)} (${alias} ${ref.version}: ${fmt(base)})`
-        : `${metric} was not computed for this version`,
-    });
-  }
+  const results = Object.entries(input.gates).map(([metric, expression]) => checkGate(metric, expression, input));
   return { passed: results.every((r) => r.passed), results, evaluatedAt: new Date().toISOString(), override: null };
+}
+
+/** One gate: compare the version's metric with an absolute or an alias-relative threshold. */
+function checkGate(metric: string, expression: string, input: GateInput): GateResult {
+  const gate = parseGate(expression, metric);
+  const value = input.metrics[metric];
+  const actual = typeof value === 'number' && Number.isFinite(value) ? value : null;
+  const result = (threshold: number | null, passed: boolean, reference: GateResult['reference'], message: string): GateResult => ({
+    metric,
+    expression,
+    op: gate.op,
+    threshold,
+    actual,
+    passed,
+    reference,
+    message,
+  });
+  const compared = (threshold: number, reference: GateResult['reference'], suffix = ''): GateResult => {
+    if (actual === null) return result(threshold, false, reference, `${metric} was not computed for this version`);
+    const passed = compare(gate.op, actual, threshold);
+    return result(threshold, passed, reference, `${metric} ${fmt(actual)} ${passed ? SYMBOL[gate.op] : `is not ${SYMBOL[gate.op]}`} ${fmt(threshold)}${suffix}`);
+  };
+
+  if (gate.kind === 'absolute') return compared(gate.value as number, null);
+  const alias = gate.alias as string;
+  const ref = input.resolveAlias(alias);
+  if (!ref) return result(null, true, { alias, version: null }, `${metric}: no version holds '${alias}' yet, so there is nothing to compare with (passes)`);
+  const base = ref.metrics[metric];
+  if (typeof base !== 'number' || !Number.isFinite(base)) {
+    return result(null, false, { alias, version: ref.version }, `${metric}: ${alias} (${ref.version}) has no ${metric} to compare with`);
+  }
+  return compared(gateThreshold(gate, base) as number, { alias, version: ref.version }, ` (${alias} ${ref.version}: ${fmt(base)})`);
 }
 
 /** Resolves aliases through the registry: the metrics of `model@alias`, or null. */

@@ -4,19 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
 import { analyzeConfig, ConfigAnalyzer, type Analysis } from '../../../server/engine/config';
-import { BASE, REPO, SAMPLE_CONFIG_PATH } from './helpers';
+import { BASE, prng, REPO, SAMPLE_CONFIG_PATH } from './helpers';
 
-/** Mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Seed {
   text: string;
