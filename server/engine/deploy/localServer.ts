@@ -86,8 +86,14 @@ export interface EnsureLocalOptions {
 export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ url: string; record: ServerRecord; started: boolean }> {
   const { storeDir, target } = options;
   const existing = readServerRecord(storeDir, target);
-  if (existing && alive(existing.pid) && (await new ModelServerClient({ target, url: existing.url, token: null }).live(2000))) {
-    return { url: existing.url, record: existing, started: false };
+  if (existing && alive(existing.pid)) {
+    const client = new ModelServerClient({ target, url: existing.url, token: null });
+    if (await client.live(2000)) {
+      // A server started moments ago (by another window or the CLI) may still be reloading.
+      const until = Date.now() + (options.startTimeoutMs ?? 30_000);
+      while (!(await client.ready(2000)) && Date.now() < until) await sleep(50);
+      return { url: existing.url, record: existing, started: false };
+    }
   }
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8765;
@@ -115,7 +121,9 @@ export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ 
   while (Date.now() < deadline) {
     if (exited !== null) break;
     const rec = readServerRecord(storeDir, target);
-    if (rec && rec.pid === child.pid && (await new ModelServerClient({ target, url: rec.url, token: null }).live(2000))) {
+    // Ready, not just live: a restarted server reloads the versions it held before it is
+    // ready, and a deploy must see them loaded rather than load them a second time.
+    if (rec && rec.pid === child.pid && (await new ModelServerClient({ target, url: rec.url, token: null }).ready(2000))) {
       return { url: rec.url, record: rec, started: true };
     }
     await sleep(50);
