@@ -83,5 +83,5 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
       'Fix them (the editor shows them inline; `modelops validate` lists them) and run again.',
     );
   }
-  return { config: a.config, path: abs, digest: createHash('sha256').update(bytes).digest('hex') };
+  return { config: a.config, path: abs, digest: createHash('sha256').update(bytes).digest('hex'), text };
 }

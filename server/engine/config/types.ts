@@ -176,6 +176,8 @@ export interface LoadedConfig {
   path: string;
   /** SHA-256 (hex) of the file's bytes. */
   digest: string;
+  /** The text that was analysed: what a run trained with, even if the file changes meanwhile. */
+  text: string;
 }
 
 // ---- Editor-facing shapes (LSP-shaped, zero-based, UTF-16 columns) ----

@@ -17,6 +17,7 @@ import type { LoadedConfig } from '../config/types';
 import type { DatasetRef, Registry, RunRecord } from '../registry/types';
 import { digestFile } from '../data/digest';
 import type { TrainProgress, TrainResult } from './trainer';
+import { snapshotConfig } from './snapshot';
 
 export interface ExternalOptions {
   registry: Registry;
@@ -172,7 +173,7 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
       source,
       metrics: last,
       runId: run.id,
-      configPath: loaded.path,
+      configPath: await snapshotConfig(registry, run.id, loaded),
       datasets,
       note: options.note ?? `trained by ${command}`,
     });

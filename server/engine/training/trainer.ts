@@ -24,6 +24,7 @@ import { parseBackendChoice, type BackendInfo } from './backend';
 import { classWeights, defaultLayers, lossFor, type NetworkSpec } from './model';
 import type { TrainJob, WorkerMessage } from './messages';
 import { runExternalTrainer } from './external';
+import { snapshotConfig } from './snapshot';
 
 export interface TrainProgress {
   runId: string | null;
@@ -349,7 +350,7 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
         signature: manifest.signature,
         metrics: recorded,
         runId: run.id,
-        configPath: loaded.path,
+        configPath: await snapshotConfig(registry, run.id, loaded),
         datasets,
         note: options.note ?? `trained on ${backend.name}: ${done.epochsRun} epochs${done.stoppedEarly ? ' (stopped early)' : ''}`,
       });
@@ -416,3 +417,4 @@ async function verifyBundle(dir: string, x: Float32Array, n: number, expected: F
     model.dispose();
   }
 }
+

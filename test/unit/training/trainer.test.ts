@@ -149,3 +149,21 @@ test('a failure registers nothing and marks the run failed with the error', asyn
   assert.equal(run.status, 'failed');
   assert.match(run.error ?? '', /line 3, column 'precipitation'/);
 });
+
+test('the version keeps the config it was trained with, even when the file is edited mid-run', async () => {
+  const path = config('snapshot.yaml', { model: 'snapshot', epochs: 3 });
+  const original = readFileSync(path, 'utf8');
+  let edited = false;
+  const result = await train({
+    configPath: path,
+    registry,
+    onProgress: (p) => {
+      if (!edited && p.epoch >= 1) {
+        edited = true;
+        writeFileSync(path, original.replace('epochs: 3', 'epochs: 99'));
+      }
+    },
+  });
+  assert.ok(edited, 'the file was edited while training ran');
+  assert.equal(await registry.configText(`snapshot@${result.version.version}`), original);
+});
