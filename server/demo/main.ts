@@ -197,7 +197,7 @@ async function run(demo: Demo): Promise<void> {
   });
 
   // 5. drift -----------------------------------------------------------------------------------
-  const drifted = await story.stage('The rain gauge switches to inches: traffic drifts', async () => {
+  const drifted = await story.stage('The station switches to imperial units (inches, °F): traffic drifts', async () => {
     const r = await replay({ client, model: MODEL, manifest: m1, rows: traffic.slice(driftAt, retrainUntil), onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
     check(r.failed === 0, `${r.failed} requests failed`);
     const mon = await monitorNow(demo);
@@ -219,7 +219,7 @@ async function run(demo: Demo): Promise<void> {
     await writeCsv(join(demo.dir, 'data', 'recent.csv'), recent.columns, recent.rows);
     story.say(`data/recent.csv: ${recent.rows.length} labelled predictions exported from the endpoint's prediction log`);
     await editConfig(demo.configPath, [[['data', 'train'], 'data/recent.csv']]);
-    const r = await trainStage(demo, 'retrained after the gauge switched to inches');
+    const r = await trainStage(demo, 'retrained after the station switched to imperial units');
     check(r.version.version === '1.1.0', `expected 1.1.0 (same signature, new weights), registered ${r.version.version}`);
     for (const line of gateLines(r.version)) story.say(line);
     check(r.gates?.passed === true, 'the gates of 1.1.0 failed');
@@ -271,7 +271,7 @@ async function run(demo: Demo): Promise<void> {
       write('control', () => writeChartReport({ kind: 'control', data: final.chart!, title: `Control chart — live accuracy per ${WINDOW} predictions`, out: join(out, 'control-chart.html') }));
     }
     const drift = driftData(drifted);
-    if (drift) write('drift', () => writeChartReport({ kind: 'drift', data: drift, title: 'Drift after the gauge switched to inches', out: join(out, 'drift.html') }));
+    if (drift) write('drift', () => writeChartReport({ kind: 'drift', data: drift, title: 'Drift after the switch to imperial units', out: join(out, 'drift.html') }));
     check(demo.charts.length === 4, `wrote ${demo.charts.length} of 4 charts`);
     for (const c of demo.charts) story.say(c);
     return { value: undefined, detail: `${demo.charts.length} HTML charts in ${displayPath(process.cwd(), out)}` };

@@ -3,9 +3,9 @@
  *  - history (2012–2013) trains version 1.0.0;
  *  - traffic (2014–2015) is replayed against the endpoint in a seeded random order (so that
  *    the seasons do not pass for drift within a window), with the true label sent as feedback;
- *  - part way, the rain gauge starts reporting inches instead of millimetres: the
- *    precipitation distribution shifts and the old relation between the observed feature and
- *    the label no longer holds, so accuracy falls;
+ *  - part way, the station's new firmware reports imperial units (inches of rain, °F): the
+ *    feature distributions shift and the old relation between the observed features and the
+ *    label no longer holds, so accuracy falls;
  *  - the retrain uses the recent (drifted) traffic and its feedback labels.
  */
 import { writeFile } from 'node:fs/promises';
@@ -31,10 +31,15 @@ export function buildScenario(all: Row[], options: { driftAt: number; retrainRow
   return { history, traffic, driftAt: options.driftAt, retrainUntil: Math.min(traffic.length, options.driftAt + options.retrainRows) };
 }
 
-/** The gauge now reports inches. */
+/** The station's new firmware reports imperial units: rain in inches, temperatures in °F. */
 export function drift(row: Row): Row {
-  const p = row.precipitation;
-  return { ...row, precipitation: typeof p === 'number' ? Math.round((p / MM_PER_INCH) * 1000) / 1000 : p };
+  const convert = (v: Row[string], f: (x: number) => number, digits: number) => (typeof v === 'number' ? Math.round(f(v) * 10 ** digits) / 10 ** digits : v);
+  return {
+    ...row,
+    precipitation: convert(row.precipitation, (mm) => mm / MM_PER_INCH, 3),
+    temp_max: convert(row.temp_max, (c) => (c * 9) / 5 + 32, 1),
+    temp_min: convert(row.temp_min, (c) => (c * 9) / 5 + 32, 1),
+  };
 }
 
 /** Writes rows as RFC 4180 CSV with the given column order. */

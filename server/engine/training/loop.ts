@@ -123,6 +123,7 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks): Promise<Loop
     metric = metric.slice(4);
   }
   const weights = job.classWeight ? sampleWeights(job.y, n, outWidth, job.classWeight) : null;
+  const dropout = dropoutSeeds(model);
   // Epoch buffers, reused: the shuffled rows, and per-batch scalars read back once per epoch.
   const xs = new Float32Array(n * width);
   const ys = new Float32Array(n * outWidth);
@@ -157,6 +158,7 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks): Promise<Loop
         for (let b = 0; b < batchesPerEpoch; b++) {
           const start = b * batch;
           const m = Math.min(batch, n - start);
+          dropout.step(epoch * batchesPerEpoch + b);
           const scalars = tf.tidy(() => {
             const xb = tf.tensor2d(xs.subarray(start * width, (start + m) * width), [m, width]);
             const yb = tf.tensor2d(ys.subarray(start * outWidth, (start + m) * outWidth), [m, outWidth]);
@@ -234,10 +236,32 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks): Promise<Loop
       }
     }
   } finally {
+    dropout.restore();
     validation?.forEach((t) => t.dispose());
     // compile() was given an optimiser object, so model.dispose() leaves its slots (Adam's
     // moments) behind; the trained model does not need them.
     optimizer.dispose();
   }
   return { model, cancelled, epochsRun, stoppedEarly, samplesPerSecond: trainMs > 0 ? (samples / trainMs) * 1000 : 0, notes };
+}
+
+/**
+ * tfjs-layers' Dropout draws its mask from its `seed` on every call, so a seeded layer would drop
+ * the same units in every batch. Each training step gets its own seed (derived from the layer's seed and the step): a new
+ * mask per batch that is still the same from run to run. The layer's own seed is put back at the
+ * end, so the saved model carries the configured one.
+ */
+export function dropoutSeeds(model: tf.LayersModel): { step(step: number): void; restore(): void } {
+  const layers = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as Array<{ seed?: number }>;
+  const base = layers.map((l) => l.seed);
+  return {
+    step(step) {
+      layers.forEach((l, i) => {
+        if (base[i] !== undefined) l.seed = (base[i] as number) + step * 7919;
+      });
+    },
+    restore() {
+      layers.forEach((l, i) => (l.seed = base[i]));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureBackend, tf, type BackendName } from '../../../server/engine/training/backend';
-import { runTraining } from '../../../server/engine/training/loop';
+import { dropoutSeeds, runTraining } from '../../../server/engine/training/loop';
 import { buildModel } from '../../../server/engine/training/model';
 import { seededPermutation } from '../../../server/engine/data/split';
 import type { TrainJob } from '../../../server/engine/training/messages';
@@ -83,7 +83,10 @@ async function trainWithFit(j: TrainJob): Promise<{ weights: Float32Array[]; epo
 for (const backend of ['cpu', 'wasm'] as BackendName[]) {
   test(`${backend}: the epoch loop gives bit-identical weights and metrics to model.fit, and leaks no tensors`, async () => {
     await ensureBackend(backend);
-    const j = job();
+    // Without dropout: fit() reuses a seeded layer's mask on every batch, the loop does not
+    // (see the dropout test below), so only dropout-free networks can match bit for bit.
+    const base = job();
+    const j = job({ network: { ...base.network, layers: base.network.layers.filter((l) => l.type !== 'dropout') } });
     const ref = await trainWithFit(j);
     const before = tf.memory().numTensors;
     const epochs: Array<Record<string, number>> = [];
@@ -110,4 +113,25 @@ test('cancellation stops within one batch and is reported', async () => {
   assert.equal(r.cancelled, true);
   assert.equal(r.epochsRun, 0);
   r.model.dispose();
+});
+
+test('dropout draws a new mask for every batch, the same masks on every run, and keeps its configured seed', async () => {
+  await ensureBackend('cpu');
+  const { model } = buildModel({ task: 'classification', inputWidth: 4, classes: 3, layers: [{ type: 'dense', units: 64, activation: 'relu' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 3, activation: 'softmax' }], optimizer: 'adam', learningRate: 0.01, seed: 3 });
+  const layer = model.layers.find((l) => l.getClassName() === 'Dropout')!;
+  const configured = layer.getConfig().seed;
+  const x = tf.ones([8, 4]);
+  const seeds = dropoutSeeds(model);
+  const forward = (step: number): number[] => {
+    seeds.step(step);
+    return Array.from(tf.tidy(() => (model.apply(x, { training: true }) as tf.Tensor).dataSync()));
+  };
+  const a0 = forward(0);
+  const a1 = forward(1);
+  assert.notDeepEqual(a0, a1, 'a different step drops different units');
+  assert.deepEqual(forward(0), a0, 'the same step drops the same units');
+  seeds.restore();
+  assert.equal(layer.getConfig().seed, configured, 'the saved model keeps the configured seed');
+  x.dispose();
+  model.dispose();
 });
