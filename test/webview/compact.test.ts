@@ -3,27 +3,16 @@
  * sparse violation list, the table built when shown, tooltips and CSV expanding points), and
  * a p-chart whose limits start shared and become per-window through a live append.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
 import { renderChartReport } from '../../server/engine/report';
 import { buildControlChart, controlPoint, pointLimits, sliceControlChart } from '../../server/engine/spc';
 import type { ControlAppend } from '../../webview/protocol';
-import { buildBundle, launch, openPage, screenshot, waitRendered } from './harness';
+import { openPage, screenshot, useChromium, waitRendered } from './harness';
 import { largeControl } from './fixtures';
 
-let browser: Browser;
-let bundle: { path: string; dispose(): void };
-
-before(async () => {
-  bundle = await buildBundle();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
-});
+const chromium = useChromium();
 
 interface Debug {
   points: number;
@@ -34,10 +23,10 @@ interface Debug {
 
 test('a 20,000-point report: packed columns, a marker per violating point, table on demand, full CSV', async () => {
   const data = largeControl(20_000);
-  const html = renderChartReport({ kind: 'control', data, title: 'large' }, bundle.path);
+  const html = renderChartReport({ kind: 'control', data, title: 'large' }, chromium.bundle.path);
   assert.match(html, /"values":\{"\$f64":"/);
   assert.doesNotMatch(html, /"ucl":[^}]*"ucl":/, 'limits are inlined once');
-  const { page, problems } = await openPage(browser, html);
+  const { page, problems } = await openPage(chromium.browser, html);
   await waitRendered(page);
   const v = (await page.evaluate(() => window.__chart.view())) as unknown as Debug;
   assert.equal(v.points, 20_000);
@@ -96,7 +85,7 @@ test('a p-chart: shared limits until a window of another size arrives, then per-
   const first = buildControlChart(input.slice(0, 5), options);
   assert.ok(first.limits);
   assert.equal(full.limits, null);
-  const { page, problems } = await openPage(browser, renderChartReport({ kind: 'control', data: first, title: 'p-chart' }, bundle.path));
+  const { page, problems } = await openPage(chromium.browser, renderChartReport({ kind: 'control', data: first, title: 'p-chart' }, chromium.bundle.path));
   await waitRendered(page);
   let v = (await page.evaluate(() => window.__chart.view())) as unknown as Debug;
   assert.match(v.summary, /p-chart of accuracy, 5 windows.*UCL 0\.92, LCL 0\.68/);

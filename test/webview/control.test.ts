@@ -1,9 +1,9 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { renderChartReport } from '../../server/engine/report';
-import { buildBundle, cspViolations, launch, openPage, screenshot, waitRendered, type PageProblems } from './harness';
+import { cspViolations, openPage, screenshot, useChromium, waitRendered, type PageProblems } from './harness';
 import { controlFixture } from './fixtures';
 
 interface Line { value: number; y: number }
@@ -15,24 +15,15 @@ interface ControlDebug {
   axes: { x: string; y: string };
 }
 
-let browser: Browser;
-let bundle: { path: string; dispose(): void };
 let page: Page;
 let problems: PageProblems;
 let html: string;
 const data = controlFixture();
 
-before(async () => {
-  bundle = await buildBundle();
-  browser = await launch();
+useChromium(async ({ browser, bundle }) => {
   html = renderChartReport({ kind: 'control', data, title: 'Control chart — latency' }, bundle.path);
   ({ page, problems } = await openPage(browser, html));
   await waitRendered(page);
-});
-
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
 });
 
 const view = async () => (await page.evaluate(() => window.__chart.view())) as unknown as ControlDebug;

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -86,4 +87,27 @@ export async function cspViolations(page: Page): Promise<string[]> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage: true });
+}
+
+export interface ChromiumContext {
+  browser: Browser;
+  bundle: { path: string; dispose(): void };
+}
+
+/**
+ * One fresh webview bundle and one Chromium per test file, closed when the file is done.
+ * `setup` runs in the same hook once both are there (hooks of one file do not wait on each other).
+ */
+export function useChromium(setup?: (ctx: ChromiumContext) => Promise<void> | void): ChromiumContext {
+  const ctx = {} as ChromiumContext;
+  before(async () => {
+    ctx.bundle = await buildBundle();
+    ctx.browser = await launch();
+    await setup?.(ctx);
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    ctx.bundle?.dispose();
+  });
+  return ctx;
 }

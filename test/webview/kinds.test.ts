@@ -1,25 +1,15 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { renderChartReport } from '../../server/engine/report';
 import type { ChartDataMap, ChartKind, RunMetricsAppend } from '../../webview/protocol';
-import { buildBundle, cspViolations, launch, openPage, screenshot, waitRendered } from './harness';
+import { cspViolations, openPage, screenshot, useChromium, waitRendered } from './harness';
 import { compareFixture, confusionFixture, driftFixture, runsFixture } from './fixtures';
 
-let browser: Browser;
-let bundle: { path: string; dispose(): void };
-
-before(async () => {
-  bundle = await buildBundle();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
-});
+const chromium = useChromium();
 
 async function open<K extends ChartKind>(kind: K, data: ChartDataMap[K], title: string): Promise<Page> {
-  const { page, problems } = await openPage(browser, renderChartReport({ kind, data, title }, bundle.path));
+  const { page, problems } = await openPage(chromium.browser, renderChartReport({ kind, data, title }, chromium.bundle.path));
   await waitRendered(page);
   assert.deepEqual(problems.errors, []);
   assert.deepEqual(await cspViolations(page), []);

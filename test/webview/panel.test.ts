@@ -2,28 +2,19 @@
  * The page as the panel serves it inside VS Code: script from the webview origin under the
  * panel CSP, a stub of acquireVsCodeApi, and the message contract in both directions.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { chartPageHtml, chartCsp } from '../../webview/html';
 import { isWebviewToHost, type ChartState, type ControlAppend, type InitMessage, type WebviewToHost } from '../../webview/protocol';
 import { buildControlChart, sliceControlChart } from '../../server/engine/spc';
-import { ORIGIN, buildBundle, cspViolations, launch, openPage, waitRendered } from './harness';
+import { ORIGIN, cspViolations, openPage, useChromium, waitRendered } from './harness';
 import { controlFixture } from './fixtures';
 
-let browser: Browser;
-let bundle: { path: string; dispose(): void };
 let code: string;
-
-before(async () => {
-  bundle = await buildBundle();
+const chromium = useChromium(({ bundle }) => {
   code = readFileSync(bundle.path, 'utf8');
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
 });
 
 /** Opens the panel page with a stub of the VS Code API that records posts and state. */
@@ -39,7 +30,7 @@ async function panelPage(initialState?: ChartState, themeVars: Record<string, st
     const vars = ${JSON.stringify(themeVars)};
     for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
   })();`;
-  const { page, problems } = await openPage(browser, html.replace('<body>', `<body>\n<script nonce="${nonce}">${stub}</script>`), { '/dist/webview.js': { body: code, type: 'text/javascript' } });
+  const { page, problems } = await openPage(chromium.browser, html.replace('<body>', `<body>\n<script nonce="${nonce}">${stub}</script>`), { '/dist/webview.js': { body: code, type: 'text/javascript' } });
   pageErrors.set(page, problems.errors);
   return page;
 }
