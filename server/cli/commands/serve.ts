@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../command';
 import { ModelOpsError } from '../../engine/errors';
-import { startModelServer } from '../../engine/serving';
+import { isLoopbackHost, startModelServer } from '../../engine/serving';
 import type { ServerRecord } from '../../engine/serving/types';
 
 const USAGE = `modelops serve [--host 127.0.0.1] [--port 8765] [--token-env VAR] [--store DIR]
@@ -12,7 +12,8 @@ const USAGE = `modelops serve [--host 127.0.0.1] [--port 8765] [--token-env VAR]
                [--record FILE]
 
 Serves model versions over the Open Inference Protocol (KServe V2) until stopped (Ctrl+C).
-  --host         address to bind (default 127.0.0.1: this machine only)
+  --host         address to bind (default 127.0.0.1: this machine only; any other address
+                 needs --token-env, and then every request must carry the token)
   --port         port (default 8765; 0 picks a free one)
   --token-env    environment variable holding the management API token (no token: management off)
   --store        where uploaded bundles, state and prediction logs live (default .modelops/serving/default)
@@ -70,16 +71,17 @@ export const serveCommand: CliCommand = {
       maxWaitMs: int(values['max-wait-ms'], 'max-wait-ms', 0),
       logging: !values['no-log'],
       log: { maxBytes: int(values['log-max-mb'], 'log-max-mb', 64, 1) * 1024 * 1024, keep: int(values['log-keep'], 'log-keep', 4) },
-      onLog: (m) => io.err(`[serve] ${m}`),
+      onLog: (m, level = 'info') => io.err(`[serve] ${level === 'info' ? '' : `${level}: `}${m}`),
     });
     const recordFile = values.record ? resolve(io.cwd, values.record) : null;
     if (recordFile) {
       const record: ServerRecord = { pid: process.pid, host: server.host, port: server.port, url: server.url, storeDir, startedAt: new Date().toISOString() };
-      mkdirSync(dirname(recordFile), { recursive: true });
-      writeFileSync(`${recordFile}.${process.pid}.tmp`, JSON.stringify(record, null, 1));
+      mkdirSync(dirname(recordFile), { recursive: true, mode: 0o700 });
+      writeFileSync(`${recordFile}.${process.pid}.tmp`, JSON.stringify(record, null, 1), { mode: 0o600 });
       renameSync(`${recordFile}.${process.pid}.tmp`, recordFile);
     }
-    io.out(`modelops serve: listening on ${server.url} (store ${storeDir}; management API ${token ? 'on' : 'off'})`);
+    const exposed = !isLoopbackHost(server.host);
+    io.out(`modelops serve: listening on ${server.url} (store ${storeDir}; management API ${token ? 'on' : 'off'}${exposed ? '; reachable from other machines, so every request needs the token' : ''})`);
     await server.restored;
     io.out(`modelops serve: ready with ${server.repository.index().length} loaded version(s)`);
     return new Promise<number>((done) => {

@@ -1,6 +1,8 @@
 /** The local model server (Open Inference Protocol / KServe V2), batching, prediction log, metrics. */
-export { startModelServer, type ModelServerOptions, type RunningModelServer } from './main';
+export { startModelServer, isLoopbackHost, type ModelServerOptions, type RunningModelServer } from './main';
 export { PredictionLog, logFiles, LOG_FILE, type PredictionLogOptions } from './predictionLog';
 export { rowsToInferRequest, predictionsFromResponse, decodeInferRequest, encodeInferResponse, HttpError } from './v2';
 export { isValidName, checkName } from './names';
 export type * from './types';
+export { identityProof } from './identity';
+export { bundleDigest } from './digest';

@@ -1,13 +1,13 @@
 /** Starts the model server in this process (`modelops serve`, tests, benchmarks). */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { ServerMetrics } from './metrics';
 import { PredictionLog, type PredictionLogOptions } from './predictionLog';
 import { ModelRepository } from './repository';
-import { createRequestHandler } from './server';
+import { BodyBudget, createRequestHandler } from './server';
 import type { PredictorLoader } from './types';
 
 export interface ModelServerOptions {
@@ -28,13 +28,33 @@ export interface ModelServerOptions {
   log?: PredictionLogOptions;
   /** Infer body limit, default 10 MB. */
   bodyLimit?: number;
-  /** Management (upload) body limit, default 256 MB. */
+  /** Management (upload) body limit, default 256 MB; uploads are streamed to disk. */
   managementBodyLimit?: number;
+  /** Bytes of request bodies all requests together may hold in memory (503 beyond), default 64 MB. */
+  maxInflightBodyBytes?: number;
+  /** Open connections at most (more are closed at once), default 1024. */
+  maxConnections?: number;
+  /** Time for a request's headers to arrive, default 10 s. */
+  headersTimeoutMs?: number;
+  /** Time for a whole request (headers and body, uploads included) to arrive, default 120 s. */
+  requestTimeoutMs?: number;
+  /** Time for an infer, feedback or other JSON body to arrive, default 15 s. */
+  bodyTimeoutMs?: number;
   allowPathLoads?: boolean;
   /** How bundles are loaded; default `loadModelBundle`. */
   loader?: PredictorLoader;
-  /** Server messages (never a token). */
-  onLog?: (message: string) => void;
+  /** Server messages (never a token); `level` is 'info' unless said otherwise. */
+  onLog?: (message: string, level?: 'info' | 'warn' | 'error') => void;
+}
+
+/** Whether `host` can only be reached from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+  return mapped !== null && mapped[1].startsWith('127.');
 }
 
 export interface RunningModelServer {
@@ -56,7 +76,17 @@ const defaultLoader: PredictorLoader = async (dir) => {
 export async function startModelServer(options: ModelServerOptions): Promise<RunningModelServer> {
   const host = options.host ?? '127.0.0.1';
   const storeDir = resolve(options.storeDir);
-  await mkdir(storeDir, { recursive: true });
+  const token = options.token ?? null;
+  const exposed = !isLoopbackHost(host);
+  if (exposed && token === null) {
+    throw new ModelOpsError(
+      'no-token',
+      `The model server would listen on ${host}, which other machines can reach, without a token.`,
+      'Start it with a token (--token-env VAR): on such an address every request must carry it. Or listen on 127.0.0.1.',
+    );
+  }
+  // Bundles, state and prediction logs (request data) are the owner's only.
+  await mkdir(storeDir, { recursive: true, mode: 0o700 });
   const onLog = options.onLog ?? (() => undefined);
   const metrics = new ServerMetrics();
   const repository = new ModelRepository(storeDir, options.loader ?? defaultLoader, {
@@ -64,23 +94,41 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
     maxWaitMs: Math.max(0, options.maxWaitMs ?? 0),
     onBatch: (rows) => metrics.observeBatch(rows),
   });
-  const log = options.logging === false ? null : new PredictionLog(join(storeDir, 'logs'), options.log);
+  const log = options.logging === false ? null : new PredictionLog(join(storeDir, 'logs'), { ...options.log, onError: (m, level) => onLog(m, level) });
   let ready = false;
+  let port = 0;
   const handler = createRequestHandler({
     storeDir,
     repository,
     metrics,
     log,
-    token: options.token ?? null,
+    token,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     managementBodyLimit: options.managementBodyLimit ?? 256 * 1024 * 1024,
     allowPathLoads: options.allowPathLoads ?? true,
+    bodyBudget: new BodyBudget(options.maxInflightBodyBytes ?? 64 * 1024 * 1024),
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 15_000,
+    authEverywhere: exposed,
+    port: () => port,
     ready: () => ready,
   });
-  const server: Server = createServer({ keepAlive: true }, handler);
+  const requestTimeout = options.requestTimeoutMs ?? 120_000;
+  // Node may not take a headers timeout above the request timeout.
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
+  const server: Server = createServer(
+    {
+      keepAlive: true,
+      headersTimeout,
+      requestTimeout,
+      // Node checks both timeouts on this interval (30 s by default): check often enough that
+      // they act within about a second of their setting.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    handler,
+  );
   server.keepAliveTimeout = 30_000;
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
+  server.maxConnections = options.maxConnections ?? 1024;
+  server.on('drop', () => metrics.observeBusy());
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       reject(
@@ -91,15 +139,16 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
     });
     server.listen(options.port ?? 8765, host, () => resolveListen());
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const restored = repository.restore(onLog).then(
+  if (exposed) onLog(`listening on ${host}, which other machines can reach: every request except /v2/health/live, /v2/health/ready and /v2/modelops/identity needs the bearer token`, 'warn');
+  const restored = repository.restore((m) => onLog(m, 'error')).then(
     () => {
       ready = true;
     },
     (e: unknown) => {
       ready = true;
-      onLog(`restore failed: ${e instanceof Error ? e.message : String(e)}`);
+      onLog(`restore failed: ${e instanceof Error ? e.message : String(e)}`, 'error');
     },
   );
   let closing: Promise<void> | null = null;

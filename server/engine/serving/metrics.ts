@@ -18,6 +18,8 @@ const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')
 export class ServerMetrics {
   private series = new Map<string, Series>();
   private batches = { count: 0, rows: 0 };
+  /** Requests refused with 503 because the in-flight body budget was spent. */
+  private busy = 0;
 
   private get(model: string, version: string): Series {
     const key = `${model}\u0000${version}`;
@@ -45,7 +47,12 @@ export class ServerMetrics {
     this.batches.rows += rows;
   }
 
-  render(): string {
+  observeBusy(): void {
+    this.busy++;
+  }
+
+  /** `log` is the prediction log's counters (absent when the log is off). */
+  render(log?: { dropped: number } | null): string {
     const out: string[] = [];
     const all = [...this.series.values()];
     const lbl = (s: Series) => `model="${esc(s.model)}",version="${esc(s.version)}"`;
@@ -72,6 +79,14 @@ export class ServerMetrics {
     out.push('# HELP modelops_batched_rows_total Rows passed to the model by the micro-batcher.');
     out.push('# TYPE modelops_batched_rows_total counter');
     out.push(`modelops_batched_rows_total ${this.batches.rows}`);
+    out.push('# HELP modelops_http_busy_total Requests refused with 503 (request bodies in flight at the memory budget) and connections closed at the connection limit.');
+    out.push('# TYPE modelops_http_busy_total counter');
+    out.push(`modelops_http_busy_total ${this.busy}`);
+    if (log) {
+      out.push('# HELP modelops_prediction_log_dropped_total Prediction log lines lost (disk full, write error, or the disk not keeping up).');
+      out.push('# TYPE modelops_prediction_log_dropped_total counter');
+      out.push(`modelops_prediction_log_dropped_total ${log.dropped}`);
+    }
     return out.join('\n') + '\n';
   }
 }

@@ -5,9 +5,14 @@
  * Lines are buffered in memory and appended on an interval (and at close), so logging never
  * waits for the disk inside a request. When the buffer passes `maxBufferBytes` before the
  * disk has caught up, new lines are dropped and counted rather than growing memory.
+ *
+ * A failed append (ENOSPC, EFBIG, EIO) is truncated back to the size the file had before it,
+ * so the file only ever holds whole lines; the lines of that append are dropped and counted
+ * (`dropped`, `lastError`, reported by `/v2` and `/metrics`), and `onError` hears about it
+ * once per burst of failures rather than once per line.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { appendFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeedbackLogLine, PredictionLogLine } from './types';
 
@@ -20,7 +25,27 @@ export interface PredictionLogOptions {
   flushMs?: number;
   /** Memory cap for lines waiting to be written. Default 32 MB. */
   maxBufferBytes?: number;
+  /**
+   * Told when lines start being dropped (level 'error', once per burst) and when appends work
+   * again (level 'info', with the count lost in the burst).
+   */
+  onError?: (message: string, level: 'error' | 'info') => void;
 }
+
+/** Log files and folders hold request data: owner only. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+const countLines = (chunk: string): number => {
+  let n = 0;
+  for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) n++;
+  return n;
+};
+
+const errorText = (e: unknown): string => {
+  const err = e as NodeJS.ErrnoException;
+  return err && typeof err === 'object' && typeof err.message === 'string' ? err.message : String(e);
+};
 
 export const LOG_FILE = 'predictions.jsonl';
 
@@ -38,6 +63,7 @@ export function logFiles(dir: string): string[] {
 }
 
 interface ModelLog {
+  model: string;
   dir: string;
   lines: string[];
   bytes: number;
@@ -49,13 +75,16 @@ export class PredictionLog {
   private timer: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
-  /** Lines dropped because the disk could not keep up. */
+  /** Lines dropped: the disk could not keep up, or an append failed (disk full, I/O error). */
   dropped = 0;
   /** Last write error, kept so /v2 can report it; requests never fail on it. */
   lastError: string | null = null;
+  /** Lines dropped since the current burst of failures began; null while appends work. */
+  private burst: number | null = null;
   private readonly maxBytes: number;
   private readonly keep: number;
   private readonly maxBufferBytes: number;
+  private readonly onError: (message: string, level: 'error' | 'info') => void;
 
   constructor(
     private readonly root: string,
@@ -64,6 +93,7 @@ export class PredictionLog {
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.keep = Math.max(0, options.keep ?? 4);
     this.maxBufferBytes = options.maxBufferBytes ?? 32 * 1024 * 1024;
+    this.onError = options.onError ?? (() => undefined);
     this.timer = setInterval(() => void this.flush(), options.flushMs ?? 200);
     this.timer.unref();
   }
@@ -76,12 +106,12 @@ export class PredictionLog {
     if (this.closed) return;
     let log = this.logs.get(model);
     if (!log) {
-      log = { dir: this.dirOf(model), lines: [], bytes: 0, size: null };
+      log = { model, dir: this.dirOf(model), lines: [], bytes: 0, size: null };
       this.logs.set(model, log);
     }
     const text = JSON.stringify(line) + '\n';
     if (log.bytes + text.length > this.maxBufferBytes) {
-      this.dropped++;
+      this.lost(model, 1, 'the disk did not keep up and the log buffer is full');
       return;
     }
     log.lines.push(text);
@@ -98,27 +128,59 @@ export class PredictionLog {
         log.bytes = 0;
         try {
           await this.write(log, chunk);
+          this.recovered();
         } catch (e) {
-          this.lastError = e instanceof Error ? e.message : String(e);
+          this.lost(log.model, countLines(chunk), errorText(e));
         }
       }
     });
     return this.writing;
   }
 
+  /** Counts dropped lines; the first drop of a burst is reported, the rest only counted. */
+  private lost(model: string, lines: number, why: string): void {
+    this.dropped += lines;
+    this.lastError = why;
+    if (this.burst === null) {
+      this.burst = 0;
+      this.onError(`prediction log of '${model}': dropping lines (${why}); counted in modelops_prediction_log_dropped_total and GET /v2`, 'error');
+    }
+    this.burst += lines;
+  }
+
+  private recovered(): void {
+    if (this.burst === null) return;
+    const n = this.burst;
+    this.burst = null;
+    this.onError(`prediction log: appends work again after ${n} dropped line(s)`, 'info');
+  }
+
   private async write(log: ModelLog, chunk: string): Promise<void> {
     const file = join(log.dir, LOG_FILE);
     if (log.size === null) {
-      await mkdir(log.dir, { recursive: true });
+      await mkdir(log.dir, { recursive: true, mode: DIR_MODE });
       log.size = await stat(file).then((s) => s.size, () => 0);
     }
-    const bytes = Buffer.byteLength(chunk);
-    if (log.size > 0 && log.size + bytes > this.maxBytes) {
+    const bytes = Buffer.from(chunk);
+    if (log.size > 0 && log.size + bytes.length > this.maxBytes) {
       await this.rotate(log.dir);
       log.size = 0;
     }
-    await appendFile(file, chunk);
-    log.size += bytes;
+    const fh = await open(file, 'a', FILE_MODE);
+    let before = log.size;
+    try {
+      before = (await fh.stat()).size;
+      let off = 0;
+      while (off < bytes.length) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
+      log.size = before + bytes.length;
+    } catch (e) {
+      // A partial append would leave half a line for the next record to be glued onto.
+      await fh.truncate(before).catch(() => undefined);
+      log.size = null;
+      throw e;
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
   }
 
   private async rotate(dir: string): Promise<void> {
@@ -149,20 +211,39 @@ export class PredictionLog {
       log.lines = [];
       log.bytes = 0;
       try {
-        mkdirSync(log.dir, { recursive: true });
+        mkdirSync(log.dir, { recursive: true, mode: DIR_MODE });
         const file = join(log.dir, LOG_FILE);
-        const size = existsSync(file) ? statSync(file).size : 0;
-        if (size > 0 && size + Buffer.byteLength(chunk) > this.maxBytes && this.keep > 0) {
-          rmSync(join(log.dir, `predictions.${this.keep}.jsonl`), { force: true });
-          for (let i = this.keep - 1; i >= 1; i--) {
-            const from = join(log.dir, `predictions.${i}.jsonl`);
-            if (existsSync(from)) renameSync(from, join(log.dir, `predictions.${i + 1}.jsonl`));
-          }
-          renameSync(file, join(log.dir, 'predictions.1.jsonl'));
+        const bytes = Buffer.from(chunk);
+        let fd = openSync(file, 'a', FILE_MODE);
+        let before = fstatSync(fd).size;
+        if (before > 0 && before + bytes.length > this.maxBytes) {
+          closeSync(fd);
+          if (this.keep > 0) {
+            rmSync(join(log.dir, `predictions.${this.keep}.jsonl`), { force: true });
+            for (let i = this.keep - 1; i >= 1; i--) {
+              const from = join(log.dir, `predictions.${i}.jsonl`);
+              if (existsSync(from)) renameSync(from, join(log.dir, `predictions.${i + 1}.jsonl`));
+            }
+            renameSync(file, join(log.dir, 'predictions.1.jsonl'));
+          } else rmSync(file, { force: true });
+          fd = openSync(file, 'a', FILE_MODE);
+          before = 0;
         }
-        appendFileSync(file, chunk);
+        try {
+          let off = 0;
+          while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+        } catch (e) {
+          try {
+            ftruncateSync(fd, before);
+          } catch {
+            /* the file keeps the partial line; nothing more can be done at exit */
+          }
+          throw e;
+        } finally {
+          closeSync(fd);
+        }
       } catch (e) {
-        this.lastError = e instanceof Error ? e.message : String(e);
+        this.lost(log.model, countLines(chunk), errorText(e));
       }
     }
   }

@@ -2,11 +2,15 @@
  * The model server's HTTP face: the Open Inference Protocol (KServe V2) for health, metadata
  * and inference, Prometheus metrics, feedback, and a bearer-token management API under
  * /v2/repository/ (documented in docs/serving-api.md).
+ *
+ * Memory is bounded by the server, not by its clients: request bodies held in memory share one
+ * budget (503 + Retry-After beyond it), each body must arrive within a deadline, and bundle
+ * uploads are streamed to disk (upload.ts).
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isModelOpsError } from '../errors';
 import { PRODUCT_VERSION } from '../version';
@@ -15,6 +19,9 @@ import type { ServerMetrics } from './metrics';
 import { logFiles, type PredictionLog } from './predictionLog';
 import type { ModelRepository } from './repository';
 import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
+import { bundleDigest } from './digest';
+import { identityProof } from './identity';
+import { receiveLoadBody } from './upload';
 
 export interface HandlerDeps {
   storeDir: string;
@@ -29,8 +36,37 @@ export interface HandlerDeps {
   managementBodyLimit: number;
   /** Whether `load` may name a directory on this machine (true for local servers). */
   allowPathLoads: boolean;
+  /** Bytes of request bodies all requests together may hold in memory. */
+  bodyBudget: BodyBudget;
+  /** How long an infer/feedback/management JSON body may take to arrive, in ms. */
+  bodyTimeoutMs: number;
+  /**
+   * Every route except the health checks and the identity proof needs the bearer token: set
+   * when the server listens on an address other machines can reach.
+   */
+  authEverywhere: boolean;
+  /** The port the server listens on (the identity proof binds to it). */
+  port(): number;
   ready(): boolean;
 }
+
+/** Bytes of request bodies held in memory by all requests together. */
+export class BodyBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+
+  take(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
+}
+
+const NONCE = /^[0-9a-f]{16,128}$/i;
 
 /** Files an uploaded bundle may contain: nothing else reaches the disk. */
 const BUNDLE_FILES = new Set(['model.json', 'weights.bin', 'modelops.json']);
@@ -41,39 +77,67 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+const busy = (): HttpError =>
+  new HttpError(503, 'The server is receiving too many request bodies at once; retry shortly.', { 'retry-after': '1', connection: 'close' });
+
+/**
+ * Reads a body of at most `limit` bytes, counted against the shared budget until the response
+ * is done (the parsed body lives that long too), within `timeoutMs`.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget: BodyBudget, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      reject(new HttpError(413, `The request body is ${declared} bytes; the limit is ${limit}.`));
+      reject(new HttpError(413, `The request body is ${declared} bytes; the limit is ${limit}.`, { connection: 'close' }));
+      return;
+    }
+    let held = 0;
+    res.once('close', () => budget.give(held));
+    const hold = (n: number): boolean => {
+      if (!budget.take(n)) return false;
+      held += n;
+      return true;
+    };
+    // A declared length is reserved up front, so a refusal comes before the bytes do.
+    if (Number.isFinite(declared) && declared > 0 && !hold(declared)) {
+      reject(busy());
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      clearTimeout(timer);
+      chunks.length = 0;
+      req.pause();
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new HttpError(408, `The request body did not arrive within ${timeoutMs} ms.`, { connection: 'close' })), timeoutMs);
+    timer.unref();
     req.on('data', (c: Buffer) => {
       if (failed) return;
       size += c.length;
-      if (size > limit) {
-        failed = true;
-        chunks.length = 0;
-        reject(new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`));
-        return;
-      }
+      if (size > limit) return fail(new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`, { connection: 'close' }));
+      if (size > held && !hold(size - held)) return fail(busy());
       chunks.push(c);
     });
     req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks, size));
+      if (failed) return;
+      failed = true;
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks, size));
     });
-    req.on('error', (e) => {
-      if (!failed) reject(e);
+    req.on('error', fail);
+    req.on('close', () => {
+      if (!req.complete) fail(new HttpError(400, 'The client closed the connection before the body was complete.'));
     });
   });
 }
 
-async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const buf = await readBody(req, limit);
+async function readJson(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps, limit = deps.bodyLimit): Promise<unknown> {
+  const buf = await readBody(req, res, limit, deps.bodyBudget, deps.bodyTimeoutMs);
   if (buf.length === 0) throw new HttpError(400, 'The request body is empty; send a JSON object.');
   try {
     return JSON.parse(buf.toString('utf8'));
@@ -84,10 +148,10 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-function checkToken(req: IncomingMessage, token: string | null): void {
+function checkToken(req: IncomingMessage, token: string | null, what = 'The management API'): void {
   if (token === null) throw new HttpError(403, 'The management API is disabled: this server was started without a token.');
   const auth = req.headers.authorization;
-  if (!auth || !/^Bearer\s+\S/i.test(auth)) throw new HttpError(401, 'The management API needs an "Authorization: Bearer <token>" header.');
+  if (!auth || !/^Bearer\s+\S/i.test(auth)) throw new HttpError(401, `${what} needs an "Authorization: Bearer <token>" header.`, { 'www-authenticate': 'Bearer' });
   const given = auth.replace(/^Bearer\s+/i, '').trim();
   // Compare digests so the comparison takes the same time whatever the lengths.
   if (!timingSafeEqual(digest(given), digest(token))) throw new HttpError(403, 'The bearer token is not valid for this server.');
@@ -135,7 +199,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         throw new HttpError(404, version ? `Version ${version} of model '${model}' is not loaded.` : info ? `Model '${model}' has no version serving.` : `Model '${model}' is not loaded on this server.`);
       }
       versionLabel = lv.version;
-      const body = await readJson(req, deps.bodyLimit);
+      const body = await readJson(req, res, deps);
       const decoded = decodeInferRequest(body, lv.predictor.manifest);
       rows = decoded.rows.length;
       const id = decoded.id ?? randomUUID();
@@ -173,7 +237,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   }
 
   async function feedback(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
-    const body = await readJson(req, deps.bodyLimit);
+    const body = await readJson(req, res, deps);
     const items = Array.isArray(body) ? body : [body];
     if (items.length === 0 || items.length > 10_000) throw new HttpError(400, 'Send one feedback object {id, label} or an array of 1 to 10,000 of them.');
     const lines = items.map((item, i) => {
@@ -193,31 +257,48 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   }
 
   async function loadVersion(req: IncomingMessage, res: ServerResponse, model: string, version: string): Promise<void> {
-    const body = await readJson(req, deps.managementBodyLimit);
-    if (typeof body !== 'object' || body === null) throw new HttpError(400, 'Send {"path": "<bundle dir>"} or {"files": {"model.json": "<base64>", …}}.');
-    const { path, files } = body as { path?: unknown; files?: unknown };
-    let dir: string;
-    if (typeof path === 'string') {
-      if (!deps.allowPathLoads) throw new HttpError(403, 'This server does not load bundles from its own paths; upload the files instead.');
-      dir = path;
-    } else if (typeof files === 'object' && files !== null) {
-      const entries = Object.entries(files as Record<string, unknown>);
-      for (const [f, data] of entries) {
-        if (!BUNDLE_FILES.has(f)) throw new HttpError(400, `Bundle file '${f.slice(0, 64)}' is not allowed; send ${[...BUNDLE_FILES].join(', ')}.`);
-        if (typeof data !== 'string') throw new HttpError(400, `Bundle file '${f}' must be base64 text.`);
+    const dir = join(deps.storeDir, 'bundles', model, version);
+    const tmp = `${dir}.upload-${process.pid}-${randomBytes(6).toString('hex')}`;
+    let body;
+    try {
+      body = await receiveLoadBody(req, deps.managementBodyLimit, tmp, BUNDLE_FILES);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    const { path, files, digest } = body;
+    let lv;
+    if (files !== null) {
+      try {
+        for (const f of BUNDLE_FILES) if (!files.includes(f)) throw new HttpError(400, `The upload is missing '${f}'.`);
+        const existing = repository.resolve(model, version);
+        if (existing) {
+          // The folder serves already: keep it, and only say whether the upload is the same bundle.
+          const uploaded = digest ?? (await bundleDigest(tmp));
+          if (uploaded !== existing.digest) throw new HttpError(409, `${model}@${version} is already loaded with digest ${existing.digest}; the upload hashes to ${uploaded}. Unload it first.`);
+          lv = existing;
+        } else {
+          await rm(dir, { recursive: true, force: true });
+          await mkdir(join(deps.storeDir, 'bundles', model), { recursive: true, mode: 0o700 });
+          await rename(tmp, dir);
+          try {
+            lv = await repository.load(model, version, dir, digest);
+          } catch (e) {
+            // A bundle that did not load is not kept: nothing points at it.
+            if (!repository.resolve(model, version)) await rm(dir, { recursive: true, force: true });
+            throw e;
+          }
+        }
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
       }
-      for (const f of BUNDLE_FILES) if (!entries.some(([k]) => k === f)) throw new HttpError(400, `The upload is missing '${f}'.`);
-      dir = join(deps.storeDir, 'bundles', model, version);
-      const tmp = `${dir}.upload-${process.pid}-${Date.now()}`;
-      await mkdir(tmp, { recursive: true });
-      for (const [f, data] of entries) await writeFile(join(tmp, f), Buffer.from(data as string, 'base64'));
-      await rm(dir, { recursive: true, force: true });
-      await rename(tmp, dir);
+    } else if (path !== null) {
+      if (!deps.allowPathLoads) throw new HttpError(403, 'This server does not load bundles from its own paths; upload the files instead.');
+      lv = await repository.load(model, version, path, digest);
     } else {
       throw new HttpError(400, 'Send {"path": "<bundle dir>"} or {"files": {"model.json": "<base64>", …}}.');
     }
-    const lv = await repository.load(model, version, dir);
-    send(res, 200, { name: model, version, state: 'READY', active: repository.modelInfo(model)?.active === version, loadedAt: lv.loadedAt });
+    send(res, 200, { name: model, version, state: 'READY', active: repository.modelInfo(model)?.active === version, loadedAt: lv.loadedAt, digest: lv.digest });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, started: bigint): Promise<void> {
@@ -226,17 +307,26 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const method = req.method ?? 'GET';
     const [a, b, c, d, e, f, g] = seg;
 
+    const open = (a === 'v2' && b === 'health' && method === 'GET' && seg.length === 3 && (c === 'live' || c === 'ready')) || (a === 'v2' && b === 'modelops' && c === 'identity');
+    // Other machines can reach this server: nothing about its models is public.
+    if (deps.authEverywhere && !open) checkToken(req, deps.token, 'This server listens beyond this machine, so every request');
     if (method === 'GET' && seg.length === 1 && a === 'metrics') {
-      const text = metrics.render();
+      const text = metrics.render(log);
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
       res.end(text);
       return;
     }
     if (a !== 'v2') throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
     if (method === 'GET' && seg.length === 1) {
-      send(res, 200, { name: 'modelops', version: PRODUCT_VERSION, extensions: ['model_repository', 'modelops_feedback', 'modelops_prediction_log'] });
+      send(res, 200, {
+        name: 'modelops',
+        version: PRODUCT_VERSION,
+        extensions: ['model_repository', 'modelops_feedback', 'modelops_prediction_log'],
+        modelops: { predictionLog: log ? { enabled: true, dropped: log.dropped, lastError: log.lastError } : { enabled: false, dropped: 0, lastError: null } },
+      });
       return;
     }
+    if (b === 'modelops' && c === 'identity' && seg.length === 3 && method === 'GET') return identity(req, res);
     if (b === 'health' && method === 'GET' && seg.length === 3) {
       if (c === 'live') return send(res, 200, { live: true });
       if (c === 'ready') return deps.ready() ? send(res, 200, { ready: true }) : send(res, 503, { ready: false, error: 'The server is still reloading its models.' });
@@ -256,7 +346,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       if (action === undefined && method === 'GET') return metadata(res, model, version);
       if (action === 'ready' && method === 'GET') {
         const lv = repository.resolve(model, version);
-        return lv ? send(res, 200, { name: model, version: lv.version, ready: true }) : send(res, 404, { error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not ready on this server.`, ready: false });
+        if (lv) return send(res, 200, { name: model, version: lv.version, ready: true });
+        const why = repository.unavailableReason(model, version);
+        return send(res, 404, { error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not ready on this server${why ? ` (${why})` : ''}.`, ready: false });
       }
       if (action === 'infer' && method === 'POST') return infer(req, res, model, version, started);
       if (action === 'feedback' && method === 'POST' && version === undefined) return feedback(req, res, model);
@@ -273,7 +365,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         }
         if (e === 'log' && seg.length === 5 && method === 'GET') return sendLog(res, model);
         if (e === 'switch' && seg.length === 5 && method === 'POST') {
-          const body = await readJson(req, deps.bodyLimit);
+          const body = await readJson(req, res, deps);
           const v = (body as { version?: unknown } | null)?.version;
           if (typeof v !== 'string') throw new HttpError(400, 'Send {"version": "<version>"}.');
           return send(res, 200, await repository.switchTo(model, name(v, 'version')));
@@ -289,6 +381,19 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
     }
     throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+  }
+
+  /**
+   * Proof that this is the server holding the management token, for a client that knows the
+   * token: HMAC(token, nonce:port). Public, since it reveals nothing without the token.
+   */
+  function identity(req: IncomingMessage, res: ServerResponse): void {
+    if (deps.token === null) throw new HttpError(404, 'This server has no management token, so it cannot prove its identity.');
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const nonce = query.get('nonce') ?? '';
+    if (!NONCE.test(nonce)) throw new HttpError(400, 'Send ?nonce=<16 to 128 hex digits>.');
+    const port = deps.port();
+    send(res, 200, { server: 'modelops', pid: process.pid, port, proof: identityProof(deps.token, nonce, port) }, { 'cache-control': 'no-store' });
   }
 
   /** The model's prediction log, oldest file first, as one JSONL stream (for remote monitoring). */
@@ -335,8 +440,16 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         res.destroy();
         return;
       }
-      // After a refused oversized body, close the connection rather than read the rest.
-      send(res, status, { error: message }, status === 413 ? { connection: 'close' } : {});
+      // After a refused body, close the connection rather than read the rest.
+      const headers = e instanceof HttpError ? e.headers : {};
+      if (status === 503) metrics.observeBusy();
+      send(res, status, { error: message }, headers);
+      if (headers.connection === 'close') {
+        // A client that keeps sending after the answer is cut off soon, not when it pleases.
+        const t = setTimeout(() => req.socket.destroy(), 2000);
+        t.unref();
+        req.socket.once('close', () => clearTimeout(t));
+      }
     });
   };
 }

@@ -6,6 +6,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Extra response headers (Retry-After, or Connection: close when the body was not read). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

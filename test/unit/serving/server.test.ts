@@ -1,4 +1,5 @@
-import { test, before, after } from 'node:test';
+import { test, before, after, mock } from 'node:test';
+import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -209,10 +210,20 @@ test('path traversal in model, version or file names is rejected', async () => {
     '/v2/models/weather/versions/..%2F1.0.0/infer',
     '/v2/models/weather/versions/../infer',
     '/v2/models/Weather/infer',
+    '/v2/models/%252e%252e/infer',
+    '/v2/models/weather%2F..%2F..%2Fx/infer',
+    '/v2/models/weather/versions/1.0.0%2F..%2F..%2Fx/infer',
+    '/v2/models/%00/infer',
+    '/v2/models/weather%5C..%5Cx/infer',
   ]) {
     const r = await raw('POST', path, body);
     assert.equal(r.status, 400, path);
     assert.match(String(JSON.parse(r.body).error), /Invalid (model|version) name/);
+  }
+  for (const path of ['/%2e%2e/v2', '/v2/%2e%2e/metrics', '/v2/models/weather/%2e%2e/infer', '/v2/models/%E0%A4%A']) {
+    const r = await raw('GET', path);
+    assert.ok(r.status === 400 || r.status === 404, `${path}: ${r.status}`);
+    assert.equal(typeof JSON.parse(r.body).error, 'string');
   }
   const files = { 'model.json': '', 'weights.bin': '', 'modelops.json': '', '../../evil.json': 'eA==' };
   const up = await call('POST', '/v2/repository/models/weather/versions/3.0.0/load', { files }, auth);
@@ -290,4 +301,52 @@ test('a restarted server reloads its versions and which one serves', async () =>
   } finally {
     await s2.close();
   }
+});
+
+test('220 malformed infer bodies each get a 400 with a JSON error, and the server stays up', async () => {
+  const valid = JSON.stringify(inferBody(makeRows(3, 17), 'm-1'));
+  const bodies: string[] = [];
+  // Every truncation of a valid body at 200 spread positions is invalid JSON.
+  for (let i = 0; i < 200; i++) bodies.push(valid.slice(0, 1 + Math.floor((i * (valid.length - 2)) / 199)));
+  bodies.push('null', '1', '"x"', '[]', '[{}]', '{}', '{"inputs":{}}', '{"inputs":[]}', '{"inputs":[1]}', '{"inputs":[{"name":1}]}');
+  bodies.push('{"id":5,"inputs":[]}', '{"parameters":[],"inputs":[]}', '\u0000\u0001', '{"inputs":[{"name":"temp_max","shape":"x"}]}', valid.replace('"FP32"', '"FP64X"'));
+  bodies.push(valid.replace(/"shape":\[3,1\]/, '"shape":[-3,1]'), valid.replace(/"shape":\[3,1\]/, '"shape":[1e9,1]'), valid.replace('"summer"', '5').replace('"winter"', '5'), '{"inputs":[{"name":"__proto__"}]}', valid + 'x');
+  assert.equal(bodies.length, 220);
+  for (const [i, body] of bodies.entries()) {
+    const r = await call('POST', '/v2/models/weather/infer', body);
+    assert.equal(r.status, 400, `body ${i} ${JSON.stringify(body.slice(0, 60))}: ${JSON.stringify(r.json)}`);
+    assert.equal(typeof r.json.error, 'string', `body ${i}`);
+  }
+  assert.equal((await call('GET', '/v2/health/live')).status, 200);
+  assert.equal((await call('POST', '/v2/models/weather/infer', JSON.parse(valid))).status, 200);
+});
+
+test('1,000 concurrent infer requests all get 200', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 1000 }, (_, i) =>
+      fetch(server.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(1, i + 1))) }).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      }),
+    ),
+  );
+  assert.equal(results.filter((s) => s === 200).length, 1000);
+});
+
+test('the token is compared in constant time: equal-length digests through timingSafeEqual, whatever was sent', async () => {
+  const calls: Array<[number, number]> = [];
+  const spy = mock.method(crypto, 'timingSafeEqual', (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
+    calls.push([a.byteLength, b.byteLength]);
+    return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  });
+  try {
+    for (const given of ['x', TOKEN.slice(0, -1), TOKEN + 'x', 'y'.repeat(500), TOKEN.toUpperCase()]) {
+      assert.equal((await call('GET', '/v2/repository/index', undefined, { authorization: `Bearer ${given}` })).status, 403, given);
+    }
+    assert.equal((await call('GET', '/v2/repository/index', undefined, auth)).status, 200);
+  } finally {
+    spy.mock.restore();
+  }
+  assert.equal(calls.length, 6, 'every check goes through timingSafeEqual');
+  assert.ok(calls.every(([a, b]) => a === 32 && b === 32), JSON.stringify(calls));
 });
