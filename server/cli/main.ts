@@ -3,12 +3,19 @@ import { commands } from './commands';
 import type { CliIO } from './command';
 import { describeError, isModelOpsError } from '../engine/errors';
 import { PRODUCT_VERSION } from '../engine/version';
+import { printable } from './output';
 
+const isTTY = Boolean(process.stdout.isTTY);
+const styled = isTTY && !process.env.NO_COLOR;
+const line = (t: string) => (t.endsWith('\n') ? t : t + '\n');
+
+// Every byte the CLI prints passes here: stored and user text (notes, tags, names, arguments in
+// error messages) is shown escaped, only the styles and progress redraw the CLI writes itself pass.
 const io: CliIO = {
   cwd: process.cwd(),
-  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
-  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
-  isTTY: Boolean(process.stdout.isTTY),
+  out: (t) => process.stdout.write(printable(line(t), { multiline: true, keepStyles: styled })),
+  err: (t) => process.stderr.write(printable(line(t), { multiline: true, keepStyles: styled, keepRedraw: Boolean(process.stderr.isTTY) })),
+  isTTY,
   env: process.env,
 };
 
@@ -64,7 +71,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e) => {
-    process.stderr.write(`modelops: ${describeError(e)}\n`);
+    process.stderr.write(printable(`modelops: ${describeError(e)}\n`, { multiline: true }));
     process.exitCode = 1;
   },
 );

@@ -4,9 +4,10 @@
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { childSchema, configSchema, keysOf, type SchemaNode } from './schema';
 import { peekData } from './datafile';
+import { MAX_DOCUMENT_CHARS, MAX_ENTRIES, MAX_NESTING, parseConfig } from './parse';
+import { clampPosition } from './text';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS, type AnalysisContext, type Position, type Range } from './types';
 
 export interface CompletionItem {
@@ -31,13 +32,23 @@ interface LineShape {
   value?: string;
 }
 
-function shape(line: string): LineShape | null {
-  if (/^\s*(#.*)?$/.test(line)) return null;
-  const m = /^(\s*)((?:-(?:\s+|$))*)(.*)$/.exec(line) as RegExpExecArray;
+/**
+ * Past this many characters a line is not looked at (completion returns nothing on it) and only
+ * its start is read when it is context above the cursor: the line regexes stay linear and cheap.
+ */
+const MAX_LINE_CHARS = 4096;
+const SHAPE_CHARS = 1024;
+
+function shape(full: string): LineShape | null {
+  const line = full.length > SHAPE_CHARS ? full.slice(0, SHAPE_CHARS) : full;
+  if (/^\s*(#.*)?$/s.test(line)) return null;
+  // `s`: a stray \r, U+2028 or U+2029 inside a line is content too (binary junk has them).
+  const m = /^(\s*)((?:-(?:\s+|$))*)(.*)$/s.exec(line);
+  if (!m) return null;
   const lead = m[1].length;
   const col = lead + m[2].length;
   const dashes = (m[2].match(/-/g) ?? []).length;
-  const km = /^([A-Za-z_][\w.-]*|"[^"]*"|'[^']*')\s*:(?:\s+(.*)|$)/.exec(m[3]);
+  const km = /^([A-Za-z_][\w.-]*|"[^"]*"|'[^']*')\s*:(?:\s+(.*)|$)/s.exec(m[3]);
   if (!km) return { lead, dashes, col };
   const value = (km[2] ?? '').replace(/\s+#.*$/, '').trim();
   return { lead, dashes, col, key: km[1].replace(/^["']|["']$/g, ''), value };
@@ -94,7 +105,11 @@ function facts(text: string, ctx: AnalysisContext): Facts {
   if (text.length > 1_000_000) return f;
   let v: unknown;
   try {
-    v = parseDocument(text, { prettyErrors: false }).toJS({ maxAliasCount: 50 });
+    // The bounded parse: deep nesting, binary junk and alias bombs are refused before the YAML
+    // parser sees them (an unclosed 4,000-deep flow hangs the raw parser for minutes).
+    const parsed = parseConfig(text);
+    if (!parsed.doc) return f;
+    v = parsed.doc.toJS({ maxAliasCount: 50 });
   } catch {
     return f;
   }
@@ -141,19 +156,27 @@ function dataFiles(base: string): string[] {
 }
 
 /** Completion items at `pos` (zero-based, UTF-16 columns). */
-export function complete(text: string, pos: Position, ctx: AnalysisContext = {}): CompletionItem[] {
+export function complete(text: string, at: Position, ctx: AnalysisContext = {}): CompletionItem[] {
+  // Documents refused as too large get no completion either, as they get no analysis.
+  if (text.length > MAX_DOCUMENT_CHARS) return [];
+  let count = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && count <= MAX_ENTRIES; i = text.indexOf('\n', i + 1)) count++;
+  if (count > MAX_ENTRIES) return [];
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  const pos = clampPosition(lines, at);
   const line = lines[pos.line] ?? '';
+  if (line.length > MAX_LINE_CHARS) return [];
   const before = line.slice(0, pos.character);
-  const m = /^(\s*)((?:-\s+)*)(.*)$/.exec(before) as RegExpExecArray;
+  const m = /^(\s*)((?:-\s+)*)(.*)$/s.exec(before);
+  if (!m) return [];
   const lead = m[1].length;
   const col = lead + m[2].length;
   const rest = m[3];
-  const partial = /[^\s,[\]{}:"']*$/.exec(before)?.[0] ?? '';
+  const partial = trailingWord(before);
   const range: Range = { start: { line: pos.line, character: pos.character - partial.length }, end: pos };
 
   const parentPath = m[2] ? [...pathAbove(lines, pos.line, lead, true), '[]'] : pathAbove(lines, pos.line, col, false);
-  const km = /^([A-Za-z_][\w.-]*)\s*:\s*(.*)$/.exec(rest);
+  const km = /^([A-Za-z_][\w.-]*)\s*:\s*(.*)$/s.exec(rest);
   const f = facts(text, ctx);
 
   const flowItem = !km && m[2] !== '' && /^[{[]/.test(rest);
@@ -176,6 +199,7 @@ export function complete(text: string, pos: Position, ctx: AnalysisContext = {})
     }
     if (ch === '"' || ch === "'") q = ch;
     else if (ch === '{' || ch === '[') {
+      if (stack.length >= MAX_NESTING) return []; // deeper than any config: the analysis reports it
       stack.push({ kind: ch, start: i + 1 });
       seg = i + 1;
     } else if (ch === '}' || ch === ']') stack.pop();
@@ -207,6 +231,13 @@ export function complete(text: string, pos: Position, ctx: AnalysisContext = {})
   const inList = stack.length > 0 && stack[stack.length - 1].kind === '[';
   const already = inList ? new Set(valueText.slice(stack[stack.length - 1].start).split(',').map((s) => s.trim())) : new Set<string>();
   return valueItems(schema, f, range, already);
+}
+
+/** The partly typed word before the cursor, found scanning back (a regex anchored at $ is quadratic). */
+function trailingWord(before: string): string {
+  let i = before.length;
+  while (i > 0 && !/[\s,[\]{}:"']/.test(before[i - 1])) i--;
+  return before.slice(i);
 }
 
 function siblingKeys(lines: string[], lineNo: number, col: number): Set<string> {

@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
+import { MAX_COLUMNS, utf8ErrorAt } from '../data/read';
 
 export const HEADER_BYTES = 64 * 1024;
 export const SAMPLE_BYTES = 1024 * 1024;
@@ -61,12 +62,32 @@ function entry(path: string, info: { size: number; mtimeMs: number }): CacheEntr
   return e;
 }
 
+class InvalidUtf8 extends Error {
+  constructor(
+    readonly line: number,
+    readonly offset: number,
+  ) {
+    super(`invalid UTF-8 at line ${line}, byte offset ${offset}`);
+  }
+}
+
+/**
+ * The first `bytes` of the file as text. Invalid UTF-8 throws InvalidUtf8 rather than turning into
+ * U+FFFD (a made-up column name or class label); a sequence cut by the read limit is dropped.
+ */
 function readHead(path: string, bytes: number): string {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(bytes);
     const n = readSync(fd, buf, 0, bytes, 0);
-    return buf.subarray(0, n).toString('utf8');
+    const head = buf.subarray(0, n);
+    const bad = utf8ErrorAt(head, n < bytes);
+    if (bad !== -1) {
+      let line = 1;
+      for (let i = head.indexOf(10); i !== -1 && i < bad; i = head.indexOf(10, i + 1)) line++;
+      throw new InvalidUtf8(line, bad);
+    }
+    return new TextDecoder('utf-8').decode(head, { stream: true });
   } finally {
     closeSync(fd);
   }
@@ -109,20 +130,27 @@ export function peekData(path: string, explicitFormat?: string): DataPeek | null
     const first = (nl === -1 ? head : head.slice(0, nl)).replace(/\r$/, '');
     if (nl === -1 && info.size > HEADER_BYTES) peek = { format, columns: null, problem: `the first line is longer than ${HEADER_BYTES / 1024} KB` };
     else if (first.trim() === '') peek = { format, columns: null, problem: 'the file is empty' };
-    else if (format === 'csv') peek = { format, columns: splitCsvLine(first) };
-    else {
+    else if (format === 'csv') {
+      const columns = splitCsvLine(first);
+      peek = columns.length > MAX_COLUMNS ? { format, columns: null, problem: `the header has ${columns.length.toLocaleString('en-US')} columns; the limit is ${MAX_COLUMNS.toLocaleString('en-US')}` } : { format, columns };
+    } else {
       try {
         const rec: unknown = JSON.parse(first);
-        peek =
-          rec && typeof rec === 'object' && !Array.isArray(rec)
-            ? { format, columns: Object.keys(rec) }
-            : { format, columns: null, problem: 'the first line is not a JSON object' };
+        const keys = rec && typeof rec === 'object' && !Array.isArray(rec) ? Object.keys(rec) : null;
+        peek = !keys
+          ? { format, columns: null, problem: 'the first line is not a JSON object' }
+          : keys.length > MAX_COLUMNS
+            ? { format, columns: null, problem: `the first record has ${keys.length.toLocaleString('en-US')} keys; the limit is ${MAX_COLUMNS.toLocaleString('en-US')}` }
+            : { format, columns: keys };
       } catch {
         peek = { format, columns: null, problem: 'the first line is not valid JSON' };
       }
     }
   } catch (err) {
-    peek = { format, columns: null, problem: `it cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+    peek =
+      err instanceof InvalidUtf8
+        ? { format, columns: null, problem: `it is not valid UTF-8 (line ${err.line}, byte offset ${err.offset}); save it as UTF-8` }
+        : { format, columns: null, problem: `it cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
   }
   e.peek = peek;
   return peek;
@@ -145,7 +173,7 @@ export function sampleColumn(path: string, column: string, explicitFormat?: stri
   try {
     text = readHead(path, SAMPLE_BYTES);
   } catch {
-    return null;
+    return null; // unreadable or not UTF-8 in the sample: no guesses from replaced characters
   }
   const complete = info.size <= SAMPLE_BYTES;
   const lines = text.split('\n');

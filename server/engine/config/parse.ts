@@ -10,6 +10,12 @@ export const MAX_DOCUMENT_CHARS = 5 * 1024 * 1024;
 export const MAX_NESTING = 64;
 /** Leading indentation (spaces, tabs, "- ") beyond this means nesting no config needs. */
 export const MAX_INDENT = 512;
+/**
+ * Lines plus flow-collection commas: an upper bound on the entries of the document. The YAML
+ * parser's duplicate-key check is quadratic in the entries of one map (10,000 keys take about a
+ * second, 50,000 take 18 s on the shared machine), so far more than any config needs is refused.
+ */
+export const MAX_ENTRIES = 10_000;
 /** Nodes reached through aliases before expansion stops (billion laughs). */
 export const MAX_ALIAS_EXPANSION = 10_000;
 
@@ -39,11 +45,14 @@ export class LineIndex {
   }
 
   offset(p: Position): number {
-    if (p.line >= this.lineStarts.length) return this.text.length;
-    if (p.line < 0) return 0;
-    const start = this.lineStarts[p.line];
-    const end = p.line + 1 < this.lineStarts.length ? this.lineStarts[p.line + 1] - 1 : this.text.length;
-    return Math.min(start + Math.max(0, p.character), end);
+    // Positions come from clients: a fractional, NaN or missing number means the nearest place.
+    const whole = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) ? Math.floor(n) : 0);
+    const line = whole(p?.line);
+    if (line >= this.lineStarts.length) return this.text.length;
+    if (line < 0) return 0;
+    const start = this.lineStarts[line];
+    const end = line + 1 < this.lineStarts.length ? this.lineStarts[line + 1] - 1 : this.text.length;
+    return Math.min(start + Math.max(0, whole(p?.character)), end);
   }
 
   range(start: number, end: number): Range {
@@ -102,9 +111,12 @@ function preflight(text: string, lines: LineIndex): ConfigDiagnostic | null {
   let comment = false;
   let lineStart = true;
   let indent = 0;
+  let entries = 0;
+  const tooMany = (at: number) => diag(lines, at, at + 1, 'too-large', `modelops.yaml has more than ${MAX_ENTRIES.toLocaleString('en-US')} lines and list items; a config is a few hundred lines. Split generated content out of it.`);
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch === '\n') {
+      if (++entries > MAX_ENTRIES) return tooMany(i);
       comment = false;
       lineStart = true;
       indent = 0;
@@ -134,6 +146,8 @@ function preflight(text: string, lines: LineIndex): ConfigDiagnostic | null {
       if (++depth > MAX_NESTING) return diag(lines, i, i + 1, 'too-deep', `modelops.yaml nests brackets more than ${MAX_NESTING} levels deep; a config needs a handful of levels.`);
     } else if (ch === ']' || ch === '}') {
       if (depth > 0) depth--;
+    } else if (ch === ',' && depth > 0) {
+      if (++entries > MAX_ENTRIES) return tooMany(i);
     }
   }
   return null;

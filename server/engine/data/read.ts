@@ -6,7 +6,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { createInterface } from 'node:readline';
 import { ModelOpsError } from '../errors';
 
 export type CellValue = number | string | boolean | null;
@@ -40,6 +39,16 @@ export interface ReadOptions {
   displayName?: string;
 }
 
+/**
+ * Bounds on hostile files, enforced while streaming so a giant line is refused before it is held
+ * in memory: the longest line (a CSV record, a JSONL line) in UTF-16 code units, and the most
+ * columns. Both are far beyond any table a model trains on.
+ */
+export const MAX_LINE_CHARS = 1024 * 1024;
+export const MAX_COLUMNS = 10_000;
+/** Column names listed in an error message before "… and N more", so the message stays short. */
+const LISTED_COLUMNS = 5;
+
 /** Tokens that parse as numbers but are not usable values. */
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -51,6 +60,120 @@ export function formatFromPath(path: string): DataFormat {
 
 function dataError(code: string, message: string, hint: string): ModelOpsError {
   return new ModelOpsError(code, message, hint);
+}
+
+/** At most five column names, each clipped, then how many more: a message never grows with the header. */
+export function listColumns(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED_COLUMNS).map((n) => truncate(n));
+  return names.length > LISTED_COLUMNS ? `${shown.join(', ')} … and ${(names.length - LISTED_COLUMNS).toLocaleString('en-US')} more` : shown.join(', ');
+}
+
+function tooLong(name: string, line: number, column?: number): ModelOpsError {
+  return dataError(
+    'line-too-long',
+    `${name} line ${line}: the line is longer than ${MAX_LINE_CHARS / (1024 * 1024)} MiB${column ? ` (at column ${column})` : ''}; reading stopped there.`,
+    'A data file holds one record per line; check that this is the right file and that its quotes are balanced.',
+  );
+}
+
+function tooManyColumns(name: string, line: number): ModelOpsError {
+  return dataError('too-many-columns', `${name} line ${line}: more than ${MAX_COLUMNS.toLocaleString('en-US')} columns; reading stopped there.`, `Use at most ${MAX_COLUMNS.toLocaleString('en-US')} columns, or check that this is the right file.`);
+}
+
+/**
+ * Offset of the first byte of `b` that does not start a valid UTF-8 sequence (overlong forms,
+ * surrogates and code points past U+10FFFF included), or -1. A sequence cut off by the end of
+ * `b` is an error only when `final`.
+ */
+export function utf8ErrorAt(b: Uint8Array, final = true): number {
+  const n = b.length;
+  let i = 0;
+  while (i < n) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      if (c === 0xe0) lo = 0xa0;
+      else if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= n) return final ? i : -1;
+      const d = b[i + k];
+      if (k === 1 ? d < lo || d > hi : d < 0x80 || d > 0xbf) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+/** Length of a UTF-8 sequence cut off at the end of `b` (0–3 bytes). */
+function cutSequence(b: Uint8Array): number {
+  for (let j = 1; j <= Math.min(3, b.length); j++) {
+    const c = b[b.length - j];
+    if (c < 0x80) return 0;
+    if (c >= 0xc0) return (c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > j ? j : 0;
+  }
+  return 0;
+}
+
+/** 1-based line holding byte `offset` of the file: counted again only when an error needs it. */
+async function lineAtByte(path: string, offset: number): Promise<number> {
+  if (offset <= 0) return 1;
+  let line = 1;
+  // `end` is inclusive: bytes [0, offset) are the ones before the bad byte.
+  for await (const chunk of createReadStream(path, { end: offset - 1, highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) line++;
+  }
+  return line;
+}
+
+/**
+ * The file as text, chunk by chunk. Invalid UTF-8 is an error naming the file, line and byte
+ * offset — never replaced by U+FFFD, which would silently make a new class label.
+ */
+async function* utf8Text(path: string, name: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let offset = 0;
+  let previous: Uint8Array = new Uint8Array(0);
+  const invalid = async (at: number): Promise<ModelOpsError> =>
+    dataError(
+      'invalid-utf8',
+      `${name} line ${await lineAtByte(path, at)}: invalid UTF-8 at byte offset ${at}.`,
+      'Save the file as UTF-8 (or convert it, e.g. iconv -f latin1 -t utf-8); undecodable bytes are not read as text.',
+    );
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      // The decoder may hold the start of a sequence from the previous chunk: look from there.
+      const carried = cutSequence(previous);
+      const joined = Buffer.concat([previous.subarray(previous.length - carried), chunk]);
+      const at = utf8ErrorAt(joined, false);
+      throw await invalid(offset - carried + Math.max(0, at));
+    }
+    offset += chunk.length;
+    previous = chunk;
+    if (text) yield text;
+  }
+  let rest: string;
+  try {
+    rest = decoder.decode();
+  } catch {
+    throw await invalid(offset - cutSequence(previous));
+  }
+  if (rest) yield rest;
 }
 
 /** Reads a CSV or JSONL file into typed rows. */
@@ -76,7 +199,7 @@ export async function readDataset(path: string, options: ReadOptions = {}): Prom
     if (!raw.header.includes(req.name)) {
       throw dataError(
         'missing-column',
-        `Data file ${name} has no ${req.role} column '${req.name}' (columns: ${raw.header.join(', ')}).`,
+        `Data file ${name} has no ${req.role} column '${truncate(req.name)}' (columns: ${listColumns(raw.header)}).`,
         `Fix data.${req.role === 'target' ? 'target' : 'features'} in modelops.yaml or add the column to the file.`,
       );
     }
@@ -95,7 +218,6 @@ interface RawData {
 
 /** RFC 4180 state machine over a byte stream; emits records with their starting line. */
 async function readCsvRaw(path: string, name: string): Promise<RawData> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
   let header: string[] | null = null;
   const records: string[][] = [];
   const lines: number[] = [];
@@ -108,11 +230,13 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
   let recordLine = 1;
   let pendingCR = false;
   let first = true;
+  let recordChars = 0; // characters of the record's finished fields (with their commas)
 
   const endRecord = () => {
     record.push(field);
     field = '';
     fieldQuoted = false;
+    recordChars = 0;
     // A blank line is no record (as Python's csv module does).
     if (!(record.length === 1 && record[0] === '' )) {
       if (header === null) {
@@ -120,14 +244,14 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
         const seen = new Set<string>();
         header.forEach((h, i) => {
           if (h === '') throw dataError('bad-header', `${name} line ${recordLine}: column ${i + 1} of the header has no name.`, 'Give every column a name in the header line.');
-          if (seen.has(h)) throw dataError('bad-header', `${name} line ${recordLine}: the header names column '${h}' twice.`, 'Give every column a distinct name.');
+          if (seen.has(h)) throw dataError('bad-header', `${name} line ${recordLine}: the header names column '${truncate(h)}' twice.`, 'Give every column a distinct name.');
           seen.add(h);
         });
       } else {
         if (record.length !== header.length) {
           throw dataError(
             'ragged-row',
-            `${name} line ${recordLine}: expected ${header.length} fields (${header.join(', ')}) but found ${record.length}.`,
+            `${name} line ${recordLine}: expected ${header.length} fields (${listColumns(header)}) but found ${record.length}.`,
             'Every row needs one value per header column; quote values that contain commas.',
           );
         }
@@ -138,7 +262,7 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
     record = [];
   };
 
-  for await (const chunk of stream as AsyncIterable<string>) {
+  for await (const chunk of utf8Text(path, name)) {
     let s = chunk;
     if (first) {
       first = false;
@@ -178,6 +302,9 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
       if (c === 44 /* , */) {
         field += s.slice(start, i);
         record.push(field);
+        recordChars += field.length + 1;
+        // A comma means one more field follows.
+        if (record.length >= MAX_COLUMNS) throw tooManyColumns(name, recordLine);
         field = '';
         fieldQuoted = false;
         start = i + 1;
@@ -207,6 +334,8 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
     }
     if (inQuotes && !quoteSeen) field += s.slice(start);
     else if (!inQuotes) field += s.slice(start);
+    // Checked once per 64 KB chunk: the record held never exceeds the cap by more than a chunk.
+    if (recordChars + field.length > MAX_LINE_CHARS) throw tooLong(name, recordLine, record.length + 1);
   }
   if (inQuotes && !quoteSeen) {
     throw dataError('bad-csv', `${name} line ${recordLine}: a quoted field is not closed before the end of the file.`, 'Close the quote or remove it.');
@@ -216,14 +345,33 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
   return { header, records, lines, typed: false };
 }
 
+/** The lines of a file (without their line break), refusing any longer than MAX_LINE_CHARS while reading. */
+async function* textLines(path: string, name: string): AsyncGenerator<string> {
+  let pending = '';
+  let line = 1;
+  for await (const s of utf8Text(path, name)) {
+    let from = 0;
+    for (let nl = s.indexOf('\n'); nl !== -1; nl = s.indexOf('\n', from)) {
+      const text = pending + s.slice(from, nl);
+      pending = '';
+      from = nl + 1;
+      if (text.length > MAX_LINE_CHARS) throw tooLong(name, line);
+      yield text.endsWith('\r') ? text.slice(0, -1) : text;
+      line++;
+    }
+    pending += s.slice(from);
+    if (pending.length > MAX_LINE_CHARS) throw tooLong(name, line);
+  }
+  if (pending !== '') yield pending.endsWith('\r') ? pending.slice(0, -1) : pending;
+}
+
 async function readJsonlRaw(path: string, name: string): Promise<RawData> {
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   const header: string[] = [];
   const index = new Map<string, number>();
   const objects: Array<Record<string, unknown>> = [];
   const lines: number[] = [];
   let line = 0;
-  for await (const text of rl) {
+  for await (const text of textLines(path, name)) {
     line++;
     const t = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1).trim() : text.trim();
     if (t === '') continue;
@@ -236,16 +384,17 @@ async function readJsonlRaw(path: string, name: string): Promise<RawData> {
         nonFinite ? 'non-finite' : 'bad-json',
         nonFinite
           ? `${name} line ${line}: NaN or Infinity is not a valid value.`
-          : `${name} line ${line}: not valid JSON (${e instanceof Error ? e.message : String(e)}).`,
+          : `${name} line ${line}: not valid JSON (${truncate(e instanceof Error ? e.message : String(e), 120)}).`,
         nonFinite ? 'Use null for a missing value, or remove the row.' : 'Each line must be one JSON object.',
       );
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw dataError('bad-json', `${name} line ${line}: expected a JSON object, found ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`, 'Each line must be one JSON object such as {"a": 1, "b": "x"}.');
+      throw dataError('bad-json', `${name} line ${line}: expected a JSON object, found ${Array.isArray(value) ? 'an array' : truncate(JSON.stringify(value))}.`, 'Each line must be one JSON object such as {"a": 1, "b": "x"}.');
     }
     const obj = value as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
       if (!index.has(key)) {
+        if (header.length >= MAX_COLUMNS) throw tooManyColumns(name, line);
         index.set(key, header.length);
         header.push(key);
       }
@@ -258,7 +407,7 @@ async function readJsonlRaw(path: string, name: string): Promise<RawData> {
       const v = obj[key];
       if (v === undefined || v === null) return null;
       if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-      throw dataError('bad-json', `${name} line ${lines[r]}, column '${key}': nested values are not supported.`, 'Flatten the record so every value is a number, string, boolean or null.');
+      throw dataError('bad-json', `${name} line ${lines[r]}, column '${truncate(key)}': nested values are not supported.`, 'Flatten the record so every value is a number, string, boolean or null.');
     }),
   );
   return { header, records, lines, typed: true };
@@ -311,7 +460,8 @@ function typeColumns(raw: RawData, name: string, format: DataFormat, path: strin
   return { path, format, columns, rows, lines: raw.lines };
 }
 
-function convert(v: string | number | boolean, type: ColumnType, file: string, line: number, col: string): CellValue {
+function convert(v: string | number | boolean, type: ColumnType, file: string, line: number, column: string): CellValue {
+  const col = truncate(column);
   if (type === 'number') {
     let x: number;
     if (typeof v === 'number') x = v;
@@ -341,8 +491,8 @@ function convert(v: string | number | boolean, type: ColumnType, file: string, l
   return typeof v === 'string' ? v.trim() : String(v);
 }
 
-function truncate(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+function truncate(s: string, max = 40): string {
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 
 /** A short label for a data file in messages. */

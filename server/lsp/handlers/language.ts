@@ -11,9 +11,15 @@ import {
   InsertTextFormat,
   SymbolKind,
   type CodeAction as LspCodeAction,
+  type CodeActionParams,
   type CompletionItem as LspCompletionItem,
+  type CompletionParams,
+  type DefinitionParams,
   type Diagnostic,
   type DocumentSymbol as LspDocumentSymbol,
+  type DocumentSymbolParams,
+  type Hover,
+  type HoverParams,
   type Location,
 } from 'vscode-languageserver/node';
 import { core } from '../../protocol';
@@ -107,6 +113,18 @@ function toLspSymbol(s: DocumentSymbol): LspDocumentSymbol {
 
 export function registerLanguage(ctx: ServerContext): void {
   const { connection, documents } = ctx;
+  // The engine features are built never to throw on any text or position; should one still do,
+  // the user gets an empty answer (and the log the stack), never a TypeError in the editor.
+  const guarded =
+    <P, R>(feature: string, empty: R, fn: (params: P) => R) =>
+    (params: P): R => {
+      try {
+        return fn(params);
+      } catch (e) {
+        ctx.log(`${feature} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        return empty;
+      }
+    };
   const timers = new Map<string, NodeJS.Timeout>();
   // One analyzer per open config: an edit re-parses only the chunks of the text it changed.
   const analyzers = new Map<string, ConfigAnalyzer>();
@@ -169,54 +187,64 @@ export function registerLanguage(ctx: ServerContext): void {
     analyzers.clear();
   });
 
-  connection.onCompletion((params): LspCompletionItem[] => {
-    const doc = documents.get(params.textDocument.uri);
-    if (!doc || !isConfigUri(doc.uri)) return [];
-    return complete(doc.getText(), params.position, analysisContext(doc.uri)).map((c) => {
-      const item: LspCompletionItem = {
-        label: c.label,
-        kind: COMPLETION_KIND[c.kind],
-        textEdit: { range: c.range, newText: c.insertText },
-        insertTextFormat: InsertTextFormat.PlainText,
-      };
-      if (c.detail) item.detail = c.detail;
-      if (c.documentation) item.documentation = { kind: 'markdown', value: c.documentation };
-      if (c.sortText) item.sortText = c.sortText;
-      return item;
-    });
-  });
+  connection.onCompletion(
+    guarded('completion', [] as LspCompletionItem[], (params: CompletionParams): LspCompletionItem[] => {
+      const doc = documents.get(params.textDocument.uri);
+      if (!doc || !isConfigUri(doc.uri)) return [];
+      return complete(doc.getText(), params.position, analysisContext(doc.uri)).map((c) => {
+        const item: LspCompletionItem = {
+          label: c.label,
+          kind: COMPLETION_KIND[c.kind],
+          textEdit: { range: c.range, newText: c.insertText },
+          insertTextFormat: InsertTextFormat.PlainText,
+        };
+        if (c.detail) item.detail = c.detail;
+        if (c.documentation) item.documentation = { kind: 'markdown', value: c.documentation };
+        if (c.sortText) item.sortText = c.sortText;
+        return item;
+      });
+    }),
+  );
 
-  connection.onHover((params) => {
-    const doc = documents.get(params.textDocument.uri);
-    if (!doc || !isConfigUri(doc.uri)) return null;
-    const h = hover(doc.getText(), params.position);
-    return h ? { contents: { kind: 'markdown', value: h.contents }, range: h.range } : null;
-  });
+  connection.onHover(
+    guarded('hover', null, (params: HoverParams): Hover | null => {
+      const doc = documents.get(params.textDocument.uri);
+      if (!doc || !isConfigUri(doc.uri)) return null;
+      const h = hover(doc.getText(), params.position);
+      return h ? { contents: { kind: 'markdown', value: h.contents }, range: h.range } : null;
+    }),
+  );
 
-  connection.onCodeAction((params): LspCodeAction[] => {
-    const doc = documents.get(params.textDocument.uri);
-    if (!doc || !isConfigUri(doc.uri)) return [];
-    const diags = params.context.diagnostics.filter((d) => d.source === 'modelops').map(fromLspDiagnostic);
-    return codeActions(doc.getText(), params.range, diags).map((a) => ({
-      title: a.title,
-      kind: CodeActionKind.QuickFix,
-      diagnostics: [toLspDiagnostic(a.diagnostic)],
-      isPreferred: a.isPreferred,
-      edit: { changes: { [doc.uri]: a.edits } },
-    }));
-  });
+  connection.onCodeAction(
+    guarded('code actions', [] as LspCodeAction[], (params: CodeActionParams): LspCodeAction[] => {
+      const doc = documents.get(params.textDocument.uri);
+      if (!doc || !isConfigUri(doc.uri)) return [];
+      const diags = (params.context?.diagnostics ?? []).filter((d) => d?.source === 'modelops').map(fromLspDiagnostic);
+      return codeActions(doc.getText(), params.range, diags).map((a) => ({
+        title: a.title,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [toLspDiagnostic(a.diagnostic)],
+        isPreferred: a.isPreferred,
+        edit: { changes: { [doc.uri]: a.edits } },
+      }));
+    }),
+  );
 
-  connection.onDocumentSymbol((params) => {
-    const doc = documents.get(params.textDocument.uri);
-    if (!doc || !isConfigUri(doc.uri)) return [];
-    return documentSymbols(doc.getText()).map(toLspSymbol);
-  });
+  connection.onDocumentSymbol(
+    guarded('document symbols', [] as LspDocumentSymbol[], (params: DocumentSymbolParams): LspDocumentSymbol[] => {
+      const doc = documents.get(params.textDocument.uri);
+      if (!doc || !isConfigUri(doc.uri)) return [];
+      return documentSymbols(doc.getText()).map(toLspSymbol);
+    }),
+  );
 
-  connection.onDefinition((params): Location | null => {
-    const doc = documents.get(params.textDocument.uri);
-    if (!doc || !isConfigUri(doc.uri)) return null;
-    const d = definition(doc.getText(), params.position, analysisContext(doc.uri));
-    if (!d) return null;
-    return { uri: d.path ? pathToFileURL(d.path).href : doc.uri, range: d.range };
-  });
+  connection.onDefinition(
+    guarded('definition', null, (params: DefinitionParams): Location | null => {
+      const doc = documents.get(params.textDocument.uri);
+      if (!doc || !isConfigUri(doc.uri)) return null;
+      const d = definition(doc.getText(), params.position, analysisContext(doc.uri));
+      if (!d) return null;
+      return { uri: d.path ? pathToFileURL(d.path).href : doc.uri, range: d.range };
+    }),
+  );
 }
