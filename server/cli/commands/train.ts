@@ -2,9 +2,10 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliCommand, CliIO } from '../command';
-import { formatNumber, paint, progressBar, table } from '../output';
+import { formatNumber, paint, progressBar, REDRAW_PREVIOUS_LINE, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
-import { openRegistry } from '../../engine/registry';
+import { openRegistry, type WorkspaceRegistry } from '../../engine/registry';
+import { lostError } from '../../engine/registry/store';
 import type { GateReport } from '../../engine/registry/types';
 import { train, type TrainProgress } from '../../engine/training/trainer';
 import { findWorkspaceRoot } from './versions';
@@ -48,12 +49,94 @@ export function abortOnSigint(): { signal: AbortSignal; dispose(): void } {
   return { signal: controller.signal, dispose: () => process.off('SIGINT', handler) };
 }
 
+/** What stopped a job: a signal, or its output stream failing (EPIPE under `| head`). */
+type Interruption = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'EPIPE';
+
+/** 128 + the signal number, as a shell reports a process killed by it (EPIPE: SIGPIPE). */
+const EXIT_CODE: Record<Interruption, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143, EPIPE: 141 };
+/** How long a job may take to stop after an interruption before its run is recorded here and the process exits. */
+const FORCE_EXIT_MS = 15_000;
+
+/** The run outcome for an interruption: SIGINT/SIGTERM cancel, the others fail the run. */
+function interruptionReason(why: Interruption, detail = ''): ModelOpsError | undefined {
+  if (why === 'SIGINT' || why === 'SIGTERM') return undefined;
+  const what = why === 'SIGHUP' ? 'the terminal hung up (SIGHUP)' : `its output could not be written (${detail || 'EPIPE'}: the reading end of the pipe was closed)`;
+  return new ModelOpsError('interrupted', `Training was interrupted: ${what}.`, 'Run it again with its output going to a terminal or a file (modelops train > train.log 2>&1), or under nohup.');
+}
+
+/**
+ * Stops a job when the process is told to, so its run is recorded before the process exits:
+ * SIGINT and SIGTERM cancel it; SIGHUP and a failed write to stdout/stderr (EPIPE) abort it
+ * with an 'interrupted' reason, which records the run as failed. A second signal, or a job
+ * that has not stopped FORCE_EXIT_MS later, calls `force` (record the run here, exit now).
+ */
+export function interruptOnSignals(force: (why: Interruption, reason: ModelOpsError | undefined) => void): {
+  signal: AbortSignal;
+  interruption(): Interruption | null;
+  dispose(): void;
+} {
+  const controller = new AbortController();
+  let cause: Interruption | null = null;
+  let reason: ModelOpsError | undefined;
+  let timer: NodeJS.Timeout | null = null;
+  let streamFailed = false;
+  const interrupt = (why: Interruption, detail?: string): void => {
+    if (cause) return;
+    cause = why;
+    reason = interruptionReason(why, detail);
+    controller.abort(reason);
+    timer = setTimeout(() => force(why, reason), FORCE_EXIT_MS);
+    timer.unref();
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    // A signal after any interruption means "now": record the run here and exit.
+    if (cause) force(cause, reason);
+    else interrupt(sig as Interruption);
+  };
+  const onStreamError = (e: NodeJS.ErrnoException): void => {
+    // Repeated write errors on a closed pipe are one interruption, never a "second signal".
+    streamFailed = true;
+    interrupt('EPIPE', e.code);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const sig of signals) process.on(sig, onSignal);
+  process.stdout.on('error', onStreamError);
+  process.stderr.on('error', onStreamError);
+  return {
+    signal: controller.signal,
+    interruption: () => cause,
+    dispose: () => {
+      for (const sig of signals) process.off(sig, onSignal);
+      if (timer) clearTimeout(timer);
+      // After a failed write, later ones (the final message) fail too: keep swallowing them.
+      if (!streamFailed) {
+        process.stdout.off('error', onStreamError);
+        process.stderr.off('error', onStreamError);
+      }
+    },
+  };
+}
+
+/** Records a run that is still "running" as cancelled or failed; used when the process must exit now. */
+function finishInterruptedRun(registry: WorkspaceRegistry, runId: string | null, reason: ModelOpsError | undefined): void {
+  if (!runId) return;
+  try {
+    if (registry.getRun(runId).status !== 'running') return;
+    registry.finishRun(runId, reason ? { status: 'failed', error: reason.message } : { status: 'cancelled' });
+  } catch {
+    /* the store's own check on the next open marks it from its dead pid */
+  }
+}
+
 const TRAIN_USAGE = `Usage: modelops train [--config modelops.yaml] [--backend auto|tensorflow|wasm|cpu] [--data file] [--note text] [--root dir] [--json]
 
 Trains the model the config describes (tfjs in a worker thread, or train.command),
 evaluates it on the held-out test split, checks the gates and registers a new version.
 Progress goes to stderr: a bar per epoch on a terminal, one line per epoch otherwise.
-Ctrl-C cancels (the run is recorded as cancelled and nothing is registered).
+Ctrl-C or SIGTERM cancels (the run is recorded as cancelled and nothing is registered;
+exit code 130 or 143). A hang-up (SIGHUP) or a closed output pipe (EPIPE) stops it too and
+records the run as failed. A second Ctrl-C exits at once.
+If .modelops/registry.db looks lost (see \`modelops store init\`), nothing is trained.
 
   --config   the config file (default ./modelops.yaml)
   --backend  force a TensorFlow.js backend (default auto: tensorflow > wasm > cpu)
@@ -73,12 +156,24 @@ export const trainCommand: CliCommand = {
     const c = paint(io.isTTY);
     const errTTY = Boolean(process.stderr.isTTY) && !a.values.json;
     const registry = openRegistry(root);
-    const sigint = abortOnSigint();
+    for (const w of registry.warnings) io.err(c.yellow(w));
+    if (registry.lostDatabase) {
+      const lost = registry.lostDatabase;
+      registry.close();
+      throw lostError(`${registry.storeDir}/registry.db`, lost);
+    }
+    let runId: string | null = null;
+    const interrupt = interruptOnSignals((why, reason) => {
+      finishInterruptedRun(registry, runId, reason);
+      registry.close();
+      process.exit(EXIT_CODE[why]);
+    });
     let barShown = false;
     const onProgress = (p: TrainProgress) => {
+      runId = p.runId ?? runId;
       if (errTTY) {
         const line = `${progressBar(p.fraction)}  ${p.message}`;
-        io.err(`${barShown ? '\x1b[1A\x1b[2K' : ''}${line}`);
+        io.err(`${barShown ? REDRAW_PREVIOUS_LINE : ''}${line}`);
         barShown = true;
       } else if (p.message.startsWith('epoch') || p.message.startsWith('step')) {
         const extra = Object.entries(p.metrics)
@@ -96,7 +191,7 @@ export const trainCommand: CliCommand = {
         dataOverride: str(a.values.data) ? resolve(io.cwd, str(a.values.data) as string) : undefined,
         note: str(a.values.note),
         trusted: true, // the user ran the command themselves
-        signal: sigint.signal,
+        signal: interrupt.signal,
         onProgress,
         onLog: (line) => io.err(c.dim(line)),
       });
@@ -114,12 +209,13 @@ export const trainCommand: CliCommand = {
       return 0;
     } catch (e) {
       if (e instanceof ModelOpsError && e.code === 'cancelled') {
-        io.err(c.yellow('Training cancelled; the run is recorded as cancelled and nothing was registered.'));
-        return 130;
+        const why = interrupt.interruption() ?? 'SIGINT';
+        io.err(c.yellow(why === 'SIGINT' || why === 'SIGTERM' ? `Training cancelled (${why}); the run is recorded as cancelled and nothing was registered.` : `Training interrupted (${why}); the run is recorded as failed and nothing was registered.`));
+        return EXIT_CODE[why];
       }
       throw e;
     } finally {
-      sigint.dispose();
+      interrupt.dispose();
       registry.close();
     }
   },

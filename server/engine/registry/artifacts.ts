@@ -5,11 +5,16 @@
  * blobs plus a JSON manifest {path → digest, size}; the manifest's digest names the directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, utimesSync, existsSync, lstatSync } from 'node:fs';
-import { open, readFile, rename, rm, mkdir, stat, readdir, lstat } from 'node:fs/promises';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, utimesSync, existsSync, lstatSync } from 'node:fs';
+import { open, readFile, rename, rm, stat, readdir, lstat } from 'node:fs/promises';
 import { join, relative, sep, dirname } from 'node:path';
 import { ModelOpsError } from '../errors';
 import type { Digest } from './types';
+
+// The store is private to its owner (see store.ts); repeated here so this module stays standalone.
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+const PRIVATE_BLOB = 0o400;
 
 const CHUNK = 4 * 1024 * 1024;
 /** Temp files and unreferenced blobs younger than this may belong to a registration in flight. */
@@ -75,14 +80,15 @@ export class ArtifactStore {
 
   /** Streams a file into the store: hash while copying, fsync, rename; memory stays flat. */
   async putFile(source: string): Promise<{ digest: Digest; size: number }> {
-    mkdirSync(this.tmpDir, { recursive: true });
+    this.privateDir(this.tmpDir);
     const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
     const hash = createHash('sha256');
     const src = await open(source, 'r');
     let size = 0;
     try {
-      const dst = await open(tmp, 'wx', 0o444);
+      const dst = await open(tmp, 'wx', PRIVATE_BLOB);
       try {
+        await dst.chmod(PRIVATE_BLOB);
         // Three buffers: read the next chunk and write the previous one while hashing this one.
         const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
         let pendingWrite: Promise<void> = Promise.resolve();
@@ -111,7 +117,7 @@ export class ArtifactStore {
       await src.close();
     }
     const digest = `sha256:${hash.digest('hex')}`;
-    await this.settle(tmp, digest);
+    await this.settleOrDrop(tmp, digest);
     return { digest, size };
   }
 
@@ -119,17 +125,47 @@ export class ArtifactStore {
   async putBytes(bytes: Buffer): Promise<Digest> {
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (this.touch(digest)) return digest;
-    mkdirSync(this.tmpDir, { recursive: true });
+    this.privateDir(this.tmpDir);
     const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-    const fh = await open(tmp, 'wx', 0o444);
     try {
-      await writeAll(fh, bytes, bytes.length);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await open(tmp, 'wx', PRIVATE_BLOB);
+      try {
+        await fh.chmod(PRIVATE_BLOB);
+        await writeAll(fh, bytes, bytes.length);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      // A full disk must not leave a partial temp file behind.
+      await rm(tmp, { force: true });
+      throw e;
     }
-    await this.settle(tmp, digest);
+    await this.settleOrDrop(tmp, digest);
     return digest;
+  }
+
+  /** Creates a folder of the store (and its missing parents inside the store) with mode 0700. */
+  privateDir(dir: string): void {
+    if (existsSync(dir)) return;
+    const parent = dirname(dir);
+    if (parent.startsWith(this.storeDir + sep)) this.privateDir(parent);
+    try {
+      mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+      chmodSync(dir, PRIVATE_DIR);
+    } catch (e) {
+      // Another process made it first.
+      if (!existsSync(dir)) throw e;
+    }
+  }
+
+  private async settleOrDrop(tmp: string, digest: Digest): Promise<void> {
+    try {
+      await this.settle(tmp, digest);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
   }
 
   async putDirectory(dir: string): Promise<StoredArtifact> {
@@ -154,7 +190,7 @@ export class ArtifactStore {
       await rm(tmp, { force: true });
       return;
     }
-    await mkdir(dirname(final), { recursive: true });
+    this.privateDir(dirname(final));
     await rename(tmp, final);
     fsyncDir(dirname(final));
   }
@@ -231,13 +267,14 @@ export class ArtifactStore {
     const manifest = await this.readManifest(digest, label);
     const target = join(this.cacheDir, digestHex(digest));
     if (existsSync(target) && (await this.cacheMatches(target, manifest))) return target;
-    mkdirSync(this.cacheDir, { recursive: true });
+    this.privateDir(this.cacheDir);
     const tmp = join(this.cacheDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
+      this.privateDir(tmp);
       for (const [rel, entry] of Object.entries(manifest.files)) {
         if (rel.split('/').some((s) => s === '..' || s === '') || rel.startsWith('/')) throw corrupt(label, `manifest path '${rel}'`, digest, 'unsafe path');
         const out = join(tmp, ...rel.split('/'));
-        await mkdir(dirname(out), { recursive: true });
+        this.privateDir(dirname(out));
         const blob = this.blobPath(entry.digest);
         if (!existsSync(blob)) throw missing(label, entry.digest, rel);
         const actual = await copyHashing(blob, out);
@@ -351,8 +388,9 @@ async function copyHashing(from: string, to: string): Promise<Digest> {
   const hash = createHash('sha256');
   const src = await open(from, 'r');
   try {
-    const dst = await open(to, 'wx');
+    const dst = await open(to, 'wx', PRIVATE_FILE);
     try {
+      await dst.chmod(PRIVATE_FILE);
       const buf = Buffer.allocUnsafe(CHUNK);
       for (;;) {
         const { bytesRead } = await src.read(buf, 0, CHUNK, null);

@@ -3,7 +3,7 @@
  * `.modelops/artifacts/`. `openRegistry` is the one way in.
  */
 export * from './types';
-export { openRegistry, type OpenRegistryOptions, type WorkspaceRegistry } from './registry';
+export { openRegistry, type LostDatabase, type OpenRegistryOptions, type WorkspaceRegistry } from './registry';
 export { parseRef, validateModelName, validateAlias, formatRef, type ParsedRef } from './refs';
 export { compareSemver, parseSemver, isValidSemver } from './semver';
 export { detectModelFormat, isModelPath, MODEL_FILE_GLOB } from './modelFiles';

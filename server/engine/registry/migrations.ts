@@ -143,6 +143,16 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE alias_moves ADD COLUMN force_reason TEXT;
     `,
   },
+  {
+    version: 4,
+    description: 'runs record the process that runs them (pid, its start time, host), so an interrupted run can be told from a live one',
+    sql: `
+      ALTER TABLE runs ADD COLUMN pid INTEGER;
+      ALTER TABLE runs ADD COLUMN pid_start TEXT;
+      ALTER TABLE runs ADD COLUMN host TEXT;
+      CREATE INDEX runs_running ON runs (status) WHERE status = 'running';
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

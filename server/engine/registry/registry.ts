@@ -9,7 +9,8 @@ import { gitState } from './lineage';
 import { detectModelFormat } from './modelFiles';
 import { parseRef, validateAlias, validateModelName } from './refs';
 import { canonicalJson, nextVersion, parseSemver, requireSemver } from './semver';
-import { mapStoreError, openStore, withWriteTx, type Db } from './store';
+import { currentProcess, processAlive } from './processes';
+import { lostError, mapStoreError, openStore, storeFullError, withWriteTx, type Db, type LostDatabase } from './store';
 import type {
   AlertRecord,
   AliasMove,
@@ -35,7 +36,14 @@ export interface OpenRegistryOptions {
   readonly?: boolean;
   /** Skip the orphan sweep on open (tests that inspect orphans). */
   sweep?: boolean;
+  /**
+   * The user confirmed a fresh start: a registry.db that is missing or empty beside existing
+   * artifacts ("looks lost") is replaced by a new, empty one; the old artifacts are moved aside.
+   */
+  confirmNewRegistry?: boolean;
 }
+
+export type { LostDatabase };
 
 interface VersionRow {
   id: number;
@@ -76,6 +84,9 @@ interface RunRow {
   error: string | null;
   version: string | null;
   metrics: string;
+  pid?: number | null;
+  pid_start?: string | null;
+  host?: string | null;
 }
 
 interface MoveRow {
@@ -144,20 +155,31 @@ export class WorkspaceRegistry implements Registry {
   private lastDataVersion = 0;
   private closed = false;
   private readonly snapshotDir: string | null;
+  /**
+   * Set when registry.db is missing or empty while the store holds artifacts or deployment
+   * records: the registry reads as empty and refuses every write (`registry-lost`) until the
+   * database is restored or a fresh start is confirmed (`confirmNewRegistry`).
+   */
+  readonly lostDatabase: LostDatabase | null;
+  /** One-line notes from opening, for the caller to log (permissions tightened, artifacts set aside). */
+  readonly warnings: string[];
 
   constructor(root: string, options: OpenRegistryOptions) {
     this.root = root;
     this.storeDir = join(root, '.modelops');
     this.readonly = options.readonly === true;
-    const { db, dbPath, snapshotDir } = openStore(this.storeDir, this.readonly);
+    const { db, dbPath, snapshotDir, lost, warnings } = openStore(this.storeDir, { readonly: this.readonly, confirmNewRegistry: options.confirmNewRegistry === true });
     this.snapshotDir = snapshotDir;
     this.db = db;
     this.dbPath = dbPath;
+    this.lostDatabase = lost;
+    this.warnings = warnings;
     this.artifacts = new ArtifactStore(this.storeDir);
     try {
-      if (!this.readonly) {
+      if (!this.readonly && !this.lostDatabase) {
         this.backfillArtifactFiles();
         if (options.sweep !== false) this.sweepOrphans();
+        this.markInterruptedRuns();
       }
       this.lastDataVersion = this.db.pragma('data_version', { simple: true }) as number;
     } catch (e) {
@@ -184,6 +206,7 @@ export class WorkspaceRegistry implements Registry {
 
   private assertWritable(): void {
     if (this.closed) throw new ModelOpsError('registry-closed', 'The registry is closed.', 'Open it again.');
+    if (this.lostDatabase) throw lostError(this.dbPath, this.lostDatabase);
     if (this.readonly) {
       throw new ModelOpsError('registry-readonly', `The registry at ${this.storeDir} was opened read-only.`, 'Open the workspace with write access (and trust it) to change the registry.');
     }
@@ -737,7 +760,13 @@ export class WorkspaceRegistry implements Registry {
       if (existsSync(cached) && statSync(cached).isDirectory()) return cached;
       throw new ModelOpsError('registry-readonly', `${label} is a folder artifact that must be unpacked into .modelops/cache, which a read-only registry cannot do.`, 'Open the workspace with write access.');
     }
-    return this.artifacts.materializeDirectory(v.artifactDigest, label);
+    try {
+      return await this.artifacts.materializeDirectory(v.artifactDigest, label);
+    } catch (e) {
+      const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+      if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') throw storeFullError(`the unpacked copy of ${label} in .modelops/cache`, code);
+      throw e;
+    }
   }
 
   // ── runs ────────────────────────────────────────────────────────────────────
@@ -746,10 +775,11 @@ export class WorkspaceRegistry implements Registry {
     if (input.model !== null) validateModelName(input.model);
     const startedAt = now();
     const id = `${startedAt.replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+    const proc = currentProcess();
     this.write(() => {
       this.db
-        .prepare(`INSERT INTO runs (id, kind, model, status, params, backend, started_at, metrics) VALUES (?, ?, ?, 'running', ?, ?, ?, '{}')`)
-        .run(id, input.kind, input.model, JSON.stringify(input.params ?? {}), input.backend ?? null, startedAt);
+        .prepare(`INSERT INTO runs (id, kind, model, status, params, backend, started_at, metrics, pid, pid_start, host) VALUES (?, ?, ?, 'running', ?, ?, ?, '{}', ?, ?, ?)`)
+        .run(id, input.kind, input.model, JSON.stringify(input.params ?? {}), input.backend ?? null, startedAt, proc.pid, proc.start, proc.host);
     });
     this.emit({ kind: 'runs', ...(input.model ? { model: input.model } : {}) });
     return this.getRun(id);
@@ -774,6 +804,42 @@ export class WorkspaceRegistry implements Registry {
     });
     this.emit({ kind: 'runs', ...(model ? { model } : {}) });
     return this.getRun(runId);
+  }
+
+  /**
+   * Runs left "running" by a process that is gone (killed, crashed, or its pid reused by
+   * another process) are marked failed. Runs started on another host, or before runs recorded
+   * their process, are left alone: there is no telling. Runs on open; the sidecar may call it again.
+   */
+  markInterruptedRuns(): number {
+    if (this.readonly || this.lostDatabase || this.closed) return 0;
+    const host = currentProcess().host;
+    const candidates = this.read(
+      () => this.db.prepare(`SELECT id, pid, pid_start, host FROM runs WHERE status = 'running' AND pid IS NOT NULL`).all() as Array<Pick<RunRow, 'id' | 'pid' | 'pid_start' | 'host'>>,
+    );
+    const gone = candidates.filter((r) => (r.host === null || r.host === undefined || r.host === host) && !processAlive(Number(r.pid), r.pid_start ?? null));
+    if (gone.length === 0) return 0;
+    let marked = 0;
+    const models = this.write(() => {
+      const finishedAt = now();
+      const touched = new Set<string | null>();
+      marked = 0;
+      const update = this.db.prepare(
+        `UPDATE runs SET status = 'failed', finished_at = ?, duration_ms = ?, error = ? WHERE id = ? AND status = 'running' AND pid = ? AND pid_start IS ?`,
+      );
+      for (const r of gone) {
+        const run = this.db.prepare(`SELECT started_at, model FROM runs WHERE id = ?`).get(r.id) as { started_at: string; model: string | null } | undefined;
+        if (!run) continue;
+        const info = update.run(finishedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(run.started_at)), `interrupted (process ${r.pid} no longer running)`, r.id, r.pid, r.pid_start ?? null);
+        if (info.changes) {
+          marked++;
+          touched.add(run.model);
+        }
+      }
+      return touched;
+    });
+    if (models.size) this.emit(...[...models].map((model): ChangeEvent => ({ kind: 'runs', ...(model ? { model } : {}) })));
+    return marked;
   }
 
   private requireRun(runId: string): RunRow {
@@ -975,7 +1041,8 @@ function mapArtifactError(e: unknown, source: string): unknown {
     return new ModelOpsError('artifact-unreadable', `Cannot read ${source}: permission denied.`, 'Check the file permissions.');
   }
   if (code === 'EROFS') return new ModelOpsError('store-readonly', `The workspace store cannot be written while storing ${source}.`, 'Open the workspace from a writable folder.');
-  if (code === 'ENOSPC') return new ModelOpsError('store-full', `The disk is full while storing ${source}.`, 'Free some space and try again.');
+  // EFBIG: a file-size limit (ulimit -f) stops the write just as a full disk does.
+  if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') return storeFullError(`the artifact ${source} into the workspace store`, code);
   return e;
 }
 

@@ -30,6 +30,17 @@ export interface ExternalOptions {
 
 const STDERR_TAIL = 20;
 
+/**
+ * How an aborted job's run is recorded. A plain abort (Ctrl-C, SIGTERM, the editor's cancel)
+ * is a cancellation; an abort whose reason is a ModelOpsError 'interrupted' (the terminal hung
+ * up, the output pipe closed) is a failure with that reason as the run's error.
+ */
+export function abortOutcome(signal: AbortSignal | undefined): { status: 'cancelled' | 'failed'; error: string | null } {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof ModelOpsError && reason.code === 'interrupted') return { status: 'failed', error: reason.message };
+  return { status: 'cancelled', error: null };
+}
+
 /** Parses one stdout line: a metrics point, or null for a log line. */
 export function parseMetricsLine(line: string): { step: number | null; metrics: Record<string, number> } | null {
   const t = line.trim();
@@ -182,8 +193,9 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
     return { run, version, metrics: last, report: null, gates: null, backend: 'command', samplesPerSecond: 0, epochsRun: autoStep, stoppedEarly: false, missing: null, notes: [] };
   } catch (e) {
     const cancelled = e instanceof ModelOpsError && e.code === 'cancelled';
+    const outcome = cancelled ? abortOutcome(options.signal) : { status: 'failed' as const, error: describeError(e) };
     try {
-      registry.finishRun(run.id, { status: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : describeError(e), metrics: last });
+      registry.finishRun(run.id, { ...outcome, metrics: last });
     } catch {
       // Keep the original error.
     }

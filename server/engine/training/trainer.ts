@@ -23,7 +23,7 @@ import type { ModelManifest } from '../model/types';
 import { parseBackendChoice, type BackendInfo } from './backend';
 import { classWeights, defaultLayers, lossFor, type NetworkSpec } from './model';
 import type { TrainJob, WorkerMessage } from './messages';
-import { runExternalTrainer } from './external';
+import { abortOutcome, runExternalTrainer } from './external';
 import { snapshotConfig } from './snapshot';
 
 export interface TrainProgress {
@@ -379,8 +379,9 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       };
     } catch (e) {
       const cancelled = e instanceof TrainingCancelled || options.signal?.aborted === true;
+      const outcome = cancelled ? abortOutcome(options.signal) : { status: 'failed' as const, error: describeError(e) };
       try {
-        run = registry.finishRun(run.id, { status: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : describeError(e) });
+        run = registry.finishRun(run.id, outcome);
       } catch {
         // The original error matters more than a failure to record it.
       }

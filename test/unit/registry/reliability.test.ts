@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { openRegistry } from '../../../server/engine/registry';
 import { ModelOpsError } from '../../../server/engine/errors';
@@ -261,6 +262,57 @@ test('a workspace store that cannot be written gives a clear error; reading stil
   } finally {
     if (immutable) execFileSync('chattr', ['-i', store]);
     ro.cleanup();
+  }
+});
+
+test('an SQLite file cut short (a copy interrupted halfway) is refused with advice and left untouched', async () => {
+  const ws = tempWorkspace();
+  try {
+    const reg = openRegistry(ws.root);
+    for (let i = 0; i < 30; i++) {
+      ws.file(`m${i}.onnx`, `w${i}`);
+      await reg.registerVersion({ model: 'm', source: `m${i}.onnx`, note: 'n'.repeat(3000) });
+    }
+    reg.close();
+    const dbPath = join(ws.root, '.modelops', 'registry.db');
+    const whole = readFileSync(dbPath);
+    const cut = whole.subarray(0, Math.floor(whole.length / 2 / 4096) * 4096);
+    writeFileSync(dbPath, cut);
+    assert.throws(() => openRegistry(ws.root), (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-corrupt' && e.message.includes(dbPath) && Boolean(e.hint?.includes('mv')));
+    assert.ok(readFileSync(dbPath).equals(cut), 'the database file was not modified');
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('four `modelops versions register` processes at once get four different versions; integrity_check ok', async () => {
+  const ws = tempWorkspace();
+  const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+  const cli = resolve('server/cli/main.ts');
+  try {
+    ws.file('modelops.yaml', 'version: 1\n');
+    const runs = [0, 1, 2, 3].map((i) => {
+      ws.file(`m${i}.onnx`, `weights ${i}`);
+      const child = spawn(process.execPath, ['--import', tsx, cli, 'versions', 'register', `m${i}.onnx`, '--model', 'shared', '--json'], { cwd: ws.root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      return new Promise<{ code: number | null; out: string; err: string }>((done) => child.on('exit', (code) => done({ code, out, err })));
+    });
+    const results = await Promise.all(runs);
+    for (const r of results) assert.equal(r.code, 0, r.err);
+    const versions = results.map((r) => (JSON.parse(r.out) as { version: string }).version);
+    assert.equal(new Set(versions).size, 4, versions.join(', '));
+    const db = new Database(join(ws.root, '.modelops', 'registry.db'));
+    try {
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      assert.equal(db.prepare(`SELECT COUNT(*) FROM versions WHERE model = 'shared'`).pluck().get(), 4);
+    } finally {
+      db.close();
+    }
+  } finally {
+    ws.cleanup();
   }
 });
 
