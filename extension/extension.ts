@@ -18,7 +18,9 @@ import { ModelFileWatcher } from './watchers';
 import { DOC_SCHEME, MarkdownDocs } from './markdownDocs';
 import { createCharts } from './charts';
 import { shortRunId } from './tree/format';
-import { AlertNotifier, syncTokens } from './commands/deploy';
+import { AlertNotifier } from './commands/deploy';
+import { syncTokens } from './services/endpointTokens';
+import { checkStoreHealth } from './services/storeHealth';
 
 let sidecar: Sidecar | undefined;
 
@@ -85,12 +87,14 @@ export function activate(context: vscode.ExtensionContext): ModelOpsExtensionApi
         endpoints.refresh();
         void syncTokens(ctx);
         void alerts.check();
+        void checkStoreHealth(ctx);
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       output.info('workspace trust granted');
-      void sidecar?.setTrust(true);
+      void sidecar?.setTrust(true).then(() => syncTokens(ctx));
       models.refresh();
+      endpoints.refresh();
     }),
     vscode.workspace.registerTextDocumentContentProvider(CONFIG_SCHEME, new ConfigContentProvider(ctx)),
     docs,

@@ -11,11 +11,7 @@ import type { EndpointItem } from '../tree/source';
 import type { CommandFactory } from './command';
 import { askOverrideReason } from './registry';
 import { gateSummary, ref, resolveVersion } from './pick';
-
-/** SecretStorage key of a target's token: by its tokenSecret name, so targets can share one. */
-export function secretKey(t: Pick<TargetInfo, 'name' | 'tokenSecret'>): string {
-  return `modelops.token.${t.tokenSecret ?? t.name}`;
-}
+import { allowTokenFor, deleteToken, readToken, storeToken } from '../services/endpointTokens';
 
 async function configUri(): Promise<string | undefined> {
   return (await findConfig())?.toString();
@@ -87,41 +83,26 @@ async function pickTarget(ctx: Ctx, title: string, preset?: string): Promise<Tar
   return picked?.target;
 }
 
-/** Sends every stored token to the sidecar's memory (after start or restart). */
-export async function syncTokens(ctx: Ctx): Promise<void> {
-  let ts: TargetInfo[];
-  try {
-    ts = await ctx.request(workspace.targets, {});
-  } catch {
-    return; // no or invalid config: nothing to send
-  }
-  for (const t of ts) {
-    const token = await ctx.secrets.get(secretKey(t));
-    if (token) await ctx.sidecar.client.sendNotification(rpc.setToken.method, { target: t.name, token });
-  }
-}
-
 export const setEndpointToken: CommandFactory = (ctx) => async (arg?: unknown) => {
   const t = await pickTarget(ctx, 'Set the token of which endpoint?', targetFromArg(arg));
   if (!t) return;
-  const key = secretKey(t);
-  const had = (await ctx.secrets.get(key)) !== undefined;
+  const had = await readToken(ctx, t.secret);
   const token = await vscode.window.showInputBox({
-    title: `Token for '${t.name}'${t.tokenSecret ? ` (secret '${t.tokenSecret}')` : ''}`,
-    prompt: `Kept in VS Code's secret storage and sent to the sidecar's memory only — never written to modelops.yaml, the registry or logs.${had ? ' Leave empty to remove the stored token.' : ''}`,
+    title: `Token for '${t.name}'${t.tokenSecret ? ` (secret '${t.tokenSecret}')` : ''}${t.origin ? ` at ${t.origin}` : ''}`,
+    prompt: `Kept in VS Code's secret storage and sent only to ${t.origin ?? 'this target'} — never written to modelops.yaml, the registry or logs.${had ? ' Leave empty to remove the stored token.' : ''}`,
     password: true,
     ignoreFocusOut: true,
   });
   if (token === undefined) return;
   if (token === '') {
-    await ctx.secrets.delete(key);
-    await ctx.sidecar.client.sendNotification(rpc.setToken.method, { target: t.name, token: null });
+    await deleteToken(ctx, t.secret);
     void vscode.window.showInformationMessage(`ModelOps: removed the token of '${t.name}'.`);
     return;
   }
-  await ctx.secrets.store(key, token);
-  await ctx.sidecar.client.sendNotification(rpc.setToken.method, { target: t.name, token });
-  void vscode.window.showInformationMessage(`ModelOps: token of '${t.name}' stored.`);
+  // Typed for this target: bound to its origin (the other origins it was allowed for are kept).
+  const origins = t.origin ? [...(had?.token === token ? had.origins : []), t.origin] : [];
+  await storeToken(ctx, t.secret, { token, origins });
+  void vscode.window.showInformationMessage(`ModelOps: token of '${t.name}' stored${t.origin ? ` for ${t.origin}` : ''}.`);
 };
 
 export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
@@ -130,13 +111,14 @@ export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
   if (!v) return;
   const t = await pickTarget(ctx, `Deploy ${ref(v)} to…`, presetTarget);
   if (!t) return;
-  if (t.type === 'http' && t.tokenSecret && !(await ctx.secrets.get(secretKey(t)))) {
+  if (t.type === 'http' && !(await readToken(ctx, t.secret))) {
     const set = 'Set Endpoint Token';
     const choice = await vscode.window.showWarningMessage(`'${t.name}' needs a token and none is stored.`, { modal: true }, set);
     if (choice !== set) return;
     await vscode.commands.executeCommand('modelops.setEndpointToken', { kind: 'endpoint', endpoint: { target: t.name } });
-    if (!(await ctx.secrets.get(secretKey(t)))) return;
+    if (!(await readToken(ctx, t.secret))) return;
   }
+  if (!(await allowTokenFor(ctx, t))) return;
   let overrideReason: string | undefined;
   if (v.gates && !v.gates.passed && !v.gates.override) {
     overrideReason = await askOverrideReason(v, `be deployed to '${t.name}'`);
@@ -185,6 +167,7 @@ export const rollbackDeployment: CommandFactory = (ctx) => async (arg?: unknown)
     model = models.length === 1 ? models[0] : (await vscode.window.showQuickPick(models, { title: `Roll back which model on '${t.name}'?` }));
     if (!model) return;
   }
+  if (!(await allowTokenFor(ctx, t))) return;
   const active = (await ctx.request(registry.listDeployments, { target: t.name, model, limit: 1 }))[0];
   const ok = 'Roll Back';
   const choice = await vscode.window.showWarningMessage(
@@ -229,6 +212,8 @@ export const checkDrift: CommandFactory = (ctx) => async (arg?: unknown) => {
   const serving = servingFromArg(arg);
   const target = serving?.target ?? targetFromArg(arg);
   const cfg = await configUri();
+  const named = (await targets(ctx)).find((t) => t.name === target);
+  if (named && !(await allowTokenFor(ctx, named))) return;
   const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'ModelOps: checking drift…' }, () =>
     ctx.request(rpc.monitor, { ...(target ? { target } : {}), ...(serving ? { model: serving.model } : {}), ...(cfg ? { configUri: cfg } : {}) }),
   );

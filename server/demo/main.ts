@@ -294,7 +294,7 @@ async function main(): Promise<number> {
   } catch (e) {
     if (!(e instanceof DemoStageFailed)) story.say(`unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   } finally {
-    stopLocalServer(registry.storeDir, TARGET);
+    await stopLocalServer(registry.storeDir, TARGET);
     registry.close();
   }
   const results = story.summary();

@@ -49,5 +49,14 @@ export interface MonitorParams {
 /** Windows, the control chart (ready for the chart webview), drift and the alerts this run raised. */
 export const monitor = request<MonitorParams, MonitorResult>('modelops/monitor');
 
-/** Sets (or clears, with null) the token of a target in the sidecar's memory only. */
-export const setToken = notification<{ target: string; token: string | null }>('modelops/setToken');
+export interface SetTokenParams {
+  /** The secret's name: a target's tokenSecret, else the target's name. */
+  secret: string;
+  /** null clears it. */
+  token: string | null;
+  /** The origins (scheme://host:port) the user allowed this token to be sent to. */
+  origins: string[];
+}
+
+/** Sets (or clears, with null) a token in the sidecar's memory only, with the origins it is bound to. */
+export const setToken = notification<SetTokenParams>('modelops/setToken');

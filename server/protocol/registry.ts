@@ -17,6 +17,7 @@ import type {
   VersionRecord,
 } from '../engine/registry/types';
 import type { LineageView } from '../engine/registry/lineage';
+import type { LostDatabase } from '../engine/registry/store';
 
 export type { LineageView };
 
@@ -88,3 +89,18 @@ export const configText = request<{ ref: string }, ConfigTextResult>('modelops/r
 
 /** Display-ready lineage: run, config digest, datasets, git, ancestors, and label/value lines. */
 export const lineage = request<{ ref: string }, LineageView>('modelops/registry/lineage');
+
+export interface StoreState {
+  /** Set when registry.db is missing or empty while the store holds artifacts or deployments: writes are refused. */
+  lost: LostDatabase | null;
+  /** Notes from opening the store (permissions tightened, artifacts set aside). */
+  warnings: string[];
+}
+/** The workspace store's health, so the editor can warn that the database looks lost. */
+export const storeState = request<Record<string, never>, StoreState>('modelops/registry/storeState');
+
+/**
+ * After the user confirmed it: start an empty registry beside the artifacts of a lost one (they are
+ * set aside in .modelops/artifacts.lost-<time>/, not deleted). Needs a trusted workspace.
+ */
+export const confirmNewRegistry = request<Record<string, never>, StoreState>('modelops/registry/confirmNewRegistry');

@@ -40,9 +40,13 @@ export interface TargetInfo {
   type: 'local' | 'http';
   /** Where it serves: the url of an http target, http://host:port of a local one. */
   url: string | null;
+  /** The origin (scheme://host:port) its token would be sent to: http targets only. */
+  origin: string | null;
   requireApproval: boolean;
-  /** Name of the secret holding its token (never the token). */
+  /** Name of the secret holding its token (never the token), as configured. */
   tokenSecret: string | null;
+  /** The secret its token is stored under: tokenSecret, else the target's name. */
+  secret: string;
 }
 
 /** The deploy targets of a config, for the deploy and token commands. */

@@ -45,7 +45,7 @@ test('deploy with named steps, endpoints with health, monitor, and trust', async
   const store = join(c.workspace, '.modelops');
   try {
     const trained = await c.request(training.train, { configUri: c.uri('modelops.yaml') });
-    await c.connection.sendNotification(deploy.setToken.method, { target: 'local', token: TOKEN });
+    await c.connection.sendNotification(deploy.setToken.method, { secret: 'local', token: TOKEN, origins: [] });
     const steps: StepEvent[] = [];
     c.connection.onNotification(deploy.deployStep.method, (p: { event: StepEvent }) => steps.push(p.event));
     const ref = `weather@${trained.version.version}`;
@@ -76,7 +76,7 @@ test('deploy with named steps, endpoints with health, monitor, and trust', async
     const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
     for (const f of walk(store)) assert.ok(!readFileSync(f).includes(TOKEN), `${f} holds the token`);
   } finally {
-    stopLocalServer(store, 'local');
+    await stopLocalServer(store, 'local', TOKEN);
     for (let i = 0; i < 40 && readServerRecord(store, 'local'); i++) await new Promise((r) => setTimeout(r, 50));
     await c.close();
   }

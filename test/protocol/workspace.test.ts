@@ -37,7 +37,7 @@ test('workspace requests: sample, targets, and a version’s config (stored, the
 
     // Targets come from the config, with approval and the secret's name (never a token).
     const targets = await request(workspace.targets, {});
-    assert.deepEqual(targets.find((t) => t.name === 'local'), { name: 'local', type: 'local', url: 'http://127.0.0.1:8765', requireApproval: false, tokenSecret: null });
+    assert.deepEqual(targets.find((t) => t.name === 'local'), { name: 'local', type: 'local', url: 'http://127.0.0.1:8765', origin: null, requireApproval: false, tokenSecret: null, secret: 'local' });
 
     // A version registered with this config keeps it in the workspace store: its text comes
     // back over JSON-RPC after the file on disk has changed.

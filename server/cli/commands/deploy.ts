@@ -1,60 +1,24 @@
 /** `modelops deploy <model>@<version|alias> --target <name>`: deploy with named steps. */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CliCommand, CliIO } from '../command';
+import type { CliCommand } from '../command';
 import { paint } from '../output';
 import { ModelOpsError } from '../../engine/errors';
-import { loadConfig } from '../../engine/config';
-import type { ModelOpsConfig, TargetConfig } from '../../engine/config/types';
 import { openRegistry } from '../../engine/registry';
-import { deploy, envName, type ServeCommand, type StepEvent } from '../../engine/deploy';
-import { findWorkspaceRoot } from './versions';
-export { serveCommand } from './serve';
-export { rollbackCommand } from './rollback';
-export { monitorCommand } from './monitor';
+import { deploy, type StepEvent } from '../../engine/deploy';
+import { envTokenFor, openWorkspace, parseCli, selfServeCommand, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
 
-const USAGE = `modelops deploy <model>@<version|alias> --target <name> [--override-reason "…"] [--config modelops.yaml] [--root DIR] [--json]
+const USAGE = `modelops deploy <model>@<version|alias> --target <name> [--override-reason "…"] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
 
 Deploys a registered version: package → load → ready → smoke test → switch → record.
-A failing step rolls back by itself; the previous version keeps serving.
-Tokens come from MODELOPS_TOKEN_<TARGET> (or MODELOPS_TOKEN_<tokenSecret>); never from the config.`;
-
-/** The CLI's token source: MODELOPS_TOKEN_<tokenSecret or target>. */
-export function envTokenFor(env: NodeJS.ProcessEnv): (target: string, t: TargetConfig) => string | null {
-  return (target, t) => env[`MODELOPS_TOKEN_${envName(t.tokenSecret ?? target)}`]?.trim() || env[`MODELOPS_TOKEN_${envName(target)}`]?.trim() || null;
-}
-
-/** `modelops serve` the way this CLI process was started (works from dist/ and from source). */
-export function selfServeCommand(): ServeCommand {
-  return { execPath: process.execPath, args: [...process.execArgv, process.argv[1]] };
-}
-
-/** The workspace root, the registry and the parsed config shared by deploy, rollback and monitor. */
-export async function openWorkspace(io: CliIO, rootOpt: string | undefined, configOpt: string | undefined): Promise<{ root: string; config: ModelOpsConfig; configDir: string }> {
-  const root = findWorkspaceRoot(io.cwd, rootOpt);
-  const path = configOpt ? join(io.cwd, configOpt) : join(root, 'modelops.yaml');
-  if (!existsSync(path)) throw new ModelOpsError('no-config', `No modelops.yaml at ${path}.`, 'Run `modelops init` or pass --config.');
-  const { config } = await loadConfig(path);
-  return { root, config, configDir: dirname(path) };
-}
-
-export function parseCli<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, usage: string) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), `Usage:\n${usage}`);
-  }
-}
+A failing step rolls back by itself; the previous version keeps serving.`;
 
 export const deployCommand: CliCommand = {
   name: 'deploy',
   summary: 'Deploy a version to a target with a smoke test and automatic rollback',
-  usage: USAGE,
+  usage: `${USAGE}\n\n${TOKEN_USAGE}`,
   async run(argv, io) {
     const { values, positionals } = parseCli(
       argv,
-      { target: { type: 'string' }, 'override-reason': { type: 'string' }, config: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' } },
+      { target: { type: 'string' }, 'override-reason': { type: 'string' }, config: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' }, ...TOKEN_ORIGIN_OPTION },
       USAGE,
     );
     const ref = positionals[0];
@@ -72,7 +36,7 @@ export const deployCommand: CliCommand = {
         ref,
         target,
         overrideReason: values['override-reason'] as string | undefined,
-        tokenFor: envTokenFor(io.env),
+        tokenFor: envTokenFor(io.env, values['token-origin'] as string[] | undefined),
         serveCommand: selfServeCommand(),
         onStep: (e: StepEvent) => {
           if (json || e.status === 'running') return;

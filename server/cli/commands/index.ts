@@ -1,5 +1,9 @@
 import type { CliCommand } from '../command';
-import { deployCommand, monitorCommand, rollbackCommand, serveCommand } from './deploy';
+import { deployCommand } from './deploy';
+import { monitorCommand } from './monitor';
+import { rollbackCommand } from './rollback';
+import { serveCommand } from './serve';
+import { storeCommand } from './store';
 import { initCommand } from './init';
 import { validateCommand } from './validate';
 import { runsCommand, versionsCommand } from './versions';
@@ -8,4 +12,4 @@ import { trainCommand } from './train';
 import { evaluateCommand } from './evaluate';
 
 /** Every verb of the CLI. Add a verb by adding one line to this list. */
-export const commands: CliCommand[] = [initCommand, validateCommand, versionsCommand, runsCommand, chartCommand, serveCommand, deployCommand, rollbackCommand, monitorCommand, trainCommand, evaluateCommand];
+export const commands: CliCommand[] = [initCommand, validateCommand, versionsCommand, runsCommand, chartCommand, serveCommand, deployCommand, rollbackCommand, monitorCommand, trainCommand, evaluateCommand, storeCommand];

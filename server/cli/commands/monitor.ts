@@ -4,15 +4,18 @@ import { formatNumber, paint, table } from '../output';
 import { openRegistry } from '../../engine/registry';
 import { monitor } from '../../engine/monitoring';
 import { pointLimits } from '../../engine/spc';
-import { envTokenFor, openWorkspace, parseCli } from './deploy';
+import { envTokenFor, openWorkspace, parseCli, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
 
-const USAGE = `modelops monitor [--target <name>] [--model <model>] [--last N] [--log-dir DIR] [--no-alerts] [--config modelops.yaml] [--root DIR] [--json]
+const USAGE = `modelops monitor [--target <name>] [--model <model>] [--last N] [--log-dir DIR] [--no-alerts] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
 
 Cuts the target's prediction log into windows of monitor.window predictions and shows per-window
 accuracy (where feedback arrived), the prediction distribution, the control chart of
 monitor.controlChart.metric with the Western Electric rules, and drift against the reference
 profile of the deployed version. New alerts are recorded (and sent to monitor.alerts.webhook).
-Exit code 3 when this run raised alerts.`;
+Exit code 3 when this run raised alerts. A webhook URL named by monitor.alerts.webhookSecret is read from
+MODELOPS_WEBHOOK_<NAME>.
+
+${TOKEN_USAGE}`;
 
 export const monitorCommand: CliCommand = {
   name: 'monitor',
@@ -30,6 +33,7 @@ export const monitorCommand: CliCommand = {
         config: { type: 'string' },
         root: { type: 'string' },
         json: { type: 'boolean' },
+        ...TOKEN_ORIGIN_OPTION,
       },
       USAGE,
     );
@@ -46,7 +50,8 @@ export const monitorCommand: CliCommand = {
         lastWindows: last !== undefined && Number.isInteger(last) && last > 0 ? last : undefined,
         alert: values['no-alerts'] !== true,
         onLog: (m) => io.err(`monitor: ${m}`),
-        tokenFor: envTokenFor(io.env),
+        tokenFor: envTokenFor(io.env, values['token-origin'] as string[] | undefined),
+        env: io.env,
       });
       if (values.json) {
         io.out(JSON.stringify(r, null, 2));

@@ -14,6 +14,16 @@ export interface CodeAction {
   isPreferred?: boolean;
 }
 
+/** Diagnostics and ranges come back from the client: use only well-formed ones. */
+function isRange(r: unknown): r is Range {
+  const isPos = (p: unknown): boolean => {
+    const q = p as Partial<Position> | null | undefined;
+    return typeof q === 'object' && q !== null && Number.isInteger(q.line) && Number.isInteger(q.character) && (q.line as number) >= 0 && (q.character as number) >= 0;
+  };
+  const x = r as Partial<Range> | null | undefined;
+  return typeof x === 'object' && x !== null && isPos(x.start) && isPos(x.end);
+}
+
 function overlaps(a: Range, b: Range): boolean {
   const before = (p: Position, q: Position) => p.line < q.line || (p.line === q.line && p.character <= q.character);
   return before(a.start, b.end) && before(b.start, a.end);
@@ -37,8 +47,9 @@ function hasSiblingTokenSecret(lines: string[], line: number, indent: number): b
 export function codeActions(text: string, range: Range, diagnostics: ConfigDiagnostic[]): CodeAction[] {
   const out: CodeAction[] = [];
   let lines: string[] | undefined;
+  if (!isRange(range)) return out;
   for (const d of diagnostics) {
-    if (!overlaps(d.range, range) || !d.data) continue;
+    if (!d || !isRange(d.range) || !overlaps(d.range, range) || !d.data || typeof d.data !== 'object') continue;
     const data = d.data;
     const suggestion = typeof data.suggestion === 'string' ? data.suggestion : undefined;
     if (suggestion !== undefined) {
@@ -48,9 +59,9 @@ export function codeActions(text: string, range: Range, diagnostics: ConfigDiagn
     }
     switch (d.code) {
       case 'missing-key': {
-        const ins = data.insert as { position: Position; text: string } | undefined;
-        if (!ins) break;
-        out.push({ title: `Add required key '${String(data.key)}'`, kind: 'quickfix', diagnostic: d, edits: [{ range: { start: ins.position, end: ins.position }, newText: ins.text }], isPreferred: true });
+        const ins = data.insert as { position?: Position; text?: unknown } | undefined;
+        if (!ins || typeof ins.text !== 'string' || !isRange({ start: ins.position, end: ins.position })) break;
+        out.push({ title: `Add required key '${String(data.key)}'`, kind: 'quickfix', diagnostic: d, edits: [{ range: { start: ins.position as Position, end: ins.position as Position }, newText: ins.text }], isPreferred: true });
         break;
       }
       case 'inline-secret': {
@@ -63,11 +74,26 @@ export function codeActions(text: string, range: Range, diagnostics: ConfigDiagn
         }
         lines ??= text.split('\n');
         const line = d.range.start.line;
+        // A stale diagnostic (from an older version of the text) may point past the end.
+        if (line >= lines.length) break;
         if (hasSiblingTokenSecret(lines, line, d.range.start.character) && d.range.end.line === line) {
           // The name is already there: drop the secret's line entirely.
           const end: Position = line + 1 < lines.length ? { line: line + 1, character: 0 } : { line, character: lines[line].length };
           out.push({ title: 'Remove the inline secret (tokenSecret is already set)', kind: 'quickfix', diagnostic: d, edits: [{ range: { start: { line, character: 0 }, end }, newText: '' }], isPreferred: true });
         } else out.push({ title, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: `tokenSecret: ${name}` }], isPreferred: true });
+        break;
+      }
+      case 'webhook-secret': {
+        const from = data.replaceFrom as Position | undefined;
+        if (!from || typeof data.secretName !== 'string') break;
+        const name = data.secretName;
+        out.push({
+          title: `Move the URL out: use webhookSecret: ${name} (the URL goes in MODELOPS_WEBHOOK_${name.toUpperCase()})`,
+          kind: 'quickfix',
+          diagnostic: d,
+          edits: [{ range: { start: from, end: d.range.end }, newText: `webhookSecret: ${name}` }],
+          isPreferred: true,
+        });
         break;
       }
       case 'last-layer-units':

@@ -4,6 +4,7 @@
  * (schemas/modelops.schema.json), the validator, completion and hover are all derived from it.
  */
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './types';
+import { TARGET_NAME_PATTERN } from '../deploy/names';
 
 interface Common {
   /** Markdown documentation shown on hover and in the JSON Schema description. */
@@ -49,6 +50,8 @@ export interface ObjectSchema extends Common {
   keyDoc?: string;
   /** Free keys must come from this list (e.g. gates keyed by metric). */
   keyEnum?: readonly string[];
+  /** Free keys must match this pattern (target names become file names). */
+  keyPattern?: string;
 }
 /** Objects told apart by one key (layers by `type`). */
 export interface TaggedSchema extends Common {
@@ -317,6 +320,7 @@ export const configSchema: ObjectSchema = {
           example: 'targets:\n  local: { type: local, port: 8765 }',
           properties: {},
           keyDoc: 'target name',
+          keyPattern: TARGET_NAME_PATTERN,
           additionalProperties: target,
         },
       },
@@ -385,7 +389,16 @@ export const configSchema: ObjectSchema = {
           example: 'alerts: { notify: true, webhook: https://hooks.example.com/modelops }',
           properties: {
             notify: bool('Show a notification in the editor.', 'notify: true', true),
-            webhook: str('URL that receives a JSON POST for every alert.', 'webhook: https://hooks.example.com/modelops', { role: 'url' }),
+            webhook: str(
+              'URL that receives a JSON POST for every alert. Only for URLs without a secret in them: Slack, Discord and Teams webhook URLs carry one in the path, so name a secret with `webhookSecret` instead.',
+              'webhook: https://hooks.example.com/modelops',
+              { role: 'url' },
+            ),
+            webhookSecret: str(
+              'Name of a secret that holds the webhook URL, for URLs that carry a secret (Slack, Discord, Teams). The URL comes from the environment variable `MODELOPS_WEBHOOK_<NAME>` of the CLI or of the editor; it is never written to the config, the registry or logs.',
+              'webhookSecret: alerts',
+              { role: 'secret-name', pattern: '^[A-Za-z0-9_-]+$' },
+            ),
           },
         },
       },
@@ -493,6 +506,7 @@ export function toJsonSchema(n: SchemaNode): Record<string, Json> {
       out.properties = props;
       if (n.required?.length) out.required = [...n.required];
       if (n.keyEnum) out.propertyNames = { enum: [...n.keyEnum] };
+      else if (n.keyPattern) out.propertyNames = { pattern: n.keyPattern };
       out.additionalProperties = n.additionalProperties ? toJsonSchema(n.additionalProperties) : false;
       return out;
     }

@@ -1,4 +1,15 @@
-/** Small text helpers: did-you-mean and secret detection. */
+/** Small text helpers: did-you-mean, secret detection and editor positions. */
+import type { Position } from './types';
+
+/**
+ * `pos` moved onto the document: a client may send a line past the end, a negative, fractional
+ * or missing number; the editor features answer for the nearest real place instead of failing.
+ */
+export function clampPosition(lines: readonly string[], pos: Position | undefined): Position {
+  const whole = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
+  const line = Math.min(whole(pos?.line), Math.max(0, lines.length - 1));
+  return { line, character: Math.min(whole(pos?.character), (lines[line] ?? '').length) };
+}
 
 export function levenshtein(a: string, b: string, max = 64): number {
   if (a === b) return 0;
@@ -38,7 +49,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 
 /** Keys that hold a credential (tokenSecret names one, which is fine). */
 export function isSecretKey(key: string): boolean {
-  if (key === 'tokenSecret') return false;
+  if (key === 'tokenSecret' || key === 'webhookSecret') return false; // they hold a secret's name
   return /(^|[_-]|[a-z])(token|password|passwd|pwd|api[_-]?key|apikey|secret|credentials?|bearer|authorization|private[_-]?key)$/i.test(key);
 }
 

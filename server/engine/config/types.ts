@@ -27,7 +27,7 @@ export const CLASSIFICATION_METRICS = [
   'roc_auc',
   'log_loss',
 ] as const;
-export const REGRESSION_METRICS = ['mae', 'rmse', 'r2', 'mape'] as const;
+export const REGRESSION_METRICS = ['mae', 'mse', 'rmse', 'r2', 'mape'] as const;
 export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
 export type MetricName = ClassificationMetric | RegressionMetric;
@@ -148,6 +148,8 @@ export interface DriftConfig {
 export interface AlertsConfig {
   notify: boolean;
   webhook?: string;
+  /** Name of the secret (env MODELOPS_WEBHOOK_<NAME>) that holds a webhook URL carrying a secret. */
+  webhookSecret?: string;
 }
 
 export interface MonitorConfig {

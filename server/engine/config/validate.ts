@@ -10,6 +10,8 @@ import { fileInfo, peekData, sampleColumn } from './datafile';
 import { isAssembled, type ParseCache } from './incremental';
 import { parseGate, GATE_GRAMMAR } from './gate';
 import { didYouMean, isSecretKey, looksLikeSecret, urlCarriesSecret } from './text';
+import { webhookPathCarriesSecret } from '../monitoring/webhook';
+import { listColumns } from '../data/read';
 import {
   CLASSIFICATION_METRICS,
   REGRESSION_METRICS,
@@ -250,6 +252,9 @@ class Analyzer {
         this.add(kr, 'error', 'unknown-metric', `'${clip(k)}' is not a metric. Metrics: ${schema.keyEnum.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
         return;
       }
+      if (schema.keyPattern && !patternOf(schema.keyPattern).test(k)) {
+        this.add(kr, 'error', 'invalid-name', `${pathText(path)}: '${clip(k)}' is not a valid ${schema.keyDoc ?? 'name'} — use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (it becomes a file name).`);
+      }
       this.walk(p.value, schema.additionalProperties, [...path, k], kr, via);
       return;
     }
@@ -456,7 +461,7 @@ class Analyzer {
     const target = typeof data.target === 'string' ? data.target : undefined;
     if (columns && target !== undefined && !columns.includes(target)) {
       const s = didYouMean(target, columns);
-      this.add(this.at(['data', 'target']), 'error', 'unknown-column', `data.target: '${clip(target)}' is not a column of '${trainPath}'. Columns: ${columns.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+      this.add(this.at(['data', 'target']), 'error', 'unknown-column', `data.target: '${clip(target)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
     }
     const features = Array.isArray(data.features) ? data.features : undefined;
     if (features) {
@@ -465,7 +470,7 @@ class Analyzer {
         if (f === target) this.add(this.at(['data', 'features', i]), 'error', 'target-in-features', `data.features: '${f}' is the target; a model cannot take its own answer as input.`);
         else if (columns && !columns.includes(f)) {
           const s = didYouMean(f, columns);
-          this.add(this.at(['data', 'features', i]), 'error', 'unknown-column', `data.features: '${clip(f)}' is not a column of '${trainPath}'. Columns: ${columns.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+          this.add(this.at(['data', 'features', i]), 'error', 'unknown-column', `data.features: '${clip(f)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
         }
       });
     }
@@ -576,7 +581,18 @@ class Analyzer {
       if (typeof t.url === 'string') this.checkUrl(t.url, ['deploy', 'targets', name, 'url']);
     }
     const alerts = obj(monitor.alerts);
-    if (typeof alerts.webhook === 'string') this.checkUrl(alerts.webhook, ['monitor', 'alerts', 'webhook']);
+    if (typeof alerts.webhook === 'string' && this.checkUrl(alerts.webhook, ['monitor', 'alerts', 'webhook'])) {
+      if (webhookPathCarriesSecret(new URL(alerts.webhook))) {
+        this.add(
+          this.at(['monitor', 'alerts', 'webhook']),
+          'error',
+          'webhook-secret',
+          `monitor.alerts.webhook carries a secret in its path (anyone who reads modelops.yaml can post to it) — keep the URL in the environment variable MODELOPS_WEBHOOK_ALERTS and reference it with webhookSecret: alerts.`,
+          { secretName: 'alerts', replaceFrom: this.keyAt(['monitor', 'alerts', 'webhook']).start },
+        );
+      }
+      if (typeof alerts.webhookSecret === 'string') this.add(this.keyAt(['monitor', 'alerts', 'webhook']), 'warning', 'unused-key', 'monitor.alerts: webhookSecret is set, so webhook is ignored; remove one of them.');
+    }
 
     // monitor
     if (typeof monitor.target === 'string') {
@@ -600,21 +616,23 @@ class Analyzer {
     }
   }
 
-  checkUrl(value: string, path: Path): void {
+  /** Reports what is wrong with a URL; true when it parses as http(s). */
+  checkUrl(value: string, path: Path): boolean {
     let u: URL;
     try {
       u = new URL(value);
     } catch {
       this.add(this.at(path), 'error', 'invalid-url', `${pathText(path)}: '${clip(value)}' is not a valid URL (expected http:// or https://…).`);
-      return;
+      return false;
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
       this.add(this.at(path), 'error', 'invalid-url', `${pathText(path)}: only http and https URLs are supported; got ${u.protocol.replace(/:$/, '')}.`);
-      return;
+      return false;
     }
     if (urlCarriesSecret(u)) {
       this.add(this.at(path), 'error', 'inline-secret', `${pathText(path)} carries a credential in the URL — ${SECRET_HINT} and reference it with tokenSecret: <name>.`, { key: String(path[path.length - 1]), replace: false });
     }
+    return true;
   }
 }
 
@@ -839,6 +857,7 @@ function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsC
     };
     if (Array.isArray(dr.features)) cfg.monitor.drift.features = dr.features as string[];
     if (typeof al.webhook === 'string') cfg.monitor.alerts.webhook = al.webhook;
+    if (typeof al.webhookSecret === 'string') cfg.monitor.alerts.webhookSecret = al.webhookSecret;
   }
   return cfg;
 }

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ModelOpsError } from '../errors';
 import type { RepositoryEntry, V2InferResponse } from '../serving/types';
+import { envName } from './tokens';
 
 export interface ClientOptions {
   /** Target name from the config, for messages. */
@@ -44,14 +45,17 @@ export class ModelServerClient {
   }
 
   /** Sends a request; returns status and parsed JSON (or null). Throws on network failure or timeout. */
-  async raw(method: string, path: string, body?: unknown, opts: { auth?: boolean; timeoutMs?: number } = {}): Promise<{ status: number; json: unknown }> {
+  async raw(method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<{ status: number; json: unknown }> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (opts.auth && this.token) headers.authorization = `Bearer ${this.token}`;
+    // Every call carries the token when there is one: a server bound beyond loopback wants it on
+    // every route, and redirects are refused, so it stays on this origin.
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
     let res: Response;
     try {
-      res = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+      // Redirects are never followed: a token bound to this origin must not travel to another.
+      res = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
       const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError';
@@ -60,6 +64,14 @@ export class ModelServerClient {
         timedOut ? 'endpoint-timeout' : 'endpoint-unreachable',
         `Target '${this.target}' at ${this.url} did not answer ${method} ${path}: ${reason}.`,
         timedOut ? 'The endpoint is slow or stuck; check it and try again.' : 'Check that the endpoint is running and the URL in deploy.targets is right.',
+      );
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new ModelOpsError(
+        'endpoint-redirect',
+        `Target '${this.target}' at ${this.url} answered ${method} ${path} with a redirect (${res.status}) to ${safeLocation(res.headers.get('location'))}; ModelOps does not follow redirects.`,
+        `Put the final URL in deploy.targets.${this.target}.url.`,
       );
     }
     let text: string;
@@ -77,7 +89,7 @@ export class ModelServerClient {
     return { status: res.status, json };
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean; timeoutMs?: number } = {}): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
     const { status, json } = await this.raw(method, path, body, opts);
     if (status >= 200 && status < 300) return json as T;
     const error = typeof (json as { error?: unknown } | null)?.error === 'string' ? (json as { error: string }).error : `HTTP ${status}`;
@@ -106,27 +118,48 @@ export class ModelServerClient {
     }
   }
 
-  index(): Promise<RepositoryEntry[]> {
-    return this.call('GET', '/v2/repository/index', undefined, { auth: true });
+  async index(): Promise<RepositoryEntry[]> {
+    const json = await this.call<unknown>('GET', '/v2/repository/index');
+    if (!Array.isArray(json) || !json.every((e) => isObject(e) && typeof e.name === 'string' && typeof e.version === 'string' && typeof e.state === 'string')) {
+      throw this.badAnswer('GET /v2/repository/index', 'a list of {name, version, state}');
+    }
+    return json as RepositoryEntry[];
+  }
+
+  private badAnswer(call: string, expected: string): ModelOpsError {
+    return new ModelOpsError('endpoint-bad-response', `Target '${this.target}' at ${this.url} answered ${call} with something other than ${expected}.`, 'Check that the URL points at a ModelOps-compatible model server (docs/serving-api.md).');
   }
 
   async modelInfo(model: string): Promise<ModelInfo | null> {
-    const { status, json } = await this.raw('GET', `/v2/repository/models/${encodeURIComponent(model)}`, undefined, { auth: true });
+    const { status, json } = await this.raw('GET', `/v2/repository/models/${encodeURIComponent(model)}`);
     if (status === 404) return null;
-    if (status !== 200) return this.call('GET', `/v2/repository/models/${encodeURIComponent(model)}`, undefined, { auth: true });
-    return json as ModelInfo;
+    if (status !== 200) return this.call('GET', `/v2/repository/models/${encodeURIComponent(model)}`);
+    const ok =
+      isObject(json) &&
+      typeof json.name === 'string' &&
+      (json.active === null || typeof json.active === 'string') &&
+      (json.previous === null || json.previous === undefined || typeof json.previous === 'string') &&
+      Array.isArray(json.versions) &&
+      json.versions.every((v) => typeof v === 'string');
+    if (!ok) throw this.badAnswer(`GET /v2/repository/models/${model}`, 'a model description {name, active, previous, versions}');
+    return { name: json.name as string, active: json.active as string | null, previous: (json.previous as string | null | undefined) ?? null, versions: json.versions as string[] };
   }
 
-  load(model: string, version: string, source: { path: string } | { files: Record<string, string> }): Promise<unknown> {
-    return this.call('POST', `${versionPath(model, version, true)}/load`, source, { auth: true, timeoutMs: this.loadTimeoutMs });
+  /** `digest`: the registry's artifact digest, which the server checks now and on every reload. */
+  load(model: string, version: string, source: ({ path: string } | { files: Record<string, string> }) & { digest?: string }): Promise<unknown> {
+    return this.call('POST', `${versionPath(model, version, true)}/load`, source, { timeoutMs: this.loadTimeoutMs });
   }
 
   unload(model: string, version: string): Promise<unknown> {
-    return this.call('POST', `${versionPath(model, version, true)}/unload`, {}, { auth: true });
+    return this.call('POST', `${versionPath(model, version, true)}/unload`, {});
   }
 
-  switchTo(model: string, version: string): Promise<{ previous: string | null; active: string }> {
-    return this.call('POST', `/v2/repository/models/${encodeURIComponent(model)}/switch`, { version }, { auth: true });
+  async switchTo(model: string, version: string): Promise<{ previous: string | null; active: string }> {
+    const json = await this.call<unknown>('POST', `/v2/repository/models/${encodeURIComponent(model)}/switch`, { version });
+    if (!isObject(json) || typeof json.active !== 'string' || !(json.previous === null || json.previous === undefined || typeof json.previous === 'string')) {
+      throw this.badAnswer(`POST /v2/repository/models/${model}/switch`, '{active, previous}');
+    }
+    return { active: json.active, previous: (json.previous as string | null | undefined) ?? null };
   }
 
   /** Downloads the model's prediction log (all files, oldest first) into `file`. */
@@ -134,13 +167,13 @@ export class ModelServerClient {
     const path = `/v2/repository/models/${encodeURIComponent(model)}/log`;
     let res: Response;
     try {
-      res = await fetch(this.url + path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetch(this.url + path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
       throw new ModelOpsError('endpoint-unreachable', `Target '${this.target}' at ${this.url} did not answer GET ${path}: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}.`, 'Check that the endpoint is running.');
     }
     if (res.status !== 200 || !res.body) {
-      await this.call('GET', path, undefined, { auth: true });
+      await this.call('GET', path);
       throw new ModelOpsError('endpoint-error', `Target '${this.target}' at ${this.url} sent no log.`, 'See the endpoint’s log.');
     }
     await mkdir(dirname(file), { recursive: true });
@@ -152,9 +185,11 @@ export class ModelServerClient {
     return (await this.raw('GET', `${versionPath(model, version, false)}/ready`)).status === 200;
   }
 
-  infer(model: string, version: string | null, body: unknown): Promise<V2InferResponse> {
+  async infer(model: string, version: string | null, body: unknown): Promise<V2InferResponse> {
     const base = version ? versionPath(model, version, false) : `/v2/models/${encodeURIComponent(model)}`;
-    return this.call('POST', `${base}/infer`, body);
+    const json = await this.call<unknown>('POST', `${base}/infer`, body);
+    if (!isInferResponse(json)) throw this.badAnswer(`POST ${base}/infer`, 'an Open Inference Protocol response ({outputs: [{name, shape, datatype, data}]})');
+    return json;
   }
 }
 
@@ -162,7 +197,33 @@ function versionPath(model: string, version: string, repo: boolean): string {
   return `/v2/${repo ? 'repository/' : ''}models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}`;
 }
 
-/** `MODELOPS_TOKEN_<TARGET>`: the target (or its tokenSecret) upper-cased, non-alphanumerics as '_'. */
-export function envName(target: string): string {
-  return target.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The shape every consumer of an infer response relies on; anything else is refused up front. */
+export function isInferResponse(v: unknown): v is V2InferResponse {
+  return (
+    isObject(v) &&
+    Array.isArray(v.outputs) &&
+    v.outputs.every(
+      (o) =>
+        isObject(o) &&
+        typeof o.name === 'string' &&
+        typeof o.datatype === 'string' &&
+        Array.isArray(o.shape) &&
+        o.shape.every((d) => Number.isInteger(d) && (d as number) >= 0) &&
+        Array.isArray(o.data),
+    )
+  );
+}
+
+/** A redirect target for messages: origin only (its path may carry a secret). */
+function safeLocation(location: string | null): string {
+  if (!location) return 'nowhere';
+  try {
+    return new URL(location).origin;
+  } catch {
+    return 'an invalid URL';
+  }
 }

@@ -12,8 +12,10 @@ import type { DeploymentRecord, Registry } from '../registry/types';
 import type { Prediction } from '../model/types';
 import { predictionsFromResponse, rowsToInferRequest } from '../serving/v2';
 import type { Predictor, RepositoryEntry } from '../serving/types';
-import { envName, ModelServerClient } from './client';
-import { ensureLocalServer, localToken, readServerRecord, type ServeCommand } from './localServer';
+import { ModelServerClient } from './client';
+import { checkTargetName, isValidTargetName } from './names';
+import { envName, secretName, type TokenFor } from './tokens';
+import { checkedRecord, ensureLocalServer, localToken, localUrl, readLocalToken, verifyLocalServer, type ServeCommand } from './localServer';
 import { comparePredictions, smokeRows } from './smoke';
 
 export const DEPLOY_STEPS = ['package', 'load', 'ready', 'smoke test', 'switch', 'record'] as const;
@@ -29,7 +31,6 @@ export interface StepEvent {
   ms: number;
 }
 
-export type TokenFor = (target: string, config: TargetConfig) => string | null | undefined | Promise<string | null | undefined>;
 
 export interface TargetAccess {
   registry: Registry;
@@ -40,6 +41,11 @@ export interface TargetAccess {
   serveCommand?: ServeCommand;
   /** Per-call HTTP timeout (default 15 s). */
   timeoutMs?: number;
+  /**
+   * False in an untrusted workspace: listing then makes no authenticated call and no call at all
+   * to a URL the workspace names (default true).
+   */
+  trusted?: boolean;
 }
 
 export interface DeployOptions extends TargetAccess {
@@ -63,7 +69,11 @@ export interface DeployResult {
 }
 
 export function targetConfig(config: ModelOpsConfig, target: string): TargetConfig {
-  const t = config.deploy?.targets?.[target];
+  checkTargetName(target);
+  if (config.deploy?.targets?.[target]?.tokenSecret !== undefined && !isValidTargetName(config.deploy.targets[target].tokenSecret ?? '')) {
+    throw new ModelOpsError('invalid-secret-name', `deploy.targets.${target}.tokenSecret is not a valid secret name.`, 'Use letters, digits, "_" or "-" only.');
+  }
+  const t = Object.hasOwn(config.deploy?.targets ?? {}, target) ? config.deploy?.targets?.[target] : undefined;
   if (!t) {
     const known = Object.keys(config.deploy?.targets ?? {});
     throw new ModelOpsError(
@@ -75,28 +85,63 @@ export function targetConfig(config: ModelOpsConfig, target: string): TargetConf
   return t;
 }
 
-/** Connects to a target; for `local`, finds or starts the server process. */
+/**
+ * Connects to a target; for `local`, finds (and proves) or starts the server process. With
+ * `start: false` nothing is started or created, and a local server that cannot prove it is ours
+ * is not talked to.
+ */
 export async function connectTarget(access: TargetAccess, target: string, opts: { start: boolean } = { start: true }): Promise<ModelServerClient | null> {
   const t = targetConfig(access.config, target);
   const token = (await access.tokenFor(target, t)) ?? null;
   if (t.type === 'local') {
-    const tok = token ?? localToken(access.registry.storeDir, target);
+    const storeDir = access.registry.storeDir;
+    const url = localUrl(target, t.host, t.port);
     if (!opts.start) {
-      const rec = readServerRecord(access.registry.storeDir, target);
-      return rec ? new ModelServerClient({ target, url: rec.url, token: tok, timeoutMs: access.timeoutMs }) : null;
+      const tok = token ?? readLocalToken(storeDir, target);
+      const rec = checkedRecord(storeDir, target, url);
+      if (!rec || !tok || !(await verifyLocalServer(rec.url, tok))) return null;
+      return new ModelServerClient({ target, url: rec.url, token: tok, timeoutMs: access.timeoutMs });
     }
-    const { url } = await ensureLocalServer({ storeDir: access.registry.storeDir, target, host: t.host, port: t.port, token: tok, command: access.serveCommand });
-    return new ModelServerClient({ target, url, token: tok, timeoutMs: access.timeoutMs });
+    const tok = token ?? localToken(storeDir, target);
+    const started = await ensureLocalServer({ storeDir, target, host: t.host, port: t.port, token: tok, command: access.serveCommand });
+    return new ModelServerClient({ target, url: started.url, token: tok, timeoutMs: access.timeoutMs });
   }
   if (!t.url) throw new ModelOpsError('target-url', `Target '${target}' has type http but no url.`, `Set deploy.targets.${target}.url.`);
   if (!token) {
     throw new ModelOpsError(
       'no-token',
       `No token for target '${target}'.`,
-      `Run "ModelOps: Set Endpoint Token" in the editor, or set MODELOPS_TOKEN_${envName(t.tokenSecret ?? target)} for the CLI.`,
+      `Run "ModelOps: Set Endpoint Token" in the editor, or set MODELOPS_TOKEN_${envName(secretName(target, t))} (and MODELOPS_TOKEN_${envName(secretName(target, t))}_ORIGIN) for the CLI.`,
     );
   }
   return new ModelServerClient({ target, url: t.url, token, timeoutMs: access.timeoutMs });
+}
+
+/**
+ * Predicts validation rows locally and through the endpoint (the version addressed explicitly,
+ * not logged) and requires them to match within the target's tolerance. Returns the step detail.
+ */
+async function smokeTest(
+  client: ModelServerClient,
+  local: Predictor,
+  s: { config: ModelOpsConfig; configDir: string; ref: string; model: string; version: string; target: TargetConfig },
+): Promise<string> {
+  const rows = await smokeRows(s.config, s.configDir, local.manifest, s.target.smokeTest?.rows ?? 50);
+  if (rows.length === 0) throw new ModelOpsError('smoke-no-rows', `No usable validation rows for the smoke test of ${s.ref}.`, 'Check data.validation / data.train in modelops.yaml.');
+  const expected: Prediction[] = await local.predict(rows);
+  const response = await client.infer(s.model, s.version, { ...rowsToInferRequest(local.manifest, rows), parameters: { modelops_log: false } });
+  const tolerance = s.target.smokeTest?.tolerance ?? 1e-6;
+  let remote: Prediction[];
+  try {
+    remote = predictionsFromResponse(response);
+  } catch (e) {
+    throw new ModelOpsError('smoke-bad-response', `Smoke test: the endpoint's answer for ${s.ref} is not a usable inference response (${describeError(e)}).`, 'The endpoint does not speak the Open Inference Protocol as ModelOps serves it; see docs/serving-api.md.');
+  }
+  const cmp = comparePredictions(expected, remote, tolerance);
+  if (cmp.matched !== cmp.total) {
+    throw new ModelOpsError('smoke-mismatch', `Smoke test: ${cmp.matched}/${cmp.total} endpoint predictions matched local ones (tolerance ${tolerance}); ${cmp.firstMismatch}.`, 'The endpoint does not serve what was registered; check its version and preprocessing.');
+  }
+  return `${cmp.matched}/${cmp.total} matched (max |Δ| ${cmp.maxDelta.toExponential(1)})`;
 }
 
 const defaultLoader = async (dir: string): Promise<Predictor> => (await import('../model/bundle')).loadModelBundle(dir);
@@ -150,7 +195,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     begin('package');
     const bundleDir = await registry.artifactPath(ref);
     local = await (options.loader ?? defaultLoader)(bundleDir);
-    const source = t.type === 'local' ? { path: bundleDir } : { files: await bundleFiles(bundleDir) };
+    const source = { ...(t.type === 'local' ? { path: bundleDir } : { files: await bundleFiles(bundleDir) }), digest: version.artifactDigest };
     done(`${ref} (${local.manifest.task}, ${local.manifest.features.length} features)${version.gates && !gatesPassed ? `; gates overridden: ${options.overrideReason}` : ''}`);
 
     begin('load');
@@ -172,15 +217,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     done('ready');
 
     begin('smoke test');
-    const rows = await smokeRows(config, options.configDir ?? registry.root, local.manifest, t.smokeTest?.rows ?? 50);
-    if (rows.length === 0) throw new ModelOpsError('smoke-no-rows', `No usable validation rows for the smoke test of ${ref}.`, 'Check data.validation / data.train in modelops.yaml.');
-    const expected: Prediction[] = await local.predict(rows);
-    const response = await client.infer(model, version.version, { ...rowsToInferRequest(local.manifest, rows), parameters: { modelops_log: false } });
-    const cmp = comparePredictions(expected, predictionsFromResponse(response), t.smokeTest?.tolerance ?? 1e-6);
-    if (cmp.matched !== cmp.total) {
-      throw new ModelOpsError('smoke-mismatch', `Smoke test: ${cmp.matched}/${cmp.total} endpoint predictions matched local ones (tolerance ${t.smokeTest?.tolerance ?? 1e-6}); ${cmp.firstMismatch}.`, 'The endpoint does not serve what was registered; check its version and preprocessing.');
-    }
-    done(`${cmp.matched}/${cmp.total} matched (max |Δ| ${cmp.maxDelta.toExponential(1)})`);
+    done(await smokeTest(client, local, { config, configDir: options.configDir ?? registry.root, ref, model, version: version.version, target: t }));
 
     begin('switch');
     const sw = await client.switchTo(model, version.version);
@@ -262,12 +299,20 @@ export interface RollbackOptions extends TargetAccess {
   target: string;
   model: string;
   onStep?: (e: StepEvent) => void;
+  /** Directory that data paths in the config are relative to (default: the workspace root). */
+  configDir?: string;
+  /** How a bundle is loaded for the smoke test (default: loadModelBundle). */
+  loader?: (dir: string) => Promise<Predictor>;
 }
 
-/** Switches a model on a target back to the version that served before the last deploy. */
+/**
+ * Switches a model on a target back to the version that served before the last deploy, after a
+ * smoke test of that version on the endpoint: a version that no longer answers as registered
+ * (its bundle changed, the server's cache is stale) is not switched to.
+ */
 export async function rollback(options: RollbackOptions): Promise<DeploymentRecord> {
   const { registry, target, model } = options;
-  const started = Date.now();
+  const t = targetConfig(options.config, target);
   const client = await connectTarget(options, target);
   if (!client) throw new ModelOpsError('target-down', `Target '${target}' is not running.`, 'Start it and try again.');
   const info = await client.modelInfo(model);
@@ -278,17 +323,34 @@ export async function rollback(options: RollbackOptions): Promise<DeploymentReco
     throw new ModelOpsError('nothing-to-roll-back', `Model '${model}' on target '${target}' has no previous version to roll back to.`, 'Deploy a version first; rollback returns to the one that served before it.');
   }
   const steps: DeploymentRecord['steps'] = [];
+  const step = (name: DeployStepName, detail: string, t0: number) => {
+    steps.push({ step: name, ok: true, detail, ms: Date.now() - t0 });
+    options.onStep?.({ step: name, index: steps.length - 1, total: 3, status: 'ok', detail, ms: Date.now() - t0 });
+  };
+  const ref = `${model}@${back}`;
+  const dir = await registry.artifactPath(ref);
   if (!info?.versions.includes(back)) {
     const t0 = Date.now();
-    const t = targetConfig(options.config, target);
-    const dir = await registry.artifactPath(`${model}@${back}`);
-    await client.load(model, back, t.type === 'local' ? { path: dir } : { files: await bundleFiles(dir) });
-    steps.push({ step: 'load', ok: true, detail: `reloaded ${back}`, ms: Date.now() - t0 });
+    const digest = registry.getVersion(ref).artifactDigest;
+    await client.load(model, back, { ...(t.type === 'local' ? { path: dir } : { files: await bundleFiles(dir) }), digest });
+    step('load', `reloaded ${back}`, t0);
   }
   const t1 = Date.now();
+  const local = await (options.loader ?? defaultLoader)(dir);
+  try {
+    step('smoke test', await smokeTest(client, local, { config: options.config, configDir: options.configDir ?? registry.root, ref, model, version: back, target: t }), t1);
+  } catch (e) {
+    throw new ModelOpsError(
+      e instanceof ModelOpsError ? e.code : 'rollback-failed',
+      `Rollback of ${model} on '${target}' to ${back} stopped before the switch: ${describeError(e)} (${model}@${current} keeps serving.)`,
+      e instanceof ModelOpsError ? e.hint : undefined,
+    );
+  } finally {
+    local.dispose();
+  }
+  const t2 = Date.now();
   await client.switchTo(model, back);
-  steps.push({ step: 'switch', ok: true, detail: `${current} → ${back}`, ms: Date.now() - t1 });
-  options.onStep?.({ step: 'switch', index: 0, total: 1, status: 'ok', detail: `${current} → ${back}`, ms: Date.now() - started });
+  step('switch', `${current} → ${back}`, t2);
   return registry.recordDeployment({ target, model, version: back, status: 'active', previousVersion: current, steps, reason: `rollback from ${current}` });
 }
 
@@ -311,12 +373,19 @@ export async function listEndpoints(access: TargetAccess): Promise<EndpointStatu
   const targets = Object.keys(access.config.deploy?.targets ?? {});
   return Promise.all(
     targets.map(async (target): Promise<EndpointStatus> => {
-      const t = targetConfig(access.config, target);
+      let t: TargetConfig;
+      try {
+        t = targetConfig(access.config, target);
+      } catch (e) {
+        const type = access.config.deploy?.targets?.[target]?.type ?? 'local';
+        return { target, type, url: null, live: false, ready: false, models: null, deployments: [], unacknowledgedAlerts: 0, error: describeError(e) };
+      }
       const deployments = access.registry.listDeployments({ target }).filter((d) => d.status === 'active');
       const latest = new Map<string, DeploymentRecord>();
       for (const d of deployments) if (!latest.has(d.model)) latest.set(d.model, d);
       const alerts = access.registry.listAlerts({ target, unacknowledgedOnly: true }).length;
       const base = { target, type: t.type, deployments: [...latest.values()], unacknowledgedAlerts: alerts };
+      if (access.trusted === false) return untrustedStatus(access, target, t, base);
       let client: ModelServerClient | null = null;
       try {
         client = await connectTarget({ ...access, timeoutMs: access.timeoutMs ?? 3000 }, target, { start: false });
@@ -338,4 +407,28 @@ export async function listEndpoints(access: TargetAccess): Promise<EndpointStatu
       return { ...base, url: client.url, live, ready, models, error };
     }),
   );
+}
+
+/**
+ * Restricted Mode: no token is sent and no URL the workspace names is called. A local target's
+ * health is read from its loopback server without credentials; an http target is not contacted.
+ */
+async function untrustedStatus(
+  access: TargetAccess,
+  target: string,
+  t: TargetConfig,
+  base: Pick<EndpointStatus, 'target' | 'type' | 'deployments' | 'unacknowledgedAlerts'>,
+): Promise<EndpointStatus> {
+  if (t.type !== 'local') return { ...base, url: t.url ?? null, live: false, ready: false, models: null, error: 'not contacted in Restricted Mode' };
+  let rec: ReturnType<typeof checkedRecord> = null;
+  try {
+    rec = checkedRecord(access.registry.storeDir, target, localUrl(target, t.host, t.port));
+  } catch (e) {
+    return { ...base, url: null, live: false, ready: false, models: null, error: describeError(e) };
+  }
+  if (!rec) return { ...base, url: null, live: false, ready: false, models: null, error: 'not running' };
+  const client = new ModelServerClient({ target, url: rec.url, token: null, timeoutMs: 3000 });
+  const live = await client.live(3000);
+  const ready = live && (await client.ready(3000));
+  return { ...base, url: rec.url, live, ready, models: null, error: live ? null : `no answer from ${rec.url}` };
 }

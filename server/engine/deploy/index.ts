@@ -1,5 +1,19 @@
 /** Deploy with smoke test and automatic rollback; target clients. */
 export * from './deploy';
-export { ModelServerClient, envName, type ModelInfo } from './client';
-export { ensureLocalServer, stopLocalServer, readServerRecord, localToken, targetStoreDir, recordPath, defaultServeCommand, type ServeCommand } from './localServer';
+export { ModelServerClient, type ModelInfo } from './client';
+export * from './tokens';
+export {
+  ensureLocalServer,
+  stopLocalServer,
+  readServerRecord,
+  localToken,
+  readLocalToken,
+  verifyLocalServer,
+  localUrl,
+  targetStoreDir,
+  recordPath,
+  defaultServeCommand,
+  type ServeCommand,
+} from './localServer';
+export { checkTargetName, isValidTargetName, TARGET_NAME_PATTERN } from './names';
 export { smokeRows, comparePredictions } from './smoke';

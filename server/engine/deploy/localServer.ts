@@ -4,11 +4,13 @@
  * its store (bundles, state, prediction logs) is `.modelops/serving/<target>/`.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelOpsError } from '../errors';
+import { checkTargetName } from './names';
+import { identityProof } from '../serving/identity';
 import type { ServerRecord } from '../serving/types';
 import { ModelServerClient } from './client';
 
@@ -23,11 +25,11 @@ export function servingDir(storeDir: string): string {
 }
 
 export function recordPath(storeDir: string, target: string): string {
-  return join(servingDir(storeDir), `${target}.json`);
+  return join(servingDir(storeDir), `${checkTargetName(target)}.json`);
 }
 
 export function targetStoreDir(storeDir: string, target: string): string {
-  return join(servingDir(storeDir), target);
+  return join(servingDir(storeDir), checkTargetName(target));
 }
 
 export function readServerRecord(storeDir: string, target: string): ServerRecord | null {
@@ -47,18 +49,104 @@ function alive(pid: number): boolean {
   }
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+
 /**
- * The token of a local target when none is configured: random, kept in
- * `.modelops/serving/<target>.token` (mode 600, outside the registry and the config).
+ * The URL at which the local server of a target must answer: loopback, on the configured port. A
+ * server bound to a wildcard address is reached through 127.0.0.1; a non-loopback host is refused,
+ * because a token sent there would leave this machine.
  */
-export function localToken(storeDir: string, target: string): string {
-  const file = join(servingDir(storeDir), `${target}.token`);
-  if (existsSync(file)) {
-    const t = readFileSync(file, 'utf8').trim();
-    if (t) return t;
+export function localUrl(target: string, host = '127.0.0.1', port = 8765): string {
+  const h = host.toLowerCase();
+  if (WILDCARD.has(h)) return `http://127.0.0.1:${port}`;
+  if (!LOOPBACK.has(h)) {
+    throw new ModelOpsError(
+      'local-host',
+      `deploy.targets.${target}.host is '${host}': a local target is reached on a loopback address only.`,
+      `Use host: 127.0.0.1 (or 0.0.0.0 to also serve other machines, reached here through 127.0.0.1), or an http target for a remote server.`,
+    );
   }
-  mkdirSync(servingDir(storeDir), { recursive: true });
+  return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
+}
+
+/**
+ * Whether the server at `url` is our model server holding `token`: it must answer a fresh nonce
+ * with HMAC(token, nonce:port) for the port we connected to. A process that merely claims a pid in
+ * a committed .modelops/serving/<target>.json, or relays to the real server from another port,
+ * cannot. Returns the server's pid, or null. The token itself never leaves this process.
+ */
+export async function verifyLocalServer(url: string, token: string, timeoutMs = 2000): Promise<{ pid: number } | null> {
+  const nonce = randomBytes(24).toString('hex');
+  const port = Number(new URL(url).port);
+  try {
+    const res = await fetch(`${url}/v2/modelops/identity?nonce=${nonce}`, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    if (res.status !== 200) return null;
+    const body = (await res.json()) as { server?: unknown; pid?: unknown; port?: unknown; proof?: unknown };
+    if (body?.server !== 'modelops' || typeof body.proof !== 'string' || typeof body.pid !== 'number' || body.port !== port) return null;
+    const expected = Buffer.from(identityProof(token, nonce, port), 'hex');
+    const got = Buffer.from(body.proof, 'hex');
+    return got.length === expected.length && timingSafeEqual(got, expected) ? { pid: body.pid } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The record of a target's server, if it is one we may talk to: its URL is the loopback URL the
+ * config gives (any port when the config says 0, as tests do) and its process is alive. Whether
+ * it really is our server is proved separately (verifyLocalServer).
+ */
+export function checkedRecord(storeDir: string, target: string, expectedUrl: string): ServerRecord | null {
+  const rec = readServerRecord(storeDir, target);
+  if (!rec || typeof rec.pid !== 'number' || !Number.isInteger(rec.pid) || rec.pid <= 0 || typeof rec.url !== 'string') return null;
+  let host: string;
+  let port: string;
+  try {
+    const u = new URL(rec.url);
+    if (u.protocol !== 'http:' || u.pathname !== '/' || u.username || u.password) return null;
+    host = WILDCARD.has(u.hostname) ? '127.0.0.1' : u.hostname;
+    port = u.port;
+  } catch {
+    return null;
+  }
+  const want = new URL(expectedUrl);
+  if (!LOOPBACK.has(host) || host !== want.hostname || (want.port !== '0' && port !== want.port)) return null;
+  if (!alive(rec.pid)) return null;
+  return { ...rec, url: `http://${host}:${port}` };
+}
+
+function tokenFile(storeDir: string, target: string): string {
+  return join(servingDir(storeDir), `${checkTargetName(target)}.token`);
+}
+
+/**
+ * The token of a local target when none is configured, as kept in
+ * `.modelops/serving/<target>.token` (mode 600, outside the registry and the config); null when
+ * there is none yet. A token file that others can read (a committed one, say) is refused: its
+ * token may be known to them.
+ */
+export function readLocalToken(storeDir: string, target: string): string | null {
+  const file = tokenFile(storeDir, target);
+  if (!existsSync(file)) return null;
+  const st = statSync(file);
+  if ((st.mode & 0o077) !== 0 || (typeof process.getuid === 'function' && st.uid !== process.getuid())) {
+    throw new ModelOpsError(
+      'token-file-exposed',
+      `${file} can be read by other users (mode ${(st.mode & 0o777).toString(8)}) or belongs to another user, so its management token may be known to others.`,
+      `Delete it (and stop the server that uses it: the pid in ${recordPath(storeDir, target)}); a new private token is made on the next deploy. Never commit .modelops/.`,
+    );
+  }
+  return readFileSync(file, 'utf8').trim() || null;
+}
+
+/** The local target's token, made (random, mode 600) on first use. */
+export function localToken(storeDir: string, target: string): string {
+  const existing = readLocalToken(storeDir, target);
+  if (existing) return existing;
+  mkdirSync(servingDir(storeDir), { recursive: true, mode: 0o700 });
   const t = randomBytes(24).toString('base64url');
+  const file = tokenFile(storeDir, target);
   writeFileSync(file, t + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);
   return t;
@@ -85,23 +173,32 @@ export interface EnsureLocalOptions {
 /** Finds the running local server of a target, or starts one. */
 export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ url: string; record: ServerRecord; started: boolean }> {
   const { storeDir, target } = options;
-  const existing = readServerRecord(storeDir, target);
-  if (existing && alive(existing.pid)) {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 8765;
+  const url = localUrl(target, host, port);
+  const existing = checkedRecord(storeDir, target, url);
+  if (existing) {
     const client = new ModelServerClient({ target, url: existing.url, token: null });
     if (await client.live(2000)) {
+      const identity = await verifyLocalServer(existing.url, options.token);
+      if (!identity) {
+        throw new ModelOpsError(
+          'local-server-identity',
+          `The process answering at ${existing.url} for target '${target}' cannot prove it is this workspace's model server, so nothing was sent to it.`,
+          `Stop the program on port ${new URL(existing.url).port} (its record ${recordPath(storeDir, target)} names pid ${existing.pid}), or change deploy.targets.${target}.port.`,
+        );
+      }
       // A server started moments ago (by another window or the CLI) may still be reloading.
       const until = Date.now() + (options.startTimeoutMs ?? 30_000);
       while (!(await client.ready(2000)) && Date.now() < until) await sleep(50);
-      return { url: existing.url, record: existing, started: false };
+      return { url: existing.url, record: { ...existing, pid: identity.pid }, started: false };
     }
   }
-  const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? 8765;
   const command = options.command ?? defaultServeCommand();
   const dir = servingDir(storeDir);
-  mkdirSync(dir, { recursive: true });
-  const logPath = join(dir, `${target}.log`);
-  const out = openSync(logPath, 'a');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const logPath = join(dir, `${checkTargetName(target)}.log`);
+  const out = openSync(logPath, 'a', 0o600);
   const args = [
     ...command.args,
     'serve',
@@ -120,11 +217,13 @@ export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   while (Date.now() < deadline) {
     if (exited !== null) break;
-    const rec = readServerRecord(storeDir, target);
+    const rec = checkedRecord(storeDir, target, url);
     // Ready, not just live: a restarted server reloads the versions it held before it is
-    // ready, and a deploy must see them loaded rather than load them a second time.
+    // ready, and a deploy must see them loaded rather than load them a second time. And
+    // proven: the process on that port must hold the token we gave our child.
     if (rec && rec.pid === child.pid && (await new ModelServerClient({ target, url: rec.url, token: null }).ready(2000))) {
-      return { url: rec.url, record: rec, started: true };
+      if (await verifyLocalServer(rec.url, options.token)) return { url: rec.url, record: rec, started: true };
+      break;
     }
     await sleep(50);
   }
@@ -143,10 +242,22 @@ export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ 
   );
 }
 
-/** Stops the local server of a target (tests, `modelops serve --stop` style tools). */
-export function stopLocalServer(storeDir: string, target: string): boolean {
+/**
+ * Stops the local server of a target (tests, the demo). Only a process that proves it is our
+ * server is signalled: a committed record naming some other pid never gets a process killed.
+ */
+export async function stopLocalServer(storeDir: string, target: string, token?: string): Promise<boolean> {
   const rec = readServerRecord(storeDir, target);
-  if (!rec || !alive(rec.pid)) return false;
-  process.kill(rec.pid, 'SIGTERM');
+  if (!rec || typeof rec.url !== 'string') return false;
+  let tok: string | null = token ?? null;
+  try {
+    tok ??= readLocalToken(storeDir, target);
+  } catch {
+    return false;
+  }
+  const identity = tok ? await verifyLocalServer(rec.url, tok) : null;
+  const pid = identity?.pid ?? null;
+  if (pid === null || pid !== rec.pid || !alive(pid)) return false;
+  process.kill(pid, 'SIGTERM');
   return true;
 }

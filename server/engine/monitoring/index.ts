@@ -1,4 +1,5 @@
 /** Monitoring: windows of the prediction log → control chart, drift, alerts. */
-export { monitor, sendWebhook, type MonitorOptions, type MonitorResult, type MonitorWindow, type DriftSummary } from './monitor';
+export { sendWebhook, safeUrl, webhookUrl, webhookPathCarriesSecret } from './webhook';
+export { monitor, type MonitorOptions, type MonitorResult, type MonitorWindow, type DriftSummary } from './monitor';
 export { readPredictionLog, Dictionary, type LogColumns } from './readLog';
 export { labelledTraffic, type LabelledTraffic, type LabelledTrafficOptions } from './export';

@@ -15,7 +15,9 @@ import { buildControlChart, type ControlChartData, type ControlChartInputPoint }
 import { binCounts, binEdges, psiFromCounts } from '../drift/psi';
 import { ks2samp, ksStatistic } from '../drift/ks';
 import { targetStoreDir } from '../deploy/localServer';
-import { connectTarget, type TokenFor } from '../deploy/deploy';
+import { connectTarget } from '../deploy/deploy';
+import type { TokenFor } from '../deploy/tokens';
+import { sendWebhook, webhookUrl } from './webhook';
 import { readPredictionLog, type Dictionary, type LogColumns } from './readLog';
 import { kthSmallest } from './select';
 
@@ -91,6 +93,10 @@ export interface MonitorOptions {
   onLog?: (message: string) => void;
   /** Token of an http target, whose log is downloaded through the management API. */
   tokenFor?: TokenFor;
+  /** Where MODELOPS_WEBHOOK_<NAME> is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** False in an untrusted workspace: no authenticated call and no call to a URL the workspace names. */
+  trusted?: boolean;
   /** Manifest of a version (default: modelops.json of the registered artifact). */
   manifestFor?: (version: string) => Promise<ModelManifest | null>;
 }
@@ -263,6 +269,9 @@ async function logDirFor(options: MonitorOptions, target: string, model: string)
   const { registry, config } = options;
   const t = config.deploy?.targets?.[target];
   if (!t || t.type === 'local') return defaultLogDir(registry, config, target, model);
+  if (options.trusted === false) {
+    throw new ModelOpsError('untrusted-workspace', `Target '${target}' is an http endpoint; its log is not downloaded in an untrusted workspace.`, 'Trust the workspace (Manage Workspace Trust) to monitor remote endpoints.');
+  }
   const client = await connectTarget({ registry, config, tokenFor: options.tokenFor ?? (() => null) }, target);
   const dir = join(registry.storeDir, 'monitor-cache', target, model);
   await client!.downloadLog(model, join(dir, 'predictions.jsonl'));
@@ -522,31 +531,8 @@ async function raiseAlerts(
     seen.add(key);
     raised.push(registry.recordAlert({ target, model, ...a }));
   }
-  const webhook = options.config.monitor?.alerts?.webhook;
+  const webhook = raised.length > 0 ? webhookUrl(options.config.monitor?.alerts, options.env ?? process.env, options.onLog) : null;
   if (webhook && raised.length > 0) await sendWebhook(webhook, { event: 'modelops.alerts', target, model, alerts: raised }, options.webhookTimeoutMs ?? 5000, options.onLog);
   return raised;
 }
 
-/** POSTs JSON with a timeout; failures are logged, never thrown. */
-export async function sendWebhook(url: string, body: unknown, timeoutMs: number, onLog?: (m: string) => void): Promise<boolean> {
-  try {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) onLog?.(`alert webhook ${safeUrl(url)} answered ${res.status}`);
-    return res.ok;
-  } catch (e) {
-    const err = e as Error;
-    onLog?.(`alert webhook ${safeUrl(url)} failed: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : err.message}`);
-    return false;
-  }
-}
-
-/** The webhook URL without credentials or query (it may carry a secret). */
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return 'the configured URL';
-  }
-}

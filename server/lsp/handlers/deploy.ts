@@ -5,8 +5,8 @@ import type { ServerContext } from '../context';
 import { core, deploy as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
 import { loadConfig } from '../../engine/config';
-import type { ModelOpsConfig, TargetConfig } from '../../engine/config/types';
-import { deploy, envName, listEndpoints, rollback } from '../../engine/deploy';
+import type { ModelOpsConfig } from '../../engine/config/types';
+import { deploy, listEndpoints, originOf, rollback, tokenResolver, type BoundToken } from '../../engine/deploy';
 import { monitor } from '../../engine/monitoring';
 import { sharedRegistry } from './registry';
 
@@ -24,16 +24,22 @@ async function config(ctx: ServerContext, uri: string | undefined): Promise<{ co
 }
 
 export function registerDeploy(ctx: ServerContext): void {
-  // Tokens live here, in memory, for the life of the sidecar; never on disk, never logged.
-  const tokens = new Map<string, string>();
-  const tokenFor = (target: string, t: TargetConfig): string | null =>
-    tokens.get(target) ?? (t.tokenSecret ? tokens.get(t.tokenSecret) : undefined) ?? process.env[`MODELOPS_TOKEN_${envName(t.tokenSecret ?? target)}`] ?? null;
+  // Tokens live here, in memory, for the life of the sidecar; never on disk, never logged. Each
+  // is bound to the origins the user stored it for (see engine/deploy/tokens.ts).
+  const tokens = new Map<string, BoundToken>();
+  const tokenFor = tokenResolver({
+    trusted: () => ctx.trusted(),
+    stored: (secret) => tokens.get(secret),
+    env: process.env,
+    consentHint: 'Run "ModelOps: Set Endpoint Token" for this target (or deploy again and allow it) to send the token to this origin.',
+  });
   let deploying: string | null = null;
 
-  ctx.connection.onNotification(rpc.setToken.method, (p: { target?: unknown; token?: unknown }) => {
-    if (typeof p?.target !== 'string') return;
-    if (typeof p.token === 'string' && p.token.length > 0) tokens.set(p.target, p.token);
-    else tokens.delete(p.target);
+  ctx.connection.onNotification(rpc.setToken.method, (p: { secret?: unknown; token?: unknown; origins?: unknown }) => {
+    if (typeof p?.secret !== 'string') return;
+    const origins = Array.isArray(p.origins) ? p.origins.map((o) => (typeof o === 'string' ? originOf(o) : null)).filter((o): o is string => o !== null) : [];
+    if (typeof p.token === 'string' && p.token.length > 0) tokens.set(p.secret, { token: p.token, origins });
+    else tokens.delete(p.secret);
     ctx.notify(core.changed, { kind: 'endpoints' });
   });
 
@@ -75,8 +81,8 @@ export function registerDeploy(ctx: ServerContext): void {
     if (!ctx.trusted()) {
       throw new ModelOpsError('untrusted-workspace', 'Rolling back is disabled in an untrusted workspace.', 'Trust the workspace (Manage Workspace Trust) first.');
     }
-    const { config: cfg } = await config(ctx, params.configUri);
-    const record = await rollback({ registry: sharedRegistry(ctx), config: cfg, target: params.target, model: params.model, tokenFor });
+    const { config: cfg, dir } = await config(ctx, params.configUri);
+    const record = await rollback({ registry: sharedRegistry(ctx), config: cfg, configDir: dir, target: params.target, model: params.model, tokenFor });
     ctx.notify(core.changed, { kind: 'deployments' });
     ctx.notify(core.changed, { kind: 'endpoints' });
     return record;
@@ -84,7 +90,7 @@ export function registerDeploy(ctx: ServerContext): void {
 
   ctx.handle(rpc.listEndpoints, async (params) => {
     const { config: cfg } = await config(ctx, params?.configUri);
-    return listEndpoints({ registry: sharedRegistry(ctx), config: cfg, tokenFor });
+    return listEndpoints({ registry: sharedRegistry(ctx), config: cfg, tokenFor, trusted: ctx.trusted() });
   });
 
   ctx.handle(rpc.monitor, async (params) => {
@@ -97,6 +103,7 @@ export function registerDeploy(ctx: ServerContext): void {
       lastWindows: params?.lastWindows ?? 500,
       // Alerts are written only where the workspace is trusted (the webhook is a workspace setting).
       alert: ctx.trusted(),
+      trusted: ctx.trusted(),
       onLog: (m) => ctx.log(`monitor: ${m}`),
       tokenFor,
     });

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { ServerContext } from '../context';
 import { core, registry as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
-import { buildLineage, openRegistry } from '../../engine/registry';
+import { buildLineage, openRegistry, type LostDatabase } from '../../engine/registry';
 import type { WorkspaceRegistry } from '../../engine/registry/registry';
 import { setAliasLookup } from './language';
 
@@ -95,6 +95,8 @@ export function sharedRegistry(ctx: ServerContext): WorkspaceRegistry {
     ctx.log(`registry: ${e.describe()} Opening read-only.`);
     reg = openRegistry(root, { readonly: true });
   }
+  for (const w of reg.warnings) ctx.log(`registry: ${w}`);
+  if (reg.lostDatabase) ctx.log(`registry: ${lostText(reg.lostDatabase)}; writes are refused until it is restored or a new registry is confirmed.`);
   s.empty?.close();
   s.empty = null;
   s.registry = reg;
@@ -118,6 +120,20 @@ export function registerRegistry(ctx: ServerContext): void {
   // Gate warnings in modelops.yaml ("no version holds alias production yet") ask the registry.
   setAliasLookup((model, alias) => r().listModels().some((m) => m.name === model && alias in m.aliases));
 
+  ctx.handle(rpc.storeState, () => {
+    const reg = r();
+    return { lost: reg.lostDatabase, warnings: reg.warnings };
+  });
+  ctx.handle(rpc.confirmNewRegistry, () => {
+    if (!ctx.trusted()) throw new ModelOpsError('untrusted-workspace', 'Starting a new registry is disabled in an untrusted workspace.', 'Trust the workspace (Manage Workspace Trust) first.');
+    const root = workspaceRoot(ctx);
+    closeState(stateFor(ctx, root));
+    const reg = openRegistry(root, { confirmNewRegistry: true });
+    reg.close();
+    ctx.notify(core.changed, { kind: 'models' });
+    const fresh = sharedRegistry(ctx);
+    return { lost: fresh.lostDatabase, warnings: [...reg.warnings, ...fresh.warnings] };
+  });
   ctx.handle(rpc.listModels, () => r().listModels());
   ctx.handle(rpc.listVersions, (p) => r().listVersions(p));
   ctx.handle(rpc.getVersion, (p) => r().getVersion(p.ref));
@@ -146,4 +162,8 @@ export function registerRegistry(ctx: ServerContext): void {
     const ref = `${v.model}@${v.version}`;
     return { ref, configDigest: v.configDigest, text: await reg.configText(ref) };
   });
+}
+
+function lostText(l: LostDatabase): string {
+  return `registry.db is ${l.database === 'missing' ? 'missing' : 'empty'} while the store holds ${l.artifacts} artifact file(s) and ${l.deployments} deployment record(s)`;
 }

@@ -9,6 +9,7 @@ import { loadConfig } from '../../engine/config';
 import { ModelOpsError } from '../../engine/errors';
 import { initWorkspace } from '../../engine/init';
 import { versionConfig } from '../../engine/registry';
+import { originOf, secretName } from '../../engine/deploy/tokens';
 import { sharedRegistry } from './registry';
 
 const CONFIG_NAMES = ['modelops.yaml', 'modelops.yml'];
@@ -28,8 +29,10 @@ export function registerWorkspace(ctx: ServerContext): void {
       name,
       type: t.type,
       url: t.url ?? (t.type === 'local' ? `http://${t.host ?? '127.0.0.1'}:${t.port ?? 8765}` : null),
+      origin: t.type === 'http' && t.url ? originOf(t.url) : null,
       requireApproval: t.requireApproval === true,
       tokenSecret: t.tokenSecret ?? null,
+      secret: secretName(name, t),
     }));
   });
 

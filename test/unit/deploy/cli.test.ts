@@ -77,7 +77,7 @@ before(async () => {
 
 after(async () => {
   const store = join(tmp.dir, '.modelops');
-  stopLocalServer(store, 'local');
+  await stopLocalServer(store, 'local', TOKEN);
   for (let i = 0; i < 40 && readServerRecord(store, 'local'); i++) await new Promise((r) => setTimeout(r, 50));
   tmp.cleanup();
 });
