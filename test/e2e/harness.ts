@@ -85,7 +85,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
   const env = { ...process.env, XDG_CONFIG_HOME: join(tmp, 'xdg-config'), XDG_DATA_HOME: join(tmp, 'xdg-data'), XDG_CACHE_HOME: join(tmp, 'xdg-cache') };
   const common = ['--config', config, '--extensions-dir', extensions, '--user-data-dir', userData];
 
-  const install = spawnSync(process.execPath, [ENTRY, ...common, '--install-extension', vsix], { env, encoding: 'utf8', timeout: 120_000 });
+  const install = spawnSync(process.execPath, [ENTRY, ...common, '--install-extension', vsix], { env, encoding: 'utf8', timeout: 300_000 });
   if (install.status !== 0 || !/successfully installed/.test(install.stdout)) {
     throw new Error(`installing ${vsix} failed:\n${install.stdout}\n${install.stderr}`);
   }

@@ -10,6 +10,8 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWorkbench, waitFor, type Workbench } from './harness';
 
+// Above the sum of each test's condition waits, so the wait that gives up names what is missing.
+const STEP_MS = 120_000;
 let wb: Workbench;
 
 before(async () => {
@@ -25,7 +27,7 @@ after(async () => {
   await wb?.close();
 });
 
-test('an empty, untrusted folder shows the welcome view', { timeout: 45_000 }, async () => {
+test('an empty, untrusted folder shows the welcome view', { timeout: STEP_MS }, async () => {
   const { page } = wb;
   const noTrust = page.locator('.monaco-dialog-box .monaco-button', { hasText: "No, I don't trust the authors" });
   await noTrust.waitFor({ timeout: 30_000 });
@@ -40,7 +42,7 @@ test('an empty, untrusted folder shows the welcome view', { timeout: 45_000 }, a
   assert.equal(existsSync(join(wb.folder, '.modelops')), false);
 });
 
-test('Create modelops.yaml writes the starter config and the tree shows content', { timeout: 45_000 }, async () => {
+test('Create modelops.yaml writes the starter config and the tree shows content', { timeout: STEP_MS }, async () => {
   const { page } = wb;
   await page.locator('.welcome-view .monaco-button', { hasText: 'Create modelops.yaml' }).first().click();
   await waitFor(() => existsSync(join(wb.folder, 'modelops.yaml')), 20_000, () => `modelops.yaml was not written; log:\n${wb.extensionLog()}`);

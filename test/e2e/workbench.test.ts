@@ -12,7 +12,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, openWorkbench, ROOT, waitFor, type Workbench } from './harness';
 
-const STEP_MS = 45_000;
+// A test's timeout stays above the sum of its condition waits (plus Playwright's 30 s default for
+// a click), so on a slow machine the wait that gives up names what did not happen, and a test that
+// only runs slow still passes. Nothing here sleeps for a fixed time.
+const STEP_MS = 120_000;
+const LONG_STEP_MS = 180_000;
+const TRAIN_STEP_MS = 300_000;
 let wb: Workbench;
 /** The local target's port: a free one, so parallel runs do not collide on 8765. */
 let port = 0;
@@ -105,7 +110,7 @@ test('a version opens its details from the tree', { timeout: STEP_MS }, async ()
   await wb.screenshot('03-version-details');
 });
 
-test('the Problems panel lists the broken config’s errors', { timeout: 60_000 }, async () => {
+test('the Problems panel lists the broken config’s errors', { timeout: LONG_STEP_MS }, async () => {
   const { page } = wb;
   // Open modelops.yaml through Quick Open, as a user would.
   await page.locator('.monaco-workbench').click({ position: { x: 700, y: 400 } }).catch(() => undefined);
@@ -130,7 +135,7 @@ test('the Problems panel lists the broken config’s errors', { timeout: 60_000 
   assert.match(text, /unknown-column/);
 });
 
-test('a crashed sidecar is restarted and the diagnostics come back', { timeout: 60_000 }, async () => {
+test('a crashed sidecar is restarted and the diagnostics come back', { timeout: LONG_STEP_MS }, async () => {
   const { page } = wb;
   const [pid] = wb.sidecarPids();
   assert.ok(pid, 'the sidecar process runs from the installed extension');
@@ -149,7 +154,7 @@ test('a crashed sidecar is restarted and the diagnostics come back', { timeout: 
   await wb.screenshot('05-after-restart');
 });
 
-test('a new model file in the workspace is offered for registration and lands in the tree', { timeout: 60_000 }, async () => {
+test('a new model file in the workspace is offered for registration and lands in the tree', { timeout: LONG_STEP_MS }, async () => {
   const { page } = wb;
   // Written into a folder the watcher already watches: a file created in a brand-new folder
   // right after the folder itself can land before the watcher has subscribed to it.
@@ -172,7 +177,7 @@ test('a new model file in the workspace is offered for registration and lands in
   await wb.screenshot('06-registered');
 });
 
-test('Train Model from the command palette trains with progress, curves and a new version in the tree', { timeout: 120_000 }, async () => {
+test('Train Model from the command palette trains with progress, curves and a new version in the tree', { timeout: TRAIN_STEP_MS }, async () => {
   const { page } = wb;
   // Fix the config on disk; the open editor follows and the errors go away.
   writeFileSync(join(wb.folder, 'modelops.yaml'), sampleConfig());
@@ -198,7 +203,7 @@ test('Train Model from the command palette trains with progress, curves and a ne
   assert.match(wb.extensionLog(), /trained weather-classifier@\S+ on \w+: \d+ epochs/);
 });
 
-test('Deploy… from the command palette shows gate status, asks for a reason because gates failed, deploys to the local target and the endpoint shows it', { timeout: 120_000 }, async () => {
+test('Deploy… from the command palette shows gate status, asks for a reason because gates failed, deploys to the local target and the endpoint shows it', { timeout: TRAIN_STEP_MS }, async () => {
   const { page } = wb;
   await page.mouse.move(900, 750);
   await page.keyboard.press('F1');

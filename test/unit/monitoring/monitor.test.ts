@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
@@ -184,19 +184,9 @@ test('1,000,000 logged predictions: windows, SPC and drift well under the budget
     );
   }
   writeFileSync(join(dir, 'predictions.jsonl'), parts.join(''));
-  // Baseline in the same run (the machine is shared): read the file and JSON.parse every line.
-  const b0 = performance.now();
-  const text = readFileSync(join(dir, 'predictions.jsonl'), 'utf8');
-  let parsed = 0;
-  for (let start = 0, nl = text.indexOf('\n'); nl >= 0; start = nl + 1, nl = text.indexOf('\n', start)) if (JSON.parse(text.slice(start, nl))) parsed++;
-  const baseline = performance.now() - b0;
-  assert.equal(parsed, 200_000);
-  const t0 = performance.now();
+  // Its speed against reading + JSON.parse is measured by bench/monitoring (a test asserts behaviour).
   const r = await monitor({ registry, config: config(hookUrl()), logDir: dir, alert: false });
-  const ms = performance.now() - t0;
   assert.equal(r.totalPredictions, 1_000_000);
   assert.equal(r.windows.length, 10_000);
   assert.ok(Math.abs(r.windows[0].accuracy! - 0.9) < 1e-12);
-  // Windows, SPC and drift on top of reading cost less than parsing the log once more.
-  assert.ok(ms < 2 * baseline, `monitoring took ${ms.toFixed(0)} ms; reading + JSON.parse alone ${baseline.toFixed(0)} ms`);
 });

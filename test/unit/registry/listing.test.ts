@@ -62,13 +62,8 @@ test('sorting, paging and filtering 10,000 versions of one model', async () => {
     try {
       reg.setAlias('big', 'production', '7.3.42');
       const versionsDesc = seeds.map((s) => s.version).sort((x, y) => compareSemver(y, x));
-      const timings: number[] = [];
-      const q = (query: Parameters<typeof reg.listVersions>[0]) => {
-        const t = performance.now();
-        const r = reg.listVersions(query);
-        timings.push(performance.now() - t);
-        return r;
-      };
+      // Latency is measured by bench/registry (listing.ts in-process, run.ts over LSP), not here.
+      const q = (query: Parameters<typeof reg.listVersions>[0]) => reg.listVersions(query);
 
       const page1 = q({ model: 'big', limit: 50 });
       assert.equal(page1.total, 10_000);
@@ -104,11 +99,6 @@ test('sorting, paging and filtering 10,000 versions of one model', async () => {
       const f = q({ model: 'big', filter: 'milestone', sort: 'version', offset: 990, limit: 50 });
       assert.equal(f.items.length, 9);
       assert.ok(f.items.every((v) => v.tags.includes('milestone')));
-
-      timings.sort((a, b) => a - b);
-      const p95 = timings[Math.floor(timings.length * 0.95)];
-      // Generous bound for a shared 2-core machine; the benchmark measures the real figure.
-      assert.ok(p95 < 250, `p95 ${p95.toFixed(1)} ms`);
     } finally {
       reg.close();
     }
