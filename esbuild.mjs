@@ -14,6 +14,7 @@ const production = process.argv.includes('--production');
 const nodeExternal = [
   'vscode',
   'better-sqlite3',
+  'onnxruntime-node',
   '@tensorflow/tfjs',
   '@tensorflow/tfjs-node',
   '@tensorflow/tfjs-backend-wasm',

@@ -2,14 +2,16 @@
 //
 // dist/ is bundled by esbuild, so the only packages the installed extension needs are the ones
 // esbuild leaves external because they carry native code or wasm files: better-sqlite3 (a
-// native module compiled for the system Node's ABI) and TensorFlow.js with its wasm backend.
+// native module compiled for the system Node's ABI), onnxruntime-node (an N-API addon with the
+// ONNX Runtime shared library: only this platform's binaries are staged) and TensorFlow.js with
+// its wasm backend.
 // Their production dependency closure is copied into a staging folder with a package.json that
 // lists only them, and vsce packs that folder (its npm dependency detection then sees exactly
 // that closure). .vscodeignore trims sources, maps and build leftovers. See docs/packaging.md.
 import { spawnSync } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -17,7 +19,11 @@ const stage = join(root, '.cache', 'vsix', 'stage');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** Packages esbuild keeps external (esbuild.mjs) that the sidecar needs at run time. */
-const RUNTIME_PACKAGES = ['better-sqlite3', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'];
+const RUNTIME_PACKAGES = ['better-sqlite3', 'onnxruntime-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'];
+
+/** onnxruntime-node ships bin/napi-v6/<platform>/<arch>/ for five targets (≈ 240 MB); keep this one. */
+const ORT_BIN = join('bin', 'napi-v6');
+const ortKeep = join(ORT_BIN, process.platform, process.arch);
 
 function vsceTarget() {
   const arch = { x64: 'x64', arm64: 'arm64', arm: 'armhf' }[process.arch];
@@ -92,12 +98,24 @@ copy('.vscodeignore');
 
 // The runtime packages, at the same relative paths so Node resolves them the same way.
 const packages = closure(RUNTIME_PACKAGES);
+const meta = (dir) => packages.get(dir);
+if (![...packages.values()].some((m) => m.name === 'onnxruntime-node') || !existsSync(join(resolvePackage('onnxruntime-node', root), ortKeep))) {
+  fail(`onnxruntime-node has no binaries for ${process.platform}-${process.arch} (${ortKeep}).`);
+}
 for (const dir of packages.keys()) {
   const rel = relative(root, dir);
   cpSync(dir, join(stage, rel), {
     recursive: true,
     // Nested node_modules are copied on their own when the closure reaches them.
-    filter: (src) => !relative(dir, src).split(/[\\/]/).includes('node_modules'),
+    filter: (src) => {
+      const rel = relative(dir, src);
+      if (rel.split(/[\\/]/).includes('node_modules')) return false;
+      if (meta(dir).name === 'onnxruntime-node' && rel.startsWith(ORT_BIN + sep)) {
+        const [, , platform, arch] = rel.split(sep);
+        return platform === process.platform && (arch === undefined || arch === process.arch);
+      }
+      return true;
+    },
   });
 }
 
@@ -125,8 +143,11 @@ console.log(`package-vsix: wrote ${relative(root, out)}`);
 const check = join(root, '.cache', 'vsix', 'check');
 rmSync(check, { recursive: true, force: true });
 await unzip(out, check);
+// A 87-byte ONNX model, y = x + x over float32 [3] (Add, opset 17), checks ONNX Runtime's addon and shared library.
+const ADD_ONNX = '080812086d6f64656c6f70731a03312e303a3e0a0e0a01780a01781201792203416464120a746573742d67726170685a0f0a0178120a0a08080112040a020803620f0a0179120a0a08080112040a02080342040a001011';
 const probe = `
 const path = require('node:path');
+const ort = require('onnxruntime-node');
 const Database = require('better-sqlite3');
 const db = new Database(':memory:');
 if (db.prepare('select 41 + 1 as x').get().x !== 42) throw new Error('sqlite');
@@ -137,8 +158,11 @@ tf.setBackend('wasm').then(async (ok) => {
   if (!ok) throw new Error('wasm backend did not initialise');
   const s = tf.tensor([1, 2, 3]).sum().dataSync()[0];
   if (s !== 6) throw new Error('tfjs');
-  console.log('package-vsix: the packed extension loads better-sqlite3 and the tfjs wasm backend on Node ' + process.version);
-});`;
+  const session = await ort.InferenceSession.create(Buffer.from('${ADD_ONNX}', 'hex'), { executionProviders: ['cpu'] });
+  const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2, 3]), [3]) });
+  if (Array.from(out.y.data).join() !== '2,4,6') throw new Error('onnxruntime-node');
+  console.log('package-vsix: the packed extension loads better-sqlite3, onnxruntime-node ' + ort.env.versions.node + ' and the tfjs wasm backend on Node ' + process.version);
+}).catch((e) => { console.error(e); process.exit(1); });`;
 const p = spawnSync(process.execPath, ['-e', probe], { cwd: join(check, 'extension'), stdio: 'inherit' });
 if (p.status !== 0) fail('the packed extension failed its load check (see above)');
 
