@@ -15,14 +15,10 @@ export interface Charts extends vscode.Disposable {
   runFinished(runId: string | undefined, status: RunStatus): void;
 }
 
-export function createCharts(
-  context: vscode.ExtensionContext,
-  request: (method: string, params?: unknown) => Promise<unknown>,
-  log: vscode.LogOutputChannel,
-): Charts {
+export function createCharts(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Charts {
   let panels: ChartPanels | undefined;
   try {
-    panels = registerChartPanels(context, { request: (method, params) => request(method, params ?? {}) });
+    panels = registerChartPanels(context);
   } catch (e) {
     log.error(`chart panels unavailable: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -13,7 +13,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { core } from '../server/protocol';
+import { core, type NotificationType, type ParamsOf, type ResultOf } from '../server/protocol';
 import type { InitializationOptions, SidecarStatus } from '../server/protocol/core';
 import { describeRuntime, resolveSidecarRuntime, type SidecarRuntime } from './sidecarRuntime';
 import { onCrash, RESTART_POLICY } from './restartPolicy';
@@ -106,7 +106,7 @@ export class Sidecar implements vscode.Disposable {
     const t0 = Date.now();
     try {
       await this.client.start();
-      this.lastStatus = await this.client.sendRequest<SidecarStatus>(core.status.method, {});
+      this.lastStatus = (await this.client.sendRequest(core.status.method, {})) as ResultOf<typeof core.status>;
       this.output.info(
         `sidecar ${this.lastStatus.version} ready in ${Date.now() - t0} ms on Node ${this.lastStatus.runtime}; workspace ${this.lastStatus.workspaceRoot ?? '(none)'}; trusted ${this.lastStatus.trusted}`,
       );
@@ -159,10 +159,15 @@ export class Sidecar implements vscode.Disposable {
     await this.start();
   }
 
+  /** A typed notification to the running sidecar; dropped while it is not running (state is resent on start). */
+  async notify<T extends NotificationType<unknown>>(type: T, params: ParamsOf<T>): Promise<void> {
+    if (this.client.state !== State.Running) return;
+    await this.client.sendNotification(type.method, params);
+  }
+
   /** Tells the running sidecar that Workspace Trust was granted. */
   async setTrust(trusted: boolean): Promise<void> {
-    if (this.client.state !== State.Running) return;
-    await this.client.sendNotification(core.setTrust.method, { trusted });
+    await this.notify(core.setTrust, { trusted });
     if (this.lastStatus) this.lastStatus = { ...this.lastStatus, trusted };
   }
 

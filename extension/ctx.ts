@@ -23,6 +23,8 @@ export interface Ctx {
   readonly charts: Charts;
   /** Sends a typed `modelops/…` request; waits for the sidecar to be running first. */
   request<T extends RequestType<unknown, unknown>>(type: T, params: ParamsOf<T>, token?: vscode.CancellationToken): Promise<ResultOf<T>>;
+  /** Sends a typed notification to the running sidecar (dropped while it is not running). */
+  notify<T extends NotificationType<unknown>>(type: T, params: ParamsOf<T>): Promise<void>;
   /** Subscribes to a typed notification from the sidecar (survives sidecar restarts). */
   onNotification<T extends NotificationType<unknown>>(type: T, handler: (params: ParamsOf<T>) => void): vscode.Disposable;
   /** The first workspace folder, if any. */
@@ -54,6 +56,7 @@ export function createCtx(extension: vscode.ExtensionContext, sidecar: Sidecar, 
     secrets: extension.secrets,
     ...parts,
     request: (type, params, token) => sendRequest(sidecar, type.method, params, token) as never,
+    notify: (type, params) => sidecar.notify(type, params),
     onNotification(type, handler) {
       return sidecar.client.onNotification(type.method, (p: unknown) => handler(p as never));
     },

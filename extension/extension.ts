@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { core, training } from '../server/protocol';
 import { Sidecar } from './client';
 import { ConfigFiles } from './configFiles';
-import { createCtx, sendRequest, type Ctx } from './ctx';
+import { createCtx, type Ctx } from './ctx';
 import { allCommands } from './commands';
 import { registerCommands } from './commands/command';
 import { StatusBar } from './statusBar';
@@ -39,7 +39,7 @@ export function activate(context: vscode.ExtensionContext): ModelOpsExtensionApi
   const status = new StatusBar();
   const docs = new MarkdownDocs();
   const side = sidecar;
-  const charts = createCharts(context, (method, params) => sendRequest(side, method, params), output);
+  const charts = createCharts(context, output);
   const ctx = createCtx(context, sidecar, { docs, status, charts });
   context.subscriptions.push(
     status,

@@ -243,10 +243,9 @@ class App {
 
   private saveState(): void {
     if (!this.current) return;
-    const { kind, title, source } = this.current;
+    const { kind, title } = this.current;
     const state: ChartState = { kind, title, tableVisible: this.tableVisible };
-    if (source) state.source = source;
-    else if (this.view) state.data = this.view.data();
+    if (this.view) state.data = this.view.data();
     this.host.setState(state);
   }
 

@@ -76,13 +76,7 @@ export interface ChartDataMap {
   drift: DriftData;
 }
 
-/** How the extension fetches a chart's data again after a reload: a sidecar request. */
-export interface ChartSource {
-  method: string;
-  params?: unknown;
-}
-
-type InitOf<K extends ChartKind> = { type: 'init'; kind: K; title: string; data: ChartDataMap[K]; source?: ChartSource };
+type InitOf<K extends ChartKind> = { type: 'init'; kind: K; title: string; data: ChartDataMap[K] };
 
 /** host → webview: the full dataset of a chart; replaces whatever is shown. */
 export type InitMessage = { [K in ChartKind]: InitOf<K> }[ChartKind];
@@ -155,12 +149,11 @@ export type WebviewToHost = ReadyMessage | ExportMessage | ErrorMessage;
 
 /**
  * What the webview keeps with `vscode.setState` and the panel serializer receives after a
- * reload. `data` is kept only when there is no `source` to fetch it from again.
+ * reload: the data as shown (with appended points), so a restored panel draws without the sidecar.
  */
 export interface ChartState {
   kind: ChartKind;
   title: string;
-  source?: ChartSource;
   data?: ChartDataMap[ChartKind];
   /** Whether the data table was shown. */
   tableVisible?: boolean;

@@ -13,7 +13,6 @@ import {
   type AppendMessage,
   type ChartDataMap,
   type ChartKind,
-  type ChartSource,
   type ChartState,
   type ControlChartSeries,
   type ExportFormat,
@@ -24,18 +23,10 @@ import {
   type RunStatus,
 } from '../../webview/protocol';
 
-/** How panels reach the sidecar: a typed request is not needed here, the source says the method. */
-export interface ChartPanelDeps {
-  request(method: string, params?: unknown): Promise<unknown>;
-}
-
 export interface OpenChartOptions<K extends ChartKind = ChartKind> {
   kind: K;
   title: string;
-  /** The data; fetched with `source` when absent. */
-  data?: ChartDataMap[K];
-  /** How to fetch the data (again, after a reload). */
-  source?: ChartSource;
+  data: ChartDataMap[K];
   /** Identity of the panel: opening the same key again reveals and refreshes it. */
   key?: string;
   viewColumn?: vscode.ViewColumn;
@@ -64,7 +55,6 @@ export class ChartPanel {
     readonly kind: ChartKind,
     readonly key: string,
     private readonly extensionUri: vscode.Uri,
-    private readonly deps: ChartPanelDeps,
     private readonly onDispose: (p: ChartPanel) => void,
   ) {
     panel.webview.options = ChartPanel.webviewOptions(extensionUri);
@@ -88,14 +78,9 @@ export class ChartPanel {
     if (this.init) this.queue = [this.init];
   }
 
-  /** Shows a full dataset (fetching it from the sidecar when only a source is given). */
+  /** Shows a full dataset. */
   async show<K extends ChartKind>(o: OpenChartOptions<K>): Promise<void> {
-    let data = o.data;
-    if (data === undefined) {
-      if (!o.source) throw new Error(`The ${o.kind} chart needs data or a source to fetch it from.`);
-      data = (await this.deps.request(o.source.method, o.source.params)) as ChartDataMap[K];
-    }
-    const init = { type: 'init', kind: o.kind, title: o.title, data, ...(o.source ? { source: o.source } : {}) } as InitMessage;
+    const init = { type: 'init', kind: o.kind, title: o.title, data: o.data } as InitMessage;
     this.init = init;
     this.panel.title = o.title;
     this.runIds.clear();
@@ -175,16 +160,15 @@ export interface ChartPanels extends vscode.Disposable {
 
 /**
  * Registers one WebviewPanelSerializer per chart kind and returns the panel manager.
- * `deps.request` fetches data from the sidecar (used on open with a source and after a reload).
  */
-export function registerChartPanels(context: vscode.ExtensionContext, deps: ChartPanelDeps): ChartPanels {
+export function registerChartPanels(context: vscode.ExtensionContext): ChartPanels {
   const panels = new Map<string, ChartPanel>();
   const extensionUri = context.extensionUri;
   const forget = (p: ChartPanel) => {
     if (panels.get(p.key) === p) panels.delete(p.key);
   };
   const adopt = (panel: vscode.WebviewPanel, kind: ChartKind, key: string) => {
-    const p = new ChartPanel(panel, kind, key, extensionUri, deps, forget);
+    const p = new ChartPanel(panel, kind, key, extensionUri, forget);
     panels.set(key, p);
     return p;
   };
@@ -195,13 +179,8 @@ export function registerChartPanels(context: vscode.ExtensionContext, deps: Char
         const s = state as Partial<ChartState> | undefined;
         const p = adopt(panel, kind, `${kind}:restored:${Date.now()}:${Math.random()}`);
         if (!s || s.kind !== kind) return;
-        try {
-          await p.show({ kind, title: s.title ?? panel.title, data: s.source ? undefined : (s.data as ChartDataMap[typeof kind]), source: s.source });
-        } catch (e) {
-          // The sidecar may not be up yet or the data may be gone: keep what the state had.
-          if (s.data) await p.show({ kind, title: s.title ?? panel.title, data: s.data as ChartDataMap[typeof kind] });
-          else void vscode.window.showWarningMessage(`ModelOps could not restore the chart "${s.title ?? panel.title}": ${e instanceof Error ? e.message : String(e)}`);
-        }
+        if (s.data) await p.show({ kind, title: s.title ?? panel.title, data: s.data as ChartDataMap[typeof kind] });
+        else void vscode.window.showWarningMessage(`ModelOps could not restore the chart "${s.title ?? panel.title}": it was saved without its data. Open it again from the command that made it.`);
       },
     }),
   );

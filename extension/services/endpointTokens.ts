@@ -6,7 +6,6 @@
  */
 import * as vscode from 'vscode';
 import { deploy as rpc, workspace } from '../../server/protocol';
-import type { ParamsOf } from '../../server/protocol/rpc';
 import type { TargetInfo } from '../../server/protocol/workspace';
 import type { Ctx } from '../ctx';
 
@@ -38,7 +37,7 @@ export async function readToken(ctx: Ctx, secret: string): Promise<BoundToken | 
 
 async function send(ctx: Ctx, secret: string, bound: BoundToken | null): Promise<void> {
   if (!vscode.workspace.isTrusted) return;
-  await ctx.sidecar.client.sendNotification(rpc.setToken.method, { secret, token: bound?.token ?? null, origins: bound?.origins ?? [] } satisfies ParamsOf<typeof rpc.setToken>);
+  await ctx.notify(rpc.setToken, { secret, token: bound?.token ?? null, origins: bound?.origins ?? [] });
 }
 
 export async function storeToken(ctx: Ctx, secret: string, bound: BoundToken): Promise<void> {

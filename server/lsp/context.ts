@@ -15,11 +15,16 @@ export interface ServerContext {
   log(message: string): void;
   /** Registers things to close when the server shuts down. */
   onShutdown(dispose: () => void | Promise<void>): void;
-  /** Typed request handler registration. */
+  /** Typed request handler registration; requests declared `requiresTrust` are refused in an untrusted workspace here. */
   handle<T extends RequestType<unknown, unknown>>(
     type: T,
     handler: (params: ParamsOf<T>, token: import('vscode-languageserver/node').CancellationToken) => ResultOf<T> | Promise<ResultOf<T>>,
   ): void;
   /** Typed notification to the client. */
   notify<T extends NotificationType<unknown>>(type: T, params: ParamsOf<T>): void;
+  /**
+   * Typed handler of a notification from the client. Its params come over the wire: the handler
+   * still checks their shape.
+   */
+  onNotification<T extends NotificationType<unknown>>(type: T, handler: (params: Partial<ParamsOf<T>> | undefined) => void): void;
 }

@@ -18,7 +18,7 @@ import { core } from '../protocol';
 import type { InitializationOptions } from '../protocol/core';
 import type { ServerContext } from './context';
 import { handlerModules } from './handlers';
-import { describeError, isModelOpsError } from '../engine/errors';
+import { describeError, isModelOpsError, ModelOpsError } from '../engine/errors';
 import { PRODUCT_VERSION } from '../engine/version';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -40,6 +40,13 @@ const ctx: ServerContext = {
   handle: (type, handler) => {
     connection.onRequest(type.method, async (params: unknown, token) => {
       try {
+        if (type.requiresTrust && !trusted) {
+          throw new ModelOpsError(
+            'untrusted-workspace',
+            `${type.action ?? 'This'} is disabled in an untrusted workspace: it would run what the workspace names.`,
+            'Trust the workspace (Manage Workspace Trust) to do this.',
+          );
+        }
         return await handler(params as never, token);
       } catch (e) {
         // Engine errors reach the client as a message that names what is wrong and what to do.
@@ -50,6 +57,15 @@ const ctx: ServerContext = {
   },
   notify: (type, params) => {
     void connection.sendNotification(type.method, params);
+  },
+  onNotification: (type, handler) => {
+    connection.onNotification(type.method, (params: unknown) => {
+      try {
+        handler(params && typeof params === 'object' ? (params as never) : undefined);
+      } catch (e) {
+        connection.console.error(`${type.method} failed: ${describeError(e)}`);
+      }
+    });
   },
 };
 
@@ -81,8 +97,8 @@ ctx.handle(core.status, () => ({
   trusted,
 }));
 
-connection.onNotification(core.setTrust.method, (p: { trusted: boolean }) => {
-  trusted = p.trusted === true;
+ctx.onNotification(core.setTrust, (p) => {
+  trusted = p?.trusted === true;
 });
 
 for (const register of handlerModules) register(ctx);

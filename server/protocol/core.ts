@@ -1,4 +1,4 @@
-import { notification, request } from './rpc';
+import { clientNotification, notification, request } from './rpc';
 
 /** What the sidecar reports about itself: shown in the status bar and the output channel. */
 export interface SidecarStatus {
@@ -12,17 +12,17 @@ export interface SidecarStatus {
   trusted: boolean;
 }
 
-export const status = request<Record<string, never>, SidecarStatus>('modelops/status');
+export const status = request<Record<string, never>, SidecarStatus>('modelops/core/status');
 
 /** Sent by the extension when Workspace Trust is granted after start-up. */
-export const setTrust = notification<{ trusted: boolean }>('modelops/setTrust');
+export const setTrust = clientNotification<{ trusted: boolean }>('modelops/core/setTrust');
 
 /** What changed in the workspace store; the tree refreshes only the affected branch. */
 export interface ChangedParams {
   kind: 'models' | 'versions' | 'aliases' | 'runs' | 'datasets' | 'deployments' | 'alerts' | 'endpoints';
   model?: string;
 }
-export const changed = notification<ChangedParams>('modelops/changed');
+export const changed = notification<ChangedParams>('modelops/core/changed');
 
 /** Sent after a document's diagnostics were published; tests wait on it instead of sleeping. */
 export interface ValidatedParams {
@@ -32,7 +32,7 @@ export interface ValidatedParams {
   /** Milliseconds spent analysing (excluding the debounce). */
   elapsedMs: number;
 }
-export const validated = notification<ValidatedParams>('modelops/validated');
+export const validated = notification<ValidatedParams>('modelops/core/validated');
 
 /** Initialization options the extension passes to the sidecar. */
 export interface InitializationOptions {

@@ -3,7 +3,7 @@
  * through the client's work-done progress and as `deployStep` notifications. Endpoint tokens
  * travel from SecretStorage to the sidecar's memory with `setToken`; they are never written.
  */
-import { notification, request } from './rpc';
+import { clientNotification, notification, request } from './rpc';
 import type { DeploymentRecord } from '../engine/registry/types';
 import type { EndpointStatus, StepEvent } from '../engine/deploy/deploy';
 import type { MonitorResult, MonitorWindow, DriftSummary } from '../engine/monitoring/monitor';
@@ -26,15 +26,15 @@ export interface DeployResultInfo {
   url: string;
 }
 
-export const deploy = request<DeployParams, DeployResultInfo>('modelops/deploy');
+export const deploy = request<DeployParams, DeployResultInfo>('modelops/deploy/deploy', { requiresTrust: true, action: 'Deploying' });
 
 /** Each step of a running deploy as it starts, passes or fails. */
-export const deployStep = notification<{ ref: string; target: string; event: StepEvent }>('modelops/deployStep');
+export const deployStep = notification<{ ref: string; target: string; event: StepEvent }>('modelops/deploy/step');
 
-export const rollback = request<{ target: string; model: string; configUri?: string }, DeploymentRecord>('modelops/rollback');
+export const rollback = request<{ target: string; model: string; configUri?: string }, DeploymentRecord>('modelops/deploy/rollback', { requiresTrust: true, action: 'Rolling back a deployment' });
 
 /** Configured targets with health and what they serve; never starts a server. */
-export const listEndpoints = request<{ configUri?: string }, EndpointStatus[]>('modelops/listEndpoints');
+export const listEndpoints = request<{ configUri?: string }, EndpointStatus[]>('modelops/deploy/listEndpoints');
 
 export interface MonitorParams {
   /** Default: monitor.target of the config. */
@@ -47,7 +47,7 @@ export interface MonitorParams {
 }
 
 /** Windows, the control chart (ready for the chart webview), drift and the alerts this run raised. */
-export const monitor = request<MonitorParams, MonitorResult>('modelops/monitor');
+export const monitor = request<MonitorParams, MonitorResult>('modelops/deploy/monitor');
 
 export interface SetTokenParams {
   /** The secret's name: a target's tokenSecret, else the target's name. */
@@ -59,4 +59,4 @@ export interface SetTokenParams {
 }
 
 /** Sets (or clears, with null) a token in the sidecar's memory only, with the origins it is bound to. */
-export const setToken = notification<SetTokenParams>('modelops/setToken');
+export const setToken = clientNotification<SetTokenParams>('modelops/deploy/setToken');

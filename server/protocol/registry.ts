@@ -103,4 +103,4 @@ export const storeState = request<Record<string, never>, StoreState>('modelops/r
  * After the user confirmed it: start an empty registry beside the artifacts of a lost one (they are
  * set aside in .modelops/artifacts.lost-<time>/, not deleted). Needs a trusted workspace.
  */
-export const confirmNewRegistry = request<Record<string, never>, StoreState>('modelops/registry/confirmNewRegistry');
+export const confirmNewRegistry = request<Record<string, never>, StoreState>('modelops/registry/confirmNewRegistry', { requiresTrust: true, action: 'Starting a new registry' });

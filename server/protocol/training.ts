@@ -31,7 +31,7 @@ export interface TrainSummary {
   notes: string[];
 }
 
-export const train = request<TrainParams, TrainSummary>('modelops/train');
+export const train = request<TrainParams, TrainSummary>('modelops/training/train', { requiresTrust: true, action: 'Training' });
 
 /** One new point of a running training's curve (≤ 1 KB). */
 export interface TrainProgressParams {
@@ -41,10 +41,10 @@ export interface TrainProgressParams {
   metrics: Record<string, number>;
 }
 
-export const trainProgress = notification<TrainProgressParams>('modelops/trainProgress');
+export const trainProgress = notification<TrainProgressParams>('modelops/training/progress');
 
 /** One log line of an external trainer (`train.command`), for the output channel. */
-export const trainLog = notification<{ runId: string | null; line: string }>('modelops/trainLog');
+export const trainLog = notification<{ runId: string | null; line: string }>('modelops/training/log');
 
 export interface EvaluateParams {
   /** "model@1.2.0", "model@production" or "model". */
@@ -60,7 +60,7 @@ export interface EvaluateParams {
 /** The engine's evaluation result, as it is. */
 export type EvaluateSummary = EvaluateResult;
 
-export const evaluate = request<EvaluateParams, EvaluateSummary>('modelops/evaluate');
+export const evaluate = request<EvaluateParams, EvaluateSummary>('modelops/training/evaluate', { requiresTrust: true, action: 'Evaluating (it loads the model and data the workspace names)' });
 
 export interface BackendStatus {
   /** The backend training and serving use in this sidecar: tensorflow | wasm | cpu. */
@@ -72,4 +72,4 @@ export interface BackendStatus {
   deterministic: boolean;
 }
 
-export const backend = request<{ backend?: string }, BackendStatus>('modelops/backend');
+export const backend = request<{ backend?: string }, BackendStatus>('modelops/training/backend');

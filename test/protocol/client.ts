@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { Diagnostic, InitializeResult } from 'vscode-languageserver-protocol';
-import type { RequestType, ParamsOf, ResultOf } from '../../server/protocol';
+import { core, type RequestType, type ParamsOf, type ResultOf } from '../../server/protocol';
 import type { ValidatedParams } from '../../server/protocol/core';
 
 export const REPO = join(__dirname, '..', '..');
@@ -140,7 +140,7 @@ export async function startSidecar(options: StartOptions = {}): Promise<SidecarC
 
   function waitFor<P>(method: string, match: (p: P) => boolean = () => true, timeoutMs = 10_000): Promise<P> {
     const prior = seen.find((s) => s.method === method && match(s.params as P));
-    if (prior && method !== 'modelops/validated') return Promise.resolve(prior.params as P);
+    if (prior && method !== core.validated.method) return Promise.resolve(prior.params as P);
     return new Promise<P>((resolve, reject) => {
       const w = { method, match: match as (p: unknown) => boolean, resolve: resolve as (p: unknown) => void };
       waiters.add(w);
@@ -153,7 +153,7 @@ export async function startSidecar(options: StartOptions = {}): Promise<SidecarC
   }
 
   async function validated(u: string, version: number): Promise<Validation> {
-    const v = await waitFor<ValidatedParams>('modelops/validated', (p) => p.uri === u && p.version === version);
+    const v = await waitFor<ValidatedParams>(core.validated.method, (p) => p.uri === u && p.version === version);
     const pub = published.get(u);
     return { ...v, count: v.diagnostics, diagnostics: pub?.diagnostics ?? [] };
   }

@@ -93,7 +93,7 @@ test('a referenced data file changing re-validates open configs', async (t) => {
   assert.ok(first.diagnostics.some((d) => d.code === 'file-not-found'));
   const { writeFileSync } = await import('node:fs');
   writeFileSync(join(c.workspace, 'data', 'later.csv'), readFileSync(join(DATA, 'seattle-weather.csv')));
-  const again = c.waitFor<{ uri: string; diagnostics: number }>('modelops/validated', (p) => p.uri === c.uri('modelops.yaml'));
+  const again = c.waitFor<{ uri: string; diagnostics: number }>(core.validated.method, (p) => p.uri === c.uri('modelops.yaml'));
   await c.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(join(c.workspace, 'data', 'later.csv')).href, type: 1 }] });
   const v = await again;
   assert.equal(v.diagnostics, 1, 'only the alias-missing warning is left');

@@ -46,15 +46,16 @@ const posted = async (page: Page): Promise<WebviewToHost[]> => (await page.evalu
 const state = async (page: Page): Promise<ChartState | undefined> => (await page.evaluate(() => (window as unknown as { __state: unknown }).__state)) as ChartState | undefined;
 const send = (page: Page, m: unknown) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
 
-test('panel page: ready → init → render; setState keeps the source, not the data', async () => {
+test('panel page: ready → init → render; setState keeps the data for a reload', async () => {
   const page = await panelPage();
   await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
   assert.deepEqual(await posted(page), [{ type: 'ready', protocol: 1 }]);
-  const init: InitMessage = { type: 'init', kind: 'control', title: 'accuracy on local', data: controlFixture(), source: { method: 'modelops/monitor/controlChart', params: { target: 'local' } } };
+  const init: InitMessage = { type: 'init', kind: 'control', title: 'accuracy on local', data: controlFixture() };
   await send(page, init);
   await waitRendered(page);
   const s = await state(page);
-  assert.deepEqual(s, { kind: 'control', title: 'accuracy on local', tableVisible: false, source: init.source });
+  assert.deepEqual({ ...s, data: undefined }, { kind: 'control', title: 'accuracy on local', tableVisible: false, data: undefined });
+  assert.deepEqual((s?.data as { values: number[] }).values, init.data.values);
   assert.deepEqual(await cspViolations(page), []);
   // The injected style carries the nonce the script was loaded with.
   assert.equal(await page.evaluate(() => document.querySelector('style')?.nonce), 'bm9uY2Utb2YtdGhlLXRlc3QtcnVu');
@@ -75,7 +76,7 @@ test('panel page: live control append, then an export request answered with an e
   await page.waitForFunction(() => (window.__chart.view() as { points: number }).points === 7);
   const v = (await page.evaluate(() => window.__chart.view())) as { markers: Array<{ index: number; rules: number[] }> };
   assert.deepEqual(v.markers.map((m) => [m.index, m.rules]), [[6, [1]]]);
-  // Without a source, the state keeps the data (with the appended point) for a reload.
+  // The state keeps the data (with the appended point) for a reload.
   assert.deepEqual(((await state(page))?.data as { values: number[] }).values, [...values, 17]);
 
   await send(page, { type: 'export', format: 'csv' });

@@ -62,10 +62,14 @@ function dataError(code: string, message: string, hint: string): ModelOpsError {
   return new ModelOpsError(code, message, hint);
 }
 
-/** At most five column names, each clipped, then how many more: a message never grows with the header. */
-export function listColumns(names: readonly string[]): string {
-  const shown = names.slice(0, LISTED_COLUMNS).map((n) => truncate(n));
-  return names.length > LISTED_COLUMNS ? `${shown.join(', ')} … and ${(names.length - LISTED_COLUMNS).toLocaleString('en-US')} more` : shown.join(', ');
+/**
+ * At most `limit` column names (default five), each clipped, then how many more: a message never
+ * grows with the header. "… and 1 more" is never said: one more name fits instead.
+ */
+export function listColumns(names: readonly string[], limit = LISTED_COLUMNS): string {
+  const n = names.length <= limit + 1 ? names.length : limit;
+  const shown = names.slice(0, n).map((c) => truncate(c));
+  return names.length > n ? `${shown.join(', ')} … and ${(names.length - n).toLocaleString('en-US')} more` : shown.join(', ');
 }
 
 function tooLong(name: string, line: number, column?: number): ModelOpsError {

@@ -35,7 +35,7 @@ export function registerDeploy(ctx: ServerContext): void {
   });
   let deploying: string | null = null;
 
-  ctx.connection.onNotification(rpc.setToken.method, (p: { secret?: unknown; token?: unknown; origins?: unknown }) => {
+  ctx.onNotification(rpc.setToken, (p) => {
     if (typeof p?.secret !== 'string') return;
     const origins = Array.isArray(p.origins) ? p.origins.map((o) => (typeof o === 'string' ? originOf(o) : null)).filter((o): o is string => o !== null) : [];
     if (typeof p.token === 'string' && p.token.length > 0) tokens.set(p.secret, { token: p.token, origins });
@@ -44,9 +44,6 @@ export function registerDeploy(ctx: ServerContext): void {
   });
 
   ctx.handle(rpc.deploy, async (params) => {
-    if (!ctx.trusted()) {
-      throw new ModelOpsError('untrusted-workspace', 'Deploying is disabled in an untrusted workspace: it would start processes and send models where the workspace says.', 'Trust the workspace (Manage Workspace Trust) to deploy.');
-    }
     if (deploying) throw new ModelOpsError('deploy-busy', `A deploy is already running (${deploying}).`, 'Wait for it to finish.');
     const { config: cfg, dir } = await config(ctx, params.configUri);
     const registry = sharedRegistry(ctx);
@@ -78,9 +75,6 @@ export function registerDeploy(ctx: ServerContext): void {
   });
 
   ctx.handle(rpc.rollback, async (params) => {
-    if (!ctx.trusted()) {
-      throw new ModelOpsError('untrusted-workspace', 'Rolling back is disabled in an untrusted workspace.', 'Trust the workspace (Manage Workspace Trust) first.');
-    }
     const { config: cfg, dir } = await config(ctx, params.configUri);
     const record = await rollback({ registry: sharedRegistry(ctx), config: cfg, configDir: dir, target: params.target, model: params.model, tokenFor });
     ctx.notify(core.changed, { kind: 'deployments' });
