@@ -4,6 +4,7 @@ import { registry } from '../../server/protocol';
 import type { ModelRecord, VersionRecord } from '../../server/engine/registry/types';
 import { UserError, type Ctx } from '../ctx';
 import { versionDescription } from '../tree/format';
+import { gateLabel, gateProblem, gateState } from '../../server/engine/evaluation/gateState';
 
 /** A version from a tree node (`{ kind: 'version', version }`) or from an `model@version` string. */
 export function versionFromArg(arg: unknown): VersionRecord | undefined {
@@ -76,10 +77,15 @@ export async function resolveVersion(ctx: Ctx, arg: unknown, options: PickVersio
 }
 
 export function gateSummary(v: VersionRecord): string {
-  if (!v.gates) return 'gates: not evaluated';
-  if (v.gates.passed) return 'gates: passed';
-  const failed = v.gates.results.filter((r) => !r.passed);
-  return `gates: ${failed.length} failed${v.gates.override ? ' (overridden)' : ''} — ${failed.map((r) => r.message).join('; ')}`;
+  switch (gateState(v.gates)) {
+    case 'none':
+      return 'gates: none recorded';
+    case 'passed':
+      return 'gates: passed';
+    default:
+      // failed, not evaluated, overridden: never worded as a pass.
+      return `${gateLabel(v.gates)} — ${gateProblem(v.gates)}`;
+  }
 }
 
 export function ref(v: Pick<VersionRecord, 'model' | 'version'>): string {

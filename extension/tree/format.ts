@@ -1,5 +1,6 @@
 /** Pure formatting for tree items: no `vscode`, so it is unit-testable. */
 import type { RunRecord, VersionRecord } from '../../server/engine/registry/types';
+import { gateLabel, gateState, isNotEvaluated, type GateState } from '../../server/engine/evaluation/gateState';
 
 /** Metrics shown first when a version has them: the most telling one per task. */
 const KEY_METRICS = ['accuracy', 'f1_macro', 'roc_auc', 'r2', 'rmse', 'mae', 'log_loss'];
@@ -26,16 +27,39 @@ export function versionDescription(v: VersionRecord, preferredMetric?: string): 
   if (v.aliases.length) parts.push(v.aliases.join(', '));
   if (v.deployedTo.length) parts.push(`⇢ ${v.deployedTo.join(', ')}`);
   if (v.archived) parts.push('archived');
+  // A gate state that is not a plain pass is said in words too, not only by the icon.
+  const state = gateState(v.gates);
+  if (state === 'failed' || state === 'not-evaluated' || state === 'overridden') parts.push(gateLabel(v.gates));
   return parts.join(' · ');
 }
 
-/** contextValue drives the menus: "version", plus ":aliased", ":deployed", ":archived", ":gates-failed". */
+/** The tree icon of a version by gate state: codicon id and theme colour (null: default colour). */
+export function gateIcon(v: VersionRecord): { id: string; color: string | null } {
+  const state: GateState = gateState(v.gates);
+  switch (state) {
+    case 'passed':
+      return { id: 'pass', color: 'testing.iconPassed' };
+    case 'failed':
+      return { id: 'error', color: 'testing.iconFailed' };
+    case 'overridden':
+      // Shipped on a written reason: a warning, never the green check of a pass.
+      return { id: 'warning', color: 'list.warningForeground' };
+    case 'not-evaluated':
+      return { id: 'question', color: 'list.warningForeground' };
+    case 'none':
+      return { id: v.aliases.length ? 'tag' : 'circle-outline', color: null };
+  }
+}
+
+/** contextValue drives the menus: "version", plus ":aliased", ":deployed", ":archived", ":gates-failed" / ":gates-not-evaluated". */
 export function versionContext(v: VersionRecord): string {
   let c = 'version';
   if (v.aliases.length) c += ':aliased';
   if (v.deployedTo.length) c += ':deployed';
   if (v.archived) c += ':archived';
-  if (v.gates && !v.gates.passed && !v.gates.override) c += ':gates-failed';
+  const state = gateState(v.gates);
+  if (state === 'failed') c += ':gates-failed';
+  else if (state === 'not-evaluated') c += ':gates-not-evaluated';
   return c;
 }
 
@@ -90,11 +114,15 @@ export function versionTooltip(v: VersionRecord): string {
   const metrics = Object.entries(v.metrics);
   if (metrics.length) lines.push(`Metrics: ${metrics.slice(0, 8).map(([k, x]) => `${md(k)} ${x.toFixed(4)}`).join(' · ')}  `);
   if (v.gates) {
-    const failed = v.gates.results.filter((r) => !r.passed);
-    lines.push(
-      `Gates: ${v.gates.passed ? 'passed' : `${failed.length} failed`}${v.gates.override ? ` (overridden: ${md(v.gates.override.reason)})` : ''}  `,
-    );
-    for (const r of failed) lines.push(`  - ${md(r.message)}  `);
+    const state = gateState(v.gates);
+    const head =
+      state === 'passed'
+        ? 'passed'
+        : isNotEvaluated(v.gates)
+          ? `not evaluated — ${md(v.gates.notEvaluated)}`
+          : `${v.gates.results.filter((r) => !r.passed).length} failed`;
+    lines.push(`Gates: ${head}${v.gates.override ? ` (overridden: ${md(v.gates.override.reason)})` : ''}  `);
+    if (state !== 'passed' && !isNotEvaluated(v.gates)) for (const r of v.gates.results.filter((x) => !x.passed)) lines.push(`  - ${md(r.message)}  `);
   }
   lines.push('', '**Lineage**  ');
   lines.push(`Run: ${v.runId ? `\`${v.runId}\`` : '—'}  `);

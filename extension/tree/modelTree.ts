@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { ChangedParams } from '../../server/protocol/core';
 import type { DatasetRecord, ModelRecord, RunRecord, VersionRecord } from '../../server/engine/registry/types';
-import { formatMetric, keyMetric, runDescription, runLabel, shortDigest, versionContext, versionDescription, versionTooltip } from './format';
+import { formatMetric, gateIcon, keyMetric, runDescription, runLabel, shortDigest, versionContext, versionDescription, versionTooltip } from './format';
 import type { TreeSource } from './source';
 import { hasStore } from '../configFiles';
 
@@ -120,13 +120,8 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         item.description = versionDescription(v);
         item.tooltip = new vscode.MarkdownString(versionTooltip(v));
         item.contextValue = versionContext(v);
-        item.iconPath = v.gates
-          ? v.gates.passed || v.gates.override
-            ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
-            : new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'))
-          : v.aliases.length
-            ? new vscode.ThemeIcon('tag')
-            : new vscode.ThemeIcon('circle-outline');
+        const icon = gateIcon(v);
+        item.iconPath = icon.color ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color)) : new vscode.ThemeIcon(icon.id);
         item.command = { command: 'modelops.showVersionDetails', title: 'Show Version Details', arguments: [node] };
         return item;
       }

@@ -121,6 +121,50 @@ const batchNormLayer: ObjectSchema = {
   properties: { type: str('Layer type.', 'type: batchNormalization', { enum: ['batchNormalization'] }) },
 };
 
+const onnxBlock: ObjectSchema = {
+  kind: 'object',
+  doc: 'How an ONNX model (`framework: onnx`, or `framework: command` whose `train.outputs` is an `.onnx`) reads the data and what its outputs mean. Every key is optional: what is left out is read from the model (its inputs, outputs and `metadata_props`).',
+  example: 'onnx:\n  inputs: single\n  derived: { month: "month(date)" }\n  outputs: { probabilities: probabilities }',
+  properties: {
+    inputs: str(
+      'How the feature columns reach the model. `single`: one `[batch, n]` tensor holding the columns in the order of `data.features` (then the derived columns). `per-column`: one `[batch, 1]` tensor per column, matched by name (scikit-learn pipelines converted with skl2onnx). Default: detected from the model (several inputs → `per-column`).',
+      'inputs: single',
+      { enum: ['single', 'per-column'] },
+    ),
+    derived: {
+      kind: 'object',
+      doc: 'Model inputs computed from a data column: `month(c)` 1–12, `day(c)` 1–31, `dayofyear(c)` 1–366, `weekday(c)` 0 = Monday … 6, `year(c)`, `hour(c)` 0–23, where `c` holds ISO dates. Callers keep sending the raw date.',
+      example: 'derived:\n  month: "month(date)"\n  day_of_year: "dayofyear(date)"',
+      properties: {},
+      keyDoc: 'model input column',
+      additionalProperties: str('`function(column)`: one of month, day, dayofyear, weekday, year, hour over a date column.', 'month: "month(date)"', { minLength: 1 }),
+    },
+    outputs: {
+      kind: 'object',
+      doc: 'Which graph outputs hold what. Default: detected (a float `[batch, classes]` output for probabilities, an int64/string `[batch]` output for the label, a float `[batch]` or `[batch, 1]` output for a regression value).',
+      example: 'outputs: { probabilities: probabilities, label: label }',
+      properties: {
+        probabilities: str('Output with class probabilities, float `[batch, classes]` in the order of the labels (classification).', 'probabilities: output_probability', { minLength: 1 }),
+        label: str('Output with the predicted class, int64 or string `[batch]` (classification; optional — otherwise the most probable class).', 'label: output_label', { minLength: 1 }),
+        value: str('Output with the predicted value, float `[batch]` or `[batch, 1]` (regression).', 'value: variable', { minLength: 1 }),
+      },
+    },
+    labels: {
+      kind: 'array',
+      doc: 'Class labels in the order of the probability columns. Default: the model\'s `metadata_props` `labels` (a JSON list), else the sorted distinct values of the target column in the training data — the order scikit-learn and most exporters use.',
+      example: 'labels: [drizzle, fog, rain, snow, sun]',
+      minItems: 1,
+      uniqueItems: true,
+      items: str('A class label.', 'rain', { minLength: 1 }),
+    },
+    preprocessing: str(
+      '`in-graph`: the model takes raw values (its scaling and encoding are inside the graph, as exported pipelines have). `config`: standardise numeric and one-hot encode categorical columns as ModelOps does for TF.js models (fitted on the training split), then feed one float32 `[batch, n]` tensor.',
+      'preprocessing: in-graph',
+      { enum: ['in-graph', 'config'], default: 'in-graph' },
+    ),
+  },
+};
+
 const target: ObjectSchema = {
   kind: 'object',
   doc: 'A deployment target (endpoint). `local` is the built-in model server (Open Inference Protocol); `http` is a remote server speaking the same protocol.',
@@ -203,7 +247,7 @@ export const configSchema: ObjectSchema = {
     },
     model: {
       kind: 'object',
-      doc: 'The model: its registry name, the task, and how it is built.',
+      doc: 'The model: its registry name, the task, and how it is built (or, for `framework: onnx`, where the file trained elsewhere is).',
       example: 'model:\n  name: weather-classifier\n  task: classification\n  framework: tfjs',
       required: ['name', 'task'],
       properties: {
@@ -214,10 +258,19 @@ export const configSchema: ObjectSchema = {
         task: str('`classification` (predict a class label) or `regression` (predict a number).', 'task: classification', {
           enum: ['classification', 'regression'],
         }),
-        framework: str('`tfjs`: a TensorFlow.js network defined by `layers`, trained in the sidecar. `command`: an external trainer run with `train.command`.', 'framework: tfjs', {
-          enum: ['tfjs', 'command'],
-          default: 'tfjs',
+        framework: str(
+          '`tfjs`: a TensorFlow.js network defined by `layers`, trained in the sidecar. `command`: an external trainer run with `train.command` (when `train.outputs` is an `.onnx` file it is evaluated and gated like a version trained here). `onnx`: a model trained elsewhere (PyTorch, scikit-learn, Keras exported to ONNX), read from `model.path`.',
+          'framework: tfjs',
+          {
+            enum: ['tfjs', 'command', 'onnx'],
+            default: 'tfjs',
+          },
+        ),
+        path: str('The ONNX model file (`framework: onnx`), relative to `modelops.yaml`. Checked against the config when it exists: inputs, outputs, opset, labels.', 'path: models/weather.onnx', {
+          role: 'path',
+          minLength: 1,
         }),
+        onnx: onnxBlock,
         layers: {
           kind: 'array',
           doc: 'The network, input to output (tfjs only). The input layer is implied by the features. The last layer must be `dense`: units = number of classes with `softmax` (classification), or 1 with no activation (regression).',
@@ -235,7 +288,7 @@ export const configSchema: ObjectSchema = {
     },
     train: {
       kind: 'object',
-      doc: 'Training settings (tfjs), or the external trainer (`framework: command`).',
+      doc: 'Training settings (tfjs), or the external trainer (`framework: command`). Not used with `framework: onnx`.',
       example: 'train:\n  epochs: 40\n  batchSize: 32\n  optimizer: adam\n  learningRate: 0.01',
       properties: {
         epochs: num('integer', 'Passes over the training data.', 'epochs: 40', { minimum: 1, maximum: 100000, default: 20 }),
@@ -274,7 +327,7 @@ export const configSchema: ObjectSchema = {
           role: 'command',
           minLength: 1,
         }),
-        outputs: str('Model file the external trainer writes, relative to `modelops.yaml`.', 'outputs: out/model.onnx', { role: 'path', minLength: 1 }),
+        outputs: str('Model file the external trainer writes, relative to `modelops.yaml`. An `.onnx` file is wrapped as an ONNX version (configured by `model.onnx`), evaluated on the test split and gated; other outputs are registered with their gates marked not evaluated.', 'outputs: out/model.onnx', { role: 'path', minLength: 1 }),
         metrics: str('JSON file of metrics the external trainer writes (`{"accuracy": 0.91, ...}`), relative to `modelops.yaml`.', 'metrics: out/metrics.json', {
           role: 'path',
           minLength: 1,

@@ -5,7 +5,7 @@
  */
 
 export type Task = 'classification' | 'regression';
-export type Framework = 'tfjs' | 'command';
+export type Framework = 'tfjs' | 'command' | 'onnx';
 export type DataFormat = 'csv' | 'jsonl';
 export type MissingPolicy = 'drop' | 'impute';
 export type Optimizer = 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
@@ -64,6 +64,21 @@ export interface ModelConfig {
   framework: Framework;
   /** tfjs only; the input layer is implied by the features. */
   layers?: LayerConfig[];
+  /** framework onnx: the model file as written (relative to the config's directory). */
+  path?: string;
+  /** How an ONNX model (framework onnx, or command with an .onnx output) reads columns and what its outputs hold. */
+  onnx?: OnnxModelConfig;
+}
+
+export interface OnnxModelConfig {
+  /** Absent: detected from the model (several inputs → per-column). */
+  inputs?: 'single' | 'per-column';
+  /** Model column → `fn(column)`. */
+  derived?: Record<string, string>;
+  outputs?: { probabilities?: string; label?: string; value?: string };
+  /** Absent: metadata_props labels, else the sorted distinct target values of the training data. */
+  labels?: string[];
+  preprocessing: 'in-graph' | 'config';
 }
 
 export interface EarlyStoppingConfig {

@@ -7,6 +7,7 @@ import { isMap, isPair, isScalar, isSeq, isAlias, type Document, type Node, type
 import { childSchema, configSchema, keysOf, type ObjectSchema, type SchemaNode } from './schema';
 import { deref, keyName, MAX_ALIAS_EXPANSION, nodeSpan, parseConfig, toJs, type LineIndex, type ParsedConfig } from './parse';
 import { fileInfo, peekData, sampleColumn } from './datafile';
+import { checkOnnxBlock, checkOnnxModel, type OnnxCheckHost } from './onnxCheck';
 import { isAssembled, type ParseCache } from './incremental';
 import { parseGate, GATE_GRAMMAR } from './gate';
 import { didYouMean, isSecretKey, looksLikeSecret, urlCarriesSecret } from './text';
@@ -24,6 +25,8 @@ import {
 } from './types';
 
 export const MAX_DIAGNOSTICS = 200;
+/** train keys that configure training here (tfjs) or an external trainer, not a model trained elsewhere. */
+const TRAINING_KEYS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'classWeights', 'earlyStopping', 'command', 'outputs', 'metrics'] as const;
 export const SECRET_HINT = 'store it with ModelOps: Set Endpoint Token';
 
 export interface Analysis {
@@ -419,7 +422,7 @@ class Analyzer {
     const deploy = obj(v.deploy);
     const monitor = obj(v.monitor);
     const task = model.task === 'classification' || model.task === 'regression' ? model.task : undefined;
-    const framework = model.framework === 'command' ? 'command' : 'tfjs';
+    const framework = model.framework === 'command' ? 'command' : model.framework === 'onnx' ? 'onnx' : 'tfjs';
     const base = this.ctx.path ? dirname(this.ctx.path) : undefined;
 
     // split sums to 1
@@ -461,7 +464,7 @@ class Analyzer {
     const target = typeof data.target === 'string' ? data.target : undefined;
     if (columns && target !== undefined && !columns.includes(target)) {
       const s = didYouMean(target, columns);
-      this.add(this.at(['data', 'target']), 'error', 'unknown-column', `data.target: '${clip(target)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+      this.add(this.at(['data', 'target']), 'error', 'unknown-column', `data.target: '${clip(target)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
     }
     const features = Array.isArray(data.features) ? data.features : undefined;
     if (features) {
@@ -470,7 +473,7 @@ class Analyzer {
         if (f === target) this.add(this.at(['data', 'features', i]), 'error', 'target-in-features', `data.features: '${f}' is the target; a model cannot take its own answer as input.`);
         else if (columns && !columns.includes(f)) {
           const s = didYouMean(f, columns);
-          this.add(this.at(['data', 'features', i]), 'error', 'unknown-column', `data.features: '${clip(f)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+          this.add(this.at(['data', 'features', i]), 'error', 'unknown-column', `data.features: '${clip(f)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
         }
       });
     }
@@ -502,7 +505,8 @@ class Analyzer {
     if (framework === 'command' && typeof train.command !== 'string') {
       this.add(this.at(['model', 'framework']), 'error', 'missing-key', `framework: command needs train.command (the external trainer to run).`);
     }
-    if (framework === 'command' && layers) this.add(this.keyAt(['model', 'layers']), 'warning', 'unused-key', `model.layers is ignored with framework: command.`);
+    if (framework !== 'tfjs' && layers) this.add(this.keyAt(['model', 'layers']), 'warning', 'unused-key', `model.layers is ignored with framework: ${framework}.`);
+    this.onnxMeaning({ framework, model, train, base, task, features, featureSet, columns, classes, target });
     if (framework === 'tfjs' && typeof train.command === 'string') this.add(this.keyAt(['train', 'command']), 'warning', 'unused-key', `train.command is used only with framework: command.`);
     if (framework === 'tfjs' && layers && layers.length > 0 && task) {
       const li = layers.length - 1;
@@ -614,6 +618,66 @@ class Analyzer {
         }
       });
     }
+  }
+
+  /** `framework: onnx` (model.path) and `framework: command` with an .onnx output: keys that apply, and the model file against the config. */
+  onnxMeaning(m: {
+    framework: 'tfjs' | 'command' | 'onnx';
+    model: Record<string, unknown>;
+    train: Record<string, unknown>;
+    base: string | undefined;
+    task: 'classification' | 'regression' | undefined;
+    features: unknown[] | undefined;
+    featureSet: string[] | undefined;
+    columns: string[] | null;
+    classes: { count: number; exact: boolean; labels: string[] } | undefined;
+    target: string | undefined;
+  }): void {
+    const { framework, model, train } = m;
+    const outputs = typeof train.outputs === 'string' ? train.outputs : undefined;
+    const onnxOutput = framework === 'command' && outputs !== undefined && /\.onnx$/i.test(outputs);
+    const hasBlock = model.onnx !== undefined;
+    if (framework === 'onnx') {
+      if (typeof model.path !== 'string' && isMap(this.node(['model']))) {
+        this.add(this.keyAt(['model']), 'error', 'missing-key', 'model.path is required with framework: onnx (the .onnx file, relative to modelops.yaml).', this.missingData(this.node(['model']) as YAMLMap, 'path', ['model'], schemaExample(['model', 'path'])));
+      }
+      for (const k of TRAINING_KEYS) {
+        if (train[k] !== undefined) this.add(this.keyAt(['train', k]), 'warning', 'unused-key', `train.${k} does not apply with framework: onnx (the model is trained elsewhere).`);
+      }
+    } else if (model.path !== undefined) {
+      this.add(this.keyAt(['model', 'path']), 'warning', 'unused-key', `model.path is used only with framework: onnx${framework === 'command' ? '; the external trainer writes train.outputs' : ''}.`);
+    }
+    if (hasBlock && framework === 'tfjs') this.add(this.keyAt(['model', 'onnx']), 'warning', 'unused-key', 'model.onnx applies only to ONNX models (framework: onnx, or framework: command with an .onnx train.outputs).');
+    if (hasBlock && framework === 'command' && outputs !== undefined && !onnxOutput) this.add(this.keyAt(['model', 'onnx']), 'warning', 'unused-key', `model.onnx applies only when train.outputs is an .onnx file; it is '${clip(outputs)}'.`);
+    if (framework !== 'onnx' && !onnxOutput) return;
+    const onnx = obj(model.onnx);
+    const host: OnnxCheckHost = { add: (r, sev, code, msg, data) => this.add(r, sev, code, msg, data), at: (p) => this.at(p), keyAt: (p) => this.keyAt(p), has: (p) => this.node(p) !== null || this.keyNode(p) !== null };
+    checkOnnxBlock(host, onnx, m.columns);
+    const rel = framework === 'onnx' ? (typeof model.path === 'string' ? model.path : undefined) : outputs;
+    if (!rel || !m.base || this.ctx.noFileChecks) return;
+    const fileKey = framework === 'onnx' ? ['model', 'path'] : ['train', 'outputs'];
+    const abs = resolve(m.base, rel);
+    if (framework === 'onnx' && !/\.onnx$/i.test(rel)) {
+      this.add(this.at(fileKey), 'error', 'onnx-file', `model.path: '${clip(rel)}' is not an .onnx file. Export the model to ONNX first: torch.onnx.export(model, x, "model.onnx", dynamic_axes={"input": {0: "batch"}}), skl2onnx.to_onnx(pipeline, X[:1]), or python -m tf2onnx.convert.`);
+      return;
+    }
+    if (!fileInfo(abs)) {
+      // An external trainer writes its output later; a file to read must exist now.
+      if (framework === 'onnx') this.add(this.at(fileKey), 'error', 'file-not-found', `model.path: file '${clip(rel)}' does not exist (looked in ${abs}).`, { path: abs });
+      return;
+    }
+    checkOnnxModel(host, {
+      abs,
+      shown: rel,
+      fileKey,
+      task: m.task,
+      features: m.features?.every((f) => typeof f === 'string') ? (m.features as string[]) : undefined,
+      featureSet: m.featureSet,
+      dataColumns: m.columns,
+      onnx,
+      classes: m.classes ? { labels: m.classes.labels, exact: m.classes.exact } : undefined,
+      target: m.target,
+    });
   }
 
   /** Reports what is wrong with a URL; true when it parses as http(s). */
@@ -792,7 +856,7 @@ function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsC
     model: {
       name: String(model.name),
       task,
-      framework: (model.framework as 'tfjs' | 'command' | undefined) ?? 'tfjs',
+      framework: (model.framework as ModelOpsConfig['model']['framework'] | undefined) ?? 'tfjs',
     },
     train: {
       epochs: (train.epochs as number | undefined) ?? 20,
@@ -812,6 +876,16 @@ function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsC
   if (typeof data.test === 'string') cfg.data.test = data.test;
   if (Array.isArray(data.features)) cfg.data.features = data.features as string[];
   if (Array.isArray(model.layers)) cfg.model.layers = model.layers as ModelOpsConfig['model']['layers'];
+  if (typeof model.path === 'string') cfg.model.path = model.path;
+  if (model.onnx !== undefined) {
+    const o = obj(model.onnx);
+    const onnx: NonNullable<ModelOpsConfig['model']['onnx']> = { preprocessing: o.preprocessing === 'config' ? 'config' : 'in-graph' };
+    if (o.inputs === 'single' || o.inputs === 'per-column') onnx.inputs = o.inputs;
+    if (o.derived !== undefined) onnx.derived = obj(o.derived) as Record<string, string>;
+    if (o.outputs !== undefined) onnx.outputs = obj(o.outputs) as NonNullable<typeof onnx.outputs>;
+    if (Array.isArray(o.labels)) onnx.labels = (o.labels as unknown[]).map(String);
+    cfg.model.onnx = onnx;
+  }
   if (train.earlyStopping !== undefined) {
     const es = obj(train.earlyStopping);
     cfg.train.earlyStopping = { metric: (es.metric as string | undefined) ?? 'val_loss', patience: (es.patience as number | undefined) ?? 5, minDelta: (es.minDelta as number | undefined) ?? 0 };

@@ -1,17 +1,21 @@
 /**
- * Evaluate a registered version: load its bundle, rebuild the test split the config holds out
- * (or read a given file), compute the metrics, check the config's gates and store the result
- * with the version; recorded as an 'evaluate' run.
+ * Evaluate a registered version: load its bundle through the model runtime layer (TF.js or
+ * ONNX), rebuild the test split the config holds out (or read a given file), compute the
+ * metrics on the batch path, check the config's gates and store the result with the version;
+ * recorded as an 'evaluate' run.
  */
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { describeError, ModelOpsError } from '../errors';
 import { loadConfig } from '../config';
-import type { LoadedConfig } from '../config/types';
+import type { LoadedConfig, ModelOpsConfig } from '../config/types';
 import type { GateReport, Registry, RunRecord, VersionRecord } from '../registry/types';
 import type { ColumnType } from '../data/read';
-import { encodeLabels, encodeRegressionTarget, transformRows, type RowSet } from '../data/preprocess';
+import { encodeLabels, encodeRegressionTarget, type MissingPolicy, type RowSet } from '../data/preprocess';
 import { loadEvaluationData, loadTrainingData } from '../data/splits';
-import { loadModelBundle, probabilitiesOf } from '../model/bundle';
+import { MANIFEST_JSON } from '../model/bundle';
+import { loadRuntime, type ModelRuntime } from '../runtime';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from './metrics';
 import { evaluateGates, registryAliasResolver } from './gates';
 
@@ -48,47 +52,12 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
   const { config } = loaded;
   const version = registry.getVersion(options.ref);
   const ref = `${version.model}@${version.version}`;
-  if (version.format !== 'modelops-tfjs') {
-    throw new ModelOpsError('not-evaluable', `${ref} is a '${version.format}' artifact; only versions trained by ModelOps (modelops-tfjs) can be evaluated here.`, 'Evaluate it with the tool that produced it and record the metrics.');
-  }
+  const bundleDir = await runnableBundle(registry, ref, version);
   let run = registry.createRun({ kind: 'evaluate', model: version.model, params: { ref, data: options.dataPath ?? null, gate: options.gate !== false } });
   try {
-    const model = await loadModelBundle(await registry.artifactPath(ref));
+    const rt = await loadRuntime(bundleDir);
     try {
-      const manifest = model.manifest;
-      const types: Record<string, ColumnType> = {};
-      for (const f of manifest.features) if (f.kind === 'numeric') types[f.name] = 'number';
-      if (manifest.task === 'regression') types[manifest.target] = 'number';
-      const policy = manifest.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
-      let set: RowSet;
-      let data: string;
-      if (options.dataPath) {
-        const abs = resolve(process.cwd(), options.dataPath);
-        const r = await loadEvaluationData(abs, manifest.target, manifest.features.map((f) => f.name), policy, { root: registry.root, types });
-        set = r.set;
-        data = r.displayPath;
-      } else {
-        const d = await loadTrainingData({ ...config.data, features: manifest.features.map((f) => f.name), target: manifest.target }, { configDir: dirname(loaded.path), root: registry.root, types });
-        set = d.test;
-        data = config.data.test ? d.test.source : `${d.test.source} (test split)`;
-      }
-      if (set.rows.length === 0) {
-        throw new ModelOpsError('no-rows', `No rows to evaluate ${ref} on in ${data}.`, 'Give a data file with --data, or a non-empty test split.');
-      }
-      if (options.signal?.aborted) throw new ModelOpsError('cancelled', 'Evaluation was cancelled.', 'Start it again when you are ready.');
-      const ctx = { source: set.source, lines: set.lines };
-      const x = transformRows(set.rows, manifest.features, ctx);
-      const n = set.rows.length;
-      const { outputs, width } = await model.predictEncoded(x, n);
-      let report: MetricsReport;
-      if (manifest.task === 'classification') {
-        const labels = manifest.labels ?? [];
-        const yTrue = encodeLabels(set.rows, manifest.target, labels, ctx);
-        report = classificationMetrics(yTrue, null, labels, probabilitiesOf(outputs, n, width, labels.length));
-      } else {
-        const yTrue = encodeRegressionTarget(set.rows, manifest.target, ctx);
-        report = regressionMetrics(yTrue, Float64Array.from({ length: n }, (_, i) => outputs[i * width]));
-      }
+      const { report, rows: n, data } = await scoreRuntime(rt, { ...options, ref, configPath: loaded.path, config, root: registry.root });
       const metrics = flattenMetrics(report);
       let gates: GateReport | null = null;
       let updated = version;
@@ -99,7 +68,7 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
       run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics });
       return { version: updated, run, report, metrics, gates, rows: n, data };
     } finally {
-      model.dispose();
+      rt.dispose();
     }
   } catch (e) {
     const cancelled = e instanceof ModelOpsError && e.code === 'cancelled';
@@ -110,4 +79,107 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
     }
     throw e;
   }
+}
+
+/**
+ * The bundle directory of a version a runtime can load (TF.js or ONNX bundle), or an error
+ * that says why not: a bare file or a format no runtime runs.
+ */
+export async function runnableBundle(registry: Registry, ref: string, version: VersionRecord): Promise<string> {
+  const path = await registry.artifactPath(ref);
+  const notRunnable = (why: string) =>
+    new ModelOpsError('not-evaluable', `${ref} cannot be evaluated here: ${why}.`, 'Register it as an ONNX file (torch.onnx.export, skl2onnx, tf2onnx) or train it with ModelOps; or evaluate it with the tool that produced it and record the metrics.');
+  let isDir = false;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch {
+    throw notRunnable(`its artifact ${path} is missing`);
+  }
+  if (!isDir || !existsSync(join(path, MANIFEST_JSON))) throw notRunnable(`it is a '${version.format}' artifact, which no model runtime (TensorFlow.js, ONNX Runtime) here runs`);
+  return path;
+}
+
+export interface ScoreOptions {
+  ref: string;
+  config: ModelOpsConfig;
+  /** The config file (data paths resolve against its directory). */
+  configPath: string;
+  /** Workspace root (paths shown). */
+  root: string;
+  /** Score on this file (relative to the working directory) instead of the config's test split. */
+  dataPath?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Metrics of a loaded runtime on the config's test split or a file, through the numeric batch
+ * path (`encode` + `predictBatch`), or `predict` where the model takes text. The features and
+ * target come from the runtime (its manifest), else from the config.
+ */
+export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Promise<{ report: MetricsReport; rows: number; data: string }> {
+  const { config, ref } = options;
+  const target = rt.target ?? config.data.target;
+  const features = rt.features;
+  const types: Record<string, ColumnType> = {};
+  for (const c of rt.columns) if (c.kind === 'numeric' && c.datatype !== 'BOOL') types[c.name] = 'number';
+  if (rt.task === 'regression') types[target] = 'number';
+  const policy: MissingPolicy = missingPolicy(rt);
+  let set: RowSet;
+  let data: string;
+  if (options.dataPath) {
+    const abs = resolve(process.cwd(), options.dataPath);
+    const r = await loadEvaluationData(abs, target, features, policy, { root: options.root, types });
+    set = r.set;
+    data = r.displayPath;
+  } else {
+    // The same split training made: the split is by row index of the train file with the seed, whatever the columns.
+    const d = await loadTrainingData({ ...config.data, features, target, missing: rt.kind === 'tfjs' ? config.data.missing : policy }, { configDir: dirname(options.configPath), root: options.root, types });
+    set = d.test;
+    data = config.data.test ? d.test.source : `${d.test.source} (test split)`;
+  }
+  if (set.rows.length === 0) {
+    throw new ModelOpsError('no-rows', `No rows to evaluate ${ref} on in ${data}.`, 'Give a data file with --data, or a non-empty test split.');
+  }
+  if (options.signal?.aborted) throw new ModelOpsError('cancelled', 'Evaluation was cancelled.', 'Start it again when you are ready.');
+  const ctx = { source: set.source, lines: set.lines };
+  const n = set.rows.length;
+  if (rt.task === 'classification') {
+    const labels = rt.labels ?? [];
+    const k = labels.length;
+    const yTrue = encodeLabels(set.rows, target, labels, ctx);
+    let proba: Float64Array;
+    let yPred: Int32Array | null = null;
+    if (rt.encode && rt.predictBatch) {
+      const r = await rt.predictBatch(rt.encode(set.rows, ctx), n);
+      if (r.width !== k) throw new ModelOpsError('bad-output', `${ref}: the model returned ${r.width} scores per row for ${k} labels (${labels.join(', ')}).`, 'Register the model again with one label per probability column.');
+      proba = Float64Array.from(r.outputs);
+      // A model's own label output decides the prediction, as its predict() would.
+      if (r.labels) yPred = r.labels;
+    } else {
+      proba = new Float64Array(n * k);
+      const index = new Map(labels.map((l, j) => [l, j]));
+      yPred = new Int32Array(n);
+      (await rt.predict(set.rows, ctx)).forEach((p, i) => {
+        p.probabilities?.forEach((v, j) => (proba[i * k + j] = v));
+        yPred![i] = index.get(String(p.value)) ?? 0;
+      });
+    }
+    return { report: classificationMetrics(yTrue, yPred, labels, proba), rows: n, data };
+  }
+  const yTrue = encodeRegressionTarget(set.rows, target, ctx);
+  let yPred: Float64Array;
+  if (rt.encode && rt.predictBatch) {
+    const r = await rt.predictBatch(rt.encode(set.rows, ctx), n);
+    yPred = Float64Array.from({ length: n }, (_, i) => r.outputs[i * r.width]);
+  } else {
+    yPred = Float64Array.from(await rt.predict(set.rows, ctx), (p) => Number(p.value));
+  }
+  return { report: regressionMetrics(yTrue, yPred), rows: n, data };
+}
+
+/** Rows with missing values: kept when the model handles them (TF.js imputation, ONNX graphs that take NaN), else dropped. */
+function missingPolicy(rt: ModelRuntime): MissingPolicy {
+  const m = rt.manifest;
+  if ('features' in m && Array.isArray(m.features)) return m.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
+  return 'missing' in m && m.missing === 'nan' ? 'impute' : 'drop';
 }

@@ -8,6 +8,9 @@ import { ModelOpsError } from '../errors';
 import type { GateReport, GateResult, Registry, VersionRecord } from '../registry/types';
 import type { GateExpression } from '../config/types';
 import { GATE_GRAMMAR, gateThreshold, parseGate as parseGateExpression } from '../config/gate';
+import type { NotEvaluatedReport } from './gateState';
+
+export { gateLabel, gateNeedsReason, gateProblem, gateState, isNotEvaluated, type GateState, type NotEvaluatedReport } from './gateState';
 
 export type GateOp = GateResult['op'];
 export type ParsedGate = GateExpression;
@@ -52,6 +55,27 @@ export interface GateInput {
   metrics: Record<string, number>;
   /** Metrics of the version holding an alias, or null when no version holds it. */
   resolveAlias(alias: string): { version: string; metrics: Record<string, number> } | null;
+}
+
+/**
+ * The report recorded when gates are configured but could not be evaluated (no runnable model,
+ * the evaluation failed): it never passes, so promotion and protected deploys ask for a reason.
+ */
+export function notEvaluatedReport(gates: Record<string, string>, why: string): NotEvaluatedReport {
+  const results: GateResult[] = Object.entries(gates).map(([metric, expression]) => {
+    const gate = parseGateExpression(expression);
+    return {
+      metric,
+      expression,
+      op: gate?.op ?? '>=',
+      threshold: gate?.kind === 'absolute' ? (gate.value ?? null) : null,
+      actual: null,
+      passed: false,
+      reference: null,
+      message: `${metric} not evaluated: ${why}`,
+    };
+  });
+  return { passed: false, results, evaluatedAt: new Date().toISOString(), override: null, notEvaluated: why };
 }
 
 export function evaluateGates(input: GateInput): GateReport {

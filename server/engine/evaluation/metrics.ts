@@ -48,6 +48,7 @@ export interface RegressionReport {
   task: 'regression';
   rows: number;
   mae: number;
+  mse: number;
   rmse: number;
   r2: number;
   mape: number;
@@ -312,21 +313,23 @@ function ovrMacroAuc(yTrue: ArrayLike<number>, proba: ArrayLike<number>, n: numb
   return sum / k;
 }
 
-/** Mean negative log-likelihood of the true class after clipping and row renormalisation. */
+/** Machine epsilon of float32, what scikit-learn clips float32 probabilities with. */
+export const FLOAT32_EPS = 1.1920928955078125e-7;
+
+/**
+ * Mean negative log-likelihood of the true class, as scikit-learn ≥ 1.5 computes it: each
+ * probability is clipped to [eps, 1 − eps] with eps the machine epsilon of the array's dtype
+ * (float32 for a Float32Array, else float64), and rows are NOT renormalised — a model whose rows
+ * do not sum to 1 is scored on what it said (scikit-learn ≤ 1.4 divided by the row sum).
+ */
 export function multiclassLogLoss(yTrue: ArrayLike<number>, proba: ArrayLike<number>, n: number, k: number): number {
-  const lo = FLOAT64_EPS;
-  const hi = 1 - FLOAT64_EPS;
+  const eps = proba instanceof Float32Array ? FLOAT32_EPS : FLOAT64_EPS;
+  const lo = eps;
+  const hi = 1 - eps;
   const total = new Sum();
   for (let i = 0; i < n; i++) {
-    const o = i * k;
-    let rowSum = 0;
-    for (let j = 0; j < k; j++) {
-      const v = proba[o + j];
-      rowSum += v < lo ? lo : v > hi ? hi : v;
-    }
-    const t = proba[o + yTrue[i]];
-    const pt = (t < lo ? lo : t > hi ? hi : t) / rowSum;
-    total.add(-Math.log(pt));
+    const t = proba[i * k + yTrue[i]];
+    total.add(-Math.log(t < lo ? lo : t > hi ? hi : t));
   }
   return total.value / n;
 }
@@ -362,12 +365,12 @@ export function regressionMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike<num
   } else {
     r2 = 1 - ssRes / ssTot;
   }
-  return { task: 'regression', rows: n, mae: abs.value / n, rmse: Math.sqrt(ssRes / n), r2, mape: ape.value / n, notes };
+  return { task: 'regression', rows: n, mae: abs.value / n, mse: ssRes / n, rmse: Math.sqrt(ssRes / n), r2, mape: ape.value / n, notes };
 }
 
 /** The report as the flat metric names of the config (accuracy, f1_macro, …, mae, r2). */
 export function flattenMetrics(report: MetricsReport): Record<string, number> {
-  if (report.task === 'regression') return { mae: report.mae, rmse: report.rmse, r2: report.r2, mape: report.mape };
+  if (report.task === 'regression') return { mae: report.mae, mse: report.mse, rmse: report.rmse, r2: report.r2, mape: report.mape };
   const out: Record<string, number> = {
     accuracy: report.accuracy,
     precision_macro: report.macro.precision,

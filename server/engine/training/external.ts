@@ -5,17 +5,28 @@
  * MODELOPS_METRICS_FILE; JSON lines `{"step": 3, "metrics": {"loss": 0.31}}` on stdout become
  * run metrics (any other line is a log line); the metrics file is read at exit; on exit 0 the
  * declared `train.outputs` is registered; a non-zero exit fails the run with the last 20
- * lines of stderr.
+ * lines of stderr. An `.onnx` output is wrapped as an ONNX bundle (configured by `model.onnx`),
+ * evaluated on the test split and gated exactly as a TF.js version is; any other output is
+ * registered with its gates recorded as "not evaluated", so it is never taken for passed.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describeError, ModelOpsError } from '../errors';
-import type { LoadedConfig } from '../config/types';
-import type { DatasetRef, Registry, RunRecord } from '../registry/types';
+import type { LoadedConfig, ModelOpsConfig } from '../config/types';
+import type { DatasetRef, GateReport, Registry, RunRecord } from '../registry/types';
 import { digestFile } from '../data/digest';
+import { fitLabels, fitTransforms } from '../data/preprocess';
+import { loadTrainingData, type LoadedData } from '../data/splits';
+import { scoreRuntime } from '../evaluation/evaluate';
+import { evaluateGates, gateLabel, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
+import { flattenMetrics, type MetricsReport } from '../evaluation/metrics';
+import { openOnnxFile } from '../runtime/onnx';
+import { readOnnxGraph } from '../runtime/onnxGraph';
+import { parseDerived } from '../runtime/derive';
+import type { OnnxBundleSpec } from '../runtime/types';
 import type { TrainProgress, TrainResult } from './trainer';
 import { snapshotConfig } from './snapshot';
 
@@ -176,21 +187,68 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
     if (!existsSync(source)) {
       throw new ModelOpsError('output-missing', `'${command}' succeeded but did not write train.outputs (${config.train.outputs}).`, 'Make the command write its model to that path, or fix train.outputs.');
     }
+    const isOnnx = /\.onnx$/i.test(source) && statSync(source).isFile();
     const datasets: DatasetRef[] = [];
-    const trainData = resolve(configDir, config.data.train);
-    if (existsSync(trainData)) datasets.push({ role: 'train', path: config.data.train, digest: await digestFile(trainData) });
-    const version = await registry.registerVersion({
+    let data: LoadedData | null = null;
+    let onnx: OnnxBundleSpec | undefined;
+    if (isOnnx) {
+      // The ONNX output is wrapped as a bundle (spec from model.onnx, profile from the training rows), then evaluated and gated like a TF.js version.
+      options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 0.96, metrics: last, message: `checking ${config.train.outputs}` });
+      data = await loadTrainingData({ ...config.data, features: rawFeatures(config) }, { configDir, root: registry.root });
+      onnx = await onnxSpecFromConfig(source, config, data);
+      for (const f of data.files) {
+        const digest = await digestFile(f.dataset.path);
+        registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns: f.dataset.columns.map((c) => ({ name: c.name, type: c.type })) });
+        datasets.push({ role: f.role, path: f.displayPath, digest });
+      }
+    } else {
+      const trainData = resolve(configDir, config.data.train);
+      if (existsSync(trainData)) datasets.push({ role: 'train', path: config.data.train, digest: await digestFile(trainData) });
+    }
+    const hasGates = Object.keys(config.evaluate.gates).length > 0;
+    let report: MetricsReport | null = null;
+    let metrics = last;
+    let notEvaluated: string | null = null;
+    const notes: string[] = [];
+    if (isOnnx && onnx) {
+      options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 0.97, metrics: last, message: `evaluating ${config.train.outputs} on the test split` });
+      // A file that cannot be loaded fails the run here, before anything is registered.
+      const rt = await openOnnxFile(source, onnx);
+      try {
+        report = (await scoreRuntime(rt, { ref: config.train.outputs, config, configPath: loaded.path, root: registry.root, signal: options.signal })).report;
+        // The metrics ModelOps computed on the test split are the version's; the trainer's own stay where they do not overlap.
+        metrics = { ...last, ...flattenMetrics(report) };
+        notes.push(...report.notes);
+      } catch (e) {
+        if (e instanceof ModelOpsError && e.code === 'cancelled') throw e;
+        notEvaluated = `evaluating ${config.train.outputs} on the test split failed: ${e instanceof ModelOpsError ? e.message : describeError(e)}`;
+        notes.push(notEvaluated);
+      } finally {
+        rt.dispose();
+      }
+    } else {
+      notEvaluated = `train.outputs '${config.train.outputs}' is not an .onnx file, so ModelOps cannot run it; only an .onnx output is evaluated on the test split`;
+      notes.push(notEvaluated);
+    }
+    let version = await registry.registerVersion({
       model: config.model.name,
       source,
-      metrics: last,
+      metrics,
       runId: run.id,
       configPath: await snapshotConfig(registry, run.id, loaded),
       datasets,
       note: options.note ?? `trained by ${command}`,
+      ...(onnx ? { onnx } : {}),
     });
-    run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics: last });
-    options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 1, metrics: last, message: `registered ${version.model}@${version.version}` });
-    return { run, version, metrics: last, report: null, gates: null, backend: 'command', samplesPerSecond: 0, epochsRun: autoStep, stoppedEarly: false, missing: null, notes: [] };
+    const ref = `${version.model}@${version.version}`;
+    let gates: GateReport | null = null;
+    if (hasGates) {
+      gates = report && !notEvaluated ? evaluateGates({ gates: config.evaluate.gates, metrics, resolveAlias: registryAliasResolver(registry, config.model.name) }) : notEvaluatedReport(config.evaluate.gates, notEvaluated ?? 'no evaluation ran');
+      version = registry.recordGates(ref, gates);
+    }
+    run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics });
+    options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 1, metrics, message: `registered ${ref}${gates ? ` (${gateLabel(gates)})` : ''}` });
+    return { run, version, metrics, report, gates, backend: 'command', samplesPerSecond: 0, epochsRun: autoStep, stoppedEarly: false, missing: null, notes };
   } catch (e) {
     const cancelled = e instanceof ModelOpsError && e.code === 'cancelled';
     const outcome = cancelled ? abortOutcome(options.signal) : { status: 'failed' as const, error: describeError(e) };
@@ -203,4 +261,69 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
   } finally {
     log.end();
   }
+}
+
+/** Derived model columns (model.onnx.derived keys) in `cols`, and the other columns. */
+function splitDerived(config: ModelOpsConfig): { derived: Map<string, { source: string }>; features: string[] | undefined } {
+  const derived = parseDerived(config.model.onnx?.derived, 'model.onnx.derived');
+  return { derived, features: config.data.features };
+}
+
+/**
+ * The data columns to read for an ONNX model: data.features with any derived column (listed
+ * there or not) replaced by its source column, e.g. month → date.
+ */
+export function rawFeatures(config: ModelOpsConfig): string[] | undefined {
+  const { derived, features } = splitDerived(config);
+  if (!features) return undefined;
+  const raw = new Set<string>();
+  for (const f of features) raw.add(derived.get(f)?.source ?? f);
+  for (const d of derived.values()) raw.add(d.source);
+  return [...raw];
+}
+
+/**
+ * The model's columns in input order as the config gives them: data.features, then derived
+ * columns not listed there. Undefined when the model's own metadata_props features name the
+ * same columns (its order wins) or the config does not list features.
+ */
+function modelColumns(config: ModelOpsConfig, metaFeatures: string[] | undefined): string[] | undefined {
+  const { derived, features } = splitDerived(config);
+  if (!features) return undefined;
+  const cols = [...features, ...[...derived.keys()].filter((d) => !features.includes(d))];
+  if (metaFeatures && metaFeatures.length === cols.length && cols.every((c) => metaFeatures.includes(c))) return undefined;
+  return cols;
+}
+
+/**
+ * The bundle spec of an ONNX file from the config: task, target, columns, derived inputs, input
+ * mapping, outputs, preprocessing (fitted on the training split for 'config'); labels from
+ * model.onnx.labels, else the file's metadata_props, else the sorted distinct target values of
+ * the training split; reference rows (drift profile) from the training split.
+ */
+export async function onnxSpecFromConfig(file: string, config: ModelOpsConfig, data: LoadedData): Promise<OnnxBundleSpec> {
+  const o = config.model.onnx;
+  const info = readOnnxGraph(await readFile(file), file);
+  let metaFeatures: string[] | undefined;
+  try {
+    const v: unknown = info.metadata.features !== undefined ? JSON.parse(info.metadata.features) : undefined;
+    if (Array.isArray(v)) metaFeatures = v.map(String);
+  } catch {
+    metaFeatures = undefined;
+  }
+  let labels = o?.labels;
+  if (!labels && config.model.task === 'classification' && info.metadata.labels === undefined) labels = fitLabels(data.train.rows, config.data.target);
+  const columns = o?.inputs === 'per-column' ? config.data.features : modelColumns(config, metaFeatures);
+  return {
+    task: config.model.task,
+    target: config.data.target,
+    ...(columns ? { columns } : {}),
+    ...(o?.derived && Object.keys(o.derived).length ? { derived: o.derived } : {}),
+    ...(labels ? { labels } : {}),
+    ...(o?.inputs ? { inputMapping: o.inputs } : {}),
+    ...(o?.outputs ? { outputs: o.outputs } : {}),
+    preprocessing: o?.preprocessing ?? 'in-graph',
+    ...(o?.preprocessing === 'config' ? { transforms: fitTransforms(data.train.rows, data.features, config.data.missing) } : {}),
+    reference: { rows: data.train.rows, seed: config.train.seed },
+  };
 }

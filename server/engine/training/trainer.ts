@@ -17,7 +17,7 @@ import { countImputed, encodeLabels, encodeRegressionTarget, fitLabels, fitTrans
 import { buildProfile } from '../data/profile';
 import { loadTrainingData } from '../data/splits';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
-import { evaluateGates, registryAliasResolver } from '../evaluation/gates';
+import { evaluateGates, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
 import { decodeOutputs, loadModelBundle, makeSignature, MANIFEST_FORMAT, probabilitiesOf, writeManifest } from '../model/bundle';
 import type { ModelManifest } from '../model/types';
 import { parseBackendChoice, type BackendInfo } from './backend';
@@ -357,7 +357,10 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       let gates: GateReport | null = null;
       let finalVersion = version;
       if (Object.keys(config.evaluate.gates).length > 0) {
-        gates = evaluateGates({ gates: config.evaluate.gates, metrics, resolveAlias: registryAliasResolver(registry, config.model.name) });
+        // Without test rows there is nothing to evaluate: the gates are "not evaluated", never passed.
+        gates = report
+          ? evaluateGates({ gates: config.evaluate.gates, metrics, resolveAlias: registryAliasResolver(registry, config.model.name) })
+          : notEvaluatedReport(config.evaluate.gates, 'the test split has no rows');
         finalVersion = registry.recordGates(`${version.model}@${version.version}`, gates);
       }
       const runMetrics: Record<string, number> = { ...prefixed(finalEpoch, 'final_'), ...metrics, samples_per_second: done.samplesPerSecond || lastSps };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateGates, parseGate } from '../../../server/engine/evaluation/gates';
+import { evaluateGates, gateLabel, gateNeedsReason, gateState, notEvaluatedReport, parseGate } from '../../../server/engine/evaluation/gates';
 import { ModelOpsError } from '../../../server/engine/errors';
 
 test('parses absolute and alias-relative gate expressions', () => {
@@ -47,4 +47,20 @@ test('a gate relative to an alias no version holds yet passes and says why', () 
 test('gate boundaries: >= equal passes, > equal fails', () => {
   const r = evaluateGates({ gates: { a: '>= 0.75', b: '> 0.75' }, metrics: { a: 0.75, b: 0.75 }, resolveAlias: () => null });
   assert.deepEqual(r.results.map((x) => x.passed), [true, false]);
+});
+
+test('gate state: passed, failed, overridden and not evaluated are told apart; not evaluated never passes', () => {
+  const pass = evaluateGates({ gates: { accuracy: '>= 0.5' }, metrics: { accuracy: 0.9 }, resolveAlias: () => null });
+  const fail = evaluateGates({ gates: { accuracy: '>= 0.95' }, metrics: { accuracy: 0.9 }, resolveAlias: () => null });
+  const none = notEvaluatedReport({ accuracy: '>= 0.5' }, 'the model is a .pt file');
+  assert.deepEqual([gateState(pass), gateState(fail), gateState(none), gateState(null)], ['passed', 'failed', 'not-evaluated', 'none']);
+  assert.equal(none.passed, false);
+  assert.equal(none.results[0].message, 'accuracy not evaluated: the model is a .pt file');
+  // A report claiming a pass but marked not evaluated is still not a pass.
+  assert.equal(gateState({ ...none, passed: true }), 'not-evaluated');
+  const overridden = { ...fail, override: { reason: 'hotfix', at: 'now' } };
+  assert.equal(gateState(overridden), 'overridden');
+  assert.equal(gateLabel(overridden), 'gates failed, overridden');
+  assert.equal(gateLabel(none), 'gates not evaluated');
+  assert.deepEqual([gateNeedsReason(pass), gateNeedsReason(fail), gateNeedsReason(none), gateNeedsReason(overridden)], [false, true, true, false]);
 });

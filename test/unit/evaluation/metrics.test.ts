@@ -100,3 +100,26 @@ test('1,000,000 rows of 5-class metrics take under 2 s', () => {
   const r = classificationMetrics(y, null, ['a', 'b', 'c', 'd', 'e'], p);
   assert.ok(r.rocAuc !== null && r.rocAuc > 0.6 && r.logLoss !== null);
 });
+
+test('log_loss follows scikit-learn ≥ 1.5: rows that do not sum to 1 are not renormalised, probabilities are clipped to [eps, 1 − eps]', () => {
+  // Row 0 sums to 0.8, row 1 to 1.5, both of class a: the true class's probability is scored as given.
+  // By hand: −(ln 0.4 + ln 0.5) / 2 = (0.916290731874155 + 0.693147180559945) / 2.
+  const proba = Float64Array.from([0.4, 0.4, 0.5, 1.0]);
+  const r = classificationMetrics(Int32Array.from([0, 0]), null, ['a', 'b'], proba);
+  assert.ok(Math.abs((r.logLoss as number) - 0.80471895621705) < 1e-12, String(r.logLoss));
+  // scikit-learn ≤ 1.4 renormalised: −(ln (0.4/0.8) + ln (0.5/1.5)) / 2 = 0.895879…; that is no longer the value.
+  assert.ok(Math.abs((r.logLoss as number) - 0.8958797346140275) > 0.05);
+  // A zero probability for the true class is clipped to float64 eps: −ln(2.220446049250313e-16) = 36.04365338911715.
+  const z = classificationMetrics(Int32Array.from([0]), null, ['a', 'b'], Float64Array.from([0, 1]));
+  assert.ok(Math.abs((z.logLoss as number) - 36.04365338911715) < 1e-9, String(z.logLoss));
+  // float32 probabilities clip to float32 eps, as scikit-learn does for a float32 array: −ln(2^−23) = 15.942385152878742.
+  const f = classificationMetrics(Int32Array.from([0]), null, ['a', 'b'], Float32Array.from([0, 1]));
+  assert.ok(Math.abs((f.logLoss as number) - 15.942385152878742) < 1e-9, String(f.logLoss));
+});
+
+test('MSE is offered beside RMSE: mean of squared errors, by hand', () => {
+  // errors 1, −2, 3 → squares 1, 4, 9 → MSE 14 / 3, RMSE √(14/3).
+  const flat = flattenMetrics(regressionMetrics(Float64Array.from([1, 2, 3]), Float64Array.from([0, 4, 0])));
+  assert.equal(flat.mse, 14 / 3);
+  assert.equal(flat.rmse, Math.sqrt(14 / 3));
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
@@ -8,10 +8,14 @@ import type { Registry } from '../../../server/engine/registry/types';
 import { train } from '../../../server/engine/training/trainer';
 import { parseMetricsLine } from '../../../server/engine/training/external';
 import { ModelOpsError } from '../../../server/engine/errors';
+import { gateState } from '../../../server/engine/evaluation/gateState';
+import { openOnnxFile } from '../../../server/engine/runtime';
+import { loadTrainingData } from '../../../server/engine/data/splits';
 
 const root = mkdtempSync(join(tmpdir(), 'modelops-ext-'));
 mkdirSync(join(root, 'data'));
-writeFileSync(join(root, 'data/d.csv'), 'x,y\n1,a\n2,b\n3,a\n4,b\n');
+copyFileSync(join(__dirname, '../../../examples/sample/data/seattle-weather.csv'), join(root, 'data/d.csv'));
+const FIXTURE = join(__dirname, '../../fixtures/onnx/weather-mlp-v1.onnx');
 
 // A trainer script: metrics as JSON lines on stdout, a log line, the env, an output file.
 writeFileSync(
@@ -23,11 +27,12 @@ console.log('loading data');
 for (let s = 1; s <= 3; s++) console.log(JSON.stringify({ step: s, metrics: { loss: 1 / s, accuracy: 0.5 + s / 10 } }));
 fs.writeFileSync(path.join(process.env.MODELOPS_RUN_DIR, 'env.json'), JSON.stringify({ id: process.env.MODELOPS_RUN_ID, file: process.env.MODELOPS_METRICS_FILE, cwd: process.cwd() }));
 fs.mkdirSync('out', { recursive: true });
-fs.writeFileSync('out/model.onnx', 'not really onnx ' + Date.now());
+// A PyTorch export of a classifier trained on the same data (a real trainer would train it here).
+fs.copyFileSync(${JSON.stringify(FIXTURE)}, process.env.OUT || 'out/model.onnx');
 `,
 );
 
-function config(name: string, command: string): string {
+function config(name: string, command: string, gates = '{}', outputs = 'out/model.onnx'): string {
   const p = join(root, name);
   writeFileSync(
     p,
@@ -35,8 +40,9 @@ function config(name: string, command: string): string {
 project: ext
 data:
   train: data/d.csv
-  target: y
-  split: { train: 0.5, validation: 0.25, test: 0.25, seed: 1 }
+  target: weather
+  features: [precipitation, temp_max, temp_min, wind]
+  split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }
   missing: drop
 model:
   name: ext-model
@@ -50,10 +56,10 @@ train:
   seed: 1
   classWeights: none
   command: ${command}
-  outputs: out/model.onnx
+  outputs: ${outputs}
 evaluate:
-  metrics: [accuracy]
-  gates: {}
+  metrics: [accuracy, log_loss]
+  gates: ${gates}
 `,
   );
   return p;
@@ -88,7 +94,12 @@ test('a trusted external trainer streams metrics and its output is registered', 
   assert.equal(r.version.model, 'ext-model');
   assert.equal(r.version.format, 'onnx');
   assert.equal(r.version.runId, r.run.id);
-  assert.deepEqual(r.metrics, { loss: 1 / 3, accuracy: 0.8 });
+  // The trainer's own accuracy (0.8) gives way to the one ModelOps measured on the test split.
+  assert.equal(r.metrics.loss, 1 / 3);
+  assert.notEqual(r.metrics.accuracy, 0.8);
+  assert.ok(r.report && r.report.task === 'classification');
+  assert.equal(r.version.metrics.accuracy, r.metrics.accuracy);
+  assert.equal(r.gates, null, 'no gates configured');
   assert.deepEqual(registry.runMetrics(r.run.id).map((p) => p.step), [1, 2, 3]);
   assert.ok(steps.includes(3));
   assert.deepEqual(logs, ['loading data']);
@@ -113,4 +124,57 @@ test('a non-zero exit fails the run with the last 20 lines of stderr and registe
   const run = registry.listRuns({ model: 'ext-model' })[0];
   assert.equal(run.status, 'failed');
   assert.match(run.error ?? '', /trace line 25/);
+});
+
+/** Accuracy of the fixture on the config's test split, computed here from the runtime's predictions. */
+async function expectedAccuracy(): Promise<number> {
+  const d = await loadTrainingData(
+    { train: 'data/d.csv', format: 'csv', target: 'weather', features: ['precipitation', 'temp_max', 'temp_min', 'wind'], split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }, missing: 'drop' },
+    { configDir: root, root },
+  );
+  const rt = await openOnnxFile(FIXTURE);
+  try {
+    const preds = await rt.predict(d.test.rows);
+    return preds.filter((p, i) => p.value === d.test.rows[i].weather).length / preds.length;
+  } finally {
+    rt.dispose();
+  }
+}
+
+test('an .onnx output is evaluated on the test split and gated; a failed gate refuses promotion without a reason', async () => {
+  const accuracy = await expectedAccuracy();
+  const r = await train({ configPath: config('g.yaml', 'node train.js', '{ accuracy: ">= 0.99" }'), registry, trusted: true });
+  assert.ok(Math.abs(r.metrics.accuracy - accuracy) < 1e-12, `accuracy ${r.metrics.accuracy} vs ${accuracy}`);
+  assert.ok(r.gates);
+  assert.equal(r.gates.passed, false);
+  assert.equal(r.gates.results[0].actual, r.metrics.accuracy);
+  assert.equal(gateState(r.version.gates), 'failed');
+  assert.throws(
+    () => registry.setAlias('ext-model', 'production', r.version.version),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'gates-failed' && e.message.includes(`ext-model@${r.version.version} cannot become 'production': its quality gates failed (accuracy ${r.metrics.accuracy.toFixed(4)} is not ≥ 0.9900)`),
+  );
+  const move = registry.setAlias('ext-model', 'production', r.version.version, null, { forceReason: 'demo, accepted by the lead' });
+  assert.equal(move.forceReason, 'demo, accepted by the lead');
+  assert.equal(gateState(registry.getVersion(`ext-model@${r.version.version}`).gates), 'overridden');
+
+  const ok = await train({ configPath: config('h.yaml', 'node train.js', '{ accuracy: ">= 0.5" }'), registry, trusted: true });
+  assert.equal(gateState(ok.version.gates), 'passed');
+});
+
+test('an output ModelOps cannot run is registered with its gates "not evaluated", and promotion needs a reason', async () => {
+  const r = await train({ configPath: config('n.yaml', 'OUT=out/model.pt node train.js', '{ accuracy: ">= 0.5" }', 'out/model.pt'), registry, trusted: true });
+  assert.equal(gateState(r.version.gates), 'not-evaluated');
+  assert.equal(r.version.gates?.passed, false);
+  assert.match(r.notes.join('\n'), /train.outputs 'out\/model.pt' is not an .onnx file/);
+  assert.throws(
+    () => registry.setAlias('ext-model', 'staging', r.version.version),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'gates-failed' && /its quality gates were not evaluated \(train.outputs 'out\/model.pt' is not an .onnx file/.test(e.message),
+  );
+});
+
+test('a corrupt .onnx output fails the run and registers nothing', async () => {
+  writeFileSync(join(root, 'corrupt.js'), `require('fs').mkdirSync('out', { recursive: true }); require('fs').writeFileSync('out/bad.onnx', 'not really onnx');`);
+  const before = registry.listVersions({ model: 'ext-model' }).total;
+  await assert.rejects(train({ configPath: config('k.yaml', 'node corrupt.js', '{}', 'out/bad.onnx'), registry, trusted: true }), (e: unknown) => e instanceof ModelOpsError && e.code === 'onnx-corrupt' && e.message.includes('bad.onnx'));
+  assert.equal(registry.listVersions({ model: 'ext-model' }).total, before);
 });
