@@ -40,19 +40,24 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
         const item = new vscode.TreeItem(e.target, e.serving.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         item.id = `endpoint:${e.target}`;
         const serving = e.serving.map((s) => `${s.model}@${s.version}`).join(', ');
-        item.description = [serving || 'nothing deployed', e.health, e.alerts ? `${e.alerts} alert${e.alerts === 1 ? '' : 's'}` : '']
+        const dropped = e.logDropped ? `${e.logDropped.toLocaleString('en-US')} predictions not logged` : '';
+        item.description = [serving || 'nothing deployed', e.health, e.alerts ? `${e.alerts} alert${e.alerts === 1 ? '' : 's'}` : '', dropped]
           .filter(Boolean)
           .join(' · ');
-        const color = e.alerts
+        const color = e.alerts || e.logDropped
           ? new vscode.ThemeColor('list.warningForeground')
           : e.health === 'ready' || e.health === 'live'
             ? new vscode.ThemeColor('testing.iconPassed')
             : undefined;
-        item.iconPath = new vscode.ThemeIcon(e.alerts ? 'warning' : e.health === 'down' ? 'debug-disconnect' : e.health === 'stopped' ? 'debug-stop' : 'server', color);
+        item.iconPath = new vscode.ThemeIcon(e.alerts || e.logDropped ? 'warning' : e.health === 'down' ? 'debug-disconnect' : e.health === 'stopped' ? 'debug-stop' : 'server', color);
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**${e.target}** (${e.type})${e.requireApproval ? ' — deploys need approval' : ''}\n\n`);
         if (e.url) md.appendMarkdown(`URL: ${e.url}\n\n`);
         md.appendMarkdown(`Health: ${e.health}\n\nServing: ${serving || 'nothing'}\n\nAlerts: ${e.alerts}`);
+        if (e.logDropped) {
+          md.appendMarkdown(`\n\n$(warning) The server could not log ${e.logDropped.toLocaleString('en-US')} predictions${e.logError ? ` (${e.logError})` : ''}: monitoring does not see them. Free disk space on the server.`);
+          md.supportThemeIcons = true;
+        }
         item.tooltip = md;
         item.contextValue = `endpoint${e.serving.length ? ':serving' : ''}${e.alerts ? ':alerts' : ''}`;
         return item;

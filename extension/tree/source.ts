@@ -15,6 +15,9 @@ export interface EndpointItem {
   health: 'ready' | 'live' | 'down' | 'stopped' | 'unknown';
   /** Unacknowledged alerts on this target. */
   alerts: number;
+  /** Prediction log lines the server dropped (full disk): monitoring misses them. */
+  logDropped: number;
+  logError: string | null;
   requireApproval: boolean;
 }
 
