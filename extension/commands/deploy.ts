@@ -30,6 +30,8 @@ export function endpointItem(e: EndpointStatus, t: TargetInfo | undefined): Endp
     serving: e.deployments.map((d) => ({ model: d.model, version: d.version })),
     health: e.ready ? 'ready' : e.live ? 'live' : e.type === 'local' ? 'stopped' : e.error ? 'down' : 'unknown',
     alerts: e.unacknowledgedAlerts,
+    logDropped: e.predictionLogDropped ?? 0,
+    logError: e.predictionLogError ?? null,
     requireApproval: t?.requireApproval ?? false,
   };
 }

@@ -181,6 +181,19 @@ export class ModelServerClient {
     return (await stat(file)).size;
   }
 
+  /**
+   * What `GET /v2` says about the prediction log (our extension of the protocol): lines dropped
+   * because the disk could not take them, and the last write error. Null when the server does not
+   * say (another implementation of the protocol).
+   */
+  async predictionLogHealth(): Promise<{ dropped: number; lastError: string | null } | null> {
+    const { status, json } = await this.raw('GET', '/v2');
+    if (status !== 200 || !isObject(json) || !isObject(json.modelops) || !isObject(json.modelops.predictionLog)) return null;
+    const log = json.modelops.predictionLog;
+    if (typeof log.dropped !== 'number' || !Number.isFinite(log.dropped)) return null;
+    return { dropped: log.dropped, lastError: typeof log.lastError === 'string' ? log.lastError.slice(0, 300) : null };
+  }
+
   async versionReady(model: string, version: string): Promise<boolean> {
     return (await this.raw('GET', `${versionPath(model, version, false)}/ready`)).status === 200;
   }
