@@ -11,6 +11,11 @@
  *    alternating rounds, the server process's CPU time per request (from /proc), and the
  *    logging path alone measured in-process (figures other jobs on the machine disturb less).
  * 3. Monitoring 1,000,000 logged predictions (windows + SPC + PSI drift), best of 3 (target ≤ 1 s).
+ *
+ *   npx tsx bench/serving/run.ts --onnx [--seconds 2] [--rounds 3]
+ * The ONNX variant: step 1 only, for an ONNX bundle of test/fixtures/onnx/weather-mlp-v1.onnx
+ * (a PyTorch MLP on the same four columns) served through ONNX Runtime (target ≥ 0.8× the raw
+ * server at concurrency 32, p99 ≤ 10 ms).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +29,7 @@ import { train } from '../../server/engine/training/trainer';
 import { monitor } from '../../server/engine/monitoring';
 import { PredictionLog } from '../../server/engine/serving/predictionLog';
 import type { ModelManifest } from '../../server/engine/model/types';
+import { writeOnnxBundle } from '../../server/engine/runtime';
 import type { ServerRecord } from '../../server/engine/serving/types';
 
 const arg = (name: string, fallback: number): number => {
@@ -35,6 +41,7 @@ const EPOCHS = arg('epochs', 5);
 const WAIT = arg('max-wait-ms', -1);
 const ROUNDS = arg('rounds', 3);
 const LOG_ROUNDS = arg('log-rounds', 6);
+const ONNX = process.argv.includes('--onnx');
 const TOKEN = 'bench-token';
 const repo = resolve(__dirname, '..', '..');
 
@@ -184,8 +191,56 @@ function logAppendCost(dir: string, manifest: ModelManifest, outputs: Array<{ na
   return best;
 }
 
-function inferBody(manifest: ModelManifest, row: Record<string, number>): string {
-  return JSON.stringify({ inputs: manifest.features.map((f) => ({ name: f.name, datatype: 'FP32', shape: [1, 1], data: [row[f.name]] })) });
+function inferBody(features: ReadonlyArray<{ name: string }>, row: Record<string, number>): string {
+  return JSON.stringify({ inputs: features.map((f) => ({ name: f.name, datatype: 'FP32', shape: [1, 1], data: [row[f.name]] })) });
+}
+
+const ROW = { precipitation: 0.3, temp_max: 12.8, temp_min: 5, wind: 4.7 };
+
+/** Single-row /infer at concurrency 1, 8 and 32 against the raw server; returns the concurrency-32 pair. */
+async function concurrencyTable(dir: string, bundle: string, body: string, children: ChildProcess[]): Promise<{ m: Load; r: Load } | null> {
+  const model = await startModelServerProcess(dir, bundle, true);
+  children.push(model.child);
+  const raw = await startRawServer();
+  children.push(raw.child);
+  console.log(`\nload average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`model server ${model.url} (${serveArgs()[0].endsWith('cli.js') ? 'dist/cli.js' : 'from source'}), raw server ${raw.url}; ${SECONDS} s per round, single-row requests, best of ${ROUNDS} alternating rounds`);
+  console.log('| concurrency | /infer rps | p50 | p99 | raw http rps | raw p50 | raw p99 | ratio |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  let c32: { m: Load; r: Load } | null = null;
+  for (const c of [1, 8, 32]) {
+    // Alternate short rounds of the two servers and keep each one's best: other jobs on this
+    // machine come and go, and interleaving exposes both to the same background.
+    const rr: Load[] = [];
+    const mm: Load[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      rr.push(await load(raw.url, '/v2/models/weather/infer', body, c, SECONDS));
+      mm.push(await load(model.url, '/v2/models/weather/infer', body, c, SECONDS));
+    }
+    const r = best(rr);
+    const m = best(mm);
+    if (c === 32) c32 = { m, r };
+    console.log(`| ${c} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} ms | ${m.p99.toFixed(2)} ms | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${(m.rps / r.rps).toFixed(2)}× |${m.errors + r.errors ? ` errors ${m.errors}/${r.errors}` : ''}`);
+  }
+  model.child.kill();
+  raw.child.kill();
+  return c32;
+}
+
+/** The ONNX variant: the same table for an ONNX bundle (no training, no logging/monitoring rounds). */
+async function mainOnnx(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-serving-onnx-'));
+  const children: ChildProcess[] = [];
+  try {
+    const bundle = join(dir, 'bundle');
+    const manifest = await writeOnnxBundle(bundle, join(repo, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), { target: 'weather' });
+    console.log(`ONNX bundle of weather-mlp-v1.onnx (${manifest.graph.producer}, opset ${manifest.graph.opsets[''] ?? '?'}, inputs ${manifest.columns.join(', ')})`);
+    const c32 = await concurrencyTable(dir, bundle, inferBody(manifest.columns.map((name) => ({ name })), ROW), children);
+    if (c32) console.log(`ONNX ratio at concurrency 32: ${(c32.m.rps / c32.r.rps).toFixed(2)}× (target ≥ 0.8), p99 ${c32.m.p99.toFixed(2)} ms (target ≤ 10 ms)`);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function writeLog(dir: string, n: number): void {
@@ -225,33 +280,8 @@ async function main(): Promise<void> {
     console.log(`trained ${trained.version.model}@${trained.version.version} (${EPOCHS} epochs, backend ${trained.backend}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const bundle = await registry.artifactPath(`${trained.version.model}@${trained.version.version}`);
     const manifest = JSON.parse(readFileSync(join(bundle, 'modelops.json'), 'utf8')) as ModelManifest;
-    const body = inferBody(manifest, { precipitation: 0.3, temp_max: 12.8, temp_min: 5, wind: 4.7 });
-
-    const model = await startModelServerProcess(dir, bundle, true);
-    children.push(model.child);
-    const raw = await startRawServer();
-    children.push(raw.child);
-    console.log(`\nload average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    console.log(`model server ${model.url} (${serveArgs()[0].endsWith('cli.js') ? 'dist/cli.js' : 'from source'}), raw server ${raw.url}; ${SECONDS} s per round, single-row requests, best of ${ROUNDS} alternating rounds`);
-    console.log('| concurrency | /infer rps | p50 | p99 | raw http rps | raw p50 | raw p99 | ratio |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-    let c32: { m: Load; r: Load } | null = null;
-    for (const c of [1, 8, 32]) {
-      // Alternate short rounds of the two servers and keep each one's best: other jobs on this
-      // machine come and go, and interleaving exposes both to the same background.
-      const rr: Load[] = [];
-      const mm: Load[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        rr.push(await load(raw.url, '/v2/models/weather/infer', body, c, SECONDS));
-        mm.push(await load(model.url, '/v2/models/weather/infer', body, c, SECONDS));
-      }
-      const r = best(rr);
-      const m = best(mm);
-      if (c === 32) c32 = { m, r };
-      console.log(`| ${c} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} ms | ${m.p99.toFixed(2)} ms | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${(m.rps / r.rps).toFixed(2)}× |${m.errors + r.errors ? ` errors ${m.errors}/${r.errors}` : ''}`);
-    }
-    model.child.kill();
-    raw.child.kill();
+    const body = inferBody(manifest.features, ROW);
+    const c32 = await concurrencyTable(dir, bundle, body, children);
 
     // Logging on vs off: both servers up, measured in alternating rounds, best of each.
     const noLog = await startModelServerProcess(dir, bundle, false);
@@ -316,7 +346,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+(ONNX ? mainOnnx() : main()).catch((e) => {
   console.error(e);
   process.exitCode = 1;
 });

@@ -3,11 +3,12 @@
  * smoke test → switch → record — and roll back by itself when a step fails: the version
  * that served before keeps serving throughout. `rollback` switches back on demand.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ModelOpsConfig, TargetConfig } from '../config/types';
 import { describeError, ModelOpsError } from '../errors';
+import { gateProblem, gateState, isNotEvaluated } from '../evaluation/gateState';
 import type { DeploymentRecord, Registry } from '../registry/types';
 import type { Prediction } from '../model/types';
 import { predictionsFromResponse, rowsToInferRequest } from '../serving/v2';
@@ -57,7 +58,7 @@ export interface DeployOptions extends TargetAccess {
   onStep?: (e: StepEvent) => void;
   /** Directory that data paths in the config are relative to (default: the workspace root). */
   configDir?: string;
-  /** How a bundle is loaded for local predictions (default: loadModelBundle). */
+  /** How a bundle is loaded for local predictions (default: the model runtime layer, as the server loads it). */
   loader?: (dir: string) => Promise<Predictor>;
   /** How long to wait for the version to report ready (default 30 s). */
   readyTimeoutMs?: number;
@@ -144,11 +145,16 @@ async function smokeTest(
   return `${cmp.matched}/${cmp.total} matched (max |Δ| ${cmp.maxDelta.toExponential(1)})`;
 }
 
-const defaultLoader = async (dir: string): Promise<Predictor> => (await import('../model/bundle')).loadModelBundle(dir);
+/** Local predictions for the smoke test go through the model runtime layer, as the server's do. */
+const defaultLoader = async (dir: string): Promise<Predictor> => (await import('../serving/predictor')).loadPredictor(dir);
 
+/** The bundle's files (whatever its format) for an upload; the server accepts only whole bundle layouts. */
 async function bundleFiles(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
-  for (const f of ['model.json', 'weights.bin', 'modelops.json']) files[f] = (await readFile(join(dir, f))).toString('base64');
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isFile()) throw new ModelOpsError('bundle-layout', `The bundle ${dir} holds '${e.name}', which is not a file; a bundle is a flat folder of files.`, 'Register the version again from its model files.');
+    files[e.name] = (await readFile(join(dir, e.name))).toString('base64');
+  }
   return files;
 }
 
@@ -160,12 +166,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const ref = `${model}@${version.version}`;
 
   // Gates block protected targets unless a reason to override is given.
-  const gatesPassed = version.gates?.passed === true;
+  // Not evaluated (no evaluation ran, or it failed) is never a pass.
+  const gatesPassed = gateState(version.gates) === 'passed';
   if (t.requireApproval && !gatesPassed && !options.overrideReason?.trim()) {
-    const failing = version.gates?.results.filter((r) => !r.passed).map((r) => r.message) ?? [];
+    const why = !version.gates ? 'has no gate results' : isNotEvaluated(version.gates) ? `has gates that were not evaluated (${version.gates.notEvaluated})` : `fails its gates (${gateProblem(version.gates)})`;
     throw new ModelOpsError(
       'gates-failed',
-      version.gates ? `${ref} fails its gates (${failing.join('; ')}); target '${target}' requires approval.` : `${ref} has no gate results; target '${target}' requires approval.`,
+      `${ref} ${why}; target '${target}' requires approval.`,
       'Evaluate the version and fix the gates, or deploy with an override reason (--override-reason "…"), which is recorded.',
     );
   }
@@ -301,7 +308,7 @@ export interface RollbackOptions extends TargetAccess {
   onStep?: (e: StepEvent) => void;
   /** Directory that data paths in the config are relative to (default: the workspace root). */
   configDir?: string;
-  /** How a bundle is loaded for the smoke test (default: loadModelBundle). */
+  /** How a bundle is loaded for the smoke test (default: the model runtime layer, as the server loads it). */
   loader?: (dir: string) => Promise<Predictor>;
 }
 
@@ -366,6 +373,10 @@ export interface EndpointStatus {
   deployments: DeploymentRecord[];
   unacknowledgedAlerts: number;
   error: string | null;
+  /** Prediction log lines the server could not write (full disk), when it says; 0 or null otherwise. */
+  predictionLogDropped?: number | null;
+  /** The server's last prediction-log write error, when it has one. */
+  predictionLogError?: string | null;
 }
 
 /** Every configured target with its health and what it serves; never starts a server. */
@@ -397,14 +408,16 @@ export async function listEndpoints(access: TargetAccess): Promise<EndpointStatu
       const ready = live && (await client.ready(3000));
       let models: RepositoryEntry[] | null = null;
       let error: string | null = live ? null : `no answer from ${client.url}`;
+      let log: { dropped: number; lastError: string | null } | null = null;
       if (live) {
         try {
           models = await client.index();
+          log = await client.predictionLogHealth();
         } catch (e) {
           error = describeError(e);
         }
       }
-      return { ...base, url: client.url, live, ready, models, error };
+      return { ...base, url: client.url, live, ready, models, error, predictionLogDropped: log?.dropped ?? null, predictionLogError: log?.lastError ?? null };
     }),
   );
 }

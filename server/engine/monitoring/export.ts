@@ -33,8 +33,10 @@ export async function labelledTraffic(options: LabelledTrafficOptions): Promise<
   const model = options.model ?? config.model.name;
   const version = registry.activeDeployment(target, model)?.version ?? registry.getVersion(model).version;
   const manifest = await defaultManifestFor(registry, model)(version);
-  if (!manifest) throw new ModelOpsError('no-manifest', `Cannot read the model bundle of ${model}@${version}.`, 'Deploy a version trained by ModelOps first.');
+  if (!manifest) throw new ModelOpsError('no-manifest', `Cannot read the model bundle of ${model}@${version}.`, 'Deploy a version first: a TF.js bundle trained here or an ONNX model.');
   const cols = await readPredictionLog(options.logDir ?? defaultLogDir(registry, config, target, model), manifest.features, manifest.task, manifest.labels ?? []);
+  // A version exported elsewhere may not name its target: the config's is the one it is retrained on.
+  const targetName = manifest.target ?? config.data.target;
   const from = Math.max(0, options.from ?? 0);
   const to = Math.min(cols.count, options.to ?? cols.count);
   const rows: Row[] = [];
@@ -47,7 +49,7 @@ export async function labelledTraffic(options: LabelledTrafficOptions): Promise<
     }
     const row: Row = {};
     for (const f of manifest.features) {
-      if (f.kind === 'numeric') {
+      if (cols.numeric[f.name]) {
         const v = cols.numeric[f.name][i];
         row[f.name] = Number.isNaN(v) ? null : v;
       } else {
@@ -55,8 +57,8 @@ export async function labelledTraffic(options: LabelledTrafficOptions): Promise<
         row[f.name] = c >= 0 ? cols.dictionaries[f.name].values[c] : null;
       }
     }
-    row[manifest.target] = truth;
+    row[targetName] = truth;
     rows.push(row);
   }
-  return { columns: [...manifest.features.map((f) => f.name), manifest.target], rows, unlabelled };
+  return { columns: [...manifest.features.map((f) => f.name), targetName], rows, unlabelled };
 }

@@ -5,11 +5,11 @@
  * → drift of each feature and of the predictions against the version's reference profile →
  * alerts (registry + optional webhook).
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelOpsConfig } from '../config/types';
 import { describeError, ModelOpsError } from '../errors';
-import type { CategoricalProfile, ModelManifest, NumericProfile } from '../model/types';
+import type { CategoricalProfile, NumericProfile, ReferenceProfile, Task } from '../model/types';
+import { loadRuntime } from '../runtime';
 import type { AlertRecord, Registry } from '../registry/types';
 import { buildControlChart, type ControlChartData, type ControlChartInputPoint } from '../spc';
 import { binCounts, binEdges, psiFromCounts } from '../drift/psi';
@@ -18,8 +18,20 @@ import { targetStoreDir } from '../deploy/localServer';
 import { connectTarget } from '../deploy/deploy';
 import type { TokenFor } from '../deploy/tokens';
 import { sendWebhook, webhookUrl } from './webhook';
-import { readPredictionLog, type Dictionary, type LogColumns } from './readLog';
+import { readPredictionLog, type Dictionary, type LogColumns, type LogFeature } from './readLog';
 import { kthSmallest } from './select';
+
+/**
+ * What monitoring needs of a version, whatever its format: its raw input columns, task, labels
+ * and reference profile (from the model runtime; a TF.js ModelManifest is one too).
+ */
+export interface MonitoredModel {
+  task: Task;
+  labels?: string[];
+  target?: string;
+  features: readonly LogFeature[];
+  profile?: ReferenceProfile;
+}
 
 export interface MonitorWindow {
   index: number;
@@ -97,8 +109,8 @@ export interface MonitorOptions {
   env?: NodeJS.ProcessEnv;
   /** False in an untrusted workspace: no authenticated call and no call to a URL the workspace names. */
   trusted?: boolean;
-  /** Manifest of a version (default: modelops.json of the registered artifact). */
-  manifestFor?: (version: string) => Promise<ModelManifest | null>;
+  /** Columns, task, labels and profile of a version (default: the registered artifact through the model runtime). */
+  manifestFor?: (version: string) => Promise<MonitoredModel | null>;
 }
 
 const RULE_TEXT: Record<number, string> = {
@@ -119,11 +131,15 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const driftCfg = mc?.drift ?? { method: 'psi' as const, threshold: 0.2 };
   const chartCfg = mc?.controlChart ?? { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] };
 
-  const manifests = new Map<string, Promise<ModelManifest | null>>();
-  const manifestFor = (v: string): Promise<ModelManifest | null> => {
+  const manifests = new Map<string, Promise<MonitoredModel | null>>();
+  const loadErrors = new Map<string, string>();
+  const manifestFor = (v: string): Promise<MonitoredModel | null> => {
     let p = manifests.get(v);
     if (!p) {
-      p = (options.manifestFor ?? defaultManifestFor(registry, model))(v).catch(() => null);
+      p = (options.manifestFor ?? defaultManifestFor(registry, model))(v).catch((e: unknown) => {
+        loadErrors.set(v, describeError(e));
+        return null;
+      });
       manifests.set(v, p);
     }
     return p;
@@ -140,7 +156,12 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   }
   const primary = primaryVersion ? await manifestFor(primaryVersion) : null;
   if (!primary) {
-    throw new ModelOpsError('no-manifest', `Cannot read the model bundle of ${model}${primaryVersion ? `@${primaryVersion}` : ''} to monitor it.`, 'Register and deploy a version trained by ModelOps first.');
+    const why = primaryVersion ? loadErrors.get(primaryVersion) : undefined;
+    throw new ModelOpsError(
+      'no-manifest',
+      `Cannot read the model bundle of ${model}${primaryVersion ? `@${primaryVersion}` : ''} to monitor it${why ? ` (${why})` : ''}.`,
+      'Register and deploy a version first: a TF.js bundle trained here or an ONNX model.',
+    );
   }
 
   const logDir = options.logDir ?? (await logDirFor(options, target, model));
@@ -250,6 +271,8 @@ function metricOf(w: MonitorWindow, metric: string): number | null {
       return w.mae;
     case 'rmse':
       return w.rmse;
+    case 'mse':
+      return w.rmse === null ? null : w.rmse * w.rmse;
     default:
       return w.accuracy ?? w.mae;
   }
@@ -278,10 +301,21 @@ async function logDirFor(options: MonitorOptions, target: string, model: string)
   return dir;
 }
 
-export function defaultManifestFor(registry: Registry, model: string): (version: string) => Promise<ModelManifest | null> {
+/** A registered version's columns, task, labels and profile, read through the model runtime layer. */
+export function defaultManifestFor(registry: Registry, model: string): (version: string) => Promise<MonitoredModel | null> {
   return async (version) => {
-    const dir = await registry.artifactPath(`${model}@${version}`);
-    return JSON.parse(await readFile(join(dir, 'modelops.json'), 'utf8')) as ModelManifest;
+    const runtime = await loadRuntime(await registry.artifactPath(`${model}@${version}`));
+    try {
+      return {
+        task: runtime.task,
+        ...(runtime.labels ? { labels: runtime.labels } : {}),
+        ...(runtime.target !== undefined ? { target: runtime.target } : {}),
+        features: runtime.columns.map((c) => ({ name: c.name, kind: c.kind })),
+        ...(runtime.profile ? { profile: runtime.profile } : {}),
+      };
+    } finally {
+      runtime.dispose();
+    }
   };
 }
 
@@ -321,7 +355,7 @@ function categoricalRef(p: CategoricalProfile, dict: Dictionary): CategoricalRef
   return { codes, expected: Float64Array.from(counts.values()), inRef };
 }
 
-function buildReference(m: ModelManifest, cols: LogColumns): Reference {
+function buildReference(m: MonitoredModel, cols: LogColumns): Reference {
   const numeric: Record<string, NumericRef> = {};
   const categorical: Record<string, CategoricalRef> = {};
   for (const f of m.features) {

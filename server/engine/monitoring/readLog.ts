@@ -4,7 +4,6 @@
  * values in typed arrays so a million predictions fit in little memory and time.
  */
 import { open } from 'node:fs/promises';
-import type { FeatureTransform } from '../model/types';
 import { logFiles } from '../serving/predictionLog';
 
 class F64 {
@@ -367,8 +366,18 @@ interface PredLine {
   labels?: Array<string | number>;
 }
 
+/**
+ * A logged input column: numeric ones are read as numbers; categorical and date (text) ones as
+ * codes into a dictionary seeded with the known categories, when there are any.
+ */
+export interface LogFeature {
+  name: string;
+  kind: 'numeric' | 'categorical' | 'date';
+  categories?: readonly string[];
+}
+
 /** Reads every log file under `dir` for a model with these features. */
-export async function readPredictionLog(dir: string, features: FeatureTransform[], task: 'classification' | 'regression', labelOrder: readonly string[] = []): Promise<LogColumns> {
+export async function readPredictionLog(dir: string, features: readonly LogFeature[], task: 'classification' | 'regression', labelOrder: readonly string[] = []): Promise<LogColumns> {
   const numeric = new Map<string, F64>();
   const categorical = new Map<string, I32>();
   const dictionaries: Record<string, Dictionary> = {};
@@ -376,7 +385,7 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
     if (f.kind === 'numeric') numeric.set(f.name, new F64());
     else {
       categorical.set(f.name, new I32());
-      dictionaries[f.name] = new Dictionary(f.categories);
+      dictionaries[f.name] = new Dictionary(f.categories ?? []);
     }
   }
   const numericNames = [...numeric.keys()];
@@ -692,7 +701,7 @@ export async function readPredictionLog(dir: string, features: FeatureTransform[
       const vals = o.inputs[numericNames[k]];
       for (let i = 0; i < n; i++) {
         const v = vals?.[i];
-        col.push(typeof v === 'number' ? v : NaN);
+        col.push(typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN);
       }
     }
     for (let k = 0; k < categoricalCols.length; k++) {

@@ -41,7 +41,7 @@ export interface ModelServerOptions {
   /** Time for an infer, feedback or other JSON body to arrive, default 15 s. */
   bodyTimeoutMs?: number;
   allowPathLoads?: boolean;
-  /** How bundles are loaded; default `loadModelBundle`. */
+  /** How bundles are loaded; default `loadPredictor` (the model runtime layer: TF.js or ONNX). */
   loader?: PredictorLoader;
   /** Server messages (never a token); `level` is 'info' unless said otherwise. */
   onLog?: (message: string, level?: 'info' | 'warn' | 'error') => void;
@@ -68,10 +68,8 @@ export interface RunningModelServer {
   close(): Promise<void>;
 }
 
-const defaultLoader: PredictorLoader = async (dir) => {
-  const { loadModelBundle } = await import('../model/bundle');
-  return loadModelBundle(dir);
-};
+// Loaded on first use, so a server that never loads a model does not load a runtime.
+const defaultLoader: PredictorLoader = async (dir) => (await import('./predictor')).loadPredictor(dir);
 
 export async function startModelServer(options: ModelServerOptions): Promise<RunningModelServer> {
   const host = options.host ?? '127.0.0.1';

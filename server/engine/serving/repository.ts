@@ -16,7 +16,50 @@ import { join } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { Batcher, type BatcherOptions } from './batcher';
 import { bundleDigest, DIGEST } from './digest';
+import type { Prediction } from '../model/types';
 import type { Predictor, PredictorLoader, RepositoryEntry } from './types';
+
+/**
+ * One infer request's work for the batcher: its rows and, when the model has the numeric path,
+ * the matrix its encode step made of them (encoding on arrival checks each request alone, and a
+ * batch is then one concatenation and one model call).
+ */
+export interface InferJob {
+  readonly length: number;
+  rows: Array<Record<string, unknown>>;
+  x: Float32Array | null;
+}
+
+/** Makes a request's job; the model's refusal of a value (a ModelOpsError naming row and column) is thrown here. */
+export function inferJob(predictor: Predictor, rows: Array<Record<string, unknown>>): InferJob {
+  const x = predictor.encode && predictor.predictBatch && predictor.decode ? predictor.encode(rows, { source: 'request' }) : null;
+  return { length: rows.length, rows, x };
+}
+
+function mergeJobs(jobs: InferJob[]): InferJob {
+  let length = 0;
+  for (const j of jobs) length += j.length;
+  if (jobs.every((j) => j.x !== null)) {
+    let size = 0;
+    for (const j of jobs) size += j.x!.length;
+    const x = new Float32Array(size);
+    let o = 0;
+    for (const j of jobs) {
+      x.set(j.x!, o);
+      o += j.x!.length;
+    }
+    return { length, rows: [], x };
+  }
+  return { length, rows: jobs.flatMap((j) => j.rows), x: null };
+}
+
+function runJob(predictor: Predictor): (job: InferJob) => Promise<Prediction[]> {
+  const { predictBatch, decode } = predictor;
+  return async (job) => {
+    if (job.x && predictBatch && decode) return decode(await predictBatch(job.x, job.length), job.length);
+    return predictor.predict(job.rows);
+  };
+}
 
 export interface LoadedVersion {
   model: string;
@@ -25,7 +68,7 @@ export interface LoadedVersion {
   /** What the bundle's files hashed to when it was loaded (`sha256:<hex>`). */
   digest: string;
   predictor: Predictor;
-  batcher: Batcher;
+  batcher: Batcher<InferJob>;
   loadedAt: string;
   inflight: number;
   unloading: boolean;
@@ -120,7 +163,7 @@ export class ModelRepository {
         bundleDir,
         digest,
         predictor,
-        batcher: new Batcher((rows) => predictor.predict(rows), this.batching),
+        batcher: new Batcher<InferJob>(runJob(predictor), this.batching, mergeJobs),
         loadedAt: new Date().toISOString(),
         inflight: 0,
         unloading: false,

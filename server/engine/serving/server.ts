@@ -17,7 +17,7 @@ import { PRODUCT_VERSION } from '../version';
 import { isValidName } from './names';
 import type { ServerMetrics } from './metrics';
 import { logFiles, type PredictionLog } from './predictionLog';
-import type { ModelRepository } from './repository';
+import { inferJob, type ModelRepository } from './repository';
 import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
 import { bundleDigest } from './digest';
 import { identityProof } from './identity';
@@ -68,8 +68,29 @@ export class BodyBudget {
 
 const NONCE = /^[0-9a-f]{16,128}$/i;
 
-/** Files an uploaded bundle may contain: nothing else reaches the disk. */
-const BUNDLE_FILES = new Set(['model.json', 'weights.bin', 'modelops.json']);
+/**
+ * The file sets an uploaded bundle may consist of (a TensorFlow.js bundle, an ONNX bundle):
+ * nothing else reaches the disk, and an upload must be exactly one of them.
+ */
+const BUNDLE_LAYOUTS: ReadonlyArray<readonly string[]> = [
+  ['model.json', 'weights.bin', 'modelops.json'],
+  ['model.onnx', 'modelops.json'],
+];
+const BUNDLE_FILES = new Set(BUNDLE_LAYOUTS.flat());
+
+/** Why the uploaded file names are not one whole bundle, or null when they are. */
+function layoutProblem(files: string[]): string | null {
+  const have = new Set(files);
+  if (BUNDLE_LAYOUTS.some((l) => l.length === have.size && l.every((f) => have.has(f)))) return null;
+  // A whole layout with extra files names the extra one; else the closest layout names what is missing.
+  const whole = BUNDLE_LAYOUTS.find((l) => l.every((f) => have.has(f)));
+  if (!whole) {
+    const best = [...BUNDLE_LAYOUTS].sort((a, b) => b.filter((f) => have.has(f)).length / b.length - a.filter((f) => have.has(f)).length / a.length)[0];
+    return `The upload is missing '${best.find((f) => !have.has(f))}'.`;
+  }
+  const extra = files.filter((f) => !whole.includes(f));
+  return `The upload mixes bundle layouts: '${extra[0]}' does not belong with ${whole.map((f) => `'${f}'`).join(', ')}.`;
+}
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -203,10 +224,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const decoded = decodeInferRequest(body, lv.predictor.manifest);
       rows = decoded.rows.length;
       const id = decoded.id ?? randomUUID();
+      const job = inferJob(lv.predictor, decoded.rows);
       repository.release(lv, +1);
       let preds;
       try {
-        preds = await lv.batcher.submit(decoded.rows);
+        preds = await lv.batcher.submit(job);
       } finally {
         repository.release(lv, -1);
       }
@@ -270,7 +292,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     let lv;
     if (files !== null) {
       try {
-        for (const f of BUNDLE_FILES) if (!files.includes(f)) throw new HttpError(400, `The upload is missing '${f}'.`);
+        const problem = layoutProblem(files);
+        if (problem) throw new HttpError(400, `${problem} Send ${BUNDLE_LAYOUTS.map((l) => l.join(' + ')).join(', or ')}.`);
         const existing = repository.resolve(model, version);
         if (existing) {
           // The folder serves already: keep it, and only say whether the upload is the same bundle.
@@ -421,7 +444,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     send(res, 200, {
       name: model,
       versions: info.versions,
-      platform: 'modelops-tfjs',
+      platform: lv.predictor.platform ?? 'modelops',
       active_version: info.active,
       version: lv.version,
       task: m.task,

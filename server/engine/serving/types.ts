@@ -1,11 +1,48 @@
 /** Shapes shared by the model server, its clients (deploy) and monitoring. */
-import type { ModelManifest, Prediction } from '../model/types';
+import type { Prediction, ReferenceProfile, Task } from '../model/types';
+import type { BatchResult, RuntimeSignature } from '../runtime/types';
+import type { TransformContext } from '../data/preprocess';
 
-/** A loaded model version: what the server calls to predict. `loadModelBundle` returns one. */
+/** One raw input column a request carries, in input order. */
+export interface ServingFeature {
+  name: string;
+  /** 'date' is a text column the model derives inputs from. */
+  kind: 'numeric' | 'categorical' | 'date';
+  /** Known categories, when the description has them: other values are refused before the model runs. */
+  categories?: readonly string[];
+  /** What a missing value becomes; null: missing values are refused; absent: the model decides. */
+  impute?: number | string | null;
+}
+
+/**
+ * What a loaded version takes and returns, whatever its format: the model runtime's columns and
+ * signature (`predictorOf`). A TF.js bundle's ModelManifest is one too, so older callers and
+ * test doubles keep working.
+ */
+export interface ServingModel {
+  task: Task;
+  labels?: string[];
+  target?: string;
+  features: readonly ServingFeature[];
+  /** Datatypes of the inputs (by feature name) and outputs, as the Open Inference Protocol names them. */
+  signature: RuntimeSignature;
+  profile?: ReferenceProfile;
+}
+
+/** A loaded model version: what the server calls to predict (`predictorOf(runtime)`). */
 export interface Predictor {
-  manifest: ModelManifest;
+  manifest: ServingModel;
   predict(rows: Array<Record<string, unknown>>): Promise<Prediction[]>;
   dispose(): void;
+  /** `modelops-<runtime kind>`, shown in model metadata. */
+  platform?: string;
+  /**
+   * The numeric path, when the model has one: the server encodes (and so checks) each request
+   * on arrival and runs the merged matrices of a batch in one call.
+   */
+  encode?(rows: ReadonlyArray<Record<string, unknown>>, ctx?: TransformContext): Float32Array;
+  predictBatch?(x: Float32Array, n: number): Promise<BatchResult>;
+  decode?(result: BatchResult, n: number): Prediction[];
 }
 
 export type PredictorLoader = (bundleDir: string) => Promise<Predictor>;
