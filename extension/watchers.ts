@@ -14,6 +14,16 @@ const SETTLE_MS = 1500;
 
 export type RegisterOnChange = 'ask' | 'auto' | 'off';
 
+/** model.onnx beside a modelops.json is an ONNX bundle: the folder is the model, with its run spec. */
+async function isOnnxBundle(modelOnnx: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(vscode.Uri.joinPath(modelOnnx, '..', 'modelops.json'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class ModelFileWatcher implements vscode.Disposable {
   private readonly watcher: vscode.FileSystemWatcher;
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -49,7 +59,7 @@ export class ModelFileWatcher implements vscode.Disposable {
     if (mode === 'off') return;
     // A SavedModel or TF.js model is its folder; other formats are the file itself.
     const base = uri.path.split('/').pop() ?? '';
-    const target = base === 'saved_model.pb' || base === 'model.json' ? vscode.Uri.joinPath(uri, '..') : uri;
+    const target = base === 'saved_model.pb' || base === 'model.json' || (base === 'model.onnx' && (await isOnnxBundle(uri))) ? vscode.Uri.joinPath(uri, '..') : uri;
     const name = vscode.workspace.asRelativePath(target);
     this.ctx.output.info(`model file changed: ${name}`);
     try {
@@ -59,7 +69,10 @@ export class ModelFileWatcher implements vscode.Disposable {
       }
       const yes = 'Register Version…';
       const mute = "Don't Ask for This File";
-      const choice = await vscode.window.showInformationMessage(`ModelOps: ${name} changed. Register it as a new model version?`, yes, mute);
+      // Only ONNX (and ModelOps' own bundles) can be evaluated and deployed; say so before asking.
+      const runnable = /\.onnx$/i.test(base) || base === 'model.json';
+      const what = runnable ? 'Register it as a new model version?' : 'Register it as a new model version? ModelOps stores this format but cannot run it: export to ONNX to evaluate and deploy it.';
+      const choice = await vscode.window.showInformationMessage(`ModelOps: ${name} changed. ${what}`, yes, mute);
       if (choice === yes) await registerPath(this.ctx, target, 'ask');
       else if (choice === mute) this.muted.add(uri.toString());
     } catch (e) {

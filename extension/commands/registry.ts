@@ -56,7 +56,22 @@ export async function registerPath(ctx: Ctx, source: vscode.Uri, mode: 'ask' | '
       }),
   );
   ctx.output.info(`registered ${ref(v)} from ${source.fsPath} (${v.format}, ${formatBytes(v.sizeBytes)})`);
-  void vscode.window.showInformationMessage(`ModelOps: registered ${ref(v)}.`);
+  if (v.signature) {
+    for (const t of v.signature.inputs) ctx.output.info(`  input  ${t.name} ${t.datatype} [${t.shape.join(', ')}]`);
+    for (const t of v.signature.outputs) ctx.output.info(`  output ${t.name} ${t.datatype} [${t.shape.join(', ')}]`);
+  }
+  if (v.notice) {
+    // Stored, but nothing here can run it: say what works and give the export call.
+    ctx.output.warn(`${ref(v)}: ${v.notice}`);
+    const show = 'Show Export Call';
+    void vscode.window.showWarningMessage(`ModelOps: registered ${ref(v)} (${v.format}), but ModelOps cannot run it, so it cannot be evaluated, gated or deployed. Export it to ONNX and register that file.`, show).then((c) => {
+      if (c === show) ctx.output.show(true);
+    });
+    return v;
+  }
+  const gates = v.gates ? (v.gates.passed ? 'gates passed' : 'gates FAILED') : 'gates not evaluated';
+  const sig = v.signature ? `, ${v.signature.inputs.length} input${v.signature.inputs.length === 1 ? '' : 's'} → ${v.signature.outputs.length} output${v.signature.outputs.length === 1 ? '' : 's'}` : '';
+  void vscode.window.showInformationMessage(`ModelOps: registered ${ref(v)} (${v.format}${sig}; ${gates}).`);
   return v;
 }
 
@@ -69,7 +84,7 @@ export const registerVersion: CommandFactory = (ctx) => async (arg?: unknown) =>
       canSelectMany: false,
       defaultUri: ctx.workspaceFolder()?.uri,
       openLabel: 'Register',
-      title: 'ModelOps: choose a model file or folder (ONNX, Keras, PyTorch, safetensors, pickle, TensorFlow.js, SavedModel)',
+      title: 'ModelOps: choose a model file or folder (ONNX runs here; PyTorch, Keras, safetensors, pickle and SavedModel are stored, to export to ONNX)',
     });
     source = picked?.[0];
   }

@@ -3,7 +3,7 @@
  * the same engine the editor's sidecar uses. Every stage checks what it claims; the process
  * exits 0 only when all of them did, so CI runs it as an end-to-end test.
  */
-import { mkdtemp, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,8 @@ import { parseDocument } from 'yaml';
 import { analyzeConfig, formatDiagnostic, loadConfig } from '../engine/config';
 import { initWorkspace, examplesDir } from '../engine/init';
 import { openRegistry } from '../engine/registry';
+import { registerModel } from '../engine/registry/registerModel';
+import { loadPredictor } from '../engine/serving';
 import { freePort } from '../engine/net';
 import type { Registry, VersionRecord } from '../engine/registry/types';
 import { readDataset } from '../engine/data/read';
@@ -33,6 +35,8 @@ const MODEL = 'weather-classifier';
 const TARGET = 'local';
 const WINDOW = 50;
 const BASELINE_WINDOWS = 5;
+const ONNX_MODEL = 'weather-onnx';
+const ONNX_TARGET = 'local-onnx';
 const COLUMNS = ['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather'];
 
 interface Demo {
@@ -278,6 +282,66 @@ async function run(demo: Demo): Promise<void> {
   });
 }
 
+/**
+ * Bring your own model: the sample's weather classifier trained in PyTorch and exported to ONNX
+ * (examples/onnx) goes through the same loop — register (graph → signature) → evaluate → gates →
+ * deploy → monitor — on its own target, so the TF.js story above is untouched.
+ */
+async function onnxStages(demo: Demo): Promise<void> {
+  const { story } = demo;
+  const dir = join(demo.dir, 'onnx');
+  const configPath = join(dir, 'modelops.yaml');
+  const onnxAccess = async (): Promise<TargetAccess> => ({ registry: demo.registry, config: (await loadConfig(configPath)).config, tokenFor: () => null });
+
+  const v1 = await story.stage('Bring your own model: register a PyTorch export (ONNX) with its config, evaluate and gate it', async () => {
+    await cp(join(examplesDir(), 'onnx'), dir, { recursive: true });
+    await editConfig(configPath, [
+      [['deploy', 'targets', ONNX_TARGET], { type: 'local', host: '127.0.0.1', port: await freePort(), requireApproval: false, smokeTest: { rows: 50, tolerance: 0.000001 } }],
+      [['monitor', 'target'], ONNX_TARGET],
+      [['monitor', 'window'], WINDOW],
+      [['monitor', 'controlChart', 'baseline'], 3],
+    ]);
+    const r = await registerModel({ registry: demo.registry, configPath, cwd: dir, note: 'PyTorch MLP exported with torch.onnx.export (opset 17)' });
+    const v = r.version;
+    const sig = v.signature;
+    check(v.format === 'onnx' && sig !== null, `expected an ONNX version with a signature, got ${v.format}`);
+    story.say(`signature from the graph: ${sig!.inputs.map((t) => `${t.name} ${t.datatype} [${t.shape.join(', ')}]`).join(', ')} → ${sig!.outputs.map((t) => `${t.name} ${t.datatype} [${t.shape.join(', ')}]`).join(', ')}`);
+    check(r.evaluation !== null, `not evaluated: ${r.notEvaluated}`);
+    story.say(`accuracy ${formatNumber(r.evaluation!.metrics.accuracy)} · f1_weighted ${formatNumber(r.evaluation!.metrics.f1_weighted)} on ${r.evaluation!.rows} rows (${r.evaluation!.data})`);
+    for (const line of gateLines(v)) story.say(line);
+    check(v.gates?.passed === true, `the gates of ${ONNX_MODEL}@${v.version} failed`);
+    demo.registry.setAlias(ONNX_MODEL, 'production', v.version, 'passed its gates');
+
+    // New weights, same signature: minor. A PyTorch checkpoint: stored, with the export call.
+    const r2 = await registerModel({ registry: demo.registry, configPath, cwd: dir, source: join(dir, 'models', 'weather-mlp-v2.onnx'), evaluate: false });
+    check(r2.version.version === '1.1.0', `expected 1.1.0 for new weights with the same signature, got ${r2.version.version}`);
+    await writeFile(join(dir, 'models', 'weather.pt'), 'a PyTorch checkpoint stands in here');
+    const pt = await demo.registry.registerVersion({ model: `${ONNX_MODEL}-pt`, source: join(dir, 'models', 'weather.pt') });
+    check(pt.notice?.includes('torch.onnx.export(') === true, 'a .pt file registered without the export call');
+    story.say(`weather-mlp-v2.onnx → ${ONNX_MODEL}@1.1.0 (same signature, new weights: minor); weather.pt → stored, not runnable: "${pt.notice!.slice(0, 72)}…"`);
+    return { value: v, detail: `${ONNX_MODEL}@${v.version} registered from models/weather-mlp-v1.onnx; gates passed; production → ${v.version}` };
+  });
+
+  await story.stage('Deploy the ONNX version and monitor its traffic', async () => {
+    const res = await deploy({ ...(await onnxAccess()), ref: `${ONNX_MODEL}@production`, target: ONNX_TARGET, configDir: dir, onStep: deployProgress(story) });
+    check(res.deployment.status === 'active' && res.deployment.version === v1.version, `deployment is ${res.deployment.status} (${res.deployment.version})`);
+    const client = await connectTarget(await onnxAccess(), ONNX_TARGET, { start: false });
+    if (!client) throw new Error('the ONNX endpoint is not running');
+    const predictor = await loadPredictor(await demo.registry.artifactPath(`${ONNX_MODEL}@${v1.version}`));
+    const serving = predictor.manifest;
+    predictor.dispose();
+    const rows = demo.scenario.traffic.slice(0, WINDOW * 5);
+    const r = await replay({ client, model: ONNX_MODEL, manifest: serving, rows, onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
+    check(r.failed === 0, `${r.failed} requests failed`);
+    await sleep(500); // the server appends its prediction log every 200 ms
+    const mon = await monitor({ registry: demo.registry, config: (await onnxAccess()).config, target: ONNX_TARGET, model: ONNX_MODEL });
+    check(mon.windows.length === 5, `expected 5 windows, got ${mon.windows.length}`);
+    check(mon.windows.every((w) => w.accuracy !== null), 'a window has no accuracy: feedback did not arrive');
+    story.say(`windows: ${mon.windows.map((w) => formatNumber(w.accuracy)).join(' · ')} (live accuracy per ${WINDOW} predictions)`);
+    return { value: undefined, detail: `${res.url} serves ${ONNX_MODEL}@${res.deployment.version} through ONNX Runtime; ${r.sent} predictions, live accuracy ${formatNumber(r.correct / r.sent)}, ${mon.alerts.length} alerts` };
+  });
+}
+
 async function main(): Promise<number> {
   const dirArg = process.argv.indexOf('--dir');
   const dir = dirArg > 0 ? process.argv[dirArg + 1] : await mkdtemp(join(tmpdir(), 'modelops-demo-'));
@@ -290,11 +354,13 @@ async function main(): Promise<number> {
   let ok = false;
   try {
     await run(demo);
+    await onnxStages(demo);
     ok = true;
   } catch (e) {
     if (!(e instanceof DemoStageFailed)) story.say(`unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   } finally {
     await stopLocalServer(registry.storeDir, TARGET);
+    await stopLocalServer(registry.storeDir, ONNX_TARGET);
     registry.close();
   }
   const results = story.summary();

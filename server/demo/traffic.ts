@@ -3,7 +3,7 @@
  * in order and the true label as feedback after each prediction, and a bounded load
  * generator that counts every failed request.
  */
-import type { ModelManifest } from '../engine/model/types';
+import type { ServingModel } from '../engine/serving/types';
 import type { Row } from '../engine/data/read';
 import { rowsToInferRequest } from '../engine/serving/v2';
 import type { ModelServerClient } from '../engine/deploy/client';
@@ -21,13 +21,14 @@ export interface ReplayResult {
 export async function replay(options: {
   client: ModelServerClient;
   model: string;
-  manifest: ModelManifest;
+  manifest: ServingModel;
   rows: Row[];
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
 }): Promise<ReplayResult> {
   const { client, model, manifest, rows } = options;
   const target = manifest.target;
+  if (!target) throw new Error(`${model} does not name its target column, so its predictions cannot be scored`);
   const result: ReplayResult = { sent: 0, correct: 0, failed: 0 };
   const feedback: Array<{ id: string; label: string | number }> = [];
   let next = 0;
@@ -66,7 +67,7 @@ export interface LoadGenerator {
 export function startLoad(options: {
   client: ModelServerClient;
   model: string;
-  manifest: ModelManifest;
+  manifest: ServingModel;
   rows: Row[];
   concurrency?: number;
   maxRequests?: number;

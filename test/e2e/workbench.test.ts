@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, openWorkbench, ROOT, waitFor, type Workbench } from './harness';
 
@@ -42,7 +42,8 @@ before(async () => {
       writeFileSync(file, broken);
       // A registered version with an alias, through the CLI (the same engine and store).
       const cli = join(ROOT, 'dist', 'cli.js');
-      writeFileSync(join(folder, 'churn.onnx'), Buffer.alloc(2048, 7));
+      // Real PyTorch exports (test/fixtures/onnx): registering reads their graphs.
+      copyFileSync(join(ROOT, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), join(folder, 'churn.onnx'));
       mkdirSync(join(folder, 'models'), { recursive: true });
       writeFileSync(join(folder, 'metrics.json'), JSON.stringify({ accuracy: 0.91, f1_macro: 0.8 }));
       execFileSync(process.execPath, [cli, 'versions', 'register', 'churn.onnx', '--model', 'churn', '--note', 'first cut', '--metrics', 'metrics.json', '--root', folder], { cwd: folder });
@@ -158,7 +159,7 @@ test('a new model file in the workspace is offered for registration and lands in
   const { page } = wb;
   // Written into a folder the watcher already watches: a file created in a brand-new folder
   // right after the folder itself can land before the watcher has subscribed to it.
-  writeFileSync(join(wb.folder, 'models', 'churn-v2.onnx'), Buffer.alloc(4096, 9));
+  copyFileSync(join(ROOT, 'test', 'fixtures', 'onnx', 'weather-mlp-v2.onnx'), join(wb.folder, 'models', 'churn-v2.onnx'));
   const offer = page.locator('.notification-toast', { hasText: 'churn-v2.onnx changed. Register it as a new model version?' });
   await offer.first().waitFor({ timeout: 30_000 });
   await offer.locator('.monaco-button', { hasText: 'Register Version…' }).first().click();

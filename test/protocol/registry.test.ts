@@ -73,12 +73,12 @@ test('list, register, promote, gate refusal and change notifications over JSON-R
     assert.deepEqual(await side.request(rpc.listModels, {}), []);
     // Listing alone does not create the workspace store.
     assert.equal(existsSync(join(root, '.modelops')), false);
-    writeFileSync(join(root, 'model.onnx'), 'weights one');
-    writeFileSync(join(root, 'model2.onnx'), 'weights two');
-    const v1 = await side.request(rpc.registerVersion, { model: 'proto', source: 'model.onnx', note: 'first', metrics: { accuracy: 0.91 } });
+    writeFileSync(join(root, 'model.pt'), 'weights one');
+    writeFileSync(join(root, 'model2.pt'), 'weights two');
+    const v1 = await side.request(rpc.registerVersion, { model: 'proto', source: 'model.pt', note: 'first', metrics: { accuracy: 0.91 } });
     assert.equal(v1.version, '1.0.0');
     await side.waitForChange((c) => c.kind === 'versions' && c.model === 'proto');
-    const v2 = await side.request(rpc.registerVersion, { model: 'proto', source: join(root, 'model2.onnx'), tags: ['candidate'] });
+    const v2 = await side.request(rpc.registerVersion, { model: 'proto', source: join(root, 'model2.pt'), tags: ['candidate'] });
     assert.equal(v2.version, '1.1.0');
 
     const page = await side.request(rpc.listVersions, { model: 'proto', sort: 'version', order: 'desc', limit: 10 });
@@ -114,7 +114,7 @@ test('list, register, promote, gate refusal and change notifications over JSON-R
     assert.deepEqual(cmp.metrics.accuracy, [0.91, null, null]);
     const lineage = await side.request(rpc.lineage, { ref: 'proto@1.1.0' });
     assert.deepEqual(lineage.ancestors.map((a) => a.version), ['1.0.0']);
-    assert.ok(lineage.lines.some((l) => l.label === 'artifact' && l.value.includes('onnx')));
+    assert.ok(lineage.lines.some((l) => l.label === 'artifact' && l.value.includes('torch')));
     const art = await side.request(rpc.artifactPath, { ref: 'proto@1.0.0' });
     assert.ok(art.path.startsWith(join(root, '.modelops', 'artifacts')));
 
@@ -128,8 +128,8 @@ test('list, register, promote, gate refusal and change notifications over JSON-R
     // A write by another process (the CLI, say) reaches the tree as a change notification too.
     const before = side.changes.length;
     const cli = openRegistry(root);
-    writeFileSync(join(root, 'model3.onnx'), 'weights three');
-    await cli.registerVersion({ model: 'from-cli', source: 'model3.onnx' });
+    writeFileSync(join(root, 'model3.pt'), 'weights three');
+    await cli.registerVersion({ model: 'from-cli', source: 'model3.pt' });
     cli.close();
     await side.waitForChange((c) => c.kind === 'models' && side.changes.indexOf(c) >= before, 5000);
     assert.ok((await side.request(rpc.listModels, {})).some((m) => m.name === 'from-cli'));
@@ -145,8 +145,8 @@ test('a store created by another process while the sidecar shows an empty regist
   try {
     assert.deepEqual(await side.request(rpc.listVersions, { model: 'x' }).catch((e: Error) => e.message), "No model named 'x' in the registry. — List models with `modelops versions list`, or register one with `modelops versions register <path> --model <name>`.");
     const cli = openRegistry(root);
-    writeFileSync(join(root, 'm.onnx'), 'w');
-    await cli.registerVersion({ model: 'late', source: 'm.onnx' });
+    writeFileSync(join(root, 'm.pt'), 'w');
+    await cli.registerVersion({ model: 'late', source: 'm.pt' });
     cli.close();
     await side.waitForChange((c) => c.kind === 'models', 5000);
     assert.deepEqual((await side.request(rpc.listModels, {})).map((m) => m.name), ['late']);

@@ -59,8 +59,8 @@ test('the sidecar starts on the resolved runtime over IPC, answers status, and l
     assert.equal(after.trusted, true);
 
     // Registering writes SQLite: better-sqlite3's native addon loads in this runtime.
-    writeFileSync(join(root, 'm.onnx'), Buffer.alloc(64, 1));
-    const v = (await conn.sendRequest(registry.registerVersion.method, { model: 'm', source: join(root, 'm.onnx') })) as VersionRecord;
+    writeFileSync(join(root, 'm.pt'), Buffer.alloc(64, 1));
+    const v = (await conn.sendRequest(registry.registerVersion.method, { model: 'm', source: join(root, 'm.pt') })) as VersionRecord;
     assert.equal(v.version, '1.0.0');
     assert.ok(existsSync(join(root, '.modelops', 'registry.db')), 'registry.db was created');
     const models = (await conn.sendRequest(registry.listModels.method, {})) as ModelRecord[];

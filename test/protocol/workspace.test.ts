@@ -41,9 +41,9 @@ test('workspace requests: sample, targets, and a version’s config (stored, the
 
     // A version registered with this config keeps it in the workspace store: its text comes
     // back over JSON-RPC after the file on disk has changed.
-    writeFileSync(join(root, 'model.onnx'), Buffer.alloc(512, 3));
+    writeFileSync(join(root, 'model.pt'), Buffer.alloc(512, 3));
     const config = readFileSync(sample.configPath, 'utf8');
-    const v1 = await request(registry.registerVersion, { model: 'm', source: join(root, 'model.onnx'), configPath: sample.configPath });
+    const v1 = await request(registry.registerVersion, { model: 'm', source: join(root, 'model.pt'), configPath: sample.configPath });
     const digest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
     assert.equal(v1.configDigest, digest);
     const edited = config.replace('epochs: 40', 'epochs: 39');
@@ -77,8 +77,8 @@ test('workspace requests: sample, targets, and a version’s config (stored, the
     git('init', '-q');
     git('add', 'modelops.yaml', '.gitignore');
     git('commit', '-q', '-m', 'config');
-    writeFileSync(join(root, 'model.onnx'), Buffer.alloc(512, 4));
-    const v2 = await request(registry.registerVersion, { model: 'm', source: join(root, 'model.onnx'), configPath: sample.configPath });
+    writeFileSync(join(root, 'model.pt'), Buffer.alloc(512, 4));
+    const v2 = await request(registry.registerVersion, { model: 'm', source: join(root, 'model.pt'), configPath: sample.configPath });
     assert.ok(v2.gitCommit && v1.configDigest === v2.configDigest);
     forget();
     writeFileSync(sample.configPath, config.replace('epochs: 40', 'epochs: 41'));

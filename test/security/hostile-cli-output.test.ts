@@ -38,10 +38,10 @@ test('the built CLI prints hostile notes, tags, reasons and arguments escaped, n
   const ws = tempWorkspace('modelops-hostile-cli-');
   t.after(() => ws.cleanup());
   ws.file('modelops.yaml', 'version: 1\n');
-  ws.file('out/model.onnx', 'w1');
+  ws.file('out/model.pt', 'w1');
   const reg = openRegistry(ws.root);
   try {
-    await reg.registerVersion({ model: 'weather', source: 'out/model.onnx', version: '1.0.0', note: NOTE, tags: [TAG], metrics: { accuracy: 0.9 } });
+    await reg.registerVersion({ model: 'weather', source: 'out/model.pt', version: '1.0.0', note: NOTE, tags: [TAG], metrics: { accuracy: 0.9 } });
     reg.setAlias('weather', 'production', '1.0.0', REASON);
   } finally {
     reg.close();

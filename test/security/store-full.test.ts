@@ -57,19 +57,19 @@ test('an artifact larger than the space left fails with store-full and leaves th
   const ws = tempWorkspace();
   const store = join(ws.root, '.modelops');
   try {
-    ws.file('small.onnx', 'small model');
+    ws.file('small.pt', 'small model');
     const reg = openRegistry(ws.root);
-    await reg.registerVersion({ model: 'm', source: 'small.onnx' });
+    await reg.registerVersion({ model: 'm', source: 'small.pt' });
     reg.close();
     const before = blobs(store).sort();
 
     const big = randomBytes(1024 * 1024);
-    ws.file('big.onnx', big);
-    const r = await underLimit(200, ['artifact', ws.root, 'm', join(ws.root, 'big.onnx')]);
+    ws.file('big.pt', big);
+    const r = await underLimit(200, ['artifact', ws.root, 'm', join(ws.root, 'big.pt')]);
     assert.equal(r.lines.length, 1, `${r.stderr}\n${JSON.stringify(r.lines)}`);
     const failure = r.lines[0];
     assert.equal(failure.error, 'store-full', JSON.stringify(failure));
-    assert.match(failure.message ?? '', /big\.onnx/);
+    assert.match(failure.message ?? '', /big\.pt/);
     assert.match(failure.hint ?? '', /[Ff]ree/);
 
     // No partial blob under its final name, no temp file, no version row.
@@ -94,9 +94,9 @@ test('registry writes that cannot grow the database fail with store-full, roll b
   const ws = tempWorkspace();
   const store = join(ws.root, '.modelops');
   try {
-    ws.file('first.onnx', 'first');
+    ws.file('first.pt', 'first');
     const reg = openRegistry(ws.root);
-    await reg.registerVersion({ model: 'm', source: 'first.onnx' });
+    await reg.registerVersion({ model: 'm', source: 'first.pt' });
     reg.close();
     // 96 KiB: the WAL fills after a handful of commits with 8 KiB notes.
     const r = await underLimit(96, ['rows', ws.root, 'm', String(8 * 1024)]);

@@ -19,11 +19,11 @@ const isLost = (e: unknown): boolean =>
   e instanceof ModelOpsError && e.code === 'registry-lost' && e.message.includes('registry.db') && /backup/.test(e.hint ?? '') && /store init --confirm/.test(e.hint ?? '');
 
 async function storeWithVersions(ws: TempWorkspace): Promise<string> {
-  ws.file('a.onnx', 'model a');
+  ws.file('a.pt', 'model a');
   ws.file('b/model.json', '{}');
   ws.file('b/weights.bin', 'w');
   const reg = openRegistry(ws.root);
-  await reg.registerVersion({ model: 'm', source: 'a.onnx' });
+  await reg.registerVersion({ model: 'm', source: 'a.pt' });
   await reg.registerVersion({ model: 'm', source: 'b' });
   reg.close();
   return join(ws.root, '.modelops');
@@ -47,13 +47,13 @@ async function assertLookedLost(ws: TempWorkspace, store: string, how: 'missing'
   try {
     assert.ok(reg.lostDatabase, 'the open says the database looks lost');
     assert.equal(reg.lostDatabase.database, how);
-    assert.equal(reg.lostDatabase.artifacts, 4, 'a.onnx, the folder’s two files and its manifest');
+    assert.equal(reg.lostDatabase.artifacts, 4, 'a.pt, the folder’s two files and its manifest');
     // Reads work and are empty.
     assert.deepEqual(reg.listModels(), []);
     assert.deepEqual(reg.listRuns(), []);
     // Writes are refused, each of them.
-    ws.file('c.onnx', 'model c');
-    await assert.rejects(reg.registerVersion({ model: 'm', source: 'c.onnx' }), isLost);
+    ws.file('c.pt', 'model c');
+    await assert.rejects(reg.registerVersion({ model: 'm', source: 'c.pt' }), isLost);
     assert.throws(() => reg.createRun({ kind: 'train', model: 'm', params: {} }), isLost);
     assert.throws(() => reg.recordDeployment({ target: 'local', model: 'm', version: '1.0.0', status: 'active', previousVersion: null, steps: [], reason: null }), isLost);
   } finally {
@@ -141,8 +141,8 @@ test('confirming a new registry starts an empty one and keeps the old artifacts 
     try {
       assert.equal(reg.lostDatabase, null);
       assert.ok(reg.warnings.some((w) => /artifacts\.lost-/.test(w)), reg.warnings.join('\n'));
-      ws.file('c.onnx', 'model c');
-      assert.equal((await reg.registerVersion({ model: 'm', source: 'c.onnx' })).version, '1.0.0');
+      ws.file('c.pt', 'model c');
+      assert.equal((await reg.registerVersion({ model: 'm', source: 'c.pt' })).version, '1.0.0');
     } finally {
       reg.close();
     }

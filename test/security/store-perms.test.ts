@@ -30,12 +30,12 @@ test('a new store is private even under umask 000: folders 0700, blobs 0400, dat
   const ws = tempWorkspace();
   const old = process.umask(0o000);
   try {
-    ws.file('m.onnx', 'model');
+    ws.file('m.pt', 'model');
     ws.file('b/model.json', '{}');
     ws.file('b/weights.bin', 'w');
     const reg = openRegistry(ws.root);
     try {
-      await reg.registerVersion({ model: 'm', source: 'm.onnx' });
+      await reg.registerVersion({ model: 'm', source: 'm.pt' });
       await reg.registerVersion({ model: 'm', source: 'b' });
       await reg.artifactPath('m@1.1.0'); // unpacks the folder into .modelops/cache
       const store = join(ws.root, '.modelops');
@@ -68,10 +68,10 @@ test('a new store is private even under umask 000: folders 0700, blobs 0400, dat
 test('an existing store with loose modes is tightened on open, with one warning line', async () => {
   const ws = tempWorkspace();
   try {
-    ws.file('m.onnx', 'model');
+    ws.file('m.pt', 'model');
     ws.file('b/model.json', '{}');
     const reg = openRegistry(ws.root);
-    await reg.registerVersion({ model: 'm', source: 'm.onnx' });
+    await reg.registerVersion({ model: 'm', source: 'm.pt' });
     await reg.registerVersion({ model: 'm', source: 'b' });
     await reg.artifactPath('m@1.1.0');
     reg.close();

@@ -3,10 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliCommand, CliIO } from '../command';
-import { formatNumber, paint, table } from '../output';
+import { formatNumber, paint, printable, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
-import { buildLineage, diffVersions, openRegistry, parseRef, versionConfig, type ArtifactFormat, type RunRecord, type VersionComparison, type VersionRecord } from '../../engine/registry';
+import { buildLineage, detectModelFormat, diffVersions, openRegistry, parseRef, versionConfig, type ArtifactFormat, type RunRecord, type VersionComparison, type VersionRecord } from '../../engine/registry';
 import { formatBytes } from '../../engine/registry/lineage';
+import { registerModel } from '../../engine/registry/registerModel';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -67,6 +68,7 @@ function keyMetrics(v: VersionRecord, n = 3): string {
 const VERSIONS_USAGE = `modelops versions list [model] [--filter text] [--sort version|created|<metric>] [--order asc|desc] [--limit n] [--offset n] [--all] [--json]
 modelops versions show <model[@version|@alias]> [--json]
 modelops versions register <path> --model <name> [--version x.y.z] [--note text] [--tag t]… [--format f] [--config modelops.yaml] [--metrics metrics.json] [--json]
+modelops versions register [model.onnx] --config modelops.yaml [--model <name>] [--no-evaluate] …   (ONNX: spec from the config, then evaluate + gates)
 modelops versions promote <model@version> --alias <alias> [--reason text] [--force-reason text] [--json]
 modelops versions rollback <model> --alias <alias> [--reason text] [--json]
 modelops versions compare <refA> <refB> [--json]
@@ -146,6 +148,8 @@ export const versionsCommand: CliCommand = {
           for (const l of lineage.lines) io.out(`  ${l.label.padEnd(width)}  ${l.value}`);
           if (v.tags.length) io.out(`  ${'tags'.padEnd(width)}  ${v.tags.join(', ')}`);
           if (v.deployedTo.length) io.out(`  ${'deployed'.padEnd(width)}  ${v.deployedTo.join(', ')}`);
+          for (const line of signatureLines(v)) io.out(`  ${line}`);
+          if (v.notice) io.out(c.yellow(v.notice));
           const metrics = Object.entries(v.metrics);
           if (metrics.length) {
             io.out('');
@@ -162,13 +166,54 @@ export const versionsCommand: CliCommand = {
         }
       }
       case 'register': {
-        const a = parse(rest, { model: { type: 'string' }, version: { type: 'string' }, note: { type: 'string' }, tag: { type: 'string', multiple: true }, format: { type: 'string' }, config: { type: 'string' }, metrics: { type: 'string' } }, VERSIONS_USAGE);
-        const path = need(a.positionals[0], 'the path of the model file or folder', VERSIONS_USAGE);
+        const a = parse(
+          rest,
+          { model: { type: 'string' }, version: { type: 'string' }, note: { type: 'string' }, tag: { type: 'string', multiple: true }, format: { type: 'string' }, config: { type: 'string' }, metrics: { type: 'string' }, 'no-evaluate': { type: 'boolean' } },
+          VERSIONS_USAGE,
+        );
+        const configArg = str(a.values.config);
+        const configPath = configArg ? resolve(io.cwd, configArg) : null;
+        const given = a.positionals[0];
+        const root = findWorkspaceRoot(io.cwd, str(a.values.root));
+        // An ONNX model with its config: the config says how to run it, so it is evaluated and gated too.
+        const onnxWithConfig = configPath !== null && str(a.values.format) === undefined && str(a.values.metrics) === undefined && (given ? detectModelFormat(resolve(io.cwd, given)) === 'onnx' : true);
+        if (onnxWithConfig) {
+          const reg = openRegistry(root);
+          try {
+            const r = await registerModel({
+              registry: reg,
+              configPath,
+              ...(given ? { source: given } : {}),
+              ...(str(a.values.model) ? { model: str(a.values.model) } : {}),
+              version: str(a.values.version),
+              note: str(a.values.note) ?? null,
+              tags: (a.values.tag as string[] | undefined) ?? [],
+              evaluate: a.values['no-evaluate'] !== true,
+              cwd: io.cwd,
+            });
+            if (a.values.json) return printJson(io, { version: r.version, metrics: r.evaluation?.metrics ?? null, gates: r.version.gates, notEvaluated: r.notEvaluated });
+            printRegistered(io, r.version);
+            if (r.evaluation) {
+              const shown = Object.entries(r.evaluation.metrics).slice(0, 4).map(([k, x]) => `${k} ${formatNumber(x)}`).join(', ');
+              io.out(`evaluated on ${r.evaluation.rows} rows (${printable(r.evaluation.data)}): ${shown}`);
+            }
+            if (r.version.gates) {
+              io.out(`gates: ${r.version.gates.passed ? c.green('passed') : c.red('FAILED')}`);
+              for (const g of r.version.gates.results) io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${printable(g.message)}`);
+            } else if (r.notEvaluated && !r.version.notice) {
+              io.out(c.yellow(`gates: not evaluated — ${printable(r.notEvaluated)}`));
+            }
+            return 0;
+          } finally {
+            reg.close();
+          }
+        }
+        const path = need(given, 'the path of the model file or folder', VERSIONS_USAGE);
         const model = need(str(a.values.model), '--model <name>', VERSIONS_USAGE);
         let metrics: Record<string, number> | undefined;
         const metricsFile = str(a.values.metrics);
         if (metricsFile) metrics = readMetrics(resolve(io.cwd, metricsFile));
-        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+        const reg = openRegistry(root);
         try {
           const v = await reg.registerVersion({
             model,
@@ -177,11 +222,11 @@ export const versionsCommand: CliCommand = {
             note: str(a.values.note) ?? null,
             tags: (a.values.tag as string[] | undefined) ?? [],
             format: str(a.values.format) as ArtifactFormat | undefined,
-            configPath: str(a.values.config) ? resolve(io.cwd, str(a.values.config) as string) : null,
+            configPath,
             metrics,
           });
           if (a.values.json) return printJson(io, v);
-          io.out(`${c.green('registered')} ${c.bold(`${v.model}@${v.version}`)}  ${v.format} ${v.artifactKind}, ${formatBytes(v.sizeBytes)}, ${v.artifactDigest.slice(7, 19)}${v.parentVersion ? `  (parent ${v.parentVersion})` : ''}`);
+          printRegistered(io, v);
           return 0;
         } finally {
           reg.close();
@@ -415,6 +460,21 @@ function intOption(v: string, name: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new ModelOpsError('cli-usage', `${name} must be a non-negative whole number, not '${v}'.`, `e.g. ${name} 20`);
   return n;
+}
+
+/** The registered line, the signature (what a major bump compares) and, for formats ModelOps cannot run, what to do. */
+function printRegistered(io: CliIO, v: VersionRecord): void {
+  const c = paint(io.isTTY);
+  io.out(`${c.green('registered')} ${c.bold(`${v.model}@${v.version}`)}  ${v.format} ${v.artifactKind}, ${formatBytes(v.sizeBytes)}, ${v.artifactDigest.slice(7, 19)}${v.parentVersion ? `  (parent ${v.parentVersion})` : ''}`);
+  for (const line of signatureLines(v)) io.out(`  ${line}`);
+  if (v.notice) io.out(c.yellow(printable(v.notice)));
+}
+
+/** "input  features  FP32 [-1, 4]" per tensor; -1 is the batch dimension. */
+function signatureLines(v: VersionRecord): string[] {
+  if (!v.signature) return ['signature: none recorded'];
+  const row = (role: string, t: { name: string; datatype: string; shape: number[] }) => `${role.padEnd(6)} ${printable(t.name)}  ${t.datatype} [${t.shape.join(', ')}]`;
+  return ['signature:', ...v.signature.inputs.map((t) => `  ${row('input', t)}`), ...v.signature.outputs.map((t) => `  ${row('output', t)}`)];
 }
 
 function readMetrics(path: string): Record<string, number> {

@@ -1,12 +1,16 @@
 /** The Registry over the workspace store: SQLite rows plus content-addressed artifacts. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ModelOpsError } from '../errors';
-import type { Signature } from '../model/types';
+import { loadOnnxBundle, writeOnnxBundle } from '../runtime/onnx';
+import { ONNX_MANIFEST_FORMAT, ONNX_MODEL_FILE, type OnnxManifest } from '../runtime/types';
 import { ArtifactStore, digestHex, type DirectoryManifest, type StoredArtifact } from './artifacts';
 import { gitState } from './lineage';
-import { detectModelFormat } from './modelFiles';
+import { detectModelFormat, formatNotice } from './modelFiles';
+import { gateProblem, isNotEvaluated } from '../evaluation/gateState';
 import { parseRef, validateAlias, validateModelName } from './refs';
 import { canonicalJson, nextVersion, parseSemver, requireSemver } from './semver';
 import { currentProcess, processAlive } from './processes';
@@ -27,6 +31,7 @@ import type {
   RunMetricPoint,
   RunRecord,
   SetAliasOptions,
+  Signature,
   VersionComparison,
   VersionRecord,
 } from './types';
@@ -355,6 +360,7 @@ export class WorkspaceRegistry implements Registry {
       aliases,
       gates: json<GateReport | null>(r.gate_report, null),
       deployedTo,
+      ...withNotice(r.format),
     };
   }
 
@@ -448,8 +454,27 @@ export class WorkspaceRegistry implements Registry {
       const taken = this.db.prepare(`SELECT 1 FROM versions WHERE model = ? AND version = ?`).get(model, explicit);
       if (taken) throw versionTaken(model, explicit);
     }
+    // ONNX is read and checked before anything is stored: a bad file leaves no trace.
+    const prepared = await prepareSource(source, format, input);
+    try {
+      return await this.storeVersion(input, model, explicit, format, tags, configSource, prepared);
+    } finally {
+      if (prepared.cleanup) await rm(prepared.cleanup, { recursive: true, force: true });
+    }
+  }
+
+  private async storeVersion(
+    input: RegisterVersionInput,
+    model: string,
+    explicit: string | null,
+    format: ArtifactFormat,
+    tags: string[],
+    configSource: string | null,
+    prepared: PreparedSource,
+  ): Promise<VersionRecord> {
     const git = await gitState(this.root);
-    const signature = input.signature ? canonicalJson(input.signature) : null;
+    const signature = prepared.signature ? canonicalJson(prepared.signature) : null;
+    const source = prepared.path;
 
     for (let attempt = 0; ; attempt++) {
       // The config first: it is small, and a wrong path should fail before a large artifact is copied.
@@ -658,13 +683,16 @@ export class WorkspaceRegistry implements Registry {
         throw new ModelOpsError('version-archived', `${label} is archived and cannot take the alias '${alias}'.`, `Unarchive it first: modelops versions archive ${label} --undo.`);
       }
       const gates = json<GateReport | null>(row.gate_report, null);
-      if (gates && !gates.passed) {
-        const failed = gates.results.filter((r) => !r.passed).map((r) => r.message);
+      // A report whose gates could not be evaluated counts as failed: it needs a reason too.
+      if (gates && (!gates.passed || isNotEvaluated(gates))) {
         if (!forceReason) {
+          const why = isNotEvaluated(gates) ? `its quality gates were not evaluated (${gates.notEvaluated})` : `its quality gates failed (${gateProblem(gates) || 'see the gate report'})`;
           throw new ModelOpsError(
             'gates-failed',
-            `${label} cannot become '${alias}': its quality gates failed (${failed.join('; ') || 'see the gate report'}).`,
-            'Train a version that passes the gates, or promote anyway with a written reason (--force-reason "…"), which is kept in the alias history.',
+            `${label} cannot become '${alias}': ${why}.`,
+            isNotEvaluated(gates)
+              ? `Evaluate it (modelops evaluate ${label}), or promote anyway with a written reason (--force-reason "…"), which is kept in the alias history.`
+              : 'Train a version that passes the gates, or promote anyway with a written reason (--force-reason "…"), which is kept in the alias history.',
           );
         }
         const override = { reason: forceReason, at: now() };
@@ -1032,6 +1060,81 @@ function finiteMetrics(m: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(m ?? {})) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
   return out;
+}
+
+function withNotice(format: string): { notice?: string } {
+  const notice = formatNotice((FORMATS.includes(format as ArtifactFormat) ? format : 'unknown') as ArtifactFormat);
+  return notice ? { notice } : {};
+}
+
+/** What is stored for a registration: the path to copy into the store and the signature to record. */
+interface PreparedSource {
+  path: string;
+  signature: Signature | null;
+  /** A staging folder to remove afterwards. */
+  cleanup: string | null;
+}
+
+/**
+ * Reads what a source says about itself before it is stored. A bare `.onnx` file becomes an
+ * ONNX bundle (writeOnnxBundle: graph checked, ONNX Runtime loads it, columns/labels resolved)
+ * in a staging folder; an ONNX bundle is loaded as it would be at deploy time. Both record the
+ * graph's inputs and outputs as the signature. A TF.js bundle records its manifest's.
+ */
+async function prepareSource(source: string, format: ArtifactFormat, input: RegisterVersionInput): Promise<PreparedSource> {
+  const given = input.signature ?? null;
+  if (format === 'modelops-tfjs') return { path: source, signature: given ?? (await tfjsSignature(source)), cleanup: null };
+  if (format !== 'onnx') return { path: source, signature: given, cleanup: null };
+  if (statSync(source).isDirectory()) return { path: source, signature: await checkOnnxBundle(source), cleanup: null };
+  const stage = await mkdtemp(join(tmpdir(), 'modelops-onnx-'));
+  try {
+    const manifest = await writeOnnxBundle(stage, source, input.onnx ?? {});
+    // The bundle's time is the model file's, so the same file registered twice is the same
+    // artifact (a patch bump, not a minor one for a "new" bundle).
+    manifest.createdAt = (await stat(source)).mtime.toISOString();
+    await writeFile(join(stage, 'modelops.json'), JSON.stringify(manifest, null, 2));
+    return { path: stage, signature: graphSignature(manifest), cleanup: stage };
+  } catch (e) {
+    await rm(stage, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function graphSignature(m: OnnxManifest): Signature {
+  return { inputs: m.graph.inputs, outputs: m.graph.outputs };
+}
+
+/** Loads an ONNX bundle folder exactly as deploy will, and checks model.onnx is the file its manifest describes. */
+async function checkOnnxBundle(dir: string): Promise<Signature> {
+  const path = join(dir, 'modelops.json');
+  let manifest: OnnxManifest;
+  try {
+    manifest = JSON.parse(await readFile(path, 'utf8')) as OnnxManifest;
+  } catch (e) {
+    throw new ModelOpsError('bundle-corrupt', `${path} cannot be read as JSON (${e instanceof Error ? e.message : String(e)}).`, 'Write the bundle again (writeOnnxBundle), or register the bare .onnx file.');
+  }
+  if (manifest?.format !== ONNX_MANIFEST_FORMAT || !manifest.graph || !Array.isArray(manifest.graph.inputs) || !Array.isArray(manifest.graph.outputs)) {
+    throw new ModelOpsError('bundle-format', `${path} is not an ONNX bundle manifest (format '${String(manifest?.format)}', expected '${ONNX_MANIFEST_FORMAT}' with a graph).`, 'Register the bare .onnx file instead; ModelOps writes the bundle.');
+  }
+  const onnxPath = join(dir, ONNX_MODEL_FILE);
+  const digest = createHash('sha256').update(await readFile(onnxPath)).digest('hex');
+  if (digest !== manifest.modelDigest) {
+    throw new ModelOpsError('bundle-corrupt', `${onnxPath} is not the model ${path} describes (its SHA-256 differs from modelDigest).`, 'Register the new .onnx file by itself, so its bundle is written afresh.');
+  }
+  const runtime = await loadOnnxBundle(dir, manifest);
+  runtime.dispose();
+  return graphSignature(manifest);
+}
+
+/** The signature a TF.js bundle's modelops.json records; null when it has none readable. */
+async function tfjsSignature(dir: string): Promise<Signature | null> {
+  try {
+    const m = JSON.parse(await readFile(join(dir, 'modelops.json'), 'utf8')) as { signature?: Signature };
+    const s = m.signature;
+    return s && Array.isArray(s.inputs) && Array.isArray(s.outputs) ? s : null;
+  } catch {
+    return null;
+  }
 }
 
 function mapArtifactError(e: unknown, source: string): unknown {

@@ -3,7 +3,14 @@
  * `registry.db` (SQLite, WAL) and `artifacts/` (content-addressed by SHA-256).
  * Versions are immutable; aliases move; every alias move is kept.
  */
-import type { Signature } from '../model/types';
+import type { OnnxBundleSpec, RuntimeSignature } from '../runtime/types';
+
+/**
+ * What a version takes and returns: for ONNX versions the graph's inputs and outputs (names,
+ * datatypes, shapes with -1 for the batch dimension); for TF.js bundles their manifest's.
+ * A change is a MAJOR bump.
+ */
+export type Signature = RuntimeSignature;
 
 /** "sha256:<64 hex>" */
 export type Digest = string;
@@ -59,6 +66,8 @@ export interface GateReport {
   evaluatedAt: string;
   /** Set when a user chose to ship despite failing gates. */
   override: { reason: string; at: string } | null;
+  /** Set when the gates could not be evaluated, with why: never a pass (evaluation/gateState.ts). */
+  notEvaluated?: string;
 }
 
 export interface VersionRecord {
@@ -88,6 +97,11 @@ export interface VersionRecord {
   gates: GateReport | null;
   /** Targets where this version is the active deployment. */
   deployedTo: string[];
+  /**
+   * Set when ModelOps cannot run this version's format (PyTorch, Keras, pickle, …): what works
+   * for it and the exact export call (modelFiles.ts formatNotice).
+   */
+  notice?: string;
 }
 
 export interface AliasMove {
@@ -178,7 +192,13 @@ export interface RegisterVersionInput {
   /** Explicit semantic version; otherwise bumped from the latest by what changed. */
   version?: string;
   format?: ArtifactFormat;
+  /** Ignored for ONNX files and bundles, whose signature is read from the graph. */
   signature?: Signature | null;
+  /**
+   * For a bare `.onnx` file: how to run it (task, columns, labels, outputs, reference rows…);
+   * what is left out comes from the file's metadata_props. Ignored for other formats.
+   */
+  onnx?: OnnxBundleSpec;
   metrics?: Record<string, number>;
   runId?: string | null;
   /** Path of the config file; its bytes are kept in the artifact store under its SHA-256, which is recorded. */

@@ -1,10 +1,12 @@
 /** The registry's requests on the sidecar, and the one registry instance other handlers share. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ServerContext } from '../context';
 import { core, registry as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
-import { buildLineage, openRegistry, type LostDatabase } from '../../engine/registry';
+import { buildLineage, detectModelFormat, openRegistry, type LostDatabase } from '../../engine/registry';
+import { registerModel } from '../../engine/registry/registerModel';
+import { loadConfig } from '../../engine/config';
 import type { WorkspaceRegistry } from '../../engine/registry/registry';
 import { setAliasLookup } from './language';
 
@@ -125,7 +127,6 @@ export function registerRegistry(ctx: ServerContext): void {
     return { lost: reg.lostDatabase, warnings: reg.warnings };
   });
   ctx.handle(rpc.confirmNewRegistry, () => {
-    if (!ctx.trusted()) throw new ModelOpsError('untrusted-workspace', 'Starting a new registry is disabled in an untrusted workspace.', 'Trust the workspace (Manage Workspace Trust) first.');
     const root = workspaceRoot(ctx);
     closeState(stateFor(ctx, root));
     const reg = openRegistry(root, { confirmNewRegistry: true });
@@ -137,7 +138,20 @@ export function registerRegistry(ctx: ServerContext): void {
   ctx.handle(rpc.listModels, () => r().listModels());
   ctx.handle(rpc.listVersions, (p) => r().listVersions(p));
   ctx.handle(rpc.getVersion, (p) => r().getVersion(p.ref));
-  ctx.handle(rpc.registerVersion, (p) => w().registerVersion(p));
+  ctx.handle(rpc.registerVersion, async (p) => {
+    // A bare .onnx file in a trusted workspace with a modelops.yaml: the config says how to run
+    // it, and it is evaluated and gated at once, as `modelops versions register --config` does.
+    const root = workspaceRoot(ctx);
+    const source = resolve(root, p.source);
+    const config = join(root, 'modelops.yaml');
+    // A config with errors does not block registering the file: it is registered from its metadata_props.
+    const usable = async () => existsSync(config) && (await loadConfig(config).then(() => true, () => false));
+    if (ctx.trusted() && p.onnx === undefined && p.format === undefined && detectModelFormat(source) === 'onnx' && statSync(source).isFile() && (await usable())) {
+      const r = await registerModel({ registry: w(), configPath: config, source, model: p.model, version: p.version, note: p.note ?? null, tags: p.tags ?? [], cwd: root });
+      return r.version;
+    }
+    return w().registerVersion(p);
+  });
   ctx.handle(rpc.setAlias, (p) => w().setAlias(p.model, p.alias, p.version, p.reason ?? null, { forceReason: p.forceReason ?? null }));
   ctx.handle(rpc.rollbackAlias, (p) => w().rollbackAlias(p.model, p.alias, p.reason ?? null));
   ctx.handle(rpc.aliasHistory, (p) => r().aliasHistory(p.model, p.alias));

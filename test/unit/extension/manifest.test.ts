@@ -24,7 +24,7 @@ test('manifest: yamlValidation points at the published schema', () => {
 
 test('walkthrough: each step links real commands and ships its markdown', () => {
   const [walkthrough] = manifest.contributes.walkthroughs;
-  assert.deepEqual(walkthrough.steps.map((s) => s.id), ['config', 'train', 'promote', 'deploy', 'monitor']);
+  assert.deepEqual(walkthrough.steps.map((s) => s.id), ['config', 'train', 'ownModel', 'promote', 'deploy', 'monitor']);
   for (const step of walkthrough.steps) {
     const linked = [...step.description.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]);
     assert.ok(linked.length > 0, `${step.id} links a command`);

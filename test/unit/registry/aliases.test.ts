@@ -12,8 +12,8 @@ async function seeded(n: number) {
   const ws = tempWorkspace();
   const reg = openRegistry(ws.root);
   for (let i = 0; i < n; i++) {
-    ws.file(`m${i}.onnx`, `weights ${i}`);
-    await reg.registerVersion({ model: 'weather', source: `m${i}.onnx`, metrics: { accuracy: 0.8 + i / 100 } });
+    ws.file(`m${i}.pt`, `weights ${i}`);
+    await reg.registerVersion({ model: 'weather', source: `m${i}.pt`, metrics: { accuracy: 0.8 + i / 100 } });
   }
   return { ws, reg };
 }
@@ -121,7 +121,7 @@ test('runs, metric series, datasets, alerts and lineage (with git)', async () =>
   try {
     execFileSync('git', ['init', '-q'], { cwd: ws.root });
     ws.file('modelops.yaml', 'version: 1\n');
-    ws.file('model.onnx', 'w');
+    ws.file('model.pt', 'w');
     execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'add', '.'], { cwd: ws.root });
     execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'init'], { cwd: ws.root });
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ws.root, encoding: 'utf8' }).trim();
@@ -135,7 +135,7 @@ test('runs, metric series, datasets, alerts and lineage (with git)', async () =>
       assert.equal(reg.listDatasets().length, 1);
       const v = await reg.registerVersion({
         model: 'weather',
-        source: 'model.onnx',
+        source: 'model.pt',
         runId: run.id,
         configPath: 'modelops.yaml',
         datasets: [{ role: 'train', path: 'data/train.csv', digest: ds.digest }],
@@ -153,7 +153,7 @@ test('runs, metric series, datasets, alerts and lineage (with git)', async () =>
       assert.throws(() => reg.getRun('nope'), isErr('run-not-found', 'nope'));
 
       ws.file('modelops.yaml', 'version: 1\nproject: x\n');
-      const v2 = await reg.registerVersion({ model: 'weather', source: 'model.onnx' });
+      const v2 = await reg.registerVersion({ model: 'weather', source: 'model.pt' });
       assert.equal(v2.gitDirty, true);
       const lineage = buildLineage(reg, 'weather@1.0.1');
       assert.deepEqual(lineage.ancestors.map((a) => a.version), ['1.0.0']);
@@ -179,8 +179,8 @@ test('outside a git repository lineage records no commit', async () => {
   const ws = tempWorkspace();
   const reg = openRegistry(ws.root);
   try {
-    ws.file('m.onnx', 'w');
-    const v = await reg.registerVersion({ model: 'm', source: 'm.onnx' });
+    ws.file('m.pt', 'w');
+    const v = await reg.registerVersion({ model: 'm', source: 'm.pt' });
     assert.equal(v.gitCommit, null);
     assert.equal(v.gitDirty, null);
   } finally {

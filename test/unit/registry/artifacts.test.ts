@@ -24,13 +24,13 @@ test('file artifacts are content-addressed, streamed in chunks and deduplicated'
     // Larger than one 4 MiB chunk and not a multiple of it, to exercise the pipelined copy.
     const big = Buffer.alloc(9 * 1024 * 1024 + 123);
     for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE((i * 2654435761) >>> 0, i);
-    ws.file('big.onnx', big);
-    ws.file('copy.onnx', big);
-    const v1 = await reg.registerVersion({ model: 'm', source: 'big.onnx' });
+    ws.file('big.pt', big);
+    ws.file('copy.pt', big);
+    const v1 = await reg.registerVersion({ model: 'm', source: 'big.pt' });
     assert.equal(v1.artifactDigest, `sha256:${sha(big)}`);
     assert.equal(v1.sizeBytes, big.length);
-    assert.equal(v1.format, 'onnx');
-    const v2 = await reg.registerVersion({ model: 'other', source: join(ws.root, 'copy.onnx') });
+    assert.equal(v1.format, 'torch');
+    const v2 = await reg.registerVersion({ model: 'other', source: join(ws.root, 'copy.pt') });
     assert.equal(v2.artifactDigest, v1.artifactDigest);
     assert.deepEqual(blobs(ws.root), [sha(big)]);
     const path = await reg.artifactPath('m@1.0.0');
@@ -47,8 +47,8 @@ test('a corrupted file artifact is detected on read and the error names model@ve
   const ws = tempWorkspace();
   const reg = openRegistry(ws.root);
   try {
-    ws.file('m.onnx', 'good weights');
-    const v = await reg.registerVersion({ model: 'weather', source: 'm.onnx' });
+    ws.file('m.pt', 'good weights');
+    const v = await reg.registerVersion({ model: 'weather', source: 'm.pt' });
     assert.ok(await reg.artifactPath('weather@1.0.0'));
     const blob = new ArtifactStore(reg.storeDir).blobPath(v.artifactDigest);
     chmodSync(blob, 0o644);
@@ -122,10 +122,10 @@ test('opening sweeps unreferenced blobs and stale temp files older than a minute
   const ws = tempWorkspace();
   try {
     let reg = openRegistry(ws.root);
-    ws.file('kept.onnx', 'kept');
+    ws.file('kept.pt', 'kept');
     ws.file('bundle/model.json', '{}');
     ws.file('bundle/w.bin', 'w');
-    const kept = await reg.registerVersion({ model: 'm', source: 'kept.onnx' });
+    const kept = await reg.registerVersion({ model: 'm', source: 'kept.pt' });
     await reg.registerVersion({ model: 'm', source: 'bundle' });
     reg.close();
     const store = new ArtifactStore(join(ws.root, '.modelops'));

@@ -28,16 +28,16 @@ test('modelops versions: register, list, show, promote, rollback, compare, archi
   const ws = tempWorkspace();
   try {
     ws.file('modelops.yaml', 'version: 1\n');
-    ws.file('out/model.onnx', 'w1');
-    ws.file('out/model2.onnx', 'w2');
+    ws.file('out/model.pt', 'w1');
+    ws.file('out/model2.pt', 'w2');
     ws.file('metrics.json', '{"accuracy": 0.93, "f1_macro": 0.9}');
     // From a subfolder: the workspace root is found by walking up to modelops.yaml.
     const sub = ws.file('out/.keep', '').replace(/\/\.keep$/, '');
-    const r1 = await run(sub, ['register', 'model.onnx', '--model', 'weather', '--note', 'first', '--tag', 'a', '--tag', 'b', '--metrics', '../metrics.json', '--json']);
+    const r1 = await run(sub, ['register', 'model.pt', '--model', 'weather', '--note', 'first', '--tag', 'a', '--tag', 'b', '--metrics', '../metrics.json', '--json']);
     assert.equal(r1.code, 0, r1.err);
     const v1 = JSON.parse(r1.text) as VersionRecord;
-    assert.deepEqual([v1.version, v1.tags, v1.metrics.accuracy, v1.format], ['1.0.0', ['a', 'b'], 0.93, 'onnx']);
-    const r2 = await run(ws.root, ['register', 'out/model2.onnx', '--model', 'weather', '--version', '2.0.0']);
+    assert.deepEqual([v1.version, v1.tags, v1.metrics.accuracy, v1.format], ['1.0.0', ['a', 'b'], 0.93, 'torch']);
+    const r2 = await run(ws.root, ['register', 'out/model2.pt', '--model', 'weather', '--version', '2.0.0']);
     assert.match(r2.text, /registered weather@2\.0\.0/);
 
     const list = await run(ws.root, ['list']);

@@ -108,15 +108,15 @@ test('modelops versions config and versions diff: the stored configs, metrics si
     const v1Config = 'version: 1\nproject: weather\ntrain:\n  epochs: 40\n  batchSize: 32\n';
     const v2Config = 'version: 1\nproject: weather\ntrain:\n  epochs: 60\n  batchSize: 32\n';
     ws.file('modelops.yaml', v1Config);
-    ws.file('a.onnx', 'weights a');
-    ws.file('b.onnx', 'weights b');
-    ws.file('c.onnx', 'weights c');
+    ws.file('a.pt', 'weights a');
+    ws.file('b.pt', 'weights b');
+    ws.file('c.pt', 'weights c');
     ws.file('m1.json', '{"accuracy": 0.9, "f1_macro": 0.8}');
     ws.file('m2.json', '{"accuracy": 0.95, "f1_macro": 0.78}');
-    assert.equal((await run(ws.root, ['register', 'a.onnx', '--model', 'weather', '--config', 'modelops.yaml', '--metrics', 'm1.json'])).code, 0);
+    assert.equal((await run(ws.root, ['register', 'a.pt', '--model', 'weather', '--config', 'modelops.yaml', '--metrics', 'm1.json'])).code, 0);
     writeFileSync(join(ws.root, 'modelops.yaml'), v2Config);
-    assert.equal((await run(ws.root, ['register', 'b.onnx', '--model', 'weather', '--config', 'modelops.yaml', '--metrics', 'm2.json'])).code, 0);
-    assert.equal((await run(ws.root, ['register', 'c.onnx', '--model', 'weather'])).code, 0);
+    assert.equal((await run(ws.root, ['register', 'b.pt', '--model', 'weather', '--config', 'modelops.yaml', '--metrics', 'm2.json'])).code, 0);
+    assert.equal((await run(ws.root, ['register', 'c.pt', '--model', 'weather'])).code, 0);
     // The file moves on; the versions keep theirs.
     writeFileSync(join(ws.root, 'modelops.yaml'), 'version: 1\nproject: something else\n');
 

@@ -26,8 +26,8 @@ test('a version keeps its config: round trip, digest unchanged in format, indepe
   const reg = openRegistry(ws.root);
   try {
     ws.file('modelops.yaml', CONFIG_A);
-    ws.file('model.onnx', 'w1');
-    const v = await reg.registerVersion({ model: 'weather', source: 'model.onnx', configPath: 'modelops.yaml' });
+    ws.file('model.pt', 'w1');
+    const v = await reg.registerVersion({ model: 'weather', source: 'model.pt', configPath: 'modelops.yaml' });
     // The recorded digest keeps its "sha256:<hex>" form and is the address of the stored blob.
     assert.equal(v.configDigest, `sha256:${sha(CONFIG_A)}`);
     const blob = new ArtifactStore(reg.storeDir).blobPath(v.configDigest as string);
@@ -48,8 +48,8 @@ test('a version keeps its config: round trip, digest unchanged in format, indepe
     });
 
     // A version registered without a config has no text.
-    ws.file('model2.onnx', 'w2');
-    await reg.registerVersion({ model: 'weather', source: 'model2.onnx' });
+    ws.file('model2.pt', 'w2');
+    await reg.registerVersion({ model: 'weather', source: 'model2.pt' });
     assert.equal(await reg.configText('weather@1.1.0'), null);
     assert.equal((await versionConfig(reg, 'weather@1.1.0')).note, 'weather@1.1.0 was registered without a config.');
 
@@ -71,8 +71,8 @@ test('versions registered before configs were kept: null from the store, recover
   const reg = openRegistry(ws.root);
   try {
     ws.file('modelops.yaml', CONFIG_A);
-    ws.file('model.onnx', 'w1');
-    const v = await reg.registerVersion({ model: 'weather', source: 'model.onnx', configPath: 'modelops.yaml' });
+    ws.file('model.pt', 'w1');
+    const v = await reg.registerVersion({ model: 'weather', source: 'model.pt', configPath: 'modelops.yaml' });
     // An older store has the digest in the row but no blob: exactly this.
     rmSync(new ArtifactStore(reg.storeDir).blobPath(v.configDigest as string), { force: true });
     assert.equal(await reg.configText('weather@1.0.0'), null);
@@ -94,10 +94,10 @@ test('two versions with the same config share one blob', async () => {
   try {
     ws.file('modelops.yaml', CONFIG_A);
     ws.file('copy/modelops.yaml', CONFIG_A);
-    ws.file('a.onnx', 'weights a');
-    ws.file('b.onnx', 'weights b');
-    const v1 = await reg.registerVersion({ model: 'weather', source: 'a.onnx', configPath: 'modelops.yaml' });
-    const v2 = await reg.registerVersion({ model: 'weather', source: 'b.onnx', configPath: join(ws.root, 'copy', 'modelops.yaml') });
+    ws.file('a.pt', 'weights a');
+    ws.file('b.pt', 'weights b');
+    const v1 = await reg.registerVersion({ model: 'weather', source: 'a.pt', configPath: 'modelops.yaml' });
+    const v2 = await reg.registerVersion({ model: 'weather', source: 'b.pt', configPath: join(ws.root, 'copy', 'modelops.yaml') });
     assert.equal(v1.configDigest, v2.configDigest);
     assert.deepEqual(blobs(ws.root), [sha('weights a'), sha('weights b'), sha(CONFIG_A)].sort());
     assert.equal(await reg.configText(`weather@${v2.version}`), CONFIG_A);
@@ -114,10 +114,10 @@ test('the orphan sweep keeps config blobs a version references and removes unref
   try {
     ws.file('a.yaml', CONFIG_A);
     ws.file('b.yaml', CONFIG_B);
-    ws.file('a.onnx', 'weights a');
-    ws.file('b.onnx', 'weights b');
-    await reg.registerVersion({ model: 'weather', source: 'a.onnx', configPath: 'a.yaml' });
-    await reg.registerVersion({ model: 'weather', source: 'b.onnx', configPath: 'b.yaml' });
+    ws.file('a.pt', 'weights a');
+    ws.file('b.pt', 'weights b');
+    await reg.registerVersion({ model: 'weather', source: 'a.pt', configPath: 'a.yaml' });
+    await reg.registerVersion({ model: 'weather', source: 'b.pt', configPath: 'b.yaml' });
     // A config nobody references (a registration that died after storing its config).
     const store = new ArtifactStore(reg.storeDir);
     const stray = await store.putBytes(Buffer.from('version: 1\nproject: abandoned\n'));
@@ -144,8 +144,8 @@ test('a corrupted config is a clear error naming the version; the workspace copy
   const reg = openRegistry(ws.root);
   try {
     ws.file('modelops.yaml', CONFIG_A);
-    ws.file('model.onnx', 'w1');
-    const v = await reg.registerVersion({ model: 'weather', source: 'model.onnx', configPath: 'modelops.yaml' });
+    ws.file('model.pt', 'w1');
+    const v = await reg.registerVersion({ model: 'weather', source: 'model.pt', configPath: 'modelops.yaml' });
     const blob = new ArtifactStore(reg.storeDir).blobPath(v.configDigest as string);
     chmodSync(blob, 0o644);
     writeFileSync(blob, CONFIG_A.replace('40', '99'));
@@ -177,11 +177,11 @@ test('a missing, folder or oversized config is refused before anything is stored
   const ws = tempWorkspace();
   const reg = openRegistry(ws.root);
   try {
-    ws.file('model.onnx', 'w1');
+    ws.file('model.pt', 'w1');
     ws.file('conf/.keep', '');
     for (const configPath of ['nope.yaml', 'conf']) {
       await assert.rejects(
-        reg.registerVersion({ model: 'weather', source: 'model.onnx', configPath }),
+        reg.registerVersion({ model: 'weather', source: 'model.pt', configPath }),
         (e: unknown) => e instanceof ModelOpsError && e.code === 'config-not-found' && e.message.includes(configPath),
       );
     }
@@ -189,7 +189,7 @@ test('a missing, folder or oversized config is refused before anything is stored
     const fd = openSync(big, 'w');
     ftruncateSync(fd, MAX_CONFIG_BYTES + 1);
     closeSync(fd);
-    await assert.rejects(reg.registerVersion({ model: 'weather', source: 'model.onnx', configPath: 'big.yaml' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'config-too-large');
+    await assert.rejects(reg.registerVersion({ model: 'weather', source: 'model.pt', configPath: 'big.yaml' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'config-too-large');
     assert.deepEqual(blobs(ws.root), []);
     assert.deepEqual(reg.listModels(), []);
   } finally {

@@ -29,8 +29,8 @@ test('sorting, paging and filtering 10,000 versions of one model', async () => {
     // One real registration creates the model and its artifact; the other 9,999 rows are bulk-inserted
     // through SQL (registering 10,000 artifacts one by one takes longer than a unit test may).
     let reg = openRegistry(ws.root);
-    ws.file('m.onnx', 'w');
-    const first = await reg.registerVersion({ model: 'big', source: 'm.onnx', version: '0.0.1', metrics: { accuracy: 0.5 }, note: 'seed' });
+    ws.file('m.pt', 'w');
+    const first = await reg.registerVersion({ model: 'big', source: 'm.pt', version: '0.0.1', metrics: { accuracy: 0.5 }, note: 'seed' });
     reg.close();
     const rand = mulberry32(42);
     const seeds: Seed[] = [{ version: '0.0.1', accuracy: 0.5, created: first.createdAt, tags: [], note: 'seed' }];

@@ -212,8 +212,8 @@ test('an SQLite file with corrupted pages is refused with advice and never reset
   const ws = tempWorkspace();
   try {
     const reg = openRegistry(ws.root);
-    ws.file('m.onnx', 'w');
-    await reg.registerVersion({ model: 'm', source: 'm.onnx' });
+    ws.file('m.pt', 'w');
+    await reg.registerVersion({ model: 'm', source: 'm.pt' });
     reg.close();
     const dbPath = join(ws.root, '.modelops', 'registry.db');
     const bytes = readFileSync(dbPath);
@@ -246,8 +246,8 @@ test('a workspace store that cannot be written gives a clear error; reading stil
   let immutable = false;
   try {
     const reg = openRegistry(ro.root);
-    ro.file('m.onnx', 'w');
-    await reg.registerVersion({ model: 'm', source: 'm.onnx' });
+    ro.file('m.pt', 'w');
+    await reg.registerVersion({ model: 'm', source: 'm.pt' });
     reg.close();
     execFileSync('chattr', ['+i', store]);
     immutable = true;
@@ -270,8 +270,8 @@ test('an SQLite file cut short (a copy interrupted halfway) is refused with advi
   try {
     const reg = openRegistry(ws.root);
     for (let i = 0; i < 30; i++) {
-      ws.file(`m${i}.onnx`, `w${i}`);
-      await reg.registerVersion({ model: 'm', source: `m${i}.onnx`, note: 'n'.repeat(3000) });
+      ws.file(`m${i}.pt`, `w${i}`);
+      await reg.registerVersion({ model: 'm', source: `m${i}.pt`, note: 'n'.repeat(3000) });
     }
     reg.close();
     const dbPath = join(ws.root, '.modelops', 'registry.db');
@@ -292,8 +292,8 @@ test('four `modelops versions register` processes at once get four different ver
   try {
     ws.file('modelops.yaml', 'version: 1\n');
     const runs = [0, 1, 2, 3].map((i) => {
-      ws.file(`m${i}.onnx`, `weights ${i}`);
-      const child = spawn(process.execPath, ['--import', tsx, cli, 'versions', 'register', `m${i}.onnx`, '--model', 'shared', '--json'], { cwd: ws.root, stdio: ['ignore', 'pipe', 'pipe'] });
+      ws.file(`m${i}.pt`, `weights ${i}`);
+      const child = spawn(process.execPath, ['--import', tsx, cli, 'versions', 'register', `m${i}.pt`, '--model', 'shared', '--json'], { cwd: ws.root, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -320,8 +320,8 @@ test('a second copy of a healthy store opens fine (control for the corruption te
   const ws = tempWorkspace();
   try {
     const reg = openRegistry(ws.root);
-    ws.file('m.onnx', 'w');
-    await reg.registerVersion({ model: 'm', source: 'm.onnx' });
+    ws.file('m.pt', 'w');
+    await reg.registerVersion({ model: 'm', source: 'm.pt' });
     reg.close();
     const other = tempWorkspace();
     try {

@@ -50,23 +50,23 @@ test('registerVersion applies the bump rules and refuses duplicate or invalid ex
   const ws = tempWorkspace();
   const reg = openRegistry(ws.root);
   try {
-    ws.file('a.onnx', 'weights-a');
-    ws.file('b.onnx', 'weights-b');
-    const v1 = await reg.registerVersion({ model: 'm', source: 'a.onnx', signature: signatureA });
+    ws.file('a.pt', 'weights-a');
+    ws.file('b.pt', 'weights-b');
+    const v1 = await reg.registerVersion({ model: 'm', source: 'a.pt', signature: signatureA });
     assert.equal(v1.version, '1.0.0');
     assert.equal(v1.parentVersion, null);
-    assert.equal((await reg.registerVersion({ model: 'm', source: 'a.onnx', signature: signatureA, note: 'metadata only' })).version, '1.0.1');
-    const v3 = await reg.registerVersion({ model: 'm', source: 'b.onnx', signature: signatureA });
+    assert.equal((await reg.registerVersion({ model: 'm', source: 'a.pt', signature: signatureA, note: 'metadata only' })).version, '1.0.1');
+    const v3 = await reg.registerVersion({ model: 'm', source: 'b.pt', signature: signatureA });
     assert.equal(v3.version, '1.1.0');
     assert.equal(v3.parentVersion, '1.0.1');
-    assert.equal((await reg.registerVersion({ model: 'm', source: 'b.onnx', signature: signatureB })).version, '2.0.0');
-    assert.equal((await reg.registerVersion({ model: 'm', source: 'a.onnx', version: '5.0.0' })).version, '5.0.0');
+    assert.equal((await reg.registerVersion({ model: 'm', source: 'b.pt', signature: signatureB })).version, '2.0.0');
+    assert.equal((await reg.registerVersion({ model: 'm', source: 'a.pt', version: '5.0.0' })).version, '5.0.0');
     // Bumps continue from the highest version.
-    assert.equal((await reg.registerVersion({ model: 'm', source: 'a.onnx' })).version, '5.0.1');
-    await assert.rejects(reg.registerVersion({ model: 'm', source: 'a.onnx', version: '1.1.0' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'version-exists' && e.message.includes('m@1.1.0'));
-    await assert.rejects(reg.registerVersion({ model: 'm', source: 'a.onnx', version: '1.1' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-version');
-    await assert.rejects(reg.registerVersion({ model: '../evil', source: 'a.onnx' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-model-name');
-    await assert.rejects(reg.registerVersion({ model: 'm', source: 'missing.onnx' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'artifact-not-found' && e.message.includes('missing.onnx'));
+    assert.equal((await reg.registerVersion({ model: 'm', source: 'a.pt' })).version, '5.0.1');
+    await assert.rejects(reg.registerVersion({ model: 'm', source: 'a.pt', version: '1.1.0' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'version-exists' && e.message.includes('m@1.1.0'));
+    await assert.rejects(reg.registerVersion({ model: 'm', source: 'a.pt', version: '1.1' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-version');
+    await assert.rejects(reg.registerVersion({ model: '../evil', source: 'a.pt' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-model-name');
+    await assert.rejects(reg.registerVersion({ model: 'm', source: 'missing.pt' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'artifact-not-found' && e.message.includes('missing.pt'));
     assert.equal(reg.getVersion('m').version, '5.0.1');
     assert.deepEqual(reg.listModels().map((m) => [m.name, m.versionCount, m.latestVersion]), [['m', 6, '5.0.1']]);
   } finally {
