@@ -4,9 +4,9 @@
  * change here is checked by the compiler everywhere. The webview renders what it is sent: all
  * statistics (control limits, rule violations, per-class metrics) are computed in the engine.
  */
-import type { ControlChartData, ControlChartSeries } from '../server/engine/spc/types';
+import type { ControlChartData, ControlChartSeries } from '../shared/spc/types';
 
-export type { ControlChartData, ControlChartPoint, ControlChartSeries, PointLimits, Violation, Zones, WesternElectricRule, Side, BaselineInfo } from '../server/engine/spc/types';
+export type { ControlChartData, ControlChartPoint, ControlChartSeries, PointLimits, Violation, Zones, WesternElectricRule, Side, BaselineInfo } from '../shared/spc/types';
 
 export const PROTOCOL_VERSION = 1;
 

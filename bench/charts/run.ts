@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
-import { renderChartReport } from '../../server/engine/report';
+import { renderChartReport } from '../../server/report';
 import { sliceControlChart } from '../../server/engine/spc';
 import { chartPageHtml } from '../../webview/html';
 import type { ControlAppend, InitMessage, RunMetricsAppend, RunMetricsData } from '../../webview/protocol';

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadRuntime, writeOnnxBundle, type ModelRuntime } from '../../server/engine/runtime';
-import { ensureBackend } from '../../server/engine/training/backend';
+import { ensureBackend } from '../../server/engine/tfjs/backend';
 import { buildModel } from '../../server/engine/training/model';
 import { makeSignature, MANIFEST_FORMAT, writeBundle } from '../../server/engine/model/bundle';
 import { fitTransforms } from '../../server/engine/data/preprocess';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../server/engine/config';
 import { loadTrainingData } from '../../server/engine/data/splits';
 import { encodeLabels, fitLabels, fitTransforms, inputWidth, transformRows } from '../../server/engine/data/preprocess';
-import { ensureBackend, type BackendName } from '../../server/engine/training/backend';
+import { ensureBackend, type BackendName } from '../../server/engine/tfjs/backend';
 import { runTraining } from '../../server/engine/training/loop';
 import { classWeights } from '../../server/engine/training/model';
 import type { TrainJob } from '../../server/engine/training/messages';

@@ -4,7 +4,7 @@ import { registry } from '../../server/protocol';
 import type { ModelRecord, VersionRecord } from '../../server/engine/registry/types';
 import { UserError, type Ctx } from '../ctx';
 import { versionDescription } from '../tree/format';
-import { gateLabel, gateProblem, gateState } from '../../server/engine/evaluation/gateState';
+import { gateLabel, gateProblem, gateState } from '../../shared/gateState';
 
 /** A version from a tree node (`{ kind: 'version', version }`) or from an `model@version` string. */
 export function versionFromArg(arg: unknown): VersionRecord | undefined {

@@ -1,6 +1,6 @@
 /** Pure formatting for tree items: no `vscode`, so it is unit-testable. */
 import type { RunRecord, VersionRecord } from '../../server/engine/registry/types';
-import { gateLabel, gateState, isNotEvaluated, type GateState } from '../../server/engine/evaluation/gateState';
+import { gateLabel, gateState, isNotEvaluated, type GateState } from '../../shared/gateState';
 
 /** Metrics shown first when a version has them: the most telling one per task. */
 const KEY_METRICS = ['accuracy', 'f1_macro', 'roc_auc', 'r2', 'rmse', 'mae', 'log_loss'];

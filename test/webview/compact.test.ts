@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { renderChartReport } from '../../server/engine/report';
+import { renderChartReport } from '../../server/report';
 import { buildControlChart, controlPoint, pointLimits, sliceControlChart } from '../../server/engine/spc';
 import type { ControlAppend } from '../../webview/protocol';
 import { openPage, screenshot, useChromium, waitRendered } from './harness';

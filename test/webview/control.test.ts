@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { renderChartReport } from '../../server/engine/report';
+import { renderChartReport } from '../../server/report';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered, type PageProblems } from './harness';
 import { controlFixture } from './fixtures';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { renderChartReport } from '../../server/engine/report';
+import { renderChartReport } from '../../server/report';
 import type { ChartDataMap, ChartKind, RunMetricsAppend } from '../../webview/protocol';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered } from './harness';
 import { compareFixture, confusionFixture, driftFixture, runsFixture } from './fixtures';

@@ -7,7 +7,7 @@
  */
 import uPlot from 'uplot';
 import type { ControlAppend, ControlChartData, ControlChartPoint, PointLimits, Violation } from '../protocol';
-import { appendControlSeries, controlPoint, pointLimits, violationsByIndex } from '../../server/engine/spc/points';
+import { appendControlSeries, controlPoint, pointLimits, violationsByIndex } from '../../shared/spc/points';
 import { fmt, toCsv } from '../format';
 import { axes, extent, legend, linear, niceTicks, pathOf, r, svgDocument, text } from '../svg';
 import { MAX_TABLE_ROWS } from '../table';

@@ -8,9 +8,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliCommand, CliIO } from '../command';
 import { ModelOpsError } from '../../engine/errors';
 import { buildControlChart, pointLimits, type Baseline, type ControlChartInputPoint } from '../../engine/spc';
-import { writeChartReport } from '../../engine/report';
+import { writeChartReport } from '../../report';
 import { openRegistry, type Registry } from '../../engine/registry';
-import { compareData, runMetricsData } from '../../engine/report/chartData';
+import { compareData, runMetricsData } from '../../report/chartData';
 import { findWorkspaceRoot } from './versions';
 
 const USAGE = `Usage:

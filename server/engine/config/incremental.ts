@@ -13,10 +13,9 @@
  * test/unit/config/incremental.test.ts compares the two paths over seeded edit sequences.
  */
 import { Document, isMap, isPair, isScalar, isSeq, Pair, parseDocument, YAMLMap, YAMLParseError, type ErrorCode, type Node, type ParsedNode, type Schema } from 'yaml';
-import type { LineIndex } from './parse';
+import { YAML_OPTIONS, type LineIndex } from './source';
 
 /** The options every parse of a config uses (whole text or chunk). */
-export const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: true, keepSourceTokens: false, strict: true } as const;
 
 /** Chunks of at least this many lines whose value is a block map are split into their children. */
 export const SPLIT_MIN_LINES = 24;

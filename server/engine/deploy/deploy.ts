@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ModelOpsConfig, TargetConfig } from '../config/types';
 import { describeError, ModelOpsError } from '../errors';
-import { gateProblem, gateState, isNotEvaluated } from '../evaluation/gateState';
+import { gateProblem, gateState, isNotEvaluated } from '../../../shared/gateState';
 import type { DeploymentRecord, Registry } from '../registry/types';
 import type { Prediction } from '../model/types';
 import { predictionsFromResponse, rowsToInferRequest } from '../serving/v2';

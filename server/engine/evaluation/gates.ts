@@ -8,9 +8,11 @@ import { ModelOpsError } from '../errors';
 import type { GateReport, GateResult, Registry, VersionRecord } from '../registry/types';
 import type { GateExpression } from '../config/types';
 import { GATE_GRAMMAR, gateThreshold, parseGate as parseGateExpression } from '../config/gate';
-import type { NotEvaluatedReport } from './gateState';
 
-export { gateLabel, gateNeedsReason, gateProblem, gateState, isNotEvaluated, type GateState, type NotEvaluatedReport } from './gateState';
+export { gateLabel, gateNeedsReason, gateProblem, gateState, isNotEvaluated, type GateState } from '../../../shared/gateState';
+
+/** A gate report recorded without an evaluation: why the gates could not be evaluated. */
+export type NotEvaluatedReport = GateReport & { notEvaluated: string };
 
 export type GateOp = GateResult['op'];
 export type ParsedGate = GateExpression;

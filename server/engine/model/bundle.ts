@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { inputWidth, transformRows, type TransformContext } from '../data/preprocess';
-import { ensureBackend, tf } from '../training/backend';
+import { ensureBackend, tf } from '../tfjs/backend';
 import type { FeatureTransform, ModelManifest, Prediction, Signature, Task } from './types';
 
 export const MODEL_JSON = 'model.json';

@@ -10,7 +10,7 @@ import { ONNX_MANIFEST_FORMAT, ONNX_MODEL_FILE, type OnnxManifest } from '../run
 import { ArtifactStore, digestHex, type DirectoryManifest, type StoredArtifact } from './artifacts';
 import { gitState } from './lineage';
 import { detectModelFormat, formatNotice } from './modelFiles';
-import { gateProblem, isNotEvaluated } from '../evaluation/gateState';
+import { gateProblem, isNotEvaluated } from '../../../shared/gateState';
 import { parseRef, validateAlias, validateModelName } from './refs';
 import { canonicalJson, nextVersion, parseSemver, requireSemver } from './semver';
 import { currentProcess, processAlive } from './processes';

@@ -3,8 +3,8 @@
  * μ and σ come from a baseline period (the first k points) or are given explicitly.
  */
 import { ModelOpsError } from '../errors';
-import { zonesAround } from './points';
-import type { Baseline, BaselineInfo, ControlLimits, Zones } from './types';
+import { zonesAround } from '../../../shared/spc/points';
+import type { Baseline, BaselineInfo, ControlLimits, Zones } from '../../../shared/spc/types';
 
 export interface ControlLimitOptions {
   /** L, the width of the limits in σ. Default 3. */

@@ -6,11 +6,11 @@
  */
 import { ModelOpsError } from '../errors';
 import { checkSigma, checkValues, controlLimits, describeBaseline, pChartLimits } from './controlChart';
-import type { Baseline, ControlChartData, PointLimits } from './types';
+import type { Baseline, ControlChartData, PointLimits } from '../../../shared/spc/types';
 import { checkRules, westernElectricZ, zScores } from './westernElectric';
 
-export * from './types';
-export { zonesAround, zOf, pointLimits, controlPoint, controlPoints, violationsByIndex, sliceControlChart, appendControlSeries } from './points';
+export * from '../../../shared/spc/types';
+export { zonesAround, zOf, pointLimits, controlPoint, controlPoints, violationsByIndex, sliceControlChart, appendControlSeries } from '../../../shared/spc/points';
 export { controlLimits, pChartLimits, mean, sampleStd, type ControlLimitOptions, type ProportionPoint, type PChartLimits, type PChartPointLimits } from './controlChart';
 export { westernElectric, westernElectricZ, zScores, checkRules, ALL_RULES, type WesternElectricOptions } from './westernElectric';
 

@@ -9,8 +9,8 @@
  * is reported once, when it appears; a longer run (e.g. nine on one side) reports each new point.
  */
 import { ModelOpsError } from '../errors';
-import { zOf } from './points';
-import type { Side, Violation, WesternElectricRule } from './types';
+import { zOf } from '../../../shared/spc/points';
+import type { Side, Violation, WesternElectricRule } from '../../../shared/spc/types';
 
 export const ALL_RULES: readonly WesternElectricRule[] = [1, 2, 3, 4];
 

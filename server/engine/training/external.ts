@@ -25,7 +25,7 @@ import { flattenMetrics, type MetricsReport } from '../evaluation/metrics';
 import { openOnnxFile } from '../runtime/onnx';
 import type { OnnxBundleSpec } from '../runtime/types';
 import { onnxSpecFromConfig, rawFeatures } from '../runtime/fromConfig';
-import type { TrainProgress, TrainResult } from './trainer';
+import type { TrainProgress, TrainResult } from './types';
 import { snapshotConfig } from './snapshot';
 
 export interface ExternalOptions {

@@ -14,7 +14,7 @@
  */
 import { seededPermutation } from '../data/split';
 import { ModelOpsError } from '../errors';
-import { tf } from './backend';
+import { tf } from '../tfjs/backend';
 import { buildModel, type LossName } from './model';
 import type { TrainJob } from './messages';
 

@@ -10,7 +10,7 @@
  */
 import { ModelOpsError } from '../errors';
 import type { LayerConfig, Optimizer, Task } from '../config/types';
-import { tf } from './backend';
+import { tf } from '../tfjs/backend';
 
 export interface NetworkSpec {
   task: Task;

@@ -11,33 +11,23 @@ import { Worker } from 'node:worker_threads';
 import { describeError, isModelOpsError, ModelOpsError } from '../errors';
 import type { LoadedConfig, ModelOpsConfig } from '../config/types';
 import { loadConfig } from '../config';
-import type { DatasetRef, GateReport, Registry, RunRecord, VersionRecord } from '../registry/types';
+import type { DatasetRef, GateReport, Registry, RunRecord } from '../registry/types';
 import { digestFile } from '../data/digest';
-import { countImputed, encodeLabels, encodeRegressionTarget, fitLabels, fitTransforms, inputWidth, summariseMissing, transformRows, type MissingReport } from '../data/preprocess';
+import { countImputed, encodeLabels, encodeRegressionTarget, fitLabels, fitTransforms, inputWidth, summariseMissing, transformRows } from '../data/preprocess';
 import { buildProfile } from '../data/profile';
 import { loadTrainingData } from '../data/splits';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
 import { evaluateGates, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
 import { decodeOutputs, loadModelBundle, makeSignature, MANIFEST_FORMAT, probabilitiesOf, writeManifest } from '../model/bundle';
 import type { ModelManifest } from '../model/types';
-import { parseBackendChoice, type BackendInfo } from './backend';
+import { parseBackendChoice, type BackendInfo } from '../tfjs/backend';
 import { classWeights, defaultLayers, lossFor, type NetworkSpec } from './model';
 import type { TrainJob, WorkerMessage } from './messages';
 import { abortOutcome, runExternalTrainer } from './external';
 import { snapshotConfig } from './snapshot';
+import type { TrainProgress, TrainResult } from './types';
 
-export interface TrainProgress {
-  runId: string | null;
-  /** 0 before the first epoch ends. */
-  epoch: number;
-  epochs: number;
-  /** 0..1 over the whole job. */
-  fraction: number;
-  /** The epoch's metrics: loss, acc, val_loss, val_acc (or the external trainer's). */
-  metrics: Record<string, number>;
-  /** "epoch 3/40 · loss 0.412" or a stage such as "reading data". */
-  message: string;
-}
+export type { TrainProgress, TrainResult };
 
 export interface TrainOptions {
   configPath: string;
@@ -54,21 +44,6 @@ export interface TrainOptions {
   note?: string;
   /** Called with each log line of an external trainer. */
   onLog?: (line: string) => void;
-}
-
-export interface TrainResult {
-  run: RunRecord;
-  version: VersionRecord;
-  /** Metrics on the test split (tfjs) or the external trainer's last metrics. */
-  metrics: Record<string, number>;
-  report: MetricsReport | null;
-  gates: GateReport | null;
-  backend: string;
-  samplesPerSecond: number;
-  epochsRun: number;
-  stoppedEarly: boolean;
-  missing: MissingReport | null;
-  notes: string[];
 }
 
 export class TrainingCancelled extends ModelOpsError {

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isModelOpsError } from '../errors';
-import { ensureBackend, tf } from './backend';
+import { ensureBackend, tf } from '../tfjs/backend';
 import { bundleSaveHandler, predictMatrix } from '../model/bundle';
 import { runTraining } from './loop';
 import type { TrainJob, WorkerInit, WorkerMessage } from './messages';

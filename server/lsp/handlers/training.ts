@@ -6,7 +6,7 @@ import { training as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
 import { train } from '../../engine/training/trainer';
 import { evaluateVersion } from '../../engine/evaluation/evaluate';
-import { ensureBackend, isDeterministic, parseBackendChoice } from '../../engine/training/backend';
+import { ensureBackend, isDeterministic, parseBackendChoice } from '../../engine/tfjs/backend';
 import { sharedRegistry } from './registry';
 
 function workspace(ctx: ServerContext): string {

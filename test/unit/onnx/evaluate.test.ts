@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
 import { evaluateVersion } from '../../../server/engine/evaluation/evaluate';
-import { gateState } from '../../../server/engine/evaluation/gateState';
+import { gateState } from '../../../shared/gateState';
 import { loadTrainingData } from '../../../server/engine/data/splits';
 import { openOnnxFile, writeOnnxBundle, type OnnxBundleSpec } from '../../../server/engine/runtime';
 

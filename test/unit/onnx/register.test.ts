@@ -4,7 +4,7 @@
  * refused before anything is stored, and formats ModelOps cannot run are stored with a message
  * that gives the export call.
  */
-import { gateState } from '../../../server/engine/evaluation/gateState';
+import { gateState } from '../../../shared/gateState';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chartCommand } from '../../../server/cli/commands/chart';
 import type { CliIO } from '../../../server/cli/command';
 import { isModelOpsError } from '../../../server/engine/errors';
-import { locateWebviewBundle } from '../../../server/engine/report';
+import { locateWebviewBundle } from '../../../server/report';
 import { openRegistry } from '../../../server/engine/registry';
 import { REPORT_DATA_ELEMENT_ID, type InitMessage } from '../../../webview/protocol';
 import { unpackNumberColumns } from '../../../webview/packed';

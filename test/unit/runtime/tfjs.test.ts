@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBackend, tf } from '../../../server/engine/training/backend';
+import { ensureBackend, tf } from '../../../server/engine/tfjs/backend';
 import { buildModel } from '../../../server/engine/training/model';
 import { makeSignature, MANIFEST_FORMAT, writeBundle } from '../../../server/engine/model/bundle';
 import { fitTransforms, transformRows } from '../../../server/engine/data/preprocess';

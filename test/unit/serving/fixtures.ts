@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBundle, makeSignature } from '../../../server/engine/model/bundle';
-import { ensureBackend, tf } from '../../../server/engine/training/backend';
+import { ensureBackend, tf } from '../../../server/engine/tfjs/backend';
 import { buildProfile } from '../../../server/engine/data/profile';
 import type { FeatureTransform, ModelManifest } from '../../../server/engine/model/types';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBackend, parseBackendChoice, tf } from '../../../server/engine/training/backend';
+import { ensureBackend, parseBackendChoice, tf } from '../../../server/engine/tfjs/backend';
 import { buildModel, classWeights, lossFor } from '../../../server/engine/training/model';
 import { loadModelBundle, makeSignature, MANIFEST_FORMAT, writeBundle } from '../../../server/engine/model/bundle';
 import { fitTransforms, transformRows } from '../../../server/engine/data/preprocess';

@@ -8,7 +8,7 @@ import type { Registry } from '../../../server/engine/registry/types';
 import { train } from '../../../server/engine/training/trainer';
 import { parseMetricsLine } from '../../../server/engine/training/external';
 import { ModelOpsError } from '../../../server/engine/errors';
-import { gateState } from '../../../server/engine/evaluation/gateState';
+import { gateState } from '../../../shared/gateState';
 import { openOnnxFile } from '../../../server/engine/runtime';
 import { loadTrainingData } from '../../../server/engine/data/splits';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureBackend, tf, type BackendName } from '../../../server/engine/training/backend';
+import { ensureBackend, tf, type BackendName } from '../../../server/engine/tfjs/backend';
 import { dropoutSeeds, runTraining } from '../../../server/engine/training/loop';
 import { buildModel } from '../../../server/engine/training/model';
 import { seededPermutation } from '../../../server/engine/data/split';

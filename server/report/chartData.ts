@@ -2,9 +2,9 @@
  * Chart data from the workspace store, in the shapes of webview/protocol.ts: one place that
  * the CLI reports, the demo and the editor panels all draw from.
  */
-import type { Registry } from '../registry/types';
-import type { CompareData, DriftData, RunMetricsData } from '../../../webview/protocol';
-import type { MonitorResult } from '../monitoring/monitor';
+import type { Registry } from '../engine/registry/types';
+import type { CompareData, DriftData, RunMetricsData } from '../../webview/protocol';
+import type { MonitorResult } from '../engine/monitoring/monitor';
 
 /** Loss and metrics per epoch of one or more runs. */
 export function runMetricsData(registry: Registry, runIds: string[]): RunMetricsData {

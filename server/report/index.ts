@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ModelOpsError } from '../errors';
-import { chartPageHtml } from '../../../webview/html';
-import type { ChartDataMap, ChartKind, InitMessage } from '../../../webview/protocol';
+import { ModelOpsError } from '../engine/errors';
+import { chartPageHtml } from '../../webview/html';
+import type { ChartDataMap, ChartKind, InitMessage } from '../../webview/protocol';
 
 export interface ChartReportInput<K extends ChartKind = ChartKind> {
   kind: K;
@@ -25,9 +25,9 @@ export interface WriteChartReportInput<K extends ChartKind = ChartKind> extends 
 
 /**
  * dist/webview.js: next to the running file when bundled (dist/cli.js → dist/webview.js), or
- * from the source tree when run through tsx (server/engine/report → ../../../dist/webview.js).
+ * from the source tree when run through tsx (server/report → ../../dist/webview.js).
  */
-export function locateWebviewBundle(candidates = [join(__dirname, 'webview.js'), resolve(__dirname, '../../../dist/webview.js')]): string {
+export function locateWebviewBundle(candidates = [join(__dirname, 'webview.js'), resolve(__dirname, '../../dist/webview.js')]): string {
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new ModelOpsError(

@@ -62,7 +62,7 @@ export interface PointLimits {
 
 /**
  * One point with everything that applies to it, expanded from the columnar `ControlChartData`
- * by `controlPoint(data, i)` / `controlPoints(data)` (server/engine/spc/points.ts). Not sent.
+ * by `controlPoint(data, i)` / `controlPoints(data)` (shared/spc/points.ts). Not sent.
  */
 export interface ControlChartPoint extends PointLimits {
   index: number;

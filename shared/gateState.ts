@@ -1,6 +1,7 @@
 /**
  * The one reading of a version's gate report, shared by the engine (promotion, deploy), the CLI
- * and the editor (tree icon, labels, quick picks). No imports: the extension bundles it.
+ * and the editor (tree icon, labels, quick picks). It lives in shared/ and imports nothing: the
+ * extension bundles it. It reads the fields of the registry's GateReport it needs, structurally.
  *
  * - passed: every gate held on an evaluation of this version;
  * - failed: an evaluation ran and at least one gate did not hold;
@@ -9,20 +10,23 @@
  *   never shown or treated as passed;
  * - none: no report at all (no gates were configured when the version was made).
  */
-import type { GateReport } from '../registry/types';
+/** The part of a gate report (server/engine/registry/types.ts GateReport) this reads. */
+export interface GateReportLike {
+  passed: boolean;
+  results: ReadonlyArray<{ passed: boolean; message: string }>;
+  override: { reason: string; at: string } | null;
+  /** Set when the gates could not be evaluated, with why. */
+  notEvaluated?: string;
+}
 
 export type GateState = 'passed' | 'failed' | 'overridden' | 'not-evaluated' | 'none';
 
-/** A gate report recorded without an evaluation: why the gates could not be evaluated. */
-export interface NotEvaluatedReport extends GateReport {
-  notEvaluated: string;
+/** A gate report recorded without an evaluation carries why the gates could not be evaluated. */
+export function isNotEvaluated<R extends GateReportLike>(report: R | null | undefined): report is R & { notEvaluated: string } {
+  return !!report && typeof report.notEvaluated === 'string';
 }
 
-export function isNotEvaluated(report: GateReport | null | undefined): report is NotEvaluatedReport {
-  return !!report && typeof (report as Partial<NotEvaluatedReport>).notEvaluated === 'string';
-}
-
-export function gateState(report: GateReport | null | undefined): GateState {
+export function gateState(report: GateReportLike | null | undefined): GateState {
   if (!report) return 'none';
   if (report.passed && !isNotEvaluated(report)) return 'passed';
   if (report.override) return 'overridden';
@@ -30,13 +34,13 @@ export function gateState(report: GateReport | null | undefined): GateState {
 }
 
 /** Whether promotion / a protected deploy needs a written reason (failed or not evaluated, and not yet overridden). */
-export function gateNeedsReason(report: GateReport | null | undefined): boolean {
+export function gateNeedsReason(report: GateReportLike | null | undefined): boolean {
   const s = gateState(report);
   return s === 'failed' || s === 'not-evaluated';
 }
 
 /** Short words for the state: "gates passed", "gates failed (2)", "gates overridden", "gates not evaluated". */
-export function gateLabel(report: GateReport | null | undefined): string {
+export function gateLabel(report: GateReportLike | null | undefined): string {
   const s = gateState(report);
   switch (s) {
     case 'passed':
@@ -53,7 +57,7 @@ export function gateLabel(report: GateReport | null | undefined): string {
 }
 
 /** Why the gates do not hold, in one line: the failed gates' messages, or why they were not evaluated. */
-export function gateProblem(report: GateReport | null | undefined): string {
+export function gateProblem(report: GateReportLike | null | undefined): string {
   if (!report) return 'no gate report';
   if (isNotEvaluated(report)) return `not evaluated: ${report.notEvaluated}`;
   return report.results
