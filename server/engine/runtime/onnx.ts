@@ -609,15 +609,21 @@ function graphSummary(info: OnnxGraphInfo): OnnxManifest['graph'] {
   };
 }
 
+/** Reads and checks a graph, resolves how to run it, and opens a session: the first steps of every ONNX load. */
+async function prepare(file: string, given: PlanInput, threads: number | undefined): Promise<{ bytes: Uint8Array; info: OnnxGraphInfo; plan: Plan; session: InferenceSession }> {
+  const bytes = await readBytes(file, file);
+  const info = readOnnxGraph(bytes, file);
+  checkGraph(info, file);
+  const plan = resolvePlan(info, file, given);
+  return { bytes, info, plan, session: await createOnnxSession(bytes, file, threads) };
+}
+
 /**
  * Writes an ONNX bundle: `dir/model.onnx` (a copy of `onnxFile`) and `dir/modelops.json`.
  * Checks the graph and that ONNX Runtime can load it first, so a registered version always loads.
  */
 export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxBundleSpec = {}): Promise<OnnxManifest> {
-  const bytes = await readBytes(onnxFile, onnxFile);
-  const info = readOnnxGraph(bytes, onnxFile);
-  checkGraph(info, onnxFile);
-  const plan = resolvePlan(info, onnxFile, {
+  const { bytes, info, plan, session } = await prepare(onnxFile, {
     task: spec.task,
     columns: spec.columns,
     derived: spec.derived,
@@ -627,8 +633,7 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
     preprocessing: spec.preprocessing,
     transforms: spec.transforms,
     missing: spec.missing,
-  });
-  const session = await createOnnxSession(bytes, onnxFile, spec.threads);
+  }, spec.threads);
   const manifest: OnnxManifest = {
     format: ONNX_MANIFEST_FORMAT,
     task: plan.task,
@@ -669,10 +674,7 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
 /** Loads an ONNX bundle directory (its manifest already read by `loadRuntime`). */
 export async function loadOnnxBundle(dir: string, manifest: OnnxManifest, options: RuntimeOptions = {}): Promise<OnnxRuntime> {
   const file = join(dir, ONNX_MODEL_FILE);
-  const bytes = await readBytes(file, file);
-  const info = readOnnxGraph(bytes, file);
-  checkGraph(info, file);
-  const plan = resolvePlan(info, file, {
+  const { plan, session } = await prepare(file, {
     task: manifest.task,
     columns: manifest.columns,
     derived: manifest.derived,
@@ -682,8 +684,7 @@ export async function loadOnnxBundle(dir: string, manifest: OnnxManifest, option
     preprocessing: manifest.preprocessing,
     transforms: manifest.transforms,
     missing: manifest.missing,
-  });
-  const session = await createOnnxSession(bytes, file, options.threads);
+  }, options.threads);
   return new OnnxRuntime(manifest, plan, session, await ort(), file);
 }
 
@@ -692,10 +693,7 @@ export async function loadOnnxBundle(dir: string, manifest: OnnxManifest, option
  * registering, tests): everything comes from `spec`, metadata_props and the graph.
  */
 export async function openOnnxFile(onnxFile: string, spec: OnnxBundleSpec = {}): Promise<OnnxRuntime> {
-  const bytes = await readBytes(onnxFile, onnxFile);
-  const info = readOnnxGraph(bytes, onnxFile);
-  checkGraph(info, onnxFile);
-  const plan = resolvePlan(info, onnxFile, {
+  const { bytes, info, plan, session } = await prepare(onnxFile, {
     task: spec.task,
     columns: spec.columns,
     derived: spec.derived,
@@ -705,8 +703,7 @@ export async function openOnnxFile(onnxFile: string, spec: OnnxBundleSpec = {}):
     preprocessing: spec.preprocessing,
     transforms: spec.transforms,
     missing: spec.missing,
-  });
-  const session = await createOnnxSession(bytes, onnxFile, spec.threads);
+  }, spec.threads);
   const manifest: OnnxManifest = {
     format: ONNX_MANIFEST_FORMAT,
     task: plan.task,
