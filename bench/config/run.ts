@@ -18,7 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { analyzeConfig } from '../../server/engine/config';
-import { BASE, prng, REPO, SAMPLE_CONFIG_PATH } from '../../test/unit/config/helpers';
+import { BASE, mutate, prng, REPO, SAMPLE_CONFIG_PATH } from '../../test/unit/config/helpers';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,50 +27,6 @@ const arg = (name: string, fallback: number): number => {
 const DOCS = arg('docs', 10_000);
 const SEED = arg('seed', 20240601);
 
-// A copy of the robustness test's mutator (a test file cannot be imported without running it).
-const TOKENS = [':', '- ', '[', ']', '{', '}', ',', '"', "'", '&a ', '*a', '!!str ', '#', '\t', '\n', '  ', 'null', 'true', '1e309', '-1', '0.5', '"x"', '~', '|', '>', '? ', '%', '@', '\u00e9', '\ud83d\ude00', '\ufffd'];
-
-function mutate(src: string, r: () => number): string {
-  let s = src;
-  const n = 1 + Math.floor(r() * 4);
-  for (let k = 0; k < n; k++) {
-    const at = Math.floor(r() * (s.length + 1));
-    const lines = s.split('\n');
-    const li = Math.floor(r() * lines.length);
-    switch (Math.floor(r() * 8)) {
-      case 0:
-        s = s.slice(0, at) + s.slice(at + 1 + Math.floor(r() * 5));
-        break;
-      case 1:
-        s = s.slice(0, at) + TOKENS[Math.floor(r() * TOKENS.length)] + s.slice(at);
-        break;
-      case 2:
-        s = s.slice(0, at) + s.slice(at, at + 8) + s.slice(at);
-        break;
-      case 3:
-        lines.splice(li, 1);
-        s = lines.join('\n');
-        break;
-      case 4:
-        lines.splice(li, 0, lines[li]);
-        s = lines.join('\n');
-        break;
-      case 5: {
-        const lj = Math.floor(r() * lines.length);
-        [lines[li], lines[lj]] = [lines[lj], lines[li]];
-        s = lines.join('\n');
-        break;
-      }
-      case 6:
-        s = s.replace(/: ([^\n]+)/, (_m, v: string) => `: ${['[1, 2]', '{ a: 1 }', '42', 'true', '"text"', '', '-7.5', v.toUpperCase()][Math.floor(r() * 8)]}`);
-        break;
-      default:
-        lines[li] = ' '.repeat(Math.floor(r() * 6)) + lines[li].trimStart();
-        s = lines.join('\n');
-    }
-  }
-  return s;
-}
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -3,53 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeConfig, complete, documentSymbols, hover } from '../../../server/engine/config';
-import { BASE, prng, REPO, SAMPLE_CONFIG_PATH } from './helpers';
-
-
-const TOKENS = [':', '- ', '[', ']', '{', '}', ',', '"', "'", '&a ', '*a', '!!str ', '#', '\t', '\n', '  ', 'null', 'true', '1e309', '-1', '0.5', '"x"', '~', '|', '>', '? ', '%', '@', '\u00e9', '\ud83d\ude00', '\ufffd'];
-
-function mutate(src: string, r: () => number): string {
-  let s = src;
-  const n = 1 + Math.floor(r() * 4);
-  for (let k = 0; k < n; k++) {
-    const at = Math.floor(r() * (s.length + 1));
-    const lines = s.split('\n');
-    const li = Math.floor(r() * lines.length);
-    switch (Math.floor(r() * 8)) {
-      case 0: // delete chars
-        s = s.slice(0, at) + s.slice(at + 1 + Math.floor(r() * 5));
-        break;
-      case 1: // insert a token
-        s = s.slice(0, at) + TOKENS[Math.floor(r() * TOKENS.length)] + s.slice(at);
-        break;
-      case 2: // duplicate chars
-        s = s.slice(0, at) + s.slice(at, at + 8) + s.slice(at);
-        break;
-      case 3: // delete a line
-        lines.splice(li, 1);
-        s = lines.join('\n');
-        break;
-      case 4: // duplicate a line
-        lines.splice(li, 0, lines[li]);
-        s = lines.join('\n');
-        break;
-      case 5: // swap two lines
-        {
-          const lj = Math.floor(r() * lines.length);
-          [lines[li], lines[lj]] = [lines[lj], lines[li]];
-          s = lines.join('\n');
-        }
-        break;
-      case 6: // swap a scalar's type
-        s = s.replace(/: ([^\n]+)/, (_m, v: string) => `: ${['[1, 2]', '{ a: 1 }', '42', 'true', '"text"', '', '-7.5', v.toUpperCase()][Math.floor(r() * 8)]}`);
-        break;
-      default: // re-indent a line
-        lines[li] = ' '.repeat(Math.floor(r() * 6)) + lines[li].trimStart();
-        s = lines.join('\n');
-    }
-  }
-  return s;
-}
+import { BASE, mutate, prng, REPO, SAMPLE_CONFIG_PATH } from './helpers';
 
 // Timing lives in bench/config/run.ts (per-document time against the yaml parser alone).
 test('fuzz: 10,000 mutated configs never throw and give well-formed diagnostics', () => {
