@@ -22,6 +22,7 @@ import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
 import { bundleDigest } from './digest';
 import { identityProof } from './identity';
 import { receiveLoadBody } from './upload';
+import { explainRequest } from '../explain/serve';
 
 export interface HandlerDeps {
   storeDir: string;
@@ -258,6 +259,19 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     }
   }
 
+  /** Shapley values for up to EXPLAIN_MAX_ROWS rows, within a deadline (docs/serving-api.md). */
+  async function explain(req: IncomingMessage, res: ServerResponse, model: string, version: string | undefined): Promise<void> {
+    const lv = repository.resolve(model, version);
+    if (!lv) throw new HttpError(404, version ? `Version ${version} of model '${model}' is not loaded.` : `Model '${model}' is not loaded on this server.`);
+    const body = await readJson(req, res, deps);
+    repository.release(lv, +1);
+    try {
+      send(res, 200, await explainRequest(body, { model, version: lv.version, bundleDir: lv.bundleDir, predictor: lv.predictor }));
+    } finally {
+      repository.release(lv, -1);
+    }
+  }
+
   async function feedback(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
     const body = await readJson(req, res, deps);
     const items = Array.isArray(body) ? body : [body];
@@ -375,7 +389,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
       if (action === 'infer' && method === 'POST') return infer(req, res, model, version, started);
       if (action === 'feedback' && method === 'POST' && version === undefined) return feedback(req, res, model);
-      throw new HttpError(action === undefined || ['ready', 'infer', 'feedback'].includes(action) ? 405 : 404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+      if (action === 'explain' && method === 'POST') return explain(req, res, model, version);
+      throw new HttpError(action === undefined || ['ready', 'infer', 'feedback', 'explain'].includes(action) ? 405 : 404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
     }
     if (b === 'repository') {
       checkToken(req, deps.token);
