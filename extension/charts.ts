@@ -9,10 +9,17 @@ import type { TrainProgressParams } from '../server/protocol/training';
 
 export interface Charts extends vscode.Disposable {
   open<K extends ChartKind>(options: OpenChartOptions<K>): Promise<void>;
-  /** A training epoch: appended to the run's panel, which is opened on the first epoch. */
+  /**
+   * A training is starting: the training panel opens (or is retargeted) now, empty, so its page
+   * has loaded by the first epoch and draws from it; the first run to report claims it.
+   */
+  trainingStarted(title: string): void;
+  /** A training epoch: appended to the training panel when it shows (or waits for) the run. */
   trainProgress(p: TrainProgressParams, label: string): void;
   /** Marks a run (or, without an id, every run still live) as finished on its curve. */
   runFinished(runId: string | undefined, status: RunStatus): void;
+  /** Whether the training panel is open on this run (to retitle it once it became a version). */
+  showsRun(runId: string): boolean;
 }
 
 export function createCharts(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Charts {
@@ -31,19 +38,24 @@ export function createCharts(context: vscode.ExtensionContext, log: vscode.LogOu
       if (!panels) throw new Error('Chart panels are not available in this editor.');
       await panels.open(options);
     },
+    trainingStarted(title) {
+      void panels?.open({ kind: 'runMetrics', title, data: { runs: [] }, preserveFocus: true });
+    },
     trainProgress(p, label) {
       if (!panels) return;
       live.add(p.runId);
       const point = { step: p.epoch, metrics: p.metrics };
-      if (panels.appendRunMetrics(p.runId, [point], 'running', label) > 0) return;
+      if (panels.appendRunMetrics(p.runId, [point], 'running', label) > 0) {
+        opened.add(p.runId);
+        return;
+      }
       if (opened.has(p.runId)) return; // the user closed it: do not reopen on every epoch
       opened.add(p.runId);
       void panels.open({
         kind: 'runMetrics',
-        title: `Training · ${label}`,
-        key: `run:${p.runId}`,
+        title: `training · ${label}`,
         data: { runs: [{ runId: p.runId, label, status: 'running', points: [point] }] },
-        viewColumn: vscode.ViewColumn.Beside,
+        preserveFocus: true,
       });
     },
     runFinished(runId, status) {
@@ -51,6 +63,9 @@ export function createCharts(context: vscode.ExtensionContext, log: vscode.LogOu
         live.delete(id);
         panels?.appendRunMetrics(id, [], status);
       }
+    },
+    showsRun(runId) {
+      return Boolean(panels?.get('runMetrics')?.runIds.has(runId));
     },
     dispose() {
       panels?.dispose();

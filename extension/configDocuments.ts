@@ -3,20 +3,11 @@
  * was trained with, fetched from the sidecar, so "Compare Versions…" can open VS Code's diff
  * editor on two of them.
  */
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import type { Ctx } from './ctx';
-import { fetchVersionConfig } from './commands/registry';
+import { fetchVersionConfig, refFromConfigUri } from './services/versionConfigs';
 
-export const CONFIG_SCHEME = 'modelops-config';
-
-export function configUri(model: string, version: string): vscode.Uri {
-  return vscode.Uri.from({ scheme: CONFIG_SCHEME, path: `/${model}@${version}/modelops.yaml` });
-}
-
-/** "weather@1.2.0" from a modelops-config URI. */
-export function refFromConfigUri(uri: vscode.Uri): string {
-  return decodeURIComponent(uri.path.split('/')[1] ?? '');
-}
+export { CONFIG_SCHEME, configUri, refFromConfigUri } from './services/versionConfigs';
 
 export class ConfigContentProvider implements vscode.TextDocumentContentProvider {
   constructor(private readonly ctx: Ctx) {}

@@ -12,7 +12,7 @@ function runFromArg(arg: unknown): RunRecord | undefined {
   return undefined;
 }
 
-export async function showRunCurves(ctx: Ctx, runs: RunRecord[]): Promise<void> {
+export async function showRunCurves(ctx: Ctx, runs: RunRecord[], title?: string): Promise<void> {
   const series = await Promise.all(
     runs.map(async (r) => ({
       runId: r.id,
@@ -24,8 +24,7 @@ export async function showRunCurves(ctx: Ctx, runs: RunRecord[]): Promise<void> 
   if (series.every((s) => s.points.length === 0)) throw new UserError('Those runs recorded no metrics per epoch.');
   await ctx.charts.open({
     kind: 'runMetrics',
-    title: runs.length === 1 ? `Training · ${series[0].label}` : `Training · ${runs.length} runs`,
-    key: `runs:${runs.map((r) => r.id).join(',')}`,
+    title: title ?? (runs.length === 1 ? `${runs[0].version ? `${runs[0].model}@${runs[0].version}` : series[0].label} · training` : `training · ${runs.length} runs`),
     data: { runs: series },
   });
 }
@@ -34,8 +33,7 @@ export async function showComparison(ctx: Ctx, versions: VersionRecord[]): Promi
   const names = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort();
   await ctx.charts.open({
     kind: 'compare',
-    title: `Compare · ${versions.map((v) => ref(v)).join(', ')}`,
-    key: `compare:${versions.map((v) => ref(v)).join(',')}`,
+    title: `${versions.map((v) => ref(v)).join(' vs ')} · compare`,
     data: { versions: versions.map(ref), metrics: names.map((name) => ({ name, values: versions.map((v) => v.metrics[name] ?? null) })) },
   });
 }

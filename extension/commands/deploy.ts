@@ -10,6 +10,7 @@ import { runJob } from '../progress';
 import type { EndpointItem } from '../tree/source';
 import type { CommandFactory } from './command';
 import { askOverrideReason } from './registry';
+import { gateNeedsReason } from '../../shared/gateState';
 import { gateSummary, ref, resolveVersion } from './pick';
 import { allowTokenFor, deleteToken, readToken, storeToken } from '../services/endpointTokens';
 
@@ -122,7 +123,7 @@ export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
   }
   if (!(await allowTokenFor(ctx, t))) return;
   let overrideReason: string | undefined;
-  if (v.gates && !v.gates.passed && !v.gates.override) {
+  if (gateNeedsReason(v.gates)) {
     overrideReason = await askOverrideReason(v, `be deployed to '${t.name}'`);
     if (!overrideReason) return;
   }
@@ -186,20 +187,18 @@ export const rollbackDeployment: CommandFactory = (ctx) => async (arg?: unknown)
 /** Monitoring of an endpoint: control chart and drift panels, and a one-line summary. */
 export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> {
   if (r.chart) {
-    await ctx.charts.open({ kind: 'control', title: `Control chart · ${r.model} on ${r.target}`, key: `control:${r.target}:${r.model}`, data: r.chart });
+    await ctx.charts.open({ kind: 'control', title: `${r.model} on ${r.target} · control chart`, data: r.chart });
   }
   if (r.drift) {
     await ctx.charts.open({
       kind: 'drift',
-      title: `Drift · ${r.model} on ${r.target}`,
-      key: `drift:${r.target}:${r.model}`,
+      title: `${r.model} on ${r.target} · drift`,
       data: {
         method: r.drift.method,
         threshold: r.drift.threshold,
         features: [...r.drift.features.map((f) => ({ feature: f.name, score: f.score })), { feature: '(predictions)', score: r.drift.predictions.score }],
         window: { size: r.window },
       },
-      viewColumn: vscode.ViewColumn.Beside,
     });
   }
   const drifted = r.drift ? r.drift.features.filter((f) => f.drifted).map((f) => f.name) : [];

@@ -1,10 +1,11 @@
 /** Registry commands: register, promote, roll back an alias, compare, details, lineage, copy, reveal, archive. */
 import * as vscode from 'vscode';
-import { registry, workspace } from '../../server/protocol';
+import { registry } from '../../server/protocol';
 import type { VersionComparison, VersionRecord } from '../../server/engine/registry/types';
-import { configUri } from '../configDocuments';
+import { configUri } from '../services/versionConfigs';
 import { UserError, type Ctx } from '../ctx';
 import { formatBytes, MODEL_NAME, shortDigest, suggestModelName, versionTooltip } from '../tree/format';
+import { gateLabel, gateNeedsReason, gateProblem, gateState } from '../../shared/gateState';
 import type { CommandFactory } from './command';
 import { gateSummary, modelFromArg, pickModel, pickVersion, ref, resolveVersion, versionFromArg } from './pick';
 
@@ -69,7 +70,7 @@ export async function registerPath(ctx: Ctx, source: vscode.Uri, mode: 'ask' | '
     });
     return v;
   }
-  const gates = v.gates ? (v.gates.passed ? 'gates passed' : 'gates FAILED') : 'gates not evaluated';
+  const gates = gateLabel(v.gates);
   const sig = v.signature ? `, ${v.signature.inputs.length} input${v.signature.inputs.length === 1 ? '' : 's'} → ${v.signature.outputs.length} output${v.signature.outputs.length === 1 ? '' : 's'}` : '';
   void vscode.window.showInformationMessage(`ModelOps: registered ${ref(v)} (${v.format}${sig}; ${gates}).`);
   return v;
@@ -92,18 +93,24 @@ export const registerVersion: CommandFactory = (ctx) => async (arg?: unknown) =>
   await registerPath(ctx, source, 'ask', modelFromArg(arg));
 };
 
-/** Asks why gates are overridden; undefined when the user backs out. */
+/**
+ * Asks why gates are overridden; undefined when the user backs out. The safe answer is the
+ * default button (Enter): it shows the gate report; overriding is never one keypress away.
+ */
 export async function askOverrideReason(v: VersionRecord, action: string): Promise<string | undefined> {
-  const failed = v.gates?.results.filter((r) => !r.passed).map((r) => r.message) ?? [];
+  const notEvaluated = gateState(v.gates) === 'not-evaluated';
+  const show = 'Show Gate Report';
   const go = 'Override with a Reason…';
   const choice = await vscode.window.showWarningMessage(
-    `${ref(v)} failed its quality gates, so it should not ${action}.`,
-    { modal: true, detail: failed.join('\n') || 'See the gate report in the version details.' },
+    notEvaluated ? `${ref(v)} was never evaluated against its quality gates, so it should not ${action}.` : `${ref(v)} failed its quality gates, so it should not ${action}.`,
+    { modal: true, detail: (v.gates ? gateProblem(v.gates).split('; ').join('\n') : '') || 'See the gate report in the version details.' },
+    show,
     go,
   );
+  if (choice === show) void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: v });
   if (choice !== go) return undefined;
   const reason = await vscode.window.showInputBox({
-    title: `Why ship ${ref(v)} despite failing gates? (kept in the history)`,
+    title: `Why ship ${ref(v)} despite ${notEvaluated ? 'unevaluated' : 'failing'} gates? (kept in the history)`,
     validateInput: (s) => (s.trim().length >= 5 ? undefined : 'Write a reason of at least a few words.'),
   });
   return reason?.trim() || undefined;
@@ -136,7 +143,7 @@ export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
     }));
   if (!alias) return;
   let forceReason: string | undefined;
-  if (v.gates && !v.gates.passed && !v.gates.override) {
+  if (gateNeedsReason(v.gates)) {
     forceReason = await askOverrideReason(v, `become '${alias}'`);
     if (!forceReason) return;
   }
@@ -302,8 +309,3 @@ export const archiveVersion: CommandFactory = (ctx) => async (arg?: unknown) => 
   void vscode.window.showInformationMessage(`ModelOps: archived ${ref(v)}.`);
 };
 
-/** Serves `modelops-config:` documents from the sidecar. */
-export async function fetchVersionConfig(ctx: Ctx, versionRef: string): Promise<string> {
-  const r = await ctx.request(workspace.versionConfig, { ref: versionRef });
-  return r.text ?? `# ${r.note}\n`;
-}

@@ -6,7 +6,9 @@ import type { GateReport } from '../../server/engine/registry/types';
 import { pickConfig } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
-import { formatMetric, keyMetric } from '../tree/format';
+import { gateLabel, gateState } from '../../shared/gateState';
+import { firstConfigError, formatMetric, keyMetric, modelNameIn } from '../tree/format';
+import { showRunCurves } from './charts';
 import type { CommandFactory } from './command';
 import { ref, resolveVersion } from './pick';
 
@@ -15,9 +17,20 @@ export function backendSetting(): string {
 }
 
 function gatesText(g: GateReport | null): string {
-  if (!g) return 'no gates';
-  if (g.passed) return `gates passed (${g.results.length})`;
-  return `${g.results.filter((r) => !r.passed).length} gate(s) failed`;
+  return gateState(g) === 'passed' && g ? `gates passed (${g.results.length})` : gateLabel(g);
+}
+
+/** "modelops.yaml has 2 errors; the first: …" with an action that opens the config at it. */
+async function configErrors(config: vscode.Uri, count: number, at: vscode.Position, first: string): Promise<void> {
+  const open = `Open ${vscode.workspace.asRelativePath(config)}`;
+  const firstLine = first.split('\n')[0];
+  const choice = await vscode.window.showErrorMessage(
+    `ModelOps: cannot train: ${vscode.workspace.asRelativePath(config)} has ${count} error${count === 1 ? '' : 's'}${count === 1 ? ':' : '; the first:'} ${firstLine}`,
+    open,
+  );
+  if (choice !== open) return;
+  const editor = await vscode.window.showTextDocument(config, { selection: new vscode.Range(at, at) });
+  editor.revealRange(new vscode.Range(at, at), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }
 
 export const train: CommandFactory = (ctx) => async (arg?: unknown) => {
@@ -26,18 +39,18 @@ export const train: CommandFactory = (ctx) => async (arg?: unknown) => {
   // Train what the user sees: save the open config first.
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === config.toString());
   if (open?.isDirty) await open.save();
-  const errors = vscode.languages.getDiagnostics(config).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
+  const errors = vscode.languages
+    .getDiagnostics(config)
+    .filter((d) => d.severity === vscode.DiagnosticSeverity.Error)
+    .sort((a, b) => a.range.start.compareTo(b.range.start));
   if (errors.length) {
-    const show = 'Show Problems';
-    const choice = await vscode.window.showErrorMessage(
-      `ModelOps: ${vscode.workspace.asRelativePath(config)} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} before training.`,
-      show,
-    );
-    if (choice) await vscode.commands.executeCommand('workbench.actions.view.problems');
+    await configErrors(config, errors.length, errors[0].range.start, errors[0].message);
     return;
   }
   const backend = backendSetting();
   const t0 = Date.now();
+  const model = modelNameIn(open ? open.getText() : Buffer.from(await vscode.workspace.fs.readFile(config)).toString('utf8'));
+  ctx.charts.trainingStarted(`${model ?? 'model'} · training`);
   let outcome: Awaited<ReturnType<typeof runJob<TrainSummary>>>;
   try {
     outcome = await runJob(ctx, 'ModelOps: training', (workDoneToken, token) =>
@@ -45,6 +58,13 @@ export const train: CommandFactory = (ctx) => async (arg?: unknown) => {
     );
   } catch (e) {
     ctx.charts.runFinished(undefined, 'failed');
+    // The sidecar read the file on disk (the editor may not have it open): a short message that
+    // leads to the first error, not the engine's list of absolute paths.
+    const first = e instanceof UserError && e.code === 'config-invalid' ? firstConfigError(e.message) : undefined;
+    if (first) {
+      await configErrors(config, first.count, new vscode.Position(first.line, first.character), first.text);
+      return;
+    }
     throw e;
   } finally {
     ctx.status.setTraining(undefined);
@@ -56,6 +76,8 @@ export const train: CommandFactory = (ctx) => async (arg?: unknown) => {
   }
   ctx.charts.runFinished(outcome.result.run.id, outcome.result.run.status);
   reportTrained(ctx, outcome.result, Date.now() - t0);
+  // The run became a version: the training panel names it (its curves as recorded).
+  if (ctx.charts.showsRun(outcome.result.run.id)) await showRunCurves(ctx, [outcome.result.run], `${ref(outcome.result.version)} · training`);
 };
 
 function reportTrained(ctx: Ctx, s: TrainSummary, ms: number): void {
@@ -66,7 +88,7 @@ function reportTrained(ctx: Ctx, s: TrainSummary, ms: number): void {
   );
   const summary = `ModelOps: trained ${ref(v)} on ${s.backend} in ${(ms / 1000).toFixed(1)} s${km ? ` — ${formatMetric(km[0], km[1])}` : ''}, ${gatesText(s.gates)}.`;
   const actions = ['Show Details', 'Promote…', 'Deploy…'];
-  const show = s.gates && !s.gates.passed ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  const show = gateState(s.gates) === 'failed' || gateState(s.gates) === 'not-evaluated' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
   void show(summary, ...actions).then((choice) => {
     const node = { kind: 'version', version: v };
     if (choice === 'Show Details') void vscode.commands.executeCommand('modelops.showVersionDetails', node);
@@ -123,10 +145,8 @@ export const evaluate: CommandFactory = (ctx) => async (arg?: unknown) => {
   if (s.report.task === 'classification') {
     await ctx.charts.open({
       kind: 'confusion',
-      title: `Confusion matrix · ${ref(s.version)}`,
-      key: `confusion:${ref(s.version)}`,
+      title: `${ref(s.version)} · confusion matrix`,
       data: { labels: s.report.labels, matrix: s.report.confusion, perClass: s.report.perClass },
-      viewColumn: vscode.ViewColumn.Beside,
     });
   }
 };

@@ -1,11 +1,15 @@
 /**
- * Chart webview panels: strict CSP with a fresh nonce per render, resources only from dist/ and
- * media/, no retained context (state lives in the webview's setState and is restored by a
- * serializer per chart kind), exports saved through a save dialog, live `append` updates.
+ * Chart webview panels: one per kind (training, compare, confusion, control chart, drift),
+ * reused and retargeted, all in one editor group beside the editor; strict CSP with a fresh nonce
+ * per render, resources only from dist/ and media/, no retained context (state lives in the
+ * webview's setState and is restored by a serializer per chart kind; a page reloaded when its tab
+ * is shown again gets the current dataset, see delivery.ts), exports saved through a save dialog,
+ * live `append` updates.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { chartPageHtml } from '../../webview/html';
+import { ChartDelivery } from './delivery';
 import {
   CHART_KINDS,
   isWebviewToHost,
@@ -27,9 +31,13 @@ export interface OpenChartOptions<K extends ChartKind = ChartKind> {
   kind: K;
   title: string;
   data: ChartDataMap[K];
-  /** Identity of the panel: opening the same key again reveals and refreshes it. */
-  key?: string;
+  /**
+   * Where a new panel goes when no chart panel is open yet (default: beside the active editor).
+   * Panels already open stay where the user put them; new kinds join their group.
+   */
   viewColumn?: vscode.ViewColumn;
+  /** Keep the focus in the editor (live training charts). */
+  preserveFocus?: boolean;
 }
 
 const EXPORT_FILTERS: Record<ExportFormat, Record<string, string[]>> = {
@@ -43,21 +51,21 @@ export function newNonce(): string {
 }
 
 export class ChartPanel {
-  private ready = false;
-  private queue: HostToWebview[] = [];
+  private readonly delivery: ChartDelivery;
   private disposables: vscode.Disposable[] = [];
   /** Runs shown (for live appends of run metrics). */
   readonly runIds = new Set<string>();
-  init: InitMessage | null = null;
+  /** A training chart opened before its run reported an epoch: the next run to report claims it. */
+  waitingForRun = false;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
     readonly kind: ChartKind,
-    readonly key: string,
     private readonly extensionUri: vscode.Uri,
     private readonly onDispose: (p: ChartPanel) => void,
   ) {
     panel.webview.options = ChartPanel.webviewOptions(extensionUri);
+    this.delivery = new ChartDelivery((m) => void panel.webview.postMessage(m));
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -71,36 +79,40 @@ export class ChartPanel {
 
   /** Sets the page with a fresh nonce; the webview answers `ready` and gets the queued init. */
   render(): void {
-    this.ready = false;
+    this.delivery.reset();
     const webview = this.panel.webview;
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js')).toString();
     webview.html = chartPageHtml({ title: this.panel.title, nonce: newNonce(), cspSource: webview.cspSource, script: { src: script } });
-    if (this.init) this.queue = [this.init];
+  }
+
+  get init(): InitMessage | null {
+    return this.delivery.current;
   }
 
   /** Shows a full dataset. */
   async show<K extends ChartKind>(o: OpenChartOptions<K>): Promise<void> {
     const init = { type: 'init', kind: o.kind, title: o.title, data: o.data } as InitMessage;
-    this.init = init;
     this.panel.title = o.title;
     this.runIds.clear();
-    if (init.kind === 'runMetrics') for (const r of init.data.runs) this.runIds.add(r.runId);
-    this.queue = this.queue.filter((m) => m.type !== 'init' && m.type !== 'append');
+    this.waitingForRun = false;
+    if (init.kind === 'runMetrics') {
+      for (const r of init.data.runs) this.runIds.add(r.runId);
+      this.waitingForRun = init.data.runs.length === 0;
+    }
     this.post(init);
   }
 
   post(message: HostToWebview): void {
-    if (!this.ready) {
-      this.queue.push(message);
-      return;
-    }
-    void this.panel.webview.postMessage(message);
+    this.delivery.post(message);
   }
 
   /** Live update: only the new points. */
   append(message: AppendMessage): void {
     if (message.kind !== this.kind) return;
-    if (message.kind === 'runMetrics') this.runIds.add(message.runId);
+    if (message.kind === 'runMetrics') {
+      this.runIds.add(message.runId);
+      this.waitingForRun = false;
+    }
     this.post(message);
   }
 
@@ -110,12 +122,8 @@ export class ChartPanel {
 
   private receive(m: unknown): void {
     if (!isWebviewToHost(m)) return;
-    if (m.type === 'ready') {
-      this.ready = true;
-      const queued = this.queue;
-      this.queue = [];
-      for (const q of queued) void this.panel.webview.postMessage(q);
-    } else if (m.type === 'export') void this.save(m);
+    if (m.type === 'ready') this.delivery.ready();
+    else if (m.type === 'export') void this.save(m);
     else if (m.type === 'error') void vscode.window.showErrorMessage(`ModelOps chart: ${m.message}`);
   }
 
@@ -144,15 +152,20 @@ export class ChartPanel {
 }
 
 export interface ChartPanels extends vscode.Disposable {
-  /** Opens (or reveals and refreshes) a chart panel. */
+  /** Opens the panel of this kind, or reveals it where it is and shows the new data in it. */
   open<K extends ChartKind>(options: OpenChartOptions<K>): Promise<ChartPanel>;
-  /** Sends new epochs of a training run to every run-metrics panel showing it; returns how many. */
+  /**
+   * Sends new epochs of a training run to the training panel if it shows that run (or waits for
+   * one: see `ChartPanel.waitingForRun`); returns how many panels got them.
+   */
   appendRunMetrics(runId: string, points: MetricPoint[], status?: RunStatus, label?: string): number;
   /**
-   * Sends new control-chart windows to the panel opened with `key` (build them with
+   * Sends new control-chart windows to the control chart panel (build them with
    * `sliceControlChart(chart, from)` of server/engine/spc); returns how many panels got them.
    */
-  appendControl(key: string, series: ControlChartSeries): number;
+  appendControl(series: ControlChartSeries): number;
+  /** The open panel of a kind. */
+  get(kind: ChartKind): ChartPanel | undefined;
   /** Asks the active chart panel for a PNG/SVG/CSV; it comes back through the save dialog. */
   exportActive(format: ExportFormat): boolean;
   list(): readonly ChartPanel[];
@@ -162,14 +175,16 @@ export interface ChartPanels extends vscode.Disposable {
  * Registers one WebviewPanelSerializer per chart kind and returns the panel manager.
  */
 export function registerChartPanels(context: vscode.ExtensionContext): ChartPanels {
-  const panels = new Map<string, ChartPanel>();
+  /** One panel per kind. */
+  const panels = new Map<ChartKind, ChartPanel>();
   const extensionUri = context.extensionUri;
   const forget = (p: ChartPanel) => {
-    if (panels.get(p.key) === p) panels.delete(p.key);
+    if (panels.get(p.kind) === p) panels.delete(p.kind);
   };
-  const adopt = (panel: vscode.WebviewPanel, kind: ChartKind, key: string) => {
-    const p = new ChartPanel(panel, kind, key, extensionUri, forget);
-    panels.set(key, p);
+  const adopt = (panel: vscode.WebviewPanel, kind: ChartKind) => {
+    const p = new ChartPanel(panel, kind, extensionUri, forget);
+    // A second restored panel of a kind (from an older session) is left as it is, not managed.
+    if (!panels.has(kind)) panels.set(kind, p);
     return p;
   };
 
@@ -177,7 +192,7 @@ export function registerChartPanels(context: vscode.ExtensionContext): ChartPane
     vscode.window.registerWebviewPanelSerializer(viewTypeOf(kind), {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         const s = state as Partial<ChartState> | undefined;
-        const p = adopt(panel, kind, `${kind}:restored:${Date.now()}:${Math.random()}`);
+        const p = adopt(panel, kind);
         if (!s || s.kind !== kind) return;
         if (s.data) await p.show({ kind, title: s.title ?? panel.title, data: s.data as ChartDataMap[typeof kind] });
         else void vscode.window.showWarningMessage(`ModelOps could not restore the chart "${s.title ?? panel.title}": it was saved without its data. Open it again from the command that made it.`);
@@ -185,38 +200,44 @@ export function registerChartPanels(context: vscode.ExtensionContext): ChartPane
     }),
   );
 
+  /** The group the chart panels live in: that of any open one, else beside the editor. */
+  const chartColumn = (fallback: vscode.ViewColumn | undefined): vscode.ViewColumn => {
+    for (const p of panels.values()) if (p.panel.viewColumn !== undefined) return p.panel.viewColumn;
+    return fallback ?? vscode.ViewColumn.Beside;
+  };
+
   const manager: ChartPanels = {
     async open(o) {
-      const key = o.key ?? `${o.kind}:${o.title}`;
-      let p = panels.get(key);
-      if (p) p.panel.reveal(o.viewColumn, false);
+      const preserveFocus = o.preserveFocus ?? false;
+      let p = panels.get(o.kind);
+      // Reveal where it is: passing Beside again would move it into yet another group.
+      if (p) p.panel.reveal(p.panel.viewColumn, preserveFocus);
       else {
-        const panel = vscode.window.createWebviewPanel(viewTypeOf(o.kind), o.title, o.viewColumn ?? vscode.ViewColumn.Active, {
-          ...ChartPanel.webviewOptions(extensionUri),
-          retainContextWhenHidden: false,
-          enableFindWidget: false,
-        });
+        const panel = vscode.window.createWebviewPanel(
+          viewTypeOf(o.kind),
+          o.title,
+          { viewColumn: chartColumn(o.viewColumn), preserveFocus },
+          { ...ChartPanel.webviewOptions(extensionUri), retainContextWhenHidden: false, enableFindWidget: false },
+        );
         panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'modelops.svg');
-        p = adopt(panel, o.kind, key);
+        p = adopt(panel, o.kind);
       }
       await p.show(o);
       return p;
     },
     appendRunMetrics(runId, points, status, label) {
-      let n = 0;
-      for (const p of panels.values()) {
-        if (p.kind !== 'runMetrics' || !p.runIds.has(runId)) continue;
-        p.append({ type: 'append', kind: 'runMetrics', runId, points, ...(status ? { status } : {}), ...(label ? { label } : {}) });
-        n++;
-      }
-      return n;
+      const p = panels.get('runMetrics');
+      if (!p || !(p.runIds.has(runId) || (p.waitingForRun && points.length > 0))) return 0;
+      p.append({ type: 'append', kind: 'runMetrics', runId, points, ...(status ? { status } : {}), ...(label ? { label } : {}) });
+      return 1;
     },
-    appendControl(key, series) {
-      const p = panels.get(key);
-      if (!p || p.kind !== 'control') return 0;
+    appendControl(series) {
+      const p = panels.get('control');
+      if (!p) return 0;
       p.append({ ...series, type: 'append', kind: 'control' });
       return 1;
     },
+    get: (kind) => panels.get(kind),
     exportActive(format) {
       const active = [...panels.values()].find((p) => p.panel.active);
       active?.requestExport(format);

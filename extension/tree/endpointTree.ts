@@ -5,9 +5,10 @@
 import * as vscode from 'vscode';
 import type { ChangedParams } from '../../server/protocol/core';
 import type { EndpointItem, TreeSource } from './source';
+import { LastGood } from './lastGood';
 
 export type EndpointNode =
-  | { kind: 'endpoint'; endpoint: EndpointItem }
+  | { kind: 'endpoint'; endpoint: EndpointItem; stale?: string }
   | { kind: 'serving'; target: string; model: string; version: string }
   | { kind: 'message'; text: string; icon: string; detail?: string };
 
@@ -15,6 +16,8 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
   private readonly emitter = new vscode.EventEmitter<EndpointNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private view: vscode.TreeView<EndpointNode> | undefined;
+  /** The targets of the last config that loaded, shown (stale) while it does not. */
+  private readonly lastGood = new LastGood<EndpointItem>();
 
   constructor(
     private readonly source: TreeSource,
@@ -41,7 +44,7 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
         item.id = `endpoint:${e.target}`;
         const serving = e.serving.map((s) => `${s.model}@${s.version}`).join(', ');
         const dropped = e.logDropped ? `${e.logDropped.toLocaleString('en-US')} predictions not logged` : '';
-        item.description = [serving || 'nothing deployed', e.health, e.alerts ? `${e.alerts} alert${e.alerts === 1 ? '' : 's'}` : '', dropped]
+        item.description = [node.stale ? 'stale' : '', serving || 'nothing deployed', e.health, e.alerts ? `${e.alerts} alert${e.alerts === 1 ? '' : 's'}` : '', dropped]
           .filter(Boolean)
           .join(' · ');
         const color = e.alerts || e.logDropped
@@ -54,6 +57,7 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
         md.appendMarkdown(`**${e.target}** (${e.type})${e.requireApproval ? ' — deploys need approval' : ''}\n\n`);
         if (e.url) md.appendMarkdown(`URL: ${e.url}\n\n`);
         md.appendMarkdown(`Health: ${e.health}\n\nServing: ${serving || 'nothing'}\n\nAlerts: ${e.alerts}`);
+        if (node.stale) md.appendMarkdown(`\n\n*Stale:* as of the last valid modelops.yaml; it does not load now: ${node.stale}`);
         if (e.logDropped) {
           md.appendMarkdown(`\n\n$(warning) The server could not log ${e.logDropped.toLocaleString('en-US')} predictions${e.logError ? ` (${e.logError})` : ''}: monitoring does not see them. Free disk space on the server.`);
           md.supportThemeIcons = true;
@@ -83,17 +87,22 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
       return node.endpoint.serving.map((s) => ({ kind: 'serving', target: node.endpoint.target, ...s }));
     }
     if (node) return [];
+    let answer;
     try {
-      const endpoints = await this.source.listEndpoints();
-      const alerts = endpoints.reduce((n, e) => n + e.alerts, 0);
-      if (this.view) this.view.badge = alerts ? { value: alerts, tooltip: `${alerts} unacknowledged alert${alerts === 1 ? '' : 's'}` } : undefined;
-      return endpoints.map((endpoint) => ({ kind: 'endpoint', endpoint }));
+      answer = this.lastGood.ok(await this.source.listEndpoints());
     } catch (e) {
-      const text = e instanceof Error ? e.message : String(e);
-      this.log.warn(`endpoints view: ${text}`);
-      // Most often the config does not load yet: say so, with the reason in the tooltip.
-      return [{ kind: 'message', text: 'Endpoints appear once modelops.yaml is valid', icon: 'warning', detail: text }];
+      answer = this.lastGood.failed(e instanceof Error ? e.message : String(e));
     }
+    if (answer.log) this.log.info(`endpoints view: ${answer.stale ? `keeping the last targets while modelops.yaml does not load: ${answer.log}` : answer.log}`);
+    const endpoints = answer.items;
+    if (!endpoints) {
+      // Never loaded: say so, with the reason in the tooltip.
+      return [{ kind: 'message', text: 'Endpoints appear once modelops.yaml is valid', icon: 'warning', detail: answer.stale }];
+    }
+    const alerts = endpoints.reduce((n, e) => n + e.alerts, 0);
+    if (this.view) this.view.badge = alerts ? { value: alerts, tooltip: `${alerts} unacknowledged alert${alerts === 1 ? '' : 's'}` } : undefined;
+    if (this.view) this.view.message = answer.stale ? 'modelops.yaml has errors: these targets are from its last valid version.' : undefined;
+    return endpoints.map((endpoint) => ({ kind: 'endpoint', endpoint, ...(answer.stale ? { stale: answer.stale } : {}) }));
   }
 
   dispose(): void {

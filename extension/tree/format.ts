@@ -1,4 +1,5 @@
 /** Pure formatting for tree items: no `vscode`, so it is unit-testable. */
+import { formatBytes } from '../../shared/format';
 import type { RunRecord, VersionRecord } from '../../server/engine/registry/types';
 import { gateLabel, gateState, isNotEvaluated, type GateState } from '../../shared/gateState';
 
@@ -68,17 +69,6 @@ export function shortDigest(d: string | null | undefined): string {
   return d.replace(/^sha256:/, '').slice(0, 12);
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v >= 10 ? 0 : 1)} ${units[i]}`;
-}
 
 export function formatDuration(ms: number | null): string {
   if (ms === null) return '';
@@ -171,3 +161,23 @@ export function shortRunId(id: string): string {
   const parts = id.split('-');
   return parts.length >= 3 ? parts.slice(-2).join('-') : id.slice(0, 12);
 }
+
+/** `model.name` of a config's text, without parsing it (only for a panel title). */
+export function modelNameIn(text: string): string | undefined {
+  const m = /^model:[^\n]*\n(?:[ \t]+[^\n]*\n|[ \t]*(?:#[^\n]*)?\n)*?[ \t]+name:[ \t]*["']?([\w.-]+)/m.exec(text);
+  return m?.[1];
+}
+
+/**
+ * The count and first error of the engine's `config-invalid` message ("<path> has 2 errors:\n
+ * <path>:9:11 error data.target: …"), for a short message whose action opens the config there.
+ * Positions are 0-based; undefined when the message is not one of those.
+ */
+export function firstConfigError(message: string): { count: number; line: number; character: number; text: string } | undefined {
+  const count = /has (\d+) errors?:/.exec(message);
+  const first = /:(\d+):(\d+) error (.+)$/m.exec(message);
+  if (!count || !first) return undefined;
+  return { count: Number(count[1]), line: Number(first[1]) - 1, character: Number(first[2]) - 1, text: first[3].replace(/ \[[\w-]+\]$/, '') };
+}
+
+export { formatBytes };

@@ -194,14 +194,47 @@ test('Train Model from the command palette trains with progress, curves and a ne
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Train Model' }).first().waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
 
-  // Live training curves open beside the editor while it trains.
-  await page.locator('.tab', { hasText: 'Training · run' }).first().waitFor({ timeout: 60_000 });
-  const done = page.locator('.notification-toast', { hasText: /trained weather-classifier@\d+\.\d+\.\d+ on (wasm|cpu|tensorflow) .*gate\(s\) failed/ });
+  // Live training curves open beside the editor as the training starts, named by the model.
+  await page.locator('.tab', { hasText: 'weather-classifier · training' }).first().waitFor({ timeout: 60_000 });
+  const done = page.locator('.notification-toast', { hasText: /trained weather-classifier@\d+\.\d+\.\d+ on (wasm|cpu|tensorflow) .*gates failed \(1\)/ });
   await done.first().waitFor({ timeout: 90_000 });
+  // Once trained, the one training panel names the version it made.
+  await page.locator('.tab', { hasText: /weather-classifier@1\.0\.0 · training/ }).first().waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('.tab', { hasText: '· training' }).count(), 1, 'one training panel');
+  await chartDrawn();
   await wb.screenshot('07-trained');
   const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
   await pane.locator('.monaco-list-row', { hasText: 'weather-classifier' }).first().waitFor({ timeout: 20_000 });
   assert.match(wb.extensionLog(), /trained weather-classifier@\S+ on \w+: \d+ epochs/);
+});
+
+/** The focused element of the workbench (a dialog's default button) reads `text`. */
+async function waitForFocused(text: string): Promise<void> {
+  await wb.page.waitForFunction((t) => document.activeElement?.textContent?.trim() === t, text, { timeout: 10_000 });
+}
+
+/** The chart page of the visible chart panel has drawn (not "Loading chart…"). */
+async function chartDrawn(timeout = 60_000): Promise<void> {
+  const frames = wb.page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+  await frames.locator('#app .mo-chart').first().waitFor({ timeout });
+}
+
+test('the training panel hidden behind another editor draws again when shown', { timeout: STEP_MS }, async () => {
+  const { page } = wb;
+  const tab = page.locator('.tab', { hasText: '· training' }).first();
+  await tab.click();
+  // Settings open in the chart's group, in front of it: its page is dropped (no retained context).
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill('>Preferences: Open Settings (UI)');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Open Settings (UI)' }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: 'Settings' }).first().waitFor({ timeout: 20_000 });
+  await tab.click();
+  await chartDrawn();
+  await wb.screenshot('07b-training-reshown');
+  assert.equal(await page.locator('.tab', { hasText: '· training' }).count(), 1, 'still one training panel');
 });
 
 test('Deploy… from the command palette shows gate status, asks for a reason because gates failed, deploys to the local target and the endpoint shows it', { timeout: TRAIN_STEP_MS }, async () => {
@@ -216,14 +249,17 @@ test('Deploy… from the command palette shows gate status, asks for a reason be
   // Two models in the registry: pick the trained one, then its version, whose gate status shows.
   const items = page.locator('.quick-input-list .monaco-list-row');
   await items.filter({ hasText: 'weather-classifier' }).first().click({ timeout: 15_000 });
-  const versionItem = items.filter({ hasText: '1.0.0' }).filter({ hasText: 'gates: 1 failed' });
+  const versionItem = items.filter({ hasText: '1.0.0' }).filter({ hasText: 'gates failed (1)' });
   await versionItem.first().waitFor({ timeout: 15_000 });
   await wb.screenshot('08-pick-version');
   await versionItem.first().click();
 
-  // The accuracy gate (>= 0.99) failed, so shipping needs a recorded reason.
+  // The accuracy gate (>= 0.99) failed, so shipping needs a recorded reason; the default
+  // (first, primary) button is the safe one.
   const override = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Override with a Reason…' });
   await override.waitFor({ timeout: 20_000 });
+  // (Button order differs per platform; the default one is the one with the focus.)
+  await waitForFocused('Show Gate Report');
   await wb.screenshot('09-override');
   await override.click();
   const reason = page.locator('.quick-input-widget input');

@@ -26,10 +26,11 @@ test('initialize announces the language features; didOpen/didChange publish diag
   t.after(() => c.close());
   assert.equal(c.initializeResult.capabilities.hoverProvider, true);
 
-  // The sample's relative gate warns: in a fresh workspace no version holds 'production' yet
-  // (the sidecar asks the registry).
+  // The sample's relative gate gets an information hint, not a warning: in a fresh workspace no
+  // version holds 'production' yet (the sidecar asks the registry), and a new user's first file
+  // is clean.
   const clean = await c.open('modelops.yaml', SAMPLE);
-  assert.deepEqual(clean.diagnostics.map((d) => [d.code, d.severity]), [['alias-missing', 2]]);
+  assert.deepEqual(clean.diagnostics.map((d) => [d.code, d.severity]), [['alias-missing', 3]]);
   assert.match(String(clean.diagnostics[0].message), /no version of 'weather-classifier' holds alias 'production' yet/);
   assert.deepEqual(clean.diagnostics[0].range, find(SAMPLE, '">= production - 0.02"'));
   assert.equal(clean.count, 1);

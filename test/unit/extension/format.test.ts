@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VersionRecord } from '../../../server/engine/registry/types';
-import { ago, keyMetric, shortRunId, suggestModelName, versionContext, versionDescription, versionTooltip } from '../../../extension/tree/format';
+import { ago, firstConfigError, keyMetric, modelNameIn, shortRunId, suggestModelName, versionContext, versionDescription, versionTooltip } from '../../../extension/tree/format';
 
 function version(over: Partial<VersionRecord> = {}): VersionRecord {
   return {
@@ -56,7 +56,7 @@ test('tree: the tooltip shows lineage and escapes markdown', () => {
   assert.match(t, /Parent: 1\.1\.0/);
   assert.match(t, /Git: `0123456789` \(uncommitted changes\)/);
   assert.match(t, /Data \(train\): data\/seattle-weather\.csv `efefefefefef`/);
-  assert.match(t, /12 KB/);
+  assert.match(t, /12 KiB/);
 });
 
 test('names: a model name from a file or folder', () => {
@@ -68,4 +68,18 @@ test('names: a model name from a file or folder', () => {
   assert.equal(ago('2026-01-01T00:00:00Z', Date.parse('2026-01-01T00:05:00Z')), '5 min ago');
   assert.equal(shortRunId('20261124-122825-2e7edb'), '122825-2e7edb');
   assert.equal(shortRunId('abcdef0123456789'), 'abcdef012345');
+});
+
+// Issue 16: Train with a broken, closed config showed the engine's 6-line message; the extension
+// now says how many errors and the first, and opens the config there.
+test('firstConfigError reads the count and the first error of a config-invalid message', () => {
+  const message = "/tmp/ws/modelops.yaml has 2 errors:\n  /tmp/ws/modelops.yaml:9:11 error data.target: 'wether' is not a column of 'data/x.csv'. [unknown-column]\n  /tmp/ws/modelops.yaml:21:3 error Unknown key 'epocs' in train. [unknown-key]";
+  assert.deepEqual(firstConfigError(message), { count: 2, line: 8, character: 10, text: "data.target: 'wether' is not a column of 'data/x.csv'." });
+  assert.equal(firstConfigError('No config at /tmp/ws/modelops.yaml.'), undefined);
+});
+
+test('modelNameIn finds model.name for the training panel title', () => {
+  assert.equal(modelNameIn('version: 1\nmodel:\n  # comment\n\n  task: classification\n  name: weather-classifier   # note\ntrain:\n  name: other\n'), 'weather-classifier');
+  assert.equal(modelNameIn('model:\n  task: x\ntrain:\n  name: other\n'), undefined);
+  assert.equal(modelNameIn('model: { name: inline }\n'), undefined);
 });
