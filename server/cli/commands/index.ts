@@ -10,6 +10,10 @@ import { runsCommand, versionsCommand } from './versions';
 import { chartCommand } from './chart';
 import { trainCommand } from './train';
 import { evaluateCommand } from './evaluate';
+import { auditCommand } from './audit';
+import { approvalsCommand, approveCommand } from './approve';
+import { cardCommand } from './card';
+import { explainCommand } from './explain';
 
 /** Every verb of the CLI. Add a verb by adding one line to this list. */
-export const commands: CliCommand[] = [initCommand, validateCommand, versionsCommand, runsCommand, chartCommand, serveCommand, deployCommand, rollbackCommand, monitorCommand, trainCommand, evaluateCommand, storeCommand];
+export const commands: CliCommand[] = [initCommand, validateCommand, versionsCommand, runsCommand, chartCommand, serveCommand, deployCommand, rollbackCommand, monitorCommand, trainCommand, evaluateCommand, explainCommand, storeCommand, auditCommand, approveCommand, approvalsCommand, cardCommand];

@@ -182,7 +182,16 @@ const target: ObjectSchema = {
       'tokenSecret: staging',
       { role: 'secret-name', pattern: '^[A-Za-z0-9_-]+$' },
     ),
-    requireApproval: bool('Ask for confirmation before deploying to this target; versions must also pass every gate.', 'requireApproval: true', false),
+    requireApproval: bool(
+      'A protected target: a version deploys here only with an approval record for that exact version and artifact (`modelops approve <model@version> --for <target>`), and only when it passes every gate (or with a recorded override reason). The engine enforces it, in the CLI and the editor alike. See docs/governance.md.',
+      'requireApproval: true',
+      false,
+    ),
+    separationOfDuties: bool(
+      'With `requireApproval`: the approval must come from someone other than the version\'s author (the actor who registered it). Identity is accountability (git user or OS user), not authentication.',
+      'separationOfDuties: true',
+      false,
+    ),
     smokeTest: {
       kind: 'object',
       doc: 'After deploying, send rows from the test split and compare the answers with local predictions; on a mismatch the deployment is rolled back.',
@@ -195,6 +204,46 @@ const target: ObjectSchema = {
         }),
       },
     },
+  },
+};
+
+const proseList = (doc: string, example: string): ArraySchema => ({
+  kind: 'array',
+  doc,
+  example,
+  items: str('One item, in plain text (Markdown is shown as typed).', '- Daily weather summaries for a city dashboard', { minLength: 1 }),
+});
+
+const cardBlock: ObjectSchema = {
+  kind: 'object',
+  doc: 'The parts of the model card (`modelops card`, after Mitchell et al., 2019, "Model Cards for Model Reporting") that the registry cannot know: who owns the model, what it is for and not for, ethical considerations and caveats. Everything else on the card (version, format, signature, lineage, data digests, metrics and gates, approvals, audit entries, deployments) comes from the registry.',
+  example:
+    'card:\n  owner: Forecasting team <forecast@example.com>\n  intendedUse:\n    - Daily weather summaries for a city dashboard\n  outOfScopeUses:\n    - Severe-weather warnings\n  caveats:\n    - Trained on Seattle only',
+  properties: {
+    owner: str('Who answers for the model (team, person, contact).', 'owner: Forecasting team <forecast@example.com>', { minLength: 1 }),
+    description: str('One paragraph: what the model does.', 'description: Predicts the day\'s weather type from the daily measurements.', { minLength: 1 }),
+    license: str('Licence of the model, if any.', 'license: Apache-2.0', { minLength: 1 }),
+    intendedUse: proseList('Primary intended uses.', 'intendedUse:\n  - Daily weather summaries for a city dashboard'),
+    intendedUsers: proseList('Primary intended users.', 'intendedUsers:\n  - The city operations team'),
+    outOfScopeUses: proseList('Uses the model is not meant for.', 'outOfScopeUses:\n  - Severe-weather warnings'),
+    ethicalConsiderations: proseList('Risks, sensitive data, people affected.', 'ethicalConsiderations:\n  - No personal data is used'),
+    caveats: proseList('Caveats and recommendations.', 'caveats:\n  - Trained on Seattle only; re-evaluate before use elsewhere'),
+  },
+};
+
+const registryBlock: ObjectSchema = {
+  kind: 'object',
+  doc: 'Governance of the model registry: which aliases can be set only with an approval. The engine reads it on every alias move, so the CLI and the editor refuse alike. See docs/governance.md.',
+  example: 'registry:\n  protectedAliases: [production]\n  separationOfDuties: true',
+  properties: {
+    protectedAliases: {
+      kind: 'array',
+      doc: 'Aliases that a version can take only with an approval record for that exact version and artifact (`modelops approve <model@version> --for <alias>`). Rollbacks to a version that held the alias before need none.',
+      example: 'protectedAliases: [production]',
+      items: str('An alias name (lower-case letters, digits, ".", "_" or "-", starting with a letter).', 'production', { pattern: '^[a-z][a-z0-9._-]{0,63}$' }),
+      uniqueItems: true,
+    },
+    separationOfDuties: bool('The approval of a protected alias must come from someone other than the version\'s author (the actor who registered it).', 'separationOfDuties: true', false),
   },
 };
 
@@ -271,6 +320,7 @@ export const configSchema: ObjectSchema = {
           minLength: 1,
         }),
         onnx: onnxBlock,
+        card: cardBlock,
         layers: {
           kind: 'array',
           doc: 'The network, input to output (tfjs only). The input layer is implied by the features. The last layer must be `dense`: units = number of classes with `softmax` (classification), or 1 with no activation (regression).',
@@ -456,18 +506,10 @@ export const configSchema: ObjectSchema = {
         },
       },
     },
+    registry: registryBlock,
   },
 };
 
-/** Follows a key path (`['deploy','targets','local','port']`; '[]' for array items) to its schema. */
-export function schemaAt(path: readonly string[], root: SchemaNode = configSchema): SchemaNode | undefined {
-  let node: SchemaNode | undefined = root;
-  for (const seg of path) {
-    if (!node) return undefined;
-    node = childSchema(node, seg);
-  }
-  return node;
-}
 
 /** The schema of one key (or '[]' item) under `node`; for tagged unions, the union of variants' keys. */
 export function childSchema(node: SchemaNode, key: string, tagValue?: string): SchemaNode | undefined {

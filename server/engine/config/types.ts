@@ -68,6 +68,26 @@ export interface ModelConfig {
   path?: string;
   /** How an ONNX model (framework onnx, or command with an .onnx output) reads columns and what its outputs hold. */
   onnx?: OnnxModelConfig;
+  /** What the model card says that the registry cannot know (docs/governance.md). */
+  card?: ModelCardConfig;
+}
+
+/** `model.card`: the prose sections of a model card (Mitchell et al., 2019). */
+export interface ModelCardConfig {
+  owner?: string;
+  description?: string;
+  license?: string;
+  intendedUse?: string[];
+  intendedUsers?: string[];
+  outOfScopeUses?: string[];
+  ethicalConsiderations?: string[];
+  caveats?: string[];
+}
+
+/** `registry:`: which aliases are protected by approvals. */
+export interface RegistryPolicyConfig {
+  protectedAliases: string[];
+  separationOfDuties: boolean;
 }
 
 export interface OnnxModelConfig {
@@ -136,7 +156,10 @@ export interface TargetConfig {
   url?: string;
   /** Name of the secret (SecretStorage / env MODELOPS_TOKEN_<NAME>), never the token itself. */
   tokenSecret?: string;
+  /** Deploys need an approval record for the exact version and artifact (`modelops approve`). */
   requireApproval: boolean;
+  /** With requireApproval: the approver must not be the version's author. */
+  separationOfDuties?: boolean;
   smokeTest: SmokeTestConfig;
 }
 
@@ -184,6 +207,7 @@ export interface ModelOpsConfig {
   evaluate: EvaluateConfig;
   deploy?: DeployConfig;
   monitor?: MonitorConfig;
+  registry?: RegistryPolicyConfig;
 }
 
 /** What `loadConfig` returns. */

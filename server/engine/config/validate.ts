@@ -251,8 +251,9 @@ class Analyzer {
     }
     if (schema.additionalProperties) {
       if (schema.keyEnum && !schema.keyEnum.includes(k)) {
+        // Worded for the model's task by `metricsOfTask` once the whole document is read.
         const s = didYouMean(k, schema.keyEnum);
-        this.add(kr, 'error', 'unknown-metric', `'${clip(k)}' is not a metric. Metrics: ${schema.keyEnum.join(', ')}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+        this.add(kr, 'error', 'unknown-metric', unknownMetricMessage(k, s, schema.keyEnum), s ? { suggestion: s, metric: k } : { metric: k });
         return;
       }
       if (schema.keyPattern && !patternOf(schema.keyPattern).test(k)) {
@@ -567,7 +568,9 @@ class Analyzer {
         continue;
       }
       if (g.kind === 'relative' && g.alias && this.ctx.aliasExists && typeof model.name === 'string' && !this.ctx.aliasExists(model.name, g.alias)) {
-        this.add(at, 'warning', 'alias-missing', `evaluate.gates.${m}: no version of '${model.name}' holds alias '${g.alias}' yet, so this gate passes until one does.`, { alias: g.alias });
+        // Information, not a warning: a new project's first file has no versions yet, and a
+        // relative gate written ahead of its alias is the intended start (issue 16).
+        this.add(at, 'information', 'alias-missing', `evaluate.gates.${m}: no version of '${model.name}' holds alias '${g.alias}' yet, so this gate passes until one does.`, { alias: g.alias });
       }
     }
     const es = obj(train.earlyStopping);
@@ -799,6 +802,28 @@ function describe(n: Node | null): string {
   return 'this value';
 }
 
+/** "Did you mean" first (Problems cuts long messages), then the metrics there are. */
+function unknownMetricMessage(name: string, suggestion: string | undefined, metrics: readonly string[], task?: string): string {
+  return `'${clip(name)}' is not a${task ? ` ${task}` : ''} metric.${suggestion ? ` Did you mean '${suggestion}'?` : ''} Metrics${task ? ` for ${task}` : ''}: ${metrics.join(', ')}.`;
+}
+
+/**
+ * Unknown-metric diagnostics name only the metrics of the model's task (a classifier's gates list
+ * no regression metrics) and suggest from those. New objects: the walk's are memoised per pair.
+ */
+function metricsOfTask(diagnostics: ConfigDiagnostic[], value: unknown): ConfigDiagnostic[] {
+  const model = value && typeof value === 'object' && !Array.isArray(value) ? obj((value as Record<string, unknown>).model) : {};
+  const task = model.task === 'classification' || model.task === 'regression' ? model.task : undefined;
+  if (!task || !diagnostics.some((d) => d.code === 'unknown-metric')) return diagnostics;
+  const metrics = task === 'classification' ? CLASSIFICATION_METRICS : REGRESSION_METRICS;
+  return diagnostics.map((d) => {
+    const name = d.code === 'unknown-metric' ? d.data?.metric : undefined;
+    if (typeof name !== 'string') return d;
+    const s = didYouMean(name, metrics);
+    return { ...d, message: unknownMetricMessage(name, s, metrics, task), data: s ? { suggestion: s, metric: name } : { metric: name } };
+  });
+}
+
 /** Syntax → schema → meaning. Never throws on any input text. A cache makes re-analysis of an edited text incremental. */
 export function analyze(text: string, ctx: AnalysisContext = {}, cache?: ParseCache): Analysis {
   const parsed = parseConfig(text, cache);
@@ -817,7 +842,7 @@ export function analyze(text: string, ctx: AnalysisContext = {}, cache?: ParseCa
   if (budget.exceeded) a.aliasLimit(parsed.lines.range(0, 0));
   const hasSyntaxErrors = parsed.diagnostics.some((d) => d.severity === 'error');
   if (!budget.exceeded && value && typeof value === 'object' && !Array.isArray(value) && !hasSyntaxErrors) a.meaning(value as Record<string, unknown>);
-  const diagnostics = a.out;
+  const diagnostics = metricsOfTask(a.out, value);
   const result: Analysis = { diagnostics, parsed, value };
   if (!diagnostics.some((d) => d.severity === 'error') && value && typeof value === 'object') result.config = normalize(value as Record<string, unknown>, ctx);
   return result;
@@ -886,6 +911,7 @@ function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsC
     if (Array.isArray(o.labels)) onnx.labels = (o.labels as unknown[]).map(String);
     cfg.model.onnx = onnx;
   }
+  if (model.card !== undefined) cfg.model.card = modelCard(obj(model.card));
   if (train.earlyStopping !== undefined) {
     const es = obj(train.earlyStopping);
     cfg.train.earlyStopping = { metric: (es.metric as string | undefined) ?? 'val_loss', patience: (es.patience as number | undefined) ?? 5, minDelta: (es.minDelta as number | undefined) ?? 0 };
@@ -908,6 +934,7 @@ function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsC
       } else if (typeof t.port === 'number') tc.port = t.port;
       if (typeof t.url === 'string') tc.url = t.url;
       if (typeof t.tokenSecret === 'string') tc.tokenSecret = t.tokenSecret;
+      if (t.separationOfDuties === true) tc.separationOfDuties = true;
       targets[name] = tc;
     }
     cfg.deploy = { targets };
@@ -933,5 +960,22 @@ function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsC
     if (typeof al.webhook === 'string') cfg.monitor.alerts.webhook = al.webhook;
     if (typeof al.webhookSecret === 'string') cfg.monitor.alerts.webhookSecret = al.webhookSecret;
   }
+  if (v.registry !== undefined) {
+    const r = obj(v.registry);
+    cfg.registry = {
+      protectedAliases: Array.isArray(r.protectedAliases) ? (r.protectedAliases as unknown[]).filter((a): a is string => typeof a === 'string') : [],
+      separationOfDuties: r.separationOfDuties === true,
+    };
+  }
   return cfg;
+}
+
+/** `model.card` as typed: strings kept, lists of strings kept (the schema has reported anything else). */
+function modelCard(c: Record<string, unknown>): NonNullable<ModelOpsConfig['model']['card']> {
+  const card: NonNullable<ModelOpsConfig['model']['card']> = {};
+  for (const k of ['owner', 'description', 'license'] as const) if (typeof c[k] === 'string') card[k] = c[k] as string;
+  for (const k of ['intendedUse', 'intendedUsers', 'outOfScopeUses', 'ethicalConsiderations', 'caveats'] as const) {
+    if (Array.isArray(c[k])) card[k] = (c[k] as unknown[]).filter((x): x is string => typeof x === 'string');
+  }
+  return card;
 }

@@ -176,6 +176,9 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       'Evaluate the version and fix the gates, or deploy with an override reason (--override-reason "…"), which is recorded.',
     );
   }
+  // A target with requireApproval takes only a version someone approved for it (the engine
+  // refuses, so the CLI and the editor alike); the approval must name this artifact digest.
+  const approval = t.requireApproval ? registry.requireApproval(ref, { scope: 'target', name: target, separationOfDuties: t.separationOfDuties === true }) : null;
 
   const steps: DeploymentRecord['steps'] = [];
   const emit = options.onStep ?? (() => undefined);
@@ -242,6 +245,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       previousVersion: previous === version.version ? null : previous,
       steps,
       reason: options.overrideReason?.trim() || null,
+      approvalId: approval?.id ?? null,
     });
     if (version.gates && !gatesPassed && options.overrideReason?.trim()) {
       // The override travels with the version's gate report too, where promotion looks.
@@ -264,7 +268,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       emit({ step: 'rollback', index: DEPLOY_STEPS.length, total: DEPLOY_STEPS.length, status: rollbackNotes.startsWith('could not') ? 'failed' : 'ok', detail: rollbackNotes, ms: 0 });
     }
     try {
-      registry.recordDeployment({ target, model, version: version.version, status: 'failed', previousVersion: previous, steps, reason: options.overrideReason?.trim() || null });
+      registry.recordDeployment({ target, model, version: version.version, status: 'failed', previousVersion: previous, steps, reason: options.overrideReason?.trim() || null, approvalId: approval?.id ?? null });
     } catch {
       /* the error below matters more than the record */
     }

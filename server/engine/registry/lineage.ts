@@ -1,4 +1,5 @@
 /** Lineage of a version: where it came from (git, config, data, run, parent), and its display form. */
+import { formatBytes } from '../../../shared/format';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -116,14 +117,4 @@ export function buildLineage(registry: Registry, ref: string): LineageView {
   };
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes };

@@ -153,6 +153,42 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX runs_running ON runs (status) WHERE status = 'running';
     `,
   },
+  {
+    version: 5,
+    description: 'governance: a hash-chained audit trail, approval records, the actor who registered each version',
+    sql: `
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        model TEXT,
+        version TEXT,
+        alias TEXT,
+        target TEXT,
+        before TEXT,
+        after TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_by_model ON audit_log (model, seq);
+      CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        artifact_digest TEXT NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('alias', 'target')),
+        name TEXT NOT NULL,
+        approver TEXT NOT NULL,
+        comment TEXT,
+        at TEXT NOT NULL
+      );
+      CREATE INDEX approvals_by_subject ON approvals (model, version, scope, name);
+      ALTER TABLE versions ADD COLUMN registered_by TEXT;
+      ALTER TABLE deployments ADD COLUMN approval_id INTEGER;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -15,9 +15,20 @@ import { parseRef, validateAlias, validateModelName } from './refs';
 import { canonicalJson, nextVersion, parseSemver, requireSemver } from './semver';
 import { currentProcess, processAlive } from './processes';
 import { lostError, mapStoreError, openStore, storeFullError, withWriteTx, type Db, type LostDatabase } from './store';
+import { appendAudit, checkAnchoredEntry, readHead, toAuditEntry, verifyRows, writeHead, type AuditHead, type AuditInput, type AuditRow } from './audit';
+import { resolveActor, sameActor, cleanActor } from '../governance/identity';
+import { readAliasPolicy, type AliasPolicy } from '../governance/policy';
+import { checkTargetName } from '../deploy/names';
 import type {
   AlertRecord,
   AliasMove,
+  ApprovalRecord,
+  ApprovalRequirement,
+  ApproveInput,
+  AuditEntry,
+  AuditQuery,
+  AuditVerification,
+  ExternalAuditEvent,
   ArtifactFormat,
   ChangeEvent,
   DatasetRecord,
@@ -46,6 +57,12 @@ export interface OpenRegistryOptions {
    * artifacts ("looks lost") is replaced by a new, empty one; the old artifacts are moved aside.
    */
   confirmNewRegistry?: boolean;
+  /** Who is acting (recorded in the audit trail and on approvals); default: governance/identity.ts resolveActor. */
+  actor?: string;
+  /** The config whose `registry:` block says which aliases are protected (default: <root>/modelops.yaml). */
+  configPath?: string;
+  /** The alias policy itself, instead of reading it from the config (tests, embedders). */
+  aliasPolicy?: AliasPolicy;
 }
 
 export type { LostDatabase };
@@ -73,6 +90,7 @@ interface VersionRow {
   tags: string;
   created_at: string;
   archived: number;
+  registered_by?: string | null;
   gate_report: string | null;
 }
 
@@ -115,6 +133,20 @@ interface DeploymentRow {
   at: string;
   steps: string;
   reason: string | null;
+  approval_id?: number | null;
+}
+
+interface ApprovalRow {
+  id: number;
+  model: string;
+  version: string;
+  artifact_digest: string;
+  scope: 'alias' | 'target';
+  name: string;
+  approver: string;
+  comment: string | null;
+  at: string;
+  current_digest: string | null;
 }
 
 interface AlertRow {
@@ -168,6 +200,11 @@ export class WorkspaceRegistry implements Registry {
   readonly lostDatabase: LostDatabase | null;
   /** One-line notes from opening, for the caller to log (permissions tightened, artifacts set aside). */
   readonly warnings: string[];
+  private actorId: string | null;
+  private readonly configPath: string;
+  private readonly fixedPolicy: AliasPolicy | null;
+  /** The newest audit entry this instance appended in the current write, for the head anchor. */
+  private pendingHead: AuditHead | null = null;
 
   constructor(root: string, options: OpenRegistryOptions) {
     this.root = root;
@@ -180,6 +217,9 @@ export class WorkspaceRegistry implements Registry {
     this.lostDatabase = lost;
     this.warnings = warnings;
     this.artifacts = new ArtifactStore(this.storeDir);
+    this.actorId = options.actor !== undefined ? cleanActor(options.actor) || 'unknown' : null;
+    this.configPath = options.configPath ? resolve(root, options.configPath) : join(root, 'modelops.yaml');
+    this.fixedPolicy = options.aliasPolicy ?? null;
     try {
       if (!this.readonly && !this.lostDatabase) {
         this.backfillArtifactFiles();
@@ -197,7 +237,31 @@ export class WorkspaceRegistry implements Registry {
 
   private write<T>(fn: () => T): T {
     this.assertWritable();
-    return withWriteTx(this.db, this.dbPath, fn);
+    this.pendingHead = null;
+    let result: T;
+    try {
+      result = withWriteTx(this.db, this.dbPath, fn);
+    } catch (e) {
+      this.pendingHead = null;
+      throw e;
+    }
+    if (this.pendingHead) {
+      writeHead(this.storeDir, this.pendingHead);
+      this.pendingHead = null;
+    }
+    return result;
+  }
+
+  /** Appends an audit entry; only inside `write`, so it commits or rolls back with the change. */
+  private record(input: AuditInput): AuditRow {
+    const row = appendAudit(this.db, this.actor(), input, now());
+    this.pendingHead = { seq: row.seq, hash: row.hash };
+    return row;
+  }
+
+  actor(): string {
+    if (this.actorId === null) this.actorId = resolveActor(this.root).id;
+    return this.actorId;
   }
 
   private read<T>(fn: () => T): T {
@@ -360,6 +424,7 @@ export class WorkspaceRegistry implements Registry {
       aliases,
       gates: json<GateReport | null>(r.gate_report, null),
       deployedTo,
+      registeredBy: r.registered_by ?? null,
       ...withNotice(r.format),
     };
   }
@@ -510,8 +575,8 @@ export class WorkspaceRegistry implements Registry {
         const info = this.db
           .prepare(
             `INSERT INTO versions (model, version, major, minor, patch, artifact_digest, artifact_kind, format, size_bytes, signature, metrics,
-               run_id, config_digest, datasets, git_commit, git_dirty, parent_version, note, tags, created_at, archived)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+               run_id, config_digest, datasets, git_commit, git_dirty, parent_version, note, tags, created_at, archived, registered_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
           )
           .run(
             model,
@@ -534,10 +599,18 @@ export class WorkspaceRegistry implements Registry {
             input.note ?? null,
             JSON.stringify(tags),
             now(),
+            this.actor(),
           );
         const files = this.db.prepare(`INSERT OR IGNORE INTO artifact_files (artifact_digest, path, blob_digest, size) VALUES (?, ?, ?, ?)`);
         for (const f of stored.files) files.run(stored.digest, f.path, f.digest, f.size);
         if (input.runId) this.db.prepare(`UPDATE runs SET version = ? WHERE id = ? AND version IS NULL`).run(version, input.runId);
+        const subject = { subject: `${model}@${version}`, model, version };
+        this.record({
+          action: 'version.register',
+          ...subject,
+          after: { artifactDigest: stored.digest, format, parentVersion: parent ?? null, runId: input.runId ?? null, datasets: input.datasets ?? [], gitCommit: git.commit, note: input.note ?? null },
+        });
+        if (cfgDigest) this.record({ action: 'config.snapshot', ...subject, after: { configDigest: cfgDigest, path: input.configPath ?? null } });
         const row = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.id = ?`).get(info.lastInsertRowid) as VersionRow;
         return { row, newModel };
       });
@@ -631,6 +704,9 @@ export class WorkspaceRegistry implements Registry {
         }
       }
       this.db.prepare(`UPDATE versions SET archived = ? WHERE id = ?`).run(archived ? 1 : 0, row.id);
+      if ((row.archived === 1) !== archived) {
+        this.record({ action: archived ? 'version.archive' : 'version.unarchive', subject: `${row.model}@${row.version}`, model: row.model, version: row.version, before: { archived: row.archived === 1 }, after: { archived } });
+      }
       return { model: row.model, version: row.version };
     });
     this.emit({ kind: 'versions', model: model.model }, { kind: 'models' });
@@ -653,6 +729,13 @@ export class WorkspaceRegistry implements Registry {
         throw new ModelOpsError('version-in-use', `${label} cannot be deleted: it is deployed to ${[...new Set(deployed)].join(', ')} (or is the rollback target there).`, `Deploy another version first, or archive ${label} instead.`);
       }
       this.db.prepare(`DELETE FROM versions WHERE id = ?`).run(row.id);
+      this.record({
+        action: 'version.delete',
+        subject: label,
+        model: row.model,
+        version: row.version,
+        before: { artifactDigest: row.artifact_digest, format: row.format, registeredBy: row.registered_by ?? null, archived: row.archived === 1 },
+      });
       // Its artifact stays until the sweep on a later open finds nothing referencing it.
       return row.model;
     });
@@ -664,6 +747,8 @@ export class WorkspaceRegistry implements Registry {
     const r = this.write(() => {
       const row = this.findRow(ref);
       this.db.prepare(`UPDATE versions SET tags = ? WHERE id = ?`).run(JSON.stringify(clean), row.id);
+      const before = json<string[]>(row.tags, []);
+      if (canonicalJson(before) !== canonicalJson(clean)) this.record({ action: 'version.tags', subject: `${row.model}@${row.version}`, model: row.model, version: row.version, before: { tags: before }, after: { tags: clean } });
       return { model: row.model, version: row.version };
     });
     this.emit({ kind: 'versions', model: r.model });
@@ -697,7 +782,11 @@ export class WorkspaceRegistry implements Registry {
         }
         const override = { reason: forceReason, at: now() };
         this.db.prepare(`UPDATE gate_reports SET report = ? WHERE version_id = ?`).run(JSON.stringify({ ...gates, override }), row.id);
+        this.record({ action: 'gates.override', subject: label, model, version: v, alias, before: { passed: gates.passed, override: gates.override, notEvaluated: gates.notEvaluated ?? null }, after: { override } });
       }
+      // Protected aliases (registry.protectedAliases) move only with a valid approval.
+      const policy = this.aliasPolicy();
+      const approval = policy.protectedAliases.includes(alias) ? this.findApproval(row, { scope: 'alias', name: alias, separationOfDuties: policy.separationOfDuties }) : null;
       const current = this.db
         .prepare(`SELECT v.version, a.version_id FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model = ? AND a.alias = ?`)
         .get(model, alias) as { version: string; version_id: number } | undefined;
@@ -708,6 +797,15 @@ export class WorkspaceRegistry implements Registry {
         .prepare(`INSERT INTO aliases (model, alias, version_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (model, alias) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at`)
         .run(model, alias, row.id, at);
       this.insertMove(result, 'set');
+      this.record({
+        action: 'alias.set',
+        subject: `${model}@${alias}`,
+        model,
+        version: v,
+        alias,
+        before: { version: result.fromVersion },
+        after: { version: v, artifactDigest: row.artifact_digest, reason: result.reason, forceReason, approvalId: approval?.id ?? null },
+      });
       return result;
     });
     this.emit({ kind: 'aliases', model }, { kind: 'versions', model }, { kind: 'models' });
@@ -757,6 +855,8 @@ export class WorkspaceRegistry implements Registry {
       this.db.prepare(`UPDATE aliases SET version_id = ?, updated_at = ? WHERE model = ? AND alias = ?`).run(id, at, model, alias);
       const m: AliasMove = { model, alias, fromVersion: current, toVersion: target, reason: reason?.trim() || 'rollback', forceReason: null, at };
       this.insertMove(m, 'rollback');
+      // A rollback returns to a version that held the alias before; it needs no new approval.
+      this.record({ action: 'alias.rollback', subject: `${model}@${alias}`, model, version: target, alias, before: { version: current }, after: { version: target, reason: m.reason } });
       return m;
     });
     this.emit({ kind: 'aliases', model }, { kind: 'versions', model }, { kind: 'models' });
@@ -945,6 +1045,14 @@ export class WorkspaceRegistry implements Registry {
       this.db
         .prepare(`INSERT INTO gate_reports (version_id, passed, report, evaluated_at) VALUES (?, ?, ?, ?) ON CONFLICT (version_id) DO UPDATE SET passed = excluded.passed, report = excluded.report, evaluated_at = excluded.evaluated_at`)
         .run(row.id, report.passed ? 1 : 0, JSON.stringify(report), report.evaluatedAt || now());
+      const before = json<GateReport | null>(row.gate_report, null);
+      const summary = (g: GateReport | null) => (g ? { passed: g.passed, notEvaluated: g.notEvaluated ?? null, override: g.override, failed: g.results.filter((x) => !x.passed).map((x) => x.message) } : null);
+      const subject = { subject: `${row.model}@${row.version}`, model: row.model, version: row.version };
+      if (report.override && canonicalJson(report.override) !== canonicalJson(before?.override ?? null)) {
+        this.record({ action: 'gates.override', ...subject, before: { override: before?.override ?? null }, after: { override: report.override } });
+      } else {
+        this.record({ action: 'gates.record', ...subject, before: summary(before), after: summary(report) });
+      }
       return { model: row.model, version: row.version };
     });
     this.emit({ kind: 'versions', model: r.model });
@@ -953,15 +1061,25 @@ export class WorkspaceRegistry implements Registry {
 
   recordDeployment(d: Omit<DeploymentRecord, 'id' | 'at'>): DeploymentRecord {
     const id = this.write(() => {
-      this.findRow(`${d.model}@${d.version}`);
+      const row = this.findRow(`${d.model}@${d.version}`);
       // One active deployment per model and target: a new active one supersedes the old.
       if (d.status === 'active') {
         this.db.prepare(`UPDATE deployments SET status = 'superseded' WHERE target = ? AND model = ? AND status = 'active'`).run(d.target, d.model);
       }
       const info = this.db
-        .prepare(`INSERT INTO deployments (target, model, version, status, previous_version, at, steps, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(d.target, d.model, d.version, d.status, d.previousVersion, now(), JSON.stringify(d.steps ?? []), d.reason);
-      return Number(info.lastInsertRowid);
+        .prepare(`INSERT INTO deployments (target, model, version, status, previous_version, at, steps, reason, approval_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(d.target, d.model, d.version, d.status, d.previousVersion, now(), JSON.stringify(d.steps ?? []), d.reason, d.approvalId ?? null);
+      const id = Number(info.lastInsertRowid);
+      this.record({
+        action: d.status === 'active' ? 'deploy' : d.status === 'rolled-back' ? 'deploy.rolled-back' : 'deploy.failed',
+        subject: `${d.model}@${d.version} → ${d.target}`,
+        model: d.model,
+        version: d.version,
+        target: d.target,
+        before: { version: d.previousVersion },
+        after: { deployment: id, status: d.status, artifactDigest: row.artifact_digest, reason: d.reason, approvalId: d.approvalId ?? null, failed: (d.steps ?? []).filter((s) => !s.ok).map((s) => `${s.step}: ${s.detail}`) },
+      });
+      return id;
     });
     this.emit({ kind: 'deployments', model: d.model }, { kind: 'versions', model: d.model });
     return this.read(() => toDeployment(this.db.prepare(`SELECT * FROM deployments WHERE id = ?`).get(id) as DeploymentRow));
@@ -1011,6 +1129,196 @@ export class WorkspaceRegistry implements Registry {
     });
     this.emit({ kind: 'alerts', model });
   }
+
+  // ── governance: approvals and the audit trail ───────────────────────────────
+
+  /**
+   * The alias policy in force; inside a write, a policy that differs from the last one recorded
+   * is appended to the audit trail first, so lifting a protection leaves a trace with its actor.
+   */
+  private aliasPolicy(): AliasPolicy {
+    const policy = this.fixedPolicy ?? readAliasPolicy(this.configPath);
+    const last = this.db.prepare(`SELECT after FROM audit_log WHERE action = 'policy.change' ORDER BY seq DESC LIMIT 1`).pluck().get() as string | undefined;
+    const now_ = canonicalJson(policy);
+    const empty = policy.protectedAliases.length === 0 && !policy.separationOfDuties;
+    if ((last === undefined && !empty) || (last !== undefined && last !== now_)) {
+      this.record({ action: 'policy.change', subject: 'registry.protectedAliases', before: last === undefined ? null : json<unknown>(last, null), after: policy });
+    }
+    return policy;
+  }
+
+  /** The newest approval of this exact version and artifact for the alias or target, or a refusal that says what to run. */
+  private findApproval(row: VersionRow, req: ApprovalRequirement): ApprovalRecord {
+    const label = `${row.model}@${row.version}`;
+    const rows = this.db
+      .prepare(
+        `SELECT a.*, v.artifact_digest AS current_digest FROM approvals a LEFT JOIN versions v ON v.model = a.model AND v.version = a.version
+         WHERE a.model = ? AND a.version = ? AND a.scope = ? AND a.name = ? ORDER BY a.id DESC`,
+      )
+      .all(row.model, row.version, req.scope, req.name) as ApprovalRow[];
+    let void_: ApprovalRow | undefined;
+    let byAuthor: ApprovalRow | undefined;
+    for (const r of rows) {
+      if (r.artifact_digest !== row.artifact_digest) {
+        void_ ??= r;
+        continue;
+      }
+      if (req.separationOfDuties && sameActor(r.approver, row.registered_by)) {
+        byAuthor ??= r;
+        continue;
+      }
+      return toApproval(r);
+    }
+    const what = req.scope === 'alias' ? `become '${req.name}' of ${row.model}` : `be deployed to target '${req.name}'`;
+    const rule = req.scope === 'alias' ? `'${req.name}' is in registry.protectedAliases` : `deploy.targets.${req.name}.requireApproval is true`;
+    const author = row.registered_by ?? 'unknown (registered before the audit trail)';
+    const run = `modelops approve ${label} --for ${req.name} --comment "…"`;
+    const someone = req.separationOfDuties ? `someone other than its author (${author})` : 'a reviewer';
+    if (byAuthor) {
+      throw new ModelOpsError(
+        'approval-by-author',
+        `${label} cannot ${what}: its only approval (#${byAuthor.id}) is by its author ${byAuthor.approver}, and separation of duties applies.`,
+        `Ask ${someone} to run: ${run}`,
+      );
+    }
+    if (void_) {
+      throw new ModelOpsError(
+        'approval-void',
+        `${label} cannot ${what}: approval #${void_.id} names artifact ${void_.artifact_digest}, but the version's artifact is ${row.artifact_digest}, so it is void.`,
+        `Review the version again and ask ${someone} to run: ${run}`,
+      );
+    }
+    throw new ModelOpsError('approval-required', `${label} cannot ${what}: ${rule}, and ${label} (artifact ${row.artifact_digest}) has no approval for it.`, `Ask ${someone} to run: ${run}`);
+  }
+
+  approve(ref: string, input: ApproveInput): ApprovalRecord {
+    if (input.scope !== 'alias' && input.scope !== 'target') {
+      throw new ModelOpsError('invalid-approval', `An approval is for an alias or a target, not '${String(input.scope)}'.`, 'Pass --for <alias|target>.');
+    }
+    const name = input.scope === 'alias' ? validateAlias(input.name) : (checkTargetName(input.name), input.name);
+    const comment = cleanComment(input.comment);
+    const approver = this.actor();
+    const id = this.write(() => {
+      const row = this.findRow(ref);
+      const label = `${row.model}@${row.version}`;
+      const sod = input.scope === 'alias' ? this.aliasPolicy().separationOfDuties : input.separationOfDuties === true;
+      if (sod && sameActor(approver, row.registered_by)) {
+        throw new ModelOpsError(
+          'approval-by-author',
+          `${approver} registered ${label} and cannot approve it for '${name}': separation of duties applies (${input.scope === 'alias' ? 'registry.separationOfDuties' : `deploy.targets.${name}.separationOfDuties`}).`,
+          'Ask another person to review and approve it. MODELOPS_ACTOR names who acts for the record; it is not a way around this rule.',
+        );
+      }
+      const at = now();
+      const info = this.db
+        .prepare(`INSERT INTO approvals (model, version, artifact_digest, scope, name, approver, comment, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(row.model, row.version, row.artifact_digest, input.scope, name, approver, comment, at);
+      const id = Number(info.lastInsertRowid);
+      this.record({
+        action: 'approval.grant',
+        subject: `${label} for ${input.scope} ${name}`,
+        model: row.model,
+        version: row.version,
+        ...(input.scope === 'alias' ? { alias: name } : { target: name }),
+        after: { approval: id, artifactDigest: row.artifact_digest, comment, author: row.registered_by ?? null, separationOfDuties: sod },
+      });
+      return { id, model: row.model };
+    });
+    this.emit({ kind: 'versions', model: id.model });
+    return this.listApprovals({ model: id.model, limit: 1000 }).find((a) => a.id === id.id) as ApprovalRecord;
+  }
+
+  listApprovals(query: { model?: string; limit?: number } = {}): ApprovalRecord[] {
+    return this.read(() => {
+      const { sql, params } = filters({ 'a.model = ?': query.model });
+      const rows = this.db
+        .prepare(`SELECT a.*, v.artifact_digest AS current_digest FROM approvals a LEFT JOIN versions v ON v.model = a.model AND v.version = a.version ${sql} ORDER BY a.id DESC LIMIT ?`)
+        .all(...params, pageLimit(query.limit)) as ApprovalRow[];
+      return rows.map(toApproval);
+    });
+  }
+
+  requireApproval(ref: string, requirement: ApprovalRequirement): ApprovalRecord {
+    return this.read(() => this.findApproval(this.findRow(ref), requirement));
+  }
+
+  audit(event: ExternalAuditEvent): AuditEntry {
+    const allowed: ExternalAuditEvent['action'][] = ['token.set', 'token.cleared', 'config.snapshot'];
+    if (!allowed.includes(event.action)) {
+      throw new ModelOpsError('invalid-audit-event', `'${String(event.action)}' is not an event that can be reported to the audit trail.`, `Report one of: ${allowed.join(', ')}; the engine records its own changes.`);
+    }
+    if (event.target) checkTargetName(event.target);
+    if (event.model) validateModelName(event.model);
+    const detail: Record<string, string | number | boolean | null> = {};
+    for (const [k, v] of Object.entries(event.detail ?? {})) {
+      // The trail must never hold a secret: refuse a field that would carry one.
+      if (/^(token|value|password|secret|authorization)$/i.test(k)) {
+        throw new ModelOpsError('audit-secret', `The audit detail '${k}' looks like it carries a secret; the audit trail records that a token changed, never the token.`, 'Report the secret\'s name (e.g. tokenSecret) only.');
+      }
+      if (v !== null && !['string', 'number', 'boolean'].includes(typeof v)) continue;
+      detail[k.slice(0, 64)] = typeof v === 'string' ? v.slice(0, 500) : v;
+    }
+    const row = this.write(() =>
+      this.record({
+        action: event.action,
+        subject: event.target ? `target ${event.target}` : event.model ? event.model : 'workspace',
+        model: event.model ?? null,
+        target: event.target ?? null,
+        after: detail,
+      }),
+    );
+    return toAuditEntry(row);
+  }
+
+  auditLog(query: AuditQuery = {}): AuditEntry[] {
+    let since: string | undefined;
+    if (query.since !== undefined && query.since !== '') {
+      const t = Date.parse(query.since);
+      if (Number.isNaN(t)) throw new ModelOpsError('invalid-since', `--since '${query.since}' is not a date.`, 'Use an ISO date or date-time, e.g. 2024-05-01 or 2024-05-01T12:00:00Z.');
+      since = new Date(t).toISOString();
+    }
+    const limit = Math.max(1, Math.min(100_000, Math.floor(query.limit ?? 10_000)));
+    return this.read(() => {
+      const { sql, params } = filters({ 'model = ?': query.model, 'at >= ?': since });
+      const rows = this.db.prepare(`SELECT * FROM audit_log ${sql} ORDER BY seq DESC LIMIT ?`).all(...params, limit) as AuditRow[];
+      return rows.reverse().map(toAuditEntry);
+    });
+  }
+
+  verifyAudit(): AuditVerification {
+    return this.read(() => {
+      const head = readHead(this.storeDir);
+      const result = verifyRows(this.db.prepare(`SELECT * FROM audit_log ORDER BY seq`).iterate() as IterableIterator<AuditRow>, head);
+      if (!result.ok) return result;
+      const rewritten = checkAnchoredEntry(this.db, head);
+      if (rewritten && head && head !== 'unreadable') {
+        const r = this.db.prepare(`SELECT * FROM audit_log WHERE seq = ?`).get(head.seq) as AuditRow | undefined;
+        return { ...result, ok: false, firstBad: { seq: head.seq, problem: rewritten, entry: r ? toAuditEntry(r) : null } };
+      }
+      return result;
+    });
+  }
+}
+
+function toApproval(r: ApprovalRow): ApprovalRecord {
+  return {
+    id: r.id,
+    model: r.model,
+    version: r.version,
+    artifactDigest: r.artifact_digest,
+    scope: r.scope,
+    name: r.name,
+    approver: r.approver,
+    comment: r.comment,
+    at: r.at,
+    valid: r.current_digest !== null && r.current_digest === r.artifact_digest,
+  };
+}
+
+/** A comment is free text shown in terminals and cards: no control characters but newlines, bounded. */
+function cleanComment(c: string | null | undefined): string | null {
+  const s = (c ?? '').replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, ' ').trim().slice(0, 2000);
+  return s || null;
 }
 
 interface DatasetRow {
@@ -1032,6 +1340,7 @@ function toDeployment(r: DeploymentRow): DeploymentRecord {
     at: r.at,
     steps: json<DeploymentRecord['steps']>(r.steps, []),
     reason: r.reason,
+    approvalId: r.approval_id ?? null,
   };
 }
 

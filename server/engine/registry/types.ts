@@ -97,6 +97,8 @@ export interface VersionRecord {
   gates: GateReport | null;
   /** Targets where this version is the active deployment. */
   deployedTo: string[];
+  /** The actor who registered it (its author for separation of duties); null for versions from before the audit trail. */
+  registeredBy?: string | null;
   /**
    * Set when ModelOps cannot run this version's format (PyTorch, Keras, pickle, …): what works
    * for it and the exact export call (modelFiles.ts formatNotice).
@@ -113,6 +115,109 @@ export interface AliasMove {
   /** Set when the move shipped a version whose gates failed: why the user overrode them. */
   forceReason: string | null;
   at: string;
+}
+
+// ── governance: audit trail and approvals ────────────────────────────────────
+
+/** What an audit entry records. Engine writes use the first group; `audit()` takes the external ones. */
+export type AuditAction =
+  | 'version.register'
+  | 'version.archive'
+  | 'version.unarchive'
+  | 'version.delete'
+  | 'version.tags'
+  | 'config.snapshot'
+  | 'alias.set'
+  | 'alias.rollback'
+  | 'gates.record'
+  | 'gates.override'
+  | 'approval.grant'
+  | 'policy.change'
+  | 'deploy'
+  | 'deploy.failed'
+  | 'deploy.rolled-back'
+  | ExternalAuditAction;
+
+/** Changes made outside the store that the sidecar or CLI report (never with a secret's value). */
+export type ExternalAuditAction = 'token.set' | 'token.cleared' | 'config.snapshot';
+
+export interface ExternalAuditEvent {
+  action: ExternalAuditAction;
+  /** The target whose token changed, or nothing. */
+  target?: string | null;
+  model?: string | null;
+  /** Small facts (the secret's name, the config's digest); strings, numbers and booleans only. */
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+export interface AuditEntry {
+  /** 1, 2, 3 … without gaps. */
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  model: string | null;
+  version: string | null;
+  alias: string | null;
+  target: string | null;
+  before: unknown;
+  after: unknown;
+  /** SHA-256 (hex) of the previous entry; 64 zeros for the first. */
+  prevHash: string;
+  /** SHA-256 (hex) of this entry's canonical form (audit.ts canonicalEntry), which includes prevHash. */
+  hash: string;
+}
+
+export interface AuditQuery {
+  model?: string;
+  /** ISO date or date-time: entries at or after it. */
+  since?: string;
+  limit?: number;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Entries that verified before the first bad one (all of them when ok). */
+  entries: number;
+  /** The last good entry: record it elsewhere to pin the log. */
+  head: { seq: number; hash: string } | null;
+  firstBad: { seq: number; problem: string; entry: AuditEntry | null } | null;
+  /** Whether the head anchor file was there to check truncation against. */
+  anchor: 'checked' | 'missing' | 'unreadable';
+}
+
+export type ApprovalScope = 'alias' | 'target';
+
+export interface ApprovalRecord {
+  id: number;
+  model: string;
+  version: string;
+  /** The artifact approved; the approval is void when the version's digest no longer matches. */
+  artifactDigest: Digest;
+  scope: ApprovalScope;
+  /** The alias or target it is for. */
+  name: string;
+  approver: string;
+  comment: string | null;
+  at: string;
+  /** False when the version is gone or its artifact digest differs from the approved one. */
+  valid: boolean;
+}
+
+export interface ApproveInput {
+  scope: ApprovalScope;
+  /** The alias or target name. */
+  name: string;
+  comment?: string | null;
+  /** For targets: the target's separationOfDuties (aliases read it from the registry's policy). */
+  separationOfDuties?: boolean;
+}
+
+export interface ApprovalRequirement {
+  scope: ApprovalScope;
+  name: string;
+  separationOfDuties: boolean;
 }
 
 export interface SetAliasOptions {
@@ -170,6 +275,8 @@ export interface DeploymentRecord {
   /** Named steps with outcome, e.g. [{step:"smoke test", ok:true, detail:"50/50 matched"}]. */
   steps: Array<{ step: string; ok: boolean; detail: string; ms: number }>;
   reason: string | null;
+  /** The approval this deployment went out under (targets with requireApproval). */
+  approvalId?: number | null;
 }
 
 export interface AlertRecord {
@@ -288,6 +395,19 @@ export interface Registry {
   recordAlert(a: Omit<AlertRecord, 'id' | 'at' | 'acknowledged'>): AlertRecord;
   listAlerts(query?: { target?: string; unacknowledgedOnly?: boolean; limit?: number }): AlertRecord[];
   acknowledgeAlert(id: number): void;
+
+  /** Who this registry records as the actor of its writes (governance/identity.ts). */
+  actor(): string;
+  /** Records an approval of a version for an alias or target (audited). */
+  approve(ref: string, input: ApproveInput): ApprovalRecord;
+  listApprovals(query?: { model?: string; limit?: number }): ApprovalRecord[];
+  /** The valid approval that lets `ref` reach the alias or target; throws 'approval-required' naming what to run. */
+  requireApproval(ref: string, requirement: ApprovalRequirement): ApprovalRecord;
+  /** Appends an external event (token set or cleared, config snapshot) to the audit trail. */
+  audit(event: ExternalAuditEvent): AuditEntry;
+  auditLog(query?: AuditQuery): AuditEntry[];
+  /** Walks the hash chain; names the first bad entry. */
+  verifyAudit(): AuditVerification;
 
   /** Subscribes to changes made through this instance; returns the unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;

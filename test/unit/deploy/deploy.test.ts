@@ -200,6 +200,9 @@ test('protected http target: gates block without a reason; with one the upload d
   try {
     config.deploy!.targets.remote.url = remote.url;
     await assert.rejects(deploy({ ...access(), ref: 'weather@1.0.0', target: 'remote' }), (e: unknown) => /requires approval/.test(record(e)));
+    // A protected target needs an approval record as well as passing (or overridden) gates.
+    await assert.rejects(deploy({ ...access(), ref: 'weather@1.0.0', target: 'remote', overrideReason: 'x' }), (e: unknown) => /has no approval/.test(record(e)));
+    for (const v of ['1.0.0', '1.1.0', '1.2.0']) registry.approve(`weather@${v}`, { scope: 'target', name: 'remote', comment: 'reviewed' });
     const r = await deploy({ ...access(), ref: 'weather@1.0.0', target: 'remote', overrideReason: 'hotfix approved by ops' });
     assert.equal(r.deployment.reason, 'hotfix approved by ops');
     assert.ok(existsSync(join(tmp.dir, 'remote-store', 'bundles', 'weather', '1.0.0', 'weights.bin')));

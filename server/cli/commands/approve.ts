@@ -1,0 +1,94 @@
+/** `modelops approve <model@version> --for <alias|target>` and `modelops approvals list`. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { CliCommand } from '../command';
+import { paint, table } from '../output';
+import { ModelOpsError } from '../../engine/errors';
+import { openRegistry } from '../../engine/registry';
+import { parseCli } from '../shared/targets';
+import { findWorkspaceRoot } from './versions';
+
+const USAGE = `modelops approve <model@version> --for <alias|target> [--comment "…"] [--config modelops.yaml] [--root DIR] [--json]
+
+Records that you reviewed this exact version (and its artifact digest) for a protected alias
+(registry.protectedAliases) or target (deploy.targets.<name>.requireApproval). You are
+identified by MODELOPS_ACTOR, else git user.name/user.email, else the OS user: this is
+accountability, not authentication. With separationOfDuties the version's author cannot approve.`;
+
+const LIST_USAGE = `modelops approvals list [--model <name>] [--json] [--root DIR]`;
+
+export const approveCommand: CliCommand = {
+  name: 'approve',
+  summary: 'Approve a version for a protected alias or target',
+  usage: USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseCli(argv, { for: { type: 'string' }, comment: { type: 'string' }, config: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+    const ref = positionals[0];
+    const name = values.for as string | undefined;
+    if (!ref || !name) throw new ModelOpsError('cli-usage', 'Missing the version reference or --for.', `Usage:\n${USAGE}`);
+    const root = findWorkspaceRoot(io.cwd, values.root as string | undefined);
+    const configPath = values.config ? join(io.cwd, values.config as string) : join(root, 'modelops.yaml');
+    const target = configuredTarget(configPath, name);
+    const reg = openRegistry(root, { configPath, actor: io.env.MODELOPS_ACTOR || undefined });
+    const c = paint(io.isTTY);
+    try {
+      const a = reg.approve(ref, { scope: target ? 'target' : 'alias', name, comment: values.comment as string | undefined, separationOfDuties: target?.separationOfDuties === true });
+      if (values.json) io.out(JSON.stringify(a, null, 2));
+      else io.out(`${c.green('approved')} ${a.model}@${a.version} (${a.artifactDigest.slice(0, 19)}…) for ${a.scope} '${a.name}' by ${a.approver} — approval #${a.id}`);
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+};
+
+/**
+ * A name among deploy.targets is a target; anything else is an alias. Only that block is read,
+ * so an approval does not wait for an unrelated problem in the config to be fixed.
+ */
+function configuredTarget(configPath: string, name: string): { separationOfDuties?: unknown } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new ModelOpsError('config-invalid', `${configPath} is not valid YAML, so whether '${name}' is a target cannot be told (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`, 'Fix the YAML (modelops validate shows where) and approve again.');
+  }
+  const targets = (doc as { deploy?: { targets?: unknown } } | null)?.deploy?.targets;
+  if (!targets || typeof targets !== 'object' || !Object.hasOwn(targets, name)) return undefined;
+  const t = (targets as Record<string, unknown>)[name];
+  return t && typeof t === 'object' ? (t as { separationOfDuties?: unknown }) : {};
+}
+
+export const approvalsCommand: CliCommand = {
+  name: 'approvals',
+  summary: 'List approvals (valid, or void when the artifact changed)',
+  usage: LIST_USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseCli(argv, { model: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' } }, LIST_USAGE);
+    if (positionals[0] !== 'list') throw new ModelOpsError('cli-usage', positionals[0] ? `Unknown approvals subcommand '${positionals[0]}'.` : 'Missing the subcommand.', `Usage:\n${LIST_USAGE}`);
+    const root = findWorkspaceRoot(io.cwd, values.root as string | undefined);
+    let reg;
+    try {
+      reg = openRegistry(root, { readonly: true });
+    } catch (e) {
+      if (e instanceof ModelOpsError && e.code === 'registry-outdated') reg = openRegistry(root);
+      else throw e;
+    }
+    try {
+      const list = reg.listApprovals({ model: values.model as string | undefined, limit: 1000 });
+      if (values.json) io.out(JSON.stringify(list, null, 2));
+      else if (list.length === 0) io.out('No approvals.');
+      else io.out(table(['#', 'version', 'for', 'approver', 'at', 'valid', 'comment'], list.map((a) => [a.id, `${a.model}@${a.version}`, `${a.scope} ${a.name}`, a.approver, a.at, a.valid ? 'yes' : 'void', a.comment ?? ''])));
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+};
