@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { ResponseError, State } from 'vscode-languageclient/node';
 import type { NotificationType, ParamsOf, RequestType, ResultOf } from '../server/protocol';
+import { isErrorCode, type ErrorCode } from '../shared/errorCodes';
 import type { Sidecar } from './client';
 import type { MarkdownDocs } from './markdownDocs';
 import type { StatusBar } from './statusBar';
@@ -36,7 +37,7 @@ export class UserError extends Error {
   /** The engine's error code (ModelOpsError.code), when the sidecar sent one. */
   constructor(
     message: string,
-    readonly code?: string,
+    readonly code?: ErrorCode,
   ) {
     super(message);
   }
@@ -74,7 +75,7 @@ export async function sendRequest(sidecar: Sidecar, method: string, params: unkn
     // The sidecar already phrased engine errors as "message — hint".
     if (e instanceof ResponseError) {
       const data: unknown = e.data;
-      const code = data && typeof data === 'object' && 'code' in data && typeof data.code === 'string' ? data.code : undefined;
+      const code = data && typeof data === 'object' && 'code' in data && isErrorCode(data.code) ? data.code : undefined;
       throw new UserError(e.message, code);
     }
     throw e;

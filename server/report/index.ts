@@ -31,7 +31,7 @@ export function locateWebviewBundle(candidates = [join(__dirname, 'webview.js'),
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new ModelOpsError(
-      'report.bundle-missing',
+      'report-bundle-missing',
       `The chart renderer dist/webview.js was not found (looked at ${candidates.join(', ')}).`,
       'Run `npm run build` in the ModelOps folder, then try again.',
     );
@@ -60,7 +60,7 @@ export function writeChartReport<K extends ChartKind>(input: WriteChartReportInp
     writeFileSync(tmp, html);
     renameSync(tmp, out);
   } catch (e) {
-    throw new ModelOpsError('report.write', `Could not write the report ${out}: ${e instanceof Error ? e.message : String(e)}.`, 'Choose an --out path in a folder you can write to.');
+    throw new ModelOpsError('report-write', `Could not write the report ${out}: ${e instanceof Error ? e.message : String(e)}.`, 'Choose an --out path in a folder you can write to.');
   }
   return { path: out, bytes: Buffer.byteLength(html) };
 }

@@ -75,11 +75,11 @@ export function readValuesFile(path: string): ControlChartInputPoint[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new ModelOpsError('chart.values', `Cannot read the values file ${path}.`, 'Check the path given to --values.');
+    throw new ModelOpsError('chart-values', `Cannot read the values file ${path}.`, 'Check the path given to --values.');
   }
   const ext = extname(path).toLowerCase();
   const points = ext === '.csv' || (ext !== '.json' && !/^\s*[[{]/.test(text)) ? fromCsv(text, path) : fromJson(text, path);
-  if (points.length === 0) throw new ModelOpsError('chart.values', `The values file ${path} has no points.`, 'Give at least as many values as the baseline needs.');
+  if (points.length === 0) throw new ModelOpsError('chart-values', `The values file ${path} has no points.`, 'Give at least as many values as the baseline needs.');
   return points;
 }
 
@@ -88,10 +88,10 @@ function fromJson(text: string, path: string): ControlChartInputPoint[] {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ModelOpsError('chart.values', `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}.`, 'Give an array of numbers or of {value, n?, start?, end?} objects.');
+    throw new ModelOpsError('chart-values', `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}.`, 'Give an array of numbers or of {value, n?, start?, end?} objects.');
   }
   if (raw && typeof raw === 'object' && !Array.isArray(raw) && Array.isArray((raw as { values?: unknown }).values)) raw = (raw as { values: unknown[] }).values;
-  if (!Array.isArray(raw)) throw new ModelOpsError('chart.values', `${path} holds ${typeof raw}, not an array of values.`, 'Give an array of numbers or of {value, n?, start?, end?} objects.');
+  if (!Array.isArray(raw)) throw new ModelOpsError('chart-values', `${path} holds ${typeof raw}, not an array of values.`, 'Give an array of numbers or of {value, n?, start?, end?} objects.');
   return raw.map((item, i) => {
     if (typeof item === 'number') return { value: item };
     if (item && typeof item === 'object' && typeof (item as { value?: unknown }).value === 'number') {
@@ -102,7 +102,7 @@ function fromJson(text: string, path: string): ControlChartInputPoint[] {
       if (typeof o.end === 'string') p.end = o.end;
       return p;
     }
-    throw new ModelOpsError('chart.values', `${path}: item ${i + 1} is ${JSON.stringify(item)}, not a number or {value: number}.`, 'Give every point a numeric value.');
+    throw new ModelOpsError('chart-values', `${path}: item ${i + 1} is ${JSON.stringify(item)}, not a number or {value: number}.`, 'Give every point a numeric value.');
   });
 }
 
@@ -115,18 +115,18 @@ function fromCsv(text: string, path: string): ControlChartInputPoint[] {
   const header = hasHeader ? first.map((h) => h.toLowerCase()) : ['value'];
   const col = (name: string) => header.indexOf(name);
   const vi = col('value');
-  if (vi < 0) throw new ModelOpsError('chart.values', `${path}: the header ${first.join(',')} has no "value" column.`, 'Name the column of values "value" (optional columns: n, start, end).');
+  if (vi < 0) throw new ModelOpsError('chart-values', `${path}: the header ${first.join(',')} has no "value" column.`, 'Name the column of values "value" (optional columns: n, start, end).');
   return lines.slice(hasHeader ? 1 : 0).map((line, i) => {
     const c = cells(line);
     const row = i + (hasHeader ? 2 : 1);
     const value = Number(c[vi]);
     if (c[vi] === undefined || c[vi] === '' || !Number.isFinite(value)) {
-      throw new ModelOpsError('chart.values', `${path}: row ${row}, column "value" is ${JSON.stringify(c[vi] ?? '')}, not a number.`, 'Every row needs a numeric value.');
+      throw new ModelOpsError('chart-values', `${path}: row ${row}, column "value" is ${JSON.stringify(c[vi] ?? '')}, not a number.`, 'Every row needs a numeric value.');
     }
     const p: ControlChartInputPoint = { value };
     if (col('n') >= 0 && c[col('n')] !== '') {
       const n = Number(c[col('n')]);
-      if (!Number.isFinite(n)) throw new ModelOpsError('chart.values', `${path}: row ${row}, column "n" is ${JSON.stringify(c[col('n')])}, not a number.`, 'Give n as the window size.');
+      if (!Number.isFinite(n)) throw new ModelOpsError('chart-values', `${path}: row ${row}, column "n" is ${JSON.stringify(c[col('n')])}, not a number.`, 'Give n as the window size.');
       p.n = n;
     }
     if (col('start') >= 0 && c[col('start')]) p.start = c[col('start')];

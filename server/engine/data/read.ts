@@ -5,8 +5,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
-import { ModelOpsError } from '../errors';
+import { extname } from 'node:path';
+import { ModelOpsError, type ErrorCode } from '../errors';
 
 export type CellValue = number | string | boolean | null;
 export type Row = Record<string, CellValue>;
@@ -58,7 +58,7 @@ export function formatFromPath(path: string): DataFormat {
   return ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : 'csv';
 }
 
-function dataError(code: string, message: string, hint: string): ModelOpsError {
+function dataError(code: ErrorCode, message: string, hint: string): ModelOpsError {
   return new ModelOpsError(code, message, hint);
 }
 
@@ -499,7 +499,3 @@ function truncate(s: string, max = 40): string {
   return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 
-/** A short label for a data file in messages. */
-export function describeDataPath(path: string): string {
-  return basename(path);
-}

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isModelOpsError } from '../errors';
+import { httpStatusOf, isModelOpsError } from '../errors';
 import { PRODUCT_VERSION } from '../version';
 import { isValidName } from './names';
 import type { ServerMetrics } from './metrics';
@@ -198,12 +198,7 @@ function name(value: string, what: 'model' | 'version'): string {
 
 function statusOf(e: unknown): number {
   if (e instanceof HttpError) return e.status;
-  if (isModelOpsError(e)) {
-    if (e.code === 'not-loaded') return 404;
-    if (e.code === 'version-serving') return 409;
-    if (e.code.startsWith('bundle')) return 422;
-    return 400;
-  }
+  if (isModelOpsError(e)) return httpStatusOf(e.code);
   return 500;
 }
 

@@ -36,7 +36,7 @@ export interface ControlChartOptions {
 
 export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, options: ControlChartOptions = {}): ControlChartData {
   if (input.length === 0) {
-    throw new ModelOpsError('spc.empty', 'The control chart has no points.', 'Give at least as many points as the baseline needs.');
+    throw new ModelOpsError('spc-empty', 'The control chart has no points.', 'Give at least as many points as the baseline needs.');
   }
   const chart = options.chart ?? 'individuals';
   const L = checkSigma(options.sigma ?? 3);
@@ -53,7 +53,7 @@ export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, 
   if (chart === 'p') {
     const missing = input.findIndex((p) => p.n === undefined);
     if (missing >= 0) {
-      throw new ModelOpsError('spc.n', `Point ${missing + 1} has no sample size n.`, 'Every point of a p-chart needs n, the number of observations in its window.');
+      throw new ModelOpsError('spc-n', `Point ${missing + 1} has no sample size n.`, 'Every point of a p-chart needs n, the number of observations in its window.');
     }
     const p = pChartLimits(input.map((x) => ({ value: x.value, n: x.n as number })), { sigma: L, baseline: options.baseline });
     centre = p.mean;

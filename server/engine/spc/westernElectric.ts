@@ -26,7 +26,7 @@ export function checkRules(rules: readonly number[] | undefined): WesternElectri
   const out: WesternElectricRule[] = [];
   for (const r of rules) {
     if (r !== 1 && r !== 2 && r !== 3 && r !== 4) {
-      throw new ModelOpsError('spc.rules', `Western Electric rule ${JSON.stringify(r)} does not exist.`, 'Choose rules among 1, 2, 3 and 4.');
+      throw new ModelOpsError('spc-rules', `Western Electric rule ${JSON.stringify(r)} does not exist.`, 'Choose rules among 1, 2, 3 and 4.');
     }
     if (!out.includes(r)) out.push(r);
   }

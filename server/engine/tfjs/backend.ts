@@ -114,21 +114,7 @@ export async function ensureBackend(requested: BackendChoice = 'auto'): Promise<
   }
 }
 
-/** The backend active in this thread, or null before `ensureBackend`. */
-export function activeBackend(): BackendInfo | null {
-  return active;
-}
 
-/** Backends that can be initialised here, probing each (restores the previous one). */
-export async function availableBackends(): Promise<BackendName[]> {
-  const previous = active;
-  const out: BackendName[] = [];
-  for (const name of ['tensorflow', 'wasm', 'cpu'] as BackendName[]) {
-    if (await tryBackend(name, [])) out.push(name);
-  }
-  if (previous) await tryBackend(previous.name, []);
-  return out;
-}
 
 /** Whether the backend gives bit-identical results for the same seed. */
 export function isDeterministic(name: BackendName): boolean {

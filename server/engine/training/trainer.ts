@@ -25,6 +25,7 @@ import { classWeights, defaultLayers, lossFor, type NetworkSpec } from './model'
 import type { TrainJob, WorkerMessage } from './messages';
 import { abortOutcome, runExternalTrainer } from './external';
 import { snapshotConfig } from './snapshot';
+import { isErrorCode } from '../../../shared/errorCodes';
 import type { TrainProgress, TrainResult } from './types';
 
 export type { TrainProgress, TrainResult };
@@ -113,7 +114,8 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 function workerError(m: Extract<WorkerMessage, { type: 'error' }>): ModelOpsError {
-  return new ModelOpsError(m.code, m.message, m.hint ?? 'See the ModelOps output channel for details.');
+  // The worker sends the code of the ModelOpsError it caught, or something else for a crash.
+  return new ModelOpsError(isErrorCode(m.code) ? m.code : 'training-failed', m.message, m.hint ?? 'See the ModelOps output channel for details.');
 }
 
 /** Trains the model described by the config file. */

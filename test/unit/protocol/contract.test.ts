@@ -37,3 +37,16 @@ test('what runs workspace-named things declares requiresTrust; notifications say
   ]);
   for (const m of messages().filter((x) => x.kind === 'notification')) assert.ok(m.direction === 'toServer' || m.direction === 'toClient', m.method);
 });
+
+test('error codes: one list, kebab-case, unique; the model server maps them to statuses through one table', async () => {
+  const { ERROR_CODES, isErrorCode } = await import('../../../shared/errorCodes');
+  const { httpStatusOf } = await import('../../../server/engine/errors');
+  for (const c of ERROR_CODES) assert.match(c, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, c);
+  assert.equal(new Set(ERROR_CODES).size, ERROR_CODES.length);
+  assert.equal(isErrorCode('gates-failed'), true);
+  assert.equal(isErrorCode('spc.baseline'), false);
+  assert.equal(httpStatusOf('not-loaded'), 404);
+  assert.equal(httpStatusOf('version-serving'), 409);
+  assert.equal(httpStatusOf('bundle-digest'), 422);
+  assert.equal(httpStatusOf('bad-input'), 400);
+});
