@@ -58,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): ModelOpsExtensionApi
 
   const configFiles = new ConfigFiles();
   context.subscriptions.push(configFiles);
+  void openWalkthroughOnce(context, configFiles);
 
   const source = createTreeSource(ctx);
   const models = new ModelTreeProvider(source, () => configFiles.hasConfig, output);
@@ -117,6 +118,27 @@ export function activate(context: vscode.ExtensionContext): ModelOpsExtensionApi
   void sidecar.start();
   output.info(`activated in ${(performance.now() - t0).toFixed(1)} ms (extension host ${process.version})`);
   return { ctx };
+}
+
+export const WALKTHROUGH_ID = 'modelops.gettingStarted';
+const WALKTHROUGH_SHOWN = 'modelops.walkthroughShown';
+
+/**
+ * A new user's first activation in a folder without a config opens the walkthrough, once ever
+ * (remembered in globalState); the welcome view links to it after that.
+ */
+async function openWalkthroughOnce(context: vscode.ExtensionContext, configFiles: ConfigFiles): Promise<void> {
+  if (context.globalState.get<boolean>(WALKTHROUGH_SHOWN) || context.extensionMode === vscode.ExtensionMode.Test) return;
+  if (!vscode.workspace.workspaceFolders?.length) return;
+  await configFiles.refresh();
+  if (configFiles.hasConfig) return;
+  // Remember first: a walkthrough that fails to open must not be retried on every start.
+  await context.globalState.update(WALKTHROUGH_SHOWN, true);
+  try {
+    await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#${WALKTHROUGH_ID}`, false);
+  } catch {
+    // an editor without walkthroughs: the welcome view still links to it
+  }
 }
 
 /** Asks the sidecar which TensorFlow.js backend the setting resolves to, for the status bar. */

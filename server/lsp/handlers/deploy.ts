@@ -23,6 +23,8 @@ async function config(ctx: ServerContext, uri: string | undefined): Promise<{ co
   return { config: (await loadConfig(path)).config, dir: dirname(path) };
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
 export function registerDeploy(ctx: ServerContext): void {
   // Tokens live here, in memory, for the life of the sidecar; never on disk, never logged. Each
   // is bound to the origins the user stored it for (see engine/deploy/tokens.ts).
@@ -35,11 +37,42 @@ export function registerDeploy(ctx: ServerContext): void {
   });
   let deploying: string | null = null;
 
+  /**
+   * Records that a token was set or cleared, never the token: the secret's name and the origins.
+   * The extension resends every token when the sidecar (re)starts; a resend of what the trail
+   * already says is not a change, so it is not recorded again.
+   */
+  const auditToken = (secret: string, before: BoundToken | undefined, after: BoundToken | undefined): void => {
+    if (!ctx.trusted()) return;
+    const sameOrigins = (a: BoundToken, b: BoundToken) => [...a.origins].sort().join(' ') === [...b.origins].sort().join(' ');
+    if (before && after && before.token === after.token && sameOrigins(before, after)) return;
+    if (!before && !after) return; // clearing what was never set (the start-up resend)
+    try {
+      const registry = sharedRegistry(ctx);
+      if (!before && after) {
+        const last = registry
+          .auditLog({ limit: 1000 })
+          .reverse()
+          .find((e) => (e.action === 'token.set' || e.action === 'token.cleared') && isRecord(e.after) && e.after.tokenSecret === secret);
+        if (last?.action === 'token.set' && isRecord(last.after) && last.after.origins === [...after.origins].sort().join(' ')) return;
+      }
+      registry.audit({
+        action: after ? 'token.set' : 'token.cleared',
+        detail: after ? { tokenSecret: secret, origins: [...after.origins].sort().join(' ') } : { tokenSecret: secret },
+      });
+    } catch (e) {
+      // The token still works; only its trace is missing, and the log says why.
+      ctx.log(`audit of token '${secret}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+
   ctx.onNotification(rpc.setToken, (p) => {
     if (typeof p?.secret !== 'string') return;
     const origins = Array.isArray(p.origins) ? p.origins.map((o) => (typeof o === 'string' ? originOf(o) : null)).filter((o): o is string => o !== null) : [];
+    const before = tokens.get(p.secret);
     if (typeof p.token === 'string' && p.token.length > 0) tokens.set(p.secret, { token: p.token, origins });
     else tokens.delete(p.secret);
+    auditToken(p.secret, before, tokens.get(p.secret));
     ctx.notify(core.changed, { kind: 'endpoints' });
   });
 

@@ -3,9 +3,13 @@
  * results), completion, hover, quick fixes, outline and go to definition. The engine does the
  * work; this module only maps its LSP-shaped results onto the protocol types.
  */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   CompletionItemKind,
   DiagnosticSeverity,
   InsertTextFormat,
@@ -111,6 +115,19 @@ function toLspSymbol(s: DocumentSymbol): LspDocumentSymbol {
   return out;
 }
 
+/** The file path of a `file:` uri, normalised for comparison; null for any other uri. */
+function pathOf(uri: string): string | null {
+  if (!uri.startsWith('file:')) return null;
+  try {
+    return resolve(fileURLToPath(uri));
+  } catch {
+    return null;
+  }
+}
+
+/** The workspace's own configs: checked from disk while closed, so Problems lists their errors. */
+const ROOT_CONFIGS = ['modelops.yaml', 'modelops.yml'];
+
 export function registerLanguage(ctx: ServerContext): void {
   const { connection, documents } = ctx;
   // The engine features are built never to throw on any text or position; should one still do,
@@ -168,7 +185,64 @@ export function registerLanguage(ctx: ServerContext): void {
     );
   };
 
+  // ── the root config while it is not open: diagnostics from its text on disk ──
+  const rootConfigUris = (): string[] => {
+    const root = ctx.workspaceRoot();
+    return root ? ROOT_CONFIGS.map((name) => pathToFileURL(join(root, name)).href) : [];
+  };
+  const isRootConfig = (uri: string): boolean => {
+    const p = pathOf(uri);
+    return p !== null && rootConfigUris().some((u) => pathOf(u) === p);
+  };
+  // Compared by path: the editor may spell a uri differently (percent-encoding) from ours.
+  const isOpen = (uri: string): boolean => {
+    const p = pathOf(uri);
+    return documents.get(uri) !== undefined || (p !== null && documents.all().some((d) => pathOf(d.uri) === p));
+  };
+  /** Uris whose on-disk diagnostics we published, so deleting the file clears them. */
+  const fromDisk = new Set<string>();
+  const clearDisk = (uri: string): void => {
+    if (fromDisk.delete(uri)) void connection.sendDiagnostics({ uri, diagnostics: [] });
+  };
+  const validateOnDisk = (uri: string): void => {
+    if (isOpen(uri)) return; // the open-document path owns it
+    const path = pathOf(uri);
+    if (!path) return;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      clearDisk(uri); // gone (or unreadable): nothing to list
+      return;
+    }
+    let diagnostics: ConfigDiagnostic[];
+    try {
+      diagnostics = new ConfigAnalyzer().analyze(text, analysisContext(uri)).diagnostics;
+    } catch (e) {
+      ctx.log(`validation of ${uri} (on disk) failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return;
+    }
+    fromDisk.add(uri);
+    void connection.sendDiagnostics({ uri, diagnostics: diagnostics.map(toLspDiagnostic) });
+  };
+
+  connection.onInitialized(() => {
+    // Ask the editor to tell us when the config changes on disk; a client without dynamic
+    // registration refuses, and then only start-up and close refresh the closed config.
+    const root = ctx.workspaceRoot();
+    if (root) {
+      connection.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/modelops.{yaml,yml}' }] })
+        .catch((e: unknown) => ctx.log(`watching modelops.yaml: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    for (const uri of rootConfigUris()) validateOnDisk(uri);
+  });
+
   documents.onDidChangeContent((e) => schedule(e.document.uri));
+  documents.onDidOpen((e) => {
+    // The open document's diagnostics replace the on-disk ones under the same uri.
+    for (const uri of [...fromDisk]) if (pathOf(uri) === pathOf(e.document.uri)) fromDisk.delete(uri);
+  });
   documents.onDidClose((e) => {
     if (!isConfigUri(e.document.uri)) return;
     const pending = timers.get(e.document.uri);
@@ -176,15 +250,28 @@ export function registerLanguage(ctx: ServerContext): void {
     timers.delete(e.document.uri);
     analyzers.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+    // Closed, the root config is checked from disk again: what is saved is what Train reads.
+    if (isRootConfig(e.document.uri)) {
+      const uri = rootConfigUris().find((u) => pathOf(u) === pathOf(e.document.uri)) ?? e.document.uri;
+      validateOnDisk(uri);
+    }
   });
-  // Data files referenced by a config changed (or any watched file): re-check open configs.
-  connection.onDidChangeWatchedFiles(() => {
+  // A watched file changed: the closed root config is re-read (or cleared when deleted), and
+  // open configs re-checked, as the data files they reference may have changed.
+  connection.onDidChangeWatchedFiles((params) => {
+    for (const change of params.changes) {
+      if (!isRootConfig(change.uri)) continue;
+      const uri = rootConfigUris().find((u) => pathOf(u) === pathOf(change.uri)) ?? change.uri;
+      if (change.type === FileChangeType.Deleted) clearDisk(uri);
+      else validateOnDisk(uri);
+    }
     for (const doc of documents.all()) schedule(doc.uri);
   });
   ctx.onShutdown(() => {
     for (const t of timers.values()) clearTimeout(t);
     timers.clear();
     analyzers.clear();
+    fromDisk.clear();
   });
 
   connection.onCompletion(
