@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configSchema, type SchemaNode } from '../server/engine/config/schema';
+import { configSchema, defaultText, type SchemaNode } from '../server/engine/config/schema';
 
 export const CONFIG_DOCS_PATH = join(__dirname, '..', 'docs', 'config.md');
 
@@ -42,7 +42,8 @@ function oneLine(s: string): string {
 function section(path: string, node: SchemaNode, required: boolean, out: string[]): void {
   const heading = '#'.repeat(Math.min(4, 2 + path.split('.').length - 1));
   out.push(`${heading} \`${path}\`${required ? ' (required)' : ''}`, '');
-  out.push(`Type: ${typeOf(node)}${node.default !== undefined ? ` · default: \`${JSON.stringify(node.default)}\`` : ''}`, '');
+  const def = defaultText(node);
+  out.push(`Type: ${typeOf(node)}${def !== undefined ? ` · default: ${def}` : ''}`, '');
   out.push(oneLine(node.doc), '');
   out.push('```yaml', node.example, '```', '');
   const children = (n: SchemaNode, prefix: string): void => {

@@ -5,6 +5,7 @@ import { formatNumber, paint, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { evaluateVersion } from '../../engine/evaluation/evaluate';
+import type { FairnessReport } from '../../engine/evaluation/fairness';
 import { abortOnSigint, gateTable, parseCli, rootFor, str } from './train';
 
 const USAGE = `Usage: modelops evaluate <model>@<version|alias> [--data file] [--gate] [--config modelops.yaml] [--root dir] [--json]
@@ -33,7 +34,7 @@ export const evaluateCommand: CliCommand = {
       const r = await evaluateVersion({ registry, ref, configPath, dataPath: dataPath ? resolve(io.cwd, dataPath) : undefined, gate: true, signal: sigint.signal });
       const failed = a.values.gate === true && r.gates !== null && !r.gates.passed;
       if (a.values.json) {
-        io.out(JSON.stringify({ version: `${r.version.model}@${r.version.version}`, data: r.data, rows: r.rows, metrics: r.metrics, report: r.report, gates: r.gates, run: r.run.id }, null, 2));
+        io.out(JSON.stringify({ version: `${r.version.model}@${r.version.version}`, data: r.data, rows: r.rows, metrics: r.metrics, report: r.report, gates: r.gates, fairness: r.fairness, run: r.run.id }, null, 2));
         return failed ? 1 : 0;
       }
       io.out(`${c.bold(`${r.version.model}@${r.version.version}`)} on ${r.data}: ${r.rows} rows (run ${r.run.id})\n`);
@@ -44,6 +45,7 @@ export const evaluateCommand: CliCommand = {
         io.out('\nconfusion matrix (rows: true, columns: predicted)\n' + table(['', ...report.labels], report.labels.map((l, i) => [l, ...report.confusion[i]])));
       }
       for (const n of report.notes) io.out(c.dim(n));
+      if (r.fairness) io.out(fairnessText(r.fairness, c.dim));
       if (r.gates) {
         if (a.values.gate) {
           if (failed) {
@@ -62,3 +64,24 @@ export const evaluateCommand: CliCommand = {
     }
   },
 };
+
+/** Per-group tables (each sensitive column, then their intersection) with the gaps, then the Fairlearn metrics. */
+export function fairnessText(f: FairnessReport, dim: (s: string) => string): string {
+  const num = (v: number | null | undefined) => (typeof v === 'number' ? formatNumber(v) : '—');
+  const out: string[] = [`\nfairness (groups under ${f.minGroupSize} rows are marked * and left out of the gaps)`];
+  for (const b of f.breakdowns) {
+    const rows: Array<Array<string | number>> = b.groups.map((g) => [g.small ? `${g.name} *` : g.name, g.count, ...f.metrics.map((m) => num(g.values[m]))]);
+    if (f.metrics.length) {
+      rows.push(['difference (max − min)', '', ...f.metrics.map((m) => num(b.gaps[m]?.difference))]);
+      rows.push(['ratio (min / max)', '', ...f.metrics.map((m) => num(b.gaps[m]?.ratio))]);
+    }
+    out.push('\n' + table([b.by.join(' × '), 'rows', ...f.metrics], rows));
+  }
+  const fm = Object.entries(f.fairness);
+  if (fm.length) {
+    out.push(`\n${f.positiveLabel !== null ? `positive class: ${f.positiveLabel}` : 'each class one-vs-rest, worst class'}; over ${f.sensitive.join(' × ')}`);
+    out.push(table(['fairness metric', 'value'], fm.map(([m, v]) => [m, num(v)])));
+  }
+  for (const n of f.notes) out.push(dim(n));
+  return out.join('\n');
+}

@@ -3,7 +3,7 @@
  * allowed values, range, default, markdown doc and an example. The published JSON Schema
  * (schemas/modelops.schema.json), the validator, completion and hover are all derived from it.
  */
-import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './types';
+import { CLASSIFICATION_METRICS, FAIRNESS_METRICS, REGRESSION_METRICS, type Task } from './types';
 import { TARGET_NAME_PATTERN } from '../deploy/names';
 
 interface Common {
@@ -12,6 +12,10 @@ interface Common {
   /** A YAML snippet showing the key in use (the key included). */
   example: string;
   default?: unknown;
+  /** A default that depends on `model.task` (instead of `default`). */
+  defaultByTask?: Readonly<Record<Task, unknown>>;
+  /** The default applies only when these sibling keys have these values (e.g. `port` for `type: local`). */
+  defaultWhen?: Readonly<Record<string, string>>;
   /** What kind of value a string holds, for meaning checks and completion. */
   role?: 'path' | 'column' | 'columns' | 'metric' | 'gate' | 'url' | 'secret-name' | 'target-name' | 'identifier' | 'command';
 }
@@ -46,6 +50,8 @@ export interface ObjectSchema extends Common {
   required?: readonly string[];
   /** A map with free keys (deploy.targets, evaluate.gates): the schema of every value. */
   additionalProperties?: SchemaNode;
+  /** Present in the normalised config even when the file leaves it out, filled with its defaults. */
+  always?: boolean;
   /** Describes a free key (e.g. "target name"), for hover. */
   keyDoc?: string;
   /** Free keys must come from this list (e.g. gates keyed by metric). */
@@ -68,6 +74,8 @@ export interface UnionSchema extends Common {
 export type SchemaNode = StringSchema | NumberSchema | BooleanSchema | ArraySchema | ObjectSchema | TaggedSchema | UnionSchema;
 
 export const ALL_METRICS: readonly string[] = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
+/** What a gate may be keyed by: every evaluation metric and the fairness metrics. */
+export const GATE_METRICS: readonly string[] = [...ALL_METRICS, ...FAIRNESS_METRICS];
 export const ACTIVATIONS = ['relu', 'sigmoid', 'softmax', 'tanh', 'linear', 'elu', 'selu', 'softplus'] as const;
 export const EARLY_STOPPING_METRICS = ['val_loss', 'loss', 'val_accuracy', 'accuracy'] as const;
 
@@ -174,8 +182,8 @@ const target: ObjectSchema = {
     type: str('`local`: the built-in model server on this machine. `http`: a remote Open Inference Protocol (KServe V2) server.', 'type: local', {
       enum: ['local', 'http'],
     }),
-    host: str('Interface the local model server binds to.', 'host: 127.0.0.1', { default: '127.0.0.1', minLength: 1 }),
-    port: num('integer', 'TCP port of the local model server (1–65535).', 'port: 8765', { minimum: 1, maximum: 65535, default: 8765 }),
+    host: str('Interface the local model server binds to.', 'host: 127.0.0.1', { default: '127.0.0.1', defaultWhen: { type: 'local' }, minLength: 1 }),
+    port: num('integer', 'TCP port of the local model server (1–65535).', 'port: 8765', { minimum: 1, maximum: 65535, default: 8765, defaultWhen: { type: 'local' } }),
     url: str('Base URL of the remote server (http or https).', 'url: https://models.example.com', { role: 'url' }),
     tokenSecret: str(
       'Name of the endpoint token secret — never the token itself. Set the token with **ModelOps: Set Endpoint Token** (stored in VS Code SecretStorage) or the environment variable `MODELOPS_TOKEN_<NAME>`.',
@@ -196,6 +204,7 @@ const target: ObjectSchema = {
       kind: 'object',
       doc: 'After deploying, send rows from the test split and compare the answers with local predictions; on a mismatch the deployment is rolled back.',
       example: 'smokeTest: { rows: 50, tolerance: 0.000001 }',
+      always: true,
       properties: {
         rows: num('integer', 'Number of rows to send.', 'rows: 50', { minimum: 1, maximum: 100000, default: 50 }),
         tolerance: num('number', 'Largest absolute difference allowed between served and local predictions.', 'tolerance: 0.000001', {
@@ -240,6 +249,7 @@ const registryBlock: ObjectSchema = {
       kind: 'array',
       doc: 'Aliases that a version can take only with an approval record for that exact version and artifact (`modelops approve <model@version> --for <alias>`). Rollbacks to a version that held the alias before need none.',
       example: 'protectedAliases: [production]',
+      default: [],
       items: str('An alias name (lower-case letters, digits, ".", "_" or "-", starting with a letter).', 'production', { pattern: '^[a-z][a-z0-9._-]{0,63}$' }),
       uniqueItems: true,
     },
@@ -281,6 +291,7 @@ export const configSchema: ObjectSchema = {
           kind: 'object',
           doc: 'Fractions for the train / validation / test split (they must sum to 1), used for the files not given explicitly. The split is reproducible from `seed`.',
           example: 'split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }',
+          always: true,
           properties: {
             train: num('number', 'Fraction of rows for training.', 'train: 0.7', { minimum: 0, maximum: 1, default: 0.7 }),
             validation: num('number', 'Fraction of rows for validation.', 'validation: 0.15', { minimum: 0, maximum: 1, default: 0.15 }),
@@ -340,6 +351,7 @@ export const configSchema: ObjectSchema = {
       kind: 'object',
       doc: 'Training settings (tfjs), or the external trainer (`framework: command`). Not used with `framework: onnx`.',
       example: 'train:\n  epochs: 40\n  batchSize: 32\n  optimizer: adam\n  learningRate: 0.01',
+      always: true,
       properties: {
         epochs: num('integer', 'Passes over the training data.', 'epochs: 40', { minimum: 1, maximum: 100000, default: 20 }),
         batchSize: num('integer', 'Rows per gradient step.', 'batchSize: 32', { minimum: 1, maximum: 1000000, default: 32 }),
@@ -393,6 +405,7 @@ export const configSchema: ObjectSchema = {
           kind: 'array',
           doc: `Metrics to compute. Classification: ${CLASSIFICATION_METRICS.map((m) => `\`${m}\``).join(', ')}. Regression: ${REGRESSION_METRICS.map((m) => `\`${m}\``).join(', ')}.`,
           example: 'metrics: [accuracy, f1_macro, roc_auc]',
+          defaultByTask: { classification: ['accuracy', 'f1_macro'], regression: ['mae', 'rmse', 'r2'] },
           minItems: 1,
           uniqueItems: true,
           items: str('A metric name valid for the task.', 'accuracy', { enum: ALL_METRICS, role: 'metric' }),
@@ -403,12 +416,38 @@ export const configSchema: ObjectSchema = {
           example: 'gates:\n  accuracy: ">= 0.75"\n  f1_macro: ">= production - 0.02"',
           properties: {},
           keyDoc: 'metric name',
-          keyEnum: ALL_METRICS,
+          keyEnum: GATE_METRICS,
           additionalProperties: str(
             'Gate condition: `<op> <number>` or `<op> <alias> [+|-|*] <number>`, with op one of `>=`, `>`, `<=`, `<`, `==`.',
             'accuracy: ">= 0.9"',
             { role: 'gate' },
           ),
+        },
+        fairness: {
+          kind: 'object',
+          doc: `Group fairness on the test split (after Fairlearn's \`MetricFrame\`): each metric per group of each \`sensitive\` column and of their intersection, with the between-group difference (max − min) and ratio (min / max). For classification it also computes ${FAIRNESS_METRICS.map((m) => `\`${m}\``).join(', ')} as Fairlearn defines them, over the intersection of the sensitive columns; gate them under \`evaluate.gates\`. Binary: the positive class is the second label in label order. Multiclass: each class one-vs-rest, and the largest difference (smallest ratio) is reported.`,
+          example: 'fairness:\n  sensitive: [sex, age_band]\n  metrics: [accuracy, recall_macro, demographic_parity_difference]\n  minGroupSize: 30',
+          required: ['sensitive'],
+          properties: {
+            sensitive: {
+              kind: 'array',
+              doc: 'Columns of the data file whose groups are compared. They need not be model features (usually they are not), but they must be in the data.',
+              example: 'sensitive: [sex, age_band]',
+              minItems: 1,
+              uniqueItems: true,
+              role: 'columns',
+              items: str('A column of the data file.', 'sex', { role: 'column', minLength: 1 }),
+            },
+            metrics: {
+              kind: 'array',
+              doc: `Metrics per group: evaluation metrics of the task, and (classification) the fairness metrics ${FAIRNESS_METRICS.map((m) => `\`${m}\``).join(', ')}, which are always computed for a classifier. Default: \`accuracy\` for classification, \`mae\` for regression.`,
+              example: 'metrics: [accuracy, demographic_parity_difference]',
+              minItems: 1,
+              uniqueItems: true,
+              items: str('An evaluation metric of the task, or a fairness metric (classification).', 'accuracy', { enum: GATE_METRICS, role: 'metric' }),
+            },
+            minGroupSize: num('integer', 'Groups with fewer test rows are reported with their counts and flagged, and left out of the differences and ratios.', 'minGroupSize: 30', { minimum: 1, default: 30 }),
+          },
         },
       },
     },
@@ -432,6 +471,7 @@ export const configSchema: ObjectSchema = {
       kind: 'object',
       doc: 'Production monitoring: windows of served predictions become control charts and drift scores; rule violations raise alerts.',
       example: 'monitor:\n  target: local\n  window: 100',
+      always: true,
       required: ['target'],
       properties: {
         target: str('Deployment target to monitor (a name under `deploy.targets`).', 'target: local', { role: 'target-name', minLength: 1 }),
@@ -440,8 +480,13 @@ export const configSchema: ObjectSchema = {
           kind: 'object',
           doc: 'Statistical process control chart: centre line μ and limits μ ± Lσ from a baseline, with the Western Electric rules.',
           example: 'controlChart: { metric: accuracy, sigma: 3, baseline: 5, rules: [1, 2, 3, 4] }',
+          always: true,
           properties: {
-            metric: str('Metric charted per window (needs labelled feedback).', 'metric: accuracy', { enum: ALL_METRICS, role: 'metric', default: 'accuracy' }),
+            metric: str('Metric charted per window (needs labelled feedback).', 'metric: accuracy', {
+              enum: ALL_METRICS,
+              role: 'metric',
+              defaultByTask: { classification: 'accuracy', regression: 'mae' },
+            }),
             sigma: num('number', 'L in UCL/LCL = μ ± Lσ; must be > 0.', 'sigma: 3', { exclusiveMinimum: 0, maximum: 10, default: 3 }),
             baseline: {
               kind: 'union',
@@ -467,6 +512,7 @@ export const configSchema: ObjectSchema = {
           kind: 'object',
           doc: 'Data drift of the served inputs against the training data.',
           example: 'drift: { method: psi, threshold: 0.2, features: [temp_max] }',
+          always: true,
           properties: {
             method: str('`psi` (Population Stability Index, quantile bins) or `ks` (two-sample Kolmogorov–Smirnov, numeric columns).', 'method: psi', {
               enum: ['psi', 'ks'],
@@ -490,6 +536,7 @@ export const configSchema: ObjectSchema = {
           kind: 'object',
           doc: 'What happens when a rule fires or a feature drifts.',
           example: 'alerts: { notify: true, webhook: https://hooks.example.com/modelops }',
+          always: true,
           properties: {
             notify: bool('Show a notification in the editor.', 'notify: true', true),
             webhook: str(
@@ -510,6 +557,45 @@ export const configSchema: ObjectSchema = {
   },
 };
 
+
+// ---- Defaults (the only place they are written down) ----
+
+/** The default of `node` for `task`, given its siblings (`undefined`: none). */
+export function defaultFor(node: SchemaNode, task: Task, siblings: Readonly<Record<string, unknown>> = {}): unknown {
+  if (node.defaultWhen && Object.entries(node.defaultWhen).some(([k, v]) => siblings[k] !== v)) return undefined;
+  const d = node.defaultByTask ? node.defaultByTask[task] : node.default;
+  // A copy, so callers can never mutate the schema through a config.
+  return d !== null && typeof d === 'object' ? structuredClone(d) : d;
+}
+
+/** "`3`", or "`accuracy` (classification), `mae` (regression)", with its condition; for docs and descriptions. */
+export function defaultText(node: SchemaNode): string | undefined {
+  const when = node.defaultWhen ? ` (${Object.entries(node.defaultWhen).map(([k, v]) => `${k}: ${v}`).join(', ')})` : '';
+  if (node.defaultByTask) return Object.entries(node.defaultByTask).map(([task, d]) => `\`${JSON.stringify(d)}\` (${task})`).join(', ') + when;
+  return node.default !== undefined ? `\`${JSON.stringify(node.default)}\`${when}` : undefined;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * `value` with every default of `node` filled in for `task`: keys the schema knows are kept (unknown
+ * keys dropped), absent keys take their default, and absent `always` objects are created with theirs.
+ * Lists and unions are kept as written. Meant for a document the validator has accepted.
+ */
+export function withDefaults(node: SchemaNode, value: unknown, task: Task): unknown {
+  if (node.kind !== 'object') return value;
+  if (value === undefined && !node.always) return undefined;
+  const v = isRecord(value) ? value : {};
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(node.properties)) {
+    const filled = v[key] !== undefined ? withDefaults(child, v[key], task) : (defaultFor(child, task, v) ?? withDefaults(child, undefined, task));
+    if (filled !== undefined) out[key] = filled;
+  }
+  if (node.additionalProperties) {
+    for (const [key, child] of Object.entries(v)) if (!(key in node.properties)) out[key] = withDefaults(node.additionalProperties, child, task);
+  }
+  return out;
+}
 
 /** The schema of one key (or '[]' item) under `node`; for tagged unions, the union of variants' keys. */
 export function childSchema(node: SchemaNode, key: string, tagValue?: string): SchemaNode | undefined {
@@ -558,7 +644,13 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 function common(n: SchemaNode): Record<string, Json> {
   const out: Record<string, Json> = { markdownDescription: n.doc, description: stripMarkdown(n.doc) };
-  if (n.default !== undefined) out.default = n.default as Json;
+  // JSON Schema has no conditional default: those are told in the description only.
+  if (n.default !== undefined && !n.defaultWhen && !n.defaultByTask) out.default = n.default as Json;
+  const conditional = n.defaultWhen || n.defaultByTask ? defaultText(n) : undefined;
+  if (conditional) {
+    out.markdownDescription = `${n.doc} Default: ${conditional}.`;
+    out.description = stripMarkdown(out.markdownDescription);
+  }
   return out;
 }
 

@@ -31,6 +31,9 @@ export const REGRESSION_METRICS = ['mae', 'mse', 'rmse', 'r2', 'mape'] as const;
 export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
 export type MetricName = ClassificationMetric | RegressionMetric;
+/** Group-fairness metrics as Fairlearn defines them; classification only. */
+export const FAIRNESS_METRICS = ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'equal_opportunity_difference'] as const;
+export type FairnessMetric = (typeof FAIRNESS_METRICS)[number];
 
 export interface SplitConfig {
   train: number;
@@ -142,6 +145,16 @@ export interface EvaluateConfig {
   gates: Record<string, string>;
   /** metric → parsed expression (same keys as `gates`). */
   parsedGates: Record<string, GateExpression>;
+  fairness?: FairnessConfig;
+}
+
+export interface FairnessConfig {
+  /** Columns of the data (usually not features) whose groups are compared. */
+  sensitive: string[];
+  /** Evaluation metrics shown per group, and fairness metrics (always computed for classification). */
+  metrics: Array<MetricName | FairnessMetric>;
+  /** Groups with fewer test rows are reported and flagged but left out of the gaps. */
+  minGroupSize: number;
 }
 
 export interface SmokeTestConfig {
@@ -191,7 +204,8 @@ export interface AlertsConfig {
 }
 
 export interface MonitorConfig {
-  target: string;
+  /** Absent when the file has no `monitor:` block (the other keys then hold their defaults). */
+  target?: string;
   window: number;
   controlChart: ControlChartConfig;
   drift: DriftConfig;

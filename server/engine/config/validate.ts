@@ -4,7 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, isAlias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
-import { childSchema, configSchema, keysOf, type ObjectSchema, type SchemaNode } from './schema';
+import { childSchema, configSchema, keysOf, withDefaults, type ObjectSchema, type SchemaNode } from './schema';
 import { deref, keyName, MAX_ALIAS_EXPANSION, nodeSpan, parseConfig, toJs, type LineIndex, type ParsedConfig } from './parse';
 import { fileInfo, peekData, sampleColumn } from './datafile';
 import { checkOnnxBlock, checkOnnxModel, type OnnxCheckHost } from './onnxCheck';
@@ -15,6 +15,7 @@ import { webhookPathCarriesSecret } from '../monitoring/webhook';
 import { listColumns } from '../data/read';
 import {
   CLASSIFICATION_METRICS,
+  FAIRNESS_METRICS,
   REGRESSION_METRICS,
   type AnalysisContext,
   type ConfigDiagnostic,
@@ -415,6 +416,35 @@ class Analyzer {
     return k ? this.rangeOf(k) : this.at(path);
   }
 
+  /** evaluate.fairness: sensitive columns in the data, fairness metrics only for a classifier, fairness gates need the block. */
+  fairnessMeaning(evaluate: Record<string, unknown>, task: string | undefined, columns: string[] | null, trainPath: string | undefined): void {
+    const fairness = obj(evaluate.fairness);
+    const configured = isMap(this.node(['evaluate', 'fairness']));
+    const isFairness = (m: unknown): boolean => typeof m === 'string' && (FAIRNESS_METRICS as readonly string[]).includes(m);
+    const wrongTask = (m: string) => `'${m}' compares predicted classes between groups and exists only for classification, but model.task is regression. Per-group regression metrics: ${REGRESSION_METRICS.join(', ')}.`;
+    if (Array.isArray(fairness.sensitive) && columns) {
+      fairness.sensitive.forEach((c, i) => {
+        if (typeof c !== 'string' || columns.includes(c)) return;
+        const s = didYouMean(c, columns);
+        this.add(this.at(['evaluate', 'fairness', 'sensitive', i]), 'error', 'unknown-column', `evaluate.fairness.sensitive: '${clip(c)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+      });
+    }
+    if (Array.isArray(fairness.metrics) && task) {
+      const other: readonly string[] = task === 'classification' ? REGRESSION_METRICS : CLASSIFICATION_METRICS;
+      fairness.metrics.forEach((m, i) => {
+        if (typeof m !== 'string') return;
+        const at = this.at(['evaluate', 'fairness', 'metrics', i]);
+        if (task === 'regression' && isFairness(m)) this.add(at, 'error', 'metric-task-mismatch', `evaluate.fairness.metrics: ${wrongTask(m)}`);
+        else if (other.includes(m)) this.add(at, 'error', 'metric-task-mismatch', `evaluate.fairness.metrics: '${m}' is not a ${task} metric. Metrics for ${task}: ${(task === 'classification' ? [...CLASSIFICATION_METRICS, ...FAIRNESS_METRICS] : REGRESSION_METRICS).join(', ')}.`);
+      });
+    }
+    for (const m of Object.keys(obj(evaluate.gates))) {
+      if (!isFairness(m)) continue;
+      if (task === 'regression') this.add(this.keyAt(['evaluate', 'gates', m]), 'error', 'metric-task-mismatch', `evaluate.gates: ${wrongTask(m)}`);
+      else if (!configured) this.add(this.keyAt(['evaluate', 'gates', m]), 'error', 'fairness-not-configured', `evaluate.gates.${m}: a fairness gate needs evaluate.fairness with the sensitive columns to compare, e.g. fairness: { sensitive: [sex] }.`);
+    }
+  }
+
   meaning(v: Record<string, unknown>): void {
     const data = obj(v.data);
     const model = obj(v.model);
@@ -573,6 +603,7 @@ class Analyzer {
         this.add(at, 'information', 'alias-missing', `evaluate.gates.${m}: no version of '${model.name}' holds alias '${g.alias}' yet, so this gate passes until one does.`, { alias: g.alias });
       }
     }
+    this.fairnessMeaning(evaluate, task, columns, trainPath);
     const es = obj(train.earlyStopping);
     if (task === 'regression' && typeof es.metric === 'string' && es.metric.includes('accuracy'))
       this.add(this.at(['train', 'earlyStopping', 'metric']), 'error', 'metric-task-mismatch', `train.earlyStopping.metric: '${es.metric}' exists only for classification; use val_loss.`, { suggestion: 'val_loss' });
@@ -848,125 +879,34 @@ export function analyze(text: string, ctx: AnalysisContext = {}, cache?: ParseCa
   return result;
 }
 
-/** Fills defaults; called only on a document without errors. */
+/** Fills defaults, all from the schema (`withDefaults`); called only on a document without errors. */
 function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsConfig {
-  const data = obj(v.data);
-  const split = obj(data.split);
   const model = obj(v.model);
-  const train = obj(v.train);
   const evaluate = obj(v.evaluate);
   const task = model.task as ModelOpsConfig['model']['task'];
+  const cfg = withDefaults(configSchema, v, task) as ModelOpsConfig;
+  // The one default the schema cannot state: the format follows the extension of `train`.
+  if (cfg.data.format === undefined) cfg.data.format = /\.(jsonl|ndjson|json)$/i.test(cfg.data.train) ? 'jsonl' : 'csv';
   const gates = obj(evaluate.gates) as Record<string, string>;
   const parsedGates: ModelOpsConfig['evaluate']['parsedGates'] = {};
   for (const [m, g] of Object.entries(gates)) {
     const p = parseGate(g);
     if (p) parsedGates[m] = p;
   }
-  const trainPath = String(data.train);
-  const cfg: ModelOpsConfig = {
-    version: 1,
-    project: String(v.project),
-    data: {
-      train: trainPath,
-      format: (data.format as 'csv' | 'jsonl' | undefined) ?? (/\.(jsonl|ndjson|json)$/i.test(trainPath) ? 'jsonl' : 'csv'),
-      target: String(data.target),
-      split: {
-        train: (split.train as number | undefined) ?? 0.7,
-        validation: (split.validation as number | undefined) ?? 0.15,
-        test: (split.test as number | undefined) ?? 0.15,
-        seed: (split.seed as number | undefined) ?? 42,
-      },
-      missing: (data.missing as 'drop' | 'impute' | undefined) ?? 'drop',
-    },
-    model: {
-      name: String(model.name),
-      task,
-      framework: (model.framework as ModelOpsConfig['model']['framework'] | undefined) ?? 'tfjs',
-    },
-    train: {
-      epochs: (train.epochs as number | undefined) ?? 20,
-      batchSize: (train.batchSize as number | undefined) ?? 32,
-      optimizer: (train.optimizer as ModelOpsConfig['train']['optimizer'] | undefined) ?? 'adam',
-      learningRate: (train.learningRate as number | undefined) ?? 0.001,
-      seed: (train.seed as number | undefined) ?? 42,
-      classWeights: (train.classWeights as ModelOpsConfig['train']['classWeights'] | undefined) ?? 'none',
-    },
-    evaluate: {
-      metrics: (evaluate.metrics as ModelOpsConfig['evaluate']['metrics'] | undefined) ?? (task === 'regression' ? ['mae', 'rmse', 'r2'] : ['accuracy', 'f1_macro']),
-      gates,
-      parsedGates,
-    },
+  cfg.evaluate = {
+    metrics: (evaluate.metrics as ModelOpsConfig['evaluate']['metrics'] | undefined) ?? (task === 'regression' ? ['mae', 'rmse', 'r2'] : ['accuracy', 'f1_macro']),
+    gates,
+    parsedGates,
   };
-  if (typeof data.validation === 'string') cfg.data.validation = data.validation;
-  if (typeof data.test === 'string') cfg.data.test = data.test;
-  if (Array.isArray(data.features)) cfg.data.features = data.features as string[];
-  if (Array.isArray(model.layers)) cfg.model.layers = model.layers as ModelOpsConfig['model']['layers'];
-  if (typeof model.path === 'string') cfg.model.path = model.path;
-  if (model.onnx !== undefined) {
-    const o = obj(model.onnx);
-    const onnx: NonNullable<ModelOpsConfig['model']['onnx']> = { preprocessing: o.preprocessing === 'config' ? 'config' : 'in-graph' };
-    if (o.inputs === 'single' || o.inputs === 'per-column') onnx.inputs = o.inputs;
-    if (o.derived !== undefined) onnx.derived = obj(o.derived) as Record<string, string>;
-    if (o.outputs !== undefined) onnx.outputs = obj(o.outputs) as NonNullable<typeof onnx.outputs>;
-    if (Array.isArray(o.labels)) onnx.labels = (o.labels as unknown[]).map(String);
-    cfg.model.onnx = onnx;
-  }
-  if (model.card !== undefined) cfg.model.card = modelCard(obj(model.card));
-  if (train.earlyStopping !== undefined) {
-    const es = obj(train.earlyStopping);
-    cfg.train.earlyStopping = { metric: (es.metric as string | undefined) ?? 'val_loss', patience: (es.patience as number | undefined) ?? 5, minDelta: (es.minDelta as number | undefined) ?? 0 };
-  }
-  for (const k of ['command', 'outputs', 'metrics'] as const) if (typeof train[k] === 'string') cfg.train[k] = train[k] as string;
-  const deploy = obj(v.deploy);
-  if (v.deploy !== undefined) {
-    const targets: NonNullable<ModelOpsConfig['deploy']>['targets'] = {};
-    for (const [name, t0] of Object.entries(obj(deploy.targets))) {
-      const t = obj(t0);
-      const smoke = obj(t.smokeTest);
-      const tc: NonNullable<ModelOpsConfig['deploy']>['targets'][string] = {
-        type: t.type as 'local' | 'http',
-        requireApproval: (t.requireApproval as boolean | undefined) ?? false,
-        smokeTest: { rows: (smoke.rows as number | undefined) ?? 50, tolerance: (smoke.tolerance as number | undefined) ?? 0.000001 },
-      };
-      if (tc.type === 'local') {
-        tc.host = (t.host as string | undefined) ?? '127.0.0.1';
-        tc.port = (t.port as number | undefined) ?? 8765;
-      } else if (typeof t.port === 'number') tc.port = t.port;
-      if (typeof t.url === 'string') tc.url = t.url;
-      if (typeof t.tokenSecret === 'string') tc.tokenSecret = t.tokenSecret;
-      if (t.separationOfDuties === true) tc.separationOfDuties = true;
-      targets[name] = tc;
-    }
-    cfg.deploy = { targets };
-  }
-  if (v.monitor !== undefined) {
-    const m = obj(v.monitor);
-    const cc = obj(m.controlChart);
-    const dr = obj(m.drift);
-    const al = obj(m.alerts);
-    cfg.monitor = {
-      target: String(m.target),
-      window: (m.window as number | undefined) ?? 100,
-      controlChart: {
-        metric: (cc.metric as string | undefined) ?? (task === 'regression' ? 'mae' : 'accuracy'),
-        sigma: (cc.sigma as number | undefined) ?? 3,
-        baseline: (cc.baseline as number | 'evaluation' | undefined) ?? 5,
-        rules: (cc.rules as number[] | undefined) ?? [1, 2, 3, 4],
-      },
-      drift: { method: (dr.method as 'psi' | 'ks' | undefined) ?? 'psi', threshold: (dr.threshold as number | undefined) ?? 0.2 },
-      alerts: { notify: (al.notify as boolean | undefined) ?? true },
-    };
-    if (Array.isArray(dr.features)) cfg.monitor.drift.features = dr.features as string[];
-    if (typeof al.webhook === 'string') cfg.monitor.alerts.webhook = al.webhook;
-    if (typeof al.webhookSecret === 'string') cfg.monitor.alerts.webhookSecret = al.webhookSecret;
-  }
-  if (v.registry !== undefined) {
-    const r = obj(v.registry);
-    cfg.registry = {
-      protectedAliases: Array.isArray(r.protectedAliases) ? (r.protectedAliases as unknown[]).filter((a): a is string => typeof a === 'string') : [],
-      separationOfDuties: r.separationOfDuties === true,
+  const fairness = obj(evaluate.fairness);
+  if (Array.isArray(fairness.sensitive)) {
+    cfg.evaluate.fairness = {
+      sensitive: fairness.sensitive as string[],
+      metrics: (fairness.metrics as NonNullable<ModelOpsConfig['evaluate']['fairness']>['metrics'] | undefined) ?? (task === 'regression' ? ['mae'] : ['accuracy']),
+      minGroupSize: (fairness.minGroupSize as number | undefined) ?? 30,
     };
   }
+  if (cfg.model.card !== undefined) cfg.model.card = modelCard(obj(model.card));
   return cfg;
 }
 

@@ -18,6 +18,8 @@ import { MANIFEST_JSON } from '../model/bundle';
 import { loadRuntime, type ModelRuntime } from '../runtime';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from './metrics';
 import { evaluateGates, registryAliasResolver } from './gates';
+import { computeFairness, flattenFairness, type FairnessReport } from './fairness';
+import type { Row } from '../data/read';
 
 export interface EvaluateOptions {
   registry: Registry;
@@ -37,6 +39,8 @@ export interface EvaluateResult {
   report: MetricsReport;
   metrics: Record<string, number>;
   gates: GateReport | null;
+  /** Per-group metrics and the fairness metrics, when evaluate.fairness is configured. */
+  fairness: FairnessReport | null;
   rows: number;
   /** Where the rows came from: "data/x.csv (test split)" or the --data file. */
   data: string;
@@ -57,8 +61,10 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
   try {
     const rt = await loadRuntime(bundleDir);
     try {
-      const { report, rows: n, data } = await scoreRuntime(rt, { ...options, ref, configPath: loaded.path, config, root: registry.root });
-      const metrics = flattenMetrics(report);
+      const { report, rows: n, data, scored } = await scoreRuntime(rt, { ...options, ref, configPath: loaded.path, config, root: registry.root });
+      const fairness = config.evaluate.fairness ? computeFairness({ task: rt.task, config: config.evaluate.fairness, source: data, ...scored }) : null;
+      // Fairness metrics sit with the others, so gates (absolute or alias-relative) and compare see them.
+      const metrics = { ...flattenMetrics(report), ...(fairness ? flattenFairness(fairness) : {}) };
       let gates: GateReport | null = null;
       let updated = version;
       if (options.gate !== false && Object.keys(config.evaluate.gates).length > 0) {
@@ -66,7 +72,7 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
         updated = registry.recordGates(ref, gates);
       }
       run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics });
-      return { version: updated, run, report, metrics, gates, rows: n, data };
+      return { version: updated, run, report, metrics, gates, fairness, rows: n, data };
     } finally {
       rt.dispose();
     }
@@ -116,7 +122,16 @@ export interface ScoreOptions {
  * path (`encode` + `predictBatch`), or `predict` where the model takes text. The features and
  * target come from the runtime (its manifest), else from the config.
  */
-export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Promise<{ report: MetricsReport; rows: number; data: string }> {
+export interface ScoredRows {
+  /** The evaluated rows, all their columns (sensitive columns included). */
+  rows: Row[];
+  yTrue: ArrayLike<number>;
+  yPred: ArrayLike<number> | null;
+  labels?: string[];
+  proba?: ArrayLike<number> | null;
+}
+
+export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Promise<{ report: MetricsReport; rows: number; data: string; scored: ScoredRows }> {
   const { config, ref } = options;
   const target = rt.target ?? config.data.target;
   const features = rt.features;
@@ -164,7 +179,7 @@ export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Pro
         yPred![i] = index.get(String(p.value)) ?? 0;
       });
     }
-    return { report: classificationMetrics(yTrue, yPred, labels, proba), rows: n, data };
+    return { report: classificationMetrics(yTrue, yPred, labels, proba), rows: n, data, scored: { rows: set.rows, yTrue, yPred, labels, proba } };
   }
   const yTrue = encodeRegressionTarget(set.rows, target, ctx);
   let yPred: Float64Array;
@@ -174,7 +189,7 @@ export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Pro
   } else {
     yPred = Float64Array.from(await rt.predict(set.rows, ctx), (p) => Number(p.value));
   }
-  return { report: regressionMetrics(yTrue, yPred), rows: n, data };
+  return { report: regressionMetrics(yTrue, yPred), rows: n, data, scored: { rows: set.rows, yTrue, yPred } };
 }
 
 /** Rows with missing values: kept when the model handles them (TF.js imputation, ONNX graphs that take NaN), else dropped. */

@@ -6,7 +6,8 @@
  * alerts (registry + optional webhook).
  */
 import { join } from 'node:path';
-import type { ModelOpsConfig } from '../config/types';
+import type { ModelOpsConfig, MonitorConfig } from '../config/types';
+import { configSchema, withDefaults } from '../config/schema';
 import { describeError, ModelOpsError } from '../errors';
 import type { CategoricalProfile, NumericProfile, ReferenceProfile, Task } from '../model/types';
 import { loadRuntime } from '../runtime';
@@ -120,16 +121,24 @@ const RULE_TEXT: Record<number, string> = {
   4: 'eight points in a row on one side of the centre',
 };
 
+/**
+ * `monitor:` of a normalised config (always filled); a config built by hand without it gets the
+ * schema's defaults for its task, so no default is written down here.
+ */
+function monitorConfig(config: ModelOpsConfig): MonitorConfig {
+  return config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig);
+}
+
 export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const t0 = performance.now();
   const { registry, config } = options;
-  const mc = config.monitor;
-  const target = options.target ?? mc?.target;
+  const mc = monitorConfig(config);
+  const target = options.target ?? mc.target;
   if (!target) throw new ModelOpsError('no-monitor-target', 'No target to monitor: modelops.yaml has no monitor.target.', 'Add monitor: { target: local } or pass --target.');
   const model = options.model ?? config.model.name;
-  const windowSize = Math.max(1, mc?.window ?? 100);
-  const driftCfg = mc?.drift ?? { method: 'psi' as const, threshold: 0.2 };
-  const chartCfg = mc?.controlChart ?? { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] };
+  const windowSize = mc.window;
+  const driftCfg = mc.drift;
+  const chartCfg = mc.controlChart;
 
   const manifests = new Map<string, Promise<MonitoredModel | null>>();
   const loadErrors = new Map<string, string>();
@@ -565,7 +574,7 @@ async function raiseAlerts(
     seen.add(key);
     raised.push(registry.recordAlert({ target, model, ...a }));
   }
-  const webhook = raised.length > 0 ? webhookUrl(options.config.monitor?.alerts, options.env ?? process.env, options.onLog) : null;
+  const webhook = raised.length > 0 ? webhookUrl(monitorConfig(options.config).alerts, options.env ?? process.env, options.onLog) : null;
   if (webhook && raised.length > 0) await sendWebhook(webhook, { event: 'modelops.alerts', target, model, alerts: raised }, options.webhookTimeoutMs ?? 5000, options.onLog);
   return raised;
 }

@@ -190,3 +190,20 @@ test('1,000,000 logged predictions: windows, SPC and drift well under the budget
   assert.equal(r.windows.length, 10_000);
   assert.ok(Math.abs(r.windows[0].accuracy! - 0.9) < 1e-12);
 });
+
+test('without a monitor: block, monitoring uses the schema defaults for the task (window 100, PSI 0.2, the task metric)', async () => {
+  const noMonitor = config(hookUrl());
+  delete noMonitor.monitor;
+  const r = await monitor({ registry, config: noMonitor, target: 'local', alert: false });
+  assert.equal(r.window, 100);
+  assert.equal(r.windows.length, 12);
+  assert.equal(r.drift!.method, 'psi');
+  assert.equal(r.drift!.threshold, 0.2);
+  assert.equal(r.chart!.values.length, 12);
+  assert.equal(r.chart!.metric, 'accuracy');
+  // A regression config charts mae (these windows, from a classifier, have none), never accuracy.
+  const regression = { ...noMonitor, model: { ...noMonitor.model, task: 'regression' as const } };
+  const rr = await monitor({ registry, config: regression, target: 'local', alert: false });
+  assert.equal(rr.chart, null);
+  assert.match(rr.chartNote ?? '', /No window has mae yet/);
+});
