@@ -398,6 +398,7 @@ export const configSchema: ObjectSchema = {
     },
     evaluate: {
       kind: 'object',
+      always: true,
       doc: 'Metrics computed on the test split, and the quality gates a version must pass before promotion or deployment to a protected target.',
       example: 'evaluate:\n  metrics: [accuracy, f1_macro]\n  gates:\n    accuracy: ">= 0.75"',
       properties: {

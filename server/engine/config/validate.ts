@@ -893,19 +893,11 @@ function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsC
     const p = parseGate(g);
     if (p) parsedGates[m] = p;
   }
-  cfg.evaluate = {
-    metrics: (evaluate.metrics as ModelOpsConfig['evaluate']['metrics'] | undefined) ?? (task === 'regression' ? ['mae', 'rmse', 'r2'] : ['accuracy', 'f1_macro']),
-    gates,
-    parsedGates,
-  };
-  const fairness = obj(evaluate.fairness);
-  if (Array.isArray(fairness.sensitive)) {
-    cfg.evaluate.fairness = {
-      sensitive: fairness.sensitive as string[],
-      metrics: (fairness.metrics as NonNullable<ModelOpsConfig['evaluate']['fairness']>['metrics'] | undefined) ?? (task === 'regression' ? ['mae'] : ['accuracy']),
-      minGroupSize: (fairness.minGroupSize as number | undefined) ?? 30,
-    };
-  }
+  // Metrics and fairness.minGroupSize come filled from the schema; gates are parsed once here.
+  cfg.evaluate = { ...cfg.evaluate, gates, parsedGates };
+  const fairness = cfg.evaluate.fairness;
+  if (fairness && !Array.isArray(fairness.sensitive)) delete cfg.evaluate.fairness;
+  else if (fairness && fairness.metrics === undefined) fairness.metrics = task === 'regression' ? ['mae'] : ['accuracy'];
   if (cfg.model.card !== undefined) cfg.model.card = modelCard(obj(model.card));
   return cfg;
 }
