@@ -609,6 +609,21 @@ function graphSummary(info: OnnxGraphInfo): OnnxManifest['graph'] {
   };
 }
 
+/** What a bundle spec says about how to run the graph. */
+function planInputOf(spec: OnnxBundleSpec): PlanInput {
+  return {
+    task: spec.task,
+    columns: spec.columns,
+    derived: spec.derived,
+    labels: spec.labels,
+    inputMapping: spec.inputMapping,
+    outputs: spec.outputs,
+    preprocessing: spec.preprocessing,
+    transforms: spec.transforms,
+    missing: spec.missing,
+  };
+}
+
 /** Reads and checks a graph, resolves how to run it, and opens a session: the first steps of every ONNX load. */
 async function prepare(file: string, given: PlanInput, threads: number | undefined): Promise<{ bytes: Uint8Array; info: OnnxGraphInfo; plan: Plan; session: InferenceSession }> {
   const bytes = await readBytes(file, file);
@@ -623,17 +638,7 @@ async function prepare(file: string, given: PlanInput, threads: number | undefin
  * Checks the graph and that ONNX Runtime can load it first, so a registered version always loads.
  */
 export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxBundleSpec = {}): Promise<OnnxManifest> {
-  const { bytes, info, plan, session } = await prepare(onnxFile, {
-    task: spec.task,
-    columns: spec.columns,
-    derived: spec.derived,
-    labels: spec.labels,
-    inputMapping: spec.inputMapping,
-    outputs: spec.outputs,
-    preprocessing: spec.preprocessing,
-    transforms: spec.transforms,
-    missing: spec.missing,
-  }, spec.threads);
+  const { bytes, info, plan, session } = await prepare(onnxFile, planInputOf(spec), spec.threads);
   const manifest: OnnxManifest = {
     format: ONNX_MANIFEST_FORMAT,
     task: plan.task,
@@ -693,17 +698,7 @@ export async function loadOnnxBundle(dir: string, manifest: OnnxManifest, option
  * registering, tests): everything comes from `spec`, metadata_props and the graph.
  */
 export async function openOnnxFile(onnxFile: string, spec: OnnxBundleSpec = {}): Promise<OnnxRuntime> {
-  const { bytes, info, plan, session } = await prepare(onnxFile, {
-    task: spec.task,
-    columns: spec.columns,
-    derived: spec.derived,
-    labels: spec.labels,
-    inputMapping: spec.inputMapping,
-    outputs: spec.outputs,
-    preprocessing: spec.preprocessing,
-    transforms: spec.transforms,
-    missing: spec.missing,
-  }, spec.threads);
+  const { bytes, info, plan, session } = await prepare(onnxFile, planInputOf(spec), spec.threads);
   const manifest: OnnxManifest = {
     format: ONNX_MANIFEST_FORMAT,
     task: plan.task,
