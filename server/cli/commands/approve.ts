@@ -8,6 +8,7 @@ import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { parseCli } from '../shared/targets';
 import { findWorkspaceRoot } from './versions';
+import { openForRead } from '../shared/registry';
 
 const USAGE = `modelops approve <model@version> --for <alias|target> [--comment "…"] [--config modelops.yaml] [--root DIR] [--json]
 
@@ -74,13 +75,7 @@ export const approvalsCommand: CliCommand = {
     const { values, positionals } = parseCli(argv, { model: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' } }, LIST_USAGE);
     if (positionals[0] !== 'list') throw new ModelOpsError('cli-usage', positionals[0] ? `Unknown approvals subcommand '${positionals[0]}'.` : 'Missing the subcommand.', `Usage:\n${LIST_USAGE}`);
     const root = findWorkspaceRoot(io.cwd, values.root as string | undefined);
-    let reg;
-    try {
-      reg = openRegistry(root, { readonly: true });
-    } catch (e) {
-      if (e instanceof ModelOpsError && e.code === 'registry-outdated') reg = openRegistry(root);
-      else throw e;
-    }
+    const reg = openForRead(root);
     try {
       const list = reg.listApprovals({ model: values.model as string | undefined, limit: 1000 });
       if (values.json) io.out(JSON.stringify(list, null, 2));

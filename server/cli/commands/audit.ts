@@ -2,9 +2,10 @@
 import type { CliCommand } from '../command';
 import { paint, printable, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
-import { openRegistry, type AuditEntry } from '../../engine/registry';
+import type { AuditEntry } from '../../engine/registry';
 import { parseCli } from '../shared/targets';
 import { findWorkspaceRoot } from './versions';
+import { openForRead } from '../shared/registry';
 
 const USAGE = `modelops audit [--model <name>] [--since <date>] [--limit n] [--json | --csv] [--root DIR]
 modelops audit verify [--json] [--root DIR]
@@ -43,13 +44,7 @@ export const auditCommand: CliCommand = {
     if (values.json && values.csv) throw new ModelOpsError('cli-usage', 'Pass --json or --csv, not both.', `Usage:\n${USAGE}`);
     const root = findWorkspaceRoot(io.cwd, values.root as string | undefined);
     // Verification and listing write nothing; open read-only unless the schema must be upgraded first.
-    let reg;
-    try {
-      reg = openRegistry(root, { readonly: true });
-    } catch (e) {
-      if (e instanceof ModelOpsError && e.code === 'registry-outdated') reg = openRegistry(root);
-      else throw e;
-    }
+    const reg = openForRead(root);
     const c = paint(io.isTTY);
     try {
       if (sub === 'verify') {

@@ -5,10 +5,10 @@ import { extname, join, resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { ModelOpsError } from '../../engine/errors';
 import { loadConfig } from '../../engine/config';
-import { openRegistry } from '../../engine/registry';
 import { buildModelCard, renderCardHtml, renderCardMarkdown } from '../../engine/governance/card';
 import { parseCli } from '../shared/targets';
 import { findWorkspaceRoot } from './versions';
+import { openForRead } from '../shared/registry';
 
 const USAGE = `modelops card <model@version|alias> [--out card.md|card.html] [--config modelops.yaml] [--root DIR]
 
@@ -40,13 +40,7 @@ export const cardCommand: CliCommand = {
         workspaceCard = undefined; // the card still reports what the registry knows
       }
     }
-    let reg;
-    try {
-      reg = openRegistry(root, { readonly: true });
-    } catch (e) {
-      if (e instanceof ModelOpsError && e.code === 'registry-outdated') reg = openRegistry(root);
-      else throw e;
-    }
+    const reg = openForRead(root);
     try {
       const card = await buildModelCard(reg, ref, { workspaceCard });
       const text = ext === '.html' || ext === '.htm' ? renderCardHtml(card) : renderCardMarkdown(card);

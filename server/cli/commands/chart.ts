@@ -9,9 +9,9 @@ import type { CliCommand, CliIO } from '../command';
 import { ModelOpsError } from '../../engine/errors';
 import { buildControlChart, pointLimits, type Baseline, type ControlChartInputPoint } from '../../engine/spc';
 import { writeChartReport } from '../../report';
-import { openRegistry, type Registry } from '../../engine/registry';
 import { compareData, runMetricsData } from '../../report/chartData';
 import { findWorkspaceRoot } from './versions';
+import { openForRead } from '../shared/registry';
 
 const USAGE = `Usage:
   modelops chart control --values <file.json|file.csv> [--sigma 3] [--baseline 5 | --mean μ --std σ]
@@ -133,15 +133,6 @@ function fromCsv(text: string, path: string): ControlChartInputPoint[] {
     if (col('end') >= 0 && c[col('end')]) p.end = c[col('end')];
     return p;
   });
-}
-
-function openForRead(root: string): Registry {
-  try {
-    return openRegistry(root, { readonly: true });
-  } catch (e) {
-    if (e instanceof ModelOpsError && e.code === 'registry-outdated') return openRegistry(root);
-    throw e;
-  }
 }
 
 function done(io: CliIO, json: boolean, result: { path: string; bytes: number }, extra: Record<string, unknown>, line: string): number {

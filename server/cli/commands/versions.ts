@@ -8,6 +8,7 @@ import { ModelOpsError } from '../../engine/errors';
 import { buildLineage, detectModelFormat, diffVersions, openRegistry, parseRef, versionConfig, type ArtifactFormat, type RunRecord, type VersionComparison, type VersionRecord } from '../../engine/registry';
 import { formatBytes } from '../../engine/registry/lineage';
 import { registerModel } from '../../engine/registry/registerModel';
+import { openForRead } from '../shared/registry';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -46,16 +47,6 @@ function need(value: string | undefined, what: string, usage: string): string {
 function printJson(io: CliIO, value: unknown): number {
   io.out(JSON.stringify(value, null, 2));
   return 0;
-}
-
-/** Listing opens read-only; a store with an older schema is opened for writing once to upgrade it. */
-function openForRead(root: string) {
-  try {
-    return openRegistry(root, { readonly: true });
-  } catch (e) {
-    if (e instanceof ModelOpsError && e.code === 'registry-outdated') return openRegistry(root);
-    throw e;
-  }
 }
 
 function keyMetrics(v: VersionRecord, n = 3): string {
