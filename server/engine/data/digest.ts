@@ -1,8 +1,8 @@
 /** Dataset identity: SHA-256 of the file's bytes, recorded in the registry with its shape. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { DatasetRecord, Digest, Registry } from '../registry/types';
-import type { Dataset } from './read';
+import type { DatasetRef, Digest, Registry } from '../registry/types';
+import type { LoadedData } from './splits';
 
 /** "sha256:<hex>" of a file, streamed. */
 export async function digestFile(path: string): Promise<Digest> {
@@ -11,8 +11,16 @@ export async function digestFile(path: string): Promise<Digest> {
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** Hashes the dataset's file and records it in the registry. `displayPath` is workspace-relative. */
-export async function recordDatasetDigest(registry: Registry, dataset: Dataset, displayPath: string): Promise<DatasetRecord> {
-  const digest = await digestFile(dataset.path);
-  return registry.recordDataset({ digest, path: displayPath, rows: dataset.rows.length, columns: dataset.columns.map((c) => ({ name: c.name, type: c.type })) });
+/**
+ * Hashes each file a run read and records it in the registry with its shape; returns the
+ * references a version keeps (role, workspace-relative path, digest).
+ */
+export async function recordDatasets(registry: Registry, files: LoadedData['files']): Promise<DatasetRef[]> {
+  const refs: DatasetRef[] = [];
+  for (const f of files) {
+    const digest = await digestFile(f.dataset.path);
+    registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns: f.dataset.columns.map((c) => ({ name: c.name, type: c.type })) });
+    refs.push({ role: f.role, path: f.displayPath, digest });
+  }
+  return refs;
 }

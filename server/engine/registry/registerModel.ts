@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { describeError, ModelOpsError } from '../errors';
 import { loadConfig } from '../config';
 import type { LoadedConfig } from '../config/types';
-import { digestFile } from '../data/digest';
+import { recordDatasets } from '../data/digest';
 import { loadTrainingData, type LoadedData } from '../data/splits';
 import { evaluateWithConfig, type EvaluateResult } from '../evaluation/evaluate';
 import { notEvaluatedReport } from '../evaluation/gates';
@@ -67,13 +67,7 @@ export async function registerModel(options: RegisterModelOptions): Promise<Regi
     onnx = await onnxSpecFromConfig(source, config, data);
   }
   const datasets: DatasetRef[] = [];
-  if (data) {
-    for (const f of data.files) {
-      const digest = await digestFile(f.dataset.path);
-      registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns: f.dataset.columns.map((c) => ({ name: c.name, type: c.type })) });
-      datasets.push({ role: f.role, path: f.displayPath, digest });
-    }
-  }
+  if (data) datasets.push(...(await recordDatasets(registry, data.files)));
   const version = await registry.registerVersion({
     model: options.model ?? config.model.name,
     source,

@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { describeError, ModelOpsError } from '../errors';
 import type { LoadedConfig } from '../config/types';
 import type { DatasetRef, GateReport, Registry, RunRecord } from '../registry/types';
-import { digestFile } from '../data/digest';
+import { digestFile, recordDatasets } from '../data/digest';
 import { loadTrainingData, type LoadedData } from '../data/splits';
 import { scoreRuntime } from '../evaluation/evaluate';
 import { evaluateGates, gateLabel, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
@@ -194,11 +194,7 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
       options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 0.96, metrics: last, message: `checking ${config.train.outputs}` });
       data = await loadTrainingData({ ...config.data, features: rawFeatures(config) }, { configDir, root: registry.root });
       onnx = await onnxSpecFromConfig(source, config, data);
-      for (const f of data.files) {
-        const digest = await digestFile(f.dataset.path);
-        registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns: f.dataset.columns.map((c) => ({ name: c.name, type: c.type })) });
-        datasets.push({ role: f.role, path: f.displayPath, digest });
-      }
+      datasets.push(...(await recordDatasets(registry, data.files)));
     } else {
       const trainData = resolve(configDir, config.data.train);
       if (existsSync(trainData)) datasets.push({ role: 'train', path: config.data.train, digest: await digestFile(trainData) });

@@ -11,8 +11,8 @@ import { Worker } from 'node:worker_threads';
 import { describeError, isModelOpsError, ModelOpsError } from '../errors';
 import type { LoadedConfig, ModelOpsConfig } from '../config/types';
 import { loadConfig } from '../config';
-import type { DatasetRef, GateReport, Registry, RunRecord } from '../registry/types';
-import { digestFile } from '../data/digest';
+import type { GateReport, Registry, RunRecord } from '../registry/types';
+import { recordDatasets } from '../data/digest';
 import { countImputed, encodeLabels, encodeRegressionTarget, fitLabels, fitTransforms, inputWidth, summariseMissing, transformRows } from '../data/preprocess';
 import { buildProfile } from '../data/profile';
 import { loadTrainingData } from '../data/splits';
@@ -313,12 +313,7 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       throwIfAborted(options.signal);
 
       progress({ epoch: done.epochsRun, epochs, fraction: 0.96, metrics: {}, message: 'registering the version' });
-      const datasets: DatasetRef[] = [];
-      for (const f of data.files) {
-        const digest = await digestFile(f.dataset.path);
-        registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns: f.dataset.columns.map((c) => ({ name: c.name, type: c.type })) });
-        datasets.push({ role: f.role, path: f.displayPath, digest });
-      }
+      const datasets = await recordDatasets(registry, data.files);
       const finalEpoch = registry.runMetrics(run.id).at(-1)?.metrics ?? {};
       const version = await registry.registerVersion({
         model: config.model.name,
