@@ -6,8 +6,8 @@ import type { CliCommand } from '../command';
 import { paint, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
-import { parseCli } from '../shared/targets';
-import { findWorkspaceRoot } from './versions';
+
+import { findWorkspaceRoot, parseCli } from '../shared/args';
 import { openForRead } from '../shared/registry';
 
 const USAGE = `modelops approve <model@version> --for <alias|target> [--comment "…"] [--config modelops.yaml] [--root DIR] [--json]
@@ -26,15 +26,15 @@ export const approveCommand: CliCommand = {
   async run(argv, io) {
     const { values, positionals } = parseCli(argv, { for: { type: 'string' }, comment: { type: 'string' }, config: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
     const ref = positionals[0];
-    const name = values.for as string | undefined;
+    const name = values.for;
     if (!ref || !name) throw new ModelOpsError('cli-usage', 'Missing the version reference or --for.', `Usage:\n${USAGE}`);
-    const root = findWorkspaceRoot(io.cwd, values.root as string | undefined);
-    const configPath = values.config ? join(io.cwd, values.config as string) : join(root, 'modelops.yaml');
+    const root = findWorkspaceRoot(io.cwd, values.root);
+    const configPath = values.config ? join(io.cwd, values.config) : join(root, 'modelops.yaml');
     const target = configuredTarget(configPath, name);
     const reg = openRegistry(root, { configPath, actor: io.env.MODELOPS_ACTOR || undefined });
     const c = paint(io.isTTY);
     try {
-      const a = reg.approve(ref, { scope: target ? 'target' : 'alias', name, comment: values.comment as string | undefined, separationOfDuties: target?.separationOfDuties === true });
+      const a = reg.approve(ref, { scope: target ? 'target' : 'alias', name, comment: values.comment, separationOfDuties: target?.separationOfDuties === true });
       if (values.json) io.out(JSON.stringify(a, null, 2));
       else io.out(`${c.green('approved')} ${a.model}@${a.version} (${a.artifactDigest.slice(0, 19)}…) for ${a.scope} '${a.name}' by ${a.approver} — approval #${a.id}`);
       return 0;
@@ -74,10 +74,10 @@ export const approvalsCommand: CliCommand = {
   async run(argv, io) {
     const { values, positionals } = parseCli(argv, { model: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' } }, LIST_USAGE);
     if (positionals[0] !== 'list') throw new ModelOpsError('cli-usage', positionals[0] ? `Unknown approvals subcommand '${positionals[0]}'.` : 'Missing the subcommand.', `Usage:\n${LIST_USAGE}`);
-    const root = findWorkspaceRoot(io.cwd, values.root as string | undefined);
+    const root = findWorkspaceRoot(io.cwd, values.root);
     const reg = openForRead(root);
     try {
-      const list = reg.listApprovals({ model: values.model as string | undefined, limit: 1000 });
+      const list = reg.listApprovals({ model: values.model, limit: 1000 });
       if (values.json) io.out(JSON.stringify(list, null, 2));
       else if (list.length === 0) io.out('No approvals.');
       else io.out(table(['#', 'version', 'for', 'approver', 'at', 'valid', 'comment'], list.map((a) => [a.id, `${a.model}@${a.version}`, `${a.scope} ${a.name}`, a.approver, a.at, a.valid ? 'yes' : 'void', a.comment ?? ''])));

@@ -3,8 +3,8 @@ import type { CliCommand } from '../command';
 import { paint, printable, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import type { AuditEntry } from '../../engine/registry';
-import { parseCli } from '../shared/targets';
-import { findWorkspaceRoot } from './versions';
+
+import { findWorkspaceRoot, parseCli } from '../shared/args';
 import { openForRead } from '../shared/registry';
 
 const USAGE = `modelops audit [--model <name>] [--since <date>] [--limit n] [--json | --csv] [--root DIR]
@@ -42,7 +42,7 @@ export const auditCommand: CliCommand = {
     const sub = positionals[0];
     if (sub !== undefined && sub !== 'verify') throw new ModelOpsError('cli-usage', `Unknown audit subcommand '${sub}'.`, `Usage:\n${USAGE}`);
     if (values.json && values.csv) throw new ModelOpsError('cli-usage', 'Pass --json or --csv, not both.', `Usage:\n${USAGE}`);
-    const root = findWorkspaceRoot(io.cwd, values.root as string | undefined);
+    const root = findWorkspaceRoot(io.cwd, values.root);
     // Verification and listing write nothing; open read-only unless the schema must be upgraded first.
     const reg = openForRead(root);
     const c = paint(io.isTTY);
@@ -65,7 +65,7 @@ export const auditCommand: CliCommand = {
         limit = Number(values.limit);
         if (!Number.isInteger(limit) || limit < 1) throw new ModelOpsError('cli-usage', `--limit '${String(values.limit)}' is not a positive whole number.`, `Usage:\n${USAGE}`);
       }
-      const entries: AuditEntry[] = reg.auditLog({ model: values.model as string | undefined, since: values.since as string | undefined, limit });
+      const entries: AuditEntry[] = reg.auditLog({ model: values.model, since: values.since, limit });
       if (values.json) io.out(JSON.stringify(entries, null, 2));
       else if (values.csv) {
         io.out(CSV_COLUMNS.join(','));

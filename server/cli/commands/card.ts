@@ -6,8 +6,8 @@ import type { CliCommand } from '../command';
 import { ModelOpsError } from '../../engine/errors';
 import { loadConfig } from '../../engine/config';
 import { buildModelCard, renderCardHtml, renderCardMarkdown } from '../../engine/governance/card';
-import { parseCli } from '../shared/targets';
-import { findWorkspaceRoot } from './versions';
+
+import { findWorkspaceRoot, parseCli } from '../shared/args';
 import { openForRead } from '../shared/registry';
 
 const USAGE = `modelops card <model@version|alias> [--out card.md|card.html] [--config modelops.yaml] [--root DIR]
@@ -25,13 +25,13 @@ export const cardCommand: CliCommand = {
     const { values, positionals } = parseCli(argv, { out: { type: 'string' }, config: { type: 'string' }, root: { type: 'string' } }, USAGE);
     const ref = positionals[0];
     if (!ref) throw new ModelOpsError('cli-usage', 'Missing the version reference.', `Usage:\n${USAGE}`);
-    const out = values.out as string | undefined;
+    const out = values.out;
     const ext = out ? extname(out).toLowerCase() : '.md';
     if (!['.md', '.markdown', '.html', '.htm'].includes(ext)) {
       throw new ModelOpsError('cli-usage', `--out ${out} must end in .md or .html.`, 'Name the file card.md (Markdown) or card.html (a self-contained page).');
     }
-    const root = findWorkspaceRoot(io.cwd, values.root as string | undefined);
-    const configPath = values.config ? join(io.cwd, values.config as string) : join(root, 'modelops.yaml');
+    const root = findWorkspaceRoot(io.cwd, values.root);
+    const configPath = values.config ? join(io.cwd, values.config) : join(root, 'modelops.yaml');
     let workspaceCard;
     if (existsSync(configPath)) {
       try {

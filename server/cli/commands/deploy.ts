@@ -4,7 +4,8 @@ import { paint } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { deploy, type StepEvent } from '../../engine/deploy';
-import { envTokenFor, openWorkspace, parseCli, selfServeCommand, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
+import { envTokenFor, openWorkspace, selfServeCommand, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
+import { parseCli } from '../shared/args';
 
 const USAGE = `modelops deploy <model>@<version|alias> --target <name> [--override-reason "…"] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
 

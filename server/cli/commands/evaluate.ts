@@ -6,7 +6,8 @@ import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { evaluateVersion } from '../../engine/evaluation/evaluate';
 import type { FairnessReport } from '../../engine/evaluation/fairness';
-import { abortOnSigint, gateTable, parseCli, rootFor, str } from './train';
+import { abortOnSigint, gateTable } from './train';
+import { parseCli, rootFor, str } from '../shared/args';
 
 const USAGE = `Usage: modelops evaluate <model>@<version|alias> [--data file] [--gate] [--config modelops.yaml] [--root dir] [--json]
 
@@ -22,7 +23,7 @@ export const evaluateCommand: CliCommand = {
   summary: 'Evaluate a version on the test split or a file; --gate fails on failed quality gates',
   usage: USAGE,
   async run(argv, io) {
-    const a = parseCli(argv, { config: { type: 'string' }, data: { type: 'string' }, gate: { type: 'boolean' } }, USAGE);
+    const a = parseCli(argv, { json: { type: 'boolean' }, root: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' }, gate: { type: 'boolean' } }, USAGE);
     const ref = a.positionals[0];
     if (!ref || a.positionals.length > 1) throw new ModelOpsError('cli-usage', ref ? `Unexpected argument '${a.positionals[1]}'.` : 'Missing the version to evaluate (model@1.2.0).', USAGE);
     const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');

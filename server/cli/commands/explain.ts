@@ -5,7 +5,8 @@ import { formatNumber, paint, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { explainVersion } from '../../engine/explain';
-import { abortOnSigint, parseCli, rootFor, str } from './train';
+import { abortOnSigint } from './train';
+import { intFlag, parseCli, rootFor, str } from '../shared/args';
 
 const USAGE = `Usage: modelops explain <model>@<version|alias> [--rows 0,5,9 | --rows-from file.csv] [--background n] [--method auto|exact|permutation] [--pairs n] [--repeats n] [--seed n] [--config modelops.yaml] [--root dir] [--json]
 
@@ -22,13 +23,6 @@ permutation importance) and stores it with the version.
   --repeats      permutation importance repeats (default 5)
   --json         print everything as JSON`;
 
-function intOpt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new ModelOpsError('cli-usage', `--${name} must be a whole number; got '${v}'.`, USAGE);
-  return n;
-}
-
 export const explainCommand: CliCommand = {
   name: 'explain',
   summary: 'Shapley values of rows and global feature importance of a version',
@@ -36,7 +30,7 @@ export const explainCommand: CliCommand = {
   async run(argv, io) {
     const a = parseCli(
       argv,
-      { config: { type: 'string' }, rows: { type: 'string' }, 'rows-from': { type: 'string' }, background: { type: 'string' }, method: { type: 'string' }, pairs: { type: 'string' }, repeats: { type: 'string' }, seed: { type: 'string' } },
+      { json: { type: 'boolean' }, root: { type: 'string' }, config: { type: 'string' }, rows: { type: 'string' }, 'rows-from': { type: 'string' }, background: { type: 'string' }, method: { type: 'string' }, pairs: { type: 'string' }, repeats: { type: 'string' }, seed: { type: 'string' } },
       USAGE,
     );
     const ref = a.positionals[0];
@@ -62,11 +56,11 @@ export const explainCommand: CliCommand = {
         configPath,
         rows,
         rowsFrom: rowsFrom ? resolve(io.cwd, rowsFrom) : undefined,
-        background: intOpt(str(a.values.background), 'background'),
+        background: intFlag(str(a.values.background), '--background', 1),
         method,
-        pairs: intOpt(str(a.values.pairs), 'pairs'),
-        repeats: intOpt(str(a.values.repeats), 'repeats'),
-        seed: intOpt(str(a.values.seed), 'seed'),
+        pairs: intFlag(str(a.values.pairs), '--pairs', 1),
+        repeats: intFlag(str(a.values.repeats), '--repeats', 1),
+        seed: intFlag(str(a.values.seed), '--seed', 0),
         signal: sigint.signal,
       });
       const name = `${r.version.model}@${r.version.version}`;

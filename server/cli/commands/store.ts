@@ -4,8 +4,7 @@ import { paint } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { lostError } from '../../engine/registry/store';
-import { parseCli, str } from './train';
-import { findWorkspaceRoot } from './versions';
+import { findWorkspaceRoot, parseCli, str } from '../shared/args';
 
 const USAGE = `Usage: modelops store init [--confirm] [--root dir] [--json]
 
@@ -23,7 +22,7 @@ export const storeCommand: CliCommand = {
   summary: 'Create the workspace store, or confirm a new registry when registry.db looks lost',
   usage: USAGE,
   async run(argv, io) {
-    const a = parseCli(argv, { confirm: { type: 'boolean' } }, USAGE);
+    const a = parseCli(argv, { json: { type: 'boolean' }, root: { type: 'string' }, confirm: { type: 'boolean' } }, USAGE);
     if (a.positionals[0] !== 'init' || a.positionals.length > 1) throw new ModelOpsError('cli-usage', a.positionals[0] ? `Unknown store command '${a.positionals.join(' ')}'.` : 'Missing the store command.', USAGE);
     const root = findWorkspaceRoot(io.cwd, str(a.values.root));
     const reg = openRegistry(root, { confirmNewRegistry: a.values.confirm === true });

@@ -1,34 +1,13 @@
 /** `modelops train` and `modelops evaluate`: the training loop and quality gates from a terminal or CI. */
-import { dirname, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CliCommand, CliIO } from '../command';
+import { resolve } from 'node:path';
+import type { CliCommand } from '../command';
 import { formatNumber, paint, progressBar, REDRAW_PREVIOUS_LINE, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry, type WorkspaceRegistry } from '../../engine/registry';
 import { lostError } from '../../engine/registry/store';
 import type { GateReport } from '../../engine/registry/types';
 import { train, type TrainProgress } from '../../engine/training/trainer';
-import { findWorkspaceRoot } from './versions';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-export function parseCli(argv: string[], options: Options, usage: string): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    const r = parseArgs({ args: argv, options: { json: { type: 'boolean' }, root: { type: 'string' }, ...options }, allowPositionals: true, strict: true });
-    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
-  } catch (e) {
-    throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), `Usage:\n${usage}`);
-  }
-}
-
-export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** The workspace root for a config: --root, else the config's folder or the nearest store above cwd. */
-export function rootFor(io: CliIO, root: string | undefined, config: string | undefined): string {
-  if (root) return resolve(io.cwd, root);
-  if (config) return findWorkspaceRoot(dirname(resolve(io.cwd, config)));
-  return findWorkspaceRoot(io.cwd);
-}
+import { parseCli, rootFor, str } from '../shared/args';
 
 export function gateTable(report: GateReport, onlyFailed: boolean): string {
   const rows = report.results.filter((r) => !onlyFailed || !r.passed);
@@ -149,7 +128,7 @@ export const trainCommand: CliCommand = {
   summary: 'Train the model in modelops.yaml, evaluate it and register a new version',
   usage: TRAIN_USAGE,
   async run(argv, io) {
-    const a = parseCli(argv, { config: { type: 'string' }, backend: { type: 'string' }, data: { type: 'string' }, note: { type: 'string' } }, TRAIN_USAGE);
+    const a = parseCli(argv, { json: { type: 'boolean' }, root: { type: 'string' }, config: { type: 'string' }, backend: { type: 'string' }, data: { type: 'string' }, note: { type: 'string' } }, TRAIN_USAGE);
     if (a.positionals.length) throw new ModelOpsError('cli-usage', `Unexpected argument '${a.positionals[0]}'.`, TRAIN_USAGE);
     const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');
     const root = rootFor(io, str(a.values.root), configPath);

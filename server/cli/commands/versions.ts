@@ -1,7 +1,6 @@
 /** `modelops versions …` and `modelops runs …`: the registry from the command line. */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { CliCommand, CliIO } from '../command';
 import { formatNumber, paint, printable, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
@@ -9,44 +8,15 @@ import { buildLineage, detectModelFormat, diffVersions, openRegistry, parseRef, 
 import { formatBytes } from '../../engine/registry/lineage';
 import { registerModel } from '../../engine/registry/registerModel';
 import { openForRead } from '../shared/registry';
+// chart.ts still imports it from here.
+export { findWorkspaceRoot } from '../shared/args';
+import { findWorkspaceRoot, intFlag, need, parseCli, printJson, str, type CliOptions } from '../shared/args';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** Every versions/runs verb takes --json and --root. */
+const COMMON = { json: { type: 'boolean' }, root: { type: 'string' } } as const;
 
-const COMMON: Options = {
-  json: { type: 'boolean' },
-  root: { type: 'string' },
-};
-
-function parse(argv: string[], options: Options, usage: string) {
-  try {
-    return parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), `Usage:\n${usage}`);
-  }
-}
-
-/** The workspace: --root, else the nearest folder up from cwd holding .modelops/ or modelops.yaml, else cwd. */
-export function findWorkspaceRoot(cwd: string, explicit?: string): string {
-  if (explicit) return resolve(cwd, explicit);
-  let d = resolve(cwd);
-  for (;;) {
-    if (existsSync(join(d, '.modelops')) || existsSync(join(d, 'modelops.yaml'))) return d;
-    const up = dirname(d);
-    if (up === d) return resolve(cwd);
-    d = up;
-  }
-}
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function need(value: string | undefined, what: string, usage: string): string {
-  if (!value) throw new ModelOpsError('cli-usage', `Missing ${what}.`, `Usage:\n${usage}`);
-  return value;
-}
-
-function printJson(io: CliIO, value: unknown): number {
-  io.out(JSON.stringify(value, null, 2));
-  return 0;
+function parse<O extends CliOptions>(argv: string[], options: O, usage: string) {
+  return parseCli(argv, { ...COMMON, ...options }, usage);
 }
 
 function keyMetrics(v: VersionRecord, n = 3): string {
@@ -101,8 +71,8 @@ export const versionsCommand: CliCommand = {
             filter: str(a.values.filter),
             sort: str(a.values.sort),
             order: order as 'asc' | 'desc' | undefined,
-            limit: a.values.limit ? intOption(String(a.values.limit), '--limit') : 50,
-            offset: a.values.offset ? intOption(String(a.values.offset), '--offset') : 0,
+            limit: a.values.limit ? (intFlag(str(a.values.limit), '--limit') ?? 50) : 50,
+            offset: a.values.offset ? (intFlag(str(a.values.offset), '--offset') ?? 0) : 0,
             includeArchived: a.values.all === true,
           });
           if (a.values.json) return printJson(io, page);
@@ -378,7 +348,7 @@ export const runsCommand: CliCommand = {
       const a = parse(rest, { model: { type: 'string' }, limit: { type: 'string' } }, RUNS_USAGE);
       const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
       try {
-        const runs = reg.listRuns({ model: str(a.values.model), limit: a.values.limit ? intOption(String(a.values.limit), '--limit') : 50 });
+        const runs = reg.listRuns({ model: str(a.values.model), limit: a.values.limit ? (intFlag(str(a.values.limit), '--limit') ?? 50) : 50 });
         if (a.values.json) return printJson(io, runs);
         if (runs.length === 0) {
           io.out('No runs yet.');
@@ -447,11 +417,6 @@ function statusText(r: RunRecord, c: ReturnType<typeof paint>): string {
   return r.status === 'succeeded' ? c.green(r.status) : r.status === 'failed' ? c.red(r.status) : r.status === 'running' ? c.cyan(r.status) : c.yellow(r.status);
 }
 
-function intOption(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new ModelOpsError('cli-usage', `${name} must be a non-negative whole number, not '${v}'.`, `e.g. ${name} 20`);
-  return n;
-}
 
 /** The registered line, the signature (what a major bump compares) and, for formats ModelOps cannot run, what to do. */
 function printRegistered(io: CliIO, v: VersionRecord): void {

@@ -1,13 +1,12 @@
 /** What deploy, rollback and monitor share: the workspace and its config, the token source, `serve`. */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliIO } from '../command';
 import { ModelOpsError } from '../../engine/errors';
 import { loadConfig } from '../../engine/config';
 import type { ModelOpsConfig } from '../../engine/config/types';
 import { parseOrigin, tokenResolver, type ServeCommand, type TokenFor } from '../../engine/deploy';
-import { findWorkspaceRoot } from '../commands/versions';
+import { findWorkspaceRoot } from './args';
 
 /**
  * The CLI's token source: MODELOPS_TOKEN_<tokenSecret or target>, sent to an http target only
@@ -45,11 +44,4 @@ export async function openWorkspace(io: CliIO, rootOpt: string | undefined, conf
   return { root, config, configDir: dirname(path) };
 }
 
-export function parseCli<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, usage: string) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), `Usage:\n${usage}`);
-  }
-}
-
+export { parseCli } from './args';
