@@ -10,7 +10,7 @@ import { registerModel } from '../../engine/registry/registerModel';
 import { openForRead } from '../shared/registry';
 // chart.ts still imports it from here.
 export { findWorkspaceRoot } from '../shared/args';
-import { findWorkspaceRoot, intFlag, need, parseCli, printJson, str, type CliOptions } from '../shared/args';
+import { dispatch, findWorkspaceRoot, intFlag, need, parseCli, printJson, str, type CliOptions, type Subcommand } from '../shared/args';
 
 /** Every versions/runs verb takes --json and --root. */
 const COMMON = { json: { type: 'boolean' }, root: { type: 'string' } } as const;
@@ -41,365 +41,368 @@ modelops versions history <model> [--alias alias] [--json]
 
 Every form takes --root <dir> (default: the nearest folder with .modelops/ or modelops.yaml).`;
 
+const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
+  list: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, { filter: { type: 'string' }, sort: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, all: { type: 'boolean' } }, VERSIONS_USAGE);
+    const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const model = a.positionals[0];
+      if (!model) {
+        const models = reg.listModels();
+        if (a.values.json) return printJson(io, models);
+        if (models.length === 0) {
+          io.out('No models registered yet. Register one with: modelops versions register <path> --model <name>');
+          return 0;
+        }
+        io.out(table(['model', 'versions', 'latest', 'aliases'], models.map((m) => [m.name, m.versionCount, m.latestVersion ?? '—', Object.entries(m.aliases).map(([k, v]) => `${k}→${v}`).join(', ')])));
+        return 0;
+      }
+      const order = str(a.values.order);
+      if (order && order !== 'asc' && order !== 'desc') throw new ModelOpsError('cli-usage', `--order must be asc or desc, not '${order}'.`, 'Use --order asc or --order desc.');
+      const page = reg.listVersions({
+        model,
+        filter: str(a.values.filter),
+        sort: str(a.values.sort),
+        order: order as 'asc' | 'desc' | undefined,
+        limit: intFlag(str(a.values.limit), '--limit') ?? 50,
+        offset: intFlag(str(a.values.offset), '--offset') ?? 0,
+        includeArchived: a.values.all === true,
+      });
+      if (a.values.json) return printJson(io, page);
+      io.out(
+        table(
+          ['version', 'created', 'aliases', 'deployed', 'metrics', 'tags', 'note'],
+          page.items.map((v) => [
+            v.archived ? c.dim(`${v.version} (archived)`) : v.version,
+            v.createdAt.slice(0, 19).replace('T', ' '),
+            v.aliases.join(', '),
+            v.deployedTo.join(', '),
+            keyMetrics(v),
+            v.tags.join(', '),
+            (v.note ?? '').slice(0, 40),
+          ]),
+        ),
+      );
+      if (page.total > page.items.length) io.out(c.dim(`${page.items.length} of ${page.total} shown; use --offset/--limit for more.`));
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  show: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, {}, VERSIONS_USAGE);
+    const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
+    const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const v = reg.getVersion(ref);
+      const lineage = buildLineage(reg, `${v.model}@${v.version}`);
+      if (a.values.json) return printJson(io, { version: v, lineage });
+      io.out(c.bold(`${v.model}@${v.version}`) + (v.archived ? c.dim(' (archived)') : ''));
+      const width = Math.max(...lineage.lines.map((l) => l.label.length), 8);
+      for (const l of lineage.lines) io.out(`  ${l.label.padEnd(width)}  ${l.value}`);
+      if (v.tags.length) io.out(`  ${'tags'.padEnd(width)}  ${v.tags.join(', ')}`);
+      if (v.deployedTo.length) io.out(`  ${'deployed'.padEnd(width)}  ${v.deployedTo.join(', ')}`);
+      for (const line of signatureLines(v)) io.out(`  ${line}`);
+      if (v.notice) io.out(c.yellow(v.notice));
+      const metrics = Object.entries(v.metrics);
+      if (metrics.length) {
+        io.out('');
+        io.out(table(['metric', 'value'], metrics.map(([k, x]) => [k, formatNumber(x)])));
+      }
+      if (v.gates) {
+        io.out('');
+        io.out(`gates: ${v.gates.passed ? c.green('passed') : c.red('failed')}${v.gates.override ? c.yellow(` (overridden: ${v.gates.override.reason})`) : ''}`);
+        for (const g of v.gates.results) io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${g.message}`);
+      }
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  register: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(
+      rest,
+      { model: { type: 'string' }, version: { type: 'string' }, note: { type: 'string' }, tag: { type: 'string', multiple: true }, format: { type: 'string' }, config: { type: 'string' }, metrics: { type: 'string' }, 'no-evaluate': { type: 'boolean' } },
+      VERSIONS_USAGE,
+    );
+    const configArg = str(a.values.config);
+    const configPath = configArg ? resolve(io.cwd, configArg) : null;
+    const given = a.positionals[0];
+    const root = findWorkspaceRoot(io.cwd, str(a.values.root));
+    // An ONNX model with its config: the config says how to run it, so it is evaluated and gated too.
+    const onnxWithConfig = configPath !== null && str(a.values.format) === undefined && str(a.values.metrics) === undefined && (given ? detectModelFormat(resolve(io.cwd, given)) === 'onnx' : true);
+    if (onnxWithConfig) {
+      const reg = openRegistry(root);
+      try {
+        const r = await registerModel({
+          registry: reg,
+          configPath,
+          ...(given ? { source: given } : {}),
+          ...(str(a.values.model) ? { model: str(a.values.model) } : {}),
+          version: str(a.values.version),
+          note: str(a.values.note) ?? null,
+          tags: (a.values.tag as string[] | undefined) ?? [],
+          evaluate: a.values['no-evaluate'] !== true,
+          cwd: io.cwd,
+        });
+        if (a.values.json) return printJson(io, { version: r.version, metrics: r.evaluation?.metrics ?? null, gates: r.version.gates, notEvaluated: r.notEvaluated });
+        printRegistered(io, r.version);
+        if (r.evaluation) {
+          const shown = Object.entries(r.evaluation.metrics).slice(0, 4).map(([k, x]) => `${k} ${formatNumber(x)}`).join(', ');
+          io.out(`evaluated on ${r.evaluation.rows} rows (${printable(r.evaluation.data)}): ${shown}`);
+        }
+        if (r.version.gates) {
+          io.out(`gates: ${r.version.gates.passed ? c.green('passed') : c.red('FAILED')}`);
+          for (const g of r.version.gates.results) io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${printable(g.message)}`);
+        } else if (r.notEvaluated && !r.version.notice) {
+          io.out(c.yellow(`gates: not evaluated — ${printable(r.notEvaluated)}`));
+        }
+        return 0;
+      } finally {
+        reg.close();
+      }
+    }
+    const path = need(given, 'the path of the model file or folder', VERSIONS_USAGE);
+    const model = need(str(a.values.model), '--model <name>', VERSIONS_USAGE);
+    let metrics: Record<string, number> | undefined;
+    const metricsFile = str(a.values.metrics);
+    if (metricsFile) metrics = readMetrics(resolve(io.cwd, metricsFile));
+    const reg = openRegistry(root);
+    try {
+      const v = await reg.registerVersion({
+        model,
+        source: resolve(io.cwd, path),
+        version: str(a.values.version),
+        note: str(a.values.note) ?? null,
+        tags: (a.values.tag as string[] | undefined) ?? [],
+        format: str(a.values.format) as ArtifactFormat | undefined,
+        configPath,
+        metrics,
+      });
+      if (a.values.json) return printJson(io, v);
+      printRegistered(io, v);
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  promote: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, { alias: { type: 'string' }, reason: { type: 'string' }, 'force-reason': { type: 'string' } }, VERSIONS_USAGE);
+    const ref = parseRef(need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE));
+    const alias = need(str(a.values.alias), '--alias <alias>', VERSIONS_USAGE);
+    const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const version = ref.version ?? reg.getVersion(a.positionals[0]).version;
+      const move = reg.setAlias(ref.model, alias, version, str(a.values.reason) ?? null, { forceReason: str(a.values['force-reason']) ?? null });
+      if (a.values.json) return printJson(io, move);
+      io.out(
+        move.fromVersion === move.toVersion
+          ? `${ref.model}@${alias} already is ${move.toVersion}`
+          : `${c.green('promoted')} ${ref.model}@${move.toVersion} to '${alias}'${move.fromVersion ? ` (was ${move.fromVersion})` : ''}${move.forceReason ? c.yellow(` despite failed gates: ${move.forceReason}`) : ''}`,
+      );
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  rollback: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, { alias: { type: 'string' }, reason: { type: 'string' } }, VERSIONS_USAGE);
+    const model = parseRef(need(a.positionals[0], 'the model', VERSIONS_USAGE)).model;
+    const alias = need(str(a.values.alias), '--alias <alias>', VERSIONS_USAGE);
+    const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const move = reg.rollbackAlias(model, alias, str(a.values.reason) ?? null);
+      if (a.values.json) return printJson(io, move);
+      io.out(`${c.green('rolled back')} ${model}@${alias}: ${move.fromVersion} → ${move.toVersion}`);
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  compare: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, {}, VERSIONS_USAGE);
+    const refA = need(a.positionals[0], 'two versions to compare', VERSIONS_USAGE);
+    const refB = need(a.positionals[1], 'two versions to compare', VERSIONS_USAGE);
+    const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const cmp = reg.compareVersions(refA, refB);
+      if (a.values.json) return printJson(io, cmp);
+      printComparison(io, cmp, c);
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  config: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, {}, VERSIONS_USAGE);
+    const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
+    const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const cfg = await versionConfig(reg, ref);
+      if (a.values.json) return printJson(io, cfg);
+      if (cfg.text === null) throw new ModelOpsError('config-unavailable', `No config text for ${cfg.ref}: ${cfg.note}`, cfg.digest ? `Its digest is ${cfg.digest}; versions registered from now on keep their config in the workspace store.` : 'Register versions with --config modelops.yaml to keep their config.');
+      // io.out ends the line itself, so the stored final newline is not doubled.
+      io.out(cfg.text.endsWith('\n') ? cfg.text.slice(0, -1) : cfg.text);
+      if (cfg.source !== 'registry') io.err(c.dim(`(${cfg.note})`));
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  diff: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, {}, VERSIONS_USAGE);
+    const refA = need(a.positionals[0], 'two versions to diff', VERSIONS_USAGE);
+    const refB = need(a.positionals[1], 'two versions to diff', VERSIONS_USAGE);
+    const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const d = await diffVersions(reg, refA, refB);
+      if (a.values.json) return printJson(io, d);
+      printComparison(io, d.comparison, c);
+      io.out('');
+      if (d.configDiff === null) {
+        io.out(c.bold('config: ') + 'cannot be compared');
+        for (const cfg of [d.configA, d.configB]) if (cfg.text === null) io.out(`  ${cfg.ref}: ${cfg.note}`);
+      } else if (d.configDiff === '') {
+        io.out(`${c.bold('config:')} same${d.configA.digest === d.configB.digest ? ` (${(d.configA.digest ?? '').slice(7, 19)})` : ''}`);
+      } else {
+        io.out(c.bold('config:'));
+        for (const line of d.configDiff.replace(/\n$/, '').split('\n')) {
+          io.out(line.startsWith('@@') ? c.cyan(line) : line.startsWith('-') && !line.startsWith('--- ') ? c.red(line) : line.startsWith('+') && !line.startsWith('+++ ') ? c.green(line) : line);
+        }
+      }
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  archive: async (rest, io) => {
+    const a = parse(rest, { undo: { type: 'boolean' } }, VERSIONS_USAGE);
+    const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
+    const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const v = reg.archiveVersion(ref, a.values.undo !== true);
+      if (a.values.json) return printJson(io, v);
+      io.out(`${v.archived ? 'archived' : 'unarchived'} ${v.model}@${v.version}`);
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  delete: async (rest, io) => {
+    const a = parse(rest, {}, VERSIONS_USAGE);
+    const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
+    if (!parseRef(ref).version) throw new ModelOpsError('cli-usage', `Delete needs an exact version, not '${ref}'.`, 'Write model@1.2.0.');
+    const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      reg.deleteVersion(ref);
+      if (a.values.json) return printJson(io, { deleted: ref });
+      io.out(`deleted ${ref}`);
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  history: async (rest, io) => {
+    const a = parse(rest, { alias: { type: 'string' } }, VERSIONS_USAGE);
+    const model = parseRef(need(a.positionals[0], 'the model', VERSIONS_USAGE)).model;
+    const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const moves = reg.aliasHistory(model, str(a.values.alias));
+      if (a.values.json) return printJson(io, moves);
+      if (moves.length === 0) {
+        io.out(`No alias moves for ${model} yet.`);
+        return 0;
+      }
+      io.out(table(['when', 'alias', 'from', 'to', 'reason'], moves.map((m) => [m.at.slice(0, 19).replace('T', ' '), m.alias, m.fromVersion ?? '—', m.toVersion ?? '—', [m.reason, m.forceReason ? `gates overridden: ${m.forceReason}` : null].filter(Boolean).join('; ')])));
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+};
+
 export const versionsCommand: CliCommand = {
   name: 'versions',
   summary: 'List, show, register, promote, roll back, compare, diff and archive model versions',
   usage: VERSIONS_USAGE,
   async run(argv, io) {
-    const [sub, ...rest] = argv;
-    const c = paint(io.isTTY);
-    switch (sub) {
-      case 'list': {
-        const a = parse(rest, { filter: { type: 'string' }, sort: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, all: { type: 'boolean' } }, VERSIONS_USAGE);
-        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const model = a.positionals[0];
-          if (!model) {
-            const models = reg.listModels();
-            if (a.values.json) return printJson(io, models);
-            if (models.length === 0) {
-              io.out('No models registered yet. Register one with: modelops versions register <path> --model <name>');
-              return 0;
-            }
-            io.out(table(['model', 'versions', 'latest', 'aliases'], models.map((m) => [m.name, m.versionCount, m.latestVersion ?? '—', Object.entries(m.aliases).map(([k, v]) => `${k}→${v}`).join(', ')])));
-            return 0;
-          }
-          const order = str(a.values.order);
-          if (order && order !== 'asc' && order !== 'desc') throw new ModelOpsError('cli-usage', `--order must be asc or desc, not '${order}'.`, 'Use --order asc or --order desc.');
-          const page = reg.listVersions({
-            model,
-            filter: str(a.values.filter),
-            sort: str(a.values.sort),
-            order: order as 'asc' | 'desc' | undefined,
-            limit: a.values.limit ? (intFlag(str(a.values.limit), '--limit') ?? 50) : 50,
-            offset: a.values.offset ? (intFlag(str(a.values.offset), '--offset') ?? 0) : 0,
-            includeArchived: a.values.all === true,
-          });
-          if (a.values.json) return printJson(io, page);
-          io.out(
-            table(
-              ['version', 'created', 'aliases', 'deployed', 'metrics', 'tags', 'note'],
-              page.items.map((v) => [
-                v.archived ? c.dim(`${v.version} (archived)`) : v.version,
-                v.createdAt.slice(0, 19).replace('T', ' '),
-                v.aliases.join(', '),
-                v.deployedTo.join(', '),
-                keyMetrics(v),
-                v.tags.join(', '),
-                (v.note ?? '').slice(0, 40),
-              ]),
-            ),
-          );
-          if (page.total > page.items.length) io.out(c.dim(`${page.items.length} of ${page.total} shown; use --offset/--limit for more.`));
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'show': {
-        const a = parse(rest, {}, VERSIONS_USAGE);
-        const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
-        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const v = reg.getVersion(ref);
-          const lineage = buildLineage(reg, `${v.model}@${v.version}`);
-          if (a.values.json) return printJson(io, { version: v, lineage });
-          io.out(c.bold(`${v.model}@${v.version}`) + (v.archived ? c.dim(' (archived)') : ''));
-          const width = Math.max(...lineage.lines.map((l) => l.label.length), 8);
-          for (const l of lineage.lines) io.out(`  ${l.label.padEnd(width)}  ${l.value}`);
-          if (v.tags.length) io.out(`  ${'tags'.padEnd(width)}  ${v.tags.join(', ')}`);
-          if (v.deployedTo.length) io.out(`  ${'deployed'.padEnd(width)}  ${v.deployedTo.join(', ')}`);
-          for (const line of signatureLines(v)) io.out(`  ${line}`);
-          if (v.notice) io.out(c.yellow(v.notice));
-          const metrics = Object.entries(v.metrics);
-          if (metrics.length) {
-            io.out('');
-            io.out(table(['metric', 'value'], metrics.map(([k, x]) => [k, formatNumber(x)])));
-          }
-          if (v.gates) {
-            io.out('');
-            io.out(`gates: ${v.gates.passed ? c.green('passed') : c.red('failed')}${v.gates.override ? c.yellow(` (overridden: ${v.gates.override.reason})`) : ''}`);
-            for (const g of v.gates.results) io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${g.message}`);
-          }
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'register': {
-        const a = parse(
-          rest,
-          { model: { type: 'string' }, version: { type: 'string' }, note: { type: 'string' }, tag: { type: 'string', multiple: true }, format: { type: 'string' }, config: { type: 'string' }, metrics: { type: 'string' }, 'no-evaluate': { type: 'boolean' } },
-          VERSIONS_USAGE,
-        );
-        const configArg = str(a.values.config);
-        const configPath = configArg ? resolve(io.cwd, configArg) : null;
-        const given = a.positionals[0];
-        const root = findWorkspaceRoot(io.cwd, str(a.values.root));
-        // An ONNX model with its config: the config says how to run it, so it is evaluated and gated too.
-        const onnxWithConfig = configPath !== null && str(a.values.format) === undefined && str(a.values.metrics) === undefined && (given ? detectModelFormat(resolve(io.cwd, given)) === 'onnx' : true);
-        if (onnxWithConfig) {
-          const reg = openRegistry(root);
-          try {
-            const r = await registerModel({
-              registry: reg,
-              configPath,
-              ...(given ? { source: given } : {}),
-              ...(str(a.values.model) ? { model: str(a.values.model) } : {}),
-              version: str(a.values.version),
-              note: str(a.values.note) ?? null,
-              tags: (a.values.tag as string[] | undefined) ?? [],
-              evaluate: a.values['no-evaluate'] !== true,
-              cwd: io.cwd,
-            });
-            if (a.values.json) return printJson(io, { version: r.version, metrics: r.evaluation?.metrics ?? null, gates: r.version.gates, notEvaluated: r.notEvaluated });
-            printRegistered(io, r.version);
-            if (r.evaluation) {
-              const shown = Object.entries(r.evaluation.metrics).slice(0, 4).map(([k, x]) => `${k} ${formatNumber(x)}`).join(', ');
-              io.out(`evaluated on ${r.evaluation.rows} rows (${printable(r.evaluation.data)}): ${shown}`);
-            }
-            if (r.version.gates) {
-              io.out(`gates: ${r.version.gates.passed ? c.green('passed') : c.red('FAILED')}`);
-              for (const g of r.version.gates.results) io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${printable(g.message)}`);
-            } else if (r.notEvaluated && !r.version.notice) {
-              io.out(c.yellow(`gates: not evaluated — ${printable(r.notEvaluated)}`));
-            }
-            return 0;
-          } finally {
-            reg.close();
-          }
-        }
-        const path = need(given, 'the path of the model file or folder', VERSIONS_USAGE);
-        const model = need(str(a.values.model), '--model <name>', VERSIONS_USAGE);
-        let metrics: Record<string, number> | undefined;
-        const metricsFile = str(a.values.metrics);
-        if (metricsFile) metrics = readMetrics(resolve(io.cwd, metricsFile));
-        const reg = openRegistry(root);
-        try {
-          const v = await reg.registerVersion({
-            model,
-            source: resolve(io.cwd, path),
-            version: str(a.values.version),
-            note: str(a.values.note) ?? null,
-            tags: (a.values.tag as string[] | undefined) ?? [],
-            format: str(a.values.format) as ArtifactFormat | undefined,
-            configPath,
-            metrics,
-          });
-          if (a.values.json) return printJson(io, v);
-          printRegistered(io, v);
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'promote': {
-        const a = parse(rest, { alias: { type: 'string' }, reason: { type: 'string' }, 'force-reason': { type: 'string' } }, VERSIONS_USAGE);
-        const ref = parseRef(need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE));
-        const alias = need(str(a.values.alias), '--alias <alias>', VERSIONS_USAGE);
-        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const version = ref.version ?? reg.getVersion(a.positionals[0]).version;
-          const move = reg.setAlias(ref.model, alias, version, str(a.values.reason) ?? null, { forceReason: str(a.values['force-reason']) ?? null });
-          if (a.values.json) return printJson(io, move);
-          io.out(
-            move.fromVersion === move.toVersion
-              ? `${ref.model}@${alias} already is ${move.toVersion}`
-              : `${c.green('promoted')} ${ref.model}@${move.toVersion} to '${alias}'${move.fromVersion ? ` (was ${move.fromVersion})` : ''}${move.forceReason ? c.yellow(` despite failed gates: ${move.forceReason}`) : ''}`,
-          );
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'rollback': {
-        const a = parse(rest, { alias: { type: 'string' }, reason: { type: 'string' } }, VERSIONS_USAGE);
-        const model = parseRef(need(a.positionals[0], 'the model', VERSIONS_USAGE)).model;
-        const alias = need(str(a.values.alias), '--alias <alias>', VERSIONS_USAGE);
-        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const move = reg.rollbackAlias(model, alias, str(a.values.reason) ?? null);
-          if (a.values.json) return printJson(io, move);
-          io.out(`${c.green('rolled back')} ${model}@${alias}: ${move.fromVersion} → ${move.toVersion}`);
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'compare': {
-        const a = parse(rest, {}, VERSIONS_USAGE);
-        const refA = need(a.positionals[0], 'two versions to compare', VERSIONS_USAGE);
-        const refB = need(a.positionals[1], 'two versions to compare', VERSIONS_USAGE);
-        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const cmp = reg.compareVersions(refA, refB);
-          if (a.values.json) return printJson(io, cmp);
-          printComparison(io, cmp, c);
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'config': {
-        const a = parse(rest, {}, VERSIONS_USAGE);
-        const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
-        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const cfg = await versionConfig(reg, ref);
-          if (a.values.json) return printJson(io, cfg);
-          if (cfg.text === null) throw new ModelOpsError('config-unavailable', `No config text for ${cfg.ref}: ${cfg.note}`, cfg.digest ? `Its digest is ${cfg.digest}; versions registered from now on keep their config in the workspace store.` : 'Register versions with --config modelops.yaml to keep their config.');
-          // io.out ends the line itself, so the stored final newline is not doubled.
-          io.out(cfg.text.endsWith('\n') ? cfg.text.slice(0, -1) : cfg.text);
-          if (cfg.source !== 'registry') io.err(c.dim(`(${cfg.note})`));
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'diff': {
-        const a = parse(rest, {}, VERSIONS_USAGE);
-        const refA = need(a.positionals[0], 'two versions to diff', VERSIONS_USAGE);
-        const refB = need(a.positionals[1], 'two versions to diff', VERSIONS_USAGE);
-        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const d = await diffVersions(reg, refA, refB);
-          if (a.values.json) return printJson(io, d);
-          printComparison(io, d.comparison, c);
-          io.out('');
-          if (d.configDiff === null) {
-            io.out(c.bold('config: ') + 'cannot be compared');
-            for (const cfg of [d.configA, d.configB]) if (cfg.text === null) io.out(`  ${cfg.ref}: ${cfg.note}`);
-          } else if (d.configDiff === '') {
-            io.out(`${c.bold('config:')} same${d.configA.digest === d.configB.digest ? ` (${(d.configA.digest ?? '').slice(7, 19)})` : ''}`);
-          } else {
-            io.out(c.bold('config:'));
-            for (const line of d.configDiff.replace(/\n$/, '').split('\n')) {
-              io.out(line.startsWith('@@') ? c.cyan(line) : line.startsWith('-') && !line.startsWith('--- ') ? c.red(line) : line.startsWith('+') && !line.startsWith('+++ ') ? c.green(line) : line);
-            }
-          }
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'archive': {
-        const a = parse(rest, { undo: { type: 'boolean' } }, VERSIONS_USAGE);
-        const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
-        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const v = reg.archiveVersion(ref, a.values.undo !== true);
-          if (a.values.json) return printJson(io, v);
-          io.out(`${v.archived ? 'archived' : 'unarchived'} ${v.model}@${v.version}`);
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'delete': {
-        const a = parse(rest, {}, VERSIONS_USAGE);
-        const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
-        if (!parseRef(ref).version) throw new ModelOpsError('cli-usage', `Delete needs an exact version, not '${ref}'.`, 'Write model@1.2.0.');
-        const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          reg.deleteVersion(ref);
-          if (a.values.json) return printJson(io, { deleted: ref });
-          io.out(`deleted ${ref}`);
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      case 'history': {
-        const a = parse(rest, { alias: { type: 'string' } }, VERSIONS_USAGE);
-        const model = parseRef(need(a.positionals[0], 'the model', VERSIONS_USAGE)).model;
-        const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
-        try {
-          const moves = reg.aliasHistory(model, str(a.values.alias));
-          if (a.values.json) return printJson(io, moves);
-          if (moves.length === 0) {
-            io.out(`No alias moves for ${model} yet.`);
-            return 0;
-          }
-          io.out(table(['when', 'alias', 'from', 'to', 'reason'], moves.map((m) => [m.at.slice(0, 19).replace('T', ' '), m.alias, m.fromVersion ?? '—', m.toVersion ?? '—', [m.reason, m.forceReason ? `gates overridden: ${m.forceReason}` : null].filter(Boolean).join('; ')])));
-          return 0;
-        } finally {
-          reg.close();
-        }
-      }
-      default:
-        io.err(sub ? `modelops versions: unknown subcommand '${sub}'.` : 'modelops versions: missing subcommand.');
-        io.err(VERSIONS_USAGE);
-        return 2;
-    }
+    return dispatch('versions', VERSIONS_USAGE, VERSION_SUBCOMMANDS, argv, io);
   },
 };
 
 const RUNS_USAGE = `modelops runs list [--model name] [--limit n] [--json]
 modelops runs show <run-id> [--json]`;
 
+const RUN_SUBCOMMANDS: Record<string, Subcommand> = {
+  list: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, { model: { type: 'string' }, limit: { type: 'string' } }, RUNS_USAGE);
+    const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const runs = reg.listRuns({ model: str(a.values.model), limit: intFlag(str(a.values.limit), '--limit') ?? 50 });
+      if (a.values.json) return printJson(io, runs);
+      if (runs.length === 0) {
+        io.out('No runs yet.');
+        return 0;
+      }
+      io.out(table(['run', 'kind', 'model', 'status', 'started', 'duration', 'version', 'metrics'], runs.map((r) => [r.id, r.kind, r.model ?? '—', statusText(r, c), r.startedAt.slice(0, 19).replace('T', ' '), r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`, r.version ?? '—', Object.entries(r.metrics).slice(0, 3).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')])));
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+  show: async (rest, io) => {
+    const c = paint(io.isTTY);
+    const a = parse(rest, {}, RUNS_USAGE);
+    const id = need(a.positionals[0], 'the run id', RUNS_USAGE);
+    const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    try {
+      const run = reg.getRun(id);
+      const series = reg.runMetrics(id);
+      if (a.values.json) return printJson(io, { run, metrics: series });
+      io.out(c.bold(`run ${run.id}`) + `  ${run.kind}, ${statusText(run, c)}`);
+      const lines: Array<[string, string]> = [
+        ['model', run.model ?? '—'],
+        ['backend', run.backend ?? '—'],
+        ['started', run.startedAt],
+        ['finished', run.finishedAt ?? '—'],
+        ['duration', run.durationMs === null ? '—' : `${(run.durationMs / 1000).toFixed(1)} s`],
+        ['version', run.version ?? '—'],
+        ['params', JSON.stringify(run.params)],
+      ];
+      if (run.error) lines.push(['error', run.error]);
+      for (const [k, v] of lines) io.out(`  ${k.padEnd(8)}  ${v}`);
+      if (Object.keys(run.metrics).length) {
+        io.out('');
+        io.out(table(['metric', 'final'], Object.entries(run.metrics).map(([k, v]) => [k, formatNumber(v)])));
+      }
+      if (series.length) {
+        const names = [...new Set(series.flatMap((p) => Object.keys(p.metrics)))];
+        const shown = series.length > 20 ? [...series.slice(0, 10), ...series.slice(-10)] : series;
+        io.out('');
+        io.out(table(['step', ...names], shown.map((p) => [p.step, ...names.map((n) => formatNumber(p.metrics[n]))])));
+        if (shown.length < series.length) io.out(c.dim(`${series.length} steps; first and last 10 shown (--json for all).`));
+      }
+      return 0;
+    } finally {
+      reg.close();
+    }
+  },
+};
+
 export const runsCommand: CliCommand = {
   name: 'runs',
   summary: 'List training and evaluation runs, or show one with its metric series',
   usage: RUNS_USAGE,
-  async run(argv, io) {
-    const [sub, ...rest] = argv;
-    const c = paint(io.isTTY);
-    if (sub === 'list') {
-      const a = parse(rest, { model: { type: 'string' }, limit: { type: 'string' } }, RUNS_USAGE);
-      const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
-      try {
-        const runs = reg.listRuns({ model: str(a.values.model), limit: a.values.limit ? (intFlag(str(a.values.limit), '--limit') ?? 50) : 50 });
-        if (a.values.json) return printJson(io, runs);
-        if (runs.length === 0) {
-          io.out('No runs yet.');
-          return 0;
-        }
-        io.out(table(['run', 'kind', 'model', 'status', 'started', 'duration', 'version', 'metrics'], runs.map((r) => [r.id, r.kind, r.model ?? '—', statusText(r, c), r.startedAt.slice(0, 19).replace('T', ' '), r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`, r.version ?? '—', Object.entries(r.metrics).slice(0, 3).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')])));
-        return 0;
-      } finally {
-        reg.close();
-      }
-    }
-    if (sub === 'show') {
-      const a = parse(rest, {}, RUNS_USAGE);
-      const id = need(a.positionals[0], 'the run id', RUNS_USAGE);
-      const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
-      try {
-        const run = reg.getRun(id);
-        const series = reg.runMetrics(id);
-        if (a.values.json) return printJson(io, { run, metrics: series });
-        io.out(c.bold(`run ${run.id}`) + `  ${run.kind}, ${statusText(run, c)}`);
-        const lines: Array<[string, string]> = [
-          ['model', run.model ?? '—'],
-          ['backend', run.backend ?? '—'],
-          ['started', run.startedAt],
-          ['finished', run.finishedAt ?? '—'],
-          ['duration', run.durationMs === null ? '—' : `${(run.durationMs / 1000).toFixed(1)} s`],
-          ['version', run.version ?? '—'],
-          ['params', JSON.stringify(run.params)],
-        ];
-        if (run.error) lines.push(['error', run.error]);
-        for (const [k, v] of lines) io.out(`  ${k.padEnd(8)}  ${v}`);
-        if (Object.keys(run.metrics).length) {
-          io.out('');
-          io.out(table(['metric', 'final'], Object.entries(run.metrics).map(([k, v]) => [k, formatNumber(v)])));
-        }
-        if (series.length) {
-          const names = [...new Set(series.flatMap((p) => Object.keys(p.metrics)))];
-          const shown = series.length > 20 ? [...series.slice(0, 10), ...series.slice(-10)] : series;
-          io.out('');
-          io.out(table(['step', ...names], shown.map((p) => [p.step, ...names.map((n) => formatNumber(p.metrics[n]))])));
-          if (shown.length < series.length) io.out(c.dim(`${series.length} steps; first and last 10 shown (--json for all).`));
-        }
-        return 0;
-      } finally {
-        reg.close();
-      }
-    }
-    io.err(sub ? `modelops runs: unknown subcommand '${sub}'.` : 'modelops runs: missing subcommand.');
-    io.err(RUNS_USAGE);
-    return 2;
-  },
+  run: (argv, io) => dispatch('runs', RUNS_USAGE, RUN_SUBCOMMANDS, argv, io),
 };
 
 /** Metrics side by side with the change, then whether the artifact and signature changed. */
@@ -420,7 +423,7 @@ function statusText(r: RunRecord, c: ReturnType<typeof paint>): string {
 
 /** The registered line, the signature (what a major bump compares) and, for formats ModelOps cannot run, what to do. */
 function printRegistered(io: CliIO, v: VersionRecord): void {
-  const c = paint(io.isTTY);
+    const c = paint(io.isTTY);
   io.out(`${c.green('registered')} ${c.bold(`${v.model}@${v.version}`)}  ${v.format} ${v.artifactKind}, ${formatBytes(v.sizeBytes)}, ${v.artifactDigest.slice(7, 19)}${v.parentVersion ? `  (parent ${v.parentVersion})` : ''}`);
   for (const line of signatureLines(v)) io.out(`  ${line}`);
   if (v.notice) io.out(c.yellow(printable(v.notice)));

@@ -69,3 +69,27 @@ export function printJson(io: CliIO, value: unknown): number {
   io.out(JSON.stringify(value, null, 2));
   return 0;
 }
+
+/** One subcommand of a verb (`versions list`, `data checkout`): its own argv and the IO. */
+export type Subcommand = (argv: string[], io: CliIO) => Promise<number>;
+
+/** Runs `<verb> <sub> …` from a table of subcommands; an unknown or missing one prints the usage and exits 2. */
+export async function dispatch(verb: string, usage: string, subcommands: Readonly<Record<string, Subcommand>>, argv: string[], io: CliIO): Promise<number> {
+  const [sub, ...rest] = argv;
+  const run = sub !== undefined && Object.hasOwn(subcommands, sub) ? subcommands[sub] : undefined;
+  if (!run) {
+    io.err(sub ? `modelops ${verb}: unknown subcommand '${sub}'.` : `modelops ${verb}: missing subcommand.`);
+    io.err(usage);
+    return 2;
+  }
+  return run(rest, io);
+}
+
+/** Runs `use` with a registry and closes it whatever happens. */
+export async function withRegistry<R extends { close(): void }, T>(registry: R, use: (registry: R) => T | Promise<T>): Promise<T> {
+  try {
+    return await use(registry);
+  } finally {
+    registry.close();
+  }
+}
