@@ -4,7 +4,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { childSchema, configSchema, keysOf, type SchemaNode } from './schema';
+import { childSchema, keysOf, type SchemaNode } from './schema';
+import { defaultOf, schemaAt as schemaFor, typeText } from './describe';
 import { peekData } from './datafile';
 import { MAX_DOCUMENT_CHARS, MAX_ENTRIES, MAX_NESTING, parseConfig } from './parse';
 import { clampPosition } from './text';
@@ -85,12 +86,6 @@ function pathAbove(lines: string[], lineNo: number, col: number, allowEqual: boo
     if (s.col < c) break; // a scalar line less indented: malformed above us
   }
   return out.reverse();
-}
-
-function schemaFor(path: string[], tag?: string): SchemaNode | undefined {
-  let s: SchemaNode | undefined = configSchema;
-  for (let i = 0; i < path.length && s; i++) s = childSchema(s, path[i], i === path.length - 1 ? tag : undefined);
-  return s;
 }
 
 interface Facts {
@@ -257,7 +252,7 @@ function siblingKeys(lines: string[], lineNo: number, col: number): Set<string> 
 }
 
 function keyItems(path: string[], present: Set<string>, f: Facts, range: Range, col: number, tag?: string): CompletionItem[] {
-  const schema = path.length ? schemaFor(path) : configSchema;
+  const schema = schemaFor(path);
   if (!schema) return [];
   const items: CompletionItem[] = [];
   if (schema.kind === 'object' && schema.keyEnum) {
@@ -291,7 +286,7 @@ function valueItems(schema: SchemaNode, f: Facts, range: Range, already: Set<str
   }
   if (s.kind === 'string') {
     if (s.role === 'metric') for (const m of metricsFor(f.task)) add(m, 'metric', 'metric');
-    else if (s.enum) for (const e of s.enum) add(e, 'enum', s.default === e ? 'default' : undefined);
+    else if (s.enum) for (const e of s.enum) add(e, 'enum', defaultOf(s, f.task) === e ? 'default' : undefined);
     else if (s.role === 'column') for (const c of f.columns) add(c, 'column', 'column of the training data');
     else if (s.role === 'gate') {
       add('">= 0.9"', 'snippet', 'absolute gate');
@@ -299,33 +294,15 @@ function valueItems(schema: SchemaNode, f: Facts, range: Range, already: Set<str
       add('"<= staging * 1.05"', 'snippet', 'relative to the version holding alias staging');
     } else if (s.role === 'target-name') for (const t of f.targets) add(t, 'target', 'deployment target');
     else if (s.role === 'path' && f.base) for (const p of dataFiles(f.base)) add(p, 'file', 'data file');
-    else if (s.default !== undefined) add(String(s.default), 'value', 'default');
+    else if (defaultOf(s, f.task) !== undefined) add(String(defaultOf(s, f.task)), 'value', 'default');
   } else if (s.kind === 'boolean') {
     add('true', 'value', s.default === true ? 'default' : undefined);
     add('false', 'value', s.default === false ? 'default' : undefined);
   } else if (s.kind === 'number' || s.kind === 'integer') {
     if (s.enum) for (const e of s.enum) add(String(e), 'value');
-    else if (s.default !== undefined) add(String(s.default), 'value', 'default');
+    else if (defaultOf(s, f.task) !== undefined) add(String(defaultOf(s, f.task)), 'value', 'default');
   } else if (s.kind === 'tagged') {
     for (const t of Object.keys(s.variants)) add(`{ type: ${t} }`, 'snippet', s.variants[t].doc);
   }
   return items;
 }
-
-function typeText(s: SchemaNode): string {
-  switch (s.kind) {
-    case 'string':
-      return s.enum ? s.enum.join(' | ') : 'string';
-    case 'array':
-      return `list of ${typeText(s.items)}`;
-    case 'tagged':
-      return Object.keys(s.variants).join(' | ');
-    case 'union':
-      return s.anyOf.map(typeText).join(' | ');
-    case 'object':
-      return 'map';
-    default:
-      return s.kind;
-  }
-}
-export { typeText };

@@ -1,19 +1,13 @@
 /** Hover docs: every key's documentation, type, range, default and an example. */
 import { parseConfig, locate, nodeSpan } from './parse';
-import { childSchema, configSchema, type SchemaNode } from './schema';
-import { typeText } from './complete';
+import type { SchemaNode } from './schema';
+import { defaultText, schemaAt as schemaFor, typeText } from './describe';
 import type { Position, Range } from './types';
 
 export interface HoverResult {
   /** Markdown. */
   contents: string;
   range: Range;
-}
-
-function schemaFor(path: string[], tag?: string): SchemaNode | undefined {
-  let s: SchemaNode | undefined = configSchema;
-  for (let i = 0; i < path.length && s; i++) s = childSchema(s, path[i], i === path.length - 1 ? tag : undefined);
-  return s;
 }
 
 function limits(s: SchemaNode): string[] {
@@ -28,11 +22,12 @@ function limits(s: SchemaNode): string[] {
 }
 
 /** Markdown for one schema node under the key `name`. */
-export function describeKey(name: string, s: SchemaNode): string {
+export function describeKey(name: string, s: SchemaNode, task?: string): string {
   const head = [`**${name}** — \`${typeText(s)}\``];
   const lim = limits(s);
   if (lim.length) head.push(`range ${lim.join(', ')}`);
-  if (s.default !== undefined) head.push(`default \`${JSON.stringify(s.default)}\``);
+  const def = defaultText(s, task);
+  if (def) head.push(def);
   return `${head.join(' · ')}\n\n${s.doc}\n\n\`\`\`yaml\n${s.example}\n\`\`\``;
 }
 
@@ -53,7 +48,8 @@ export function hover(text: string, pos: Position): HoverResult | null {
   let name = path.filter((p) => p !== '[]').pop() ?? '';
   const parent = schemaFor(path.slice(0, -1));
   if (parent?.kind === 'object' && !parent.properties[name] && parent.keyDoc) name = `${name} (${parent.keyDoc})`;
-  let contents = describeKey(name, s);
+  const task = parsed.doc.getIn(['model', 'task']);
+  let contents = describeKey(name, s, typeof task === 'string' ? task : undefined);
   if (!hit.onKey && s.kind === 'string' && s.enum && typeof (hit.node as { value?: unknown }).value === 'string') {
     contents = `\`${String((hit.node as { value?: unknown }).value)}\` — one of ${s.enum.map((e) => `\`${e}\``).join(', ')}\n\n---\n\n${contents}`;
   }

@@ -122,3 +122,21 @@ test('definition: data paths open the file; monitor.target jumps to the target',
   assert.deepEqual(t?.range, rangeOf(BASE, 'local', 0));
   assert.equal(definition(BASE.replace('data/seattle-weather.csv', 'data/none.csv'), rangeOf(BASE, 'data/').start, { path: SAMPLE_CONFIG_PATH }), null);
 });
+
+test('hover and completion give the default for the file\'s task, and every task\'s when it has none', () => {
+  const chart = BASE.replace('monitor:\n  target: local\n', 'monitor:\n  target: local\n  controlChart:\n    metric: accuracy\n');
+  const forTask = (task: string | null) => {
+    const text = task === null ? chart.replace('  task: classification\n', '') : chart.replace('task: classification', `task: ${task}`);
+    return hover(text, rangeOf(text, 'metric: accuracy').start)?.contents ?? '';
+  };
+  assert.match(forTask('classification'), /default `"accuracy"` \(classification\)/);
+  assert.match(forTask('regression'), /default `"mae"` \(regression\)/);
+  assert.doesNotMatch(forTask('regression'), /"accuracy"/);
+  assert.match(forTask(null), /default `"accuracy"` \(classification\), `"mae"` \(regression\)/);
+  const port = hover(BASE, rangeOf(BASE, 'port').start)?.contents ?? '';
+  assert.match(port, /default `8765` when type: local/);
+  const { text, pos } = at(BASE.replace('task: classification', 'task: regression').replace('monitor:\n  target: local\n', 'monitor:\n  target: local\n  controlChart:\n    metric: |\n'));
+  const items = complete(text, pos, { path: SAMPLE_CONFIG_PATH });
+  assert.equal(items.find((c) => c.detail === 'default')?.label, undefined, 'metric values are listed as metrics');
+  assert.ok(items.some((c) => c.label === 'mae'));
+});
