@@ -7,7 +7,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { childSchema, keysOf, type SchemaNode } from './schema';
 import { defaultOf, schemaAt as schemaFor, typeText } from './describe';
 import { peekData } from './datafile';
-import { MAX_DOCUMENT_CHARS, MAX_ENTRIES, MAX_NESTING, parseConfig } from './parse';
+import { isMap, isScalar } from 'yaml';
+import { MAX_DOCUMENT_CHARS, MAX_ENTRIES, MAX_NESTING, parsedOf, type ParsedConfig } from './parse';
 import { clampPosition } from './text';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS, type AnalysisContext, type Position, type Range } from './types';
 
@@ -95,28 +96,29 @@ interface Facts {
   base?: string;
 }
 
-function facts(text: string, ctx: AnalysisContext): Facts {
+function facts(source: string | ParsedConfig, ctx: AnalysisContext): Facts {
   const f: Facts = { columns: [], targets: [] };
-  if (text.length > 1_000_000) return f;
-  let v: unknown;
-  try {
-    // The bounded parse: deep nesting, binary junk and alias bombs are refused before the YAML
-    // parser sees them (an unclosed 4,000-deep flow hangs the raw parser for minutes).
-    const parsed = parseConfig(text);
-    if (!parsed.doc) return f;
-    v = parsed.doc.toJS({ maxAliasCount: 50 });
-  } catch {
-    return f;
-  }
-  const root = (v && typeof v === 'object' ? v : {}) as Record<string, Record<string, unknown> | undefined>;
-  const task = root.model?.task;
+  if (typeof source === 'string' && source.length > 1_000_000) return f;
+  // The bounded parse: deep nesting, binary junk and alias bombs are refused before the YAML
+  // parser sees them (an unclosed 4,000-deep flow hangs the raw parser for minutes). Only the
+  // four facts are read from the tree, so a long file is not converted to plain values.
+  const doc = parsedOf(source).doc;
+  if (!doc) return f;
+  const at = (...path: string[]): unknown => {
+    try {
+      return doc.getIn(path);
+    } catch {
+      return undefined;
+    }
+  };
+  const task = at('model', 'task');
   if (typeof task === 'string') f.task = task;
-  const targets = (root.deploy?.targets ?? {}) as Record<string, unknown>;
-  if (targets && typeof targets === 'object') f.targets = Object.keys(targets);
+  const targets = at('deploy', 'targets');
+  if (isMap(targets)) f.targets = targets.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).filter((k) => k !== '');
   if (ctx.path) {
     f.base = dirname(ctx.path);
-    const train = root.data?.train;
-    const format = root.data?.format;
+    const train = at('data', 'train');
+    const format = at('data', 'format');
     if (typeof train === 'string' && !ctx.noFileChecks) {
       const peek = peekData(resolve(f.base, train), typeof format === 'string' ? format : undefined);
       if (peek?.columns) f.columns = peek.columns;
@@ -151,7 +153,8 @@ function dataFiles(base: string): string[] {
 }
 
 /** Completion items at `pos` (zero-based, UTF-16 columns). */
-export function complete(text: string, at: Position, ctx: AnalysisContext = {}): CompletionItem[] {
+/** Completion at `at`; `parsed` is this text's parse when the caller has it (the sidecar's analyzer does). */
+export function complete(text: string, at: Position, ctx: AnalysisContext = {}, parsed?: ParsedConfig): CompletionItem[] {
   // Documents refused as too large get no completion either, as they get no analysis.
   if (text.length > MAX_DOCUMENT_CHARS) return [];
   let count = 1;
@@ -172,7 +175,7 @@ export function complete(text: string, at: Position, ctx: AnalysisContext = {}):
 
   const parentPath = m[2] ? [...pathAbove(lines, pos.line, lead, true), '[]'] : pathAbove(lines, pos.line, col, false);
   const km = /^([A-Za-z_][\w.-]*)\s*:\s*(.*)$/s.exec(rest);
-  const f = facts(text, ctx);
+  const f = facts(parsed ?? text, ctx);
 
   const flowItem = !km && m[2] !== '' && /^[{[]/.test(rest);
   if (!km && !flowItem) {

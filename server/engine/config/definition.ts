@@ -1,7 +1,7 @@
 /** Go to definition: data and output file paths open the file; monitor.target jumps to the target. */
 import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, type Node } from 'yaml';
-import { keyName, locate, nodeSpan, parseConfig } from './parse';
+import { keyName, locate, nodeSpan, parsedOf, type ParsedConfig } from './parse';
 import { childSchema, configSchema, type SchemaNode } from './schema';
 import { fileInfo } from './datafile';
 import type { AnalysisContext, Position, Range } from './types';
@@ -14,8 +14,8 @@ export interface DefinitionTarget {
   originRange: Range;
 }
 
-export function definition(text: string, pos: Position, ctx: AnalysisContext = {}): DefinitionTarget | null {
-  const parsed = parseConfig(text);
+export function definition(source: string | ParsedConfig, pos: Position, ctx: AnalysisContext = {}): DefinitionTarget | null {
+  const parsed = parsedOf(source);
   if (!parsed.doc) return null;
   const hit = locate(parsed.doc, parsed.lines.offset(pos));
   if (!hit.node || hit.onKey || !isScalar(hit.node) || typeof hit.node.value !== 'string') return null;

@@ -1,5 +1,5 @@
 /** Hover docs: every key's documentation, type, range, default and an example. */
-import { parseConfig, locate, nodeSpan } from './parse';
+import { locate, nodeSpan, parsedOf, type ParsedConfig } from './parse';
 import type { SchemaNode } from './schema';
 import { defaultText, schemaAt as schemaFor, typeText } from './describe';
 import type { Position, Range } from './types';
@@ -32,8 +32,8 @@ export function describeKey(name: string, s: SchemaNode, task?: string): string 
 }
 
 /** Hover at `pos`, or null when the cursor is on nothing documented. */
-export function hover(text: string, pos: Position): HoverResult | null {
-  const parsed = parseConfig(text);
+export function hover(source: string | ParsedConfig, pos: Position): HoverResult | null {
+  const parsed = parsedOf(source);
   if (!parsed.doc) return null;
   const offset = parsed.lines.offset(pos);
   const hit = locate(parsed.doc, offset);

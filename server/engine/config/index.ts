@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { analyze, type Analysis } from './validate';
 import { ParseCache, type ParseStats } from './incremental';
+import { parseConfig, type ParsedConfig } from './parse';
 import type { AnalysisContext, ConfigDiagnostic, LoadedConfig } from './types';
 
 export type * from './types';
@@ -21,7 +22,7 @@ export { codeActions, type CodeAction, type TextEdit } from './fixes';
 export { documentSymbols, type DocumentSymbol } from './symbols';
 export { definition, type DefinitionTarget } from './definition';
 export { starterConfig } from './starter';
-export type { Analysis, ParseStats };
+export type { Analysis, ParsedConfig, ParseStats };
 
 /** Analyses a config text. Never throws; bounded in time and memory for any input. */
 export function analyzeConfig(text: string, ctx: AnalysisContext = {}): Analysis {
@@ -37,9 +38,23 @@ export function analyzeConfig(text: string, ctx: AnalysisContext = {}): Analysis
  */
 export class ConfigAnalyzer {
   private readonly cache = new ParseCache();
+  /** The latest parse handed out: valid until the next parse through the cache. */
+  private latest: ParsedConfig | undefined;
 
   analyze(text: string, ctx: AnalysisContext = {}): Analysis {
-    return analyze(text, ctx, this.cache);
+    const a = analyze(text, ctx, this.cache);
+    this.latest = a.parsed;
+    return a;
+  }
+
+  /**
+   * The parse of `text` for an editor request: the last analysis's when the text has not changed
+   * since (the usual case: requests follow the diagnostics), else an incremental parse. Read it
+   * before the next call.
+   */
+  parsed(text: string): ParsedConfig {
+    if (this.latest?.text !== text) this.latest = parseConfig(text, this.cache);
+    return this.latest;
   }
 
   /** How the parses went (whole text vs assembled from chunks, chunks re-used). */
@@ -49,6 +64,7 @@ export class ConfigAnalyzer {
 
   clear(): void {
     this.cache.clear();
+    this.latest = undefined;
   }
 }
 

@@ -141,6 +141,11 @@ export function parseConfig(text: string, cache?: ParseCache): ParsedConfig {
   return { text, lines, doc, diagnostics };
 }
 
+/** The parse of a text, or the one the caller already has (so an editor request costs no second parse). */
+export function parsedOf(source: string | ParsedConfig): ParsedConfig {
+  return typeof source === 'string' ? parseConfig(source) : source;
+}
+
 // ---- AST helpers shared by validation and the editor features ----
 
 export type YNode = Node;

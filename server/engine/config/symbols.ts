@@ -1,6 +1,6 @@
 /** Document outline: sections, targets, layers and gates. */
 import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
-import { keyName, nodeSpan, parseConfig, type LineIndex } from './parse';
+import { keyName, nodeSpan, parsedOf, type LineIndex, type ParsedConfig } from './parse';
 import type { Range } from './types';
 
 export interface DocumentSymbol {
@@ -65,8 +65,8 @@ function build(n: unknown, lines: LineIndex, depth: number, count: { n: number }
 }
 
 /** The outline of the document (bounded to 5,000 symbols; aliases are not followed). */
-export function documentSymbols(text: string): DocumentSymbol[] {
-  const parsed = parseConfig(text);
+export function documentSymbols(source: string | ParsedConfig): DocumentSymbol[] {
+  const parsed = parsedOf(source);
   if (!parsed.doc) return [];
   return build(parsed.doc.contents, parsed.lines, 0, { n: 0 });
 }

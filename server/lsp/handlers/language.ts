@@ -31,6 +31,7 @@ import type { ServerContext } from '../context';
 import { ConfigAnalyzer, codeActions, complete, definition, documentSymbols, hover } from '../../engine/config';
 import type { CompletionItem, DocumentSymbol } from '../../engine/config';
 import type { AnalysisContext, ConfigDiagnostic, Severity } from '../../engine/config/types';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 
 type AliasLookup = (model: string, alias: string) => boolean;
 let aliasLookup: AliasLookup | undefined;
@@ -145,6 +146,17 @@ export function registerLanguage(ctx: ServerContext): void {
   const timers = new Map<string, NodeJS.Timeout>();
   // One analyzer per open config: an edit re-parses only the chunks of the text it changed.
   const analyzers = new Map<string, ConfigAnalyzer>();
+  const analyzerFor = (uri: string): ConfigAnalyzer => {
+    let analyzer = analyzers.get(uri);
+    if (!analyzer) {
+      analyzer = new ConfigAnalyzer();
+      analyzers.set(uri, analyzer);
+    }
+    return analyzer;
+  };
+  // Requests read the analyzer's latest parse: after the diagnostics of an edit, a hover,
+  // completion, outline or definition costs no parse at all.
+  const parsedOf = (doc: TextDocument) => analyzerFor(doc.uri).parsed(doc.getText());
 
   const validate = (uri: string): void => {
     const doc = documents.get(uri);
@@ -153,12 +165,7 @@ export function registerLanguage(ctx: ServerContext): void {
     const started = performance.now();
     let diagnostics: ConfigDiagnostic[];
     try {
-      let analyzer = analyzers.get(uri);
-      if (!analyzer) {
-        analyzer = new ConfigAnalyzer();
-        analyzers.set(uri, analyzer);
-      }
-      diagnostics = analyzer.analyze(doc.getText(), analysisContext(uri)).diagnostics;
+      diagnostics = analyzerFor(uri).analyze(doc.getText(), analysisContext(uri)).diagnostics;
     } catch (e) {
       analyzers.delete(uri); // start from a clean cache next time
       // The analysis is built never to throw; if it does, say so in place of crashing.
@@ -278,7 +285,7 @@ export function registerLanguage(ctx: ServerContext): void {
     guarded('completion', [] as LspCompletionItem[], (params: CompletionParams): LspCompletionItem[] => {
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !isConfigUri(doc.uri)) return [];
-      return complete(doc.getText(), params.position, analysisContext(doc.uri)).map((c) => {
+      return complete(doc.getText(), params.position, analysisContext(doc.uri), parsedOf(doc)).map((c) => {
         const item: LspCompletionItem = {
           label: c.label,
           kind: COMPLETION_KIND[c.kind],
@@ -297,7 +304,7 @@ export function registerLanguage(ctx: ServerContext): void {
     guarded('hover', null, (params: HoverParams): Hover | null => {
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !isConfigUri(doc.uri)) return null;
-      const h = hover(doc.getText(), params.position);
+      const h = hover(parsedOf(doc), params.position);
       return h ? { contents: { kind: 'markdown', value: h.contents }, range: h.range } : null;
     }),
   );
@@ -321,7 +328,7 @@ export function registerLanguage(ctx: ServerContext): void {
     guarded('document symbols', [] as LspDocumentSymbol[], (params: DocumentSymbolParams): LspDocumentSymbol[] => {
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !isConfigUri(doc.uri)) return [];
-      return documentSymbols(doc.getText()).map(toLspSymbol);
+      return documentSymbols(parsedOf(doc)).map(toLspSymbol);
     }),
   );
 
@@ -329,7 +336,7 @@ export function registerLanguage(ctx: ServerContext): void {
     guarded('definition', null, (params: DefinitionParams): Location | null => {
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !isConfigUri(doc.uri)) return null;
-      const d = definition(doc.getText(), params.position, analysisContext(doc.uri));
+      const d = definition(parsedOf(doc), params.position, analysisContext(doc.uri));
       if (!d) return null;
       return { uri: d.path ? pathToFileURL(d.path).href : doc.uri, range: d.range };
     }),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { analyzeConfig, codeActions, complete, definition, documentSymbols, hover } from '../../../server/engine/config';
+import { ConfigAnalyzer, analyzeConfig, codeActions, complete, definition, documentSymbols, hover } from '../../../server/engine/config';
 import type { Position } from '../../../server/engine/config/types';
 import { BASE, REPO, SAMPLE_CONFIG_PATH, rangeOf } from './helpers';
 
@@ -139,4 +139,25 @@ test('hover and completion give the default for the file\'s task, and every task
   const items = complete(text, pos, { path: SAMPLE_CONFIG_PATH });
   assert.equal(items.find((c) => c.detail === 'default')?.label, undefined, 'metric values are listed as metrics');
   assert.ok(items.some((c) => c.label === 'mae'));
+});
+
+test('editor requests read the analyzer\'s latest parse: after the diagnostics they parse nothing, and answer as from the text', () => {
+  const analyzer = new ConfigAnalyzer();
+  const ctx = { path: SAMPLE_CONFIG_PATH };
+  analyzer.analyze(BASE, ctx);
+  const after = { ...analyzer.stats };
+  const parsed = analyzer.parsed(BASE);
+  const pos = rangeOf(BASE, 'learningRate').start;
+  assert.deepEqual(hover(parsed, pos), hover(BASE, pos));
+  assert.deepEqual(documentSymbols(parsed), documentSymbols(BASE));
+  const target = rangeOf(BASE, 'target: local').start;
+  const onTarget = { line: target.line, character: target.character + 'target: '.length + 1 };
+  assert.deepEqual(definition(parsed, onTarget, ctx), definition(BASE, onTarget, ctx));
+  const { text, pos: cursor } = at(BASE.replace('  epochs: 5\n', '  epochs: 5\n  opt|\n'));
+  analyzer.analyze(text, ctx);
+  const items = complete(text, cursor, ctx, analyzer.parsed(text));
+  assert.deepEqual(items, complete(text, cursor, ctx));
+  assert.equal(analyzer.parsed(BASE).text, BASE, 'a text that is not the latest is parsed');
+  const s = analyzer.stats;
+  assert.equal(s.full + s.incremental, after.full + after.incremental + 2, 'one parse per analysed text and one for the older text: none for the requests');
 });
