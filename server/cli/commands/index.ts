@@ -14,6 +14,10 @@ import { auditCommand } from './audit';
 import { approvalsCommand, approveCommand } from './approve';
 import { cardCommand } from './card';
 import { explainCommand } from './explain';
+import { optimizeCommand } from './optimize';
+import { dataCommand } from './data';
+import { gcCommand } from './gc';
+import { tuneCommand } from './tune';
 
 /** Every verb of the CLI. Add a verb by adding one line to this list. */
-export const commands: CliCommand[] = [initCommand, validateCommand, versionsCommand, runsCommand, chartCommand, serveCommand, deployCommand, rollbackCommand, monitorCommand, trainCommand, evaluateCommand, explainCommand, storeCommand, auditCommand, approveCommand, approvalsCommand, cardCommand];
+export const commands: CliCommand[] = [initCommand, validateCommand, versionsCommand, runsCommand, chartCommand, serveCommand, deployCommand, rollbackCommand, monitorCommand, trainCommand, evaluateCommand, explainCommand, storeCommand, auditCommand, approveCommand, approvalsCommand, cardCommand, dataCommand, gcCommand, tuneCommand, optimizeCommand];

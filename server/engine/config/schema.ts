@@ -257,6 +257,156 @@ const registryBlock: ObjectSchema = {
   },
 };
 
+/** What a study can optimise: the per-epoch training log (validation split first). */
+export const TUNE_METRICS = ['val_loss', 'val_accuracy', 'val_mae', 'loss', 'accuracy', 'mae'] as const;
+const range = (type: 'uniform' | 'loguniform', doc: string, example: string): ObjectSchema => ({
+  kind: 'object',
+  doc,
+  example,
+  required: ['type', 'low', 'high'],
+  properties: {
+    type: str('Parameter distribution.', `type: ${type}`, { enum: [type] }),
+    low: num('number', 'Lowest value (inclusive).', 'low: 0.0001'),
+    high: num('number', 'Highest value; must be greater than `low`.', 'high: 0.1'),
+    steps: num('integer', 'Grid points between low and high (evenly spaced, in log space for loguniform); required by `sampler: grid`.', 'steps: 4', { minimum: 2, maximum: 1000 }),
+  },
+});
+const tuneBlock: ObjectSchema = {
+  kind: 'object',
+  doc: 'Hyperparameter search (`modelops tune`): a search space over training and layer fields, a sampler (random, grid or TPE), median pruning, a budget and an objective. Each trial is a training run; the best one can be registered as a version. See docs/optimisation.md.',
+  example: 'tune:\n  space:\n    learningRate: { type: loguniform, low: 0.0001, high: 0.1 }\n    batchSize: { type: choice, values: [16, 32, 64] }\n    layers.0.units: { type: int, low: 8, high: 64, step: 8 }\n  sampler: tpe\n  budget: { trials: 30 }',
+  required: ['space', 'budget'],
+  properties: {
+    space: {
+      kind: 'object',
+      doc: 'Parameter → distribution. Keys: a training field (`learningRate`, `batchSize`, `epochs`, `optimizer`) or a layer field `layers.<index>.<field>` (`units`, `activation` of a dense layer, `rate` of a dropout layer), indexes from 0.',
+      example: 'space:\n  learningRate: { type: loguniform, low: 0.0001, high: 0.1 }\n  layers.0.units: { type: int, low: 8, high: 64, step: 8 }',
+      properties: {},
+      keyDoc: 'parameter: `learningRate`, `batchSize`, `epochs`, `optimizer` or `layers.<index>.<units|rate|activation>`',
+      additionalProperties: {
+        kind: 'tagged',
+        tag: 'type',
+        doc: 'A distribution: `uniform`, `loguniform`, `int` or `choice`.',
+        example: 'learningRate: { type: loguniform, low: 0.0001, high: 0.1 }',
+        variants: {
+          uniform: range('uniform', 'A real number drawn evenly from [low, high].', 'rate: { type: uniform, low: 0, high: 0.5 }'),
+          loguniform: range('loguniform', 'A positive real number drawn evenly in log space from [low, high] (learning rates); low must be > 0.', 'learningRate: { type: loguniform, low: 0.0001, high: 0.1 }'),
+          int: {
+            kind: 'object',
+            doc: 'A whole number from low to high in steps of `step`.',
+            example: 'layers.0.units: { type: int, low: 8, high: 64, step: 8 }',
+            required: ['type', 'low', 'high'],
+            properties: {
+              type: str('Parameter distribution.', 'type: int', { enum: ['int'] }),
+              low: num('integer', 'Lowest value (inclusive).', 'low: 8'),
+              high: num('integer', 'Highest value (inclusive); must be greater than `low`.', 'high: 64'),
+              step: num('integer', 'Spacing of the values from low.', 'step: 8', { minimum: 1, default: 1 }),
+            },
+          },
+          choice: {
+            kind: 'object',
+            doc: 'One of a list of values (batch sizes, activations, optimisers).',
+            example: 'batchSize: { type: choice, values: [16, 32, 64] }',
+            required: ['type', 'values'],
+            properties: {
+              type: str('Parameter distribution.', 'type: choice', { enum: ['choice'] }),
+              values: {
+                kind: 'array',
+                doc: 'The values to choose from (at least one).',
+                example: 'values: [16, 32, 64]',
+                minItems: 1,
+                uniqueItems: true,
+                items: { kind: 'union', doc: 'A number or a name.', example: '32', anyOf: [num('number', 'A number.', '32'), str('A name.', 'relu')] },
+              },
+            },
+          },
+        },
+      },
+    },
+    sampler: str('How trials are chosen: `random`, `grid` (every combination, in order; ranges need `steps`) or `tpe` (Tree-structured Parzen Estimator, Bergstra et al. 2011, as Optuna\'s TPESampler).', 'sampler: tpe', { enum: ['random', 'grid', 'tpe'], default: 'tpe' }),
+    pruner: {
+      kind: 'object',
+      doc: 'Stops unpromising trials early. `median` (Optuna\'s MedianPruner): after `warmupEpochs`, once `minTrials` trials have completed, a trial whose best objective so far is worse than the median of the completed trials at the same epoch is pruned.',
+      example: 'pruner: { type: median, warmupEpochs: 3, minTrials: 5 }',
+      always: true,
+      properties: {
+        type: str('`median` or `none`.', 'type: median', { enum: ['median', 'none'], default: 'median' }),
+        warmupEpochs: num('integer', 'Epochs a trial always runs before it can be pruned (Optuna n_warmup_steps).', 'warmupEpochs: 3', { minimum: 0, default: 3 }),
+        minTrials: num('integer', 'Completed trials needed before pruning starts (Optuna n_startup_trials).', 'minTrials: 5', { minimum: 0, default: 5 }),
+      },
+    },
+    budget: {
+      kind: 'object',
+      doc: 'When the study stops: after `trials` trials and/or `minutes` of wall time (at least one; no new trial starts after the time is up).',
+      example: 'budget: { trials: 30, minutes: 20 }',
+      properties: {
+        trials: num('integer', 'Number of trials; at least 1.', 'trials: 30', { minimum: 1, maximum: 100000 }),
+        minutes: num('number', 'Wall-time budget in minutes; must be > 0.', 'minutes: 20', { exclusiveMinimum: 0 }),
+      },
+    },
+    objective: {
+      kind: 'object',
+      doc: 'What a trial is scored by: a metric of the per-epoch training log at the trial\'s last epoch (validation split when there is one), and whether to minimise or maximise it.',
+      example: 'objective: { metric: val_loss, direction: minimize }',
+      always: true,
+      properties: {
+        metric: str(`The metric: ${TUNE_METRICS.map((m) => `\`${m}\``).join(', ')}. accuracy is for classification, mae for regression.`, 'metric: val_accuracy', {
+          enum: TUNE_METRICS,
+          defaultByTask: { classification: 'val_accuracy', regression: 'val_mae' },
+        }),
+        direction: str('`minimize` or `maximize`. Default: maximize for accuracy, minimize for loss and mae.', 'direction: maximize', { enum: ['minimize', 'maximize'] }),
+      },
+    },
+    seed: num('integer', 'Seed of the sampler: with the same seed and `parallel: 1` the same trials come in the same order.', 'seed: 42', { minimum: 0, default: 42 }),
+    parallel: num('integer', 'Trials trained at the same time, each in its own worker thread. Default: the number of cores.', 'parallel: 2', { minimum: 1, maximum: 64 }),
+    tpe: {
+      kind: 'object',
+      doc: 'TPE settings (Optuna\'s names in brackets).',
+      example: 'tpe: { startupTrials: 10, candidates: 24 }',
+      always: true,
+      properties: {
+        startupTrials: num('integer', 'Random trials before TPE starts modelling (n_startup_trials).', 'startupTrials: 10', { minimum: 0, default: 10 }),
+        candidates: num('integer', 'Candidates drawn from l(x) and ranked by l(x)/g(x) per trial (n_ei_candidates).', 'candidates: 24', { minimum: 1, maximum: 10000, default: 24 }),
+      },
+    },
+  },
+};
+
+const monitorAction = (key: string): StringSchema =>
+  str(`What \`modelops monitor --follow\` does on ${key}: \`notify\` (record and show it), \`retrain\` (also print the retrain command), \`rollback\` (switch the target back to the version that served before, recorded as a deployment with the reason).`, `${key.split(' ')[0]}: rollback`, {
+    enum: ['notify', 'retrain', 'rollback'],
+  });
+const monitorOnBlock: ObjectSchema = {
+  kind: 'object',
+  doc: 'Policies for live alerts, run by the follower (`modelops monitor --follow`): by rule (`we1`–`we4`, `drift`) or for any `alert`; a rule’s own entry wins. Default: notify. See docs/monitoring.md.',
+  example: 'on:\n  alert: notify\n  we1: rollback',
+  properties: {
+    alert: monitorAction('any alert'),
+    we1: monitorAction('a rule-1 violation (one point beyond 3σ)'),
+    we2: monitorAction('a rule-2 violation'),
+    we3: monitorAction('a rule-3 violation'),
+    we4: monitorAction('a rule-4 violation'),
+    drift: monitorAction('a drift alert'),
+  },
+};
+
+const optimizeBlock: ObjectSchema = {
+  kind: 'object',
+  doc: 'Optimised versions (`modelops optimize quantize|prune`): the gates a quantised or pruned version must pass against the version it was made from. Default: the task metric (`accuracy`, or `r2` for regression) `">= parent - 0.005"`. See docs/optimisation.md.',
+  example: 'optimize:\n  gates:\n    accuracy: ">= parent - 0.005"',
+  properties: {
+    gates: {
+      kind: 'object',
+      doc: 'Gates of an optimised version: metric → condition, as `evaluate.gates`; `parent` names the version it was optimised from (scored on the same test rows), e.g. `">= parent - 0.01"`. Other aliases work as in `evaluate.gates`.',
+      example: 'gates:\n  accuracy: ">= parent - 0.005"\n  f1_macro: ">= parent - 0.01"',
+      properties: {},
+      keyDoc: 'metric name',
+      keyEnum: GATE_METRICS,
+      additionalProperties: str('Gate condition: `<op> <number>` or `<op> parent [+|-|*] <number>` (or another alias).', 'accuracy: ">= parent - 0.005"', { role: 'gate' }),
+    },
+  },
+};
+
 export const configSchema: ObjectSchema = {
   kind: 'object',
   doc: 'ModelOps workspace configuration: data, model, training, evaluation gates, deployment targets and monitoring.',
@@ -489,6 +639,16 @@ export const configSchema: ObjectSchema = {
               defaultByTask: { classification: 'accuracy', regression: 'mae' },
             }),
             sigma: num('number', 'L in UCL/LCL = μ ± Lσ; must be > 0.', 'sigma: 3', { exclusiveMinimum: 0, maximum: 10, default: 3 }),
+            sigmaEstimator: str(
+              'How σ of an individuals chart (regression metrics) is estimated from the baseline windows: `movingRange`, the average moving range of consecutive windows / 1.128 (the textbook estimator, Montgomery; NIST e-Handbook 6.3.2, robust to a shift inside the baseline), or `stddev`, their sample standard deviation. A p-chart (accuracy, error_rate) uses the binomial σ √(p̄(1−p̄)/n) of each window. Every chart states its estimator.',
+              'sigmaEstimator: movingRange',
+              { enum: ['movingRange', 'stddev'], default: 'movingRange' },
+            ),
+            side: str(
+              'Which departures the rules report: `lower` (only drops), `upper` (only rises) or `both`. Default by the metric: `lower` for metrics where higher is better (accuracy, f1, …), `upper` for errors (mae, rmse, error_rate, …).',
+              'side: lower',
+              { enum: ['lower', 'upper', 'both'] },
+            ),
             baseline: {
               kind: 'union',
               doc: 'Where μ and σ come from: the first k windows, or `evaluation` (the deployed version’s evaluation metric).',
@@ -515,13 +675,23 @@ export const configSchema: ObjectSchema = {
           example: 'drift: { method: psi, threshold: 0.2, features: [temp_max] }',
           always: true,
           properties: {
-            method: str('`psi` (Population Stability Index, quantile bins) or `ks` (two-sample Kolmogorov–Smirnov, numeric columns).', 'method: psi', {
+            test: str(
+              'The drift test per column. `auto` (default) chooses as Evidently does, by type and reference size: with ≤ 1000 reference rows, KS for numeric columns, chi-square for categorical ones (or numeric ones with ≤ 5 values), the two-proportion Z-test for binary ones; with more, Wasserstein distance normed by the reference std (numeric) or Jensen–Shannon distance (categorical). Or name one: `ks`, `psi`, `wasserstein`, `jensenshannon`, `chisquare` (KS and Wasserstein fall back to the categorical test on categorical columns).',
+              'test: auto',
+              { enum: ['auto', 'ks', 'psi', 'wasserstein', 'jensenshannon', 'chisquare'], default: 'auto' },
+            ),
+            method: str('Older name for `test`, limited to `psi` or `ks`, with its old meaning: drift when the score exceeds `threshold` (KS: the D statistic; default 0.2). `test` wins when both are given.', 'method: psi', {
               enum: ['psi', 'ks'],
-              default: 'psi',
             }),
-            threshold: num('number', 'Score above which a feature has drifted (PSI: 0.1 moderate, 0.2 significant; KS: the D statistic).', 'threshold: 0.2', {
-              exclusiveMinimum: 0,
-              default: 0.2,
+            threshold: num(
+              'number',
+              'Drift threshold. For p-value tests (KS, chi-square, Z-test) a column drifts when p < threshold (default 0.05); for distances when the score > threshold (Wasserstein and Jensen–Shannon 0.1, PSI 0.2). Default: the test’s own.',
+              'threshold: 0.1',
+              { exclusiveMinimum: 0 },
+            ),
+            window: num('integer', 'Predictions the drift tests look at: the latest this many at each chart window (separate from `monitor.window`, so drift can use larger windows than the chart). Default: `monitor.window`.', 'window: 500', {
+              minimum: 2,
+              maximum: 1000000,
             }),
             features: {
               kind: 'array',
@@ -552,9 +722,12 @@ export const configSchema: ObjectSchema = {
             ),
           },
         },
+        on: monitorOnBlock,
       },
     },
     registry: registryBlock,
+    tune: tuneBlock,
+    optimize: optimizeBlock,
   },
 };
 

@@ -11,6 +11,8 @@ export type MissingPolicy = 'drop' | 'impute';
 export type Optimizer = 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
 export type Activation = 'relu' | 'sigmoid' | 'softmax' | 'tanh' | 'linear' | 'elu' | 'selu' | 'softplus';
 export type DriftMethod = 'psi' | 'ks';
+/** `monitor.drift.test`: `auto` chooses per column by type and reference size, as Evidently does. */
+export type DriftTestName = 'auto' | 'ks' | 'psi' | 'wasserstein' | 'jensenshannon' | 'chisquare';
 export type TargetType = 'local' | 'http';
 
 export const CLASSIFICATION_METRICS = [
@@ -187,11 +189,21 @@ export interface ControlChartConfig {
   baseline: number | 'evaluation';
   /** Western Electric rules to apply (1–4). */
   rules: number[];
+  /** σ of an individuals chart: MR̄/1.128 or the sample std (absent: movingRange). */
+  sigmaEstimator?: 'movingRange' | 'stddev';
+  /** Which side the rules watch (absent: by the metric's direction, lower for accuracy-like, upper for error-like). */
+  side?: 'lower' | 'upper' | 'both';
 }
 
 export interface DriftConfig {
-  method: DriftMethod;
-  threshold: number;
+  /** The test per column; `auto` (the default) defers to the older `method` when that is given. */
+  test?: DriftTestName;
+  /** Older name for the test, psi or ks, with its old meaning (score > threshold, KS on D; default 0.2); `test` wins when both are given. */
+  method?: DriftMethod;
+  /** Absent: the test's default (p < 0.05 for KS, chi-square and the Z-test; 0.1 for Wasserstein and Jensen–Shannon; 0.2 for PSI). */
+  threshold?: number;
+  /** Predictions per drift window (the latest this many, ending at each chart window); absent: `monitor.window`. */
+  window?: number;
   /** Absent: all features. */
   features?: string[];
 }
@@ -210,6 +222,38 @@ export interface MonitorConfig {
   controlChart: ControlChartConfig;
   drift: DriftConfig;
   alerts: AlertsConfig;
+  /** What the follower does on an alert (monitor.on): by rule (we1–we4, drift) or for any alert. */
+  on?: MonitorPolicyConfig;
+}
+
+/** `notify`: record and show; `retrain`: also ask for a retrain; `rollback`: switch back to the previous version. */
+export type MonitorAction = 'notify' | 'retrain' | 'rollback';
+/** Keys: `alert` (any alert), `we1` … `we4` (a Western Electric rule), `drift` (any drift alert). */
+export type MonitorPolicyConfig = Partial<Record<'alert' | 'we1' | 'we2' | 'we3' | 'we4' | 'drift', MonitorAction>>;
+
+/** One parameter of a `tune.space`: a range, or a list of values. */
+export type TuneParamConfig =
+  | { type: 'uniform'; low: number; high: number; steps?: number }
+  | { type: 'loguniform'; low: number; high: number; steps?: number }
+  | { type: 'int'; low: number; high: number; step: number }
+  | { type: 'choice'; values: Array<string | number> };
+
+export type TuneSampler = 'random' | 'grid' | 'tpe';
+export type TuneDirection = 'minimize' | 'maximize';
+
+/** `tune:`: a hyperparameter search (docs/optimisation.md). */
+export interface TuneConfig {
+  /** `learningRate`, `batchSize`, `epochs`, `optimizer` (train fields) or `layers.<i>.<units|rate|activation>`. */
+  space: Record<string, TuneParamConfig>;
+  sampler: TuneSampler;
+  pruner: { type: 'median' | 'none'; warmupEpochs: number; minTrials: number };
+  budget: { trials?: number; minutes?: number };
+  /** metric filled from the task; direction filled from the metric when absent. */
+  objective: { metric: string; direction?: TuneDirection };
+  seed: number;
+  /** Absent: the number of cores. */
+  parallel?: number;
+  tpe: { startupTrials: number; candidates: number };
 }
 
 export interface ModelOpsConfig {
@@ -222,6 +266,14 @@ export interface ModelOpsConfig {
   deploy?: DeployConfig;
   monitor?: MonitorConfig;
   registry?: RegistryPolicyConfig;
+  tune?: TuneConfig;
+  optimize?: OptimizeConfig;
+}
+
+/** `optimize:` — the gates a quantised or pruned version must pass against its parent. */
+export interface OptimizeConfig {
+  /** metric → condition; `parent` names the version it was optimised from. Default `<task metric>: ">= parent - 0.005"`. */
+  gates?: Record<string, string>;
 }
 
 /** What `loadConfig` returns. */

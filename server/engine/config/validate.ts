@@ -13,6 +13,7 @@ import { parseGate, GATE_GRAMMAR } from './gate';
 import { didYouMean, isSecretKey, looksLikeSecret, urlCarriesSecret } from './text';
 import { webhookPathCarriesSecret } from '../monitoring/webhook';
 import { listColumns } from '../data/read';
+import { checkTune } from '../tuning/space';
 import {
   CLASSIFICATION_METRICS,
   FAIRNESS_METRICS,
@@ -604,6 +605,8 @@ class Analyzer {
       }
     }
     this.fairnessMeaning(evaluate, task, columns, trainPath);
+    if (v.tune !== undefined) tuneMeaning(this, v);
+    if (v.optimize !== undefined) optimizeMeaning(this, v, task);
     const es = obj(train.earlyStopping);
     if (task === 'regression' && typeof es.metric === 'string' && es.metric.includes('accuracy'))
       this.add(this.at(['train', 'earlyStopping', 'metric']), 'error', 'metric-task-mismatch', `train.earlyStopping.metric: '${es.metric}' exists only for classification; use val_loss.`, { suggestion: 'val_loss' });
@@ -644,6 +647,7 @@ class Analyzer {
     if (valid && typeof cc.metric === 'string' && all.includes(cc.metric) && !valid.includes(cc.metric))
       this.add(this.at(['monitor', 'controlChart', 'metric']), 'error', 'metric-task-mismatch', `monitor.controlChart.metric: ${mismatch(cc.metric)}`);
     const drift = obj(monitor.drift);
+    this.monitorAnalyticsMeaning(cc, drift);
     if (Array.isArray(drift.features) && featureSet) {
       drift.features.forEach((f, i) => {
         if (typeof f === 'string' && !featureSet.includes(f)) {
@@ -651,6 +655,25 @@ class Analyzer {
           this.add(this.at(['monitor', 'drift', 'features', i]), 'error', 'unknown-column', `monitor.drift.features: '${clip(f)}' is not a feature of the model (${featureSet.join(', ')}).${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
         }
       });
+    }
+  }
+
+  /** monitor.drift's test and threshold, and the control chart's side, against each other. */
+  monitorAnalyticsMeaning(cc: Record<string, unknown>, drift: Record<string, unknown>): void {
+    if (typeof drift.method === 'string' && typeof drift.test === 'string') {
+      this.add(this.keyAt(['monitor', 'drift', 'method']), 'warning', 'unused-key', `monitor.drift: test is set, so method (${clip(drift.method)}) is ignored; remove one of them.`);
+    }
+    const test = typeof drift.test === 'string' ? drift.test : typeof drift.method === 'string' ? drift.method : 'auto';
+    if (typeof drift.threshold === 'number' && drift.threshold >= 1 && (test === 'ks' || test === 'chisquare' || test === 'auto')) {
+      this.add(
+        this.at(['monitor', 'drift', 'threshold']),
+        'warning',
+        'drift-threshold',
+        `monitor.drift.threshold ${drift.threshold} with test ${test}: KS, chi-square and the Z-test compare it to a p-value (0–1), so every column would drift. Use e.g. 0.05, or name a distance test.`,
+      );
+    }
+    if (cc.side === 'upper' && typeof cc.metric === 'string' && /acc|auc|precision|recall|f1|r2/.test(cc.metric)) {
+      this.add(this.at(['monitor', 'controlChart', 'side']), 'warning', 'chart-side', `monitor.controlChart.side: upper watches only rises of ${clip(cc.metric)}, where higher is better; a drop raises no alert. Use lower or both.`);
     }
   }
 
@@ -836,6 +859,27 @@ function describe(n: Node | null): string {
 /** "Did you mean" first (Problems cuts long messages), then the metrics there are. */
 function unknownMetricMessage(name: string, suggestion: string | undefined, metrics: readonly string[], task?: string): string {
   return `'${clip(name)}' is not a${task ? ` ${task}` : ''} metric.${suggestion ? ` Did you mean '${suggestion}'?` : ''} Metrics${task ? ` for ${task}` : ''}: ${metrics.join(', ')}.`;
+}
+
+/** optimize.gates: each a gate condition on a metric of the task (`parent` is the version optimised from). */
+function optimizeMeaning(a: Analyzer, v: Record<string, unknown>, task: unknown): void {
+  const gates = obj(obj(v.optimize).gates);
+  const valid: readonly string[] | undefined = task === 'classification' ? CLASSIFICATION_METRICS : task === 'regression' ? REGRESSION_METRICS : undefined;
+  for (const [m, expr] of Object.entries(gates)) {
+    if (valid && (CLASSIFICATION_METRICS as readonly string[]).concat(REGRESSION_METRICS).includes(m) && !valid.includes(m)) {
+      a.add(a.keyAt(['optimize', 'gates', m]), 'error', 'metric-task-mismatch', `optimize.gates: '${m}' is not a ${String(task)} metric. Metrics for ${String(task)}: ${valid.join(', ')}.`);
+    }
+    if (typeof expr === 'number') {
+      a.add(a.at(['optimize', 'gates', m]), 'error', 'invalid-gate', `optimize.gates.${m}: a gate is a condition such as ">= parent - 0.005", not a bare number.`, { suggestion: '">= parent - 0.005"' });
+    } else if (typeof expr === 'string' && !parseGate(expr)) {
+      a.add(a.at(['optimize', 'gates', m]), 'error', 'invalid-gate', `optimize.gates.${m}: '${clip(expr)}' is not a gate condition. Write ${GATE_GRAMMAR}, e.g. ">= parent - 0.005".`);
+    }
+  }
+}
+
+/** tune: the search space against model.layers, ranges, grid size, budget, objective (checks in tuning/space.ts). */
+function tuneMeaning(a: Analyzer, v: Record<string, unknown>): void {
+  for (const p of checkTune(v)) a.add(p.onKey ? a.keyAt(p.path) : a.at(p.path), 'error', p.code, p.message);
 }
 
 /**

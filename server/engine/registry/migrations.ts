@@ -189,6 +189,65 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE deployments ADD COLUMN approval_id INTEGER;
     `,
   },
+  {
+    version: 6,
+    description: 'hyperparameter studies and their trials (each trial a training run)',
+    sql: `
+      CREATE TABLE studies (
+        id TEXT PRIMARY KEY,
+        model TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'cancelled', 'failed')),
+        sampler TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('minimize', 'maximize')),
+        space TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        config_path TEXT,
+        config_digest TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        error TEXT,
+        registered_version TEXT
+      );
+      CREATE TABLE study_trials (
+        study_id TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'pruned', 'failed', 'cancelled')),
+        params TEXT NOT NULL,
+        value REAL,
+        intermediate TEXT NOT NULL DEFAULT '[]',
+        epochs INTEGER NOT NULL DEFAULT 0,
+        run_id TEXT,
+        error TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        PRIMARY KEY (study_id, number)
+      );
+      CREATE INDEX studies_created ON studies (created_at);
+    `,
+  },
+  {
+    version: 7,
+    description: 'data versions: datasets keep their bytes as content-defined chunks, and a column profile',
+    sql: `
+      ALTER TABLE datasets ADD COLUMN profile TEXT;
+      ALTER TABLE datasets ADD COLUMN freed_at TEXT;
+      CREATE TABLE data_versions (
+        digest TEXT PRIMARY KEY REFERENCES datasets(digest),
+        size INTEGER NOT NULL,
+        chunk_count INTEGER NOT NULL,
+        stored_at TEXT NOT NULL
+      );
+      CREATE TABLE data_chunks (
+        digest TEXT NOT NULL REFERENCES data_versions(digest) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        chunk TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (digest, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX data_chunks_by_chunk ON data_chunks (chunk);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

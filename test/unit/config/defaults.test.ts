@@ -49,7 +49,7 @@ for (const task of ['classification', 'regression'] as const) {
     const seen: string[] = [];
     checkDefaults(configSchema, cfg, task, '', seen);
     // The walk must really have compared the defaults the issue named (not vacuously passed).
-    for (const k of ['data.split.train', 'data.split.validation', 'data.split.test', 'train.epochs', 'monitor.window', 'monitor.controlChart.metric', 'monitor.controlChart.sigma', 'monitor.controlChart.baseline', 'monitor.controlChart.rules', 'monitor.drift.method', 'monitor.drift.threshold', 'monitor.alerts.notify']) {
+    for (const k of ['data.split.train', 'data.split.validation', 'data.split.test', 'train.epochs', 'monitor.window', 'monitor.controlChart.metric', 'monitor.controlChart.sigma', 'monitor.controlChart.baseline', 'monitor.controlChart.rules', 'monitor.drift.test', 'monitor.controlChart.sigmaEstimator', 'monitor.alerts.notify']) {
       assert.ok(seen.includes(k), `${k} was compared`);
     }
     // evaluate.metrics is filled by normalize's own code: it must agree with the schema too.

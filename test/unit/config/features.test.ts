@@ -21,7 +21,7 @@ test('completion: keys by context, without keys already present', () => {
   const item = complete(text, pos, { path: SAMPLE_CONFIG_PATH }).find((c) => c.label === 'optimizer');
   assert.deepEqual(item?.range, { start: { line: pos.line, character: 2 }, end: pos });
   const top = at('version: 1\n|');
-  assert.deepEqual(labels(top.text, top.pos).sort(), ['data', 'deploy', 'evaluate', 'model', 'monitor', 'project', 'registry', 'train']);
+  assert.deepEqual(labels(top.text, top.pos).sort(), ['data', 'deploy', 'evaluate', 'model', 'monitor', 'optimize', 'project', 'registry', 'train', 'tune']);
 });
 
 test('completion: keys inside a block sequence item and a flow map', () => {
