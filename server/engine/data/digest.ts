@@ -1,8 +1,15 @@
-/** Dataset identity: SHA-256 of the file's bytes, recorded in the registry with its shape. */
+/**
+ * Dataset identity and storage: each file a run read is stored in the data store (chunked by
+ * content, deduplicated, streamed) and recorded in the registry with its shape and profile. Its
+ * digest stays the SHA-256 of the whole file, so records made before data versions still match.
+ */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { recordDataVersion, withDataDb } from '../registry/datasets';
 import type { DatasetRef, Digest, Registry } from '../registry/types';
 import type { LoadedData } from './splits';
+import { profileDataset } from './store/profile';
+import { DataStore } from './store/store';
 
 /** "sha256:<hex>" of a file, streamed. */
 export async function digestFile(path: string): Promise<Digest> {
@@ -12,14 +19,25 @@ export async function digestFile(path: string): Promise<Digest> {
 }
 
 /**
- * Hashes each file a run read and records it in the registry with its shape; returns the
- * references a version keeps (role, workspace-relative path, digest).
+ * Stores each file a run read as a data version and records it in the registry with its shape
+ * and profile; returns the references a version keeps (role, workspace-relative path, digest).
  */
 export async function recordDatasets(registry: Registry, files: LoadedData['files']): Promise<DatasetRef[]> {
   const refs: DatasetRef[] = [];
+  const store = new DataStore(registry.storeDir);
+  // A file read in two roles (train and evaluation) is stored once.
+  const done = new Map<string, Digest>();
   for (const f of files) {
-    const digest = await digestFile(f.dataset.path);
-    registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns: f.dataset.columns.map((c) => ({ name: c.name, type: c.type })) });
+    let digest = done.get(f.dataset.path);
+    if (digest === undefined) {
+      const { manifest } = await store.putFile(f.dataset.path);
+      digest = manifest.digest;
+      const columns = f.dataset.columns.map((c) => ({ name: c.name, type: c.type }));
+      withDataDb(registry, false, (d) => recordDataVersion(d, { manifest, path: f.displayPath, rows: f.dataset.rows.length, columns, profile: profileDataset(f.dataset) }));
+      // Through the registry as well, so its listeners (the editor's tree) hear of it.
+      registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns });
+      done.set(f.dataset.path, digest);
+    }
     refs.push({ role: f.role, path: f.displayPath, digest });
   }
   return refs;
