@@ -4,6 +4,7 @@
  * tfjs-node file system support, and loaded the same way, so it works on every backend.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { inputWidth, transformRows, type TransformContext } from '../data/preprocess';
@@ -12,6 +13,8 @@ import type { FeatureTransform, ModelManifest, Prediction, Signature, Task } fro
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
+/** The compact form of weights.bin that pruned versions use. */
+export const WEIGHTS_GZ = 'weights.bin.gz';
 export const MANIFEST_JSON = 'modelops.json';
 export const MANIFEST_FORMAT = 'modelops-tfjs/1';
 
@@ -97,6 +100,29 @@ async function readJson(path: string, what: string): Promise<unknown> {
 
 const PREDICT_BATCH = 8192;
 
+/** Inflated weights beyond this are refused: a few KB of gzip must not become gigabytes in memory. */
+const MAX_WEIGHTS_BYTES = 2 * 1024 ** 3;
+
+/** weights.bin, or weights.bin.gz (a pruned version's compact form: its zeros compress). */
+async function readWeights(dir: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, WEIGHTS_BIN));
+  } catch {
+    /* try the compressed form */
+  }
+  let packed: Buffer;
+  try {
+    packed = await readFile(join(dir, WEIGHTS_GZ));
+  } catch {
+    throw new ModelOpsError('bundle-incomplete', `The model bundle has no ${WEIGHTS_BIN} (${dir}).`, 'Register the version again from a complete bundle.');
+  }
+  try {
+    return gunzipSync(packed, { maxOutputLength: MAX_WEIGHTS_BYTES });
+  } catch (e) {
+    throw new ModelOpsError('bundle-incomplete', `${join(dir, WEIGHTS_GZ)} is not a readable gzip file of at most 2 GiB (${e instanceof Error ? e.message : String(e)}).`, 'Register the version again from a complete bundle.');
+  }
+}
+
 /** Loads a bundle directory written by training. */
 export async function loadModelBundle(dir: string): Promise<LoadedModel> {
   await ensureBackend();
@@ -105,12 +131,7 @@ export async function loadModelBundle(dir: string): Promise<LoadedModel> {
     throw new ModelOpsError('bundle-format', `${join(dir, MANIFEST_JSON)} has format '${String(manifest?.format)}', expected '${MANIFEST_FORMAT}'.`, 'This version was not trained by ModelOps; it cannot be served or evaluated here.');
   }
   const modelJson = (await readJson(join(dir, MODEL_JSON), MODEL_JSON)) as tf.io.ModelJSON;
-  let weights: Buffer;
-  try {
-    weights = await readFile(join(dir, WEIGHTS_BIN));
-  } catch {
-    throw new ModelOpsError('bundle-incomplete', `The model bundle has no ${WEIGHTS_BIN} (${dir}).`, 'Register the version again from a complete bundle.');
-  }
+  const weights = await readWeights(dir);
   const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights);
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }));
