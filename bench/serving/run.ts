@@ -42,6 +42,8 @@ const WAIT = arg('max-wait-ms', -1);
 const ROUNDS = arg('rounds', 3);
 const LOG_ROUNDS = arg('log-rounds', 6);
 const ONNX = process.argv.includes('--onnx');
+/** Only step 2 (logging off / on / on + live monitoring), for a short run. */
+const ONLY_LOG = process.argv.includes('--only-log');
 const TOKEN = 'bench-token';
 const repo = resolve(__dirname, '..', '..');
 
@@ -64,10 +66,12 @@ async function waitFor<T>(fn: () => T | null, ms = 30_000): Promise<T> {
   }
 }
 
-async function startModelServerProcess(dir: string, bundle: string, logging: boolean): Promise<{ url: string; child: ChildProcess }> {
-  const record = join(dir, `server-${logging ? 'log' : 'nolog'}.json`);
-  const child = spawn(process.execPath, [...serveArgs(), 'serve', '--port', '0', '--store', join(dir, logging ? 'store-log' : 'store-nolog'), '--token-env', 'BENCH_TOKEN', '--record', record, ...(logging ? [] : ['--no-log']), ...(WAIT >= 0 ? ['--max-wait-ms', String(WAIT)] : [])], {
-    env: { ...process.env, BENCH_TOKEN: TOKEN },
+async function startModelServerProcess(dir: string, bundle: string, logging: boolean, monitoring = false): Promise<{ url: string; child: ChildProcess }> {
+  const name = `${logging ? 'log' : 'nolog'}${monitoring ? '-live' : ''}`;
+  const record = join(dir, `server-${name}.json`);
+  const child = spawn(process.execPath, [...serveArgs(), 'serve', '--port', '0', '--store', join(dir, `store-${name}`), '--token-env', 'BENCH_TOKEN', '--record', record, ...(logging ? [] : ['--no-log']), ...(WAIT >= 0 ? ['--max-wait-ms', String(WAIT)] : [])], {
+    // Live monitoring is on by default in `modelops serve`; the environment turns it off.
+    env: { ...process.env, BENCH_TOKEN: TOKEN, MODELOPS_LIVE_MONITOR: monitoring ? 'on' : 'off' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const rec = await waitFor(() => (existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as ServerRecord) : null));
@@ -281,18 +285,25 @@ async function main(): Promise<void> {
     const bundle = await registry.artifactPath(`${trained.version.model}@${trained.version.version}`);
     const manifest = JSON.parse(readFileSync(join(bundle, 'modelops.json'), 'utf8')) as ModelManifest;
     const body = inferBody(manifest.features, ROW);
-    const c32 = await concurrencyTable(dir, bundle, body, children);
+    const c32 = ONLY_LOG ? null : await concurrencyTable(dir, bundle, body, children);
 
-    // Logging on vs off: both servers up, measured in alternating rounds, best of each.
+    // Logging off / on / on + live monitoring: three servers up, measured in rotating rounds.
     const noLog = await startModelServerProcess(dir, bundle, false);
     children.push(noLog.child);
     const withLog = await startModelServerProcess(dir, bundle, true);
     children.push(withLog.child);
-    const rps = { on: [] as Load[], off: [] as Load[] };
+    const withLive = await startModelServerProcess(dir, bundle, true, true);
+    children.push(withLive.child);
+    // Windows of 100 as modelops.yaml's default; every request is monitored.
+    await fetch(`${withLive.url}/v2/repository/models/weather/monitor`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ window: 100 }) });
+    const rps = { on: [] as Load[], off: [] as Load[], live: [] as Load[] };
     for (let round = 0; round < LOG_ROUNDS; round++) {
       rps.off.push(await load(noLog.url, '/v2/models/weather/infer', body, 32, SECONDS, noLog.child.pid));
       rps.on.push(await load(withLog.url, '/v2/models/weather/infer', body, 32, SECONDS, withLog.child.pid));
+      rps.live.push(await load(withLive.url, '/v2/models/weather/infer', body, 32, SECONDS, withLive.child.pid));
     }
+    const liveWindows = ((await (await fetch(`${withLive.url}/v2/models/weather/monitor`)).json()) as { events: Array<{ event: string }> }).events.filter((e) => e.event === 'window').length;
+    withLive.child.kill();
     // One real answer of the model, to log lines shaped exactly as the server writes them.
     const sample = (await (await fetch(`${withLog.url}/v2/models/weather/infer`, { method: 'POST', body })).json()) as { outputs: Array<{ name: string; data: Array<string | number> }> };
     noLog.child.kill();
@@ -317,7 +328,22 @@ async function main(): Promise<void> {
         `\n  throughput runs on ${rps.on.map((x) => x.rps.toFixed(0)).join(', ')}; off ${rps.off.map((x) => x.rps.toFixed(0)).join(', ')}` +
         `\n  in-process: building, buffering and appending one log line (the server's code, 200 ms flushes) costs ${appendUs.toFixed(2)} µs of CPU = ${((appendUs / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging`,
     );
+    const liveBest = best(rps.live);
+    const pairedLive = rps.live.map((x, i) => 1 - x.rps / rps.off[i].rps);
+    const pairedLiveVsLog = rps.live.map((x, i) => 1 - x.rps / rps.on[i].rps);
+    const cpuLive = median(rps.live.map((x) => x.cpuUs));
+    console.log(
+      `\nlogging + live monitoring (windows of 100, ≥ ${liveWindows} windows streamed) at concurrency 32:` +
+        `\n  best round: ${liveBest.rps.toFixed(0)} rps (p99 ${liveBest.p99.toFixed(2)} ms): cost vs off ${((1 - liveBest.rps / off.rps) * 100).toFixed(1)}%, vs logging only ${((1 - liveBest.rps / onLoad.rps) * 100).toFixed(1)}%` +
+        `\n  per round (vs off): ${pairedLive.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; median ${(median(pairedLive) * 100).toFixed(1)}%; vs logging only median ${(median(pairedLiveVsLog) * 100).toFixed(1)}%` +
+        `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
+        `\n  throughput runs ${rps.live.map((x) => x.rps.toFixed(0)).join(', ')}`,
+    );
     if (c32) console.log(`ratio at concurrency 32: ${(c32.m.rps / c32.r.rps).toFixed(2)}× (target ≥ 0.5), p99 ${c32.m.p99.toFixed(2)} ms (target ≤ 10 ms)`);
+    if (ONLY_LOG) {
+      registry.close();
+      return;
+    }
 
     // Monitoring 1,000,000 logged predictions.
     const logDir = join(dir, 'biglog');

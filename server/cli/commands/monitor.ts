@@ -4,9 +4,24 @@ import { formatNumber, paint, table } from '../output';
 import { openRegistry } from '../../engine/registry';
 import { monitor } from '../../engine/monitoring';
 import { pointLimits } from '../../engine/spc';
-import { envTokenFor, openWorkspace, parseCli, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
+import { envTokenFor, openWorkspace, parseCli, selfServeCommand, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
+import type { CliIO } from '../command';
+import type { ModelOpsConfig, MonitorConfig } from '../../engine/config/types';
+import type { Registry } from '../../engine/registry/types';
+import { configSchema, withDefaults } from '../../engine/config/schema';
+import { connectTarget, readLocalToken } from '../../engine/deploy';
+import { ModelOpsError } from '../../engine/errors';
+import { followMonitor } from '../../engine/monitoring/live/client';
+import { liveConfigFromMonitor, type LiveWindow } from '../../engine/monitoring/live/window';
+import { runPolicy } from '../../engine/monitoring/policy';
 
 const USAGE = `modelops monitor [--target <name>] [--model <model>] [--last N] [--log-dir DIR] [--no-alerts] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
+modelops monitor --follow [--target <name>] [--model <model>] [--from-start] [--json]
+
+--follow subscribes to the model server's live monitor (GET /v2/models/<m>/monitor/stream): each
+window and alert is printed as it is scored (--json: one JSON object per line), alerts are recorded
+and monitor.on policies run (e.g. we1: rollback). Ctrl+C stops it. --from-start replays the
+server's backlog first. See docs/monitoring.md.
 
 Cuts the target's prediction log into windows of monitor.window predictions and shows per-window
 accuracy (where feedback arrived), the prediction distribution, the control chart of
@@ -33,12 +48,27 @@ export const monitorCommand: CliCommand = {
         config: { type: 'string' },
         root: { type: 'string' },
         json: { type: 'boolean' },
+        follow: { type: 'boolean' },
+        'from-start': { type: 'boolean' },
         ...TOKEN_ORIGIN_OPTION,
       },
       USAGE,
     );
     const { root, config } = await openWorkspace(io, values.root as string | undefined, values.config as string | undefined);
     const registry = openRegistry(root);
+    if (values.follow) {
+      try {
+        return await follow(io, registry, config, {
+          target: values.target as string | undefined,
+          model: values.model as string | undefined,
+          json: values.json === true,
+          fromStart: values['from-start'] === true,
+          tokenOrigins: values['token-origin'] as string[] | undefined,
+        });
+      } finally {
+        registry.close();
+      }
+    }
     try {
       const last = values.last === undefined ? undefined : Number(values.last);
       const r = await monitor({
@@ -106,3 +136,80 @@ export const monitorCommand: CliCommand = {
     }
   },
 };
+
+interface FollowFlags {
+  target?: string;
+  model?: string;
+  json: boolean;
+  fromStart: boolean;
+  tokenOrigins?: string[];
+}
+
+const fmt = (v: number | null): string => (v === null ? '—' : formatNumber(v));
+
+/** `--follow`: stream the live monitor, record alerts, run monitor.on; ends on SIGINT/SIGTERM. */
+async function follow(io: CliIO, registry: Registry, config: ModelOpsConfig, flags: FollowFlags): Promise<number> {
+  const mc = config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig);
+  const target = flags.target ?? mc.target;
+  if (!target) throw new ModelOpsError('no-monitor-target', 'No target to follow: modelops.yaml has no monitor.target.', 'Add monitor: { target: local } or pass --target.');
+  const model = flags.model ?? config.model.name;
+  const access = { registry, config, tokenFor: envTokenFor(io.env, flags.tokenOrigins), serveCommand: selfServeCommand() };
+  const client = await connectTarget(access, target, { start: false });
+  if (!client) throw new ModelOpsError('target-down', `Target '${target}' is not running.`, `Deploy to it first (modelops deploy ${model}@<version> --target ${target}).`);
+  const t = config.deploy?.targets?.[target];
+  const token = (t ? await access.tokenFor(target, t) : null) ?? (t?.type === 'local' ? readLocalToken(registry.storeDir, target) : null);
+  const c = paint(io.isTTY);
+  // The server scores windows as modelops.yaml says: tell it (this restarts its windows only when the settings differ).
+  const active = registry.activeDeployment(target, model);
+  let evaluation: number | undefined;
+  if (active) {
+    const m = registry.getVersion(`${model}@${active.version}`).metrics[mc.controlChart.metric === 'error_rate' ? 'accuracy' : mc.controlChart.metric];
+    if (typeof m === 'number') evaluation = m;
+  }
+  const wanted = liveConfigFromMonitor(mc, evaluation);
+  try {
+    const headers = { authorization: `Bearer ${token ?? ''}`, 'content-type': 'application/json' };
+    const url = `${client.url}/v2/repository/models/${encodeURIComponent(model)}/monitor`;
+    const now = (await (await fetch(url, { headers, signal: AbortSignal.timeout(5000) })).json()) as { config?: unknown };
+    if (JSON.stringify(now.config) !== JSON.stringify(wanted)) {
+      const res = await fetch(url, { method: 'PUT', headers, body: JSON.stringify(wanted), signal: AbortSignal.timeout(5000) });
+      if (res.status !== 200) io.err(`monitor: the server kept its own monitor settings (${res.status}: ${(await res.text()).slice(0, 200)})`);
+    }
+  } catch (e) {
+    io.err(`monitor: could not send the monitor settings (${e instanceof Error ? e.message : String(e)}); the server uses its own`);
+  }
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const seen = new Set(registry.listAlerts({ target, limit: 100_000 }).filter((a) => a.model === model).map((a) => `${a.rule}\u0000${a.message}`));
+  if (!flags.json) io.out(`following ${c.bold(model)} on '${target}' (${client.url}): windows of ${wanted.window}, ${wanted.metric} chart, ${wanted.drift.method} drift — Ctrl+C to stop`);
+  let alerts = 0;
+  try {
+    for await (const e of followMonitor({ url: client.url, model, token, lastEventId: flags.fromStart ? '0' : null, signal: controller.signal })) {
+      if (e.event === 'alert') {
+        alerts++;
+        const outcome = await runPolicy({ ...access, target, on: mc.on, alert: e.data, seen });
+        if (flags.json) {
+          io.out(JSON.stringify(e));
+          io.out(JSON.stringify({ id: e.id, model, event: 'action', data: { rule: e.data.rule, action: outcome.action, because: outcome.because, ok: outcome.ok, detail: outcome.detail, deployment: outcome.deployment?.id ?? null, alert: outcome.alert?.id ?? null } }));
+        } else {
+          io.out(`${c.red('●')} [${e.data.rule}] ${e.data.message}`);
+          io.out(`  → ${outcome.action} (monitor.on.${outcome.because}): ${outcome.ok ? outcome.detail : c.red(outcome.detail)}`);
+        }
+      } else if (flags.json) io.out(JSON.stringify(e));
+      else if (e.event === 'window') io.out(windowLine(e.data));
+      else io.err(`monitor: ${e.event}: ${e.data.reason}`);
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return alerts > 0 ? 3 : 0;
+}
+
+function windowLine(w: LiveWindow): string {
+  const drift = Object.entries(w.drift).map(([f, v]) => `${f} ${fmt(v)}`).join(', ');
+  const chart = w.chart ? ` [${fmt(w.chart.lcl)}, ${fmt(w.chart.ucl)}]${w.chart.violations.length ? ` rule ${w.chart.violations.map((v) => v.rule).join(',')}` : ''}` : '';
+  return `window ${w.index + 1} ${w.end ?? ''} ${w.version}: n ${w.count}, labelled ${w.labelled}, ${w.metric} ${fmt(w.value)}${chart}; ${w.driftMethod} ${drift || '—'}; p50 ${fmt(w.p50LatencyMs)} ms`;
+}

@@ -1,14 +1,14 @@
 /** `modelops serve`: the local model server (Open Inference Protocol) in the foreground. */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { CliCommand } from '../command';
+import { intFlag, parseCli } from '../shared/args';
 import { ModelOpsError } from '../../engine/errors';
 import { isLoopbackHost, startModelServer } from '../../engine/serving';
 import type { ServerRecord } from '../../engine/serving/types';
 
 const USAGE = `modelops serve [--host 127.0.0.1] [--port 8765] [--token-env VAR] [--store DIR]
-               [--max-batch 64] [--max-wait-ms 0] [--no-log] [--log-max-mb 64] [--log-keep 4]
+               [--max-batch 64] [--max-wait-ms 0] [--no-log] [--no-monitor] [--log-max-mb 64] [--log-keep 4]
                [--record FILE]
 
 Serves model versions over the Open Inference Protocol (KServe V2) until stopped (Ctrl+C).
@@ -20,41 +20,34 @@ Serves model versions over the Open Inference Protocol (KServe V2) until stopped
   --record       write {pid, port, url} here once listening (used to find the server again)
   --max-batch    most rows per model call; --max-wait-ms: how long a request waits for others
                  (0: requests that arrive in the same event-loop turn share a call)
-  --no-log       turn the prediction log off`;
+  --no-log       turn the prediction log off
+  --no-monitor   turn live monitoring off (windows, alerts, the monitor stream and its gauges;
+                 also MODELOPS_LIVE_MONITOR=off)`;
 
-function int(v: string | undefined, name: string, def: number, min = 0): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new ModelOpsError('cli-usage', `--${name} must be an integer ≥ ${min} (got '${v}').`, USAGE);
-  return n;
-}
 
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Run the local model server (Open Inference Protocol / KServe V2)',
   usage: USAGE,
   async run(argv, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          host: { type: 'string' },
-          port: { type: 'string' },
-          'token-env': { type: 'string' },
-          store: { type: 'string' },
-          record: { type: 'string' },
-          'max-batch': { type: 'string' },
-          'max-wait-ms': { type: 'string' },
-          'no-log': { type: 'boolean' },
-          'log-max-mb': { type: 'string' },
-          'log-keep': { type: 'string' },
-        },
-        strict: true,
-      }));
-    } catch (e) {
-      throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), USAGE);
-    }
+    const { values, positionals } = parseCli(
+      argv,
+      {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'token-env': { type: 'string' },
+        store: { type: 'string' },
+        record: { type: 'string' },
+        'max-batch': { type: 'string' },
+        'max-wait-ms': { type: 'string' },
+        'no-log': { type: 'boolean' },
+        'no-monitor': { type: 'boolean' },
+        'log-max-mb': { type: 'string' },
+        'log-keep': { type: 'string' },
+      },
+      USAGE,
+    );
+    if (positionals.length) throw new ModelOpsError('cli-usage', `Unexpected argument '${positionals[0]}'.`, USAGE);
     let token: string | null = null;
     const tokenEnv = values['token-env'];
     if (tokenEnv) {
@@ -64,13 +57,14 @@ export const serveCommand: CliCommand = {
     const storeDir = resolve(io.cwd, values.store ?? join('.modelops', 'serving', 'default'));
     const server = await startModelServer({
       host: values.host ?? '127.0.0.1',
-      port: int(values.port, 'port', 8765),
+      port: intFlag(values.port, '--port') ?? 8765,
       storeDir,
       token,
-      maxBatchSize: int(values['max-batch'], 'max-batch', 64, 1),
-      maxWaitMs: int(values['max-wait-ms'], 'max-wait-ms', 0),
+      maxBatchSize: intFlag(values['max-batch'], '--max-batch', 1) ?? 64,
+      maxWaitMs: intFlag(values['max-wait-ms'], '--max-wait-ms') ?? 0,
       logging: !values['no-log'],
-      log: { maxBytes: int(values['log-max-mb'], 'log-max-mb', 64, 1) * 1024 * 1024, keep: int(values['log-keep'], 'log-keep', 4) },
+      ...(values['no-monitor'] ? { monitoring: false } : {}),
+      log: { maxBytes: (intFlag(values['log-max-mb'], '--log-max-mb', 1) ?? 64) * 1024 * 1024, keep: intFlag(values['log-keep'], '--log-keep') ?? 4 },
       onLog: (m, level = 'info') => io.err(`[serve] ${level === 'info' ? '' : `${level}: `}${m}`),
     });
     const recordFile = values.record ? resolve(io.cwd, values.record) : null;

@@ -314,6 +314,8 @@ export interface RollbackOptions extends TargetAccess {
   configDir?: string;
   /** How a bundle is loaded for the smoke test (default: the model runtime layer, as the server loads it). */
   loader?: (dir: string) => Promise<Predictor>;
+  /** Why, recorded before "rollback from <version>" (an automatic rollback names its alert). */
+  reason?: string;
 }
 
 /**
@@ -362,7 +364,7 @@ export async function rollback(options: RollbackOptions): Promise<DeploymentReco
   const t2 = Date.now();
   await client.switchTo(model, back);
   step('switch', `${current} → ${back}`, t2);
-  return registry.recordDeployment({ target, model, version: back, status: 'active', previousVersion: current, steps, reason: `rollback from ${current}` });
+  return registry.recordDeployment({ target, model, version: back, status: 'active', previousVersion: current, steps, reason: options.reason ? `${options.reason}; rollback from ${current}` : `rollback from ${current}` });
 }
 
 export interface EndpointStatus {

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { ServerMetrics } from './metrics';
 import { PredictionLog, type PredictionLogOptions } from './predictionLog';
+import { LiveMonitorHub, type LiveMonitorOptions } from './liveMonitor';
 import { ModelRepository } from './repository';
 import { BodyBudget, createRequestHandler } from './server';
 import type { PredictorLoader } from './types';
@@ -26,6 +27,12 @@ export interface ModelServerOptions {
   /** Prediction log on/off (default on) and its limits. */
   logging?: boolean;
   log?: PredictionLogOptions;
+  /**
+   * Live monitoring (windows, alerts, GET /v2/models/{m}/monitor/stream, gauges on /metrics).
+   * Default on; MODELOPS_LIVE_MONITOR=off in the environment turns it off (`modelops serve`).
+   */
+  monitoring?: boolean;
+  monitor?: LiveMonitorOptions;
   /** Infer body limit, default 10 MB. */
   bodyLimit?: number;
   /** Management (upload) body limit, default 256 MB; uploads are streamed to disk. */
@@ -63,6 +70,7 @@ export interface RunningModelServer {
   port: number;
   repository: ModelRepository;
   log: PredictionLog | null;
+  live: LiveMonitorHub | null;
   /** Resolves once the models of a previous run are loaded again. */
   restored: Promise<void>;
   close(): Promise<void>;
@@ -93,6 +101,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
     onBatch: (rows) => metrics.observeBatch(rows),
   });
   const log = options.logging === false ? null : new PredictionLog(join(storeDir, 'logs'), { ...options.log, onError: (m, level) => onLog(m, level) });
+  const live = (options.monitoring ?? process.env.MODELOPS_LIVE_MONITOR !== 'off') ? new LiveMonitorHub(options.monitor) : null;
   let ready = false;
   let port = 0;
   const handler = createRequestHandler({
@@ -100,6 +109,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
     repository,
     metrics,
     log,
+    live,
     token,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     managementBodyLimit: options.managementBodyLimit ?? 256 * 1024 * 1024,
@@ -156,9 +166,11 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
     port,
     repository,
     log,
+    live,
     restored,
     close() {
       closing ??= (async () => {
+        live?.close();
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeAllConnections();

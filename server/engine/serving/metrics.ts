@@ -51,8 +51,8 @@ export class ServerMetrics {
     this.busy++;
   }
 
-  /** `log` is the prediction log's counters (absent when the log is off). */
-  render(log?: { dropped: number } | null): string {
+  /** `log` is the prediction log's counters (absent when the log is off); `extra`, more lines (live monitoring). */
+  render(log?: { dropped: number } | null, extra?: readonly string[]): string {
     const out: string[] = [];
     const all = [...this.series.values()];
     const lbl = (s: Series) => `model="${esc(s.model)}",version="${esc(s.version)}"`;
@@ -87,6 +87,7 @@ export class ServerMetrics {
       out.push('# TYPE modelops_prediction_log_dropped_total counter');
       out.push(`modelops_prediction_log_dropped_total ${log.dropped}`);
     }
+    if (extra) out.push(...extra);
     return out.join('\n') + '\n';
   }
 }

@@ -22,6 +22,7 @@ import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
 import { bundleDigest } from './digest';
 import { identityProof } from './identity';
 import { receiveLoadBody } from './upload';
+import type { LiveMonitorHub } from './liveMonitor';
 import { explainRequest } from '../explain/serve';
 
 export interface HandlerDeps {
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   repository: ModelRepository;
   metrics: ServerMetrics;
   log: PredictionLog | null;
+  /** Live monitoring (windows, alerts, the monitor stream); null when off. */
+  live?: LiveMonitorHub | null;
   /** Management token; null disables the management API. */
   token: string | null;
   /** Infer/feedback body limit in bytes. */
@@ -75,6 +78,7 @@ const NONCE = /^[0-9a-f]{16,128}$/i;
  */
 const BUNDLE_LAYOUTS: ReadonlyArray<readonly string[]> = [
   ['model.json', 'weights.bin', 'modelops.json'],
+  ['model.json', 'weights.bin.gz', 'modelops.json'],
   ['model.onnx', 'modelops.json'],
 ];
 const BUNDLE_FILES = new Set(BUNDLE_LAYOUTS.flat());
@@ -204,6 +208,7 @@ function statusOf(e: unknown): number {
 
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { repository, metrics, log } = deps;
+  const live = deps.live ?? null;
 
   async function infer(req: IncomingMessage, res: ServerResponse, model: string, version: string | undefined, started: bigint): Promise<void> {
     let versionLabel = version ?? '';
@@ -232,7 +237,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       send(res, 200, response);
       const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
       // Smoke tests and other synthetic traffic ask not to be logged, so monitoring sees real traffic only.
-      if (log && decoded.parameters?.modelops_log !== false) {
+      const logged = decoded.parameters?.modelops_log !== false;
+      if (live && logged) live.observe(model, lv.version, lv.predictor.manifest, id, decoded.columns, preds, latencyMs);
+      if (log && logged) {
         log.append(model, {
           type: 'prediction',
           id,
@@ -282,8 +289,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       return { type: 'feedback' as const, id, time: new Date().toISOString(), labels: truth as Array<string | number> };
     });
     if (!repository.modelInfo(model)) throw new HttpError(404, `Model '${model}' is not loaded on this server.`);
-    if (!log) throw new HttpError(409, 'The prediction log is off on this server, so feedback cannot be attached.');
-    for (const line of lines) log.append(model, line);
+    if (!log && !live) throw new HttpError(409, 'The prediction log and live monitoring are off on this server, so feedback cannot be attached.');
+    for (const line of lines) {
+      log?.append(model, line);
+      live?.feedback(model, line.id, line.labels);
+    }
     send(res, 202, { accepted: lines.length });
   }
 
@@ -343,7 +353,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     // Other machines can reach this server: nothing about its models is public.
     if (deps.authEverywhere && !open) checkToken(req, deps.token, 'This server listens beyond this machine, so every request');
     if (method === 'GET' && seg.length === 1 && a === 'metrics') {
-      const text = metrics.render(log);
+      const text = metrics.render(log, live?.metricLines());
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
       res.end(text);
       return;
@@ -374,6 +384,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         rest = seg.slice(5);
       }
       const action = rest[0];
+      if (action === 'monitor' && version === undefined && method === 'GET' && rest.length <= 2) return monitorRoute(req, res, model, rest[1]);
       if (rest.length > 1) throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
       if (action === undefined && method === 'GET') return metadata(res, model, version);
       if (action === 'ready' && method === 'GET') {
@@ -397,6 +408,16 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           return info ? send(res, 200, info) : send(res, 404, { error: `Model '${model}' is not loaded on this server.` });
         }
         if (e === 'log' && seg.length === 5 && method === 'GET') return sendLog(res, model);
+        if (e === 'monitor' && seg.length === 5 && (method === 'GET' || method === 'PUT')) {
+          if (!live) throw new HttpError(409, 'Live monitoring is off on this server.');
+          if (method === 'GET') return send(res, 200, { model, config: live.configOf(model) });
+          const body = await readJson(req, res, deps);
+          try {
+            return send(res, 200, { model, config: live.configure(model, body) });
+          } catch (err) {
+            throw new HttpError(400, `Monitor settings of '${model}': ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
         if (e === 'switch' && seg.length === 5 && method === 'POST') {
           const body = await readJson(req, res, deps);
           const v = (body as { version?: unknown } | null)?.version;
@@ -414,6 +435,23 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
     }
     throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+  }
+
+  /**
+   * `GET /v2/models/{m}/monitor`: settings, retained sizes and recent events (JSON);
+   * `GET /v2/models/{m}/monitor/stream`: the events as Server-Sent Events (docs/monitoring.md).
+   */
+  function monitorRoute(req: IncomingMessage, res: ServerResponse, model: string, sub: string | undefined): void {
+    if (!live) throw new HttpError(409, 'Live monitoring is off on this server.');
+    if (sub === undefined) {
+      return send(res, 200, { model, boot: live.boot, config: live.configOf(model), retained: live.retained(model), subscribers: live.subscriberCount, events: live.recent(model) }, { 'cache-control': 'no-store' });
+    }
+    if (sub !== 'stream') throw new HttpError(404, `No route for GET ${req.url?.slice(0, 100)}.`);
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const header = req.headers['last-event-id'];
+    const lastEventId = (typeof header === 'string' ? header : null) ?? query.get('lastEventId');
+    if (lastEventId !== null && lastEventId.length > 64) throw new HttpError(400, 'Last-Event-ID is longer than 64 characters.');
+    if (!live.subscribe(model, req, res, lastEventId)) throw new HttpError(503, 'Too many monitor streams are open on this server; retry later.', { 'retry-after': '5' });
   }
 
   /**
