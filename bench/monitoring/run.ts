@@ -6,6 +6,9 @@
  *
  *   npx tsx bench/monitoring/run.ts [--rounds 3]
  *
+ * Also measured in the same run: the log reader alone with and without the class probabilities
+ * (CBPE reads them; without it they are skipped), and the process's peak RSS.
+ *
  * The version monitored is an ONNX bundle (test/fixtures/onnx/weather-mlp-v1.onnx with a
  * reference profile of the sample's first 600 rows), registered and read through the model
  * runtime layer as `modelops monitor` does; that load is inside the monitoring time.
@@ -15,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openRegistry } from '../../server/engine/registry';
 import type { ModelOpsConfig } from '../../server/engine/config/types';
-import { monitor } from '../../server/engine/monitoring';
+import { monitor, readPredictionLog } from '../../server/engine/monitoring';
 import { writeOnnxBundle } from '../../server/engine/runtime';
 
 const arg = (name: string, fallback: number): number => {
@@ -98,12 +101,28 @@ async function main(): Promise<void> {
       if (r.totalPredictions !== 1_000_000) throw new Error(`monitoring read ${r.totalPredictions} predictions`);
       windows = r.windows.length;
     }
+    // The reader alone, with and without probabilities, alternating.
+    const features = ['precipitation', 'temp_max', 'temp_min', 'wind'].map((name) => ({ name, kind: 'numeric' as const }));
+    const withP: number[] = [];
+    const withoutP: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const w0 = performance.now();
+      await readPredictionLog(logDir, features, 'classification', LABELS, { probabilities: true });
+      withP.push(performance.now() - w0);
+      const n0 = performance.now();
+      await readPredictionLog(logDir, features, 'classification', LABELS);
+      withoutP.push(performance.now() - n0);
+    }
     const b = Math.min(...base);
     const m = Math.min(...mon);
     console.log(`monitoring 1,000,000 predictions (${mb.toFixed(0)} MB of JSONL, ${windows} windows, p-chart + PSI of 4 features and the predictions; ONNX version read through the runtime layer)`);
     console.log(`  reading + JSON.parse of every line: best ${b.toFixed(0)} ms (runs ${base.map((x) => x.toFixed(0)).join(' / ')})`);
     console.log(`  monitoring:                         best ${m.toFixed(0)} ms (runs ${mon.map((x) => x.toFixed(0)).join(' / ')})`);
     console.log(`  ratio ${(m / b).toFixed(2)}× (target < 2×; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+    const rp = Math.min(...withP);
+    const rn = Math.min(...withoutP);
+    console.log(`  log reader alone: with probabilities best ${rp.toFixed(0)} ms, without ${rn.toFixed(0)} ms (${(rp / rn).toFixed(2)}×)`);
+    console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (the JSONL text of the baseline included)`);
     registry.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

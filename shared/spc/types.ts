@@ -11,6 +11,19 @@ export type WesternElectricRule = 1 | 2 | 3 | 4;
 
 export type Side = 'above' | 'below';
 
+/**
+ * How σ of an individuals chart is estimated from the baseline: `movingRange` is MR̄/d₂ with
+ * d₂ = 1.128 (the textbook estimator: Montgomery; NIST e-Handbook 6.3.2), `stddev` the sample
+ * standard deviation (n − 1). A p-chart's σ is binomial; an explicit baseline gives σ as is.
+ */
+export type SigmaEstimator = 'movingRange' | 'stddev';
+
+/** What the chart's σ came from, as said on the chart. */
+export type SigmaSource = SigmaEstimator | 'binomial' | 'explicit';
+
+/** Which departures the rules report: `lower` only drops, `upper` only rises, `both` either. */
+export type RuleSide = 'lower' | 'upper' | 'both';
+
 export interface Violation {
   /** Index of the point that completes the pattern (the point the marker is drawn on). */
   index: number;
@@ -98,6 +111,11 @@ export interface ControlChartSeries {
   varying?: { std: number[]; ucl: number[]; lcl: number[] };
   /** Violations on these points, ordered by index then rule. */
   violations: Violation[];
+  /**
+   * An estimate of the same metric per point, drawn beside `values` (dashed, "estimated
+   * (CBPE)"): null where there is none. Present only when some point has one.
+   */
+  estimated?: Array<number | null>;
 }
 
 export interface ControlChartData extends ControlChartSeries {
@@ -118,4 +136,8 @@ export interface ControlChartData extends ControlChartSeries {
   baseline: BaselineInfo;
   /** Rules that were evaluated. */
   rules: WesternElectricRule[];
+  /** Where σ came from (always set by buildControlChart; absent in charts built elsewhere). */
+  sigmaEstimator?: SigmaSource;
+  /** Which side the rules watch (always set by buildControlChart; absent means both). */
+  side?: RuleSide;
 }

@@ -1,6 +1,7 @@
 /**
  * Control chart: points, centre line, UCL/LCL, shaded ±1σ/±2σ/±3σ zones and a marker on every
- * point where a Western Electric rule fired, labelled with the rule. Everything drawn comes
+ * point where a Western Electric rule fired, labelled with the rule; an estimate of the metric
+ * (CBPE), when the data has one, dashed beside the realised values. Everything drawn comes
  * from ControlChartData as the engine computed it. The data is columnar: the value column goes
  * to uPlot as is, and a point is expanded (limits, z, violations) only when a tooltip, the
  * table or an export needs it.
@@ -84,7 +85,23 @@ function ownCopy(d: ControlChartData): ControlChartData {
   if (d.start) copy.start = d.start.slice();
   if (d.end) copy.end = d.end.slice();
   if (d.varying) copy.varying = { std: d.varying.std.slice(), ucl: d.varying.ucl.slice(), lcl: d.varying.lcl.slice() };
+  if (d.estimated) copy.estimated = d.estimated.slice();
   return copy;
+}
+
+export const ESTIMATED_LABEL = 'estimated (CBPE)';
+
+/** Where σ came from and which side the rules watch, as the subtitle says it. */
+export function sigmaText(d: Pick<ControlChartData, 'sigmaEstimator' | 'side' | 'chart'>): string {
+  const source = d.sigmaEstimator ?? (d.chart === 'p' ? 'binomial' : undefined);
+  const from =
+    source === 'movingRange' ? 'σ from the average moving range (MR̄/1.128)'
+    : source === 'stddev' ? 'σ from the sample standard deviation'
+    : source === 'binomial' ? 'σ binomial per window, √(p̄(1−p̄)/n)'
+    : source === 'explicit' ? 'σ given'
+    : 'σ from the baseline';
+  const side = d.side === 'lower' ? '; rules watch drops only' : d.side === 'upper' ? '; rules watch rises only' : '';
+  return `${from}${side}`;
 }
 
 /** The markers of a chart: one per point with violations, in index order. */
@@ -100,6 +117,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const { colors } = ctx;
   const metric = data.metric ?? 'value';
   const pChart = data.chart === 'p';
+  const hasEstimate = Boolean(data.estimated);
 
   const summary = document.createElement('p');
   summary.className = 'mo-summary';
@@ -121,7 +139,8 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     const base = data.baseline.kind === 'points' ? `baseline: first ${data.baseline.count} windows` : 'baseline: given μ and σ';
     const limits = data.limits ? `UCL ${fmt(data.limits.ucl)}, LCL ${fmt(data.limits.lcl)}` : 'UCL/LCL per window size';
     const v = data.violations.length === 0 ? 'no rule violations' : `${data.violations.length} violation${data.violations.length === 1 ? '' : 's'} (${[...counts].sort((a, b) => a[0] - b[0]).map(([k, n]) => `rule ${k}: ${n}`).join(', ')})`;
-    summary.textContent = `${pChart ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.values.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${base}; ${v}.`;
+    const est = data.estimated ? `; dashed: ${ESTIMATED_LABEL}` : '';
+    summary.textContent = `${pChart ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.values.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${sigmaText(data)}; ${base}; ${v}${est}.`;
     plot.setAttribute('aria-label', `Control chart of ${metric}`);
   };
 
@@ -133,7 +152,8 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     const c = new Float64Array(n).fill(data.centre);
     const u = data.limits ? new Float64Array(n).fill(data.limits.ucl) : data.varying?.ucl ?? [];
     const l = data.limits ? new Float64Array(n).fill(data.limits.lcl) : data.varying?.lcl ?? [];
-    return [xs, data.values, c, u, l];
+    // The estimate is a series of its own only when the chart came with one (uPlot's series are fixed at creation).
+    return hasEstimate ? [xs, data.values, c, u, l, data.estimated ?? new Array<null>(n).fill(null)] : [xs, data.values, c, u, l];
   };
 
   let markers: Marker[] = [];
@@ -245,10 +265,12 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const yRange = (): [number, number] => {
     let lo = Infinity;
     let hi = -Infinity;
-    const columns = data.limits ? [data.values, [data.limits.ucl, data.limits.lcl]] : [data.values, data.varying?.ucl ?? [], data.varying?.lcl ?? []];
+    const columns: Array<ArrayLike<number | null>> = data.limits ? [data.values, [data.limits.ucl, data.limits.lcl]] : [data.values, data.varying?.ucl ?? [], data.varying?.lcl ?? []];
+    if (data.estimated) columns.push(data.estimated);
     for (const col of columns) {
       for (let i = 0; i < col.length; i++) {
         const v = col[i];
+        if (v === null) continue;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
@@ -273,6 +295,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       { label: 'centre μ', auto: false, stroke: colors.green, width: 1.5, points: { show: false }, paths: flatLine },
       { label: 'UCL', auto: false, stroke: colors.red, width: 1.5, dash: [6, 4], points: { show: false }, paths: limitPaths },
       { label: 'LCL', auto: false, stroke: colors.red, width: 1.5, dash: [6, 4], points: { show: false }, paths: limitPaths },
+      ...(hasEstimate ? [{ label: ESTIMATED_LABEL, auto: false, stroke: colors.blue, width: 1.5, dash: [3, 3], spanGaps: false, points: { show: false } }] : []),
     ],
     hooks: {
       drawClear: [shadeZones],
@@ -290,11 +313,12 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   // Only the rows the table shows are expanded; "Save CSV" has all.
   const table = (): TableModel => ({
     caption: `Control chart of ${metric}`,
-    headers: ['window', metric, 'n', 'start', 'end', 'z', 'UCL', 'LCL', 'rules'],
+    headers: ['window', metric, ...(hasEstimate ? [ESTIMATED_LABEL] : []), 'n', 'start', 'end', 'z', 'UCL', 'LCL', 'rules'],
     total: data.values.length,
     rows: Array.from({ length: Math.min(MAX_TABLE_ROWS, data.values.length) }, (_, i) => point(i)).map((p) => [
       String(p.index + 1),
       p.value,
+      ...(hasEstimate ? [data.estimated?.[p.index] ?? null] : []),
       p.n ?? null,
       p.start ?? null,
       p.end ?? null,
@@ -337,6 +361,20 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     parts.push(line('ucl', xs.map((_, i) => limitAt(i).ucl), colors.red, true));
     parts.push(line('lcl', xs.map((_, i) => limitAt(i).lcl), colors.red, true));
     parts.push(line('values', data.values, colors.fg, false));
+    if (data.estimated) {
+      // Dashed, broken where a window has no estimate.
+      let d = '';
+      let pen = false;
+      data.estimated.forEach((v, i) => {
+        if (v === null) {
+          pen = false;
+          return;
+        }
+        d += `${pen ? 'L' : 'M'}${r(x(i + 1))} ${r(y(v))}`;
+        pen = true;
+      });
+      parts.push(`<path class="estimated" d="${d}" fill="none" stroke="${colors.blue}" stroke-width="1.5" stroke-dasharray="3 3"/>`);
+    }
     if (count <= 2000) data.values.forEach((v, i) => parts.push(`<circle cx="${r(x(i + 1))}" cy="${r(y(v))}" r="2.5" fill="${colors.fg}"/>`));
     parts.push('</g>');
     for (const { index, rules, side } of markerList) {
@@ -354,6 +392,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
         { label: metric, color: colors.fg },
         { label: `centre μ = ${fmt(data.centre)}`, color: colors.green },
         { label: data.limits ? `UCL = ${fmt(data.limits.ucl)} / LCL = ${fmt(data.limits.lcl)}` : 'UCL / LCL', color: colors.red, dash: true },
+        ...(data.estimated ? [{ label: ESTIMATED_LABEL, color: colors.blue, dash: true }] : []),
       ],
       box.left,
       H - 40,
@@ -367,10 +406,11 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
 
   const csv = () =>
     toCsv(
-      ['window', 'value', 'n', 'start', 'end', 'centre', 'std', 'z', 'ucl', 'lcl', 'upper2', 'upper1', 'lower1', 'lower2', 'baseline', 'rules'],
+      ['window', 'value', ...(hasEstimate ? ['estimated'] : []), 'n', 'start', 'end', 'centre', 'std', 'z', 'ucl', 'lcl', 'upper2', 'upper1', 'lower1', 'lower2', 'baseline', 'rules'],
       data.values.map((_, i) => point(i)).map((p) => [
         p.index + 1,
         p.value,
+        ...(hasEstimate ? [data.estimated?.[p.index] ?? null] : []),
         p.n,
         p.start,
         p.end,
@@ -422,6 +462,9 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
         markers: markers.map((m) => ({ ...m })),
         axes: { x: 'window', y: metric },
         legend: u.series.map((s) => String(s.label ?? '')),
+        estimated: data.estimated ? { points: data.estimated.filter((v) => v !== null).length, dash: u.series[5]?.dash ?? null } : null,
+        sigmaEstimator: data.sigmaEstimator ?? null,
+        side: data.side ?? null,
         summary: summary.textContent,
       };
     },

@@ -7,7 +7,7 @@ import { extname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliCommand, CliIO } from '../command';
 import { ModelOpsError } from '../../engine/errors';
-import { buildControlChart, pointLimits, type Baseline, type ControlChartInputPoint } from '../../engine/spc';
+import { buildControlChart, checkEstimator, checkSide, pointLimits, type Baseline, type ControlChartInputPoint } from '../../engine/spc';
 import { writeChartReport } from '../../report';
 import { compareData, runMetricsData } from '../../report/chartData';
 import { findWorkspaceRoot } from './versions';
@@ -15,7 +15,8 @@ import { openForRead } from '../shared/registry';
 
 const USAGE = `Usage:
   modelops chart control --values <file.json|file.csv> [--sigma 3] [--baseline 5 | --mean μ --std σ]
-                         [--rules 1,2,3,4] [--p-chart] [--metric name] [--title text] --out report.html [--json]
+                         [--estimator movingRange|stddev] [--side lower|upper|both]
+                         [--rules 1,2,3,4] [--p-chart] [--metric name] [--title text] [--out report.html] [--json]
   modelops chart metrics <runId…> --out report.html [--title text] [--root dir] [--json]
   modelops chart compare <ref> <ref>… --out report.html [--title text] [--root dir] [--json]
 
@@ -25,6 +26,11 @@ control  a control chart of the values: centre line μ and UCL/LCL = μ ± Lσ (
          baseline (the first --baseline points, or an explicit --mean/--std; default all points),
          ±1σ/±2σ zones and Western Electric rule violations (rules 1–4). With --p-chart the values
          are proportions with a window size n each, and the limits are p̄ ± L·√(p̄(1−p̄)/n).
+         --estimator: σ of an individuals chart from the baseline, movingRange (MR̄/1.128, the
+         textbook choice) or stddev (sample standard deviation; the default here, as before).
+         --side: lower or upper reports only rule patterns below or above the centre line.
+         --json without --out prints the chart as JSON (limits and σ per point) and writes no file.
+         --values items may carry "estimated" (e.g. a CBPE estimate), drawn dashed beside the values.
          --values: JSON (an array of numbers, or of {value, n?, start?, end?}, or {"values": [...]})
          or CSV (a "value" column, optional n, start, end columns; or one column of numbers).
 metrics  loss and metrics per epoch of training runs, overlaid.
@@ -47,6 +53,8 @@ const CONTROL = {
   rules: { type: 'string' },
   'p-chart': { type: 'boolean' },
   metric: { type: 'string' },
+  estimator: { type: 'string' },
+  side: { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
@@ -100,6 +108,7 @@ function fromJson(text: string, path: string): ControlChartInputPoint[] {
       if (typeof o.n === 'number') p.n = o.n;
       if (typeof o.start === 'string') p.start = o.start;
       if (typeof o.end === 'string') p.end = o.end;
+      if (typeof o.estimated === 'number') p.estimated = o.estimated;
       return p;
     }
     throw new ModelOpsError('chart-values', `${path}: item ${i + 1} is ${JSON.stringify(item)}, not a number or {value: number}.`, 'Give every point a numeric value.');
@@ -147,7 +156,8 @@ function done(io: CliIO, json: boolean, result: { path: string; bytes: number },
 async function control(argv: string[], io: CliIO): Promise<number> {
   const { values: o } = parse(argv, CONTROL);
   const file = resolve(io.cwd, need(o.values, '--values <file.json|file.csv>'));
-  const out = resolve(io.cwd, need(o.out, '--out <report.html>'));
+  // --json alone prints the chart; an HTML report needs --out.
+  const out = o.json && !o.out ? null : resolve(io.cwd, need(o.out, '--out <report.html>'));
   const points = readValuesFile(file);
   const mean = num(o.mean, '--mean');
   const std = num(o.std, '--std');
@@ -161,17 +171,45 @@ async function control(argv: string[], io: CliIO): Promise<number> {
   } else if (k !== undefined) baseline = k;
   const rules = o.rules === undefined ? undefined : String(o.rules).split(',').map((r) => Number(r.trim()));
   const metric = (o.metric) ?? null;
-  const data = buildControlChart(points, { chart: o['p-chart'] ? 'p' : 'individuals', sigma: num(o.sigma, '--sigma'), baseline, rules, metric });
+  const estimator = o.estimator === undefined ? undefined : checkEstimator(o.estimator);
+  const side = o.side === undefined ? undefined : checkSide(o.side);
+  const data = buildControlChart(points, { chart: o['p-chart'] ? 'p' : 'individuals', sigma: num(o.sigma, '--sigma'), baseline, rules, metric, ...(estimator ? { estimator } : {}), ...(side ? { side } : {}) });
+  const rulesFired = [...new Set(data.violations.map((v) => v.rule))];
+  // σ, UCL and LCL per point, so a p-chart with unequal windows states each window's own limits;
+  // the top-level ones are given only when every point shares them.
+  const perPoint = data.values.map((value, i) => {
+    const l = pointLimits(data, i);
+    return { index: i, value, n: data.n?.[i] ?? null, std: l.std, ucl: l.ucl, lcl: l.lcl, ...(data.estimated ? { estimated: data.estimated[i] } : {}) };
+  });
+  const summary = {
+    kind: 'control',
+    chart: data.chart,
+    metric: data.metric,
+    centre: data.centre,
+    std: data.limits ? data.limits.std : null,
+    ucl: data.limits ? data.limits.ucl : null,
+    lcl: data.limits ? data.limits.lcl : null,
+    sigma: data.sigma,
+    sigmaEstimator: data.sigmaEstimator,
+    side: data.side,
+    baseline: data.baseline,
+    rules: data.rules,
+    points: perPoint,
+    violations: data.violations,
+  };
+  if (!out) {
+    io.out(JSON.stringify(summary, null, 2));
+    return 0;
+  }
   const title = (o.title) ?? `Control chart${metric ? ` — ${metric}` : ''}`;
   const result = writeChartReport({ kind: 'control', data, title, out });
-  const rulesFired = [...new Set(data.violations.map((v) => v.rule))];
-  const first = pointLimits(data, 0);
+  const sigmaText = data.limits ? `σ ${data.std.toPrecision(6)}` : `σ per window (${data.std.toPrecision(6)} at the mean n)`;
   return done(
     io,
     Boolean(o.json),
     result,
-    { kind: 'control', centre: data.centre, std: data.std, ucl: first.ucl, lcl: first.lcl, violations: data.violations },
-    `${data.values.length} points, μ ${data.centre.toPrecision(6)}, σ ${data.std.toPrecision(6)}, ${data.violations.length} violation(s)${rulesFired.length ? ` of rule ${rulesFired.join(', ')}` : ''}`,
+    summary,
+    `${data.values.length} points, μ ${data.centre.toPrecision(6)}, ${sigmaText}, ${data.violations.length} violation(s)${rulesFired.length ? ` of rule ${rulesFired.join(', ')}` : ''} (σ: ${data.sigmaEstimator}${data.side && data.side !== 'both' ? `; ${data.side} side only` : ''})`,
   );
 }
 

@@ -3,3 +3,4 @@ export * from './psi';
 export * from './ks';
 export * from './chisquare';
 export { kolmogn, smirnov } from './kolmogorov';
+export * from './select';

@@ -2,8 +2,11 @@
  * Monitoring: the prediction log and feedback of a model on a target, cut into windows of
  * `monitor.window` predictions → per-window accuracy (or MAE/RMSE) where labels arrived and the
  * prediction distribution → a control chart with the Western Electric rules (server/engine/spc)
- * → drift of each feature and of the predictions against the version's reference profile →
- * alerts (registry + optional webhook).
+ * → drift of each feature and of the predictions against the version's reference profile, over
+ * its own trailing window (`monitor.drift.window`) with a test chosen per column as Evidently
+ * does (drift/select.ts) → for classifiers, CBPE estimates of accuracy and F1 per window from the
+ * logged probabilities (cbpe.ts), charted with its own rules so a drop alerts before labels
+ * arrive → alerts (registry + optional webhook).
  */
 import { join } from 'node:path';
 import type { ModelOpsConfig, MonitorConfig } from '../config/types';
@@ -15,6 +18,21 @@ import type { AlertRecord, Registry } from '../registry/types';
 import { buildControlChart, type ControlChartData, type ControlChartInputPoint } from '../spc';
 import { binCounts, binEdges, psiFromCounts } from '../drift/psi';
 import { ks2samp, ksStatistic } from '../drift/ks';
+import {
+  chiSquareFromCounts,
+  chooseDriftTest,
+  defaultThreshold,
+  distinctSorted,
+  isDrifted,
+  jensenShannonFromCounts,
+  populationStd,
+  wassersteinNormed,
+  zTestFromCounts,
+  type DriftTest,
+  type DriftTestChoice,
+} from '../drift/select';
+import { CbpeScratch, checkCalibration, estimateWindow, type CalibrationCheck } from './cbpe';
+import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
 import { targetStoreDir } from '../deploy/localServer';
 import { connectTarget } from '../deploy/deploy';
 import type { TokenFor } from '../deploy/tokens';
@@ -51,20 +69,60 @@ export interface MonitorWindow {
   distribution: Record<string, number>;
   /** Mean prediction (regression). */
   meanPrediction: number | null;
-  /** Feature → drift score (PSI, or KS statistic D). */
+  /**
+   * Feature → drift score of the latest `monitor.drift.window` predictions ending with this
+   * window, by the feature's test (`MonitorResult.driftTests`): PSI, KS D, Wasserstein (normed),
+   * Jensen–Shannon distance, chi-square statistic or |z|.
+   */
   drift: Record<string, number>;
-  /** Drift of the predictions. */
+  /** Drift of the predictions (same window, `driftTests['(predictions)']`). */
   predictionDrift: number;
   p50LatencyMs: number | null;
+  /** CBPE: expected accuracy and macro F1 from the calibrated probabilities (classification; null without probabilities). */
+  estimatedAccuracy?: number | null;
+  estimatedF1?: number | null;
+}
+
+export interface DriftFeatureResult {
+  name: string;
+  /** The test applied to this column. */
+  test: DriftTest;
+  score: number;
+  /** p-value of KS, chi-square and the Z-test; null for distances. */
+  pValue: number | null;
+  /** p-value tests drift when p < threshold, distances when score > threshold. */
+  threshold: number;
+  drifted: boolean;
 }
 
 export interface DriftSummary {
-  method: 'psi' | 'ks';
-  threshold: number;
-  /** Latest window against the reference. */
-  features: Array<{ name: string; score: number; pValue: number | null; drifted: boolean }>;
-  predictions: { score: number; pValue: number | null; drifted: boolean };
+  /** The test of every column when they share one, else `auto` (see each feature's `test`). */
+  method: DriftTestChoice;
+  /** The threshold when every column shares one, else null (see each feature's). */
+  threshold: number | null;
+  /** Predictions the drift tests looked at (the latest, ending with the latest window). */
+  window: number;
+  /** Latest drift window against the reference. */
+  features: DriftFeatureResult[];
+  predictions: Omit<DriftFeatureResult, 'name'>;
 }
+
+/** CBPE (confidence-based performance estimation) of a classifier's windows. */
+export interface EstimatedPerformance {
+  method: 'cbpe';
+  /** The charted metric estimated: accuracy, error_rate or f1. */
+  metric: string;
+  /** Windows at the start used as the reference period (calibration check). */
+  referenceWindows: number;
+  calibration: CalibrationCheck;
+  /** Control chart of the estimate over every window with probabilities (rules on it alert with estimated: true). */
+  chart: ControlChartData | null;
+  chartWindows: number[];
+  chartNote: string | null;
+}
+
+/** A recorded alert; `estimated` when it fired on the CBPE estimate rather than on labels. */
+export type MonitorAlert = AlertRecord & { estimated?: true };
 
 export interface MonitorResult {
   target: string;
@@ -83,8 +141,12 @@ export interface MonitorResult {
   /** Why there is no chart, when there is none. */
   chartNote: string | null;
   drift: DriftSummary | null;
+  /** Column (and `(predictions)`) → the drift test it gets. */
+  driftTests: Record<string, DriftTest>;
+  /** CBPE of a classifier that logs probabilities; null otherwise. */
+  estimated: EstimatedPerformance | null;
   /** Alerts raised by this run (already recorded). */
-  alerts: AlertRecord[];
+  alerts: MonitorAlert[];
   badLines: number;
   elapsedMs: number;
 }
@@ -129,6 +191,32 @@ function monitorConfig(config: ModelOpsConfig): MonitorConfig {
   return config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig);
 }
 
+/** Which side a metric's rules watch by default: drops of accuracy-like metrics, rises of errors. */
+export function defaultSide(metric: string): RuleSide {
+  if (metric === 'error_rate') return 'upper';
+  return /acc|auc|precision|recall|f1|r2/.test(metric) ? 'lower' : 'upper';
+}
+
+/** The σ estimator and rule side a monitoring chart uses. */
+export function chartStyle(mc: MonitorConfig): { estimator: SigmaEstimator; side: RuleSide } {
+  return { estimator: mc.controlChart.sigmaEstimator ?? 'movingRange', side: mc.controlChart.side ?? defaultSide(mc.controlChart.metric) };
+}
+
+/** The drift test choice: `test`, else the older `method`, else auto. */
+export function driftChoice(mc: MonitorConfig): DriftTestChoice {
+  const d = mc.drift;
+  return d.test && d.test !== 'auto' ? d.test : (d.method ?? 'auto');
+}
+
+/**
+ * A config that names its test with the older `method` (and no `test`) keeps that key's meaning:
+ * drift when the score exceeds the threshold (KS: the D statistic), default 0.2.
+ */
+export function legacyDriftMethod(mc: MonitorConfig): boolean {
+  const d = mc.drift;
+  return !(d.test && d.test !== 'auto') && d.method !== undefined;
+}
+
 export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const t0 = performance.now();
   const { registry, config } = options;
@@ -139,6 +227,9 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const windowSize = mc.window;
   const driftCfg = mc.drift;
   const chartCfg = mc.controlChart;
+  const style = chartStyle(mc);
+  const choice = driftChoice(mc);
+  const driftWindow = driftCfg.window ?? windowSize;
 
   const manifests = new Map<string, Promise<MonitoredModel | null>>();
   const loadErrors = new Map<string, string>();
@@ -174,18 +265,18 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   }
 
   const logDir = options.logDir ?? (await logDirFor(options, target, model));
-  const cols = await readPredictionLog(logDir, primary.features, primary.task, primary.labels ?? []);
+  const cols = await readPredictionLog(logDir, primary.features, primary.task, primary.labels ?? [], { probabilities: primary.task === 'classification' });
   const totalWindows = Math.floor(cols.count / windowSize);
   const firstWindow = options.lastWindows ? Math.max(0, totalWindows - options.lastWindows) : 0;
   const references = new Map<string, Reference | null>();
   const referenceFor = async (v: string): Promise<Reference | null> => {
     if (!references.has(v)) {
       const m = await manifestFor(v);
-      references.set(v, m ? buildReference(m, cols) : null);
+      references.set(v, m ? buildReference(m, cols, choice) : null);
     }
     return references.get(v)!;
   };
-  const primaryRef = buildReference(primary, cols);
+  const primaryRef = buildReference(primary, cols, choice);
 
   const windows: MonitorWindow[] = [];
   const scratch = new WindowScratch(windowSize);
@@ -195,22 +286,31 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     const end = start + windowSize;
     const version = cols.versions.values[cols.version[end - 1]];
     const ref = (await referenceFor(version)) ?? primaryRef;
-    const win = windowStats(cols, primary.task, start, end, w, version, ref, driftCfg.method, scratch);
+    const win = windowStats(cols, primary.task, start, end, Math.max(0, end - driftWindow), w, version, ref, scratch);
     labelledTotal += win.labelled;
     windows.push(win);
   }
 
+  const metric = chartCfg.metric;
+  const estimated = estimatePerformance(cols, windows, windowSize, metric, chartCfg, style);
+
   // Control chart of the configured metric over windows that have it.
   let chart: ControlChartData | null = null;
   let chartNote: string | null = null;
-  const metric = chartCfg.metric;
   const chartWindows: number[] = [];
   const points: ControlChartInputPoint[] = [];
   for (const w of windows) {
     const v = metricOf(w, metric);
     if (v === null) continue;
     chartWindows.push(w.index);
-    points.push({ value: v, ...(metric === 'accuracy' || metric === 'error_rate' ? { n: w.labelled } : {}), ...(w.start ? { start: w.start } : {}), ...(w.end ? { end: w.end } : {}) });
+    const est = estimateOf(w, metric);
+    points.push({
+      value: v,
+      ...(metric === 'accuracy' || metric === 'error_rate' ? { n: w.labelled } : {}),
+      ...(w.start ? { start: w.start } : {}),
+      ...(w.end ? { end: w.end } : {}),
+      ...(est !== null ? { estimated: est } : {}),
+    });
   }
   if (points.length === 0) {
     chartNote = windows.length === 0 ? `Fewer than ${windowSize} logged predictions: no complete window yet.` : `No window has ${metric} yet: send true labels to the feedback endpoint.`;
@@ -225,7 +325,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
       } else {
         baseline = Math.min(chartCfg.baseline, points.length);
       }
-      chart = buildControlChart(points, { chart: proportion ? 'p' : 'individuals', sigma: chartCfg.sigma, baseline, rules: chartCfg.rules, metric });
+      chart = buildControlChart(points, { chart: proportion ? 'p' : 'individuals', sigma: chartCfg.sigma, baseline, rules: chartCfg.rules, metric, estimator: style.estimator, side: style.side });
     } catch (e) {
       chartNote = describeError(e);
     }
@@ -238,19 +338,41 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     const ref = (await referenceFor(last.version)) ?? primaryRef;
     const start = last.index * windowSize;
     const end = start + windowSize;
+    const dStart = Math.max(0, end - driftWindow);
     const wanted = driftCfg.features ?? primary.features.map((f) => f.name);
+    const legacy = legacyDriftMethod(mc);
+    const judge = (test: DriftTest, score: number, pValue: number | null) => {
+      const threshold = driftCfg.threshold ?? (legacy ? 0.2 : defaultThreshold(test));
+      return { test, score, pValue, threshold, drifted: legacy ? score > threshold : isDrifted(test, score, pValue, threshold) };
+    };
     const features = wanted
       .filter((name) => name in last.drift)
       .map((name) => {
-        const score = last.drift[name];
-        const pValue = driftCfg.method === 'ks' && cols.numeric[name] && ref.numeric[name] ? ksPValue(ref.numeric[name].sample, cols.numeric[name], start, end) : null;
-        return { name, score, pValue, drifted: score > driftCfg.threshold };
+        const test = ref.numeric[name]?.test ?? ref.categorical[name].test;
+        const pValue = ref.numeric[name] ? numericPValue(ref.numeric[name], cols.numeric[name], dStart, end) : categoricalPValue(ref.categorical[name], cols.categorical[name], dStart, end, scratch);
+        return { name, ...judge(test, last.drift[name], pValue) };
       });
-    const predP = driftCfg.method === 'ks' && cols.predictedValue && ref.predictionsNumeric ? ksPValue(ref.predictionsNumeric.sample, cols.predictedValue, start, end) : null;
-    drift = { method: driftCfg.method, threshold: driftCfg.threshold, features, predictions: { score: last.predictionDrift, pValue: predP, drifted: last.predictionDrift > driftCfg.threshold } };
+    let predictions: Omit<DriftFeatureResult, 'name'>;
+    if (ref.predictionsCategorical && cols.predictedLabel) predictions = judge(ref.predictionsCategorical.test, last.predictionDrift, categoricalPValue(ref.predictionsCategorical, cols.predictedLabel, dStart, end, scratch));
+    else if (ref.predictionsNumeric && cols.predictedValue) predictions = judge(ref.predictionsNumeric.test, last.predictionDrift, numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart, end));
+    else predictions = judge('psi', NaN, null);
+    const tests = new Set(features.map((f) => f.test));
+    const thresholds = new Set(features.map((f) => f.threshold));
+    drift = {
+      method: tests.size === 1 ? [...tests][0] as DriftTestChoice : tests.size === 0 ? choice : 'auto',
+      threshold: thresholds.size === 1 ? [...thresholds][0] : null,
+      window: end - dStart,
+      features,
+      predictions,
+    };
   }
+  const driftTests: Record<string, DriftTest> = {};
+  for (const [name, r] of Object.entries(primaryRef.numeric)) driftTests[name] = r.test;
+  for (const [name, r] of Object.entries(primaryRef.categorical)) driftTests[name] = r.test;
+  const predRef = primaryRef.predictionsCategorical ?? primaryRef.predictionsNumeric;
+  if (predRef) driftTests['(predictions)'] = predRef.test;
 
-  const alerts = options.alert === false ? [] : await raiseAlerts(options, target, model, windows, chart, chartWindows, drift, metric);
+  const alerts = options.alert === false ? [] : await raiseAlerts(options, target, model, windows, chart, chartWindows, drift, metric, estimated);
   return {
     target,
     model,
@@ -264,6 +386,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     chartWindows,
     chartNote,
     drift,
+    driftTests,
+    estimated,
     alerts,
     badLines: cols.badLines,
     elapsedMs: Math.round((performance.now() - t0) * 10) / 10,
@@ -329,13 +453,20 @@ export function defaultManifestFor(registry: Registry, model: string): (version:
 }
 
 interface NumericRef {
+  test: DriftTest;
   edges: Float64Array;
   expected: Float64Array;
-  /** Sorted reference sample for KS. */
+  /** Sorted reference sample for KS and Wasserstein. */
   sample: Float64Array;
+  /** Population std of the sample (Wasserstein is normed by it). */
+  std: number;
+  /** A numeric column with ≤ 5 distinct reference values is tested on them as categories (Evidently): these are its bin edges. */
+  discrete: Float64Array | null;
+  discreteExpected: Float64Array | null;
 }
 
 interface CategoricalRef {
+  test: DriftTest;
   /** Codes into the log's dictionary (grown with unseen categories) and their expected counts, in the profile's order. */
   codes: Int32Array;
   expected: Float64Array;
@@ -349,36 +480,49 @@ interface Reference {
   predictionsCategorical: CategoricalRef | null;
 }
 
-function numericRef(p: NumericProfile): NumericRef {
+function numericRef(p: NumericProfile, choice: DriftTestChoice): NumericRef {
   const edges = binEdges(p.quantiles);
   const sample = Float64Array.from(p.sample).sort();
-  return { edges, expected: binCounts(edges, sample), sample };
+  const distinct = distinctSorted(sample, 5);
+  const test = chooseDriftTest(choice, 'numeric', p.count - p.missing, distinct.length);
+  // Few distinct values: bins that hold one value each, (−∞, v₁], (v₁, v₂], …
+  const discrete = distinct.length <= 5 ? Float64Array.from(distinct.slice(0, -1)) : null;
+  return {
+    test,
+    edges,
+    expected: binCounts(edges, sample),
+    sample,
+    std: populationStd(sample),
+    discrete,
+    discreteExpected: discrete ? binCounts(discrete, sample) : null,
+  };
 }
 
-function categoricalRef(p: CategoricalProfile, dict: Dictionary): CategoricalRef {
+function categoricalRef(p: CategoricalProfile, dict: Dictionary, choice: DriftTestChoice): CategoricalRef {
   const counts = new Map<number, number>();
   for (const [k, v] of Object.entries(p.counts)) counts.set(dict.code(k), v);
   const codes = Int32Array.from(counts.keys());
   const inRef = new Uint8Array(codes.reduce((m, c) => Math.max(m, c + 1), 0));
   for (const c of codes) inRef[c] = 1;
-  return { codes, expected: Float64Array.from(counts.values()), inRef };
+  const test = chooseDriftTest(choice, 'categorical', p.count - p.missing, codes.length);
+  return { test, codes, expected: Float64Array.from(counts.values()), inRef };
 }
 
-function buildReference(m: MonitoredModel, cols: LogColumns): Reference {
+function buildReference(m: MonitoredModel, cols: LogColumns, choice: DriftTestChoice): Reference {
   const numeric: Record<string, NumericRef> = {};
   const categorical: Record<string, CategoricalRef> = {};
   for (const f of m.features) {
     const p = m.profile?.features?.[f.name];
     if (!p) continue;
-    if (p.kind === 'numeric' && cols.numeric[f.name]) numeric[f.name] = numericRef(p);
-    if (p.kind === 'categorical' && cols.categorical[f.name]) categorical[f.name] = categoricalRef(p, cols.dictionaries[f.name]);
+    if (p.kind === 'numeric' && cols.numeric[f.name]) numeric[f.name] = numericRef(p, choice);
+    if (p.kind === 'categorical' && cols.categorical[f.name]) categorical[f.name] = categoricalRef(p, cols.dictionaries[f.name], choice);
   }
   const pp = m.profile?.predictions;
   return {
     numeric,
     categorical,
-    predictionsNumeric: pp?.kind === 'numeric' ? numericRef(pp) : null,
-    predictionsCategorical: pp?.kind === 'categorical' ? categoricalRef(pp, cols.labels) : null,
+    predictionsNumeric: pp?.kind === 'numeric' ? numericRef(pp, choice) : null,
+    predictionsCategorical: pp?.kind === 'categorical' ? categoricalRef(pp, cols.labels, choice) : null,
   };
 }
 
@@ -405,11 +549,11 @@ class WindowScratch {
 }
 
 /**
- * PSI of a window's categories against the reference over the union of categories: the
- * reference's in its order, then the window's others in order of first appearance (the sum
- * runs in this order, so it is kept exactly).
+ * Counts of a window's categories against the reference over the union of categories: the
+ * reference's in its order, then the window's others in order of first appearance (sums run
+ * in this order, so PSI is kept exactly). Leaves them in `s.e` / `s.a` and returns their number.
  */
-function categoricalPsi(ref: CategoricalRef, codes: Int32Array, start: number, end: number, s: WindowScratch): number {
+function categoricalCounts(ref: CategoricalRef, codes: Int32Array, start: number, end: number, s: WindowScratch): number {
   let extra = 0;
   for (let i = start; i < end; i++) {
     const c = codes[i];
@@ -432,15 +576,68 @@ function categoricalPsi(ref: CategoricalRef, codes: Int32Array, start: number, e
     s.e[nRef + j] = 0;
     s.a[nRef + j] = s.counts[s.order[j]];
   }
-  const psi = psiFromCounts(s.e.subarray(0, total), s.a.subarray(0, total));
   for (let i = start; i < end; i++) if (codes[i] >= 0) s.counts[codes[i]] = 0;
-  return psi;
+  return total;
 }
 
-function numericScore(ref: NumericRef, values: Float64Array, start: number, end: number, method: 'psi' | 'ks'): number {
-  if (method === 'psi') return psiFromCounts(ref.expected, binCounts(ref.edges, values, start, end));
-  const win = windowValues(values, start, end);
-  return win.length && ref.sample.length ? ksStatistic(ref.sample, win) : NaN;
+/** Score (and p-value, for the tests that have one) of counts over the same categories. */
+function countsTest(test: DriftTest, e: Float64Array, a: Float64Array): { score: number; pValue: number | null } {
+  switch (test) {
+    case 'chisquare': {
+      const r = chiSquareFromCounts(e, a);
+      return { score: r.statistic, pValue: r.pValue };
+    }
+    case 'ztest': {
+      const r = zTestFromCounts(e, a);
+      return { score: r.statistic, pValue: r.pValue };
+    }
+    case 'jensenshannon':
+      return { score: jensenShannonFromCounts(e, a), pValue: null };
+    default:
+      return { score: psiFromCounts(e, a), pValue: null };
+  }
+}
+
+function categoricalTest(ref: CategoricalRef, codes: Int32Array, start: number, end: number, s: WindowScratch): { score: number; pValue: number | null } {
+  const total = categoricalCounts(ref, codes, start, end, s);
+  return countsTest(ref.test, s.e.subarray(0, total), s.a.subarray(0, total));
+}
+
+function categoricalPValue(ref: CategoricalRef, codes: Int32Array, start: number, end: number, s: WindowScratch): number | null {
+  return categoricalTest(ref, codes, start, end, s).pValue;
+}
+
+function numericScore(ref: NumericRef, values: Float64Array, start: number, end: number): number {
+  switch (ref.test) {
+    case 'psi':
+      return psiFromCounts(ref.expected, binCounts(ref.edges, values, start, end));
+    case 'ks': {
+      const win = windowValues(values, start, end);
+      return win.length && ref.sample.length ? ksStatistic(ref.sample, win) : NaN;
+    }
+    case 'wasserstein': {
+      const win = windowValues(values, start, end);
+      return win.length && ref.sample.length ? wassersteinNormed(ref.sample, win, ref.std) : NaN;
+    }
+    default: {
+      // chi-square, Z-test, Jensen–Shannon on a numeric column: its distinct values, or its PSI bins.
+      const edges = ref.discrete ?? ref.edges;
+      const expected = ref.discreteExpected ?? ref.expected;
+      return countsTest(ref.test, expected, binCounts(edges, values, start, end)).score;
+    }
+  }
+}
+
+function numericPValue(ref: NumericRef, values: Float64Array, start: number, end: number): number | null {
+  if (ref.test === 'ks') {
+    const win = windowValues(values, start, end);
+    return win.length && ref.sample.length ? ks2samp(ref.sample, win).pValue : null;
+  }
+  if (ref.test === 'chisquare' || ref.test === 'ztest') {
+    const edges = ref.discrete ?? ref.edges;
+    return countsTest(ref.test, ref.discreteExpected ?? ref.expected, binCounts(edges, values, start, end)).pValue;
+  }
+  return null;
 }
 
 function windowValues(values: Float64Array, start: number, end: number): Float64Array {
@@ -450,9 +647,72 @@ function windowValues(values: Float64Array, start: number, end: number): Float64
   return out.subarray(0, n).sort();
 }
 
-function ksPValue(sample: Float64Array, values: Float64Array, start: number, end: number): number | null {
-  const win = windowValues(values, start, end);
-  return win.length && sample.length ? ks2samp(sample, win).pValue : null;
+/** The CBPE estimate of the charted metric in a window; null when there is none. */
+function estimateOf(w: MonitorWindow, metric: string): number | null {
+  if (metric === 'accuracy') return w.estimatedAccuracy ?? null;
+  if (metric === 'error_rate') return w.estimatedAccuracy === null || w.estimatedAccuracy === undefined ? null : 1 - w.estimatedAccuracy;
+  if (metric === 'f1') return w.estimatedF1 ?? null;
+  return null;
+}
+
+/**
+ * CBPE over the windows (classification with logged probabilities): calibration checked on the
+ * reference period (the chart's baseline windows), the estimate per window written into each
+ * window, and a control chart of the estimated metric with the chart's rules.
+ */
+function estimatePerformance(
+  cols: LogColumns,
+  windows: MonitorWindow[],
+  windowSize: number,
+  metric: string,
+  chartCfg: MonitorConfig['controlChart'],
+  style: { estimator: SigmaEstimator; side: RuleSide },
+): EstimatedPerformance | null {
+  const probs = cols.probabilities;
+  if (!probs || !cols.predictedLabel || !cols.truthLabel || windows.length === 0) return null;
+  const k = probs.length / Math.max(1, cols.count);
+  if (!Number.isInteger(k) || k < 2) return null;
+  const refWindows = Math.min(windows.length, typeof chartCfg.baseline === 'number' ? chartCfg.baseline : 5);
+  const refStart = windows[0].index * windowSize;
+  const refEnd = windows[refWindows - 1].index * windowSize + windowSize;
+  const { calibration, check } = checkCalibration(probs, k, cols.predictedLabel, cols.truthLabel, refStart, refEnd);
+  const scratch = new CbpeScratch(k);
+  for (const w of windows) {
+    const start = w.index * windowSize;
+    const e = estimateWindow(probs, cols.predictedLabel, start, start + windowSize, calibration, scratch);
+    w.estimatedAccuracy = e.accuracy;
+    w.estimatedF1 = e.f1;
+  }
+  const chartMetric = metric === 'error_rate' || metric === 'f1' ? metric : 'accuracy';
+  const points: ControlChartInputPoint[] = [];
+  const chartWindows: number[] = [];
+  for (const w of windows) {
+    const v = estimateOf(w, chartMetric);
+    if (v === null) continue;
+    chartWindows.push(w.index);
+    points.push({ value: v, ...(w.start ? { start: w.start } : {}), ...(w.end ? { end: w.end } : {}) });
+  }
+  let chart: ControlChartData | null = null;
+  let chartNote: string | null = null;
+  if (points.length === 0) chartNote = 'No window has logged class probabilities.';
+  else {
+    try {
+      // An individuals chart: the estimate is a mean of probabilities, not a count of successes.
+      const side = chartCfg.side ?? defaultSide(chartMetric);
+      chart = buildControlChart(points, {
+        chart: 'individuals',
+        sigma: chartCfg.sigma,
+        baseline: Math.min(refWindows, points.length),
+        rules: chartCfg.rules,
+        metric: `${chartMetric} (estimated, CBPE)`,
+        estimator: style.estimator,
+        side,
+      });
+    } catch (e) {
+      chartNote = describeError(e);
+    }
+  }
+  return { method: 'cbpe', metric: chartMetric, referenceWindows: refWindows, calibration: check, chart, chartWindows, chartNote };
 }
 
 function windowStats(
@@ -460,10 +720,10 @@ function windowStats(
   task: 'classification' | 'regression',
   start: number,
   end: number,
+  driftStart: number,
   index: number,
   version: string,
   ref: Reference,
-  method: 'psi' | 'ks',
   scratch: WindowScratch,
 ): MonitorWindow {
   let labelled = 0;
@@ -501,12 +761,13 @@ function windowStats(
     }
     meanPrediction = sum / (end - start);
   }
+  // Drift looks at its own (trailing) window, [driftStart, end).
   const drift: Record<string, number> = {};
-  for (const [name, r] of Object.entries(ref.numeric)) drift[name] = numericScore(r, cols.numeric[name], start, end, method);
-  for (const [name, r] of Object.entries(ref.categorical)) drift[name] = categoricalPsi(r, cols.categorical[name], start, end, scratch);
+  for (const [name, r] of Object.entries(ref.numeric)) drift[name] = numericScore(r, cols.numeric[name], driftStart, end);
+  for (const [name, r] of Object.entries(ref.categorical)) drift[name] = categoricalTest(r, cols.categorical[name], driftStart, end, scratch).score;
   let predictionDrift = NaN;
-  if (ref.predictionsCategorical && cols.predictedLabel) predictionDrift = categoricalPsi(ref.predictionsCategorical, cols.predictedLabel, start, end, scratch);
-  else if (ref.predictionsNumeric && cols.predictedValue) predictionDrift = numericScore(ref.predictionsNumeric, cols.predictedValue, start, end, method);
+  if (ref.predictionsCategorical && cols.predictedLabel) predictionDrift = categoricalTest(ref.predictionsCategorical, cols.predictedLabel, driftStart, end, scratch).score;
+  else if (ref.predictionsNumeric && cols.predictedValue) predictionDrift = numericScore(ref.predictionsNumeric, cols.predictedValue, driftStart, end);
   const p50 = kthSmallest(cols.latencyMs, start, end, (end - start) >> 1, scratch.latency);
   const t0 = cols.time[start];
   const t1 = cols.time[end - 1];
@@ -528,6 +789,20 @@ function windowStats(
   };
 }
 
+const TEST_NAME: Record<DriftTest, string> = {
+  psi: 'PSI',
+  ks: 'KS',
+  wasserstein: 'Wasserstein (normed)',
+  jensenshannon: 'Jensen–Shannon',
+  chisquare: 'chi-square',
+  ztest: 'Z-test',
+};
+
+function driftMessage(what: string, windowIndex: number, r: Omit<DriftFeatureResult, 'name'>, window: number): string {
+  const detail = r.pValue !== null ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}` : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
+  return `Drift of ${what} in window ${windowIndex + 1} (latest ${window} predictions): ${detail}.`;
+}
+
 async function raiseAlerts(
   options: MonitorOptions,
   target: string,
@@ -537,45 +812,50 @@ async function raiseAlerts(
   chartWindows: number[],
   drift: DriftSummary | null,
   metric: string,
-): Promise<AlertRecord[]> {
+  estimated: EstimatedPerformance | null,
+): Promise<MonitorAlert[]> {
   const { registry } = options;
-  const wanted: Array<{ version: string; rule: string; metric: string; message: string }> = [];
+  const wanted: Array<{ version: string; rule: string; metric: string; message: string; estimated?: true }> = [];
   const byIndex = new Map(windows.map((w) => [w.index, w]));
-  if (chart) {
-    for (const v of chart.violations) {
-      const w = byIndex.get(chartWindows[v.index])!;
-      const value = chart.values[v.index];
-      const limit = v.side === 'above' ? `above the centre ${chart.centre.toFixed(3)}` : `below the centre ${chart.centre.toFixed(3)}`;
+  const ruleAlerts = (c: ControlChartData, at: number[], what: string, estimate: boolean) => {
+    for (const v of c.violations) {
+      const w = byIndex.get(at[v.index])!;
+      const value = c.values[v.index];
+      const limit = v.side === 'above' ? `above the centre ${c.centre.toFixed(3)}` : `below the centre ${c.centre.toFixed(3)}`;
       wanted.push({
         version: w.version,
-        rule: `we${v.rule}`,
-        metric,
-        message: `${metric} ${value.toFixed(3)} in window ${w.index + 1}${w.end ? ` (to ${w.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${limit}).`,
+        // The estimate's own rule names, so an estimated and a realised finding are both kept.
+        rule: `${estimate ? 'cbpe:' : ''}we${v.rule}`,
+        metric: what,
+        message: `${estimate ? 'Estimated ' : ''}${what} ${value.toFixed(3)} in window ${w.index + 1}${w.end ? ` (to ${w.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${limit})${estimate ? `; CBPE from the model's probabilities, ${w.labelled} of ${w.count} rows labelled` : ''}.`,
+        ...(estimate ? { estimated: true as const } : {}),
       });
     }
-  }
+  };
+  if (chart) ruleAlerts(chart, chartWindows, metric, false);
+  if (estimated?.chart) ruleAlerts(estimated.chart, estimated.chartWindows, estimated.metric, true);
   if (drift && windows.length > 0) {
     const last = windows[windows.length - 1];
     for (const f of drift.features) {
       if (!f.drifted) continue;
-      wanted.push({ version: last.version, rule: `drift:${f.name}`, metric: drift.method, message: `Drift of '${f.name}' in window ${last.index + 1}: ${drift.method.toUpperCase()} ${f.score.toFixed(3)} > ${drift.threshold}.` });
+      wanted.push({ version: last.version, rule: `drift:${f.name}`, metric: f.test, message: driftMessage(`'${f.name}'`, last.index, f, drift.window) });
     }
     if (drift.predictions.drifted) {
-      wanted.push({ version: last.version, rule: 'drift:predictions', metric: drift.method, message: `Drift of the predictions in window ${last.index + 1}: ${drift.method.toUpperCase()} ${drift.predictions.score.toFixed(3)} > ${drift.threshold}.` });
+      wanted.push({ version: last.version, rule: 'drift:predictions', metric: drift.predictions.test, message: driftMessage('the predictions', last.index, drift.predictions, drift.window) });
     }
   }
   if (wanted.length === 0) return [];
   // The same finding is recorded once, however often monitoring runs.
   const seen = new Set(registry.listAlerts({ target, limit: 100_000 }).filter((a) => a.model === model).map((a) => `${a.rule}\u0000${a.message}`));
-  const raised: AlertRecord[] = [];
-  for (const a of wanted) {
+  const raised: MonitorAlert[] = [];
+  for (const { estimated: est, ...a } of wanted) {
     const key = `${a.rule}\u0000${a.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    raised.push(registry.recordAlert({ target, model, ...a }));
+    const rec = registry.recordAlert({ target, model, ...a });
+    raised.push(est ? { ...rec, estimated: true } : rec);
   }
   const webhook = raised.length > 0 ? webhookUrl(monitorConfig(options.config).alerts, options.env ?? process.env, options.onLog) : null;
   if (webhook && raised.length > 0) await sendWebhook(webhook, { event: 'modelops.alerts', target, model, alerts: raised }, options.webhookTimeoutMs ?? 5000, options.onLog);
   return raised;
 }
-

@@ -22,6 +22,29 @@ class F64 {
   }
 }
 
+class F32 {
+  data = new Float32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Float32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+  /** Room for n more values, so a caller can write `data[length++]` without a check per value. */
+  reserve(n: number): void {
+    if (this.length + n <= this.data.length) return;
+    const d = new Float32Array(Math.max(this.data.length * 2, this.length + n));
+    d.set(this.data);
+    this.data = d;
+  }
+  view(): Float32Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
 class I32 {
   data = new Int32Array(1024);
   length = 0;
@@ -104,6 +127,17 @@ export interface LogColumns {
   latencyMs: Float64Array;
   /** Lines that could not be parsed (skipped). */
   badLines: number;
+  /**
+   * Classification with `probabilities` asked for: row i's class probabilities at
+   * [i·K, (i + 1)·K), K = the label order's length, in that order; NaN where the line had none
+   * (or not K of them). Null otherwise.
+   */
+  probabilities: Float32Array | null;
+}
+
+export interface ReadLogOptions {
+  /** Also read the logged class probabilities (CBPE needs them); they are skipped otherwise. */
+  probabilities?: boolean;
 }
 
 
@@ -377,7 +411,15 @@ export interface LogFeature {
 }
 
 /** Reads every log file under `dir` for a model with these features. */
-export async function readPredictionLog(dir: string, features: readonly LogFeature[], task: 'classification' | 'regression', labelOrder: readonly string[] = []): Promise<LogColumns> {
+export async function readPredictionLog(
+  dir: string,
+  features: readonly LogFeature[],
+  task: 'classification' | 'regression',
+  labelOrder: readonly string[] = [],
+  options: ReadLogOptions = {},
+): Promise<LogColumns> {
+  const K = labelOrder.length;
+  const probs = task === 'classification' && options.probabilities && K > 0 ? new F32() : null;
   const numeric = new Map<string, F64>();
   const categorical = new Map<string, I32>();
   const dictionaries: Record<string, Dictionary> = {};
@@ -440,6 +482,7 @@ export async function readPredictionLog(dir: string, features: readonly LogFeatu
   const filled = new Uint8Array(inputs.length);
   let markLabel = 0;
   let markValue = 0;
+  let markProbs = 0;
   const undo = (): false => {
     for (let k = 0; k < inputs.length; k++) {
       const inp = inputs[k];
@@ -448,6 +491,7 @@ export async function readPredictionLog(dir: string, features: readonly LogFeatu
     }
     if (predLabel) predLabel.length = markLabel;
     if (predValue) predValue.length = markValue;
+    if (probs) probs.length = markProbs;
     return false;
   };
   /** Parses a JSON array of strings into `push`; false on anything else. */
@@ -556,6 +600,7 @@ export async function readPredictionLog(dir: string, features: readonly LogFeatu
     }
     markLabel = predLabel?.length ?? 0;
     markValue = predValue?.length ?? 0;
+    markProbs = probs?.length ?? 0;
     let n = -1;
     let next = 0;
     if (text.charCodeAt(sc.i) !== 125) {
@@ -641,6 +686,25 @@ export async function readPredictionLog(dir: string, features: readonly LogFeatu
         }
       }
     }
+    if (probs) {
+      // `,"probabilities":[[…],…]` after the labels: K numbers per row, or the line takes the slow path.
+      if (sc.lit(',"probabilities":[')) {
+        probs.reserve(outCount * K);
+        const pd = probs.data;
+        for (let r = 0; r < outCount; r++) {
+          if (r > 0 && text.charCodeAt(sc.i++) !== 44) return undo();
+          if (text.charCodeAt(sc.i++) !== 91) return undo();
+          for (let k = 0; k < K; k++) {
+            if (k > 0 && text.charCodeAt(sc.i++) !== 44) return undo();
+            const v = sc.num();
+            if (v === undefined) return undo();
+            pd[probs.length++] = v;
+          }
+          if (text.charCodeAt(sc.i++) !== 93) return undo();
+        }
+        if (text.charCodeAt(sc.i++) !== 93) return undo();
+      } else for (let r = 0; r < outCount * K; r++) probs.push(NaN);
+    }
     if (sc.i > b || (n !== -1 && n !== outCount)) return undo();
     n = outCount;
     // Inputs the line did not carry count as missing.
@@ -670,7 +734,7 @@ export async function readPredictionLog(dir: string, features: readonly LogFeatu
     // Probabilities are the last key of a prediction line and monitoring does not need them:
     // cutting them off before parsing nearly halves the work.
     let line = raw;
-    const cut = raw.lastIndexOf(',"probabilities":[');
+    const cut = probs ? -1 : raw.lastIndexOf(',"probabilities":[');
     if (cut > 0 && raw.endsWith(']}}')) line = raw.slice(0, cut) + '}}';
     let o: PredLine;
     try {
@@ -715,6 +779,17 @@ export async function readPredictionLog(dir: string, features: readonly LogFeatu
     }
     if (predLabel) for (let i = 0; i < n; i++) predLabel.push(labels.code(String(out[i])));
     if (predValue) for (let i = 0; i < n; i++) predValue.push(Number(out[i]));
+    if (probs) {
+      const rowsP = (o.outputs as { probabilities?: unknown }).probabilities;
+      for (let i = 0; i < n; i++) {
+        const row = Array.isArray(rowsP) ? (rowsP[i] as unknown) : undefined;
+        const ok = Array.isArray(row) && row.length === K;
+        for (let k = 0; k < K; k++) {
+          const v = ok ? (row as unknown[])[k] : undefined;
+          probs.push(typeof v === 'number' ? v : NaN);
+        }
+      }
+    }
     for (let i = 0; i < n; i++) {
       version.push(vcode);
       time.push(t);
@@ -831,5 +906,6 @@ export async function readPredictionLog(dir: string, features: readonly LogFeatu
     time: time.view(),
     latencyMs: latency.view(),
     badLines,
+    probabilities: probs?.view() ?? null,
   };
 }

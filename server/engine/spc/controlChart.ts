@@ -4,13 +4,35 @@
  */
 import { ModelOpsError } from '../errors';
 import { zonesAround } from '../../../shared/spc/points';
-import type { Baseline, BaselineInfo, ControlLimits, Zones } from '../../../shared/spc/types';
+import type { Baseline, BaselineInfo, ControlLimits, SigmaEstimator, Zones } from '../../../shared/spc/types';
 
 export interface ControlLimitOptions {
   /** L, the width of the limits in σ. Default 3. */
   sigma?: number;
   /** First k points, or an explicit { mean, std }. Default: every point. */
   baseline?: Baseline;
+  /** σ of an individuals chart from the baseline: MR̄/1.128 or the sample std. Default `stddev` here (monitoring's default is the config's). */
+  estimator?: SigmaEstimator;
+}
+
+/** d₂ for moving ranges of two consecutive points (NIST e-Handbook 6.3.2). */
+export const D2_MR2 = 1.128;
+
+export const SIGMA_ESTIMATORS: readonly SigmaEstimator[] = ['movingRange', 'stddev'];
+
+export function checkEstimator(estimator: string | undefined): SigmaEstimator {
+  if (estimator === undefined) return 'stddev';
+  if (estimator !== 'movingRange' && estimator !== 'stddev') {
+    throw new ModelOpsError('spc-estimator', `The σ estimator ${JSON.stringify(estimator)} does not exist.`, 'Use movingRange (MR̄/1.128) or stddev (sample standard deviation).');
+  }
+  return estimator;
+}
+
+/** σ from the average moving range of consecutive points: MR̄ / 1.128. */
+export function movingRangeStd(values: readonly number[]): number {
+  let sum = 0;
+  for (let i = 1; i < values.length; i++) sum += Math.abs(values[i] - values[i - 1]);
+  return sum / (values.length - 1) / D2_MR2;
 }
 
 export function checkSigma(sigma: number): number {
@@ -67,9 +89,10 @@ export function describeBaseline(baseline: Baseline | undefined, length: number)
   return typeof baseline === 'number' ? { kind: 'points', count: baseline } : { kind: 'explicit' };
 }
 
-/** Limits of an individuals chart: μ ± Lσ with σ the sample std (n − 1) of the baseline. */
+/** Limits of an individuals chart: μ ± Lσ with σ the sample std (n − 1) or MR̄/1.128 of the baseline. */
 export function controlLimits(values: readonly number[], options: ControlLimitOptions = {}): ControlLimits {
   const L = checkSigma(options.sigma ?? 3);
+  const estimator = checkEstimator(options.estimator);
   const baseline = options.baseline ?? values.length;
   let mu: number;
   let sd: number;
@@ -78,7 +101,7 @@ export function controlLimits(values: readonly number[], options: ControlLimitOp
     const k = baselineCount(baseline, values.length);
     const base = values.slice(0, k);
     mu = mean(base);
-    sd = sampleStd(base);
+    sd = estimator === 'movingRange' ? movingRangeStd(base) : sampleStd(base);
   } else {
     checkExplicit(baseline, true);
     mu = baseline.mean;

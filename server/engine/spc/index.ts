@@ -5,14 +5,14 @@
  * with the windows it has.
  */
 import { ModelOpsError } from '../errors';
-import { checkSigma, checkValues, controlLimits, describeBaseline, pChartLimits } from './controlChart';
-import type { Baseline, ControlChartData, PointLimits } from '../../../shared/spc/types';
-import { checkRules, westernElectricZ, zScores } from './westernElectric';
+import { checkEstimator, checkSigma, checkValues, controlLimits, describeBaseline, pChartLimits } from './controlChart';
+import type { Baseline, ControlChartData, PointLimits, RuleSide, SigmaEstimator } from '../../../shared/spc/types';
+import { checkRules, checkSide, westernElectricZ, zScores } from './westernElectric';
 
 export * from '../../../shared/spc/types';
 export { zonesAround, zOf, pointLimits, controlPoint, controlPoints, violationsByIndex, sliceControlChart, appendControlSeries } from '../../../shared/spc/points';
-export { controlLimits, pChartLimits, mean, sampleStd, type ControlLimitOptions, type ProportionPoint, type PChartLimits, type PChartPointLimits } from './controlChart';
-export { westernElectric, westernElectricZ, zScores, checkRules, ALL_RULES, type WesternElectricOptions } from './westernElectric';
+export { controlLimits, pChartLimits, mean, sampleStd, movingRangeStd, checkEstimator, D2_MR2, SIGMA_ESTIMATORS, type ControlLimitOptions, type ProportionPoint, type PChartLimits, type PChartPointLimits } from './controlChart';
+export { westernElectric, westernElectricZ, zScores, checkRules, checkSide, ALL_RULES, type WesternElectricOptions } from './westernElectric';
 
 export interface ControlChartInputPoint {
   value: number;
@@ -20,6 +20,8 @@ export interface ControlChartInputPoint {
   n?: number;
   start?: string;
   end?: string;
+  /** An estimate of the metric for this point (e.g. CBPE), drawn beside the value. */
+  estimated?: number | null;
 }
 
 export interface ControlChartOptions {
@@ -32,6 +34,10 @@ export interface ControlChartOptions {
   /** Western Electric rules to evaluate; default [1, 2, 3, 4]. */
   rules?: readonly number[];
   metric?: string | null;
+  /** σ of an individuals chart: `movingRange` (MR̄/1.128) or `stddev`. Default `stddev` (monitoring passes the config's). */
+  estimator?: SigmaEstimator;
+  /** Which side the rules watch; default `both`. */
+  side?: RuleSide;
 }
 
 export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, options: ControlChartOptions = {}): ControlChartData {
@@ -41,6 +47,8 @@ export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, 
   const chart = options.chart ?? 'individuals';
   const L = checkSigma(options.sigma ?? 3);
   const rules = checkRules(options.rules);
+  const estimator = checkEstimator(options.estimator);
+  const side = checkSide(options.side);
   const values = input.map((p) => p.value);
   checkValues(values);
   const baseline = describeBaseline(options.baseline, input.length);
@@ -68,15 +76,16 @@ export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, 
       varying = { std: stds, ucl: p.points.map((x) => x.ucl), lcl: p.points.map((x) => x.lcl) };
     }
   } else {
-    const l = controlLimits(values, { sigma: L, baseline: options.baseline });
+    const l = controlLimits(values, { sigma: L, baseline: options.baseline, estimator });
     centre = l.mean;
     std = l.std;
     z = zScores(values, centre, std);
     limits = { std: l.std, ucl: l.ucl, lcl: l.lcl, zones: l.zones };
   }
 
-  const violations = westernElectricZ(z, { rules, sigma: L });
-  const data: ControlChartData = { chart, metric: options.metric ?? null, centre, std, sigma: L, limits, baseline, rules, values, violations };
+  const violations = westernElectricZ(z, { rules, sigma: L, side });
+  const sigmaEstimator = chart === 'p' ? 'binomial' : typeof options.baseline === 'object' ? 'explicit' : estimator;
+  const data: ControlChartData = { chart, metric: options.metric ?? null, centre, std, sigma: L, sigmaEstimator, side, limits, baseline, rules, values, violations };
   if (varying) data.varying = varying;
   // Optional columns only when some point has the field.
   const column = <T>(get: (p: ControlChartInputPoint) => T | undefined): Array<T | null> | undefined =>
@@ -87,5 +96,7 @@ export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, 
   if (n) data.n = n;
   if (start) data.start = start;
   if (end) data.end = end;
+  const estimated = column((p) => (p.estimated === null ? undefined : p.estimated));
+  if (estimated) data.estimated = estimated;
   return data;
 }

@@ -10,7 +10,7 @@
  */
 import { ModelOpsError } from '../errors';
 import { zOf } from '../../../shared/spc/points';
-import type { Side, Violation, WesternElectricRule } from '../../../shared/spc/types';
+import type { RuleSide, Side, Violation, WesternElectricRule } from '../../../shared/spc/types';
 
 export const ALL_RULES: readonly WesternElectricRule[] = [1, 2, 3, 4];
 
@@ -19,6 +19,16 @@ export interface WesternElectricOptions {
   rules?: readonly number[];
   /** L: rule 1 fires beyond ±L σ. Default 3. */
   sigma?: number;
+  /** One-sided rules: `lower` reports only patterns below the centre, `upper` only above. Default `both`. */
+  side?: RuleSide;
+}
+
+export function checkSide(side: string | undefined): RuleSide {
+  if (side === undefined) return 'both';
+  if (side !== 'lower' && side !== 'upper' && side !== 'both') {
+    throw new ModelOpsError('spc-side', `The rule side ${JSON.stringify(side)} does not exist.`, 'Use lower (only drops matter), upper (only rises) or both.');
+  }
+  return side;
 }
 
 export function checkRules(rules: readonly number[] | undefined): WesternElectricRule[] {
@@ -57,6 +67,9 @@ function kOfM(z: readonly number[], i: number, k: number, m: number, beyond: num
 export function westernElectricZ(z: readonly number[], options: WesternElectricOptions = {}): Violation[] {
   const rules = checkRules(options.rules);
   const L = options.sigma ?? 3;
+  const side = checkSide(options.side);
+  // A one-sided chart keeps the patterns on its side only (the rules themselves are unchanged).
+  const wanted: Side | null = side === 'lower' ? 'below' : side === 'upper' ? 'above' : null;
   const out: Violation[] = [];
   let runSide: Side | null = null;
   let runLength = 0;
@@ -77,7 +90,7 @@ export function westernElectricZ(z: readonly number[], options: WesternElectricO
       else if (runSide && runLength >= 8) {
         v = { index: i, rule, side: runSide, points: Array.from({ length: 8 }, (_, j) => i - 7 + j) };
       }
-      if (v) out.push(v);
+      if (v && (wanted === null || v.side === wanted)) out.push(v);
     }
   }
   return out;

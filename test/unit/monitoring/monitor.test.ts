@@ -11,7 +11,7 @@ import type { ModelManifest, NumericProfile } from '../../../server/engine/model
 import { startModelServer, type RunningModelServer } from '../../../server/engine/serving';
 import { targetStoreDir } from '../../../server/engine/deploy';
 import { monitor, sendWebhook } from '../../../server/engine/monitoring';
-import { psiNumeric, ks2samp } from '../../../server/engine/drift';
+import { psiNumeric, ks2samp, defaultThreshold } from '../../../server/engine/drift';
 import { makeBundle, makeRows, inferBody, tempDir, LABELS } from '../serving/fixtures';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -128,6 +128,41 @@ test('KS drift: the statistic per window and the p-value of the latest window', 
   const f = r.drift!.features.find((x) => x.name === 'temp_max')!;
   assert.ok(Math.abs(f.score - ks.statistic) < 1e-12);
   assert.ok(Math.abs(f.pValue! - ks.pValue) < 1e-12);
+  // The older `method: ks` keeps its meaning: D > threshold (0.2 here).
+  assert.equal(f.threshold, 0.2);
+  assert.equal(f.drifted, ks.statistic > 0.2);
+  // `test: ks` is Evidently's: drift when p < threshold (default 0.05).
+  const c = config(hookUrl());
+  c.monitor!.drift = { test: 'ks', features: ['temp_max', 'wind'] };
+  const t = await monitor({ registry, config: c, alert: false });
+  for (const g of t.drift!.features) {
+    assert.equal(g.threshold, 0.05);
+    assert.equal(g.drifted, g.pValue! < 0.05, `${g.name}: p ${g.pValue}`);
+  }
+  assert.ok(t.drift!.features.find((g) => g.name === 'temp_max')!.drifted);
+});
+
+test('the drift window is its own setting: the drift of each window looks at the latest drift.window predictions', async () => {
+  const c = config(hookUrl());
+  c.monitor!.drift = { test: 'psi', window: 300, features: ['temp_max'] };
+  const r = await monitor({ registry, config: c, alert: false });
+  const prof = manifest.profile.features.temp_max as NumericProfile;
+  const last = r.windows[11];
+  const expected = psiNumeric(prof.sample, sent.slice(900, 1200).map((s) => s.temp_max), prof.quantiles);
+  assert.ok(Math.abs(last.drift.temp_max - expected) < 1e-12, `${last.drift.temp_max} vs ${expected}`);
+  // The first window has fewer than 300 predictions before its end: it uses what there is.
+  const first = psiNumeric(prof.sample, sent.slice(0, 100).map((s) => s.temp_max), prof.quantiles);
+  assert.ok(Math.abs(r.windows[0].drift.temp_max - first) < 1e-12);
+  assert.equal(r.drift!.window, 300);
+  assert.equal(r.drift!.method, 'psi');
+  assert.equal(r.drift!.threshold, 0.2);
+  // A named test wins over the older `method`.
+  c.monitor!.drift = { test: 'wasserstein', method: 'ks', features: ['temp_max'] };
+  const w = await monitor({ registry, config: c, alert: false });
+  assert.equal(w.drift!.features[0].test, 'wasserstein');
+  assert.equal(w.drift!.features[0].pValue, null);
+  assert.equal(w.drift!.features[0].threshold, 0.1);
+  assert.ok(w.drift!.features[0].drifted, `Wasserstein ${w.drift!.features[0].score} on a +25 shift`);
 });
 
 test('alerts are recorded once, sent to the webhook, and a failing webhook never throws', async () => {
@@ -191,16 +226,24 @@ test('1,000,000 logged predictions: windows, SPC and drift well under the budget
   assert.ok(Math.abs(r.windows[0].accuracy! - 0.9) < 1e-12);
 });
 
-test('without a monitor: block, monitoring uses the schema defaults for the task (window 100, PSI 0.2, the task metric)', async () => {
+test('without a monitor: block, monitoring uses the schema defaults for the task (window 100, auto drift tests, the task metric)', async () => {
   const noMonitor = config(hookUrl());
   delete noMonitor.monitor;
   const r = await monitor({ registry, config: noMonitor, target: 'local', alert: false });
   assert.equal(r.window, 100);
   assert.equal(r.windows.length, 12);
-  assert.equal(r.drift!.method, 'psi');
-  assert.equal(r.drift!.threshold, 0.2);
+  // drift.test defaults to auto: a small reference (≤ 1000 rows) gets KS for numeric columns.
+  assert.equal(r.driftTests.temp_max, 'ks');
+  for (const f of r.drift!.features) {
+    assert.equal(f.test, r.driftTests[f.name]);
+    assert.equal(f.threshold, defaultThreshold(f.test));
+    assert.equal(f.drifted, f.pValue !== null ? f.pValue < f.threshold : f.score > f.threshold);
+  }
+  assert.equal(r.drift!.window, 100);
   assert.equal(r.chart!.values.length, 12);
   assert.equal(r.chart!.metric, 'accuracy');
+  assert.equal(r.chart!.sigmaEstimator, 'binomial');
+  assert.equal(r.chart!.side, 'lower');
   // A regression config charts mae (these windows, from a classifier, have none), never accuracy.
   const regression = { ...noMonitor, model: { ...noMonitor.model, task: 'regression' as const } };
   const rr = await monitor({ registry, config: regression, target: 'local', alert: false });

@@ -46,3 +46,29 @@ test('the fast line scanner and JSON.parse read the same values', async () => {
     tmp.cleanup();
   }
 });
+
+test('class probabilities are read (for CBPE) by the scanner and by JSON.parse alike, NaN where a line has none or not K of them', async () => {
+  const tmp = tempDir('readlog-probs');
+  try {
+    const lines: unknown[] = [
+      { type: 'prediction', id: 'r0', time: '2026-01-01T00:00:00.000Z', version: '1.0.0', latencyMs: 1, inputs: { x: [1, 2], c: ['a', 'b'] }, outputs: { label: ['sun', 'rain'], probabilities: [[0.1, 0.2, 0.7], [1e-7, 0.9, 0.0999999]] } },
+      // Escaped id: JSON.parse reads this one.
+      { type: 'prediction', id: 'q"1', time: '2026-01-01T00:00:01.000Z', version: '1.0.0', latencyMs: 1, inputs: { x: [3], c: ['a'] }, outputs: { label: ['fog'], probabilities: [[0.6, 0.3, 0.1]] } },
+      // No probabilities, and the wrong number of them (on both paths).
+      { type: 'prediction', id: 'r2', time: '2026-01-01T00:00:02.000Z', version: '1.0.0', latencyMs: 1, inputs: { x: [4], c: ['b'] }, outputs: { label: ['sun'] } },
+      { type: 'prediction', id: 'r3', time: '2026-01-01T00:00:03.000Z', version: '1.0.0', latencyMs: 1, inputs: { x: [5], c: ['b'] }, outputs: { label: ['sun'], probabilities: [[0.5, 0.5]] } },
+      { type: 'prediction', id: 'q"4', time: '2026-01-01T00:00:04.000Z', version: '1.0.0', latencyMs: 1, inputs: { x: [6], c: ['b'] }, outputs: { label: ['sun'], probabilities: [[0.5, 0.5]] } },
+    ];
+    writeFileSync(join(tmp.dir, 'predictions.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const cols = await readPredictionLog(tmp.dir, FEATURES, 'classification', ['fog', 'rain', 'sun'], { probabilities: true });
+    assert.equal(cols.count, 6);
+    const f32 = (v: number) => Math.fround(v);
+    assert.deepEqual([...cols.probabilities!.subarray(0, 9)], [0.1, 0.2, 0.7, 1e-7, 0.9, 0.0999999, 0.6, 0.3, 0.1].map(f32));
+    assert.ok([...cols.probabilities!.subarray(9)].every((v) => Number.isNaN(v)));
+    assert.deepEqual([...cols.numeric.x], [1, 2, 3, 4, 5, 6]);
+    // Without asking, they are skipped.
+    assert.equal((await readPredictionLog(tmp.dir, FEATURES, 'classification', ['fog', 'rain', 'sun'])).probabilities, null);
+  } finally {
+    tmp.cleanup();
+  }
+});
