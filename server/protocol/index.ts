@@ -8,3 +8,4 @@ export * as workspace from './workspace';
 export * as registry from './registry';
 export * as training from './training';
 export * as deploy from './deploy';
+export * as governance from './governance';

@@ -15,7 +15,8 @@
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ModelOpsError } from '../errors';
-import type { ModelOpsConfig, Optimizer } from '../config/types';
+import type { ModelOpsConfig } from '../config/types';
+import { optimizerFor } from '../training/model';
 import { encodeLabels, encodeRegressionTarget, transformRows } from '../data/preprocess';
 import { seededPermutation } from '../data/split';
 import { loadTrainingData } from '../data/splits';
@@ -137,19 +138,6 @@ export interface PruneResult {
 export class PruneCancelled extends ModelOpsError {
   constructor() {
     super('cancelled', 'Pruning was cancelled.', 'Start it again when you are ready.');
-  }
-}
-
-function optimizerFor(name: Optimizer, lr: number): tf.Optimizer {
-  switch (name) {
-    case 'adam':
-      return tf.train.adam(lr);
-    case 'sgd':
-      return tf.train.sgd(lr);
-    case 'rmsprop':
-      return tf.train.rmsprop(lr);
-    case 'adagrad':
-      return tf.train.adagrad(lr);
   }
 }
 

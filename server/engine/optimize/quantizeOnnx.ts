@@ -14,6 +14,7 @@
 import { ModelOpsError } from '../errors';
 import { encodeHalf } from './half';
 import { copyBytes } from './tfjsFiles';
+import { ProtoReader, type ProtoRange } from '../runtime/protobuf';
 
 /** Initializers smaller than this stay float32: they save nothing and are often normalisation constants. */
 export const MIN_ELEMENTS = 16;
@@ -22,69 +23,13 @@ const FLOAT = 1;
 const FLOAT16 = 10;
 const SUFFIX = '__fp16';
 
-type Range = { start: number; end: number };
+type Range = ProtoRange;
 
-class Wire {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-    readonly file: string,
-  ) {
-    this.pos = start;
-  }
-  fail(why: string): never {
-    throw new ModelOpsError('onnx-corrupt', `${this.file} is not a readable ONNX model: ${why}.`, 'Export the model again and register that file.');
-  }
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.fail('a number runs past the end of its message');
-      const b = this.buf[this.pos++];
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    return this.fail('a number is longer than 10 bytes');
-  }
-  /** Each field: its number, wire type, the whole field's byte range and (length-delimited) its payload's. */
-  *fields(): Generator<{ field: number; wire: number; whole: Range; payload: Range | null }> {
-    while (this.pos < this.end) {
-      const start = this.pos;
-      const tag = this.varint();
-      const field = Math.floor(tag / 8);
-      const wire = tag & 7;
-      let payload: Range | null = null;
-      if (wire === 0) this.varint();
-      else if (wire === 1) this.advance(8);
-      else if (wire === 5) this.advance(4);
-      else if (wire === 2) {
-        const len = this.varint();
-        if (len > this.end - this.pos) this.fail(`a field of ${len} bytes runs past the end of its message`);
-        payload = { start: this.pos, end: this.pos + len };
-        this.pos += len;
-      } else this.fail(`wire type ${wire} is not used by ONNX`);
-      yield { field, wire, whole: { start, end: this.pos }, payload };
-    }
-  }
-  advance(n: number): void {
-    if (n > this.end - this.pos) this.fail('a fixed-size field runs past the end of its message');
-    this.pos += n;
-  }
-  sub(r: Range): Wire {
-    return new Wire(this.buf, r.start, r.end, this.file);
-  }
-  text(r: Range): string {
-    return Buffer.from(this.buf.subarray(r.start, r.end)).toString('utf8');
-  }
-  /** The varint value of a wire-0 field starting at `whole.start` (after its tag). */
-  varintAt(whole: Range): number {
-    const w = this.sub(whole);
-    w.varint();
-    return w.varint();
-  }
+/** A reader over `file`'s bytes whose errors name the file. */
+function wire(buf: Uint8Array, file: string): ProtoReader {
+  return new ProtoReader(buf, 0, buf.byteLength, (why) => {
+    throw new ModelOpsError('onnx-corrupt', `${file} is not a readable ONNX model: ${why}.`, 'Export the model again and register that file.');
+  });
 }
 
 // ── writer ─────────────────────────────────────────────────────────────
@@ -135,7 +80,7 @@ interface Tensor {
   external: boolean;
 }
 
-function readTensor(w: Wire): Tensor {
+function readTensor(w: ProtoReader): Tensor {
   const t: Tensor = { name: '', dataType: 0, rest: [], values: null, external: false };
   let raw: Range | null = null;
   const floats: number[] = [];
@@ -163,7 +108,7 @@ function readTensor(w: Wire): Tensor {
 
 /** Rewrites a float32 ONNX model with float16 initializers (see the module comment). */
 export function quantizeOnnxFloat16(bytes: Uint8Array, file: string): OnnxQuantizeResult {
-  const model = new Wire(bytes, 0, bytes.byteLength, file);
+  const model = wire(bytes, file);
   const modelParts: Uint8Array[] = [];
   let graphSeen = false;
   const converted: OnnxQuantizeResult['converted'] = [];

@@ -11,6 +11,7 @@
  */
 import { ModelOpsError } from '../errors';
 import type { Datatype, RuntimeTensorSpec } from './types';
+import { ProtoReader } from './protobuf';
 
 /** ONNX files this large are refused before parsing (the protobuf format itself stops at 2 GiB). */
 export const MAX_ONNX_BYTES = 1024 * 1024 * 1024;
@@ -76,91 +77,6 @@ export interface OnnxGraphInfo {
   operators: string[];
 }
 
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-    private readonly fail: (why: string) => never,
-  ) {
-    this.pos = start;
-  }
-
-  done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  varint(): number {
-    // Up to 10 bytes; values above 2^53 lose precision, which no field we read reaches.
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.fail('a number runs past the end of its message');
-      const b = this.buf[this.pos++];
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    return this.fail('a number is longer than 10 bytes');
-  }
-
-  /** Signed int64 as written by protobuf (two's complement in 10 bytes for negatives). */
-  int64(): number {
-    const v = this.varint();
-    return v >= 2 ** 63 ? v - 2 ** 64 : v;
-  }
-
-  tag(): { field: number; wire: number } {
-    const t = this.varint();
-    const field = Math.floor(t / 8);
-    if (field === 0) this.fail('a field number is 0');
-    return { field, wire: t & 7 };
-  }
-
-  bytes(): { start: number; end: number } {
-    const len = this.varint();
-    const start = this.pos;
-    if (len > this.end - start) this.fail(`a field of ${len} bytes runs past the end of its message`);
-    this.pos = start + len;
-    return { start, end: this.pos };
-  }
-
-  string(): string {
-    const { start, end } = this.bytes();
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + start, end - start).toString('utf8');
-  }
-
-  sub(range: { start: number; end: number }): Reader {
-    return new Reader(this.buf, range.start, range.end, this.fail);
-  }
-
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.advance(8);
-    else if (wire === 2) this.bytes();
-    else if (wire === 5) this.advance(4);
-    else this.fail(`wire type ${wire} (groups) is not used by ONNX`);
-  }
-
-  private advance(n: number): void {
-    if (n > this.end - this.pos) this.fail('a fixed-size field runs past the end of its message');
-    this.pos += n;
-  }
-
-  /** Reads each field of this message, calling `on` for the ones it handles (returns true). */
-  each(on: (field: number, wire: number) => boolean): void {
-    while (!this.done()) {
-      const { field, wire } = this.tag();
-      const before = this.pos;
-      if (!on(field, wire)) {
-        this.pos = before;
-        this.skip(wire);
-      }
-    }
-  }
-}
-
 /** Wire type check of a known field; mismatches mean the bytes are not ONNX. */
 function want(wire: number, expected: number, what: string): void {
   if (wire !== expected) throw new WireError(`${what} has the wrong wire type`);
@@ -181,14 +97,14 @@ export function readOnnxGraph(bytes: Uint8Array, file: string): OnnxGraphInfo {
     throw new ModelOpsError('onnx-too-large', `${file} is ${(bytes.byteLength / 2 ** 20).toFixed(0)} MB; ONNX models larger than ${MAX_ONNX_BYTES / 2 ** 20} MB are not loaded.`, 'Store large weights as ONNX external data, or quantise the model.');
   }
   try {
-    return parseModel(new Reader(bytes, 0, bytes.byteLength, corrupt), corrupt);
+    return parseModel(new ProtoReader(bytes, 0, bytes.byteLength, corrupt), corrupt);
   } catch (e) {
     if (e instanceof WireError) return corrupt(e.message);
     throw e;
   }
 }
 
-function parseModel(r: Reader, corrupt: (why: string) => never): OnnxGraphInfo {
+function parseModel(r: ProtoReader, corrupt: (why: string) => never): OnnxGraphInfo {
   const info: OnnxGraphInfo = { irVersion: 0, producerName: '', producerVersion: '', opsets: {}, metadata: {}, graphName: '', inputs: [], outputs: [], operators: [] };
   let graph: { start: number; end: number } | null = null;
   r.each((field, wire) => {
@@ -262,7 +178,7 @@ interface ParsedGraph {
   initializers: Set<string>;
 }
 
-function parseGraph(r: Reader, ops: Set<string>, depth: number, corrupt: (why: string) => never): ParsedGraph {
+function parseGraph(r: ProtoReader, ops: Set<string>, depth: number, corrupt: (why: string) => never): ParsedGraph {
   if (depth > MAX_GRAPH_DEPTH) corrupt(`subgraphs are nested more than ${MAX_GRAPH_DEPTH} deep`);
   const g: ParsedGraph = { name: '', inputs: [], outputs: [], initializers: new Set() };
   r.each((field, wire) => {
@@ -305,7 +221,7 @@ function parseGraph(r: Reader, ops: Set<string>, depth: number, corrupt: (why: s
   return g;
 }
 
-function tensorName(r: Reader): string {
+function tensorName(r: ProtoReader): string {
   let name = '';
   r.each((f, w) => {
     if (f !== 8 || w !== 2) return false;
@@ -315,7 +231,7 @@ function tensorName(r: Reader): string {
   return name;
 }
 
-function parseNode(r: Reader, ops: Set<string>, depth: number, corrupt: (why: string) => never): void {
+function parseNode(r: ProtoReader, ops: Set<string>, depth: number, corrupt: (why: string) => never): void {
   let op = '';
   let domain = '';
   r.each((f, w) => {
@@ -337,7 +253,7 @@ function parseNode(r: Reader, ops: Set<string>, depth: number, corrupt: (why: st
   if (op) ops.add(domain && domain !== 'ai.onnx' ? `${domain}:${op}` : op);
 }
 
-function parseValueInfo(r: Reader): OnnxValueInfo {
+function parseValueInfo(r: ProtoReader): OnnxValueInfo {
   let name = '';
   let type: Omit<OnnxValueInfo, 'name'> = { kind: 'unknown', elemType: 'unknown', dims: null, shape: null };
   r.each((f, w) => {
@@ -349,7 +265,7 @@ function parseValueInfo(r: Reader): OnnxValueInfo {
   return { name, ...type };
 }
 
-function parseType(r: Reader, depth: number): Omit<OnnxValueInfo, 'name'> {
+function parseType(r: ProtoReader, depth: number): Omit<OnnxValueInfo, 'name'> {
   let out: Omit<OnnxValueInfo, 'name'> = { kind: 'unknown', elemType: 'unknown', dims: null, shape: null };
   if (depth > MAX_GRAPH_DEPTH) return out;
   r.each((f, w) => {
@@ -396,7 +312,7 @@ function parseType(r: Reader, depth: number): Omit<OnnxValueInfo, 'name'> {
   return out;
 }
 
-function parseShape(r: Reader): OnnxDim[] {
+function parseShape(r: ProtoReader): OnnxDim[] {
   const dims: OnnxDim[] = [];
   r.each((f, w) => {
     if (f !== 1 || w !== 2) return false;

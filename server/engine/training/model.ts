@@ -70,7 +70,8 @@ export function lossFor(spec: Pick<NetworkSpec, 'task' | 'classes' | 'layers'>):
   return 'categoricalCrossentropy';
 }
 
-function optimizerFor(name: Optimizer, lr: number): tf.Optimizer {
+/** The TF.js optimiser the config names, at learning rate `lr`. */
+export function optimizerFor(name: Optimizer, lr: number): tf.Optimizer {
   switch (name) {
     case 'adam':
       return tf.train.adam(lr);
