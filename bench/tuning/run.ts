@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { loadConfig } from '../../server/engine/config';
 import type { TuneConfig } from '../../server/engine/config/types';
 import { openRegistry } from '../../server/engine/registry';
-import { StudyStore } from '../../server/engine/registry/studies';
 import { resolvedTune } from '../../server/engine/tuning/space';
 import { runStudy, type StudySettings } from '../../server/engine/tuning/study';
 import { trainingTrials } from '../../server/engine/tuning/trial';
@@ -31,7 +30,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-tune-'));
   cpSync(join(__dirname, '../../examples/sample'), dir, { recursive: true });
   const registry = openRegistry(dir);
-  const store = new StudyStore(registry.storeDir);
+  const store = registry.studies;
   try {
     const loaded = await loadConfig(join(dir, 'modelops.yaml'));
     // The sample's own early stopping would hide what the pruner does: off for all arms.
@@ -74,7 +73,6 @@ async function main(): Promise<void> {
     console.log(`mean best val_accuracy: random ${mean((r) => r.random).toFixed(4)} · TPE ${mean((r) => r.tpe).toFixed(4)} (TPE − random ${(mean((r) => r.tpe) - mean((r) => r.random)).toFixed(4)}; TPE ≥ random on ${rows.filter((r) => r.tpe >= r.random).length}/${rows.length} seeds)`);
     console.log(`median pruning: ${(saved * 100).toFixed(1)} % of epochs saved; mean best ${mean((r) => r.tpePruned).toFixed(4)} vs ${mean((r) => r.tpe).toFixed(4)} without (difference ${(mean((r) => r.tpePruned) - mean((r) => r.tpe)).toFixed(4)})`);
   } finally {
-    store.close();
     registry.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,21 +6,7 @@ import { findWorkspaceRoot, need, parseCli, printJson, str } from '../shared/arg
 import { openForRead } from '../shared/registry';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry, type WorkspaceRegistry } from '../../engine/registry';
-import {
-  chunkSharing,
-  dataManifest,
-  datasetsWithVersions,
-  getDataVersion,
-  notStoredError,
-  openDataDb,
-  recordDataVersion,
-  resolveDataDigest,
-  storeTotals,
-  withDataDb,
-  type DataDb,
-  type DataUse,
-  type DataVersionRecord,
-} from '../../engine/registry/datasets';
+import { notStoredError, type DataUse, type DataVersionRecord, type DataVersions } from '../../engine/registry/datasets';
 import type { DatasetRef } from '../../engine/registry/types';
 import { readDataset } from '../../engine/data/read';
 import { checkoutData } from '../../engine/data/store/checkout';
@@ -77,13 +63,13 @@ interface Target {
  * The datasets a reference names: a digest (or prefix), or a version's datasets (optionally one role).
  * Hex-only text is a digest; anything with '@' (or a bare model name) is a version.
  */
-function resolveTargets(reg: WorkspaceRegistry, d: DataDb, ref: string, role: string | undefined): Target[] {
+function resolveTargets(reg: WorkspaceRegistry, d: DataVersions, ref: string, role: string | undefined): Target[] {
   if (role !== undefined && !ROLES.includes(role as DatasetRef['role'])) {
     throw new ModelOpsError('cli-usage', `--role must be one of ${ROLES.join(', ')}, not '${role}'.`, 'e.g. --role train');
   }
   if (!ref.includes('@') && /^(sha256:)?[0-9a-fA-F]+$/.test(ref)) {
-    const digest = resolveDataDigest(d.db, ref);
-    const record = getDataVersion(d.db, digest);
+    const digest = d.resolveDigest(ref);
+    const record = d.get(digest);
     if (!record) throw new ModelOpsError('data-version-not-found', `No dataset with digest ${digest} in the registry.`, 'List data versions with `modelops data list`.');
     return [{ record, role: null, path: record.path }];
   }
@@ -101,7 +87,7 @@ function resolveTargets(reg: WorkspaceRegistry, d: DataDb, ref: string, role: st
     throw new ModelOpsError('data-version-not-found', `${label} has no ${role} dataset (it has: ${v.datasets.map((r) => r.role).join(', ')}).`, `Use --role ${v.datasets[0].role}, or leave --role out for all of them.`);
   }
   return refs.map((r) => {
-    const record = getDataVersion(d.db, r.digest);
+    const record = d.get(r.digest);
     if (!record) {
       throw new ModelOpsError('data-version-not-found', `${label} names ${r.role} data ${r.path} (${r.digest}), but the registry has no record of it.`, 'Retrain the version, or store the file with `modelops data add <file>` (its digest must match).');
     }
@@ -109,24 +95,14 @@ function resolveTargets(reg: WorkspaceRegistry, d: DataDb, ref: string, role: st
   });
 }
 
-function withRead<T>(root: string, fn: (reg: WorkspaceRegistry, d: DataDb) => Promise<T>): Promise<T> {
+function withRead<T>(root: string, fn: (reg: WorkspaceRegistry, d: DataVersions) => Promise<T>): Promise<T> {
   const reg = openForRead(root);
-  let d: DataDb;
-  try {
-    d = openDataDb(reg.storeDir, true);
-  } catch (e) {
-    reg.close();
-    throw e;
-  }
-  return fn(reg, d).finally(() => {
-    d.close();
-    reg.close();
-  });
+  return fn(reg, reg.datasets).finally(() => reg.close());
 }
 
-function details(d: DataDb, t: Target, uses: DataUse[]) {
-  const m = t.record.stored ? dataManifest(d.db, t.record.digest) : null;
-  const sharing = m ? chunkSharing(d.db, m.digest) : null;
+function details(d: DataVersions, t: Target, uses: DataUse[]) {
+  const m = t.record.stored ? d.manifest(t.record.digest) : null;
+  const sharing = m ? d.chunkSharing(m.digest) : null;
   const sharedBytes = m && sharing ? m.chunks.filter((c) => sharing.sharedChunks.has(c.digest)).reduce((s, c) => s + c.size, 0) : 0;
   return {
     ...t.record,
@@ -140,8 +116,8 @@ function details(d: DataDb, t: Target, uses: DataUse[]) {
 
 async function list(root: string, json: boolean, io: CliIO): Promise<number> {
   return withRead(root, async (_reg, d) => {
-    const all = datasetsWithVersions(d.db);
-    const totals = storeTotals(d.db);
+    const all = d.withVersions();
+    const totals = d.totals();
     if (json) return printJson(io, { datasets: all, store: { ...totals, dedupRatio: totals.storedBytes > 0 ? totals.logicalBytes / totals.storedBytes : null } });
     if (all.length === 0) {
       io.out('No datasets recorded yet. Training (`modelops train`) stores the data it reads; `modelops data add <file>` stores one by hand.');
@@ -158,7 +134,7 @@ async function list(root: string, json: boolean, io: CliIO): Promise<number> {
 async function show(root: string, ref: string, role: string | undefined, json: boolean, io: CliIO): Promise<number> {
   return withRead(root, async (reg, d) => {
     const targets = resolveTargets(reg, d, ref, role);
-    const uses = datasetsWithVersions(d.db);
+    const uses = d.withVersions();
     const out = targets.map((t) => details(d, t, uses.find((u) => u.digest === t.record.digest)?.usedBy ?? []));
     if (json) return printJson(io, out.length === 1 && !ref.includes('@') ? out[0] : out);
     const c = paint(io.isTTY);
@@ -208,7 +184,7 @@ async function checkout(root: string, ref: string, role: string | undefined, out
     const store = new DataStore(reg.storeDir);
     // Every target is checked before anything is written.
     const plans = targets.map((t, i) => {
-      const m = t.record.stored ? dataManifest(d.db, t.record.digest) : null;
+      const m = t.record.stored ? d.manifest(t.record.digest) : null;
       if (!m) throw notStoredError(t.record);
       return { t, m, out: resolve(outDir, outNames(targets)[i]) };
     });
@@ -235,7 +211,7 @@ async function add(root: string, file: string, json: boolean, io: CliIO): Promis
     const store = new DataStore(reg.storeDir);
     const put = await store.putFile(abs);
     const columns = ds.columns.map((col) => ({ name: col.name, type: col.type }));
-    withDataDb(reg, false, (d) => recordDataVersion(d, { manifest: put.manifest, path: shown, rows: ds.rows.length, columns, profile: profileDataset(ds) }));
+    reg.datasets.record({ manifest: put.manifest, path: shown, rows: ds.rows.length, columns, profile: profileDataset(ds) });
     reg.recordDataset({ digest: put.manifest.digest, path: shown, rows: ds.rows.length, columns });
     const result = { digest: put.manifest.digest, path: shown, rows: ds.rows.length, columns: columns.length, size: put.manifest.size, chunks: put.manifest.chunks.length, newChunks: put.newChunks, newBytes: put.newBytes };
     if (json) return printJson(io, result);

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import type { CliCommand } from '../command';
 import { paint, table } from '../output';
 import { findWorkspaceRoot, intFlag, parseCli, printJson, str } from '../shared/args';
+import { openForRead } from '../shared/registry';
 import { ModelOpsError } from '../../engine/errors';
-import { openDataDb, type DataDb } from '../../engine/registry/datasets';
+import { openRegistry } from '../../engine/registry';
+import { lostError } from '../../engine/registry/store';
 import { collectGarbage, DATA_GRACE_MS } from '../../engine/data/store/gc';
 import { DataStore } from '../../engine/data/store/store';
 import { formatBytes } from './data';
@@ -39,16 +41,11 @@ export const gcCommand: CliCommand = {
       io.out(`No workspace store at ${storeDir}: nothing to collect.`);
       return 0;
     }
-    let d: DataDb;
+    // A dry run reads (a store that needs its schema upgraded is opened for writing once).
+    const reg = dryRun ? openForRead(root) : openRegistry(root);
     try {
-      d = openDataDb(storeDir, dryRun);
-    } catch (e) {
-      // A dry run on a store that needs its schema upgraded opens it for writing once.
-      if (!(dryRun && e instanceof ModelOpsError && e.code === 'registry-outdated')) throw e;
-      d = openDataDb(storeDir, false);
-    }
-    try {
-      const report = collectGarbage(d, new DataStore(storeDir), { dryRun, ...(keepDays !== undefined ? { keepDays } : {}) });
+      if (reg.lostDatabase && !dryRun) throw lostError(`${storeDir}/registry.db`, reg.lostDatabase);
+      const report = collectGarbage(reg.datasets, new DataStore(storeDir), { dryRun, ...(keepDays !== undefined ? { keepDays } : {}) });
       if (a.values.json) return printJson(io, report);
       const c = paint(io.isTTY);
       const verb = dryRun ? 'would free' : 'freed';
@@ -67,7 +64,7 @@ export const gcCommand: CliCommand = {
       if (dryRun && (report.freed.length > 0 || report.chunks > 0)) io.out(c.dim('\nRun `modelops gc` without --dry-run to free them.'));
       return 0;
     } finally {
-      d.close();
+      reg.close();
     }
   },
 };

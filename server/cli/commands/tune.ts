@@ -5,7 +5,7 @@ import { formatNumber, paint, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { lostError } from '../../engine/registry/store';
-import { StudyStore, type StudyRecord, type TrialRecord } from '../../engine/registry/studies';
+import type { StudyRecord, StudyStore, TrialRecord } from '../../engine/registry/studies';
 import { bestTrial, registerBest, tune, type StudyEvent } from '../../engine/tuning';
 import type { TuneConfig } from '../../engine/config/types';
 import { intFlag, need, numFlag, parseCli, printJson, rootFor, str } from '../shared/args';
@@ -48,12 +48,7 @@ function studyJson(study: StudyRecord, trials: TrialRecord[]) {
 function withStore<T>(root: string, fn: (store: StudyStore) => T): T {
   const reg = openForRead(root);
   try {
-    const store = new StudyStore(reg.storeDir, { readonly: reg.readonly });
-    try {
-      return fn(store);
-    } finally {
-      store.close();
-    }
+    return fn(reg.studies);
   } finally {
     reg.close();
   }
@@ -152,9 +147,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const onEvent = (e: StudyEvent) => {
     if (live) {
       if (e.kind === 'study-finished') return;
-      const store = new StudyStore(registry.storeDir, { readonly: true });
-      const text = trialsTable(store.trials(e.study.id), e.study.direction);
-      store.close();
+      const text = trialsTable(registry.studies.trials(e.study.id), e.study.direction);
       io.err(`${drawn ? `\x1b[${drawn}A\x1b[0J` : ''}${text}`);
       drawn = text.split('\n').length;
     } else if (e.kind === 'trial-finished' && e.trial) {

@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { recordDataVersion, withDataDb } from '../registry/datasets';
 import type { DatasetRef, Digest, Registry } from '../registry/types';
 import type { LoadedData } from './splits';
 import { profileDataset } from './store/profile';
@@ -33,7 +32,7 @@ export async function recordDatasets(registry: Registry, files: LoadedData['file
       const { manifest } = await store.putFile(f.dataset.path);
       digest = manifest.digest;
       const columns = f.dataset.columns.map((c) => ({ name: c.name, type: c.type }));
-      withDataDb(registry, false, (d) => recordDataVersion(d, { manifest, path: f.displayPath, rows: f.dataset.rows.length, columns, profile: profileDataset(f.dataset) }));
+      registry.datasets.record({ manifest, path: f.displayPath, rows: f.dataset.rows.length, columns, profile: profileDataset(f.dataset) });
       // Through the registry as well, so its listeners (the editor's tree) hear of it.
       registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns });
       done.set(f.dataset.path, digest);

@@ -3,6 +3,7 @@
  * `registry.db` (SQLite, WAL) and `artifacts/` (content-addressed by SHA-256).
  * Versions are immutable; aliases move; every alias move is kept.
  */
+import type { ColumnStats } from '../data/store/profile';
 import type { OnnxBundleSpec, RuntimeSignature } from '../runtime/types';
 
 /**
@@ -343,6 +344,28 @@ export interface VersionComparison {
   sameArtifact: boolean;
 }
 
+/** A stored file's chunk list, as data/store/manifest.ts `DataManifest` writes it. */
+export interface StoredDataManifest {
+  digest: Digest;
+  size: number;
+  chunks: Array<{ digest: Digest; size: number }>;
+}
+
+export interface RecordDataInput {
+  manifest: StoredDataManifest;
+  path: string;
+  rows: number;
+  columns: DatasetRecord['columns'];
+  profile: ColumnStats[] | null;
+}
+
+/** What engine code holding a `Registry` does with its data versions (registry/datasets.ts `DataVersions` has the rest). */
+export interface DataVersionWriter {
+  readonly readonly: boolean;
+  /** Records a stored file (its chunks already durable) as a dataset with its profile and a data version, in one transaction. */
+  record(input: RecordDataInput, at?: string): void;
+}
+
 export interface Registry {
   /** Workspace root. */
   readonly root: string;
@@ -384,6 +407,8 @@ export interface Registry {
 
   recordDataset(dataset: Omit<DatasetRecord, 'createdAt'>): DatasetRecord;
   listDatasets(): DatasetRecord[];
+  /** The data versions, on the registry's own connection. */
+  readonly datasets: DataVersionWriter;
 
   recordGates(ref: string, report: GateReport): VersionRecord;
 
