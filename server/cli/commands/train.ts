@@ -6,8 +6,10 @@ import { ModelOpsError } from '../../engine/errors';
 import { openRegistry, type WorkspaceRegistry } from '../../engine/registry';
 import { lostError } from '../../engine/registry/store';
 import type { GateReport } from '../../engine/registry/types';
-import { train, type TrainProgress } from '../../engine/training/trainer';
-import { parseCli, rootFor, str } from '../shared/args';
+import { train, type TrainProgress, type TrainResult } from '../../engine/training/trainer';
+import { parseMix, trainFromTraffic, type NextCommand, type TrafficDataset } from '../../engine/training/fromTraffic';
+import { loadConfig } from '../../engine/config';
+import { intFlag, parseCli, rootFor, str } from '../shared/args';
 
 export function gateTable(report: GateReport, onlyFailed: boolean): string {
   const rows = report.results.filter((r) => !onlyFailed || !r.passed);
@@ -107,7 +109,20 @@ function finishInterruptedRun(registry: WorkspaceRegistry, runId: string | null,
   }
 }
 
+/** What the traffic dataset holds, for stderr: the counts the join used and what it left out. */
+function trafficLines(d: TrafficDataset): string[] {
+  const num = (x: number) => x.toLocaleString('en-US');
+  const t = d.traffic;
+  const period = d.since ? `since ${d.since}` : t.period ? `${t.period.first} … ${t.period.last}` : 'whole log';
+  const lines = [`traffic on '${d.target}' (${d.model}, ${period}): ${num(t.predictions)} predictions, ${num(t.labelled)} with labels (${num(t.unlabelled)} without feedback left out)`];
+  if (t.unmatchedFeedback) lines.push(`  ${num(t.unmatchedFeedback)} feedback for unknown request ids ignored`);
+  if (d.original) lines.push(`  + ${num(d.original.rows)} rows from ${d.original.path} (--mix original:${d.original.requested} → ${(d.original.fraction * 100).toFixed(1)} % of the rows)`);
+  lines.push(`dataset ${d.displayPath}: ${num(d.rows)} rows, stored as ${d.digest} (modelops data checkout ${d.digest.slice(7, 19)})`);
+  return lines;
+}
+
 const TRAIN_USAGE = `Usage: modelops train [--config modelops.yaml] [--backend auto|tensorflow|wasm|cpu] [--data file] [--note text] [--root dir] [--json]
+       modelops train --from-traffic <target> [--since 7d|ISO time] [--mix original:0.5] [--min-rows 50] [--out file.csv] […]
 
 Trains the model the config describes (tfjs in a worker thread, or train.command),
 evaluates it on the held-out test split, checks the gates and registers a new version.
@@ -121,15 +136,48 @@ If .modelops/registry.db looks lost (see \`modelops store init\`), nothing is tr
   --backend  force a TensorFlow.js backend (default auto: tensorflow > wasm > cpu)
   --data     train on this file instead of data.train
   --note     changelog note of the new version
-  --json     print the result as JSON on stdout`;
+  --json     print the result as JSON on stdout
+
+Retraining from production traffic (docs/data.md, "Retraining from traffic"):
+  --from-traffic  the deploy target whose logged predictions, joined with their feedback labels,
+                  become data.train; predictions without feedback are left out. The file is written
+                  to .modelops/traffic/<time>.csv, stored as a data version, trained on, and the
+                  gates judge the version; when it passes, the promote and deploy commands are printed
+  --since     only predictions since an ISO time or a duration back from now (90m, 12h, 7d, 2w)
+  --mix       original:F — F of the rows (0 ≤ F < 1) drawn from data.train with data.split.seed
+  --min-rows  labelled rows needed (default 50); fewer refuse with traffic-too-few
+  --out       write the dataset here instead (refused if the file exists)`;
 
 export const trainCommand: CliCommand = {
   name: 'train',
   summary: 'Train the model in modelops.yaml, evaluate it and register a new version',
   usage: TRAIN_USAGE,
   async run(argv, io) {
-    const a = parseCli(argv, { json: { type: 'boolean' }, root: { type: 'string' }, config: { type: 'string' }, backend: { type: 'string' }, data: { type: 'string' }, note: { type: 'string' } }, TRAIN_USAGE);
+    const a = parseCli(
+      argv,
+      {
+        json: { type: 'boolean' },
+        root: { type: 'string' },
+        config: { type: 'string' },
+        backend: { type: 'string' },
+        data: { type: 'string' },
+        note: { type: 'string' },
+        'from-traffic': { type: 'string' },
+        since: { type: 'string' },
+        mix: { type: 'string' },
+        'min-rows': { type: 'string' },
+        out: { type: 'string' },
+      },
+      TRAIN_USAGE,
+    );
     if (a.positionals.length) throw new ModelOpsError('cli-usage', `Unexpected argument '${a.positionals[0]}'.`, TRAIN_USAGE);
+    const fromTraffic = str(a.values['from-traffic']);
+    if (fromTraffic !== undefined && fromTraffic.trim() === '') throw new ModelOpsError('cli-usage', '--from-traffic needs a deploy target name.', TRAIN_USAGE);
+    if (fromTraffic !== undefined && a.values.data !== undefined) throw new ModelOpsError('cli-usage', '--data and --from-traffic both choose the training data; give one.', TRAIN_USAGE);
+    const trafficOnly = (['since', 'mix', 'min-rows', 'out'] as const).find((k) => a.values[k] !== undefined);
+    if (fromTraffic === undefined && trafficOnly) throw new ModelOpsError('cli-usage', `--${trafficOnly} applies to --from-traffic <target> only.`, TRAIN_USAGE);
+    const mix = str(a.values.mix) !== undefined ? parseMix(str(a.values.mix) as string) : undefined;
+    const minRows = intFlag(str(a.values['min-rows']), '--min-rows', 1);
     const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');
     const root = rootFor(io, str(a.values.root), configPath);
     const c = paint(io.isTTY);
@@ -163,19 +211,37 @@ export const trainCommand: CliCommand = {
       }
     };
     try {
-      const r = await train({
-        configPath,
+      const common = {
         registry,
         backend: str(a.values.backend),
-        dataOverride: str(a.values.data) ? resolve(io.cwd, str(a.values.data) as string) : undefined,
         note: str(a.values.note),
         trusted: true, // the user ran the command themselves
         signal: interrupt.signal,
         onProgress,
-        onLog: (line) => io.err(c.dim(line)),
-      });
+        onLog: (line: string) => io.err(c.dim(line)),
+      };
+      let r: TrainResult;
+      let traffic: { dataset: TrafficDataset; next: NextCommand[] } | null = null;
+      if (fromTraffic !== undefined) {
+        const loaded = await loadConfig(configPath);
+        const out = str(a.values.out);
+        const t = await trainFromTraffic(loaded, {
+          ...common,
+          target: fromTraffic,
+          since: str(a.values.since),
+          mix,
+          minRows,
+          out: out !== undefined ? resolve(io.cwd, out) : undefined,
+          configArg: str(a.values.config),
+        });
+        r = t.train;
+        traffic = { dataset: t.dataset, next: t.next };
+        if (!a.values.json) for (const line of trafficLines(t.dataset)) io.err(line);
+      } else {
+        r = await train({ ...common, configPath, dataOverride: str(a.values.data) ? resolve(io.cwd, str(a.values.data) as string) : undefined });
+      }
       if (a.values.json) {
-        io.out(JSON.stringify({ run: r.run, version: r.version, metrics: r.metrics, gates: r.gates, backend: r.backend, samplesPerSecond: r.samplesPerSecond, epochsRun: r.epochsRun, stoppedEarly: r.stoppedEarly, notes: r.notes }, null, 2));
+        io.out(JSON.stringify({ run: r.run, version: r.version, metrics: r.metrics, gates: r.gates, backend: r.backend, samplesPerSecond: r.samplesPerSecond, epochsRun: r.epochsRun, stoppedEarly: r.stoppedEarly, notes: r.notes, ...(traffic ? { fromTraffic: traffic.dataset, next: traffic.next } : {}) }, null, 2));
         return 0;
       }
       io.out(`${c.green('✓')} registered ${c.bold(`${r.version.model}@${r.version.version}`)}  (run ${r.run.id}, ${r.backend}, ${r.epochsRun} epochs${r.stoppedEarly ? ', stopped early' : ''}${r.samplesPerSecond ? `, ${Math.round(r.samplesPerSecond)} samples/s` : ''})`);
@@ -184,6 +250,12 @@ export const trainCommand: CliCommand = {
       if (r.gates) {
         io.out(`\ngates: ${r.gates.passed ? c.green('passed') : c.red('FAILED')}`);
         io.out(gateTable(r.gates, false));
+      }
+      if (traffic) {
+        if (traffic.next.length) {
+          io.out(`\nnext:`);
+          for (const cmd of traffic.next) io.out(`  ${cmd.command}`);
+        } else io.out(c.yellow(`\n${r.version.model}@${r.version.version} failed its gates: not offering promote or deploy (modelops versions show ${r.version.model}@${r.version.version}).`));
       }
       return 0;
     } catch (e) {

@@ -45,6 +45,8 @@ export interface TrainOptions {
   note?: string;
   /** Called with each log line of an external trainer. */
   onLog?: (line: string) => void;
+  /** More lineage for the run's params (e.g. `fromTraffic`: the target and data version it came from). */
+  runParams?: Record<string, unknown>;
 }
 
 export class TrainingCancelled extends ModelOpsError {
@@ -158,6 +160,7 @@ function runParams(config: ModelOpsConfig, loaded: LoadedConfig, options: TrainO
     classWeights: config.train.classWeights,
     earlyStopping: config.train.earlyStopping ?? null,
     backendRequested: options.backend ?? 'auto',
+    ...options.runParams,
   };
 }
 

@@ -1,0 +1,267 @@
+/**
+ * Retraining from production traffic (`modelops train --from-traffic <target>`): the logged
+ * inputs of a target's predictions joined with the labels that arrived as feedback
+ * (`labelledTraffic`), optionally mixed with rows of the original `data.train`, written as a CSV
+ * in the config's column layout, stored as a data version, then trained through the normal
+ * trainer with that file as `data.train`; the config's gates (e.g. `>= production - 0.01`) judge
+ * the new version. Rows are never invented: predictions without feedback are left out and counted.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { DataConfig, LoadedConfig } from '../config/types';
+import { ModelOpsError } from '../errors';
+import { recordDatasets } from '../data/digest';
+import { readDataset, type CellValue, type Row } from '../data/read';
+import { seededPermutation } from '../data/split';
+import { labelledTraffic, type LabelledTraffic } from '../monitoring/export';
+import type { Digest, Registry } from '../registry/types';
+import { trainWithConfig, type TrainOptions } from './trainer';
+import type { TrainResult } from './types';
+
+/** Labelled rows needed by default: fewer say more about the noise than about the traffic. */
+export const DEFAULT_MIN_ROWS = 50;
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * `--since`: an ISO time (`2024-05-01`, `2024-05-01T12:00:00Z`) or a duration back from `now`
+ * (`90m`, `12h`, `7d`, `2w`; s/m/h/d/w). Returns the time in ms since epoch.
+ */
+export function parseSince(text: string, now: Date = new Date()): number {
+  const d = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
+  if (d) return now.getTime() - Number(d[1]) * UNIT_MS[d[2]];
+  const t = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  if (Number.isNaN(t)) {
+    throw new ModelOpsError('bad-since', `--since '${text}' is neither an ISO time nor a duration.`, 'Write an ISO time (2024-05-01 or 2024-05-01T12:00:00Z) or a duration back from now: 90m, 12h, 7d, 2w.');
+  }
+  return t;
+}
+
+/**
+ * `--mix original:F`: F of the written rows come from the original `data.train`, F in [0, 1).
+ * original:0.5 is as many original rows as labelled traffic rows; original:0.2 is one original row
+ * for every four traffic rows.
+ */
+export function parseMix(text: string): number {
+  const m = /^original:(\d*\.?\d+)$/.exec(text.trim());
+  const f = m ? Number(m[1]) : NaN;
+  if (!(f >= 0 && f < 1)) {
+    throw new ModelOpsError('bad-mix', `--mix '${text}' is not original:<fraction> with a fraction from 0 up to (not including) 1.`, 'e.g. --mix original:0.5 for half the rows from data.train and half from traffic; original:0 or no --mix for traffic only.');
+  }
+  return f;
+}
+
+/** The fewest rows loadTrainingData's split turns into a non-empty train part and non-empty validation/test parts. */
+export function splitMinimum(data: DataConfig): number {
+  const val = data.validation ? 0 : data.split.validation;
+  const test = data.test ? 0 : data.split.test;
+  const sum = data.split.train + val + test;
+  for (let n = 1; n < 10_000; n++) {
+    let nVal = Math.round((n * val) / sum);
+    let nTest = Math.round((n * test) / sum);
+    if (val > 0 && nVal === 0 && n >= 3) nVal = 1;
+    if (test > 0 && nTest === 0 && n >= 3) nTest = 1;
+    if (n - nVal - nTest >= 1 && (val === 0 || nVal > 0) && (test === 0 || nTest > 0)) return n;
+  }
+  return 10_000;
+}
+
+export interface TrafficDatasetOptions {
+  registry: Registry;
+  loaded: LoadedConfig;
+  /** Deploy target whose prediction log is read. */
+  target: string;
+  /** Served model whose traffic is read; default model.name. */
+  model?: string;
+  /** `--since` as written (ISO time or duration); default the whole log. */
+  since?: string;
+  /** Fraction of the written rows taken from data.train (see parseMix); default 0. */
+  mix?: number;
+  /** Labelled traffic rows needed; default DEFAULT_MIN_ROWS. */
+  minRows?: number;
+  /** Where to write the CSV (absolute); default .modelops/traffic/<timestamp>.csv. */
+  out?: string;
+  /** Prediction index range [from, to) in log order, for callers that know it (the demo). */
+  from?: number;
+  to?: number;
+  /** The prediction log directory; default the local target's. */
+  logDir?: string;
+  now?: Date;
+}
+
+export interface TrafficDataset {
+  /** Absolute path of the written CSV, and as recorded (workspace-relative). */
+  path: string;
+  displayPath: string;
+  digest: Digest;
+  columns: string[];
+  rows: number;
+  target: string;
+  model: string;
+  /** ISO time the rows start from, or null for the whole log. */
+  since: string | null;
+  /** What the log held in the period. */
+  traffic: Pick<LabelledTraffic, 'predictions' | 'unlabelled' | 'beforeSince' | 'unmatchedFeedback' | 'period'> & { labelled: number };
+  /** Rows taken from data.train: requested fraction, rows, and the fraction they are of the file. */
+  original: { requested: number; rows: number; fraction: number; path: string } | null;
+}
+
+const n = (x: number): string => x.toLocaleString('en-US');
+
+function csvCell(v: CellValue | undefined): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function display(root: string, abs: string): string {
+  const rel = relative(root, abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : abs;
+}
+
+/** A fresh file name under .modelops/traffic: the time, safe on every file system. */
+function defaultOut(storeDir: string, now: Date): string {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  let path = join(storeDir, 'traffic', `${stamp}.csv`);
+  for (let k = 2; existsSync(path); k++) path = join(storeDir, 'traffic', `${stamp}-${k}.csv`);
+  return path;
+}
+
+/**
+ * Builds the retraining dataset from a target's labelled traffic, writes it and stores it as a
+ * data version. Refuses ('traffic-too-few') before writing anything when there are too few
+ * labelled rows.
+ */
+export async function buildTrafficDataset(options: TrafficDatasetOptions): Promise<TrafficDataset> {
+  const { registry, loaded, target } = options;
+  const { config } = loaded;
+  const model = options.model ?? config.model.name;
+  const now = options.now ?? new Date();
+  const sinceMs = options.since !== undefined ? parseSince(options.since, now) : undefined;
+  const since = sinceMs !== undefined ? new Date(sinceMs).toISOString() : null;
+  const minRows = options.minRows ?? DEFAULT_MIN_ROWS;
+  const mix = options.mix ?? 0;
+  if (!(mix >= 0 && mix < 1)) throw new ModelOpsError('bad-mix', `The original-data fraction ${mix} is outside [0, 1).`, 'Give a fraction from 0 up to (not including) 1.');
+
+  const traffic = await labelledTraffic({ registry, config, target, model, since: sinceMs, from: options.from, to: options.to, logDir: options.logDir });
+  const labelled = traffic.rows.length;
+  const counts = { predictions: traffic.predictions, labelled, unlabelled: traffic.unlabelled, beforeSince: traffic.beforeSince, unmatchedFeedback: traffic.unmatchedFeedback, period: traffic.period };
+  const periodText = since ? `since ${since} (--since ${options.since})` : traffic.period ? `from ${traffic.period.first} to ${traffic.period.last}` : 'in the whole log';
+  const summary = `${n(traffic.predictions)} predictions of ${model} on target '${target}' ${periodText}, ${n(labelled)} with labels`;
+  if (labelled < minRows) {
+    throw new ModelOpsError(
+      'traffic-too-few',
+      `Only ${n(labelled)} labelled rows to retrain on: ${summary}; at least ${n(minRows)} are needed${traffic.unmatchedFeedback ? ` (${n(traffic.unmatchedFeedback)} feedback for unknown request ids ignored)` : ''}.`,
+      `Wait for more feedback (POST /v2/models/${model}/feedback with {"id": <request id>, "labels": [...]}), widen --since${options.since ? '' : ' (it is the whole log now)'}, or lower --min-rows.`,
+    );
+  }
+
+  // The config's layout: its features (or the served model's), then its target.
+  const trafficTarget = traffic.columns[traffic.columns.length - 1];
+  const trafficFeatures = traffic.columns.slice(0, -1);
+  const features = config.data.features ?? trafficFeatures;
+  const missing = features.filter((f) => !trafficFeatures.includes(f));
+  if (missing.length) {
+    throw new ModelOpsError('traffic-columns', `data.features names ${missing.map((f) => `'${f}'`).join(', ')}, which ${model}'s logged inputs on '${target}' do not carry (they carry ${trafficFeatures.join(', ')}).`, 'Retrain from traffic with the features the served version takes, or train on a file (modelops train --data) for new features.');
+  }
+  const columns = [...features, config.data.target];
+  const rows: Row[] = traffic.rows.map((r) => ({ ...Object.fromEntries(features.map((f) => [f, r[f]])), [config.data.target]: r[trafficTarget] }));
+
+  let original: TrafficDataset['original'] = null;
+  if (mix > 0) {
+    const path = resolve(dirname(loaded.path), config.data.train);
+    const name = display(registry.root, path);
+    const ds = await readDataset(path, { format: config.data.format, require: columns.map((c) => ({ name: c, role: c === config.data.target ? 'target' : 'feature' })), displayName: name });
+    const want = Math.round((labelled * mix) / (1 - mix));
+    const take = Math.min(want, ds.rows.length);
+    // Drawn without replacement in the split's seeded order, so the same config picks the same rows.
+    const perm = seededPermutation(ds.rows.length, config.data.split.seed);
+    for (let i = 0; i < take; i++) {
+      const r = ds.rows[perm[i]];
+      rows.push(Object.fromEntries(columns.map((c) => [c, r[c]])));
+    }
+    original = { requested: mix, rows: take, fraction: take / (labelled + take), path: name };
+  }
+  const needed = splitMinimum(config.data);
+  if (rows.length < needed) {
+    throw new ModelOpsError('traffic-too-few', `Only ${n(rows.length)} rows to retrain on (${summary}); data.split needs at least ${n(needed)} for non-empty train, validation and test parts.`, 'Wait for more feedback, widen --since, or mix in original rows with --mix original:0.5.');
+  }
+
+  const path = options.out ?? defaultOut(registry.storeDir, now);
+  if (options.out && existsSync(path)) {
+    throw new ModelOpsError('data-out-exists', `${display(registry.root, path)} already exists; nothing was written.`, 'Give another --out path, or leave --out out to write under .modelops/traffic/.');
+  }
+  await mkdir(dirname(path), { recursive: true });
+  const text = [columns.map(csvCell).join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, text, { mode: 0o600 }); // request data: owner only, as the prediction log
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+
+  // Stored now, through the code every run's datasets go through, so it is a data version even if training fails.
+  const displayPath = display(registry.root, path);
+  const dataset = await readDataset(path, { format: 'csv', displayName: displayPath });
+  const [ref] = await recordDatasets(registry, [{ role: 'train', dataset, displayPath }]);
+  return { path, displayPath, digest: ref.digest, columns, rows: rows.length, target, model, since, traffic: counts, original };
+}
+
+/** A shell word: as is when plain, else single-quoted. */
+function shellArg(s: string): string {
+  return /^[\w@.:/=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface NextCommand {
+  action: 'promote' | 'deploy';
+  command: string;
+}
+
+/** What to run after a version that passed: promote it to production, then deploy it to the target it was retrained for. */
+export function nextCommands(ref: string, target: string, configArg?: string): NextCommand[] {
+  const config = configArg ? ` --config ${shellArg(configArg)}` : '';
+  return [
+    { action: 'promote', command: `modelops versions promote ${shellArg(ref)} --alias production --reason ${shellArg(`retrained from traffic:${target}`)}` },
+    { action: 'deploy', command: `modelops deploy ${shellArg(ref)} --target ${shellArg(target)}${config}` },
+  ];
+}
+
+export interface TrainFromTrafficOptions extends Omit<TrainOptions, 'configPath' | 'dataOverride'>, Omit<TrafficDatasetOptions, 'registry' | 'loaded'> {
+  /** `--config` as the user gave it, repeated in the printed deploy command. */
+  configArg?: string;
+}
+
+export interface TrainFromTrafficResult {
+  dataset: TrafficDataset;
+  train: TrainResult;
+  /** The promote and deploy commands, when the version passed its gates (or there are none); else empty. */
+  next: NextCommand[];
+}
+
+/** Builds and stores the traffic dataset, trains on it and judges the version with the config's gates. */
+export async function trainFromTraffic(loaded: LoadedConfig, options: TrainFromTrafficOptions): Promise<TrainFromTrafficResult> {
+  const { config } = loaded;
+  if (config.model.framework !== 'tfjs') {
+    throw new ModelOpsError('traffic-unsupported', `${loaded.path}: model.framework is '${config.model.framework}'; retraining from traffic trains with TensorFlow.js (framework tfjs).`, config.model.framework === 'command' ? 'Export the traffic (modelops train --from-traffic writes .modelops/traffic/*.csv) and point train.command at it, or use framework tfjs.' : 'Retrain the model with the tool that made it, on the labelled traffic.');
+  }
+  const dataset = await buildTrafficDataset({ ...options, registry: options.registry, loaded });
+  const fromTraffic = { target: dataset.target, model: dataset.model, since: dataset.since, mix: dataset.original ? dataset.original.requested : null, dataset: dataset.digest, rows: dataset.rows, labelled: dataset.traffic.labelled };
+  const mixText = dataset.original ? `, ${n(dataset.original.rows)} from ${dataset.original.path}` : '';
+  const train = await trainWithConfig(loaded, {
+    configPath: loaded.path,
+    backend: options.backend,
+    onProgress: options.onProgress,
+    signal: options.signal,
+    trusted: options.trusted,
+    onLog: options.onLog,
+    registry: options.registry,
+    runParams: { fromTraffic },
+    dataOverride: dataset.path,
+    note: options.note ?? `retrained on traffic:${dataset.target}: ${n(dataset.traffic.labelled)} labelled predictions${dataset.since ? ` since ${dataset.since}` : ''}${mixText}`,
+  });
+  const passed = train.gates === null || train.gates.passed;
+  const ref = `${train.version.model}@${train.version.version}`;
+  return { dataset, train, next: passed ? nextCommands(ref, dataset.target, options.configArg) : [] };
+}
