@@ -31,13 +31,13 @@ import {
   type DriftTest,
   type DriftTestChoice,
 } from '../drift/select';
-import { CbpeScratch, checkCalibration, estimateWindow, type CalibrationCheck } from './cbpe';
+import { type Calibration, CbpeScratch, checkCalibration, estimateWindow, type CalibrationCheck } from './cbpe';
 import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
 import { targetStoreDir } from '../deploy/localServer';
 import { connectTarget } from '../deploy/deploy';
 import type { TokenFor } from '../deploy/tokens';
 import { sendWebhook, webhookUrl } from './webhook';
-import { readPredictionLog, type Dictionary, type LogColumns, type LogFeature } from './readLog';
+import { readPredictionLog, type Dictionary, type FeedbackCounts, type LogBlock, type LogColumns, type LogFeature } from './readLog';
 import { kthSmallest } from './select';
 
 /**
@@ -148,8 +148,19 @@ export interface MonitorResult {
   /** Alerts raised by this run (already recorded). */
   alerts: MonitorAlert[];
   badLines: number;
+  /**
+   * Feedback lines joined to their request, and those ignored: late (the request was more than
+   * `pendingRows` rows back when the feedback was read) or unmatched (no pending request has the id).
+   */
+  feedback: FeedbackCounts;
   elapsedMs: number;
 }
+
+/**
+ * Rows back from the latest a request still takes feedback (and windows wait for it). Memory
+ * is bounded by it, not by the log's length: about 80 bytes a row for four features.
+ */
+export const DEFAULT_PENDING_ROWS = 200_000;
 
 export interface MonitorOptions {
   registry: Registry;
@@ -162,6 +173,10 @@ export interface MonitorOptions {
   logDir?: string;
   /** Only the last N windows (the chart's baseline is then taken from them). */
   lastWindows?: number;
+  /** Feedback reaches requests among the latest this many rows (default DEFAULT_PENDING_ROWS). */
+  pendingRows?: number;
+  /** Log read size in bytes (default 4 MB); tests make it small to stream many blocks. */
+  readChunkBytes?: number;
   /** Record alerts and call the webhook (default true). */
   alert?: boolean;
   webhookTimeoutMs?: number;
@@ -265,34 +280,77 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   }
 
   const logDir = options.logDir ?? (await logDirFor(options, target, model));
-  const cols = await readPredictionLog(logDir, primary.features, primary.task, primary.labels ?? [], { probabilities: primary.task === 'classification' });
-  const totalWindows = Math.floor(cols.count / windowSize);
-  const firstWindow = options.lastWindows ? Math.max(0, totalWindows - options.lastWindows) : 0;
+  const task = primary.task;
+  const labelOrder = primary.labels ?? [];
+  const K = labelOrder.length;
+  const wantProbs = task === 'classification' && K >= 2;
+  const keepLast = options.lastWindows && options.lastWindows > 0 ? options.lastWindows : 0;
+  const pendingRows = Math.max(0, options.pendingRows ?? DEFAULT_PENDING_ROWS);
+  const refCount = typeof chartCfg.baseline === 'number' ? chartCfg.baseline : 5;
   const references = new Map<string, Reference | null>();
+  let cols: LogColumns | null = null;
+  let primaryRef: Reference | null = null;
   const referenceFor = async (v: string): Promise<Reference | null> => {
     if (!references.has(v)) {
       const m = await manifestFor(v);
-      references.set(v, m ? buildReference(m, cols, choice) : null);
+      references.set(v, m ? buildReference(m, cols!, choice) : null);
     }
     return references.get(v)!;
   };
-  const primaryRef = buildReference(primary, cols, choice);
 
+  // Streaming: a window is scored (drift, distribution, latency) when its last row is read and
+  // gets its labelled metrics once no more feedback can reach it (its end is `pendingRows` rows
+  // back, or the log ended); rows are then discarded. See docs/monitoring.md.
   const windows: MonitorWindow[] = [];
   const scratch = new WindowScratch(windowSize);
+  const cbpe = wantProbs ? new CbpeStore(K, windowSize, keepLast || refCount, keepLast > 0) : null;
+  let nextClose = 0;
+  let nextFinal = 0;
+  /** Position in `windows` of window `nextFinal`. */
+  let finalAt = 0;
+  let base = 0;
+  let total = 0;
+  let feedback: FeedbackCounts = { applied: 0, late: 0, unmatched: 0 };
+  const finalize = (c: LogColumns, w: MonitorWindow) => {
+    const start = w.index * windowSize;
+    labelStats(c, task, start - base, start - base + windowSize, w);
+    if (cbpe && c.probabilities && c.predictedLabel && c.truthLabel) cbpe.finalized(c.probabilities, c.predictedLabel, c.truthLabel, start - base, w);
+  };
+  const onBlock = async (b: LogBlock) => {
+    cols = b.cols;
+    base = b.base;
+    total = b.total;
+    feedback = b.feedback;
+    primaryRef ??= buildReference(primary, cols, choice);
+    for (; (nextClose + 1) * windowSize <= total; nextClose++) {
+      const end = (nextClose + 1) * windowSize;
+      const version = cols.versions.values[cols.version[end - 1 - base]];
+      const ref = (await referenceFor(version)) ?? primaryRef;
+      windows.push(windowStats(cols, task, end - windowSize - base, end - base, Math.max(0, end - driftWindow) - base, nextClose, version, ref, scratch));
+    }
+    // Windows no feedback can reach any more get their labelled metrics.
+    const finalUpTo = b.done ? Infinity : total - pendingRows;
+    for (; nextFinal < nextClose && (nextFinal + 1) * windowSize <= finalUpTo; nextFinal++) finalize(cols, windows[finalAt++]);
+    if (keepLast && finalAt > keepLast) {
+      // Only the last N windows are reported: older ones are dropped once scored.
+      const drop = Math.min(finalAt, windows.length - keepLast);
+      if (drop > 0) {
+        windows.splice(0, drop);
+        finalAt -= drop;
+      }
+    }
+    b.discard(Math.min(nextFinal * windowSize, nextClose * windowSize - driftWindow));
+  };
+  const retained = await readPredictionLog(logDir, primary.features, task, labelOrder, { probabilities: wantProbs, stream: { pendingRows, onBlock, ...(options.readChunkBytes ? { chunkBytes: options.readChunkBytes } : {}) } });
+  cols = retained;
+  primaryRef ??= buildReference(primary, retained, choice);
+  const totalWindows = Math.floor(total / windowSize);
+  if (keepLast && windows.length > keepLast) windows.splice(0, windows.length - keepLast);
   let labelledTotal = 0;
-  for (let w = firstWindow; w < totalWindows; w++) {
-    const start = w * windowSize;
-    const end = start + windowSize;
-    const version = cols.versions.values[cols.version[end - 1]];
-    const ref = (await referenceFor(version)) ?? primaryRef;
-    const win = windowStats(cols, primary.task, start, end, Math.max(0, end - driftWindow), w, version, ref, scratch);
-    labelledTotal += win.labelled;
-    windows.push(win);
-  }
+  for (const w of windows) labelledTotal += w.labelled;
 
   const metric = chartCfg.metric;
-  const estimated = estimatePerformance(cols, windows, windowSize, metric, chartCfg, style);
+  const estimated = cbpe ? cbpe.estimate(windows, metric, chartCfg, style) : null;
 
   // Control chart of the configured metric over windows that have it.
   let chart: ControlChartData | null = null;
@@ -336,6 +394,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   if (windows.length > 0) {
     const last = windows[windows.length - 1];
     const ref = (await referenceFor(last.version)) ?? primaryRef;
+    // The rows of the last window's drift window are still retained (indices from `base`).
+    const cols = retained;
     const start = last.index * windowSize;
     const end = start + windowSize;
     const dStart = Math.max(0, end - driftWindow);
@@ -349,12 +409,12 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
       .filter((name) => name in last.drift)
       .map((name) => {
         const test = ref.numeric[name]?.test ?? ref.categorical[name].test;
-        const pValue = ref.numeric[name] ? numericPValue(ref.numeric[name], cols.numeric[name], dStart, end) : categoricalPValue(ref.categorical[name], cols.categorical[name], dStart, end, scratch);
+        const pValue = ref.numeric[name] ? numericPValue(ref.numeric[name], cols.numeric[name], dStart - base, end - base) : categoricalPValue(ref.categorical[name], cols.categorical[name], dStart - base, end - base, scratch);
         return { name, ...judge(test, last.drift[name], pValue) };
       });
     let predictions: Omit<DriftFeatureResult, 'name'>;
-    if (ref.predictionsCategorical && cols.predictedLabel) predictions = judge(ref.predictionsCategorical.test, last.predictionDrift, categoricalPValue(ref.predictionsCategorical, cols.predictedLabel, dStart, end, scratch));
-    else if (ref.predictionsNumeric && cols.predictedValue) predictions = judge(ref.predictionsNumeric.test, last.predictionDrift, numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart, end));
+    if (ref.predictionsCategorical && cols.predictedLabel) predictions = judge(ref.predictionsCategorical.test, last.predictionDrift, categoricalPValue(ref.predictionsCategorical, cols.predictedLabel, dStart - base, end - base, scratch));
+    else if (ref.predictionsNumeric && cols.predictedValue) predictions = judge(ref.predictionsNumeric.test, last.predictionDrift, numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart - base, end - base));
     else predictions = judge('psi', NaN, null);
     const tests = new Set(features.map((f) => f.test));
     const thresholds = new Set(features.map((f) => f.threshold));
@@ -378,8 +438,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     model,
     version: windows.length ? windows[windows.length - 1].version : primaryVersion,
     window: windowSize,
-    totalPredictions: cols.count,
-    pending: cols.count - totalWindows * windowSize,
+    totalPredictions: total,
+    pending: total - totalWindows * windowSize,
     labelled: labelledTotal,
     windows,
     chart,
@@ -390,6 +450,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     estimated,
     alerts,
     badLines: cols.badLines,
+    feedback,
     elapsedMs: Math.round((performance.now() - t0) * 10) / 10,
   };
 }
@@ -656,33 +717,90 @@ function estimateOf(w: MonitorWindow, metric: string): number | null {
 }
 
 /**
- * CBPE over the windows (classification with logged probabilities): calibration checked on the
- * reference period (the chart's baseline windows), the estimate per window written into each
- * window, and a control chart of the estimated metric with the chart's rules.
+ * CBPE over the windows (classification with logged probabilities), streamed: the raw
+ * probabilities, predictions and labels of the reference windows only (the chart's baseline
+ * windows; with `lastWindows`, the last N windows, whose first ones are the reference) are kept
+ * as windows get their labels. Calibration is checked on the reference period, each window's
+ * estimate is written into it, and the estimated metric gets a control chart with the chart's rules.
  */
-function estimatePerformance(
-  cols: LogColumns,
-  windows: MonitorWindow[],
-  windowSize: number,
-  metric: string,
-  chartCfg: MonitorConfig['controlChart'],
-  style: { estimator: SigmaEstimator; side: RuleSide },
-): EstimatedPerformance | null {
-  const probs = cols.probabilities;
-  if (!probs || !cols.predictedLabel || !cols.truthLabel || windows.length === 0) return null;
-  const k = probs.length / Math.max(1, cols.count);
-  if (!Number.isInteger(k) || k < 2) return null;
-  const refWindows = Math.min(windows.length, typeof chartCfg.baseline === 'number' ? chartCfg.baseline : 5);
-  const refStart = windows[0].index * windowSize;
-  const refEnd = windows[refWindows - 1].index * windowSize + windowSize;
-  const { calibration, check } = checkCalibration(probs, k, cols.predictedLabel, cols.truthLabel, refStart, refEnd);
-  const scratch = new CbpeScratch(k);
-  for (const w of windows) {
-    const start = w.index * windowSize;
-    const e = estimateWindow(probs, cols.predictedLabel, start, start + windowSize, calibration, scratch);
+class CbpeStore {
+  private probs: Float32Array;
+  private pred: Int32Array;
+  private truth: Int32Array;
+  /** Windows held (their global indices in `held`). */
+  private held: number[] = [];
+  private calibration: Calibration | null = null;
+  private check: CalibrationCheck | null = null;
+  private readonly scratch: CbpeScratch;
+
+  constructor(
+    readonly k: number,
+    private readonly windowSize: number,
+    /** Reference windows (no `lastWindows`), or the last N windows kept. */
+    private readonly capacity: number,
+    private readonly ring: boolean,
+  ) {
+    const rows = Math.max(1, capacity) * windowSize;
+    this.probs = new Float32Array(rows * k);
+    this.pred = new Int32Array(rows);
+    this.truth = new Int32Array(rows);
+    this.scratch = new CbpeScratch(k);
+  }
+
+  /** A window got its labels: keep its rows while they may be reference rows, else estimate it. */
+  finalized(probs: Float32Array, pred: Int32Array, truth: Int32Array, start: number, w: MonitorWindow): void {
+    const W = this.windowSize;
+    if (this.ring || this.held.length < this.capacity) {
+      if (this.held.length === this.capacity) {
+        // The oldest window is no longer among the last N.
+        this.probs.copyWithin(0, W * this.k);
+        this.pred.copyWithin(0, W);
+        this.truth.copyWithin(0, W);
+        this.held.shift();
+      }
+      const at = this.held.length * W;
+      this.probs.set(probs.subarray(start * this.k, (start + W) * this.k), at * this.k);
+      this.pred.set(pred.subarray(start, start + W), at);
+      this.truth.set(truth.subarray(start, start + W), at);
+      this.held.push(w.index);
+      if (!this.ring && this.held.length === this.capacity) this.calibrate(this.capacity);
+      return;
+    }
+    const e = estimateWindow(probs, pred, start, start + W, this.calibration!, this.scratch);
     w.estimatedAccuracy = e.accuracy;
     w.estimatedF1 = e.f1;
   }
+
+  private calibrate(refWindows: number): void {
+    const { calibration, check } = checkCalibration(this.probs, this.k, this.pred, this.truth, 0, refWindows * this.windowSize);
+    this.calibration = calibration;
+    this.check = check;
+  }
+
+  estimate(windows: MonitorWindow[], metric: string, chartCfg: MonitorConfig['controlChart'], style: { estimator: SigmaEstimator; side: RuleSide }): EstimatedPerformance | null {
+    if (windows.length === 0) return null;
+    const refWindows = Math.min(windows.length, this.capacity);
+    if (this.ring || !this.calibration) this.calibrate(refWindows);
+    const byIndex = new Map(windows.map((w) => [w.index, w]));
+    this.held.forEach((index, j) => {
+      const w = byIndex.get(index);
+      if (!w) return;
+      const e = estimateWindow(this.probs, this.pred, j * this.windowSize, (j + 1) * this.windowSize, this.calibration!, this.scratch);
+      w.estimatedAccuracy = e.accuracy;
+      w.estimatedF1 = e.f1;
+    });
+    return cbpeChart(windows, refWindows, this.check!, metric, chartCfg, style);
+  }
+}
+
+function cbpeChart(
+  windows: MonitorWindow[],
+  refWindows: number,
+  check: CalibrationCheck,
+  metric: string,
+  chartCfg: MonitorConfig['controlChart'],
+  style: { estimator: SigmaEstimator; side: RuleSide },
+): EstimatedPerformance {
   const chartMetric = metric === 'error_rate' || metric === 'f1' ? metric : 'accuracy';
   const points: ControlChartInputPoint[] = [];
   const chartWindows: number[] = [];
@@ -715,7 +833,12 @@ function estimatePerformance(
   return { method: 'cbpe', metric: chartMetric, referenceWindows: refWindows, calibration: check, chart, chartWindows, chartNote };
 }
 
-function windowStats(
+/**
+ * A window's scores that labels do not change (distribution, drift of its trailing drift
+ * window, latency, times); `labelStats` adds the labelled metrics once feedback is in. Indices
+ * are into `cols`; the batch monitor and the live window both score through these two.
+ */
+export function windowStats(
   cols: LogColumns,
   task: 'classification' | 'regression',
   start: number,
@@ -726,39 +849,17 @@ function windowStats(
   ref: Reference,
   scratch: WindowScratch,
 ): MonitorWindow {
-  let labelled = 0;
-  let correct = 0;
-  let absErr = 0;
-  let sqErr = 0;
   const distribution: Record<string, number> = {};
   let meanPrediction: number | null = null;
   if (task === 'classification') {
     const pred = cols.predictedLabel!;
-    const truth = cols.truthLabel!;
     const counts = new Int32Array(cols.labels.values.length);
-    for (let i = start; i < end; i++) {
-      counts[pred[i]]++;
-      const t = truth[i];
-      if (t >= 0) {
-        labelled++;
-        if (t === pred[i]) correct++;
-      }
-    }
+    for (let i = start; i < end; i++) counts[pred[i]]++;
     for (let k = 0; k < counts.length; k++) if (counts[k] > 0) distribution[cols.labels.values[k]] = counts[k];
   } else {
     const pred = cols.predictedValue!;
-    const truth = cols.truthValue!;
     let sum = 0;
-    for (let i = start; i < end; i++) {
-      sum += pred[i];
-      const t = truth[i];
-      if (t === t) {
-        labelled++;
-        const d = pred[i] - t;
-        absErr += Math.abs(d);
-        sqErr += d * d;
-      }
-    }
+    for (let i = start; i < end; i++) sum += pred[i];
     meanPrediction = sum / (end - start);
   }
   // Drift looks at its own (trailing) window, [driftStart, end).
@@ -776,17 +877,52 @@ function windowStats(
     start: Number.isFinite(t0) ? new Date(t0).toISOString() : null,
     end: Number.isFinite(t1) ? new Date(t1).toISOString() : null,
     count: end - start,
-    labelled,
+    labelled: 0,
     version,
-    accuracy: task === 'classification' && labelled > 0 ? correct / labelled : null,
-    mae: task === 'regression' && labelled > 0 ? absErr / labelled : null,
-    rmse: task === 'regression' && labelled > 0 ? Math.sqrt(sqErr / labelled) : null,
+    accuracy: null,
+    mae: null,
+    rmse: null,
     distribution,
     meanPrediction,
     drift,
     predictionDrift,
     p50LatencyMs: Number.isFinite(p50) ? p50 : null,
   };
+}
+
+/** Accuracy (or MAE/RMSE) over the rows of `[start, end)` that have a true label, in row order. */
+export function labelStats(cols: LogColumns, task: 'classification' | 'regression', start: number, end: number, w: MonitorWindow): void {
+  let labelled = 0;
+  let correct = 0;
+  let absErr = 0;
+  let sqErr = 0;
+  if (task === 'classification') {
+    const pred = cols.predictedLabel!;
+    const truth = cols.truthLabel!;
+    for (let i = start; i < end; i++) {
+      const t = truth[i];
+      if (t >= 0) {
+        labelled++;
+        if (t === pred[i]) correct++;
+      }
+    }
+  } else {
+    const pred = cols.predictedValue!;
+    const truth = cols.truthValue!;
+    for (let i = start; i < end; i++) {
+      const t = truth[i];
+      if (t === t) {
+        labelled++;
+        const d = pred[i] - t;
+        absErr += Math.abs(d);
+        sqErr += d * d;
+      }
+    }
+  }
+  w.labelled = labelled;
+  w.accuracy = task === 'classification' && labelled > 0 ? correct / labelled : null;
+  w.mae = task === 'regression' && labelled > 0 ? absErr / labelled : null;
+  w.rmse = task === 'regression' && labelled > 0 ? Math.sqrt(sqErr / labelled) : null;
 }
 
 const TEST_NAME: Record<DriftTest, string> = {

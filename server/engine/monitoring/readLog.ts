@@ -20,6 +20,11 @@ class F64 {
   view(): Float64Array {
     return this.data.subarray(0, this.length);
   }
+  /** Drops the first n values (streaming: rows no window needs any more). */
+  discard(n: number): void {
+    this.data.copyWithin(0, n, this.length);
+    this.length -= n;
+  }
 }
 
 class F32 {
@@ -43,6 +48,10 @@ class F32 {
   view(): Float32Array {
     return this.data.subarray(0, this.length);
   }
+  discard(n: number): void {
+    this.data.copyWithin(0, n, this.length);
+    this.length -= n;
+  }
 }
 
 class I32 {
@@ -58,6 +67,10 @@ class I32 {
   }
   view(): Int32Array {
     return this.data.subarray(0, this.length);
+  }
+  discard(n: number): void {
+    this.data.copyWithin(0, n, this.length);
+    this.length -= n;
   }
 }
 
@@ -138,6 +151,41 @@ export interface LogColumns {
 export interface ReadLogOptions {
   /** Also read the logged class probabilities (CBPE needs them); they are skipped otherwise. */
   probabilities?: boolean;
+  /**
+   * Streaming: `onBlock` is called after each chunk of the log (and once at the end) with the
+   * rows read and not yet discarded; it discards the rows it no longer needs, so memory stays
+   * bounded whatever the log's length. Feedback is joined as it is read, to requests among the
+   * latest `pendingRows` rows (see `FeedbackCounts`).
+   */
+  stream?: { pendingRows: number; onBlock: (block: LogBlock) => void | Promise<void>; /** Read size (default 4 MB; tests use less to get many blocks). */ chunkBytes?: number };
+}
+
+/** What happened to feedback lines in a streamed read. */
+export interface FeedbackCounts {
+  /** Joined to their request's rows. */
+  applied: number;
+  /** For a request read more than `pendingRows` rows earlier: late, ignored. */
+  late: number;
+  /** For an id not among the pending requests (never predicted, predicted later in the log, or evicted long ago). */
+  unmatched: number;
+}
+
+/** The retained rows of a streamed read: row i of `cols` is row `base + i` of the log. */
+export interface LogBlock {
+  cols: LogColumns;
+  base: number;
+  /** Rows read so far. */
+  total: number;
+  /** True on the last call (the whole log is read). */
+  done: boolean;
+  feedback: FeedbackCounts;
+  /** Request ids held for feedback (bounded by the pending rows, not the log). */
+  pendingIds: number;
+  /**
+   * Forgets rows before log row `upTo` (clamped so rows that may still get feedback stay).
+   * `cols` views are stale afterwards.
+   */
+  discard(upTo: number): void;
 }
 
 
@@ -350,6 +398,108 @@ class IdTable {
 }
 
 /**
+ * Streaming: request id → (first row, rows) for the latest requests only. Entries are evicted
+ * in bulk (a rebuild keeping requests that start at or after the cut) once the table holds
+ * twice what it kept at the last rebuild, so its size follows the pending rows, not the log.
+ */
+class PendingRequests {
+  private ids: string[] = [];
+  private hashes = new Int32Array(1024);
+  private first = new Float64Array(1024);
+  private rows = new Int32Array(1024);
+  private table = new Int32Array(2048);
+  private mask = 2047;
+  private limit = 4096;
+  /** Slot of the last `get`. */
+  found = -1;
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  set(id: string, hash: number, first: number, rows: number, cut: number): void {
+    let p = hash & this.mask;
+    for (;;) {
+      const e = this.table[p] - 1;
+      if (e < 0) break;
+      if (this.hashes[e] === hash && this.ids[e] === id) {
+        this.first[e] = first;
+        this.rows[e] = rows;
+        return;
+      }
+      p = (p + 1) & this.mask;
+    }
+    if (this.ids.length >= this.limit) {
+      this.rebuild(cut);
+      this.set(id, hash, first, rows, cut);
+      return;
+    }
+    const e = this.ids.length;
+    if (e === this.hashes.length) {
+      const hashes = new Int32Array(e * 2);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+      const first = new Float64Array(e * 2);
+      first.set(this.first);
+      this.first = first;
+      const rows = new Int32Array(e * 2);
+      rows.set(this.rows);
+      this.rows = rows;
+    }
+    this.ids.push(id);
+    this.hashes[e] = hash;
+    this.first[e] = first;
+    this.rows[e] = rows;
+    this.table[p] = e + 1;
+    if ((e + 1) * 2 > this.table.length) this.reindex(this.table.length * 2);
+  }
+
+  /** First row of an id's request (its row count in `rowsOf`), or −1. */
+  get(id: string, hash: number): number {
+    for (let p = hash & this.mask; ; p = (p + 1) & this.mask) {
+      const e = this.table[p] - 1;
+      if (e < 0) return -1;
+      if (this.hashes[e] === hash && this.ids[e] === id) {
+        this.found = e;
+        return this.first[e];
+      }
+    }
+  }
+
+  rowsOf(): number {
+    return this.rows[this.found];
+  }
+
+  /** Keeps requests that start at or after `cut`. */
+  private rebuild(cut: number): void {
+    let n = 0;
+    for (let e = 0; e < this.ids.length; e++) {
+      if (this.first[e] < cut) continue;
+      this.ids[n] = this.ids[e];
+      this.hashes[n] = this.hashes[e];
+      this.first[n] = this.first[e];
+      this.rows[n] = this.rows[e];
+      n++;
+    }
+    this.ids.length = n;
+    this.limit = Math.max(4096, n * 2);
+    let size = 2048;
+    while (size < n * 2 + 2) size *= 2;
+    this.reindex(size);
+  }
+
+  private reindex(size: number): void {
+    this.table = new Int32Array(size);
+    this.mask = size - 1;
+    for (let e = 0; e < this.ids.length; e++) {
+      let p = this.hashes[e] & this.mask;
+      while (this.table[p] !== 0) p = (p + 1) & this.mask;
+      this.table[p] = e + 1;
+    }
+  }
+}
+
+/**
  * Request times exactly as `Date.parse` reads them. The server writes 'YYYY-MM-DDTHH:MM:SS.sssZ':
  * the minute is parsed once for each run of lines that share it, seconds and milliseconds are
  * added in place; any other shape goes to `Date.parse`.
@@ -445,7 +595,19 @@ export async function readPredictionLog(
   const requests = new IdTable();
   const reqFirst = new I32();
   const reqRows = new I32();
+  // Streaming: rows before `base` are discarded; requests and truth are kept for the latest rows only.
+  const stream = options.stream ?? null;
+  const pendingRows = stream ? Math.max(0, stream.pendingRows) : Infinity;
+  const pendingReq = stream ? new PendingRequests() : null;
+  const truthL = stream && task === 'classification' ? new I32() : null;
+  const truthV = stream && task === 'regression' ? new F64() : null;
+  const fbCounts: FeedbackCounts = { applied: 0, late: 0, unmatched: 0 };
+  let base = 0;
   const addRequest = (id: string, hash: number, first: number, rows: number) => {
+    if (pendingReq) {
+      pendingReq.set(id, hash, first, rows, first + rows - pendingRows);
+      return;
+    }
     requests.set(id, hash, reqFirst.length);
     reqFirst.push(first);
     reqRows.push(rows);
@@ -467,6 +629,47 @@ export async function readPredictionLog(
     fbHashes.push(hashString(id));
     fbStart.push(-1);
     fbLen.push(values.length);
+    if (stream) joinNow();
+  };
+  /** Streaming: truth columns cover every row read. */
+  const extendTruth = () => {
+    if (truthL) while (base + truthL.length < count) truthL.push(-1);
+    if (truthV) while (base + truthV.length < count) truthV.push(NaN);
+  };
+  /** Streaming: joins the feedback just read (the only entry of the fb arrays) and clears them. */
+  const joinNow = () => {
+    extendTruth();
+    const codes = fbCodes.view();
+    for (let f = 0; f < fbIds.length; f++) {
+      const first = pendingReq!.get(fbIds[f], fbHashes.data[f]);
+      if (first < 0) fbCounts.unmatched++;
+      else if (first < count - pendingRows || first < base) fbCounts.late++;
+      else {
+        fbCounts.applied++;
+        const at = first - base;
+        const m = Math.min(pendingReq!.rowsOf(), fbLen.data[f]);
+        const start = fbStart.data[f];
+        if (start >= 0) {
+          for (let i = 0; i < m; i++) {
+            const c = codes[start + i];
+            truthL!.data[at + i] = c >= 0 ? c : labels.code(fbPending[-2 - c]);
+          }
+        } else {
+          const values = fbRaw.get(f)!;
+          for (let i = 0; i < m; i++) {
+            if (truthL) truthL.data[at + i] = labels.code(String(values[i]));
+            else truthV!.data[at + i] = Number(values[i]);
+          }
+        }
+      }
+    }
+    fbIds.length = 0;
+    fbHashes.length = 0;
+    fbStart.length = 0;
+    fbLen.length = 0;
+    fbCodes.length = 0;
+    fbPending.length = 0;
+    fbRaw.clear();
   };
   let count = 0;
   let badLines = 0;
@@ -557,6 +760,7 @@ export async function readPredictionLog(
     fbHashes.push(hash);
     fbStart.push(start);
     fbLen.push(fbCodes.length - start);
+    if (stream) joinNow();
     return true;
   };
 
@@ -809,7 +1013,46 @@ export async function readPredictionLog(
       start = nl + 1;
     }
   };
-  const CHUNK = 4 * 1024 * 1024;
+  const columns = (): LogColumns => {
+    extendTruth();
+    return {
+      count: count - base,
+      numeric: Object.fromEntries([...numeric].map(([k, v]) => [k, v.view()])),
+      categorical: Object.fromEntries([...categorical].map(([k, v]) => [k, v.view()])),
+      dictionaries,
+      predictedLabel: predLabel?.view() ?? null,
+      predictedValue: predValue?.view() ?? null,
+      truthLabel: truthL?.view() ?? null,
+      truthValue: truthV?.view() ?? null,
+      labels,
+      version: version.view(),
+      versions,
+      time: time.view(),
+      latencyMs: latency.view(),
+      badLines,
+      probabilities: probs?.view() ?? null,
+    };
+  };
+  const discard = (upTo: number) => {
+    // Rows that may still get feedback stay.
+    const d = Math.min(upTo, count - pendingRows, count) - base;
+    if (!(d > 0)) return;
+    for (const c of numericCols) c.discard(d);
+    for (const c of categoricalCols) c.discard(d);
+    predLabel?.discard(d);
+    predValue?.discard(d);
+    truthL?.discard(d);
+    truthV?.discard(d);
+    version.discard(d);
+    time.discard(d);
+    latency.discard(d);
+    probs?.discard(d * K);
+    base += d;
+  };
+  const block = async (done: boolean) => {
+    await stream!.onBlock({ cols: columns(), base, total: count, done, feedback: { ...fbCounts }, pendingIds: pendingReq!.size, discard });
+  };
+  const CHUNK = Math.max(1024, stream?.chunkBytes ?? 4 * 1024 * 1024);
   // Two buffers in turn: one is parsed while the next chunk is read into the other.
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   for (const file of logFiles(dir)) {
@@ -851,6 +1094,7 @@ export async function readPredictionLog(
         }
         lines(data.toString('utf8', from, lastNl));
         carry = data.subarray(lastNl + 1);
+        if (stream) await block(false);
       }
       if (carry.length) lines(carry.toString('utf8'));
     } finally {
@@ -859,6 +1103,10 @@ export async function readPredictionLog(
     }
   }
 
+  if (stream) {
+    await block(true);
+    return columns();
+  }
   let truthLabel: Int32Array | null = null;
   let truthValue: Float64Array | null = null;
   if (task === 'classification') {
