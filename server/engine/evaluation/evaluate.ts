@@ -5,7 +5,7 @@
  * recorded as an 'evaluate' run.
  */
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeError, ModelOpsError } from '../errors';
 import { loadConfig } from '../config';
@@ -20,6 +20,7 @@ import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsR
 import { evaluateGates, registryAliasResolver } from './gates';
 import { computeFairness, flattenFairness, type FairnessReport } from './fairness';
 import type { Row } from '../data/read';
+import type { FairnessConfig, Task } from '../config/types';
 
 export interface EvaluateOptions {
   registry: Registry;
@@ -65,6 +66,8 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
       const fairness = config.evaluate.fairness ? computeFairness({ task: rt.task, config: config.evaluate.fairness, source: data, ...scored }) : null;
       // Fairness metrics sit with the others, so gates (absolute or alias-relative) and compare see them.
       const metrics = { ...flattenMetrics(report), ...(fairness ? flattenFairness(fairness) : {}) };
+      // Kept with the version (beside it, not in its artifact) for the report, compare, the tree and the card.
+      if (fairness && options.gate !== false) await storeFairness(registry.root, version, fairness, data);
       let gates: GateReport | null = null;
       let updated = version;
       if (options.gate !== false && Object.keys(config.evaluate.gates).length > 0) {
@@ -85,6 +88,54 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
     }
     throw e;
   }
+}
+
+/** A version's fairness report as stored by the evaluation (or training) that computed it. */
+export interface StoredFairness {
+  version: string;
+  artifactDigest: string;
+  computedAt: string;
+  /** The rows it was computed on ("data/x.csv (test split)"). */
+  data: string;
+  report: FairnessReport;
+}
+
+export function fairnessPath(root: string, model: string, version: string): string {
+  return join(root, '.modelops', 'fairness', model, `${version}.json`);
+}
+
+/** Writes the report atomically (temp file, then rename) beside the registry. */
+export async function storeFairness(root: string, version: Pick<VersionRecord, 'model' | 'version' | 'artifactDigest'>, report: FairnessReport, data: string): Promise<string> {
+  const path = fairnessPath(root, version.model, version.version);
+  const body: StoredFairness = { version: `${version.model}@${version.version}`, artifactDigest: version.artifactDigest, computedAt: new Date().toISOString(), data, report };
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(body, null, 2) + '\n');
+  await rename(tmp, path);
+  return path;
+}
+
+/** The stored fairness report of a version, or null (none, unreadable, or for another artifact). */
+export async function readStoredFairness(registry: Registry, ref: string): Promise<StoredFairness | null> {
+  const v = registry.getVersion(ref);
+  const path = fairnessPath(registry.root, v.model, v.version);
+  if (!existsSync(path)) return null;
+  try {
+    const s = JSON.parse(await readFile(path, 'utf8')) as StoredFairness;
+    return s.artifactDigest === v.artifactDigest && s.report && Array.isArray(s.report.breakdowns) ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Fairness of a freshly trained model on its test split, for the trainer: the same report
+ * `modelops evaluate` computes, from the outputs training already has (class probabilities
+ * row-major, or predicted values). Null when `evaluate.fairness` is not set or there are no rows.
+ */
+export function trainingFairness(input: { task: Task; config: FairnessConfig | undefined; rows: readonly Row[]; source: string; yTrue: ArrayLike<number>; labels?: string[]; proba?: ArrayLike<number> | null; yPred?: ArrayLike<number> | null }): FairnessReport | null {
+  if (!input.config || input.rows.length === 0) return null;
+  return computeFairness({ task: input.task, config: input.config, rows: input.rows, source: input.source, yTrue: input.yTrue, yPred: input.yPred ?? null, labels: input.labels, proba: input.proba ?? null });
 }
 
 /**

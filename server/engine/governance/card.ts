@@ -10,6 +10,9 @@ import { parse } from 'yaml';
 import { gateLabel, gateState, type GateState } from '../../../shared/gateState';
 import type { ModelCardConfig } from '../config/types';
 import type { ApprovalRecord, AuditEntry, DeploymentRecord, GateReport, Registry, Signature, VersionRecord } from '../registry/types';
+import { readStoredImportance, type StoredImportance } from '../explain';
+import { readStoredFairness, type StoredFairness } from '../evaluation/evaluate';
+import { FAIRNESS_METRICS } from '../config/types';
 
 export interface CardData {
   role: string;
@@ -35,12 +38,16 @@ export interface ModelCard {
   approvals: ApprovalRecord[];
   audit: AuditEntry[];
   deployments: DeploymentRecord[];
+  /** Per-group metrics stored by the last evaluation or training with `evaluate.fairness`. */
+  fairness: StoredFairness | null;
+  /** Global importance stored by `modelops explain` / the editor's Explain. */
+  importance: StoredImportance | null;
 }
 
 /** Sections that are not computed yet say so rather than being left out. */
 export const NOT_COMPUTED = {
-  fairness: 'Not computed: per-group metrics are not built yet.',
-  explanations: 'Not computed: no global explanation is stored with this version yet.',
+  fairness: 'Not computed: per-group metrics are not stored with this version (set evaluate.fairness in modelops.yaml and run modelops evaluate).',
+  explanations: 'Not computed: no global explanation is stored with this version yet (run modelops explain, or ModelOps: Explain in the editor).',
 } as const;
 
 interface StoredConfig {
@@ -125,6 +132,8 @@ export async function buildModelCard(registry: Registry, ref: string, options: B
     approvals: registry.listApprovals({ model: version.model, limit: 1000 }).filter((a) => a.version === version.version),
     audit: registry.auditLog({ model: version.model }).filter(mine),
     deployments: registry.listDeployments({ model: version.model, limit: 1000 }).filter((d) => d.version === version.version),
+    fairness: await readStoredFairness(registry, label),
+    importance: await readStoredImportance(registry, label),
   };
 }
 
@@ -207,8 +216,8 @@ export function cardSections(c: ModelCard): Section[] {
     ],
     table: gateRows.length ? { head: ['Metric', 'Gate', 'Value', 'State', 'Detail'], rows: gateRows } : undefined,
   });
-  sections.push({ title: 'Fairness by group', text: NOT_COMPUTED.fairness });
-  sections.push({ title: 'Global explanations', text: NOT_COMPUTED.explanations });
+  sections.push(...fairnessSections(c));
+  sections.push(importanceSection(c));
   sections.push({ title: 'Ethical considerations', items: none(c.card.ethicalConsiderations, 'ethicalConsiderations') });
   sections.push({ title: 'Caveats and recommendations', items: none(c.card.caveats, 'caveats') });
   sections.push({
@@ -227,6 +236,64 @@ export function cardSections(c: ModelCard): Section[] {
     text: c.deployments.length ? undefined : 'Never deployed.',
   });
   return sections;
+}
+
+const fmtOpt = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? fmtNum(v) : 'not computed');
+
+/** The stored fairness report: the Fairlearn metrics with their gates, then one table per breakdown. */
+function fairnessSections(c: ModelCard): Section[] {
+  const f = c.fairness;
+  if (!f) return [{ title: 'Fairness by group', text: NOT_COMPUTED.fairness }];
+  const r = f.report;
+  const gate = (m: string): string => {
+    const g = c.gates?.results.find((x) => x.metric === m);
+    return g ? `${g.expression}: ${g.passed ? 'passed' : 'failed'}` : 'no gate';
+  };
+  const fields: Array<[string, string]> = [
+    ['Computed', `${f.computedAt} on ${f.data}`],
+    ['Sensitive columns', r.sensitive.join(', ')],
+    ['Minimum group size', `${r.minGroupSize} (smaller groups are shown, marked *, and left out of the gaps)`],
+    ...(r.positiveLabel ? ([['Positive label', r.positiveLabel]] as Array<[string, string]>) : []),
+    ...FAIRNESS_METRICS.filter((m) => m in r.fairness).map((m): [string, string] => [m, `${fmtOpt(r.fairness[m])} (${gate(m)})`]),
+  ];
+  const out: Section[] = [{ title: 'Fairness by group', fields, items: r.notes.length ? r.notes : undefined }];
+  for (const b of r.breakdowns) {
+    out.push({
+      title: `Fairness by ${b.by.join(' × ')}`,
+      table: {
+        head: ['Group', 'Rows', ...r.metrics],
+        rows: [
+          ...b.groups.map((g) => [`${g.name}${g.small ? ' *' : ''}`, String(g.count), ...r.metrics.map((m) => fmtOpt(g.values[m]))]),
+          ['difference (max − min)', '', ...r.metrics.map((m) => fmtOpt(b.gaps[m]?.difference))],
+          ['ratio (min / max)', '', ...r.metrics.map((m) => fmtOpt(b.gaps[m]?.ratio))],
+        ],
+      },
+    });
+  }
+  return out;
+}
+
+/** Stored global importance: mean |SHAP| beside permutation importance ± std, most important first. */
+function importanceSection(c: ModelCard): Section {
+  const s = c.importance;
+  if (!s) return { title: 'Global explanations', text: NOT_COMPUTED.explanations };
+  const perm = new Map(s.permutation.features.map((p) => [p.feature, p]));
+  const order = s.meanAbsShap.features.map((f, i) => ({ f, v: s.meanAbsShap.overall[i] })).sort((a, b) => b.v - a.v);
+  return {
+    title: 'Global explanations',
+    fields: [
+      ['Computed', `${s.computedAt} on ${s.data}`],
+      ['Shapley values', `${s.method}, interventional, against ${s.background} background rows of the training split (mean |SHAP| over ${s.meanAbsShap.rows} rows, probability space)`],
+      ['Permutation importance', `drop in ${s.permutation.metric} (baseline ${fmtNum(s.permutation.baseline)}) over ${s.permutation.repeats} repeats on ${s.permutation.rows} test rows`],
+    ],
+    table: {
+      head: ['Feature', 'mean |SHAP|', 'Permutation importance', '± std'],
+      rows: order.map(({ f, v }) => {
+        const p = perm.get(f);
+        return [f, fmtNum(v), p ? fmtNum(p.mean) : '—', p ? fmtNum(p.std) : '—'];
+      }),
+    },
+  };
 }
 
 // ── Markdown ───────────────────────────────────────────────────────────────────

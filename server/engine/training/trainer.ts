@@ -18,6 +18,8 @@ import { buildProfile } from '../data/profile';
 import { loadTrainingData } from '../data/splits';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
 import { evaluateGates, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
+import { storeFairness, trainingFairness } from '../evaluation/evaluate';
+import { flattenFairness, type FairnessReport } from '../evaluation/fairness';
 import { decodeOutputs, loadModelBundle, makeSignature, MANIFEST_FORMAT, probabilitiesOf, writeManifest } from '../model/bundle';
 import type { ModelManifest } from '../model/types';
 import { parseBackendChoice, type BackendInfo } from '../tfjs/backend';
@@ -283,17 +285,19 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       progress({ epoch: done.epochsRun, epochs, fraction: 0.93, metrics: {}, message: 'evaluating on the test split' });
       const nTest = data.test.rows.length;
       let report: MetricsReport | null = null;
+      let fairness: FairnessReport | null = null;
       if (nTest > 0) {
         const out = done.outputs.test;
-        report =
-          task === 'classification'
-            ? classificationMetrics(yTest.idx!, null, labels!, probabilitiesOf(out, nTest, done.outputWidth, classes))
-            : regressionMetrics(yTest.values!, Float64Array.from({ length: nTest }, (_, i) => out[i * done!.outputWidth]));
+        const proba = task === 'classification' ? probabilitiesOf(out, nTest, done.outputWidth, classes) : null;
+        const yPred = task === 'regression' ? Float64Array.from({ length: nTest }, (_, i) => out[i * done!.outputWidth]) : null;
+        report = proba ? classificationMetrics(yTest.idx!, null, labels!, proba) : regressionMetrics(yTest.values!, yPred!);
         notes.push(...report.notes);
+        // Per-group metrics on the same test rows, so fairness gates are judged at training time too.
+        fairness = trainingFairness({ task, config: config.evaluate.fairness, rows: data.test.rows, source: data.test.source, yTrue: proba ? yTest.idx! : yTest.values!, labels, proba, yPred });
       } else {
         notes.push('no test rows: the version has no test metrics');
       }
-      const metrics = report ? flattenMetrics(report) : {};
+      const metrics = report ? { ...flattenMetrics(report), ...(fairness ? flattenFairness(fairness) : {}) } : {};
       // Every metric is recorded (a dozen numbers), so a gate added later, or a gate relative to
       // an alias, always finds its metric on older versions; evaluate.metrics chooses what is shown.
       const recorded = metrics;
@@ -329,6 +333,7 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
         datasets,
         note: options.note ?? `trained on ${backend.name}: ${done.epochsRun} epochs${done.stoppedEarly ? ' (stopped early)' : ''}`,
       });
+      if (fairness) await storeFairness(registry.root, version, fairness, data.test.source);
       let gates: GateReport | null = null;
       let finalVersion = version;
       if (Object.keys(config.evaluate.gates).length > 0) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
 import { train, type TrainProgress } from '../../../server/engine/training/trainer';
-import { evaluateVersion } from '../../../server/engine/evaluation/evaluate';
+import { evaluateVersion, readStoredFairness } from '../../../server/engine/evaluation/evaluate';
 import { loadModelBundle } from '../../../server/engine/model/bundle';
 import { ModelOpsError } from '../../../server/engine/errors';
 
@@ -166,4 +166,20 @@ test('the version keeps the config it was trained with, even when the file is ed
   });
   assert.ok(edited, 'the file was edited while training ran');
   assert.equal(await registry.configText(`snapshot@${result.version.version}`), original);
+});
+
+test('evaluate.fairness is computed at training time: the fairness gate is judged, and equals what evaluate computes later', async () => {
+  // The slice with a 'half' column (first or second half of the year), not a model feature.
+  writeFileSync(join(root, 'data/fair.csv'), [`${slice[0]},half`, ...slice.slice(1).map((l) => `${l},${Number(l.slice(5, 7)) <= 6 ? 'H1' : 'H2'}`)].join('\n') + '\n');
+  const path = config('fair.yaml', { data: 'data/fair.csv', model: 'fair' }).replace(/$/, '');
+  writeFileSync(path, readFileSync(path, 'utf8').replace('evaluate:\n', 'evaluate:\n  fairness:\n    sensitive: [half]\n    metrics: [accuracy]\n    minGroupSize: 5\n').replace('    f1_macro: ">= production - 0.02"\n', '    demographic_parity_difference: "<= 1"\n'));
+  const r = await train({ configPath: path, registry, backend: 'cpu' });
+  const dpd = r.version.metrics.demographic_parity_difference;
+  assert.equal(typeof dpd, 'number', 'the fairness metric is recorded with the version');
+  const gate = r.gates?.results.find((g) => g.metric === 'demographic_parity_difference');
+  assert.equal(gate?.passed, true, 'the fairness gate is judged, not "not computed"');
+  const stored = await readStoredFairness(registry, `${r.version.model}@${r.version.version}`);
+  assert.deepEqual(stored?.report.breakdowns[0].groups.map((g) => g.name).sort(), ['half=H1', 'half=H2'], 'the per-group report is kept with the version');
+  const e = await evaluateVersion({ registry, ref: `${r.version.model}@${r.version.version}`, configPath: path });
+  assert.ok(Math.abs((e.metrics.demographic_parity_difference ?? NaN) - dpd) < 1e-9, 'training and evaluate agree on the same test rows');
 });
