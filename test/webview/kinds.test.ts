@@ -82,3 +82,30 @@ test('drift: a bar per feature, red beyond its threshold, threshold line at the 
   await screenshot(page, 'drift');
   await page.context().close();
 });
+
+test('drift with a test per feature: each bar is its distance to its own threshold; drift is what the test says', async () => {
+  const data = {
+    method: 'auto',
+    threshold: null,
+    features: [
+      // KS p = 0.001 < 0.05: drifted although D is small; log 0.001 / log 0.05 ≈ 2.31
+      { feature: 'temp_max', score: 0.08, test: 'ks', pValue: 0.001, threshold: 0.05, drifted: true },
+      // chi-square p = 0.5: not drifted although its statistic is large
+      { feature: 'weather', score: 7.2, test: 'chisquare', pValue: 0.5, threshold: 0.05, drifted: false },
+      // Wasserstein 0.05 / 0.1 = 0.5
+      { feature: 'wind', score: 0.05, test: 'wasserstein', pValue: null, threshold: 0.1, drifted: false },
+    ],
+  };
+  const page = await open('drift', data, 'Drift');
+  const d = (await debug(page)) as { drifted: string[]; relative: boolean; thresholdX: number };
+  assert.equal(d.relative, true);
+  assert.deepEqual(d.drifted, ['temp_max']);
+  const width = async (f: string) => Number(await page.getAttribute(`svg rect.bar[data-feature="${f}"]`, 'width'));
+  const toThreshold = d.thresholdX - Number(await page.getAttribute('svg rect.bar[data-feature="wind"]', 'x'));
+  assert.ok(Math.abs((await width('temp_max')) / toThreshold - Math.log(0.001) / Math.log(0.05)) < 0.01);
+  assert.ok(Math.abs((await width('wind')) / toThreshold - 0.5) < 0.01);
+  assert.ok((await width('weather')) < toThreshold, 'p = 0.5 sits below the threshold');
+  assert.match((await page.textContent('.mo-summary')) ?? '', /Each feature against its own test and threshold; drifted: temp_max/);
+  await screenshot(page, 'drift-mixed');
+  await page.context().close();
+});

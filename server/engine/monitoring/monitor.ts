@@ -244,6 +244,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const chartCfg = mc.controlChart;
   const style = chartStyle(mc);
   const choice = driftChoice(mc);
+  const legacy = legacyDriftMethod(mc);
   const driftWindow = driftCfg.window ?? windowSize;
 
   const manifests = new Map<string, Promise<MonitoredModel | null>>();
@@ -293,7 +294,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const referenceFor = async (v: string): Promise<Reference | null> => {
     if (!references.has(v)) {
       const m = await manifestFor(v);
-      references.set(v, m ? buildReference(m, cols!, choice) : null);
+      references.set(v, m ? buildReference(m, cols!, choice, legacy) : null);
     }
     return references.get(v)!;
   };
@@ -321,7 +322,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     base = b.base;
     total = b.total;
     feedback = b.feedback;
-    primaryRef ??= buildReference(primary, cols, choice);
+    primaryRef ??= buildReference(primary, cols, choice, legacy);
     for (; (nextClose + 1) * windowSize <= total; nextClose++) {
       const end = (nextClose + 1) * windowSize;
       const version = cols.versions.values[cols.version[end - 1 - base]];
@@ -343,7 +344,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   };
   const retained = await readPredictionLog(logDir, primary.features, task, labelOrder, { probabilities: wantProbs, stream: { pendingRows, onBlock, ...(options.readChunkBytes ? { chunkBytes: options.readChunkBytes } : {}) } });
   cols = retained;
-  primaryRef ??= buildReference(primary, retained, choice);
+  primaryRef ??= buildReference(primary, retained, choice, legacy);
   const totalWindows = Math.floor(total / windowSize);
   if (keepLast && windows.length > keepLast) windows.splice(0, windows.length - keepLast);
   let labelledTotal = 0;
@@ -403,7 +404,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     const legacy = legacyDriftMethod(mc);
     const judge = (test: DriftTest, score: number, pValue: number | null) => {
       const threshold = driftCfg.threshold ?? (legacy ? 0.2 : defaultThreshold(test));
-      return { test, score, pValue, threshold, drifted: legacy ? score > threshold : isDrifted(test, score, pValue, threshold) };
+      // The older `method` judges the statistic itself (KS on D), so no p-value is reported with it.
+      return legacy ? { test, score, pValue: null, threshold, drifted: score > threshold } : { test, score, pValue, threshold, drifted: isDrifted(test, score, pValue, threshold) };
     };
     const features = wanted
       .filter((name) => name in last.drift)
@@ -559,31 +561,32 @@ function numericRef(p: NumericProfile, choice: DriftTestChoice): NumericRef {
   };
 }
 
-function categoricalRef(p: CategoricalProfile, dict: Dictionary, choice: DriftTestChoice): CategoricalRef {
+function categoricalRef(p: CategoricalProfile, dict: Dictionary, choice: DriftTestChoice, legacy: boolean): CategoricalRef {
   const counts = new Map<number, number>();
   for (const [k, v] of Object.entries(p.counts)) counts.set(dict.code(k), v);
   const codes = Int32Array.from(counts.keys());
   const inRef = new Uint8Array(codes.reduce((m, c) => Math.max(m, c + 1), 0));
   for (const c of codes) inRef[c] = 1;
-  const test = chooseDriftTest(choice, 'categorical', p.count - p.missing, codes.length);
+  // The older `method` (psi or ks) always compared categories by PSI; it keeps doing so.
+  const test = legacy ? 'psi' : chooseDriftTest(choice, 'categorical', p.count - p.missing, codes.length);
   return { test, codes, expected: Float64Array.from(counts.values()), inRef };
 }
 
-function buildReference(m: MonitoredModel, cols: LogColumns, choice: DriftTestChoice): Reference {
+function buildReference(m: MonitoredModel, cols: LogColumns, choice: DriftTestChoice, legacy: boolean): Reference {
   const numeric: Record<string, NumericRef> = {};
   const categorical: Record<string, CategoricalRef> = {};
   for (const f of m.features) {
     const p = m.profile?.features?.[f.name];
     if (!p) continue;
     if (p.kind === 'numeric' && cols.numeric[f.name]) numeric[f.name] = numericRef(p, choice);
-    if (p.kind === 'categorical' && cols.categorical[f.name]) categorical[f.name] = categoricalRef(p, cols.dictionaries[f.name], choice);
+    if (p.kind === 'categorical' && cols.categorical[f.name]) categorical[f.name] = categoricalRef(p, cols.dictionaries[f.name], choice, legacy);
   }
   const pp = m.profile?.predictions;
   return {
     numeric,
     categorical,
     predictionsNumeric: pp?.kind === 'numeric' ? numericRef(pp, choice) : null,
-    predictionsCategorical: pp?.kind === 'categorical' ? categoricalRef(pp, cols.labels, choice) : null,
+    predictionsCategorical: pp?.kind === 'categorical' ? categoricalRef(pp, cols.labels, choice, legacy) : null,
   };
 }
 
