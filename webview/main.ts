@@ -26,6 +26,9 @@ import { compareChart } from './charts/compare';
 import { confusionChart } from './charts/confusion';
 import { controlChart } from './charts/control';
 import { driftChart } from './charts/drift';
+import { explainChart } from './charts/explain';
+import { fairnessChart } from './charts/fairness';
+import { studyChart } from './charts/study';
 
 const factories: { [K in ChartKind]: ChartFactory<K> } = {
   runMetrics: runMetricsChart,
@@ -33,6 +36,9 @@ const factories: { [K in ChartKind]: ChartFactory<K> } = {
   confusion: confusionChart,
   control: controlChart,
   drift: driftChart,
+  explain: explainChart,
+  fairness: fairnessChart,
+  study: studyChart,
 };
 
 /** What tests and benchmarks read: the rendered view's description and timing. */

@@ -10,8 +10,8 @@ export type { ControlChartData, ControlChartPoint, ControlChartSeries, PointLimi
 
 export const PROTOCOL_VERSION = 1;
 
-export type ChartKind = 'runMetrics' | 'compare' | 'confusion' | 'control' | 'drift';
-export const CHART_KINDS: readonly ChartKind[] = ['runMetrics', 'compare', 'confusion', 'control', 'drift'];
+export type ChartKind = 'runMetrics' | 'compare' | 'confusion' | 'control' | 'drift' | 'explain' | 'fairness' | 'study';
+export const CHART_KINDS: readonly ChartKind[] = ['runMetrics', 'compare', 'confusion', 'control', 'drift', 'explain', 'fairness', 'study'];
 
 /** One epoch (or step) of a run: metric name → value, e.g. { loss: 0.41, val_loss: 0.47, accuracy: 0.83 }. */
 export interface MetricPoint {
@@ -41,6 +41,52 @@ export interface CompareData {
   /** References such as "weather-classifier@1.2.0". */
   versions: string[];
   metrics: Array<{ name: string; values: Array<number | null> }>;
+  /**
+   * Global importance stored with each version (mean |SHAP| over outputs, and permutation
+   * importance), shown side by side in a "Feature importance" section; null where a version has none.
+   */
+  importance?: Array<{ feature: string; meanAbsShap: Array<number | null>; permutation: Array<number | null> }>;
+  /** Fairness metrics and the worst per-group gap of each version (null where not computed). */
+  fairness?: Array<{ name: string; values: Array<number | null> }>;
+}
+
+/**
+ * Shapley values of explained rows (interventional, against a background sample) and global
+ * importance: bars of mean |SHAP| beside permutation importance ± std, a strip of per-row values
+ * per feature, and a waterfall from the base value to f(x) for the picked row.
+ */
+export interface ExplainData {
+  ref: string;
+  /** Where the rows came from. */
+  data: string;
+  method: 'exact' | 'permutation';
+  features: string[];
+  /** Class labels (one set of values per class) or ['value']. */
+  outputs: string[];
+  /** v(∅) per output. */
+  base: number[];
+  background: number;
+  rows: Array<{ id: string; input: string[]; output: number[]; values: number[][] }>;
+  /** mean |SHAP| [feature][output] over the explained rows (computed from `rows` when absent). */
+  meanAbsShap?: number[][] | null;
+  permutation?: { metric: string; baseline: number; repeats: number; features: Array<{ feature: string; mean: number; std: number }> } | null;
+}
+
+/** Per-group values of one metric by one breakdown, with the between-group difference; the Fairlearn metrics beside. */
+export interface FairnessData {
+  ref: string;
+  /** e.g. "test split of data/adult.csv". */
+  data: string;
+  minGroupSize: number;
+  breakdowns: Array<{
+    by: string[];
+    groups: Array<{ name: string; count: number; small: boolean; values: Record<string, number | null> }>;
+    gaps: Record<string, { difference: number | null; ratio: number | null }>;
+  }>;
+  metrics: string[];
+  /** demographic_parity_difference etc. with the gate on it, when there is one. */
+  fairness: Array<{ name: string; value: number | null; gate?: string; passed?: boolean }>;
+  notes?: string[];
 }
 
 export interface ClassMetrics {
@@ -59,13 +105,61 @@ export interface ConfusionData {
   perClass?: ClassMetrics[];
 }
 
+export interface DriftFeature {
+  feature: string;
+  /** The test's statistic (PSI, KS D, chi-square, Z, normed Wasserstein, Jensen–Shannon). */
+  score: number;
+  /** This feature's threshold when it differs from the chart's (always set under `auto`). */
+  threshold?: number | null;
+  /** This feature's test when the chart's `method` is `auto`. */
+  test?: string;
+  /** The p-value of a p-value test (KS, chi-square, Z): drift when p < threshold. */
+  pValue?: number | null;
+  /** Whether the test found drift; absent in older data, where it is score > threshold. */
+  drifted?: boolean;
+}
+
 export interface DriftData {
-  method: 'psi' | 'ks';
-  /** Default threshold (line drawn across the bars). */
-  threshold: number;
-  features: Array<{ feature: string; score: number; threshold?: number }>;
+  /** The test every feature shares (`psi`, `ks`, …), or `auto` when each feature names its own. */
+  method: string;
+  /** The threshold every feature shares, or null when each has its own. */
+  threshold: number | null;
+  features: DriftFeature[];
   /** Window the scores were computed on. */
   window?: { start?: string; end?: string; size?: number };
+}
+
+/**
+ * A hyperparameter study: the space, every trial and the parameter importance (computed by the
+ * host, server/report/studyData.ts). Sent again whole (init) as the study runs: it is small.
+ */
+export interface StudyData {
+  id: string;
+  model: string | null;
+  status: 'running' | 'completed' | 'cancelled' | 'failed';
+  sampler: string;
+  metric: string;
+  direction: 'maximize' | 'minimize';
+  /** The trial budget (null with a time budget only). */
+  budget: number | null;
+  registeredVersion: string | null;
+  /** The search space in key order: ranges (log scale for loguniform) or the choices. */
+  params: Array<{ name: string; type: 'uniform' | 'loguniform' | 'int' | 'choice'; low?: number; high?: number; values?: Array<string | number> }>;
+  trials: Array<{
+    number: number;
+    status: 'running' | 'completed' | 'pruned' | 'failed' | 'cancelled';
+    params: Record<string, string | number>;
+    value: number | null;
+    epochs: number;
+    /** The objective per epoch. */
+    intermediate: Array<number | null>;
+    error: string | null;
+  }>;
+  /**
+   * Share of the objective's variance explained per parameter (η² of a one-way grouping of the
+   * completed trials into bins of the parameter), null with fewer than 3 completed trials.
+   */
+  importance: Array<{ name: string; eta2: number; bins: number }> | null;
 }
 
 export interface ChartDataMap {
@@ -74,6 +168,9 @@ export interface ChartDataMap {
   confusion: ConfusionData;
   control: ControlChartData;
   drift: DriftData;
+  explain: ExplainData;
+  fairness: FairnessData;
+  study: StudyData;
 }
 
 type InitOf<K extends ChartKind> = { type: 'init'; kind: K; title: string; data: ChartDataMap[K] };

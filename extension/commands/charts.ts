@@ -1,6 +1,7 @@
 /** Show Charts…: training curves, version comparison, confusion matrix (via evaluation), monitoring. */
 import * as vscode from 'vscode';
-import { registry } from '../../server/protocol';
+import { governance, registry } from '../../server/protocol';
+import { compareSections } from '../../server/report/governanceData';
 import type { RunRecord, VersionRecord } from '../../server/engine/registry/types';
 import { UserError, type Ctx } from '../ctx';
 import { runDescription, runLabel, shortRunId, versionDescription } from '../tree/format';
@@ -31,10 +32,19 @@ export async function showRunCurves(ctx: Ctx, runs: RunRecord[], title?: string)
 
 export async function showComparison(ctx: Ctx, versions: VersionRecord[]): Promise<void> {
   const names = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort();
+  // What governance stored with each version: global importance (Explain) and fairness (evaluate).
+  const [importance, fairness] = await Promise.all([
+    Promise.all(versions.map((v) => ctx.request(governance.storedImportance, { ref: ref(v) }).catch(() => null))),
+    Promise.all(versions.map((v) => ctx.request(governance.storedFairness, { ref: ref(v) }).catch(() => null))),
+  ]);
   await ctx.charts.open({
     kind: 'compare',
     title: `${versions.map((v) => ref(v)).join(' vs ')} · compare`,
-    data: { versions: versions.map(ref), metrics: names.map((name) => ({ name, values: versions.map((v) => v.metrics[name] ?? null) })) },
+    data: {
+      versions: versions.map(ref),
+      metrics: names.map((name) => ({ name, values: versions.map((v) => v.metrics[name] ?? null) })),
+      ...compareSections(versions.length, importance, fairness),
+    },
   });
 }
 

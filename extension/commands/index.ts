@@ -19,6 +19,9 @@ import {
 import { evaluate, train } from './training';
 import { showCharts } from './charts';
 import { checkDrift, deploy, rollbackDeployment, setEndpointToken } from './deploy';
+import { approve, explain, openModelCard, requestApprovalCommand, showFairness, showHistory } from './governance';
+import { checkoutDataset, retrainFromTraffic } from './monitoring';
+import { prune, quantize, registerBestTrial, showStudy, tuneHyperparameters } from './optimize';
 
 export interface Views {
   models: ModelTreeProvider;
@@ -47,6 +50,19 @@ export function allCommands(views: Views): CommandSpec[] {
     { id: 'modelops.rollbackDeployment', factory: rollbackDeployment, requiresTrust: true, trustReason: 'Rolling back switches what an endpoint of this workspace serves' },
     { id: 'modelops.setEndpointToken', factory: setEndpointToken },
     { id: 'modelops.checkDrift', factory: checkDrift },
+    { id: 'modelops.explain', factory: explain, requiresTrust: true, trustReason: 'Explaining runs the model on the data of this workspace' },
+    { id: 'modelops.approve', factory: approve },
+    { id: 'modelops.requestApproval', factory: requestApprovalCommand },
+    { id: 'modelops.showHistory', factory: showHistory },
+    { id: 'modelops.openModelCard', factory: openModelCard },
+    { id: 'modelops.showFairness', factory: showFairness },
+    { id: 'modelops.retrainFromTraffic', factory: retrainFromTraffic, requiresTrust: true, trustReason: 'Retraining reads the endpoint\'s logged traffic and trains a model in this workspace' },
+    { id: 'modelops.checkoutDataset', factory: checkoutDataset, requiresTrust: true, trustReason: 'Checking out a dataset writes a file from the workspace store' },
+    { id: 'modelops.tune', factory: tuneHyperparameters(() => views.models.refresh()), requiresTrust: true, trustReason: 'Tuning trains models on the data this workspace names' },
+    { id: 'modelops.showStudy', factory: showStudy },
+    { id: 'modelops.registerBestTrial', factory: registerBestTrial, requiresTrust: true, trustReason: 'Registering a trial trains the model again on the data of this workspace' },
+    { id: 'modelops.quantize', factory: quantize, requiresTrust: true, trustReason: 'Quantising loads and scores the model on the data of this workspace' },
+    { id: 'modelops.prune', factory: prune, requiresTrust: true, trustReason: 'Pruning fine-tunes the model on the data of this workspace' },
     { id: 'modelops.restartSidecar', factory: restartSidecar },
     { id: 'modelops.showLog', factory: showLog },
     { id: 'modelops.refresh', factory: () => () => {

@@ -7,6 +7,7 @@ import { UserError, type Ctx } from '../ctx';
 import { formatBytes, MODEL_NAME, shortDigest, suggestModelName, versionTooltip } from '../tree/format';
 import { gateLabel, gateNeedsReason, gateProblem, gateState } from '../../shared/gateState';
 import type { CommandFactory } from './command';
+import { offerApproval } from './governance';
 import { gateSummary, modelFromArg, pickModel, pickVersion, ref, resolveVersion, versionFromArg } from './pick';
 
 const STANDARD_ALIASES = ['production', 'staging', 'champion'];
@@ -153,6 +154,13 @@ export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
     const move = await ctx.request(registry.setAlias, { model: v.model, alias, version: v.version, reason: reason || null, forceReason: forceReason ?? null });
     void vscode.window.showInformationMessage(`ModelOps: ${v.model} '${alias}' → ${move.toVersion}${move.fromVersion ? ` (was ${move.fromVersion})` : ''}.`);
   } catch (e) {
+    // A protected alias: the engine refused for want of an approval; offer Approve / Request Approval, then try again.
+    if (e instanceof UserError && (e.code === 'approval-required' || e.code === 'approval-void' || e.code === 'approval-by-author')) {
+      if (!(await offerApproval(ctx, e, v, alias))) return;
+      const move = await ctx.request(registry.setAlias, { model: v.model, alias, version: v.version, reason: reason || null, forceReason: forceReason ?? null });
+      void vscode.window.showInformationMessage(`ModelOps: ${v.model} '${alias}' → ${move.toVersion}${move.fromVersion ? ` (was ${move.fromVersion})` : ''}.`);
+      return;
+    }
     // Gates may have been evaluated since the tree was drawn.
     if (e instanceof UserError && e.code === 'gates-failed' && !forceReason) {
       const fresh = await ctx.request(registry.getVersion, { ref: ref(v) });

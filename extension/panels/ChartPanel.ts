@@ -1,5 +1,6 @@
 /**
- * Chart webview panels: one per kind (training, compare, confusion, control chart, drift),
+ * Chart webview panels: one per kind (training, compare, confusion, control chart, drift,
+ * explanation, fairness),
  * reused and retargeted, all in one editor group beside the editor; strict CSP with a fresh nonce
  * per render, resources only from dist/ and media/, no retained context (state lives in the
  * webview's setState and is restored by a serializer per chart kind; a page reloaded when its tab

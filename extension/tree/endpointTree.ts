@@ -1,15 +1,21 @@
 /**
  * The Endpoints view: each deploy target with what it serves, its health and an alert badge.
  * Refreshed by `modelops/changed` (deployments, alerts, endpoints) — no polling.
+ *
+ * Alert counts are of the version serving now, since the deployment that made it serve (a deploy
+ * or a rollback, `modelops/monitoring/alertCounts`), so they start over when the version switches
+ * and the alerts of other versions stay in the tooltip, per version. The view's badge counts all
+ * unacknowledged alerts.
  */
 import * as vscode from 'vscode';
 import type { ChangedParams } from '../../server/protocol/core';
+import type { AlertCount } from '../../server/protocol/monitoring';
 import type { EndpointItem, TreeSource } from './source';
 import { LastGood } from './lastGood';
 
 export type EndpointNode =
   | { kind: 'endpoint'; endpoint: EndpointItem; stale?: string }
-  | { kind: 'serving'; target: string; model: string; version: string }
+  | { kind: 'serving'; target: string; model: string; version: string; alerts?: AlertCount }
   | { kind: 'message'; text: string; icon: string; detail?: string };
 
 export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNode>, vscode.Disposable {
@@ -18,6 +24,8 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
   private view: vscode.TreeView<EndpointNode> | undefined;
   /** The targets of the last config that loaded, shown (stale) while it does not. */
   private readonly lastGood = new LastGood<EndpointItem>();
+  /** target → model → counts, from the last listing; empty when the sidecar cannot say. */
+  private counts = new Map<string, AlertCount[]>();
 
   constructor(
     private readonly source: TreeSource,
@@ -44,19 +52,24 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
         item.id = `endpoint:${e.target}`;
         const serving = e.serving.map((s) => `${s.model}@${s.version}`).join(', ');
         const dropped = e.logDropped ? `${e.logDropped.toLocaleString('en-US')} predictions not logged` : '';
-        item.description = [node.stale ? 'stale' : '', serving || 'nothing deployed', e.health, e.alerts ? `${e.alerts} alert${e.alerts === 1 ? '' : 's'}` : '', dropped]
+        const counts = this.counts.get(e.target);
+        // Of the versions serving now, since their deploy; the target's total when the sidecar cannot say.
+        const alerts = counts ? counts.reduce((n, c) => n + c.sinceDeploy, 0) : e.alerts;
+        const alertText = alerts ? `${alerts} alert${alerts === 1 ? '' : 's'}${counts ? ' since deploy' : ''}` : '';
+        item.description = [node.stale ? 'stale' : '', serving || 'nothing deployed', e.health, alertText, dropped]
           .filter(Boolean)
           .join(' · ');
-        const color = e.alerts || e.logDropped
+        const color = alerts || e.logDropped
           ? new vscode.ThemeColor('list.warningForeground')
           : e.health === 'ready' || e.health === 'live'
             ? new vscode.ThemeColor('testing.iconPassed')
             : undefined;
-        item.iconPath = new vscode.ThemeIcon(e.alerts || e.logDropped ? 'warning' : e.health === 'down' ? 'debug-disconnect' : e.health === 'stopped' ? 'debug-stop' : 'server', color);
+        item.iconPath = new vscode.ThemeIcon(alerts || e.logDropped ? 'warning' : e.health === 'down' ? 'debug-disconnect' : e.health === 'stopped' ? 'debug-stop' : 'server', color);
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**${e.target}** (${e.type})${e.requireApproval ? ' — deploys need approval' : ''}\n\n`);
         if (e.url) md.appendMarkdown(`URL: ${e.url}\n\n`);
-        md.appendMarkdown(`Health: ${e.health}\n\nServing: ${serving || 'nothing'}\n\nAlerts: ${e.alerts}`);
+        md.appendMarkdown(`Health: ${e.health}\n\nServing: ${serving || 'nothing'}\n\nAlerts: ${e.alerts} unacknowledged`);
+        for (const c of counts ?? []) md.appendMarkdown(`\n\n${alertCountText(c)}`);
         if (node.stale) md.appendMarkdown(`\n\n*Stale:* as of the last valid modelops.yaml; it does not load now: ${node.stale}`);
         if (e.logDropped) {
           md.appendMarkdown(`\n\n$(warning) The server could not log ${e.logDropped.toLocaleString('en-US')} predictions${e.logError ? ` (${e.logError})` : ''}: monitoring does not see them. Free disk space on the server.`);
@@ -69,7 +82,12 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
       case 'serving': {
         const item = new vscode.TreeItem(`${node.model}@${node.version}`, vscode.TreeItemCollapsibleState.None);
         item.id = `serving:${node.target}:${node.model}`;
-        item.iconPath = new vscode.ThemeIcon('package');
+        const a = node.alerts;
+        if (a) {
+          item.description = a.sinceDeploy ? `${a.sinceDeploy} alert${a.sinceDeploy === 1 ? '' : 's'} since deploy` : 'no alert since deploy';
+          item.tooltip = new vscode.MarkdownString(alertCountText(a));
+        }
+        item.iconPath = new vscode.ThemeIcon(a?.sinceDeploy ? 'warning' : 'package', a?.sinceDeploy ? new vscode.ThemeColor('list.warningForeground') : undefined);
         item.contextValue = 'serving';
         return item;
       }
@@ -84,12 +102,20 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
 
   async getChildren(node?: EndpointNode): Promise<EndpointNode[]> {
     if (node?.kind === 'endpoint') {
-      return node.endpoint.serving.map((s) => ({ kind: 'serving', target: node.endpoint.target, ...s }));
+      const counts = this.counts.get(node.endpoint.target) ?? [];
+      return node.endpoint.serving.map((s) => {
+        const alerts = counts.find((c) => c.model === s.model && c.version === s.version);
+        return { kind: 'serving', target: node.endpoint.target, ...s, ...(alerts ? { alerts } : {}) };
+      });
     }
     if (node) return [];
     let answer;
     try {
-      answer = this.lastGood.ok(await this.source.listEndpoints());
+      const [endpoints, counts] = await Promise.all([this.source.listEndpoints(), this.source.alertCounts?.().catch(() => null) ?? Promise.resolve(null)]);
+      this.counts = new Map();
+      for (const c of counts ?? []) this.counts.set(c.target, [...(this.counts.get(c.target) ?? []), c]);
+      if (counts) for (const e of endpoints) if (!this.counts.has(e.target)) this.counts.set(e.target, []);
+      answer = this.lastGood.ok(endpoints);
     } catch (e) {
       answer = this.lastGood.failed(e instanceof Error ? e.message : String(e));
     }
@@ -108,4 +134,13 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
   dispose(): void {
     this.emitter.dispose();
   }
+}
+
+/** "weather@1.0.0: 2 alerts since it was deployed 2026-11-27 09:40 UTC · all versions: 1.1.0 3, 1.0.0 2". */
+export function alertCountText(c: AlertCount): string {
+  const versions = Object.entries(c.byVersion)
+    .map(([v, n]) => `${v} ${n}`)
+    .join(', ');
+  const since = c.since.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+  return `${c.model}@${c.version}: ${c.sinceDeploy} alert${c.sinceDeploy === 1 ? '' : 's'} since it was deployed ${since}${versions ? ` · unacknowledged per version: ${versions}` : ''}`;
 }

@@ -2,6 +2,7 @@
 import { formatBytes } from '../../shared/format';
 import type { RunRecord, VersionRecord } from '../../server/engine/registry/types';
 import { gateLabel, gateState, isNotEvaluated, type GateState } from '../../shared/gateState';
+import type { VersionStatus } from '../../server/protocol/governance';
 
 /** Metrics shown first when a version has them: the most telling one per task. */
 const KEY_METRICS = ['accuracy', 'f1_macro', 'roc_auc', 'r2', 'rmse', 'mae', 'log_loss'];
@@ -123,6 +124,53 @@ export function versionTooltip(v: VersionRecord): string {
   lines.push(`Artifact: \`${shortDigest(v.artifactDigest)}\` · ${v.format} · ${formatBytes(v.sizeBytes)}  `);
   lines.push(`Created: ${md(v.createdAt)}`);
   return lines.join('\n');
+}
+
+export interface GovernanceView {
+  /** 'approved' when a valid approval exists for a protected alias or target; 'pending' when one is needed and none exists. */
+  approval: 'approved' | 'pending' | 'none';
+  /** Replaces the gate icon when the gates do not call for attention first. */
+  icon: { id: string; color: string | null } | null;
+  /** Markdown lines for the tooltip. */
+  lines: string[];
+}
+
+/**
+ * Approval and fairness of a version for the tree: per protected alias or target, approved (by
+ * whom) or pending; and the worst fairness gap with its gate state. Failing or unevaluated gates
+ * keep their icon: they must be fixed before an approval matters.
+ */
+export function governanceView(v: VersionRecord, s: VersionStatus | undefined): GovernanceView {
+  const lines: string[] = [];
+  let approval: GovernanceView['approval'] = 'none';
+  if (s) {
+    const names = [...s.protectedAliases.map((n) => ({ n, sod: s.separationOfDuties })), ...s.protectedTargets.map((t) => ({ n: t.name, sod: t.separationOfDuties }))];
+    const approvedFor: string[] = [];
+    const pendingFor: string[] = [];
+    for (const { n } of names) {
+      const a = s.approvals.find((x) => x.version === v.version && x.name === n && x.valid);
+      if (a) {
+        approvedFor.push(n);
+        lines.push(`Approval: **approved** for \`${md(n)}\` by ${md(a.approver)} (${md(a.at)})  `);
+      } else if (v.aliases.includes(n)) {
+        lines.push(`Approval: holds \`${md(n)}\` with no approval recorded (moved before it was protected)  `);
+      } else {
+        pendingFor.push(n);
+        const void_ = s.approvals.find((x) => x.version === v.version && x.name === n && !x.valid);
+        lines.push(`Approval: **pending** for \`${md(n)}\`${void_ ? ' (an earlier approval is void: the artifact changed)' : ''}  `);
+      }
+    }
+    approval = approvedFor.length ? 'approved' : pendingFor.length ? 'pending' : 'none';
+    const f = s.fairness[v.version];
+    if (f) {
+      const gate = f.gates.find((g) => f.worst && g.metric === f.worst.name) ?? f.gates.find((g) => !g.passed) ?? f.gates[0];
+      lines.push(`Fairness: ${f.worst ? `worst gap ${md(f.worst.name)} ${f.worst.value.toFixed(4)}` : 'no gap computed'}${gate ? ` — gate ${md(gate.metric)} ${md(gate.expression)} ${gate.passed ? 'passed' : '**failed**'}` : ' — no fairness gate'}  `);
+    }
+  }
+  const state = gateState(v.gates);
+  const gatesCallFirst = state === 'failed' || state === 'not-evaluated';
+  const icon = gatesCallFirst || approval === 'none' ? null : approval === 'approved' ? { id: 'verified-filled', color: 'testing.iconPassed' } : { id: 'shield', color: 'list.warningForeground' };
+  return { approval, icon, lines };
 }
 
 export function runLabel(r: RunRecord): string {

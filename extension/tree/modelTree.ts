@@ -4,8 +4,12 @@
  */
 import * as vscode from 'vscode';
 import type { ChangedParams } from '../../server/protocol/core';
-import type { DatasetRecord, ModelRecord, RunRecord, VersionRecord } from '../../server/engine/registry/types';
-import { formatMetric, gateIcon, keyMetric, runDescription, runLabel, shortDigest, versionContext, versionDescription, versionTooltip } from './format';
+import type { ModelRecord, RunRecord, VersionRecord } from '../../server/engine/registry/types';
+import type { DatasetInfo } from '../../server/protocol/monitoring';
+import { datasetDescription, datasetTooltip } from './datasets';
+import type { VersionStatus } from '../../server/protocol/governance';
+import type { StudySummary } from '../../server/protocol/optimize';
+import { formatMetric, gateIcon, governanceView, keyMetric, runDescription, runLabel, versionContext, versionDescription, versionTooltip } from './format';
 import type { TreeSource } from './source';
 import { hasStore } from '../configFiles';
 
@@ -17,8 +21,10 @@ export type ModelTreeNode =
   | { kind: 'version'; version: VersionRecord }
   | { kind: 'more'; model: string; loaded: number; total: number }
   | { kind: 'group'; group: 'datasets' | 'runs' }
-  | { kind: 'dataset'; dataset: DatasetRecord }
+  | { kind: 'dataset'; dataset: DatasetInfo }
   | { kind: 'run'; run: RunRecord }
+  | { kind: 'studies'; model: string; studies: StudySummary[] }
+  | { kind: 'study'; summary: StudySummary }
   | { kind: 'message'; text: string; detail?: string; icon: string; command?: vscode.Command };
 
 interface VersionPage {
@@ -32,6 +38,8 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
   /** Model nodes by name, so a change to one model refreshes that node only. */
   private modelNodes = new Map<string, { kind: 'model'; model: ModelRecord }>();
   private pages = new Map<string, VersionPage>();
+  /** Approvals, protection and fairness per model, read with its versions. */
+  private statuses = new Map<string, VersionStatus>();
   private readonly groups = {
     datasets: { kind: 'group', group: 'datasets' } as const satisfies ModelTreeNode,
     runs: { kind: 'group', group: 'runs' } as const satisfies ModelTreeNode,
@@ -117,10 +125,11 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         const v = node.version;
         const item = new vscode.TreeItem(v.version, vscode.TreeItemCollapsibleState.None);
         item.id = `version:${v.model}@${v.version}`;
-        item.description = versionDescription(v);
-        item.tooltip = new vscode.MarkdownString(versionTooltip(v));
-        item.contextValue = versionContext(v);
-        const icon = gateIcon(v);
+        const gov = governanceView(v, this.statuses.get(v.model));
+        item.description = versionDescription(v) + (gov.approval === 'pending' ? ' · awaiting approval' : gov.approval === 'approved' ? ' · approved' : '');
+        item.tooltip = new vscode.MarkdownString(versionTooltip(v) + (gov.lines.length ? `\n\n**Governance**  \n${gov.lines.join('\n')}` : ''));
+        item.contextValue = versionContext(v) + (gov.approval === 'pending' ? ':approval-pending' : gov.approval === 'approved' ? ':approved' : '');
+        const icon = gov.icon ?? gateIcon(v);
         item.iconPath = icon.color ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color)) : new vscode.ThemeIcon(icon.id);
         item.command = { command: 'modelops.showVersionDetails', title: 'Show Version Details', arguments: [node] };
         return item;
@@ -144,12 +153,11 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         const d = node.dataset;
         const item = new vscode.TreeItem(d.path, vscode.TreeItemCollapsibleState.None);
         item.id = `dataset:${d.digest}`;
-        item.description = `${d.rows} rows · ${d.columns.length} columns · ${shortDigest(d.digest)}`;
-        item.tooltip = new vscode.MarkdownString(
-          `**${d.path}**\n\n${d.rows} rows, digest \`${d.digest}\`\n\n${d.columns.map((c) => `- ${c.name}: ${c.type}`).join('\n')}`,
-        );
-        item.iconPath = new vscode.ThemeIcon('table');
-        item.contextValue = 'dataset';
+        item.description = datasetDescription(d);
+        item.tooltip = new vscode.MarkdownString(datasetTooltip(d));
+        item.iconPath = new vscode.ThemeIcon('table', d.stored ? undefined : new vscode.ThemeColor('disabledForeground'));
+        // dataset:stored enables Checkout Dataset….
+        item.contextValue = d.stored ? 'dataset:stored' : 'dataset';
         return item;
       }
       case 'run': {
@@ -169,6 +177,35 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         item.contextValue = `run:${r.status}`;
         return item;
       }
+      case 'studies': {
+        const item = new vscode.TreeItem('Studies', vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `studies:${node.model}`;
+        item.description = `${node.studies.length} hyperparameter stud${node.studies.length === 1 ? 'y' : 'ies'}`;
+        item.iconPath = new vscode.ThemeIcon('beaker');
+        item.contextValue = 'studies';
+        return item;
+      }
+      case 'study': {
+        const { study, best, counts, trials } = node.summary;
+        const item = new vscode.TreeItem(study.id, vscode.TreeItemCollapsibleState.None);
+        item.id = `study:${study.id}`;
+        item.description = [study.status, `${trials} trials`, best ? `best ${study.metric} ${Number(best.value?.toPrecision(4))}` : 'no completed trial', ...(study.registeredVersion ? [`→ ${study.registeredVersion}`] : [])].join(' · ');
+        item.tooltip = new vscode.MarkdownString(
+          `**${study.id}** (${study.sampler}, ${study.direction} ${study.metric})\n\n${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ')}` +
+            (best ? `\n\nBest: trial ${best.number}, ${study.metric} ${best.value}` : '') +
+            (study.registeredVersion ? `\n\nRegistered as ${study.registeredVersion}` : ''),
+        );
+        const icons: Record<StudySummary['study']['status'], vscode.ThemeIcon> = {
+          running: new vscode.ThemeIcon('sync~spin'),
+          completed: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+          failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+          cancelled: new vscode.ThemeIcon('circle-slash'),
+        };
+        item.iconPath = icons[study.status];
+        item.contextValue = `study:${study.status}${best ? ':has-best' : ''}`;
+        item.command = { command: 'modelops.showStudy', title: 'Show Study', arguments: [node] };
+        return item;
+      }
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.icon);
@@ -186,6 +223,8 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
       switch (node.kind) {
         case 'model':
           return await this.versionChildren(node.model.name);
+        case 'studies':
+          return node.studies.map((summary) => ({ kind: 'study', summary }));
         case 'group':
           if (node.group === 'datasets') {
             const ds = await this.source.listDatasets();
@@ -240,9 +279,27 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
     if (!page) {
       page = await this.source.listVersions(model, 0, PAGE_SIZE);
       this.pages.set(model, page);
+      if (this.source.versionStatus) {
+        try {
+          this.statuses.set(model, await this.source.versionStatus(model));
+        } catch (e) {
+          // The versions still show; only the approval and fairness lines are missing.
+          this.statuses.delete(model);
+          this.log.warn(`model tree: approvals of ${model}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
     }
     const out: ModelTreeNode[] = page.items.map((version) => ({ kind: 'version', version }));
     if (page.items.length < page.total) out.push({ kind: 'more', model, loaded: page.items.length, total: page.total });
+    if (this.source.listStudies) {
+      try {
+        const studies = await this.source.listStudies(model);
+        if (studies.length) out.push({ kind: 'studies', model, studies });
+      } catch (err) {
+        // The versions still show; only the studies are missing.
+        this.log.warn(`model tree: studies of ${model}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     return out;
   }
 

@@ -1,5 +1,5 @@
 /** The trees' data, read from the sidecar. */
-import { registry } from '../../server/protocol';
+import { governance, monitoring, optimize, registry } from '../../server/protocol';
 import type { Ctx } from '../ctx';
 import { listEndpointItems } from '../commands/deploy';
 import type { TreeSource } from './source';
@@ -8,8 +8,11 @@ export function createTreeSource(ctx: Ctx): TreeSource {
   return {
     listModels: () => ctx.request(registry.listModels, {}),
     listVersions: (model, offset, limit) => ctx.request(registry.listVersions, { model, offset, limit, sort: 'version', order: 'desc' }),
-    listDatasets: () => ctx.request(registry.listDatasets, {}),
+    listDatasets: () => ctx.request(monitoring.datasets, {}),
     listRuns: (limit) => ctx.request(registry.listRuns, { limit }),
     listEndpoints: () => listEndpointItems(ctx),
+    alertCounts: () => ctx.request(monitoring.alertCounts, {}),
+    versionStatus: (model) => ctx.request(governance.versionStatus, { model }),
+    listStudies: (model) => ctx.request(optimize.listStudies, { model }),
   };
 }

@@ -2,7 +2,10 @@
  * What the trees read, as a narrow interface over the sidecar's requests: the tree code does
  * not care which protocol module each list comes from.
  */
-import type { DatasetRecord, ModelRecord, RunRecord, VersionRecord } from '../../server/engine/registry/types';
+import type { ModelRecord, RunRecord, VersionRecord } from '../../server/engine/registry/types';
+import type { AlertCount, DatasetInfo } from '../../server/protocol/monitoring';
+import type { VersionStatus } from '../../server/protocol/governance';
+import type { StudySummary } from '../../server/protocol/optimize';
 
 export interface EndpointItem {
   target: string;
@@ -24,7 +27,14 @@ export interface EndpointItem {
 export interface TreeSource {
   listModels(): Promise<ModelRecord[]>;
   listVersions(model: string, offset: number, limit: number): Promise<{ total: number; items: VersionRecord[] }>;
-  listDatasets(): Promise<DatasetRecord[]>;
+  /** Data versions with size, stored or not, and the versions that used them. */
+  listDatasets(): Promise<DatasetInfo[]>;
   listRuns(limit: number): Promise<RunRecord[]>;
   listEndpoints(): Promise<EndpointItem[]>;
+  /** Alerts of what each target serves, since its deploy and per version. */
+  alertCounts?(): Promise<AlertCount[]>;
+  /** Protection, approvals and fairness of a model's versions (pending/approved icons, the worst gap in tooltips). */
+  versionStatus?(model: string): Promise<VersionStatus>;
+  /** Hyperparameter studies of a model, newest first (a "Studies" child under the model). */
+  listStudies?(model: string): Promise<StudySummary[]>;
 }

@@ -18,14 +18,19 @@ import type { Registry, VersionRecord } from '../engine/registry/types';
 import { readDataset } from '../engine/data/read';
 import { train, type TrainResult } from '../engine/training/trainer';
 import { evaluateVersion } from '../engine/evaluation/evaluate';
+import { explainVersion } from '../engine/explain';
+import { isModelOpsError } from '../engine/errors';
 import { connectTarget, deploy, rollback, type StepEvent, type TargetAccess } from '../engine/deploy';
 import { stopLocalServer } from '../engine/deploy/localServer';
 import { loadModelBundle } from '../engine/model/bundle';
 import type { ModelManifest } from '../engine/model/types';
-import { labelledTraffic, monitor, type MonitorResult } from '../engine/monitoring';
+import { monitor, type MonitorResult } from '../engine/monitoring';
+import { trainFromTraffic } from '../engine/training/fromTraffic';
 import { writeChartReport } from '../report';
 import { controlPoints } from '../engine/spc';
-import { compareData, driftData, runMetricsData } from '../report/chartData';
+import { compareDataWithGovernance, driftData, explainData, fairnessData, runMetricsData } from '../report/chartData';
+import type { ExplainSummary } from '../protocol/governance';
+import type { FairnessReport } from '../engine/evaluation/fairness';
 import { displayPath, formatNumber, table } from '../cli/output';
 import { buildScenario, writeCsv, type Scenario } from './scenario';
 import { replay, startLoad } from './traffic';
@@ -38,6 +43,8 @@ const BASELINE_WINDOWS = 5;
 const ONNX_MODEL = 'weather-onnx';
 const ONNX_TARGET = 'local-onnx';
 const COLUMNS = ['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather'];
+/** Who approves in the demo: someone other than the author (the OS or git user running it). */
+const REVIEWER = 'Riley Reviewer <riley@example.com>';
 
 interface Demo {
   story: Story;
@@ -47,6 +54,8 @@ interface Demo {
   scenario: Scenario;
   runs: string[];
   charts: string[];
+  explanation?: ExplainSummary;
+  fairness?: { report: FairnessReport; data: string; version: VersionRecord };
 }
 
 function check(condition: boolean, message: string): void {
@@ -69,6 +78,27 @@ async function manifestOf(registry: Registry, ref: string): Promise<ModelManifes
   const model = await loadModelBundle(await registry.artifactPath(ref));
   model.dispose();
   return model.manifest;
+}
+
+/** A second person approves `ref` for production (as `modelops approve` run by them would). */
+function approveAs(demo: Demo, ref: string, comment: string): number {
+  const reviewer = openRegistry(demo.dir, { actor: REVIEWER });
+  try {
+    return reviewer.approve(ref, { scope: 'alias', name: 'production', comment }).id;
+  } finally {
+    reviewer.close();
+  }
+}
+
+/** Runs `f` and returns the engine's error code it fails with (null when it does not fail). */
+function refusal(f: () => unknown): string | null {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    if (isModelOpsError(e)) return e.code;
+    throw e;
+  }
 }
 
 function gateLines(v: VersionRecord): string[] {
@@ -125,7 +155,8 @@ async function run(demo: Demo): Promise<void> {
     const all = await readDataset(join(demo.dir, 'data', 'seattle-weather.csv'));
     demo.scenario = buildScenario(all.rows, { driftAt: WINDOW * BASELINE_WINDOWS, retrainRows: WINDOW * 5 });
     const { history, traffic } = demo.scenario;
-    await writeCsv(join(demo.dir, 'data', 'history.csv'), COLUMNS, history);
+    // The season of each day is the demo's sensitive column: in the data, not a model feature.
+    await writeCsv(join(demo.dir, 'data', 'history.csv'), [...COLUMNS, 'season'], history.map((r) => ({ ...r, season: seasonOf(String(r.date)) })));
     const port = await freePort();
     await editConfig(demo.configPath, [
       [['data', 'train'], 'data/history.csv'],
@@ -135,6 +166,7 @@ async function run(demo: Demo): Promise<void> {
       [['monitor', 'window'], WINDOW],
       [['monitor', 'controlChart', 'baseline'], BASELINE_WINDOWS],
       [['monitor', 'drift'], { method: 'ks', threshold: 0.3, features: ['precipitation', 'temp_max', 'wind'] }],
+      [['registry'], { protectedAliases: ['production'], separationOfDuties: true }],
     ]);
     story.say(`data: ${history.length} days of history (2012–2013) to train on, ${traffic.length} days (2014–2015) replayed as traffic`);
 
@@ -168,14 +200,67 @@ async function run(demo: Demo): Promise<void> {
     };
   });
 
-  await story.stage('Evaluate 1.0.0, check its gates and promote it to production', async () => {
+  await story.stage('Evaluate 1.0.0 with a fairness gate by season', async () => {
+    // A fairness gate by season for this evaluation: per-group accuracy and demographic parity.
+    // Weather is seasonal, so how often each class is predicted differs by season by nature; the
+    // bound catches a model that makes it much worse (here about 0.56, worst class one-vs-rest).
+    await editConfig(demo.configPath, [
+      [['evaluate', 'fairness'], { sensitive: ['season'], metrics: ['accuracy'], minGroupSize: 20 }],
+      [['evaluate', 'gates', 'demographic_parity_difference'], '<= 0.65'],
+    ]);
     const ev = await evaluateVersion({ registry: demo.registry, ref: `${MODEL}@1.0.0`, configPath: demo.configPath, gate: true });
+    // The retrain data (exported predictions) has no season column: the fairness check stays with this stage.
+    const doc = parseDocument(await readFile(demo.configPath, 'utf8'));
+    doc.deleteIn(['evaluate', 'fairness']);
+    doc.deleteIn(['evaluate', 'gates', 'demographic_parity_difference']);
+    await writeFile(demo.configPath, doc.toString());
+    check(ev.fairness !== null, 'no fairness report');
+    const by = ev.fairness!.breakdowns[0];
+    story.say(`accuracy by season: ${by.groups.map((g) => `${g.name.replace('season=', '')} ${formatNumber(g.values.accuracy)} (${g.count})`).join(' · ')}; difference ${formatNumber(by.gaps.accuracy?.difference ?? null)}`);
+    demo.fairness = { report: ev.fairness!, data: ev.data, version: ev.version };
     story.say(`accuracy ${formatNumber(ev.metrics.accuracy)} · f1_weighted ${formatNumber(ev.metrics.f1_weighted)} · roc_auc ${formatNumber(ev.metrics.roc_auc)} on ${ev.rows} rows (${ev.data})`);
     for (const line of gateLines(ev.version)) story.say(line);
     check(ev.gates?.passed === true, 'the gates of 1.0.0 failed');
     check(Math.abs(ev.metrics.accuracy - v1.metrics.accuracy) < 1e-9, 'evaluation did not reproduce the training metrics');
-    demo.registry.setAlias(MODEL, 'production', '1.0.0', 'passed its gates');
-    return { value: undefined, detail: `gates passed; production → 1.0.0` };
+    return { value: undefined, detail: `gates passed, fairness gate included (demographic parity difference ${formatNumber(ev.metrics.demographic_parity_difference ?? null)})` };
+  });
+
+  await story.stage('Explain 1.0.0: Shapley values and permutation importance', async () => {
+    const r = await explainVersion({ registry: demo.registry, ref: `${MODEL}@1.0.0`, configPath: demo.configPath, background: 25 });
+    const k = r.shap.outputs.length;
+    const worst = Math.max(...r.shap.rows.map((row) => Math.max(...row.output.map((o, j) => Math.abs(r.shap.base[j] + row.values.reduce((a, v) => a + v[j], 0) - o)))));
+    check(worst < 1e-6, `additivity off by ${worst}`);
+    check(r.stored !== null && r.meanAbsShap !== null && r.permutation !== null, 'global importance was not stored');
+    const order = r.meanAbsShap!.features.map((f, i) => ({ f, v: r.meanAbsShap!.overall[i], p: r.permutation!.features[i] })).sort((a, b) => b.v - a.v);
+    story.say(order.map((o) => `${o.f}: mean |SHAP| ${formatNumber(o.v)}, permutation ${formatNumber(o.p.mean)} ± ${formatNumber(o.p.std)}`).join('\n    '));
+    demo.explanation = {
+      ref: `${MODEL}@1.0.0`,
+      data: r.data,
+      method: r.shap.method,
+      features: r.shap.features,
+      outputs: r.shap.outputs,
+      base: r.shap.base,
+      background: r.shap.background,
+      rows: r.shap.rows.map((row, i) => ({ id: r.rowIds[i], input: r.shap.features.map((f) => String(r.inputs[i][f] ?? '')), output: row.output, values: row.values })),
+      meanAbsShap: r.meanAbsShap,
+      permutation: r.permutation,
+      stored: r.stored,
+    };
+    return { value: undefined, detail: `${r.shap.rows.length} rows × ${k} classes, ${r.shap.method}; base + Σ values = f(x) within ${worst.toExponential(1)}; most important: ${order[0].f}` };
+  });
+
+  await story.stage('Approve 1.0.0 for production (separation of duties) and promote it', async () => {
+    const ref = `${MODEL}@1.0.0`;
+    const author = demo.registry.getVersion(ref).registeredBy ?? 'unknown';
+    const without = refusal(() => demo.registry.setAlias(MODEL, 'production', '1.0.0', 'passed its gates'));
+    check(without === 'approval-required', `promoting without an approval gave ${without}`);
+    const own = refusal(() => demo.registry.approve(ref, { scope: 'alias', name: 'production', comment: 'my own work' }));
+    check(own === 'approval-by-author', `the author approving gave ${own}`);
+    story.say(`refused: promote without an approval (approval-required); ${author} approving their own version (approval-by-author)`);
+    const id = approveAs(demo, ref, 'evaluation, fairness by season and the explanation reviewed');
+    demo.registry.setAlias(MODEL, 'production', '1.0.0', 'passed its gates; approved');
+    check(demo.registry.verifyAudit().ok, 'the audit trail does not verify');
+    return { value: undefined, detail: `approval #${id} by ${REVIEWER}; production → 1.0.0; audit trail verified` };
   });
 
   // 3. deploy ----------------------------------------------------------------------------------
@@ -217,16 +302,27 @@ async function run(demo: Demo): Promise<void> {
   const v2 = await story.stage('Retrain on recent traffic and its feedback: version 1.1.0', async () => {
     // Monitoring feeds the retrain: the logged inputs of the drifted windows joined with the
     // labels that arrived as feedback.
-    const { config } = await loadConfig(demo.configPath);
-    const recent = await labelledTraffic({ registry: demo.registry, config, target: TARGET, from: driftAt, to: retrainUntil });
-    check(recent.rows.length === retrainUntil - driftAt, `expected ${retrainUntil - driftAt} labelled predictions in the log, found ${recent.rows.length}`);
-    await writeCsv(join(demo.dir, 'data', 'recent.csv'), recent.columns, recent.rows);
-    story.say(`data/recent.csv: ${recent.rows.length} labelled predictions exported from the endpoint's prediction log`);
-    await editConfig(demo.configPath, [[['data', 'train'], 'data/recent.csv']]);
-    const r = await trainStage(demo, 'retrained after the station switched to imperial units');
+    // The same path as `modelops train --from-traffic` and the alert's Retrain: a data version
+    // of the drifted windows' logged inputs and feedback labels, trained on and gated.
+    const loaded = await loadConfig(demo.configPath);
+    const t = await trainFromTraffic(loaded, {
+      registry: demo.registry,
+      target: TARGET,
+      model: MODEL,
+      from: driftAt,
+      to: retrainUntil,
+      note: 'retrained after the station switched to imperial units',
+      trusted: true,
+      onProgress: (p) => story.progress(p.fraction, p.message),
+    });
+    demo.runs.push(t.train.run.id);
+    check(t.dataset.traffic.labelled === retrainUntil - driftAt, `expected ${retrainUntil - driftAt} labelled predictions, found ${t.dataset.traffic.labelled}`);
+    story.say(`${t.dataset.displayPath}: ${t.dataset.rows} labelled predictions from the endpoint's log (data version ${t.dataset.digest.slice(0, 19)})`);
+    const r = t.train;
     check(r.version.version === '1.1.0', `expected 1.1.0 (same signature, new weights), registered ${r.version.version}`);
     for (const line of gateLines(r.version)) story.say(line);
     check(r.gates?.passed === true, 'the gates of 1.1.0 failed');
+    approveAs(demo, `${MODEL}@1.1.0`, 'retrain reviewed');
     demo.registry.setAlias(MODEL, 'production', '1.1.0', 'retrained after drift; passed gates relative to production');
     return { value: r.version, detail: `1.1.0 passed its gates (test accuracy ${formatNumber(r.metrics.accuracy)}); production → 1.1.0` };
   });
@@ -270,13 +366,16 @@ async function run(demo: Demo): Promise<void> {
     const final = await monitorNow(demo);
     const write = (file: string, w: () => { path: string }) => demo.charts.push(w().path) && file;
     write('training', () => writeChartReport({ kind: 'runMetrics', data: runMetricsData(demo.registry, demo.runs), title: `Training — ${MODEL} 1.0.0 and 1.1.0`, out: join(out, 'training.html') }));
-    write('compare', () => writeChartReport({ kind: 'compare', data: compareData(demo.registry, [`${MODEL}@1.0.0`, `${MODEL}@1.1.0`]), title: `Compare ${MODEL} 1.0.0 and 1.1.0`, out: join(out, 'compare.html') }));
+    const compare = await compareDataWithGovernance(demo.registry, [`${MODEL}@1.0.0`, `${MODEL}@1.1.0`]);
+    write('compare', () => writeChartReport({ kind: 'compare', data: compare, title: `Compare ${MODEL} 1.0.0 and 1.1.0`, out: join(out, 'compare.html') }));
+    if (demo.explanation) write('explain', () => writeChartReport({ kind: 'explain', data: explainData(demo.explanation!), title: `${MODEL}@1.0.0 · explanation`, out: join(out, 'explain.html') }));
+    if (demo.fairness) write('fairness', () => writeChartReport({ kind: 'fairness', data: fairnessData(demo.fairness!.report, demo.fairness!.data, `${MODEL}@1.0.0`, demo.fairness!.version.gates), title: `${MODEL}@1.0.0 · fairness by season`, out: join(out, 'fairness.html') }));
     if (final.chart) {
       write('control', () => writeChartReport({ kind: 'control', data: final.chart!, title: `Control chart — live accuracy per ${WINDOW} predictions`, out: join(out, 'control-chart.html') }));
     }
     const drift = driftData(drifted);
     if (drift) write('drift', () => writeChartReport({ kind: 'drift', data: drift, title: 'Drift after the switch to imperial units', out: join(out, 'drift.html') }));
-    check(demo.charts.length === 4, `wrote ${demo.charts.length} of 4 charts`);
+    check(demo.charts.length === 6, `wrote ${demo.charts.length} of 6 charts`);
     for (const c of demo.charts) story.say(c);
     return { value: undefined, detail: `${demo.charts.length} HTML charts in ${displayPath(process.cwd(), out)}` };
   });
@@ -310,6 +409,7 @@ async function onnxStages(demo: Demo): Promise<void> {
     story.say(`accuracy ${formatNumber(r.evaluation!.metrics.accuracy)} · f1_weighted ${formatNumber(r.evaluation!.metrics.f1_weighted)} on ${r.evaluation!.rows} rows (${r.evaluation!.data})`);
     for (const line of gateLines(v)) story.say(line);
     check(v.gates?.passed === true, `the gates of ${ONNX_MODEL}@${v.version} failed`);
+    approveAs(demo, `${ONNX_MODEL}@${v.version}`, 'ONNX export reviewed');
     demo.registry.setAlias(ONNX_MODEL, 'production', v.version, 'passed its gates');
 
     // New weights, same signature: minor. A PyTorch checkpoint: stored, with the export call.
@@ -340,6 +440,11 @@ async function onnxStages(demo: Demo): Promise<void> {
     story.say(`windows: ${mon.windows.map((w) => formatNumber(w.accuracy)).join(' · ')} (live accuracy per ${WINDOW} predictions)`);
     return { value: undefined, detail: `${res.url} serves ${ONNX_MODEL}@${res.deployment.version} through ONNX Runtime; ${r.sent} predictions, live accuracy ${formatNumber(r.correct / r.sent)}, ${mon.alerts.length} alerts` };
   });
+}
+
+function seasonOf(date: string): string {
+  const m = Number(date.slice(5, 7));
+  return m === 12 || m <= 2 ? 'winter' : m <= 5 ? 'spring' : m <= 8 ? 'summer' : 'autumn';
 }
 
 async function main(): Promise<number> {

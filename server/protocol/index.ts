@@ -9,3 +9,5 @@ export * as registry from './registry';
 export * as training from './training';
 export * as deploy from './deploy';
 export * as governance from './governance';
+export * as optimize from './optimize';
+export * as monitoring from './monitoring';

@@ -4,6 +4,11 @@
  */
 import type { Registry } from '../engine/registry/types';
 import type { CompareData, DriftData, RunMetricsData } from '../../webview/protocol';
+import { readStoredImportance } from '../engine/explain';
+import { readStoredFairness } from '../engine/evaluation/evaluate';
+import { compareSections } from './governanceData';
+
+export { compareSections, explainData, fairnessData } from './governanceData';
 import type { MonitorResult } from '../engine/monitoring/monitor';
 
 /** Loss and metrics per epoch of one or more runs. */
@@ -40,9 +45,17 @@ export function driftData(result: MonitorResult): DriftData | null {
     method: result.drift.method,
     threshold: result.drift.threshold,
     features: [
-      ...result.drift.features.map((f) => ({ feature: f.name, score: f.score })),
-      { feature: '(predictions)', score: result.drift.predictions.score },
+      ...result.drift.features.map((f) => ({ feature: f.name, score: f.score, threshold: f.threshold, test: f.test, pValue: f.pValue, drifted: f.drifted })),
+      { feature: '(predictions)', score: result.drift.predictions.score, threshold: result.drift.predictions.threshold, test: result.drift.predictions.test, pValue: result.drift.predictions.pValue, drifted: result.drift.predictions.drifted },
     ],
     window: last ? { start: last.start ?? undefined, end: last.end ?? undefined, size: last.count } : undefined,
   };
+}
+
+/** compareData with the governance sections (stored global importance and fairness). */
+export async function compareDataWithGovernance(registry: Registry, refs: string[]): Promise<CompareData> {
+  const base = compareData(registry, refs);
+  const importance = await Promise.all(refs.map((r) => readStoredImportance(registry, r)));
+  const fairness = await Promise.all(refs.map((r) => readStoredFairness(registry, r)));
+  return { ...base, ...compareSections(refs.length, importance, fairness) };
 }

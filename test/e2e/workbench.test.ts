@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Frame } from 'playwright-core';
 import { freePort, openWorkbench, ROOT, waitFor, type Workbench } from './harness';
 
 // A test's timeout stays above the sum of its condition waits (plus Playwright's 30 s default for
@@ -210,7 +211,12 @@ test('Train Model from the command palette trains with progress, curves and a ne
 
 /** The focused element of the workbench (a dialog's default button) reads `text`. */
 async function waitForFocused(text: string): Promise<void> {
-  await wb.page.waitForFunction((t) => document.activeElement?.textContent?.trim() === t, text, { timeout: 10_000 });
+  try {
+    await wb.page.waitForFunction((t) => document.activeElement?.textContent?.trim() === t, text, { timeout: 10_000 });
+  } catch (e) {
+    const active = await wb.page.evaluate(() => `${document.activeElement?.tagName}.${document.activeElement?.className} "${(document.activeElement?.textContent ?? '').trim().slice(0, 60)}"`);
+    throw new Error(`the focus is on ${active}, not on "${text}": ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** The chart page of the visible chart panel has drawn (not "Loading chart…"). */
@@ -272,4 +278,170 @@ test('Deploy… from the command palette shows gate status, asks for a reason be
   const endpoints = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Endpoints' }) });
   await endpoints.locator('.monaco-list-row', { hasText: 'local' }).filter({ hasText: 'weather-classifier@1.0.0' }).filter({ hasText: 'ready' }).first().waitFor({ timeout: 20_000 });
   assert.match(wb.extensionLog(), /deploy weather-classifier@1\.0\.0 → local: smoke test ok/);
+});
+
+/** The first frame of the workbench (webviews nest two deep) that holds `selector`: several webviews may be open. */
+async function frameWith(selector: string, timeout = 60_000): Promise<Frame> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    for (const f of wb.page.frames()) {
+      if (await f.$(selector).catch(() => null)) return f;
+    }
+    if (Date.now() > end) throw new Error(`no webview frame shows ${selector}`);
+    await wb.page.waitForTimeout(250);
+  }
+}
+
+/** Runs a palette command and picks the trained model's version 1.0.0. */
+async function paletteOnVersion(command: string): Promise<void> {
+  const { page } = wb;
+  // A dialog an earlier failed step left open would swallow the palette.
+  for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) await page.keyboard.press('Escape');
+  await page.mouse.move(900, 750);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(`>${command}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  const items = page.locator('.quick-input-list .monaco-list-row');
+  await items.filter({ hasText: 'weather-classifier' }).first().click({ timeout: 15_000 });
+  // By its label: the model list's rows also mention versions ("production → 1.0.0").
+  await page.locator('.quick-input-list .monaco-list-row[aria-label^="1.0.0"]').first().click({ timeout: 15_000 });
+}
+
+test('Explain… computes with progress and opens the explanation panel: importance, strip, waterfall for a picked row', { timeout: TRAIN_STEP_MS }, async () => {
+  const { page } = wb;
+  await paletteOnVersion('ModelOps: Explain…');
+  await page.locator('.tab', { hasText: 'weather-classifier@1.0.0 · explanation' }).first().waitFor({ timeout: 120_000 });
+  const frame = await frameWith('svg rect.imp-bar');
+  assert.equal(await frame.locator('svg rect.imp-bar').count(), 4);
+  assert.equal(await frame.locator('svg rect.perm-bar').count(), 4);
+  assert.equal(await frame.locator('svg g.strip').count(), 4);
+  await frame.selectOption('#mo-explain-row', '3');
+  await frame.locator('svg text', { hasText: 'Row 3: from the base value' }).first().waitFor({ timeout: 10_000 });
+  assert.equal(await frame.locator('svg rect.wf-bar').count(), 4);
+  // Strict CSP, as the other panels: scripts only with the page's nonce.
+  const csp = await frame.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'nonce-[^']+'/);
+  await wb.screenshot('11-explain');
+  assert.match(wb.extensionLog(), /explained weather-classifier@1\.0\.0: \d+ rows \(exact, \d+ background rows\); global importance stored/);
+});
+
+test('Approve is refused for the author under separation of duties; Request Approval shows the command; another person’s approval shows in the tree', { timeout: LONG_STEP_MS }, async () => {
+  const { page } = wb;
+  writeFileSync(join(wb.folder, 'modelops.yaml'), `${sampleConfig()}\nregistry:\n  protectedAliases: [production]\n  separationOfDuties: true\n`);
+  await paletteOnVersion('ModelOps: Approve…');
+  const comment = page.locator('.quick-input-widget', { hasText: "Approve weather-classifier@1.0.0 for 'production'" });
+  await comment.waitFor({ timeout: 15_000 });
+  await page.locator('.quick-input-widget input').fill('reviewed my own work');
+  await page.keyboard.press('Enter');
+  // The engine's refusal, word for word, as the CLI gives it.
+  await page.locator('.notification-toast', { hasText: /cannot approve it for 'production': separation of duties applies/ }).first().waitFor({ timeout: 20_000 });
+  await wb.screenshot('12-approve-refused');
+
+  await paletteOnVersion('ModelOps: Request Approval…');
+  const dialog = page.locator('.monaco-dialog-box', { hasText: 'modelops approve weather-classifier@1.0.0 --for production' });
+  await dialog.waitFor({ timeout: 15_000 });
+  await wb.screenshot('13-request-approval');
+  await dialog.locator('.monaco-button', { hasText: 'Copy Command' }).click();
+  await page.locator('.monaco-dialog-box').waitFor({ state: 'detached', timeout: 10_000 });
+
+  // A reviewer approves from a terminal; the sidecar sees the store change and the tree follows.
+  execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'approve', 'weather-classifier@1.0.0', '--for', 'production', '--comment', 'e2e review', '--root', wb.folder], { cwd: wb.folder, env: { ...process.env, MODELOPS_ACTOR: 'Riley Reviewer <riley@example.com>' } });
+  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
+  const model = pane.locator('.monaco-list-row', { hasText: 'weather-classifier' }).first();
+  if ((await model.getAttribute('aria-expanded')) !== 'true') await model.click();
+  await pane.locator('.monaco-list-row', { hasText: '1.0.0' }).filter({ hasText: 'approved' }).first().waitFor({ timeout: 30_000 });
+  await wb.screenshot('14-approved-in-tree');
+});
+
+test('Show History and Open Model Card show the audit trail (verified) and the card with stored explanations', { timeout: LONG_STEP_MS }, async () => {
+  const { page } = wb;
+  await paletteOnVersion('ModelOps: Show History');
+  await page.locator('.tab', { hasText: 'history-weather-classifier@1.0.0' }).first().waitFor({ timeout: 20_000 });
+  // Earlier previews (the version details) are still open: find the frame by its own heading.
+  const history = await frameWith('h1:has-text("History of weather-classifier@1.0.0")');
+  await history.locator('strong', { hasText: 'Audit trail verified' }).first().waitFor({ timeout: 20_000 });
+  await history.locator('td', { hasText: 'approval.grant' }).first().waitFor({ timeout: 5000 });
+  await wb.screenshot('15-history');
+  // The preview takes the focus once it has loaded; give it the focus first, so it does not close the next quick pick.
+  await page.locator('.tab', { hasText: 'history-weather-classifier@1.0.0' }).first().click();
+
+  await paletteOnVersion('ModelOps: Open Model Card');
+  await page.locator('.tab', { hasText: 'card-weather-classifier@1.0.0' }).first().waitFor({ timeout: 20_000 });
+  const card = await frameWith('h1:has-text("Model card: weather-classifier@1.0.0")');
+  await card.locator('h2', { hasText: 'Global explanations' }).first().waitFor({ timeout: 20_000 });
+  await card.locator('th', { hasText: 'Permutation importance' }).first().waitFor({ timeout: 5000 });
+  await card.locator('td', { hasText: 'Riley Reviewer' }).first().waitFor({ timeout: 5000 });
+  await card.locator('h2', { hasText: 'Global explanations' }).first().scrollIntoViewIfNeeded();
+  await wb.screenshot('16-model-card');
+});
+
+test('an alert appears in the editor on its own: drifted traffic on the deployed endpoint pops up a summarised notification', { timeout: LONG_STEP_MS }, async () => {
+  const { page } = wb;
+  const url = `http://127.0.0.1:${port}`;
+  // The sidecar follows the endpoint deployed above by itself; the server counts its stream.
+  const subscribers = async () => Number(/^modelops_monitor_subscribers (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+  for (let end = Date.now() + 30_000; (await subscribers()) < 1; await page.waitForTimeout(250)) {
+    if (Date.now() > end) throw new Error(`the sidecar did not subscribe to ${url}'s monitor stream:\n${wb.extensionLog().slice(-2000)}`);
+  }
+  // One window (monitor.window: 100) of rows 25 °C warmer than the training data, every label fed back.
+  const lines = readFileSync(join(ROOT, 'examples', 'sample', 'data', 'seattle-weather.csv'), 'utf8').trim().split('\n');
+  const header = lines[0].split(',');
+  const features = ['precipitation', 'temp_max', 'temp_min', 'wind'];
+  for (const line of lines.slice(1, 101)) {
+    const cells = line.split(',');
+    const value = (f: string) => Number(cells[header.indexOf(f)]) + (f === 'temp_max' ? 25 : 0);
+    const body = { inputs: features.map((name) => ({ name, shape: [1, 1], datatype: 'FP32', data: [value(name)] })) };
+    const res = await fetch(`${url}/v2/models/weather-classifier/infer`, { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(res.status, 200);
+    const { id } = (await res.json()) as { id: string };
+    const fb = await fetch(`${url}/v2/models/weather-classifier/feedback`, { method: 'POST', body: JSON.stringify({ id, label: cells[header.indexOf('weather')] }) });
+    assert.equal(fb.status, 202);
+  }
+  // No command is run: the toast comes from the sidecar's subscription.
+  const toast = page.locator('.notification-toast', { hasText: /new alerts? on local: .*drift/ });
+  await toast.first().waitFor({ timeout: 60_000 });
+  await wb.screenshot('17-live-alert');
+  assert.match(wb.extensionLog(), /alert on 'local' \[drift:temp_max\]/);
+});
+
+test('Tune: Tune Hyperparameters… from the palette runs a 2-trial study with progress and shows it in the study panel', { timeout: TRAIN_STEP_MS }, async () => {
+  const { page } = wb;
+  for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) await page.keyboard.press('Escape');
+  // A tiny study: 2 trials of 2–3 epochs each.
+  const tuneBlock = [
+    'tune:',
+    '  space:',
+    '    learningRate: { type: loguniform, low: 0.001, high: 0.05 }',
+    '    epochs: { type: int, low: 2, high: 3, step: 1 }',
+    '  sampler: random',
+    '  pruner: { type: none }',
+    '  budget: { trials: 2 }',
+    '  objective: { metric: val_accuracy, direction: maximize }',
+    '  seed: 3',
+    '  parallel: 1',
+    '',
+  ].join('\n');
+  writeFileSync(join(wb.folder, 'modelops.yaml'), `${sampleConfig().trimEnd()}\n${tuneBlock}`);
+  await page.mouse.move(900, 750);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill('>ModelOps: Tune Hyperparameters');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Tune Hyperparameters…' }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  // The study panel opens with the first trial and is retargeted as trials report.
+  await page.locator('.tab', { hasText: /weather-classifier · study-/ }).first().waitFor({ timeout: 120_000 });
+  const done = page.locator('.notification-toast', { hasText: /study study-\S+ completed: 2 completed; best val_accuracy [\d.]+ \(trial [01]\)/ });
+  await done.first().waitFor({ timeout: 180_000 });
+  const frame = await frameWith('#mo-study-trials');
+  await frame.locator('#mo-study-trials tbody tr[data-status="completed"]').nth(1).waitFor({ timeout: 20_000 });
+  assert.equal(await frame.locator('svg path.pc-line').count(), 2);
+  assert.equal(await frame.locator('svg path.pc-line.best').count(), 1);
+  assert.equal(await frame.locator('svg path.best-line').count(), 1);
+  await wb.screenshot('18-study');
+  assert.match(wb.extensionLog(), /study study-\S+ completed: 2 completed; best val_accuracy/);
 });

@@ -58,6 +58,31 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
   }
   mountSvg(root, svg(), `Metrics of ${data.versions.join(', ')}`);
   root.appendChild(metricsTable('Metrics by version', headers, rows()));
+  // Global importance stored with each version, side by side: mean |SHAP| and permutation importance.
+  const importance = data.importance ?? [];
+  const importanceHeaders = ['feature', ...data.versions.flatMap((v) => [`${v} mean |SHAP|`, `${v} permutation`])];
+  const importanceRows = importance.map((f) => [f.feature, ...data.versions.flatMap((_, j) => [fmt(f.meanAbsShap[j] ?? null), fmt(f.permutation[j] ?? null)])]);
+  const section = document.createElement('section');
+  section.className = 'mo-compare-importance';
+  const h2 = document.createElement('h2');
+  h2.textContent = 'Feature importance';
+  section.appendChild(h2);
+  if (importance.length) section.appendChild(metricsTable('Global importance by version (mean |SHAP| over outputs; permutation: score drop)', importanceHeaders, importanceRows));
+  else {
+    const p = document.createElement('p');
+    p.className = 'mo-note';
+    p.textContent = 'No version has global importance stored yet: run ModelOps: Explain on a version.';
+    section.appendChild(p);
+  }
+  root.appendChild(section);
+  if (data.fairness?.length) {
+    const fs = document.createElement('section');
+    fs.className = 'mo-compare-fairness';
+    const fh = document.createElement('h2');
+    fh.textContent = 'Fairness';
+    fs.append(fh, metricsTable('Fairness by version (from the stored evaluation)', ['metric', ...data.versions], data.fairness.map((m) => [m.name, ...m.values.map((v) => fmt(v))])));
+    root.appendChild(fs);
+  }
   queueMicrotask(() => ctx.rendered());
 
   return {
@@ -65,7 +90,7 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     csv: () => toCsv(['metric', ...data.versions], data.metrics.map((m) => [m.name, ...m.values])),
     table: () => ({ caption: 'Metrics by version', headers, rows: rows() }),
     data: () => data,
-    debug: () => ({ kind: 'compare', versions: data.versions, metrics: data.metrics.map((m) => m.name), bars: bars.map((b) => ({ ...b })), axes: { x: 'metric', y: 'value' } }),
+    debug: () => ({ kind: 'compare', versions: data.versions, metrics: data.metrics.map((m) => m.name), importance: importance.map((f) => f.feature), fairness: (data.fairness ?? []).map((m) => m.name), bars: bars.map((b) => ({ ...b })), axes: { x: 'metric', y: 'value' } }),
     destroy: () => undefined,
   };
 };

@@ -1,0 +1,158 @@
+/** Governance requests on the sidecar: explain (progress, cancellation, trust), approvals, history, model cards. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import type { ServerContext } from '../context';
+import { governance as rpc } from '../../protocol';
+import type { ExplainSummary, FairnessSummary, ProtectedTarget } from '../../protocol/governance';
+import type { GateReport } from '../../engine/registry/types';
+import type { FairnessReport } from '../../engine/evaluation/fairness';
+import { FAIRNESS_METRICS } from '../../engine/config/types';
+import { ModelOpsError } from '../../engine/errors';
+import { loadConfig } from '../../engine/config';
+import { explainVersion, readStoredImportance } from '../../engine/explain';
+import { readStoredFairness } from '../../engine/evaluation/evaluate';
+import { buildModelCard, readAliasPolicy, renderCardMarkdown } from '../../engine/governance';
+import { readRegistry, sharedRegistry } from './registry';
+
+function workspace(ctx: ServerContext): string {
+  const root = ctx.workspaceRoot();
+  if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
+  return root;
+}
+
+function configPath(ctx: ServerContext, uri?: string): string {
+  const root = workspace(ctx);
+  if (!uri) return resolve(root, 'modelops.yaml');
+  if (uri.startsWith('file:')) return fileURLToPath(uri);
+  return isAbsolute(uri) ? uri : resolve(root, uri);
+}
+
+/**
+ * The targets of deploy.targets with requireApproval, read leniently (only that block, as
+ * `modelops approve` does), so an unrelated config error does not stop an approval.
+ */
+function configuredTargets(path: string): Map<string, { requireApproval: boolean; separationOfDuties: boolean }> {
+  const out = new Map<string, { requireApproval: boolean; separationOfDuties: boolean }>();
+  if (!existsSync(path)) return out;
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ModelOpsError('config-invalid', `${path} is not valid YAML, so which targets need an approval cannot be told (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`, 'Fix the YAML (ModelOps: Validate shows where) and try again.');
+  }
+  const targets = (doc as { deploy?: { targets?: unknown } } | null)?.deploy?.targets;
+  if (!targets || typeof targets !== 'object') return out;
+  for (const [name, t] of Object.entries(targets as Record<string, unknown>)) {
+    const o = t && typeof t === 'object' ? (t as Record<string, unknown>) : {};
+    out.set(name, { requireApproval: o.requireApproval === true, separationOfDuties: o.separationOfDuties === true });
+  }
+  return out;
+}
+
+export function registerGovernance(ctx: ServerContext): void {
+  ctx.handle(rpc.explain, async (params, token): Promise<ExplainSummary> => {
+    const registry = sharedRegistry(ctx);
+    const controller = new AbortController();
+    const sub = token.onCancellationRequested(() => controller.abort());
+    const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
+    progress.begin(`ModelOps: explaining ${params.ref}`, undefined, 'Shapley values and permutation importance', true);
+    try {
+      const r = await explainVersion({ registry, ref: params.ref, configPath: configPath(ctx, params.configUri), background: params.background, signal: controller.signal });
+      const features = r.shap.features;
+      return {
+        ref: `${r.version.model}@${r.version.version}`,
+        data: r.data,
+        method: r.shap.method,
+        features,
+        outputs: r.shap.outputs,
+        base: r.shap.base,
+        background: r.shap.background,
+        rows: r.shap.rows.map((row, i) => ({
+          id: r.rowIds[i],
+          input: features.map((f) => {
+            const v = r.inputs[i][f];
+            return v === null || v === undefined ? '' : String(v);
+          }),
+          output: row.output,
+          values: row.values,
+        })),
+        meanAbsShap: r.meanAbsShap,
+        permutation: r.permutation,
+        stored: r.stored,
+      };
+    } finally {
+      sub.dispose();
+      progress.done();
+    }
+  });
+
+  ctx.handle(rpc.storedImportance, (p) => readStoredImportance(readRegistry(ctx), p.ref));
+  ctx.handle(rpc.storedFairness, (p) => readStoredFairness(readRegistry(ctx), p.ref));
+
+  ctx.handle(rpc.approve, (p) => {
+    const target = configuredTargets(configPath(ctx)).get(p.for);
+    return sharedRegistry(ctx).approve(p.ref, { scope: target ? 'target' : 'alias', name: p.for, comment: p.comment ?? null, separationOfDuties: target?.separationOfDuties === true });
+  });
+
+  ctx.handle(rpc.versionStatus, async (p) => {
+    const path = configPath(ctx);
+    const policy = readAliasPolicy(path);
+    const protectedTargets: ProtectedTarget[] = [...configuredTargets(path)].filter(([, t]) => t.requireApproval).map(([name, t]) => ({ name, separationOfDuties: t.separationOfDuties }));
+    const reg = readRegistry(ctx);
+    const fairness: Record<string, FairnessSummary> = {};
+    const dir = join(reg.root, '.modelops', 'fairness', p.model);
+    // Only versions with a stored report are read (one small file each).
+    const stored = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [];
+    for (const version of stored) {
+      try {
+        const f = await readStoredFairness(reg, `${p.model}@${version}`);
+        if (f) fairness[version] = summarizeFairness(f.report, reg.getVersion(`${p.model}@${version}`).gates);
+      } catch {
+        /* a deleted version leaves its file behind: skip it */
+      }
+    }
+    return { protectedAliases: policy.protectedAliases, separationOfDuties: policy.separationOfDuties, protectedTargets, approvals: reg.listApprovals({ model: p.model, limit: 1000 }), actor: reg.actor(), fairness };
+  });
+
+  ctx.handle(rpc.history, (p) => {
+    const reg = readRegistry(ctx);
+    const v = reg.getVersion(p.ref);
+    const entries = reg.auditLog({ model: v.model }).filter((e) => e.version === v.version);
+    return { ref: `${v.model}@${v.version}`, entries, verification: reg.verifyAudit() };
+  });
+
+  ctx.handle(rpc.card, async (p) => {
+    const path = configPath(ctx);
+    let workspaceCard;
+    if (existsSync(path)) {
+      try {
+        workspaceCard = (await loadConfig(path)).config.model.card;
+      } catch {
+        workspaceCard = undefined; // the card still reports what the registry knows
+      }
+    }
+    const c = await buildModelCard(readRegistry(ctx), p.ref, { workspaceCard });
+    return { ref: `${c.version.model}@${c.version.version}`, markdown: renderCardMarkdown(c) };
+  });
+}
+
+/** The worst gap of a report (a Fairlearn difference when there is one) and the gates on fairness metrics. */
+export function summarizeFairness(report: FairnessReport, gates: GateReport | null): FairnessSummary {
+  let worst: FairnessSummary['worst'] = null;
+  for (const m of FAIRNESS_METRICS) {
+    const v = report.fairness[m];
+    if (m.endsWith('_difference') && typeof v === 'number' && (!worst || v > worst.value)) worst = { name: m, value: v };
+  }
+  if (!worst) {
+    for (const b of report.breakdowns) {
+      for (const [metric, gap] of Object.entries(b.gaps)) {
+        if (typeof gap.difference === 'number' && (!worst || gap.difference > worst.value)) worst = { name: `${metric} gap by ${b.by.join(' × ')}`, value: gap.difference };
+      }
+    }
+  }
+  const names: readonly string[] = FAIRNESS_METRICS;
+  const fg = (gates?.results ?? []).filter((r) => names.includes(r.metric)).map((r) => ({ metric: r.metric, expression: r.expression, passed: r.passed }));
+  return { worst, gates: fg };
+}
