@@ -25,6 +25,10 @@ const SLOW = new Set([
   'test/unit/registry/config-diff.test.ts', // 16 s: random inputs against GNU diff
   'test/unit/monitoring/readLogEquivalence.test.ts', // 15 s: random logs against a reference reader
   'test/unit/training/trainer.test.ts', // 15 s: real TensorFlow.js training runs
+  'test/protocol/optimize.test.ts', // 33 s: real studies, quantisation and pruning over LSP
+  'test/protocol/monitoring.test.ts', // 19 s: a real model server, live alerts, retraining from traffic
+  'test/unit/data/datastore.test.ts', // 35 s: multi-megabyte files chunked, appended, edited, restored
+  'test/unit/data/gc.test.ts', // 30 s: real training runs, then gc kept and interrupted
 ]);
 
 // A renamed or deleted file would silently fall back into the fast loop: say so.
