@@ -3,13 +3,16 @@ import * as vscode from 'vscode';
 import { deploy as rpc, registry, workspace } from '../../server/protocol';
 import type { EndpointStatus, MonitorResult } from '../../server/protocol/deploy';
 import type { TargetInfo } from '../../server/protocol/workspace';
-import type { AlertRecord, VersionRecord } from '../../server/engine/registry/types';
+import type { VersionRecord } from '../../server/engine/registry/types';
+import { summariseAlerts } from './alertSummary';
+import { alertsShown } from './monitoring';
 import { findConfig } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
 import type { EndpointItem } from '../tree/source';
 import type { CommandFactory } from './command';
 import { askOverrideReason } from './registry';
+import { offerApproval } from './governance';
 import { gateNeedsReason } from '../../shared/gateState';
 import { gateSummary, ref, resolveVersion } from './pick';
 import { allowTokenFor, deleteToken, readToken, storeToken } from '../services/endpointTokens';
@@ -127,26 +130,26 @@ export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
     overrideReason = await askOverrideReason(v, `be deployed to '${t.name}'`);
     if (!overrideReason) return;
   }
-  if (t.requireApproval) {
-    const ok = 'Deploy';
-    const choice = await vscode.window.showWarningMessage(
-      `Deploy ${ref(v)} to '${t.name}'?`,
-      { modal: true, detail: `'${t.name}' requires approval${t.url ? ` (${t.url})` : ''}. ${gateSummary(v)}.` },
-      ok,
-    );
-    if (choice !== ok) return;
-  }
   const cfg = await configUri();
   const steps = ctx.onNotification(rpc.deployStep, (p) => {
     if (p.target === t.name) ctx.output.info(`deploy ${p.ref} → ${p.target}: ${p.event.step} ${p.event.status}${p.event.detail ? ` — ${p.event.detail}` : ''} (${p.event.ms} ms)`);
   });
   try {
-    const outcome = await runJob(
-      ctx,
-      `ModelOps: deploying ${ref(v)} to ${t.name}`,
-      (workDoneToken) => ctx.request(rpc.deploy, { ref: ref(v), target: t.name, workDoneToken, ...(overrideReason ? { overrideReason } : {}), ...(cfg ? { configUri: cfg } : {}) }),
-      { cancellable: false },
-    );
+    const go = () =>
+      runJob(
+        ctx,
+        `ModelOps: deploying ${ref(v)} to ${t.name}`,
+        (workDoneToken) => ctx.request(rpc.deploy, { ref: ref(v), target: t.name, workDoneToken, ...(overrideReason ? { overrideReason } : {}), ...(cfg ? { configUri: cfg } : {}) }),
+        { cancellable: false },
+      );
+    let outcome: Awaited<ReturnType<typeof go>>;
+    try {
+      outcome = await go();
+    } catch (e) {
+      // requireApproval: the engine refuses before any network call; offer Approve / Request Approval, then try again.
+      if (!(await offerApproval(ctx, e, v, t.name))) return;
+      outcome = await go();
+    }
     const r = outcome.result;
     if (!r) return;
     const smoke = r.deployment.steps.find((s) => s.step.startsWith('smoke'));
@@ -186,6 +189,7 @@ export const rollbackDeployment: CommandFactory = (ctx) => async (arg?: unknown)
 
 /** Monitoring of an endpoint: control chart and drift panels, and a one-line summary. */
 export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> {
+  alertsShown(r.alerts.map((a) => a.id));
   if (r.chart) {
     await ctx.charts.open({ kind: 'control', title: `${r.model} on ${r.target} · control chart`, data: r.chart });
   }
@@ -196,7 +200,7 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
       data: {
         method: r.drift.method,
         threshold: r.drift.threshold,
-        features: [...r.drift.features.map((f) => ({ feature: f.name, score: f.score })), { feature: '(predictions)', score: r.drift.predictions.score }],
+        features: [...r.drift.features, { ...r.drift.predictions, name: '(predictions)' }].map((f) => ({ feature: f.name, score: f.score, threshold: f.threshold, test: f.test, pValue: f.pValue, drifted: f.drifted })),
         window: { size: r.window },
       },
     });
@@ -204,7 +208,7 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
   const drifted = r.drift ? r.drift.features.filter((f) => f.drifted).map((f) => f.name) : [];
   const summary = `ModelOps: ${r.model} on '${r.target}': ${r.windows.length} windows of ${r.window} from ${r.totalPredictions} predictions (${r.labelled} labelled)${
     drifted.length ? `; drift in ${drifted.join(', ')}` : r.drift ? '; no drift' : ''
-  }${r.alerts.length ? `; ${r.alerts.length} new alert${r.alerts.length === 1 ? '' : 's'}` : ''}.`;
+  }${r.alerts.length ? `; ${summariseAlerts(r.alerts)}` : ''}.`;
   if (!r.chart && !r.drift) void vscode.window.showInformationMessage(`${summary} ${r.chartNote ?? ''}`.trim());
   else void vscode.window.showInformationMessage(summary);
 }
@@ -221,35 +225,5 @@ export const checkDrift: CommandFactory = (ctx) => async (arg?: unknown) => {
   await showMonitoring(ctx, r);
 };
 
-/** Shows each new unacknowledged alert once, with Show Chart, Retrain and Roll Back. */
-export class AlertNotifier {
-  private readonly seen = new Set<number>();
-  private primed = false;
-
-  constructor(private readonly ctx: Ctx) {}
-
-  async check(): Promise<void> {
-    let alerts: AlertRecord[];
-    try {
-      alerts = await this.ctx.request(registry.listAlerts, { unacknowledgedOnly: true, limit: 50 });
-    } catch {
-      return;
-    }
-    const fresh = alerts.filter((a) => !this.seen.has(a.id));
-    for (const a of alerts) this.seen.add(a.id);
-    // Alerts that existed before this session are in the tree's badge; only new ones pop up.
-    if (!this.primed) {
-      this.primed = true;
-      return;
-    }
-    for (const a of fresh.slice(0, 3)) void this.show(a);
-  }
-
-  private async show(a: AlertRecord): Promise<void> {
-    const choice = await vscode.window.showWarningMessage(`ModelOps alert on '${a.target}' (${a.model}@${a.version}): ${a.message}`, 'Show Chart', 'Retrain', 'Roll Back');
-    const node = { kind: 'serving', target: a.target, model: a.model, version: a.version };
-    if (choice === 'Show Chart') void vscode.commands.executeCommand('modelops.checkDrift', node);
-    if (choice === 'Retrain') void vscode.commands.executeCommand('modelops.train');
-    if (choice === 'Roll Back') void vscode.commands.executeCommand('modelops.rollbackDeployment', node);
-  }
-}
+/** Live and recorded alerts, one summarised notification per burst: extension/commands/monitoring.ts. */
+export { AlertNotifier } from './monitoring';

@@ -1,6 +1,7 @@
 import type { Connection, TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NotificationType, ParamsOf, RequestType, ResultOf } from '../protocol';
+import type { BoundToken } from '../engine/deploy';
 
 /** What every handler module receives: the connection, open documents and workspace facts. */
 export interface ServerContext {
@@ -10,6 +11,11 @@ export interface ServerContext {
   workspaceRoot(): string | null;
   /** Whether the workspace is trusted (nothing from an untrusted workspace is executed). */
   trusted(): boolean;
+  /**
+   * Endpoint tokens the extension sent from SecretStorage, by secret name, with the origins each
+   * is bound to. Kept in memory only; deploys, rollbacks and live monitoring read them here.
+   */
+  readonly tokens: Map<string, BoundToken>;
   /** Validation debounce in milliseconds. */
   validationDelayMs(): number;
   log(message: string): void;

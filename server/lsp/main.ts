@@ -34,6 +34,7 @@ const ctx: ServerContext = {
   documents,
   workspaceRoot: () => root,
   trusted: () => trusted,
+  tokens: new Map(),
   validationDelayMs: () => validationDelayMs,
   log: (message) => connection.console.log(message),
   onShutdown: (dispose) => shutdownHooks.push(dispose),

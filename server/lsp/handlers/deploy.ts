@@ -28,7 +28,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function registerDeploy(ctx: ServerContext): void {
   // Tokens live here, in memory, for the life of the sidecar; never on disk, never logged. Each
   // is bound to the origins the user stored it for (see engine/deploy/tokens.ts).
-  const tokens = new Map<string, BoundToken>();
+  const tokens = ctx.tokens;
   const tokenFor = tokenResolver({
     trusted: () => ctx.trusted(),
     stored: (secret) => tokens.get(secret),

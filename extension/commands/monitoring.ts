@@ -1,0 +1,174 @@
+/**
+ * Live alerts in the editor, retraining from traffic, and data versions.
+ *
+ * The sidecar follows every running target's monitor stream and sends each alert as
+ * `modelops/monitoring/alert` (server/lsp/handlers/monitoring.ts); `AlertNotifier` turns a burst of
+ * them — and of alerts another process (the CLI) recorded — into one summarised notification per
+ * target with *Show*, *Retrain* and, unless monitor.on already rolled back, *Roll Back*.
+ */
+import * as vscode from 'vscode';
+import { deploy, monitoring, registry } from '../../server/protocol';
+import type { DatasetInfo } from '../../server/protocol/monitoring';
+import type { AlertRecord } from '../../server/engine/registry/types';
+import { findConfig } from '../configFiles';
+import { UserError, type Ctx } from '../ctx';
+import { runJob } from '../progress';
+import { AlertBurst, burstMessage, type BurstItem } from './alertSummary';
+import type { CommandFactory } from './command';
+
+const notifiers = new Set<AlertNotifier>();
+
+/** Alerts a command already summarised itself (Check Drift): they do not pop up a second time. */
+export function alertsShown(ids: readonly number[]): void {
+  for (const n of notifiers) n.shown(ids);
+}
+
+/** Shows each burst of new alerts once, summarised per target. Live alerts arrive from the sidecar on their own. */
+export class AlertNotifier implements vscode.Disposable {
+  private readonly seen = new Set<number>();
+  private primed = false;
+  private readonly burst: AlertBurst;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly ctx: Ctx) {
+    this.burst = new AlertBurst((target, items) => void this.show(target, items));
+    this.subscriptions.push(
+      ctx.onNotification(monitoring.alert, (p) => {
+        if (p.outcome.alertId !== null) this.seen.add(p.outcome.alertId);
+        const rolledBackTo = p.outcome.action === 'rollback' && p.outcome.deployment ? p.outcome.deployment.version : null;
+        this.burst.add({
+          key: p.outcome.alertId !== null ? `id:${p.outcome.alertId}` : `live:${p.target}:${p.model}:${p.alert.rule}:${p.alert.window}`,
+          target: p.target,
+          model: p.model,
+          version: p.alert.version,
+          rule: p.alert.rule,
+          message: p.alert.message,
+          outcome: { action: p.outcome.action, detail: p.outcome.detail, ok: p.outcome.ok, rolledBackTo },
+        });
+        ctx.output.info(`alert on '${p.target}' [${p.alert.rule}] ${p.alert.message} → ${p.outcome.action}: ${p.outcome.detail}`);
+      }),
+      // The extension is its owner; extension.ts only constructs it.
+      { dispose: () => this.burst.dispose() },
+    );
+    ctx.extension.subscriptions.push(this);
+    notifiers.add(this);
+  }
+
+  shown(ids: readonly number[]): void {
+    for (const id of ids) {
+      this.seen.add(id);
+      this.burst.remove(`id:${id}`);
+    }
+  }
+
+  /** Alerts recorded by anyone (CLI, Check Drift, the sidecar): the new ones join the burst. */
+  async check(): Promise<void> {
+    let alerts: AlertRecord[];
+    try {
+      alerts = await this.ctx.request(registry.listAlerts, { unacknowledgedOnly: true, limit: 50 });
+    } catch {
+      return;
+    }
+    const fresh = alerts.filter((a) => !this.seen.has(a.id));
+    for (const a of alerts) this.seen.add(a.id);
+    // Alerts that existed before this session are in the tree's badge; only new ones pop up.
+    if (!this.primed) {
+      this.primed = true;
+      return;
+    }
+    for (const a of fresh) this.burst.add({ key: `id:${a.id}`, target: a.target, model: a.model, version: a.version, rule: a.rule, message: a.message });
+  }
+
+  private async show(target: string, items: BurstItem[]): Promise<void> {
+    const model = items[items.length - 1].model;
+    const rolledBack = items.some((i) => i.outcome?.rolledBackTo);
+    const actions = ['Show', 'Retrain', ...(rolledBack ? [] : ['Roll Back'])];
+    const choice = await vscode.window.showWarningMessage(burstMessage(target, items), ...actions);
+    const node = { kind: 'serving', target, model };
+    if (choice === 'Show') void vscode.commands.executeCommand('modelops.checkDrift', node);
+    if (choice === 'Retrain') void vscode.commands.executeCommand('modelops.retrainFromTraffic', node);
+    if (choice === 'Roll Back') void vscode.commands.executeCommand('modelops.rollbackDeployment', node);
+  }
+
+  dispose(): void {
+    notifiers.delete(this);
+    for (const d of this.subscriptions.splice(0)) d.dispose();
+  }
+}
+
+function servingArg(arg: unknown): { target: string; model?: string } | undefined {
+  if (!arg || typeof arg !== 'object' || !('kind' in arg)) return undefined;
+  if (arg.kind === 'serving' && 'target' in arg && typeof arg.target === 'string') return { target: arg.target, ...('model' in arg && typeof arg.model === 'string' ? { model: arg.model } : {}) };
+  if (arg.kind === 'endpoint' && 'endpoint' in arg && arg.endpoint && typeof arg.endpoint === 'object' && 'target' in arg.endpoint) return { target: String(arg.endpoint.target) };
+  return undefined;
+}
+
+/** Retrain from Traffic: the target's labelled predictions (+ nothing of the original data) → a data version → a gated version. */
+export const retrainFromTraffic: CommandFactory = (ctx) => async (arg?: unknown) => {
+  let target = servingArg(arg)?.target;
+  const model = servingArg(arg)?.model;
+  if (!target) {
+    const endpoints = await ctx.request(deploy.listEndpoints, {});
+    const serving = endpoints.filter((e) => e.deployments.length > 0);
+    if (!serving.length) throw new UserError('Nothing is deployed: retraining from traffic needs a target that served predictions and received feedback.');
+    target = serving.length === 1 ? serving[0].target : (await vscode.window.showQuickPick(serving.map((e) => e.target), { title: 'Retrain on the traffic of which target?' }));
+    if (!target) return;
+  }
+  const cfg = (await findConfig())?.toString();
+  const backend = vscode.workspace.getConfiguration('modelops').get<string>('training.backend', 'auto');
+  const outcome = await runJob(ctx, `ModelOps: retraining on the traffic of '${target}'`, (workDoneToken, token) =>
+    ctx.request(monitoring.retrainFromTraffic, { target, workDoneToken, backend, ...(model ? { model } : {}), ...(cfg ? { configUri: cfg } : {}) }, token),
+  );
+  const r = outcome.result;
+  if (!r) return;
+  const v = `${r.version.model}@${r.version.version}`;
+  const data = `${r.dataset.rows} rows (${r.dataset.labelled} labelled predictions${r.dataset.originalRows ? `, ${r.dataset.originalRows} original` : ''}; ${r.dataset.unlabelled} without feedback left out)`;
+  if (r.gates && !r.gates.passed) {
+    void vscode.window.showWarningMessage(`ModelOps: ${v} trained on ${data} but fails its gates: ${r.gates.results.filter((g) => !g.passed).map((g) => g.metric).join(', ')}.`, 'Show Details').then((c) => {
+      if (c) void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: r.version });
+    });
+    return;
+  }
+  const choice = await vscode.window.showInformationMessage(`ModelOps: ${v} trained on ${data}${r.gates ? ' and passed its gates' : ''}.`, 'Promote…', `Deploy to ${target}…`);
+  if (choice === 'Promote…') void vscode.commands.executeCommand('modelops.promote', { kind: 'version', version: r.version });
+  else if (choice) void vscode.commands.executeCommand('modelops.deploy', { kind: 'version', version: r.version });
+};
+
+function datasetArg(arg: unknown): DatasetInfo | undefined {
+  if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'dataset' && 'dataset' in arg && arg.dataset && typeof arg.dataset === 'object' && 'digest' in arg.dataset) return arg.dataset as DatasetInfo;
+  return undefined;
+}
+
+/** Checkout Dataset…: restores a data version's exact bytes (verified against its digest) where the user saves it. */
+export const checkoutDataset: CommandFactory = (ctx) => async (arg?: unknown) => {
+  let d = datasetArg(arg);
+  if (!d) {
+    const all = (await ctx.request(monitoring.datasets, {})).filter((x) => x.stored);
+    if (!all.length) throw new UserError('No data version with stored bytes: train once, or run `modelops data add <file>`.');
+    const picked = await vscode.window.showQuickPick(
+      all.map((x) => ({ label: x.path, description: `${x.rows} rows · ${x.digest.slice(7, 19)}`, detail: x.usedBy.map((u) => `${u.model}@${u.version}`).join(', ') || undefined, x })),
+      { title: 'Check out which dataset?' },
+    );
+    if (!picked) return;
+    d = picked.x;
+  }
+  if (!d.stored) {
+    throw new UserError(`${d.path} (${d.digest.slice(0, 19)}…) is recorded by digest only${d.freedAt ? `; its bytes were removed by gc at ${d.freedAt}` : ''}: there is nothing to restore.`);
+  }
+  const folder = ctx.workspaceFolder()?.uri;
+  const name = d.path.split(/[\\/]/).pop() || `${d.digest.slice(7, 19)}.data`;
+  const uri = await vscode.window.showSaveDialog({
+    title: `Restore ${d.path} (${d.digest.slice(0, 19)}…)`,
+    ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, name) } : {}),
+    saveLabel: 'Restore Here',
+  });
+  if (!uri) return;
+  if (uri.scheme !== 'file') throw new UserError('Datasets are restored to local files only.');
+  // The save dialog already asked before replacing an existing file.
+  const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ModelOps: restoring ${d.path}…` }, () =>
+    ctx.request(monitoring.checkoutDataset, { digest: d.digest, out: uri.fsPath, force: true }),
+  );
+  const open = 'Open';
+  const choice = await vscode.window.showInformationMessage(`ModelOps: restored ${d.path} to ${vscode.workspace.asRelativePath(r.path)} (${r.size.toLocaleString('en-US')} bytes, digest verified).`, open);
+  if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(r.path));
+};
