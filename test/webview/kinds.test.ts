@@ -109,3 +109,28 @@ test('drift with a test per feature: each bar is its distance to its own thresho
   await screenshot(page, 'drift-mixed');
   await page.context().close();
 });
+
+test('compare: the change is coloured by the metric\'s direction; size and latency go to their own table, not the bars', async () => {
+  const data = {
+    versions: ['weather@1.0.0', 'weather@1.1.0'],
+    metrics: [
+      { name: 'accuracy', values: [0.8, 0.79] },
+      { name: 'log_loss', values: [0.55, 0.5] },
+      { name: 'size_bytes', values: [null, 65_536] },
+      { name: 'parent_size_bytes', values: [null, 131_072] },
+      { name: 'latency_p50_ms_b1', values: [null, 0.42] },
+    ],
+  };
+  const page = await open('compare', data, 'Compare versions');
+  const d = (await debug(page)) as { metrics: string[]; cost: string[]; bars: Array<{ metric: string }> };
+  assert.deepEqual(d.metrics, ['accuracy', 'log_loss']);
+  assert.deepEqual(d.cost, ['size_bytes', 'latency_p50_ms_b1'], 'parent_* copies are dropped');
+  assert.ok(d.bars.every((b) => b.metric === 'accuracy' || b.metric === 'log_loss'));
+  const cells = await page.$$eval('.mo-metrics-table tbody tr', (trs) => trs.map((tr) => { const last = tr.lastElementChild as HTMLElement; return [tr.firstElementChild?.textContent, last.textContent, last.className]; }));
+  assert.deepEqual(cells[0], ['accuracy', '-0.01', 'mo-worse'], 'a lower accuracy is worse');
+  assert.deepEqual(cells[1], ['log_loss', '-0.05', 'mo-better'], 'a lower log_loss is better');
+  const cost = await page.$$eval('.mo-metrics-table', (ts) => Array.from(ts[1].querySelectorAll('tbody tr')).map((tr) => Array.from(tr.children).map((c) => c.textContent)));
+  assert.deepEqual(cost[0], ['size_bytes', '—', '64.0 KiB', '—']);
+  assert.deepEqual(cost[1], ['latency_p50_ms_b1', '—', '0.42 ms', '—']);
+  await page.context().close();
+});

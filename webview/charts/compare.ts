@@ -1,28 +1,63 @@
-/** Compare versions: grouped bars (one group per metric, one bar per version) and a table. */
+/**
+ * Compare versions: grouped bars (one group per quality metric, one bar per version), a table
+ * whose change column is coloured by the metric's direction (a lower log_loss is better), and the
+ * cost of an optimised version — size, load time, latency — in its own table, in bytes and ms.
+ */
 import { escapeXml, fmt, toCsv } from '../format';
+import type { CompareData } from '../protocol';
 import { axes, legend, linear, niceTicks, r, svgDocument, text } from '../svg';
-import { metricsTable, mountSvg } from './svgView';
+import { metricsTable, mountSvg, type TableCell } from './svgView';
 import type { ChartFactory } from './types';
+
+/** Size and speed, measured for optimised versions: not on the quality axis. */
+const COST = /^(size_bytes|load_ms|latency_p50_ms_b\d+)$/;
+/** Lower is better for errors, losses, gaps between groups, size and time. */
+const LOWER_IS_BETTER = /(^|_)(loss|log_loss|mae|mse|rmse|mape|error_rate|difference|bytes|ms(_b\d+)?)$/;
+
+export function lowerIsBetter(metric: string): boolean {
+  return LOWER_IS_BETTER.test(metric) || COST.test(metric);
+}
+
+/** The change last − first as a cell: `better` or `worse` by the metric's direction. */
+function changeCell(metric: string, first: number | null, last: number | null, show: (d: number) => string): TableCell {
+  if (first === null || last === null) return '—';
+  const d = last - first;
+  if (d === 0) return show(0);
+  const better = lowerIsBetter(metric) ? d < 0 : d > 0;
+  return { text: (d > 0 ? '+' : '') + show(d), className: better ? 'mo-better' : 'mo-worse' };
+}
+
+function bytes(n: number): string {
+  const a = Math.abs(n);
+  return a >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(2)} MiB` : a >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${Math.round(n)} B`;
+}
+
+/** The quality metrics and the cost rows; parent_* copies (an optimised version's parent) are dropped. */
+function splitMetrics(data: CompareData): { quality: CompareData['metrics']; cost: CompareData['metrics'] } {
+  const own = data.metrics.filter((m) => !m.name.startsWith('parent_'));
+  return { quality: own.filter((m) => !COST.test(m.name)), cost: own.filter((m) => COST.test(m.name)) };
+}
 
 export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
   const { colors } = ctx;
   const color = (j: number) => colors.series[j % colors.series.length];
   const bars: Array<{ metric: string; version: string; value: number | null; x: number; y: number; height: number }> = [];
+  const { quality, cost } = splitMetrics(data);
 
   const svg = () => {
     bars.length = 0;
     const W = Math.max(560, ctx.width);
     const H = 380;
     const box = { left: 70, top: 40, width: W - 90, height: H - 130 };
-    const values = data.metrics.flatMap((m) => m.values).filter((v): v is number => v !== null && Number.isFinite(v));
+    const values = quality.flatMap((m) => m.values).filter((v): v is number => v !== null && Number.isFinite(v));
     const lo = Math.min(0, ...values);
     const hi = Math.max(0, ...values) * 1.08 || 1;
     const y = linear(lo, hi, box.top + box.height, box.top);
-    const groupW = box.width / Math.max(1, data.metrics.length);
+    const groupW = box.width / Math.max(1, quality.length);
     const barW = Math.max(2, Math.min(48, (groupW * 0.8) / Math.max(1, data.versions.length)));
     const parts = [text(box.left, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
     parts.push(axes({ box, x: (v) => v, y, xTicks: [], yTicks: niceTicks(lo, hi, 5), xLabel: 'metric', yLabel: 'value', colors }));
-    data.metrics.forEach((m, i) => {
+    quality.forEach((m, i) => {
       const gx = box.left + i * groupW + (groupW - barW * data.versions.length) / 2;
       parts.push(text(box.left + (i + 0.5) * groupW, box.top + box.height + 16, m.name, { 'text-anchor': 'middle', 'font-size': 11, fill: colors.fg }));
       m.values.forEach((v, j) => {
@@ -42,15 +77,13 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
   };
 
   const headers = ['metric', ...data.versions, ...(data.versions.length >= 2 ? ['Δ last − first'] : [])];
-  const rows = () =>
-    data.metrics.map((m) => {
-      const first = m.values[0];
-      const last = m.values[m.values.length - 1];
-      const delta = data.versions.length >= 2 && first !== null && last !== null ? last - first : null;
-      return [m.name, ...m.values.map((v) => fmt(v)), ...(data.versions.length >= 2 ? [delta === null ? '—' : (delta > 0 ? '+' : '') + fmt(delta)] : [])];
-    });
+  const rowsOf = (metrics: CompareData['metrics'], show: (m: string, v: number) => string): TableCell[][] =>
+    metrics.map((m) => [m.name, ...m.values.map((v) => (v === null ? '—' : show(m.name, v))), ...(data.versions.length >= 2 ? [changeCell(m.name, m.values[0], m.values[m.values.length - 1], (d) => show(m.name, d))] : [])]);
+  const rows = () => rowsOf(quality, (_, v) => fmt(v));
+  const costOf = (name: string, v: number) => (name === 'size_bytes' ? bytes(v) : `${fmt(v, 3)} ms`);
+  const plain = (cells: TableCell[][]) => cells.map((r) => r.map((c) => (typeof c === 'string' ? c : c.text)));
 
-  if (data.versions.length === 0 || data.metrics.length === 0) {
+  if (data.versions.length === 0 || quality.length + cost.length === 0) {
     const p = document.createElement('p');
     p.className = 'mo-note';
     p.textContent = 'Nothing to compare: choose versions that have metrics.';
@@ -58,6 +91,7 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
   }
   mountSvg(root, svg(), `Metrics of ${data.versions.join(', ')}`);
   root.appendChild(metricsTable('Metrics by version', headers, rows()));
+  if (cost.length) root.appendChild(metricsTable('Size and latency (measured when the version was optimised)', headers, rowsOf(cost, costOf)));
   // Global importance stored with each version, side by side: mean |SHAP| and permutation importance.
   const importance = data.importance ?? [];
   const importanceHeaders = ['feature', ...data.versions.flatMap((v) => [`${v} mean |SHAP|`, `${v} permutation`])];
@@ -88,9 +122,9 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
   return {
     svg,
     csv: () => toCsv(['metric', ...data.versions], data.metrics.map((m) => [m.name, ...m.values])),
-    table: () => ({ caption: 'Metrics by version', headers, rows: rows() }),
+    table: () => ({ caption: 'Metrics by version', headers, rows: plain(rows()) }),
     data: () => data,
-    debug: () => ({ kind: 'compare', versions: data.versions, metrics: data.metrics.map((m) => m.name), importance: importance.map((f) => f.feature), fairness: (data.fairness ?? []).map((m) => m.name), bars: bars.map((b) => ({ ...b })), axes: { x: 'metric', y: 'value' } }),
+    debug: () => ({ kind: 'compare', versions: data.versions, metrics: quality.map((m) => m.name), cost: cost.map((m) => m.name), importance: importance.map((f) => f.feature), fairness: (data.fairness ?? []).map((m) => m.name), bars: bars.map((b) => ({ ...b })), axes: { x: 'metric', y: 'value' } }),
     destroy: () => undefined,
   };
 };

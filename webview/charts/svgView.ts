@@ -10,7 +10,10 @@ export function mountSvg(root: HTMLElement, svg: string, label: string): HTMLEle
   return wrap;
 }
 
-export function metricsTable(caption: string, headers: string[], rows: string[][]): HTMLTableElement {
+/** A cell with a class (e.g. `better` / `worse` on a change), or plain text. */
+export type TableCell = string | { text: string; className: string };
+
+export function metricsTable(caption: string, headers: string[], rows: TableCell[][]): HTMLTableElement {
   const t = document.createElement('table');
   t.className = 'mo-metrics-table';
   t.createCaption().textContent = caption;
@@ -27,7 +30,11 @@ export function metricsTable(caption: string, headers: string[], rows: string[][
     r.forEach((c, i) => {
       const cell = document.createElement(i === 0 ? 'th' : 'td');
       if (i === 0) (cell as HTMLTableCellElement).scope = 'row';
-      cell.textContent = c;
+      if (typeof c === 'string') cell.textContent = c;
+      else {
+        cell.textContent = c.text;
+        cell.className = c.className;
+      }
       tr.appendChild(cell);
     });
   }
