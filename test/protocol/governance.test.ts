@@ -86,8 +86,10 @@ test('explain, fairness, approvals, history and the card through the sidecar', a
     const stored = await c.request(governance.storedImportance, { ref });
     assert.deepEqual(stored?.meanAbsShap.overall, x.meanAbsShap?.overall);
 
-    // Fairness: evaluate stores the per-group report; the tree's status summarises its worst gap and gate.
-    assert.equal(await c.request(governance.storedFairness, { ref }), null);
+    // Fairness: training computed and stored the per-group report, evaluate stores it again; the
+    // tree's status summarises its worst gap and gate.
+    const fromTraining = await c.request(governance.storedFairness, { ref });
+    assert.deepEqual(fromTraining?.report.sensitive, ['site']);
     const ev = await c.request(training.evaluate, { ref });
     assert.ok(ev.fairness);
     const fair = await c.request(governance.storedFairness, { ref });
