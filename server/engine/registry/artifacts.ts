@@ -5,16 +5,15 @@
  * blobs plus a JSON manifest {path → digest, size}; the manifest's digest names the directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, utimesSync, existsSync, lstatSync } from 'node:fs';
+import { rmSync, unlinkSync, utimesSync, existsSync, lstatSync } from 'node:fs';
 import { open, readFile, rename, rm, stat, readdir, lstat } from 'node:fs/promises';
 import { join, relative, sep, dirname } from 'node:path';
 import { ModelOpsError } from '../errors';
+import { fsyncDir, makePrivateDir, safeReaddir } from './durable';
+import { PRIVATE_BLOB, PRIVATE_FILE } from './store';
 import type { Digest } from './types';
 
 // The store is private to its owner (see store.ts); repeated here so this module stays standalone.
-const PRIVATE_DIR = 0o700;
-const PRIVATE_FILE = 0o600;
-const PRIVATE_BLOB = 0o400;
 
 const CHUNK = 4 * 1024 * 1024;
 /** Temp files and unreferenced blobs younger than this may belong to a registration in flight. */
@@ -147,16 +146,7 @@ export class ArtifactStore {
 
   /** Creates a folder of the store (and its missing parents inside the store) with mode 0700. */
   privateDir(dir: string): void {
-    if (existsSync(dir)) return;
-    const parent = dirname(dir);
-    if (parent.startsWith(this.storeDir + sep)) this.privateDir(parent);
-    try {
-      mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
-      chmodSync(dir, PRIVATE_DIR);
-    } catch (e) {
-      // Another process made it first.
-      if (!existsSync(dir)) throw e;
-    }
+    makePrivateDir(this.storeDir, dir);
   }
 
   private async settleOrDrop(tmp: string, digest: Digest): Promise<void> {
@@ -424,26 +414,7 @@ async function listFiles(root: string): Promise<string[]> {
   return out.sort();
 }
 
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* not supported on every platform; the rename itself is atomic */
-  }
-}
 
 function corrupt(label: string, what: string, expected: string, actual: string): ModelOpsError {
   return new ModelOpsError(
@@ -460,4 +431,3 @@ function missing(label: string, digest: string, file?: string): ModelOpsError {
     'Register the version again from its source, or restore .modelops/artifacts from a backup.',
   );
 }
-

@@ -6,11 +6,12 @@
  * sweep never looks here; only `gc` (gc.ts) removes chunks.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, utimesSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync, unlinkSync, utimesSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ModelOpsError } from '../../errors';
-import { PRIVATE_BLOB, PRIVATE_DIR } from '../../registry/store';
+import { PRIVATE_BLOB } from '../../registry/store';
+import { fsyncDir, makePrivateDir, safeReaddir } from '../../registry/durable';
 import type { Digest } from '../../registry/types';
 import { chunkFile, DEFAULT_CHUNKING, type ChunkingParams } from './chunker';
 import type { DataManifest } from './manifest';
@@ -182,36 +183,6 @@ export class DataStore {
 
   /** A folder of the store (and its missing parents inside it) with mode 0700. */
   privateDir(dir: string): void {
-    if (existsSync(dir)) return;
-    const parent = dirname(dir);
-    if (parent.startsWith(this.storeDir + sep)) this.privateDir(parent);
-    try {
-      mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
-      chmodSync(dir, PRIVATE_DIR);
-    } catch (e) {
-      // Another process made it first.
-      if (!existsSync(dir)) throw e;
-    }
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* not supported on every platform; the rename itself is atomic */
+    makePrivateDir(this.storeDir, dir);
   }
 }
