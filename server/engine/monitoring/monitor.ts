@@ -401,23 +401,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     const end = start + windowSize;
     const dStart = Math.max(0, end - driftWindow);
     const wanted = driftCfg.features ?? primary.features.map((f) => f.name);
-    const legacy = legacyDriftMethod(mc);
-    const judge = (test: DriftTest, score: number, pValue: number | null) => {
-      const threshold = driftCfg.threshold ?? (legacy ? 0.2 : defaultThreshold(test));
-      // The older `method` judges the statistic itself (KS on D), so no p-value is reported with it.
-      return legacy ? { test, score, pValue: null, threshold, drifted: score > threshold } : { test, score, pValue, threshold, drifted: isDrifted(test, score, pValue, threshold) };
-    };
-    const features = wanted
-      .filter((name) => name in last.drift)
-      .map((name) => {
-        const test = ref.numeric[name]?.test ?? ref.categorical[name].test;
-        const pValue = ref.numeric[name] ? numericPValue(ref.numeric[name], cols.numeric[name], dStart - base, end - base) : categoricalPValue(ref.categorical[name], cols.categorical[name], dStart - base, end - base, scratch);
-        return { name, ...judge(test, last.drift[name], pValue) };
-      });
-    let predictions: Omit<DriftFeatureResult, 'name'>;
-    if (ref.predictionsCategorical && cols.predictedLabel) predictions = judge(ref.predictionsCategorical.test, last.predictionDrift, categoricalPValue(ref.predictionsCategorical, cols.predictedLabel, dStart - base, end - base, scratch));
-    else if (ref.predictionsNumeric && cols.predictedValue) predictions = judge(ref.predictionsNumeric.test, last.predictionDrift, numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart - base, end - base));
-    else predictions = judge('psi', NaN, null);
+    const { features, predictions } = driftDecisions(ref, cols, last, wanted, dStart - base, end - base, driftCfg.threshold, legacyDriftMethod(mc), scratch);
     const tests = new Set(features.map((f) => f.test));
     const thresholds = new Set(features.map((f) => f.threshold));
     drift = {
@@ -536,7 +520,7 @@ interface CategoricalRef {
   inRef: Uint8Array;
 }
 
-interface Reference {
+export interface Reference {
   numeric: Record<string, NumericRef>;
   categorical: Record<string, CategoricalRef>;
   predictionsNumeric: NumericRef | null;
@@ -572,7 +556,7 @@ function categoricalRef(p: CategoricalProfile, dict: Dictionary, choice: DriftTe
   return { test, codes, expected: Float64Array.from(counts.values()), inRef };
 }
 
-function buildReference(m: MonitoredModel, cols: LogColumns, choice: DriftTestChoice, legacy: boolean): Reference {
+export function buildReference(m: MonitoredModel, cols: LogColumns, choice: DriftTestChoice, legacy: boolean): Reference {
   const numeric: Record<string, NumericRef> = {};
   const categorical: Record<string, CategoricalRef> = {};
   for (const f of m.features) {
@@ -591,7 +575,7 @@ function buildReference(m: MonitoredModel, cols: LogColumns, choice: DriftTestCh
 }
 
 /** Reused buffers for the per-window work (one set per monitoring run). */
-class WindowScratch {
+export class WindowScratch {
   counts = new Int32Array(64);
   order = new Int32Array(64);
   e = new Float64Array(64);
@@ -834,6 +818,41 @@ function cbpeChart(
     }
   }
   return { method: 'cbpe', metric: chartMetric, referenceWindows: refWindows, calibration: check, chart, chartWindows, chartNote };
+}
+
+/**
+ * Drift decisions of a window's drift window `[dStart, end)` of `cols` (the scores are the
+ * window's own, from windowStats): each wanted feature and the predictions judged by their test
+ * and threshold. The batch summary and the live window both decide through this.
+ */
+export function driftDecisions(
+  ref: Reference,
+  cols: LogColumns,
+  w: MonitorWindow,
+  wanted: readonly string[],
+  dStart: number,
+  end: number,
+  configured: number | undefined,
+  legacy: boolean,
+  scratch: WindowScratch,
+): { features: DriftFeatureResult[]; predictions: Omit<DriftFeatureResult, 'name'> } {
+  const judge = (test: DriftTest, score: number, pValue: number | null) => {
+    const threshold = configured ?? (legacy ? 0.2 : defaultThreshold(test));
+    // The older `method` judges the statistic itself (KS on D), so no p-value is reported with it.
+    return legacy ? { test, score, pValue: null, threshold, drifted: score > threshold } : { test, score, pValue, threshold, drifted: isDrifted(test, score, pValue, threshold) };
+  };
+  const features = wanted
+    .filter((name) => name in w.drift)
+    .map((name) => {
+      const test = ref.numeric[name]?.test ?? ref.categorical[name].test;
+      const pValue = ref.numeric[name] ? numericPValue(ref.numeric[name], cols.numeric[name], dStart, end) : categoricalPValue(ref.categorical[name], cols.categorical[name], dStart, end, scratch);
+      return { name, ...judge(test, w.drift[name], pValue) };
+    });
+  let predictions: Omit<DriftFeatureResult, 'name'>;
+  if (ref.predictionsCategorical && cols.predictedLabel) predictions = judge(ref.predictionsCategorical.test, w.predictionDrift, categoricalPValue(ref.predictionsCategorical, cols.predictedLabel, dStart, end, scratch));
+  else if (ref.predictionsNumeric && cols.predictedValue) predictions = judge(ref.predictionsNumeric.test, w.predictionDrift, numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart, end));
+  else predictions = judge('psi', NaN, null);
+  return { features, predictions };
 }
 
 /**

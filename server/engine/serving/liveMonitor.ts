@@ -208,12 +208,12 @@ export class LiveMonitorHub extends EventEmitter {
     out.push('# HELP modelops_monitor_window_metric Charted metric of the latest scored live window (accuracy, MAE …; absent until labels arrive).');
     out.push('# TYPE modelops_monitor_window_metric gauge');
     for (const [model, s] of all) for (const w of s.gauges.values()) if (w.value !== null) out.push(`modelops_monitor_window_metric{${lbl(model, w.version)},metric="${esc(w.metric)}"} ${num(w.value)}`);
-    out.push('# HELP modelops_monitor_feature_drift Drift statistic (PSI or KS D) of each feature in the latest scored live window.');
+    out.push('# HELP modelops_monitor_feature_drift Drift score of each feature in the latest scored live window, by its drift test (label method: ks, psi, wasserstein, jensenshannon, chisquare, ztest).');
     out.push('# TYPE modelops_monitor_feature_drift gauge');
-    for (const [model, s] of all) for (const w of s.gauges.values()) for (const [f, v] of Object.entries(w.drift)) out.push(`modelops_monitor_feature_drift{${lbl(model, w.version)},feature="${esc(f)}",method="${w.driftMethod}"} ${num(v)}`);
+    for (const [model, s] of all) for (const w of s.gauges.values()) for (const [f, v] of Object.entries(w.drift)) out.push(`modelops_monitor_feature_drift{${lbl(model, w.version)},feature="${esc(f)}",method="${w.driftTests[f] ?? w.driftMethod}"} ${num(v)}`);
     out.push('# HELP modelops_monitor_prediction_drift Drift statistic of the predictions in the latest scored live window.');
     out.push('# TYPE modelops_monitor_prediction_drift gauge');
-    for (const [model, s] of all) for (const w of s.gauges.values()) if (w.predictionDrift !== null) out.push(`modelops_monitor_prediction_drift{${lbl(model, w.version)},method="${w.driftMethod}"} ${num(w.predictionDrift)}`);
+    for (const [model, s] of all) for (const w of s.gauges.values()) if (w.predictionDrift !== null) out.push(`modelops_monitor_prediction_drift{${lbl(model, w.version)},method="${w.driftTests['(predictions)'] ?? w.driftMethod}"} ${num(w.predictionDrift)}`);
     out.push('# HELP modelops_monitor_rule_violations_total Western Electric rule violations found by the live monitor.');
     out.push('# TYPE modelops_monitor_rule_violations_total counter');
     for (const [model, s] of all) for (const [key, n] of s.violations) {

@@ -2,8 +2,8 @@
  * Append-only prediction log, one JSONL file per model:
  *   <dir>/<model>/predictions.jsonl, rotated to predictions.1.jsonl … predictions.<keep>.jsonl
  * when it would pass `maxBytes`, so the disk used is bounded by (keep + 1) × maxBytes.
- * Lines are buffered in memory and appended on an interval (and at close), so logging never
- * waits for the disk inside a request. When the buffer passes `maxBufferBytes` before the
+ * Lines are buffered in memory (encoded off the JS heap) and appended on an interval (and at
+ * close), so logging never waits for the disk inside a request. When the buffer passes `maxBufferBytes` before the
  * disk has caught up, new lines are dropped and counted rather than growing memory.
  *
  * A failed append (ENOSPC, EFBIG, EIO) is truncated back to the size the file had before it,
@@ -36,11 +36,14 @@ export interface PredictionLogOptions {
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
-const countLines = (chunk: string): number => {
+const countLines = (chunk: Buffer): number => {
   let n = 0;
-  for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) n++;
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
   return n;
 };
+
+/** Size of the off-heap blocks lines are encoded into. */
+const BLOCK_BYTES = 256 * 1024;
 
 const errorText = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException;
@@ -65,7 +68,14 @@ export function logFiles(dir: string): string[] {
 interface ModelLog {
   model: string;
   dir: string;
-  lines: string[];
+  /**
+   * Lines waiting to be written, UTF-8 encoded as they arrive into off-heap blocks (full ones in
+   * `blocks`, the current one `block` up to `used`): nothing of a line stays on the JS heap until
+   * the flush, so lines held for up to `flushMs` under load cost the garbage collector nothing.
+   */
+  blocks: Buffer[];
+  block: Buffer | null;
+  used: number;
   bytes: number;
   size: number | null;
 }
@@ -103,29 +113,51 @@ export class PredictionLog {
   }
 
   append(model: string, line: PredictionLogLine | FeedbackLogLine): void {
+    this.appendText(model, JSON.stringify(line));
+  }
+
+  /** A line already serialised (one JSON object, no newline), as the server builds prediction lines. */
+  appendText(model: string, json: string): void {
     if (this.closed) return;
     let log = this.logs.get(model);
     if (!log) {
-      log = { model, dir: this.dirOf(model), lines: [], bytes: 0, size: null };
+      log = { model, dir: this.dirOf(model), blocks: [], block: null, used: 0, bytes: 0, size: null };
       this.logs.set(model, log);
     }
-    const text = JSON.stringify(line) + '\n';
-    if (log.bytes + text.length > this.maxBufferBytes) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; the newline one more.
+    const most = json.length * 3 + 1;
+    if (log.bytes + most > this.maxBufferBytes) {
       this.lost(model, 1, 'the disk did not keep up and the log buffer is full');
       return;
     }
-    log.lines.push(text);
-    log.bytes += text.length;
+    if (!log.block || log.block.length - log.used < most) {
+      if (log.block && log.used > 0) log.blocks.push(log.block.subarray(0, log.used));
+      log.block = Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, most));
+      log.used = 0;
+    }
+    const n = log.block.write(json, log.used) + 1;
+    log.block[log.used + n - 1] = 10;
+    log.used += n;
+    log.bytes += n;
+  }
+
+  /** The model's waiting lines as one buffer (empty when none); the log starts a new block. */
+  private take(log: ModelLog): Buffer {
+    const parts = log.block && log.used > 0 ? [...log.blocks, log.block.subarray(0, log.used)] : log.blocks;
+    const chunk = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    log.blocks = [];
+    log.block = null;
+    log.used = 0;
+    log.bytes = 0;
+    return chunk;
   }
 
   /** Writes buffered lines; resolves when they are on disk. */
   flush(): Promise<void> {
     this.writing = this.writing.then(async () => {
       for (const log of this.logs.values()) {
-        if (log.lines.length === 0) continue;
-        const chunk = log.lines.join('');
-        log.lines = [];
-        log.bytes = 0;
+        if (log.bytes === 0) continue;
+        const chunk = this.take(log);
         try {
           await this.write(log, chunk);
           this.recovered();
@@ -155,13 +187,12 @@ export class PredictionLog {
     this.onError(`prediction log: appends work again after ${n} dropped line(s)`, 'info');
   }
 
-  private async write(log: ModelLog, chunk: string): Promise<void> {
+  private async write(log: ModelLog, bytes: Buffer): Promise<void> {
     const file = join(log.dir, LOG_FILE);
     if (log.size === null) {
       await mkdir(log.dir, { recursive: true, mode: DIR_MODE });
       log.size = await stat(file).then((s) => s.size, () => 0);
     }
-    const bytes = Buffer.from(chunk);
     if (log.size > 0 && log.size + bytes.length > this.maxBytes) {
       await this.rotate(log.dir);
       log.size = 0;
@@ -206,14 +237,12 @@ export class PredictionLog {
   /** Last-chance synchronous flush for process exit (no rotation checks beyond size). */
   flushSync(): void {
     for (const log of this.logs.values()) {
-      if (log.lines.length === 0) continue;
-      const chunk = log.lines.join('');
-      log.lines = [];
-      log.bytes = 0;
+      if (log.bytes === 0) continue;
+      const chunk = this.take(log);
       try {
         mkdirSync(log.dir, { recursive: true, mode: DIR_MODE });
         const file = join(log.dir, LOG_FILE);
-        const bytes = Buffer.from(chunk);
+        const bytes = chunk;
         let fd = openSync(file, 'a', FILE_MODE);
         let before = fstatSync(fd).size;
         if (before > 0 && before + bytes.length > this.maxBytes) {

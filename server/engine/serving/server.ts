@@ -19,6 +19,7 @@ import type { ServerMetrics } from './metrics';
 import { logFiles, type PredictionLog } from './predictionLog';
 import { inferJob, type ModelRepository } from './repository';
 import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
+import { inputsJson, nestRows, predictionLine, responseText } from './logLine';
 import { bundleDigest } from './digest';
 import { identityProof } from './identity';
 import { receiveLoadBody } from './upload';
@@ -98,7 +99,10 @@ function layoutProblem(files: string[]): string | null {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  sendText(res, status, JSON.stringify(body), headers);
+}
+
+function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
@@ -163,14 +167,27 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budg
 }
 
 async function readJson(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps, limit = deps.bodyLimit): Promise<unknown> {
+  return (await readJsonText(req, res, deps, limit)).body;
+}
+
+/** The parsed body and its text (the prediction log reuses the inputs' text). */
+async function readJsonText(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps, limit = deps.bodyLimit): Promise<{ body: unknown; text: string }> {
   const buf = await readBody(req, res, limit, deps.bodyBudget, deps.bodyTimeoutMs);
   if (buf.length === 0) throw new HttpError(400, 'The request body is empty; send a JSON object.');
+  const text = buf.toString('utf8');
   try {
-    return JSON.parse(buf.toString('utf8'));
+    return { body: JSON.parse(text), text };
   } catch {
     throw new HttpError(400, 'The request body is not valid JSON (NaN and Infinity are not JSON numbers).');
   }
 }
+
+/**
+ * From this many rows a request's inputs are logged from the body's text: scanning it costs
+ * less than formatting every number again; below, the scan's fixed cost is more than
+ * JSON.stringify of a few values (measured in-process, bench/serving).
+ */
+const RAW_INPUT_ROWS = 16;
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -221,7 +238,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         throw new HttpError(404, version ? `Version ${version} of model '${model}' is not loaded.` : info ? `Model '${model}' has no version serving.` : `Model '${model}' is not loaded on this server.`);
       }
       versionLabel = lv.version;
-      const body = await readJson(req, res, deps);
+      const { body, text } = await readJsonText(req, res, deps);
       const decoded = decodeInferRequest(body, lv.predictor.manifest);
       rows = decoded.rows.length;
       const id = decoded.id ?? randomUUID();
@@ -233,25 +250,26 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       } finally {
         repository.release(lv, -1);
       }
-      const response = encodeInferResponse(model, lv.version, id, lv.predictor.manifest, preds, decoded.parameters);
-      send(res, 200, response);
+      const response = responseText(encodeInferResponse(model, lv.version, id, lv.predictor.manifest, preds, decoded.parameters));
+      sendText(res, 200, response.text);
       const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
       // Smoke tests and other synthetic traffic ask not to be logged, so monitoring sees real traffic only.
       const logged = decoded.parameters?.modelops_log !== false;
       if (live && logged) live.observe(model, lv.version, lv.predictor.manifest, id, decoded.columns, preds, latencyMs);
       if (log && logged) {
-        log.append(model, {
-          type: 'prediction',
-          id,
-          time: new Date().toISOString(),
-          version: lv.version,
-          latencyMs: Math.round(latencyMs * 1000) / 1000,
-          inputs: decoded.columns,
-          outputs:
-            lv.predictor.manifest.task === 'classification'
-              ? { label: preds.map((p) => p.value as string), probabilities: preds.map((p) => p.probabilities ?? []) }
-              : { value: preds.map((p) => p.value as number) },
-        });
+        // Built from text already in hand: the response's outputs, and for larger requests the
+        // body's inputs (logLine.ts); the line JSON.stringify would write, key for key.
+        const manifest = lv.predictor.manifest;
+        let outputs: string;
+        if (manifest.task === 'classification') {
+          const k = manifest.labels?.length ?? 0;
+          const whole = k > 0 && preds.every((p) => p.probabilities?.length === k);
+          outputs = `{"label":${response.data[0]},"probabilities":${whole ? nestRows(response.data[1], k) : JSON.stringify(preds.map((p) => p.probabilities ?? []))}}`;
+        } else outputs = `{"value":${response.data[0]}}`;
+        log.appendText(
+          model,
+          predictionLine({ id, time: new Date().toISOString(), version: lv.version, latencyMs: Math.round(latencyMs * 1000) / 1000, inputs: rows >= RAW_INPUT_ROWS ? inputsJson(text, manifest.features, decoded.columns) : JSON.stringify(decoded.columns), outputs }),
+        );
       }
     } catch (e) {
       status = statusOf(e);

@@ -80,7 +80,7 @@ test('memory stays bounded: 100,000 predictions (new ids, new categories) leave 
   }
   const r = acc.retained();
   assert.ok(windows >= 998, `${windows} windows scored`);
-  assert.equal(r.bufferRows, 200, 'two windows of rows');
+  assert.equal(r.bufferRows, 300, 'a ring of two windows of rows and one contiguous window to score (drift window = window)');
   assert.ok(r.pendingIds <= 200, `pending ids ${r.pendingIds}`);
   assert.ok(r.categories <= 1024 + 1 + 3 + 1, `categories ${r.categories}`);
   assert.ok(r.chartPoints <= 5 + 32, `chart points ${r.chartPoints}`);

@@ -142,7 +142,7 @@ test('the stream carries windows and a rule-1 alert in the window that broke it;
   // Prometheus gauges of the live windows.
   const metrics = await (await fetch(`${url()}/metrics`)).text();
   assert.match(metrics, /modelops_monitor_window_metric\{model="weather",version="1\.1\.0",metric="accuracy"\} 0\.2\n/);
-  assert.match(metrics, /modelops_monitor_feature_drift\{model="weather",version="1\.1\.0",feature="temp_max",method="psi"\} [0-9.]+\n/);
+  assert.match(metrics, /modelops_monitor_feature_drift\{model="weather",version="1\.1\.0",feature="temp_max",method="(ks|psi|wasserstein)"\} [0-9.]+\n/);
   assert.match(metrics, /modelops_monitor_rule_violations_total\{model="weather",version="1\.1\.0",rule="we1"\} 1\n/);
 
   // Resume: after the second event, the stream replays the rest of the backlog in order.

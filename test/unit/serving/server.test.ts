@@ -265,6 +265,26 @@ test('predictions and feedback are logged; unknown feedback bodies are refused',
   assert.deepEqual(fb.map((l) => l.labels), [['rain', 'sun'], ['rain']]);
 });
 
+test('a larger request is logged from its body text: the same values, answer and probabilities as JSON.stringify gives', async () => {
+  const rows = makeRows(40, 5);
+  const body = inferBody(rows, 'big-1');
+  const r = await call('POST', '/v2/models/weather/infer', body);
+  assert.equal(r.status, 200);
+  const out = r.json.outputs as Array<{ name: string; data: unknown[]; shape: number[] }>;
+  await server.log!.flush();
+  const text = readFileSync(join(server.log!.dirOf('weather'), 'predictions.jsonl'), 'utf8').trim().split('\n');
+  const line = text.find((l) => l.includes('"id":"big-1"') && l.startsWith('{"type":"prediction"'))!;
+  const pred = JSON.parse(line) as { inputs: Record<string, unknown[]>; outputs: { label: string[]; probabilities: number[][] } };
+  const sent = Object.fromEntries((body.inputs as Array<{ name: string; data: unknown[] }>).map((t) => [t.name, t.data.flat()]));
+  assert.deepEqual(pred.inputs, { temp_max: sent.temp_max, wind: sent.wind, season: sent.season });
+  assert.deepEqual(pred.outputs.label, out.find((o) => o.name === 'label')!.data);
+  const k = out.find((o) => o.name === 'probabilities')!.shape[1];
+  const flat = out.find((o) => o.name === 'probabilities')!.data;
+  assert.deepEqual(pred.outputs.probabilities, rows.map((_, i) => flat.slice(i * k, (i + 1) * k)));
+  // The line is what JSON.stringify writes, key for key (readLog's fast scanner expects that shape).
+  assert.equal(line, JSON.stringify(JSON.parse(line)));
+});
+
 test('the prediction log rotates and keeps disk use bounded', async () => {
   const store = join(tmp.dir, 'rot');
   const s = await startModelServer({ port: 0, storeDir: store, token: null, log: { maxBytes: 4096, keep: 2, flushMs: 5 } });

@@ -1,25 +1,29 @@
 /**
  * Incremental monitoring windows: the model server feeds each prediction and each feedback as
  * it arrives, and a window is scored when it is complete — the same definition as the batch
- * monitor (monitor.ts): `window` consecutive predicted rows, accuracy (or MAE/RMSE) over the rows
- * whose label arrived, PSI (reference deciles) or KS of each feature and of the predictions against
- * the reference profile of the version that served the window's last row, the median latency,
- * then the control chart of the configured metric with the Western Electric rules.
+ * monitor (monitor.ts), scored by its functions: `window` consecutive predicted rows, accuracy (or
+ * MAE/RMSE) over the rows whose label arrived, the drift of each feature and of the predictions
+ * over the trailing `drift.window` rows against the reference profile of the version that served
+ * the window's last row (test per column by `drift.test`, auto as Evidently chooses), the median
+ * latency, then the control chart of the configured metric (σ estimator and side as the batch
+ * chart) with the Western Electric rules.
  *
- * Memory does not grow with traffic: two fixed-size window buffers (typed arrays of `window`
- * rows), request ids of those two windows only, category dictionaries capped at
- * MAX_CATEGORIES per feature, the chart's baseline points plus a ring of RECENT_POINTS points.
+ * Memory does not grow with traffic: a ring of typed arrays of max(window, drift window) + window
+ * rows and one contiguous copy of max(window, drift window) rows, request ids of the two newest
+ * windows only, category dictionaries capped at MAX_CATEGORIES per feature, the chart's baseline
+ * points plus a ring of RECENT_POINTS points.
  *
  * When is a window scored? Labels usually come after their predictions, so a full window waits
  * for them: it is scored when every row has its label, when the next window fills, or when
  * `labelWaitMs` has passed since it filled (`tick`). Feedback for a window already scored is
  * not counted here (the batch monitor, which reads the whole log, counts it).
  */
-import { binCounts, binEdges, psiCategorical, psiFromCounts } from '../../drift/psi';
-import { ksStatistic } from '../../drift/ks';
 import { buildControlChart, pointLimits, type ControlChartInputPoint } from '../../spc';
-import type { CategoricalProfile, NumericProfile, ReferenceProfile, Task } from '../../model/types';
-import { kthSmallest } from '../select';
+import type { ReferenceProfile, Task } from '../../model/types';
+import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
+import { Dictionary, type LogColumns } from '../readLog';
+import { buildReference, defaultSide, driftDecisions, labelStats, windowStats, WindowScratch, type DriftFeatureResult, type Reference } from '../monitor';
+import type { RuleSide, SigmaEstimator } from '../../../../shared/spc/types';
 
 /** What one model's live monitor is told (resolved from `monitor:` of modelops.yaml by the follower). */
 export interface LiveMonitorConfig {
@@ -32,7 +36,21 @@ export interface LiveMonitorConfig {
   /** First k windows with the metric, or an explicit centre (baseline: evaluation, resolved by the follower). */
   baseline: number | { mean: number; std: number };
   rules: number[];
-  drift: { method: 'psi' | 'ks'; threshold: number; features: string[] | null };
+  /** σ of an individuals chart (monitor.controlChart.sigmaEstimator), as the batch chart. */
+  estimator: SigmaEstimator;
+  /** Side the rules watch (monitor.controlChart.side); null: by metric, as the batch monitor's defaultSide. */
+  side: RuleSide | null;
+  drift: {
+    /** Test per column (monitor.drift.test, or the older `method`): auto chooses by type and reference size. */
+    method: DriftTestChoice;
+    /** The older `method` key's meaning: drift when the score exceeds the threshold (default 0.2), categories by PSI. */
+    legacy: boolean;
+    /** Null: the test's own default (p < 0.05 for p-value tests, PSI 0.2, distances 0.1). */
+    threshold: number | null;
+    /** Predictions the drift tests look at, ending with each window (monitor.drift.window); null: `window`. */
+    window: number | null;
+    features: string[] | null;
+  };
   /** How long a full window waits for its labels before it is scored anyway. */
   labelWaitMs: number;
 }
@@ -43,7 +61,9 @@ export const DEFAULT_LIVE_CONFIG: LiveMonitorConfig = {
   sigma: 3,
   baseline: 5,
   rules: [1, 2, 3, 4],
-  drift: { method: 'psi', threshold: 0.2, features: null },
+  estimator: 'movingRange',
+  side: null,
+  drift: { method: 'auto', legacy: false, threshold: null, window: null, features: null },
   labelWaitMs: 60_000,
 };
 
@@ -78,7 +98,14 @@ export interface LiveWindow {
   rmse: number | null;
   distribution: Record<string, number>;
   meanPrediction: number | null;
-  driftMethod: 'psi' | 'ks';
+  /** The test of every column when they share one, else `auto` (see `driftTests`). */
+  driftMethod: DriftTestChoice;
+  /** Column (and `(predictions)`) → its drift test, as the batch MonitorResult.driftTests. */
+  driftTests: Record<string, DriftTest>;
+  /** Predictions the drift scores looked at. */
+  driftWindow: number;
+  /** Columns judged drifted in this window by their test and threshold (`predictions` for the predictions). */
+  drifted: string[];
   drift: Record<string, number>;
   predictionDrift: number | null;
   p50LatencyMs: number | null;
@@ -111,124 +138,61 @@ const RULE_TEXT: Record<number, string> = {
   4: 'eight points in a row on one side of the centre',
 };
 
-/** Category ↔ code, capped: past MAX_CATEGORIES every new value is the "(other)" code. */
-class CappedDictionary {
-  readonly values: string[] = [];
-  private index = new Map<string, number>();
-  private other = -1;
-  constructor(initial: readonly string[] = []) {
-    for (const v of initial) this.code(v);
-  }
-  code(v: string): number {
-    const c = this.index.get(v);
-    if (c !== undefined) return c;
-    if (this.values.length >= MAX_CATEGORIES) {
-      if (this.other < 0) {
-        this.other = this.values.length;
-        this.values.push(OTHER);
-      }
-      return this.other;
-    }
-    const n = this.values.length;
-    this.values.push(v);
-    this.index.set(v, n);
-    return n;
-  }
-  get size(): number {
-    return this.values.length;
-  }
+/** The code of a category in a dictionary capped at MAX_CATEGORIES values (then "(other)"). */
+function cappedCode(dict: Dictionary, v: string): number {
+  const c = dict.lookup(v);
+  if (c >= 0) return c;
+  return dict.code(dict.values.length >= MAX_CATEGORIES ? OTHER : v);
 }
 
 interface Feature {
   name: string;
   kind: 'numeric' | 'categorical';
-  dict: CappedDictionary | null;
+  /** The ring's column of this feature. */
+  num: Float64Array | null;
+  cat: Int32Array | null;
+  dict: Dictionary | null;
 }
 
-/** One window's rows, in typed arrays sized once. */
-class WindowBuffer {
-  count = 0;
-  labelled = 0;
-  index = 0;
-  firstTime = NaN;
-  lastTime = NaN;
-  version = '';
-  /** When the window filled (ms), for the label wait. */
-  fullAt = 0;
-  readonly numeric: Float64Array[];
-  readonly codes: Int32Array[];
-  readonly predLabel: Int32Array | null;
-  readonly predValue: Float64Array | null;
-  readonly truthLabel: Int32Array | null;
-  readonly truthValue: Float64Array | null;
-  readonly latency: Float64Array;
-  /** Request ids with rows here, to forget at scoring. */
-  ids: string[] = [];
-
-  constructor(
-    readonly size: number,
-    features: readonly Feature[],
-    task: Task,
-  ) {
-    this.numeric = features.map((f) => (f.kind === 'numeric' ? new Float64Array(size) : new Float64Array(0)));
-    this.codes = features.map((f) => (f.kind === 'categorical' ? new Int32Array(size) : new Int32Array(0)));
-    const cls = task === 'classification';
-    this.predLabel = cls ? new Int32Array(size) : null;
-    this.truthLabel = cls ? new Int32Array(size) : null;
-    this.predValue = cls ? null : new Float64Array(size);
-    this.truthValue = cls ? null : new Float64Array(size);
-    this.latency = new Float64Array(size);
+/** Columns of `size` rows shaped as the batch monitor reads a log (readLog.ts), sharing the dictionaries. */
+function columnsOf(size: number, features: readonly Feature[], task: Task, dictionaries: Record<string, Dictionary>, labels: Dictionary, versions: Dictionary): LogColumns {
+  const numeric: Record<string, Float64Array> = {};
+  const categorical: Record<string, Int32Array> = {};
+  for (const f of features) {
+    if (f.kind === 'numeric') numeric[f.name] = new Float64Array(size);
+    else categorical[f.name] = new Int32Array(size);
   }
-
-  reset(index: number): void {
-    this.count = 0;
-    this.labelled = 0;
-    this.index = index;
-    this.firstTime = NaN;
-    this.lastTime = NaN;
-    this.version = '';
-    this.fullAt = 0;
-    this.ids = [];
-    this.truthLabel?.fill(-1);
-    this.truthValue?.fill(NaN);
-  }
-
-  get full(): boolean {
-    return this.count === this.size;
-  }
+  const cls = task === 'classification';
+  return {
+    count: size,
+    numeric,
+    categorical,
+    dictionaries,
+    predictedLabel: cls ? new Int32Array(size) : null,
+    predictedValue: cls ? null : new Float64Array(size),
+    truthLabel: cls ? new Int32Array(size).fill(-1) : null,
+    truthValue: cls ? null : new Float64Array(size).fill(NaN),
+    labels,
+    version: new Int32Array(size),
+    versions,
+    time: new Float64Array(size),
+    latencyMs: new Float64Array(size),
+    badLines: 0,
+    probabilities: null,
+  };
 }
 
-interface Reference {
-  numeric: Map<string, { edges: Float64Array; expected: Float64Array; sample: Float64Array }>;
-  categorical: Map<string, Record<string, number>>;
-  predictions: { kind: 'numeric'; edges: Float64Array; expected: Float64Array; sample: Float64Array } | { kind: 'categorical'; counts: Record<string, number> } | null;
+/** Copies rows [g0, g0 + n) of a ring of `r` rows into `to[0, n)`. */
+function unring<T extends Float64Array | Int32Array>(from: T, to: T, g0: number, n: number, r: number): void {
+  const a = g0 % r;
+  const first = Math.min(n, r - a);
+  to.set(from.subarray(a, a + first), 0);
+  if (first < n) to.set(from.subarray(0, n - first), first);
 }
 
-function numericRef(p: NumericProfile): { edges: Float64Array; expected: Float64Array; sample: Float64Array } {
-  const edges = binEdges(p.quantiles);
-  const sample = Float64Array.from(p.sample).sort();
-  return { edges, expected: binCounts(edges, sample), sample };
-}
-
-function referenceOf(m: LiveModel): Reference {
-  const numeric = new Map<string, { edges: Float64Array; expected: Float64Array; sample: Float64Array }>();
-  const categorical = new Map<string, Record<string, number>>();
-  for (const f of m.features) {
-    const p = m.profile?.features?.[f.name];
-    if (p?.kind === 'numeric' && f.kind === 'numeric') numeric.set(f.name, numericRef(p));
-    if (p?.kind === 'categorical' && f.kind === 'categorical') categorical.set(f.name, (p as CategoricalProfile).counts);
-  }
-  const pp = m.profile?.predictions;
-  const predictions = pp?.kind === 'numeric' ? { kind: 'numeric' as const, ...numericRef(pp) } : pp?.kind === 'categorical' ? { kind: 'categorical' as const, counts: pp.counts } : null;
-  return { numeric, categorical, predictions };
-}
-
-/** Where a request's rows went: the buffer (by generation) and the first row there. */
+/** Where a request's rows went: its first global row, how many, and the request's row offset of the first. */
 interface Pending {
-  buf: WindowBuffer;
-  index: number;
-  row: number;
-  /** Rows of the request in that buffer, and the request's row offset of the first. */
+  g: number;
   rows: number;
   offset: number;
 }
@@ -247,21 +211,46 @@ interface ChartPoint extends ControlChartInputPoint {
 }
 
 const MAX_REFERENCES = 8;
+const NO_REFERENCE: Reference = { numeric: {}, categorical: {}, predictionsNumeric: null, predictionsCategorical: null };
+
+const TEST_NAME: Record<DriftTest, string> = {
+  psi: 'PSI',
+  ks: 'KS',
+  wasserstein: 'Wasserstein (normed)',
+  jensenshannon: 'Jensen–Shannon',
+  chisquare: 'chi-square',
+  ztest: 'Z-test',
+};
 
 /**
  * One model's incremental windows. `observe` and `feedback` are called on the request path and
- * only copy values into typed arrays; scoring runs once per window.
+ * only copy values into a ring of typed arrays (the latest max(window, drift window) + window
+ * rows); a window is scored once by the batch monitor's own functions (monitor.ts: windowStats,
+ * labelStats, buildReference, driftDecisions) over a contiguous copy of its rows and its drift
+ * window, so live and batch windows agree.
  */
 export class WindowAccumulator {
   private features: Feature[] = [];
   private featureKey = '';
   private task: Task | null = null;
-  private labels = new CappedDictionary();
-  private bufs: [WindowBuffer, WindowBuffer] | null = null;
-  /** The buffer receiving rows; the other is waiting for labels (closing) or idle. */
-  private open = 0;
-  private closing = false;
+  private labels = new Dictionary();
+  private versions = new Dictionary();
+  private dictionaries: Record<string, Dictionary> = {};
+  private ring: LogColumns | null = null;
+  private view: LogColumns | null = null;
+  private scratch: WindowScratch | null = null;
+  private W = 2;
+  private D = 2;
+  private span = 2;
+  private R = 4;
+  /** Rows observed since the last rebuild, and windows scored (all windows before `done`). */
+  private rows = 0;
+  private done = 0;
+  private indexBase = 0;
   private nextIndex = 0;
+  private fullAt = 0;
+  private labelled = new Map<number, number>();
+  private idsOf = new Map<number, string[]>();
   private pending = new Map<string, Pending[]>();
   private references = new Map<string, Reference>();
   private models = new Map<string, LiveModel>();
@@ -269,7 +258,6 @@ export class WindowAccumulator {
   private recent: ChartPoint[] = [];
   private chartSeq = 0;
   private drifted = new Set<string>();
-  private latencyScratch = new Float64Array(0);
 
   constructor(
     readonly model: string,
@@ -279,7 +267,7 @@ export class WindowAccumulator {
 
   /** One answered request: its version, the request's columns (name → value per row) and predictions. */
   observe(version: string, m: LiveModel, id: string, columns: Record<string, readonly unknown[]>, predicted: ReadonlyArray<string | number>, latencyMs: number, timeMs: number): void {
-    if (!this.bufs || this.task !== m.task || this.featureKey !== keyOf(m)) this.rebuild(m);
+    if (!this.ring || this.task !== m.task || this.featureKey !== keyOf(m)) this.rebuild(m);
     if (!this.models.has(version)) {
       if (this.models.size >= MAX_REFERENCES) {
         this.models.clear();
@@ -287,119 +275,138 @@ export class WindowAccumulator {
       }
       this.models.set(version, m);
     }
+    const ring = this.ring!;
+    const { W, R } = this;
+    const vcode = cappedCode(this.versions, version);
     const n = predicted.length;
     let offset = 0;
     while (offset < n) {
-      const buf = this.bufs![this.open];
-      const take = Math.min(n - offset, buf.size - buf.count);
-      const row = buf.count;
-      for (let f = 0; f < this.features.length; f++) {
-        const feat = this.features[f];
-        const col = columns[feat.name];
-        if (feat.kind === 'numeric') {
-          const out = buf.numeric[f];
-          for (let i = 0; i < take; i++) {
-            const v = col?.[offset + i];
-            out[row + i] = typeof v === 'number' ? v : NaN;
-          }
-        } else {
-          const out = buf.codes[f];
-          for (let i = 0; i < take; i++) {
-            const v = col?.[offset + i];
-            out[row + i] = v === null || v === undefined || v === '' ? -1 : feat.dict!.code(String(v));
-          }
+      const local = Math.floor(this.rows / W);
+      const take = Math.min(n - offset, (local + 1) * W - this.rows);
+      for (let i = 0; i < take; i++) {
+        const at = (this.rows + i) % R;
+        for (const f of this.features) {
+          const v = columns[f.name]?.[offset + i];
+          if (f.num) f.num[at] = typeof v === 'number' ? v : NaN;
+          else f.cat![at] = v === null || v === undefined || v === '' ? -1 : cappedCode(f.dict!, String(v));
         }
+        const p = predicted[offset + i];
+        if (ring.predictedLabel) {
+          ring.predictedLabel[at] = cappedCode(this.labels, String(p));
+          ring.truthLabel![at] = -1;
+        } else {
+          ring.predictedValue![at] = Number(p);
+          ring.truthValue![at] = NaN;
+        }
+        ring.latencyMs[at] = latencyMs;
+        ring.time[at] = timeMs;
+        ring.version[at] = vcode;
       }
-      if (buf.predLabel) for (let i = 0; i < take; i++) buf.predLabel[row + i] = this.labels.code(String(predicted[offset + i]));
-      else for (let i = 0; i < take; i++) buf.predValue![row + i] = Number(predicted[offset + i]);
-      for (let i = 0; i < take; i++) buf.latency[row + i] = latencyMs;
-      if (buf.count === 0) buf.firstTime = timeMs;
-      buf.lastTime = timeMs;
-      buf.version = version;
-      buf.count += take;
-      const p: Pending = { buf, index: buf.index, row, rows: take, offset };
+      const p: Pending = { g: this.rows, rows: take, offset };
       const list = this.pending.get(id);
+      let ids = this.idsOf.get(local);
+      if (!ids) this.idsOf.set(local, (ids = []));
       if (!list) {
         this.pending.set(id, [p]);
-        buf.ids.push(id);
+        ids.push(id);
       } else {
-        // A repeated id (or a request split over two windows): note it once per buffer.
+        // A repeated id (or a request split over two windows): note it once per window.
         const last = list[list.length - 1];
-        if (last.buf !== buf || last.index !== buf.index) buf.ids.push(id);
+        if (Math.floor(last.g / W) !== local) ids.push(id);
         list.push(p);
       }
+      this.rows += take;
       offset += take;
-      if (buf.full) this.filled(timeMs);
+      if (this.rows % W === 0) this.filled(timeMs);
     }
   }
 
   /** True labels for a request's rows (one per row, in order). Unknown or already scored ids are ignored. */
   feedback(id: string, labels: ReadonlyArray<string | number>): void {
     const list = this.pending.get(id);
-    if (!list) return;
+    if (!list || !this.ring) return;
     this.pending.delete(id);
-    const touched = new Set<WindowBuffer>();
+    const ring = this.ring;
+    const { W, R } = this;
     for (const p of list) {
-      if (p.buf.index !== p.index) continue;
       for (let i = 0; i < p.rows; i++) {
         const k = p.offset + i;
         if (k >= labels.length) break;
-        const r = p.row + i;
-        if (p.buf.truthLabel) {
-          if (p.buf.truthLabel[r] < 0) p.buf.labelled++;
-          p.buf.truthLabel[r] = this.labels.code(String(labels[k]));
+        const g = p.g + i;
+        const local = Math.floor(g / W);
+        if (local < this.done) continue;
+        const at = g % R;
+        if (ring.truthLabel) {
+          if (ring.truthLabel[at] < 0) this.labelled.set(local, (this.labelled.get(local) ?? 0) + 1);
+          ring.truthLabel[at] = cappedCode(this.labels, String(labels[k]));
         } else {
           const v = Number(labels[k]);
           if (!Number.isFinite(v)) continue;
-          if (p.buf.truthValue![r] !== p.buf.truthValue![r]) p.buf.labelled++;
-          p.buf.truthValue![r] = v;
+          if (ring.truthValue![at] !== ring.truthValue![at]) this.labelled.set(local, (this.labelled.get(local) ?? 0) + 1);
+          ring.truthValue![at] = v;
         }
       }
-      touched.add(p.buf);
     }
     // A full window waiting only for labels is scored once the last one is in.
-    if (this.closing) {
-      const waiting = this.bufs![1 - this.open];
-      if (touched.has(waiting) && waiting.labelled >= waiting.count) this.score(waiting, 'labels');
-    }
+    if (this.waiting() && (this.labelled.get(this.done) ?? 0) >= W) this.score(this.done, 'labels');
   }
 
   /** Scores a full window whose labels did not all arrive within labelWaitMs. */
   tick(nowMs: number): void {
-    if (!this.closing || !this.bufs) return;
-    const waiting = this.bufs[1 - this.open];
-    if (nowMs - waiting.fullAt >= this.config.labelWaitMs) this.score(waiting, 'label-wait');
+    if (this.waiting() && nowMs - this.fullAt >= this.config.labelWaitMs) this.score(this.done, 'label-wait');
   }
 
   /** Scores the window waiting for labels now (shutdown, reconfiguration). */
   flush(): void {
-    if (this.closing && this.bufs) this.score(this.bufs[1 - this.open], 'flush');
+    if (this.waiting()) this.score(this.done, 'flush');
   }
 
   retained(): RetainedSizes {
     return {
-      bufferRows: this.bufs ? this.bufs[0].size + this.bufs[1].size : 0,
+      bufferRows: this.ring ? this.R + this.span : 0,
       pendingIds: this.pending.size,
-      categories: this.features.reduce((s, f) => s + (f.dict?.size ?? 0), 0) + this.labels.size,
+      categories: this.features.reduce((s, f) => s + (f.dict?.values.length ?? 0), 0) + this.labels.values.length,
       chartPoints: this.baselinePts.length + this.recent.length,
       references: this.references.size,
     };
+  }
+
+  /** A full window is waiting for its labels (at most one: the previous is scored when the next fills). */
+  private waiting(): boolean {
+    return this.ring !== null && Math.floor(this.rows / this.W) > this.done;
   }
 
   private rebuild(m: LiveModel): void {
     // A version with other columns or another task starts over: its windows are not comparable.
     this.task = m.task;
     this.featureKey = keyOf(m);
+    this.W = Math.min(MAX_LIVE_WINDOW, Math.max(2, this.config.window));
+    this.D = Math.min(MAX_LIVE_WINDOW, Math.max(2, this.config.drift.window ?? this.W));
+    this.span = Math.max(this.W, this.D);
+    this.R = this.span + this.W;
+    this.dictionaries = {};
+    this.labels = new Dictionary(m.labels ?? []);
+    this.versions = new Dictionary();
     this.features = m.features
       .filter((f) => f.kind !== 'date')
-      .map((f) => ({ name: f.name, kind: f.kind as 'numeric' | 'categorical', dict: f.kind === 'categorical' ? new CappedDictionary() : null }));
-    this.labels = new CappedDictionary(m.labels ?? []);
-    const size = Math.min(MAX_LIVE_WINDOW, Math.max(2, this.config.window));
-    this.bufs = [new WindowBuffer(size, this.features, m.task), new WindowBuffer(size, this.features, m.task)];
-    this.latencyScratch = new Float64Array(size);
-    this.open = 0;
-    this.closing = false;
-    this.bufs[0].reset(this.nextIndex++);
+      .map((f) => {
+        const dict = f.kind === 'categorical' ? new Dictionary() : null;
+        if (dict) this.dictionaries[f.name] = dict;
+        return { name: f.name, kind: f.kind as 'numeric' | 'categorical', num: null, cat: null, dict };
+      });
+    this.ring = columnsOf(this.R, this.features, m.task, this.dictionaries, this.labels, this.versions);
+    this.view = columnsOf(this.span, this.features, m.task, this.dictionaries, this.labels, this.versions);
+    for (const f of this.features) {
+      f.num = this.ring.numeric[f.name] ?? null;
+      f.cat = this.ring.categorical[f.name] ?? null;
+    }
+    this.scratch = new WindowScratch(this.W);
+    this.rows = 0;
+    this.done = 0;
+    this.indexBase = this.nextIndex;
+    this.nextIndex = this.indexBase + 1;
+    this.labelled.clear();
+    this.idsOf.clear();
     this.pending.clear();
     this.references.clear();
     this.models.clear();
@@ -408,121 +415,95 @@ export class WindowAccumulator {
     this.drifted.clear();
   }
 
-  /** The open window filled: it waits for labels (or is scored now if it has them all). */
+  /** A window filled: it waits for labels (or is scored now if it has them all). */
   private filled(nowMs: number): void {
-    const bufs = this.bufs!;
-    const full = bufs[this.open];
-    full.fullAt = nowMs;
+    const local = this.rows / this.W - 1;
+    this.nextIndex = this.indexBase + local + 2;
     // Only one window waits for labels: the previous one is scored when the next fills.
-    if (this.closing) this.score(bufs[1 - this.open], 'next-window');
-    this.closing = true;
-    this.open = 1 - this.open;
-    bufs[this.open].reset(this.nextIndex++);
-    if (full.labelled >= full.count) this.score(full, 'labels');
+    if (this.done < local) this.score(this.done, 'next-window');
+    this.fullAt = nowMs;
+    if ((this.labelled.get(local) ?? 0) >= this.W) this.score(local, 'labels');
   }
 
-  private referenceFor(version: string): Reference | null {
+  private referenceFor(version: string): Reference {
     let r = this.references.get(version);
     if (!r) {
       const m = this.models.get(version);
-      if (!m) return null;
-      r = referenceOf(m);
+      if (!m) return NO_REFERENCE;
+      r = buildReference(m, this.view!, driftTestOf(this.config), this.config.drift.legacy);
       this.references.set(version, r);
     }
     return r;
   }
 
-  private score(buf: WindowBuffer, closedBy: LiveWindow['closedBy']): void {
-    this.closing = false;
-    for (const id of buf.ids) {
+  private score(local: number, closedBy: LiveWindow['closedBy']): void {
+    this.done = local + 1;
+    for (const id of this.idsOf.get(local) ?? []) {
       const list = this.pending.get(id);
       if (!list) continue;
-      const rest = list.filter((p) => p.buf !== buf);
+      const rest = list.filter((p) => Math.floor((p.g + p.rows - 1) / this.W) > local);
       if (rest.length) this.pending.set(id, rest);
       else this.pending.delete(id);
     }
-    const n = buf.count;
+    this.idsOf.delete(local);
+    this.labelled.delete(local);
+    const { W, D, R } = this;
+    const ring = this.ring!;
+    const view = this.view!;
     const task = this.task!;
-    let labelled = 0;
-    let correct = 0;
-    let absErr = 0;
-    let sqErr = 0;
-    const distribution: Record<string, number> = {};
-    let meanPrediction: number | null = null;
-    let predictionDrift: number | null = null;
-    const ref = this.referenceFor(buf.version);
-    if (buf.predLabel) {
-      const counts = new Int32Array(this.labels.size);
-      for (let i = 0; i < n; i++) {
-        counts[buf.predLabel[i]]++;
-        const t = buf.truthLabel![i];
-        if (t >= 0) {
-          labelled++;
-          if (t === buf.predLabel[i]) correct++;
-        }
-      }
-      for (let k = 0; k < counts.length; k++) if (counts[k] > 0) distribution[this.labels.values[k]] = counts[k];
-      if (ref?.predictions?.kind === 'categorical') predictionDrift = psiCategorical(ref.predictions.counts, distribution);
+    // The window and its drift window, contiguous, as the batch monitor holds them.
+    const end = (local + 1) * W;
+    const g0 = Math.max(0, end - this.span);
+    const n = end - g0;
+    for (const f of this.features) {
+      if (f.num) unring(f.num, view.numeric[f.name], g0, n, R);
+      else unring(f.cat!, view.categorical[f.name], g0, n, R);
+    }
+    if (ring.predictedLabel) {
+      unring(ring.predictedLabel, view.predictedLabel!, g0, n, R);
+      unring(ring.truthLabel!, view.truthLabel!, g0, n, R);
     } else {
-      let sum = 0;
-      for (let i = 0; i < n; i++) {
-        const p = buf.predValue![i];
-        sum += p;
-        const t = buf.truthValue![i];
-        if (t === t) {
-          labelled++;
-          const d = p - t;
-          absErr += Math.abs(d);
-          sqErr += d * d;
-        }
-      }
-      meanPrediction = sum / n;
-      if (ref?.predictions?.kind === 'numeric') predictionDrift = this.numericScore(ref.predictions, buf.predValue!, n);
+      unring(ring.predictedValue!, view.predictedValue!, g0, n, R);
+      unring(ring.truthValue!, view.truthValue!, g0, n, R);
     }
-    const drift: Record<string, number> = {};
-    if (ref) {
-      this.features.forEach((f, k) => {
-        if (f.kind === 'numeric') {
-          const r = ref.numeric.get(f.name);
-          if (r) drift[f.name] = this.numericScore(r, buf.numeric[k], n);
-        } else {
-          const counts = ref.categorical.get(f.name);
-          if (!counts) return;
-          const current: Record<string, number> = {};
-          const codes = buf.codes[k];
-          for (let i = 0; i < n; i++) {
-            const c = codes[i];
-            if (c < 0) continue;
-            const name = f.dict!.values[c];
-            current[name] = (current[name] ?? 0) + 1;
-          }
-          drift[f.name] = psiCategorical(counts, current);
-        }
-      });
-    }
-    const p50 = kthSmallest(buf.latency, 0, n, n >> 1, this.latencyScratch);
-    const accuracy = task === 'classification' && labelled > 0 ? correct / labelled : null;
-    const mae = task === 'regression' && labelled > 0 ? absErr / labelled : null;
-    const rmse = task === 'regression' && labelled > 0 ? Math.sqrt(sqErr / labelled) : null;
+    unring(ring.latencyMs, view.latencyMs, g0, n, R);
+    unring(ring.time, view.time, g0, n, R);
+    unring(ring.version, view.version, g0, n, R);
+    const version = this.versions.values[view.version[n - 1]];
+    const ref = this.referenceFor(version);
+    const dStart = Math.max(0, end - D) - g0;
+    const w = windowStats(view, task, n - W, n, dStart, this.indexBase + local, version, ref, this.scratch!);
+    labelStats(view, task, n - W, n, w);
+    const wanted = this.config.drift.features ?? this.features.map((f) => f.name);
+    const decisions = driftDecisions(ref, view, w, wanted, dStart, n, this.config.drift.threshold ?? undefined, this.config.drift.legacy, this.scratch!);
+    const driftTests: Record<string, DriftTest> = {};
+    for (const [name, r] of Object.entries(ref.numeric)) driftTests[name] = r.test;
+    for (const [name, r] of Object.entries(ref.categorical)) driftTests[name] = r.test;
+    const predRef = ref.predictionsCategorical ?? ref.predictionsNumeric;
+    if (predRef) driftTests['(predictions)'] = predRef.test;
+    const tests = new Set(Object.values(driftTests));
     const metric = this.config.metric ?? (task === 'classification' ? 'accuracy' : 'mae');
-    const value = metricOf(metric, accuracy, mae, rmse);
+    const value = metricOf(metric, w.accuracy, w.mae, w.rmse);
     const win: LiveWindow = {
       model: this.model,
-      index: buf.index,
-      start: Number.isFinite(buf.firstTime) ? new Date(buf.firstTime).toISOString() : null,
-      end: Number.isFinite(buf.lastTime) ? new Date(buf.lastTime).toISOString() : null,
-      count: n,
-      labelled,
-      version: buf.version,
-      accuracy,
-      mae,
-      rmse,
-      distribution,
-      meanPrediction,
-      driftMethod: this.config.drift.method,
-      drift,
-      predictionDrift: predictionDrift !== null && Number.isFinite(predictionDrift) ? predictionDrift : null,
-      p50LatencyMs: Number.isFinite(p50) ? p50 : null,
+      index: w.index,
+      start: w.start,
+      end: w.end,
+      count: w.count,
+      labelled: w.labelled,
+      version,
+      accuracy: w.accuracy,
+      mae: w.mae,
+      rmse: w.rmse,
+      distribution: w.distribution,
+      meanPrediction: w.meanPrediction,
+      driftMethod: tests.size === 1 ? [...tests][0] : tests.size === 0 ? driftTestOf(this.config) : 'auto',
+      driftTests,
+      driftWindow: n - dStart,
+      drifted: [...decisions.features.filter((f) => f.drifted).map((f) => f.name), ...(decisions.predictions.drifted ? ['predictions'] : [])],
+      drift: w.drift,
+      predictionDrift: Number.isFinite(w.predictionDrift) ? w.predictionDrift : null,
+      p50LatencyMs: w.p50LatencyMs,
       metric,
       value,
       chart: null,
@@ -530,19 +511,9 @@ export class WindowAccumulator {
     };
     const alerts: LiveAlert[] = [];
     if (value !== null) this.chartPoint(win, value, alerts);
-    this.driftAlerts(win, alerts);
-    // The buffer is free again once its window is scored; invalidate what still points at it.
-    buf.index = -1;
+    this.driftAlerts(win, decisions, alerts);
     this.emit({ type: 'window', data: win });
     for (const a of alerts) this.emit({ type: 'alert', data: a });
-  }
-
-  private numericScore(r: { edges: Float64Array; expected: Float64Array; sample: Float64Array }, values: Float64Array, n: number): number {
-    if (this.config.drift.method === 'psi') return psiFromCounts(r.expected, binCounts(r.edges, values, 0, n));
-    const win = new Float64Array(n);
-    let m = 0;
-    for (let i = 0; i < n; i++) if (values[i] === values[i]) win[m++] = values[i];
-    return m && r.sample.length ? ksStatistic(r.sample, win.subarray(0, m).sort()) : NaN;
   }
 
   private chartPoint(win: LiveWindow, value: number, alerts: LiveAlert[]): void {
@@ -560,7 +531,15 @@ export class WindowAccumulator {
     const pts = [...this.baselinePts, ...this.recent];
     let chart;
     try {
-      chart = buildControlChart(pts, { chart: proportion ? 'p' : 'individuals', sigma: this.config.sigma, baseline: explicit ?? k, rules: this.config.rules, metric: win.metric });
+      chart = buildControlChart(pts, {
+        chart: proportion ? 'p' : 'individuals',
+        sigma: this.config.sigma,
+        baseline: explicit ?? k,
+        rules: this.config.rules,
+        metric: win.metric,
+        estimator: this.config.estimator,
+        side: this.config.side ?? defaultSide(win.metric),
+      });
     } catch {
       return;
     }
@@ -583,27 +562,32 @@ export class WindowAccumulator {
     }
   }
 
-  /** A feature's drift alerts when it crosses the threshold, not again while it stays above. */
-  private driftAlerts(win: LiveWindow, alerts: LiveAlert[]): void {
-    const { threshold, method, features } = this.config.drift;
-    const scores: Array<[string, number | null]> = [...(features ?? this.features.map((f) => f.name)).filter((f) => f in win.drift).map((f): [string, number] => [f, win.drift[f]]), ['predictions', win.predictionDrift]];
-    for (const [name, score] of scores) {
-      const drifted = score !== null && score > threshold;
+  /** A feature's drift alerts when it starts drifting (by its test and threshold), not again while it stays drifted. */
+  private driftAlerts(win: LiveWindow, decisions: ReturnType<typeof driftDecisions>, alerts: LiveAlert[]): void {
+    const all: Array<[string, Omit<DriftFeatureResult, 'name'>]> = [...decisions.features.map((f): [string, DriftFeatureResult] => [f.name, f]), ['predictions', decisions.predictions]];
+    for (const [name, r] of all) {
+      const drifted = r.drifted && Number.isFinite(r.score);
       if (drifted && !this.drifted.has(name)) {
+        const detail = r.pValue !== null ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}` : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
         alerts.push({
           model: this.model,
           version: win.version,
           window: win.index,
           rule: `drift:${name}`,
-          metric: method,
-          value: score,
-          message: name === 'predictions' ? `Drift of the predictions in live window ${win.index + 1}: ${method.toUpperCase()} ${score.toFixed(3)} > ${threshold}.` : `Drift of '${name}' in live window ${win.index + 1}: ${method.toUpperCase()} ${score.toFixed(3)} > ${threshold}.`,
+          metric: r.test,
+          value: r.score,
+          message: `Drift of ${name === 'predictions' ? 'the predictions' : `'${name}'`} in live window ${win.index + 1} (latest ${win.driftWindow} predictions): ${detail}.`,
         });
       }
       if (drifted) this.drifted.add(name);
       else this.drifted.delete(name);
     }
   }
+}
+
+/** The drift test choice of a live configuration. */
+function driftTestOf(c: LiveMonitorConfig): DriftTestChoice {
+  return c.drift.method;
 }
 
 function keyOf(m: LiveModel): string {
@@ -656,18 +640,43 @@ export function liveConfig(input: unknown, base: LiveMonitorConfig = DEFAULT_LIV
     if (!Array.isArray(o.rules) || !o.rules.every((r) => r === 1 || r === 2 || r === 3 || r === 4)) throw new TypeError(`'rules' must be a list of Western Electric rule numbers 1–4.`);
     out.rules = [...new Set(o.rules as number[])];
   }
+  if (o.sigmaEstimator !== undefined) {
+    if (o.sigmaEstimator !== 'movingRange' && o.sigmaEstimator !== 'stddev') throw new TypeError(`'sigmaEstimator' must be "movingRange" or "stddev" (got ${JSON.stringify(o.sigmaEstimator)}).`);
+    out.estimator = o.sigmaEstimator;
+  }
+  if (o.side !== undefined) {
+    if (o.side !== null && o.side !== 'lower' && o.side !== 'upper' && o.side !== 'both') throw new TypeError(`'side' must be "lower", "upper", "both" or null (got ${JSON.stringify(o.side)}).`);
+    out.side = o.side;
+  }
   if (o.labelWaitMs !== undefined) out.labelWaitMs = int('labelWaitMs', o.labelWaitMs, 0, 86_400_000);
   if (o.drift !== undefined) {
     const d = o.drift as Record<string, unknown>;
-    if (typeof d !== 'object' || d === null) throw new TypeError(`'drift' must be an object {method, threshold, features}.`);
+    if (typeof d !== 'object' || d === null) throw new TypeError(`'drift' must be an object {test, threshold, window, features}.`);
+    const choice = (k: string, v: unknown): DriftTestChoice => {
+      if (typeof v !== 'string' || !(DRIFT_TESTS as readonly string[]).includes(v)) throw new TypeError(`'drift.${k}' must be one of ${DRIFT_TESTS.join(', ')} (got ${JSON.stringify(v)}).`);
+      return v as DriftTestChoice;
+    };
+    // As modelops.yaml: the older `method` (psi or ks) keeps its meaning; `test` wins unless it is auto.
     if (d.method !== undefined) {
-      if (d.method !== 'psi' && d.method !== 'ks') throw new TypeError(`'drift.method' must be "psi" or "ks".`);
-      out.drift.method = d.method;
+      out.drift.method = choice('method', d.method);
+      out.drift.legacy = d.method === 'psi' || d.method === 'ks';
+    }
+    if (d.test !== undefined) {
+      const t = choice('test', d.test);
+      if (t !== 'auto' || d.method === undefined) {
+        out.drift.method = t;
+        out.drift.legacy = false;
+      }
+    }
+    if (d.legacy !== undefined) {
+      if (typeof d.legacy !== 'boolean') throw new TypeError(`'drift.legacy' must be true or false.`);
+      out.drift.legacy = d.legacy;
     }
     if (d.threshold !== undefined) {
-      if (typeof d.threshold !== 'number' || !(d.threshold > 0)) throw new TypeError(`'drift.threshold' must be a number > 0.`);
+      if (d.threshold !== null && (typeof d.threshold !== 'number' || !(d.threshold > 0))) throw new TypeError(`'drift.threshold' must be a number > 0, or null for the test's own.`);
       out.drift.threshold = d.threshold;
     }
+    if (d.window !== undefined) out.drift.window = d.window === null ? null : int('drift.window', d.window, 2, MAX_LIVE_WINDOW);
     if (d.features !== undefined) {
       if (d.features !== null && (!Array.isArray(d.features) || d.features.length > 1000 || !d.features.every((f) => typeof f === 'string'))) throw new TypeError(`'drift.features' must be a list of feature names or null.`);
       out.drift.features = d.features as string[] | null;
@@ -679,11 +688,15 @@ export function liveConfig(input: unknown, base: LiveMonitorConfig = DEFAULT_LIV
 /**
  * The live settings for `monitor:` of modelops.yaml. `evaluation` is the deployed version's
  * evaluation value of the metric, for `baseline: evaluation` on accuracy/error-rate charts.
- * Live drift is PSI (threshold `drift.threshold`, default 0.2), or the KS statistic D when the
- * config says `method: ks` with a threshold; the batch monitor's other tests are not scored live.
+ * Drift as the batch monitor: the test per column (`drift.test`, or the older `method` with its
+ * meaning), the threshold (default the test's own) and the drift window (`drift.window`).
  */
 export function liveConfigFromMonitor(
-  mc: { window: number; controlChart: { metric: string; sigma: number; baseline: number | 'evaluation'; rules: number[] }; drift: { method?: string; test?: string; threshold?: number; features?: string[] } },
+  mc: {
+    window: number;
+    controlChart: { metric: string; sigma: number; baseline: number | 'evaluation'; rules: number[]; sigmaEstimator?: SigmaEstimator; side?: RuleSide };
+    drift: { method?: string; test?: string; threshold?: number; window?: number; features?: string[] };
+  },
   evaluation?: number,
 ): LiveMonitorConfig {
   const metric = mc.controlChart.metric;
@@ -691,9 +704,10 @@ export function liveConfigFromMonitor(
   let baseline: LiveMonitorConfig['baseline'] = 5;
   if (mc.controlChart.baseline !== 'evaluation') baseline = Math.max(2, mc.controlChart.baseline);
   else if (typeof evaluation === 'number' && proportion) baseline = { mean: metric === 'error_rate' ? 1 - evaluation : evaluation, std: 0 };
-  const test = mc.drift.test ?? mc.drift.method;
-  const ks = test === 'ks' && mc.drift.method === 'ks' && mc.drift.threshold !== undefined;
-  const psiThreshold = test === undefined || test === 'psi' || test === 'auto' ? mc.drift.threshold : undefined;
+  // The batch monitor's driftChoice and legacyDriftMethod.
+  const d = mc.drift;
+  const named = d.test !== undefined && d.test !== 'auto';
+  const method = (named ? d.test : (d.method ?? 'auto')) as DriftTestChoice;
   return {
     ...DEFAULT_LIVE_CONFIG,
     window: Math.min(MAX_LIVE_WINDOW, mc.window),
@@ -701,6 +715,9 @@ export function liveConfigFromMonitor(
     sigma: mc.controlChart.sigma,
     baseline,
     rules: [...mc.controlChart.rules],
-    drift: { method: ks ? 'ks' : 'psi', threshold: ks ? mc.drift.threshold! : (psiThreshold ?? 0.2), features: mc.drift.features ?? null },
+    // The batch monitor's chartStyle: moving-range σ and the metric's side unless the config says otherwise.
+    estimator: mc.controlChart.sigmaEstimator ?? 'movingRange',
+    side: mc.controlChart.side ?? defaultSide(metric),
+    drift: { method, legacy: !named && d.method !== undefined, threshold: d.threshold ?? null, window: d.window === undefined ? null : Math.min(MAX_LIVE_WINDOW, d.window), features: d.features ?? null },
   };
 }
