@@ -2,9 +2,14 @@ import type { Connection, TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { NotificationType, ParamsOf, RequestType, ResultOf } from '../protocol';
 import type { BoundToken } from '../engine/deploy';
+import type { WorkspaceServices } from './workspaceServices';
 
-/** What every handler module receives: the connection, open documents and workspace facts. */
-export interface ServerContext {
+/**
+ * What every handler module receives: the connection, open documents and workspace facts, and
+ * (from WorkspaceServices) the shared registry, config paths and the alias lookup, so no handler
+ * module keeps workspace state in a module global.
+ */
+export interface ServerContext extends WorkspaceServices {
   readonly connection: Connection;
   readonly documents: TextDocuments<TextDocument>;
   /** Absolute path of the first workspace folder, or null with no folder open. */

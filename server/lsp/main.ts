@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { core } from '../protocol';
 import type { InitializationOptions } from '../protocol/core';
 import type { ServerContext } from './context';
+import { createWorkspaceServices } from './workspaceServices';
 import { handlerModules } from './handlers';
 import { describeError, isModelOpsError, ModelOpsError } from '../engine/errors';
 import { PRODUCT_VERSION } from '../engine/version';
@@ -28,8 +29,14 @@ let root: string | null = null;
 let trusted = false;
 let validationDelayMs = 150;
 const shutdownHooks: Array<() => void | Promise<void>> = [];
+const services = createWorkspaceServices({
+  workspaceRoot: () => root,
+  log: (message) => connection.console.log(message),
+  notify: (type, params) => void connection.sendNotification(type.method, params),
+});
 
 const ctx: ServerContext = {
+  ...services,
   connection,
   documents,
   workspaceRoot: () => root,
@@ -103,6 +110,8 @@ ctx.onNotification(core.setTrust, (p) => {
 });
 
 for (const register of handlerModules) register(ctx);
+// Closed after the handlers' own shutdown hooks, which may still touch the registry.
+ctx.onShutdown(services.closeRegistry);
 
 connection.onShutdown(async () => {
   for (const hook of shutdownHooks.splice(0)) {

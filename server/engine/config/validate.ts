@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, isAlias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { childSchema, configSchema, keysOf, withDefaults, type ObjectSchema, type SchemaNode } from './schema';
 import { deref, keyName, MAX_ALIAS_EXPANSION, nodeSpan, parseConfig, toJs, type LineIndex, type ParsedConfig } from './parse';
-import { fileInfo, peekData, sampleColumn } from './datafile';
+import { fileInfo, nearestDataFiles, peekData, sampleColumn } from './datafile';
 import { checkOnnxBlock, checkOnnxModel, type OnnxCheckHost } from './onnxCheck';
 import { isAssembled, type ParseCache } from './incremental';
 import { parseGate, GATE_GRAMMAR } from './gate';
@@ -190,7 +190,9 @@ class Analyzer {
         const v = node.value;
         if (schema.enum && !schema.enum.includes(v)) {
           const s = didYouMean(v, schema.enum);
-          this.add(at, 'error', 'invalid-enum', `${pathText(path)} must be one of ${schema.enum.join(', ')}; got '${clip(v)}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+          // A metric name: "Did you mean" first, and metricsOfTask narrows the list to the model's task.
+          if (schema.role === 'metric') this.add(at, 'error', 'invalid-enum', `${pathText(path)}: ${unknownMetricMessage(v, s, schema.enum)}`, { ...(s ? { suggestion: s } : {}), metric: v, field: pathText(path) });
+          else this.add(at, 'error', 'invalid-enum', `${pathText(path)} must be one of ${schema.enum.join(', ')}; got '${clip(v)}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
         } else if (schema.minLength !== undefined && v.length < schema.minLength) this.add(at, 'error', 'empty-value', `${pathText(path)} must not be empty.`);
         else if (schema.pattern && !patternOf(schema.pattern).test(v)) this.add(at, 'error', 'invalid-value', `${pathText(path)} '${clip(v)}' has characters that are not allowed (letters, digits, '-', '_' and '.' only).`);
         return;
@@ -446,18 +448,15 @@ class Analyzer {
     }
   }
 
+  /** The meaning checks: the rules of MEANING_RULES, in order. */
   meaning(v: Record<string, unknown>): void {
-    const data = obj(v.data);
-    const model = obj(v.model);
-    const train = obj(v.train);
-    const evaluate = obj(v.evaluate);
-    const deploy = obj(v.deploy);
-    const monitor = obj(v.monitor);
-    const task = model.task === 'classification' || model.task === 'regression' ? model.task : undefined;
-    const framework = model.framework === 'command' ? 'command' : model.framework === 'onnx' ? 'onnx' : 'tfjs';
-    const base = this.ctx.path ? dirname(this.ctx.path) : undefined;
+    const facts = meaningFacts(v, this.ctx);
+    for (const rule of MEANING_RULES) rule.check(this, facts);
+  }
 
-    // split sums to 1
+  /** data.split fractions sum to 1. */
+  splitSum(facts: MeaningFacts): void {
+    const { data } = facts;
     const split = obj(data.split);
     if (isMap(this.node(['data', 'split']))) {
       const parts = [split.train ?? 0.7, split.validation ?? 0.15, split.test ?? 0.15];
@@ -466,18 +465,22 @@ class Analyzer {
         if (Math.abs(sum - 1) > 1e-6) this.add(this.at(['data', 'split']), 'error', 'split-sum', `data.split fractions must sum to 1; train + validation + test = ${round(sum)}.`);
       }
     }
+  }
 
-    // data files and columns
+  /** data.train, validation and test exist and can be read; the others have the training file's columns. */
+  dataFiles(facts: MeaningFacts): void {
+    const { data, base, format } = facts;
     let columns: string[] | null = null;
-    const format = typeof data.format === 'string' ? data.format : undefined;
-    const trainPath = typeof data.train === 'string' && data.train ? data.train : undefined;
     if (base && !this.ctx.noFileChecks) {
       for (const key of ['train', 'validation', 'test'] as const) {
         const rel = data[key];
         if (typeof rel !== 'string' || !rel) continue;
         const abs = resolve(base, rel);
         if (!fileInfo(abs)) {
-          this.add(this.at(['data', key]), 'error', 'file-not-found', `data.${key}: file '${rel}' does not exist (looked in ${abs}).`, { path: abs });
+          // The nearest existing data files become quick fixes (a typo, or the file was moved).
+          const near = nearestDataFiles(base, rel);
+          const hint = near.length ? ` Nearest data file${near.length > 1 ? 's' : ''}: ${near.join(', ')}.` : '';
+          this.add(this.at(['data', key]), 'error', 'file-not-found', `data.${key}: file '${rel}' does not exist (looked in ${abs}).${hint}`, { path: abs, candidates: near });
           continue;
         }
         const peek = peekData(abs, format);
@@ -493,12 +496,16 @@ class Analyzer {
         }
       }
     }
-    const target = typeof data.target === 'string' ? data.target : undefined;
+    facts.columns = columns;
+  }
+
+  /** data.target and data.features name columns of the training file; the features the model takes. */
+  dataColumns(facts: MeaningFacts): void {
+    const { columns, target, features, trainPath } = facts;
     if (columns && target !== undefined && !columns.includes(target)) {
       const s = didYouMean(target, columns);
       this.add(this.at(['data', 'target']), 'error', 'unknown-column', `data.target: '${clip(target)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
     }
-    const features = Array.isArray(data.features) ? data.features : undefined;
     if (features) {
       features.forEach((f, i) => {
         if (typeof f !== 'string') return;
@@ -509,9 +516,12 @@ class Analyzer {
         }
       });
     }
-    const featureSet = features ? features.filter((f): f is string => typeof f === 'string') : columns?.filter((c) => c !== target);
+    facts.featureSet = features ? features.filter((f): f is string => typeof f === 'string') : columns?.filter((c) => c !== target);
+  }
 
-    // target values vs task
+  /** The target's values against model.task; a classifier's classes. */
+  targetValues(facts: MeaningFacts): void {
+    const { base, trainPath, target, columns, task, format } = facts;
     let classes: { count: number; exact: boolean; labels: string[] } | undefined;
     if (base && trainPath && target && columns?.includes(target) && !this.ctx.noFileChecks) {
       const sample = sampleColumn(resolve(base, trainPath), target, format);
@@ -527,9 +537,12 @@ class Analyzer {
         }
       }
     }
+    facts.classes = classes;
+  }
 
-    // layers vs task
-    const layers = Array.isArray(model.layers) ? model.layers : undefined;
+  /** model.layers and train.command against model.framework. */
+  frameworkKeys(facts: MeaningFacts): void {
+    const { framework, model, train, layers } = facts;
     if (framework === 'tfjs' && isMap(this.node(['model'])) && !this.node(['model', 'layers']) && model.layers === undefined) {
       const m = this.node(['model']) as YAMLMap;
       this.add(this.keyAt(['model']), 'error', 'missing-key', `model.layers is required with framework: tfjs (the network, input to output).`, this.missingData(m, 'layers', ['model'], schemaExample(['model', 'layers'])));
@@ -538,8 +551,17 @@ class Analyzer {
       this.add(this.at(['model', 'framework']), 'error', 'missing-key', `framework: command needs train.command (the external trainer to run).`);
     }
     if (framework !== 'tfjs' && layers) this.add(this.keyAt(['model', 'layers']), 'warning', 'unused-key', `model.layers is ignored with framework: ${framework}.`);
-    this.onnxMeaning({ framework, model, train, base, task, features, featureSet, columns, classes, target });
+  }
+
+  /** train.command with framework: tfjs. */
+  commandOnly(facts: MeaningFacts): void {
+    const { framework, train } = facts;
     if (framework === 'tfjs' && typeof train.command === 'string') this.add(this.keyAt(['train', 'command']), 'warning', 'unused-key', `train.command is used only with framework: command.`);
+  }
+
+  /** The output layer against the task and the classes in the data. */
+  outputLayer(facts: MeaningFacts): void {
+    const { framework, layers, task, classes, target, trainPath } = facts;
     if (framework === 'tfjs' && layers && layers.length > 0 && task) {
       const li = layers.length - 1;
       const last = obj(layers[li]);
@@ -574,16 +596,25 @@ class Analyzer {
         }
       }
     }
+  }
 
-    // metrics valid for the task
-    const valid: readonly string[] | undefined = task === 'classification' ? CLASSIFICATION_METRICS : task === 'regression' ? REGRESSION_METRICS : undefined;
-    const mismatch = (m: string) => `'${m}' is a ${valid === CLASSIFICATION_METRICS ? 'regression' : 'classification'} metric, but model.task is ${task}. Metrics for ${task}: ${valid?.join(', ')}.`;
-    const all: readonly string[] = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
+  /** evaluate.metrics are metrics of the task. */
+  evaluateMetrics(facts: MeaningFacts): void {
+    const { evaluate, task, valid } = facts;
+    const all = ALL_METRICS;
+    const mismatch = (m: string) => metricMismatch(m, task, valid);
     if (valid && Array.isArray(evaluate.metrics)) {
       evaluate.metrics.forEach((m, i) => {
         if (typeof m === 'string' && all.includes(m) && !valid.includes(m)) this.add(this.at(['evaluate', 'metrics', i]), 'error', 'metric-task-mismatch', `evaluate.metrics: ${mismatch(m)}`);
       });
     }
+  }
+
+  /** evaluate.gates: conditions that parse, on metrics of the task, with the aliases they compare to. */
+  evaluateGates(facts: MeaningFacts): void {
+    const { evaluate, model, task, valid } = facts;
+    const all = ALL_METRICS;
+    const mismatch = (m: string) => metricMismatch(m, task, valid);
     const gates = obj(evaluate.gates);
     for (const [m, expr] of Object.entries(gates)) {
       if (valid && all.includes(m) && !valid.includes(m)) this.add(this.keyAt(['evaluate', 'gates', m]), 'error', 'metric-task-mismatch', `evaluate.gates: ${mismatch(m)}`);
@@ -604,16 +635,21 @@ class Analyzer {
         this.add(at, 'information', 'alias-missing', `evaluate.gates.${m}: no version of '${model.name}' holds alias '${g.alias}' yet, so this gate passes until one does.`, { alias: g.alias });
       }
     }
-    this.fairnessMeaning(evaluate, task, columns, trainPath);
-    if (v.tune !== undefined) tuneMeaning(this, v);
-    if (v.optimize !== undefined) optimizeMeaning(this, v, task);
+  }
+
+  /** train keys that apply only to classification. */
+  trainForTask(facts: MeaningFacts): void {
+    const { train, task } = facts;
     const es = obj(train.earlyStopping);
     if (task === 'regression' && typeof es.metric === 'string' && es.metric.includes('accuracy'))
       this.add(this.at(['train', 'earlyStopping', 'metric']), 'error', 'metric-task-mismatch', `train.earlyStopping.metric: '${es.metric}' exists only for classification; use val_loss.`, { suggestion: 'val_loss' });
     if (task === 'regression' && train.classWeights !== undefined && train.classWeights !== 'none')
       this.add(this.keyAt(['train', 'classWeights']), 'warning', 'unused-key', `train.classWeights applies only to classification.`);
+  }
 
-    // deploy targets
+  /** deploy.targets: an http target has a url without credentials. */
+  deployTargets(facts: MeaningFacts): void {
+    const { deploy } = facts;
     const targets = obj(deploy.targets);
     for (const [name, t0] of Object.entries(targets)) {
       const t = obj(t0);
@@ -621,6 +657,11 @@ class Analyzer {
         this.add(this.keyAt(['deploy', 'targets', name]), 'error', 'missing-key', `deploy.targets.${name}: an http target needs url.`, this.missingData(this.node(['deploy', 'targets', name]) as YAMLMap, 'url', ['deploy', 'targets', name], 'url: https://models.example.com'));
       if (typeof t.url === 'string') this.checkUrl(t.url, ['deploy', 'targets', name, 'url']);
     }
+  }
+
+  /** monitor.alerts.webhook: a URL without a secret in its path, not set beside webhookSecret. */
+  alertWebhook(facts: MeaningFacts): void {
+    const { monitor } = facts;
     const alerts = obj(monitor.alerts);
     if (typeof alerts.webhook === 'string' && this.checkUrl(alerts.webhook, ['monitor', 'alerts', 'webhook'])) {
       if (webhookPathCarriesSecret(new URL(alerts.webhook))) {
@@ -634,8 +675,12 @@ class Analyzer {
       }
       if (typeof alerts.webhookSecret === 'string') this.add(this.keyAt(['monitor', 'alerts', 'webhook']), 'warning', 'unused-key', 'monitor.alerts: webhookSecret is set, so webhook is ignored; remove one of them.');
     }
+  }
 
-    // monitor
+  /** monitor.target names a deploy target. */
+  monitorTarget(facts: MeaningFacts): void {
+    const { monitor, deploy } = facts;
+    const targets = obj(deploy.targets);
     if (typeof monitor.target === 'string') {
       const names = Object.keys(targets);
       if (!names.includes(monitor.target)) {
@@ -643,11 +688,22 @@ class Analyzer {
         this.add(this.at(['monitor', 'target']), 'error', 'unknown-target', `monitor.target: '${clip(monitor.target)}' is not a target under deploy.targets${names.length ? ` (${names.join(', ')})` : ''}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
       }
     }
+  }
+
+  /** monitor.controlChart.metric is a metric of the task. */
+  controlChartMetric(facts: MeaningFacts): void {
+    const { monitor, task, valid } = facts;
+    const all = ALL_METRICS;
+    const mismatch = (m: string) => metricMismatch(m, task, valid);
     const cc = obj(monitor.controlChart);
     if (valid && typeof cc.metric === 'string' && all.includes(cc.metric) && !valid.includes(cc.metric))
       this.add(this.at(['monitor', 'controlChart', 'metric']), 'error', 'metric-task-mismatch', `monitor.controlChart.metric: ${mismatch(cc.metric)}`);
+  }
+
+  /** monitor.drift.features are features of the model. */
+  driftFeatures(facts: MeaningFacts): void {
+    const { monitor, featureSet } = facts;
     const drift = obj(monitor.drift);
-    this.monitorAnalyticsMeaning(cc, drift);
     if (Array.isArray(drift.features) && featureSet) {
       drift.features.forEach((f, i) => {
         if (typeof f === 'string' && !featureSet.includes(f)) {
@@ -756,6 +812,114 @@ class Analyzer {
     return true;
   }
 }
+
+/**
+ * What the meaning rules share: the config's blocks, and what earlier rules found in the data
+ * files (`columns`, `featureSet`, `classes`), which is why the rules run in a fixed order.
+ */
+interface MeaningFacts {
+  readonly value: Record<string, unknown>;
+  readonly data: Record<string, unknown>;
+  readonly model: Record<string, unknown>;
+  readonly train: Record<string, unknown>;
+  readonly evaluate: Record<string, unknown>;
+  readonly deploy: Record<string, unknown>;
+  readonly monitor: Record<string, unknown>;
+  readonly task: 'classification' | 'regression' | undefined;
+  readonly framework: 'tfjs' | 'command' | 'onnx';
+  /** The config's folder, which data paths are relative to; undefined for text alone. */
+  readonly base: string | undefined;
+  readonly format: string | undefined;
+  readonly trainPath: string | undefined;
+  readonly target: string | undefined;
+  readonly features: unknown[] | undefined;
+  readonly layers: unknown[] | undefined;
+  /** The metrics of the task; undefined without a task. */
+  readonly valid: readonly string[] | undefined;
+  /** The training file's columns (set by the data-files rule). */
+  columns: string[] | null;
+  /** The features the model takes (set by the data-columns rule). */
+  featureSet: string[] | undefined;
+  /** A classifier's classes in the training file (set by the target-values rule). */
+  classes: { count: number; exact: boolean; labels: string[] } | undefined;
+}
+
+function meaningFacts(v: Record<string, unknown>, ctx: AnalysisContext): MeaningFacts {
+  const data = obj(v.data);
+  const model = obj(v.model);
+  const task = model.task === 'classification' || model.task === 'regression' ? model.task : undefined;
+  return {
+    value: v,
+    data,
+    model,
+    train: obj(v.train),
+    evaluate: obj(v.evaluate),
+    deploy: obj(v.deploy),
+    monitor: obj(v.monitor),
+    task,
+    framework: model.framework === 'command' ? 'command' : model.framework === 'onnx' ? 'onnx' : 'tfjs',
+    base: ctx.path ? dirname(ctx.path) : undefined,
+    format: typeof data.format === 'string' ? data.format : undefined,
+    trainPath: typeof data.train === 'string' && data.train ? data.train : undefined,
+    target: typeof data.target === 'string' ? data.target : undefined,
+    features: Array.isArray(data.features) ? data.features : undefined,
+    layers: Array.isArray(model.layers) ? model.layers : undefined,
+    valid: task === 'classification' ? CLASSIFICATION_METRICS : task === 'regression' ? REGRESSION_METRICS : undefined,
+    columns: null,
+    featureSet: undefined,
+    classes: undefined,
+  };
+}
+
+const ALL_METRICS: readonly string[] = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
+
+/** A metric of the other task: the message names the metrics of this one. */
+function metricMismatch(m: string, task: string | undefined, valid: readonly string[] | undefined): string {
+  return `'${m}' is a ${valid === CLASSIFICATION_METRICS ? 'regression' : 'classification'} metric, but model.task is ${task}. Metrics for ${task}: ${valid?.join(', ')}.`;
+}
+
+/** One check of what a schema-valid config means. */
+interface MeaningRule {
+  readonly name: string;
+  check(a: Analyzer, facts: MeaningFacts): void;
+}
+
+/**
+ * The meaning checks, run in this order (the order of their diagnostics; the data-file rules
+ * come first because later ones read what they found). A new config block adds its rule here.
+ */
+const MEANING_RULES: readonly MeaningRule[] = [
+  { name: 'split-sum', check: (a, f) => a.splitSum(f) },
+  { name: 'data-files', check: (a, f) => a.dataFiles(f) },
+  { name: 'data-columns', check: (a, f) => a.dataColumns(f) },
+  { name: 'target-values', check: (a, f) => a.targetValues(f) },
+  { name: 'framework-keys', check: (a, f) => a.frameworkKeys(f) },
+  { name: 'onnx', check: (a, f) => a.onnxMeaning(f) },
+  { name: 'command-only-keys', check: (a, f) => a.commandOnly(f) },
+  { name: 'output-layer', check: (a, f) => a.outputLayer(f) },
+  { name: 'evaluate-metrics', check: (a, f) => a.evaluateMetrics(f) },
+  { name: 'evaluate-gates', check: (a, f) => a.evaluateGates(f) },
+  { name: 'fairness', check: (a, f) => a.fairnessMeaning(f.evaluate, f.task, f.columns, f.trainPath) },
+  {
+    name: 'tune',
+    check: (a, f) => {
+      if (f.value.tune !== undefined) tuneMeaning(a, f.value);
+    },
+  },
+  {
+    name: 'optimize',
+    check: (a, f) => {
+      if (f.value.optimize !== undefined) optimizeMeaning(a, f.value, f.task);
+    },
+  },
+  { name: 'train-for-task', check: (a, f) => a.trainForTask(f) },
+  { name: 'deploy-targets', check: (a, f) => a.deployTargets(f) },
+  { name: 'alert-webhook', check: (a, f) => a.alertWebhook(f) },
+  { name: 'monitor-target', check: (a, f) => a.monitorTarget(f) },
+  { name: 'control-chart-metric', check: (a, f) => a.controlChartMetric(f) },
+  { name: 'monitor-analytics', check: (a, f) => a.monitorAnalyticsMeaning(obj(f.monitor.controlChart), obj(f.monitor.drift)) },
+  { name: 'drift-features', check: (a, f) => a.driftFeatures(f) },
+];
 
 function movePosition(p: Position, lines: number): Position {
   return { line: p.line + lines, character: p.character };
@@ -889,13 +1053,15 @@ function tuneMeaning(a: Analyzer, v: Record<string, unknown>): void {
 function metricsOfTask(diagnostics: ConfigDiagnostic[], value: unknown): ConfigDiagnostic[] {
   const model = value && typeof value === 'object' && !Array.isArray(value) ? obj((value as Record<string, unknown>).model) : {};
   const task = model.task === 'classification' || model.task === 'regression' ? model.task : undefined;
-  if (!task || !diagnostics.some((d) => d.code === 'unknown-metric')) return diagnostics;
+  if (!task || !diagnostics.some((d) => (d.code === 'unknown-metric' || d.code === 'invalid-enum') && d.data?.metric !== undefined)) return diagnostics;
   const metrics = task === 'classification' ? CLASSIFICATION_METRICS : REGRESSION_METRICS;
   return diagnostics.map((d) => {
-    const name = d.code === 'unknown-metric' ? d.data?.metric : undefined;
+    const name = d.code === 'unknown-metric' || d.code === 'invalid-enum' ? d.data?.metric : undefined;
     if (typeof name !== 'string') return d;
     const s = didYouMean(name, metrics);
-    return { ...d, message: unknownMetricMessage(name, s, metrics, task), data: s ? { suggestion: s, metric: name } : { metric: name } };
+    const field = typeof d.data?.field === 'string' ? d.data.field : undefined;
+    const message = `${field ? `${field}: ` : ''}${unknownMetricMessage(name, s, metrics, task)}`;
+    return { ...d, message, data: { ...(s ? { suggestion: s } : {}), metric: name, ...(field ? { field } : {}) } };
   });
 }
 

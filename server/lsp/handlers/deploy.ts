@@ -1,6 +1,5 @@
 /** Deploy, rollback, endpoints, monitoring and endpoint tokens on the sidecar. */
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import type { ServerContext } from '../context';
 import { core, deploy as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
@@ -8,18 +7,9 @@ import { loadConfig } from '../../engine/config';
 import type { ModelOpsConfig } from '../../engine/config/types';
 import { deploy, listEndpoints, originOf, rollback, tokenResolver, type BoundToken } from '../../engine/deploy';
 import { monitor } from '../../engine/monitoring';
-import { sharedRegistry } from './registry';
-
-function configPath(ctx: ServerContext, uri: string | undefined): string {
-  const root = ctx.workspaceRoot();
-  if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
-  if (!uri) return resolve(root, 'modelops.yaml');
-  if (uri.startsWith('file:')) return fileURLToPath(uri);
-  return isAbsolute(uri) ? uri : resolve(root, uri);
-}
 
 async function config(ctx: ServerContext, uri: string | undefined): Promise<{ config: ModelOpsConfig; dir: string }> {
-  const path = configPath(ctx, uri);
+  const path = ctx.configPath(uri);
   return { config: (await loadConfig(path)).config, dir: dirname(path) };
 }
 
@@ -48,7 +38,7 @@ export function registerDeploy(ctx: ServerContext): void {
     if (before && after && before.token === after.token && sameOrigins(before, after)) return;
     if (!before && !after) return; // clearing what was never set (the start-up resend)
     try {
-      const registry = sharedRegistry(ctx);
+      const registry = ctx.registry();
       if (!before && after) {
         const last = registry
           .auditLog({ limit: 1000 })
@@ -79,7 +69,7 @@ export function registerDeploy(ctx: ServerContext): void {
   ctx.handle(rpc.deploy, async (params) => {
     if (deploying) throw new ModelOpsError('deploy-busy', `A deploy is already running (${deploying}).`, 'Wait for it to finish.');
     const { config: cfg, dir } = await config(ctx, params.configUri);
-    const registry = sharedRegistry(ctx);
+    const registry = ctx.registry();
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
     progress.begin(`ModelOps: deploying ${params.ref} to ${params.target}`, 0, 'package', false);
     deploying = `${params.ref} → ${params.target}`;
@@ -109,7 +99,7 @@ export function registerDeploy(ctx: ServerContext): void {
 
   ctx.handle(rpc.rollback, async (params) => {
     const { config: cfg, dir } = await config(ctx, params.configUri);
-    const record = await rollback({ registry: sharedRegistry(ctx), config: cfg, configDir: dir, target: params.target, model: params.model, tokenFor });
+    const record = await rollback({ registry: ctx.registry(), config: cfg, configDir: dir, target: params.target, model: params.model, tokenFor });
     ctx.notify(core.changed, { kind: 'deployments' });
     ctx.notify(core.changed, { kind: 'endpoints' });
     return record;
@@ -117,13 +107,13 @@ export function registerDeploy(ctx: ServerContext): void {
 
   ctx.handle(rpc.listEndpoints, async (params) => {
     const { config: cfg } = await config(ctx, params?.configUri);
-    return listEndpoints({ registry: sharedRegistry(ctx), config: cfg, tokenFor, trusted: ctx.trusted() });
+    return listEndpoints({ registry: ctx.registry(), config: cfg, tokenFor, trusted: ctx.trusted() });
   });
 
   ctx.handle(rpc.monitor, async (params) => {
     const { config: cfg } = await config(ctx, params?.configUri);
     const result = await monitor({
-      registry: sharedRegistry(ctx),
+      registry: ctx.registry(),
       config: cfg,
       target: params?.target,
       model: params?.model,

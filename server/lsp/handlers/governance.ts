@@ -1,7 +1,6 @@
 /** Governance requests on the sidecar: explain (progress, cancellation, trust), approvals, history, model cards. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { ServerContext } from '../context';
 import { governance as rpc } from '../../protocol';
@@ -14,20 +13,6 @@ import { loadConfig } from '../../engine/config';
 import { explainVersion, readStoredImportance } from '../../engine/explain';
 import { readStoredFairness } from '../../engine/evaluation/evaluate';
 import { buildModelCard, readAliasPolicy, renderCardMarkdown } from '../../engine/governance';
-import { readRegistry, sharedRegistry } from './registry';
-
-function workspace(ctx: ServerContext): string {
-  const root = ctx.workspaceRoot();
-  if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
-  return root;
-}
-
-function configPath(ctx: ServerContext, uri?: string): string {
-  const root = workspace(ctx);
-  if (!uri) return resolve(root, 'modelops.yaml');
-  if (uri.startsWith('file:')) return fileURLToPath(uri);
-  return isAbsolute(uri) ? uri : resolve(root, uri);
-}
 
 /**
  * The targets of deploy.targets with requireApproval, read leniently (only that block, as
@@ -53,13 +38,13 @@ function configuredTargets(path: string): Map<string, { requireApproval: boolean
 
 export function registerGovernance(ctx: ServerContext): void {
   ctx.handle(rpc.explain, async (params, token): Promise<ExplainSummary> => {
-    const registry = sharedRegistry(ctx);
+    const registry = ctx.registry();
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
     progress.begin(`ModelOps: explaining ${params.ref}`, undefined, 'Shapley values and permutation importance', true);
     try {
-      const r = await explainVersion({ registry, ref: params.ref, configPath: configPath(ctx, params.configUri), background: params.background, signal: controller.signal });
+      const r = await explainVersion({ registry, ref: params.ref, configPath: ctx.configPath(params.configUri), background: params.background, signal: controller.signal });
       const features = r.shap.features;
       return {
         ref: `${r.version.model}@${r.version.version}`,
@@ -88,19 +73,19 @@ export function registerGovernance(ctx: ServerContext): void {
     }
   });
 
-  ctx.handle(rpc.storedImportance, (p) => readStoredImportance(readRegistry(ctx), p.ref));
-  ctx.handle(rpc.storedFairness, (p) => readStoredFairness(readRegistry(ctx), p.ref));
+  ctx.handle(rpc.storedImportance, (p) => readStoredImportance(ctx.readRegistry(), p.ref));
+  ctx.handle(rpc.storedFairness, (p) => readStoredFairness(ctx.readRegistry(), p.ref));
 
   ctx.handle(rpc.approve, (p) => {
-    const target = configuredTargets(configPath(ctx)).get(p.for);
-    return sharedRegistry(ctx).approve(p.ref, { scope: target ? 'target' : 'alias', name: p.for, comment: p.comment ?? null, separationOfDuties: target?.separationOfDuties === true });
+    const target = configuredTargets(ctx.configPath()).get(p.for);
+    return ctx.registry().approve(p.ref, { scope: target ? 'target' : 'alias', name: p.for, comment: p.comment ?? null, separationOfDuties: target?.separationOfDuties === true });
   });
 
   ctx.handle(rpc.versionStatus, async (p) => {
-    const path = configPath(ctx);
+    const path = ctx.configPath();
     const policy = readAliasPolicy(path);
     const protectedTargets: ProtectedTarget[] = [...configuredTargets(path)].filter(([, t]) => t.requireApproval).map(([name, t]) => ({ name, separationOfDuties: t.separationOfDuties }));
-    const reg = readRegistry(ctx);
+    const reg = ctx.readRegistry();
     const fairness: Record<string, FairnessSummary> = {};
     const dir = join(reg.root, '.modelops', 'fairness', p.model);
     // Only versions with a stored report are read (one small file each).
@@ -117,14 +102,14 @@ export function registerGovernance(ctx: ServerContext): void {
   });
 
   ctx.handle(rpc.history, (p) => {
-    const reg = readRegistry(ctx);
+    const reg = ctx.readRegistry();
     const v = reg.getVersion(p.ref);
     const entries = reg.auditLog({ model: v.model }).filter((e) => e.version === v.version);
     return { ref: `${v.model}@${v.version}`, entries, verification: reg.verifyAudit() };
   });
 
   ctx.handle(rpc.card, async (p) => {
-    const path = configPath(ctx);
+    const path = ctx.configPath();
     let workspaceCard;
     if (existsSync(path)) {
       try {
@@ -133,7 +118,7 @@ export function registerGovernance(ctx: ServerContext): void {
         workspaceCard = undefined; // the card still reports what the registry knows
       }
     }
-    const c = await buildModelCard(readRegistry(ctx), p.ref, { workspaceCard });
+    const c = await buildModelCard(ctx.readRegistry(), p.ref, { workspaceCard });
     return { ref: `${c.version.model}@${c.version.version}`, markdown: renderCardMarkdown(c) };
   });
 }

@@ -33,19 +33,12 @@ import type { CompletionItem, DocumentSymbol } from '../../engine/config';
 import type { AnalysisContext, ConfigDiagnostic, Severity } from '../../engine/config/types';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 
-type AliasLookup = (model: string, alias: string) => boolean;
-let aliasLookup: AliasLookup | undefined;
-
-/** Lets the registry answer "does a version of this model hold this alias?" for gate warnings. */
-export function setAliasLookup(fn: AliasLookup | undefined): void {
-  aliasLookup = fn;
-}
-
 export function isConfigUri(uri: string): boolean {
   return /(^|\/)modelops\.ya?ml$/i.test(uri.split('?')[0]);
 }
 
-function analysisContext(uri: string): AnalysisContext {
+/** The analysis context of a document: its path, and the registry's answer to "does a version of this model hold this alias?" for gate diagnostics. */
+function analysisContext(server: ServerContext, uri: string): AnalysisContext {
   const ctx: AnalysisContext = {};
   if (uri.startsWith('file:')) {
     try {
@@ -54,16 +47,7 @@ function analysisContext(uri: string): AnalysisContext {
       // not a local file: analyse the text alone
     }
   }
-  const lookup = aliasLookup;
-  if (lookup) {
-    ctx.aliasExists = (model, alias) => {
-      try {
-        return lookup(model, alias);
-      } catch {
-        return true; // no registry answer: do not warn
-      }
-    };
-  }
+  ctx.aliasExists = (model, alias) => server.aliasExists(model, alias);
   return ctx;
 }
 
@@ -165,7 +149,7 @@ export function registerLanguage(ctx: ServerContext): void {
     const started = performance.now();
     let diagnostics: ConfigDiagnostic[];
     try {
-      diagnostics = analyzerFor(uri).analyze(doc.getText(), analysisContext(uri)).diagnostics;
+      diagnostics = analyzerFor(uri).analyze(doc.getText(), analysisContext(ctx, uri)).diagnostics;
     } catch (e) {
       analyzers.delete(uri); // start from a clean cache next time
       // The analysis is built never to throw; if it does, say so in place of crashing.
@@ -224,7 +208,7 @@ export function registerLanguage(ctx: ServerContext): void {
     }
     let diagnostics: ConfigDiagnostic[];
     try {
-      diagnostics = new ConfigAnalyzer().analyze(text, analysisContext(uri)).diagnostics;
+      diagnostics = new ConfigAnalyzer().analyze(text, analysisContext(ctx, uri)).diagnostics;
     } catch (e) {
       ctx.log(`validation of ${uri} (on disk) failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       return;
@@ -285,7 +269,7 @@ export function registerLanguage(ctx: ServerContext): void {
     guarded('completion', [] as LspCompletionItem[], (params: CompletionParams): LspCompletionItem[] => {
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !isConfigUri(doc.uri)) return [];
-      return complete(doc.getText(), params.position, analysisContext(doc.uri), parsedOf(doc)).map((c) => {
+      return complete(doc.getText(), params.position, analysisContext(ctx, doc.uri), parsedOf(doc)).map((c) => {
         const item: LspCompletionItem = {
           label: c.label,
           kind: COMPLETION_KIND[c.kind],
@@ -336,7 +320,7 @@ export function registerLanguage(ctx: ServerContext): void {
     guarded('definition', null, (params: DefinitionParams): Location | null => {
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !isConfigUri(doc.uri)) return null;
-      const d = definition(parsedOf(doc), params.position, analysisContext(doc.uri));
+      const d = definition(parsedOf(doc), params.position, analysisContext(ctx, doc.uri));
       if (!d) return null;
       return { uri: d.path ? pathToFileURL(d.path).href : doc.uri, range: d.range };
     }),

@@ -15,7 +15,6 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServerContext } from '../context';
 import { core, monitoring as rpc, type ParamsOf } from '../../protocol';
 import type { AlertCount, SubscriptionInfo, SubscriptionsResult } from '../../protocol/monitoring';
@@ -32,7 +31,6 @@ import { trainFromTraffic } from '../../engine/training/fromTraffic';
 import { checkoutData } from '../../engine/data/store/checkout';
 import { DataStore } from '../../engine/data/store/store';
 import type { WorkspaceRegistry } from '../../engine/registry/registry';
-import { readRegistry, sharedRegistry } from './registry';
 
 /** How often the fingerprint of what decides the subscriptions is checked. */
 const CHECK_MS = 2000;
@@ -99,7 +97,7 @@ export function registerMonitoring(ctx: ServerContext): void {
     if (!root || !ctx.trusted()) return null;
     const path = resolve(root, 'modelops.yaml');
     if (!existsSync(path) || !existsSync(join(root, '.modelops', 'registry.db'))) return null;
-    return { config: (await loadConfig(path)).config, dir: dirname(path), registry: sharedRegistry(ctx) };
+    return { config: (await loadConfig(path)).config, dir: dirname(path), registry: ctx.registry() };
   };
 
   /** What decides the subscriptions, cheaply: trust, the config file, active deployments, local server records. */
@@ -125,7 +123,7 @@ export function registerMonitoring(ctx: ServerContext): void {
     if (existsSync(join(root, '.modelops', 'registry.db'))) {
       try {
         parts.push(
-          readRegistry(ctx)
+          ctx.readRegistry()
             .listDeployments({})
             .filter((d) => d.status === 'active')
             .map((d) => `${d.target}/${d.model}@${d.version}#${d.id}`)
@@ -348,7 +346,7 @@ export function registerMonitoring(ctx: ServerContext): void {
   ctx.handle(rpc.datasets, () => {
     const root = ctx.workspaceRoot();
     if (!root || !existsSync(join(root, '.modelops', 'registry.db'))) return [];
-    return readRegistry(ctx)
+    return ctx.readRegistry()
       .datasets.withVersions()
       .map(({ profile: _profile, ...rest }) => rest);
   });
@@ -357,7 +355,7 @@ export function registerMonitoring(ctx: ServerContext): void {
     if (typeof p?.digest !== 'string' || typeof p.out !== 'string' || !isAbsolute(p.out)) {
       throw new ModelOpsError('bad-input', 'checkoutDataset needs a data digest and an absolute output path.', 'Pick the dataset in the Datasets view and choose where to save it.');
     }
-    const registry = readRegistry(ctx);
+    const registry = ctx.readRegistry();
     const digest = registry.datasets.resolveDigest(p.digest);
     const rec = registry.datasets.get(digest);
     const m = rec?.stored ? registry.datasets.manifest(digest) : null;
@@ -371,9 +369,7 @@ export function registerMonitoring(ctx: ServerContext): void {
   ctx.handle(rpc.retrainFromTraffic, async (p, token) => {
     if (typeof p?.target !== 'string') throw new ModelOpsError('bad-input', 'retrainFromTraffic needs the target whose traffic to train on.', 'Run it from an alert or an endpoint.');
     if (retraining) throw new ModelOpsError('training-busy', `Retraining from traffic is already running (${retraining}).`, 'Wait for it to finish or cancel it.');
-    const root = ctx.workspaceRoot();
-    if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
-    const path = p.configUri ? (p.configUri.startsWith('file:') ? fileURLToPath(p.configUri) : resolve(root, p.configUri)) : resolve(root, 'modelops.yaml');
+    const path = ctx.configPath(p.configUri);
     const loaded = await loadConfig(path);
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
@@ -382,7 +378,7 @@ export function registerMonitoring(ctx: ServerContext): void {
     retraining = p.target;
     try {
       const r = await trainFromTraffic(loaded, {
-        registry: sharedRegistry(ctx),
+        registry: ctx.registry(),
         target: p.target,
         ...(p.model ? { model: p.model } : {}),
         ...(p.since ? { since: p.since } : {}),
@@ -411,7 +407,7 @@ export function registerMonitoring(ctx: ServerContext): void {
   ctx.handle(rpc.alertCounts, (p) => {
     const root = ctx.workspaceRoot();
     if (!root || !existsSync(join(root, '.modelops', 'registry.db'))) return [];
-    return alertCounts(readRegistry(ctx), p?.target);
+    return alertCounts(ctx.readRegistry(), p?.target);
   });
 }
 

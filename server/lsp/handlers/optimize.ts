@@ -5,28 +5,13 @@
  * AbortSignal), as training is. One study at a time per sidecar.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ServerContext } from '../context';
 import { optimize as rpc } from '../../protocol';
 import type { OptimizeSummary, StudySummary, StudyView } from '../../protocol/optimize';
 import { ModelOpsError } from '../../engine/errors';
 import { bestTrial, registerBest, StudyStore, tune, type StudyEvent, type TrialRecord } from '../../engine/tuning';
 import { pruneVersion, quantizeVersion, type OptimizeProgress, type OptimizeResult, type PruneResult, type QuantizeDetails } from '../../engine/optimize';
-import { readRegistry, sharedRegistry } from './registry';
-
-function workspace(ctx: ServerContext): string {
-  const root = ctx.workspaceRoot();
-  if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
-  return root;
-}
-
-function configPath(ctx: ServerContext, uri: string | undefined): string {
-  const root = workspace(ctx);
-  if (!uri) return resolve(root, 'modelops.yaml');
-  if (uri.startsWith('file:')) return fileURLToPath(uri);
-  return isAbsolute(uri) ? uri : resolve(root, uri);
-}
 
 const STATUSES: ReadonlyArray<TrialRecord['status']> = ['running', 'completed', 'pruned', 'failed', 'cancelled'];
 
@@ -53,7 +38,7 @@ export function registerOptimize(ctx: ServerContext): void {
 
   /** A StudyStore over the workspace's registry (opened, and migrated, by the registry first). */
   const studies = <T>(fn: (store: StudyStore) => T, write = false): T => {
-    const registry = write ? sharedRegistry(ctx) : readRegistry(ctx);
+    const registry = write ? ctx.registry() : ctx.readRegistry();
     const store = new StudyStore(registry.storeDir, { readonly: !write });
     try {
       return fn(store);
@@ -64,8 +49,8 @@ export function registerOptimize(ctx: ServerContext): void {
 
   ctx.handle(rpc.tune, async (params, token) => {
     if (studyRunning) throw new ModelOpsError('training-busy', `A study is already running (${studyRunning}).`, 'Wait for it to finish or cancel it.');
-    const path = configPath(ctx, params.configUri);
-    const registry = sharedRegistry(ctx);
+    const path = ctx.configPath(params.configUri);
+    const registry = ctx.registry();
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
@@ -107,7 +92,7 @@ export function registerOptimize(ctx: ServerContext): void {
 
   ctx.handle(rpc.listStudies, (params) => {
     // No store yet (nothing trained or tuned): no studies, and nothing is created by asking.
-    if (!existsSync(join(readRegistry(ctx).storeDir, 'registry.db'))) return [];
+    if (!existsSync(join(ctx.readRegistry().storeDir, 'registry.db'))) return [];
     return studies((store) =>
       store
         .listStudies()
@@ -130,14 +115,14 @@ export function registerOptimize(ctx: ServerContext): void {
   });
 
   ctx.handle(rpc.registerBest, async (params, token) => {
-    const registry = sharedRegistry(ctx);
+    const registry = ctx.registry();
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
     progress.begin(`ModelOps: registering the best trial of ${params.study}`, 0, 'training', true);
     try {
       const r = await registerBest({
-        configPath: configPath(ctx, params.configUri),
+        configPath: ctx.configPath(params.configUri),
         registry,
         study: params.study,
         trial: params.trial,
@@ -172,8 +157,8 @@ export function registerOptimize(ctx: ServerContext): void {
   };
 
   ctx.handle(rpc.quantize, async (params, token) => {
-    const registry = sharedRegistry(ctx);
-    const path = configPath(ctx, params.configUri);
+    const registry = ctx.registry();
+    const path = ctx.configPath(params.configUri);
     const r = await optimiseJob(`ModelOps: quantising ${params.ref} to ${params.dtype}`, params.workDoneToken, token, (signal, onProgress) =>
       quantizeVersion({ registry, ref: params.ref, dtype: params.dtype, configPath: path, signal, onProgress }),
     );
@@ -181,8 +166,8 @@ export function registerOptimize(ctx: ServerContext): void {
   });
 
   ctx.handle(rpc.prune, async (params, token) => {
-    const registry = sharedRegistry(ctx);
-    const path = configPath(ctx, params.configUri);
+    const registry = ctx.registry();
+    const path = ctx.configPath(params.configUri);
     const r = await optimiseJob(`ModelOps: pruning ${params.ref} to sparsity ${params.sparsity}`, params.workDoneToken, token, (signal, onProgress) =>
       pruneVersion({ registry, ref: params.ref, sparsity: params.sparsity, epochs: params.epochs, schedule: params.schedule, configPath: path, signal, onProgress }),
     );

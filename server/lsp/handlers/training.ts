@@ -1,26 +1,11 @@
 /** Training and evaluation requests on the sidecar: progress, cancellation, trust. */
 import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServerContext } from '../context';
 import { training as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
 import { train } from '../../engine/training/trainer';
 import { evaluateVersion } from '../../engine/evaluation/evaluate';
 import { ensureBackend, isDeterministic, parseBackendChoice } from '../../engine/tfjs/backend';
-import { sharedRegistry } from './registry';
-
-function workspace(ctx: ServerContext): string {
-  const root = ctx.workspaceRoot();
-  if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
-  return root;
-}
-
-function configPath(ctx: ServerContext, uri: string | undefined): string {
-  const root = workspace(ctx);
-  if (!uri) return resolve(root, 'modelops.yaml');
-  if (uri.startsWith('file:')) return fileURLToPath(uri);
-  return isAbsolute(uri) ? uri : resolve(root, uri);
-}
 
 export function registerTraining(ctx: ServerContext): void {
   let running: string | null = null;
@@ -34,8 +19,8 @@ export function registerTraining(ctx: ServerContext): void {
       );
     }
     if (running) throw new ModelOpsError('training-busy', `A training run is already in progress (${running}).`, 'Wait for it to finish or cancel it.');
-    const path = configPath(ctx, params.configUri);
-    const registry = sharedRegistry(ctx);
+    const path = ctx.configPath(params.configUri);
+    const registry = ctx.registry();
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
@@ -79,14 +64,14 @@ export function registerTraining(ctx: ServerContext): void {
   });
 
   ctx.handle(rpc.evaluate, async (params, token) => {
-    const registry = sharedRegistry(ctx);
+    const registry = ctx.registry();
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
     progress.begin(`ModelOps: evaluating ${params.ref}`, undefined, undefined, true);
     try {
-      const data = params.data ? (isAbsolute(params.data) ? params.data : resolve(workspace(ctx), params.data)) : undefined;
-      return await evaluateVersion({ registry, ref: params.ref, configPath: configPath(ctx, params.configUri), dataPath: data, gate: params.gate, signal: controller.signal });
+      const data = params.data ? (isAbsolute(params.data) ? params.data : resolve(ctx.requireRoot(), params.data)) : undefined;
+      return await evaluateVersion({ registry, ref: params.ref, configPath: ctx.configPath(params.configUri), dataPath: data, gate: params.gate, signal: controller.signal });
     } finally {
       sub.dispose();
       progress.done();

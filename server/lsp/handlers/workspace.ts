@@ -1,7 +1,6 @@
 /** Workspace requests: init, the sample, and the config a version was registered with (stored copy, then workspace or git by digest). */
 import { existsSync, readdirSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { ServerContext } from '../context';
 import { workspace as rpc } from '../../protocol';
 import type { TargetInfo, VersionConfigResult } from '../../protocol/workspace';
@@ -10,21 +9,12 @@ import { ModelOpsError } from '../../engine/errors';
 import { initWorkspace } from '../../engine/init';
 import { versionConfig } from '../../engine/registry';
 import { originOf, secretName } from '../../engine/deploy/tokens';
-import { sharedRegistry } from './registry';
 
 const CONFIG_NAMES = ['modelops.yaml', 'modelops.yml'];
 
-function configFile(ctx: ServerContext, uri: string | undefined): string {
-  const root = ctx.workspaceRoot();
-  if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
-  if (!uri) return resolve(root, 'modelops.yaml');
-  if (uri.startsWith('file:')) return fileURLToPath(uri);
-  return isAbsolute(uri) ? uri : resolve(root, uri);
-}
-
 export function registerWorkspace(ctx: ServerContext): void {
   ctx.handle(rpc.targets, async (p): Promise<TargetInfo[]> => {
-    const { config } = await loadConfig(configFile(ctx, p?.configUri));
+    const { config } = await loadConfig(ctx.configPath(p?.configUri));
     return Object.entries(config.deploy?.targets ?? {}).map(([name, t]) => ({
       name,
       type: t.type,
@@ -46,5 +36,5 @@ export function registerWorkspace(ctx: ServerContext): void {
     return initWorkspace(folder);
   });
 
-  ctx.handle(rpc.versionConfig, (p): Promise<VersionConfigResult> => versionConfig(sharedRegistry(ctx), p.ref));
+  ctx.handle(rpc.versionConfig, (p): Promise<VersionConfigResult> => versionConfig(ctx.registry(), p.ref));
 }
