@@ -3,7 +3,9 @@
  * yaml-language-server with our JSON Schema, both as real LSP processes over stdio, on the same
  * generated documents of 100, 1,000 and 5,000 lines. Both validate with no debounce: ours via
  * initializationOptions.validationDelayMs = 0, yaml-language-server via yaml-ls-nodelay.js.
- * Also times the initialize round trip. Writes the "## Diagnostics" section of docs/benchmarks.md.
+ * Also times the initialize round trip, didOpen → first publishDiagnostics, and the editor requests
+ * (completion, hover, documentSymbol, definition, codeAction) side by side at each size. Writes the
+ * "## Diagnostics" section of docs/benchmarks.md.
  *
  *   npm run build && npx tsx bench/diagnostics/run.ts
  */
@@ -172,6 +174,67 @@ async function measure(kind: 'modelops' | 'yaml-ls', workspace: string, lines: n
   return { p50: pct(times, 50), p95: pct(times, 95), diagnostics };
 }
 
+/** The editor requests timed beside the diagnostics, each on the document as opened. */
+const REQUESTS = ['completion', 'hover', 'documentSymbol', 'definition', 'codeAction'] as const;
+type RequestKind = (typeof REQUESTS)[number];
+/** Measured requests of each kind per size (after 5 warm-up requests). */
+const REQUEST_ITERATIONS: Record<number, number> = { 100: 60, 1000: 60, 5000: 40 };
+
+/** Params of each request against `generate(lines)`: positions found in the text, not hard-coded. */
+function requestParams(uri: string, text: string): Record<RequestKind, unknown> {
+  const lines = text.split('\n');
+  const find = (needle: string): number => lines.findIndex((l) => l.includes(needle));
+  const opt = find('optimizer:');
+  const lr = find('learningRate:');
+  const target = find('target: t0');
+  const epochs = find('epochs:');
+  const doc = { uri };
+  // A diagnostic with a quick fix (as the editor sends back the ones under the cursor).
+  const range = { start: { line: epochs, character: 2 }, end: { line: epochs, character: 8 } };
+  const diagnostic = { range, severity: 1, source: 'modelops', code: 'unknown-key', message: "Unknown key 'epochs' in train.", data: { suggestion: 'epochs', key: 'epochs' } };
+  return {
+    completion: { textDocument: doc, position: { line: opt, character: lines[opt].length } },
+    hover: { textDocument: doc, position: { line: lr, character: 4 } },
+    documentSymbol: { textDocument: doc },
+    definition: { textDocument: doc, position: { line: target, character: lines[target].length - 1 } },
+    codeAction: { textDocument: doc, range, context: { diagnostics: [diagnostic] } },
+  };
+}
+
+interface RequestTimes {
+  /** didOpen → first publishDiagnostics. */
+  openMs: number;
+  requests: Record<RequestKind, { p50: number; p95: number; empty: boolean }>;
+}
+
+async function measureRequests(kind: 'modelops' | 'yaml-ls', workspace: string, lines: number): Promise<RequestTimes> {
+  const { lsp } = await start(kind, workspace);
+  const uri = pathToFileURL(join(workspace, 'modelops.yaml')).href;
+  const text = generate(lines);
+  const first = lsp.nextPublish();
+  const t0 = performance.now();
+  await lsp.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text } });
+  await first;
+  const openMs = performance.now() - t0;
+  const params = requestParams(uri, text);
+  const requests = {} as RequestTimes['requests'];
+  for (const r of REQUESTS) {
+    const times: number[] = [];
+    let empty = true;
+    for (let i = 0; i < REQUEST_ITERATIONS[lines] + 5; i++) {
+      const s = performance.now();
+      const res: unknown = await lsp.conn.sendRequest(`textDocument/${r}`, params[r]);
+      const dt = performance.now() - s;
+      if (i >= 5) times.push(dt);
+      const items = Array.isArray(res) ? res : res && typeof res === 'object' && 'items' in res ? (res as { items: unknown[] }).items : res;
+      empty = items === null || items === undefined || (Array.isArray(items) && items.length === 0);
+    }
+    requests[r] = { p50: pct(times, 50), p95: pct(times, 95), empty };
+  }
+  await lsp.close();
+  return { openMs, requests };
+}
+
 /** Checks that yaml-language-server really applies our schema: a schema error must show up. */
 async function sanity(workspace: string): Promise<number> {
   const { lsp } = await start('yaml-ls', workspace);
@@ -211,6 +274,30 @@ async function main(): Promise<void> {
       printed.push(`${String(lines).padStart(5)} lines ${edit.padEnd(6)}  modelops p50 ${ours.p50.toFixed(2)} ms p95 ${ours.p95.toFixed(2)} ms | yaml-language-server p50 ${theirs.p50.toFixed(2)} ms p95 ${theirs.p95.toFixed(2)} ms | ratio p50 ${(theirs.p50 / ours.p50).toFixed(1)}× p95 ${(theirs.p95 / ours.p95).toFixed(1)}×  (diagnostics ${ours.diagnostics} / ${theirs.diagnostics})`);
       process.stdout.write(printed[printed.length - 1] + '\n');
     }
+    // The editor requests and the open, side by side at each size.
+    const reqRows: string[] = [];
+    const openRows: string[] = [];
+    const at5000: Array<{ request: RequestKind; p95: number; ratio: number }> = [];
+    for (const lines of SIZES) {
+      const ours = await measureRequests('modelops', workspace, lines);
+      const theirs = await measureRequests('yaml-ls', workspace, lines);
+      openRows.push(`| ${lines.toLocaleString('en-US')} | ${ours.openMs.toFixed(1)} | ${theirs.openMs.toFixed(1)} |`);
+      for (const r of REQUESTS) {
+        const o = ours.requests[r];
+        const t = theirs.requests[r];
+        const ratio = t.p95 / o.p95;
+        const note = `${o.empty ? ' (ours empty)' : ''}${t.empty ? ' (yaml-ls empty)' : ''}`;
+        reqRows.push(`| ${lines.toLocaleString('en-US')} | ${r}${note} | ${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${t.p50.toFixed(2)} | ${t.p95.toFixed(2)} | ${(t.p50 / o.p50).toFixed(1)}× | ${ratio.toFixed(1)}× |`);
+        if (lines === 5000) at5000.push({ request: r, p95: o.p95, ratio });
+        process.stdout.write(`${String(lines).padStart(5)} lines ${r.padEnd(14)} modelops p50 ${o.p50.toFixed(2)} ms p95 ${o.p95.toFixed(2)} ms | yaml-language-server p50 ${t.p50.toFixed(2)} ms p95 ${t.p95.toFixed(2)} ms${note}\n`);
+      }
+      process.stdout.write(`${String(lines).padStart(5)} lines didOpen → first diagnostics: modelops ${ours.openMs.toFixed(1)} ms, yaml-language-server ${theirs.openMs.toFixed(1)} ms\n`);
+    }
+    const slow = at5000.filter((r) => r.p95 > 10);
+    const notFaster = at5000.filter((r) => r.ratio < 5);
+    const reqVerdict = `Targets at 5,000 lines: every request p95 ≤ 10 ms — ${slow.length ? `not met for ${slow.map((r) => `${r.request} (${r.p95.toFixed(2)} ms)`).join(', ')}` : 'met'}; ≥ 5× faster than yaml-language-server (p95) — ${notFaster.length ? `not met for ${notFaster.map((r) => `${r.request} (${r.ratio.toFixed(1)}×)`).join(', ')}` : 'met'}.`;
+    process.stdout.write(reqVerdict + '\n');
+
     const initLine = `initialize round trip (median of 5 cold starts): modelops ${pct(inits.modelops, 50).toFixed(0)} ms, yaml-language-server ${pct(inits['yaml-ls'], 50).toFixed(0)} ms`;
     process.stdout.write(initLine + '\n');
     const worstP95 = Math.max(...at1000.map((r) => r.p95));
@@ -264,6 +351,30 @@ ${rows.join('\n')}
 ${initLine}.
 
 ${verdict}
+
+### Editor requests
+
+Each request is sent ${REQUEST_ITERATIONS[100]} times at 100 and 1,000 lines and ${REQUEST_ITERATIONS[5000]} times at 5,000
+(after 5 warm-up requests) to a fresh server holding the document as opened, one at a time, and
+timed from send to response: **completion** at the end of \`optimizer: adam\` (the enum's
+values), **hover** on \`learningRate\`, **documentSymbol** (the outline), **definition** on
+\`monitor.target: t0\` (the deploy target), **codeAction** for one unknown-key diagnostic with a
+suggestion (as the editor sends the diagnostics under the cursor back). The sidecar answers every
+request from its analyzer's latest parse (no parse per request; the outline is kept per parse).
+"(… empty)" marks a server that answered with nothing for that request.
+
+| lines | request | ModelOps p50 | ModelOps p95 | yaml-ls p50 | yaml-ls p95 | ratio p50 | ratio p95 |
+| ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: |
+${reqRows.join('\n')}
+
+${reqVerdict}
+
+**didOpen → first publishDiagnostics** (ms, one open per server, so a single sample each; ours
+parses the text once on open: \`test/unit/config/editorPoints.test.ts\` checks the parse count):
+
+| lines | ModelOps | yaml-language-server |
+| ---: | ---: | ---: |
+${openRows.join('\n')}
 
 Reproduce: \`npm run build && npx tsx bench/diagnostics/run.ts\`
 `;

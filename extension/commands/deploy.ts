@@ -1,6 +1,7 @@
 /** Deploy…, Roll Back Deployment, Set Endpoint Token, Check Drift; endpoint tokens and alerts. */
 import * as vscode from 'vscode';
-import { deploy as rpc, registry, workspace } from '../../server/protocol';
+import { deploy as rpc, endpoint, registry, workspace } from '../../server/protocol';
+import { curlCommand, predictionText } from './testRequest';
 import type { EndpointStatus, MonitorResult } from '../../server/protocol/deploy';
 import type { TargetInfo } from '../../server/protocol/workspace';
 import type { VersionRecord } from '../../server/engine/registry/types';
@@ -153,13 +154,40 @@ export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
     const r = outcome.result;
     if (!r) return;
     const smoke = r.deployment.steps.find((s) => s.step.startsWith('smoke'));
-    void vscode.window.showInformationMessage(
-      `ModelOps: ${ref(v)} is live on '${t.name}' (${r.url})${smoke ? ` — smoke test: ${smoke.detail}` : ''}.${r.deployment.previousVersion ? ` Previous: ${r.deployment.previousVersion}.` : ''}`,
-    );
+    void vscode.window
+      .showInformationMessage(
+        `ModelOps: ${ref(v)} is live on '${t.name}' (${r.url})${smoke ? ` — smoke test: ${smoke.detail}` : ''}.${r.deployment.previousVersion ? ` Previous: ${r.deployment.previousVersion}.` : ''}`,
+        COPY_CURL,
+        SEND_TEST,
+      )
+      .then((pick) => (pick ? tryOnDeployed(ctx, pick, ref(v), t.name, cfg) : undefined));
   } finally {
     steps.dispose();
   }
 };
+
+const COPY_CURL = 'Copy curl';
+const SEND_TEST = 'Send Test Request';
+
+/** The deploy toast's actions: copy a curl of one row, or send that row through the sidecar. */
+async function tryOnDeployed(ctx: Ctx, action: string, versionRef: string, target: string, configUri: string | undefined): Promise<void> {
+  try {
+    const send = action === SEND_TEST;
+    const res = await ctx.request(endpoint.testRequest, { ref: versionRef, target, send, ...(configUri ? { configUri } : {}) });
+    if (!send) {
+      await vscode.env.clipboard.writeText(curlCommand(res));
+      void vscode.window.showInformationMessage(`ModelOps: copied a curl of one row (${res.rowSource}) to ${versionRef} on '${target}'. Set MODELOPS_TOKEN to the endpoint's token first.`);
+      return;
+    }
+    const inputs = res.body.inputs.map((i) => `${i.name}=${JSON.stringify(i.data[0])}`).join(', ');
+    ctx.output.info(`test request to ${res.url}: ${inputs} → ${JSON.stringify(res.prediction)}`);
+    void vscode.window.showInformationMessage(`ModelOps: ${versionRef} on '${target}' predicted ${predictionText(res)} for one row of ${res.rowSource}.`, COPY_CURL).then((pick) => {
+      if (pick === COPY_CURL) void vscode.env.clipboard.writeText(curlCommand(res));
+    });
+  } catch (e) {
+    void vscode.window.showErrorMessage(`ModelOps: the test request to '${target}' failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 
 export const rollbackDeployment: CommandFactory = (ctx) => async (arg?: unknown) => {
   const serving = servingFromArg(arg);

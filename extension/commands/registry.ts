@@ -1,6 +1,7 @@
 /** Registry commands: register, promote, roll back an alias, compare, details, lineage, copy, reveal, archive. */
 import * as vscode from 'vscode';
-import { registry } from '../../server/protocol';
+import { governance, registry } from '../../server/protocol';
+import { compareSections } from '../../server/report/governanceData';
 import type { VersionComparison, VersionRecord } from '../../server/engine/registry/types';
 import { configUri } from '../services/versionConfigs';
 import { UserError, type Ctx } from '../ctx';
@@ -203,6 +204,11 @@ export const rollbackAlias: CommandFactory = (ctx) => async (arg?: unknown) => {
   void vscode.window.showInformationMessage(`ModelOps: ${modelName} '${picked.alias}' is back at ${move.toVersion}.`);
 };
 
+/** The compare tab's title: `weather@1.0.0 ↔ 1.1.0 · compare` (one model), else both references. */
+export function compareTitle(c: Pick<VersionComparison, 'a' | 'b'>): string {
+  return `${ref(c.a)} ↔ ${c.a.model === c.b.model ? c.b.version : ref(c.b)} · compare`;
+}
+
 /** Markdown table of two versions' metrics: a, b and the difference. */
 export function comparisonMarkdown(c: VersionComparison): string {
   const a = ref(c.a);
@@ -235,7 +241,26 @@ export const compareVersions: CommandFactory = (ctx) => async (arg?: unknown) =>
   // Older on the left, as a diff reads.
   const [left, right] = a.createdAt <= b.createdAt ? [a, b] : [b, a];
   const c = await ctx.request(registry.compareVersions, { a: ref(left), b: ref(right) });
-  await ctx.docs.show(`compare ${ref(left)} ${right.version}`, comparisonMarkdown(c));
+  // The compare panel (one, reused), titled by what it compares; the rest of the comparison
+  // (signature, artifact, aliases, gates) one click away, and said at once when the signature changed.
+  const [importance, fairness] = await Promise.all([
+    Promise.all([left, right].map((v) => ctx.request(governance.storedImportance, { ref: ref(v) }).catch(() => null))),
+    Promise.all([left, right].map((v) => ctx.request(governance.storedFairness, { ref: ref(v) }).catch(() => null))),
+  ]);
+  await ctx.charts.open({
+    kind: 'compare',
+    title: compareTitle(c),
+    data: {
+      versions: [ref(c.a), ref(c.b)],
+      metrics: Object.entries(c.metrics).map(([name, [x, y]]) => ({ name, values: [x, y] })),
+      ...compareSections(2, importance, fairness),
+    },
+  });
+  const details = 'Show Details';
+  const said = c.signatureChanged
+    ? vscode.window.showWarningMessage(`ModelOps: ${right.version} changes the signature of ${left.model} (inputs or outputs differ from ${left.version}).`, details)
+    : vscode.window.showInformationMessage(`ModelOps: ${compareTitle(c)} — ${c.sameArtifact ? 'identical artifact' : 'artifact differs'}, config ${c.a.configDigest === c.b.configDigest ? 'same' : 'changed'}.`, details);
+  void said.then((pick) => (pick === details ? ctx.docs.show(`${ref(left)} vs ${right.version}`, comparisonMarkdown(c)) : undefined));
   if (left.configDigest && right.configDigest && left.configDigest !== right.configDigest) {
     await vscode.commands.executeCommand(
       'vscode.diff',

@@ -177,11 +177,26 @@ export function runLabel(r: RunRecord): string {
   return `${r.kind === 'train' ? 'train' : 'evaluate'}${r.model ? ` ${r.model}` : ''}`;
 }
 
-export function runDescription(r: RunRecord, now = Date.now()): string {
+/**
+ * Local clock time for a list that stays on screen: "14:32" today, "26 Nov 14:32" this year, else
+ * with the year. Unlike "7 s ago" it cannot go stale while the tree is not refreshed.
+ */
+export function clockTime(iso: string, now = Date.now()): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const n = new Date(now);
+  const hm = `${String(t.getHours()).padStart(2, '0')}:${String(t.getMinutes()).padStart(2, '0')}`;
+  if (t.toDateString() === n.toDateString()) return hm;
+  const day = `${t.getDate()} ${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][t.getMonth()]}`;
+  return t.getFullYear() === n.getFullYear() ? `${day} ${hm}` : `${day} ${t.getFullYear()} ${hm}`;
+}
+
+/** `clock: 'absolute'` for the tree (labels that stay up), relative for a quick pick shown now. */
+export function runDescription(r: RunRecord, now = Date.now(), clock: 'relative' | 'absolute' = 'relative'): string {
   const parts: string[] = [r.status];
   if (r.version) parts.push(`→ ${r.version}`);
   if (r.durationMs !== null) parts.push(formatDuration(r.durationMs));
-  parts.push(ago(r.startedAt, now));
+  parts.push(clock === 'absolute' ? clockTime(r.startedAt, now) : ago(r.startedAt, now));
   return parts.join(' · ');
 }
 

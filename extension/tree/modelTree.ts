@@ -164,9 +164,9 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         const r = node.run;
         const item = new vscode.TreeItem(runLabel(r), vscode.TreeItemCollapsibleState.None);
         item.id = `run:${r.id}`;
-        item.description = runDescription(r);
+        item.description = runDescription(r, Date.now(), 'absolute');
         const km = keyMetric(r.metrics);
-        item.tooltip = `Run ${r.id}\n${r.kind}, ${r.status}${r.backend ? ` on ${r.backend}` : ''}${km ? `\n${formatMetric(km[0], km[1])}` : ''}${r.error ? `\n${r.error}` : ''}`;
+        item.tooltip = `Run ${r.id}\n${r.kind}, ${r.status}${r.backend ? ` on ${r.backend}` : ''}, started ${new Date(r.startedAt).toLocaleString()}${km ? `\n${formatMetric(km[0], km[1])}` : ''}${r.error ? `\n${r.error}` : ''}`;
         const icons: Record<RunRecord['status'], vscode.ThemeIcon> = {
           running: new vscode.ThemeIcon('sync~spin'),
           succeeded: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),

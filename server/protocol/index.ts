@@ -11,3 +11,4 @@ export * as deploy from './deploy';
 export * as governance from './governance';
 export * as optimize from './optimize';
 export * as monitoring from './monitoring';
+export * as endpoint from './endpoint';

@@ -39,6 +39,10 @@ export interface Workbench {
   /** Process ids of the sidecars started from the installed extension (Linux /proc). */
   sidecarPids(): number[];
   screenshot(name: string): Promise<void>;
+  /** Merges `patch` into the user settings.json; the workbench applies it live. */
+  setSettings(patch: Record<string, unknown>): void;
+  /** Switches the colour theme (Dark Modern / Light Modern) and waits until the workbench shows it. */
+  setTheme(kind: 'dark' | 'light'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -165,6 +169,11 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       }
       return pids;
     };
+    const setSettings = (patch: Record<string, unknown>): void => {
+      const file = join(userData, 'User', 'settings.json');
+      const current = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...current, ...patch }, null, 2));
+    };
     return {
       page,
       folder,
@@ -172,6 +181,25 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
       sidecarPids,
       async screenshot(name) {
         await page.screenshot({ path: join(RESULTS, `${options.name}-${name}.png`) });
+      },
+      setSettings,
+      async setTheme(kind) {
+        // The workbench root carries the theme type as a class: vs (light) or vs-dark.
+        const applied = page.locator(kind === 'dark' ? '.monaco-workbench.vs-dark' : '.monaco-workbench.vs').first();
+        if ((await applied.count()) > 0) return;
+        // Through the theme picker, as a user would (code-server does not re-read an edited settings.json at once).
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ timeout: 10_000 });
+        await input.fill('>Preferences: Color Theme');
+        // By its exact label: "Browse Color Themes in Marketplace" may be the first row.
+        await page.locator('.quick-input-list .monaco-list-row[aria-label^="Preferences: Color Theme"]').first().click({ timeout: 10_000 });
+        const name = kind === 'dark' ? 'Dark Modern' : 'Light Modern';
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'attached', timeout: 10_000 });
+        await input.fill(name);
+        await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ state: 'attached', timeout: 10_000 });
+        await page.keyboard.press('Enter');
+        await applied.waitFor({ timeout: 30_000 });
       },
       async close() {
         // The last state of the window, most useful when a step failed.

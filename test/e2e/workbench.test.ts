@@ -245,6 +245,9 @@ test('the training panel hidden behind another editor draws again when shown', {
 
 test('Deploy… from the command palette shows gate status, asks for a reason because gates failed, deploys to the local target and the endpoint shows it', { timeout: TRAIN_STEP_MS }, async () => {
   const { page } = wb;
+  // The training page, shown again by the last step, takes the focus once loaded: give it the
+  // focus first, so it does not close the quick pick below.
+  await page.locator('.tab', { hasText: '· training' }).first().click();
   await page.mouse.move(900, 750);
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
@@ -275,6 +278,11 @@ test('Deploy… from the command palette shows gate status, asks for a reason be
   const live = page.locator('.notification-toast', { hasText: "weather-classifier@1.0.0 is live on 'local'" });
   await live.first().waitFor({ timeout: 90_000 });
   await wb.screenshot('10-deployed');
+  // The toast's actions (issue 16): one row through the sidecar, its prediction shown.
+  await live.first().locator('.monaco-button', { hasText: 'Copy curl' }).waitFor({ timeout: 5000 });
+  await live.first().locator('.monaco-button', { hasText: 'Send Test Request' }).click();
+  await page.locator('.notification-toast', { hasText: /weather-classifier@1\.0\.0 on 'local' predicted \w+ \(p [\d.]+\) in \d+ ms for one row of/ }).first().waitFor({ timeout: 30_000 });
+  await wb.screenshot('10b-test-request');
   const endpoints = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Endpoints' }) });
   await endpoints.locator('.monaco-list-row', { hasText: 'local' }).filter({ hasText: 'weather-classifier@1.0.0' }).filter({ hasText: 'ready' }).first().waitFor({ timeout: 20_000 });
   assert.match(wb.extensionLog(), /deploy weather-classifier@1\.0\.0 → local: smoke test ok/);
@@ -306,8 +314,13 @@ async function paletteOnVersion(command: string): Promise<void> {
   await page.keyboard.press('Enter');
   const items = page.locator('.quick-input-list .monaco-list-row');
   await items.filter({ hasText: 'weather-classifier' }).first().click({ timeout: 15_000 });
-  // By its label: the model list's rows also mention versions ("production → 1.0.0").
-  await page.locator('.quick-input-list .monaco-list-row[aria-label^="1.0.0"]').first().click({ timeout: 15_000 });
+  // By its label: the model list's rows also mention versions ("production → 1.0.0"). Filter and
+  // press Enter on the focused row rather than click: a row can be attached but not yet visible
+  // while the list re-renders, and a click waits on visibility.
+  await page.locator('.quick-input-list .monaco-list-row[aria-label^="1.0.0"]').first().waitFor({ state: 'attached', timeout: 15_000 });
+  await page.locator('.quick-input-widget input').fill('1.0.0');
+  await page.locator('.quick-input-list .monaco-list-row.focused[aria-label^="1.0.0"]').first().waitFor({ state: 'attached', timeout: 10_000 });
+  await page.keyboard.press('Enter');
 }
 
 test('Explain… computes with progress and opens the explanation panel: importance, strip, waterfall for a picked row', { timeout: TRAIN_STEP_MS }, async () => {
@@ -444,4 +457,63 @@ test('Tune: Tune Hyperparameters… from the palette runs a 2-trial study with p
   assert.equal(await frame.locator('svg path.best-line').count(), 1);
   await wb.screenshot('18-study');
   assert.match(wb.extensionLog(), /study study-\S+ completed: 2 completed; best val_accuracy/);
+});
+
+// Issue 16 (points 8 and 12): key completion on an empty line under `train:` at Ctrl+Space, and
+// a screenshot of each chart panel kind open by now, in the dark and the light theme.
+test('Ctrl+Space on an empty line under train: offers train’s keys; the open panels in dark and light themes', { timeout: LONG_STEP_MS }, async () => {
+  const { page } = wb;
+  for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) await page.keyboard.press('Escape');
+  // The config is open from an earlier step: its tab (keys typed while a webview has the focus go to the webview).
+  const configTab = page.locator('.tab', { hasText: 'modelops.yaml' }).filter({ hasNotText: 'Preview' }).first();
+  await configTab.waitFor({ state: 'attached', timeout: 10_000 });
+  await configTab.scrollIntoViewIfNeeded();
+  await configTab.click();
+  const input = page.locator('.quick-input-widget input');
+  const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+  await editor.waitFor({ timeout: 10_000 });
+  // Go to the line of `train:` (one-based), end of line, a new line (indented by the editor), Ctrl+Space.
+  const lines = readFileSync(join(wb.folder, 'modelops.yaml'), 'utf8').split('\n');
+  const trainLine = lines.findIndex((l) => /^train:\s*$/.test(l)) + 1;
+  assert.ok(trainLine > 0, 'the config has a train: block');
+  await editor.click();
+  await page.keyboard.press('Control+G');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(`:${trainLine}`);
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('End');
+  await page.keyboard.press('Enter');
+  // The editor may or may not indent after `train:`; the key position is two spaces in.
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.type('  ');
+  await page.keyboard.press('Control+Space');
+  const suggest = page.locator('.suggest-widget .monaco-list-row');
+  // Keys of train not already in the sample (epochs, batchSize, … are): command, outputs, metrics.
+  await suggest.filter({ hasText: 'outputs' }).first().waitFor({ timeout: 20_000 });
+  const labels = (await suggest.allInnerTexts()).join(' ');
+  assert.doesNotMatch(labels, /\bdeploy\b|\bmonitor\b/, `top-level keys offered under train: ${labels}`);
+  await wb.screenshot('19-completion-under-train');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+Z');
+  await page.keyboard.press('Control+Z');
+  // The editor has the focus: the theme picker's F1 reaches the workbench, not a webview.
+
+  // Each chart panel kind open by now, in both themes; its page redraws with the theme's body class.
+  const kinds: Array<[tab: string, kind: string]> = [['training', 'runMetrics'], ['explanation', 'explain'], ['study-', 'study'], ['compare', 'compare'], ['drift', 'drift'], ['control chart', 'control']];
+  const shown: string[] = [];
+  for (const theme of ['dark', 'light'] as const) {
+    await wb.setTheme(theme);
+    for (const [title, kind] of kinds) {
+      const tab = page.locator('.tab', { hasText: ` · ${title}` }).first();
+      if ((await tab.count()) === 0) continue;
+      await tab.click();
+      // Several webviews may be visible: the one of this kind, drawn, in this theme.
+      await frameWith(`body.vscode-${theme} #app[data-kind="${kind}"] .mo-chart`);
+      await wb.screenshot(`panel-${kind}-${theme}`);
+      if (theme === 'dark') shown.push(kind);
+    }
+  }
+  assert.ok(shown.length >= 2, `chart panels open: ${shown.join(', ')}`);
+  await wb.setTheme('dark');
 });

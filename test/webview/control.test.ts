@@ -99,7 +99,7 @@ test('axis labels and legend name the window and the metric', async () => {
   const labels = [...svg.matchAll(/class="axis-label (x|y)"[^>]*>([^<]+)</g)].map((m) => `${m[1]}:${m[2]}`);
   assert.deepEqual(labels, ['x:window', 'y:latency_ms']);
   const summary = await page.textContent('.mo-summary');
-  assert.match(summary ?? '', /Centre μ 10, σ 2, UCL 16, LCL 4.*3 violations \(rule 1: 1, rule 2: 2\)/);
+  assert.match(summary ?? '', /Centre μ 10, σ 2, UCL 16, LCL 4.*3 violations \(rule 1: 1 above; rule 2: 2 above\)\./);
 });
 
 test('the tooltip shows the window time range, its size and the rule', async () => {
@@ -112,7 +112,7 @@ test('the tooltip shows the window time range, its size and the rule', async () 
   assert.match(t, /window 4/);
   assert.match(t, /2025-01-04T00:00Z → 2025-01-04T23:59Z/);
   assert.match(t, /size: 50/);
-  assert.match(t, /rule 1 \(above\)/);
+  assert.match(t, /rule 1 \(above the centre line\)/);
   await page.mouse.move(0, 0);
 });
 

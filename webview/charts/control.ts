@@ -15,6 +15,7 @@ import { MAX_TABLE_ROWS } from '../table';
 import { withAlpha, type Palette } from '../theme';
 import { PLOT_HEIGHT, keyboardCursor, plotBox, themedAxes } from './uplotCommon';
 import type { ChartFactory, TableModel } from './types';
+import { lowerIsBetter } from './compare';
 
 interface Marker {
   index: number;
@@ -56,12 +57,31 @@ function ringSprite(color: string, dpr: number): { canvas: HTMLCanvasElement; ha
   return { canvas, half };
 }
 
-function pointText(p: ControlChartPoint, metric: string): string {
+/**
+ * The side on which a violation is an improvement of the metric (above the centre for accuracy,
+ * below for a loss or latency), and the one-sided setting that would have kept it quiet; none
+ * when the metric is unnamed or the rules already watch one side.
+ */
+export function improvingSide(d: Pick<ControlChartData, 'metric' | 'side'>): { side: 'above' | 'below'; setting: 'lower' | 'upper' } | null {
+  if (!d.metric || (d.side !== undefined && d.side !== 'both')) return null;
+  return lowerIsBetter(d.metric) ? { side: 'below', setting: 'upper' } : { side: 'above', setting: 'lower' };
+}
+
+/** What a point's violations say: the rules, the side of the centre line, and whether it was an improvement. */
+export function violationText(vs: readonly Violation[], d: Pick<ControlChartData, 'metric' | 'side'>): string {
+  if (!vs.length) return '';
+  const side = vs[0].side;
+  const better = improvingSide(d);
+  const note = better?.side === side ? `; an improvement, which one-sided rules (monitor.controlChart.side: ${better.setting}) would not flag` : '';
+  return `rule ${[...new Set(vs.map((v) => v.rule))].join(', ')} (${side} the centre line${note})`;
+}
+
+function pointText(p: ControlChartPoint, metric: string, d: Pick<ControlChartData, 'metric' | 'side'>): string {
   const lines = [`window ${p.index + 1}`, `${metric}: ${fmt(p.value)}  (z ${fmt(p.z, 2)})`];
   if (p.n !== undefined) lines.push(`size: ${p.n}`);
   if (p.start || p.end) lines.push(`${p.start ?? '…'} → ${p.end ?? '…'}`);
   lines.push(`UCL ${fmt(p.ucl)}  LCL ${fmt(p.lcl)}`);
-  if (p.violations.length) lines.push(`rule ${p.violations.map((v) => v.rule).join(', ')} (${p.violations[0].side})`);
+  if (p.violations.length) lines.push(violationText(p.violations, d));
   if (p.baseline) lines.push('baseline');
   return lines.join('\n');
 }
@@ -135,10 +155,18 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
 
   const refreshSummary = () => {
     const counts = new Map<number, number>();
-    for (const v of data.violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1);
+    for (const v of data.violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1); // the rules, in order
     const base = data.baseline.kind === 'points' ? `baseline: first ${data.baseline.count} windows` : 'baseline: given μ and σ';
     const limits = data.limits ? `UCL ${fmt(data.limits.ucl)}, LCL ${fmt(data.limits.lcl)}` : 'UCL/LCL per window size';
-    const v = data.violations.length === 0 ? 'no rule violations' : `${data.violations.length} violation${data.violations.length === 1 ? '' : 's'} (${[...counts].sort((a, b) => a[0] - b[0]).map(([k, n]) => `rule ${k}: ${n}`).join(', ')})`;
+    const sides = (rule: number): string => {
+      const above = data.violations.filter((x) => x.rule === rule && x.side === 'above').length;
+      const below = data.violations.filter((x) => x.rule === rule && x.side === 'below').length;
+      return [above ? `${above} above` : '', below ? `${below} below` : ''].filter(Boolean).join(', ');
+    };
+    const better = improvingSide(data);
+    const improving = better ? data.violations.filter((x) => x.side === better.side).length : 0;
+    const oneSided = better && improving ? `; ${improving} ${better.side} the centre line ${improving === 1 ? 'is an improvement' : 'are improvements'} that one-sided rules (monitor.controlChart.side: ${better.setting}) would not flag` : '';
+    const v = data.violations.length === 0 ? 'no rule violations' : `${data.violations.length} violation${data.violations.length === 1 ? '' : 's'} (${[...counts].sort((a, b) => a[0] - b[0]).map(([k]) => `rule ${k}: ${sides(k)}`).join('; ')})${oneSided}`;
     const est = data.estimated ? `; dashed: ${ESTIMATED_LABEL}` : '';
     summary.textContent = `${pChart ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.values.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${sigmaText(data)}; ${base}; ${v}${est}.`;
     plot.setAttribute('aria-label', `Control chart of ${metric}`);
@@ -253,7 +281,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       tooltip.hidden = true;
       return;
     }
-    tooltip.textContent = pointText(point(idx), metric);
+    tooltip.textContent = pointText(point(idx), metric, data);
     tooltip.hidden = false;
     const left = u.cursor.left ?? 0;
     const top = u.cursor.top ?? 0;
@@ -307,7 +335,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const u = new uPlot(opts, columns(), plot);
   u.over.appendChild(tooltip);
   u.over.addEventListener('mouseleave', () => (tooltip.hidden = true));
-  keyboardCursor(plot, u, 1, (i) => ctx.announce(pointText(point(i), metric).replace(/\n/g, '; ')));
+  keyboardCursor(plot, u, 1, (i) => ctx.announce(pointText(point(i), metric, data).replace(/\n/g, '; ')));
   plot.addEventListener('blur', () => (tooltip.hidden = true));
 
   // Only the rows the table shows are expanded; "Save CSV" has all.

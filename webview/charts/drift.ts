@@ -5,7 +5,7 @@
  * would mislead, so each bar is its distance to its own threshold: score ÷ threshold for a distance,
  * log p ÷ log threshold for a p-value (both 1 at the threshold, above 1 beyond it).
  */
-import type { DriftFeature } from '../protocol';
+import type { DriftData, DriftFeature } from '../protocol';
 import { escapeXml, fmt, toCsv } from '../format';
 import { axes, linear, niceTicks, r, svgDocument, text } from '../svg';
 import { mountSvg } from './svgView';
@@ -13,6 +13,17 @@ import type { ChartFactory } from './types';
 
 const TESTS: Record<string, string> = { psi: 'PSI', ks: 'KS', wasserstein: 'Wasserstein', jensenshannon: 'Jensen–Shannon', chisquare: 'chi-square', ztest: 'Z-test' };
 const testName = (t: string | undefined): string => (t === undefined ? '' : (TESTS[t] ?? t));
+
+/** The window as far as it is known: times only when there are times, the size alone otherwise. */
+export function windowText(win: DriftData['window']): string {
+  if (!win) return '';
+  const rows = win.size ? `${win.size} rows` : '';
+  const start = win.start || undefined;
+  const end = win.end || undefined;
+  const span = start && end ? `${start} → ${end}` : start ? `from ${start}` : end ? `until ${end}` : '';
+  if (span) return ` · window ${span}${rows ? ` (${rows})` : ''}`;
+  return rows ? ` · window of ${rows}` : '';
+}
 
 export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
   const { colors } = ctx;
@@ -36,13 +47,27 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
   const axisLabel = relative ? 'distance to the threshold (1 = threshold; above 1 = drift)' : `${data.method.toUpperCase()} score`;
   const line = relative ? 1 : (data.threshold ?? 0);
   let thresholdX = 0;
+  /** Where each bar's label went: beside the bar, or inside it when beside would leave the chart. */
+  let labels: Array<{ feature: string; inside: boolean; right: number }> = [];
+  let width = 0;
+  // Labels are measured in the font they are drawn in; an estimate where there is no canvas.
+  const measure = (() => {
+    const g = document.createElement('canvas').getContext('2d');
+    if (g) g.font = `10px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
+    return (s: string): number => (g ? g.measureText(s).width : s.length * 6.2);
+  })();
 
   const svg = () => {
     const W = Math.max(560, ctx.width);
     const rowH = 26;
     const labelW = Math.min(180, 20 + Math.max(6, ...data.features.map((f) => f.feature.length)) * 7);
-    const box = { left: labelW + 40, top: 44, width: W - labelW - 190, height: rowH * Math.max(1, data.features.length) };
+    // Room on the right for the longest bar label (bars end at most at 1/1.1 of the axis), within reason.
+    const longest = Math.max(0, ...data.features.map((f) => measure(label(f))));
+    const room = Math.min(Math.max(60, longest + 16), W * 0.35);
+    const box = { left: labelW + 40, top: 44, width: W - labelW - 40 - room, height: rowH * Math.max(1, data.features.length) };
     const H = box.top + box.height + 70;
+    labels = [];
+    width = W;
     const hi = Math.max(line, ...data.features.map((f) => Math.max(value(f), relative ? 1 : thresholdOf(f)))) * 1.1 || 1;
     const x = linear(0, hi, box.left, box.left + box.width);
     thresholdX = x(line);
@@ -54,7 +79,13 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
       const v = Math.min(value(f), hi);
       parts.push(text(box.left - 8, y + rowH / 2 + 4, f.feature, { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
       parts.push(`<rect class="bar${over ? ' drifted' : ''}" data-feature="${escapeXml(f.feature)}" x="${r(box.left)}" y="${r(y + 4)}" width="${r(Math.max(1, x(v) - box.left))}" height="${rowH - 8}" fill="${over ? colors.red : colors.blue}"><title>${escapeXml(`${f.feature}: ${label(f)} (drift when ${rule(f)})`)}</title></rect>`);
-      parts.push(text(x(v) + 4, y + rowH / 2 + 4, label(f), { 'font-size': 10, fill: over ? colors.red : colors.muted }));
+      const lw = measure(label(f));
+      const barW = x(v) - box.left;
+      // Beside the bar unless that would cross the right edge; then inside it, if it fits there.
+      const inside = x(v) + 4 + lw > W - 6 && barW >= lw + 8;
+      const lx = inside ? x(v) - 4 : x(v) + 4;
+      parts.push(text(lx, y + rowH / 2 + 4, label(f), inside ? { 'text-anchor': 'end', 'font-size': 10, fill: colors.bg } : { 'font-size': 10, fill: over ? colors.red : colors.muted }));
+      labels.push({ feature: f.feature, inside, right: inside ? x(v) - 4 : lx + lw });
       if (!relative && f.threshold !== undefined && f.threshold !== null && f.threshold !== data.threshold) parts.push(`<line x1="${r(x(f.threshold))}" x2="${r(x(f.threshold))}" y1="${r(y + 2)}" y2="${r(y + rowH - 2)}" stroke="${colors.red}" stroke-width="2"/>`);
     });
     parts.push(`<line class="threshold" data-value="${line}" x1="${r(thresholdX)}" x2="${r(thresholdX)}" y1="${r(box.top)}" y2="${r(box.top + box.height)}" stroke="${colors.red}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
@@ -66,7 +97,7 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
   summary.className = 'mo-summary';
   const win = data.window;
   const against = relative ? 'each feature against its own test and threshold' : `${data.method.toUpperCase()} per feature against threshold ${fmt(line)}`;
-  summary.textContent = `${against[0].toUpperCase()}${against.slice(1)}; ${drifted.length ? `drifted: ${drifted.join(', ')}` : 'no feature drifted'}${win ? ` · window ${win.start ?? '…'} → ${win.end ?? '…'}${win.size ? ` (${win.size} rows)` : ''}` : ''}.`;
+  summary.textContent = `${against[0].toUpperCase()}${against.slice(1)}; ${drifted.length ? `drifted: ${drifted.join(', ')}` : 'no feature drifted'}${windowText(win)}.`;
   root.appendChild(summary);
   mountSvg(root, svg(), `Drift scores of ${data.features.length} features`);
   queueMicrotask(() => ctx.rendered());
@@ -78,7 +109,7 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
     csv: () => toCsv(headers, rows()),
     table: () => ({ caption: `Drift per feature`, headers, rows: rows() }),
     data: () => data,
-    debug: () => ({ kind: 'drift', features: data.features.length, drifted, thresholdX, relative, axes: { x: axisLabel } }),
+    debug: () => ({ kind: 'drift', features: data.features.length, drifted, thresholdX, relative, axes: { x: axisLabel }, labels, width }),
     destroy: () => undefined,
   };
 };

@@ -2,11 +2,10 @@
  * Completion for `modelops.yaml`. Works on half-typed documents, so the context (key path,
  * key or value position) comes from indentation and the current line, not from the parser.
  */
-import { readdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { childSchema, keysOf, type SchemaNode } from './schema';
 import { defaultOf, schemaAt as schemaFor, typeText } from './describe';
-import { peekData } from './datafile';
+import { dataFiles, peekData } from './datafile';
 import { isMap, isScalar } from 'yaml';
 import { MAX_DOCUMENT_CHARS, MAX_ENTRIES, MAX_NESTING, parsedOf, type ParsedConfig } from './parse';
 import { clampPosition } from './text';
@@ -129,27 +128,6 @@ function facts(source: string | ParsedConfig, ctx: AnalysisContext): Facts {
 
 function metricsFor(task?: string): readonly string[] {
   return task === 'regression' ? REGRESSION_METRICS : task === 'classification' ? CLASSIFICATION_METRICS : [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
-}
-
-function dataFiles(base: string): string[] {
-  const out: string[] = [];
-  const visit = (dir: string, depth: number) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const n of names.slice(0, 500)) {
-      if (n.startsWith('.') || n === 'node_modules') continue;
-      const p = join(dir, n);
-      if (/\.(csv|jsonl|ndjson)$/i.test(n)) out.push(relative(base, p).split('\\').join('/'));
-      else if (depth < 2 && !n.includes('.')) visit(p, depth + 1);
-      if (out.length >= 100) return;
-    }
-  };
-  visit(base, 0);
-  return out;
 }
 
 /** Completion items at `pos` (zero-based, UTF-16 columns). */

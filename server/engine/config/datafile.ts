@@ -3,9 +3,10 @@
  * keys (JSONL) from the first few KB, and a sample of the target column. Never reads a whole
  * large file; results are cached by path, size and modification time.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { extname, join, relative } from 'node:path';
 import { MAX_COLUMNS, utf8ErrorAt } from '../data/read';
+import { levenshtein } from './text';
 
 export const HEADER_BYTES = 64 * 1024;
 export const SAMPLE_BYTES = 1024 * 1024;
@@ -202,4 +203,43 @@ export function sampleColumn(path: string, column: string, explicitFormat?: stri
   const sample: TargetSample = { distinct, numeric, complete, rows };
   e.samples.set(cacheKey, sample);
   return sample;
+}
+
+/**
+ * Data files (.csv, .jsonl, .ndjson) under `base`, as `/`-separated paths relative to it. Bounded:
+ * two folder levels, 500 names per folder, 100 files; dot-folders and node_modules skipped.
+ */
+export function dataFiles(base: string): string[] {
+  const out: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names.slice(0, 500)) {
+      if (n.startsWith('.') || n === 'node_modules') continue;
+      const p = join(dir, n);
+      if (/\.(csv|jsonl|ndjson)$/i.test(n)) out.push(relative(base, p).split('\\').join('/'));
+      else if (depth < 2 && !n.includes('.')) visit(p, depth + 1);
+      if (out.length >= 100) return;
+    }
+  };
+  visit(base, 0);
+  return out;
+}
+
+/**
+ * The existing data files under `base` nearest to the missing `rel` by edit distance (of the
+ * whole relative path, ties broken by the file name's), at most `limit`, nearest first.
+ */
+export function nearestDataFiles(base: string, rel: string, limit = 3): string[] {
+  const want = rel.replace(/^\.\//, '').split('\\').join('/').toLowerCase();
+  const name = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+  return dataFiles(base)
+    .map((p) => ({ p, d: levenshtein(want, p.toLowerCase()), n: levenshtein(name(want), name(p).toLowerCase()) }))
+    .sort((a, b) => a.d - b.d || a.n - b.n || a.p.localeCompare(b.p))
+    .slice(0, limit)
+    .map((x) => x.p);
 }

@@ -1,4 +1,4 @@
-/** Quick fixes for diagnostics that carry `data`: did-you-mean, add a required key, move a secret out. */
+/** Quick fixes for diagnostics that carry `data`: did-you-mean, add a required key, move a secret out, nearest data file. */
 import type { ConfigDiagnostic, Position, Range } from './types';
 
 export interface TextEdit {
@@ -94,6 +94,14 @@ export function codeActions(text: string, range: Range, diagnostics: ConfigDiagn
           edits: [{ range: { start: from, end: d.range.end }, newText: `webhookSecret: ${name}` }],
           isPreferred: true,
         });
+        break;
+      }
+      case 'file-not-found': {
+        // One fix per nearest existing data file; the first is preferred. Quoted when plain YAML would misread it.
+        const candidates = Array.isArray(data.candidates) ? data.candidates.filter((c): c is string => typeof c === 'string').slice(0, 5) : [];
+        candidates.forEach((c, i) =>
+          out.push({ title: `Change to '${c}'`, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: /^[\w./-]+$/.test(c) ? c : JSON.stringify(c) }], isPreferred: i === 0 }),
+        );
         break;
       }
       case 'last-layer-units':

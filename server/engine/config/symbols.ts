@@ -65,8 +65,16 @@ function build(n: unknown, lines: LineIndex, depth: number, count: { n: number }
 }
 
 /** The outline of the document (bounded to 5,000 symbols; aliases are not followed). */
+/** Outlines by parse: the editor asks again on focus and scroll with an unchanged text. */
+const outlines = new WeakMap<ParsedConfig, DocumentSymbol[]>();
+
+/** The outline; for a parse (not a text) the same read-only array while that parse is the latest. */
 export function documentSymbols(source: string | ParsedConfig): DocumentSymbol[] {
   const parsed = parsedOf(source);
   if (!parsed.doc) return [];
-  return build(parsed.doc.contents, parsed.lines, 0, { n: 0 });
+  const known = outlines.get(parsed);
+  if (known) return known;
+  const out = build(parsed.doc.contents, parsed.lines, 0, { n: 0 });
+  outlines.set(parsed, out);
+  return out;
 }
