@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { core, deploy, monitoring, registry, training } from '../../server/protocol';
 import type { LiveAlertParams, SubscriptionsResult } from '../../server/protocol/monitoring';
@@ -156,6 +156,9 @@ test('an alert reaches the editor on its own; the rollback policy acts; counts s
     assert.ok((w.byVersion[v2] ?? 0) >= 1, JSON.stringify(w));
 
     // The alert's Retrain: labelled traffic (+ half original rows) → a stored data version → a gated version.
+    // The server appends its log every 200 ms and the alert can come sooner: wait for every line on disk.
+    const logFile = join(store, 'serving', 'local', 'logs', 'weather', 'predictions.jsonl');
+    await until('the prediction log to hold every request and its feedback', () => existsSync(logFile) && readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"type":"feedback"')).length >= 4 * WINDOW);
     const retrained = await c.request(monitoring.retrainFromTraffic, { target: 'local', mix: 0.5, workDoneToken: 'retrain-1' });
     assert.equal(retrained.dataset.labelled, 4 * WINDOW);
     assert.ok(retrained.dataset.originalRows > 0);

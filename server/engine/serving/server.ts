@@ -255,7 +255,6 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
       // Smoke tests and other synthetic traffic ask not to be logged, so monitoring sees real traffic only.
       const logged = decoded.parameters?.modelops_log !== false;
-      if (live && logged) live.observe(model, lv.version, lv.predictor.manifest, id, decoded.columns, preds, latencyMs);
       if (log && logged) {
         // Built from text already in hand: the response's outputs, and for larger requests the
         // body's inputs (logLine.ts); the line JSON.stringify would write, key for key.
@@ -271,6 +270,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           predictionLine({ id, time: new Date().toISOString(), version: lv.version, latencyMs: Math.round(latencyMs * 1000) / 1000, inputs: rows >= RAW_INPUT_ROWS ? inputsJson(text, manifest.features, decoded.columns) : JSON.stringify(decoded.columns), outputs }),
         );
       }
+      // After the log: the record of what was served never depends on the live window.
+      if (live && logged) live.observe(model, lv.version, lv.predictor.manifest, id, decoded.columns, preds, latencyMs);
     } catch (e) {
       status = statusOf(e);
       throw e;
