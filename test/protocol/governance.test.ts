@@ -6,45 +6,26 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { governance, registry, training } from '../../server/protocol';
 import { openRegistry } from '../../server/engine/registry';
-import { REPO, startSidecar } from './client';
+import { startSidecar } from './client';
+import { quarterSample, weatherConfig } from './weather';
 
 // The weather sample (every 4th row) with a sensitive column that is not a feature.
-const rows = readFileSync(join(REPO, 'examples/sample/data/seattle-weather.csv'), 'utf8').trim().split('\n');
-const data = [`${rows[0]},site`, ...rows.slice(1).filter((_, i) => i % 4 === 0).map((r, i) => `${r},${i % 3 === 0 ? 'north' : 'south'}`)].join('\n') + '\n';
-const config = `version: 1
-project: proto
-data:
-  train: data/weather.csv
-  target: weather
-  features: [precipitation, temp_max, temp_min, wind]
-  split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }
-  missing: drop
-model:
-  name: weather
-  task: classification
-  framework: tfjs
-  layers:
-    - { type: dense, units: 8, activation: relu }
-    - { type: dense, units: 5, activation: softmax }
-train:
-  epochs: 2
-  batchSize: 32
-  optimizer: adam
-  learningRate: 0.01
-  seed: 42
-  classWeights: none
-evaluate:
+const data = quarterSample({ column: 'site', value: (i) => (i % 3 === 0 ? 'north' : 'south') });
+const config = weatherConfig({
+  epochs: 2,
+  units: 8,
+  rest: `evaluate:
   metrics: [accuracy]
   fairness: { sensitive: [site], metrics: [accuracy], minGroupSize: 5 }
   gates: { accuracy: ">= 0.1", demographic_parity_difference: "<= 1" }
 registry:
   protectedAliases: [production]
   separationOfDuties: true
-`;
+`,
+});
 
 const codeOf = (e: unknown): string | undefined => (e as { data?: { code?: string } }).data?.code;
 

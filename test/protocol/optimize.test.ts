@@ -5,38 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { optimize } from '../../server/protocol';
 import type { StudyProgressParams } from '../../server/protocol/optimize';
-import { REPO, startSidecar } from './client';
+import { startSidecar } from './client';
+import { quarterSample, weatherConfig } from './weather';
 
-const rows = readFileSync(join(REPO, 'examples/sample/data/seattle-weather.csv'), 'utf8').trim().split('\n');
-const data = [rows[0], ...rows.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n';
-const config = (trials: number, epochs: number) => `version: 1
-project: proto
-data:
-  train: data/weather.csv
-  target: weather
-  features: [precipitation, temp_max, temp_min, wind]
-  split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }
-  missing: drop
-model:
-  name: weather
-  task: classification
-  framework: tfjs
-  layers:
-    - { type: dense, units: 16, activation: relu }
-    - { type: dense, units: 5, activation: softmax }
-train:
-  epochs: ${epochs}
-  batchSize: 32
-  optimizer: adam
-  learningRate: 0.01
-  seed: 42
-  classWeights: none
-evaluate:
+const data = quarterSample();
+const config = (trials: number, epochs: number) =>
+  weatherConfig({
+    epochs,
+    rest: `evaluate:
   metrics: [accuracy, f1_macro]
   gates: { accuracy: ">= 0.2" }
 tune:
@@ -49,7 +28,8 @@ tune:
   objective: { metric: val_accuracy, direction: maximize }
   seed: 7
   parallel: 1
-`;
+`,
+  });
 
 test('an untrusted workspace refuses tuning, quantising and pruning; reading studies still works', async () => {
   const c = await startSidecar({ files: { 'modelops.yaml': config(2, 2), 'data/weather.csv': data }, initializationOptions: { trusted: false } });

@@ -1,42 +1,15 @@
 /** Training over JSON-RPC against the built sidecar: trust, work-done progress, curve notifications, cancellation. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { training } from '../../server/protocol';
 import type { TrainProgressParams } from '../../server/protocol/training';
 import { openRegistry } from '../../server/engine/registry';
-import { REPO, startSidecar } from './client';
+import { startSidecar } from './client';
+import { quarterSample, weatherConfig } from './weather';
 
-const rows = readFileSync(join(REPO, 'examples/sample/data/seattle-weather.csv'), 'utf8').trim().split('\n');
-const data = [rows[0], ...rows.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n';
-const config = (epochs: number) => `version: 1
-project: proto
-data:
-  train: data/weather.csv
-  target: weather
-  features: [precipitation, temp_max, temp_min, wind]
-  split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }
-  missing: drop
-model:
-  name: weather
-  task: classification
-  framework: tfjs
-  layers:
-    - { type: dense, units: 16, activation: relu }
-    - { type: dense, units: 5, activation: softmax }
-train:
-  epochs: ${epochs}
-  batchSize: 32
-  optimizer: adam
-  learningRate: 0.01
-  seed: 42
-  classWeights: none
-evaluate:
-  metrics: [accuracy, f1_macro]
-  gates: { accuracy: ">= 0.2" }
-`;
+const data = quarterSample();
+const config = (epochs: number) => weatherConfig({ epochs, rest: 'evaluate:\n  metrics: [accuracy, f1_macro]\n  gates: { accuracy: ">= 0.2" }\n' });
 
 test('an untrusted workspace refuses training with a clear message', async () => {
   const c = await startSidecar({ files: { 'modelops.yaml': config(3), 'data/weather.csv': data }, initializationOptions: { trusted: false } });
