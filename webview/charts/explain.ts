@@ -7,6 +7,7 @@
 import { escapeXml, fmt, toCsv } from '../format';
 import { linear, niceTicks, r, svgDocument, text } from '../svg';
 import { withAlpha } from '../theme';
+import { labelledSelect } from './svgView';
 import type { ChartFactory } from './types';
 
 interface Step {
@@ -157,11 +158,11 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
   const summary = document.createElement('p');
   summary.className = 'mo-summary';
   summary.textContent = `${data.ref}: ${data.rows.length} rows of ${data.data} explained (${data.method}, ${data.background} background rows).`;
-  if (K > 1) controls.append(selectOf('mo-explain-output', 'Class', data.outputs.map((o, k) => ({ value: String(k), label: o })), String(output), (v) => {
+  if (K > 1) controls.append(labelledSelect('mo-explain-output', 'Class', data.outputs.map((o, k) => ({ value: String(k), label: o })), String(output), (v) => {
     output = Number(v);
     redraw();
   }));
-  const rowSelect = selectOf('mo-explain-row', 'Row', data.rows.map((row, j) => ({ value: String(j), label: `${row.id}: ${data.features.map((f, i) => `${f}=${row.input[i]}`).join(', ').slice(0, 90)}` })), '0', (v) => {
+  const rowSelect = labelledSelect('mo-explain-row', 'Row', data.rows.map((row, j) => ({ value: String(j), label: `${row.id}: ${data.features.map((f, i) => `${f}=${row.input[i]}`).join(', ').slice(0, 90)}` })), '0', (v) => {
     rowIndex = Number(v);
     redraw();
     ctx.announce(`Row ${data.rows[rowIndex]?.id ?? ''} picked`);
@@ -213,22 +214,4 @@ function argmax(v: number[]): number {
   let best = 0;
   for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
   return best;
-}
-
-function selectOf(id: string, label: string, options: Array<{ value: string; label: string }>, value: string, onChange: (v: string) => void): HTMLLabelElement {
-  const l = document.createElement('label');
-  l.className = 'mo-select';
-  l.textContent = `${label} `;
-  const s = document.createElement('select');
-  s.id = id;
-  for (const o of options) {
-    const opt = document.createElement('option');
-    opt.value = o.value;
-    opt.textContent = o.label;
-    s.appendChild(opt);
-  }
-  s.value = value;
-  s.addEventListener('change', () => onChange(s.value));
-  l.appendChild(s);
-  return l;
 }

@@ -7,7 +7,7 @@
 import { escapeXml, fmt, toCsv } from '../format';
 import { linear, niceTicks, r, svgDocument, text } from '../svg';
 import { withAlpha } from '../theme';
-import { metricsTable } from './svgView';
+import { labelledSelect, metricsTable } from './svgView';
 import type { ChartFactory } from './types';
 
 export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
@@ -61,11 +61,11 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
   const controls = document.createElement('div');
   controls.className = 'mo-controls';
   controls.append(
-    select('mo-fairness-breakdown', 'Groups', data.breakdowns.map((x, i) => ({ value: String(i), label: x.by.join(' × ') })), '0', (v) => {
+    labelledSelect('mo-fairness-breakdown', 'Groups', data.breakdowns.map((x, i) => ({ value: String(i), label: x.by.join(' × ') })), '0', (v) => {
       b = Number(v);
       redraw();
     }),
-    select('mo-fairness-metric', 'Metric', data.metrics.map((m) => ({ value: m, label: m })), metric, (v) => {
+    labelledSelect('mo-fairness-metric', 'Metric', data.metrics.map((m) => ({ value: m, label: m })), metric, (v) => {
       metric = v;
       redraw();
     }),
@@ -105,21 +105,3 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
     destroy: () => undefined,
   };
 };
-
-function select(id: string, label: string, options: Array<{ value: string; label: string }>, value: string, onChange: (v: string) => void): HTMLLabelElement {
-  const l = document.createElement('label');
-  l.className = 'mo-select';
-  l.textContent = `${label} `;
-  const s = document.createElement('select');
-  s.id = id;
-  for (const o of options) {
-    const opt = document.createElement('option');
-    opt.value = o.value;
-    opt.textContent = o.label;
-    s.appendChild(opt);
-  }
-  s.value = value;
-  s.addEventListener('change', () => onChange(s.value));
-  l.appendChild(s);
-  return l;
-}

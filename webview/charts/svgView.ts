@@ -40,3 +40,22 @@ export function metricsTable(caption: string, headers: string[], rows: TableCell
   }
   return t;
 }
+
+/** A `<select>` with its label, for a chart's controls (row, class, breakdown, metric). */
+export function labelledSelect(id: string, label: string, options: Array<{ value: string; label: string }>, value: string, onChange: (v: string) => void): HTMLLabelElement {
+  const l = document.createElement('label');
+  l.className = 'mo-select';
+  l.textContent = `${label} `;
+  const s = document.createElement('select');
+  s.id = id;
+  for (const o of options) {
+    const opt = document.createElement('option');
+    opt.value = o.value;
+    opt.textContent = o.label;
+    s.appendChild(opt);
+  }
+  s.value = value;
+  s.addEventListener('change', () => onChange(s.value));
+  l.appendChild(s);
+  return l;
+}
