@@ -6,71 +6,51 @@
 import { open } from 'node:fs/promises';
 import { logFiles } from '../serving/predictionLog';
 
-class F64 {
-  data = new Float64Array(1024);
+type TypedColumn = Float64Array | Float32Array | Int32Array;
+
+/** A growable typed-array column: doubling pushes, a view of what is filled, streaming discards. */
+class Column<T extends TypedColumn> {
+  data: T;
   length = 0;
+  constructor(private readonly make: (n: number) => T) {
+    this.data = make(1024);
+  }
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float64Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
+    if (this.length === this.data.length) this.grow(this.data.length * 2);
     this.data[this.length++] = v;
   }
-  view(): Float64Array {
-    return this.data.subarray(0, this.length);
+  /** Room for n more values, so a caller can write `data[length++]` without a check per value. */
+  reserve(n: number): void {
+    if (this.length + n > this.data.length) this.grow(Math.max(this.data.length * 2, this.length + n));
+  }
+  view(): T {
+    return this.data.subarray(0, this.length) as T;
   }
   /** Drops the first n values (streaming: rows no window needs any more). */
   discard(n: number): void {
     this.data.copyWithin(0, n, this.length);
     this.length -= n;
   }
-}
-
-class F32 {
-  data = new Float32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float32Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
-  }
-  /** Room for n more values, so a caller can write `data[length++]` without a check per value. */
-  reserve(n: number): void {
-    if (this.length + n <= this.data.length) return;
-    const d = new Float32Array(Math.max(this.data.length * 2, this.length + n));
+  private grow(size: number): void {
+    const d = this.make(size);
     d.set(this.data);
     this.data = d;
   }
-  view(): Float32Array {
-    return this.data.subarray(0, this.length);
-  }
-  discard(n: number): void {
-    this.data.copyWithin(0, n, this.length);
-    this.length -= n;
-  }
 }
 
-class I32 {
-  data = new Int32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Int32Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
+class F64 extends Column<Float64Array> {
+  constructor() {
+    super((n) => new Float64Array(n));
   }
-  view(): Int32Array {
-    return this.data.subarray(0, this.length);
+}
+class F32 extends Column<Float32Array> {
+  constructor() {
+    super((n) => new Float32Array(n));
   }
-  discard(n: number): void {
-    this.data.copyWithin(0, n, this.length);
-    this.length -= n;
+}
+class I32 extends Column<Int32Array> {
+  constructor() {
+    super((n) => new Int32Array(n));
   }
 }
 

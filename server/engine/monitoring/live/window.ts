@@ -22,7 +22,7 @@ import { buildControlChart, pointLimits, type ControlChartInputPoint } from '../
 import type { ReferenceProfile, Task } from '../../model/types';
 import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
 import { Dictionary, type LogColumns } from '../readLog';
-import { buildReference, defaultSide, driftDecisions, labelStats, windowStats, WindowScratch, type DriftFeatureResult, type Reference } from '../monitor';
+import { buildReference, defaultSide, driftDecisions, labelStats, windowStats, WindowScratch, type DriftFeatureResult, type MonitorWindow, type Reference } from '../monitor';
 import type { RuleSide, SigmaEstimator } from '../../../../shared/spc/types';
 
 /** What one model's live monitor is told (resolved from `monitor:` of modelops.yaml by the follower). */
@@ -84,20 +84,10 @@ export interface LiveModel {
 }
 
 /** A scored window, as the `window` event carries it (field names as in the batch MonitorWindow). */
-export interface LiveWindow {
+export interface LiveWindow extends Pick<MonitorWindow, 'start' | 'end' | 'count' | 'labelled' | 'version' | 'accuracy' | 'mae' | 'rmse' | 'distribution' | 'meanPrediction'> {
   model: string;
   /** 0-based, counted from when this monitor started (server start or reconfiguration). */
   index: number;
-  start: string | null;
-  end: string | null;
-  count: number;
-  labelled: number;
-  version: string;
-  accuracy: number | null;
-  mae: number | null;
-  rmse: number | null;
-  distribution: Record<string, number>;
-  meanPrediction: number | null;
   /** The test of every column when they share one, else `auto` (see `driftTests`). */
   driftMethod: DriftTestChoice;
   /** Column (and `(predictions)`) → its drift test, as the batch MonitorResult.driftTests. */
