@@ -302,6 +302,20 @@ async function frameWith(selector: string, timeout = 60_000): Promise<Frame> {
 
 /** Runs a palette command and picks the trained model's version 1.0.0. */
 async function paletteOnVersion(command: string): Promise<void> {
+  // A panel or the tree refreshing after a store change can take the focus, which hides an open
+  // quick pick: when the version list is not visible, dismiss and run the command again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pickVersionOnce(command);
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      for (let i = 0; i < 2; i++) await wb.page.keyboard.press('Escape');
+    }
+  }
+}
+
+async function pickVersionOnce(command: string): Promise<void> {
   const { page } = wb;
   // A dialog an earlier failed step left open would swallow the palette.
   for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) await page.keyboard.press('Escape');
@@ -318,7 +332,7 @@ async function paletteOnVersion(command: string): Promise<void> {
   // press Enter on the focused row rather than click: a row can be attached but not yet visible
   // while the list re-renders, and a click waits on visibility.
   await page.locator('.quick-input-list .monaco-list-row[aria-label^="1.0.0"]').first().waitFor({ state: 'attached', timeout: 15_000 });
-  await page.locator('.quick-input-widget input').fill('1.0.0');
+  await input.fill('1.0.0', { timeout: 8_000 });
   await page.locator('.quick-input-list .monaco-list-row.focused[aria-label^="1.0.0"]').first().waitFor({ state: 'attached', timeout: 10_000 });
   await page.keyboard.press('Enter');
 }
