@@ -12,3 +12,12 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/** Whether some process already listens on `host:port` (binding it fails with EADDRINUSE). */
+export function portInUse(host: string, port: number): Promise<boolean> {
+  return new Promise((done, reject) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? done(true) : reject(e)));
+    s.listen(port, host, () => s.close(() => done(false)));
+  });
+}

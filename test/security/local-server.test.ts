@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openRegistry } from '../../server/engine/registry';
@@ -84,6 +85,22 @@ test('an impostor on the configured port with a live pid gets no token and no da
     assert.ok(impostor.requests.every((r) => r.method === 'GET' && r.authorization === undefined), 'only health and identity probes, no credentials, no rows');
   } finally {
     await impostor.close();
+  }
+});
+
+test('a process that holds the configured port but does not answer is refused before any server is started', async () => {
+  // A TCP listener that accepts and never replies: the health probe times out.
+  const silent = createNetServer((socket) => socket.on('error', () => {}));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const port = (silent.address() as AddressInfo).port;
+  try {
+    writeRecord({ pid: process.pid, url: `http://127.0.0.1:${port}`, port, startedAt: new Date().toISOString() });
+    await assert.rejects(
+      deploy({ registry, config: configFor(port), tokenFor: () => null, serveCommand, ref: 'weather@1.0.0', target: 'local', configDir: tmp.dir }),
+      (e: Error) => /cannot prove it is this workspace's model server/.test(e.message) && !/did not start/.test(e.message),
+    );
+  } finally {
+    silent.close();
   }
 });
 

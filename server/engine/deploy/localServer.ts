@@ -13,6 +13,7 @@ import { checkTargetName } from './names';
 import { identityProof } from '../serving/identity';
 import type { ServerRecord } from '../serving/types';
 import { ModelServerClient } from './client';
+import { portInUse } from '../net';
 
 /** How to start `modelops serve`: the executable and the arguments before `serve`. */
 export interface ServeCommand {
@@ -177,23 +178,26 @@ export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ 
   const port = options.port ?? 8765;
   const url = localUrl(target, host, port);
   const existing = checkedRecord(storeDir, target, url);
+  const impostor = (at: string, pid: number | null): ModelOpsError =>
+    new ModelOpsError(
+      'local-server-identity',
+      `The process at ${at} for target '${target}' cannot prove it is this workspace's model server, so nothing was sent to it.`,
+      `Stop the program on port ${new URL(at).port}${pid ? ` (its record ${recordPath(storeDir, target)} names pid ${pid})` : ''}, or change deploy.targets.${target}.port.`,
+    );
   if (existing) {
     const client = new ModelServerClient({ target, url: existing.url, token: null });
     if (await client.live(2000)) {
       const identity = await verifyLocalServer(existing.url, options.token);
-      if (!identity) {
-        throw new ModelOpsError(
-          'local-server-identity',
-          `The process answering at ${existing.url} for target '${target}' cannot prove it is this workspace's model server, so nothing was sent to it.`,
-          `Stop the program on port ${new URL(existing.url).port} (its record ${recordPath(storeDir, target)} names pid ${existing.pid}), or change deploy.targets.${target}.port.`,
-        );
-      }
+      if (!identity) throw impostor(existing.url, existing.pid);
       // A server started moments ago (by another window or the CLI) may still be reloading.
       const until = Date.now() + (options.startTimeoutMs ?? 30_000);
       while (!(await client.ready(2000)) && Date.now() < until) await sleep(50);
       return { url: existing.url, record: { ...existing, pid: identity.pid }, started: false };
     }
   }
+  // Something holds the port but did not answer as our server (a slow or foreign process):
+  // refuse here rather than start a child that can only fail to bind.
+  if (port !== 0 && (await portInUse(host, port))) throw impostor(url, existing?.pid ?? null);
   const command = options.command ?? defaultServeCommand();
   const dir = servingDir(storeDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
