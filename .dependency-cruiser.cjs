@@ -22,14 +22,16 @@ module.exports = {
     {
       name: 'engine-stays-plain',
       severity: 'error',
-      comment: 'The engine is plain TypeScript under two thin faces (LSP, CLI): it imports none of them, nor the editor or webview code.',
+      comment:
+        'The engine is plain TypeScript under two thin faces (LSP, CLI): it imports none of them, nor the editor or webview code.',
       from: { path: '^server/engine/' },
       to: { path: '^(server/(lsp|cli|demo)|webview|extension)/' },
     },
     {
       name: 'protocol-is-neutral',
       severity: 'error',
-      comment: 'server/protocol is shared by the extension, the sidecar, the CLI and the tests: it imports engine types only.',
+      comment:
+        'server/protocol is shared by the extension, the sidecar, the CLI and the tests: it imports engine types only.',
       from: { path: '^server/protocol/' },
       to: { path: '^(server/(lsp|cli|demo)|webview|extension)/' },
     },
@@ -43,14 +45,16 @@ module.exports = {
     {
       name: 'extension-through-the-protocol',
       severity: 'error',
-      comment: 'The extension talks to the engine only through server/protocol; engine modules may be imported for their types only.',
+      comment:
+        'The extension talks to the engine only through server/protocol; engine modules may be imported for their types only.',
       from: { path: '^extension/' },
       to: { path: '^server/(engine|lsp|cli|demo)/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'webview-is-a-leaf',
       severity: 'error',
-      comment: 'The chart bundle runs in a browser with a strict CSP: it imports its own code, the chart contract and browser libraries only.',
+      comment:
+        'The chart bundle runs in a browser with a strict CSP: it imports its own code, the chart contract and browser libraries only.',
       from: { path: '^webview/' },
       to: { path: '^(server|extension)/' },
     },

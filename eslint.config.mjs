@@ -14,11 +14,25 @@ export default tseslint.config(
     // The engine is plain TypeScript: no editor, no LSP transport.
     files: ['server/engine/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['vscode', 'vscode-languageserver', 'vscode-languageserver/*', 'vscode-languageclient', 'vscode-languageclient/*', 'vscode-jsonrpc', 'vscode-jsonrpc/*'], message: 'server/engine must not depend on the editor or the LSP library.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'vscode',
+                'vscode-languageserver',
+                'vscode-languageserver/*',
+                'vscode-languageclient',
+                'vscode-languageclient/*',
+                'vscode-jsonrpc',
+                'vscode-jsonrpc/*',
+              ],
+              message: 'server/engine must not depend on the editor or the LSP library.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

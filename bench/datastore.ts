@@ -31,7 +31,8 @@ async function writeCsv(path: string, bytes: number, seed: number, header: boole
   const kinds = ['sun', 'rain', 'fog', 'snow', 'drizzle'];
   while (written < bytes) {
     let block = '';
-    for (let i = 0; i < 2000; i++) block += `${id++},${(rnd() * 40 - 5).toFixed(2)},${(rnd() * 30 - 10).toFixed(2)},${(rnd() * 12).toFixed(3)},${(rnd() * 50).toFixed(1)},${kinds[Math.floor(rnd() * 5)]}\n`;
+    for (let i = 0; i < 2000; i++)
+      block += `${id++},${(rnd() * 40 - 5).toFixed(2)},${(rnd() * 30 - 10).toFixed(2)},${(rnd() * 12).toFixed(3)},${(rnd() * 50).toFixed(1)},${kinds[Math.floor(rnd() * 5)]}\n`;
     written += block.length;
     if (!out.write(block)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
@@ -49,24 +50,32 @@ async function measure<T>(label: string, bytes: number, fn: () => Promise<T>): P
     clearInterval(timer);
     peak = Math.max(peak, process.memoryUsage().rss);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`${label.padEnd(34)} ${s.toFixed(2).padStart(7)} s  ${(bytes / 1048576 / s).toFixed(0).padStart(5)} MiB/s  peak RSS growth ${((peak - base) / 1048576).toFixed(1)} MiB`);
+    console.log(
+      `${label.padEnd(34)} ${s.toFixed(2).padStart(7)} s  ${(bytes / 1048576 / s).toFixed(0).padStart(5)} MiB/s  peak RSS growth ${((peak - base) / 1048576).toFixed(1)} MiB`,
+    );
   }
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-data-'));
   try {
-    console.log(`data store: ${MB} MB CSV; ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}, node ${process.version}`);
+    console.log(
+      `data store: ${MB} MB CSV; ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}, node ${process.version}`,
+    );
     const csv = join(dir, 'big.csv');
     await writeCsv(csv, MB * 1e6, 1, true);
     const size = statSync(csv).size;
     const store = new DataStore(join(dir, '.modelops'));
     const first = await measure('store (all chunks new)', size, () => store.putFile(csv));
-    console.log(`  ${first.manifest.chunks.length} chunks, mean ${(size / first.manifest.chunks.length / 1048576).toFixed(2)} MiB`);
+    console.log(
+      `  ${first.manifest.chunks.length} chunks, mean ${(size / first.manifest.chunks.length / 1048576).toFixed(2)} MiB`,
+    );
     await writeCsv(csv, size * 0.01, 2, false);
     const size2 = statSync(csv).size;
     const second = await measure('store again with 1 % rows appended', size2, () => store.putFile(csv));
-    console.log(`  ${second.newChunks} new chunks, ${(second.newBytes / 1048576).toFixed(2)} MiB written of ${(size2 / 1048576).toFixed(0)} MiB`);
+    console.log(
+      `  ${second.newChunks} new chunks, ${(second.newBytes / 1048576).toFixed(2)} MiB written of ${(size2 / 1048576).toFixed(0)} MiB`,
+    );
     await measure('checkout (verified)', size, () => checkoutData(store, first.manifest, join(dir, 'restored.csv')));
   } finally {
     rmSync(dir, { recursive: true, force: true });

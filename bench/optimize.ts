@@ -24,14 +24,19 @@ const repo = resolve(__dirname, '..');
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'modelops-bench-opt-'));
   mkdirSync(join(root, 'data'));
-  copyFileSync(join(repo, 'examples', 'sample', 'data', 'seattle-weather.csv'), join(root, 'data', 'seattle-weather.csv'));
+  copyFileSync(
+    join(repo, 'examples', 'sample', 'data', 'seattle-weather.csv'),
+    join(root, 'data', 'seattle-weather.csv'),
+  );
   copyFileSync(join(repo, 'examples', 'sample', 'modelops.yaml'), join(root, 'modelops.yaml'));
   const configPath = join(root, 'modelops.yaml');
   const registry = openRegistry(root);
   try {
     const t = await train({ configPath, registry });
     const parent = `${t.version.model}@${t.version.version}`;
-    console.log(`TF.js sample: ${parent} on ${t.backend} (${t.epochsRun} epochs); load ${loadavg()[0].toFixed(2)} on ${cpus().length} cores\n`);
+    console.log(
+      `TF.js sample: ${parent} on ${t.backend} (${t.epochsRun} epochs); load ${loadavg()[0].toFixed(2)} on ${cpus().length} cores\n`,
+    );
     const rows: Array<[string, OptimizeResult<unknown>, string]> = [];
     const f16 = await quantizeVersion({ registry, ref: parent, configPath, dtype: 'float16' });
     rows.push(['tfjs float16', f16, `weights ${f16.details.bytesBefore} → ${f16.details.bytesAfter} B`]);
@@ -39,7 +44,11 @@ async function main(): Promise<void> {
     rows.push(['tfjs uint8', u8, `weights ${u8.details.bytesBefore} → ${u8.details.bytesAfter} B`]);
     const sparsity = arg('sparsity', 0.5);
     const pr = await pruneVersion({ registry, ref: parent, configPath, sparsity, epochs: arg('epochs', 2) });
-    rows.push([`tfjs pruned ${sparsity}`, pr, `rate ${(pr.details.rate.rate * 100).toFixed(1)}%, weights ${pr.details.weightBytes} B, gzip ${pr.details.compressedBytes} B${pr.notes.length ? `; ${pr.notes.join('; ')}` : ''}`]);
+    rows.push([
+      `tfjs pruned ${sparsity}`,
+      pr,
+      `rate ${(pr.details.rate.rate * 100).toFixed(1)}%, weights ${pr.details.weightBytes} B, gzip ${pr.details.compressedBytes} B${pr.notes.length ? `; ${pr.notes.join('; ')}` : ''}`,
+    ]);
 
     const bundle = join(root, 'onnx-bundle');
     await writeOnnxBundle(bundle, join(repo, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), { target: 'weather' });
@@ -48,7 +57,9 @@ async function main(): Promise<void> {
     rows.push(['onnx float16', oq, `${oq.details.weights.length} initializers as float16`]);
 
     const ratio = (p: number, c: number) => (p > 0 ? (c / p).toFixed(3) : '—');
-    console.log('method            | size B parent→child (ratio) | load ms (ratio)     | p50 b1 ms (ratio)   | p50 b256 ms (ratio) | accuracy parent→child | gate');
+    console.log(
+      'method            | size B parent→child (ratio) | load ms (ratio)     | p50 b1 ms (ratio)   | p50 b256 ms (ratio) | accuracy parent→child | gate',
+    );
     for (const [name, r, note] of rows) {
       const p = r.parent.measurement;
       const c = r.child.measurement;

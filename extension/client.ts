@@ -74,7 +74,11 @@ export class Sidecar implements vscode.Disposable {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
         closed: () => {
           this.onClosed();
-          return { action: CloseAction.DoNotRestart, handled: true, message: 'The sidecar stopped; ModelOps restarts it with backoff.' };
+          return {
+            action: CloseAction.DoNotRestart,
+            handled: true,
+            message: 'The sidecar stopped; ModelOps restarts it with backoff.',
+          };
         },
       },
     };
@@ -135,7 +139,9 @@ export class Sidecar implements vscode.Disposable {
     }
     const delay = decision.delayMs;
     this.setState('restarting');
-    this.output.warn(`the sidecar stopped; restarting in ${delay / 1000} s (crash ${this.crashes.length} of ${RESTART_POLICY.maxCrashes} allowed in 3 minutes)`);
+    this.output.warn(
+      `the sidecar stopped; restarting in ${delay / 1000} s (crash ${this.crashes.length} of ${RESTART_POLICY.maxCrashes} allowed in 3 minutes)`,
+    );
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       void this.start();

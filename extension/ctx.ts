@@ -23,11 +23,18 @@ export interface Ctx {
   /** Chart panels (webviews). */
   readonly charts: Charts;
   /** Sends a typed `modelops/…` request; waits for the sidecar to be running first. */
-  request<T extends RequestType<unknown, unknown>>(type: T, params: ParamsOf<T>, token?: vscode.CancellationToken): Promise<ResultOf<T>>;
+  request<T extends RequestType<unknown, unknown>>(
+    type: T,
+    params: ParamsOf<T>,
+    token?: vscode.CancellationToken,
+  ): Promise<ResultOf<T>>;
   /** Sends a typed notification to the running sidecar (dropped while it is not running). */
   notify<T extends NotificationType<unknown>>(type: T, params: ParamsOf<T>): Promise<void>;
   /** Subscribes to a typed notification from the sidecar (survives sidecar restarts). */
-  onNotification<T extends NotificationType<unknown>>(type: T, handler: (params: ParamsOf<T>) => void): vscode.Disposable;
+  onNotification<T extends NotificationType<unknown>>(
+    type: T,
+    handler: (params: ParamsOf<T>) => void,
+  ): vscode.Disposable;
   /** The first workspace folder, if any. */
   workspaceFolder(): vscode.WorkspaceFolder | undefined;
 }
@@ -67,7 +74,12 @@ export function createCtx(extension: vscode.ExtensionContext, sidecar: Sidecar, 
 }
 
 /** Sends a request once the sidecar runs; engine errors become UserErrors with their code. */
-export async function sendRequest(sidecar: Sidecar, method: string, params: unknown, token?: vscode.CancellationToken): Promise<unknown> {
+export async function sendRequest(
+  sidecar: Sidecar,
+  method: string,
+  params: unknown,
+  token?: vscode.CancellationToken,
+): Promise<unknown> {
   await waitForRunning(sidecar);
   try {
     return await sidecar.client.sendRequest(method, params, token);
@@ -86,7 +98,9 @@ export async function sendRequest(sidecar: Sidecar, method: string, params: unkn
 async function waitForRunning(sidecar: Sidecar, timeoutMs = 20_000): Promise<void> {
   if (sidecar.client.state === State.Running) return;
   if (sidecar.current === 'failed' || sidecar.current === 'stopped') {
-    throw new UserError('The ModelOps sidecar is not running — run "ModelOps: Restart Sidecar" or "ModelOps: Show Log".');
+    throw new UserError(
+      'The ModelOps sidecar is not running — run "ModelOps: Restart Sidecar" or "ModelOps: Show Log".',
+    );
   }
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -50,7 +50,12 @@ export function activate(context: vscode.ExtensionContext): ModelOpsExtensionApi
     }),
     ctx.onNotification(training.trainProgress, (p) => {
       const label = `run ${shortRunId(p.runId)}`;
-      status.setTraining({ label, epoch: p.epoch, epochs: p.epochs, ...(typeof p.metrics.loss === 'number' ? { loss: p.metrics.loss } : {}) });
+      status.setTraining({
+        label,
+        epoch: p.epoch,
+        epochs: p.epochs,
+        ...(typeof p.metrics.loss === 'number' ? { loss: p.metrics.loss } : {}),
+      });
       charts.trainProgress(p, label);
     }),
     ctx.onNotification(training.trainLog, (p) => output.info(`[trainer] ${p.line}`)),
@@ -63,7 +68,10 @@ export function activate(context: vscode.ExtensionContext): ModelOpsExtensionApi
   const source = createTreeSource(ctx);
   const models = new ModelTreeProvider(source, () => configFiles.hasConfig, output);
   const endpoints = new EndpointTreeProvider(source, output);
-  const modelsView = vscode.window.createTreeView('modelops.models', { treeDataProvider: models, showCollapseAll: true });
+  const modelsView = vscode.window.createTreeView('modelops.models', {
+    treeDataProvider: models,
+    showCollapseAll: true,
+  });
   const endpointsView = vscode.window.createTreeView('modelops.endpoints', { treeDataProvider: endpoints });
   endpoints.attach(endpointsView);
   context.subscriptions.push(models, endpoints, modelsView, endpointsView);
@@ -103,17 +111,20 @@ export function activate(context: vscode.ExtensionContext): ModelOpsExtensionApi
     new ModelFileWatcher(ctx),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('modelops.training.backend')) void showBackend(ctx);
-      if (e.affectsConfiguration('modelops.sidecar.nodePath') || e.affectsConfiguration('modelops.validation.delayMs')) {
-        void vscode.window.showInformationMessage('ModelOps: restart the sidecar to apply the new setting.', 'Restart Sidecar').then((c) => {
-          if (c) void vscode.commands.executeCommand('modelops.restartSidecar');
-        });
+      if (
+        e.affectsConfiguration('modelops.sidecar.nodePath') ||
+        e.affectsConfiguration('modelops.validation.delayMs')
+      ) {
+        void vscode.window
+          .showInformationMessage('ModelOps: restart the sidecar to apply the new setting.', 'Restart Sidecar')
+          .then((c) => {
+            if (c) void vscode.commands.executeCommand('modelops.restartSidecar');
+          });
       }
     }),
   );
 
-  context.subscriptions.push(
-    ...registerCommands(ctx, allCommands({ models, endpoints, status })),
-  );
+  context.subscriptions.push(...registerCommands(ctx, allCommands({ models, endpoints, status })));
 
   void sidecar.start();
   output.info(`activated in ${(performance.now() - t0).toFixed(1)} ms (extension host ${process.version})`);
@@ -128,14 +139,19 @@ const WALKTHROUGH_SHOWN = 'modelops.walkthroughShown';
  * (remembered in globalState); the welcome view links to it after that.
  */
 async function openWalkthroughOnce(context: vscode.ExtensionContext, configFiles: ConfigFiles): Promise<void> {
-  if (context.globalState.get<boolean>(WALKTHROUGH_SHOWN) || context.extensionMode === vscode.ExtensionMode.Test) return;
+  if (context.globalState.get<boolean>(WALKTHROUGH_SHOWN) || context.extensionMode === vscode.ExtensionMode.Test)
+    return;
   if (!vscode.workspace.workspaceFolders?.length) return;
   await configFiles.refresh();
   if (configFiles.hasConfig) return;
   // Remember first: a walkthrough that fails to open must not be retried on every start.
   await context.globalState.update(WALKTHROUGH_SHOWN, true);
   try {
-    await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#${WALKTHROUGH_ID}`, false);
+    await vscode.commands.executeCommand(
+      'workbench.action.openWalkthrough',
+      `${context.extension.id}#${WALKTHROUGH_ID}`,
+      false,
+    );
   } catch {
     // an editor without walkthroughs: the welcome view still links to it
   }
@@ -147,7 +163,9 @@ async function showBackend(ctx: Ctx): Promise<void> {
     const requested = vscode.workspace.getConfiguration('modelops').get<string>('training.backend', 'auto');
     const b = await ctx.request(training.backend, { backend: requested });
     ctx.status.setBackend(b.name);
-    ctx.output.info(`training backend: ${b.name} (asked for ${b.requested}${b.notes.length ? `; ${b.notes.join('; ')}` : ''})`);
+    ctx.output.info(
+      `training backend: ${b.name} (asked for ${b.requested}${b.notes.length ? `; ${b.notes.join('; ')}` : ''})`,
+    );
   } catch (e) {
     ctx.output.warn(`training backend: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -13,7 +13,10 @@ export function backoffDelay(crashesInWindow: number): number {
  * Records a crash at `now` and says what to do: restart after `delayMs`, or give up. `crashes`
  * holds earlier crash times; the returned list replaces it.
  */
-export function onCrash(crashes: readonly number[], now: number): { crashes: number[]; action: 'restart' | 'give-up'; delayMs: number } {
+export function onCrash(
+  crashes: readonly number[],
+  now: number,
+): { crashes: number[]; action: 'restart' | 'give-up'; delayMs: number } {
   const recent = crashes.filter((t) => now - t < RESTART_POLICY.windowMs).concat(now);
   if (recent.length > RESTART_POLICY.maxCrashes) return { crashes: recent, action: 'give-up', delayMs: 0 };
   return { crashes: recent, action: 'restart', delayMs: backoffDelay(recent.length) };

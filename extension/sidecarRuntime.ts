@@ -37,7 +37,11 @@ function isExecutableFile(p: string): boolean {
 }
 
 /** Finds an executable by name on PATH, like `which`. */
-export function findOnPath(name: string, pathEnv: string | undefined, platform: NodeJS.Platform = process.platform): string | null {
+export function findOnPath(
+  name: string,
+  pathEnv: string | undefined,
+  platform: NodeJS.Platform = process.platform,
+): string | null {
   if (!pathEnv) return null;
   const names = platform === 'win32' ? [`${name}.exe`, `${name}.cmd`, name] : [name];
   for (const dir of pathEnv.split(delimiter)) {
@@ -72,6 +76,11 @@ export function resolveSidecarRuntime(inputs: RuntimeInputs): SidecarRuntime {
 
 /** One line for the log: "node /usr/bin/node (from PATH)". */
 export function describeRuntime(r: SidecarRuntime): string {
-  const from = r.source === 'setting' ? 'setting modelops.sidecar.nodePath' : r.source === 'path' ? 'PATH' : 'the extension host (no node on PATH)';
+  const from =
+    r.source === 'setting'
+      ? 'setting modelops.sidecar.nodePath'
+      : r.source === 'path'
+        ? 'PATH'
+        : 'the extension host (no node on PATH)';
   return `${r.path} (from ${from})`;
 }

@@ -67,7 +67,8 @@ export class StatusBar implements vscode.Disposable {
     if (this.backend) md.appendMarkdown(`Training backend: ${this.backend}\n\n`);
     md.appendMarkdown('Click to show the log.');
     this.item.tooltip = md;
-    this.item.backgroundColor = this.state === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    this.item.backgroundColor =
+      this.state === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
   }
 
   dispose(): void {

@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
 import { registerPath } from './commands/registry';
 
-export const MODEL_FILE_GLOB = '**/{*.onnx,*.keras,*.h5,*.hdf5,*.pt,*.pth,*.safetensors,*.pkl,*.joblib,model.json,saved_model.pb}';
+export const MODEL_FILE_GLOB =
+  '**/{*.onnx,*.keras,*.h5,*.hdf5,*.pt,*.pth,*.safetensors,*.pkl,*.joblib,model.json,saved_model.pb}';
 const IGNORED = /(^|[\\/])(\.modelops|node_modules|\.git|\.venv|venv|__pycache__)([\\/]|$)/;
 /** Writers often touch a file several times; act once it has been quiet for this long. */
 const SETTLE_MS = 1500;
@@ -59,7 +60,10 @@ export class ModelFileWatcher implements vscode.Disposable {
     if (mode === 'off') return;
     // A SavedModel or TF.js model is its folder; other formats are the file itself.
     const base = uri.path.split('/').pop() ?? '';
-    const target = base === 'saved_model.pb' || base === 'model.json' || (base === 'model.onnx' && (await isOnnxBundle(uri))) ? vscode.Uri.joinPath(uri, '..') : uri;
+    const target =
+      base === 'saved_model.pb' || base === 'model.json' || (base === 'model.onnx' && (await isOnnxBundle(uri)))
+        ? vscode.Uri.joinPath(uri, '..')
+        : uri;
     const name = vscode.workspace.asRelativePath(target);
     this.ctx.output.info(`model file changed: ${name}`);
     try {
@@ -71,7 +75,9 @@ export class ModelFileWatcher implements vscode.Disposable {
       const mute = "Don't Ask for This File";
       // Only ONNX (and ModelOps' own bundles) can be evaluated and deployed; say so before asking.
       const runnable = /\.onnx$/i.test(base) || base === 'model.json';
-      const what = runnable ? 'Register it as a new model version?' : 'Register it as a new model version? ModelOps stores this format but cannot run it: export to ONNX to evaluate and deploy it.';
+      const what = runnable
+        ? 'Register it as a new model version?'
+        : 'Register it as a new model version? ModelOps stores this format but cannot run it: export to ONNX to evaluate and deploy it.';
       const choice = await vscode.window.showInformationMessage(`ModelOps: ${name} changed. ${what}`, yes, mute);
       if (choice === yes) await registerPath(this.ctx, target, 'ask');
       else if (choice === mute) this.muted.add(uri.toString());

@@ -27,9 +27,13 @@ function typeOf(node: SchemaNode): string {
     case 'array':
       return `list of ${typeOf(node.items)}`;
     case 'object':
-      return node.additionalProperties ? `map of ${node.keyDoc ?? 'name'} → ${typeOf(node.additionalProperties)}` : 'object';
+      return node.additionalProperties
+        ? `map of ${node.keyDoc ?? 'name'} → ${typeOf(node.additionalProperties)}`
+        : 'object';
     case 'tagged':
-      return `object, by \`${node.tag}\`: ${Object.keys(node.variants).map((v) => `\`${v}\``).join(', ')}`;
+      return `object, by \`${node.tag}\`: ${Object.keys(node.variants)
+        .map((v) => `\`${v}\``)
+        .join(', ')}`;
     case 'union':
       return node.anyOf.map(typeOf).join(' or ');
   }
@@ -48,10 +52,12 @@ function section(path: string, node: SchemaNode, required: boolean, out: string[
   out.push('```yaml', node.example, '```', '');
   const children = (n: SchemaNode, prefix: string): void => {
     if (n.kind === 'object') {
-      for (const [key, child] of Object.entries(n.properties)) section(`${prefix}.${key}`, child, n.required?.includes(key) ?? false, out);
-      if (n.additionalProperties && n.additionalProperties.kind === 'object') children(n.additionalProperties, `${prefix}.<${n.keyDoc ?? 'name'}>`);
+      for (const [key, child] of Object.entries(n.properties))
+        section(`${prefix}.${key}`, child, n.required?.includes(key) ?? false, out);
+      if (n.additionalProperties && n.additionalProperties.kind === 'object')
+        children(n.additionalProperties, `${prefix}.<${n.keyDoc ?? 'name'}>`);
     } else if (n.kind === 'array') {
-      children(n.items, n.items.kind === "tagged" ? prefix : `${prefix}[]`);
+      children(n.items, n.items.kind === 'tagged' ? prefix : `${prefix}[]`);
     } else if (n.kind === 'tagged') {
       for (const [tag, variant] of Object.entries(n.variants)) children(variant, `${prefix}[${n.tag}: ${tag}]`);
     }
@@ -70,7 +76,8 @@ export function configDocsText(): string {
     'the text below. The JSON Schema for other tools is `schemas/modelops.schema.json`.',
     '',
   ];
-  for (const [key, node] of Object.entries(configSchema.properties)) section(key, node, configSchema.required?.includes(key) ?? false, out);
+  for (const [key, node] of Object.entries(configSchema.properties))
+    section(key, node, configSchema.required?.includes(key) ?? false, out);
   return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 

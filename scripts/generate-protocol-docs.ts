@@ -13,7 +13,10 @@ const ROOT = join(__dirname, '..');
 export const PROTOCOL_DOCS_PATH = join(ROOT, 'docs', 'protocol.md');
 const DOMAINS = ['core', 'workspace', 'registry', 'training', 'deploy'] as const;
 
-const FLAGS = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType | ts.TypeFormatFlags.WriteArrayAsGenericType;
+const FLAGS =
+  ts.TypeFormatFlags.NoTruncation |
+  ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType |
+  ts.TypeFormatFlags.WriteArrayAsGenericType;
 
 /** Type text without machine-specific `import("/abs/path").` qualifiers, escaped for a table cell. */
 function typeText(checker: ts.TypeChecker, type: ts.Type, at: ts.Node): string {
@@ -38,7 +41,15 @@ function shape(checker: ts.TypeChecker, type: ts.Type, at: ts.Node): string {
 
 export function protocolDocsText(): string {
   const files = DOMAINS.map((d) => join(ROOT, 'server', 'protocol', `${d}.ts`));
-  const program = ts.createProgram(files, { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, skipLibCheck: true, noEmit: true, types: ['node'] });
+  const program = ts.createProgram(files, {
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    skipLibCheck: true,
+    noEmit: true,
+    types: ['node'],
+  });
   const checker = program.getTypeChecker();
   const out: string[] = [
     '# The extension ↔ sidecar protocol',
@@ -59,7 +70,8 @@ export function protocolDocsText(): string {
     const runtime = protocol[domain] as Record<string, unknown>;
     const rows: string[] = [];
     for (const sym of exports) {
-      const value = runtime[sym.name] as { kind?: string; method?: string; requiresTrust?: boolean; direction?: string } | undefined;
+      const value = runtime[sym.name] as
+        { kind?: string; method?: string; requiresTrust?: boolean; direction?: string } | undefined;
       if (!value || (value.kind !== 'request' && value.kind !== 'notification')) continue;
       const decl = sym.valueDeclaration ?? sym.declarations?.[0];
       if (!decl) continue;
@@ -68,10 +80,24 @@ export function protocolDocsText(): string {
         const p = type.getProperty(n);
         return p ? shape(checker, checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(p, decl)), decl) : '—';
       };
-      const kind = value.kind === 'request' ? `request${value.requiresTrust ? ' · *trusted*' : ''}` : value.direction === 'toServer' ? 'notification → sidecar' : 'notification → extension';
-      rows.push(`| \`${value.method}\` | ${kind} | ${field('_params')} | ${value.kind === 'request' ? field('_result') : '—'} |`);
+      const kind =
+        value.kind === 'request'
+          ? `request${value.requiresTrust ? ' · *trusted*' : ''}`
+          : value.direction === 'toServer'
+            ? 'notification → sidecar'
+            : 'notification → extension';
+      rows.push(
+        `| \`${value.method}\` | ${kind} | ${field('_params')} | ${value.kind === 'request' ? field('_result') : '—'} |`,
+      );
     }
-    out.push(`## ${domain}`, '', '| method | kind | params | result |', '| --- | --- | --- | --- |', ...rows.sort(), '');
+    out.push(
+      `## ${domain}`,
+      '',
+      '| method | kind | params | result |',
+      '| --- | --- | --- | --- |',
+      ...rows.sort(),
+      '',
+    );
   }
   return out.join('\n');
 }

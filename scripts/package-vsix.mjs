@@ -71,7 +71,8 @@ function closure(names) {
     const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     seen.set(dir, meta);
     for (const dep of Object.keys(meta.dependencies ?? {})) queue.push({ name: dep, from: dir, optional: false });
-    for (const dep of Object.keys(meta.optionalDependencies ?? {})) queue.push({ name: dep, from: dir, optional: true });
+    for (const dep of Object.keys(meta.optionalDependencies ?? {}))
+      queue.push({ name: dep, from: dir, optional: true });
     for (const dep of Object.keys(meta.peerDependencies ?? {})) queue.push({ name: dep, from: dir, optional: true });
   }
   return seen;
@@ -99,7 +100,10 @@ copy('.vscodeignore');
 // The runtime packages, at the same relative paths so Node resolves them the same way.
 const packages = closure(RUNTIME_PACKAGES);
 const meta = (dir) => packages.get(dir);
-if (![...packages.values()].some((m) => m.name === 'onnxruntime-node') || !existsSync(join(resolvePackage('onnxruntime-node', root), ortKeep))) {
+if (
+  ![...packages.values()].some((m) => m.name === 'onnxruntime-node') ||
+  !existsSync(join(resolvePackage('onnxruntime-node', root), ortKeep))
+) {
   fail(`onnxruntime-node has no binaries for ${process.platform}-${process.arch} (${ortKeep}).`);
 }
 for (const dir of packages.keys()) {
@@ -132,9 +136,24 @@ writeFileSync(join(stage, 'package.json'), JSON.stringify(staged, null, 2) + '\n
 
 console.log(`package-vsix: ${packages.size} runtime packages staged for ${target}`);
 const vsce = join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
-const args = [vsce, 'package', '--target', target, '--out', out, '--allow-missing-repository', '--dependencies', '--no-yarn', '--no-rewrite-relative-links'];
+const args = [
+  vsce,
+  'package',
+  '--target',
+  target,
+  '--out',
+  out,
+  '--allow-missing-repository',
+  '--dependencies',
+  '--no-yarn',
+  '--no-rewrite-relative-links',
+];
 if (!existsSync(join(root, 'LICENSE'))) args.push('--skip-license');
-const r = spawnSync(process.execPath, args, { cwd: stage, stdio: 'inherit', env: { ...process.env, npm_config_update_notifier: 'false' } });
+const r = spawnSync(process.execPath, args, {
+  cwd: stage,
+  stdio: 'inherit',
+  env: { ...process.env, npm_config_update_notifier: 'false' },
+});
 if (r.status !== 0) fail(`vsce failed with exit code ${r.status}`);
 console.log(`package-vsix: wrote ${relative(root, out)}`);
 
@@ -144,7 +163,8 @@ const check = join(root, '.cache', 'vsix', 'check');
 rmSync(check, { recursive: true, force: true });
 await unzip(out, check);
 // A 87-byte ONNX model, y = x + x over float32 [3] (Add, opset 17), checks ONNX Runtime's addon and shared library.
-const ADD_ONNX = '080812086d6f64656c6f70731a03312e303a3e0a0e0a01780a01781201792203416464120a746573742d67726170685a0f0a0178120a0a08080112040a020803620f0a0179120a0a08080112040a02080342040a001011';
+const ADD_ONNX =
+  '080812086d6f64656c6f70731a03312e303a3e0a0e0a01780a01781201792203416464120a746573742d67726170685a0f0a0178120a0a08080112040a020803620f0a0179120a0a08080112040a02080342040a001011';
 const probe = `
 const path = require('node:path');
 const ort = require('onnxruntime-node');

@@ -32,7 +32,8 @@ const SLOW = new Set([
 ]);
 
 // A renamed or deleted file would silently fall back into the fast loop: say so.
-for (const f of SLOW) if (!existsSync(f)) console.error(`scripts/run-tests.mjs: ${f} in SLOW does not exist; update the list`);
+for (const f of SLOW)
+  if (!existsSync(f)) console.error(`scripts/run-tests.mjs: ${f} in SLOW does not exist; update the list`);
 
 const args = process.argv.slice(2);
 const flags = new Set(args.filter((a) => a.startsWith('--')));
@@ -42,7 +43,8 @@ for (const f of flags) {
     process.exit(2);
   }
 }
-const mode = flags.has('--all') || process.env.MODELOPS_SLOW_TESTS === '1' ? 'all' : flags.has('--slow') ? 'slow' : 'fast';
+const mode =
+  flags.has('--all') || process.env.MODELOPS_SLOW_TESTS === '1' ? 'all' : flags.has('--slow') ? 'slow' : 'fast';
 const roots = args.filter((a) => !a.startsWith('--'));
 if (roots.length === 0) roots.push('test/unit', 'test/protocol', 'test/security');
 
@@ -52,7 +54,11 @@ const isSlow = (p) => p.endsWith('.slow.test.ts') || SLOW.has(rel(p));
 function collect(dir) {
   let out = [];
   let entries = [];
-  try { entries = readdirSync(dir); } catch { return out; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of entries.sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out = out.concat(collect(p));
@@ -70,7 +76,10 @@ const files = roots.flatMap((r) => {
   return kept;
 });
 // Say so, or someone editing a slow file and running its folder would think it passed.
-if (mode === 'fast' && skipped > 0) console.error(`skipping ${skipped} slow test file(s): --slow runs them, --all runs everything, a named file always runs`);
+if (mode === 'fast' && skipped > 0)
+  console.error(
+    `skipping ${skipped} slow test file(s): --slow runs them, --all runs everything, a named file always runs`,
+  );
 if (files.length === 0) {
   console.error(`no ${mode === 'all' ? '' : `${mode} `}test files under ${roots.join(', ')}`);
   process.exit(1);
@@ -97,12 +106,19 @@ const started = Date.now();
 const result = spawnSync(
   process.execPath,
   [
-    '--import', 'tsx', '--test', '--test-concurrency=2',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=data:text/javascript,${encodeURIComponent(TIMINGS)}`, '--test-reporter-destination=stderr',
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=data:text/javascript,${encodeURIComponent(TIMINGS)}`,
+    '--test-reporter-destination=stderr',
     ...files,
   ],
   { stdio: 'inherit' },
 );
-console.error(`${files.length} ${mode === 'all' ? '' : `${mode} `}test files in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.error(
+  `${files.length} ${mode === 'all' ? '' : `${mode} `}test files in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
 process.exit(result.status ?? 1);

@@ -15,7 +15,9 @@ import * as esbuild from 'esbuild';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const executable = process.env.VSCODE_EXECUTABLE;
 if (!executable || !existsSync(executable)) {
-  console.error('run-vscode-tests: set VSCODE_EXECUTABLE to a VS Code executable (e.g. /usr/share/code/code). On machines without one, use `npm run test:e2e` (code-server).');
+  console.error(
+    'run-vscode-tests: set VSCODE_EXECUTABLE to a VS Code executable (e.g. /usr/share/code/code). On machines without one, use `npm run test:e2e` (code-server).',
+  );
   process.exit(2);
 }
 if (!existsSync(join(root, 'dist', 'extension.js'))) {
@@ -26,16 +28,38 @@ if (!existsSync(join(root, 'dist', 'extension.js'))) {
 // The suite runs in the extension host: bundle it to CommonJS with `vscode` external.
 const out = join(root, '.cache', 'e2e-electron');
 mkdirSync(out, { recursive: true });
-await esbuild.build({ entryPoints: [join(root, 'test', 'e2e', 'electron', 'suite.ts')], outfile: join(out, 'suite.js'), bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], logLevel: 'warning' });
+await esbuild.build({
+  entryPoints: [join(root, 'test', 'e2e', 'electron', 'suite.ts')],
+  outfile: join(out, 'suite.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode'],
+  logLevel: 'warning',
+});
 
 // A copy of the sample with the same two mistakes the code-server test uses.
 const tmp = mkdtempSync(join(tmpdir(), 'modelops-vscode-'));
 const workspace = join(tmp, 'workspace');
 cpSync(join(root, 'examples', 'sample'), workspace, { recursive: true });
 const configFile = join(workspace, 'modelops.yaml');
-writeFileSync(configFile, readFileSync(configFile, 'utf8').replace(/^(\s+)epochs:/m, '$1epocs:').replace(/^(\s+)target: weather\b/m, '$1target: weathr'));
+writeFileSync(
+  configFile,
+  readFileSync(configFile, 'utf8')
+    .replace(/^(\s+)epochs:/m, '$1epocs:')
+    .replace(/^(\s+)target: weather\b/m, '$1target: weathr'),
+);
 
-const launchArgs = [workspace, `--user-data-dir=${join(tmp, 'user-data')}`, `--extensions-dir=${join(tmp, 'extensions')}`, '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes', '--disable-gpu'];
+const launchArgs = [
+  workspace,
+  `--user-data-dir=${join(tmp, 'user-data')}`,
+  `--extensions-dir=${join(tmp, 'extensions')}`,
+  '--disable-workspace-trust',
+  '--skip-welcome',
+  '--skip-release-notes',
+  '--disable-gpu',
+];
 let code = 1;
 try {
   let runTests = null;
@@ -45,12 +69,21 @@ try {
     // Not installed: start the executable ourselves with the same arguments.
   }
   if (runTests) {
-    code = await runTests({ vscodeExecutablePath: executable, extensionDevelopmentPath: root, extensionTestsPath: join(out, 'suite.js'), launchArgs }).then(
+    code = await runTests({
+      vscodeExecutablePath: executable,
+      extensionDevelopmentPath: root,
+      extensionTestsPath: join(out, 'suite.js'),
+      launchArgs,
+    }).then(
       () => 0,
       (e) => (console.error(e), 1),
     );
   } else {
-    const r = spawnSync(executable, [`--extensionDevelopmentPath=${root}`, `--extensionTestsPath=${join(out, 'suite.js')}`, ...launchArgs], { stdio: 'inherit', timeout: 5 * 60_000 });
+    const r = spawnSync(
+      executable,
+      [`--extensionDevelopmentPath=${root}`, `--extensionTestsPath=${join(out, 'suite.js')}`, ...launchArgs],
+      { stdio: 'inherit', timeout: 5 * 60_000 },
+    );
     code = r.status ?? 1;
   }
 } finally {

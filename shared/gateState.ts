@@ -22,7 +22,9 @@ export interface GateReportLike {
 export type GateState = 'passed' | 'failed' | 'overridden' | 'not-evaluated' | 'none';
 
 /** A gate report recorded without an evaluation carries why the gates could not be evaluated. */
-export function isNotEvaluated<R extends GateReportLike>(report: R | null | undefined): report is R & { notEvaluated: string } {
+export function isNotEvaluated<R extends GateReportLike>(
+  report: R | null | undefined,
+): report is R & { notEvaluated: string } {
   return !!report && typeof report.notEvaluated === 'string';
 }
 

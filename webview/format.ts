@@ -21,10 +21,19 @@ export function toCsv(headers: string[], rows: Array<Array<string | number | boo
 }
 
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 /** A file-name-safe slug of a title. */
 export function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9.@_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'chart';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9.@_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 80) || 'chart'
+  );
 }

@@ -45,7 +45,10 @@ export function createHost(): Host {
 }
 
 function download(file: ExportMessage): void {
-  const bytes = file.encoding === 'base64' ? Uint8Array.from(atob(file.content), (c) => c.charCodeAt(0)) : new TextEncoder().encode(file.content);
+  const bytes =
+    file.encoding === 'base64'
+      ? Uint8Array.from(atob(file.content), (c) => c.charCodeAt(0))
+      : new TextEncoder().encode(file.content);
   const type = file.format === 'png' ? 'image/png' : file.format === 'svg' ? 'image/svg+xml' : 'text/csv';
   const url = URL.createObjectURL(new Blob([bytes], { type }));
   const a = document.createElement('a');

@@ -25,11 +25,15 @@ export function chartCsp(nonce: string, cspSource?: string): string {
   return `default-src 'none'; img-src ${src}data:; style-src ${src}'nonce-${nonce}'; script-src 'nonce-${nonce}'`;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 /** JSON that can sit inside a <script> element: no "</script>", no "<!--". */
 export function scriptSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 export function chartPageHtml(o: ChartPageOptions): string {
@@ -38,7 +42,9 @@ export function chartPageHtml(o: ChartPageOptions): string {
     'src' in o.script
       ? `<script nonce="${o.nonce}" src="${escapeHtml(o.script.src)}"></script>`
       : `<script nonce="${o.nonce}">${o.script.code.replace(/<\/(script)/gi, '<\\/$1')}</script>`;
-  const data = o.init ? `<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${scriptSafeJson(o.packNumbers === false ? o.init : packNumberColumns(o.init))}</script>` : '';
+  const data = o.init
+    ? `<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${scriptSafeJson(o.packNumbers === false ? o.init : packNumberColumns(o.init))}</script>`
+    : '';
   return `<!DOCTYPE html>
 <html lang="en"${standalone ? ' class="mo-standalone"' : ''}>
 <head>

@@ -113,7 +113,10 @@ class App {
           if (!this.view.append?.(message)) this.render({ ...this.current, data: this.view.data() } as InitMessage);
           else if (this.tableBuilt) this.refreshTable();
         } catch (e) {
-          this.host.post({ type: 'error', message: `Could not add the new points: ${e instanceof Error ? e.message : String(e)}` });
+          this.host.post({
+            type: 'error',
+            message: `Could not add the new points: ${e instanceof Error ? e.message : String(e)}`,
+          });
           return;
         }
         this.saveState();
@@ -151,7 +154,9 @@ class App {
     toolbar.className = 'mo-toolbar';
     toolbar.setAttribute('role', 'toolbar');
     toolbar.setAttribute('aria-label', 'Chart actions');
-    const toggle = this.button(this.tableVisible ? 'Hide data table' : 'Show data table', 'toggle-table', () => this.toggleTable(toggle));
+    const toggle = this.button(this.tableVisible ? 'Hide data table' : 'Show data table', 'toggle-table', () =>
+      this.toggleTable(toggle),
+    );
     toggle.setAttribute('aria-controls', 'mo-data-table');
     toggle.setAttribute('aria-expanded', String(this.tableVisible));
     toolbar.append(
@@ -198,7 +203,11 @@ class App {
       },
     };
     try {
-      this.view = (factories[init.kind] as ChartFactory<typeof init.kind>)(chart, init.data as ChartDataMap[typeof init.kind], ctx);
+      this.view = (factories[init.kind] as ChartFactory<typeof init.kind>)(
+        chart,
+        init.data as ChartDataMap[typeof init.kind],
+        ctx,
+      );
     } catch (e) {
       const p = document.createElement('p');
       p.className = 'mo-error';
@@ -267,7 +276,11 @@ class App {
       encoding = 'base64';
     }
     const file = { type: 'export' as const, format, fileName: `${base}.${format}`, content, encoding };
-    this.debug.lastExport = { format, fileName: file.fileName, bytes: encoding === 'base64' ? Math.floor((content.length * 3) / 4) : content.length };
+    this.debug.lastExport = {
+      format,
+      fileName: file.fileName,
+      bytes: encoding === 'base64' ? Math.floor((content.length * 3) / 4) : content.length,
+    };
     this.host.save(file);
   }
 }

@@ -59,7 +59,8 @@ function unpack(p: PackedNumbers): number[] {
   return out;
 }
 
-const isNumberColumn = (x: unknown[]): x is number[] => x.length >= PACK_MIN_LENGTH && x.every((v) => typeof v === 'number' && Number.isFinite(v));
+const isNumberColumn = (x: unknown[]): x is number[] =>
+  x.length >= PACK_MIN_LENGTH && x.every((v) => typeof v === 'number' && Number.isFinite(v));
 
 /** `value` with every long number array packed where that is shorter (a copy; `value` is untouched). */
 export function packNumberColumns(value: unknown): unknown {
@@ -88,7 +89,11 @@ export function packNumberColumns(value: unknown): unknown {
 }
 
 const isPackedValue = (x: unknown): x is PackedValue =>
-  typeof x === 'object' && x !== null && Array.isArray((x as PackedValue).$packed) && 'value' in x && Object.keys(x).length === 2;
+  typeof x === 'object' &&
+  x !== null &&
+  Array.isArray((x as PackedValue).$packed) &&
+  'value' in x &&
+  Object.keys(x).length === 2;
 
 /** Undoes packNumberColumns on freshly parsed JSON (changed in place); returns the value. */
 export function unpackNumberColumns(parsed: unknown): unknown {

@@ -6,12 +6,31 @@
  */
 import type { ControlChartData, ControlChartSeries } from '../shared/spc/types';
 
-export type { ControlChartData, ControlChartPoint, ControlChartSeries, PointLimits, Violation, Zones, WesternElectricRule, Side, BaselineInfo } from '../shared/spc/types';
+export type {
+  ControlChartData,
+  ControlChartPoint,
+  ControlChartSeries,
+  PointLimits,
+  Violation,
+  Zones,
+  WesternElectricRule,
+  Side,
+  BaselineInfo,
+} from '../shared/spc/types';
 
 export const PROTOCOL_VERSION = 1;
 
 export type ChartKind = 'runMetrics' | 'compare' | 'confusion' | 'control' | 'drift' | 'explain' | 'fairness' | 'study';
-export const CHART_KINDS: readonly ChartKind[] = ['runMetrics', 'compare', 'confusion', 'control', 'drift', 'explain', 'fairness', 'study'];
+export const CHART_KINDS: readonly ChartKind[] = [
+  'runMetrics',
+  'compare',
+  'confusion',
+  'control',
+  'drift',
+  'explain',
+  'fairness',
+  'study',
+];
 
 /** One epoch (or step) of a run: metric name → value, e.g. { loss: 0.41, val_loss: 0.47, accuracy: 0.83 }. */
 export interface MetricPoint {
@@ -69,7 +88,12 @@ export interface ExplainData {
   rows: Array<{ id: string; input: string[]; output: number[]; values: number[][] }>;
   /** mean |SHAP| [feature][output] over the explained rows (computed from `rows` when absent). */
   meanAbsShap?: number[][] | null;
-  permutation?: { metric: string; baseline: number; repeats: number; features: Array<{ feature: string; mean: number; std: number }> } | null;
+  permutation?: {
+    metric: string;
+    baseline: number;
+    repeats: number;
+    features: Array<{ feature: string; mean: number; std: number }>;
+  } | null;
 }
 
 /** Per-group values of one metric by one breakdown, with the between-group difference; the Fairlearn metrics beside. */
@@ -144,7 +168,13 @@ export interface StudyData {
   budget: number | null;
   registeredVersion: string | null;
   /** The search space in key order: ranges (log scale for loguniform) or the choices. */
-  params: Array<{ name: string; type: 'uniform' | 'loguniform' | 'int' | 'choice'; low?: number; high?: number; values?: Array<string | number> }>;
+  params: Array<{
+    name: string;
+    type: 'uniform' | 'loguniform' | 'int' | 'choice';
+    low?: number;
+    high?: number;
+    values?: Array<string | number>;
+  }>;
   trials: Array<{
     number: number;
     status: 'running' | 'completed' | 'pruned' | 'failed' | 'cancelled';
@@ -275,7 +305,10 @@ export function isHostToWebview(x: unknown): x is HostToWebview {
     case 'init':
       return isChartKind(x.kind) && typeof x.title === 'string' && isObject(x.data);
     case 'append':
-      return (x.kind === 'runMetrics' && typeof x.runId === 'string' && Array.isArray(x.points)) || (x.kind === 'control' && Array.isArray(x.values) && Array.isArray(x.violations));
+      return (
+        (x.kind === 'runMetrics' && typeof x.runId === 'string' && Array.isArray(x.points)) ||
+        (x.kind === 'control' && Array.isArray(x.values) && Array.isArray(x.violations))
+      );
     case 'theme':
       return typeof x.theme === 'string';
     case 'export':
@@ -292,7 +325,12 @@ export function isWebviewToHost(x: unknown): x is WebviewToHost {
     case 'ready':
       return true;
     case 'export':
-      return isFormat(x.format) && typeof x.fileName === 'string' && typeof x.content === 'string' && (x.encoding === 'utf8' || x.encoding === 'base64');
+      return (
+        isFormat(x.format) &&
+        typeof x.fileName === 'string' &&
+        typeof x.content === 'string' &&
+        (x.encoding === 'utf8' || x.encoding === 'base64')
+      );
     case 'error':
       return typeof x.message === 'string';
     default:

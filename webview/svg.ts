@@ -73,18 +73,41 @@ export function axes(o: AxesOptions): string {
   const parts: string[] = [];
   for (const t of o.yTicks) {
     const y = o.y(t);
-    parts.push(`<line x1="${r(box.left)}" x2="${r(box.left + box.width)}" y1="${r(y)}" y2="${r(y)}" stroke="${colors.grid}" stroke-width="1"/>`);
+    parts.push(
+      `<line x1="${r(box.left)}" x2="${r(box.left + box.width)}" y1="${r(y)}" y2="${r(y)}" stroke="${colors.grid}" stroke-width="1"/>`,
+    );
     parts.push(text(box.left - 6, y + 4, yf(t), { 'text-anchor': 'end', fill: colors.muted, 'font-size': 11 }));
   }
   for (const t of o.xTicks) {
     const x = o.x(t);
-    parts.push(`<line x1="${r(x)}" x2="${r(x)}" y1="${r(box.top + box.height)}" y2="${r(box.top + box.height + 4)}" stroke="${colors.muted}"/>`);
-    parts.push(text(x, box.top + box.height + 16, xf(t), { 'text-anchor': 'middle', fill: colors.muted, 'font-size': 11 }));
+    parts.push(
+      `<line x1="${r(x)}" x2="${r(x)}" y1="${r(box.top + box.height)}" y2="${r(box.top + box.height + 4)}" stroke="${colors.muted}"/>`,
+    );
+    parts.push(
+      text(x, box.top + box.height + 16, xf(t), { 'text-anchor': 'middle', fill: colors.muted, 'font-size': 11 }),
+    );
   }
-  parts.push(`<rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.width)}" height="${r(box.height)}" fill="none" stroke="${colors.grid}"/>`);
-  parts.push(text(box.left + box.width / 2, box.top + box.height + 34, o.xLabel, { 'text-anchor': 'middle', fill: colors.fg, 'font-size': 12, class: 'axis-label x' }));
+  parts.push(
+    `<rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.width)}" height="${r(box.height)}" fill="none" stroke="${colors.grid}"/>`,
+  );
+  parts.push(
+    text(box.left + box.width / 2, box.top + box.height + 34, o.xLabel, {
+      'text-anchor': 'middle',
+      fill: colors.fg,
+      'font-size': 12,
+      class: 'axis-label x',
+    }),
+  );
   const cy = box.top + box.height / 2;
-  parts.push(text(14, cy, o.yLabel, { 'text-anchor': 'middle', fill: colors.fg, 'font-size': 12, transform: `rotate(-90 14 ${r(cy)})`, class: 'axis-label y' }));
+  parts.push(
+    text(14, cy, o.yLabel, {
+      'text-anchor': 'middle',
+      fill: colors.fg,
+      'font-size': 12,
+      transform: `rotate(-90 14 ${r(cy)})`,
+      class: 'axis-label y',
+    }),
+  );
   return parts.join('');
 }
 
@@ -115,7 +138,13 @@ export function svgDocument(width: number, height: number, colors: Palette, titl
 }
 
 /** Legend entries laid out in a row; returns the markup and the height used. */
-export function legend(items: Array<{ label: string; color: string; dash?: boolean }>, left: number, top: number, width: number, fg: string): { svg: string; height: number } {
+export function legend(
+  items: Array<{ label: string; color: string; dash?: boolean }>,
+  left: number,
+  top: number,
+  width: number,
+  fg: string,
+): { svg: string; height: number } {
   const parts: string[] = [];
   let x = left;
   let y = top;
@@ -125,7 +154,9 @@ export function legend(items: Array<{ label: string; color: string; dash?: boole
       x = left;
       y += 16;
     }
-    parts.push(`<line x1="${r(x)}" x2="${r(x + 18)}" y1="${r(y - 4)}" y2="${r(y - 4)}" stroke="${it.color}" stroke-width="2"${it.dash ? ' stroke-dasharray="5 3"' : ''}/>`);
+    parts.push(
+      `<line x1="${r(x)}" x2="${r(x + 18)}" y1="${r(y - 4)}" y2="${r(y - 4)}" stroke="${it.color}" stroke-width="2"${it.dash ? ' stroke-dasharray="5 3"' : ''}/>`,
+    );
     parts.push(text(x + 22, y, it.label, { 'font-size': 11, fill: fg }));
     x += w + 12;
   }

@@ -18,7 +18,8 @@ export function buildTable(model: TableModel, id: string): HTMLTableElement {
   const caption = document.createElement('caption');
   const total = Math.max(model.total ?? 0, model.rows.length);
   const shown = Math.min(model.rows.length, MAX_TABLE_ROWS);
-  caption.textContent = total > shown ? `${model.caption} (first ${shown} of ${total} rows; Save CSV has all)` : model.caption;
+  caption.textContent =
+    total > shown ? `${model.caption} (first ${shown} of ${total} rows; Save CSV has all)` : model.caption;
   table.appendChild(caption);
   const thead = table.createTHead().insertRow();
   for (const h of model.headers) {

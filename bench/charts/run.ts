@@ -35,7 +35,10 @@ function runMetrics(n: number): RunMetricsData {
       {
         runId: 'bench',
         label: 'bench run',
-        points: Array.from({ length: n }, (_, i) => ({ step: i + 1, metrics: { loss: 1 / Math.sqrt(i + 1), val_loss: 1.1 / Math.sqrt(i + 1) } })),
+        points: Array.from({ length: n }, (_, i) => ({
+          step: i + 1,
+          metrics: { loss: 1 / Math.sqrt(i + 1), val_loss: 1.1 / Math.sqrt(i + 1) },
+        })),
       },
     ],
   };
@@ -117,7 +120,13 @@ async function main(): Promise<void> {
       const html =
         wire === 'packed'
           ? renderChartReport({ kind, data, title: init.title } as Parameters<typeof renderChartReport>[0], bundle.path)
-          : chartPageHtml({ title: init.title, nonce: 'YmVuY2gtbm9uY2UtanNvbg==', script: { code }, init, packNumbers: false });
+          : chartPageHtml({
+              title: init.title,
+              nonce: 'YmVuY2gtbm9uY2UtanNvbg==',
+              script: { code },
+              init,
+              packNumbers: false,
+            });
       const engineMs = performance.now() - t0;
       const file = join(dir, `${kind}-${n}-${wire}.html`);
       writeFileSync(file, html);
@@ -127,7 +136,11 @@ async function main(): Promise<void> {
     // Baseline: the same page shell and CSP, one canvas drawn, until the next frame. Every
     // repetition loads the baseline and then each case once, so a change in the machine's load
     // during the run reaches all of them alike.
-    const baselineHtml = chartPageHtml({ title: 'baseline', nonce: 'YmFzZWxpbmUtbm9uY2U=', script: { code: BASELINE_SCRIPT } });
+    const baselineHtml = chartPageHtml({
+      title: 'baseline',
+      nonce: 'YmFzZWxpbmUtbm9uY2U=',
+      script: { code: BASELINE_SCRIPT },
+    });
     const base: number[] = [];
     const loadBefore = loadavg()[0];
     for (let r = 0; r < REPEAT; r++) {
@@ -135,9 +148,13 @@ async function main(): Promise<void> {
       for (const c of cases) await loadOnce(browser, c);
     }
     const baseline = median(base);
-    console.log(`baseline (blank canvas page, load → next frame): ${baseline.toFixed(1)} ms; load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`);
+    console.log(
+      `baseline (blank canvas page, load → next frame): ${baseline.toFixed(1)} ms; load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
+    );
     console.log(`medians of ${REPEAT} loads, round-robin (best in brackets)\n`);
-    console.log('chart        points  wire    engine ms   html KB   load→script   load→drawn (best)   load→frame (best)   init→drawn   frame÷baseline   file: load→frame');
+    console.log(
+      'chart        points  wire    engine ms   html KB   load→script   load→drawn (best)   load→frame (best)   init→drawn   frame÷baseline   file: load→frame',
+    );
     for (const c of cases) {
       const med = (k: keyof Sample) => median(c.routed.map((x) => x[k]));
       const best = (k: keyof Sample) => Math.min(...c.routed.map((x) => x[k]));
@@ -149,7 +166,19 @@ async function main(): Promise<void> {
       type: 'append',
       kind: 'runMetrics',
       runId: 'run-0f3c2a9e-7d41-4b8e-9a11-2c5e8d7f6a10',
-      points: [{ step: 37, metrics: { loss: 0.412345678, val_loss: 0.498765432, accuracy: 0.84567891, val_accuracy: 0.81234567, f1_macro: 0.6123456, val_f1_macro: 0.5987654 } }],
+      points: [
+        {
+          step: 37,
+          metrics: {
+            loss: 0.412345678,
+            val_loss: 0.498765432,
+            accuracy: 0.84567891,
+            val_accuracy: 0.81234567,
+            f1_macro: 0.6123456,
+            val_f1_macro: 0.5987654,
+          },
+        },
+      ],
       status: 'running',
     };
     const control = largeControl(200);

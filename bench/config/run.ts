@@ -27,7 +27,6 @@ const arg = (name: string, fallback: number): number => {
 const DOCS = arg('docs', 10_000);
 const SEED = arg('seed', 20240601);
 
-
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
@@ -42,7 +41,12 @@ const f = (ms: number): string => `${ms.toFixed(ms < 10 ? 2 : 0)} ms`;
 
 function fuzz(): void {
   const valid = join(REPO, 'test', 'fixtures', 'config', 'valid');
-  const seeds = [BASE, ...readdirSync(valid).filter((n) => n.endsWith('.yaml')).map((n) => readFileSync(join(valid, n), 'utf8'))];
+  const seeds = [
+    BASE,
+    ...readdirSync(valid)
+      .filter((n) => n.endsWith('.yaml'))
+      .map((n) => readFileSync(join(valid, n), 'utf8')),
+  ];
   const r = prng(SEED);
   const docs = Array.from({ length: DOCS }, (_, i) => mutate(seeds[i % seeds.length], r));
   // Warm up both paths (JIT, the schema compile) before measuring.
@@ -94,16 +98,22 @@ function pathological(): void {
   ];
   for (let i = 0; i < 20; i++) analyzeConfig(BASE, { path: SAMPLE_CONFIG_PATH });
   const baseline = best(20, () => analyzeConfig(BASE, { path: SAMPLE_CONFIG_PATH }));
-  console.log(`\npathological documents, best of 3; baseline: analysing the normal sample config, best of 20: ${f(baseline)}`);
+  console.log(
+    `\npathological documents, best of 3; baseline: analysing the normal sample config, best of 20: ${f(baseline)}`,
+  );
   console.log('document                        analyzeConfig   ÷ baseline   diagnostic');
   for (const [name, text] of cases) {
     const codes = analyzeConfig(text).diagnostics.map((d) => d.code);
     const ms = best(3, () => analyzeConfig(text));
-    console.log(`${name.padEnd(30)} ${f(ms).padStart(13)}   ${(ms / baseline).toFixed(1).padStart(9)}×   ${[...new Set(codes)].join(', ')}`);
+    console.log(
+      `${name.padEnd(30)} ${f(ms).padStart(13)}   ${(ms / baseline).toFixed(1).padStart(9)}×   ${[...new Set(codes)].join(', ')}`,
+    );
   }
 }
 
-console.log(`config analysis benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()[0].toFixed(1)}`);
+console.log(
+  `config analysis benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()[0].toFixed(1)}`,
+);
 fuzz();
 pathological();
 console.log(`\nload average at the end: ${loadavg()[0].toFixed(1)}`);

@@ -14,7 +14,12 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 
 const REPO = join(__dirname, '..', '..');
 /** MODELOPS_BENCH_SERVER measures another build (e.g. a copy of the previous one) and prints only. */
@@ -34,9 +39,17 @@ interface Published {
 class Lsp {
   readonly conn: MessageConnection;
   private waiting: ((p: Published) => void) | null = null;
-  constructor(readonly child: ChildProcess, settings: Record<string, unknown>) {
-    this.conn = createMessageConnection(new StreamMessageReader(child.stdout as NodeJS.ReadableStream), new StreamMessageWriter(child.stdin as NodeJS.WritableStream));
-    this.conn.onRequest('workspace/configuration', (p: { items: Array<{ section?: string }> }) => p.items.map((i) => (i.section ? (settings[i.section] ?? null) : settings)));
+  constructor(
+    readonly child: ChildProcess,
+    settings: Record<string, unknown>,
+  ) {
+    this.conn = createMessageConnection(
+      new StreamMessageReader(child.stdout as NodeJS.ReadableStream),
+      new StreamMessageWriter(child.stdin as NodeJS.WritableStream),
+    );
+    this.conn.onRequest('workspace/configuration', (p: { items: Array<{ section?: string }> }) =>
+      p.items.map((i) => (i.section ? (settings[i.section] ?? null) : settings)),
+    );
     this.conn.onRequest('client/registerCapability', () => null);
     this.conn.onRequest('window/workDoneProgress/create', () => null);
     this.conn.onNotification('textDocument/publishDiagnostics', (p: Published) => {
@@ -69,14 +82,24 @@ class Lsp {
 async function start(kind: 'modelops' | 'yaml-ls', workspace: string): Promise<{ lsp: Lsp; initMs: number }> {
   const args = kind === 'modelops' ? [SERVER, '--stdio'] : [YAML_LS, '--stdio'];
   const child = spawn(process.execPath, args, { cwd: workspace, stdio: ['pipe', 'pipe', 'ignore'] });
-  const yaml = { validate: true, hover: true, completion: true, schemaStore: { enable: false }, schemas: { [pathToFileURL(SCHEMA).href]: ['modelops.yaml', '**/modelops.yaml'] } };
+  const yaml = {
+    validate: true,
+    hover: true,
+    completion: true,
+    schemaStore: { enable: false },
+    schemas: { [pathToFileURL(SCHEMA).href]: ['modelops.yaml', '**/modelops.yaml'] },
+  };
   const lsp = new Lsp(child, { yaml });
   const t0 = performance.now();
   await lsp.conn.sendRequest('initialize', {
     processId: process.pid,
     rootUri: pathToFileURL(workspace).href,
     workspaceFolders: [{ uri: pathToFileURL(workspace).href, name: 'bench' }],
-    capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } }, textDocument: { publishDiagnostics: { versionSupport: true } }, window: { workDoneProgress: true } },
+    capabilities: {
+      workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } },
+      textDocument: { publishDiagnostics: { versionSupport: true } },
+      window: { workDoneProgress: true },
+    },
     initializationOptions: { trusted: true, validationDelayMs: 0 },
   });
   const initMs = performance.now() - t0;
@@ -127,7 +150,9 @@ deploy:
   const mid = Math.floor(count / 2);
   for (let i = 0; i < count; i++) {
     const host = i === mid && midUrl !== undefined ? `models${i}-v${midUrl}` : `models${i}`;
-    out.push(`    t${i}:\n      type: http\n      url: https://${host}.example.com/v2\n      tokenSecret: t${i}\n      requireApproval: true\n      smokeTest: { rows: 50, tolerance: 0.000001 }\n`);
+    out.push(
+      `    t${i}:\n      type: http\n      url: https://${host}.example.com/v2\n      tokenSecret: t${i}\n      requireApproval: true\n      smokeTest: { rows: 50, tolerance: 0.000001 }\n`,
+    );
   }
   return out.join('');
 }
@@ -150,11 +175,18 @@ function edited(lines: number, edit: EditKind, i: number): string {
   return edit === 'deep' ? generate(lines, 40, i % 50) : generate(lines, 40, undefined, i % 2 === 0);
 }
 
-async function measure(kind: 'modelops' | 'yaml-ls', workspace: string, lines: number, edit: EditKind): Promise<{ p50: number; p95: number; diagnostics: number }> {
+async function measure(
+  kind: 'modelops' | 'yaml-ls',
+  workspace: string,
+  lines: number,
+  edit: EditKind,
+): Promise<{ p50: number; p95: number; diagnostics: number }> {
   const { lsp } = await start(kind, workspace);
   const uri = pathToFileURL(join(workspace, 'modelops.yaml')).href;
   const first = lsp.nextPublish();
-  await lsp.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text: generate(lines) } });
+  await lsp.conn.sendNotification('textDocument/didOpen', {
+    textDocument: { uri, languageId: 'yaml', version: 1, text: generate(lines) },
+  });
   await first;
   const times: number[] = [];
   let diagnostics = 0;
@@ -164,7 +196,10 @@ async function measure(kind: 'modelops' | 'yaml-ls', workspace: string, lines: n
     const text = edited(lines, edit, i);
     const next = lsp.nextPublish();
     const t0 = performance.now();
-    await lsp.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] });
+    await lsp.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version },
+      contentChanges: [{ text }],
+    });
     const p = await next;
     const dt = performance.now() - t0;
     if (i >= 5) times.push(dt); // the first few warm up the JIT
@@ -191,7 +226,14 @@ function requestParams(uri: string, text: string): Record<RequestKind, unknown> 
   const doc = { uri };
   // A diagnostic with a quick fix (as the editor sends back the ones under the cursor).
   const range = { start: { line: epochs, character: 2 }, end: { line: epochs, character: 8 } };
-  const diagnostic = { range, severity: 1, source: 'modelops', code: 'unknown-key', message: "Unknown key 'epochs' in train.", data: { suggestion: 'epochs', key: 'epochs' } };
+  const diagnostic = {
+    range,
+    severity: 1,
+    source: 'modelops',
+    code: 'unknown-key',
+    message: "Unknown key 'epochs' in train.",
+    data: { suggestion: 'epochs', key: 'epochs' },
+  };
   return {
     completion: { textDocument: doc, position: { line: opt, character: lines[opt].length } },
     hover: { textDocument: doc, position: { line: lr, character: 4 } },
@@ -213,7 +255,9 @@ async function measureRequests(kind: 'modelops' | 'yaml-ls', workspace: string, 
   const text = generate(lines);
   const first = lsp.nextPublish();
   const t0 = performance.now();
-  await lsp.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text } });
+  await lsp.conn.sendNotification('textDocument/didOpen', {
+    textDocument: { uri, languageId: 'yaml', version: 1, text },
+  });
   await first;
   const openMs = performance.now() - t0;
   const params = requestParams(uri, text);
@@ -226,7 +270,11 @@ async function measureRequests(kind: 'modelops' | 'yaml-ls', workspace: string, 
       const res: unknown = await lsp.conn.sendRequest(`textDocument/${r}`, params[r]);
       const dt = performance.now() - s;
       if (i >= 5) times.push(dt);
-      const items = Array.isArray(res) ? res : res && typeof res === 'object' && 'items' in res ? (res as { items: unknown[] }).items : res;
+      const items = Array.isArray(res)
+        ? res
+        : res && typeof res === 'object' && 'items' in res
+          ? (res as { items: unknown[] }).items
+          : res;
       empty = items === null || items === undefined || (Array.isArray(items) && items.length === 0);
     }
     requests[r] = { p50: pct(times, 50), p95: pct(times, 95), empty };
@@ -240,7 +288,9 @@ async function sanity(workspace: string): Promise<number> {
   const { lsp } = await start('yaml-ls', workspace);
   const uri = pathToFileURL(join(workspace, 'modelops.yaml')).href;
   const p = lsp.nextPublish();
-  await lsp.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text: generate(100).replace('epochs: 40', 'epocs: 40') } });
+  await lsp.conn.sendNotification('textDocument/didOpen', {
+    textDocument: { uri, languageId: 'yaml', version: 1, text: generate(100).replace('epochs: 40', 'epocs: 40') },
+  });
   const r = await p;
   await lsp.close();
   return r.diagnostics.length;
@@ -252,7 +302,8 @@ async function main(): Promise<void> {
   try {
     cpSync(join(REPO, 'examples', 'sample', 'data'), join(workspace, 'data'), { recursive: true });
     const schemaErrors = await sanity(workspace);
-    if (schemaErrors === 0) throw new Error('yaml-language-server reported nothing for a schema error: the schema is not applied');
+    if (schemaErrors === 0)
+      throw new Error('yaml-language-server reported nothing for a schema error: the schema is not applied');
 
     const inits: Record<string, number[]> = { modelops: [], 'yaml-ls': [] };
     for (let i = 0; i < 5; i++) {
@@ -265,15 +316,19 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     const printed: string[] = [];
     const at1000: Array<{ edit: string; p95: number; ratioP50: number; ratioP95: number }> = [];
-    for (const lines of SIZES) for (const edit of ['epochs', 'deep', 'line'] as const) {
-      const ours = await measure('modelops', workspace, lines, edit);
-      const theirs = await measure('yaml-ls', workspace, lines, edit);
-      const row = `| ${lines.toLocaleString('en-US')} | ${edit} | ${ours.p50.toFixed(2)} | ${ours.p95.toFixed(2)} | ${theirs.p50.toFixed(2)} | ${theirs.p95.toFixed(2)} | ${(theirs.p50 / ours.p50).toFixed(1)}× | ${(theirs.p95 / ours.p95).toFixed(1)}× |`;
-      rows.push(row);
-      if (lines === 1000) at1000.push({ edit, p95: ours.p95, ratioP50: theirs.p50 / ours.p50, ratioP95: theirs.p95 / ours.p95 });
-      printed.push(`${String(lines).padStart(5)} lines ${edit.padEnd(6)}  modelops p50 ${ours.p50.toFixed(2)} ms p95 ${ours.p95.toFixed(2)} ms | yaml-language-server p50 ${theirs.p50.toFixed(2)} ms p95 ${theirs.p95.toFixed(2)} ms | ratio p50 ${(theirs.p50 / ours.p50).toFixed(1)}× p95 ${(theirs.p95 / ours.p95).toFixed(1)}×  (diagnostics ${ours.diagnostics} / ${theirs.diagnostics})`);
-      process.stdout.write(printed[printed.length - 1] + '\n');
-    }
+    for (const lines of SIZES)
+      for (const edit of ['epochs', 'deep', 'line'] as const) {
+        const ours = await measure('modelops', workspace, lines, edit);
+        const theirs = await measure('yaml-ls', workspace, lines, edit);
+        const row = `| ${lines.toLocaleString('en-US')} | ${edit} | ${ours.p50.toFixed(2)} | ${ours.p95.toFixed(2)} | ${theirs.p50.toFixed(2)} | ${theirs.p95.toFixed(2)} | ${(theirs.p50 / ours.p50).toFixed(1)}× | ${(theirs.p95 / ours.p95).toFixed(1)}× |`;
+        rows.push(row);
+        if (lines === 1000)
+          at1000.push({ edit, p95: ours.p95, ratioP50: theirs.p50 / ours.p50, ratioP95: theirs.p95 / ours.p95 });
+        printed.push(
+          `${String(lines).padStart(5)} lines ${edit.padEnd(6)}  modelops p50 ${ours.p50.toFixed(2)} ms p95 ${ours.p95.toFixed(2)} ms | yaml-language-server p50 ${theirs.p50.toFixed(2)} ms p95 ${theirs.p95.toFixed(2)} ms | ratio p50 ${(theirs.p50 / ours.p50).toFixed(1)}× p95 ${(theirs.p95 / ours.p95).toFixed(1)}×  (diagnostics ${ours.diagnostics} / ${theirs.diagnostics})`,
+        );
+        process.stdout.write(printed[printed.length - 1] + '\n');
+      }
     // The editor requests and the open, side by side at each size.
     const reqRows: string[] = [];
     const openRows: string[] = [];
@@ -287,11 +342,17 @@ async function main(): Promise<void> {
         const t = theirs.requests[r];
         const ratio = t.p95 / o.p95;
         const note = `${o.empty ? ' (ours empty)' : ''}${t.empty ? ' (yaml-ls empty)' : ''}`;
-        reqRows.push(`| ${lines.toLocaleString('en-US')} | ${r}${note} | ${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${t.p50.toFixed(2)} | ${t.p95.toFixed(2)} | ${(t.p50 / o.p50).toFixed(1)}× | ${ratio.toFixed(1)}× |`);
+        reqRows.push(
+          `| ${lines.toLocaleString('en-US')} | ${r}${note} | ${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${t.p50.toFixed(2)} | ${t.p95.toFixed(2)} | ${(t.p50 / o.p50).toFixed(1)}× | ${ratio.toFixed(1)}× |`,
+        );
         if (lines === 5000) at5000.push({ request: r, p95: o.p95, ratio });
-        process.stdout.write(`${String(lines).padStart(5)} lines ${r.padEnd(14)} modelops p50 ${o.p50.toFixed(2)} ms p95 ${o.p95.toFixed(2)} ms | yaml-language-server p50 ${t.p50.toFixed(2)} ms p95 ${t.p95.toFixed(2)} ms${note}\n`);
+        process.stdout.write(
+          `${String(lines).padStart(5)} lines ${r.padEnd(14)} modelops p50 ${o.p50.toFixed(2)} ms p95 ${o.p95.toFixed(2)} ms | yaml-language-server p50 ${t.p50.toFixed(2)} ms p95 ${t.p95.toFixed(2)} ms${note}\n`,
+        );
       }
-      process.stdout.write(`${String(lines).padStart(5)} lines didOpen → first diagnostics: modelops ${ours.openMs.toFixed(1)} ms, yaml-language-server ${theirs.openMs.toFixed(1)} ms\n`);
+      process.stdout.write(
+        `${String(lines).padStart(5)} lines didOpen → first diagnostics: modelops ${ours.openMs.toFixed(1)} ms, yaml-language-server ${theirs.openMs.toFixed(1)} ms\n`,
+      );
     }
     const slow = at5000.filter((r) => r.p95 > 10);
     const notFaster = at5000.filter((r) => r.ratio < 5);
@@ -387,7 +448,11 @@ Reproduce: \`npm run build && npx tsx bench/diagnostics/run.ts\`
 }
 
 function readPkgVersion(): string {
-  return (JSON.parse(readFileSync(join(REPO, 'node_modules', 'yaml-language-server', 'package.json'), 'utf8')) as { version: string }).version;
+  return (
+    JSON.parse(readFileSync(join(REPO, 'node_modules', 'yaml-language-server', 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
 }
 
 /** Replaces (or appends) only the "## Diagnostics" section; other sections are left alone. */
@@ -405,7 +470,8 @@ function writeSection(section: string): void {
   writeFileSync(file, out);
 }
 
-if (require.main === module) main().catch((e: unknown) => {
-  process.stderr.write(`bench/diagnostics: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module)
+  main().catch((e: unknown) => {
+    process.stderr.write(`bench/diagnostics: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });

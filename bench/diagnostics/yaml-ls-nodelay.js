@@ -4,5 +4,9 @@
 const path = require('node:path');
 const root = path.join(__dirname, '..', '..', 'node_modules', 'yaml-language-server');
 const { SettingsState } = require(path.join(root, 'out', 'server', 'src', 'yamlSettings.js'));
-Object.defineProperty(SettingsState.prototype, 'validationDelayMs', { get: () => 0, set: () => {}, configurable: true });
+Object.defineProperty(SettingsState.prototype, 'validationDelayMs', {
+  get: () => 0,
+  set: () => {},
+  configurable: true,
+});
 require(path.join(root, 'bin', 'yaml-language-server'));

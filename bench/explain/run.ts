@@ -40,7 +40,7 @@ async function best(fn: () => Promise<unknown>): Promise<number[]> {
 async function measure(label: string, rt: ModelRuntime, xs: RawRow[], bg: RawRow[], target: number): Promise<void> {
   const model = explainRuntime(rt);
   const m = model.features.length;
-  const modelRows = xs.length * ((2 ** m) - 2) * bg.length + xs.length + bg.length;
+  const modelRows = xs.length * (2 ** m - 2) * bg.length + xs.length + bg.length;
   const x = new Float32Array(modelRows * rt.encodedWidth);
   const enc = rt.encode!(bg);
   for (let o = 0; o + enc.length <= x.length; o += enc.length) x.set(enc, o);
@@ -57,34 +57,86 @@ async function measure(label: string, rt: ModelRuntime, xs: RawRow[], bg: RawRow
   });
   const b = Math.min(...base);
   const e = Math.min(...explain);
-  console.log(`| ${label} | ${modelRows.toLocaleString('en')} | ${b.toFixed(0)} ms | ${e.toFixed(0)} ms (${explain.map((t) => t.toFixed(0)).join(' / ')}) | ${(e / b).toFixed(2)}× | ${e <= target ? 'met' : 'NOT met'} (≤ ${target} ms) | ${encoding} |`);
+  console.log(
+    `| ${label} | ${modelRows.toLocaleString('en')} | ${b.toFixed(0)} ms | ${e.toFixed(0)} ms (${explain.map((t) => t.toFixed(0)).join(' / ')}) | ${(e / b).toFixed(2)}× | ${e <= target ? 'met' : 'NOT met'} (≤ ${target} ms) | ${encoding} |`,
+  );
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-explain-'));
   try {
-    console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    console.log('| case | model rows | baseline (predictBatch only) | explain (best; runs) | ratio | target | hybrids |\n| --- | --- | --- | --- | --- | --- | --- |');
-    const data = (await readDataset(join(ROOT, 'examples', 'sample', 'data', 'seattle-weather.csv'), { types: { precipitation: 'number', temp_max: 'number', temp_min: 'number', wind: 'number' } })).rows;
-    await writeOnnxBundle(join(dir, 'onnx'), join(ROOT, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), { target: 'weather' });
+    console.log(
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    console.log(
+      '| case | model rows | baseline (predictBatch only) | explain (best; runs) | ratio | target | hybrids |\n| --- | --- | --- | --- | --- | --- | --- |',
+    );
+    const data = (
+      await readDataset(join(ROOT, 'examples', 'sample', 'data', 'seattle-weather.csv'), {
+        types: { precipitation: 'number', temp_max: 'number', temp_min: 'number', wind: 'number' },
+      })
+    ).rows;
+    await writeOnnxBundle(join(dir, 'onnx'), join(ROOT, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), {
+      target: 'weather',
+    });
     const onnx = await loadRuntime(join(dir, 'onnx'));
     const nRows = arg('rows', 1000);
     const nBg = arg('background', 100);
-    await measure(`4 features × ${nRows} rows × ${nBg} background (ONNX, 5 classes)`, onnx, sampleRows(data, nRows, 1), sampleRows(data, nBg, 2), 1000);
+    await measure(
+      `4 features × ${nRows} rows × ${nBg} background (ONNX, 5 classes)`,
+      onnx,
+      sampleRows(data, nRows, 1),
+      sampleRows(data, nBg, 2),
+      1000,
+    );
     onnx.dispose();
 
     // 12 numeric features, a TF.js regressor.
     await ensureBackend('auto');
     const names = Array.from({ length: 12 }, (_, i) => `x${i}`);
-    const rows = Array.from({ length: 400 }, (_, r) => Object.fromEntries(names.map((n, i) => [n, Math.sin(r * (i + 1)) * 10])));
-    const features = fitTransforms(rows, names.map((name) => ({ name, type: 'number' as const })), 'drop');
-    const built = buildModel({ task: 'regression', inputWidth: 12, classes: 1, layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 1, activation: 'linear' }], optimizer: 'adam', learningRate: 0.01, seed: 3 }).model;
-    await writeBundle(join(dir, 'tfjs'), built, { format: MANIFEST_FORMAT, task: 'regression', target: 'y', features, signature: makeSignature(features, 'regression'), profile: buildProfile(rows, features, [], 1), backend: 'cpu', trainedAt: new Date(0).toISOString() });
+    const rows = Array.from({ length: 400 }, (_, r) =>
+      Object.fromEntries(names.map((n, i) => [n, Math.sin(r * (i + 1)) * 10])),
+    );
+    const features = fitTransforms(
+      rows,
+      names.map((name) => ({ name, type: 'number' as const })),
+      'drop',
+    );
+    const built = buildModel({
+      task: 'regression',
+      inputWidth: 12,
+      classes: 1,
+      layers: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dense', units: 1, activation: 'linear' },
+      ],
+      optimizer: 'adam',
+      learningRate: 0.01,
+      seed: 3,
+    }).model;
+    await writeBundle(join(dir, 'tfjs'), built, {
+      format: MANIFEST_FORMAT,
+      task: 'regression',
+      target: 'y',
+      features,
+      signature: makeSignature(features, 'regression'),
+      profile: buildProfile(rows, features, [], 1),
+      backend: 'cpu',
+      trainedAt: new Date(0).toISOString(),
+    });
     built.dispose();
     const tfjs = await loadRuntime(join(dir, 'tfjs'));
     const wRows = arg('wide-rows', 100);
     const wBg = arg('wide-background', 10);
-    await measure(`12 features × ${wRows} rows × ${wBg} background (TF.js)`, tfjs, rows.slice(0, wRows), rows.slice(200, 200 + wBg), 5000);
+    await measure(
+      `12 features × ${wRows} rows × ${wBg} background (TF.js)`,
+      tfjs,
+      rows.slice(0, wRows),
+      rows.slice(200, 200 + wBg),
+      5000,
+    );
     tfjs.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -35,12 +35,26 @@ const LABELS = ['drizzle', 'fog', 'rain', 'snow', 'sun'];
 const config: ModelOpsConfig = {
   version: 1,
   project: 'bench',
-  data: { train: 'x.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 }, missing: 'drop' },
+  data: {
+    train: 'x.csv',
+    format: 'csv',
+    target: 'weather',
+    split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
+    missing: 'drop',
+  },
   model: { name: 'weather', task: 'classification', framework: 'tfjs' },
   train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
   evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-  deploy: { targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } } },
-  monitor: { target: 'local', window: 100, controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] }, drift: { method: 'psi', threshold: 0.2 }, alerts: { notify: false } },
+  deploy: {
+    targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
+  },
+  monitor: {
+    target: 'local',
+    window: 100,
+    controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] },
+    drift: { method: 'psi', threshold: 0.2 },
+    alerts: { notify: false },
+  },
 };
 
 /**
@@ -60,10 +74,20 @@ function writeLog(dir: string, requests: number): void {
       time: '2026-01-01T00:00:00.000Z',
       version: '1.0.0',
       latencyMs: 0.8,
-      inputs: { precipitation: rows.map((r) => r[0]), temp_max: rows.map((r) => r[1]), temp_min: rows.map((r) => r[2]), wind: rows.map((r) => r[3]) },
+      inputs: {
+        precipitation: rows.map((r) => r[0]),
+        temp_max: rows.map((r) => r[1]),
+        temp_min: rows.map((r) => r[2]),
+        wind: rows.map((r) => r[3]),
+      },
       outputs: { label: labels, probabilities: rows.map(() => [0.1, 0.1, 0.2, 0.1, 0.5]) },
     }).split('"\\u0000"');
-    const fb = JSON.stringify({ type: 'feedback', id: '\u0000', time: '2026-01-01T00:00:00.000Z', labels: labels.map((l, k) => (k === 0 ? LABELS[(LABELS.indexOf(l) + 1) % 5] : l)) }).split('"\\u0000"');
+    const fb = JSON.stringify({
+      type: 'feedback',
+      id: '\u0000',
+      time: '2026-01-01T00:00:00.000Z',
+      labels: labels.map((l, k) => (k === 0 ? LABELS[(LABELS.indexOf(l) + 1) % 5] : l)),
+    }).split('"\\u0000"');
     templates.push([pred[0], pred[1], fb[0] + '"\u0000"' + fb[1]]);
   }
   const fd = openSync(join(dir, 'predictions.jsonl'), 'w');
@@ -92,7 +116,16 @@ async function child(ws: string, logDir: string): Promise<void> {
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
   registry.close();
-  console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, rssMB: process.resourceUsage().maxRSS / 1024, predictions: r.totalPredictions, windows: r.windows.length, cbpe: r.estimated !== null }));
+  console.log(
+    JSON.stringify({
+      ms,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      rssMB: process.resourceUsage().maxRSS / 1024,
+      predictions: r.totalPredictions,
+      windows: r.windows.length,
+      cbpe: r.estimated !== null,
+    }),
+  );
 }
 
 interface Run {
@@ -106,18 +139,32 @@ interface Run {
 }
 
 function runChild(ws: string, logDir: string): Run {
-  const out = execFileSync(process.execPath, [...process.execArgv, __filename, '--child', ws, logDir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [...process.execArgv, __filename, '--child', ws, logDir], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as Run;
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-monitoring-'));
   try {
-    const lines = readFileSync(join(repo, 'examples', 'sample', 'data', 'seattle-weather.csv'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(repo, 'examples', 'sample', 'data', 'seattle-weather.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const header = lines[0].split(',');
-    const rows = lines.slice(1, 601).map((l) => Object.fromEntries(l.split(',').map((v, j) => [header[j], header[j] === 'date' || header[j] === 'weather' ? v : Number(v)])));
+    const rows = lines
+      .slice(1, 601)
+      .map((l) =>
+        Object.fromEntries(
+          l.split(',').map((v, j) => [header[j], header[j] === 'date' || header[j] === 'weather' ? v : Number(v)]),
+        ),
+      );
     const bundle = join(dir, 'bundle');
-    await writeOnnxBundle(bundle, join(repo, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), { target: 'weather', reference: { rows, seed: 3 } });
+    await writeOnnxBundle(bundle, join(repo, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), {
+      target: 'weather',
+      reference: { rows, seed: 3 },
+    });
     const ws = join(dir, 'ws');
     const registry = openRegistry(ws);
     await registry.registerVersion({ model: 'weather', source: bundle, version: '1.0.0', format: 'onnx' });
@@ -131,7 +178,9 @@ async function main(): Promise<void> {
       const runs: Run[] = [];
       for (let round = 0; round < (millions === 1 ? ROUNDS : 1); round++) runs.push(runChild(ws, logDir));
       rmSync(logDir, { recursive: true, force: true });
-      for (const r of runs) if (r.predictions !== millions * 1_000_000 || !r.cbpe) throw new Error(`monitoring read ${r.predictions} predictions (cbpe ${r.cbpe})`);
+      for (const r of runs)
+        if (r.predictions !== millions * 1_000_000 || !r.cbpe)
+          throw new Error(`monitoring read ${r.predictions} predictions (cbpe ${r.cbpe})`);
       const best = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
       console.log(
         `monitoring ${millions * 1_000_000} predictions (${mb.toFixed(0)} MB of JSONL, ${best.windows} windows, p-chart + PSI of 4 features and the predictions + CBPE): ` +
@@ -140,7 +189,11 @@ async function main(): Promise<void> {
           `peak RSS ${Math.max(...runs.map((r) => r.rssMB)).toFixed(0)} MB (target ${millions === 1 ? '≤ 1 s' : '≤ 10 s'})`,
       );
     }
-    console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (the machine is shared)`);
+    console.log(
+      `load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} (the machine is shared)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

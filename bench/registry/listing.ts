@@ -43,7 +43,13 @@ async function main(): Promise<void> {
   try {
     let reg = openRegistry(root);
     writeFileSync(join(root, 'm.onnx'), 'w');
-    const first = await reg.registerVersion({ model: 'big', source: 'm.onnx', version: '0.0.1', metrics: { accuracy: 0.5 }, note: 'seed' });
+    const first = await reg.registerVersion({
+      model: 'big',
+      source: 'm.onnx',
+      version: '0.0.1',
+      metrics: { accuracy: 0.5 },
+      note: 'seed',
+    });
     reg.close();
     const rand = mulberry32(42);
     const db = new Database(join(root, '.modelops', 'registry.db'));
@@ -56,7 +62,17 @@ async function main(): Promise<void> {
         const [a, b, c] = [Math.floor(i / 1000) + 1, Math.floor(i / 100) % 10, i % 100];
         const metrics = i % 7 === 0 ? {} : { accuracy: Math.round(rand() * 1e6) / 1e6 };
         const created = new Date(Date.UTC(2025, 0, 1) + Math.floor(rand() * 1e10)).toISOString();
-        insert.run(`${a}.${b}.${c}`, a, b, c, first.artifactDigest, JSON.stringify(metrics), JSON.stringify(i % 10 === 0 ? ['milestone'] : []), `run ${i}`, created);
+        insert.run(
+          `${a}.${b}.${c}`,
+          a,
+          b,
+          c,
+          first.artifactDigest,
+          JSON.stringify(metrics),
+          JSON.stringify(i % 10 === 0 ? ['milestone'] : []),
+          `run ${i}`,
+          created,
+        );
       }
     })();
     db.close();
@@ -94,7 +110,9 @@ async function main(): Promise<void> {
     raw.close();
     reg.close();
 
-    console.log(`listVersions over ${VERSIONS} versions, ${ROUNDS} rounds per kind: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()[0].toFixed(1)}`);
+    console.log(
+      `listVersions over ${VERSIONS} versions, ${ROUNDS} rounds per kind: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()[0].toFixed(1)}`,
+    );
     console.log('query                  listVersions p50 / p95     plain SELECT p50 / p95 (baseline)   p95 ratio');
     const all: number[] = [];
     const allBase: number[] = [];
@@ -103,9 +121,13 @@ async function main(): Promise<void> {
       const b = base.get(k)!;
       all.push(...o);
       allBase.push(...b);
-      console.log(`${k.padEnd(22)} ${`${pct(o, 0.5).toFixed(2)} / ${pct(o, 0.95).toFixed(2)} ms`.padStart(22)}     ${`${pct(b, 0.5).toFixed(2)} / ${pct(b, 0.95).toFixed(2)} ms`.padStart(22)}   ${(pct(o, 0.95) / pct(b, 0.95)).toFixed(1).padStart(16)}×`);
+      console.log(
+        `${k.padEnd(22)} ${`${pct(o, 0.5).toFixed(2)} / ${pct(o, 0.95).toFixed(2)} ms`.padStart(22)}     ${`${pct(b, 0.5).toFixed(2)} / ${pct(b, 0.95).toFixed(2)} ms`.padStart(22)}   ${(pct(o, 0.95) / pct(b, 0.95)).toFixed(1).padStart(16)}×`,
+      );
     }
-    console.log(`${'all kinds'.padEnd(22)} ${`${pct(all, 0.5).toFixed(2)} / ${pct(all, 0.95).toFixed(2)} ms`.padStart(22)}     ${`${pct(allBase, 0.5).toFixed(2)} / ${pct(allBase, 0.95).toFixed(2)} ms`.padStart(22)}   ${(pct(all, 0.95) / pct(allBase, 0.95)).toFixed(1).padStart(16)}×`);
+    console.log(
+      `${'all kinds'.padEnd(22)} ${`${pct(all, 0.5).toFixed(2)} / ${pct(all, 0.95).toFixed(2)} ms`.padStart(22)}     ${`${pct(allBase, 0.5).toFixed(2)} / ${pct(allBase, 0.95).toFixed(2)} ms`.padStart(22)}   ${(pct(all, 0.95) / pct(allBase, 0.95)).toFixed(1).padStart(16)}×`,
+    );
     console.log(`load average at the end: ${loadavg()[0].toFixed(1)}`);
   } finally {
     rmSync(root, { recursive: true, force: true });

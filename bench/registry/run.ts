@@ -53,10 +53,14 @@ async function seed(root: string): Promise<void> {
   reg.setAlias('model-000', 'production', '1.5.0');
   reg.close();
   const secs = (performance.now() - t) / 1000;
-  console.log(`seeded ${n} versions over ${MODELS} models in ${secs.toFixed(1)} s (${(n / secs).toFixed(0)} registrations/s)`);
+  console.log(
+    `seeded ${n} versions over ${MODELS} models in ${secs.toFixed(1)} s (${(n / secs).toFixed(0)} registrations/s)`,
+  );
 }
 
-async function lspLatency(root: string): Promise<{ p50: number; p95: number; max: number; byKind: Record<string, number> }> {
+async function lspLatency(
+  root: string,
+): Promise<{ p50: number; p95: number; max: number; byKind: Record<string, number> }> {
   const server = resolve(__dirname, '..', '..', 'dist', 'server.js');
   if (!existsSync(server)) throw new Error(`${server} is missing: run npm run build first`);
   const child = spawn(process.execPath, [server, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -64,7 +68,12 @@ async function lspLatency(root: string): Promise<{ p50: number; p95: number; max
   conn.onNotification(() => undefined);
   conn.onRequest(() => null);
   conn.listen();
-  await conn.sendRequest('initialize', { processId: process.pid, rootUri: pathToFileURL(root).href, capabilities: {}, initializationOptions: { trusted: true } });
+  await conn.sendRequest('initialize', {
+    processId: process.pid,
+    rootUri: pathToFileURL(root).href,
+    capabilities: {},
+    initializationOptions: { trusted: true },
+  });
   await conn.sendNotification('initialized', {});
   // Warm-up: open the registry, prepare statements.
   await conn.sendRequest(rpc.listModels.method, {});
@@ -94,7 +103,12 @@ async function lspLatency(root: string): Promise<{ p50: number; p95: number; max
   await conn.sendNotification('exit');
   conn.dispose();
   child.kill();
-  return { p50: pct(all, 0.5), p95: pct(all, 0.95), max: Math.max(...all), byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, pct(v, 0.95)])) };
+  return {
+    p50: pct(all, 0.5),
+    p95: pct(all, 0.95),
+    max: Math.max(...all),
+    byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, pct(v, 0.95)])),
+  };
 }
 
 function writeBigFile(path: string, mb: number): void {
@@ -113,7 +127,9 @@ function sha256sum(path: string): { secs: number; hex: string } {
   return { secs: (performance.now() - t) / 1000, hex: out.split(/\s+/)[0] };
 }
 
-async function bigArtifact(root: string): Promise<{ registerSecs: number[]; shaSecs: number[]; ratio: number; rssBase: number; rssPeak: number }> {
+async function bigArtifact(
+  root: string,
+): Promise<{ registerSecs: number[]; shaSecs: number[]; ratio: number; rssBase: number; rssPeak: number }> {
   mkdirSync(root, { recursive: true });
   const file = join(root, 'big.safetensors');
   writeBigFile(file, MB);
@@ -148,14 +164,24 @@ async function main(): Promise<void> {
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
     await seed(root);
     const lat = await lspLatency(root);
-    console.log(`listVersions over LSP (${REQUESTS} requests, ${VERSIONS} versions / ${MODELS} models): p50 ${ms(lat.p50)}, p95 ${ms(lat.p95)}, max ${ms(lat.max)} — target p95 ≤ 20 ms: ${lat.p95 <= 20 ? 'met' : 'NOT met'}`);
+    console.log(
+      `listVersions over LSP (${REQUESTS} requests, ${VERSIONS} versions / ${MODELS} models): p50 ${ms(lat.p50)}, p95 ${ms(lat.p95)}, max ${ms(lat.max)} — target p95 ≤ 20 ms: ${lat.p95 <= 20 ? 'met' : 'NOT met'}`,
+    );
     for (const [k, v] of Object.entries(lat.byKind)) console.log(`  p95 ${k}: ${ms(v)}`);
     const big = await bigArtifact(join(root, 'big'));
     const mbps = (s: number) => (MB / s).toFixed(0);
-    console.log(`register ${MB} MB: ${big.registerSecs.map((s) => `${s.toFixed(2)} s`).join(', ')} (best ${mbps(Math.min(...big.registerSecs))} MB/s)`);
-    console.log(`sha256sum ${MB} MB: ${big.shaSecs.map((s) => `${s.toFixed(2)} s`).join(', ')} (best ${mbps(Math.min(...big.shaSecs))} MB/s)`);
-    console.log(`throughput ratio register / sha256sum: ${big.ratio.toFixed(2)} — target ≥ 0.8: ${big.ratio >= 0.8 ? 'met' : 'NOT met'}`);
-    console.log(`RSS: ${(big.rssBase / 2 ** 20).toFixed(0)} MiB before, peak ${(big.rssPeak / 2 ** 20).toFixed(0)} MiB while registering (${((big.rssPeak - big.rssBase) / 2 ** 20).toFixed(0)} MiB more for a ${MB} MB file)`);
+    console.log(
+      `register ${MB} MB: ${big.registerSecs.map((s) => `${s.toFixed(2)} s`).join(', ')} (best ${mbps(Math.min(...big.registerSecs))} MB/s)`,
+    );
+    console.log(
+      `sha256sum ${MB} MB: ${big.shaSecs.map((s) => `${s.toFixed(2)} s`).join(', ')} (best ${mbps(Math.min(...big.shaSecs))} MB/s)`,
+    );
+    console.log(
+      `throughput ratio register / sha256sum: ${big.ratio.toFixed(2)} — target ≥ 0.8: ${big.ratio >= 0.8 ? 'met' : 'NOT met'}`,
+    );
+    console.log(
+      `RSS: ${(big.rssBase / 2 ** 20).toFixed(0)} MiB before, peak ${(big.rssPeak / 2 ** 20).toFixed(0)} MiB while registering (${((big.rssPeak - big.rssBase) / 2 ** 20).toFixed(0)} MiB more for a ${MB} MB file)`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -34,8 +34,13 @@ const LABELS = ['drizzle', 'fog', 'rain', 'snow', 'sun'];
 
 function makeRows(n: number): Array<Record<string, number>> {
   let s = 12345;
-  const rnd = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
-  return Array.from({ length: n }, () => ({ precipitation: rnd() < 0.5 ? 0 : rnd() * 30, temp_max: rnd() * 35 - 2, temp_min: rnd() * 20 - 5, wind: rnd() * 8 }));
+  const rnd = (): number => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  return Array.from({ length: n }, () => ({
+    precipitation: rnd() < 0.5 ? 0 : rnd() * 30,
+    temp_max: rnd() * 35 - 2,
+    temp_min: rnd() * 20 - 5,
+    wind: rnd() * 8,
+  }));
 }
 
 async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -44,9 +49,13 @@ async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> 
   return { ms: performance.now() - t0, value };
 }
 
-const fmt = (xs: number[]): string => `best ${Math.min(...xs).toFixed(0)} ms (${xs.map((x) => x.toFixed(0)).join(' / ')})`;
+const fmt = (xs: number[]): string =>
+  `best ${Math.min(...xs).toFixed(0)} ms (${xs.map((x) => x.toFixed(0)).join(' / ')})`;
 
-async function evaluate(rt: ModelRuntime, rows: Array<Record<string, unknown>>): Promise<{ encode: number; predict: number }> {
+async function evaluate(
+  rt: ModelRuntime,
+  rows: Array<Record<string, unknown>>,
+): Promise<{ encode: number; predict: number }> {
   const t0 = performance.now();
   const x = rt.encode!(rows);
   const t1 = performance.now();
@@ -59,7 +68,11 @@ async function evaluate(rt: ModelRuntime, rows: Array<Record<string, unknown>>):
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-runtime-'));
   try {
-    console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${ROWS.toLocaleString('en')} rows, best of ${ROUNDS}`);
+    console.log(
+      `load average at start: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}; ${ROWS.toLocaleString('en')} rows, best of ${ROUNDS}`,
+    );
     const onnxDir = join(dir, 'onnx');
     const loadFirst = await time(() => writeOnnxBundle(onnxDir, join(repo, 'test/fixtures/onnx/weather-mlp-v1.onnx')));
     console.log(`(writing the ONNX bundle, first ONNX Runtime use in the process: ${loadFirst.ms.toFixed(0)} ms)`);
@@ -67,8 +80,23 @@ async function main(): Promise<void> {
     // A TF.js bundle of the same shape: 4 → 16 relu → 5 softmax.
     const backend = await ensureBackend('auto');
     const sample = makeRows(1000);
-    const features = fitTransforms(sample, FEATURES.map((name) => ({ name, type: 'number' as const })), 'drop');
-    const { model } = buildModel({ task: 'classification', inputWidth: 4, classes: 5, layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 5, activation: 'softmax' }], optimizer: 'adam', learningRate: 0.01, seed: 1 });
+    const features = fitTransforms(
+      sample,
+      FEATURES.map((name) => ({ name, type: 'number' as const })),
+      'drop',
+    );
+    const { model } = buildModel({
+      task: 'classification',
+      inputWidth: 4,
+      classes: 5,
+      layers: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dense', units: 5, activation: 'softmax' },
+      ],
+      optimizer: 'adam',
+      learningRate: 0.01,
+      seed: 1,
+    });
     const tfjsDir = join(dir, 'tfjs');
     await writeBundle(tfjsDir, model, {
       format: MANIFEST_FORMAT,
@@ -105,12 +133,16 @@ async function main(): Promise<void> {
         rt.dispose();
       }
       results[name] = r;
-      console.log(`${name.padEnd(18)} encode + predictBatch ${fmt(r.total)}; predictBatch alone ${fmt(r.predict)}; encode ${fmt(r.encode)}`);
+      console.log(
+        `${name.padEnd(18)} encode + predictBatch ${fmt(r.total)}; predictBatch alone ${fmt(r.predict)}; encode ${fmt(r.encode)}`,
+      );
     }
     const base = Math.min(...results[`tfjs (${backend.name})`].total);
     for (const name of Object.keys(results).slice(0, 2)) {
       const best = Math.min(...results[name].total);
-      console.log(`ratio ${name} / tfjs: ${(best / base).toFixed(3)}× (${(base / best).toFixed(1)}× faster) — target ≤ 1000 ms: ${best <= 1000 ? 'met' : 'NOT met'}`);
+      console.log(
+        `ratio ${name} / tfjs: ${(best / base).toFixed(3)}× (${(base / best).toFixed(1)}× faster) — target ≤ 1000 ms: ${best <= 1000 ? 'met' : 'NOT met'}`,
+      );
     }
 
     // 2. Loading a version.
@@ -126,9 +158,17 @@ async function main(): Promise<void> {
     const onnxLoads = await loads(onnxDir);
     const tfjsLoads = await loads(tfjsDir);
     const med = (xs: number[]): number => xs[Math.floor(xs.length / 2)];
-    console.log(`load ONNX bundle: median ${med(onnxLoads).toFixed(1)} ms, max ${onnxLoads.at(-1)!.toFixed(1)} ms over ${LOADS} — target ≤ 50 ms: ${med(onnxLoads) <= 50 ? 'met' : 'NOT met'}`);
-    console.log(`load TF.js bundle: median ${med(tfjsLoads).toFixed(1)} ms, max ${tfjsLoads.at(-1)!.toFixed(1)} ms; ratio onnx / tfjs ${(med(onnxLoads) / med(tfjsLoads)).toFixed(2)}×`);
-    console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `load ONNX bundle: median ${med(onnxLoads).toFixed(1)} ms, max ${onnxLoads.at(-1)!.toFixed(1)} ms over ${LOADS} — target ≤ 50 ms: ${med(onnxLoads) <= 50 ? 'met' : 'NOT met'}`,
+    );
+    console.log(
+      `load TF.js bundle: median ${med(tfjsLoads).toFixed(1)} ms, max ${tfjsLoads.at(-1)!.toFixed(1)} ms; ratio onnx / tfjs ${(med(onnxLoads) / med(tfjsLoads)).toFixed(2)}×`,
+    );
+    console.log(
+      `load average at end: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

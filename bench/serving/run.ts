@@ -54,7 +54,11 @@ const pct = (xs: Float64Array, p: number): number => xs[Math.min(xs.length - 1, 
 function serveArgs(): string[] {
   const dist = join(repo, 'dist', 'cli.js');
   if (existsSync(dist)) return [dist];
-  return ['--import', pathToFileURL(join(repo, 'node_modules/tsx/dist/loader.mjs')).href, join(repo, 'server/cli/main.ts')];
+  return [
+    '--import',
+    pathToFileURL(join(repo, 'node_modules/tsx/dist/loader.mjs')).href,
+    join(repo, 'server/cli/main.ts'),
+  ];
 }
 
 async function waitFor<T>(fn: () => T | null, ms = 30_000): Promise<T> {
@@ -67,15 +71,39 @@ async function waitFor<T>(fn: () => T | null, ms = 30_000): Promise<T> {
   }
 }
 
-async function startModelServerProcess(dir: string, bundle: string, logging: boolean, monitoring = false): Promise<{ url: string; child: ChildProcess }> {
+async function startModelServerProcess(
+  dir: string,
+  bundle: string,
+  logging: boolean,
+  monitoring = false,
+): Promise<{ url: string; child: ChildProcess }> {
   const name = `${logging ? 'log' : 'nolog'}${monitoring ? '-live' : ''}`;
   const record = join(dir, `server-${name}.json`);
-  const child = spawn(process.execPath, [...serveArgs(), 'serve', '--port', '0', '--store', join(dir, `store-${name}`), '--token-env', 'BENCH_TOKEN', '--record', record, ...(logging ? [] : ['--no-log']), ...(WAIT >= 0 ? ['--max-wait-ms', String(WAIT)] : [])], {
-    // Live monitoring is on by default in `modelops serve`; the environment turns it off.
-    env: { ...process.env, BENCH_TOKEN: TOKEN, MODELOPS_LIVE_MONITOR: monitoring ? 'on' : 'off' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const rec = await waitFor(() => (existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as ServerRecord) : null));
+  const child = spawn(
+    process.execPath,
+    [
+      ...serveArgs(),
+      'serve',
+      '--port',
+      '0',
+      '--store',
+      join(dir, `store-${name}`),
+      '--token-env',
+      'BENCH_TOKEN',
+      '--record',
+      record,
+      ...(logging ? [] : ['--no-log']),
+      ...(WAIT >= 0 ? ['--max-wait-ms', String(WAIT)] : []),
+    ],
+    {
+      // Live monitoring is on by default in `modelops serve`; the environment turns it off.
+      env: { ...process.env, BENCH_TOKEN: TOKEN, MODELOPS_LIVE_MONITOR: monitoring ? 'on' : 'off' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const rec = await waitFor(() =>
+    existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as ServerRecord) : null,
+  );
   const res = await fetch(`${rec.url}/v2/repository/models/weather/versions/1.0.0/load`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -122,23 +150,42 @@ function cpuTicks(pid: number | undefined): number {
 }
 
 /** Closed-loop load: `concurrency` clients, each sending the next request when the last returns. */
-async function load(url: string, path: string, body: string, concurrency: number, seconds: number, pid?: number): Promise<Load> {
+async function load(
+  url: string,
+  path: string,
+  body: string,
+  concurrency: number,
+  seconds: number,
+  pid?: number,
+): Promise<Load> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const { hostname, port } = new URL(url);
   const one = () =>
     new Promise<number>((done, fail) => {
-      const req = request({ host: hostname, port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode ?? 0));
-      });
+      const req = request(
+        {
+          host: hostname,
+          port,
+          path,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => done(res.statusCode ?? 0));
+        },
+      );
       req.on('error', fail);
       req.end(body);
     });
   // Warm-up.
   const warmEnd = Date.now() + 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < warmEnd) await one();
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < warmEnd) await one();
+    }),
+  );
   const lat: number[] = [];
   let errors = 0;
   const ticks0 = cpuTicks(pid);
@@ -158,14 +205,24 @@ async function load(url: string, path: string, body: string, concurrency: number
   const ticks = cpuTicks(pid) - ticks0;
   agent.destroy();
   const sorted = Float64Array.from(lat).sort();
-  return { rps: lat.length / elapsed, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), errors, cpuUs: (ticks * 10_000) / lat.length };
+  return {
+    rps: lat.length / elapsed,
+    p50: pct(sorted, 0.5),
+    p99: pct(sorted, 0.99),
+    errors,
+    cpuUs: (ticks * 10_000) / lat.length,
+  };
 }
 
 /**
  * CPU µs per logged request of the server's own logging path (line object → JSON → buffer →
  * batched append), in this process: a figure other jobs on the machine barely move.
  */
-function logAppendCost(dir: string, manifest: ModelManifest, outputs: Array<{ name: string; data: Array<string | number> }>): { before: number; now: number } {
+function logAppendCost(
+  dir: string,
+  manifest: ModelManifest,
+  outputs: Array<{ name: string; data: Array<string | number> }>,
+): { before: number; now: number } {
   const label = outputs.find((o) => o.name === 'label')?.data.map(String) ?? ['sun'];
   const probs = (outputs.find((o) => o.name === 'probabilities')?.data ?? []).map(Number);
   const root = join(dir, 'append-cost');
@@ -190,8 +247,14 @@ function logAppendCost(dir: string, manifest: ModelManifest, outputs: Array<{ na
   // A UUID's length; the server makes its id whether it logs or not.
   const idOf = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   // The same 64 request bodies for both (values with 17 significant digits, like real floats).
-  const bodies = Array.from({ length: 64 }, (_, b) => inferBody(manifest.features, Object.fromEntries(manifest.features.map((f, j) => [f.name, j + b / 63]))));
-  const columns = bodies.map((b) => Object.fromEntries((JSON.parse(b) as { inputs: Array<{ name: string; data: unknown[] }> }).inputs.map((t) => [t.name, t.data])));
+  const bodies = Array.from({ length: 64 }, (_, b) =>
+    inferBody(manifest.features, Object.fromEntries(manifest.features.map((f, j) => [f.name, j + b / 63]))),
+  );
+  const columns = bodies.map((b) =>
+    Object.fromEntries(
+      (JSON.parse(b) as { inputs: Array<{ name: string; data: unknown[] }> }).inputs.map((t) => [t.name, t.data]),
+    ),
+  );
   // The whole line through JSON.stringify (the probabilities formatted a second time).
   const before = measure((i) =>
     log.append('weather', {
@@ -205,7 +268,15 @@ function logAppendCost(dir: string, manifest: ModelManifest, outputs: Array<{ na
     }),
   );
   // The server's code (server.ts): the response's output text reused.
-  const outData = responseText({ model_name: 'weather', model_version: '1.0.0', id: 'x', outputs: [{ name: 'label', datatype: 'BYTES', shape: [1], data: label }, { name: 'probabilities', datatype: 'FP32', shape: [1, k], data: probs }] }).data;
+  const outData = responseText({
+    model_name: 'weather',
+    model_version: '1.0.0',
+    id: 'x',
+    outputs: [
+      { name: 'label', datatype: 'BYTES', shape: [1], data: label },
+      { name: 'probabilities', datatype: 'FP32', shape: [1, k], data: probs },
+    ],
+  }).data;
   const now = measure((i) =>
     log.appendText(
       'weather',
@@ -225,19 +296,32 @@ function logAppendCost(dir: string, manifest: ModelManifest, outputs: Array<{ na
 }
 
 function inferBody(features: ReadonlyArray<{ name: string }>, row: Record<string, number>): string {
-  return JSON.stringify({ inputs: features.map((f) => ({ name: f.name, datatype: 'FP32', shape: [1, 1], data: [row[f.name]] })) });
+  return JSON.stringify({
+    inputs: features.map((f) => ({ name: f.name, datatype: 'FP32', shape: [1, 1], data: [row[f.name]] })),
+  });
 }
 
 const ROW = { precipitation: 0.3, temp_max: 12.8, temp_min: 5, wind: 4.7 };
 
 /** Single-row /infer at concurrency 1, 8 and 32 against the raw server; returns the concurrency-32 pair. */
-async function concurrencyTable(dir: string, bundle: string, body: string, children: ChildProcess[]): Promise<{ m: Load; r: Load } | null> {
+async function concurrencyTable(
+  dir: string,
+  bundle: string,
+  body: string,
+  children: ChildProcess[],
+): Promise<{ m: Load; r: Load } | null> {
   const model = await startModelServerProcess(dir, bundle, true);
   children.push(model.child);
   const raw = await startRawServer();
   children.push(raw.child);
-  console.log(`\nload average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`model server ${model.url} (${serveArgs()[0].endsWith('cli.js') ? 'dist/cli.js' : 'from source'}), raw server ${raw.url}; ${SECONDS} s per round, single-row requests, best of ${ROUNDS} alternating rounds`);
+  console.log(
+    `\nload average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `model server ${model.url} (${serveArgs()[0].endsWith('cli.js') ? 'dist/cli.js' : 'from source'}), raw server ${raw.url}; ${SECONDS} s per round, single-row requests, best of ${ROUNDS} alternating rounds`,
+  );
   console.log('| concurrency | /infer rps | p50 | p99 | raw http rps | raw p50 | raw p99 | ratio |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   let c32: { m: Load; r: Load } | null = null;
@@ -253,7 +337,9 @@ async function concurrencyTable(dir: string, bundle: string, body: string, child
     const r = best(rr);
     const m = best(mm);
     if (c === 32) c32 = { m, r };
-    console.log(`| ${c} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} ms | ${m.p99.toFixed(2)} ms | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${(m.rps / r.rps).toFixed(2)}× |${m.errors + r.errors ? ` errors ${m.errors}/${r.errors}` : ''}`);
+    console.log(
+      `| ${c} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} ms | ${m.p99.toFixed(2)} ms | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${(m.rps / r.rps).toFixed(2)}× |${m.errors + r.errors ? ` errors ${m.errors}/${r.errors}` : ''}`,
+    );
   }
   model.child.kill();
   raw.child.kill();
@@ -266,10 +352,25 @@ async function mainOnnx(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     const bundle = join(dir, 'bundle');
-    const manifest = await writeOnnxBundle(bundle, join(repo, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), { target: 'weather' });
-    console.log(`ONNX bundle of weather-mlp-v1.onnx (${manifest.graph.producer}, opset ${manifest.graph.opsets[''] ?? '?'}, inputs ${manifest.columns.join(', ')})`);
-    const c32 = await concurrencyTable(dir, bundle, inferBody(manifest.columns.map((name) => ({ name })), ROW), children);
-    if (c32) console.log(`ONNX ratio at concurrency 32: ${(c32.m.rps / c32.r.rps).toFixed(2)}× (target ≥ 0.8), p99 ${c32.m.p99.toFixed(2)} ms (target ≤ 10 ms)`);
+    const manifest = await writeOnnxBundle(bundle, join(repo, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), {
+      target: 'weather',
+    });
+    console.log(
+      `ONNX bundle of weather-mlp-v1.onnx (${manifest.graph.producer}, opset ${manifest.graph.opsets[''] ?? '?'}, inputs ${manifest.columns.join(', ')})`,
+    );
+    const c32 = await concurrencyTable(
+      dir,
+      bundle,
+      inferBody(
+        manifest.columns.map((name) => ({ name })),
+        ROW,
+      ),
+      children,
+    );
+    if (c32)
+      console.log(
+        `ONNX ratio at concurrency 32: ${(c32.m.rps / c32.r.rps).toFixed(2)}× (target ≥ 0.8), p99 ${c32.m.p99.toFixed(2)} ms (target ≤ 10 ms)`,
+      );
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -291,10 +392,23 @@ function writeLog(dir: string, n: number): void {
         time: '2026-01-01T00:00:00.000Z',
         version: '1.0.0',
         latencyMs: 0.8,
-        inputs: { precipitation: rows.map((r) => r[3]), temp_max: rows.map((r) => r[0]), temp_min: rows.map((r) => r[2]), wind: rows.map((r) => r[1]) },
-        outputs: { label: rows.map((_, k) => labels[(i + k) % 5]), probabilities: rows.map(() => [0.1, 0.1, 0.2, 0.1, 0.5]) },
+        inputs: {
+          precipitation: rows.map((r) => r[3]),
+          temp_max: rows.map((r) => r[0]),
+          temp_min: rows.map((r) => r[2]),
+          wind: rows.map((r) => r[1]),
+        },
+        outputs: {
+          label: rows.map((_, k) => labels[(i + k) % 5]),
+          probabilities: rows.map(() => [0.1, 0.1, 0.2, 0.1, 0.5]),
+        },
       }) + '\n',
-      JSON.stringify({ type: 'feedback', id: `q${i}`, time: '2026-01-01T00:00:00.000Z', labels: rows.map((_, k) => labels[(i + k + (k === 0 ? 1 : 0)) % 5]) }) + '\n',
+      JSON.stringify({
+        type: 'feedback',
+        id: `q${i}`,
+        time: '2026-01-01T00:00:00.000Z',
+        labels: rows.map((_, k) => labels[(i + k + (k === 0 ? 1 : 0)) % 5]),
+      }) + '\n',
     );
   }
   writeFileSync(join(dir, 'predictions.jsonl'), parts.join(''));
@@ -310,7 +424,9 @@ async function main(): Promise<void> {
     const registry = openRegistry(join(dir, 'ws'));
     const t0 = performance.now();
     const trained = await train({ configPath: cfgPath, registry });
-    console.log(`trained ${trained.version.model}@${trained.version.version} (${EPOCHS} epochs, backend ${trained.backend}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `trained ${trained.version.model}@${trained.version.version} (${EPOCHS} epochs, backend ${trained.backend}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     const bundle = await registry.artifactPath(`${trained.version.model}@${trained.version.version}`);
     const manifest = JSON.parse(readFileSync(join(bundle, 'modelops.json'), 'utf8')) as ModelManifest;
     const body = inferBody(manifest.features, ROW);
@@ -324,17 +440,25 @@ async function main(): Promise<void> {
     const withLive = await startModelServerProcess(dir, bundle, true, true);
     children.push(withLive.child);
     // Windows of 100 as modelops.yaml's default; every request is monitored.
-    await fetch(`${withLive.url}/v2/repository/models/weather/monitor`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ window: 100 }) });
+    await fetch(`${withLive.url}/v2/repository/models/weather/monitor`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ window: 100 }),
+    });
     const rps = { on: [] as Load[], off: [] as Load[], live: [] as Load[] };
     for (let round = 0; round < LOG_ROUNDS; round++) {
       rps.off.push(await load(noLog.url, '/v2/models/weather/infer', body, 32, SECONDS, noLog.child.pid));
       rps.on.push(await load(withLog.url, '/v2/models/weather/infer', body, 32, SECONDS, withLog.child.pid));
       rps.live.push(await load(withLive.url, '/v2/models/weather/infer', body, 32, SECONDS, withLive.child.pid));
     }
-    const liveWindows = ((await (await fetch(`${withLive.url}/v2/models/weather/monitor`)).json()) as { events: Array<{ event: string }> }).events.filter((e) => e.event === 'window').length;
+    const liveWindows = (
+      (await (await fetch(`${withLive.url}/v2/models/weather/monitor`)).json()) as { events: Array<{ event: string }> }
+    ).events.filter((e) => e.event === 'window').length;
     withLive.child.kill();
     // One real answer of the model, to log lines shaped exactly as the server writes them.
-    const sample = (await (await fetch(`${withLog.url}/v2/models/weather/infer`, { method: 'POST', body })).json()) as { outputs: Array<{ name: string; data: Array<string | number> }> };
+    const sample = (await (await fetch(`${withLog.url}/v2/models/weather/infer`, { method: 'POST', body })).json()) as {
+      outputs: Array<{ name: string; data: Array<string | number> }>;
+    };
     noLog.child.kill();
     withLog.child.kill();
     const appendUs = logAppendCost(dir, manifest, sample.outputs);
@@ -350,7 +474,9 @@ async function main(): Promise<void> {
     const cpuOff = median(rps.off.map((x) => x.cpuUs));
     const paired = rps.on.map((x, i) => 1 - x.rps / rps.off[i].rps);
     console.log(
-      `\nlogging at concurrency 32, ${LOG_ROUNDS} alternating rounds (load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}):` +
+      `\nlogging at concurrency 32, ${LOG_ROUNDS} alternating rounds (load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}):` +
         `\n  best round: on ${onLoad.rps.toFixed(0)} rps (p99 ${onLoad.p99.toFixed(2)} ms), off ${off.rps.toFixed(0)} rps (p99 ${off.p99.toFixed(2)} ms): cost ${((1 - onLoad.rps / off.rps) * 100).toFixed(1)}%` +
         `\n  per round pair (off then on): cost ${paired.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; median ${(median(paired) * 100).toFixed(1)}%` +
         `\n  server CPU per request (median of rounds): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: logging adds ${((cpuOn / cpuOff - 1) * 100).toFixed(1)}% (runs on ${rps.on.map((x) => x.cpuUs.toFixed(1)).join(', ')}; off ${rps.off.map((x) => x.cpuUs.toFixed(1)).join(', ')})` +
@@ -368,7 +494,10 @@ async function main(): Promise<void> {
         `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
         `\n  throughput runs ${rps.live.map((x) => x.rps.toFixed(0)).join(', ')}`,
     );
-    if (c32) console.log(`ratio at concurrency 32: ${(c32.m.rps / c32.r.rps).toFixed(2)}× (target ≥ 0.5), p99 ${c32.m.p99.toFixed(2)} ms (target ≤ 10 ms)`);
+    if (c32)
+      console.log(
+        `ratio at concurrency 32: ${(c32.m.rps / c32.r.rps).toFixed(2)}× (target ≥ 0.5), p99 ${c32.m.p99.toFixed(2)} ms (target ≤ 10 ms)`,
+      );
     if (ONLY_LOG) {
       registry.close();
       return;
@@ -384,7 +513,15 @@ async function main(): Promise<void> {
     for (let i = 0; i < 3; i++) {
       const s = performance.now();
       const c = process.cpuUsage();
-      const r = await monitor({ registry, config, target: 'local', model: trained.version.model, logDir, alert: false, manifestFor: async () => manifest });
+      const r = await monitor({
+        registry,
+        config,
+        target: 'local',
+        model: trained.version.model,
+        logDir,
+        alert: false,
+        manifestFor: async () => manifest,
+      });
       const u = process.cpuUsage(c);
       times.push(performance.now() - s);
       cpu.push((u.user + u.system) / 1000);
@@ -392,7 +529,9 @@ async function main(): Promise<void> {
     }
     const mb = statSync(join(logDir, 'predictions.jsonl')).size / 1e6;
     console.log(
-      `\nmonitoring 1,000,000 predictions (${mb.toFixed(0)} MB of JSONL, ${windows} windows, SPC p-chart + PSI of 4 features + predictions): best ${Math.min(...times).toFixed(0)} ms, runs ${times.map((t) => t.toFixed(0)).join(' / ')} ms wall, CPU ${cpu.map((t) => t.toFixed(0)).join(' / ')} ms (target ≤ 1000 ms; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')})`,
+      `\nmonitoring 1,000,000 predictions (${mb.toFixed(0)} MB of JSONL, ${windows} windows, SPC p-chart + PSI of 4 features + predictions): best ${Math.min(...times).toFixed(0)} ms, runs ${times.map((t) => t.toFixed(0)).join(' / ')} ms wall, CPU ${cpu.map((t) => t.toFixed(0)).join(' / ')} ms (target ≤ 1000 ms; load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')})`,
     );
     registry.close();
   } finally {

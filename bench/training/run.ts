@@ -21,7 +21,10 @@ const epochsArg = process.argv.indexOf('--epochs');
 const EPOCHS = epochsArg > 0 ? Number(process.argv[epochsArg + 1]) : 10;
 const batchesArg = process.argv.indexOf('--batch-sizes');
 /** Batch sizes of the sample network to report; the config's own (32) is the target's. */
-const BATCHES = (batchesArg > 0 ? process.argv[batchesArg + 1] : '32,128,1023').split(',').map(Number).filter((b) => b > 0);
+const BATCHES = (batchesArg > 0 ? process.argv[batchesArg + 1] : '32,128,1023')
+  .split(',')
+  .map(Number)
+  .filter((b) => b > 0);
 
 async function prepare(): Promise<TrainJob> {
   // The sample workspace's config and data, preprocessed exactly as `modelops train` does.
@@ -36,7 +39,15 @@ async function prepare(): Promise<TrainJob> {
   idx.forEach((c, i) => (y[i * k + c] = 1));
   return {
     type: 'train',
-    network: { task: 'classification', inputWidth: inputWidth(features), classes: k, layers: config.model.layers ?? [], optimizer: config.train.optimizer, learningRate: config.train.learningRate, seed: config.train.seed },
+    network: {
+      task: 'classification',
+      inputWidth: inputWidth(features),
+      classes: k,
+      layers: config.model.layers ?? [],
+      optimizer: config.train.optimizer,
+      learningRate: config.train.learningRate,
+      seed: config.train.seed,
+    },
     x: transformRows(data.train.rows, features),
     y,
     n: data.train.rows.length,
@@ -91,10 +102,16 @@ async function measure(name: BackendName, job: TrainJob): Promise<Throughput | n
   return best;
 }
 
-const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 
 function pythonAnchor(): string {
-  for (const [mod, label] of [['torch', 'PyTorch'], ['keras', 'Keras']] as const) {
+  for (const [mod, label] of [
+    ['torch', 'PyTorch'],
+    ['keras', 'Keras'],
+  ] as const) {
     const r = spawnSync('python3', ['-c', `import ${mod}`], { encoding: 'utf8' });
     if (r.status === 0) return `${label} is importable, but the anchor script is not part of this benchmark yet`;
   }
@@ -129,34 +146,56 @@ function evaluationBench(): { classMs: number; classCpuMs: number; regMs: number
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${load()}, node ${process.version}`);
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${load()}, node ${process.version}`,
+  );
   const sample = await prepare();
   const wide: TrainJob = {
     ...sample,
     batchSize: 256,
-    network: { ...sample.network, layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dropout', rate: 0.1 }, { type: 'dense', units: sample.outputWidth, activation: 'softmax' }] },
+    network: {
+      ...sample.network,
+      layers: [
+        { type: 'dense', units: 256, activation: 'relu' },
+        { type: 'dropout', rate: 0.1 },
+        { type: 'dense', units: sample.outputWidth, activation: 'softmax' },
+      ],
+    },
   };
   // The target is defined on the sample network at its own batch size (32); larger batches of
   // the same network are reported beside it to show where the fixed cost per batch stops
   // dominating. Enough epochs that each timed run has at least 60 batches.
-  const atBatch = (batchSize: number): TrainJob => ({ ...sample, batchSize, epochs: Math.max(EPOCHS, Math.ceil(60 / Math.ceil(sample.n / batchSize))) });
+  const atBatch = (batchSize: number): TrainJob => ({
+    ...sample,
+    batchSize,
+    epochs: Math.max(EPOCHS, Math.ceil(60 / Math.ceil(sample.n / batchSize))),
+  });
   const extraBatches = BATCHES.filter((b) => b !== sample.batchSize);
   for (const [title, job] of [
     [`sample config network (dense 32 → dropout → dense 5, batch ${sample.batchSize}) — the target`, sample],
-    ...extraBatches.map((b) => [`sample config network at batch ${b} (not the target's definition)`, atBatch(b)] as const),
+    ...extraBatches.map(
+      (b) => [`sample config network at batch ${b} (not the target's definition)`, atBatch(b)] as const,
+    ),
     ['wider variant (dense 256 → dropout → dense 5, batch 256)', wide],
   ] as const) {
     console.log(`## Training throughput: ${title}, ${job.epochs} timed epochs (load average ${load()})`);
     const results: Partial<Record<BackendName, Throughput | null>> = {};
     for (const name of ['cpu', 'wasm', 'tensorflow'] as BackendName[]) results[name] = await measure(name, job);
     if (job === sample) console.log(`  python anchor: ${pythonAnchor()}`);
-    const ratio = (a: Throughput, b: Throughput) => `${(a.wall / b.wall).toFixed(2)}× wall, ${(a.cpu / b.cpu).toFixed(2)}× CPU time`;
-    if (results.wasm && results.cpu) console.log(`  ratio wasm/cpu: ${ratio(results.wasm, results.cpu)}${job === sample || job === wide ? ' (target ≥ 3×)' : ''}`);
-    if (results.tensorflow && results.cpu) console.log(`  ratio tensorflow/cpu: ${ratio(results.tensorflow, results.cpu)}`);
+    const ratio = (a: Throughput, b: Throughput) =>
+      `${(a.wall / b.wall).toFixed(2)}× wall, ${(a.cpu / b.cpu).toFixed(2)}× CPU time`;
+    if (results.wasm && results.cpu)
+      console.log(
+        `  ratio wasm/cpu: ${ratio(results.wasm, results.cpu)}${job === sample || job === wide ? ' (target ≥ 3×)' : ''}`,
+      );
+    if (results.tensorflow && results.cpu)
+      console.log(`  ratio tensorflow/cpu: ${ratio(results.tensorflow, results.cpu)}`);
   }
   const ev = evaluationBench();
   console.log(`## Evaluation metrics on 1,000,000 synthetic rows (load average ${load()})`);
-  console.log(`  classification (5 classes: accuracy, P/R/F1 ×3 averages, confusion, OvR ROC AUC, log loss): ${ev.classMs.toFixed(0)} ms wall, ${ev.classCpuMs.toFixed(0)} ms CPU (target ≤ 2000 ms)`);
+  console.log(
+    `  classification (5 classes: accuracy, P/R/F1 ×3 averages, confusion, OvR ROC AUC, log loss): ${ev.classMs.toFixed(0)} ms wall, ${ev.classCpuMs.toFixed(0)} ms CPU (target ≤ 2000 ms)`,
+  );
   console.log(`  regression (MAE, RMSE, R², MAPE): ${ev.regMs.toFixed(0)} ms`);
   console.log(`load average at the end: ${load()}`);
 }

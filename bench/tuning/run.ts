@@ -56,22 +56,53 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const r = await runStudy({ store, settings, trial, model: loaded.config.model.name });
       const epochs = r.trials.reduce((a, t) => a + t.epochs, 0);
-      return { best: r.best?.value ?? Number.NaN, epochs, seconds: (performance.now() - t0) / 1000, pruned: r.trials.filter((t) => t.status === 'pruned').length };
+      return {
+        best: r.best?.value ?? Number.NaN,
+        epochs,
+        seconds: (performance.now() - t0) / 1000,
+        pruned: r.trials.filter((t) => t.status === 'pruned').length,
+      };
     };
-    console.log(`tuning bench: ${SEEDS} seeds × ${TRIALS} trials × ≤${EPOCHS} epochs, parallel ${PARALLEL}, objective val_accuracy (sample data)`);
-    const rows: Array<{ seed: number; random: number; tpe: number; tpePruned: number; epochsFull: number; epochsPruned: number; pruned: number; seconds: number }> = [];
+    console.log(
+      `tuning bench: ${SEEDS} seeds × ${TRIALS} trials × ≤${EPOCHS} epochs, parallel ${PARALLEL}, objective val_accuracy (sample data)`,
+    );
+    const rows: Array<{
+      seed: number;
+      random: number;
+      tpe: number;
+      tpePruned: number;
+      epochsFull: number;
+      epochsPruned: number;
+      pruned: number;
+      seconds: number;
+    }> = [];
     for (let s = 1; s <= SEEDS; s++) {
       const random = await arm({ sampler: 'random' }, s);
       const tpe = await arm({}, s);
       const pruned = await arm({ pruner: { type: 'median', warmupEpochs: 2, minTrials: 5 } }, s);
-      rows.push({ seed: s, random: random.best, tpe: tpe.best, tpePruned: pruned.best, epochsFull: tpe.epochs, epochsPruned: pruned.epochs, pruned: pruned.pruned, seconds: random.seconds + tpe.seconds + pruned.seconds });
+      rows.push({
+        seed: s,
+        random: random.best,
+        tpe: tpe.best,
+        tpePruned: pruned.best,
+        epochsFull: tpe.epochs,
+        epochsPruned: pruned.epochs,
+        pruned: pruned.pruned,
+        seconds: random.seconds + tpe.seconds + pruned.seconds,
+      });
       const r = rows[rows.length - 1];
-      console.log(`  seed ${s}: best val_accuracy random ${r.random.toFixed(4)} · TPE ${r.tpe.toFixed(4)} · TPE+median ${r.tpePruned.toFixed(4)}  |  epochs TPE ${r.epochsFull} → with pruning ${r.epochsPruned} (${r.pruned} pruned)  |  ${r.seconds.toFixed(0)} s`);
+      console.log(
+        `  seed ${s}: best val_accuracy random ${r.random.toFixed(4)} · TPE ${r.tpe.toFixed(4)} · TPE+median ${r.tpePruned.toFixed(4)}  |  epochs TPE ${r.epochsFull} → with pruning ${r.epochsPruned} (${r.pruned} pruned)  |  ${r.seconds.toFixed(0)} s`,
+      );
     }
     const mean = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
     const saved = 1 - mean((r) => r.epochsPruned) / mean((r) => r.epochsFull);
-    console.log(`mean best val_accuracy: random ${mean((r) => r.random).toFixed(4)} · TPE ${mean((r) => r.tpe).toFixed(4)} (TPE − random ${(mean((r) => r.tpe) - mean((r) => r.random)).toFixed(4)}; TPE ≥ random on ${rows.filter((r) => r.tpe >= r.random).length}/${rows.length} seeds)`);
-    console.log(`median pruning: ${(saved * 100).toFixed(1)} % of epochs saved; mean best ${mean((r) => r.tpePruned).toFixed(4)} vs ${mean((r) => r.tpe).toFixed(4)} without (difference ${(mean((r) => r.tpePruned) - mean((r) => r.tpe)).toFixed(4)})`);
+    console.log(
+      `mean best val_accuracy: random ${mean((r) => r.random).toFixed(4)} · TPE ${mean((r) => r.tpe).toFixed(4)} (TPE − random ${(mean((r) => r.tpe) - mean((r) => r.random)).toFixed(4)}; TPE ≥ random on ${rows.filter((r) => r.tpe >= r.random).length}/${rows.length} seeds)`,
+    );
+    console.log(
+      `median pruning: ${(saved * 100).toFixed(1)} % of epochs saved; mean best ${mean((r) => r.tpePruned).toFixed(4)} vs ${mean((r) => r.tpe).toFixed(4)} without (difference ${(mean((r) => r.tpePruned) - mean((r) => r.tpe)).toFixed(4)})`,
+    );
   } finally {
     registry.close();
     rmSync(dir, { recursive: true, force: true });

@@ -107,7 +107,9 @@ export class AlertBurst {
 export function burstMessage(target: string, items: readonly BurstItem[]): string {
   const parts = [`ModelOps: ${summariseAlerts(items, target)}`];
   if (items.length === 1) parts.push(`${items[0].model}@${items[0].version}: ${items[0].message}`);
-  const done = [...new Set(items.filter((i) => i.outcome && i.outcome.action !== 'notify').map((i) => i.outcome!.detail))];
+  const done = [
+    ...new Set(items.filter((i) => i.outcome && i.outcome.action !== 'notify').map((i) => i.outcome!.detail)),
+  ];
   if (done.length) parts.push(`monitor.on: ${done.join('; ')}`);
   return parts.map((p) => p.replace(/\.+$/, '')).join('. ') + '.';
 }

@@ -9,7 +9,8 @@ import type { CommandFactory } from './command';
 import { modelFromArg, pickModel, ref, versionFromArg } from './pick';
 
 function runFromArg(arg: unknown): RunRecord | undefined {
-  if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'run' && 'run' in arg) return arg.run as RunRecord;
+  if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'run' && 'run' in arg)
+    return arg.run as RunRecord;
   return undefined;
 }
 
@@ -25,7 +26,11 @@ export async function showRunCurves(ctx: Ctx, runs: RunRecord[], title?: string)
   if (series.every((s) => s.points.length === 0)) throw new UserError('Those runs recorded no metrics per epoch.');
   await ctx.charts.open({
     kind: 'runMetrics',
-    title: title ?? (runs.length === 1 ? `${runs[0].version ? `${runs[0].model}@${runs[0].version}` : series[0].label} · training` : `training · ${runs.length} runs`),
+    title:
+      title ??
+      (runs.length === 1
+        ? `${runs[0].version ? `${runs[0].model}@${runs[0].version}` : series[0].label} · training`
+        : `training · ${runs.length} runs`),
     data: { runs: series },
   });
 }
@@ -61,7 +66,12 @@ async function pickRuns(ctx: Ctx): Promise<RunRecord[] | undefined> {
 async function pickVersions(ctx: Ctx, model: string, preselect?: string): Promise<VersionRecord[] | undefined> {
   const page = await ctx.request(registry.listVersions, { model, limit: 200, sort: 'version', order: 'desc' });
   const picked = await vscode.window.showQuickPick(
-    page.items.map((v) => ({ label: v.version, description: versionDescription(v), picked: v.version === preselect, version: v })),
+    page.items.map((v) => ({
+      label: v.version,
+      description: versionDescription(v),
+      picked: v.version === preselect,
+      version: v,
+    })),
     { title: `Compare which versions of ${model}?`, canPickMany: true },
   );
   return picked?.map((p) => p.version);
@@ -79,7 +89,11 @@ export const showCharts: CommandFactory = (ctx) => async (arg?: unknown) => {
   }
   const kind = await vscode.window.showQuickPick(
     [
-      { label: '$(graph-line) Training curves', description: 'loss and metrics per epoch of one or more runs', id: 'runs' },
+      {
+        label: '$(graph-line) Training curves',
+        description: 'loss and metrics per epoch of one or more runs',
+        id: 'runs',
+      },
       { label: '$(graph) Compare versions', description: 'metrics of versions side by side', id: 'compare' },
       { label: '$(symbol-array) Confusion matrix', description: 'evaluates a version first', id: 'confusion' },
       { label: '$(pulse) Control chart and drift', description: 'production windows of an endpoint', id: 'monitor' },

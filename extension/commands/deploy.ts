@@ -45,8 +45,16 @@ export function endpointItem(e: EndpointStatus, t: TargetInfo | undefined): Endp
 export async function listEndpointItems(ctx: Ctx): Promise<EndpointItem[]> {
   const uri = await configUri();
   if (!uri) return [];
-  const [status, ts] = await Promise.all([ctx.request(rpc.listEndpoints, { configUri: uri }), ctx.request(workspace.targets, { configUri: uri })]);
-  return status.map((e) => endpointItem(e, ts.find((t) => t.name === e.target)));
+  const [status, ts] = await Promise.all([
+    ctx.request(rpc.listEndpoints, { configUri: uri }),
+    ctx.request(workspace.targets, { configUri: uri }),
+  ]);
+  return status.map((e) =>
+    endpointItem(
+      e,
+      ts.find((t) => t.name === e.target),
+    ),
+  );
 }
 
 function targetFromArg(arg: unknown): string | undefined {
@@ -66,7 +74,10 @@ function servingFromArg(arg: unknown): { target: string; model: string } | undef
 
 async function pickTarget(ctx: Ctx, title: string, preset?: string): Promise<TargetInfo | undefined> {
   const ts = await targets(ctx);
-  if (!ts.length) throw new UserError('modelops.yaml has no deploy targets — add one under deploy.targets (e.g. local: { type: local, port: 8765 }).');
+  if (!ts.length)
+    throw new UserError(
+      'modelops.yaml has no deploy targets — add one under deploy.targets (e.g. local: { type: local, port: 8765 }).',
+    );
   if (preset) {
     const t = ts.find((x) => x.name === preset);
     if (!t) throw new UserError(`No deploy target '${preset}' in modelops.yaml.`);
@@ -81,7 +92,9 @@ async function pickTarget(ctx: Ctx, title: string, preset?: string): Promise<Tar
       return {
         label: t.name,
         description: `${t.type}${t.url ? ` · ${t.url}` : ''}${t.requireApproval ? ' · needs approval' : ''}`,
-        detail: s ? `${s.ready ? 'ready' : s.live ? 'live' : 'not running'}${serving ? ` · serving ${serving}` : ''}` : undefined,
+        detail: s
+          ? `${s.ready ? 'ready' : s.live ? 'live' : 'not running'}${serving ? ` · serving ${serving}` : ''}`
+          : undefined,
         target: t,
       };
     }),
@@ -109,20 +122,32 @@ export const setEndpointToken: CommandFactory = (ctx) => async (arg?: unknown) =
   // Typed for this target: bound to its origin (the other origins it was allowed for are kept).
   const origins = t.origin ? [...(had?.token === token ? had.origins : []), t.origin] : [];
   await storeToken(ctx, t.secret, { token, origins });
-  void vscode.window.showInformationMessage(`ModelOps: token of '${t.name}' stored${t.origin ? ` for ${t.origin}` : ''}.`);
+  void vscode.window.showInformationMessage(
+    `ModelOps: token of '${t.name}' stored${t.origin ? ` for ${t.origin}` : ''}.`,
+  );
 };
 
 export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
   const presetTarget = targetFromArg(arg);
-  const v: VersionRecord | undefined = await resolveVersion(ctx, presetTarget ? undefined : arg, { title: 'Deploy which version?', detail: gateSummary });
+  const v: VersionRecord | undefined = await resolveVersion(ctx, presetTarget ? undefined : arg, {
+    title: 'Deploy which version?',
+    detail: gateSummary,
+  });
   if (!v) return;
   const t = await pickTarget(ctx, `Deploy ${ref(v)} to…`, presetTarget);
   if (!t) return;
   if (t.type === 'http' && !(await readToken(ctx, t.secret))) {
     const set = 'Set Endpoint Token';
-    const choice = await vscode.window.showWarningMessage(`'${t.name}' needs a token and none is stored.`, { modal: true }, set);
+    const choice = await vscode.window.showWarningMessage(
+      `'${t.name}' needs a token and none is stored.`,
+      { modal: true },
+      set,
+    );
     if (choice !== set) return;
-    await vscode.commands.executeCommand('modelops.setEndpointToken', { kind: 'endpoint', endpoint: { target: t.name } });
+    await vscode.commands.executeCommand('modelops.setEndpointToken', {
+      kind: 'endpoint',
+      endpoint: { target: t.name },
+    });
     if (!(await readToken(ctx, t.secret))) return;
   }
   if (!(await allowTokenFor(ctx, t))) return;
@@ -133,14 +158,24 @@ export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
   }
   const cfg = await configUri();
   const steps = ctx.onNotification(rpc.deployStep, (p) => {
-    if (p.target === t.name) ctx.output.info(`deploy ${p.ref} → ${p.target}: ${p.event.step} ${p.event.status}${p.event.detail ? ` — ${p.event.detail}` : ''} (${p.event.ms} ms)`);
+    if (p.target === t.name)
+      ctx.output.info(
+        `deploy ${p.ref} → ${p.target}: ${p.event.step} ${p.event.status}${p.event.detail ? ` — ${p.event.detail}` : ''} (${p.event.ms} ms)`,
+      );
   });
   try {
     const go = () =>
       runJob(
         ctx,
         `ModelOps: deploying ${ref(v)} to ${t.name}`,
-        (workDoneToken) => ctx.request(rpc.deploy, { ref: ref(v), target: t.name, workDoneToken, ...(overrideReason ? { overrideReason } : {}), ...(cfg ? { configUri: cfg } : {}) }),
+        (workDoneToken) =>
+          ctx.request(rpc.deploy, {
+            ref: ref(v),
+            target: t.name,
+            workDoneToken,
+            ...(overrideReason ? { overrideReason } : {}),
+            ...(cfg ? { configUri: cfg } : {}),
+          }),
         { cancellable: false },
       );
     let outcome: Awaited<ReturnType<typeof go>>;
@@ -170,22 +205,42 @@ const COPY_CURL = 'Copy curl';
 const SEND_TEST = 'Send Test Request';
 
 /** The deploy toast's actions: copy a curl of one row, or send that row through the sidecar. */
-async function tryOnDeployed(ctx: Ctx, action: string, versionRef: string, target: string, configUri: string | undefined): Promise<void> {
+async function tryOnDeployed(
+  ctx: Ctx,
+  action: string,
+  versionRef: string,
+  target: string,
+  configUri: string | undefined,
+): Promise<void> {
   try {
     const send = action === SEND_TEST;
-    const res = await ctx.request(endpoint.testRequest, { ref: versionRef, target, send, ...(configUri ? { configUri } : {}) });
+    const res = await ctx.request(endpoint.testRequest, {
+      ref: versionRef,
+      target,
+      send,
+      ...(configUri ? { configUri } : {}),
+    });
     if (!send) {
       await vscode.env.clipboard.writeText(curlCommand(res));
-      void vscode.window.showInformationMessage(`ModelOps: copied a curl of one row (${res.rowSource}) to ${versionRef} on '${target}'. Set MODELOPS_TOKEN to the endpoint's token first.`);
+      void vscode.window.showInformationMessage(
+        `ModelOps: copied a curl of one row (${res.rowSource}) to ${versionRef} on '${target}'. Set MODELOPS_TOKEN to the endpoint's token first.`,
+      );
       return;
     }
     const inputs = res.body.inputs.map((i) => `${i.name}=${JSON.stringify(i.data[0])}`).join(', ');
     ctx.output.info(`test request to ${res.url}: ${inputs} → ${JSON.stringify(res.prediction)}`);
-    void vscode.window.showInformationMessage(`ModelOps: ${versionRef} on '${target}' predicted ${predictionText(res)} for one row of ${res.rowSource}.`, COPY_CURL).then((pick) => {
-      if (pick === COPY_CURL) void vscode.env.clipboard.writeText(curlCommand(res));
-    });
+    void vscode.window
+      .showInformationMessage(
+        `ModelOps: ${versionRef} on '${target}' predicted ${predictionText(res)} for one row of ${res.rowSource}.`,
+        COPY_CURL,
+      )
+      .then((pick) => {
+        if (pick === COPY_CURL) void vscode.env.clipboard.writeText(curlCommand(res));
+      });
   } catch (e) {
-    void vscode.window.showErrorMessage(`ModelOps: the test request to '${target}' failed: ${e instanceof Error ? e.message : String(e)}`);
+    void vscode.window.showErrorMessage(
+      `ModelOps: the test request to '${target}' failed: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 
@@ -195,10 +250,15 @@ export const rollbackDeployment: CommandFactory = (ctx) => async (arg?: unknown)
   if (!t) return;
   let model = serving?.model;
   if (!model) {
-    const deployments = (await ctx.request(registry.listDeployments, { target: t.name })).filter((d) => d.status === 'active');
+    const deployments = (await ctx.request(registry.listDeployments, { target: t.name })).filter(
+      (d) => d.status === 'active',
+    );
     const models = [...new Set(deployments.map((d) => d.model))];
     if (!models.length) throw new UserError(`Nothing is deployed on '${t.name}'.`);
-    model = models.length === 1 ? models[0] : (await vscode.window.showQuickPick(models, { title: `Roll back which model on '${t.name}'?` }));
+    model =
+      models.length === 1
+        ? models[0]
+        : await vscode.window.showQuickPick(models, { title: `Roll back which model on '${t.name}'?` });
     if (!model) return;
   }
   if (!(await allowTokenFor(ctx, t))) return;
@@ -228,7 +288,14 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
       data: {
         method: r.drift.method,
         threshold: r.drift.threshold,
-        features: [...r.drift.features, { ...r.drift.predictions, name: '(predictions)' }].map((f) => ({ feature: f.name, score: f.score, threshold: f.threshold, test: f.test, pValue: f.pValue, drifted: f.drifted })),
+        features: [...r.drift.features, { ...r.drift.predictions, name: '(predictions)' }].map((f) => ({
+          feature: f.name,
+          score: f.score,
+          threshold: f.threshold,
+          test: f.test,
+          pValue: f.pValue,
+          drifted: f.drifted,
+        })),
         window: { size: r.window },
       },
     });
@@ -247,8 +314,14 @@ export const checkDrift: CommandFactory = (ctx) => async (arg?: unknown) => {
   const cfg = await configUri();
   const named = (await targets(ctx)).find((t) => t.name === target);
   if (named && !(await allowTokenFor(ctx, named))) return;
-  const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'ModelOps: checking drift…' }, () =>
-    ctx.request(rpc.monitor, { ...(target ? { target } : {}), ...(serving ? { model: serving.model } : {}), ...(cfg ? { configUri: cfg } : {}) }),
+  const r = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'ModelOps: checking drift…' },
+    () =>
+      ctx.request(rpc.monitor, {
+        ...(target ? { target } : {}),
+        ...(serving ? { model: serving.model } : {}),
+        ...(cfg ? { configUri: cfg } : {}),
+      }),
   );
   await showMonitoring(ctx, r);
 };

@@ -23,14 +23,18 @@ export const explain: CommandFactory = (ctx) => async (arg?: unknown) => {
   const v = await resolveVersion(ctx, arg, { title: 'Explain which version?' });
   if (!v) return;
   const cfg = await configUri();
-  const outcome = await runJob(ctx, `ModelOps: explaining ${ref(v)}`, (workDoneToken, token) => ctx.request(governance.explain, { ref: ref(v), workDoneToken, ...(cfg ? { configUri: cfg } : {}) }, token));
+  const outcome = await runJob(ctx, `ModelOps: explaining ${ref(v)}`, (workDoneToken, token) =>
+    ctx.request(governance.explain, { ref: ref(v), workDoneToken, ...(cfg ? { configUri: cfg } : {}) }, token),
+  );
   if (outcome.cancelled || !outcome.result) {
     void vscode.window.showInformationMessage(`ModelOps: explaining ${ref(v)} was cancelled; nothing was stored.`);
     return;
   }
   const r = outcome.result;
   await ctx.charts.open({ kind: 'explain', title: `${r.ref} · explanation`, data: explainData(r) });
-  ctx.output.info(`explained ${r.ref}: ${r.rows.length} rows (${r.method}, ${r.background} background rows)${r.stored ? `; global importance stored at ${r.stored}` : ''}`);
+  ctx.output.info(
+    `explained ${r.ref}: ${r.rows.length} rows (${r.method}, ${r.background} background rows)${r.stored ? `; global importance stored at ${r.stored}` : ''}`,
+  );
 };
 
 /** The exact CLI command that approves `v` for `name` (what Request Approval shows). */
@@ -40,7 +44,10 @@ export function approveCommandLine(v: Pick<VersionRecord, 'model' | 'version'>, 
 
 /** Protected aliases and targets a version could be approved for. */
 function protectedNames(s: VersionStatus): Array<{ name: string; scope: 'alias' | 'target'; sod: boolean }> {
-  return [...s.protectedAliases.map((name) => ({ name, scope: 'alias' as const, sod: s.separationOfDuties })), ...s.protectedTargets.map((t) => ({ name: t.name, scope: 'target' as const, sod: t.separationOfDuties }))];
+  return [
+    ...s.protectedAliases.map((name) => ({ name, scope: 'alias' as const, sod: s.separationOfDuties })),
+    ...s.protectedTargets.map((t) => ({ name: t.name, scope: 'target' as const, sod: t.separationOfDuties })),
+  ];
 }
 
 async function pickProtected(ctx: Ctx, v: VersionRecord, title: string, preset?: string): Promise<string | undefined> {
@@ -48,13 +55,21 @@ async function pickProtected(ctx: Ctx, v: VersionRecord, title: string, preset?:
   const s = await ctx.request(governance.versionStatus, { model: v.model });
   const names = protectedNames(s);
   if (!names.length) {
-    return vscode.window.showInputBox({ title, prompt: 'No alias or target is protected in modelops.yaml (registry.protectedAliases, deploy.targets.<name>.requireApproval); name one anyway.' });
+    return vscode.window.showInputBox({
+      title,
+      prompt:
+        'No alias or target is protected in modelops.yaml (registry.protectedAliases, deploy.targets.<name>.requireApproval); name one anyway.',
+    });
   }
   if (names.length === 1) return names[0].name;
   const picked = await vscode.window.showQuickPick(
     names.map((n) => {
       const approved = s.approvals.find((a) => a.version === v.version && a.name === n.name && a.valid);
-      return { label: n.name, description: `${n.scope}${n.sod ? ' · separation of duties' : ''}${approved ? ` · approved by ${approved.approver}` : ''}`, name: n.name };
+      return {
+        label: n.name,
+        description: `${n.scope}${n.sod ? ' · separation of duties' : ''}${approved ? ` · approved by ${approved.approver}` : ''}`,
+        name: n.name,
+      };
     }),
     { title },
   );
@@ -70,7 +85,9 @@ export async function approveVersion(ctx: Ctx, v: VersionRecord, name: string): 
   });
   if (comment === undefined) return false;
   const a = await ctx.request(governance.approve, { ref: ref(v), for: name, comment: comment || null });
-  void vscode.window.showInformationMessage(`ModelOps: approved ${a.model}@${a.version} for ${a.scope} '${a.name}' as ${a.approver} (approval #${a.id}).`);
+  void vscode.window.showInformationMessage(
+    `ModelOps: approved ${a.model}@${a.version} for ${a.scope} '${a.name}' as ${a.approver} (approval #${a.id}).`,
+  );
   return true;
 }
 
@@ -78,7 +95,15 @@ export async function approveVersion(ctx: Ctx, v: VersionRecord, name: string): 
 export async function requestApproval(v: Pick<VersionRecord, 'model' | 'version'>, name: string): Promise<void> {
   const line = approveCommandLine(v, name);
   const copy = 'Copy Command';
-  const choice = await vscode.window.showInformationMessage(`Ask a reviewer to run: ${line}`, { modal: true, detail: 'Nothing is recorded until they approve. Send them this command; it records who approved which artifact, and when.' }, copy);
+  const choice = await vscode.window.showInformationMessage(
+    `Ask a reviewer to run: ${line}`,
+    {
+      modal: true,
+      detail:
+        'Nothing is recorded until they approve. Send them this command; it records who approved which artifact, and when.',
+    },
+    copy,
+  );
   if (choice === copy) {
     await vscode.env.clipboard.writeText(line);
     void vscode.window.showInformationMessage('ModelOps: approval command copied.');
@@ -125,7 +150,10 @@ function changeText(x: unknown): string {
 
 function reasonOf(e: AuditEntry): string {
   const after = e.after && typeof e.after === 'object' ? (e.after as Record<string, unknown>) : {};
-  return ['reason', 'forceReason', 'overrideReason', 'comment'].map((k) => after[k]).filter((x): x is string => typeof x === 'string' && x !== '').join('; ');
+  return ['reason', 'forceReason', 'overrideReason', 'comment']
+    .map((k) => after[k])
+    .filter((x): x is string => typeof x === 'string' && x !== '')
+    .join('; ');
 }
 
 /** A version's history as markdown: the verify status first, then one row per audit entry. */
@@ -139,7 +167,10 @@ export function historyMarkdown(r: HistoryResult): string {
   if (!r.entries.length) lines.push('No audit entries name this version.');
   else {
     lines.push('| # | time | actor | action | before → after | reason |', '| ---: | --- | --- | --- | --- | --- |');
-    for (const e of r.entries) lines.push(`| ${e.seq} | ${cell(e.at)} | ${cell(e.actor)} | ${cell(e.action)}${e.alias ? ` \`${cell(e.alias)}\`` : ''}${e.target ? ` → ${cell(e.target)}` : ''} | ${cell(changeText(e.before))} → ${cell(changeText(e.after))} | ${cell(reasonOf(e))} |`);
+    for (const e of r.entries)
+      lines.push(
+        `| ${e.seq} | ${cell(e.at)} | ${cell(e.actor)} | ${cell(e.action)}${e.alias ? ` \`${cell(e.alias)}\`` : ''}${e.target ? ` → ${cell(e.target)}` : ''} | ${cell(changeText(e.before))} → ${cell(changeText(e.after))} | ${cell(reasonOf(e))} |`,
+      );
   }
   return lines.join('\n') + '\n';
 }
@@ -149,7 +180,10 @@ export const showHistory: CommandFactory = (ctx) => async (arg?: unknown) => {
   if (!v) return;
   const r = await ctx.request(governance.history, { ref: ref(v) });
   await ctx.docs.show(`history-${r.ref}`, historyMarkdown(r));
-  if (!r.verification.ok) void vscode.window.showWarningMessage(`ModelOps: the audit trail is broken at entry #${r.verification.firstBad?.seq}: ${r.verification.firstBad?.problem}`);
+  if (!r.verification.ok)
+    void vscode.window.showWarningMessage(
+      `ModelOps: the audit trail is broken at entry #${r.verification.firstBad?.seq}: ${r.verification.firstBad?.problem}`,
+    );
 };
 
 export const openModelCard: CommandFactory = (ctx) => async (arg?: unknown) => {
@@ -163,6 +197,13 @@ export const showFairness: CommandFactory = (ctx) => async (arg?: unknown) => {
   const v = await resolveVersion(ctx, arg, { title: 'Fairness of which version?', includeArchived: true });
   if (!v) return;
   const f = await ctx.request(governance.storedFairness, { ref: ref(v) });
-  if (!f) throw new UserError(`${ref(v)} has no fairness report: set evaluate.fairness in modelops.yaml and evaluate the version ("ModelOps: Evaluate Version").`);
-  await ctx.charts.open({ kind: 'fairness', title: `${ref(v)} · fairness`, data: fairnessData(f.report, f.data, ref(v), v.gates) });
+  if (!f)
+    throw new UserError(
+      `${ref(v)} has no fairness report: set evaluate.fairness in modelops.yaml and evaluate the version ("ModelOps: Evaluate Version").`,
+    );
+  await ctx.charts.open({
+    kind: 'fairness',
+    title: `${ref(v)} · fairness`,
+    data: fairnessData(f.report, f.data, ref(v), v.gates),
+  });
 };

@@ -35,9 +35,13 @@ export class AlertNotifier implements vscode.Disposable {
     this.subscriptions.push(
       ctx.onNotification(monitoring.alert, (p) => {
         if (p.outcome.alertId !== null) this.seen.add(p.outcome.alertId);
-        const rolledBackTo = p.outcome.action === 'rollback' && p.outcome.deployment ? p.outcome.deployment.version : null;
+        const rolledBackTo =
+          p.outcome.action === 'rollback' && p.outcome.deployment ? p.outcome.deployment.version : null;
         this.burst.add({
-          key: p.outcome.alertId !== null ? `id:${p.outcome.alertId}` : `live:${p.target}:${p.model}:${p.alert.rule}:${p.alert.window}`,
+          key:
+            p.outcome.alertId !== null
+              ? `id:${p.outcome.alertId}`
+              : `live:${p.target}:${p.model}:${p.alert.rule}:${p.alert.window}`,
           target: p.target,
           model: p.model,
           version: p.alert.version,
@@ -45,7 +49,9 @@ export class AlertNotifier implements vscode.Disposable {
           message: p.alert.message,
           outcome: { action: p.outcome.action, detail: p.outcome.detail, ok: p.outcome.ok, rolledBackTo },
         });
-        ctx.output.info(`alert on '${p.target}' [${p.alert.rule}] ${p.alert.message} → ${p.outcome.action}: ${p.outcome.detail}`);
+        ctx.output.info(
+          `alert on '${p.target}' [${p.alert.rule}] ${p.alert.message} → ${p.outcome.action}: ${p.outcome.detail}`,
+        );
       }),
       // The extension is its owner; extension.ts only constructs it.
       { dispose: () => this.burst.dispose() },
@@ -76,7 +82,15 @@ export class AlertNotifier implements vscode.Disposable {
       this.primed = true;
       return;
     }
-    for (const a of fresh) this.burst.add({ key: `id:${a.id}`, target: a.target, model: a.model, version: a.version, rule: a.rule, message: a.message });
+    for (const a of fresh)
+      this.burst.add({
+        key: `id:${a.id}`,
+        target: a.target,
+        model: a.model,
+        version: a.version,
+        rule: a.rule,
+        message: a.message,
+      });
   }
 
   private async show(target: string, items: BurstItem[]): Promise<void> {
@@ -98,8 +112,16 @@ export class AlertNotifier implements vscode.Disposable {
 
 function servingArg(arg: unknown): { target: string; model?: string } | undefined {
   if (!arg || typeof arg !== 'object' || !('kind' in arg)) return undefined;
-  if (arg.kind === 'serving' && 'target' in arg && typeof arg.target === 'string') return { target: arg.target, ...('model' in arg && typeof arg.model === 'string' ? { model: arg.model } : {}) };
-  if (arg.kind === 'endpoint' && 'endpoint' in arg && arg.endpoint && typeof arg.endpoint === 'object' && 'target' in arg.endpoint) return { target: String(arg.endpoint.target) };
+  if (arg.kind === 'serving' && 'target' in arg && typeof arg.target === 'string')
+    return { target: arg.target, ...('model' in arg && typeof arg.model === 'string' ? { model: arg.model } : {}) };
+  if (
+    arg.kind === 'endpoint' &&
+    'endpoint' in arg &&
+    arg.endpoint &&
+    typeof arg.endpoint === 'object' &&
+    'target' in arg.endpoint
+  )
+    return { target: String(arg.endpoint.target) };
   return undefined;
 }
 
@@ -110,32 +132,69 @@ export const retrainFromTraffic: CommandFactory = (ctx) => async (arg?: unknown)
   if (!target) {
     const endpoints = await ctx.request(deploy.listEndpoints, {});
     const serving = endpoints.filter((e) => e.deployments.length > 0);
-    if (!serving.length) throw new UserError('Nothing is deployed: retraining from traffic needs a target that served predictions and received feedback.');
-    target = serving.length === 1 ? serving[0].target : (await vscode.window.showQuickPick(serving.map((e) => e.target), { title: 'Retrain on the traffic of which target?' }));
+    if (!serving.length)
+      throw new UserError(
+        'Nothing is deployed: retraining from traffic needs a target that served predictions and received feedback.',
+      );
+    target =
+      serving.length === 1
+        ? serving[0].target
+        : await vscode.window.showQuickPick(
+            serving.map((e) => e.target),
+            { title: 'Retrain on the traffic of which target?' },
+          );
     if (!target) return;
   }
   const cfg = (await findConfig())?.toString();
   const backend = vscode.workspace.getConfiguration('modelops').get<string>('training.backend', 'auto');
   const outcome = await runJob(ctx, `ModelOps: retraining on the traffic of '${target}'`, (workDoneToken, token) =>
-    ctx.request(monitoring.retrainFromTraffic, { target, workDoneToken, backend, ...(model ? { model } : {}), ...(cfg ? { configUri: cfg } : {}) }, token),
+    ctx.request(
+      monitoring.retrainFromTraffic,
+      { target, workDoneToken, backend, ...(model ? { model } : {}), ...(cfg ? { configUri: cfg } : {}) },
+      token,
+    ),
   );
   const r = outcome.result;
   if (!r) return;
   const v = `${r.version.model}@${r.version.version}`;
   const data = `${r.dataset.rows} rows (${r.dataset.labelled} labelled predictions${r.dataset.originalRows ? `, ${r.dataset.originalRows} original` : ''}; ${r.dataset.unlabelled} without feedback left out)`;
   if (r.gates && !r.gates.passed) {
-    void vscode.window.showWarningMessage(`ModelOps: ${v} trained on ${data} but fails its gates: ${r.gates.results.filter((g) => !g.passed).map((g) => g.metric).join(', ')}.`, 'Show Details').then((c) => {
-      if (c) void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: r.version });
-    });
+    void vscode.window
+      .showWarningMessage(
+        `ModelOps: ${v} trained on ${data} but fails its gates: ${r.gates.results
+          .filter((g) => !g.passed)
+          .map((g) => g.metric)
+          .join(', ')}.`,
+        'Show Details',
+      )
+      .then((c) => {
+        if (c)
+          void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: r.version });
+      });
     return;
   }
-  const choice = await vscode.window.showInformationMessage(`ModelOps: ${v} trained on ${data}${r.gates ? ' and passed its gates' : ''}.`, 'Promote…', `Deploy to ${target}…`);
-  if (choice === 'Promote…') void vscode.commands.executeCommand('modelops.promote', { kind: 'version', version: r.version });
+  const choice = await vscode.window.showInformationMessage(
+    `ModelOps: ${v} trained on ${data}${r.gates ? ' and passed its gates' : ''}.`,
+    'Promote…',
+    `Deploy to ${target}…`,
+  );
+  if (choice === 'Promote…')
+    void vscode.commands.executeCommand('modelops.promote', { kind: 'version', version: r.version });
   else if (choice) void vscode.commands.executeCommand('modelops.deploy', { kind: 'version', version: r.version });
 };
 
 function datasetArg(arg: unknown): DatasetInfo | undefined {
-  if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'dataset' && 'dataset' in arg && arg.dataset && typeof arg.dataset === 'object' && 'digest' in arg.dataset) return arg.dataset as DatasetInfo;
+  if (
+    arg &&
+    typeof arg === 'object' &&
+    'kind' in arg &&
+    arg.kind === 'dataset' &&
+    'dataset' in arg &&
+    arg.dataset &&
+    typeof arg.dataset === 'object' &&
+    'digest' in arg.dataset
+  )
+    return arg.dataset as DatasetInfo;
   return undefined;
 }
 
@@ -144,16 +203,24 @@ export const checkoutDataset: CommandFactory = (ctx) => async (arg?: unknown) =>
   let d = datasetArg(arg);
   if (!d) {
     const all = (await ctx.request(monitoring.datasets, {})).filter((x) => x.stored);
-    if (!all.length) throw new UserError('No data version with stored bytes: train once, or run `modelops data add <file>`.');
+    if (!all.length)
+      throw new UserError('No data version with stored bytes: train once, or run `modelops data add <file>`.');
     const picked = await vscode.window.showQuickPick(
-      all.map((x) => ({ label: x.path, description: `${x.rows} rows · ${x.digest.slice(7, 19)}`, detail: x.usedBy.map((u) => `${u.model}@${u.version}`).join(', ') || undefined, x })),
+      all.map((x) => ({
+        label: x.path,
+        description: `${x.rows} rows · ${x.digest.slice(7, 19)}`,
+        detail: x.usedBy.map((u) => `${u.model}@${u.version}`).join(', ') || undefined,
+        x,
+      })),
       { title: 'Check out which dataset?' },
     );
     if (!picked) return;
     d = picked.x;
   }
   if (!d.stored) {
-    throw new UserError(`${d.path} (${d.digest.slice(0, 19)}…) is recorded by digest only${d.freedAt ? `; its bytes were removed by gc at ${d.freedAt}` : ''}: there is nothing to restore.`);
+    throw new UserError(
+      `${d.path} (${d.digest.slice(0, 19)}…) is recorded by digest only${d.freedAt ? `; its bytes were removed by gc at ${d.freedAt}` : ''}: there is nothing to restore.`,
+    );
   }
   const folder = ctx.workspaceFolder()?.uri;
   const name = d.path.split(/[\\/]/).pop() || `${d.digest.slice(7, 19)}.data`;
@@ -165,10 +232,14 @@ export const checkoutDataset: CommandFactory = (ctx) => async (arg?: unknown) =>
   if (!uri) return;
   if (uri.scheme !== 'file') throw new UserError('Datasets are restored to local files only.');
   // The save dialog already asked before replacing an existing file.
-  const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ModelOps: restoring ${d.path}…` }, () =>
-    ctx.request(monitoring.checkoutDataset, { digest: d.digest, out: uri.fsPath, force: true }),
+  const r = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `ModelOps: restoring ${d.path}…` },
+    () => ctx.request(monitoring.checkoutDataset, { digest: d.digest, out: uri.fsPath, force: true }),
   );
   const open = 'Open';
-  const choice = await vscode.window.showInformationMessage(`ModelOps: restored ${d.path} to ${vscode.workspace.asRelativePath(r.path)} (${r.size.toLocaleString('en-US')} bytes, digest verified).`, open);
+  const choice = await vscode.window.showInformationMessage(
+    `ModelOps: restored ${d.path} to ${vscode.workspace.asRelativePath(r.path)} (${r.size.toLocaleString('en-US')} bytes, digest verified).`,
+    open,
+  );
   if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(r.path));
 };

@@ -18,7 +18,8 @@ import type { CommandFactory } from './command';
 import { ref, resolveVersion } from './pick';
 import { backendSetting } from './training';
 
-const num = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v.toPrecision(digits)).toString());
+const num = (v: number | null | undefined, digits = 4) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v.toPrecision(digits)).toString();
 
 /** A study node of the tree (`{ kind: 'study', study }`), a study id, or undefined. */
 function studyIdFromArg(arg: unknown): string | undefined {
@@ -49,7 +50,12 @@ function studyTitle(view: Pick<StudyView, 'study'>): string {
 }
 
 /** Opens (or retargets) the study panel. */
-async function showStudyPanel(ctx: Ctx, view: Pick<StudyView, 'study' | 'trials'>, budget?: number | null, preserveFocus = false): Promise<void> {
+async function showStudyPanel(
+  ctx: Ctx,
+  view: Pick<StudyView, 'study' | 'trials'>,
+  budget?: number | null,
+  preserveFocus = false,
+): Promise<void> {
   await ctx.charts.open({ kind: 'study', title: studyTitle(view), data: studyChartData(view, budget), preserveFocus });
 }
 
@@ -113,7 +119,9 @@ class LiveStudy {
       for (const t of view.trials) this.trials.set(t.number, t);
     }
     if (!this.study) return;
-    void showStudyPanel(this.ctx, { study: this.study, trials: [...this.trials.values()] }, this.budget, true).catch((e: unknown) => this.ctx.output.warn(`study panel: ${e instanceof Error ? e.message : String(e)}`));
+    void showStudyPanel(this.ctx, { study: this.study, trials: [...this.trials.values()] }, this.budget, true).catch(
+      (e: unknown) => this.ctx.output.warn(`study panel: ${e instanceof Error ? e.message : String(e)}`),
+    );
   }
 
   dispose(): void {
@@ -126,18 +134,28 @@ export const tuneHyperparameters =
   (ctx) =>
   async (arg?: unknown) => {
     const config = arg instanceof vscode.Uri ? arg : await pickConfig();
-    if (!config) throw new UserError('No modelops.yaml in this workspace — run "ModelOps: Create modelops.yaml" first.');
+    if (!config)
+      throw new UserError('No modelops.yaml in this workspace — run "ModelOps: Create modelops.yaml" first.');
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === config.toString());
     if (open?.isDirty) await open.save();
-    const errors = vscode.languages.getDiagnostics(config).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
-    if (errors.length) throw new UserError(`cannot tune: ${vscode.workspace.asRelativePath(config)} has ${errors.length} error${errors.length === 1 ? '' : 's'}; the first (line ${errors[0].range.start.line + 1}): ${errors[0].message.split('\n')[0]}`, 'config-invalid');
+    const errors = vscode.languages
+      .getDiagnostics(config)
+      .filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
+    if (errors.length)
+      throw new UserError(
+        `cannot tune: ${vscode.workspace.asRelativePath(config)} has ${errors.length} error${errors.length === 1 ? '' : 's'}; the first (line ${errors[0].range.start.line + 1}): ${errors[0].message.split('\n')[0]}`,
+        'config-invalid',
+      );
     const live = new LiveStudy(ctx);
     const sub = ctx.onNotification(optimize.studyProgress, (e) => live.event(e));
     let outcome: Awaited<ReturnType<typeof runJob<StudyView>>>;
     try {
-      outcome = await runJob(ctx, 'ModelOps: tuning', (workDoneToken, token) => ctx.request(optimize.tune, { configUri: config.toString(), backend: backendSetting(), workDoneToken }, token));
+      outcome = await runJob(ctx, 'ModelOps: tuning', (workDoneToken, token) =>
+        ctx.request(optimize.tune, { configUri: config.toString(), backend: backendSetting(), workDoneToken }, token),
+      );
       // Cancelled: the running trial stops within a batch; wait (bounded) for the study to record it.
-      if (outcome.cancelled && live.id) await Promise.race([live.finished, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      if (outcome.cancelled && live.id)
+        await Promise.race([live.finished, new Promise((resolve) => setTimeout(resolve, 30_000))]);
     } finally {
       sub.dispose();
       live.dispose();
@@ -145,15 +163,24 @@ export const tuneHyperparameters =
     }
     // A cancelled request does not return the study: read it as the sidecar left it.
     const id = outcome.result?.study.id ?? live.id;
-    const view = outcome.result ?? (id ? await ctx.request(optimize.getStudy, { id }).catch(() => undefined) : undefined);
+    const view =
+      outcome.result ?? (id ? await ctx.request(optimize.getStudy, { id }).catch(() => undefined) : undefined);
     if (!view) {
-      if (outcome.cancelled) void vscode.window.showInformationMessage('ModelOps: tuning cancelled before the first trial started.');
+      if (outcome.cancelled)
+        void vscode.window.showInformationMessage('ModelOps: tuning cancelled before the first trial started.');
       return;
     }
     live.draw(view);
-    const counts = view.trials.reduce<Record<string, number>>((a, t) => ({ ...a, [t.status]: (a[t.status] ?? 0) + 1 }), {});
-    const tally = Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ');
-    const best = view.best ? `best ${view.study.metric} ${num(view.best.value)} (trial ${view.best.number})` : 'no completed trial';
+    const counts = view.trials.reduce<Record<string, number>>(
+      (a, t) => ({ ...a, [t.status]: (a[t.status] ?? 0) + 1 }),
+      {},
+    );
+    const tally = Object.entries(counts)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ');
+    const best = view.best
+      ? `best ${view.study.metric} ${num(view.best.value)} (trial ${view.best.number})`
+      : 'no completed trial';
     const actions = view.best ? ['Register Best Trial', 'Show Study'] : ['Show Study'];
     const message =
       view.study.status === 'cancelled'
@@ -161,7 +188,8 @@ export const tuneHyperparameters =
         : `ModelOps: study ${view.study.id} ${view.study.status}: ${tally}; ${best}.`;
     ctx.output.info(message.replace(/^ModelOps: /, ''));
     void vscode.window.showInformationMessage(message, ...actions).then((choice) => {
-      if (choice === 'Register Best Trial') void vscode.commands.executeCommand('modelops.registerBestTrial', view.study.id);
+      if (choice === 'Register Best Trial')
+        void vscode.commands.executeCommand('modelops.registerBestTrial', view.study.id);
       if (choice === 'Show Study') void vscode.commands.executeCommand('modelops.showStudy', view.study.id);
     });
   };
@@ -172,16 +200,30 @@ export const registerBestTrial: CommandFactory = (ctx) => async (arg?: unknown) 
   const view = await ctx.request(optimize.getStudy, { id });
   if (!view.best) throw new UserError(`Study ${id} has no completed trial to register.`);
   const config = view.study.configPath ? vscode.Uri.file(view.study.configPath) : await findConfig();
-  const outcome = await runJob(ctx, `ModelOps: registering trial ${view.best.number} of ${id}`, (workDoneToken, token) =>
-    ctx.request(optimize.registerBest, { study: id, ...(config ? { configUri: config.toString() } : {}), backend: backendSetting(), workDoneToken }, token),
+  const outcome = await runJob(
+    ctx,
+    `ModelOps: registering trial ${view.best.number} of ${id}`,
+    (workDoneToken, token) =>
+      ctx.request(
+        optimize.registerBest,
+        { study: id, ...(config ? { configUri: config.toString() } : {}), backend: backendSetting(), workDoneToken },
+        token,
+      ),
   );
   if (outcome.cancelled || !outcome.result) return;
   const r = outcome.result;
   const gates = gateState(r.gates) === 'passed' ? 'gates passed' : gateLabel(r.gates);
-  ctx.output.info(`registered ${ref(r.version)} from study ${r.studyId}, trial ${r.trial.number}${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`);
-  const show = gateState(r.gates) === 'failed' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-  void show(`ModelOps: registered ${ref(r.version)} from trial ${r.trial.number} of ${r.studyId}, ${gates}.`, 'Show Version').then((c) => {
-    if (c === 'Show Version') void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: r.version });
+  ctx.output.info(
+    `registered ${ref(r.version)} from study ${r.studyId}, trial ${r.trial.number}${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`,
+  );
+  const show =
+    gateState(r.gates) === 'failed' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  void show(
+    `ModelOps: registered ${ref(r.version)} from trial ${r.trial.number} of ${r.studyId}, ${gates}.`,
+    'Show Version',
+  ).then((c) => {
+    if (c === 'Show Version')
+      void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: r.version });
   });
 };
 
@@ -194,7 +236,8 @@ function isQualityMetric(name: string): boolean {
 export function optimizeMarkdown(s: OptimizeSummary): string {
   const p = s.parent.measurement;
   const c = s.child.measurement;
-  const ratio = (a: number, b: number) => (a > 0 ? `${b / a < 1 ? '−' : '+'}${Math.abs((1 - b / a) * 100).toFixed(1)} %` : '—');
+  const ratio = (a: number, b: number) =>
+    a > 0 ? `${b / a < 1 ? '−' : '+'}${Math.abs((1 - b / a) * 100).toFixed(1)} %` : '—';
   const ms = (v: number) => `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`;
   const rows = [
     `| size on disk | ${formatBytes(p.size_bytes)} | ${formatBytes(c.size_bytes)} | ${ratio(p.size_bytes, c.size_bytes)} |`,
@@ -202,7 +245,9 @@ export function optimizeMarkdown(s: OptimizeSummary): string {
     `| p50 latency, batch 1 | ${ms(p.latency_p50_ms_b1)} | ${ms(c.latency_p50_ms_b1)} | ${ratio(p.latency_p50_ms_b1, c.latency_p50_ms_b1)} |`,
     `| p50 latency, batch 256 | ${ms(p.latency_p50_ms_b256)} | ${ms(c.latency_p50_ms_b256)} | ${ratio(p.latency_p50_ms_b256, c.latency_p50_ms_b256)} |`,
   ];
-  const names = [...new Set([...Object.keys(s.parent.metrics), ...Object.keys(s.child.metrics)])].filter(isQualityMetric).sort();
+  const names = [...new Set([...Object.keys(s.parent.metrics), ...Object.keys(s.child.metrics)])]
+    .filter(isQualityMetric)
+    .sort();
   const metricRows = names.map((m) => {
     const a = s.parent.metrics[m];
     const b = s.child.metrics[m];
@@ -212,13 +257,18 @@ export function optimizeMarkdown(s: OptimizeSummary): string {
   const d = s.details;
   const method =
     d.method === 'quantize'
-      ? [`${d.dtype} quantisation (${d.format}): ${d.weights} weights, ${formatBytes(d.bytesBefore)} → ${formatBytes(d.bytesAfter)} of weights.`]
+      ? [
+          `${d.dtype} quantisation (${d.format}): ${d.weights} weights, ${formatBytes(d.bytesBefore)} → ${formatBytes(d.bytesAfter)} of weights.`,
+        ]
       : [
           `Pruning rate ${(d.rate.rate * 100).toFixed(1)} % of ${d.rate.total} parameters (${d.rate.pruned} zero); weights ${formatBytes(d.weightBytes)}, stored gzip-compressed in ${formatBytes(d.compressedBytes)}.`,
           '',
           '| layer | pruned | kernel | rate | kernel sparsity |',
           '| --- | ---: | ---: | ---: | ---: |',
-          ...d.rate.layers.map((l) => `| ${l.layer} | ${l.pruned} | ${l.kernel} | ${(l.rate * 100).toFixed(1)} % | ${(l.kernelSparsity * 100).toFixed(1)} % |`),
+          ...d.rate.layers.map(
+            (l) =>
+              `| ${l.layer} | ${l.pruned} | ${l.kernel} | ${(l.rate * 100).toFixed(1)} % | ${(l.kernelSparsity * 100).toFixed(1)} % |`,
+          ),
         ];
   return [
     `# ${s.child.ref} vs its parent ${s.parent.ref}`,
@@ -242,11 +292,16 @@ export function optimizeMarkdown(s: OptimizeSummary): string {
 export async function compareWithParent(ctx: Ctx, s: OptimizeSummary): Promise<void> {
   await ctx.docs.show(`compare ${s.child.ref} with ${s.parent.ref}`, optimizeMarkdown(s));
   // The chart shares one axis: the quality metrics only (sizes and milliseconds are in the table above).
-  const names = [...new Set([...Object.keys(s.parent.metrics), ...Object.keys(s.child.metrics)])].filter(isQualityMetric).sort();
+  const names = [...new Set([...Object.keys(s.parent.metrics), ...Object.keys(s.child.metrics)])]
+    .filter(isQualityMetric)
+    .sort();
   await ctx.charts.open({
     kind: 'compare',
     title: `${s.parent.ref} vs ${s.child.ref} · compare`,
-    data: { versions: [s.parent.ref, s.child.ref], metrics: names.map((name) => ({ name, values: [s.parent.metrics[name] ?? null, s.child.metrics[name] ?? null] })) },
+    data: {
+      versions: [s.parent.ref, s.child.ref],
+      metrics: names.map((name) => ({ name, values: [s.parent.metrics[name] ?? null, s.child.metrics[name] ?? null] })),
+    },
     viewColumn: vscode.ViewColumn.Beside,
   });
 }
@@ -255,7 +310,10 @@ function reportOptimized(ctx: Ctx, s: OptimizeSummary): void {
   const p = s.parent.measurement;
   const c = s.child.measurement;
   const metric = ['accuracy', 'r2'].find((m) => s.child.metrics[m] !== undefined);
-  const what = s.details.method === 'quantize' ? `${s.details.dtype} quantisation` : `pruning (${(s.details.rate.rate * 100).toFixed(1)} % zero)`;
+  const what =
+    s.details.method === 'quantize'
+      ? `${s.details.dtype} quantisation`
+      : `pruning (${(s.details.rate.rate * 100).toFixed(1)} % zero)`;
   const gates = s.gates.passed ? 'gates passed' : 'gates failed';
   const text =
     `ModelOps: ${ref(s.version)} from ${what} of ${s.version.parentVersion}: ${formatBytes(p.size_bytes)} → ${formatBytes(c.size_bytes)}, ` +
@@ -265,8 +323,12 @@ function reportOptimized(ctx: Ctx, s: OptimizeSummary): void {
   ctx.output.info(text.replace(/^ModelOps: /, ''));
   const show = s.gates.passed ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
   void show(text, 'Compare with Parent', 'Show Version').then((choice) => {
-    if (choice === 'Compare with Parent') void compareWithParent(ctx, s).catch((e: unknown) => void vscode.window.showErrorMessage(`ModelOps: ${e instanceof Error ? e.message : String(e)}`));
-    if (choice === 'Show Version') void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: s.version });
+    if (choice === 'Compare with Parent')
+      void compareWithParent(ctx, s).catch(
+        (e: unknown) => void vscode.window.showErrorMessage(`ModelOps: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    if (choice === 'Show Version')
+      void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: s.version });
   });
 }
 
@@ -278,16 +340,33 @@ export const quantize: CommandFactory = (ctx) => async (arg?: unknown) => {
   const v: VersionRecord | undefined = await resolveVersion(ctx, arg, { title: 'Quantise which version?' });
   if (!v) return;
   const items = [
-    { label: 'float16', description: 'half precision: 2× smaller weights, error ≤ half an ulp', dtype: 'float16' as const },
-    ...(v.format === 'onnx' ? [] : [{ label: 'uint8', description: 'affine per tensor: 4× smaller weights, error ≤ scale / 2', dtype: 'uint8' as const }]),
+    {
+      label: 'float16',
+      description: 'half precision: 2× smaller weights, error ≤ half an ulp',
+      dtype: 'float16' as const,
+    },
+    ...(v.format === 'onnx'
+      ? []
+      : [
+          {
+            label: 'uint8',
+            description: 'affine per tensor: 4× smaller weights, error ≤ scale / 2',
+            dtype: 'uint8' as const,
+          },
+        ]),
   ];
   const picked = await vscode.window.showQuickPick(items, { title: `Quantise ${ref(v)} to…` });
   if (!picked) return;
   const configUri = await optimiseConfig();
   const outcome = await runJob(ctx, `ModelOps: quantising ${ref(v)} to ${picked.dtype}`, (workDoneToken, token) =>
-    ctx.request(optimize.quantize, { ref: ref(v), dtype: picked.dtype, ...(configUri ? { configUri } : {}), workDoneToken }, token),
+    ctx.request(
+      optimize.quantize,
+      { ref: ref(v), dtype: picked.dtype, ...(configUri ? { configUri } : {}), workDoneToken },
+      token,
+    ),
   );
-  if (outcome.cancelled) void vscode.window.showInformationMessage('ModelOps: quantisation cancelled; nothing was registered.');
+  if (outcome.cancelled)
+    void vscode.window.showInformationMessage('ModelOps: quantisation cancelled; nothing was registered.');
   if (outcome.result) reportOptimized(ctx, outcome.result);
 };
 
@@ -295,23 +374,26 @@ export const quantize: CommandFactory = (ctx) => async (arg?: unknown) => {
 export function sparsityProblem(text: string): string | undefined {
   const x = Number(text.trim());
   if (!text.trim() || !Number.isFinite(x)) return 'Enter a number, e.g. 0.5';
-  if (x <= 0 || x >= 1) return 'The sparsity must be strictly between 0 and 1 (the fraction of dense-layer weights set to zero).';
+  if (x <= 0 || x >= 1)
+    return 'The sparsity must be strictly between 0 and 1 (the fraction of dense-layer weights set to zero).';
   return undefined;
 }
 
 export function epochsProblem(text: string): string | undefined {
   const x = Number(text.trim());
-  if (!text.trim() || !Number.isInteger(x) || x < 0 || x > 10000) return 'Enter a whole number from 0 (one-shot pruning) to 10000.';
+  if (!text.trim() || !Number.isInteger(x) || x < 0 || x > 10000)
+    return 'Enter a whole number from 0 (one-shot pruning) to 10000.';
   return undefined;
 }
 
 export const prune: CommandFactory = (ctx) => async (arg?: unknown) => {
   const v = await resolveVersion(ctx, arg, { title: 'Prune which version?' });
   if (!v) return;
-  if (v.format === 'onnx') throw new UserError(`${ref(v)} is an ONNX version; pruning is TensorFlow.js-only for now.`, 'optimize-unsupported');
+  if (v.format === 'onnx')
+    throw new UserError(`${ref(v)} is an ONNX version; pruning is TensorFlow.js-only for now.`, 'optimize-unsupported');
   const sparsity = await vscode.window.showInputBox({
     title: `Prune ${ref(v)}: target sparsity`,
-    prompt: 'Fraction of each dense layer\'s kernel weights set to zero, strictly between 0 and 1',
+    prompt: "Fraction of each dense layer's kernel weights set to zero, strictly between 0 and 1",
     value: '0.5',
     validateInput: sparsityProblem,
   });
@@ -324,9 +406,23 @@ export const prune: CommandFactory = (ctx) => async (arg?: unknown) => {
   });
   if (epochs === undefined) return;
   const configUri = await optimiseConfig();
-  const outcome = await runJob(ctx, `ModelOps: pruning ${ref(v)} to sparsity ${Number(sparsity)}`, (workDoneToken, token) =>
-    ctx.request(optimize.prune, { ref: ref(v), sparsity: Number(sparsity), epochs: Number(epochs), ...(configUri ? { configUri } : {}), workDoneToken }, token),
+  const outcome = await runJob(
+    ctx,
+    `ModelOps: pruning ${ref(v)} to sparsity ${Number(sparsity)}`,
+    (workDoneToken, token) =>
+      ctx.request(
+        optimize.prune,
+        {
+          ref: ref(v),
+          sparsity: Number(sparsity),
+          epochs: Number(epochs),
+          ...(configUri ? { configUri } : {}),
+          workDoneToken,
+        },
+        token,
+      ),
   );
-  if (outcome.cancelled) void vscode.window.showInformationMessage('ModelOps: pruning cancelled; nothing was registered.');
+  if (outcome.cancelled)
+    void vscode.window.showInformationMessage('ModelOps: pruning cancelled; nothing was registered.');
   if (outcome.result) reportOptimized(ctx, outcome.result);
 };

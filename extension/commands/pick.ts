@@ -24,13 +24,19 @@ export function modelFromArg(arg: unknown): string | undefined {
 
 export async function pickModel(ctx: Ctx, title: string): Promise<string | undefined> {
   const models = await ctx.request(registry.listModels, {});
-  if (!models.length) throw new UserError('The registry has no models yet — train one ("ModelOps: Train Model") or register a model file.');
+  if (!models.length)
+    throw new UserError(
+      'The registry has no models yet — train one ("ModelOps: Train Model") or register a model file.',
+    );
   if (models.length === 1) return models[0].name;
   const picked = await vscode.window.showQuickPick(
     models.map((m) => ({
       label: m.name,
       description: `${m.versionCount} versions${m.latestVersion ? ` · latest ${m.latestVersion}` : ''}`,
-      detail: Object.entries(m.aliases).map(([a, v]) => `${a} → ${v}`).join(' · ') || undefined,
+      detail:
+        Object.entries(m.aliases)
+          .map(([a, v]) => `${a} → ${v}`)
+          .join(' · ') || undefined,
     })),
     { title, placeHolder: 'Model' },
   );
@@ -46,7 +52,11 @@ export interface PickVersionOptions {
   includeArchived?: boolean;
 }
 
-export async function pickVersion(ctx: Ctx, model: string, options: PickVersionOptions): Promise<VersionRecord | undefined> {
+export async function pickVersion(
+  ctx: Ctx,
+  model: string,
+  options: PickVersionOptions,
+): Promise<VersionRecord | undefined> {
   const page = await ctx.request(registry.listVersions, {
     model,
     limit: 1000,
@@ -60,14 +70,21 @@ export async function pickVersion(ctx: Ctx, model: string, options: PickVersionO
   if (!items.length) throw new UserError(`${model} has no${options.exclude ? ' other' : ''} versions to choose from.`);
   const picked = await vscode.window.showQuickPick(items, {
     title: options.title,
-    placeHolder: page.total > page.items.length ? `Showing the newest ${page.items.length} of ${page.total} versions` : `Version of ${model}`,
+    placeHolder:
+      page.total > page.items.length
+        ? `Showing the newest ${page.items.length} of ${page.total} versions`
+        : `Version of ${model}`,
     matchOnDescription: true,
   });
   return picked?.version;
 }
 
 /** The version a command acts on: the tree node's, or picked (model first, then version). */
-export async function resolveVersion(ctx: Ctx, arg: unknown, options: PickVersionOptions): Promise<VersionRecord | undefined> {
+export async function resolveVersion(
+  ctx: Ctx,
+  arg: unknown,
+  options: PickVersionOptions,
+): Promise<VersionRecord | undefined> {
   const fromNode = versionFromArg(arg);
   if (fromNode) return fromNode;
   if (typeof arg === 'string' && arg.includes('@')) return ctx.request(registry.getVersion, { ref: arg });

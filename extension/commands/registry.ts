@@ -21,35 +21,52 @@ async function askModelName(ctx: Ctx, suggestion: string, preset?: string): Prom
     ...models.map((m) => ({ label: m.name, description: `${m.versionCount} versions`, name: m.name })),
     newItem,
   ];
-  const picked = models.length ? await vscode.window.showQuickPick(items, { title: 'Register as a version of which model?' }) : newItem;
+  const picked = models.length
+    ? await vscode.window.showQuickPick(items, { title: 'Register as a version of which model?' })
+    : newItem;
   if (!picked) return undefined;
   if (picked.name) return picked.name;
   return vscode.window.showInputBox({
     title: 'New model name',
     value: suggestion,
-    validateInput: (v) => (MODEL_NAME.test(v) ? undefined : 'Use lower-case letters, digits, ".", "_" or "-" (up to 64), starting with a letter or digit.'),
+    validateInput: (v) =>
+      MODEL_NAME.test(v)
+        ? undefined
+        : 'Use lower-case letters, digits, ".", "_" or "-" (up to 64), starting with a letter or digit.',
   });
 }
 
 /** Registers a file or folder; `auto` registers without questions under a name from the file. */
-export async function registerPath(ctx: Ctx, source: vscode.Uri, mode: 'ask' | 'auto', presetModel?: string): Promise<VersionRecord | undefined> {
+export async function registerPath(
+  ctx: Ctx,
+  source: vscode.Uri,
+  mode: 'ask' | 'auto',
+  presetModel?: string,
+): Promise<VersionRecord | undefined> {
   const suggestion = suggestModelName(source.fsPath);
   const model = mode === 'auto' ? (presetModel ?? suggestion) : await askModelName(ctx, suggestion, presetModel);
   if (!model) return undefined;
   let note: string | undefined;
   let version: string | undefined;
   if (mode === 'ask') {
-    note = await vscode.window.showInputBox({ title: `Changelog note for the new version of ${model} (optional)`, placeHolder: 'What changed' });
+    note = await vscode.window.showInputBox({
+      title: `Changelog note for the new version of ${model} (optional)`,
+      placeHolder: 'What changed',
+    });
     if (note === undefined) return undefined;
     version = await vscode.window.showInputBox({
       title: 'Version (optional)',
       placeHolder: 'Leave empty to bump automatically: major for a new signature, minor for new weights',
-      validateInput: (v) => (v === '' || /^\d+\.\d+\.\d+$/.test(v) ? undefined : 'A semantic version: MAJOR.MINOR.PATCH'),
+      validateInput: (v) =>
+        v === '' || /^\d+\.\d+\.\d+$/.test(v) ? undefined : 'A semantic version: MAJOR.MINOR.PATCH',
     });
     if (version === undefined) return undefined;
   }
   const v = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Registering ${vscode.workspace.asRelativePath(source)} as ${model}…` },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Registering ${vscode.workspace.asRelativePath(source)} as ${model}…`,
+    },
     () =>
       ctx.request(registry.registerVersion, {
         model,
@@ -67,13 +84,20 @@ export async function registerPath(ctx: Ctx, source: vscode.Uri, mode: 'ask' | '
     // Stored, but nothing here can run it: say what works and give the export call.
     ctx.output.warn(`${ref(v)}: ${v.notice}`);
     const show = 'Show Export Call';
-    void vscode.window.showWarningMessage(`ModelOps: registered ${ref(v)} (${v.format}), but ModelOps cannot run it, so it cannot be evaluated, gated or deployed. Export it to ONNX and register that file.`, show).then((c) => {
-      if (c === show) ctx.output.show(true);
-    });
+    void vscode.window
+      .showWarningMessage(
+        `ModelOps: registered ${ref(v)} (${v.format}), but ModelOps cannot run it, so it cannot be evaluated, gated or deployed. Export it to ONNX and register that file.`,
+        show,
+      )
+      .then((c) => {
+        if (c === show) ctx.output.show(true);
+      });
     return v;
   }
   const gates = gateLabel(v.gates);
-  const sig = v.signature ? `, ${v.signature.inputs.length} input${v.signature.inputs.length === 1 ? '' : 's'} → ${v.signature.outputs.length} output${v.signature.outputs.length === 1 ? '' : 's'}` : '';
+  const sig = v.signature
+    ? `, ${v.signature.inputs.length} input${v.signature.inputs.length === 1 ? '' : 's'} → ${v.signature.outputs.length} output${v.signature.outputs.length === 1 ? '' : 's'}`
+    : '';
   void vscode.window.showInformationMessage(`ModelOps: registered ${ref(v)} (${v.format}${sig}; ${gates}).`);
   return v;
 }
@@ -87,7 +111,8 @@ export const registerVersion: CommandFactory = (ctx) => async (arg?: unknown) =>
       canSelectMany: false,
       defaultUri: ctx.workspaceFolder()?.uri,
       openLabel: 'Register',
-      title: 'ModelOps: choose a model file or folder (ONNX runs here; PyTorch, Keras, safetensors, pickle and SavedModel are stored, to export to ONNX)',
+      title:
+        'ModelOps: choose a model file or folder (ONNX runs here; PyTorch, Keras, safetensors, pickle and SavedModel are stored, to export to ONNX)',
     });
     source = picked?.[0];
   }
@@ -104,12 +129,19 @@ export async function askOverrideReason(v: VersionRecord, action: string): Promi
   const show = 'Show Gate Report';
   const go = 'Override with a Reason…';
   const choice = await vscode.window.showWarningMessage(
-    notEvaluated ? `${ref(v)} was never evaluated against its quality gates, so it should not ${action}.` : `${ref(v)} failed its quality gates, so it should not ${action}.`,
-    { modal: true, detail: (v.gates ? gateProblem(v.gates).split('; ').join('\n') : '') || 'See the gate report in the version details.' },
+    notEvaluated
+      ? `${ref(v)} was never evaluated against its quality gates, so it should not ${action}.`
+      : `${ref(v)} failed its quality gates, so it should not ${action}.`,
+    {
+      modal: true,
+      detail:
+        (v.gates ? gateProblem(v.gates).split('; ').join('\n') : '') || 'See the gate report in the version details.',
+    },
     show,
     go,
   );
-  if (choice === show) void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: v });
+  if (choice === show)
+    void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: v });
   if (choice !== go) return undefined;
   const reason = await vscode.window.showInputBox({
     title: `Why ship ${ref(v)} despite ${notEvaluated ? 'unevaluated' : 'failing'} gates? (kept in the history)`,
@@ -129,7 +161,9 @@ export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
     [
       ...aliasNames.map((a) => ({
         label: a,
-        description: current[a] ? `now ${current[a]}${current[a] === v.version ? ' (this version)' : ''}` : 'not set yet',
+        description: current[a]
+          ? `now ${current[a]}${current[a] === v.version ? ' (this version)' : ''}`
+          : 'not set yet',
         alias: a,
       })),
       other,
@@ -141,7 +175,10 @@ export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
     picked.alias ||
     (await vscode.window.showInputBox({
       title: 'Alias name',
-      validateInput: (s) => (/^[a-z][a-z0-9._-]{0,63}$/.test(s) ? undefined : 'Lower-case letters, digits, ".", "_" or "-", starting with a letter.'),
+      validateInput: (s) =>
+        /^[a-z][a-z0-9._-]{0,63}$/.test(s)
+          ? undefined
+          : 'Lower-case letters, digits, ".", "_" or "-", starting with a letter.',
     }));
   if (!alias) return;
   let forceReason: string | undefined;
@@ -152,14 +189,33 @@ export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
   const reason = await vscode.window.showInputBox({ title: `Reason for moving '${alias}' to ${v.version} (optional)` });
   if (reason === undefined) return;
   try {
-    const move = await ctx.request(registry.setAlias, { model: v.model, alias, version: v.version, reason: reason || null, forceReason: forceReason ?? null });
-    void vscode.window.showInformationMessage(`ModelOps: ${v.model} '${alias}' → ${move.toVersion}${move.fromVersion ? ` (was ${move.fromVersion})` : ''}.`);
+    const move = await ctx.request(registry.setAlias, {
+      model: v.model,
+      alias,
+      version: v.version,
+      reason: reason || null,
+      forceReason: forceReason ?? null,
+    });
+    void vscode.window.showInformationMessage(
+      `ModelOps: ${v.model} '${alias}' → ${move.toVersion}${move.fromVersion ? ` (was ${move.fromVersion})` : ''}.`,
+    );
   } catch (e) {
     // A protected alias: the engine refused for want of an approval; offer Approve / Request Approval, then try again.
-    if (e instanceof UserError && (e.code === 'approval-required' || e.code === 'approval-void' || e.code === 'approval-by-author')) {
+    if (
+      e instanceof UserError &&
+      (e.code === 'approval-required' || e.code === 'approval-void' || e.code === 'approval-by-author')
+    ) {
       if (!(await offerApproval(ctx, e, v, alias))) return;
-      const move = await ctx.request(registry.setAlias, { model: v.model, alias, version: v.version, reason: reason || null, forceReason: forceReason ?? null });
-      void vscode.window.showInformationMessage(`ModelOps: ${v.model} '${alias}' → ${move.toVersion}${move.fromVersion ? ` (was ${move.fromVersion})` : ''}.`);
+      const move = await ctx.request(registry.setAlias, {
+        model: v.model,
+        alias,
+        version: v.version,
+        reason: reason || null,
+        forceReason: forceReason ?? null,
+      });
+      void vscode.window.showInformationMessage(
+        `ModelOps: ${v.model} '${alias}' → ${move.toVersion}${move.fromVersion ? ` (was ${move.fromVersion})` : ''}.`,
+      );
       return;
     }
     // Gates may have been evaluated since the tree was drawn.
@@ -167,7 +223,13 @@ export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
       const fresh = await ctx.request(registry.getVersion, { ref: ref(v) });
       const again = await askOverrideReason(fresh, `become '${alias}'`);
       if (!again) return;
-      await ctx.request(registry.setAlias, { model: v.model, alias, version: v.version, reason: reason || null, forceReason: again });
+      await ctx.request(registry.setAlias, {
+        model: v.model,
+        alias,
+        version: v.version,
+        reason: reason || null,
+        forceReason: again,
+      });
       void vscode.window.showInformationMessage(`ModelOps: ${v.model} '${alias}' → ${v.version} (gates overridden).`);
       return;
     }
@@ -187,10 +249,19 @@ export const rollbackAlias: CommandFactory = (ctx) => async (arg?: unknown) => {
     candidates.map(async ([alias, version]) => {
       const history = await ctx.request(registry.aliasHistory, { model: modelName, alias });
       const last = history.find((m) => m.toVersion === version);
-      return { label: alias, description: `${version} → ${last?.fromVersion ?? '(nothing before)'}`, alias, back: last?.fromVersion ?? null, version };
+      return {
+        label: alias,
+        description: `${version} → ${last?.fromVersion ?? '(nothing before)'}`,
+        alias,
+        back: last?.fromVersion ?? null,
+        version,
+      };
     }),
   );
-  const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: `Roll back which alias of ${modelName}?` });
+  const picked =
+    items.length === 1
+      ? items[0]
+      : await vscode.window.showQuickPick(items, { title: `Roll back which alias of ${modelName}?` });
   if (!picked) return;
   if (!picked.back) throw new UserError(`'${picked.alias}' of ${modelName} has no earlier version to roll back to.`);
   const ok = 'Roll Back';
@@ -200,7 +271,11 @@ export const rollbackAlias: CommandFactory = (ctx) => async (arg?: unknown) => {
     ok,
   );
   if (choice !== ok) return;
-  const move = await ctx.request(registry.rollbackAlias, { model: modelName, alias: picked.alias, reason: 'rolled back from the editor' });
+  const move = await ctx.request(registry.rollbackAlias, {
+    model: modelName,
+    alias: picked.alias,
+    reason: 'rolled back from the editor',
+  });
   void vscode.window.showInformationMessage(`ModelOps: ${modelName} '${picked.alias}' is back at ${move.toVersion}.`);
 };
 
@@ -236,7 +311,11 @@ export function comparisonMarkdown(c: VersionComparison): string {
 export const compareVersions: CommandFactory = (ctx) => async (arg?: unknown) => {
   const a = await resolveVersion(ctx, arg, { title: 'Compare which version?', includeArchived: true });
   if (!a) return;
-  const b = await pickVersion(ctx, a.model, { title: `Compare ${ref(a)} with…`, exclude: a.version, includeArchived: true });
+  const b = await pickVersion(ctx, a.model, {
+    title: `Compare ${ref(a)} with…`,
+    exclude: a.version,
+    includeArchived: true,
+  });
   if (!b) return;
   // Older on the left, as a diff reads.
   const [left, right] = a.createdAt <= b.createdAt ? [a, b] : [b, a];
@@ -258,9 +337,17 @@ export const compareVersions: CommandFactory = (ctx) => async (arg?: unknown) =>
   });
   const details = 'Show Details';
   const said = c.signatureChanged
-    ? vscode.window.showWarningMessage(`ModelOps: ${right.version} changes the signature of ${left.model} (inputs or outputs differ from ${left.version}).`, details)
-    : vscode.window.showInformationMessage(`ModelOps: ${compareTitle(c)} — ${c.sameArtifact ? 'identical artifact' : 'artifact differs'}, config ${c.a.configDigest === c.b.configDigest ? 'same' : 'changed'}.`, details);
-  void said.then((pick) => (pick === details ? ctx.docs.show(`${ref(left)} vs ${right.version}`, comparisonMarkdown(c)) : undefined));
+    ? vscode.window.showWarningMessage(
+        `ModelOps: ${right.version} changes the signature of ${left.model} (inputs or outputs differ from ${left.version}).`,
+        details,
+      )
+    : vscode.window.showInformationMessage(
+        `ModelOps: ${compareTitle(c)} — ${c.sameArtifact ? 'identical artifact' : 'artifact differs'}, config ${c.a.configDigest === c.b.configDigest ? 'same' : 'changed'}.`,
+        details,
+      );
+  void said.then((pick) =>
+    pick === details ? ctx.docs.show(`${ref(left)} vs ${right.version}`, comparisonMarkdown(c)) : undefined,
+  );
   if (left.configDigest && right.configDigest && left.configDigest !== right.configDigest) {
     await vscode.commands.executeCommand(
       'vscode.diff',
@@ -277,15 +364,40 @@ export const showVersionDetails: CommandFactory = (ctx) => async (arg?: unknown)
   if (!v0) return;
   const v = await ctx.request(registry.getVersion, { ref: ref(v0) });
   const gates = v.gates?.results.length
-    ? ['', '## Gates', '', '| metric | gate | actual | result |', '| --- | --- | ---: | --- |', ...v.gates.results.map((r) => `| ${r.metric} | ${r.expression} | ${r.actual === null ? '—' : r.actual.toFixed(4)} | ${r.passed ? 'pass' : `**fail** — ${r.message}`} |`)]
+    ? [
+        '',
+        '## Gates',
+        '',
+        '| metric | gate | actual | result |',
+        '| --- | --- | ---: | --- |',
+        ...v.gates.results.map(
+          (r) =>
+            `| ${r.metric} | ${r.expression} | ${r.actual === null ? '—' : r.actual.toFixed(4)} | ${r.passed ? 'pass' : `**fail** — ${r.message}`} |`,
+        ),
+      ]
     : [];
   const metrics = Object.entries(v.metrics);
   const body = [
     versionTooltip(v),
-    ...(metrics.length ? ['', '## Metrics', '', '| metric | value |', '| --- | ---: |', ...metrics.map(([k, x]) => `| ${k} | ${x.toFixed(6)} |`)] : []),
+    ...(metrics.length
+      ? [
+          '',
+          '## Metrics',
+          '',
+          '| metric | value |',
+          '| --- | ---: |',
+          ...metrics.map(([k, x]) => `| ${k} | ${x.toFixed(6)} |`),
+        ]
+      : []),
     ...gates,
     ...(v.signature
-      ? ['', '## Signature', '', ...v.signature.inputs.map((t) => `- input \`${t.name}\` ${t.datatype} [${t.shape.join(', ')}]`), ...v.signature.outputs.map((t) => `- output \`${t.name}\` ${t.datatype} [${t.shape.join(', ')}]`)]
+      ? [
+          '',
+          '## Signature',
+          '',
+          ...v.signature.inputs.map((t) => `- input \`${t.name}\` ${t.datatype} [${t.shape.join(', ')}]`),
+          ...v.signature.outputs.map((t) => `- output \`${t.name}\` ${t.datatype} [${t.shape.join(', ')}]`),
+        ]
       : []),
     ...(v.tags.length ? ['', `Tags: ${v.tags.join(', ')}`] : []),
     '',
@@ -304,7 +416,16 @@ export const showLineage: CommandFactory = (ctx) => async (arg?: unknown) => {
     '| --- | --- |',
     ...l.lines.map((x) => `| ${x.label} | ${x.value.replace(/\|/g, '\\|')} |`),
     '',
-    ...(l.ancestors.length ? ['## Ancestors', '', ...l.ancestors.map((a) => `- ${a.version}${a.note ? ` — ${a.note}` : ''}${a.createdAt ? ` (${a.createdAt})` : ''}`), ''] : []),
+    ...(l.ancestors.length
+      ? [
+          '## Ancestors',
+          '',
+          ...l.ancestors.map(
+            (a) => `- ${a.version}${a.note ? ` — ${a.note}` : ''}${a.createdAt ? ` (${a.createdAt})` : ''}`,
+          ),
+          '',
+        ]
+      : []),
   ];
   await ctx.docs.show(`lineage ${l.ref}`, body.join('\n'));
 };
@@ -313,7 +434,8 @@ export const copyVersionUri: CommandFactory = (ctx) => async (arg?: unknown) => 
   const v = await resolveVersion(ctx, arg, { title: 'Copy the URI of which version?', includeArchived: true });
   if (!v) return;
   const options = [ref(v), ...v.aliases.map((a) => `${v.model}@${a}`)];
-  const text = options.length === 1 ? options[0] : await vscode.window.showQuickPick(options, { title: 'Copy which reference?' });
+  const text =
+    options.length === 1 ? options[0] : await vscode.window.showQuickPick(options, { title: 'Copy which reference?' });
   if (!text) return;
   await vscode.env.clipboard.writeText(text);
   vscode.window.setStatusBarMessage(`$(copy) Copied ${text}`, 3000);
@@ -341,4 +463,3 @@ export const archiveVersion: CommandFactory = (ctx) => async (arg?: unknown) => 
   await ctx.request(registry.archiveVersion, { ref: ref(v), archived: true });
   void vscode.window.showInformationMessage(`ModelOps: archived ${ref(v)}.`);
 };
-

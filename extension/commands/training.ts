@@ -49,7 +49,9 @@ export const train: CommandFactory = (ctx) => async (arg?: unknown) => {
   }
   const backend = backendSetting();
   const t0 = Date.now();
-  const model = modelNameIn(open ? open.getText() : Buffer.from(await vscode.workspace.fs.readFile(config)).toString('utf8'));
+  const model = modelNameIn(
+    open ? open.getText() : Buffer.from(await vscode.workspace.fs.readFile(config)).toString('utf8'),
+  );
   ctx.charts.trainingStarted(`${model ?? 'model'} · training`);
   let outcome: Awaited<ReturnType<typeof runJob<TrainSummary>>>;
   try {
@@ -77,7 +79,8 @@ export const train: CommandFactory = (ctx) => async (arg?: unknown) => {
   ctx.charts.runFinished(outcome.result.run.id, outcome.result.run.status);
   reportTrained(ctx, outcome.result, Date.now() - t0);
   // The run became a version: the training panel names it (its curves as recorded).
-  if (ctx.charts.showsRun(outcome.result.run.id)) await showRunCurves(ctx, [outcome.result.run], `${ref(outcome.result.version)} · training`);
+  if (ctx.charts.showsRun(outcome.result.run.id))
+    await showRunCurves(ctx, [outcome.result.run], `${ref(outcome.result.version)} · training`);
 };
 
 function reportTrained(ctx: Ctx, s: TrainSummary, ms: number): void {
@@ -88,7 +91,10 @@ function reportTrained(ctx: Ctx, s: TrainSummary, ms: number): void {
   );
   const summary = `ModelOps: trained ${ref(v)} on ${s.backend} in ${(ms / 1000).toFixed(1)} s${km ? ` — ${formatMetric(km[0], km[1])}` : ''}, ${gatesText(s.gates)}.`;
   const actions = ['Show Details', 'Promote…', 'Deploy…'];
-  const show = gateState(s.gates) === 'failed' || gateState(s.gates) === 'not-evaluated' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  const show =
+    gateState(s.gates) === 'failed' || gateState(s.gates) === 'not-evaluated'
+      ? vscode.window.showWarningMessage
+      : vscode.window.showInformationMessage;
   void show(summary, ...actions).then((choice) => {
     const node = { kind: 'version', version: v };
     if (choice === 'Show Details') void vscode.commands.executeCommand('modelops.showVersionDetails', node);
@@ -99,12 +105,28 @@ function reportTrained(ctx: Ctx, s: TrainSummary, ms: number): void {
 
 /** Markdown of an evaluation: metrics, per-class scores and gates. */
 export function evaluationMarkdown(s: EvaluateSummary): string {
-  const lines = [`# Evaluation of ${ref(s.version)}`, '', `${s.rows} rows from \`${s.data}\`, run \`${s.run.id}\`.`, '', '| metric | value |', '| --- | ---: |'];
+  const lines = [
+    `# Evaluation of ${ref(s.version)}`,
+    '',
+    `${s.rows} rows from \`${s.data}\`, run \`${s.run.id}\`.`,
+    '',
+    '| metric | value |',
+    '| --- | ---: |',
+  ];
   for (const [k, x] of Object.entries(s.metrics)) lines.push(`| ${k} | ${x.toFixed(6)} |`);
   const r = s.report;
   if (r.task === 'classification') {
-    lines.push('', '## Per class', '', '| class | precision | recall | F1 | support |', '| --- | ---: | ---: | ---: | ---: |');
-    for (const c of r.perClass) lines.push(`| ${c.label} | ${c.precision.toFixed(4)} | ${c.recall.toFixed(4)} | ${c.f1.toFixed(4)} | ${c.support} |`);
+    lines.push(
+      '',
+      '## Per class',
+      '',
+      '| class | precision | recall | F1 | support |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    );
+    for (const c of r.perClass)
+      lines.push(
+        `| ${c.label} | ${c.precision.toFixed(4)} | ${c.recall.toFixed(4)} | ${c.f1.toFixed(4)} | ${c.support} |`,
+      );
   }
   if (s.gates) {
     lines.push('', '## Gates', '');
@@ -128,14 +150,24 @@ export const evaluate: CommandFactory = (ctx) => async (arg?: unknown) => {
   if (!choice) return;
   let data = choice.data;
   if (data === '') {
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Data: ['csv', 'jsonl'] }, defaultUri: ctx.workspaceFolder()?.uri });
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      filters: { Data: ['csv', 'jsonl'] },
+      defaultUri: ctx.workspaceFolder()?.uri,
+    });
     if (!picked?.[0]) return;
     data = picked[0].fsPath;
   }
   const outcome = await runJob(ctx, `ModelOps: evaluating ${ref(v)}`, (workDoneToken, token) =>
     ctx.request(
       training.evaluate,
-      { ref: ref(v), ...(config ? { configUri: config.toString() } : {}), ...(data ? { data } : {}), gate: true, workDoneToken },
+      {
+        ref: ref(v),
+        ...(config ? { configUri: config.toString() } : {}),
+        ...(data ? { data } : {}),
+        gate: true,
+        workDoneToken,
+      },
       token,
     ),
   );

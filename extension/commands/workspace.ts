@@ -6,7 +6,8 @@ import type { CommandFactory } from './command';
 
 export const init: CommandFactory = (ctx) => async () => {
   const folder = ctx.workspaceFolder();
-  if (!folder) throw new UserError('Open a folder first: modelops.yaml is written at the root of the workspace folder.');
+  if (!folder)
+    throw new UserError('Open a folder first: modelops.yaml is written at the root of the workspace folder.');
   const target = vscode.Uri.joinPath(folder.uri, 'modelops.yaml');
   let force = false;
   try {
@@ -46,7 +47,9 @@ export const openSample: CommandFactory = (ctx) => async () => {
   }
   const result = await ctx.request(workspace.openSample, { folder: folder.fsPath });
   ctx.output.info(`sample written: ${result.written.join(', ')}`);
-  await vscode.commands.executeCommand('vscode.openFolder', folder, { forceNewWindow: vscode.workspace.workspaceFolders !== undefined });
+  await vscode.commands.executeCommand('vscode.openFolder', folder, {
+    forceNewWindow: vscode.workspace.workspaceFolders !== undefined,
+  });
 };
 
 /**
@@ -86,6 +89,8 @@ export const validate: CommandFactory = (ctx) => async (arg?: unknown) => {
     void vscode.window.showInformationMessage(`ModelOps: ${name} is valid.`);
   } else {
     await vscode.commands.executeCommand('workbench.actions.view.problems');
-    void vscode.window.showWarningMessage(`ModelOps: ${name} has ${count} problem${count === 1 ? '' : 's'} — see the Problems panel.`);
+    void vscode.window.showWarningMessage(
+      `ModelOps: ${name} has ${count} problem${count === 1 ? '' : 's'} — see the Problems panel.`,
+    );
   }
 };

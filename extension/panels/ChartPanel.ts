@@ -75,7 +75,10 @@ export class ChartPanel {
   }
 
   static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
+    return {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+    };
   }
 
   /** Sets the page with a fresh nonce; the webview answers `ready` and gets the queued init. */
@@ -83,7 +86,12 @@ export class ChartPanel {
     this.delivery.reset();
     const webview = this.panel.webview;
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js')).toString();
-    webview.html = chartPageHtml({ title: this.panel.title, nonce: newNonce(), cspSource: webview.cspSource, script: { src: script } });
+    webview.html = chartPageHtml({
+      title: this.panel.title,
+      nonce: newNonce(),
+      cspSource: webview.cspSource,
+      script: { src: script },
+    });
   }
 
   get init(): InitMessage | null {
@@ -141,7 +149,9 @@ export class ChartPanel {
       await vscode.workspace.fs.writeFile(uri, bytes);
       void vscode.window.showInformationMessage(`Saved ${vscode.workspace.asRelativePath(uri)}.`);
     } catch (e) {
-      void vscode.window.showErrorMessage(`Could not save ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
+      void vscode.window.showErrorMessage(
+        `Could not save ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 
@@ -196,7 +206,10 @@ export function registerChartPanels(context: vscode.ExtensionContext): ChartPane
         const p = adopt(panel, kind);
         if (!s || s.kind !== kind) return;
         if (s.data) await p.show({ kind, title: s.title ?? panel.title, data: s.data as ChartDataMap[typeof kind] });
-        else void vscode.window.showWarningMessage(`ModelOps could not restore the chart "${s.title ?? panel.title}": it was saved without its data. Open it again from the command that made it.`);
+        else
+          void vscode.window.showWarningMessage(
+            `ModelOps could not restore the chart "${s.title ?? panel.title}": it was saved without its data. Open it again from the command that made it.`,
+          );
       },
     }),
   );
@@ -229,7 +242,14 @@ export function registerChartPanels(context: vscode.ExtensionContext): ChartPane
     appendRunMetrics(runId, points, status, label) {
       const p = panels.get('runMetrics');
       if (!p || !(p.runIds.has(runId) || (p.waitingForRun && points.length > 0))) return 0;
-      p.append({ type: 'append', kind: 'runMetrics', runId, points, ...(status ? { status } : {}), ...(label ? { label } : {}) });
+      p.append({
+        type: 'append',
+        kind: 'runMetrics',
+        runId,
+        points,
+        ...(status ? { status } : {}),
+        ...(label ? { label } : {}),
+      });
       return 1;
     },
     appendControl(series) {

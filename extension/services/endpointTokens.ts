@@ -24,7 +24,8 @@ function decode(value: string | undefined): BoundToken | undefined {
   if (!value) return undefined;
   try {
     const v = JSON.parse(value) as Partial<BoundToken> | null;
-    if (v && typeof v.token === 'string' && Array.isArray(v.origins)) return { token: v.token, origins: v.origins.filter((o): o is string => typeof o === 'string') };
+    if (v && typeof v.token === 'string' && Array.isArray(v.origins))
+      return { token: v.token, origins: v.origins.filter((o): o is string => typeof o === 'string') };
   } catch {
     /* a bare token */
   }

@@ -32,10 +32,15 @@ export async function checkStoreHealth(ctx: Ctx): Promise<void> {
   const confirm = 'Start New Registry';
   const sure = await vscode.window.showWarningMessage(
     'Start a new, empty registry?',
-    { modal: true, detail: `Restore registry.db (with its -wal file) from a backup instead if you have one. A new registry sets the ${held} aside in .modelops/artifacts.lost-<time>/; nothing is deleted.` },
+    {
+      modal: true,
+      detail: `Restore registry.db (with its -wal file) from a backup instead if you have one. A new registry sets the ${held} aside in .modelops/artifacts.lost-<time>/; nothing is deleted.`,
+    },
     confirm,
   );
   if (sure !== confirm) return;
   await ctx.request(registry.confirmNewRegistry, {});
-  void vscode.window.showInformationMessage('ModelOps: started a new registry; the old artifacts are in .modelops/artifacts.lost-<time>/.');
+  void vscode.window.showInformationMessage(
+    'ModelOps: started a new registry; the old artifacts are in .modelops/artifacts.lost-<time>/.',
+  );
 }

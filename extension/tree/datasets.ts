@@ -25,7 +25,9 @@ export function storedState(d: Pick<DatasetInfo, 'stored' | 'freedAt'>): string 
 
 /** "weather@1.2.0 (production), weather@1.1.0" — who trained or evaluated on this data. */
 export function usedByText(d: Pick<DatasetInfo, 'usedBy'>): string {
-  return d.usedBy.map((u) => `${u.model}@${u.version}${u.aliases.length ? ` (${u.aliases.join(', ')})` : ''}`).join(', ');
+  return d.usedBy
+    .map((u) => `${u.model}@${u.version}${u.aliases.length ? ` (${u.aliases.join(', ')})` : ''}`)
+    .join(', ');
 }
 
 /** The tree item's description: "1,461 rows · 45.2 KB · stored · 2 versions". */
@@ -44,11 +46,25 @@ export function datasetDescription(d: DatasetInfo): string {
 /** The tooltip, as markdown: digest, shape, storage and every use with its role. */
 export function datasetTooltip(d: DatasetInfo): string {
   const md = (s: string) => s.replace(/([\\`*_{}[\]()#+\-.!|<>])/g, '\\$1');
-  const lines = [`**${md(d.path)}**`, '', `\`${d.digest}\``, '', `${d.rows.toLocaleString('en-US')} rows, ${d.columns.length} columns: ${d.columns.map((c) => `${md(c.name)} (${c.type})`).join(', ')}`, ''];
-  if (d.stored) lines.push(`Stored: ${formatBytes(d.stored.size)} in ${d.stored.chunkCount} chunks (${d.stored.storedAt}) — *Checkout Dataset…* restores the exact bytes.`);
-  else if (d.freedAt) lines.push(`Bytes removed by \`modelops gc\` at ${d.freedAt}; only the digest and shape are recorded.`);
+  const lines = [
+    `**${md(d.path)}**`,
+    '',
+    `\`${d.digest}\``,
+    '',
+    `${d.rows.toLocaleString('en-US')} rows, ${d.columns.length} columns: ${d.columns.map((c) => `${md(c.name)} (${c.type})`).join(', ')}`,
+    '',
+  ];
+  if (d.stored)
+    lines.push(
+      `Stored: ${formatBytes(d.stored.size)} in ${d.stored.chunkCount} chunks (${d.stored.storedAt}) — *Checkout Dataset…* restores the exact bytes.`,
+    );
+  else if (d.freedAt)
+    lines.push(`Bytes removed by \`modelops gc\` at ${d.freedAt}; only the digest and shape are recorded.`);
   else lines.push('Recorded by digest only (before data versions existed): nothing to restore.');
   lines.push('', d.usedBy.length ? 'Used by:' : 'No version uses it.');
-  for (const u of d.usedBy) lines.push(`- ${u.model}@${u.version} — ${u.role}${u.aliases.length ? ` (${u.aliases.join(', ')})` : ''}${u.archived ? ', archived' : ''}`);
+  for (const u of d.usedBy)
+    lines.push(
+      `- ${u.model}@${u.version} — ${u.role}${u.aliases.length ? ` (${u.aliases.join(', ')})` : ''}${u.archived ? ', archived' : ''}`,
+    );
   return lines.join('\n');
 }

@@ -48,7 +48,10 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
     switch (node.kind) {
       case 'endpoint': {
         const e = node.endpoint;
-        const item = new vscode.TreeItem(e.target, e.serving.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          e.target,
+          e.serving.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `endpoint:${e.target}`;
         const serving = e.serving.map((s) => `${s.model}@${s.version}`).join(', ');
         const dropped = e.logDropped ? `${e.logDropped.toLocaleString('en-US')} predictions not logged` : '';
@@ -59,20 +62,35 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
         item.description = [node.stale ? 'stale' : '', serving || 'nothing deployed', e.health, alertText, dropped]
           .filter(Boolean)
           .join(' · ');
-        const color = alerts || e.logDropped
-          ? new vscode.ThemeColor('list.warningForeground')
-          : e.health === 'ready' || e.health === 'live'
-            ? new vscode.ThemeColor('testing.iconPassed')
-            : undefined;
-        item.iconPath = new vscode.ThemeIcon(alerts || e.logDropped ? 'warning' : e.health === 'down' ? 'debug-disconnect' : e.health === 'stopped' ? 'debug-stop' : 'server', color);
+        const color =
+          alerts || e.logDropped
+            ? new vscode.ThemeColor('list.warningForeground')
+            : e.health === 'ready' || e.health === 'live'
+              ? new vscode.ThemeColor('testing.iconPassed')
+              : undefined;
+        item.iconPath = new vscode.ThemeIcon(
+          alerts || e.logDropped
+            ? 'warning'
+            : e.health === 'down'
+              ? 'debug-disconnect'
+              : e.health === 'stopped'
+                ? 'debug-stop'
+                : 'server',
+          color,
+        );
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**${e.target}** (${e.type})${e.requireApproval ? ' — deploys need approval' : ''}\n\n`);
         if (e.url) md.appendMarkdown(`URL: ${e.url}\n\n`);
-        md.appendMarkdown(`Health: ${e.health}\n\nServing: ${serving || 'nothing'}\n\nAlerts: ${e.alerts} unacknowledged`);
+        md.appendMarkdown(
+          `Health: ${e.health}\n\nServing: ${serving || 'nothing'}\n\nAlerts: ${e.alerts} unacknowledged`,
+        );
         for (const c of counts ?? []) md.appendMarkdown(`\n\n${alertCountText(c)}`);
-        if (node.stale) md.appendMarkdown(`\n\n*Stale:* as of the last valid modelops.yaml; it does not load now: ${node.stale}`);
+        if (node.stale)
+          md.appendMarkdown(`\n\n*Stale:* as of the last valid modelops.yaml; it does not load now: ${node.stale}`);
         if (e.logDropped) {
-          md.appendMarkdown(`\n\n$(warning) The server could not log ${e.logDropped.toLocaleString('en-US')} predictions${e.logError ? ` (${e.logError})` : ''}: monitoring does not see them. Free disk space on the server.`);
+          md.appendMarkdown(
+            `\n\n$(warning) The server could not log ${e.logDropped.toLocaleString('en-US')} predictions${e.logError ? ` (${e.logError})` : ''}: monitoring does not see them. Free disk space on the server.`,
+          );
           md.supportThemeIcons = true;
         }
         item.tooltip = md;
@@ -84,10 +102,15 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
         item.id = `serving:${node.target}:${node.model}`;
         const a = node.alerts;
         if (a) {
-          item.description = a.sinceDeploy ? `${a.sinceDeploy} alert${a.sinceDeploy === 1 ? '' : 's'} since deploy` : 'no alert since deploy';
+          item.description = a.sinceDeploy
+            ? `${a.sinceDeploy} alert${a.sinceDeploy === 1 ? '' : 's'} since deploy`
+            : 'no alert since deploy';
           item.tooltip = new vscode.MarkdownString(alertCountText(a));
         }
-        item.iconPath = new vscode.ThemeIcon(a?.sinceDeploy ? 'warning' : 'package', a?.sinceDeploy ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.iconPath = new vscode.ThemeIcon(
+          a?.sinceDeploy ? 'warning' : 'package',
+          a?.sinceDeploy ? new vscode.ThemeColor('list.warningForeground') : undefined,
+        );
         item.contextValue = 'serving';
         return item;
       }
@@ -111,7 +134,10 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
     if (node) return [];
     let answer;
     try {
-      const [endpoints, counts] = await Promise.all([this.source.listEndpoints(), this.source.alertCounts?.().catch(() => null) ?? Promise.resolve(null)]);
+      const [endpoints, counts] = await Promise.all([
+        this.source.listEndpoints(),
+        this.source.alertCounts?.().catch(() => null) ?? Promise.resolve(null),
+      ]);
       this.counts = new Map();
       for (const c of counts ?? []) this.counts.set(c.target, [...(this.counts.get(c.target) ?? []), c]);
       if (counts) for (const e of endpoints) if (!this.counts.has(e.target)) this.counts.set(e.target, []);
@@ -119,16 +145,36 @@ export class EndpointTreeProvider implements vscode.TreeDataProvider<EndpointNod
     } catch (e) {
       answer = this.lastGood.failed(e instanceof Error ? e.message : String(e));
     }
-    if (answer.log) this.log.info(`endpoints view: ${answer.stale ? `keeping the last targets while modelops.yaml does not load: ${answer.log}` : answer.log}`);
+    if (answer.log)
+      this.log.info(
+        `endpoints view: ${answer.stale ? `keeping the last targets while modelops.yaml does not load: ${answer.log}` : answer.log}`,
+      );
     const endpoints = answer.items;
     if (!endpoints) {
       // Never loaded: say so, with the reason in the tooltip.
-      return [{ kind: 'message', text: 'Endpoints appear once modelops.yaml is valid', icon: 'warning', detail: answer.stale }];
+      return [
+        {
+          kind: 'message',
+          text: 'Endpoints appear once modelops.yaml is valid',
+          icon: 'warning',
+          detail: answer.stale,
+        },
+      ];
     }
     const alerts = endpoints.reduce((n, e) => n + e.alerts, 0);
-    if (this.view) this.view.badge = alerts ? { value: alerts, tooltip: `${alerts} unacknowledged alert${alerts === 1 ? '' : 's'}` } : undefined;
-    if (this.view) this.view.message = answer.stale ? 'modelops.yaml has errors: these targets are from its last valid version.' : undefined;
-    return endpoints.map((endpoint) => ({ kind: 'endpoint', endpoint, ...(answer.stale ? { stale: answer.stale } : {}) }));
+    if (this.view)
+      this.view.badge = alerts
+        ? { value: alerts, tooltip: `${alerts} unacknowledged alert${alerts === 1 ? '' : 's'}` }
+        : undefined;
+    if (this.view)
+      this.view.message = answer.stale
+        ? 'modelops.yaml has errors: these targets are from its last valid version.'
+        : undefined;
+    return endpoints.map((endpoint) => ({
+      kind: 'endpoint',
+      endpoint,
+      ...(answer.stale ? { stale: answer.stale } : {}),
+    }));
   }
 
   dispose(): void {

@@ -70,7 +70,6 @@ export function shortDigest(d: string | null | undefined): string {
   return d.replace(/^sha256:/, '').slice(0, 12);
 }
 
-
 export function formatDuration(ms: number | null): string {
   if (ms === null) return '';
   if (ms < 1000) return `${ms} ms`;
@@ -103,7 +102,13 @@ export function versionTooltip(v: VersionRecord): string {
   if (v.aliases.length) lines.push(`Aliases: ${v.aliases.map((a) => `\`${a}\``).join(', ')}  `);
   if (v.deployedTo.length) lines.push(`Deployed to: ${v.deployedTo.map(md).join(', ')}  `);
   const metrics = Object.entries(v.metrics);
-  if (metrics.length) lines.push(`Metrics: ${metrics.slice(0, 8).map(([k, x]) => `${md(k)} ${x.toFixed(4)}`).join(' · ')}  `);
+  if (metrics.length)
+    lines.push(
+      `Metrics: ${metrics
+        .slice(0, 8)
+        .map(([k, x]) => `${md(k)} ${x.toFixed(4)}`)
+        .join(' · ')}  `,
+    );
   if (v.gates) {
     const state = gateState(v.gates);
     const head =
@@ -113,7 +118,8 @@ export function versionTooltip(v: VersionRecord): string {
           ? `not evaluated — ${md(v.gates.notEvaluated)}`
           : `${v.gates.results.filter((r) => !r.passed).length} failed`;
     lines.push(`Gates: ${head}${v.gates.override ? ` (overridden: ${md(v.gates.override.reason)})` : ''}  `);
-    if (state !== 'passed' && !isNotEvaluated(v.gates)) for (const r of v.gates.results.filter((x) => !x.passed)) lines.push(`  - ${md(r.message)}  `);
+    if (state !== 'passed' && !isNotEvaluated(v.gates))
+      for (const r of v.gates.results.filter((x) => !x.passed)) lines.push(`  - ${md(r.message)}  `);
   }
   lines.push('', '**Lineage**  ');
   lines.push(`Run: ${v.runId ? `\`${v.runId}\`` : '—'}  `);
@@ -144,7 +150,10 @@ export function governanceView(v: VersionRecord, s: VersionStatus | undefined): 
   const lines: string[] = [];
   let approval: GovernanceView['approval'] = 'none';
   if (s) {
-    const names = [...s.protectedAliases.map((n) => ({ n, sod: s.separationOfDuties })), ...s.protectedTargets.map((t) => ({ n: t.name, sod: t.separationOfDuties }))];
+    const names = [
+      ...s.protectedAliases.map((n) => ({ n, sod: s.separationOfDuties })),
+      ...s.protectedTargets.map((t) => ({ n: t.name, sod: t.separationOfDuties })),
+    ];
     const approvedFor: string[] = [];
     const pendingFor: string[] = [];
     for (const { n } of names) {
@@ -157,19 +166,29 @@ export function governanceView(v: VersionRecord, s: VersionStatus | undefined): 
       } else {
         pendingFor.push(n);
         const void_ = s.approvals.find((x) => x.version === v.version && x.name === n && !x.valid);
-        lines.push(`Approval: **pending** for \`${md(n)}\`${void_ ? ' (an earlier approval is void: the artifact changed)' : ''}  `);
+        lines.push(
+          `Approval: **pending** for \`${md(n)}\`${void_ ? ' (an earlier approval is void: the artifact changed)' : ''}  `,
+        );
       }
     }
     approval = approvedFor.length ? 'approved' : pendingFor.length ? 'pending' : 'none';
     const f = s.fairness[v.version];
     if (f) {
-      const gate = f.gates.find((g) => f.worst && g.metric === f.worst.name) ?? f.gates.find((g) => !g.passed) ?? f.gates[0];
-      lines.push(`Fairness: ${f.worst ? `worst gap ${md(f.worst.name)} ${f.worst.value.toFixed(4)}` : 'no gap computed'}${gate ? ` — gate ${md(gate.metric)} ${md(gate.expression)} ${gate.passed ? 'passed' : '**failed**'}` : ' — no fairness gate'}  `);
+      const gate =
+        f.gates.find((g) => f.worst && g.metric === f.worst.name) ?? f.gates.find((g) => !g.passed) ?? f.gates[0];
+      lines.push(
+        `Fairness: ${f.worst ? `worst gap ${md(f.worst.name)} ${f.worst.value.toFixed(4)}` : 'no gap computed'}${gate ? ` — gate ${md(gate.metric)} ${md(gate.expression)} ${gate.passed ? 'passed' : '**failed**'}` : ' — no fairness gate'}  `,
+      );
     }
   }
   const state = gateState(v.gates);
   const gatesCallFirst = state === 'failed' || state === 'not-evaluated';
-  const icon = gatesCallFirst || approval === 'none' ? null : approval === 'approved' ? { id: 'verified-filled', color: 'testing.iconPassed' } : { id: 'shield', color: 'list.warningForeground' };
+  const icon =
+    gatesCallFirst || approval === 'none'
+      ? null
+      : approval === 'approved'
+        ? { id: 'verified-filled', color: 'testing.iconPassed' }
+        : { id: 'shield', color: 'list.warningForeground' };
   return { approval, icon, lines };
 }
 
@@ -236,11 +255,18 @@ export function modelNameIn(text: string): string | undefined {
  * <path>:9:11 error data.target: …"), for a short message whose action opens the config there.
  * Positions are 0-based; undefined when the message is not one of those.
  */
-export function firstConfigError(message: string): { count: number; line: number; character: number; text: string } | undefined {
+export function firstConfigError(
+  message: string,
+): { count: number; line: number; character: number; text: string } | undefined {
   const count = /has (\d+) errors?:/.exec(message);
   const first = /:(\d+):(\d+) error (.+)$/m.exec(message);
   if (!count || !first) return undefined;
-  return { count: Number(count[1]), line: Number(first[1]) - 1, character: Number(first[2]) - 1, text: first[3].replace(/ \[[\w-]+\]$/, '') };
+  return {
+    count: Number(count[1]),
+    line: Number(first[1]) - 1,
+    character: Number(first[2]) - 1,
+    text: first[3].replace(/ \[[\w-]+\]$/, ''),
+  };
 }
 
 export { formatBytes };

@@ -9,7 +9,17 @@ import type { DatasetInfo } from '../../server/protocol/monitoring';
 import { datasetDescription, datasetTooltip } from './datasets';
 import type { VersionStatus } from '../../server/protocol/governance';
 import type { StudySummary } from '../../server/protocol/optimize';
-import { formatMetric, gateIcon, governanceView, keyMetric, runDescription, runLabel, versionContext, versionDescription, versionTooltip } from './format';
+import {
+  formatMetric,
+  gateIcon,
+  governanceView,
+  keyMetric,
+  runDescription,
+  runLabel,
+  versionContext,
+  versionDescription,
+  versionTooltip,
+} from './format';
 import type { TreeSource } from './source';
 import { hasStore } from '../configFiles';
 
@@ -126,16 +136,27 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         const item = new vscode.TreeItem(v.version, vscode.TreeItemCollapsibleState.None);
         item.id = `version:${v.model}@${v.version}`;
         const gov = governanceView(v, this.statuses.get(v.model));
-        item.description = versionDescription(v) + (gov.approval === 'pending' ? ' · awaiting approval' : gov.approval === 'approved' ? ' · approved' : '');
-        item.tooltip = new vscode.MarkdownString(versionTooltip(v) + (gov.lines.length ? `\n\n**Governance**  \n${gov.lines.join('\n')}` : ''));
-        item.contextValue = versionContext(v) + (gov.approval === 'pending' ? ':approval-pending' : gov.approval === 'approved' ? ':approved' : '');
+        item.description =
+          versionDescription(v) +
+          (gov.approval === 'pending' ? ' · awaiting approval' : gov.approval === 'approved' ? ' · approved' : '');
+        item.tooltip = new vscode.MarkdownString(
+          versionTooltip(v) + (gov.lines.length ? `\n\n**Governance**  \n${gov.lines.join('\n')}` : ''),
+        );
+        item.contextValue =
+          versionContext(v) +
+          (gov.approval === 'pending' ? ':approval-pending' : gov.approval === 'approved' ? ':approved' : '');
         const icon = gov.icon ?? gateIcon(v);
-        item.iconPath = icon.color ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color)) : new vscode.ThemeIcon(icon.id);
+        item.iconPath = icon.color
+          ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color))
+          : new vscode.ThemeIcon(icon.id);
         item.command = { command: 'modelops.showVersionDetails', title: 'Show Version Details', arguments: [node] };
         return item;
       }
       case 'more': {
-        const item = new vscode.TreeItem(`Load more… (${node.loaded} of ${node.total})`, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          `Load more… (${node.loaded} of ${node.total})`,
+          vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `more:${node.model}:${node.loaded}`;
         item.iconPath = new vscode.ThemeIcon('ellipsis');
         item.command = { command: 'modelops.loadMoreVersions', title: 'Load more', arguments: [node] };
@@ -155,7 +176,10 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         item.id = `dataset:${d.digest}`;
         item.description = datasetDescription(d);
         item.tooltip = new vscode.MarkdownString(datasetTooltip(d));
-        item.iconPath = new vscode.ThemeIcon('table', d.stored ? undefined : new vscode.ThemeColor('disabledForeground'));
+        item.iconPath = new vscode.ThemeIcon(
+          'table',
+          d.stored ? undefined : new vscode.ThemeColor('disabledForeground'),
+        );
         // dataset:stored enables Checkout Dataset….
         item.contextValue = d.stored ? 'dataset:stored' : 'dataset';
         return item;
@@ -189,9 +213,17 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         const { study, best, counts, trials } = node.summary;
         const item = new vscode.TreeItem(study.id, vscode.TreeItemCollapsibleState.None);
         item.id = `study:${study.id}`;
-        item.description = [study.status, `${trials} trials`, best ? `best ${study.metric} ${Number(best.value?.toPrecision(4))}` : 'no completed trial', ...(study.registeredVersion ? [`→ ${study.registeredVersion}`] : [])].join(' · ');
+        item.description = [
+          study.status,
+          `${trials} trials`,
+          best ? `best ${study.metric} ${Number(best.value?.toPrecision(4))}` : 'no completed trial',
+          ...(study.registeredVersion ? [`→ ${study.registeredVersion}`] : []),
+        ].join(' · ');
         item.tooltip = new vscode.MarkdownString(
-          `**${study.id}** (${study.sampler}, ${study.direction} ${study.metric})\n\n${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ')}` +
+          `**${study.id}** (${study.sampler}, ${study.direction} ${study.metric})\n\n${Object.entries(counts)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${n} ${k}`)
+            .join(', ')}` +
             (best ? `\n\nBest: trial ${best.number}, ${study.metric} ${best.value}` : '') +
             (study.registeredVersion ? `\n\nRegistered as ${study.registeredVersion}` : ''),
         );
@@ -228,7 +260,9 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
         case 'group':
           if (node.group === 'datasets') {
             const ds = await this.source.listDatasets();
-            return ds.length ? ds.map((dataset) => ({ kind: 'dataset', dataset })) : [message('No datasets recorded yet', 'info')];
+            return ds.length
+              ? ds.map((dataset) => ({ kind: 'dataset', dataset }))
+              : [message('No datasets recorded yet', 'info')];
           }
           {
             const runs = await this.source.listRuns(RUNS_SHOWN);
@@ -240,7 +274,12 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
       this.log.warn(`model tree: ${text}`);
-      return [message('Could not read the workspace store', 'warning', text, { command: 'modelops.showLog', title: 'Show Log' })];
+      return [
+        message('Could not read the workspace store', 'warning', text, {
+          command: 'modelops.showLog',
+          title: 'Show Log',
+        }),
+      ];
     }
   }
 
@@ -261,14 +300,24 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ModelTreeNode>
     const out: ModelTreeNode[] = [];
     if (!vscode.workspace.isTrusted) {
       out.push(
-        message('Restricted Mode: training and deploys are off', 'shield', 'Trust this workspace to train, evaluate and deploy.', {
-          command: 'workbench.trust.manage',
-          title: 'Manage Workspace Trust',
-        }),
+        message(
+          'Restricted Mode: training and deploys are off',
+          'shield',
+          'Trust this workspace to train, evaluate and deploy.',
+          {
+            command: 'workbench.trust.manage',
+            title: 'Manage Workspace Trust',
+          },
+        ),
       );
     }
     if (!models.length) {
-      out.push(message('No models yet — run ModelOps: Train Model', 'lightbulb', undefined, { command: 'modelops.train', title: 'Train Model' }));
+      out.push(
+        message('No models yet — run ModelOps: Train Model', 'lightbulb', undefined, {
+          command: 'modelops.train',
+          title: 'Train Model',
+        }),
+      );
     }
     out.push(...this.modelNodes.values(), this.groups.datasets, this.groups.runs);
     return out;

@@ -7,7 +7,8 @@ import type { TreeSource } from './source';
 export function createTreeSource(ctx: Ctx): TreeSource {
   return {
     listModels: () => ctx.request(registry.listModels, {}),
-    listVersions: (model, offset, limit) => ctx.request(registry.listVersions, { model, offset, limit, sort: 'version', order: 'desc' }),
+    listVersions: (model, offset, limit) =>
+      ctx.request(registry.listVersions, { model, offset, limit, sort: 'version', order: 'desc' }),
     listDatasets: () => ctx.request(monitoring.datasets, {}),
     listRuns: (limit) => ctx.request(registry.listRuns, { limit }),
     listEndpoints: () => listEndpointItems(ctx),

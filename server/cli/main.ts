@@ -14,7 +14,10 @@ const line = (t: string) => (t.endsWith('\n') ? t : t + '\n');
 const io: CliIO = {
   cwd: process.cwd(),
   out: (t) => process.stdout.write(printable(line(t), { multiline: true, keepStyles: styled })),
-  err: (t) => process.stderr.write(printable(line(t), { multiline: true, keepStyles: styled, keepRedraw: Boolean(process.stderr.isTTY) })),
+  err: (t) =>
+    process.stderr.write(
+      printable(line(t), { multiline: true, keepStyles: styled, keepRedraw: Boolean(process.stderr.isTTY) }),
+    ),
   isTTY,
   env: process.env,
 };

@@ -133,16 +133,19 @@ async function monitorNow(demo: Demo): Promise<MonitorResult> {
 function windowTable(result: MonitorResult, from = 0): string {
   const violations = new Map<number, string>();
   (result.chart ? controlPoints(result.chart) : []).forEach((p, i) => {
-    if (p.violations.length) violations.set(result.chartWindows[i], p.violations.map((v) => `rule ${v.rule}`).join(', '));
+    if (p.violations.length)
+      violations.set(result.chartWindows[i], p.violations.map((v) => `rule ${v.rule}`).join(', '));
   });
-  const rows = result.windows.slice(from).map((w) => [
-    w.index + 1,
-    w.version,
-    w.count,
-    formatNumber(w.accuracy),
-    formatNumber(w.drift.precipitation ?? null),
-    violations.get(w.index) ?? '',
-  ]);
+  const rows = result.windows
+    .slice(from)
+    .map((w) => [
+      w.index + 1,
+      w.version,
+      w.count,
+      formatNumber(w.accuracy),
+      formatNumber(w.drift.precipitation ?? null),
+      violations.get(w.index) ?? '',
+    ]);
   return table(['window', 'version', 'rows', 'accuracy', 'KS D(precip)', 'violation'], rows);
 }
 
@@ -156,7 +159,11 @@ async function run(demo: Demo): Promise<void> {
     demo.scenario = buildScenario(all.rows, { driftAt: WINDOW * BASELINE_WINDOWS, retrainRows: WINDOW * 5 });
     const { history, traffic } = demo.scenario;
     // The season of each day is the demo's sensitive column: in the data, not a model feature.
-    await writeCsv(join(demo.dir, 'data', 'history.csv'), [...COLUMNS, 'season'], history.map((r) => ({ ...r, season: seasonOf(String(r.date)) })));
+    await writeCsv(
+      join(demo.dir, 'data', 'history.csv'),
+      [...COLUMNS, 'season'],
+      history.map((r) => ({ ...r, season: seasonOf(String(r.date)) })),
+    );
     const port = await freePort();
     await editConfig(demo.configPath, [
       [['data', 'train'], 'data/history.csv'],
@@ -168,7 +175,9 @@ async function run(demo: Demo): Promise<void> {
       [['monitor', 'drift'], { method: 'ks', threshold: 0.3, features: ['precipitation', 'temp_max', 'wind'] }],
       [['registry'], { protectedAliases: ['production'], separationOfDuties: true }],
     ]);
-    story.say(`data: ${history.length} days of history (2012–2013) to train on, ${traffic.length} days (2014–2015) replayed as traffic`);
+    story.say(
+      `data: ${history.length} days of history (2012–2013) to train on, ${traffic.length} days (2014–2015) replayed as traffic`,
+    );
 
     // A deliberately broken copy first: what the editor would underline.
     const brokenDir = join(demo.dir, 'broken');
@@ -178,7 +187,10 @@ async function run(demo: Demo): Promise<void> {
     await mkdir(join(demo.dir, 'sample'), { recursive: true });
     await copyFile(join(examplesDir(), 'sample', 'modelops.yaml'), join(demo.dir, 'sample', 'modelops.yaml'));
     await mkdir(join(demo.dir, 'sample', 'data'), { recursive: true });
-    await copyFile(join(demo.dir, 'data', 'seattle-weather.csv'), join(demo.dir, 'sample', 'data', 'seattle-weather.csv'));
+    await copyFile(
+      join(demo.dir, 'data', 'seattle-weather.csv'),
+      join(demo.dir, 'sample', 'data', 'seattle-weather.csv'),
+    );
     const broken = analyzeConfig(await readFile(brokenPath, 'utf8'), { path: brokenPath });
     const errors = broken.diagnostics.filter((d) => d.severity === 'error');
     story.say(`broken/modelops.yaml — ${errors.length} errors:`);
@@ -186,7 +198,10 @@ async function run(demo: Demo): Promise<void> {
     check(errors.length >= 4, `expected the broken config to show at least 4 errors, got ${errors.length}`);
 
     const clean = analyzeConfig(await readFile(demo.configPath, 'utf8'), { path: demo.configPath });
-    check(clean.diagnostics.filter((d) => d.severity === 'error').length === 0, `modelops.yaml has errors: ${clean.diagnostics.map((d) => d.message).join('; ')}`);
+    check(
+      clean.diagnostics.filter((d) => d.severity === 'error').length === 0,
+      `modelops.yaml has errors: ${clean.diagnostics.map((d) => d.message).join('; ')}`,
+    );
     return { value: undefined, detail: `modelops.yaml is clean; the broken copy shows ${errors.length} errors` };
   });
 
@@ -208,7 +223,12 @@ async function run(demo: Demo): Promise<void> {
       [['evaluate', 'fairness'], { sensitive: ['season'], metrics: ['accuracy'], minGroupSize: 20 }],
       [['evaluate', 'gates', 'demographic_parity_difference'], '<= 0.65'],
     ]);
-    const ev = await evaluateVersion({ registry: demo.registry, ref: `${MODEL}@1.0.0`, configPath: demo.configPath, gate: true });
+    const ev = await evaluateVersion({
+      registry: demo.registry,
+      ref: `${MODEL}@1.0.0`,
+      configPath: demo.configPath,
+      gate: true,
+    });
     // The retrain data (exported predictions) has no season column: the fairness check stays with this stage.
     const doc = parseDocument(await readFile(demo.configPath, 'utf8'));
     doc.deleteIn(['evaluate', 'fairness']);
@@ -216,23 +236,51 @@ async function run(demo: Demo): Promise<void> {
     await writeFile(demo.configPath, doc.toString());
     check(ev.fairness !== null, 'no fairness report');
     const by = ev.fairness!.breakdowns[0];
-    story.say(`accuracy by season: ${by.groups.map((g) => `${g.name.replace('season=', '')} ${formatNumber(g.values.accuracy)} (${g.count})`).join(' · ')}; difference ${formatNumber(by.gaps.accuracy?.difference ?? null)}`);
+    story.say(
+      `accuracy by season: ${by.groups.map((g) => `${g.name.replace('season=', '')} ${formatNumber(g.values.accuracy)} (${g.count})`).join(' · ')}; difference ${formatNumber(by.gaps.accuracy?.difference ?? null)}`,
+    );
     demo.fairness = { report: ev.fairness!, data: ev.data, version: ev.version };
-    story.say(`accuracy ${formatNumber(ev.metrics.accuracy)} · f1_weighted ${formatNumber(ev.metrics.f1_weighted)} · roc_auc ${formatNumber(ev.metrics.roc_auc)} on ${ev.rows} rows (${ev.data})`);
+    story.say(
+      `accuracy ${formatNumber(ev.metrics.accuracy)} · f1_weighted ${formatNumber(ev.metrics.f1_weighted)} · roc_auc ${formatNumber(ev.metrics.roc_auc)} on ${ev.rows} rows (${ev.data})`,
+    );
     for (const line of gateLines(ev.version)) story.say(line);
     check(ev.gates?.passed === true, 'the gates of 1.0.0 failed');
-    check(Math.abs(ev.metrics.accuracy - v1.metrics.accuracy) < 1e-9, 'evaluation did not reproduce the training metrics');
-    return { value: undefined, detail: `gates passed, fairness gate included (demographic parity difference ${formatNumber(ev.metrics.demographic_parity_difference ?? null)})` };
+    check(
+      Math.abs(ev.metrics.accuracy - v1.metrics.accuracy) < 1e-9,
+      'evaluation did not reproduce the training metrics',
+    );
+    return {
+      value: undefined,
+      detail: `gates passed, fairness gate included (demographic parity difference ${formatNumber(ev.metrics.demographic_parity_difference ?? null)})`,
+    };
   });
 
   await story.stage('Explain 1.0.0: Shapley values and permutation importance', async () => {
-    const r = await explainVersion({ registry: demo.registry, ref: `${MODEL}@1.0.0`, configPath: demo.configPath, background: 25 });
+    const r = await explainVersion({
+      registry: demo.registry,
+      ref: `${MODEL}@1.0.0`,
+      configPath: demo.configPath,
+      background: 25,
+    });
     const k = r.shap.outputs.length;
-    const worst = Math.max(...r.shap.rows.map((row) => Math.max(...row.output.map((o, j) => Math.abs(r.shap.base[j] + row.values.reduce((a, v) => a + v[j], 0) - o)))));
+    const worst = Math.max(
+      ...r.shap.rows.map((row) =>
+        Math.max(...row.output.map((o, j) => Math.abs(r.shap.base[j] + row.values.reduce((a, v) => a + v[j], 0) - o))),
+      ),
+    );
     check(worst < 1e-6, `additivity off by ${worst}`);
     check(r.stored !== null && r.meanAbsShap !== null && r.permutation !== null, 'global importance was not stored');
-    const order = r.meanAbsShap!.features.map((f, i) => ({ f, v: r.meanAbsShap!.overall[i], p: r.permutation!.features[i] })).sort((a, b) => b.v - a.v);
-    story.say(order.map((o) => `${o.f}: mean |SHAP| ${formatNumber(o.v)}, permutation ${formatNumber(o.p.mean)} ± ${formatNumber(o.p.std)}`).join('\n    '));
+    const order = r
+      .meanAbsShap!.features.map((f, i) => ({ f, v: r.meanAbsShap!.overall[i], p: r.permutation!.features[i] }))
+      .sort((a, b) => b.v - a.v);
+    story.say(
+      order
+        .map(
+          (o) =>
+            `${o.f}: mean |SHAP| ${formatNumber(o.v)}, permutation ${formatNumber(o.p.mean)} ± ${formatNumber(o.p.std)}`,
+        )
+        .join('\n    '),
+    );
     demo.explanation = {
       ref: `${MODEL}@1.0.0`,
       data: r.data,
@@ -241,12 +289,20 @@ async function run(demo: Demo): Promise<void> {
       outputs: r.shap.outputs,
       base: r.shap.base,
       background: r.shap.background,
-      rows: r.shap.rows.map((row, i) => ({ id: r.rowIds[i], input: r.shap.features.map((f) => String(r.inputs[i][f] ?? '')), output: row.output, values: row.values })),
+      rows: r.shap.rows.map((row, i) => ({
+        id: r.rowIds[i],
+        input: r.shap.features.map((f) => String(r.inputs[i][f] ?? '')),
+        output: row.output,
+        values: row.values,
+      })),
       meanAbsShap: r.meanAbsShap,
       permutation: r.permutation,
       stored: r.stored,
     };
-    return { value: undefined, detail: `${r.shap.rows.length} rows × ${k} classes, ${r.shap.method}; base + Σ values = f(x) within ${worst.toExponential(1)}; most important: ${order[0].f}` };
+    return {
+      value: undefined,
+      detail: `${r.shap.rows.length} rows × ${k} classes, ${r.shap.method}; base + Σ values = f(x) within ${worst.toExponential(1)}; most important: ${order[0].f}`,
+    };
   });
 
   await story.stage('Approve 1.0.0 for production (separation of duties) and promote it', async () => {
@@ -254,9 +310,13 @@ async function run(demo: Demo): Promise<void> {
     const author = demo.registry.getVersion(ref).registeredBy ?? 'unknown';
     const without = refusal(() => demo.registry.setAlias(MODEL, 'production', '1.0.0', 'passed its gates'));
     check(without === 'approval-required', `promoting without an approval gave ${without}`);
-    const own = refusal(() => demo.registry.approve(ref, { scope: 'alias', name: 'production', comment: 'my own work' }));
+    const own = refusal(() =>
+      demo.registry.approve(ref, { scope: 'alias', name: 'production', comment: 'my own work' }),
+    );
     check(own === 'approval-by-author', `the author approving gave ${own}`);
-    story.say(`refused: promote without an approval (approval-required); ${author} approving their own version (approval-by-author)`);
+    story.say(
+      `refused: promote without an approval (approval-required); ${author} approving their own version (approval-by-author)`,
+    );
     const id = approveAs(demo, ref, 'evaluation, fairness by season and the explanation reviewed');
     demo.registry.setAlias(MODEL, 'production', '1.0.0', 'passed its gates; approved');
     check(demo.registry.verifyAudit().ok, 'the audit trail does not verify');
@@ -265,9 +325,18 @@ async function run(demo: Demo): Promise<void> {
 
   // 3. deploy ----------------------------------------------------------------------------------
   await story.stage('Deploy production (1.0.0) to the local endpoint', async () => {
-    const res = await deploy({ ...(await access(demo)), ref: `${MODEL}@production`, target: TARGET, configDir: demo.dir, onStep: deployProgress(story) });
+    const res = await deploy({
+      ...(await access(demo)),
+      ref: `${MODEL}@production`,
+      target: TARGET,
+      configDir: demo.dir,
+      onStep: deployProgress(story),
+    });
     check(res.deployment.status === 'active', `deployment is ${res.deployment.status}`);
-    return { value: undefined, detail: `${MODEL}@${res.deployment.version} serves at ${res.url} (Open Inference Protocol)` };
+    return {
+      value: undefined,
+      detail: `${MODEL}@${res.deployment.version} serves at ${res.url} (Open Inference Protocol)`,
+    };
   });
 
   const client = await connectTarget(await access(demo), TARGET, { start: false });
@@ -277,25 +346,52 @@ async function run(demo: Demo): Promise<void> {
 
   // 4. traffic before the drift ------------------------------------------------------------------
   await story.stage('Replay production traffic with feedback labels', async () => {
-    const r = await replay({ client, model: MODEL, manifest: m1, rows: traffic.slice(0, driftAt), onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
+    const r = await replay({
+      client,
+      model: MODEL,
+      manifest: m1,
+      rows: traffic.slice(0, driftAt),
+      onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`),
+    });
     check(r.failed === 0, `${r.failed} requests failed`);
     const mon = await monitorNow(demo);
     story.say(windowTable(mon).split('\n').join('\n    '));
-    check(mon.alerts.length === 0, `unexpected alerts before the drift: ${mon.alerts.map((a) => a.message).join('; ')}`);
-    return { value: undefined, detail: `${r.sent} predictions, live accuracy ${formatNumber(r.correct / r.sent)}; ${mon.windows.length} windows, all within control limits` };
+    check(
+      mon.alerts.length === 0,
+      `unexpected alerts before the drift: ${mon.alerts.map((a) => a.message).join('; ')}`,
+    );
+    return {
+      value: undefined,
+      detail: `${r.sent} predictions, live accuracy ${formatNumber(r.correct / r.sent)}; ${mon.windows.length} windows, all within control limits`,
+    };
   });
 
   // 5. drift -----------------------------------------------------------------------------------
   const drifted = await story.stage('The station switches to imperial units (inches, °F): traffic drifts', async () => {
-    const r = await replay({ client, model: MODEL, manifest: m1, rows: traffic.slice(driftAt, retrainUntil), onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
+    const r = await replay({
+      client,
+      model: MODEL,
+      manifest: m1,
+      rows: traffic.slice(driftAt, retrainUntil),
+      onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`),
+    });
     check(r.failed === 0, `${r.failed} requests failed`);
     const mon = await monitorNow(demo);
     story.say(windowTable(mon).split('\n').join('\n    '));
     for (const a of mon.alerts.slice(0, 6)) story.warn(`⚠ alert [${a.rule}] ${a.message}`);
     if (mon.alerts.length > 6) story.warn(`⚠ … and ${mon.alerts.length - 6} more alerts`);
-    check(mon.alerts.some((a) => a.rule.startsWith('we')), 'the control chart raised no alert');
-    check(mon.alerts.some((a) => a.rule.startsWith('drift')), 'the drift check raised no alert');
-    return { value: mon, detail: `live accuracy fell to ${formatNumber(r.correct / r.sent)}; ${mon.alerts.length} alerts (control chart and drift)` };
+    check(
+      mon.alerts.some((a) => a.rule.startsWith('we')),
+      'the control chart raised no alert',
+    );
+    check(
+      mon.alerts.some((a) => a.rule.startsWith('drift')),
+      'the drift check raised no alert',
+    );
+    return {
+      value: mon,
+      detail: `live accuracy fell to ${formatNumber(r.correct / r.sent)}; ${mon.alerts.length} alerts (control chart and drift)`,
+    };
   });
 
   // 6. retrain on recent data → 1.1.0 → gates relative to production → deploy -------------------
@@ -316,30 +412,62 @@ async function run(demo: Demo): Promise<void> {
       onProgress: (p) => story.progress(p.fraction, p.message),
     });
     demo.runs.push(t.train.run.id);
-    check(t.dataset.traffic.labelled === retrainUntil - driftAt, `expected ${retrainUntil - driftAt} labelled predictions, found ${t.dataset.traffic.labelled}`);
-    story.say(`${t.dataset.displayPath}: ${t.dataset.rows} labelled predictions from the endpoint's log (data version ${t.dataset.digest.slice(0, 19)})`);
+    check(
+      t.dataset.traffic.labelled === retrainUntil - driftAt,
+      `expected ${retrainUntil - driftAt} labelled predictions, found ${t.dataset.traffic.labelled}`,
+    );
+    story.say(
+      `${t.dataset.displayPath}: ${t.dataset.rows} labelled predictions from the endpoint's log (data version ${t.dataset.digest.slice(0, 19)})`,
+    );
     const r = t.train;
-    check(r.version.version === '1.1.0', `expected 1.1.0 (same signature, new weights), registered ${r.version.version}`);
+    check(
+      r.version.version === '1.1.0',
+      `expected 1.1.0 (same signature, new weights), registered ${r.version.version}`,
+    );
     for (const line of gateLines(r.version)) story.say(line);
     check(r.gates?.passed === true, 'the gates of 1.1.0 failed');
     approveAs(demo, `${MODEL}@1.1.0`, 'retrain reviewed');
     demo.registry.setAlias(MODEL, 'production', '1.1.0', 'retrained after drift; passed gates relative to production');
-    return { value: r.version, detail: `1.1.0 passed its gates (test accuracy ${formatNumber(r.metrics.accuracy)}); production → 1.1.0` };
+    return {
+      value: r.version,
+      detail: `1.1.0 passed its gates (test accuracy ${formatNumber(r.metrics.accuracy)}); production → 1.1.0`,
+    };
   });
 
   await story.stage('Deploy 1.1.0 and watch the control chart recover', async () => {
-    const res = await deploy({ ...(await access(demo)), ref: `${MODEL}@production`, target: TARGET, configDir: demo.dir, onStep: deployProgress(story) });
+    const res = await deploy({
+      ...(await access(demo)),
+      ref: `${MODEL}@production`,
+      target: TARGET,
+      configDir: demo.dir,
+      onStep: deployProgress(story),
+    });
     check(res.deployment.version === v2.version, `deployed ${res.deployment.version}`);
     const m2 = await manifestOf(demo.registry, `${MODEL}@1.1.0`);
-    const r = await replay({ client, model: MODEL, manifest: m2, rows: traffic.slice(retrainUntil), onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
+    const r = await replay({
+      client,
+      model: MODEL,
+      manifest: m2,
+      rows: traffic.slice(retrainUntil),
+      onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`),
+    });
     check(r.failed === 0, `${r.failed} requests failed`);
     const mon = await monitorNow(demo);
     const after = mon.windows.filter((w) => w.version === v2.version).map((w) => w.index);
-    story.say(windowTable(mon, after[0] ?? 0).split('\n').join('\n    '));
-    const outOfControl = (mon.chart ? controlPoints(mon.chart) : []).filter((p, i) => after.includes(mon.chartWindows[i]) && p.violations.length > 0);
+    story.say(
+      windowTable(mon, after[0] ?? 0)
+        .split('\n')
+        .join('\n    '),
+    );
+    const outOfControl = (mon.chart ? controlPoints(mon.chart) : []).filter(
+      (p, i) => after.includes(mon.chartWindows[i]) && p.violations.length > 0,
+    );
     check(after.length > 0, 'no window was served by 1.1.0');
     check(outOfControl.length === 0, `${outOfControl.length} windows of 1.1.0 are out of control`);
-    return { value: mon, detail: `live accuracy ${formatNumber(r.correct / r.sent)}; ${after.length} windows of 1.1.0, all within control limits` };
+    return {
+      value: mon,
+      detail: `live accuracy ${formatNumber(r.correct / r.sent)}; ${after.length} windows of 1.1.0, all within control limits`,
+    };
   });
 
   // 7. roll back and forward under load --------------------------------------------------------
@@ -350,13 +478,22 @@ async function run(demo: Demo): Promise<void> {
     story.say(`rolled back: ${back.previousVersion} → ${back.version}`);
     check(back.version === '1.0.0', `rolled back to ${back.version}`);
     await sleep(500);
-    const fwd = await deploy({ ...(await access(demo)), ref: `${MODEL}@production`, target: TARGET, configDir: demo.dir, onStep: deployProgress(story) });
+    const fwd = await deploy({
+      ...(await access(demo)),
+      ref: `${MODEL}@production`,
+      target: TARGET,
+      configDir: demo.dir,
+      onStep: deployProgress(story),
+    });
     story.say(`forward again: ${fwd.deployment.previousVersion} → ${fwd.deployment.version}`);
     await sleep(500);
     const counts = await load.stop();
     check(counts.requests > 100, `the load generator sent only ${counts.requests} requests`);
     check(counts.failed === 0, `${counts.failed} of ${counts.requests} requests failed: ${counts.errors.join('; ')}`);
-    return { value: undefined, detail: `${counts.requests} requests during rollback and redeploy, 0 failed; 1.1.0 serves` };
+    return {
+      value: undefined,
+      detail: `${counts.requests} requests during rollback and redeploy, 0 failed; 1.1.0 serves`,
+    };
   });
 
   // 8. charts ----------------------------------------------------------------------------------
@@ -365,16 +502,66 @@ async function run(demo: Demo): Promise<void> {
     await mkdir(out, { recursive: true });
     const final = await monitorNow(demo);
     const write = (file: string, w: () => { path: string }) => demo.charts.push(w().path) && file;
-    write('training', () => writeChartReport({ kind: 'runMetrics', data: runMetricsData(demo.registry, demo.runs), title: `Training — ${MODEL} 1.0.0 and 1.1.0`, out: join(out, 'training.html') }));
+    write('training', () =>
+      writeChartReport({
+        kind: 'runMetrics',
+        data: runMetricsData(demo.registry, demo.runs),
+        title: `Training — ${MODEL} 1.0.0 and 1.1.0`,
+        out: join(out, 'training.html'),
+      }),
+    );
     const compare = await compareDataWithGovernance(demo.registry, [`${MODEL}@1.0.0`, `${MODEL}@1.1.0`]);
-    write('compare', () => writeChartReport({ kind: 'compare', data: compare, title: `Compare ${MODEL} 1.0.0 and 1.1.0`, out: join(out, 'compare.html') }));
-    if (demo.explanation) write('explain', () => writeChartReport({ kind: 'explain', data: explainData(demo.explanation!), title: `${MODEL}@1.0.0 · explanation`, out: join(out, 'explain.html') }));
-    if (demo.fairness) write('fairness', () => writeChartReport({ kind: 'fairness', data: fairnessData(demo.fairness!.report, demo.fairness!.data, `${MODEL}@1.0.0`, demo.fairness!.version.gates), title: `${MODEL}@1.0.0 · fairness by season`, out: join(out, 'fairness.html') }));
+    write('compare', () =>
+      writeChartReport({
+        kind: 'compare',
+        data: compare,
+        title: `Compare ${MODEL} 1.0.0 and 1.1.0`,
+        out: join(out, 'compare.html'),
+      }),
+    );
+    if (demo.explanation)
+      write('explain', () =>
+        writeChartReport({
+          kind: 'explain',
+          data: explainData(demo.explanation!),
+          title: `${MODEL}@1.0.0 · explanation`,
+          out: join(out, 'explain.html'),
+        }),
+      );
+    if (demo.fairness)
+      write('fairness', () =>
+        writeChartReport({
+          kind: 'fairness',
+          data: fairnessData(
+            demo.fairness!.report,
+            demo.fairness!.data,
+            `${MODEL}@1.0.0`,
+            demo.fairness!.version.gates,
+          ),
+          title: `${MODEL}@1.0.0 · fairness by season`,
+          out: join(out, 'fairness.html'),
+        }),
+      );
     if (final.chart) {
-      write('control', () => writeChartReport({ kind: 'control', data: final.chart!, title: `Control chart — live accuracy per ${WINDOW} predictions`, out: join(out, 'control-chart.html') }));
+      write('control', () =>
+        writeChartReport({
+          kind: 'control',
+          data: final.chart!,
+          title: `Control chart — live accuracy per ${WINDOW} predictions`,
+          out: join(out, 'control-chart.html'),
+        }),
+      );
     }
     const drift = driftData(drifted);
-    if (drift) write('drift', () => writeChartReport({ kind: 'drift', data: drift, title: 'Drift after the switch to imperial units', out: join(out, 'drift.html') }));
+    if (drift)
+      write('drift', () =>
+        writeChartReport({
+          kind: 'drift',
+          data: drift,
+          title: 'Drift after the switch to imperial units',
+          out: join(out, 'drift.html'),
+        }),
+      );
     check(demo.charts.length === 6, `wrote ${demo.charts.length} of 6 charts`);
     for (const c of demo.charts) story.say(c);
     return { value: undefined, detail: `${demo.charts.length} HTML charts in ${displayPath(process.cwd(), out)}` };
@@ -390,55 +577,125 @@ async function onnxStages(demo: Demo): Promise<void> {
   const { story } = demo;
   const dir = join(demo.dir, 'onnx');
   const configPath = join(dir, 'modelops.yaml');
-  const onnxAccess = async (): Promise<TargetAccess> => ({ registry: demo.registry, config: (await loadConfig(configPath)).config, tokenFor: () => null });
-
-  const v1 = await story.stage('Bring your own model: register a PyTorch export (ONNX) with its config, evaluate and gate it', async () => {
-    await cp(join(examplesDir(), 'onnx'), dir, { recursive: true });
-    await editConfig(configPath, [
-      [['deploy', 'targets', ONNX_TARGET], { type: 'local', host: '127.0.0.1', port: await freePort(), requireApproval: false, smokeTest: { rows: 50, tolerance: 0.000001 } }],
-      [['monitor', 'target'], ONNX_TARGET],
-      [['monitor', 'window'], WINDOW],
-      [['monitor', 'controlChart', 'baseline'], 3],
-    ]);
-    const r = await registerModel({ registry: demo.registry, configPath, cwd: dir, note: 'PyTorch MLP exported with torch.onnx.export (opset 17)' });
-    const v = r.version;
-    const sig = v.signature;
-    check(v.format === 'onnx' && sig !== null, `expected an ONNX version with a signature, got ${v.format}`);
-    story.say(`signature from the graph: ${sig!.inputs.map((t) => `${t.name} ${t.datatype} [${t.shape.join(', ')}]`).join(', ')} → ${sig!.outputs.map((t) => `${t.name} ${t.datatype} [${t.shape.join(', ')}]`).join(', ')}`);
-    check(r.evaluation !== null, `not evaluated: ${r.notEvaluated}`);
-    story.say(`accuracy ${formatNumber(r.evaluation!.metrics.accuracy)} · f1_weighted ${formatNumber(r.evaluation!.metrics.f1_weighted)} on ${r.evaluation!.rows} rows (${r.evaluation!.data})`);
-    for (const line of gateLines(v)) story.say(line);
-    check(v.gates?.passed === true, `the gates of ${ONNX_MODEL}@${v.version} failed`);
-    approveAs(demo, `${ONNX_MODEL}@${v.version}`, 'ONNX export reviewed');
-    demo.registry.setAlias(ONNX_MODEL, 'production', v.version, 'passed its gates');
-
-    // New weights, same signature: minor. A PyTorch checkpoint: stored, with the export call.
-    const r2 = await registerModel({ registry: demo.registry, configPath, cwd: dir, source: join(dir, 'models', 'weather-mlp-v2.onnx'), evaluate: false });
-    check(r2.version.version === '1.1.0', `expected 1.1.0 for new weights with the same signature, got ${r2.version.version}`);
-    await writeFile(join(dir, 'models', 'weather.pt'), 'a PyTorch checkpoint stands in here');
-    const pt = await demo.registry.registerVersion({ model: `${ONNX_MODEL}-pt`, source: join(dir, 'models', 'weather.pt') });
-    check(pt.notice?.includes('torch.onnx.export(') === true, 'a .pt file registered without the export call');
-    story.say(`weather-mlp-v2.onnx → ${ONNX_MODEL}@1.1.0 (same signature, new weights: minor); weather.pt → stored, not runnable: "${pt.notice!.slice(0, 72)}…"`);
-    return { value: v, detail: `${ONNX_MODEL}@${v.version} registered from models/weather-mlp-v1.onnx; gates passed; production → ${v.version}` };
+  const onnxAccess = async (): Promise<TargetAccess> => ({
+    registry: demo.registry,
+    config: (await loadConfig(configPath)).config,
+    tokenFor: () => null,
   });
 
+  const v1 = await story.stage(
+    'Bring your own model: register a PyTorch export (ONNX) with its config, evaluate and gate it',
+    async () => {
+      await cp(join(examplesDir(), 'onnx'), dir, { recursive: true });
+      await editConfig(configPath, [
+        [
+          ['deploy', 'targets', ONNX_TARGET],
+          {
+            type: 'local',
+            host: '127.0.0.1',
+            port: await freePort(),
+            requireApproval: false,
+            smokeTest: { rows: 50, tolerance: 0.000001 },
+          },
+        ],
+        [['monitor', 'target'], ONNX_TARGET],
+        [['monitor', 'window'], WINDOW],
+        [['monitor', 'controlChart', 'baseline'], 3],
+      ]);
+      const r = await registerModel({
+        registry: demo.registry,
+        configPath,
+        cwd: dir,
+        note: 'PyTorch MLP exported with torch.onnx.export (opset 17)',
+      });
+      const v = r.version;
+      const sig = v.signature;
+      check(v.format === 'onnx' && sig !== null, `expected an ONNX version with a signature, got ${v.format}`);
+      story.say(
+        `signature from the graph: ${sig!.inputs.map((t) => `${t.name} ${t.datatype} [${t.shape.join(', ')}]`).join(', ')} → ${sig!.outputs.map((t) => `${t.name} ${t.datatype} [${t.shape.join(', ')}]`).join(', ')}`,
+      );
+      check(r.evaluation !== null, `not evaluated: ${r.notEvaluated}`);
+      story.say(
+        `accuracy ${formatNumber(r.evaluation!.metrics.accuracy)} · f1_weighted ${formatNumber(r.evaluation!.metrics.f1_weighted)} on ${r.evaluation!.rows} rows (${r.evaluation!.data})`,
+      );
+      for (const line of gateLines(v)) story.say(line);
+      check(v.gates?.passed === true, `the gates of ${ONNX_MODEL}@${v.version} failed`);
+      approveAs(demo, `${ONNX_MODEL}@${v.version}`, 'ONNX export reviewed');
+      demo.registry.setAlias(ONNX_MODEL, 'production', v.version, 'passed its gates');
+
+      // New weights, same signature: minor. A PyTorch checkpoint: stored, with the export call.
+      const r2 = await registerModel({
+        registry: demo.registry,
+        configPath,
+        cwd: dir,
+        source: join(dir, 'models', 'weather-mlp-v2.onnx'),
+        evaluate: false,
+      });
+      check(
+        r2.version.version === '1.1.0',
+        `expected 1.1.0 for new weights with the same signature, got ${r2.version.version}`,
+      );
+      await writeFile(join(dir, 'models', 'weather.pt'), 'a PyTorch checkpoint stands in here');
+      const pt = await demo.registry.registerVersion({
+        model: `${ONNX_MODEL}-pt`,
+        source: join(dir, 'models', 'weather.pt'),
+      });
+      check(pt.notice?.includes('torch.onnx.export(') === true, 'a .pt file registered without the export call');
+      story.say(
+        `weather-mlp-v2.onnx → ${ONNX_MODEL}@1.1.0 (same signature, new weights: minor); weather.pt → stored, not runnable: "${pt.notice!.slice(0, 72)}…"`,
+      );
+      return {
+        value: v,
+        detail: `${ONNX_MODEL}@${v.version} registered from models/weather-mlp-v1.onnx; gates passed; production → ${v.version}`,
+      };
+    },
+  );
+
   await story.stage('Deploy the ONNX version and monitor its traffic', async () => {
-    const res = await deploy({ ...(await onnxAccess()), ref: `${ONNX_MODEL}@production`, target: ONNX_TARGET, configDir: dir, onStep: deployProgress(story) });
-    check(res.deployment.status === 'active' && res.deployment.version === v1.version, `deployment is ${res.deployment.status} (${res.deployment.version})`);
+    const res = await deploy({
+      ...(await onnxAccess()),
+      ref: `${ONNX_MODEL}@production`,
+      target: ONNX_TARGET,
+      configDir: dir,
+      onStep: deployProgress(story),
+    });
+    check(
+      res.deployment.status === 'active' && res.deployment.version === v1.version,
+      `deployment is ${res.deployment.status} (${res.deployment.version})`,
+    );
     const client = await connectTarget(await onnxAccess(), ONNX_TARGET, { start: false });
     if (!client) throw new Error('the ONNX endpoint is not running');
     const predictor = await loadPredictor(await demo.registry.artifactPath(`${ONNX_MODEL}@${v1.version}`));
     const serving = predictor.manifest;
     predictor.dispose();
     const rows = demo.scenario.traffic.slice(0, WINDOW * 5);
-    const r = await replay({ client, model: ONNX_MODEL, manifest: serving, rows, onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`) });
+    const r = await replay({
+      client,
+      model: ONNX_MODEL,
+      manifest: serving,
+      rows,
+      onProgress: (d, t) => story.progress(d / t, `${d}/${t} requests`),
+    });
     check(r.failed === 0, `${r.failed} requests failed`);
     await sleep(500); // the server appends its prediction log every 200 ms
-    const mon = await monitor({ registry: demo.registry, config: (await onnxAccess()).config, target: ONNX_TARGET, model: ONNX_MODEL });
+    const mon = await monitor({
+      registry: demo.registry,
+      config: (await onnxAccess()).config,
+      target: ONNX_TARGET,
+      model: ONNX_MODEL,
+    });
     check(mon.windows.length === 5, `expected 5 windows, got ${mon.windows.length}`);
-    check(mon.windows.every((w) => w.accuracy !== null), 'a window has no accuracy: feedback did not arrive');
-    story.say(`windows: ${mon.windows.map((w) => formatNumber(w.accuracy)).join(' · ')} (live accuracy per ${WINDOW} predictions)`);
-    return { value: undefined, detail: `${res.url} serves ${ONNX_MODEL}@${res.deployment.version} through ONNX Runtime; ${r.sent} predictions, live accuracy ${formatNumber(r.correct / r.sent)}, ${mon.alerts.length} alerts` };
+    check(
+      mon.windows.every((w) => w.accuracy !== null),
+      'a window has no accuracy: feedback did not arrive',
+    );
+    story.say(
+      `windows: ${mon.windows.map((w) => formatNumber(w.accuracy)).join(' · ')} (live accuracy per ${WINDOW} predictions)`,
+    );
+    return {
+      value: undefined,
+      detail: `${res.url} serves ${ONNX_MODEL}@${res.deployment.version} through ONNX Runtime; ${r.sent} predictions, live accuracy ${formatNumber(r.correct / r.sent)}, ${mon.alerts.length} alerts`,
+    };
   });
 }
 
@@ -454,7 +711,15 @@ async function main(): Promise<number> {
   const story = new Story();
   story.title(`ModelOps demo — the whole loop, headless, in ${dir}`);
   const registry = openRegistry(dir);
-  const demo: Demo = { story, dir, configPath: join(dir, 'modelops.yaml'), registry, scenario: { history: [], traffic: [], driftAt: 0, retrainUntil: 0 }, runs: [], charts: [] };
+  const demo: Demo = {
+    story,
+    dir,
+    configPath: join(dir, 'modelops.yaml'),
+    registry,
+    scenario: { history: [], traffic: [], driftAt: 0, retrainUntil: 0 },
+    runs: [],
+    charts: [],
+  };
   const t0 = performance.now();
   let ok = false;
   try {
@@ -462,7 +727,8 @@ async function main(): Promise<number> {
     await onnxStages(demo);
     ok = true;
   } catch (e) {
-    if (!(e instanceof DemoStageFailed)) story.say(`unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    if (!(e instanceof DemoStageFailed))
+      story.say(`unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   } finally {
     await stopLocalServer(registry.storeDir, TARGET);
     await stopLocalServer(registry.storeDir, ONNX_TARGET);
@@ -470,7 +736,11 @@ async function main(): Promise<number> {
   }
   const results = story.summary();
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-  story.title(ok ? `\nThe loop closed: ${results.length} stages passed in ${seconds} s. Workspace: ${dir}` : `\nThe demo FAILED after ${seconds} s. Workspace kept for inspection: ${dir}`);
+  story.title(
+    ok
+      ? `\nThe loop closed: ${results.length} stages passed in ${seconds} s. Workspace: ${dir}`
+      : `\nThe demo FAILED after ${seconds} s. Workspace kept for inspection: ${dir}`,
+  );
   return ok ? 0 : 1;
 }
 

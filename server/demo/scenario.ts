@@ -28,12 +28,18 @@ export function buildScenario(all: Row[], options: { driftAt: number; retrainRow
   const recent = all.filter((r) => String(r.date) >= '2014-01-01');
   const order = seededPermutation(recent.length, options.seed ?? 7);
   const traffic = Array.from(order, (j, i) => (i >= options.driftAt ? drift(recent[j]) : recent[j]));
-  return { history, traffic, driftAt: options.driftAt, retrainUntil: Math.min(traffic.length, options.driftAt + options.retrainRows) };
+  return {
+    history,
+    traffic,
+    driftAt: options.driftAt,
+    retrainUntil: Math.min(traffic.length, options.driftAt + options.retrainRows),
+  };
 }
 
 /** The station's new firmware reports imperial units: rain in inches, temperatures in °F. */
 export function drift(row: Row): Row {
-  const convert = (v: Row[string], f: (x: number) => number, digits: number) => (typeof v === 'number' ? Math.round(f(v) * 10 ** digits) / 10 ** digits : v);
+  const convert = (v: Row[string], f: (x: number) => number, digits: number) =>
+    typeof v === 'number' ? Math.round(f(v) * 10 ** digits) / 10 ** digits : v;
   return {
     ...row,
     precipitation: convert(row.precipitation, (mm) => mm / MM_PER_INCH, 3),

@@ -52,7 +52,11 @@ export async function replay(options: {
   await Promise.all(Array.from({ length: options.concurrency ?? 1 }, worker));
   // Labels arrive later than predictions, as they do in production.
   for (let i = 0; i < feedback.length; i += 1000) {
-    const { status, json } = await client.raw('POST', `/v2/models/${encodeURIComponent(model)}/feedback`, feedback.slice(i, i + 1000));
+    const { status, json } = await client.raw(
+      'POST',
+      `/v2/models/${encodeURIComponent(model)}/feedback`,
+      feedback.slice(i, i + 1000),
+    );
     if (status !== 202) throw new Error(`feedback was refused (${status}): ${JSON.stringify(json)}`);
   }
   return result;

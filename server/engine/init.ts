@@ -25,16 +25,28 @@ Source: the vega-datasets npm package, version 3.2.1, file \`data/seattle-weathe
  */
 export function examplesDir(): string {
   const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  const candidates = [join(here, '..', 'examples'), join(here, '..', '..', 'examples'), join(process.cwd(), 'examples')];
+  const candidates = [
+    join(here, '..', 'examples'),
+    join(here, '..', '..', 'examples'),
+    join(process.cwd(), 'examples'),
+  ];
   for (const c of candidates) if (existsSync(join(c, 'sample', 'data', 'seattle-weather.csv'))) return c;
-  throw new ModelOpsError('examples-missing', `The sample dataset was not found (looked in ${candidates.join(', ')}).`, 'Reinstall ModelOps; the examples/ folder ships with it.');
+  throw new ModelOpsError(
+    'examples-missing',
+    `The sample dataset was not found (looked in ${candidates.join(', ')}).`,
+    'Reinstall ModelOps; the examples/ folder ships with it.',
+  );
 }
 
 export function initWorkspace(dir: string, options: { force?: boolean } = {}): InitResult {
   const root = resolve(dir);
   const configPath = join(root, 'modelops.yaml');
   if (existsSync(configPath) && !options.force) {
-    throw new ModelOpsError('config-exists', `${configPath} already exists; not overwriting it.`, 'Use --force to replace it with the starter config, or edit it.');
+    throw new ModelOpsError(
+      'config-exists',
+      `${configPath} already exists; not overwriting it.`,
+      'Use --force to replace it with the starter config, or edit it.',
+    );
   }
   const source = join(examplesDir(), 'sample', 'data', 'seattle-weather.csv');
   mkdirSync(join(root, 'data'), { recursive: true });

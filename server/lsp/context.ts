@@ -29,7 +29,10 @@ export interface ServerContext extends WorkspaceServices {
   /** Typed request handler registration; requests declared `requiresTrust` are refused in an untrusted workspace here. */
   handle<T extends RequestType<unknown, unknown>>(
     type: T,
-    handler: (params: ParamsOf<T>, token: import('vscode-languageserver/node').CancellationToken) => ResultOf<T> | Promise<ResultOf<T>>,
+    handler: (
+      params: ParamsOf<T>,
+      token: import('vscode-languageserver/node').CancellationToken,
+    ) => ResultOf<T> | Promise<ResultOf<T>>,
   ): void;
   /** Typed notification to the client. */
   notify<T extends NotificationType<unknown>>(type: T, params: ParamsOf<T>): void;
@@ -37,5 +40,8 @@ export interface ServerContext extends WorkspaceServices {
    * Typed handler of a notification from the client. Its params come over the wire: the handler
    * still checks their shape.
    */
-  onNotification<T extends NotificationType<unknown>>(type: T, handler: (params: Partial<ParamsOf<T>> | undefined) => void): void;
+  onNotification<T extends NotificationType<unknown>>(
+    type: T,
+    handler: (params: Partial<ParamsOf<T>> | undefined) => void,
+  ): void;
 }

@@ -58,8 +58,13 @@ const ctx: ServerContext = {
         return await handler(params as never, token);
       } catch (e) {
         // Engine errors reach the client as a message that names what is wrong and what to do.
-        if (!isModelOpsError(e)) connection.console.error(`${type.method} failed: ${e instanceof Error ? e.stack : String(e)}`);
-        throw new ResponseError(isModelOpsError(e) ? 1 : ErrorCodes.InternalError, describeError(e), isModelOpsError(e) ? { code: e.code } : undefined);
+        if (!isModelOpsError(e))
+          connection.console.error(`${type.method} failed: ${e instanceof Error ? e.stack : String(e)}`);
+        throw new ResponseError(
+          isModelOpsError(e) ? 1 : ErrorCodes.InternalError,
+          describeError(e),
+          isModelOpsError(e) ? { code: e.code } : undefined,
+        );
       }
     });
   },

@@ -67,7 +67,11 @@ export function createWorkspaceServices(host: ServicesHost): WorkspaceServices {
   const registryRoot = (): string => {
     const root = host.workspaceRoot();
     if (!root) {
-      throw new ModelOpsError('no-workspace', 'No workspace folder is open, so there is no model registry.', 'Open a folder (File › Open Folder…) to use the registry.');
+      throw new ModelOpsError(
+        'no-workspace',
+        'No workspace folder is open, so there is no model registry.',
+        'Open a folder (File › Open Folder…) to use the registry.',
+      );
     }
     return resolve(root);
   };
@@ -111,11 +115,16 @@ export function createWorkspaceServices(host: ServicesHost): WorkspaceServices {
       reg = openRegistry(root, { readonly: true });
     }
     for (const w of reg.warnings) host.log(`registry: ${w}`);
-    if (reg.lostDatabase) host.log(`registry: ${lostText(reg.lostDatabase)}; writes are refused until it is restored or a new registry is confirmed.`);
+    if (reg.lostDatabase)
+      host.log(
+        `registry: ${lostText(reg.lostDatabase)}; writes are refused until it is restored or a new registry is confirmed.`,
+      );
     empty?.close();
     empty = null;
     registry = reg;
-    unsubscribe = reg.onChange((e) => host.notify(core.changed, e.model ? { kind: e.kind, model: e.model } : { kind: e.kind }));
+    unsubscribe = reg.onChange((e) =>
+      host.notify(core.changed, e.model ? { kind: e.kind, model: e.model } : { kind: e.kind }),
+    );
     return reg;
   };
 
@@ -129,7 +138,12 @@ export function createWorkspaceServices(host: ServicesHost): WorkspaceServices {
 
   const requireRoot = (): string => {
     const root = host.workspaceRoot();
-    if (!root) throw new ModelOpsError('no-workspace', 'No workspace folder is open.', 'Open the folder that holds modelops.yaml.');
+    if (!root)
+      throw new ModelOpsError(
+        'no-workspace',
+        'No workspace folder is open.',
+        'Open the folder that holds modelops.yaml.',
+      );
     return root;
   };
 

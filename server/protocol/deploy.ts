@@ -26,12 +26,18 @@ export interface DeployResultInfo {
   url: string;
 }
 
-export const deploy = request<DeployParams, DeployResultInfo>('modelops/deploy/deploy', { requiresTrust: true, action: 'Deploying' });
+export const deploy = request<DeployParams, DeployResultInfo>('modelops/deploy/deploy', {
+  requiresTrust: true,
+  action: 'Deploying',
+});
 
 /** Each step of a running deploy as it starts, passes or fails. */
 export const deployStep = notification<{ ref: string; target: string; event: StepEvent }>('modelops/deploy/step');
 
-export const rollback = request<{ target: string; model: string; configUri?: string }, DeploymentRecord>('modelops/deploy/rollback', { requiresTrust: true, action: 'Rolling back a deployment' });
+export const rollback = request<{ target: string; model: string; configUri?: string }, DeploymentRecord>(
+  'modelops/deploy/rollback',
+  { requiresTrust: true, action: 'Rolling back a deployment' },
+);
 
 /** Configured targets with health and what they serve; never starts a server. */
 export const listEndpoints = request<{ configUri?: string }, EndpointStatus[]>('modelops/deploy/listEndpoints');

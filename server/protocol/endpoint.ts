@@ -15,7 +15,10 @@ export interface EndpointTestResult {
   /** The version's infer route on the target. */
   url: string;
   /** The Open Inference Protocol body: one row of the version's signature, not logged by monitoring. */
-  body: { inputs: Array<{ name: string; datatype: string; shape: number[]; data: unknown[] }>; parameters: { modelops_log: false } };
+  body: {
+    inputs: Array<{ name: string; datatype: string; shape: number[]; data: unknown[] }>;
+    parameters: { modelops_log: false };
+  };
   /** Where the row came from (a data file of the config), or 'placeholder values'. */
   rowSource: string;
   /** Present when sent: the label or value, class probabilities, round-trip time. */
@@ -23,4 +26,7 @@ export interface EndpointTestResult {
   latencyMs?: number;
 }
 
-export const testRequest = request<EndpointTestParams, EndpointTestResult>('modelops/endpoint/testRequest', { requiresTrust: true, action: 'Sending a test request' });
+export const testRequest = request<EndpointTestParams, EndpointTestResult>('modelops/endpoint/testRequest', {
+  requiresTrust: true,
+  action: 'Sending a test request',
+});

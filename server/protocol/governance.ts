@@ -47,10 +47,15 @@ export interface ExplainSummary {
 }
 
 /** Explains the start of the test split (up to 200 rows) and stores global importance with the version. */
-export const explain = request<ExplainParams, ExplainSummary>('modelops/governance/explain', { requiresTrust: true, action: 'Explaining (it runs the model on the workspace\'s data)' });
+export const explain = request<ExplainParams, ExplainSummary>('modelops/governance/explain', {
+  requiresTrust: true,
+  action: "Explaining (it runs the model on the workspace's data)",
+});
 
 /** Global importance stored with a version (null when none, or stored for another artifact). */
-export const storedImportance = request<{ ref: string }, StoredImportance | null>('modelops/governance/storedImportance');
+export const storedImportance = request<{ ref: string }, StoredImportance | null>(
+  'modelops/governance/storedImportance',
+);
 
 /** The fairness report stored with a version by the last evaluation or training (null when none). */
 export const storedFairness = request<{ ref: string }, StoredFairness | null>('modelops/governance/storedFairness');

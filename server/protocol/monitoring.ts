@@ -87,10 +87,13 @@ export interface CheckoutDatasetParams {
 }
 
 /** Restores a data version's exact bytes (verified against its digest) to a file. */
-export const checkoutDataset = request<CheckoutDatasetParams, { path: string; size: number; digest: string }>('modelops/monitoring/checkoutDataset', {
-  requiresTrust: true,
-  action: 'Restoring a dataset',
-});
+export const checkoutDataset = request<CheckoutDatasetParams, { path: string; size: number; digest: string }>(
+  'modelops/monitoring/checkoutDataset',
+  {
+    requiresTrust: true,
+    action: 'Restoring a dataset',
+  },
+);
 
 /** Alerts of what a target serves: for the version serving now, since it was (re)deployed. */
 export interface AlertCount {
@@ -138,7 +141,10 @@ export interface RetrainFromTrafficResult {
  * predictions joined with their feedback, stores it as a data version, trains and gates. Reports
  * work-done progress and honours cancellation.
  */
-export const retrainFromTraffic = request<RetrainFromTrafficParams, RetrainFromTrafficResult>('modelops/monitoring/retrainFromTraffic', {
-  requiresTrust: true,
-  action: 'Retraining from traffic',
-});
+export const retrainFromTraffic = request<RetrainFromTrafficParams, RetrainFromTrafficResult>(
+  'modelops/monitoring/retrainFromTraffic',
+  {
+    requiresTrust: true,
+    action: 'Retraining from traffic',
+  },
+);

@@ -36,7 +36,10 @@ export interface StudyView {
 }
 
 /** Runs (or resumes) the study of the config's `tune:` block; resolves when it ends (or is cancelled). */
-export const tune = request<TuneParams, StudyView>('modelops/optimize/tune', { requiresTrust: true, action: 'Tuning (it trains models on the data the workspace names)' });
+export const tune = request<TuneParams, StudyView>('modelops/optimize/tune', {
+  requiresTrust: true,
+  action: 'Tuning (it trains models on the data the workspace names)',
+});
 
 /**
  * One event of a running study (≤ a few KB: the trial's record with its curve, never the study's
@@ -86,7 +89,10 @@ export interface RegisterBestSummary {
   notes: string[];
 }
 
-export const registerBest = request<RegisterBestParams, RegisterBestSummary>('modelops/optimize/registerBest', { requiresTrust: true, action: 'Registering a trial (it trains the model again)' });
+export const registerBest = request<RegisterBestParams, RegisterBestSummary>('modelops/optimize/registerBest', {
+  requiresTrust: true,
+  action: 'Registering a trial (it trains the model again)',
+});
 
 interface OptimizeCommon {
   /** "model@1.2.0", "model@production" or "model". */
@@ -139,6 +145,12 @@ export interface PruneInfo {
   finalLoss: number | null;
 }
 
-export const quantize = request<QuantizeParams, OptimizeSummary>('modelops/optimize/quantize', { requiresTrust: true, action: 'Quantising (it loads and scores models on the workspace\'s data)' });
+export const quantize = request<QuantizeParams, OptimizeSummary>('modelops/optimize/quantize', {
+  requiresTrust: true,
+  action: "Quantising (it loads and scores models on the workspace's data)",
+});
 
-export const prune = request<PruneParams, OptimizeSummary>('modelops/optimize/prune', { requiresTrust: true, action: 'Pruning (it fine-tunes the model on the workspace\'s data)' });
+export const prune = request<PruneParams, OptimizeSummary>('modelops/optimize/prune', {
+  requiresTrust: true,
+  action: "Pruning (it fine-tunes the model on the workspace's data)",
+});

@@ -24,7 +24,9 @@ export type { LineageView };
 export const listModels = request<Record<string, never>, ModelRecord[]>('modelops/registry/listModels');
 
 /** Paged: `offset`/`limit` (≤ 1000), `sort` ('version' | 'created' | a metric), `order`, `filter`. */
-export const listVersions = request<ListVersionsQuery, { total: number; items: VersionRecord[] }>('modelops/registry/listVersions');
+export const listVersions = request<ListVersionsQuery, { total: number; items: VersionRecord[] }>(
+  'modelops/registry/listVersions',
+);
 
 /** `ref`: "model@1.2.0", "model@production" or "model" (latest). */
 export const getVersion = request<{ ref: string }, VersionRecord>('modelops/registry/getVersion');
@@ -43,14 +45,20 @@ export interface SetAliasParams {
 /** Promote: move `alias` to `version`. Fails with the gate results when the version's gates failed. */
 export const setAlias = request<SetAliasParams, AliasMove>('modelops/registry/setAlias');
 
-export const rollbackAlias = request<{ model: string; alias: string; reason?: string | null }, AliasMove>('modelops/registry/rollbackAlias');
+export const rollbackAlias = request<{ model: string; alias: string; reason?: string | null }, AliasMove>(
+  'modelops/registry/rollbackAlias',
+);
 
 /** Newest first. */
 export const aliasHistory = request<{ model: string; alias?: string }, AliasMove[]>('modelops/registry/aliasHistory');
 
-export const compareVersions = request<{ a: string; b: string }, VersionComparison>('modelops/registry/compareVersions');
+export const compareVersions = request<{ a: string; b: string }, VersionComparison>(
+  'modelops/registry/compareVersions',
+);
 
-export const archiveVersion = request<{ ref: string; archived?: boolean }, VersionRecord>('modelops/registry/archiveVersion');
+export const archiveVersion = request<{ ref: string; archived?: boolean }, VersionRecord>(
+  'modelops/registry/archiveVersion',
+);
 
 /** Refused while the version holds an alias or is deployed. */
 export const deleteVersion = request<{ ref: string }, { deleted: string }>('modelops/registry/deleteVersion');
@@ -60,7 +68,9 @@ export const setTags = request<{ ref: string; tags: string[] }, VersionRecord>('
 /** A verified local path of the artifact (a file, or an unpacked folder), e.g. for "Reveal artifact". */
 export const artifactPath = request<{ ref: string }, { path: string }>('modelops/registry/artifactPath');
 
-export const listRuns = request<{ model?: string; limit?: number; offset?: number }, RunRecord[]>('modelops/registry/listRuns');
+export const listRuns = request<{ model?: string; limit?: number; offset?: number }, RunRecord[]>(
+  'modelops/registry/listRuns',
+);
 
 export const getRun = request<{ id: string }, RunRecord>('modelops/registry/getRun');
 
@@ -68,9 +78,13 @@ export const runMetrics = request<{ id: string }, RunMetricPoint[]>('modelops/re
 
 export const listDatasets = request<Record<string, never>, DatasetRecord[]>('modelops/registry/listDatasets');
 
-export const listDeployments = request<{ target?: string; model?: string; limit?: number }, DeploymentRecord[]>('modelops/registry/listDeployments');
+export const listDeployments = request<{ target?: string; model?: string; limit?: number }, DeploymentRecord[]>(
+  'modelops/registry/listDeployments',
+);
 
-export const listAlerts = request<{ target?: string; unacknowledgedOnly?: boolean; limit?: number }, AlertRecord[]>('modelops/registry/listAlerts');
+export const listAlerts = request<{ target?: string; unacknowledgedOnly?: boolean; limit?: number }, AlertRecord[]>(
+  'modelops/registry/listAlerts',
+);
 
 export interface ConfigTextResult {
   /** The resolved version, "model@1.2.0". */
@@ -103,4 +117,7 @@ export const storeState = request<Record<string, never>, StoreState>('modelops/r
  * After the user confirmed it: start an empty registry beside the artifacts of a lost one (they are
  * set aside in .modelops/artifacts.lost-<time>/, not deleted). Needs a trusted workspace.
  */
-export const confirmNewRegistry = request<Record<string, never>, StoreState>('modelops/registry/confirmNewRegistry', { requiresTrust: true, action: 'Starting a new registry' });
+export const confirmNewRegistry = request<Record<string, never>, StoreState>('modelops/registry/confirmNewRegistry', {
+  requiresTrust: true,
+  action: 'Starting a new registry',
+});

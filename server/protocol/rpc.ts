@@ -27,8 +27,16 @@ export interface NotificationType<P> {
 }
 
 /** Method names are `modelops/<domain>/<name>`, the domain being the protocol file that declares it. */
-export function request<P, R>(method: string, options: { requiresTrust?: boolean; action?: string } = {}): RequestType<P, R> {
-  return { kind: 'request', method, requiresTrust: options.requiresTrust === true, ...(options.action ? { action: options.action } : {}) };
+export function request<P, R>(
+  method: string,
+  options: { requiresTrust?: boolean; action?: string } = {},
+): RequestType<P, R> {
+  return {
+    kind: 'request',
+    method,
+    requiresTrust: options.requiresTrust === true,
+    ...(options.action ? { action: options.action } : {}),
+  };
 }
 
 /** A notification the sidecar sends to the extension. */

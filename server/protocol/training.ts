@@ -31,7 +31,10 @@ export interface TrainSummary {
   notes: string[];
 }
 
-export const train = request<TrainParams, TrainSummary>('modelops/training/train', { requiresTrust: true, action: 'Training' });
+export const train = request<TrainParams, TrainSummary>('modelops/training/train', {
+  requiresTrust: true,
+  action: 'Training',
+});
 
 /** One new point of a running training's curve (≤ 1 KB). */
 export interface TrainProgressParams {
@@ -60,7 +63,10 @@ export interface EvaluateParams {
 /** The engine's evaluation result, as it is. */
 export type EvaluateSummary = EvaluateResult;
 
-export const evaluate = request<EvaluateParams, EvaluateSummary>('modelops/training/evaluate', { requiresTrust: true, action: 'Evaluating (it loads the model and data the workspace names)' });
+export const evaluate = request<EvaluateParams, EvaluateSummary>('modelops/training/evaluate', {
+  requiresTrust: true,
+  action: 'Evaluating (it loads the model and data the workspace names)',
+});
 
 export interface BackendStatus {
   /** The backend training and serving use in this sidecar: tensorflow | wasm | cpu. */

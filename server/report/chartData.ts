@@ -18,7 +18,10 @@ export function runMetricsData(registry: Registry, runIds: string[]): RunMetrics
       const run = registry.getRun(id);
       return {
         runId: run.id,
-        label: run.version && run.model ? `${run.model}@${run.version}` : `${run.id.slice(0, 8)}${run.model ? ` · ${run.model}` : ''}`,
+        label:
+          run.version && run.model
+            ? `${run.model}@${run.version}`
+            : `${run.id.slice(0, 8)}${run.model ? ` · ${run.model}` : ''}`,
         status: run.status,
         points: registry.runMetrics(run.id).map((p) => ({ step: p.step, metrics: p.metrics })),
       };
@@ -33,7 +36,10 @@ export function compareData(registry: Registry, refs: string[]): CompareData {
   for (const v of versions) for (const m of Object.keys(v.metrics)) if (!names.includes(m)) names.push(m);
   return {
     versions: versions.map((v) => `${v.model}@${v.version}`),
-    metrics: names.map((name) => ({ name, values: versions.map((v) => (typeof v.metrics[name] === 'number' ? v.metrics[name] : null)) })),
+    metrics: names.map((name) => ({
+      name,
+      values: versions.map((v) => (typeof v.metrics[name] === 'number' ? v.metrics[name] : null)),
+    })),
   };
 }
 
@@ -45,8 +51,22 @@ export function driftData(result: MonitorResult): DriftData | null {
     method: result.drift.method,
     threshold: result.drift.threshold,
     features: [
-      ...result.drift.features.map((f) => ({ feature: f.name, score: f.score, threshold: f.threshold, test: f.test, pValue: f.pValue, drifted: f.drifted })),
-      { feature: '(predictions)', score: result.drift.predictions.score, threshold: result.drift.predictions.threshold, test: result.drift.predictions.test, pValue: result.drift.predictions.pValue, drifted: result.drift.predictions.drifted },
+      ...result.drift.features.map((f) => ({
+        feature: f.name,
+        score: f.score,
+        threshold: f.threshold,
+        test: f.test,
+        pValue: f.pValue,
+        drifted: f.drifted,
+      })),
+      {
+        feature: '(predictions)',
+        score: result.drift.predictions.score,
+        threshold: result.drift.predictions.threshold,
+        test: result.drift.predictions.test,
+        pValue: result.drift.predictions.pValue,
+        drifted: result.drift.predictions.drifted,
+      },
     ],
     window: last ? { start: last.start ?? undefined, end: last.end ?? undefined, size: last.count } : undefined,
   };

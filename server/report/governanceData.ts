@@ -22,7 +22,14 @@ export function explainData(r: ExplainSummary): ExplainData {
     background: r.background,
     rows: r.rows,
     meanAbsShap: r.meanAbsShap?.perOutput ?? null,
-    permutation: r.permutation ? { metric: r.permutation.metric, baseline: r.permutation.baseline, repeats: r.permutation.repeats, features: r.permutation.features.map((f) => ({ feature: f.feature, mean: f.mean, std: f.std })) } : null,
+    permutation: r.permutation
+      ? {
+          metric: r.permutation.metric,
+          baseline: r.permutation.baseline,
+          repeats: r.permutation.repeats,
+          features: r.permutation.features.map((f) => ({ feature: f.feature, mean: f.mean, std: f.std })),
+        }
+      : null,
   };
 }
 
@@ -33,7 +40,11 @@ export function fairnessData(r: FairnessReport, data: string, ref: string, gates
     data,
     minGroupSize: r.minGroupSize,
     metrics: r.metrics,
-    breakdowns: r.breakdowns.map((b) => ({ by: b.by, groups: b.groups.map((g) => ({ name: g.name, count: g.count, small: g.small, values: g.values })), gaps: b.gaps })),
+    breakdowns: r.breakdowns.map((b) => ({
+      by: b.by,
+      groups: b.groups.map((g) => ({ name: g.name, count: g.count, small: g.small, values: g.values })),
+      gaps: b.gaps,
+    })),
     fairness: Object.entries(r.fairness).map(([name, value]) => {
       const g = gates?.results.find((x) => x.metric === name);
       return { name, value: value ?? null, ...(g ? { gate: g.expression, passed: g.passed } : {}) };
@@ -43,20 +54,32 @@ export function fairnessData(r: FairnessReport, data: string, ref: string, gates
 }
 
 /** The compare data's "Feature importance" and "Fairness" sections from what is stored with each version. */
-export function compareSections(versions: number, importance: Array<StoredImportance | null>, fairness: Array<StoredFairness | null>): Pick<CompareData, 'importance' | 'fairness'> {
+export function compareSections(
+  versions: number,
+  importance: Array<StoredImportance | null>,
+  fairness: Array<StoredFairness | null>,
+): Pick<CompareData, 'importance' | 'fairness'> {
   const features = [...new Set(importance.flatMap((s) => s?.meanAbsShap.features ?? []))];
   const names = [...new Set(fairness.flatMap((f) => (f ? Object.keys(f.report.fairness) : [])))].sort();
   const pad = <T>(xs: T[]): T[] => xs.slice(0, versions);
   return {
     importance: features.map((feature) => ({
       feature,
-      meanAbsShap: pad(importance.map((s) => {
-        const i = s ? s.meanAbsShap.features.indexOf(feature) : -1;
-        return s && i >= 0 ? s.meanAbsShap.overall[i] : null;
-      })),
+      meanAbsShap: pad(
+        importance.map((s) => {
+          const i = s ? s.meanAbsShap.features.indexOf(feature) : -1;
+          return s && i >= 0 ? s.meanAbsShap.overall[i] : null;
+        }),
+      ),
       permutation: pad(importance.map((s) => s?.permutation.features.find((p) => p.feature === feature)?.mean ?? null)),
     })),
-    fairness: names.map((name) => ({ name, values: pad(fairness.map((f) => (f ? (f.report.fairness as Record<string, number | null | undefined>)[name] ?? null : null))) })),
+    fairness: names.map((name) => ({
+      name,
+      values: pad(
+        fairness.map((f) =>
+          f ? ((f.report.fairness as Record<string, number | null | undefined>)[name] ?? null) : null,
+        ),
+      ),
+    })),
   };
 }
-

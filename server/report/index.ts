@@ -27,7 +27,9 @@ export interface WriteChartReportInput<K extends ChartKind = ChartKind> extends 
  * dist/webview.js: next to the running file when bundled (dist/cli.js → dist/webview.js), or
  * from the source tree when run through tsx (server/report → ../../dist/webview.js).
  */
-export function locateWebviewBundle(candidates = [join(__dirname, 'webview.js'), resolve(__dirname, '../../dist/webview.js')]): string {
+export function locateWebviewBundle(
+  candidates = [join(__dirname, 'webview.js'), resolve(__dirname, '../../dist/webview.js')],
+): string {
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new ModelOpsError(
@@ -44,14 +46,19 @@ export function newNonce(): string {
 }
 
 /** The report page as a string. */
-export function renderChartReport<K extends ChartKind>(input: ChartReportInput<K>, bundlePath = locateWebviewBundle()): string {
+export function renderChartReport<K extends ChartKind>(
+  input: ChartReportInput<K>,
+  bundlePath = locateWebviewBundle(),
+): string {
   const code = readFileSync(bundlePath, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n');
   const init = { type: 'init', kind: input.kind, title: input.title, data: input.data } as InitMessage;
   return chartPageHtml({ title: input.title, nonce: newNonce(), script: { code }, init });
 }
 
 /** Writes the report (creating folders; replaced atomically) and returns its absolute path and size. */
-export function writeChartReport<K extends ChartKind>(input: WriteChartReportInput<K>): { path: string; bytes: number } {
+export function writeChartReport<K extends ChartKind>(
+  input: WriteChartReportInput<K>,
+): { path: string; bytes: number } {
   const html = renderChartReport(input, input.bundle ?? locateWebviewBundle());
   const out = resolve(input.out);
   try {
@@ -60,7 +67,11 @@ export function writeChartReport<K extends ChartKind>(input: WriteChartReportInp
     writeFileSync(tmp, html);
     renameSync(tmp, out);
   } catch (e) {
-    throw new ModelOpsError('report-write', `Could not write the report ${out}: ${e instanceof Error ? e.message : String(e)}.`, 'Choose an --out path in a folder you can write to.');
+    throw new ModelOpsError(
+      'report-write',
+      `Could not write the report ${out}: ${e instanceof Error ? e.message : String(e)}.`,
+      'Choose an --out path in a folder you can write to.',
+    );
   }
   return { path: out, bytes: Buffer.byteLength(html) };
 }

@@ -28,8 +28,18 @@ export function studyParams(space: string): Param[] {
   const out: Param[] = [];
   for (const [name, p] of Object.entries(parsed)) {
     if (!isRecord(p)) continue;
-    if (p.type === 'choice' && Array.isArray(p.values)) out.push({ name, type: 'choice', values: p.values.filter((v): v is string | number => typeof v === 'string' || typeof v === 'number') });
-    else if ((p.type === 'uniform' || p.type === 'loguniform' || p.type === 'int') && typeof p.low === 'number' && typeof p.high === 'number') out.push({ name, type: p.type, low: p.low, high: p.high });
+    if (p.type === 'choice' && Array.isArray(p.values))
+      out.push({
+        name,
+        type: 'choice',
+        values: p.values.filter((v): v is string | number => typeof v === 'string' || typeof v === 'number'),
+      });
+    else if (
+      (p.type === 'uniform' || p.type === 'loguniform' || p.type === 'int') &&
+      typeof p.low === 'number' &&
+      typeof p.high === 'number'
+    )
+      out.push({ name, type: p.type, low: p.low, high: p.high });
   }
   return out;
 }
@@ -51,7 +61,10 @@ export function etaSquared(groups: number[][]): number {
 }
 
 /** Groups trials' objective values by bins of one parameter (see the header). */
-export function binByParam(param: Param, trials: ReadonlyArray<{ params: Record<string, string | number>; value: number }>): number[][] {
+export function binByParam(
+  param: Param,
+  trials: ReadonlyArray<{ params: Record<string, string | number>; value: number }>,
+): number[][] {
   const xs = trials.filter((t) => t.params[param.name] !== undefined);
   if (param.type === 'choice') {
     const byValue = new Map<string, number[]>();
@@ -61,14 +74,17 @@ export function binByParam(param: Param, trials: ReadonlyArray<{ params: Record<
     }
     return [...byValue.values()];
   }
-  const sorted = xs.filter((t) => typeof t.params[param.name] === 'number').sort((a, b) => (a.params[param.name] as number) - (b.params[param.name] as number));
+  const sorted = xs
+    .filter((t) => typeof t.params[param.name] === 'number')
+    .sort((a, b) => (a.params[param.name] as number) - (b.params[param.name] as number));
   const k = Math.max(1, Math.min(5, Math.floor(Math.sqrt(sorted.length))));
   const groups: number[][] = [];
   // Equal-count bins; equal parameter values never straddle two bins.
   let start = 0;
   for (let b = 0; b < k && start < sorted.length; b++) {
     let end = b === k - 1 ? sorted.length : Math.round(((b + 1) * sorted.length) / k);
-    while (end < sorted.length && end > start && sorted[end].params[param.name] === sorted[end - 1].params[param.name]) end++;
+    while (end < sorted.length && end > start && sorted[end].params[param.name] === sorted[end - 1].params[param.name])
+      end++;
     if (end <= start) continue;
     groups.push(sorted.slice(start, end).map((t) => t.value));
     start = end;
@@ -77,7 +93,10 @@ export function binByParam(param: Param, trials: ReadonlyArray<{ params: Record<
 }
 
 export function parameterImportance(params: Param[], trials: readonly TrialRecord[]): StudyData['importance'] {
-  const done = trials.filter((t): t is TrialRecord & { value: number } => t.status === 'completed' && t.value !== null && Number.isFinite(t.value));
+  const done = trials.filter(
+    (t): t is TrialRecord & { value: number } =>
+      t.status === 'completed' && t.value !== null && Number.isFinite(t.value),
+  );
   if (done.length < 3) return null;
   return params.map((p) => {
     const groups = binByParam(p, done);
@@ -86,10 +105,18 @@ export function parameterImportance(params: Param[], trials: readonly TrialRecor
 }
 
 /** The study chart's dataset. */
-export function studyChartData(view: { study: StudyRecord; trials: readonly TrialRecord[] }, budget?: number | null): StudyData {
+export function studyChartData(
+  view: { study: StudyRecord; trials: readonly TrialRecord[] },
+  budget?: number | null,
+): StudyData {
   const { study, trials } = view;
   const params = studyParams(study.space);
-  const b = budget !== undefined ? budget : isRecord(study.settings.budget) && typeof study.settings.budget.trials === 'number' ? study.settings.budget.trials : null;
+  const b =
+    budget !== undefined
+      ? budget
+      : isRecord(study.settings.budget) && typeof study.settings.budget.trials === 'number'
+        ? study.settings.budget.trials
+        : null;
   return {
     id: study.id,
     model: study.model,
@@ -102,7 +129,15 @@ export function studyChartData(view: { study: StudyRecord; trials: readonly Tria
     params,
     trials: [...trials]
       .sort((x, y) => x.number - y.number)
-      .map((t) => ({ number: t.number, status: t.status, params: t.params, value: t.value, epochs: t.epochs, intermediate: t.intermediate, error: t.error })),
+      .map((t) => ({
+        number: t.number,
+        status: t.status,
+        params: t.params,
+        value: t.value,
+        epochs: t.epochs,
+        intermediate: t.intermediate,
+        error: t.error,
+      })),
     importance: parameterImportance(params, trials),
   };
 }

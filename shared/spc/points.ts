@@ -77,7 +77,12 @@ export function sliceControlChart(data: ControlChartData, from: number, to = dat
   if (data.n) out.n = data.n.slice(from, to);
   if (data.start) out.start = data.start.slice(from, to);
   if (data.end) out.end = data.end.slice(from, to);
-  if (data.varying) out.varying = { std: data.varying.std.slice(from, to), ucl: data.varying.ucl.slice(from, to), lcl: data.varying.lcl.slice(from, to) };
+  if (data.varying)
+    out.varying = {
+      std: data.varying.std.slice(from, to),
+      ucl: data.varying.ucl.slice(from, to),
+      lcl: data.varying.lcl.slice(from, to),
+    };
   if (data.estimated) out.estimated = data.estimated.slice(from, to);
   return out;
 }
@@ -90,10 +95,22 @@ export function sliceControlChart(data: ControlChartData, from: number, to = dat
 export function appendControlSeries(data: ControlChartData, add: ControlChartSeries): void {
   const before = data.values.length;
   const count = add.values.length;
-  for (const field of [add.varying?.std, add.varying?.ucl, add.varying?.lcl, add.n, add.start, add.end, add.estimated]) {
-    if (field && field.length !== count) throw new RangeError(`A control-chart append has ${count} values but a column of ${field.length}.`);
+  for (const field of [
+    add.varying?.std,
+    add.varying?.ucl,
+    add.varying?.lcl,
+    add.n,
+    add.start,
+    add.end,
+    add.estimated,
+  ]) {
+    if (field && field.length !== count)
+      throw new RangeError(`A control-chart append has ${count} values but a column of ${field.length}.`);
   }
-  if (!data.limits && !add.varying) throw new RangeError('The control chart has per-point limits but the append brings none; send the whole chart again.');
+  if (!data.limits && !add.varying)
+    throw new RangeError(
+      'The control chart has per-point limits but the append brings none; send the whole chart again.',
+    );
   for (const key of ['n', 'start', 'end', 'estimated'] as const) {
     const mine = data[key] as Array<number | string | null> | undefined;
     const theirs = add[key] as Array<number | string | null> | undefined;

@@ -19,12 +19,14 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export function findVsix(): string {
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const vsix = readdirSync(ROOT).find((f) => f.startsWith(`modelops-${version}-`) && f.endsWith('.vsix'));
-  if (!vsix) throw new Error(`no modelops-${version}-<target>.vsix in ${ROOT}: run \`npm run package\` (npm run test:e2e does)`);
+  if (!vsix)
+    throw new Error(`no modelops-${version}-<target>.vsix in ${ROOT}: run \`npm run package\` (npm run test:e2e does)`);
   return join(ROOT, vsix);
 }
 
 export function checkPrerequisites(): void {
-  if (!existsSync(ENTRY)) throw new Error(`code-server is not installed at ${CODE_SERVER_DIR}: run \`bash scripts/setup-code-server.sh\``);
+  if (!existsSync(ENTRY))
+    throw new Error(`code-server is not installed at ${CODE_SERVER_DIR}: run \`bash scripts/setup-code-server.sh\``);
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)`);
 }
 
@@ -86,10 +88,19 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     ),
   );
   // Keep code-server's own state out of the user's home.
-  const env = { ...process.env, XDG_CONFIG_HOME: join(tmp, 'xdg-config'), XDG_DATA_HOME: join(tmp, 'xdg-data'), XDG_CACHE_HOME: join(tmp, 'xdg-cache') };
+  const env = {
+    ...process.env,
+    XDG_CONFIG_HOME: join(tmp, 'xdg-config'),
+    XDG_DATA_HOME: join(tmp, 'xdg-data'),
+    XDG_CACHE_HOME: join(tmp, 'xdg-cache'),
+  };
   const common = ['--config', config, '--extensions-dir', extensions, '--user-data-dir', userData];
 
-  const install = spawnSync(process.execPath, [ENTRY, ...common, '--install-extension', vsix], { env, encoding: 'utf8', timeout: 300_000 });
+  const install = spawnSync(process.execPath, [ENTRY, ...common, '--install-extension', vsix], {
+    env,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   if (install.status !== 0 || !/successfully installed/.test(install.stdout)) {
     throw new Error(`installing ${vsix} failed:\n${install.stdout}\n${install.stderr}`);
   }
@@ -99,12 +110,26 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
   // Its own process group, so closing ends code-server, its extension host and our sidecar.
   const server: ChildProcess = spawn(
     process.execPath,
-    [ENTRY, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', folder],
+    [
+      ENTRY,
+      ...common,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      folder,
+    ],
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   server.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
   server.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
-  await waitFor(() => log.join('').includes('HTTP server listening'), 60_000, () => `code-server did not start:\n${log.join('')}`);
+  await waitFor(
+    () => log.join('').includes('HTTP server listening'),
+    60_000,
+    () => `code-server did not start:\n${log.join('')}`,
+  );
 
   let browser: Browser | undefined;
   const stopAll = async (): Promise<void> => {
@@ -137,7 +162,14 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
   try {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`);
@@ -162,7 +194,8 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         if (!/^\d+$/.test(name)) continue;
         try {
           const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-          if (cmd.some((a) => a.startsWith(extensions) && a.endsWith(join('dist', 'server.js')))) pids.push(Number(name));
+          if (cmd.some((a) => a.startsWith(extensions) && a.endsWith(join('dist', 'server.js'))))
+            pids.push(Number(name));
         } catch {
           // The process ended while we looked.
         }
@@ -193,11 +226,20 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
         await input.waitFor({ timeout: 10_000 });
         await input.fill('>Preferences: Color Theme');
         // By its exact label: "Browse Color Themes in Marketplace" may be the first row.
-        await page.locator('.quick-input-list .monaco-list-row[aria-label^="Preferences: Color Theme"]').first().click({ timeout: 10_000 });
+        await page
+          .locator('.quick-input-list .monaco-list-row[aria-label^="Preferences: Color Theme"]')
+          .first()
+          .click({ timeout: 10_000 });
         const name = kind === 'dark' ? 'Dark Modern' : 'Light Modern';
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'attached', timeout: 10_000 });
+        await page
+          .locator('.quick-input-list .monaco-list-row', { hasText: name })
+          .first()
+          .waitFor({ state: 'attached', timeout: 10_000 });
         await input.fill(name);
-        await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ state: 'attached', timeout: 10_000 });
+        await page
+          .locator('.quick-input-list .monaco-list-row.focused', { hasText: name })
+          .first()
+          .waitFor({ state: 'attached', timeout: 10_000 });
         await page.keyboard.press('Enter');
         await applied.waitFor({ timeout: 30_000 });
       },

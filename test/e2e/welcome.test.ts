@@ -32,7 +32,10 @@ test('an empty, untrusted folder shows the welcome view', { timeout: STEP_MS }, 
   const noTrust = page.locator('.monaco-dialog-box .monaco-button', { hasText: "No, I don't trust the authors" });
   await noTrust.waitFor({ timeout: 30_000 });
   await noTrust.click();
-  await page.locator('.activitybar .action-item a[aria-label="ModelOps"], .activitybar .action-label[aria-label="ModelOps"]').first().click();
+  await page
+    .locator('.activitybar .action-item a[aria-label="ModelOps"], .activitybar .action-label[aria-label="ModelOps"]')
+    .first()
+    .click();
   const welcome = page.locator('.welcome-view');
   await welcome.locator('.monaco-button', { hasText: 'Create modelops.yaml' }).first().waitFor({ timeout: 20_000 });
   await welcome.locator('.monaco-button', { hasText: 'Open Sample' }).first().waitFor({ timeout: 5000 });
@@ -45,11 +48,18 @@ test('an empty, untrusted folder shows the welcome view', { timeout: STEP_MS }, 
 test('Create modelops.yaml writes the starter config and the tree shows content', { timeout: STEP_MS }, async () => {
   const { page } = wb;
   await page.locator('.welcome-view .monaco-button', { hasText: 'Create modelops.yaml' }).first().click();
-  await waitFor(() => existsSync(join(wb.folder, 'modelops.yaml')), 20_000, () => `modelops.yaml was not written; log:\n${wb.extensionLog()}`);
+  await waitFor(
+    () => existsSync(join(wb.folder, 'modelops.yaml')),
+    20_000,
+    () => `modelops.yaml was not written; log:\n${wb.extensionLog()}`,
+  );
   assert.ok(existsSync(join(wb.folder, 'data', 'seattle-weather.csv')));
   await page.locator('.tab', { hasText: 'modelops.yaml' }).first().waitFor({ timeout: 15_000 });
   const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
-  await pane.locator('.monaco-list-row', { hasText: 'Restricted Mode: training and deploys are off' }).first().waitFor({ timeout: 20_000 });
+  await pane
+    .locator('.monaco-list-row', { hasText: 'Restricted Mode: training and deploys are off' })
+    .first()
+    .waitFor({ timeout: 20_000 });
   await pane.locator('.monaco-list-row', { hasText: 'Runs' }).first().waitFor({ timeout: 5000 });
   await wb.screenshot('02-created');
 });

@@ -47,8 +47,29 @@ before(async () => {
       copyFileSync(join(ROOT, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), join(folder, 'churn.onnx'));
       mkdirSync(join(folder, 'models'), { recursive: true });
       writeFileSync(join(folder, 'metrics.json'), JSON.stringify({ accuracy: 0.91, f1_macro: 0.8 }));
-      execFileSync(process.execPath, [cli, 'versions', 'register', 'churn.onnx', '--model', 'churn', '--note', 'first cut', '--metrics', 'metrics.json', '--root', folder], { cwd: folder });
-      execFileSync(process.execPath, [cli, 'versions', 'promote', 'churn@1.0.0', '--alias', 'production', '--root', folder], { cwd: folder });
+      execFileSync(
+        process.execPath,
+        [
+          cli,
+          'versions',
+          'register',
+          'churn.onnx',
+          '--model',
+          'churn',
+          '--note',
+          'first cut',
+          '--metrics',
+          'metrics.json',
+          '--root',
+          folder,
+        ],
+        { cwd: folder },
+      );
+      execFileSync(
+        process.execPath,
+        [cli, 'versions', 'promote', 'churn@1.0.0', '--alias', 'production', '--root', folder],
+        { cwd: folder },
+      );
     },
   });
 });
@@ -75,7 +96,11 @@ test('the extension activated and its sidecar started', { timeout: STEP_MS }, as
   await item.first().waitFor({ timeout: 30_000 });
   await page.locator('.statusbar-item:has-text("ModelOps") .codicon-pulse').first().waitFor({ timeout: 30_000 });
   // The extension's log says which Node started the sidecar and that it answered.
-  await waitFor(() => /sidecar .* ready in \d+ ms on Node v\d+/.test(wb.extensionLog()), 30_000, () => `no "sidecar ready" line in the ModelOps log:\n${wb.extensionLog()}`);
+  await waitFor(
+    () => /sidecar .* ready in \d+ ms on Node v\d+/.test(wb.extensionLog()),
+    30_000,
+    () => `no "sidecar ready" line in the ModelOps log:\n${wb.extensionLog()}`,
+  );
   const log = wb.extensionLog();
   assert.match(log, /sidecar runtime: \S+ \(from (PATH|setting|the extension host)/);
   assert.match(log, /activated in [\d.]+ ms/);
@@ -83,7 +108,10 @@ test('the extension activated and its sidecar started', { timeout: STEP_MS }, as
 
 test('the ModelOps view shows the model tree', { timeout: STEP_MS }, async () => {
   const { page } = wb;
-  await page.locator('.activitybar .action-item a[aria-label="ModelOps"], .activitybar .action-label[aria-label="ModelOps"]').first().click();
+  await page
+    .locator('.activitybar .action-item a[aria-label="ModelOps"], .activitybar .action-label[aria-label="ModelOps"]')
+    .first()
+    .click();
   const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
   await pane.waitFor({ timeout: 20_000 });
   // The config exists, so the tree shows its groups (the welcome view is for empty workspaces).
@@ -115,12 +143,18 @@ test('a version opens its details from the tree', { timeout: STEP_MS }, async ()
 test('the Problems panel lists the broken config’s errors', { timeout: LONG_STEP_MS }, async () => {
   const { page } = wb;
   // Open modelops.yaml through Quick Open, as a user would.
-  await page.locator('.monaco-workbench').click({ position: { x: 700, y: 400 } }).catch(() => undefined);
+  await page
+    .locator('.monaco-workbench')
+    .click({ position: { x: 700, y: 400 } })
+    .catch(() => undefined);
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: 10_000 });
   await input.fill('modelops.yaml');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'modelops.yaml' }).first().waitFor({ timeout: 10_000 });
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: 'modelops.yaml' })
+    .first()
+    .waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
   await page.locator('.tab', { hasText: 'modelops.yaml' }).first().waitFor({ timeout: 10_000 });
 
@@ -142,7 +176,11 @@ test('a crashed sidecar is restarted and the diagnostics come back', { timeout: 
   const [pid] = wb.sidecarPids();
   assert.ok(pid, 'the sidecar process runs from the installed extension');
   process.kill(pid, 'SIGKILL');
-  await waitFor(() => /restarting in 1 s/.test(wb.extensionLog()), 15_000, () => `no restart line in the log:\n${wb.extensionLog()}`);
+  await waitFor(
+    () => /restarting in 1 s/.test(wb.extensionLog()),
+    15_000,
+    () => `no restart line in the log:\n${wb.extensionLog()}`,
+  );
   await waitFor(
     () => (wb.extensionLog().match(/sidecar .* ready in \d+ ms/g) ?? []).length >= 2,
     30_000,
@@ -152,69 +190,110 @@ test('a crashed sidecar is restarted and the diagnostics come back', { timeout: 
   assert.ok(next && next !== pid, 'a new sidecar process runs');
   await page.locator('.statusbar-item:has-text("ModelOps") .codicon-pulse').first().waitFor({ timeout: 15_000 });
   // The restarted sidecar re-analyses the open config.
-  await page.locator('.markers-panel .monaco-list-row', { hasText: "Unknown key 'epocs'" }).first().waitFor({ timeout: 30_000 });
+  await page
+    .locator('.markers-panel .monaco-list-row', { hasText: "Unknown key 'epocs'" })
+    .first()
+    .waitFor({ timeout: 30_000 });
   await wb.screenshot('05-after-restart');
 });
 
-test('a new model file in the workspace is offered for registration and lands in the tree', { timeout: LONG_STEP_MS }, async () => {
-  const { page } = wb;
-  // Written into a folder the watcher already watches: a file created in a brand-new folder
-  // right after the folder itself can land before the watcher has subscribed to it.
-  copyFileSync(join(ROOT, 'test', 'fixtures', 'onnx', 'weather-mlp-v2.onnx'), join(wb.folder, 'models', 'churn-v2.onnx'));
-  const offer = page.locator('.notification-toast', { hasText: 'churn-v2.onnx changed. Register it as a new model version?' });
-  await offer.first().waitFor({ timeout: 30_000 });
-  await offer.locator('.monaco-button', { hasText: 'Register Version…' }).first().click();
-  const items = page.locator('.quick-input-list .monaco-list-row');
-  await items.filter({ hasText: 'churn' }).first().click({ timeout: 15_000 });
-  const input = page.locator('.quick-input-widget input');
-  await page.locator('.quick-input-widget', { hasText: 'Changelog note' }).waitFor({ timeout: 10_000 });
-  await input.fill('retrained on March data');
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Version (optional)' }).waitFor({ timeout: 10_000 });
-  await page.keyboard.press('Enter');
-  await page.locator('.notification-toast', { hasText: /registered churn@1\.\d+\.\d+/ }).first().waitFor({ timeout: 20_000 });
-  // The sidecar's change notification refreshes the model's branch: two versions now.
-  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
-  await pane.locator('.monaco-list-row', { hasText: 'churn' }).filter({ hasText: '2 versions' }).first().waitFor({ timeout: 15_000 });
-  await wb.screenshot('06-registered');
-});
+test(
+  'a new model file in the workspace is offered for registration and lands in the tree',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    // Written into a folder the watcher already watches: a file created in a brand-new folder
+    // right after the folder itself can land before the watcher has subscribed to it.
+    copyFileSync(
+      join(ROOT, 'test', 'fixtures', 'onnx', 'weather-mlp-v2.onnx'),
+      join(wb.folder, 'models', 'churn-v2.onnx'),
+    );
+    const offer = page.locator('.notification-toast', {
+      hasText: 'churn-v2.onnx changed. Register it as a new model version?',
+    });
+    await offer.first().waitFor({ timeout: 30_000 });
+    await offer.locator('.monaco-button', { hasText: 'Register Version…' }).first().click();
+    const items = page.locator('.quick-input-list .monaco-list-row');
+    await items.filter({ hasText: 'churn' }).first().click({ timeout: 15_000 });
+    const input = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-widget', { hasText: 'Changelog note' }).waitFor({ timeout: 10_000 });
+    await input.fill('retrained on March data');
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Version (optional)' }).waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await page
+      .locator('.notification-toast', { hasText: /registered churn@1\.\d+\.\d+/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    // The sidecar's change notification refreshes the model's branch: two versions now.
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
+    await pane
+      .locator('.monaco-list-row', { hasText: 'churn' })
+      .filter({ hasText: '2 versions' })
+      .first()
+      .waitFor({ timeout: 15_000 });
+    await wb.screenshot('06-registered');
+  },
+);
 
-test('Train Model from the command palette trains with progress, curves and a new version in the tree', { timeout: TRAIN_STEP_MS }, async () => {
-  const { page } = wb;
-  // Fix the config on disk; the open editor follows and the errors go away.
-  writeFileSync(join(wb.folder, 'modelops.yaml'), sampleConfig());
-  await page.locator('.markers-panel .monaco-list-row', { hasText: "Unknown key 'epocs'" }).first().waitFor({ state: 'detached', timeout: 30_000 });
-  // The Endpoints view follows the saved config: its target appears, not yet running.
-  const endpoints = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Endpoints' }) });
-  await endpoints.locator('.monaco-list-row', { hasText: 'local' }).filter({ hasText: 'nothing deployed' }).first().waitFor({ timeout: 20_000 });
+test(
+  'Train Model from the command palette trains with progress, curves and a new version in the tree',
+  { timeout: TRAIN_STEP_MS },
+  async () => {
+    const { page } = wb;
+    // Fix the config on disk; the open editor follows and the errors go away.
+    writeFileSync(join(wb.folder, 'modelops.yaml'), sampleConfig());
+    await page
+      .locator('.markers-panel .monaco-list-row', { hasText: "Unknown key 'epocs'" })
+      .first()
+      .waitFor({ state: 'detached', timeout: 30_000 });
+    // The Endpoints view follows the saved config: its target appears, not yet running.
+    const endpoints = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Endpoints' }) });
+    await endpoints
+      .locator('.monaco-list-row', { hasText: 'local' })
+      .filter({ hasText: 'nothing deployed' })
+      .first()
+      .waitFor({ timeout: 20_000 });
 
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 10_000 });
-  await input.fill('>ModelOps: Train Model');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Train Model' }).first().waitFor({ timeout: 10_000 });
-  await page.keyboard.press('Enter');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill('>ModelOps: Train Model');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Train Model' })
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
 
-  // Live training curves open beside the editor as the training starts, named by the model.
-  await page.locator('.tab', { hasText: 'weather-classifier · training' }).first().waitFor({ timeout: 60_000 });
-  const done = page.locator('.notification-toast', { hasText: /trained weather-classifier@\d+\.\d+\.\d+ on (wasm|cpu|tensorflow) .*gates failed \(1\)/ });
-  await done.first().waitFor({ timeout: 90_000 });
-  // Once trained, the one training panel names the version it made.
-  await page.locator('.tab', { hasText: /weather-classifier@1\.0\.0 · training/ }).first().waitFor({ timeout: 30_000 });
-  assert.equal(await page.locator('.tab', { hasText: '· training' }).count(), 1, 'one training panel');
-  await chartDrawn();
-  await wb.screenshot('07-trained');
-  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
-  await pane.locator('.monaco-list-row', { hasText: 'weather-classifier' }).first().waitFor({ timeout: 20_000 });
-  assert.match(wb.extensionLog(), /trained weather-classifier@\S+ on \w+: \d+ epochs/);
-});
+    // Live training curves open beside the editor as the training starts, named by the model.
+    await page.locator('.tab', { hasText: 'weather-classifier · training' }).first().waitFor({ timeout: 60_000 });
+    const done = page.locator('.notification-toast', {
+      hasText: /trained weather-classifier@\d+\.\d+\.\d+ on (wasm|cpu|tensorflow) .*gates failed \(1\)/,
+    });
+    await done.first().waitFor({ timeout: 90_000 });
+    // Once trained, the one training panel names the version it made.
+    await page
+      .locator('.tab', { hasText: /weather-classifier@1\.0\.0 · training/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.tab', { hasText: '· training' }).count(), 1, 'one training panel');
+    await chartDrawn();
+    await wb.screenshot('07-trained');
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
+    await pane.locator('.monaco-list-row', { hasText: 'weather-classifier' }).first().waitFor({ timeout: 20_000 });
+    assert.match(wb.extensionLog(), /trained weather-classifier@\S+ on \w+: \d+ epochs/);
+  },
+);
 
 /** The focused element of the workbench (a dialog's default button) reads `text`. */
 async function waitForFocused(text: string): Promise<void> {
   try {
     await wb.page.waitForFunction((t) => document.activeElement?.textContent?.trim() === t, text, { timeout: 10_000 });
   } catch (e) {
-    const active = await wb.page.evaluate(() => `${document.activeElement?.tagName}.${document.activeElement?.className} "${(document.activeElement?.textContent ?? '').trim().slice(0, 60)}"`);
+    const active = await wb.page.evaluate(
+      () =>
+        `${document.activeElement?.tagName}.${document.activeElement?.className} "${(document.activeElement?.textContent ?? '').trim().slice(0, 60)}"`,
+    );
     throw new Error(`the focus is on ${active}, not on "${text}": ${e instanceof Error ? e.message : String(e)}`);
   }
 }
@@ -234,7 +313,10 @@ test('the training panel hidden behind another editor draws again when shown', {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: 10_000 });
   await input.fill('>Preferences: Open Settings (UI)');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Open Settings (UI)' }).first().waitFor({ timeout: 10_000 });
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Open Settings (UI)' })
+    .first()
+    .waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
   await page.locator('.tab.active', { hasText: 'Settings' }).first().waitFor({ timeout: 20_000 });
   await tab.click();
@@ -243,50 +325,67 @@ test('the training panel hidden behind another editor draws again when shown', {
   assert.equal(await page.locator('.tab', { hasText: '· training' }).count(), 1, 'still one training panel');
 });
 
-test('Deploy… from the command palette shows gate status, asks for a reason because gates failed, deploys to the local target and the endpoint shows it', { timeout: TRAIN_STEP_MS }, async () => {
-  const { page } = wb;
-  // The training page, shown again by the last step, takes the focus once loaded: give it the
-  // focus first, so it does not close the quick pick below.
-  await page.locator('.tab', { hasText: '· training' }).first().click();
-  await page.mouse.move(900, 750);
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 10_000 });
-  await input.fill('>ModelOps: Deploy');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Deploy…' }).first().waitFor({ timeout: 10_000 });
-  await page.keyboard.press('Enter');
-  // Two models in the registry: pick the trained one, then its version, whose gate status shows.
-  const items = page.locator('.quick-input-list .monaco-list-row');
-  await items.filter({ hasText: 'weather-classifier' }).first().click({ timeout: 15_000 });
-  const versionItem = items.filter({ hasText: '1.0.0' }).filter({ hasText: 'gates failed (1)' });
-  await versionItem.first().waitFor({ timeout: 15_000 });
-  await wb.screenshot('08-pick-version');
-  await versionItem.first().click();
+test(
+  'Deploy… from the command palette shows gate status, asks for a reason because gates failed, deploys to the local target and the endpoint shows it',
+  { timeout: TRAIN_STEP_MS },
+  async () => {
+    const { page } = wb;
+    // The training page, shown again by the last step, takes the focus once loaded: give it the
+    // focus first, so it does not close the quick pick below.
+    await page.locator('.tab', { hasText: '· training' }).first().click();
+    await page.mouse.move(900, 750);
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill('>ModelOps: Deploy');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Deploy…' })
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    // Two models in the registry: pick the trained one, then its version, whose gate status shows.
+    const items = page.locator('.quick-input-list .monaco-list-row');
+    await items.filter({ hasText: 'weather-classifier' }).first().click({ timeout: 15_000 });
+    const versionItem = items.filter({ hasText: '1.0.0' }).filter({ hasText: 'gates failed (1)' });
+    await versionItem.first().waitFor({ timeout: 15_000 });
+    await wb.screenshot('08-pick-version');
+    await versionItem.first().click();
 
-  // The accuracy gate (>= 0.99) failed, so shipping needs a recorded reason; the default
-  // (first, primary) button is the safe one.
-  const override = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Override with a Reason…' });
-  await override.waitFor({ timeout: 20_000 });
-  // (Button order differs per platform; the default one is the one with the focus.)
-  await waitForFocused('Show Gate Report');
-  await wb.screenshot('09-override');
-  await override.click();
-  const reason = page.locator('.quick-input-widget input');
-  await reason.waitFor({ timeout: 10_000 });
-  await reason.fill('e2e test of the deploy flow');
-  await page.keyboard.press('Enter');
-  const live = page.locator('.notification-toast', { hasText: "weather-classifier@1.0.0 is live on 'local'" });
-  await live.first().waitFor({ timeout: 90_000 });
-  await wb.screenshot('10-deployed');
-  // The toast's actions (issue 16): one row through the sidecar, its prediction shown.
-  await live.first().locator('.monaco-button', { hasText: 'Copy curl' }).waitFor({ timeout: 5000 });
-  await live.first().locator('.monaco-button', { hasText: 'Send Test Request' }).click();
-  await page.locator('.notification-toast', { hasText: /weather-classifier@1\.0\.0 on 'local' predicted \w+ \(p [\d.]+\) in \d+ ms for one row of/ }).first().waitFor({ timeout: 30_000 });
-  await wb.screenshot('10b-test-request');
-  const endpoints = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Endpoints' }) });
-  await endpoints.locator('.monaco-list-row', { hasText: 'local' }).filter({ hasText: 'weather-classifier@1.0.0' }).filter({ hasText: 'ready' }).first().waitFor({ timeout: 20_000 });
-  assert.match(wb.extensionLog(), /deploy weather-classifier@1\.0\.0 → local: smoke test ok/);
-});
+    // The accuracy gate (>= 0.99) failed, so shipping needs a recorded reason; the default
+    // (first, primary) button is the safe one.
+    const override = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Override with a Reason…' });
+    await override.waitFor({ timeout: 20_000 });
+    // (Button order differs per platform; the default one is the one with the focus.)
+    await waitForFocused('Show Gate Report');
+    await wb.screenshot('09-override');
+    await override.click();
+    const reason = page.locator('.quick-input-widget input');
+    await reason.waitFor({ timeout: 10_000 });
+    await reason.fill('e2e test of the deploy flow');
+    await page.keyboard.press('Enter');
+    const live = page.locator('.notification-toast', { hasText: "weather-classifier@1.0.0 is live on 'local'" });
+    await live.first().waitFor({ timeout: 90_000 });
+    await wb.screenshot('10-deployed');
+    // The toast's actions (issue 16): one row through the sidecar, its prediction shown.
+    await live.first().locator('.monaco-button', { hasText: 'Copy curl' }).waitFor({ timeout: 5000 });
+    await live.first().locator('.monaco-button', { hasText: 'Send Test Request' }).click();
+    await page
+      .locator('.notification-toast', {
+        hasText: /weather-classifier@1\.0\.0 on 'local' predicted \w+ \(p [\d.]+\) in \d+ ms for one row of/,
+      })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await wb.screenshot('10b-test-request');
+    const endpoints = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Endpoints' }) });
+    await endpoints
+      .locator('.monaco-list-row', { hasText: 'local' })
+      .filter({ hasText: 'weather-classifier@1.0.0' })
+      .filter({ hasText: 'ready' })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    assert.match(wb.extensionLog(), /deploy weather-classifier@1\.0\.0 → local: smoke test ok/);
+  },
+);
 
 /** The first frame of the workbench (webviews nest two deep) that holds `selector`: several webviews may be open. */
 async function frameWith(selector: string, timeout = 60_000): Promise<Frame> {
@@ -318,7 +417,8 @@ async function paletteOnVersion(command: string): Promise<void> {
 async function pickVersionOnce(command: string): Promise<void> {
   const { page } = wb;
   // A dialog an earlier failed step left open would swallow the palette.
-  for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) await page.keyboard.press('Escape');
+  for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++)
+    await page.keyboard.press('Escape');
   await page.mouse.move(900, 750);
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
@@ -331,203 +431,296 @@ async function pickVersionOnce(command: string): Promise<void> {
   // By its label: the model list's rows also mention versions ("production → 1.0.0"). Filter and
   // press Enter on the focused row rather than click: a row can be attached but not yet visible
   // while the list re-renders, and a click waits on visibility.
-  await page.locator('.quick-input-list .monaco-list-row[aria-label^="1.0.0"]').first().waitFor({ state: 'attached', timeout: 15_000 });
+  await page
+    .locator('.quick-input-list .monaco-list-row[aria-label^="1.0.0"]')
+    .first()
+    .waitFor({ state: 'attached', timeout: 15_000 });
   await input.fill('1.0.0', { timeout: 8_000 });
-  await page.locator('.quick-input-list .monaco-list-row.focused[aria-label^="1.0.0"]').first().waitFor({ state: 'attached', timeout: 10_000 });
+  await page
+    .locator('.quick-input-list .monaco-list-row.focused[aria-label^="1.0.0"]')
+    .first()
+    .waitFor({ state: 'attached', timeout: 10_000 });
   await page.keyboard.press('Enter');
 }
 
-test('Explain… computes with progress and opens the explanation panel: importance, strip, waterfall for a picked row', { timeout: TRAIN_STEP_MS }, async () => {
-  const { page } = wb;
-  await paletteOnVersion('ModelOps: Explain…');
-  await page.locator('.tab', { hasText: 'weather-classifier@1.0.0 · explanation' }).first().waitFor({ timeout: 120_000 });
-  const frame = await frameWith('svg rect.imp-bar');
-  assert.equal(await frame.locator('svg rect.imp-bar').count(), 4);
-  assert.equal(await frame.locator('svg rect.perm-bar').count(), 4);
-  assert.equal(await frame.locator('svg g.strip').count(), 4);
-  await frame.selectOption('#mo-explain-row', '3');
-  await frame.locator('svg text', { hasText: 'Row 3: from the base value' }).first().waitFor({ timeout: 10_000 });
-  assert.equal(await frame.locator('svg rect.wf-bar').count(), 4);
-  // Strict CSP, as the other panels: scripts only with the page's nonce.
-  const csp = await frame.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
-  assert.match(csp, /default-src 'none'/);
-  assert.match(csp, /script-src 'nonce-[^']+'/);
-  await wb.screenshot('11-explain');
-  assert.match(wb.extensionLog(), /explained weather-classifier@1\.0\.0: \d+ rows \(exact, \d+ background rows\); global importance stored/);
-});
+test(
+  'Explain… computes with progress and opens the explanation panel: importance, strip, waterfall for a picked row',
+  { timeout: TRAIN_STEP_MS },
+  async () => {
+    const { page } = wb;
+    await paletteOnVersion('ModelOps: Explain…');
+    await page
+      .locator('.tab', { hasText: 'weather-classifier@1.0.0 · explanation' })
+      .first()
+      .waitFor({ timeout: 120_000 });
+    const frame = await frameWith('svg rect.imp-bar');
+    assert.equal(await frame.locator('svg rect.imp-bar').count(), 4);
+    assert.equal(await frame.locator('svg rect.perm-bar').count(), 4);
+    assert.equal(await frame.locator('svg g.strip').count(), 4);
+    await frame.selectOption('#mo-explain-row', '3');
+    await frame.locator('svg text', { hasText: 'Row 3: from the base value' }).first().waitFor({ timeout: 10_000 });
+    assert.equal(await frame.locator('svg rect.wf-bar').count(), 4);
+    // Strict CSP, as the other panels: scripts only with the page's nonce.
+    const csp = await frame.evaluate(
+      () => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '',
+    );
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'nonce-[^']+'/);
+    await wb.screenshot('11-explain');
+    assert.match(
+      wb.extensionLog(),
+      /explained weather-classifier@1\.0\.0: \d+ rows \(exact, \d+ background rows\); global importance stored/,
+    );
+  },
+);
 
-test('Approve is refused for the author under separation of duties; Request Approval shows the command; another person’s approval shows in the tree', { timeout: LONG_STEP_MS }, async () => {
-  const { page } = wb;
-  writeFileSync(join(wb.folder, 'modelops.yaml'), `${sampleConfig()}\nregistry:\n  protectedAliases: [production]\n  separationOfDuties: true\n`);
-  await paletteOnVersion('ModelOps: Approve…');
-  const comment = page.locator('.quick-input-widget', { hasText: "Approve weather-classifier@1.0.0 for 'production'" });
-  await comment.waitFor({ timeout: 15_000 });
-  await page.locator('.quick-input-widget input').fill('reviewed my own work');
-  await page.keyboard.press('Enter');
-  // The engine's refusal, word for word, as the CLI gives it.
-  await page.locator('.notification-toast', { hasText: /cannot approve it for 'production': separation of duties applies/ }).first().waitFor({ timeout: 20_000 });
-  await wb.screenshot('12-approve-refused');
+test(
+  'Approve is refused for the author under separation of duties; Request Approval shows the command; another person’s approval shows in the tree',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    writeFileSync(
+      join(wb.folder, 'modelops.yaml'),
+      `${sampleConfig()}\nregistry:\n  protectedAliases: [production]\n  separationOfDuties: true\n`,
+    );
+    await paletteOnVersion('ModelOps: Approve…');
+    const comment = page.locator('.quick-input-widget', {
+      hasText: "Approve weather-classifier@1.0.0 for 'production'",
+    });
+    await comment.waitFor({ timeout: 15_000 });
+    await page.locator('.quick-input-widget input').fill('reviewed my own work');
+    await page.keyboard.press('Enter');
+    // The engine's refusal, word for word, as the CLI gives it.
+    await page
+      .locator('.notification-toast', { hasText: /cannot approve it for 'production': separation of duties applies/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await wb.screenshot('12-approve-refused');
 
-  await paletteOnVersion('ModelOps: Request Approval…');
-  const dialog = page.locator('.monaco-dialog-box', { hasText: 'modelops approve weather-classifier@1.0.0 --for production' });
-  await dialog.waitFor({ timeout: 15_000 });
-  await wb.screenshot('13-request-approval');
-  await dialog.locator('.monaco-button', { hasText: 'Copy Command' }).click();
-  await page.locator('.monaco-dialog-box').waitFor({ state: 'detached', timeout: 10_000 });
+    await paletteOnVersion('ModelOps: Request Approval…');
+    const dialog = page.locator('.monaco-dialog-box', {
+      hasText: 'modelops approve weather-classifier@1.0.0 --for production',
+    });
+    await dialog.waitFor({ timeout: 15_000 });
+    await wb.screenshot('13-request-approval');
+    await dialog.locator('.monaco-button', { hasText: 'Copy Command' }).click();
+    await page.locator('.monaco-dialog-box').waitFor({ state: 'detached', timeout: 10_000 });
 
-  // A reviewer approves from a terminal; the sidecar sees the store change and the tree follows.
-  execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'approve', 'weather-classifier@1.0.0', '--for', 'production', '--comment', 'e2e review', '--root', wb.folder], { cwd: wb.folder, env: { ...process.env, MODELOPS_ACTOR: 'Riley Reviewer <riley@example.com>' } });
-  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
-  const model = pane.locator('.monaco-list-row', { hasText: 'weather-classifier' }).first();
-  if ((await model.getAttribute('aria-expanded')) !== 'true') await model.click();
-  await pane.locator('.monaco-list-row', { hasText: '1.0.0' }).filter({ hasText: 'approved' }).first().waitFor({ timeout: 30_000 });
-  await wb.screenshot('14-approved-in-tree');
-});
+    // A reviewer approves from a terminal; the sidecar sees the store change and the tree follows.
+    execFileSync(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'cli.js'),
+        'approve',
+        'weather-classifier@1.0.0',
+        '--for',
+        'production',
+        '--comment',
+        'e2e review',
+        '--root',
+        wb.folder,
+      ],
+      { cwd: wb.folder, env: { ...process.env, MODELOPS_ACTOR: 'Riley Reviewer <riley@example.com>' } },
+    );
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
+    const model = pane.locator('.monaco-list-row', { hasText: 'weather-classifier' }).first();
+    if ((await model.getAttribute('aria-expanded')) !== 'true') await model.click();
+    await pane
+      .locator('.monaco-list-row', { hasText: '1.0.0' })
+      .filter({ hasText: 'approved' })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await wb.screenshot('14-approved-in-tree');
+  },
+);
 
-test('Show History and Open Model Card show the audit trail (verified) and the card with stored explanations', { timeout: LONG_STEP_MS }, async () => {
-  const { page } = wb;
-  await paletteOnVersion('ModelOps: Show History');
-  await page.locator('.tab', { hasText: 'history-weather-classifier@1.0.0' }).first().waitFor({ timeout: 20_000 });
-  // Earlier previews (the version details) are still open: find the frame by its own heading.
-  const history = await frameWith('h1:has-text("History of weather-classifier@1.0.0")');
-  await history.locator('strong', { hasText: 'Audit trail verified' }).first().waitFor({ timeout: 20_000 });
-  await history.locator('td', { hasText: 'approval.grant' }).first().waitFor({ timeout: 5000 });
-  await wb.screenshot('15-history');
-  // The preview takes the focus once it has loaded; give it the focus first, so it does not close the next quick pick.
-  await page.locator('.tab', { hasText: 'history-weather-classifier@1.0.0' }).first().click();
+test(
+  'Show History and Open Model Card show the audit trail (verified) and the card with stored explanations',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    await paletteOnVersion('ModelOps: Show History');
+    await page.locator('.tab', { hasText: 'history-weather-classifier@1.0.0' }).first().waitFor({ timeout: 20_000 });
+    // Earlier previews (the version details) are still open: find the frame by its own heading.
+    const history = await frameWith('h1:has-text("History of weather-classifier@1.0.0")');
+    await history.locator('strong', { hasText: 'Audit trail verified' }).first().waitFor({ timeout: 20_000 });
+    await history.locator('td', { hasText: 'approval.grant' }).first().waitFor({ timeout: 5000 });
+    await wb.screenshot('15-history');
+    // The preview takes the focus once it has loaded; give it the focus first, so it does not close the next quick pick.
+    await page.locator('.tab', { hasText: 'history-weather-classifier@1.0.0' }).first().click();
 
-  await paletteOnVersion('ModelOps: Open Model Card');
-  await page.locator('.tab', { hasText: 'card-weather-classifier@1.0.0' }).first().waitFor({ timeout: 20_000 });
-  const card = await frameWith('h1:has-text("Model card: weather-classifier@1.0.0")');
-  await card.locator('h2', { hasText: 'Global explanations' }).first().waitFor({ timeout: 20_000 });
-  await card.locator('th', { hasText: 'Permutation importance' }).first().waitFor({ timeout: 5000 });
-  await card.locator('td', { hasText: 'Riley Reviewer' }).first().waitFor({ timeout: 5000 });
-  await card.locator('h2', { hasText: 'Global explanations' }).first().scrollIntoViewIfNeeded();
-  await wb.screenshot('16-model-card');
-});
+    await paletteOnVersion('ModelOps: Open Model Card');
+    await page.locator('.tab', { hasText: 'card-weather-classifier@1.0.0' }).first().waitFor({ timeout: 20_000 });
+    const card = await frameWith('h1:has-text("Model card: weather-classifier@1.0.0")');
+    await card.locator('h2', { hasText: 'Global explanations' }).first().waitFor({ timeout: 20_000 });
+    await card.locator('th', { hasText: 'Permutation importance' }).first().waitFor({ timeout: 5000 });
+    await card.locator('td', { hasText: 'Riley Reviewer' }).first().waitFor({ timeout: 5000 });
+    await card.locator('h2', { hasText: 'Global explanations' }).first().scrollIntoViewIfNeeded();
+    await wb.screenshot('16-model-card');
+  },
+);
 
-test('an alert appears in the editor on its own: drifted traffic on the deployed endpoint pops up a summarised notification', { timeout: LONG_STEP_MS }, async () => {
-  const { page } = wb;
-  const url = `http://127.0.0.1:${port}`;
-  // The sidecar follows the endpoint deployed above by itself; the server counts its stream.
-  const subscribers = async () => Number(/^modelops_monitor_subscribers (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
-  for (let end = Date.now() + 30_000; (await subscribers()) < 1; await page.waitForTimeout(250)) {
-    if (Date.now() > end) throw new Error(`the sidecar did not subscribe to ${url}'s monitor stream:\n${wb.extensionLog().slice(-2000)}`);
-  }
-  // One window (monitor.window: 100) of rows 25 °C warmer than the training data, every label fed back.
-  const lines = readFileSync(join(ROOT, 'examples', 'sample', 'data', 'seattle-weather.csv'), 'utf8').trim().split('\n');
-  const header = lines[0].split(',');
-  const features = ['precipitation', 'temp_max', 'temp_min', 'wind'];
-  for (const line of lines.slice(1, 101)) {
-    const cells = line.split(',');
-    const value = (f: string) => Number(cells[header.indexOf(f)]) + (f === 'temp_max' ? 25 : 0);
-    const body = { inputs: features.map((name) => ({ name, shape: [1, 1], datatype: 'FP32', data: [value(name)] })) };
-    const res = await fetch(`${url}/v2/models/weather-classifier/infer`, { method: 'POST', body: JSON.stringify(body) });
-    assert.equal(res.status, 200);
-    const { id } = (await res.json()) as { id: string };
-    const fb = await fetch(`${url}/v2/models/weather-classifier/feedback`, { method: 'POST', body: JSON.stringify({ id, label: cells[header.indexOf('weather')] }) });
-    assert.equal(fb.status, 202);
-  }
-  // No command is run: the toast comes from the sidecar's subscription.
-  const toast = page.locator('.notification-toast', { hasText: /new alerts? on local: .*drift/ });
-  await toast.first().waitFor({ timeout: 60_000 });
-  await wb.screenshot('17-live-alert');
-  assert.match(wb.extensionLog(), /alert on 'local' \[drift:temp_max\]/);
-});
+test(
+  'an alert appears in the editor on its own: drifted traffic on the deployed endpoint pops up a summarised notification',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    const url = `http://127.0.0.1:${port}`;
+    // The sidecar follows the endpoint deployed above by itself; the server counts its stream.
+    const subscribers = async () =>
+      Number(/^modelops_monitor_subscribers (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+    for (let end = Date.now() + 30_000; (await subscribers()) < 1; await page.waitForTimeout(250)) {
+      if (Date.now() > end)
+        throw new Error(`the sidecar did not subscribe to ${url}'s monitor stream:\n${wb.extensionLog().slice(-2000)}`);
+    }
+    // One window (monitor.window: 100) of rows 25 °C warmer than the training data, every label fed back.
+    const lines = readFileSync(join(ROOT, 'examples', 'sample', 'data', 'seattle-weather.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    const header = lines[0].split(',');
+    const features = ['precipitation', 'temp_max', 'temp_min', 'wind'];
+    for (const line of lines.slice(1, 101)) {
+      const cells = line.split(',');
+      const value = (f: string) => Number(cells[header.indexOf(f)]) + (f === 'temp_max' ? 25 : 0);
+      const body = { inputs: features.map((name) => ({ name, shape: [1, 1], datatype: 'FP32', data: [value(name)] })) };
+      const res = await fetch(`${url}/v2/models/weather-classifier/infer`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 200);
+      const { id } = (await res.json()) as { id: string };
+      const fb = await fetch(`${url}/v2/models/weather-classifier/feedback`, {
+        method: 'POST',
+        body: JSON.stringify({ id, label: cells[header.indexOf('weather')] }),
+      });
+      assert.equal(fb.status, 202);
+    }
+    // No command is run: the toast comes from the sidecar's subscription.
+    const toast = page.locator('.notification-toast', { hasText: /new alerts? on local: .*drift/ });
+    await toast.first().waitFor({ timeout: 60_000 });
+    await wb.screenshot('17-live-alert');
+    assert.match(wb.extensionLog(), /alert on 'local' \[drift:temp_max\]/);
+  },
+);
 
-test('Tune: Tune Hyperparameters… from the palette runs a 2-trial study with progress and shows it in the study panel', { timeout: TRAIN_STEP_MS }, async () => {
-  const { page } = wb;
-  for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) await page.keyboard.press('Escape');
-  // A tiny study: 2 trials of 2–3 epochs each.
-  const tuneBlock = [
-    'tune:',
-    '  space:',
-    '    learningRate: { type: loguniform, low: 0.001, high: 0.05 }',
-    '    epochs: { type: int, low: 2, high: 3, step: 1 }',
-    '  sampler: random',
-    '  pruner: { type: none }',
-    '  budget: { trials: 2 }',
-    '  objective: { metric: val_accuracy, direction: maximize }',
-    '  seed: 3',
-    '  parallel: 1',
-    '',
-  ].join('\n');
-  writeFileSync(join(wb.folder, 'modelops.yaml'), `${sampleConfig().trimEnd()}\n${tuneBlock}`);
-  await page.mouse.move(900, 750);
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 10_000 });
-  await input.fill('>ModelOps: Tune Hyperparameters');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Tune Hyperparameters…' }).first().waitFor({ timeout: 10_000 });
-  await page.keyboard.press('Enter');
-  // The study panel opens with the first trial and is retargeted as trials report.
-  await page.locator('.tab', { hasText: /weather-classifier · study-/ }).first().waitFor({ timeout: 120_000 });
-  const done = page.locator('.notification-toast', { hasText: /study study-\S+ completed: 2 completed; best val_accuracy [\d.]+ \(trial [01]\)/ });
-  await done.first().waitFor({ timeout: 180_000 });
-  const frame = await frameWith('#mo-study-trials');
-  await frame.locator('#mo-study-trials tbody tr[data-status="completed"]').nth(1).waitFor({ timeout: 20_000 });
-  assert.equal(await frame.locator('svg path.pc-line').count(), 2);
-  assert.equal(await frame.locator('svg path.pc-line.best').count(), 1);
-  assert.equal(await frame.locator('svg path.best-line').count(), 1);
-  await wb.screenshot('18-study');
-  assert.match(wb.extensionLog(), /study study-\S+ completed: 2 completed; best val_accuracy/);
-});
+test(
+  'Tune: Tune Hyperparameters… from the palette runs a 2-trial study with progress and shows it in the study panel',
+  { timeout: TRAIN_STEP_MS },
+  async () => {
+    const { page } = wb;
+    for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++)
+      await page.keyboard.press('Escape');
+    // A tiny study: 2 trials of 2–3 epochs each.
+    const tuneBlock = [
+      'tune:',
+      '  space:',
+      '    learningRate: { type: loguniform, low: 0.001, high: 0.05 }',
+      '    epochs: { type: int, low: 2, high: 3, step: 1 }',
+      '  sampler: random',
+      '  pruner: { type: none }',
+      '  budget: { trials: 2 }',
+      '  objective: { metric: val_accuracy, direction: maximize }',
+      '  seed: 3',
+      '  parallel: 1',
+      '',
+    ].join('\n');
+    writeFileSync(join(wb.folder, 'modelops.yaml'), `${sampleConfig().trimEnd()}\n${tuneBlock}`);
+    await page.mouse.move(900, 750);
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill('>ModelOps: Tune Hyperparameters');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Tune Hyperparameters…' })
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    // The study panel opens with the first trial and is retargeted as trials report.
+    await page
+      .locator('.tab', { hasText: /weather-classifier · study-/ })
+      .first()
+      .waitFor({ timeout: 120_000 });
+    const done = page.locator('.notification-toast', {
+      hasText: /study study-\S+ completed: 2 completed; best val_accuracy [\d.]+ \(trial [01]\)/,
+    });
+    await done.first().waitFor({ timeout: 180_000 });
+    const frame = await frameWith('#mo-study-trials');
+    await frame.locator('#mo-study-trials tbody tr[data-status="completed"]').nth(1).waitFor({ timeout: 20_000 });
+    assert.equal(await frame.locator('svg path.pc-line').count(), 2);
+    assert.equal(await frame.locator('svg path.pc-line.best').count(), 1);
+    assert.equal(await frame.locator('svg path.best-line').count(), 1);
+    await wb.screenshot('18-study');
+    assert.match(wb.extensionLog(), /study study-\S+ completed: 2 completed; best val_accuracy/);
+  },
+);
 
 // Issue 16 (points 8 and 12): key completion on an empty line under `train:` at Ctrl+Space, and
 // a screenshot of each chart panel kind open by now, in the dark and the light theme.
-test('Ctrl+Space on an empty line under train: offers train’s keys; the open panels in dark and light themes', { timeout: LONG_STEP_MS }, async () => {
-  const { page } = wb;
-  for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) await page.keyboard.press('Escape');
-  // The config is open from an earlier step: its tab (keys typed while a webview has the focus go to the webview).
-  const configTab = page.locator('.tab', { hasText: 'modelops.yaml' }).filter({ hasNotText: 'Preview' }).first();
-  await configTab.waitFor({ state: 'attached', timeout: 10_000 });
-  await configTab.scrollIntoViewIfNeeded();
-  await configTab.click();
-  const input = page.locator('.quick-input-widget input');
-  const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
-  await editor.waitFor({ timeout: 10_000 });
-  // Go to the line of `train:` (one-based), end of line, a new line (indented by the editor), Ctrl+Space.
-  const lines = readFileSync(join(wb.folder, 'modelops.yaml'), 'utf8').split('\n');
-  const trainLine = lines.findIndex((l) => /^train:\s*$/.test(l)) + 1;
-  assert.ok(trainLine > 0, 'the config has a train: block');
-  await editor.click();
-  await page.keyboard.press('Control+G');
-  await input.waitFor({ timeout: 10_000 });
-  await input.fill(`:${trainLine}`);
-  await page.keyboard.press('Enter');
-  await page.keyboard.press('End');
-  await page.keyboard.press('Enter');
-  // The editor may or may not indent after `train:`; the key position is two spaces in.
-  await page.keyboard.press('Home');
-  await page.keyboard.press('Shift+End');
-  await page.keyboard.type('  ');
-  await page.keyboard.press('Control+Space');
-  const suggest = page.locator('.suggest-widget .monaco-list-row');
-  // Keys of train not already in the sample (epochs, batchSize, … are): command, outputs, metrics.
-  await suggest.filter({ hasText: 'outputs' }).first().waitFor({ timeout: 20_000 });
-  const labels = (await suggest.allInnerTexts()).join(' ');
-  assert.doesNotMatch(labels, /\bdeploy\b|\bmonitor\b/, `top-level keys offered under train: ${labels}`);
-  await wb.screenshot('19-completion-under-train');
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+Z');
-  await page.keyboard.press('Control+Z');
-  // The editor has the focus: the theme picker's F1 reaches the workbench, not a webview.
+test(
+  'Ctrl+Space on an empty line under train: offers train’s keys; the open panels in dark and light themes',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++)
+      await page.keyboard.press('Escape');
+    // The config is open from an earlier step: its tab (keys typed while a webview has the focus go to the webview).
+    const configTab = page.locator('.tab', { hasText: 'modelops.yaml' }).filter({ hasNotText: 'Preview' }).first();
+    await configTab.waitFor({ state: 'attached', timeout: 10_000 });
+    await configTab.scrollIntoViewIfNeeded();
+    await configTab.click();
+    const input = page.locator('.quick-input-widget input');
+    const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+    await editor.waitFor({ timeout: 10_000 });
+    // Go to the line of `train:` (one-based), end of line, a new line (indented by the editor), Ctrl+Space.
+    const lines = readFileSync(join(wb.folder, 'modelops.yaml'), 'utf8').split('\n');
+    const trainLine = lines.findIndex((l) => /^train:\s*$/.test(l)) + 1;
+    assert.ok(trainLine > 0, 'the config has a train: block');
+    await editor.click();
+    await page.keyboard.press('Control+G');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`:${trainLine}`);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    // The editor may or may not indent after `train:`; the key position is two spaces in.
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.type('  ');
+    await page.keyboard.press('Control+Space');
+    const suggest = page.locator('.suggest-widget .monaco-list-row');
+    // Keys of train not already in the sample (epochs, batchSize, … are): command, outputs, metrics.
+    await suggest.filter({ hasText: 'outputs' }).first().waitFor({ timeout: 20_000 });
+    const labels = (await suggest.allInnerTexts()).join(' ');
+    assert.doesNotMatch(labels, /\bdeploy\b|\bmonitor\b/, `top-level keys offered under train: ${labels}`);
+    await wb.screenshot('19-completion-under-train');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+Z');
+    await page.keyboard.press('Control+Z');
+    // The editor has the focus: the theme picker's F1 reaches the workbench, not a webview.
 
-  // Each chart panel kind open by now, in both themes; its page redraws with the theme's body class.
-  const kinds: Array<[tab: string, kind: string]> = [['training', 'runMetrics'], ['explanation', 'explain'], ['study-', 'study'], ['compare', 'compare'], ['drift', 'drift'], ['control chart', 'control']];
-  const shown: string[] = [];
-  for (const theme of ['dark', 'light'] as const) {
-    await wb.setTheme(theme);
-    for (const [title, kind] of kinds) {
-      const tab = page.locator('.tab', { hasText: ` · ${title}` }).first();
-      if ((await tab.count()) === 0) continue;
-      await tab.click();
-      // Several webviews may be visible: the one of this kind, drawn, in this theme.
-      await frameWith(`body.vscode-${theme} #app[data-kind="${kind}"] .mo-chart`);
-      await wb.screenshot(`panel-${kind}-${theme}`);
-      if (theme === 'dark') shown.push(kind);
+    // Each chart panel kind open by now, in both themes; its page redraws with the theme's body class.
+    const kinds: Array<[tab: string, kind: string]> = [
+      ['training', 'runMetrics'],
+      ['explanation', 'explain'],
+      ['study-', 'study'],
+      ['compare', 'compare'],
+      ['drift', 'drift'],
+      ['control chart', 'control'],
+    ];
+    const shown: string[] = [];
+    for (const theme of ['dark', 'light'] as const) {
+      await wb.setTheme(theme);
+      for (const [title, kind] of kinds) {
+        const tab = page.locator('.tab', { hasText: ` · ${title}` }).first();
+        if ((await tab.count()) === 0) continue;
+        await tab.click();
+        // Several webviews may be visible: the one of this kind, drawn, in this theme.
+        await frameWith(`body.vscode-${theme} #app[data-kind="${kind}"] .mo-chart`);
+        await wb.screenshot(`panel-${kind}-${theme}`);
+        if (theme === 'dark') shown.push(kind);
+      }
     }
-  }
-  assert.ok(shown.length >= 2, `chart panels open: ${shown.join(', ')}`);
-  await wb.setTheme('dark');
-});
+    assert.ok(shown.length >= 2, `chart panels open: ${shown.join(', ')}`);
+    await wb.setTheme('dark');
+  },
+);

@@ -20,7 +20,11 @@ interface Entry {
 
 before(() => ensureBuilt());
 
-async function setToken(c: SidecarClient, token: string | null, origins: string[] = ['http://127.0.0.1:8080']): Promise<void> {
+async function setToken(
+  c: SidecarClient,
+  token: string | null,
+  origins: string[] = ['http://127.0.0.1:8080'],
+): Promise<void> {
   await c.connection.sendNotification(deploy.setToken.method, { secret: 'staging', token, origins });
   await c.request(core.status, {}); // handled in order: the notification is done when this answers
 }
@@ -50,7 +54,10 @@ test('setToken records token.set / token.cleared with the secret name, only on a
   await setToken(c, null);
   await setToken(c, null); // already cleared
   const entries = tokenEntries(c.workspace);
-  assert.deepEqual(entries.map((e) => e.action), ['token.set', 'token.set', 'token.cleared']);
+  assert.deepEqual(
+    entries.map((e) => e.action),
+    ['token.set', 'token.set', 'token.cleared'],
+  );
   assert.deepEqual(entries[0].after, { tokenSecret: 'staging', origins: 'http://127.0.0.1:8080' });
   assert.deepEqual(entries[2].after, { tokenSecret: 'staging' });
   const bytes = storeBytes(c.workspace);
@@ -71,9 +78,15 @@ test('a restarted sidecar sent the same token again (the start-up resend) does n
   const c = await startSidecar({ copy: { '.modelops': join(keep, '.modelops') } });
   t.after(() => c.close());
   await setToken(c, TOKEN); // what the extension sends on start
-  assert.deepEqual(tokenEntries(c.workspace).map((e) => e.action), ['token.set']);
+  assert.deepEqual(
+    tokenEntries(c.workspace).map((e) => e.action),
+    ['token.set'],
+  );
   await setToken(c, TOKEN, ['http://127.0.0.1:9090']); // bound to another origin: a change
-  assert.deepEqual(tokenEntries(c.workspace).map((e) => e.action), ['token.set', 'token.set']);
+  assert.deepEqual(
+    tokenEntries(c.workspace).map((e) => e.action),
+    ['token.set', 'token.set'],
+  );
 });
 
 test('an untrusted workspace records nothing and creates no store', async (t) => {

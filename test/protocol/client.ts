@@ -15,7 +15,12 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import type { Diagnostic, InitializeResult } from 'vscode-languageserver-protocol';
 import { core, type RequestType, type ParamsOf, type ResultOf } from '../../server/protocol';
 import type { ValidatedParams } from '../../server/protocol/core';
@@ -47,7 +52,13 @@ export interface Validation extends Omit<ValidatedParams, 'diagnostics'> {
 
 export interface ProgressEvent {
   token: string | number;
-  value: { kind: 'begin' | 'report' | 'end'; title?: string; message?: string; percentage?: number; cancellable?: boolean };
+  value: {
+    kind: 'begin' | 'report' | 'end';
+    title?: string;
+    message?: string;
+    percentage?: number;
+    cancellable?: boolean;
+  };
 }
 
 export interface SidecarClient {
@@ -85,10 +96,17 @@ export async function startSidecar(options: StartOptions = {}): Promise<SidecarC
     writeFileSync(join(workspace, rel), content);
   }
   for (const [rel, src] of Object.entries(options.copy ?? {})) cpSync(src, join(workspace, rel), { recursive: true });
-  const child = spawn(process.execPath, [SERVER, '--stdio'], { cwd: workspace, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SERVER, '--stdio'], {
+    cwd: workspace,
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const log: string[] = [];
   child.stderr?.on('data', (b: Buffer) => log.push(b.toString()));
-  const connection = createMessageConnection(new StreamMessageReader(child.stdout as NodeJS.ReadableStream), new StreamMessageWriter(child.stdin as NodeJS.WritableStream));
+  const connection = createMessageConnection(
+    new StreamMessageReader(child.stdout as NodeJS.ReadableStream),
+    new StreamMessageWriter(child.stdin as NodeJS.WritableStream),
+  );
 
   const progress: ProgressEvent[] = [];
   const published = new Map<string, { version?: number; diagnostics: Diagnostic[] }>();
@@ -112,10 +130,13 @@ export async function startSidecar(options: StartOptions = {}): Promise<SidecarC
     progress.push(p);
     dispatch('$/progress', p);
   });
-  connection.onNotification('textDocument/publishDiagnostics', (p: { uri: string; version?: number; diagnostics: Diagnostic[] }) => {
-    published.set(p.uri, { version: p.version, diagnostics: p.diagnostics });
-    dispatch('textDocument/publishDiagnostics', p);
-  });
+  connection.onNotification(
+    'textDocument/publishDiagnostics',
+    (p: { uri: string; version?: number; diagnostics: Diagnostic[] }) => {
+      published.set(p.uri, { version: p.version, diagnostics: p.diagnostics });
+      dispatch('textDocument/publishDiagnostics', p);
+    },
+  );
   connection.onNotification('window/logMessage', (p: { message: string }) => log.push(p.message));
   connection.onUnhandledNotification((n) => dispatch(n.method, n.params));
   connection.listen();
@@ -172,7 +193,9 @@ export async function startSidecar(options: StartOptions = {}): Promise<SidecarC
       const u = uri(rel);
       versions.set(u, 1);
       const done = validated(u, 1);
-      await connection.sendNotification('textDocument/didOpen', { textDocument: { uri: u, languageId, version: 1, text } });
+      await connection.sendNotification('textDocument/didOpen', {
+        textDocument: { uri: u, languageId, version: 1, text },
+      });
       return done;
     },
     async change(rel, text) {
@@ -180,7 +203,10 @@ export async function startSidecar(options: StartOptions = {}): Promise<SidecarC
       const version = (versions.get(u) ?? 1) + 1;
       versions.set(u, version);
       const done = validated(u, version);
-      await connection.sendNotification('textDocument/didChange', { textDocument: { uri: u, version }, contentChanges: [{ text }] });
+      await connection.sendNotification('textDocument/didChange', {
+        textDocument: { uri: u, version },
+        contentChanges: [{ text }],
+      });
       return done;
     },
     closeDocument(rel) {
@@ -189,7 +215,9 @@ export async function startSidecar(options: StartOptions = {}): Promise<SidecarC
     diagnosticsFor: (rel) => published.get(uri(rel))?.diagnostics,
     waitFor,
     async close() {
-      const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+      const exited = new Promise<void>((resolve) =>
+        child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
+      );
       try {
         await Promise.race([connection.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 3000).unref())]);
         await connection.sendNotification('exit');

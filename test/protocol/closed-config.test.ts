@@ -27,7 +27,10 @@ test('a broken modelops.yaml that was never opened is reported at start-up, re-c
   const uri = c.uri('modelops.yaml');
   const PUBLISHED = 'textDocument/publishDiagnostics';
 
-  const broken = await c.waitFor<Published>(PUBLISHED, (p) => p.uri === uri && p.diagnostics.some((d) => d.code === 'unknown-key'));
+  const broken = await c.waitFor<Published>(
+    PUBLISHED,
+    (p) => p.uri === uri && p.diagnostics.some((d) => d.code === 'unknown-key'),
+  );
   const unknown = broken.diagnostics.find((d) => d.code === 'unknown-key');
   assert.equal(unknown?.message, "Unknown key 'epocs' in train. Did you mean 'epochs'?");
   assert.equal(unknown?.severity, 1);
@@ -37,7 +40,10 @@ test('a broken modelops.yaml that was never opened is reported at start-up, re-c
   // Fixed on disk: the watched-file notification re-reads it; only the sample's information hint remains.
   writeFileSync(join(c.workspace, 'modelops.yaml'), SAMPLE);
   await c.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri, type: 2 }] });
-  const fixed = await c.waitFor<Published>(PUBLISHED, (p) => p.uri === uri && !p.diagnostics.some((d) => d.severity === 1));
+  const fixed = await c.waitFor<Published>(
+    PUBLISHED,
+    (p) => p.uri === uri && !p.diagnostics.some((d) => d.severity === 1),
+  );
   assert.deepEqual(codes(fixed), ['alias-missing']);
 
   // Deleted: nothing left to list.
@@ -48,7 +54,9 @@ test('a broken modelops.yaml that was never opened is reported at start-up, re-c
 
   // Other YAML files are not ours, open or not.
   writeFileSync(join(c.workspace, 'other.yaml'), 'epocs: 1\n');
-  await c.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: c.uri('other.yaml'), type: 1 }] });
+  await c.connection.sendNotification('workspace/didChangeWatchedFiles', {
+    changes: [{ uri: c.uri('other.yaml'), type: 1 }],
+  });
   await c.request(core.status, {}); // in order after the notification: its publish has arrived
   assert.equal(c.diagnosticsFor('other.yaml'), undefined);
 });
@@ -62,14 +70,23 @@ test('opening the config hands over to the editor text; closing it goes back to 
 
   // The editor holds fixed, unsaved text: that is what is checked while it is open.
   const open = await c.open('modelops.yml', SAMPLE);
-  assert.deepEqual(open.diagnostics.map((d) => d.code), ['alias-missing']);
+  assert.deepEqual(
+    open.diagnostics.map((d) => d.code),
+    ['alias-missing'],
+  );
   // A change on disk while open does not override the open document's diagnostics.
   await c.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri, type: 2 }] });
   await c.request(core.status, {}); // in order after the notification: its publish has arrived
-  assert.deepEqual(c.diagnosticsFor('modelops.yml')?.map((d) => d.code), ['alias-missing']);
+  assert.deepEqual(
+    c.diagnosticsFor('modelops.yml')?.map((d) => d.code),
+    ['alias-missing'],
+  );
 
   // Closed without saving: the file on disk is what Train reads, so its errors come back.
   c.closeDocument('modelops.yml');
   await c.request(core.status, {});
-  assert.ok(c.diagnosticsFor('modelops.yml')?.some((d) => d.code === 'unknown-key'), JSON.stringify(c.diagnosticsFor('modelops.yml')));
+  assert.ok(
+    c.diagnosticsFor('modelops.yml')?.some((d) => d.code === 'unknown-key'),
+    JSON.stringify(c.diagnosticsFor('modelops.yml')),
+  );
 });

@@ -51,7 +51,10 @@ test('deploy with named steps, endpoints with health, monitor, and trust', async
     const ref = `weather@${trained.version.version}`;
     const result = await c.request(deploy.deploy, { ref, target: 'local', workDoneToken: 'dep-1' });
     assert.equal(result.deployment.status, 'active');
-    assert.deepEqual(steps.filter((s) => s.status === 'ok').map((s) => s.step), ['package', 'load', 'ready', 'smoke test', 'switch', 'record']);
+    assert.deepEqual(
+      steps.filter((s) => s.status === 'ok').map((s) => s.step),
+      ['package', 'load', 'ready', 'smoke test', 'switch', 'record'],
+    );
     const progress = c.progress.filter((p) => p.token === 'dep-1').map((p) => p.value);
     assert.equal(progress[0].kind, 'begin');
     assert.ok(progress.some((p) => p.kind === 'report' && /smoke test/.test(p.message ?? '')));
@@ -63,17 +66,31 @@ test('deploy with named steps, endpoints with health, monitor, and trust', async
     assert.ok(eps[0].models!.some((m) => m.version === trained.version.version && m.active));
 
     const url = readServerRecord(store, 'local')!.url;
-    const body = { inputs: ['precipitation', 'temp_max', 'temp_min', 'wind'].map((name) => ({ name, datatype: 'FP32', shape: [1], data: [1] })) };
-    for (let i = 0; i < 12; i++) assert.equal((await fetch(`${url}/v2/models/weather/infer`, { method: 'POST', body: JSON.stringify(body) })).status, 200);
+    const body = {
+      inputs: ['precipitation', 'temp_max', 'temp_min', 'wind'].map((name) => ({
+        name,
+        datatype: 'FP32',
+        shape: [1],
+        data: [1],
+      })),
+    };
+    for (let i = 0; i < 12; i++)
+      assert.equal(
+        (await fetch(`${url}/v2/models/weather/infer`, { method: 'POST', body: JSON.stringify(body) })).status,
+        200,
+      );
     await new Promise((r) => setTimeout(r, 500));
     const mon = await c.request(deploy.monitor, {});
     assert.equal(mon.totalPredictions, 12);
     assert.equal(mon.windows.length, 2);
     assert.match(mon.chartNote ?? '', /feedback/);
 
-    await assert.rejects(c.request(deploy.rollback, { target: 'local', model: 'weather' }), (e: Error) => /no previous version/.test(e.message));
+    await assert.rejects(c.request(deploy.rollback, { target: 'local', model: 'weather' }), (e: Error) =>
+      /no previous version/.test(e.message),
+    );
     // The token stayed in memory: not in the workspace store.
-    const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
+    const walk = (d: string): string[] =>
+      readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
     for (const f of walk(store)) assert.ok(!readFileSync(f).includes(TOKEN), `${f} holds the token`);
   } finally {
     await stopLocalServer(store, 'local', TOKEN);
@@ -83,10 +100,17 @@ test('deploy with named steps, endpoints with health, monitor, and trust', async
 });
 
 test('an untrusted workspace refuses to deploy', async () => {
-  const c = await startSidecar({ files: { 'modelops.yaml': config(await freePort()), 'data/weather.csv': data }, initializationOptions: { trusted: false } });
+  const c = await startSidecar({
+    files: { 'modelops.yaml': config(await freePort()), 'data/weather.csv': data },
+    initializationOptions: { trusted: false },
+  });
   try {
-    await assert.rejects(c.request(deploy.deploy, { ref: 'weather@1.0.0', target: 'local' }), (e: Error) => /untrusted workspace/.test(e.message));
-    await assert.rejects(c.request(deploy.rollback, { target: 'local', model: 'weather' }), (e: Error) => /untrusted workspace/.test(e.message));
+    await assert.rejects(c.request(deploy.deploy, { ref: 'weather@1.0.0', target: 'local' }), (e: Error) =>
+      /untrusted workspace/.test(e.message),
+    );
+    await assert.rejects(c.request(deploy.rollback, { target: 'local', model: 'weather' }), (e: Error) =>
+      /untrusted workspace/.test(e.message),
+    );
   } finally {
     await c.close();
   }

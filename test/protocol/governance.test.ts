@@ -30,16 +30,25 @@ registry:
 const codeOf = (e: unknown): string | undefined => (e as { data?: { code?: string } }).data?.code;
 
 test('an untrusted workspace refuses Explain (it runs the model)', async () => {
-  const c = await startSidecar({ files: { 'modelops.yaml': config, 'data/weather.csv': data }, initializationOptions: { trusted: false } });
+  const c = await startSidecar({
+    files: { 'modelops.yaml': config, 'data/weather.csv': data },
+    initializationOptions: { trusted: false },
+  });
   try {
-    await assert.rejects(c.request(governance.explain, { ref: 'weather@1.0.0' }), (e: Error) => /untrusted workspace/.test(e.message) && codeOf(e) === 'untrusted-workspace');
+    await assert.rejects(
+      c.request(governance.explain, { ref: 'weather@1.0.0' }),
+      (e: Error) => /untrusted workspace/.test(e.message) && codeOf(e) === 'untrusted-workspace',
+    );
   } finally {
     await c.close();
   }
 });
 
 test('explain, fairness, approvals, history and the card through the sidecar', async () => {
-  const c = await startSidecar({ files: { 'modelops.yaml': config, 'data/weather.csv': data }, env: { MODELOPS_ACTOR: 'Alice <alice@example.com>' } });
+  const c = await startSidecar({
+    files: { 'modelops.yaml': config, 'data/weather.csv': data },
+    env: { MODELOPS_ACTOR: 'Alice <alice@example.com>' },
+  });
   try {
     const trained = await c.request(training.train, { configUri: c.uri('modelops.yaml') });
     const ref = `weather@${trained.version.version}`;
@@ -78,15 +87,27 @@ test('explain, fairness, approvals, history and the card through the sidecar', a
     assert.deepEqual(fair?.report.breakdowns[0].groups.map((g) => g.name).sort(), ['site=north', 'site=south']);
     let status = await c.request(governance.versionStatus, { model: 'weather' });
     assert.equal(status.fairness[trained.version.version].worst?.name.endsWith('_difference'), true);
-    assert.deepEqual(status.fairness[trained.version.version].gates.map((g) => [g.metric, g.passed]), [['demographic_parity_difference', true]]);
+    assert.deepEqual(
+      status.fairness[trained.version.version].gates.map((g) => [g.metric, g.passed]),
+      [['demographic_parity_difference', true]],
+    );
     assert.deepEqual(status.protectedAliases, ['production']);
     assert.equal(status.separationOfDuties, true);
     assert.equal(status.actor, 'Alice <alice@example.com>');
 
     // Approvals: the editor path refuses alike — no approval, then the author's own.
-    await assert.rejects(c.request(registry.setAlias, { model: 'weather', alias: 'production', version: trained.version.version }), (e: Error) => codeOf(e) === 'approval-required' && e.message.includes(`modelops approve ${ref} --for production`));
-    await assert.rejects(c.request(governance.approve, { ref, for: 'production', comment: 'mine' }), (e: Error) => codeOf(e) === 'approval-by-author' && /separation of duties/.test(e.message));
-    await assert.rejects(c.request(governance.approve, { ref: 'weather@9.9.9', for: 'production' }), (e: Error) => codeOf(e) === 'version-not-found');
+    await assert.rejects(
+      c.request(registry.setAlias, { model: 'weather', alias: 'production', version: trained.version.version }),
+      (e: Error) => codeOf(e) === 'approval-required' && e.message.includes(`modelops approve ${ref} --for production`),
+    );
+    await assert.rejects(
+      c.request(governance.approve, { ref, for: 'production', comment: 'mine' }),
+      (e: Error) => codeOf(e) === 'approval-by-author' && /separation of duties/.test(e.message),
+    );
+    await assert.rejects(
+      c.request(governance.approve, { ref: 'weather@9.9.9', for: 'production' }),
+      (e: Error) => codeOf(e) === 'version-not-found',
+    );
     // Another person approves (as the CLI would); the sidecar then lets the alias move.
     const reviewer = openRegistry(c.workspace, { actor: 'Bob <bob@example.com>' });
     try {
@@ -95,14 +116,25 @@ test('explain, fairness, approvals, history and the card through the sidecar', a
       reviewer.close();
     }
     status = await c.request(governance.versionStatus, { model: 'weather' });
-    assert.deepEqual(status.approvals.map((a) => [a.approver, a.name, a.valid]), [['Bob <bob@example.com>', 'production', true]]);
-    const move = await c.request(registry.setAlias, { model: 'weather', alias: 'production', version: trained.version.version, reason: 'ship it' });
+    assert.deepEqual(
+      status.approvals.map((a) => [a.approver, a.name, a.valid]),
+      [['Bob <bob@example.com>', 'production', true]],
+    );
+    const move = await c.request(registry.setAlias, {
+      model: 'weather',
+      alias: 'production',
+      version: trained.version.version,
+      reason: 'ship it',
+    });
     assert.equal(move.toVersion, trained.version.version);
 
     // History: the version's audit entries, oldest first, and an intact chain.
     const h = await c.request(governance.history, { ref });
     const actions = h.entries.map((e) => e.action);
-    assert.deepEqual(actions.filter((a) => ['version.register', 'approval.grant', 'alias.set'].includes(a)), ['version.register', 'approval.grant', 'alias.set']);
+    assert.deepEqual(
+      actions.filter((a) => ['version.register', 'approval.grant', 'alias.set'].includes(a)),
+      ['version.register', 'approval.grant', 'alias.set'],
+    );
     assert.ok(h.entries.every((e, i) => i === 0 || e.seq > h.entries[i - 1].seq));
     assert.equal(h.entries.find((e) => e.action === 'approval.grant')?.actor, 'Bob <bob@example.com>');
     assert.equal(h.verification.ok, true);

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CodeAction, CompletionItem, DocumentSymbol, Hover, Location, TextEdit } from 'vscode-languageserver-protocol';
+import type {
+  CodeAction,
+  CompletionItem,
+  DocumentSymbol,
+  Hover,
+  Location,
+  TextEdit,
+} from 'vscode-languageserver-protocol';
 import { core } from '../../server/protocol';
 import { ensureBuilt, REPO, startSidecar } from './client';
 
@@ -30,12 +37,18 @@ test('initialize announces the language features; didOpen/didChange publish diag
   // version holds 'production' yet (the sidecar asks the registry), and a new user's first file
   // is clean.
   const clean = await c.open('modelops.yaml', SAMPLE);
-  assert.deepEqual(clean.diagnostics.map((d) => [d.code, d.severity]), [['alias-missing', 3]]);
+  assert.deepEqual(
+    clean.diagnostics.map((d) => [d.code, d.severity]),
+    [['alias-missing', 3]],
+  );
   assert.match(String(clean.diagnostics[0].message), /no version of 'weather-classifier' holds alias 'production' yet/);
   assert.deepEqual(clean.diagnostics[0].range, find(SAMPLE, '">= production - 0.02"'));
   assert.equal(clean.count, 1);
 
-  const broken = SAMPLE.replace('epochs: 40', 'epocs: 40').replace('units: 5, activation: softmax', 'units: 4, activation: softmax');
+  const broken = SAMPLE.replace('epochs: 40', 'epocs: 40').replace(
+    'units: 5, activation: softmax',
+    'units: 4, activation: softmax',
+  );
   const v = await c.change('modelops.yaml', broken);
   assert.equal(v.version, 2);
   const byCode = Object.fromEntries(v.diagnostics.map((d) => [String(d.code), d]));
@@ -44,13 +57,21 @@ test('initialize announces the language features; didOpen/didChange publish diag
   assert.equal(byCode['unknown-key'].severity, 1);
   assert.equal(byCode['unknown-key'].source, 'modelops');
   const units = find(broken, 'units: 4');
-  assert.deepEqual(byCode['last-layer-units'].range, { start: { line: units.start.line, character: units.start.character + 7 }, end: units.end });
+  assert.deepEqual(byCode['last-layer-units'].range, {
+    start: { line: units.start.line, character: units.start.character + 7 },
+    end: units.end,
+  });
   assert.match(String(byCode['last-layer-units'].message), /has 4 units but target 'weather' has 5 classes/);
 
   // Only modelops.yaml documents are handled: other YAML gets no diagnostics from us.
-  await c.connection.sendNotification('textDocument/didOpen', { textDocument: { uri: c.uri('other.yaml'), languageId: 'yaml', version: 1, text: 'epocs: 1' } });
+  await c.connection.sendNotification('textDocument/didOpen', {
+    textDocument: { uri: c.uri('other.yaml'), languageId: 'yaml', version: 1, text: 'epocs: 1' },
+  });
   const fixed = await c.change('modelops.yaml', SAMPLE);
-  assert.deepEqual(fixed.diagnostics.map((d) => d.code), ['alias-missing']);
+  assert.deepEqual(
+    fixed.diagnostics.map((d) => d.code),
+    ['alias-missing'],
+  );
   assert.equal(c.diagnosticsFor('other.yaml'), undefined);
   const status = await c.request(core.status, {});
   assert.equal(status.trusted, true);
@@ -67,22 +88,43 @@ test('completion, hover, codeAction, documentSymbol and definition over LSP', as
   assert.deepEqual(unknownColumn.range, find(text, 'wether'));
 
   const pos = find(text, 'wether').end;
-  const items = (await c.connection.sendRequest('textDocument/completion', { textDocument: { uri }, position: pos })) as CompletionItem[];
-  assert.deepEqual(items.map((i) => i.label), ['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather']);
+  const items = (await c.connection.sendRequest('textDocument/completion', {
+    textDocument: { uri },
+    position: pos,
+  })) as CompletionItem[];
+  assert.deepEqual(
+    items.map((i) => i.label),
+    ['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather'],
+  );
   assert.deepEqual((items[5].textEdit as TextEdit).range, find(text, 'wether'));
 
-  const hover = (await c.connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: find(text, 'optimizer').start })) as Hover;
+  const hover = (await c.connection.sendRequest('textDocument/hover', {
+    textDocument: { uri },
+    position: find(text, 'optimizer').start,
+  })) as Hover;
   assert.match((hover.contents as { value: string }).value, /\*\*optimizer\*\*[\s\S]*```yaml\noptimizer: adam\n```/);
 
-  const actions = (await c.connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: unknownColumn.range, context: { diagnostics: v.diagnostics } })) as CodeAction[];
+  const actions = (await c.connection.sendRequest('textDocument/codeAction', {
+    textDocument: { uri },
+    range: unknownColumn.range,
+    context: { diagnostics: v.diagnostics },
+  })) as CodeAction[];
   const fix = actions.find((a) => a.title === "Change to 'weather'");
   assert.ok(fix, JSON.stringify(actions.map((a) => a.title)));
   assert.deepEqual(fix.edit?.changes?.[uri], [{ range: find(text, 'wether'), newText: 'weather' }]);
 
-  const symbols = (await c.connection.sendRequest('textDocument/documentSymbol', { textDocument: { uri } })) as DocumentSymbol[];
-  assert.deepEqual(symbols.map((s) => s.name), ['version', 'project', 'data', 'model', 'train', 'evaluate', 'deploy', 'monitor']);
+  const symbols = (await c.connection.sendRequest('textDocument/documentSymbol', {
+    textDocument: { uri },
+  })) as DocumentSymbol[];
+  assert.deepEqual(
+    symbols.map((s) => s.name),
+    ['version', 'project', 'data', 'model', 'train', 'evaluate', 'deploy', 'monitor'],
+  );
 
-  const def = (await c.connection.sendRequest('textDocument/definition', { textDocument: { uri }, position: find(text, 'data/seattle-weather.csv').start })) as Location;
+  const def = (await c.connection.sendRequest('textDocument/definition', {
+    textDocument: { uri },
+    position: find(text, 'data/seattle-weather.csv').start,
+  })) as Location;
   assert.equal(def.uri, pathToFileURL(join(c.workspace, 'data', 'seattle-weather.csv')).href);
 });
 
@@ -94,8 +136,13 @@ test('a referenced data file changing re-validates open configs', async (t) => {
   assert.ok(first.diagnostics.some((d) => d.code === 'file-not-found'));
   const { writeFileSync } = await import('node:fs');
   writeFileSync(join(c.workspace, 'data', 'later.csv'), readFileSync(join(DATA, 'seattle-weather.csv')));
-  const again = c.waitFor<{ uri: string; diagnostics: number }>(core.validated.method, (p) => p.uri === c.uri('modelops.yaml'));
-  await c.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(join(c.workspace, 'data', 'later.csv')).href, type: 1 }] });
+  const again = c.waitFor<{ uri: string; diagnostics: number }>(
+    core.validated.method,
+    (p) => p.uri === c.uri('modelops.yaml'),
+  );
+  await c.connection.sendNotification('workspace/didChangeWatchedFiles', {
+    changes: [{ uri: pathToFileURL(join(c.workspace, 'data', 'later.csv')).href, type: 1 }],
+  });
   const v = await again;
   assert.equal(v.diagnostics, 1, 'only the alias-missing warning is left');
 });

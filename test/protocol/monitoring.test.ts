@@ -100,10 +100,16 @@ test('an alert reaches the editor on its own; the rollback policy acts; counts s
     const restored = await c.request(monitoring.checkoutDataset, { digest: weather.digest, out });
     assert.equal(restored.path, out);
     assert.equal(readFileSync(out, 'utf8'), data);
-    await assert.rejects(c.request(monitoring.checkoutDataset, { digest: weather.digest, out }), (e: Error) => /already exists/.test(e.message));
+    await assert.rejects(c.request(monitoring.checkoutDataset, { digest: weather.digest, out }), (e: Error) =>
+      /already exists/.test(e.message),
+    );
 
     // Before any deploy there is nothing to follow, and the sidecar says why.
-    await until('the sidecar to look at the targets', async () => (await c.request(monitoring.subscriptions, {})).skipped.some((x) => x.target === 'local' && x.reason === 'nothing deployed'));
+    await until('the sidecar to look at the targets', async () =>
+      (await c.request(monitoring.subscriptions, {})).skipped.some(
+        (x) => x.target === 'local' && x.reason === 'nothing deployed',
+      ),
+    );
     assert.deepEqual((await c.request(monitoring.subscriptions, {})).subscriptions, []);
 
     await c.request(deploy.deploy, { ref: `weather@${v1}`, target: 'local' });
@@ -111,7 +117,11 @@ test('an alert reaches the editor on its own; the rollback policy acts; counts s
     const url = readServerRecord(store, 'local')!.url;
 
     // No request from here on: the sidecar notices the deployment and subscribes by itself.
-    await c.waitFor<SubscriptionsResult>(monitoring.subscriptionsChanged.method, (p) => p.subscriptions.some((s) => s.target === 'local' && s.model === 'weather'), 15_000);
+    await c.waitFor<SubscriptionsResult>(
+      monitoring.subscriptionsChanged.method,
+      (p) => p.subscriptions.some((s) => s.target === 'local' && s.model === 'weather'),
+      15_000,
+    );
     await until('the server to see the sidecar subscribed', async () => (await subscribers(url)) >= 1);
 
     // Windows of 20 with feedback: accuracy 0.9 three times (the baseline), then 0.2 breaks rule 1.
@@ -120,7 +130,10 @@ test('an alert reaches the editor on its own; the rollback policy acts; counts s
       for (let i = 0; i < WINDOW; i++) {
         const r = await infer(url, featureRows[k++ % featureRows.length]);
         const truth = i < correct ? r.label : r.label === 'sun' ? 'rain' : 'sun';
-        const fb = await fetch(`${url}/v2/models/weather/feedback`, { method: 'POST', body: JSON.stringify({ id: r.id, label: truth }) });
+        const fb = await fetch(`${url}/v2/models/weather/feedback`, {
+          method: 'POST',
+          body: JSON.stringify({ id: r.id, label: truth }),
+        });
         assert.equal(fb.status, 202);
       }
     }
@@ -143,7 +156,10 @@ test('an alert reaches the editor on its own; the rollback policy acts; counts s
     assert.match(active.reason ?? '', /automatic rollback by monitor\.on\.we1/);
     const r = await fetch(`${url}/v2/models/weather/infer`, {
       method: 'POST',
-      body: JSON.stringify({ inputs: FEATURES.map((name, i) => ({ name, shape: [1, 1], datatype: 'FP32', data: [featureRows[0][i]] })), parameters: { modelops_log: false } }),
+      body: JSON.stringify({
+        inputs: FEATURES.map((name, i) => ({ name, shape: [1, 1], datatype: 'FP32', data: [featureRows[0][i]] })),
+        parameters: { modelops_log: false },
+      }),
     });
     assert.equal(((await r.json()) as { model_version: string }).model_version, v1);
 
@@ -158,24 +174,49 @@ test('an alert reaches the editor on its own; the rollback policy acts; counts s
     // The alert's Retrain: labelled traffic (+ half original rows) → a stored data version → a gated version.
     // The server appends its log every 200 ms and the alert can come sooner: wait for every line on disk.
     const logFile = join(store, 'serving', 'local', 'logs', 'weather', 'predictions.jsonl');
-    await until('the prediction log to hold every request and its feedback', () => existsSync(logFile) && readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"type":"feedback"')).length >= 4 * WINDOW);
-    const retrained = await c.request(monitoring.retrainFromTraffic, { target: 'local', mix: 0.5, workDoneToken: 'retrain-1' });
+    await until(
+      'the prediction log to hold every request and its feedback',
+      () =>
+        existsSync(logFile) &&
+        readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"type":"feedback"')).length >=
+          4 * WINDOW,
+    );
+    const retrained = await c.request(monitoring.retrainFromTraffic, {
+      target: 'local',
+      mix: 0.5,
+      workDoneToken: 'retrain-1',
+    });
     assert.equal(retrained.dataset.labelled, 4 * WINDOW);
     assert.ok(retrained.dataset.originalRows > 0);
-    assert.ok(c.progress.some((p) => p.token === 'retrain-1' && p.value.kind === 'end'), 'work-done progress was reported');
+    assert.ok(
+      c.progress.some((p) => p.token === 'retrain-1' && p.value.kind === 'end'),
+      'work-done progress was reported',
+    );
     assert.notEqual(retrained.version.version, v2);
     const afterRetrain = await c.request(monitoring.datasets, {});
     const traffic = afterRetrain.find((d) => d.digest === retrained.dataset.digest);
     assert.ok(traffic?.stored, 'the traffic dataset is a stored data version');
-    assert.deepEqual(traffic.usedBy.filter((u) => u.role === 'train').map((u) => u.version), [retrained.version.version]);
+    assert.deepEqual(
+      traffic.usedBy.filter((u) => u.role === 'train').map((u) => u.version),
+      [retrained.version.version],
+    );
 
     // Restricted Mode: the sidecar drops every stream and the server sees none.
     await c.connection.sendNotification(core.setTrust.method, { trusted: false });
-    await c.waitFor<SubscriptionsResult>(monitoring.subscriptionsChanged.method, (p) => !p.trusted && p.subscriptions.length === 0, 15_000);
+    await c.waitFor<SubscriptionsResult>(
+      monitoring.subscriptionsChanged.method,
+      (p) => !p.trusted && p.subscriptions.length === 0,
+      15_000,
+    );
     await until('the server to see no subscriber', async () => (await subscribers(url)) === 0);
     const now = await c.request(monitoring.subscriptions, {});
     assert.deepEqual(now.subscriptions, []);
-    await assert.rejects(c.request(monitoring.checkoutDataset, { digest: weather.digest, out: join(c.workspace, 'again.csv') }), (e: Error) => /untrusted workspace/.test(e.message));
+    await assert.rejects(
+      c.request(monitoring.checkoutDataset, { digest: weather.digest, out: join(c.workspace, 'again.csv') }),
+      (e: Error) => /untrusted workspace/.test(e.message),
+    );
   } finally {
     await stopLocalServer(store, 'local', readLocalToken(store, 'local') ?? '').catch(() => undefined);
     await c.close();

@@ -32,12 +32,21 @@ tune:
   });
 
 test('an untrusted workspace refuses tuning, quantising and pruning; reading studies still works', async () => {
-  const c = await startSidecar({ files: { 'modelops.yaml': config(2, 2), 'data/weather.csv': data }, initializationOptions: { trusted: false } });
+  const c = await startSidecar({
+    files: { 'modelops.yaml': config(2, 2), 'data/weather.csv': data },
+    initializationOptions: { trusted: false },
+  });
   try {
     await assert.rejects(c.request(optimize.tune, {}), (e: Error) => /untrusted|trust/i.test(e.message));
-    await assert.rejects(c.request(optimize.quantize, { ref: 'weather@1.0.0', dtype: 'float16' }), (e: Error) => /untrusted|trust/i.test(e.message));
-    await assert.rejects(c.request(optimize.prune, { ref: 'weather@1.0.0', sparsity: 0.5 }), (e: Error) => /untrusted|trust/i.test(e.message));
-    await assert.rejects(c.request(optimize.registerBest, { study: 'latest' }), (e: Error) => /untrusted|trust/i.test(e.message));
+    await assert.rejects(c.request(optimize.quantize, { ref: 'weather@1.0.0', dtype: 'float16' }), (e: Error) =>
+      /untrusted|trust/i.test(e.message),
+    );
+    await assert.rejects(c.request(optimize.prune, { ref: 'weather@1.0.0', sparsity: 0.5 }), (e: Error) =>
+      /untrusted|trust/i.test(e.message),
+    );
+    await assert.rejects(c.request(optimize.registerBest, { study: 'latest' }), (e: Error) =>
+      /untrusted|trust/i.test(e.message),
+    );
     assert.deepEqual(await c.request(optimize.listStudies, {}), []);
   } finally {
     await c.close();
@@ -64,13 +73,22 @@ test('a 2-trial study streams progress per trial and epoch, is listed, its best 
     assert.equal(events[0].kind, 'begin');
     assert.equal(events[0].cancellable, true);
     assert.equal(events.at(-1)?.kind, 'end');
-    assert.ok(events.some((e) => e.kind === 'report' && /^trial 2\/2 epoch 2 · best val_accuracy /.test(e.message ?? '')), JSON.stringify(events.map((e) => e.message)));
+    assert.ok(
+      events.some((e) => e.kind === 'report' && /^trial 2\/2 epoch 2 · best val_accuracy /.test(e.message ?? '')),
+      JSON.stringify(events.map((e) => e.message)),
+    );
 
     // Notifications: each trial starts, reports both epochs and finishes; then the study ends.
-    const finished = await c.waitFor<StudyProgressParams>(optimize.studyProgress.method, (p) => p.kind === 'study-finished');
+    const finished = await c.waitFor<StudyProgressParams>(
+      optimize.studyProgress.method,
+      (p) => p.kind === 'study-finished',
+    );
     assert.equal(finished.study.id, view.study.id);
     assert.equal(finished.budget, 2);
-    const epoch = await c.waitFor<StudyProgressParams>(optimize.studyProgress.method, (p) => p.kind === 'epoch' && p.trial?.number === 1 && p.trial.epochs === 2);
+    const epoch = await c.waitFor<StudyProgressParams>(
+      optimize.studyProgress.method,
+      (p) => p.kind === 'epoch' && p.trial?.number === 1 && p.trial.epochs === 2,
+    );
     assert.equal(epoch.trial?.intermediate.length, 2);
     assert.ok(JSON.stringify(epoch).length < 4096);
 
@@ -81,8 +99,13 @@ test('a 2-trial study streams progress per trial and epoch, is listed, its best 
     assert.equal(list[0].best?.number, view.best?.number);
     assert.deepEqual(await c.request(optimize.listStudies, { model: 'other' }), []);
     const got = await c.request(optimize.getStudy, { id: 'latest' });
-    assert.deepEqual(got.trials.map((t) => t.value), values);
-    await assert.rejects(c.request(optimize.getStudy, { id: 'study-nope' }), (e: Error) => /No study 'study-nope'/.test(e.message));
+    assert.deepEqual(
+      got.trials.map((t) => t.value),
+      values,
+    );
+    await assert.rejects(c.request(optimize.getStudy, { id: 'study-nope' }), (e: Error) =>
+      /No study 'study-nope'/.test(e.message),
+    );
 
     const reg = await c.request(optimize.registerBest, { study: view.study.id, workDoneToken: 'reg-1' });
     assert.equal(reg.version.version, '1.0.0');
@@ -94,7 +117,9 @@ test('a 2-trial study streams progress per trial and epoch, is listed, its best 
     assert.equal(q.method, 'quantize');
     assert.equal(q.version.version, '1.1.0');
     assert.equal(q.version.parentVersion, '1.0.0');
-    assert.ok(q.details.method === 'quantize' && q.details.dtype === 'float16' && q.details.bytesAfter < q.details.bytesBefore);
+    assert.ok(
+      q.details.method === 'quantize' && q.details.dtype === 'float16' && q.details.bytesAfter < q.details.bytesBefore,
+    );
     assert.ok(q.child.measurement.size_bytes < q.parent.measurement.size_bytes);
     assert.ok(q.child.measurement.latency_p50_ms_b1 > 0);
     assert.ok(Math.abs(q.child.metrics.accuracy - q.parent.metrics.accuracy) <= 0.02);
@@ -102,7 +127,9 @@ test('a 2-trial study streams progress per trial and epoch, is listed, its best 
     assert.equal(qEvents[0].cancellable, true);
     assert.ok(qEvents.some((e) => e.kind === 'report' && /measuring/.test(e.message ?? '')));
 
-    await assert.rejects(c.request(optimize.prune, { ref: 'weather@1.0.0', sparsity: 1.5 }), (e: Error) => /Sparsity 1\.5 is outside \(0, 1\)/.test(e.message));
+    await assert.rejects(c.request(optimize.prune, { ref: 'weather@1.0.0', sparsity: 1.5 }), (e: Error) =>
+      /Sparsity 1\.5 is outside \(0, 1\)/.test(e.message),
+    );
     const p = await c.request(optimize.prune, { ref: 'weather@1.0.0', sparsity: 0.5, epochs: 1, workDoneToken: 'p-1' });
     assert.equal(p.version.version, '1.2.0');
     assert.ok(p.details.method === 'prune' && p.details.rate.rate > 0 && p.details.rate.layers.length === 2);
@@ -120,7 +147,11 @@ test('cancelling the tune request cancels the study: it is recorded cancelled, w
     await c.waitFor<StudyProgressParams>(optimize.studyProgress.method, (p) => p.kind === 'epoch', 30_000);
     source.cancel();
     await pending.catch(() => undefined);
-    const done = await c.waitFor<StudyProgressParams>(optimize.studyProgress.method, (p) => p.kind === 'study-finished', 30_000);
+    const done = await c.waitFor<StudyProgressParams>(
+      optimize.studyProgress.method,
+      (p) => p.kind === 'study-finished',
+      30_000,
+    );
     assert.equal(done.study.status, 'cancelled');
     const view = await c.request(optimize.getStudy, { id: done.study.id });
     assert.equal(view.study.status, 'cancelled');

@@ -6,7 +6,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import { core, registry as rpc, type ParamsOf, type RequestType, type ResultOf } from '../../server/protocol';
 import type { ChangedParams } from '../../server/protocol/core';
 import { openRegistry } from '../../server/engine/registry';
@@ -39,7 +44,13 @@ async function startSidecar(root: string): Promise<Sidecar> {
   conn.onNotification(() => undefined);
   conn.onRequest(() => null);
   conn.listen();
-  await conn.sendRequest('initialize', { processId: process.pid, rootUri: pathToFileURL(root).href, workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'ws' }], capabilities: {}, initializationOptions: { trusted: true } });
+  await conn.sendRequest('initialize', {
+    processId: process.pid,
+    rootUri: pathToFileURL(root).href,
+    workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'ws' }],
+    capabilities: {},
+    initializationOptions: { trusted: true },
+  });
   await conn.sendNotification('initialized', {});
   return {
     conn,
@@ -49,7 +60,15 @@ async function startSidecar(root: string): Promise<Sidecar> {
       const seen = changes.find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolveP, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching modelops/changed within ${timeoutMs} ms; got ${JSON.stringify(changes)}; stderr: ${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no matching modelops/changed within ${timeoutMs} ms; got ${JSON.stringify(changes)}; stderr: ${stderr}`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({ pred, resolve: (c) => (clearTimeout(timer), resolveP(c)) });
       });
     },
@@ -75,18 +94,35 @@ test('list, register, promote, gate refusal and change notifications over JSON-R
     assert.equal(existsSync(join(root, '.modelops')), false);
     writeFileSync(join(root, 'model.pt'), 'weights one');
     writeFileSync(join(root, 'model2.pt'), 'weights two');
-    const v1 = await side.request(rpc.registerVersion, { model: 'proto', source: 'model.pt', note: 'first', metrics: { accuracy: 0.91 } });
+    const v1 = await side.request(rpc.registerVersion, {
+      model: 'proto',
+      source: 'model.pt',
+      note: 'first',
+      metrics: { accuracy: 0.91 },
+    });
     assert.equal(v1.version, '1.0.0');
     await side.waitForChange((c) => c.kind === 'versions' && c.model === 'proto');
-    const v2 = await side.request(rpc.registerVersion, { model: 'proto', source: join(root, 'model2.pt'), tags: ['candidate'] });
+    const v2 = await side.request(rpc.registerVersion, {
+      model: 'proto',
+      source: join(root, 'model2.pt'),
+      tags: ['candidate'],
+    });
     assert.equal(v2.version, '1.1.0');
 
     const page = await side.request(rpc.listVersions, { model: 'proto', sort: 'version', order: 'desc', limit: 10 });
     assert.equal(page.total, 2);
-    assert.deepEqual(page.items.map((v) => v.version), ['1.1.0', '1.0.0']);
+    assert.deepEqual(
+      page.items.map((v) => v.version),
+      ['1.1.0', '1.0.0'],
+    );
     assert.equal((await side.request(rpc.listVersions, { model: 'proto', filter: 'candid' })).total, 1);
 
-    const move = await side.request(rpc.setAlias, { model: 'proto', alias: 'production', version: '1.0.0', reason: 'first release' });
+    const move = await side.request(rpc.setAlias, {
+      model: 'proto',
+      alias: 'production',
+      version: '1.0.0',
+      reason: 'first release',
+    });
     assert.deepEqual([move.fromVersion, move.toVersion], [null, '1.0.0']);
     await side.waitForChange((c) => c.kind === 'aliases' && c.model === 'proto');
     assert.equal((await side.request(rpc.getVersion, { ref: 'proto@production' })).version, '1.0.0');
@@ -98,14 +134,40 @@ test('list, register, promote, gate refusal and change notifications over JSON-R
       passed: false,
       evaluatedAt: new Date().toISOString(),
       override: null,
-      results: [{ metric: 'accuracy', expression: '>= 0.95', op: '>=', threshold: 0.95, actual: 0.9, passed: false, reference: null, message: 'accuracy 0.900 < 0.950' }],
+      results: [
+        {
+          metric: 'accuracy',
+          expression: '>= 0.95',
+          op: '>=',
+          threshold: 0.95,
+          actual: 0.9,
+          passed: false,
+          reference: null,
+          message: 'accuracy 0.900 < 0.950',
+        },
+      ],
     });
     other.close();
-    await assert.rejects(side.request(rpc.setAlias, { model: 'proto', alias: 'production', version: '1.1.0' }), (e: Error & { code?: number; data?: { code?: string } }) => e.message.includes('accuracy 0.900 < 0.950') && e.data?.code === 'gates-failed');
-    const forced = await side.request(rpc.setAlias, { model: 'proto', alias: 'production', version: '1.1.0', forceReason: 'accepted by QA' });
+    await assert.rejects(
+      side.request(rpc.setAlias, { model: 'proto', alias: 'production', version: '1.1.0' }),
+      (e: Error & { code?: number; data?: { code?: string } }) =>
+        e.message.includes('accuracy 0.900 < 0.950') && e.data?.code === 'gates-failed',
+    );
+    const forced = await side.request(rpc.setAlias, {
+      model: 'proto',
+      alias: 'production',
+      version: '1.1.0',
+      forceReason: 'accepted by QA',
+    });
     assert.equal(forced.forceReason, 'accepted by QA');
     const history = await side.request(rpc.aliasHistory, { model: 'proto', alias: 'production' });
-    assert.deepEqual(history.map((m) => [m.toVersion, m.forceReason]), [['1.1.0', 'accepted by QA'], ['1.0.0', null]]);
+    assert.deepEqual(
+      history.map((m) => [m.toVersion, m.forceReason]),
+      [
+        ['1.1.0', 'accepted by QA'],
+        ['1.0.0', null],
+      ],
+    );
     const back = await side.request(rpc.rollbackAlias, { model: 'proto', alias: 'production' });
     assert.deepEqual([back.fromVersion, back.toVersion], ['1.1.0', '1.0.0']);
 
@@ -113,12 +175,18 @@ test('list, register, promote, gate refusal and change notifications over JSON-R
     assert.equal(cmp.sameArtifact, false);
     assert.deepEqual(cmp.metrics.accuracy, [0.91, null, null]);
     const lineage = await side.request(rpc.lineage, { ref: 'proto@1.1.0' });
-    assert.deepEqual(lineage.ancestors.map((a) => a.version), ['1.0.0']);
+    assert.deepEqual(
+      lineage.ancestors.map((a) => a.version),
+      ['1.0.0'],
+    );
     assert.ok(lineage.lines.some((l) => l.label === 'artifact' && l.value.includes('torch')));
     const art = await side.request(rpc.artifactPath, { ref: 'proto@1.0.0' });
     assert.ok(art.path.startsWith(join(root, '.modelops', 'artifacts')));
 
-    await assert.rejects(side.request(rpc.getVersion, { ref: 'nope@1.0.0' }), (e: Error & { data?: { code?: string } }) => e.data?.code === 'model-not-found' && e.message.includes("'nope'"));
+    await assert.rejects(
+      side.request(rpc.getVersion, { ref: 'nope@1.0.0' }),
+      (e: Error & { data?: { code?: string } }) => e.data?.code === 'model-not-found' && e.message.includes("'nope'"),
+    );
     await assert.rejects(side.request(rpc.deleteVersion, { ref: 'proto@1.0.0' }), /holds the alias production/);
     assert.deepEqual(await side.request(rpc.listRuns, {}), []);
     assert.deepEqual(await side.request(rpc.listDatasets, {}), []);
@@ -143,13 +211,19 @@ test('a store created by another process while the sidecar shows an empty regist
   const root = mkdtempSync(join(tmpdir(), 'modelops-proto-reg-'));
   const side = await startSidecar(root);
   try {
-    assert.deepEqual(await side.request(rpc.listVersions, { model: 'x' }).catch((e: Error) => e.message), "No model named 'x' in the registry. — List models with `modelops versions list`, or register one with `modelops versions register <path> --model <name>`.");
+    assert.deepEqual(
+      await side.request(rpc.listVersions, { model: 'x' }).catch((e: Error) => e.message),
+      "No model named 'x' in the registry. — List models with `modelops versions list`, or register one with `modelops versions register <path> --model <name>`.",
+    );
     const cli = openRegistry(root);
     writeFileSync(join(root, 'm.pt'), 'w');
     await cli.registerVersion({ model: 'late', source: 'm.pt' });
     cli.close();
     await side.waitForChange((c) => c.kind === 'models', 5000);
-    assert.deepEqual((await side.request(rpc.listModels, {})).map((m) => m.name), ['late']);
+    assert.deepEqual(
+      (await side.request(rpc.listModels, {})).map((m) => m.name),
+      ['late'],
+    );
   } finally {
     await side.stop();
     rmSync(root, { recursive: true, force: true });

@@ -15,7 +15,11 @@ import { ModelOpsError } from '../../server/engine/errors';
 const HANDLERS = join(__dirname, '..', '..', 'server', 'lsp', 'handlers');
 
 function services(root: string | null, notes: string[] = []): WorkspaceServices {
-  return createWorkspaceServices({ workspaceRoot: () => root, log: () => undefined, notify: (type) => notes.push(type.method) });
+  return createWorkspaceServices({
+    workspaceRoot: () => root,
+    log: () => undefined,
+    notify: (type) => notes.push(type.method),
+  });
 }
 
 function workspace(): string {
@@ -28,7 +32,10 @@ test('configPath: the root modelops.yaml by default, file: URIs, absolute and ro
     const s = services(root);
     assert.equal(s.configPath(), resolve(root, 'modelops.yaml'));
     assert.equal(s.configPath(''), resolve(root, 'modelops.yaml'));
-    assert.equal(s.configPath(pathToFileURL(join(root, 'sub', 'modelops.yml')).href), join(root, 'sub', 'modelops.yml'));
+    assert.equal(
+      s.configPath(pathToFileURL(join(root, 'sub', 'modelops.yml')).href),
+      join(root, 'sub', 'modelops.yml'),
+    );
     assert.equal(s.configPath('/elsewhere/modelops.yaml'), '/elsewhere/modelops.yaml');
     assert.equal(s.configPath('sub/modelops.yaml'), join(root, 'sub', 'modelops.yaml'));
     assert.equal(s.requireRoot(), root);
@@ -41,7 +48,10 @@ test('without a workspace folder: no-workspace errors, and the alias lookup does
   const s = services(null);
   const noWorkspace = (e: unknown) => e instanceof ModelOpsError && e.code === 'no-workspace';
   assert.throws(() => s.configPath(), noWorkspace);
-  assert.throws(() => s.registry(), (e: unknown) => noWorkspace(e) && e instanceof ModelOpsError && e.message.includes('no model registry'));
+  assert.throws(
+    () => s.registry(),
+    (e: unknown) => noWorkspace(e) && e instanceof ModelOpsError && e.message.includes('no model registry'),
+  );
   assert.throws(() => s.readRegistry(), noWorkspace);
   assert.equal(s.aliasExists('weather', 'production'), true);
 });

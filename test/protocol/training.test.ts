@@ -9,10 +9,14 @@ import { startSidecar } from './client';
 import { quarterSample, weatherConfig } from './weather';
 
 const data = quarterSample();
-const config = (epochs: number) => weatherConfig({ epochs, rest: 'evaluate:\n  metrics: [accuracy, f1_macro]\n  gates: { accuracy: ">= 0.2" }\n' });
+const config = (epochs: number) =>
+  weatherConfig({ epochs, rest: 'evaluate:\n  metrics: [accuracy, f1_macro]\n  gates: { accuracy: ">= 0.2" }\n' });
 
 test('an untrusted workspace refuses training with a clear message', async () => {
-  const c = await startSidecar({ files: { 'modelops.yaml': config(3), 'data/weather.csv': data }, initializationOptions: { trusted: false } });
+  const c = await startSidecar({
+    files: { 'modelops.yaml': config(3), 'data/weather.csv': data },
+    initializationOptions: { trusted: false },
+  });
   try {
     await assert.rejects(c.request(training.train, {}), (e: Error) => /untrusted workspace/.test(e.message));
     const b = await c.request(training.backend, {});
@@ -32,7 +36,14 @@ test('train reports work-done progress and per-epoch curve points, then register
     assert.equal(events[0].kind, 'begin');
     assert.equal(events[0].cancellable, true);
     assert.equal(events.at(-1)?.kind, 'end');
-    assert.ok(events.some((e) => e.kind === 'report' && /^epoch 2\/3 · loss \d\.\d{3}$/.test(e.message ?? '') && typeof e.percentage === 'number'));
+    assert.ok(
+      events.some(
+        (e) =>
+          e.kind === 'report' &&
+          /^epoch 2\/3 · loss \d\.\d{3}$/.test(e.message ?? '') &&
+          typeof e.percentage === 'number',
+      ),
+    );
     const point = await c.waitFor<TrainProgressParams>(training.trainProgress.method, (p) => p.epoch === 3);
     assert.equal(point.runId, result.run.id);
     assert.ok(typeof point.metrics.loss === 'number');

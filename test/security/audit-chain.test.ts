@@ -62,12 +62,37 @@ test('an untouched trail verifies, and `modelops audit verify` exits 0', async (
 });
 
 const cases: Array<{ name: string; sql: string; seq: number; problem: RegExp }> = [
-  { name: 'editing an actor', sql: `UPDATE audit_log SET actor = 'Mallory' WHERE seq = 4`, seq: 4, problem: /changed after it was written/ },
-  { name: 'editing before/after JSON', sql: `UPDATE audit_log SET after = replace(after, 'ok', 'approved by CTO') WHERE seq = 4`, seq: 4, problem: /changed after it was written/ },
-  { name: 'editing a time', sql: `UPDATE audit_log SET at = '2000-01-01T00:00:00.000Z' WHERE seq = 2`, seq: 2, problem: /changed/ },
-  { name: 'deleting an entry in the middle', sql: `DELETE FROM audit_log WHERE seq = 5`, seq: 6, problem: /#5 is missing/ },
+  {
+    name: 'editing an actor',
+    sql: `UPDATE audit_log SET actor = 'Mallory' WHERE seq = 4`,
+    seq: 4,
+    problem: /changed after it was written/,
+  },
+  {
+    name: 'editing before/after JSON',
+    sql: `UPDATE audit_log SET after = replace(after, 'ok', 'approved by CTO') WHERE seq = 4`,
+    seq: 4,
+    problem: /changed after it was written/,
+  },
+  {
+    name: 'editing a time',
+    sql: `UPDATE audit_log SET at = '2000-01-01T00:00:00.000Z' WHERE seq = 2`,
+    seq: 2,
+    problem: /changed/,
+  },
+  {
+    name: 'deleting an entry in the middle',
+    sql: `DELETE FROM audit_log WHERE seq = 5`,
+    seq: 6,
+    problem: /#5 is missing/,
+  },
   { name: 'deleting the first entry', sql: `DELETE FROM audit_log WHERE seq = 1`, seq: 2, problem: /#1 is missing/ },
-  { name: 'deleting the last entries', sql: `DELETE FROM audit_log WHERE seq >= 7`, seq: 8, problem: /deleted from the end/ },
+  {
+    name: 'deleting the last entries',
+    sql: `DELETE FROM audit_log WHERE seq >= 7`,
+    seq: 8,
+    problem: /deleted from the end/,
+  },
   {
     name: 'reordering two entries (swapping their sequence numbers)',
     sql: `UPDATE audit_log SET seq = -3 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = -3;`,
@@ -132,7 +157,10 @@ test('token events never carry the token; a detail that looks like one is refuse
   try {
     const reg = as(ws, BOB);
     try {
-      assert.throws(() => reg.audit({ action: 'token.set', target: 'staging', detail: { token: 'tok-secret-123' } }), /never the token/);
+      assert.throws(
+        () => reg.audit({ action: 'token.set', target: 'staging', detail: { token: 'tok-secret-123' } }),
+        /never the token/,
+      );
       const e = reg.audit({ action: 'token.cleared', target: 'staging', detail: { tokenSecret: 'staging' } });
       assert.equal(e.subject, 'target staging');
       const csv = await runCli(auditCommand, ws.root, ['--csv']);

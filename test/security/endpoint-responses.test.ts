@@ -70,7 +70,10 @@ test('the http client answers malformed responses with ModelOpsErrors, never a T
       try {
         await call();
       } catch (e) {
-        assert.ok(isModelOpsError(e), `case ${i}: ${name} on HTTP ${status} ${JSON.stringify(current.slice(0, 60))} threw ${String(e)}`);
+        assert.ok(
+          isModelOpsError(e),
+          `case ${i}: ${name} on HTTP ${status} ${JSON.stringify(current.slice(0, 60))} threw ${String(e)}`,
+        );
       }
     }
   } finally {
@@ -84,30 +87,56 @@ test('a 200 that is not an inference response fails the smoke test clearly and r
     res.writeHead(200, { 'content-type': 'application/json' });
     // A server that accepts everything: no model is known, every call "succeeds".
     if (req.url?.startsWith('/v2/repository/models/weather/versions/')) res.end('{}');
-    else if (req.url === '/v2/repository/models/weather') res.end('{"name":"weather","active":null,"previous":null,"versions":[]}');
+    else if (req.url === '/v2/repository/models/weather')
+      res.end('{"name":"weather","active":null,"previous":null,"versions":[]}');
     else res.end('{}');
   });
   try {
     mkdirSync(join(tmp.dir, 'data'));
-    writeCsv(join(tmp.dir, 'data', 'val.csv'), makeRows(20, 5).map((r, i) => ({ ...r, weather: ['rain', 'sun', 'fog'][i % 3] })));
+    writeCsv(
+      join(tmp.dir, 'data', 'val.csv'),
+      makeRows(20, 5).map((r, i) => ({ ...r, weather: ['rain', 'sun', 'fog'][i % 3] })),
+    );
     await makeBundle(join(tmp.dir, 'bundle'), 1);
     const registry = openRegistry(tmp.dir);
-    await registry.registerVersion({ model: 'weather', source: join(tmp.dir, 'bundle'), version: '1.0.0', format: 'modelops-tfjs' });
+    await registry.registerVersion({
+      model: 'weather',
+      source: join(tmp.dir, 'bundle'),
+      version: '1.0.0',
+      format: 'modelops-tfjs',
+    });
     const config: ModelOpsConfig = {
       version: 1,
       project: 'sec',
-      data: { train: 'data/val.csv', validation: 'data/val.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }, missing: 'drop' },
+      data: {
+        train: 'data/val.csv',
+        validation: 'data/val.csv',
+        format: 'csv',
+        target: 'weather',
+        split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
+        missing: 'drop',
+      },
       model: { name: 'weather', task: 'classification', framework: 'tfjs' },
       train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
       evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-      deploy: { targets: { remote: { type: 'http', url: l.url, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } } },
+      deploy: {
+        targets: {
+          remote: { type: 'http', url: l.url, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } },
+        },
+      },
     };
-    await assert.rejects(deploy({ registry, config, configDir: tmp.dir, tokenFor: () => 'tok', ref: 'weather@1.0.0', target: 'remote' }), (e: unknown) => {
-      assert.ok(isModelOpsError(e), String(e));
-      assert.match((e as Error).message, /failed at step 'smoke test'.*not an Open Inference Protocol response|failed at step 'smoke test'.*something other than/);
-      assert.doesNotMatch((e as Error).message, /Cannot read properties/);
-      return true;
-    });
+    await assert.rejects(
+      deploy({ registry, config, configDir: tmp.dir, tokenFor: () => 'tok', ref: 'weather@1.0.0', target: 'remote' }),
+      (e: unknown) => {
+        assert.ok(isModelOpsError(e), String(e));
+        assert.match(
+          (e as Error).message,
+          /failed at step 'smoke test'.*not an Open Inference Protocol response|failed at step 'smoke test'.*something other than/,
+        );
+        assert.doesNotMatch((e as Error).message, /Cannot read properties/);
+        return true;
+      },
+    );
     registry.close();
   } finally {
     await l.close();
@@ -123,7 +152,10 @@ test('endpoint redirects are refused: the token never follows to another origin'
   });
   try {
     const client = new ModelServerClient({ target: 'r', url: redirector.url, token: 'bound-token' });
-    await assert.rejects(client.index(), /redirect \(307\) to http:\/\/127\.0\.0\.1:\d+; ModelOps does not follow redirects/);
+    await assert.rejects(
+      client.index(),
+      /redirect \(307\) to http:\/\/127\.0\.0\.1:\d+; ModelOps does not follow redirects/,
+    );
     assert.equal(elsewhere.requests.length, 0);
   } finally {
     await redirector.close();
@@ -152,7 +184,8 @@ test('webhooks: the path secret stays out of logs, and redirects are not followe
   }
 });
 
-const withAlerts = (line: string) => BASE.replace('monitor:\n  target: local\n', `monitor:\n  target: local\n  alerts:\n    ${line}\n`);
+const withAlerts = (line: string) =>
+  BASE.replace('monitor:\n  target: local\n', `monitor:\n  target: local\n  alerts:\n    ${line}\n`);
 
 test('a webhook URL that carries a secret is a diagnostic, pointing at webhookSecret', () => {
   for (const url of [
@@ -170,14 +203,24 @@ test('a webhook URL that carries a secret is a diagnostic, pointing at webhookSe
     assert.ok(fix, 'a quick fix is offered');
     const e = fix.edits[0];
     const lines = text.split('\n');
-    lines[e.range.start.line] = lines[e.range.start.line].slice(0, e.range.start.character) + e.newText + lines[e.range.end.line].slice(e.range.end.character);
+    lines[e.range.start.line] =
+      lines[e.range.start.line].slice(0, e.range.start.character) +
+      e.newText +
+      lines[e.range.end.line].slice(e.range.end.character);
     const fixed = analyzeConfig(lines.join('\n'), { path: SAMPLE_CONFIG_PATH });
-    assert.deepEqual(fixed.diagnostics.filter((x) => x.severity === 'error'), [], 'the fixed config is clean');
+    assert.deepEqual(
+      fixed.diagnostics.filter((x) => x.severity === 'error'),
+      [],
+      'the fixed config is clean',
+    );
     assert.equal(fixed.config?.monitor?.alerts.webhookSecret, 'alerts');
   }
   const clean = analyzeConfig(withAlerts('webhook: https://hooks.example.com/modelops'), { path: SAMPLE_CONFIG_PATH });
   assert.equal(clean.diagnostics.filter((x) => x.code === 'webhook-secret').length, 0);
   const named = analyzeConfig(withAlerts('webhookSecret: alerts'), { path: SAMPLE_CONFIG_PATH });
-  assert.deepEqual(named.diagnostics.filter((x) => x.severity === 'error'), []);
+  assert.deepEqual(
+    named.diagnostics.filter((x) => x.severity === 'error'),
+    [],
+  );
   assert.equal(named.config?.monitor?.alerts.webhookSecret, 'alerts');
 });

@@ -17,7 +17,9 @@ export interface Listener {
 }
 
 /** An HTTP server on 127.0.0.1 that records requests and answers with `respond` (default: 200 `{}`). */
-export async function listen(respond?: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<Listener> {
+export async function listen(
+  respond?: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<Listener> {
   const requests: Recorded[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -47,5 +49,7 @@ export async function listen(respond?: (req: IncomingMessage, res: ServerRespons
 
 /** Every request that carried `token` in any form (header or body). */
 export function leaks(l: Listener, token: string): Recorded[] {
-  return l.requests.filter((r) => (r.authorization ?? '').includes(token) || r.body.includes(token) || r.url.includes(token));
+  return l.requests.filter(
+    (r) => (r.authorization ?? '').includes(token) || r.body.includes(token) || r.url.includes(token),
+  );
 }

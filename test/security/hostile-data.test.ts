@@ -71,9 +71,14 @@ async function peakGrowth<T>(fn: () => Promise<T>): Promise<{ heap: number; rss:
 test('a 1,000,000-column header: a short error, for reading and for the editor peek', async () => {
   const header = Array.from({ length: 1_000_000 }, (_, i) => `c${i}`).join(',');
   const p = file('wide.csv', `${header}\n${'1,'.repeat(999_999)}1\n`);
-  const e = await failure(readDataset(p, { displayName: 'data/wide.csv', require: [{ name: 'label', role: 'target' }] }));
+  const e = await failure(
+    readDataset(p, { displayName: 'data/wide.csv', require: [{ name: 'label', role: 'target' }] }),
+  );
   assert.equal(e.code, 'too-many-columns');
-  assert.equal(e.message, `data/wide.csv line 1: more than ${MAX_COLUMNS.toLocaleString('en-US')} columns; reading stopped there.`);
+  assert.equal(
+    e.message,
+    `data/wide.csv line 1: more than ${MAX_COLUMNS.toLocaleString('en-US')} columns; reading stopped there.`,
+  );
   assert.ok(e.describe().length < 300, `${e.describe().length} characters`);
   const peek = peekData(p);
   assert.equal(peek?.columns, null);
@@ -81,7 +86,11 @@ test('a 1,000,000-column header: a short error, for reading and for the editor p
 
   // Within the first 64 KB the editor reads: 12,000 short names are counted and refused too.
   const p2 = file('wide2.csv', `${Array.from({ length: 12_000 }, (_, i) => i.toString(36)).join(',')}\n`);
-  assert.deepEqual(peekData(p2), { format: 'csv', columns: null, problem: 'the header has 12,000 columns; the limit is 10,000' });
+  assert.deepEqual(peekData(p2), {
+    format: 'csv',
+    columns: null,
+    problem: 'the header has 12,000 columns; the limit is 10,000',
+  });
   assert.equal((await failure(readDataset(p2))).code, 'too-many-columns');
 
   // JSONL: a record with more keys than the limit.
@@ -95,7 +104,10 @@ test('a missing column among 9,000 names lists five of them, not all', async () 
   const p = file('many.csv', `${names.join(',')}\n${names.map(() => '1').join(',')}\n`);
   const e = await failure(readDataset(p, { displayName: 'many.csv', require: [{ name: 'label', role: 'target' }] }));
   assert.equal(e.code, 'missing-column');
-  assert.equal(e.message, "Data file many.csv has no target column 'label' (columns: feature_number_0, feature_number_1, feature_number_2, feature_number_3, feature_number_4 … and 8,995 more).");
+  assert.equal(
+    e.message,
+    "Data file many.csv has no target column 'label' (columns: feature_number_0, feature_number_1, feature_number_2, feature_number_3, feature_number_4 … and 8,995 more).",
+  );
   const ragged = await failure(readDataset(file('ragged.csv', `${names.join(',')}\n1,2\n`)));
   assert.equal(ragged.code, 'ragged-row');
   assert.ok(ragged.message.length < 300, `${ragged.message.length} characters`);
@@ -106,13 +118,19 @@ test('a 50 MB single line is refused at 1 MiB while streaming (CSV and JSONL), m
   const r = await peakGrowth(() => readDataset(csv, { displayName: 'long.csv' }));
   assert.ok(r.result instanceof ModelOpsError);
   assert.equal(r.result.code, 'line-too-long');
-  assert.equal(r.result.message, 'long.csv line 2: the line is longer than 1 MiB (at column 2); reading stopped there.');
+  assert.equal(
+    r.result.message,
+    'long.csv line 2: the line is longer than 1 MiB (at column 2); reading stopped there.',
+  );
   // The whole 50 MB line would be 50 MB in the heap alone; the reader holds about 1 MiB of it.
   assert.ok(r.heap < 25 * 1024 * 1024, `heap grew ${(r.heap / 2 ** 20).toFixed(1)} MiB`);
   assert.ok(r.rss < 60 * 1024 * 1024, `RSS grew ${(r.rss / 2 ** 20).toFixed(1)} MiB`);
 
   // A header that never ends (no newline at all) and a quoted field that never closes.
-  assert.equal((await failure(readDataset(bigLine('noeol.csv', '', 'abc,', 4 * 1024 * 1024, '')))).code, 'too-many-columns');
+  assert.equal(
+    (await failure(readDataset(bigLine('noeol.csv', '', 'abc,', 4 * 1024 * 1024, '')))).code,
+    'too-many-columns',
+  );
   const open = await failure(readDataset(bigLine('openquote.csv', 'a,b\n1,"', 'y\n', 4 * 1024 * 1024, '')));
   assert.equal(open.code, 'line-too-long');
   assert.match(open.message, /openquote\.csv line 2: the line is longer than 1 MiB/);
@@ -137,18 +155,28 @@ test('invalid UTF-8 in a label is reported with file, line and byte offset, neve
   assert.equal(sampleColumn(p, 'label'), null);
   // In the header, the editor says why it cannot read the columns.
   const h = file('badheader.csv', Buffer.concat([Buffer.from('x,lab'), Buffer.from([0xff]), Buffer.from('el\n1,a\n')]));
-  assert.deepEqual(peekData(h), { format: 'csv', columns: null, problem: 'it is not valid UTF-8 (line 1, byte offset 5); save it as UTF-8' });
+  assert.deepEqual(peekData(h), {
+    format: 'csv',
+    columns: null,
+    problem: 'it is not valid UTF-8 (line 1, byte offset 5); save it as UTF-8',
+  });
 
   // Far into the file, past the first read chunk, and in JSONL.
   const rows = Array.from({ length: 20_000 }, (_, i) => `${i},ok`).join('\n');
   const far = Buffer.concat([Buffer.from(`x,label\n${rows}\n1,`), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]);
   const ef = await failure(readDataset(file('far.csv', far)));
   assert.match(ef.message, new RegExp(`line 20002: invalid UTF-8 at byte offset ${far.length - 3}\\.$`));
-  const jl = Buffer.concat([Buffer.from('{"label": "a"}\n{"label": "'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}\n')]); // a UTF-8-encoded surrogate
+  const jl = Buffer.concat([
+    Buffer.from('{"label": "a"}\n{"label": "'),
+    Buffer.from([0xed, 0xa0, 0x80]),
+    Buffer.from('"}\n'),
+  ]); // a UTF-8-encoded surrogate
   const ej = await failure(readDataset(file('bad.jsonl', jl), { displayName: 'bad.jsonl' }));
   assert.equal(ej.message, 'bad.jsonl line 2: invalid UTF-8 at byte offset 26.');
   // A multi-byte character cut at the end of the file.
-  const cut = await failure(readDataset(file('cut.csv', Buffer.concat([Buffer.from('x,label\n1,'), Buffer.from([0xe2, 0x82])]))));
+  const cut = await failure(
+    readDataset(file('cut.csv', Buffer.concat([Buffer.from('x,label\n1,'), Buffer.from([0xe2, 0x82])]))),
+  );
   assert.equal(cut.code, 'invalid-utf8');
   assert.match(cut.message, /line 2: invalid UTF-8 at byte offset 10\.$/);
 });

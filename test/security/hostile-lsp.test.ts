@@ -50,7 +50,7 @@ function corpus(r: Rng): Record<string, string> {
     'binary junk with a key line': 'data:\n  train: ' + binaryJunk(r, 2_000),
     'invalid UTF-8': invalidUtf8(r, 4_000),
     'lone surrogates and separators': 'model:\n  name: \ud800x\udfff\u2028\u2029\r\r\u0085\n  ',
-    'NULs': '\u0000'.repeat(100),
+    NULs: '\u0000'.repeat(100),
     '10,000-deep flow': 'data: ' + '['.repeat(10_000) + ']'.repeat(10_000),
     '4,000 unclosed braces': 'model:\n  layers: ' + '{'.repeat(4_000),
     '4,000 unclosed brackets under a key': 'model:\n  layers: - ' + '['.repeat(4_000),
@@ -61,13 +61,36 @@ function corpus(r: Rng): Record<string, string> {
     'huge whitespace run': 'project: x' + ' '.repeat(200_000) + 'y\nmodel:\n  ',
     'over 5 MB': 'project: ' + 'x'.repeat(5 * 1024 * 1024 + 10),
     '200,000 lines': 'data:\n' + '  x: 1\n'.repeat(200_000) + '  ',
-    'CRLF': BASE.replace(/\n/g, '\r\n'),
+    CRLF: BASE.replace(/\n/g, '\r\n'),
     'lone CRs': BASE.replace(/\n/g, '\r'),
     empty: '',
   };
 }
 
-const TOKENS = [':', '- ', '[', ']', '{', '}', ',', '"', "'", '&a ', '*a', '!!str ', '#', '\t', '\n', '\r', '\u0000', '\u2028', '\ufffd', '\ud800', '{{{{', '[[[['];
+const TOKENS = [
+  ':',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '"',
+  "'",
+  '&a ',
+  '*a',
+  '!!str ',
+  '#',
+  '\t',
+  '\n',
+  '\r',
+  '\u0000',
+  '\u2028',
+  '\ufffd',
+  '\ud800',
+  '{{{{',
+  '[[[[',
+];
 
 function mutate(src: string, r: Rng): string {
   let s = src;
@@ -103,7 +126,10 @@ function positions(text: string, r: Rng): Position[] {
 
 function assertRange(r: Range, what: string): void {
   for (const p of [r.start, r.end]) {
-    assert.ok(Number.isInteger(p.line) && p.line >= 0 && Number.isInteger(p.character) && p.character >= 0, `${what}: bad position ${JSON.stringify(r)}`);
+    assert.ok(
+      Number.isInteger(p.line) && p.line >= 0 && Number.isInteger(p.character) && p.character >= 0,
+      `${what}: bad position ${JSON.stringify(r)}`,
+    );
   }
 }
 
@@ -116,7 +142,8 @@ function allFeatures(text: string, pos: Position, own: ConfigDiagnostic[], stale
   if (d) assertRange(d.range, 'definition');
   // Code actions get the diagnostics the client holds: this text's, or a stale set from another text.
   for (const diags of [own, stale]) {
-    for (const a of codeActions(text, { start: pos, end: pos }, diags)) for (const e of a.edits) assertRange(e.range, 'code action');
+    for (const a of codeActions(text, { start: pos, end: pos }, diags))
+      for (const e of a.edits) assertRange(e.range, 'code action');
     codeActions(text, { start: { line: 0, character: 0 }, end: { line: 1e6, character: 0 } }, diags);
   }
 }
@@ -142,18 +169,31 @@ function check(name: string, text: string, places: Position[], stale: ConfigDiag
       allFeatures(text, pos, own, stale);
     }
   } catch (e) {
-    const shown = text.length > 300 ? `${JSON.stringify(text.slice(0, 300))}… (${text.length} chars)` : JSON.stringify(text);
+    const shown =
+      text.length > 300 ? `${JSON.stringify(text.slice(0, 300))}… (${text.length} chars)` : JSON.stringify(text);
     assert.fail(`${name} at ${where} threw ${e instanceof Error ? e.stack : String(e)}\n--- document: ${shown}`);
   }
 }
 
 /** Diagnostics of the valid fixtures, with quick-fix data: sent back against other texts they are stale. */
 function staleDiagnostics(): ConfigDiagnostic[] {
-  const broken = BASE.replace('epochs: 5', 'epocs: 5').replace('units: 5, activation: softmax', 'units: 4, activation: relu') + '  targets:\n    prod:\n      kind: http\n      url: https://x.example\n      token: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n';
+  const broken =
+    BASE.replace('epochs: 5', 'epocs: 5').replace('units: 5, activation: softmax', 'units: 4, activation: relu') +
+    '  targets:\n    prod:\n      kind: http\n      url: https://x.example\n      token: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n';
   const diags = analyzeConfig(broken, { path: SAMPLE_CONFIG_PATH }).diagnostics.filter((d) => d.data);
   // Moved far down, as after the user deleted most of the document; and malformed, as a buggy client sends.
-  const moved = diags.map((d) => ({ ...d, range: { start: { line: d.range.start.line + 500, character: d.range.start.character }, end: { line: d.range.end.line + 500, character: d.range.end.character } } }));
-  const malformed = [{ code: 'missing-key', data: { insert: 'x' } }, { code: 'inline-secret', data: { replace: true }, range: { start: { line: 2 }, end: null } }, null] as unknown as ConfigDiagnostic[];
+  const moved = diags.map((d) => ({
+    ...d,
+    range: {
+      start: { line: d.range.start.line + 500, character: d.range.start.character },
+      end: { line: d.range.end.line + 500, character: d.range.end.character },
+    },
+  }));
+  const malformed = [
+    { code: 'missing-key', data: { insert: 'x' } },
+    { code: 'inline-secret', data: { replace: true }, range: { start: { line: 2 }, end: null } },
+    null,
+  ] as unknown as ConfigDiagnostic[];
   return [...diags, ...moved, ...malformed];
 }
 
@@ -165,7 +205,12 @@ test('every language feature answers on the hostile corpus at every kind of posi
 
 test('fuzz: 200 mutated configs × 10 positions through completion, hover, symbols, code actions, definition', () => {
   const valid = join(REPO, 'test', 'fixtures', 'config', 'valid');
-  const seeds = [BASE, ...readdirSync(valid).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(valid, f), 'utf8'))];
+  const seeds = [
+    BASE,
+    ...readdirSync(valid)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => readFileSync(join(valid, f), 'utf8')),
+  ];
   const r = prng(20250101);
   const stale = staleDiagnostics();
   for (let i = 0; i < 200; i++) {
@@ -181,7 +226,10 @@ test('the built sidecar answers every language request on a binary modelops.yaml
   const c = await startSidecar({ files: { 'modelops.yaml': junk } });
   t.after(() => c.close());
   const v = await c.open('modelops.yaml', junk);
-  assert.deepEqual(v.diagnostics.map((d) => d.code), ['binary-content']);
+  assert.deepEqual(
+    v.diagnostics.map((d) => d.code),
+    ['binary-content'],
+  );
   const textDocument = { uri: c.uri('modelops.yaml') };
   const lines = junk.split('\n');
   const places: Position[] = [
@@ -193,20 +241,30 @@ test('the built sidecar answers every language request on a binary modelops.yaml
   ];
   for (const position of places) {
     const completion = await c.connection.sendRequest('textDocument/completion', { textDocument, position });
-    assert.ok(Array.isArray(completion) || completion === null, `completion at ${JSON.stringify(position)}: ${JSON.stringify(completion)}`);
+    assert.ok(
+      Array.isArray(completion) || completion === null,
+      `completion at ${JSON.stringify(position)}: ${JSON.stringify(completion)}`,
+    );
     const h = await c.connection.sendRequest('textDocument/hover', { textDocument, position });
     assert.equal(h, null);
     const def = await c.connection.sendRequest('textDocument/definition', { textDocument, position });
     assert.equal(def, null);
     const range = { start: position, end: position };
-    const actions = await c.connection.sendRequest('textDocument/codeAction', { textDocument, range, context: { diagnostics: v.diagnostics } });
+    const actions = await c.connection.sendRequest('textDocument/codeAction', {
+      textDocument,
+      range,
+      context: { diagnostics: v.diagnostics },
+    });
     assert.deepEqual(actions, []);
   }
   assert.deepEqual(await c.connection.sendRequest('textDocument/documentSymbol', { textDocument }), []);
   // Invalid UTF-8 the editor decoded to U+FFFD, then the client sends nonsense positions.
   const bad = invalidUtf8(r, 2_000);
   await c.change('modelops.yaml', bad);
-  for (const position of [{ line: -1, character: -1 }, { line: 1, character: 12 }]) {
+  for (const position of [
+    { line: -1, character: -1 },
+    { line: 1, character: 12 },
+  ]) {
     const completion = await c.connection.sendRequest('textDocument/completion', { textDocument, position });
     assert.ok(Array.isArray(completion) || completion === null);
     await c.connection.sendRequest('textDocument/hover', { textDocument, position });

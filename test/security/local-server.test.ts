@@ -13,13 +13,24 @@ import { join, resolve } from 'node:path';
 import { openRegistry } from '../../server/engine/registry';
 import type { Registry } from '../../server/engine/registry/types';
 import type { ModelOpsConfig } from '../../server/engine/config/types';
-import { deploy, listEndpoints, readLocalToken, recordPath, stopLocalServer, verifyLocalServer, type ServeCommand } from '../../server/engine/deploy';
+import {
+  deploy,
+  listEndpoints,
+  readLocalToken,
+  recordPath,
+  stopLocalServer,
+  verifyLocalServer,
+  type ServeCommand,
+} from '../../server/engine/deploy';
 import { startModelServer } from '../../server/engine/serving';
 import { freePort } from '../../server/engine/net';
 import { makeBundle, makeRows, tempDir, writeCsv } from '../unit/serving/fixtures';
 import { leaks, listen } from './helpers';
 
-const serveCommand: ServeCommand = { execPath: process.execPath, args: ['--import', 'tsx', resolve('server/cli/main.ts')] };
+const serveCommand: ServeCommand = {
+  execPath: process.execPath,
+  args: ['--import', 'tsx', resolve('server/cli/main.ts')],
+};
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
 
@@ -27,11 +38,28 @@ function configFor(port: number): ModelOpsConfig {
   return {
     version: 1,
     project: 'sec',
-    data: { train: 'data/val.csv', validation: 'data/val.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }, missing: 'drop' },
+    data: {
+      train: 'data/val.csv',
+      validation: 'data/val.csv',
+      format: 'csv',
+      target: 'weather',
+      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
+      missing: 'drop',
+    },
     model: { name: 'weather', task: 'classification', framework: 'tfjs' },
     train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
     evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: { targets: { local: { type: 'local', host: '127.0.0.1', port, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } } },
+    deploy: {
+      targets: {
+        local: {
+          type: 'local',
+          host: '127.0.0.1',
+          port,
+          requireApproval: false,
+          smokeTest: { rows: 5, tolerance: 1e-6 },
+        },
+      },
+    },
   };
 }
 
@@ -43,10 +71,18 @@ function writeRecord(record: unknown): void {
 before(async () => {
   tmp = tempDir('sec-local');
   mkdirSync(join(tmp.dir, 'data'));
-  writeCsv(join(tmp.dir, 'data', 'val.csv'), makeRows(30, 5).map((r, i) => ({ ...r, weather: ['rain', 'sun', 'fog'][i % 3] })));
+  writeCsv(
+    join(tmp.dir, 'data', 'val.csv'),
+    makeRows(30, 5).map((r, i) => ({ ...r, weather: ['rain', 'sun', 'fog'][i % 3] })),
+  );
   await makeBundle(join(tmp.dir, 'bundle'), 1);
   registry = openRegistry(tmp.dir);
-  await registry.registerVersion({ model: 'weather', source: join(tmp.dir, 'bundle'), version: '1.0.0', format: 'modelops-tfjs' });
+  await registry.registerVersion({
+    model: 'weather',
+    source: join(tmp.dir, 'bundle'),
+    version: '1.0.0',
+    format: 'modelops-tfjs',
+  });
 });
 
 after(() => {
@@ -62,7 +98,15 @@ test('a committed record pointing at another port is ignored: listing and deploy
     writeRecord({ pid: 1, url: attacker.url, port: attacker.port, startedAt: new Date().toISOString() });
     const [ep] = await listEndpoints({ registry, config, tokenFor: () => null });
     assert.equal(ep.live, false);
-    const r = await deploy({ registry, config, tokenFor: () => null, serveCommand, ref: 'weather@1.0.0', target: 'local', configDir: tmp.dir });
+    const r = await deploy({
+      registry,
+      config,
+      tokenFor: () => null,
+      serveCommand,
+      ref: 'weather@1.0.0',
+      target: 'local',
+      configDir: tmp.dir,
+    });
     assert.equal(new URL(r.url).port, String(port), 'a fresh server on the configured port');
     assert.equal(attacker.requests.length, 0);
   } finally {
@@ -78,11 +122,22 @@ test('an impostor on the configured port with a live pid gets no token and no da
     writeRecord({ pid: process.pid, url: impostor.url, port: impostor.port, startedAt: new Date().toISOString() });
     const token = readLocalToken(registry.storeDir, 'local')!;
     await assert.rejects(
-      deploy({ registry, config, tokenFor: () => null, serveCommand, ref: 'weather@1.0.0', target: 'local', configDir: tmp.dir }),
+      deploy({
+        registry,
+        config,
+        tokenFor: () => null,
+        serveCommand,
+        ref: 'weather@1.0.0',
+        target: 'local',
+        configDir: tmp.dir,
+      }),
       /cannot prove it is this workspace's model server/,
     );
     assert.deepEqual(leaks(impostor, token), []);
-    assert.ok(impostor.requests.every((r) => r.method === 'GET' && r.authorization === undefined), 'only health and identity probes, no credentials, no rows');
+    assert.ok(
+      impostor.requests.every((r) => r.method === 'GET' && r.authorization === undefined),
+      'only health and identity probes, no credentials, no rows',
+    );
   } finally {
     await impostor.close();
   }
@@ -96,8 +151,17 @@ test('a process that holds the configured port but does not answer is refused be
   try {
     writeRecord({ pid: process.pid, url: `http://127.0.0.1:${port}`, port, startedAt: new Date().toISOString() });
     await assert.rejects(
-      deploy({ registry, config: configFor(port), tokenFor: () => null, serveCommand, ref: 'weather@1.0.0', target: 'local', configDir: tmp.dir }),
-      (e: Error) => /cannot prove it is this workspace's model server/.test(e.message) && !/did not start/.test(e.message),
+      deploy({
+        registry,
+        config: configFor(port),
+        tokenFor: () => null,
+        serveCommand,
+        ref: 'weather@1.0.0',
+        target: 'local',
+        configDir: tmp.dir,
+      }),
+      (e: Error) =>
+        /cannot prove it is this workspace's model server/.test(e.message) && !/did not start/.test(e.message),
     );
   } finally {
     silent.close();

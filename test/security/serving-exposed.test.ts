@@ -18,7 +18,13 @@ const messages: string[] = [];
 before(async () => {
   tmp = tempDir('sec-exposed');
   await makeBundle(join(tmp.dir, 'bundle'), 1);
-  server = await startModelServer({ host: '0.0.0.0', port: 0, storeDir: join(tmp.dir, 'store'), token: TOKEN, onLog: (m, level) => messages.push(`${level ?? 'info'}: ${m}`) });
+  server = await startModelServer({
+    host: '0.0.0.0',
+    port: 0,
+    storeDir: join(tmp.dir, 'store'),
+    token: TOKEN,
+    onLog: (m, level) => messages.push(`${level ?? 'info'}: ${m}`),
+  });
   await server.repository.load('weather', '1.0.0', join(tmp.dir, 'bundle'));
 });
 
@@ -29,8 +35,17 @@ after(async () => {
 
 const base = () => `http://127.0.0.1:${server.port}`;
 
-async function status(method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<number> {
-  const r = await fetch(base() + path, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function status(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<number> {
+  const r = await fetch(base() + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   await r.arrayBuffer();
   return r.status;
 }
@@ -51,7 +66,11 @@ test('bound to 0.0.0.0, every route but the health checks needs the token (401 w
   ];
   for (const [method, path, body] of routes) {
     assert.equal(await status(method, path, {}, body), 401, `${method} ${path} without a token`);
-    assert.equal(await status(method, path, { authorization: 'Bearer wrong' }, body), 403, `${method} ${path} with a wrong token`);
+    assert.equal(
+      await status(method, path, { authorization: 'Bearer wrong' }, body),
+      403,
+      `${method} ${path} with a wrong token`,
+    );
   }
   const auth = { authorization: `Bearer ${TOKEN}` };
   assert.equal(await status('GET', '/v2', auth), 200);
@@ -64,7 +83,10 @@ test('bound to 0.0.0.0, every route but the health checks needs the token (401 w
 });
 
 test('the server says at start that every request needs the token', () => {
-  assert.ok(messages.some((m) => /^warn: .*0\.0\.0\.0.*every request .*needs the bearer token/.test(m)), messages.join('\n'));
+  assert.ok(
+    messages.some((m) => /^warn: .*0\.0\.0\.0.*every request .*needs the bearer token/.test(m)),
+    messages.join('\n'),
+  );
   assert.ok(!messages.some((m) => m.includes(TOKEN)));
 });
 
@@ -73,8 +95,10 @@ test('a non-loopback address without a token is refused at start; loopback names
     startModelServer({ host: '0.0.0.0', port: 0, storeDir: join(tmp.dir, 'no-token'), token: null }),
     (e: unknown) => isModelOpsError(e) && e.code === 'no-token' && /0\.0\.0\.0/.test(e.message),
   );
-  for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) assert.equal(isLoopbackHost(h), true, h);
-  for (const h of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '::ffff:10.0.0.1']) assert.equal(isLoopbackHost(h), false, h);
+  for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])
+    assert.equal(isLoopbackHost(h), true, h);
+  for (const h of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '::ffff:10.0.0.1'])
+    assert.equal(isLoopbackHost(h), false, h);
 });
 
 test('on loopback, inference and metadata stay open as before', async () => {

@@ -26,7 +26,12 @@ after(async () => {
 });
 
 test('identityProof is HMAC-SHA256(token, nonce:port) in hex', () => {
-  assert.equal(identityProof('k', 'ab'.repeat(8), 8765), createHmac('sha256', 'k').update(`${'ab'.repeat(8)}:8765`).digest('hex'));
+  assert.equal(
+    identityProof('k', 'ab'.repeat(8), 8765),
+    createHmac('sha256', 'k')
+      .update(`${'ab'.repeat(8)}:8765`)
+      .digest('hex'),
+  );
   assert.notEqual(identityProof('k', 'ab'.repeat(8), 8765), identityProof('k', 'ab'.repeat(8), 8766));
   assert.notEqual(identityProof('k', 'ab'.repeat(8), 8765), identityProof('j', 'ab'.repeat(8), 8765));
 });
@@ -36,8 +41,15 @@ test('the server answers a fresh nonce with the proof for its own port, without 
   const r = await fetch(`${server.url}/v2/modelops/identity?nonce=${nonce}`);
   assert.equal(r.status, 200);
   const body = (await r.json()) as Record<string, unknown>;
-  assert.deepEqual(body, { server: 'modelops', pid: process.pid, port: server.port, proof: createHmac('sha256', TOKEN).update(`${nonce}:${server.port}`).digest('hex') });
-  const other = (await (await fetch(`${server.url}/v2/modelops/identity?nonce=${randomBytes(24).toString('hex')}`)).json()) as { proof: string };
+  assert.deepEqual(body, {
+    server: 'modelops',
+    pid: process.pid,
+    port: server.port,
+    proof: createHmac('sha256', TOKEN).update(`${nonce}:${server.port}`).digest('hex'),
+  });
+  const other = (await (
+    await fetch(`${server.url}/v2/modelops/identity?nonce=${randomBytes(24).toString('hex')}`)
+  ).json()) as { proof: string };
   assert.notEqual(other.proof, body.proof);
   assert.ok(!JSON.stringify(body).includes(TOKEN));
 });

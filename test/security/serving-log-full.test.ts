@@ -32,17 +32,25 @@ test('appends past a full disk are truncated back, counted in /metrics and /v2, 
     for (let i = 0; i < REQUESTS; i += 50) {
       const statuses = await Promise.all(
         Array.from({ length: 50 }, (_, j) =>
-          fetch(`${server.url}/v2/models/weather/infer`, { method: 'POST', body: JSON.stringify(inferBody(makeRows(2, i + j + 1), `req-${i + j}`)) }).then(async (r) => {
+          fetch(`${server.url}/v2/models/weather/infer`, {
+            method: 'POST',
+            body: JSON.stringify(inferBody(makeRows(2, i + j + 1), `req-${i + j}`)),
+          }).then(async (r) => {
             await r.arrayBuffer();
             return r.status;
           }),
         ),
       );
-      assert.ok(statuses.every((s) => s === 200), `statuses ${statuses.join(',')}`);
+      assert.ok(
+        statuses.every((s) => s === 200),
+        `statuses ${statuses.join(',')}`,
+      );
     }
     const file = join(store, 'logs', 'weather', 'predictions.jsonl');
     const stats = async () => {
-      const meta = (await (await fetch(`${server.url}/v2`)).json()) as { modelops?: { predictionLog?: { dropped: number; lastError: string | null } } };
+      const meta = (await (await fetch(`${server.url}/v2`)).json()) as {
+        modelops?: { predictionLog?: { dropped: number; lastError: string | null } };
+      };
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
       return { meta: meta.modelops?.predictionLog, metrics, text };
@@ -56,11 +64,17 @@ test('appends past a full disk are truncated back, counted in /metrics and /v2, 
       s = await stats();
     }
     const dropped = s.meta?.dropped ?? 0;
-    assert.ok(dropped > 0, `some lines must have been dropped under a ${LIMIT_KIB} KiB limit: ${JSON.stringify(s.meta)}`);
+    assert.ok(
+      dropped > 0,
+      `some lines must have been dropped under a ${LIMIT_KIB} KiB limit: ${JSON.stringify(s.meta)}`,
+    );
     assert.match(String(s.meta?.lastError), /EFBIG|too large/i);
     // Only whole lines: every line parses and the file ends with a newline.
     assert.ok(s.text.endsWith('\n'), 'the log ends with a complete line');
-    const parsed = s.text.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; id: string });
+    const parsed = s.text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; id: string });
     assert.ok(parsed.every((l) => l.type === 'prediction' && /^req-\d+$/.test(l.id)));
     assert.ok(statSync(file).size <= LIMIT_KIB * 1024);
     assert.equal(parsed.length + dropped, REQUESTS, 'every request is either logged or counted as dropped');
@@ -68,7 +82,10 @@ test('appends past a full disk are truncated back, counted in /metrics and /v2, 
     assert.ok(m, 'the dropped counter is in /metrics');
     assert.equal(Number(m[1]), dropped);
     // The server log reports it at error level, not once per line.
-    const reports = server.stderr().split('\n').filter((l) => /error: prediction log of 'weather': dropping lines/.test(l));
+    const reports = server
+      .stderr()
+      .split('\n')
+      .filter((l) => /error: prediction log of 'weather': dropping lines/.test(l));
     assert.ok(reports.length >= 1, `the server log reports the drops: ${server.stderr()}`);
     assert.ok(reports.length <= Math.ceil(dropped / 10), `${reports.length} reports for ${dropped} dropped lines`);
     // The server keeps serving.

@@ -27,8 +27,16 @@ before(async () => {
 
 after(() => tmp.cleanup());
 
-async function withServer(options: Partial<Parameters<typeof startModelServer>[0]>, fn: (s: RunningModelServer) => Promise<void>): Promise<void> {
-  const s = await startModelServer({ port: 0, storeDir: join(tmp.dir, `store-${Math.random().toString(36).slice(2)}`), token: TOKEN, ...options });
+async function withServer(
+  options: Partial<Parameters<typeof startModelServer>[0]>,
+  fn: (s: RunningModelServer) => Promise<void>,
+): Promise<void> {
+  const s = await startModelServer({
+    port: 0,
+    storeDir: join(tmp.dir, `store-${Math.random().toString(36).slice(2)}`),
+    token: TOKEN,
+    ...options,
+  });
   try {
     await s.repository.load('weather', '1.0.0', bundle);
     await fn(s);
@@ -38,7 +46,10 @@ async function withServer(options: Partial<Parameters<typeof startModelServer>[0
 }
 
 const infer = async (s: RunningModelServer): Promise<number> => {
-  const r = await fetch(`${s.url}/v2/models/weather/infer`, { method: 'POST', body: JSON.stringify(inferBody(makeRows(1))) });
+  const r = await fetch(`${s.url}/v2/models/weather/infer`, {
+    method: 'POST',
+    body: JSON.stringify(inferBody(makeRows(1))),
+  });
   await r.arrayBuffer();
   return r.status;
 };
@@ -63,7 +74,10 @@ test('uploads beyond the in-flight body budget get 503 with Retry-After; small r
     const size = 3 * 1024 * 1024;
     // Twenty clients announce 3 MB bodies and send only the first bytes: at most two fit the budget.
     const clients = Array.from({ length: 20 }, () => {
-      const req = httpRequest(`${s.url}/v2/models/weather/infer`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': size } });
+      const req = httpRequest(`${s.url}/v2/models/weather/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': size },
+      });
       const answer = new Promise<{ status: number; retryAfter: string | undefined } | null>((resolve) => {
         req.on('response', (res) => {
           res.resume();
@@ -74,7 +88,10 @@ test('uploads beyond the in-flight body budget get 503 with Retry-After; small r
       req.write(Buffer.alloc(64 * 1024, 0x20));
       return { req, answer };
     });
-    const first = await Promise.race([Promise.all(clients.slice(2).map((c) => c.answer)), new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    const first = await Promise.race([
+      Promise.all(clients.slice(2).map((c) => c.answer)),
+      new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
+    ]);
     const busy = (first ?? []).filter((a) => a?.status === 503);
     assert.ok(busy.length >= 18, `503s: ${JSON.stringify(first)}`);
     assert.ok(busy.every((a) => a?.retryAfter === '1'));
@@ -85,7 +102,10 @@ test('uploads beyond the in-flight body budget get 503 with Retry-After; small r
     for (const c of clients) c.req.destroy();
     // Aborted bodies give their budget back: a full-size body is accepted again.
     await new Promise((r) => setTimeout(r, 200));
-    const big = await fetch(`${s.url}/v2/models/weather/infer`, { method: 'POST', body: ' '.repeat(7 * 1024 * 1024) + JSON.stringify(inferBody(makeRows(1))) });
+    const big = await fetch(`${s.url}/v2/models/weather/infer`, {
+      method: 'POST',
+      body: ' '.repeat(7 * 1024 * 1024) + JSON.stringify(inferBody(makeRows(1))),
+    });
     assert.equal(big.status, 200, await big.text());
   });
 });
@@ -93,10 +113,14 @@ test('uploads beyond the in-flight body budget get 503 with Retry-After; small r
 test('a connection limit: connections beyond it are closed at once and the server keeps answering', async () => {
   await withServer({ maxConnections: 20 }, async (s) => {
     const sockets = await Promise.all(
-      Array.from({ length: 40 }, () => new Promise<Socket>((resolve) => {
-        const sock = connect(s.port, '127.0.0.1', () => resolve(sock));
-        sock.on('error', () => undefined);
-      })),
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const sock = connect(s.port, '127.0.0.1', () => resolve(sock));
+            sock.on('error', () => undefined);
+          }),
+      ),
     );
     const closed = await Promise.all(sockets.map((sock) => closedWithin(sock, 3000)));
     assert.ok(closed.filter((c) => c !== null).length >= 20, `closed: ${closed.filter((c) => c !== null).length}`);
@@ -111,7 +135,9 @@ test('a slow body and slow headers are cut off within seconds of their timeouts'
     // A body trickled one byte at a time.
     const slowBody = connect(s.port, '127.0.0.1');
     slowBody.on('error', () => undefined);
-    slowBody.write(`POST /v2/models/weather/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
+    slowBody.write(
+      `POST /v2/models/weather/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`,
+    );
     const trickle = setInterval(() => slowBody.writable && slowBody.write(' '), 200);
     // Headers that never finish.
     const slowHeaders = connect(s.port, '127.0.0.1');
@@ -199,9 +225,14 @@ test('a large bundle upload is streamed to disk: the server process does not hol
     assert.equal(answer.status, 422, answer.body);
     assert.ok(answer.body.includes(expected), `the server hashed the uploaded files: ${answer.body}`);
     const growth = (await peakRss(server.pid)) - before;
-    t.diagnostic(`peak RSS ${Math.round(before / 1048576)} MB before, +${Math.round(growth / 1048576)} MB after the upload`);
+    t.diagnostic(
+      `peak RSS ${Math.round(before / 1048576)} MB before, +${Math.round(growth / 1048576)} MB after the upload`,
+    );
     // The body is 160 MB of base64; buffered it costs several times that.
-    assert.ok(growth < 80 * 1024 * 1024, `peak RSS grew by ${Math.round(growth / 1048576)} MB for a ${Math.round((weightsSize * 4) / 3 / 1048576)} MB upload`);
+    assert.ok(
+      growth < 80 * 1024 * 1024,
+      `peak RSS grew by ${Math.round(growth / 1048576)} MB for a ${Math.round((weightsSize * 4) / 3 / 1048576)} MB upload`,
+    );
     assert.equal((await fetch(`${server.url}/v2/health/live`)).status, 200);
   } finally {
     await server.stop();

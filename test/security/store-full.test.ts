@@ -33,7 +33,14 @@ function underLimit(kib: number, args: string[]): Promise<Outcome> {
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((done) =>
     child.on('exit', (code) =>
-      done({ code, stderr: err, lines: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Outcome['lines'][number]) }),
+      done({
+        code,
+        stderr: err,
+        lines: out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Outcome['lines'][number]),
+      }),
     ),
   );
 }
@@ -76,11 +83,17 @@ test('an artifact larger than the space left fails with store-full and leaves th
     const bigHex = createHash('sha256').update(big).digest('hex');
     assert.ok(!blobs(store).includes(bigHex), 'no blob under the big artifact’s digest');
     assert.deepEqual(blobs(store).sort(), before);
-    assert.deepEqual(existsSync(join(store, 'artifacts', 'tmp')) ? readdirSync(join(store, 'artifacts', 'tmp')) : [], []);
+    assert.deepEqual(
+      existsSync(join(store, 'artifacts', 'tmp')) ? readdirSync(join(store, 'artifacts', 'tmp')) : [],
+      [],
+    );
     assert.equal(integrity(store), 'ok');
     const after = openRegistry(ws.root);
     try {
-      assert.deepEqual(after.listVersions({ model: 'm' }).items.map((v) => v.version), ['1.0.0']);
+      assert.deepEqual(
+        after.listVersions({ model: 'm' }).items.map((v) => v.version),
+        ['1.0.0'],
+      );
       await after.artifactPath('m@1.0.0');
     } finally {
       after.close();
@@ -117,7 +130,10 @@ test('registry writes that cannot grow the database fail with store-full, roll b
     } finally {
       after.close();
     }
-    assert.deepEqual(existsSync(join(store, 'artifacts', 'tmp')) ? readdirSync(join(store, 'artifacts', 'tmp')) : [], []);
+    assert.deepEqual(
+      existsSync(join(store, 'artifacts', 'tmp')) ? readdirSync(join(store, 'artifacts', 'tmp')) : [],
+      [],
+    );
     assert.ok(statSync(join(store, 'registry.db')).size > 0);
   } finally {
     ws.cleanup();

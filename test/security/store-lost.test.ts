@@ -16,7 +16,11 @@ import { storeCommand } from '../../server/cli/commands/store';
 import { tempWorkspace, type TempWorkspace } from '../unit/registry/helpers';
 
 const isLost = (e: unknown): boolean =>
-  e instanceof ModelOpsError && e.code === 'registry-lost' && e.message.includes('registry.db') && /backup/.test(e.hint ?? '') && /store init --confirm/.test(e.hint ?? '');
+  e instanceof ModelOpsError &&
+  e.code === 'registry-lost' &&
+  e.message.includes('registry.db') &&
+  /backup/.test(e.hint ?? '') &&
+  /store init --confirm/.test(e.hint ?? '');
 
 async function storeWithVersions(ws: TempWorkspace): Promise<string> {
   ws.file('a.pt', 'model a');
@@ -55,7 +59,19 @@ async function assertLookedLost(ws: TempWorkspace, store: string, how: 'missing'
     ws.file('c.pt', 'model c');
     await assert.rejects(reg.registerVersion({ model: 'm', source: 'c.pt' }), isLost);
     assert.throws(() => reg.createRun({ kind: 'train', model: 'm', params: {} }), isLost);
-    assert.throws(() => reg.recordDeployment({ target: 'local', model: 'm', version: '1.0.0', status: 'active', previousVersion: null, steps: [], reason: null }), isLost);
+    assert.throws(
+      () =>
+        reg.recordDeployment({
+          target: 'local',
+          model: 'm',
+          version: '1.0.0',
+          status: 'active',
+          previousVersion: null,
+          steps: [],
+          reason: null,
+        }),
+      isLost,
+    );
   } finally {
     reg.close();
   }
@@ -86,7 +102,8 @@ test('a missing registry.db beside artifacts looks lost and is not recreated', a
   const ws = tempWorkspace();
   try {
     const store = await storeWithVersions(ws);
-    for (const s of ['', '-wal', '-shm']) if (existsSync(join(store, 'registry.db' + s))) unlinkSync(join(store, 'registry.db' + s));
+    for (const s of ['', '-wal', '-shm'])
+      if (existsSync(join(store, 'registry.db' + s))) unlinkSync(join(store, 'registry.db' + s));
     await assertLookedLost(ws, store, 'missing');
     assert.ok(!existsSync(join(store, 'registry.db')));
   } finally {
@@ -140,7 +157,10 @@ test('confirming a new registry starts an empty one and keeps the old artifacts 
     const reg = openRegistry(ws.root, { confirmNewRegistry: true });
     try {
       assert.equal(reg.lostDatabase, null);
-      assert.ok(reg.warnings.some((w) => /artifacts\.lost-/.test(w)), reg.warnings.join('\n'));
+      assert.ok(
+        reg.warnings.some((w) => /artifacts\.lost-/.test(w)),
+        reg.warnings.join('\n'),
+      );
       ws.file('c.pt', 'model c');
       assert.equal((await reg.registerVersion({ model: 'm', source: 'c.pt' })).version, '1.0.0');
     } finally {
@@ -194,7 +214,11 @@ test('modelops store init refuses a lost registry without --confirm and starts a
       try {
         return { code: await storeCommand.run(argv, io), out: out.join('\n'), err: err.join('\n') };
       } catch (e) {
-        return { code: 1, out: out.join('\n'), err: e instanceof ModelOpsError ? `${e.code}: ${e.describe()}` : String(e) };
+        return {
+          code: 1,
+          out: out.join('\n'),
+          err: e instanceof ModelOpsError ? `${e.code}: ${e.describe()}` : String(e),
+        };
       }
     };
     const refused = await run(['init']);

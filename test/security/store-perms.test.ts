@@ -39,10 +39,15 @@ test('a new store is private even under umask 000: folders 0700, blobs 0400, dat
       await reg.registerVersion({ model: 'm', source: 'b' });
       await reg.artifactPath('m@1.1.0'); // unpacks the folder into .modelops/cache
       const store = join(ws.root, '.modelops');
-      for (const s of ['-wal', '-shm']) assert.ok(existsSync(join(store, 'registry.db' + s)), `registry.db${s} exists while open`);
+      for (const s of ['-wal', '-shm'])
+        assert.ok(existsSync(join(store, 'registry.db' + s)), `registry.db${s} exists while open`);
       const m = modes(store);
       const loose = [...m].filter(([, v]) => (v & 0o077) !== 0);
-      assert.deepEqual(loose.map(([p, v]) => `${p} ${v.toString(8)}`), [], 'nothing readable by group or others');
+      assert.deepEqual(
+        loose.map(([p, v]) => `${p} ${v.toString(8)}`),
+        [],
+        'nothing readable by group or others',
+      );
       for (const [p, v] of m) {
         if (p === '.' || p.endsWith('/')) assert.equal(v, 0o700, `${p} is a private folder`);
       }

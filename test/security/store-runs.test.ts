@@ -18,9 +18,14 @@ const WORKER = resolve(__dirname, '../unit/registry/fixtures/store-worker.ts');
 
 /** Runs left "running" by a process that exited without finishing them. */
 function abandonedRuns(root: string, count: number): { runs: string[]; pid: number } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', WORKER, 'run', root, 'weather', String(count)], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', WORKER, 'run', root, 'weather', String(count)], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
-  const runs = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { run: string }).run);
+  const runs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { run: string }).run);
   assert.equal(runs.length, count);
   return { runs, pid: r.pid as number };
 }
@@ -88,10 +93,16 @@ function trainingWorkspace(): TempWorkspace {
 }
 
 /** Starts `modelops train`, waits for the second epoch, then interrupts it with `interrupt`. */
-async function interruptedTrain(interrupt: (child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; signal: string | null; stderr: string; ws: TempWorkspace }> {
+async function interruptedTrain(
+  interrupt: (child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; signal: string | null; stderr: string; ws: TempWorkspace }> {
   assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build first`);
   const ws = trainingWorkspace();
-  const child = spawn(process.execPath, [CLI, 'train', '--backend', 'cpu'], { cwd: ws.root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [CLI, 'train', '--backend', 'cpu'], {
+    cwd: ws.root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let stderr = '';
   let fired = false;
   child.stdout?.on('data', () => undefined);
@@ -102,7 +113,9 @@ async function interruptedTrain(interrupt: (child: ReturnType<typeof spawn>) => 
       interrupt(child);
     }
   });
-  const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.on('exit', (c, s) => done([c, s])));
+  const [code, signal] = await new Promise<[number | null, string | null]>((done) =>
+    child.on('exit', (c, s) => done([c, s])),
+  );
   return { code, signal, stderr, ws };
 }
 

@@ -50,7 +50,11 @@ test('untrusted sidecar: no stored or environment token reaches a URL the worksp
   });
   try {
     // Even a token bound to exactly this origin is not used while the workspace is untrusted.
-    await c.connection.sendNotification(deploy.setToken.method, { secret: 'production', token: TOKEN, origins: [l.url] });
+    await c.connection.sendNotification(deploy.setToken.method, {
+      secret: 'production',
+      token: TOKEN,
+      origins: [l.url],
+    });
     const eps = await c.request(deploy.listEndpoints, {});
     assert.equal(eps[0].target, 'innocent');
     assert.match(eps[0].error ?? '', /Restricted Mode/);
@@ -77,9 +81,16 @@ test('trusted sidecar: a stored token goes only to the origin it is bound to', a
     assert.equal(t.secret, 'production');
 
     // Bound elsewhere (the user stored it for the real production server).
-    await c.connection.sendNotification(deploy.setToken.method, { secret: 'production', token: TOKEN, origins: ['https://models.example.com:443'] });
+    await c.connection.sendNotification(deploy.setToken.method, {
+      secret: 'production',
+      token: TOKEN,
+      origins: ['https://models.example.com:443'],
+    });
     let eps = await c.request(deploy.listEndpoints, {});
-    assert.match(eps[0].error ?? '', /not allowed to go to http:\/\/127\.0\.0\.1:\d+.*bound to https:\/\/models\.example\.com:443/);
+    assert.match(
+      eps[0].error ?? '',
+      /not allowed to go to http:\/\/127\.0\.0\.1:\d+.*bound to https:\/\/models\.example\.com:443/,
+    );
     assert.deepEqual(leaks(l, TOKEN), []);
 
     // A bare (unbound) token is not sent either.
@@ -89,7 +100,11 @@ test('trusted sidecar: a stored token goes only to the origin it is bound to', a
     assert.deepEqual(leaks(l, TOKEN), []);
 
     // The user allowed this origin: now it goes there, and only in the Authorization header.
-    await c.connection.sendNotification(deploy.setToken.method, { secret: 'production', token: TOKEN, origins: [l.url] });
+    await c.connection.sendNotification(deploy.setToken.method, {
+      secret: 'production',
+      token: TOKEN,
+      origins: [l.url],
+    });
     eps = await c.request(deploy.listEndpoints, {});
     assert.equal(eps[0].error, null);
     assert.ok(leaks(l, TOKEN).length > 0);
@@ -103,7 +118,10 @@ test('trusted sidecar: a stored token goes only to the origin it is bound to', a
 test('trusted sidecar: an environment token needs MODELOPS_TOKEN_<NAME>_ORIGIN', async () => {
   ensureBuilt();
   const l = await listen();
-  const c = await startSidecar({ files: { 'modelops.yaml': config(`${l.url}/`), 'data/weather.csv': data }, env: { MODELOPS_TOKEN_PRODUCTION: TOKEN } });
+  const c = await startSidecar({
+    files: { 'modelops.yaml': config(`${l.url}/`), 'data/weather.csv': data },
+    env: { MODELOPS_TOKEN_PRODUCTION: TOKEN },
+  });
   try {
     const eps = await c.request(deploy.listEndpoints, {});
     assert.match(eps[0].error ?? '', /MODELOPS_TOKEN_PRODUCTION_ORIGIN/);
@@ -116,7 +134,10 @@ test('trusted sidecar: an environment token needs MODELOPS_TOKEN_<NAME>_ORIGIN',
 
 function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(REPO, 'dist', 'cli.js'), ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(process.execPath, [join(REPO, 'dist', 'cli.js'), ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -136,7 +157,12 @@ test('CLI: deploy and rollback send an environment token only to an allowed orig
     // A registered version, so deploy gets as far as contacting the target.
     await makeBundle(join(dir, 'bundle'), 1);
     const registry = openRegistry(dir);
-    await registry.registerVersion({ model: 'weather', source: join(dir, 'bundle'), version: '1.0.0', format: 'modelops-tfjs' });
+    await registry.registerVersion({
+      model: 'weather',
+      source: join(dir, 'bundle'),
+      version: '1.0.0',
+      format: 'modelops-tfjs',
+    });
     registry.close();
     const env = { MODELOPS_TOKEN_PRODUCTION: TOKEN };
     for (const args of [
@@ -152,7 +178,11 @@ test('CLI: deploy and rollback send an environment token only to an allowed orig
     assert.equal(l.requests.length, 0);
 
     // Allowed by the user's own environment or command line: it is sent (and only as a bearer token).
-    const allowed = await cli(dir, ['rollback', '--target', 'innocent', '--model', 'weather', '--token-origin', l.url], env);
+    const allowed = await cli(
+      dir,
+      ['rollback', '--target', 'innocent', '--model', 'weather', '--token-origin', l.url],
+      env,
+    );
     assert.notEqual(allowed.code, 0, 'the listener is no model server, so rollback still fails');
     assert.ok(leaks(l, TOKEN).length > 0);
     assert.ok(leaks(l, TOKEN).every((r) => r.authorization === `Bearer ${TOKEN}`));
@@ -163,17 +193,40 @@ test('CLI: deploy and rollback send an environment token only to an allowed orig
 });
 
 test('the resolver: bound origins, default ports, untrusted, local targets', () => {
-  const t: TargetConfig = { type: 'http', url: 'https://models.example.com/v2', tokenSecret: 'production', requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } };
+  const t: TargetConfig = {
+    type: 'http',
+    url: 'https://models.example.com/v2',
+    tokenSecret: 'production',
+    requireApproval: false,
+    smokeTest: { rows: 5, tolerance: 1e-6 },
+  };
   const stored = { token: TOKEN, origins: ['https://models.example.com:443'] };
-  const resolve = (trusted: boolean, env: NodeJS.ProcessEnv = {}) => tokenResolver({ trusted: () => trusted, stored: () => stored, env, consentHint: 'allow it' });
+  const resolve = (trusted: boolean, env: NodeJS.ProcessEnv = {}) =>
+    tokenResolver({ trusted: () => trusted, stored: () => stored, env, consentHint: 'allow it' });
   assert.equal(resolve(true)('prod', t), TOKEN, 'https default port 443 is the same origin');
   assert.equal(resolve(false)('prod', t), null);
   assert.throws(() => resolve(true)('prod', { ...t, url: 'https://models.example.com.evil.test/' }), /not allowed/);
-  assert.throws(() => resolve(true)('prod', { ...t, url: 'http://models.example.com/' }), /not allowed/, 'scheme is part of the origin');
-  assert.throws(() => resolve(true)('prod', { ...t, url: 'https://models.example.com:8443/' }), /not allowed/, 'port is part of the origin');
-  const envOnly = tokenResolver({ trusted: () => true, env: { MODELOPS_TOKEN_PRODUCTION: TOKEN, MODELOPS_TOKEN_PRODUCTION_ORIGIN: 'https://models.example.com' }, consentHint: '' });
+  assert.throws(
+    () => resolve(true)('prod', { ...t, url: 'http://models.example.com/' }),
+    /not allowed/,
+    'scheme is part of the origin',
+  );
+  assert.throws(
+    () => resolve(true)('prod', { ...t, url: 'https://models.example.com:8443/' }),
+    /not allowed/,
+    'port is part of the origin',
+  );
+  const envOnly = tokenResolver({
+    trusted: () => true,
+    env: { MODELOPS_TOKEN_PRODUCTION: TOKEN, MODELOPS_TOKEN_PRODUCTION_ORIGIN: 'https://models.example.com' },
+    consentHint: '',
+  });
   assert.equal(envOnly('prod', t), TOKEN);
-  assert.throws(() => envOnly('prod', { ...t, url: 'https://elsewhere.example.com' }), (e: Error & { hint?: string }) => /MODELOPS_TOKEN_PRODUCTION_ORIGIN=https:\/\/elsewhere\.example\.com:443/.test(e.hint ?? ''));
+  assert.throws(
+    () => envOnly('prod', { ...t, url: 'https://elsewhere.example.com' }),
+    (e: Error & { hint?: string }) =>
+      /MODELOPS_TOKEN_PRODUCTION_ORIGIN=https:\/\/elsewhere\.example\.com:443/.test(e.hint ?? ''),
+  );
 });
 
 test('target names are not paths: validate reports them, the engine refuses them, nothing is created outside', async () => {
@@ -183,7 +236,10 @@ test('target names are not paths: validate reports them, the engine refuses them
   try {
     mkdirSync(join(ws, 'data'), { recursive: true });
     writeFileSync(join(ws, 'data/weather.csv'), data);
-    const yaml = config('https://models.example.com').replace('    innocent: { type: http, url: "https://models.example.com", tokenSecret: production }', '    "../../../outside": { type: local, port: 8799 }');
+    const yaml = config('https://models.example.com').replace(
+      '    innocent: { type: http, url: "https://models.example.com", tokenSecret: production }',
+      '    "../../../outside": { type: local, port: 8799 }',
+    );
     writeFileSync(join(ws, 'modelops.yaml'), yaml.replace('target: innocent', 'target: "../../../outside"'));
     const v = await cli(ws, ['validate'], {});
     assert.notEqual(v.code, 0);
@@ -197,7 +253,9 @@ test('target names are not paths: validate reports them, the engine refuses them
       assert.notEqual(r.code, 0);
     }
     assert.deepEqual(
-      ['outside.token', 'outside.json', 'outside.log', 'outside'].filter((f) => existsSync(join(dir, f)) || existsSync(join(dir, '..', f))),
+      ['outside.token', 'outside.json', 'outside.log', 'outside'].filter(
+        (f) => existsSync(join(dir, f)) || existsSync(join(dir, '..', f)),
+      ),
       [],
       'nothing was created outside the workspace store',
     );

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { displayPath, formatNumber, progressBar, table } from '../../server/cli/output';
 
 test('table right-aligns numeric columns and pads text', () => {
-  const t = table(['model', 'versions'], [['iris', 12], ['churn', 3]]);
+  const t = table(
+    ['model', 'versions'],
+    [
+      ['iris', 12],
+      ['churn', 3],
+    ],
+  );
   assert.equal(t, ['model  versions', '─────  ────────', 'iris         12', 'churn         3'].join('\n'));
 });
 

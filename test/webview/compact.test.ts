@@ -32,7 +32,10 @@ test('a 20,000-point report: packed columns, a marker per violating point, table
   assert.equal(v.points, 20_000);
   const violating = [...new Set(data.violations.map((x) => x.index))];
   assert.ok(violating.length > 100, `${violating.length} violating points`);
-  assert.deepEqual(v.markers.map((m) => m.index), violating);
+  assert.deepEqual(
+    v.markers.map((m) => m.index),
+    violating,
+  );
   const spike = data.violations.find((x) => x.rule === 1);
   assert.ok(spike);
   assert.deepEqual(v.markers.find((m) => m.index === spike.index)?.rules.includes(1), true);
@@ -56,18 +59,29 @@ test('a 20,000-point report: packed columns, a marker per violating point, table
   await page.keyboard.press('End');
   const last = controlPoint(data, 19_999);
   const said = (await page.$eval('[aria-live="polite"]', (e) => e.textContent)) ?? '';
-  assert.ok(said.startsWith(`window 20000; accuracy: ${Number(last.value.toFixed(4))}  (z ${Number(last.z.toFixed(2))})`), said);
+  assert.ok(
+    said.startsWith(`window 20000; accuracy: ${Number(last.value.toFixed(4))}  (z ${Number(last.z.toFixed(2))})`),
+    said,
+  );
 
   // A large table is built when first shown, not with the chart.
   await page.waitForFunction(() => window.__chart.frameAt !== null);
   await page.waitForTimeout(50);
   assert.equal(await page.$$eval('#mo-data-table', (t) => t.length), 0);
   await page.click('#mo-toggle-table');
-  const table = await page.$eval('#mo-data-table', (t) => ({ rows: t.querySelectorAll('tbody tr').length, caption: t.querySelector('caption')?.textContent }));
-  assert.deepEqual(table, { rows: 1000, caption: 'Control chart of accuracy (first 1000 of 20000 rows; Save CSV has all)' });
+  const table = await page.$eval('#mo-data-table', (t) => ({
+    rows: t.querySelectorAll('tbody tr').length,
+    caption: t.querySelector('caption')?.textContent,
+  }));
+  assert.deepEqual(table, {
+    rows: 1000,
+    caption: 'Control chart of accuracy (first 1000 of 20000 rows; Save CSV has all)',
+  });
 
   const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#mo-save-csv')]);
-  const lines = readFileSync((await dl.path()) as string, 'utf8').trim().split('\n');
+  const lines = readFileSync((await dl.path()) as string, 'utf8')
+    .trim()
+    .split('\n');
   assert.equal(lines.length, 20_001);
   const row = lines[spike.index + 1].split(',');
   assert.equal(Number(row[1]), data.values[spike.index]);
@@ -85,7 +99,10 @@ test('a p-chart: shared limits until a window of another size arrives, then per-
   const first = buildControlChart(input.slice(0, 5), options);
   assert.ok(first.limits);
   assert.equal(full.limits, null);
-  const { page, problems } = await openPage(chromium.browser, renderChartReport({ kind: 'control', data: first, title: 'p-chart' }, chromium.bundle.path));
+  const { page, problems } = await openPage(
+    chromium.browser,
+    renderChartReport({ kind: 'control', data: first, title: 'p-chart' }, chromium.bundle.path),
+  );
   await waitRendered(page);
   let v = (await page.evaluate(() => window.__chart.view())) as unknown as Debug;
   assert.match(v.summary, /p-chart of accuracy, 5 windows.*UCL 0\.92, LCL 0\.68/);
@@ -99,7 +116,10 @@ test('a p-chart: shared limits until a window of another size arrives, then per-
   assert.deepEqual(v.markers, []);
   const csv = ((await page.evaluate(() => window.__chart.csv())) as string).trim().split('\n');
   const last = csv[6].split(',');
-  assert.ok(Math.abs(Number(last[9]) - pointLimits(full, 5).lcl) < 1e-12 && Math.abs(Number(last[9]) - 0.56) < 1e-9, csv[6]);
+  assert.ok(
+    Math.abs(Number(last[9]) - pointLimits(full, 5).lcl) < 1e-12 && Math.abs(Number(last[9]) - 0.56) < 1e-9,
+    csv[6],
+  );
   assert.ok(Math.abs(Number(csv[1].split(',')[9]) - 0.68) < 1e-9, csv[1]);
   // The SVG export steps the UCL: two heights.
   const svg = (await page.evaluate(() => window.__chart.svg())) as string;

@@ -6,7 +6,10 @@ import { renderChartReport } from '../../server/report';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered, type PageProblems } from './harness';
 import { controlFixture } from './fixtures';
 
-interface Line { value: number; y: number }
+interface Line {
+  value: number;
+  y: number;
+}
 interface ControlDebug {
   lines: { centre: Line; ucl: Line; lcl: Line; upper2: Line; lower2: Line };
   plot: { left: number; top: number; width: number; height: number };
@@ -34,8 +37,14 @@ test('the report carries a strict CSP with a nonce, and nothing is blocked or th
   assert.ok(nonce && nonce.length >= 16, csp);
   assert.equal(csp, `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'`);
   assert.ok(html.includes(`<script nonce="${nonce}">`));
-  assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html.replace(/xmlns="[^"]+"/g, '')) || !/<(script|link)[^>]+src="http/.test(html), 'no remote resources');
-  const injected = await page.evaluate(() => Array.from(document.querySelectorAll('style')).map((s) => (s.nonce ?? '').length > 0));
+  assert.ok(
+    !/https?:\/\/(?!www\.w3\.org)/.test(html.replace(/xmlns="[^"]+"/g, '')) ||
+      !/<(script|link)[^>]+src="http/.test(html),
+    'no remote resources',
+  );
+  const injected = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('style')).map((s) => (s.nonce ?? '').length > 0),
+  );
   assert.deepEqual(injected, [true]);
   assert.deepEqual(problems.errors, []);
   assert.deepEqual(await cspViolations(page), []);
@@ -83,10 +92,24 @@ test('limit lines sit at the computed values and pixels', async () => {
 
 test('one marker per violating point, labelled with its rule, in the view and in the SVG export', async () => {
   const v = await view();
-  assert.deepEqual(v.markers.map((m) => [m.index, m.rules, m.side]), [[3, [1], 'above'], [5, [2], 'above'], [7, [2], 'above']]);
+  assert.deepEqual(
+    v.markers.map((m) => [m.index, m.rules, m.side]),
+    [
+      [3, [1], 'above'],
+      [5, [2], 'above'],
+      [7, [2], 'above'],
+    ],
+  );
   const svg = (await page.evaluate(() => window.__chart.svg())) as string;
-  const groups = [...svg.matchAll(/<g class="violation" data-index="(\d+)" data-rules="([\d,]+)">/g)].map((m) => [Number(m[1]), m[2]]);
-  assert.deepEqual(groups, [[3, '1'], [5, '2'], [7, '2']]);
+  const groups = [...svg.matchAll(/<g class="violation" data-index="(\d+)" data-rules="([\d,]+)">/g)].map((m) => [
+    Number(m[1]),
+    m[2],
+  ]);
+  assert.deepEqual(groups, [
+    [3, '1'],
+    [5, '2'],
+    [7, '2'],
+  ]);
   assert.equal((svg.match(/>R1</g) ?? []).length, 1);
   assert.equal((svg.match(/>R2</g) ?? []).length, 2);
 });
@@ -127,7 +150,10 @@ test('keyboard: the plot takes focus and arrow keys walk the points, announced p
 });
 
 test('the data table is in the DOM, visually hidden until toggled', async () => {
-  const before = await page.$eval('.mo-table-wrap', (e) => ({ cls: e.className, rows: e.querySelectorAll('tbody tr').length }));
+  const before = await page.$eval('.mo-table-wrap', (e) => ({
+    cls: e.className,
+    rows: e.querySelectorAll('tbody tr').length,
+  }));
   assert.match(before.cls, /mo-sr-only/);
   assert.equal(before.rows, 9);
   await page.click('#mo-toggle-table');

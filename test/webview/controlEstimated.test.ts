@@ -57,7 +57,12 @@ test('the estimated series is drawn dashed beside the realised one, with the leg
         const t = 0.1 + (0.8 * s) / steps;
         const px = ((1 + t - x0) / (x1 - x0)) * plot.width;
         const py = ((yRange[1] - (0.88 + 0.02 * t)) / (yRange[1] - yRange[0])) * plot.height;
-        const d = c.getImageData(Math.round((over.left - cr.left + px) * dpr), Math.round((over.top - cr.top + py) * dpr) - 1, 1, 3).data;
+        const d = c.getImageData(
+          Math.round((over.left - cr.left + px) * dpr),
+          Math.round((over.top - cr.top + py) * dpr) - 1,
+          1,
+          3,
+        ).data;
         let hit = false;
         for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 100 && d[i + 2] > d[i] + 40 && d[i + 2] > 100) hit = true;
         if (hit) blue++;
@@ -69,7 +74,10 @@ test('the estimated series is drawn dashed beside the realised one, with the leg
   );
   assert.ok(walk.blue > 5 && walk.gap > 5, `along the estimate: ${walk.blue} blue pixels, ${walk.gap} gaps`);
   const svg = (await page.evaluate(() => window.__chart.svg())) as string;
-  assert.match(svg, /<path class="estimated" d="M[^"]+" fill="none" stroke="[^"]+" stroke-width="1.5" stroke-dasharray="3 3"\/>/);
+  assert.match(
+    svg,
+    /<path class="estimated" d="M[^"]+" fill="none" stroke="[^"]+" stroke-width="1.5" stroke-dasharray="3 3"\/>/,
+  );
   // The last window has no estimate: the path has one move (no gap inside the 7 estimates).
   assert.equal((/<path class="estimated" d="([^"]+)"/.exec(svg)?.[1].match(/M/g) ?? []).length, 1);
   assert.match(svg, />estimated \(CBPE\)</);

@@ -14,7 +14,12 @@ import { cspViolations, openPage, screenshot, useChromium, waitRendered } from '
 const chromium = useChromium();
 
 async function open<K extends ChartKind>(kind: K, data: ChartDataMap[K], title: string, width = 1000): Promise<Page> {
-  const { page, problems } = await openPage(chromium.browser, renderChartReport({ kind, data, title }, chromium.bundle.path), {}, { width, height: 700 });
+  const { page, problems } = await openPage(
+    chromium.browser,
+    renderChartReport({ kind, data, title }, chromium.bundle.path),
+    {},
+    { width, height: 700 },
+  );
   await waitRendered(page);
   assert.deepEqual(problems.errors, []);
   assert.deepEqual(await cspViolations(page), []);
@@ -46,7 +51,10 @@ test('drift: a window without times names only its size, and no bar label crosse
     const overflow = await page.$$eval('svg text', (ts) => {
       const svg = (ts[0] as SVGTextElement | undefined)?.ownerSVGElement;
       const w = svg?.viewBox.baseVal.width || svg?.getBoundingClientRect().width || 0;
-      return ts.filter((t) => /drifted|\d\.\d{3}$/.test(t.textContent ?? '')).map((t) => (t as SVGTextElement).getBBox()).filter((b) => b.x + b.width > w + 0.5).length;
+      return ts
+        .filter((t) => /drifted|\d\.\d{3}$/.test(t.textContent ?? ''))
+        .map((t) => (t as SVGTextElement).getBBox())
+        .filter((b) => b.x + b.width > w + 0.5).length;
     });
     assert.equal(overflow, 0);
     if (width === 560) await screenshot(page, 'drift-narrow');
@@ -60,13 +68,22 @@ test('drift: a window without times names only its size, and no bar label crosse
 test('control: violations say their side; an improvement names monitor.controlChart.side', async () => {
   // accuracy: baseline 0.80/0.82/0.84 (μ 0.82); a jump to 0.95 is above the centre line, an improvement.
   const values = [0.8, 0.82, 0.84, 0.95, 0.82, 0.6];
-  const both = buildControlChart(values.map((value) => ({ value })), { baseline: 3, metric: 'accuracy', rules: [1] });
+  const both = buildControlChart(
+    values.map((value) => ({ value })),
+    { baseline: 3, metric: 'accuracy', rules: [1] },
+  );
   const page = await open('control', both, 'Control chart — accuracy');
   const summary = (await page.textContent('.mo-summary')) ?? '';
-  assert.match(summary, /2 violations \(rule 1: 1 above, 1 below\); 1 above the centre line is an improvement that one-sided rules \(monitor\.controlChart\.side: lower\) would not flag\./);
+  assert.match(
+    summary,
+    /2 violations \(rule 1: 1 above, 1 below\); 1 above the centre line is an improvement that one-sided rules \(monitor\.controlChart\.side: lower\) would not flag\./,
+  );
   await page.context().close();
 
-  const lower = buildControlChart(values.map((value) => ({ value })), { baseline: 3, metric: 'accuracy', rules: [1], side: 'lower' });
+  const lower = buildControlChart(
+    values.map((value) => ({ value })),
+    { baseline: 3, metric: 'accuracy', rules: [1], side: 'lower' },
+  );
   const one = await open('control', lower, 'Control chart — accuracy');
   const s1 = (await one.textContent('.mo-summary')) ?? '';
   assert.match(s1, /1 violation \(rule 1: 1 below\)\./);

@@ -22,7 +22,10 @@ export function largeControl(n: number) {
     const u = rand() + rand() + rand() - 1.5; // roughly normal, σ ≈ 0.5
     return 0.9 + 0.02 * u + (i % 5000 === 4999 ? 0.08 : 0);
   });
-  return buildControlChart(values.map((value) => ({ value })), { baseline: Math.min(100, n), metric: 'accuracy' });
+  return buildControlChart(
+    values.map((value) => ({ value })),
+    { baseline: Math.min(100, n), metric: 'accuracy' },
+  );
 }
 
 export function runsFixture(): RunMetricsData {
@@ -32,7 +35,12 @@ export function runsFixture(): RunMetricsData {
     status: 'succeeded' as const,
     points: Array.from({ length: epochs }, (_, e) => ({
       step: e + 1,
-      metrics: { loss: 1 / (e + 1) + offset, val_loss: 1.1 / (e + 1) + offset, accuracy: 0.5 + e * 0.08 - offset, val_accuracy: 0.48 + e * 0.07 - offset },
+      metrics: {
+        loss: 1 / (e + 1) + offset,
+        val_loss: 1.1 / (e + 1) + offset,
+        accuracy: 0.5 + e * 0.08 - offset,
+        val_accuracy: 0.48 + e * 0.07 - offset,
+      },
     })),
   });
   return { runs: [run('a1', 0, 5), run('b2', 0.05, 4)] };
@@ -51,7 +59,14 @@ export function compareFixture(): CompareData {
 }
 
 export function confusionFixture(): ConfusionData {
-  return { labels: ['rain', 'sun', 'fog'], matrix: [[5, 1, 0], [2, 6, 2], [0, 0, 4]] };
+  return {
+    labels: ['rain', 'sun', 'fog'],
+    matrix: [
+      [5, 1, 0],
+      [2, 6, 2],
+      [0, 0, 4],
+    ],
+  };
 }
 
 export function driftFixture(): DriftData {

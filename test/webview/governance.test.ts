@@ -10,7 +10,10 @@ import { compareFixture } from './fixtures';
 const chromium = useChromium();
 
 async function open<K extends ChartKind>(kind: K, data: ChartDataMap[K], title: string): Promise<Page> {
-  const { page, problems } = await openPage(chromium.browser, renderChartReport({ kind, data, title }, chromium.bundle.path));
+  const { page, problems } = await openPage(
+    chromium.browser,
+    renderChartReport({ kind, data, title }, chromium.bundle.path),
+  );
   await waitRendered(page);
   assert.deepEqual(problems.errors, []);
   assert.deepEqual(await cspViolations(page), []);
@@ -44,7 +47,16 @@ function explainFixture(): ExplainData {
       return { id: String(j), input: x.map(String), output: [p, 1 - p], values: phi.map((v) => [v, -v]) };
     }),
     meanAbsShap: null,
-    permutation: { metric: 'accuracy', baseline: 0.9, repeats: 5, features: [{ feature: 'temp', mean: 0.2, std: 0.02 }, { feature: 'wind', mean: 0.05, std: 0.01 }, { feature: 'rain', mean: 0, std: 0 }] },
+    permutation: {
+      metric: 'accuracy',
+      baseline: 0.9,
+      repeats: 5,
+      features: [
+        { feature: 'temp', mean: 0.2, std: 0.02 },
+        { feature: 'wind', mean: 0.05, std: 0.01 },
+        { feature: 'rain', mean: 0, std: 0 },
+      ],
+    },
   };
 }
 
@@ -72,7 +84,10 @@ test('explain: importance bars beside permutation ± std, a strip per feature, a
   assert.equal(await page.$$eval('svg line.perm-std', (e) => e.length), 3);
   assert.equal(await page.$$eval('svg g.strip circle', (e) => e.length), 9);
   assert.ok(Math.abs(d.waterfall.end - d.waterfall.output) < 1e-12, 'base + Σ values = f(x)');
-  assert.deepEqual(d.waterfall.steps.map((s) => s.feature), ['temp', 'wind', 'rain']);
+  assert.deepEqual(
+    d.waterfall.steps.map((s) => s.feature),
+    ['temp', 'wind', 'rain'],
+  );
   await screenshot(page, 'explain');
 
   // Pick row 2: 0.5 + 0.15 + 0.2 = 0.85.
@@ -81,7 +96,10 @@ test('explain: importance bars beside permutation ± std, a strip per feature, a
   d = (await debug(page)) as unknown as ExplainDebug;
   assert.ok(Math.abs(d.waterfall.output - 0.85) < 1e-12);
   assert.ok(Math.abs(d.waterfall.end - 0.85) < 1e-12);
-  assert.deepEqual(d.waterfall.steps.map((s) => s.feature), ['wind', 'temp', 'rain']);
+  assert.deepEqual(
+    d.waterfall.steps.map((s) => s.feature),
+    ['wind', 'temp', 'rain'],
+  );
   // temp +0.15 and wind +0.2 raise it; rain (a dummy) adds 0.
   assert.equal(await page.$$eval('svg rect.wf-bar.up', (e) => e.length), 3);
   assert.equal(await page.$$eval('svg rect.wf-bar.down', (e) => e.length), 0);
@@ -111,7 +129,10 @@ function fairnessFixture(): FairnessData {
           { name: 'sex=M', count: 100, small: false, values: { accuracy: 0.9, recall_macro: 0.75 } },
           { name: 'sex=(missing)', count: 4, small: true, values: { accuracy: 0.25, recall_macro: null } },
         ],
-        gaps: { accuracy: { difference: 0.1, ratio: 0.8 / 0.9 }, recall_macro: { difference: 0.05, ratio: 0.7 / 0.75 } },
+        gaps: {
+          accuracy: { difference: 0.1, ratio: 0.8 / 0.9 },
+          recall_macro: { difference: 0.05, ratio: 0.7 / 0.75 },
+        },
       },
     ],
     fairness: [
@@ -124,17 +145,31 @@ function fairnessFixture(): FairnessData {
 
 test('fairness: a bar per group, small groups marked and outside the difference band, gates in the table', async () => {
   const page = await open('fairness', fairnessFixture(), 'credit@1.0.0 · fairness');
-  const d = (await debug(page)) as { metric: string; groups: Array<{ name: string; small: boolean }>; difference: number };
+  const d = (await debug(page)) as {
+    metric: string;
+    groups: Array<{ name: string; small: boolean }>;
+    difference: number;
+  };
   assert.equal(d.metric, 'accuracy');
   assert.equal(d.difference, 0.1);
   assert.equal(await page.$$eval('svg rect.group-bar', (e) => e.length), 3);
   assert.equal(await page.$$eval('svg rect.group-bar.small', (e) => e.length), 1);
   // The band spans the groups that count (0.8 … 0.9), not the small group's 0.25.
-  const band = await page.$eval('svg rect.gap-band', (e) => ({ x: Number(e.getAttribute('x')), w: Number(e.getAttribute('width')) }));
-  const bars = await page.$$eval('svg rect.group-bar', (es) => es.map((e) => ({ g: e.getAttribute('data-group'), right: Number(e.getAttribute('x')) + Number(e.getAttribute('width')) })));
+  const band = await page.$eval('svg rect.gap-band', (e) => ({
+    x: Number(e.getAttribute('x')),
+    w: Number(e.getAttribute('width')),
+  }));
+  const bars = await page.$$eval('svg rect.group-bar', (es) =>
+    es.map((e) => ({
+      g: e.getAttribute('data-group'),
+      right: Number(e.getAttribute('x')) + Number(e.getAttribute('width')),
+    })),
+  );
   const right = (g: string) => bars.find((b) => b.g === g)?.right ?? NaN;
   assert.ok(Math.abs(band.x - right('sex=F')) < 0.02 && Math.abs(band.x + band.w - right('sex=M')) < 0.02);
-  const rows = await page.$$eval('.mo-metrics-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)));
+  const rows = await page.$$eval('.mo-metrics-table tbody tr', (trs) =>
+    trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)),
+  );
   assert.deepEqual(rows[0], ['demographic_parity_difference', '0.12', '<= 0.1', 'failed']);
   assert.deepEqual(rows[1], ['equalized_odds_difference', '0.04', 'no gate', '']);
   await screenshot(page, 'fairness');
@@ -156,10 +191,14 @@ test('compare: a "Feature importance" section side by side, and fairness per ver
   };
   const page = await open('compare', data, 'Compare versions');
   assert.equal(await page.textContent('.mo-compare-importance h2'), 'Feature importance');
-  const rows = await page.$$eval('.mo-compare-importance tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)));
+  const rows = await page.$$eval('.mo-compare-importance tbody tr', (trs) =>
+    trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)),
+  );
   assert.equal(rows.length, 2);
   assert.deepEqual(rows[0], ['temp', '0.2', '0.1', '—', '—', '0.25', '0.12']);
-  const fair = await page.$$eval('.mo-compare-fairness tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)));
+  const fair = await page.$$eval('.mo-compare-fairness tbody tr', (trs) =>
+    trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)),
+  );
   assert.deepEqual(fair[0], ['demographic_parity_difference', '0.1', '—', '0.05']);
   await screenshot(page, 'compare-governance');
   await page.context().close();

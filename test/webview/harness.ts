@@ -17,11 +17,20 @@ export const ORIGIN = 'https://webview.modelops.test';
 
 export async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}; the webview tests need it. Install it with: apt-get update && apt-get install -y chromium`);
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}; the webview tests need it. Install it with: apt-get update && apt-get install -y chromium`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -48,7 +57,12 @@ export interface PageProblems {
 }
 
 /** Opens `html` at ORIGIN/index.html (plus any extra routed files) and collects errors. */
-export async function openPage(browser: Browser, html: string, files: Record<string, { body: string; type: string }> = {}, viewport = { width: 1000, height: 800 }): Promise<{ page: Page; problems: PageProblems }> {
+export async function openPage(
+  browser: Browser,
+  html: string,
+  files: Record<string, { body: string; type: string }> = {},
+  viewport = { width: 1000, height: 800 },
+): Promise<{ page: Page; problems: PageProblems }> {
   const context = await browser.newContext({ viewport, acceptDownloads: true, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const problems: PageProblems = { errors: [], cspViolations: [] };

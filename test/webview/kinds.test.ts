@@ -9,7 +9,10 @@ import { compareFixture, confusionFixture, driftFixture, runsFixture } from './f
 const chromium = useChromium();
 
 async function open<K extends ChartKind>(kind: K, data: ChartDataMap[K], title: string): Promise<Page> {
-  const { page, problems } = await openPage(chromium.browser, renderChartReport({ kind, data, title }, chromium.bundle.path));
+  const { page, problems } = await openPage(
+    chromium.browser,
+    renderChartReport({ kind, data, title }, chromium.bundle.path),
+  );
   await waitRendered(page);
   assert.deepEqual(problems.errors, []);
   assert.deepEqual(await cspViolations(page), []);
@@ -22,13 +25,22 @@ test('run metrics: one chart per metric, runs overlaid, live append of only the 
   const page = await open('runMetrics', runsFixture(), 'Training — a1 vs b2');
   type Charts = { charts: Array<{ group: string; axes: { x: string; y: string }; series: string[]; steps: number }> };
   let d = (await debug(page)) as unknown as Charts;
-  assert.deepEqual(d.charts.map((c) => c.group), ['loss', 'accuracy']);
+  assert.deepEqual(
+    d.charts.map((c) => c.group),
+    ['loss', 'accuracy'],
+  );
   assert.deepEqual(d.charts[0].axes, { x: 'epoch', y: 'loss' });
   assert.deepEqual(d.charts[0].series, ['run a1 · loss', 'run a1 · val_loss', 'run b2 · loss', 'run b2 · val_loss']);
   assert.equal(d.charts[0].steps, 5);
   await screenshot(page, 'run-metrics');
 
-  const epoch: RunMetricsAppend = { type: 'append', kind: 'runMetrics', runId: 'b2', points: [{ step: 5, metrics: { loss: 0.251234, val_loss: 0.271234, accuracy: 0.771234, val_accuracy: 0.731234 } }], status: 'running' };
+  const epoch: RunMetricsAppend = {
+    type: 'append',
+    kind: 'runMetrics',
+    runId: 'b2',
+    points: [{ step: 5, metrics: { loss: 0.251234, val_loss: 0.271234, accuracy: 0.771234, val_accuracy: 0.731234 } }],
+    status: 'running',
+  };
   assert.ok(Buffer.byteLength(JSON.stringify(epoch)) <= 1024);
   await page.evaluate((m) => window.postMessage(m, '*'), epoch);
   await page.waitForFunction(() => (window.__chart.csv() ?? '').includes('0.251234'));
@@ -37,7 +49,13 @@ test('run metrics: one chart per metric, runs overlaid, live append of only the 
   assert.equal(csv[0], 'run_id,run,epoch,loss,val_loss,accuracy,val_accuracy');
 
   // A run that is not on the chart yet appears with its label.
-  await page.evaluate((m) => window.postMessage(m, '*'), { type: 'append', kind: 'runMetrics', runId: 'c3', label: 'run c3', points: [{ step: 1, metrics: { loss: 0.9 } }] });
+  await page.evaluate((m) => window.postMessage(m, '*'), {
+    type: 'append',
+    kind: 'runMetrics',
+    runId: 'c3',
+    label: 'run c3',
+    points: [{ step: 1, metrics: { loss: 0.9 } }],
+  });
   await page.waitForFunction(() => (window.__chart.view() as { runs: unknown[] }).runs.length === 3);
   d = (await debug(page)) as unknown as Charts;
   assert.equal(d.charts[0].series.length, 6);
@@ -51,7 +69,9 @@ test('compare versions: grouped bars for every value and a table with the deltas
   const acc = d.bars.filter((b) => b.metric === 'accuracy');
   assert.ok(acc[0].height < acc[1].height && acc[1].height < acc[2].height);
   assert.equal(await page.$$eval('svg rect.bar', (e) => e.length), 11);
-  const rows = await page.$$eval('.mo-metrics-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)));
+  const rows = await page.$$eval('.mo-metrics-table tbody tr', (trs) =>
+    trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)),
+  );
   assert.deepEqual(rows[0], ['accuracy', '0.81', '0.84', '0.86', '+0.05']);
   assert.deepEqual(rows[2], ['precision_macro', '0.65', '—', '0.72', '+0.07']);
   await screenshot(page, 'compare');
@@ -62,7 +82,9 @@ test('confusion matrix: a cell per pair and per-class precision/recall/F1 from t
   const page = await open('confusion', confusionFixture(), 'Confusion matrix');
   assert.equal(await page.$$eval('svg rect.cell', (e) => e.length), 9);
   assert.equal(await page.getAttribute('svg rect.cell[data-actual="1"][data-predicted="2"]', 'data-count'), '2');
-  const rows = await page.$$eval('.mo-metrics-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)));
+  const rows = await page.$$eval('.mo-metrics-table tbody tr', (trs) =>
+    trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)),
+  );
   // rain: precision 5/7, recall 5/6, F1 2·(5/7)(5/6)/((5/7)+(5/6)) = 10/13
   assert.deepEqual(rows[0], ['rain', '0.7143', '0.8333', '0.7692', '6']);
   // fog: precision 4/6, recall 4/4, F1 0.8
@@ -105,12 +127,15 @@ test('drift with a test per feature: each bar is its distance to its own thresho
   assert.ok(Math.abs((await width('temp_max')) / toThreshold - Math.log(0.001) / Math.log(0.05)) < 0.01);
   assert.ok(Math.abs((await width('wind')) / toThreshold - 0.5) < 0.01);
   assert.ok((await width('weather')) < toThreshold, 'p = 0.5 sits below the threshold');
-  assert.match((await page.textContent('.mo-summary')) ?? '', /Each feature against its own test and threshold; drifted: temp_max/);
+  assert.match(
+    (await page.textContent('.mo-summary')) ?? '',
+    /Each feature against its own test and threshold; drifted: temp_max/,
+  );
   await screenshot(page, 'drift-mixed');
   await page.context().close();
 });
 
-test('compare: the change is coloured by the metric\'s direction; size and latency go to their own table, not the bars', async () => {
+test("compare: the change is coloured by the metric's direction; size and latency go to their own table, not the bars", async () => {
   const data = {
     versions: ['weather@1.0.0', 'weather@1.1.0'],
     metrics: [
@@ -126,10 +151,17 @@ test('compare: the change is coloured by the metric\'s direction; size and laten
   assert.deepEqual(d.metrics, ['accuracy', 'log_loss']);
   assert.deepEqual(d.cost, ['size_bytes', 'latency_p50_ms_b1'], 'parent_* copies are dropped');
   assert.ok(d.bars.every((b) => b.metric === 'accuracy' || b.metric === 'log_loss'));
-  const cells = await page.$$eval('.mo-metrics-table tbody tr', (trs) => trs.map((tr) => { const last = tr.lastElementChild as HTMLElement; return [tr.firstElementChild?.textContent, last.textContent, last.className]; }));
+  const cells = await page.$$eval('.mo-metrics-table tbody tr', (trs) =>
+    trs.map((tr) => {
+      const last = tr.lastElementChild as HTMLElement;
+      return [tr.firstElementChild?.textContent, last.textContent, last.className];
+    }),
+  );
   assert.deepEqual(cells[0], ['accuracy', '-0.01', 'mo-worse'], 'a lower accuracy is worse');
   assert.deepEqual(cells[1], ['log_loss', '-0.05', 'mo-better'], 'a lower log_loss is better');
-  const cost = await page.$$eval('.mo-metrics-table', (ts) => Array.from(ts[1].querySelectorAll('tbody tr')).map((tr) => Array.from(tr.children).map((c) => c.textContent)));
+  const cost = await page.$$eval('.mo-metrics-table', (ts) =>
+    Array.from(ts[1].querySelectorAll('tbody tr')).map((tr) => Array.from(tr.children).map((c) => c.textContent)),
+  );
   assert.deepEqual(cost[0], ['size_bytes', '—', '64.0 KiB', '—']);
   assert.deepEqual(cost[1], ['latency_p50_ms_b1', '—', '0.42 ms', '—']);
   await page.context().close();

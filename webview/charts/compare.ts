@@ -29,7 +29,11 @@ function changeCell(metric: string, first: number | null, last: number | null, s
 
 function bytes(n: number): string {
   const a = Math.abs(n);
-  return a >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(2)} MiB` : a >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${Math.round(n)} B`;
+  return a >= 1024 ** 2
+    ? `${(n / 1024 ** 2).toFixed(2)} MiB`
+    : a >= 1024
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : `${Math.round(n)} B`;
 }
 
 /** The quality metrics and the cost rows; parent_* copies (an optimised version's parent) are dropped. */
@@ -41,7 +45,8 @@ function splitMetrics(data: CompareData): { quality: CompareData['metrics']; cos
 export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
   const { colors } = ctx;
   const color = (j: number) => colors.series[j % colors.series.length];
-  const bars: Array<{ metric: string; version: string; value: number | null; x: number; y: number; height: number }> = [];
+  const bars: Array<{ metric: string; version: string; value: number | null; x: number; y: number; height: number }> =
+    [];
   const { quality, cost } = splitMetrics(data);
 
   const svg = () => {
@@ -56,10 +61,27 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     const groupW = box.width / Math.max(1, quality.length);
     const barW = Math.max(2, Math.min(48, (groupW * 0.8) / Math.max(1, data.versions.length)));
     const parts = [text(box.left, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
-    parts.push(axes({ box, x: (v) => v, y, xTicks: [], yTicks: niceTicks(lo, hi, 5), xLabel: 'metric', yLabel: 'value', colors }));
+    parts.push(
+      axes({
+        box,
+        x: (v) => v,
+        y,
+        xTicks: [],
+        yTicks: niceTicks(lo, hi, 5),
+        xLabel: 'metric',
+        yLabel: 'value',
+        colors,
+      }),
+    );
     quality.forEach((m, i) => {
       const gx = box.left + i * groupW + (groupW - barW * data.versions.length) / 2;
-      parts.push(text(box.left + (i + 0.5) * groupW, box.top + box.height + 16, m.name, { 'text-anchor': 'middle', 'font-size': 11, fill: colors.fg }));
+      parts.push(
+        text(box.left + (i + 0.5) * groupW, box.top + box.height + 16, m.name, {
+          'text-anchor': 'middle',
+          'font-size': 11,
+          fill: colors.fg,
+        }),
+      );
       m.values.forEach((v, j) => {
         if (v === null || !Number.isFinite(v)) return;
         const y0 = y(Math.max(0, lo));
@@ -68,17 +90,36 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
         const h = Math.abs(y0 - y1);
         const x = gx + j * barW;
         bars.push({ metric: m.name, version: data.versions[j], value: v, x, y: top, height: h });
-        parts.push(`<rect class="bar" data-metric="${escapeXml(m.name)}" data-version="${escapeXml(data.versions[j])}" x="${r(x + 1)}" y="${r(top)}" width="${r(barW - 2)}" height="${r(h)}" fill="${color(j)}"><title>${escapeXml(`${data.versions[j]} ${m.name}: ${fmt(v)}`)}</title></rect>`);
-        if (barW >= 28) parts.push(text(x + barW / 2, top - 4, fmt(v, 3), { 'text-anchor': 'middle', 'font-size': 10, fill: colors.muted }));
+        parts.push(
+          `<rect class="bar" data-metric="${escapeXml(m.name)}" data-version="${escapeXml(data.versions[j])}" x="${r(x + 1)}" y="${r(top)}" width="${r(barW - 2)}" height="${r(h)}" fill="${color(j)}"><title>${escapeXml(`${data.versions[j]} ${m.name}: ${fmt(v)}`)}</title></rect>`,
+        );
+        if (barW >= 28)
+          parts.push(
+            text(x + barW / 2, top - 4, fmt(v, 3), { 'text-anchor': 'middle', 'font-size': 10, fill: colors.muted }),
+          );
       });
     });
-    parts.push(legend(data.versions.map((v, j) => ({ label: v, color: color(j) })), box.left, H - 40, box.width, colors.fg).svg);
+    parts.push(
+      legend(
+        data.versions.map((v, j) => ({ label: v, color: color(j) })),
+        box.left,
+        H - 40,
+        box.width,
+        colors.fg,
+      ).svg,
+    );
     return svgDocument(W, H, colors, ctx.title, parts.join(''));
   };
 
   const headers = ['metric', ...data.versions, ...(data.versions.length >= 2 ? ['Δ last − first'] : [])];
   const rowsOf = (metrics: CompareData['metrics'], show: (m: string, v: number) => string): TableCell[][] =>
-    metrics.map((m) => [m.name, ...m.values.map((v) => (v === null ? '—' : show(m.name, v))), ...(data.versions.length >= 2 ? [changeCell(m.name, m.values[0], m.values[m.values.length - 1], (d) => show(m.name, d))] : [])]);
+    metrics.map((m) => [
+      m.name,
+      ...m.values.map((v) => (v === null ? '—' : show(m.name, v))),
+      ...(data.versions.length >= 2
+        ? [changeCell(m.name, m.values[0], m.values[m.values.length - 1], (d) => show(m.name, d))]
+        : []),
+    ]);
   const rows = () => rowsOf(quality, (_, v) => fmt(v));
   const costOf = (name: string, v: number) => (name === 'size_bytes' ? bytes(v) : `${fmt(v, 3)} ms`);
   const plain = (cells: TableCell[][]) => cells.map((r) => r.map((c) => (typeof c === 'string' ? c : c.text)));
@@ -91,17 +132,30 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
   }
   mountSvg(root, svg(), `Metrics of ${data.versions.join(', ')}`);
   root.appendChild(metricsTable('Metrics by version', headers, rows()));
-  if (cost.length) root.appendChild(metricsTable('Size and latency (measured when the version was optimised)', headers, rowsOf(cost, costOf)));
+  if (cost.length)
+    root.appendChild(
+      metricsTable('Size and latency (measured when the version was optimised)', headers, rowsOf(cost, costOf)),
+    );
   // Global importance stored with each version, side by side: mean |SHAP| and permutation importance.
   const importance = data.importance ?? [];
   const importanceHeaders = ['feature', ...data.versions.flatMap((v) => [`${v} mean |SHAP|`, `${v} permutation`])];
-  const importanceRows = importance.map((f) => [f.feature, ...data.versions.flatMap((_, j) => [fmt(f.meanAbsShap[j] ?? null), fmt(f.permutation[j] ?? null)])]);
+  const importanceRows = importance.map((f) => [
+    f.feature,
+    ...data.versions.flatMap((_, j) => [fmt(f.meanAbsShap[j] ?? null), fmt(f.permutation[j] ?? null)]),
+  ]);
   const section = document.createElement('section');
   section.className = 'mo-compare-importance';
   const h2 = document.createElement('h2');
   h2.textContent = 'Feature importance';
   section.appendChild(h2);
-  if (importance.length) section.appendChild(metricsTable('Global importance by version (mean |SHAP| over outputs; permutation: score drop)', importanceHeaders, importanceRows));
+  if (importance.length)
+    section.appendChild(
+      metricsTable(
+        'Global importance by version (mean |SHAP| over outputs; permutation: score drop)',
+        importanceHeaders,
+        importanceRows,
+      ),
+    );
   else {
     const p = document.createElement('p');
     p.className = 'mo-note';
@@ -114,17 +168,37 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     fs.className = 'mo-compare-fairness';
     const fh = document.createElement('h2');
     fh.textContent = 'Fairness';
-    fs.append(fh, metricsTable('Fairness by version (from the stored evaluation)', ['metric', ...data.versions], data.fairness.map((m) => [m.name, ...m.values.map((v) => fmt(v))])));
+    fs.append(
+      fh,
+      metricsTable(
+        'Fairness by version (from the stored evaluation)',
+        ['metric', ...data.versions],
+        data.fairness.map((m) => [m.name, ...m.values.map((v) => fmt(v))]),
+      ),
+    );
     root.appendChild(fs);
   }
   queueMicrotask(() => ctx.rendered());
 
   return {
     svg,
-    csv: () => toCsv(['metric', ...data.versions], data.metrics.map((m) => [m.name, ...m.values])),
+    csv: () =>
+      toCsv(
+        ['metric', ...data.versions],
+        data.metrics.map((m) => [m.name, ...m.values]),
+      ),
     table: () => ({ caption: 'Metrics by version', headers, rows: plain(rows()) }),
     data: () => data,
-    debug: () => ({ kind: 'compare', versions: data.versions, metrics: quality.map((m) => m.name), cost: cost.map((m) => m.name), importance: importance.map((f) => f.feature), fairness: (data.fairness ?? []).map((m) => m.name), bars: bars.map((b) => ({ ...b })), axes: { x: 'metric', y: 'value' } }),
+    debug: () => ({
+      kind: 'compare',
+      versions: data.versions,
+      metrics: quality.map((m) => m.name),
+      cost: cost.map((m) => m.name),
+      importance: importance.map((f) => f.feature),
+      fairness: (data.fairness ?? []).map((m) => m.name),
+      bars: bars.map((b) => ({ ...b })),
+      axes: { x: 'metric', y: 'value' },
+    }),
     destroy: () => undefined,
   };
 };

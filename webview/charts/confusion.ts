@@ -32,24 +32,61 @@ export const confusionChart: ChartFactory<'confusion'> = (root, data, ctx) => {
     const W = left + cell * k + 20;
     const H = top + cell * k + labelW + 20;
     const parts = [text(20, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
-    parts.push(text(left + (cell * k) / 2, 48, 'predicted', { 'text-anchor': 'middle', 'font-size': 12, fill: colors.fg, class: 'axis-label x' }));
-    parts.push(text(14, top + (cell * k) / 2, 'actual', { 'text-anchor': 'middle', 'font-size': 12, fill: colors.fg, transform: `rotate(-90 14 ${r(top + (cell * k) / 2)})`, class: 'axis-label y' }));
+    parts.push(
+      text(left + (cell * k) / 2, 48, 'predicted', {
+        'text-anchor': 'middle',
+        'font-size': 12,
+        fill: colors.fg,
+        class: 'axis-label x',
+      }),
+    );
+    parts.push(
+      text(14, top + (cell * k) / 2, 'actual', {
+        'text-anchor': 'middle',
+        'font-size': 12,
+        fill: colors.fg,
+        transform: `rotate(-90 14 ${r(top + (cell * k) / 2)})`,
+        class: 'axis-label y',
+      }),
+    );
     for (let i = 0; i < k; i++) {
       const row = data.matrix[i] ?? [];
       const total = row.reduce((s, v) => s + v, 0);
-      parts.push(text(left - 6, top + i * cell + cell / 2 + 4, data.labels[i], { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
+      parts.push(
+        text(left - 6, top + i * cell + cell / 2 + 4, data.labels[i], {
+          'text-anchor': 'end',
+          'font-size': 11,
+          fill: colors.fg,
+        }),
+      );
       for (let j = 0; j < k; j++) {
         const v = row[j] ?? 0;
         const share = total ? v / total : 0;
         const fill = withAlpha(i === j ? colors.blue : colors.red, 0.08 + 0.85 * share);
-        parts.push(`<rect class="cell" data-actual="${i}" data-predicted="${j}" data-count="${v}" x="${r(left + j * cell)}" y="${r(top + i * cell)}" width="${r(cell - 1)}" height="${r(cell - 1)}" fill="${fill}"><title>${escapeXml(`actual ${data.labels[i]}, predicted ${data.labels[j]}: ${v} (${fmt(share * 100, 1)}% of the row)`)}</title></rect>`);
-        parts.push(text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 4, String(v), { 'text-anchor': 'middle', 'font-size': 12, 'font-weight': share > 0.5 ? 700 : 400, fill: colors.fg }));
+        parts.push(
+          `<rect class="cell" data-actual="${i}" data-predicted="${j}" data-count="${v}" x="${r(left + j * cell)}" y="${r(top + i * cell)}" width="${r(cell - 1)}" height="${r(cell - 1)}" fill="${fill}"><title>${escapeXml(`actual ${data.labels[i]}, predicted ${data.labels[j]}: ${v} (${fmt(share * 100, 1)}% of the row)`)}</title></rect>`,
+        );
+        parts.push(
+          text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 4, String(v), {
+            'text-anchor': 'middle',
+            'font-size': 12,
+            'font-weight': share > 0.5 ? 700 : 400,
+            fill: colors.fg,
+          }),
+        );
       }
     }
     for (let j = 0; j < k; j++) {
       const x = left + j * cell + cell / 2;
       const y = top + k * cell + 8;
-      parts.push(text(x, y, data.labels[j], { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg, transform: `rotate(-45 ${r(x)} ${r(y)})` }));
+      parts.push(
+        text(x, y, data.labels[j], {
+          'text-anchor': 'end',
+          'font-size': 11,
+          fill: colors.fg,
+          transform: `rotate(-45 ${r(x)} ${r(y)})`,
+        }),
+      );
     }
     return svgDocument(W, H, colors, ctx.title, parts.join(''));
   };
@@ -62,10 +99,24 @@ export const confusionChart: ChartFactory<'confusion'> = (root, data, ctx) => {
 
   return {
     svg,
-    csv: () => toCsv(['actual \\ predicted', ...data.labels], data.labels.map((l, i) => [l, ...(data.matrix[i] ?? [])])),
-    table: () => ({ caption: 'Confusion matrix (rows: actual, columns: predicted)', headers: ['actual \\ predicted', ...data.labels], rows: data.labels.map((l, i) => [l, ...(data.matrix[i] ?? [])]) }),
+    csv: () =>
+      toCsv(
+        ['actual \\ predicted', ...data.labels],
+        data.labels.map((l, i) => [l, ...(data.matrix[i] ?? [])]),
+      ),
+    table: () => ({
+      caption: 'Confusion matrix (rows: actual, columns: predicted)',
+      headers: ['actual \\ predicted', ...data.labels],
+      rows: data.labels.map((l, i) => [l, ...(data.matrix[i] ?? [])]),
+    }),
     data: () => data,
-    debug: () => ({ kind: 'confusion', labels: data.labels, cells: k * k, perClass, axes: { x: 'predicted', y: 'actual' } }),
+    debug: () => ({
+      kind: 'confusion',
+      labels: data.labels,
+      cells: k * k,
+      perClass,
+      axes: { x: 'predicted', y: 'actual' },
+    }),
     destroy: () => undefined,
   };
 };

@@ -62,7 +62,9 @@ function ringSprite(color: string, dpr: number): { canvas: HTMLCanvasElement; ha
  * below for a loss or latency), and the one-sided setting that would have kept it quiet; none
  * when the metric is unnamed or the rules already watch one side.
  */
-export function improvingSide(d: Pick<ControlChartData, 'metric' | 'side'>): { side: 'above' | 'below'; setting: 'lower' | 'upper' } | null {
+export function improvingSide(
+  d: Pick<ControlChartData, 'metric' | 'side'>,
+): { side: 'above' | 'below'; setting: 'lower' | 'upper' } | null {
   if (!d.metric || (d.side !== undefined && d.side !== 'both')) return null;
   return lowerIsBetter(d.metric) ? { side: 'below', setting: 'upper' } : { side: 'above', setting: 'lower' };
 }
@@ -72,7 +74,10 @@ export function violationText(vs: readonly Violation[], d: Pick<ControlChartData
   if (!vs.length) return '';
   const side = vs[0].side;
   const better = improvingSide(d);
-  const note = better?.side === side ? `; an improvement, which one-sided rules (monitor.controlChart.side: ${better.setting}) would not flag` : '';
+  const note =
+    better?.side === side
+      ? `; an improvement, which one-sided rules (monitor.controlChart.side: ${better.setting}) would not flag`
+      : '';
   return `rule ${[...new Set(vs.map((v) => v.rule))].join(', ')} (${side} the centre line${note})`;
 }
 
@@ -88,18 +93,44 @@ function pointText(p: ControlChartPoint, metric: string, d: Pick<ControlChartDat
 
 function zoneBands(colors: Palette) {
   return [
-    { lo: (p: PointLimits) => p.zones.lower1, hi: (p: PointLimits) => p.zones.upper1, color: withAlpha(colors.green, 0.1), name: 'zone C' },
-    { lo: (p: PointLimits) => p.zones.upper1, hi: (p: PointLimits) => p.zones.upper2, color: withAlpha(colors.yellow, 0.12), name: 'zone B' },
-    { lo: (p: PointLimits) => p.zones.lower2, hi: (p: PointLimits) => p.zones.lower1, color: withAlpha(colors.yellow, 0.12), name: 'zone B' },
-    { lo: (p: PointLimits) => p.zones.upper2, hi: (p: PointLimits) => Math.max(p.ucl, p.zones.upper2), color: withAlpha(colors.red, 0.1), name: 'zone A' },
-    { lo: (p: PointLimits) => Math.min(p.lcl, p.zones.lower2), hi: (p: PointLimits) => p.zones.lower2, color: withAlpha(colors.red, 0.1), name: 'zone A' },
+    {
+      lo: (p: PointLimits) => p.zones.lower1,
+      hi: (p: PointLimits) => p.zones.upper1,
+      color: withAlpha(colors.green, 0.1),
+      name: 'zone C',
+    },
+    {
+      lo: (p: PointLimits) => p.zones.upper1,
+      hi: (p: PointLimits) => p.zones.upper2,
+      color: withAlpha(colors.yellow, 0.12),
+      name: 'zone B',
+    },
+    {
+      lo: (p: PointLimits) => p.zones.lower2,
+      hi: (p: PointLimits) => p.zones.lower1,
+      color: withAlpha(colors.yellow, 0.12),
+      name: 'zone B',
+    },
+    {
+      lo: (p: PointLimits) => p.zones.upper2,
+      hi: (p: PointLimits) => Math.max(p.ucl, p.zones.upper2),
+      color: withAlpha(colors.red, 0.1),
+      name: 'zone A',
+    },
+    {
+      lo: (p: PointLimits) => Math.min(p.lcl, p.zones.lower2),
+      hi: (p: PointLimits) => p.zones.lower2,
+      color: withAlpha(colors.red, 0.1),
+      name: 'zone A',
+    },
   ];
 }
 
 /** A copy that appends can grow without touching the sender's arrays. */
 function ownCopy(d: ControlChartData): ControlChartData {
   // A panel state saved before the columnar form has `points` instead: say so rather than crash.
-  if (!Array.isArray(d.values)) throw new Error('the control-chart data has no values column (saved by an older ModelOps?); open the chart again');
+  if (!Array.isArray(d.values))
+    throw new Error('the control-chart data has no values column (saved by an older ModelOps?); open the chart again');
   const copy: ControlChartData = { ...d, values: d.values.slice(), violations: d.violations.slice() };
   if (d.n) copy.n = d.n.slice();
   if (d.start) copy.start = d.start.slice();
@@ -115,18 +146,28 @@ export const ESTIMATED_LABEL = 'estimated (CBPE)';
 export function sigmaText(d: Pick<ControlChartData, 'sigmaEstimator' | 'side' | 'chart'>): string {
   const source = d.sigmaEstimator ?? (d.chart === 'p' ? 'binomial' : undefined);
   const from =
-    source === 'movingRange' ? 'σ from the average moving range (MR̄/1.128)'
-    : source === 'stddev' ? 'σ from the sample standard deviation'
-    : source === 'binomial' ? 'σ binomial per window, √(p̄(1−p̄)/n)'
-    : source === 'explicit' ? 'σ given'
-    : 'σ from the baseline';
+    source === 'movingRange'
+      ? 'σ from the average moving range (MR̄/1.128)'
+      : source === 'stddev'
+        ? 'σ from the sample standard deviation'
+        : source === 'binomial'
+          ? 'σ binomial per window, √(p̄(1−p̄)/n)'
+          : source === 'explicit'
+            ? 'σ given'
+            : 'σ from the baseline';
   const side = d.side === 'lower' ? '; rules watch drops only' : d.side === 'upper' ? '; rules watch rises only' : '';
   return `${from}${side}`;
 }
 
 /** The markers of a chart: one per point with violations, in index order. */
-function markerPoints(byIndex: Map<number, Violation[]>): Array<{ index: number; rules: number[]; side: 'above' | 'below' }> {
-  return [...byIndex].map(([index, vs]) => ({ index, rules: [...new Set(vs.map((v) => v.rule))].sort(), side: vs[0].side }));
+function markerPoints(
+  byIndex: Map<number, Violation[]>,
+): Array<{ index: number; rules: number[]; side: 'above' | 'below' }> {
+  return [...byIndex].map(([index, vs]) => ({
+    index,
+    rules: [...new Set(vs.map((v) => v.rule))].sort(),
+    side: vs[0].side,
+  }));
 }
 
 export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
@@ -156,7 +197,8 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const refreshSummary = () => {
     const counts = new Map<number, number>();
     for (const v of data.violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1); // the rules, in order
-    const base = data.baseline.kind === 'points' ? `baseline: first ${data.baseline.count} windows` : 'baseline: given μ and σ';
+    const base =
+      data.baseline.kind === 'points' ? `baseline: first ${data.baseline.count} windows` : 'baseline: given μ and σ';
     const limits = data.limits ? `UCL ${fmt(data.limits.ucl)}, LCL ${fmt(data.limits.lcl)}` : 'UCL/LCL per window size';
     const sides = (rule: number): string => {
       const above = data.violations.filter((x) => x.rule === rule && x.side === 'above').length;
@@ -165,8 +207,17 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     };
     const better = improvingSide(data);
     const improving = better ? data.violations.filter((x) => x.side === better.side).length : 0;
-    const oneSided = better && improving ? `; ${improving} ${better.side} the centre line ${improving === 1 ? 'is an improvement' : 'are improvements'} that one-sided rules (monitor.controlChart.side: ${better.setting}) would not flag` : '';
-    const v = data.violations.length === 0 ? 'no rule violations' : `${data.violations.length} violation${data.violations.length === 1 ? '' : 's'} (${[...counts].sort((a, b) => a[0] - b[0]).map(([k]) => `rule ${k}: ${sides(k)}`).join('; ')})${oneSided}`;
+    const oneSided =
+      better && improving
+        ? `; ${improving} ${better.side} the centre line ${improving === 1 ? 'is an improvement' : 'are improvements'} that one-sided rules (monitor.controlChart.side: ${better.setting}) would not flag`
+        : '';
+    const v =
+      data.violations.length === 0
+        ? 'no rule violations'
+        : `${data.violations.length} violation${data.violations.length === 1 ? '' : 's'} (${[...counts]
+            .sort((a, b) => a[0] - b[0])
+            .map(([k]) => `rule ${k}: ${sides(k)}`)
+            .join('; ')})${oneSided}`;
     const est = data.estimated ? `; dashed: ${ESTIMATED_LABEL}` : '';
     summary.textContent = `${pChart ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.values.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${sigmaText(data)}; ${base}; ${v}${est}.`;
     plot.setAttribute('aria-label', `Control chart of ${metric}`);
@@ -178,10 +229,12 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     const xs = new Float64Array(n);
     for (let i = 0; i < n; i++) xs[i] = i + 1;
     const c = new Float64Array(n).fill(data.centre);
-    const u = data.limits ? new Float64Array(n).fill(data.limits.ucl) : data.varying?.ucl ?? [];
-    const l = data.limits ? new Float64Array(n).fill(data.limits.lcl) : data.varying?.lcl ?? [];
+    const u = data.limits ? new Float64Array(n).fill(data.limits.ucl) : (data.varying?.ucl ?? []);
+    const l = data.limits ? new Float64Array(n).fill(data.limits.lcl) : (data.varying?.lcl ?? []);
     // The estimate is a series of its own only when the chart came with one (uPlot's series are fixed at creation).
-    return hasEstimate ? [xs, data.values, c, u, l, data.estimated ?? new Array<null>(n).fill(null)] : [xs, data.values, c, u, l];
+    return hasEstimate
+      ? [xs, data.values, c, u, l, data.estimated ?? new Array<null>(n).fill(null)]
+      : [xs, data.values, c, u, l];
   };
 
   let markers: Marker[] = [];
@@ -246,7 +299,12 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
         ringAt.add(key);
         c.drawImage(ring.canvas, cx - ring.half, cy - ring.half);
       }
-      labels.push({ text: ruleLabel(rules), x: cx, y: side === 'above' ? cy - 10 * dpr : cy + 18 * dpr, rule: rules[0] });
+      labels.push({
+        text: ruleLabel(rules),
+        x: cx,
+        y: side === 'above' ? cy - 10 * dpr : cy + 18 * dpr,
+        rule: rules[0],
+      });
     }
     // Occupied cells of a coarse grid (half a label wide, one line high).
     const lineHeight = 12 * dpr;
@@ -267,7 +325,8 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       const r0 = Math.floor((l.y - lineHeight) / lineHeight);
       const r1 = Math.floor(l.y / lineHeight);
       let free = true;
-      for (let r = r0; r <= r1 && free; r++) for (let col = c0; col <= c1; col++) if (taken.has(r * 65536 + col)) free = false;
+      for (let r = r0; r <= r1 && free; r++)
+        for (let col = c0; col <= c1; col++) if (taken.has(r * 65536 + col)) free = false;
       if (!free) continue;
       for (let r = r0; r <= r1; r++) for (let col = c0; col <= c1; col++) taken.add(r * 65536 + col);
       c.fillText(l.text, l.x, l.y);
@@ -293,7 +352,9 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const yRange = (): [number, number] => {
     let lo = Infinity;
     let hi = -Infinity;
-    const columns: Array<ArrayLike<number | null>> = data.limits ? [data.values, [data.limits.ucl, data.limits.lcl]] : [data.values, data.varying?.ucl ?? [], data.varying?.lcl ?? []];
+    const columns: Array<ArrayLike<number | null>> = data.limits
+      ? [data.values, [data.limits.ucl, data.limits.lcl]]
+      : [data.values, data.varying?.ucl ?? [], data.varying?.lcl ?? []];
     if (data.estimated) columns.push(data.estimated);
     for (const col of columns) {
       for (let i = 0; i < col.length; i++) {
@@ -308,7 +369,8 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
 
   // Limits that vary (p-chart with unequal n) step at each window; shared limits are one segment.
   const stepped = uPlot.paths.stepped?.({ align: 1 });
-  const limitPaths: uPlot.Series.PathBuilder = (u, si, i0, i1) => (data.limits || !stepped ? flatLine(u, si, i0, i1) : stepped(u, si, i0, i1));
+  const limitPaths: uPlot.Series.PathBuilder = (u, si, i0, i1) =>
+    data.limits || !stepped ? flatLine(u, si, i0, i1) : stepped(u, si, i0, i1);
   const opts: uPlot.Options = {
     width: ctx.width,
     height: PLOT_HEIGHT,
@@ -319,11 +381,45 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     legend: { show: true },
     series: [
       { label: 'window' },
-      { label: metric, auto: false, stroke: colors.fg, width: 1.5, points: { show: data.values.length <= 2000, size: 5, fill: colors.fg, stroke: colors.fg } },
+      {
+        label: metric,
+        auto: false,
+        stroke: colors.fg,
+        width: 1.5,
+        points: { show: data.values.length <= 2000, size: 5, fill: colors.fg, stroke: colors.fg },
+      },
       { label: 'centre μ', auto: false, stroke: colors.green, width: 1.5, points: { show: false }, paths: flatLine },
-      { label: 'UCL', auto: false, stroke: colors.red, width: 1.5, dash: [6, 4], points: { show: false }, paths: limitPaths },
-      { label: 'LCL', auto: false, stroke: colors.red, width: 1.5, dash: [6, 4], points: { show: false }, paths: limitPaths },
-      ...(hasEstimate ? [{ label: ESTIMATED_LABEL, auto: false, stroke: colors.blue, width: 1.5, dash: [3, 3], spanGaps: false, points: { show: false } }] : []),
+      {
+        label: 'UCL',
+        auto: false,
+        stroke: colors.red,
+        width: 1.5,
+        dash: [6, 4],
+        points: { show: false },
+        paths: limitPaths,
+      },
+      {
+        label: 'LCL',
+        auto: false,
+        stroke: colors.red,
+        width: 1.5,
+        dash: [6, 4],
+        points: { show: false },
+        paths: limitPaths,
+      },
+      ...(hasEstimate
+        ? [
+            {
+              label: ESTIMATED_LABEL,
+              auto: false,
+              stroke: colors.blue,
+              width: 1.5,
+              dash: [3, 3],
+              spanGaps: false,
+              points: { show: false },
+            },
+          ]
+        : []),
     ],
     hooks: {
       drawClear: [shadeZones],
@@ -341,7 +437,18 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   // Only the rows the table shows are expanded; "Save CSV" has all.
   const table = (): TableModel => ({
     caption: `Control chart of ${metric}`,
-    headers: ['window', metric, ...(hasEstimate ? [ESTIMATED_LABEL] : []), 'n', 'start', 'end', 'z', 'UCL', 'LCL', 'rules'],
+    headers: [
+      'window',
+      metric,
+      ...(hasEstimate ? [ESTIMATED_LABEL] : []),
+      'n',
+      'start',
+      'end',
+      'z',
+      'UCL',
+      'LCL',
+      'rules',
+    ],
     total: data.values.length,
     rows: Array.from({ length: Math.min(MAX_TABLE_ROWS, data.values.length) }, (_, i) => point(i)).map((p) => [
       String(p.index + 1),
@@ -368,26 +475,63 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     const x = linear(xr[0], xr[1], box.left, box.left + box.width);
     const y = linear(yr[0], yr[1], box.top + box.height, box.top);
     const parts: string[] = [text(box.left, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
-    parts.push(`<defs><clipPath id="plot"><rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.width)}" height="${r(box.height)}"/></clipPath></defs>`);
+    parts.push(
+      `<defs><clipPath id="plot"><rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.width)}" height="${r(box.height)}"/></clipPath></defs>`,
+    );
     parts.push('<g clip-path="url(#plot)" class="zones">');
     for (const band of bands) {
       if (count === 0) break;
       const d =
         data.limits || count === 1
           ? `M${r(box.left)} ${r(y(band.hi(lims[0])))}H${r(box.left + box.width)}V${r(y(band.lo(lims[0])))}H${r(box.left)}Z`
-          : `M${lims.map((p, i) => `${r(x(i + 1))} ${r(y(band.hi(p)))}`).join('L')}L${lims.map((p, i) => `${r(x(i + 1))} ${r(y(band.lo(p)))}`).reverse().join('L')}Z`;
+          : `M${lims.map((p, i) => `${r(x(i + 1))} ${r(y(band.hi(p)))}`).join('L')}L${lims
+              .map((p, i) => `${r(x(i + 1))} ${r(y(band.lo(p)))}`)
+              .reverse()
+              .join('L')}Z`;
       parts.push(`<path d="${d}" fill="${band.color}" class="${band.name.replace(' ', '-')}"/>`);
     }
     parts.push('</g>');
-    parts.push(axes({ box, x, y, xTicks: niceTicks(xr[0], xr[1], 8).filter((t) => Number.isInteger(t)), yTicks: niceTicks(yr[0], yr[1], 6), xLabel: 'window', yLabel: metric, colors }));
+    parts.push(
+      axes({
+        box,
+        x,
+        y,
+        xTicks: niceTicks(xr[0], xr[1], 8).filter((t) => Number.isInteger(t)),
+        yTicks: niceTicks(yr[0], yr[1], 6),
+        xLabel: 'window',
+        yLabel: metric,
+        colors,
+      }),
+    );
     const xs = Array.from({ length: count }, (_, i) => i + 1);
     const limitAt = (i: number) => (data.limits ? data.limits : lims[i]);
     const line = (cls: string, ys: number[], stroke: string, dash: boolean) =>
       `<path class="${cls}" d="${pathOf(xs, ys, x, y)}" fill="none" stroke="${stroke}" stroke-width="1.5"${dash ? ' stroke-dasharray="6 4"' : ''} data-value="${cls === 'centre' ? data.centre : ''}"/>`;
     parts.push('<g clip-path="url(#plot)">');
-    parts.push(line('centre', xs.map(() => data.centre), colors.green, false));
-    parts.push(line('ucl', xs.map((_, i) => limitAt(i).ucl), colors.red, true));
-    parts.push(line('lcl', xs.map((_, i) => limitAt(i).lcl), colors.red, true));
+    parts.push(
+      line(
+        'centre',
+        xs.map(() => data.centre),
+        colors.green,
+        false,
+      ),
+    );
+    parts.push(
+      line(
+        'ucl',
+        xs.map((_, i) => limitAt(i).ucl),
+        colors.red,
+        true,
+      ),
+    );
+    parts.push(
+      line(
+        'lcl',
+        xs.map((_, i) => limitAt(i).lcl),
+        colors.red,
+        true,
+      ),
+    );
     parts.push(line('values', data.values, colors.fg, false));
     if (data.estimated) {
       // Dashed, broken where a window has no estimate.
@@ -401,9 +545,14 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
         d += `${pen ? 'L' : 'M'}${r(x(i + 1))} ${r(y(v))}`;
         pen = true;
       });
-      parts.push(`<path class="estimated" d="${d}" fill="none" stroke="${colors.blue}" stroke-width="1.5" stroke-dasharray="3 3"/>`);
+      parts.push(
+        `<path class="estimated" d="${d}" fill="none" stroke="${colors.blue}" stroke-width="1.5" stroke-dasharray="3 3"/>`,
+      );
     }
-    if (count <= 2000) data.values.forEach((v, i) => parts.push(`<circle cx="${r(x(i + 1))}" cy="${r(y(v))}" r="2.5" fill="${colors.fg}"/>`));
+    if (count <= 2000)
+      data.values.forEach((v, i) =>
+        parts.push(`<circle cx="${r(x(i + 1))}" cy="${r(y(v))}" r="2.5" fill="${colors.fg}"/>`),
+      );
     parts.push('</g>');
     for (const { index, rules, side } of markerList) {
       const above = side === 'above';
@@ -411,7 +560,12 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       const cy = y(data.values[index]);
       parts.push(
         `<g class="violation" data-index="${index}" data-rules="${rules.join(',')}"><circle cx="${r(cx)}" cy="${r(cy)}" r="6" fill="none" stroke="${colors.red}" stroke-width="2"/>` +
-          text(cx, above ? cy - 10 : cy + 18, ruleLabel(rules), { 'text-anchor': 'middle', 'font-size': 11, 'font-weight': 700, fill: colors.red }) +
+          text(cx, above ? cy - 10 : cy + 18, ruleLabel(rules), {
+            'text-anchor': 'middle',
+            'font-size': 11,
+            'font-weight': 700,
+            fill: colors.red,
+          }) +
           '</g>',
       );
     }
@@ -419,7 +573,11 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       [
         { label: metric, color: colors.fg },
         { label: `centre μ = ${fmt(data.centre)}`, color: colors.green },
-        { label: data.limits ? `UCL = ${fmt(data.limits.ucl)} / LCL = ${fmt(data.limits.lcl)}` : 'UCL / LCL', color: colors.red, dash: true },
+        {
+          label: data.limits ? `UCL = ${fmt(data.limits.ucl)} / LCL = ${fmt(data.limits.lcl)}` : 'UCL / LCL',
+          color: colors.red,
+          dash: true,
+        },
         ...(data.estimated ? [{ label: ESTIMATED_LABEL, color: colors.blue, dash: true }] : []),
       ],
       box.left,
@@ -434,26 +592,46 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
 
   const csv = () =>
     toCsv(
-      ['window', 'value', ...(hasEstimate ? ['estimated'] : []), 'n', 'start', 'end', 'centre', 'std', 'z', 'ucl', 'lcl', 'upper2', 'upper1', 'lower1', 'lower2', 'baseline', 'rules'],
-      data.values.map((_, i) => point(i)).map((p) => [
-        p.index + 1,
-        p.value,
-        ...(hasEstimate ? [data.estimated?.[p.index] ?? null] : []),
-        p.n,
-        p.start,
-        p.end,
-        data.centre,
-        p.std,
-        p.z,
-        p.ucl,
-        p.lcl,
-        p.zones.upper2,
-        p.zones.upper1,
-        p.zones.lower1,
-        p.zones.lower2,
-        p.baseline,
-        p.violations.map((v) => v.rule).join(';'),
-      ]),
+      [
+        'window',
+        'value',
+        ...(hasEstimate ? ['estimated'] : []),
+        'n',
+        'start',
+        'end',
+        'centre',
+        'std',
+        'z',
+        'ucl',
+        'lcl',
+        'upper2',
+        'upper1',
+        'lower1',
+        'lower2',
+        'baseline',
+        'rules',
+      ],
+      data.values
+        .map((_, i) => point(i))
+        .map((p) => [
+          p.index + 1,
+          p.value,
+          ...(hasEstimate ? [data.estimated?.[p.index] ?? null] : []),
+          p.n,
+          p.start,
+          p.end,
+          data.centre,
+          p.std,
+          p.z,
+          p.ucl,
+          p.lcl,
+          p.zones.upper2,
+          p.zones.upper1,
+          p.zones.lower1,
+          p.zones.lower2,
+          p.baseline,
+          p.violations.map((v) => v.rule).join(';'),
+        ]),
     );
 
   return {
@@ -482,7 +660,15 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
         centre: data.centre,
         std: data.std,
         sigma: data.sigma,
-        lines: first ? { centre: line(data.centre), ucl: line(first.ucl), lcl: line(first.lcl), upper2: line(first.zones.upper2), lower2: line(first.zones.lower2) } : {},
+        lines: first
+          ? {
+              centre: line(data.centre),
+              ucl: line(first.ucl),
+              lcl: line(first.lcl),
+              upper2: line(first.zones.upper2),
+              lower2: line(first.zones.lower2),
+            }
+          : {},
         plot: box,
         dpr: uPlot.pxRatio,
         yRange: [u.scales.y.min, u.scales.y.max],
@@ -490,7 +676,9 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
         markers: markers.map((m) => ({ ...m })),
         axes: { x: 'window', y: metric },
         legend: u.series.map((s) => String(s.label ?? '')),
-        estimated: data.estimated ? { points: data.estimated.filter((v) => v !== null).length, dash: u.series[5]?.dash ?? null } : null,
+        estimated: data.estimated
+          ? { points: data.estimated.filter((v) => v !== null).length, dash: u.series[5]?.dash ?? null }
+          : null,
         sigmaEstimator: data.sigmaEstimator ?? null,
         side: data.side ?? null,
         summary: summary.textContent,

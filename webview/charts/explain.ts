@@ -29,7 +29,9 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
 
   const meanAbs = (o: number): number[] => {
     if (data.meanAbsShap && data.meanAbsShap.length === M) return data.meanAbsShap.map((v) => v[o] ?? 0);
-    return data.features.map((_, i) => data.rows.reduce((s, row) => s + Math.abs(row.values[i][o]), 0) / Math.max(1, data.rows.length));
+    return data.features.map(
+      (_, i) => data.rows.reduce((s, row) => s + Math.abs(row.values[i][o]), 0) / Math.max(1, data.rows.length),
+    );
   };
   const perm = new Map((data.permutation?.features ?? []).map((p) => [p.feature, p]));
 
@@ -63,24 +65,50 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     const permHi = Math.max(1e-12, ...[...perm.values()].map((p) => p.mean + p.std)) * 1.1;
     const x1 = linear(0, hiShap, left1, left1 + colW);
     const x2 = linear(Math.min(0, ...[...perm.values()].map((p) => p.mean - p.std)), permHi, left2, left2 + colW);
-    parts.push(text(16, top, `Global importance${K > 1 ? ` · class ${data.outputs[output]}` : ''}`, { 'font-size': 13, 'font-weight': 600, fill: colors.fg }));
+    parts.push(
+      text(16, top, `Global importance${K > 1 ? ` · class ${data.outputs[output]}` : ''}`, {
+        'font-size': 13,
+        'font-weight': 600,
+        fill: colors.fg,
+      }),
+    );
     top += 18;
     parts.push(text(left1, top, `mean |SHAP| over ${data.rows.length} rows`, { 'font-size': 11, fill: colors.muted }));
-    parts.push(text(left2, top, data.permutation ? `permutation ± std (${data.permutation.metric} drop, ${data.permutation.repeats}×)` : 'permutation importance: not computed', { 'font-size': 11, fill: colors.muted }));
+    parts.push(
+      text(
+        left2,
+        top,
+        data.permutation
+          ? `permutation ± std (${data.permutation.metric} drop, ${data.permutation.repeats}×)`
+          : 'permutation importance: not computed',
+        { 'font-size': 11, fill: colors.muted },
+      ),
+    );
     top += 8;
     order.forEach((i, k) => {
       const y = top + k * rowH;
       const f = data.features[i];
       parts.push(text(labelW + 8, y + rowH / 2 + 4, f, { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
-      parts.push(`<rect class="imp-bar" data-feature="${escapeXml(f)}" data-value="${imp[i]}" x="${r(left1)}" y="${r(y + 4)}" width="${r(Math.max(1, x1(imp[i]) - left1))}" height="${rowH - 8}" fill="${colors.blue}"><title>${escapeXml(`${f}: mean |SHAP| ${fmt(imp[i])}`)}</title></rect>`);
+      parts.push(
+        `<rect class="imp-bar" data-feature="${escapeXml(f)}" data-value="${imp[i]}" x="${r(left1)}" y="${r(y + 4)}" width="${r(Math.max(1, x1(imp[i]) - left1))}" height="${rowH - 8}" fill="${colors.blue}"><title>${escapeXml(`${f}: mean |SHAP| ${fmt(imp[i])}`)}</title></rect>`,
+      );
       parts.push(text(x1(imp[i]) + 4, y + rowH / 2 + 4, fmt(imp[i], 3), { 'font-size': 10, fill: colors.muted }));
       const p = perm.get(f);
       if (p) {
         const z = x2(0);
         const a = x2(p.mean);
-        parts.push(`<rect class="perm-bar" data-feature="${escapeXml(f)}" data-value="${p.mean}" data-std="${p.std}" x="${r(Math.min(z, a))}" y="${r(y + 4)}" width="${r(Math.max(1, Math.abs(a - z)))}" height="${rowH - 8}" fill="${colors.orange}"><title>${escapeXml(`${f}: ${fmt(p.mean)} ± ${fmt(p.std)}`)}</title></rect>`);
-        parts.push(`<line class="perm-std" x1="${r(x2(p.mean - p.std))}" x2="${r(x2(p.mean + p.std))}" y1="${r(y + rowH / 2)}" y2="${r(y + rowH / 2)}" stroke="${colors.fg}" stroke-width="1.5"/>`);
-        parts.push(text(Math.max(a, x2(p.mean + p.std)) + 4, y + rowH / 2 + 4, `${fmt(p.mean, 3)} ± ${fmt(p.std, 2)}`, { 'font-size': 10, fill: colors.muted }));
+        parts.push(
+          `<rect class="perm-bar" data-feature="${escapeXml(f)}" data-value="${p.mean}" data-std="${p.std}" x="${r(Math.min(z, a))}" y="${r(y + 4)}" width="${r(Math.max(1, Math.abs(a - z)))}" height="${rowH - 8}" fill="${colors.orange}"><title>${escapeXml(`${f}: ${fmt(p.mean)} ± ${fmt(p.std)}`)}</title></rect>`,
+        );
+        parts.push(
+          `<line class="perm-std" x1="${r(x2(p.mean - p.std))}" x2="${r(x2(p.mean + p.std))}" y1="${r(y + rowH / 2)}" y2="${r(y + rowH / 2)}" stroke="${colors.fg}" stroke-width="1.5"/>`,
+        );
+        parts.push(
+          text(Math.max(a, x2(p.mean + p.std)) + 4, y + rowH / 2 + 4, `${fmt(p.mean, 3)} ± ${fmt(p.std, 2)}`, {
+            'font-size': 10,
+            fill: colors.muted,
+          }),
+        );
       }
     });
     top += M * rowH + 24;
@@ -91,9 +119,18 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     const left = labelW + 16;
     const width = W - left - 30;
     const xs = linear(-span, span, left, left + width);
-    parts.push(text(16, top, 'Shapley value of each explained row (colour: the feature\'s value, blue low → red high; ring: the picked row)', { 'font-size': 13, 'font-weight': 600, fill: colors.fg }));
+    parts.push(
+      text(
+        16,
+        top,
+        "Shapley value of each explained row (colour: the feature's value, blue low → red high; ring: the picked row)",
+        { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
+      ),
+    );
     top += 12;
-    parts.push(`<line x1="${r(xs(0))}" x2="${r(xs(0))}" y1="${r(top)}" y2="${r(top + M * rowH)}" stroke="${colors.grid}"/>`);
+    parts.push(
+      `<line x1="${r(xs(0))}" x2="${r(xs(0))}" y1="${r(top)}" y2="${r(top + M * rowH)}" stroke="${colors.grid}"/>`,
+    );
     order.forEach((i, k) => {
       const y = top + k * rowH + rowH / 2;
       parts.push(text(labelW + 8, y + 4, data.features[i], { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
@@ -101,15 +138,24 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
       data.rows.forEach((row, j) => {
         // A small deterministic jitter keeps equal values apart.
         const jitter = (((j * 2654435761) >>> 0) % 1000) / 1000 - 0.5;
-        dots.push(`<circle cx="${r(xs(row.values[i][output]))}" cy="${r(y + jitter * (rowH - 8))}" r="2.5" fill="${valueColor(i, j)}"/>`);
+        dots.push(
+          `<circle cx="${r(xs(row.values[i][output]))}" cy="${r(y + jitter * (rowH - 8))}" r="2.5" fill="${valueColor(i, j)}"/>`,
+        );
       });
-      parts.push(`<g class="strip" data-feature="${escapeXml(data.features[i])}" data-points="${data.rows.length}">${dots.join('')}</g>`);
+      parts.push(
+        `<g class="strip" data-feature="${escapeXml(data.features[i])}" data-points="${data.rows.length}">${dots.join('')}</g>`,
+      );
       const sel = data.rows[rowIndex];
-      if (sel) parts.push(`<circle class="strip-picked" cx="${r(xs(sel.values[i][output]))}" cy="${r(y)}" r="5" fill="none" stroke="${colors.fg}" stroke-width="1.5"/>`);
+      if (sel)
+        parts.push(
+          `<circle class="strip-picked" cx="${r(xs(sel.values[i][output]))}" cy="${r(y)}" r="5" fill="none" stroke="${colors.fg}" stroke-width="1.5"/>`,
+        );
     });
     top += M * rowH + 6;
     for (const t of niceTicks(-span, span, 6)) {
-      parts.push(`<line x1="${r(xs(t))}" x2="${r(xs(t))}" y1="${r(top)}" y2="${r(top + 4)}" stroke="${colors.muted}"/>`);
+      parts.push(
+        `<line x1="${r(xs(t))}" x2="${r(xs(t))}" y1="${r(top)}" y2="${r(top + 4)}" stroke="${colors.muted}"/>`,
+      );
       parts.push(text(xs(t), top + 16, fmt(t, 3), { 'text-anchor': 'middle', 'font-size': 10, fill: colors.muted }));
     }
     top += 40;
@@ -119,7 +165,9 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     steps = [];
     if (row) {
       const base = data.base[output];
-      const byAbs = data.features.map((_, i) => i).sort((a, b) => Math.abs(row.values[b][output]) - Math.abs(row.values[a][output]));
+      const byAbs = data.features
+        .map((_, i) => i)
+        .sort((a, b) => Math.abs(row.values[b][output]) - Math.abs(row.values[a][output]));
       let acc = base;
       for (const i of byAbs) {
         const v = row.values[i][output];
@@ -131,25 +179,62 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
       const hi = Math.max(...ends);
       const pad = (hi - lo) * 0.08 || 0.05;
       const xw = linear(lo - pad, hi + pad, left, left + width);
-      parts.push(text(16, top, `Row ${row.id}: from the base value ${fmt(base, 4)} to f(x) = ${fmt(row.output[output], 4)}${K > 1 ? ` (probability of ${data.outputs[output]})` : ''}`, { 'font-size': 13, 'font-weight': 600, fill: colors.fg }));
+      parts.push(
+        text(
+          16,
+          top,
+          `Row ${row.id}: from the base value ${fmt(base, 4)} to f(x) = ${fmt(row.output[output], 4)}${K > 1 ? ` (probability of ${data.outputs[output]})` : ''}`,
+          { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
+        ),
+      );
       top += 12;
-      parts.push(`<line class="wf-base" x1="${r(xw(base))}" x2="${r(xw(base))}" y1="${r(top)}" y2="${r(top + (M + 1) * rowH)}" stroke="${colors.muted}" stroke-dasharray="4 3"/>`);
+      parts.push(
+        `<line class="wf-base" x1="${r(xw(base))}" x2="${r(xw(base))}" y1="${r(top)}" y2="${r(top + (M + 1) * rowH)}" stroke="${colors.muted}" stroke-dasharray="4 3"/>`,
+      );
       steps.forEach((s, k) => {
         const y = top + k * rowH;
         const a = xw(Math.min(s.from, s.to));
         const b = xw(Math.max(s.from, s.to));
         const up = s.value >= 0;
         const input = row.input[data.features.indexOf(s.feature)];
-        parts.push(text(labelW + 8, y + rowH / 2 + 4, `${s.feature} = ${input === '' ? '(missing)' : input}`, { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
-        parts.push(`<rect class="wf-bar ${up ? 'up' : 'down'}" data-feature="${escapeXml(s.feature)}" data-value="${s.value}" x="${r(a)}" y="${r(y + 4)}" width="${r(Math.max(1, b - a))}" height="${rowH - 8}" fill="${up ? colors.red : colors.blue}"><title>${escapeXml(`${s.feature}: ${s.value >= 0 ? '+' : ''}${fmt(s.value)}`)}</title></rect>`);
-        parts.push(text((up ? b : a) + (up ? 4 : -4), y + rowH / 2 + 4, `${s.value >= 0 ? '+' : ''}${fmt(s.value, 3)}`, { 'text-anchor': up ? 'start' : 'end', 'font-size': 10, fill: colors.muted }));
+        parts.push(
+          text(labelW + 8, y + rowH / 2 + 4, `${s.feature} = ${input === '' ? '(missing)' : input}`, {
+            'text-anchor': 'end',
+            'font-size': 11,
+            fill: colors.fg,
+          }),
+        );
+        parts.push(
+          `<rect class="wf-bar ${up ? 'up' : 'down'}" data-feature="${escapeXml(s.feature)}" data-value="${s.value}" x="${r(a)}" y="${r(y + 4)}" width="${r(Math.max(1, b - a))}" height="${rowH - 8}" fill="${up ? colors.red : colors.blue}"><title>${escapeXml(`${s.feature}: ${s.value >= 0 ? '+' : ''}${fmt(s.value)}`)}</title></rect>`,
+        );
+        parts.push(
+          text((up ? b : a) + (up ? 4 : -4), y + rowH / 2 + 4, `${s.value >= 0 ? '+' : ''}${fmt(s.value, 3)}`, {
+            'text-anchor': up ? 'start' : 'end',
+            'font-size': 10,
+            fill: colors.muted,
+          }),
+        );
       });
       const y = top + M * rowH;
-      parts.push(`<line class="wf-end" x1="${r(xw(acc))}" x2="${r(xw(acc))}" y1="${r(top)}" y2="${r(y + rowH)}" stroke="${colors.fg}" stroke-width="1.5"/>`);
-      parts.push(text(xw(acc) + 4, y + rowH / 2 + 4, `f(x) = ${fmt(row.output[output], 4)}`, { 'font-size': 11, fill: colors.fg }));
+      parts.push(
+        `<line class="wf-end" x1="${r(xw(acc))}" x2="${r(xw(acc))}" y1="${r(top)}" y2="${r(y + rowH)}" stroke="${colors.fg}" stroke-width="1.5"/>`,
+      );
+      parts.push(
+        text(xw(acc) + 4, y + rowH / 2 + 4, `f(x) = ${fmt(row.output[output], 4)}`, {
+          'font-size': 11,
+          fill: colors.fg,
+        }),
+      );
       top = y + rowH + 20;
     }
-    parts.push(text(16, top, `${data.method === 'exact' ? 'Exact' : 'Permutation-sampled'} interventional Shapley values against ${data.background} background rows; base + Σ values = f(x). Red raises the output, blue lowers it.`, { 'font-size': 10, fill: colors.muted }));
+    parts.push(
+      text(
+        16,
+        top,
+        `${data.method === 'exact' ? 'Exact' : 'Permutation-sampled'} interventional Shapley values against ${data.background} background rows; base + Σ values = f(x). Red raises the output, blue lowers it.`,
+        { 'font-size': 10, fill: colors.muted },
+      ),
+    );
     return svgDocument(W, top + 14, colors, ctx.title, parts.join(''));
   };
 
@@ -158,15 +243,36 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
   const summary = document.createElement('p');
   summary.className = 'mo-summary';
   summary.textContent = `${data.ref}: ${data.rows.length} rows of ${data.data} explained (${data.method}, ${data.background} background rows).`;
-  if (K > 1) controls.append(labelledSelect('mo-explain-output', 'Class', data.outputs.map((o, k) => ({ value: String(k), label: o })), String(output), (v) => {
-    output = Number(v);
-    redraw();
-  }));
-  const rowSelect = labelledSelect('mo-explain-row', 'Row', data.rows.map((row, j) => ({ value: String(j), label: `${row.id}: ${data.features.map((f, i) => `${f}=${row.input[i]}`).join(', ').slice(0, 90)}` })), '0', (v) => {
-    rowIndex = Number(v);
-    redraw();
-    ctx.announce(`Row ${data.rows[rowIndex]?.id ?? ''} picked`);
-  });
+  if (K > 1)
+    controls.append(
+      labelledSelect(
+        'mo-explain-output',
+        'Class',
+        data.outputs.map((o, k) => ({ value: String(k), label: o })),
+        String(output),
+        (v) => {
+          output = Number(v);
+          redraw();
+        },
+      ),
+    );
+  const rowSelect = labelledSelect(
+    'mo-explain-row',
+    'Row',
+    data.rows.map((row, j) => ({
+      value: String(j),
+      label: `${row.id}: ${data.features
+        .map((f, i) => `${f}=${row.input[i]}`)
+        .join(', ')
+        .slice(0, 90)}`,
+    })),
+    '0',
+    (v) => {
+      rowIndex = Number(v);
+      redraw();
+      ctx.announce(`Row ${data.rows[rowIndex]?.id ?? ''} picked`);
+    },
+  );
   controls.append(rowSelect);
   root.append(summary, controls);
   const wrap = document.createElement('div');
@@ -185,9 +291,21 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     order.map((i) => {
       const p = perm.get(data.features[i]);
       const row = data.rows[rowIndex];
-      return [data.features[i], fmt(meanAbs(output)[i]), p ? fmt(p.mean) : '—', p ? fmt(p.std) : '—', row ? fmt(row.values[i][output]) : '—'];
+      return [
+        data.features[i],
+        fmt(meanAbs(output)[i]),
+        p ? fmt(p.mean) : '—',
+        p ? fmt(p.std) : '—',
+        row ? fmt(row.values[i][output]) : '—',
+      ];
     });
-  const headers = () => ['feature', 'mean |SHAP|', 'permutation importance', '± std', `SHAP of row ${data.rows[rowIndex]?.id ?? ''}`];
+  const headers = () => [
+    'feature',
+    'mean |SHAP|',
+    'permutation importance',
+    '± std',
+    `SHAP of row ${data.rows[rowIndex]?.id ?? ''}`,
+  ];
   return {
     svg,
     csv: () =>
@@ -195,15 +313,28 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
         ['row', ...data.features.map((f) => `${f} (${data.outputs[output]})`), 'base', 'output'],
         data.rows.map((row) => [row.id, ...row.values.map((v) => v[output]), data.base[output], row.output[output]]),
       ),
-    table: () => ({ caption: `Importance and row ${data.rows[rowIndex]?.id ?? ''} (${data.outputs[output]})`, headers: headers(), rows: tableRows() }),
+    table: () => ({
+      caption: `Importance and row ${data.rows[rowIndex]?.id ?? ''} (${data.outputs[output]})`,
+      headers: headers(),
+      rows: tableRows(),
+    }),
     data: () => data,
     debug: () => ({
       kind: 'explain',
       output: data.outputs[output],
       row: data.rows[rowIndex]?.id ?? null,
       order: order.map((i) => data.features[i]),
-      importance: order.map((i) => ({ feature: data.features[i], meanAbsShap: meanAbs(output)[i], permutation: perm.get(data.features[i])?.mean ?? null })),
-      waterfall: { base: data.base[output], end: steps.length ? steps[steps.length - 1].to : data.base[output], output: data.rows[rowIndex]?.output[output] ?? null, steps: steps.map((s) => ({ ...s })) },
+      importance: order.map((i) => ({
+        feature: data.features[i],
+        meanAbsShap: meanAbs(output)[i],
+        permutation: perm.get(data.features[i])?.mean ?? null,
+      })),
+      waterfall: {
+        base: data.base[output],
+        end: steps.length ? steps[steps.length - 1].to : data.base[output],
+        output: data.rows[rowIndex]?.output[output] ?? null,
+        steps: steps.map((s) => ({ ...s })),
+      },
       strip: { features: M, points: data.rows.length },
     }),
     destroy: () => undefined,

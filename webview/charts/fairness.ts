@@ -14,12 +14,18 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
   const { colors } = ctx;
   let b = 0;
   let metric = data.metrics[0] ?? '';
-  let drawn: { groups: Array<{ name: string; value: number | null; small: boolean; count: number }>; difference: number | null; ratio: number | null } = { groups: [], difference: null, ratio: null };
+  let drawn: {
+    groups: Array<{ name: string; value: number | null; small: boolean; count: number }>;
+    difference: number | null;
+    ratio: number | null;
+  } = { groups: [], difference: null, ratio: null };
 
   const svg = (): string => {
     const W = Math.max(560, ctx.width);
     const bd = data.breakdowns[b];
-    const groups = bd ? bd.groups.map((g) => ({ name: g.name, value: g.values[metric] ?? null, small: g.small, count: g.count })) : [];
+    const groups = bd
+      ? bd.groups.map((g) => ({ name: g.name, value: g.values[metric] ?? null, small: g.small, count: g.count }))
+      : [];
     const gap = bd?.gaps[metric] ?? { difference: null, ratio: null };
     drawn = { groups, difference: gap.difference, ratio: gap.ratio };
     const rowH = 26;
@@ -30,28 +36,51 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
     const hi = Math.max(1e-12, ...vals) * 1.1;
     const x = linear(lo, hi, box.left, box.left + box.width);
     const parts = [text(16, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
-    parts.push(text(16, 42, `${metric} by ${bd ? bd.by.join(' × ') : '—'} · difference ${fmt(gap.difference, 4)} · ratio ${fmt(gap.ratio, 4)}`, { 'font-size': 12, fill: colors.muted }));
+    parts.push(
+      text(
+        16,
+        42,
+        `${metric} by ${bd ? bd.by.join(' × ') : '—'} · difference ${fmt(gap.difference, 4)} · ratio ${fmt(gap.ratio, 4)}`,
+        { 'font-size': 12, fill: colors.muted },
+      ),
+    );
     const counted = groups.filter((g) => !g.small && g.value !== null) as Array<{ value: number }>;
     if (counted.length >= 2) {
       const a = x(Math.min(...counted.map((g) => g.value)));
       const c = x(Math.max(...counted.map((g) => g.value)));
-      parts.push(`<rect class="gap-band" data-difference="${gap.difference ?? ''}" x="${r(a)}" y="${r(box.top - 4)}" width="${r(Math.max(1, c - a))}" height="${r(box.height + 8)}" fill="${withAlpha(colors.yellow, 0.18)}" stroke="${colors.yellow}" stroke-dasharray="4 3"><title>${escapeXml(`between-group difference ${fmt(gap.difference)}`)}</title></rect>`);
+      parts.push(
+        `<rect class="gap-band" data-difference="${gap.difference ?? ''}" x="${r(a)}" y="${r(box.top - 4)}" width="${r(Math.max(1, c - a))}" height="${r(box.height + 8)}" fill="${withAlpha(colors.yellow, 0.18)}" stroke="${colors.yellow}" stroke-dasharray="4 3"><title>${escapeXml(`between-group difference ${fmt(gap.difference)}`)}</title></rect>`,
+      );
     }
     groups.forEach((g, i) => {
       const y = box.top + i * rowH;
-      parts.push(text(box.left - 8, y + rowH / 2 + 4, `${g.name}${g.small ? ' *' : ''} (n=${g.count})`, { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
+      parts.push(
+        text(box.left - 8, y + rowH / 2 + 4, `${g.name}${g.small ? ' *' : ''} (n=${g.count})`, {
+          'text-anchor': 'end',
+          'font-size': 11,
+          fill: colors.fg,
+        }),
+      );
       if (g.value === null) {
         parts.push(text(box.left + 4, y + rowH / 2 + 4, 'not defined', { 'font-size': 10, fill: colors.muted }));
         return;
       }
       const z = x(Math.max(0, lo));
       const a = x(g.value);
-      parts.push(`<rect class="group-bar${g.small ? ' small' : ''}" data-group="${escapeXml(g.name)}" data-value="${g.value}" x="${r(Math.min(z, a))}" y="${r(y + 4)}" width="${r(Math.max(1, Math.abs(a - z)))}" height="${rowH - 8}" fill="${g.small ? withAlpha(colors.muted, 0.4) : colors.blue}"><title>${escapeXml(`${g.name}: ${fmt(g.value)} (${g.count} rows${g.small ? `, below ${data.minGroupSize}: not counted` : ''})`)}</title></rect>`);
+      parts.push(
+        `<rect class="group-bar${g.small ? ' small' : ''}" data-group="${escapeXml(g.name)}" data-value="${g.value}" x="${r(Math.min(z, a))}" y="${r(y + 4)}" width="${r(Math.max(1, Math.abs(a - z)))}" height="${rowH - 8}" fill="${g.small ? withAlpha(colors.muted, 0.4) : colors.blue}"><title>${escapeXml(`${g.name}: ${fmt(g.value)} (${g.count} rows${g.small ? `, below ${data.minGroupSize}: not counted` : ''})`)}</title></rect>`,
+      );
       parts.push(text(Math.max(z, a) + 4, y + rowH / 2 + 4, fmt(g.value, 3), { 'font-size': 10, fill: colors.muted }));
     });
     const axisY = box.top + box.height + 8;
-    for (const t of niceTicks(lo, hi, 6)) parts.push(text(x(t), axisY + 12, fmt(t, 3), { 'text-anchor': 'middle', 'font-size': 10, fill: colors.muted }));
-    parts.push(text(16, axisY + 34, `* fewer than ${data.minGroupSize} rows: shown, left out of the difference and ratio.`, { 'font-size': 10, fill: colors.muted }));
+    for (const t of niceTicks(lo, hi, 6))
+      parts.push(text(x(t), axisY + 12, fmt(t, 3), { 'text-anchor': 'middle', 'font-size': 10, fill: colors.muted }));
+    parts.push(
+      text(16, axisY + 34, `* fewer than ${data.minGroupSize} rows: shown, left out of the difference and ratio.`, {
+        'font-size': 10,
+        fill: colors.muted,
+      }),
+    );
     return svgDocument(W, axisY + 46, colors, ctx.title, parts.join(''));
   };
 
@@ -61,14 +90,26 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
   const controls = document.createElement('div');
   controls.className = 'mo-controls';
   controls.append(
-    labelledSelect('mo-fairness-breakdown', 'Groups', data.breakdowns.map((x, i) => ({ value: String(i), label: x.by.join(' × ') })), '0', (v) => {
-      b = Number(v);
-      redraw();
-    }),
-    labelledSelect('mo-fairness-metric', 'Metric', data.metrics.map((m) => ({ value: m, label: m })), metric, (v) => {
-      metric = v;
-      redraw();
-    }),
+    labelledSelect(
+      'mo-fairness-breakdown',
+      'Groups',
+      data.breakdowns.map((x, i) => ({ value: String(i), label: x.by.join(' × ') })),
+      '0',
+      (v) => {
+        b = Number(v);
+        redraw();
+      },
+    ),
+    labelledSelect(
+      'mo-fairness-metric',
+      'Metric',
+      data.metrics.map((m) => ({ value: m, label: m })),
+      metric,
+      (v) => {
+        metric = v;
+        redraw();
+      },
+    ),
   );
   root.append(summary, controls);
   const wrap = document.createElement('div');
@@ -81,8 +122,15 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
     wrap.innerHTML = svg();
   };
   redraw();
-  const gateRows = data.fairness.map((f) => [f.name, fmt(f.value), f.gate ?? 'no gate', f.gate === undefined ? '' : f.passed ? 'passed' : 'failed']);
-  root.appendChild(metricsTable('Fairness metrics (Fairlearn definitions)', ['metric', 'value', 'gate', 'state'], gateRows));
+  const gateRows = data.fairness.map((f) => [
+    f.name,
+    fmt(f.value),
+    f.gate ?? 'no gate',
+    f.gate === undefined ? '' : f.passed ? 'passed' : 'failed',
+  ]);
+  root.appendChild(
+    metricsTable('Fairness metrics (Fairlearn definitions)', ['metric', 'value', 'gate', 'state'], gateRows),
+  );
   if (data.notes?.length) {
     const ul = document.createElement('ul');
     ul.className = 'mo-note';
@@ -99,9 +147,21 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
   return {
     svg,
     csv: () => toCsv(['group', 'rows', 'small', metric], rows()),
-    table: () => ({ caption: `${metric} by ${data.breakdowns[b]?.by.join(' × ') ?? ''}`, headers: ['group', 'rows', 'small', metric], rows: rows().map((x) => x.map((v) => (typeof v === 'number' ? fmt(v) : v))) }),
+    table: () => ({
+      caption: `${metric} by ${data.breakdowns[b]?.by.join(' × ') ?? ''}`,
+      headers: ['group', 'rows', 'small', metric],
+      rows: rows().map((x) => x.map((v) => (typeof v === 'number' ? fmt(v) : v))),
+    }),
     data: () => data,
-    debug: () => ({ kind: 'fairness', breakdown: data.breakdowns[b]?.by ?? [], metric, groups: drawn.groups.map((g) => ({ ...g })), difference: drawn.difference, ratio: drawn.ratio, fairness: data.fairness.map((f) => ({ ...f })) }),
+    debug: () => ({
+      kind: 'fairness',
+      breakdown: data.breakdowns[b]?.by ?? [],
+      metric,
+      groups: drawn.groups.map((g) => ({ ...g })),
+      difference: drawn.difference,
+      ratio: drawn.ratio,
+      fairness: data.fairness.map((f) => ({ ...f })),
+    }),
     destroy: () => undefined,
   };
 };

@@ -15,7 +15,9 @@ const base = (m: string) => m.replace(/^val_/, '');
 export function metricGroups(data: RunMetricsData): Array<{ name: string; metrics: string[] }> {
   const names: string[] = [];
   if (data.metrics?.length) names.push(...data.metrics);
-  else for (const run of data.runs) for (const p of run.points) for (const k of Object.keys(p.metrics)) if (!names.includes(k)) names.push(k);
+  else
+    for (const run of data.runs)
+      for (const p of run.points) for (const k of Object.keys(p.metrics)) if (!names.includes(k)) names.push(k);
   const groups = new Map<string, string[]>();
   for (const n of names) {
     const g = groups.get(base(n)) ?? [];
@@ -23,7 +25,10 @@ export function metricGroups(data: RunMetricsData): Array<{ name: string; metric
     groups.set(base(n), g);
   }
   const order = [...groups.keys()].sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : 0));
-  return order.map((name) => ({ name, metrics: (groups.get(name) ?? []).sort((a, b) => (a.startsWith('val_') ? 1 : 0) - (b.startsWith('val_') ? 1 : 0)) }));
+  return order.map((name) => ({
+    name,
+    metrics: (groups.get(name) ?? []).sort((a, b) => (a.startsWith('val_') ? 1 : 0) - (b.startsWith('val_') ? 1 : 0)),
+  }));
 }
 
 function allSteps(runs: RunSeries[]): number[] {
@@ -79,7 +84,10 @@ export const runMetricsChart: ChartFactory<'runMetrics'> = (root, initial, ctx) 
       wrap.className = 'mo-plot';
       wrap.tabIndex = 0;
       wrap.setAttribute('role', 'img');
-      wrap.setAttribute('aria-label', `${g.name} per epoch for ${data.runs.length} run${data.runs.length === 1 ? '' : 's'}`);
+      wrap.setAttribute(
+        'aria-label',
+        `${g.name} per epoch for ${data.runs.length} run${data.runs.length === 1 ? '' : 's'}`,
+      );
       const h = document.createElement('h2');
       h.textContent = g.name;
       wrap.appendChild(h);
@@ -126,14 +134,17 @@ export const runMetricsChart: ChartFactory<'runMetrics'> = (root, initial, ctx) 
   const table = (): TableModel => {
     const names = metricNames();
     const rows: TableModel['rows'] = [];
-    for (const run of data.runs) for (const p of run.points) rows.push([`${run.label} · epoch ${p.step}`, ...names.map((n) => p.metrics[n] ?? null)]);
+    for (const run of data.runs)
+      for (const p of run.points)
+        rows.push([`${run.label} · epoch ${p.step}`, ...names.map((n) => p.metrics[n] ?? null)]);
     return { caption: 'Metrics per epoch', headers: ['run · epoch', ...names], rows };
   };
 
   const csv = () => {
     const names = metricNames();
     const rows: Array<Array<string | number | undefined>> = [];
-    for (const run of data.runs) for (const p of run.points) rows.push([run.runId, run.label, p.step, ...names.map((n) => p.metrics[n])]);
+    for (const run of data.runs)
+      for (const p of run.points) rows.push([run.runId, run.label, p.step, ...names.map((n) => p.metrics[n])]);
     return toCsv(['run_id', 'run', 'epoch', ...names], rows);
   };
 
@@ -149,14 +160,40 @@ export const runMetricsChart: ChartFactory<'runMetrics'> = (root, initial, ctx) 
       parts.push(text(box.left, top + 12, g.name, { 'font-size': 13, 'font-weight': 600, fill: colors.fg }));
       const series = seriesOf(g.metrics);
       const cols = columns(series);
-      const yr = extent(cols.slice(1).flatMap((c) => [...(c as Array<number | null>)]), 0.05);
+      const yr = extent(
+        cols.slice(1).flatMap((c) => [...(c as Array<number | null>)]),
+        0.05,
+      );
       const x = linear(xr[0], xr[1], box.left, box.left + box.width);
       const y = linear(yr[0], yr[1], box.top + box.height, box.top);
-      parts.push(axes({ box, x, y, xTicks: niceTicks(xr[0], xr[1], 8), yTicks: niceTicks(yr[0], yr[1], 5), xLabel: 'epoch', yLabel: g.name, colors }));
+      parts.push(
+        axes({
+          box,
+          x,
+          y,
+          xTicks: niceTicks(xr[0], xr[1], 8),
+          yTicks: niceTicks(yr[0], yr[1], 5),
+          xLabel: 'epoch',
+          yLabel: g.name,
+          colors,
+        }),
+      );
       series.forEach((s, j) => {
-        parts.push(`<path class="series" d="${pathOf(cols[0] as number[], cols[j + 1] as Array<number | null>, x, y)}" fill="none" stroke="${runColor(s.run)}" stroke-width="1.5"${s.metric.startsWith('val_') ? ' stroke-dasharray="6 4"' : ''}/>`);
+        parts.push(
+          `<path class="series" d="${pathOf(cols[0] as number[], cols[j + 1] as Array<number | null>, x, y)}" fill="none" stroke="${runColor(s.run)}" stroke-width="1.5"${s.metric.startsWith('val_') ? ' stroke-dasharray="6 4"' : ''}/>`,
+        );
       });
-      const lg = legend(series.map((s) => ({ label: `${data.runs[s.run].label} · ${s.metric}`, color: runColor(s.run), dash: s.metric.startsWith('val_') })), box.left, box.top + box.height + 50, box.width, colors.fg);
+      const lg = legend(
+        series.map((s) => ({
+          label: `${data.runs[s.run].label} · ${s.metric}`,
+          color: runColor(s.run),
+          dash: s.metric.startsWith('val_'),
+        })),
+        box.left,
+        box.top + box.height + 50,
+        box.width,
+        colors.fg,
+      );
       parts.push(lg.svg);
       top += panelH + lg.height;
     }

@@ -42,7 +42,13 @@ export function metricsTable(caption: string, headers: string[], rows: TableCell
 }
 
 /** A `<select>` with its label, for a chart's controls (row, class, breakdown, metric). */
-export function labelledSelect(id: string, label: string, options: Array<{ value: string; label: string }>, value: string, onChange: (v: string) => void): HTMLLabelElement {
+export function labelledSelect(
+  id: string,
+  label: string,
+  options: Array<{ value: string; label: string }>,
+  value: string,
+  onChange: (v: string) => void,
+): HTMLLabelElement {
   const l = document.createElement('label');
   l.className = 'mo-select';
   l.textContent = `${label} `;

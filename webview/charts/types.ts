@@ -36,4 +36,8 @@ export interface ViewContext {
   announce(message: string): void;
 }
 
-export type ChartFactory<K extends ChartKind> = (root: HTMLElement, data: ChartDataMap[K], ctx: ViewContext) => ChartView;
+export type ChartFactory<K extends ChartKind> = (
+  root: HTMLElement,
+  data: ChartDataMap[K],
+  ctx: ViewContext,
+) => ChartView;

@@ -5,12 +5,26 @@ import type { Palette } from '../theme';
 export const PLOT_HEIGHT = 340;
 
 /** Tick steps for an axis of whole numbers (windows, epochs). */
-const INTEGER_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000];
+const INTEGER_INCRS = [
+  1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000,
+  1_000_000,
+];
 
-export function themedAxes(colors: Palette, xLabel: string, yLabel: string, opts: { integerX?: boolean } = {}): uPlot.Axis[] {
+export function themedAxes(
+  colors: Palette,
+  xLabel: string,
+  yLabel: string,
+  opts: { integerX?: boolean } = {},
+): uPlot.Axis[] {
   const font = `11px ${colors.font}`;
   const labelFont = `12px ${colors.font}`;
-  const base = { stroke: colors.fg, font, labelFont, grid: { stroke: colors.grid, width: 1 }, ticks: { stroke: colors.grid, width: 1 } };
+  const base = {
+    stroke: colors.fg,
+    font,
+    labelFont,
+    grid: { stroke: colors.grid, width: 1 },
+    ticks: { stroke: colors.grid, width: 1 },
+  };
   const x: uPlot.Axis = { ...base, label: xLabel };
   if (opts.integerX) x.incrs = INTEGER_INCRS;
   return [x, { ...base, label: yLabel, size: 60 }];

@@ -24,19 +24,38 @@ export const approveCommand: CliCommand = {
   summary: 'Approve a version for a protected alias or target',
   usage: USAGE,
   async run(argv, io) {
-    const { values, positionals } = parseCli(argv, { for: { type: 'string' }, comment: { type: 'string' }, config: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+    const { values, positionals } = parseCli(
+      argv,
+      {
+        for: { type: 'string' },
+        comment: { type: 'string' },
+        config: { type: 'string' },
+        root: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      USAGE,
+    );
     const ref = positionals[0];
     const name = values.for;
-    if (!ref || !name) throw new ModelOpsError('cli-usage', 'Missing the version reference or --for.', `Usage:\n${USAGE}`);
+    if (!ref || !name)
+      throw new ModelOpsError('cli-usage', 'Missing the version reference or --for.', `Usage:\n${USAGE}`);
     const root = findWorkspaceRoot(io.cwd, values.root);
     const configPath = values.config ? join(io.cwd, values.config) : join(root, 'modelops.yaml');
     const target = configuredTarget(configPath, name);
     const reg = openRegistry(root, { configPath, actor: io.env.MODELOPS_ACTOR || undefined });
     const c = paint(io.isTTY);
     try {
-      const a = reg.approve(ref, { scope: target ? 'target' : 'alias', name, comment: values.comment, separationOfDuties: target?.separationOfDuties === true });
+      const a = reg.approve(ref, {
+        scope: target ? 'target' : 'alias',
+        name,
+        comment: values.comment,
+        separationOfDuties: target?.separationOfDuties === true,
+      });
       if (values.json) io.out(JSON.stringify(a, null, 2));
-      else io.out(`${c.green('approved')} ${a.model}@${a.version} (${a.artifactDigest.slice(0, 19)}…) for ${a.scope} '${a.name}' by ${a.approver} — approval #${a.id}`);
+      else
+        io.out(
+          `${c.green('approved')} ${a.model}@${a.version} (${a.artifactDigest.slice(0, 19)}…) for ${a.scope} '${a.name}' by ${a.approver} — approval #${a.id}`,
+        );
       return 0;
     } finally {
       reg.close();
@@ -59,7 +78,11 @@ function configuredTarget(configPath: string, name: string): { separationOfDutie
   try {
     doc = parse(text);
   } catch (e) {
-    throw new ModelOpsError('config-invalid', `${configPath} is not valid YAML, so whether '${name}' is a target cannot be told (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`, 'Fix the YAML (modelops validate shows where) and approve again.');
+    throw new ModelOpsError(
+      'config-invalid',
+      `${configPath} is not valid YAML, so whether '${name}' is a target cannot be told (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`,
+      'Fix the YAML (modelops validate shows where) and approve again.',
+    );
   }
   const targets = (doc as { deploy?: { targets?: unknown } } | null)?.deploy?.targets;
   if (!targets || typeof targets !== 'object' || !Object.hasOwn(targets, name)) return undefined;
@@ -72,15 +95,38 @@ export const approvalsCommand: CliCommand = {
   summary: 'List approvals (valid, or void when the artifact changed)',
   usage: LIST_USAGE,
   async run(argv, io) {
-    const { values, positionals } = parseCli(argv, { model: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' } }, LIST_USAGE);
-    if (positionals[0] !== 'list') throw new ModelOpsError('cli-usage', positionals[0] ? `Unknown approvals subcommand '${positionals[0]}'.` : 'Missing the subcommand.', `Usage:\n${LIST_USAGE}`);
+    const { values, positionals } = parseCli(
+      argv,
+      { model: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' } },
+      LIST_USAGE,
+    );
+    if (positionals[0] !== 'list')
+      throw new ModelOpsError(
+        'cli-usage',
+        positionals[0] ? `Unknown approvals subcommand '${positionals[0]}'.` : 'Missing the subcommand.',
+        `Usage:\n${LIST_USAGE}`,
+      );
     const root = findWorkspaceRoot(io.cwd, values.root);
     const reg = openForRead(root);
     try {
       const list = reg.listApprovals({ model: values.model, limit: 1000 });
       if (values.json) io.out(JSON.stringify(list, null, 2));
       else if (list.length === 0) io.out('No approvals.');
-      else io.out(table(['#', 'version', 'for', 'approver', 'at', 'valid', 'comment'], list.map((a) => [a.id, `${a.model}@${a.version}`, `${a.scope} ${a.name}`, a.approver, a.at, a.valid ? 'yes' : 'void', a.comment ?? ''])));
+      else
+        io.out(
+          table(
+            ['#', 'version', 'for', 'approver', 'at', 'valid', 'comment'],
+            list.map((a) => [
+              a.id,
+              `${a.model}@${a.version}`,
+              `${a.scope} ${a.name}`,
+              a.approver,
+              a.at,
+              a.valid ? 'yes' : 'void',
+              a.comment ?? '',
+            ]),
+          ),
+        );
       return 0;
     } finally {
       reg.close();

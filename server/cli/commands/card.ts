@@ -22,13 +22,21 @@ export const cardCommand: CliCommand = {
   summary: 'Write a model card for a version (Markdown or self-contained HTML)',
   usage: USAGE,
   async run(argv, io) {
-    const { values, positionals } = parseCli(argv, { out: { type: 'string' }, config: { type: 'string' }, root: { type: 'string' } }, USAGE);
+    const { values, positionals } = parseCli(
+      argv,
+      { out: { type: 'string' }, config: { type: 'string' }, root: { type: 'string' } },
+      USAGE,
+    );
     const ref = positionals[0];
     if (!ref) throw new ModelOpsError('cli-usage', 'Missing the version reference.', `Usage:\n${USAGE}`);
     const out = values.out;
     const ext = out ? extname(out).toLowerCase() : '.md';
     if (!['.md', '.markdown', '.html', '.htm'].includes(ext)) {
-      throw new ModelOpsError('cli-usage', `--out ${out} must end in .md or .html.`, 'Name the file card.md (Markdown) or card.html (a self-contained page).');
+      throw new ModelOpsError(
+        'cli-usage',
+        `--out ${out} must end in .md or .html.`,
+        'Name the file card.md (Markdown) or card.html (a self-contained page).',
+      );
     }
     const root = findWorkspaceRoot(io.cwd, values.root);
     const configPath = values.config ? join(io.cwd, values.config) : join(root, 'modelops.yaml');

@@ -7,7 +7,14 @@ import { extname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliCommand, CliIO } from '../command';
 import { ModelOpsError } from '../../engine/errors';
-import { buildControlChart, checkEstimator, checkSide, pointLimits, type Baseline, type ControlChartInputPoint } from '../../engine/spc';
+import {
+  buildControlChart,
+  checkEstimator,
+  checkSide,
+  pointLimits,
+  type Baseline,
+  type ControlChartInputPoint,
+} from '../../engine/spc';
 import { writeChartReport } from '../../report';
 import { compareData, runMetricsData } from '../../report/chartData';
 import { findWorkspaceRoot } from './versions';
@@ -83,11 +90,21 @@ export function readValuesFile(path: string): ControlChartInputPoint[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new ModelOpsError('chart-values', `Cannot read the values file ${path}.`, 'Check the path given to --values.');
+    throw new ModelOpsError(
+      'chart-values',
+      `Cannot read the values file ${path}.`,
+      'Check the path given to --values.',
+    );
   }
   const ext = extname(path).toLowerCase();
-  const points = ext === '.csv' || (ext !== '.json' && !/^\s*[[{]/.test(text)) ? fromCsv(text, path) : fromJson(text, path);
-  if (points.length === 0) throw new ModelOpsError('chart-values', `The values file ${path} has no points.`, 'Give at least as many values as the baseline needs.');
+  const points =
+    ext === '.csv' || (ext !== '.json' && !/^\s*[[{]/.test(text)) ? fromCsv(text, path) : fromJson(text, path);
+  if (points.length === 0)
+    throw new ModelOpsError(
+      'chart-values',
+      `The values file ${path} has no points.`,
+      'Give at least as many values as the baseline needs.',
+    );
   return points;
 }
 
@@ -96,10 +113,20 @@ function fromJson(text: string, path: string): ControlChartInputPoint[] {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ModelOpsError('chart-values', `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}.`, 'Give an array of numbers or of {value, n?, start?, end?} objects.');
+    throw new ModelOpsError(
+      'chart-values',
+      `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}.`,
+      'Give an array of numbers or of {value, n?, start?, end?} objects.',
+    );
   }
-  if (raw && typeof raw === 'object' && !Array.isArray(raw) && Array.isArray((raw as { values?: unknown }).values)) raw = (raw as { values: unknown[] }).values;
-  if (!Array.isArray(raw)) throw new ModelOpsError('chart-values', `${path} holds ${typeof raw}, not an array of values.`, 'Give an array of numbers or of {value, n?, start?, end?} objects.');
+  if (raw && typeof raw === 'object' && !Array.isArray(raw) && Array.isArray((raw as { values?: unknown }).values))
+    raw = (raw as { values: unknown[] }).values;
+  if (!Array.isArray(raw))
+    throw new ModelOpsError(
+      'chart-values',
+      `${path} holds ${typeof raw}, not an array of values.`,
+      'Give an array of numbers or of {value, n?, start?, end?} objects.',
+    );
   return raw.map((item, i) => {
     if (typeof item === 'number') return { value: item };
     if (item && typeof item === 'object' && typeof (item as { value?: unknown }).value === 'number') {
@@ -111,7 +138,11 @@ function fromJson(text: string, path: string): ControlChartInputPoint[] {
       if (typeof o.estimated === 'number') p.estimated = o.estimated;
       return p;
     }
-    throw new ModelOpsError('chart-values', `${path}: item ${i + 1} is ${JSON.stringify(item)}, not a number or {value: number}.`, 'Give every point a numeric value.');
+    throw new ModelOpsError(
+      'chart-values',
+      `${path}: item ${i + 1} is ${JSON.stringify(item)}, not a number or {value: number}.`,
+      'Give every point a numeric value.',
+    );
   });
 }
 
@@ -124,18 +155,32 @@ function fromCsv(text: string, path: string): ControlChartInputPoint[] {
   const header = hasHeader ? first.map((h) => h.toLowerCase()) : ['value'];
   const col = (name: string) => header.indexOf(name);
   const vi = col('value');
-  if (vi < 0) throw new ModelOpsError('chart-values', `${path}: the header ${first.join(',')} has no "value" column.`, 'Name the column of values "value" (optional columns: n, start, end).');
+  if (vi < 0)
+    throw new ModelOpsError(
+      'chart-values',
+      `${path}: the header ${first.join(',')} has no "value" column.`,
+      'Name the column of values "value" (optional columns: n, start, end).',
+    );
   return lines.slice(hasHeader ? 1 : 0).map((line, i) => {
     const c = cells(line);
     const row = i + (hasHeader ? 2 : 1);
     const value = Number(c[vi]);
     if (c[vi] === undefined || c[vi] === '' || !Number.isFinite(value)) {
-      throw new ModelOpsError('chart-values', `${path}: row ${row}, column "value" is ${JSON.stringify(c[vi] ?? '')}, not a number.`, 'Every row needs a numeric value.');
+      throw new ModelOpsError(
+        'chart-values',
+        `${path}: row ${row}, column "value" is ${JSON.stringify(c[vi] ?? '')}, not a number.`,
+        'Every row needs a numeric value.',
+      );
     }
     const p: ControlChartInputPoint = { value };
     if (col('n') >= 0 && c[col('n')] !== '') {
       const n = Number(c[col('n')]);
-      if (!Number.isFinite(n)) throw new ModelOpsError('chart-values', `${path}: row ${row}, column "n" is ${JSON.stringify(c[col('n')])}, not a number.`, 'Give n as the window size.');
+      if (!Number.isFinite(n))
+        throw new ModelOpsError(
+          'chart-values',
+          `${path}: row ${row}, column "n" is ${JSON.stringify(c[col('n')])}, not a number.`,
+          'Give n as the window size.',
+        );
       p.n = n;
     }
     if (col('start') >= 0 && c[col('start')]) p.start = c[col('start')];
@@ -144,7 +189,13 @@ function fromCsv(text: string, path: string): ControlChartInputPoint[] {
   });
 }
 
-function done(io: CliIO, json: boolean, result: { path: string; bytes: number }, extra: Record<string, unknown>, line: string): number {
+function done(
+  io: CliIO,
+  json: boolean,
+  result: { path: string; bytes: number },
+  extra: Record<string, unknown>,
+  line: string,
+): number {
   if (json) io.out(JSON.stringify({ ...result, ...extra }, null, 2));
   else {
     io.out(result.path);
@@ -164,22 +215,49 @@ async function control(argv: string[], io: CliIO): Promise<number> {
   const k = num(o.baseline, '--baseline');
   let baseline: Baseline | undefined;
   if (mean !== undefined || std !== undefined) {
-    if (k !== undefined) throw new ModelOpsError('cli-usage', 'Give either --baseline or --mean/--std, not both.', USAGE);
+    if (k !== undefined)
+      throw new ModelOpsError('cli-usage', 'Give either --baseline or --mean/--std, not both.', USAGE);
     const pChart = Boolean(o['p-chart']);
-    if (mean === undefined || (std === undefined && !pChart)) throw new ModelOpsError('cli-usage', 'An explicit baseline needs both --mean and --std (a p-chart needs only --mean).', USAGE);
+    if (mean === undefined || (std === undefined && !pChart))
+      throw new ModelOpsError(
+        'cli-usage',
+        'An explicit baseline needs both --mean and --std (a p-chart needs only --mean).',
+        USAGE,
+      );
     baseline = { mean, std: std ?? 0 };
   } else if (k !== undefined) baseline = k;
-  const rules = o.rules === undefined ? undefined : String(o.rules).split(',').map((r) => Number(r.trim()));
-  const metric = (o.metric) ?? null;
+  const rules =
+    o.rules === undefined
+      ? undefined
+      : String(o.rules)
+          .split(',')
+          .map((r) => Number(r.trim()));
+  const metric = o.metric ?? null;
   const estimator = o.estimator === undefined ? undefined : checkEstimator(o.estimator);
   const side = o.side === undefined ? undefined : checkSide(o.side);
-  const data = buildControlChart(points, { chart: o['p-chart'] ? 'p' : 'individuals', sigma: num(o.sigma, '--sigma'), baseline, rules, metric, ...(estimator ? { estimator } : {}), ...(side ? { side } : {}) });
+  const data = buildControlChart(points, {
+    chart: o['p-chart'] ? 'p' : 'individuals',
+    sigma: num(o.sigma, '--sigma'),
+    baseline,
+    rules,
+    metric,
+    ...(estimator ? { estimator } : {}),
+    ...(side ? { side } : {}),
+  });
   const rulesFired = [...new Set(data.violations.map((v) => v.rule))];
   // σ, UCL and LCL per point, so a p-chart with unequal windows states each window's own limits;
   // the top-level ones are given only when every point shares them.
   const perPoint = data.values.map((value, i) => {
     const l = pointLimits(data, i);
-    return { index: i, value, n: data.n?.[i] ?? null, std: l.std, ucl: l.ucl, lcl: l.lcl, ...(data.estimated ? { estimated: data.estimated[i] } : {}) };
+    return {
+      index: i,
+      value,
+      n: data.n?.[i] ?? null,
+      std: l.std,
+      ucl: l.ucl,
+      lcl: l.lcl,
+      ...(data.estimated ? { estimated: data.estimated[i] } : {}),
+    };
   });
   const summary = {
     kind: 'control',
@@ -201,9 +279,11 @@ async function control(argv: string[], io: CliIO): Promise<number> {
     io.out(JSON.stringify(summary, null, 2));
     return 0;
   }
-  const title = (o.title) ?? `Control chart${metric ? ` — ${metric}` : ''}`;
+  const title = o.title ?? `Control chart${metric ? ` — ${metric}` : ''}`;
   const result = writeChartReport({ kind: 'control', data, title, out });
-  const sigmaText = data.limits ? `σ ${data.std.toPrecision(6)}` : `σ per window (${data.std.toPrecision(6)} at the mean n)`;
+  const sigmaText = data.limits
+    ? `σ ${data.std.toPrecision(6)}`
+    : `σ per window (${data.std.toPrecision(6)} at the mean n)`;
   return done(
     io,
     Boolean(o.json),
@@ -220,9 +300,15 @@ async function metrics(argv: string[], io: CliIO): Promise<number> {
   const registry = openForRead(findWorkspaceRoot(io.cwd, o.root));
   try {
     const data = runMetricsData(registry, positionals);
-    const title = (o.title) ?? `Training metrics — ${positionals.join(', ')}`;
+    const title = o.title ?? `Training metrics — ${positionals.join(', ')}`;
     const result = writeChartReport({ kind: 'runMetrics', data, title, out });
-    return done(io, Boolean(o.json), result, { kind: 'runMetrics', runs: data.runs.map((r) => ({ runId: r.runId, epochs: r.points.length })) }, '');
+    return done(
+      io,
+      Boolean(o.json),
+      result,
+      { kind: 'runMetrics', runs: data.runs.map((r) => ({ runId: r.runId, epochs: r.points.length })) },
+      '',
+    );
   } finally {
     registry.close();
   }
@@ -235,9 +321,15 @@ async function compare(argv: string[], io: CliIO): Promise<number> {
   const registry = openForRead(findWorkspaceRoot(io.cwd, o.root));
   try {
     const data = compareData(registry, positionals);
-    const title = (o.title) ?? `Compare versions — ${data.versions.join(' vs ')}`;
+    const title = o.title ?? `Compare versions — ${data.versions.join(' vs ')}`;
     const result = writeChartReport({ kind: 'compare', data, title, out });
-    return done(io, Boolean(o.json), result, { kind: 'compare', versions: data.versions, metrics: data.metrics.map((m) => m.name) }, '');
+    return done(
+      io,
+      Boolean(o.json),
+      result,
+      { kind: 'compare', versions: data.versions, metrics: data.metrics.map((m) => m.name) },
+      '',
+    );
   } finally {
     registry.close();
   }

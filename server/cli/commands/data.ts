@@ -6,7 +6,12 @@ import { findWorkspaceRoot, need, parseCli, printJson, str } from '../shared/arg
 import { openForRead } from '../shared/registry';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry, type WorkspaceRegistry } from '../../engine/registry';
-import { notStoredError, type DataUse, type DataVersionRecord, type DataVersions } from '../../engine/registry/datasets';
+import {
+  notStoredError,
+  type DataUse,
+  type DataVersionRecord,
+  type DataVersions,
+} from '../../engine/registry/datasets';
 import type { DatasetRef } from '../../engine/registry/types';
 import { readDataset } from '../../engine/data/read';
 import { checkoutData } from '../../engine/data/store/checkout';
@@ -44,7 +49,8 @@ export function formatBytes(n: number): string {
 }
 
 const short = (d: string): string => `${d.slice(0, 19)}…`;
-const useLabel = (u: DataUse): string => `${u.model}@${u.version}${u.aliases.length ? ` (${u.aliases.join(', ')})` : ''}`;
+const useLabel = (u: DataUse): string =>
+  `${u.model}@${u.version}${u.aliases.length ? ` (${u.aliases.join(', ')})` : ''}`;
 const ROLES: ReadonlyArray<DatasetRef['role']> = ['train', 'validation', 'test', 'evaluation', 'other'];
 
 function storedState(d: DataVersionRecord): string {
@@ -65,12 +71,21 @@ interface Target {
  */
 function resolveTargets(reg: WorkspaceRegistry, d: DataVersions, ref: string, role: string | undefined): Target[] {
   if (role !== undefined && !ROLES.includes(role as DatasetRef['role'])) {
-    throw new ModelOpsError('cli-usage', `--role must be one of ${ROLES.join(', ')}, not '${role}'.`, 'e.g. --role train');
+    throw new ModelOpsError(
+      'cli-usage',
+      `--role must be one of ${ROLES.join(', ')}, not '${role}'.`,
+      'e.g. --role train',
+    );
   }
   if (!ref.includes('@') && /^(sha256:)?[0-9a-fA-F]+$/.test(ref)) {
     const digest = d.resolveDigest(ref);
     const record = d.get(digest);
-    if (!record) throw new ModelOpsError('data-version-not-found', `No dataset with digest ${digest} in the registry.`, 'List data versions with `modelops data list`.');
+    if (!record)
+      throw new ModelOpsError(
+        'data-version-not-found',
+        `No dataset with digest ${digest} in the registry.`,
+        'List data versions with `modelops data list`.',
+      );
     return [{ record, role: null, path: record.path }];
   }
   const v = reg.getVersion(ref);
@@ -84,12 +99,20 @@ function resolveTargets(reg: WorkspaceRegistry, d: DataVersions, ref: string, ro
   }
   const refs = role ? v.datasets.filter((r) => r.role === role) : v.datasets;
   if (refs.length === 0) {
-    throw new ModelOpsError('data-version-not-found', `${label} has no ${role} dataset (it has: ${v.datasets.map((r) => r.role).join(', ')}).`, `Use --role ${v.datasets[0].role}, or leave --role out for all of them.`);
+    throw new ModelOpsError(
+      'data-version-not-found',
+      `${label} has no ${role} dataset (it has: ${v.datasets.map((r) => r.role).join(', ')}).`,
+      `Use --role ${v.datasets[0].role}, or leave --role out for all of them.`,
+    );
   }
   return refs.map((r) => {
     const record = d.get(r.digest);
     if (!record) {
-      throw new ModelOpsError('data-version-not-found', `${label} names ${r.role} data ${r.path} (${r.digest}), but the registry has no record of it.`, 'Retrain the version, or store the file with `modelops data add <file>` (its digest must match).');
+      throw new ModelOpsError(
+        'data-version-not-found',
+        `${label} names ${r.role} data ${r.path} (${r.digest}), but the registry has no record of it.`,
+        'Retrain the version, or store the file with `modelops data add <file>` (its digest must match).',
+      );
     }
     return { record, role: r.role, path: r.path };
   });
@@ -103,7 +126,8 @@ function withRead<T>(root: string, fn: (reg: WorkspaceRegistry, d: DataVersions)
 function details(d: DataVersions, t: Target, uses: DataUse[]) {
   const m = t.record.stored ? d.manifest(t.record.digest) : null;
   const sharing = m ? d.chunkSharing(m.digest) : null;
-  const sharedBytes = m && sharing ? m.chunks.filter((c) => sharing.sharedChunks.has(c.digest)).reduce((s, c) => s + c.size, 0) : 0;
+  const sharedBytes =
+    m && sharing ? m.chunks.filter((c) => sharing.sharedChunks.has(c.digest)).reduce((s, c) => s + c.size, 0) : 0;
   return {
     ...t.record,
     role: t.role,
@@ -118,15 +142,32 @@ async function list(root: string, json: boolean, io: CliIO): Promise<number> {
   return withRead(root, async (_reg, d) => {
     const all = d.withVersions();
     const totals = d.totals();
-    if (json) return printJson(io, { datasets: all, store: { ...totals, dedupRatio: totals.storedBytes > 0 ? totals.logicalBytes / totals.storedBytes : null } });
+    if (json)
+      return printJson(io, {
+        datasets: all,
+        store: { ...totals, dedupRatio: totals.storedBytes > 0 ? totals.logicalBytes / totals.storedBytes : null },
+      });
     if (all.length === 0) {
-      io.out('No datasets recorded yet. Training (`modelops train`) stores the data it reads; `modelops data add <file>` stores one by hand.');
+      io.out(
+        'No datasets recorded yet. Training (`modelops train`) stores the data it reads; `modelops data add <file>` stores one by hand.',
+      );
       return 0;
     }
     const c = paint(io.isTTY);
-    const rows = all.map((x) => [short(x.digest), x.path, x.rows, x.columns.length, x.stored ? formatBytes(x.stored.size) : '—', x.stored ? c.green('stored') : c.yellow(storedState(x)), x.usedBy.map(useLabel).join(', ') || '—']);
+    const rows = all.map((x) => [
+      short(x.digest),
+      x.path,
+      x.rows,
+      x.columns.length,
+      x.stored ? formatBytes(x.stored.size) : '—',
+      x.stored ? c.green('stored') : c.yellow(storedState(x)),
+      x.usedBy.map(useLabel).join(', ') || '—',
+    ]);
     io.out(table(['DIGEST', 'PATH', 'ROWS', 'COLS', 'SIZE', 'BYTES', 'USED BY'], rows));
-    if (totals.logicalBytes > 0) io.out(`\n${formatBytes(totals.logicalBytes)} of data in ${formatBytes(totals.storedBytes)} of chunks (dedup ×${(totals.logicalBytes / Math.max(1, totals.storedBytes)).toFixed(2)})`);
+    if (totals.logicalBytes > 0)
+      io.out(
+        `\n${formatBytes(totals.logicalBytes)} of data in ${formatBytes(totals.storedBytes)} of chunks (dedup ×${(totals.logicalBytes / Math.max(1, totals.storedBytes)).toFixed(2)})`,
+      );
     return 0;
   });
 }
@@ -143,7 +184,9 @@ async function show(root: string, ref: string, role: string | undefined, json: b
       io.out(c.bold(`${x.role ? `${x.role}: ` : ''}${x.path}`) + `  ${x.digest}`);
       io.out(`  rows ${x.rows}, columns ${x.columns.length}, recorded ${x.createdAt}`);
       if (x.stored) {
-        io.out(`  stored: ${formatBytes(x.stored.size)} in ${x.chunks} chunks at ${x.stored.storedAt}; ${formatBytes(x.sharedBytes)} (${Math.round(x.sharedFraction * 100)}%) shared with other data versions`);
+        io.out(
+          `  stored: ${formatBytes(x.stored.size)} in ${x.chunks} chunks at ${x.stored.storedAt}; ${formatBytes(x.sharedBytes)} (${Math.round(x.sharedFraction * 100)}%) shared with other data versions`,
+        );
       } else {
         io.out(`  ${c.yellow(notStoredError(x).message)}`);
       }
@@ -162,7 +205,10 @@ async function show(root: string, ref: string, role: string | undefined, json: b
               formatNumber(p.max),
               formatNumber(p.mean),
               p.distinct === undefined ? '—' : `${p.distinct}${p.distinctCapped ? '+' : ''}`,
-              (p.top ?? []).slice(0, 3).map((t) => `${t.value} (${t.count})`).join(', ') || '—',
+              (p.top ?? [])
+                .slice(0, 3)
+                .map((t) => `${t.value} (${t.count})`)
+                .join(', ') || '—',
             ]),
           ),
         );
@@ -175,10 +221,20 @@ async function show(root: string, ref: string, role: string | undefined, json: b
 /** The file name a restored dataset gets: the recorded name, prefixed by its role when two would collide. */
 function outNames(targets: Target[]): string[] {
   const names = targets.map((t) => basename(t.path.split('\\').join('/')) || `${t.record.digest.slice(7, 19)}.data`);
-  return names.map((n, i) => (names.indexOf(n) !== names.lastIndexOf(n) && targets[i].role ? `${targets[i].role}-${n}` : n));
+  return names.map((n, i) =>
+    names.indexOf(n) !== names.lastIndexOf(n) && targets[i].role ? `${targets[i].role}-${n}` : n,
+  );
 }
 
-async function checkout(root: string, ref: string, role: string | undefined, outDir: string, force: boolean, json: boolean, io: CliIO): Promise<number> {
+async function checkout(
+  root: string,
+  ref: string,
+  role: string | undefined,
+  outDir: string,
+  force: boolean,
+  json: boolean,
+  io: CliIO,
+): Promise<number> {
   return withRead(root, async (reg, d) => {
     const targets = resolveTargets(reg, d, ref, role);
     const store = new DataStore(reg.storeDir);
@@ -195,7 +251,10 @@ async function checkout(root: string, ref: string, role: string | undefined, out
     }
     if (json) return printJson(io, done);
     const c = paint(io.isTTY);
-    for (const x of done) io.out(`${c.green('✓')} ${x.role ? `${x.role} ` : ''}${x.path} → ${displayPath(io.cwd, x.out)} (${formatBytes(x.size)}, ${short(x.digest)} verified)`);
+    for (const x of done)
+      io.out(
+        `${c.green('✓')} ${x.role ? `${x.role} ` : ''}${x.path} → ${displayPath(io.cwd, x.out)} (${formatBytes(x.size)}, ${short(x.digest)} verified)`,
+      );
     return 0;
   });
 }
@@ -211,11 +270,28 @@ async function add(root: string, file: string, json: boolean, io: CliIO): Promis
     const store = new DataStore(reg.storeDir);
     const put = await store.putFile(abs);
     const columns = ds.columns.map((col) => ({ name: col.name, type: col.type }));
-    reg.datasets.record({ manifest: put.manifest, path: shown, rows: ds.rows.length, columns, profile: profileDataset(ds) });
+    reg.datasets.record({
+      manifest: put.manifest,
+      path: shown,
+      rows: ds.rows.length,
+      columns,
+      profile: profileDataset(ds),
+    });
     reg.recordDataset({ digest: put.manifest.digest, path: shown, rows: ds.rows.length, columns });
-    const result = { digest: put.manifest.digest, path: shown, rows: ds.rows.length, columns: columns.length, size: put.manifest.size, chunks: put.manifest.chunks.length, newChunks: put.newChunks, newBytes: put.newBytes };
+    const result = {
+      digest: put.manifest.digest,
+      path: shown,
+      rows: ds.rows.length,
+      columns: columns.length,
+      size: put.manifest.size,
+      chunks: put.manifest.chunks.length,
+      newChunks: put.newChunks,
+      newBytes: put.newBytes,
+    };
     if (json) return printJson(io, result);
-    io.out(`${paint(io.isTTY).green('✓')} stored ${shown} as ${result.digest}: ${result.rows} rows, ${result.columns} columns, ${formatBytes(result.size)} in ${result.chunks} chunks (${result.newChunks} new, ${formatBytes(result.newBytes)} written)`);
+    io.out(
+      `${paint(io.isTTY).green('✓')} stored ${shown} as ${result.digest}: ${result.rows} rows, ${result.columns} columns, ${formatBytes(result.size)} in ${result.chunks} chunks (${result.newChunks} new, ${formatBytes(result.newBytes)} written)`,
+    );
     return 0;
   } finally {
     reg.close();
@@ -227,7 +303,17 @@ export const dataCommand: CliCommand = {
   summary: 'Data versions: list, show, checkout the exact bytes a version was trained on, add a file',
   usage: USAGE,
   async run(argv, io) {
-    const a = parseCli(argv, { json: { type: 'boolean' }, root: { type: 'string' }, role: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } }, USAGE);
+    const a = parseCli(
+      argv,
+      {
+        json: { type: 'boolean' },
+        root: { type: 'string' },
+        role: { type: 'string' },
+        out: { type: 'string' },
+        force: { type: 'boolean' },
+      },
+      USAGE,
+    );
     const [sub, arg, ...extra] = a.positionals;
     const root = findWorkspaceRoot(io.cwd, str(a.values.root));
     const json = a.values.json === true;
@@ -235,7 +321,8 @@ export const dataCommand: CliCommand = {
     if (extra.length > 0) throw new ModelOpsError('cli-usage', `Unexpected argument '${extra[0]}'.`, USAGE);
     const only = (allowed: string[]): void => {
       for (const k of ['role', 'out', 'force'] as const) {
-        if (a.values[k] !== undefined && !allowed.includes(k)) throw new ModelOpsError('cli-usage', `--${k} does not apply to \`data ${sub}\`.`, USAGE);
+        if (a.values[k] !== undefined && !allowed.includes(k))
+          throw new ModelOpsError('cli-usage', `--${k} does not apply to \`data ${sub}\`.`, USAGE);
       }
     };
     switch (sub) {
@@ -248,12 +335,24 @@ export const dataCommand: CliCommand = {
         return show(root, need(arg, 'the dataset (a digest prefix or model@version)', USAGE), role, json, io);
       case 'checkout':
         only(['role', 'out', 'force']);
-        return checkout(root, need(arg, 'the dataset (a digest or model@version)', USAGE), role, resolve(io.cwd, str(a.values.out) ?? '.'), a.values.force === true, json, io);
+        return checkout(
+          root,
+          need(arg, 'the dataset (a digest or model@version)', USAGE),
+          role,
+          resolve(io.cwd, str(a.values.out) ?? '.'),
+          a.values.force === true,
+          json,
+          io,
+        );
       case 'add':
         only([]);
         return add(root, need(arg, 'the file to store', USAGE), json, io);
       default:
-        throw new ModelOpsError('cli-usage', sub ? `Unknown data command '${sub}'.` : 'Missing the data command (list, show, checkout, add).', USAGE);
+        throw new ModelOpsError(
+          'cli-usage',
+          sub ? `Unknown data command '${sub}'.` : 'Missing the data command (list, show, checkout, add).',
+          USAGE,
+        );
     }
   },
 };

@@ -19,13 +19,25 @@ export const deployCommand: CliCommand = {
   async run(argv, io) {
     const { values, positionals } = parseCli(
       argv,
-      { target: { type: 'string' }, 'override-reason': { type: 'string' }, config: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' }, ...TOKEN_ORIGIN_OPTION },
+      {
+        target: { type: 'string' },
+        'override-reason': { type: 'string' },
+        config: { type: 'string' },
+        root: { type: 'string' },
+        json: { type: 'boolean' },
+        ...TOKEN_ORIGIN_OPTION,
+      },
       USAGE,
     );
     const ref = positionals[0];
     const target = values.target as string | undefined;
-    if (!ref || !target) throw new ModelOpsError('cli-usage', 'Missing the version reference or --target.', `Usage:\n${USAGE}`);
-    const { root, config, configDir } = await openWorkspace(io, values.root as string | undefined, values.config as string | undefined);
+    if (!ref || !target)
+      throw new ModelOpsError('cli-usage', 'Missing the version reference or --target.', `Usage:\n${USAGE}`);
+    const { root, config, configDir } = await openWorkspace(
+      io,
+      values.root as string | undefined,
+      values.config as string | undefined,
+    );
     const registry = openRegistry(root);
     const c = paint(io.isTTY);
     const json = values.json === true;
@@ -47,7 +59,10 @@ export const deployCommand: CliCommand = {
         },
       });
       if (json) io.out(JSON.stringify({ ok: true, url: result.url, deployment: result.deployment }, null, 2));
-      else io.out(`${c.bold(`${result.deployment.model}@${result.deployment.version}`)} serves on target '${target}' at ${result.url}`);
+      else
+        io.out(
+          `${c.bold(`${result.deployment.model}@${result.deployment.version}`)} serves on target '${target}' at ${result.url}`,
+        );
       return 0;
     } catch (e) {
       if (json && e instanceof ModelOpsError) {

@@ -30,21 +30,40 @@ export const explainCommand: CliCommand = {
   async run(argv, io) {
     const a = parseCli(
       argv,
-      { json: { type: 'boolean' }, root: { type: 'string' }, config: { type: 'string' }, rows: { type: 'string' }, 'rows-from': { type: 'string' }, background: { type: 'string' }, method: { type: 'string' }, pairs: { type: 'string' }, repeats: { type: 'string' }, seed: { type: 'string' } },
+      {
+        json: { type: 'boolean' },
+        root: { type: 'string' },
+        config: { type: 'string' },
+        rows: { type: 'string' },
+        'rows-from': { type: 'string' },
+        background: { type: 'string' },
+        method: { type: 'string' },
+        pairs: { type: 'string' },
+        repeats: { type: 'string' },
+        seed: { type: 'string' },
+      },
       USAGE,
     );
     const ref = a.positionals[0];
-    if (!ref || a.positionals.length > 1) throw new ModelOpsError('cli-usage', ref ? `Unexpected argument '${a.positionals[1]}'.` : 'Missing the version to explain (model@1.2.0).', USAGE);
+    if (!ref || a.positionals.length > 1)
+      throw new ModelOpsError(
+        'cli-usage',
+        ref ? `Unexpected argument '${a.positionals[1]}'.` : 'Missing the version to explain (model@1.2.0).',
+        USAGE,
+      );
     const rowsArg = str(a.values.rows);
     const rowsFrom = str(a.values['rows-from']);
-    if (rowsArg !== undefined && rowsFrom !== undefined) throw new ModelOpsError('cli-usage', 'Give --rows or --rows-from, not both.', USAGE);
+    if (rowsArg !== undefined && rowsFrom !== undefined)
+      throw new ModelOpsError('cli-usage', 'Give --rows or --rows-from, not both.', USAGE);
     const rows = rowsArg?.split(',').map((s) => {
       const n = Number(s.trim());
-      if (s.trim() === '' || !Number.isInteger(n) || n < 0) throw new ModelOpsError('cli-usage', `--rows must list 0-based row indexes (0,5,9); '${s}' is not one.`, USAGE);
+      if (s.trim() === '' || !Number.isInteger(n) || n < 0)
+        throw new ModelOpsError('cli-usage', `--rows must list 0-based row indexes (0,5,9); '${s}' is not one.`, USAGE);
       return n;
     });
     const method = str(a.values.method);
-    if (method !== undefined && method !== 'auto' && method !== 'exact' && method !== 'permutation') throw new ModelOpsError('cli-usage', `--method must be auto, exact or permutation; got '${method}'.`, USAGE);
+    if (method !== undefined && method !== 'auto' && method !== 'exact' && method !== 'permutation')
+      throw new ModelOpsError('cli-usage', `--method must be auto, exact or permutation; got '${method}'.`, USAGE);
     const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');
     const registry = openRegistry(rootFor(io, str(a.values.root), configPath));
     const sigint = abortOnSigint();
@@ -65,25 +84,67 @@ export const explainCommand: CliCommand = {
       });
       const name = `${r.version.model}@${r.version.version}`;
       if (a.values.json) {
-        io.out(JSON.stringify({ version: name, data: r.data, rowIds: r.rowIds, inputs: r.inputs, shap: r.shap, meanAbsShap: r.meanAbsShap, permutation: r.permutation, stored: r.stored }, null, 2));
+        io.out(
+          JSON.stringify(
+            {
+              version: name,
+              data: r.data,
+              rowIds: r.rowIds,
+              inputs: r.inputs,
+              shap: r.shap,
+              meanAbsShap: r.meanAbsShap,
+              permutation: r.permutation,
+              stored: r.stored,
+            },
+            null,
+            2,
+          ),
+        );
         return 0;
       }
       const s = r.shap;
-      io.out(`${c.bold(name)}: ${s.method} Shapley values of ${s.rows.length} row(s) of ${r.data} against ${s.background} background rows${s.pairs ? ` (${s.pairs} antithetic pairs per row)` : ''}\n`);
+      io.out(
+        `${c.bold(name)}: ${s.method} Shapley values of ${s.rows.length} row(s) of ${r.data} against ${s.background} background rows${s.pairs ? ` (${s.pairs} antithetic pairs per row)` : ''}\n`,
+      );
       // One table per output: the predicted class's when few rows, else every output.
       const shown = s.rows.slice(0, 20);
       s.outputs.forEach((out, k) => {
         const head = s.outputs.length > 1 ? `P(${out})` : out;
         io.out(`${c.bold(head)}: base ${formatNumber(s.base[k])}`);
-        io.out(table(['row', ...s.features, 'f(x)'], shown.map((row, j) => [r.rowIds[j], ...row.values.map((v, i) => (row.stderr ? `${formatNumber(v[k])} ±${formatNumber(row.stderr[i][k])}` : formatNumber(v[k]))), formatNumber(row.output[k])])));
+        io.out(
+          table(
+            ['row', ...s.features, 'f(x)'],
+            shown.map((row, j) => [
+              r.rowIds[j],
+              ...row.values.map((v, i) =>
+                row.stderr ? `${formatNumber(v[k])} ±${formatNumber(row.stderr[i][k])}` : formatNumber(v[k]),
+              ),
+              formatNumber(row.output[k]),
+            ]),
+          ),
+        );
         io.out('');
       });
       if (s.rows.length > shown.length) io.out(c.dim(`${s.rows.length - shown.length} more row(s): use --json.`));
       if (r.meanAbsShap && r.permutation) {
         const p = r.permutation;
         io.out(c.bold('global importance'));
-        io.out(table(['feature', 'mean |SHAP|', `perm. drop in ${p.metric}`, 'std'], s.features.map((f, i) => [f, formatNumber(r.meanAbsShap!.overall[i]), formatNumber(p.features[i].mean), formatNumber(p.features[i].std)])));
-        io.out(c.dim(`permutation importance: ${p.repeats} repeats on ${p.rows} test rows, baseline ${p.metric} ${formatNumber(p.baseline)}`));
+        io.out(
+          table(
+            ['feature', 'mean |SHAP|', `perm. drop in ${p.metric}`, 'std'],
+            s.features.map((f, i) => [
+              f,
+              formatNumber(r.meanAbsShap!.overall[i]),
+              formatNumber(p.features[i].mean),
+              formatNumber(p.features[i].std),
+            ]),
+          ),
+        );
+        io.out(
+          c.dim(
+            `permutation importance: ${p.repeats} repeats on ${p.rows} test rows, baseline ${p.metric} ${formatNumber(p.baseline)}`,
+          ),
+        );
         if (r.stored) io.out(c.dim(`stored in ${r.stored}`));
       }
       return 0;

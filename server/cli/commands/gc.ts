@@ -30,14 +30,33 @@ export const gcCommand: CliCommand = {
   summary: 'Free the stored bytes of data versions no version, alias, deployment or run references',
   usage: USAGE,
   async run(argv, io) {
-    const a = parseCli(argv, { 'dry-run': { type: 'boolean' }, 'keep-days': { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' } }, USAGE);
-    if (a.positionals.length > 0) throw new ModelOpsError('cli-usage', `Unexpected argument '${a.positionals[0]}'.`, USAGE);
+    const a = parseCli(
+      argv,
+      {
+        'dry-run': { type: 'boolean' },
+        'keep-days': { type: 'string' },
+        json: { type: 'boolean' },
+        root: { type: 'string' },
+      },
+      USAGE,
+    );
+    if (a.positionals.length > 0)
+      throw new ModelOpsError('cli-usage', `Unexpected argument '${a.positionals[0]}'.`, USAGE);
     const keepDays = intFlag(str(a.values['keep-days']), '--keep-days', 0);
     const dryRun = a.values['dry-run'] === true;
     const root = findWorkspaceRoot(io.cwd, str(a.values.root));
     const storeDir = join(root, '.modelops');
     if (!existsSync(storeDir)) {
-      if (a.values.json) return printJson(io, { dryRun, keepDays: keepDays ?? null, kept: [], freed: [], chunks: 0, bytes: 0, temps: 0 });
+      if (a.values.json)
+        return printJson(io, {
+          dryRun,
+          keepDays: keepDays ?? null,
+          kept: [],
+          freed: [],
+          chunks: 0,
+          bytes: 0,
+          temps: 0,
+        });
       io.out(`No workspace store at ${storeDir}: nothing to collect.`);
       return 0;
     }
@@ -45,23 +64,45 @@ export const gcCommand: CliCommand = {
     const reg = dryRun ? openForRead(root) : openRegistry(root);
     try {
       if (reg.lostDatabase && !dryRun) throw lostError(`${storeDir}/registry.db`, reg.lostDatabase);
-      const report = collectGarbage(reg.datasets, new DataStore(storeDir), { dryRun, ...(keepDays !== undefined ? { keepDays } : {}) });
+      const report = collectGarbage(reg.datasets, new DataStore(storeDir), {
+        dryRun,
+        ...(keepDays !== undefined ? { keepDays } : {}),
+      });
       if (a.values.json) return printJson(io, report);
       const c = paint(io.isTTY);
       const verb = dryRun ? 'would free' : 'freed';
       const freedBytes = report.freed.reduce((s, f) => s + f.size, 0);
       if (report.freed.length > 0) {
-        io.out(`${dryRun ? c.yellow('dry run:') + ' ' : ''}${verb} the bytes of ${report.freed.length} data version${report.freed.length === 1 ? '' : 's'} (${formatBytes(freedBytes)} of data):`);
-        io.out(table(['DIGEST', 'PATH', 'SIZE', 'CHUNKS'], report.freed.map((f) => [`${f.digest.slice(0, 19)}…`, f.path, formatBytes(f.size), f.chunks])));
+        io.out(
+          `${dryRun ? c.yellow('dry run:') + ' ' : ''}${verb} the bytes of ${report.freed.length} data version${report.freed.length === 1 ? '' : 's'} (${formatBytes(freedBytes)} of data):`,
+        );
+        io.out(
+          table(
+            ['DIGEST', 'PATH', 'SIZE', 'CHUNKS'],
+            report.freed.map((f) => [`${f.digest.slice(0, 19)}…`, f.path, formatBytes(f.size), f.chunks]),
+          ),
+        );
       } else {
         io.out(`${dryRun ? c.yellow('dry run:') + ' ' : ''}no data version to free.`);
       }
-      io.out(`${verb} ${report.chunks} chunk file${report.chunks === 1 ? '' : 's'} (${formatBytes(report.bytes)} on disk; chunks shared with kept data stay)${report.temps ? ` and ${report.temps} stale temp file${report.temps === 1 ? '' : 's'}` : ''}.`);
+      io.out(
+        `${verb} ${report.chunks} chunk file${report.chunks === 1 ? '' : 's'} (${formatBytes(report.bytes)} on disk; chunks shared with kept data stay)${report.temps ? ` and ${report.temps} stale temp file${report.temps === 1 ? '' : 's'}` : ''}.`,
+      );
       if (report.kept.length > 0) {
         io.out(`\nkept ${report.kept.length} data version${report.kept.length === 1 ? '' : 's'}:`);
-        io.out(table(['DIGEST', 'PATH', 'KEPT FOR'], report.kept.map((k) => [`${k.digest.slice(0, 19)}…`, k.path, k.reasons.slice(0, 3).join('; ') + (k.reasons.length > 3 ? `; +${k.reasons.length - 3} more` : '')])));
+        io.out(
+          table(
+            ['DIGEST', 'PATH', 'KEPT FOR'],
+            report.kept.map((k) => [
+              `${k.digest.slice(0, 19)}…`,
+              k.path,
+              k.reasons.slice(0, 3).join('; ') + (k.reasons.length > 3 ? `; +${k.reasons.length - 3} more` : ''),
+            ]),
+          ),
+        );
       }
-      if (dryRun && (report.freed.length > 0 || report.chunks > 0)) io.out(c.dim('\nRun `modelops gc` without --dry-run to free them.'));
+      if (dryRun && (report.freed.length > 0 || report.chunks > 0))
+        io.out(c.dim('\nRun `modelops gc` without --dry-run to free them.'));
       return 0;
     } finally {
       reg.close();

@@ -20,4 +20,26 @@ import { gcCommand } from './gc';
 import { tuneCommand } from './tune';
 
 /** Every verb of the CLI. Add a verb by adding one line to this list. */
-export const commands: CliCommand[] = [initCommand, validateCommand, versionsCommand, runsCommand, chartCommand, serveCommand, deployCommand, rollbackCommand, monitorCommand, trainCommand, evaluateCommand, explainCommand, storeCommand, auditCommand, approveCommand, approvalsCommand, cardCommand, dataCommand, gcCommand, tuneCommand, optimizeCommand];
+export const commands: CliCommand[] = [
+  initCommand,
+  validateCommand,
+  versionsCommand,
+  runsCommand,
+  chartCommand,
+  serveCommand,
+  deployCommand,
+  rollbackCommand,
+  monitorCommand,
+  trainCommand,
+  evaluateCommand,
+  explainCommand,
+  storeCommand,
+  auditCommand,
+  approveCommand,
+  approvalsCommand,
+  cardCommand,
+  dataCommand,
+  gcCommand,
+  tuneCommand,
+  optimizeCommand,
+];

@@ -29,4 +29,3 @@ export const initCommand: CliCommand = {
     return 0;
   },
 };
-

@@ -4,7 +4,14 @@ import { formatNumber, paint, table } from '../output';
 import { openRegistry } from '../../engine/registry';
 import { monitor } from '../../engine/monitoring';
 import { pointLimits } from '../../engine/spc';
-import { envTokenFor, openWorkspace, parseCli, selfServeCommand, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
+import {
+  envTokenFor,
+  openWorkspace,
+  parseCli,
+  selfServeCommand,
+  TOKEN_ORIGIN_OPTION,
+  TOKEN_USAGE,
+} from '../shared/targets';
 import type { CliIO } from '../command';
 import type { ModelOpsConfig, MonitorConfig } from '../../engine/config/types';
 import type { Registry } from '../../engine/registry/types';
@@ -54,7 +61,11 @@ export const monitorCommand: CliCommand = {
       },
       USAGE,
     );
-    const { root, config } = await openWorkspace(io, values.root as string | undefined, values.config as string | undefined);
+    const { root, config } = await openWorkspace(
+      io,
+      values.root as string | undefined,
+      values.config as string | undefined,
+    );
     const registry = openRegistry(root);
     if (values.follow) {
       try {
@@ -88,14 +99,26 @@ export const monitorCommand: CliCommand = {
         return r.alerts.length > 0 ? 3 : 0;
       }
       const c = paint(io.isTTY);
-      io.out(`${c.bold(`${r.model}`)} on '${r.target}'${r.version ? ` (serving ${r.version})` : ''}: ${r.totalPredictions} predictions, ${r.labelled} with feedback, windows of ${r.window}${r.pending ? `, ${r.pending} waiting for the next window` : ''} — ${r.elapsedMs} ms`);
+      io.out(
+        `${c.bold(`${r.model}`)} on '${r.target}'${r.version ? ` (serving ${r.version})` : ''}: ${r.totalPredictions} predictions, ${r.labelled} with feedback, windows of ${r.window}${r.pending ? `, ${r.pending} waiting for the next window` : ''} — ${r.elapsedMs} ms`,
+      );
       if (r.windows.length > 0) {
         const shown = r.windows.slice(-20);
         const features = Object.keys(shown[shown.length - 1].drift);
         io.out('');
         io.out(
           table(
-            ['window', 'end', 'version', 'n', 'labelled', 'accuracy', 'top prediction', `pred ${r.drift?.method ?? 'drift'}`, ...features],
+            [
+              'window',
+              'end',
+              'version',
+              'n',
+              'labelled',
+              'accuracy',
+              'top prediction',
+              `pred ${r.drift?.method ?? 'drift'}`,
+              ...features,
+            ],
             shown.map((w) => {
               const top = Object.entries(w.distribution).sort((a, b) => b[1] - a[1])[0];
               return [
@@ -112,17 +135,22 @@ export const monitorCommand: CliCommand = {
             }),
           ),
         );
-        if (r.windows.length > shown.length) io.out(c.dim(`(last ${shown.length} of ${r.windows.length} windows; --json for all)`));
+        if (r.windows.length > shown.length)
+          io.out(c.dim(`(last ${shown.length} of ${r.windows.length} windows; --json for all)`));
       }
       io.out('');
       if (r.chart) {
         const ch = r.chart;
         const p = pointLimits(ch, ch.values.length - 1);
-        io.out(`control chart (${ch.chart}) of ${ch.metric}: centre ${formatNumber(ch.centre)}, UCL ${formatNumber(p.ucl)}, LCL ${formatNumber(p.lcl)} (L = ${ch.sigma}), ${ch.violations.length} rule violation(s)`);
+        io.out(
+          `control chart (${ch.chart}) of ${ch.metric}: centre ${formatNumber(ch.centre)}, UCL ${formatNumber(p.ucl)}, LCL ${formatNumber(p.lcl)} (L = ${ch.sigma}), ${ch.violations.length} rule violation(s)`,
+        );
       } else if (r.chartNote) io.out(`control chart: ${r.chartNote}`);
       if (r.drift) {
         const drifted = r.drift.features.filter((f) => f.drifted).map((f) => f.name);
-        io.out(`drift (${r.drift.method}, threshold ${r.drift.threshold}) in the latest window: ${drifted.length ? c.yellow(drifted.join(', ')) : 'none'}${r.drift.predictions.drifted ? c.yellow('; predictions drifted') : ''}`);
+        io.out(
+          `drift (${r.drift.method}, threshold ${r.drift.threshold}) in the latest window: ${drifted.length ? c.yellow(drifted.join(', ')) : 'none'}${r.drift.predictions.drifted ? c.yellow('; predictions drifted') : ''}`,
+        );
       }
       if (r.alerts.length > 0) {
         io.out('');
@@ -149,53 +177,116 @@ const fmt = (v: number | null): string => (v === null ? '—' : formatNumber(v))
 
 /** `--follow`: stream the live monitor, record alerts, run monitor.on; ends on SIGINT/SIGTERM. */
 async function follow(io: CliIO, registry: Registry, config: ModelOpsConfig, flags: FollowFlags): Promise<number> {
-  const mc = config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig);
+  const mc =
+    config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig);
   const target = flags.target ?? mc.target;
-  if (!target) throw new ModelOpsError('no-monitor-target', 'No target to follow: modelops.yaml has no monitor.target.', 'Add monitor: { target: local } or pass --target.');
+  if (!target)
+    throw new ModelOpsError(
+      'no-monitor-target',
+      'No target to follow: modelops.yaml has no monitor.target.',
+      'Add monitor: { target: local } or pass --target.',
+    );
   const model = flags.model ?? config.model.name;
-  const access = { registry, config, tokenFor: envTokenFor(io.env, flags.tokenOrigins), serveCommand: selfServeCommand() };
+  const access = {
+    registry,
+    config,
+    tokenFor: envTokenFor(io.env, flags.tokenOrigins),
+    serveCommand: selfServeCommand(),
+  };
   const client = await connectTarget(access, target, { start: false });
-  if (!client) throw new ModelOpsError('target-down', `Target '${target}' is not running.`, `Deploy to it first (modelops deploy ${model}@<version> --target ${target}).`);
+  if (!client)
+    throw new ModelOpsError(
+      'target-down',
+      `Target '${target}' is not running.`,
+      `Deploy to it first (modelops deploy ${model}@<version> --target ${target}).`,
+    );
   const t = config.deploy?.targets?.[target];
-  const token = (t ? await access.tokenFor(target, t) : null) ?? (t?.type === 'local' ? readLocalToken(registry.storeDir, target) : null);
+  const token =
+    (t ? await access.tokenFor(target, t) : null) ??
+    (t?.type === 'local' ? readLocalToken(registry.storeDir, target) : null);
   const c = paint(io.isTTY);
   // The server scores windows as modelops.yaml says: tell it (this restarts its windows only when the settings differ).
   const active = registry.activeDeployment(target, model);
   let evaluation: number | undefined;
   if (active) {
-    const m = registry.getVersion(`${model}@${active.version}`).metrics[mc.controlChart.metric === 'error_rate' ? 'accuracy' : mc.controlChart.metric];
+    const m = registry.getVersion(`${model}@${active.version}`).metrics[
+      mc.controlChart.metric === 'error_rate' ? 'accuracy' : mc.controlChart.metric
+    ];
     if (typeof m === 'number') evaluation = m;
   }
   const wanted = liveConfigFromMonitor(mc, evaluation);
   try {
     const headers = { authorization: `Bearer ${token ?? ''}`, 'content-type': 'application/json' };
     const url = `${client.url}/v2/repository/models/${encodeURIComponent(model)}/monitor`;
-    const now = (await (await fetch(url, { headers, signal: AbortSignal.timeout(5000) })).json()) as { config?: unknown };
+    const now = (await (await fetch(url, { headers, signal: AbortSignal.timeout(5000) })).json()) as {
+      config?: unknown;
+    };
     if (JSON.stringify(now.config) !== JSON.stringify(wanted)) {
-      const res = await fetch(url, { method: 'PUT', headers, body: JSON.stringify(wanted), signal: AbortSignal.timeout(5000) });
-      if (res.status !== 200) io.err(`monitor: the server kept its own monitor settings (${res.status}: ${(await res.text()).slice(0, 200)})`);
+      const res = await fetch(url, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify(wanted),
+        signal: AbortSignal.timeout(5000),
+      });
+      if (res.status !== 200)
+        io.err(
+          `monitor: the server kept its own monitor settings (${res.status}: ${(await res.text()).slice(0, 200)})`,
+        );
     }
   } catch (e) {
-    io.err(`monitor: could not send the monitor settings (${e instanceof Error ? e.message : String(e)}); the server uses its own`);
+    io.err(
+      `monitor: could not send the monitor settings (${e instanceof Error ? e.message : String(e)}); the server uses its own`,
+    );
   }
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const seen = new Set(registry.listAlerts({ target, limit: 100_000 }).filter((a) => a.model === model).map((a) => `${a.rule}\u0000${a.message}`));
-  if (!flags.json) io.out(`following ${c.bold(model)} on '${target}' (${client.url}): windows of ${wanted.window}, ${wanted.metric} chart, ${wanted.drift.method} drift — Ctrl+C to stop`);
+  const seen = new Set(
+    registry
+      .listAlerts({ target, limit: 100_000 })
+      .filter((a) => a.model === model)
+      .map((a) => `${a.rule}\u0000${a.message}`),
+  );
+  if (!flags.json)
+    io.out(
+      `following ${c.bold(model)} on '${target}' (${client.url}): windows of ${wanted.window}, ${wanted.metric} chart, ${wanted.drift.method} drift — Ctrl+C to stop`,
+    );
   let alerts = 0;
   try {
-    for await (const e of followMonitor({ url: client.url, model, token, lastEventId: flags.fromStart ? '0' : null, signal: controller.signal })) {
+    for await (const e of followMonitor({
+      url: client.url,
+      model,
+      token,
+      lastEventId: flags.fromStart ? '0' : null,
+      signal: controller.signal,
+    })) {
       if (e.event === 'alert') {
         alerts++;
         const outcome = await runPolicy({ ...access, target, on: mc.on, alert: e.data, seen });
         if (flags.json) {
           io.out(JSON.stringify(e));
-          io.out(JSON.stringify({ id: e.id, model, event: 'action', data: { rule: e.data.rule, action: outcome.action, because: outcome.because, ok: outcome.ok, detail: outcome.detail, deployment: outcome.deployment?.id ?? null, alert: outcome.alert?.id ?? null } }));
+          io.out(
+            JSON.stringify({
+              id: e.id,
+              model,
+              event: 'action',
+              data: {
+                rule: e.data.rule,
+                action: outcome.action,
+                because: outcome.because,
+                ok: outcome.ok,
+                detail: outcome.detail,
+                deployment: outcome.deployment?.id ?? null,
+                alert: outcome.alert?.id ?? null,
+              },
+            }),
+          );
         } else {
           io.out(`${c.red('●')} [${e.data.rule}] ${e.data.message}`);
-          io.out(`  → ${outcome.action} (monitor.on.${outcome.because}): ${outcome.ok ? outcome.detail : c.red(outcome.detail)}`);
+          io.out(
+            `  → ${outcome.action} (monitor.on.${outcome.because}): ${outcome.ok ? outcome.detail : c.red(outcome.detail)}`,
+          );
         }
       } else if (flags.json) io.out(JSON.stringify(e));
       else if (e.event === 'window') io.out(windowLine(e.data));
@@ -209,7 +300,11 @@ async function follow(io: CliIO, registry: Registry, config: ModelOpsConfig, fla
 }
 
 function windowLine(w: LiveWindow): string {
-  const drift = Object.entries(w.drift).map(([f, v]) => `${f} ${fmt(v)}`).join(', ');
-  const chart = w.chart ? ` [${fmt(w.chart.lcl)}, ${fmt(w.chart.ucl)}]${w.chart.violations.length ? ` rule ${w.chart.violations.map((v) => v.rule).join(',')}` : ''}` : '';
+  const drift = Object.entries(w.drift)
+    .map(([f, v]) => `${f} ${fmt(v)}`)
+    .join(', ');
+  const chart = w.chart
+    ? ` [${fmt(w.chart.lcl)}, ${fmt(w.chart.ucl)}]${w.chart.violations.length ? ` rule ${w.chart.violations.map((v) => v.rule).join(',')}` : ''}`
+    : '';
   return `window ${w.index + 1} ${w.end ?? ''} ${w.version}: n ${w.count}, labelled ${w.labelled}, ${w.metric} ${fmt(w.value)}${chart}; ${w.driftMethod} ${drift || '—'}; p50 ${fmt(w.p50LatencyMs)} ms`;
 }

@@ -9,7 +9,14 @@ import type { CliCommand, CliIO } from '../command';
 import { formatNumber, paint, progressBar, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
-import { MEASUREMENT_KEYS, pruneVersion, quantizeVersion, type OptimizeProgress, type OptimizeResult, type PruneResult } from '../../engine/optimize';
+import {
+  MEASUREMENT_KEYS,
+  pruneVersion,
+  quantizeVersion,
+  type OptimizeProgress,
+  type OptimizeResult,
+  type PruneResult,
+} from '../../engine/optimize';
 import { abortOnSigint, gateTable } from './train';
 import { intFlag, need, numFlag, parseCli, rootFor, str } from '../shared/args';
 
@@ -47,28 +54,51 @@ export const optimizeCommand: CliCommand = {
       USAGE,
     );
     const [verb, ref, extra] = a.positionals;
-    if (verb !== 'quantize' && verb !== 'prune') throw new ModelOpsError('cli-usage', verb ? `Unknown optimisation '${verb}'.` : 'Missing the optimisation: quantize or prune.', USAGE);
+    if (verb !== 'quantize' && verb !== 'prune')
+      throw new ModelOpsError(
+        'cli-usage',
+        verb ? `Unknown optimisation '${verb}'.` : 'Missing the optimisation: quantize or prune.',
+        USAGE,
+      );
     need(ref, 'the version to optimise (model@1.2.0)', USAGE);
     if (extra !== undefined) throw new ModelOpsError('cli-usage', `Unexpected argument '${extra}'.`, USAGE);
     const only = (flags: string[], what: string) => {
-      for (const f of flags) if (a.values[f as keyof typeof a.values] !== undefined) throw new ModelOpsError('cli-usage', `--${f} belongs to ${what}.`, USAGE);
+      for (const f of flags)
+        if (a.values[f as keyof typeof a.values] !== undefined)
+          throw new ModelOpsError('cli-usage', `--${f} belongs to ${what}.`, USAGE);
     };
     const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');
     const registry = openRegistry(rootFor(io, str(a.values.root), configPath));
     const sigint = abortOnSigint();
     const json = a.values.json === true;
-    const onProgress = json || !io.isTTY ? undefined : (p: OptimizeProgress) => process.stderr.write(`\r${progressBar(p.fraction)} ${p.message}\x1b[K`);
+    const onProgress =
+      json || !io.isTTY
+        ? undefined
+        : (p: OptimizeProgress) => process.stderr.write(`\r${progressBar(p.fraction)} ${p.message}\x1b[K`);
     try {
       if (verb === 'quantize') {
         only(['sparsity', 'epochs', 'schedule'], 'optimize prune');
         const dtype = need(str(a.values.dtype), '--dtype float16|uint8', USAGE);
         const r = await quantizeVersion({ registry, ref, configPath, dtype, onProgress, signal: sigint.signal });
-        return report(io, r, json, (d) => ({ dtype: d.dtype, format: d.format, weightBytes: [d.bytesBefore, d.bytesAfter] }));
+        return report(io, r, json, (d) => ({
+          dtype: d.dtype,
+          format: d.format,
+          weightBytes: [d.bytesBefore, d.bytesAfter],
+        }));
       }
       only(['dtype'], 'optimize quantize');
       const sparsity = need(numFlag(str(a.values.sparsity), '--sparsity'), '--sparsity (0 < s < 1)', USAGE);
       const epochs = intFlag(str(a.values.epochs), '--epochs', 0);
-      const r = await pruneVersion({ registry, ref, configPath, sparsity, epochs, schedule: str(a.values.schedule), onProgress, signal: sigint.signal });
+      const r = await pruneVersion({
+        registry,
+        ref,
+        configPath,
+        sparsity,
+        epochs,
+        schedule: str(a.values.schedule),
+        onProgress,
+        signal: sigint.signal,
+      });
       return report(io, r, json, (d) => d, pruneText);
     } finally {
       if (onProgress) process.stderr.write('\n');
@@ -78,20 +108,50 @@ export const optimizeCommand: CliCommand = {
   },
 };
 
-function report<D>(io: CliIO, r: OptimizeResult<D>, json: boolean, summary: (d: D) => unknown, extraText?: (d: D) => string): number {
+function report<D>(
+  io: CliIO,
+  r: OptimizeResult<D>,
+  json: boolean,
+  summary: (d: D) => unknown,
+  extraText?: (d: D) => string,
+): number {
   const code = r.gates.passed ? 0 : 1;
   if (json) {
-    io.out(JSON.stringify({ version: r.child.ref, parent: r.parent, child: r.child, gates: r.gates, details: summary(r.details), run: r.run.id, notes: r.notes }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          version: r.child.ref,
+          parent: r.parent,
+          child: r.child,
+          gates: r.gates,
+          details: summary(r.details),
+          run: r.run.id,
+          notes: r.notes,
+        },
+        null,
+        2,
+      ),
+    );
     return code;
   }
   const c = paint(io.isTTY);
   io.out(`${c.bold(r.child.ref)} registered from ${r.parent.ref} (run ${r.run.id})\n`);
   const ratio = (p: number, q: number) => (p > 0 && q > 0 ? `${(q / p).toFixed(3)}×` : '—');
-  const rows: Array<Array<string | number>> = MEASUREMENT_KEYS.map((k) => [k, formatNumber(r.parent.measurement[k]), formatNumber(r.child.measurement[k]), ratio(r.parent.measurement[k], r.child.measurement[k])]);
+  const rows: Array<Array<string | number>> = MEASUREMENT_KEYS.map((k) => [
+    k,
+    formatNumber(r.parent.measurement[k]),
+    formatNumber(r.child.measurement[k]),
+    ratio(r.parent.measurement[k], r.child.measurement[k]),
+  ]);
   for (const m of Object.keys(r.child.metrics)) {
     const p = r.parent.metrics[m];
     const q = r.child.metrics[m];
-    rows.push([m, formatNumber(p), formatNumber(q), p !== undefined ? `${q - p >= 0 ? '+' : ''}${formatNumber(q - p)}` : '—']);
+    rows.push([
+      m,
+      formatNumber(p),
+      formatNumber(q),
+      p !== undefined ? `${q - p >= 0 ? '+' : ''}${formatNumber(q - p)}` : '—',
+    ]);
   }
   io.out(table(['', r.parent.ref, r.child.ref, 'child / parent (Δ for metrics)'], rows));
   if (extraText) io.out('\n' + extraText(r.details));
@@ -102,7 +162,14 @@ function report<D>(io: CliIO, r: OptimizeResult<D>, json: boolean, summary: (d: 
 }
 
 function pruneText(d: PruneResult): string {
-  const rows: Array<Array<string | number>> = d.rate.layers.map((l) => [l.layer, l.kernel, l.bias, l.pruned, formatNumber(l.kernelSparsity), formatNumber(l.rate)]);
+  const rows: Array<Array<string | number>> = d.rate.layers.map((l) => [
+    l.layer,
+    l.kernel,
+    l.bias,
+    l.pruned,
+    formatNumber(l.kernelSparsity),
+    formatNumber(l.rate),
+  ]);
   rows.push(['all parameters', '', '', d.rate.pruned, '', formatNumber(d.rate.rate)]);
   return (
     table(['layer', 'kernel', 'bias', 'pruned', 'kernel sparsity', 'pruning rate'], rows) +

@@ -21,16 +21,35 @@ export const rollbackCommand: CliCommand = {
   async run(argv, io) {
     const { values } = parseCli(
       argv,
-      { target: { type: 'string' }, model: { type: 'string' }, config: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' }, ...TOKEN_ORIGIN_OPTION },
+      {
+        target: { type: 'string' },
+        model: { type: 'string' },
+        config: { type: 'string' },
+        root: { type: 'string' },
+        json: { type: 'boolean' },
+        ...TOKEN_ORIGIN_OPTION,
+      },
       USAGE,
     );
     const target = values.target as string | undefined;
     const model = values.model as string | undefined;
     if (!target || !model) throw new ModelOpsError('cli-usage', 'Missing --target or --model.', `Usage:\n${USAGE}`);
-    const { root, config, configDir } = await openWorkspace(io, values.root as string | undefined, values.config as string | undefined);
+    const { root, config, configDir } = await openWorkspace(
+      io,
+      values.root as string | undefined,
+      values.config as string | undefined,
+    );
     const registry = openRegistry(root);
     try {
-      const d = await rollback({ registry, config, configDir, target, model, tokenFor: envTokenFor(io.env, values['token-origin'] as string[] | undefined), serveCommand: selfServeCommand() });
+      const d = await rollback({
+        registry,
+        config,
+        configDir,
+        target,
+        model,
+        tokenFor: envTokenFor(io.env, values['token-origin'] as string[] | undefined),
+        serveCommand: selfServeCommand(),
+      });
       if (values.json) io.out(JSON.stringify(d, null, 2));
       else io.out(`${paint(io.isTTY).green('✓')} ${model} on '${target}': ${d.previousVersion} → ${d.version}`);
       return 0;

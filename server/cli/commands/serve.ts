@@ -24,7 +24,6 @@ Serves model versions over the Open Inference Protocol (KServe V2) until stopped
   --no-monitor   turn live monitoring off (windows, alerts, the monitor stream and its gauges;
                  also MODELOPS_LIVE_MONITOR=off)`;
 
-
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Run the local model server (Open Inference Protocol / KServe V2)',
@@ -52,7 +51,12 @@ export const serveCommand: CliCommand = {
     const tokenEnv = values['token-env'];
     if (tokenEnv) {
       token = io.env[tokenEnv]?.trim() || null;
-      if (!token) throw new ModelOpsError('no-token', `The environment variable ${tokenEnv} is empty or unset.`, `Export ${tokenEnv}=<token> before starting the server, or leave out --token-env to run without the management API.`);
+      if (!token)
+        throw new ModelOpsError(
+          'no-token',
+          `The environment variable ${tokenEnv} is empty or unset.`,
+          `Export ${tokenEnv}=<token> before starting the server, or leave out --token-env to run without the management API.`,
+        );
     }
     const storeDir = resolve(io.cwd, values.store ?? join('.modelops', 'serving', 'default'));
     const server = await startModelServer({
@@ -64,18 +68,30 @@ export const serveCommand: CliCommand = {
       maxWaitMs: intFlag(values['max-wait-ms'], '--max-wait-ms') ?? 0,
       logging: !values['no-log'],
       ...(values['no-monitor'] ? { monitoring: false } : {}),
-      log: { maxBytes: (intFlag(values['log-max-mb'], '--log-max-mb', 1) ?? 64) * 1024 * 1024, keep: intFlag(values['log-keep'], '--log-keep') ?? 4 },
+      log: {
+        maxBytes: (intFlag(values['log-max-mb'], '--log-max-mb', 1) ?? 64) * 1024 * 1024,
+        keep: intFlag(values['log-keep'], '--log-keep') ?? 4,
+      },
       onLog: (m, level = 'info') => io.err(`[serve] ${level === 'info' ? '' : `${level}: `}${m}`),
     });
     const recordFile = values.record ? resolve(io.cwd, values.record) : null;
     if (recordFile) {
-      const record: ServerRecord = { pid: process.pid, host: server.host, port: server.port, url: server.url, storeDir, startedAt: new Date().toISOString() };
+      const record: ServerRecord = {
+        pid: process.pid,
+        host: server.host,
+        port: server.port,
+        url: server.url,
+        storeDir,
+        startedAt: new Date().toISOString(),
+      };
       mkdirSync(dirname(recordFile), { recursive: true, mode: 0o700 });
       writeFileSync(`${recordFile}.${process.pid}.tmp`, JSON.stringify(record, null, 1), { mode: 0o600 });
       renameSync(`${recordFile}.${process.pid}.tmp`, recordFile);
     }
     const exposed = !isLoopbackHost(server.host);
-    io.out(`modelops serve: listening on ${server.url} (store ${storeDir}; management API ${token ? 'on' : 'off'}${exposed ? '; reachable from other machines, so every request needs the token' : ''})`);
+    io.out(
+      `modelops serve: listening on ${server.url} (store ${storeDir}; management API ${token ? 'on' : 'off'}${exposed ? '; reachable from other machines, so every request needs the token' : ''})`,
+    );
     await server.restored;
     io.out(`modelops serve: ready with ${server.repository.index().length} loaded version(s)`);
     return new Promise<number>((done) => {

@@ -22,8 +22,17 @@ export const storeCommand: CliCommand = {
   summary: 'Create the workspace store, or confirm a new registry when registry.db looks lost',
   usage: USAGE,
   async run(argv, io) {
-    const a = parseCli(argv, { json: { type: 'boolean' }, root: { type: 'string' }, confirm: { type: 'boolean' } }, USAGE);
-    if (a.positionals[0] !== 'init' || a.positionals.length > 1) throw new ModelOpsError('cli-usage', a.positionals[0] ? `Unknown store command '${a.positionals.join(' ')}'.` : 'Missing the store command.', USAGE);
+    const a = parseCli(
+      argv,
+      { json: { type: 'boolean' }, root: { type: 'string' }, confirm: { type: 'boolean' } },
+      USAGE,
+    );
+    if (a.positionals[0] !== 'init' || a.positionals.length > 1)
+      throw new ModelOpsError(
+        'cli-usage',
+        a.positionals[0] ? `Unknown store command '${a.positionals.join(' ')}'.` : 'Missing the store command.',
+        USAGE,
+      );
     const root = findWorkspaceRoot(io.cwd, str(a.values.root));
     const reg = openRegistry(root, { confirmNewRegistry: a.values.confirm === true });
     const c = paint(io.isTTY);

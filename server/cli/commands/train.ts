@@ -15,7 +15,14 @@ export function gateTable(report: GateReport, onlyFailed: boolean): string {
   const rows = report.results.filter((r) => !onlyFailed || !r.passed);
   return table(
     ['gate', 'expression', 'threshold', 'actual', 'result', 'why'],
-    rows.map((r) => [r.metric, r.expression, formatNumber(r.threshold), formatNumber(r.actual), r.passed ? 'pass' : 'FAIL', r.message]),
+    rows.map((r) => [
+      r.metric,
+      r.expression,
+      formatNumber(r.threshold),
+      formatNumber(r.actual),
+      r.passed ? 'pass' : 'FAIL',
+      r.message,
+    ]),
   );
 }
 
@@ -41,8 +48,15 @@ const FORCE_EXIT_MS = 15_000;
 /** The run outcome for an interruption: SIGINT/SIGTERM cancel, the others fail the run. */
 function interruptionReason(why: Interruption, detail = ''): ModelOpsError | undefined {
   if (why === 'SIGINT' || why === 'SIGTERM') return undefined;
-  const what = why === 'SIGHUP' ? 'the terminal hung up (SIGHUP)' : `its output could not be written (${detail || 'EPIPE'}: the reading end of the pipe was closed)`;
-  return new ModelOpsError('interrupted', `Training was interrupted: ${what}.`, 'Run it again with its output going to a terminal or a file (modelops train > train.log 2>&1), or under nohup.');
+  const what =
+    why === 'SIGHUP'
+      ? 'the terminal hung up (SIGHUP)'
+      : `its output could not be written (${detail || 'EPIPE'}: the reading end of the pipe was closed)`;
+  return new ModelOpsError(
+    'interrupted',
+    `Training was interrupted: ${what}.`,
+    'Run it again with its output going to a terminal or a file (modelops train > train.log 2>&1), or under nohup.',
+  );
 }
 
 /**
@@ -99,7 +113,11 @@ export function interruptOnSignals(force: (why: Interruption, reason: ModelOpsEr
 }
 
 /** Records a run that is still "running" as cancelled or failed; used when the process must exit now. */
-function finishInterruptedRun(registry: WorkspaceRegistry, runId: string | null, reason: ModelOpsError | undefined): void {
+function finishInterruptedRun(
+  registry: WorkspaceRegistry,
+  runId: string | null,
+  reason: ModelOpsError | undefined,
+): void {
   if (!runId) return;
   try {
     if (registry.getRun(runId).status !== 'running') return;
@@ -114,10 +132,17 @@ function trafficLines(d: TrafficDataset): string[] {
   const num = (x: number) => x.toLocaleString('en-US');
   const t = d.traffic;
   const period = d.since ? `since ${d.since}` : t.period ? `${t.period.first} … ${t.period.last}` : 'whole log';
-  const lines = [`traffic on '${d.target}' (${d.model}, ${period}): ${num(t.predictions)} predictions, ${num(t.labelled)} with labels (${num(t.unlabelled)} without feedback left out)`];
+  const lines = [
+    `traffic on '${d.target}' (${d.model}, ${period}): ${num(t.predictions)} predictions, ${num(t.labelled)} with labels (${num(t.unlabelled)} without feedback left out)`,
+  ];
   if (t.unmatchedFeedback) lines.push(`  ${num(t.unmatchedFeedback)} feedback for unknown request ids ignored`);
-  if (d.original) lines.push(`  + ${num(d.original.rows)} rows from ${d.original.path} (--mix original:${d.original.requested} → ${(d.original.fraction * 100).toFixed(1)} % of the rows)`);
-  lines.push(`dataset ${d.displayPath}: ${num(d.rows)} rows, stored as ${d.digest} (modelops data checkout ${d.digest.slice(7, 19)})`);
+  if (d.original)
+    lines.push(
+      `  + ${num(d.original.rows)} rows from ${d.original.path} (--mix original:${d.original.requested} → ${(d.original.fraction * 100).toFixed(1)} % of the rows)`,
+    );
+  lines.push(
+    `dataset ${d.displayPath}: ${num(d.rows)} rows, stored as ${d.digest} (modelops data checkout ${d.digest.slice(7, 19)})`,
+  );
   return lines;
 }
 
@@ -170,12 +195,20 @@ export const trainCommand: CliCommand = {
       },
       TRAIN_USAGE,
     );
-    if (a.positionals.length) throw new ModelOpsError('cli-usage', `Unexpected argument '${a.positionals[0]}'.`, TRAIN_USAGE);
+    if (a.positionals.length)
+      throw new ModelOpsError('cli-usage', `Unexpected argument '${a.positionals[0]}'.`, TRAIN_USAGE);
     const fromTraffic = str(a.values['from-traffic']);
-    if (fromTraffic !== undefined && fromTraffic.trim() === '') throw new ModelOpsError('cli-usage', '--from-traffic needs a deploy target name.', TRAIN_USAGE);
-    if (fromTraffic !== undefined && a.values.data !== undefined) throw new ModelOpsError('cli-usage', '--data and --from-traffic both choose the training data; give one.', TRAIN_USAGE);
+    if (fromTraffic !== undefined && fromTraffic.trim() === '')
+      throw new ModelOpsError('cli-usage', '--from-traffic needs a deploy target name.', TRAIN_USAGE);
+    if (fromTraffic !== undefined && a.values.data !== undefined)
+      throw new ModelOpsError(
+        'cli-usage',
+        '--data and --from-traffic both choose the training data; give one.',
+        TRAIN_USAGE,
+      );
     const trafficOnly = (['since', 'mix', 'min-rows', 'out'] as const).find((k) => a.values[k] !== undefined);
-    if (fromTraffic === undefined && trafficOnly) throw new ModelOpsError('cli-usage', `--${trafficOnly} applies to --from-traffic <target> only.`, TRAIN_USAGE);
+    if (fromTraffic === undefined && trafficOnly)
+      throw new ModelOpsError('cli-usage', `--${trafficOnly} applies to --from-traffic <target> only.`, TRAIN_USAGE);
     const mix = str(a.values.mix) !== undefined ? parseMix(str(a.values.mix) as string) : undefined;
     const minRows = intFlag(str(a.values['min-rows']), '--min-rows', 1);
     const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');
@@ -238,15 +271,45 @@ export const trainCommand: CliCommand = {
         traffic = { dataset: t.dataset, next: t.next };
         if (!a.values.json) for (const line of trafficLines(t.dataset)) io.err(line);
       } else {
-        r = await train({ ...common, configPath, dataOverride: str(a.values.data) ? resolve(io.cwd, str(a.values.data) as string) : undefined });
+        r = await train({
+          ...common,
+          configPath,
+          dataOverride: str(a.values.data) ? resolve(io.cwd, str(a.values.data) as string) : undefined,
+        });
       }
       if (a.values.json) {
-        io.out(JSON.stringify({ run: r.run, version: r.version, metrics: r.metrics, gates: r.gates, backend: r.backend, samplesPerSecond: r.samplesPerSecond, epochsRun: r.epochsRun, stoppedEarly: r.stoppedEarly, notes: r.notes, ...(traffic ? { fromTraffic: traffic.dataset, next: traffic.next } : {}) }, null, 2));
+        io.out(
+          JSON.stringify(
+            {
+              run: r.run,
+              version: r.version,
+              metrics: r.metrics,
+              gates: r.gates,
+              backend: r.backend,
+              samplesPerSecond: r.samplesPerSecond,
+              epochsRun: r.epochsRun,
+              stoppedEarly: r.stoppedEarly,
+              notes: r.notes,
+              ...(traffic ? { fromTraffic: traffic.dataset, next: traffic.next } : {}),
+            },
+            null,
+            2,
+          ),
+        );
         return 0;
       }
-      io.out(`${c.green('✓')} registered ${c.bold(`${r.version.model}@${r.version.version}`)}  (run ${r.run.id}, ${r.backend}, ${r.epochsRun} epochs${r.stoppedEarly ? ', stopped early' : ''}${r.samplesPerSecond ? `, ${Math.round(r.samplesPerSecond)} samples/s` : ''})`);
+      io.out(
+        `${c.green('✓')} registered ${c.bold(`${r.version.model}@${r.version.version}`)}  (run ${r.run.id}, ${r.backend}, ${r.epochsRun} epochs${r.stoppedEarly ? ', stopped early' : ''}${r.samplesPerSecond ? `, ${Math.round(r.samplesPerSecond)} samples/s` : ''})`,
+      );
       for (const n of r.notes) io.out(c.dim(`  ${n}`));
-      if (Object.keys(r.metrics).length) io.out('\n' + table(['metric', 'test'], Object.entries(r.metrics).map(([k, v]) => [k, formatNumber(v)])));
+      if (Object.keys(r.metrics).length)
+        io.out(
+          '\n' +
+            table(
+              ['metric', 'test'],
+              Object.entries(r.metrics).map(([k, v]) => [k, formatNumber(v)]),
+            ),
+        );
       if (r.gates) {
         io.out(`\ngates: ${r.gates.passed ? c.green('passed') : c.red('FAILED')}`);
         io.out(gateTable(r.gates, false));
@@ -255,13 +318,24 @@ export const trainCommand: CliCommand = {
         if (traffic.next.length) {
           io.out(`\nnext:`);
           for (const cmd of traffic.next) io.out(`  ${cmd.command}`);
-        } else io.out(c.yellow(`\n${r.version.model}@${r.version.version} failed its gates: not offering promote or deploy (modelops versions show ${r.version.model}@${r.version.version}).`));
+        } else
+          io.out(
+            c.yellow(
+              `\n${r.version.model}@${r.version.version} failed its gates: not offering promote or deploy (modelops versions show ${r.version.model}@${r.version.version}).`,
+            ),
+          );
       }
       return 0;
     } catch (e) {
       if (e instanceof ModelOpsError && e.code === 'cancelled') {
         const why = interrupt.interruption() ?? 'SIGINT';
-        io.err(c.yellow(why === 'SIGINT' || why === 'SIGTERM' ? `Training cancelled (${why}); the run is recorded as cancelled and nothing was registered.` : `Training interrupted (${why}); the run is recorded as failed and nothing was registered.`));
+        io.err(
+          c.yellow(
+            why === 'SIGINT' || why === 'SIGTERM'
+              ? `Training cancelled (${why}); the run is recorded as cancelled and nothing was registered.`
+              : `Training interrupted (${why}); the run is recorded as failed and nothing was registered.`,
+          ),
+        );
         return EXIT_CODE[why];
       }
       throw e;

@@ -29,14 +29,30 @@ and registers it as a version whose run names the study and trial.
   --trial               (register) a trial number instead of the best
   --json                print the study and its trials as JSON on stdout`;
 
-const fmtParam = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : Number(v.toPrecision(3)).toString()) : v);
-const paramsText = (p: Record<string, number | string>) => Object.entries(p).map(([k, v]) => `${k}=${fmtParam(v)}`).join(' ');
+const fmtParam = (v: number | string) =>
+  typeof v === 'number' ? (Number.isInteger(v) ? String(v) : Number(v.toPrecision(3)).toString()) : v;
+const paramsText = (p: Record<string, number | string>) =>
+  Object.entries(p)
+    .map(([k, v]) => `${k}=${fmtParam(v)}`)
+    .join(' ');
 
 function trialsTable(trials: TrialRecord[], direction: StudyRecord['direction']): string {
   let best: number | null = null;
   const rows = trials.map((t) => {
-    if (t.status === 'completed' && t.value !== null && (best === null || (direction === 'maximize' ? t.value > best : t.value < best))) best = t.value;
-    return [String(t.number), paramsText(t.params), formatNumber(t.value ?? t.intermediate.filter((v) => v !== null).at(-1) ?? null), formatNumber(best), t.status, String(t.epochs)];
+    if (
+      t.status === 'completed' &&
+      t.value !== null &&
+      (best === null || (direction === 'maximize' ? t.value > best : t.value < best))
+    )
+      best = t.value;
+    return [
+      String(t.number),
+      paramsText(t.params),
+      formatNumber(t.value ?? t.intermediate.filter((v) => v !== null).at(-1) ?? null),
+      formatNumber(best),
+      t.status,
+      String(t.epochs),
+    ];
   });
   return table(['trial', 'params', 'value', 'best so far', 'status', 'epochs'], rows);
 }
@@ -59,13 +75,26 @@ async function list(argv: string[], io: CliIO): Promise<number> {
   const root = rootFor(io, str(a.values.root), undefined);
   return withStore(root, (store) => {
     const studies = store.listStudies().map((s) => ({ ...s, trials: store.trials(s.id) }));
-    if (a.values.json) return printJson(io, studies.map((s) => ({ ...s, best: bestTrial(s.trials, s.direction), trials: s.trials.length })));
+    if (a.values.json)
+      return printJson(
+        io,
+        studies.map((s) => ({ ...s, best: bestTrial(s.trials, s.direction), trials: s.trials.length })),
+      );
     if (!studies.length) io.out('No studies yet: add a tune: block to modelops.yaml and run modelops tune.');
     else
       io.out(
         table(
           ['study', 'model', 'status', 'sampler', 'objective', 'trials', 'best', 'registered'],
-          studies.map((s) => [s.id, s.model ?? '', s.status, s.sampler, `${s.metric} (${s.direction === 'maximize' ? 'max' : 'min'})`, String(s.trials.length), formatNumber(bestTrial(s.trials, s.direction)?.value ?? null), s.registeredVersion ?? '']),
+          studies.map((s) => [
+            s.id,
+            s.model ?? '',
+            s.status,
+            s.sampler,
+            `${s.metric} (${s.direction === 'maximize' ? 'max' : 'min'})`,
+            String(s.trials.length),
+            formatNumber(bestTrial(s.trials, s.direction)?.value ?? null),
+            s.registeredVersion ?? '',
+          ]),
         ),
       );
     return 0;
@@ -81,20 +110,39 @@ async function show(argv: string[], io: CliIO): Promise<number> {
     const trials = store.trials(study.id);
     if (a.values.json) return printJson(io, studyJson(study, trials));
     const best = bestTrial(trials, study.direction);
-    io.out(`${study.id}  ${study.model ?? ''}  ${study.status}  sampler ${study.sampler}  ${study.metric} (${study.direction})${study.registeredVersion ? `  registered ${study.registeredVersion}` : ''}`);
+    io.out(
+      `${study.id}  ${study.model ?? ''}  ${study.status}  sampler ${study.sampler}  ${study.metric} (${study.direction})${study.registeredVersion ? `  registered ${study.registeredVersion}` : ''}`,
+    );
     io.out(trialsTable(trials, study.direction));
-    if (best) io.out(`best: trial ${best.number}, ${study.metric} ${formatNumber(best.value)}  ${paramsText(best.params)}`);
+    if (best)
+      io.out(`best: trial ${best.number}, ${study.metric} ${formatNumber(best.value)}  ${paramsText(best.params)}`);
     return 0;
   });
 }
 
 async function register(argv: string[], io: CliIO): Promise<number> {
-  const a = parseCli(argv, { json: { type: 'boolean' }, root: { type: 'string' }, config: { type: 'string' }, trial: { type: 'string' }, backend: { type: 'string' } }, TUNE_USAGE);
+  const a = parseCli(
+    argv,
+    {
+      json: { type: 'boolean' },
+      root: { type: 'string' },
+      config: { type: 'string' },
+      trial: { type: 'string' },
+      backend: { type: 'string' },
+    },
+    TUNE_USAGE,
+  );
   const ref = need(a.positionals[0], 'the study (an id from modelops tune list, or latest)', TUNE_USAGE);
   const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');
   const registry = openRegistry(rootFor(io, str(a.values.root), configPath));
   try {
-    const r = await registerBest({ configPath, registry, study: ref, trial: intFlag(str(a.values.trial), '--trial'), backend: str(a.values.backend) });
+    const r = await registerBest({
+      configPath,
+      registry,
+      study: ref,
+      trial: intFlag(str(a.values.trial), '--trial'),
+      backend: str(a.values.backend),
+    });
     return printRegistered(io, r, a.values.json === true);
   } finally {
     registry.close();
@@ -102,9 +150,20 @@ async function register(argv: string[], io: CliIO): Promise<number> {
 }
 
 function printRegistered(io: CliIO, r: Awaited<ReturnType<typeof registerBest>>, json: boolean): number {
-  if (json) return printJson(io, { study: r.studyId, trial: r.trial, version: r.train.version, run: r.train.run, metrics: r.train.metrics, gates: r.train.gates, notes: r.notes });
+  if (json)
+    return printJson(io, {
+      study: r.studyId,
+      trial: r.trial,
+      version: r.train.version,
+      run: r.train.run,
+      metrics: r.train.metrics,
+      gates: r.train.gates,
+      notes: r.notes,
+    });
   const c = paint(io.isTTY);
-  io.out(`${c.green('✓')} registered ${c.bold(`${r.train.version.model}@${r.train.version.version}`)} from study ${r.studyId}, trial ${r.trial.number} (run ${r.train.run.id})`);
+  io.out(
+    `${c.green('✓')} registered ${c.bold(`${r.train.version.model}@${r.train.version.version}`)} from study ${r.studyId}, trial ${r.trial.number} (run ${r.train.run.id})`,
+  );
   for (const n of r.notes) io.out(c.dim(`  ${n}`));
   if (r.train.gates) io.out(`gates: ${r.train.gates.passed ? c.green('passed') : c.red('FAILED')}`);
   return 0;
@@ -128,11 +187,14 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     },
     TUNE_USAGE,
   );
-  if (a.positionals.length) throw new ModelOpsError('cli-usage', `Unexpected argument '${a.positionals[0]}'.`, TUNE_USAGE);
+  if (a.positionals.length)
+    throw new ModelOpsError('cli-usage', `Unexpected argument '${a.positionals[0]}'.`, TUNE_USAGE);
   const sampler = str(a.values.sampler);
-  if (sampler !== undefined && !['random', 'grid', 'tpe'].includes(sampler)) throw new ModelOpsError('cli-usage', `--sampler must be random, grid or tpe, not '${sampler}'.`, TUNE_USAGE);
+  if (sampler !== undefined && !['random', 'grid', 'tpe'].includes(sampler))
+    throw new ModelOpsError('cli-usage', `--sampler must be random, grid or tpe, not '${sampler}'.`, TUNE_USAGE);
   const minutes = numFlag(str(a.values.minutes), '--minutes');
-  if (minutes !== undefined && minutes <= 0) throw new ModelOpsError('cli-usage', `--minutes must be > 0, not ${minutes}.`, 'e.g. --minutes 10');
+  if (minutes !== undefined && minutes <= 0)
+    throw new ModelOpsError('cli-usage', `--minutes must be > 0, not ${minutes}.`, 'e.g. --minutes 10');
   const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');
   const registry = openRegistry(rootFor(io, str(a.values.root), configPath));
   const c = paint(io.isTTY);
@@ -152,8 +214,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       drawn = text.split('\n').length;
     } else if (e.kind === 'trial-finished' && e.trial) {
       const t = e.trial;
-      io.err(`trial ${t.number}  ${t.status}  ${e.study.metric} ${formatNumber(t.value)}  best ${formatNumber(e.best?.value ?? null)}  epochs ${t.epochs}  ${paramsText(t.params)}${t.error && t.status === 'failed' ? `  (${t.error})` : ''}`);
-    } else if (e.kind === 'trial-started' && e.trial && e.trial.number === 0) io.err(`study ${e.study.id}: ${e.study.sampler}, ${e.study.metric} (${e.study.direction})`);
+      io.err(
+        `trial ${t.number}  ${t.status}  ${e.study.metric} ${formatNumber(t.value)}  best ${formatNumber(e.best?.value ?? null)}  epochs ${t.epochs}  ${paramsText(t.params)}${t.error && t.status === 'failed' ? `  (${t.error})` : ''}`,
+      );
+    } else if (e.kind === 'trial-started' && e.trial && e.trial.number === 0)
+      io.err(`study ${e.study.id}: ${e.study.sampler}, ${e.study.metric} (${e.study.direction})`);
   };
   const interrupt = interruptOnSignals(() => {
     registry.close();
@@ -173,12 +238,25 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       signal: interrupt.signal,
       onEvent,
     });
-    const registered = a.values.register && r.best && r.study.status === 'completed' ? await registerBest({ configPath, registry, study: r.study.id, backend: str(a.values.backend) }) : null;
+    const registered =
+      a.values.register && r.best && r.study.status === 'completed'
+        ? await registerBest({ configPath, registry, study: r.study.id, backend: str(a.values.backend) })
+        : null;
     if (a.values.json) {
-      printJson(io, { ...studyJson(r.study, r.trials), registered: registered ? { version: registered.train.version, run: registered.train.run.id, trial: registered.trial.number } : null });
+      printJson(io, {
+        ...studyJson(r.study, r.trials),
+        registered: registered
+          ? { version: registered.train.version, run: registered.train.run.id, trial: registered.trial.number }
+          : null,
+      });
     } else {
-      io.out(`${r.study.status === 'completed' ? c.green('✓') : c.yellow('!')} study ${c.bold(r.study.id)} ${r.study.status}: ${r.trials.length} trials`);
-      if (r.best) io.out(`best: trial ${r.best.number}, ${r.study.metric} ${formatNumber(r.best.value)}  ${paramsText(r.best.params)}`);
+      io.out(
+        `${r.study.status === 'completed' ? c.green('✓') : c.yellow('!')} study ${c.bold(r.study.id)} ${r.study.status}: ${r.trials.length} trials`,
+      );
+      if (r.best)
+        io.out(
+          `best: trial ${r.best.number}, ${r.study.metric} ${formatNumber(r.best.value)}  ${paramsText(r.best.params)}`,
+        );
       else io.out('no trial completed');
       if (registered) printRegistered(io, registered, false);
       else if (r.best) io.out(c.dim(`register it: modelops tune register ${r.study.id}`));

@@ -30,7 +30,11 @@ export const validateCommand: CliCommand = {
       text = await readFile(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ModelOpsError('config-not-found', code === 'ENOENT' ? `No config at ${file}.` : `Cannot read ${file} (${code ?? 'error'}).`, 'Run `modelops init` to create one, or pass the path: modelops validate path/to/modelops.yaml');
+      throw new ModelOpsError(
+        'config-not-found',
+        code === 'ENOENT' ? `No config at ${file}.` : `Cannot read ${file} (${code ?? 'error'}).`,
+        'Run `modelops init` to create one, or pass the path: modelops validate path/to/modelops.yaml',
+      );
     }
     const { diagnostics } = analyzeConfig(text, { path: file });
     const errors = diagnostics.filter((d) => d.severity === 'error').length;
@@ -40,13 +44,19 @@ export const validateCommand: CliCommand = {
     }
     const shown = displayPath(io.cwd, file);
     const p = paint(io.isTTY);
-    const sorted = [...diagnostics].sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+    const sorted = [...diagnostics].sort(
+      (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
+    );
     for (const d of sorted) {
       const line = formatDiagnostic(shown, d);
       io.out(d.severity === 'error' ? p.red(line) : d.severity === 'warning' ? p.yellow(line) : line);
     }
     const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
-    io.out(errors || warnings ? `${shown}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` : `${shown}: ${p.green('valid')}`);
+    io.out(
+      errors || warnings
+        ? `${shown}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`
+        : `${shown}: ${p.green('valid')}`,
+    );
     return errors ? 1 : 0;
   },
 };

@@ -4,13 +4,34 @@ import { resolve } from 'node:path';
 import type { CliCommand, CliIO } from '../command';
 import { formatNumber, paint, printable, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
-import { buildLineage, detectModelFormat, diffVersions, openRegistry, parseRef, versionConfig, type ArtifactFormat, type RunRecord, type VersionComparison, type VersionRecord } from '../../engine/registry';
+import {
+  buildLineage,
+  detectModelFormat,
+  diffVersions,
+  openRegistry,
+  parseRef,
+  versionConfig,
+  type ArtifactFormat,
+  type RunRecord,
+  type VersionComparison,
+  type VersionRecord,
+} from '../../engine/registry';
 import { formatBytes } from '../../engine/registry/lineage';
 import { registerModel } from '../../engine/registry/registerModel';
 import { openForRead } from '../shared/registry';
 // chart.ts still imports it from here.
 export { findWorkspaceRoot } from '../shared/args';
-import { dispatch, findWorkspaceRoot, intFlag, need, parseCli, printJson, str, type CliOptions, type Subcommand } from '../shared/args';
+import {
+  dispatch,
+  findWorkspaceRoot,
+  intFlag,
+  need,
+  parseCli,
+  printJson,
+  str,
+  type CliOptions,
+  type Subcommand,
+} from '../shared/args';
 
 /** Every versions/runs verb takes --json and --root. */
 const COMMON = { json: { type: 'boolean' }, root: { type: 'string' } } as const;
@@ -44,7 +65,18 @@ Every form takes --root <dir> (default: the nearest folder with .modelops/ or mo
 const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
   list: async (rest, io) => {
     const c = paint(io.isTTY);
-    const a = parse(rest, { filter: { type: 'string' }, sort: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, all: { type: 'boolean' } }, VERSIONS_USAGE);
+    const a = parse(
+      rest,
+      {
+        filter: { type: 'string' },
+        sort: { type: 'string' },
+        order: { type: 'string' },
+        limit: { type: 'string' },
+        offset: { type: 'string' },
+        all: { type: 'boolean' },
+      },
+      VERSIONS_USAGE,
+    );
     const reg = openForRead(findWorkspaceRoot(io.cwd, str(a.values.root)));
     try {
       const model = a.positionals[0];
@@ -55,11 +87,28 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
           io.out('No models registered yet. Register one with: modelops versions register <path> --model <name>');
           return 0;
         }
-        io.out(table(['model', 'versions', 'latest', 'aliases'], models.map((m) => [m.name, m.versionCount, m.latestVersion ?? '—', Object.entries(m.aliases).map(([k, v]) => `${k}→${v}`).join(', ')])));
+        io.out(
+          table(
+            ['model', 'versions', 'latest', 'aliases'],
+            models.map((m) => [
+              m.name,
+              m.versionCount,
+              m.latestVersion ?? '—',
+              Object.entries(m.aliases)
+                .map(([k, v]) => `${k}→${v}`)
+                .join(', '),
+            ]),
+          ),
+        );
         return 0;
       }
       const order = str(a.values.order);
-      if (order && order !== 'asc' && order !== 'desc') throw new ModelOpsError('cli-usage', `--order must be asc or desc, not '${order}'.`, 'Use --order asc or --order desc.');
+      if (order && order !== 'asc' && order !== 'desc')
+        throw new ModelOpsError(
+          'cli-usage',
+          `--order must be asc or desc, not '${order}'.`,
+          'Use --order asc or --order desc.',
+        );
       const page = reg.listVersions({
         model,
         filter: str(a.values.filter),
@@ -84,7 +133,8 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
           ]),
         ),
       );
-      if (page.total > page.items.length) io.out(c.dim(`${page.items.length} of ${page.total} shown; use --offset/--limit for more.`));
+      if (page.total > page.items.length)
+        io.out(c.dim(`${page.items.length} of ${page.total} shown; use --offset/--limit for more.`));
       return 0;
     } finally {
       reg.close();
@@ -109,11 +159,18 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
       const metrics = Object.entries(v.metrics);
       if (metrics.length) {
         io.out('');
-        io.out(table(['metric', 'value'], metrics.map(([k, x]) => [k, formatNumber(x)])));
+        io.out(
+          table(
+            ['metric', 'value'],
+            metrics.map(([k, x]) => [k, formatNumber(x)]),
+          ),
+        );
       }
       if (v.gates) {
         io.out('');
-        io.out(`gates: ${v.gates.passed ? c.green('passed') : c.red('failed')}${v.gates.override ? c.yellow(` (overridden: ${v.gates.override.reason})`) : ''}`);
+        io.out(
+          `gates: ${v.gates.passed ? c.green('passed') : c.red('failed')}${v.gates.override ? c.yellow(` (overridden: ${v.gates.override.reason})`) : ''}`,
+        );
         for (const g of v.gates.results) io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${g.message}`);
       }
       return 0;
@@ -125,7 +182,16 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
     const c = paint(io.isTTY);
     const a = parse(
       rest,
-      { model: { type: 'string' }, version: { type: 'string' }, note: { type: 'string' }, tag: { type: 'string', multiple: true }, format: { type: 'string' }, config: { type: 'string' }, metrics: { type: 'string' }, 'no-evaluate': { type: 'boolean' } },
+      {
+        model: { type: 'string' },
+        version: { type: 'string' },
+        note: { type: 'string' },
+        tag: { type: 'string', multiple: true },
+        format: { type: 'string' },
+        config: { type: 'string' },
+        metrics: { type: 'string' },
+        'no-evaluate': { type: 'boolean' },
+      },
       VERSIONS_USAGE,
     );
     const configArg = str(a.values.config);
@@ -133,7 +199,11 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
     const given = a.positionals[0];
     const root = findWorkspaceRoot(io.cwd, str(a.values.root));
     // An ONNX model with its config: the config says how to run it, so it is evaluated and gated too.
-    const onnxWithConfig = configPath !== null && str(a.values.format) === undefined && str(a.values.metrics) === undefined && (given ? detectModelFormat(resolve(io.cwd, given)) === 'onnx' : true);
+    const onnxWithConfig =
+      configPath !== null &&
+      str(a.values.format) === undefined &&
+      str(a.values.metrics) === undefined &&
+      (given ? detectModelFormat(resolve(io.cwd, given)) === 'onnx' : true);
     if (onnxWithConfig) {
       const reg = openRegistry(root);
       try {
@@ -148,15 +218,25 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
           evaluate: a.values['no-evaluate'] !== true,
           cwd: io.cwd,
         });
-        if (a.values.json) return printJson(io, { version: r.version, metrics: r.evaluation?.metrics ?? null, gates: r.version.gates, notEvaluated: r.notEvaluated });
+        if (a.values.json)
+          return printJson(io, {
+            version: r.version,
+            metrics: r.evaluation?.metrics ?? null,
+            gates: r.version.gates,
+            notEvaluated: r.notEvaluated,
+          });
         printRegistered(io, r.version);
         if (r.evaluation) {
-          const shown = Object.entries(r.evaluation.metrics).slice(0, 4).map(([k, x]) => `${k} ${formatNumber(x)}`).join(', ');
+          const shown = Object.entries(r.evaluation.metrics)
+            .slice(0, 4)
+            .map(([k, x]) => `${k} ${formatNumber(x)}`)
+            .join(', ');
           io.out(`evaluated on ${r.evaluation.rows} rows (${printable(r.evaluation.data)}): ${shown}`);
         }
         if (r.version.gates) {
           io.out(`gates: ${r.version.gates.passed ? c.green('passed') : c.red('FAILED')}`);
-          for (const g of r.version.gates.results) io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${printable(g.message)}`);
+          for (const g of r.version.gates.results)
+            io.out(`  ${g.passed ? c.green('✓') : c.red('✗')} ${printable(g.message)}`);
         } else if (r.notEvaluated && !r.version.notice) {
           io.out(c.yellow(`gates: not evaluated — ${printable(r.notEvaluated)}`));
         }
@@ -191,13 +271,19 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
   },
   promote: async (rest, io) => {
     const c = paint(io.isTTY);
-    const a = parse(rest, { alias: { type: 'string' }, reason: { type: 'string' }, 'force-reason': { type: 'string' } }, VERSIONS_USAGE);
+    const a = parse(
+      rest,
+      { alias: { type: 'string' }, reason: { type: 'string' }, 'force-reason': { type: 'string' } },
+      VERSIONS_USAGE,
+    );
     const ref = parseRef(need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE));
     const alias = need(str(a.values.alias), '--alias <alias>', VERSIONS_USAGE);
     const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
     try {
       const version = ref.version ?? reg.getVersion(a.positionals[0]).version;
-      const move = reg.setAlias(ref.model, alias, version, str(a.values.reason) ?? null, { forceReason: str(a.values['force-reason']) ?? null });
+      const move = reg.setAlias(ref.model, alias, version, str(a.values.reason) ?? null, {
+        forceReason: str(a.values['force-reason']) ?? null,
+      });
       if (a.values.json) return printJson(io, move);
       io.out(
         move.fromVersion === move.toVersion
@@ -247,7 +333,14 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
     try {
       const cfg = await versionConfig(reg, ref);
       if (a.values.json) return printJson(io, cfg);
-      if (cfg.text === null) throw new ModelOpsError('config-unavailable', `No config text for ${cfg.ref}: ${cfg.note}`, cfg.digest ? `Its digest is ${cfg.digest}; versions registered from now on keep their config in the workspace store.` : 'Register versions with --config modelops.yaml to keep their config.');
+      if (cfg.text === null)
+        throw new ModelOpsError(
+          'config-unavailable',
+          `No config text for ${cfg.ref}: ${cfg.note}`,
+          cfg.digest
+            ? `Its digest is ${cfg.digest}; versions registered from now on keep their config in the workspace store.`
+            : 'Register versions with --config modelops.yaml to keep their config.',
+        );
       // io.out ends the line itself, so the stored final newline is not doubled.
       io.out(cfg.text.endsWith('\n') ? cfg.text.slice(0, -1) : cfg.text);
       if (cfg.source !== 'registry') io.err(c.dim(`(${cfg.note})`));
@@ -271,11 +364,21 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
         io.out(c.bold('config: ') + 'cannot be compared');
         for (const cfg of [d.configA, d.configB]) if (cfg.text === null) io.out(`  ${cfg.ref}: ${cfg.note}`);
       } else if (d.configDiff === '') {
-        io.out(`${c.bold('config:')} same${d.configA.digest === d.configB.digest ? ` (${(d.configA.digest ?? '').slice(7, 19)})` : ''}`);
+        io.out(
+          `${c.bold('config:')} same${d.configA.digest === d.configB.digest ? ` (${(d.configA.digest ?? '').slice(7, 19)})` : ''}`,
+        );
       } else {
         io.out(c.bold('config:'));
         for (const line of d.configDiff.replace(/\n$/, '').split('\n')) {
-          io.out(line.startsWith('@@') ? c.cyan(line) : line.startsWith('-') && !line.startsWith('--- ') ? c.red(line) : line.startsWith('+') && !line.startsWith('+++ ') ? c.green(line) : line);
+          io.out(
+            line.startsWith('@@')
+              ? c.cyan(line)
+              : line.startsWith('-') && !line.startsWith('--- ')
+                ? c.red(line)
+                : line.startsWith('+') && !line.startsWith('+++ ')
+                  ? c.green(line)
+                  : line,
+          );
         }
       }
       return 0;
@@ -299,7 +402,8 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
   delete: async (rest, io) => {
     const a = parse(rest, {}, VERSIONS_USAGE);
     const ref = need(a.positionals[0], 'the version (model@1.2.0)', VERSIONS_USAGE);
-    if (!parseRef(ref).version) throw new ModelOpsError('cli-usage', `Delete needs an exact version, not '${ref}'.`, 'Write model@1.2.0.');
+    if (!parseRef(ref).version)
+      throw new ModelOpsError('cli-usage', `Delete needs an exact version, not '${ref}'.`, 'Write model@1.2.0.');
     const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
     try {
       reg.deleteVersion(ref);
@@ -321,7 +425,18 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
         io.out(`No alias moves for ${model} yet.`);
         return 0;
       }
-      io.out(table(['when', 'alias', 'from', 'to', 'reason'], moves.map((m) => [m.at.slice(0, 19).replace('T', ' '), m.alias, m.fromVersion ?? '—', m.toVersion ?? '—', [m.reason, m.forceReason ? `gates overridden: ${m.forceReason}` : null].filter(Boolean).join('; ')])));
+      io.out(
+        table(
+          ['when', 'alias', 'from', 'to', 'reason'],
+          moves.map((m) => [
+            m.at.slice(0, 19).replace('T', ' '),
+            m.alias,
+            m.fromVersion ?? '—',
+            m.toVersion ?? '—',
+            [m.reason, m.forceReason ? `gates overridden: ${m.forceReason}` : null].filter(Boolean).join('; '),
+          ]),
+        ),
+      );
       return 0;
     } finally {
       reg.close();
@@ -353,7 +468,24 @@ const RUN_SUBCOMMANDS: Record<string, Subcommand> = {
         io.out('No runs yet.');
         return 0;
       }
-      io.out(table(['run', 'kind', 'model', 'status', 'started', 'duration', 'version', 'metrics'], runs.map((r) => [r.id, r.kind, r.model ?? '—', statusText(r, c), r.startedAt.slice(0, 19).replace('T', ' '), r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`, r.version ?? '—', Object.entries(r.metrics).slice(0, 3).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')])));
+      io.out(
+        table(
+          ['run', 'kind', 'model', 'status', 'started', 'duration', 'version', 'metrics'],
+          runs.map((r) => [
+            r.id,
+            r.kind,
+            r.model ?? '—',
+            statusText(r, c),
+            r.startedAt.slice(0, 19).replace('T', ' '),
+            r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`,
+            r.version ?? '—',
+            Object.entries(r.metrics)
+              .slice(0, 3)
+              .map(([k, v]) => `${k} ${formatNumber(v)}`)
+              .join(', '),
+          ]),
+        ),
+      );
       return 0;
     } finally {
       reg.close();
@@ -382,14 +514,25 @@ const RUN_SUBCOMMANDS: Record<string, Subcommand> = {
       for (const [k, v] of lines) io.out(`  ${k.padEnd(8)}  ${v}`);
       if (Object.keys(run.metrics).length) {
         io.out('');
-        io.out(table(['metric', 'final'], Object.entries(run.metrics).map(([k, v]) => [k, formatNumber(v)])));
+        io.out(
+          table(
+            ['metric', 'final'],
+            Object.entries(run.metrics).map(([k, v]) => [k, formatNumber(v)]),
+          ),
+        );
       }
       if (series.length) {
         const names = [...new Set(series.flatMap((p) => Object.keys(p.metrics)))];
         const shown = series.length > 20 ? [...series.slice(0, 10), ...series.slice(-10)] : series;
         io.out('');
-        io.out(table(['step', ...names], shown.map((p) => [p.step, ...names.map((n) => formatNumber(p.metrics[n]))])));
-        if (shown.length < series.length) io.out(c.dim(`${series.length} steps; first and last 10 shown (--json for all).`));
+        io.out(
+          table(
+            ['step', ...names],
+            shown.map((p) => [p.step, ...names.map((n) => formatNumber(p.metrics[n]))]),
+          ),
+        );
+        if (shown.length < series.length)
+          io.out(c.dim(`${series.length} steps; first and last 10 shown (--json for all).`));
       }
       return 0;
     } finally {
@@ -410,21 +553,39 @@ function printComparison(io: CliIO, cmp: VersionComparison, c: ReturnType<typeof
   const la = `${cmp.a.model}@${cmp.a.version}`;
   const lb = `${cmp.b.model}@${cmp.b.version}`;
   if (Object.keys(cmp.metrics).length === 0) io.out('Neither version has metrics.');
-  else io.out(table(['metric', la, lb, 'Δ'], Object.entries(cmp.metrics).map(([k, [x, y, d]]) => [k, formatNumber(x), formatNumber(y), d === null ? '—' : `${d >= 0 ? '+' : ''}${formatNumber(d)}`])));
+  else
+    io.out(
+      table(
+        ['metric', la, lb, 'Δ'],
+        Object.entries(cmp.metrics).map(([k, [x, y, d]]) => [
+          k,
+          formatNumber(x),
+          formatNumber(y),
+          d === null ? '—' : `${d >= 0 ? '+' : ''}${formatNumber(d)}`,
+        ]),
+      ),
+    );
   io.out('');
   io.out(`artifact:  ${cmp.sameArtifact ? 'same' : 'different'}`);
   io.out(`signature: ${cmp.signatureChanged ? c.yellow('changed') : 'same'}`);
 }
 
 function statusText(r: RunRecord, c: ReturnType<typeof paint>): string {
-  return r.status === 'succeeded' ? c.green(r.status) : r.status === 'failed' ? c.red(r.status) : r.status === 'running' ? c.cyan(r.status) : c.yellow(r.status);
+  return r.status === 'succeeded'
+    ? c.green(r.status)
+    : r.status === 'failed'
+      ? c.red(r.status)
+      : r.status === 'running'
+        ? c.cyan(r.status)
+        : c.yellow(r.status);
 }
-
 
 /** The registered line, the signature (what a major bump compares) and, for formats ModelOps cannot run, what to do. */
 function printRegistered(io: CliIO, v: VersionRecord): void {
-    const c = paint(io.isTTY);
-  io.out(`${c.green('registered')} ${c.bold(`${v.model}@${v.version}`)}  ${v.format} ${v.artifactKind}, ${formatBytes(v.sizeBytes)}, ${v.artifactDigest.slice(7, 19)}${v.parentVersion ? `  (parent ${v.parentVersion})` : ''}`);
+  const c = paint(io.isTTY);
+  io.out(
+    `${c.green('registered')} ${c.bold(`${v.model}@${v.version}`)}  ${v.format} ${v.artifactKind}, ${formatBytes(v.sizeBytes)}, ${v.artifactDigest.slice(7, 19)}${v.parentVersion ? `  (parent ${v.parentVersion})` : ''}`,
+  );
   for (const line of signatureLines(v)) io.out(`  ${line}`);
   if (v.notice) io.out(c.yellow(printable(v.notice)));
 }
@@ -432,8 +593,13 @@ function printRegistered(io: CliIO, v: VersionRecord): void {
 /** "input  features  FP32 [-1, 4]" per tensor; -1 is the batch dimension. */
 function signatureLines(v: VersionRecord): string[] {
   if (!v.signature) return ['signature: none recorded'];
-  const row = (role: string, t: { name: string; datatype: string; shape: number[] }) => `${role.padEnd(6)} ${printable(t.name)}  ${t.datatype} [${t.shape.join(', ')}]`;
-  return ['signature:', ...v.signature.inputs.map((t) => `  ${row('input', t)}`), ...v.signature.outputs.map((t) => `  ${row('output', t)}`)];
+  const row = (role: string, t: { name: string; datatype: string; shape: number[] }) =>
+    `${role.padEnd(6)} ${printable(t.name)}  ${t.datatype} [${t.shape.join(', ')}]`;
+  return [
+    'signature:',
+    ...v.signature.inputs.map((t) => `  ${row('input', t)}`),
+    ...v.signature.outputs.map((t) => `  ${row('output', t)}`),
+  ];
 }
 
 function readMetrics(path: string): Record<string, number> {
@@ -441,12 +607,26 @@ function readMetrics(path: string): Record<string, number> {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
-    throw new ModelOpsError('metrics-unreadable', `Cannot read metrics from ${path}.`, 'Pass a JSON file such as {"accuracy": 0.91}.');
+    throw new ModelOpsError(
+      'metrics-unreadable',
+      `Cannot read metrics from ${path}.`,
+      'Pass a JSON file such as {"accuracy": 0.91}.',
+    );
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ModelOpsError('metrics-invalid', `${path} is not a JSON object of metric → number.`, 'Write e.g. {"accuracy": 0.91}.');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ModelOpsError(
+      'metrics-invalid',
+      `${path} is not a JSON object of metric → number.`,
+      'Write e.g. {"accuracy": 0.91}.',
+    );
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelOpsError('metrics-invalid', `Metric '${k}' in ${path} is not a number.`, 'Every value must be a number.');
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new ModelOpsError(
+        'metrics-invalid',
+        `Metric '${k}' in ${path} is not a number.`,
+        'Every value must be a number.',
+      );
     out[k] = v;
   }
   return out;

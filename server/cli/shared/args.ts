@@ -33,7 +33,12 @@ export function need<T>(value: T | undefined, what: string, usage: string): T {
 export function intFlag(v: string | undefined, flag: string, min = 0): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new ModelOpsError('cli-usage', `${flag} must be a whole number ≥ ${min}, not '${v}'.`, `e.g. ${flag} ${Math.max(min, 20)}`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min)
+    throw new ModelOpsError(
+      'cli-usage',
+      `${flag} must be a whole number ≥ ${min}, not '${v}'.`,
+      `e.g. ${flag} ${Math.max(min, 20)}`,
+    );
   return n;
 }
 
@@ -41,7 +46,8 @@ export function intFlag(v: string | undefined, flag: string, min = 0): number | 
 export function numFlag(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new ModelOpsError('cli-usage', `${flag} ${JSON.stringify(v)} is not a number.`, `e.g. ${flag} 0.5`);
+  if (v.trim() === '' || !Number.isFinite(n))
+    throw new ModelOpsError('cli-usage', `${flag} ${JSON.stringify(v)} is not a number.`, `e.g. ${flag} 0.5`);
   return n;
 }
 
@@ -74,7 +80,13 @@ export function printJson(io: CliIO, value: unknown): number {
 export type Subcommand = (argv: string[], io: CliIO) => Promise<number>;
 
 /** Runs `<verb> <sub> …` from a table of subcommands; an unknown or missing one prints the usage and exits 2. */
-export async function dispatch(verb: string, usage: string, subcommands: Readonly<Record<string, Subcommand>>, argv: string[], io: CliIO): Promise<number> {
+export async function dispatch(
+  verb: string,
+  usage: string,
+  subcommands: Readonly<Record<string, Subcommand>>,
+  argv: string[],
+  io: CliIO,
+): Promise<number> {
   const [sub, ...rest] = argv;
   const run = sub !== undefined && Object.hasOwn(subcommands, sub) ? subcommands[sub] : undefined;
   if (!run) {
@@ -86,7 +98,10 @@ export async function dispatch(verb: string, usage: string, subcommands: Readonl
 }
 
 /** Runs `use` with a registry and closes it whatever happens. */
-export async function withRegistry<R extends { close(): void }, T>(registry: R, use: (registry: R) => T | Promise<T>): Promise<T> {
+export async function withRegistry<R extends { close(): void }, T>(
+  registry: R,
+  use: (registry: R) => T | Promise<T>,
+): Promise<T> {
   try {
     return await use(registry);
   } finally {

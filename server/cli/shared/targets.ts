@@ -36,10 +36,15 @@ export function selfServeCommand(): ServeCommand {
 }
 
 /** The workspace root, the registry and the parsed config shared by deploy, rollback and monitor. */
-export async function openWorkspace(io: CliIO, rootOpt: string | undefined, configOpt: string | undefined): Promise<{ root: string; config: ModelOpsConfig; configDir: string }> {
+export async function openWorkspace(
+  io: CliIO,
+  rootOpt: string | undefined,
+  configOpt: string | undefined,
+): Promise<{ root: string; config: ModelOpsConfig; configDir: string }> {
   const root = findWorkspaceRoot(io.cwd, rootOpt);
   const path = configOpt ? join(io.cwd, configOpt) : join(root, 'modelops.yaml');
-  if (!existsSync(path)) throw new ModelOpsError('no-config', `No modelops.yaml at ${path}.`, 'Run `modelops init` or pass --config.');
+  if (!existsSync(path))
+    throw new ModelOpsError('no-config', `No modelops.yaml at ${path}.`, 'Run `modelops init` or pass --config.');
   const { config } = await loadConfig(path);
   return { root, config, configDir: dirname(path) };
 }

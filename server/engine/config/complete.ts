@@ -70,7 +70,10 @@ function pathAbove(lines: string[], lineNo: number, col: number, allowEqual: boo
       eq = true;
       continue;
     }
-    const isParent = s.key !== undefined && (s.value === '' || /^[&!]\S*$/.test(s.value ?? '')) && (s.col < c || (eq && s.col === c && s.dashes === 0));
+    const isParent =
+      s.key !== undefined &&
+      (s.value === '' || /^[&!]\S*$/.test(s.value ?? '')) &&
+      (s.col < c || (eq && s.col === c && s.dashes === 0));
     if (isParent) {
       out.push(s.key as string);
       if (s.dashes > 0) {
@@ -113,7 +116,8 @@ function facts(source: string | ParsedConfig, ctx: AnalysisContext): Facts {
   const task = at('model', 'task');
   if (typeof task === 'string') f.task = task;
   const targets = at('deploy', 'targets');
-  if (isMap(targets)) f.targets = targets.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).filter((k) => k !== '');
+  if (isMap(targets))
+    f.targets = targets.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).filter((k) => k !== '');
   if (ctx.path) {
     f.base = dirname(ctx.path);
     const train = at('data', 'train');
@@ -127,12 +131,21 @@ function facts(source: string | ParsedConfig, ctx: AnalysisContext): Facts {
 }
 
 function metricsFor(task?: string): readonly string[] {
-  return task === 'regression' ? REGRESSION_METRICS : task === 'classification' ? CLASSIFICATION_METRICS : [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
+  return task === 'regression'
+    ? REGRESSION_METRICS
+    : task === 'classification'
+      ? CLASSIFICATION_METRICS
+      : [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
 }
 
 /** Completion items at `pos` (zero-based, UTF-16 columns). */
 /** Completion at `at`; `parsed` is this text's parse when the caller has it (the sidecar's analyzer does). */
-export function complete(text: string, at: Position, ctx: AnalysisContext = {}, parsed?: ParsedConfig): CompletionItem[] {
+export function complete(
+  text: string,
+  at: Position,
+  ctx: AnalysisContext = {},
+  parsed?: ParsedConfig,
+): CompletionItem[] {
   // Documents refused as too large get no completion either, as they get no analysis.
   if (text.length > MAX_DOCUMENT_CHARS) return [];
   let count = 1;
@@ -205,7 +218,14 @@ export function complete(text: string, at: Position, ctx: AnalysisContext = {}, 
   const schema = schemaFor(path, tag);
   if (!schema) return [];
   const inList = stack.length > 0 && stack[stack.length - 1].kind === '[';
-  const already = inList ? new Set(valueText.slice(stack[stack.length - 1].start).split(',').map((s) => s.trim())) : new Set<string>();
+  const already = inList
+    ? new Set(
+        valueText
+          .slice(stack[stack.length - 1].start)
+          .split(',')
+          .map((s) => s.trim()),
+      )
+    : new Set<string>();
   return valueItems(schema, f, range, already);
 }
 
@@ -232,14 +252,28 @@ function siblingKeys(lines: string[], lineNo: number, col: number): Set<string> 
   return keys;
 }
 
-function keyItems(path: string[], present: Set<string>, f: Facts, range: Range, col: number, tag?: string): CompletionItem[] {
+function keyItems(
+  path: string[],
+  present: Set<string>,
+  f: Facts,
+  range: Range,
+  col: number,
+  tag?: string,
+): CompletionItem[] {
   const schema = schemaFor(path);
   if (!schema) return [];
   const items: CompletionItem[] = [];
   if (schema.kind === 'object' && schema.keyEnum) {
     for (const m of metricsFor(f.task)) {
       if (present.has(m)) continue;
-      items.push({ label: m, kind: 'metric', detail: 'gate on metric', insertText: `${m}: ">= "`, range, documentation: schema.additionalProperties?.doc });
+      items.push({
+        label: m,
+        kind: 'metric',
+        detail: 'gate on metric',
+        insertText: `${m}: ">= "`,
+        range,
+        documentation: schema.additionalProperties?.doc,
+      });
     }
     return items;
   }
@@ -250,7 +284,15 @@ function keyItems(path: string[], present: Set<string>, f: Facts, range: Range, 
     const block = (sub.kind === 'object' || sub.kind === 'tagged') && col >= 0;
     const insertText = block ? `${k}:\n${' '.repeat(col + 2)}` : `${k}: `;
     const required = schema.kind === 'object' && schema.required?.includes(k);
-    items.push({ label: k, kind: 'property', detail: typeText(sub), documentation: `${sub.doc}\n\n\`\`\`yaml\n${sub.example}\n\`\`\``, insertText, range, sortText: `${required ? '0' : '1'}${k}` });
+    items.push({
+      label: k,
+      kind: 'property',
+      detail: typeText(sub),
+      documentation: `${sub.doc}\n\n\`\`\`yaml\n${sub.example}\n\`\`\``,
+      insertText,
+      range,
+      sortText: `${required ? '0' : '1'}${k}`,
+    });
   }
   return items;
 }

@@ -129,11 +129,19 @@ export function peekData(path: string, explicitFormat?: string): DataPeek | null
     const head = readHead(path, HEADER_BYTES).replace(/^\uFEFF/, '');
     const nl = head.indexOf('\n');
     const first = (nl === -1 ? head : head.slice(0, nl)).replace(/\r$/, '');
-    if (nl === -1 && info.size > HEADER_BYTES) peek = { format, columns: null, problem: `the first line is longer than ${HEADER_BYTES / 1024} KB` };
+    if (nl === -1 && info.size > HEADER_BYTES)
+      peek = { format, columns: null, problem: `the first line is longer than ${HEADER_BYTES / 1024} KB` };
     else if (first.trim() === '') peek = { format, columns: null, problem: 'the file is empty' };
     else if (format === 'csv') {
       const columns = splitCsvLine(first);
-      peek = columns.length > MAX_COLUMNS ? { format, columns: null, problem: `the header has ${columns.length.toLocaleString('en-US')} columns; the limit is ${MAX_COLUMNS.toLocaleString('en-US')}` } : { format, columns };
+      peek =
+        columns.length > MAX_COLUMNS
+          ? {
+              format,
+              columns: null,
+              problem: `the header has ${columns.length.toLocaleString('en-US')} columns; the limit is ${MAX_COLUMNS.toLocaleString('en-US')}`,
+            }
+          : { format, columns };
     } else {
       try {
         const rec: unknown = JSON.parse(first);
@@ -141,7 +149,11 @@ export function peekData(path: string, explicitFormat?: string): DataPeek | null
         peek = !keys
           ? { format, columns: null, problem: 'the first line is not a JSON object' }
           : keys.length > MAX_COLUMNS
-            ? { format, columns: null, problem: `the first record has ${keys.length.toLocaleString('en-US')} keys; the limit is ${MAX_COLUMNS.toLocaleString('en-US')}` }
+            ? {
+                format,
+                columns: null,
+                problem: `the first record has ${keys.length.toLocaleString('en-US')} keys; the limit is ${MAX_COLUMNS.toLocaleString('en-US')}`,
+              }
             : { format, columns: keys };
       } catch {
         peek = { format, columns: null, problem: 'the first line is not valid JSON' };
@@ -150,7 +162,11 @@ export function peekData(path: string, explicitFormat?: string): DataPeek | null
   } catch (err) {
     peek =
       err instanceof InvalidUtf8
-        ? { format, columns: null, problem: `it is not valid UTF-8 (line ${err.line}, byte offset ${err.offset}); save it as UTF-8` }
+        ? {
+            format,
+            columns: null,
+            problem: `it is not valid UTF-8 (line ${err.line}, byte offset ${err.offset}); save it as UTF-8`,
+          }
         : { format, columns: null, problem: `it cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
   }
   e.peek = peek;

@@ -14,7 +14,11 @@ export interface DefinitionTarget {
   originRange: Range;
 }
 
-export function definition(source: string | ParsedConfig, pos: Position, ctx: AnalysisContext = {}): DefinitionTarget | null {
+export function definition(
+  source: string | ParsedConfig,
+  pos: Position,
+  ctx: AnalysisContext = {},
+): DefinitionTarget | null {
   const parsed = parsedOf(source);
   if (!parsed.doc) return null;
   const hit = locate(parsed.doc, parsed.lines.offset(pos));

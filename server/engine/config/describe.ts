@@ -25,7 +25,8 @@ export function typeText(s: SchemaNode): string {
   }
 }
 
-const isTask = (s: SchemaNode, task: string | undefined): task is string => task !== undefined && s.defaultByTask !== undefined && Object.hasOwn(s.defaultByTask, task);
+const isTask = (s: SchemaNode, task: string | undefined): task is string =>
+  task !== undefined && s.defaultByTask !== undefined && Object.hasOwn(s.defaultByTask, task);
 
 /** The default the normalised config gets for this node when the file's task is `task`. */
 export function defaultOf(s: SchemaNode, task?: string): unknown {
@@ -41,9 +42,15 @@ export function defaultText(s: SchemaNode, task?: string): string | undefined {
   const code = (v: unknown) => `\`${JSON.stringify(v)}\``;
   if (s.defaultByTask) {
     if (isTask(s, task)) return `default ${code(defaultOf(s, task))} (${task})`;
-    return `default ${Object.entries(s.defaultByTask).map(([t, v]) => `${code(v)} (${t})`).join(', ')}`;
+    return `default ${Object.entries(s.defaultByTask)
+      .map(([t, v]) => `${code(v)} (${t})`)
+      .join(', ')}`;
   }
   if (s.default === undefined) return undefined;
-  const when = s.defaultWhen ? ` when ${Object.entries(s.defaultWhen).map(([k, v]) => `${k}: ${v}`).join(', ')}` : '';
+  const when = s.defaultWhen
+    ? ` when ${Object.entries(s.defaultWhen)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}`
+    : '';
   return `default ${code(s.default)}${when}`;
 }

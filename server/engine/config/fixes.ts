@@ -18,7 +18,14 @@ export interface CodeAction {
 function isRange(r: unknown): r is Range {
   const isPos = (p: unknown): boolean => {
     const q = p as Partial<Position> | null | undefined;
-    return typeof q === 'object' && q !== null && Number.isInteger(q.line) && Number.isInteger(q.character) && (q.line as number) >= 0 && (q.character as number) >= 0;
+    return (
+      typeof q === 'object' &&
+      q !== null &&
+      Number.isInteger(q.line) &&
+      Number.isInteger(q.character) &&
+      (q.line as number) >= 0 &&
+      (q.character as number) >= 0
+    );
   };
   const x = r as Partial<Range> | null | undefined;
   return typeof x === 'object' && x !== null && isPos(x.start) && isPos(x.end);
@@ -53,15 +60,30 @@ export function codeActions(text: string, range: Range, diagnostics: ConfigDiagn
     const data = d.data;
     const suggestion = typeof data.suggestion === 'string' ? data.suggestion : undefined;
     if (suggestion !== undefined) {
-      const title = d.code === 'unknown-key' ? `Rename '${String(data.key)}' to '${suggestion}'` : `Change to ${suggestion.startsWith('"') ? suggestion : `'${suggestion}'`}`;
-      out.push({ title, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: suggestion }], isPreferred: true });
+      const title =
+        d.code === 'unknown-key'
+          ? `Rename '${String(data.key)}' to '${suggestion}'`
+          : `Change to ${suggestion.startsWith('"') ? suggestion : `'${suggestion}'`}`;
+      out.push({
+        title,
+        kind: 'quickfix',
+        diagnostic: d,
+        edits: [{ range: d.range, newText: suggestion }],
+        isPreferred: true,
+      });
       continue;
     }
     switch (d.code) {
       case 'missing-key': {
         const ins = data.insert as { position?: Position; text?: unknown } | undefined;
         if (!ins || typeof ins.text !== 'string' || !isRange({ start: ins.position, end: ins.position })) break;
-        out.push({ title: `Add required key '${String(data.key)}'`, kind: 'quickfix', diagnostic: d, edits: [{ range: { start: ins.position as Position, end: ins.position as Position }, newText: ins.text }], isPreferred: true });
+        out.push({
+          title: `Add required key '${String(data.key)}'`,
+          kind: 'quickfix',
+          diagnostic: d,
+          edits: [{ range: { start: ins.position as Position, end: ins.position as Position }, newText: ins.text }],
+          isPreferred: true,
+        });
         break;
       }
       case 'inline-secret': {
@@ -69,7 +91,13 @@ export function codeActions(text: string, range: Range, diagnostics: ConfigDiagn
         const name = typeof data.secretName === 'string' ? data.secretName : 'default';
         const title = `Move the secret out: use tokenSecret: ${name} (then run ModelOps: Set Endpoint Token)`;
         if (data.key === 'tokenSecret') {
-          out.push({ title, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: name }], isPreferred: true });
+          out.push({
+            title,
+            kind: 'quickfix',
+            diagnostic: d,
+            edits: [{ range: d.range, newText: name }],
+            isPreferred: true,
+          });
           break;
         }
         lines ??= text.split('\n');
@@ -78,9 +106,23 @@ export function codeActions(text: string, range: Range, diagnostics: ConfigDiagn
         if (line >= lines.length) break;
         if (hasSiblingTokenSecret(lines, line, d.range.start.character) && d.range.end.line === line) {
           // The name is already there: drop the secret's line entirely.
-          const end: Position = line + 1 < lines.length ? { line: line + 1, character: 0 } : { line, character: lines[line].length };
-          out.push({ title: 'Remove the inline secret (tokenSecret is already set)', kind: 'quickfix', diagnostic: d, edits: [{ range: { start: { line, character: 0 }, end }, newText: '' }], isPreferred: true });
-        } else out.push({ title, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: `tokenSecret: ${name}` }], isPreferred: true });
+          const end: Position =
+            line + 1 < lines.length ? { line: line + 1, character: 0 } : { line, character: lines[line].length };
+          out.push({
+            title: 'Remove the inline secret (tokenSecret is already set)',
+            kind: 'quickfix',
+            diagnostic: d,
+            edits: [{ range: { start: { line, character: 0 }, end }, newText: '' }],
+            isPreferred: true,
+          });
+        } else
+          out.push({
+            title,
+            kind: 'quickfix',
+            diagnostic: d,
+            edits: [{ range: d.range, newText: `tokenSecret: ${name}` }],
+            isPreferred: true,
+          });
         break;
       }
       case 'webhook-secret': {
@@ -98,18 +140,39 @@ export function codeActions(text: string, range: Range, diagnostics: ConfigDiagn
       }
       case 'file-not-found': {
         // One fix per nearest existing data file; the first is preferred. Quoted when plain YAML would misread it.
-        const candidates = Array.isArray(data.candidates) ? data.candidates.filter((c): c is string => typeof c === 'string').slice(0, 5) : [];
+        const candidates = Array.isArray(data.candidates)
+          ? data.candidates.filter((c): c is string => typeof c === 'string').slice(0, 5)
+          : [];
         candidates.forEach((c, i) =>
-          out.push({ title: `Change to '${c}'`, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: /^[\w./-]+$/.test(c) ? c : JSON.stringify(c) }], isPreferred: i === 0 }),
+          out.push({
+            title: `Change to '${c}'`,
+            kind: 'quickfix',
+            diagnostic: d,
+            edits: [{ range: d.range, newText: /^[\w./-]+$/.test(c) ? c : JSON.stringify(c) }],
+            isPreferred: i === 0,
+          }),
         );
         break;
       }
       case 'last-layer-units':
-        if (typeof data.expected === 'number') out.push({ title: `Set units to ${data.expected}`, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: String(data.expected) }], isPreferred: true });
+        if (typeof data.expected === 'number')
+          out.push({
+            title: `Set units to ${data.expected}`,
+            kind: 'quickfix',
+            diagnostic: d,
+            edits: [{ range: d.range, newText: String(data.expected) }],
+            isPreferred: true,
+          });
         break;
       case 'last-layer-activation':
         if (typeof data.expected === 'string' && data.hasActivation === true)
-          out.push({ title: `Set activation to ${data.expected}`, kind: 'quickfix', diagnostic: d, edits: [{ range: d.range, newText: data.expected }], isPreferred: true });
+          out.push({
+            title: `Set activation to ${data.expected}`,
+            kind: 'quickfix',
+            diagnostic: d,
+            edits: [{ range: d.range, newText: data.expected }],
+            isPreferred: true,
+          });
         break;
     }
   }

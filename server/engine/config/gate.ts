@@ -5,7 +5,8 @@ const ABSOLUTE = new RegExp(`^\\s*(>=|<=|==|!=|>|<)\\s*(${NUM})\\s*$`);
 const RELATIVE = new RegExp(`^\\s*(>=|<=|==|!=|>|<)\\s*([A-Za-z][A-Za-z0-9_-]*)\\s*(?:([-+*])\\s*(${NUM})\\s*)?$`);
 
 /** Grammar shown in error messages. */
-export const GATE_GRAMMAR = '"<op> <number>" or "<op> <alias> [+|-|*] <number>", op one of >=, >, <=, <, ==, != (e.g. ">= 0.9", ">= production - 0.01")';
+export const GATE_GRAMMAR =
+  '"<op> <number>" or "<op> <alias> [+|-|*] <number>", op one of >=, >, <=, <, ==, != (e.g. ">= 0.9", ">= production - 0.01")';
 
 /** Parses a gate condition such as ">= 0.9" or "<= staging * 1.05"; null when it does not parse. */
 export function parseGate(source: string): GateExpression | null {

@@ -12,7 +12,21 @@
  * chunks are reported as the whole-text parse reports them: same position, message and order.
  * test/unit/config/incremental.test.ts compares the two paths over seeded edit sequences.
  */
-import { Document, isMap, isPair, isScalar, isSeq, Pair, parseDocument, YAMLMap, YAMLParseError, type ErrorCode, type Node, type ParsedNode, type Schema } from 'yaml';
+import {
+  Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  Pair,
+  parseDocument,
+  YAMLMap,
+  YAMLParseError,
+  type ErrorCode,
+  type Node,
+  type ParsedNode,
+  type Schema,
+} from 'yaml';
 import { YAML_OPTIONS, type LineIndex } from './source';
 
 /** The options every parse of a config uses (whole text or chunk). */
@@ -112,7 +126,12 @@ function shiftNode(node: unknown, d: number): void {
  * otherwise (an empty value, blank lines, comments in between) the parser's answer depends on
  * how it grouped those tokens, so the caller parses the whole text instead (returns false).
  */
-function duplicateAt(text: string, pairs: Array<Pair<ParsedNode, ParsedNode | null>>, keyStart: number, out: ChunkError[]): boolean {
+function duplicateAt(
+  text: string,
+  pairs: Array<Pair<ParsedNode, ParsedNode | null>>,
+  keyStart: number,
+  out: ChunkError[],
+): boolean {
   const prev = pairs[pairs.length - 1];
   const prevEnd = (prev?.value ?? prev?.key)?.range[2];
   if (prevEnd === undefined || prevEnd > keyStart) return false;
@@ -187,7 +206,16 @@ export class ParseCache {
    * syntax errors (the chunks' own and duplicate keys between chunks) in the order the whole-text
    * parse reports them. Null when the region cannot be split exactly.
    */
-  private region(text: string, lines: LineIndex, a: number, b: number, root: boolean, gen: number, errors: ChunkError[], schema: Schema): RegionResult | null {
+  private region(
+    text: string,
+    lines: LineIndex,
+    a: number,
+    b: number,
+    root: boolean,
+    gen: number,
+    errors: ChunkError[],
+    schema: Schema,
+  ): RegionResult | null {
     const starts: number[] = [];
     let indent = -1;
     for (let li = a; li < b; li++) {
@@ -206,7 +234,8 @@ export class ParseCache {
       if (ind < indent) return null;
       KEY_AT.lastIndex = i;
       if (KEY_AT.test(text)) starts.push(li);
-      else if (starts.length > 0 && text.charCodeAt(i) === 45 && (i + 1 === to || text.charCodeAt(i + 1) === 32)) continue; // `- item` of the previous key's list
+      else if (starts.length > 0 && text.charCodeAt(i) === 45 && (i + 1 === to || text.charCodeAt(i + 1) === 32))
+        continue; // `- item` of the previous key's list
       else return null;
     }
     if (starts.length === 0) return null;
@@ -227,7 +256,13 @@ export class ParseCache {
         const he = head + 1 < lines.lineCount ? lines.lineStarts[head + 1] : text.length;
         if (HEADER.test(text.slice(hs, he).replace(/\r?\n$/, ''))) {
           const h = this.chunk(text.slice(hs, he), hs, gen);
-          if (h && h.pair.value !== null && isScalar(h.pair.value) && h.pair.value.value === null && h.errors.length === 0) {
+          if (
+            h &&
+            h.pair.value !== null &&
+            isScalar(h.pair.value) &&
+            h.pair.value.value === null &&
+            h.errors.length === 0
+          ) {
             const mark = errors.length;
             const keyValue = (h.pair.key as { value?: unknown }).value;
             if (seen.has(keyValue) && !duplicateAt(text, pairs, h.pair.key.range[0], errors)) return null;
@@ -279,7 +314,14 @@ export class ParseCache {
       if (!isMap(root) || root.flow || root.items.length !== 1 || !root.range || !doc.range) return null;
       const p = root.items[0] as Pair<ParsedNode, ParsedNode | null>;
       if (!isScalar(p.key) || !p.key.range) return null;
-      c = { pair: p, mapRange: [...root.range], docRange: [...doc.range], errors: doc.errors.map((e) => ({ pos: e.pos, code: e.code, message: e.message })), base: 0, used: 0 };
+      c = {
+        pair: p,
+        mapRange: [...root.range],
+        docRange: [...doc.range],
+        errors: doc.errors.map((e) => ({ pos: e.pos, code: e.code, message: e.message })),
+        base: 0,
+        used: 0,
+      };
     }
     if (c.base !== start) {
       const d = start - c.base;

@@ -84,12 +84,16 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
     throw new ModelOpsError(
       'config-not-found',
       code === 'ENOENT' ? `No config at ${abs}.` : `Cannot read ${abs} (${code ?? 'error'}).`,
-      code === 'ENOENT' ? 'Run `modelops init` to create a starter modelops.yaml, or pass the path of your config.' : 'Check the file permissions.',
+      code === 'ENOENT'
+        ? 'Run `modelops init` to create a starter modelops.yaml, or pass the path of your config.'
+        : 'Check the file permissions.',
     );
   }
   const text = bytes.toString('utf8');
   const a = analyze(text, { path: abs });
-  const errors = a.diagnostics.filter((d) => d.severity === 'error').sort((x, y) => x.range.start.line - y.range.start.line || x.range.start.character - y.range.start.character);
+  const errors = a.diagnostics
+    .filter((d) => d.severity === 'error')
+    .sort((x, y) => x.range.start.line - y.range.start.line || x.range.start.character - y.range.start.character);
   if (errors.length > 0 || !a.config) {
     const shown = errors.slice(0, 10).map((d) => `  ${formatDiagnostic(abs, d)}`);
     if (errors.length > 10) shown.push(`  … and ${errors.length - 10} more`);

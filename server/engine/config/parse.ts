@@ -2,7 +2,18 @@
  * Parsing `modelops.yaml` with source positions, bounded against hostile input: documents over
  * 5 MB, binary junk, deep nesting and alias bombs each end in one clear diagnostic, fast.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type Pair,
+} from 'yaml';
 import type { ParseCache } from './incremental';
 import { LineIndex, YAML_OPTIONS } from './source';
 
@@ -30,7 +41,14 @@ export interface ParsedConfig {
   diagnostics: ConfigDiagnostic[];
 }
 
-function diag(lines: LineIndex, start: number, end: number, code: string, message: string, severity: ConfigDiagnostic['severity'] = 'error'): ConfigDiagnostic {
+function diag(
+  lines: LineIndex,
+  start: number,
+  end: number,
+  code: string,
+  message: string,
+  severity: ConfigDiagnostic['severity'] = 'error',
+): ConfigDiagnostic {
   return { range: lines.range(start, end), severity, message, code };
 }
 
@@ -38,7 +56,13 @@ function diag(lines: LineIndex, start: number, end: number, code: string, messag
 function preflight(text: string, lines: LineIndex): ConfigDiagnostic | null {
   if (text.length > MAX_DOCUMENT_CHARS) {
     const mb = (text.length / (1024 * 1024)).toFixed(1);
-    return diag(lines, 0, 0, 'too-large', `modelops.yaml is ${mb} MB; the limit is 5 MB. A config file should be a few KB — keep data in separate files referenced from data.train.`);
+    return diag(
+      lines,
+      0,
+      0,
+      'too-large',
+      `modelops.yaml is ${mb} MB; the limit is 5 MB. A config file should be a few KB — keep data in separate files referenced from data.train.`,
+    );
   }
   // Binary: NUL bytes or many control characters in the first 64 KB.
   const head = text.length > 65536 ? text.slice(0, 65536) : text;
@@ -50,11 +74,23 @@ function preflight(text: string, lines: LineIndex): ConfigDiagnostic | null {
   }
   if (nul !== -1 || controls > 8) {
     const at = nul !== -1 ? nul : firstControl(head);
-    return diag(lines, at, at + 1, 'binary-content', 'modelops.yaml contains binary data (control characters), not YAML text. Replace the file with a text config (run `modelops init` for a starter).');
+    return diag(
+      lines,
+      at,
+      at + 1,
+      'binary-content',
+      'modelops.yaml contains binary data (control characters), not YAML text. Replace the file with a text config (run `modelops init` for a starter).',
+    );
   }
   const bad = text.indexOf('\uFFFD');
   if (bad !== -1) {
-    return diag(lines, bad, bad + 1, 'invalid-utf8', 'modelops.yaml is not valid UTF-8 (an undecodable byte sequence is here). Save the file as UTF-8.');
+    return diag(
+      lines,
+      bad,
+      bad + 1,
+      'invalid-utf8',
+      'modelops.yaml is not valid UTF-8 (an undecodable byte sequence is here). Save the file as UTF-8.',
+    );
   }
   // Nesting: flow brackets outside quotes and comments, and leading indentation.
   let depth = 0;
@@ -63,7 +99,14 @@ function preflight(text: string, lines: LineIndex): ConfigDiagnostic | null {
   let lineStart = true;
   let indent = 0;
   let entries = 0;
-  const tooMany = (at: number) => diag(lines, at, at + 1, 'too-large', `modelops.yaml has more than ${MAX_ENTRIES.toLocaleString('en-US')} lines and list items; a config is a few hundred lines. Split generated content out of it.`);
+  const tooMany = (at: number) =>
+    diag(
+      lines,
+      at,
+      at + 1,
+      'too-large',
+      `modelops.yaml has more than ${MAX_ENTRIES.toLocaleString('en-US')} lines and list items; a config is a few hundred lines. Split generated content out of it.`,
+    );
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch === '\n') {
@@ -76,7 +119,14 @@ function preflight(text: string, lines: LineIndex): ConfigDiagnostic | null {
     }
     if (lineStart) {
       if (ch === ' ' || ch === '\t' || ch === '-') {
-        if (++indent > MAX_INDENT) return diag(lines, i - indent + 1, i + 1, 'too-deep', `modelops.yaml is nested deeper than ${MAX_INDENT} columns of indentation; a config needs a handful of levels.`);
+        if (++indent > MAX_INDENT)
+          return diag(
+            lines,
+            i - indent + 1,
+            i + 1,
+            'too-deep',
+            `modelops.yaml is nested deeper than ${MAX_INDENT} columns of indentation; a config needs a handful of levels.`,
+          );
         continue;
       }
       lineStart = false;
@@ -89,12 +139,29 @@ function preflight(text: string, lines: LineIndex): ConfigDiagnostic | null {
     }
     if (ch === '"' || ch === "'") {
       const prev = i > 0 ? text[i - 1] : ' ';
-      if (prev === ' ' || prev === '\t' || prev === '[' || prev === '{' || prev === ',' || prev === ':' || prev === '\n' || prev === '-') quote = ch;
+      if (
+        prev === ' ' ||
+        prev === '\t' ||
+        prev === '[' ||
+        prev === '{' ||
+        prev === ',' ||
+        prev === ':' ||
+        prev === '\n' ||
+        prev === '-'
+      )
+        quote = ch;
     } else if (ch === '#') {
       const prev = i > 0 ? text[i - 1] : ' ';
       if (prev === ' ' || prev === '\t' || prev === '\n') comment = true;
     } else if (ch === '[' || ch === '{') {
-      if (++depth > MAX_NESTING) return diag(lines, i, i + 1, 'too-deep', `modelops.yaml nests brackets more than ${MAX_NESTING} levels deep; a config needs a handful of levels.`);
+      if (++depth > MAX_NESTING)
+        return diag(
+          lines,
+          i,
+          i + 1,
+          'too-deep',
+          `modelops.yaml nests brackets more than ${MAX_NESTING} levels deep; a config needs a handful of levels.`,
+        );
     } else if (ch === ']' || ch === '}') {
       if (depth > 0) depth--;
     } else if (ch === ',' && depth > 0) {
@@ -133,7 +200,10 @@ export function parseConfig(text: string, cache?: ParseCache): ParsedConfig {
       const key = /^("[^"\n]*"|'[^'\n]*'|[^:#\n]*?)(?=\s*:)/.exec(text.slice(start, start + 1024));
       if (key && key[1].length > 0) end = start + key[1].length;
     }
-    const message = code === 'duplicate-key' ? `Duplicate key '${text.slice(start, end)}': each key may appear once in a map.` : `YAML syntax error: ${e.message}`;
+    const message =
+      code === 'duplicate-key'
+        ? `Duplicate key '${text.slice(start, end)}': each key may appear once in a map.`
+        : `YAML syntax error: ${e.message}`;
     diagnostics.push(diag(lines, start, Math.max(end, start + 1), code, message));
     if (diagnostics.length >= 50) break;
   }
@@ -264,7 +334,8 @@ export function locate(doc: Document.Parsed, offset: number): PathHit {
       const ks = nodeSpan(p.key as Node);
       const tagPair = node.items.find((it) => keyName(it) === 'type');
       const tag = tagPair && isScalar(tagPair.value) ? String(tagPair.value.value) : undefined;
-      if (ks && ks[0] <= offset && offset <= ks[1]) return { path: [...path, k], node: p.key as Node, onKey: true, pair: p, tag };
+      if (ks && ks[0] <= offset && offset <= ks[1])
+        return { path: [...path, k], node: p.key as Node, onKey: true, pair: p, tag };
       path.push(k);
       hit = { path: [...path], node: null, onKey: false, pair: p, tag };
       node = p.value;

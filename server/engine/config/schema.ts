@@ -17,7 +17,17 @@ interface Common {
   /** The default applies only when these sibling keys have these values (e.g. `port` for `type: local`). */
   defaultWhen?: Readonly<Record<string, string>>;
   /** What kind of value a string holds, for meaning checks and completion. */
-  role?: 'path' | 'column' | 'columns' | 'metric' | 'gate' | 'url' | 'secret-name' | 'target-name' | 'identifier' | 'command';
+  role?:
+    | 'path'
+    | 'column'
+    | 'columns'
+    | 'metric'
+    | 'gate'
+    | 'url'
+    | 'secret-name'
+    | 'target-name'
+    | 'identifier'
+    | 'command';
 }
 
 export interface StringSchema extends Common {
@@ -71,7 +81,8 @@ export interface UnionSchema extends Common {
   anyOf: SchemaNode[];
 }
 
-export type SchemaNode = StringSchema | NumberSchema | BooleanSchema | ArraySchema | ObjectSchema | TaggedSchema | UnionSchema;
+export type SchemaNode =
+  StringSchema | NumberSchema | BooleanSchema | ArraySchema | ObjectSchema | TaggedSchema | UnionSchema;
 
 export const ALL_METRICS: readonly string[] = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
 /** What a gate may be keyed by: every evaluation metric and the fairness metrics. */
@@ -79,20 +90,39 @@ export const GATE_METRICS: readonly string[] = [...ALL_METRICS, ...FAIRNESS_METR
 export const ACTIVATIONS = ['relu', 'sigmoid', 'softmax', 'tanh', 'linear', 'elu', 'selu', 'softplus'] as const;
 export const EARLY_STOPPING_METRICS = ['val_loss', 'loss', 'val_accuracy', 'accuracy'] as const;
 
-const str = (doc: string, example: string, extra: Partial<StringSchema> = {}): StringSchema => ({ kind: 'string', doc, example, ...extra });
-const num = (kind: 'number' | 'integer', doc: string, example: string, extra: Partial<NumberSchema> = {}): NumberSchema => ({
+const str = (doc: string, example: string, extra: Partial<StringSchema> = {}): StringSchema => ({
+  kind: 'string',
+  doc,
+  example,
+  ...extra,
+});
+const num = (
+  kind: 'number' | 'integer',
+  doc: string,
+  example: string,
+  extra: Partial<NumberSchema> = {},
+): NumberSchema => ({
   kind,
   doc,
   example,
   ...extra,
 });
-const bool = (doc: string, example: string, def: boolean): BooleanSchema => ({ kind: 'boolean', doc, example, default: def });
+const bool = (doc: string, example: string, def: boolean): BooleanSchema => ({
+  kind: 'boolean',
+  doc,
+  example,
+  default: def,
+});
 
 const dataPath = (what: string, example: string): StringSchema =>
-  str(`Path of the ${what} file, relative to \`modelops.yaml\`. CSV with a header row, or JSON Lines (one object per line).`, example, {
-    role: 'path',
-    minLength: 1,
-  });
+  str(
+    `Path of the ${what} file, relative to \`modelops.yaml\`. CSV with a header row, or JSON Lines (one object per line).`,
+    example,
+    {
+      role: 'path',
+      minLength: 1,
+    },
+  );
 
 const denseLayer: ObjectSchema = {
   kind: 'object',
@@ -101,14 +131,23 @@ const denseLayer: ObjectSchema = {
   required: ['type', 'units'],
   properties: {
     type: str('Layer type.', 'type: dense', { enum: ['dense'] }),
-    units: num('integer', 'Number of neurons. For the last layer: the number of classes (classification, softmax), 1 (binary with sigmoid) or 1 (regression).', 'units: 32', {
-      minimum: 1,
-      maximum: 65536,
-    }),
-    activation: str('Activation function. Last layer: `softmax` or `sigmoid` for classification, `linear` (or none) for regression.', 'activation: relu', {
-      enum: ACTIVATIONS,
-      default: 'linear',
-    }),
+    units: num(
+      'integer',
+      'Number of neurons. For the last layer: the number of classes (classification, softmax), 1 (binary with sigmoid) or 1 (regression).',
+      'units: 32',
+      {
+        minimum: 1,
+        maximum: 65536,
+      },
+    ),
+    activation: str(
+      'Activation function. Last layer: `softmax` or `sigmoid` for classification, `linear` (or none) for regression.',
+      'activation: relu',
+      {
+        enum: ACTIVATIONS,
+        default: 'linear',
+      },
+    ),
   },
 };
 const dropoutLayer: ObjectSchema = {
@@ -145,21 +184,37 @@ const onnxBlock: ObjectSchema = {
       example: 'derived:\n  month: "month(date)"\n  day_of_year: "dayofyear(date)"',
       properties: {},
       keyDoc: 'model input column',
-      additionalProperties: str('`function(column)`: one of month, day, dayofyear, weekday, year, hour over a date column.', 'month: "month(date)"', { minLength: 1 }),
+      additionalProperties: str(
+        '`function(column)`: one of month, day, dayofyear, weekday, year, hour over a date column.',
+        'month: "month(date)"',
+        { minLength: 1 },
+      ),
     },
     outputs: {
       kind: 'object',
       doc: 'Which graph outputs hold what. Default: detected (a float `[batch, classes]` output for probabilities, an int64/string `[batch]` output for the label, a float `[batch]` or `[batch, 1]` output for a regression value).',
       example: 'outputs: { probabilities: probabilities, label: label }',
       properties: {
-        probabilities: str('Output with class probabilities, float `[batch, classes]` in the order of the labels (classification).', 'probabilities: output_probability', { minLength: 1 }),
-        label: str('Output with the predicted class, int64 or string `[batch]` (classification; optional — otherwise the most probable class).', 'label: output_label', { minLength: 1 }),
-        value: str('Output with the predicted value, float `[batch]` or `[batch, 1]` (regression).', 'value: variable', { minLength: 1 }),
+        probabilities: str(
+          'Output with class probabilities, float `[batch, classes]` in the order of the labels (classification).',
+          'probabilities: output_probability',
+          { minLength: 1 },
+        ),
+        label: str(
+          'Output with the predicted class, int64 or string `[batch]` (classification; optional — otherwise the most probable class).',
+          'label: output_label',
+          { minLength: 1 },
+        ),
+        value: str(
+          'Output with the predicted value, float `[batch]` or `[batch, 1]` (regression).',
+          'value: variable',
+          { minLength: 1 },
+        ),
       },
     },
     labels: {
       kind: 'array',
-      doc: 'Class labels in the order of the probability columns. Default: the model\'s `metadata_props` `labels` (a JSON list), else the sorted distinct values of the target column in the training data — the order scikit-learn and most exporters use.',
+      doc: "Class labels in the order of the probability columns. Default: the model's `metadata_props` `labels` (a JSON list), else the sorted distinct values of the target column in the training data — the order scikit-learn and most exporters use.",
       example: 'labels: [drizzle, fog, rain, snow, sun]',
       minItems: 1,
       uniqueItems: true,
@@ -179,11 +234,24 @@ const target: ObjectSchema = {
   example: 'staging:\n  type: http\n  url: https://models.example.com\n  tokenSecret: staging\n  requireApproval: true',
   required: ['type'],
   properties: {
-    type: str('`local`: the built-in model server on this machine. `http`: a remote Open Inference Protocol (KServe V2) server.', 'type: local', {
-      enum: ['local', 'http'],
+    type: str(
+      '`local`: the built-in model server on this machine. `http`: a remote Open Inference Protocol (KServe V2) server.',
+      'type: local',
+      {
+        enum: ['local', 'http'],
+      },
+    ),
+    host: str('Interface the local model server binds to.', 'host: 127.0.0.1', {
+      default: '127.0.0.1',
+      defaultWhen: { type: 'local' },
+      minLength: 1,
     }),
-    host: str('Interface the local model server binds to.', 'host: 127.0.0.1', { default: '127.0.0.1', defaultWhen: { type: 'local' }, minLength: 1 }),
-    port: num('integer', 'TCP port of the local model server (1–65535).', 'port: 8765', { minimum: 1, maximum: 65535, default: 8765, defaultWhen: { type: 'local' } }),
+    port: num('integer', 'TCP port of the local model server (1–65535).', 'port: 8765', {
+      minimum: 1,
+      maximum: 65535,
+      default: 8765,
+      defaultWhen: { type: 'local' },
+    }),
     url: str('Base URL of the remote server (http or https).', 'url: https://models.example.com', { role: 'url' }),
     tokenSecret: str(
       'Name of the endpoint token secret — never the token itself. Set the token with **ModelOps: Set Endpoint Token** (stored in VS Code SecretStorage) or the environment variable `MODELOPS_TOKEN_<NAME>`.',
@@ -196,7 +264,7 @@ const target: ObjectSchema = {
       false,
     ),
     separationOfDuties: bool(
-      'With `requireApproval`: the approval must come from someone other than the version\'s author (the actor who registered it). Identity is accountability (git user or OS user), not authentication.',
+      "With `requireApproval`: the approval must come from someone other than the version's author (the actor who registered it). Identity is accountability (git user or OS user), not authentication.",
       'separationOfDuties: true',
       false,
     ),
@@ -207,10 +275,15 @@ const target: ObjectSchema = {
       always: true,
       properties: {
         rows: num('integer', 'Number of rows to send.', 'rows: 50', { minimum: 1, maximum: 100000, default: 50 }),
-        tolerance: num('number', 'Largest absolute difference allowed between served and local predictions.', 'tolerance: 0.000001', {
-          minimum: 0,
-          default: 0.000001,
-        }),
+        tolerance: num(
+          'number',
+          'Largest absolute difference allowed between served and local predictions.',
+          'tolerance: 0.000001',
+          {
+            minimum: 0,
+            default: 0.000001,
+          },
+        ),
       },
     },
   },
@@ -220,7 +293,11 @@ const proseList = (doc: string, example: string): ArraySchema => ({
   kind: 'array',
   doc,
   example,
-  items: str('One item, in plain text (Markdown is shown as typed).', '- Daily weather summaries for a city dashboard', { minLength: 1 }),
+  items: str(
+    'One item, in plain text (Markdown is shown as typed).',
+    '- Daily weather summaries for a city dashboard',
+    { minLength: 1 },
+  ),
 });
 
 const cardBlock: ObjectSchema = {
@@ -229,14 +306,26 @@ const cardBlock: ObjectSchema = {
   example:
     'card:\n  owner: Forecasting team <forecast@example.com>\n  intendedUse:\n    - Daily weather summaries for a city dashboard\n  outOfScopeUses:\n    - Severe-weather warnings\n  caveats:\n    - Trained on Seattle only',
   properties: {
-    owner: str('Who answers for the model (team, person, contact).', 'owner: Forecasting team <forecast@example.com>', { minLength: 1 }),
-    description: str('One paragraph: what the model does.', 'description: Predicts the day\'s weather type from the daily measurements.', { minLength: 1 }),
+    owner: str('Who answers for the model (team, person, contact).', 'owner: Forecasting team <forecast@example.com>', {
+      minLength: 1,
+    }),
+    description: str(
+      'One paragraph: what the model does.',
+      "description: Predicts the day's weather type from the daily measurements.",
+      { minLength: 1 },
+    ),
     license: str('Licence of the model, if any.', 'license: Apache-2.0', { minLength: 1 }),
     intendedUse: proseList('Primary intended uses.', 'intendedUse:\n  - Daily weather summaries for a city dashboard'),
     intendedUsers: proseList('Primary intended users.', 'intendedUsers:\n  - The city operations team'),
     outOfScopeUses: proseList('Uses the model is not meant for.', 'outOfScopeUses:\n  - Severe-weather warnings'),
-    ethicalConsiderations: proseList('Risks, sensitive data, people affected.', 'ethicalConsiderations:\n  - No personal data is used'),
-    caveats: proseList('Caveats and recommendations.', 'caveats:\n  - Trained on Seattle only; re-evaluate before use elsewhere'),
+    ethicalConsiderations: proseList(
+      'Risks, sensitive data, people affected.',
+      'ethicalConsiderations:\n  - No personal data is used',
+    ),
+    caveats: proseList(
+      'Caveats and recommendations.',
+      'caveats:\n  - Trained on Seattle only; re-evaluate before use elsewhere',
+    ),
   },
 };
 
@@ -250,10 +339,16 @@ const registryBlock: ObjectSchema = {
       doc: 'Aliases that a version can take only with an approval record for that exact version and artifact (`modelops approve <model@version> --for <alias>`). Rollbacks to a version that held the alias before need none.',
       example: 'protectedAliases: [production]',
       default: [],
-      items: str('An alias name (lower-case letters, digits, ".", "_" or "-", starting with a letter).', 'production', { pattern: '^[a-z][a-z0-9._-]{0,63}$' }),
+      items: str('An alias name (lower-case letters, digits, ".", "_" or "-", starting with a letter).', 'production', {
+        pattern: '^[a-z][a-z0-9._-]{0,63}$',
+      }),
       uniqueItems: true,
     },
-    separationOfDuties: bool('The approval of a protected alias must come from someone other than the version\'s author (the actor who registered it).', 'separationOfDuties: true', false),
+    separationOfDuties: bool(
+      "The approval of a protected alias must come from someone other than the version's author (the actor who registered it).",
+      'separationOfDuties: true',
+      false,
+    ),
   },
 };
 
@@ -268,29 +363,45 @@ const range = (type: 'uniform' | 'loguniform', doc: string, example: string): Ob
     type: str('Parameter distribution.', `type: ${type}`, { enum: [type] }),
     low: num('number', 'Lowest value (inclusive).', 'low: 0.0001'),
     high: num('number', 'Highest value; must be greater than `low`.', 'high: 0.1'),
-    steps: num('integer', 'Grid points between low and high (evenly spaced, in log space for loguniform); required by `sampler: grid`.', 'steps: 4', { minimum: 2, maximum: 1000 }),
+    steps: num(
+      'integer',
+      'Grid points between low and high (evenly spaced, in log space for loguniform); required by `sampler: grid`.',
+      'steps: 4',
+      { minimum: 2, maximum: 1000 },
+    ),
   },
 });
 const tuneBlock: ObjectSchema = {
   kind: 'object',
   doc: 'Hyperparameter search (`modelops tune`): a search space over training and layer fields, a sampler (random, grid or TPE), median pruning, a budget and an objective. Each trial is a training run; the best one can be registered as a version. See docs/optimisation.md.',
-  example: 'tune:\n  space:\n    learningRate: { type: loguniform, low: 0.0001, high: 0.1 }\n    batchSize: { type: choice, values: [16, 32, 64] }\n    layers.0.units: { type: int, low: 8, high: 64, step: 8 }\n  sampler: tpe\n  budget: { trials: 30 }',
+  example:
+    'tune:\n  space:\n    learningRate: { type: loguniform, low: 0.0001, high: 0.1 }\n    batchSize: { type: choice, values: [16, 32, 64] }\n    layers.0.units: { type: int, low: 8, high: 64, step: 8 }\n  sampler: tpe\n  budget: { trials: 30 }',
   required: ['space', 'budget'],
   properties: {
     space: {
       kind: 'object',
       doc: 'Parameter → distribution. Keys: a training field (`learningRate`, `batchSize`, `epochs`, `optimizer`) or a layer field `layers.<index>.<field>` (`units`, `activation` of a dense layer, `rate` of a dropout layer), indexes from 0.',
-      example: 'space:\n  learningRate: { type: loguniform, low: 0.0001, high: 0.1 }\n  layers.0.units: { type: int, low: 8, high: 64, step: 8 }',
+      example:
+        'space:\n  learningRate: { type: loguniform, low: 0.0001, high: 0.1 }\n  layers.0.units: { type: int, low: 8, high: 64, step: 8 }',
       properties: {},
-      keyDoc: 'parameter: `learningRate`, `batchSize`, `epochs`, `optimizer` or `layers.<index>.<units|rate|activation>`',
+      keyDoc:
+        'parameter: `learningRate`, `batchSize`, `epochs`, `optimizer` or `layers.<index>.<units|rate|activation>`',
       additionalProperties: {
         kind: 'tagged',
         tag: 'type',
         doc: 'A distribution: `uniform`, `loguniform`, `int` or `choice`.',
         example: 'learningRate: { type: loguniform, low: 0.0001, high: 0.1 }',
         variants: {
-          uniform: range('uniform', 'A real number drawn evenly from [low, high].', 'rate: { type: uniform, low: 0, high: 0.5 }'),
-          loguniform: range('loguniform', 'A positive real number drawn evenly in log space from [low, high] (learning rates); low must be > 0.', 'learningRate: { type: loguniform, low: 0.0001, high: 0.1 }'),
+          uniform: range(
+            'uniform',
+            'A real number drawn evenly from [low, high].',
+            'rate: { type: uniform, low: 0, high: 0.5 }',
+          ),
+          loguniform: range(
+            'loguniform',
+            'A positive real number drawn evenly in log space from [low, high] (learning rates); low must be > 0.',
+            'learningRate: { type: loguniform, low: 0.0001, high: 0.1 }',
+          ),
           int: {
             kind: 'object',
             doc: 'A whole number from low to high in steps of `step`.',
@@ -316,23 +427,42 @@ const tuneBlock: ObjectSchema = {
                 example: 'values: [16, 32, 64]',
                 minItems: 1,
                 uniqueItems: true,
-                items: { kind: 'union', doc: 'A number or a name.', example: '32', anyOf: [num('number', 'A number.', '32'), str('A name.', 'relu')] },
+                items: {
+                  kind: 'union',
+                  doc: 'A number or a name.',
+                  example: '32',
+                  anyOf: [num('number', 'A number.', '32'), str('A name.', 'relu')],
+                },
               },
             },
           },
         },
       },
     },
-    sampler: str('How trials are chosen: `random`, `grid` (every combination, in order; ranges need `steps`) or `tpe` (Tree-structured Parzen Estimator, Bergstra et al. 2011, as Optuna\'s TPESampler).', 'sampler: tpe', { enum: ['random', 'grid', 'tpe'], default: 'tpe' }),
+    sampler: str(
+      "How trials are chosen: `random`, `grid` (every combination, in order; ranges need `steps`) or `tpe` (Tree-structured Parzen Estimator, Bergstra et al. 2011, as Optuna's TPESampler).",
+      'sampler: tpe',
+      { enum: ['random', 'grid', 'tpe'], default: 'tpe' },
+    ),
     pruner: {
       kind: 'object',
-      doc: 'Stops unpromising trials early. `median` (Optuna\'s MedianPruner): after `warmupEpochs`, once `minTrials` trials have completed, a trial whose best objective so far is worse than the median of the completed trials at the same epoch is pruned.',
+      doc: "Stops unpromising trials early. `median` (Optuna's MedianPruner): after `warmupEpochs`, once `minTrials` trials have completed, a trial whose best objective so far is worse than the median of the completed trials at the same epoch is pruned.",
       example: 'pruner: { type: median, warmupEpochs: 3, minTrials: 5 }',
       always: true,
       properties: {
         type: str('`median` or `none`.', 'type: median', { enum: ['median', 'none'], default: 'median' }),
-        warmupEpochs: num('integer', 'Epochs a trial always runs before it can be pruned (Optuna n_warmup_steps).', 'warmupEpochs: 3', { minimum: 0, default: 3 }),
-        minTrials: num('integer', 'Completed trials needed before pruning starts (Optuna n_startup_trials).', 'minTrials: 5', { minimum: 0, default: 5 }),
+        warmupEpochs: num(
+          'integer',
+          'Epochs a trial always runs before it can be pruned (Optuna n_warmup_steps).',
+          'warmupEpochs: 3',
+          { minimum: 0, default: 3 },
+        ),
+        minTrials: num(
+          'integer',
+          'Completed trials needed before pruning starts (Optuna n_startup_trials).',
+          'minTrials: 5',
+          { minimum: 0, default: 5 },
+        ),
       },
     },
     budget: {
@@ -346,36 +476,68 @@ const tuneBlock: ObjectSchema = {
     },
     objective: {
       kind: 'object',
-      doc: 'What a trial is scored by: a metric of the per-epoch training log at the trial\'s last epoch (validation split when there is one), and whether to minimise or maximise it.',
+      doc: "What a trial is scored by: a metric of the per-epoch training log at the trial's last epoch (validation split when there is one), and whether to minimise or maximise it.",
       example: 'objective: { metric: val_loss, direction: minimize }',
       always: true,
       properties: {
-        metric: str(`The metric: ${TUNE_METRICS.map((m) => `\`${m}\``).join(', ')}. accuracy is for classification, mae for regression.`, 'metric: val_accuracy', {
-          enum: TUNE_METRICS,
-          defaultByTask: { classification: 'val_accuracy', regression: 'val_mae' },
-        }),
-        direction: str('`minimize` or `maximize`. Default: maximize for accuracy, minimize for loss and mae.', 'direction: maximize', { enum: ['minimize', 'maximize'] }),
+        metric: str(
+          `The metric: ${TUNE_METRICS.map((m) => `\`${m}\``).join(', ')}. accuracy is for classification, mae for regression.`,
+          'metric: val_accuracy',
+          {
+            enum: TUNE_METRICS,
+            defaultByTask: { classification: 'val_accuracy', regression: 'val_mae' },
+          },
+        ),
+        direction: str(
+          '`minimize` or `maximize`. Default: maximize for accuracy, minimize for loss and mae.',
+          'direction: maximize',
+          { enum: ['minimize', 'maximize'] },
+        ),
       },
     },
-    seed: num('integer', 'Seed of the sampler: with the same seed and `parallel: 1` the same trials come in the same order.', 'seed: 42', { minimum: 0, default: 42 }),
-    parallel: num('integer', 'Trials trained at the same time, each in its own worker thread. Default: the number of cores.', 'parallel: 2', { minimum: 1, maximum: 64 }),
+    seed: num(
+      'integer',
+      'Seed of the sampler: with the same seed and `parallel: 1` the same trials come in the same order.',
+      'seed: 42',
+      { minimum: 0, default: 42 },
+    ),
+    parallel: num(
+      'integer',
+      'Trials trained at the same time, each in its own worker thread. Default: the number of cores.',
+      'parallel: 2',
+      { minimum: 1, maximum: 64 },
+    ),
     tpe: {
       kind: 'object',
-      doc: 'TPE settings (Optuna\'s names in brackets).',
+      doc: "TPE settings (Optuna's names in brackets).",
       example: 'tpe: { startupTrials: 10, candidates: 24 }',
       always: true,
       properties: {
-        startupTrials: num('integer', 'Random trials before TPE starts modelling (n_startup_trials).', 'startupTrials: 10', { minimum: 0, default: 10 }),
-        candidates: num('integer', 'Candidates drawn from l(x) and ranked by l(x)/g(x) per trial (n_ei_candidates).', 'candidates: 24', { minimum: 1, maximum: 10000, default: 24 }),
+        startupTrials: num(
+          'integer',
+          'Random trials before TPE starts modelling (n_startup_trials).',
+          'startupTrials: 10',
+          { minimum: 0, default: 10 },
+        ),
+        candidates: num(
+          'integer',
+          'Candidates drawn from l(x) and ranked by l(x)/g(x) per trial (n_ei_candidates).',
+          'candidates: 24',
+          { minimum: 1, maximum: 10000, default: 24 },
+        ),
       },
     },
   },
 };
 
 const monitorAction = (key: string): StringSchema =>
-  str(`What \`modelops monitor --follow\` does on ${key}: \`notify\` (record and show it), \`retrain\` (also print the retrain command), \`rollback\` (switch the target back to the version that served before, recorded as a deployment with the reason).`, `${key.split(' ')[0]}: rollback`, {
-    enum: ['notify', 'retrain', 'rollback'],
-  });
+  str(
+    `What \`modelops monitor --follow\` does on ${key}: \`notify\` (record and show it), \`retrain\` (also print the retrain command), \`rollback\` (switch the target back to the version that served before, recorded as a deployment with the reason).`,
+    `${key.split(' ')[0]}: rollback`,
+    {
+      enum: ['notify', 'retrain', 'rollback'],
+    },
+  );
 const monitorOnBlock: ObjectSchema = {
   kind: 'object',
   doc: 'Policies for live alerts, run by the follower (`modelops monitor --follow`): by rule (`we1`–`we4`, `drift`) or for any `alert`; a rule’s own entry wins. Default: notify. See docs/monitoring.md.',
@@ -402,7 +564,11 @@ const optimizeBlock: ObjectSchema = {
       properties: {},
       keyDoc: 'metric name',
       keyEnum: GATE_METRICS,
-      additionalProperties: str('Gate condition: `<op> <number>` or `<op> parent [+|-|*] <number>` (or another alias).', 'accuracy: ">= parent - 0.005"', { role: 'gate' }),
+      additionalProperties: str(
+        'Gate condition: `<op> <number>` or `<op> parent [+|-|*] <number>` (or another alias).',
+        'accuracy: ">= parent - 0.005"',
+        { role: 'gate' },
+      ),
     },
   },
 };
@@ -414,7 +580,10 @@ export const configSchema: ObjectSchema = {
   required: ['version', 'project', 'data', 'model'],
   properties: {
     version: num('integer', 'Schema version of this file. Always `1`.', 'version: 1', { enum: [1] }),
-    project: str('Project name, shown in reports and the model tree.', 'project: seattle-weather', { role: 'identifier', minLength: 1 }),
+    project: str('Project name, shown in reports and the model tree.', 'project: seattle-weather', {
+      role: 'identifier',
+      minLength: 1,
+    }),
     data: {
       kind: 'object',
       doc: 'The dataset: where the files are, which column is the target and which are features, and how to split.',
@@ -424,10 +593,17 @@ export const configSchema: ObjectSchema = {
         train: dataPath('training data', 'train: data/seattle-weather.csv'),
         validation: dataPath('validation data (optional; otherwise split from `train`)', 'validation: data/val.csv'),
         test: dataPath('test data (optional; otherwise split from `train`)', 'test: data/test.csv'),
-        format: str('File format. Default: from the extension of `train` (`.csv` → csv, `.jsonl`/`.ndjson` → jsonl).', 'format: csv', {
-          enum: ['csv', 'jsonl'],
+        format: str(
+          'File format. Default: from the extension of `train` (`.csv` → csv, `.jsonl`/`.ndjson` → jsonl).',
+          'format: csv',
+          {
+            enum: ['csv', 'jsonl'],
+          },
+        ),
+        target: str('The column to predict. Must be a column of the data file.', 'target: weather', {
+          role: 'column',
+          minLength: 1,
         }),
-        target: str('The column to predict. Must be a column of the data file.', 'target: weather', { role: 'column', minLength: 1 }),
         features: {
           kind: 'array',
           doc: 'Input columns. Default: every column but the target.',
@@ -443,16 +619,32 @@ export const configSchema: ObjectSchema = {
           example: 'split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }',
           always: true,
           properties: {
-            train: num('number', 'Fraction of rows for training.', 'train: 0.7', { minimum: 0, maximum: 1, default: 0.7 }),
-            validation: num('number', 'Fraction of rows for validation.', 'validation: 0.15', { minimum: 0, maximum: 1, default: 0.15 }),
-            test: num('number', 'Fraction of rows for the test set.', 'test: 0.15', { minimum: 0, maximum: 1, default: 0.15 }),
+            train: num('number', 'Fraction of rows for training.', 'train: 0.7', {
+              minimum: 0,
+              maximum: 1,
+              default: 0.7,
+            }),
+            validation: num('number', 'Fraction of rows for validation.', 'validation: 0.15', {
+              minimum: 0,
+              maximum: 1,
+              default: 0.15,
+            }),
+            test: num('number', 'Fraction of rows for the test set.', 'test: 0.15', {
+              minimum: 0,
+              maximum: 1,
+              default: 0.15,
+            }),
             seed: num('integer', 'Seed of the shuffle before splitting.', 'seed: 42', { minimum: 0, default: 42 }),
           },
         },
-        missing: str('Rows with missing values: `drop` them, or `impute` (numeric mean, categorical mode — computed on the training split).', 'missing: drop', {
-          enum: ['drop', 'impute'],
-          default: 'drop',
-        }),
+        missing: str(
+          'Rows with missing values: `drop` them, or `impute` (numeric mean, categorical mode — computed on the training split).',
+          'missing: drop',
+          {
+            enum: ['drop', 'impute'],
+            default: 'drop',
+          },
+        ),
       },
     },
     model: {
@@ -465,9 +657,13 @@ export const configSchema: ObjectSchema = {
           role: 'identifier',
           pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
         }),
-        task: str('`classification` (predict a class label) or `regression` (predict a number).', 'task: classification', {
-          enum: ['classification', 'regression'],
-        }),
+        task: str(
+          '`classification` (predict a class label) or `regression` (predict a number).',
+          'task: classification',
+          {
+            enum: ['classification', 'regression'],
+          },
+        ),
         framework: str(
           '`tfjs`: a TensorFlow.js network defined by `layers`, trained in the sidecar. `command`: an external trainer run with `train.command` (when `train.outputs` is an `.onnx` file it is evaluated and gated like a version trained here). `onnx`: a model trained elsewhere (PyTorch, scikit-learn, Keras exported to ONNX), read from `model.path`.',
           'framework: tfjs',
@@ -476,16 +672,21 @@ export const configSchema: ObjectSchema = {
             default: 'tfjs',
           },
         ),
-        path: str('The ONNX model file (`framework: onnx`), relative to `modelops.yaml`. Checked against the config when it exists: inputs, outputs, opset, labels.', 'path: models/weather.onnx', {
-          role: 'path',
-          minLength: 1,
-        }),
+        path: str(
+          'The ONNX model file (`framework: onnx`), relative to `modelops.yaml`. Checked against the config when it exists: inputs, outputs, opset, labels.',
+          'path: models/weather.onnx',
+          {
+            role: 'path',
+            minLength: 1,
+          },
+        ),
         onnx: onnxBlock,
         card: cardBlock,
         layers: {
           kind: 'array',
           doc: 'The network, input to output (tfjs only). The input layer is implied by the features. The last layer must be `dense`: units = number of classes with `softmax` (classification), or 1 with no activation (regression).',
-          example: 'layers:\n  - { type: dense, units: 32, activation: relu }\n  - { type: dense, units: 5, activation: softmax }',
+          example:
+            'layers:\n  - { type: dense, units: 32, activation: relu }\n  - { type: dense, units: 5, activation: softmax }',
           minItems: 1,
           items: {
             kind: 'tagged',
@@ -503,11 +704,29 @@ export const configSchema: ObjectSchema = {
       example: 'train:\n  epochs: 40\n  batchSize: 32\n  optimizer: adam\n  learningRate: 0.01',
       always: true,
       properties: {
-        epochs: num('integer', 'Passes over the training data.', 'epochs: 40', { minimum: 1, maximum: 100000, default: 20 }),
-        batchSize: num('integer', 'Rows per gradient step.', 'batchSize: 32', { minimum: 1, maximum: 1000000, default: 32 }),
-        optimizer: str('Gradient descent optimiser.', 'optimizer: adam', { enum: ['adam', 'sgd', 'rmsprop', 'adagrad'], default: 'adam' }),
-        learningRate: num('number', 'Step size of the optimiser; must be > 0.', 'learningRate: 0.01', { exclusiveMinimum: 0, maximum: 10, default: 0.001 }),
-        seed: num('integer', 'Seed for weight initialisation and shuffling, for reproducible runs.', 'seed: 42', { minimum: 0, default: 42 }),
+        epochs: num('integer', 'Passes over the training data.', 'epochs: 40', {
+          minimum: 1,
+          maximum: 100000,
+          default: 20,
+        }),
+        batchSize: num('integer', 'Rows per gradient step.', 'batchSize: 32', {
+          minimum: 1,
+          maximum: 1000000,
+          default: 32,
+        }),
+        optimizer: str('Gradient descent optimiser.', 'optimizer: adam', {
+          enum: ['adam', 'sgd', 'rmsprop', 'adagrad'],
+          default: 'adam',
+        }),
+        learningRate: num('number', 'Step size of the optimiser; must be > 0.', 'learningRate: 0.01', {
+          exclusiveMinimum: 0,
+          maximum: 10,
+          default: 0.001,
+        }),
+        seed: num('integer', 'Seed for weight initialisation and shuffling, for reproducible runs.', 'seed: 42', {
+          minimum: 0,
+          default: 42,
+        }),
         classWeights: {
           kind: 'union',
           doc: 'Weights per class in the loss (classification): `none`, `balanced` (inverse class frequency), or a map label → weight.',
@@ -530,20 +749,41 @@ export const configSchema: ObjectSchema = {
           doc: 'Stop training when the monitored metric stops improving.',
           example: 'earlyStopping: { metric: val_loss, patience: 5, minDelta: 0.001 }',
           properties: {
-            metric: str('Metric to watch (from the training log).', 'metric: val_loss', { enum: EARLY_STOPPING_METRICS, default: 'val_loss' }),
-            patience: num('integer', 'Epochs without improvement before stopping.', 'patience: 5', { minimum: 1, default: 5 }),
-            minDelta: num('number', 'Smallest change that counts as an improvement.', 'minDelta: 0.001', { minimum: 0, default: 0 }),
+            metric: str('Metric to watch (from the training log).', 'metric: val_loss', {
+              enum: EARLY_STOPPING_METRICS,
+              default: 'val_loss',
+            }),
+            patience: num('integer', 'Epochs without improvement before stopping.', 'patience: 5', {
+              minimum: 1,
+              default: 5,
+            }),
+            minDelta: num('number', 'Smallest change that counts as an improvement.', 'minDelta: 0.001', {
+              minimum: 0,
+              default: 0,
+            }),
           },
         },
-        command: str('External trainer command (`framework: command`), run in the workspace folder; never run in an untrusted workspace.', 'command: python train.py', {
-          role: 'command',
-          minLength: 1,
-        }),
-        outputs: str('Model file the external trainer writes, relative to `modelops.yaml`. An `.onnx` file is wrapped as an ONNX version (configured by `model.onnx`), evaluated on the test split and gated; other outputs are registered with their gates marked not evaluated.', 'outputs: out/model.onnx', { role: 'path', minLength: 1 }),
-        metrics: str('JSON file of metrics the external trainer writes (`{"accuracy": 0.91, ...}`), relative to `modelops.yaml`.', 'metrics: out/metrics.json', {
-          role: 'path',
-          minLength: 1,
-        }),
+        command: str(
+          'External trainer command (`framework: command`), run in the workspace folder; never run in an untrusted workspace.',
+          'command: python train.py',
+          {
+            role: 'command',
+            minLength: 1,
+          },
+        ),
+        outputs: str(
+          'Model file the external trainer writes, relative to `modelops.yaml`. An `.onnx` file is wrapped as an ONNX version (configured by `model.onnx`), evaluated on the test split and gated; other outputs are registered with their gates marked not evaluated.',
+          'outputs: out/model.onnx',
+          { role: 'path', minLength: 1 },
+        ),
+        metrics: str(
+          'JSON file of metrics the external trainer writes (`{"accuracy": 0.91, ...}`), relative to `modelops.yaml`.',
+          'metrics: out/metrics.json',
+          {
+            role: 'path',
+            minLength: 1,
+          },
+        ),
       },
     },
     evaluate: {
@@ -577,7 +817,8 @@ export const configSchema: ObjectSchema = {
         fairness: {
           kind: 'object',
           doc: `Group fairness on the test split (after Fairlearn's \`MetricFrame\`): each metric per group of each \`sensitive\` column and of their intersection, with the between-group difference (max − min) and ratio (min / max). For classification it also computes ${FAIRNESS_METRICS.map((m) => `\`${m}\``).join(', ')} as Fairlearn defines them, over the intersection of the sensitive columns; gate them under \`evaluate.gates\`. Binary: the positive class is the second label in label order. Multiclass: each class one-vs-rest, and the largest difference (smallest ratio) is reported.`,
-          example: 'fairness:\n  sensitive: [sex, age_band]\n  metrics: [accuracy, recall_macro, demographic_parity_difference]\n  minGroupSize: 30',
+          example:
+            'fairness:\n  sensitive: [sex, age_band]\n  metrics: [accuracy, recall_macro, demographic_parity_difference]\n  minGroupSize: 30',
           required: ['sensitive'],
           properties: {
             sensitive: {
@@ -595,9 +836,17 @@ export const configSchema: ObjectSchema = {
               example: 'metrics: [accuracy, demographic_parity_difference]',
               minItems: 1,
               uniqueItems: true,
-              items: str('An evaluation metric of the task, or a fairness metric (classification).', 'accuracy', { enum: GATE_METRICS, role: 'metric' }),
+              items: str('An evaluation metric of the task, or a fairness metric (classification).', 'accuracy', {
+                enum: GATE_METRICS,
+                role: 'metric',
+              }),
             },
-            minGroupSize: num('integer', 'Groups with fewer test rows are reported with their counts and flagged, and left out of the differences and ratios.', 'minGroupSize: 30', { minimum: 1, default: 30 }),
+            minGroupSize: num(
+              'integer',
+              'Groups with fewer test rows are reported with their counts and flagged, and left out of the differences and ratios.',
+              'minGroupSize: 30',
+              { minimum: 1, default: 30 },
+            ),
           },
         },
       },
@@ -625,8 +874,15 @@ export const configSchema: ObjectSchema = {
       always: true,
       required: ['target'],
       properties: {
-        target: str('Deployment target to monitor (a name under `deploy.targets`).', 'target: local', { role: 'target-name', minLength: 1 }),
-        window: num('integer', 'Predictions per window (one point on the control chart).', 'window: 100', { minimum: 2, maximum: 1000000, default: 100 }),
+        target: str('Deployment target to monitor (a name under `deploy.targets`).', 'target: local', {
+          role: 'target-name',
+          minLength: 1,
+        }),
+        window: num('integer', 'Predictions per window (one point on the control chart).', 'window: 100', {
+          minimum: 2,
+          maximum: 1000000,
+          default: 100,
+        }),
         controlChart: {
           kind: 'object',
           doc: 'Statistical process control chart: centre line μ and limits μ ± Lσ from a baseline, with the Western Electric rules.',
@@ -638,7 +894,11 @@ export const configSchema: ObjectSchema = {
               role: 'metric',
               defaultByTask: { classification: 'accuracy', regression: 'mae' },
             }),
-            sigma: num('number', 'L in UCL/LCL = μ ± Lσ; must be > 0.', 'sigma: 3', { exclusiveMinimum: 0, maximum: 10, default: 3 }),
+            sigma: num('number', 'L in UCL/LCL = μ ± Lσ; must be > 0.', 'sigma: 3', {
+              exclusiveMinimum: 0,
+              maximum: 10,
+              default: 3,
+            }),
             sigmaEstimator: str(
               'How σ of an individuals chart (regression metrics) is estimated from the baseline windows: `movingRange`, the average moving range of consecutive windows / 1.128 (the textbook estimator, Montgomery; NIST e-Handbook 6.3.2, robust to a shift inside the baseline), or `stddev`, their sample standard deviation. A p-chart (accuracy, error_rate) uses the binomial σ √(p̄(1−p̄)/n) of each window. Every chart states its estimator.',
               'sigmaEstimator: movingRange',
@@ -680,19 +940,28 @@ export const configSchema: ObjectSchema = {
               'test: auto',
               { enum: ['auto', 'ks', 'psi', 'wasserstein', 'jensenshannon', 'chisquare'], default: 'auto' },
             ),
-            method: str('Older name for `test`, limited to `psi` or `ks`, with its old meaning: drift when the score exceeds `threshold` (KS: the D statistic; default 0.2). `test` wins when both are given.', 'method: psi', {
-              enum: ['psi', 'ks'],
-            }),
+            method: str(
+              'Older name for `test`, limited to `psi` or `ks`, with its old meaning: drift when the score exceeds `threshold` (KS: the D statistic; default 0.2). `test` wins when both are given.',
+              'method: psi',
+              {
+                enum: ['psi', 'ks'],
+              },
+            ),
             threshold: num(
               'number',
               'Drift threshold. For p-value tests (KS, chi-square, Z-test) a column drifts when p < threshold (default 0.05); for distances when the score > threshold (Wasserstein and Jensen–Shannon 0.1, PSI 0.2). Default: the test’s own.',
               'threshold: 0.1',
               { exclusiveMinimum: 0 },
             ),
-            window: num('integer', 'Predictions the drift tests look at: the latest this many at each chart window (separate from `monitor.window`, so drift can use larger windows than the chart). Default: `monitor.window`.', 'window: 500', {
-              minimum: 2,
-              maximum: 1000000,
-            }),
+            window: num(
+              'integer',
+              'Predictions the drift tests look at: the latest this many at each chart window (separate from `monitor.window`, so drift can use larger windows than the chart). Default: `monitor.window`.',
+              'window: 500',
+              {
+                minimum: 2,
+                maximum: 1000000,
+              },
+            ),
             features: {
               kind: 'array',
               doc: 'Features to watch. Default: all features.',
@@ -731,7 +1000,6 @@ export const configSchema: ObjectSchema = {
   },
 };
 
-
 // ---- Defaults (the only place they are written down) ----
 
 /** The default of `node` for `task`, given its siblings (`undefined`: none). */
@@ -744,8 +1012,17 @@ export function defaultFor(node: SchemaNode, task: Task, siblings: Readonly<Reco
 
 /** "`3`", or "`accuracy` (classification), `mae` (regression)", with its condition; for docs and descriptions. */
 export function defaultText(node: SchemaNode): string | undefined {
-  const when = node.defaultWhen ? ` (${Object.entries(node.defaultWhen).map(([k, v]) => `${k}: ${v}`).join(', ')})` : '';
-  if (node.defaultByTask) return Object.entries(node.defaultByTask).map(([task, d]) => `\`${JSON.stringify(d)}\` (${task})`).join(', ') + when;
+  const when = node.defaultWhen
+    ? ` (${Object.entries(node.defaultWhen)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')})`
+    : '';
+  if (node.defaultByTask)
+    return (
+      Object.entries(node.defaultByTask)
+        .map(([task, d]) => `\`${JSON.stringify(d)}\` (${task})`)
+        .join(', ') + when
+    );
   return node.default !== undefined ? `\`${JSON.stringify(node.default)}\`${when}` : undefined;
 }
 
@@ -762,11 +1039,15 @@ export function withDefaults(node: SchemaNode, value: unknown, task: Task): unkn
   const v = isRecord(value) ? value : {};
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(node.properties)) {
-    const filled = v[key] !== undefined ? withDefaults(child, v[key], task) : (defaultFor(child, task, v) ?? withDefaults(child, undefined, task));
+    const filled =
+      v[key] !== undefined
+        ? withDefaults(child, v[key], task)
+        : (defaultFor(child, task, v) ?? withDefaults(child, undefined, task));
     if (filled !== undefined) out[key] = filled;
   }
   if (node.additionalProperties) {
-    for (const [key, child] of Object.entries(v)) if (!(key in node.properties)) out[key] = withDefaults(node.additionalProperties, child, task);
+    for (const [key, child] of Object.entries(v))
+      if (!(key in node.properties)) out[key] = withDefaults(node.additionalProperties, child, task);
   }
   return out;
 }

@@ -52,10 +52,18 @@ function build(n: unknown, lines: LineIndex, depth: number, count: { n: number }
       if (!s) return;
       let name = `[${i}]`;
       if (isMap(it)) {
-        const parts = it.items.filter(isPair).map((p) => (isScalar(p.value) ? String(p.value.value) : '')).filter(Boolean);
+        const parts = it.items
+          .filter(isPair)
+          .map((p) => (isScalar(p.value) ? String(p.value.value) : ''))
+          .filter(Boolean);
         if (parts.length) name = parts.join(' ').slice(0, 60);
       } else if (isScalar(it)) name = String(it.value).slice(0, 60);
-      const sym: DocumentSymbol = { name, kind: kindOf(it), range: lines.range(s[0], s[1]), selectionRange: lines.range(s[0], s[1]) };
+      const sym: DocumentSymbol = {
+        name,
+        kind: kindOf(it),
+        range: lines.range(s[0], s[1]),
+        selectionRange: lines.range(s[0], s[1]),
+      };
       const children = isMap(it) ? build(it, lines, depth + 1, count) : [];
       if (children.length) sym.children = children;
       out.push(sym);

@@ -50,7 +50,9 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 /** Keys that hold a credential (tokenSecret names one, which is fine). */
 export function isSecretKey(key: string): boolean {
   if (key === 'tokenSecret' || key === 'webhookSecret') return false; // they hold a secret's name
-  return /(^|[_-]|[a-z])(token|password|passwd|pwd|api[_-]?key|apikey|secret|credentials?|bearer|authorization|private[_-]?key)$/i.test(key);
+  return /(^|[_-]|[a-z])(token|password|passwd|pwd|api[_-]?key|apikey|secret|credentials?|bearer|authorization|private[_-]?key)$/i.test(
+    key,
+  );
 }
 
 const SECRET_VALUE_PATTERNS: RegExp[] = [
@@ -86,6 +88,7 @@ function entropy(s: string): number {
 /** Whether a URL carries a credential (user:password@ or a token-like query parameter). */
 export function urlCarriesSecret(u: URL): boolean {
   if (u.password || u.username) return true;
-  for (const k of u.searchParams.keys()) if (isSecretKey(k) || /^(key|sig|signature|access_token|code)$/i.test(k)) return true;
+  for (const k of u.searchParams.keys())
+    if (isSecretKey(k) || /^(key|sig|signature|access_token|code)$/i.test(k)) return true;
   return false;
 }

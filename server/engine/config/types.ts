@@ -34,7 +34,12 @@ export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
 export type MetricName = ClassificationMetric | RegressionMetric;
 /** Group-fairness metrics as Fairlearn defines them; classification only. */
-export const FAIRNESS_METRICS = ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'equal_opportunity_difference'] as const;
+export const FAIRNESS_METRICS = [
+  'demographic_parity_difference',
+  'demographic_parity_ratio',
+  'equalized_odds_difference',
+  'equal_opportunity_difference',
+] as const;
 export type FairnessMetric = (typeof FAIRNESS_METRICS)[number];
 
 export interface SplitConfig {

@@ -5,7 +5,16 @@
 import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, isAlias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { childSchema, configSchema, keysOf, withDefaults, type ObjectSchema, type SchemaNode } from './schema';
-import { deref, keyName, MAX_ALIAS_EXPANSION, nodeSpan, parseConfig, toJs, type LineIndex, type ParsedConfig } from './parse';
+import {
+  deref,
+  keyName,
+  MAX_ALIAS_EXPANSION,
+  nodeSpan,
+  parseConfig,
+  toJs,
+  type LineIndex,
+  type ParsedConfig,
+} from './parse';
 import { fileInfo, nearestDataFiles, peekData, sampleColumn } from './datafile';
 import { checkOnnxBlock, checkOnnxModel, type OnnxCheckHost } from './onnxCheck';
 import { isAssembled, type ParseCache } from './incremental';
@@ -28,7 +37,17 @@ import {
 
 export const MAX_DIAGNOSTICS = 200;
 /** train keys that configure training here (tfjs) or an external trainer, not a model trained elsewhere. */
-const TRAINING_KEYS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'classWeights', 'earlyStopping', 'command', 'outputs', 'metrics'] as const;
+const TRAINING_KEYS = [
+  'epochs',
+  'batchSize',
+  'optimizer',
+  'learningRate',
+  'classWeights',
+  'earlyStopping',
+  'command',
+  'outputs',
+  'metrics',
+] as const;
 export const SECRET_HINT = 'store it with ModelOps: Set Endpoint Token';
 
 export interface Analysis {
@@ -96,7 +115,10 @@ class Analyzer {
   /** Follows aliases, spending from the expansion budget. */
   follow(node: unknown, at: Range): Node | null {
     if (!isAlias(node)) return (node as Node | null) ?? null;
-    return deref(this.doc, node) ?? (this.add(at, 'error', 'unknown-alias', `Alias *${node.source} refers to no anchor.`), null);
+    return (
+      deref(this.doc, node) ??
+      (this.add(at, 'error', 'unknown-alias', `Alias *${node.source} refers to no anchor.`), null)
+    );
   }
 
   spend(at: Range, viaAlias: boolean): boolean {
@@ -109,7 +131,12 @@ class Analyzer {
   aliasLimit(at: Range): void {
     if (!this.aliasReported) {
       this.aliasReported = true;
-      this.add(at, 'error', 'alias-limit', `YAML aliases expand to more than ${MAX_ALIAS_EXPANSION} nodes (an "alias bomb"); expansion stopped here. Write the values out instead of nesting aliases.`);
+      this.add(
+        at,
+        'error',
+        'alias-limit',
+        `YAML aliases expand to more than ${MAX_ALIAS_EXPANSION} nodes (an "alias bomb"); expansion stopped here. Write the values out instead of nesting aliases.`,
+      );
     }
   }
 
@@ -126,7 +153,14 @@ class Analyzer {
       case 'object':
       case 'tagged': {
         if (!isMap(node)) {
-          this.add(at, 'error', 'wrong-type', isNull ? `${pathText(path)} is empty: expected a map of settings (${keysOf(schema).slice(0, 5).join(', ')}…).` : `${pathText(path)} must be a map of settings, not ${describe(node)}.`);
+          this.add(
+            at,
+            'error',
+            'wrong-type',
+            isNull
+              ? `${pathText(path)} is empty: expected a map of settings (${keysOf(schema).slice(0, 5).join(', ')}…).`
+              : `${pathText(path)} must be a map of settings, not ${describe(node)}.`,
+          );
           return;
         }
         let obj: ObjectSchema;
@@ -134,7 +168,13 @@ class Analyzer {
           const tagPair = node.items.find((p) => keyName(p) === schema.tag);
           const variants = Object.keys(schema.variants);
           if (!tagPair) {
-            this.add(owner, 'error', 'missing-key', `${pathText(path)} needs '${schema.tag}' (one of ${variants.join(', ')}).`, this.missingData(node, schema.tag, path, schema.example));
+            this.add(
+              owner,
+              'error',
+              'missing-key',
+              `${pathText(path)} needs '${schema.tag}' (one of ${variants.join(', ')}).`,
+              this.missingData(node, schema.tag, path, schema.example),
+            );
             return;
           }
           const tv = this.follow(tagPair.value, at);
@@ -142,7 +182,13 @@ class Analyzer {
           const variant = schema.variants[tag];
           if (!variant) {
             const s = didYouMean(tag, variants);
-            this.add(this.rangeOf(tv, at), 'error', 'invalid-enum', `${pathText(path)}.${schema.tag} must be one of ${variants.join(', ')}; got '${tag}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+            this.add(
+              this.rangeOf(tv, at),
+              'error',
+              'invalid-enum',
+              `${pathText(path)}.${schema.tag} must be one of ${variants.join(', ')}; got '${tag}'.${s ? ` Did you mean '${s}'?` : ''}`,
+              s ? { suggestion: s } : undefined,
+            );
             return;
           }
           obj = variant;
@@ -152,10 +198,23 @@ class Analyzer {
       }
       case 'array': {
         if (!isSeq(node)) {
-          this.add(at, 'error', 'wrong-type', isNull ? `${pathText(path)} is empty: expected a list.` : `${pathText(path)} must be a list, not ${describe(node)}.`);
+          this.add(
+            at,
+            'error',
+            'wrong-type',
+            isNull
+              ? `${pathText(path)} is empty: expected a list.`
+              : `${pathText(path)} must be a list, not ${describe(node)}.`,
+          );
           return;
         }
-        if (schema.minItems !== undefined && node.items.length < schema.minItems) this.add(at, 'error', 'too-few-items', `${pathText(path)} needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}.`);
+        if (schema.minItems !== undefined && node.items.length < schema.minItems)
+          this.add(
+            at,
+            'error',
+            'too-few-items',
+            `${pathText(path)} needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}.`,
+          );
         const seen = new Set<string>();
         node.items.forEach((it, i) => {
           this.walk(it, schema.items, [...path, i], at, via);
@@ -163,7 +222,13 @@ class Analyzer {
             const n = this.follow(it, at);
             if (isScalar(n)) {
               const k = String(n.value);
-              if (seen.has(k)) this.add(this.rangeOf(n, at), 'error', 'duplicate-item', `${pathText(path)} lists '${k}' more than once.`);
+              if (seen.has(k))
+                this.add(
+                  this.rangeOf(n, at),
+                  'error',
+                  'duplicate-item',
+                  `${pathText(path)} lists '${k}' more than once.`,
+                );
               seen.add(k);
             }
           }
@@ -174,9 +239,16 @@ class Analyzer {
         const alt =
           schema.anyOf.find((a) => (a.kind === 'object' || a.kind === 'tagged') && isMap(node)) ??
           schema.anyOf.find((a) => a.kind === 'string' && isScalar(node) && typeof node.value === 'string') ??
-          schema.anyOf.find((a) => (a.kind === 'number' || a.kind === 'integer') && isScalar(node) && typeof node.value === 'number');
+          schema.anyOf.find(
+            (a) => (a.kind === 'number' || a.kind === 'integer') && isScalar(node) && typeof node.value === 'number',
+          );
         if (!alt) {
-          this.add(at, 'error', 'wrong-type', `${pathText(path)} must be ${schema.anyOf.map(kindText).join(' or ')}, not ${describe(node)}.`);
+          this.add(
+            at,
+            'error',
+            'wrong-type',
+            `${pathText(path)} must be ${schema.anyOf.map(kindText).join(' or ')}, not ${describe(node)}.`,
+          );
           return;
         }
         this.walk(raw, alt, path, owner, viaAlias);
@@ -184,36 +256,88 @@ class Analyzer {
       }
       case 'string': {
         if (!isScalar(node) || typeof node.value !== 'string') {
-          this.add(at, 'error', 'wrong-type', isNull ? `${pathText(path)} is empty: expected ${kindText(schema)}.` : `${pathText(path)} must be ${kindText(schema)}, not ${describe(node)}.${isScalar(node) ? ' Quote it to make it text.' : ''}`);
+          this.add(
+            at,
+            'error',
+            'wrong-type',
+            isNull
+              ? `${pathText(path)} is empty: expected ${kindText(schema)}.`
+              : `${pathText(path)} must be ${kindText(schema)}, not ${describe(node)}.${isScalar(node) ? ' Quote it to make it text.' : ''}`,
+          );
           return;
         }
         const v = node.value;
         if (schema.enum && !schema.enum.includes(v)) {
           const s = didYouMean(v, schema.enum);
           // A metric name: "Did you mean" first, and metricsOfTask narrows the list to the model's task.
-          if (schema.role === 'metric') this.add(at, 'error', 'invalid-enum', `${pathText(path)}: ${unknownMetricMessage(v, s, schema.enum)}`, { ...(s ? { suggestion: s } : {}), metric: v, field: pathText(path) });
-          else this.add(at, 'error', 'invalid-enum', `${pathText(path)} must be one of ${schema.enum.join(', ')}; got '${clip(v)}'.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
-        } else if (schema.minLength !== undefined && v.length < schema.minLength) this.add(at, 'error', 'empty-value', `${pathText(path)} must not be empty.`);
-        else if (schema.pattern && !patternOf(schema.pattern).test(v)) this.add(at, 'error', 'invalid-value', `${pathText(path)} '${clip(v)}' has characters that are not allowed (letters, digits, '-', '_' and '.' only).`);
+          if (schema.role === 'metric')
+            this.add(at, 'error', 'invalid-enum', `${pathText(path)}: ${unknownMetricMessage(v, s, schema.enum)}`, {
+              ...(s ? { suggestion: s } : {}),
+              metric: v,
+              field: pathText(path),
+            });
+          else
+            this.add(
+              at,
+              'error',
+              'invalid-enum',
+              `${pathText(path)} must be one of ${schema.enum.join(', ')}; got '${clip(v)}'.${s ? ` Did you mean '${s}'?` : ''}`,
+              s ? { suggestion: s } : undefined,
+            );
+        } else if (schema.minLength !== undefined && v.length < schema.minLength)
+          this.add(at, 'error', 'empty-value', `${pathText(path)} must not be empty.`);
+        else if (schema.pattern && !patternOf(schema.pattern).test(v))
+          this.add(
+            at,
+            'error',
+            'invalid-value',
+            `${pathText(path)} '${clip(v)}' has characters that are not allowed (letters, digits, '-', '_' and '.' only).`,
+          );
         return;
       }
       case 'number':
       case 'integer': {
         if (!isScalar(node) || typeof node.value !== 'number' || !Number.isFinite(node.value)) {
-          this.add(at, 'error', 'wrong-type', isNull ? `${pathText(path)} is empty: expected ${kindText(schema)}.` : `${pathText(path)} must be ${kindText(schema)}, not ${describe(node)}.`);
+          this.add(
+            at,
+            'error',
+            'wrong-type',
+            isNull
+              ? `${pathText(path)} is empty: expected ${kindText(schema)}.`
+              : `${pathText(path)} must be ${kindText(schema)}, not ${describe(node)}.`,
+          );
           return;
         }
         const v = node.value;
-        if (schema.kind === 'integer' && !Number.isInteger(v)) this.add(at, 'error', 'wrong-type', `${pathText(path)} must be a whole number; got ${v}.`);
-        else if (schema.enum && !schema.enum.includes(v)) this.add(at, 'error', 'invalid-enum', `${pathText(path)} must be ${schema.enum.join(' or ')}; got ${v}.`, { suggestion: String(schema.enum[0]) });
-        else if (schema.minimum !== undefined && v < schema.minimum) this.add(at, 'error', 'out-of-range', `${pathText(path)} must be ≥ ${schema.minimum}${rangeTail(schema)}; got ${v}.`);
-        else if (schema.maximum !== undefined && v > schema.maximum) this.add(at, 'error', 'out-of-range', `${pathText(path)} must be ≤ ${schema.maximum}${rangeTail(schema)}; got ${v}.`);
-        else if (schema.exclusiveMinimum !== undefined && v <= schema.exclusiveMinimum) this.add(at, 'error', 'out-of-range', `${pathText(path)} must be > ${schema.exclusiveMinimum}; got ${v}.`);
-        else if (schema.exclusiveMaximum !== undefined && v >= schema.exclusiveMaximum) this.add(at, 'error', 'out-of-range', `${pathText(path)} must be < ${schema.exclusiveMaximum}; got ${v}.`);
+        if (schema.kind === 'integer' && !Number.isInteger(v))
+          this.add(at, 'error', 'wrong-type', `${pathText(path)} must be a whole number; got ${v}.`);
+        else if (schema.enum && !schema.enum.includes(v))
+          this.add(at, 'error', 'invalid-enum', `${pathText(path)} must be ${schema.enum.join(' or ')}; got ${v}.`, {
+            suggestion: String(schema.enum[0]),
+          });
+        else if (schema.minimum !== undefined && v < schema.minimum)
+          this.add(
+            at,
+            'error',
+            'out-of-range',
+            `${pathText(path)} must be ≥ ${schema.minimum}${rangeTail(schema)}; got ${v}.`,
+          );
+        else if (schema.maximum !== undefined && v > schema.maximum)
+          this.add(
+            at,
+            'error',
+            'out-of-range',
+            `${pathText(path)} must be ≤ ${schema.maximum}${rangeTail(schema)}; got ${v}.`,
+          );
+        else if (schema.exclusiveMinimum !== undefined && v <= schema.exclusiveMinimum)
+          this.add(at, 'error', 'out-of-range', `${pathText(path)} must be > ${schema.exclusiveMinimum}; got ${v}.`);
+        else if (schema.exclusiveMaximum !== undefined && v >= schema.exclusiveMaximum)
+          this.add(at, 'error', 'out-of-range', `${pathText(path)} must be < ${schema.exclusiveMaximum}; got ${v}.`);
         return;
       }
       case 'boolean': {
-        if (!isScalar(node) || typeof node.value !== 'boolean') this.add(at, 'error', 'wrong-type', `${pathText(path)} must be true or false, not ${describe(node)}.`);
+        if (!isScalar(node) || typeof node.value !== 'boolean')
+          this.add(at, 'error', 'wrong-type', `${pathText(path)} must be true or false, not ${describe(node)}.`);
         return;
       }
     }
@@ -234,7 +358,13 @@ class Analyzer {
     for (const r of schema.required ?? []) {
       if (present.has(r)) continue;
       const sub = schema.properties[r];
-      this.add(owner, 'error', 'missing-key', `${pathText(path)} is missing the required key '${r}'.`, this.missingData(node, r, path, sub?.example ?? `${r}: `));
+      this.add(
+        owner,
+        'error',
+        'missing-key',
+        `${pathText(path)} is missing the required key '${r}'.`,
+        this.missingData(node, r, path, sub?.example ?? `${r}: `),
+      );
     }
   }
 
@@ -257,11 +387,22 @@ class Analyzer {
       if (schema.keyEnum && !schema.keyEnum.includes(k)) {
         // Worded for the model's task by `metricsOfTask` once the whole document is read.
         const s = didYouMean(k, schema.keyEnum);
-        this.add(kr, 'error', 'unknown-metric', unknownMetricMessage(k, s, schema.keyEnum), s ? { suggestion: s, metric: k } : { metric: k });
+        this.add(
+          kr,
+          'error',
+          'unknown-metric',
+          unknownMetricMessage(k, s, schema.keyEnum),
+          s ? { suggestion: s, metric: k } : { metric: k },
+        );
         return;
       }
       if (schema.keyPattern && !patternOf(schema.keyPattern).test(k)) {
-        this.add(kr, 'error', 'invalid-name', `${pathText(path)}: '${clip(k)}' is not a valid ${schema.keyDoc ?? 'name'} — use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (it becomes a file name).`);
+        this.add(
+          kr,
+          'error',
+          'invalid-name',
+          `${pathText(path)}: '${clip(k)}' is not a valid ${schema.keyDoc ?? 'name'} — use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (it becomes a file name).`,
+        );
       }
       this.walk(p.value, schema.additionalProperties, [...path, k], kr, via);
       return;
@@ -269,7 +410,13 @@ class Analyzer {
     const allowed = Object.keys(schema.properties);
     const s = didYouMean(k, allowed);
     const keys = allowed.length ? ` Keys here: ${allowed.join(', ')}.` : '';
-    this.add(kr, 'error', 'unknown-key', `Unknown key '${clip(k)}' in ${pathText(path)}.${s ? ` Did you mean '${s}'?` : keys}`, s ? { suggestion: s, key: k } : { key: k });
+    this.add(
+      kr,
+      'error',
+      'unknown-key',
+      `Unknown key '${clip(k)}' in ${pathText(path)}.${s ? ` Did you mean '${s}'?` : keys}`,
+      s ? { suggestion: s, key: k } : { key: k },
+    );
   }
 
   /**
@@ -319,7 +466,9 @@ class Analyzer {
     if (!ks || !last) return data;
     const indent = this.lines.position(ks[0]).character;
     const lastEnd = nodeSpan((last.value as Node) ?? (last.key as Node));
-    const endLine = lastEnd ? this.lines.position(Math.max(lastEnd[0], lastEnd[1] - 1)).line : this.lines.position(ks[0]).line;
+    const endLine = lastEnd
+      ? this.lines.position(Math.max(lastEnd[0], lastEnd[1] - 1)).line
+      : this.lines.position(ks[0]).line;
     const pad = ' '.repeat(indent);
     const text = example
       .replace(/^- /, '')
@@ -332,7 +481,8 @@ class Analyzer {
 
   secretAt(p: Pair, path: Path): void {
     const k = keyName(p) ?? '';
-    const targetName = path[0] === 'deploy' && path[1] === 'targets' && typeof path[2] === 'string' ? path[2] : undefined;
+    const targetName =
+      path[0] === 'deploy' && path[1] === 'targets' && typeof path[2] === 'string' ? path[2] : undefined;
     this.add(
       this.pairRange(p),
       'error',
@@ -367,12 +517,19 @@ class Analyzer {
       const role = path.length > 0 ? schema?.role : undefined;
       if (role === 'url') return; // URLs are checked for credentials by the URL check
       if (looksLikeSecret(node.value, role !== 'path' && role !== 'command')) {
-        const targetName = path[0] === 'deploy' && path[1] === 'targets' && typeof path[2] === 'string' ? path[2] : undefined;
-        this.add(this.rangeOf(node), 'error', 'inline-secret', `${pathText(path)} looks like a token or password — ${SECRET_HINT}; the config file holds only the secret's name (tokenSecret: <name>).`, {
-          key,
-          secretName: targetName ?? 'default',
-          replace: key === 'tokenSecret',
-        });
+        const targetName =
+          path[0] === 'deploy' && path[1] === 'targets' && typeof path[2] === 'string' ? path[2] : undefined;
+        this.add(
+          this.rangeOf(node),
+          'error',
+          'inline-secret',
+          `${pathText(path)} looks like a token or password — ${SECRET_HINT}; the config file holds only the secret's name (tokenSecret: <name>).`,
+          {
+            key,
+            secretName: targetName ?? 'default',
+            replace: key === 'tokenSecret',
+          },
+        );
       }
     }
   }
@@ -420,16 +577,29 @@ class Analyzer {
   }
 
   /** evaluate.fairness: sensitive columns in the data, fairness metrics only for a classifier, fairness gates need the block. */
-  fairnessMeaning(evaluate: Record<string, unknown>, task: string | undefined, columns: string[] | null, trainPath: string | undefined): void {
+  fairnessMeaning(
+    evaluate: Record<string, unknown>,
+    task: string | undefined,
+    columns: string[] | null,
+    trainPath: string | undefined,
+  ): void {
     const fairness = obj(evaluate.fairness);
     const configured = isMap(this.node(['evaluate', 'fairness']));
-    const isFairness = (m: unknown): boolean => typeof m === 'string' && (FAIRNESS_METRICS as readonly string[]).includes(m);
-    const wrongTask = (m: string) => `'${m}' compares predicted classes between groups and exists only for classification, but model.task is regression. Per-group regression metrics: ${REGRESSION_METRICS.join(', ')}.`;
+    const isFairness = (m: unknown): boolean =>
+      typeof m === 'string' && (FAIRNESS_METRICS as readonly string[]).includes(m);
+    const wrongTask = (m: string) =>
+      `'${m}' compares predicted classes between groups and exists only for classification, but model.task is regression. Per-group regression metrics: ${REGRESSION_METRICS.join(', ')}.`;
     if (Array.isArray(fairness.sensitive) && columns) {
       fairness.sensitive.forEach((c, i) => {
         if (typeof c !== 'string' || columns.includes(c)) return;
         const s = didYouMean(c, columns);
-        this.add(this.at(['evaluate', 'fairness', 'sensitive', i]), 'error', 'unknown-column', `evaluate.fairness.sensitive: '${clip(c)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+        this.add(
+          this.at(['evaluate', 'fairness', 'sensitive', i]),
+          'error',
+          'unknown-column',
+          `evaluate.fairness.sensitive: '${clip(c)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`,
+          s ? { suggestion: s } : undefined,
+        );
       });
     }
     if (Array.isArray(fairness.metrics) && task) {
@@ -437,14 +607,33 @@ class Analyzer {
       fairness.metrics.forEach((m, i) => {
         if (typeof m !== 'string') return;
         const at = this.at(['evaluate', 'fairness', 'metrics', i]);
-        if (task === 'regression' && isFairness(m)) this.add(at, 'error', 'metric-task-mismatch', `evaluate.fairness.metrics: ${wrongTask(m)}`);
-        else if (other.includes(m)) this.add(at, 'error', 'metric-task-mismatch', `evaluate.fairness.metrics: '${m}' is not a ${task} metric. Metrics for ${task}: ${(task === 'classification' ? [...CLASSIFICATION_METRICS, ...FAIRNESS_METRICS] : REGRESSION_METRICS).join(', ')}.`);
+        if (task === 'regression' && isFairness(m))
+          this.add(at, 'error', 'metric-task-mismatch', `evaluate.fairness.metrics: ${wrongTask(m)}`);
+        else if (other.includes(m))
+          this.add(
+            at,
+            'error',
+            'metric-task-mismatch',
+            `evaluate.fairness.metrics: '${m}' is not a ${task} metric. Metrics for ${task}: ${(task === 'classification' ? [...CLASSIFICATION_METRICS, ...FAIRNESS_METRICS] : REGRESSION_METRICS).join(', ')}.`,
+          );
       });
     }
     for (const m of Object.keys(obj(evaluate.gates))) {
       if (!isFairness(m)) continue;
-      if (task === 'regression') this.add(this.keyAt(['evaluate', 'gates', m]), 'error', 'metric-task-mismatch', `evaluate.gates: ${wrongTask(m)}`);
-      else if (!configured) this.add(this.keyAt(['evaluate', 'gates', m]), 'error', 'fairness-not-configured', `evaluate.gates.${m}: a fairness gate needs evaluate.fairness with the sensitive columns to compare, e.g. fairness: { sensitive: [sex] }.`);
+      if (task === 'regression')
+        this.add(
+          this.keyAt(['evaluate', 'gates', m]),
+          'error',
+          'metric-task-mismatch',
+          `evaluate.gates: ${wrongTask(m)}`,
+        );
+      else if (!configured)
+        this.add(
+          this.keyAt(['evaluate', 'gates', m]),
+          'error',
+          'fairness-not-configured',
+          `evaluate.gates.${m}: a fairness gate needs evaluate.fairness with the sensitive columns to compare, e.g. fairness: { sensitive: [sex] }.`,
+        );
     }
   }
 
@@ -462,7 +651,13 @@ class Analyzer {
       const parts = [split.train ?? 0.7, split.validation ?? 0.15, split.test ?? 0.15];
       if (parts.every((x) => typeof x === 'number')) {
         const sum = (parts as number[]).reduce((a, b) => a + b, 0);
-        if (Math.abs(sum - 1) > 1e-6) this.add(this.at(['data', 'split']), 'error', 'split-sum', `data.split fractions must sum to 1; train + validation + test = ${round(sum)}.`);
+        if (Math.abs(sum - 1) > 1e-6)
+          this.add(
+            this.at(['data', 'split']),
+            'error',
+            'split-sum',
+            `data.split fractions must sum to 1; train + validation + test = ${round(sum)}.`,
+          );
       }
     }
   }
@@ -480,19 +675,36 @@ class Analyzer {
           // The nearest existing data files become quick fixes (a typo, or the file was moved).
           const near = nearestDataFiles(base, rel);
           const hint = near.length ? ` Nearest data file${near.length > 1 ? 's' : ''}: ${near.join(', ')}.` : '';
-          this.add(this.at(['data', key]), 'error', 'file-not-found', `data.${key}: file '${rel}' does not exist (looked in ${abs}).${hint}`, { path: abs, candidates: near });
+          this.add(
+            this.at(['data', key]),
+            'error',
+            'file-not-found',
+            `data.${key}: file '${rel}' does not exist (looked in ${abs}).${hint}`,
+            { path: abs, candidates: near },
+          );
           continue;
         }
         const peek = peekData(abs, format);
         if (!peek) continue;
         if (!peek.columns) {
-          this.add(this.at(['data', key]), 'warning', 'unreadable-data', `data.${key}: cannot read the columns of '${rel}': ${peek.problem}.`);
+          this.add(
+            this.at(['data', key]),
+            'warning',
+            'unreadable-data',
+            `data.${key}: cannot read the columns of '${rel}': ${peek.problem}.`,
+          );
           continue;
         }
         if (key === 'train') columns = peek.columns;
         else if (columns) {
           const missing = columns.filter((c) => !peek.columns?.includes(c));
-          if (missing.length) this.add(this.at(['data', key]), 'error', 'column-mismatch', `data.${key}: '${rel}' lacks column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} of the training file.`);
+          if (missing.length)
+            this.add(
+              this.at(['data', key]),
+              'error',
+              'column-mismatch',
+              `data.${key}: '${rel}' lacks column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} of the training file.`,
+            );
         }
       }
     }
@@ -504,19 +716,39 @@ class Analyzer {
     const { columns, target, features, trainPath } = facts;
     if (columns && target !== undefined && !columns.includes(target)) {
       const s = didYouMean(target, columns);
-      this.add(this.at(['data', 'target']), 'error', 'unknown-column', `data.target: '${clip(target)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+      this.add(
+        this.at(['data', 'target']),
+        'error',
+        'unknown-column',
+        `data.target: '${clip(target)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`,
+        s ? { suggestion: s } : undefined,
+      );
     }
     if (features) {
       features.forEach((f, i) => {
         if (typeof f !== 'string') return;
-        if (f === target) this.add(this.at(['data', 'features', i]), 'error', 'target-in-features', `data.features: '${f}' is the target; a model cannot take its own answer as input.`);
+        if (f === target)
+          this.add(
+            this.at(['data', 'features', i]),
+            'error',
+            'target-in-features',
+            `data.features: '${f}' is the target; a model cannot take its own answer as input.`,
+          );
         else if (columns && !columns.includes(f)) {
           const s = didYouMean(f, columns);
-          this.add(this.at(['data', 'features', i]), 'error', 'unknown-column', `data.features: '${clip(f)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+          this.add(
+            this.at(['data', 'features', i]),
+            'error',
+            'unknown-column',
+            `data.features: '${clip(f)}' is not a column of '${trainPath}'. Columns: ${listColumns(columns, 12)}.${s ? ` Did you mean '${s}'?` : ''}`,
+            s ? { suggestion: s } : undefined,
+          );
         }
       });
     }
-    facts.featureSet = features ? features.filter((f): f is string => typeof f === 'string') : columns?.filter((c) => c !== target);
+    facts.featureSet = features
+      ? features.filter((f): f is string => typeof f === 'string')
+      : columns?.filter((c) => c !== target);
   }
 
   /** The target's values against model.task; a classifier's classes. */
@@ -529,10 +761,22 @@ class Analyzer {
         const labels = [...sample.distinct].sort();
         if (task === 'regression' && !sample.numeric) {
           const example = labels.find((l) => !Number.isFinite(Number(l))) ?? '';
-          this.add(this.at(['model', 'task']), 'error', 'task-mismatch', `model.task is regression but target '${target}' has non-numeric values (e.g. '${clip(example)}'). Use task: classification, or a numeric target.`, { suggestion: 'classification' });
+          this.add(
+            this.at(['model', 'task']),
+            'error',
+            'task-mismatch',
+            `model.task is regression but target '${target}' has non-numeric values (e.g. '${clip(example)}'). Use task: classification, or a numeric target.`,
+            { suggestion: 'classification' },
+          );
         } else if (task === 'classification') {
           if (sample.numeric && sample.distinct.size > 50)
-            this.add(this.at(['model', 'task']), 'warning', 'task-mismatch', `model.task is classification but target '${target}' looks continuous (${sample.distinct.size}+ distinct numbers). Did you mean task: regression?`, { suggestion: 'regression' });
+            this.add(
+              this.at(['model', 'task']),
+              'warning',
+              'task-mismatch',
+              `model.task is classification but target '${target}' looks continuous (${sample.distinct.size}+ distinct numbers). Did you mean task: regression?`,
+              { suggestion: 'regression' },
+            );
           else classes = { count: sample.distinct.size, exact: sample.complete, labels };
         }
       }
@@ -543,20 +787,48 @@ class Analyzer {
   /** model.layers and train.command against model.framework. */
   frameworkKeys(facts: MeaningFacts): void {
     const { framework, model, train, layers } = facts;
-    if (framework === 'tfjs' && isMap(this.node(['model'])) && !this.node(['model', 'layers']) && model.layers === undefined) {
+    if (
+      framework === 'tfjs' &&
+      isMap(this.node(['model'])) &&
+      !this.node(['model', 'layers']) &&
+      model.layers === undefined
+    ) {
       const m = this.node(['model']) as YAMLMap;
-      this.add(this.keyAt(['model']), 'error', 'missing-key', `model.layers is required with framework: tfjs (the network, input to output).`, this.missingData(m, 'layers', ['model'], schemaExample(['model', 'layers'])));
+      this.add(
+        this.keyAt(['model']),
+        'error',
+        'missing-key',
+        `model.layers is required with framework: tfjs (the network, input to output).`,
+        this.missingData(m, 'layers', ['model'], schemaExample(['model', 'layers'])),
+      );
     }
     if (framework === 'command' && typeof train.command !== 'string') {
-      this.add(this.at(['model', 'framework']), 'error', 'missing-key', `framework: command needs train.command (the external trainer to run).`);
+      this.add(
+        this.at(['model', 'framework']),
+        'error',
+        'missing-key',
+        `framework: command needs train.command (the external trainer to run).`,
+      );
     }
-    if (framework !== 'tfjs' && layers) this.add(this.keyAt(['model', 'layers']), 'warning', 'unused-key', `model.layers is ignored with framework: ${framework}.`);
+    if (framework !== 'tfjs' && layers)
+      this.add(
+        this.keyAt(['model', 'layers']),
+        'warning',
+        'unused-key',
+        `model.layers is ignored with framework: ${framework}.`,
+      );
   }
 
   /** train.command with framework: tfjs. */
   commandOnly(facts: MeaningFacts): void {
     const { framework, train } = facts;
-    if (framework === 'tfjs' && typeof train.command === 'string') this.add(this.keyAt(['train', 'command']), 'warning', 'unused-key', `train.command is used only with framework: command.`);
+    if (framework === 'tfjs' && typeof train.command === 'string')
+      this.add(
+        this.keyAt(['train', 'command']),
+        'warning',
+        'unused-key',
+        `train.command is used only with framework: command.`,
+      );
   }
 
   /** The output layer against the task and the classes in the data. */
@@ -566,31 +838,86 @@ class Analyzer {
       const li = layers.length - 1;
       const last = obj(layers[li]);
       if (last.type !== 'dense') {
-        if (typeof last.type === 'string') this.add(this.at(['model', 'layers', li]), 'error', 'last-layer-type', `model.layers: the last layer must be dense (the output layer); it is ${last.type}.`);
+        if (typeof last.type === 'string')
+          this.add(
+            this.at(['model', 'layers', li]),
+            'error',
+            'last-layer-type',
+            `model.layers: the last layer must be dense (the output layer); it is ${last.type}.`,
+          );
       } else if (typeof last.units === 'number') {
         const units = last.units;
         const act = typeof last.activation === 'string' ? last.activation : undefined;
-        const unitsAt = this.node(['model', 'layers', li, 'units']) ? this.at(['model', 'layers', li, 'units']) : this.at(['model', 'layers', li]);
-        const actAt = this.node(['model', 'layers', li, 'activation']) ? this.at(['model', 'layers', li, 'activation']) : this.at(['model', 'layers', li]);
+        const unitsAt = this.node(['model', 'layers', li, 'units'])
+          ? this.at(['model', 'layers', li, 'units'])
+          : this.at(['model', 'layers', li]);
+        const actAt = this.node(['model', 'layers', li, 'activation'])
+          ? this.at(['model', 'layers', li, 'activation'])
+          : this.at(['model', 'layers', li]);
         const hasAct = Boolean(this.node(['model', 'layers', li, 'activation']));
         if (task === 'regression') {
-          if (units !== 1) this.add(unitsAt, 'error', 'last-layer-units', `model.layers: a regression model's last layer needs 1 unit; it has ${units}.`, { expected: 1, layer: li });
-          if (act && act !== 'linear') this.add(actAt, 'warning', 'last-layer-activation', `model.layers: a regression model's last layer usually has no activation (linear); '${act}' limits the outputs.`, { expected: 'linear', layer: li, hasActivation: hasAct });
+          if (units !== 1)
+            this.add(
+              unitsAt,
+              'error',
+              'last-layer-units',
+              `model.layers: a regression model's last layer needs 1 unit; it has ${units}.`,
+              { expected: 1, layer: li },
+            );
+          if (act && act !== 'linear')
+            this.add(
+              actAt,
+              'warning',
+              'last-layer-activation',
+              `model.layers: a regression model's last layer usually has no activation (linear); '${act}' limits the outputs.`,
+              { expected: 'linear', layer: li, hasActivation: hasAct },
+            );
         } else {
           const expectedAct = units === 1 ? 'sigmoid' : 'softmax';
           if (act !== 'softmax' && act !== 'sigmoid')
-            this.add(actAt, 'error', 'last-layer-activation', `model.layers: a classification model's last layer needs activation softmax (or sigmoid for one unit); it has ${act ?? 'none'}.`, { expected: expectedAct, layer: li, hasActivation: hasAct });
+            this.add(
+              actAt,
+              'error',
+              'last-layer-activation',
+              `model.layers: a classification model's last layer needs activation softmax (or sigmoid for one unit); it has ${act ?? 'none'}.`,
+              { expected: expectedAct, layer: li, hasActivation: hasAct },
+            );
           else if (units === 1 && act === 'softmax')
-            this.add(actAt, 'error', 'last-layer-activation', `model.layers: softmax over 1 unit always outputs 1; use sigmoid for a single output unit.`, { expected: 'sigmoid', layer: li, hasActivation: hasAct });
+            this.add(
+              actAt,
+              'error',
+              'last-layer-activation',
+              `model.layers: softmax over 1 unit always outputs 1; use sigmoid for a single output unit.`,
+              { expected: 'sigmoid', layer: li, hasActivation: hasAct },
+            );
           if (classes) {
             const k = classes.count;
             const shown = classes.labels.slice(0, 8).join(', ') + (classes.labels.length > 8 ? ', …' : '');
             const where = `target '${target}' has ${k} class${k === 1 ? '' : 'es'} in '${trainPath}' (${shown})`;
-            if (k === 1) this.add(this.at(['data', 'target']), 'warning', 'single-class', `data.target: ${where}; a classifier needs at least 2.`);
+            if (k === 1)
+              this.add(
+                this.at(['data', 'target']),
+                'warning',
+                'single-class',
+                `data.target: ${where}; a classifier needs at least 2.`,
+              );
             else if (k === 2) {
-              if (units > 2) this.add(unitsAt, 'error', 'last-layer-units', `model.layers: the last layer has ${units} units but ${where}; use 2 units with softmax or 1 with sigmoid.`, { expected: 2, layer: li });
+              if (units > 2)
+                this.add(
+                  unitsAt,
+                  'error',
+                  'last-layer-units',
+                  `model.layers: the last layer has ${units} units but ${where}; use 2 units with softmax or 1 with sigmoid.`,
+                  { expected: 2, layer: li },
+                );
             } else if (units !== k && (classes.exact || units < k)) {
-              this.add(unitsAt, 'error', 'last-layer-units', `model.layers: the last layer has ${units} unit${units === 1 ? '' : 's'} but ${where}.`, { expected: k, layer: li });
+              this.add(
+                unitsAt,
+                'error',
+                'last-layer-units',
+                `model.layers: the last layer has ${units} unit${units === 1 ? '' : 's'} but ${where}.`,
+                { expected: k, layer: li },
+              );
             }
           }
         }
@@ -605,7 +932,13 @@ class Analyzer {
     const mismatch = (m: string) => metricMismatch(m, task, valid);
     if (valid && Array.isArray(evaluate.metrics)) {
       evaluate.metrics.forEach((m, i) => {
-        if (typeof m === 'string' && all.includes(m) && !valid.includes(m)) this.add(this.at(['evaluate', 'metrics', i]), 'error', 'metric-task-mismatch', `evaluate.metrics: ${mismatch(m)}`);
+        if (typeof m === 'string' && all.includes(m) && !valid.includes(m))
+          this.add(
+            this.at(['evaluate', 'metrics', i]),
+            'error',
+            'metric-task-mismatch',
+            `evaluate.metrics: ${mismatch(m)}`,
+          );
       });
     }
   }
@@ -617,22 +950,51 @@ class Analyzer {
     const mismatch = (m: string) => metricMismatch(m, task, valid);
     const gates = obj(evaluate.gates);
     for (const [m, expr] of Object.entries(gates)) {
-      if (valid && all.includes(m) && !valid.includes(m)) this.add(this.keyAt(['evaluate', 'gates', m]), 'error', 'metric-task-mismatch', `evaluate.gates: ${mismatch(m)}`);
+      if (valid && all.includes(m) && !valid.includes(m))
+        this.add(
+          this.keyAt(['evaluate', 'gates', m]),
+          'error',
+          'metric-task-mismatch',
+          `evaluate.gates: ${mismatch(m)}`,
+        );
       const at = this.at(['evaluate', 'gates', m]);
       if (typeof expr === 'number') {
-        this.add(at, 'error', 'invalid-gate', `evaluate.gates.${m}: a gate is a condition such as ">= ${expr}", not a bare number.`, { suggestion: `">= ${expr}"` });
+        this.add(
+          at,
+          'error',
+          'invalid-gate',
+          `evaluate.gates.${m}: a gate is a condition such as ">= ${expr}", not a bare number.`,
+          { suggestion: `">= ${expr}"` },
+        );
         continue;
       }
       if (typeof expr !== 'string') continue;
       const g = parseGate(expr);
       if (!g) {
-        this.add(at, 'error', 'invalid-gate', `evaluate.gates.${m}: '${clip(expr)}' is not a gate condition. Write ${GATE_GRAMMAR}.`);
+        this.add(
+          at,
+          'error',
+          'invalid-gate',
+          `evaluate.gates.${m}: '${clip(expr)}' is not a gate condition. Write ${GATE_GRAMMAR}.`,
+        );
         continue;
       }
-      if (g.kind === 'relative' && g.alias && this.ctx.aliasExists && typeof model.name === 'string' && !this.ctx.aliasExists(model.name, g.alias)) {
+      if (
+        g.kind === 'relative' &&
+        g.alias &&
+        this.ctx.aliasExists &&
+        typeof model.name === 'string' &&
+        !this.ctx.aliasExists(model.name, g.alias)
+      ) {
         // Information, not a warning: a new project's first file has no versions yet, and a
         // relative gate written ahead of its alias is the intended start (issue 16).
-        this.add(at, 'information', 'alias-missing', `evaluate.gates.${m}: no version of '${model.name}' holds alias '${g.alias}' yet, so this gate passes until one does.`, { alias: g.alias });
+        this.add(
+          at,
+          'information',
+          'alias-missing',
+          `evaluate.gates.${m}: no version of '${model.name}' holds alias '${g.alias}' yet, so this gate passes until one does.`,
+          { alias: g.alias },
+        );
       }
     }
   }
@@ -642,9 +1004,20 @@ class Analyzer {
     const { train, task } = facts;
     const es = obj(train.earlyStopping);
     if (task === 'regression' && typeof es.metric === 'string' && es.metric.includes('accuracy'))
-      this.add(this.at(['train', 'earlyStopping', 'metric']), 'error', 'metric-task-mismatch', `train.earlyStopping.metric: '${es.metric}' exists only for classification; use val_loss.`, { suggestion: 'val_loss' });
+      this.add(
+        this.at(['train', 'earlyStopping', 'metric']),
+        'error',
+        'metric-task-mismatch',
+        `train.earlyStopping.metric: '${es.metric}' exists only for classification; use val_loss.`,
+        { suggestion: 'val_loss' },
+      );
     if (task === 'regression' && train.classWeights !== undefined && train.classWeights !== 'none')
-      this.add(this.keyAt(['train', 'classWeights']), 'warning', 'unused-key', `train.classWeights applies only to classification.`);
+      this.add(
+        this.keyAt(['train', 'classWeights']),
+        'warning',
+        'unused-key',
+        `train.classWeights applies only to classification.`,
+      );
   }
 
   /** deploy.targets: an http target has a url without credentials. */
@@ -654,7 +1027,18 @@ class Analyzer {
     for (const [name, t0] of Object.entries(targets)) {
       const t = obj(t0);
       if (t.type === 'http' && t.url === undefined && isMap(this.node(['deploy', 'targets', name])))
-        this.add(this.keyAt(['deploy', 'targets', name]), 'error', 'missing-key', `deploy.targets.${name}: an http target needs url.`, this.missingData(this.node(['deploy', 'targets', name]) as YAMLMap, 'url', ['deploy', 'targets', name], 'url: https://models.example.com'));
+        this.add(
+          this.keyAt(['deploy', 'targets', name]),
+          'error',
+          'missing-key',
+          `deploy.targets.${name}: an http target needs url.`,
+          this.missingData(
+            this.node(['deploy', 'targets', name]) as YAMLMap,
+            'url',
+            ['deploy', 'targets', name],
+            'url: https://models.example.com',
+          ),
+        );
       if (typeof t.url === 'string') this.checkUrl(t.url, ['deploy', 'targets', name, 'url']);
     }
   }
@@ -673,7 +1057,13 @@ class Analyzer {
           { secretName: 'alerts', replaceFrom: this.keyAt(['monitor', 'alerts', 'webhook']).start },
         );
       }
-      if (typeof alerts.webhookSecret === 'string') this.add(this.keyAt(['monitor', 'alerts', 'webhook']), 'warning', 'unused-key', 'monitor.alerts: webhookSecret is set, so webhook is ignored; remove one of them.');
+      if (typeof alerts.webhookSecret === 'string')
+        this.add(
+          this.keyAt(['monitor', 'alerts', 'webhook']),
+          'warning',
+          'unused-key',
+          'monitor.alerts: webhookSecret is set, so webhook is ignored; remove one of them.',
+        );
     }
   }
 
@@ -685,7 +1075,13 @@ class Analyzer {
       const names = Object.keys(targets);
       if (!names.includes(monitor.target)) {
         const s = didYouMean(monitor.target, names);
-        this.add(this.at(['monitor', 'target']), 'error', 'unknown-target', `monitor.target: '${clip(monitor.target)}' is not a target under deploy.targets${names.length ? ` (${names.join(', ')})` : ''}.${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+        this.add(
+          this.at(['monitor', 'target']),
+          'error',
+          'unknown-target',
+          `monitor.target: '${clip(monitor.target)}' is not a target under deploy.targets${names.length ? ` (${names.join(', ')})` : ''}.${s ? ` Did you mean '${s}'?` : ''}`,
+          s ? { suggestion: s } : undefined,
+        );
       }
     }
   }
@@ -697,7 +1093,12 @@ class Analyzer {
     const mismatch = (m: string) => metricMismatch(m, task, valid);
     const cc = obj(monitor.controlChart);
     if (valid && typeof cc.metric === 'string' && all.includes(cc.metric) && !valid.includes(cc.metric))
-      this.add(this.at(['monitor', 'controlChart', 'metric']), 'error', 'metric-task-mismatch', `monitor.controlChart.metric: ${mismatch(cc.metric)}`);
+      this.add(
+        this.at(['monitor', 'controlChart', 'metric']),
+        'error',
+        'metric-task-mismatch',
+        `monitor.controlChart.metric: ${mismatch(cc.metric)}`,
+      );
   }
 
   /** monitor.drift.features are features of the model. */
@@ -708,7 +1109,13 @@ class Analyzer {
       drift.features.forEach((f, i) => {
         if (typeof f === 'string' && !featureSet.includes(f)) {
           const s = didYouMean(f, featureSet);
-          this.add(this.at(['monitor', 'drift', 'features', i]), 'error', 'unknown-column', `monitor.drift.features: '${clip(f)}' is not a feature of the model (${featureSet.join(', ')}).${s ? ` Did you mean '${s}'?` : ''}`, s ? { suggestion: s } : undefined);
+          this.add(
+            this.at(['monitor', 'drift', 'features', i]),
+            'error',
+            'unknown-column',
+            `monitor.drift.features: '${clip(f)}' is not a feature of the model (${featureSet.join(', ')}).${s ? ` Did you mean '${s}'?` : ''}`,
+            s ? { suggestion: s } : undefined,
+          );
         }
       });
     }
@@ -717,10 +1124,19 @@ class Analyzer {
   /** monitor.drift's test and threshold, and the control chart's side, against each other. */
   monitorAnalyticsMeaning(cc: Record<string, unknown>, drift: Record<string, unknown>): void {
     if (typeof drift.method === 'string' && typeof drift.test === 'string') {
-      this.add(this.keyAt(['monitor', 'drift', 'method']), 'warning', 'unused-key', `monitor.drift: test is set, so method (${clip(drift.method)}) is ignored; remove one of them.`);
+      this.add(
+        this.keyAt(['monitor', 'drift', 'method']),
+        'warning',
+        'unused-key',
+        `monitor.drift: test is set, so method (${clip(drift.method)}) is ignored; remove one of them.`,
+      );
     }
     const test = typeof drift.test === 'string' ? drift.test : typeof drift.method === 'string' ? drift.method : 'auto';
-    if (typeof drift.threshold === 'number' && drift.threshold >= 1 && (test === 'ks' || test === 'chisquare' || test === 'auto')) {
+    if (
+      typeof drift.threshold === 'number' &&
+      drift.threshold >= 1 &&
+      (test === 'ks' || test === 'chisquare' || test === 'auto')
+    ) {
       this.add(
         this.at(['monitor', 'drift', 'threshold']),
         'warning',
@@ -729,7 +1145,12 @@ class Analyzer {
       );
     }
     if (cc.side === 'upper' && typeof cc.metric === 'string' && /acc|auc|precision|recall|f1|r2/.test(cc.metric)) {
-      this.add(this.at(['monitor', 'controlChart', 'side']), 'warning', 'chart-side', `monitor.controlChart.side: upper watches only rises of ${clip(cc.metric)}, where higher is better; a drop raises no alert. Use lower or both.`);
+      this.add(
+        this.at(['monitor', 'controlChart', 'side']),
+        'warning',
+        'chart-side',
+        `monitor.controlChart.side: upper watches only rises of ${clip(cc.metric)}, where higher is better; a drop raises no alert. Use lower or both.`,
+      );
     }
   }
 
@@ -752,31 +1173,77 @@ class Analyzer {
     const hasBlock = model.onnx !== undefined;
     if (framework === 'onnx') {
       if (typeof model.path !== 'string' && isMap(this.node(['model']))) {
-        this.add(this.keyAt(['model']), 'error', 'missing-key', 'model.path is required with framework: onnx (the .onnx file, relative to modelops.yaml).', this.missingData(this.node(['model']) as YAMLMap, 'path', ['model'], schemaExample(['model', 'path'])));
+        this.add(
+          this.keyAt(['model']),
+          'error',
+          'missing-key',
+          'model.path is required with framework: onnx (the .onnx file, relative to modelops.yaml).',
+          this.missingData(this.node(['model']) as YAMLMap, 'path', ['model'], schemaExample(['model', 'path'])),
+        );
       }
       for (const k of TRAINING_KEYS) {
-        if (train[k] !== undefined) this.add(this.keyAt(['train', k]), 'warning', 'unused-key', `train.${k} does not apply with framework: onnx (the model is trained elsewhere).`);
+        if (train[k] !== undefined)
+          this.add(
+            this.keyAt(['train', k]),
+            'warning',
+            'unused-key',
+            `train.${k} does not apply with framework: onnx (the model is trained elsewhere).`,
+          );
       }
     } else if (model.path !== undefined) {
-      this.add(this.keyAt(['model', 'path']), 'warning', 'unused-key', `model.path is used only with framework: onnx${framework === 'command' ? '; the external trainer writes train.outputs' : ''}.`);
+      this.add(
+        this.keyAt(['model', 'path']),
+        'warning',
+        'unused-key',
+        `model.path is used only with framework: onnx${framework === 'command' ? '; the external trainer writes train.outputs' : ''}.`,
+      );
     }
-    if (hasBlock && framework === 'tfjs') this.add(this.keyAt(['model', 'onnx']), 'warning', 'unused-key', 'model.onnx applies only to ONNX models (framework: onnx, or framework: command with an .onnx train.outputs).');
-    if (hasBlock && framework === 'command' && outputs !== undefined && !onnxOutput) this.add(this.keyAt(['model', 'onnx']), 'warning', 'unused-key', `model.onnx applies only when train.outputs is an .onnx file; it is '${clip(outputs)}'.`);
+    if (hasBlock && framework === 'tfjs')
+      this.add(
+        this.keyAt(['model', 'onnx']),
+        'warning',
+        'unused-key',
+        'model.onnx applies only to ONNX models (framework: onnx, or framework: command with an .onnx train.outputs).',
+      );
+    if (hasBlock && framework === 'command' && outputs !== undefined && !onnxOutput)
+      this.add(
+        this.keyAt(['model', 'onnx']),
+        'warning',
+        'unused-key',
+        `model.onnx applies only when train.outputs is an .onnx file; it is '${clip(outputs)}'.`,
+      );
     if (framework !== 'onnx' && !onnxOutput) return;
     const onnx = obj(model.onnx);
-    const host: OnnxCheckHost = { add: (r, sev, code, msg, data) => this.add(r, sev, code, msg, data), at: (p) => this.at(p), keyAt: (p) => this.keyAt(p), has: (p) => this.node(p) !== null || this.keyNode(p) !== null };
+    const host: OnnxCheckHost = {
+      add: (r, sev, code, msg, data) => this.add(r, sev, code, msg, data),
+      at: (p) => this.at(p),
+      keyAt: (p) => this.keyAt(p),
+      has: (p) => this.node(p) !== null || this.keyNode(p) !== null,
+    };
     checkOnnxBlock(host, onnx, m.columns);
     const rel = framework === 'onnx' ? (typeof model.path === 'string' ? model.path : undefined) : outputs;
     if (!rel || !m.base || this.ctx.noFileChecks) return;
     const fileKey = framework === 'onnx' ? ['model', 'path'] : ['train', 'outputs'];
     const abs = resolve(m.base, rel);
     if (framework === 'onnx' && !/\.onnx$/i.test(rel)) {
-      this.add(this.at(fileKey), 'error', 'onnx-file', `model.path: '${clip(rel)}' is not an .onnx file. Export the model to ONNX first: torch.onnx.export(model, x, "model.onnx", dynamic_axes={"input": {0: "batch"}}), skl2onnx.to_onnx(pipeline, X[:1]), or python -m tf2onnx.convert.`);
+      this.add(
+        this.at(fileKey),
+        'error',
+        'onnx-file',
+        `model.path: '${clip(rel)}' is not an .onnx file. Export the model to ONNX first: torch.onnx.export(model, x, "model.onnx", dynamic_axes={"input": {0: "batch"}}), skl2onnx.to_onnx(pipeline, X[:1]), or python -m tf2onnx.convert.`,
+      );
       return;
     }
     if (!fileInfo(abs)) {
       // An external trainer writes its output later; a file to read must exist now.
-      if (framework === 'onnx') this.add(this.at(fileKey), 'error', 'file-not-found', `model.path: file '${clip(rel)}' does not exist (looked in ${abs}).`, { path: abs });
+      if (framework === 'onnx')
+        this.add(
+          this.at(fileKey),
+          'error',
+          'file-not-found',
+          `model.path: file '${clip(rel)}' does not exist (looked in ${abs}).`,
+          { path: abs },
+        );
       return;
     }
     checkOnnxModel(host, {
@@ -799,15 +1266,31 @@ class Analyzer {
     try {
       u = new URL(value);
     } catch {
-      this.add(this.at(path), 'error', 'invalid-url', `${pathText(path)}: '${clip(value)}' is not a valid URL (expected http:// or https://…).`);
+      this.add(
+        this.at(path),
+        'error',
+        'invalid-url',
+        `${pathText(path)}: '${clip(value)}' is not a valid URL (expected http:// or https://…).`,
+      );
       return false;
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      this.add(this.at(path), 'error', 'invalid-url', `${pathText(path)}: only http and https URLs are supported; got ${u.protocol.replace(/:$/, '')}.`);
+      this.add(
+        this.at(path),
+        'error',
+        'invalid-url',
+        `${pathText(path)}: only http and https URLs are supported; got ${u.protocol.replace(/:$/, '')}.`,
+      );
       return false;
     }
     if (urlCarriesSecret(u)) {
-      this.add(this.at(path), 'error', 'inline-secret', `${pathText(path)} carries a credential in the URL — ${SECRET_HINT} and reference it with tokenSecret: <name>.`, { key: String(path[path.length - 1]), replace: false });
+      this.add(
+        this.at(path),
+        'error',
+        'inline-secret',
+        `${pathText(path)} carries a credential in the URL — ${SECRET_HINT} and reference it with tokenSecret: <name>.`,
+        { key: String(path[path.length - 1]), replace: false },
+      );
     }
     return true;
   }
@@ -917,7 +1400,10 @@ const MEANING_RULES: readonly MeaningRule[] = [
   { name: 'alert-webhook', check: (a, f) => a.alertWebhook(f) },
   { name: 'monitor-target', check: (a, f) => a.monitorTarget(f) },
   { name: 'control-chart-metric', check: (a, f) => a.controlChartMetric(f) },
-  { name: 'monitor-analytics', check: (a, f) => a.monitorAnalyticsMeaning(obj(f.monitor.controlChart), obj(f.monitor.drift)) },
+  {
+    name: 'monitor-analytics',
+    check: (a, f) => a.monitorAnalyticsMeaning(obj(f.monitor.controlChart), obj(f.monitor.drift)),
+  },
   { name: 'drift-features', check: (a, f) => a.driftFeatures(f) },
 ];
 
@@ -927,7 +1413,10 @@ function movePosition(p: Position, lines: number): Position {
 
 /** A diagnostic moved down by `lines` lines (up when negative). */
 function moveLines(d: ConfigDiagnostic, lines: number): ConfigDiagnostic {
-  const out: ConfigDiagnostic = { ...d, range: { start: movePosition(d.range.start, lines), end: movePosition(d.range.end, lines) } };
+  const out: ConfigDiagnostic = {
+    ...d,
+    range: { start: movePosition(d.range.start, lines), end: movePosition(d.range.end, lines) },
+  };
   const insert = d.data?.insert as { position: Position; text: string } | undefined;
   if (d.data && insert) out.data = { ...d.data, insert: { ...insert, position: movePosition(insert.position, lines) } };
   return out;
@@ -1021,22 +1510,48 @@ function describe(n: Node | null): string {
 }
 
 /** "Did you mean" first (Problems cuts long messages), then the metrics there are. */
-function unknownMetricMessage(name: string, suggestion: string | undefined, metrics: readonly string[], task?: string): string {
+function unknownMetricMessage(
+  name: string,
+  suggestion: string | undefined,
+  metrics: readonly string[],
+  task?: string,
+): string {
   return `'${clip(name)}' is not a${task ? ` ${task}` : ''} metric.${suggestion ? ` Did you mean '${suggestion}'?` : ''} Metrics${task ? ` for ${task}` : ''}: ${metrics.join(', ')}.`;
 }
 
 /** optimize.gates: each a gate condition on a metric of the task (`parent` is the version optimised from). */
 function optimizeMeaning(a: Analyzer, v: Record<string, unknown>, task: unknown): void {
   const gates = obj(obj(v.optimize).gates);
-  const valid: readonly string[] | undefined = task === 'classification' ? CLASSIFICATION_METRICS : task === 'regression' ? REGRESSION_METRICS : undefined;
+  const valid: readonly string[] | undefined =
+    task === 'classification' ? CLASSIFICATION_METRICS : task === 'regression' ? REGRESSION_METRICS : undefined;
   for (const [m, expr] of Object.entries(gates)) {
-    if (valid && (CLASSIFICATION_METRICS as readonly string[]).concat(REGRESSION_METRICS).includes(m) && !valid.includes(m)) {
-      a.add(a.keyAt(['optimize', 'gates', m]), 'error', 'metric-task-mismatch', `optimize.gates: '${m}' is not a ${String(task)} metric. Metrics for ${String(task)}: ${valid.join(', ')}.`);
+    if (
+      valid &&
+      (CLASSIFICATION_METRICS as readonly string[]).concat(REGRESSION_METRICS).includes(m) &&
+      !valid.includes(m)
+    ) {
+      a.add(
+        a.keyAt(['optimize', 'gates', m]),
+        'error',
+        'metric-task-mismatch',
+        `optimize.gates: '${m}' is not a ${String(task)} metric. Metrics for ${String(task)}: ${valid.join(', ')}.`,
+      );
     }
     if (typeof expr === 'number') {
-      a.add(a.at(['optimize', 'gates', m]), 'error', 'invalid-gate', `optimize.gates.${m}: a gate is a condition such as ">= parent - 0.005", not a bare number.`, { suggestion: '">= parent - 0.005"' });
+      a.add(
+        a.at(['optimize', 'gates', m]),
+        'error',
+        'invalid-gate',
+        `optimize.gates.${m}: a gate is a condition such as ">= parent - 0.005", not a bare number.`,
+        { suggestion: '">= parent - 0.005"' },
+      );
     } else if (typeof expr === 'string' && !parseGate(expr)) {
-      a.add(a.at(['optimize', 'gates', m]), 'error', 'invalid-gate', `optimize.gates.${m}: '${clip(expr)}' is not a gate condition. Write ${GATE_GRAMMAR}, e.g. ">= parent - 0.005".`);
+      a.add(
+        a.at(['optimize', 'gates', m]),
+        'error',
+        'invalid-gate',
+        `optimize.gates.${m}: '${clip(expr)}' is not a gate condition. Write ${GATE_GRAMMAR}, e.g. ">= parent - 0.005".`,
+      );
     }
   }
 }
@@ -1051,9 +1566,14 @@ function tuneMeaning(a: Analyzer, v: Record<string, unknown>): void {
  * no regression metrics) and suggest from those. New objects: the walk's are memoised per pair.
  */
 function metricsOfTask(diagnostics: ConfigDiagnostic[], value: unknown): ConfigDiagnostic[] {
-  const model = value && typeof value === 'object' && !Array.isArray(value) ? obj((value as Record<string, unknown>).model) : {};
+  const model =
+    value && typeof value === 'object' && !Array.isArray(value) ? obj((value as Record<string, unknown>).model) : {};
   const task = model.task === 'classification' || model.task === 'regression' ? model.task : undefined;
-  if (!task || !diagnostics.some((d) => (d.code === 'unknown-metric' || d.code === 'invalid-enum') && d.data?.metric !== undefined)) return diagnostics;
+  if (
+    !task ||
+    !diagnostics.some((d) => (d.code === 'unknown-metric' || d.code === 'invalid-enum') && d.data?.metric !== undefined)
+  )
+    return diagnostics;
   const metrics = task === 'classification' ? CLASSIFICATION_METRICS : REGRESSION_METRICS;
   return diagnostics.map((d) => {
     const name = d.code === 'unknown-metric' || d.code === 'invalid-enum' ? d.data?.metric : undefined;
@@ -1073,7 +1593,12 @@ export function analyze(text: string, ctx: AnalysisContext = {}, cache?: ParseCa
   a.out.push(...parsed.diagnostics.slice(0, MAX_DIAGNOSTICS));
   const root = parsed.doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) {
-    a.add(parsed.lines.range(0, 0), 'error', 'empty-config', 'modelops.yaml is empty. Run `modelops init` (or ModelOps: Create modelops.yaml) for a starter config.');
+    a.add(
+      parsed.lines.range(0, 0),
+      'error',
+      'empty-config',
+      'modelops.yaml is empty. Run `modelops init` (or ModelOps: Create modelops.yaml) for a starter config.',
+    );
     return { diagnostics: a.out, parsed, value: null };
   }
   a.walk(root, configSchema, [], parsed.lines.range(0, Math.min(text.length, parsed.lines.lineText(0).length)), false);
@@ -1082,10 +1607,12 @@ export function analyze(text: string, ctx: AnalysisContext = {}, cache?: ParseCa
   const value = toJs(parsed.doc, root, budget);
   if (budget.exceeded) a.aliasLimit(parsed.lines.range(0, 0));
   const hasSyntaxErrors = parsed.diagnostics.some((d) => d.severity === 'error');
-  if (!budget.exceeded && value && typeof value === 'object' && !Array.isArray(value) && !hasSyntaxErrors) a.meaning(value as Record<string, unknown>);
+  if (!budget.exceeded && value && typeof value === 'object' && !Array.isArray(value) && !hasSyntaxErrors)
+    a.meaning(value as Record<string, unknown>);
   const diagnostics = metricsOfTask(a.out, value);
   const result: Analysis = { diagnostics, parsed, value };
-  if (!diagnostics.some((d) => d.severity === 'error') && value && typeof value === 'object') result.config = normalize(value as Record<string, unknown>, ctx);
+  if (!diagnostics.some((d) => d.severity === 'error') && value && typeof value === 'object')
+    result.config = normalize(value as Record<string, unknown>, ctx);
   return result;
 }
 
@@ -1107,7 +1634,8 @@ function normalize(v: Record<string, unknown>, _ctx: AnalysisContext): ModelOpsC
   cfg.evaluate = { ...cfg.evaluate, gates, parsedGates };
   const fairness = cfg.evaluate.fairness;
   if (fairness && !Array.isArray(fairness.sensitive)) delete cfg.evaluate.fairness;
-  else if (fairness && fairness.metrics === undefined) fairness.metrics = task === 'regression' ? ['mae'] : ['accuracy'];
+  else if (fairness && fairness.metrics === undefined)
+    fairness.metrics = task === 'regression' ? ['mae'] : ['accuracy'];
   if (cfg.model.card !== undefined) cfg.model.card = modelCard(obj(model.card));
   return cfg;
 }

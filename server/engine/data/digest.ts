@@ -32,7 +32,13 @@ export async function recordDatasets(registry: Registry, files: LoadedData['file
       const { manifest } = await store.putFile(f.dataset.path);
       digest = manifest.digest;
       const columns = f.dataset.columns.map((c) => ({ name: c.name, type: c.type }));
-      registry.datasets.record({ manifest, path: f.displayPath, rows: f.dataset.rows.length, columns, profile: profileDataset(f.dataset) });
+      registry.datasets.record({
+        manifest,
+        path: f.displayPath,
+        rows: f.dataset.rows.length,
+        columns,
+        profile: profileDataset(f.dataset),
+      });
       // Through the registry as well, so its listeners (the editor's tree) hear of it.
       registry.recordDataset({ digest, path: f.displayPath, rows: f.dataset.rows.length, columns });
       done.set(f.dataset.path, digest);

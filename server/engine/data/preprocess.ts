@@ -20,7 +20,12 @@ export interface MissingReport {
 }
 
 export function isMissingValue(v: unknown): boolean {
-  return v === null || v === undefined || (typeof v === 'string' && v.trim() === '') || (typeof v === 'number' && Number.isNaN(v));
+  return (
+    v === null ||
+    v === undefined ||
+    (typeof v === 'string' && v.trim() === '') ||
+    (typeof v === 'number' && Number.isNaN(v))
+  );
 }
 
 /** A split with its rows and their file lines (for error messages). */
@@ -37,7 +42,12 @@ export interface RowSet {
  * cannot be imputed); under `drop` so are rows with any missing feature. Imputation itself
  * happens in `transformRows` from the values fitted on the training split.
  */
-export function dropMissing(sets: RowSet[], features: string[], target: string | null, policy: MissingPolicy): { sets: RowSet[]; dropped: Record<string, number> } {
+export function dropMissing(
+  sets: RowSet[],
+  features: string[],
+  target: string | null,
+  policy: MissingPolicy,
+): { sets: RowSet[]; dropped: Record<string, number> } {
   const dropped: Record<string, number> = {};
   const out = sets.map((set) => {
     const rows: Row[] = [];
@@ -80,11 +90,21 @@ export function fitTransforms(rows: Row[], features: Column[], policy: MissingPo
         m2 += d * (v - mean);
       }
       if (n === 0) {
-        throw new ModelOpsError('empty-column', `Feature column '${col.name}' has no values in the training split.`, 'Remove it from data.features or fill it in.');
+        throw new ModelOpsError(
+          'empty-column',
+          `Feature column '${col.name}' has no values in the training split.`,
+          'Remove it from data.features or fill it in.',
+        );
       }
       // Population standard deviation, as scikit-learn's StandardScaler; 1 for a constant column.
       const std = Math.sqrt(m2 / n);
-      return { name: col.name, kind: 'numeric', mean, std: std > 0 ? std : 1, impute: policy === 'impute' ? mean : null };
+      return {
+        name: col.name,
+        kind: 'numeric',
+        mean,
+        std: std > 0 ? std : 1,
+        impute: policy === 'impute' ? mean : null,
+      };
     }
     const counts = new Map<string, number>();
     for (const row of rows) {
@@ -94,7 +114,11 @@ export function fitTransforms(rows: Row[], features: Column[], policy: MissingPo
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     if (counts.size === 0) {
-      throw new ModelOpsError('empty-column', `Feature column '${col.name}' has no values in the training split.`, 'Remove it from data.features or fill it in.');
+      throw new ModelOpsError(
+        'empty-column',
+        `Feature column '${col.name}' has no values in the training split.`,
+        'Remove it from data.features or fill it in.',
+      );
     }
     const categories = [...counts.keys()].sort();
     let mode = categories[0];
@@ -111,7 +135,10 @@ export function inputWidth(features: FeatureTransform[]): number {
 }
 
 /** Counts the cells `transformRows` will impute, per column (for the missing-value report). */
-export function countImputed(sets: RowSet[], features: FeatureTransform[]): Record<string, { cells: number; value: number | string }> {
+export function countImputed(
+  sets: RowSet[],
+  features: FeatureTransform[],
+): Record<string, { cells: number; value: number | string }> {
   const out: Record<string, { cells: number; value: number | string }> = {};
   for (const f of features) {
     if (f.impute === null) continue;
@@ -122,14 +149,25 @@ export function countImputed(sets: RowSet[], features: FeatureTransform[]): Reco
   return out;
 }
 
-export function summariseMissing(policy: MissingPolicy, dropped: Record<string, number>, imputed: MissingReport['imputed']): MissingReport {
+export function summariseMissing(
+  policy: MissingPolicy,
+  dropped: Record<string, number>,
+  imputed: MissingReport['imputed'],
+): MissingReport {
   const parts: string[] = [];
   const totalDropped = Object.values(dropped).reduce((a, b) => a + b, 0);
   if (totalDropped > 0) {
-    parts.push(`dropped ${totalDropped} row${totalDropped === 1 ? '' : 's'} with missing values (${Object.entries(dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+    parts.push(
+      `dropped ${totalDropped} row${totalDropped === 1 ? '' : 's'} with missing values (${Object.entries(dropped)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')})`,
+    );
   }
   for (const [col, { cells, value }] of Object.entries(imputed)) {
-    parts.push(`imputed ${cells} missing '${col}' with ${policy === 'impute' && typeof value === 'number' ? `the mean ${round(value)}` : `the mode '${value}'`}`);
+    parts.push(
+      `imputed ${cells} missing '${col}' with ${policy === 'impute' && typeof value === 'number' ? `the mean ${round(value)}` : `the mode '${value}'`}`,
+    );
   }
   return { policy, dropped, imputed, summary: parts.length ? parts.join('; ') : 'no missing values' };
 }
@@ -155,14 +193,22 @@ function where(ctx: TransformContext | undefined, i: number, column: string): st
  * `rows.length × inputWidth(features)`. Unseen categories, text in a numeric column, and
  * missing values without an imputation value are errors that name the row and column.
  */
-export function transformRows(rows: ReadonlyArray<Record<string, unknown>>, features: FeatureTransform[], ctx?: TransformContext): Float32Array {
+export function transformRows(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  features: FeatureTransform[],
+  ctx?: TransformContext,
+): Float32Array {
   const width = inputWidth(features);
   const out = new Float32Array(rows.length * width);
   const indexes = features.map((f) => (f.kind === 'categorical' ? new Map(f.categories.map((c, i) => [c, i])) : null));
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
     if (row === null || typeof row !== 'object') {
-      throw new ModelOpsError('bad-input', `${ctx?.source ? `${ctx.source} ` : ''}row ${i + 1} is not an object of feature values.`, 'Send one object per row, keyed by feature name.');
+      throw new ModelOpsError(
+        'bad-input',
+        `${ctx?.source ? `${ctx.source} ` : ''}row ${i + 1} is not an object of feature values.`,
+        'Send one object per row, keyed by feature name.',
+      );
     }
     let o = i * width;
     for (let k = 0; k < features.length; k++) {
@@ -170,14 +216,22 @@ export function transformRows(rows: ReadonlyArray<Record<string, unknown>>, feat
       let v = row[f.name];
       if (isMissingValue(v)) {
         if (f.impute === null) {
-          throw new ModelOpsError('missing-value', `${where(ctx, i, f.name)}: the value is missing.`, 'This model was trained with missing: drop, so every feature needs a value.');
+          throw new ModelOpsError(
+            'missing-value',
+            `${where(ctx, i, f.name)}: the value is missing.`,
+            'This model was trained with missing: drop, so every feature needs a value.',
+          );
         }
         v = f.impute;
       }
       if (f.kind === 'numeric') {
         const x = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
         if (!Number.isFinite(x)) {
-          throw new ModelOpsError('not-a-number', `${where(ctx, i, f.name)}: ${describeValue(v)} is not a finite number.`, 'Send a number for this feature.');
+          throw new ModelOpsError(
+            'not-a-number',
+            `${where(ctx, i, f.name)}: ${describeValue(v)} is not a finite number.`,
+            'Send a number for this feature.',
+          );
         }
         out[o++] = (x - f.mean) / f.std;
       } else {
@@ -218,7 +272,11 @@ export function encodeLabels(rows: Row[], target: string, labels: string[], ctx?
     const key = String(rows[i][target]);
     const idx = index.get(key);
     if (idx === undefined) {
-      throw new ModelOpsError('unseen-label', `${where(ctx, i, target)}: the label '${key}' was not seen in training (labels: ${labels.join(', ')}).`, 'Evaluate on data with the labels the model knows, or retrain.');
+      throw new ModelOpsError(
+        'unseen-label',
+        `${where(ctx, i, target)}: the label '${key}' was not seen in training (labels: ${labels.join(', ')}).`,
+        'Evaluate on data with the labels the model knows, or retrain.',
+      );
     }
     out[i] = idx;
   }
@@ -231,7 +289,11 @@ export function encodeRegressionTarget(rows: Row[], target: string, ctx?: Transf
   for (let i = 0; i < rows.length; i++) {
     const v = rows[i][target];
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new ModelOpsError('not-a-number', `${where(ctx, i, target)}: ${describeValue(v)} is not a number; a regression target must be numeric.`, 'Fix the value, or set model.task to classification.');
+      throw new ModelOpsError(
+        'not-a-number',
+        `${where(ctx, i, target)}: ${describeValue(v)} is not a number; a regression target must be numeric.`,
+        'Fix the value, or set model.task to classification.',
+      );
     }
     out[i] = v;
   }

@@ -2,7 +2,13 @@
  * The reference profile of training data: what drift checks compare production inputs to.
  * Numeric columns keep moments, decile edges and a seeded sample; categorical ones keep counts.
  */
-import type { CategoricalProfile, ColumnProfile, FeatureTransform, NumericProfile, ReferenceProfile } from '../model/types';
+import type {
+  CategoricalProfile,
+  ColumnProfile,
+  FeatureTransform,
+  NumericProfile,
+  ReferenceProfile,
+} from '../model/types';
 import { isMissingValue } from './preprocess';
 import { seededRandom } from './split';
 

@@ -69,7 +69,9 @@ function dataError(code: ErrorCode, message: string, hint: string): ModelOpsErro
 export function listColumns(names: readonly string[], limit = LISTED_COLUMNS): string {
   const n = names.length <= limit + 1 ? names.length : limit;
   const shown = names.slice(0, n).map((c) => truncate(c));
-  return names.length > n ? `${shown.join(', ')} … and ${(names.length - n).toLocaleString('en-US')} more` : shown.join(', ');
+  return names.length > n
+    ? `${shown.join(', ')} … and ${(names.length - n).toLocaleString('en-US')} more`
+    : shown.join(', ');
 }
 
 function tooLong(name: string, line: number, column?: number): ModelOpsError {
@@ -81,7 +83,11 @@ function tooLong(name: string, line: number, column?: number): ModelOpsError {
 }
 
 function tooManyColumns(name: string, line: number): ModelOpsError {
-  return dataError('too-many-columns', `${name} line ${line}: more than ${MAX_COLUMNS.toLocaleString('en-US')} columns; reading stopped there.`, `Use at most ${MAX_COLUMNS.toLocaleString('en-US')} columns, or check that this is the right file.`);
+  return dataError(
+    'too-many-columns',
+    `${name} line ${line}: more than ${MAX_COLUMNS.toLocaleString('en-US')} columns; reading stopped there.`,
+    `Use at most ${MAX_COLUMNS.toLocaleString('en-US')} columns, or check that this is the right file.`,
+  );
 }
 
 /**
@@ -136,7 +142,10 @@ async function lineAtByte(path: string, offset: number): Promise<number> {
   if (offset <= 0) return 1;
   let line = 1;
   // `end` is inclusive: bytes [0, offset) are the ones before the bad byte.
-  for await (const chunk of createReadStream(path, { end: offset - 1, highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, {
+    end: offset - 1,
+    highWaterMark: 1 << 16,
+  }) as AsyncIterable<Buffer>) {
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) line++;
   }
   return line;
@@ -187,9 +196,14 @@ export async function readDataset(path: string, options: ReadOptions = {}): Prom
   try {
     size = (await stat(path)).size;
   } catch {
-    throw dataError('data-not-found', `Data file ${name} does not exist.`, 'Check the path in modelops.yaml (it is relative to the config file).');
+    throw dataError(
+      'data-not-found',
+      `Data file ${name} does not exist.`,
+      'Check the path in modelops.yaml (it is relative to the config file).',
+    );
   }
-  if (size === 0) throw dataError('data-empty', `Data file ${name} is empty.`, 'Add a header line and at least one row.');
+  if (size === 0)
+    throw dataError('data-empty', `Data file ${name} is empty.`, 'Add a header line and at least one row.');
   const format = options.format ?? formatFromPath(path);
   const raw = format === 'csv' ? await readCsvRaw(path, name) : await readJsonlRaw(path, name);
   if (raw.records.length === 0) {
@@ -242,13 +256,23 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
     fieldQuoted = false;
     recordChars = 0;
     // A blank line is no record (as Python's csv module does).
-    if (!(record.length === 1 && record[0] === '' )) {
+    if (!(record.length === 1 && record[0] === '')) {
       if (header === null) {
         header = record.map((h) => h.trim());
         const seen = new Set<string>();
         header.forEach((h, i) => {
-          if (h === '') throw dataError('bad-header', `${name} line ${recordLine}: column ${i + 1} of the header has no name.`, 'Give every column a name in the header line.');
-          if (seen.has(h)) throw dataError('bad-header', `${name} line ${recordLine}: the header names column '${truncate(h)}' twice.`, 'Give every column a distinct name.');
+          if (h === '')
+            throw dataError(
+              'bad-header',
+              `${name} line ${recordLine}: column ${i + 1} of the header has no name.`,
+              'Give every column a name in the header line.',
+            );
+          if (seen.has(h))
+            throw dataError(
+              'bad-header',
+              `${name} line ${recordLine}: the header names column '${truncate(h)}' twice.`,
+              'Give every column a distinct name.',
+            );
           seen.add(h);
         });
       } else {
@@ -333,7 +357,11 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
           );
         }
       } else if (fieldQuoted) {
-        throw dataError('bad-csv', `${name} line ${line}: text follows a closing quote (column ${record.length + 1}).`, 'Put the whole value inside the quotes.');
+        throw dataError(
+          'bad-csv',
+          `${name} line ${line}: text follows a closing quote (column ${record.length + 1}).`,
+          'Put the whole value inside the quotes.',
+        );
       }
     }
     if (inQuotes && !quoteSeen) field += s.slice(start);
@@ -342,10 +370,15 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
     if (recordChars + field.length > MAX_LINE_CHARS) throw tooLong(name, recordLine, record.length + 1);
   }
   if (inQuotes && !quoteSeen) {
-    throw dataError('bad-csv', `${name} line ${recordLine}: a quoted field is not closed before the end of the file.`, 'Close the quote or remove it.');
+    throw dataError(
+      'bad-csv',
+      `${name} line ${recordLine}: a quoted field is not closed before the end of the file.`,
+      'Close the quote or remove it.',
+    );
   }
   if (field !== '' || record.length > 0) endRecord();
-  if (header === null) throw dataError('data-empty', `Data file ${name} has no header line.`, 'Add a header line naming the columns.');
+  if (header === null)
+    throw dataError('data-empty', `Data file ${name} has no header line.`, 'Add a header line naming the columns.');
   return { header, records, lines, typed: false };
 }
 
@@ -393,7 +426,11 @@ async function readJsonlRaw(path: string, name: string): Promise<RawData> {
       );
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw dataError('bad-json', `${name} line ${line}: expected a JSON object, found ${Array.isArray(value) ? 'an array' : truncate(JSON.stringify(value))}.`, 'Each line must be one JSON object such as {"a": 1, "b": "x"}.');
+      throw dataError(
+        'bad-json',
+        `${name} line ${line}: expected a JSON object, found ${Array.isArray(value) ? 'an array' : truncate(JSON.stringify(value))}.`,
+        'Each line must be one JSON object such as {"a": 1, "b": "x"}.',
+      );
     }
     const obj = value as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
@@ -411,7 +448,11 @@ async function readJsonlRaw(path: string, name: string): Promise<RawData> {
       const v = obj[key];
       if (v === undefined || v === null) return null;
       if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-      throw dataError('bad-json', `${name} line ${lines[r]}, column '${truncate(key)}': nested values are not supported.`, 'Flatten the record so every value is a number, string, boolean or null.');
+      throw dataError(
+        'bad-json',
+        `${name} line ${lines[r]}, column '${truncate(key)}': nested values are not supported.`,
+        'Flatten the record so every value is a number, string, boolean or null.',
+      );
     }),
   );
   return { header, records, lines, typed: true };
@@ -444,7 +485,13 @@ function inferType(raw: RawData, col: number): ColumnType {
   return 'string';
 }
 
-function typeColumns(raw: RawData, name: string, format: DataFormat, path: string, forced: Record<string, ColumnType>): Dataset {
+function typeColumns(
+  raw: RawData,
+  name: string,
+  format: DataFormat,
+  path: string,
+  forced: Record<string, ColumnType>,
+): Dataset {
   const columns: Column[] = raw.header.map((h, i) => ({ name: h, type: forced[h] ?? inferType(raw, i) }));
   const rows: Row[] = new Array(raw.records.length);
   for (let r = 0; r < raw.records.length; r++) {
@@ -464,7 +511,13 @@ function typeColumns(raw: RawData, name: string, format: DataFormat, path: strin
   return { path, format, columns, rows, lines: raw.lines };
 }
 
-function convert(v: string | number | boolean, type: ColumnType, file: string, line: number, column: string): CellValue {
+function convert(
+  v: string | number | boolean,
+  type: ColumnType,
+  file: string,
+  line: number,
+  column: string,
+): CellValue {
   const col = truncate(column);
   if (type === 'number') {
     let x: number;
@@ -473,15 +526,27 @@ function convert(v: string | number | boolean, type: ColumnType, file: string, l
     else {
       const t = v.trim();
       if (NON_FINITE.test(t)) {
-        throw dataError('non-finite', `${file} line ${line}, column '${col}': '${t}' is not a finite number.`, 'Leave the cell empty for a missing value (see data.missing) or remove the row.');
+        throw dataError(
+          'non-finite',
+          `${file} line ${line}, column '${col}': '${t}' is not a finite number.`,
+          'Leave the cell empty for a missing value (see data.missing) or remove the row.',
+        );
       }
       if (!NUMBER.test(t)) {
-        throw dataError('not-a-number', `${file} line ${line}, column '${col}': '${truncate(t)}' is text in a numeric column.`, 'Fix or remove the value; leave the cell empty for a missing value.');
+        throw dataError(
+          'not-a-number',
+          `${file} line ${line}, column '${col}': '${truncate(t)}' is text in a numeric column.`,
+          'Fix or remove the value; leave the cell empty for a missing value.',
+        );
       }
       x = Number(t);
     }
     if (!Number.isFinite(x)) {
-      throw dataError('non-finite', `${file} line ${line}, column '${col}': ${String(v)} is not a finite number.`, 'Use a finite value or leave the cell empty.');
+      throw dataError(
+        'non-finite',
+        `${file} line ${line}, column '${col}': ${String(v)} is not a finite number.`,
+        'Use a finite value or leave the cell empty.',
+      );
     }
     return x;
   }
@@ -490,7 +555,11 @@ function convert(v: string | number | boolean, type: ColumnType, file: string, l
     const t = String(v).trim().toLowerCase();
     if (t === 'true') return true;
     if (t === 'false') return false;
-    throw dataError('not-a-boolean', `${file} line ${line}, column '${col}': '${truncate(String(v))}' is not true or false.`, 'Use true or false in this column.');
+    throw dataError(
+      'not-a-boolean',
+      `${file} line ${line}, column '${col}': '${truncate(String(v))}' is not true or false.`,
+      'Use true or false in this column.',
+    );
   }
   return typeof v === 'string' ? v.trim() : String(v);
 }
@@ -498,4 +567,3 @@ function convert(v: string | number | boolean, type: ColumnType, file: string, l
 function truncate(s: string, max = 40): string {
   return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
-

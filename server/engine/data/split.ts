@@ -48,7 +48,11 @@ export function splitRows<T>(rows: readonly T[], fractions: SplitFractions): Spl
   const { train, validation, test, seed } = fractions;
   const total = train + validation + test;
   if (Math.abs(total - 1) > 1e-6) {
-    throw new ModelOpsError('bad-split', `data.split fractions sum to ${total}, not 1.`, 'Make train + validation + test equal 1.');
+    throw new ModelOpsError(
+      'bad-split',
+      `data.split fractions sum to ${total}, not 1.`,
+      'Make train + validation + test equal 1.',
+    );
   }
   const n = rows.length;
   const perm = seededPermutation(n, seed);
@@ -57,7 +61,11 @@ export function splitRows<T>(rows: readonly T[], fractions: SplitFractions): Spl
   if (validation > 0 && nVal === 0 && n >= 3) nVal = 1;
   if (test > 0 && nTest === 0 && n >= 3) nTest = 1;
   if (n - nVal - nTest < 1) {
-    throw new ModelOpsError('too-few-rows', `Only ${n} rows: too few to split into train, validation and test.`, 'Add rows or give separate validation/test files.');
+    throw new ModelOpsError(
+      'too-few-rows',
+      `Only ${n} rows: too few to split into train, validation and test.`,
+      'Add rows or give separate validation/test files.',
+    );
   }
   const pick = (from: number, to: number) => {
     const out: T[] = new Array(to - from);

@@ -50,21 +50,36 @@ export async function loadTrainingData(data: DataConfig, options: LoadDataOption
   });
   const featureNames = data.features ?? trainDs.columns.map((c) => c.name).filter((c) => c !== data.target);
   if (featureNames.includes(data.target)) {
-    throw new ModelOpsError('target-is-feature', `data.features lists the target column '${data.target}'.`, 'Remove the target from data.features.');
+    throw new ModelOpsError(
+      'target-is-feature',
+      `data.features lists the target column '${data.target}'.`,
+      'Remove the target from data.features.',
+    );
   }
   if (featureNames.length === 0) {
-    throw new ModelOpsError('no-features', `Data file ${display(options.root, trainPath)} has no columns besides the target '${data.target}'.`, 'Add feature columns or list them in data.features.');
+    throw new ModelOpsError(
+      'no-features',
+      `Data file ${display(options.root, trainPath)} has no columns besides the target '${data.target}'.`,
+      'Add feature columns or list them in data.features.',
+    );
   }
   const typeOf = new Map(trainDs.columns.map((c) => [c.name, c.type]));
   const features = featureNames.map((name) => ({ name, type: typeOf.get(name) ?? 'string' }));
   const target = { name: data.target, type: typeOf.get(data.target) ?? 'string' };
   const types: Record<string, ColumnType> = { ...Object.fromEntries(typeOf), ...(options.types ?? {}) };
-  const files: LoadedData['files'] = [{ role: 'train', dataset: trainDs, displayPath: display(options.root, trainPath) }];
+  const files: LoadedData['files'] = [
+    { role: 'train', dataset: trainDs, displayPath: display(options.root, trainPath) },
+  ];
 
   const readOther = async (role: 'validation' | 'test', p: string): Promise<RowSet> => {
     const abs = resolve(options.configDir, p);
     const name = display(options.root, abs);
-    const ds = await readDataset(abs, { format: data.format, require: [...requireTarget, ...features.map((f) => ({ name: f.name, role: 'feature' }))], types, displayName: name });
+    const ds = await readDataset(abs, {
+      format: data.format,
+      require: [...requireTarget, ...features.map((f) => ({ name: f.name, role: 'feature' }))],
+      types,
+      displayName: name,
+    });
     files.push({ role, dataset: ds, displayPath: name });
     return { name: role, rows: ds.rows, lines: ds.lines, source: name };
   };
@@ -95,19 +110,34 @@ export async function loadTrainingData(data: DataConfig, options: LoadDataOption
   ];
   const { sets: cleaned, dropped } = dropMissing(sets, featureNames, data.target, data.missing as MissingPolicy);
   if (cleaned[0].rows.length === 0) {
-    throw new ModelOpsError('no-training-rows', `No training rows are left in ${source} after handling missing values (${dropped.train} dropped).`, "Fill in the missing values or set data.missing: impute.");
+    throw new ModelOpsError(
+      'no-training-rows',
+      `No training rows are left in ${source} after handling missing values (${dropped.train} dropped).`,
+      'Fill in the missing values or set data.missing: impute.',
+    );
   }
   return { train: cleaned[0], validation: cleaned[1], test: cleaned[2], files, features, target, dropped };
 }
 
 /** Reads a whole file as an evaluation set (e.g. `modelops evaluate --data`). */
-export async function loadEvaluationData(path: string, target: string, features: string[], policy: MissingPolicy, options: { root: string; types?: Record<string, ColumnType> }): Promise<{ set: RowSet; dataset: Dataset; displayPath: string; dropped: number }> {
+export async function loadEvaluationData(
+  path: string,
+  target: string,
+  features: string[],
+  policy: MissingPolicy,
+  options: { root: string; types?: Record<string, ColumnType> },
+): Promise<{ set: RowSet; dataset: Dataset; displayPath: string; dropped: number }> {
   const name = display(options.root, path);
   const ds = await readDataset(path, {
     require: [{ name: target, role: 'target' }, ...features.map((f) => ({ name: f, role: 'feature' }))],
     types: options.types,
     displayName: name,
   });
-  const { sets, dropped } = dropMissing([{ name: 'evaluation', rows: ds.rows, lines: ds.lines, source: name }], features, target, policy);
+  const { sets, dropped } = dropMissing(
+    [{ name: 'evaluation', rows: ds.rows, lines: ds.lines, source: name }],
+    features,
+    target,
+    policy,
+  );
   return { set: sets[0], dataset: ds, displayPath: name, dropped: dropped.evaluation };
 }

@@ -45,7 +45,12 @@ export class ModelServerClient {
   }
 
   /** Sends a request; returns status and parsed JSON (or null). Throws on network failure or timeout. */
-  async raw(method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<{ status: number; json: unknown }> {
+  async raw(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<{ status: number; json: unknown }> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -55,15 +60,25 @@ export class ModelServerClient {
     let res: Response;
     try {
       // Redirects are never followed: a token bound to this origin must not travel to another.
-      res = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+      res = await fetch(this.url + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
       const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError';
-      const reason = timedOut ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      const reason = timedOut
+        ? `no answer within ${timeoutMs} ms`
+        : (err.cause?.code ?? err.cause?.message ?? err.message);
       throw new ModelOpsError(
         timedOut ? 'endpoint-timeout' : 'endpoint-unreachable',
         `Target '${this.target}' at ${this.url} did not answer ${method} ${path}: ${reason}.`,
-        timedOut ? 'The endpoint is slow or stuck; check it and try again.' : 'Check that the endpoint is running and the URL in deploy.targets is right.',
+        timedOut
+          ? 'The endpoint is slow or stuck; check it and try again.'
+          : 'Check that the endpoint is running and the URL in deploy.targets is right.',
       );
     }
     if (res.status >= 300 && res.status < 400) {
@@ -78,7 +93,11 @@ export class ModelServerClient {
     try {
       text = await res.text();
     } catch {
-      throw new ModelOpsError('endpoint-timeout', `Target '${this.target}' at ${this.url} stopped answering ${method} ${path} mid-response.`, 'Check the endpoint and try again.');
+      throw new ModelOpsError(
+        'endpoint-timeout',
+        `Target '${this.target}' at ${this.url} stopped answering ${method} ${path} mid-response.`,
+        'Check the endpoint and try again.',
+      );
     }
     let json: unknown = null;
     try {
@@ -92,14 +111,21 @@ export class ModelServerClient {
   private async call<T>(method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
     const { status, json } = await this.raw(method, path, body, opts);
     if (status >= 200 && status < 300) return json as T;
-    const error = typeof (json as { error?: unknown } | null)?.error === 'string' ? (json as { error: string }).error : `HTTP ${status}`;
+    const error =
+      typeof (json as { error?: unknown } | null)?.error === 'string'
+        ? (json as { error: string }).error
+        : `HTTP ${status}`;
     const hint =
       status === 401
         ? `Set the endpoint token: "ModelOps: Set Endpoint Token" in the editor, or MODELOPS_TOKEN_${envName(this.target)} for the CLI.`
         : status === 403
           ? `The endpoint refused the token; set the right one ("ModelOps: Set Endpoint Token", or MODELOPS_TOKEN_${envName(this.target)}).`
           : 'See the endpoint’s log for details.';
-    throw new ModelOpsError(status === 401 || status === 403 ? 'endpoint-auth' : 'endpoint-error', `Target '${this.target}' at ${this.url} answered ${status} to ${method} ${path}: ${error}`, hint);
+    throw new ModelOpsError(
+      status === 401 || status === 403 ? 'endpoint-auth' : 'endpoint-error',
+      `Target '${this.target}' at ${this.url} answered ${status} to ${method} ${path}: ${error}`,
+      hint,
+    );
   }
 
   async live(timeoutMs?: number): Promise<boolean> {
@@ -120,14 +146,24 @@ export class ModelServerClient {
 
   async index(): Promise<RepositoryEntry[]> {
     const json = await this.call<unknown>('GET', '/v2/repository/index');
-    if (!Array.isArray(json) || !json.every((e) => isObject(e) && typeof e.name === 'string' && typeof e.version === 'string' && typeof e.state === 'string')) {
+    if (
+      !Array.isArray(json) ||
+      !json.every(
+        (e) =>
+          isObject(e) && typeof e.name === 'string' && typeof e.version === 'string' && typeof e.state === 'string',
+      )
+    ) {
       throw this.badAnswer('GET /v2/repository/index', 'a list of {name, version, state}');
     }
     return json as RepositoryEntry[];
   }
 
   private badAnswer(call: string, expected: string): ModelOpsError {
-    return new ModelOpsError('endpoint-bad-response', `Target '${this.target}' at ${this.url} answered ${call} with something other than ${expected}.`, 'Check that the URL points at a ModelOps-compatible model server (docs/serving-api.md).');
+    return new ModelOpsError(
+      'endpoint-bad-response',
+      `Target '${this.target}' at ${this.url} answered ${call} with something other than ${expected}.`,
+      'Check that the URL points at a ModelOps-compatible model server (docs/serving-api.md).',
+    );
   }
 
   async modelInfo(model: string): Promise<ModelInfo | null> {
@@ -141,12 +177,25 @@ export class ModelServerClient {
       (json.previous === null || json.previous === undefined || typeof json.previous === 'string') &&
       Array.isArray(json.versions) &&
       json.versions.every((v) => typeof v === 'string');
-    if (!ok) throw this.badAnswer(`GET /v2/repository/models/${model}`, 'a model description {name, active, previous, versions}');
-    return { name: json.name as string, active: json.active as string | null, previous: (json.previous as string | null | undefined) ?? null, versions: json.versions as string[] };
+    if (!ok)
+      throw this.badAnswer(
+        `GET /v2/repository/models/${model}`,
+        'a model description {name, active, previous, versions}',
+      );
+    return {
+      name: json.name as string,
+      active: json.active as string | null,
+      previous: (json.previous as string | null | undefined) ?? null,
+      versions: json.versions as string[],
+    };
   }
 
   /** `digest`: the registry's artifact digest, which the server checks now and on every reload. */
-  load(model: string, version: string, source: ({ path: string } | { files: Record<string, string> }) & { digest?: string }): Promise<unknown> {
+  load(
+    model: string,
+    version: string,
+    source: ({ path: string } | { files: Record<string, string> }) & { digest?: string },
+  ): Promise<unknown> {
     return this.call('POST', `${versionPath(model, version, true)}/load`, source, { timeoutMs: this.loadTimeoutMs });
   }
 
@@ -155,8 +204,14 @@ export class ModelServerClient {
   }
 
   async switchTo(model: string, version: string): Promise<{ previous: string | null; active: string }> {
-    const json = await this.call<unknown>('POST', `/v2/repository/models/${encodeURIComponent(model)}/switch`, { version });
-    if (!isObject(json) || typeof json.active !== 'string' || !(json.previous === null || json.previous === undefined || typeof json.previous === 'string')) {
+    const json = await this.call<unknown>('POST', `/v2/repository/models/${encodeURIComponent(model)}/switch`, {
+      version,
+    });
+    if (
+      !isObject(json) ||
+      typeof json.active !== 'string' ||
+      !(json.previous === null || json.previous === undefined || typeof json.previous === 'string')
+    ) {
       throw this.badAnswer(`POST /v2/repository/models/${model}/switch`, '{active, previous}');
     }
     return { active: json.active, previous: (json.previous as string | null | undefined) ?? null };
@@ -167,17 +222,32 @@ export class ModelServerClient {
     const path = `/v2/repository/models/${encodeURIComponent(model)}/log`;
     let res: Response;
     try {
-      res = await fetch(this.url + path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+      res = await fetch(this.url + path, {
+        headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
-      throw new ModelOpsError('endpoint-unreachable', `Target '${this.target}' at ${this.url} did not answer GET ${path}: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}.`, 'Check that the endpoint is running.');
+      throw new ModelOpsError(
+        'endpoint-unreachable',
+        `Target '${this.target}' at ${this.url} did not answer GET ${path}: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}.`,
+        'Check that the endpoint is running.',
+      );
     }
     if (res.status !== 200 || !res.body) {
       await this.call('GET', path);
-      throw new ModelOpsError('endpoint-error', `Target '${this.target}' at ${this.url} sent no log.`, 'See the endpoint’s log.');
+      throw new ModelOpsError(
+        'endpoint-error',
+        `Target '${this.target}' at ${this.url} sent no log.`,
+        'See the endpoint’s log.',
+      );
     }
     await mkdir(dirname(file), { recursive: true });
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(file));
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
+      createWriteStream(file),
+    );
     return (await stat(file)).size;
   }
 
@@ -188,7 +258,8 @@ export class ModelServerClient {
    */
   async predictionLogHealth(): Promise<{ dropped: number; lastError: string | null } | null> {
     const { status, json } = await this.raw('GET', '/v2');
-    if (status !== 200 || !isObject(json) || !isObject(json.modelops) || !isObject(json.modelops.predictionLog)) return null;
+    if (status !== 200 || !isObject(json) || !isObject(json.modelops) || !isObject(json.modelops.predictionLog))
+      return null;
     const log = json.modelops.predictionLog;
     if (typeof log.dropped !== 'number' || !Number.isFinite(log.dropped)) return null;
     return { dropped: log.dropped, lastError: typeof log.lastError === 'string' ? log.lastError.slice(0, 300) : null };
@@ -201,7 +272,11 @@ export class ModelServerClient {
   async infer(model: string, version: string | null, body: unknown): Promise<V2InferResponse> {
     const base = version ? versionPath(model, version, false) : `/v2/models/${encodeURIComponent(model)}`;
     const json = await this.call<unknown>('POST', `${base}/infer`, body);
-    if (!isInferResponse(json)) throw this.badAnswer(`POST ${base}/infer`, 'an Open Inference Protocol response ({outputs: [{name, shape, datatype, data}]})');
+    if (!isInferResponse(json))
+      throw this.badAnswer(
+        `POST ${base}/infer`,
+        'an Open Inference Protocol response ({outputs: [{name, shape, datatype, data}]})',
+      );
     return json;
   }
 }

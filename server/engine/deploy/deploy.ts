@@ -16,7 +16,15 @@ import type { Predictor, RepositoryEntry } from '../serving/types';
 import { ModelServerClient } from './client';
 import { checkTargetName, isValidTargetName } from './names';
 import { envName, secretName, type TokenFor } from './tokens';
-import { checkedRecord, ensureLocalServer, localToken, localUrl, readLocalToken, verifyLocalServer, type ServeCommand } from './localServer';
+import {
+  checkedRecord,
+  ensureLocalServer,
+  localToken,
+  localUrl,
+  readLocalToken,
+  verifyLocalServer,
+  type ServeCommand,
+} from './localServer';
 import { comparePredictions, smokeRows } from './smoke';
 
 export const DEPLOY_STEPS = ['package', 'load', 'ready', 'smoke test', 'switch', 'record'] as const;
@@ -31,7 +39,6 @@ export interface StepEvent {
   detail: string;
   ms: number;
 }
-
 
 export interface TargetAccess {
   registry: Registry;
@@ -71,8 +78,15 @@ export interface DeployResult {
 
 export function targetConfig(config: ModelOpsConfig, target: string): TargetConfig {
   checkTargetName(target);
-  if (config.deploy?.targets?.[target]?.tokenSecret !== undefined && !isValidTargetName(config.deploy.targets[target].tokenSecret ?? '')) {
-    throw new ModelOpsError('invalid-secret-name', `deploy.targets.${target}.tokenSecret is not a valid secret name.`, 'Use letters, digits, "_" or "-" only.');
+  if (
+    config.deploy?.targets?.[target]?.tokenSecret !== undefined &&
+    !isValidTargetName(config.deploy.targets[target].tokenSecret ?? '')
+  ) {
+    throw new ModelOpsError(
+      'invalid-secret-name',
+      `deploy.targets.${target}.tokenSecret is not a valid secret name.`,
+      'Use letters, digits, "_" or "-" only.',
+    );
   }
   const t = Object.hasOwn(config.deploy?.targets ?? {}, target) ? config.deploy?.targets?.[target] : undefined;
   if (!t) {
@@ -91,7 +105,11 @@ export function targetConfig(config: ModelOpsConfig, target: string): TargetConf
  * `start: false` nothing is started or created, and a local server that cannot prove it is ours
  * is not talked to.
  */
-export async function connectTarget(access: TargetAccess, target: string, opts: { start: boolean } = { start: true }): Promise<ModelServerClient | null> {
+export async function connectTarget(
+  access: TargetAccess,
+  target: string,
+  opts: { start: boolean } = { start: true },
+): Promise<ModelServerClient | null> {
   const t = targetConfig(access.config, target);
   const token = (await access.tokenFor(target, t)) ?? null;
   if (t.type === 'local') {
@@ -104,10 +122,22 @@ export async function connectTarget(access: TargetAccess, target: string, opts: 
       return new ModelServerClient({ target, url: rec.url, token: tok, timeoutMs: access.timeoutMs });
     }
     const tok = token ?? localToken(storeDir, target);
-    const started = await ensureLocalServer({ storeDir, target, host: t.host, port: t.port, token: tok, command: access.serveCommand });
+    const started = await ensureLocalServer({
+      storeDir,
+      target,
+      host: t.host,
+      port: t.port,
+      token: tok,
+      command: access.serveCommand,
+    });
     return new ModelServerClient({ target, url: started.url, token: tok, timeoutMs: access.timeoutMs });
   }
-  if (!t.url) throw new ModelOpsError('target-url', `Target '${target}' has type http but no url.`, `Set deploy.targets.${target}.url.`);
+  if (!t.url)
+    throw new ModelOpsError(
+      'target-url',
+      `Target '${target}' has type http but no url.`,
+      `Set deploy.targets.${target}.url.`,
+    );
   if (!token) {
     throw new ModelOpsError(
       'no-token',
@@ -128,31 +158,53 @@ async function smokeTest(
   s: { config: ModelOpsConfig; configDir: string; ref: string; model: string; version: string; target: TargetConfig },
 ): Promise<string> {
   const rows = await smokeRows(s.config, s.configDir, local.manifest, s.target.smokeTest?.rows ?? 50);
-  if (rows.length === 0) throw new ModelOpsError('smoke-no-rows', `No usable validation rows for the smoke test of ${s.ref}.`, 'Check data.validation / data.train in modelops.yaml.');
+  if (rows.length === 0)
+    throw new ModelOpsError(
+      'smoke-no-rows',
+      `No usable validation rows for the smoke test of ${s.ref}.`,
+      'Check data.validation / data.train in modelops.yaml.',
+    );
   const expected: Prediction[] = await local.predict(rows);
-  const response = await client.infer(s.model, s.version, { ...rowsToInferRequest(local.manifest, rows), parameters: { modelops_log: false } });
+  const response = await client.infer(s.model, s.version, {
+    ...rowsToInferRequest(local.manifest, rows),
+    parameters: { modelops_log: false },
+  });
   const tolerance = s.target.smokeTest?.tolerance ?? 1e-6;
   let remote: Prediction[];
   try {
     remote = predictionsFromResponse(response);
   } catch (e) {
-    throw new ModelOpsError('smoke-bad-response', `Smoke test: the endpoint's answer for ${s.ref} is not a usable inference response (${describeError(e)}).`, 'The endpoint does not speak the Open Inference Protocol as ModelOps serves it; see docs/serving-api.md.');
+    throw new ModelOpsError(
+      'smoke-bad-response',
+      `Smoke test: the endpoint's answer for ${s.ref} is not a usable inference response (${describeError(e)}).`,
+      'The endpoint does not speak the Open Inference Protocol as ModelOps serves it; see docs/serving-api.md.',
+    );
   }
   const cmp = comparePredictions(expected, remote, tolerance);
   if (cmp.matched !== cmp.total) {
-    throw new ModelOpsError('smoke-mismatch', `Smoke test: ${cmp.matched}/${cmp.total} endpoint predictions matched local ones (tolerance ${tolerance}); ${cmp.firstMismatch}.`, 'The endpoint does not serve what was registered; check its version and preprocessing.');
+    throw new ModelOpsError(
+      'smoke-mismatch',
+      `Smoke test: ${cmp.matched}/${cmp.total} endpoint predictions matched local ones (tolerance ${tolerance}); ${cmp.firstMismatch}.`,
+      'The endpoint does not serve what was registered; check its version and preprocessing.',
+    );
   }
   return `${cmp.matched}/${cmp.total} matched (max |Δ| ${cmp.maxDelta.toExponential(1)})`;
 }
 
 /** Local predictions for the smoke test go through the model runtime layer, as the server's do. */
-const defaultLoader = async (dir: string): Promise<Predictor> => (await import('../serving/predictor')).loadPredictor(dir);
+const defaultLoader = async (dir: string): Promise<Predictor> =>
+  (await import('../serving/predictor')).loadPredictor(dir);
 
 /** The bundle's files (whatever its format) for an upload; the server accepts only whole bundle layouts. */
 async function bundleFiles(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (!e.isFile()) throw new ModelOpsError('bundle-layout', `The bundle ${dir} holds '${e.name}', which is not a file; a bundle is a flat folder of files.`, 'Register the version again from its model files.');
+    if (!e.isFile())
+      throw new ModelOpsError(
+        'bundle-layout',
+        `The bundle ${dir} holds '${e.name}', which is not a file; a bundle is a flat folder of files.`,
+        'Register the version again from its model files.',
+      );
     files[e.name] = (await readFile(join(dir, e.name))).toString('base64');
   }
   return files;
@@ -169,7 +221,11 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   // Not evaluated (no evaluation ran, or it failed) is never a pass.
   const gatesPassed = gateState(version.gates) === 'passed';
   if (t.requireApproval && !gatesPassed && !options.overrideReason?.trim()) {
-    const why = !version.gates ? 'has no gate results' : isNotEvaluated(version.gates) ? `has gates that were not evaluated (${version.gates.notEvaluated})` : `fails its gates (${gateProblem(version.gates)})`;
+    const why = !version.gates
+      ? 'has no gate results'
+      : isNotEvaluated(version.gates)
+        ? `has gates that were not evaluated (${version.gates.notEvaluated})`
+        : `fails its gates (${gateProblem(version.gates)})`;
     throw new ModelOpsError(
       'gates-failed',
       `${ref} ${why}; target '${target}' requires approval.`,
@@ -178,7 +234,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   }
   // A target with requireApproval takes only a version someone approved for it (the engine
   // refuses, so the CLI and the editor alike); the approval must name this artifact digest.
-  const approval = t.requireApproval ? registry.requireApproval(ref, { scope: 'target', name: target, separationOfDuties: t.separationOfDuties === true }) : null;
+  const approval = t.requireApproval
+    ? registry.requireApproval(ref, {
+        scope: 'target',
+        name: target,
+        separationOfDuties: t.separationOfDuties === true,
+      })
+    : null;
 
   const steps: DeploymentRecord['steps'] = [];
   const emit = options.onStep ?? (() => undefined);
@@ -187,12 +249,26 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const begin = (step: DeployStepName) => {
     current = step;
     stepStart = Date.now();
-    emit({ step, index: DEPLOY_STEPS.indexOf(step as (typeof DEPLOY_STEPS)[number]), total: DEPLOY_STEPS.length, status: 'running', detail: '', ms: 0 });
+    emit({
+      step,
+      index: DEPLOY_STEPS.indexOf(step as (typeof DEPLOY_STEPS)[number]),
+      total: DEPLOY_STEPS.length,
+      status: 'running',
+      detail: '',
+      ms: 0,
+    });
   };
   const done = (detail: string) => {
     const ms = Date.now() - stepStart;
     steps.push({ step: current, ok: true, detail, ms });
-    emit({ step: current, index: DEPLOY_STEPS.indexOf(current as (typeof DEPLOY_STEPS)[number]), total: DEPLOY_STEPS.length, status: 'ok', detail, ms });
+    emit({
+      step: current,
+      index: DEPLOY_STEPS.indexOf(current as (typeof DEPLOY_STEPS)[number]),
+      total: DEPLOY_STEPS.length,
+      status: 'ok',
+      detail,
+      ms,
+    });
   };
 
   let client: ModelServerClient | null = null;
@@ -205,35 +281,61 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     begin('package');
     const bundleDir = await registry.artifactPath(ref);
     local = await (options.loader ?? defaultLoader)(bundleDir);
-    const source = { ...(t.type === 'local' ? { path: bundleDir } : { files: await bundleFiles(bundleDir) }), digest: version.artifactDigest };
-    done(`${ref} (${local.manifest.task}, ${local.manifest.features.length} features)${version.gates && !gatesPassed ? `; gates overridden: ${options.overrideReason}` : ''}`);
+    const source = {
+      ...(t.type === 'local' ? { path: bundleDir } : { files: await bundleFiles(bundleDir) }),
+      digest: version.artifactDigest,
+    };
+    done(
+      `${ref} (${local.manifest.task}, ${local.manifest.features.length} features)${version.gates && !gatesPassed ? `; gates overridden: ${options.overrideReason}` : ''}`,
+    );
 
     begin('load');
     client = await connectTarget(options, target);
-    if (!client) throw new ModelOpsError('target-down', `Target '${target}' is not running.`, 'Start it and try again.');
+    if (!client)
+      throw new ModelOpsError('target-down', `Target '${target}' is not running.`, 'Start it and try again.');
     const info = await client.modelInfo(model);
     previous = info?.active ?? null;
     wasLoaded = info?.versions.includes(version.version) ?? false;
     await client.load(model, version.version, source);
     loaded = true;
-    done(`${wasLoaded ? 'already loaded on' : 'loaded on'} ${client.url}${previous ? `; ${previous} serves until the switch` : ''}`);
+    done(
+      `${wasLoaded ? 'already loaded on' : 'loaded on'} ${client.url}${previous ? `; ${previous} serves until the switch` : ''}`,
+    );
 
     begin('ready');
     const readyBy = Date.now() + (options.readyTimeoutMs ?? 30_000);
     while (!(await client.versionReady(model, version.version))) {
-      if (Date.now() > readyBy) throw new ModelOpsError('not-ready', `${ref} did not become ready on target '${target}' at ${client.url}.`, 'See the endpoint log.');
+      if (Date.now() > readyBy)
+        throw new ModelOpsError(
+          'not-ready',
+          `${ref} did not become ready on target '${target}' at ${client.url}.`,
+          'See the endpoint log.',
+        );
       await sleep(100);
     }
     done('ready');
 
     begin('smoke test');
-    done(await smokeTest(client, local, { config, configDir: options.configDir ?? registry.root, ref, model, version: version.version, target: t }));
+    done(
+      await smokeTest(client, local, {
+        config,
+        configDir: options.configDir ?? registry.root,
+        ref,
+        model,
+        version: version.version,
+        target: t,
+      }),
+    );
 
     begin('switch');
     const sw = await client.switchTo(model, version.version);
     switched = true;
     previous = sw.previous ?? previous;
-    done(previous && previous !== version.version ? `${previous} → ${version.version} (${previous} stays loaded)` : `${version.version} serves`);
+    done(
+      previous && previous !== version.version
+        ? `${previous} → ${version.version} (${previous} stays loaded)`
+        : `${version.version} serves`,
+    );
 
     begin('record');
     steps.push({ step: 'record', ok: true, detail: 'recorded', ms: 0 });
@@ -250,29 +352,63 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     if (version.gates && !gatesPassed && options.overrideReason?.trim()) {
       // The override travels with the version's gate report too, where promotion looks.
       try {
-        registry.recordGates(ref, { ...version.gates, override: { reason: options.overrideReason.trim(), at: new Date().toISOString() } });
+        registry.recordGates(ref, {
+          ...version.gates,
+          override: { reason: options.overrideReason.trim(), at: new Date().toISOString() },
+        });
       } catch {
         /* the deployment record already holds the reason */
       }
     }
-    emit({ step: 'record', index: 5, total: DEPLOY_STEPS.length, status: 'ok', detail: `deployment #${deployment.id}`, ms: Date.now() - stepStart });
+    emit({
+      step: 'record',
+      index: 5,
+      total: DEPLOY_STEPS.length,
+      status: 'ok',
+      detail: `deployment #${deployment.id}`,
+      ms: Date.now() - stepStart,
+    });
     return { deployment, url: client.url };
   } catch (e) {
     const failedStep = current;
     const detail = describeError(e);
     steps.push({ step: failedStep, ok: false, detail, ms: Date.now() - stepStart });
-    emit({ step: failedStep, index: DEPLOY_STEPS.indexOf(failedStep as (typeof DEPLOY_STEPS)[number]), total: DEPLOY_STEPS.length, status: 'failed', detail, ms: Date.now() - stepStart });
+    emit({
+      step: failedStep,
+      index: DEPLOY_STEPS.indexOf(failedStep as (typeof DEPLOY_STEPS)[number]),
+      total: DEPLOY_STEPS.length,
+      status: 'failed',
+      detail,
+      ms: Date.now() - stepStart,
+    });
     const rollbackNotes = await undo(client, model, version.version, { previous, switched, loaded, wasLoaded });
     if (rollbackNotes) {
       steps.push({ step: 'rollback', ok: !rollbackNotes.startsWith('could not'), detail: rollbackNotes, ms: 0 });
-      emit({ step: 'rollback', index: DEPLOY_STEPS.length, total: DEPLOY_STEPS.length, status: rollbackNotes.startsWith('could not') ? 'failed' : 'ok', detail: rollbackNotes, ms: 0 });
+      emit({
+        step: 'rollback',
+        index: DEPLOY_STEPS.length,
+        total: DEPLOY_STEPS.length,
+        status: rollbackNotes.startsWith('could not') ? 'failed' : 'ok',
+        detail: rollbackNotes,
+        ms: 0,
+      });
     }
     try {
-      registry.recordDeployment({ target, model, version: version.version, status: 'failed', previousVersion: previous, steps, reason: options.overrideReason?.trim() || null, approvalId: approval?.id ?? null });
+      registry.recordDeployment({
+        target,
+        model,
+        version: version.version,
+        status: 'failed',
+        previousVersion: previous,
+        steps,
+        reason: options.overrideReason?.trim() || null,
+        approvalId: approval?.id ?? null,
+      });
     } catch {
       /* the error below matters more than the record */
     }
-    const serving = previous && previous !== version.version ? `${model}@${previous} keeps serving` : 'nothing was switched';
+    const serving =
+      previous && previous !== version.version ? `${model}@${previous} keeps serving` : 'nothing was switched';
     throw new ModelOpsError(
       e instanceof ModelOpsError ? e.code : 'deploy-failed',
       `Deploy of ${ref} to target '${target}' failed at step '${failedStep}': ${e instanceof ModelOpsError ? e.message : detail}${rollbackNotes ? ` Rolled back: ${rollbackNotes}.` : ''} (${serving}.)`,
@@ -331,9 +467,14 @@ export async function rollback(options: RollbackOptions): Promise<DeploymentReco
   const info = await client.modelInfo(model);
   const active = registry.activeDeployment(target, model);
   const current = info?.active ?? active?.version ?? null;
-  const back = active?.version === current && active?.previousVersion ? active.previousVersion : (info?.previous ?? null);
+  const back =
+    active?.version === current && active?.previousVersion ? active.previousVersion : (info?.previous ?? null);
   if (!current || !back || back === current) {
-    throw new ModelOpsError('nothing-to-roll-back', `Model '${model}' on target '${target}' has no previous version to roll back to.`, 'Deploy a version first; rollback returns to the one that served before it.');
+    throw new ModelOpsError(
+      'nothing-to-roll-back',
+      `Model '${model}' on target '${target}' has no previous version to roll back to.`,
+      'Deploy a version first; rollback returns to the one that served before it.',
+    );
   }
   const steps: DeploymentRecord['steps'] = [];
   const step = (name: DeployStepName, detail: string, t0: number) => {
@@ -345,13 +486,27 @@ export async function rollback(options: RollbackOptions): Promise<DeploymentReco
   if (!info?.versions.includes(back)) {
     const t0 = Date.now();
     const digest = registry.getVersion(ref).artifactDigest;
-    await client.load(model, back, { ...(t.type === 'local' ? { path: dir } : { files: await bundleFiles(dir) }), digest });
+    await client.load(model, back, {
+      ...(t.type === 'local' ? { path: dir } : { files: await bundleFiles(dir) }),
+      digest,
+    });
     step('load', `reloaded ${back}`, t0);
   }
   const t1 = Date.now();
   const local = await (options.loader ?? defaultLoader)(dir);
   try {
-    step('smoke test', await smokeTest(client, local, { config: options.config, configDir: options.configDir ?? registry.root, ref, model, version: back, target: t }), t1);
+    step(
+      'smoke test',
+      await smokeTest(client, local, {
+        config: options.config,
+        configDir: options.configDir ?? registry.root,
+        ref,
+        model,
+        version: back,
+        target: t,
+      }),
+      t1,
+    );
   } catch (e) {
     throw new ModelOpsError(
       e instanceof ModelOpsError ? e.code : 'rollback-failed',
@@ -364,7 +519,15 @@ export async function rollback(options: RollbackOptions): Promise<DeploymentReco
   const t2 = Date.now();
   await client.switchTo(model, back);
   step('switch', `${current} → ${back}`, t2);
-  return registry.recordDeployment({ target, model, version: back, status: 'active', previousVersion: current, steps, reason: options.reason ? `${options.reason}; rollback from ${current}` : `rollback from ${current}` });
+  return registry.recordDeployment({
+    target,
+    model,
+    version: back,
+    status: 'active',
+    previousVersion: current,
+    steps,
+    reason: options.reason ? `${options.reason}; rollback from ${current}` : `rollback from ${current}`,
+  });
 }
 
 export interface EndpointStatus {
@@ -395,7 +558,17 @@ export async function listEndpoints(access: TargetAccess): Promise<EndpointStatu
         t = targetConfig(access.config, target);
       } catch (e) {
         const type = access.config.deploy?.targets?.[target]?.type ?? 'local';
-        return { target, type, url: null, live: false, ready: false, models: null, deployments: [], unacknowledgedAlerts: 0, error: describeError(e) };
+        return {
+          target,
+          type,
+          url: null,
+          live: false,
+          ready: false,
+          models: null,
+          deployments: [],
+          unacknowledgedAlerts: 0,
+          error: describeError(e),
+        };
       }
       const deployments = access.registry.listDeployments({ target }).filter((d) => d.status === 'active');
       const latest = new Map<string, DeploymentRecord>();
@@ -423,7 +596,16 @@ export async function listEndpoints(access: TargetAccess): Promise<EndpointStatu
           error = describeError(e);
         }
       }
-      return { ...base, url: client.url, live, ready, models, error, predictionLogDropped: log?.dropped ?? null, predictionLogError: log?.lastError ?? null };
+      return {
+        ...base,
+        url: client.url,
+        live,
+        ready,
+        models,
+        error,
+        predictionLogDropped: log?.dropped ?? null,
+        predictionLogError: log?.lastError ?? null,
+      };
     }),
   );
 }
@@ -438,7 +620,15 @@ async function untrustedStatus(
   t: TargetConfig,
   base: Pick<EndpointStatus, 'target' | 'type' | 'deployments' | 'unacknowledgedAlerts'>,
 ): Promise<EndpointStatus> {
-  if (t.type !== 'local') return { ...base, url: t.url ?? null, live: false, ready: false, models: null, error: 'not contacted in Restricted Mode' };
+  if (t.type !== 'local')
+    return {
+      ...base,
+      url: t.url ?? null,
+      live: false,
+      ready: false,
+      models: null,
+      error: 'not contacted in Restricted Mode',
+    };
   let rec: ReturnType<typeof checkedRecord> = null;
   try {
     rec = checkedRecord(access.registry.storeDir, target, localUrl(target, t.host, t.port));

@@ -81,10 +81,19 @@ export async function verifyLocalServer(url: string, token: string, timeoutMs = 
   const nonce = randomBytes(24).toString('hex');
   const port = Number(new URL(url).port);
   try {
-    const res = await fetch(`${url}/v2/modelops/identity?nonce=${nonce}`, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    const res = await fetch(`${url}/v2/modelops/identity?nonce=${nonce}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+    });
     if (res.status !== 200) return null;
     const body = (await res.json()) as { server?: unknown; pid?: unknown; port?: unknown; proof?: unknown };
-    if (body?.server !== 'modelops' || typeof body.proof !== 'string' || typeof body.pid !== 'number' || body.port !== port) return null;
+    if (
+      body?.server !== 'modelops' ||
+      typeof body.proof !== 'string' ||
+      typeof body.pid !== 'number' ||
+      body.port !== port
+    )
+      return null;
     const expected = Buffer.from(identityProof(token, nonce, port), 'hex');
     const got = Buffer.from(body.proof, 'hex');
     return got.length === expected.length && timingSafeEqual(got, expected) ? { pid: body.pid } : null;
@@ -100,7 +109,8 @@ export async function verifyLocalServer(url: string, token: string, timeoutMs = 
  */
 export function checkedRecord(storeDir: string, target: string, expectedUrl: string): ServerRecord | null {
   const rec = readServerRecord(storeDir, target);
-  if (!rec || typeof rec.pid !== 'number' || !Number.isInteger(rec.pid) || rec.pid <= 0 || typeof rec.url !== 'string') return null;
+  if (!rec || typeof rec.pid !== 'number' || !Number.isInteger(rec.pid) || rec.pid <= 0 || typeof rec.url !== 'string')
+    return null;
   let host: string;
   let port: string;
   try {
@@ -157,7 +167,12 @@ export function localToken(storeDir: string, target: string): string {
 export function defaultServeCommand(): ServeCommand {
   const candidates = [join(__dirname, 'cli.js'), join(__dirname, '..', '..', '..', 'dist', 'cli.js')];
   const cli = candidates.find((c) => existsSync(c));
-  if (!cli) throw new ModelOpsError('cli-missing', `Cannot find the modelops CLI (looked for ${candidates.join(', ')}).`, 'Run `npm run build` first.');
+  if (!cli)
+    throw new ModelOpsError(
+      'cli-missing',
+      `Cannot find the modelops CLI (looked for ${candidates.join(', ')}).`,
+      'Run `npm run build` first.',
+    );
   return { execPath: process.execPath, args: [cli] };
 }
 
@@ -172,7 +187,9 @@ export interface EnsureLocalOptions {
 }
 
 /** Finds the running local server of a target, or starts one. */
-export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ url: string; record: ServerRecord; started: boolean }> {
+export async function ensureLocalServer(
+  options: EnsureLocalOptions,
+): Promise<{ url: string; record: ServerRecord; started: boolean }> {
   const { storeDir, target } = options;
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8765;
@@ -206,14 +223,23 @@ export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ 
   const args = [
     ...command.args,
     'serve',
-    '--host', host,
-    '--port', String(port),
-    '--store', targetStoreDir(storeDir, target),
-    '--token-env', 'MODELOPS_SERVE_TOKEN',
-    '--record', recordPath(storeDir, target),
+    '--host',
+    host,
+    '--port',
+    String(port),
+    '--store',
+    targetStoreDir(storeDir, target),
+    '--token-env',
+    'MODELOPS_SERVE_TOKEN',
+    '--record',
+    recordPath(storeDir, target),
   ];
   // The token travels in the environment, never on the command line (visible in `ps`).
-  const child = spawn(command.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { ...process.env, MODELOPS_SERVE_TOKEN: options.token } });
+  const child = spawn(command.execPath, args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, MODELOPS_SERVE_TOKEN: options.token },
+  });
   closeSync(out);
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? -1));
@@ -225,7 +251,11 @@ export async function ensureLocalServer(options: EnsureLocalOptions): Promise<{ 
     // Ready, not just live: a restarted server reloads the versions it held before it is
     // ready, and a deploy must see them loaded rather than load them a second time. And
     // proven: the process on that port must hold the token we gave our child.
-    if (rec && rec.pid === child.pid && (await new ModelServerClient({ target, url: rec.url, token: null }).ready(2000))) {
+    if (
+      rec &&
+      rec.pid === child.pid &&
+      (await new ModelServerClient({ target, url: rec.url, token: null }).ready(2000))
+    ) {
       if (await verifyLocalServer(rec.url, options.token)) return { url: rec.url, record: rec, started: true };
       break;
     }

@@ -8,7 +8,11 @@ import type { ServingFeature, ServingModel } from '../serving/types';
 import { featureDatatype } from '../serving/v2';
 
 /** Whether a CSV/JSON cell is missing (the readers give null, '' or undefined). */
-const missing = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'string' && v.trim() === '') || (typeof v === 'number' && Number.isNaN(v));
+const missing = (v: unknown): boolean =>
+  v === null ||
+  v === undefined ||
+  (typeof v === 'string' && v.trim() === '') ||
+  (typeof v === 'number' && Number.isNaN(v));
 
 /**
  * Categories a smoke row may use: the description's own, else those of the reference profile
@@ -25,7 +29,12 @@ function knownCategories(model: ServingModel, f: ServingFeature): ReadonlySet<st
  * data.train split as configured), keeping rows whose features the model can take: values of
  * each input's datatype, categories it knows, and no missing value unless the model imputes it.
  */
-export async function smokeRows(config: ModelOpsConfig, configDir: string, model: ServingModel, n: number): Promise<Array<Record<string, unknown>>> {
+export async function smokeRows(
+  config: ModelOpsConfig,
+  configDir: string,
+  model: ServingModel,
+  n: number,
+): Promise<Array<Record<string, unknown>>> {
   const rel = config.data.validation ?? config.data.test ?? config.data.train;
   const path = isAbsolute(rel) ? rel : resolve(configDir, rel);
   const ds = await readDataset(path, { format: config.data.format, displayName: rel });
@@ -49,7 +58,12 @@ export async function smokeRows(config: ModelOpsConfig, configDir: string, model
         case 'BYTES':
           return known === null || known.has(String(v));
         case 'BOOL':
-          return typeof v === 'boolean' || v === 0 || v === 1 || (typeof v === 'string' && /^(true|false|0|1)$/i.test(v.trim()));
+          return (
+            typeof v === 'boolean' ||
+            v === 0 ||
+            v === 1 ||
+            (typeof v === 'string' && /^(true|false|0|1)$/i.test(v.trim()))
+          );
         case 'INT32':
         case 'INT64':
           return Number.isSafeInteger(typeof v === 'string' ? Number(v) : v);
@@ -68,7 +82,8 @@ export async function smokeRows(config: ModelOpsConfig, configDir: string, model
       const datatype = featureDatatype(model, f);
       if (missing(v)) row[f.name] = null;
       else if (datatype === 'BYTES') row[f.name] = String(v);
-      else if (datatype === 'BOOL') row[f.name] = typeof v === 'string' ? /^(true|1)$/i.test(v.trim()) : v === true || v === 1;
+      else if (datatype === 'BOOL')
+        row[f.name] = typeof v === 'string' ? /^(true|1)$/i.test(v.trim()) : v === true || v === 1;
       else row[f.name] = typeof v === 'string' ? Number(v) : v;
     }
     out.push(row);
@@ -89,7 +104,13 @@ export function comparePredictions(local: Prediction[], remote: Prediction[], to
   let maxDelta = 0;
   let firstMismatch: string | null = null;
   const total = local.length;
-  if (remote.length !== total) return { matched: 0, total, maxDelta: Infinity, firstMismatch: `the endpoint returned ${remote.length} predictions for ${total} rows` };
+  if (remote.length !== total)
+    return {
+      matched: 0,
+      total,
+      maxDelta: Infinity,
+      firstMismatch: `the endpoint returned ${remote.length} predictions for ${total} rows`,
+    };
   for (let i = 0; i < total; i++) {
     const a = local[i];
     const b = remote[i];

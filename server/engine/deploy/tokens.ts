@@ -15,7 +15,10 @@ import type { TargetConfig } from '../config/types';
 import { ModelOpsError } from '../errors';
 
 /** The endpoint token of a target, or null when there is none (it may throw when one exists but may not be sent). */
-export type TokenFor = (target: string, config: TargetConfig) => string | null | undefined | Promise<string | null | undefined>;
+export type TokenFor = (
+  target: string,
+  config: TargetConfig,
+) => string | null | undefined | Promise<string | null | undefined>;
 
 /** A stored token and the origins the user allowed it to be sent to. */
 export interface BoundToken {
@@ -49,7 +52,12 @@ export function originOf(url: string): string | null {
 /** Normalises an origin or URL the user typed; throws a clear error for anything else. */
 export function parseOrigin(text: string, where: string): string {
   const o = originOf(text.trim());
-  if (!o) throw new ModelOpsError('token-origin-invalid', `${where}: '${text}' is not an http(s) origin.`, 'Give it as scheme://host[:port], e.g. https://models.example.com.');
+  if (!o)
+    throw new ModelOpsError(
+      'token-origin-invalid',
+      `${where}: '${text}' is not an http(s) origin.`,
+      'Give it as scheme://host[:port], e.g. https://models.example.com.',
+    );
   return o;
 }
 
@@ -97,7 +105,13 @@ export function tokenResolver(policy: TokenPolicy): TokenFor {
         .map((o) => originOf(o))
         .filter((o): o is string => o !== null);
       if (allowed(envOrigins)) return envToken;
-      throw notBound(target, secret, origin, envOrigins, `Allow it for this origin with ${envKey}_ORIGIN=${origin} in your environment, or --token-origin ${origin}. ${policy.consentHint}`);
+      throw notBound(
+        target,
+        secret,
+        origin,
+        envOrigins,
+        `Allow it for this origin with ${envKey}_ORIGIN=${origin} in your environment, or --token-origin ${origin}. ${policy.consentHint}`,
+      );
     }
     return null;
   };

@@ -14,7 +14,11 @@ export interface ChiSquareResult {
   dof: number;
 }
 
-export function chiSquareCategorical(reference: Record<string, number>, current: Record<string, number>, epsilon = PSI_EPSILON): ChiSquareResult {
+export function chiSquareCategorical(
+  reference: Record<string, number>,
+  current: Record<string, number>,
+  epsilon = PSI_EPSILON,
+): ChiSquareResult {
   const cats = categoryUnion(reference, current);
   let refTotal = 0;
   let curTotal = 0;

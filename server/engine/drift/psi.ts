@@ -32,7 +32,12 @@ export function binIndex(edges: Float64Array, x: number): number {
 }
 
 /** Counts per bin (edges.length + 1 bins); NaN values are skipped. */
-export function binCounts(edges: Float64Array, values: ArrayLike<number>, start = 0, end = values.length): Float64Array {
+export function binCounts(
+  edges: Float64Array,
+  values: ArrayLike<number>,
+  start = 0,
+  end = values.length,
+): Float64Array {
   const counts = new Float64Array(edges.length + 1);
   for (let i = start; i < end; i++) {
     const v = values[i];
@@ -60,7 +65,11 @@ export function psiFromCounts(expected: ArrayLike<number>, actual: ArrayLike<num
 }
 
 /** PSI of a numeric sample against reference values, bins from the given decile edges. */
-export function psiNumeric(reference: ArrayLike<number>, current: ArrayLike<number>, quantiles: ArrayLike<number>): number {
+export function psiNumeric(
+  reference: ArrayLike<number>,
+  current: ArrayLike<number>,
+  quantiles: ArrayLike<number>,
+): number {
   const edges = binEdges(quantiles);
   return psiFromCounts(binCounts(edges, reference), binCounts(edges, current));
 }
@@ -91,7 +100,10 @@ export function numericReferenceBins(profile: NumericProfile): NumericReferenceB
   return { edges, expected: binCounts(edges, profile.sample) };
 }
 
-export function psiAgainstProfile(profile: NumericProfile | CategoricalProfile, current: ArrayLike<number> | Record<string, number>): number {
+export function psiAgainstProfile(
+  profile: NumericProfile | CategoricalProfile,
+  current: ArrayLike<number> | Record<string, number>,
+): number {
   if (profile.kind === 'numeric') {
     const bins = numericReferenceBins(profile);
     return psiFromCounts(bins.expected, binCounts(bins.edges, current as ArrayLike<number>));

@@ -15,7 +15,14 @@ import { PSI_EPSILON } from './psi';
 export type DriftTest = 'ks' | 'psi' | 'wasserstein' | 'jensenshannon' | 'chisquare' | 'ztest';
 export type DriftTestChoice = 'auto' | DriftTest;
 
-export const DRIFT_TESTS: readonly DriftTestChoice[] = ['auto', 'ks', 'psi', 'wasserstein', 'jensenshannon', 'chisquare'];
+export const DRIFT_TESTS: readonly DriftTestChoice[] = [
+  'auto',
+  'ks',
+  'psi',
+  'wasserstein',
+  'jensenshannon',
+  'chisquare',
+];
 
 /** Reference rows above which Evidently switches from hypothesis tests to distances. */
 export const SMALL_REFERENCE = 1000;
@@ -41,9 +48,15 @@ export function isDrifted(test: DriftTest, score: number, pValue: number | null,
  * Wasserstein need a numeric column, chi-square and Jensen–Shannon are run on categories (a
  * numeric column then uses its reference bins as categories).
  */
-export function chooseDriftTest(choice: DriftTestChoice, kind: 'numeric' | 'categorical', referenceRows: number, nUnique: number): DriftTest {
+export function chooseDriftTest(
+  choice: DriftTestChoice,
+  kind: 'numeric' | 'categorical',
+  referenceRows: number,
+  nUnique: number,
+): DriftTest {
   if (choice !== 'auto') {
-    if (kind === 'categorical' && (choice === 'ks' || choice === 'wasserstein')) return referenceRows <= SMALL_REFERENCE ? 'chisquare' : 'jensenshannon';
+    if (kind === 'categorical' && (choice === 'ks' || choice === 'wasserstein'))
+      return referenceRows <= SMALL_REFERENCE ? 'chisquare' : 'jensenshannon';
     return choice;
   }
   const categorical = kind === 'categorical' || nUnique <= 5;
@@ -67,7 +80,11 @@ function shares(counts: ArrayLike<number>, epsilon: number): Float64Array {
  * Jensen–Shannon distance (scipy.spatial.distance.jensenshannon, natural log): √((KL(p‖m) +
  * KL(q‖m)) / 2) with m the mean of the two normalised distributions. In [0, √ln 2].
  */
-export function jensenShannonFromCounts(expected: ArrayLike<number>, actual: ArrayLike<number>, epsilon = PSI_EPSILON): number {
+export function jensenShannonFromCounts(
+  expected: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  epsilon = PSI_EPSILON,
+): number {
   const p = shares(expected, epsilon);
   const q = shares(actual, epsilon);
   let sp = 0;
@@ -97,7 +114,11 @@ export interface TestResult {
  * (scipy.stats.chisquare, f_exp = reference share × window total; a category unseen in the
  * reference gets the PSI epsilon as its share so it raises the statistic instead of dividing by 0).
  */
-export function chiSquareFromCounts(expected: ArrayLike<number>, actual: ArrayLike<number>, epsilon = PSI_EPSILON): TestResult {
+export function chiSquareFromCounts(
+  expected: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  epsilon = PSI_EPSILON,
+): TestResult {
   const p = shares(expected, epsilon);
   let ps = 0;
   let n = 0;
@@ -128,7 +149,20 @@ function erfc(x: number): number {
   const t = 1 / (1 + 0.5 * z);
   const r =
     t *
-    Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
   return x >= 0 ? r : 2 - r;
 }
 
@@ -195,6 +229,7 @@ export function wassersteinNormed(refSorted: ArrayLike<number>, winSorted: Array
 /** Distinct values of a sample (sorted ascending input), up to `limit` + 1. */
 export function distinctSorted(sorted: ArrayLike<number>, limit: number): number[] {
   const out: number[] = [];
-  for (let i = 0; i < sorted.length && out.length <= limit; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]);
+  for (let i = 0; i < sorted.length && out.length <= limit; i++)
+    if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]);
   return out;
 }

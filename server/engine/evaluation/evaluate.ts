@@ -58,12 +58,23 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
   const version = registry.getVersion(options.ref);
   const ref = `${version.model}@${version.version}`;
   const bundleDir = await runnableBundle(registry, ref, version);
-  let run = registry.createRun({ kind: 'evaluate', model: version.model, params: { ref, data: options.dataPath ?? null, gate: options.gate !== false } });
+  let run = registry.createRun({
+    kind: 'evaluate',
+    model: version.model,
+    params: { ref, data: options.dataPath ?? null, gate: options.gate !== false },
+  });
   try {
     const rt = await loadRuntime(bundleDir);
     try {
-      const { report, rows: n, data, scored } = await scoreRuntime(rt, { ...options, ref, configPath: loaded.path, config, root: registry.root });
-      const fairness = config.evaluate.fairness ? computeFairness({ task: rt.task, config: config.evaluate.fairness, source: data, ...scored }) : null;
+      const {
+        report,
+        rows: n,
+        data,
+        scored,
+      } = await scoreRuntime(rt, { ...options, ref, configPath: loaded.path, config, root: registry.root });
+      const fairness = config.evaluate.fairness
+        ? computeFairness({ task: rt.task, config: config.evaluate.fairness, source: data, ...scored })
+        : null;
       // Fairness metrics sit with the others, so gates (absolute or alias-relative) and compare see them.
       const metrics = { ...flattenMetrics(report), ...(fairness ? flattenFairness(fairness) : {}) };
       // Kept with the version (beside it, not in its artifact) for the report, compare, the tree and the card.
@@ -71,7 +82,11 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
       let gates: GateReport | null = null;
       let updated = version;
       if (options.gate !== false && Object.keys(config.evaluate.gates).length > 0) {
-        gates = evaluateGates({ gates: config.evaluate.gates, metrics, resolveAlias: registryAliasResolver(registry, version.model) });
+        gates = evaluateGates({
+          gates: config.evaluate.gates,
+          metrics,
+          resolveAlias: registryAliasResolver(registry, version.model),
+        });
         updated = registry.recordGates(ref, gates);
       }
       run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics });
@@ -82,7 +97,10 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
   } catch (e) {
     const cancelled = e instanceof ModelOpsError && e.code === 'cancelled';
     try {
-      registry.finishRun(run.id, { status: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : describeError(e) });
+      registry.finishRun(run.id, {
+        status: cancelled ? 'cancelled' : 'failed',
+        error: cancelled ? null : describeError(e),
+      });
     } catch {
       // Keep the original error.
     }
@@ -105,9 +123,20 @@ export function fairnessPath(root: string, model: string, version: string): stri
 }
 
 /** Writes the report atomically (temp file, then rename) beside the registry. */
-export async function storeFairness(root: string, version: Pick<VersionRecord, 'model' | 'version' | 'artifactDigest'>, report: FairnessReport, data: string): Promise<string> {
+export async function storeFairness(
+  root: string,
+  version: Pick<VersionRecord, 'model' | 'version' | 'artifactDigest'>,
+  report: FairnessReport,
+  data: string,
+): Promise<string> {
   const path = fairnessPath(root, version.model, version.version);
-  const body: StoredFairness = { version: `${version.model}@${version.version}`, artifactDigest: version.artifactDigest, computedAt: new Date().toISOString(), data, report };
+  const body: StoredFairness = {
+    version: `${version.model}@${version.version}`,
+    artifactDigest: version.artifactDigest,
+    computedAt: new Date().toISOString(),
+    data,
+    report,
+  };
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(body, null, 2) + '\n');
@@ -133,9 +162,27 @@ export async function readStoredFairness(registry: Registry, ref: string): Promi
  * `modelops evaluate` computes, from the outputs training already has (class probabilities
  * row-major, or predicted values). Null when `evaluate.fairness` is not set or there are no rows.
  */
-export function trainingFairness(input: { task: Task; config: FairnessConfig | undefined; rows: readonly Row[]; source: string; yTrue: ArrayLike<number>; labels?: string[]; proba?: ArrayLike<number> | null; yPred?: ArrayLike<number> | null }): FairnessReport | null {
+export function trainingFairness(input: {
+  task: Task;
+  config: FairnessConfig | undefined;
+  rows: readonly Row[];
+  source: string;
+  yTrue: ArrayLike<number>;
+  labels?: string[];
+  proba?: ArrayLike<number> | null;
+  yPred?: ArrayLike<number> | null;
+}): FairnessReport | null {
   if (!input.config || input.rows.length === 0) return null;
-  return computeFairness({ task: input.task, config: input.config, rows: input.rows, source: input.source, yTrue: input.yTrue, yPred: input.yPred ?? null, labels: input.labels, proba: input.proba ?? null });
+  return computeFairness({
+    task: input.task,
+    config: input.config,
+    rows: input.rows,
+    source: input.source,
+    yTrue: input.yTrue,
+    yPred: input.yPred ?? null,
+    labels: input.labels,
+    proba: input.proba ?? null,
+  });
 }
 
 /**
@@ -145,14 +192,21 @@ export function trainingFairness(input: { task: Task; config: FairnessConfig | u
 export async function runnableBundle(registry: Registry, ref: string, version: VersionRecord): Promise<string> {
   const path = await registry.artifactPath(ref);
   const notRunnable = (why: string) =>
-    new ModelOpsError('not-evaluable', `${ref} cannot be evaluated here: ${why}.`, 'Register it as an ONNX file (torch.onnx.export, skl2onnx, tf2onnx) or train it with ModelOps; or evaluate it with the tool that produced it and record the metrics.');
+    new ModelOpsError(
+      'not-evaluable',
+      `${ref} cannot be evaluated here: ${why}.`,
+      'Register it as an ONNX file (torch.onnx.export, skl2onnx, tf2onnx) or train it with ModelOps; or evaluate it with the tool that produced it and record the metrics.',
+    );
   let isDir = false;
   try {
     isDir = (await stat(path)).isDirectory();
   } catch {
     throw notRunnable(`its artifact ${path} is missing`);
   }
-  if (!isDir || !existsSync(join(path, MANIFEST_JSON))) throw notRunnable(`it is a '${version.format}' artifact, which no model runtime (TensorFlow.js, ONNX Runtime) here runs`);
+  if (!isDir || !existsSync(join(path, MANIFEST_JSON)))
+    throw notRunnable(
+      `it is a '${version.format}' artifact, which no model runtime (TensorFlow.js, ONNX Runtime) here runs`,
+    );
   return path;
 }
 
@@ -182,7 +236,10 @@ export interface ScoredRows {
   proba?: ArrayLike<number> | null;
 }
 
-export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Promise<{ report: MetricsReport; rows: number; data: string; scored: ScoredRows }> {
+export async function scoreRuntime(
+  rt: ModelRuntime,
+  options: ScoreOptions,
+): Promise<{ report: MetricsReport; rows: number; data: string; scored: ScoredRows }> {
   const { config, ref } = options;
   const target = rt.target ?? config.data.target;
   const features = rt.features;
@@ -199,14 +256,22 @@ export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Pro
     data = r.displayPath;
   } else {
     // The same split training made: the split is by row index of the train file with the seed, whatever the columns.
-    const d = await loadTrainingData({ ...config.data, features, target, missing: rt.kind === 'tfjs' ? config.data.missing : policy }, { configDir: dirname(options.configPath), root: options.root, types });
+    const d = await loadTrainingData(
+      { ...config.data, features, target, missing: rt.kind === 'tfjs' ? config.data.missing : policy },
+      { configDir: dirname(options.configPath), root: options.root, types },
+    );
     set = d.test;
     data = config.data.test ? d.test.source : `${d.test.source} (test split)`;
   }
   if (set.rows.length === 0) {
-    throw new ModelOpsError('no-rows', `No rows to evaluate ${ref} on in ${data}.`, 'Give a data file with --data, or a non-empty test split.');
+    throw new ModelOpsError(
+      'no-rows',
+      `No rows to evaluate ${ref} on in ${data}.`,
+      'Give a data file with --data, or a non-empty test split.',
+    );
   }
-  if (options.signal?.aborted) throw new ModelOpsError('cancelled', 'Evaluation was cancelled.', 'Start it again when you are ready.');
+  if (options.signal?.aborted)
+    throw new ModelOpsError('cancelled', 'Evaluation was cancelled.', 'Start it again when you are ready.');
   const ctx = { source: set.source, lines: set.lines };
   const n = set.rows.length;
   if (rt.task === 'classification') {
@@ -217,7 +282,12 @@ export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Pro
     let yPred: Int32Array | null = null;
     if (rt.encode && rt.predictBatch) {
       const r = await rt.predictBatch(rt.encode(set.rows, ctx), n);
-      if (r.width !== k) throw new ModelOpsError('bad-output', `${ref}: the model returned ${r.width} scores per row for ${k} labels (${labels.join(', ')}).`, 'Register the model again with one label per probability column.');
+      if (r.width !== k)
+        throw new ModelOpsError(
+          'bad-output',
+          `${ref}: the model returned ${r.width} scores per row for ${k} labels (${labels.join(', ')}).`,
+          'Register the model again with one label per probability column.',
+        );
       proba = Float64Array.from(r.outputs);
       // A model's own label output decides the prediction, as its predict() would.
       if (r.labels) yPred = r.labels;
@@ -230,7 +300,12 @@ export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Pro
         yPred![i] = index.get(String(p.value)) ?? 0;
       });
     }
-    return { report: classificationMetrics(yTrue, yPred, labels, proba), rows: n, data, scored: { rows: set.rows, yTrue, yPred, labels, proba } };
+    return {
+      report: classificationMetrics(yTrue, yPred, labels, proba),
+      rows: n,
+      data,
+      scored: { rows: set.rows, yTrue, yPred, labels, proba },
+    };
   }
   const yTrue = encodeRegressionTarget(set.rows, target, ctx);
   let yPred: Float64Array;
@@ -246,6 +321,7 @@ export async function scoreRuntime(rt: ModelRuntime, options: ScoreOptions): Pro
 /** Rows with missing values: kept when the model handles them (TF.js imputation, ONNX graphs that take NaN), else dropped. */
 function missingPolicy(rt: ModelRuntime): MissingPolicy {
   const m = rt.manifest;
-  if ('features' in m && Array.isArray(m.features)) return m.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
+  if ('features' in m && Array.isArray(m.features))
+    return m.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
   return 'missing' in m && m.missing === 'nan' ? 'impute' : 'drop';
 }

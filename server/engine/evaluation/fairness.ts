@@ -88,13 +88,22 @@ export function computeFairness(input: FairnessInput): FairnessReport {
   const k = labels.length;
   for (const col of config.sensitive) {
     if (!rows.some((r) => Object.prototype.hasOwnProperty.call(r, col))) {
-      throw new ModelOpsError('missing-column', `evaluate.fairness.sensitive: '${col}' is not a column of ${input.source}.`, 'Add the column to the data file (it need not be a model feature), or remove it from evaluate.fairness.sensitive.');
+      throw new ModelOpsError(
+        'missing-column',
+        `evaluate.fairness.sensitive: '${col}' is not a column of ${input.source}.`,
+        'Add the column to the data file (it need not be a model feature), or remove it from evaluate.fairness.sensitive.',
+      );
     }
   }
   const isFairness = (m: string): m is FairnessMetric => (FAIRNESS_METRICS as readonly string[]).includes(m);
   if (task === 'regression') {
     const asked = config.metrics.filter(isFairness);
-    if (asked.length) throw new ModelOpsError('config-invalid', `evaluate.fairness.metrics: ${asked.join(', ')} exist only for classification, and this model is a regression.`, 'Use regression metrics per group (mae, rmse, r2, …).');
+    if (asked.length)
+      throw new ModelOpsError(
+        'config-invalid',
+        `evaluate.fairness.metrics: ${asked.join(', ')} exist only for classification, and this model is a regression.`,
+        'Use regression metrics per group (mae, rmse, r2, …).',
+      );
   }
   const metrics = config.metrics.filter((m): m is MetricName => !isFairness(m));
   let yPred: ArrayLike<number>;
@@ -128,13 +137,22 @@ export function computeFairness(input: FairnessInput): FairnessReport {
     if (task === 'classification') {
       const t = Int32Array.from(idx, (i) => input.yTrue[i]);
       const p = Int32Array.from(idx, (i) => yPred[i]);
-      const pr = input.proba ? Float64Array.from({ length: idx.length * k }, (_, x) => (input.proba as ArrayLike<number>)[idx[Math.floor(x / k)] * k + (x % k)]) : null;
+      const pr = input.proba
+        ? Float64Array.from(
+            { length: idx.length * k },
+            (_, x) => (input.proba as ArrayLike<number>)[idx[Math.floor(x / k)] * k + (x % k)],
+          )
+        : null;
       flat = flattenMetrics(classificationMetrics(t, p, labels, pr));
       g.selectionRate = [];
       g.tpr = [];
       g.fpr = [];
       for (let c = 0; c < k; c++) {
-        let sel = 0, pos = 0, tp = 0, neg = 0, fp = 0;
+        let sel = 0,
+          pos = 0,
+          tp = 0,
+          neg = 0,
+          fp = 0;
         for (let j = 0; j < t.length; j++) {
           if (p[j] === c) sel++;
           if (t[j] === c) {
@@ -150,7 +168,12 @@ export function computeFairness(input: FairnessInput): FairnessReport {
         g.fpr.push(neg > 0 ? fp / neg : null);
       }
     } else {
-      flat = flattenMetrics(regressionMetrics(Float64Array.from(idx, (i) => input.yTrue[i]), Float64Array.from(idx, (i) => yPred[i])));
+      flat = flattenMetrics(
+        regressionMetrics(
+          Float64Array.from(idx, (i) => input.yTrue[i]),
+          Float64Array.from(idx, (i) => yPred[i]),
+        ),
+      );
     }
     for (const m of metrics) g.values[m] = typeof flat[m] === 'number' && Number.isFinite(flat[m]) ? flat[m] : null;
     return g;
@@ -161,8 +184,14 @@ export function computeFairness(input: FairnessInput): FairnessReport {
   if (config.sensitive.length > 1) breakdowns.push(joint);
   const counted = joint.groups.filter((g) => !g.small);
   const small = joint.groups.filter((g) => g.small);
-  if (small.length) notes.push(`${small.length} group(s) have fewer than ${config.minGroupSize} rows and are left out of the gaps: ${small.map((g) => `${g.name} (${g.count})`).join('; ')}`);
-  if (counted.length < 2) notes.push(`fewer than two groups of ${config.sensitive.join(' × ')} have at least ${config.minGroupSize} rows, so no gap is computed`);
+  if (small.length)
+    notes.push(
+      `${small.length} group(s) have fewer than ${config.minGroupSize} rows and are left out of the gaps: ${small.map((g) => `${g.name} (${g.count})`).join('; ')}`,
+    );
+  if (counted.length < 2)
+    notes.push(
+      `fewer than two groups of ${config.sensitive.join(' × ')} have at least ${config.minGroupSize} rows, so no gap is computed`,
+    );
 
   const fairness: FairnessReport['fairness'] = {};
   let positiveLabel: string | null = null;
@@ -188,14 +217,27 @@ export function computeFairness(input: FairnessInput): FairnessReport {
     const eo = classes.map((c) => [tpr(c).difference, fpr(c).difference].filter((x): x is number => x !== null));
     fairness.equalized_odds_difference = eo.some((x) => x.length) ? Math.max(...eo.flat()) : null;
     if (counted.length >= 2) {
-      if (fairness.demographic_parity_ratio === null) notes.push('demographic_parity_ratio: no group is predicted the class, so the ratio is undefined (0 / 0)');
+      if (fairness.demographic_parity_ratio === null)
+        notes.push('demographic_parity_ratio: no group is predicted the class, so the ratio is undefined (0 / 0)');
       for (const c of classes) {
         const noPos = counted.filter((g) => g.tpr?.[c] === null);
-        if (noPos.length) notes.push(`true positive rate of '${labels[c]}' is undefined for ${noPos.map((g) => g.name).join('; ')} (no rows of that class), left out of equal opportunity and equalized odds`);
+        if (noPos.length)
+          notes.push(
+            `true positive rate of '${labels[c]}' is undefined for ${noPos.map((g) => g.name).join('; ')} (no rows of that class), left out of equal opportunity and equalized odds`,
+          );
       }
     }
   }
-  return { task, sensitive: [...config.sensitive], minGroupSize: config.minGroupSize, metrics, positiveLabel, breakdowns, fairness, notes };
+  return {
+    task,
+    sensitive: [...config.sensitive],
+    minGroupSize: config.minGroupSize,
+    metrics,
+    positiveLabel,
+    breakdowns,
+    fairness,
+    notes,
+  };
 }
 
 /** max − min and min / max of the defined values; null where fewer than two, or the ratio has no meaning. */

@@ -9,7 +9,14 @@ import type { GateReport, GateResult, Registry, VersionRecord } from '../registr
 import type { GateExpression } from '../config/types';
 import { GATE_GRAMMAR, gateThreshold, parseGate as parseGateExpression } from '../config/gate';
 
-export { gateLabel, gateNeedsReason, gateProblem, gateState, isNotEvaluated, type GateState } from '../../../shared/gateState';
+export {
+  gateLabel,
+  gateNeedsReason,
+  gateProblem,
+  gateState,
+  isNotEvaluated,
+  type GateState,
+} from '../../../shared/gateState';
 
 /** A gate report recorded without an evaluation: why the gates could not be evaluated. */
 export type NotEvaluatedReport = GateReport & { notEvaluated: string };
@@ -21,7 +28,11 @@ export type ParsedGate = GateExpression;
 export function parseGate(expression: string, metric = 'gate'): ParsedGate {
   const gate = parseGateExpression(expression);
   if (!gate) {
-    throw new ModelOpsError('bad-gate', `evaluate.gates.${metric}: '${expression}' is not a gate expression.`, `Write ${GATE_GRAMMAR}.`);
+    throw new ModelOpsError(
+      'bad-gate',
+      `evaluate.gates.${metric}: '${expression}' is not a gate expression.`,
+      `Write ${GATE_GRAMMAR}.`,
+    );
   }
   return gate;
 }
@@ -90,7 +101,12 @@ function checkGate(metric: string, expression: string, input: GateInput): GateRe
   const gate = parseGate(expression, metric);
   const value = input.metrics[metric];
   const actual = typeof value === 'number' && Number.isFinite(value) ? value : null;
-  const result = (threshold: number | null, passed: boolean, reference: GateResult['reference'], message: string): GateResult => ({
+  const result = (
+    threshold: number | null,
+    passed: boolean,
+    reference: GateResult['reference'],
+    message: string,
+  ): GateResult => ({
     metric,
     expression,
     op: gate.op,
@@ -103,18 +119,38 @@ function checkGate(metric: string, expression: string, input: GateInput): GateRe
   const compared = (threshold: number, reference: GateResult['reference'], suffix = ''): GateResult => {
     if (actual === null) return result(threshold, false, reference, `${metric} was not computed for this version`);
     const passed = compare(gate.op, actual, threshold);
-    return result(threshold, passed, reference, `${metric} ${fmt(actual)} ${passed ? SYMBOL[gate.op] : `is not ${SYMBOL[gate.op]}`} ${fmt(threshold)}${suffix}`);
+    return result(
+      threshold,
+      passed,
+      reference,
+      `${metric} ${fmt(actual)} ${passed ? SYMBOL[gate.op] : `is not ${SYMBOL[gate.op]}`} ${fmt(threshold)}${suffix}`,
+    );
   };
 
   if (gate.kind === 'absolute') return compared(gate.value as number, null);
   const alias = gate.alias as string;
   const ref = input.resolveAlias(alias);
-  if (!ref) return result(null, true, { alias, version: null }, `${metric}: no version holds '${alias}' yet, so there is nothing to compare with (passes)`);
+  if (!ref)
+    return result(
+      null,
+      true,
+      { alias, version: null },
+      `${metric}: no version holds '${alias}' yet, so there is nothing to compare with (passes)`,
+    );
   const base = ref.metrics[metric];
   if (typeof base !== 'number' || !Number.isFinite(base)) {
-    return result(null, false, { alias, version: ref.version }, `${metric}: ${alias} (${ref.version}) has no ${metric} to compare with`);
+    return result(
+      null,
+      false,
+      { alias, version: ref.version },
+      `${metric}: ${alias} (${ref.version}) has no ${metric} to compare with`,
+    );
   }
-  return compared(gateThreshold(gate, base) as number, { alias, version: ref.version }, ` (${alias} ${ref.version}: ${fmt(base)})`);
+  return compared(
+    gateThreshold(gate, base) as number,
+    { alias, version: ref.version },
+    ` (${alias} ${ref.version}: ${fmt(base)})`,
+  );
 }
 
 /** Resolves aliases through the registry: the metrics of `model@alias`, or null. */

@@ -159,7 +159,10 @@ export function classificationMetrics(
   let logLoss: number | null = null;
   if (proba) {
     if (proba.length !== n * k) throw new Error(`probabilities have ${proba.length} values, expected ${n} × ${k}`);
-    rocAuc = k === 2 ? binaryAucFromMatrix(yTrue, proba, n, 2, 1, notes, labels) : ovrMacroAuc(yTrue, proba, n, k, notes, labels);
+    rocAuc =
+      k === 2
+        ? binaryAucFromMatrix(yTrue, proba, n, 2, 1, notes, labels)
+        : ovrMacroAuc(yTrue, proba, n, k, notes, labels);
     logLoss = n > 0 ? multiclassLogLoss(yTrue, proba, n, k) : null;
   }
   return {
@@ -170,7 +173,11 @@ export function classificationMetrics(
     perClass,
     macro: { precision: divide(macro.precision, m), recall: divide(macro.recall, m), f1: divide(macro.f1, m) },
     micro: { precision: microP, recall: microR, f1: divide(2 * tpAll, trueAll + predAll) },
-    weighted: { precision: divide(weighted.precision, trueAll), recall: divide(weighted.recall, trueAll), f1: divide(weighted.f1, trueAll) },
+    weighted: {
+      precision: divide(weighted.precision, trueAll),
+      recall: divide(weighted.recall, trueAll),
+      f1: divide(weighted.f1, trueAll),
+    },
     confusion,
     rocAuc,
     logLoss,
@@ -280,7 +287,15 @@ function aucFromSplit(pos: Float64Array, neg: Float64Array): number | null {
   return twiceU / 2 / P / N;
 }
 
-function binaryAucFromMatrix(yTrue: ArrayLike<number>, proba: ArrayLike<number>, n: number, k: number, cls: number, notes: string[], labels: string[]): number | null {
+function binaryAucFromMatrix(
+  yTrue: ArrayLike<number>,
+  proba: ArrayLike<number>,
+  n: number,
+  k: number,
+  cls: number,
+  notes: string[],
+  labels: string[],
+): number | null {
   let nPos = 0;
   for (let i = 0; i < n; i++) if (yTrue[i] === cls) nPos++;
   const pos = new Float64Array(nPos);
@@ -303,7 +318,14 @@ function binaryAucFromMatrix(yTrue: ArrayLike<number>, proba: ArrayLike<number>,
   return auc;
 }
 
-function ovrMacroAuc(yTrue: ArrayLike<number>, proba: ArrayLike<number>, n: number, k: number, notes: string[], labels: string[]): number | null {
+function ovrMacroAuc(
+  yTrue: ArrayLike<number>,
+  proba: ArrayLike<number>,
+  n: number,
+  k: number,
+  notes: string[],
+  labels: string[],
+): number | null {
   let sum = 0;
   for (let c = 0; c < k; c++) {
     const auc = binaryAucFromMatrix(yTrue, proba, n, k, c, notes, labels);
@@ -365,12 +387,22 @@ export function regressionMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike<num
   } else {
     r2 = 1 - ssRes / ssTot;
   }
-  return { task: 'regression', rows: n, mae: abs.value / n, mse: ssRes / n, rmse: Math.sqrt(ssRes / n), r2, mape: ape.value / n, notes };
+  return {
+    task: 'regression',
+    rows: n,
+    mae: abs.value / n,
+    mse: ssRes / n,
+    rmse: Math.sqrt(ssRes / n),
+    r2,
+    mape: ape.value / n,
+    notes,
+  };
 }
 
 /** The report as the flat metric names of the config (accuracy, f1_macro, …, mae, r2). */
 export function flattenMetrics(report: MetricsReport): Record<string, number> {
-  if (report.task === 'regression') return { mae: report.mae, mse: report.mse, rmse: report.rmse, r2: report.r2, mape: report.mape };
+  if (report.task === 'regression')
+    return { mae: report.mae, mse: report.mse, rmse: report.rmse, r2: report.r2, mape: report.mape };
   const out: Record<string, number> = {
     accuracy: report.accuracy,
     precision_macro: report.macro.precision,

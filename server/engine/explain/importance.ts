@@ -25,10 +25,17 @@ export function meanAbsShap(r: ShapResult): MeanAbsShap {
   const m = r.features.length;
   const k = r.outputs.length;
   const perOutput = Array.from({ length: m }, () => new Array<number>(k).fill(0));
-  for (const row of r.rows) for (let i = 0; i < m; i++) for (let c = 0; c < k; c++) perOutput[i][c] += Math.abs(row.values[i][c]);
+  for (const row of r.rows)
+    for (let i = 0; i < m; i++) for (let c = 0; c < k; c++) perOutput[i][c] += Math.abs(row.values[i][c]);
   const n = Math.max(1, r.rows.length);
   for (const p of perOutput) for (let c = 0; c < k; c++) p[c] /= n;
-  return { features: r.features, outputs: r.outputs, perOutput, overall: perOutput.map((p) => p.reduce((a, b) => a + b, 0) / k), rows: r.rows.length };
+  return {
+    features: r.features,
+    outputs: r.outputs,
+    perOutput,
+    overall: perOutput.map((p) => p.reduce((a, b) => a + b, 0) / k),
+    rows: r.rows.length,
+  };
 }
 
 export interface PermutationImportance {
@@ -50,17 +57,34 @@ export interface PermutationOptions {
  * Permutation importance of each raw feature on labelled rows. `truth`: class indices into the
  * model's labels (classification) or target values (regression).
  */
-export async function permutationImportance(model: ExplainModel, rows: RawRow[], truth: ArrayLike<number>, options: PermutationOptions = {}): Promise<PermutationImportance> {
+export async function permutationImportance(
+  model: ExplainModel,
+  rows: RawRow[],
+  truth: ArrayLike<number>,
+  options: PermutationOptions = {},
+): Promise<PermutationImportance> {
   const repeats = options.repeats ?? 5;
   const seed = options.seed ?? 0;
   const n = rows.length;
-  if (n < 2) throw new ModelOpsError('explain-no-rows', `Permutation importance needs at least 2 labelled rows; there are ${n}.`, 'Use a larger test split.');
-  if (!Number.isInteger(repeats) || repeats < 1) throw new ModelOpsError('explain-bad-repeats', `repeats is ${repeats}; use a whole number ≥ 1.`, 'Use --repeats 5 (the default).');
+  if (n < 2)
+    throw new ModelOpsError(
+      'explain-no-rows',
+      `Permutation importance needs at least 2 labelled rows; there are ${n}.`,
+      'Use a larger test split.',
+    );
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new ModelOpsError(
+      'explain-bad-repeats',
+      `repeats is ${repeats}; use a whole number ≥ 1.`,
+      'Use --repeats 5 (the default).',
+    );
   const m = model.features.length;
   const k = model.outputs.length;
   const w = model.encodedWidth;
   const single = Array.from({ length: m }, (_, i) => Uint8Array.from({ length: m }, (_, j) => (j === i ? 1 : 0)));
-  const assembled = model.owner !== null && verifyOwners(model, rows.slice(0, 2), rows.slice(2, 6).length > 0 ? rows.slice(2, 6) : rows.slice(0, 1), single);
+  const assembled =
+    model.owner !== null &&
+    verifyOwners(model, rows.slice(0, 2), rows.slice(2, 6).length > 0 ? rows.slice(2, 6) : rows.slice(0, 1), single);
   const xe = assembled ? model.encode!(rows) : null;
 
   const score = async (x: Float32Array | null, raw: RawRow[] | null): Promise<number> => {
@@ -102,7 +126,8 @@ export async function permutationImportance(model: ExplainModel, rows: RawRow[],
     if (xe) for (let c = 0; c < w; c++) if (model.owner![c] === i) cols.push(c);
     const drops: number[] = [];
     for (let r = 0; r < repeats; r++) {
-      if (options.signal?.aborted) throw new ModelOpsError('cancelled', 'The explanation was cancelled.', 'Start it again when you are ready.');
+      if (options.signal?.aborted)
+        throw new ModelOpsError('cancelled', 'The explanation was cancelled.', 'Start it again when you are ready.');
       // One seed per (feature, repeat): a feature's shuffles do not depend on the features before it.
       const perm = seededPermutation(n, seed * 1_000_003 + i * 1009 + r);
       let s: number;
@@ -112,7 +137,10 @@ export async function permutationImportance(model: ExplainModel, rows: RawRow[],
         s = await score(x, null);
       } else {
         const f = model.features[i];
-        s = await score(null, rows.map((row, j) => ({ ...row, [f]: rows[perm[j]][f] })));
+        s = await score(
+          null,
+          rows.map((row, j) => ({ ...row, [f]: rows[perm[j]][f] })),
+        );
       }
       drops.push(baseline - s);
     }
@@ -120,5 +148,12 @@ export async function permutationImportance(model: ExplainModel, rows: RawRow[],
     const std = Math.sqrt(drops.reduce((a, b) => a + (b - mean) ** 2, 0) / repeats);
     out.push({ feature: model.features[i], mean, std, drops });
   }
-  return { metric: model.task === 'classification' ? 'accuracy' : 'r2', baseline, repeats, seed, rows: n, features: out };
+  return {
+    metric: model.task === 'classification' ? 'accuracy' : 'r2',
+    baseline,
+    repeats,
+    seed,
+    rows: n,
+    features: out,
+  };
 }

@@ -95,7 +95,8 @@ export async function readStoredImportance(registry: Registry, ref: string): Pro
 
 function missingPolicy(rt: ModelRuntime): MissingPolicy {
   const m = rt.manifest;
-  if ('features' in m && Array.isArray(m.features)) return m.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
+  if ('features' in m && Array.isArray(m.features))
+    return m.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
   return 'missing' in m && m.missing === 'nan' ? 'impute' : 'drop';
 }
 
@@ -111,9 +112,22 @@ export async function explainVersion(options: ExplainVersionOptions): Promise<Ex
     const types: Record<string, ColumnType> = {};
     for (const c of rt.columns) if (c.kind === 'numeric' && c.datatype !== 'BOOL') types[c.name] = 'number';
     if (rt.task === 'regression') types[target] = 'number';
-    const d = await loadTrainingData({ ...config.data, features: rt.features, target, missing: rt.kind === 'tfjs' ? config.data.missing : missingPolicy(rt) }, { configDir: dirname(configPath), root: registry.root, types });
+    const d = await loadTrainingData(
+      {
+        ...config.data,
+        features: rt.features,
+        target,
+        missing: rt.kind === 'tfjs' ? config.data.missing : missingPolicy(rt),
+      },
+      { configDir: dirname(configPath), root: registry.root, types },
+    );
     const nb = options.background ?? 100;
-    if (!Number.isInteger(nb) || nb < 1) throw new ModelOpsError('explain-bad-background', `--background is ${nb}; give a whole number of background rows ≥ 1.`, 'Use --background 100 (the default).');
+    if (!Number.isInteger(nb) || nb < 1)
+      throw new ModelOpsError(
+        'explain-bad-background',
+        `--background is ${nb}; give a whole number of background rows ≥ 1.`,
+        'Use --background 100 (the default).',
+      );
     const seed = options.seed ?? 0;
     const bg = sampleRows(d.train.rows, nb, seed);
 
@@ -123,7 +137,11 @@ export async function explainVersion(options: ExplainVersionOptions): Promise<Ex
     let whole = false;
     if (options.rowsFrom) {
       const abs = resolve(process.cwd(), options.rowsFrom);
-      const ds = await readDataset(abs, { require: rt.features.map((f) => ({ name: f, role: 'feature' })), types, displayName: options.rowsFrom });
+      const ds = await readDataset(abs, {
+        require: rt.features.map((f) => ({ name: f, role: 'feature' })),
+        types,
+        displayName: options.rowsFrom,
+      });
       inputs = ds.rows;
       rowIds = ds.lines.map((l) => `line ${l}`);
       data = options.rowsFrom;
@@ -132,7 +150,12 @@ export async function explainVersion(options: ExplainVersionOptions): Promise<Ex
       data = config.data.test ? d.test.source : `${d.test.source} (test split)`;
       if (options.rows) {
         for (const i of options.rows) {
-          if (!Number.isInteger(i) || i < 0 || i >= test.length) throw new ModelOpsError('explain-bad-row', `Row ${i} is not in ${data}, which has rows 0 to ${test.length - 1}.`, 'Give 0-based row indexes of the test split (--rows 0,5,9).');
+          if (!Number.isInteger(i) || i < 0 || i >= test.length)
+            throw new ModelOpsError(
+              'explain-bad-row',
+              `Row ${i} is not in ${data}, which has rows 0 to ${test.length - 1}.`,
+              'Give 0-based row indexes of the test split (--rows 0,5,9).',
+            );
         }
         inputs = options.rows.map((i) => test[i]);
         rowIds = options.rows.map(String);
@@ -142,8 +165,18 @@ export async function explainVersion(options: ExplainVersionOptions): Promise<Ex
         whole = test.length <= DEFAULT_EXPLAIN_ROWS;
       }
     }
-    if (inputs.length === 0) throw new ModelOpsError('no-rows', `No rows to explain ${ref} on in ${data}.`, 'Give rows with --rows or --rows-from, or a non-empty test split.');
-    const shap = await shapValues(model, inputs, bg, { method: options.method, pairs: options.pairs, seed, signal: options.signal });
+    if (inputs.length === 0)
+      throw new ModelOpsError(
+        'no-rows',
+        `No rows to explain ${ref} on in ${data}.`,
+        'Give rows with --rows or --rows-from, or a non-empty test split.',
+      );
+    const shap = await shapValues(model, inputs, bg, {
+      method: options.method,
+      pairs: options.pairs,
+      seed,
+      signal: options.signal,
+    });
 
     let mas: MeanAbsShap | null = null;
     let perm: PermutationImportance | null = null;
@@ -152,11 +185,27 @@ export async function explainVersion(options: ExplainVersionOptions): Promise<Ex
       mas = meanAbsShap(shap);
       const test = d.test;
       const ctx = { source: test.source, lines: test.lines };
-      const truth = rt.task === 'classification' ? encodeLabels(test.rows, target, rt.labels ?? [], ctx) : encodeRegressionTarget(test.rows, target, ctx);
-      perm = await permutationImportance(model, test.rows, truth, { repeats: options.repeats, seed, signal: options.signal });
+      const truth =
+        rt.task === 'classification'
+          ? encodeLabels(test.rows, target, rt.labels ?? [], ctx)
+          : encodeRegressionTarget(test.rows, target, ctx);
+      perm = await permutationImportance(model, test.rows, truth, {
+        repeats: options.repeats,
+        seed,
+        signal: options.signal,
+      });
       if (options.store ?? true) {
         const path = importancePath(registry.root, version.model, version.version);
-        const body: StoredImportance = { version: ref, artifactDigest: version.artifactDigest, computedAt: new Date().toISOString(), data: whole ? data : `${data}, first ${inputs.length} rows`, background: bg.length, method: shap.method, meanAbsShap: mas, permutation: perm };
+        const body: StoredImportance = {
+          version: ref,
+          artifactDigest: version.artifactDigest,
+          computedAt: new Date().toISOString(),
+          data: whole ? data : `${data}, first ${inputs.length} rows`,
+          background: bg.length,
+          method: shap.method,
+          meanAbsShap: mas,
+          permutation: perm,
+        };
         await mkdir(dirname(path), { recursive: true });
         const tmp = `${path}.${process.pid}.tmp`;
         await writeFile(tmp, JSON.stringify(body, null, 2) + '\n');

@@ -49,20 +49,40 @@ export interface ExplainModel {
 }
 
 /** Builds the explain view of a runtime. `manifest` is the bundle's modelops.json (for the owner map). */
-export function explainModelOf(rt: RuntimeLike, features: readonly string[], manifest: unknown, encodedWidth: number): ExplainModel {
+export function explainModelOf(
+  rt: RuntimeLike,
+  features: readonly string[],
+  manifest: unknown,
+  encodedWidth: number,
+): ExplainModel {
   const outputs = rt.task === 'classification' ? [...(rt.labels ?? [])] : ['value'];
   const k = outputs.length;
-  if (k === 0) throw new ModelOpsError('bad-output', 'The classifier has no labels, so its probabilities cannot be explained.', 'Register the model again with its class labels.');
+  if (k === 0)
+    throw new ModelOpsError(
+      'bad-output',
+      'The classifier has no labels, so its probabilities cannot be explained.',
+      'Register the model again with its class labels.',
+    );
   const { encode, predictBatch } = rt;
   const numeric = encode !== undefined && predictBatch !== undefined;
   const toScores = (r: BatchResult, n: number): Float64Array => {
-    if (r.width !== k) throw new ModelOpsError('bad-output', `The model returned ${r.width} scores per row for ${k} output${k === 1 ? '' : 's'} (${outputs.join(', ')}).`, 'Register the model again with one label per probability column.');
+    if (r.width !== k)
+      throw new ModelOpsError(
+        'bad-output',
+        `The model returned ${r.width} scores per row for ${k} output${k === 1 ? '' : 's'} (${outputs.join(', ')}).`,
+        'Register the model again with one label per probability column.',
+      );
     const out = new Float64Array(n * k);
     for (let i = 0; i < n * k; i++) out[i] = r.outputs[i];
     return out;
   };
   const runEncoded = async (x: Float32Array, n: number): Promise<Float64Array> => {
-    if (!numeric) throw new ModelOpsError('not-explainable', 'The model has no numeric batch path.', 'Explain it through its raw rows.');
+    if (!numeric)
+      throw new ModelOpsError(
+        'not-explainable',
+        'The model has no numeric batch path.',
+        'Explain it through its raw rows.',
+      );
     return toScores(await predictBatch.call(rt, x, n), n);
   };
   const runRows = async (rows: RawRow[]): Promise<Float64Array> => {
@@ -71,7 +91,12 @@ export function explainModelOf(rt: RuntimeLike, features: readonly string[], man
     const out = new Float64Array(rows.length * k);
     preds.forEach((p, i) => {
       if (rt.task === 'classification') {
-        if (!p.probabilities || p.probabilities.length !== k) throw new ModelOpsError('bad-output', `The model returned no probabilities for row ${i + 1}, so its output cannot be explained.`, 'Explain a model that returns class probabilities.');
+        if (!p.probabilities || p.probabilities.length !== k)
+          throw new ModelOpsError(
+            'bad-output',
+            `The model returned no probabilities for row ${i + 1}, so its output cannot be explained.`,
+            'Explain a model that returns class probabilities.',
+          );
         for (let j = 0; j < k; j++) out[i * k + j] = p.probabilities[j];
       } else out[i] = Number(p.value);
     });
@@ -113,7 +138,11 @@ export function explainRuntime(rt: ModelRuntime): ExplainModel {
  * Which raw feature each encoded column comes from, read from a TF.js or ONNX manifest; null
  * when the manifest does not say (then raw rows are encoded instead).
  */
-export function ownersFromManifest(manifest: unknown, features: readonly string[], encodedWidth: number): Int32Array | null {
+export function ownersFromManifest(
+  manifest: unknown,
+  features: readonly string[],
+  encodedWidth: number,
+): Int32Array | null {
   if (manifest === null || typeof manifest !== 'object') return null;
   const m = manifest as Record<string, unknown>;
   const index = new Map(features.map((f, i) => [f, i]));
@@ -122,7 +151,8 @@ export function ownersFromManifest(manifest: unknown, features: readonly string[
   const widthOf = (t: T): number => (t.kind === 'categorical' && Array.isArray(t.categories) ? t.categories.length : 1);
   try {
     if (m.format === 'modelops-tfjs/1' && Array.isArray(m.features)) {
-      for (const t of m.features as T[]) for (let w = widthOf(t); w > 0; w--) owners.push(index.get(String(t.name)) ?? -1);
+      for (const t of m.features as T[])
+        for (let w = widthOf(t); w > 0; w--) owners.push(index.get(String(t.name)) ?? -1);
     } else if (m.format === 'modelops-onnx/1' && Array.isArray(m.columns)) {
       const derived = parseDerived(m.derived as Record<string, string> | undefined, 'modelops.json');
       const rawOf = (c: string): number => index.get(derived.get(c)?.source ?? c) ?? -1;

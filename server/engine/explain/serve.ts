@@ -32,10 +32,21 @@ export interface ExplainTarget {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function intParam(params: Record<string, unknown>, key: string, dflt: number, min: number, max: number, status = 400): number {
+function intParam(
+  params: Record<string, unknown>,
+  key: string,
+  dflt: number,
+  min: number,
+  max: number,
+  status = 400,
+): number {
   const v = params[key];
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new HttpError(400, `parameters.${key} must be a whole number ≥ ${min}; got ${JSON.stringify(v).slice(0, 40)}.`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new HttpError(
+      400,
+      `parameters.${key} must be a whole number ≥ ${min}; got ${JSON.stringify(v).slice(0, 40)}.`,
+    );
   if (v > max) throw new HttpError(status, `parameters.${key} is ${v}; the limit is ${max}.`);
   return v;
 }
@@ -45,10 +56,15 @@ export async function explainRequest(body: unknown, t: ExplainTarget): Promise<R
   const served = predictor.manifest;
   const decoded = decodeInferRequest(body, served);
   const rows = decoded.rows;
-  if (rows.length > EXPLAIN_MAX_ROWS) throw new HttpError(413, `The request has ${rows.length} rows to explain; the limit is ${EXPLAIN_MAX_ROWS}.`);
+  if (rows.length > EXPLAIN_MAX_ROWS)
+    throw new HttpError(413, `The request has ${rows.length} rows to explain; the limit is ${EXPLAIN_MAX_ROWS}.`);
   const params = decoded.parameters ?? {};
   const method = params.method ?? 'auto';
-  if (method !== 'auto' && method !== 'exact' && method !== 'permutation') throw new HttpError(400, `parameters.method must be "auto", "exact" or "permutation"; got ${JSON.stringify(method).slice(0, 40)}.`);
+  if (method !== 'auto' && method !== 'exact' && method !== 'permutation')
+    throw new HttpError(
+      400,
+      `parameters.method must be "auto", "exact" or "permutation"; got ${JSON.stringify(method).slice(0, 40)}.`,
+    );
   const pairs = intParam(params, 'pairs', 32, 2, 1000, 413);
   const seed = intParam(params, 'seed', 0, 0, 2 ** 31);
   const timeoutMs = intParam(params, 'timeout_ms', EXPLAIN_DEFAULT_TIMEOUT_MS, 1, EXPLAIN_MAX_TIMEOUT_MS);
@@ -58,13 +74,19 @@ export async function explainRequest(body: unknown, t: ExplainTarget): Promise<R
   let source: 'request' | 'reference-profile';
   const sent = isObject(body) ? body.background : undefined;
   if (sent !== undefined) {
-    if (!isObject(sent)) throw new HttpError(400, '"background" must be an object {"inputs": [...]}, the same tensors as "inputs".');
+    if (!isObject(sent))
+      throw new HttpError(400, '"background" must be an object {"inputs": [...]}, the same tensors as "inputs".');
     bg = decodeInferRequest({ inputs: sent.inputs }, served).rows;
-    if (bg.length > EXPLAIN_MAX_BACKGROUND) throw new HttpError(413, `The background has ${bg.length} rows; the limit is ${EXPLAIN_MAX_BACKGROUND}.`);
+    if (bg.length > EXPLAIN_MAX_BACKGROUND)
+      throw new HttpError(413, `The background has ${bg.length} rows; the limit is ${EXPLAIN_MAX_BACKGROUND}.`);
     source = 'request';
   } else {
     const n = intParam(params, 'background', EXPLAIN_DEFAULT_BACKGROUND, 1, EXPLAIN_MAX_BACKGROUND, 413);
-    if (!served.profile) throw new HttpError(400, `${t.model}@${t.version} has no reference profile to draw a background from; send "background": {"inputs": [...]} with training rows.`);
+    if (!served.profile)
+      throw new HttpError(
+        400,
+        `${t.model}@${t.version} has no reference profile to draw a background from; send "background": {"inputs": [...]} with training rows.`,
+      );
     try {
       bg = backgroundFromProfile(served.profile, features, n, seed);
     } catch (e) {
@@ -75,11 +97,18 @@ export async function explainRequest(body: unknown, t: ExplainTarget): Promise<R
 
   const m = features.length;
   const chosen: ShapMethod = method === 'auto' ? (m <= 12 ? 'exact' : 'permutation') : method;
-  if (chosen === 'exact' && m > MAX_EXACT_FEATURES) throw new HttpError(413, `Exact values for ${m} features need 2^${m} coalitions per row; the limit is ${MAX_EXACT_FEATURES} features. Use parameters.method "permutation".`);
+  if (chosen === 'exact' && m > MAX_EXACT_FEATURES)
+    throw new HttpError(
+      413,
+      `Exact values for ${m} features need 2^${m} coalitions per row; the limit is ${MAX_EXACT_FEATURES} features. Use parameters.method "permutation".`,
+    );
   const perRow = chosen === 'exact' ? 2 ** m - 2 : 2 * pairs * Math.max(0, m - 1);
   const cost = rows.length * perRow * bg.length;
   if (cost > EXPLAIN_MAX_EVALUATIONS) {
-    throw new HttpError(413, `Explaining ${rows.length} rows against ${bg.length} background rows costs ${cost} model rows (${perRow} coalitions per row); the limit is ${EXPLAIN_MAX_EVALUATIONS}. Send fewer rows, a smaller background or fewer pairs.`);
+    throw new HttpError(
+      413,
+      `Explaining ${rows.length} rows against ${bg.length} background rows costs ${cost} model rows (${perRow} coalitions per row); the limit is ${EXPLAIN_MAX_EVALUATIONS}. Send fewer rows, a smaller background or fewer pairs.`,
+    );
   }
 
   let manifest: unknown = null;
@@ -88,7 +117,8 @@ export async function explainRequest(body: unknown, t: ExplainTarget): Promise<R
   } catch {
     // No owner map: raw hybrid rows are encoded instead (slower, same values).
   }
-  const width = predictor.encode && predictor.predictBatch ? predictor.encode(bg.slice(0, 1), { source: 'background' }).length : 0;
+  const width =
+    predictor.encode && predictor.predictBatch ? predictor.encode(bg.slice(0, 1), { source: 'background' }).length : 0;
   const { encode, predictBatch } = predictor;
   const runtime = {
     task: served.task,
@@ -101,7 +131,8 @@ export async function explainRequest(body: unknown, t: ExplainTarget): Promise<R
   try {
     r = await shapValues(model, rows, bg, { method: chosen, pairs, seed, deadline: Date.now() + timeoutMs });
   } catch (e) {
-    if (isModelOpsError(e) && e.code === 'explain-timeout') throw new HttpError(504, `The explanation did not finish within ${timeoutMs} ms. ${e.hint}`);
+    if (isModelOpsError(e) && e.code === 'explain-timeout')
+      throw new HttpError(504, `The explanation did not finish within ${timeoutMs} ms. ${e.hint}`);
     throw e;
   }
   return {

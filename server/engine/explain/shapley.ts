@@ -82,14 +82,22 @@ class CoalitionEvaluator {
   }
 
   private check(): void {
-    if (this.options.signal?.aborted) throw new ModelOpsError('cancelled', 'The explanation was cancelled.', 'Start it again when you are ready.');
+    if (this.options.signal?.aborted)
+      throw new ModelOpsError('cancelled', 'The explanation was cancelled.', 'Start it again when you are ready.');
     if (this.options.deadline !== undefined && Date.now() > this.options.deadline) {
-      throw new ModelOpsError('explain-timeout', 'The explanation did not finish within its deadline.', 'Explain fewer rows, use a smaller background, or use the permutation method with fewer pairs.');
+      throw new ModelOpsError(
+        'explain-timeout',
+        'The explanation did not finish within its deadline.',
+        'Explain fewer rows, use a smaller background, or use the permutation method with fewer pairs.',
+      );
     }
   }
 
   async outputsOf(which: 'x' | 'bg'): Promise<Float64Array> {
-    if (this.assembled) return which === 'x' ? this.model.runEncoded(this.xe!, this.xs.length) : this.model.runEncoded(this.be!, this.bg.length);
+    if (this.assembled)
+      return which === 'x'
+        ? this.model.runEncoded(this.xe!, this.xs.length)
+        : this.model.runEncoded(this.be!, this.bg.length);
     return this.model.runRows(which === 'x' ? this.xs : this.bg);
   }
 
@@ -101,7 +109,11 @@ class CoalitionEvaluator {
     for (let start = 0; start < items.length; start += per) {
       this.check();
       const chunk = items.slice(start, start + per);
-      const y = this.assembled ? await this.runAssembled(chunk) : await this.model.runRows(chunk.flatMap((it) => this.bg.map((b) => hybridRow(this.model.features, this.xs[it.row], b, it.s))));
+      const y = this.assembled
+        ? await this.runAssembled(chunk)
+        : await this.model.runRows(
+            chunk.flatMap((it) => this.bg.map((b) => hybridRow(this.model.features, this.xs[it.row], b, it.s))),
+          );
       for (let t = 0; t < chunk.length; t++) {
         const o = (start + t) * k;
         for (let j = 0; j < nb; j++) {
@@ -141,28 +153,53 @@ class CoalitionEvaluator {
 function pickMethod(m: number, options: ShapOptions): ShapMethod {
   const method = options.method ?? 'auto';
   if (method === 'exact' && m > MAX_EXACT_FEATURES) {
-    throw new ModelOpsError('explain-too-wide', `Exact Shapley values need 2^${m} coalitions per row for ${m} features; the limit is ${MAX_EXACT_FEATURES} features.`, "Use the permutation method (method: 'permutation').");
+    throw new ModelOpsError(
+      'explain-too-wide',
+      `Exact Shapley values need 2^${m} coalitions per row for ${m} features; the limit is ${MAX_EXACT_FEATURES} features.`,
+      "Use the permutation method (method: 'permutation').",
+    );
   }
   if (method !== 'auto') return method;
   return m <= (options.maxExactFeatures ?? 12) ? 'exact' : 'permutation';
 }
 
 /** Shapley values of `xs` against the background rows `bg`. */
-export async function shapValues(model: ExplainModel, xs: RawRow[], bg: RawRow[], options: ShapOptions = {}): Promise<ShapResult> {
+export async function shapValues(
+  model: ExplainModel,
+  xs: RawRow[],
+  bg: RawRow[],
+  options: ShapOptions = {},
+): Promise<ShapResult> {
   const m = model.features.length;
   const k = model.outputs.length;
-  if (m === 0) throw new ModelOpsError('explain-no-features', 'The model has no input columns to explain.', 'Explain a model with at least one input column.');
-  if (bg.length === 0) throw new ModelOpsError('explain-no-background', 'The background sample is empty.', 'Give at least one background row (the training split, or rows in the request).');
+  if (m === 0)
+    throw new ModelOpsError(
+      'explain-no-features',
+      'The model has no input columns to explain.',
+      'Explain a model with at least one input column.',
+    );
+  if (bg.length === 0)
+    throw new ModelOpsError(
+      'explain-no-background',
+      'The background sample is empty.',
+      'Give at least one background row (the training split, or rows in the request).',
+    );
   const method = pickMethod(m, options);
   const pairs = options.pairs ?? 32;
-  if (method === 'permutation' && (!Number.isInteger(pairs) || pairs < 2)) throw new ModelOpsError('explain-bad-pairs', `pairs is ${pairs}; the permutation estimate needs at least 2 antithetic pairs to state its error.`, 'Use pairs ≥ 2.');
+  if (method === 'permutation' && (!Number.isInteger(pairs) || pairs < 2))
+    throw new ModelOpsError(
+      'explain-bad-pairs',
+      `pairs is ${pairs}; the permutation estimate needs at least 2 antithetic pairs to state its error.`,
+      'Use pairs ≥ 2.',
+    );
 
   // Assemble encoded hybrids only when the owner map reproduces real encodings on these rows.
   let assembled = false;
   if (model.owner && model.encode && xs.length > 0) {
     const probe: Uint8Array[] = [];
     const rnd = seededRandom(7);
-    for (let t = 0; t < Math.min(32, 2 ** Math.min(m, 20)); t++) probe.push(Uint8Array.from({ length: m }, () => (rnd() < 0.5 ? 1 : 0)));
+    for (let t = 0; t < Math.min(32, 2 ** Math.min(m, 20)); t++)
+      probe.push(Uint8Array.from({ length: m }, () => (rnd() < 0.5 ? 1 : 0)));
     for (let i = 0; i < m; i++) probe.push(Uint8Array.from({ length: m }, (_, j) => (j === i ? 1 : 0)));
     assembled = verifyOwners(model, xs.slice(0, 2), bg.slice(0, 4), probe);
   }
@@ -173,7 +210,15 @@ export async function shapValues(model: ExplainModel, xs: RawRow[], bg: RawRow[]
   for (let c = 0; c < k; c++) base[c] /= bg.length;
   const fx = xs.length > 0 ? await ev.outputsOf('x') : new Float64Array(0);
 
-  const result: ShapResult = { method, features: [...model.features], outputs: [...model.outputs], base, background: bg.length, encoding: assembled ? 'assembled' : 'raw', rows: [] };
+  const result: ShapResult = {
+    method,
+    features: [...model.features],
+    outputs: [...model.outputs],
+    base,
+    background: bg.length,
+    encoding: assembled ? 'assembled' : 'raw',
+    rows: [],
+  };
   if (method === 'exact') result.rows = await exactRows(ev, m, k, xs.length, fx, base, options);
   else {
     result.pairs = pairs;
@@ -182,7 +227,15 @@ export async function shapValues(model: ExplainModel, xs: RawRow[], bg: RawRow[]
   return result;
 }
 
-async function exactRows(ev: CoalitionEvaluator, m: number, k: number, n: number, fx: Float64Array, base: number[], options: ShapOptions): Promise<ShapRow[]> {
+async function exactRows(
+  ev: CoalitionEvaluator,
+  m: number,
+  k: number,
+  n: number,
+  fx: Float64Array,
+  base: number[],
+  options: ShapOptions,
+): Promise<ShapRow[]> {
   const full = (1 << m) - 1;
   const masks: Uint8Array[] = [];
   const size = new Uint8Array(full + 1);
@@ -232,7 +285,16 @@ async function exactRows(ev: CoalitionEvaluator, m: number, k: number, n: number
   return rows;
 }
 
-async function permutationRows(ev: CoalitionEvaluator, m: number, k: number, n: number, fx: Float64Array, base: number[], pairs: number, seed: number): Promise<ShapRow[]> {
+async function permutationRows(
+  ev: CoalitionEvaluator,
+  m: number,
+  k: number,
+  n: number,
+  fx: Float64Array,
+  base: number[],
+  pairs: number,
+  seed: number,
+): Promise<ShapRow[]> {
   const rnd = seededRandom(seed);
   const rows: ShapRow[] = [];
   for (let r = 0; r < n; r++) {

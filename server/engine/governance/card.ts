@@ -9,7 +9,15 @@ import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { gateLabel, gateState, type GateState } from '../../../shared/gateState';
 import type { ModelCardConfig } from '../config/types';
-import type { ApprovalRecord, AuditEntry, DeploymentRecord, GateReport, Registry, Signature, VersionRecord } from '../registry/types';
+import type {
+  ApprovalRecord,
+  AuditEntry,
+  DeploymentRecord,
+  GateReport,
+  Registry,
+  Signature,
+  VersionRecord,
+} from '../registry/types';
 import { readStoredImportance, type StoredImportance } from '../explain';
 import { readStoredFairness, type StoredFairness } from '../evaluation/evaluate';
 import { FAIRNESS_METRICS } from '../config/types';
@@ -46,8 +54,10 @@ export interface ModelCard {
 
 /** Sections that are not computed yet say so rather than being left out. */
 export const NOT_COMPUTED = {
-  fairness: 'Not computed: per-group metrics are not stored with this version (set evaluate.fairness in modelops.yaml and run modelops evaluate).',
-  explanations: 'Not computed: no global explanation is stored with this version yet (run modelops explain, or ModelOps: Explain in the editor).',
+  fairness:
+    'Not computed: per-group metrics are not stored with this version (set evaluate.fairness in modelops.yaml and run modelops evaluate).',
+  explanations:
+    'Not computed: no global explanation is stored with this version yet (run modelops explain, or ModelOps: Explain in the editor).',
 } as const;
 
 interface StoredConfig {
@@ -67,7 +77,8 @@ export function readStoredConfig(text: string | null): StoredConfig {
   } catch {
     return none;
   }
-  const o = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const o = (v: unknown): Record<string, unknown> =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
   const root = o(doc);
   const data = o(root.data);
   const split = o(data.split);
@@ -77,7 +88,15 @@ export function readStoredConfig(text: string | null): StoredConfig {
     card: rawCard === undefined ? null : cardOf(o(rawCard)),
     features: Array.isArray(data.features) ? data.features.filter((f): f is string => typeof f === 'string') : null,
     target: typeof data.target === 'string' ? data.target : null,
-    split: data.split === undefined && !root.data ? null : { train: num(split.train, 0.7), validation: num(split.validation, 0.15), test: num(split.test, 0.15), seed: num(split.seed, 42) },
+    split:
+      data.split === undefined && !root.data
+        ? null
+        : {
+            train: num(split.train, 0.7),
+            validation: num(split.validation, 0.15),
+            test: num(split.test, 0.15),
+            seed: num(split.seed, 42),
+          },
   };
 }
 
@@ -98,7 +117,11 @@ export interface BuildCardOptions {
   now?: Date;
 }
 
-export async function buildModelCard(registry: Registry, ref: string, options: BuildCardOptions = {}): Promise<ModelCard> {
+export async function buildModelCard(
+  registry: Registry,
+  ref: string,
+  options: BuildCardOptions = {},
+): Promise<ModelCard> {
   const version = registry.getVersion(ref);
   const label = `${version.model}@${version.version}`;
   let text: string | null = null;
@@ -109,14 +132,25 @@ export async function buildModelCard(registry: Registry, ref: string, options: B
   }
   const stored = readStoredConfig(text);
   const card = stored.card ?? options.workspaceCard ?? {};
-  const cardSource: ModelCard['cardSource'] = stored.card ? 'version config' : options.workspaceCard ? 'workspace config' : 'none';
+  const cardSource: ModelCard['cardSource'] = stored.card
+    ? 'version config'
+    : options.workspaceCard
+      ? 'workspace config'
+      : 'none';
   const known = new Map(registry.listDatasets().map((d) => [d.digest, d]));
   const data: CardData[] = version.datasets.map((d) => {
     const rec = known.get(d.digest);
-    return { role: d.role, path: d.path, digest: d.digest, rows: rec?.rows ?? null, columns: rec ? rec.columns.map((c) => c.name) : null };
+    return {
+      role: d.role,
+      path: d.path,
+      digest: d.digest,
+      rows: rec?.rows ?? null,
+      columns: rec ? rec.columns.map((c) => c.name) : null,
+    };
   });
   const features = stored.features ?? signatureFeatures(version.signature);
-  const mine = (e: AuditEntry): boolean => e.version === version.version || (e.action === 'alias.set' && e.version === version.version);
+  const mine = (e: AuditEntry): boolean =>
+    e.version === version.version || (e.action === 'alias.set' && e.version === version.version);
   return {
     generatedAt: (options.now ?? new Date()).toISOString(),
     version,
@@ -129,9 +163,13 @@ export async function buildModelCard(registry: Registry, ref: string, options: B
     gateState: gateState(version.gates),
     gateLabel: gateLabel(version.gates),
     gates: version.gates,
-    approvals: registry.listApprovals({ model: version.model, limit: 1000 }).filter((a) => a.version === version.version),
+    approvals: registry
+      .listApprovals({ model: version.model, limit: 1000 })
+      .filter((a) => a.version === version.version),
     audit: registry.auditLog({ model: version.model }).filter(mine),
-    deployments: registry.listDeployments({ model: version.model, limit: 1000 }).filter((d) => d.version === version.version),
+    deployments: registry
+      .listDeployments({ model: version.model, limit: 1000 })
+      .filter((d) => d.version === version.version),
     fairness: await readStoredFairness(registry, label),
     importance: await readStoredImportance(registry, label),
   };
@@ -148,13 +186,15 @@ function signatureText(sig: Signature | null): string {
   return `inputs ${t(sig.inputs)} → outputs ${t(sig.outputs)}`;
 }
 
-const fmtNum = (v: number): string => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 0.001 ? v.toFixed(4) : v.toExponential(3));
+const fmtNum = (v: number): string =>
+  Number.isInteger(v) ? String(v) : Math.abs(v) >= 0.001 ? v.toFixed(4) : v.toExponential(3);
 
 /** One sentence per audit entry, from its stored fields. */
 function auditLine(e: AuditEntry): string {
   const after = e.after && typeof e.after === 'object' ? (e.after as Record<string, unknown>) : {};
   const bits: string[] = [];
-  for (const k of ['reason', 'forceReason', 'comment', 'status']) if (typeof after[k] === 'string' && after[k]) bits.push(`${k}: ${String(after[k])}`);
+  for (const k of ['reason', 'forceReason', 'comment', 'status'])
+    if (typeof after[k] === 'string' && after[k]) bits.push(`${k}: ${String(after[k])}`);
   return `#${e.seq} ${e.at} ${e.action} ${e.subject} by ${e.actor}${bits.length ? ` (${bits.join('; ')})` : ''}`;
 }
 
@@ -170,7 +210,8 @@ interface Section {
 /** The card as sections in the order of Mitchell et al. (2019); both renderers walk this. */
 export function cardSections(c: ModelCard): Section[] {
   const v = c.version;
-  const none = (xs: string[] | undefined, what: string): string[] => (xs && xs.length ? xs : [`Not stated (add model.card.${what} to modelops.yaml).`]);
+  const none = (xs: string[] | undefined, what: string): string[] =>
+    xs && xs.length ? xs : [`Not stated (add model.card.${what} to modelops.yaml).`];
   const sections: Section[] = [];
   sections.push({
     title: 'Model details',
@@ -183,34 +224,65 @@ export function cardSections(c: ModelCard): Section[] {
       ['Artifact', `${v.artifactDigest} (${v.artifactKind}, ${v.sizeBytes} bytes)`],
       ['Signature', signatureText(v.signature)],
       ['Registered', `${v.createdAt} by ${v.registeredBy ?? 'unknown (before the audit trail)'}`],
-      ['Lineage', `parent ${v.parentVersion ?? 'none'}; run ${v.runId ?? 'none'}; git ${v.gitCommit ?? 'unknown'}${v.gitDirty ? ' (uncommitted changes)' : ''}; config ${v.configDigest ?? 'not recorded'}`],
+      [
+        'Lineage',
+        `parent ${v.parentVersion ?? 'none'}; run ${v.runId ?? 'none'}; git ${v.gitCommit ?? 'unknown'}${v.gitDirty ? ' (uncommitted changes)' : ''}; config ${v.configDigest ?? 'not recorded'}`,
+      ],
       ['Aliases', v.aliases.length ? v.aliases.join(', ') : 'none'],
       ['Tags', v.tags.length ? v.tags.join(', ') : 'none'],
       ...(v.note ? ([['Note', v.note]] as Array<[string, string]>) : []),
       ...(c.card.license ? ([['License', c.card.license]] as Array<[string, string]>) : []),
     ],
   });
-  sections.push({ title: 'Intended use', items: [...none(c.card.intendedUse, 'intendedUse'), ...(c.card.intendedUsers?.length ? c.card.intendedUsers.map((u) => `Intended user: ${u}`) : [])] });
+  sections.push({
+    title: 'Intended use',
+    items: [
+      ...none(c.card.intendedUse, 'intendedUse'),
+      ...(c.card.intendedUsers?.length ? c.card.intendedUsers.map((u) => `Intended user: ${u}`) : []),
+    ],
+  });
   sections.push({ title: 'Out-of-scope uses', items: none(c.card.outOfScopeUses, 'outOfScopeUses') });
   sections.push({
     title: 'Training and evaluation data',
     fields: [
       ['Target', c.target ?? 'not recorded'],
       ['Features', c.features?.length ? c.features.join(', ') : 'not recorded'],
-      ['Split', c.split ? `train ${c.split.train}, validation ${c.split.validation}, test ${c.split.test} (seed ${c.split.seed}; files given explicitly are used as they are)` : 'not recorded'],
+      [
+        'Split',
+        c.split
+          ? `train ${c.split.train}, validation ${c.split.validation}, test ${c.split.test} (seed ${c.split.seed}; files given explicitly are used as they are)`
+          : 'not recorded',
+      ],
     ],
     table: c.data.length
-      ? { head: ['Role', 'Path', 'Digest', 'Rows', 'Columns'], rows: c.data.map((d) => [d.role, d.path, d.digest, d.rows === null ? '?' : String(d.rows), d.columns ? String(d.columns.length) : '?']) }
+      ? {
+          head: ['Role', 'Path', 'Digest', 'Rows', 'Columns'],
+          rows: c.data.map((d) => [
+            d.role,
+            d.path,
+            d.digest,
+            d.rows === null ? '?' : String(d.rows),
+            d.columns ? String(d.columns.length) : '?',
+          ]),
+        }
       : undefined,
     text: c.data.length ? undefined : 'No datasets recorded with this version.',
   });
   const metricNames = Object.keys(v.metrics).sort();
-  const gateRows = (c.gates?.results ?? []).map((g) => [g.metric, g.expression, g.actual === null ? '—' : fmtNum(g.actual), g.passed ? 'passed' : 'failed', g.message]);
+  const gateRows = (c.gates?.results ?? []).map((g) => [
+    g.metric,
+    g.expression,
+    g.actual === null ? '—' : fmtNum(g.actual),
+    g.passed ? 'passed' : 'failed',
+    g.message,
+  ]);
   sections.push({
     title: 'Metrics and gates',
     fields: [
       ['Gate state', c.gateLabel],
-      ...(c.gates?.override ? ([['Override', `${c.gates.override.reason} (${c.gates.override.at})`]] as Array<[string, string]>) : []),
+      ...(c.gates?.override
+        ? ([['Override', `${c.gates.override.reason} (${c.gates.override.at})`]] as Array<[string, string]>)
+        : []),
       ...(c.gates?.notEvaluated ? ([['Not evaluated', c.gates.notEvaluated]] as Array<[string, string]>) : []),
       ...metricNames.map((m): [string, string] => [m, fmtNum(v.metrics[m])]),
     ],
@@ -218,12 +290,26 @@ export function cardSections(c: ModelCard): Section[] {
   });
   sections.push(...fairnessSections(c));
   sections.push(importanceSection(c));
-  sections.push({ title: 'Ethical considerations', items: none(c.card.ethicalConsiderations, 'ethicalConsiderations') });
+  sections.push({
+    title: 'Ethical considerations',
+    items: none(c.card.ethicalConsiderations, 'ethicalConsiderations'),
+  });
   sections.push({ title: 'Caveats and recommendations', items: none(c.card.caveats, 'caveats') });
   sections.push({
     title: 'Approvals',
     table: c.approvals.length
-      ? { head: ['#', 'For', 'Approver', 'When', 'Artifact', 'Valid', 'Comment'], rows: c.approvals.map((a) => [String(a.id), `${a.scope} ${a.name}`, a.approver, a.at, a.artifactDigest, a.valid ? 'yes' : 'void', a.comment ?? '']) }
+      ? {
+          head: ['#', 'For', 'Approver', 'When', 'Artifact', 'Valid', 'Comment'],
+          rows: c.approvals.map((a) => [
+            String(a.id),
+            `${a.scope} ${a.name}`,
+            a.approver,
+            a.at,
+            a.artifactDigest,
+            a.valid ? 'yes' : 'void',
+            a.comment ?? '',
+          ]),
+        }
       : undefined,
     text: c.approvals.length ? undefined : 'No approvals.',
   });
@@ -231,14 +317,25 @@ export function cardSections(c: ModelCard): Section[] {
   sections.push({
     title: 'Deployment history',
     table: c.deployments.length
-      ? { head: ['#', 'Target', 'Status', 'When', 'Previous', 'Reason'], rows: c.deployments.map((d) => [String(d.id), d.target, d.status, d.at, d.previousVersion ?? '', d.reason ?? '']) }
+      ? {
+          head: ['#', 'Target', 'Status', 'When', 'Previous', 'Reason'],
+          rows: c.deployments.map((d) => [
+            String(d.id),
+            d.target,
+            d.status,
+            d.at,
+            d.previousVersion ?? '',
+            d.reason ?? '',
+          ]),
+        }
       : undefined,
     text: c.deployments.length ? undefined : 'Never deployed.',
   });
   return sections;
 }
 
-const fmtOpt = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? fmtNum(v) : 'not computed');
+const fmtOpt = (v: number | null | undefined): string =>
+  typeof v === 'number' && Number.isFinite(v) ? fmtNum(v) : 'not computed';
 
 /** The stored fairness report: the Fairlearn metrics with their gates, then one table per breakdown. */
 function fairnessSections(c: ModelCard): Section[] {
@@ -254,7 +351,10 @@ function fairnessSections(c: ModelCard): Section[] {
     ['Sensitive columns', r.sensitive.join(', ')],
     ['Minimum group size', `${r.minGroupSize} (smaller groups are shown, marked *, and left out of the gaps)`],
     ...(r.positiveLabel ? ([['Positive label', r.positiveLabel]] as Array<[string, string]>) : []),
-    ...FAIRNESS_METRICS.filter((m) => m in r.fairness).map((m): [string, string] => [m, `${fmtOpt(r.fairness[m])} (${gate(m)})`]),
+    ...FAIRNESS_METRICS.filter((m) => m in r.fairness).map((m): [string, string] => [
+      m,
+      `${fmtOpt(r.fairness[m])} (${gate(m)})`,
+    ]),
   ];
   const out: Section[] = [{ title: 'Fairness by group', fields, items: r.notes.length ? r.notes : undefined }];
   for (const b of r.breakdowns) {
@@ -263,7 +363,11 @@ function fairnessSections(c: ModelCard): Section[] {
       table: {
         head: ['Group', 'Rows', ...r.metrics],
         rows: [
-          ...b.groups.map((g) => [`${g.name}${g.small ? ' *' : ''}`, String(g.count), ...r.metrics.map((m) => fmtOpt(g.values[m]))]),
+          ...b.groups.map((g) => [
+            `${g.name}${g.small ? ' *' : ''}`,
+            String(g.count),
+            ...r.metrics.map((m) => fmtOpt(g.values[m])),
+          ]),
           ['difference (max − min)', '', ...r.metrics.map((m) => fmtOpt(b.gaps[m]?.difference))],
           ['ratio (min / max)', '', ...r.metrics.map((m) => fmtOpt(b.gaps[m]?.ratio))],
         ],
@@ -283,8 +387,14 @@ function importanceSection(c: ModelCard): Section {
     title: 'Global explanations',
     fields: [
       ['Computed', `${s.computedAt} on ${s.data}`],
-      ['Shapley values', `${s.method}, interventional, against ${s.background} background rows of the training split (mean |SHAP| over ${s.meanAbsShap.rows} rows, probability space)`],
-      ['Permutation importance', `drop in ${s.permutation.metric} (baseline ${fmtNum(s.permutation.baseline)}) over ${s.permutation.repeats} repeats on ${s.permutation.rows} test rows`],
+      [
+        'Shapley values',
+        `${s.method}, interventional, against ${s.background} background rows of the training split (mean |SHAP| over ${s.meanAbsShap.rows} rows, probability space)`,
+      ],
+      [
+        'Permutation importance',
+        `drop in ${s.permutation.metric} (baseline ${fmtNum(s.permutation.baseline)}) over ${s.permutation.repeats} repeats on ${s.permutation.rows} test rows`,
+      ],
     ],
     table: {
       head: ['Feature', 'mean |SHAP|', 'Permutation importance', '± std'],
@@ -311,7 +421,12 @@ export function mdText(s: string): string {
 
 export function renderCardMarkdown(c: ModelCard): string {
   const v = c.version;
-  const out: string[] = [`# Model card: ${mdText(`${v.model}@${v.version}`)}`, '', `Generated ${mdText(c.generatedAt)} by ModelOps. Prose from: ${c.cardSource}.`, ''];
+  const out: string[] = [
+    `# Model card: ${mdText(`${v.model}@${v.version}`)}`,
+    '',
+    `Generated ${mdText(c.generatedAt)} by ModelOps. Prose from: ${c.cardSource}.`,
+    '',
+  ];
   for (const s of cardSections(c)) {
     out.push(`## ${s.title}`, '');
     if (s.fields) {
@@ -335,7 +450,9 @@ export function renderCardMarkdown(c: ModelCard): string {
 // ── HTML ───────────────────────────────────────────────────────────────────────
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"'`]/g, (ch) => `&#${ch.charCodeAt(0)};`).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ');
+  return s
+    .replace(/[&<>"'`]/g, (ch) => `&#${ch.charCodeAt(0)};`)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ');
 }
 
 const STYLE = `body{font:14px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
@@ -352,7 +469,10 @@ export function cardCsp(): string {
 export function renderCardHtml(c: ModelCard): string {
   const v = c.version;
   const e = escapeHtml;
-  const body: string[] = [`<h1>Model card: ${e(`${v.model}@${v.version}`)}</h1>`, `<p class="muted">Generated ${e(c.generatedAt)} by ModelOps. Prose from: ${e(c.cardSource)}.</p>`];
+  const body: string[] = [
+    `<h1>Model card: ${e(`${v.model}@${v.version}`)}</h1>`,
+    `<p class="muted">Generated ${e(c.generatedAt)} by ModelOps. Prose from: ${e(c.cardSource)}.</p>`,
+  ];
   for (const s of cardSections(c)) {
     body.push(`<section><h2>${e(s.title)}</h2>`);
     if (s.fields) body.push(`<dl>${s.fields.map(([k, val]) => `<dt>${e(k)}</dt><dd>${e(val)}</dd>`).join('')}</dl>`);

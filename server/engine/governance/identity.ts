@@ -16,12 +16,21 @@ const MAX_ACTOR = 200;
 
 /** Control characters and surrounding space removed, length bounded: an actor is printed in terminals and cards. */
 export function cleanActor(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, MAX_ACTOR);
+  return s
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, MAX_ACTOR);
 }
 
 function gitConfig(cwd: string, key: string): string {
   try {
-    return execFileSync('git', ['config', '--get', key], { cwd, encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['config', '--get', key], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 3000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return '';
   }
@@ -49,7 +58,10 @@ function emailOf(id: string): string | null {
 }
 
 function nameOf(id: string): string {
-  return id.replace(/<[^>]*>\s*$/, '').trim().toLowerCase();
+  return id
+    .replace(/<[^>]*>\s*$/, '')
+    .trim()
+    .toLowerCase();
 }
 
 /**

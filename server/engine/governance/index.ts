@@ -1,4 +1,14 @@
 /** Governance: who acts, which aliases are protected, model cards. Approvals and the audit trail live in the registry. */
 export { resolveActor, sameActor, cleanActor, type Actor } from './identity';
 export { readAliasPolicy, aliasPolicyOf, NO_POLICY, type AliasPolicy } from './policy';
-export { buildModelCard, renderCardMarkdown, renderCardHtml, cardSections, cardCsp, escapeHtml, mdText, NOT_COMPUTED, type ModelCard } from './card';
+export {
+  buildModelCard,
+  renderCardMarkdown,
+  renderCardHtml,
+  cardSections,
+  cardCsp,
+  escapeHtml,
+  mdText,
+  NOT_COMPUTED,
+  type ModelCard,
+} from './card';

@@ -26,7 +26,11 @@ export function readAliasPolicy(configPath: string): AliasPolicy {
   } catch (e) {
     const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
     if (code === 'ENOENT' || code === 'ENOTDIR') return NO_POLICY;
-    throw new ModelOpsError('policy-unreadable', `Cannot read ${configPath} to learn which aliases are protected (${code || String(e)}).`, 'Fix the file permissions; protected aliases cannot be moved while their protection cannot be read.');
+    throw new ModelOpsError(
+      'policy-unreadable',
+      `Cannot read ${configPath} to learn which aliases are protected (${code || String(e)}).`,
+      'Fix the file permissions; protected aliases cannot be moved while their protection cannot be read.',
+    );
   }
   let doc: unknown;
   try {
@@ -46,6 +50,8 @@ export function aliasPolicyOf(doc: unknown): AliasPolicy {
   const reg = doc && typeof doc === 'object' ? (doc as Record<string, unknown>).registry : undefined;
   if (!reg || typeof reg !== 'object') return NO_POLICY;
   const r = reg as Record<string, unknown>;
-  const list = Array.isArray(r.protectedAliases) ? r.protectedAliases.filter((a): a is string => typeof a === 'string' && a.trim() !== '').map((a) => a.trim()) : [];
+  const list = Array.isArray(r.protectedAliases)
+    ? r.protectedAliases.filter((a): a is string => typeof a === 'string' && a.trim() !== '').map((a) => a.trim())
+    : [];
   return { protectedAliases: [...new Set(list)].sort(), separationOfDuties: r.separationOfDuties === true };
 }

@@ -32,9 +32,14 @@ export function bundleSaveHandler(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
       if (!artifacts.modelTopology || artifacts.modelTopology instanceof ArrayBuffer) {
-        throw new ModelOpsError('bundle-write', 'The model has no layers topology to save.', 'Only TensorFlow.js layers models can be bundled.');
+        throw new ModelOpsError(
+          'bundle-write',
+          'The model has no layers topology to save.',
+          'Only TensorFlow.js layers models can be bundled.',
+        );
       }
-      const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const weightData =
+        artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const modelJson = {
         format: 'layers-model',
         generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
@@ -89,12 +94,20 @@ async function readJson(path: string, what: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new ModelOpsError('bundle-incomplete', `The model bundle has no ${what} (${path}).`, 'Register the version again from a complete bundle.');
+    throw new ModelOpsError(
+      'bundle-incomplete',
+      `The model bundle has no ${what} (${path}).`,
+      'Register the version again from a complete bundle.',
+    );
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new ModelOpsError('bundle-corrupt', `${path} is not valid JSON.`, 'The bundle is damaged; register the version again.');
+    throw new ModelOpsError(
+      'bundle-corrupt',
+      `${path} is not valid JSON.`,
+      'The bundle is damaged; register the version again.',
+    );
   }
 }
 
@@ -114,12 +127,20 @@ async function readWeights(dir: string): Promise<Buffer> {
   try {
     packed = await readFile(join(dir, WEIGHTS_GZ));
   } catch {
-    throw new ModelOpsError('bundle-incomplete', `The model bundle has no ${WEIGHTS_BIN} (${dir}).`, 'Register the version again from a complete bundle.');
+    throw new ModelOpsError(
+      'bundle-incomplete',
+      `The model bundle has no ${WEIGHTS_BIN} (${dir}).`,
+      'Register the version again from a complete bundle.',
+    );
   }
   try {
     return gunzipSync(packed, { maxOutputLength: MAX_WEIGHTS_BYTES });
   } catch (e) {
-    throw new ModelOpsError('bundle-incomplete', `${join(dir, WEIGHTS_GZ)} is not a readable gzip file of at most 2 GiB (${e instanceof Error ? e.message : String(e)}).`, 'Register the version again from a complete bundle.');
+    throw new ModelOpsError(
+      'bundle-incomplete',
+      `${join(dir, WEIGHTS_GZ)} is not a readable gzip file of at most 2 GiB (${e instanceof Error ? e.message : String(e)}).`,
+      'Register the version again from a complete bundle.',
+    );
   }
 }
 
@@ -128,13 +149,19 @@ export async function loadModelBundle(dir: string): Promise<LoadedModel> {
   await ensureBackend();
   const manifest = (await readJson(join(dir, MANIFEST_JSON), MANIFEST_JSON)) as ModelManifest;
   if (manifest?.format !== MANIFEST_FORMAT) {
-    throw new ModelOpsError('bundle-format', `${join(dir, MANIFEST_JSON)} has format '${String(manifest?.format)}', expected '${MANIFEST_FORMAT}'.`, 'This version was not trained by ModelOps; it cannot be served or evaluated here.');
+    throw new ModelOpsError(
+      'bundle-format',
+      `${join(dir, MANIFEST_JSON)} has format '${String(manifest?.format)}', expected '${MANIFEST_FORMAT}'.`,
+      'This version was not trained by ModelOps; it cannot be served or evaluated here.',
+    );
   }
   const modelJson = (await readJson(join(dir, MODEL_JSON), MODEL_JSON)) as tf.io.ModelJSON;
   const weights = await readWeights(dir);
   const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights);
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }),
+  );
   const width = inputWidth(manifest.features);
   let disposed = false;
 
@@ -159,13 +186,20 @@ export async function loadModelBundle(dir: string): Promise<LoadedModel> {
 }
 
 /** Runs the model over an encoded matrix in batches; returns the row-major outputs. */
-export async function predictMatrix(model: tf.LayersModel, x: Float32Array, n: number, width: number): Promise<{ outputs: Float32Array; width: number }> {
+export async function predictMatrix(
+  model: tf.LayersModel,
+  x: Float32Array,
+  n: number,
+  width: number,
+): Promise<{ outputs: Float32Array; width: number }> {
   const outShape = model.outputs[0].shape;
   const outWidth = (outShape[outShape.length - 1] as number | null) ?? 1;
   const outputs = new Float32Array(n * outWidth);
   for (let start = 0; start < n; start += PREDICT_BATCH) {
     const m = Math.min(PREDICT_BATCH, n - start);
-    const y = tf.tidy(() => model.predict(tf.tensor2d(x.subarray(start * width, (start + m) * width), [m, width])) as tf.Tensor);
+    const y = tf.tidy(
+      () => model.predict(tf.tensor2d(x.subarray(start * width, (start + m) * width), [m, width])) as tf.Tensor,
+    );
     outputs.set(await y.data<'float32'>(), start * outWidth);
     y.dispose();
   }
@@ -189,7 +223,13 @@ export function probabilitiesOf(outputs: Float32Array, n: number, width: number,
   return p;
 }
 
-export function decodeOutputs(outputs: Float32Array, n: number, width: number, task: Task, labels: string[]): Prediction[] {
+export function decodeOutputs(
+  outputs: Float32Array,
+  n: number,
+  width: number,
+  task: Task,
+  labels: string[],
+): Prediction[] {
   const out: Prediction[] = new Array(n);
   if (task === 'regression') {
     for (let i = 0; i < n; i++) out[i] = { value: outputs[i * width] };

@@ -102,7 +102,11 @@ export interface CalibrationCheck {
 }
 
 /** Reliability bins and ECE of the predicted class's probability. */
-export function reliability(confidence: ArrayLike<number>, correct: ArrayLike<number>, bins = ECE_BINS): { ece: number; noise: number; bins: ReliabilityBin[] } {
+export function reliability(
+  confidence: ArrayLike<number>,
+  correct: ArrayLike<number>,
+  bins = ECE_BINS,
+): { ece: number; noise: number; bins: ReliabilityBin[] } {
   const sumC = new Float64Array(bins);
   const sumA = new Float64Array(bins);
   const cnt = new Float64Array(bins);
@@ -161,7 +165,14 @@ export class Calibration {
  * Checks the calibration of the probabilities on the reference rows `[start, end)` that have
  * a true label, and returns the calibration the estimates use with its report.
  */
-export function checkCalibration(probs: Float32Array, k: number, pred: Int32Array, truth: Int32Array, start: number, end: number): { calibration: Calibration; check: CalibrationCheck } {
+export function checkCalibration(
+  probs: Float32Array,
+  k: number,
+  pred: Int32Array,
+  truth: Int32Array,
+  start: number,
+  end: number,
+): { calibration: Calibration; check: CalibrationCheck } {
   const rowsIdx: number[] = [];
   for (let i = start; i < end; i++) {
     if (truth[i] < 0 || pred[i] < 0 || pred[i] >= k) continue;
@@ -178,11 +189,33 @@ export function checkCalibration(probs: Float32Array, k: number, pred: Int32Arra
   const raw = reliability(conf, correct);
   const miscalibrated = n > 0 && raw.ece > 2 * raw.noise + 0.01;
   const none = new Calibration(k, null);
-  if (!miscalibrated) return { calibration: none, check: { rows: n, ece: raw.ece, noise: raw.noise, miscalibrated, method: 'none', note: n === 0 ? 'No labelled reference row has probabilities.' : null, eceAfter: null, bins: raw.bins } };
+  if (!miscalibrated)
+    return {
+      calibration: none,
+      check: {
+        rows: n,
+        ece: raw.ece,
+        noise: raw.noise,
+        miscalibrated,
+        method: 'none',
+        note: n === 0 ? 'No labelled reference row has probabilities.' : null,
+        eceAfter: null,
+        bins: raw.bins,
+      },
+    };
   if (n < MIN_CALIBRATION_ROWS) {
     return {
       calibration: none,
-      check: { rows: n, ece: raw.ece, noise: raw.noise, miscalibrated, method: 'none', note: `Only ${n} labelled reference rows; at least ${MIN_CALIBRATION_ROWS} are needed to fit a calibrator.`, eceAfter: null, bins: raw.bins },
+      check: {
+        rows: n,
+        ece: raw.ece,
+        noise: raw.noise,
+        miscalibrated,
+        method: 'none',
+        note: `Only ${n} labelled reference rows; at least ${MIN_CALIBRATION_ROWS} are needed to fit a calibrator.`,
+        eceAfter: null,
+        bins: raw.bins,
+      },
     };
   }
   const perClass: IsotonicCalibrator[] = [];
@@ -201,7 +234,19 @@ export function checkCalibration(probs: Float32Array, k: number, pred: Int32Arra
   rowsIdx.forEach((i, j) => {
     after[j] = calibration.row(probs, i, row) ? row[pred[i]] : conf[j];
   });
-  return { calibration, check: { rows: n, ece: raw.ece, noise: raw.noise, miscalibrated, method: 'isotonic', note: null, eceAfter: reliability(after, correct).ece, bins: raw.bins } };
+  return {
+    calibration,
+    check: {
+      rows: n,
+      ece: raw.ece,
+      noise: raw.noise,
+      miscalibrated,
+      method: 'isotonic',
+      note: null,
+      eceAfter: reliability(after, correct).ece,
+      bins: raw.bins,
+    },
+  };
 }
 
 export interface CbpeEstimate {
@@ -229,7 +274,14 @@ export class CbpeScratch {
 }
 
 /** CBPE of rows `[start, end)`. */
-export function estimateWindow(probs: Float32Array, pred: Int32Array, start: number, end: number, calibration: Calibration, s: CbpeScratch): CbpeEstimate {
+export function estimateWindow(
+  probs: Float32Array,
+  pred: Int32Array,
+  start: number,
+  end: number,
+  calibration: Calibration,
+  s: CbpeScratch,
+): CbpeEstimate {
   const k = calibration.k;
   s.tp.fill(0);
   s.predicted.fill(0);

@@ -47,7 +47,12 @@ export async function labelledTraffic(options: LabelledTrafficOptions): Promise<
   const model = options.model ?? config.model.name;
   const version = registry.activeDeployment(target, model)?.version ?? registry.getVersion(model).version;
   const manifest = await defaultManifestFor(registry, model)(version);
-  if (!manifest) throw new ModelOpsError('no-manifest', `Cannot read the model bundle of ${model}@${version}.`, 'Deploy a version first: a TF.js bundle trained here or an ONNX model.');
+  if (!manifest)
+    throw new ModelOpsError(
+      'no-manifest',
+      `Cannot read the model bundle of ${model}@${version}.`,
+      'Deploy a version first: a TF.js bundle trained here or an ONNX model.',
+    );
   const logDir = options.logDir ?? defaultLogDir(registry, config, target, model);
   const cols = await readPredictionLog(logDir, manifest.features, manifest.task, manifest.labels ?? []);
   // A version exported elsewhere may not name its target: the config's is the one it is retrained on.
@@ -68,7 +73,13 @@ export async function labelledTraffic(options: LabelledTrafficOptions): Promise<
     }
     if (t < first) first = t;
     if (t > last) last = t;
-    const truth = cols.truthLabel ? (cols.truthLabel[i] >= 0 ? cols.labels.values[cols.truthLabel[i]] : null) : cols.truthValue && !Number.isNaN(cols.truthValue[i]) ? cols.truthValue[i] : null;
+    const truth = cols.truthLabel
+      ? cols.truthLabel[i] >= 0
+        ? cols.labels.values[cols.truthLabel[i]]
+        : null
+      : cols.truthValue && !Number.isNaN(cols.truthValue[i])
+        ? cols.truthValue[i]
+        : null;
     if (truth === null) {
       unlabelled++;
       continue;
@@ -93,7 +104,9 @@ export async function labelledTraffic(options: LabelledTrafficOptions): Promise<
     predictions: rows.length + unlabelled,
     beforeSince,
     unmatchedFeedback: await unmatchedFeedback(logDir),
-    period: Number.isFinite(first) ? { first: new Date(first).toISOString(), last: new Date(last).toISOString() } : null,
+    period: Number.isFinite(first)
+      ? { first: new Date(first).toISOString(), last: new Date(last).toISOString() }
+      : null,
   };
 }
 

@@ -37,7 +37,14 @@ import { targetStoreDir } from '../deploy/localServer';
 import { connectTarget } from '../deploy/deploy';
 import type { TokenFor } from '../deploy/tokens';
 import { sendWebhook, webhookUrl } from './webhook';
-import { readPredictionLog, type Dictionary, type FeedbackCounts, type LogBlock, type LogColumns, type LogFeature } from './readLog';
+import {
+  readPredictionLog,
+  type Dictionary,
+  type FeedbackCounts,
+  type LogBlock,
+  type LogColumns,
+  type LogFeature,
+} from './readLog';
 import { kthSmallest } from './select';
 
 /**
@@ -203,7 +210,9 @@ const RULE_TEXT: Record<number, string> = {
  * schema's defaults for its task, so no default is written down here.
  */
 function monitorConfig(config: ModelOpsConfig): MonitorConfig {
-  return config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig);
+  return (
+    config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig)
+  );
 }
 
 /** Which side a metric's rules watch by default: drops of accuracy-like metrics, rises of errors. */
@@ -214,7 +223,10 @@ export function defaultSide(metric: string): RuleSide {
 
 /** The σ estimator and rule side a monitoring chart uses. */
 export function chartStyle(mc: MonitorConfig): { estimator: SigmaEstimator; side: RuleSide } {
-  return { estimator: mc.controlChart.sigmaEstimator ?? 'movingRange', side: mc.controlChart.side ?? defaultSide(mc.controlChart.metric) };
+  return {
+    estimator: mc.controlChart.sigmaEstimator ?? 'movingRange',
+    side: mc.controlChart.side ?? defaultSide(mc.controlChart.metric),
+  };
 }
 
 /** The drift test choice: `test`, else the older `method`, else auto. */
@@ -237,7 +249,12 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const { registry, config } = options;
   const mc = monitorConfig(config);
   const target = options.target ?? mc.target;
-  if (!target) throw new ModelOpsError('no-monitor-target', 'No target to monitor: modelops.yaml has no monitor.target.', 'Add monitor: { target: local } or pass --target.');
+  if (!target)
+    throw new ModelOpsError(
+      'no-monitor-target',
+      'No target to monitor: modelops.yaml has no monitor.target.',
+      'Add monitor: { target: local } or pass --target.',
+    );
   const model = options.model ?? config.model.name;
   const windowSize = mc.window;
   const driftCfg = mc.drift;
@@ -315,7 +332,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const finalize = (c: LogColumns, w: MonitorWindow) => {
     const start = w.index * windowSize;
     labelStats(c, task, start - base, start - base + windowSize, w);
-    if (cbpe && c.probabilities && c.predictedLabel && c.truthLabel) cbpe.finalized(c.probabilities, c.predictedLabel, c.truthLabel, start - base, w);
+    if (cbpe && c.probabilities && c.predictedLabel && c.truthLabel)
+      cbpe.finalized(c.probabilities, c.predictedLabel, c.truthLabel, start - base, w);
   };
   const onBlock = async (b: LogBlock) => {
     cols = b.cols;
@@ -327,11 +345,24 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
       const end = (nextClose + 1) * windowSize;
       const version = cols.versions.values[cols.version[end - 1 - base]];
       const ref = (await referenceFor(version)) ?? primaryRef;
-      windows.push(windowStats(cols, task, end - windowSize - base, end - base, Math.max(0, end - driftWindow) - base, nextClose, version, ref, scratch));
+      windows.push(
+        windowStats(
+          cols,
+          task,
+          end - windowSize - base,
+          end - base,
+          Math.max(0, end - driftWindow) - base,
+          nextClose,
+          version,
+          ref,
+          scratch,
+        ),
+      );
     }
     // Windows no feedback can reach any more get their labelled metrics.
     const finalUpTo = b.done ? Infinity : total - pendingRows;
-    for (; nextFinal < nextClose && (nextFinal + 1) * windowSize <= finalUpTo; nextFinal++) finalize(cols, windows[finalAt++]);
+    for (; nextFinal < nextClose && (nextFinal + 1) * windowSize <= finalUpTo; nextFinal++)
+      finalize(cols, windows[finalAt++]);
     if (keepLast && finalAt > keepLast) {
       // Only the last N windows are reported: older ones are dropped once scored.
       const drop = Math.min(finalAt, windows.length - keepLast);
@@ -342,7 +373,10 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     }
     b.discard(Math.min(nextFinal * windowSize, nextClose * windowSize - driftWindow));
   };
-  const retained = await readPredictionLog(logDir, primary.features, task, labelOrder, { probabilities: wantProbs, stream: { pendingRows, onBlock, ...(options.readChunkBytes ? { chunkBytes: options.readChunkBytes } : {}) } });
+  const retained = await readPredictionLog(logDir, primary.features, task, labelOrder, {
+    probabilities: wantProbs,
+    stream: { pendingRows, onBlock, ...(options.readChunkBytes ? { chunkBytes: options.readChunkBytes } : {}) },
+  });
   cols = retained;
   primaryRef ??= buildReference(primary, retained, choice, legacy);
   const totalWindows = Math.floor(total / windowSize);
@@ -372,19 +406,33 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     });
   }
   if (points.length === 0) {
-    chartNote = windows.length === 0 ? `Fewer than ${windowSize} logged predictions: no complete window yet.` : `No window has ${metric} yet: send true labels to the feedback endpoint.`;
+    chartNote =
+      windows.length === 0
+        ? `Fewer than ${windowSize} logged predictions: no complete window yet.`
+        : `No window has ${metric} yet: send true labels to the feedback endpoint.`;
   } else {
     try {
       const proportion = metric === 'accuracy' || metric === 'error_rate';
       let baseline: number | { mean: number; std: number };
       if (chartCfg.baseline === 'evaluation') {
-        const evalValue = primaryVersion ? registry.getVersion(`${model}@${primaryVersion}`).metrics[metric === 'error_rate' ? 'accuracy' : metric] : undefined;
-        if (typeof evalValue === 'number' && proportion) baseline = { mean: metric === 'error_rate' ? 1 - evalValue : evalValue, std: 0 };
+        const evalValue = primaryVersion
+          ? registry.getVersion(`${model}@${primaryVersion}`).metrics[metric === 'error_rate' ? 'accuracy' : metric]
+          : undefined;
+        if (typeof evalValue === 'number' && proportion)
+          baseline = { mean: metric === 'error_rate' ? 1 - evalValue : evalValue, std: 0 };
         else baseline = Math.min(5, points.length);
       } else {
         baseline = Math.min(chartCfg.baseline, points.length);
       }
-      chart = buildControlChart(points, { chart: proportion ? 'p' : 'individuals', sigma: chartCfg.sigma, baseline, rules: chartCfg.rules, metric, estimator: style.estimator, side: style.side });
+      chart = buildControlChart(points, {
+        chart: proportion ? 'p' : 'individuals',
+        sigma: chartCfg.sigma,
+        baseline,
+        rules: chartCfg.rules,
+        metric,
+        estimator: style.estimator,
+        side: style.side,
+      });
     } catch (e) {
       chartNote = describeError(e);
     }
@@ -401,11 +449,21 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     const end = start + windowSize;
     const dStart = Math.max(0, end - driftWindow);
     const wanted = driftCfg.features ?? primary.features.map((f) => f.name);
-    const { features, predictions } = driftDecisions(ref, cols, last, wanted, dStart - base, end - base, driftCfg.threshold, legacyDriftMethod(mc), scratch);
+    const { features, predictions } = driftDecisions(
+      ref,
+      cols,
+      last,
+      wanted,
+      dStart - base,
+      end - base,
+      driftCfg.threshold,
+      legacyDriftMethod(mc),
+      scratch,
+    );
     const tests = new Set(features.map((f) => f.test));
     const thresholds = new Set(features.map((f) => f.threshold));
     drift = {
-      method: tests.size === 1 ? [...tests][0] as DriftTestChoice : tests.size === 0 ? choice : 'auto',
+      method: tests.size === 1 ? ([...tests][0] as DriftTestChoice) : tests.size === 0 ? choice : 'auto',
       threshold: thresholds.size === 1 ? [...thresholds][0] : null,
       window: end - dStart,
       features,
@@ -418,7 +476,10 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const predRef = primaryRef.predictionsCategorical ?? primaryRef.predictionsNumeric;
   if (predRef) driftTests['(predictions)'] = predRef.test;
 
-  const alerts = options.alert === false ? [] : await raiseAlerts(options, target, model, windows, chart, chartWindows, drift, metric, estimated);
+  const alerts =
+    options.alert === false
+      ? []
+      : await raiseAlerts(options, target, model, windows, chart, chartWindows, drift, metric, estimated);
   return {
     target,
     model,
@@ -462,7 +523,11 @@ function metricOf(w: MonitorWindow, metric: string): number | null {
 export function defaultLogDir(registry: Registry, config: ModelOpsConfig, target: string, model: string): string {
   const t = config.deploy?.targets?.[target];
   if (t && t.type !== 'local') {
-    throw new ModelOpsError('monitor-remote', `Target '${target}' is an http endpoint; its prediction log is downloaded by monitoring.`, 'Run monitoring for it first, or pass the log directory.');
+    throw new ModelOpsError(
+      'monitor-remote',
+      `Target '${target}' is an http endpoint; its prediction log is downloaded by monitoring.`,
+      'Run monitoring for it first, or pass the log directory.',
+    );
   }
   return join(targetStoreDir(registry.storeDir, target), 'logs', model);
 }
@@ -473,7 +538,11 @@ async function logDirFor(options: MonitorOptions, target: string, model: string)
   const t = config.deploy?.targets?.[target];
   if (!t || t.type === 'local') return defaultLogDir(registry, config, target, model);
   if (options.trusted === false) {
-    throw new ModelOpsError('untrusted-workspace', `Target '${target}' is an http endpoint; its log is not downloaded in an untrusted workspace.`, 'Trust the workspace (Manage Workspace Trust) to monitor remote endpoints.');
+    throw new ModelOpsError(
+      'untrusted-workspace',
+      `Target '${target}' is an http endpoint; its log is not downloaded in an untrusted workspace.`,
+      'Trust the workspace (Manage Workspace Trust) to monitor remote endpoints.',
+    );
   }
   const client = await connectTarget({ registry, config, tokenFor: options.tokenFor ?? (() => null) }, target);
   const dir = join(registry.storeDir, 'monitor-cache', target, model);
@@ -482,7 +551,10 @@ async function logDirFor(options: MonitorOptions, target: string, model: string)
 }
 
 /** A registered version's columns, task, labels and profile, read through the model runtime layer. */
-export function defaultManifestFor(registry: Registry, model: string): (version: string) => Promise<MonitoredModel | null> {
+export function defaultManifestFor(
+  registry: Registry,
+  model: string,
+): (version: string) => Promise<MonitoredModel | null> {
   return async (version) => {
     const runtime = await loadRuntime(await registry.artifactPath(`${model}@${version}`));
     try {
@@ -545,7 +617,12 @@ function numericRef(p: NumericProfile, choice: DriftTestChoice): NumericRef {
   };
 }
 
-function categoricalRef(p: CategoricalProfile, dict: Dictionary, choice: DriftTestChoice, legacy: boolean): CategoricalRef {
+function categoricalRef(
+  p: CategoricalProfile,
+  dict: Dictionary,
+  choice: DriftTestChoice,
+  legacy: boolean,
+): CategoricalRef {
   const counts = new Map<number, number>();
   for (const [k, v] of Object.entries(p.counts)) counts.set(dict.code(k), v);
   const codes = Int32Array.from(counts.keys());
@@ -556,14 +633,20 @@ function categoricalRef(p: CategoricalProfile, dict: Dictionary, choice: DriftTe
   return { test, codes, expected: Float64Array.from(counts.values()), inRef };
 }
 
-export function buildReference(m: MonitoredModel, cols: LogColumns, choice: DriftTestChoice, legacy: boolean): Reference {
+export function buildReference(
+  m: MonitoredModel,
+  cols: LogColumns,
+  choice: DriftTestChoice,
+  legacy: boolean,
+): Reference {
   const numeric: Record<string, NumericRef> = {};
   const categorical: Record<string, CategoricalRef> = {};
   for (const f of m.features) {
     const p = m.profile?.features?.[f.name];
     if (!p) continue;
     if (p.kind === 'numeric' && cols.numeric[f.name]) numeric[f.name] = numericRef(p, choice);
-    if (p.kind === 'categorical' && cols.categorical[f.name]) categorical[f.name] = categoricalRef(p, cols.dictionaries[f.name], choice, legacy);
+    if (p.kind === 'categorical' && cols.categorical[f.name])
+      categorical[f.name] = categoricalRef(p, cols.dictionaries[f.name], choice, legacy);
   }
   const pp = m.profile?.predictions;
   return {
@@ -601,7 +684,13 @@ export class WindowScratch {
  * reference's in its order, then the window's others in order of first appearance (sums run
  * in this order, so PSI is kept exactly). Leaves them in `s.e` / `s.a` and returns their number.
  */
-function categoricalCounts(ref: CategoricalRef, codes: Int32Array, start: number, end: number, s: WindowScratch): number {
+function categoricalCounts(
+  ref: CategoricalRef,
+  codes: Int32Array,
+  start: number,
+  end: number,
+  s: WindowScratch,
+): number {
   let extra = 0;
   for (let i = start; i < end; i++) {
     const c = codes[i];
@@ -646,12 +735,24 @@ function countsTest(test: DriftTest, e: Float64Array, a: Float64Array): { score:
   }
 }
 
-function categoricalTest(ref: CategoricalRef, codes: Int32Array, start: number, end: number, s: WindowScratch): { score: number; pValue: number | null } {
+function categoricalTest(
+  ref: CategoricalRef,
+  codes: Int32Array,
+  start: number,
+  end: number,
+  s: WindowScratch,
+): { score: number; pValue: number | null } {
   const total = categoricalCounts(ref, codes, start, end, s);
   return countsTest(ref.test, s.e.subarray(0, total), s.a.subarray(0, total));
 }
 
-function categoricalPValue(ref: CategoricalRef, codes: Int32Array, start: number, end: number, s: WindowScratch): number | null {
+function categoricalPValue(
+  ref: CategoricalRef,
+  codes: Int32Array,
+  start: number,
+  end: number,
+  s: WindowScratch,
+): number | null {
   return categoricalTest(ref, codes, start, end, s).pValue;
 }
 
@@ -698,7 +799,8 @@ function windowValues(values: Float64Array, start: number, end: number): Float64
 /** The CBPE estimate of the charted metric in a window; null when there is none. */
 function estimateOf(w: MonitorWindow, metric: string): number | null {
   if (metric === 'accuracy') return w.estimatedAccuracy ?? null;
-  if (metric === 'error_rate') return w.estimatedAccuracy === null || w.estimatedAccuracy === undefined ? null : 1 - w.estimatedAccuracy;
+  if (metric === 'error_rate')
+    return w.estimatedAccuracy === null || w.estimatedAccuracy === undefined ? null : 1 - w.estimatedAccuracy;
   if (metric === 'f1') return w.estimatedF1 ?? null;
   return null;
 }
@@ -759,12 +861,24 @@ class CbpeStore {
   }
 
   private calibrate(refWindows: number): void {
-    const { calibration, check } = checkCalibration(this.probs, this.k, this.pred, this.truth, 0, refWindows * this.windowSize);
+    const { calibration, check } = checkCalibration(
+      this.probs,
+      this.k,
+      this.pred,
+      this.truth,
+      0,
+      refWindows * this.windowSize,
+    );
     this.calibration = calibration;
     this.check = check;
   }
 
-  estimate(windows: MonitorWindow[], metric: string, chartCfg: MonitorConfig['controlChart'], style: { estimator: SigmaEstimator; side: RuleSide }): EstimatedPerformance | null {
+  estimate(
+    windows: MonitorWindow[],
+    metric: string,
+    chartCfg: MonitorConfig['controlChart'],
+    style: { estimator: SigmaEstimator; side: RuleSide },
+  ): EstimatedPerformance | null {
     if (windows.length === 0) return null;
     const refWindows = Math.min(windows.length, this.capacity);
     if (this.ring || !this.calibration) this.calibrate(refWindows);
@@ -772,7 +886,14 @@ class CbpeStore {
     this.held.forEach((index, j) => {
       const w = byIndex.get(index);
       if (!w) return;
-      const e = estimateWindow(this.probs, this.pred, j * this.windowSize, (j + 1) * this.windowSize, this.calibration!, this.scratch);
+      const e = estimateWindow(
+        this.probs,
+        this.pred,
+        j * this.windowSize,
+        (j + 1) * this.windowSize,
+        this.calibration!,
+        this.scratch,
+      );
       w.estimatedAccuracy = e.accuracy;
       w.estimatedF1 = e.f1;
     });
@@ -817,7 +938,15 @@ function cbpeChart(
       chartNote = describeError(e);
     }
   }
-  return { method: 'cbpe', metric: chartMetric, referenceWindows: refWindows, calibration: check, chart, chartWindows, chartNote };
+  return {
+    method: 'cbpe',
+    metric: chartMetric,
+    referenceWindows: refWindows,
+    calibration: check,
+    chart,
+    chartWindows,
+    chartNote,
+  };
 }
 
 /**
@@ -839,18 +968,32 @@ export function driftDecisions(
   const judge = (test: DriftTest, score: number, pValue: number | null) => {
     const threshold = configured ?? (legacy ? 0.2 : defaultThreshold(test));
     // The older `method` judges the statistic itself (KS on D), so no p-value is reported with it.
-    return legacy ? { test, score, pValue: null, threshold, drifted: score > threshold } : { test, score, pValue, threshold, drifted: isDrifted(test, score, pValue, threshold) };
+    return legacy
+      ? { test, score, pValue: null, threshold, drifted: score > threshold }
+      : { test, score, pValue, threshold, drifted: isDrifted(test, score, pValue, threshold) };
   };
   const features = wanted
     .filter((name) => name in w.drift)
     .map((name) => {
       const test = ref.numeric[name]?.test ?? ref.categorical[name].test;
-      const pValue = ref.numeric[name] ? numericPValue(ref.numeric[name], cols.numeric[name], dStart, end) : categoricalPValue(ref.categorical[name], cols.categorical[name], dStart, end, scratch);
+      const pValue = ref.numeric[name]
+        ? numericPValue(ref.numeric[name], cols.numeric[name], dStart, end)
+        : categoricalPValue(ref.categorical[name], cols.categorical[name], dStart, end, scratch);
       return { name, ...judge(test, w.drift[name], pValue) };
     });
   let predictions: Omit<DriftFeatureResult, 'name'>;
-  if (ref.predictionsCategorical && cols.predictedLabel) predictions = judge(ref.predictionsCategorical.test, w.predictionDrift, categoricalPValue(ref.predictionsCategorical, cols.predictedLabel, dStart, end, scratch));
-  else if (ref.predictionsNumeric && cols.predictedValue) predictions = judge(ref.predictionsNumeric.test, w.predictionDrift, numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart, end));
+  if (ref.predictionsCategorical && cols.predictedLabel)
+    predictions = judge(
+      ref.predictionsCategorical.test,
+      w.predictionDrift,
+      categoricalPValue(ref.predictionsCategorical, cols.predictedLabel, dStart, end, scratch),
+    );
+  else if (ref.predictionsNumeric && cols.predictedValue)
+    predictions = judge(
+      ref.predictionsNumeric.test,
+      w.predictionDrift,
+      numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart, end),
+    );
   else predictions = judge('psi', NaN, null);
   return { features, predictions };
 }
@@ -886,11 +1029,15 @@ export function windowStats(
   }
   // Drift looks at its own (trailing) window, [driftStart, end).
   const drift: Record<string, number> = {};
-  for (const [name, r] of Object.entries(ref.numeric)) drift[name] = numericScore(r, cols.numeric[name], driftStart, end);
-  for (const [name, r] of Object.entries(ref.categorical)) drift[name] = categoricalTest(r, cols.categorical[name], driftStart, end, scratch).score;
+  for (const [name, r] of Object.entries(ref.numeric))
+    drift[name] = numericScore(r, cols.numeric[name], driftStart, end);
+  for (const [name, r] of Object.entries(ref.categorical))
+    drift[name] = categoricalTest(r, cols.categorical[name], driftStart, end, scratch).score;
   let predictionDrift = NaN;
-  if (ref.predictionsCategorical && cols.predictedLabel) predictionDrift = categoricalTest(ref.predictionsCategorical, cols.predictedLabel, driftStart, end, scratch).score;
-  else if (ref.predictionsNumeric && cols.predictedValue) predictionDrift = numericScore(ref.predictionsNumeric, cols.predictedValue, driftStart, end);
+  if (ref.predictionsCategorical && cols.predictedLabel)
+    predictionDrift = categoricalTest(ref.predictionsCategorical, cols.predictedLabel, driftStart, end, scratch).score;
+  else if (ref.predictionsNumeric && cols.predictedValue)
+    predictionDrift = numericScore(ref.predictionsNumeric, cols.predictedValue, driftStart, end);
   const p50 = kthSmallest(cols.latencyMs, start, end, (end - start) >> 1, scratch.latency);
   const t0 = cols.time[start];
   const t1 = cols.time[end - 1];
@@ -913,7 +1060,13 @@ export function windowStats(
 }
 
 /** Accuracy (or MAE/RMSE) over the rows of `[start, end)` that have a true label, in row order. */
-export function labelStats(cols: LogColumns, task: 'classification' | 'regression', start: number, end: number, w: MonitorWindow): void {
+export function labelStats(
+  cols: LogColumns,
+  task: 'classification' | 'regression',
+  start: number,
+  end: number,
+  w: MonitorWindow,
+): void {
   let labelled = 0;
   let correct = 0;
   let absErr = 0;
@@ -957,7 +1110,10 @@ const TEST_NAME: Record<DriftTest, string> = {
 };
 
 function driftMessage(what: string, windowIndex: number, r: Omit<DriftFeatureResult, 'name'>, window: number): string {
-  const detail = r.pValue !== null ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}` : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
+  const detail =
+    r.pValue !== null
+      ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}`
+      : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
   return `Drift of ${what} in window ${windowIndex + 1} (latest ${window} predictions): ${detail}.`;
 }
 
@@ -979,7 +1135,8 @@ async function raiseAlerts(
     for (const v of c.violations) {
       const w = byIndex.get(at[v.index])!;
       const value = c.values[v.index];
-      const limit = v.side === 'above' ? `above the centre ${c.centre.toFixed(3)}` : `below the centre ${c.centre.toFixed(3)}`;
+      const limit =
+        v.side === 'above' ? `above the centre ${c.centre.toFixed(3)}` : `below the centre ${c.centre.toFixed(3)}`;
       wanted.push({
         version: w.version,
         // The estimate's own rule names, so an estimated and a realised finding are both kept.
@@ -996,15 +1153,30 @@ async function raiseAlerts(
     const last = windows[windows.length - 1];
     for (const f of drift.features) {
       if (!f.drifted) continue;
-      wanted.push({ version: last.version, rule: `drift:${f.name}`, metric: f.test, message: driftMessage(`'${f.name}'`, last.index, f, drift.window) });
+      wanted.push({
+        version: last.version,
+        rule: `drift:${f.name}`,
+        metric: f.test,
+        message: driftMessage(`'${f.name}'`, last.index, f, drift.window),
+      });
     }
     if (drift.predictions.drifted) {
-      wanted.push({ version: last.version, rule: 'drift:predictions', metric: drift.predictions.test, message: driftMessage('the predictions', last.index, drift.predictions, drift.window) });
+      wanted.push({
+        version: last.version,
+        rule: 'drift:predictions',
+        metric: drift.predictions.test,
+        message: driftMessage('the predictions', last.index, drift.predictions, drift.window),
+      });
     }
   }
   if (wanted.length === 0) return [];
   // The same finding is recorded once, however often monitoring runs.
-  const seen = new Set(registry.listAlerts({ target, limit: 100_000 }).filter((a) => a.model === model).map((a) => `${a.rule}\u0000${a.message}`));
+  const seen = new Set(
+    registry
+      .listAlerts({ target, limit: 100_000 })
+      .filter((a) => a.model === model)
+      .map((a) => `${a.rule}\u0000${a.message}`),
+  );
   const raised: MonitorAlert[] = [];
   for (const { estimated: est, ...a } of wanted) {
     const key = `${a.rule}\u0000${a.message}`;
@@ -1013,7 +1185,16 @@ async function raiseAlerts(
     const rec = registry.recordAlert({ target, model, ...a });
     raised.push(est ? { ...rec, estimated: true } : rec);
   }
-  const webhook = raised.length > 0 ? webhookUrl(monitorConfig(options.config).alerts, options.env ?? process.env, options.onLog) : null;
-  if (webhook && raised.length > 0) await sendWebhook(webhook, { event: 'modelops.alerts', target, model, alerts: raised }, options.webhookTimeoutMs ?? 5000, options.onLog);
+  const webhook =
+    raised.length > 0
+      ? webhookUrl(monitorConfig(options.config).alerts, options.env ?? process.env, options.onLog)
+      : null;
+  if (webhook && raised.length > 0)
+    await sendWebhook(
+      webhook,
+      { event: 'modelops.alerts', target, model, alerts: raised },
+      options.webhookTimeoutMs ?? 5000,
+      options.onLog,
+    );
   return raised;
 }

@@ -31,7 +31,10 @@ export interface PolicyOutcome {
 }
 
 /** The action for a rule: its own key, then `drift` for drift alerts, then `alert`, else notify. */
-export function actionFor(on: MonitorPolicyConfig | undefined, rule: string): { action: MonitorAction; because: string } {
+export function actionFor(
+  on: MonitorPolicyConfig | undefined,
+  rule: string,
+): { action: MonitorAction; because: string } {
   const own = on?.[rule as keyof MonitorPolicyConfig];
   if (own) return { action: own, because: rule };
   if (rule.startsWith('drift:') && on?.drift) return { action: on.drift, because: 'drift' };
@@ -55,19 +58,36 @@ export async function runPolicy(options: PolicyOptions): Promise<PolicyOutcome> 
   let record: AlertRecord | null = null;
   if (!options.seen?.has(key)) {
     options.seen?.add(key);
-    record = registry.recordAlert({ target, model: alert.model, version: alert.version, rule: alert.rule, metric: alert.metric, message: alert.message });
+    record = registry.recordAlert({
+      target,
+      model: alert.model,
+      version: alert.version,
+      rule: alert.rule,
+      metric: alert.metric,
+      message: alert.message,
+    });
   }
   const base = { action, because, alert: record, deployment: null };
   if (action === 'notify') return { ...base, detail: 'recorded', ok: true };
-  if (action === 'retrain') return { ...base, detail: `retrain requested: run \`modelops train --from-traffic ${target}\``, ok: true };
+  if (action === 'retrain')
+    return { ...base, detail: `retrain requested: run \`modelops train --from-traffic ${target}\``, ok: true };
   const active = registry.activeDeployment(target, alert.model);
   if (!active || active.version !== alert.version) {
-    return { ...base, detail: `not rolled back: ${alert.model}@${alert.version} no longer serves on '${target}'${active ? ` (${active.version} does)` : ''}`, ok: true };
+    return {
+      ...base,
+      detail: `not rolled back: ${alert.model}@${alert.version} no longer serves on '${target}'${active ? ` (${active.version} does)` : ''}`,
+      ok: true,
+    };
   }
   const reason = `automatic rollback by monitor.on.${because} after ${alert.rule} in live window ${alert.window + 1} (${alert.metric} ${alert.value.toFixed(3)}): ${alert.message}`;
   try {
     const deployment = await rollback({ ...options, target, model: alert.model, reason });
-    return { ...base, deployment, detail: `rolled back ${alert.model} on '${target}' from ${alert.version} to ${deployment.version} (deployment #${deployment.id})`, ok: true };
+    return {
+      ...base,
+      deployment,
+      detail: `rolled back ${alert.model} on '${target}' from ${alert.version} to ${deployment.version} (deployment #${deployment.id})`,
+      ok: true,
+    };
   } catch (e) {
     return { ...base, detail: `rollback failed: ${describeError(e)}`, ok: false };
   }

@@ -137,7 +137,11 @@ export interface ReadLogOptions {
    * bounded whatever the log's length. Feedback is joined as it is read, to requests among the
    * latest `pendingRows` rows (see `FeedbackCounts`).
    */
-  stream?: { pendingRows: number; onBlock: (block: LogBlock) => void | Promise<void>; /** Read size (default 4 MB; tests use less to get many blocks). */ chunkBytes?: number };
+  stream?: {
+    pendingRows: number;
+    onBlock: (block: LogBlock) => void | Promise<void>;
+    /** Read size (default 4 MB; tests use less to get many blocks). */ chunkBytes?: number;
+  };
 }
 
 /** What happened to feedback lines in a streamed read. */
@@ -167,7 +171,6 @@ export interface LogBlock {
    */
   discard(upTo: number): void;
 }
-
 
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
@@ -500,7 +503,8 @@ class TimeParser {
         }
         const s10 = text.charCodeAt(a + 17) - 48;
         if (this.base === this.base && s10 <= 5) {
-          const ms = (text.charCodeAt(a + 20) - 48) * 100 + (text.charCodeAt(a + 21) - 48) * 10 + (text.charCodeAt(a + 22) - 48);
+          const ms =
+            (text.charCodeAt(a + 20) - 48) * 100 + (text.charCodeAt(a + 21) - 48) * 10 + (text.charCodeAt(a + 22) - 48);
           return this.base + (s10 * 10 + text.charCodeAt(a + 18) - 48) * 1000 + ms;
         }
       }
@@ -658,8 +662,18 @@ export async function readPredictionLog(
   const times = new TimeParser();
   // Each input as its JSON key token, so a key is matched in place without slicing its name.
   const inputs = [
-    ...numericNames.map((name, k) => ({ token: `"${name}":[`, num: numericCols[k] as F64 | null, cat: null as I32 | null, dict: null as Dictionary | null })),
-    ...categoricalNames.map((name, k) => ({ token: `"${name}":[`, num: null as F64 | null, cat: categoricalCols[k] as I32 | null, dict: dictionaries[name] })),
+    ...numericNames.map((name, k) => ({
+      token: `"${name}":[`,
+      num: numericCols[k] as F64 | null,
+      cat: null as I32 | null,
+      dict: null as Dictionary | null,
+    })),
+    ...categoricalNames.map((name, k) => ({
+      token: `"${name}":[`,
+      num: null as F64 | null,
+      cat: categoricalCols[k] as I32 | null,
+      dict: dictionaries[name],
+    })),
   ];
   const marks = new Int32Array(inputs.length);
   const filled = new Uint8Array(inputs.length);
@@ -1030,7 +1044,15 @@ export async function readPredictionLog(
     base += d;
   };
   const block = async (done: boolean) => {
-    await stream!.onBlock({ cols: columns(), base, total: count, done, feedback: { ...fbCounts }, pendingIds: pendingReq!.size, discard });
+    await stream!.onBlock({
+      cols: columns(),
+      base,
+      total: count,
+      done,
+      feedback: { ...fbCounts },
+      pendingIds: pendingReq!.size,
+      discard,
+    });
   };
   const CHUNK = Math.max(1024, stream?.chunkBytes ?? 4 * 1024 * 1024);
   // Two buffers in turn: one is parsed while the next chunk is read into the other.

@@ -3,7 +3,13 @@
  * last), without sorting: a window's median latency this way costs a fraction of a sort and
  * no allocation, and is the same value `slice().sort()[k]` gives.
  */
-export function kthSmallest(values: Float64Array, start: number, end: number, k: number, scratch: Float64Array): number {
+export function kthSmallest(
+  values: Float64Array,
+  start: number,
+  end: number,
+  k: number,
+  scratch: Float64Array,
+): number {
   // NaNs sort last: leave them out and answer NaN when k falls among them.
   let m = 0;
   let negatives = 0;

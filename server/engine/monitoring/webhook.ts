@@ -38,7 +38,11 @@ export function safeUrl(url: string): string {
 }
 
 /** The webhook URL to call: the configured one, or the one the named secret holds in the environment. */
-export function webhookUrl(alerts: AlertsConfig | undefined, env: NodeJS.ProcessEnv, onLog?: (m: string) => void): string | null {
+export function webhookUrl(
+  alerts: AlertsConfig | undefined,
+  env: NodeJS.ProcessEnv,
+  onLog?: (m: string) => void,
+): string | null {
   if (alerts?.webhookSecret) {
     const key = `MODELOPS_WEBHOOK_${envName(alerts.webhookSecret)}`;
     const url = env[key]?.trim();
@@ -49,19 +53,34 @@ export function webhookUrl(alerts: AlertsConfig | undefined, env: NodeJS.Process
 }
 
 /** POSTs JSON with a timeout; failures are logged (origin only), never thrown; redirects are not followed. */
-export async function sendWebhook(url: string, body: unknown, timeoutMs: number, onLog?: (m: string) => void): Promise<boolean> {
+export async function sendWebhook(
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+  onLog?: (m: string) => void,
+): Promise<boolean> {
   try {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+    });
     await res.arrayBuffer().catch(() => undefined);
     if (res.status >= 300 && res.status < 400) {
-      onLog?.(`alert webhook ${safeUrl(url)} answered with a redirect (${res.status}); redirects are not followed — configure the final URL`);
+      onLog?.(
+        `alert webhook ${safeUrl(url)} answered with a redirect (${res.status}); redirects are not followed — configure the final URL`,
+      );
       return false;
     }
     if (!res.ok) onLog?.(`alert webhook ${safeUrl(url)} answered ${res.status}`);
     return res.ok;
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    onLog?.(`alert webhook ${safeUrl(url)} failed: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.name)}`);
+    onLog?.(
+      `alert webhook ${safeUrl(url)} failed: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.name)}`,
+    );
     return false;
   }
 }

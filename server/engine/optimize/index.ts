@@ -22,9 +22,25 @@ import { registerOptimized, type OptimizeProgress, type OptimizeResult } from '.
 
 export * from './register';
 export { measureBundle, bundleBytes, MEASUREMENT_KEYS, type Measurement } from './measure';
-export { parseDtype, QUANTIZE_DTYPES, quantizeTfjsBundle, type QuantizeDtype, type QuantizeTfjsResult } from './quantize';
+export {
+  parseDtype,
+  QUANTIZE_DTYPES,
+  quantizeTfjsBundle,
+  type QuantizeDtype,
+  type QuantizeTfjsResult,
+} from './quantize';
 export { quantizeOnnxFloat16 } from './quantizeOnnx';
-export { magnitudeMask, pruneTfjsBundle, pruningRate, PRUNE_SCHEDULES, scheduleFor, sparsityAt, type PruneResult, type PruneSchedule, type PruningRate } from './prune';
+export {
+  magnitudeMask,
+  pruneTfjsBundle,
+  pruningRate,
+  PRUNE_SCHEDULES,
+  scheduleFor,
+  sparsityAt,
+  type PruneResult,
+  type PruneSchedule,
+  type PruningRate,
+} from './prune';
 
 interface Common {
   registry: Registry;
@@ -58,21 +74,33 @@ export interface PruneVersionOptions extends Common {
 
 export function checkSparsity(sparsity: number): number {
   if (typeof sparsity !== 'number' || !Number.isFinite(sparsity) || sparsity <= 0 || sparsity >= 1) {
-    throw new ModelOpsError('optimize-bad-sparsity', `Sparsity ${String(sparsity)} is outside (0, 1).`, 'Give the fraction of dense-layer weights to prune, strictly between 0 and 1, e.g. --sparsity 0.5.');
+    throw new ModelOpsError(
+      'optimize-bad-sparsity',
+      `Sparsity ${String(sparsity)} is outside (0, 1).`,
+      'Give the fraction of dense-layer weights to prune, strictly between 0 and 1, e.g. --sparsity 0.5.',
+    );
   }
   return sparsity;
 }
 
 function checkEpochs(epochs: number): number {
   if (!Number.isInteger(epochs) || epochs < 0 || epochs > 10000) {
-    throw new ModelOpsError('optimize-bad-option', `Fine-tuning epochs ${String(epochs)} is not a whole number from 0 to 10000.`, 'Use e.g. --epochs 2, or --epochs 0 for one-shot pruning.');
+    throw new ModelOpsError(
+      'optimize-bad-option',
+      `Fine-tuning epochs ${String(epochs)} is not a whole number from 0 to 10000.`,
+      'Use e.g. --epochs 2, or --epochs 0 for one-shot pruning.',
+    );
   }
   return epochs;
 }
 
 function checkSchedule(schedule: string): PruneSchedule {
   if ((PRUNE_SCHEDULES as readonly string[]).includes(schedule)) return schedule as PruneSchedule;
-  throw new ModelOpsError('optimize-bad-option', `Unknown pruning schedule '${schedule}'.`, `Use --schedule ${PRUNE_SCHEDULES.join(' or --schedule ')}.`);
+  throw new ModelOpsError(
+    'optimize-bad-option',
+    `Unknown pruning schedule '${schedule}'.`,
+    `Use --schedule ${PRUNE_SCHEDULES.join(' or --schedule ')}.`,
+  );
 }
 
 /** Quantises a version's weights and registers the result as a gated child version. */
@@ -97,11 +125,15 @@ export async function quantizeVersion(options: QuantizeOptions): Promise<Optimiz
     tags: ['quantized', dtype],
     onProgress: options.onProgress,
     signal: options.signal,
-    note: (d) => `${dtype} quantisation of ${parent.version} (${d.format}, weights ${d.bytesBefore} → ${d.bytesAfter} bytes)`,
+    note: (d) =>
+      `${dtype} quantisation of ${parent.version} (${d.format}, weights ${d.bytesBefore} → ${d.bytesAfter} bytes)`,
     async produce(parentDir, outDir) {
       if (parent.format === 'onnx') return { details: await quantizeOnnxBundle(parentDir, outDir) };
       const r = await quantizeTfjsBundle(parentDir, outDir, dtype);
-      return { details: { dtype, format: 'tfjs', weights: r.weights, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter }, notes: await ensureLoadable(outDir) };
+      return {
+        details: { dtype, format: 'tfjs', weights: r.weights, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter },
+        notes: await ensureLoadable(outDir),
+      };
     },
   });
 }
@@ -114,7 +146,11 @@ export async function pruneVersion(options: PruneVersionOptions): Promise<Optimi
   const { registry } = options;
   const parent = registry.getVersion(options.ref);
   if (parent.format === 'onnx') {
-    throw new ModelOpsError('optimize-unsupported', `${parent.model}@${parent.version} is an ONNX version; pruning is TensorFlow.js-only for now.`, 'Prune a version trained by ModelOps (TensorFlow.js), or prune the model where it was trained and register the result.');
+    throw new ModelOpsError(
+      'optimize-unsupported',
+      `${parent.model}@${parent.version} is an ONNX version; pruning is TensorFlow.js-only for now.`,
+      'Prune a version trained by ModelOps (TensorFlow.js), or prune the model where it was trained and register the result.',
+    );
   }
   const loaded = await loadConfig(options.configPath);
   return registerOptimized<PruneResult>({
@@ -122,11 +158,20 @@ export async function pruneVersion(options: PruneVersionOptions): Promise<Optimi
     loaded,
     parent,
     method: 'prune',
-    params: { sparsity, epochs, schedule, batchSize: loaded.config.train.batchSize, optimizer: loaded.config.train.optimizer, learningRate: loaded.config.train.learningRate, seed: loaded.config.train.seed },
+    params: {
+      sparsity,
+      epochs,
+      schedule,
+      batchSize: loaded.config.train.batchSize,
+      optimizer: loaded.config.train.optimizer,
+      learningRate: loaded.config.train.learningRate,
+      seed: loaded.config.train.seed,
+    },
     tags: ['pruned', `sparsity-${sparsity}`],
     onProgress: options.onProgress,
     signal: options.signal,
-    note: (d) => `pruned ${parent.version} to ${sparsity} sparsity (${schedule}, ${epochs} fine-tuning epochs): ${(d.rate.rate * 100).toFixed(1)}% of parameters are zero`,
+    note: (d) =>
+      `pruned ${parent.version} to ${sparsity} sparsity (${schedule}, ${epochs} fine-tuning epochs): ${(d.rate.rate * 100).toFixed(1)}% of parameters are zero`,
     async produce(parentDir, outDir) {
       const manifest = JSON.parse(await readFile(join(parentDir, MANIFEST_JSON), 'utf8')) as ModelManifest;
       const r = await pruneTfjsBundle(parentDir, outDir, manifest, {
@@ -137,7 +182,13 @@ export async function pruneVersion(options: PruneVersionOptions): Promise<Optimi
         configPath: loaded.path,
         root: registry.root,
         signal: options.signal,
-        onProgress: (p) => options.onProgress?.({ fraction: 0.05 + 0.6 * p.fraction, message: p.message, epoch: p.epoch, epochs: p.epochs }),
+        onProgress: (p) =>
+          options.onProgress?.({
+            fraction: 0.05 + 0.6 * p.fraction,
+            message: p.message,
+            epoch: p.epoch,
+            epochs: p.epochs,
+          }),
       });
       const notes = await ensureLoadable(outDir);
       const metrics: Record<string, number> = { pruning_rate: r.rate.rate, sparsity_target: sparsity };

@@ -14,7 +14,12 @@ export interface Measurement {
   latency_p50_ms_b256: number;
 }
 
-export const MEASUREMENT_KEYS: ReadonlyArray<keyof Measurement> = ['size_bytes', 'load_ms', 'latency_p50_ms_b1', 'latency_p50_ms_b256'];
+export const MEASUREMENT_KEYS: ReadonlyArray<keyof Measurement> = [
+  'size_bytes',
+  'load_ms',
+  'latency_p50_ms_b1',
+  'latency_p50_ms_b256',
+];
 
 export interface MeasureOptions {
   /** Raw rows to predict (repeated to fill a batch of 256). */
@@ -48,7 +53,13 @@ export async function measureBundle(dir: string, options: MeasureOptions): Promi
   const loadMs = performance.now() - t0;
   try {
     const b1 = await latency(rt, options.rows, 1, options.repeats ?? 30, options.signal);
-    const b256 = await latency(rt, options.rows, 256, Math.max(5, Math.round((options.repeats ?? 30) / 2)), options.signal);
+    const b256 = await latency(
+      rt,
+      options.rows,
+      256,
+      Math.max(5, Math.round((options.repeats ?? 30) / 2)),
+      options.signal,
+    );
     return { size_bytes: size, load_ms: round(loadMs), latency_p50_ms_b1: round(b1), latency_p50_ms_b256: round(b256) };
   } finally {
     rt.dispose();
@@ -58,7 +69,13 @@ export async function measureBundle(dir: string, options: MeasureOptions): Promi
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /** p50 of one prediction call over `n` rows: the numeric path (encode once, time predictBatch), else predict. */
-async function latency(rt: ModelRuntime, rows: ReadonlyArray<Record<string, unknown>>, n: number, repeats: number, signal?: AbortSignal): Promise<number> {
+async function latency(
+  rt: ModelRuntime,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  n: number,
+  repeats: number,
+  signal?: AbortSignal,
+): Promise<number> {
   if (rows.length === 0) return Number.NaN;
   const batch = Array.from({ length: n }, (_, i) => rows[i % rows.length]);
   let call: () => Promise<unknown>;

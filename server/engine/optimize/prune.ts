@@ -56,7 +56,15 @@ export function isPruningStep(step: number, s: ScheduleSpec): boolean {
 /** The schedule over `steps` fine-tuning steps (see the module comment). */
 export function scheduleFor(kind: PruneSchedule, finalSparsity: number, steps: number): ScheduleSpec {
   const endStep = Math.floor((2 * steps) / 3);
-  return { kind, initialSparsity: 0, finalSparsity, beginStep: 0, endStep, frequency: Math.max(1, Math.round(endStep / 10)), power: 3 };
+  return {
+    kind,
+    initialSparsity: 0,
+    finalSparsity,
+    beginStep: 0,
+    endStep,
+    frequency: Math.max(1, Math.round(endStep / 10)),
+    power: 3,
+  };
 }
 
 /**
@@ -66,7 +74,9 @@ export function scheduleFor(kind: PruneSchedule, finalSparsity: number, steps: n
 export function magnitudeMask(values: Float32Array, sparsity: number): Float32Array {
   const n = values.length;
   const k = Math.min(n, Math.max(0, Math.round(sparsity * n)));
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => Math.abs(values[a]) - Math.abs(values[b]) || a - b);
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => Math.abs(values[a]) - Math.abs(values[b]) || a - b,
+  );
   const mask = new Float32Array(n).fill(1);
   for (let i = 0; i < k; i++) mask[order[i]] = 0;
   return mask;
@@ -95,8 +105,15 @@ export interface PruningRate {
 }
 
 /** Per-layer and overall pruning rates from the counts. */
-export function pruningRate(layers: Array<{ layer: string; pruned: number; kernel: number; bias: number }>, totalParams: number): PruningRate {
-  const out = layers.map((l) => ({ ...l, rate: l.kernel + l.bias > 0 ? l.pruned / (l.kernel + l.bias) : 0, kernelSparsity: l.kernel > 0 ? l.pruned / l.kernel : 0 }));
+export function pruningRate(
+  layers: Array<{ layer: string; pruned: number; kernel: number; bias: number }>,
+  totalParams: number,
+): PruningRate {
+  const out = layers.map((l) => ({
+    ...l,
+    rate: l.kernel + l.bias > 0 ? l.pruned / (l.kernel + l.bias) : 0,
+    kernelSparsity: l.kernel > 0 ? l.pruned / l.kernel : 0,
+  }));
   const pruned = layers.reduce((a, l) => a + l.pruned, 0);
   return { layers: out, pruned, total: totalParams, rate: totalParams > 0 ? pruned / totalParams : 0 };
 }
@@ -142,17 +159,34 @@ export class PruneCancelled extends ModelOpsError {
 }
 
 /** Prunes the bundle in `srcDir` into `outDir` (weights gzip-compressed: weights.bin.gz). */
-export async function pruneTfjsBundle(srcDir: string, outDir: string, manifest: ModelManifest, options: PruneOptions): Promise<PruneResult> {
+export async function pruneTfjsBundle(
+  srcDir: string,
+  outDir: string,
+  manifest: ModelManifest,
+  options: PruneOptions,
+): Promise<PruneResult> {
   await ensureBackend();
   const files = await readTfjsFiles(srcDir);
   const quantised = files.specs.find((s) => s.quantization);
-  if (quantised) throw new ModelOpsError('optimize-unsupported', `The bundle is quantised (weight '${quantised.name}' is ${quantised.quantization?.dtype}); pruning needs float32 weights to fine-tune.`, 'Prune the float32 parent, then quantise the pruned version.');
+  if (quantised)
+    throw new ModelOpsError(
+      'optimize-unsupported',
+      `The bundle is quantised (weight '${quantised.name}' is ${quantised.quantization?.dtype}); pruning needs float32 weights to fine-tune.`,
+      'Prune the float32 parent, then quantise the pruned version.',
+    );
   const buffer = files.data.slice().buffer;
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: files.modelJson.modelTopology, weightSpecs: files.specs, weightData: buffer }));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: files.modelJson.modelTopology, weightSpecs: files.specs, weightData: buffer }),
+  );
   const optimizer = optimizerFor(options.config.train.optimizer, options.config.train.learningRate);
   try {
     const dense = model.layers.filter((l) => l.getClassName() === 'Dense');
-    if (dense.length === 0) throw new ModelOpsError('optimize-unsupported', `The model in ${srcDir} has no dense layers to prune.`, 'Pruning works on dense (fully connected) layers.');
+    if (dense.length === 0)
+      throw new ModelOpsError(
+        'optimize-unsupported',
+        `The model in ${srcDir} has no dense layers to prune.`,
+        'Pruning works on dense (fully connected) layers.',
+      );
     const masks: Array<Float32Array | null> = dense.map(() => null);
     const applyMasks = () =>
       tf.tidy(() => {
@@ -181,7 +215,12 @@ export async function pruneTfjsBundle(srcDir: string, outDir: string, manifest: 
       const outWidth = y.length / Math.max(1, n);
       const perEpoch = Math.ceil(n / batch);
       schedule = scheduleFor(options.schedule, options.sparsity, perEpoch * epochs);
-      const loss = manifest.task === 'regression' ? tf.metrics.meanSquaredError : outWidth === 1 ? tf.metrics.binaryCrossentropy : tf.metrics.categoricalCrossentropy;
+      const loss =
+        manifest.task === 'regression'
+          ? tf.metrics.meanSquaredError
+          : outWidth === 1
+            ? tf.metrics.binaryCrossentropy
+            : tf.metrics.categoricalCrossentropy;
       const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const dropout = dropoutSeeds(model);
       const xs = new Float32Array(x.length);
@@ -204,7 +243,11 @@ export async function pruneTfjsBundle(srcDir: string, outDir: string, manifest: 
             const cost = tf.tidy(() => {
               const xb = tf.tensor2d(xs.subarray(start * width, (start + m) * width), [m, width]);
               const yb = tf.tensor2d(ys.subarray(start * outWidth, (start + m) * outWidth), [m, outWidth]);
-              return optimizer.minimize(() => tf.mean(loss(yb, model.apply(xb, { training: true }) as tf.Tensor)) as tf.Scalar, true, variables) as tf.Scalar;
+              return optimizer.minimize(
+                () => tf.mean(loss(yb, model.apply(xb, { training: true }) as tf.Tensor)) as tf.Scalar,
+                true,
+                variables,
+              ) as tf.Scalar;
             });
             total += cost.dataSync()[0] * m;
             cost.dispose();
@@ -217,7 +260,14 @@ export async function pruneTfjsBundle(srcDir: string, outDir: string, manifest: 
           }
           finalLoss = total / n;
           const s = sparsityAt(steps, schedule);
-          options.onProgress?.({ epoch: epoch + 1, epochs, fraction: (epoch + 1) / epochs, sparsity: s, loss: finalLoss, message: `epoch ${epoch + 1}/${epochs} · sparsity ${s.toFixed(3)} · loss ${finalLoss.toFixed(4)}` });
+          options.onProgress?.({
+            epoch: epoch + 1,
+            epochs,
+            fraction: (epoch + 1) / epochs,
+            sparsity: s,
+            loss: finalLoss,
+            message: `epoch ${epoch + 1}/${epochs} · sparsity ${s.toFixed(3)} · loss ${finalLoss.toFixed(4)}`,
+          });
         }
       } finally {
         dropout.restore();
@@ -229,7 +279,12 @@ export async function pruneTfjsBundle(srcDir: string, outDir: string, manifest: 
     const counts = dense.map((l, i) => {
       const ws = l.getWeights();
       const kernel = ws[0].size;
-      return { layer: l.name, pruned: masks[i]!.reduce((a, v) => a + (v === 0 ? 1 : 0), 0), kernel, bias: ws.slice(1).reduce((a, w) => a + w.size, 0) };
+      return {
+        layer: l.name,
+        pruned: masks[i]!.reduce((a, v) => a + (v === 0 ? 1 : 0), 0),
+        kernel,
+        bias: ws.slice(1).reduce((a, w) => a + w.size, 0),
+      };
     });
     // countParams counts every weight, trainable or not (batch-norm statistics too).
     const totalParams = model.countParams();
@@ -237,7 +292,14 @@ export async function pruneTfjsBundle(srcDir: string, outDir: string, manifest: 
 
     const saved = await saveWeights(model);
     await writeTfjsFiles(outDir, srcDir, { modelJson: files.modelJson, specs: saved.specs, data: saved.data }, true);
-    return { rate, schedule, steps, ...(finalLoss !== undefined ? { finalLoss } : {}), weightBytes: saved.data.byteLength, compressedBytes: gzipSync(saved.data, { level: 9 }).byteLength };
+    return {
+      rate,
+      schedule,
+      steps,
+      ...(finalLoss !== undefined ? { finalLoss } : {}),
+      weightBytes: saved.data.byteLength,
+      compressedBytes: gzipSync(saved.data, { level: 9 }).byteLength,
+    };
   } finally {
     optimizer.dispose();
     model.dispose();
@@ -248,27 +310,42 @@ async function saveWeights(model: tf.LayersModel): Promise<{ specs: WeightSpec[]
   let out: { specs: WeightSpec[]; data: Uint8Array } | null = null;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const data =
+        artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       out = { specs: artifacts.weightSpecs ?? [], data: new Uint8Array(data) };
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
-  if (!out) throw new ModelOpsError('bundle-write', 'The pruned model could not be serialised.', 'Report this as a bug.');
+  if (!out)
+    throw new ModelOpsError('bundle-write', 'The pruned model could not be serialised.', 'Report this as a bug.');
   return out;
 }
 
 /** The training split encoded with the parent's own preprocessing and labels. */
-async function trainingMatrix(model: tf.LayersModel, manifest: ModelManifest, options: PruneOptions): Promise<{ x: Float32Array; y: Float32Array; n: number }> {
+async function trainingMatrix(
+  model: tf.LayersModel,
+  manifest: ModelManifest,
+  options: PruneOptions,
+): Promise<{ x: Float32Array; y: Float32Array; n: number }> {
   const features = manifest.features.map((f) => f.name);
-  const data = await loadTrainingData({ ...options.config.data, features, target: manifest.target }, { configDir: dirname(options.configPath), root: options.root });
+  const data = await loadTrainingData(
+    { ...options.config.data, features, target: manifest.target },
+    { configDir: dirname(options.configPath), root: options.root },
+  );
   const set = data.train;
-  if (set.rows.length === 0) throw new ModelOpsError('no-training-rows', `The training split of ${set.source} has no rows to fine-tune on.`, 'Check data.train and data.split in modelops.yaml, or prune with --epochs 0 (one-shot).');
+  if (set.rows.length === 0)
+    throw new ModelOpsError(
+      'no-training-rows',
+      `The training split of ${set.source} has no rows to fine-tune on.`,
+      'Check data.train and data.split in modelops.yaml, or prune with --epochs 0 (one-shot).',
+    );
   const ctx = { source: set.source, lines: set.lines };
   const x = transformRows(set.rows, manifest.features, ctx);
   const n = set.rows.length;
   const shape = model.outputs[0].shape;
   const outWidth = (shape[shape.length - 1] as number | null) ?? 1;
-  if (manifest.task === 'regression') return { x, y: Float32Array.from(encodeRegressionTarget(set.rows, manifest.target, ctx)), n };
+  if (manifest.task === 'regression')
+    return { x, y: Float32Array.from(encodeRegressionTarget(set.rows, manifest.target, ctx)), n };
   const idx = encodeLabels(set.rows, manifest.target, manifest.labels ?? [], ctx);
   const y = new Float32Array(n * outWidth);
   if (outWidth === 1) for (let i = 0; i < n; i++) y[i] = idx[i];

@@ -15,7 +15,11 @@ export const QUANTIZE_DTYPES: readonly QuantizeDtype[] = ['float16', 'uint8'];
 
 export function parseDtype(value: string | undefined): QuantizeDtype {
   if (value !== undefined && (QUANTIZE_DTYPES as readonly string[]).includes(value)) return value as QuantizeDtype;
-  throw new ModelOpsError('optimize-bad-dtype', value === undefined ? 'No quantisation dtype was given.' : `Unknown quantisation dtype '${value}'.`, `Use --dtype ${QUANTIZE_DTYPES.join(' or --dtype ')}.`);
+  throw new ModelOpsError(
+    'optimize-bad-dtype',
+    value === undefined ? 'No quantisation dtype was given.' : `Unknown quantisation dtype '${value}'.`,
+    `Use --dtype ${QUANTIZE_DTYPES.join(' or --dtype ')}.`,
+  );
 }
 
 /** What happened to one weight. */
@@ -81,17 +85,29 @@ export function quantizeUint8(values: Float32Array): { q: Uint8Array; scale: num
 function checkFinite(name: string, values: Float32Array, dir: string): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
-      throw new ModelOpsError('optimize-unsupported', `Weight '${name}' of ${dir} holds ${values[i]} at index ${i}; it cannot be quantised.`, 'Retrain the model: a non-finite weight means training diverged.');
+      throw new ModelOpsError(
+        'optimize-unsupported',
+        `Weight '${name}' of ${dir} holds ${values[i]} at index ${i}; it cannot be quantised.`,
+        'Retrain the model: a non-finite weight means training diverged.',
+      );
     }
   }
 }
 
 /** Writes a quantised copy of the TF.js bundle in `srcDir` to `outDir`. */
-export async function quantizeTfjsBundle(srcDir: string, outDir: string, dtype: QuantizeDtype): Promise<QuantizeTfjsResult> {
+export async function quantizeTfjsBundle(
+  srcDir: string,
+  outDir: string,
+  dtype: QuantizeDtype,
+): Promise<QuantizeTfjsResult> {
   const files = await readTfjsFiles(srcDir);
   const already = files.specs.find((s) => s.quantization);
   if (already) {
-    throw new ModelOpsError('optimize-unsupported', `The bundle is already quantised (weight '${already.name}' is stored as ${already.quantization?.dtype}).`, 'Quantise its parent, the float32 version, instead.');
+    throw new ModelOpsError(
+      'optimize-unsupported',
+      `The bundle is already quantised (weight '${already.name}' is stored as ${already.quantization?.dtype}).`,
+      'Quantise its parent, the float32 version, instead.',
+    );
   }
   const chunks: Uint8Array[] = [];
   const specs: WeightSpec[] = [];
@@ -115,7 +131,11 @@ export async function quantizeTfjsBundle(srcDir: string, outDir: string, dtype: 
       const half = encodeHalf(values);
       for (let i = 0; i < values.length; i++) {
         if (Math.abs(values[i]) > HALF_MAX) {
-          throw new ModelOpsError('optimize-unsupported', `Weight '${spec.name}' holds ${values[i]}, beyond float16's largest value ${HALF_MAX}.`, 'Quantise with --dtype uint8, which scales each tensor to its own range.');
+          throw new ModelOpsError(
+            'optimize-unsupported',
+            `Weight '${spec.name}' holds ${values[i]}, beyond float16's largest value ${HALF_MAX}.`,
+            'Quantise with --dtype uint8, which scales each tensor to its own range.',
+          );
         }
         maxError = Math.max(maxError, Math.abs(fromHalfBits(half[i]) - values[i]));
         bound = Math.max(bound, halfErrorBound(values[i]));
@@ -128,7 +148,14 @@ export async function quantizeTfjsBundle(srcDir: string, outDir: string, dtype: 
       chunks.push(q);
       specs.push({ ...spec, quantization: { dtype: 'uint8', scale, min } });
       // Half a step, plus float32 rounding of q · scale + min.
-      weights.push({ name: spec.name, elements: values.length, maxError, bound: scale / 2 + 255 * scale * 2 ** -15 + Math.abs(min) * 2 ** -23, scale, min });
+      weights.push({
+        name: spec.name,
+        elements: values.length,
+        maxError,
+        bound: scale / 2 + 255 * scale * 2 ** -15 + Math.abs(min) * 2 ** -23,
+        scale,
+        min,
+      });
     }
   }
   const data = concat(chunks);

@@ -28,7 +28,11 @@ type Range = ProtoRange;
 /** A reader over `file`'s bytes whose errors name the file. */
 function wire(buf: Uint8Array, file: string): ProtoReader {
   return new ProtoReader(buf, 0, buf.byteLength, (why) => {
-    throw new ModelOpsError('onnx-corrupt', `${file} is not a readable ONNX model: ${why}.`, 'Export the model again and register that file.');
+    throw new ModelOpsError(
+      'onnx-corrupt',
+      `${file} is not a readable ONNX model: ${why}.`,
+      'Export the model again and register that file.',
+    );
   });
 }
 
@@ -90,7 +94,8 @@ function readTensor(w: ProtoReader): Tensor {
     else if (f.field === 8 && f.payload) t.name = w.text(f.payload);
     else if (f.field === 9 && f.payload) raw = f.payload;
     else if (f.field === 4 && f.payload) packed = f.payload;
-    else if (f.field === 4 && f.wire === 5) floats.push(Buffer.from(w.buf.subarray(f.whole.end - 4, f.whole.end)).readFloatLE(0));
+    else if (f.field === 4 && f.wire === 5)
+      floats.push(Buffer.from(w.buf.subarray(f.whole.end - 4, f.whole.end)).readFloatLE(0));
     else {
       if (f.field === 14 && f.wire === 0 && w.varintAt(f.whole) === 1) t.external = true;
       t.rest.push(w.buf.subarray(f.whole.start, f.whole.end));
@@ -99,7 +104,8 @@ function readTensor(w: ProtoReader): Tensor {
   if (t.dataType === FLOAT) {
     const src = raw ?? packed;
     if (src) {
-      if ((src.end - src.start) % 4 !== 0) w.fail(`initializer '${t.name}' holds ${src.end - src.start} bytes, not a whole number of floats`);
+      if ((src.end - src.start) % 4 !== 0)
+        w.fail(`initializer '${t.name}' holds ${src.end - src.start} bytes, not a whole number of floats`);
       t.values = new Float32Array(copyBytes(w.buf, src.start, src.end).buffer);
     } else t.values = Float32Array.from(floats);
   }
@@ -118,7 +124,11 @@ export function quantizeOnnxFloat16(bytes: Uint8Array, file: string): OnnxQuanti
       const m = model.sub(f.payload);
       for (const mf of m.fields()) {
         if (mf.field === 1 && mf.payload && m.text(mf.payload) === QUANTIZED_KEY) {
-          throw new ModelOpsError('optimize-unsupported', `${file} is already quantised (metadata_props ${QUANTIZED_KEY}).`, 'Quantise its parent, the float32 version, instead.');
+          throw new ModelOpsError(
+            'optimize-unsupported',
+            `${file} is already quantised (metadata_props ${QUANTIZED_KEY}).`,
+            'Quantise its parent, the float32 version, instead.',
+          );
         }
       }
     }
@@ -145,7 +155,11 @@ export function quantizeOnnxFloat16(bytes: Uint8Array, file: string): OnnxQuanti
       }
       const t = readTensor(g2.sub(gf.payload));
       if (t.dataType === FLOAT16 && t.name.endsWith(SUFFIX)) {
-        throw new ModelOpsError('optimize-unsupported', `${file} is already quantised (initializer '${t.name}' is float16).`, 'Quantise its parent, the float32 version, instead.');
+        throw new ModelOpsError(
+          'optimize-unsupported',
+          `${file} is already quantised (initializer '${t.name}' is float16).`,
+          'Quantise its parent, the float32 version, instead.',
+        );
       }
       if (t.dataType !== FLOAT || !t.values || t.external || inputNames.has(t.name) || t.values.length < MIN_ELEMENTS) {
         if (t.dataType === FLOAT) kept.push(t.name);
@@ -155,7 +169,16 @@ export function quantizeOnnxFloat16(bytes: Uint8Array, file: string): OnnxQuanti
       const name16 = `${t.name}${SUFFIX}`;
       // NodeProto: input (1), output (2), name (3), op_type (4), attribute (5) { name (1), i (3), type (20) = INT (2) }.
       const attr = join([strField(1, 'to'), intField(3, FLOAT), intField(20, 2)]);
-      const cast = lenField(1, join([strField(1, name16), strField(2, t.name), strField(3, `${t.name}__cast`), strField(4, 'Cast'), lenField(5, attr)]));
+      const cast = lenField(
+        1,
+        join([
+          strField(1, name16),
+          strField(2, t.name),
+          strField(3, `${t.name}__cast`),
+          strField(4, 'Cast'),
+          lenField(5, attr),
+        ]),
+      );
       // Worth it only when the 2 bytes saved per value pay for the Cast node and the longer name.
       if (2 * t.values.length <= cast.byteLength + SUFFIX.length) {
         kept.push(t.name);
@@ -163,12 +186,21 @@ export function quantizeOnnxFloat16(bytes: Uint8Array, file: string): OnnxQuanti
         continue;
       }
       const half = encodeHalf(t.values);
-      graphParts.push(lenField(5, join([...t.rest, intField(2, FLOAT16), strField(8, name16), lenField(9, new Uint8Array(half.buffer))])));
+      graphParts.push(
+        lenField(
+          5,
+          join([...t.rest, intField(2, FLOAT16), strField(8, name16), lenField(9, new Uint8Array(half.buffer))]),
+        ),
+      );
       casts.push(cast);
       converted.push({ name: t.name, elements: t.values.length });
     }
     if (converted.length === 0) {
-      throw new ModelOpsError('optimize-unsupported', `${file} has no float32 weights of ${MIN_ELEMENTS} or more values to store as float16${kept.length ? ` (small ones kept: ${kept.slice(0, 5).join(', ')})` : ''}.`, 'Only float32 models with stored weights (initializers) can be quantised.');
+      throw new ModelOpsError(
+        'optimize-unsupported',
+        `${file} has no float32 weights of ${MIN_ELEMENTS} or more values to store as float16${kept.length ? ` (small ones kept: ${kept.slice(0, 5).join(', ')})` : ''}.`,
+        'Only float32 models with stored weights (initializers) can be quantised.',
+      );
     }
     // The Cast nodes first: nodes must be in topological order, and they only read initializers.
     modelParts.push(lenField(7, join([...casts, ...graphParts])));

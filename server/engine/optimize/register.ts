@@ -78,29 +78,56 @@ export function nextMinor(registry: Registry, parent: VersionRecord): string {
 }
 
 /** The parent's bundle directory, or an error that says why this version cannot be optimised. */
-export async function optimisableBundle(registry: Registry, parent: VersionRecord, method: OptimizeMethod): Promise<string> {
+export async function optimisableBundle(
+  registry: Registry,
+  parent: VersionRecord,
+  method: OptimizeMethod,
+): Promise<string> {
   const ref = `${parent.model}@${parent.version}`;
   const verb = method === 'quantize' ? 'quantised' : 'pruned';
   if (parent.format !== 'modelops-tfjs' && parent.format !== 'onnx') {
     throw new ModelOpsError(
       'optimize-unsupported',
       `${ref} is a '${parent.format}' artifact and cannot be ${verb}: ModelOps ${method === 'quantize' ? 'quantises TensorFlow.js bundles and ONNX versions' : 'prunes TensorFlow.js bundles'} only.`,
-      parent.format === 'unknown' || parent.format === 'torch' || parent.format === 'keras' || parent.format === 'pickle'
+      parent.format === 'unknown' ||
+        parent.format === 'torch' ||
+        parent.format === 'keras' ||
+        parent.format === 'pickle'
         ? 'Export the model to ONNX (torch.onnx.export, tf2onnx, skl2onnx), register the .onnx file, and quantise that version; or optimise it with the tool that trained it.'
         : 'Optimise it with the tool that produced it, and register the result.',
     );
   }
   const dir = await registry.artifactPath(ref);
   if (!existsSync(join(dir, MANIFEST_JSON))) {
-    throw new ModelOpsError('optimize-unsupported', `${ref} has no model bundle (${MANIFEST_JSON}) to ${method}.`, 'Register the model again as a bundle (train it with ModelOps, or register the .onnx file).');
+    throw new ModelOpsError(
+      'optimize-unsupported',
+      `${ref} has no model bundle (${MANIFEST_JSON}) to ${method}.`,
+      'Register the model again as a bundle (train it with ModelOps, or register the .onnx file).',
+    );
   }
   return dir;
 }
 
-async function score(dir: string, ref: string, loaded: LoadedConfig, root: string, signal?: AbortSignal): Promise<{ metrics: Record<string, number>; rows: Array<Record<string, unknown>>; task: 'classification' | 'regression' }> {
+async function score(
+  dir: string,
+  ref: string,
+  loaded: LoadedConfig,
+  root: string,
+  signal?: AbortSignal,
+): Promise<{
+  metrics: Record<string, number>;
+  rows: Array<Record<string, unknown>>;
+  task: 'classification' | 'regression';
+}> {
   const rt = await loadRuntime(dir);
   try {
-    const { report, scored } = await scoreRuntime(rt, { ref, config: loaded.config, configPath: loaded.path, root, signal });
+    const { report, scored } = await scoreRuntime(rt, {
+      ref,
+      config: loaded.config,
+      configPath: loaded.path,
+      root,
+      signal,
+    });
     return { metrics: flattenMetrics(report), rows: scored.rows, task: rt.task };
   } finally {
     rt.dispose();
@@ -115,7 +142,10 @@ export interface RegisterChildInput<D> {
   /** The method's parameters, recorded in the run's params. */
   params: Record<string, unknown>;
   /** Writes the child bundle into `outDir` from the parent's bundle in `parentDir`. */
-  produce(parentDir: string, outDir: string): Promise<{ details: D; metrics?: Record<string, number>; notes?: string[] }>;
+  produce(
+    parentDir: string,
+    outDir: string,
+  ): Promise<{ details: D; metrics?: Record<string, number>; notes?: string[] }>;
   note(details: D): string;
   tags: string[];
   onProgress?: (p: OptimizeProgress) => void;
@@ -123,19 +153,28 @@ export interface RegisterChildInput<D> {
 }
 
 function cancelledError(method: OptimizeMethod): ModelOpsError {
-  return new ModelOpsError('cancelled', `${method === 'quantize' ? 'Quantisation' : 'Pruning'} was cancelled.`, 'Start it again when you are ready.');
+  return new ModelOpsError(
+    'cancelled',
+    `${method === 'quantize' ? 'Quantisation' : 'Pruning'} was cancelled.`,
+    'Start it again when you are ready.',
+  );
 }
 
 /** Produces, scores, measures, gates and registers an optimised child of `parent`. */
 export async function registerOptimized<D>(input: RegisterChildInput<D>): Promise<OptimizeResult<D>> {
   const { registry, loaded, parent, method } = input;
   const parentRef = `${parent.model}@${parent.version}`;
-  const progress = (fraction: number, message: string, extra: Partial<OptimizeProgress> = {}) => input.onProgress?.({ fraction, message, ...extra });
+  const progress = (fraction: number, message: string, extra: Partial<OptimizeProgress> = {}) =>
+    input.onProgress?.({ fraction, message, ...extra });
   const check = () => {
     if (input.signal?.aborted) throw cancelledError(method);
   };
   const parentDir = await optimisableBundle(registry, parent, method);
-  let run = registry.createRun({ kind: method === 'prune' ? 'train' : 'evaluate', model: parent.model, params: { method, parent: parentRef, config: loaded.path, ...input.params } });
+  let run = registry.createRun({
+    kind: method === 'prune' ? 'train' : 'evaluate',
+    model: parent.model,
+    params: { method, parent: parentRef, config: loaded.path, ...input.params },
+  });
   // Where training writes its bundle too: inside the store, so registering it is a rename away.
   const outDir = join(registry.storeDir, 'runs', run.id, 'bundle');
   try {
@@ -144,7 +183,10 @@ export async function registerOptimized<D>(input: RegisterChildInput<D>): Promis
     progress(0.02, `${method === 'quantize' ? 'quantising' : 'pruning'} ${parentRef}`);
     const produced = await input.produce(parentDir, outDir);
     check();
-    progress(0.7, `evaluating ${parentRef} and the ${method === 'quantize' ? 'quantised' : 'pruned'} model on the test split`);
+    progress(
+      0.7,
+      `evaluating ${parentRef} and the ${method === 'quantize' ? 'quantised' : 'pruned'} model on the test split`,
+    );
     const p = await score(parentDir, parentRef, loaded, registry.root, input.signal);
     const c = await score(outDir, `${parentRef} (${method}d)`, loaded, registry.root, input.signal);
     check();
@@ -155,7 +197,10 @@ export async function registerOptimized<D>(input: RegisterChildInput<D>): Promis
     const gates = evaluateGates({
       gates: optimizeGates(loaded, p.task),
       metrics: c.metrics,
-      resolveAlias: (alias) => (alias === 'parent' ? { version: parent.version, metrics: p.metrics } : registryAliasResolver(registry, parent.model)(alias)),
+      resolveAlias: (alias) =>
+        alias === 'parent'
+          ? { version: parent.version, metrics: p.metrics }
+          : registryAliasResolver(registry, parent.model)(alias),
     });
     const parentNumbers = Object.fromEntries(MEASUREMENT_KEYS.map((k) => [`parent_${k}`, pm[k]]));
     const metrics: Record<string, number> = { ...c.metrics, ...cm, ...parentNumbers, ...(produced.metrics ?? {}) };
@@ -174,7 +219,11 @@ export async function registerOptimized<D>(input: RegisterChildInput<D>): Promis
     });
     const ref = `${version.model}@${version.version}`;
     const gated = registry.recordGates(ref, gates);
-    run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics: { ...c.metrics, ...cm } });
+    run = registry.finishRun(run.id, {
+      status: 'succeeded',
+      version: version.version,
+      metrics: { ...c.metrics, ...cm },
+    });
     progress(1, `registered ${ref}${gates.passed ? '' : ' (gates failed)'}`);
     return {
       version: gated,

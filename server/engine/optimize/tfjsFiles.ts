@@ -34,7 +34,12 @@ export function specBytes(spec: WeightSpec): number {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const dtype = spec.quantization?.dtype ?? spec.dtype;
   const per = BYTES[dtype];
-  if (per === undefined) throw new ModelOpsError('bundle-format', `Weight '${spec.name}' has dtype '${dtype}', which the optimisers do not read.`, 'Only float32, int32 and bool weights (or TF.js-quantised ones) are supported.');
+  if (per === undefined)
+    throw new ModelOpsError(
+      'bundle-format',
+      `Weight '${spec.name}' has dtype '${dtype}', which the optimisers do not read.`,
+      'Only float32, int32 and bool weights (or TF.js-quantised ones) are supported.',
+    );
   return n * per;
 }
 
@@ -44,21 +49,40 @@ export async function readTfjsFiles(dir: string): Promise<TfjsFiles> {
   try {
     modelJson = JSON.parse(await readFile(path, 'utf8')) as tf.io.ModelJSON;
   } catch {
-    throw new ModelOpsError('bundle-corrupt', `${path} is missing or not valid JSON.`, 'The bundle is damaged; register the version again.');
+    throw new ModelOpsError(
+      'bundle-corrupt',
+      `${path} is missing or not valid JSON.`,
+      'The bundle is damaged; register the version again.',
+    );
   }
-  if (!Array.isArray(modelJson.weightsManifest)) throw new ModelOpsError('bundle-corrupt', `${path} has no weightsManifest.`, 'The bundle is damaged; register the version again.');
+  if (!Array.isArray(modelJson.weightsManifest))
+    throw new ModelOpsError(
+      'bundle-corrupt',
+      `${path} has no weightsManifest.`,
+      'The bundle is damaged; register the version again.',
+    );
   const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
   const compressed = !existsSync(join(dir, WEIGHTS_BIN)) && existsSync(join(dir, WEIGHTS_GZ));
   let data: Uint8Array;
   try {
     // A copy that owns its ArrayBuffer: a Buffer may be a view into a shared pool.
-    data = new Uint8Array(compressed ? gunzipSync(await readFile(join(dir, WEIGHTS_GZ))) : await readFile(join(dir, WEIGHTS_BIN)));
+    data = new Uint8Array(
+      compressed ? gunzipSync(await readFile(join(dir, WEIGHTS_GZ))) : await readFile(join(dir, WEIGHTS_BIN)),
+    );
   } catch {
-    throw new ModelOpsError('bundle-incomplete', `The model bundle ${dir} has no readable ${WEIGHTS_BIN}.`, 'Register the version again from a complete bundle.');
+    throw new ModelOpsError(
+      'bundle-incomplete',
+      `The model bundle ${dir} has no readable ${WEIGHTS_BIN}.`,
+      'Register the version again from a complete bundle.',
+    );
   }
   const expected = specs.reduce((a, s) => a + specBytes(s), 0);
   if (expected !== data.byteLength) {
-    throw new ModelOpsError('bundle-corrupt', `${join(dir, compressed ? WEIGHTS_GZ : WEIGHTS_BIN)} holds ${data.byteLength} bytes; its manifest describes ${expected}.`, 'The bundle is damaged; register the version again.');
+    throw new ModelOpsError(
+      'bundle-corrupt',
+      `${join(dir, compressed ? WEIGHTS_GZ : WEIGHTS_BIN)} holds ${data.byteLength} bytes; its manifest describes ${expected}.`,
+      'The bundle is damaged; register the version again.',
+    );
   }
   return { modelJson, specs, data, compressed };
 }
@@ -67,9 +91,17 @@ export async function readTfjsFiles(dir: string): Promise<TfjsFiles> {
  * Writes model.json (one weights group) and the weights (gzip-compressed as weights.bin.gz
  * when `gzip`), and copies the other files of `fromDir` (modelops.json, …) unchanged.
  */
-export async function writeTfjsFiles(dir: string, fromDir: string, files: { modelJson: tf.io.ModelJSON; specs: WeightSpec[]; data: Uint8Array }, gzip = false): Promise<void> {
+export async function writeTfjsFiles(
+  dir: string,
+  fromDir: string,
+  files: { modelJson: tf.io.ModelJSON; specs: WeightSpec[]; data: Uint8Array },
+  gzip = false,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const modelJson: tf.io.ModelJSON = { ...files.modelJson, weightsManifest: [{ paths: [WEIGHTS_BIN], weights: files.specs }] };
+  const modelJson: tf.io.ModelJSON = {
+    ...files.modelJson,
+    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: files.specs }],
+  };
   for (const name of await readdir(fromDir)) {
     if (name === MODEL_JSON || name === WEIGHTS_BIN || name === WEIGHTS_GZ) continue;
     if ((await stat(join(fromDir, name))).isFile()) await copyFile(join(fromDir, name), join(dir, name));
@@ -92,4 +124,3 @@ export function copyBytes(data: Uint8Array, start: number, end: number): Uint8Ar
   out.set(data.subarray(start, end));
   return out;
 }
-

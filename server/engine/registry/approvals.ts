@@ -13,7 +13,15 @@ import { filters, json, now, pageLimit, type StoreHandle } from './handle';
 import { validateAlias, validateModelName } from './refs';
 import { canonicalJson } from './semver';
 import type { VersionLookup, VersionRow } from './versions';
-import type { ApprovalRecord, ApprovalRequirement, ApproveInput, AuditEntry, AuditQuery, AuditVerification, ExternalAuditEvent } from './types';
+import type {
+  ApprovalRecord,
+  ApprovalRequirement,
+  ApproveInput,
+  AuditEntry,
+  AuditQuery,
+  AuditVerification,
+  ExternalAuditEvent,
+} from './types';
 
 interface ApprovalRow {
   id: number;
@@ -53,7 +61,10 @@ function toApproval(r: ApprovalRow): ApprovalRecord {
 
 /** A comment is free text shown in terminals and cards: no control characters but newlines, bounded. */
 function cleanComment(c: string | null | undefined): string | null {
-  const s = (c ?? '').replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, ' ').trim().slice(0, 2000);
+  const s = (c ?? '')
+    .replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, ' ')
+    .trim()
+    .slice(0, 2000);
   return s || null;
 }
 
@@ -70,11 +81,18 @@ export class ApprovalStore {
    */
   private aliasPolicy(): AliasPolicy {
     const policy = this.options.aliasPolicy ?? readAliasPolicy(this.options.configPath);
-    const last = this.h.pluck<[], string>(`SELECT after FROM audit_log WHERE action = 'policy.change' ORDER BY seq DESC LIMIT 1`).get();
+    const last = this.h
+      .pluck<[], string>(`SELECT after FROM audit_log WHERE action = 'policy.change' ORDER BY seq DESC LIMIT 1`)
+      .get();
     const now_ = canonicalJson(policy);
     const empty = policy.protectedAliases.length === 0 && !policy.separationOfDuties;
     if ((last === undefined && !empty) || (last !== undefined && last !== now_)) {
-      this.h.record({ action: 'policy.change', subject: 'registry.protectedAliases', before: last === undefined ? null : json<unknown>(last, null), after: policy });
+      this.h.record({
+        action: 'policy.change',
+        subject: 'registry.protectedAliases',
+        before: last === undefined ? null : json<unknown>(last, null),
+        after: policy,
+      });
     }
     return policy;
   }
@@ -82,7 +100,9 @@ export class ApprovalStore {
   /** Inside the alias's write: the approval a protected alias needs (refused without one), or null when it is not protected. */
   approvalFor(row: VersionRow, alias: string): ApprovalRecord | null {
     const policy = this.aliasPolicy();
-    return policy.protectedAliases.includes(alias) ? this.findApproval(row, { scope: 'alias', name: alias, separationOfDuties: policy.separationOfDuties }) : null;
+    return policy.protectedAliases.includes(alias)
+      ? this.findApproval(row, { scope: 'alias', name: alias, separationOfDuties: policy.separationOfDuties })
+      : null;
   }
 
   /** The newest approval of this exact version and artifact for the alias or target, or a refusal that says what to run. */
@@ -108,7 +128,10 @@ export class ApprovalStore {
       return toApproval(r);
     }
     const what = req.scope === 'alias' ? `become '${req.name}' of ${row.model}` : `be deployed to target '${req.name}'`;
-    const rule = req.scope === 'alias' ? `'${req.name}' is in registry.protectedAliases` : `deploy.targets.${req.name}.requireApproval is true`;
+    const rule =
+      req.scope === 'alias'
+        ? `'${req.name}' is in registry.protectedAliases`
+        : `deploy.targets.${req.name}.requireApproval is true`;
     const author = row.registered_by ?? 'unknown (registered before the audit trail)';
     const run = `modelops approve ${label} --for ${req.name} --comment "…"`;
     const someone = req.separationOfDuties ? `someone other than its author (${author})` : 'a reviewer';
@@ -126,12 +149,20 @@ export class ApprovalStore {
         `Review the version again and ask ${someone} to run: ${run}`,
       );
     }
-    throw new ModelOpsError('approval-required', `${label} cannot ${what}: ${rule}, and ${label} (artifact ${row.artifact_digest}) has no approval for it.`, `Ask ${someone} to run: ${run}`);
+    throw new ModelOpsError(
+      'approval-required',
+      `${label} cannot ${what}: ${rule}, and ${label} (artifact ${row.artifact_digest}) has no approval for it.`,
+      `Ask ${someone} to run: ${run}`,
+    );
   }
 
   approve(ref: string, input: ApproveInput): ApprovalRecord {
     if (input.scope !== 'alias' && input.scope !== 'target') {
-      throw new ModelOpsError('invalid-approval', `An approval is for an alias or a target, not '${String(input.scope)}'.`, 'Pass --for <alias|target>.');
+      throw new ModelOpsError(
+        'invalid-approval',
+        `An approval is for an alias or a target, not '${String(input.scope)}'.`,
+        'Pass --for <alias|target>.',
+      );
     }
     const name = input.scope === 'alias' ? validateAlias(input.name) : (checkTargetName(input.name), input.name);
     const comment = cleanComment(input.comment);
@@ -159,7 +190,13 @@ export class ApprovalStore {
         model: row.model,
         version: row.version,
         ...(input.scope === 'alias' ? { alias: name } : { target: name }),
-        after: { approval: id, artifactDigest: row.artifact_digest, comment, author: row.registered_by ?? null, separationOfDuties: sod },
+        after: {
+          approval: id,
+          artifactDigest: row.artifact_digest,
+          comment,
+          author: row.registered_by ?? null,
+          separationOfDuties: sod,
+        },
       });
       return { id, model: row.model };
     });
@@ -171,7 +208,9 @@ export class ApprovalStore {
     return this.h.read(() => {
       const { sql, params } = filters({ 'a.model = ?': query.model });
       const rows = this.h
-        .stmt<Array<string | number>, ApprovalRow>(`SELECT a.*, v.artifact_digest AS current_digest FROM approvals a LEFT JOIN versions v ON v.model = a.model AND v.version = a.version ${sql} ORDER BY a.id DESC LIMIT ?`)
+        .stmt<Array<string | number>, ApprovalRow>(
+          `SELECT a.*, v.artifact_digest AS current_digest FROM approvals a LEFT JOIN versions v ON v.model = a.model AND v.version = a.version ${sql} ORDER BY a.id DESC LIMIT ?`,
+        )
         .all(...params, pageLimit(query.limit));
       return rows.map(toApproval);
     });
@@ -189,7 +228,11 @@ export class AuditTrail {
   audit(event: ExternalAuditEvent): AuditEntry {
     const allowed: ExternalAuditEvent['action'][] = ['token.set', 'token.cleared', 'config.snapshot'];
     if (!allowed.includes(event.action)) {
-      throw new ModelOpsError('invalid-audit-event', `'${String(event.action)}' is not an event that can be reported to the audit trail.`, `Report one of: ${allowed.join(', ')}; the engine records its own changes.`);
+      throw new ModelOpsError(
+        'invalid-audit-event',
+        `'${String(event.action)}' is not an event that can be reported to the audit trail.`,
+        `Report one of: ${allowed.join(', ')}; the engine records its own changes.`,
+      );
     }
     if (event.target) checkTargetName(event.target);
     if (event.model) validateModelName(event.model);
@@ -197,7 +240,11 @@ export class AuditTrail {
     for (const [k, v] of Object.entries(event.detail ?? {})) {
       // The trail must never hold a secret: refuse a field that would carry one.
       if (/^(token|value|password|secret|authorization)$/i.test(k)) {
-        throw new ModelOpsError('audit-secret', `The audit detail '${k}' looks like it carries a secret; the audit trail records that a token changed, never the token.`, 'Report the secret\'s name (e.g. tokenSecret) only.');
+        throw new ModelOpsError(
+          'audit-secret',
+          `The audit detail '${k}' looks like it carries a secret; the audit trail records that a token changed, never the token.`,
+          "Report the secret's name (e.g. tokenSecret) only.",
+        );
       }
       if (v !== null && !['string', 'number', 'boolean'].includes(typeof v)) continue;
       detail[k.slice(0, 64)] = typeof v === 'string' ? v.slice(0, 500) : v;
@@ -218,13 +265,20 @@ export class AuditTrail {
     let since: string | undefined;
     if (query.since !== undefined && query.since !== '') {
       const t = Date.parse(query.since);
-      if (Number.isNaN(t)) throw new ModelOpsError('invalid-since', `--since '${query.since}' is not a date.`, 'Use an ISO date or date-time, e.g. 2024-05-01 or 2024-05-01T12:00:00Z.');
+      if (Number.isNaN(t))
+        throw new ModelOpsError(
+          'invalid-since',
+          `--since '${query.since}' is not a date.`,
+          'Use an ISO date or date-time, e.g. 2024-05-01 or 2024-05-01T12:00:00Z.',
+        );
       since = new Date(t).toISOString();
     }
     const limit = Math.max(1, Math.min(100_000, Math.floor(query.limit ?? 10_000)));
     return this.h.read(() => {
       const { sql, params } = filters({ 'model = ?': query.model, 'at >= ?': since });
-      const rows = this.h.stmt<Array<string | number>, AuditRow>(`SELECT * FROM audit_log ${sql} ORDER BY seq DESC LIMIT ?`).all(...params, limit);
+      const rows = this.h
+        .stmt<Array<string | number>, AuditRow>(`SELECT * FROM audit_log ${sql} ORDER BY seq DESC LIMIT ?`)
+        .all(...params, limit);
       return rows.reverse().map(toAuditEntry);
     });
   }
@@ -233,12 +287,19 @@ export class AuditTrail {
     return this.h.read(() => {
       const head = readHead(this.h.storeDir);
       // Its own statement: an iteration left open would hold a cached one busy.
-      const result = verifyRows(this.h.db.prepare<[], AuditRow>(`SELECT * FROM audit_log ORDER BY seq`).iterate(), head);
+      const result = verifyRows(
+        this.h.db.prepare<[], AuditRow>(`SELECT * FROM audit_log ORDER BY seq`).iterate(),
+        head,
+      );
       if (!result.ok) return result;
       const rewritten = checkAnchoredEntry(this.h.db, head);
       if (rewritten && head && head !== 'unreadable') {
         const r = this.h.stmt<[number], AuditRow>(`SELECT * FROM audit_log WHERE seq = ?`).get(head.seq);
-        return { ...result, ok: false, firstBad: { seq: head.seq, problem: rewritten, entry: r ? toAuditEntry(r) : null } };
+        return {
+          ...result,
+          ok: false,
+          firstBad: { seq: head.seq, problem: rewritten, entry: r ? toAuditEntry(r) : null },
+        };
       }
       return result;
     });

@@ -42,7 +42,12 @@ const HEX = /^[0-9a-f]{64}$/;
 
 export function digestHex(d: Digest): string {
   const hex = d.startsWith('sha256:') ? d.slice(7) : d;
-  if (!HEX.test(hex)) throw new ModelOpsError('invalid-digest', `Invalid artifact digest '${d}'.`, 'Digests look like sha256:<64 hex digits>.');
+  if (!HEX.test(hex))
+    throw new ModelOpsError(
+      'invalid-digest',
+      `Invalid artifact digest '${d}'.`,
+      'Digests look like sha256:<64 hex digits>.',
+    );
   return hex;
 }
 
@@ -72,7 +77,12 @@ export class ArtifactStore {
   async put(source: string): Promise<StoredArtifact> {
     const st = await stat(source);
     if (st.isDirectory()) return this.putDirectory(source);
-    if (!st.isFile()) throw new ModelOpsError('artifact-not-file', `${source} is neither a file nor a directory.`, 'Register a model file or a model folder.');
+    if (!st.isFile())
+      throw new ModelOpsError(
+        'artifact-not-file',
+        `${source} is neither a file nor a directory.`,
+        'Register a model file or a model folder.',
+      );
     const { digest, size } = await this.putFile(source);
     return { digest, kind: 'file', size, files: [] };
   }
@@ -262,7 +272,8 @@ export class ArtifactStore {
     try {
       this.privateDir(tmp);
       for (const [rel, entry] of Object.entries(manifest.files)) {
-        if (rel.split('/').some((s) => s === '..' || s === '') || rel.startsWith('/')) throw corrupt(label, `manifest path '${rel}'`, digest, 'unsafe path');
+        if (rel.split('/').some((s) => s === '..' || s === '') || rel.startsWith('/'))
+          throw corrupt(label, `manifest path '${rel}'`, digest, 'unsafe path');
         const out = join(tmp, ...rel.split('/'));
         this.privateDir(dirname(out));
         const blob = this.blobPath(entry.digest);
@@ -406,15 +417,17 @@ async function listFiles(root: string): Promise<string[]> {
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) out.push(relative(root, p).split(sep).join('/'));
       else if ((await lstat(p)).isSymbolicLink()) {
-        throw new ModelOpsError('artifact-symlink', `${p} is a symbolic link.`, 'Copy the linked file into the model folder; the store keeps only regular files.');
+        throw new ModelOpsError(
+          'artifact-symlink',
+          `${p} is a symbolic link.`,
+          'Copy the linked file into the model folder; the store keeps only regular files.',
+        );
       }
     }
   };
   await walk(root);
   return out.sort();
 }
-
-
 
 function corrupt(label: string, what: string, expected: string, actual: string): ModelOpsError {
   return new ModelOpsError(

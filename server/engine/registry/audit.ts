@@ -46,7 +46,20 @@ export interface AuditInput {
 
 /** The canonical form of an entry: every stored field but the hash, in a fixed order, as JSON. */
 export function canonicalEntry(r: Omit<AuditRow, 'hash'>): string {
-  return JSON.stringify([r.seq, r.at, r.actor, r.action, r.subject, r.model, r.version, r.alias, r.target, r.before, r.after, r.prev_hash]);
+  return JSON.stringify([
+    r.seq,
+    r.at,
+    r.actor,
+    r.action,
+    r.subject,
+    r.model,
+    r.version,
+    r.alias,
+    r.target,
+    r.before,
+    r.after,
+    r.prev_hash,
+  ]);
 }
 
 export function entryHash(r: Omit<AuditRow, 'hash'>): string {
@@ -57,7 +70,8 @@ const stored = (v: unknown): string | null => (v === undefined || v === null ? n
 
 /** Appends one entry; call inside the write transaction of the change it records. */
 export function appendAudit(db: Db, actor: string, input: AuditInput, at: string): AuditRow {
-  const last = db.prepare(`SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).get() as { seq: number; hash: string } | undefined;
+  const last = db.prepare(`SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).get() as
+    { seq: number; hash: string } | undefined;
   const row: Omit<AuditRow, 'hash'> = {
     seq: (last?.seq ?? 0) + 1,
     at,
@@ -122,7 +136,13 @@ export function readHead(storeDir: string): AuditHead | null | 'unreadable' {
   }
   try {
     const h = JSON.parse(text) as Partial<AuditHead>;
-    if (typeof h.seq === 'number' && Number.isInteger(h.seq) && typeof h.hash === 'string' && /^[0-9a-f]{64}$/.test(h.hash)) return { seq: h.seq, hash: h.hash };
+    if (
+      typeof h.seq === 'number' &&
+      Number.isInteger(h.seq) &&
+      typeof h.hash === 'string' &&
+      /^[0-9a-f]{64}$/.test(h.hash)
+    )
+      return { seq: h.seq, hash: h.hash };
   } catch {
     /* fall through */
   }
@@ -151,26 +171,58 @@ export function writeHead(storeDir: string, head: AuditHead): void {
 export function verifyRows(rows: Iterable<AuditRow>, head: AuditHead | null | 'unreadable'): AuditVerification {
   let prev: AuditRow | null = null;
   let count = 0;
-  const bad = (r: AuditRow | null, seq: number, problem: string): AuditVerification => ({ ok: false, entries: count, head: prev ? { seq: prev.seq, hash: prev.hash } : null, firstBad: { seq, problem, entry: r ? toAuditEntry(r) : null }, anchor: anchorState(head) });
+  const bad = (r: AuditRow | null, seq: number, problem: string): AuditVerification => ({
+    ok: false,
+    entries: count,
+    head: prev ? { seq: prev.seq, hash: prev.hash } : null,
+    firstBad: { seq, problem, entry: r ? toAuditEntry(r) : null },
+    anchor: anchorState(head),
+  });
   for (const r of rows) {
     const expectedSeq = (prev?.seq ?? 0) + 1;
-    if (r.hash !== entryHash(r)) return bad(r, r.seq, `entry #${r.seq} (${r.action} ${r.subject}) was changed after it was written: its contents do not match its hash`);
+    if (r.hash !== entryHash(r))
+      return bad(
+        r,
+        r.seq,
+        `entry #${r.seq} (${r.action} ${r.subject}) was changed after it was written: its contents do not match its hash`,
+      );
     if (r.seq !== expectedSeq) {
-      const missing = r.seq > expectedSeq ? `entr${r.seq - expectedSeq > 1 ? `ies #${expectedSeq}–#${r.seq - 1} are` : `y #${expectedSeq} is`} missing` : `it comes after #${prev?.seq}`;
-      return bad(r, r.seq, `entry #${r.seq} (${r.action} ${r.subject}) is out of sequence: ${missing} (deleted or reordered)`);
+      const missing =
+        r.seq > expectedSeq
+          ? `entr${r.seq - expectedSeq > 1 ? `ies #${expectedSeq}–#${r.seq - 1} are` : `y #${expectedSeq} is`} missing`
+          : `it comes after #${prev?.seq}`;
+      return bad(
+        r,
+        r.seq,
+        `entry #${r.seq} (${r.action} ${r.subject}) is out of sequence: ${missing} (deleted or reordered)`,
+      );
     }
     if (r.prev_hash !== (prev?.hash ?? GENESIS_HASH)) {
-      return bad(r, r.seq, `entry #${r.seq} (${r.action} ${r.subject}) does not follow ${prev ? `#${prev.seq}` : 'the start of the log'}: an entry before it was removed, replaced or reordered`);
+      return bad(
+        r,
+        r.seq,
+        `entry #${r.seq} (${r.action} ${r.subject}) does not follow ${prev ? `#${prev.seq}` : 'the start of the log'}: an entry before it was removed, replaced or reordered`,
+      );
     }
     prev = r;
     count++;
   }
   if (head && head !== 'unreadable') {
     if (!prev || prev.seq < head.seq) {
-      return bad(null, head.seq, `the log ends at ${prev ? `#${prev.seq}` : 'nothing'}, but entry #${head.seq} was written (${AUDIT_HEAD_FILE}): entries were deleted from the end`);
+      return bad(
+        null,
+        head.seq,
+        `the log ends at ${prev ? `#${prev.seq}` : 'nothing'}, but entry #${head.seq} was written (${AUDIT_HEAD_FILE}): entries were deleted from the end`,
+      );
     }
   }
-  return { ok: true, entries: count, head: prev ? { seq: prev.seq, hash: prev.hash } : null, firstBad: null, anchor: anchorState(head) };
+  return {
+    ok: true,
+    entries: count,
+    head: prev ? { seq: prev.seq, hash: prev.hash } : null,
+    firstBad: null,
+    anchor: anchorState(head),
+  };
 }
 
 function anchorState(head: AuditHead | null | 'unreadable'): AuditVerification['anchor'] {
@@ -181,6 +233,7 @@ function anchorState(head: AuditHead | null | 'unreadable'): AuditVerification['
 export function checkAnchoredEntry(db: Db, head: AuditHead | null | 'unreadable'): string | null {
   if (!head || head === 'unreadable') return null;
   const h = db.prepare(`SELECT hash FROM audit_log WHERE seq = ?`).pluck().get(head.seq) as string | undefined;
-  if (h !== undefined && h !== head.hash) return `entry #${head.seq} does not carry the hash recorded in ${AUDIT_HEAD_FILE} (${head.hash.slice(0, 12)}…): the log was rewritten from there on`;
+  if (h !== undefined && h !== head.hash)
+    return `entry #${head.seq} does not carry the hash recorded in ${AUDIT_HEAD_FILE} (${head.hash.slice(0, 12)}…): the log was rewritten from there on`;
   return null;
 }

@@ -48,7 +48,17 @@ function toDeployment(r: DeploymentRow): DeploymentRecord {
 }
 
 function toAlert(r: AlertRow): AlertRecord {
-  return { id: r.id, target: r.target, model: r.model, version: r.version, rule: r.rule, metric: r.metric, message: r.message, at: r.at, acknowledged: r.acknowledged === 1 };
+  return {
+    id: r.id,
+    target: r.target,
+    model: r.model,
+    version: r.version,
+    rule: r.rule,
+    metric: r.metric,
+    message: r.message,
+    at: r.at,
+    acknowledged: r.acknowledged === 1,
+  };
 }
 
 export class DeploymentStore {
@@ -62,13 +72,39 @@ export class DeploymentStore {
       const row = this.versions.findRow(`${d.model}@${d.version}`);
       // One active deployment per model and target: a new active one supersedes the old.
       if (d.status === 'active') {
-        this.h.stmt<[string, string]>(`UPDATE deployments SET status = 'superseded' WHERE target = ? AND model = ? AND status = 'active'`).run(d.target, d.model);
+        this.h
+          .stmt<[string, string]>(
+            `UPDATE deployments SET status = 'superseded' WHERE target = ? AND model = ? AND status = 'active'`,
+          )
+          .run(d.target, d.model);
       }
       const info = this.h
-        .stmt<[string, string, string, DeploymentRecord['status'], string | null, string, string, string | null, number | null]>(
+        .stmt<
+          [
+            string,
+            string,
+            string,
+            DeploymentRecord['status'],
+            string | null,
+            string,
+            string,
+            string | null,
+            number | null,
+          ]
+        >(
           `INSERT INTO deployments (target, model, version, status, previous_version, at, steps, reason, approval_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(d.target, d.model, d.version, d.status, d.previousVersion, now(), JSON.stringify(d.steps ?? []), d.reason, d.approvalId ?? null);
+        .run(
+          d.target,
+          d.model,
+          d.version,
+          d.status,
+          d.previousVersion,
+          now(),
+          JSON.stringify(d.steps ?? []),
+          d.reason,
+          d.approvalId ?? null,
+        );
       const id = Number(info.lastInsertRowid);
       this.h.record({
         action: d.status === 'active' ? 'deploy' : d.status === 'rolled-back' ? 'deploy.rolled-back' : 'deploy.failed',
@@ -77,25 +113,42 @@ export class DeploymentStore {
         version: d.version,
         target: d.target,
         before: { version: d.previousVersion },
-        after: { deployment: id, status: d.status, artifactDigest: row.artifact_digest, reason: d.reason, approvalId: d.approvalId ?? null, failed: (d.steps ?? []).filter((s) => !s.ok).map((s) => `${s.step}: ${s.detail}`) },
+        after: {
+          deployment: id,
+          status: d.status,
+          artifactDigest: row.artifact_digest,
+          reason: d.reason,
+          approvalId: d.approvalId ?? null,
+          failed: (d.steps ?? []).filter((s) => !s.ok).map((s) => `${s.step}: ${s.detail}`),
+        },
       });
       return id;
     });
     this.h.emit({ kind: 'deployments', model: d.model }, { kind: 'versions', model: d.model });
-    return this.h.read(() => toDeployment(this.h.stmt<[number], DeploymentRow>(`SELECT * FROM deployments WHERE id = ?`).get(id) as DeploymentRow));
+    return this.h.read(() =>
+      toDeployment(
+        this.h.stmt<[number], DeploymentRow>(`SELECT * FROM deployments WHERE id = ?`).get(id) as DeploymentRow,
+      ),
+    );
   }
 
   listDeployments(query: { target?: string; model?: string; limit?: number } = {}): DeploymentRecord[] {
     return this.h.read(() => {
       const { sql, params } = filters({ 'target = ?': query.target, 'model = ?': query.model });
-      const rows = this.h.stmt<Array<string | number>, DeploymentRow>(`SELECT * FROM deployments ${sql} ORDER BY id DESC LIMIT ?`).all(...params, pageLimit(query.limit));
+      const rows = this.h
+        .stmt<Array<string | number>, DeploymentRow>(`SELECT * FROM deployments ${sql} ORDER BY id DESC LIMIT ?`)
+        .all(...params, pageLimit(query.limit));
       return rows.map(toDeployment);
     });
   }
 
   activeDeployment(target: string, model: string): DeploymentRecord | null {
     return this.h.read(() => {
-      const row = this.h.stmt<[string, string], DeploymentRow>(`SELECT * FROM deployments WHERE target = ? AND model = ? AND status = 'active' ORDER BY id DESC LIMIT 1`).get(target, model);
+      const row = this.h
+        .stmt<[string, string], DeploymentRow>(
+          `SELECT * FROM deployments WHERE target = ? AND model = ? AND status = 'active' ORDER BY id DESC LIMIT 1`,
+        )
+        .get(target, model);
       return row ? toDeployment(row) : null;
     });
   }
@@ -104,18 +157,27 @@ export class DeploymentStore {
     const id = this.h.write(() =>
       Number(
         this.h
-          .stmt<[string, string, string, string, string, string, string]>(`INSERT INTO alerts (target, model, version, rule, metric, message, at, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`)
+          .stmt<[string, string, string, string, string, string, string]>(
+            `INSERT INTO alerts (target, model, version, rule, metric, message, at, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
+          )
           .run(a.target, a.model, a.version, a.rule, a.metric, a.message, now()).lastInsertRowid,
       ),
     );
     this.h.emit({ kind: 'alerts', model: a.model });
-    return this.h.read(() => toAlert(this.h.stmt<[number], AlertRow>(`SELECT * FROM alerts WHERE id = ?`).get(id) as AlertRow));
+    return this.h.read(() =>
+      toAlert(this.h.stmt<[number], AlertRow>(`SELECT * FROM alerts WHERE id = ?`).get(id) as AlertRow),
+    );
   }
 
   listAlerts(query: { target?: string; unacknowledgedOnly?: boolean; limit?: number } = {}): AlertRecord[] {
     return this.h.read(() => {
-      const { sql, params } = filters({ 'target = ?': query.target, 'acknowledged = 0': query.unacknowledgedOnly ? true : undefined });
-      const rows = this.h.stmt<Array<string | number>, AlertRow>(`SELECT * FROM alerts ${sql} ORDER BY id DESC LIMIT ?`).all(...params, pageLimit(query.limit));
+      const { sql, params } = filters({
+        'target = ?': query.target,
+        'acknowledged = 0': query.unacknowledgedOnly ? true : undefined,
+      });
+      const rows = this.h
+        .stmt<Array<string | number>, AlertRow>(`SELECT * FROM alerts ${sql} ORDER BY id DESC LIMIT ?`)
+        .all(...params, pageLimit(query.limit));
       return rows.map(toAlert);
     });
   }

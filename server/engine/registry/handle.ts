@@ -61,7 +61,10 @@ export function json<T>(s: string | null, fallback: T): T {
  * A WHERE clause from conditions that apply when their value is set: a condition with a `?`
  * binds the value, one without (e.g. 'acknowledged = 0') only needs it truthy.
  */
-export function filters(conditions: Record<string, string | number | boolean | undefined>): { sql: string; params: Array<string | number> } {
+export function filters(conditions: Record<string, string | number | boolean | undefined>): {
+  sql: string;
+  params: Array<string | number>;
+} {
   const where: string[] = [];
   const params: Array<string | number> = [];
   for (const [condition, value] of Object.entries(conditions)) {
@@ -120,7 +123,11 @@ export class StoreHandle implements StoreAccess {
     if (this.closed) throw new ModelOpsError('registry-closed', 'The registry is closed.', 'Open it again.');
     if (this.lostDatabase) throw lostError(this.dbPath, this.lostDatabase);
     if (this.readonly) {
-      throw new ModelOpsError('registry-readonly', `The registry at ${this.storeDir} was opened read-only.`, 'Open the workspace with write access (and trust it) to change the registry.');
+      throw new ModelOpsError(
+        'registry-readonly',
+        `The registry at ${this.storeDir} was opened read-only.`,
+        'Open the workspace with write access (and trust it) to change the registry.',
+      );
     }
   }
 
@@ -223,7 +230,12 @@ export function plainAccess(db: Db, dbPath: string, readonly: boolean): StoreAcc
     },
     write<T>(fn: () => T): T {
       if (!db.open) throw new ModelOpsError('registry-closed', 'The registry is closed.', 'Open it again.');
-      if (readonly) throw new ModelOpsError('registry-readonly', `${dbPath} was opened read-only.`, 'Open the workspace with write access (and trust it) to change the registry.');
+      if (readonly)
+        throw new ModelOpsError(
+          'registry-readonly',
+          `${dbPath} was opened read-only.`,
+          'Open the workspace with write access (and trust it) to change the registry.',
+        );
       return withWriteTx(db, dbPath, fn);
     },
   };

@@ -6,7 +6,14 @@ export * from './types';
 export { openRegistry, type LostDatabase, type OpenRegistryOptions, type WorkspaceRegistry } from './registry';
 export { parseRef, validateModelName, validateAlias, formatRef, type ParsedRef } from './refs';
 export { compareSemver, parseSemver, isValidSemver } from './semver';
-export { detectModelFormat, formatNotice, isModelPath, MODEL_FILE_GLOB, ONNX_EXPORTS, RUNNABLE_FORMATS } from './modelFiles';
+export {
+  detectModelFormat,
+  formatNotice,
+  isModelPath,
+  MODEL_FILE_GLOB,
+  ONNX_EXPORTS,
+  RUNNABLE_FORMATS,
+} from './modelFiles';
 export { buildLineage, formatBytes, type LineageView } from './lineage';
 export { versionConfig, diffVersions, type VersionConfig, type VersionDiff } from './versionConfig';
 export { diffLines, splitLines, unifiedDiff, type DiffOp, type UnifiedDiffOptions } from './textDiff';

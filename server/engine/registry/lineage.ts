@@ -10,9 +10,14 @@ const GIT_TIMEOUT_MS = 3000;
 
 function run(cmd: string, args: string[], cwd: string): Promise<string | null> {
   return new Promise((done) => {
-    execFile(cmd, args, { cwd, timeout: GIT_TIMEOUT_MS, maxBuffer: 8 * 1024 * 1024, windowsHide: true }, (err, stdout) => {
-      done(err ? null : stdout);
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd, timeout: GIT_TIMEOUT_MS, maxBuffer: 8 * 1024 * 1024, windowsHide: true },
+      (err, stdout) => {
+        done(err ? null : stdout);
+      },
+    );
   });
 }
 
@@ -71,7 +76,14 @@ export function buildLineage(registry: Registry, ref: string): LineageView {
   if (v.runId) {
     try {
       const r = registry.getRun(v.runId);
-      run = { id: r.id, kind: r.kind, status: r.status, startedAt: r.startedAt, durationMs: r.durationMs, backend: r.backend };
+      run = {
+        id: r.id,
+        kind: r.kind,
+        status: r.status,
+        startedAt: r.startedAt,
+        durationMs: r.durationMs,
+        backend: r.backend,
+      };
     } catch {
       run = null;
     }
@@ -94,10 +106,16 @@ export function buildLineage(registry: Registry, ref: string): LineageView {
   const git = v.gitCommit ? { commit: v.gitCommit, dirty: v.gitDirty } : null;
   const lines: LineageView['lines'] = [
     { label: 'version', value: `${v.model}@${v.version}${v.aliases.length ? ` (${v.aliases.join(', ')})` : ''}` },
-    { label: 'artifact', value: `${v.format} ${v.artifactKind}, ${formatBytes(v.sizeBytes)}, ${short(v.artifactDigest)}` },
+    {
+      label: 'artifact',
+      value: `${v.format} ${v.artifactKind}, ${formatBytes(v.sizeBytes)}, ${short(v.artifactDigest)}`,
+    },
     { label: 'run', value: run ? `${run.id} (${run.kind}, ${run.status})` : v.runId ? `${v.runId} (not found)` : '—' },
     { label: 'config', value: short(v.configDigest) },
-    { label: 'data', value: v.datasets.length ? v.datasets.map((d) => `${d.role}: ${d.path} (${short(d.digest)})`).join('; ') : '—' },
+    {
+      label: 'data',
+      value: v.datasets.length ? v.datasets.map((d) => `${d.role}: ${d.path} (${short(d.digest)})`).join('; ') : '—',
+    },
     { label: 'git', value: git ? `${git.commit.slice(0, 12)}${git.dirty ? ' (dirty)' : ''}` : '—' },
     { label: 'parent', value: ancestors.length ? ancestors.map((a) => a.version).join(' ← ') : '—' },
     { label: 'created', value: v.createdAt },

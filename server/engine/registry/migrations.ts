@@ -145,7 +145,8 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 4,
-    description: 'runs record the process that runs them (pid, its start time, host), so an interrupted run can be told from a live one',
+    description:
+      'runs record the process that runs them (pid, its start time, host), so an interrupted run can be told from a live one',
     sql: `
       ALTER TABLE runs ADD COLUMN pid INTEGER;
       ALTER TABLE runs ADD COLUMN pid_start TEXT;

@@ -16,7 +16,8 @@ const FILE_FORMATS: Record<string, ArtifactFormat> = {
 };
 
 /** Glob for file watchers: every file whose change may mean a new model version. */
-export const MODEL_FILE_GLOB = '**/{*.onnx,*.keras,*.h5,*.hdf5,*.pt,*.pth,*.safetensors,*.pkl,*.joblib,model.json,saved_model.pb,modelops.json}';
+export const MODEL_FILE_GLOB =
+  '**/{*.onnx,*.keras,*.h5,*.hdf5,*.pt,*.pth,*.safetensors,*.pkl,*.joblib,model.json,saved_model.pb,modelops.json}';
 
 /** Format of a folder by its marker file, or null when it is not a model folder. */
 function folderFormat(dir: string): ArtifactFormat | null {
@@ -53,7 +54,13 @@ export function isModelPath(changedFile: string): { path: string; format: Artifa
   if (name === 'model.onnx' && folderFormat(dir) === 'onnx') return { path: dir, format: 'onnx' };
   if (FILE_FORMATS[ext]) return { path: changedFile, format: FILE_FORMATS[ext] };
   if (name === 'modelops.json' && folderFormat(dir) === 'onnx') return { path: dir, format: 'onnx' };
-  if (name === 'model.json' || name === 'modelops.json' || name === 'saved_model.pb' || ext === '.bin' || name.startsWith('variables')) {
+  if (
+    name === 'model.json' ||
+    name === 'modelops.json' ||
+    name === 'saved_model.pb' ||
+    ext === '.bin' ||
+    name.startsWith('variables')
+  ) {
     const fmt = folderFormat(dir) ?? (basename(dir) === 'variables' ? folderFormat(dirname(dir)) : null);
     if (fmt) return { path: basename(dir) === 'variables' && !folderFormat(dir) ? dirname(dir) : dir, format: fmt };
   }
@@ -74,8 +81,10 @@ export const ONNX_EXPORTS = {
   savedmodel: 'python -m tf2onnx.convert --saved-model <folder> --opset 17 --output model.onnx',
 } as const;
 
-const NOT_RUN = 'is stored as an artifact, but ModelOps cannot run it, so it cannot be evaluated, gated, deployed or monitored here (its gates stay "not evaluated"). ModelOps runs ONNX (opset 13 or newer):';
-const THEN = 'then register model.onnx (modelops versions register model.onnx --model <name>, or with --config modelops.yaml to evaluate it too). See docs/models.md.';
+const NOT_RUN =
+  'is stored as an artifact, but ModelOps cannot run it, so it cannot be evaluated, gated, deployed or monitored here (its gates stay "not evaluated"). ModelOps runs ONNX (opset 13 or newer):';
+const THEN =
+  'then register model.onnx (modelops versions register model.onnx --model <name>, or with --config modelops.yaml to evaluate it too). See docs/models.md.';
 
 /**
  * For a format ModelOps stores but cannot run: what works for it, with the exact export call.

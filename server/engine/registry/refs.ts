@@ -48,11 +48,19 @@ export function parseRef(ref: string): ParsedRef {
   let rest = text.slice(at + 1);
   if (/^v\d/.test(rest)) rest = rest.slice(1);
   if (rest === '') {
-    throw new ModelOpsError('invalid-ref', `Version reference '${text}' has nothing after '@'.`, 'Write model@1.2.0 or model@production.');
+    throw new ModelOpsError(
+      'invalid-ref',
+      `Version reference '${text}' has nothing after '@'.`,
+      'Write model@1.2.0 or model@production.',
+    );
   }
   if (/^\d/.test(rest)) {
     if (!isValidSemver(rest)) {
-      throw new ModelOpsError('invalid-ref', `'${rest}' in '${text}' is not a version of the form MAJOR.MINOR.PATCH.`, 'Write e.g. model@1.2.0.');
+      throw new ModelOpsError(
+        'invalid-ref',
+        `'${rest}' in '${text}' is not a version of the form MAJOR.MINOR.PATCH.`,
+        'Write e.g. model@1.2.0.',
+      );
     }
     return { model, version: rest };
   }

@@ -51,11 +51,21 @@ export async function registerModel(options: RegisterModelOptions): Promise<Regi
   const { registry } = options;
   const given = options.source ?? config.model.path;
   if (!given) {
-    throw new ModelOpsError('no-model-path', `${loaded.path} has no model.path, and no model file was given.`, 'Set model.path to the .onnx file (with model.framework: onnx), or pass the file to register.');
+    throw new ModelOpsError(
+      'no-model-path',
+      `${loaded.path} has no model.path, and no model file was given.`,
+      'Set model.path to the .onnx file (with model.framework: onnx), or pass the file to register.',
+    );
   }
   const source = options.source ? resolve(options.cwd ?? process.cwd(), options.source) : resolve(configDir, given);
   if (!existsSync(source)) {
-    throw new ModelOpsError('artifact-not-found', options.source ? `Cannot register ${source}: no such file or folder.` : `model.path in ${loaded.path} is ${given}, and ${source} does not exist.`, 'Export the model there first (see docs/models.md), or correct the path.');
+    throw new ModelOpsError(
+      'artifact-not-found',
+      options.source
+        ? `Cannot register ${source}: no such file or folder.`
+        : `model.path in ${loaded.path} is ${given}, and ${source} does not exist.`,
+      'Export the model there first (see docs/models.md), or correct the path.',
+    );
   }
   const format = detectModelFormat(source);
 
@@ -82,14 +92,22 @@ export async function registerModel(options: RegisterModelOptions): Promise<Regi
   // Without an evaluation, configured gates are recorded as "not evaluated": never a pass, and
   // promoting or deploying where gates apply then needs a reason.
   const notEvaluated = (why: string): RegisterModelResult => {
-    if (Object.keys(config.evaluate.gates).length === 0) return { version: registry.getVersion(ref), evaluation: null, notEvaluated: why };
+    if (Object.keys(config.evaluate.gates).length === 0)
+      return { version: registry.getVersion(ref), evaluation: null, notEvaluated: why };
     registry.recordGates(ref, notEvaluatedReport(config.evaluate.gates, why));
     return { version: registry.getVersion(ref), evaluation: null, notEvaluated: why };
   };
-  if (!RUNNABLE_FORMATS.has(version.format)) return notEvaluated(version.notice ?? `ModelOps cannot run '${version.format}' artifacts.`);
+  if (!RUNNABLE_FORMATS.has(version.format))
+    return notEvaluated(version.notice ?? `ModelOps cannot run '${version.format}' artifacts.`);
   if (options.evaluate === false) return notEvaluated('evaluation was not requested');
   try {
-    const evaluation = await evaluateWithConfig(loaded, { registry, ref, configPath: loaded.path, gate: true, signal: options.signal });
+    const evaluation = await evaluateWithConfig(loaded, {
+      registry,
+      ref,
+      configPath: loaded.path,
+      gate: true,
+      signal: options.signal,
+    });
     return { version: evaluation.version, evaluation, notEvaluated: null };
   } catch (e) {
     // The version is registered either way.
@@ -100,5 +118,8 @@ export async function registerModel(options: RegisterModelOptions): Promise<Regi
 /** The training split, read with the raw columns a derived input is computed from. */
 function trainingData(loaded: LoadedConfig, root: string): Promise<LoadedData> {
   const features = rawFeatures(loaded.config);
-  return loadTrainingData({ ...loaded.config.data, ...(features ? { features } : {}) }, { configDir: dirname(loaded.path), root });
+  return loadTrainingData(
+    { ...loaded.config.data, ...(features ? { features } : {}) },
+    { configDir: dirname(loaded.path), root },
+  );
 }

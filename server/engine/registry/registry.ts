@@ -101,7 +101,10 @@ export class WorkspaceRegistry implements Registry {
     this.root = root;
     this.storeDir = join(root, '.modelops');
     this.readonly = options.readonly === true;
-    const { db, dbPath, snapshotDir, lost, warnings } = openStore(this.storeDir, { readonly: this.readonly, confirmNewRegistry: options.confirmNewRegistry === true });
+    const { db, dbPath, snapshotDir, lost, warnings } = openStore(this.storeDir, {
+      readonly: this.readonly,
+      confirmNewRegistry: options.confirmNewRegistry === true,
+    });
     this.snapshotDir = snapshotDir;
     this.lostDatabase = lost;
     this.warnings = warnings;
@@ -207,7 +210,13 @@ export class WorkspaceRegistry implements Registry {
     return this.versions.recordGates(ref, report);
   }
 
-  setAlias(model: string, alias: string, version: string, reason?: string | null, options: SetAliasOptions = {}): AliasMove {
+  setAlias(
+    model: string,
+    alias: string,
+    version: string,
+    reason?: string | null,
+    options: SetAliasOptions = {},
+  ): AliasMove {
     return this.versions.setAlias(model, alias, version, reason, options);
   }
 
@@ -225,7 +234,12 @@ export class WorkspaceRegistry implements Registry {
 
   // ── runs (runs.ts) ──────────────────────────────────────────────────────────
 
-  createRun(input: { kind: RunRecord['kind']; model: string | null; params: Record<string, unknown>; backend?: string | null }): RunRecord {
+  createRun(input: {
+    kind: RunRecord['kind'];
+    model: string | null;
+    params: Record<string, unknown>;
+    backend?: string | null;
+  }): RunRecord {
     return this.runs.createRun(input);
   }
 
@@ -233,7 +247,15 @@ export class WorkspaceRegistry implements Registry {
     this.runs.appendRunMetrics(runId, step, metrics);
   }
 
-  finishRun(runId: string, outcome: { status: Exclude<RunRecord['status'], 'running'>; error?: string | null; version?: string | null; metrics?: Record<string, number> }): RunRecord {
+  finishRun(
+    runId: string,
+    outcome: {
+      status: Exclude<RunRecord['status'], 'running'>;
+      error?: string | null;
+      version?: string | null;
+      metrics?: Record<string, number>;
+    },
+  ): RunRecord {
     return this.runs.finishRun(runId, outcome);
   }
 

@@ -28,7 +28,12 @@ export interface RunRow {
   host?: string | null;
 }
 
-type RunOutcome = { status: Exclude<RunRecord['status'], 'running'>; error?: string | null; version?: string | null; metrics?: Record<string, number> };
+type RunOutcome = {
+  status: Exclude<RunRecord['status'], 'running'>;
+  error?: string | null;
+  version?: string | null;
+  metrics?: Record<string, number>;
+};
 
 function toRun(r: RunRow): RunRecord {
   return {
@@ -50,7 +55,12 @@ function toRun(r: RunRow): RunRecord {
 export class RunStore {
   constructor(private readonly h: StoreHandle) {}
 
-  createRun(input: { kind: RunRecord['kind']; model: string | null; params: Record<string, unknown>; backend?: string | null }): RunRecord {
+  createRun(input: {
+    kind: RunRecord['kind'];
+    model: string | null;
+    params: Record<string, unknown>;
+    backend?: string | null;
+  }): RunRecord {
     if (input.model !== null) validateModelName(input.model);
     const startedAt = now();
     const id = `${startedAt.replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
@@ -60,7 +70,17 @@ export class RunStore {
         .stmt<[string, RunRecord['kind'], string | null, string, string | null, string, number, string | null, string]>(
           `INSERT INTO runs (id, kind, model, status, params, backend, started_at, metrics, pid, pid_start, host) VALUES (?, ?, ?, 'running', ?, ?, ?, '{}', ?, ?, ?)`,
         )
-        .run(id, input.kind, input.model, JSON.stringify(input.params ?? {}), input.backend ?? null, startedAt, proc.pid, proc.start, proc.host);
+        .run(
+          id,
+          input.kind,
+          input.model,
+          JSON.stringify(input.params ?? {}),
+          input.backend ?? null,
+          startedAt,
+          proc.pid,
+          proc.start,
+          proc.host,
+        );
     });
     this.h.emit({ kind: 'runs', ...(input.model ? { model: input.model } : {}) });
     return this.getRun(id);
@@ -69,7 +89,11 @@ export class RunStore {
   appendRunMetrics(runId: string, step: number, metrics: Record<string, number>): void {
     this.h.write(() => {
       this.requireRun(runId);
-      this.h.stmt<[string, number, string, string]>(`INSERT OR REPLACE INTO run_metrics (run_id, step, metrics, at) VALUES (?, ?, ?, ?)`).run(runId, Math.floor(step), JSON.stringify(finiteMetrics(metrics)), now());
+      this.h
+        .stmt<[string, number, string, string]>(
+          `INSERT OR REPLACE INTO run_metrics (run_id, step, metrics, at) VALUES (?, ?, ?, ?)`,
+        )
+        .run(runId, Math.floor(step), JSON.stringify(finiteMetrics(metrics)), now());
     });
   }
 
@@ -82,7 +106,15 @@ export class RunStore {
         .stmt<[string, string, number, string | null, string | null, string, string]>(
           `UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, error = ?, version = coalesce(?, version), metrics = ? WHERE id = ?`,
         )
-        .run(outcome.status, finishedAt, duration, outcome.error ?? null, outcome.version ?? null, JSON.stringify(finiteMetrics(outcome.metrics ?? json(run.metrics, {}))), runId);
+        .run(
+          outcome.status,
+          finishedAt,
+          duration,
+          outcome.error ?? null,
+          outcome.version ?? null,
+          JSON.stringify(finiteMetrics(outcome.metrics ?? json(run.metrics, {}))),
+          runId,
+        );
       return run.model;
     });
     this.h.emit({ kind: 'runs', ...(model ? { model } : {}) });
@@ -103,9 +135,17 @@ export class RunStore {
     if (this.h.readonly || this.h.lostDatabase || this.h.isClosed) return 0;
     const host = currentProcess().host;
     const candidates = this.h.read(() =>
-      this.h.stmt<[], Pick<RunRow, 'id' | 'pid' | 'pid_start' | 'host'>>(`SELECT id, pid, pid_start, host FROM runs WHERE status = 'running' AND pid IS NOT NULL`).all(),
+      this.h
+        .stmt<[], Pick<RunRow, 'id' | 'pid' | 'pid_start' | 'host'>>(
+          `SELECT id, pid, pid_start, host FROM runs WHERE status = 'running' AND pid IS NOT NULL`,
+        )
+        .all(),
     );
-    const gone = candidates.filter((r) => (r.host === null || r.host === undefined || r.host === host) && !processAlive(Number(r.pid), r.pid_start ?? null));
+    const gone = candidates.filter(
+      (r) =>
+        (r.host === null || r.host === undefined || r.host === host) &&
+        !processAlive(Number(r.pid), r.pid_start ?? null),
+    );
     if (gone.length === 0) return 0;
     let marked = 0;
     const models = this.h.write(() => {
@@ -115,11 +155,20 @@ export class RunStore {
       const update = this.h.stmt<[string, number, string, string, number | null | undefined, string | null]>(
         `UPDATE runs SET status = 'failed', finished_at = ?, duration_ms = ?, error = ? WHERE id = ? AND status = 'running' AND pid = ? AND pid_start IS ?`,
       );
-      const select = this.h.stmt<[string], { started_at: string; model: string | null }>(`SELECT started_at, model FROM runs WHERE id = ?`);
+      const select = this.h.stmt<[string], { started_at: string; model: string | null }>(
+        `SELECT started_at, model FROM runs WHERE id = ?`,
+      );
       for (const r of gone) {
         const run = select.get(r.id);
         if (!run) continue;
-        const info = update.run(finishedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(run.started_at)), `interrupted (process ${r.pid} no longer running)`, r.id, r.pid, r.pid_start ?? null);
+        const info = update.run(
+          finishedAt,
+          Math.max(0, Date.parse(finishedAt) - Date.parse(run.started_at)),
+          `interrupted (process ${r.pid} no longer running)`,
+          r.id,
+          r.pid,
+          r.pid_start ?? null,
+        );
         if (info.changes) {
           marked++;
           touched.add(run.model);
@@ -127,13 +176,19 @@ export class RunStore {
       }
       return touched;
     });
-    if (models.size) this.h.emit(...[...models].map((model): ChangeEvent => ({ kind: 'runs', ...(model ? { model } : {}) })));
+    if (models.size)
+      this.h.emit(...[...models].map((model): ChangeEvent => ({ kind: 'runs', ...(model ? { model } : {}) })));
     return marked;
   }
 
   private requireRun(runId: string): RunRow {
     const row = this.h.stmt<[string], RunRow>(`SELECT * FROM runs WHERE id = ?`).get(runId);
-    if (!row) throw new ModelOpsError('run-not-found', `No run '${runId}' in the registry.`, 'List runs with: modelops runs list.');
+    if (!row)
+      throw new ModelOpsError(
+        'run-not-found',
+        `No run '${runId}' in the registry.`,
+        'List runs with: modelops runs list.',
+      );
     return row;
   }
 
@@ -146,8 +201,14 @@ export class RunStore {
       const limit = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 100)));
       const offset = Math.max(0, Math.floor(query.offset ?? 0));
       const rows = query.model
-        ? this.h.stmt<[string, number, number], RunRow>(`SELECT * FROM runs WHERE model = ? ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?`).all(query.model, limit, offset)
-        : this.h.stmt<[number, number], RunRow>(`SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?`).all(limit, offset);
+        ? this.h
+            .stmt<[string, number, number], RunRow>(
+              `SELECT * FROM runs WHERE model = ? ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?`,
+            )
+            .all(query.model, limit, offset)
+        : this.h
+            .stmt<[number, number], RunRow>(`SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?`)
+            .all(limit, offset);
       return rows.map(toRun);
     });
   }
@@ -155,7 +216,11 @@ export class RunStore {
   runMetrics(runId: string): RunMetricPoint[] {
     return this.h.read(() => {
       this.requireRun(runId);
-      const rows = this.h.stmt<[string], { step: number; metrics: string; at: string }>(`SELECT step, metrics, at FROM run_metrics WHERE run_id = ? ORDER BY step`).all(runId);
+      const rows = this.h
+        .stmt<[string], { step: number; metrics: string; at: string }>(
+          `SELECT step, metrics, at FROM run_metrics WHERE run_id = ? ORDER BY step`,
+        )
+        .all(runId);
       return rows.map((r) => ({ step: r.step, metrics: json<Record<string, number>>(r.metrics, {}), at: r.at }));
     });
   }

@@ -18,7 +18,11 @@ export function isValidSemver(v: string): boolean {
 export function requireSemver(v: string, what = 'version'): SemverTuple {
   const t = typeof v === 'string' ? parseSemver(v.trim().replace(/^v(?=\d)/, '')) : null;
   if (!t) {
-    throw new ModelOpsError('invalid-version', `Invalid ${what} '${String(v)}'.`, 'Use MAJOR.MINOR.PATCH with plain numbers, e.g. 1.2.0.');
+    throw new ModelOpsError(
+      'invalid-version',
+      `Invalid ${what} '${String(v)}'.`,
+      'Use MAJOR.MINOR.PATCH with plain numbers, e.g. 1.2.0.',
+    );
   }
   return t;
 }
@@ -60,7 +64,10 @@ export function bump(version: string, kind: BumpKind): string {
 export const FIRST_VERSION = '1.0.0';
 
 /** The version a new registration gets when none was given. */
-export function nextVersion(latest: BumpBasis | null, next: { signature: string | null; artifactDigest: string }): string {
+export function nextVersion(
+  latest: BumpBasis | null,
+  next: { signature: string | null; artifactDigest: string },
+): string {
   return latest ? bump(latest.version, bumpKind(latest, next)) : FIRST_VERSION;
 }
 
@@ -73,7 +80,8 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value as Record<string, unknown>).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+    for (const k of Object.keys(value as Record<string, unknown>).sort())
+      out[k] = sortKeys((value as Record<string, unknown>)[k]);
     return out;
   }
   return value;

@@ -29,9 +29,14 @@ export interface PreparedSource {
  * in a staging folder; an ONNX bundle is loaded as it would be at deploy time. Both record the
  * graph's inputs and outputs as the signature. A TF.js bundle records its manifest's.
  */
-export async function prepareSource(source: string, format: ArtifactFormat, input: RegisterVersionInput): Promise<PreparedSource> {
+export async function prepareSource(
+  source: string,
+  format: ArtifactFormat,
+  input: RegisterVersionInput,
+): Promise<PreparedSource> {
   const given = input.signature ?? null;
-  if (format === 'modelops-tfjs') return { path: source, signature: given ?? (await tfjsSignature(source)), cleanup: null };
+  if (format === 'modelops-tfjs')
+    return { path: source, signature: given ?? (await tfjsSignature(source)), cleanup: null };
   if (format !== 'onnx') return { path: source, signature: given, cleanup: null };
   if (statSync(source).isDirectory()) return { path: source, signature: await checkOnnxBundle(source), cleanup: null };
   const stage = await mkdtemp(join(tmpdir(), 'modelops-onnx-'));
@@ -59,15 +64,34 @@ async function checkOnnxBundle(dir: string): Promise<Signature> {
   try {
     manifest = JSON.parse(await readFile(path, 'utf8')) as OnnxManifest;
   } catch (e) {
-    throw new ModelOpsError('bundle-corrupt', `${path} cannot be read as JSON (${e instanceof Error ? e.message : String(e)}).`, 'Write the bundle again (writeOnnxBundle), or register the bare .onnx file.');
+    throw new ModelOpsError(
+      'bundle-corrupt',
+      `${path} cannot be read as JSON (${e instanceof Error ? e.message : String(e)}).`,
+      'Write the bundle again (writeOnnxBundle), or register the bare .onnx file.',
+    );
   }
-  if (manifest?.format !== ONNX_MANIFEST_FORMAT || !manifest.graph || !Array.isArray(manifest.graph.inputs) || !Array.isArray(manifest.graph.outputs)) {
-    throw new ModelOpsError('bundle-format', `${path} is not an ONNX bundle manifest (format '${String(manifest?.format)}', expected '${ONNX_MANIFEST_FORMAT}' with a graph).`, 'Register the bare .onnx file instead; ModelOps writes the bundle.');
+  if (
+    manifest?.format !== ONNX_MANIFEST_FORMAT ||
+    !manifest.graph ||
+    !Array.isArray(manifest.graph.inputs) ||
+    !Array.isArray(manifest.graph.outputs)
+  ) {
+    throw new ModelOpsError(
+      'bundle-format',
+      `${path} is not an ONNX bundle manifest (format '${String(manifest?.format)}', expected '${ONNX_MANIFEST_FORMAT}' with a graph).`,
+      'Register the bare .onnx file instead; ModelOps writes the bundle.',
+    );
   }
   const onnxPath = join(dir, ONNX_MODEL_FILE);
-  const digest = createHash('sha256').update(await readFile(onnxPath)).digest('hex');
+  const digest = createHash('sha256')
+    .update(await readFile(onnxPath))
+    .digest('hex');
   if (digest !== manifest.modelDigest) {
-    throw new ModelOpsError('bundle-corrupt', `${onnxPath} is not the model ${path} describes (its SHA-256 differs from modelDigest).`, 'Register the new .onnx file by itself, so its bundle is written afresh.');
+    throw new ModelOpsError(
+      'bundle-corrupt',
+      `${onnxPath} is not the model ${path} describes (its SHA-256 differs from modelDigest).`,
+      'Register the new .onnx file by itself, so its bundle is written afresh.',
+    );
   }
   const runtime = await loadOnnxBundle(dir, manifest);
   runtime.dispose();
@@ -89,11 +113,20 @@ export function mapArtifactError(e: unknown, source: string): unknown {
   if (e instanceof ModelOpsError) return e;
   const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
   if (code === 'EACCES' || code === 'EPERM') {
-    return new ModelOpsError('artifact-unreadable', `Cannot read ${source}: permission denied.`, 'Check the file permissions.');
+    return new ModelOpsError(
+      'artifact-unreadable',
+      `Cannot read ${source}: permission denied.`,
+      'Check the file permissions.',
+    );
   }
-  if (code === 'EROFS') return new ModelOpsError('store-readonly', `The workspace store cannot be written while storing ${source}.`, 'Open the workspace from a writable folder.');
+  if (code === 'EROFS')
+    return new ModelOpsError(
+      'store-readonly',
+      `The workspace store cannot be written while storing ${source}.`,
+      'Open the workspace from a writable folder.',
+    );
   // EFBIG: a file-size limit (ulimit -f) stops the write just as a full disk does.
-  if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') return storeFullError(`the artifact ${source} into the workspace store`, code);
+  if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT')
+    return storeFullError(`the artifact ${source} into the workspace store`, code);
   return e;
 }
-

@@ -5,7 +5,21 @@
  * lost"). The store is private to its owner: folders 0700, files without group/other bits.
  */
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelOpsError } from '../errors';
@@ -76,15 +90,22 @@ export function mapStoreError(e: unknown, dbPath: string): unknown {
   if (e instanceof ModelOpsError) return e;
   const code = sqliteCode(e);
   const msg = e instanceof Error ? e.message : String(e);
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code?.startsWith('SQLITE_CORRUPT')) return corruptError(dbPath, msg);
-  if (code?.startsWith('SQLITE_READONLY') || code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return readonlyError(dbPath, msg);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code?.startsWith('SQLITE_CORRUPT'))
+    return corruptError(dbPath, msg);
+  if (code?.startsWith('SQLITE_READONLY') || code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
+    return readonlyError(dbPath, msg);
   if (code?.startsWith('SQLITE_CANTOPEN')) return readonlyError(dbPath, msg);
   if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') {
     return storeFullError(dbPath, code);
   }
   // SQLite reports only ENOSPC as SQLITE_FULL; a write refused for a quota or a file-size limit
   // (EDQUOT, EFBIG) arrives as an I/O error. The transaction was rolled back either way.
-  if (code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC' || code === 'SQLITE_IOERR_TRUNCATE' || code === 'SQLITE_IOERR_SHMSIZE') {
+  if (
+    code === 'SQLITE_IOERR_WRITE' ||
+    code === 'SQLITE_IOERR_FSYNC' ||
+    code === 'SQLITE_IOERR_TRUNCATE' ||
+    code === 'SQLITE_IOERR_SHMSIZE'
+  ) {
     return storeFullError(dbPath, code);
   }
   return e;
@@ -118,13 +139,18 @@ function checkHeader(dbPath: string): void {
   } finally {
     closeSync(fd);
   }
-  if (size < 100 || buf.toString('latin1') !== SQLITE_HEADER) throw corruptError(dbPath, 'the file is not an SQLite database');
+  if (size < 100 || buf.toString('latin1') !== SQLITE_HEADER)
+    throw corruptError(dbPath, 'the file is not an SQLite database');
 }
 
 export function ensureStoreDir(storeDir: string): void {
   if (existsSync(storeDir)) {
     if (!statSync(storeDir).isDirectory()) {
-      throw new ModelOpsError('store-not-directory', `${storeDir} exists but is not a folder.`, 'Move the file named .modelops aside; the workspace store is a folder.');
+      throw new ModelOpsError(
+        'store-not-directory',
+        `${storeDir} exists but is not a folder.`,
+        'Move the file named .modelops aside; the workspace store is a folder.',
+      );
     }
     return;
   }
@@ -134,7 +160,11 @@ export function ensureStoreDir(storeDir: string): void {
   } catch (e) {
     const code = sqliteCode(e);
     if (code === 'ENOTDIR' || code === 'EEXIST') {
-      throw new ModelOpsError('store-not-directory', `${storeDir} cannot be created: a parent is not a folder.`, 'Open a folder as the workspace.');
+      throw new ModelOpsError(
+        'store-not-directory',
+        `${storeDir} cannot be created: a parent is not a folder.`,
+        'Open a folder as the workspace.',
+      );
     }
     throw readonlyError(storeDir, e instanceof Error ? e.message : String(e));
   }
@@ -179,7 +209,10 @@ function lostIf(storeDir: string, database: LostDatabase['database']): LostDatab
 
 /** The error every write gets while the database looks lost. */
 export function lostError(dbPath: string, lost: LostDatabase): ModelOpsError {
-  const held = [lost.artifacts ? `${lost.artifacts} artifact file${lost.artifacts === 1 ? '' : 's'}` : '', lost.deployments ? `${lost.deployments} deployment record${lost.deployments === 1 ? '' : 's'}` : '']
+  const held = [
+    lost.artifacts ? `${lost.artifacts} artifact file${lost.artifacts === 1 ? '' : 's'}` : '',
+    lost.deployments ? `${lost.deployments} deployment record${lost.deployments === 1 ? '' : 's'}` : '',
+  ]
     .filter(Boolean)
     .join(' and ');
   return new ModelOpsError(
@@ -202,7 +235,8 @@ function setAsideArtifacts(storeDir: string, warnings: string[]): void {
 }
 
 export function openStore(storeDir: string, readonlyOrOptions: boolean | OpenStoreOptions): OpenStoreResult {
-  const options: OpenStoreOptions = typeof readonlyOrOptions === 'boolean' ? { readonly: readonlyOrOptions } : readonlyOrOptions;
+  const options: OpenStoreOptions =
+    typeof readonlyOrOptions === 'boolean' ? { readonly: readonlyOrOptions } : readonlyOrOptions;
   const readonly = options.readonly;
   const dbPath = join(storeDir, 'registry.db');
   const warnings: string[] = [];
@@ -211,11 +245,25 @@ export function openStore(storeDir: string, readonlyOrOptions: boolean | OpenSto
     const lost = lostIf(storeDir, state);
     if (lost && (readonly || !options.confirmNewRegistry)) {
       // Nothing is created or swept: an empty stand-in answers reads, writes are refused.
-      return { db: standIn(dbPath), dbPath, empty: true, snapshotDir: null, lost, warnings: looseWarning(storeDir, false) };
+      return {
+        db: standIn(dbPath),
+        dbPath,
+        empty: true,
+        snapshotDir: null,
+        lost,
+        warnings: looseWarning(storeDir, false),
+      };
     }
     if (readonly) {
       // Nothing registered yet: an empty in-memory registry answers every query.
-      return { db: standIn(dbPath), dbPath, empty: true, snapshotDir: null, lost: null, warnings: looseWarning(storeDir, false) };
+      return {
+        db: standIn(dbPath),
+        dbPath,
+        empty: true,
+        snapshotDir: null,
+        lost: null,
+        warnings: looseWarning(storeDir, false),
+      };
     }
     if (lost) setAsideArtifacts(storeDir, warnings);
   }
@@ -233,8 +281,13 @@ export function openStore(storeDir: string, readonlyOrOptions: boolean | OpenSto
     if (!readonly || !String(sqliteCode(e)).startsWith('SQLITE_CANTOPEN')) throw mapStoreError(e, dbPath);
     try {
       snapshotDir = mkdtempSync(join(tmpdir(), 'modelops-ro-'));
-      for (const suffix of ['', '-wal']) if (existsSync(dbPath + suffix)) copyFileSync(dbPath + suffix, join(snapshotDir, 'registry.db' + suffix));
-      db = new Database(join(snapshotDir, 'registry.db'), { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+      for (const suffix of ['', '-wal'])
+        if (existsSync(dbPath + suffix)) copyFileSync(dbPath + suffix, join(snapshotDir, 'registry.db' + suffix));
+      db = new Database(join(snapshotDir, 'registry.db'), {
+        readonly: true,
+        fileMustExist: true,
+        timeout: BUSY_TIMEOUT_MS,
+      });
     } catch (e2) {
       if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
       throw mapStoreError(e2, dbPath);
@@ -268,7 +321,11 @@ export function openStore(storeDir: string, readonlyOrOptions: boolean | OpenSto
     }
     if (current < SCHEMA_VERSION) {
       if (readonly) {
-        throw new ModelOpsError('registry-outdated', `${dbPath} has schema version ${current} and needs an upgrade, which a read-only open cannot do.`, 'Open the workspace with write access once to upgrade it.');
+        throw new ModelOpsError(
+          'registry-outdated',
+          `${dbPath} has schema version ${current} and needs an upgrade, which a read-only open cannot do.`,
+          'Open the workspace with write access once to upgrade it.',
+        );
       }
       migrate(db, dbPath);
     }
@@ -300,7 +357,15 @@ function createPrivateFile(path: string): void {
 
 /** Store paths this code creates private; a looser mode on any of them means an older store. */
 function looseProbe(storeDir: string): string[] {
-  return [storeDir, join(storeDir, 'registry.db'), join(storeDir, 'registry.db-wal'), join(storeDir, 'registry.db-shm'), join(storeDir, 'artifacts'), join(storeDir, 'artifacts', 'sha256'), join(storeDir, 'cache')].filter((p) => {
+  return [
+    storeDir,
+    join(storeDir, 'registry.db'),
+    join(storeDir, 'registry.db-wal'),
+    join(storeDir, 'registry.db-shm'),
+    join(storeDir, 'artifacts'),
+    join(storeDir, 'artifacts', 'sha256'),
+    join(storeDir, 'cache'),
+  ].filter((p) => {
     try {
       return (lstatSync(p).mode & 0o077) !== 0;
     } catch {
@@ -316,7 +381,10 @@ function looseProbe(storeDir: string): string[] {
  */
 function looseWarning(storeDir: string, fix: boolean): string[] {
   if (looseProbe(storeDir).length === 0) return [];
-  if (!fix) return [`The workspace store ${storeDir} is readable by other users; open it with write access once to make it private.`];
+  if (!fix)
+    return [
+      `The workspace store ${storeDir} is readable by other users; open it with write access once to make it private.`,
+    ];
   let changed = 0;
   const walk = (p: string): void => {
     let st;
@@ -339,7 +407,11 @@ function looseWarning(storeDir: string, fix: boolean): string[] {
     if (st.isDirectory()) for (const name of safeReaddir(p)) walk(join(p, name));
   };
   walk(storeDir);
-  return changed ? [`Made the workspace store ${storeDir} private: ${changed} file${changed === 1 ? '' : 's'} and folders were readable by other users (now 0700 folders, owner-only files).`] : [];
+  return changed
+    ? [
+        `Made the workspace store ${storeDir} private: ${changed} file${changed === 1 ? '' : 's'} and folders were readable by other users (now 0700 folders, owner-only files).`,
+      ]
+    : [];
 }
 
 function safeReaddir(dir: string): string[] {
@@ -380,7 +452,10 @@ export function withWriteTx<T>(db: Db, dbPath: string, fn: () => T): T {
       return tx.immediate();
     } catch (e) {
       const code = sqliteCode(e);
-      if ((code === 'SQLITE_BUSY' || code?.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED') && Date.now() < deadline) {
+      if (
+        (code === 'SQLITE_BUSY' || code?.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED') &&
+        Date.now() < deadline
+      ) {
         Atomics.wait(sleeper, 0, 0, delay + Math.random() * delay);
         delay = Math.min(delay * 2, 500);
         continue;

@@ -117,7 +117,8 @@ function toTrial(r: TrialRow): TrialRecord {
   };
 }
 
-const finite = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+const finite = (v: number | null | undefined): number | null =>
+  v === null || v === undefined || !Number.isFinite(v) ? null : v;
 
 /** What a study needs of a registry: its studies part (an opened `WorkspaceRegistry` has one). */
 export interface WithStudies {
@@ -141,14 +142,23 @@ export class StudyStore {
       return;
     }
     const path = join(source, 'registry.db');
-    if (!existsSync(path)) throw new ModelOpsError('study-not-found', `No registry at ${path}.`, 'Run modelops tune (or modelops train) in the workspace first.');
+    if (!existsSync(path))
+      throw new ModelOpsError(
+        'study-not-found',
+        `No registry at ${path}.`,
+        'Run modelops tune (or modelops train) in the workspace first.',
+      );
     const db = new Database(path, { readonly: options.readonly === true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'`).get();
     if (!has) {
       db.close();
-      throw new ModelOpsError('registry-outdated', `${path} has no studies table (an older schema).`, 'Open the workspace once for writing (e.g. modelops tune) to upgrade it.');
+      throw new ModelOpsError(
+        'registry-outdated',
+        `${path} has no studies table (an older schema).`,
+        'Open the workspace once for writing (e.g. modelops tune) to upgrade it.',
+      );
     }
     this.own = db;
     this.store = plainAccess(db, path, options.readonly === true);
@@ -159,15 +169,30 @@ export class StudyStore {
     if (this.own?.open) this.own.close();
   }
 
-  createStudy(input: Omit<StudyRecord, 'id' | 'status' | 'createdAt' | 'finishedAt' | 'error' | 'registeredVersion'>): StudyRecord {
+  createStudy(
+    input: Omit<StudyRecord, 'id' | 'status' | 'createdAt' | 'finishedAt' | 'error' | 'registeredVersion'>,
+  ): StudyRecord {
     const createdAt = now();
     const id = `study-${createdAt.replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
     this.store.write(() =>
       this.store
-        .stmt<[string, string | null, string, string, TuneDirection, string, string, string | null, string | null, string]>(
+        .stmt<
+          [string, string | null, string, string, TuneDirection, string, string, string | null, string | null, string]
+        >(
           `INSERT INTO studies (id, model, status, sampler, metric, direction, space, settings, config_path, config_digest, created_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, input.model, input.sampler, input.metric, input.direction, input.space, JSON.stringify(input.settings), input.configPath, input.configDigest, createdAt),
+        .run(
+          id,
+          input.model,
+          input.sampler,
+          input.metric,
+          input.direction,
+          input.space,
+          JSON.stringify(input.settings),
+          input.configPath,
+          input.configDigest,
+          createdAt,
+        ),
     );
     return this.getStudy(id);
   }
@@ -179,31 +204,54 @@ export class StudyStore {
         ? this.store.stmt<[], StudyRow>(`SELECT * FROM studies ORDER BY created_at DESC, rowid DESC LIMIT 1`).get()
         : this.store.stmt<[string], StudyRow>(`SELECT * FROM studies WHERE id = ?`).get(ref),
     );
-    if (!row) throw new ModelOpsError('study-not-found', `No study '${ref}' in the registry.`, 'List studies with: modelops tune list.');
+    if (!row)
+      throw new ModelOpsError(
+        'study-not-found',
+        `No study '${ref}' in the registry.`,
+        'List studies with: modelops tune list.',
+      );
     return toStudy(row);
   }
 
   listStudies(): StudyRecord[] {
-    return this.store.read(() => this.store.stmt<[], StudyRow>(`SELECT * FROM studies ORDER BY created_at DESC, rowid DESC`).all()).map(toStudy);
+    return this.store
+      .read(() => this.store.stmt<[], StudyRow>(`SELECT * FROM studies ORDER BY created_at DESC, rowid DESC`).all())
+      .map(toStudy);
   }
 
   setStudyStatus(id: string, status: StudyStatus, error: string | null = null): void {
-    this.store.write(() => this.store.stmt<[StudyStatus, string | null, string | null, string]>(`UPDATE studies SET status = ?, error = ?, finished_at = ? WHERE id = ?`).run(status, error, status === 'running' ? null : now(), id));
+    this.store.write(() =>
+      this.store
+        .stmt<[StudyStatus, string | null, string | null, string]>(
+          `UPDATE studies SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
+        )
+        .run(status, error, status === 'running' ? null : now(), id),
+    );
   }
 
   setRegistered(id: string, version: string): void {
-    this.store.write(() => this.store.stmt<[string, string]>(`UPDATE studies SET registered_version = ? WHERE id = ?`).run(version, id));
+    this.store.write(() =>
+      this.store.stmt<[string, string]>(`UPDATE studies SET registered_version = ? WHERE id = ?`).run(version, id),
+    );
   }
 
   startTrial(studyId: string, number: number, params: Record<string, number | string>): TrialRecord {
     this.store.write(() =>
-      this.store.stmt<[string, number, string, string]>(`INSERT INTO study_trials (study_id, number, status, params, started_at) VALUES (?, ?, 'running', ?, ?)`).run(studyId, number, JSON.stringify(params), now()),
+      this.store
+        .stmt<[string, number, string, string]>(
+          `INSERT INTO study_trials (study_id, number, status, params, started_at) VALUES (?, ?, 'running', ?, ?)`,
+        )
+        .run(studyId, number, JSON.stringify(params), now()),
     );
     return this.getTrial(studyId, number);
   }
 
   setTrialRun(studyId: string, number: number, runId: string): void {
-    this.store.write(() => this.store.stmt<[string, string, number]>(`UPDATE study_trials SET run_id = ? WHERE study_id = ? AND number = ?`).run(runId, studyId, number));
+    this.store.write(() =>
+      this.store
+        .stmt<[string, string, number]>(`UPDATE study_trials SET run_id = ? WHERE study_id = ? AND number = ?`)
+        .run(runId, studyId, number),
+    );
   }
 
   /** Records the objective at an epoch (1-based). */
@@ -214,14 +262,24 @@ export class StudyStore {
       const curve = [...t.intermediate];
       while (curve.length < epoch) curve.push(null);
       curve[epoch - 1] = finite(value);
-      this.store.stmt<[string, number, string, number]>(`UPDATE study_trials SET intermediate = ?, epochs = ? WHERE study_id = ? AND number = ?`).run(JSON.stringify(curve), Math.max(t.epochs, epoch), studyId, number);
+      this.store
+        .stmt<[string, number, string, number]>(
+          `UPDATE study_trials SET intermediate = ?, epochs = ? WHERE study_id = ? AND number = ?`,
+        )
+        .run(JSON.stringify(curve), Math.max(t.epochs, epoch), studyId, number);
     });
   }
 
-  finishTrial(studyId: string, number: number, outcome: { status: Exclude<TrialStatus, 'running'>; value?: number | null; error?: string | null }): TrialRecord {
+  finishTrial(
+    studyId: string,
+    number: number,
+    outcome: { status: Exclude<TrialStatus, 'running'>; value?: number | null; error?: string | null },
+  ): TrialRecord {
     this.store.write(() =>
       this.store
-        .stmt<[TrialStatus, number | null, string | null, string, string, number]>(`UPDATE study_trials SET status = ?, value = ?, error = ?, finished_at = ? WHERE study_id = ? AND number = ?`)
+        .stmt<[TrialStatus, number | null, string | null, string, string, number]>(
+          `UPDATE study_trials SET status = ?, value = ?, error = ?, finished_at = ? WHERE study_id = ? AND number = ?`,
+        )
         .run(outcome.status, finite(outcome.value), outcome.error ?? null, now(), studyId, number),
     );
     return this.getTrial(studyId, number);
@@ -230,18 +288,38 @@ export class StudyStore {
   /** Trials left "running" by a process that stopped (resume): marked cancelled. */
   cancelRunningTrials(studyId: string): number {
     return this.store.write(
-      () => this.store.stmt<[string, string]>(`UPDATE study_trials SET status = 'cancelled', finished_at = ?, error = coalesce(error, 'the study stopped while it ran') WHERE study_id = ? AND status = 'running'`).run(now(), studyId).changes,
+      () =>
+        this.store
+          .stmt<[string, string]>(
+            `UPDATE study_trials SET status = 'cancelled', finished_at = ?, error = coalesce(error, 'the study stopped while it ran') WHERE study_id = ? AND status = 'running'`,
+          )
+          .run(now(), studyId).changes,
     );
   }
 
   getTrial(studyId: string, number: number): TrialRecord {
-    const row = this.store.read(() => this.store.stmt<[string, number], TrialRow>(`SELECT * FROM study_trials WHERE study_id = ? AND number = ?`).get(studyId, number));
-    if (!row) throw new ModelOpsError('study-not-found', `Study '${studyId}' has no trial ${number}.`, `See its trials with: modelops tune show ${studyId}.`);
+    const row = this.store.read(() =>
+      this.store
+        .stmt<[string, number], TrialRow>(`SELECT * FROM study_trials WHERE study_id = ? AND number = ?`)
+        .get(studyId, number),
+    );
+    if (!row)
+      throw new ModelOpsError(
+        'study-not-found',
+        `Study '${studyId}' has no trial ${number}.`,
+        `See its trials with: modelops tune show ${studyId}.`,
+      );
     return toTrial(row);
   }
 
   trials(studyId: string): TrialRecord[] {
-    return this.store.read(() => this.store.stmt<[string], TrialRow>(`SELECT * FROM study_trials WHERE study_id = ? ORDER BY number`).all(studyId)).map(toTrial);
+    return this.store
+      .read(() =>
+        this.store
+          .stmt<[string], TrialRow>(`SELECT * FROM study_trials WHERE study_id = ? ORDER BY number`)
+          .all(studyId),
+      )
+      .map(toTrial);
   }
 
   /**
@@ -249,6 +327,12 @@ export class StudyStore {
    * the version's lineage (version → run → params) leads back to them.
    */
   linkRun(runId: string, studyId: string, trial: number): void {
-    this.store.write(() => this.store.stmt<[string, number, string]>(`UPDATE runs SET params = json_set(params, '$.study', ?, '$.trial', ?) WHERE id = ?`).run(studyId, trial, runId));
+    this.store.write(() =>
+      this.store
+        .stmt<[string, number, string]>(
+          `UPDATE runs SET params = json_set(params, '$.study', ?, '$.trial', ?) WHERE id = ?`,
+        )
+        .run(studyId, trial, runId),
+    );
   }
 }

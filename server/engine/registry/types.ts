@@ -398,9 +398,22 @@ export interface Registry {
    */
   configText(ref: string): Promise<string | null>;
 
-  createRun(input: { kind: RunRecord['kind']; model: string | null; params: Record<string, unknown>; backend?: string | null }): RunRecord;
+  createRun(input: {
+    kind: RunRecord['kind'];
+    model: string | null;
+    params: Record<string, unknown>;
+    backend?: string | null;
+  }): RunRecord;
   appendRunMetrics(runId: string, step: number, metrics: Record<string, number>): void;
-  finishRun(runId: string, outcome: { status: Exclude<RunStatus, 'running'>; error?: string | null; version?: string | null; metrics?: Record<string, number> }): RunRecord;
+  finishRun(
+    runId: string,
+    outcome: {
+      status: Exclude<RunStatus, 'running'>;
+      error?: string | null;
+      version?: string | null;
+      metrics?: Record<string, number>;
+    },
+  ): RunRecord;
   getRun(runId: string): RunRecord;
   listRuns(query?: { model?: string; limit?: number; offset?: number }): RunRecord[];
   runMetrics(runId: string): RunMetricPoint[];

@@ -32,8 +32,11 @@ function sha256(text: string | Buffer): string {
 
 function gitShow(root: string, commit: string, path: string): Promise<string | null> {
   return new Promise((done) => {
-    execFile('git', ['show', `${commit}:${path}`], { cwd: root, timeout: 3000, maxBuffer: 16 * 1024 * 1024, windowsHide: true }, (err, stdout) =>
-      done(err ? null : stdout),
+    execFile(
+      'git',
+      ['show', `${commit}:${path}`],
+      { cwd: root, timeout: 3000, maxBuffer: 16 * 1024 * 1024, windowsHide: true },
+      (err, stdout) => done(err ? null : stdout),
     );
   });
 }
@@ -42,11 +45,19 @@ export async function versionConfig(registry: Registry, ref: string): Promise<Ve
   const v = registry.getVersion(ref);
   const label = `${v.model}@${v.version}`;
   const digest = v.configDigest;
-  if (!digest) return { ref: label, digest: null, text: null, source: 'none', note: `${label} was registered without a config.` };
+  if (!digest)
+    return { ref: label, digest: null, text: null, source: 'none', note: `${label} was registered without a config.` };
   let corrupt: string | null = null;
   try {
     const text = await registry.configText(label);
-    if (text !== null) return { ref: label, digest, text, source: 'registry', note: `the config ${label} was registered with (kept in the workspace store)` };
+    if (text !== null)
+      return {
+        ref: label,
+        digest,
+        text,
+        source: 'registry',
+        note: `the config ${label} was registered with (kept in the workspace store)`,
+      };
   } catch (e) {
     // A damaged copy may still be recovered from the workspace or git below.
     if (!(e instanceof ModelOpsError && e.code === 'config-corrupt')) throw e;
@@ -58,12 +69,26 @@ export async function versionConfig(registry: Registry, ref: string): Promise<Ve
     const file = join(root, name);
     if (!existsSync(file)) continue;
     const bytes = readFileSync(file);
-    if (sha256(bytes) === digest) return { ref: label, digest, text: bytes.toString('utf8'), source: 'workspace', note: `${name} in the workspace (unchanged since ${label})${suffix}` };
+    if (sha256(bytes) === digest)
+      return {
+        ref: label,
+        digest,
+        text: bytes.toString('utf8'),
+        source: 'workspace',
+        note: `${name} in the workspace (unchanged since ${label})${suffix}`,
+      };
   }
   if (v.gitCommit) {
     for (const name of CONFIG_NAMES) {
       const text = await gitShow(root, v.gitCommit, name);
-      if (text !== null && sha256(text) === digest) return { ref: label, digest, text, source: 'git', note: `${name} at commit ${v.gitCommit.slice(0, 10)}${suffix}` };
+      if (text !== null && sha256(text) === digest)
+        return {
+          ref: label,
+          digest,
+          text,
+          source: 'git',
+          note: `${name} at commit ${v.gitCommit.slice(0, 10)}${suffix}`,
+        };
     }
   }
   return {
@@ -93,6 +118,9 @@ export async function diffVersions(registry: Registry, refA: string, refB: strin
   const configDiff =
     configA.text === null || configB.text === null
       ? null
-      : unifiedDiff(configA.text, configB.text, { fromLabel: `${configA.ref}/modelops.yaml`, toLabel: `${configB.ref}/modelops.yaml` });
+      : unifiedDiff(configA.text, configB.text, {
+          fromLabel: `${configA.ref}/modelops.yaml`,
+          toLabel: `${configB.ref}/modelops.yaml`,
+        });
   return { comparison, configA, configB, configDiff };
 }

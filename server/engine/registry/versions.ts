@@ -92,11 +92,41 @@ const VERSION_COLUMNS = `v.*, g.report AS gate_report`;
 const VERSION_FROM = `versions v LEFT JOIN gate_reports g ON g.version_id = v.id`;
 /** A config is a few KiB; anything this large was passed as --config by mistake. */
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
-const FORMATS: ArtifactFormat[] = ['modelops-tfjs', 'tfjs-layers', 'onnx', 'keras', 'h5', 'torch', 'safetensors', 'pickle', 'savedmodel', 'unknown'];
+const FORMATS: ArtifactFormat[] = [
+  'modelops-tfjs',
+  'tfjs-layers',
+  'onnx',
+  'keras',
+  'h5',
+  'torch',
+  'safetensors',
+  'pickle',
+  'savedmodel',
+  'unknown',
+];
 
 type VersionInsert = [
-  string, string, number, number, number, string, StoredArtifact['kind'], string, number, string | null, string,
-  string | null, string | null, string, string | null, number | null, string | null, string | null, string, string, string,
+  string,
+  string,
+  number,
+  number,
+  number,
+  string,
+  StoredArtifact['kind'],
+  string,
+  number,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  string,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+  string,
+  string,
+  string,
 ];
 
 export class VersionStore implements VersionLookup {
@@ -116,10 +146,14 @@ export class VersionStore implements VersionLookup {
   /** Directory artifacts from a schema-1 store have no artifact_files rows yet: read their manifests. */
   backfillArtifactFiles(): void {
     const missing = this.h
-      .pluck<[], string>(`SELECT DISTINCT artifact_digest FROM versions WHERE artifact_kind = 'directory' AND artifact_digest NOT IN (SELECT artifact_digest FROM artifact_files)`)
+      .pluck<[], string>(
+        `SELECT DISTINCT artifact_digest FROM versions WHERE artifact_kind = 'directory' AND artifact_digest NOT IN (SELECT artifact_digest FROM artifact_files)`,
+      )
       .all();
     if (missing.length === 0) return;
-    const insert = this.h.stmt<[string, string, string, number]>(`INSERT OR IGNORE INTO artifact_files (artifact_digest, path, blob_digest, size) VALUES (?, ?, ?, ?)`);
+    const insert = this.h.stmt<[string, string, string, number]>(
+      `INSERT OR IGNORE INTO artifact_files (artifact_digest, path, blob_digest, size) VALUES (?, ?, ?, ?)`,
+    );
     this.h.write(() => {
       for (const digest of missing) {
         try {
@@ -138,7 +172,9 @@ export class VersionStore implements VersionLookup {
       const referenced = new Set<string>();
       // Config blobs are addressed by the config digest each version already records.
       const rows = this.h
-        .pluck<[], string>(`SELECT artifact_digest AS d FROM versions UNION SELECT blob_digest AS d FROM artifact_files UNION SELECT config_digest AS d FROM versions WHERE config_digest IS NOT NULL`)
+        .pluck<[], string>(
+          `SELECT artifact_digest AS d FROM versions UNION SELECT blob_digest AS d FROM artifact_files UNION SELECT config_digest AS d FROM versions WHERE config_digest IS NOT NULL`,
+        )
         .all();
       for (const d of rows) {
         try {
@@ -164,7 +200,9 @@ export class VersionStore implements VersionLookup {
         )
         .all();
       const aliasRows = this.h
-        .stmt<[], { model: string; alias: string; version: string }>(`SELECT a.model, a.alias, v.version FROM aliases a JOIN versions v ON v.id = a.version_id ORDER BY a.alias`)
+        .stmt<[], { model: string; alias: string; version: string }>(
+          `SELECT a.model, a.alias, v.version FROM aliases a JOIN versions v ON v.id = a.version_id ORDER BY a.alias`,
+        )
         .all();
       const aliases = new Map<string, Record<string, string>>();
       for (const a of aliasRows) {
@@ -172,7 +210,13 @@ export class VersionStore implements VersionLookup {
         m[a.alias] = a.version;
         aliases.set(a.model, m);
       }
-      return rows.map((r) => ({ name: r.name, createdAt: r.created_at, versionCount: r.cnt, latestVersion: r.latest, aliases: aliases.get(r.name) ?? {} }));
+      return rows.map((r) => ({
+        name: r.name,
+        createdAt: r.created_at,
+        versionCount: r.cnt,
+        latestVersion: r.latest,
+        aliases: aliases.get(r.name) ?? {},
+      }));
     });
   }
 
@@ -180,16 +224,28 @@ export class VersionStore implements VersionLookup {
     validateModelName(model);
     const row = this.h.stmt<[string]>(`SELECT 1 FROM models WHERE name = ?`).get(model);
     if (!row) {
-      throw new ModelOpsError('model-not-found', `No model named '${model}' in the registry.`, 'List models with `modelops versions list`, or register one with `modelops versions register <path> --model <name>`.');
+      throw new ModelOpsError(
+        'model-not-found',
+        `No model named '${model}' in the registry.`,
+        'List models with `modelops versions list`, or register one with `modelops versions register <path> --model <name>`.',
+      );
     }
   }
 
   private decorate(rows: VersionRow[], model: string): VersionRecord[] {
     if (rows.length === 0) return [];
-    const aliasRows = this.h.stmt<[string], { alias: string; version_id: number }>(`SELECT alias, version_id FROM aliases WHERE model = ? ORDER BY alias`).all(model);
+    const aliasRows = this.h
+      .stmt<[string], { alias: string; version_id: number }>(
+        `SELECT alias, version_id FROM aliases WHERE model = ? ORDER BY alias`,
+      )
+      .all(model);
     const aliases = new Map<number, string[]>();
     for (const a of aliasRows) aliases.set(a.version_id, [...(aliases.get(a.version_id) ?? []), a.alias]);
-    const depRows = this.h.stmt<[string], { target: string; version: string }>(`SELECT target, version FROM deployments WHERE model = ? AND status = 'active' ORDER BY target`).all(model);
+    const depRows = this.h
+      .stmt<[string], { target: string; version: string }>(
+        `SELECT target, version FROM deployments WHERE model = ? AND status = 'active' ORDER BY target`,
+      )
+      .all(model);
     const deployed = new Map<string, string[]>();
     for (const d of depRows) deployed.set(d.version, [...(deployed.get(d.version) ?? []), d.target]);
     return rows.map((r) => toVersion(r, aliases.get(r.id) ?? [], deployed.get(r.version) ?? []));
@@ -225,11 +281,14 @@ export class VersionStore implements VersionLookup {
         orderParams.push(path, path);
       }
       const whereSql = where.join(' AND ');
-      const total = this.h.pluck<string[], number>(`SELECT COUNT(*) FROM versions v WHERE ${whereSql}`).get(...params) ?? 0;
+      const total =
+        this.h.pluck<string[], number>(`SELECT COUNT(*) FROM versions v WHERE ${whereSql}`).get(...params) ?? 0;
       const limit = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 100)));
       const offset = Math.max(0, Math.floor(query.offset ?? 0));
       const rows = this.h
-        .stmt<Array<string | number>, VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE ${whereSql} ORDER BY ${orderBy} LIMIT ? OFFSET ?`)
+        .stmt<Array<string | number>, VersionRow>(
+          `SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE ${whereSql} ORDER BY ${orderBy} LIMIT ? OFFSET ?`,
+        )
         .all(...params, ...orderParams, limit, offset);
       return { total, items: this.decorate(rows, query.model) };
     });
@@ -240,21 +299,37 @@ export class VersionStore implements VersionLookup {
     this.requireModel(p.model);
     let row: VersionRow | undefined;
     if (p.version) {
-      row = this.h.stmt<[string, string], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.model = ? AND v.version = ?`).get(p.model, p.version);
+      row = this.h
+        .stmt<[string, string], VersionRow>(
+          `SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.model = ? AND v.version = ?`,
+        )
+        .get(p.model, p.version);
     } else if (p.alias) {
       row = this.h
-        .stmt<[string, string], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM aliases a JOIN versions v ON v.id = a.version_id LEFT JOIN gate_reports g ON g.version_id = v.id WHERE a.model = ? AND a.alias = ?`)
+        .stmt<[string, string], VersionRow>(
+          `SELECT ${VERSION_COLUMNS} FROM aliases a JOIN versions v ON v.id = a.version_id LEFT JOIN gate_reports g ON g.version_id = v.id WHERE a.model = ? AND a.alias = ?`,
+        )
         .get(p.model, p.alias);
       if (!row) {
-        throw new ModelOpsError('alias-not-found', `Model '${p.model}' has no alias '${p.alias}'.`, `Promote a version first: modelops versions promote ${p.model}@<version> --alias ${p.alias}.`);
+        throw new ModelOpsError(
+          'alias-not-found',
+          `Model '${p.model}' has no alias '${p.alias}'.`,
+          `Promote a version first: modelops versions promote ${p.model}@<version> --alias ${p.alias}.`,
+        );
       }
     } else {
       row = this.h
-        .stmt<[string], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.model = ? ORDER BY v.archived ASC, v.major DESC, v.minor DESC, v.patch DESC LIMIT 1`)
+        .stmt<[string], VersionRow>(
+          `SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.model = ? ORDER BY v.archived ASC, v.major DESC, v.minor DESC, v.patch DESC LIMIT 1`,
+        )
         .get(p.model);
     }
     if (!row) {
-      throw new ModelOpsError('version-not-found', `No version ${ref} in the registry.`, `List the versions with: modelops versions list ${p.model}.`);
+      throw new ModelOpsError(
+        'version-not-found',
+        `No version ${ref} in the registry.`,
+        `List the versions with: modelops versions list ${p.model}.`,
+      );
     }
     return row;
   }
@@ -269,20 +344,33 @@ export class VersionStore implements VersionLookup {
   async registerVersion(input: RegisterVersionInput): Promise<VersionRecord> {
     this.h.assertWritable();
     const model = validateModelName(input.model);
-    const explicit = input.version !== undefined && input.version !== null && input.version !== '' ? requireSemver(input.version).join('.') : null;
+    const explicit =
+      input.version !== undefined && input.version !== null && input.version !== ''
+        ? requireSemver(input.version).join('.')
+        : null;
     if (input.format !== undefined && !FORMATS.includes(input.format)) {
-      throw new ModelOpsError('invalid-format', `Unknown artifact format '${String(input.format)}'.`, `Use one of: ${FORMATS.join(', ')}.`);
+      throw new ModelOpsError(
+        'invalid-format',
+        `Unknown artifact format '${String(input.format)}'.`,
+        `Use one of: ${FORMATS.join(', ')}.`,
+      );
     }
     const source = resolve(this.root, input.source);
     if (!existsSync(source)) {
-      throw new ModelOpsError('artifact-not-found', `Cannot register ${input.source}: no such file or folder.`, 'Pass the path of a model file or model folder.');
+      throw new ModelOpsError(
+        'artifact-not-found',
+        `Cannot register ${input.source}: no such file or folder.`,
+        'Pass the path of a model file or model folder.',
+      );
     }
     const tags = normaliseTags(input.tags ?? []);
     const format = input.format ?? detectModelFormat(source);
     const configSource = input.configPath ? resolve(this.root, input.configPath) : null;
     if (explicit) {
       // Fail early, before copying a large artifact; checked again inside the transaction.
-      const taken = this.h.stmt<[string, string]>(`SELECT 1 FROM versions WHERE model = ? AND version = ?`).get(model, explicit);
+      const taken = this.h
+        .stmt<[string, string]>(`SELECT 1 FROM versions WHERE model = ? AND version = ?`)
+        .get(model, explicit);
       if (taken) throw versionTaken(model, explicit);
     }
     // ONNX is read and checked before anything is stored: a bad file leaves no trace.
@@ -321,7 +409,8 @@ export class VersionStore implements VersionLookup {
         const needed = [stored.digest, ...stored.files.map((f) => f.digest), ...(cfgDigest ? [cfgDigest] : [])];
         if (needed.some((d) => !this.artifacts.hasBlob(d))) return 'blob-swept' as const;
         const newModel = !this.h.stmt<[string]>(`SELECT 1 FROM models WHERE name = ?`).get(model);
-        if (newModel) this.h.stmt<[string, string]>(`INSERT INTO models (name, created_at) VALUES (?, ?)`).run(model, now());
+        if (newModel)
+          this.h.stmt<[string, string]>(`INSERT INTO models (name, created_at) VALUES (?, ?)`).run(model, now());
         const latest = this.h
           .stmt<[string], { version: string; signature: string | null; artifact_digest: string }>(
             `SELECT version, signature, artifact_digest FROM versions WHERE model = ? ORDER BY major DESC, minor DESC, patch DESC LIMIT 1`,
@@ -329,13 +418,21 @@ export class VersionStore implements VersionLookup {
           .get(model);
         let version: string;
         if (explicit) {
-          if (this.h.stmt<[string, string]>(`SELECT 1 FROM versions WHERE model = ? AND version = ?`).get(model, explicit)) throw versionTaken(model, explicit);
+          if (
+            this.h.stmt<[string, string]>(`SELECT 1 FROM versions WHERE model = ? AND version = ?`).get(model, explicit)
+          )
+            throw versionTaken(model, explicit);
           version = explicit;
         } else {
-          version = nextVersion(latest ? { version: latest.version, signature: latest.signature, artifactDigest: latest.artifact_digest } : null, {
-            signature,
-            artifactDigest: stored.digest,
-          });
+          version = nextVersion(
+            latest
+              ? { version: latest.version, signature: latest.signature, artifactDigest: latest.artifact_digest }
+              : null,
+            {
+              signature,
+              artifactDigest: stored.digest,
+            },
+          );
         }
         const parent = input.parentVersion !== undefined ? input.parentVersion : (latest?.version ?? null);
         if (parent !== null && parent !== undefined) requireSemver(parent, 'parent version');
@@ -369,22 +466,43 @@ export class VersionStore implements VersionLookup {
             now(),
             this.options.actor(),
           );
-        const files = this.h.stmt<[string, string, string, number]>(`INSERT OR IGNORE INTO artifact_files (artifact_digest, path, blob_digest, size) VALUES (?, ?, ?, ?)`);
+        const files = this.h.stmt<[string, string, string, number]>(
+          `INSERT OR IGNORE INTO artifact_files (artifact_digest, path, blob_digest, size) VALUES (?, ?, ?, ?)`,
+        );
         for (const f of stored.files) files.run(stored.digest, f.path, f.digest, f.size);
         if (input.runId) this.options.runs.linkVersion(input.runId, version);
         const subject = { subject: `${model}@${version}`, model, version };
         this.h.record({
           action: 'version.register',
           ...subject,
-          after: { artifactDigest: stored.digest, format, parentVersion: parent ?? null, runId: input.runId ?? null, datasets: input.datasets ?? [], gitCommit: git.commit, note: input.note ?? null },
+          after: {
+            artifactDigest: stored.digest,
+            format,
+            parentVersion: parent ?? null,
+            runId: input.runId ?? null,
+            datasets: input.datasets ?? [],
+            gitCommit: git.commit,
+            note: input.note ?? null,
+          },
         });
-        if (cfgDigest) this.h.record({ action: 'config.snapshot', ...subject, after: { configDigest: cfgDigest, path: input.configPath ?? null } });
-        const row = this.h.stmt<[number | bigint], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.id = ?`).get(info.lastInsertRowid) as VersionRow;
+        if (cfgDigest)
+          this.h.record({
+            action: 'config.snapshot',
+            ...subject,
+            after: { configDigest: cfgDigest, path: input.configPath ?? null },
+          });
+        const row = this.h
+          .stmt<[number | bigint], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.id = ?`)
+          .get(info.lastInsertRowid) as VersionRow;
         return { row, newModel };
       });
       if (result === 'blob-swept') {
         if (attempt < 3) continue;
-        throw new ModelOpsError('artifact-race', `The artifact of ${input.source} was removed while registering.`, 'Try again.');
+        throw new ModelOpsError(
+          'artifact-race',
+          `The artifact of ${input.source} was removed while registering.`,
+          'Try again.',
+        );
       }
       const events: ChangeEvent[] = [];
       if (result.newModel) events.push({ kind: 'models' });
@@ -407,10 +525,18 @@ export class VersionStore implements VersionLookup {
       throw mapArtifactError(e, shown);
     }
     if (!st?.isFile()) {
-      throw new ModelOpsError('config-not-found', `Cannot read the config ${shown} to record it with the version.`, 'Pass an existing modelops.yaml or leave the config out.');
+      throw new ModelOpsError(
+        'config-not-found',
+        `Cannot read the config ${shown} to record it with the version.`,
+        'Pass an existing modelops.yaml or leave the config out.',
+      );
     }
     if (st.size > MAX_CONFIG_BYTES) {
-      throw new ModelOpsError('config-too-large', `The config ${shown} is ${(st.size / 1024 / 1024).toFixed(1)} MiB; a modelops.yaml is a few KiB.`, 'Pass the modelops.yaml the model was trained with.');
+      throw new ModelOpsError(
+        'config-too-large',
+        `The config ${shown} is ${(st.size / 1024 / 1024).toFixed(1)} MiB; a modelops.yaml is a few KiB.`,
+        'Pass the modelops.yaml the model was trained with.',
+      );
     }
     try {
       return (await this.artifacts.putFile(path)).digest;
@@ -429,7 +555,11 @@ export class VersionStore implements VersionLookup {
       blob = await this.artifacts.readBlob(digest);
     } catch (e) {
       const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'error';
-      throw new ModelOpsError('config-unreadable', `Cannot read the stored config of ${label} (${code}).`, 'Check the permissions of .modelops/artifacts.');
+      throw new ModelOpsError(
+        'config-unreadable',
+        `Cannot read the stored config of ${label} (${code}).`,
+        'Check the permissions of .modelops/artifacts.',
+      );
     }
     // Versions registered before configs were kept have the digest but no blob.
     if (!blob) return null;
@@ -472,12 +602,23 @@ export class VersionStore implements VersionLookup {
       if (archived) {
         const held = this.heldAliases(row.id);
         if (held.length) {
-          throw new ModelOpsError('version-in-use', `${row.model}@${row.version} holds the alias${held.length > 1 ? 'es' : ''} ${held.join(', ')} and cannot be archived.`, `Move the alias to another version first (modelops versions promote ${row.model}@<version> --alias ${held[0]}).`);
+          throw new ModelOpsError(
+            'version-in-use',
+            `${row.model}@${row.version} holds the alias${held.length > 1 ? 'es' : ''} ${held.join(', ')} and cannot be archived.`,
+            `Move the alias to another version first (modelops versions promote ${row.model}@<version> --alias ${held[0]}).`,
+          );
         }
       }
       this.h.stmt<[number, number]>(`UPDATE versions SET archived = ? WHERE id = ?`).run(archived ? 1 : 0, row.id);
       if ((row.archived === 1) !== archived) {
-        this.h.record({ action: archived ? 'version.archive' : 'version.unarchive', subject: `${row.model}@${row.version}`, model: row.model, version: row.version, before: { archived: row.archived === 1 }, after: { archived } });
+        this.h.record({
+          action: archived ? 'version.archive' : 'version.unarchive',
+          subject: `${row.model}@${row.version}`,
+          model: row.model,
+          version: row.version,
+          before: { archived: row.archived === 1 },
+          after: { archived },
+        });
       }
       return { model: row.model, version: row.version };
     });
@@ -491,13 +632,23 @@ export class VersionStore implements VersionLookup {
       const label = `${row.model}@${row.version}`;
       const held = this.heldAliases(row.id);
       if (held.length) {
-        throw new ModelOpsError('version-in-use', `${label} cannot be deleted: it holds the alias ${held.join(', ')}.`, `Move the alias to another version first, or archive ${label} instead.`);
+        throw new ModelOpsError(
+          'version-in-use',
+          `${label} cannot be deleted: it holds the alias ${held.join(', ')}.`,
+          `Move the alias to another version first, or archive ${label} instead.`,
+        );
       }
       const deployed = this.h
-        .pluck<[string, string, string], string>(`SELECT target FROM deployments WHERE model = ? AND status = 'active' AND (version = ? OR previous_version = ?)`)
+        .pluck<[string, string, string], string>(
+          `SELECT target FROM deployments WHERE model = ? AND status = 'active' AND (version = ? OR previous_version = ?)`,
+        )
         .all(row.model, row.version, row.version);
       if (deployed.length) {
-        throw new ModelOpsError('version-in-use', `${label} cannot be deleted: it is deployed to ${[...new Set(deployed)].join(', ')} (or is the rollback target there).`, `Deploy another version first, or archive ${label} instead.`);
+        throw new ModelOpsError(
+          'version-in-use',
+          `${label} cannot be deleted: it is deployed to ${[...new Set(deployed)].join(', ')} (or is the rollback target there).`,
+          `Deploy another version first, or archive ${label} instead.`,
+        );
       }
       this.h.stmt<[number]>(`DELETE FROM versions WHERE id = ?`).run(row.id);
       this.h.record({
@@ -505,7 +656,12 @@ export class VersionStore implements VersionLookup {
         subject: label,
         model: row.model,
         version: row.version,
-        before: { artifactDigest: row.artifact_digest, format: row.format, registeredBy: row.registered_by ?? null, archived: row.archived === 1 },
+        before: {
+          artifactDigest: row.artifact_digest,
+          format: row.format,
+          registeredBy: row.registered_by ?? null,
+          archived: row.archived === 1,
+        },
       });
       // Its artifact stays until the sweep on a later open finds nothing referencing it.
       return row.model;
@@ -519,7 +675,15 @@ export class VersionStore implements VersionLookup {
       const row = this.findRow(ref);
       this.h.stmt<[string, number]>(`UPDATE versions SET tags = ? WHERE id = ?`).run(JSON.stringify(clean), row.id);
       const before = json<string[]>(row.tags, []);
-      if (canonicalJson(before) !== canonicalJson(clean)) this.h.record({ action: 'version.tags', subject: `${row.model}@${row.version}`, model: row.model, version: row.version, before: { tags: before }, after: { tags: clean } });
+      if (canonicalJson(before) !== canonicalJson(clean))
+        this.h.record({
+          action: 'version.tags',
+          subject: `${row.model}@${row.version}`,
+          model: row.model,
+          version: row.version,
+          before: { tags: before },
+          after: { tags: clean },
+        });
       return { model: row.model, version: row.version };
     });
     this.h.emit({ kind: 'versions', model: r.model });
@@ -535,10 +699,23 @@ export class VersionStore implements VersionLookup {
         )
         .run(row.id, report.passed ? 1 : 0, JSON.stringify(report), report.evaluatedAt || now());
       const before = json<GateReport | null>(row.gate_report, null);
-      const summary = (g: GateReport | null) => (g ? { passed: g.passed, notEvaluated: g.notEvaluated ?? null, override: g.override, failed: g.results.filter((x) => !x.passed).map((x) => x.message) } : null);
+      const summary = (g: GateReport | null) =>
+        g
+          ? {
+              passed: g.passed,
+              notEvaluated: g.notEvaluated ?? null,
+              override: g.override,
+              failed: g.results.filter((x) => !x.passed).map((x) => x.message),
+            }
+          : null;
       const subject = { subject: `${row.model}@${row.version}`, model: row.model, version: row.version };
       if (report.override && canonicalJson(report.override) !== canonicalJson(before?.override ?? null)) {
-        this.h.record({ action: 'gates.override', ...subject, before: { override: before?.override ?? null }, after: { override: report.override } });
+        this.h.record({
+          action: 'gates.override',
+          ...subject,
+          before: { override: before?.override ?? null },
+          after: { override: report.override },
+        });
       } else {
         this.h.record({ action: 'gates.record', ...subject, before: summary(before), after: summary(report) });
       }
@@ -550,7 +727,13 @@ export class VersionStore implements VersionLookup {
 
   // ── aliases ─────────────────────────────────────────────────────────────────
 
-  setAlias(model: string, alias: string, version: string, reason?: string | null, options: SetAliasOptions = {}): AliasMove {
+  setAlias(
+    model: string,
+    alias: string,
+    version: string,
+    reason?: string | null,
+    options: SetAliasOptions = {},
+  ): AliasMove {
     validateAlias(alias);
     const v = requireSemver(version).join('.');
     const forceReason = options.forceReason?.trim() || null;
@@ -558,13 +741,19 @@ export class VersionStore implements VersionLookup {
       const row = this.findRow(`${model}@${v}`);
       const label = `${model}@${v}`;
       if (row.archived) {
-        throw new ModelOpsError('version-archived', `${label} is archived and cannot take the alias '${alias}'.`, `Unarchive it first: modelops versions archive ${label} --undo.`);
+        throw new ModelOpsError(
+          'version-archived',
+          `${label} is archived and cannot take the alias '${alias}'.`,
+          `Unarchive it first: modelops versions archive ${label} --undo.`,
+        );
       }
       const gates = json<GateReport | null>(row.gate_report, null);
       // A report whose gates could not be evaluated counts as failed: it needs a reason too.
       if (gates && (!gates.passed || isNotEvaluated(gates))) {
         if (!forceReason) {
-          const why = isNotEvaluated(gates) ? `its quality gates were not evaluated (${gates.notEvaluated})` : `its quality gates failed (${gateProblem(gates) || 'see the gate report'})`;
+          const why = isNotEvaluated(gates)
+            ? `its quality gates were not evaluated (${gates.notEvaluated})`
+            : `its quality gates failed (${gateProblem(gates) || 'see the gate report'})`;
           throw new ModelOpsError(
             'gates-failed',
             `${label} cannot become '${alias}': ${why}.`,
@@ -574,16 +763,36 @@ export class VersionStore implements VersionLookup {
           );
         }
         const override = { reason: forceReason, at: now() };
-        this.h.stmt<[string, number]>(`UPDATE gate_reports SET report = ? WHERE version_id = ?`).run(JSON.stringify({ ...gates, override }), row.id);
-        this.h.record({ action: 'gates.override', subject: label, model, version: v, alias, before: { passed: gates.passed, override: gates.override, notEvaluated: gates.notEvaluated ?? null }, after: { override } });
+        this.h
+          .stmt<[string, number]>(`UPDATE gate_reports SET report = ? WHERE version_id = ?`)
+          .run(JSON.stringify({ ...gates, override }), row.id);
+        this.h.record({
+          action: 'gates.override',
+          subject: label,
+          model,
+          version: v,
+          alias,
+          before: { passed: gates.passed, override: gates.override, notEvaluated: gates.notEvaluated ?? null },
+          after: { override },
+        });
       }
       // Protected aliases (registry.protectedAliases) move only with a valid approval.
       const approval = this.options.approvalFor(row, alias);
       const current = this.h
-        .stmt<[string, string], { version: string; version_id: number }>(`SELECT v.version, a.version_id FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model = ? AND a.alias = ?`)
+        .stmt<[string, string], { version: string; version_id: number }>(
+          `SELECT v.version, a.version_id FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model = ? AND a.alias = ?`,
+        )
         .get(model, alias);
       const at = now();
-      const result: AliasMove = { model, alias, fromVersion: current?.version ?? null, toVersion: v, reason: reason?.trim() || null, forceReason, at };
+      const result: AliasMove = {
+        model,
+        alias,
+        fromVersion: current?.version ?? null,
+        toVersion: v,
+        reason: reason?.trim() || null,
+        forceReason,
+        at,
+      };
       if (current?.version_id === row.id) return result;
       this.h
         .stmt<[string, string, number, string]>(
@@ -598,7 +807,13 @@ export class VersionStore implements VersionLookup {
         version: v,
         alias,
         before: { version: result.fromVersion },
-        after: { version: v, artifactDigest: row.artifact_digest, reason: result.reason, forceReason, approvalId: approval?.id ?? null },
+        after: {
+          version: v,
+          artifactDigest: row.artifact_digest,
+          reason: result.reason,
+          forceReason,
+          approvalId: approval?.id ?? null,
+        },
       });
       return result;
     });
@@ -622,12 +837,24 @@ export class VersionStore implements VersionLookup {
     validateAlias(alias);
     const move = this.h.write((): AliasMove => {
       this.requireModel(model);
-      const current = this.h.pluck<[string, string], string>(`SELECT v.version FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model = ? AND a.alias = ?`).get(model, alias);
+      const current = this.h
+        .pluck<[string, string], string>(
+          `SELECT v.version FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model = ? AND a.alias = ?`,
+        )
+        .get(model, alias);
       if (!current) {
-        throw new ModelOpsError('alias-not-found', `Model '${model}' has no alias '${alias}' to roll back.`, `Promote a version first: modelops versions promote ${model}@<version> --alias ${alias}.`);
+        throw new ModelOpsError(
+          'alias-not-found',
+          `Model '${model}' has no alias '${alias}' to roll back.`,
+          `Promote a version first: modelops versions promote ${model}@<version> --alias ${alias}.`,
+        );
       }
       const exists = this.h.pluck<[string, string], number>(`SELECT id FROM versions WHERE model = ? AND version = ?`);
-      const moves = this.h.stmt<[string, string], { to_version: string | null; kind: string }>(`SELECT to_version, kind FROM alias_moves WHERE model = ? AND alias = ? ORDER BY id`).all(model, alias);
+      const moves = this.h
+        .stmt<[string, string], { to_version: string | null; kind: string }>(
+          `SELECT to_version, kind FROM alias_moves WHERE model = ? AND alias = ? ORDER BY id`,
+        )
+        .all(model, alias);
       const stack: string[] = [];
       const dropGone = (): void => {
         while (stack.length && !exists.get(model, stack[stack.length - 1])) stack.pop();
@@ -641,15 +868,39 @@ export class VersionStore implements VersionLookup {
       dropGone();
       const target = stack[stack.length - 1];
       if (!target) {
-        throw new ModelOpsError('nothing-to-roll-back', `'${alias}' of ${model} has no earlier version to roll back to (it is at ${current}).`, `Promote the version you want instead: modelops versions promote ${model}@<version> --alias ${alias}.`);
+        throw new ModelOpsError(
+          'nothing-to-roll-back',
+          `'${alias}' of ${model} has no earlier version to roll back to (it is at ${current}).`,
+          `Promote the version you want instead: modelops versions promote ${model}@<version> --alias ${alias}.`,
+        );
       }
       const id = exists.get(model, target) as number;
       const at = now();
-      this.h.stmt<[number, string, string, string]>(`UPDATE aliases SET version_id = ?, updated_at = ? WHERE model = ? AND alias = ?`).run(id, at, model, alias);
-      const m: AliasMove = { model, alias, fromVersion: current, toVersion: target, reason: reason?.trim() || 'rollback', forceReason: null, at };
+      this.h
+        .stmt<[number, string, string, string]>(
+          `UPDATE aliases SET version_id = ?, updated_at = ? WHERE model = ? AND alias = ?`,
+        )
+        .run(id, at, model, alias);
+      const m: AliasMove = {
+        model,
+        alias,
+        fromVersion: current,
+        toVersion: target,
+        reason: reason?.trim() || 'rollback',
+        forceReason: null,
+        at,
+      };
       this.insertMove(m, 'rollback');
       // A rollback returns to a version that held the alias before; it needs no new approval.
-      this.h.record({ action: 'alias.rollback', subject: `${model}@${alias}`, model, version: target, alias, before: { version: current }, after: { version: target, reason: m.reason } });
+      this.h.record({
+        action: 'alias.rollback',
+        subject: `${model}@${alias}`,
+        model,
+        version: target,
+        alias,
+        before: { version: current },
+        after: { version: target, reason: m.reason },
+      });
       return m;
     });
     this.h.emit({ kind: 'aliases', model }, { kind: 'versions', model }, { kind: 'models' });
@@ -660,9 +911,19 @@ export class VersionStore implements VersionLookup {
     return this.h.read(() => {
       this.requireModel(model);
       const rows = alias
-        ? this.h.stmt<[string, string], MoveRow>(`SELECT * FROM alias_moves WHERE model = ? AND alias = ? ORDER BY id DESC`).all(model, validateAlias(alias))
+        ? this.h
+            .stmt<[string, string], MoveRow>(`SELECT * FROM alias_moves WHERE model = ? AND alias = ? ORDER BY id DESC`)
+            .all(model, validateAlias(alias))
         : this.h.stmt<[string], MoveRow>(`SELECT * FROM alias_moves WHERE model = ? ORDER BY id DESC`).all(model);
-      return rows.map((r) => ({ model: r.model, alias: r.alias, fromVersion: r.from_version, toVersion: r.to_version, reason: r.reason, forceReason: r.force_reason, at: r.at }));
+      return rows.map((r) => ({
+        model: r.model,
+        alias: r.alias,
+        fromVersion: r.from_version,
+        toVersion: r.to_version,
+        reason: r.reason,
+        forceReason: r.force_reason,
+        at: r.at,
+      }));
     });
   }
 
@@ -677,13 +938,18 @@ export class VersionStore implements VersionLookup {
       await this.artifacts.readManifest(v.artifactDigest, label);
       const cached = join(this.artifacts.cacheDir, digestHex(v.artifactDigest));
       if (existsSync(cached) && statSync(cached).isDirectory()) return cached;
-      throw new ModelOpsError('registry-readonly', `${label} is a folder artifact that must be unpacked into .modelops/cache, which a read-only registry cannot do.`, 'Open the workspace with write access.');
+      throw new ModelOpsError(
+        'registry-readonly',
+        `${label} is a folder artifact that must be unpacked into .modelops/cache, which a read-only registry cannot do.`,
+        'Open the workspace with write access.',
+      );
     }
     try {
       return await this.artifacts.materializeDirectory(v.artifactDigest, label);
     } catch (e) {
       const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
-      if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') throw storeFullError(`the unpacked copy of ${label} in .modelops/cache`, code);
+      if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT')
+        throw storeFullError(`the unpacked copy of ${label} in .modelops/cache`, code);
       throw e;
     }
   }
@@ -719,7 +985,11 @@ function toVersion(r: VersionRow, aliases: string[], deployedTo: string[]): Vers
 }
 
 function versionTaken(model: string, version: string): ModelOpsError {
-  return new ModelOpsError('version-exists', `${model}@${version} already exists; versions are immutable.`, 'Choose another version, or leave it out to get the next one automatically.');
+  return new ModelOpsError(
+    'version-exists',
+    `${model}@${version} already exists; versions are immutable.`,
+    'Choose another version, or leave it out to get the next one automatically.',
+  );
 }
 
 function normaliseTags(tags: string[]): string[] {

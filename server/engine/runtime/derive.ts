@@ -37,7 +37,8 @@ export function parseDerived(derived: DerivedInputs | undefined, where: string):
 }
 
 const CUMULATIVE = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-const DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2})(?::\d{1,2}(?::\d{1,2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const DATE =
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2})(?::\d{1,2}(?::\d{1,2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
 function leap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;

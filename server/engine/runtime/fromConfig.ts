@@ -11,7 +11,10 @@ import { readOnnxGraph } from './onnxGraph';
 import type { OnnxBundleSpec } from './types';
 
 /** Derived model columns (model.onnx.derived keys) in `cols`, and the other columns. */
-function splitDerived(config: ModelOpsConfig): { derived: Map<string, { source: string }>; features: string[] | undefined } {
+function splitDerived(config: ModelOpsConfig): {
+  derived: Map<string, { source: string }>;
+  features: string[] | undefined;
+} {
   const derived = parseDerived(config.model.onnx?.derived, 'model.onnx.derived');
   return { derived, features: config.data.features };
 }
@@ -38,7 +41,8 @@ function modelColumns(config: ModelOpsConfig, metaFeatures: string[] | undefined
   const { derived, features } = splitDerived(config);
   if (!features) return undefined;
   const cols = [...features, ...[...derived.keys()].filter((d) => !features.includes(d))];
-  if (metaFeatures && metaFeatures.length === cols.length && cols.every((c) => metaFeatures.includes(c))) return undefined;
+  if (metaFeatures && metaFeatures.length === cols.length && cols.every((c) => metaFeatures.includes(c)))
+    return undefined;
   return cols;
 }
 
@@ -48,7 +52,11 @@ function modelColumns(config: ModelOpsConfig, metaFeatures: string[] | undefined
  * model.onnx.labels, else the file's metadata_props, else the sorted distinct target values of
  * the training split; reference rows (drift profile) from the training split.
  */
-export async function onnxSpecFromConfig(file: string, config: ModelOpsConfig, data: LoadedData): Promise<OnnxBundleSpec> {
+export async function onnxSpecFromConfig(
+  file: string,
+  config: ModelOpsConfig,
+  data: LoadedData,
+): Promise<OnnxBundleSpec> {
   const o = config.model.onnx;
   const info = readOnnxGraph(await readFile(file), file);
   let metaFeatures: string[] | undefined;
@@ -59,7 +67,8 @@ export async function onnxSpecFromConfig(file: string, config: ModelOpsConfig, d
     metaFeatures = undefined;
   }
   let labels = o?.labels;
-  if (!labels && config.model.task === 'classification' && info.metadata.labels === undefined) labels = fitLabels(data.train.rows, config.data.target);
+  if (!labels && config.model.task === 'classification' && info.metadata.labels === undefined)
+    labels = fitLabels(data.train.rows, config.data.target);
   const columns = o?.inputs === 'per-column' ? config.data.features : modelColumns(config, metaFeatures);
   return {
     task: config.model.task,
@@ -70,7 +79,9 @@ export async function onnxSpecFromConfig(file: string, config: ModelOpsConfig, d
     ...(o?.inputs ? { inputMapping: o.inputs } : {}),
     ...(o?.outputs ? { outputs: o.outputs } : {}),
     preprocessing: o?.preprocessing ?? 'in-graph',
-    ...(o?.preprocessing === 'config' ? { transforms: fitTransforms(data.train.rows, data.features, config.data.missing) } : {}),
+    ...(o?.preprocessing === 'config'
+      ? { transforms: fitTransforms(data.train.rows, data.features, config.data.missing) }
+      : {}),
     reference: { rows: data.train.rows, seed: config.train.seed },
   };
 }

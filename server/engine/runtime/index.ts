@@ -29,16 +29,28 @@ async function readManifest(bundleDir: string): Promise<{ format: string } & Rec
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new ModelOpsError('bundle-incomplete', `The model bundle has no ${MANIFEST_JSON} (${path}).`, 'Register the version again from a complete bundle.');
+    throw new ModelOpsError(
+      'bundle-incomplete',
+      `The model bundle has no ${MANIFEST_JSON} (${path}).`,
+      'Register the version again from a complete bundle.',
+    );
   }
   let m: unknown;
   try {
     m = JSON.parse(text);
   } catch {
-    throw new ModelOpsError('bundle-corrupt', `${path} is not valid JSON.`, 'The bundle is damaged; register the version again.');
+    throw new ModelOpsError(
+      'bundle-corrupt',
+      `${path} is not valid JSON.`,
+      'The bundle is damaged; register the version again.',
+    );
   }
   if (m === null || typeof m !== 'object' || typeof (m as { format?: unknown }).format !== 'string') {
-    throw new ModelOpsError('bundle-format', `${path} has no 'format'.`, 'The bundle is damaged; register the version again.');
+    throw new ModelOpsError(
+      'bundle-format',
+      `${path} has no 'format'.`,
+      'The bundle is damaged; register the version again.',
+    );
   }
   return m as { format: string } & Record<string, unknown>;
 }
@@ -47,7 +59,8 @@ async function readManifest(bundleDir: string): Promise<{ format: string } & Rec
 export async function loadRuntime(bundleDir: string, options: RuntimeOptions = {}): Promise<ModelRuntime> {
   const manifest = await readManifest(bundleDir);
   if (manifest.format === MANIFEST_FORMAT) return loadTfjsRuntime(bundleDir);
-  if (manifest.format === ONNX_MANIFEST_FORMAT) return loadOnnxBundle(bundleDir, manifest as unknown as OnnxManifest, options);
+  if (manifest.format === ONNX_MANIFEST_FORMAT)
+    return loadOnnxBundle(bundleDir, manifest as unknown as OnnxManifest, options);
   throw new ModelOpsError(
     'bundle-format',
     `${join(bundleDir, MANIFEST_JSON)} has format '${manifest.format}'; this version of ModelOps runs '${MANIFEST_FORMAT}' and '${ONNX_MANIFEST_FORMAT}' bundles.`,

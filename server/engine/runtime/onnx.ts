@@ -18,7 +18,16 @@ import { buildProfile } from '../data/profile';
 import type { FeatureTransform, Prediction, Task } from '../model/types';
 import { decodeScores } from './decode';
 import { derive, parseDerived, type Derivation } from './derive';
-import { checkDims, checkGraph, datatypeOf, describeValue, readOnnxGraph, tensorSpecOf, type OnnxGraphInfo, type OnnxValueInfo } from './onnxGraph';
+import {
+  checkDims,
+  checkGraph,
+  datatypeOf,
+  describeValue,
+  readOnnxGraph,
+  tensorSpecOf,
+  type OnnxGraphInfo,
+  type OnnxValueInfo,
+} from './onnxGraph';
 import {
   ONNX_MANIFEST_FORMAT,
   ONNX_MODEL_FILE,
@@ -53,13 +62,21 @@ let ortModule: Promise<Ort> | null = null;
 function ort(): Promise<Ort> {
   ortModule ??= import('onnxruntime-node').catch((e: unknown) => {
     ortModule = null;
-    throw new ModelOpsError('onnx-runtime-missing', `ONNX Runtime (onnxruntime-node) could not be loaded: ${e instanceof Error ? e.message : String(e)}.`, 'Run npm ci in the extension folder, or reinstall the extension for this platform.');
+    throw new ModelOpsError(
+      'onnx-runtime-missing',
+      `ONNX Runtime (onnxruntime-node) could not be loaded: ${e instanceof Error ? e.message : String(e)}.`,
+      'Run npm ci in the extension folder, or reinstall the extension for this platform.',
+    );
   });
   return ortModule;
 }
 
 /** Creates a CPU session; ONNX Runtime's refusals (unknown operators, bad graphs) become ModelOpsErrors naming the file. */
-export async function createOnnxSession(bytes: Uint8Array, file: string, threads = DEFAULT_THREADS): Promise<InferenceSession> {
+export async function createOnnxSession(
+  bytes: Uint8Array,
+  file: string,
+  threads = DEFAULT_THREADS,
+): Promise<InferenceSession> {
   const o = await ort();
   try {
     return await o.InferenceSession.create(bytes, {
@@ -71,14 +88,29 @@ export async function createOnnxSession(bytes: Uint8Array, file: string, threads
     });
   } catch (e) {
     const msg = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
-    const op = /Could not find an implementation for (\S+?)\(/.exec(msg)?.[1] ?? /(\S+?)\(-?\d+\) is not a registered function\/op/.exec(msg)?.[1] ?? /No Op registered for (\S+)/.exec(msg)?.[1];
+    const op =
+      /Could not find an implementation for (\S+?)\(/.exec(msg)?.[1] ??
+      /(\S+?)\(-?\d+\) is not a registered function\/op/.exec(msg)?.[1] ??
+      /No Op registered for (\S+)/.exec(msg)?.[1];
     if (op) {
-      throw new ModelOpsError('onnx-unsupported-op', `${file}: ONNX Runtime ${o.env.versions.common} cannot run operator '${op}' (${msg}).`, 'Export the model with standard operators and opset 13–21, or without custom ops (torch.onnx.export opset_version=17; skl2onnx target_opset=17).');
+      throw new ModelOpsError(
+        'onnx-unsupported-op',
+        `${file}: ONNX Runtime ${o.env.versions.common} cannot run operator '${op}' (${msg}).`,
+        'Export the model with standard operators and opset 13–21, or without custom ops (torch.onnx.export opset_version=17; skl2onnx target_opset=17).',
+      );
     }
     if (/protobuf parsing failed/i.test(msg)) {
-      throw new ModelOpsError('onnx-corrupt', `${file} is not a readable ONNX model: ONNX Runtime says '${msg}'.`, 'The file is damaged or truncated; export the model again and register that file.');
+      throw new ModelOpsError(
+        'onnx-corrupt',
+        `${file} is not a readable ONNX model: ONNX Runtime says '${msg}'.`,
+        'The file is damaged or truncated; export the model again and register that file.',
+      );
     }
-    throw new ModelOpsError('onnx-load', `${file}: ONNX Runtime cannot load the model: ${msg}`, 'Check the model with onnx.checker.check_model, or export it again with opset 17.');
+    throw new ModelOpsError(
+      'onnx-load',
+      `${file}: ONNX Runtime cannot load the model: ${msg}`,
+      'Check the model with onnx.checker.check_model, or export it again with opset 17.',
+    );
   }
 }
 
@@ -95,7 +127,11 @@ async function readBytes(path: string, shown: string): Promise<Uint8Array> {
     return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelOpsError('onnx-missing', `${shown} cannot be read (${code ?? String(e)}).`, code === 'ENOENT' ? 'Check the path, or register the version again.' : 'Check the file permissions.');
+    throw new ModelOpsError(
+      'onnx-missing',
+      `${shown} cannot be read (${code ?? String(e)}).`,
+      code === 'ENOENT' ? 'Check the path, or register the version again.' : 'Check the file permissions.',
+    );
   }
 }
 
@@ -140,7 +176,11 @@ function metaList(info: OnnxGraphInfo, key: string, file: string): string[] | un
     v = null;
   }
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' && typeof x !== 'number')) {
-    throw new ModelOpsError('onnx-metadata', `${file}: metadata_props '${key}' is ${JSON.stringify(raw.slice(0, 60))}, not a JSON list of names.`, `Set it to a JSON list such as ["a", "b"], or give ${key} in modelops.yaml.`);
+    throw new ModelOpsError(
+      'onnx-metadata',
+      `${file}: metadata_props '${key}' is ${JSON.stringify(raw.slice(0, 60))}, not a JSON list of names.`,
+      `Set it to a JSON list such as ["a", "b"], or give ${key} in modelops.yaml.`,
+    );
   }
   return v.map(String);
 }
@@ -164,9 +204,16 @@ function resolvePlan(info: OnnxGraphInfo, file: string, given: PlanInput): Plan 
 
   // Task and labels: the caller, else metadata_props.
   const metaTask = info.metadata.task;
-  const task = given.task ?? (metaTask === 'classification' || metaTask === 'regression' ? metaTask : undefined) ?? (given.labels || info.metadata.labels ? 'classification' : 'regression');
+  const task =
+    given.task ??
+    (metaTask === 'classification' || metaTask === 'regression' ? metaTask : undefined) ??
+    (given.labels || info.metadata.labels ? 'classification' : 'regression');
   if (task !== 'classification' && task !== 'regression') {
-    throw new ModelOpsError('onnx-task', `${file}: task '${String(task)}' is neither classification nor regression.`, 'Set model.task in modelops.yaml.');
+    throw new ModelOpsError(
+      'onnx-task',
+      `${file}: task '${String(task)}' is neither classification nor regression.`,
+      'Set model.task in modelops.yaml.',
+    );
   }
   const labels = task === 'classification' ? (given.labels ?? metaList(info, 'labels', file)) : undefined;
 
@@ -174,7 +221,12 @@ function resolvePlan(info: OnnxGraphInfo, file: string, given: PlanInput): Plan 
   const outputs: OutputSelection = { ...given.outputs };
   for (const [role, name] of Object.entries(outputs)) {
     if (role === 'labelKind' || name === undefined) continue;
-    if (!byName.has(name)) throw new ModelOpsError('onnx-output', `${file} has no output '${name}' (for ${role}); its outputs are ${outputList}.`, `Name one of them as ${role}.`);
+    if (!byName.has(name))
+      throw new ModelOpsError(
+        'onnx-output',
+        `${file} has no output '${name}' (for ${role}); its outputs are ${outputList}.`,
+        `Name one of them as ${role}.`,
+      );
   }
   let valueDatatype: Datatype = 'FP32';
   if (task === 'classification') {
@@ -184,47 +236,88 @@ function resolvePlan(info: OnnxGraphInfo, file: string, given: PlanInput): Plan 
       if (!p) {
         const zip = info.outputs.find((o) => o.kind === 'sequence' && o.elemType.startsWith('map('));
         if (zip) {
-          throw new ModelOpsError('onnx-zipmap', `${file}: output '${zip.name}' is a ${describeValue(zip)} (scikit-learn's ZipMap), not a probability tensor.`, 'Export with skl2onnx options={id(model): {"zipmap": False}} so probabilities are a [batch, classes] float tensor.');
+          throw new ModelOpsError(
+            'onnx-zipmap',
+            `${file}: output '${zip.name}' is a ${describeValue(zip)} (scikit-learn's ZipMap), not a probability tensor.`,
+            'Export with skl2onnx options={id(model): {"zipmap": False}} so probabilities are a [batch, classes] float tensor.',
+          );
         }
-        throw new ModelOpsError('onnx-output', `${file}: no output holds class probabilities as a float [batch, classes] tensor (outputs: ${outputList}).`, 'Name the probabilities output in modelops.yaml (model.onnx.outputs.probabilities), or export one.');
+        throw new ModelOpsError(
+          'onnx-output',
+          `${file}: no output holds class probabilities as a float [batch, classes] tensor (outputs: ${outputList}).`,
+          'Name the probabilities output in modelops.yaml (model.onnx.outputs.probabilities), or export one.',
+        );
       }
       outputs.probabilities = p.name;
     }
     const probs = byName.get(outputs.probabilities)!;
     if (!isTensor(probs) || !FLOATS.has(probs.elemType) || (rank(probs) !== 2 && rank(probs) !== 1)) {
-      throw new ModelOpsError('onnx-output', `${file}: probabilities output '${probs.name}' is ${describeValue(probs)}; expected float32 [batch, classes].`, 'Name another output, or export probabilities as a float tensor.');
+      throw new ModelOpsError(
+        'onnx-output',
+        `${file}: probabilities output '${probs.name}' is ${describeValue(probs)}; expected float32 [batch, classes].`,
+        'Name another output, or export probabilities as a float tensor.',
+      );
     }
     checkDims(probs, 'output', file);
     if (!outputs.label) {
-      const cands = info.outputs.filter((o) => o.name !== outputs.probabilities && isTensor(o) && ['int64', 'int32', 'string'].includes(o.elemType) && (rank(o) === 1 || (rank(o) === 2 && o.dims?.[1] === 1)));
+      const cands = info.outputs.filter(
+        (o) =>
+          o.name !== outputs.probabilities &&
+          isTensor(o) &&
+          ['int64', 'int32', 'string'].includes(o.elemType) &&
+          (rank(o) === 1 || (rank(o) === 2 && o.dims?.[1] === 1)),
+      );
       const l = pick(cands, ['label', 'output_label', 'labels', 'class']);
       if (l) outputs.label = l.name;
     }
     if (outputs.label) {
       const l = byName.get(outputs.label)!;
       if (!isTensor(l) || !['int64', 'int32', 'string'].includes(l.elemType)) {
-        throw new ModelOpsError('onnx-output', `${file}: label output '${l.name}' is ${describeValue(l)}; expected int64 or string [batch].`, 'Name another output as the label, or leave it out (the label is then the most probable class).');
+        throw new ModelOpsError(
+          'onnx-output',
+          `${file}: label output '${l.name}' is ${describeValue(l)}; expected int64 or string [batch].`,
+          'Name another output as the label, or leave it out (the label is then the most probable class).',
+        );
       }
       if (l.elemType !== 'string') outputs.labelKind ??= info.producerName === 'skl2onnx' ? 'value' : 'index';
     }
     const k = probs.dims?.[1];
     const width = typeof k === 'number' ? k : 1;
     if (!labels || labels.length === 0) {
-      throw new ModelOpsError('onnx-labels', `${file}: a classifier needs its class labels in output order (${width} classes), and neither the config nor metadata_props 'labels' gives them.`, 'List them in modelops.yaml (model.labels), or add metadata_props labels=["a", "b", …] when exporting.');
+      throw new ModelOpsError(
+        'onnx-labels',
+        `${file}: a classifier needs its class labels in output order (${width} classes), and neither the config nor metadata_props 'labels' gives them.`,
+        'List them in modelops.yaml (model.labels), or add metadata_props labels=["a", "b", …] when exporting.',
+      );
     }
     if (width !== labels.length && !(width === 1 && labels.length === 2)) {
-      throw new ModelOpsError('onnx-labels', `${file}: probabilities output '${probs.name}' has ${width} columns but ${labels.length} labels are given (${labels.join(', ')}).`, 'Give one label per probability column, in the model\'s class order.');
+      throw new ModelOpsError(
+        'onnx-labels',
+        `${file}: probabilities output '${probs.name}' has ${width} columns but ${labels.length} labels are given (${labels.join(', ')}).`,
+        "Give one label per probability column, in the model's class order.",
+      );
     }
   } else {
     if (!outputs.value) {
-      const cands = info.outputs.filter((o) => isTensor(o) && FLOATS.has(o.elemType) && (rank(o) === 1 || (rank(o) === 2 && o.dims?.[1] === 1)));
+      const cands = info.outputs.filter(
+        (o) => isTensor(o) && FLOATS.has(o.elemType) && (rank(o) === 1 || (rank(o) === 2 && o.dims?.[1] === 1)),
+      );
       const v = pick(cands, ['value', 'variable', 'predictions', 'prediction', 'output']);
-      if (!v) throw new ModelOpsError('onnx-output', `${file}: no single float [batch] or [batch, 1] output holds the predicted value (outputs: ${outputList}).`, 'Name it in modelops.yaml (model.onnx.outputs.value).');
+      if (!v)
+        throw new ModelOpsError(
+          'onnx-output',
+          `${file}: no single float [batch] or [batch, 1] output holds the predicted value (outputs: ${outputList}).`,
+          'Name it in modelops.yaml (model.onnx.outputs.value).',
+        );
       outputs.value = v.name;
     }
     const v = byName.get(outputs.value)!;
     if (!isTensor(v) || !FLOATS.has(v.elemType) || !(rank(v) === 1 || (rank(v) === 2 && v.dims?.[1] === 1))) {
-      throw new ModelOpsError('onnx-output', `${file}: value output '${v.name}' is ${describeValue(v)}; expected float [batch] or [batch, 1].`, 'Name another output as the value.');
+      throw new ModelOpsError(
+        'onnx-output',
+        `${file}: value output '${v.name}' is ${describeValue(v)}; expected float [batch] or [batch, 1].`,
+        'Name another output as the value.',
+      );
     }
     checkDims(v, 'output', file);
     valueDatatype = v.elemType === 'float64' ? 'FP64' : 'FP32';
@@ -234,47 +327,113 @@ function resolvePlan(info: OnnxGraphInfo, file: string, given: PlanInput): Plan 
   const preprocessing = given.preprocessing ?? 'in-graph';
   const graphInputs = info.inputs;
   const mapping: InputMapping = given.inputMapping ?? (graphInputs.length > 1 ? 'per-column' : 'single');
-  let columns = given.columns ?? (preprocessing === 'config' ? given.transforms?.map((t) => t.name) : undefined) ?? metaList(info, 'features', file);
+  let columns =
+    given.columns ??
+    (preprocessing === 'config' ? given.transforms?.map((t) => t.name) : undefined) ??
+    metaList(info, 'features', file);
   if (!columns && mapping === 'per-column') columns = graphInputs.map((i) => i.name);
   if (!columns || columns.length === 0) {
-    throw new ModelOpsError('onnx-features', `${file}: the model's input columns are not known (input ${graphInputs.map((i) => `'${i.name}' ${describeValue(i)}`).join(', ')}).`, 'List them in order in modelops.yaml (data.features), or add metadata_props features=["a", "b", …] when exporting.');
+    throw new ModelOpsError(
+      'onnx-features',
+      `${file}: the model's input columns are not known (input ${graphInputs.map((i) => `'${i.name}' ${describeValue(i)}`).join(', ')}).`,
+      'List them in order in modelops.yaml (data.features), or add metadata_props features=["a", "b", …] when exporting.',
+    );
   }
   const derived = parseDerived(given.derived, file);
   for (const c of derived.keys()) {
-    if (!columns.includes(c)) throw new ModelOpsError('bad-derived-input', `${file}: derived input '${c}' is not one of the model's columns (${columns.join(', ')}).`, 'Derive only columns the model reads.');
+    if (!columns.includes(c))
+      throw new ModelOpsError(
+        'bad-derived-input',
+        `${file}: derived input '${c}' is not one of the model's columns (${columns.join(', ')}).`,
+        'Derive only columns the model reads.',
+      );
   }
   const inputs: Plan['inputs'] = [];
   let encodedWidth = columns.length;
   if (preprocessing === 'config') {
-    if (!given.transforms || given.transforms.length === 0) throw new ModelOpsError('onnx-preprocessing', `${file}: preprocessing is 'config' but no feature transforms are given.`, "Give the fitted transforms, or use preprocessing: 'in-graph'.");
-    if (mapping !== 'single' || graphInputs.length !== 1) throw new ModelOpsError('onnx-preprocessing', `${file}: preprocessing 'config' needs one [batch, n] input; the model has ${graphInputs.length} input(s).`, "Use preprocessing: 'in-graph' for per-column models.");
+    if (!given.transforms || given.transforms.length === 0)
+      throw new ModelOpsError(
+        'onnx-preprocessing',
+        `${file}: preprocessing is 'config' but no feature transforms are given.`,
+        "Give the fitted transforms, or use preprocessing: 'in-graph'.",
+      );
+    if (mapping !== 'single' || graphInputs.length !== 1)
+      throw new ModelOpsError(
+        'onnx-preprocessing',
+        `${file}: preprocessing 'config' needs one [batch, n] input; the model has ${graphInputs.length} input(s).`,
+        "Use preprocessing: 'in-graph' for per-column models.",
+      );
     encodedWidth = inputWidth(given.transforms);
   }
   if (mapping === 'single') {
-    if (graphInputs.length !== 1) throw new ModelOpsError('onnx-inputs', `${file} has ${graphInputs.length} inputs (${graphInputs.map((i) => `'${i.name}'`).join(', ')}); input mapping 'single' needs exactly one.`, "Use inputMapping: 'per-column'.");
+    if (graphInputs.length !== 1)
+      throw new ModelOpsError(
+        'onnx-inputs',
+        `${file} has ${graphInputs.length} inputs (${graphInputs.map((i) => `'${i.name}'`).join(', ')}); input mapping 'single' needs exactly one.`,
+        "Use inputMapping: 'per-column'.",
+      );
     const g = graphInputs[0];
     const dt = datatypeOf(g.elemType);
-    if (!isTensor(g) || !dt) throw new ModelOpsError('onnx-inputs', `${file}: input '${g.name}' is ${describeValue(g)}; supported element types are float32, float64, int64, int32, bool and string.`, 'Export the input as a float32 tensor.');
+    if (!isTensor(g) || !dt)
+      throw new ModelOpsError(
+        'onnx-inputs',
+        `${file}: input '${g.name}' is ${describeValue(g)}; supported element types are float32, float64, int64, int32, bool and string.`,
+        'Export the input as a float32 tensor.',
+      );
     const w = rank(g) === 2 ? g.dims![1] : rank(g) === 1 && encodedWidth === 1 ? 1 : null;
     if (w !== encodedWidth) {
-      throw new ModelOpsError('onnx-inputs', `${file}: input '${g.name}' is ${describeValue(g)}, but ${encodedWidth} column${encodedWidth === 1 ? '' : 's'} ${preprocessing === 'config' ? 'come out of the preprocessing' : `are listed (${columns.join(', ')})`}.`, 'List exactly the columns the model reads, in its order.');
+      throw new ModelOpsError(
+        'onnx-inputs',
+        `${file}: input '${g.name}' is ${describeValue(g)}, but ${encodedWidth} column${encodedWidth === 1 ? '' : 's'} ${preprocessing === 'config' ? 'come out of the preprocessing' : `are listed (${columns.join(', ')})`}.`,
+        'List exactly the columns the model reads, in its order.',
+      );
     }
-    if (preprocessing === 'config' && dt !== 'FP32') throw new ModelOpsError('onnx-inputs', `${file}: input '${g.name}' is ${describeValue(g)}; preprocessing 'config' feeds float32.`, 'Export the input as float32.');
-    inputs.push({ name: g.name, datatype: dt, dims: rank(g) === 2 ? [-1, encodedWidth] : [-1], cols: Array.from({ length: encodedWidth }, (_, i) => i) });
+    if (preprocessing === 'config' && dt !== 'FP32')
+      throw new ModelOpsError(
+        'onnx-inputs',
+        `${file}: input '${g.name}' is ${describeValue(g)}; preprocessing 'config' feeds float32.`,
+        'Export the input as float32.',
+      );
+    inputs.push({
+      name: g.name,
+      datatype: dt,
+      dims: rank(g) === 2 ? [-1, encodedWidth] : [-1],
+      cols: Array.from({ length: encodedWidth }, (_, i) => i),
+    });
   } else {
     const cols = columns;
     const used = new Set<number>();
     for (const g of graphInputs) {
       const j = cols.indexOf(g.name);
-      if (j < 0) throw new ModelOpsError('onnx-inputs', `${file}: input '${g.name}' matches none of the columns (${cols.join(', ')}).`, 'Per-column models need one column per input, named like the input.');
+      if (j < 0)
+        throw new ModelOpsError(
+          'onnx-inputs',
+          `${file}: input '${g.name}' matches none of the columns (${cols.join(', ')}).`,
+          'Per-column models need one column per input, named like the input.',
+        );
       const dt = datatypeOf(g.elemType);
-      if (!isTensor(g) || !dt) throw new ModelOpsError('onnx-inputs', `${file}: input '${g.name}' is ${describeValue(g)}; supported element types are float32, float64, int64, int32, bool and string.`, 'Export the input as a float32 or string tensor.');
-      if (!(rank(g) === 1 || (rank(g) === 2 && g.dims![1] === 1))) throw new ModelOpsError('onnx-inputs', `${file}: input '${g.name}' is ${describeValue(g)}; a per-column input must be [batch] or [batch, 1].`, "Use inputMapping: 'single' for a [batch, n] input.");
+      if (!isTensor(g) || !dt)
+        throw new ModelOpsError(
+          'onnx-inputs',
+          `${file}: input '${g.name}' is ${describeValue(g)}; supported element types are float32, float64, int64, int32, bool and string.`,
+          'Export the input as a float32 or string tensor.',
+        );
+      if (!(rank(g) === 1 || (rank(g) === 2 && g.dims![1] === 1)))
+        throw new ModelOpsError(
+          'onnx-inputs',
+          `${file}: input '${g.name}' is ${describeValue(g)}; a per-column input must be [batch] or [batch, 1].`,
+          "Use inputMapping: 'single' for a [batch, n] input.",
+        );
       inputs.push({ name: g.name, datatype: dt, dims: rank(g) === 2 ? [-1, 1] : [-1], cols: [j] });
       used.add(j);
     }
     const unused = cols.filter((_, j) => !used.has(j));
-    if (unused.length > 0) throw new ModelOpsError('onnx-inputs', `${file}: column${unused.length === 1 ? '' : 's'} ${unused.map((c) => `'${c}'`).join(', ')} ha${unused.length === 1 ? 's' : 've'} no model input of that name (inputs: ${graphInputs.map((i) => i.name).join(', ')}).`, 'List only the columns the model takes.');
+    if (unused.length > 0)
+      throw new ModelOpsError(
+        'onnx-inputs',
+        `${file}: column${unused.length === 1 ? '' : 's'} ${unused.map((c) => `'${c}'`).join(', ')} ha${unused.length === 1 ? 's' : 've'} no model input of that name (inputs: ${graphInputs.map((i) => i.name).join(', ')}).`,
+        'List only the columns the model takes.',
+      );
   }
 
   // The raw columns callers send: model columns, with derived ones replaced by their sources.
@@ -289,7 +448,11 @@ function resolvePlan(info: OnnxGraphInfo, file: string, given: PlanInput): Plan 
     if (d) return add({ name: d.source, datatype: 'BYTES', kind: 'date' });
     if (preprocessing === 'config') {
       const t = given.transforms!.find((x) => x.name === c);
-      return add({ name: c, datatype: t?.kind === 'categorical' ? 'BYTES' : 'FP32', kind: t?.kind === 'categorical' ? 'categorical' : 'numeric' });
+      return add({
+        name: c,
+        datatype: t?.kind === 'categorical' ? 'BYTES' : 'FP32',
+        kind: t?.kind === 'categorical' ? 'categorical' : 'numeric',
+      });
     }
     const input = inputs.find((i) => i.cols.includes(j))!;
     add({ name: c, datatype: input.datatype, kind: input.datatype === 'BYTES' ? 'categorical' : 'numeric' });
@@ -305,7 +468,22 @@ function resolvePlan(info: OnnxGraphInfo, file: string, given: PlanInput): Plan 
           ]
         : [{ name: 'value', datatype: valueDatatype, shape: [-1] }],
   };
-  return { task, labels, columns, derived, mapping, inputs, outputs, preprocessing, transforms: given.transforms, missing: given.missing ?? 'error', features, encodedWidth, signature, valueDatatype };
+  return {
+    task,
+    labels,
+    columns,
+    derived,
+    mapping,
+    inputs,
+    outputs,
+    preprocessing,
+    transforms: given.transforms,
+    missing: given.missing ?? 'error',
+    features,
+    encodedWidth,
+    signature,
+    valueDatatype,
+  };
 }
 
 function where(ctx: TransformContext | undefined, i: number, column: string): string {
@@ -376,14 +554,22 @@ export class OnnxRuntime implements ModelRuntime {
     const v = row[d.source];
     const x = derive(d.fn, v);
     if (x === null) {
-      throw new ModelOpsError('bad-date', `${where(ctx, i, d.source)}: ${isMissingValue(v) ? 'the value is missing' : `${show(v)} is not a date`}; '${c}' is ${d.fn}(${d.source}).`, 'Send an ISO date such as 2015-02-28.');
+      throw new ModelOpsError(
+        'bad-date',
+        `${where(ctx, i, d.source)}: ${isMissingValue(v) ? 'the value is missing' : `${show(v)} is not a date`}; '${c}' is ${d.fn}(${d.source}).`,
+        'Send an ISO date such as 2015-02-28.',
+      );
     }
     return x;
   }
 
   private checkRow(row: unknown, i: number, ctx: TransformContext | undefined): Record<string, unknown> {
     if (row === null || typeof row !== 'object') {
-      throw new ModelOpsError('bad-input', `${ctx?.source ? `${ctx.source} ` : ''}row ${i + 1} is not an object of feature values.`, 'Send one object per row, keyed by feature name.');
+      throw new ModelOpsError(
+        'bad-input',
+        `${ctx?.source ? `${ctx.source} ` : ''}row ${i + 1} is not an object of feature values.`,
+        'Send one object per row, keyed by feature name.',
+      );
     }
     return row as Record<string, unknown>;
   }
@@ -394,17 +580,39 @@ export class OnnxRuntime implements ModelRuntime {
     else if (typeof v === 'boolean') x = v ? 1 : 0;
     else if (isMissingValue(v)) {
       if (this.plan.missing === 'nan' && (datatype === 'FP32' || datatype === 'FP64')) return NaN;
-      throw new ModelOpsError('missing-value', `${where(ctx, i, this.plan.columns[j])}: the value is missing.`, "Send a value for every feature, or set missing: 'nan' for a model that imputes.");
-    } else if (typeof v === 'string') x = datatype === 'BOOL' && /^(true|false)$/i.test(v.trim()) ? (v.trim().toLowerCase() === 'true' ? 1 : 0) : Number(v);
+      throw new ModelOpsError(
+        'missing-value',
+        `${where(ctx, i, this.plan.columns[j])}: the value is missing.`,
+        "Send a value for every feature, or set missing: 'nan' for a model that imputes.",
+      );
+    } else if (typeof v === 'string')
+      x =
+        datatype === 'BOOL' && /^(true|false)$/i.test(v.trim())
+          ? v.trim().toLowerCase() === 'true'
+            ? 1
+            : 0
+          : Number(v);
     else x = NaN;
     if (!Number.isFinite(x)) {
-      throw new ModelOpsError('not-a-number', `${where(ctx, i, this.plan.columns[j])}: ${show(v)} is not a finite number.`, 'Send a number for this feature.');
+      throw new ModelOpsError(
+        'not-a-number',
+        `${where(ctx, i, this.plan.columns[j])}: ${show(v)} is not a finite number.`,
+        'Send a number for this feature.',
+      );
     }
     if ((datatype === 'INT64' || datatype === 'INT32' || datatype === 'BOOL') && !Number.isInteger(x)) {
-      throw new ModelOpsError('not-an-integer', `${where(ctx, i, this.plan.columns[j])}: ${show(v)} is not a whole number; the model takes ${datatype}.`, 'Send a whole number for this feature.');
+      throw new ModelOpsError(
+        'not-an-integer',
+        `${where(ctx, i, this.plan.columns[j])}: ${show(v)} is not a whole number; the model takes ${datatype}.`,
+        'Send a whole number for this feature.',
+      );
     }
     if (datatype === 'BOOL' && x !== 0 && x !== 1) {
-      throw new ModelOpsError('not-a-bool', `${where(ctx, i, this.plan.columns[j])}: ${show(v)} is not true/false.`, 'Send true, false, 1 or 0.');
+      throw new ModelOpsError(
+        'not-a-bool',
+        `${where(ctx, i, this.plan.columns[j])}: ${show(v)} is not true/false.`,
+        'Send true, false, 1 or 0.',
+      );
     }
     return x;
   }
@@ -413,7 +621,8 @@ export class OnnxRuntime implements ModelRuntime {
     const plan = this.plan;
     const n = rows.length;
     if (plan.preprocessing === 'config') {
-      const src = plan.derived.size === 0 ? rows : rows.map((r, i) => this.withDerived(this.checkRow(r, i, ctx), i, ctx));
+      const src =
+        plan.derived.size === 0 ? rows : rows.map((r, i) => this.withDerived(this.checkRow(r, i, ctx), i, ctx));
       return transformRows(src, plan.transforms!, ctx);
     }
     const m = plan.columns.length;
@@ -440,7 +649,11 @@ export class OnnxRuntime implements ModelRuntime {
     return out;
   }
 
-  private withDerived(row: Record<string, unknown>, i: number, ctx: TransformContext | undefined): Record<string, unknown> {
+  private withDerived(
+    row: Record<string, unknown>,
+    i: number,
+    ctx: TransformContext | undefined,
+  ): Record<string, unknown> {
     const out = { ...row };
     this.plan.columns.forEach((c, j) => {
       if (this.plan.derived.has(c)) out[c] = this.cell(row, j, i, ctx);
@@ -460,21 +673,39 @@ export class OnnxRuntime implements ModelRuntime {
       case 'INT64': {
         const b = new BigInt64Array(data.length);
         for (let i = 0; i < data.length; i++) {
-          if (!Number.isInteger(data[i])) throw new ModelOpsError('not-an-integer', `Input '${name}' element ${i}: ${data[i]} is not a whole number; the model takes INT64.`, 'Send whole numbers for this feature.');
+          if (!Number.isInteger(data[i]))
+            throw new ModelOpsError(
+              'not-an-integer',
+              `Input '${name}' element ${i}: ${data[i]} is not a whole number; the model takes INT64.`,
+              'Send whole numbers for this feature.',
+            );
           b[i] = BigInt(data[i]);
         }
         return new T('int64', b, dims);
       }
       case 'BOOL':
-        return new T('bool', Uint8Array.from(data, (x) => (x ? 1 : 0)), dims);
+        return new T(
+          'bool',
+          Uint8Array.from(data, (x) => (x ? 1 : 0)),
+          dims,
+        );
       case 'BYTES':
-        throw new ModelOpsError('onnx-inputs', `Input '${name}' takes text; the numeric batch path cannot feed it.`, 'Use predict() with rows.');
+        throw new ModelOpsError(
+          'onnx-inputs',
+          `Input '${name}' takes text; the numeric batch path cannot feed it.`,
+          'Use predict() with rows.',
+        );
     }
   }
 
   private async runBatch(x: Float32Array, n: number): Promise<BatchResult> {
     const w = this.plan.encodedWidth;
-    if (x.length < n * w) throw new ModelOpsError('bad-input', `The batch holds ${x.length} values; ${n} rows × ${w} columns need ${n * w}.`, 'Pass the matrix encode() returned.');
+    if (x.length < n * w)
+      throw new ModelOpsError(
+        'bad-input',
+        `The batch holds ${x.length} values; ${n} rows × ${w} columns need ${n * w}.`,
+        'Pass the matrix encode() returned.',
+      );
     let result: BatchResult | null = null;
     for (let start = 0; start < n; start += CHUNK_ROWS) {
       const m = Math.min(CHUNK_ROWS, n - start);
@@ -489,18 +720,26 @@ export class OnnxRuntime implements ModelRuntime {
           const j = inp.cols[0];
           for (let i = 0; i < m; i++) data[i] = xs[i * w + j];
         }
-        feeds[inp.name] = this.tensor(inp.datatype, data, inp.dims.map((d) => (d === -1 ? m : d)), inp.name);
+        feeds[inp.name] = this.tensor(
+          inp.datatype,
+          data,
+          inp.dims.map((d) => (d === -1 ? m : d)),
+          inp.name,
+        );
       }
       const part = await this.runFeeds(feeds, m);
       if (!result) {
         // Allocated on the first chunk, once its output width and type are known.
-        const full = part.outputs instanceof Float64Array ? new Float64Array(n * part.width) : new Float32Array(n * part.width);
+        const full =
+          part.outputs instanceof Float64Array ? new Float64Array(n * part.width) : new Float32Array(n * part.width);
         result = { outputs: full, width: part.width, labels: part.labels ? new Int32Array(n) : undefined };
       }
       result.outputs.set(part.outputs, start * part.width);
       if (part.labels && result.labels) result.labels.set(part.labels, start);
     }
-    return result ?? { outputs: new Float32Array(0), width: this.task === 'classification' ? (this.labels?.length ?? 0) : 1 };
+    return (
+      result ?? { outputs: new Float32Array(0), width: this.task === 'classification' ? (this.labels?.length ?? 0) : 1 }
+    );
   }
 
   /** Feeds for models with text inputs, built straight from the rows. */
@@ -516,7 +755,12 @@ export class OnnxRuntime implements ModelRuntime {
           const row = this.checkRow(rows[i], i, ctx);
           for (let c = 0; c < k; c++) {
             const v = this.cell(row, inp.cols[c], i, ctx);
-            if (isMissingValue(v)) throw new ModelOpsError('missing-value', `${where(ctx, i, this.plan.columns[inp.cols[c]])}: the value is missing.`, 'Send a value for every feature.');
+            if (isMissingValue(v))
+              throw new ModelOpsError(
+                'missing-value',
+                `${where(ctx, i, this.plan.columns[inp.cols[c]])}: the value is missing.`,
+                'Send a value for every feature.',
+              );
             data[i * k + c] = String(v);
           }
         }
@@ -525,9 +769,15 @@ export class OnnxRuntime implements ModelRuntime {
         const data = new Float64Array(n * k);
         for (let i = 0; i < n; i++) {
           const row = this.checkRow(rows[i], i, ctx);
-          for (let c = 0; c < k; c++) data[i * k + c] = this.number(this.cell(row, inp.cols[c], i, ctx), i, inp.cols[c], ctx, inp.datatype);
+          for (let c = 0; c < k; c++)
+            data[i * k + c] = this.number(this.cell(row, inp.cols[c], i, ctx), i, inp.cols[c], ctx, inp.datatype);
         }
-        feeds[inp.name] = this.tensor(inp.datatype, inp.datatype === 'FP32' ? Float32Array.from(data) : data, dims, inp.name);
+        feeds[inp.name] = this.tensor(
+          inp.datatype,
+          inp.datatype === 'FP32' ? Float32Array.from(data) : data,
+          dims,
+          inp.name,
+        );
       }
     }
     return feeds;
@@ -541,7 +791,11 @@ export class OnnxRuntime implements ModelRuntime {
     try {
       out = await this.session.run(feeds, fetch);
     } catch (e) {
-      throw new ModelOpsError('onnx-run', `${this.file}: ONNX Runtime failed on a batch of ${n} rows: ${e instanceof Error ? e.message : String(e)}`, 'Check that the inputs match the model signature.');
+      throw new ModelOpsError(
+        'onnx-run',
+        `${this.file}: ONNX Runtime failed on a batch of ${n} rows: ${e instanceof Error ? e.message : String(e)}`,
+        'Check that the inputs match the model signature.',
+      );
     }
     if (this.task === 'regression') {
       const v = out[sel.value!];
@@ -598,7 +852,8 @@ function floatData(data: Tensor['data'], name: string, file: string): ArrayOut {
 }
 
 function graphSummary(info: OnnxGraphInfo): OnnxManifest['graph'] {
-  const spec = (v: OnnxValueInfo): RuntimeTensorSpec => tensorSpecOf(v) ?? { name: v.name, datatype: 'BYTES', shape: v.shape ?? [] };
+  const spec = (v: OnnxValueInfo): RuntimeTensorSpec =>
+    tensorSpecOf(v) ?? { name: v.name, datatype: 'BYTES', shape: v.shape ?? [] };
   return {
     inputs: info.inputs.map(spec),
     outputs: info.outputs.map(spec),
@@ -625,7 +880,11 @@ function planInputOf(spec: OnnxBundleSpec): PlanInput {
 }
 
 /** Reads and checks a graph, resolves how to run it, and opens a session: the first steps of every ONNX load. */
-async function prepare(file: string, given: PlanInput, threads: number | undefined): Promise<{ bytes: Uint8Array; info: OnnxGraphInfo; plan: Plan; session: InferenceSession }> {
+async function prepare(
+  file: string,
+  given: PlanInput,
+  threads: number | undefined,
+): Promise<{ bytes: Uint8Array; info: OnnxGraphInfo; plan: Plan; session: InferenceSession }> {
   const bytes = await readBytes(file, file);
   const info = readOnnxGraph(bytes, file);
   checkGraph(info, file);
@@ -644,7 +903,9 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
     task: plan.task,
     ...(spec.target !== undefined ? { target: spec.target } : {}),
     columns: plan.columns,
-    ...(plan.derived.size > 0 ? { derived: Object.fromEntries([...plan.derived].map(([c, d]) => [c, `${d.fn}(${d.source})`])) } : {}),
+    ...(plan.derived.size > 0
+      ? { derived: Object.fromEntries([...plan.derived].map(([c, d]) => [c, `${d.fn}(${d.source})`])) }
+      : {}),
     ...(plan.labels ? { labels: plan.labels } : {}),
     inputs: { mapping: plan.mapping },
     outputs: plan.outputs,
@@ -664,8 +925,17 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
       // Drift profiles the raw columns a request carries; a derived input's date source is not profiled.
       const profiled: FeatureTransform[] = plan.features
         .filter((f) => f.kind !== 'date')
-        .map((f) => (f.kind === 'numeric' ? { name: f.name, kind: 'numeric', mean: 0, std: 1, impute: null } : { name: f.name, kind: 'categorical', categories: [], impute: null }));
-      manifest.profile = buildProfile(spec.reference.rows, profiled, preds.map((p) => p.value), spec.reference.seed ?? 1);
+        .map((f) =>
+          f.kind === 'numeric'
+            ? { name: f.name, kind: 'numeric', mean: 0, std: 1, impute: null }
+            : { name: f.name, kind: 'categorical', categories: [], impute: null },
+        );
+      manifest.profile = buildProfile(
+        spec.reference.rows,
+        profiled,
+        preds.map((p) => p.value),
+        spec.reference.seed ?? 1,
+      );
     }
   } finally {
     runtime.dispose();
@@ -677,19 +947,27 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
 }
 
 /** Loads an ONNX bundle directory (its manifest already read by `loadRuntime`). */
-export async function loadOnnxBundle(dir: string, manifest: OnnxManifest, options: RuntimeOptions = {}): Promise<OnnxRuntime> {
+export async function loadOnnxBundle(
+  dir: string,
+  manifest: OnnxManifest,
+  options: RuntimeOptions = {},
+): Promise<OnnxRuntime> {
   const file = join(dir, ONNX_MODEL_FILE);
-  const { plan, session } = await prepare(file, {
-    task: manifest.task,
-    columns: manifest.columns,
-    derived: manifest.derived,
-    labels: manifest.labels,
-    inputMapping: manifest.inputs?.mapping,
-    outputs: manifest.outputs,
-    preprocessing: manifest.preprocessing,
-    transforms: manifest.transforms,
-    missing: manifest.missing,
-  }, options.threads);
+  const { plan, session } = await prepare(
+    file,
+    {
+      task: manifest.task,
+      columns: manifest.columns,
+      derived: manifest.derived,
+      labels: manifest.labels,
+      inputMapping: manifest.inputs?.mapping,
+      outputs: manifest.outputs,
+      preprocessing: manifest.preprocessing,
+      transforms: manifest.transforms,
+      missing: manifest.missing,
+    },
+    options.threads,
+  );
   return new OnnxRuntime(manifest, plan, session, await ort(), file);
 }
 

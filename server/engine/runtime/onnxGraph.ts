@@ -41,7 +41,14 @@ const ELEM_TYPES: Record<number, string> = {
 };
 
 /** Element type names → the Open Inference Protocol datatypes this layer supports. */
-const DATATYPES: Record<string, Datatype> = { float32: 'FP32', float64: 'FP64', int64: 'INT64', int32: 'INT32', bool: 'BOOL', string: 'BYTES' };
+const DATATYPES: Record<string, Datatype> = {
+  float32: 'FP32',
+  float64: 'FP64',
+  int64: 'INT64',
+  int32: 'INT32',
+  bool: 'BOOL',
+  string: 'BYTES',
+};
 
 export function datatypeOf(elemType: string): Datatype | null {
   return DATATYPES[elemType] ?? null;
@@ -90,11 +97,19 @@ class WireError extends Error {}
  */
 export function readOnnxGraph(bytes: Uint8Array, file: string): OnnxGraphInfo {
   const corrupt = (why: string): never => {
-    throw new ModelOpsError('onnx-corrupt', `${file} is not a readable ONNX model: ${why}.`, 'The file is damaged or truncated, or not ONNX at all; export the model again (torch.onnx.export, skl2onnx, tf2onnx) and register that file.');
+    throw new ModelOpsError(
+      'onnx-corrupt',
+      `${file} is not a readable ONNX model: ${why}.`,
+      'The file is damaged or truncated, or not ONNX at all; export the model again (torch.onnx.export, skl2onnx, tf2onnx) and register that file.',
+    );
   };
   if (bytes.byteLength === 0) corrupt('the file is empty');
   if (bytes.byteLength > MAX_ONNX_BYTES) {
-    throw new ModelOpsError('onnx-too-large', `${file} is ${(bytes.byteLength / 2 ** 20).toFixed(0)} MB; ONNX models larger than ${MAX_ONNX_BYTES / 2 ** 20} MB are not loaded.`, 'Store large weights as ONNX external data, or quantise the model.');
+    throw new ModelOpsError(
+      'onnx-too-large',
+      `${file} is ${(bytes.byteLength / 2 ** 20).toFixed(0)} MB; ONNX models larger than ${MAX_ONNX_BYTES / 2 ** 20} MB are not loaded.`,
+      'Store large weights as ONNX external data, or quantise the model.',
+    );
   }
   try {
     return parseModel(new ProtoReader(bytes, 0, bytes.byteLength, corrupt), corrupt);
@@ -105,7 +120,17 @@ export function readOnnxGraph(bytes: Uint8Array, file: string): OnnxGraphInfo {
 }
 
 function parseModel(r: ProtoReader, corrupt: (why: string) => never): OnnxGraphInfo {
-  const info: OnnxGraphInfo = { irVersion: 0, producerName: '', producerVersion: '', opsets: {}, metadata: {}, graphName: '', inputs: [], outputs: [], operators: [] };
+  const info: OnnxGraphInfo = {
+    irVersion: 0,
+    producerName: '',
+    producerVersion: '',
+    opsets: {},
+    metadata: {},
+    graphName: '',
+    inputs: [],
+    outputs: [],
+    operators: [],
+  };
   let graph: { start: number; end: number } | null = null;
   r.each((field, wire) => {
     switch (field) {
@@ -282,7 +307,12 @@ function parseType(r: ProtoReader, depth: number): Omit<OnnxValueInfo, 'name'> {
         return true;
       });
       const d = dims as OnnxDim[] | null;
-      out = { kind: f === 1 ? 'tensor' : 'sparse', elemType: ELEM_TYPES[elem] ?? `type ${elem}`, dims: d, shape: d ? d.map((x) => (typeof x === 'number' ? x : -1)) : null };
+      out = {
+        kind: f === 1 ? 'tensor' : 'sparse',
+        elemType: ELEM_TYPES[elem] ?? `type ${elem}`,
+        dims: d,
+        shape: d ? d.map((x) => (typeof x === 'number' ? x : -1)) : null,
+      };
     } else if (f === 4 || f === 9) {
       // Sequence (4) or Optional (9): elem_type (1) is a TypeProto.
       const s = r.sub(r.bytes());
@@ -352,13 +382,31 @@ export function tensorSpecOf(v: OnnxValueInfo): RuntimeTensorSpec | null {
 export function checkGraph(info: OnnxGraphInfo, file: string): void {
   const opset = info.opsets[''];
   if (opset === undefined) {
-    throw new ModelOpsError('onnx-opset', `${file} imports no default-domain (ai.onnx) opset.`, 'Export it with opset 13 or newer (torch.onnx.export(..., opset_version=17); skl2onnx target_opset=17).');
+    throw new ModelOpsError(
+      'onnx-opset',
+      `${file} imports no default-domain (ai.onnx) opset.`,
+      'Export it with opset 13 or newer (torch.onnx.export(..., opset_version=17); skl2onnx target_opset=17).',
+    );
   }
   if (opset < MIN_OPSET) {
-    throw new ModelOpsError('onnx-opset', `${file} uses opset ${opset}; ModelOps needs opset ${MIN_OPSET} or newer.`, `Export it again with a newer opset (torch.onnx.export(..., opset_version=17); skl2onnx target_opset=17), or convert it with onnx.version_converter.convert_version(model, 17).`);
+    throw new ModelOpsError(
+      'onnx-opset',
+      `${file} uses opset ${opset}; ModelOps needs opset ${MIN_OPSET} or newer.`,
+      `Export it again with a newer opset (torch.onnx.export(..., opset_version=17); skl2onnx target_opset=17), or convert it with onnx.version_converter.convert_version(model, 17).`,
+    );
   }
-  if (info.inputs.length === 0) throw new ModelOpsError('onnx-signature', `${file} has no graph inputs (every input is an initializer).`, 'Export the model with its feature input(s) as graph inputs.');
-  if (info.outputs.length === 0) throw new ModelOpsError('onnx-signature', `${file} has no graph outputs.`, 'Export the model with its prediction output(s).');
+  if (info.inputs.length === 0)
+    throw new ModelOpsError(
+      'onnx-signature',
+      `${file} has no graph inputs (every input is an initializer).`,
+      'Export the model with its feature input(s) as graph inputs.',
+    );
+  if (info.outputs.length === 0)
+    throw new ModelOpsError(
+      'onnx-signature',
+      `${file} has no graph outputs.`,
+      'Export the model with its prediction output(s).',
+    );
   for (const v of info.inputs) checkDims(v, 'input', file);
 }
 
@@ -367,7 +415,11 @@ export function checkDims(v: OnnxValueInfo, role: 'input' | 'output', file: stri
   if (v.kind !== 'tensor') return;
   if (!v.dims || v.dims.length === 0) {
     if (v.dims && v.dims.length === 0) return;
-    throw new ModelOpsError('onnx-shape', `${file}: ${role} '${v.name}' has no declared shape.`, 'Export the model with static shapes except the batch dimension (torch.onnx.export dynamic_axes={name: {0: "batch"}}).');
+    throw new ModelOpsError(
+      'onnx-shape',
+      `${file}: ${role} '${v.name}' has no declared shape.`,
+      'Export the model with static shapes except the batch dimension (torch.onnx.export dynamic_axes={name: {0: "batch"}}).',
+    );
   }
   for (let i = 1; i < v.dims.length; i++) {
     if (typeof v.dims[i] !== 'number') {

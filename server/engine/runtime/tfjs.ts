@@ -28,13 +28,20 @@ export class TfjsRuntime implements ModelRuntime {
     // model/types.ts's datatypes are a subset of the runtime's.
     this.signature = manifest.signature;
     this.features = manifest.features.map((f) => f.name);
-    this.columns = manifest.features.map((f) => ({ name: f.name, datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES', kind: f.kind }));
+    this.columns = manifest.features.map((f) => ({
+      name: f.name,
+      datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
+      kind: f.kind,
+    }));
     this.target = manifest.target;
     this.profile = manifest.profile;
     this.encodedWidth = inputWidth(manifest.features);
   }
 
-  predict(rows: ReadonlyArray<Record<string, unknown>>, ctx?: Parameters<ModelRuntime['predict']>[1]): Promise<Prediction[]> {
+  predict(
+    rows: ReadonlyArray<Record<string, unknown>>,
+    ctx?: Parameters<ModelRuntime['predict']>[1],
+  ): Promise<Prediction[]> {
     return this.model.predict(rows as Array<Record<string, unknown>>, ctx);
   }
 

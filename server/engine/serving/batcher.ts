@@ -26,7 +26,8 @@ interface Pending<J> {
   reject: (e: unknown) => void;
 }
 
-const concatRows = <J extends BatchJob>(jobs: J[]): J => (jobs as unknown as Array<Array<Record<string, unknown>>>).flat() as unknown as J;
+const concatRows = <J extends BatchJob>(jobs: J[]): J =>
+  (jobs as unknown as Array<Array<Record<string, unknown>>>).flat() as unknown as J;
 
 export class Batcher<J extends BatchJob = Array<Record<string, unknown>>> {
   private queue: Array<Pending<J>> = [];

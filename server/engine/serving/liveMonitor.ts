@@ -13,7 +13,16 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Prediction } from '../model/types';
-import { DEFAULT_LIVE_CONFIG, liveConfig, WindowAccumulator, type LiveEvent, type LiveModel, type LiveMonitorConfig, type LiveWindow, type RetainedSizes } from '../monitoring/live/window';
+import {
+  DEFAULT_LIVE_CONFIG,
+  liveConfig,
+  WindowAccumulator,
+  type LiveEvent,
+  type LiveModel,
+  type LiveMonitorConfig,
+  type LiveWindow,
+  type RetainedSizes,
+} from '../monitoring/live/window';
 
 export interface LiveMonitorOptions {
   /** Events kept per model for resume (default 256). */
@@ -85,7 +94,15 @@ export class LiveMonitorHub extends EventEmitter {
     let s = this.models.get(model);
     if (!s) {
       const config = this.defaults;
-      s = { acc: null as unknown as WindowAccumulator, config, seq: 0, backlog: [], gauges: new Map(), violations: new Map(), windows: new Map() };
+      s = {
+        acc: null as unknown as WindowAccumulator,
+        config,
+        seq: 0,
+        backlog: [],
+        gauges: new Map(),
+        violations: new Map(),
+        windows: new Map(),
+      };
       const st = s;
       st.acc = new WindowAccumulator(model, config, (e) => this.publish(model, st, e));
       this.models.set(model, s);
@@ -94,7 +111,15 @@ export class LiveMonitorHub extends EventEmitter {
   }
 
   /** One answered request (called after the response is sent). */
-  observe(model: string, version: string, m: LiveModel, id: string, columns: Record<string, readonly unknown[]>, preds: readonly Prediction[], latencyMs: number): void {
+  observe(
+    model: string,
+    version: string,
+    m: LiveModel,
+    id: string,
+    columns: Record<string, readonly unknown[]>,
+    preds: readonly Prediction[],
+    latencyMs: number,
+  ): void {
     const predicted = new Array<string | number>(preds.length);
     for (let i = 0; i < preds.length; i++) predicted[i] = preds[i].value as string | number;
     this.state(model).acc.observe(version, m, id, columns, predicted, latencyMs, Date.now());
@@ -126,7 +151,9 @@ export class LiveMonitorHub extends EventEmitter {
   recent(model: string, limit = 50): LiveStreamEvent[] {
     const s = this.models.get(model);
     if (!s) return [];
-    return s.backlog.slice(-limit).map((b) => JSON.parse(b.frame.slice(b.frame.indexOf('data: ') + 6)) as LiveStreamEvent);
+    return s.backlog
+      .slice(-limit)
+      .map((b) => JSON.parse(b.frame.slice(b.frame.indexOf('data: ') + 6)) as LiveStreamEvent);
   }
 
   get subscriberCount(): number {
@@ -142,7 +169,12 @@ export class LiveMonitorHub extends EventEmitter {
     if (this.subscribers.size >= this.maxSubscribers) return false;
     const sub = { model, res };
     this.subscribers.add(sub);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write(`retry: 2000\n: modelops live monitor of '${model}', boot ${this.boot}\n\n`);
     const s = this.models.get(model);
     if (lastEventId !== null && s) {
@@ -150,8 +182,14 @@ export class LiveMonitorHub extends EventEmitter {
       const sameBoot = m !== null && m[1] === this.boot;
       const after = lastEventId.trim() === '0' || !sameBoot ? 0 : Number(m![2]);
       const oldest = s.backlog.length ? s.backlog[0].seq : s.seq + 1;
-      if (lastEventId.trim() !== '0' && !sameBoot) res.write(`event: reset\ndata: ${JSON.stringify({ reason: 'The server restarted since that event id; this is its backlog.', boot: this.boot })}\n\n`);
-      else if (after + 1 < oldest) res.write(`event: gap\ndata: ${JSON.stringify({ missed: oldest - after - 1, reason: 'Events after that id left the backlog.' })}\n\n`);
+      if (lastEventId.trim() !== '0' && !sameBoot)
+        res.write(
+          `event: reset\ndata: ${JSON.stringify({ reason: 'The server restarted since that event id; this is its backlog.', boot: this.boot })}\n\n`,
+        );
+      else if (after + 1 < oldest)
+        res.write(
+          `event: gap\ndata: ${JSON.stringify({ missed: oldest - after - 1, reason: 'Events after that id left the backlog.' })}\n\n`,
+        );
       for (const b of s.backlog) if (b.seq > after) res.write(b.frame);
     }
     const drop = () => this.subscribers.delete(sub);
@@ -205,24 +243,49 @@ export class LiveMonitorHub extends EventEmitter {
     const out: string[] = [];
     const all = [...this.models.entries()];
     const lbl = (model: string, version: string) => `model="${esc(model)}",version="${esc(version)}"`;
-    out.push('# HELP modelops_monitor_window_metric Charted metric of the latest scored live window (accuracy, MAE …; absent until labels arrive).');
+    out.push(
+      '# HELP modelops_monitor_window_metric Charted metric of the latest scored live window (accuracy, MAE …; absent until labels arrive).',
+    );
     out.push('# TYPE modelops_monitor_window_metric gauge');
-    for (const [model, s] of all) for (const w of s.gauges.values()) if (w.value !== null) out.push(`modelops_monitor_window_metric{${lbl(model, w.version)},metric="${esc(w.metric)}"} ${num(w.value)}`);
-    out.push('# HELP modelops_monitor_feature_drift Drift score of each feature in the latest scored live window, by its drift test (label method: ks, psi, wasserstein, jensenshannon, chisquare, ztest).');
+    for (const [model, s] of all)
+      for (const w of s.gauges.values())
+        if (w.value !== null)
+          out.push(
+            `modelops_monitor_window_metric{${lbl(model, w.version)},metric="${esc(w.metric)}"} ${num(w.value)}`,
+          );
+    out.push(
+      '# HELP modelops_monitor_feature_drift Drift score of each feature in the latest scored live window, by its drift test (label method: ks, psi, wasserstein, jensenshannon, chisquare, ztest).',
+    );
     out.push('# TYPE modelops_monitor_feature_drift gauge');
-    for (const [model, s] of all) for (const w of s.gauges.values()) for (const [f, v] of Object.entries(w.drift)) out.push(`modelops_monitor_feature_drift{${lbl(model, w.version)},feature="${esc(f)}",method="${w.driftTests[f] ?? w.driftMethod}"} ${num(v)}`);
-    out.push('# HELP modelops_monitor_prediction_drift Drift statistic of the predictions in the latest scored live window.');
+    for (const [model, s] of all)
+      for (const w of s.gauges.values())
+        for (const [f, v] of Object.entries(w.drift))
+          out.push(
+            `modelops_monitor_feature_drift{${lbl(model, w.version)},feature="${esc(f)}",method="${w.driftTests[f] ?? w.driftMethod}"} ${num(v)}`,
+          );
+    out.push(
+      '# HELP modelops_monitor_prediction_drift Drift statistic of the predictions in the latest scored live window.',
+    );
     out.push('# TYPE modelops_monitor_prediction_drift gauge');
-    for (const [model, s] of all) for (const w of s.gauges.values()) if (w.predictionDrift !== null) out.push(`modelops_monitor_prediction_drift{${lbl(model, w.version)},method="${w.driftTests['(predictions)'] ?? w.driftMethod}"} ${num(w.predictionDrift)}`);
-    out.push('# HELP modelops_monitor_rule_violations_total Western Electric rule violations found by the live monitor.');
+    for (const [model, s] of all)
+      for (const w of s.gauges.values())
+        if (w.predictionDrift !== null)
+          out.push(
+            `modelops_monitor_prediction_drift{${lbl(model, w.version)},method="${w.driftTests['(predictions)'] ?? w.driftMethod}"} ${num(w.predictionDrift)}`,
+          );
+    out.push(
+      '# HELP modelops_monitor_rule_violations_total Western Electric rule violations found by the live monitor.',
+    );
     out.push('# TYPE modelops_monitor_rule_violations_total counter');
-    for (const [model, s] of all) for (const [key, n] of s.violations) {
-      const [version, rule] = key.split('\u0000');
-      out.push(`modelops_monitor_rule_violations_total{${lbl(model, version)},rule="${rule}"} ${n}`);
-    }
+    for (const [model, s] of all)
+      for (const [key, n] of s.violations) {
+        const [version, rule] = key.split('\u0000');
+        out.push(`modelops_monitor_rule_violations_total{${lbl(model, version)},rule="${rule}"} ${n}`);
+      }
     out.push('# HELP modelops_monitor_windows_total Live windows scored.');
     out.push('# TYPE modelops_monitor_windows_total counter');
-    for (const [model, s] of all) for (const [version, n] of s.windows) out.push(`modelops_monitor_windows_total{${lbl(model, version)}} ${n}`);
+    for (const [model, s] of all)
+      for (const [version, n] of s.windows) out.push(`modelops_monitor_windows_total{${lbl(model, version)}} ${n}`);
     out.push('# HELP modelops_monitor_subscribers Open monitor event streams.');
     out.push('# TYPE modelops_monitor_subscribers gauge');
     out.push(`modelops_monitor_subscribers ${this.subscribers.size}`);

@@ -162,7 +162,11 @@ function tensors(s: string, i: number): { data: Map<string, string>; end: number
  * `"inputs"` of the log line: the raw data text of each feature in the model's order, falling
  * back to JSON.stringify of the decoded column for any feature whose raw text is not plain.
  */
-export function inputsJson(body: string, features: ReadonlyArray<{ name: string }>, columns: Record<string, unknown[]>): string {
+export function inputsJson(
+  body: string,
+  features: ReadonlyArray<{ name: string }>,
+  columns: Record<string, unknown[]>,
+): string {
   const raw = rawInputData(body);
   let out = '{';
   for (let k = 0; k < features.length; k++) {
@@ -176,9 +180,17 @@ export function inputsJson(body: string, features: ReadonlyArray<{ name: string 
 /** The infer response as text, and its outputs' `data` arrays as text (to reuse in the log line). */
 export function responseText(res: V2InferResponse): { text: string; data: string[] } {
   const data = res.outputs.map((o) => JSON.stringify(o.data));
-  const outputs = res.outputs.map((o: V2Tensor, i) => `{"name":${JSON.stringify(o.name)},"datatype":${JSON.stringify(o.datatype)},"shape":${JSON.stringify(o.shape)},"data":${data[i]}}`).join(',');
+  const outputs = res.outputs
+    .map(
+      (o: V2Tensor, i) =>
+        `{"name":${JSON.stringify(o.name)},"datatype":${JSON.stringify(o.datatype)},"shape":${JSON.stringify(o.shape)},"data":${data[i]}}`,
+    )
+    .join(',');
   const params = res.parameters !== undefined ? `,"parameters":${JSON.stringify(res.parameters)}` : '';
-  return { text: `{"model_name":${JSON.stringify(res.model_name)},"model_version":${JSON.stringify(res.model_version)},"id":${JSON.stringify(res.id)},"outputs":[${outputs}]${params}}`, data };
+  return {
+    text: `{"model_name":${JSON.stringify(res.model_name)},"model_version":${JSON.stringify(res.model_version)},"id":${JSON.stringify(res.id)},"outputs":[${outputs}]${params}}`,
+    data,
+  };
 }
 
 /** A flat array text of n·k numbers as n rows of k: `[a,b,c,d]` → `[[a,b],[c,d]]` (k ≥ 1, no strings inside). */

@@ -100,8 +100,12 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
     maxWaitMs: Math.max(0, options.maxWaitMs ?? 0),
     onBatch: (rows) => metrics.observeBatch(rows),
   });
-  const log = options.logging === false ? null : new PredictionLog(join(storeDir, 'logs'), { ...options.log, onError: (m, level) => onLog(m, level) });
-  const live = (options.monitoring ?? process.env.MODELOPS_LIVE_MONITOR !== 'off') ? new LiveMonitorHub(options.monitor) : null;
+  const log =
+    options.logging === false
+      ? null
+      : new PredictionLog(join(storeDir, 'logs'), { ...options.log, onError: (m, level) => onLog(m, level) });
+  const live =
+    (options.monitoring ?? process.env.MODELOPS_LIVE_MONITOR !== 'off') ? new LiveMonitorHub(options.monitor) : null;
   let ready = false;
   let port = 0;
   const handler = createRequestHandler({
@@ -141,7 +145,11 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
     server.once('error', (e: NodeJS.ErrnoException) => {
       reject(
         e.code === 'EADDRINUSE'
-          ? new ModelOpsError('port-in-use', `Port ${options.port ?? 8765} on ${host} is already in use.`, 'Stop the other server or choose another port (--port, or deploy.targets.<name>.port).')
+          ? new ModelOpsError(
+              'port-in-use',
+              `Port ${options.port ?? 8765} on ${host} is already in use.`,
+              'Stop the other server or choose another port (--port, or deploy.targets.<name>.port).',
+            )
           : e,
       );
     });
@@ -149,16 +157,22 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
   });
   port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  if (exposed) onLog(`listening on ${host}, which other machines can reach: every request except /v2/health/live, /v2/health/ready and /v2/modelops/identity needs the bearer token`, 'warn');
-  const restored = repository.restore((m) => onLog(m, 'error')).then(
-    () => {
-      ready = true;
-    },
-    (e: unknown) => {
-      ready = true;
-      onLog(`restore failed: ${e instanceof Error ? e.message : String(e)}`, 'error');
-    },
-  );
+  if (exposed)
+    onLog(
+      `listening on ${host}, which other machines can reach: every request except /v2/health/live, /v2/health/ready and /v2/modelops/identity needs the bearer token`,
+      'warn',
+    );
+  const restored = repository
+    .restore((m) => onLog(m, 'error'))
+    .then(
+      () => {
+        ready = true;
+      },
+      (e: unknown) => {
+        ready = true;
+        onLog(`restore failed: ${e instanceof Error ? e.message : String(e)}`, 'error');
+      },
+    );
   let closing: Promise<void> | null = null;
   return {
     url,

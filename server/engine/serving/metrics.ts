@@ -25,7 +25,16 @@ export class ServerMetrics {
     const key = `${model}\u0000${version}`;
     let s = this.series.get(key);
     if (!s) {
-      s = { model, version, requests: new Map(), errors: 0, rows: 0, buckets: new Float64Array(BUCKETS.length), sum: 0, count: 0 };
+      s = {
+        model,
+        version,
+        requests: new Map(),
+        errors: 0,
+        rows: 0,
+        buckets: new Float64Array(BUCKETS.length),
+        sum: 0,
+        count: 0,
+      };
       this.series.set(key, s);
     }
     return s;
@@ -58,7 +67,8 @@ export class ServerMetrics {
     const lbl = (s: Series) => `model="${esc(s.model)}",version="${esc(s.version)}"`;
     out.push('# HELP modelops_inference_requests_total Inference requests by model, version and HTTP status.');
     out.push('# TYPE modelops_inference_requests_total counter');
-    for (const s of all) for (const [code, n] of s.requests) out.push(`modelops_inference_requests_total{${lbl(s)},code="${code}"} ${n}`);
+    for (const s of all)
+      for (const [code, n] of s.requests) out.push(`modelops_inference_requests_total{${lbl(s)},code="${code}"} ${n}`);
     out.push('# HELP modelops_inference_errors_total Inference requests answered with a 4xx or 5xx status.');
     out.push('# TYPE modelops_inference_errors_total counter');
     for (const s of all) out.push(`modelops_inference_errors_total{${lbl(s)}} ${s.errors}`);
@@ -68,7 +78,9 @@ export class ServerMetrics {
     out.push('# HELP modelops_inference_duration_seconds Inference request latency.');
     out.push('# TYPE modelops_inference_duration_seconds histogram');
     for (const s of all) {
-      BUCKETS.forEach((b, i) => out.push(`modelops_inference_duration_seconds_bucket{${lbl(s)},le="${b}"} ${s.buckets[i]}`));
+      BUCKETS.forEach((b, i) =>
+        out.push(`modelops_inference_duration_seconds_bucket{${lbl(s)},le="${b}"} ${s.buckets[i]}`),
+      );
       out.push(`modelops_inference_duration_seconds_bucket{${lbl(s)},le="+Inf"} ${s.count}`);
       out.push(`modelops_inference_duration_seconds_sum{${lbl(s)}} ${s.sum}`);
       out.push(`modelops_inference_duration_seconds_count{${lbl(s)}} ${s.count}`);
@@ -79,11 +91,15 @@ export class ServerMetrics {
     out.push('# HELP modelops_batched_rows_total Rows passed to the model by the micro-batcher.');
     out.push('# TYPE modelops_batched_rows_total counter');
     out.push(`modelops_batched_rows_total ${this.batches.rows}`);
-    out.push('# HELP modelops_http_busy_total Requests refused with 503 (request bodies in flight at the memory budget) and connections closed at the connection limit.');
+    out.push(
+      '# HELP modelops_http_busy_total Requests refused with 503 (request bodies in flight at the memory budget) and connections closed at the connection limit.',
+    );
     out.push('# TYPE modelops_http_busy_total counter');
     out.push(`modelops_http_busy_total ${this.busy}`);
     if (log) {
-      out.push('# HELP modelops_prediction_log_dropped_total Prediction log lines lost (disk full, write error, or the disk not keeping up).');
+      out.push(
+        '# HELP modelops_prediction_log_dropped_total Prediction log lines lost (disk full, write error, or the disk not keeping up).',
+      );
       out.push('# TYPE modelops_prediction_log_dropped_total counter');
       out.push(`modelops_prediction_log_dropped_total ${log.dropped}`);
     }

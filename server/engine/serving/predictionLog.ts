@@ -11,7 +11,18 @@
  * (`dropped`, `lastError`, reported by `/v2` and `/metrics`), and `onError` hears about it
  * once per burst of failures rather than once per line.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeedbackLogLine, PredictionLogLine } from './types';
@@ -175,7 +186,10 @@ export class PredictionLog {
     this.lastError = why;
     if (this.burst === null) {
       this.burst = 0;
-      this.onError(`prediction log of '${model}': dropping lines (${why}); counted in modelops_prediction_log_dropped_total and GET /v2`, 'error');
+      this.onError(
+        `prediction log of '${model}': dropping lines (${why}); counted in modelops_prediction_log_dropped_total and GET /v2`,
+        'error',
+      );
     }
     this.burst += lines;
   }
@@ -191,7 +205,10 @@ export class PredictionLog {
     const file = join(log.dir, LOG_FILE);
     if (log.size === null) {
       await mkdir(log.dir, { recursive: true, mode: DIR_MODE });
-      log.size = await stat(file).then((s) => s.size, () => 0);
+      log.size = await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      );
     }
     if (log.size > 0 && log.size + bytes.length > this.maxBytes) {
       await this.rotate(log.dir);

@@ -32,7 +32,10 @@ export interface InferJob {
 
 /** Makes a request's job; the model's refusal of a value (a ModelOpsError naming row and column) is thrown here. */
 export function inferJob(predictor: Predictor, rows: Array<Record<string, unknown>>): InferJob {
-  const x = predictor.encode && predictor.predictBatch && predictor.decode ? predictor.encode(rows, { source: 'request' }) : null;
+  const x =
+    predictor.encode && predictor.predictBatch && predictor.decode
+      ? predictor.encode(rows, { source: 'request' })
+      : null;
   return { length: rows.length, rows, x };
 }
 
@@ -124,9 +127,18 @@ export class ModelRepository {
    * Loads a version from a bundle directory (or file), checking that it hashes to `expectedDigest`
    * when one is given. Loading the same version again is a no-op.
    */
-  async load(model: string, version: string, bundleDir: string, expectedDigest?: string | null): Promise<LoadedVersion> {
+  async load(
+    model: string,
+    version: string,
+    bundleDir: string,
+    expectedDigest?: string | null,
+  ): Promise<LoadedVersion> {
     if (expectedDigest != null && !DIGEST.test(expectedDigest)) {
-      throw new ModelOpsError('bundle-digest', `The digest '${expectedDigest.slice(0, 80)}' given for ${model}@${version} is not of the form sha256:<64 hex digits>.`, 'Pass the version\'s artifact digest from the registry.');
+      throw new ModelOpsError(
+        'bundle-digest',
+        `The digest '${expectedDigest.slice(0, 80)}' given for ${model}@${version} is not of the form sha256:<64 hex digits>.`,
+        "Pass the version's artifact digest from the registry.",
+      );
     }
     const slot = this.slot(model);
     const existing = slot.versions.get(version);
@@ -147,7 +159,11 @@ export class ModelRepository {
       try {
         digest = await bundleDigest(bundleDir);
       } catch (e) {
-        throw new ModelOpsError('bundle-unreadable', `The bundle of ${model}@${version} at ${bundleDir} cannot be read: ${e instanceof Error ? e.message : String(e)}.`, 'Deploy the version again so the server gets its files.');
+        throw new ModelOpsError(
+          'bundle-unreadable',
+          `The bundle of ${model}@${version} at ${bundleDir} cannot be read: ${e instanceof Error ? e.message : String(e)}.`,
+          'Deploy the version again so the server gets its files.',
+        );
       }
       if (expectedDigest != null && digest !== expectedDigest) {
         throw new ModelOpsError(
@@ -207,7 +223,11 @@ export class ModelRepository {
   async switchTo(model: string, version: string): Promise<{ previous: string | null; active: string }> {
     const slot = this.models.get(model);
     if (!slot || !slot.versions.has(version) || slot.versions.get(version)!.unloading) {
-      throw new ModelOpsError('not-loaded', `Version ${version} of model '${model}' is not loaded on this server.`, 'Load it first.');
+      throw new ModelOpsError(
+        'not-loaded',
+        `Version ${version} of model '${model}' is not loaded on this server.`,
+        'Load it first.',
+      );
     }
     const before = slot.active;
     if (before !== version) {
@@ -229,9 +249,18 @@ export class ModelRepository {
       await this.save();
       return;
     }
-    if (!slot || !lv) throw new ModelOpsError('not-loaded', `Version ${version} of model '${model}' is not loaded.`, 'List loaded versions with GET /v2/repository/index.');
+    if (!slot || !lv)
+      throw new ModelOpsError(
+        'not-loaded',
+        `Version ${version} of model '${model}' is not loaded.`,
+        'List loaded versions with GET /v2/repository/index.',
+      );
     if (slot.active === version && slot.versions.size > 1) {
-      throw new ModelOpsError('version-serving', `Version ${version} serves model '${model}'; switch to another version before unloading it.`, 'POST /v2/repository/models/{m}/switch first.');
+      throw new ModelOpsError(
+        'version-serving',
+        `Version ${version} serves model '${model}'; switch to another version before unloading it.`,
+        'POST /v2/repository/models/{m}/switch first.',
+      );
     }
     lv.unloading = true;
     lv.batcher.drain();
@@ -255,18 +284,29 @@ export class ModelRepository {
   index(): RepositoryEntry[] {
     const out: RepositoryEntry[] = [];
     for (const [name, slot] of this.models) {
-      for (const version of slot.versions.keys()) out.push({ name, version, state: 'READY', active: slot.active === version, previous: slot.previous === version });
-      for (const version of slot.loading.keys()) if (!slot.versions.has(version)) out.push({ name, version, state: 'LOADING', active: false, previous: false });
+      for (const version of slot.versions.keys())
+        out.push({
+          name,
+          version,
+          state: 'READY',
+          active: slot.active === version,
+          previous: slot.previous === version,
+        });
+      for (const version of slot.loading.keys())
+        if (!slot.versions.has(version)) out.push({ name, version, state: 'LOADING', active: false, previous: false });
     }
     for (const [name, versions] of this.unavailable) {
       for (const [version, u] of versions) {
-        if (!this.models.get(name)?.versions.has(version)) out.push({ name, version, state: 'UNAVAILABLE', active: false, previous: false, reason: u.reason });
+        if (!this.models.get(name)?.versions.has(version))
+          out.push({ name, version, state: 'UNAVAILABLE', active: false, previous: false, reason: u.reason });
       }
     }
     return out.sort((a, b) => (a.name === b.name ? a.version.localeCompare(b.version) : a.name.localeCompare(b.name)));
   }
 
-  modelInfo(model: string): { name: string; active: string | null; previous: string | null; versions: string[] } | null {
+  modelInfo(
+    model: string,
+  ): { name: string; active: string | null; previous: string | null; versions: string[] } | null {
     const slot = this.models.get(model);
     if (!slot) return null;
     return { name: model, active: slot.active, previous: slot.previous, versions: [...slot.versions.keys()] };
@@ -291,7 +331,8 @@ export class ModelRepository {
     // Versions that failed to reload stay in the state, so the next restart reports them again.
     for (const [name, gone] of this.unavailable) {
       const entry = (state.models[name] ??= { active: this.activeUnavailable(name), previous: null, versions: {} });
-      for (const [v, u] of gone) entry.versions[v] ??= { bundleDir: u.bundleDir, ...(u.digest ? { digest: u.digest } : {}) };
+      for (const [v, u] of gone)
+        entry.versions[v] ??= { bundleDir: u.bundleDir, ...(u.digest ? { digest: u.digest } : {}) };
     }
     const text = JSON.stringify(state, null, 1);
     this.saving = this.saving.then(async () => {
@@ -319,7 +360,12 @@ export class ModelRepository {
           log(`not reloading ${name}@${version} from ${bundleDir}: ${reason}`);
           let m = this.unavailable.get(name);
           if (!m) this.unavailable.set(name, (m = new Map()));
-          m.set(version, { bundleDir, digest: typeof digest === 'string' ? digest : null, reason, wasActive: saved.active === version });
+          m.set(version, {
+            bundleDir,
+            digest: typeof digest === 'string' ? digest : null,
+            reason,
+            wasActive: saved.active === version,
+          });
         };
         if (typeof bundleDir !== 'string') continue;
         if (typeof digest !== 'string' || !DIGEST.test(digest)) {
@@ -336,7 +382,12 @@ export class ModelRepository {
       if (!slot) continue;
       // An active version that failed its check leaves the model without one (not ready), rather
       // than letting whichever version loaded first serve in its place.
-      slot.active = saved.active && slot.versions.has(saved.active) ? saved.active : this.activeUnavailable(name) ? null : slot.active;
+      slot.active =
+        saved.active && slot.versions.has(saved.active)
+          ? saved.active
+          : this.activeUnavailable(name)
+            ? null
+            : slot.active;
       if (saved.previous && slot.versions.has(saved.previous)) slot.previous = saved.previous;
     }
     await this.save();

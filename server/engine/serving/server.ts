@@ -91,7 +91,9 @@ function layoutProblem(files: string[]): string | null {
   // A whole layout with extra files names the extra one; else the closest layout names what is missing.
   const whole = BUNDLE_LAYOUTS.find((l) => l.every((f) => have.has(f)));
   if (!whole) {
-    const best = [...BUNDLE_LAYOUTS].sort((a, b) => b.filter((f) => have.has(f)).length / b.length - a.filter((f) => have.has(f)).length / a.length)[0];
+    const best = [...BUNDLE_LAYOUTS].sort(
+      (a, b) => b.filter((f) => have.has(f)).length / b.length - a.filter((f) => have.has(f)).length / a.length,
+    )[0];
     return `The upload is missing '${best.find((f) => !have.has(f))}'.`;
   }
   const extra = files.filter((f) => !whole.includes(f));
@@ -108,17 +110,28 @@ function sendText(res: ServerResponse, status: number, text: string, headers: Re
 }
 
 const busy = (): HttpError =>
-  new HttpError(503, 'The server is receiving too many request bodies at once; retry shortly.', { 'retry-after': '1', connection: 'close' });
+  new HttpError(503, 'The server is receiving too many request bodies at once; retry shortly.', {
+    'retry-after': '1',
+    connection: 'close',
+  });
 
 /**
  * Reads a body of at most `limit` bytes, counted against the shared budget until the response
  * is done (the parsed body lives that long too), within `timeoutMs`.
  */
-function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget: BodyBudget, timeoutMs: number): Promise<Buffer> {
+function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  budget: BodyBudget,
+  timeoutMs: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      reject(new HttpError(413, `The request body is ${declared} bytes; the limit is ${limit}.`, { connection: 'close' }));
+      reject(
+        new HttpError(413, `The request body is ${declared} bytes; the limit is ${limit}.`, { connection: 'close' }),
+      );
       return;
     }
     let held = 0;
@@ -144,12 +157,19 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budg
       req.pause();
       reject(e);
     };
-    const timer = setTimeout(() => fail(new HttpError(408, `The request body did not arrive within ${timeoutMs} ms.`, { connection: 'close' })), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        fail(new HttpError(408, `The request body did not arrive within ${timeoutMs} ms.`, { connection: 'close' })),
+      timeoutMs,
+    );
     timer.unref();
     req.on('data', (c: Buffer) => {
       if (failed) return;
       size += c.length;
-      if (size > limit) return fail(new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`, { connection: 'close' }));
+      if (size > limit)
+        return fail(
+          new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`, { connection: 'close' }),
+        );
       if (size > held && !hold(size - held)) return fail(busy());
       chunks.push(c);
     });
@@ -166,12 +186,22 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budg
   });
 }
 
-async function readJson(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps, limit = deps.bodyLimit): Promise<unknown> {
+async function readJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: HandlerDeps,
+  limit = deps.bodyLimit,
+): Promise<unknown> {
   return (await readJsonText(req, res, deps, limit)).body;
 }
 
 /** The parsed body and its text (the prediction log reuses the inputs' text). */
-async function readJsonText(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps, limit = deps.bodyLimit): Promise<{ body: unknown; text: string }> {
+async function readJsonText(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: HandlerDeps,
+  limit = deps.bodyLimit,
+): Promise<{ body: unknown; text: string }> {
   const buf = await readBody(req, res, limit, deps.bodyBudget, deps.bodyTimeoutMs);
   if (buf.length === 0) throw new HttpError(400, 'The request body is empty; send a JSON object.');
   const text = buf.toString('utf8');
@@ -192,12 +222,17 @@ const RAW_INPUT_ROWS = 16;
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 function checkToken(req: IncomingMessage, token: string | null, what = 'The management API'): void {
-  if (token === null) throw new HttpError(403, 'The management API is disabled: this server was started without a token.');
+  if (token === null)
+    throw new HttpError(403, 'The management API is disabled: this server was started without a token.');
   const auth = req.headers.authorization;
-  if (!auth || !/^Bearer\s+\S/i.test(auth)) throw new HttpError(401, `${what} needs an "Authorization: Bearer <token>" header.`, { 'www-authenticate': 'Bearer' });
+  if (!auth || !/^Bearer\s+\S/i.test(auth))
+    throw new HttpError(401, `${what} needs an "Authorization: Bearer <token>" header.`, {
+      'www-authenticate': 'Bearer',
+    });
   const given = auth.replace(/^Bearer\s+/i, '').trim();
   // Compare digests so the comparison takes the same time whatever the lengths.
-  if (!timingSafeEqual(digest(given), digest(token))) throw new HttpError(403, 'The bearer token is not valid for this server.');
+  if (!timingSafeEqual(digest(given), digest(token)))
+    throw new HttpError(403, 'The bearer token is not valid for this server.');
 }
 
 /** Splits the raw path without resolving dot segments, so "../" can never reach a name. */
@@ -213,7 +248,11 @@ function segments(rawUrl: string): string[] | null {
 }
 
 function name(value: string, what: 'model' | 'version'): string {
-  if (!isValidName(value)) throw new HttpError(400, `Invalid ${what} name '${value.slice(0, 64)}': use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.`);
+  if (!isValidName(value))
+    throw new HttpError(
+      400,
+      `Invalid ${what} name '${value.slice(0, 64)}': use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.`,
+    );
   return value;
 }
 
@@ -227,7 +266,13 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   const { repository, metrics, log } = deps;
   const live = deps.live ?? null;
 
-  async function infer(req: IncomingMessage, res: ServerResponse, model: string, version: string | undefined, started: bigint): Promise<void> {
+  async function infer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    model: string,
+    version: string | undefined,
+    started: bigint,
+  ): Promise<void> {
     let versionLabel = version ?? '';
     let rows = 0;
     let status = 200;
@@ -235,7 +280,14 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const lv = repository.resolve(model, version);
       if (!lv) {
         const info = repository.modelInfo(model);
-        throw new HttpError(404, version ? `Version ${version} of model '${model}' is not loaded.` : info ? `Model '${model}' has no version serving.` : `Model '${model}' is not loaded on this server.`);
+        throw new HttpError(
+          404,
+          version
+            ? `Version ${version} of model '${model}' is not loaded.`
+            : info
+              ? `Model '${model}' has no version serving.`
+              : `Model '${model}' is not loaded on this server.`,
+        );
       }
       versionLabel = lv.version;
       const { body, text } = await readJsonText(req, res, deps);
@@ -250,7 +302,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       } finally {
         repository.release(lv, -1);
       }
-      const response = responseText(encodeInferResponse(model, lv.version, id, lv.predictor.manifest, preds, decoded.parameters));
+      const response = responseText(
+        encodeInferResponse(model, lv.version, id, lv.predictor.manifest, preds, decoded.parameters),
+      );
       sendText(res, 200, response.text);
       const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
       // Smoke tests and other synthetic traffic ask not to be logged, so monitoring sees real traffic only.
@@ -267,7 +321,17 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         } else outputs = `{"value":${response.data[0]}}`;
         log.appendText(
           model,
-          predictionLine({ id, time: new Date().toISOString(), version: lv.version, latencyMs: Math.round(latencyMs * 1000) / 1000, inputs: rows >= RAW_INPUT_ROWS ? inputsJson(text, manifest.features, decoded.columns) : JSON.stringify(decoded.columns), outputs }),
+          predictionLine({
+            id,
+            time: new Date().toISOString(),
+            version: lv.version,
+            latencyMs: Math.round(latencyMs * 1000) / 1000,
+            inputs:
+              rows >= RAW_INPUT_ROWS
+                ? inputsJson(text, manifest.features, decoded.columns)
+                : JSON.stringify(decoded.columns),
+            outputs,
+          }),
         );
       }
       // After the log: the record of what was served never depends on the live window.
@@ -276,18 +340,39 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       status = statusOf(e);
       throw e;
     } finally {
-      metrics.observe(model, versionLabel, status, Number(process.hrtime.bigint() - started) / 1e9, status === 200 ? rows : 0);
+      metrics.observe(
+        model,
+        versionLabel,
+        status,
+        Number(process.hrtime.bigint() - started) / 1e9,
+        status === 200 ? rows : 0,
+      );
     }
   }
 
   /** Shapley values for up to EXPLAIN_MAX_ROWS rows, within a deadline (docs/serving-api.md). */
-  async function explain(req: IncomingMessage, res: ServerResponse, model: string, version: string | undefined): Promise<void> {
+  async function explain(
+    req: IncomingMessage,
+    res: ServerResponse,
+    model: string,
+    version: string | undefined,
+  ): Promise<void> {
     const lv = repository.resolve(model, version);
-    if (!lv) throw new HttpError(404, version ? `Version ${version} of model '${model}' is not loaded.` : `Model '${model}' is not loaded on this server.`);
+    if (!lv)
+      throw new HttpError(
+        404,
+        version
+          ? `Version ${version} of model '${model}' is not loaded.`
+          : `Model '${model}' is not loaded on this server.`,
+      );
     const body = await readJson(req, res, deps);
     repository.release(lv, +1);
     try {
-      send(res, 200, await explainRequest(body, { model, version: lv.version, bundleDir: lv.bundleDir, predictor: lv.predictor }));
+      send(
+        res,
+        200,
+        await explainRequest(body, { model, version: lv.version, bundleDir: lv.bundleDir, predictor: lv.predictor }),
+      );
     } finally {
       repository.release(lv, -1);
     }
@@ -296,19 +381,31 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   async function feedback(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
     const body = await readJson(req, res, deps);
     const items = Array.isArray(body) ? body : [body];
-    if (items.length === 0 || items.length > 10_000) throw new HttpError(400, 'Send one feedback object {id, label} or an array of 1 to 10,000 of them.');
+    if (items.length === 0 || items.length > 10_000)
+      throw new HttpError(400, 'Send one feedback object {id, label} or an array of 1 to 10,000 of them.');
     const lines = items.map((item, i) => {
       const where = Array.isArray(body) ? `feedback[${i}]` : 'feedback';
-      if (typeof item !== 'object' || item === null) throw new HttpError(400, `${where} must be an object {id, label}.`);
+      if (typeof item !== 'object' || item === null)
+        throw new HttpError(400, `${where} must be an object {id, label}.`);
       const { id, label, labels } = item as Record<string, unknown>;
-      if (typeof id !== 'string' || id.length === 0 || id.length > 128) throw new HttpError(400, `${where}.id must be the request id (a string).`);
-      const okLabel = (v: unknown) => (typeof v === 'string' && v.length <= 256) || (typeof v === 'number' && Number.isFinite(v));
+      if (typeof id !== 'string' || id.length === 0 || id.length > 128)
+        throw new HttpError(400, `${where}.id must be the request id (a string).`);
+      const okLabel = (v: unknown) =>
+        (typeof v === 'string' && v.length <= 256) || (typeof v === 'number' && Number.isFinite(v));
       const truth = labels !== undefined ? labels : [label];
-      if (!Array.isArray(truth) || truth.length === 0 || !truth.every(okLabel)) throw new HttpError(400, `${where} needs "label" (a string or finite number) or "labels" (one per row of the request).`);
+      if (!Array.isArray(truth) || truth.length === 0 || !truth.every(okLabel))
+        throw new HttpError(
+          400,
+          `${where} needs "label" (a string or finite number) or "labels" (one per row of the request).`,
+        );
       return { type: 'feedback' as const, id, time: new Date().toISOString(), labels: truth as Array<string | number> };
     });
     if (!repository.modelInfo(model)) throw new HttpError(404, `Model '${model}' is not loaded on this server.`);
-    if (!log && !live) throw new HttpError(409, 'The prediction log and live monitoring are off on this server, so feedback cannot be attached.');
+    if (!log && !live)
+      throw new HttpError(
+        409,
+        'The prediction log and live monitoring are off on this server, so feedback cannot be attached.',
+      );
     for (const line of lines) {
       log?.append(model, line);
       live?.feedback(model, line.id, line.labels);
@@ -331,12 +428,17 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     if (files !== null) {
       try {
         const problem = layoutProblem(files);
-        if (problem) throw new HttpError(400, `${problem} Send ${BUNDLE_LAYOUTS.map((l) => l.join(' + ')).join(', or ')}.`);
+        if (problem)
+          throw new HttpError(400, `${problem} Send ${BUNDLE_LAYOUTS.map((l) => l.join(' + ')).join(', or ')}.`);
         const existing = repository.resolve(model, version);
         if (existing) {
           // The folder serves already: keep it, and only say whether the upload is the same bundle.
           const uploaded = digest ?? (await bundleDigest(tmp));
-          if (uploaded !== existing.digest) throw new HttpError(409, `${model}@${version} is already loaded with digest ${existing.digest}; the upload hashes to ${uploaded}. Unload it first.`);
+          if (uploaded !== existing.digest)
+            throw new HttpError(
+              409,
+              `${model}@${version} is already loaded with digest ${existing.digest}; the upload hashes to ${uploaded}. Unload it first.`,
+            );
           lv = existing;
         } else {
           await rm(dir, { recursive: true, force: true });
@@ -354,12 +456,20 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         await rm(tmp, { recursive: true, force: true });
       }
     } else if (path !== null) {
-      if (!deps.allowPathLoads) throw new HttpError(403, 'This server does not load bundles from its own paths; upload the files instead.');
+      if (!deps.allowPathLoads)
+        throw new HttpError(403, 'This server does not load bundles from its own paths; upload the files instead.');
       lv = await repository.load(model, version, path, digest);
     } else {
       throw new HttpError(400, 'Send {"path": "<bundle dir>"} or {"files": {"model.json": "<base64>", …}}.');
     }
-    send(res, 200, { name: model, version, state: 'READY', active: repository.modelInfo(model)?.active === version, loadedAt: lv.loadedAt, digest: lv.digest });
+    send(res, 200, {
+      name: model,
+      version,
+      state: 'READY',
+      active: repository.modelInfo(model)?.active === version,
+      loadedAt: lv.loadedAt,
+      digest: lv.digest,
+    });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, started: bigint): Promise<void> {
@@ -368,9 +478,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const method = req.method ?? 'GET';
     const [a, b, c, d, e, f, g] = seg;
 
-    const open = (a === 'v2' && b === 'health' && method === 'GET' && seg.length === 3 && (c === 'live' || c === 'ready')) || (a === 'v2' && b === 'modelops' && c === 'identity');
+    const open =
+      (a === 'v2' && b === 'health' && method === 'GET' && seg.length === 3 && (c === 'live' || c === 'ready')) ||
+      (a === 'v2' && b === 'modelops' && c === 'identity');
     // Other machines can reach this server: nothing about its models is public.
-    if (deps.authEverywhere && !open) checkToken(req, deps.token, 'This server listens beyond this machine, so every request');
+    if (deps.authEverywhere && !open)
+      checkToken(req, deps.token, 'This server listens beyond this machine, so every request');
     if (method === 'GET' && seg.length === 1 && a === 'metrics') {
       const text = metrics.render(log, live?.metricLines());
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
@@ -383,14 +496,21 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         name: 'modelops',
         version: PRODUCT_VERSION,
         extensions: ['model_repository', 'modelops_feedback', 'modelops_prediction_log'],
-        modelops: { predictionLog: log ? { enabled: true, dropped: log.dropped, lastError: log.lastError } : { enabled: false, dropped: 0, lastError: null } },
+        modelops: {
+          predictionLog: log
+            ? { enabled: true, dropped: log.dropped, lastError: log.lastError }
+            : { enabled: false, dropped: 0, lastError: null },
+        },
       });
       return;
     }
     if (b === 'modelops' && c === 'identity' && seg.length === 3 && method === 'GET') return identity(req, res);
     if (b === 'health' && method === 'GET' && seg.length === 3) {
       if (c === 'live') return send(res, 200, { live: true });
-      if (c === 'ready') return deps.ready() ? send(res, 200, { ready: true }) : send(res, 503, { ready: false, error: 'The server is still reloading its models.' });
+      if (c === 'ready')
+        return deps.ready()
+          ? send(res, 200, { ready: true })
+          : send(res, 503, { ready: false, error: 'The server is still reloading its models.' });
     }
     if (b === 'models' && c !== undefined) {
       const model = name(c, 'model');
@@ -403,28 +523,38 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         rest = seg.slice(5);
       }
       const action = rest[0];
-      if (action === 'monitor' && version === undefined && method === 'GET' && rest.length <= 2) return monitorRoute(req, res, model, rest[1]);
+      if (action === 'monitor' && version === undefined && method === 'GET' && rest.length <= 2)
+        return monitorRoute(req, res, model, rest[1]);
       if (rest.length > 1) throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
       if (action === undefined && method === 'GET') return metadata(res, model, version);
       if (action === 'ready' && method === 'GET') {
         const lv = repository.resolve(model, version);
         if (lv) return send(res, 200, { name: model, version: lv.version, ready: true });
         const why = repository.unavailableReason(model, version);
-        return send(res, 404, { error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not ready on this server${why ? ` (${why})` : ''}.`, ready: false });
+        return send(res, 404, {
+          error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not ready on this server${why ? ` (${why})` : ''}.`,
+          ready: false,
+        });
       }
       if (action === 'infer' && method === 'POST') return infer(req, res, model, version, started);
       if (action === 'feedback' && method === 'POST' && version === undefined) return feedback(req, res, model);
       if (action === 'explain' && method === 'POST') return explain(req, res, model, version);
-      throw new HttpError(action === undefined || ['ready', 'infer', 'feedback', 'explain'].includes(action) ? 405 : 404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+      throw new HttpError(
+        action === undefined || ['ready', 'infer', 'feedback', 'explain'].includes(action) ? 405 : 404,
+        `No route for ${method} ${req.url?.slice(0, 100)}.`,
+      );
     }
     if (b === 'repository') {
       checkToken(req, deps.token);
-      if (c === 'index' && seg.length === 3 && (method === 'GET' || method === 'POST')) return send(res, 200, repository.index());
+      if (c === 'index' && seg.length === 3 && (method === 'GET' || method === 'POST'))
+        return send(res, 200, repository.index());
       if (c === 'models' && d !== undefined) {
         const model = name(d, 'model');
         if (seg.length === 4 && method === 'GET') {
           const info = repository.modelInfo(model);
-          return info ? send(res, 200, info) : send(res, 404, { error: `Model '${model}' is not loaded on this server.` });
+          return info
+            ? send(res, 200, info)
+            : send(res, 404, { error: `Model '${model}' is not loaded on this server.` });
         }
         if (e === 'log' && seg.length === 5 && method === 'GET') return sendLog(res, model);
         if (e === 'monitor' && seg.length === 5 && (method === 'GET' || method === 'PUT')) {
@@ -434,7 +564,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           try {
             return send(res, 200, { model, config: live.configure(model, body) });
           } catch (err) {
-            throw new HttpError(400, `Monitor settings of '${model}': ${err instanceof Error ? err.message : String(err)}`);
+            throw new HttpError(
+              400,
+              `Monitor settings of '${model}': ${err instanceof Error ? err.message : String(err)}`,
+            );
           }
         }
         if (e === 'switch' && seg.length === 5 && method === 'POST') {
@@ -463,14 +596,30 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   function monitorRoute(req: IncomingMessage, res: ServerResponse, model: string, sub: string | undefined): void {
     if (!live) throw new HttpError(409, 'Live monitoring is off on this server.');
     if (sub === undefined) {
-      return send(res, 200, { model, boot: live.boot, config: live.configOf(model), retained: live.retained(model), subscribers: live.subscriberCount, events: live.recent(model) }, { 'cache-control': 'no-store' });
+      return send(
+        res,
+        200,
+        {
+          model,
+          boot: live.boot,
+          config: live.configOf(model),
+          retained: live.retained(model),
+          subscribers: live.subscriberCount,
+          events: live.recent(model),
+        },
+        { 'cache-control': 'no-store' },
+      );
     }
     if (sub !== 'stream') throw new HttpError(404, `No route for GET ${req.url?.slice(0, 100)}.`);
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const header = req.headers['last-event-id'];
     const lastEventId = (typeof header === 'string' ? header : null) ?? query.get('lastEventId');
-    if (lastEventId !== null && lastEventId.length > 64) throw new HttpError(400, 'Last-Event-ID is longer than 64 characters.');
-    if (!live.subscribe(model, req, res, lastEventId)) throw new HttpError(503, 'Too many monitor streams are open on this server; retry later.', { 'retry-after': '5' });
+    if (lastEventId !== null && lastEventId.length > 64)
+      throw new HttpError(400, 'Last-Event-ID is longer than 64 characters.');
+    if (!live.subscribe(model, req, res, lastEventId))
+      throw new HttpError(503, 'Too many monitor streams are open on this server; retry later.', {
+        'retry-after': '5',
+      });
   }
 
   /**
@@ -478,12 +627,18 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
    * token: HMAC(token, nonce:port). Public, since it reveals nothing without the token.
    */
   function identity(req: IncomingMessage, res: ServerResponse): void {
-    if (deps.token === null) throw new HttpError(404, 'This server has no management token, so it cannot prove its identity.');
+    if (deps.token === null)
+      throw new HttpError(404, 'This server has no management token, so it cannot prove its identity.');
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const nonce = query.get('nonce') ?? '';
     if (!NONCE.test(nonce)) throw new HttpError(400, 'Send ?nonce=<16 to 128 hex digits>.');
     const port = deps.port();
-    send(res, 200, { server: 'modelops', pid: process.pid, port, proof: identityProof(deps.token, nonce, port) }, { 'cache-control': 'no-store' });
+    send(
+      res,
+      200,
+      { server: 'modelops', pid: process.pid, port, proof: identityProof(deps.token, nonce, port) },
+      { 'cache-control': 'no-store' },
+    );
   }
 
   /** The model's prediction log, oldest file first, as one JSONL stream (for remote monitoring). */
@@ -506,7 +661,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   function metadata(res: ServerResponse, model: string, version: string | undefined): void {
     const lv = repository.resolve(model, version);
     const info = repository.modelInfo(model);
-    if (!lv || !info) return send(res, 404, { error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not loaded on this server.` });
+    if (!lv || !info)
+      return send(res, 404, {
+        error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not loaded on this server.`,
+      });
     const m = lv.predictor.manifest;
     send(res, 200, {
       name: model,
@@ -525,7 +683,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const started = process.hrtime.bigint();
     route(req, res, started).catch((e: unknown) => {
       const status = statusOf(e);
-      const message = e instanceof HttpError || isModelOpsError(e) ? e.message : `Internal error: ${e instanceof Error ? e.message : String(e)}`;
+      const message =
+        e instanceof HttpError || isModelOpsError(e)
+          ? e.message
+          : `Internal error: ${e instanceof Error ? e.message : String(e)}`;
       if (res.headersSent) {
         res.destroy();
         return;

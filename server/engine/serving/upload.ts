@@ -20,13 +20,26 @@ export interface LoadBody {
   files: string[] | null;
 }
 
-const SHAPE = 'Send {"path": "<bundle dir>"} or {"files": {"model.json": "<base64>", …}}, optionally with "digest": "sha256:<hex>".';
+const SHAPE =
+  'Send {"path": "<bundle dir>"} or {"files": {"model.json": "<base64>", …}}, optionally with "digest": "sha256:<hex>".';
 const MAX_SHORT = 4096;
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 const SPECIAL = /["\\\u0000-\u001f]/g;
 const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
 
-type State = 'start' | 'key-or-end' | 'key' | 'colon' | 'value' | 'comma' | 'fkey-or-end' | 'fkey' | 'fcolon' | 'fvalue' | 'fcomma' | 'done';
+type State =
+  | 'start'
+  | 'key-or-end'
+  | 'key'
+  | 'colon'
+  | 'value'
+  | 'comma'
+  | 'fkey-or-end'
+  | 'fkey'
+  | 'fcolon'
+  | 'fvalue'
+  | 'fcomma'
+  | 'done';
 
 interface Str {
   data(s: string): void;
@@ -83,11 +96,13 @@ class LoadBodyParser {
     const e = this.esc ?? '';
     if (e[0] !== 'u') {
       const v = ESCAPES[e];
-      if (v === undefined) throw new HttpError(400, `The load body has an invalid escape '\\${e}'; it is not valid JSON.`);
+      if (v === undefined)
+        throw new HttpError(400, `The load body has an invalid escape '\\${e}'; it is not valid JSON.`);
       this.esc = null;
       this.str?.data(v);
     } else if (e.length === 5) {
-      if (!/^u[0-9a-fA-F]{4}$/.test(e)) throw new HttpError(400, `The load body has an invalid escape '\\${e}'; it is not valid JSON.`);
+      if (!/^u[0-9a-fA-F]{4}$/.test(e))
+        throw new HttpError(400, `The load body has an invalid escape '\\${e}'; it is not valid JSON.`);
       this.esc = null;
       this.str?.data(String.fromCharCode(parseInt(e.slice(1), 16)));
     }
@@ -99,14 +114,19 @@ class LoadBodyParser {
     this.str = {
       data: (d) => {
         s += d;
-        if (s.length > MAX_SHORT) throw new HttpError(400, `The load body's ${what} is longer than ${MAX_SHORT} characters.`);
+        if (s.length > MAX_SHORT)
+          throw new HttpError(400, `The load body's ${what} is longer than ${MAX_SHORT} characters.`);
       },
       end: () => done(s),
     };
   }
 
   private openFile(name: string): void {
-    if (!this.allowed.has(name)) throw new HttpError(400, `Bundle file '${name.slice(0, 64)}' is not allowed; send ${[...this.allowed].join(', ')}.`);
+    if (!this.allowed.has(name))
+      throw new HttpError(
+        400,
+        `Bundle file '${name.slice(0, 64)}' is not allowed; send ${[...this.allowed].join(', ')}.`,
+      );
     if (this.streams.has(name)) throw new HttpError(400, `Bundle file '${name}' appears twice in the upload.`);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const out = createWriteStream(join(this.dir, name), { mode: 0o600 });
@@ -136,7 +156,10 @@ class LoadBodyParser {
 
   private token(c: string): void {
     const bad = (): never => {
-      throw new HttpError(400, `The load body is not valid JSON or not of the expected shape (unexpected '${c}'). ${SHAPE}`);
+      throw new HttpError(
+        400,
+        `The load body is not valid JSON or not of the expected shape (unexpected '${c}'). ${SHAPE}`,
+      );
     };
     switch (this.state) {
       case 'start':
@@ -161,13 +184,15 @@ class LoadBodyParser {
         return;
       case 'value':
         if (this.key === 'files') {
-          if (c !== '{' || this.hadFiles) throw new HttpError(400, `"files" must be one object of base64 strings. ${SHAPE}`);
+          if (c !== '{' || this.hadFiles)
+            throw new HttpError(400, `"files" must be one object of base64 strings. ${SHAPE}`);
           this.hadFiles = true;
           this.state = 'fkey-or-end';
           return;
         }
         if (c !== '"') throw new HttpError(400, `"${this.key.slice(0, 64)}" must be a string. ${SHAPE}`);
-        if (this.key !== 'path' && this.key !== 'digest') throw new HttpError(400, `Unknown member "${this.key.slice(0, 64)}" in the load body. ${SHAPE}`);
+        if (this.key !== 'path' && this.key !== 'digest')
+          throw new HttpError(400, `Unknown member "${this.key.slice(0, 64)}" in the load body. ${SHAPE}`);
         this.readShort(`"${this.key}"`, (v) => {
           this.short.set(this.key, v);
           this.state = 'comma';
@@ -210,9 +235,14 @@ class LoadBodyParser {
 
   async finish(): Promise<LoadBody> {
     if (this.state === 'start') throw new HttpError(400, 'The request body is empty; send a JSON object.');
-    if (this.state !== 'done' || this.str) throw new HttpError(400, `The load body ended early; it is not valid JSON. ${SHAPE}`);
+    if (this.state !== 'done' || this.str)
+      throw new HttpError(400, `The load body ended early; it is not valid JSON. ${SHAPE}`);
     await this.settle();
-    return { path: this.short.get('path') ?? null, digest: this.short.get('digest') ?? null, files: this.hadFiles ? [...this.streams.keys()] : null };
+    return {
+      path: this.short.get('path') ?? null,
+      digest: this.short.get('digest') ?? null,
+      files: this.hadFiles ? [...this.streams.keys()] : null,
+    };
   }
 
   /** Waits until every file is closed, so the caller can rename or remove the folder. */
@@ -234,11 +264,18 @@ class LoadBodyParser {
  * Reads a load body of at most `limit` bytes, writing uploaded files into `dir` (created only
  * when the body has files). On any error the caller removes `dir`.
  */
-export function receiveLoadBody(req: IncomingMessage, limit: number, dir: string, allowed: ReadonlySet<string>): Promise<LoadBody> {
+export function receiveLoadBody(
+  req: IncomingMessage,
+  limit: number,
+  dir: string,
+  allowed: ReadonlySet<string>,
+): Promise<LoadBody> {
   return new Promise<LoadBody>((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      reject(new HttpError(413, `The request body is ${declared} bytes; the limit is ${limit}.`, { connection: 'close' }));
+      reject(
+        new HttpError(413, `The request body is ${declared} bytes; the limit is ${limit}.`, { connection: 'close' }),
+      );
       return;
     }
     const parser = new LoadBodyParser(dir, allowed);
@@ -250,12 +287,18 @@ export function receiveLoadBody(req: IncomingMessage, limit: number, dir: string
       settled = true;
       req.pause();
       // Close what was opened before the caller removes the folder.
-      void parser.settle().catch(() => undefined).then(() => reject(e));
+      void parser
+        .settle()
+        .catch(() => undefined)
+        .then(() => reject(e));
     };
     req.on('data', (c: Buffer) => {
       if (settled) return;
       size += c.length;
-      if (size > limit) return fail(new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`, { connection: 'close' }));
+      if (size > limit)
+        return fail(
+          new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`, { connection: 'close' }),
+        );
       try {
         parser.feed(decoder.write(c));
       } catch (e) {

@@ -64,19 +64,23 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function decodeInferRequest(body: unknown, model: ServingModel): DecodedRequest {
   if (!isObject(body)) throw new HttpError(400, 'The request body must be a JSON object with an "inputs" array.');
   const { id, parameters, inputs } = body;
-  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 128)) throw new HttpError(400, '"id" must be a non-empty string of at most 128 characters.');
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 128))
+    throw new HttpError(400, '"id" must be a non-empty string of at most 128 characters.');
   if (parameters !== undefined && !isObject(parameters)) throw new HttpError(400, '"parameters" must be an object.');
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new HttpError(400, '"inputs" must be a non-empty array of tensors, one per feature.');
+  if (!Array.isArray(inputs) || inputs.length === 0)
+    throw new HttpError(400, '"inputs" must be a non-empty array of tensors, one per feature.');
 
   const byName = new Map<string, V2Tensor>();
   for (const [i, t] of inputs.entries()) {
-    if (!isObject(t) || typeof t.name !== 'string') throw new HttpError(400, `inputs[${i}] must be an object with a "name".`);
+    if (!isObject(t) || typeof t.name !== 'string')
+      throw new HttpError(400, `inputs[${i}] must be an object with a "name".`);
     if (byName.has(t.name)) throw new HttpError(400, `Input '${t.name.slice(0, 64)}' appears twice.`);
     byName.set(t.name, t as unknown as V2Tensor);
   }
   const known = new Set(model.features.map((f) => f.name));
   for (const name of byName.keys()) {
-    if (!known.has(name)) throw new HttpError(400, `Unknown input '${name.slice(0, 64)}'; this model takes: ${[...known].join(', ')}.`);
+    if (!known.has(name))
+      throw new HttpError(400, `Unknown input '${name.slice(0, 64)}'; this model takes: ${[...known].join(', ')}.`);
   }
 
   let n = -1;
@@ -85,20 +89,38 @@ export function decodeInferRequest(body: unknown, model: ServingModel): DecodedR
     const t = byName.get(f.name);
     if (!t) throw new HttpError(400, `Input '${f.name}' is missing; this model takes: ${[...known].join(', ')}.`);
     const shape = t.shape;
-    if (!Array.isArray(shape) || shape.length < 1 || shape.length > 2 || !shape.every((d) => Number.isInteger(d) && d >= 0) || (shape.length === 2 && shape[1] !== 1)) {
+    if (
+      !Array.isArray(shape) ||
+      shape.length < 1 ||
+      shape.length > 2 ||
+      !shape.every((d) => Number.isInteger(d) && d >= 0) ||
+      (shape.length === 2 && shape[1] !== 1)
+    ) {
       throw new HttpError(400, `Input '${f.name}' has shape ${JSON.stringify(shape)}; expected [n] or [n, 1].`);
     }
     const rows = shape[0] as number;
-    if (rows === 0 || rows > MAX_ROWS) throw new HttpError(400, `Input '${f.name}' has ${rows} rows; send 1 to ${MAX_ROWS}.`);
+    if (rows === 0 || rows > MAX_ROWS)
+      throw new HttpError(400, `Input '${f.name}' has ${rows} rows; send 1 to ${MAX_ROWS}.`);
     if (n === -1) n = rows;
     else if (rows !== n) throw new HttpError(400, `Input '${f.name}' has ${rows} rows but other inputs have ${n}.`);
     if (!Array.isArray(t.data)) throw new HttpError(400, `Input '${f.name}' has no "data" array.`);
     const data = t.data.length > 0 && Array.isArray(t.data[0]) ? (t.data as unknown[][]).flat() : t.data;
-    if (data.length !== rows) throw new HttpError(400, `Input '${f.name}' has ${data.length} values for shape ${JSON.stringify(shape)}.`);
+    if (data.length !== rows)
+      throw new HttpError(400, `Input '${f.name}' has ${data.length} values for shape ${JSON.stringify(shape)}.`);
     const expected = featureDatatype(model, f);
     if (!datatypeFits(expected, t.datatype)) {
-      const what = expected === 'BYTES' ? (f.kind === 'date' ? 'a date (text)' : 'categorical') : f.kind === 'numeric' && (expected === 'FP32' || expected === 'FP64') ? 'numeric' : `${expected}`;
-      throw new HttpError(400, `Input '${f.name}' is ${what}; its datatype must be ${expected} (got ${JSON.stringify(t.datatype)}).`);
+      const what =
+        expected === 'BYTES'
+          ? f.kind === 'date'
+            ? 'a date (text)'
+            : 'categorical'
+          : f.kind === 'numeric' && (expected === 'FP32' || expected === 'FP64')
+            ? 'numeric'
+            : `${expected}`;
+      throw new HttpError(
+        400,
+        `Input '${f.name}' is ${what}; its datatype must be ${expected} (got ${JSON.stringify(t.datatype)}).`,
+      );
     }
     // A null is a missing value: refused here when the description says so, else the model's to judge.
     const nullOk = f.impute !== null;
@@ -108,21 +130,40 @@ export function decodeInferRequest(body: unknown, model: ServingModel): DecodedR
       switch (expected) {
         case 'FP32':
         case 'FP64':
-          if (typeof v !== 'number' || !Number.isFinite(v)) throw new HttpError(400, `Input '${f.name}' value ${i} is ${describe(v)}, not a finite number${nullOk ? ' or null' : ''}.`);
+          if (typeof v !== 'number' || !Number.isFinite(v))
+            throw new HttpError(
+              400,
+              `Input '${f.name}' value ${i} is ${describe(v)}, not a finite number${nullOk ? ' or null' : ''}.`,
+            );
           break;
         case 'INT32':
         case 'INT64':
-          if (typeof v !== 'number' || !Number.isSafeInteger(v) || (expected === 'INT32' && (v < INT32_MIN || v > INT32_MAX))) {
-            throw new HttpError(400, `Input '${f.name}' value ${i} is ${describe(v)}, not a whole number${expected === 'INT32' ? ' in the INT32 range' : ''}${nullOk ? ' or null' : ''}.`);
+          if (
+            typeof v !== 'number' ||
+            !Number.isSafeInteger(v) ||
+            (expected === 'INT32' && (v < INT32_MIN || v > INT32_MAX))
+          ) {
+            throw new HttpError(
+              400,
+              `Input '${f.name}' value ${i} is ${describe(v)}, not a whole number${expected === 'INT32' ? ' in the INT32 range' : ''}${nullOk ? ' or null' : ''}.`,
+            );
           }
           break;
         case 'BOOL':
-          if (typeof v !== 'boolean') throw new HttpError(400, `Input '${f.name}' value ${i} is ${describe(v)}, not true or false${nullOk ? ' or null' : ''}.`);
+          if (typeof v !== 'boolean')
+            throw new HttpError(
+              400,
+              `Input '${f.name}' value ${i} is ${describe(v)}, not true or false${nullOk ? ' or null' : ''}.`,
+            );
           break;
         case 'BYTES':
-          if (typeof v !== 'string') throw new HttpError(400, `Input '${f.name}' value ${i} is ${describe(v)}, not a string.`);
+          if (typeof v !== 'string')
+            throw new HttpError(400, `Input '${f.name}' value ${i} is ${describe(v)}, not a string.`);
           if (f.categories && !f.categories.includes(v)) {
-            throw new HttpError(400, `Input '${f.name}' value ${i} '${v.slice(0, 40)}' was not seen in training (known: ${f.categories.slice(0, 10).join(', ')}).`);
+            throw new HttpError(
+              400,
+              `Input '${f.name}' value ${i} '${v.slice(0, 40)}' was not seen in training (known: ${f.categories.slice(0, 10).join(', ')}).`,
+            );
           }
           break;
       }
@@ -135,7 +176,12 @@ export function decodeInferRequest(body: unknown, model: ServingModel): DecodedR
     for (const f of model.features) row[f.name] = columns[f.name][i];
     rows[i] = row;
   }
-  return { id: (id as string | undefined) ?? null, parameters: parameters as Record<string, unknown> | undefined, rows, columns };
+  return {
+    id: (id as string | undefined) ?? null,
+    parameters: parameters as Record<string, unknown> | undefined,
+    rows,
+    columns,
+  };
 }
 
 function describe(v: unknown): string {
@@ -181,7 +227,11 @@ function wireValue(v: unknown, datatype: Datatype): unknown {
 }
 
 /** Builds a V2 request body from raw rows (used by deploy's smoke test and by clients). */
-export function rowsToInferRequest(model: ServingModel, rows: Array<Record<string, unknown>>, id?: string): { id?: string; inputs: V2Tensor[] } {
+export function rowsToInferRequest(
+  model: ServingModel,
+  rows: Array<Record<string, unknown>>,
+  id?: string,
+): { id?: string; inputs: V2Tensor[] } {
   return {
     ...(id ? { id } : {}),
     inputs: model.features.map((f) => {
@@ -198,7 +248,10 @@ export function predictionsFromResponse(res: V2InferResponse): Prediction[] {
   const value = res.outputs.find((o) => o.name === 'value');
   if (label) {
     const k = probs ? probs.shape[1] : 0;
-    return label.data.map((v, i) => ({ value: v as string, ...(probs ? { probabilities: (probs.data as number[]).slice(i * k, (i + 1) * k) } : {}) }));
+    return label.data.map((v, i) => ({
+      value: v as string,
+      ...(probs ? { probabilities: (probs.data as number[]).slice(i * k, (i + 1) * k) } : {}),
+    }));
   }
   if (value) return value.data.map((v) => ({ value: v as number }));
   throw new Error('The response has neither a "label" nor a "value" output.');

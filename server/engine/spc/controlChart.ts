@@ -23,7 +23,11 @@ export const SIGMA_ESTIMATORS: readonly SigmaEstimator[] = ['movingRange', 'stdd
 export function checkEstimator(estimator: string | undefined): SigmaEstimator {
   if (estimator === undefined) return 'stddev';
   if (estimator !== 'movingRange' && estimator !== 'stddev') {
-    throw new ModelOpsError('spc-estimator', `The σ estimator ${JSON.stringify(estimator)} does not exist.`, 'Use movingRange (MR̄/1.128) or stddev (sample standard deviation).');
+    throw new ModelOpsError(
+      'spc-estimator',
+      `The σ estimator ${JSON.stringify(estimator)} does not exist.`,
+      'Use movingRange (MR̄/1.128) or stddev (sample standard deviation).',
+    );
   }
   return estimator;
 }
@@ -37,7 +41,11 @@ export function movingRangeStd(values: readonly number[]): number {
 
 export function checkSigma(sigma: number): number {
   if (!Number.isFinite(sigma) || sigma <= 0) {
-    throw new ModelOpsError('spc-sigma', `The control limit width sigma=${sigma} is not a positive number.`, 'Use a positive number of standard deviations, e.g. sigma: 3.');
+    throw new ModelOpsError(
+      'spc-sigma',
+      `The control limit width sigma=${sigma} is not a positive number.`,
+      'Use a positive number of standard deviations, e.g. sigma: 3.',
+    );
   }
   return sigma;
 }
@@ -45,7 +53,11 @@ export function checkSigma(sigma: number): number {
 export function checkValues(values: readonly number[], what = 'value'): void {
   values.forEach((v, i) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new ModelOpsError('spc-value', `Point ${i + 1} has ${what} ${JSON.stringify(v)}, which is not a finite number.`, 'Give every point a numeric value.');
+      throw new ModelOpsError(
+        'spc-value',
+        `Point ${i + 1} has ${what} ${JSON.stringify(v)}, which is not a finite number.`,
+        'Give every point a numeric value.',
+      );
     }
   });
 }
@@ -53,20 +65,36 @@ export function checkValues(values: readonly number[], what = 'value'): void {
 /** Number of baseline points after checking it against the series. */
 export function baselineCount(baseline: number, length: number): number {
   if (!Number.isInteger(baseline) || baseline < 2) {
-    throw new ModelOpsError('spc-baseline', `The baseline of ${baseline} points is not an integer of at least 2.`, 'A standard deviation needs at least 2 baseline points; use e.g. baseline: 5.');
+    throw new ModelOpsError(
+      'spc-baseline',
+      `The baseline of ${baseline} points is not an integer of at least 2.`,
+      'A standard deviation needs at least 2 baseline points; use e.g. baseline: 5.',
+    );
   }
   if (baseline > length) {
-    throw new ModelOpsError('spc-baseline', `The baseline asks for the first ${baseline} points but the series has ${length}.`, `Use a baseline of at most ${length} points, or wait for more windows.`);
+    throw new ModelOpsError(
+      'spc-baseline',
+      `The baseline asks for the first ${baseline} points but the series has ${length}.`,
+      `Use a baseline of at most ${length} points, or wait for more windows.`,
+    );
   }
   return baseline;
 }
 
 function checkExplicit(b: { mean: number; std: number }, needStd: boolean): void {
   if (!Number.isFinite(b.mean)) {
-    throw new ModelOpsError('spc-baseline', `The baseline mean ${JSON.stringify(b.mean)} is not a finite number.`, 'Give the baseline as { mean, std } with numbers.');
+    throw new ModelOpsError(
+      'spc-baseline',
+      `The baseline mean ${JSON.stringify(b.mean)} is not a finite number.`,
+      'Give the baseline as { mean, std } with numbers.',
+    );
   }
   if (needStd && (!Number.isFinite(b.std) || b.std < 0)) {
-    throw new ModelOpsError('spc-baseline', `The baseline std ${JSON.stringify(b.std)} is not a non-negative number.`, 'Give the baseline as { mean, std } with std ≥ 0.');
+    throw new ModelOpsError(
+      'spc-baseline',
+      `The baseline std ${JSON.stringify(b.std)} is not a non-negative number.`,
+      'Give the baseline as { mean, std } with std ≥ 0.',
+    );
   }
 }
 
@@ -140,10 +168,18 @@ export function pChartLimits(points: readonly ProportionPoint[], options: Contro
   const L = checkSigma(options.sigma ?? 3);
   points.forEach((p, i) => {
     if (!Number.isFinite(p.value) || p.value < 0 || p.value > 1) {
-      throw new ModelOpsError('spc-value', `Point ${i + 1} has proportion ${JSON.stringify(p.value)}, outside [0, 1].`, 'A p-chart charts proportions such as accuracy; use an individuals chart for other values.');
+      throw new ModelOpsError(
+        'spc-value',
+        `Point ${i + 1} has proportion ${JSON.stringify(p.value)}, outside [0, 1].`,
+        'A p-chart charts proportions such as accuracy; use an individuals chart for other values.',
+      );
     }
     if (!Number.isFinite(p.n) || p.n <= 0) {
-      throw new ModelOpsError('spc-n', `Point ${i + 1} has sample size n=${JSON.stringify(p.n)}.`, 'Every point of a p-chart needs its window size n > 0.');
+      throw new ModelOpsError(
+        'spc-n',
+        `Point ${i + 1} has sample size n=${JSON.stringify(p.n)}.`,
+        'Every point of a p-chart needs its window size n > 0.',
+      );
     }
   });
   const baseline = options.baseline ?? points.length;
@@ -160,7 +196,11 @@ export function pChartLimits(points: readonly ProportionPoint[], options: Contro
   } else {
     checkExplicit(baseline, false);
     if (baseline.mean < 0 || baseline.mean > 1) {
-      throw new ModelOpsError('spc-baseline', `The baseline proportion ${baseline.mean} is outside [0, 1].`, 'Give p̄ as a proportion, e.g. { mean: 0.92 }.');
+      throw new ModelOpsError(
+        'spc-baseline',
+        `The baseline proportion ${baseline.mean} is outside [0, 1].`,
+        'Give p̄ as a proportion, e.g. { mean: 0.92 }.',
+      );
     }
     pbar = baseline.mean;
   }
@@ -169,7 +209,12 @@ export function pChartLimits(points: readonly ProportionPoint[], options: Contro
     sigma: L,
     points: points.map((p) => {
       const sd = Math.sqrt((pbar * (1 - pbar)) / p.n);
-      return { std: sd, ucl: Math.min(1, pbar + L * sd), lcl: Math.max(0, pbar - L * sd), zones: zonesAround(pbar, sd) };
+      return {
+        std: sd,
+        ucl: Math.min(1, pbar + L * sd),
+        lcl: Math.max(0, pbar - L * sd),
+        zones: zonesAround(pbar, sd),
+      };
     }),
   };
 }

@@ -10,9 +10,39 @@ import type { Baseline, ControlChartData, PointLimits, RuleSide, SigmaEstimator 
 import { checkRules, checkSide, westernElectricZ, zScores } from './westernElectric';
 
 export * from '../../../shared/spc/types';
-export { zonesAround, zOf, pointLimits, controlPoint, controlPoints, violationsByIndex, sliceControlChart, appendControlSeries } from '../../../shared/spc/points';
-export { controlLimits, pChartLimits, mean, sampleStd, movingRangeStd, checkEstimator, D2_MR2, SIGMA_ESTIMATORS, type ControlLimitOptions, type ProportionPoint, type PChartLimits, type PChartPointLimits } from './controlChart';
-export { westernElectric, westernElectricZ, zScores, checkRules, checkSide, ALL_RULES, type WesternElectricOptions } from './westernElectric';
+export {
+  zonesAround,
+  zOf,
+  pointLimits,
+  controlPoint,
+  controlPoints,
+  violationsByIndex,
+  sliceControlChart,
+  appendControlSeries,
+} from '../../../shared/spc/points';
+export {
+  controlLimits,
+  pChartLimits,
+  mean,
+  sampleStd,
+  movingRangeStd,
+  checkEstimator,
+  D2_MR2,
+  SIGMA_ESTIMATORS,
+  type ControlLimitOptions,
+  type ProportionPoint,
+  type PChartLimits,
+  type PChartPointLimits,
+} from './controlChart';
+export {
+  westernElectric,
+  westernElectricZ,
+  zScores,
+  checkRules,
+  checkSide,
+  ALL_RULES,
+  type WesternElectricOptions,
+} from './westernElectric';
 
 export interface ControlChartInputPoint {
   value: number;
@@ -40,9 +70,16 @@ export interface ControlChartOptions {
   side?: RuleSide;
 }
 
-export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, options: ControlChartOptions = {}): ControlChartData {
+export function buildControlChart(
+  input: ReadonlyArray<ControlChartInputPoint>,
+  options: ControlChartOptions = {},
+): ControlChartData {
   if (input.length === 0) {
-    throw new ModelOpsError('spc-empty', 'The control chart has no points.', 'Give at least as many points as the baseline needs.');
+    throw new ModelOpsError(
+      'spc-empty',
+      'The control chart has no points.',
+      'Give at least as many points as the baseline needs.',
+    );
   }
   const chart = options.chart ?? 'individuals';
   const L = checkSigma(options.sigma ?? 3);
@@ -61,9 +98,16 @@ export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, 
   if (chart === 'p') {
     const missing = input.findIndex((p) => p.n === undefined);
     if (missing >= 0) {
-      throw new ModelOpsError('spc-n', `Point ${missing + 1} has no sample size n.`, 'Every point of a p-chart needs n, the number of observations in its window.');
+      throw new ModelOpsError(
+        'spc-n',
+        `Point ${missing + 1} has no sample size n.`,
+        'Every point of a p-chart needs n, the number of observations in its window.',
+      );
     }
-    const p = pChartLimits(input.map((x) => ({ value: x.value, n: x.n as number })), { sigma: L, baseline: options.baseline });
+    const p = pChartLimits(
+      input.map((x) => ({ value: x.value, n: x.n as number })),
+      { sigma: L, baseline: options.baseline },
+    );
     centre = p.mean;
     const nbar = input.reduce((s, x) => s + (x.n as number), 0) / input.length;
     std = Math.sqrt((centre * (1 - centre)) / nbar);
@@ -85,7 +129,20 @@ export function buildControlChart(input: ReadonlyArray<ControlChartInputPoint>, 
 
   const violations = westernElectricZ(z, { rules, sigma: L, side });
   const sigmaEstimator = chart === 'p' ? 'binomial' : typeof options.baseline === 'object' ? 'explicit' : estimator;
-  const data: ControlChartData = { chart, metric: options.metric ?? null, centre, std, sigma: L, sigmaEstimator, side, limits, baseline, rules, values, violations };
+  const data: ControlChartData = {
+    chart,
+    metric: options.metric ?? null,
+    centre,
+    std,
+    sigma: L,
+    sigmaEstimator,
+    side,
+    limits,
+    baseline,
+    rules,
+    values,
+    violations,
+  };
   if (varying) data.varying = varying;
   // Optional columns only when some point has the field.
   const column = <T>(get: (p: ControlChartInputPoint) => T | undefined): Array<T | null> | undefined =>

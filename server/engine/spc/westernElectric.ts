@@ -26,7 +26,11 @@ export interface WesternElectricOptions {
 export function checkSide(side: string | undefined): RuleSide {
   if (side === undefined) return 'both';
   if (side !== 'lower' && side !== 'upper' && side !== 'both') {
-    throw new ModelOpsError('spc-side', `The rule side ${JSON.stringify(side)} does not exist.`, 'Use lower (only drops matter), upper (only rises) or both.');
+    throw new ModelOpsError(
+      'spc-side',
+      `The rule side ${JSON.stringify(side)} does not exist.`,
+      'Use lower (only drops matter), upper (only rises) or both.',
+    );
   }
   return side;
 }
@@ -36,7 +40,11 @@ export function checkRules(rules: readonly number[] | undefined): WesternElectri
   const out: WesternElectricRule[] = [];
   for (const r of rules) {
     if (r !== 1 && r !== 2 && r !== 3 && r !== 4) {
-      throw new ModelOpsError('spc-rules', `Western Electric rule ${JSON.stringify(r)} does not exist.`, 'Choose rules among 1, 2, 3 and 4.');
+      throw new ModelOpsError(
+        'spc-rules',
+        `Western Electric rule ${JSON.stringify(r)} does not exist.`,
+        'Choose rules among 1, 2, 3 and 4.',
+      );
     }
     if (!out.includes(r)) out.push(r);
   }
@@ -54,7 +62,14 @@ const sideOf = (z: number, beyond: number): Side | null => (z > beyond ? 'above'
  * "k of m": fires at i when point i is beyond `beyond` σ on a side and at least k − 1 of the
  * previous m − 1 points are beyond it on the same side.
  */
-function kOfM(z: readonly number[], i: number, k: number, m: number, beyond: number, rule: WesternElectricRule): Violation | null {
+function kOfM(
+  z: readonly number[],
+  i: number,
+  k: number,
+  m: number,
+  beyond: number,
+  rule: WesternElectricRule,
+): Violation | null {
   const side = sideOf(z[i], beyond);
   if (!side) return null;
   const involved: number[] = [];

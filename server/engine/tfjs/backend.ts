@@ -47,7 +47,9 @@ async function loadTfjsNode(): Promise<string | null> {
     return null;
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    return /Cannot find (module|package)|ERR_MODULE_NOT_FOUND|MODULE_NOT_FOUND/.test(msg) ? '@tensorflow/tfjs-node is not installed' : msg;
+    return /Cannot find (module|package)|ERR_MODULE_NOT_FOUND|MODULE_NOT_FOUND/.test(msg)
+      ? '@tensorflow/tfjs-node is not installed'
+      : msg;
   }
 }
 
@@ -94,7 +96,9 @@ async function select(requested: BackendChoice): Promise<BackendInfo> {
   throw new ModelOpsError(
     'backend-unavailable',
     `The TensorFlow.js backend '${requested}' is not available: ${notes.join('; ')}.`,
-    requested === 'auto' ? 'Reinstall the extension dependencies.' : "Set the backend to 'auto' to fall back to one that works here.",
+    requested === 'auto'
+      ? 'Reinstall the extension dependencies.'
+      : "Set the backend to 'auto' to fall back to one that works here.",
   );
 }
 
@@ -113,8 +117,6 @@ export async function ensureBackend(requested: BackendChoice = 'auto'): Promise<
     pending = null;
   }
 }
-
-
 
 /** Whether the backend gives bit-identical results for the same seed. */
 export function isDeterministic(name: BackendName): boolean {

@@ -44,9 +44,13 @@ const STDERR_TAIL = 20;
  * is a cancellation; an abort whose reason is a ModelOpsError 'interrupted' (the terminal hung
  * up, the output pipe closed) is a failure with that reason as the run's error.
  */
-export function abortOutcome(signal: AbortSignal | undefined): { status: 'cancelled' | 'failed'; error: string | null } {
+export function abortOutcome(signal: AbortSignal | undefined): {
+  status: 'cancelled' | 'failed';
+  error: string | null;
+} {
   const reason: unknown = signal?.reason;
-  if (reason instanceof ModelOpsError && reason.code === 'interrupted') return { status: 'failed', error: reason.message };
+  if (reason instanceof ModelOpsError && reason.code === 'interrupted')
+    return { status: 'failed', error: reason.message };
   return { status: 'cancelled', error: null };
 }
 
@@ -64,13 +68,16 @@ export function parseMetricsLine(line: string): { step: number | null; metrics: 
   const o = v as Record<string, unknown>;
   if (!o.metrics || typeof o.metrics !== 'object' || Array.isArray(o.metrics)) return null;
   const metrics: Record<string, number> = {};
-  for (const [k, x] of Object.entries(o.metrics as Record<string, unknown>)) if (typeof x === 'number' && Number.isFinite(x)) metrics[k] = x;
+  for (const [k, x] of Object.entries(o.metrics as Record<string, unknown>))
+    if (typeof x === 'number' && Number.isFinite(x)) metrics[k] = x;
   const step = typeof o.step === 'number' && Number.isFinite(o.step) ? Math.trunc(o.step) : null;
   return { step, metrics };
 }
 
 /** Reads the metrics file: JSON lines of points, or one JSON object (flat, or with `metrics`). */
-export async function readMetricsFile(path: string): Promise<Array<{ step: number | null; metrics: Record<string, number> }>> {
+export async function readMetricsFile(
+  path: string,
+): Promise<Array<{ step: number | null; metrics: Record<string, number> }>> {
   if (!existsSync(path)) return [];
   const text = (await readFile(path, 'utf8')).trim();
   if (!text) return [];
@@ -96,20 +103,38 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
   const { registry } = options;
   const command = config.train.command;
   if (!command) {
-    throw new ModelOpsError('no-command', `${loaded.path}: model.framework is 'command' but train.command is not set.`, 'Set train.command, e.g. python train.py.');
+    throw new ModelOpsError(
+      'no-command',
+      `${loaded.path}: model.framework is 'command' but train.command is not set.`,
+      'Set train.command, e.g. python train.py.',
+    );
   }
   if (!options.trusted) {
-    throw new ModelOpsError('untrusted-workspace', `Not running train.command '${command}': this workspace is not trusted.`, 'Trust the workspace (Workspace Trust) to run commands from it.');
+    throw new ModelOpsError(
+      'untrusted-workspace',
+      `Not running train.command '${command}': this workspace is not trusted.`,
+      'Trust the workspace (Workspace Trust) to run commands from it.',
+    );
   }
   if (!config.train.outputs) {
-    throw new ModelOpsError('no-outputs', `${loaded.path}: train.outputs is not set, so there is nothing to register after '${command}'.`, 'Set train.outputs to the model file or directory the command writes.');
+    throw new ModelOpsError(
+      'no-outputs',
+      `${loaded.path}: train.outputs is not set, so there is nothing to register after '${command}'.`,
+      'Set train.outputs to the model file or directory the command writes.',
+    );
   }
-  if (options.signal?.aborted) throw new ModelOpsError('cancelled', 'Training was cancelled.', 'Start it again when you are ready.');
+  if (options.signal?.aborted)
+    throw new ModelOpsError('cancelled', 'Training was cancelled.', 'Start it again when you are ready.');
   const configDir = dirname(loaded.path);
   let run: RunRecord = registry.createRun({
     kind: 'train',
     model: config.model.name,
-    params: { command, outputs: config.train.outputs, metricsFile: config.train.metrics ?? null, configDigest: loaded.digest },
+    params: {
+      command,
+      outputs: config.train.outputs,
+      metricsFile: config.train.metrics ?? null,
+      configDigest: loaded.digest,
+    },
     backend: 'command',
   });
   const runDir = join(registry.storeDir, 'runs', run.id);
@@ -171,7 +196,8 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
       child.on('close', (c, sig) => res(c ?? (sig ? 128 : null)));
     });
     options.signal?.removeEventListener('abort', onAbort);
-    if (cancelled) throw new ModelOpsError('cancelled', 'Training was cancelled.', 'Start it again when you are ready.');
+    if (cancelled)
+      throw new ModelOpsError('cancelled', 'Training was cancelled.', 'Start it again when you are ready.');
     if (code !== 0) {
       throw new ModelOpsError(
         'trainer-failed',
@@ -183,7 +209,11 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
     else last = { ...last, ...Object.assign({}, ...(await readMetricsFile(metricsFile)).map((p) => p.metrics)) };
     const source = resolve(configDir, config.train.outputs);
     if (!existsSync(source)) {
-      throw new ModelOpsError('output-missing', `'${command}' succeeded but did not write train.outputs (${config.train.outputs}).`, 'Make the command write its model to that path, or fix train.outputs.');
+      throw new ModelOpsError(
+        'output-missing',
+        `'${command}' succeeded but did not write train.outputs (${config.train.outputs}).`,
+        'Make the command write its model to that path, or fix train.outputs.',
+      );
     }
     const isOnnx = /\.onnx$/i.test(source) && statSync(source).isFile();
     const datasets: DatasetRef[] = [];
@@ -191,13 +221,24 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
     let onnx: OnnxBundleSpec | undefined;
     if (isOnnx) {
       // The ONNX output is wrapped as a bundle (spec from model.onnx, profile from the training rows), then evaluated and gated like a TF.js version.
-      options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 0.96, metrics: last, message: `checking ${config.train.outputs}` });
-      data = await loadTrainingData({ ...config.data, features: rawFeatures(config) }, { configDir, root: registry.root });
+      options.onProgress?.({
+        runId: run.id,
+        epoch: autoStep,
+        epochs,
+        fraction: 0.96,
+        metrics: last,
+        message: `checking ${config.train.outputs}`,
+      });
+      data = await loadTrainingData(
+        { ...config.data, features: rawFeatures(config) },
+        { configDir, root: registry.root },
+      );
       onnx = await onnxSpecFromConfig(source, config, data);
       datasets.push(...(await recordDatasets(registry, data.files)));
     } else {
       const trainData = resolve(configDir, config.data.train);
-      if (existsSync(trainData)) datasets.push({ role: 'train', path: config.data.train, digest: await digestFile(trainData) });
+      if (existsSync(trainData))
+        datasets.push({ role: 'train', path: config.data.train, digest: await digestFile(trainData) });
     }
     const hasGates = Object.keys(config.evaluate.gates).length > 0;
     let report: MetricsReport | null = null;
@@ -205,11 +246,26 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
     let notEvaluated: string | null = null;
     const notes: string[] = [];
     if (isOnnx && onnx) {
-      options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 0.97, metrics: last, message: `evaluating ${config.train.outputs} on the test split` });
+      options.onProgress?.({
+        runId: run.id,
+        epoch: autoStep,
+        epochs,
+        fraction: 0.97,
+        metrics: last,
+        message: `evaluating ${config.train.outputs} on the test split`,
+      });
       // A file that cannot be loaded fails the run here, before anything is registered.
       const rt = await openOnnxFile(source, onnx);
       try {
-        report = (await scoreRuntime(rt, { ref: config.train.outputs, config, configPath: loaded.path, root: registry.root, signal: options.signal })).report;
+        report = (
+          await scoreRuntime(rt, {
+            ref: config.train.outputs,
+            config,
+            configPath: loaded.path,
+            root: registry.root,
+            signal: options.signal,
+          })
+        ).report;
         // The metrics ModelOps computed on the test split are the version's; the trainer's own stay where they do not overlap.
         metrics = { ...last, ...flattenMetrics(report) };
         notes.push(...report.notes);
@@ -237,12 +293,38 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
     const ref = `${version.model}@${version.version}`;
     let gates: GateReport | null = null;
     if (hasGates) {
-      gates = report && !notEvaluated ? evaluateGates({ gates: config.evaluate.gates, metrics, resolveAlias: registryAliasResolver(registry, config.model.name) }) : notEvaluatedReport(config.evaluate.gates, notEvaluated ?? 'no evaluation ran');
+      gates =
+        report && !notEvaluated
+          ? evaluateGates({
+              gates: config.evaluate.gates,
+              metrics,
+              resolveAlias: registryAliasResolver(registry, config.model.name),
+            })
+          : notEvaluatedReport(config.evaluate.gates, notEvaluated ?? 'no evaluation ran');
       version = registry.recordGates(ref, gates);
     }
     run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics });
-    options.onProgress?.({ runId: run.id, epoch: autoStep, epochs, fraction: 1, metrics, message: `registered ${ref}${gates ? ` (${gateLabel(gates)})` : ''}` });
-    return { run, version, metrics, report, gates, backend: 'command', samplesPerSecond: 0, epochsRun: autoStep, stoppedEarly: false, missing: null, notes };
+    options.onProgress?.({
+      runId: run.id,
+      epoch: autoStep,
+      epochs,
+      fraction: 1,
+      metrics,
+      message: `registered ${ref}${gates ? ` (${gateLabel(gates)})` : ''}`,
+    });
+    return {
+      run,
+      version,
+      metrics,
+      report,
+      gates,
+      backend: 'command',
+      samplesPerSecond: 0,
+      epochsRun: autoStep,
+      stoppedEarly: false,
+      missing: null,
+      notes,
+    };
   } catch (e) {
     const cancelled = e instanceof ModelOpsError && e.code === 'cancelled';
     const outcome = cancelled ? abortOutcome(options.signal) : { status: 'failed' as const, error: describeError(e) };

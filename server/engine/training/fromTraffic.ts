@@ -33,7 +33,11 @@ export function parseSince(text: string, now: Date = new Date()): number {
   if (d) return now.getTime() - Number(d[1]) * UNIT_MS[d[2]];
   const t = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
   if (Number.isNaN(t)) {
-    throw new ModelOpsError('bad-since', `--since '${text}' is neither an ISO time nor a duration.`, 'Write an ISO time (2024-05-01 or 2024-05-01T12:00:00Z) or a duration back from now: 90m, 12h, 7d, 2w.');
+    throw new ModelOpsError(
+      'bad-since',
+      `--since '${text}' is neither an ISO time nor a duration.`,
+      'Write an ISO time (2024-05-01 or 2024-05-01T12:00:00Z) or a duration back from now: 90m, 12h, 7d, 2w.',
+    );
   }
   return t;
 }
@@ -47,7 +51,11 @@ export function parseMix(text: string): number {
   const m = /^original:(\d*\.?\d+)$/.exec(text.trim());
   const f = m ? Number(m[1]) : NaN;
   if (!(f >= 0 && f < 1)) {
-    throw new ModelOpsError('bad-mix', `--mix '${text}' is not original:<fraction> with a fraction from 0 up to (not including) 1.`, 'e.g. --mix original:0.5 for half the rows from data.train and half from traffic; original:0 or no --mix for traffic only.');
+    throw new ModelOpsError(
+      'bad-mix',
+      `--mix '${text}' is not original:<fraction> with a fraction from 0 up to (not including) 1.`,
+      'e.g. --mix original:0.5 for half the rows from data.train and half from traffic; original:0 or no --mix for traffic only.',
+    );
   }
   return f;
 }
@@ -102,7 +110,9 @@ export interface TrafficDataset {
   /** ISO time the rows start from, or null for the whole log. */
   since: string | null;
   /** What the log held in the period. */
-  traffic: Pick<LabelledTraffic, 'predictions' | 'unlabelled' | 'beforeSince' | 'unmatchedFeedback' | 'period'> & { labelled: number };
+  traffic: Pick<LabelledTraffic, 'predictions' | 'unlabelled' | 'beforeSince' | 'unmatchedFeedback' | 'period'> & {
+    labelled: number;
+  };
   /** Rows taken from data.train: requested fraction, rows, and the fraction they are of the file. */
   original: { requested: number; rows: number; fraction: number; path: string } | null;
 }
@@ -142,12 +152,37 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
   const since = sinceMs !== undefined ? new Date(sinceMs).toISOString() : null;
   const minRows = options.minRows ?? DEFAULT_MIN_ROWS;
   const mix = options.mix ?? 0;
-  if (!(mix >= 0 && mix < 1)) throw new ModelOpsError('bad-mix', `The original-data fraction ${mix} is outside [0, 1).`, 'Give a fraction from 0 up to (not including) 1.');
+  if (!(mix >= 0 && mix < 1))
+    throw new ModelOpsError(
+      'bad-mix',
+      `The original-data fraction ${mix} is outside [0, 1).`,
+      'Give a fraction from 0 up to (not including) 1.',
+    );
 
-  const traffic = await labelledTraffic({ registry, config, target, model, since: sinceMs, from: options.from, to: options.to, logDir: options.logDir });
+  const traffic = await labelledTraffic({
+    registry,
+    config,
+    target,
+    model,
+    since: sinceMs,
+    from: options.from,
+    to: options.to,
+    logDir: options.logDir,
+  });
   const labelled = traffic.rows.length;
-  const counts = { predictions: traffic.predictions, labelled, unlabelled: traffic.unlabelled, beforeSince: traffic.beforeSince, unmatchedFeedback: traffic.unmatchedFeedback, period: traffic.period };
-  const periodText = since ? `since ${since} (--since ${options.since})` : traffic.period ? `from ${traffic.period.first} to ${traffic.period.last}` : 'in the whole log';
+  const counts = {
+    predictions: traffic.predictions,
+    labelled,
+    unlabelled: traffic.unlabelled,
+    beforeSince: traffic.beforeSince,
+    unmatchedFeedback: traffic.unmatchedFeedback,
+    period: traffic.period,
+  };
+  const periodText = since
+    ? `since ${since} (--since ${options.since})`
+    : traffic.period
+      ? `from ${traffic.period.first} to ${traffic.period.last}`
+      : 'in the whole log';
   const summary = `${n(traffic.predictions)} predictions of ${model} on target '${target}' ${periodText}, ${n(labelled)} with labels`;
   if (labelled < minRows) {
     throw new ModelOpsError(
@@ -163,16 +198,27 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
   const features = config.data.features ?? trafficFeatures;
   const missing = features.filter((f) => !trafficFeatures.includes(f));
   if (missing.length) {
-    throw new ModelOpsError('traffic-columns', `data.features names ${missing.map((f) => `'${f}'`).join(', ')}, which ${model}'s logged inputs on '${target}' do not carry (they carry ${trafficFeatures.join(', ')}).`, 'Retrain from traffic with the features the served version takes, or train on a file (modelops train --data) for new features.');
+    throw new ModelOpsError(
+      'traffic-columns',
+      `data.features names ${missing.map((f) => `'${f}'`).join(', ')}, which ${model}'s logged inputs on '${target}' do not carry (they carry ${trafficFeatures.join(', ')}).`,
+      'Retrain from traffic with the features the served version takes, or train on a file (modelops train --data) for new features.',
+    );
   }
   const columns = [...features, config.data.target];
-  const rows: Row[] = traffic.rows.map((r) => ({ ...Object.fromEntries(features.map((f) => [f, r[f]])), [config.data.target]: r[trafficTarget] }));
+  const rows: Row[] = traffic.rows.map((r) => ({
+    ...Object.fromEntries(features.map((f) => [f, r[f]])),
+    [config.data.target]: r[trafficTarget],
+  }));
 
   let original: TrafficDataset['original'] = null;
   if (mix > 0) {
     const path = resolve(dirname(loaded.path), config.data.train);
     const name = display(registry.root, path);
-    const ds = await readDataset(path, { format: config.data.format, require: columns.map((c) => ({ name: c, role: c === config.data.target ? 'target' : 'feature' })), displayName: name });
+    const ds = await readDataset(path, {
+      format: config.data.format,
+      require: columns.map((c) => ({ name: c, role: c === config.data.target ? 'target' : 'feature' })),
+      displayName: name,
+    });
     const want = Math.round((labelled * mix) / (1 - mix));
     const take = Math.min(want, ds.rows.length);
     // Drawn without replacement in the split's seeded order, so the same config picks the same rows.
@@ -185,15 +231,24 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
   }
   const needed = splitMinimum(config.data);
   if (rows.length < needed) {
-    throw new ModelOpsError('traffic-too-few', `Only ${n(rows.length)} rows to retrain on (${summary}); data.split needs at least ${n(needed)} for non-empty train, validation and test parts.`, 'Wait for more feedback, widen --since, or mix in original rows with --mix original:0.5.');
+    throw new ModelOpsError(
+      'traffic-too-few',
+      `Only ${n(rows.length)} rows to retrain on (${summary}); data.split needs at least ${n(needed)} for non-empty train, validation and test parts.`,
+      'Wait for more feedback, widen --since, or mix in original rows with --mix original:0.5.',
+    );
   }
 
   const path = options.out ?? defaultOut(registry.storeDir, now);
   if (options.out && existsSync(path)) {
-    throw new ModelOpsError('data-out-exists', `${display(registry.root, path)} already exists; nothing was written.`, 'Give another --out path, or leave --out out to write under .modelops/traffic/.');
+    throw new ModelOpsError(
+      'data-out-exists',
+      `${display(registry.root, path)} already exists; nothing was written.`,
+      'Give another --out path, or leave --out out to write under .modelops/traffic/.',
+    );
   }
   await mkdir(dirname(path), { recursive: true });
-  const text = [columns.map(csvCell).join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+  const text =
+    [columns.map(csvCell).join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     await writeFile(tmp, text, { mode: 0o600 }); // request data: owner only, as the prediction log
@@ -206,7 +261,18 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
   const displayPath = display(registry.root, path);
   const dataset = await readDataset(path, { format: 'csv', displayName: displayPath });
   const [ref] = await recordDatasets(registry, [{ role: 'train', dataset, displayPath }]);
-  return { path, displayPath, digest: ref.digest, columns, rows: rows.length, target, model, since, traffic: counts, original };
+  return {
+    path,
+    displayPath,
+    digest: ref.digest,
+    columns,
+    rows: rows.length,
+    target,
+    model,
+    since,
+    traffic: counts,
+    original,
+  };
 }
 
 /** A shell word: as is when plain, else single-quoted. */
@@ -223,12 +289,16 @@ export interface NextCommand {
 export function nextCommands(ref: string, target: string, configArg?: string): NextCommand[] {
   const config = configArg ? ` --config ${shellArg(configArg)}` : '';
   return [
-    { action: 'promote', command: `modelops versions promote ${shellArg(ref)} --alias production --reason ${shellArg(`retrained from traffic:${target}`)}` },
+    {
+      action: 'promote',
+      command: `modelops versions promote ${shellArg(ref)} --alias production --reason ${shellArg(`retrained from traffic:${target}`)}`,
+    },
     { action: 'deploy', command: `modelops deploy ${shellArg(ref)} --target ${shellArg(target)}${config}` },
   ];
 }
 
-export interface TrainFromTrafficOptions extends Omit<TrainOptions, 'configPath' | 'dataOverride'>, Omit<TrafficDatasetOptions, 'registry' | 'loaded'> {
+export interface TrainFromTrafficOptions
+  extends Omit<TrainOptions, 'configPath' | 'dataOverride'>, Omit<TrafficDatasetOptions, 'registry' | 'loaded'> {
   /** `--config` as the user gave it, repeated in the printed deploy command. */
   configArg?: string;
 }
@@ -241,13 +311,30 @@ export interface TrainFromTrafficResult {
 }
 
 /** Builds and stores the traffic dataset, trains on it and judges the version with the config's gates. */
-export async function trainFromTraffic(loaded: LoadedConfig, options: TrainFromTrafficOptions): Promise<TrainFromTrafficResult> {
+export async function trainFromTraffic(
+  loaded: LoadedConfig,
+  options: TrainFromTrafficOptions,
+): Promise<TrainFromTrafficResult> {
   const { config } = loaded;
   if (config.model.framework !== 'tfjs') {
-    throw new ModelOpsError('traffic-unsupported', `${loaded.path}: model.framework is '${config.model.framework}'; retraining from traffic trains with TensorFlow.js (framework tfjs).`, config.model.framework === 'command' ? 'Export the traffic (modelops train --from-traffic writes .modelops/traffic/*.csv) and point train.command at it, or use framework tfjs.' : 'Retrain the model with the tool that made it, on the labelled traffic.');
+    throw new ModelOpsError(
+      'traffic-unsupported',
+      `${loaded.path}: model.framework is '${config.model.framework}'; retraining from traffic trains with TensorFlow.js (framework tfjs).`,
+      config.model.framework === 'command'
+        ? 'Export the traffic (modelops train --from-traffic writes .modelops/traffic/*.csv) and point train.command at it, or use framework tfjs.'
+        : 'Retrain the model with the tool that made it, on the labelled traffic.',
+    );
   }
   const dataset = await buildTrafficDataset({ ...options, registry: options.registry, loaded });
-  const fromTraffic = { target: dataset.target, model: dataset.model, since: dataset.since, mix: dataset.original ? dataset.original.requested : null, dataset: dataset.digest, rows: dataset.rows, labelled: dataset.traffic.labelled };
+  const fromTraffic = {
+    target: dataset.target,
+    model: dataset.model,
+    since: dataset.since,
+    mix: dataset.original ? dataset.original.requested : null,
+    dataset: dataset.digest,
+    rows: dataset.rows,
+    labelled: dataset.traffic.labelled,
+  };
   const mixText = dataset.original ? `, ${n(dataset.original.rows)} from ${dataset.original.path}` : '';
   const train = await trainWithConfig(loaded, {
     configPath: loaded.path,
@@ -259,7 +346,9 @@ export async function trainFromTraffic(loaded: LoadedConfig, options: TrainFromT
     registry: options.registry,
     runParams: { fromTraffic },
     dataOverride: dataset.path,
-    note: options.note ?? `retrained on traffic:${dataset.target}: ${n(dataset.traffic.labelled)} labelled predictions${dataset.since ? ` since ${dataset.since}` : ''}${mixText}`,
+    note:
+      options.note ??
+      `retrained on traffic:${dataset.target}: ${n(dataset.traffic.labelled)} labelled predictions${dataset.since ? ` since ${dataset.since}` : ''}${mixText}`,
   });
   const passed = train.gates === null || train.gates.passed;
   const ref = `${train.version.model}@${train.version.version}`;

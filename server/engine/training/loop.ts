@@ -72,7 +72,11 @@ function sampleWeights(y: Float32Array, n: number, width: number, classWeight: R
     }
     const w = classWeight[c];
     if (w === undefined) {
-      throw new ModelOpsError('bad-class-weight', `Class index ${c} occurs in the training data but has no class weight.`, 'Give every label a weight in train.classWeights, or use balanced.');
+      throw new ModelOpsError(
+        'bad-class-weight',
+        `Class index ${c} occurs in the training data but has no class weight.`,
+        'Give every label a weight in train.classWeights, or use balanced.',
+      );
     }
     out[i] = w;
   }
@@ -115,7 +119,10 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks): Promise<Loop
   const notes: string[] = [];
   const validation =
     job.valX && job.valY && job.nVal > 0
-      ? ([tf.tensor2d(job.valX, [job.nVal, width]), tf.tensor2d(job.valY, [job.nVal, outWidth])] as [tf.Tensor, tf.Tensor])
+      ? ([tf.tensor2d(job.valX, [job.nVal, width]), tf.tensor2d(job.valY, [job.nVal, outWidth])] as [
+          tf.Tensor,
+          tf.Tensor,
+        ])
       : undefined;
   let metric = job.earlyStopping?.metric;
   if (metric && metric.startsWith('val_') && !validation) {
@@ -219,18 +226,24 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks): Promise<Loop
       if (metric && job.earlyStopping) {
         const value = metrics[metric];
         if (value === undefined) {
-          notes.push(`early stopping metric '${metric}' is not reported (have: ${Object.keys(metrics).join(', ')}); early stopping is off`);
+          notes.push(
+            `early stopping metric '${metric}' is not reported (have: ${Object.keys(metrics).join(', ')}); early stopping is off`,
+          );
           metric = undefined;
           continue;
         }
         const up = higherIsBetter(metric);
-        const improved = Number.isNaN(best) || (up ? value > best + job.earlyStopping.minDelta : value < best - job.earlyStopping.minDelta);
+        const improved =
+          Number.isNaN(best) ||
+          (up ? value > best + job.earlyStopping.minDelta : value < best - job.earlyStopping.minDelta);
         if (improved) {
           best = value;
           wait = 0;
         } else if (++wait >= job.earlyStopping.patience) {
           stoppedEarly = true;
-          notes.push(`stopped early after epoch ${epoch + 1}: ${metric} did not improve by ${job.earlyStopping.minDelta} for ${job.earlyStopping.patience} epochs`);
+          notes.push(
+            `stopped early after epoch ${epoch + 1}: ${metric} did not improve by ${job.earlyStopping.minDelta} for ${job.earlyStopping.patience} epochs`,
+          );
           break;
         }
       }
@@ -242,7 +255,14 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks): Promise<Loop
     // moments) behind; the trained model does not need them.
     optimizer.dispose();
   }
-  return { model, cancelled, epochsRun, stoppedEarly, samplesPerSecond: trainMs > 0 ? (samples / trainMs) * 1000 : 0, notes };
+  return {
+    model,
+    cancelled,
+    epochsRun,
+    stoppedEarly,
+    samplesPerSecond: trainMs > 0 ? (samples / trainMs) * 1000 : 0,
+    notes,
+  };
 }
 
 /**

@@ -43,17 +43,29 @@ export function lossFor(spec: Pick<NetworkSpec, 'task' | 'classes' | 'layers'>):
   const i = spec.layers.length - 1;
   const last = spec.layers[i];
   if (!last || last.type !== 'dense') {
-    throw new ModelOpsError('bad-layers', `model.layers[${i}] must be a dense output layer.`, 'End model.layers with a dense layer whose units match the output.');
+    throw new ModelOpsError(
+      'bad-layers',
+      `model.layers[${i}] must be a dense output layer.`,
+      'End model.layers with a dense layer whose units match the output.',
+    );
   }
   if (spec.task === 'regression') {
     if (last.units !== 1) {
-      throw new ModelOpsError('bad-layers', `model.layers[${i}].units is ${last.units}; a regression model needs 1 output unit.`, 'Set the last layer to { type: dense, units: 1 }.');
+      throw new ModelOpsError(
+        'bad-layers',
+        `model.layers[${i}].units is ${last.units}; a regression model needs 1 output unit.`,
+        'Set the last layer to { type: dense, units: 1 }.',
+      );
     }
     return 'meanSquaredError';
   }
   if (spec.classes === 2 && last.units === 1) {
     if (last.activation !== 'sigmoid') {
-      throw new ModelOpsError('bad-layers', `model.layers[${i}] has 1 unit for 2 classes but activation '${last.activation ?? 'linear'}'.`, 'Use activation: sigmoid for a single binary output unit, or 2 units with softmax.');
+      throw new ModelOpsError(
+        'bad-layers',
+        `model.layers[${i}] has 1 unit for 2 classes but activation '${last.activation ?? 'linear'}'.`,
+        'Use activation: sigmoid for a single binary output unit, or 2 units with softmax.',
+      );
     }
     return 'binaryCrossentropy';
   }
@@ -65,7 +77,11 @@ export function lossFor(spec: Pick<NetworkSpec, 'task' | 'classes' | 'layers'>):
     );
   }
   if (last.activation !== 'softmax') {
-    throw new ModelOpsError('bad-layers', `model.layers[${i}] needs activation: softmax to output class probabilities (it has '${last.activation ?? 'linear'}').`, 'Set activation: softmax on the last layer.');
+    throw new ModelOpsError(
+      'bad-layers',
+      `model.layers[${i}] needs activation: softmax to output class probabilities (it has '${last.activation ?? 'linear'}').`,
+      'Set activation: softmax on the last layer.',
+    );
   }
   return 'categoricalCrossentropy';
 }
@@ -119,7 +135,11 @@ export function buildModel(spec: NetworkSpec): { model: tf.Sequential; loss: Los
  * Class weights by label index: 'balanced' is n / (k · count_c) as scikit-learn's
  * compute_class_weight; an explicit map gives weights by label (others 1).
  */
-export function classWeights(setting: 'none' | 'balanced' | Record<string, number>, labels: string[], y: Int32Array): Record<number, number> | undefined {
+export function classWeights(
+  setting: 'none' | 'balanced' | Record<string, number>,
+  labels: string[],
+  y: Int32Array,
+): Record<number, number> | undefined {
   if (setting === 'none') return undefined;
   const k = labels.length;
   const out: Record<number, number> = {};
@@ -131,7 +151,11 @@ export function classWeights(setting: 'none' | 'balanced' | Record<string, numbe
   }
   for (const label of Object.keys(setting)) {
     if (!labels.includes(label)) {
-      throw new ModelOpsError('bad-class-weight', `train.classWeights names the label '${label}', which is not in the target (labels: ${labels.join(', ')}).`, 'Use labels that occur in the target column.');
+      throw new ModelOpsError(
+        'bad-class-weight',
+        `train.classWeights names the label '${label}', which is not in the target (labels: ${labels.join(', ')}).`,
+        'Use labels that occur in the target column.',
+      );
     }
   }
   labels.forEach((l, c) => (out[c] = setting[l] ?? 1));

@@ -13,14 +13,30 @@ import type { LoadedConfig, ModelOpsConfig } from '../config/types';
 import { loadConfig } from '../config';
 import type { GateReport, Registry, RunRecord } from '../registry/types';
 import { recordDatasets } from '../data/digest';
-import { countImputed, encodeLabels, encodeRegressionTarget, fitLabels, fitTransforms, inputWidth, summariseMissing, transformRows } from '../data/preprocess';
+import {
+  countImputed,
+  encodeLabels,
+  encodeRegressionTarget,
+  fitLabels,
+  fitTransforms,
+  inputWidth,
+  summariseMissing,
+  transformRows,
+} from '../data/preprocess';
 import { buildProfile } from '../data/profile';
 import { loadTrainingData } from '../data/splits';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
 import { evaluateGates, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
 import { storeFairness, trainingFairness } from '../evaluation/evaluate';
 import { flattenFairness, type FairnessReport } from '../evaluation/fairness';
-import { decodeOutputs, loadModelBundle, makeSignature, MANIFEST_FORMAT, probabilitiesOf, writeManifest } from '../model/bundle';
+import {
+  decodeOutputs,
+  loadModelBundle,
+  makeSignature,
+  MANIFEST_FORMAT,
+  probabilitiesOf,
+  writeManifest,
+} from '../model/bundle';
 import type { ModelManifest } from '../model/types';
 import { parseBackendChoice, type BackendInfo } from '../tfjs/backend';
 import { classWeights, defaultLayers, lossFor, type NetworkSpec } from './model';
@@ -63,7 +79,10 @@ function workerEntry(): { file: string; bootstrap: string | null } {
   // execArgv to the worker's entry file.
   if (!__filename.endsWith('.ts')) return { file: join(__dirname, 'trainWorker.js'), bootstrap: null };
   const file = join(__dirname, 'worker.ts');
-  return { file, bootstrap: `require(${JSON.stringify(require.resolve(['tsx', 'cjs'].join('/')))}); require(${JSON.stringify(file)});` };
+  return {
+    file,
+    bootstrap: `require(${JSON.stringify(require.resolve(['tsx', 'cjs'].join('/')))}); require(${JSON.stringify(file)});`,
+  };
 }
 
 /** A started training worker with a typed message queue. */
@@ -77,10 +96,16 @@ class TrainWorker {
   constructor(backend: string) {
     const entry = workerEntry();
     if (!existsSync(entry.file)) {
-      throw new ModelOpsError('worker-missing', `The training worker ${entry.file} is missing.`, 'Rebuild the extension (npm run build).');
+      throw new ModelOpsError(
+        'worker-missing',
+        `The training worker ${entry.file} is missing.`,
+        'Rebuild the extension (npm run build).',
+      );
     }
     const workerData = { backend, cancelFlag: this.cancelFlag };
-    this.worker = entry.bootstrap ? new Worker(entry.bootstrap, { eval: true, workerData }) : new Worker(entry.file, { workerData });
+    this.worker = entry.bootstrap
+      ? new Worker(entry.bootstrap, { eval: true, workerData })
+      : new Worker(entry.file, { workerData });
     this.worker.on('message', (m: WorkerMessage) => this.push(m));
     this.worker.on('error', (e) => {
       this.exitError = e;
@@ -88,7 +113,12 @@ class TrainWorker {
     });
     this.worker.on('exit', (code) => {
       // After 'done' nobody waits any more; before it, an exit must not leave the trainer hanging.
-      if (!this.exitError) this.push({ type: 'error', code: 'worker-crashed', message: `The training worker exited (code ${code}) before it finished.` });
+      if (!this.exitError)
+        this.push({
+          type: 'error',
+          code: 'worker-crashed',
+          message: `The training worker exited (code ${code}) before it finished.`,
+        });
     });
   }
 
@@ -119,7 +149,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 function workerError(m: Extract<WorkerMessage, { type: 'error' }>): ModelOpsError {
   // The worker sends the code of the ModelOpsError it caught, or something else for a crash.
-  return new ModelOpsError(isErrorCode(m.code) ? m.code : 'training-failed', m.message, m.hint ?? 'See the ModelOps output channel for details.');
+  return new ModelOpsError(
+    isErrorCode(m.code) ? m.code : 'training-failed',
+    m.message,
+    m.hint ?? 'See the ModelOps output channel for details.',
+  );
 }
 
 /** Trains the model described by the config file. */
@@ -144,7 +178,12 @@ export async function trainWithConfig(loaded: LoadedConfig, options: TrainOption
   return trainTfjs(loaded, options);
 }
 
-function runParams(config: ModelOpsConfig, loaded: LoadedConfig, options: TrainOptions, registry: Registry): Record<string, unknown> {
+function runParams(
+  config: ModelOpsConfig,
+  loaded: LoadedConfig,
+  options: TrainOptions,
+  registry: Registry,
+): Record<string, unknown> {
   return {
     config: relativeTo(registry.root, loaded.path),
     configDigest: loaded.digest,
@@ -187,37 +226,74 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
   try {
     const ready = await worker.next();
     if (ready.type === 'error') throw workerError(ready);
-    if (ready.type !== 'ready') throw new ModelOpsError('worker-protocol', `Unexpected message '${ready.type}' from the training worker.`, 'Report this as a bug.');
+    if (ready.type !== 'ready')
+      throw new ModelOpsError(
+        'worker-protocol',
+        `Unexpected message '${ready.type}' from the training worker.`,
+        'Report this as a bug.',
+      );
     const backend: BackendInfo = ready.backend;
-    run = registry.createRun({ kind: 'train', model: config.model.name, params: runParams(config, loaded, options, registry), backend: backend.name });
+    run = registry.createRun({
+      kind: 'train',
+      model: config.model.name,
+      params: runParams(config, loaded, options, registry),
+      backend: backend.name,
+    });
     const notes = [...backend.notes];
 
     try {
       throwIfAborted(options.signal);
       progress({ epoch: 0, epochs, fraction: 0.01, metrics: {}, message: 'reading data' });
       const configDir = dirname(loaded.path);
-      const data = await loadTrainingData(config.data, { configDir, root: registry.root, trainOverride: options.dataOverride });
+      const data = await loadTrainingData(config.data, {
+        configDir,
+        root: registry.root,
+        trainOverride: options.dataOverride,
+      });
       throwIfAborted(options.signal);
 
       // Preprocessing fitted on the training split only.
       const features = fitTransforms(data.train.rows, data.features, config.data.missing);
-      const missing = summariseMissing(config.data.missing, data.dropped, countImputed([data.train, data.validation, data.test], features));
+      const missing = summariseMissing(
+        config.data.missing,
+        data.dropped,
+        countImputed([data.train, data.validation, data.test], features),
+      );
       notes.push(missing.summary);
       const task = config.model.task;
-      const labels = task === 'classification' ? fitLabels([...data.train.rows, ...data.validation.rows, ...data.test.rows], config.data.target) : undefined;
+      const labels =
+        task === 'classification'
+          ? fitLabels([...data.train.rows, ...data.validation.rows, ...data.test.rows], config.data.target)
+          : undefined;
       const classes = labels?.length ?? 1;
       if (labels && labels.length < 2) {
-        throw new ModelOpsError('one-class', `The target '${config.data.target}' has only one class (${labels[0] ?? 'none'}).`, 'A classifier needs at least two classes in the data.');
+        throw new ModelOpsError(
+          'one-class',
+          `The target '${config.data.target}' has only one class (${labels[0] ?? 'none'}).`,
+          'A classifier needs at least two classes in the data.',
+        );
       }
-      const layers = config.model.layers && config.model.layers.length > 0 ? config.model.layers : defaultLayers(task, classes);
+      const layers =
+        config.model.layers && config.model.layers.length > 0 ? config.model.layers : defaultLayers(task, classes);
       const width = inputWidth(features);
-      const network: NetworkSpec = { task, inputWidth: width, classes, layers, optimizer: config.train.optimizer, learningRate: config.train.learningRate, seed: config.train.seed };
+      const network: NetworkSpec = {
+        task,
+        inputWidth: width,
+        classes,
+        layers,
+        optimizer: config.train.optimizer,
+        learningRate: config.train.learningRate,
+        seed: config.train.seed,
+      };
       lossFor(network); // checks the output layer before any work is done
       const last = layers[layers.length - 1];
       const outputWidth = last.type === 'dense' ? last.units : classes;
 
-      const encode = (set: typeof data.train) => transformRows(set.rows, features, { source: set.source, lines: set.lines });
-      const targets = (set: typeof data.train): { y: Float32Array; idx: Int32Array | null; values: Float64Array | null } => {
+      const encode = (set: typeof data.train) =>
+        transformRows(set.rows, features, { source: set.source, lines: set.lines });
+      const targets = (
+        set: typeof data.train,
+      ): { y: Float32Array; idx: Int32Array | null; values: Float64Array | null } => {
         if (task === 'regression') {
           const values = encodeRegressionTarget(set.rows, config.data.target, { source: set.source, lines: set.lines });
           return { y: Float32Array.from(values), idx: null, values };
@@ -248,7 +324,8 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
         epochs,
         batchSize: config.train.batchSize,
         seed: config.train.seed,
-        classWeight: task === 'classification' ? classWeights(config.train.classWeights, labels!, yTrain.idx!) : undefined,
+        classWeight:
+          task === 'classification' ? classWeights(config.train.classWeights, labels!, yTrain.idx!) : undefined,
         earlyStopping: config.train.earlyStopping,
         predict: [
           { name: 'test', x: testX, n: data.test.rows.length },
@@ -289,11 +366,23 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       if (nTest > 0) {
         const out = done.outputs.test;
         const proba = task === 'classification' ? probabilitiesOf(out, nTest, done.outputWidth, classes) : null;
-        const yPred = task === 'regression' ? Float64Array.from({ length: nTest }, (_, i) => out[i * done!.outputWidth]) : null;
-        report = proba ? classificationMetrics(yTest.idx!, null, labels!, proba) : regressionMetrics(yTest.values!, yPred!);
+        const yPred =
+          task === 'regression' ? Float64Array.from({ length: nTest }, (_, i) => out[i * done!.outputWidth]) : null;
+        report = proba
+          ? classificationMetrics(yTest.idx!, null, labels!, proba)
+          : regressionMetrics(yTest.values!, yPred!);
         notes.push(...report.notes);
         // Per-group metrics on the same test rows, so fairness gates are judged at training time too.
-        fairness = trainingFairness({ task, config: config.evaluate.fairness, rows: data.test.rows, source: data.test.source, yTrue: proba ? yTest.idx! : yTest.values!, labels, proba, yPred });
+        fairness = trainingFairness({
+          task,
+          config: config.evaluate.fairness,
+          rows: data.test.rows,
+          source: data.test.source,
+          yTrue: proba ? yTest.idx! : yTest.values!,
+          labels,
+          proba,
+          yPred,
+        });
       } else {
         notes.push('no test rows: the version has no test metrics');
       }
@@ -303,7 +392,13 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       const recorded = metrics;
 
       // Reference profile of the training data and the model's predictions on it.
-      const trainPreds = decodeOutputs(done.outputs.train, data.train.rows.length, done.outputWidth, task, labels ?? []).map((p) => p.value);
+      const trainPreds = decodeOutputs(
+        done.outputs.train,
+        data.train.rows.length,
+        done.outputWidth,
+        task,
+        labels ?? [],
+      ).map((p) => p.value);
       const manifest: ModelManifest = {
         format: MANIFEST_FORMAT,
         task,
@@ -331,7 +426,9 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
         runId: run.id,
         configPath: await snapshotConfig(registry, run.id, loaded),
         datasets,
-        note: options.note ?? `trained on ${backend.name}: ${done.epochsRun} epochs${done.stoppedEarly ? ' (stopped early)' : ''}`,
+        note:
+          options.note ??
+          `trained on ${backend.name}: ${done.epochsRun} epochs${done.stoppedEarly ? ' (stopped early)' : ''}`,
       });
       if (fairness) await storeFairness(registry.root, version, fairness, data.test.source);
       let gates: GateReport | null = null;
@@ -339,14 +436,28 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       if (Object.keys(config.evaluate.gates).length > 0) {
         // Without test rows there is nothing to evaluate: the gates are "not evaluated", never passed.
         gates = report
-          ? evaluateGates({ gates: config.evaluate.gates, metrics, resolveAlias: registryAliasResolver(registry, config.model.name) })
+          ? evaluateGates({
+              gates: config.evaluate.gates,
+              metrics,
+              resolveAlias: registryAliasResolver(registry, config.model.name),
+            })
           : notEvaluatedReport(config.evaluate.gates, 'the test split has no rows');
         finalVersion = registry.recordGates(`${version.model}@${version.version}`, gates);
       }
-      const runMetrics: Record<string, number> = { ...prefixed(finalEpoch, 'final_'), ...metrics, samples_per_second: done.samplesPerSecond || lastSps };
+      const runMetrics: Record<string, number> = {
+        ...prefixed(finalEpoch, 'final_'),
+        ...metrics,
+        samples_per_second: done.samplesPerSecond || lastSps,
+      };
       run = registry.finishRun(run.id, { status: 'succeeded', version: version.version, metrics: runMetrics });
       await rm(job.bundleDir, { recursive: true, force: true });
-      progress({ epoch: done.epochsRun, epochs, fraction: 1, metrics, message: `registered ${version.model}@${version.version}` });
+      progress({
+        epoch: done.epochsRun,
+        epochs,
+        fraction: 1,
+        metrics,
+        message: `registered ${version.model}@${version.version}`,
+      });
       return {
         run,
         version: finalVersion,
@@ -368,12 +479,18 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       } catch {
         // The original error matters more than a failure to record it.
       }
-      await rm(join(registry.storeDir, 'runs', run.id, 'bundle'), { recursive: true, force: true }).catch(() => undefined);
+      await rm(join(registry.storeDir, 'runs', run.id, 'bundle'), { recursive: true, force: true }).catch(
+        () => undefined,
+      );
       throw cancelled && !(e instanceof TrainingCancelled) ? new TrainingCancelled() : e;
     }
   } catch (e) {
     if (isModelOpsError(e)) throw e;
-    throw new ModelOpsError('training-failed', `Training failed: ${describeError(e)}`, 'See the ModelOps output channel for details.');
+    throw new ModelOpsError(
+      'training-failed',
+      `Training failed: ${describeError(e)}`,
+      'See the ModelOps output channel for details.',
+    );
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await worker.terminate();
@@ -394,11 +511,14 @@ async function verifyBundle(dir: string, x: Float32Array, n: number, expected: F
     const { outputs, width: ow } = await model.predictEncoded(x.subarray(0, m * width), m);
     for (let i = 0; i < m * ow; i++) {
       if (Math.abs(outputs[i] - expected[i]) > 1e-4) {
-        throw new ModelOpsError('bundle-mismatch', `The saved model bundle predicts ${outputs[i]} where the trained model predicted ${expected[i]}.`, 'Report this as a bug; nothing was registered.');
+        throw new ModelOpsError(
+          'bundle-mismatch',
+          `The saved model bundle predicts ${outputs[i]} where the trained model predicted ${expected[i]}.`,
+          'Report this as a bug; nothing was registered.',
+        );
       }
     }
   } finally {
     model.dispose();
   }
 }
-

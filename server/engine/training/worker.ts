@@ -33,7 +33,8 @@ async function main(): Promise<void> {
 async function train(job: TrainJob): Promise<void> {
   const result = await runTraining(job, {
     isCancelled: () => Atomics.load(cancel, 0) !== 0,
-    onEpoch: (epoch, metrics, samplesPerSecond) => post({ type: 'epoch', epoch, epochs: job.epochs, metrics, samplesPerSecond }),
+    onEpoch: (epoch, metrics, samplesPerSecond) =>
+      post({ type: 'epoch', epoch, epochs: job.epochs, metrics, samplesPerSecond }),
   });
   const { model } = result;
   try {
@@ -67,5 +68,10 @@ async function train(job: TrainJob): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  post({ type: 'error', code: 'backend-unavailable', message: e instanceof Error ? e.message : String(e), hint: isModelOpsError(e) ? e.hint : undefined });
+  post({
+    type: 'error',
+    code: 'backend-unavailable',
+    message: e instanceof Error ? e.message : String(e),
+    hint: isModelOpsError(e) ? e.hint : undefined,
+  });
 });

@@ -37,7 +37,9 @@ export class MedianPruner {
     // A trial that reported only NaN is pruned, as Optuna does.
     if (seen.length === 0) return true;
     const best = direction === 'maximize' ? Math.max(...seen) : Math.min(...seen);
-    const atEpoch = completed.map((c) => c[epoch - 1]).filter((v): v is number => v !== null && v !== undefined && !Number.isNaN(v));
+    const atEpoch = completed
+      .map((c) => c[epoch - 1])
+      .filter((v): v is number => v !== null && v !== undefined && !Number.isNaN(v));
     if (atEpoch.length === 0) return false;
     const m = median(atEpoch);
     return direction === 'maximize' ? best < m : best > m;

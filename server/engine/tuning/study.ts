@@ -91,7 +91,8 @@ export function bestTrial(trials: readonly TrialRecord[], direction: TuneDirecti
   let best: TrialRecord | null = null;
   for (const t of trials) {
     if (t.status !== 'completed' || t.value === null) continue;
-    if (!best || (direction === 'maximize' ? t.value > (best.value as number) : t.value < (best.value as number))) best = t;
+    if (!best || (direction === 'maximize' ? t.value > (best.value as number) : t.value < (best.value as number)))
+      best = t;
   }
   return best;
 }
@@ -122,7 +123,12 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
       ['objective.metric', study.metric, settings.objective.metric],
       ['objective.direction', study.direction, direction],
     ] as const) {
-      if (was !== now) throw new ModelOpsError('study-space-changed', `Study ${study.id} cannot be resumed: tune.${what} is '${now}', the study used '${was}'.`, `Set tune.${what} back to '${was}', or start a new study.`);
+      if (was !== now)
+        throw new ModelOpsError(
+          'study-space-changed',
+          `Study ${study.id} cannot be resumed: tune.${what} is '${now}', the study used '${was}'.`,
+          `Set tune.${what} back to '${was}', or start a new study.`,
+        );
     }
     store.cancelRunningTrials(study.id);
     store.setStudyStatus(study.id, 'running');
@@ -140,7 +146,10 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
     });
   }
   const sampler = samplerFor(settings);
-  const pruner = settings.pruner.type === 'median' ? new MedianPruner({ warmupEpochs: settings.pruner.warmupEpochs, minTrials: settings.pruner.minTrials }) : null;
+  const pruner =
+    settings.pruner.type === 'median'
+      ? new MedianPruner({ warmupEpochs: settings.pruner.warmupEpochs, minTrials: settings.pruner.minTrials })
+      : null;
   const deadline = settings.budget.minutes !== undefined ? Date.now() + settings.budget.minutes * 60_000 : Infinity;
   const maxTrials = settings.budget.trials ?? Infinity;
   const controller = new AbortController();
@@ -153,13 +162,19 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
   /** Finished trials count against the budget; cancelled ones do not (a resume runs them again as new trials). */
   const counted = () => [...trials.values()].filter((t) => t.status !== 'cancelled' && t.status !== 'running').length;
   const running = new Map<number, Promise<void>>();
-  const emit = (kind: StudyEvent['kind'], trial?: TrialRecord) => options.onEvent?.({ kind, study, trial, best: bestTrial([...trials.values()], direction) });
+  const emit = (kind: StudyEvent['kind'], trial?: TrialRecord) =>
+    options.onEvent?.({ kind, study, trial, best: bestTrial([...trials.values()], direction) });
   let exhausted = false;
 
   const history = (): Observation[] =>
     [...trials.values()]
       .filter((t) => (t.status === 'completed' || t.status === 'pruned') && t.value !== null)
-      .map((t) => ({ number: t.number, params: t.params, state: t.status as 'completed' | 'pruned', value: t.value as number }));
+      .map((t) => ({
+        number: t.number,
+        params: t.params,
+        state: t.status as 'completed' | 'pruned',
+        value: t.value as number,
+      }));
   const completedCurves = () => [...trials.values()].filter((t) => t.status === 'completed').map((t) => t.intermediate);
 
   const launch = (number: number, params: Params): Promise<void> => {
@@ -194,13 +209,32 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
       .then(
         (out) => {
           const value = out.value !== undefined ? out.value : out.metrics ? objective(out.metrics) : null;
-          if (controller.signal.aborted && !pruned) return store.finishTrial(study.id, number, { status: 'cancelled', value, error: 'the study was cancelled' });
-          if (pruned) return store.finishTrial(study.id, number, { status: 'pruned', value: last, error: `pruned by the median pruner after epoch ${store.getTrial(study.id, number).epochs}` });
-          if (value === null) return store.finishTrial(study.id, number, { status: 'failed', error: `the training log has no '${settings.objective.metric}' (is there a validation split?)` });
+          if (controller.signal.aborted && !pruned)
+            return store.finishTrial(study.id, number, {
+              status: 'cancelled',
+              value,
+              error: 'the study was cancelled',
+            });
+          if (pruned)
+            return store.finishTrial(study.id, number, {
+              status: 'pruned',
+              value: last,
+              error: `pruned by the median pruner after epoch ${store.getTrial(study.id, number).epochs}`,
+            });
+          if (value === null)
+            return store.finishTrial(study.id, number, {
+              status: 'failed',
+              error: `the training log has no '${settings.objective.metric}' (is there a validation split?)`,
+            });
           return store.finishTrial(study.id, number, { status: 'completed', value });
         },
         (e: unknown) => {
-          if (controller.signal.aborted) return store.finishTrial(study.id, number, { status: 'cancelled', value: last, error: 'the study was cancelled' });
+          if (controller.signal.aborted)
+            return store.finishTrial(study.id, number, {
+              status: 'cancelled',
+              value: last,
+              error: 'the study was cancelled',
+            });
           return store.finishTrial(study.id, number, { status: 'failed', error: describeError(e) });
         },
       )
@@ -212,9 +246,21 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
 
   try {
     for (;;) {
-      while (!controller.signal.aborted && !exhausted && running.size < settings.parallel && counted() + running.size < maxTrials && Date.now() < deadline) {
+      while (
+        !controller.signal.aborted &&
+        !exhausted &&
+        running.size < settings.parallel &&
+        counted() + running.size < maxTrials &&
+        Date.now() < deadline
+      ) {
         const number = nextNumber;
-        const params = sampler.sample({ space: settings.space, direction, number, seed: settings.seed, history: history() });
+        const params = sampler.sample({
+          space: settings.space,
+          direction,
+          number,
+          seed: settings.seed,
+          history: history(),
+        });
         if (!params) {
           exhausted = true;
           break;

@@ -11,7 +11,14 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LoadedConfig, ModelOpsConfig } from '../config/types';
-import { encodeLabels, encodeRegressionTarget, fitLabels, fitTransforms, inputWidth, transformRows } from '../data/preprocess';
+import {
+  encodeLabels,
+  encodeRegressionTarget,
+  fitLabels,
+  fitTransforms,
+  inputWidth,
+  transformRows,
+} from '../data/preprocess';
 import { loadTrainingData } from '../data/splits';
 import { describeError, ModelOpsError } from '../errors';
 import { isErrorCode } from '../../../shared/errorCodes';
@@ -26,7 +33,10 @@ import type { TrialContext, TrialFn, TrialOutcome } from './study';
 function workerEntry(): { file: string; bootstrap: string | null } {
   if (!__filename.endsWith('.ts')) return { file: join(__dirname, 'trainWorker.js'), bootstrap: null };
   const file = join(__dirname, '..', 'training', 'worker.ts');
-  return { file, bootstrap: `require(${JSON.stringify(require.resolve(['tsx', 'cjs'].join('/')))}); require(${JSON.stringify(file)});` };
+  return {
+    file,
+    bootstrap: `require(${JSON.stringify(require.resolve(['tsx', 'cjs'].join('/')))}); require(${JSON.stringify(file)});`,
+  };
 }
 
 /** The encoded splits, shared by every trial of a study. */
@@ -49,14 +59,23 @@ async function prepare(loaded: LoadedConfig, root: string): Promise<Prepared> {
   const { config } = loaded;
   const data = await loadTrainingData(config.data, { configDir: dirname(loaded.path), root });
   if (data.validation.rows.length === 0) {
-    throw new ModelOpsError('config-invalid', `tune: the data has no validation rows (data.split.validation is ${config.data.split.validation}), so trials cannot be scored on held-out data.`, 'Give data.split.validation a fraction such as 0.15, or a data.validation file.');
+    throw new ModelOpsError(
+      'config-invalid',
+      `tune: the data has no validation rows (data.split.validation is ${config.data.split.validation}), so trials cannot be scored on held-out data.`,
+      'Give data.split.validation a fraction such as 0.15, or a data.validation file.',
+    );
   }
   const features = fitTransforms(data.train.rows, data.features, config.data.missing);
   const task = config.model.task;
-  const labels = task === 'classification' ? fitLabels([...data.train.rows, ...data.validation.rows, ...data.test.rows], config.data.target) : undefined;
+  const labels =
+    task === 'classification'
+      ? fitLabels([...data.train.rows, ...data.validation.rows, ...data.test.rows], config.data.target)
+      : undefined;
   const enc = (set: typeof data.train) => transformRows(set.rows, features, { source: set.source, lines: set.lines });
-  const idx = (set: typeof data.train) => (labels ? encodeLabels(set.rows, config.data.target, labels, { source: set.source, lines: set.lines }) : null);
-  const values = (set: typeof data.train) => (labels ? null : encodeRegressionTarget(set.rows, config.data.target, { source: set.source, lines: set.lines }));
+  const idx = (set: typeof data.train) =>
+    labels ? encodeLabels(set.rows, config.data.target, labels, { source: set.source, lines: set.lines }) : null;
+  const values = (set: typeof data.train) =>
+    labels ? null : encodeRegressionTarget(set.rows, config.data.target, { source: set.source, lines: set.lines });
   return {
     task,
     x: enc(data.train),
@@ -91,31 +110,57 @@ export interface TrainingTrialsOptions {
 export async function trainingTrials(options: TrainingTrialsOptions): Promise<TrialFn> {
   const { loaded, registry } = options;
   if (loaded.config.model.framework !== 'tfjs') {
-    throw new ModelOpsError('config-invalid', `tune: model.framework is '${loaded.config.model.framework}'; hyperparameter search trains model.layers with TensorFlow.js.`, 'Use framework: tfjs for the study.');
+    throw new ModelOpsError(
+      'config-invalid',
+      `tune: model.framework is '${loaded.config.model.framework}'; hyperparameter search trains model.layers with TensorFlow.js.`,
+      'Use framework: tfjs for the study.',
+    );
   }
   const prepared = await prepare(loaded, registry.root);
   const backend = parseBackendChoice(options.backend);
   return (ctx) => runTrial(ctx, prepared, options, backend);
 }
 
-async function runTrial(ctx: TrialContext, d: Prepared, options: TrainingTrialsOptions, backend: ReturnType<typeof parseBackendChoice>): Promise<TrialOutcome> {
+async function runTrial(
+  ctx: TrialContext,
+  d: Prepared,
+  options: TrainingTrialsOptions,
+  backend: ReturnType<typeof parseBackendChoice>,
+): Promise<TrialOutcome> {
   const { registry } = options;
   const config = applyParams(options.loaded.config, ctx.params);
-  const layers = config.model.layers && config.model.layers.length > 0 ? config.model.layers : defaultLayers(d.task, d.classes);
-  const network: NetworkSpec = { task: d.task, inputWidth: d.width, classes: d.classes, layers, optimizer: config.train.optimizer, learningRate: config.train.learningRate, seed: config.train.seed };
+  const layers =
+    config.model.layers && config.model.layers.length > 0 ? config.model.layers : defaultLayers(d.task, d.classes);
+  const network: NetworkSpec = {
+    task: d.task,
+    inputWidth: d.width,
+    classes: d.classes,
+    layers,
+    optimizer: config.train.optimizer,
+    learningRate: config.train.learningRate,
+    seed: config.train.seed,
+  };
   lossFor(network);
   const last = layers[layers.length - 1];
   const outputWidth = last.type === 'dense' ? last.units : d.classes;
   const entry = workerEntry();
-  if (!existsSync(entry.file)) throw new ModelOpsError('worker-missing', `The training worker ${entry.file} is missing.`, 'Rebuild the extension (npm run build).');
+  if (!existsSync(entry.file))
+    throw new ModelOpsError(
+      'worker-missing',
+      `The training worker ${entry.file} is missing.`,
+      'Rebuild the extension (npm run build).',
+    );
   const cancelFlag = new SharedArrayBuffer(4);
   const cancel = () => Atomics.store(new Int32Array(cancelFlag), 0, 1);
   const workerData = { backend, cancelFlag };
-  const worker = entry.bootstrap ? new Worker(entry.bootstrap, { eval: true, workerData }) : new Worker(entry.file, { workerData });
+  const worker = entry.bootstrap
+    ? new Worker(entry.bootstrap, { eval: true, workerData })
+    : new Worker(entry.file, { workerData });
   const queue: WorkerMessage[] = [];
   const waiters: Array<(m: WorkerMessage) => void> = [];
   const push = (m: WorkerMessage) => (waiters.length ? waiters.shift()!(m) : queue.push(m));
-  const next = () => (queue.length ? Promise.resolve(queue.shift()!) : new Promise<WorkerMessage>((r) => waiters.push(r)));
+  const next = () =>
+    queue.length ? Promise.resolve(queue.shift()!) : new Promise<WorkerMessage>((r) => waiters.push(r));
   let crashed = false;
   worker.on('message', push);
   worker.on('error', (e) => {
@@ -123,13 +168,29 @@ async function runTrial(ctx: TrialContext, d: Prepared, options: TrainingTrialsO
     push({ type: 'error', code: 'worker-crashed', message: `The training worker failed: ${e.message}` });
   });
   worker.on('exit', (code) => {
-    if (!crashed) push({ type: 'error', code: 'worker-crashed', message: `The training worker exited (code ${code}) before it finished.` });
+    if (!crashed)
+      push({
+        type: 'error',
+        code: 'worker-crashed',
+        message: `The training worker exited (code ${code}) before it finished.`,
+      });
   });
   ctx.signal.addEventListener('abort', cancel);
   const run = registry.createRun({
     kind: 'train',
     model: config.model.name,
-    params: { study: ctx.studyId, trial: ctx.number, tuned: ctx.params, layers, epochs: config.train.epochs, batchSize: config.train.batchSize, optimizer: config.train.optimizer, learningRate: config.train.learningRate, seed: config.train.seed, configDigest: options.loaded.digest },
+    params: {
+      study: ctx.studyId,
+      trial: ctx.number,
+      tuned: ctx.params,
+      layers,
+      epochs: config.train.epochs,
+      batchSize: config.train.batchSize,
+      optimizer: config.train.optimizer,
+      learningRate: config.train.learningRate,
+      seed: config.train.seed,
+      configDigest: options.loaded.digest,
+    },
     backend: null,
   });
   ctx.setRunId(run.id);
@@ -138,7 +199,12 @@ async function runTrial(ctx: TrialContext, d: Prepared, options: TrainingTrialsO
   let pruned = false;
   try {
     const ready = await next();
-    if (ready.type === 'error') throw new ModelOpsError(isErrorCode(ready.code) ? ready.code : 'training-failed', ready.message, ready.hint ?? 'See the trial run for details.');
+    if (ready.type === 'error')
+      throw new ModelOpsError(
+        isErrorCode(ready.code) ? ready.code : 'training-failed',
+        ready.message,
+        ready.hint ?? 'See the trial run for details.',
+      );
     await mkdir(bundleDir, { recursive: true });
     const job: TrainJob = {
       type: 'train',
@@ -153,7 +219,8 @@ async function runTrial(ctx: TrialContext, d: Prepared, options: TrainingTrialsO
       epochs: config.train.epochs,
       batchSize: config.train.batchSize,
       seed: config.train.seed,
-      classWeight: d.task === 'classification' ? classWeights(config.train.classWeights, d.labels!, d.trainIdx!) : undefined,
+      classWeight:
+        d.task === 'classification' ? classWeights(config.train.classWeights, d.labels!, d.trainIdx!) : undefined,
       earlyStopping: config.train.earlyStopping,
       predict: [],
       bundleDir,
@@ -163,7 +230,12 @@ async function runTrial(ctx: TrialContext, d: Prepared, options: TrainingTrialsO
     let finalMetrics: Record<string, number> = {};
     for (;;) {
       const m = await next();
-      if (m.type === 'error') throw new ModelOpsError(isErrorCode(m.code) ? m.code : 'training-failed', m.message, m.hint ?? 'See the trial run for details.');
+      if (m.type === 'error')
+        throw new ModelOpsError(
+          isErrorCode(m.code) ? m.code : 'training-failed',
+          m.message,
+          m.hint ?? 'See the trial run for details.',
+        );
       if (m.type === 'epoch') {
         registry.appendRunMetrics(run.id, m.epoch, m.metrics);
         epochs = m.epoch;
@@ -174,11 +246,21 @@ async function runTrial(ctx: TrialContext, d: Prepared, options: TrainingTrialsO
         }
       } else if (m.type === 'done') break;
     }
-    registry.finishRun(run.id, ctx.signal.aborted ? { status: 'cancelled' } : pruned ? { status: 'cancelled', error: `pruned after epoch ${epochs} (median pruner)` } : { status: 'succeeded', metrics: finalMetrics });
+    registry.finishRun(
+      run.id,
+      ctx.signal.aborted
+        ? { status: 'cancelled' }
+        : pruned
+          ? { status: 'cancelled', error: `pruned after epoch ${epochs} (median pruner)` }
+          : { status: 'succeeded', metrics: finalMetrics },
+    );
     return { metrics: finalMetrics, epochs };
   } catch (e) {
     try {
-      registry.finishRun(run.id, ctx.signal.aborted ? { status: 'cancelled' } : { status: 'failed', error: describeError(e) });
+      registry.finishRun(
+        run.id,
+        ctx.signal.aborted ? { status: 'cancelled' } : { status: 'failed', error: describeError(e) },
+      );
     } catch {
       // The trial's own error matters more than a failure to record it.
     }

@@ -23,7 +23,8 @@ export function registerDeploy(ctx: ServerContext): void {
     trusted: () => ctx.trusted(),
     stored: (secret) => tokens.get(secret),
     env: process.env,
-    consentHint: 'Run "ModelOps: Set Endpoint Token" for this target (or deploy again and allow it) to send the token to this origin.',
+    consentHint:
+      'Run "ModelOps: Set Endpoint Token" for this target (or deploy again and allow it) to send the token to this origin.',
   });
   let deploying: string | null = null;
 
@@ -34,7 +35,8 @@ export function registerDeploy(ctx: ServerContext): void {
    */
   const auditToken = (secret: string, before: BoundToken | undefined, after: BoundToken | undefined): void => {
     if (!ctx.trusted()) return;
-    const sameOrigins = (a: BoundToken, b: BoundToken) => [...a.origins].sort().join(' ') === [...b.origins].sort().join(' ');
+    const sameOrigins = (a: BoundToken, b: BoundToken) =>
+      [...a.origins].sort().join(' ') === [...b.origins].sort().join(' ');
     if (before && after && before.token === after.token && sameOrigins(before, after)) return;
     if (!before && !after) return; // clearing what was never set (the start-up resend)
     try {
@@ -43,8 +45,18 @@ export function registerDeploy(ctx: ServerContext): void {
         const last = registry
           .auditLog({ limit: 1000 })
           .reverse()
-          .find((e) => (e.action === 'token.set' || e.action === 'token.cleared') && isRecord(e.after) && e.after.tokenSecret === secret);
-        if (last?.action === 'token.set' && isRecord(last.after) && last.after.origins === [...after.origins].sort().join(' ')) return;
+          .find(
+            (e) =>
+              (e.action === 'token.set' || e.action === 'token.cleared') &&
+              isRecord(e.after) &&
+              e.after.tokenSecret === secret,
+          );
+        if (
+          last?.action === 'token.set' &&
+          isRecord(last.after) &&
+          last.after.origins === [...after.origins].sort().join(' ')
+        )
+          return;
       }
       registry.audit({
         action: after ? 'token.set' : 'token.cleared',
@@ -58,7 +70,9 @@ export function registerDeploy(ctx: ServerContext): void {
 
   ctx.onNotification(rpc.setToken, (p) => {
     if (typeof p?.secret !== 'string') return;
-    const origins = Array.isArray(p.origins) ? p.origins.map((o) => (typeof o === 'string' ? originOf(o) : null)).filter((o): o is string => o !== null) : [];
+    const origins = Array.isArray(p.origins)
+      ? p.origins.map((o) => (typeof o === 'string' ? originOf(o) : null)).filter((o): o is string => o !== null)
+      : [];
     const before = tokens.get(p.secret);
     if (typeof p.token === 'string' && p.token.length > 0) tokens.set(p.secret, { token: p.token, origins });
     else tokens.delete(p.secret);
@@ -67,7 +81,8 @@ export function registerDeploy(ctx: ServerContext): void {
   });
 
   ctx.handle(rpc.deploy, async (params) => {
-    if (deploying) throw new ModelOpsError('deploy-busy', `A deploy is already running (${deploying}).`, 'Wait for it to finish.');
+    if (deploying)
+      throw new ModelOpsError('deploy-busy', `A deploy is already running (${deploying}).`, 'Wait for it to finish.');
     const { config: cfg, dir } = await config(ctx, params.configUri);
     const registry = ctx.registry();
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
@@ -99,7 +114,14 @@ export function registerDeploy(ctx: ServerContext): void {
 
   ctx.handle(rpc.rollback, async (params) => {
     const { config: cfg, dir } = await config(ctx, params.configUri);
-    const record = await rollback({ registry: ctx.registry(), config: cfg, configDir: dir, target: params.target, model: params.model, tokenFor });
+    const record = await rollback({
+      registry: ctx.registry(),
+      config: cfg,
+      configDir: dir,
+      target: params.target,
+      model: params.model,
+      tokenFor,
+    });
     ctx.notify(core.changed, { kind: 'deployments' });
     ctx.notify(core.changed, { kind: 'endpoints' });
     return record;

@@ -25,7 +25,11 @@ function configuredTargets(path: string): Map<string, { requireApproval: boolean
   try {
     doc = parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new ModelOpsError('config-invalid', `${path} is not valid YAML, so which targets need an approval cannot be told (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`, 'Fix the YAML (ModelOps: Validate shows where) and try again.');
+    throw new ModelOpsError(
+      'config-invalid',
+      `${path} is not valid YAML, so which targets need an approval cannot be told (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`,
+      'Fix the YAML (ModelOps: Validate shows where) and try again.',
+    );
   }
   const targets = (doc as { deploy?: { targets?: unknown } } | null)?.deploy?.targets;
   if (!targets || typeof targets !== 'object') return out;
@@ -44,7 +48,13 @@ export function registerGovernance(ctx: ServerContext): void {
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
     progress.begin(`ModelOps: explaining ${params.ref}`, undefined, 'Shapley values and permutation importance', true);
     try {
-      const r = await explainVersion({ registry, ref: params.ref, configPath: ctx.configPath(params.configUri), background: params.background, signal: controller.signal });
+      const r = await explainVersion({
+        registry,
+        ref: params.ref,
+        configPath: ctx.configPath(params.configUri),
+        background: params.background,
+        signal: controller.signal,
+      });
       const features = r.shap.features;
       return {
         ref: `${r.version.model}@${r.version.version}`,
@@ -78,18 +88,29 @@ export function registerGovernance(ctx: ServerContext): void {
 
   ctx.handle(rpc.approve, (p) => {
     const target = configuredTargets(ctx.configPath()).get(p.for);
-    return ctx.registry().approve(p.ref, { scope: target ? 'target' : 'alias', name: p.for, comment: p.comment ?? null, separationOfDuties: target?.separationOfDuties === true });
+    return ctx.registry().approve(p.ref, {
+      scope: target ? 'target' : 'alias',
+      name: p.for,
+      comment: p.comment ?? null,
+      separationOfDuties: target?.separationOfDuties === true,
+    });
   });
 
   ctx.handle(rpc.versionStatus, async (p) => {
     const path = ctx.configPath();
     const policy = readAliasPolicy(path);
-    const protectedTargets: ProtectedTarget[] = [...configuredTargets(path)].filter(([, t]) => t.requireApproval).map(([name, t]) => ({ name, separationOfDuties: t.separationOfDuties }));
+    const protectedTargets: ProtectedTarget[] = [...configuredTargets(path)]
+      .filter(([, t]) => t.requireApproval)
+      .map(([name, t]) => ({ name, separationOfDuties: t.separationOfDuties }));
     const reg = ctx.readRegistry();
     const fairness: Record<string, FairnessSummary> = {};
     const dir = join(reg.root, '.modelops', 'fairness', p.model);
     // Only versions with a stored report are read (one small file each).
-    const stored = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [];
+    const stored = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => f.slice(0, -5))
+      : [];
     for (const version of stored) {
       try {
         const f = await readStoredFairness(reg, `${p.model}@${version}`);
@@ -98,7 +119,14 @@ export function registerGovernance(ctx: ServerContext): void {
         /* a deleted version leaves its file behind: skip it */
       }
     }
-    return { protectedAliases: policy.protectedAliases, separationOfDuties: policy.separationOfDuties, protectedTargets, approvals: reg.listApprovals({ model: p.model, limit: 1000 }), actor: reg.actor(), fairness };
+    return {
+      protectedAliases: policy.protectedAliases,
+      separationOfDuties: policy.separationOfDuties,
+      protectedTargets,
+      approvals: reg.listApprovals({ model: p.model, limit: 1000 }),
+      actor: reg.actor(),
+      fairness,
+    };
   });
 
   ctx.handle(rpc.history, (p) => {
@@ -128,16 +156,20 @@ export function summarizeFairness(report: FairnessReport, gates: GateReport | nu
   let worst: FairnessSummary['worst'] = null;
   for (const m of FAIRNESS_METRICS) {
     const v = report.fairness[m];
-    if (m.endsWith('_difference') && typeof v === 'number' && (!worst || v > worst.value)) worst = { name: m, value: v };
+    if (m.endsWith('_difference') && typeof v === 'number' && (!worst || v > worst.value))
+      worst = { name: m, value: v };
   }
   if (!worst) {
     for (const b of report.breakdowns) {
       for (const [metric, gap] of Object.entries(b.gaps)) {
-        if (typeof gap.difference === 'number' && (!worst || gap.difference > worst.value)) worst = { name: `${metric} gap by ${b.by.join(' × ')}`, value: gap.difference };
+        if (typeof gap.difference === 'number' && (!worst || gap.difference > worst.value))
+          worst = { name: `${metric} gap by ${b.by.join(' × ')}`, value: gap.difference };
       }
     }
   }
   const names: readonly string[] = FAIRNESS_METRICS;
-  const fg = (gates?.results ?? []).filter((r) => names.includes(r.metric)).map((r) => ({ metric: r.metric, expression: r.expression, passed: r.passed }));
+  const fg = (gates?.results ?? [])
+    .filter((r) => names.includes(r.metric))
+    .map((r) => ({ metric: r.metric, expression: r.expression, passed: r.passed }));
   return { worst, gates: fg };
 }

@@ -13,4 +13,14 @@ import { registerEndpoint } from './endpoint';
  * Every handler module of the sidecar. Each registers its requests on the context.
  * Add a domain by adding one line to this list.
  */
-export const handlerModules: Array<(ctx: ServerContext) => void> = [registerLanguage, registerRegistry, registerWorkspace, registerTraining, registerDeploy, registerGovernance, registerOptimize, registerMonitoring, registerEndpoint];
+export const handlerModules: Array<(ctx: ServerContext) => void> = [
+  registerLanguage,
+  registerRegistry,
+  registerWorkspace,
+  registerTraining,
+  registerDeploy,
+  registerGovernance,
+  registerOptimize,
+  registerMonitoring,
+  registerEndpoint,
+];

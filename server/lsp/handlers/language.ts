@@ -59,14 +59,32 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = {
 };
 
 export function toLspDiagnostic(d: ConfigDiagnostic): Diagnostic {
-  const out: Diagnostic = { range: d.range, severity: SEVERITY[d.severity], message: d.message, code: d.code, source: 'modelops' };
+  const out: Diagnostic = {
+    range: d.range,
+    severity: SEVERITY[d.severity],
+    message: d.message,
+    code: d.code,
+    source: 'modelops',
+  };
   if (d.data) out.data = d.data;
   return out;
 }
 
 function fromLspDiagnostic(d: Diagnostic): ConfigDiagnostic {
-  const sev: Severity = d.severity === DiagnosticSeverity.Warning ? 'warning' : d.severity === DiagnosticSeverity.Information ? 'information' : d.severity === DiagnosticSeverity.Hint ? 'hint' : 'error';
-  const out: ConfigDiagnostic = { range: d.range, severity: sev, message: typeof d.message === 'string' ? d.message : d.message.value, code: String(d.code ?? '') };
+  const sev: Severity =
+    d.severity === DiagnosticSeverity.Warning
+      ? 'warning'
+      : d.severity === DiagnosticSeverity.Information
+        ? 'information'
+        : d.severity === DiagnosticSeverity.Hint
+          ? 'hint'
+          : 'error';
+  const out: ConfigDiagnostic = {
+    range: d.range,
+    severity: sev,
+    message: typeof d.message === 'string' ? d.message : d.message.value,
+    code: String(d.code ?? ''),
+  };
   if (d.data && typeof d.data === 'object') out.data = d.data as Record<string, unknown>;
   return out;
 }
@@ -94,7 +112,12 @@ const SYMBOL_KIND: Record<DocumentSymbol['kind'], SymbolKind> = {
 };
 
 function toLspSymbol(s: DocumentSymbol): LspDocumentSymbol {
-  const out: LspDocumentSymbol = { name: s.name || ' ', kind: SYMBOL_KIND[s.kind], range: s.range, selectionRange: s.selectionRange };
+  const out: LspDocumentSymbol = {
+    name: s.name || ' ',
+    kind: SYMBOL_KIND[s.kind],
+    range: s.range,
+    selectionRange: s.selectionRange,
+  };
   if (s.detail) out.detail = s.detail;
   if (s.children) out.children = s.children.map(toLspSymbol);
   return out;
@@ -154,7 +177,14 @@ export function registerLanguage(ctx: ServerContext): void {
       analyzers.delete(uri); // start from a clean cache next time
       // The analysis is built never to throw; if it does, say so in place of crashing.
       ctx.log(`validation of ${uri} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      diagnostics = [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: 'error', code: 'internal', message: 'ModelOps could not check this file (see the ModelOps output channel).' }];
+      diagnostics = [
+        {
+          range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+          severity: 'error',
+          code: 'internal',
+          message: 'ModelOps could not check this file (see the ModelOps output channel).',
+        },
+      ];
     }
     const elapsedMs = performance.now() - started;
     const current = documents.get(uri);

@@ -55,7 +55,8 @@ export function registerMonitoring(ctx: ServerContext): void {
     trusted: () => ctx.trusted(),
     stored: (secret) => ctx.tokens.get(secret),
     env: process.env,
-    consentHint: 'Run "ModelOps: Set Endpoint Token" for this target (or deploy again and allow it) to follow its monitor.',
+    consentHint:
+      'Run "ModelOps: Set Endpoint Token" for this target (or deploy again and allow it) to follow its monitor.',
   });
   const subs = new Map<string, Subscription>();
   /** Per target+model+url: the last event id seen, so a re-subscription resumes instead of starting over. */
@@ -68,7 +69,11 @@ export function registerMonitoring(ctx: ServerContext): void {
   let stopped = false;
   let lookFailure: Backoff | null = null;
 
-  const result = (): SubscriptionsResult => ({ trusted: ctx.trusted(), subscriptions: [...subs.values()].map((s) => ({ ...s.info })), skipped: [...skipped] });
+  const result = (): SubscriptionsResult => ({
+    trusted: ctx.trusted(),
+    subscriptions: [...subs.values()].map((s) => ({ ...s.info })),
+    skipped: [...skipped],
+  });
   const announce = (): void => ctx.notify(rpc.subscriptionsChanged, result());
 
   const stop = (key: string): void => {
@@ -116,14 +121,16 @@ export function registerMonitoring(ctx: ServerContext): void {
     parts.push(stamp(join(root, 'modelops.yaml')));
     const serving = join(root, '.modelops', 'serving');
     try {
-      for (const f of readdirSync(serving).sort()) if (f.endsWith('.json')) parts.push(`${f}=${stamp(join(serving, f))}`);
+      for (const f of readdirSync(serving).sort())
+        if (f.endsWith('.json')) parts.push(`${f}=${stamp(join(serving, f))}`);
     } catch {
       /* no server started yet */
     }
     if (existsSync(join(root, '.modelops', 'registry.db'))) {
       try {
         parts.push(
-          ctx.readRegistry()
+          ctx
+            .readRegistry()
             .listDeployments({})
             .filter((d) => d.status === 'active')
             .map((d) => `${d.target}/${d.model}@${d.version}#${d.id}`)
@@ -135,28 +142,57 @@ export function registerMonitoring(ctx: ServerContext): void {
       }
     }
     // Tokens decide whether http targets can be followed (their values are never kept here).
-    parts.push([...ctx.tokens.entries()].map(([k, v]) => `${k}:${v.origins.join(' ')}:${v.token.length}`).sort().join(','));
+    parts.push(
+      [...ctx.tokens.entries()]
+        .map(([k, v]) => `${k}:${v.origins.join(' ')}:${v.token.length}`)
+        .sort()
+        .join(','),
+    );
     return parts.join('|');
   };
 
   /** Sends modelops.yaml's monitor settings to the server, as `modelops monitor --follow` does (it restarts windows only when they differ). */
-  const configureServer = async (url: string, token: string | null, model: string, mc: MonitorConfig, registry: WorkspaceRegistry, target: string): Promise<void> => {
+  const configureServer = async (
+    url: string,
+    token: string | null,
+    model: string,
+    mc: MonitorConfig,
+    registry: WorkspaceRegistry,
+    target: string,
+  ): Promise<void> => {
     const active = registry.activeDeployment(target, model);
     let evaluation: number | undefined;
     if (active) {
-      const m = registry.getVersion(`${model}@${active.version}`).metrics[mc.controlChart.metric === 'error_rate' ? 'accuracy' : mc.controlChart.metric];
+      const m = registry.getVersion(`${model}@${active.version}`).metrics[
+        mc.controlChart.metric === 'error_rate' ? 'accuracy' : mc.controlChart.metric
+      ];
       if (typeof m === 'number') evaluation = m;
     }
     const wanted = liveConfigFromMonitor(mc, evaluation);
     const headers = { authorization: `Bearer ${token ?? ''}`, 'content-type': 'application/json' };
     const route = `${url}/v2/repository/models/${encodeURIComponent(model)}/monitor`;
-    const now = (await (await fetch(route, { headers, signal: AbortSignal.timeout(5000) })).json()) as { config?: unknown };
+    const now = (await (await fetch(route, { headers, signal: AbortSignal.timeout(5000) })).json()) as {
+      config?: unknown;
+    };
     if (JSON.stringify(now.config) === JSON.stringify(wanted)) return;
-    const res = await fetch(route, { method: 'PUT', headers, body: JSON.stringify(wanted), signal: AbortSignal.timeout(5000) });
-    if (res.status !== 200) ctx.log(`monitor: '${target}' kept its own monitor settings (${res.status}: ${(await res.text()).slice(0, 200)})`);
+    const res = await fetch(route, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify(wanted),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (res.status !== 200)
+      ctx.log(
+        `monitor: '${target}' kept its own monitor settings (${res.status}: ${(await res.text()).slice(0, 200)})`,
+      );
   };
 
-  const follow = (key: string, sub: Subscription, access: TargetAccess & { configDir: string }, on: MonitorConfig['on']): void => {
+  const follow = (
+    key: string,
+    sub: Subscription,
+    access: TargetAccess & { configDir: string },
+    on: MonitorConfig['on'],
+  ): void => {
     const { target, model, url } = sub.info;
     const resumeKey = `${key}\u0000${url}`;
     const seen = new Set(
@@ -176,12 +212,21 @@ export function registerMonitoring(ctx: ServerContext): void {
       if (!ctx.trusted()) return;
       const outcome = await runPolicy({ ...access, target, on, alert, seen });
       sub.info.alerts++;
-      ctx.log(`monitor: alert on '${target}' [${alert.rule}] ${alert.message} → ${outcome.action} (monitor.on.${outcome.because}): ${outcome.detail}`);
+      ctx.log(
+        `monitor: alert on '${target}' [${alert.rule}] ${alert.message} → ${outcome.action} (monitor.on.${outcome.because}): ${outcome.detail}`,
+      );
       ctx.notify(rpc.alert, {
         target,
         model,
         alert,
-        outcome: { action: outcome.action, because: outcome.because, detail: outcome.detail, ok: outcome.ok, alertId: outcome.alert?.id ?? null, deployment: outcome.deployment },
+        outcome: {
+          action: outcome.action,
+          because: outcome.because,
+          detail: outcome.detail,
+          ok: outcome.ok,
+          alertId: outcome.alert?.id ?? null,
+          deployment: outcome.deployment,
+        },
         at: new Date().toISOString(),
       });
       ctx.notify(core.changed, { kind: 'alerts', model });
@@ -192,7 +237,13 @@ export function registerMonitoring(ctx: ServerContext): void {
     };
     void (async () => {
       try {
-        for await (const e of followMonitor({ url, model, token: sub.token, lastEventId: lastIds.get(resumeKey) ?? null, signal: sub.controller.signal })) {
+        for await (const e of followMonitor({
+          url,
+          model,
+          token: sub.token,
+          lastEventId: lastIds.get(resumeKey) ?? null,
+          signal: sub.controller.signal,
+        })) {
           if (e.id !== null) lastIds.set(resumeKey, e.id);
           if (e.event === 'disconnected') {
             set('retrying', e.data.reason);
@@ -228,7 +279,8 @@ export function registerMonitoring(ctx: ServerContext): void {
     }
     const { config, dir, registry } = ws;
     const access = { registry, config, configDir: dir, tokenFor };
-    const mc = config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig);
+    const mc =
+      config.monitor ?? (withDefaults(configSchema.properties.monitor, undefined, config.model.task) as MonitorConfig);
     const wanted = new Set<string>();
     const nextSkipped: SubscriptionsResult['skipped'] = [];
     let changed = false;
@@ -262,7 +314,10 @@ export function registerMonitoring(ctx: ServerContext): void {
         if (existing && existing.info.url === client.url && existing.token === token) continue;
         const b = backoff.get(key);
         if (!existing && b && b.retryAt > Date.now()) {
-          nextSkipped.push({ target, reason: `${model}: ${b.reason} (retrying in ${Math.ceil((b.retryAt - Date.now()) / 1000)} s)` });
+          nextSkipped.push({
+            target,
+            reason: `${model}: ${b.reason} (retrying in ${Math.ceil((b.retryAt - Date.now()) / 1000)} s)`,
+          });
           continue;
         }
         if (existing) stop(key);
@@ -309,7 +364,9 @@ export function registerMonitoring(ctx: ServerContext): void {
     } catch (e) {
       fp = `error:${describeError(e)}`;
     }
-    const retryDue = [...backoff.entries()].some(([key, b]) => !subs.has(key) && b.retryAt <= Date.now()) || (lookFailure !== null && lookFailure.retryAt <= Date.now());
+    const retryDue =
+      [...backoff.entries()].some(([key, b]) => !subs.has(key) && b.retryAt <= Date.now()) ||
+      (lookFailure !== null && lookFailure.retryAt <= Date.now());
     if (!force && fp === fingerprint && !retryDue) return;
     fingerprint = fp;
     running = reconcile()
@@ -321,7 +378,11 @@ export function registerMonitoring(ctx: ServerContext): void {
         const reason = describeError(e);
         const failures = (lookFailure?.failures ?? 0) + 1;
         if (lookFailure?.reason !== reason) ctx.log(`monitor: could not look at the targets: ${reason}`);
-        lookFailure = { failures, reason, retryAt: Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1)) };
+        lookFailure = {
+          failures,
+          reason,
+          retryAt: Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1)),
+        };
       })
       .finally(() => {
         running = null;
@@ -346,14 +407,19 @@ export function registerMonitoring(ctx: ServerContext): void {
   ctx.handle(rpc.datasets, () => {
     const root = ctx.workspaceRoot();
     if (!root || !existsSync(join(root, '.modelops', 'registry.db'))) return [];
-    return ctx.readRegistry()
+    return ctx
+      .readRegistry()
       .datasets.withVersions()
       .map(({ profile: _profile, ...rest }) => rest);
   });
 
   ctx.handle(rpc.checkoutDataset, async (p: ParamsOf<typeof rpc.checkoutDataset>) => {
     if (typeof p?.digest !== 'string' || typeof p.out !== 'string' || !isAbsolute(p.out)) {
-      throw new ModelOpsError('bad-input', 'checkoutDataset needs a data digest and an absolute output path.', 'Pick the dataset in the Datasets view and choose where to save it.');
+      throw new ModelOpsError(
+        'bad-input',
+        'checkoutDataset needs a data digest and an absolute output path.',
+        'Pick the dataset in the Datasets view and choose where to save it.',
+      );
     }
     const registry = ctx.readRegistry();
     const digest = registry.datasets.resolveDigest(p.digest);
@@ -367,14 +433,29 @@ export function registerMonitoring(ctx: ServerContext): void {
 
   let retraining: string | null = null;
   ctx.handle(rpc.retrainFromTraffic, async (p, token) => {
-    if (typeof p?.target !== 'string') throw new ModelOpsError('bad-input', 'retrainFromTraffic needs the target whose traffic to train on.', 'Run it from an alert or an endpoint.');
-    if (retraining) throw new ModelOpsError('training-busy', `Retraining from traffic is already running (${retraining}).`, 'Wait for it to finish or cancel it.');
+    if (typeof p?.target !== 'string')
+      throw new ModelOpsError(
+        'bad-input',
+        'retrainFromTraffic needs the target whose traffic to train on.',
+        'Run it from an alert or an endpoint.',
+      );
+    if (retraining)
+      throw new ModelOpsError(
+        'training-busy',
+        `Retraining from traffic is already running (${retraining}).`,
+        'Wait for it to finish or cancel it.',
+      );
     const path = ctx.configPath(p.configUri);
     const loaded = await loadConfig(path);
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     const progress = ctx.connection.window.attachWorkDoneProgress(p.workDoneToken);
-    progress.begin(`ModelOps: retraining on traffic of '${p.target}'`, 0, 'building the dataset from labelled predictions', true);
+    progress.begin(
+      `ModelOps: retraining on traffic of '${p.target}'`,
+      0,
+      'building the dataset from labelled predictions',
+      true,
+    );
     retraining = p.target;
     try {
       const r = await trainFromTraffic(loaded, {
@@ -389,9 +470,18 @@ export function registerMonitoring(ctx: ServerContext): void {
         onProgress: (x) => progress.report(Math.round(x.fraction * 100), x.message),
         onLog: (line) => ctx.log(`[trainer] ${line}`),
       });
-      ctx.log(`retrain: ${r.train.version.model}@${r.train.version.version} from ${r.dataset.rows} rows of traffic on '${p.target}' (${r.dataset.digest})`);
+      ctx.log(
+        `retrain: ${r.train.version.model}@${r.train.version.version} from ${r.dataset.rows} rows of traffic on '${p.target}' (${r.dataset.digest})`,
+      );
       return {
-        dataset: { path: r.dataset.displayPath, digest: r.dataset.digest, rows: r.dataset.rows, labelled: r.dataset.traffic.labelled, unlabelled: r.dataset.traffic.unlabelled, originalRows: r.dataset.original?.rows ?? 0 },
+        dataset: {
+          path: r.dataset.displayPath,
+          digest: r.dataset.digest,
+          rows: r.dataset.rows,
+          labelled: r.dataset.traffic.labelled,
+          unlabelled: r.dataset.traffic.unlabelled,
+          originalRows: r.dataset.original?.rows ?? 0,
+        },
         version: r.train.version,
         metrics: r.train.metrics,
         gates: r.train.gates,
@@ -412,7 +502,10 @@ export function registerMonitoring(ctx: ServerContext): void {
 }
 
 /** Alert counts of what each target serves; see AlertCount. Exported for the tests. */
-export function alertCounts(registry: Pick<WorkspaceRegistry, 'listDeployments' | 'listAlerts'>, target?: string): AlertCount[] {
+export function alertCounts(
+  registry: Pick<WorkspaceRegistry, 'listDeployments' | 'listAlerts'>,
+  target?: string,
+): AlertCount[] {
   const active = registry.listDeployments(target ? { target } : {}).filter((d) => d.status === 'active');
   const alerts = registry.listAlerts({ ...(target ? { target } : {}), unacknowledgedOnly: true, limit: 100_000 });
   return active.map((d) => {

@@ -11,7 +11,14 @@ import { optimize as rpc } from '../../protocol';
 import type { OptimizeSummary, StudySummary, StudyView } from '../../protocol/optimize';
 import { ModelOpsError } from '../../engine/errors';
 import { bestTrial, registerBest, StudyStore, tune, type StudyEvent, type TrialRecord } from '../../engine/tuning';
-import { pruneVersion, quantizeVersion, type OptimizeProgress, type OptimizeResult, type PruneResult, type QuantizeDetails } from '../../engine/optimize';
+import {
+  pruneVersion,
+  quantizeVersion,
+  type OptimizeProgress,
+  type OptimizeResult,
+  type PruneResult,
+  type QuantizeDetails,
+} from '../../engine/optimize';
 
 const STATUSES: ReadonlyArray<TrialRecord['status']> = ['running', 'completed', 'pruned', 'failed', 'cancelled'];
 
@@ -23,14 +30,44 @@ function trialBudget(settings: Record<string, unknown>): number | null {
 
 const shortValue = (v: number | null) => (v === null ? '—' : Number(v.toPrecision(4)).toString());
 
-function summarise(result: OptimizeResult<QuantizeDetails> | OptimizeResult<PruneResult>, method: 'quantize' | 'prune'): OptimizeSummary {
-  const base = { method, version: result.version, run: result.run, parent: result.parent, child: result.child, gates: result.gates, notes: result.notes };
+function summarise(
+  result: OptimizeResult<QuantizeDetails> | OptimizeResult<PruneResult>,
+  method: 'quantize' | 'prune',
+): OptimizeSummary {
+  const base = {
+    method,
+    version: result.version,
+    run: result.run,
+    parent: result.parent,
+    child: result.child,
+    gates: result.gates,
+    notes: result.notes,
+  };
   if (method === 'quantize') {
     const d = result.details as QuantizeDetails;
-    return { ...base, details: { method, dtype: d.dtype, format: d.format, weights: d.weights.length, bytesBefore: d.bytesBefore, bytesAfter: d.bytesAfter } };
+    return {
+      ...base,
+      details: {
+        method,
+        dtype: d.dtype,
+        format: d.format,
+        weights: d.weights.length,
+        bytesBefore: d.bytesBefore,
+        bytesAfter: d.bytesAfter,
+      },
+    };
   }
   const d = result.details as PruneResult;
-  return { ...base, details: { method, rate: d.rate, weightBytes: d.weightBytes, compressedBytes: d.compressedBytes, finalLoss: d.finalLoss ?? null } };
+  return {
+    ...base,
+    details: {
+      method,
+      rate: d.rate,
+      weightBytes: d.weightBytes,
+      compressedBytes: d.compressedBytes,
+      finalLoss: d.finalLoss ?? null,
+    },
+  };
 }
 
 export function registerOptimize(ctx: ServerContext): void {
@@ -48,7 +85,12 @@ export function registerOptimize(ctx: ServerContext): void {
   };
 
   ctx.handle(rpc.tune, async (params, token) => {
-    if (studyRunning) throw new ModelOpsError('training-busy', `A study is already running (${studyRunning}).`, 'Wait for it to finish or cancel it.');
+    if (studyRunning)
+      throw new ModelOpsError(
+        'training-busy',
+        `A study is already running (${studyRunning}).`,
+        'Wait for it to finish or cancel it.',
+      );
     const path = ctx.configPath(params.configUri);
     const registry = ctx.registry();
     const controller = new AbortController();
@@ -72,16 +114,30 @@ export function registerOptimize(ctx: ServerContext): void {
         onEvent: (e: StudyEvent) => {
           const budget = trialBudget(e.study.settings);
           if (e.kind === 'trial-finished') finished++;
-          const best = e.best ? `best ${e.study.metric} ${shortValue(e.best.value)} (trial ${e.best.number})` : 'no completed trial yet';
+          const best = e.best
+            ? `best ${e.study.metric} ${shortValue(e.best.value)} (trial ${e.best.number})`
+            : 'no completed trial yet';
           if (e.trial && e.kind !== 'study-finished') {
             const n = `trial ${e.trial.number + 1}${budget !== null ? `/${budget}` : ''}`;
-            const what = e.kind === 'epoch' ? `epoch ${e.trial.epochs}` : e.kind === 'trial-started' ? 'started' : e.trial.status;
-            progress.report(budget ? Math.min(100, Math.round((finished / budget) * 100)) : 0, `${n} ${what} · ${best}`);
+            const what =
+              e.kind === 'epoch' ? `epoch ${e.trial.epochs}` : e.kind === 'trial-started' ? 'started' : e.trial.status;
+            progress.report(
+              budget ? Math.min(100, Math.round((finished / budget) * 100)) : 0,
+              `${n} ${what} · ${best}`,
+            );
           }
-          ctx.notify(rpc.studyProgress, { kind: e.kind, study: e.study, ...(e.trial ? { trial: e.trial } : {}), best: e.best, budget });
+          ctx.notify(rpc.studyProgress, {
+            kind: e.kind,
+            study: e.study,
+            ...(e.trial ? { trial: e.trial } : {}),
+            best: e.best,
+            budget,
+          });
         },
       });
-      ctx.log(`tuning: ${result.study.id} ${result.study.status}, ${result.trials.length} trials, best ${result.best ? `trial ${result.best.number} ${shortValue(result.best.value)}` : 'none'}`);
+      ctx.log(
+        `tuning: ${result.study.id} ${result.study.status}, ${result.trials.length} trials, best ${result.best ? `trial ${result.best.number} ${shortValue(result.best.value)}` : 'none'}`,
+      );
       return { study: result.study, trials: result.trials, best: result.best };
     } finally {
       studyRunning = null;
@@ -99,14 +155,21 @@ export function registerOptimize(ctx: ServerContext): void {
         .filter((s) => !params?.model || s.model === params.model)
         .map((study): StudySummary => {
           const trials = store.trials(study.id);
-          const counts = Object.fromEntries(STATUSES.map((s) => [s, trials.filter((t) => t.status === s).length])) as StudySummary['counts'];
+          const counts = Object.fromEntries(
+            STATUSES.map((s) => [s, trials.filter((t) => t.status === s).length]),
+          ) as StudySummary['counts'];
           return { study, trials: trials.length, counts, best: bestTrial(trials, study.direction) };
         }),
     );
   });
 
   ctx.handle(rpc.getStudy, (params): StudyView => {
-    if (!params || typeof params.id !== 'string' || !params.id) throw new ModelOpsError('study-not-found', 'No study id given.', 'Pass the id of a study (see modelops tune list), or latest.');
+    if (!params || typeof params.id !== 'string' || !params.id)
+      throw new ModelOpsError(
+        'study-not-found',
+        'No study id given.',
+        'Pass the id of a study (see modelops tune list), or latest.',
+      );
     return studies((store) => {
       const study = store.getStudy(params.id);
       const trials = store.trials(study.id);
@@ -130,7 +193,15 @@ export function registerOptimize(ctx: ServerContext): void {
         signal: controller.signal,
         onProgress: (p) => progress.report(Math.round(p.fraction * 100), p.message),
       });
-      return { studyId: r.studyId, trial: r.trial, run: r.train.run, version: r.train.version, metrics: r.train.metrics, gates: r.train.gates, notes: [...r.notes, ...r.train.notes] };
+      return {
+        studyId: r.studyId,
+        trial: r.trial,
+        run: r.train.run,
+        version: r.train.version,
+        metrics: r.train.metrics,
+        gates: r.train.gates,
+        notes: [...r.notes, ...r.train.notes],
+      };
     } finally {
       sub.dispose();
       progress.done();
@@ -149,7 +220,12 @@ export function registerOptimize(ctx: ServerContext): void {
     const progress = ctx.connection.window.attachWorkDoneProgress(workDoneToken);
     progress.begin(title, 0, 'starting', true);
     try {
-      return await run(controller.signal, (p) => progress.report(Math.round(p.fraction * 100), p.epoch !== undefined && p.epochs !== undefined ? `${p.message} (epoch ${p.epoch}/${p.epochs})` : p.message));
+      return await run(controller.signal, (p) =>
+        progress.report(
+          Math.round(p.fraction * 100),
+          p.epoch !== undefined && p.epochs !== undefined ? `${p.message} (epoch ${p.epoch}/${p.epochs})` : p.message,
+        ),
+      );
     } finally {
       sub.dispose();
       progress.done();
@@ -159,8 +235,12 @@ export function registerOptimize(ctx: ServerContext): void {
   ctx.handle(rpc.quantize, async (params, token) => {
     const registry = ctx.registry();
     const path = ctx.configPath(params.configUri);
-    const r = await optimiseJob(`ModelOps: quantising ${params.ref} to ${params.dtype}`, params.workDoneToken, token, (signal, onProgress) =>
-      quantizeVersion({ registry, ref: params.ref, dtype: params.dtype, configPath: path, signal, onProgress }),
+    const r = await optimiseJob(
+      `ModelOps: quantising ${params.ref} to ${params.dtype}`,
+      params.workDoneToken,
+      token,
+      (signal, onProgress) =>
+        quantizeVersion({ registry, ref: params.ref, dtype: params.dtype, configPath: path, signal, onProgress }),
     );
     return summarise(r, 'quantize');
   });
@@ -168,8 +248,21 @@ export function registerOptimize(ctx: ServerContext): void {
   ctx.handle(rpc.prune, async (params, token) => {
     const registry = ctx.registry();
     const path = ctx.configPath(params.configUri);
-    const r = await optimiseJob(`ModelOps: pruning ${params.ref} to sparsity ${params.sparsity}`, params.workDoneToken, token, (signal, onProgress) =>
-      pruneVersion({ registry, ref: params.ref, sparsity: params.sparsity, epochs: params.epochs, schedule: params.schedule, configPath: path, signal, onProgress }),
+    const r = await optimiseJob(
+      `ModelOps: pruning ${params.ref} to sparsity ${params.sparsity}`,
+      params.workDoneToken,
+      token,
+      (signal, onProgress) =>
+        pruneVersion({
+          registry,
+          ref: params.ref,
+          sparsity: params.sparsity,
+          epochs: params.epochs,
+          schedule: params.schedule,
+          configPath: path,
+          signal,
+          onProgress,
+        }),
     );
     return summarise(r, 'prune');
   });

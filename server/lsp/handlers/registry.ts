@@ -12,7 +12,11 @@ import type { WorkspaceRegistry } from '../../engine/registry/registry';
 function workspaceRoot(ctx: ServerContext): string {
   const root = ctx.workspaceRoot();
   if (!root) {
-    throw new ModelOpsError('no-workspace', 'No workspace folder is open, so there is no model registry.', 'Open a folder (File › Open Folder…) to use the registry.');
+    throw new ModelOpsError(
+      'no-workspace',
+      'No workspace folder is open, so there is no model registry.',
+      'Open a folder (File › Open Folder…) to use the registry.',
+    );
   }
   return resolve(root);
 }
@@ -44,14 +48,37 @@ export function registerRegistry(ctx: ServerContext): void {
     const source = resolve(root, p.source);
     const config = join(root, 'modelops.yaml');
     // A config with errors does not block registering the file: it is registered from its metadata_props.
-    const usable = async () => existsSync(config) && (await loadConfig(config).then(() => true, () => false));
-    if (ctx.trusted() && p.onnx === undefined && p.format === undefined && detectModelFormat(source) === 'onnx' && statSync(source).isFile() && (await usable())) {
-      const r = await registerModel({ registry: w(), configPath: config, source, model: p.model, version: p.version, note: p.note ?? null, tags: p.tags ?? [], cwd: root });
+    const usable = async () =>
+      existsSync(config) &&
+      (await loadConfig(config).then(
+        () => true,
+        () => false,
+      ));
+    if (
+      ctx.trusted() &&
+      p.onnx === undefined &&
+      p.format === undefined &&
+      detectModelFormat(source) === 'onnx' &&
+      statSync(source).isFile() &&
+      (await usable())
+    ) {
+      const r = await registerModel({
+        registry: w(),
+        configPath: config,
+        source,
+        model: p.model,
+        version: p.version,
+        note: p.note ?? null,
+        tags: p.tags ?? [],
+        cwd: root,
+      });
       return r.version;
     }
     return w().registerVersion(p);
   });
-  ctx.handle(rpc.setAlias, (p) => w().setAlias(p.model, p.alias, p.version, p.reason ?? null, { forceReason: p.forceReason ?? null }));
+  ctx.handle(rpc.setAlias, (p) =>
+    w().setAlias(p.model, p.alias, p.version, p.reason ?? null, { forceReason: p.forceReason ?? null }),
+  );
   ctx.handle(rpc.rollbackAlias, (p) => w().rollbackAlias(p.model, p.alias, p.reason ?? null));
   ctx.handle(rpc.aliasHistory, (p) => r().aliasHistory(p.model, p.alias));
   ctx.handle(rpc.compareVersions, (p) => r().compareVersions(p.a, p.b));

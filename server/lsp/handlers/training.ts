@@ -18,7 +18,12 @@ export function registerTraining(ctx: ServerContext): void {
         'Trust the workspace (Manage Workspace Trust) to train.',
       );
     }
-    if (running) throw new ModelOpsError('training-busy', `A training run is already in progress (${running}).`, 'Wait for it to finish or cancel it.');
+    if (running)
+      throw new ModelOpsError(
+        'training-busy',
+        `A training run is already in progress (${running}).`,
+        'Wait for it to finish or cancel it.',
+      );
     const path = ctx.configPath(params.configUri);
     const registry = ctx.registry();
     const controller = new AbortController();
@@ -44,7 +49,9 @@ export function registerTraining(ctx: ServerContext): void {
         },
         onLog: (line) => ctx.notify(rpc.trainLog, { runId: null, line }),
       });
-      ctx.log(`training: ${result.version.model}@${result.version.version} on ${result.backend} (${result.notes.join('; ')})`);
+      ctx.log(
+        `training: ${result.version.model}@${result.version.version} on ${result.backend} (${result.notes.join('; ')})`,
+      );
       return {
         run: result.run,
         version: result.version,
@@ -70,8 +77,19 @@ export function registerTraining(ctx: ServerContext): void {
     const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
     progress.begin(`ModelOps: evaluating ${params.ref}`, undefined, undefined, true);
     try {
-      const data = params.data ? (isAbsolute(params.data) ? params.data : resolve(ctx.requireRoot(), params.data)) : undefined;
-      return await evaluateVersion({ registry, ref: params.ref, configPath: ctx.configPath(params.configUri), dataPath: data, gate: params.gate, signal: controller.signal });
+      const data = params.data
+        ? isAbsolute(params.data)
+          ? params.data
+          : resolve(ctx.requireRoot(), params.data)
+        : undefined;
+      return await evaluateVersion({
+        registry,
+        ref: params.ref,
+        configPath: ctx.configPath(params.configUri),
+        dataPath: data,
+        gate: params.gate,
+        signal: controller.signal,
+      });
     } finally {
       sub.dispose();
       progress.done();

@@ -31,7 +31,11 @@ export function registerWorkspace(ctx: ServerContext): void {
   ctx.handle(rpc.openSample, (p) => {
     const folder = resolve(p.folder);
     if (existsSync(folder) && readdirSync(folder).some((n) => CONFIG_NAMES.includes(n))) {
-      throw new ModelOpsError('config-exists', `${folder} already has a modelops.yaml.`, 'Choose an empty folder for the sample.');
+      throw new ModelOpsError(
+        'config-exists',
+        `${folder} already has a modelops.yaml.`,
+        'Choose an empty folder for the sample.',
+      );
     }
     return initWorkspace(folder);
   });

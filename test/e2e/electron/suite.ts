@@ -18,7 +18,11 @@ async function waitForDiagnostics(uri: vscode.Uri, codes: string[], timeoutMs: n
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.dispose();
-        reject(new Error(`no diagnostics ${codes.join(', ')} on ${uri.fsPath} within ${timeoutMs} ms; got ${JSON.stringify(vscode.languages.getDiagnostics(uri).map((d) => d.message))}`));
+        reject(
+          new Error(
+            `no diagnostics ${codes.join(', ')} on ${uri.fsPath} within ${timeoutMs} ms; got ${JSON.stringify(vscode.languages.getDiagnostics(uri).map((d) => d.message))}`,
+          ),
+        );
       }, timeoutMs);
       const sub = vscode.languages.onDidChangeDiagnostics(() => {
         const ds = has();
@@ -36,7 +40,13 @@ export async function run(): Promise<void> {
   assert.ok(ext, 'the extension is installed');
   await ext.activate();
   const commands = await vscode.commands.getCommands(true);
-  for (const id of ['modelops.init', 'modelops.train', 'modelops.deploy', 'modelops.promote', 'modelops.restartSidecar']) {
+  for (const id of [
+    'modelops.init',
+    'modelops.train',
+    'modelops.deploy',
+    'modelops.promote',
+    'modelops.restartSidecar',
+  ]) {
     assert.ok(commands.includes(id), `${id} is registered`);
   }
   const folder = vscode.workspace.workspaceFolders?.[0];

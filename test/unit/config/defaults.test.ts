@@ -5,7 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze } from '../../../server/engine/config/validate';
-import { childSchema, configSchema, defaultFor, type ObjectSchema, type SchemaNode } from '../../../server/engine/config/schema';
+import {
+  childSchema,
+  configSchema,
+  defaultFor,
+  type ObjectSchema,
+  type SchemaNode,
+} from '../../../server/engine/config/schema';
 import type { ModelOpsConfig, Task } from '../../../server/engine/config/types';
 
 const minimal = (task: Task, extra = ''): string => `version: 1
@@ -22,7 +28,10 @@ ${extra}`;
 
 function normalised(text: string): ModelOpsConfig {
   const a = analyze(text, { noFileChecks: true });
-  assert.deepEqual(a.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    a.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   assert.ok(a.config, 'a config without errors is normalised');
   return a.config;
 }
@@ -49,7 +58,20 @@ for (const task of ['classification', 'regression'] as const) {
     const seen: string[] = [];
     checkDefaults(configSchema, cfg, task, '', seen);
     // The walk must really have compared the defaults the issue named (not vacuously passed).
-    for (const k of ['data.split.train', 'data.split.validation', 'data.split.test', 'train.epochs', 'monitor.window', 'monitor.controlChart.metric', 'monitor.controlChart.sigma', 'monitor.controlChart.baseline', 'monitor.controlChart.rules', 'monitor.drift.test', 'monitor.controlChart.sigmaEstimator', 'monitor.alerts.notify']) {
+    for (const k of [
+      'data.split.train',
+      'data.split.validation',
+      'data.split.test',
+      'train.epochs',
+      'monitor.window',
+      'monitor.controlChart.metric',
+      'monitor.controlChart.sigma',
+      'monitor.controlChart.baseline',
+      'monitor.controlChart.rules',
+      'monitor.drift.test',
+      'monitor.controlChart.sigmaEstimator',
+      'monitor.alerts.notify',
+    ]) {
       assert.ok(seen.includes(k), `${k} was compared`);
     }
     // evaluate.metrics is filled by normalize's own code: it must agree with the schema too.

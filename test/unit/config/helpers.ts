@@ -61,7 +61,39 @@ export function prng(seed: number): () => number {
 }
 
 /** Tokens the mutator inserts: YAML syntax, odd scalars, tabs, non-ASCII. */
-const TOKENS = [':', '- ', '[', ']', '{', '}', ',', '"', "'", '&a ', '*a', '!!str ', '#', '\t', '\n', '  ', 'null', 'true', '1e309', '-1', '0.5', '"x"', '~', '|', '>', '? ', '%', '@', '\u00e9', '\ud83d\ude00', '\ufffd'];
+const TOKENS = [
+  ':',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '"',
+  "'",
+  '&a ',
+  '*a',
+  '!!str ',
+  '#',
+  '\t',
+  '\n',
+  '  ',
+  'null',
+  'true',
+  '1e309',
+  '-1',
+  '0.5',
+  '"x"',
+  '~',
+  '|',
+  '>',
+  '? ',
+  '%',
+  '@',
+  '\u00e9',
+  '\ud83d\ude00',
+  '\ufffd',
+];
 
 /** A seeded mutation of a config (delete, insert, duplicate, swap, retype, re-indent), for fuzzing and benchmarks. */
 export function mutate(src: string, r: () => number): string {
@@ -97,7 +129,11 @@ export function mutate(src: string, r: () => number): string {
         }
         break;
       case 6: // swap a scalar's type
-        s = s.replace(/: ([^\n]+)/, (_m, v: string) => `: ${['[1, 2]', '{ a: 1 }', '42', 'true', '"text"', '', '-7.5', v.toUpperCase()][Math.floor(r() * 8)]}`);
+        s = s.replace(
+          /: ([^\n]+)/,
+          (_m, v: string) =>
+            `: ${['[1, 2]', '{ a: 1 }', '42', 'true', '"text"', '', '-7.5', v.toUpperCase()][Math.floor(r() * 8)]}`,
+        );
         break;
       default: // re-indent a line
         lines[li] = ' '.repeat(Math.floor(r() * 6)) + lines[li].trimStart();

@@ -6,7 +6,6 @@ import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
 import { analyzeConfig, ConfigAnalyzer, type Analysis } from '../../../server/engine/config';
 import { BASE, prng, REPO, SAMPLE_CONFIG_PATH } from './helpers';
 
-
 interface Seed {
   text: string;
   path: string;
@@ -15,7 +14,8 @@ interface Seed {
 /** A valid config with many deploy targets, so nested chunks get split (and one edit touches one target). */
 function bigConfig(targets: number): string {
   let s = BASE.replace('monitor:\n  target: local\n', '');
-  for (let i = 0; i < targets; i++) s += `    t${i}:\n      type: http\n      url: https://models${i}.example.com/v2\n      tokenSecret: t${i}\n      requireApproval: ${i % 2 === 0}\n`;
+  for (let i = 0; i < targets; i++)
+    s += `    t${i}:\n      type: http\n      url: https://models${i}.example.com/v2\n      tokenSecret: t${i}\n      requireApproval: ${i % 2 === 0}\n`;
   return `${s}monitor:\n  target: t0\n  window: 100\n`;
 }
 
@@ -88,9 +88,49 @@ const EDGES = bigConfig(6).replace(
 `,
 );
 
-const TOKENS = [':', '- ', '[', ']', '{', '}', ',', '"', "'", '#', '\n', '  ', 'null', 'true', '-1', '0.5', '~', '|', '>', '? ', '%', '\u00e9', '\ud83d\ude00', 'x: 1', '\n  ', '\nk: '];
+const TOKENS = [
+  ':',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '"',
+  "'",
+  '#',
+  '\n',
+  '  ',
+  'null',
+  'true',
+  '-1',
+  '0.5',
+  '~',
+  '|',
+  '>',
+  '? ',
+  '%',
+  '\u00e9',
+  '\ud83d\ude00',
+  'x: 1',
+  '\n  ',
+  '\nk: ',
+];
 /** Things that send the analysis down the whole-text path (and CRLF line ends, which do not). */
-const HOSTILE = ['&a ', '*a', '\t', '\n---\n', '\n...\n', '\r\n', '\r', '\ufeff', '%YAML 1.2\n', '!!str ', '!foo ', '? '];
+const HOSTILE = [
+  '&a ',
+  '*a',
+  '\t',
+  '\n---\n',
+  '\n...\n',
+  '\r\n',
+  '\r',
+  '\ufeff',
+  '%YAML 1.2\n',
+  '!!str ',
+  '!foo ',
+  '? ',
+];
 
 /** Line ranges of top-level blocks (a line at column 0 that is not a comment starts one). */
 function blocks(lines: string[]): Array<[number, number]> {
@@ -127,7 +167,11 @@ function mutateText(src: string, r: () => number): string {
       return lines.join('\n');
     }
     case 6:
-      s = s.replace(/: ([^\n]+)/, (_m, v: string) => `: ${['[1, 2]', '{ a: 1 }', '42', 'true', '"text"', '', '-7.5', v.toUpperCase(), '"open', "'it''s'"][Math.floor(r() * 10)]}`);
+      s = s.replace(
+        /: ([^\n]+)/,
+        (_m, v: string) =>
+          `: ${['[1, 2]', '{ a: 1 }', '42', 'true', '"text"', '', '-7.5', v.toUpperCase(), '"open', "'it''s'"][Math.floor(r() * 10)]}`,
+      );
       return s;
     case 7: // a value edit that keeps the text valid YAML: change a number
       return s.replace(/\b(\d+)\b/, (_m, d: string) => String(Number(d) + 1 + Math.floor(r() * 100)));
@@ -148,7 +192,11 @@ function edit(text: string, seed: Seed, r: () => number): string {
     const [a, b] = pick();
     const piece = lines.slice(a, b).join('\n');
     const benign = r() < 0.5;
-    const changed = benign ? piece.replace(/\b(\d+)\b/, (_m, d: string) => String(Number(d) + 1)).replace(/(name|project|target): ([\w-]+)/, (_m, k: string, v: string) => `${k}: ${v}x`) : mutateText(piece, r);
+    const changed = benign
+      ? piece
+          .replace(/\b(\d+)\b/, (_m, d: string) => String(Number(d) + 1))
+          .replace(/(name|project|target): ([\w-]+)/, (_m, k: string, v: string) => `${k}: ${v}x`)
+      : mutateText(piece, r);
     return [...lines.slice(0, a), ...changed.split('\n'), ...lines.slice(b)].join('\n');
   }
   if (op < 0.5) {
@@ -182,14 +230,21 @@ function edit(text: string, seed: Seed, r: () => number): string {
     // something that must take the whole-text path
     const at = Math.floor(r() * (text.length + 1));
     const h = HOSTILE[Math.floor(r() * HOSTILE.length)];
-    return h === '\r\n' ? text.replace(/\n/g, '\r\n') : h === '\ufeff' ? h + text : text.slice(0, at) + h + text.slice(at);
+    return h === '\r\n'
+      ? text.replace(/\n/g, '\r\n')
+      : h === '\ufeff'
+        ? h + text
+        : text.slice(0, at) + h + text.slice(at);
   }
   if (op < 0.88) return seed.text; // back to a valid document
   // edit inside a deep (nested) chunk: a line that is indented
   const deep = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('    '));
   if (deep.length === 0) return mutateText(text, r);
   const [, i] = deep[Math.floor(r() * deep.length)];
-  lines[i] = r() < 0.6 ? lines[i].replace(/\b(\d+)\b/, (_m, d: string) => String(Number(d) + 7)).replace(/: ([a-z]+)$/, ': $1z') : mutateText(lines[i], r);
+  lines[i] =
+    r() < 0.6
+      ? lines[i].replace(/\b(\d+)\b/, (_m, d: string) => String(Number(d) + 7)).replace(/: ([a-z]+)$/, ': $1z')
+      : mutateText(lines[i], r);
   return lines.join('\n');
 }
 
@@ -221,7 +276,11 @@ function same(inc: Analysis, full: Analysis, what: string): void {
   assert.deepEqual(inc.diagnostics, full.diagnostics, `diagnostics differ for ${what}`);
   assert.deepEqual(inc.value, full.value, `values differ for ${what}`);
   assert.deepEqual(inc.config, full.config, `configs differ for ${what}`);
-  assert.deepEqual(shape(inc.parsed.doc?.contents, []), shape(full.parsed.doc?.contents, []), `node ranges differ for ${what}`);
+  assert.deepEqual(
+    shape(inc.parsed.doc?.contents, []),
+    shape(full.parsed.doc?.contents, []),
+    `node ranges differ for ${what}`,
+  );
   assert.deepEqual(plain(inc), plain(full), `toJS() differs for ${what}`);
   assert.deepEqual(
     inc.parsed.doc?.errors.map((e) => [e.code, e.pos, e.message]),
@@ -271,7 +330,9 @@ test('incremental analysis equals a fresh full analysis over 400 seeded edit seq
       try {
         same(inc, full, `sequence ${sq} step ${s}`);
       } catch (e) {
-        throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- text ---\n${text}\n--- end ---`, { cause: e });
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- text ---\n${text}\n--- end ---`, {
+          cause: e,
+        });
       }
       steps++;
       if (analyzer.stats.incremental > before) incremental++;
@@ -301,7 +362,11 @@ test('an edit inside one deploy target re-parses only that target', () => {
   assert.ok(parsed < 200, `${parsed} characters re-parsed of ${edited.length}`);
   // A length change early in the file shifts every later chunk's ranges.
   const shifted = edited.replace('epochs: 5', 'epochs: 500');
-  same(analyzer.analyze(shifted, { path: SAMPLE_CONFIG_PATH }), analyzeConfig(shifted, { path: SAMPLE_CONFIG_PATH }), 'ranges shifted');
+  same(
+    analyzer.analyze(shifted, { path: SAMPLE_CONFIG_PATH }),
+    analyzeConfig(shifted, { path: SAMPLE_CONFIG_PATH }),
+    'ranges shifted',
+  );
 });
 
 test('duplicate top-level and nested keys are reported exactly as a full parse reports them', () => {
@@ -313,7 +378,10 @@ test('duplicate top-level and nested keys are reported exactly as a full parse r
   assert.equal(analyzer.stats.incremental, 2, 'duplicates stay on the fast path');
   assert.deepEqual(
     a.diagnostics.filter((d) => d.code === 'duplicate-key').map((d) => d.message),
-    ["Duplicate key 'train': each key may appear once in a map.", "Duplicate key 't3': each key may appear once in a map."],
+    [
+      "Duplicate key 'train': each key may appear once in a map.",
+      "Duplicate key 't3': each key may appear once in a map.",
+    ],
   );
 });
 
@@ -321,8 +389,14 @@ test('CRLF line ends stay on the fast path', () => {
   const analyzer = new ConfigAnalyzer();
   const crlf = bigConfig(30).replace(/\n/g, '\r\n');
   analyzer.analyze(crlf, { path: SAMPLE_CONFIG_PATH });
-  const edited = crlf.replace('https://models9.example.com/v2', 'https://models9b.example.com/v2').replace('epochs: 5', 'epochs: 50\r\n  batchSize: x');
-  same(analyzer.analyze(edited, { path: SAMPLE_CONFIG_PATH }), analyzeConfig(edited, { path: SAMPLE_CONFIG_PATH }), 'CRLF');
+  const edited = crlf
+    .replace('https://models9.example.com/v2', 'https://models9b.example.com/v2')
+    .replace('epochs: 5', 'epochs: 50\r\n  batchSize: x');
+  same(
+    analyzer.analyze(edited, { path: SAMPLE_CONFIG_PATH }),
+    analyzeConfig(edited, { path: SAMPLE_CONFIG_PATH }),
+    'CRLF',
+  );
   assert.equal(analyzer.stats.incremental, 2);
   assert.equal(analyzer.stats.full, 0);
 });
@@ -346,7 +420,11 @@ test('anchors, tabs, directives and syntax errors take the whole-text path', () 
   ];
   for (const t of whole) {
     const fullBefore: number = analyzer.stats.full;
-    same(analyzer.analyze(t, { path: SAMPLE_CONFIG_PATH }), analyzeConfig(t, { path: SAMPLE_CONFIG_PATH }), JSON.stringify(t));
+    same(
+      analyzer.analyze(t, { path: SAMPLE_CONFIG_PATH }),
+      analyzeConfig(t, { path: SAMPLE_CONFIG_PATH }),
+      JSON.stringify(t),
+    );
     assert.equal(analyzer.stats.full, fullBefore + 1, JSON.stringify(t));
   }
 });

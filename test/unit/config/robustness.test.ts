@@ -8,7 +8,12 @@ import { BASE, mutate, prng, REPO, SAMPLE_CONFIG_PATH } from './helpers';
 // Timing lives in bench/config/run.ts (per-document time against the yaml parser alone).
 test('fuzz: 10,000 mutated configs never throw and give well-formed diagnostics', () => {
   const valid = join(REPO, 'test', 'fixtures', 'config', 'valid');
-  const seeds = [BASE, ...readdirSync(valid).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(valid, f), 'utf8'))];
+  const seeds = [
+    BASE,
+    ...readdirSync(valid)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => readFileSync(join(valid, f), 'utf8')),
+  ];
   const r = prng(20240601);
   let withErrors = 0;
   for (let i = 0; i < 10_000; i++) {
@@ -28,7 +33,10 @@ test('fuzz: 10,000 mutated configs never throw and give well-formed diagnostics'
     }
     for (const d of a.diagnostics) {
       assert.ok(d.range.start.line >= 0 && d.range.start.character >= 0 && d.message.length > 0 && d.code.length > 0);
-      assert.ok(d.range.end.line > d.range.start.line || (d.range.end.line === d.range.start.line && d.range.end.character >= d.range.start.character));
+      assert.ok(
+        d.range.end.line > d.range.start.line ||
+          (d.range.end.line === d.range.start.line && d.range.end.character >= d.range.start.character),
+      );
     }
     if (a.diagnostics.some((d) => d.severity === 'error')) withErrors++;
   }

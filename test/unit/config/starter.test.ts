@@ -14,8 +14,14 @@ test("a new user's starter config has no error or warning in an empty registry, 
   const r = initWorkspace(dir);
   const text = readFileSync(r.configPath, 'utf8');
   const diagnostics = analyzeConfig(text, { path: r.configPath, aliasExists: () => false }).diagnostics;
-  assert.deepEqual(diagnostics.filter((d) => d.severity === 'error' || d.severity === 'warning'), []);
-  assert.deepEqual(diagnostics.map((d) => [d.code, d.severity]), [['alias-missing', 'information']]);
+  assert.deepEqual(
+    diagnostics.filter((d) => d.severity === 'error' || d.severity === 'warning'),
+    [],
+  );
+  assert.deepEqual(
+    diagnostics.map((d) => [d.code, d.severity]),
+    [['alias-missing', 'information']],
+  );
 });
 
 // Issue 16: an invalid metric's message listed all 16 metrics (regression ones for a classifier)
@@ -26,7 +32,10 @@ test('an unknown gate metric names only the task’s metrics, "Did you mean" fir
   assert.notEqual(text, base, 'the sample has an accuracy gate to misspell');
   const d = analyzeConfig(text, { noFileChecks: true }).diagnostics.find((x) => x.code === 'unknown-metric');
   assert.ok(d, 'an unknown-metric diagnostic');
-  assert.match(d.message, /^'acuracy' is not a classification metric\. Did you mean 'accuracy'\? Metrics for classification: /);
+  assert.match(
+    d.message,
+    /^'acuracy' is not a classification metric\. Did you mean 'accuracy'\? Metrics for classification: /,
+  );
   assert.doesNotMatch(d.message, /\brmse\b|\bmae\b|\br2\b/);
   assert.equal(d.data?.suggestion, 'accuracy');
   const regression = text.replace('task: classification', 'task: regression').replace('acuracy', 'rmsee');

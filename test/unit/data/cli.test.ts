@@ -25,7 +25,13 @@ test('modelops data add, list, show, checkout (by digest prefix and by model@ver
   const ws = tempWorkspace('modelops-datacli-');
   try {
     ws.file('modelops.yaml', 'version: 1\n');
-    const body = 'temp,wind,weather\n' + Array.from({ length: 400 }, (_, i) => `${i % 37},${i % 5 === 0 ? '' : (i * 0.1).toFixed(1)},${['sun', 'rain', 'fog'][i % 3]}`).join('\n') + '\n';
+    const body =
+      'temp,wind,weather\n' +
+      Array.from(
+        { length: 400 },
+        (_, i) => `${i % 37},${i % 5 === 0 ? '' : (i * 0.1).toFixed(1)},${['sun', 'rain', 'fog'][i % 3]}`,
+      ).join('\n') +
+      '\n';
     ws.file('data/train.csv', body);
     const added = await run(ws.root, ['add', 'data/train.csv', '--json']);
     assert.equal(added.code, 0, added.err);
@@ -35,13 +41,28 @@ test('modelops data add, list, show, checkout (by digest prefix and by model@ver
     // A version trained on it, with an alias; and a dataset recorded by digest only (as before data versions).
     const reg = openRegistry(ws.root);
     ws.file('m.pt', 'w1');
-    await reg.registerVersion({ model: 'weather', source: join(ws.root, 'm.pt'), version: '1.0.0', datasets: [{ role: 'train', path: 'data/train.csv', digest: a.digest }] });
+    await reg.registerVersion({
+      model: 'weather',
+      source: join(ws.root, 'm.pt'),
+      version: '1.0.0',
+      datasets: [{ role: 'train', path: 'data/train.csv', digest: a.digest }],
+    });
     reg.setAlias('weather', 'production', '1.0.0');
     const old = `sha256:abcd1111${'0'.repeat(56)}`;
     reg.recordDataset({ digest: old, path: 'data/old.csv', rows: 10, columns: [{ name: 'x', type: 'number' }] });
-    reg.recordDataset({ digest: `sha256:abcd2222${'0'.repeat(56)}`, path: 'data/older.csv', rows: 5, columns: [{ name: 'x', type: 'number' }] });
+    reg.recordDataset({
+      digest: `sha256:abcd2222${'0'.repeat(56)}`,
+      path: 'data/older.csv',
+      rows: 5,
+      columns: [{ name: 'x', type: 'number' }],
+    });
     ws.file('m2.pt', 'w2');
-    await reg.registerVersion({ model: 'weather', source: join(ws.root, 'm2.pt'), version: '0.9.0', datasets: [{ role: 'train', path: 'data/old.csv', digest: old }] });
+    await reg.registerVersion({
+      model: 'weather',
+      source: join(ws.root, 'm2.pt'),
+      version: '0.9.0',
+      datasets: [{ role: 'train', path: 'data/old.csv', digest: old }],
+    });
     ws.file('m3.pt', 'w3');
     await reg.registerVersion({ model: 'weather', source: join(ws.root, 'm3.pt'), version: '0.8.0' });
     reg.close();
@@ -53,7 +74,18 @@ test('modelops data add, list, show, checkout (by digest prefix and by model@ver
 
     const show = await run(ws.root, ['show', a.digest.slice(7, 19), '--json']);
     assert.equal(show.code, 0, show.err);
-    const s = JSON.parse(show.text) as { rows: number; chunks: number; profile: Array<{ name: string; missing: number; max?: number; distinct?: number; top?: Array<{ value: string; count: number }> }>; usedBy: Array<{ model: string; version: string }> };
+    const s = JSON.parse(show.text) as {
+      rows: number;
+      chunks: number;
+      profile: Array<{
+        name: string;
+        missing: number;
+        max?: number;
+        distinct?: number;
+        top?: Array<{ value: string; count: number }>;
+      }>;
+      usedBy: Array<{ model: string; version: string }>;
+    };
     assert.deepEqual([s.rows, s.chunks, s.usedBy.map((u) => `${u.model}@${u.version}`)], [400, 1, ['weather@1.0.0']]);
     const [temp, wind, weather] = s.profile;
     assert.equal(temp.max, 36);
@@ -75,18 +107,33 @@ test('modelops data add, list, show, checkout (by digest prefix and by model@ver
 
     // Bad input.
     const ambiguous = await run(ws.root, ['show', 'abcd']);
-    assert.match(ambiguous.err, /'abcd' matches 2 datasets: sha256:abcd1111.*data\/old\.csv.*sha256:abcd2222.*Give more hex digits/s);
+    assert.match(
+      ambiguous.err,
+      /'abcd' matches 2 datasets: sha256:abcd1111.*data\/old\.csv.*sha256:abcd2222.*Give more hex digits/s,
+    );
     assert.match((await run(ws.root, ['show', 'ffff0000'])).err, /No dataset with digest sha256:ffff0000…/);
     const digestOnly = await run(ws.root, ['checkout', 'weather@0.9.0']);
-    assert.match(digestOnly.err, /data\/old\.csv \(sha256:abcd1111.*\) was recorded by digest only, bytes were not stored.*Retrain.*modelops data add/s);
+    assert.match(
+      digestOnly.err,
+      /data\/old\.csv \(sha256:abcd1111.*\) was recorded by digest only, bytes were not stored.*Retrain.*modelops data add/s,
+    );
     assert.match((await run(ws.root, ['show', 'weather@0.8.0'])).err, /weather@0\.8\.0 has no recorded data/);
-    assert.match((await run(ws.root, ['checkout', 'weather@1.0.0', '--role', 'test'])).err, /has no test dataset \(it has: train\)/);
+    assert.match(
+      (await run(ws.root, ['checkout', 'weather@1.0.0', '--role', 'test'])).err,
+      /has no test dataset \(it has: train\)/,
+    );
     assert.match((await run(ws.root, ['list', '--out', 'x'])).err, /--out does not apply/);
 
     // Chunks lost (a store copied without .modelops/data): refused, naming the digest and what to do.
     rmSync(join(ws.root, '.modelops', 'data'), { recursive: true });
     const lost = await run(ws.root, ['checkout', 'weather@1.0.0', '--out', 'lost']);
-    assert.match(lost.err, new RegExp(`Data version ${a.digest} cannot be restored: 1 of its 1 chunks are missing.*copy that folder.*modelops data add`, 's'));
+    assert.match(
+      lost.err,
+      new RegExp(
+        `Data version ${a.digest} cannot be restored: 1 of its 1 chunks are missing.*copy that folder.*modelops data add`,
+        's',
+      ),
+    );
     assert.deepEqual(readdirSync(join(ws.root)).includes('lost') ? readdirSync(join(ws.root, 'lost')) : [], []);
     // `data add` of the same file restores it.
     assert.equal((await run(ws.root, ['add', 'data/train.csv'])).code, 0);
@@ -95,7 +142,11 @@ test('modelops data add, list, show, checkout (by digest prefix and by model@ver
     // gc: referenced (and young) data is kept; --dry-run deletes nothing.
     const gc = await run(ws.root, ['--dry-run', '--json'], gcCommand);
     assert.equal(gc.code, 0, gc.err);
-    const report = JSON.parse(gc.text) as { dryRun: boolean; freed: unknown[]; kept: Array<{ digest: string; reasons: string[] }> };
+    const report = JSON.parse(gc.text) as {
+      dryRun: boolean;
+      freed: unknown[];
+      kept: Array<{ digest: string; reasons: string[] }>;
+    };
     assert.equal(report.dryRun, true);
     assert.deepEqual(report.freed, []);
     assert.match(report.kept[0].reasons.join('; '), /version weather@1\.0\.0; alias weather@production/);

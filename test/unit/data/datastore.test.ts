@@ -18,7 +18,10 @@ function csv(rows: number, seed = 1, header = true): string {
   };
   const lines = header ? ['id,temp,wind,weather'] : [];
   const kinds = ['sun', 'rain', 'fog', 'snow', 'drizzle'];
-  for (let i = 0; i < rows; i++) lines.push(`${seed * 1e7 + i},${(rnd() * 40 - 5).toFixed(3)},${(rnd() * 12).toFixed(4)},${kinds[Math.floor(rnd() * 5)]}`);
+  for (let i = 0; i < rows; i++)
+    lines.push(
+      `${seed * 1e7 + i},${(rnd() * 40 - 5).toFixed(3)},${(rnd() * 12).toFixed(4)},${kinds[Math.floor(rnd() * 5)]}`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -36,7 +39,8 @@ test('chunks are cut by content within min/max, rebuild the file, and the manife
     const f = ws.file('d.csv', csv(60_000));
     const chunks = await chunksOf(f, SMALL);
     assert.deepEqual(Buffer.concat(chunks), readFileSync(f));
-    for (const c of chunks.slice(0, -1)) assert.ok(c.length >= SMALL.min && c.length <= SMALL.max, `chunk of ${c.length} bytes`);
+    for (const c of chunks.slice(0, -1))
+      assert.ok(c.length >= SMALL.min && c.length <= SMALL.max, `chunk of ${c.length} bytes`);
     // The average lands near the target, not at the min or max (cut points come from the content).
     const mean = readFileSync(f).length / chunks.length;
     assert.ok(mean > SMALL.min * 2 && mean < SMALL.max / 1.5, `mean chunk ${mean}`);
@@ -100,7 +104,14 @@ test('checkout restores the exact bytes, refuses to overwrite without force, and
     await checkoutData(store, manifest, out);
     assert.deepEqual(readFileSync(out), readFileSync(f));
 
-    await assert.rejects(checkoutData(store, manifest, out), (e: unknown) => e instanceof ModelOpsError && e.code === 'data-out-exists' && e.message.includes(out) && /--force/.test(e.hint ?? ''));
+    await assert.rejects(
+      checkoutData(store, manifest, out),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'data-out-exists' &&
+        e.message.includes(out) &&
+        /--force/.test(e.hint ?? ''),
+    );
     writeFileSync(out, 'changed by hand');
     await checkoutData(store, manifest, out, { force: true });
     assert.deepEqual(readFileSync(out), readFileSync(f));
@@ -110,14 +121,23 @@ test('checkout restores the exact bytes, refuses to overwrite without force, and
     const good = readFileSync(victim);
     unlinkSync(victim);
     writeFileSync(victim, Buffer.concat([good.subarray(1), Buffer.from('!')]));
-    await assert.rejects(checkoutData(store, manifest, join(ws.root, 'bad', 'x.csv')), (e: unknown) => e instanceof ModelOpsError && e.code === 'data-corrupt' && e.message.includes(manifest.chunks[1].digest));
+    await assert.rejects(
+      checkoutData(store, manifest, join(ws.root, 'bad', 'x.csv')),
+      (e: unknown) =>
+        e instanceof ModelOpsError && e.code === 'data-corrupt' && e.message.includes(manifest.chunks[1].digest),
+    );
     assert.deepEqual(readdirSync(join(ws.root, 'bad')), []);
 
     // The store was copied without some chunks: refused before anything is written.
     unlinkSync(victim);
     await assert.rejects(
       checkoutData(store, manifest, join(ws.root, 'other', 'train.csv')),
-      (e: unknown) => e instanceof ModelOpsError && e.code === 'data-chunks-missing' && e.message.includes(manifest.digest) && e.message.includes('1 of its') && /modelops data add/.test(e.hint ?? ''),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'data-chunks-missing' &&
+        e.message.includes(manifest.digest) &&
+        e.message.includes('1 of its') &&
+        /modelops data add/.test(e.hint ?? ''),
     );
     // Storing the file again puts the missing chunk back.
     const re = await store.putFile(f, { chunking: SMALL });

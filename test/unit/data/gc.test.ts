@@ -25,9 +25,20 @@ async function store(reg: WorkspaceRegistry, ws: TempWorkspace, rel: string): Pr
   return ref.digest;
 }
 
-async function version(reg: WorkspaceRegistry, ws: TempWorkspace, v: string, digest: string, path: string): Promise<void> {
+async function version(
+  reg: WorkspaceRegistry,
+  ws: TempWorkspace,
+  v: string,
+  digest: string,
+  path: string,
+): Promise<void> {
   ws.file(`m${v}.pt`, `weights ${v}`);
-  await reg.registerVersion({ model: 'weather', source: join(ws.root, `m${v}.pt`), version: v, datasets: [{ role: 'train', path, digest }] });
+  await reg.registerVersion({
+    model: 'weather',
+    source: join(ws.root, `m${v}.pt`),
+    version: v,
+    datasets: [{ role: 'train', path, digest }],
+  });
 }
 
 /** Every stored data version rebuilds from the chunks on disk. */
@@ -68,16 +79,28 @@ test('gc keeps the data of every version, alias, deployment and running run; fre
     await version(reg, ws, '1.1.0', b, 'b.csv');
     await version(reg, ws, '1.2.0', gone, 'gone.csv');
     reg.setAlias('weather', 'production', '1.0.0');
-    reg.recordDeployment({ target: 'local', model: 'weather', version: '1.1.0', status: 'active', previousVersion: null, steps: [], reason: null });
+    reg.recordDeployment({
+      target: 'local',
+      model: 'weather',
+      version: '1.1.0',
+      status: 'active',
+      previousVersion: null,
+      steps: [],
+      reason: null,
+    });
     reg.deleteVersion('weather@1.2.0');
     // `c` was stored by a run that has not registered its version yet.
     const d0 = openDataDb(join(ws.root, '.modelops'), false);
     d0.db.prepare(`UPDATE data_versions SET stored_at = ?`).run(new Date(Date.now() - 60_000).toISOString());
-    d0.db.prepare(`UPDATE data_versions SET stored_at = ? WHERE digest = ?`).run(new Date(Date.now() - 10_000).toISOString(), c);
+    d0.db
+      .prepare(`UPDATE data_versions SET stored_at = ? WHERE digest = ?`)
+      .run(new Date(Date.now() - 10_000).toISOString(), c);
     d0.close();
     const run = reg.createRun({ kind: 'train', model: 'weather', params: {} });
     const d1 = openDataDb(join(ws.root, '.modelops'), false);
-    d1.db.prepare(`UPDATE runs SET started_at = ? WHERE id = ?`).run(new Date(Date.now() - 20_000).toISOString(), run.id);
+    d1.db
+      .prepare(`UPDATE runs SET started_at = ? WHERE id = ?`)
+      .run(new Date(Date.now() - 20_000).toISOString(), run.id);
     d1.close();
 
     const d = openDataDb(join(ws.root, '.modelops'), false);

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countImputed, dropMissing, encodeLabels, fitTransforms, inputWidth, summariseMissing, transformRows } from '../../../server/engine/data/preprocess';
+import {
+  countImputed,
+  dropMissing,
+  encodeLabels,
+  fitTransforms,
+  inputWidth,
+  summariseMissing,
+  transformRows,
+} from '../../../server/engine/data/preprocess';
 import { seededPermutation, splitRows } from '../../../server/engine/data/split';
 import { buildProfile, quantileSorted } from '../../../server/engine/data/profile';
 import { ModelOpsError } from '../../../server/engine/errors';
@@ -26,13 +34,21 @@ test('split is seeded, disjoint and complete', () => {
   assert.deepEqual(a, b);
   assert.notDeepEqual(a.test, c.test);
   assert.deepEqual([a.train.length, a.validation.length, a.test.length], [70, 15, 15]);
-  assert.deepEqual([...a.train, ...a.validation, ...a.test].sort((x, y) => x - y), idx);
+  assert.deepEqual(
+    [...a.train, ...a.validation, ...a.test].sort((x, y) => x - y),
+    idx,
+  );
   assert.equal(new Set(seededPermutation(1000, 1)).size, 1000);
   assert.throws(() => splitRows(idx, { train: 0.5, validation: 0.1, test: 0.1, seed: 1 }), ModelOpsError);
 });
 
 test('drop: rows with a missing feature or target go, and the report says how many', () => {
-  const { sets, dropped } = dropMissing([{ name: 'train', rows, lines: [2, 3, 4, 5, 6], source: 'f.csv' }], ['t', 'c'], 'y', 'drop');
+  const { sets, dropped } = dropMissing(
+    [{ name: 'train', rows, lines: [2, 3, 4, 5, 6], source: 'f.csv' }],
+    ['t', 'c'],
+    'y',
+    'drop',
+  );
   assert.equal(sets[0].rows.length, 2);
   assert.deepEqual(sets[0].lines, [2, 3]);
   assert.deepEqual(dropped, { train: 3 });
@@ -40,14 +56,22 @@ test('drop: rows with a missing feature or target go, and the report says how ma
 });
 
 test('impute: mean and mode fitted on training rows; a missing target still drops the row', () => {
-  const { sets, dropped } = dropMissing([{ name: 'train', rows, lines: [2, 3, 4, 5, 6], source: 'f.csv' }], ['t', 'c'], 'y', 'impute');
+  const { sets, dropped } = dropMissing(
+    [{ name: 'train', rows, lines: [2, 3, 4, 5, 6], source: 'f.csv' }],
+    ['t', 'c'],
+    'y',
+    'impute',
+  );
   assert.deepEqual(dropped, { train: 1 });
   const f = fitTransforms(sets[0].rows, cols, 'impute');
   assert.deepEqual(f[0], { name: 't', kind: 'numeric', mean: 3, std: Math.sqrt(8 / 3), impute: 3 });
   assert.deepEqual(f[1], { name: 'c', kind: 'categorical', categories: ['a', 'b'], impute: 'a' });
   const imputed = countImputed(sets, f);
   assert.deepEqual(imputed, { t: { cells: 1, value: 3 }, c: { cells: 1, value: 'a' } });
-  assert.match(summariseMissing('impute', dropped, imputed).summary, /imputed 1 missing 't' with the mean 3.*imputed 1 missing 'c' with the mode 'a'/);
+  assert.match(
+    summariseMissing('impute', dropped, imputed).summary,
+    /imputed 1 missing 't' with the mean 3.*imputed 1 missing 'c' with the mode 'a'/,
+  );
   const x = transformRows(sets[0].rows, f);
   assert.equal(inputWidth(f), 3);
   const s = Math.sqrt(8 / 3);
@@ -55,14 +79,41 @@ test('impute: mean and mode fitted on training rows; a missing target still drop
 });
 
 test('an unseen category names the column and value; a missing value under drop is an error', () => {
-  const f = fitTransforms([{ t: 1, c: 'a' }, { t: 2, c: 'b' }], cols, 'drop');
-  assert.throws(
-    () => transformRows([{ t: 1, c: 'a' }, { t: 1, c: 'zebra' }], f, { source: 'test.csv', lines: [2, 9] }),
-    (e: unknown) => e instanceof ModelOpsError && e.code === 'unseen-category' && /test\.csv line 9, column 'c'.*'zebra'/.test(e.message),
+  const f = fitTransforms(
+    [
+      { t: 1, c: 'a' },
+      { t: 2, c: 'b' },
+    ],
+    cols,
+    'drop',
   );
-  assert.throws(() => transformRows([{ t: null, c: 'a' }], f), (e: unknown) => e instanceof ModelOpsError && e.code === 'missing-value' && /row 1, column 't'/.test(e.message));
-  assert.throws(() => transformRows([{ t: 'warm', c: 'a' }], f), (e: unknown) => e instanceof ModelOpsError && e.code === 'not-a-number' && /'warm'/.test(e.message));
-  assert.throws(() => encodeLabels([{ y: 'new' }], 'y', ['p', 'q']), (e: unknown) => e instanceof ModelOpsError && e.code === 'unseen-label');
+  assert.throws(
+    () =>
+      transformRows(
+        [
+          { t: 1, c: 'a' },
+          { t: 1, c: 'zebra' },
+        ],
+        f,
+        { source: 'test.csv', lines: [2, 9] },
+      ),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'unseen-category' &&
+      /test\.csv line 9, column 'c'.*'zebra'/.test(e.message),
+  );
+  assert.throws(
+    () => transformRows([{ t: null, c: 'a' }], f),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'missing-value' && /row 1, column 't'/.test(e.message),
+  );
+  assert.throws(
+    () => transformRows([{ t: 'warm', c: 'a' }], f),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'not-a-number' && /'warm'/.test(e.message),
+  );
+  assert.throws(
+    () => encodeLabels([{ y: 'new' }], 'y', ['p', 'q']),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'unseen-label',
+  );
 });
 
 test('a constant numeric column gets std 1 (no division by zero)', () => {
@@ -73,7 +124,12 @@ test('a constant numeric column gets std 1 (no division by zero)', () => {
 test('reference profile: deciles, seeded sample of at most 2,000, category counts', () => {
   const many = Array.from({ length: 5000 }, (_, i) => ({ t: i, c: i % 3 === 0 ? 'x' : 'y' }));
   const f = fitTransforms(many, cols, 'drop');
-  const p = buildProfile(many, f, many.map((r) => r.c), 3);
+  const p = buildProfile(
+    many,
+    f,
+    many.map((r) => r.c),
+    3,
+  );
   const t = p.features.t;
   assert.equal(t.kind, 'numeric');
   if (t.kind !== 'numeric') return;

@@ -44,7 +44,10 @@ test('CSV: RFC 4180 quotes, doubled quotes, embedded comma and newline, CRLF, BO
 
 test('CSV: type inference of numbers, booleans and strings; missing cells are null', async () => {
   const ds = await readDataset(file('t.csv', 'n,b,s\n1,true,x\n,FALSE,y\n3.5,,7\n'));
-  assert.deepEqual(ds.columns.map((c) => c.type), ['number', 'boolean', 'string']);
+  assert.deepEqual(
+    ds.columns.map((c) => c.type),
+    ['number', 'boolean', 'string'],
+  );
   assert.deepEqual(ds.rows[1], { n: null, b: false, s: 'y' });
   assert.equal(ds.rows[2].s, '7');
 });
@@ -59,11 +62,25 @@ test('a CSV larger than one read chunk parses the same', async () => {
 });
 
 test('ragged row: names file, line and expected columns', async () => {
-  await rejects(readDataset(file('ragged.csv', 'a,b,c\n1,2,3\n4,5\n'), { displayName: 'data/ragged.csv' }), 'ragged-row', 'data/ragged.csv', 'line 3', 'expected 3 fields', 'found 2');
+  await rejects(
+    readDataset(file('ragged.csv', 'a,b,c\n1,2,3\n4,5\n'), { displayName: 'data/ragged.csv' }),
+    'ragged-row',
+    'data/ragged.csv',
+    'line 3',
+    'expected 3 fields',
+    'found 2',
+  );
 });
 
 test('text in a numeric column: names file, line and column', async () => {
-  await rejects(readDataset(file('text.csv', 'x,y\n1,a\n2,b\nabc,c\n4,d\n')), 'not-a-number', 'text.csv', 'line 4', "column 'x'", "'abc'");
+  await rejects(
+    readDataset(file('text.csv', 'x,y\n1,a\n2,b\nabc,c\n4,d\n')),
+    'not-a-number',
+    'text.csv',
+    'line 4',
+    "column 'x'",
+    "'abc'",
+  );
 });
 
 test('NaN and Infinity are errors naming file, line and column', async () => {
@@ -75,19 +92,38 @@ test('NaN and Infinity are errors naming file, line and column', async () => {
 test('empty file, header only, missing target column', async () => {
   await rejects(readDataset(file('empty.csv', '')), 'data-empty', 'empty.csv', 'is empty');
   await rejects(readDataset(file('header.csv', 'a,b\n')), 'data-empty', 'header.csv', 'no rows');
-  await rejects(readDataset(file('nt.csv', 'a,b\n1,2\n'), { require: [{ name: 'label', role: 'target' }] }), 'missing-column', 'nt.csv', "'label'", 'columns: a, b');
+  await rejects(
+    readDataset(file('nt.csv', 'a,b\n1,2\n'), { require: [{ name: 'label', role: 'target' }] }),
+    'missing-column',
+    'nt.csv',
+    "'label'",
+    'columns: a, b',
+  );
   await rejects(readDataset(join(dir, 'absent.csv')), 'data-not-found', 'absent.csv');
 });
 
 test('JSONL: typed values, union of keys, missing keys null, bad lines named', async () => {
   const ds = await readDataset(file('d.jsonl', '{"a": 1, "b": "x", "c": true}\n\n{"a": 2.5, "d": null}\n'));
-  assert.deepEqual(ds.columns.map((c) => `${c.name}:${c.type}`), ['a:number', 'b:string', 'c:boolean', 'd:string']);
+  assert.deepEqual(
+    ds.columns.map((c) => `${c.name}:${c.type}`),
+    ['a:number', 'b:string', 'c:boolean', 'd:string'],
+  );
   assert.deepEqual(ds.rows[1], { a: 2.5, b: null, c: null, d: null });
   assert.deepEqual(ds.lines, [1, 3]);
   await rejects(readDataset(file('bad.jsonl', '{"a": 1}\n[1,2]\n')), 'bad-json', 'bad.jsonl', 'line 2');
-  await rejects(readDataset(file('bad2.jsonl', '{"a": 1}\n{"a": "zz"}\n{"a": 3}\n')), 'not-a-number', 'line 2', "column 'a'");
+  await rejects(
+    readDataset(file('bad2.jsonl', '{"a": 1}\n{"a": "zz"}\n{"a": 3}\n')),
+    'not-a-number',
+    'line 2',
+    "column 'a'",
+  );
 });
 
 test('forced types (from a trained model) reject text in a numeric column', async () => {
-  await rejects(readDataset(file('forced.csv', 'x\nhello\n'), { types: { x: 'number' } }), 'not-a-number', 'line 2', "column 'x'");
+  await rejects(
+    readDataset(file('forced.csv', 'x\nhello\n'), { types: { x: 'number' } }),
+    'not-a-number',
+    'line 2',
+    "column 'x'",
+  );
 });

@@ -60,7 +60,10 @@ function cli(args: string[]): Promise<{ code: number; out: string; err: string }
 before(async () => {
   tmp = tempDir('cli');
   mkdirSync(join(tmp.dir, 'data'));
-  writeCsv(join(tmp.dir, 'data', 'weather.csv'), makeRows(80, 5).map((r, i) => ({ ...r, weather: ['rain', 'sun', 'fog'][i % 3] })));
+  writeCsv(
+    join(tmp.dir, 'data', 'weather.csv'),
+    makeRows(80, 5).map((r, i) => ({ ...r, weather: ['rain', 'sun', 'fog'][i % 3] })),
+  );
   // The schema wants a real port: take a free one.
   const probe = createServer();
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
@@ -68,9 +71,17 @@ before(async () => {
   await new Promise<void>((r) => probe.close(() => r()));
   writeFileSync(join(tmp.dir, 'modelops.yaml'), yaml(port));
   const reg = openRegistry(tmp.dir);
-  for (const [v, seed] of [['1.0.0', 1], ['1.1.0', 2]] as const) {
+  for (const [v, seed] of [
+    ['1.0.0', 1],
+    ['1.1.0', 2],
+  ] as const) {
     await makeBundle(join(tmp.dir, `b${v}`), seed);
-    await reg.registerVersion({ model: 'weather', source: join(tmp.dir, `b${v}`), version: v, format: 'modelops-tfjs' });
+    await reg.registerVersion({
+      model: 'weather',
+      source: join(tmp.dir, `b${v}`),
+      version: v,
+      format: 'modelops-tfjs',
+    });
   }
   reg.close();
 });
@@ -96,16 +107,25 @@ test('modelops deploy, monitor and rollback from the command line', async () => 
   // Traffic and feedback, then monitor.
   const url = readServerRecord(join(tmp.dir, '.modelops'), 'local')!.url;
   for (let i = 0; i < 6; i++) {
-    const res = await fetch(url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(5, i + 1), `c${i}`)) });
+    const res = await fetch(url + '/v2/models/weather/infer', {
+      method: 'POST',
+      body: JSON.stringify(inferBody(makeRows(5, i + 1), `c${i}`)),
+    });
     const label = ((await res.json()) as { outputs: Array<{ name: string; data: string[] }> }).outputs[0].data;
-    await fetch(url + '/v2/models/weather/feedback', { method: 'POST', body: JSON.stringify({ id: `c${i}`, labels: label }) });
+    await fetch(url + '/v2/models/weather/feedback', {
+      method: 'POST',
+      body: JSON.stringify({ id: `c${i}`, labels: label }),
+    });
   }
   await new Promise((r) => setTimeout(r, 600)); // the server flushes its log every 200 ms
   const m = await cli(['monitor', '--target', 'local', '--json', '--no-alerts']);
   assert.equal(m.code, 0, m.err);
   const mon = JSON.parse(m.out) as { totalPredictions: number; windows: Array<{ accuracy: number }> };
   assert.equal(mon.totalPredictions, 30);
-  assert.deepEqual(mon.windows.map((w) => w.accuracy), [1, 1, 1]);
+  assert.deepEqual(
+    mon.windows.map((w) => w.accuracy),
+    [1, 1, 1],
+  );
   const table = await cli(['monitor', '--no-alerts']);
   assert.equal(table.code, 0, table.err);
   assert.match(table.out, /30 predictions, 30 with feedback/);

@@ -7,7 +7,15 @@ import { join, resolve } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
 import type { ModelOpsConfig } from '../../../server/engine/config/types';
-import { deploy, rollback, listEndpoints, readServerRecord, stopLocalServer, type StepEvent, type ServeCommand } from '../../../server/engine/deploy';
+import {
+  deploy,
+  rollback,
+  listEndpoints,
+  readServerRecord,
+  stopLocalServer,
+  type StepEvent,
+  type ServeCommand,
+} from '../../../server/engine/deploy';
 import { loadModelBundle } from '../../../server/engine/model/bundle';
 import { startModelServer } from '../../../server/engine/serving';
 import { isModelOpsError } from '../../../server/engine/errors';
@@ -15,7 +23,10 @@ import { makeBundle, makeRows, inferBody, tempDir, writeCsv } from '../serving/f
 
 const TOKEN = 'tok-deploy-5b9d0c7a1e';
 const REMOTE_TOKEN = 'tok-remote-77aa31f0';
-const serveCommand: ServeCommand = { execPath: process.execPath, args: ['--import', 'tsx', resolve('server/cli/main.ts')] };
+const serveCommand: ServeCommand = {
+  execPath: process.execPath,
+  args: ['--import', 'tsx', resolve('server/cli/main.ts')],
+};
 
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
@@ -26,26 +37,57 @@ function makeConfig(): ModelOpsConfig {
   return {
     version: 1,
     project: 'test',
-    data: { train: 'data/val.csv', validation: 'data/val.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }, missing: 'drop' },
+    data: {
+      train: 'data/val.csv',
+      validation: 'data/val.csv',
+      format: 'csv',
+      target: 'weather',
+      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
+      missing: 'drop',
+    },
     model: { name: 'weather', task: 'classification', framework: 'tfjs' },
     train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
     evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
     deploy: {
       targets: {
-        local: { type: 'local', host: '127.0.0.1', port: 0, requireApproval: false, smokeTest: { rows: 20, tolerance: 1e-6 } },
-        remote: { type: 'http', url: 'http://127.0.0.1:1', requireApproval: true, smokeTest: { rows: 10, tolerance: 1e-6 } },
+        local: {
+          type: 'local',
+          host: '127.0.0.1',
+          port: 0,
+          requireApproval: false,
+          smokeTest: { rows: 20, tolerance: 1e-6 },
+        },
+        remote: {
+          type: 'http',
+          url: 'http://127.0.0.1:1',
+          requireApproval: true,
+          smokeTest: { rows: 10, tolerance: 1e-6 },
+        },
       },
     },
   };
 }
 
-const access = () => ({ registry, config, tokenFor: (t: string) => (t === 'local' ? TOKEN : t === 'remote' || t === 'slow' || t === 'down' ? REMOTE_TOKEN : null), serveCommand });
+const access = () => ({
+  registry,
+  config,
+  tokenFor: (t: string) =>
+    t === 'local' ? TOKEN : t === 'remote' || t === 'slow' || t === 'down' ? REMOTE_TOKEN : null,
+  serveCommand,
+});
 
 before(async () => {
   tmp = tempDir('deploy');
   mkdirSync(join(tmp.dir, 'data'));
-  writeCsv(join(tmp.dir, 'data', 'val.csv'), makeRows(60, 5).map((r, i) => ({ ...r, weather: ['rain', 'sun', 'fog'][i % 3] })));
-  for (const [v, seed] of [['1.0.0', 1], ['1.1.0', 2], ['1.2.0', 3]] as const) {
+  writeCsv(
+    join(tmp.dir, 'data', 'val.csv'),
+    makeRows(60, 5).map((r, i) => ({ ...r, weather: ['rain', 'sun', 'fog'][i % 3] })),
+  );
+  for (const [v, seed] of [
+    ['1.0.0', 1],
+    ['1.1.0', 2],
+    ['1.2.0', 3],
+  ] as const) {
     const dir = join(tmp.dir, `bundle-${v}`);
     await makeBundle(dir, seed);
     registry = registry ?? openRegistry(tmp.dir);
@@ -57,7 +99,8 @@ before(async () => {
 after(async () => {
   await stopLocalServer(registry.storeDir, 'local', TOKEN);
   // Give the child a moment to flush and remove its record.
-  for (let i = 0; i < 40 && readServerRecord(registry.storeDir, 'local'); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 40 && readServerRecord(registry.storeDir, 'local'); i++)
+    await new Promise((r) => setTimeout(r, 50));
   registry.close();
   tmp.cleanup();
 });
@@ -67,7 +110,10 @@ function serverUrl(): string {
 }
 
 async function servedVersion(): Promise<string> {
-  const res = await fetch(serverUrl() + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(1))) });
+  const res = await fetch(serverUrl() + '/v2/models/weather/infer', {
+    method: 'POST',
+    body: JSON.stringify(inferBody(makeRows(1))),
+  });
   return ((await res.json()) as { model_version: string }).model_version;
 }
 
@@ -94,8 +140,14 @@ test('deploy to a local target starts a real server process, smoke-tests, switch
   assert.equal(r2.deployment.previousVersion, '1.0.0');
   assert.equal(await servedVersion(), '1.1.0');
   assert.equal(readServerRecord(registry.storeDir, 'local')!.pid, rec.pid, 'the running server was found again');
-  const index = (await (await fetch(serverUrl() + '/v2/repository/index', { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Array<{ version: string }>;
-  assert.deepEqual(index.map((e) => e.version), ['1.0.0', '1.1.0'], 'the previous version stays loaded');
+  const index = (await (
+    await fetch(serverUrl() + '/v2/repository/index', { headers: { authorization: `Bearer ${TOKEN}` } })
+  ).json()) as Array<{ version: string }>;
+  assert.deepEqual(
+    index.map((e) => e.version),
+    ['1.0.0', '1.1.0'],
+    'the previous version stays loaded',
+  );
   assert.equal(registry.activeDeployment('local', 'weather')!.version, '1.1.0');
 });
 
@@ -103,7 +155,11 @@ test('a failing smoke test rolls back by itself and the previous version keeps s
   // Local predictions that disagree with the endpoint: what a wrongly served model looks like.
   const loader = async (dir: string) => {
     const m = await loadModelBundle(dir);
-    return { ...m, predict: async (rows: Array<Record<string, unknown>>) => (await m.predict(rows)).map((p) => ({ ...p, probabilities: p.probabilities!.map((x) => x + 0.01) })) };
+    return {
+      ...m,
+      predict: async (rows: Array<Record<string, unknown>>) =>
+        (await m.predict(rows)).map((p) => ({ ...p, probabilities: p.probabilities!.map((x) => x + 0.01) })),
+    };
   };
   const events: StepEvent[] = [];
   await assert.rejects(
@@ -133,7 +189,10 @@ test('a deploy and a rollback under load: zero failed requests', async () => {
   const worker = async (w: number) => {
     for (let i = 0; i < 5000 && !stop; i++) {
       try {
-        const res = await fetch(url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(2, w * 1000 + i + 1))) });
+        const res = await fetch(url + '/v2/models/weather/infer', {
+          method: 'POST',
+          body: JSON.stringify(inferBody(makeRows(2, w * 1000 + i + 1))),
+        });
         if (res.status === 200) ok++;
         else failures.push(`${res.status} ${await res.text()}`);
         await res.arrayBuffer().catch(() => undefined);
@@ -149,7 +208,11 @@ test('a deploy and a rollback under load: zero failed requests', async () => {
   const back = await rollback({ ...access(), target: 'local', model: 'weather' });
   assert.equal(back.version, '1.1.0');
   assert.equal(back.previousVersion, '1.2.0');
-  assert.match(back.steps.find((st) => st.step === 'smoke test')?.detail ?? '', /^20\/20 matched/, 'rollback smoke-tests the version it switches to');
+  assert.match(
+    back.steps.find((st) => st.step === 'smoke test')?.detail ?? '',
+    /^20\/20 matched/,
+    'rollback smoke-tests the version it switches to',
+  );
   assert.equal(await servedVersion(), '1.1.0');
   await new Promise((r) => setTimeout(r, 200));
   stop = true;
@@ -191,19 +254,39 @@ test('the server killed mid-deploy: a clear error, and after restart the previou
   await deploy({ ...access(), ref: 'weather@1.1.0', target: 'local', onStep: (e) => events.push(e) });
   assert.notEqual(readServerRecord(registry.storeDir, 'local')!.pid, pid);
   const load = events.find((e) => e.step === 'load' && e.status === 'ok')!;
-  assert.match(load.detail, /already loaded .*; 1\.1\.0 serves until the switch/, 'the restarted server reloaded 1.1.0 as the active version');
+  assert.match(
+    load.detail,
+    /already loaded .*; 1\.1\.0 serves until the switch/,
+    'the restarted server reloaded 1.1.0 as the active version',
+  );
   assert.equal(await servedVersion(), '1.1.0');
 });
 
 test('protected http target: gates block without a reason; with one the upload deploy works', async () => {
-  const remote = await startModelServer({ port: 0, storeDir: join(tmp.dir, 'remote-store'), token: REMOTE_TOKEN, allowPathLoads: false });
+  const remote = await startModelServer({
+    port: 0,
+    storeDir: join(tmp.dir, 'remote-store'),
+    token: REMOTE_TOKEN,
+    allowPathLoads: false,
+  });
   try {
     config.deploy!.targets.remote.url = remote.url;
-    await assert.rejects(deploy({ ...access(), ref: 'weather@1.0.0', target: 'remote' }), (e: unknown) => /requires approval/.test(record(e)));
+    await assert.rejects(deploy({ ...access(), ref: 'weather@1.0.0', target: 'remote' }), (e: unknown) =>
+      /requires approval/.test(record(e)),
+    );
     // A protected target needs an approval record as well as passing (or overridden) gates.
-    await assert.rejects(deploy({ ...access(), ref: 'weather@1.0.0', target: 'remote', overrideReason: 'x' }), (e: unknown) => /has no approval/.test(record(e)));
-    for (const v of ['1.0.0', '1.1.0', '1.2.0']) registry.approve(`weather@${v}`, { scope: 'target', name: 'remote', comment: 'reviewed' });
-    const r = await deploy({ ...access(), ref: 'weather@1.0.0', target: 'remote', overrideReason: 'hotfix approved by ops' });
+    await assert.rejects(
+      deploy({ ...access(), ref: 'weather@1.0.0', target: 'remote', overrideReason: 'x' }),
+      (e: unknown) => /has no approval/.test(record(e)),
+    );
+    for (const v of ['1.0.0', '1.1.0', '1.2.0'])
+      registry.approve(`weather@${v}`, { scope: 'target', name: 'remote', comment: 'reviewed' });
+    const r = await deploy({
+      ...access(),
+      ref: 'weather@1.0.0',
+      target: 'remote',
+      overrideReason: 'hotfix approved by ops',
+    });
     assert.equal(r.deployment.reason, 'hotfix approved by ops');
     assert.ok(existsSync(join(tmp.dir, 'remote-store', 'bundles', 'weather', '1.0.0', 'weights.bin')));
     // Failing gates are named; an override is recorded on the version's gate report too.
@@ -211,14 +294,35 @@ test('protected http target: gates block without a reason; with one the upload d
       passed: false,
       evaluatedAt: new Date().toISOString(),
       override: null,
-      results: [{ metric: 'accuracy', expression: '>= 0.9', op: '>=', threshold: 0.9, actual: 0.5, passed: false, reference: null, message: 'accuracy 0.500 < 0.900' }],
+      results: [
+        {
+          metric: 'accuracy',
+          expression: '>= 0.9',
+          op: '>=',
+          threshold: 0.9,
+          actual: 0.5,
+          passed: false,
+          reference: null,
+          message: 'accuracy 0.500 < 0.900',
+        },
+      ],
     });
-    await assert.rejects(deploy({ ...access(), ref: 'weather@1.2.0', target: 'remote' }), (e: unknown) => /fails its gates \(accuracy 0\.500 < 0\.900\)/.test(record(e)));
-    await deploy({ ...access(), ref: 'weather@1.2.0', target: 'remote', overrideReason: 'known regression, fix in 1.2.1' });
+    await assert.rejects(deploy({ ...access(), ref: 'weather@1.2.0', target: 'remote' }), (e: unknown) =>
+      /fails its gates \(accuracy 0\.500 < 0\.900\)/.test(record(e)),
+    );
+    await deploy({
+      ...access(),
+      ref: 'weather@1.2.0',
+      target: 'remote',
+      overrideReason: 'known regression, fix in 1.2.1',
+    });
     assert.equal(registry.getVersion('weather@1.2.0').gates!.override!.reason, 'known regression, fix in 1.2.1');
     // A wrong token is refused with a message that names the fix, not the token.
     const wrong = { ...access(), tokenFor: () => 'not-the-token' };
-    await assert.rejects(deploy({ ...wrong, ref: 'weather@1.1.0', target: 'remote', overrideReason: 'x' }), (e: unknown) => /answered 403/.test(record(e)));
+    await assert.rejects(
+      deploy({ ...wrong, ref: 'weather@1.1.0', target: 'remote', overrideReason: 'x' }),
+      (e: unknown) => /answered 403/.test(record(e)),
+    );
   } finally {
     await remote.close();
   }
@@ -235,21 +339,34 @@ test('unreachable and slow endpoints fail with the target and URL named', async 
   await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
   const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
   try {
-    config.deploy!.targets.down = { type: 'http', url: `http://127.0.0.1:${downPort}`, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } };
-    config.deploy!.targets.slow = { type: 'http', url: slowUrl, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } };
+    config.deploy!.targets.down = {
+      type: 'http',
+      url: `http://127.0.0.1:${downPort}`,
+      requireApproval: false,
+      smokeTest: { rows: 5, tolerance: 1e-6 },
+    };
+    config.deploy!.targets.slow = {
+      type: 'http',
+      url: slowUrl,
+      requireApproval: false,
+      smokeTest: { rows: 5, tolerance: 1e-6 },
+    };
     await assert.rejects(deploy({ ...access(), ref: 'weather@1.0.0', target: 'down' }), (e: unknown) => {
       const text = record(e);
       assert.match(text, new RegExp(`target 'down' at http://127.0.0.1:${downPort} did not answer`, 'i'));
       assert.match(text, /ECONNREFUSED/);
       return true;
     });
-    await assert.rejects(deploy({ ...access(), ref: 'weather@1.0.0', target: 'slow', timeoutMs: 300 }), (e: unknown) => {
-      const text = record(e);
-      assert.ok(isModelOpsError(e) && e.code === 'endpoint-timeout', text);
-      assert.match(text, /no answer within 300 ms/);
-      assert.ok(text.includes(slowUrl));
-      return true;
-    });
+    await assert.rejects(
+      deploy({ ...access(), ref: 'weather@1.0.0', target: 'slow', timeoutMs: 300 }),
+      (e: unknown) => {
+        const text = record(e);
+        assert.ok(isModelOpsError(e) && e.code === 'endpoint-timeout', text);
+        assert.match(text, /no answer within 300 ms/);
+        assert.ok(text.includes(slowUrl));
+        return true;
+      },
+    );
   } finally {
     slow.closeAllConnections();
     await new Promise<void>((r) => slow.close(() => r()));

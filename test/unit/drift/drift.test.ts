@@ -24,7 +24,14 @@ const ref = JSON.parse(readFileSync(join(__dirname, '../../fixtures/drift/refere
   ks: Array<{ name: string; a: Spec; b: Spec; statistic: number; pvalue: number }>;
   kstwo: Array<{ n: number; x: number; sf: number; smirnov: number }>;
   psi_numeric: Array<{ name: string; reference: Spec; current: Spec; quantiles: number[]; psi: number }>;
-  categorical: Array<{ name: string; reference: Record<string, number>; current: Record<string, number>; psi: number; chi2: number; chi2_pvalue: number }>;
+  categorical: Array<{
+    name: string;
+    reference: Record<string, number>;
+    current: Record<string, number>;
+    psi: number;
+    chi2: number;
+    chi2_pvalue: number;
+  }>;
   gamma: Array<{ a: number; x: number; q: number; p: number }>;
 };
 
@@ -76,7 +83,8 @@ test('kstwo.sf and smirnov equal scipy on a grid', () => {
 });
 
 test('numeric PSI equals the numpy formula (decile bins, open outer bins, epsilon)', () => {
-  for (const c of ref.psi_numeric) close(psiNumeric(gen(c.reference), gen(c.current), c.quantiles), c.psi, 1e-9, c.name);
+  for (const c of ref.psi_numeric)
+    close(psiNumeric(gen(c.reference), gen(c.current), c.quantiles), c.psi, 1e-9, c.name);
 });
 
 test('categorical PSI and chi-square equal numpy / scipy.stats.chisquare', () => {

@@ -12,7 +12,8 @@ import {
   zTestFromCounts,
 } from '../../../server/engine/drift';
 
-const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 
 test('auto chooses the test as Evidently does: by type, reference size and distinct values', () => {
   assert.equal(chooseDriftTest('auto', 'numeric', 1000, 50), 'ks');

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { classificationMetrics, flattenMetrics, regressionMetrics, rocAucBinary, sortFloat64 } from '../../../server/engine/evaluation/metrics';
+import {
+  classificationMetrics,
+  flattenMetrics,
+  regressionMetrics,
+  rocAucBinary,
+  sortFloat64,
+} from '../../../server/engine/evaluation/metrics';
 
 // Reference values come from test/fixtures/metrics/make_reference.py (numpy/scipy, written from
 // the scikit-learn definitions, independent of the code under test).
@@ -24,25 +30,38 @@ interface RegCase {
   y_pred: number[];
   expected: Record<string, number>;
 }
-const fixture = JSON.parse(readFileSync(join(__dirname, '../../fixtures/metrics/reference.json'), 'utf8')) as { cases: Array<ClassCase | RegCase> };
+const fixture = JSON.parse(readFileSync(join(__dirname, '../../fixtures/metrics/reference.json'), 'utf8')) as {
+  cases: Array<ClassCase | RegCase>;
+};
 
 function close(actual: number | undefined, expected: number, what: string): void {
   assert.ok(actual !== undefined, `${what}: missing`);
   // 1e-9 absolute; relative for huge values (MAPE with y_true = 0 is ~1e14 by definition).
   const tol = 1e-9 * Math.max(1, Math.abs(expected));
-  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ours ${actual} vs reference ${expected} (|Δ| = ${Math.abs(actual - expected)})`);
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what}: ours ${actual} vs reference ${expected} (|Δ| = ${Math.abs(actual - expected)})`,
+  );
 }
 
 for (const c of fixture.cases) {
   test(`metrics match the reference: ${c.name}`, () => {
     if (c.task === 'classification') {
       const labels = Array.from({ length: c.k }, (_, i) => `c${i}`);
-      const report = classificationMetrics(Int32Array.from(c.y_true), Int32Array.from(c.y_pred), labels, Float64Array.from(c.proba));
+      const report = classificationMetrics(
+        Int32Array.from(c.y_true),
+        Int32Array.from(c.y_pred),
+        labels,
+        Float64Array.from(c.proba),
+      );
       const flat = flattenMetrics(report);
       for (const [name, value] of Object.entries(c.expected)) {
         if (value === null) {
           assert.equal(flat[name], undefined, `${name} should be undefined`);
-          assert.ok(report.notes.some((n) => n.startsWith(`${name}:`)), `a note explains why ${name} is undefined`);
+          assert.ok(
+            report.notes.some((n) => n.startsWith(`${name}:`)),
+            `a note explains why ${name} is undefined`,
+          );
         } else close(flat[name], value, name);
       }
       assert.deepEqual(report.confusion, c.confusion);
@@ -71,10 +90,21 @@ test('a class never predicted has precision 0 (zero_division=0), not NaN', () =>
 
 test('the radix sort orders like a comparison sort, with negatives, zeros and ties', () => {
   let seed = 5;
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  const a = Float64Array.from({ length: 5000 }, (_, i) => (i % 7 === 0 ? -rnd() * 1e6 : i % 11 === 0 ? 0 : i % 13 === 0 ? -0 : Math.round(rnd() * 100) / 100 * (i % 3 ? 1 : 1e-300)));
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+  const a = Float64Array.from({ length: 5000 }, (_, i) =>
+    i % 7 === 0
+      ? -rnd() * 1e6
+      : i % 11 === 0
+        ? 0
+        : i % 13 === 0
+          ? -0
+          : (Math.round(rnd() * 100) / 100) * (i % 3 ? 1 : 1e-300),
+  );
   const expected = Float64Array.from(a).sort();
-  assert.deepEqual(Array.from(sortFloat64(a)).map((x) => x + 0), Array.from(expected).map((x) => x + 0));
+  assert.deepEqual(
+    Array.from(sortFloat64(a)).map((x) => x + 0),
+    Array.from(expected).map((x) => x + 0),
+  );
 });
 
 test('binary ROC AUC counts a tied positive/negative pair as one half', () => {
@@ -89,7 +119,7 @@ test('1,000,000 rows of 5-class metrics take under 2 s', () => {
   const y = new Int32Array(n);
   const p = new Float64Array(n * k);
   let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
   for (let i = 0; i < n; i++) {
     y[i] = Math.floor(rnd() * k);
     let sum = 0;

@@ -14,7 +14,10 @@ test('modelops explain: rows of the test split, global importance stored with th
   const root = mkdtempSync(join(tmpdir(), 'modelops-explain-cli-'));
   try {
     mkdirSync(join(root, 'data'));
-    copyFileSync(join(__dirname, '..', '..', '..', 'examples', 'sample', 'data', 'seattle-weather.csv'), join(root, 'data', 'seattle-weather.csv'));
+    copyFileSync(
+      join(__dirname, '..', '..', '..', 'examples', 'sample', 'data', 'seattle-weather.csv'),
+      join(root, 'data', 'seattle-weather.csv'),
+    );
     writeFileSync(
       join(root, 'modelops.yaml'),
       `version: 1
@@ -40,11 +43,17 @@ model:
     const io = { cwd: root, out: (t: string) => out.push(t), err: () => undefined, isTTY: false, env: {} };
 
     assert.equal(await explainCommand.run([ref, '--rows', '0,5', '--background', '20', '--json'], io), 0);
-    const j = JSON.parse(out.join('\n')) as { rowIds: string[]; shap: { base: number[]; background: number; rows: Array<{ output: number[]; values: number[][] }> }; stored: string | null };
+    const j = JSON.parse(out.join('\n')) as {
+      rowIds: string[];
+      shap: { base: number[]; background: number; rows: Array<{ output: number[]; values: number[][] }> };
+      stored: string | null;
+    };
     assert.deepEqual(j.rowIds, ['0', '5']);
     assert.equal(j.shap.background, 20);
     assert.equal(j.stored, null);
-    for (const row of j.shap.rows) for (let c = 0; c < 5; c++) assert.ok(Math.abs(j.shap.base[c] + row.values.reduce((a, x) => a + x[c], 0) - row.output[c]) < 1e-6);
+    for (const row of j.shap.rows)
+      for (let c = 0; c < 5; c++)
+        assert.ok(Math.abs(j.shap.base[c] + row.values.reduce((a, x) => a + x[c], 0) - row.output[c]) < 1e-6);
 
     out.length = 0;
     assert.equal(await explainCommand.run([ref, '--background', '10', '--repeats', '2'], io), 0);
@@ -52,7 +61,10 @@ model:
     assert.match(text, /exact Shapley values of \d+ row\(s\)/);
     assert.match(text, /global importance/);
     assert.ok(existsSync(importancePath(root, 'weather', v.version)));
-    const stored = JSON.parse(readFileSync(importancePath(root, 'weather', v.version), 'utf8')) as { artifactDigest: string; permutation: { repeats: number } };
+    const stored = JSON.parse(readFileSync(importancePath(root, 'weather', v.version), 'utf8')) as {
+      artifactDigest: string;
+      permutation: { repeats: number };
+    };
     assert.equal(stored.artifactDigest, v.artifactDigest);
     assert.equal(stored.permutation.repeats, 2);
     const reg = openRegistry(root);

@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { readDataset } from '../../../server/engine/data/read';
 import { loadRuntime, writeOnnxBundle } from '../../../server/engine/runtime';
-import { explainModelOf, explainRuntime, meanAbsShap, permutationImportance, sampleRows, shapValues, type ExplainModel, type RawRow, type ShapResult } from '../../../server/engine/explain';
+import {
+  explainModelOf,
+  explainRuntime,
+  meanAbsShap,
+  permutationImportance,
+  sampleRows,
+  shapValues,
+  type ExplainModel,
+  type RawRow,
+  type ShapResult,
+} from '../../../server/engine/explain';
 import type { BatchResult } from '../../../server/engine/runtime/types';
 import { makeBundle, makeRows, tempDir } from '../serving/fixtures';
 
@@ -25,7 +35,12 @@ function numericModel(features: string[], f: (x: number[]) => number, owners: bo
       return Promise.resolve({ outputs: out, width: 1 });
     },
   };
-  const manifest = owners ? { format: 'modelops-tfjs/1', features: features.map((name) => ({ name, kind: 'numeric', mean: 0, std: 1, impute: null })) } : null;
+  const manifest = owners
+    ? {
+        format: 'modelops-tfjs/1',
+        features: features.map((name) => ({ name, kind: 'numeric', mean: 0, std: 1, impute: null })),
+      }
+    : null;
   return explainModelOf(rt, features, manifest, m);
 }
 
@@ -40,7 +55,10 @@ function assertAdditive(r: ShapResult, tol = 1e-6): void {
   for (const row of r.rows) {
     for (let c = 0; c < r.outputs.length; c++) {
       const sum = r.base[c] + row.values.reduce((a, v) => a + v[c], 0);
-      assert.ok(Math.abs(sum - row.output[c]) <= tol, `base + Σφ = ${sum}, f(x) = ${row.output[c]} (output ${r.outputs[c]})`);
+      assert.ok(
+        Math.abs(sum - row.output[c]) <= tol,
+        `base + Σφ = ${sum}, f(x) = ${row.output[c]} (output ${r.outputs[c]})`,
+      );
     }
   }
 }
@@ -84,7 +102,10 @@ async function byAllOrders(f: (x: number[]) => number, x: number[], bg: number[]
     }
     rest.forEach((r, j) => perms([...rest.slice(0, j), ...rest.slice(j + 1)], [...acc, r]));
   };
-  perms(Array.from({ length: m }, (_, i) => i), []);
+  perms(
+    Array.from({ length: m }, (_, i) => i),
+    [],
+  );
   return phi.map((p) => p / count);
 }
 
@@ -96,8 +117,17 @@ test('exact values of a model with interactions equal the average over all featu
   const r = await shapValues(numericModel(features, f, true), xs, bg, { method: 'exact' });
   assertAdditive(r);
   for (let j = 0; j < xs.length; j++) {
-    const want = await byAllOrders(f, features.map((c) => Number(xs[j][c])), bg.map((b) => features.map((c) => Number(b[c]))));
-    want.forEach((p, i) => assert.ok(Math.abs(r.rows[j].values[i][0] - p) < 1e-9, `row ${j} feature ${i}: ${r.rows[j].values[i][0]} vs ${p}`));
+    const want = await byAllOrders(
+      f,
+      features.map((c) => Number(xs[j][c])),
+      bg.map((b) => features.map((c) => Number(b[c]))),
+    );
+    want.forEach((p, i) =>
+      assert.ok(
+        Math.abs(r.rows[j].values[i][0] - p) < 1e-9,
+        `row ${j} feature ${i}: ${r.rows[j].values[i][0]} vs ${p}`,
+      ),
+    );
   }
 });
 
@@ -105,7 +135,10 @@ test('symmetry and dummy axioms: interchangeable features get equal values, an u
   const features = ['a', 'b', 'c', 'unused'];
   // f is symmetric in a and b; 'unused' never reaches the output.
   const f = (x: number[]) => Math.tanh(x[0] + x[1]) * x[2] + (x[0] * x[1]) ** 2;
-  const xs = [{ a: 2, b: 2, c: -1, unused: 4 }, { a: -3, b: -3, c: 2, unused: -4 }];
+  const xs = [
+    { a: 2, b: 2, c: -1, unused: 4 },
+    { a: -3, b: -3, c: 2, unused: -4 },
+  ];
   // A background symmetric in a and b (each row with its mirror).
   const half = grid(6, 4, 17).map((r) => ({ a: r.f0, b: r.f1, c: r.f2, unused: r.f3 }));
   const bg = [...half, ...half.map((r) => ({ ...r, a: r.b, b: r.a }))];
@@ -114,7 +147,11 @@ test('symmetry and dummy axioms: interchangeable features get equal values, an u
     assertAdditive(r);
     for (const row of r.rows) {
       assert.ok(Math.abs(row.values[3][0]) < 1e-12, `${method}: dummy feature got ${row.values[3][0]}`);
-      if (method === 'exact') assert.ok(Math.abs(row.values[0][0] - row.values[1][0]) < 1e-9, `exact: a ${row.values[0][0]} ≠ b ${row.values[1][0]}`);
+      if (method === 'exact')
+        assert.ok(
+          Math.abs(row.values[0][0] - row.values[1][0]) < 1e-9,
+          `exact: a ${row.values[0][0]} ≠ b ${row.values[1][0]}`,
+        );
     }
   }
 });
@@ -146,20 +183,36 @@ test('permutation sampling: additive for every row, seeded, within a few standar
   const two = numericModel(['f0', 'f1'], (x) => x[0] * x[1] + x[0], true);
   const e2 = await shapValues(two, grid(3, 2, 1), grid(5, 2, 2), { method: 'exact' });
   const p2 = await shapValues(two, grid(3, 2, 1), grid(5, 2, 2), { method: 'permutation', pairs: 3 });
-  p2.rows.forEach((row, j) => row.values.forEach((v, i) => assert.ok(Math.abs(v[0] - e2.rows[j].values[i][0]) < 1e-12 && row.stderr![i][0] < 1e-12)));
+  p2.rows.forEach((row, j) =>
+    row.values.forEach((v, i) =>
+      assert.ok(Math.abs(v[0] - e2.rows[j].values[i][0]) < 1e-12 && row.stderr![i][0] < 1e-12),
+    ),
+  );
 });
 
 test('bounds: exact is refused beyond 16 features, auto switches to sampling, an empty background is an error', async () => {
   const features = Array.from({ length: 17 }, (_, i) => `f${i}`);
   const model = numericModel(features, (x) => x.reduce((a, v) => a + v, 0), true);
   const xs = grid(1, 17, 3);
-  await assert.rejects(shapValues(model, xs, grid(2, 17, 4), { method: 'exact' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'explain-too-wide' && e.message.includes('17 features'));
+  await assert.rejects(
+    shapValues(model, xs, grid(2, 17, 4), { method: 'exact' }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'explain-too-wide' && e.message.includes('17 features'),
+  );
   const r = await shapValues(model, xs, grid(2, 17, 4), { pairs: 2 });
   assert.equal(r.method, 'permutation');
   assertAdditive(r);
-  await assert.rejects(shapValues(model, xs, []), (e: unknown) => e instanceof ModelOpsError && e.code === 'explain-no-background');
-  await assert.rejects(shapValues(model, xs, grid(2, 17, 4), { method: 'permutation', pairs: 1 }), (e: unknown) => e instanceof ModelOpsError && e.code === 'explain-bad-pairs');
-  await assert.rejects(shapValues(model, xs, grid(2, 17, 4), { pairs: 2, deadline: Date.now() - 1 }), (e: unknown) => e instanceof ModelOpsError && e.code === 'explain-timeout');
+  await assert.rejects(
+    shapValues(model, xs, []),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'explain-no-background',
+  );
+  await assert.rejects(
+    shapValues(model, xs, grid(2, 17, 4), { method: 'permutation', pairs: 1 }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'explain-bad-pairs',
+  );
+  await assert.rejects(
+    shapValues(model, xs, grid(2, 17, 4), { pairs: 2, deadline: Date.now() - 1 }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'explain-timeout',
+  );
 });
 
 test('permutation importance: an unused feature drops nothing, used ones drop R², seeded', async () => {
@@ -176,12 +229,21 @@ test('permutation importance: an unused feature drops nothing, used ones drop R�
   assert.equal(p.features[0].drops.length, 4);
   assert.deepEqual(await permutationImportance(model, rows, truth, { repeats: 4, seed: 2 }), p);
   // The raw path gives the same numbers.
-  const raw = await permutationImportance(numericModel(features, (x) => 3 * x[0] + x[1], false), rows, truth, { repeats: 4, seed: 2 });
+  const raw = await permutationImportance(
+    numericModel(features, (x) => 3 * x[0] + x[1], false),
+    rows,
+    truth,
+    { repeats: 4, seed: 2 },
+  );
   assert.deepEqual(raw.features, p.features);
 });
 
 async function weatherRows(): Promise<RawRow[]> {
-  return (await readDataset(WEATHER, { types: { precipitation: 'number', temp_max: 'number', temp_min: 'number', wind: 'number' } })).rows;
+  return (
+    await readDataset(WEATHER, {
+      types: { precipitation: 'number', temp_max: 'number', temp_min: 'number', wind: 'number' },
+    })
+  ).rows;
 }
 
 test('real ONNX fixtures: per-class values, additive to 1e-6, classes summing to zero, through the runtime layer', async () => {
@@ -194,7 +256,11 @@ test('real ONNX fixtures: per-class values, additive to 1e-6, classes summing to
       { file: 'weather-mlp-v1.onnx', spec: {}, features: ['precipitation', 'temp_max', 'temp_min', 'wind'] },
       { file: 'weather-mlp-label-probs.onnx', spec: {}, features: ['precipitation', 'temp_max', 'temp_min', 'wind'] },
       { file: 'weather-logreg-per-column.onnx', spec: {}, features: ['precipitation', 'temp_max', 'temp_min', 'wind'] },
-      { file: 'weather-mlp-6in.onnx', spec: { derived: { month: 'month(date)', day_of_year: 'dayofyear(date)' } }, features: ['precipitation', 'temp_max', 'temp_min', 'wind', 'date'] },
+      {
+        file: 'weather-mlp-6in.onnx',
+        spec: { derived: { month: 'month(date)', day_of_year: 'dayofyear(date)' } },
+        features: ['precipitation', 'temp_max', 'temp_min', 'wind', 'date'],
+      },
       { file: 'temp-max-regressor.onnx', spec: {}, features: ['precipitation', 'temp_min', 'wind'] },
     ];
     for (const c of cases) {
@@ -209,16 +275,25 @@ test('real ONNX fixtures: per-class values, additive to 1e-6, classes summing to
         assertAdditive(r);
         // f(x) is what the runtime predicts for the row.
         const preds = await rt.predict(xs);
-        preds.forEach((p, j) => (p.probabilities ?? [Number(p.value)]).forEach((v, k) => assert.ok(Math.abs(v - r.rows[j].output[k]) < 1e-6)));
+        preds.forEach((p, j) =>
+          (p.probabilities ?? [Number(p.value)]).forEach((v, k) => assert.ok(Math.abs(v - r.rows[j].output[k]) < 1e-6)),
+        );
         if (rt.task === 'classification') {
           assert.equal(r.outputs.length, 5);
-          for (const row of r.rows) for (const v of row.values) assert.ok(Math.abs(v.reduce((a, b) => a + b, 0)) < 1e-5, `${c.file}: class values of a feature sum to ${v.reduce((a, b) => a + b, 0)}`);
+          for (const row of r.rows)
+            for (const v of row.values)
+              assert.ok(
+                Math.abs(v.reduce((a, b) => a + b, 0)) < 1e-5,
+                `${c.file}: class values of a feature sum to ${v.reduce((a, b) => a + b, 0)}`,
+              );
         }
         // The raw path (encode the raw hybrids) gives the same values.
         const raw = await shapValues({ ...model, owner: null }, xs.slice(0, 2), bg.slice(0, 10), { method: 'exact' });
         const asm = await shapValues(model, xs.slice(0, 2), bg.slice(0, 10), { method: 'exact' });
         assert.equal(raw.encoding, 'raw');
-        raw.rows.forEach((row, j) => row.values.forEach((v, i) => v.forEach((x, k) => assert.ok(Math.abs(x - asm.rows[j].values[i][k]) < 1e-9))));
+        raw.rows.forEach((row, j) =>
+          row.values.forEach((v, i) => v.forEach((x, k) => assert.ok(Math.abs(x - asm.rows[j].values[i][k]) < 1e-9))),
+        );
         const g = meanAbsShap(r);
         assert.equal(g.overall.length, c.features.length);
         assert.ok(g.overall.every((v) => v >= 0));

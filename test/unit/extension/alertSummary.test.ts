@@ -1,12 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlertBurst, alertBreakdown, alertKind, burstMessage, summariseAlerts, type BurstItem } from '../../../extension/commands/alertSummary';
+import {
+  AlertBurst,
+  alertBreakdown,
+  alertKind,
+  burstMessage,
+  summariseAlerts,
+  type BurstItem,
+} from '../../../extension/commands/alertSummary';
 import { datasetDescription, datasetTooltip, formatBytes, storedState } from '../../../extension/tree/datasets';
 import { alertCounts } from '../../../server/lsp/handlers/monitoring';
 import type { AlertRecord, DeploymentRecord } from '../../../server/engine/registry/types';
 import type { DatasetInfo } from '../../../server/protocol/monitoring';
 
-const item = (key: string, rule: string, over: Partial<BurstItem> = {}): BurstItem => ({ key, target: 'production', model: 'weather', version: '1.1.0', rule, message: `${rule} broke`, ...over });
+const item = (key: string, rule: string, over: Partial<BurstItem> = {}): BurstItem => ({
+  key,
+  target: 'production',
+  model: 'weather',
+  version: '1.1.0',
+  rule,
+  message: `${rule} broke`,
+  ...over,
+});
 
 test('alerts are summarised by kind, in a fixed order', () => {
   assert.equal(alertKind('we1'), 'control chart');
@@ -14,9 +29,25 @@ test('alerts are summarised by kind, in a fixed order', () => {
   assert.equal(alertKind('drift:temp_max'), 'drift');
   assert.equal(alertKind('drift:predictions'), 'drift');
   assert.equal(alertKind('something'), 'other');
-  const rules = ['drift:a', 'we1', 'drift:b', 'we2', 'drift:c', 'drift:d', 'drift:e', 'we3', 'drift:f', 'drift:g', 'drift:h', 'we4'];
+  const rules = [
+    'drift:a',
+    'we1',
+    'drift:b',
+    'we2',
+    'drift:c',
+    'drift:d',
+    'drift:e',
+    'we3',
+    'drift:f',
+    'drift:g',
+    'drift:h',
+    'we4',
+  ];
   assert.equal(summariseAlerts(rules.map((rule) => ({ rule }))), '12 new alerts: 4 control chart, 8 drift');
-  assert.equal(summariseAlerts([{ rule: 'we1' }, { rule: 'we2' }, { rule: 'drift:x' }], 'production'), '3 new alerts on production: 2 control chart, 1 drift');
+  assert.equal(
+    summariseAlerts([{ rule: 'we1' }, { rule: 'we2' }, { rule: 'drift:x' }], 'production'),
+    '3 new alerts on production: 2 control chart, 1 drift',
+  );
   assert.equal(summariseAlerts([{ rule: 'cbpe:we1' }], 'staging'), '1 new alert on staging: 1 estimated performance');
   assert.equal(alertBreakdown([]), '');
 });
@@ -28,7 +59,16 @@ test('a burst is flushed once per target after a quiet time; the same alert twic
   burst.add(item('id:2', 'drift:temp_max'));
   burst.add(item('id:3', 'drift:wind', { target: 'staging' }));
   // The registry path first, then the live notification of the same alert with what monitor.on did.
-  burst.add(item('id:1', 'we1', { outcome: { action: 'rollback', ok: true, detail: "rolled back weather on 'production' from 1.1.0 to 1.0.0 (deployment #4)", rolledBackTo: '1.0.0' } }));
+  burst.add(
+    item('id:1', 'we1', {
+      outcome: {
+        action: 'rollback',
+        ok: true,
+        detail: "rolled back weather on 'production' from 1.1.0 to 1.0.0 (deployment #4)",
+        rolledBackTo: '1.0.0',
+      },
+    }),
+  );
   burst.add(item('id:2', 'drift:temp_max'));
   assert.equal(flushed.length, 0, 'nothing is shown while alerts keep coming');
   await new Promise((r) => setTimeout(r, 150));
@@ -45,7 +85,10 @@ test('a burst is flushed once per target after a quiet time; the same alert twic
     burstMessage('production', prod),
     "ModelOps: 2 new alerts on production: 1 control chart, 1 drift. monitor.on: rolled back weather on 'production' from 1.1.0 to 1.0.0 (deployment #4).",
   );
-  assert.equal(burstMessage('staging', flushed[1].items), 'ModelOps: 1 new alert on staging: 1 drift. weather@1.1.0: drift:wind broke.');
+  assert.equal(
+    burstMessage('staging', flushed[1].items),
+    'ModelOps: 1 new alert on staging: 1 drift. weather@1.1.0: drift:wind broke.',
+  );
   burst.dispose();
 });
 
@@ -64,15 +107,61 @@ test('a burst that never goes quiet is still shown after maxWaitMs; a removed al
 });
 
 test('alert counts belong to the version serving now, since its deployment; a rollback starts over', () => {
-  const dep = (id: number, version: string, at: string, status: DeploymentRecord['status']): DeploymentRecord => ({ id, target: 'production', model: 'weather', version, status, previousVersion: null, at, steps: [], reason: null });
-  const alert = (id: number, version: string, at: string): AlertRecord => ({ id, target: 'production', model: 'weather', version, rule: 'we1', metric: 'accuracy', message: 'm', at, acknowledged: false });
-  const alerts = [alert(1, '1.0.0', '2026-01-01T10:00:00.000Z'), alert(2, '1.1.0', '2026-01-02T10:00:00.000Z'), alert(3, '1.1.0', '2026-01-02T11:00:00.000Z')];
-  const registry = (deployments: DeploymentRecord[]) => ({ listDeployments: () => deployments, listAlerts: () => alerts });
+  const dep = (id: number, version: string, at: string, status: DeploymentRecord['status']): DeploymentRecord => ({
+    id,
+    target: 'production',
+    model: 'weather',
+    version,
+    status,
+    previousVersion: null,
+    at,
+    steps: [],
+    reason: null,
+  });
+  const alert = (id: number, version: string, at: string): AlertRecord => ({
+    id,
+    target: 'production',
+    model: 'weather',
+    version,
+    rule: 'we1',
+    metric: 'accuracy',
+    message: 'm',
+    at,
+    acknowledged: false,
+  });
+  const alerts = [
+    alert(1, '1.0.0', '2026-01-01T10:00:00.000Z'),
+    alert(2, '1.1.0', '2026-01-02T10:00:00.000Z'),
+    alert(3, '1.1.0', '2026-01-02T11:00:00.000Z'),
+  ];
+  const registry = (deployments: DeploymentRecord[]) => ({
+    listDeployments: () => deployments,
+    listAlerts: () => alerts,
+  });
   // 1.1.0 deployed on the 2nd: its two alerts count.
-  const before = alertCounts(registry([dep(2, '1.1.0', '2026-01-02T09:00:00.000Z', 'active'), dep(1, '1.0.0', '2026-01-01T09:00:00.000Z', 'superseded')]));
-  assert.deepEqual(before, [{ target: 'production', model: 'weather', version: '1.1.0', since: '2026-01-02T09:00:00.000Z', sinceDeploy: 2, byVersion: { '1.0.0': 1, '1.1.0': 2 } }]);
+  const before = alertCounts(
+    registry([
+      dep(2, '1.1.0', '2026-01-02T09:00:00.000Z', 'active'),
+      dep(1, '1.0.0', '2026-01-01T09:00:00.000Z', 'superseded'),
+    ]),
+  );
+  assert.deepEqual(before, [
+    {
+      target: 'production',
+      model: 'weather',
+      version: '1.1.0',
+      since: '2026-01-02T09:00:00.000Z',
+      sinceDeploy: 2,
+      byVersion: { '1.0.0': 1, '1.1.0': 2 },
+    },
+  ]);
   // Rolled back to 1.0.0 afterwards: its old alert from before the rollback does not count, the per-version totals stay.
-  const after = alertCounts(registry([dep(3, '1.0.0', '2026-01-02T12:00:00.000Z', 'active'), dep(2, '1.1.0', '2026-01-02T09:00:00.000Z', 'rolled-back')]));
+  const after = alertCounts(
+    registry([
+      dep(3, '1.0.0', '2026-01-02T12:00:00.000Z', 'active'),
+      dep(2, '1.1.0', '2026-01-02T09:00:00.000Z', 'rolled-back'),
+    ]),
+  );
   assert.equal(after[0].version, '1.0.0');
   assert.equal(after[0].sinceDeploy, 0);
   assert.deepEqual(after[0].byVersion, { '1.0.0': 1, '1.1.0': 2 });
@@ -83,13 +172,30 @@ test('the Datasets node says rows, size, whether the bytes are stored and which 
     digest: `sha256:${'ab'.repeat(32)}`,
     path: 'data/weather.csv',
     rows: 1461,
-    columns: [{ name: 'temp_max', type: 'number' }, { name: 'weather', type: 'string' }],
+    columns: [
+      { name: 'temp_max', type: 'number' },
+      { name: 'weather', type: 'string' },
+    ],
     createdAt: '2026-01-01T00:00:00.000Z',
     stored: { size: 48_640, chunkCount: 3, storedAt: '2026-01-01T00:00:00.000Z' },
     freedAt: null,
     usedBy: [
-      { model: 'weather', version: '1.0.0', role: 'train', path: 'data/weather.csv', aliases: ['production'], archived: false },
-      { model: 'weather', version: '1.0.0', role: 'validation', path: 'data/weather.csv', aliases: ['production'], archived: false },
+      {
+        model: 'weather',
+        version: '1.0.0',
+        role: 'train',
+        path: 'data/weather.csv',
+        aliases: ['production'],
+        archived: false,
+      },
+      {
+        model: 'weather',
+        version: '1.0.0',
+        role: 'validation',
+        path: 'data/weather.csv',
+        aliases: ['production'],
+        archived: false,
+      },
       { model: 'weather', version: '1.1.0', role: 'train', path: 'data/weather.csv', aliases: [], archived: false },
     ],
   };

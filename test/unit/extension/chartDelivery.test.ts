@@ -4,8 +4,18 @@ import { ChartDelivery } from '../../../extension/panels/delivery';
 import type { AppendMessage, HostToWebview, InitMessage } from '../../../webview/protocol';
 
 const control = (title: string): InitMessage =>
-  ({ type: 'init', kind: 'control', title, data: { windows: [], center: 0, ucl: 1, lcl: -1 } }) as unknown as InitMessage;
-const epoch = (step: number): AppendMessage => ({ type: 'append', kind: 'runMetrics', runId: 'r1', points: [{ step, metrics: { loss: 1 / step } }] });
+  ({
+    type: 'init',
+    kind: 'control',
+    title,
+    data: { windows: [], center: 0, ucl: 1, lcl: -1 },
+  }) as unknown as InitMessage;
+const epoch = (step: number): AppendMessage => ({
+  type: 'append',
+  kind: 'runMetrics',
+  runId: 'r1',
+  points: [{ step, metrics: { loss: 1 / step } }],
+});
 const run = (title: string): InitMessage => ({ type: 'init', kind: 'runMetrics', title, data: { runs: [] } });
 
 /** A page of a panel: what it received since it was loaded. */
@@ -28,7 +38,10 @@ test('messages wait for the first ready, then arrive in order', () => {
   h.d.post(epoch(1));
   assert.deepEqual(h.received(), []);
   h.d.ready();
-  assert.deepEqual(h.received().map((m) => m.type), ['init', 'append']);
+  assert.deepEqual(
+    h.received().map((m) => m.type),
+    ['init', 'append'],
+  );
   h.d.post(epoch(2));
   assert.equal(h.received().length, 3);
 });
@@ -60,7 +73,10 @@ test('a reloaded training page gets the init and every epoch appended since, not
   h.d.ready();
   const got = h.received();
   assert.equal(got[0].type === 'init' && got[0].title, 'weather-classifier · training');
-  assert.deepEqual(got.slice(1).map((m) => (m.type === 'append' && m.kind === 'runMetrics' ? m.points[0].step : -1)), [1, 2, 3]);
+  assert.deepEqual(
+    got.slice(1).map((m) => (m.type === 'append' && m.kind === 'runMetrics' ? m.points[0].step : -1)),
+    [1, 2, 3],
+  );
 });
 
 test('appends of another kind, or before any init, are not replayed', () => {
@@ -69,7 +85,10 @@ test('appends of another kind, or before any init, are not replayed', () => {
   h.d.post(control('c'));
   h.d.post(epoch(2));
   h.d.ready();
-  assert.deepEqual(h.received().map((m) => m.type), ['init']);
+  assert.deepEqual(
+    h.received().map((m) => m.type),
+    ['init'],
+  );
 });
 
 test('an export asked for before the page is live is sent once it is', () => {
@@ -77,8 +96,14 @@ test('an export asked for before the page is live is sent once it is', () => {
   h.d.post(control('c'));
   h.d.post({ type: 'export', format: 'png' });
   h.d.ready();
-  assert.deepEqual(h.received().map((m) => m.type), ['init', 'export']);
+  assert.deepEqual(
+    h.received().map((m) => m.type),
+    ['init', 'export'],
+  );
   h.reload();
   h.d.ready();
-  assert.deepEqual(h.received().map((m) => m.type), ['init']);
+  assert.deepEqual(
+    h.received().map((m) => m.type),
+    ['init'],
+  );
 });

@@ -21,20 +21,34 @@ interface Manifest {
 const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Manifest;
 const contributed = manifest.contributes.commands.map((c) => c.command);
 
-interface Declared { id: string; requiresTrust: boolean }
+interface Declared {
+  id: string;
+  requiresTrust: boolean;
+}
 
 function declaredCommands(): Declared[] {
   const source = ts.createSourceFile(INDEX, readFileSync(INDEX, 'utf8'), ts.ScriptTarget.Latest, true);
-  const fn = source.statements.find((s): s is ts.FunctionDeclaration => ts.isFunctionDeclaration(s) && s.name?.text === 'allCommands');
+  const fn = source.statements.find(
+    (s): s is ts.FunctionDeclaration => ts.isFunctionDeclaration(s) && s.name?.text === 'allCommands',
+  );
   assert.ok(fn?.body, `${INDEX} declares function allCommands`);
   const ret = fn.body.statements.find((s): s is ts.ReturnStatement => ts.isReturnStatement(s));
   assert.ok(ret?.expression && ts.isArrayLiteralExpression(ret.expression), 'allCommands returns an array literal');
   return ret.expression.elements.map((el) => {
-    assert.ok(ts.isObjectLiteralExpression(el), `an entry of allCommands is not an object literal: ${el.getText(source)}`);
+    assert.ok(
+      ts.isObjectLiteralExpression(el),
+      `an entry of allCommands is not an object literal: ${el.getText(source)}`,
+    );
     const prop = (name: string) =>
-      el.properties.find((p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && ts.isIdentifier(p.name) && p.name.text === name);
+      el.properties.find(
+        (p): p is ts.PropertyAssignment =>
+          ts.isPropertyAssignment(p) && ts.isIdentifier(p.name) && p.name.text === name,
+      );
     const id = prop('id');
-    assert.ok(id && ts.isStringLiteral(id.initializer), `an entry of allCommands has no literal id: ${el.getText(source).slice(0, 80)}`);
+    assert.ok(
+      id && ts.isStringLiteral(id.initializer),
+      `an entry of allCommands has no literal id: ${el.getText(source).slice(0, 80)}`,
+    );
     const trust = prop('requiresTrust');
     return { id: id.initializer.text, requiresTrust: trust?.initializer.kind === ts.SyntaxKind.TrueKeyword };
   });
@@ -51,8 +65,16 @@ function sources(dir: string): string[] {
 test('the commands the extension registers are exactly the commands package.json contributes', () => {
   const ids = declaredCommands().map((c) => c.id);
   assert.ok(ids.length > 10, `only ${ids.length} commands found in ${INDEX}`);
-  assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'no command id is declared twice');
-  assert.deepEqual(contributed.filter((id, i) => contributed.indexOf(id) !== i), [], 'no command is contributed twice');
+  assert.deepEqual(
+    ids.filter((id, i) => ids.indexOf(id) !== i),
+    [],
+    'no command id is declared twice',
+  );
+  assert.deepEqual(
+    contributed.filter((id, i) => contributed.indexOf(id) !== i),
+    [],
+    'no command is contributed twice',
+  );
   assert.deepEqual([...ids].sort(), [...contributed].sort());
 });
 
@@ -71,20 +93,36 @@ test('every modelops command the extension or the manifest refers to is register
   const refs: string[] = [];
   for (const file of sources(join(REPO, 'extension'))) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:executeCommand\(|\bcommand:\s*)['"`](modelops\.[\w.]+)['"`]/g)) refs.push(`${relative(REPO, file)} → ${m[1]}`);
+    for (const m of text.matchAll(/(?:executeCommand\(|\bcommand:\s*)['"`](modelops\.[\w.]+)['"`]/g))
+      refs.push(`${relative(REPO, file)} → ${m[1]}`);
   }
   const c = manifest.contributes;
-  for (const [menu, items] of Object.entries(c.menus)) for (const i of items) if (i.command) refs.push(`menus.${menu} → ${i.command}`);
-  const links = [...c.viewsWelcome.map((v) => v.contents), ...c.walkthroughs.flatMap((w) => w.steps.map((s) => s.description))];
-  for (const text of links) for (const m of text.matchAll(/\(command:(modelops\.[\w.]+)\)/g)) refs.push(`manifest link → ${m[1]}`);
+  for (const [menu, items] of Object.entries(c.menus))
+    for (const i of items) if (i.command) refs.push(`menus.${menu} → ${i.command}`);
+  const links = [
+    ...c.viewsWelcome.map((v) => v.contents),
+    ...c.walkthroughs.flatMap((w) => w.steps.map((s) => s.description)),
+  ];
+  for (const text of links)
+    for (const m of text.matchAll(/\(command:(modelops\.[\w.]+)\)/g)) refs.push(`manifest link → ${m[1]}`);
   assert.ok(refs.length > 20, `only ${refs.length} references found`);
-  assert.deepEqual(refs.filter((r) => !ids.has(r.split(' → ')[1])), [], 'references to commands that are not registered');
+  assert.deepEqual(
+    refs.filter((r) => !ids.has(r.split(' → ')[1])),
+    [],
+    'references to commands that are not registered',
+  );
 });
 
 test('commands refused in Restricted Mode are hidden from the palette there, and only those', () => {
-  const needTrust = declaredCommands().filter((c) => c.requiresTrust).map((c) => c.id).sort();
+  const needTrust = declaredCommands()
+    .filter((c) => c.requiresTrust)
+    .map((c) => c.id)
+    .sort();
   assert.ok(needTrust.length > 0);
   const palette = manifest.contributes.menus.commandPalette ?? [];
-  const gated = palette.filter((i) => i.command && /\bisWorkspaceTrusted\b/.test(i.when ?? '')).map((i) => i.command).sort();
+  const gated = palette
+    .filter((i) => i.command && /\bisWorkspaceTrusted\b/.test(i.when ?? ''))
+    .map((i) => i.command)
+    .sort();
   assert.deepEqual(gated, needTrust);
 });

@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VersionRecord } from '../../../server/engine/registry/types';
-import { ago, firstConfigError, keyMetric, modelNameIn, shortRunId, suggestModelName, versionContext, versionDescription, versionTooltip } from '../../../extension/tree/format';
+import {
+  ago,
+  firstConfigError,
+  keyMetric,
+  modelNameIn,
+  shortRunId,
+  suggestModelName,
+  versionContext,
+  versionDescription,
+  versionTooltip,
+} from '../../../extension/tree/format';
 
 function version(over: Partial<VersionRecord> = {}): VersionRecord {
   return {
@@ -33,7 +43,10 @@ function version(over: Partial<VersionRecord> = {}): VersionRecord {
 
 test('tree: a version reads "key metric · aliases · where it is deployed"', () => {
   assert.equal(versionDescription(version()), 'acc 0.835');
-  assert.equal(versionDescription(version({ aliases: ['production', 'champion'], deployedTo: ['local'] })), 'acc 0.835 · production, champion · ⇢ local');
+  assert.equal(
+    versionDescription(version({ aliases: ['production', 'champion'], deployedTo: ['local'] })),
+    'acc 0.835 · production, champion · ⇢ local',
+  );
   assert.equal(versionDescription(version({ metrics: { rmse: 2.5 }, archived: true })), 'rmse 2.500 · archived');
   assert.equal(versionDescription(version({ metrics: {} })), '');
   assert.deepEqual(keyMetric({ mae: 1, r2: 0.5 }), ['r2', 0.5]);
@@ -44,7 +57,10 @@ test('tree: a version reads "key metric · aliases · where it is deployed"', ()
 test('tree: contextValue carries the flags the menus test', () => {
   assert.equal(versionContext(version()), 'version');
   const failed = { passed: false, results: [], evaluatedAt: 'x', override: null };
-  assert.equal(versionContext(version({ aliases: ['staging'], deployedTo: ['local'], archived: true, gates: failed })), 'version:aliased:deployed:archived:gates-failed');
+  assert.equal(
+    versionContext(version({ aliases: ['staging'], deployedTo: ['local'], archived: true, gates: failed })),
+    'version:aliased:deployed:archived:gates-failed',
+  );
   assert.equal(versionContext(version({ gates: { ...failed, override: { reason: 'ok', at: 'x' } } })), 'version');
 });
 
@@ -73,13 +89,24 @@ test('names: a model name from a file or folder', () => {
 // Issue 16: Train with a broken, closed config showed the engine's 6-line message; the extension
 // now says how many errors and the first, and opens the config there.
 test('firstConfigError reads the count and the first error of a config-invalid message', () => {
-  const message = "/tmp/ws/modelops.yaml has 2 errors:\n  /tmp/ws/modelops.yaml:9:11 error data.target: 'wether' is not a column of 'data/x.csv'. [unknown-column]\n  /tmp/ws/modelops.yaml:21:3 error Unknown key 'epocs' in train. [unknown-key]";
-  assert.deepEqual(firstConfigError(message), { count: 2, line: 8, character: 10, text: "data.target: 'wether' is not a column of 'data/x.csv'." });
+  const message =
+    "/tmp/ws/modelops.yaml has 2 errors:\n  /tmp/ws/modelops.yaml:9:11 error data.target: 'wether' is not a column of 'data/x.csv'. [unknown-column]\n  /tmp/ws/modelops.yaml:21:3 error Unknown key 'epocs' in train. [unknown-key]";
+  assert.deepEqual(firstConfigError(message), {
+    count: 2,
+    line: 8,
+    character: 10,
+    text: "data.target: 'wether' is not a column of 'data/x.csv'.",
+  });
   assert.equal(firstConfigError('No config at /tmp/ws/modelops.yaml.'), undefined);
 });
 
 test('modelNameIn finds model.name for the training panel title', () => {
-  assert.equal(modelNameIn('version: 1\nmodel:\n  # comment\n\n  task: classification\n  name: weather-classifier   # note\ntrain:\n  name: other\n'), 'weather-classifier');
+  assert.equal(
+    modelNameIn(
+      'version: 1\nmodel:\n  # comment\n\n  task: classification\n  name: weather-classifier   # note\ntrain:\n  name: other\n',
+    ),
+    'weather-classifier',
+  );
   assert.equal(modelNameIn('model:\n  task: x\ntrain:\n  name: other\n'), undefined);
   assert.equal(modelNameIn('model: { name: inline }\n'), undefined);
 });

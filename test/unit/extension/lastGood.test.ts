@@ -15,6 +15,10 @@ test('the last good items stay, marked stale, and a run of failures logs once', 
     assert.equal(a.stale, typed);
     assert.equal(a.log, undefined, 'no log line per keystroke');
   }
-  assert.deepEqual(g.ok(['local', 'staging']), { items: ['local', 'staging'], stale: undefined, log: 'the source loads again' });
+  assert.deepEqual(g.ok(['local', 'staging']), {
+    items: ['local', 'staging'],
+    stale: undefined,
+    log: 'the source loads again',
+  });
   assert.equal(g.ok(['local']).log, undefined);
 });

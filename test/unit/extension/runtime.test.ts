@@ -24,7 +24,11 @@ test('runtime: node on PATH wins over the extension host; the first executable o
     writeFileSync(join(a, 'node'), '#!/bin/sh\n'); // not executable: skipped
     writeFileSync(join(b, 'node'), '#!/bin/sh\n');
     chmodSync(join(b, 'node'), 0o755);
-    const r = resolveSidecarRuntime({ pathEnv: [a, b].join(delimiter), execPath: '/opt/editor/code', platform: 'linux' });
+    const r = resolveSidecarRuntime({
+      pathEnv: [a, b].join(delimiter),
+      execPath: '/opt/editor/code',
+      platform: 'linux',
+    });
     assert.deepEqual(r, { path: join(b, 'node'), source: 'path' });
     assert.equal(findOnPath('node', a, 'linux'), null);
   });
@@ -45,9 +49,18 @@ test('runtime: the setting wins, and a wrong setting is an error that names it',
     chmodSync(exe, 0o755);
     writeFileSync(join(b, 'node'), '');
     chmodSync(join(b, 'node'), 0o755);
-    assert.deepEqual(resolveSidecarRuntime({ setting: exe, pathEnv: b, execPath: '/e' }), { path: exe, source: 'setting' });
-    assert.throws(() => resolveSidecarRuntime({ setting: join(a, 'missing'), pathEnv: b, execPath: '/e' }), /modelops\.sidecar\.nodePath is ".*missing", which is not an executable file/);
-    assert.throws(() => resolveSidecarRuntime({ setting: 'node', pathEnv: b, execPath: '/e' }), /not an executable file/);
+    assert.deepEqual(resolveSidecarRuntime({ setting: exe, pathEnv: b, execPath: '/e' }), {
+      path: exe,
+      source: 'setting',
+    });
+    assert.throws(
+      () => resolveSidecarRuntime({ setting: join(a, 'missing'), pathEnv: b, execPath: '/e' }),
+      /modelops\.sidecar\.nodePath is ".*missing", which is not an executable file/,
+    );
+    assert.throws(
+      () => resolveSidecarRuntime({ setting: 'node', pathEnv: b, execPath: '/e' }),
+      /not an executable file/,
+    );
     // Blank means unset.
     assert.equal(resolveSidecarRuntime({ setting: '  ', pathEnv: b, execPath: '/e' }).source, 'path');
   });

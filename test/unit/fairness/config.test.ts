@@ -29,8 +29,14 @@ ${evaluate}`;
 const errors = (text: string) => analyze(text, { path }).diagnostics.filter((d) => d.severity === 'error');
 
 test('a sensitive column that is not a feature but is in the data is fine; defaults are filled', () => {
-  const a = analyze(doc('classification', '  fairness:\n    sensitive: [sex]\n  gates:\n    demographic_parity_difference: "<= 0.1"\n'), { path });
-  assert.deepEqual(a.diagnostics.filter((d) => d.severity === 'error'), []);
+  const a = analyze(
+    doc('classification', '  fairness:\n    sensitive: [sex]\n  gates:\n    demographic_parity_difference: "<= 0.1"\n'),
+    { path },
+  );
+  assert.deepEqual(
+    a.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   assert.deepEqual(a.config?.evaluate.fairness, { sensitive: ['sex'], metrics: ['accuracy'], minGroupSize: 30 });
   assert.equal(a.config?.evaluate.parsedGates.demographic_parity_difference?.value, 0.1);
 });
@@ -39,23 +45,43 @@ test('an unknown sensitive column is an error naming it, the file and a suggesti
   const e = errors(doc('classification', '  fairness:\n    sensitive: [sexx]\n'));
   assert.equal(e.length, 1);
   assert.equal(e[0].code, 'unknown-column');
-  assert.match(e[0].message, /evaluate\.fairness\.sensitive: 'sexx' is not a column of 'data\/train\.csv'.*Did you mean 'sex'\?/);
+  assert.match(
+    e[0].message,
+    /evaluate\.fairness\.sensitive: 'sexx' is not a column of 'data\/train\.csv'.*Did you mean 'sex'\?/,
+  );
   assert.equal(e[0].range.start.line, 13);
 });
 
 test('a regression asking for demographic parity: in fairness.metrics and as a gate', () => {
-  const e = errors(doc('regression', '  fairness:\n    sensitive: [sex]\n    metrics: [mae, demographic_parity_difference]\n  gates:\n    equalized_odds_difference: "<= 0.1"\n'));
-  assert.deepEqual(e.map((d) => d.code), ['metric-task-mismatch', 'metric-task-mismatch']);
+  const e = errors(
+    doc(
+      'regression',
+      '  fairness:\n    sensitive: [sex]\n    metrics: [mae, demographic_parity_difference]\n  gates:\n    equalized_odds_difference: "<= 0.1"\n',
+    ),
+  );
+  assert.deepEqual(
+    e.map((d) => d.code),
+    ['metric-task-mismatch', 'metric-task-mismatch'],
+  );
   assert.match(e[0].message, /'demographic_parity_difference' .*only for classification/);
   assert.match(e[1].message, /evaluate\.gates: 'equalized_odds_difference'/);
   // A classification metric per group of a regression is a mismatch too.
   const c = errors(doc('regression', '  fairness:\n    sensitive: [sex]\n    metrics: [accuracy]\n'));
-  assert.deepEqual(c.map((d) => d.code), ['metric-task-mismatch']);
+  assert.deepEqual(
+    c.map((d) => d.code),
+    ['metric-task-mismatch'],
+  );
 });
 
 test('a fairness gate without evaluate.fairness is an error; an unknown fairness metric is not in the enum', () => {
   const e = errors(doc('classification', '  gates:\n    demographic_parity_ratio: ">= 0.8"\n'));
-  assert.deepEqual(e.map((d) => d.code), ['fairness-not-configured']);
+  assert.deepEqual(
+    e.map((d) => d.code),
+    ['fairness-not-configured'],
+  );
   const u = errors(doc('classification', '  fairness:\n    sensitive: [sex]\n    metrics: [demographic_parity]\n'));
-  assert.deepEqual(u.map((d) => d.code), ['invalid-enum']);
+  assert.deepEqual(
+    u.map((d) => d.code),
+    ['invalid-enum'],
+  );
 });

@@ -23,11 +23,22 @@ test('fairness on the test split of a real model: values match the predictions; 
   mkdirSync(join(root, 'models'));
   copyFileSync(join(FIX, 'weather-mlp-v1.onnx'), join(root, 'models', 'm.onnx'));
   // The sample data with a 'half' column (first or second half of the year), not a model feature.
-  const lines = readFileSync(join(__dirname, '..', '..', '..', 'examples', 'sample', 'data', 'seattle-weather.csv'), 'utf8').trim().split('\n');
-  writeFileSync(join(root, 'data', 'w.csv'), [`${lines[0]},half`, ...lines.slice(1).map((l) => `${l},${Number(l.slice(5, 7)) <= 6 ? 'H1' : 'H2'}`)].join('\n') + '\n');
+  const lines = readFileSync(
+    join(__dirname, '..', '..', '..', 'examples', 'sample', 'data', 'seattle-weather.csv'),
+    'utf8',
+  )
+    .trim()
+    .split('\n');
+  writeFileSync(
+    join(root, 'data', 'w.csv'),
+    [`${lines[0]},half`, ...lines.slice(1).map((l) => `${l},${Number(l.slice(5, 7)) <= 6 ? 'H1' : 'H2'}`)].join('\n') +
+      '\n',
+  );
   const four = ['precipitation', 'temp_max', 'temp_min', 'wind'];
   const configPath = join(root, 'modelops.yaml');
-  writeFileSync(configPath, `version: 1
+  writeFileSync(
+    configPath,
+    `version: 1
 project: fair
 data:
   train: data/w.csv
@@ -46,7 +57,8 @@ evaluate:
   gates:
     demographic_parity_difference: "<= 1"
     equalized_odds_difference: "< 0"
-`);
+`,
+  );
   const registry = openRegistry(root);
   try {
     const dir = join(root, 'bundle');
@@ -56,7 +68,17 @@ evaluate:
     assert.ok(r.fairness);
 
     // The same rows and predictions, grouped here.
-    const d = await loadTrainingData({ train: 'data/w.csv', format: 'csv', target: 'weather', features: four, split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }, missing: 'drop' }, { configDir: root, root });
+    const d = await loadTrainingData(
+      {
+        train: 'data/w.csv',
+        format: 'csv',
+        target: 'weather',
+        features: four,
+        split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
+        missing: 'drop',
+      },
+      { configDir: root, root },
+    );
     const rt = await openOnnxFile(join(FIX, 'weather-mlp-v1.onnx'));
     const preds = await rt.predict(d.test.rows);
     const labels = rt.labels!;
@@ -69,13 +91,28 @@ evaluate:
       };
       dpd = Math.max(dpd, Math.abs(rate('H1') - rate('H2')));
     }
-    assert.ok(Math.abs((r.fairness.fairness.demographic_parity_difference as number) - dpd) < 1e-12, `${r.fairness.fairness.demographic_parity_difference} vs ${dpd}`);
+    assert.ok(
+      Math.abs((r.fairness.fairness.demographic_parity_difference as number) - dpd) < 1e-12,
+      `${r.fairness.fairness.demographic_parity_difference} vs ${dpd}`,
+    );
     assert.equal(r.metrics.demographic_parity_difference, r.fairness.fairness.demographic_parity_difference);
-    assert.deepEqual(r.fairness.breakdowns[0].groups.map((g) => g.name), ['half=H1', 'half=H2']);
-    assert.equal(r.fairness.breakdowns[0].groups.reduce((a, g) => a + g.count, 0), r.rows);
+    assert.deepEqual(
+      r.fairness.breakdowns[0].groups.map((g) => g.name),
+      ['half=H1', 'half=H2'],
+    );
+    assert.equal(
+      r.fairness.breakdowns[0].groups.reduce((a, g) => a + g.count, 0),
+      r.rows,
+    );
 
     assert.ok(r.gates);
-    assert.deepEqual(r.gates.results.map((g) => [g.metric, g.passed]), [['demographic_parity_difference', true], ['equalized_odds_difference', false]]);
+    assert.deepEqual(
+      r.gates.results.map((g) => [g.metric, g.passed]),
+      [
+        ['demographic_parity_difference', true],
+        ['equalized_odds_difference', false],
+      ],
+    );
     assert.equal(gateState(r.version.gates), 'failed');
     assert.equal(r.run.metrics.demographic_parity_difference, r.metrics.demographic_parity_difference);
   } finally {

@@ -18,10 +18,16 @@ test('a protected alias moves only with an approval by someone other than the au
       assert.equal(alice.getVersion(ref).registeredBy, ALICE);
       assert.throws(
         () => alice.setAlias('weather', 'production', '1.0.0'),
-        (e: unknown) => codeOf(e) === 'approval-required' && /production/.test(String(e)) && /modelops approve weather@1\.0\.0 --for production/.test((e as { hint: string }).hint),
+        (e: unknown) =>
+          codeOf(e) === 'approval-required' &&
+          /production/.test(String(e)) &&
+          /modelops approve weather@1\.0\.0 --for production/.test((e as { hint: string }).hint),
       );
       // The author may not approve their own version under separation of duties.
-      assert.throws(() => alice.approve(ref, { scope: 'alias', name: 'production', comment: 'mine' }), (e: unknown) => codeOf(e) === 'approval-by-author');
+      assert.throws(
+        () => alice.approve(ref, { scope: 'alias', name: 'production', comment: 'mine' }),
+        (e: unknown) => codeOf(e) === 'approval-by-author',
+      );
       // Unprotected aliases are unaffected.
       alice.setAlias('weather', 'staging', '1.0.0');
     } finally {
@@ -42,7 +48,8 @@ test('a protected alias moves only with an approval by someone other than the au
       assert.equal(move.toVersion, '1.0.0');
       const log = again.auditLog({ model: 'weather' });
       const actions = again.auditLog().map((e) => e.action);
-      for (const a of ['version.register', 'policy.change', 'approval.grant', 'alias.set']) assert.ok(actions.includes(a), a);
+      for (const a of ['version.register', 'policy.change', 'approval.grant', 'alias.set'])
+        assert.ok(actions.includes(a), a);
       const set = log.filter((e) => e.action === 'alias.set' && e.alias === 'production')[0];
       assert.equal(set.actor, ALICE);
       assert.equal((set.after as { approvalId: number }).approvalId, again.listApprovals()[0].id);
@@ -67,7 +74,10 @@ test('an approval is void when the version it names no longer has the approved a
     const reg = as(ws, ALICE, POLICY);
     try {
       assert.equal(reg.listApprovals()[0].valid, false);
-      assert.throws(() => reg.setAlias('weather', 'production', '1.0.0'), (e: unknown) => codeOf(e) === 'approval-void' && /void/.test(String(e)));
+      assert.throws(
+        () => reg.setAlias('weather', 'production', '1.0.0'),
+        (e: unknown) => codeOf(e) === 'approval-void' && /void/.test(String(e)),
+      );
     } finally {
       reg.close();
     }
@@ -83,7 +93,10 @@ test('protection is read from registry: in modelops.yaml, and lifting it is audi
     await registerAs(ws, ALICE, 'm');
     const reg = openRegistry(ws.root, { actor: ALICE });
     try {
-      assert.throws(() => reg.setAlias('weather', 'production', '1.0.0'), (e: unknown) => codeOf(e) === 'approval-required');
+      assert.throws(
+        () => reg.setAlias('weather', 'production', '1.0.0'),
+        (e: unknown) => codeOf(e) === 'approval-required',
+      );
       // Without separation of duties the author may approve.
       reg.approve('weather@1.0.0', { scope: 'alias', name: 'production' });
       reg.setAlias('weather', 'production', '1.0.0');
@@ -93,7 +106,10 @@ test('protection is read from registry: in modelops.yaml, and lifting it is audi
       assert.equal(changes.length, 2);
       assert.deepEqual(changes[1].after, { protectedAliases: [], separationOfDuties: false });
       ws.file('modelops.yaml', 'registry: [unclosed\n');
-      assert.throws(() => reg.setAlias('weather', 'canary2', '1.0.0'), (e: unknown) => codeOf(e) === 'policy-unreadable' && /modelops\.yaml/.test(String(e)));
+      assert.throws(
+        () => reg.setAlias('weather', 'canary2', '1.0.0'),
+        (e: unknown) => codeOf(e) === 'policy-unreadable' && /modelops\.yaml/.test(String(e)),
+      );
     } finally {
       reg.close();
     }
@@ -107,15 +123,34 @@ test('deploy refuses a requireApproval target without an approval, before touchi
   try {
     const ref = await registerAs(ws, ALICE, 'm');
     const config = {
-      deploy: { targets: { prod: { type: 'http', url: 'http://127.0.0.1:1', requireApproval: true, separationOfDuties: true, smokeTest: { rows: 5, tolerance: 1e-6 } } } },
+      deploy: {
+        targets: {
+          prod: {
+            type: 'http',
+            url: 'http://127.0.0.1:1',
+            requireApproval: true,
+            separationOfDuties: true,
+            smokeTest: { rows: 5, tolerance: 1e-6 },
+          },
+        },
+      },
     } as unknown as ModelOpsConfig;
     const reg = as(ws, ALICE);
     try {
       reg.recordGates(ref, { passed: true, results: [], evaluatedAt: new Date().toISOString(), override: null });
       const attempt = () => deploy({ registry: reg, config, ref, target: 'prod', tokenFor: () => 'tok' });
-      await assert.rejects(attempt(), (e: unknown) => codeOf(e) === 'approval-required' && /deploy\.targets\.prod\.requireApproval/.test(String(e)) && /modelops approve weather@1\.0\.0 --for prod/.test((e as { hint: string }).hint));
+      await assert.rejects(
+        attempt(),
+        (e: unknown) =>
+          codeOf(e) === 'approval-required' &&
+          /deploy\.targets\.prod\.requireApproval/.test(String(e)) &&
+          /modelops approve weather@1\.0\.0 --for prod/.test((e as { hint: string }).hint),
+      );
       // The author approving does not count under separationOfDuties.
-      assert.throws(() => reg.approve(ref, { scope: 'target', name: 'prod', separationOfDuties: true }), (e: unknown) => codeOf(e) === 'approval-by-author');
+      assert.throws(
+        () => reg.approve(ref, { scope: 'target', name: 'prod', separationOfDuties: true }),
+        (e: unknown) => codeOf(e) === 'approval-by-author',
+      );
     } finally {
       reg.close();
     }
@@ -125,7 +160,10 @@ test('deploy refuses a requireApproval target without an approval, before touchi
     const reg2 = as(ws, ALICE);
     try {
       // Past the approval check, the deploy fails on the unreachable endpoint instead.
-      await assert.rejects(deploy({ registry: reg2, config, ref, target: 'prod', tokenFor: () => 'tok' }), (e: unknown) => !/approval/.test(codeOf(e)));
+      await assert.rejects(
+        deploy({ registry: reg2, config, ref, target: 'prod', tokenFor: () => 'tok' }),
+        (e: unknown) => !/approval/.test(codeOf(e)),
+      );
       const failed = reg2.auditLog().filter((e) => e.action === 'deploy.failed');
       assert.equal(failed.length, 1);
       assert.equal((failed[0].after as { approvalId: number }).approvalId, reg2.listApprovals()[0].id);
@@ -146,21 +184,34 @@ test('modelops approve / approvals list: targets from the config, bad input refu
     );
     ws.file('d.csv', 'x,y\n1,2\n');
     await registerAs(ws, ALICE, 'm');
-    const missing = await runCli(approveCommand, ws.root, ['weather@9.9.9', '--for', 'production'], { MODELOPS_ACTOR: BOB });
+    const missing = await runCli(approveCommand, ws.root, ['weather@9.9.9', '--for', 'production'], {
+      MODELOPS_ACTOR: BOB,
+    });
     assert.equal(missing.code, 1);
     assert.match(missing.err, /No version weather@9\.9\.9/);
-    const self = await runCli(approveCommand, ws.root, ['weather@1.0.0', '--for', 'prod'], { MODELOPS_ACTOR: 'alice@example.com' });
+    const self = await runCli(approveCommand, ws.root, ['weather@1.0.0', '--for', 'prod'], {
+      MODELOPS_ACTOR: 'alice@example.com',
+    });
     assert.equal(self.code, 1);
     assert.match(self.err, /cannot approve it for 'prod': separation of duties/);
-    const ok = await runCli(approveCommand, ws.root, ['weather@1.0.0', '--for', 'prod', '--comment', 'looks good', '--json'], { MODELOPS_ACTOR: BOB });
+    const ok = await runCli(
+      approveCommand,
+      ws.root,
+      ['weather@1.0.0', '--for', 'prod', '--comment', 'looks good', '--json'],
+      { MODELOPS_ACTOR: BOB },
+    );
     assert.equal(ok.code, 0, ok.err);
     assert.equal(JSON.parse(ok.text).scope, 'target');
-    const alias = await runCli(approveCommand, ws.root, ['weather@1.0.0', '--for', 'production'], { MODELOPS_ACTOR: BOB });
+    const alias = await runCli(approveCommand, ws.root, ['weather@1.0.0', '--for', 'production'], {
+      MODELOPS_ACTOR: BOB,
+    });
     assert.equal(alias.code, 0, alias.err);
     assert.match(alias.text, /for alias 'production' by Bob Reviewer/);
     const list = await runCli(approvalsCommand, ws.root, ['list', '--json']);
     assert.deepEqual(
-      JSON.parse(list.text).map((a: { scope: string; name: string; valid: boolean }) => `${a.scope}:${a.name}:${a.valid}`),
+      JSON.parse(list.text).map(
+        (a: { scope: string; name: string; valid: boolean }) => `${a.scope}:${a.name}:${a.valid}`,
+      ),
       ['alias:production:true', 'target:prod:true'],
     );
   } finally {

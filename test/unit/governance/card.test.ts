@@ -32,18 +32,54 @@ async function workspace() {
   ws.file('d.csv', 'temp_max,wind,weather\n1,2,rain\n');
   ws.file('model.pt', 'weights');
   const reg = as(ws, ALICE);
-  const ds = reg.recordDataset({ digest: `sha256:${'a'.repeat(64)}`, path: 'd.csv', rows: 1, columns: [{ name: 'temp_max', type: 'number' }, { name: 'wind', type: 'number' }, { name: 'weather', type: 'string' }] });
-  await reg.registerVersion({ model: 'weather', source: 'model.pt', configPath: 'modelops.yaml', note: XSS, tags: ['t<b>'], metrics: { accuracy: 0.91 }, datasets: [{ role: 'train', path: 'd.csv', digest: ds.digest }] });
+  const ds = reg.recordDataset({
+    digest: `sha256:${'a'.repeat(64)}`,
+    path: 'd.csv',
+    rows: 1,
+    columns: [
+      { name: 'temp_max', type: 'number' },
+      { name: 'wind', type: 'number' },
+      { name: 'weather', type: 'string' },
+    ],
+  });
+  await reg.registerVersion({
+    model: 'weather',
+    source: 'model.pt',
+    configPath: 'modelops.yaml',
+    note: XSS,
+    tags: ['t<b>'],
+    metrics: { accuracy: 0.91 },
+    datasets: [{ role: 'train', path: 'd.csv', digest: ds.digest }],
+  });
   reg.recordGates('weather@1.0.0', {
     passed: true,
     evaluatedAt: '2024-01-01T00:00:00.000Z',
     override: null,
-    results: [{ metric: 'accuracy', expression: '>= 0.9', op: '>=', threshold: 0.9, actual: 0.91, passed: true, reference: null, message: 'accuracy 0.910 ≥ 0.900' }],
+    results: [
+      {
+        metric: 'accuracy',
+        expression: '>= 0.9',
+        op: '>=',
+        threshold: 0.9,
+        actual: 0.91,
+        passed: true,
+        reference: null,
+        message: 'accuracy 0.910 ≥ 0.900',
+      },
+    ],
   });
   reg.close();
   const bob = as(ws, `Bob ${XSS}`);
   bob.approve('weather@1.0.0', { scope: 'alias', name: 'production', comment: XSS });
-  bob.recordDeployment({ target: 'local', model: 'weather', version: '1.0.0', status: 'active', previousVersion: null, steps: [], reason: XSS });
+  bob.recordDeployment({
+    target: 'local',
+    model: 'weather',
+    version: '1.0.0',
+    status: 'active',
+    previousVersion: null,
+    steps: [],
+    reason: XSS,
+  });
   return { ws, reg: bob };
 }
 
@@ -57,7 +93,20 @@ test('the card has the sections of Mitchell et al. (2019), from the registry and
     assert.equal(card.approvals.length, 1);
     assert.equal(card.deployments.length, 1);
     const md = renderCardMarkdown(card);
-    for (const h of ['Model details', 'Intended use', 'Out-of-scope uses', 'Training and evaluation data', 'Metrics and gates', 'Fairness by group', 'Global explanations', 'Ethical considerations', 'Caveats and recommendations', 'Approvals', 'Audit entries', 'Deployment history']) {
+    for (const h of [
+      'Model details',
+      'Intended use',
+      'Out-of-scope uses',
+      'Training and evaluation data',
+      'Metrics and gates',
+      'Fairness by group',
+      'Global explanations',
+      'Ethical considerations',
+      'Caveats and recommendations',
+      'Approvals',
+      'Audit entries',
+      'Deployment history',
+    ]) {
       assert.match(md, new RegExp(`^## ${h}$`, 'm'), h);
     }
     assert.match(md, /Not computed: per-group metrics/);
@@ -82,11 +131,42 @@ test('the HTML card is self-contained under a strict CSP and escapes every store
     const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html);
     assert.ok(csp);
     const policy = csp[1].replace(/&#39;/g, "'");
-    assert.match(policy, /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; img-src 'none'; base-uri 'none'; form-action 'none'$/);
+    assert.match(
+      policy,
+      /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; img-src 'none'; base-uri 'none'; form-action 'none'$/,
+    );
     assert.doesNotMatch(policy, /script-src|unsafe/);
     // No markup from stored strings: only the page's own tags appear.
     const tags = new Set([...html.matchAll(/<\/?([a-zA-Z][a-zA-Z0-9]*)/g)].map((m) => m[1].toLowerCase()));
-    assert.deepEqual([...tags].filter((t) => !['html', 'head', 'meta', 'title', 'style', 'body', 'h1', 'h2', 'p', 'section', 'dl', 'dt', 'dd', 'ul', 'li', 'table', 'thead', 'tbody', 'tr', 'th', 'td'].includes(t)), []);
+    assert.deepEqual(
+      [...tags].filter(
+        (t) =>
+          ![
+            'html',
+            'head',
+            'meta',
+            'title',
+            'style',
+            'body',
+            'h1',
+            'h2',
+            'p',
+            'section',
+            'dl',
+            'dt',
+            'dd',
+            'ul',
+            'li',
+            'table',
+            'thead',
+            'tbody',
+            'tr',
+            'th',
+            'td',
+          ].includes(t),
+      ),
+      [],
+    );
     assert.doesNotMatch(html, /<script|<img/i);
     assert.match(html, /&#60;script&#62;alert\(1\)&#60;\/script&#62;/);
     assert.doesNotMatch(html, /<[^>]*\b(src|href)=/);

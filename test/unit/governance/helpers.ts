@@ -15,18 +15,34 @@ export function as(ws: TempWorkspace, actor: string, aliasPolicy?: AliasPolicy):
 }
 
 /** Registers `file` (written with `content`) as model@version and closes the registry. */
-export async function registerAs(ws: TempWorkspace, actor: string, content: string, version?: string, model = 'weather'): Promise<string> {
+export async function registerAs(
+  ws: TempWorkspace,
+  actor: string,
+  content: string,
+  version?: string,
+  model = 'weather',
+): Promise<string> {
   const reg = as(ws, actor);
   try {
     ws.file(`m-${content.length}-${version ?? 'x'}.pt`, content);
-    const v = await reg.registerVersion({ model, source: `m-${content.length}-${version ?? 'x'}.pt`, ...(version ? { version } : {}), note: 'n' });
+    const v = await reg.registerVersion({
+      model,
+      source: `m-${content.length}-${version ?? 'x'}.pt`,
+      ...(version ? { version } : {}),
+      note: 'n',
+    });
     return `${v.model}@${v.version}`;
   } finally {
     reg.close();
   }
 }
 
-export async function runCli(cmd: CliCommand, cwd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; text: string; err: string }> {
+export async function runCli(
+  cmd: CliCommand,
+  cwd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; text: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIO = { cwd, out: (t) => out.push(t), err: (t) => err.push(t), isTTY: false, env };

@@ -2,7 +2,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CbpeScratch, Calibration, IsotonicCalibrator, checkCalibration, estimateWindow, reliability } from '../../../server/engine/monitoring/cbpe';
+import {
+  CbpeScratch,
+  Calibration,
+  IsotonicCalibrator,
+  checkCalibration,
+  estimateWindow,
+  reliability,
+} from '../../../server/engine/monitoring/cbpe';
 import { monitor, type MonitoredModel } from '../../../server/engine/monitoring';
 import { openRegistry } from '../../../server/engine/registry';
 import type { ModelOpsConfig } from '../../../server/engine/config/types';
@@ -83,7 +90,10 @@ function realised(pred: Int32Array, truth: Int32Array, start: number, end: numbe
 test('isotonic regression is the non-decreasing least-squares step function', () => {
   const iso = new IsotonicCalibrator([0.1, 0.2, 0.3, 0.4, 0.5], [0, 1, 0, 1, 1]);
   // PAV pools (0.2, 0.3) into 0.5: steps 0, 0.5, 0.5, 1, 1.
-  assert.deepEqual([0.1, 0.2, 0.3, 0.4, 0.5].map((x) => iso.predict(x)), [0, 0.5, 0.5, 1, 1]);
+  assert.deepEqual(
+    [0.1, 0.2, 0.3, 0.4, 0.5].map((x) => iso.predict(x)),
+    [0, 0.5, 0.5, 1, 1],
+  );
   assert.equal(iso.predict(0), 0);
   assert.equal(iso.predict(0.9), 1);
 });
@@ -123,7 +133,10 @@ test('over-confident probabilities are found miscalibrated and recalibrated with
   const r = realised(pred, truth, 5_000, n);
   // The raw probabilities overstate accuracy; the calibrated estimate is within 4 standard errors.
   assert.ok(raw.accuracy! - r.accuracy > 0.05, `raw ${raw.accuracy} vs realised ${r.accuracy}`);
-  assert.ok(Math.abs(fixed.accuracy! - r.accuracy) < 4 * fixed.accuracyStdErr!, `calibrated ${fixed.accuracy} vs realised ${r.accuracy}`);
+  assert.ok(
+    Math.abs(fixed.accuracy! - r.accuracy) < 4 * fixed.accuracyStdErr!,
+    `calibrated ${fixed.accuracy} vs realised ${r.accuracy}`,
+  );
   // Too few labelled rows: no calibrator, and the report says why.
   const few = checkCalibration(shown, K, pred, truth, 0, 60);
   if (few.check.miscalibrated) assert.match(few.check.note ?? '', /at least 100/);
@@ -159,10 +172,21 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
           version: '1.0.0',
           latencyMs: 1,
           inputs: { x: rows.map((i) => i % 7) },
-          outputs: { label: rows.map((i) => labels[d.pred[i]]), probabilities: rows.map((i) => Array.from(d.shown.subarray(i * K, i * K + K))) },
+          outputs: {
+            label: rows.map((i) => labels[d.pred[i]]),
+            probabilities: rows.map((i) => Array.from(d.shown.subarray(i * K, i * K + K))),
+          },
         }),
       );
-      if (labelled) lines.push(JSON.stringify({ type: 'feedback', id, time: '2026-01-01T00:00:01.000Z', labels: rows.map((i) => labels[d.truth[i]]) }));
+      if (labelled)
+        lines.push(
+          JSON.stringify({
+            type: 'feedback',
+            id,
+            time: '2026-01-01T00:00:01.000Z',
+            labels: rows.map((i) => labels[d.truth[i]]),
+          }),
+        );
     }
   };
   emit(good, 0, true);
@@ -172,20 +196,46 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
   const registry = openRegistry(join(tmp.dir, 'ws'));
   // A registered version to monitor; its columns and labels are given by manifestFor below.
   await makeBundle(join(tmp.dir, 'bundle'), 1);
-  await registry.registerVersion({ model: 'weather', source: join(tmp.dir, 'bundle'), version: '1.0.0', format: 'modelops-tfjs' });
+  await registry.registerVersion({
+    model: 'weather',
+    source: join(tmp.dir, 'bundle'),
+    version: '1.0.0',
+    format: 'modelops-tfjs',
+  });
   const config: ModelOpsConfig = {
     version: 1,
     project: 't',
-    data: { train: 'x.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 }, missing: 'drop' },
+    data: {
+      train: 'x.csv',
+      format: 'csv',
+      target: 'weather',
+      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
+      missing: 'drop',
+    },
     model: { name: 'weather', task: 'classification', framework: 'tfjs' },
     train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
     evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: { targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } } },
-    monitor: { target: 'local', window: 200, controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] }, drift: {}, alerts: { notify: false } },
+    deploy: {
+      targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
+    },
+    monitor: {
+      target: 'local',
+      window: 200,
+      controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] },
+      drift: {},
+      alerts: { notify: false },
+    },
   };
   const model: MonitoredModel = { task: 'classification', labels, features: [{ name: 'x', kind: 'numeric' }] };
   try {
-    const r = await monitor({ registry, config, target: 'local', model: 'weather', logDir, manifestFor: async () => model });
+    const r = await monitor({
+      registry,
+      config,
+      target: 'local',
+      model: 'weather',
+      logDir,
+      manifestFor: async () => model,
+    });
     assert.equal(r.windows.length, 12);
     assert.ok(r.estimated, 'CBPE ran');
     assert.equal(r.estimated.calibration.miscalibrated, false);
@@ -196,15 +246,28 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
     assert.equal(r.chart!.side, 'lower');
     for (let i = 0; i < 8; i++) {
       const w = r.windows[i];
-      assert.ok(Math.abs(w.accuracy! - w.estimatedAccuracy!) < 0.1, `window ${i}: realised ${w.accuracy}, estimated ${w.estimatedAccuracy}`);
+      assert.ok(
+        Math.abs(w.accuracy! - w.estimatedAccuracy!) < 0.1,
+        `window ${i}: realised ${w.accuracy}, estimated ${w.estimatedAccuracy}`,
+      );
       assert.equal(r.chart!.estimated![i], w.estimatedAccuracy);
     }
     // Estimated chart: every window, the unlabelled ones far below.
     assert.equal(r.estimated.chart!.values.length, 12);
     assert.ok(r.windows[11].labelled === 0 && r.windows[11].estimatedAccuracy! < 0.6);
     const est = r.alerts.filter((a) => a.estimated);
-    assert.ok(est.some((a) => a.rule === 'cbpe:we1' && /Estimated accuracy/.test(a.message) && /0 of 200 rows labelled/.test(a.message)), JSON.stringify(r.alerts.map((a) => a.message)));
-    assert.ok(est.every((a) => r.estimated!.chartWindows[r.estimated!.chart!.violations[0].index] >= 8 && a.rule.startsWith('cbpe:')));
+    assert.ok(
+      est.some(
+        (a) =>
+          a.rule === 'cbpe:we1' && /Estimated accuracy/.test(a.message) && /0 of 200 rows labelled/.test(a.message),
+      ),
+      JSON.stringify(r.alerts.map((a) => a.message)),
+    );
+    assert.ok(
+      est.every(
+        (a) => r.estimated!.chartWindows[r.estimated!.chart!.violations[0].index] >= 8 && a.rule.startsWith('cbpe:'),
+      ),
+    );
     // No realised alert could have fired: the low windows have no labels.
     assert.ok(r.alerts.filter((a) => !a.estimated && a.rule.startsWith('we')).length === 0);
   } finally {

@@ -27,11 +27,19 @@ function config(webhook: string, method: 'psi' | 'ks' = 'psi'): ModelOpsConfig {
   return {
     version: 1,
     project: 't',
-    data: { train: 'x.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 }, missing: 'drop' },
+    data: {
+      train: 'x.csv',
+      format: 'csv',
+      target: 'weather',
+      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
+      missing: 'drop',
+    },
     model: { name: 'weather', task: 'classification', framework: 'tfjs' },
     train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
     evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: { targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } } },
+    deploy: {
+      targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
+    },
     monitor: {
       target: 'local',
       window: 100,
@@ -48,7 +56,12 @@ before(async () => {
   manifest = await makeBundle(bundle, 1);
   registry = openRegistry(tmp.dir);
   await registry.registerVersion({ model: 'weather', source: bundle, version: '1.0.0', format: 'modelops-tfjs' });
-  server = await startModelServer({ port: 0, storeDir: targetStoreDir(registry.storeDir, 'local'), token: null, log: { flushMs: 10 } });
+  server = await startModelServer({
+    port: 0,
+    storeDir: targetStoreDir(registry.storeDir, 'local'),
+    token: null,
+    log: { flushMs: 10 },
+  });
   await server.repository.load('weather', '1.0.0', bundle);
   hook = createServer((req, res) => {
     let body = '';
@@ -66,8 +79,13 @@ before(async () => {
     const w = Math.floor(req / 10);
     const rows = makeRows(10, req + 1, w >= 10 ? 25 : 0);
     const id = `r${req}`;
-    const res = await fetch(server.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(rows, id)) });
-    const out = ((await res.json()) as { outputs: Array<{ name: string; data: string[] }> }).outputs.find((o) => o.name === 'label')!.data;
+    const res = await fetch(server.url + '/v2/models/weather/infer', {
+      method: 'POST',
+      body: JSON.stringify(inferBody(rows, id)),
+    });
+    const out = ((await res.json()) as { outputs: Array<{ name: string; data: string[] }> }).outputs.find(
+      (o) => o.name === 'label',
+    )!.data;
     const labels = out.map((p, i) => {
       k++;
       const wrong = w >= 10 ? k % 10 < 7 : k % 10 === 0;
@@ -76,10 +94,14 @@ before(async () => {
       return truth;
     });
     // Feedback for all but the last request of each window: some rows stay unlabelled.
-    if (req % 10 !== 9) await fetch(server.url + '/v2/models/weather/feedback', { method: 'POST', body: JSON.stringify({ id, labels }) });
+    if (req % 10 !== 9)
+      await fetch(server.url + '/v2/models/weather/feedback', { method: 'POST', body: JSON.stringify({ id, labels }) });
   }
   // 30 more predictions: an incomplete window.
-  await fetch(server.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(30, 999))) });
+  await fetch(server.url + '/v2/models/weather/infer', {
+    method: 'POST',
+    body: JSON.stringify(inferBody(makeRows(30, 999))),
+  });
   await server.log!.flush();
 });
 
@@ -110,7 +132,11 @@ test('windows carry accuracy from feedback, the prediction distribution and drif
   // PSI of a window equals the drift module on the same numbers.
   const prof = manifest.profile.features.temp_max as NumericProfile;
   const last = r.windows[11];
-  const expected = psiNumeric(prof.sample, sent.slice(1100, 1200).map((s) => s.temp_max), prof.quantiles);
+  const expected = psiNumeric(
+    prof.sample,
+    sent.slice(1100, 1200).map((s) => s.temp_max),
+    prof.quantiles,
+  );
   assert.ok(Math.abs(last.drift.temp_max - expected) < 1e-12);
   assert.ok(r.windows[0].drift.temp_max < 0.2);
   assert.ok(last.drift.temp_max > 0.2);
@@ -124,7 +150,10 @@ test('windows carry accuracy from feedback, the prediction distribution and drif
 test('KS drift: the statistic per window and the p-value of the latest window', async () => {
   const r = await monitor({ registry, config: config(hookUrl(), 'ks'), alert: false });
   const prof = manifest.profile.features.temp_max as NumericProfile;
-  const ks = ks2samp(prof.sample, sent.slice(1100, 1200).map((s) => s.temp_max));
+  const ks = ks2samp(
+    prof.sample,
+    sent.slice(1100, 1200).map((s) => s.temp_max),
+  );
   const f = r.drift!.features.find((x) => x.name === 'temp_max')!;
   assert.ok(Math.abs(f.score - ks.statistic) < 1e-12);
   assert.ok(Math.abs(f.pValue! - ks.pValue) < 1e-12);
@@ -148,10 +177,18 @@ test('the drift window is its own setting: the drift of each window looks at the
   const r = await monitor({ registry, config: c, alert: false });
   const prof = manifest.profile.features.temp_max as NumericProfile;
   const last = r.windows[11];
-  const expected = psiNumeric(prof.sample, sent.slice(900, 1200).map((s) => s.temp_max), prof.quantiles);
+  const expected = psiNumeric(
+    prof.sample,
+    sent.slice(900, 1200).map((s) => s.temp_max),
+    prof.quantiles,
+  );
   assert.ok(Math.abs(last.drift.temp_max - expected) < 1e-12, `${last.drift.temp_max} vs ${expected}`);
   // The first window has fewer than 300 predictions before its end: it uses what there is.
-  const first = psiNumeric(prof.sample, sent.slice(0, 100).map((s) => s.temp_max), prof.quantiles);
+  const first = psiNumeric(
+    prof.sample,
+    sent.slice(0, 100).map((s) => s.temp_max),
+    prof.quantiles,
+  );
   assert.ok(Math.abs(r.windows[0].drift.temp_max - first) < 1e-12);
   assert.equal(r.drift!.window, 300);
   assert.equal(r.drift!.method, 'psi');
@@ -183,12 +220,26 @@ test('alerts are recorded once, sent to the webhook, and a failing webhook never
 });
 
 test('an http target: the log is downloaded through the management API with the token', async () => {
-  const remote = await startModelServer({ port: 0, storeDir: join(tmp.dir, 'remote'), token: 'remote-tok-91', log: { flushMs: 10 } });
+  const remote = await startModelServer({
+    port: 0,
+    storeDir: join(tmp.dir, 'remote'),
+    token: 'remote-tok-91',
+    log: { flushMs: 10 },
+  });
   try {
     await remote.repository.load('weather', '1.0.0', join(tmp.dir, 'bundle'));
-    for (let i = 0; i < 25; i++) await fetch(remote.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(4, i + 1))) });
+    for (let i = 0; i < 25; i++)
+      await fetch(remote.url + '/v2/models/weather/infer', {
+        method: 'POST',
+        body: JSON.stringify(inferBody(makeRows(4, i + 1))),
+      });
     const cfg = config(hookUrl());
-    cfg.deploy!.targets.edge = { type: 'http', url: remote.url, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } };
+    cfg.deploy!.targets.edge = {
+      type: 'http',
+      url: remote.url,
+      requireApproval: false,
+      smokeTest: { rows: 5, tolerance: 1e-6 },
+    };
     cfg.monitor!.target = 'edge';
     const r = await monitor({ registry, config: cfg, alert: false, tokenFor: () => 'remote-tok-91' });
     assert.equal(r.totalPredictions, 100);

@@ -22,14 +22,32 @@ function profile(): MonitoredModel['profile'] {
   return {
     rows: 200,
     features: {
-      x: { kind: 'numeric', count: 200, missing: 0, mean: 4.9, std: 2.9, min: 0, max: 9.8, quantiles: Array.from({ length: 11 }, (_, k) => k * 0.98), sample },
+      x: {
+        kind: 'numeric',
+        count: 200,
+        missing: 0,
+        mean: 4.9,
+        std: 2.9,
+        min: 0,
+        max: 9.8,
+        quantiles: Array.from({ length: 11 }, (_, k) => k * 0.98),
+        sample,
+      },
       c: { kind: 'categorical', count: 200, missing: 0, counts: { red: 50, green: 50, blue: 100 } },
     },
     predictions: { kind: 'categorical', count: 200, missing: 0, counts: { A: 80, B: 70, C: 50 } },
   };
 }
 
-const model: MonitoredModel = { task: 'classification', labels: LABELS, features: [{ name: 'x', kind: 'numeric' }, { name: 'c', kind: 'categorical' }], profile: profile() };
+const model: MonitoredModel = {
+  task: 'classification',
+  labels: LABELS,
+  features: [
+    { name: 'x', kind: 'numeric' },
+    { name: 'c', kind: 'categorical' },
+  ],
+  profile: profile(),
+};
 
 /**
  * `requests` requests of 5 rows; the feedback of request q comes after request q + delay(q)
@@ -55,13 +73,21 @@ function writeLog(dir: string, requests: number, delay: (q: number) => number): 
         time: new Date(Date.UTC(2026, 0, 1) + q * 1000).toISOString(),
         version: '1.0.0',
         latencyMs: (q % 13) / 4,
-        inputs: { x: rows.map((i) => ((i * 37) % 100) / 10 + shift), c: rows.map((i) => CATS[(i + (shift ? 1 : 0)) % 4]) },
+        inputs: {
+          x: rows.map((i) => ((i * 37) % 100) / 10 + shift),
+          c: rows.map((i) => CATS[(i + (shift ? 1 : 0)) % 4]),
+        },
         outputs: { label: pred, probabilities: probs },
       }),
     );
     if (q % 7 !== 6) {
       const at = q + delay(q);
-      const fb = JSON.stringify({ type: 'feedback', id: `r${q}`, time: '2026-01-02T00:00:00.000Z', labels: rows.map((i) => LABELS[(i * 7 + (i % 4 === 0 ? 1 : 0)) % 3]) });
+      const fb = JSON.stringify({
+        type: 'feedback',
+        id: `r${q}`,
+        time: '2026-01-02T00:00:00.000Z',
+        labels: rows.map((i) => LABELS[(i * 7 + (i % 4 === 0 ? 1 : 0)) % 3]),
+      });
       due.set(at, [...(due.get(at) ?? []), fb]);
     }
     for (const fb of due.get(q) ?? []) lines.push(fb);
@@ -75,16 +101,35 @@ async function setup(name: string) {
   const tmp = tempDir('monitor-stream');
   const registry = openRegistry(join(tmp.dir, 'ws'));
   await makeBundle(join(tmp.dir, 'bundle'), 1);
-  await registry.registerVersion({ model: 'weather', source: join(tmp.dir, 'bundle'), version: '1.0.0', format: 'modelops-tfjs' });
+  await registry.registerVersion({
+    model: 'weather',
+    source: join(tmp.dir, 'bundle'),
+    version: '1.0.0',
+    format: 'modelops-tfjs',
+  });
   const config: ModelOpsConfig = {
     version: 1,
     project: name,
-    data: { train: 'x.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 }, missing: 'drop' },
+    data: {
+      train: 'x.csv',
+      format: 'csv',
+      target: 'weather',
+      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
+      missing: 'drop',
+    },
     model: { name: 'weather', task: 'classification', framework: 'tfjs' },
     train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
     evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: { targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } } },
-    monitor: { target: 'local', window: 100, controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] }, drift: { test: 'auto', window: 300 }, alerts: { notify: false } },
+    deploy: {
+      targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
+    },
+    monitor: {
+      target: 'local',
+      window: 100,
+      controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1, 2, 3, 4] },
+      drift: { test: 'auto', window: 300 },
+      alerts: { notify: false },
+    },
   };
   return { tmp, registry, config, logDir: join(tmp.dir, 'log') };
 }
@@ -97,11 +142,23 @@ test('streaming in small blocks with a small pending bound gives the whole-log r
     // 2,000 requests × 5 rows; feedback up to 40 requests (200 rows) late, some in reverse order.
     writeLog(logDir, 2000, (q) => (q * 13) % 41);
     const run = (extra: { pendingRows?: number; readChunkBytes?: number; lastWindows?: number }) =>
-      monitor({ registry, config, target: 'local', model: 'weather', logDir, alert: false, manifestFor: async () => model, ...extra });
+      monitor({
+        registry,
+        config,
+        target: 'local',
+        model: 'weather',
+        logDir,
+        alert: false,
+        manifestFor: async () => model,
+        ...extra,
+      });
     const whole = await run({});
     const streamed = await run({ pendingRows: 600, readChunkBytes: 8192 });
     assert.equal(whole.windows.length, 100);
-    assert.ok(whole.windows.some((w) => w.labelled > 0 && w.labelled < w.count), 'some windows are partly labelled');
+    assert.ok(
+      whole.windows.some((w) => w.labelled > 0 && w.labelled < w.count),
+      'some windows are partly labelled',
+    );
     assert.ok(whole.estimated?.chart, 'CBPE ran');
     assert.ok(whole.drift, 'drift summary');
     assert.deepEqual(strip(streamed), strip(whole));
@@ -114,7 +171,14 @@ test('streaming in small blocks with a small pending bound gives the whole-log r
     assert.equal(lastWhole.windows.length, 12);
     assert.equal(lastWhole.windows[0].index, 88);
     assert.deepEqual(strip(lastStreamed), strip(lastWhole));
-    assert.deepEqual(lastWhole.windows, whole.windows.slice(88).map((w, i) => ({ ...w, estimatedAccuracy: lastWhole.windows[i].estimatedAccuracy, estimatedF1: lastWhole.windows[i].estimatedF1 })));
+    assert.deepEqual(
+      lastWhole.windows,
+      whole.windows.slice(88).map((w, i) => ({
+        ...w,
+        estimatedAccuracy: lastWhole.windows[i].estimatedAccuracy,
+        estimatedF1: lastWhole.windows[i].estimatedF1,
+      })),
+    );
   } finally {
     registry.close();
     tmp.cleanup();
@@ -126,7 +190,18 @@ test('feedback beyond the pending bound is counted late and ignored; within it, 
   try {
     // Request 0's feedback comes after 400 more requests (2,000 rows); all others come at once.
     writeLog(logDir, 600, (q) => (q === 0 ? 400 : 0));
-    const run = (pendingRows: number) => monitor({ registry, config, target: 'local', model: 'weather', logDir, alert: false, manifestFor: async () => model, pendingRows, readChunkBytes: 4096 });
+    const run = (pendingRows: number) =>
+      monitor({
+        registry,
+        config,
+        target: 'local',
+        model: 'weather',
+        logDir,
+        alert: false,
+        manifestFor: async () => model,
+        pendingRows,
+        readChunkBytes: 4096,
+      });
     const wide = await run(5000);
     const narrow = await run(1000);
     assert.equal(wide.feedback.late, 0);
@@ -136,10 +211,14 @@ test('feedback beyond the pending bound is counted late and ignored; within it, 
     assert.equal(wide.windows[0].labelled - narrow.windows[0].labelled, 5);
     // Other windows keep their labelled metrics and drift; CBPE estimates may move, since window
     // 0 is in the reference period the calibration is fitted on.
-    const noEstimates = (r: MonitorResult) => r.windows.slice(1).map(({ estimatedAccuracy: _a, estimatedF1: _f, ...w }) => w);
+    const noEstimates = (r: MonitorResult) =>
+      r.windows.slice(1).map(({ estimatedAccuracy: _a, estimatedF1: _f, ...w }) => w);
     assert.deepEqual(noEstimates(narrow), noEstimates(wide));
     // Feedback for an id never predicted is unmatched.
-    writeFileSync(join(logDir, 'predictions.1.jsonl'), JSON.stringify({ type: 'feedback', id: 'nobody', time: '2026-01-01T00:00:00.000Z', labels: ['A'] }) + '\n');
+    writeFileSync(
+      join(logDir, 'predictions.1.jsonl'),
+      JSON.stringify({ type: 'feedback', id: 'nobody', time: '2026-01-01T00:00:00.000Z', labels: ['A'] }) + '\n',
+    );
     assert.equal((await run(5000)).feedback.unmatched, 1);
   } finally {
     registry.close();

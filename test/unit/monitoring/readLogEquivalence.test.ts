@@ -26,22 +26,54 @@ interface Ref {
   badLines: number;
 }
 
-function reference(dir: string, features: FeatureTransform[], task: 'classification' | 'regression', labelOrder: string[]): Ref {
+function reference(
+  dir: string,
+  features: FeatureTransform[],
+  task: 'classification' | 'regression',
+  labelOrder: string[],
+): Ref {
   const order = (initial: string[]) => {
     const values = [...initial];
     return { values, code: (v: string) => (values.includes(v) ? v : (values.push(v), v)) };
   };
-  const cats = Object.fromEntries(features.filter((f) => f.kind === 'categorical').map((f) => [f.name, order(f.kind === 'categorical' ? f.categories : [])]));
+  const cats = Object.fromEntries(
+    features
+      .filter((f) => f.kind === 'categorical')
+      .map((f) => [f.name, order(f.kind === 'categorical' ? f.categories : [])]),
+  );
   const labels = order(labelOrder);
   const versions = order([]);
-  const r: Ref = { count: 0, numeric: {}, categorical: {}, categoryOrder: {}, predictedLabel: [], predictedValue: [], labelOrder: [], truth: [], version: [], versionOrder: [], time: [], latencyMs: [], badLines: 0 };
+  const r: Ref = {
+    count: 0,
+    numeric: {},
+    categorical: {},
+    categoryOrder: {},
+    predictedLabel: [],
+    predictedValue: [],
+    labelOrder: [],
+    truth: [],
+    version: [],
+    versionOrder: [],
+    time: [],
+    latencyMs: [],
+    badLines: 0,
+  };
   for (const f of features) (f.kind === 'numeric' ? r.numeric : r.categorical)[f.name] = [];
   const requests = new Map<string, [number, number]>();
   const feedback: Array<[string, unknown[]]> = [];
   for (const file of logFiles(dir)) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line) continue;
-      let o: { type?: string; id?: unknown; time?: string; version?: unknown; latencyMs?: unknown; inputs?: Record<string, unknown[]>; outputs?: { label?: unknown[]; value?: unknown[] }; labels?: unknown[] };
+      let o: {
+        type?: string;
+        id?: unknown;
+        time?: string;
+        version?: unknown;
+        latencyMs?: unknown;
+        inputs?: Record<string, unknown[]>;
+        outputs?: { label?: unknown[]; value?: unknown[] };
+        labels?: unknown[];
+      };
       try {
         o = JSON.parse(line);
       } catch {
@@ -81,7 +113,8 @@ function reference(dir: string, features: FeatureTransform[], task: 'classificat
   for (const [id, values] of feedback) {
     const req = requests.get(id);
     if (!req) continue;
-    for (let i = 0; i < Math.min(req[1], values.length); i++) r.truth[req[0] + i] = task === 'classification' ? labels.code(String(values[i])) : Number(values[i]);
+    for (let i = 0; i < Math.min(req[1], values.length); i++)
+      r.truth[req[0] + i] = task === 'classification' ? labels.code(String(values[i])) : Number(values[i]);
   }
   r.labelOrder = labels.values;
   r.versionOrder = versions.values;
@@ -96,26 +129,58 @@ function same(cols: LogColumns, ref: Ref, features: FeatureTransform[], task: 'c
     if (f.kind === 'numeric') assert.deepEqual([...cols.numeric[f.name]], ref.numeric[f.name], f.name);
     else {
       assert.deepEqual(cols.dictionaries[f.name].values, ref.categoryOrder[f.name], `${f.name} dictionary order`);
-      assert.deepEqual([...cols.categorical[f.name]].map((c) => (c < 0 ? '∅' : cols.dictionaries[f.name].values[c])), ref.categorical[f.name], f.name);
+      assert.deepEqual(
+        [...cols.categorical[f.name]].map((c) => (c < 0 ? '∅' : cols.dictionaries[f.name].values[c])),
+        ref.categorical[f.name],
+        f.name,
+      );
     }
   }
   if (task === 'classification') {
     assert.deepEqual(cols.labels.values, ref.labelOrder, 'label dictionary order');
-    assert.deepEqual([...cols.predictedLabel!].map((c) => cols.labels.values[c]), ref.predictedLabel);
-    assert.deepEqual([...cols.truthLabel!].map((c) => (c < 0 ? null : cols.labels.values[c])), ref.truth);
+    assert.deepEqual(
+      [...cols.predictedLabel!].map((c) => cols.labels.values[c]),
+      ref.predictedLabel,
+    );
+    assert.deepEqual(
+      [...cols.truthLabel!].map((c) => (c < 0 ? null : cols.labels.values[c])),
+      ref.truth,
+    );
   } else {
     assert.deepEqual([...cols.predictedValue!], ref.predictedValue);
-    assert.deepEqual([...cols.truthValue!], ref.truth.map((t) => (t === null ? NaN : t)));
+    assert.deepEqual(
+      [...cols.truthValue!],
+      ref.truth.map((t) => (t === null ? NaN : t)),
+    );
   }
   assert.deepEqual(cols.versions.values, ref.versionOrder);
-  assert.deepEqual([...cols.version].map((c) => cols.versions.values[c]), ref.version);
+  assert.deepEqual(
+    [...cols.version].map((c) => cols.versions.values[c]),
+    ref.version,
+  );
   assert.deepEqual([...cols.time], ref.time);
   assert.deepEqual([...cols.latencyMs], ref.latencyMs);
 }
 
 const line = (o: unknown) => JSON.stringify(o);
-const pred = (id: string, time: string, version: string, inputs: Record<string, unknown[]>, label: unknown[], extra: Record<string, unknown> = {}) =>
-  line({ type: 'prediction', id, time, version, latencyMs: 0.5, inputs, outputs: { label, probabilities: label.map(() => [0.5, 0.5]) }, ...extra });
+const pred = (
+  id: string,
+  time: string,
+  version: string,
+  inputs: Record<string, unknown[]>,
+  label: unknown[],
+  extra: Record<string, unknown> = {},
+) =>
+  line({
+    type: 'prediction',
+    id,
+    time,
+    version,
+    latencyMs: 0.5,
+    inputs,
+    outputs: { label, probabilities: label.map(() => [0.5, 0.5]) },
+    ...extra,
+  });
 
 test('reader and a JSON.parse reference agree: times, versions, dictionaries, feedback order, chunk boundaries', async () => {
   const tmp = tempDir('readlog-eq');
@@ -145,10 +210,22 @@ test('reader and a JSON.parse reference agree: times, versions, dictionaries, fe
     // Feedback before its prediction; a label first seen in feedback ('hail'), then predicted
     // later; a duplicate request id (the later one wins); numeric labels (the JSON.parse path).
     rotated.push(line({ type: 'feedback', id: 'early', time: '2026-01-01T00:00:00.000Z', labels: ['hail', 'sun'] }));
-    rotated.push(pred('early', '2026-01-01T00:00:01.000Z', '1.1.0', { x: [1, 2], c: ['b', 'zz'], many: [many[39], many[0]] }, ['rain', 'sun']));
+    rotated.push(
+      pred('early', '2026-01-01T00:00:01.000Z', '1.1.0', { x: [1, 2], c: ['b', 'zz'], many: [many[39], many[0]] }, [
+        'rain',
+        'sun',
+      ]),
+    );
     rotated.push(pred('dup', '2026-01-01T00:00:02.000Z', '1.1.0', { x: [3], c: ['a'], many: [many[38]] }, ['fog']));
-    rotated.push(pred('dup', '2026-01-01T00:00:03.000Z', '1.0.0', { x: [4, 5], c: ['b', 'b'], many: [many[37], 'new-one'] }, ['sun', 'hail']));
-    rotated.push(line({ type: 'feedback', id: 'dup', time: '2026-01-01T00:00:04.000Z', labels: ['fog', 'snow', 'extra'] }));
+    rotated.push(
+      pred('dup', '2026-01-01T00:00:03.000Z', '1.0.0', { x: [4, 5], c: ['b', 'b'], many: [many[37], 'new-one'] }, [
+        'sun',
+        'hail',
+      ]),
+    );
+    rotated.push(
+      line({ type: 'feedback', id: 'dup', time: '2026-01-01T00:00:04.000Z', labels: ['fog', 'snow', 'extra'] }),
+    );
     rotated.push(line({ type: 'feedback', id: 't1', time: '2026-01-01T00:00:04.000Z', labels: [7] }));
     rotated.push(line({ type: 'feedback', id: 'nobody', time: '2026-01-01T00:00:04.000Z', labels: ['sun'] }));
     rotated.push('{"type":"prediction", broken');
@@ -161,17 +238,49 @@ test('reader and a JSON.parse reference agree: times, versions, dictionaries, fe
     const exotic = ['é', '日本', '🌧 rain', 'a'];
     let bytes = 0;
     for (let i = 0; bytes < 9_000_000; i++) {
-      const l = pred(`r${i}`, `2026-01-02T0${i % 10}:${String(i % 60).padStart(2, '0')}:0${i % 10}.${String(i % 1000).padStart(3, '0')}Z`, i % 1000 < 500 ? '2.0.0' : '2.1.0', { x: [i / 7, -i, 1e-7 * i], c: [exotic[i % 4], 'a', exotic[(i + 1) % 4]], many: [many[i % 40], many[(i * 7) % 40], many[(i * 3) % 40]] }, ['sun', 'rain', i % 97 === 0 ? 'drizzle' : 'fog']);
+      const l = pred(
+        `r${i}`,
+        `2026-01-02T0${i % 10}:${String(i % 60).padStart(2, '0')}:0${i % 10}.${String(i % 1000).padStart(3, '0')}Z`,
+        i % 1000 < 500 ? '2.0.0' : '2.1.0',
+        {
+          x: [i / 7, -i, 1e-7 * i],
+          c: [exotic[i % 4], 'a', exotic[(i + 1) % 4]],
+          many: [many[i % 40], many[(i * 7) % 40], many[(i * 3) % 40]],
+        },
+        ['sun', 'rain', i % 97 === 0 ? 'drizzle' : 'fog'],
+      );
       parts.push(l);
-      if (i % 3 === 0) parts.push(line({ type: 'feedback', id: `r${i}`, time: '2026-01-02T00:00:00.000Z', labels: ['rain', exotic[i % 4], 'fog'] }));
+      if (i % 3 === 0)
+        parts.push(
+          line({
+            type: 'feedback',
+            id: `r${i}`,
+            time: '2026-01-02T00:00:00.000Z',
+            labels: ['rain', exotic[i % 4], 'fog'],
+          }),
+        );
       bytes += l.length + 80;
       if (i === 20_000) {
         const n = 300_000;
-        parts.push(pred('huge', '2026-01-02T00:00:00.000Z', '2.0.0', { x: Array.from({ length: n }, (_, k) => k + 0.25), c: Array.from({ length: n }, (_, k) => exotic[k % 4]), many: Array.from({ length: n }, () => 'cat-1') }, Array.from({ length: n }, (_, k) => (k % 2 ? 'sun' : 'rain'))));
+        parts.push(
+          pred(
+            'huge',
+            '2026-01-02T00:00:00.000Z',
+            '2.0.0',
+            {
+              x: Array.from({ length: n }, (_, k) => k + 0.25),
+              c: Array.from({ length: n }, (_, k) => exotic[k % 4]),
+              many: Array.from({ length: n }, () => 'cat-1'),
+            },
+            Array.from({ length: n }, (_, k) => (k % 2 ? 'sun' : 'rain')),
+          ),
+        );
       }
     }
     const current = parts.join('\n') + '\n';
-    assert.ok(Buffer.byteLength(current) > 2 * 4 * 1024 * 1024 && current.split('\n').some((l) => l.length > 4 * 1024 * 1024));
+    assert.ok(
+      Buffer.byteLength(current) > 2 * 4 * 1024 * 1024 && current.split('\n').some((l) => l.length > 4 * 1024 * 1024),
+    );
     writeFileSync(join(tmp.dir, 'predictions.jsonl'), current);
 
     const labelOrder = ['fog', 'rain', 'sun'];
@@ -191,8 +300,26 @@ test('reader and the reference agree for regression (values, numeric and string 
     const features: FeatureTransform[] = [{ name: 'x', kind: 'numeric', mean: 0, std: 1, impute: 0 }];
     const lines: string[] = [];
     for (let i = 0; i < 500; i++) {
-      lines.push(line({ type: 'prediction', id: `q${i}`, time: `2026-01-01T00:0${i % 10}:00.000Z`, version: '1.0.0', latencyMs: i / 10, inputs: { x: [i * 0.1, null] }, outputs: { value: [i * 1.5, -i] } }));
-      if (i % 2) lines.push(line({ type: 'feedback', id: `q${i}`, time: '2026-01-01T00:00:00.000Z', labels: i % 4 === 1 ? [i, 'n/a'] : [String(i * 2), null] }));
+      lines.push(
+        line({
+          type: 'prediction',
+          id: `q${i}`,
+          time: `2026-01-01T00:0${i % 10}:00.000Z`,
+          version: '1.0.0',
+          latencyMs: i / 10,
+          inputs: { x: [i * 0.1, null] },
+          outputs: { value: [i * 1.5, -i] },
+        }),
+      );
+      if (i % 2)
+        lines.push(
+          line({
+            type: 'feedback',
+            id: `q${i}`,
+            time: '2026-01-01T00:00:00.000Z',
+            labels: i % 4 === 1 ? [i, 'n/a'] : [String(i * 2), null],
+          }),
+        );
     }
     writeFileSync(join(tmp.dir, 'predictions.jsonl'), lines.join('\n') + '\n');
     const cols = await readPredictionLog(tmp.dir, features, 'regression');

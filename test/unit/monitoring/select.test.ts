@@ -12,12 +12,16 @@ test('kthSmallest is the k-th value of Float64Array sort order (NaN last, −0 b
     const n = 1 + Math.floor(rnd() * 120);
     const values = new Float64Array(n + 10);
     // Mix values from a small pool (many ties, signed zeros, NaN) with arbitrary ones.
-    for (let i = 0; i < values.length; i++) values[i] = rnd() < 0.6 ? pool[Math.floor(rnd() * pool.length)] : (rnd() - 0.5) * 100;
+    for (let i = 0; i < values.length; i++)
+      values[i] = rnd() < 0.6 ? pool[Math.floor(rnd() * pool.length)] : (rnd() - 0.5) * 100;
     const start = Math.floor(rnd() * 10);
     const end = start + n;
     const sorted = values.slice(start, end).sort();
     for (let k = 0; k < n; k++) {
-      assert.ok(Object.is(kthSmallest(values, start, end, k, scratch), sorted[k]), `trial ${trial}, k ${k}: ${kthSmallest(values, start, end, k, scratch)} vs ${sorted[k]}`);
+      assert.ok(
+        Object.is(kthSmallest(values, start, end, k, scratch), sorted[k]),
+        `trial ${trial}, k ${k}: ${kthSmallest(values, start, end, k, scratch)} vs ${sorted[k]}`,
+      );
       checked++;
     }
     assert.ok(Number.isNaN(kthSmallest(values, start, end, n, scratch)));

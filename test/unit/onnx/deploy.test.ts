@@ -11,7 +11,14 @@ import { join, resolve } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
 import type { ModelOpsConfig } from '../../../server/engine/config/types';
-import { deploy, rollback, readServerRecord, stopLocalServer, type ServeCommand, type StepEvent } from '../../../server/engine/deploy';
+import {
+  deploy,
+  rollback,
+  readServerRecord,
+  stopLocalServer,
+  type ServeCommand,
+  type StepEvent,
+} from '../../../server/engine/deploy';
 import { labelledTraffic, monitor } from '../../../server/engine/monitoring';
 import { writeOnnxBundle } from '../../../server/engine/runtime';
 import { tempDir } from '../serving/fixtures';
@@ -19,7 +26,10 @@ import { tempDir } from '../serving/fixtures';
 const FIX = join(__dirname, '..', '..', 'fixtures', 'onnx');
 const SAMPLE = resolve(__dirname, '..', '..', '..', 'examples', 'sample', 'data', 'seattle-weather.csv');
 const TOKEN = 'tok-onnx-deploy-2c9e71';
-const serveCommand: ServeCommand = { execPath: process.execPath, args: ['--import', 'tsx', resolve('server/cli/main.ts')] };
+const serveCommand: ServeCommand = {
+  execPath: process.execPath,
+  args: ['--import', 'tsx', resolve('server/cli/main.ts')],
+};
 const FOUR = ['precipitation', 'temp_max', 'temp_min', 'wind'];
 
 let tmp: ReturnType<typeof tempDir>;
@@ -32,11 +42,28 @@ function makeConfig(): ModelOpsConfig {
   return {
     version: 1,
     project: 'onnx',
-    data: { train: 'val.csv', validation: 'val.csv', format: 'csv', target: 'weather', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }, missing: 'drop' },
+    data: {
+      train: 'val.csv',
+      validation: 'val.csv',
+      format: 'csv',
+      target: 'weather',
+      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
+      missing: 'drop',
+    },
     model: { name: 'weather', task: 'classification', framework: 'tfjs' },
     train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
     evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: { targets: { local: { type: 'local', host: '127.0.0.1', port: 0, requireApproval: false, smokeTest: { rows: 25, tolerance: 1e-5 } } } },
+    deploy: {
+      targets: {
+        local: {
+          type: 'local',
+          host: '127.0.0.1',
+          port: 0,
+          requireApproval: false,
+          smokeTest: { rows: 25, tolerance: 1e-5 },
+        },
+      },
+    },
     monitor: {
       target: 'local',
       window: 80,
@@ -55,7 +82,13 @@ before(async () => {
   tmp = tempDir('onnx-deploy');
   const lines = readFileSync(SAMPLE, 'utf8').trim().split('\n');
   const header = lines[0].split(',');
-  rows = lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, j) => [header[j], header[j] === 'date' || header[j] === 'weather' ? v : Number(v)])));
+  rows = lines
+    .slice(1)
+    .map((l) =>
+      Object.fromEntries(
+        l.split(',').map((v, j) => [header[j], header[j] === 'date' || header[j] === 'weather' ? v : Number(v)]),
+      ),
+    );
   // 300 rows are the validation data (smoke rows); the first 600 the reference profile.
   writeFileSync(join(tmp.dir, 'val.csv'), lines.slice(0, 301).join('\n') + '\n');
   const reference = { rows: rows.slice(0, 600), seed: 3 };
@@ -74,13 +107,17 @@ before(async () => {
 
 after(async () => {
   await stopLocalServer(registry.storeDir, 'local', TOKEN);
-  for (let i = 0; i < 40 && readServerRecord(registry.storeDir, 'local'); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 40 && readServerRecord(registry.storeDir, 'local'); i++)
+    await new Promise((r) => setTimeout(r, 50));
   registry.close();
   tmp.cleanup();
 });
 
 async function served(): Promise<{ version: string; platform: string }> {
-  const meta = (await (await fetch(serverUrl() + '/v2/models/weather')).json()) as { version: string; platform: string };
+  const meta = (await (await fetch(serverUrl() + '/v2/models/weather')).json()) as {
+    version: string;
+    platform: string;
+  };
   return { version: meta.version, platform: meta.platform };
 }
 
@@ -88,8 +125,14 @@ test('an ONNX version deploys to a local target: the smoke test matches local ON
   const events: StepEvent[] = [];
   const r = await deploy({ ...access(), ref: 'weather@1.0.0', target: 'local', onStep: (e) => events.push(e) });
   assert.equal(r.deployment.status, 'active');
-  assert.deepEqual(events.filter((e) => e.status === 'ok').map((e) => e.step), ['package', 'load', 'ready', 'smoke test', 'switch', 'record']);
-  assert.match(events.find((e) => e.step === 'package' && e.status === 'ok')!.detail, /weather@1\.0\.0 \(classification, 4 features\)/);
+  assert.deepEqual(
+    events.filter((e) => e.status === 'ok').map((e) => e.step),
+    ['package', 'load', 'ready', 'smoke test', 'switch', 'record'],
+  );
+  assert.match(
+    events.find((e) => e.step === 'package' && e.status === 'ok')!.detail,
+    /weather@1\.0\.0 \(classification, 4 features\)/,
+  );
   assert.match(events.find((e) => e.step === 'smoke test' && e.status === 'ok')!.detail, /^25\/25 matched/);
   assert.deepEqual(await served(), { version: '1.0.0', platform: 'modelops-onnx' });
 });
@@ -99,9 +142,17 @@ test('a second ONNX version deploys, then rollback returns to the first after it
   assert.equal(r2.deployment.previousVersion, '1.0.0');
   assert.equal((await served()).version, '1.1.0');
   const steps: string[] = [];
-  const back = await rollback({ ...access(), target: 'local', model: 'weather', onStep: (e) => steps.push(`${e.step}: ${e.detail}`) });
+  const back = await rollback({
+    ...access(),
+    target: 'local',
+    model: 'weather',
+    onStep: (e) => steps.push(`${e.step}: ${e.detail}`),
+  });
   assert.equal(back.version, '1.0.0');
-  assert.ok(steps.some((s) => /^smoke test: 25\/25 matched/.test(s)), steps.join('; '));
+  assert.ok(
+    steps.some((s) => /^smoke test: 25\/25 matched/.test(s)),
+    steps.join('; '),
+  );
   assert.equal((await served()).version, '1.0.0');
   assert.equal(registry.activeDeployment('local', 'weather')!.version, '1.0.0');
 });
@@ -110,11 +161,21 @@ test('a major version whose inputs are derived from a date deploys; requests sen
   const events: StepEvent[] = [];
   await deploy({ ...access(), ref: 'weather@2.0.0', target: 'local', onStep: (e) => events.push(e) });
   assert.match(events.find((e) => e.step === 'smoke test' && e.status === 'ok')!.detail, /^25\/25 matched/);
-  const meta = (await (await fetch(serverUrl() + '/v2/models/weather')).json()) as { inputs: Array<{ name: string; datatype: string }> };
-  assert.deepEqual(meta.inputs.map((i) => `${i.name}:${i.datatype}`), [...FOUR.map((c) => `${c}:FP32`), 'date:BYTES']);
+  const meta = (await (await fetch(serverUrl() + '/v2/models/weather')).json()) as {
+    inputs: Array<{ name: string; datatype: string }>;
+  };
+  assert.deepEqual(
+    meta.inputs.map((i) => `${i.name}:${i.datatype}`),
+    [...FOUR.map((c) => `${c}:FP32`), 'date:BYTES'],
+  );
   const bad = await fetch(serverUrl() + '/v2/models/weather/infer', {
     method: 'POST',
-    body: JSON.stringify({ inputs: [...FOUR.map((name) => ({ name, datatype: 'FP32', shape: [1], data: [1] })), { name: 'date', datatype: 'BYTES', shape: [1], data: ['2013-02-30'] }] }),
+    body: JSON.stringify({
+      inputs: [
+        ...FOUR.map((name) => ({ name, datatype: 'FP32', shape: [1], data: [1] })),
+        { name: 'date', datatype: 'BYTES', shape: [1], data: ['2013-02-30'] },
+      ],
+    }),
   });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: string }).error, /column 'date'.*'2013-02-30' is not a date/);
@@ -132,11 +193,22 @@ test('prediction log + feedback of the ONNX version → windows, a control chart
   for (let i = 0; i < traffic.length; i++) {
     const row = traffic[i];
     const shift = i >= 320 ? 15 : 0;
-    const inputs = FOUR.map((name) => ({ name, datatype: 'FP32', shape: [1], data: [(row[name] as number) + (name.startsWith('temp') ? shift : 0)] }));
-    const res = await fetch(url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify({ id: `t${i}`, inputs }) });
+    const inputs = FOUR.map((name) => ({
+      name,
+      datatype: 'FP32',
+      shape: [1],
+      data: [(row[name] as number) + (name.startsWith('temp') ? shift : 0)],
+    }));
+    const res = await fetch(url + '/v2/models/weather/infer', {
+      method: 'POST',
+      body: JSON.stringify({ id: `t${i}`, inputs }),
+    });
     assert.equal(res.status, 200);
   }
-  const fb = await fetch(url + '/v2/models/weather/feedback', { method: 'POST', body: JSON.stringify(traffic.map((r, i) => ({ id: `t${i}`, label: r.weather }))) });
+  const fb = await fetch(url + '/v2/models/weather/feedback', {
+    method: 'POST',
+    body: JSON.stringify(traffic.map((r, i) => ({ id: `t${i}`, label: r.weather }))),
+  });
   assert.equal(fb.status, 202);
   // The server flushes its log on a timer; wait until all 480 predictions are on disk.
   let result = await monitor({ registry, config, alert: false });
@@ -151,7 +223,10 @@ test('prediction log + feedback of the ONNX version → windows, a control chart
   for (const w of result.windows) {
     assert.equal(w.version, '1.0.0');
     assert.ok(w.accuracy !== null && w.accuracy >= 0 && w.accuracy <= 1);
-    assert.equal(Object.values(w.distribution).reduce((a, b) => a + b, 0), 80);
+    assert.equal(
+      Object.values(w.distribution).reduce((a, b) => a + b, 0),
+      80,
+    );
     assert.deepEqual(Object.keys(w.drift).sort(), [...FOUR].sort(), 'every raw column has a drift score');
   }
   assert.ok(result.chart, result.chartNote ?? 'no chart');
@@ -161,17 +236,24 @@ test('prediction log + feedback of the ONNX version → windows, a control chart
   assert.ok(drift.temp_max.drifted && drift.temp_min.drifted, JSON.stringify(result.drift));
   for (const w of result.windows) {
     const shifted = w.index >= 4;
-    for (const c of ['temp_max', 'temp_min']) assert.equal(w.drift[c] > 1, shifted, `window ${w.index + 1} ${c} PSI ${w.drift[c]}`);
+    for (const c of ['temp_max', 'temp_min'])
+      assert.equal(w.drift[c] > 1, shifted, `window ${w.index + 1} ${c} PSI ${w.drift[c]}`);
   }
   assert.ok(!drift.precipitation.drifted && !drift.wind.drifted, JSON.stringify(result.drift));
 
   // Alerts for the drift are recorded against the ONNX version.
   const alerting = await monitor({ registry, config });
-  assert.ok(alerting.alerts.some((a) => a.rule === 'drift:temp_max' && a.version === '1.0.0'), JSON.stringify(alerting.alerts));
+  assert.ok(
+    alerting.alerts.some((a) => a.rule === 'drift:temp_max' && a.version === '1.0.0'),
+    JSON.stringify(alerting.alerts),
+  );
 
   // Labelled traffic for the next retrain: the raw columns and the target.
   const exported = await labelledTraffic({ registry, config, target: 'local' });
   assert.deepEqual(exported.columns, [...FOUR, 'weather']);
   assert.equal(exported.rows.length, 480);
-  assert.deepEqual(exported.rows[0], { ...Object.fromEntries(FOUR.map((c) => [c, traffic[0][c]])), weather: traffic[0].weather });
+  assert.deepEqual(exported.rows[0], {
+    ...Object.fromEntries(FOUR.map((c) => [c, traffic[0][c]])),
+    weather: traffic[0].weather,
+  });
 });

@@ -33,7 +33,11 @@ function version(gates: GateReport | null): VersionRecord {
 }
 
 const passed = evaluateGates({ gates: { accuracy: '>= 0.4' }, metrics: { accuracy: 0.436 }, resolveAlias: () => null });
-const failed = evaluateGates({ gates: { accuracy: '>= 0.99' }, metrics: { accuracy: 0.436 }, resolveAlias: () => null });
+const failed = evaluateGates({
+  gates: { accuracy: '>= 0.99' },
+  metrics: { accuracy: 0.436 },
+  resolveAlias: () => null,
+});
 const notEvaluated = notEvaluatedReport({ accuracy: '>= 0.99' }, "train.outputs 'out/model.pt' is not an .onnx file");
 const overridden: GateReport = { ...failed, override: { reason: 'demo', at: 'x' } };
 
@@ -52,6 +56,9 @@ test('tree label, context and tooltip say the state in words', () => {
   assert.equal(versionDescription(version(overridden)), 'acc 0.436 · gates failed, overridden');
   assert.equal(versionContext(version(notEvaluated)), 'version:gates-not-evaluated');
   assert.equal(versionContext(version(failed)), 'version:gates-failed');
-  assert.match(versionTooltip(version(notEvaluated)), /Gates: not evaluated — train\.outputs 'out\/model\.pt' is not an \.onnx file/);
+  assert.match(
+    versionTooltip(version(notEvaluated)),
+    /Gates: not evaluated — train\.outputs 'out\/model\.pt' is not an \.onnx file/,
+  );
   assert.doesNotMatch(versionTooltip(version(notEvaluated)), /Gates: passed/);
 });

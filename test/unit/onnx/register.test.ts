@@ -48,13 +48,15 @@ function fixture(ws: TempWorkspace, name: string, as = name): string {
   return dst;
 }
 
-const isError = (code: string, ...parts: string[]) => (e: unknown): boolean => {
-  assert.ok(e instanceof ModelOpsError, String(e));
-  assert.equal(e.code, code, e.message);
-  for (const p of parts) assert.ok(e.message.includes(p), `'${e.message}' should mention ${p}`);
-  assert.ok(e.hint && e.hint.length > 10, 'a hint says what to do');
-  return true;
-};
+const isError =
+  (code: string, ...parts: string[]) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof ModelOpsError, String(e));
+    assert.equal(e.code, code, e.message);
+    for (const p of parts) assert.ok(e.message.includes(p), `'${e.message}' should mention ${p}`);
+    assert.ok(e.hint && e.hint.length > 10, 'a hint says what to do');
+    return true;
+  };
 
 /** Nothing registered and nothing stored: no model row, no blob left after a sweep, no staging folder. */
 function assertNothingStored(reg: WorkspaceRegistry, ws: TempWorkspace): void {
@@ -100,7 +102,12 @@ test(
       const path = fixture(ws, file);
       const graph = readOnnxGraph(readFileSync(path), path);
       const v = await reg.registerVersion({ model, source: path });
-      const expected = (vals: typeof graph.inputs) => vals.map((x) => ({ name: x.name, datatype: { float32: 'FP32', int64: 'INT64' }[x.elemType as 'float32' | 'int64'], shape: x.dims!.map((d) => (typeof d === 'number' ? d : -1)) }));
+      const expected = (vals: typeof graph.inputs) =>
+        vals.map((x) => ({
+          name: x.name,
+          datatype: { float32: 'FP32', int64: 'INT64' }[x.elemType as 'float32' | 'int64'],
+          shape: x.dims!.map((d) => (typeof d === 'number' ? d : -1)),
+        }));
       assert.deepEqual(v.signature, { inputs: expected(graph.inputs), outputs: expected(graph.outputs) }, file);
       assert.equal(v.signature!.inputs[0].shape[0], -1, `${file}: batch is -1`);
     }
@@ -150,7 +157,10 @@ test(
     assert.deepEqual(again.signature, v.signature);
 
     copyFileSync(join(FIX, 'weather-mlp-v2.onnx'), join(copy, 'model.onnx'));
-    await assert.rejects(reg.registerVersion({ model: 'weather', source: copy }), isError('bundle-corrupt', join(copy, 'model.onnx'), 'modelDigest'));
+    await assert.rejects(
+      reg.registerVersion({ model: 'weather', source: copy }),
+      isError('bundle-corrupt', join(copy, 'model.onnx'), 'modelDigest'),
+    );
     assert.equal(reg.listVersions({ model: 'weather' }).total, 2);
   }),
 );
@@ -160,11 +170,17 @@ test(
   withWorkspace(async (ws, reg) => {
     const bytes = readFileSync(join(FIX, 'weather-mlp-v1.onnx'));
     const truncated = ws.file('truncated.onnx', bytes.subarray(0, Math.floor(bytes.length / 2)));
-    await assert.rejects(reg.registerVersion({ model: 'weather', source: truncated }), isError('onnx-corrupt', truncated));
+    await assert.rejects(
+      reg.registerVersion({ model: 'weather', source: truncated }),
+      isError('onnx-corrupt', truncated),
+    );
     const junk = ws.file('junk.onnx', Buffer.from('this is not a protobuf message at all\n'.repeat(20)));
     await assert.rejects(reg.registerVersion({ model: 'weather', source: junk }), isError('onnx-corrupt', junk));
     const empty = ws.file('empty.onnx', Buffer.alloc(0));
-    await assert.rejects(reg.registerVersion({ model: 'weather', source: empty }), isError('onnx-corrupt', empty, 'empty'));
+    await assert.rejects(
+      reg.registerVersion({ model: 'weather', source: empty }),
+      isError('onnx-corrupt', empty, 'empty'),
+    );
     assertNothingStored(reg, ws);
   }),
 );
@@ -178,18 +194,35 @@ test(
     assert.ok(at > 0);
     v1[at + 3] = 12;
     const old = ws.file('old-opset.onnx', v1);
-    await assert.rejects(reg.registerVersion({ model: 'weather', source: old }), isError('onnx-opset', old, 'opset 12', '13'));
+    await assert.rejects(
+      reg.registerVersion({ model: 'weather', source: old }),
+      isError('onnx-opset', old, 'opset 12', '13'),
+    );
 
     const meta = { features: '["a","b","c"]', task: 'regression' };
     const dyn = ws.file('dynamic.onnx', Buffer.from(addModel({ xDims: ['batch', 'n'], metadata: meta })));
-    await assert.rejects(reg.registerVersion({ model: 'weather', source: dyn }), isError('onnx-dynamic-dim', dyn, "input 'x'", 'dimension 1'));
+    await assert.rejects(
+      reg.registerVersion({ model: 'weather', source: dyn }),
+      isError('onnx-dynamic-dim', dyn, "input 'x'", 'dimension 1'),
+    );
 
     // A well-formed regression graph (y = op(x, b), [batch, 1]) whose operator ONNX Runtime does not know.
     const custom = ws.file(
       'custom-op.onnx',
-      Buffer.from(addModel({ op: 'NoSuchOperator', metadata: { features: '["a"]', task: 'regression' }, inputs: [valueInfo('x', FLOAT, ['batch', 1]), valueInfo('b', FLOAT, [1])], outputs: [valueInfo('y', FLOAT, ['batch', 1])], initializers: [floatInit('b', [1], [1])] })),
+      Buffer.from(
+        addModel({
+          op: 'NoSuchOperator',
+          metadata: { features: '["a"]', task: 'regression' },
+          inputs: [valueInfo('x', FLOAT, ['batch', 1]), valueInfo('b', FLOAT, [1])],
+          outputs: [valueInfo('y', FLOAT, ['batch', 1])],
+          initializers: [floatInit('b', [1], [1])],
+        }),
+      ),
     );
-    await assert.rejects(reg.registerVersion({ model: 'weather', source: custom }), isError('onnx-unsupported-op', custom, 'NoSuchOperator'));
+    await assert.rejects(
+      reg.registerVersion({ model: 'weather', source: custom }),
+      isError('onnx-unsupported-op', custom, 'NoSuchOperator'),
+    );
     assertNothingStored(reg, ws);
   }),
 );
@@ -198,12 +231,27 @@ test(
   'a model whose input columns are not known is refused before it is stored; the caller may give them',
   withWorkspace(async (ws, reg) => {
     // y = x + b over [batch, 1] without metadata_props: what a plain exporter writes.
-    const graph = addModel({ metadata: {}, inputs: [valueInfo('x', FLOAT, ['batch', 1]), valueInfo('b', FLOAT, [1])], outputs: [valueInfo('y', FLOAT, ['batch', 1])], initializers: [floatInit('b', [1], [1])] });
+    const graph = addModel({
+      metadata: {},
+      inputs: [valueInfo('x', FLOAT, ['batch', 1]), valueInfo('b', FLOAT, [1])],
+      outputs: [valueInfo('y', FLOAT, ['batch', 1])],
+      initializers: [floatInit('b', [1], [1])],
+    });
     const plain = ws.file('plain.onnx', Buffer.from(graph));
-    await assert.rejects(reg.registerVersion({ model: 'plain', source: plain }), isError('onnx-features', plain, "'x'"));
+    await assert.rejects(
+      reg.registerVersion({ model: 'plain', source: plain }),
+      isError('onnx-features', plain, "'x'"),
+    );
     assertNothingStored(reg, ws);
-    const v = await reg.registerVersion({ model: 'plain', source: plain, onnx: { task: 'regression', columns: ['wind'] } });
-    assert.deepEqual(v.signature, { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] });
+    const v = await reg.registerVersion({
+      model: 'plain',
+      source: plain,
+      onnx: { task: 'regression', columns: ['wind'] },
+    });
+    assert.deepEqual(v.signature, {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
+    });
     const rt = await loadRuntime(await reg.artifactPath('plain'));
     try {
       assert.deepEqual(rt.features, ['wind']);
@@ -226,7 +274,10 @@ test(
       ['model.safetensors', 'safetensors', 'load_state_dict'],
     ];
     for (const [file, format, call] of cases) {
-      const v = await reg.registerVersion({ model: format.replace(/[^a-z]/g, ''), source: ws.file(file, Buffer.from(`not really a ${format} model`)) });
+      const v = await reg.registerVersion({
+        model: format.replace(/[^a-z]/g, ''),
+        source: ws.file(file, Buffer.from(`not really a ${format} model`)),
+      });
       assert.equal(v.format, format, file);
       assert.equal(v.signature, null);
       assert.equal(v.gates, null, 'not evaluated');
@@ -260,11 +311,17 @@ test(
     assert.equal(r1.version.version, '1.0.0');
     assert.equal(r1.version.model, 'weather-onnx');
     assert.ok(r1.version.configDigest, 'the config is recorded');
-    assert.deepEqual(r1.version.datasets.map((d) => d.path), ['data/seattle-weather.csv']);
+    assert.deepEqual(
+      r1.version.datasets.map((d) => d.path),
+      ['data/seattle-weather.csv'],
+    );
     assert.ok(r1.evaluation && r1.evaluation.rows > 100);
     assert.ok(r1.version.gates, 'gates recorded');
     assert.deepEqual(r1.version.gates?.results.map((g) => g.metric).sort(), ['accuracy', 'f1_weighted']);
-    assert.equal(r1.version.gates?.results.find((g) => g.metric === 'accuracy')?.passed, r1.evaluation.metrics.accuracy >= 0.7);
+    assert.equal(
+      r1.version.gates?.results.find((g) => g.metric === 'accuracy')?.passed,
+      r1.evaluation.metrics.accuracy >= 0.7,
+    );
     const rt = await loadRuntime(await reg.artifactPath('weather-onnx@1.0.0'));
     try {
       assert.equal(rt.target, 'weather');
@@ -273,7 +330,12 @@ test(
     } finally {
       rt.dispose();
     }
-    const r2 = await registerModel({ registry: reg, configPath, source: join(ws.root, 'models', 'weather-mlp-v2.onnx'), cwd: ws.root });
+    const r2 = await registerModel({
+      registry: reg,
+      configPath,
+      source: join(ws.root, 'models', 'weather-mlp-v2.onnx'),
+      cwd: ws.root,
+    });
     assert.equal(r2.version.version, '1.1.0');
     assert.equal(r2.notEvaluated, null);
   }),

@@ -16,7 +16,10 @@ import { optimizeCommand } from '../../../server/cli/commands/optimize';
 const REPO = join(__dirname, '..', '..', '..');
 const root = mkdtempSync(join(tmpdir(), 'modelops-optimize-'));
 mkdirSync(join(root, 'data'));
-copyFileSync(join(REPO, 'examples', 'sample', 'data', 'seattle-weather.csv'), join(root, 'data', 'seattle-weather.csv'));
+copyFileSync(
+  join(REPO, 'examples', 'sample', 'data', 'seattle-weather.csv'),
+  join(root, 'data', 'seattle-weather.csv'),
+);
 const config = (name: string, model: string, extra = '') => {
   const p = join(root, name);
   writeFileSync(
@@ -55,7 +58,13 @@ test.after(() => {
 
 test('float16 and uint8 children: minor versions with lineage, measured, gated against the parent', async () => {
   const progress: OptimizeProgress[] = [];
-  const f16 = await quantizeVersion({ registry, ref: parent, configPath: CONFIG, dtype: 'float16', onProgress: (p) => progress.push(p) });
+  const f16 = await quantizeVersion({
+    registry,
+    ref: parent,
+    configPath: CONFIG,
+    dtype: 'float16',
+    onProgress: (p) => progress.push(p),
+  });
   assert.equal(f16.version.version, '1.1.0');
   assert.equal(f16.version.parentVersion, '1.0.0');
   assert.deepEqual(f16.version.tags, ['quantized', 'float16']);
@@ -69,7 +78,8 @@ test('float16 and uint8 children: minor versions with lineage, measured, gated a
   assert.deepEqual(f16.gates.results[0].reference, { alias: 'parent', version: '1.0.0' });
   assert.equal(f16.version.gates?.passed, f16.gates.passed);
   // Measured numbers are stored as metrics, so `versions compare` shows them side by side.
-  for (const k of ['size_bytes', 'load_ms', 'latency_p50_ms_b1', 'latency_p50_ms_b256', 'parent_size_bytes']) assert.equal(typeof f16.version.metrics[k], 'number', k);
+  for (const k of ['size_bytes', 'load_ms', 'latency_p50_ms_b1', 'latency_p50_ms_b256', 'parent_size_bytes'])
+    assert.equal(typeof f16.version.metrics[k], 'number', k);
   const cmp = registry.compareVersions(parent, `weather@${f16.version.version}`);
   assert.ok(cmp.metrics.size_bytes[1]! > 0);
 
@@ -82,7 +92,11 @@ test('float16 and uint8 children: minor versions with lineage, measured, gated a
   assert.ok(f16.child.measurement.size_bytes < f16.parent.measurement.size_bytes);
 
   // An already-quantised bundle is refused, naming it.
-  await assert.rejects(quantizeVersion({ registry, ref: `weather@${f16.version.version}`, configPath: CONFIG, dtype: 'uint8' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'optimize-unsupported' && /already quantised/.test(e.message));
+  await assert.rejects(
+    quantizeVersion({ registry, ref: `weather@${f16.version.version}`, configPath: CONFIG, dtype: 'uint8' }),
+    (e: unknown) =>
+      e instanceof ModelOpsError && e.code === 'optimize-unsupported' && /already quantised/.test(e.message),
+  );
 });
 
 test('pruning: exact sparsity of dense kernels, rates per layer, gzip storage, a strict gate can fail and still register', async () => {
@@ -92,8 +106,14 @@ test('pruning: exact sparsity of dense kernels, rates per layer, gzip storage, a
   assert.equal(registry.getRun(r.run.id).params.sparsity, 0.6);
   assert.equal(registry.getRun(r.run.id).params.schedule, 'polynomial');
   // 4×32 and 32×5 kernels: round(0.6 · 128) = 77 and round(0.6 · 160) = 96 weights pruned.
-  assert.deepEqual(r.details.rate.layers.map((l) => l.pruned), [77, 96]);
-  assert.deepEqual(r.details.rate.layers.map((l) => l.bias), [32, 5]);
+  assert.deepEqual(
+    r.details.rate.layers.map((l) => l.pruned),
+    [77, 96],
+  );
+  assert.deepEqual(
+    r.details.rate.layers.map((l) => l.bias),
+    [32, 5],
+  );
   assert.equal(r.details.rate.total, 128 + 32 + 160 + 5);
   assert.equal(r.details.rate.rate, (77 + 96) / 325);
   assert.equal(r.version.metrics.pruning_rate, r.details.rate.rate);
@@ -110,19 +130,38 @@ test('pruning: exact sparsity of dense kernels, rates per layer, gzip storage, a
 });
 
 test('bad input: sparsity, dtype, schedule, ONNX pruning, ONNX uint8, a missing version, a command artifact', async () => {
-  const is = (code: string, re: RegExp) => (e: unknown) => e instanceof ModelOpsError && e.code === code && re.test(e.message) && !!e.hint;
-  await assert.rejects(pruneVersion({ registry, ref: parent, configPath: CONFIG, sparsity: 1 }), is('optimize-bad-sparsity', /Sparsity 1 /));
-  await assert.rejects(pruneVersion({ registry, ref: parent, configPath: CONFIG, sparsity: 0.5, schedule: 'cubic' }), is('optimize-bad-option', /'cubic'/));
-  await assert.rejects(quantizeVersion({ registry, ref: parent, configPath: CONFIG, dtype: 'int8' }), is('optimize-bad-dtype', /'int8'/));
-  await assert.rejects(quantizeVersion({ registry, ref: 'weather@9.9.9', configPath: CONFIG, dtype: 'float16' }), is('version-not-found', /9\.9\.9/));
+  const is = (code: string, re: RegExp) => (e: unknown) =>
+    e instanceof ModelOpsError && e.code === code && re.test(e.message) && !!e.hint;
+  await assert.rejects(
+    pruneVersion({ registry, ref: parent, configPath: CONFIG, sparsity: 1 }),
+    is('optimize-bad-sparsity', /Sparsity 1 /),
+  );
+  await assert.rejects(
+    pruneVersion({ registry, ref: parent, configPath: CONFIG, sparsity: 0.5, schedule: 'cubic' }),
+    is('optimize-bad-option', /'cubic'/),
+  );
+  await assert.rejects(
+    quantizeVersion({ registry, ref: parent, configPath: CONFIG, dtype: 'int8' }),
+    is('optimize-bad-dtype', /'int8'/),
+  );
+  await assert.rejects(
+    quantizeVersion({ registry, ref: 'weather@9.9.9', configPath: CONFIG, dtype: 'float16' }),
+    is('version-not-found', /9\.9\.9/),
+  );
 
   const bundle = join(root, 'onnx-bundle');
   await writeOnnxBundle(bundle, join(REPO, 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), { target: 'weather' });
   const onnx = await registry.registerVersion({ model: 'weather-onnx', source: bundle });
   const onnxRef = `${onnx.model}@${onnx.version}`;
   const onnxConfig = config('onnx.yaml', 'weather-onnx');
-  await assert.rejects(pruneVersion({ registry, ref: onnxRef, configPath: onnxConfig, sparsity: 0.5 }), is('optimize-unsupported', /ONNX version; pruning is TensorFlow.js-only/));
-  await assert.rejects(quantizeVersion({ registry, ref: onnxRef, configPath: onnxConfig, dtype: 'uint8' }), is('optimize-unsupported', /uint8 is not available for ONNX/));
+  await assert.rejects(
+    pruneVersion({ registry, ref: onnxRef, configPath: onnxConfig, sparsity: 0.5 }),
+    is('optimize-unsupported', /ONNX version; pruning is TensorFlow.js-only/),
+  );
+  await assert.rejects(
+    quantizeVersion({ registry, ref: onnxRef, configPath: onnxConfig, dtype: 'uint8' }),
+    is('optimize-unsupported', /uint8 is not available for ONNX/),
+  );
 
   // ONNX float16 works end to end through the runtime layer.
   const q = await quantizeVersion({ registry, ref: onnxRef, configPath: onnxConfig, dtype: 'float16' });
@@ -133,7 +172,10 @@ test('bad input: sparsity, dtype, schedule, ONNX pruning, ONNX uint8, a missing 
   const pt = join(root, 'model.pt');
   writeFileSync(pt, 'not really torch');
   const torch = await registry.registerVersion({ model: 'torchy', source: pt });
-  await assert.rejects(quantizeVersion({ registry, ref: `torchy@${torch.version}`, configPath: CONFIG, dtype: 'float16' }), is('optimize-unsupported', /'torch' artifact/));
+  await assert.rejects(
+    quantizeVersion({ registry, ref: `torchy@${torch.version}`, configPath: CONFIG, dtype: 'float16' }),
+    is('optimize-unsupported', /'torch' artifact/),
+  );
 });
 
 test('CLI: optimize quantize --json prints the child and exits 0 when gates pass; usage errors name the flag', async () => {
@@ -144,7 +186,13 @@ test('CLI: optimize quantize --json prints the child and exits 0 when gates pass
   assert.equal(doc.parent.ref, parent);
   assert.match(doc.version, /^weather@1\.\d+\.0$/);
   assert.equal(code, doc.gates.passed ? 0 : 1);
-  await assert.rejects(optimizeCommand.run(['quantize', parent, '--dtype', 'float16', '--sparsity', '0.5'], io), (e: unknown) => e instanceof ModelOpsError && e.code === 'cli-usage' && /--sparsity/.test(e.message));
-  await assert.rejects(optimizeCommand.run(['shrink', parent], io), (e: unknown) => e instanceof ModelOpsError && e.code === 'cli-usage' && /'shrink'/.test(e.message));
+  await assert.rejects(
+    optimizeCommand.run(['quantize', parent, '--dtype', 'float16', '--sparsity', '0.5'], io),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'cli-usage' && /--sparsity/.test(e.message),
+  );
+  await assert.rejects(
+    optimizeCommand.run(['shrink', parent], io),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'cli-usage' && /'shrink'/.test(e.message),
+  );
   assert.ok(readFileSync(join(root, 'modelops.yaml'), 'utf8').length > 0);
 });

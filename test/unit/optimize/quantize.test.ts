@@ -28,7 +28,7 @@ test('float16: IEEE rounding to nearest even, subnormals, overflow, signed zero,
     [3 * 2 ** -26, 0x0001], // 0.75 · 2^-24 rounds up
     [3 * 2 ** -25, 0x0002], // 1.5 · 2^-24: tie to even (2)
     [1023 * 2 ** -24, 0x03ff], // largest subnormal
-    [(1023.5 * 2 ** -24), 0x0400], // tie: to even, carries into the smallest normal
+    [1023.5 * 2 ** -24, 0x0400], // tie: to even, carries into the smallest normal
     [1 + 2 ** -11, 0x3c00], // tie: to even (down)
     [1 + 3 * 2 ** -11, 0x3c02], // tie: to even (up)
     [1 + 2 ** -10, 0x3c01],
@@ -44,7 +44,7 @@ test('float16: IEEE rounding to nearest even, subnormals, overflow, signed zero,
   let seed = 7;
   for (let i = 0; i < 5000; i++) {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    const x = Math.fround(((seed / 2 ** 31) - 0.5) * 2 ** ((i % 40) - 25));
+    const x = Math.fround((seed / 2 ** 31 - 0.5) * 2 ** ((i % 40) - 25));
     assert.ok(Math.abs(fromHalfBits(toHalfBits(x)) - x) <= halfErrorBound(x), `${x}`);
   }
 });
@@ -58,21 +58,43 @@ test('uint8: affine range keeps 0 exact and the error within scale / 2', () => {
   const decoded = Array.from(q.q, (v) => Math.fround(v * q.scale + q.min));
   assert.equal(decoded[2], 0);
   assert.equal(decoded[3], 0);
-  for (let i = 0; i < values.length; i++) assert.ok(Math.abs(decoded[i] - values[i]) <= q.scale / 2 + 1e-6, `${values[i]} → ${decoded[i]}`);
+  for (let i = 0; i < values.length; i++)
+    assert.ok(Math.abs(decoded[i] - values[i]) <= q.scale / 2 + 1e-6, `${values[i]} → ${decoded[i]}`);
   // A constant tensor is stored exactly.
   const c = quantizeUint8(Float32Array.from([0.25, 0.25]));
   assert.equal(c.q[0] * c.scale + c.min, 0.25);
 });
 
 test('unknown dtype: a clear error naming the value', () => {
-  assert.throws(() => parseDtype('int4'), (e: unknown) => e instanceof ModelOpsError && e.code === 'optimize-bad-dtype' && e.message.includes("'int4'") && (e.hint ?? '').includes('float16'));
+  assert.throws(
+    () => parseDtype('int4'),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'optimize-bad-dtype' &&
+      e.message.includes("'int4'") &&
+      (e.hint ?? '').includes('float16'),
+  );
 });
 
 async function makeBundle(dir: string): Promise<{ model: tf.LayersModel; x: tf.Tensor2D }> {
   await ensureBackend();
   const model = tf.sequential();
-  model.add(tf.layers.dense({ inputShape: [6], units: 40, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
-  model.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 5 }) }));
+  model.add(
+    tf.layers.dense({
+      inputShape: [6],
+      units: 40,
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+    }),
+  );
+  model.add(
+    tf.layers.dense({
+      units: 3,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+      biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 5 }),
+    }),
+  );
   // A subnormal-range weight and an exact zero, to exercise float16's edge cases on load.
   const [k, b] = model.layers[0].getWeights();
   const kv = k.dataSync().slice();
@@ -83,7 +105,13 @@ async function makeBundle(dir: string): Promise<{ model: tf.LayersModel; x: tf.T
     format: 'modelops-tfjs/1',
     task: 'classification',
     target: 'y',
-    features: Array.from({ length: 6 }, (_, i) => ({ name: `f${i}`, kind: 'numeric' as const, mean: 0, std: 1, impute: null })),
+    features: Array.from({ length: 6 }, (_, i) => ({
+      name: `f${i}`,
+      kind: 'numeric' as const,
+      mean: 0,
+      std: 1,
+      impute: null,
+    })),
     labels: ['a', 'b', 'c'],
     signature: { inputs: [], outputs: [] },
     profile: { rows: 0, features: {}, predictions: { kind: 'categorical', count: 0, missing: 0, counts: {} } },
@@ -110,7 +138,13 @@ for (const dtype of ['float16', 'uint8'] as const) {
     const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
     assert.ok(specs.every((s) => s.quantization?.dtype === dtype));
     const bin = readFileSync(join(out, WEIGHTS_BIN));
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer }));
+    const loaded = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: specs,
+        weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
+      }),
+    );
 
     const before = weightsOf(model);
     const after = weightsOf(loaded);
@@ -118,7 +152,10 @@ for (const dtype of ['float16', 'uint8'] as const) {
       const info = r.weights[t];
       for (let i = 0; i < w.length; i++) {
         const bound = dtype === 'float16' ? halfErrorBound(w[i]) : info.bound;
-        assert.ok(Math.abs(after[t][i] - w[i]) <= bound, `${info.name}[${i}]: ${w[i]} → ${after[t][i]} (bound ${bound})`);
+        assert.ok(
+          Math.abs(after[t][i] - w[i]) <= bound,
+          `${info.name}[${i}]: ${w[i]} → ${after[t][i]} (bound ${bound})`,
+        );
       }
       assert.ok(info.maxError <= info.bound);
     });
@@ -140,7 +177,11 @@ for (const dtype of ['float16', 'uint8'] as const) {
     bundle.dispose();
 
     // Quantising it again is refused.
-    await assert.rejects(quantizeTfjsBundle(out, join(root, `again-${dtype}`), 'float16'), (e: unknown) => e instanceof ModelOpsError && e.code === 'optimize-unsupported' && /already quantised/.test(e.message));
+    await assert.rejects(
+      quantizeTfjsBundle(out, join(root, `again-${dtype}`), 'float16'),
+      (e: unknown) =>
+        e instanceof ModelOpsError && e.code === 'optimize-unsupported' && /already quantised/.test(e.message),
+    );
     model.dispose();
     loaded.dispose();
   });

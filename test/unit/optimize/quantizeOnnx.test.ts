@@ -30,7 +30,8 @@ for (const name of ['weather-mlp-v1.onnx', 'temp-max-regressor.onnx']) {
     assert.ok(r.converted.length >= (name === 'weather-mlp-v1.onnx' ? 2 : 1), 'the weight matrices are converted');
     const saved = r.converted.reduce((a, w) => a + 2 * w.elements, 0);
     // Tiny models barely shrink: each converted tensor costs a Cast node (~70 bytes).
-    if (name === 'weather-mlp-v1.onnx') assert.ok(r.bytes.byteLength < bytes.byteLength, `${r.bytes.byteLength} < ${bytes.byteLength}`);
+    if (name === 'weather-mlp-v1.onnx')
+      assert.ok(r.bytes.byteLength < bytes.byteLength, `${r.bytes.byteLength} < ${bytes.byteLength}`);
     // Field-preserving: metadata, opsets, inputs and outputs are those of the original, plus Cast.
     const before = readOnnxGraph(bytes, name);
     const after = readOnnxGraph(r.bytes, file);
@@ -41,7 +42,10 @@ for (const name of ['weather-mlp-v1.onnx', 'temp-max-regressor.onnx']) {
     assert.deepEqual(rest, before.metadata);
     assert.equal(tag, 'float16');
     assert.deepEqual(after.operators, [...new Set([...before.operators, 'Cast'])].sort());
-    assert.ok(bytes.byteLength - r.bytes.byteLength >= saved - 100 * r.converted.length - 40, 'about 2 bytes saved per converted weight');
+    assert.ok(
+      bytes.byteLength - r.bytes.byteLength >= saved - 100 * r.converted.length - 40,
+      'about 2 bytes saved per converted weight',
+    );
 
     const ref = references.find((x) => x.model === name)!;
     const input = Object.values(ref.inputs)[0];
@@ -51,32 +55,55 @@ for (const name of ['weather-mlp-v1.onnx', 'temp-max-regressor.onnx']) {
       const n = input.shape[0];
       const out = await rt.predictBatch!(Float32Array.from(input.data), n);
       const scale = Math.max(...expected.map(Math.abs));
-      for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(out.outputs[i] - expected[i]) <= 5e-3 * Math.max(1, scale), `output ${i}: ${out.outputs[i]} vs ${expected[i]}`);
+      for (let i = 0; i < expected.length; i++)
+        assert.ok(
+          Math.abs(out.outputs[i] - expected[i]) <= 5e-3 * Math.max(1, scale),
+          `output ${i}: ${out.outputs[i]} vs ${expected[i]}`,
+        );
     } finally {
       rt.dispose();
     }
-    assert.throws(() => quantizeOnnxFloat16(r.bytes, file), (e: unknown) => e instanceof ModelOpsError && e.code === 'optimize-unsupported' && e.message.includes(file) && /already quantised/.test(e.message));
+    assert.throws(
+      () => quantizeOnnxFloat16(r.bytes, file),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'optimize-unsupported' &&
+        e.message.includes(file) &&
+        /already quantised/.test(e.message),
+    );
   });
 }
 
 test('a model without float weights worth converting is refused, naming the file', () => {
   // Its one initializer has 3 values and is also a graph input (IR < 4 style): kept.
-  assert.throws(() => quantizeOnnxFloat16(addModel(), 'add.onnx'), (e: unknown) => e instanceof ModelOpsError && e.code === 'optimize-unsupported' && e.message.includes('add.onnx'));
+  assert.throws(
+    () => quantizeOnnxFloat16(addModel(), 'add.onnx'),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'optimize-unsupported' && e.message.includes('add.onnx'),
+  );
 });
 
 test('float_data initializers (not raw_data) are converted too, and ONNX Runtime computes with them', async () => {
   const b = Array.from({ length: 64 }, (_, i) => (i - 32) / 7);
-  const bytes = model({ inputs: [valueInfo('x', FLOAT, ['batch', 64])], outputs: [valueInfo('y', FLOAT, ['batch', 64])], nodes: [node('Add', ['x', 'b'], ['y'])], initializers: [floatInit('b', [64], b)] });
+  const bytes = model({
+    inputs: [valueInfo('x', FLOAT, ['batch', 64])],
+    outputs: [valueInfo('y', FLOAT, ['batch', 64])],
+    nodes: [node('Add', ['x', 'b'], ['y'])],
+    initializers: [floatInit('b', [64], b)],
+  });
   const r = quantizeOnnxFloat16(bytes, 'add64.onnx');
   assert.deepEqual(r.converted, [{ name: 'b', elements: 64 }]);
   const session = await ort.InferenceSession.create(r.bytes);
   const x = Float32Array.from({ length: 128 }, (_, i) => i / 10);
   const y = (await session.run({ x: new ort.Tensor('float32', x, [2, 64]) })).y.data as Float32Array;
-  for (let i = 0; i < 128; i++) assert.ok(Math.abs(y[i] - (x[i] + b[i % 64])) <= halfErrorBound(b[i % 64]) + 1e-5, `y[${i}]`);
+  for (let i = 0; i < 128; i++)
+    assert.ok(Math.abs(y[i] - (x[i] + b[i % 64])) <= halfErrorBound(b[i % 64]) + 1e-5, `y[${i}]`);
   await session.release();
 });
 
 test('truncated bytes are an onnx-corrupt error, not a crash', () => {
   const bytes = readFileSync(join(FIX, 'weather-mlp-v1.onnx'));
-  assert.throws(() => quantizeOnnxFloat16(bytes.subarray(0, bytes.byteLength - 7), 'cut.onnx'), (e: unknown) => e instanceof ModelOpsError && e.code === 'onnx-corrupt');
+  assert.throws(
+    () => quantizeOnnxFloat16(bytes.subarray(0, bytes.byteLength - 7), 'cut.onnx'),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'onnx-corrupt',
+  );
 });

@@ -8,18 +8,30 @@ import * as protocol from '../../../server/protocol';
 
 const DOMAINS = ['core', 'workspace', 'registry', 'training', 'deploy'] as const;
 
-function messages(): Array<{ domain: string; name: string; kind: string; method: string; requiresTrust?: boolean; direction?: string }> {
+function messages(): Array<{
+  domain: string;
+  name: string;
+  kind: string;
+  method: string;
+  requiresTrust?: boolean;
+  direction?: string;
+}> {
   return DOMAINS.flatMap((domain) =>
     Object.entries(protocol[domain] as Record<string, unknown>)
       .filter(([, v]) => typeof v === 'object' && v !== null && 'method' in v)
-      .map(([name, v]) => ({ domain, name, ...(v as { kind: string; method: string; requiresTrust?: boolean; direction?: string }) })),
+      .map(([name, v]) => ({
+        domain,
+        name,
+        ...(v as { kind: string; method: string; requiresTrust?: boolean; direction?: string }),
+      })),
   );
 }
 
 test('every method is modelops/<domain>/<name>, named after the file that declares it, and unique', () => {
   const all = messages();
   assert.ok(all.length > 30);
-  for (const m of all) assert.match(m.method, new RegExp(`^modelops/${m.domain}/[a-z][A-Za-z]*$`), `${m.domain}.${m.name}`);
+  for (const m of all)
+    assert.match(m.method, new RegExp(`^modelops/${m.domain}/[a-z][A-Za-z]*$`), `${m.domain}.${m.name}`);
   assert.equal(new Set(all.map((m) => m.method)).size, all.length, 'no method is declared twice');
 });
 
@@ -35,7 +47,8 @@ test('what runs workspace-named things declares requiresTrust; notifications say
     'modelops/training/evaluate',
     'modelops/training/train',
   ]);
-  for (const m of messages().filter((x) => x.kind === 'notification')) assert.ok(m.direction === 'toServer' || m.direction === 'toClient', m.method);
+  for (const m of messages().filter((x) => x.kind === 'notification'))
+    assert.ok(m.direction === 'toServer' || m.direction === 'toClient', m.method);
 });
 
 test('error codes: one list, kebab-case, unique; the model server maps them to statuses through one table', async () => {

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+  mkdirSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import { ArtifactStore } from '../../../server/engine/registry/artifacts';
@@ -53,7 +62,14 @@ test('a corrupted file artifact is detected on read and the error names model@ve
     const blob = new ArtifactStore(reg.storeDir).blobPath(v.artifactDigest);
     chmodSync(blob, 0o644);
     writeFileSync(blob, 'evil weights');
-    await assert.rejects(reg.artifactPath('weather@1.0.0'), (e: unknown) => e instanceof ModelOpsError && e.code === 'artifact-corrupt' && e.message.includes('weather@1.0.0') && Boolean(e.hint));
+    await assert.rejects(
+      reg.artifactPath('weather@1.0.0'),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'artifact-corrupt' &&
+        e.message.includes('weather@1.0.0') &&
+        Boolean(e.hint),
+    );
   } finally {
     reg.close();
     ws.cleanup();
@@ -95,7 +111,14 @@ test('folder artifacts are stored as a manifest; reading rebuilds and verifies t
     chmodSync(wblob, 0o644);
     writeFileSync(wblob, 'x');
     writeFileSync(join(again, 'weights.bin'), 'y');
-    await assert.rejects(reg.artifactPath('b@1.0.1'), (e: unknown) => e instanceof ModelOpsError && e.code === 'artifact-corrupt' && e.message.includes('b@1.0.1') && e.message.includes('weights.bin'));
+    await assert.rejects(
+      reg.artifactPath('b@1.0.1'),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'artifact-corrupt' &&
+        e.message.includes('b@1.0.1') &&
+        e.message.includes('weights.bin'),
+    );
   } finally {
     reg.close();
     ws.cleanup();
@@ -110,7 +133,10 @@ test('symbolic links inside a model folder are refused with a clear error', asyn
     ws.file('bundle/model.json', '{}');
     const { symlinkSync } = await import('node:fs');
     symlinkSync(join(ws.root, 'outside.bin'), join(ws.root, 'bundle', 'weights.bin'));
-    await assert.rejects(reg.registerVersion({ model: 'b', source: 'bundle' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'artifact-symlink');
+    await assert.rejects(
+      reg.registerVersion({ model: 'b', source: 'bundle' }),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'artifact-symlink',
+    );
     assert.deepEqual(reg.listModels(), []);
   } finally {
     reg.close();
@@ -139,7 +165,12 @@ test('opening sweeps unreferenced blobs and stale temp files older than a minute
     writeFileSync(staleTmp, 'partial');
     writeFileSync(freshTmp, 'partial');
     const old = new Date(Date.now() - 5 * 60_000);
-    for (const p of [store.blobPath(oldOrphan.digest), staleTmp, ...blobs(ws.root).map((h) => join(store.artifactsDir, 'sha256', h.slice(0, 2), h.slice(2)))]) utimesSync(p, old, old);
+    for (const p of [
+      store.blobPath(oldOrphan.digest),
+      staleTmp,
+      ...blobs(ws.root).map((h) => join(store.artifactsDir, 'sha256', h.slice(0, 2), h.slice(2))),
+    ])
+      utimesSync(p, old, old);
     utimesSync(store.blobPath(newOrphan.digest), new Date(), new Date());
 
     reg = openRegistry(ws.root);
@@ -182,10 +213,22 @@ test('model files and folders are recognised', () => {
     assert.equal(detectModelFormat(join(ws.root, 'bundle')), 'modelops-tfjs');
     assert.equal(detectModelFormat(join(ws.root, 'saved')), 'savedmodel');
     assert.equal(detectModelFormat(join(ws.root, 'a')), 'unknown');
-    assert.deepEqual(isModelPath(join(ws.root, 'tfjs', 'group1-shard1of1.bin')), { path: join(ws.root, 'tfjs'), format: 'tfjs-layers' });
-    assert.deepEqual(isModelPath(join(ws.root, 'bundle', 'modelops.json')), { path: join(ws.root, 'bundle'), format: 'modelops-tfjs' });
-    assert.deepEqual(isModelPath(join(ws.root, 'saved', 'variables', 'variables.index')), { path: join(ws.root, 'saved'), format: 'savedmodel' });
-    assert.deepEqual(isModelPath(join(ws.root, 'a', 'model.onnx')), { path: join(ws.root, 'a', 'model.onnx'), format: 'onnx' });
+    assert.deepEqual(isModelPath(join(ws.root, 'tfjs', 'group1-shard1of1.bin')), {
+      path: join(ws.root, 'tfjs'),
+      format: 'tfjs-layers',
+    });
+    assert.deepEqual(isModelPath(join(ws.root, 'bundle', 'modelops.json')), {
+      path: join(ws.root, 'bundle'),
+      format: 'modelops-tfjs',
+    });
+    assert.deepEqual(isModelPath(join(ws.root, 'saved', 'variables', 'variables.index')), {
+      path: join(ws.root, 'saved'),
+      format: 'savedmodel',
+    });
+    assert.deepEqual(isModelPath(join(ws.root, 'a', 'model.onnx')), {
+      path: join(ws.root, 'a', 'model.onnx'),
+      format: 'onnx',
+    });
     assert.equal(isModelPath(join(ws.root, 'a', 'notes.txt')), null);
   } finally {
     ws.cleanup();

@@ -33,7 +33,21 @@ test('modelops versions: register, list, show, promote, rollback, compare, archi
     ws.file('metrics.json', '{"accuracy": 0.93, "f1_macro": 0.9}');
     // From a subfolder: the workspace root is found by walking up to modelops.yaml.
     const sub = ws.file('out/.keep', '').replace(/\/\.keep$/, '');
-    const r1 = await run(sub, ['register', 'model.pt', '--model', 'weather', '--note', 'first', '--tag', 'a', '--tag', 'b', '--metrics', '../metrics.json', '--json']);
+    const r1 = await run(sub, [
+      'register',
+      'model.pt',
+      '--model',
+      'weather',
+      '--note',
+      'first',
+      '--tag',
+      'a',
+      '--tag',
+      'b',
+      '--metrics',
+      '../metrics.json',
+      '--json',
+    ]);
     assert.equal(r1.code, 0, r1.err);
     const v1 = JSON.parse(r1.text) as VersionRecord;
     assert.deepEqual([v1.version, v1.tags, v1.metrics.accuracy, v1.format], ['1.0.0', ['a', 'b'], 0.93, 'torch']);
@@ -42,12 +56,28 @@ test('modelops versions: register, list, show, promote, rollback, compare, archi
 
     const list = await run(ws.root, ['list']);
     assert.match(list.text, /weather\s+2\s+2\.0\.0/);
-    const listJson = JSON.parse((await run(ws.root, ['list', 'weather', '--json', '--sort', 'version', '--order', 'asc'])).text) as { total: number; items: VersionRecord[] };
-    assert.deepEqual(listJson.items.map((v) => v.version), ['1.0.0', '2.0.0']);
+    const listJson = JSON.parse(
+      (await run(ws.root, ['list', 'weather', '--json', '--sort', 'version', '--order', 'asc'])).text,
+    ) as { total: number; items: VersionRecord[] };
+    assert.deepEqual(
+      listJson.items.map((v) => v.version),
+      ['1.0.0', '2.0.0'],
+    );
 
-    const promote = await run(ws.root, ['promote', 'weather@1.0.0', '--alias', 'production', '--reason', 'launch', '--json']);
+    const promote = await run(ws.root, [
+      'promote',
+      'weather@1.0.0',
+      '--alias',
+      'production',
+      '--reason',
+      'launch',
+      '--json',
+    ]);
     assert.equal((JSON.parse(promote.text) as AliasMove).toVersion, '1.0.0');
-    assert.match((await run(ws.root, ['promote', 'weather@2.0.0', '--alias', 'production'])).text, /promoted weather@2\.0\.0 to 'production' \(was 1\.0\.0\)/);
+    assert.match(
+      (await run(ws.root, ['promote', 'weather@2.0.0', '--alias', 'production'])).text,
+      /promoted weather@2\.0\.0 to 'production' \(was 1\.0\.0\)/,
+    );
     assert.match((await run(ws.root, ['rollback', 'weather', '--alias', 'production'])).text, /2\.0\.0 → 1\.0\.0/);
     const history = await run(ws.root, ['history', 'weather']);
     assert.match(history.text, /production\s+2\.0\.0\s+1\.0\.0\s+rollback/);
@@ -62,12 +92,31 @@ test('modelops versions: register, list, show, promote, rollback, compare, archi
 
     // Gate failure: promote refuses with the reason, --force-reason overrides and is recorded.
     const reg = openRegistry(ws.root);
-    reg.recordGates('weather@2.0.0', { passed: false, evaluatedAt: new Date().toISOString(), override: null, results: [{ metric: 'accuracy', expression: '>= 0.9', op: '>=', threshold: 0.9, actual: null, passed: false, reference: null, message: 'accuracy missing' }] });
+    reg.recordGates('weather@2.0.0', {
+      passed: false,
+      evaluatedAt: new Date().toISOString(),
+      override: null,
+      results: [
+        {
+          metric: 'accuracy',
+          expression: '>= 0.9',
+          op: '>=',
+          threshold: 0.9,
+          actual: null,
+          passed: false,
+          reference: null,
+          message: 'accuracy missing',
+        },
+      ],
+    });
     reg.close();
     const refused = await run(ws.root, ['promote', 'weather@2.0.0', '--alias', 'production']);
     assert.equal(refused.code, 1);
     assert.match(refused.err, /quality gates failed \(accuracy missing\).*--force-reason/);
-    assert.match((await run(ws.root, ['promote', 'weather@2.0.0', '--alias', 'production', '--force-reason', 'hotfix'])).text, /despite failed gates: hotfix/);
+    assert.match(
+      (await run(ws.root, ['promote', 'weather@2.0.0', '--alias', 'production', '--force-reason', 'hotfix'])).text,
+      /despite failed gates: hotfix/,
+    );
 
     assert.match((await run(ws.root, ['archive', 'weather@1.0.0'])).text, /archived weather@1\.0\.0/);
     assert.doesNotMatch((await run(ws.root, ['list', 'weather'])).text, /1\.0\.0/);
@@ -95,9 +144,15 @@ test('modelops runs list and show', async () => {
     reg.close();
     const list = await run(ws.root, ['list'], runsCommand);
     assert.match(list.text, new RegExp(`${run1.id}\\s+train\\s+weather\\s+succeeded`));
-    const show = JSON.parse((await run(ws.root, ['show', run1.id, '--json'], runsCommand)).text) as { run: { status: string }; metrics: Array<{ step: number }> };
+    const show = JSON.parse((await run(ws.root, ['show', run1.id, '--json'], runsCommand)).text) as {
+      run: { status: string };
+      metrics: Array<{ step: number }>;
+    };
     assert.equal(show.run.status, 'succeeded');
-    assert.deepEqual(show.metrics.map((p) => p.step), [0, 1]);
+    assert.deepEqual(
+      show.metrics.map((p) => p.step),
+      [0, 1],
+    );
     assert.match((await run(ws.root, ['show', run1.id], runsCommand)).text, /loss/);
     assert.match((await run(ws.root, ['show', 'nope'], runsCommand)).err, /No run 'nope'/);
   } finally {

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIO } from '../../../server/cli/command';
 import { versionsCommand } from '../../../server/cli/commands/versions';
-import { diffLines, splitLines, unifiedDiff, type VersionDiff, type VersionConfig } from '../../../server/engine/registry';
+import {
+  diffLines,
+  splitLines,
+  unifiedDiff,
+  type VersionDiff,
+  type VersionConfig,
+} from '../../../server/engine/registry';
 import { describeError } from '../../../server/engine/errors';
 import { tempWorkspace } from './helpers';
 
@@ -48,7 +54,8 @@ test('unifiedDiff writes what GNU diff -u writes: hunks, merged context, ranges,
         'version: 1\nmodel:\n  layers:\n    - { type: dense, units: 64 }\n    - { type: dropout, rate: 0.1 }\n    - { type: dense, units: 5 }\ntrain:\n  epochs: 60\n  learningRate: 0.01\n',
       ],
     ];
-    for (const [a, b] of cases) assert.equal(unifiedDiff(a, b, { fromLabel: 'A', toLabel: 'B' }), gnuDiff(dir, a, b), JSON.stringify([a, b]));
+    for (const [a, b] of cases)
+      assert.equal(unifiedDiff(a, b, { fromLabel: 'A', toLabel: 'B' }), gnuDiff(dir, a, b), JSON.stringify([a, b]));
     assert.equal(unifiedDiff('same\n', 'same\n', { fromLabel: 'A', toLabel: 'B' }), '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -67,9 +74,15 @@ test('on random inputs the diff is minimal (as many edits as GNU diff) and GNU p
     for (let t = 0; t < 120; t++) {
       // Few distinct lines, so many equally short scripts exist and ties are exercised.
       const alphabet = 'abcdefgh'.slice(0, 2 + Math.floor(rnd() * 6)).split('');
-      const make = (n: number): string => Array.from({ length: n }, () => `${alphabet[Math.floor(rnd() * alphabet.length)]}\n`).join('');
+      const make = (n: number): string =>
+        Array.from({ length: n }, () => `${alphabet[Math.floor(rnd() * alphabet.length)]}\n`).join('');
       let a = make(Math.floor(rnd() * 30));
-      let b = rnd() < 0.5 ? make(Math.floor(rnd() * 30)) : splitLines(a).map((l) => (rnd() < 0.15 ? `x${l}` : l)).join('');
+      let b =
+        rnd() < 0.5
+          ? make(Math.floor(rnd() * 30))
+          : splitLines(a)
+              .map((l) => (rnd() < 0.15 ? `x${l}` : l))
+              .join('');
       if (rnd() < 0.2) a = a.replace(/\n$/, '');
       if (rnd() < 0.2) b = b.replace(/\n$/, '');
       const mine = unifiedDiff(a, b, { fromLabel: 'A', toLabel: 'B' });
@@ -84,7 +97,10 @@ test('on random inputs the diff is minimal (as many edits as GNU diff) and GNU p
     }
     // The edit script itself: equal lines keep both sides, in order.
     const ops = diffLines(['a\n', 'b\n', 'c\n'], ['a\n', 'c\n', 'd\n']);
-    assert.deepEqual(ops.map((o) => `${o.kind[0]}${o.line.trim()}`), ['ea', 'db', 'ec', 'id']);
+    assert.deepEqual(
+      ops.map((o) => `${o.kind[0]}${o.line.trim()}`),
+      ['ea', 'db', 'ec', 'id'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -113,9 +129,37 @@ test('modelops versions config and versions diff: the stored configs, metrics si
     ws.file('c.pt', 'weights c');
     ws.file('m1.json', '{"accuracy": 0.9, "f1_macro": 0.8}');
     ws.file('m2.json', '{"accuracy": 0.95, "f1_macro": 0.78}');
-    assert.equal((await run(ws.root, ['register', 'a.pt', '--model', 'weather', '--config', 'modelops.yaml', '--metrics', 'm1.json'])).code, 0);
+    assert.equal(
+      (
+        await run(ws.root, [
+          'register',
+          'a.pt',
+          '--model',
+          'weather',
+          '--config',
+          'modelops.yaml',
+          '--metrics',
+          'm1.json',
+        ])
+      ).code,
+      0,
+    );
     writeFileSync(join(ws.root, 'modelops.yaml'), v2Config);
-    assert.equal((await run(ws.root, ['register', 'b.pt', '--model', 'weather', '--config', 'modelops.yaml', '--metrics', 'm2.json'])).code, 0);
+    assert.equal(
+      (
+        await run(ws.root, [
+          'register',
+          'b.pt',
+          '--model',
+          'weather',
+          '--config',
+          'modelops.yaml',
+          '--metrics',
+          'm2.json',
+        ])
+      ).code,
+      0,
+    );
     assert.equal((await run(ws.root, ['register', 'c.pt', '--model', 'weather'])).code, 0);
     // The file moves on; the versions keep theirs.
     writeFileSync(join(ws.root, 'modelops.yaml'), 'version: 1\nproject: something else\n');
@@ -136,18 +180,37 @@ test('modelops versions config and versions diff: the stored configs, metrics si
     assert.match(diff.text, /accuracy\s+0\.9000\s+0\.9500\s+\+0\.0500/);
     assert.match(diff.text, /f1_macro\s+0\.8000\s+0\.7800\s+-0\.0200/);
     assert.match(diff.text, /artifact:\s+different/);
-    const expected = ['config:', '--- weather@1.0.0/modelops.yaml', '+++ weather@1.1.0/modelops.yaml', '@@ -1,5 +1,5 @@', ' version: 1', ' project: weather', ' train:', '-  epochs: 40', '+  epochs: 60', '   batchSize: 32'].join('\n');
+    const expected = [
+      'config:',
+      '--- weather@1.0.0/modelops.yaml',
+      '+++ weather@1.1.0/modelops.yaml',
+      '@@ -1,5 +1,5 @@',
+      ' version: 1',
+      ' project: weather',
+      ' train:',
+      '-  epochs: 40',
+      '+  epochs: 60',
+      '   batchSize: 32',
+    ].join('\n');
     assert.ok(diff.text.endsWith(expected), diff.text);
 
-    const json = JSON.parse((await run(ws.root, ['diff', 'weather@1.0.0', 'weather@1.1.0', '--json'])).text) as VersionDiff;
+    const json = JSON.parse(
+      (await run(ws.root, ['diff', 'weather@1.0.0', 'weather@1.1.0', '--json'])).text,
+    ) as VersionDiff;
     assert.equal(json.configDiff, `${expected.slice('config:\n'.length)}\n`);
     assert.deepEqual(json.comparison.metrics.accuracy.slice(0, 2), [0.9, 0.95]);
     assert.deepEqual([json.configA.source, json.configB.source], ['registry', 'registry']);
 
-    assert.match((await run(ws.root, ['diff', 'weather@1.0.0', 'weather@1.0.0'])).text, /config: same \([0-9a-f]{12}\)/);
+    assert.match(
+      (await run(ws.root, ['diff', 'weather@1.0.0', 'weather@1.0.0'])).text,
+      /config: same \([0-9a-f]{12}\)/,
+    );
     const partial = await run(ws.root, ['diff', 'weather@1.1.0', 'weather@1.2.0']);
     assert.equal(partial.code, 0);
-    assert.match(partial.text, /config: cannot be compared\n {2}weather@1\.2\.0: weather@1\.2\.0 was registered without a config\./);
+    assert.match(
+      partial.text,
+      /config: cannot be compared\n {2}weather@1\.2\.0: weather@1\.2\.0 was registered without a config\./,
+    );
     assert.match((await run(ws.root, ['diff', 'weather@1.0.0'])).err, /Missing two versions to diff/);
   } finally {
     ws.cleanup();

@@ -2,7 +2,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry, versionConfig } from '../../../server/engine/registry';
 import { ArtifactStore } from '../../../server/engine/registry/artifacts';
@@ -15,7 +26,9 @@ const sha = (b: Buffer | string): string => createHash('sha256').update(b).diges
 function blobs(root: string): string[] {
   const dir = join(root, '.modelops', 'artifacts', 'sha256');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((p) => readdirSync(join(dir, p)).map((r) => p + r)).sort();
+  return readdirSync(dir)
+    .flatMap((p) => readdirSync(join(dir, p)).map((r) => p + r))
+    .sort();
 }
 
 const CONFIG_A = 'version: 1\nproject: weather\ntrain:\n  epochs: 40\n';
@@ -31,7 +44,10 @@ test('a version keeps its config: round trip, digest unchanged in format, indepe
     // The recorded digest keeps its "sha256:<hex>" form and is the address of the stored blob.
     assert.equal(v.configDigest, `sha256:${sha(CONFIG_A)}`);
     const blob = new ArtifactStore(reg.storeDir).blobPath(v.configDigest as string);
-    assert.equal(blob, join(ws.root, '.modelops', 'artifacts', 'sha256', sha(CONFIG_A).slice(0, 2), sha(CONFIG_A).slice(2)));
+    assert.equal(
+      blob,
+      join(ws.root, '.modelops', 'artifacts', 'sha256', sha(CONFIG_A).slice(0, 2), sha(CONFIG_A).slice(2)),
+    );
     assert.equal(readFileSync(blob, 'utf8'), CONFIG_A);
     assert.equal(await reg.configText('weather@1.0.0'), CONFIG_A);
 
@@ -97,7 +113,11 @@ test('two versions with the same config share one blob', async () => {
     ws.file('a.pt', 'weights a');
     ws.file('b.pt', 'weights b');
     const v1 = await reg.registerVersion({ model: 'weather', source: 'a.pt', configPath: 'modelops.yaml' });
-    const v2 = await reg.registerVersion({ model: 'weather', source: 'b.pt', configPath: join(ws.root, 'copy', 'modelops.yaml') });
+    const v2 = await reg.registerVersion({
+      model: 'weather',
+      source: 'b.pt',
+      configPath: join(ws.root, 'copy', 'modelops.yaml'),
+    });
     assert.equal(v1.configDigest, v2.configDigest);
     assert.deepEqual(blobs(ws.root), [sha('weights a'), sha('weights b'), sha(CONFIG_A)].sort());
     assert.equal(await reg.configText(`weather@${v2.version}`), CONFIG_A);
@@ -189,7 +209,10 @@ test('a missing, folder or oversized config is refused before anything is stored
     const fd = openSync(big, 'w');
     ftruncateSync(fd, MAX_CONFIG_BYTES + 1);
     closeSync(fd);
-    await assert.rejects(reg.registerVersion({ model: 'weather', source: 'model.pt', configPath: 'big.yaml' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'config-too-large');
+    await assert.rejects(
+      reg.registerVersion({ model: 'weather', source: 'model.pt', configPath: 'big.yaml' }),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'config-too-large',
+    );
     assert.deepEqual(blobs(ws.root), []);
     assert.deepEqual(reg.listModels(), []);
   } finally {

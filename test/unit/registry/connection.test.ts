@@ -16,7 +16,16 @@ import { DataStore } from '../../../server/engine/data/store/store';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { tempWorkspace } from './helpers';
 
-const study = { model: 'weather', sampler: 'tpe', metric: 'val_loss', direction: 'minimize' as const, space: '{}', settings: {}, configPath: null, configDigest: null };
+const study = {
+  model: 'weather',
+  sampler: 'tpe',
+  metric: 'val_loss',
+  direction: 'minimize' as const,
+  space: '{}',
+  settings: {},
+  configPath: null,
+  configDigest: null,
+};
 
 /** File descriptors of this process open on exactly `path` (Linux). */
 function fdsOn(path: string): number {
@@ -33,52 +42,66 @@ function fdsOn(path: string): number {
 
 const code = (c: string) => (e: unknown) => e instanceof ModelOpsError && e.code === c;
 
-test('studies and data versions commit on the registry’s own connection', { skip: process.platform !== 'linux' && 'reads /proc/self/fd' }, async () => {
-  const ws = tempWorkspace();
-  const reg = openRegistry(ws.root);
-  try {
-    const dbPath = join(reg.storeDir, 'registry.db');
-    assert.equal(fdsOn(dbPath), 1);
-    reg.changedElsewhere();
-
-    const s = reg.studies.createStudy(study);
-    reg.studies.startTrial(s.id, 0, { learningRate: 0.01 });
-    reg.studies.reportEpoch(s.id, 0, 1, 0.5);
-    reg.studies.finishTrial(s.id, 0, { status: 'completed', value: 0.5 });
-    ws.file('a.csv', 'id,temp\n1,2\n3,4\n');
-    const [ref] = await recordDatasets(reg, [{ role: 'train', dataset: await readDataset(join(ws.root, 'a.csv')), displayPath: 'a.csv' }]);
-    // A commit by a second connection would move data_version for this one.
-    assert.equal(reg.changedElsewhere(), false, 'a study or data write went through another connection');
-    assert.equal(fdsOn(dbPath), 1);
-
-    assert.equal(reg.studies.trials(s.id)[0].value, 0.5);
-    assert.equal(reg.datasets.get(ref.digest)?.stored?.chunkCount, 1);
-    assert.equal(reg.datasets.resolveDigest(ref.digest.slice(7, 15)), ref.digest);
-    assert.deepEqual(reg.listDatasets().map((d) => d.digest), [ref.digest]);
-
-    // The check itself sees a commit made elsewhere.
-    const other = openRegistry(ws.root);
+test(
+  'studies and data versions commit on the registry’s own connection',
+  { skip: process.platform !== 'linux' && 'reads /proc/self/fd' },
+  async () => {
+    const ws = tempWorkspace();
+    const reg = openRegistry(ws.root);
     try {
-      other.studies.setStudyStatus(s.id, 'completed');
+      const dbPath = join(reg.storeDir, 'registry.db');
+      assert.equal(fdsOn(dbPath), 1);
+      reg.changedElsewhere();
+
+      const s = reg.studies.createStudy(study);
+      reg.studies.startTrial(s.id, 0, { learningRate: 0.01 });
+      reg.studies.reportEpoch(s.id, 0, 1, 0.5);
+      reg.studies.finishTrial(s.id, 0, { status: 'completed', value: 0.5 });
+      ws.file('a.csv', 'id,temp\n1,2\n3,4\n');
+      const [ref] = await recordDatasets(reg, [
+        { role: 'train', dataset: await readDataset(join(ws.root, 'a.csv')), displayPath: 'a.csv' },
+      ]);
+      // A commit by a second connection would move data_version for this one.
+      assert.equal(reg.changedElsewhere(), false, 'a study or data write went through another connection');
+      assert.equal(fdsOn(dbPath), 1);
+
+      assert.equal(reg.studies.trials(s.id)[0].value, 0.5);
+      assert.equal(reg.datasets.get(ref.digest)?.stored?.chunkCount, 1);
+      assert.equal(reg.datasets.resolveDigest(ref.digest.slice(7, 15)), ref.digest);
+      assert.deepEqual(
+        reg.listDatasets().map((d) => d.digest),
+        [ref.digest],
+      );
+
+      // The check itself sees a commit made elsewhere.
+      const other = openRegistry(ws.root);
+      try {
+        other.studies.setStudyStatus(s.id, 'completed');
+      } finally {
+        other.close();
+      }
+      assert.equal(reg.changedElsewhere(), true);
     } finally {
-      other.close();
+      reg.close();
+      ws.cleanup();
     }
-    assert.equal(reg.changedElsewhere(), true);
-  } finally {
-    reg.close();
-    ws.cleanup();
-  }
-});
+  },
+);
 
 test('gc frees through the registry’s data versions under its write lock', async () => {
   const ws = tempWorkspace();
   const reg = openRegistry(ws.root);
   try {
     ws.file('a.csv', 'id,temp\n1,2\n3,4\n');
-    const [ref] = await recordDatasets(reg, [{ role: 'train', dataset: await readDataset(join(ws.root, 'a.csv')), displayPath: 'a.csv' }]);
+    const [ref] = await recordDatasets(reg, [
+      { role: 'train', dataset: await readDataset(join(ws.root, 'a.csv')), displayPath: 'a.csv' },
+    ]);
     const later = Date.now() + 3 * 60 * 60 * 1000;
     const report = collectGarbage(reg.datasets, new DataStore(reg.storeDir), { now: later });
-    assert.deepEqual(report.freed.map((f) => f.digest), [ref.digest]);
+    assert.deepEqual(
+      report.freed.map((f) => f.digest),
+      [ref.digest],
+    );
     assert.equal(report.chunks, 1);
     const rec = reg.datasets.get(ref.digest);
     assert.equal(rec?.stored, null);
@@ -100,7 +123,17 @@ test('a read-only registry refuses study and data writes with registry-readonly,
       assert.equal(ro.studies.getStudy('latest').id, s.id);
       assert.throws(() => ro.studies.createStudy(study), code('registry-readonly'));
       assert.throws(() => ro.studies.setStudyStatus(s.id, 'failed'), code('registry-readonly'));
-      assert.throws(() => ro.datasets.record({ manifest: { digest: `sha256:${'a'.repeat(64)}`, size: 1, chunks: [] }, path: 'x.csv', rows: 0, columns: [], profile: null }), code('registry-readonly'));
+      assert.throws(
+        () =>
+          ro.datasets.record({
+            manifest: { digest: `sha256:${'a'.repeat(64)}`, size: 1, chunks: [] },
+            path: 'x.csv',
+            rows: 0,
+            columns: [],
+            profile: null,
+          }),
+        code('registry-readonly'),
+      );
       assert.equal(ro.studies.getStudy(s.id).status, 'running');
     } finally {
       ro.close();
@@ -131,12 +164,23 @@ test('while the database looks lost, study and data writes are refused with regi
     ws.file('m.pt', 'weights');
     await w.registerVersion({ model: 'weather', source: join(ws.root, 'm.pt') });
     w.close();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(join(ws.root, '.modelops', `registry.db${suffix}`), { force: true });
+    for (const suffix of ['', '-wal', '-shm'])
+      rmSync(join(ws.root, '.modelops', `registry.db${suffix}`), { force: true });
     const reg = openRegistry(ws.root);
     try {
       assert.ok(reg.lostDatabase);
       assert.throws(() => reg.studies.createStudy(study), code('registry-lost'));
-      assert.throws(() => reg.datasets.record({ manifest: { digest: `sha256:${'b'.repeat(64)}`, size: 1, chunks: [] }, path: 'x.csv', rows: 0, columns: [], profile: null }), code('registry-lost'));
+      assert.throws(
+        () =>
+          reg.datasets.record({
+            manifest: { digest: `sha256:${'b'.repeat(64)}`, size: 1, chunks: [] },
+            path: 'x.csv',
+            rows: 0,
+            columns: [],
+            profile: null,
+          }),
+        code('registry-lost'),
+      );
       assert.throws(() => collectGarbage(reg.datasets, new DataStore(reg.storeDir), {}), code('registry-lost'));
     } finally {
       reg.close();

@@ -30,7 +30,13 @@ test('sorting, paging and filtering 10,000 versions of one model', async () => {
     // through SQL (registering 10,000 artifacts one by one takes longer than a unit test may).
     let reg = openRegistry(ws.root);
     ws.file('m.pt', 'w');
-    const first = await reg.registerVersion({ model: 'big', source: 'm.pt', version: '0.0.1', metrics: { accuracy: 0.5 }, note: 'seed' });
+    const first = await reg.registerVersion({
+      model: 'big',
+      source: 'm.pt',
+      version: '0.0.1',
+      metrics: { accuracy: 0.5 },
+      note: 'seed',
+    });
     reg.close();
     const rand = mulberry32(42);
     const seeds: Seed[] = [{ version: '0.0.1', accuracy: 0.5, created: first.createdAt, tags: [], note: 'seed' }];
@@ -53,7 +59,17 @@ test('sorting, paging and filtering 10,000 versions of one model', async () => {
     db.transaction(() => {
       for (const s of order) {
         const [a, b, c] = s.version.split('.').map(Number);
-        insert.run(s.version, a, b, c, first.artifactDigest, JSON.stringify(s.accuracy === null ? {} : { accuracy: s.accuracy }), JSON.stringify(s.tags), s.note, s.created);
+        insert.run(
+          s.version,
+          a,
+          b,
+          c,
+          first.artifactDigest,
+          JSON.stringify(s.accuracy === null ? {} : { accuracy: s.accuracy }),
+          JSON.stringify(s.tags),
+          s.note,
+          s.created,
+        );
       }
     })();
     db.close();
@@ -67,32 +83,59 @@ test('sorting, paging and filtering 10,000 versions of one model', async () => {
 
       const page1 = q({ model: 'big', limit: 50 });
       assert.equal(page1.total, 10_000);
-      assert.deepEqual(page1.items.map((v) => v.version), versionsDesc.slice(0, 50));
+      assert.deepEqual(
+        page1.items.map((v) => v.version),
+        versionsDesc.slice(0, 50),
+      );
       // Paging through everything yields each version exactly once, in order.
       const all: string[] = [];
-      for (let off = 0; off < 10_000; off += 1000) all.push(...q({ model: 'big', offset: off, limit: 1000 }).items.map((v) => v.version));
+      for (let off = 0; off < 10_000; off += 1000)
+        all.push(...q({ model: 'big', offset: off, limit: 1000 }).items.map((v) => v.version));
       assert.deepEqual(all, versionsDesc);
       assert.equal(q({ model: 'big', offset: 9_990, limit: 50 }).items.length, 10);
-      assert.deepEqual(q({ model: 'big', order: 'asc', limit: 3 }).items.map((v) => v.version), ['0.0.1', '1.0.1', '1.0.2']);
+      assert.deepEqual(
+        q({ model: 'big', order: 'asc', limit: 3 }).items.map((v) => v.version),
+        ['0.0.1', '1.0.1', '1.0.2'],
+      );
 
       // By metric: best first, versions without the metric last in either direction.
       const byAcc = (dir: 1 | -1) =>
         [...seeds].sort((x, y) => {
-          if (x.accuracy === null || y.accuracy === null) return (x.accuracy === null ? 1 : 0) - (y.accuracy === null ? 1 : 0);
+          if (x.accuracy === null || y.accuracy === null)
+            return (x.accuracy === null ? 1 : 0) - (y.accuracy === null ? 1 : 0);
           return dir * (x.accuracy - y.accuracy) || dir * compareSemver(x.version, y.version);
         });
       const accDesc = q({ model: 'big', sort: 'accuracy', limit: 1000 }).items;
-      assert.deepEqual(accDesc.map((v) => v.version), byAcc(-1).slice(0, 1000).map((s) => s.version));
+      assert.deepEqual(
+        accDesc.map((v) => v.version),
+        byAcc(-1)
+          .slice(0, 1000)
+          .map((s) => s.version),
+      );
       const accAscTail = q({ model: 'big', sort: 'accuracy', order: 'asc', offset: 9_990, limit: 10 }).items;
       assert.ok(accAscTail.every((v) => v.metrics.accuracy === undefined));
-      assert.deepEqual(q({ model: 'big', sort: 'accuracy', order: 'asc', limit: 5 }).items.map((v) => v.version), byAcc(1).slice(0, 5).map((s) => s.version));
+      assert.deepEqual(
+        q({ model: 'big', sort: 'accuracy', order: 'asc', limit: 5 }).items.map((v) => v.version),
+        byAcc(1)
+          .slice(0, 5)
+          .map((s) => s.version),
+      );
 
       const created = q({ model: 'big', sort: 'created', order: 'asc', limit: 5 }).items.map((v) => v.createdAt);
-      assert.deepEqual(created, seeds.map((s) => s.created).sort().slice(0, 5));
+      assert.deepEqual(
+        created,
+        seeds
+          .map((s) => s.created)
+          .sort()
+          .slice(0, 5),
+      );
 
       // Filter: case-insensitive substring of version, tag, alias or note; LIKE wildcards are literal.
       assert.equal(q({ model: 'big', filter: 'MILESTONE' }).total, 999);
-      assert.deepEqual(q({ model: 'big', filter: 'production' }).items.map((v) => [v.version, v.aliases]), [['7.3.42', ['production']]]);
+      assert.deepEqual(
+        q({ model: 'big', filter: 'production' }).items.map((v) => [v.version, v.aliases]),
+        [['7.3.42', ['production']]],
+      );
       assert.equal(q({ model: 'big', filter: '50%' }).total, 9);
       assert.equal(q({ model: 'big', filter: '_' }).total, 0);
       assert.equal(q({ model: 'big', filter: '10.9.9' }).total, 11);

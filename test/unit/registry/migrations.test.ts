@@ -48,7 +48,8 @@ test('a schema-1 database upgrades in place and keeps its data (including folder
     const file = await artifacts.putFile(join(ws.root, 'single.onnx'));
     // Make every blob old enough for the sweep: only row references may keep them.
     const old = new Date(Date.now() - 10 * 60_000);
-    for (const d of [dir.digest, file.digest, ...dir.files.map((f) => f.digest)]) utimesSync(artifacts.blobPath(d), old, old);
+    for (const d of [dir.digest, file.digest, ...dir.files.map((f) => f.digest)])
+      utimesSync(artifacts.blobPath(d), old, old);
 
     const db = new Database(join(store, 'registry.db'));
     db.pragma('journal_mode = WAL');
@@ -65,8 +66,12 @@ test('a schema-1 database upgrades in place and keeps its data (including folder
        VALUES ('legacy', '1.1.0', 1, 1, 0, ?, 'directory', 'tfjs-layers', ?, '{"accuracy":0.85}', '1.0.0', ?)`,
     ).run(dir.digest, dir.size, t);
     db.prepare(`INSERT INTO aliases VALUES ('legacy', 'production', 2, ?)`).run(t);
-    db.prepare(`INSERT INTO alias_moves (model, alias, from_version, to_version, reason, at) VALUES ('legacy', 'production', NULL, '1.0.0', 'first', ?), ('legacy', 'production', '1.0.0', '1.1.0', 'better', ?)`).run(t, t);
-    db.prepare(`INSERT INTO runs (id, kind, model, status, started_at) VALUES ('r1', 'train', 'legacy', 'succeeded', ?)`).run(t);
+    db.prepare(
+      `INSERT INTO alias_moves (model, alias, from_version, to_version, reason, at) VALUES ('legacy', 'production', NULL, '1.0.0', 'first', ?), ('legacy', 'production', '1.0.0', '1.1.0', 'better', ?)`,
+    ).run(t, t);
+    db.prepare(
+      `INSERT INTO runs (id, kind, model, status, started_at) VALUES ('r1', 'train', 'legacy', 'succeeded', ?)`,
+    ).run(t);
     db.prepare(`INSERT INTO run_metrics VALUES ('r1', 0, '{"loss":1.5}', ?)`).run(t);
     db.close();
 
@@ -74,8 +79,11 @@ test('a schema-1 database upgrades in place and keeps its data (including folder
     try {
       const check = new Database(join(store, 'registry.db'), { readonly: true });
       assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-      const tables = (check.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[]).sort();
-      for (const name of ['gate_reports', 'deployments', 'alerts', 'artifact_files']) assert.ok(tables.includes(name), name);
+      const tables = (
+        check.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[]
+      ).sort();
+      for (const name of ['gate_reports', 'deployments', 'alerts', 'artifact_files'])
+        assert.ok(tables.includes(name), name);
       check.close();
 
       const v = reg.getVersion('legacy@production');
@@ -83,15 +91,31 @@ test('a schema-1 database upgrades in place and keeps its data (including folder
       assert.equal(v.metrics.accuracy, 0.85);
       assert.deepEqual(reg.getVersion('legacy@1.0.0').tags, ['old']);
       assert.equal(reg.getVersion('legacy@1.0.0').note, 'from v1');
-      assert.deepEqual(reg.aliasHistory('legacy', 'production').map((m) => [m.fromVersion, m.toVersion, m.reason, m.forceReason]), [['1.0.0', '1.1.0', 'better', null], [null, '1.0.0', 'first', null]]);
-      assert.deepEqual(reg.runMetrics('r1').map((p) => p.metrics.loss), [1.5]);
+      assert.deepEqual(
+        reg.aliasHistory('legacy', 'production').map((m) => [m.fromVersion, m.toVersion, m.reason, m.forceReason]),
+        [
+          ['1.0.0', '1.1.0', 'better', null],
+          [null, '1.0.0', 'first', null],
+        ],
+      );
+      assert.deepEqual(
+        reg.runMetrics('r1').map((p) => p.metrics.loss),
+        [1.5],
+      );
       // The folder artifact's file blobs were recognised from its manifest, so the sweep kept them.
       const path = await reg.artifactPath('legacy@1.1.0');
       assert.equal(readFileSync(join(path, 'model.json'), 'utf8'), '{"modelTopology":{}}');
       assert.equal(readFileSync(join(path, 'weights.bin')).length, 1000);
       // New features work on the upgraded store, and rollback understands the old history.
       assert.equal(reg.rollbackAlias('legacy', 'production').toVersion, '1.0.0');
-      reg.recordAlert({ target: 'local', model: 'legacy', version: '1.0.0', rule: 'we1', metric: 'accuracy', message: 'beyond 3σ' });
+      reg.recordAlert({
+        target: 'local',
+        model: 'legacy',
+        version: '1.0.0',
+        rule: 'we1',
+        metric: 'accuracy',
+        message: 'beyond 3σ',
+      });
       assert.equal(reg.listAlerts().length, 1);
     } finally {
       reg.close();
@@ -113,7 +137,13 @@ test('a database from a newer release is refused, not downgraded', () => {
     db.exec('CREATE TABLE future (x)');
     db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
     db.close();
-    assert.throws(() => openRegistry(ws.root), (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-too-new' && e.message.includes(`schema version ${SCHEMA_VERSION + 5}`));
+    assert.throws(
+      () => openRegistry(ws.root),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'registry-too-new' &&
+        e.message.includes(`schema version ${SCHEMA_VERSION + 5}`),
+    );
     assert.ok(readdirSync(join(ws.root, '.modelops')).includes('registry.db'));
   } finally {
     ws.cleanup();
@@ -125,7 +155,10 @@ test('a read-only open of a workspace without a store answers with an empty regi
   try {
     const reg = openRegistry(ws.root, { readonly: true });
     assert.deepEqual(reg.listModels(), []);
-    assert.throws(() => reg.setAlias('m', 'production', '1.0.0'), (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-readonly');
+    assert.throws(
+      () => reg.setAlias('m', 'production', '1.0.0'),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-readonly',
+    );
     reg.close();
     assert.deepEqual(readdirSync(ws.root), []);
   } finally {

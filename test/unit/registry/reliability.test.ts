@@ -5,7 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  copyFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -23,7 +32,10 @@ interface Child {
 }
 
 function startWorker(args: string[], env: NodeJS.ProcessEnv = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let stdout = '';
   let stderr = '';
   let onReady: () => void = () => undefined;
@@ -33,11 +45,12 @@ function startWorker(args: string[], env: NodeJS.ProcessEnv = {}): Child {
     if (stdout.includes('ready\n')) onReady();
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      onReady();
-      resolve({ code, signal, stdout, stderr });
-    }),
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) =>
+      child.on('exit', (code, signal) => {
+        onReady();
+        resolve({ code, signal, stdout, stderr });
+      }),
   );
   return {
     done,
@@ -101,9 +114,11 @@ test('two processes registering 50 versions each at once get 100 unique versions
       const byId = [...page.items].sort((x, y) => x.id - y.id).map((v) => (v.note ?? '').slice(0, 1));
       const switches = byId.filter((w, i) => i > 0 && w !== byId[i - 1]).length;
       assert.ok(switches >= 5, `writers interleaved only ${switches} times`);
-      for (const v of page.items.filter((x) => x.artifactKind === 'directory').slice(0, 5)) assert.ok(existsSync(join(await reg.artifactPath(`shared@${v.version}`), 'weights.bin')));
+      for (const v of page.items.filter((x) => x.artifactKind === 'directory').slice(0, 5))
+        assert.ok(existsSync(join(await reg.artifactPath(`shared@${v.version}`), 'weights.bin')));
       // Configs were stored by both writers at once, the shared one deduplicated.
-      for (const v of page.items) assert.match((await reg.configText(`shared@${v.version}`)) ?? '', /^version: 1\nproject: /);
+      for (const v of page.items)
+        assert.match((await reg.configText(`shared@${v.version}`)) ?? '', /^version: 1\nproject: /);
       assert.equal(new Set(page.items.map((v) => v.configDigest)).size, 51);
     } finally {
       reg.close();
@@ -122,7 +137,13 @@ test('two processes creating the store at the same moment both succeed', async (
     assert.equal(ra.code, 0, ra.stderr);
     assert.equal(rb.code, 0, rb.stderr);
     const reg = openRegistry(ws.root);
-    assert.deepEqual(reg.listModels().map((m) => [m.name, m.versionCount]), [['first', 5], ['second', 5]]);
+    assert.deepEqual(
+      reg.listModels().map((m) => [m.name, m.versionCount]),
+      [
+        ['first', 5],
+        ['second', 5],
+      ],
+    );
     reg.close();
   } finally {
     ws.cleanup();
@@ -148,9 +169,31 @@ test('a registering process killed with SIGKILL at random points leaves a consis
         assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
         assert.deepEqual(db.pragma('foreign_key_check'), []);
         // No alias points at a missing version, and the alias history only names real versions.
-        assert.equal(db.prepare(`SELECT COUNT(*) FROM aliases a LEFT JOIN versions v ON v.id = a.version_id WHERE v.id IS NULL`).pluck().get(), 0);
-        assert.equal(db.prepare(`SELECT COUNT(*) FROM alias_moves m WHERE to_version IS NOT NULL AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.model = m.model AND v.version = m.to_version)`).pluck().get(), 0);
-        assert.equal(db.prepare(`SELECT COUNT(*) FROM gate_reports g LEFT JOIN versions v ON v.id = g.version_id WHERE v.id IS NULL`).pluck().get(), 0);
+        assert.equal(
+          db
+            .prepare(`SELECT COUNT(*) FROM aliases a LEFT JOIN versions v ON v.id = a.version_id WHERE v.id IS NULL`)
+            .pluck()
+            .get(),
+          0,
+        );
+        assert.equal(
+          db
+            .prepare(
+              `SELECT COUNT(*) FROM alias_moves m WHERE to_version IS NOT NULL AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.model = m.model AND v.version = m.to_version)`,
+            )
+            .pluck()
+            .get(),
+          0,
+        );
+        assert.equal(
+          db
+            .prepare(
+              `SELECT COUNT(*) FROM gate_reports g LEFT JOIN versions v ON v.id = g.version_id WHERE v.id IS NULL`,
+            )
+            .pluck()
+            .get(),
+          0,
+        );
       } finally {
         db.close();
       }
@@ -172,13 +215,25 @@ test('a registering process killed with SIGKILL at random points leaves a consis
           referenced.add(v.artifactDigest.slice(7));
           if (v.configDigest) referenced.add(v.configDigest.slice(7));
           if (v.artifactKind === 'directory') {
-            const m = JSON.parse(readFileSync(join(store, 'artifacts', 'sha256', v.artifactDigest.slice(7, 9), v.artifactDigest.slice(9)), 'utf8')) as { files: Record<string, { digest: string }> };
+            const m = JSON.parse(
+              readFileSync(
+                join(store, 'artifacts', 'sha256', v.artifactDigest.slice(7, 9), v.artifactDigest.slice(9)),
+                'utf8',
+              ),
+            ) as { files: Record<string, { digest: string }> };
             for (const f of Object.values(m.files)) referenced.add(f.digest.slice(7));
           }
         }
         const onDisk = allBlobs(store).map((p) => p.split('/').slice(-2).join(''));
-        assert.deepEqual(onDisk.filter((h) => !referenced.has(h)), [], `round ${round}: orphan blobs remain`);
-        assert.deepEqual(existsSync(join(store, 'artifacts', 'tmp')) ? readdirSync(join(store, 'artifacts', 'tmp')) : [], []);
+        assert.deepEqual(
+          onDisk.filter((h) => !referenced.has(h)),
+          [],
+          `round ${round}: orphan blobs remain`,
+        );
+        assert.deepEqual(
+          existsSync(join(store, 'artifacts', 'tmp')) ? readdirSync(join(store, 'artifacts', 'tmp')) : [],
+          [],
+        );
       } finally {
         reg.close();
       }
@@ -197,9 +252,16 @@ test('a file that is not an SQLite database is refused with advice and left unto
     const mtime = statSync(db).mtimeMs;
     assert.throws(
       () => openRegistry(ws.root),
-      (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-corrupt' && e.message.includes(db) && Boolean(e.hint?.includes('Move it aside')),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'registry-corrupt' &&
+        e.message.includes(db) &&
+        Boolean(e.hint?.includes('Move it aside')),
     );
-    assert.throws(() => openRegistry(ws.root, { readonly: true }), (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-corrupt');
+    assert.throws(
+      () => openRegistry(ws.root, { readonly: true }),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-corrupt',
+    );
     assert.ok(readFileSync(db).equals(before));
     assert.equal(statSync(db).mtimeMs, mtime);
     assert.deepEqual(readdirSync(join(ws.root, '.modelops')).sort(), ['registry.db']);
@@ -221,7 +283,10 @@ test('an SQLite file with corrupted pages is refused with advice and never reset
     for (let i = 100; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
     writeFileSync(dbPath, bytes);
     const snapshot = Buffer.from(bytes);
-    assert.throws(() => openRegistry(ws.root), (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-corrupt' && Boolean(e.hint?.includes('mv')));
+    assert.throws(
+      () => openRegistry(ws.root),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-corrupt' && Boolean(e.hint?.includes('mv')),
+    );
     assert.ok(readFileSync(dbPath).equals(snapshot), 'the database file was not modified');
   } finally {
     ws.cleanup();
@@ -235,11 +300,21 @@ test('a workspace store that cannot be written gives a clear error; reading stil
   const ws = tempWorkspace();
   try {
     ws.file('.modelops', 'not a folder');
-    assert.throws(() => openRegistry(ws.root), (e: unknown) => e instanceof ModelOpsError && e.code === 'store-not-directory' && e.message.includes('.modelops'));
+    assert.throws(
+      () => openRegistry(ws.root),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'store-not-directory' && e.message.includes('.modelops'),
+    );
   } finally {
     ws.cleanup();
   }
-  assert.throws(() => openRegistry('/sys'), (e: unknown) => e instanceof ModelOpsError && e.code === 'store-readonly' && e.message.includes('/sys/.modelops') && Boolean(e.hint));
+  assert.throws(
+    () => openRegistry('/sys'),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'store-readonly' &&
+      e.message.includes('/sys/.modelops') &&
+      Boolean(e.hint),
+  );
 
   const ro = tempWorkspace();
   const store = join(ro.root, '.modelops');
@@ -251,11 +326,17 @@ test('a workspace store that cannot be written gives a clear error; reading stil
     reg.close();
     execFileSync('chattr', ['+i', store]);
     immutable = true;
-    assert.throws(() => openRegistry(ro.root), (e: unknown) => e instanceof ModelOpsError && e.code === 'store-readonly' && e.message.includes(store));
+    assert.throws(
+      () => openRegistry(ro.root),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'store-readonly' && e.message.includes(store),
+    );
     const readOnly = openRegistry(ro.root, { readonly: true });
     try {
       assert.equal(readOnly.getVersion('m').version, '1.0.0');
-      assert.throws(() => readOnly.setAlias('m', 'production', '1.0.0'), (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-readonly');
+      assert.throws(
+        () => readOnly.setAlias('m', 'production', '1.0.0'),
+        (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-readonly',
+      );
     } finally {
       readOnly.close();
     }
@@ -278,7 +359,14 @@ test('an SQLite file cut short (a copy interrupted halfway) is refused with advi
     const whole = readFileSync(dbPath);
     const cut = whole.subarray(0, Math.floor(whole.length / 2 / 4096) * 4096);
     writeFileSync(dbPath, cut);
-    assert.throws(() => openRegistry(ws.root), (e: unknown) => e instanceof ModelOpsError && e.code === 'registry-corrupt' && e.message.includes(dbPath) && Boolean(e.hint?.includes('mv')));
+    assert.throws(
+      () => openRegistry(ws.root),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'registry-corrupt' &&
+        e.message.includes(dbPath) &&
+        Boolean(e.hint?.includes('mv')),
+    );
     assert.ok(readFileSync(dbPath).equals(cut), 'the database file was not modified');
   } finally {
     ws.cleanup();
@@ -293,12 +381,18 @@ test('four `modelops versions register` processes at once get four different ver
     ws.file('modelops.yaml', 'version: 1\n');
     const runs = [0, 1, 2, 3].map((i) => {
       ws.file(`m${i}.pt`, `weights ${i}`);
-      const child = spawn(process.execPath, ['--import', tsx, cli, 'versions', 'register', `m${i}.pt`, '--model', 'shared', '--json'], { cwd: ws.root, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        ['--import', tsx, cli, 'versions', 'register', `m${i}.pt`, '--model', 'shared', '--json'],
+        { cwd: ws.root, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      return new Promise<{ code: number | null; out: string; err: string }>((done) => child.on('exit', (code) => done({ code, out, err })));
+      return new Promise<{ code: number | null; out: string; err: string }>((done) =>
+        child.on('exit', (code) => done({ code, out, err })),
+      );
     });
     const results = await Promise.all(runs);
     for (const r of results) assert.equal(r.code, 0, r.err);

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bump, bumpKind, compareSemver, nextVersion, parseSemver, requireSemver, canonicalJson } from '../../../server/engine/registry/semver';
+import {
+  bump,
+  bumpKind,
+  compareSemver,
+  nextVersion,
+  parseSemver,
+  requireSemver,
+  canonicalJson,
+} from '../../../server/engine/registry/semver';
 import { parseRef, validateAlias, validateModelName } from '../../../server/engine/registry/refs';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { openRegistry } from '../../../server/engine/registry';
@@ -8,12 +16,16 @@ import { signatureA, signatureB, tempWorkspace } from './helpers';
 
 test('semver parses MAJOR.MINOR.PATCH only and orders numerically', () => {
   assert.deepEqual(parseSemver('1.2.3'), [1, 2, 3]);
-  for (const bad of ['1.2', '01.2.3', '1.2.3-beta', 'a.b.c', '1.2.3.4', '', ' 1.2.3']) assert.equal(parseSemver(bad), null, bad);
+  for (const bad of ['1.2', '01.2.3', '1.2.3-beta', 'a.b.c', '1.2.3.4', '', ' 1.2.3'])
+    assert.equal(parseSemver(bad), null, bad);
   assert.ok(compareSemver('1.10.0', '1.9.9') > 0);
   assert.ok(compareSemver('2.0.0', '10.0.0') < 0);
   assert.equal(compareSemver('1.2.3', '1.2.3'), 0);
   assert.deepEqual(requireSemver('v2.0.1'), [2, 0, 1]);
-  assert.throws(() => requireSemver('1.2'), (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-version' && e.message.includes("'1.2'"));
+  assert.throws(
+    () => requireSemver('1.2'),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-version' && e.message.includes("'1.2'"),
+  );
 });
 
 test('bump rules: signature → major, artifact → minor, same artifact → patch', () => {
@@ -37,7 +49,20 @@ test('refs: model@version, model@alias, model; names are validated', () => {
   assert.deepEqual(parseRef('weather@v1.2.0'), { model: 'weather', version: '1.2.0' });
   assert.deepEqual(parseRef('weather@production'), { model: 'weather', alias: 'production' });
   assert.deepEqual(parseRef('weather-classifier.v2'), { model: 'weather-classifier.v2' });
-  for (const bad of ['../etc', 'a/b', 'A', '.hidden', '-x', 'a..b', 'x'.repeat(65), 'm@', 'm@1.2', 'm@../x', '', 'a\\b']) {
+  for (const bad of [
+    '../etc',
+    'a/b',
+    'A',
+    '.hidden',
+    '-x',
+    'a..b',
+    'x'.repeat(65),
+    'm@',
+    'm@1.2',
+    'm@../x',
+    '',
+    'a\\b',
+  ]) {
     assert.throws(() => parseRef(bad), ModelOpsError, bad);
   }
   assert.equal(validateModelName('x'.repeat(64)), 'x'.repeat(64));
@@ -55,7 +80,10 @@ test('registerVersion applies the bump rules and refuses duplicate or invalid ex
     const v1 = await reg.registerVersion({ model: 'm', source: 'a.pt', signature: signatureA });
     assert.equal(v1.version, '1.0.0');
     assert.equal(v1.parentVersion, null);
-    assert.equal((await reg.registerVersion({ model: 'm', source: 'a.pt', signature: signatureA, note: 'metadata only' })).version, '1.0.1');
+    assert.equal(
+      (await reg.registerVersion({ model: 'm', source: 'a.pt', signature: signatureA, note: 'metadata only' })).version,
+      '1.0.1',
+    );
     const v3 = await reg.registerVersion({ model: 'm', source: 'b.pt', signature: signatureA });
     assert.equal(v3.version, '1.1.0');
     assert.equal(v3.parentVersion, '1.0.1');
@@ -63,12 +91,27 @@ test('registerVersion applies the bump rules and refuses duplicate or invalid ex
     assert.equal((await reg.registerVersion({ model: 'm', source: 'a.pt', version: '5.0.0' })).version, '5.0.0');
     // Bumps continue from the highest version.
     assert.equal((await reg.registerVersion({ model: 'm', source: 'a.pt' })).version, '5.0.1');
-    await assert.rejects(reg.registerVersion({ model: 'm', source: 'a.pt', version: '1.1.0' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'version-exists' && e.message.includes('m@1.1.0'));
-    await assert.rejects(reg.registerVersion({ model: 'm', source: 'a.pt', version: '1.1' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-version');
-    await assert.rejects(reg.registerVersion({ model: '../evil', source: 'a.pt' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-model-name');
-    await assert.rejects(reg.registerVersion({ model: 'm', source: 'missing.pt' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'artifact-not-found' && e.message.includes('missing.pt'));
+    await assert.rejects(
+      reg.registerVersion({ model: 'm', source: 'a.pt', version: '1.1.0' }),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'version-exists' && e.message.includes('m@1.1.0'),
+    );
+    await assert.rejects(
+      reg.registerVersion({ model: 'm', source: 'a.pt', version: '1.1' }),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-version',
+    );
+    await assert.rejects(
+      reg.registerVersion({ model: '../evil', source: 'a.pt' }),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'invalid-model-name',
+    );
+    await assert.rejects(
+      reg.registerVersion({ model: 'm', source: 'missing.pt' }),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'artifact-not-found' && e.message.includes('missing.pt'),
+    );
     assert.equal(reg.getVersion('m').version, '5.0.1');
-    assert.deepEqual(reg.listModels().map((m) => [m.name, m.versionCount, m.latestVersion]), [['m', 6, '5.0.1']]);
+    assert.deepEqual(
+      reg.listModels().map((m) => [m.name, m.versionCount, m.latestVersion]),
+      [['m', 6, '5.0.1']],
+    );
   } finally {
     reg.close();
     ws.cleanup();

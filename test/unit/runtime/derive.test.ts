@@ -17,7 +17,11 @@ test('derivations match pandas (dt.month, dt.dayofyear, dt.weekday, …) on leap
     ['1900-03-01', 3, 1, 60, 3, 1900],
   ];
   for (const [d, month, day, doy, weekday, year] of cases) {
-    assert.deepEqual([derive('month', d), derive('day', d), derive('dayofyear', d), derive('weekday', d), derive('year', d)], [month, day, doy, weekday, year], d);
+    assert.deepEqual(
+      [derive('month', d), derive('day', d), derive('dayofyear', d), derive('weekday', d), derive('year', d)],
+      [month, day, doy, weekday, year],
+      d,
+    );
   }
   assert.equal(derive('hour', '2015-06-01T13:45:00'), 13);
   assert.equal(derive('hour', '2015-06-01 07:00'), 7);
@@ -27,7 +31,18 @@ test('derivations match pandas (dt.month, dt.dayofyear, dt.weekday, …) on leap
 });
 
 test('values that are not dates give null', () => {
-  for (const v of ['2013-02-30', '2013-13-01', '2013-00-10', '28/02/2013', '', 'soon', null, undefined, 42, '2015-06-01T25:00']) {
+  for (const v of [
+    '2013-02-30',
+    '2013-13-01',
+    '2013-00-10',
+    '28/02/2013',
+    '',
+    'soon',
+    null,
+    undefined,
+    42,
+    '2015-06-01T25:00',
+  ]) {
     assert.equal(dateFields(v), null, String(v));
   }
   assert.equal(derive('month', new Date('nope')), null);
@@ -35,14 +50,20 @@ test('values that are not dates give null', () => {
 
 test('derived specs parse; unknown functions are errors naming the column and expression', () => {
   const m = parseDerived({ month: 'month(date)', doy: ' dayofyear( date ) ' }, 'modelops.json');
-  assert.deepEqual([...m.values()], [
-    { column: 'month', fn: 'month', source: 'date' },
-    { column: 'doy', fn: 'dayofyear', source: 'date' },
-  ]);
+  assert.deepEqual(
+    [...m.values()],
+    [
+      { column: 'month', fn: 'month', source: 'date' },
+      { column: 'doy', fn: 'dayofyear', source: 'date' },
+    ],
+  );
   assert.equal(parseDerived(undefined, 'x').size, 0);
   assert.throws(
     () => parseDerived({ q: 'quarter(date)' }, 'modelops.json'),
-    (e: unknown) => e instanceof ModelOpsError && e.message.includes("modelops.json: derived input 'q'") && e.message.includes('month(column)'),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.message.includes("modelops.json: derived input 'q'") &&
+      e.message.includes('month(column)'),
   );
   assert.throws(() => parseDerived({ q: 'month()' }, 'x'), ModelOpsError);
   assert.throws(() => parseDerived({ q: 'month(a)(b)' }, 'x'), ModelOpsError);

@@ -35,7 +35,12 @@ export function valueInfo(name: string, elemType: number, dims: Dim[]): Bytes {
 }
 
 export function node(op: string, inputs: string[], outputs: string[], domain = ''): Bytes {
-  return [...inputs.flatMap((i) => str(1, i)), ...outputs.flatMap((o) => str(2, o)), ...str(4, op), ...(domain ? str(7, domain) : [])];
+  return [
+    ...inputs.flatMap((i) => str(1, i)),
+    ...outputs.flatMap((o) => str(2, o)),
+    ...str(4, op),
+    ...(domain ? str(7, domain) : []),
+  ];
 }
 
 /** A float initializer with packed float_data. */

@@ -22,14 +22,36 @@ const cols = [
   { name: 'c', type: 'number' as const },
 ];
 
-async function bundle(name: string, task: Task, units: number, activation: 'softmax' | 'sigmoid' | 'linear', labels?: string[]): Promise<{ path: string; inMemory: Float32Array }> {
+async function bundle(
+  name: string,
+  task: Task,
+  units: number,
+  activation: 'softmax' | 'sigmoid' | 'linear',
+  labels?: string[],
+): Promise<{ path: string; inMemory: Float32Array }> {
   await ensureBackend('auto');
   const features = fitTransforms(rows, cols, 'drop');
   // buildModel insists on softmax for classifiers; a single sigmoid unit (bundles made elsewhere) is built by hand.
   const model =
     activation === 'sigmoid'
-      ? tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 6, activation: 'relu' }), tf.layers.dense({ units: 1, activation: 'sigmoid' })] })
-      : buildModel({ task, inputWidth: 4, classes: units, layers: [{ type: 'dense', units: 6, activation: 'relu' }, { type: 'dense', units, activation }], optimizer: 'adam', learningRate: 0.01, seed: 2 }).model;
+      ? tf.sequential({
+          layers: [
+            tf.layers.dense({ inputShape: [4], units: 6, activation: 'relu' }),
+            tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+          ],
+        })
+      : buildModel({
+          task,
+          inputWidth: 4,
+          classes: units,
+          layers: [
+            { type: 'dense', units: 6, activation: 'relu' },
+            { type: 'dense', units, activation },
+          ],
+          optimizer: 'adam',
+          learningRate: 0.01,
+          seed: 2,
+        }).model;
   const x = transformRows(rows, features);
   const inMemory = (model.predict(tf.tensor2d(x, [rows.length, 4])) as tf.Tensor).dataSync() as Float32Array;
   const manifest: ModelManifest = {
@@ -58,17 +80,26 @@ test('a TF.js bundle through the runtime interface: rows, encode + batch, decode
     assert.equal(rt.task, 'classification');
     assert.deepEqual(rt.labels, labels);
     assert.deepEqual(rt.features, ['a', 'b', 'c']);
-    assert.deepEqual(rt.columns.map((c) => c.kind), ['numeric', 'categorical', 'numeric']);
+    assert.deepEqual(
+      rt.columns.map((c) => c.kind),
+      ['numeric', 'categorical', 'numeric'],
+    );
     assert.equal(rt.target, 'y');
     assert.equal(rt.encodedWidth, 4);
-    assert.deepEqual(rt.signature.outputs.map((o) => o.name), ['label', 'probabilities']);
+    assert.deepEqual(
+      rt.signature.outputs.map((o) => o.name),
+      ['label', 'probabilities'],
+    );
     const x = rt.encode!(rows);
     const batch = await rt.predictBatch!(x, rows.length);
     assert.equal(batch.width, 3);
     for (let i = 0; i < inMemory.length; i++) assert.ok(Math.abs(batch.outputs[i] - inMemory[i]) < 1e-6);
     const preds = await rt.predict(rows);
     assert.deepEqual(rt.decode(batch, rows.length), preds);
-    await assert.rejects(rt.predict([{ a: 1, b: 'z', c: 0 }]), (e: unknown) => e instanceof ModelOpsError && e.code === 'unseen-category');
+    await assert.rejects(
+      rt.predict([{ a: 1, b: 'z', c: 0 }]),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'unseen-category',
+    );
   } finally {
     rt.dispose();
   }

@@ -19,13 +19,29 @@ const CLI = resolve(__dirname, '../../../server/cli/main.ts');
  * --token-env) and resolves once it listens. `fileLimitKiB` runs it under `ulimit -f` with
  * SIGXFSZ ignored, so writes past the limit fail with EFBIG as on a full disk.
  */
-export function startServeChild(args: string[], options: { token?: string; fileLimitKiB?: number } = {}): Promise<ServeChild> {
-  const nodeArgs = ['--import', 'tsx', CLI, 'serve', '--port', '0', ...(options.token ? ['--token-env', 'MODELOPS_TEST_TOKEN'] : []), ...args];
+export function startServeChild(
+  args: string[],
+  options: { token?: string; fileLimitKiB?: number } = {},
+): Promise<ServeChild> {
+  const nodeArgs = [
+    '--import',
+    'tsx',
+    CLI,
+    'serve',
+    '--port',
+    '0',
+    ...(options.token ? ['--token-env', 'MODELOPS_TEST_TOKEN'] : []),
+    ...args,
+  ];
   const env = { ...process.env, NO_COLOR: '1', ...(options.token ? { MODELOPS_TEST_TOKEN: options.token } : {}) };
   const child =
     options.fileLimitKiB === undefined
       ? spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'pipe'], env })
-      : spawn('bash', ['-c', `ulimit -f ${options.fileLimitKiB}; trap '' XFSZ; exec "$0" "$@"`, process.execPath, ...nodeArgs], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      : spawn(
+          'bash',
+          ['-c', `ulimit -f ${options.fileLimitKiB}; trap '' XFSZ; exec "$0" "$@"`, process.execPath, ...nodeArgs],
+          { stdio: ['ignore', 'pipe', 'pipe'], env },
+        );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

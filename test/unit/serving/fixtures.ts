@@ -23,7 +23,11 @@ export function makeRows(n: number, seed = 7, shift = 0): Array<{ temp_max: numb
   };
   const rows = [];
   for (let i = 0; i < n; i++) {
-    rows.push({ temp_max: Math.round((next() * 30 + shift) * 10) / 10, wind: Math.round(next() * 80) / 10, season: next() < 0.5 ? 'summer' : 'winter' });
+    rows.push({
+      temp_max: Math.round((next() * 30 + shift) * 10) / 10,
+      wind: Math.round(next() * 80) / 10,
+      season: next() < 0.5 ? 'summer' : 'winter',
+    });
   }
   return rows;
 }
@@ -32,10 +36,30 @@ export function makeRows(n: number, seed = 7, shift = 0): Array<{ temp_max: numb
 export async function makeBundle(dir: string, seed = 1): Promise<ModelManifest> {
   await ensureBackend();
   const model = tf.sequential();
-  model.add(tf.layers.dense({ inputShape: [4], units: 6, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-  model.add(tf.layers.dense({ units: LABELS.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 100 }) }));
+  model.add(
+    tf.layers.dense({
+      inputShape: [4],
+      units: 6,
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    }),
+  );
+  model.add(
+    tf.layers.dense({
+      units: LABELS.length,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 100 }),
+    }),
+  );
   const rows = makeRows(500, 11);
-  const x = tf.tensor2d(rows.map((r) => [(r.temp_max - 15) / 8, (r.wind - 3) / 1.5, r.season === 'summer' ? 1 : 0, r.season === 'winter' ? 1 : 0]));
+  const x = tf.tensor2d(
+    rows.map((r) => [
+      (r.temp_max - 15) / 8,
+      (r.wind - 3) / 1.5,
+      r.season === 'summer' ? 1 : 0,
+      r.season === 'winter' ? 1 : 0,
+    ]),
+  );
   const probs = (model.predict(x) as tf.Tensor).argMax(1).dataSync();
   x.dispose();
   const preds = Array.from(probs, (i) => LABELS[i]);
@@ -70,6 +94,11 @@ export function writeCsv(path: string, rows: Array<Record<string, string | numbe
 export function inferBody(rows: Array<Record<string, unknown>>, id?: string): Record<string, unknown> {
   return {
     ...(id ? { id } : {}),
-    inputs: FEATURES.map((f) => ({ name: f.name, shape: [rows.length, 1], datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES', data: rows.map((r) => r[f.name]) })),
+    inputs: FEATURES.map((f) => ({
+      name: f.name,
+      shape: [rows.length, 1],
+      datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
+      data: rows.map((r) => r[f.name]),
+    })),
   };
 }

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { inputsJson, nestRows, predictionLine, rawInputData, responseText } from '../../../server/engine/serving/logLine';
+import {
+  inputsJson,
+  nestRows,
+  predictionLine,
+  rawInputData,
+  responseText,
+} from '../../../server/engine/serving/logLine';
 import { readPredictionLog } from '../../../server/engine/monitoring/readLog';
 import type { V2InferResponse } from '../../../server/engine/serving/types';
 import { tempDir } from './fixtures';
@@ -20,7 +26,8 @@ function parsedColumns(body: string): Record<string, unknown[]> {
   return out;
 }
 
-const inOrder = (c: Record<string, unknown[]>): string => JSON.stringify(Object.fromEntries(FEATURES.map((f) => [f.name, c[f.name]])));
+const inOrder = (c: Record<string, unknown[]>): string =>
+  JSON.stringify(Object.fromEntries(FEATURES.map((f) => [f.name, c[f.name]])));
 
 test('a compact request body gives the same inputs text as JSON.stringify of the parsed columns', () => {
   const body = JSON.stringify({
@@ -65,30 +72,92 @@ test('the response text and the nested probabilities match JSON.stringify', () =
     id: 'q"1',
     outputs: [
       { name: 'label', datatype: 'BYTES', shape: [2], data: ['sun', 'fog'] },
-      { name: 'probabilities', datatype: 'FP32', shape: [2, 3], data: [0.1, 0.2, 0.7000000000000001, 1e-7, 0.5, 0.4999999] },
+      {
+        name: 'probabilities',
+        datatype: 'FP32',
+        shape: [2, 3],
+        data: [0.1, 0.2, 0.7000000000000001, 1e-7, 0.5, 0.4999999],
+      },
     ],
     parameters: { a: 1 },
   };
   const { text, data } = responseText(res);
   assert.equal(text, JSON.stringify(res));
-  assert.equal(nestRows(data[1], 3), JSON.stringify([[0.1, 0.2, 0.7000000000000001], [1e-7, 0.5, 0.4999999]]));
+  assert.equal(
+    nestRows(data[1], 3),
+    JSON.stringify([
+      [0.1, 0.2, 0.7000000000000001],
+      [1e-7, 0.5, 0.4999999],
+    ]),
+  );
   assert.equal(nestRows('[0.25]', 1), '[[0.25]]');
   assert.equal(nestRows('[1,2,3]', 1), '[[1],[2],[3]]');
-  const line = predictionLine({ id: 'q"1', time: '2026-01-01T00:00:00.000Z', version: '1.0.0', latencyMs: 0.123, inputs: '{"temp_max":[1]}', outputs: `{"label":${data[0]},"probabilities":${nestRows(data[1], 3)}}` });
+  const line = predictionLine({
+    id: 'q"1',
+    time: '2026-01-01T00:00:00.000Z',
+    version: '1.0.0',
+    latencyMs: 0.123,
+    inputs: '{"temp_max":[1]}',
+    outputs: `{"label":${data[0]},"probabilities":${nestRows(data[1], 3)}}`,
+  });
   assert.equal(
     line,
-    JSON.stringify({ type: 'prediction', id: 'q"1', time: '2026-01-01T00:00:00.000Z', version: '1.0.0', latencyMs: 0.123, inputs: { temp_max: [1] }, outputs: { label: ['sun', 'fog'], probabilities: [[0.1, 0.2, 0.7000000000000001], [1e-7, 0.5, 0.4999999]] } }),
+    JSON.stringify({
+      type: 'prediction',
+      id: 'q"1',
+      time: '2026-01-01T00:00:00.000Z',
+      version: '1.0.0',
+      latencyMs: 0.123,
+      inputs: { temp_max: [1] },
+      outputs: {
+        label: ['sun', 'fog'],
+        probabilities: [
+          [0.1, 0.2, 0.7000000000000001],
+          [1e-7, 0.5, 0.4999999],
+        ],
+      },
+    }),
   );
 });
 
 test('lines built from raw text are read by the monitor like JSON.stringify lines', async () => {
   const tmp = tempDir('logline');
   try {
-    const body = '{"inputs":[{"name":"temp_max","shape":[2],"datatype":"FP32","data":[12.5,3]},{"name":"wind","shape":[2],"datatype":"FP32","data":[1,null]},{"name":"season","shape":[2],"datatype":"BYTES","data":["winter","summer"]}]}';
+    const body =
+      '{"inputs":[{"name":"temp_max","shape":[2],"datatype":"FP32","data":[12.5,3]},{"name":"wind","shape":[2],"datatype":"FP32","data":[1,null]},{"name":"season","shape":[2],"datatype":"BYTES","data":["winter","summer"]}]}';
     const cols = parsedColumns(body);
-    const res = responseText({ model_name: 'w', model_version: '1.0.0', id: 'a', outputs: [{ name: 'label', datatype: 'BYTES', shape: [2], data: ['sun', 'fog'] }, { name: 'probabilities', datatype: 'FP32', shape: [2, 2], data: [0.25, 0.75, 0.5, 0.5] }] });
-    const built = predictionLine({ id: 'a', time: '2026-01-01T00:00:00.000Z', version: '1.0.0', latencyMs: 1.5, inputs: inputsJson(body, FEATURES, cols), outputs: `{"label":${res.data[0]},"probabilities":${nestRows(res.data[1], 2)}}` });
-    const reference = JSON.stringify({ type: 'prediction', id: 'a', time: '2026-01-01T00:00:00.000Z', version: '1.0.0', latencyMs: 1.5, inputs: JSON.parse(inOrder(cols)) as unknown, outputs: { label: ['sun', 'fog'], probabilities: [[0.25, 0.75], [0.5, 0.5]] } });
+    const res = responseText({
+      model_name: 'w',
+      model_version: '1.0.0',
+      id: 'a',
+      outputs: [
+        { name: 'label', datatype: 'BYTES', shape: [2], data: ['sun', 'fog'] },
+        { name: 'probabilities', datatype: 'FP32', shape: [2, 2], data: [0.25, 0.75, 0.5, 0.5] },
+      ],
+    });
+    const built = predictionLine({
+      id: 'a',
+      time: '2026-01-01T00:00:00.000Z',
+      version: '1.0.0',
+      latencyMs: 1.5,
+      inputs: inputsJson(body, FEATURES, cols),
+      outputs: `{"label":${res.data[0]},"probabilities":${nestRows(res.data[1], 2)}}`,
+    });
+    const reference = JSON.stringify({
+      type: 'prediction',
+      id: 'a',
+      time: '2026-01-01T00:00:00.000Z',
+      version: '1.0.0',
+      latencyMs: 1.5,
+      inputs: JSON.parse(inOrder(cols)) as unknown,
+      outputs: {
+        label: ['sun', 'fog'],
+        probabilities: [
+          [0.25, 0.75],
+          [0.5, 0.5],
+        ],
+      },
+    });
     assert.equal(built, reference);
     mkdirSync(join(tmp.dir, 'log'));
     writeFileSync(join(tmp.dir, 'log', 'predictions.jsonl'), built + '\n');
@@ -97,7 +166,9 @@ test('lines built from raw text are read by the monitor like JSON.stringify line
       { name: 'wind', kind: 'numeric' as const },
       { name: 'season', kind: 'categorical' as const },
     ];
-    const c = await readPredictionLog(join(tmp.dir, 'log'), features, 'classification', ['fog', 'sun'], { probabilities: true });
+    const c = await readPredictionLog(join(tmp.dir, 'log'), features, 'classification', ['fog', 'sun'], {
+      probabilities: true,
+    });
     assert.equal(c.count, 2);
     assert.equal(c.badLines, 0);
     assert.deepEqual([...c.numeric.temp_max.subarray(0, 2)], [12.5, 3]);

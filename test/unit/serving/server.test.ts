@@ -20,7 +20,13 @@ before(async () => {
   bundleB = join(tmp.dir, 'b');
   await makeBundle(bundleA, 1);
   await makeBundle(bundleB, 2);
-  server = await startModelServer({ port: 0, storeDir: join(tmp.dir, 'store'), token: TOKEN, log: { flushMs: 20 }, maxWaitMs: 3 });
+  server = await startModelServer({
+    port: 0,
+    storeDir: join(tmp.dir, 'store'),
+    token: TOKEN,
+    log: { flushMs: 20 },
+    maxWaitMs: 3,
+  });
   await server.repository.load('weather', '1.0.0', bundleA);
 });
 
@@ -29,7 +35,12 @@ after(async () => {
   tmp.cleanup();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(server.url + path, {
     method,
     headers: { 'content-type': 'application/json', ...headers },
@@ -55,7 +66,10 @@ test('health, server metadata and model metadata', async () => {
   const m = await call('GET', '/v2/models/weather');
   assert.equal(m.status, 200);
   assert.equal(m.json.version, '1.0.0');
-  assert.deepEqual((m.json.inputs as Array<{ name: string }>).map((i) => i.name), ['temp_max', 'wind', 'season']);
+  assert.deepEqual(
+    (m.json.inputs as Array<{ name: string }>).map((i) => i.name),
+    ['temp_max', 'wind', 'season'],
+  );
   assert.equal((await call('GET', '/v2/models/weather/ready')).status, 200);
   assert.equal((await call('GET', '/v2/models/weather/versions/1.0.0/ready')).status, 200);
   assert.equal((await call('GET', '/v2/models/weather/versions/9.9.9/ready')).status, 404);
@@ -78,8 +92,13 @@ test('infer returns the local predictions, echoes the id and passes parameters t
   const probs = outputs.find((o) => o.name === 'probabilities')!;
   assert.equal(label.datatype, 'BYTES');
   assert.deepEqual(probs.shape, [7, 3]);
-  assert.deepEqual(label.data, expected.map((p) => p.value));
-  expected.forEach((p, i) => p.probabilities!.forEach((q, j) => assert.ok(Math.abs((probs.data[i * 3 + j] as number) - q) < 1e-6)));
+  assert.deepEqual(
+    label.data,
+    expected.map((p) => p.value),
+  );
+  expected.forEach((p, i) =>
+    p.probabilities!.forEach((q, j) => assert.ok(Math.abs((probs.data[i * 3 + j] as number) - q) < 1e-6)),
+  );
   // Shape [n] and a generated id.
   const flat = inferBody(rows.slice(0, 2));
   for (const t of flat.inputs as Array<{ shape: number[] }>) t.shape = [2];
@@ -106,7 +125,12 @@ test('malformed bodies get 4xx JSON errors and the server stays up', async () =>
   missing.inputs.pop();
   cases.push(['missing input', missing, 400, /season.*missing/]);
   cases.push(['unseen category', inferBody([{ ...rows[0], season: 'monsoon' }]), 400, /not seen in training/]);
-  cases.push(['NaN literal', JSON.stringify(inferBody(rows)).replace(/"data":\[([0-9.]+)/, '"data":[NaN'), 400, /not valid JSON/]);
+  cases.push([
+    'NaN literal',
+    JSON.stringify(inferBody(rows)).replace(/"data":\[([0-9.]+)/, '"data":[NaN'),
+    400,
+    /not valid JSON/,
+  ]);
   cases.push(['not JSON', '{"inputs": [', 400, /not valid JSON/]);
   cases.push(['no inputs', { id: 'x' }, 400, /inputs/]);
   cases.push(['empty body', '', 400, /empty/]);
@@ -121,13 +145,18 @@ test('malformed bodies get 4xx JSON errors and the server stays up', async () =>
 });
 
 test('a 50 MB body is refused with 413 and the server keeps serving', async () => {
-  const big = '{"inputs":[{"name":"temp_max","shape":[1],"datatype":"FP32","data":[' + '1,'.repeat(25 * 1024 * 1024) + '1]}]}';
+  const big =
+    '{"inputs":[{"name":"temp_max","shape":[1],"datatype":"FP32","data":[' + '1,'.repeat(25 * 1024 * 1024) + '1]}]}';
   const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = httpRequest(server.url + '/v2/models/weather/infer', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = httpRequest(
+      server.url + '/v2/models/weather/infer',
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) } },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end(big);
   });
@@ -135,10 +164,14 @@ test('a 50 MB body is refused with 413 and the server keeps serving', async () =
   assert.match(JSON.parse(status.body).error as string, /limit/);
   // Same again without a content-length (chunked): the stream is cut at the limit.
   const chunked = await new Promise<number>((resolve) => {
-    const req = httpRequest(server.url + '/v2/models/weather/infer', { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = httpRequest(
+      server.url + '/v2/models/weather/infer',
+      { method: 'POST', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', () => resolve(-1));
     const chunk = Buffer.alloc(1024 * 1024, 0x20);
     let sent = 0;
@@ -163,7 +196,10 @@ test('the management API needs the bearer token: 401 missing, 403 wrong', async 
   const wrong = await call('GET', '/v2/repository/index', undefined, { authorization: 'Bearer nope' });
   assert.equal(wrong.status, 403);
   assert.ok(!JSON.stringify(wrong.json).includes(TOKEN));
-  assert.equal((await call('POST', '/v2/repository/models/weather/versions/2.0.0/load', { path: bundleB })).status, 401);
+  assert.equal(
+    (await call('POST', '/v2/repository/models/weather/versions/2.0.0/load', { path: bundleB })).status,
+    401,
+  );
   const ok = await call('GET', '/v2/repository/index', undefined, auth);
   assert.equal(ok.status, 200);
 });
@@ -184,7 +220,9 @@ test('load, switch (previous stays loaded), switch back, unload', async () => {
   assert.equal((await call('POST', '/v2/repository/models/weather/versions/2.0.0/unload', {}, auth)).status, 200);
   assert.equal((await call('POST', '/v2/models/weather/versions/2.0.0/infer', inferBody(makeRows(1)))).status, 404);
   // Upload as files (what http targets do).
-  const files = Object.fromEntries(['model.json', 'weights.bin', 'modelops.json'].map((f) => [f, readFileSync(join(bundleB, f)).toString('base64')]));
+  const files = Object.fromEntries(
+    ['model.json', 'weights.bin', 'modelops.json'].map((f) => [f, readFileSync(join(bundleB, f)).toString('base64')]),
+  );
   const up = await call('POST', '/v2/repository/models/weather/versions/2.0.1/load', { files }, auth);
   assert.equal(up.status, 200, JSON.stringify(up.json));
   assert.equal((await call('POST', '/v2/models/weather/versions/2.0.1/infer', inferBody(makeRows(1)))).status, 200);
@@ -194,11 +232,14 @@ test('path traversal in model, version or file names is rejected', async () => {
   // Raw requests: fetch would normalise dot segments before they reach the server.
   const raw = (method: string, path: string, body = '') =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: server.port, path, method, headers: { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port: server.port, path, method, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -228,13 +269,18 @@ test('path traversal in model, version or file names is rejected', async () => {
   const files = { 'model.json': '', 'weights.bin': '', 'modelops.json': '', '../../evil.json': 'eA==' };
   const up = await call('POST', '/v2/repository/models/weather/versions/3.0.0/load', { files }, auth);
   assert.equal(up.status, 400);
-  assert.equal((await call('POST', '/v2/repository/models/weather/versions/..%2F..%2Fx/load', { path: bundleB }, auth)).status, 400);
+  assert.equal(
+    (await call('POST', '/v2/repository/models/weather/versions/..%2F..%2Fx/load', { path: bundleB }, auth)).status,
+    400,
+  );
 });
 
 test('concurrent requests are micro-batched and /metrics counts them', async () => {
   const before = await (await fetch(server.url + '/metrics')).text();
   const batches = (t: string) => Number(/^modelops_batches_total (\d+)/m.exec(t)![1]);
-  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => call('POST', '/v2/models/weather/infer', inferBody(makeRows(1, i + 1)))));
+  const results = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => call('POST', '/v2/models/weather/infer', inferBody(makeRows(1, i + 1)))),
+  );
   assert.ok(results.every((r) => r.status === 200));
   const text = await (await fetch(server.url + '/metrics')).text();
   assert.ok(batches(text) - batches(before) < 40, 'some requests shared a model call');
@@ -247,14 +293,28 @@ test('concurrent requests are micro-batched and /metrics counts them', async () 
 test('predictions and feedback are logged; unknown feedback bodies are refused', async () => {
   const r = await call('POST', '/v2/models/weather/infer', inferBody(makeRows(2, 99), 'fb-1'));
   assert.equal(r.status, 200);
-  assert.equal((await call('POST', '/v2/models/weather/feedback', { id: 'fb-1', labels: ['rain', 'sun'] })).status, 202);
+  assert.equal(
+    (await call('POST', '/v2/models/weather/feedback', { id: 'fb-1', labels: ['rain', 'sun'] })).status,
+    202,
+  );
   assert.equal((await call('POST', '/v2/models/weather/feedback', [{ id: 'fb-1', label: 'rain' }])).status, 202);
   assert.equal((await call('POST', '/v2/models/weather/feedback', { id: 'fb-1' })).status, 400);
   assert.equal((await call('POST', '/v2/models/nosuch/feedback', { id: 'fb-1', label: 'x' })).status, 404);
   // Synthetic traffic (smoke tests) can ask to stay out of the log.
-  assert.equal((await call('POST', '/v2/models/weather/infer', { ...inferBody(makeRows(1), 'not-logged'), parameters: { modelops_log: false } })).status, 200);
+  assert.equal(
+    (
+      await call('POST', '/v2/models/weather/infer', {
+        ...inferBody(makeRows(1), 'not-logged'),
+        parameters: { modelops_log: false },
+      })
+    ).status,
+    200,
+  );
   await server.log!.flush();
-  const lines = readFileSync(join(server.log!.dirOf('weather'), 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(join(server.log!.dirOf('weather'), 'predictions.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const pred = lines.find((l) => l.id === 'fb-1' && l.type === 'prediction')!;
   assert.deepEqual(Object.keys(pred.inputs as object), ['temp_max', 'wind', 'season']);
   assert.equal((pred.outputs as { label: string[] }).label.length, 2);
@@ -262,7 +322,10 @@ test('predictions and feedback are logged; unknown feedback bodies are refused',
   assert.equal(pred.version, '1.0.0');
   assert.ok(!lines.some((l) => l.id === 'not-logged'));
   const fb = lines.filter((l) => l.id === 'fb-1' && l.type === 'feedback');
-  assert.deepEqual(fb.map((l) => l.labels), [['rain', 'sun'], ['rain']]);
+  assert.deepEqual(
+    fb.map((l) => l.labels),
+    [['rain', 'sun'], ['rain']],
+  );
 });
 
 test('a larger request is logged from its body text: the same values, answer and probabilities as JSON.stringify gives', async () => {
@@ -272,26 +335,49 @@ test('a larger request is logged from its body text: the same values, answer and
   assert.equal(r.status, 200);
   const out = r.json.outputs as Array<{ name: string; data: unknown[]; shape: number[] }>;
   await server.log!.flush();
-  const text = readFileSync(join(server.log!.dirOf('weather'), 'predictions.jsonl'), 'utf8').trim().split('\n');
+  const text = readFileSync(join(server.log!.dirOf('weather'), 'predictions.jsonl'), 'utf8')
+    .trim()
+    .split('\n');
   const line = text.find((l) => l.includes('"id":"big-1"') && l.startsWith('{"type":"prediction"'))!;
-  const pred = JSON.parse(line) as { inputs: Record<string, unknown[]>; outputs: { label: string[]; probabilities: number[][] } };
-  const sent = Object.fromEntries((body.inputs as Array<{ name: string; data: unknown[] }>).map((t) => [t.name, t.data.flat()]));
+  const pred = JSON.parse(line) as {
+    inputs: Record<string, unknown[]>;
+    outputs: { label: string[]; probabilities: number[][] };
+  };
+  const sent = Object.fromEntries(
+    (body.inputs as Array<{ name: string; data: unknown[] }>).map((t) => [t.name, t.data.flat()]),
+  );
   assert.deepEqual(pred.inputs, { temp_max: sent.temp_max, wind: sent.wind, season: sent.season });
   assert.deepEqual(pred.outputs.label, out.find((o) => o.name === 'label')!.data);
   const k = out.find((o) => o.name === 'probabilities')!.shape[1];
   const flat = out.find((o) => o.name === 'probabilities')!.data;
-  assert.deepEqual(pred.outputs.probabilities, rows.map((_, i) => flat.slice(i * k, (i + 1) * k)));
+  assert.deepEqual(
+    pred.outputs.probabilities,
+    rows.map((_, i) => flat.slice(i * k, (i + 1) * k)),
+  );
   // The line is what JSON.stringify writes, key for key (readLog's fast scanner expects that shape).
   assert.equal(line, JSON.stringify(JSON.parse(line)));
 });
 
 test('the prediction log rotates and keeps disk use bounded', async () => {
   const store = join(tmp.dir, 'rot');
-  const s = await startModelServer({ port: 0, storeDir: store, token: null, log: { maxBytes: 4096, keep: 2, flushMs: 5 } });
+  const s = await startModelServer({
+    port: 0,
+    storeDir: store,
+    token: null,
+    log: { maxBytes: 4096, keep: 2, flushMs: 5 },
+  });
   try {
     await s.repository.load('weather', '1.0.0', bundleA);
     for (let i = 0; i < 120; i++) {
-      assert.equal((await fetch(s.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(1, i + 1))) })).status, 200);
+      assert.equal(
+        (
+          await fetch(s.url + '/v2/models/weather/infer', {
+            method: 'POST',
+            body: JSON.stringify(inferBody(makeRows(1, i + 1))),
+          })
+        ).status,
+        200,
+      );
       if (i % 10 === 0) await s.log!.flush();
     }
     await s.log!.flush();
@@ -317,7 +403,12 @@ test('a restarted server reloads its versions and which one serves', async () =>
   const s2 = await startModelServer({ port: 0, storeDir: store, token: TOKEN });
   try {
     await s2.restored;
-    assert.deepEqual(s2.repository.modelInfo('weather'), { name: 'weather', active: '2.0.0', previous: '1.0.0', versions: ['1.0.0', '2.0.0'] });
+    assert.deepEqual(s2.repository.modelInfo('weather'), {
+      name: 'weather',
+      active: '2.0.0',
+      previous: '1.0.0',
+      versions: ['1.0.0', '2.0.0'],
+    });
   } finally {
     await s2.close();
   }
@@ -328,9 +419,32 @@ test('220 malformed infer bodies each get a 400 with a JSON error, and the serve
   const bodies: string[] = [];
   // Every truncation of a valid body at 200 spread positions is invalid JSON.
   for (let i = 0; i < 200; i++) bodies.push(valid.slice(0, 1 + Math.floor((i * (valid.length - 2)) / 199)));
-  bodies.push('null', '1', '"x"', '[]', '[{}]', '{}', '{"inputs":{}}', '{"inputs":[]}', '{"inputs":[1]}', '{"inputs":[{"name":1}]}');
-  bodies.push('{"id":5,"inputs":[]}', '{"parameters":[],"inputs":[]}', '\u0000\u0001', '{"inputs":[{"name":"temp_max","shape":"x"}]}', valid.replace('"FP32"', '"FP64X"'));
-  bodies.push(valid.replace(/"shape":\[3,1\]/, '"shape":[-3,1]'), valid.replace(/"shape":\[3,1\]/, '"shape":[1e9,1]'), valid.replace('"summer"', '5').replace('"winter"', '5'), '{"inputs":[{"name":"__proto__"}]}', valid + 'x');
+  bodies.push(
+    'null',
+    '1',
+    '"x"',
+    '[]',
+    '[{}]',
+    '{}',
+    '{"inputs":{}}',
+    '{"inputs":[]}',
+    '{"inputs":[1]}',
+    '{"inputs":[{"name":1}]}',
+  );
+  bodies.push(
+    '{"id":5,"inputs":[]}',
+    '{"parameters":[],"inputs":[]}',
+    '\u0000\u0001',
+    '{"inputs":[{"name":"temp_max","shape":"x"}]}',
+    valid.replace('"FP32"', '"FP64X"'),
+  );
+  bodies.push(
+    valid.replace(/"shape":\[3,1\]/, '"shape":[-3,1]'),
+    valid.replace(/"shape":\[3,1\]/, '"shape":[1e9,1]'),
+    valid.replace('"summer"', '5').replace('"winter"', '5'),
+    '{"inputs":[{"name":"__proto__"}]}',
+    valid + 'x',
+  );
   assert.equal(bodies.length, 220);
   for (const [i, body] of bodies.entries()) {
     const r = await call('POST', '/v2/models/weather/infer', body);
@@ -344,7 +458,10 @@ test('220 malformed infer bodies each get a 400 with a JSON error, and the serve
 test('1,000 concurrent infer requests all get 200', async () => {
   const results = await Promise.all(
     Array.from({ length: 1000 }, (_, i) =>
-      fetch(server.url + '/v2/models/weather/infer', { method: 'POST', body: JSON.stringify(inferBody(makeRows(1, i + 1))) }).then(async (r) => {
+      fetch(server.url + '/v2/models/weather/infer', {
+        method: 'POST',
+        body: JSON.stringify(inferBody(makeRows(1, i + 1))),
+      }).then(async (r) => {
         await r.arrayBuffer();
         return r.status;
       }),
@@ -357,16 +474,28 @@ test('the token is compared in constant time: equal-length digests through timin
   const calls: Array<[number, number]> = [];
   const spy = mock.method(crypto, 'timingSafeEqual', (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
     calls.push([a.byteLength, b.byteLength]);
-    return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+    return (
+      Buffer.compare(
+        Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+        Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+      ) === 0
+    );
   });
   try {
     for (const given of ['x', TOKEN.slice(0, -1), TOKEN + 'x', 'y'.repeat(500), TOKEN.toUpperCase()]) {
-      assert.equal((await call('GET', '/v2/repository/index', undefined, { authorization: `Bearer ${given}` })).status, 403, given);
+      assert.equal(
+        (await call('GET', '/v2/repository/index', undefined, { authorization: `Bearer ${given}` })).status,
+        403,
+        given,
+      );
     }
     assert.equal((await call('GET', '/v2/repository/index', undefined, auth)).status, 200);
   } finally {
     spy.mock.restore();
   }
   assert.equal(calls.length, 6, 'every check goes through timingSafeEqual');
-  assert.ok(calls.every(([a, b]) => a === 32 && b === 32), JSON.stringify(calls));
+  assert.ok(
+    calls.every(([a, b]) => a === 32 && b === 32),
+    JSON.stringify(calls),
+  );
 });

@@ -36,9 +36,20 @@ test('chart control --p-chart --json prints the chart without --out: σ and limi
   ];
   writeFileSync(join(dir, 'p.json'), JSON.stringify(values));
   const out = io();
-  assert.equal(await chartCommand.run(['control', '--values', 'p.json', '--p-chart', '--baseline', '4', '--json'], out), 0);
+  assert.equal(
+    await chartCommand.run(['control', '--values', 'p.json', '--p-chart', '--baseline', '4', '--json'], out),
+    0,
+  );
   assert.deepEqual(readdirSync(dir), ['p.json'], 'no file written');
-  const j = JSON.parse(out.stdout.join('')) as { chart: string; centre: number; std: number | null; ucl: number | null; sigmaEstimator: string; side: string; points: PointJson[] };
+  const j = JSON.parse(out.stdout.join('')) as {
+    chart: string;
+    centre: number;
+    std: number | null;
+    ucl: number | null;
+    sigmaEstimator: string;
+    side: string;
+    points: PointJson[];
+  };
   assert.equal(j.chart, 'p');
   assert.equal(j.sigmaEstimator, 'binomial');
   assert.equal(j.side, 'both');
@@ -61,11 +72,26 @@ test('chart control --p-chart --json prints the chart without --out: σ and limi
 test('chart control --json on an individuals chart: the σ estimator and the side are options, said in the JSON', async () => {
   writeFileSync(join(dir, 'v.json'), JSON.stringify([1, 3, 2, 4, 2.5, -9, 12]));
   const out = io();
-  assert.equal(await chartCommand.run(['control', '--values', 'v.json', '--baseline', '4', '--estimator', 'movingRange', '--side', 'lower', '--json'], out), 0);
-  const j = JSON.parse(out.stdout.join('')) as { std: number; sigmaEstimator: string; side: string; violations: Array<{ index: number; side: string }> };
+  assert.equal(
+    await chartCommand.run(
+      ['control', '--values', 'v.json', '--baseline', '4', '--estimator', 'movingRange', '--side', 'lower', '--json'],
+      out,
+    ),
+    0,
+  );
+  const j = JSON.parse(out.stdout.join('')) as {
+    std: number;
+    sigmaEstimator: string;
+    side: string;
+    violations: Array<{ index: number; side: string }>;
+  };
   assert.equal(j.sigmaEstimator, 'movingRange');
   assert.ok(Math.abs(j.std - 5 / 3 / 1.128) < 1e-12);
   assert.equal(j.side, 'lower');
-  assert.deepEqual(j.violations.map((v) => v.side), ['below'], 'the rise at 12 is not reported on a lower-sided chart');
+  assert.deepEqual(
+    j.violations.map((v) => v.side),
+    ['below'],
+    'the rise at 12 is not reported on a lower-sided chart',
+  );
   assert.equal(existsSync(join(dir, 'report.html')), false);
 });

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendControlSeries, buildControlChart, controlLimits, controlPoint, controlPoints, pChartLimits, pointLimits, sliceControlChart } from '../../../server/engine/spc';
+import {
+  appendControlSeries,
+  buildControlChart,
+  controlLimits,
+  controlPoint,
+  controlPoints,
+  pChartLimits,
+  pointLimits,
+  sliceControlChart,
+} from '../../../server/engine/spc';
 import { isModelOpsError } from '../../../server/engine/errors';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
@@ -32,7 +41,8 @@ test('explicit baseline { mean, std }', () => {
 });
 
 test('bad baselines and sigmas are ModelOpsErrors that name the value', () => {
-  const bad = (f: () => unknown, re: RegExp) => assert.throws(f, (e) => isModelOpsError(e) && re.test(e.message) && Boolean(e.hint));
+  const bad = (f: () => unknown, re: RegExp) =>
+    assert.throws(f, (e) => isModelOpsError(e) && re.test(e.message) && Boolean(e.hint));
   bad(() => controlLimits([1, 2, 3], { baseline: 5 }), /first 5 points.*has 3/);
   bad(() => controlLimits([1, 2, 3], { baseline: 1 }), /baseline of 1/);
   bad(() => controlLimits([1, 2, 3], { sigma: 0 }), /sigma=0/);
@@ -40,7 +50,7 @@ test('bad baselines and sigmas are ModelOpsErrors that name the value', () => {
   bad(() => controlLimits([1], { baseline: { mean: 0, std: -1 } }), /std -1/);
 });
 
-test('p-chart: pooled p̄ from the baseline and limits from each point\'s own n', () => {
+test("p-chart: pooled p̄ from the baseline and limits from each point's own n", () => {
   // baseline: 0.9 of 100 and 0.6 of 50 → (90 + 30) / 150 = 0.8
   const p = pChartLimits(
     [
@@ -69,14 +79,25 @@ test('p-chart with an explicit p̄ and the error for a proportion out of range',
   const p = pChartLimits([{ value: 0.5, n: 25 }], { baseline: { mean: 0.5, std: 0 }, sigma: 2 });
   close(p.points[0].std, 0.1);
   close(p.points[0].ucl, 0.7);
-  assert.throws(() => pChartLimits([{ value: 1.2, n: 10 }]), (e) => isModelOpsError(e) && /proportion 1.2/.test(e.message));
-  assert.throws(() => pChartLimits([{ value: 0.2, n: 0 }]), (e) => isModelOpsError(e) && /n=0/.test(e.message));
+  assert.throws(
+    () => pChartLimits([{ value: 1.2, n: 10 }]),
+    (e) => isModelOpsError(e) && /proportion 1.2/.test(e.message),
+  );
+  assert.throws(
+    () => pChartLimits([{ value: 0.2, n: 0 }]),
+    (e) => isModelOpsError(e) && /n=0/.test(e.message),
+  );
 });
 
 test('buildControlChart: limits, zones, violations attached to their points, window metadata kept', () => {
   const values = [8, 10, 12, 17, 10, 14.5, 11, 14.2, 9];
   const data = buildControlChart(
-    values.map((value, i) => ({ value, n: 100, start: `2025-01-0${i + 1}T00:00:00Z`, end: `2025-01-0${i + 1}T23:59:59Z` })),
+    values.map((value, i) => ({
+      value,
+      n: 100,
+      start: `2025-01-0${i + 1}T00:00:00Z`,
+      end: `2025-01-0${i + 1}T23:59:59Z`,
+    })),
     { baseline: 3, metric: 'latency_ms' },
   );
   assert.equal(data.chart, 'individuals');
@@ -127,7 +148,7 @@ test('buildControlChart: optional columns only when some point has the field, nu
   assert.equal('n' in points[1], false);
 });
 
-test('buildControlChart as a p-chart: per-point limits and rule 1 against each point\'s own σ', () => {
+test("buildControlChart as a p-chart: per-point limits and rule 1 against each point's own σ", () => {
   const data = buildControlChart(
     [
       { value: 0.8, n: 100 },
@@ -140,7 +161,10 @@ test('buildControlChart as a p-chart: per-point limits and rule 1 against each p
   assert.equal(data.chart, 'p');
   // Limits vary with n: per-point columns, no shared limits.
   assert.equal(data.limits, null);
-  assert.deepEqual(data.violations.map((v) => v.index), [2]);
+  assert.deepEqual(
+    data.violations.map((v) => v.index),
+    [2],
+  );
   assert.equal(data.varying?.std.length, 4);
   close(data.varying?.std[2] ?? NaN, 0.04);
   close(pointLimits(data, 3).lcl, 0.5);
@@ -151,12 +175,21 @@ test('buildControlChart as a p-chart: per-point limits and rule 1 against each p
   close(p3.zones.upper2, 1.0);
   close(p3.z, -1.3);
   close(controlPoint(data, 2).z, -3.25);
-  assert.deepEqual(controlPoint(data, 2).violations.map((v) => v.rule), [1]);
-  assert.throws(() => buildControlChart([{ value: 0.5 }], { chart: 'p' }), (e) => isModelOpsError(e) && /Point 1 has no sample size/.test(e.message));
+  assert.deepEqual(
+    controlPoint(data, 2).violations.map((v) => v.rule),
+    [1],
+  );
+  assert.throws(
+    () => buildControlChart([{ value: 0.5 }], { chart: 'p' }),
+    (e) => isModelOpsError(e) && /Point 1 has no sample size/.test(e.message),
+  );
 });
 
 test('buildControlChart rejects an empty series', () => {
-  assert.throws(() => buildControlChart([]), (e) => isModelOpsError(e) && /no points/.test(e.message));
+  assert.throws(
+    () => buildControlChart([]),
+    (e) => isModelOpsError(e) && /no points/.test(e.message),
+  );
 });
 
 test('a p-chart with equal n has constant limits, sent once', () => {
@@ -171,7 +204,10 @@ test('a p-chart with equal n has constant limits, sent once', () => {
   close(data.limits.lcl, 0.68);
   close(data.std, 0.04);
   assert.deepEqual(data.n, [100, 100, 100, 100]);
-  assert.deepEqual(data.violations.map((v) => [v.index, v.rule]), [[3, 1]]);
+  assert.deepEqual(
+    data.violations.map((v) => [v.index, v.rule]),
+    [[3, 1]],
+  );
 });
 
 test('sliceControlChart + appendControlSeries rebuild the grown chart, per-point limits appearing when n changes', () => {
@@ -191,26 +227,44 @@ test('sliceControlChart + appendControlSeries rebuild the grown chart, per-point
   const add = sliceControlChart(full, 3);
   assert.deepEqual(add.values, [0.6, 0.62]);
   assert.deepEqual(add.start, [null, 's4']);
-  assert.deepEqual(add.violations.map((v) => v.index), full.violations.filter((v) => v.index >= 3).map((v) => v.index));
+  assert.deepEqual(
+    add.violations.map((v) => v.index),
+    full.violations.filter((v) => v.index >= 3).map((v) => v.index),
+  );
   appendControlSeries(shown, add);
   assert.equal(shown.limits, null);
   assert.deepEqual(controlPoints(shown), controlPoints(full));
 
   // An individuals chart stays constant; its append carries no limits at all.
-  const ind = buildControlChart([1, 2, 3, 9].map((value) => ({ value })), { baseline: { mean: 2, std: 1 } });
-  const head = buildControlChart([1, 2].map((value) => ({ value })), { baseline: { mean: 2, std: 1 } });
+  const ind = buildControlChart(
+    [1, 2, 3, 9].map((value) => ({ value })),
+    { baseline: { mean: 2, std: 1 } },
+  );
+  const head = buildControlChart(
+    [1, 2].map((value) => ({ value })),
+    { baseline: { mean: 2, std: 1 } },
+  );
   const tail = sliceControlChart(ind, 2);
   assert.equal(tail.varying, undefined);
   assert.equal(tail.n, undefined);
   appendControlSeries(head, tail);
   assert.deepEqual(head, ind);
-  assert.throws(() => appendControlSeries(head, { values: [1, 2], n: [1], violations: [] }), /2 values but a column of 1/);
-  assert.throws(() => appendControlSeries(full, { values: [1], violations: [] }), /per-point limits but the append brings none/);
+  assert.throws(
+    () => appendControlSeries(head, { values: [1, 2], n: [1], violations: [] }),
+    /2 values but a column of 1/,
+  );
+  assert.throws(
+    () => appendControlSeries(full, { values: [1], violations: [] }),
+    /per-point limits but the append brings none/,
+  );
 });
 
 test('the compact form of a large individuals chart has no per-point limits', () => {
   const values = Array.from({ length: 10_000 }, (_, i) => Math.sin(i) * 0.01 + 0.9);
-  const data = buildControlChart(values.map((value) => ({ value })), { baseline: 100 });
+  const data = buildControlChart(
+    values.map((value) => ({ value })),
+    { baseline: 100 },
+  );
   assert.equal(data.varying, undefined);
   assert.equal(data.n, undefined);
   // The values, the violations and a header of well under 1 KB.

@@ -5,7 +5,8 @@ import { isModelOpsError } from '../../../server/engine/errors';
 
 // With centre 0 and σ 1 every value is its own z-score, so the patterns below read directly.
 const unit = { mean: 0, std: 1 };
-const brief = (vs: Violation[]) => vs.map((v) => `${v.rule}@${v.index}${v.side === 'above' ? '+' : '-'}[${v.points.join(',')}]`);
+const brief = (vs: Violation[]) =>
+  vs.map((v) => `${v.rule}@${v.index}${v.side === 'above' ? '+' : '-'}[${v.points.join(',')}]`);
 
 test('rule 1 fires on each point beyond ±3σ and not on a point exactly at 3σ', () => {
   const v = westernElectric([0, 3.5, 0, -3.01, 3, -3, 2.99], unit, { rules: [1] });
@@ -44,7 +45,10 @@ test('rule 4 fires on eight in a row on one side, once per point from the eighth
   const eight = Array(8).fill(0.5);
   assert.deepEqual(brief(westernElectric(eight, unit, { rules: [4] })), ['4@7+[0,1,2,3,4,5,6,7]']);
   const nine = [...Array(9).fill(-0.1)];
-  assert.deepEqual(brief(westernElectric(nine, unit, { rules: [4] })), ['4@7-[0,1,2,3,4,5,6,7]', '4@8-[1,2,3,4,5,6,7,8]']);
+  assert.deepEqual(brief(westernElectric(nine, unit, { rules: [4] })), [
+    '4@7-[0,1,2,3,4,5,6,7]',
+    '4@8-[1,2,3,4,5,6,7,8]',
+  ]);
 });
 
 test('rule 4 near misses: seven in a row, a point on the centre line breaks the run', () => {
@@ -82,5 +86,8 @@ test('σ = 0: any departure is beyond every limit, no departure is on the centre
 });
 
 test('an unknown rule is a ModelOpsError naming it', () => {
-  assert.throws(() => westernElectric([1], unit, { rules: [5] }), (e) => isModelOpsError(e) && /rule 5/.test(e.message));
+  assert.throws(
+    () => westernElectric([1], unit, { rules: [5] }),
+    (e) => isModelOpsError(e) && /rule 5/.test(e.message),
+  );
 });

@@ -30,8 +30,14 @@ test('backend: auto prefers tfjs-node, else wasm, and says why it skipped one', 
   assert.equal(tf.getBackend(), expected);
   assert.throws(() => parseBackendChoice('gpu'), ModelOpsError);
   if (!hasTfjsNode()) {
-    assert.ok(info.notes.some((n) => n.startsWith('tensorflow: @tensorflow/tfjs-node is not installed')), info.notes.join('; '));
-    await assert.rejects(ensureBackend('tensorflow'), (e: unknown) => e instanceof ModelOpsError && e.code === 'backend-unavailable');
+    assert.ok(
+      info.notes.some((n) => n.startsWith('tensorflow: @tensorflow/tfjs-node is not installed')),
+      info.notes.join('; '),
+    );
+    await assert.rejects(
+      ensureBackend('tensorflow'),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'backend-unavailable',
+    );
   }
   assert.equal((await ensureBackend('cpu')).name, 'cpu');
   assert.equal((await ensureBackend('auto')).name, 'cpu', 'auto keeps the backend already chosen');
@@ -86,16 +92,37 @@ test('bundle round trip: predictions from the loaded bundle equal the in-memory 
     const best = p.indexOf(Math.max(...p));
     assert.equal(preds[i].value, labels[best]);
   }
-  assert.deepEqual(loaded.manifest.signature.inputs.map((s) => `${s.name}:${s.datatype}`), ['a:FP32', 'b:BYTES', 'c:FP32']);
-  await assert.rejects(loaded.predict([{ a: 1, b: 'unseen', c: 0 }]), (e: unknown) => e instanceof ModelOpsError && e.code === 'unseen-category' && /column 'b'.*'unseen'/.test(e.message));
+  assert.deepEqual(
+    loaded.manifest.signature.inputs.map((s) => `${s.name}:${s.datatype}`),
+    ['a:FP32', 'b:BYTES', 'c:FP32'],
+  );
+  await assert.rejects(
+    loaded.predict([{ a: 1, b: 'unseen', c: 0 }]),
+    (e: unknown) =>
+      e instanceof ModelOpsError && e.code === 'unseen-category' && /column 'b'.*'unseen'/.test(e.message),
+  );
   loaded.dispose();
   model.dispose();
-  await assert.rejects(loadModelBundle(join(dir, 'nope')), (e: unknown) => e instanceof ModelOpsError && e.code === 'bundle-incomplete');
+  await assert.rejects(
+    loadModelBundle(join(dir, 'nope')),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'bundle-incomplete',
+  );
 });
 
 test('seeded initialisation: the same seed builds the same weights', async () => {
   await ensureBackend('auto');
-  const spec = { task: 'regression' as const, inputWidth: 3, classes: 1, layers: [{ type: 'dense' as const, units: 4, activation: 'relu' as const }, { type: 'dense' as const, units: 1 }], optimizer: 'sgd' as const, learningRate: 0.1, seed: 9 };
+  const spec = {
+    task: 'regression' as const,
+    inputWidth: 3,
+    classes: 1,
+    layers: [
+      { type: 'dense' as const, units: 4, activation: 'relu' as const },
+      { type: 'dense' as const, units: 1 },
+    ],
+    optimizer: 'sgd' as const,
+    learningRate: 0.1,
+    seed: 9,
+  };
   const a = buildModel(spec).model;
   const b = buildModel(spec).model;
   const c = buildModel({ ...spec, seed: 10 }).model;
@@ -106,12 +133,19 @@ test('seeded initialisation: the same seed builds the same weights', async () =>
 });
 
 test('loss from the task and the output layer; class weights balanced = n / (k · count)', () => {
-  assert.equal(lossFor({ task: 'classification', classes: 3, layers: [{ type: 'dense', units: 3, activation: 'softmax' }] }), 'categoricalCrossentropy');
-  assert.equal(lossFor({ task: 'classification', classes: 2, layers: [{ type: 'dense', units: 1, activation: 'sigmoid' }] }), 'binaryCrossentropy');
+  assert.equal(
+    lossFor({ task: 'classification', classes: 3, layers: [{ type: 'dense', units: 3, activation: 'softmax' }] }),
+    'categoricalCrossentropy',
+  );
+  assert.equal(
+    lossFor({ task: 'classification', classes: 2, layers: [{ type: 'dense', units: 1, activation: 'sigmoid' }] }),
+    'binaryCrossentropy',
+  );
   assert.equal(lossFor({ task: 'regression', classes: 1, layers: [{ type: 'dense', units: 1 }] }), 'meanSquaredError');
   assert.throws(
     () => lossFor({ task: 'classification', classes: 5, layers: [{ type: 'dense', units: 4, activation: 'softmax' }] }),
-    (e: unknown) => e instanceof ModelOpsError && /model\.layers\[0\]\.units is 4 but the target has 5 classes/.test(e.message),
+    (e: unknown) =>
+      e instanceof ModelOpsError && /model\.layers\[0\]\.units is 4 but the target has 5 classes/.test(e.message),
   );
   assert.deepEqual(classWeights('balanced', ['a', 'b'], Int32Array.from([0, 0, 0, 1])), { 0: 4 / 6, 1: 2 });
   assert.deepEqual(classWeights({ b: 3 }, ['a', 'b'], Int32Array.from([0, 1])), { 0: 1, 1: 3 });

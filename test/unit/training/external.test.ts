@@ -75,21 +75,33 @@ test.after(() => {
 });
 
 test('metrics lines are JSON objects with a metrics object; anything else is a log line', () => {
-  assert.deepEqual(parseMetricsLine('{"step": 3, "metrics": {"loss": 0.31, "note": "x"}}'), { step: 3, metrics: { loss: 0.31 } });
+  assert.deepEqual(parseMetricsLine('{"step": 3, "metrics": {"loss": 0.31, "note": "x"}}'), {
+    step: 3,
+    metrics: { loss: 0.31 },
+  });
   assert.equal(parseMetricsLine('epoch 3 loss 0.31'), null);
   assert.equal(parseMetricsLine('{"loss": 0.31}'), null);
   assert.equal(parseMetricsLine('{not json'), null);
 });
 
 test('an untrusted workspace does not run train.command', async () => {
-  await assert.rejects(train({ configPath: config('a.yaml', 'node train.js'), registry, trusted: false }), (e: unknown) => e instanceof ModelOpsError && e.code === 'untrusted-workspace');
+  await assert.rejects(
+    train({ configPath: config('a.yaml', 'node train.js'), registry, trusted: false }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'untrusted-workspace',
+  );
   assert.equal(registry.listRuns().length, 0, 'no run was even created');
 });
 
 test('a trusted external trainer streams metrics and its output is registered', async () => {
   const logs: string[] = [];
   const steps: number[] = [];
-  const r = await train({ configPath: config('b.yaml', 'node train.js'), registry, trusted: true, onLog: (l) => logs.push(l), onProgress: (p) => p.epoch > 0 && steps.push(p.epoch) });
+  const r = await train({
+    configPath: config('b.yaml', 'node train.js'),
+    registry,
+    trusted: true,
+    onLog: (l) => logs.push(l),
+    onProgress: (p) => p.epoch > 0 && steps.push(p.epoch),
+  });
   assert.equal(r.backend, 'command');
   assert.equal(r.version.model, 'ext-model');
   assert.equal(r.version.format, 'onnx');
@@ -100,11 +112,18 @@ test('a trusted external trainer streams metrics and its output is registered', 
   assert.ok(r.report && r.report.task === 'classification');
   assert.equal(r.version.metrics.accuracy, r.metrics.accuracy);
   assert.equal(r.gates, null, 'no gates configured');
-  assert.deepEqual(registry.runMetrics(r.run.id).map((p) => p.step), [1, 2, 3]);
+  assert.deepEqual(
+    registry.runMetrics(r.run.id).map((p) => p.step),
+    [1, 2, 3],
+  );
   assert.ok(steps.includes(3));
   assert.deepEqual(logs, ['loading data']);
   assert.equal(registry.getRun(r.run.id).status, 'succeeded');
-  const env = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(registry.storeDir, 'runs', r.run.id, 'env.json'), 'utf8'))) as Record<string, string>;
+  const env = JSON.parse(
+    await import('node:fs').then((fs) =>
+      fs.readFileSync(join(registry.storeDir, 'runs', r.run.id, 'env.json'), 'utf8'),
+    ),
+  ) as Record<string, string>;
   assert.equal(env.id, r.run.id);
   assert.equal(env.cwd, root);
   assert.ok(env.file.endsWith('metrics.jsonl'));
@@ -112,14 +131,17 @@ test('a trusted external trainer streams metrics and its output is registered', 
 
 test('a non-zero exit fails the run with the last 20 lines of stderr and registers nothing', async () => {
   const before = registry.listVersions({ model: 'ext-model' }).total;
-  await assert.rejects(train({ configPath: config('c.yaml', 'FAIL=1 node train.js'), registry, trusted: true }), (e: unknown) => {
-    assert.ok(e instanceof ModelOpsError && e.code === 'trainer-failed');
-    assert.match(e.message, /exited with code 3/);
-    assert.match(e.message, /trace line 25/);
-    assert.match(e.message, /trace line 6\n/);
-    assert.doesNotMatch(e.message, /trace line 5\n/);
-    return true;
-  });
+  await assert.rejects(
+    train({ configPath: config('c.yaml', 'FAIL=1 node train.js'), registry, trusted: true }),
+    (e: unknown) => {
+      assert.ok(e instanceof ModelOpsError && e.code === 'trainer-failed');
+      assert.match(e.message, /exited with code 3/);
+      assert.match(e.message, /trace line 25/);
+      assert.match(e.message, /trace line 6\n/);
+      assert.doesNotMatch(e.message, /trace line 5\n/);
+      return true;
+    },
+  );
   assert.equal(registry.listVersions({ model: 'ext-model' }).total, before);
   const run = registry.listRuns({ model: 'ext-model' })[0];
   assert.equal(run.status, 'failed');
@@ -129,7 +151,14 @@ test('a non-zero exit fails the run with the last 20 lines of stderr and registe
 /** Accuracy of the fixture on the config's test split, computed here from the runtime's predictions. */
 async function expectedAccuracy(): Promise<number> {
   const d = await loadTrainingData(
-    { train: 'data/d.csv', format: 'csv', target: 'weather', features: ['precipitation', 'temp_max', 'temp_min', 'wind'], split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }, missing: 'drop' },
+    {
+      train: 'data/d.csv',
+      format: 'csv',
+      target: 'weather',
+      features: ['precipitation', 'temp_max', 'temp_min', 'wind'],
+      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
+      missing: 'drop',
+    },
     { configDir: root, root },
   );
   const rt = await openOnnxFile(FIXTURE);
@@ -143,7 +172,11 @@ async function expectedAccuracy(): Promise<number> {
 
 test('an .onnx output is evaluated on the test split and gated; a failed gate refuses promotion without a reason', async () => {
   const accuracy = await expectedAccuracy();
-  const r = await train({ configPath: config('g.yaml', 'node train.js', '{ accuracy: ">= 0.99" }'), registry, trusted: true });
+  const r = await train({
+    configPath: config('g.yaml', 'node train.js', '{ accuracy: ">= 0.99" }'),
+    registry,
+    trusted: true,
+  });
   assert.ok(Math.abs(r.metrics.accuracy - accuracy) < 1e-12, `accuracy ${r.metrics.accuracy} vs ${accuracy}`);
   assert.ok(r.gates);
   assert.equal(r.gates.passed, false);
@@ -151,30 +184,54 @@ test('an .onnx output is evaluated on the test split and gated; a failed gate re
   assert.equal(gateState(r.version.gates), 'failed');
   assert.throws(
     () => registry.setAlias('ext-model', 'production', r.version.version),
-    (e: unknown) => e instanceof ModelOpsError && e.code === 'gates-failed' && e.message.includes(`ext-model@${r.version.version} cannot become 'production': its quality gates failed (accuracy ${r.metrics.accuracy.toFixed(4)} is not ≥ 0.9900)`),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'gates-failed' &&
+      e.message.includes(
+        `ext-model@${r.version.version} cannot become 'production': its quality gates failed (accuracy ${r.metrics.accuracy.toFixed(4)} is not ≥ 0.9900)`,
+      ),
   );
-  const move = registry.setAlias('ext-model', 'production', r.version.version, null, { forceReason: 'demo, accepted by the lead' });
+  const move = registry.setAlias('ext-model', 'production', r.version.version, null, {
+    forceReason: 'demo, accepted by the lead',
+  });
   assert.equal(move.forceReason, 'demo, accepted by the lead');
   assert.equal(gateState(registry.getVersion(`ext-model@${r.version.version}`).gates), 'overridden');
 
-  const ok = await train({ configPath: config('h.yaml', 'node train.js', '{ accuracy: ">= 0.5" }'), registry, trusted: true });
+  const ok = await train({
+    configPath: config('h.yaml', 'node train.js', '{ accuracy: ">= 0.5" }'),
+    registry,
+    trusted: true,
+  });
   assert.equal(gateState(ok.version.gates), 'passed');
 });
 
 test('an output ModelOps cannot run is registered with its gates "not evaluated", and promotion needs a reason', async () => {
-  const r = await train({ configPath: config('n.yaml', 'OUT=out/model.pt node train.js', '{ accuracy: ">= 0.5" }', 'out/model.pt'), registry, trusted: true });
+  const r = await train({
+    configPath: config('n.yaml', 'OUT=out/model.pt node train.js', '{ accuracy: ">= 0.5" }', 'out/model.pt'),
+    registry,
+    trusted: true,
+  });
   assert.equal(gateState(r.version.gates), 'not-evaluated');
   assert.equal(r.version.gates?.passed, false);
   assert.match(r.notes.join('\n'), /train.outputs 'out\/model.pt' is not an .onnx file/);
   assert.throws(
     () => registry.setAlias('ext-model', 'staging', r.version.version),
-    (e: unknown) => e instanceof ModelOpsError && e.code === 'gates-failed' && /its quality gates were not evaluated \(train.outputs 'out\/model.pt' is not an .onnx file/.test(e.message),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'gates-failed' &&
+      /its quality gates were not evaluated \(train.outputs 'out\/model.pt' is not an .onnx file/.test(e.message),
   );
 });
 
 test('a corrupt .onnx output fails the run and registers nothing', async () => {
-  writeFileSync(join(root, 'corrupt.js'), `require('fs').mkdirSync('out', { recursive: true }); require('fs').writeFileSync('out/bad.onnx', 'not really onnx');`);
+  writeFileSync(
+    join(root, 'corrupt.js'),
+    `require('fs').mkdirSync('out', { recursive: true }); require('fs').writeFileSync('out/bad.onnx', 'not really onnx');`,
+  );
   const before = registry.listVersions({ model: 'ext-model' }).total;
-  await assert.rejects(train({ configPath: config('k.yaml', 'node corrupt.js', '{}', 'out/bad.onnx'), registry, trusted: true }), (e: unknown) => e instanceof ModelOpsError && e.code === 'onnx-corrupt' && e.message.includes('bad.onnx'));
+  await assert.rejects(
+    train({ configPath: config('k.yaml', 'node corrupt.js', '{}', 'out/bad.onnx'), registry, trusted: true }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'onnx-corrupt' && e.message.includes('bad.onnx'),
+  );
   assert.equal(registry.listVersions({ model: 'ext-model' }).total, before);
 });

@@ -36,30 +36,67 @@ async function run(cmd: CliCommand, argv: string[]): Promise<{ code: number; out
 test('train --from-traffic --since --mix: a version trained on the stored traffic dataset, judged against production, with promote and deploy offered', async () => {
   const r = await run(trainCommand, ['--from-traffic', 'local', '--since', ws.mid, '--mix', 'original:0.5', '--json']);
   assert.equal(r.code, 0, r.err);
-  const j = JSON.parse(r.out) as { run: RunRecord; version: VersionRecord; gates: GateReport; fromTraffic: TrafficDataset; next: NextCommand[] };
+  const j = JSON.parse(r.out) as {
+    run: RunRecord;
+    version: VersionRecord;
+    gates: GateReport;
+    fromTraffic: TrafficDataset;
+    next: NextCommand[];
+  };
   const d = j.fromTraffic;
-  assert.deepEqual([d.traffic.predictions, d.traffic.labelled, d.original?.rows, d.rows], [80, ws.late.length, ws.late.length, 2 * ws.late.length]);
+  assert.deepEqual(
+    [d.traffic.predictions, d.traffic.labelled, d.original?.rows, d.rows],
+    [80, ws.late.length, ws.late.length, 2 * ws.late.length],
+  );
   const ref = `weather@${j.version.version}`;
   assert.notEqual(j.version.version, '1.0.0');
 
   // Lineage: the traffic dataset is the version's train data, and the run says where it came from.
-  assert.deepEqual(j.version.datasets.filter((x) => x.role === 'train'), [{ role: 'train', path: d.displayPath, digest: d.digest }]);
+  assert.deepEqual(
+    j.version.datasets.filter((x) => x.role === 'train'),
+    [{ role: 'train', path: d.displayPath, digest: d.digest }],
+  );
   const params = ws.registry.getRun(j.run.id).params as { fromTraffic?: Record<string, unknown>; data?: string };
-  assert.deepEqual(params.fromTraffic, { target: 'local', model: 'weather', since: ws.mid, mix: 0.5, dataset: d.digest, rows: d.rows, labelled: ws.late.length });
+  assert.deepEqual(params.fromTraffic, {
+    target: 'local',
+    model: 'weather',
+    since: ws.mid,
+    mix: 0.5,
+    dataset: d.digest,
+    rows: d.rows,
+    labelled: ws.late.length,
+  });
   assert.equal(params.data, d.path);
-  assert.match(j.version.note ?? '', new RegExp(`retrained on traffic:local: ${ws.late.length} labelled predictions since .*, ${ws.late.length} from data/train\\.csv`));
+  assert.match(
+    j.version.note ?? '',
+    new RegExp(
+      `retrained on traffic:local: ${ws.late.length} labelled predictions since .*, ${ws.late.length} from data/train\\.csv`,
+    ),
+  );
 
   // The gates compared with production (1.0.0, accuracy 0.5) and passed: promote and deploy are offered.
   assert.equal(j.gates.passed, true);
-  assert.deepEqual(j.gates.results.map((g) => [g.metric, g.reference?.version ?? null, g.threshold]), [['accuracy', '1.0.0', 0]]);
+  assert.deepEqual(
+    j.gates.results.map((g) => [g.metric, g.reference?.version ?? null, g.threshold]),
+    [['accuracy', '1.0.0', 0]],
+  );
   assert.deepEqual(
     j.next.map((n) => n.command),
-    [`modelops versions promote ${ref} --alias production --reason 'retrained from traffic:local'`, `modelops deploy ${ref} --target local`],
+    [
+      `modelops versions promote ${ref} --alias production --reason 'retrained from traffic:local'`,
+      `modelops deploy ${ref} --target local`,
+    ],
   );
 
   // The data the version was trained on restores to the exact bytes.
   const trained = readFileSync(d.path, 'utf8');
-  assert.equal(trained.split('\n').slice(0, ws.late.length + 1).join('\n') + '\n', csvOf(ws.late));
+  assert.equal(
+    trained
+      .split('\n')
+      .slice(0, ws.late.length + 1)
+      .join('\n') + '\n',
+    csvOf(ws.late),
+  );
   const co = await run(dataCommand, ['checkout', ref, '--role', 'train', '--out', 'restored', '--json']);
   assert.equal(co.code, 0, co.err);
   const [restored] = JSON.parse(co.out) as Array<{ out: string; digest: string }>;
@@ -71,7 +108,10 @@ test('a version that fails its gates is registered but promote and deploy are no
   writeFileSync(join(ws.root, 'strict.yaml'), configText('">= production + 1"'));
   const r = await run(trainCommand, ['--from-traffic', 'local', '--config', 'strict.yaml']);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /traffic on 'local' \(weather, \S+ … \S+\): 140 predictions, 94 with labels \(46 without feedback left out\)\n {2}3 feedback for unknown request ids ignored\ndataset \.modelops\/traffic\/\S+\.csv: 94 rows, stored as sha256:[0-9a-f]{64}/);
+  assert.match(
+    r.err,
+    /traffic on 'local' \(weather, \S+ … \S+\): 140 predictions, 94 with labels \(46 without feedback left out\)\n {2}3 feedback for unknown request ids ignored\ndataset \.modelops\/traffic\/\S+\.csv: 94 rows, stored as sha256:[0-9a-f]{64}/,
+  );
   assert.match(r.out, /gates: FAILED/);
   assert.match(r.out, /failed its gates: not offering promote or deploy/);
   assert.doesNotMatch(r.out, /modelops versions promote/);

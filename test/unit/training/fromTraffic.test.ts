@@ -9,7 +9,13 @@ import { loadConfig } from '../../../server/engine/config';
 import type { LoadedConfig } from '../../../server/engine/config/types';
 import { describeError, ModelOpsError } from '../../../server/engine/errors';
 import { runPolicy } from '../../../server/engine/monitoring/policy';
-import { buildTrafficDataset, nextCommands, parseMix, parseSince, splitMinimum } from '../../../server/engine/training/fromTraffic';
+import {
+  buildTrafficDataset,
+  nextCommands,
+  parseMix,
+  parseSince,
+  splitMinimum,
+} from '../../../server/engine/training/fromTraffic';
 import { csvOf, trafficWorkspace, type TrafficWorkspace } from './trafficFixture';
 
 let ws: TrafficWorkspace;
@@ -23,7 +29,10 @@ after(async () => {
   await ws.close();
 });
 
-async function run(cmd: CliCommand, argv: string[]): Promise<{ code: number; out: string; err: string; error: ModelOpsError | null }> {
+async function run(
+  cmd: CliCommand,
+  argv: string[],
+): Promise<{ code: number; out: string; err: string; error: ModelOpsError | null }> {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIO = { cwd: ws.root, out: (t) => out.push(t), err: (t) => err.push(t), isTTY: false, env: {} };
@@ -34,7 +43,8 @@ async function run(cmd: CliCommand, argv: string[]): Promise<{ code: number; out
   }
 }
 
-const trafficFiles = (): string[] => (existsSync(join(ws.root, '.modelops', 'traffic')) ? readdirSync(join(ws.root, '.modelops', 'traffic')) : []);
+const trafficFiles = (): string[] =>
+  existsSync(join(ws.root, '.modelops', 'traffic')) ? readdirSync(join(ws.root, '.modelops', 'traffic')) : [];
 
 test('the dataset holds labelled traffic only, in the config layout, counts what it left out, and checks out to the same bytes', async () => {
   const d = await buildTrafficDataset({ registry: ws.registry, loaded, target: 'local' });
@@ -42,7 +52,13 @@ test('the dataset holds labelled traffic only, in the config layout, counts what
   assert.equal(ws.predictions, 140);
   assert.equal(ws.labelled.length, 94);
   assert.deepEqual(
-    { predictions: d.traffic.predictions, labelled: d.traffic.labelled, unlabelled: d.traffic.unlabelled, unmatched: d.traffic.unmatchedFeedback, rows: d.rows },
+    {
+      predictions: d.traffic.predictions,
+      labelled: d.traffic.labelled,
+      unlabelled: d.traffic.unlabelled,
+      unmatched: d.traffic.unmatchedFeedback,
+      rows: d.rows,
+    },
     { predictions: 140, labelled: 94, unlabelled: 46, unmatched: 3, rows: 94 },
   );
   assert.deepEqual(d.columns, ['temp_max', 'wind', 'season', 'weather']);
@@ -65,7 +81,10 @@ test('the dataset holds labelled traffic only, in the config layout, counts what
 test('--since keeps the predictions requested from then on; a duration counts back from now', async () => {
   const late = await buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', since: ws.mid });
   assert.equal(late.since, ws.mid);
-  assert.deepEqual([late.traffic.predictions, late.traffic.labelled, late.traffic.beforeSince], [80, ws.late.length, 60]);
+  assert.deepEqual(
+    [late.traffic.predictions, late.traffic.labelled, late.traffic.beforeSince],
+    [80, ws.late.length, 60],
+  );
   assert.equal(readFileSync(late.path, 'utf8'), csvOf(ws.late));
   assert.ok(late.traffic.period && late.traffic.period.first >= ws.mid);
 
@@ -82,7 +101,12 @@ test('too few labelled rows: a refusal that says how many, over which period, an
     (e: unknown) => {
       assert.ok(e instanceof ModelOpsError);
       assert.equal(e.code, 'traffic-too-few');
-      assert.match(e.message, new RegExp(`Only ${ws.late.length} labelled rows to retrain on: 80 predictions of weather on target 'local' since ${ws.mid.replace(/[.]/g, '\\.')} \\(--since .+\\), ${ws.late.length} with labels; at least 100 are needed \\(3 feedback for unknown request ids ignored\\)`));
+      assert.match(
+        e.message,
+        new RegExp(
+          `Only ${ws.late.length} labelled rows to retrain on: 80 predictions of weather on target 'local' since ${ws.mid.replace(/[.]/g, '\\.')} \\(--since .+\\), ${ws.late.length} with labels; at least 100 are needed \\(3 feedback for unknown request ids ignored\\)`,
+        ),
+      );
       assert.match(e.hint ?? '', /POST \/v2\/models\/weather\/feedback/);
       assert.match(e.hint ?? '', /widen --since/);
       assert.match(e.hint ?? '', /--min-rows/);
@@ -90,9 +114,20 @@ test('too few labelled rows: a refusal that says how many, over which period, an
     },
   );
   // The default minimum (50) with an hour in the future: no rows at all.
-  await assert.rejects(buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', since: new Date(Date.now() + 3_600_000).toISOString() }), /Only 0 labelled rows .* at least 50 are needed/);
+  await assert.rejects(
+    buildTrafficDataset({
+      registry: ws.registry,
+      loaded,
+      target: 'local',
+      since: new Date(Date.now() + 3_600_000).toISOString(),
+    }),
+    /Only 0 labelled rows .* at least 50 are needed/,
+  );
   // One labelled request (2 rows) with --min-rows 1: the split needs 3 rows.
-  await assert.rejects(buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', from: 0, to: 2, minRows: 1 }), /Only 2 rows to retrain on .*data\.split needs at least 3/);
+  await assert.rejects(
+    buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', from: 0, to: 2, minRows: 1 }),
+    /Only 2 rows to retrain on .*data\.split needs at least 3/,
+  );
   assert.equal(trafficFiles().length, before);
 });
 
@@ -119,7 +154,10 @@ test('--mix original:F makes F of the rows original ones, drawn with the split s
   const there = await buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', out });
   assert.equal(there.displayPath, 'retrain.csv');
   writeFileSync(join(ws.root, 'taken.csv'), 'x\n');
-  await assert.rejects(buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', out: join(ws.root, 'taken.csv') }), (e: unknown) => e instanceof ModelOpsError && e.code === 'data-out-exists');
+  await assert.rejects(
+    buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', out: join(ws.root, 'taken.csv') }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'data-out-exists',
+  );
   assert.equal(readFileSync(join(ws.root, 'taken.csv'), 'utf8'), 'x\n');
 });
 
@@ -129,16 +167,29 @@ test('--since, --mix and the split minimum parse strictly', () => {
   assert.equal(new Date(parseSince('12h', now)).toISOString(), '2024-05-08T00:00:00.000Z');
   assert.equal(new Date(parseSince('90m', now)).toISOString(), '2024-05-08T10:30:00.000Z');
   assert.equal(new Date(parseSince('2024-05-01T06:00:00Z', now)).toISOString(), '2024-05-01T06:00:00.000Z');
-  for (const bad of ['7', 'yesterday', '7y', '-1d', '2024-13-45']) assert.throws(() => parseSince(bad, now), (e: unknown) => e instanceof ModelOpsError && e.code === 'bad-since', bad);
+  for (const bad of ['7', 'yesterday', '7y', '-1d', '2024-13-45'])
+    assert.throws(
+      () => parseSince(bad, now),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'bad-since',
+      bad,
+    );
   assert.equal(parseMix('original:0.5'), 0.5);
   assert.equal(parseMix('original:0'), 0);
-  for (const bad of ['original:1', 'original:1.5', '0.5', 'traffic:0.5', 'original:-0.1', 'original:']) assert.throws(() => parseMix(bad), (e: unknown) => e instanceof ModelOpsError && e.code === 'bad-mix', bad);
+  for (const bad of ['original:1', 'original:1.5', '0.5', 'traffic:0.5', 'original:-0.1', 'original:'])
+    assert.throws(
+      () => parseMix(bad),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'bad-mix',
+      bad,
+    );
   const split = loaded.config.data;
   assert.equal(splitMinimum(split), 3);
   assert.equal(splitMinimum({ ...split, split: { train: 1, validation: 0, test: 0, seed: 1 } }), 1);
   assert.deepEqual(
     nextCommands('weather@1.1.0', 'local', 'conf/my models.yaml').map((c) => c.command),
-    ["modelops versions promote weather@1.1.0 --alias production --reason 'retrained from traffic:local'", "modelops deploy weather@1.1.0 --target local --config 'conf/my models.yaml'"],
+    [
+      "modelops versions promote weather@1.1.0 --alias production --reason 'retrained from traffic:local'",
+      "modelops deploy weather@1.1.0 --target local --config 'conf/my models.yaml'",
+    ],
   );
 });
 
@@ -146,12 +197,18 @@ test('modelops train --from-traffic: flags are checked, and the refusal reaches 
   const misuse = await run(trainCommand, ['--since', '7d']);
   assert.equal(misuse.error?.code, 'cli-usage');
   assert.match(misuse.err, /--since applies to --from-traffic <target> only/);
-  assert.equal((await run(trainCommand, ['--from-traffic', 'local', '--data', 'data/train.csv'])).error?.code, 'cli-usage');
+  assert.equal(
+    (await run(trainCommand, ['--from-traffic', 'local', '--data', 'data/train.csv'])).error?.code,
+    'cli-usage',
+  );
   assert.equal((await run(trainCommand, ['--from-traffic', 'local', '--mix', '0.5'])).error?.code, 'bad-mix');
   assert.equal((await run(trainCommand, ['--from-traffic', 'local', '--min-rows', '0'])).error?.code, 'cli-usage');
   const few = await run(trainCommand, ['--from-traffic', 'local', '--min-rows', '1000']);
   assert.equal(few.error?.code, 'traffic-too-few');
-  assert.match(few.err, /Only 94 labelled rows to retrain on: 140 predictions of weather on target 'local' from \S+ to \S+, 94 with labels; at least 1,000 are needed/);
+  assert.match(
+    few.err,
+    /Only 94 labelled rows to retrain on: 140 predictions of weather on target 'local' from \S+ to \S+, 94 with labels; at least 1,000 are needed/,
+  );
   assert.equal(ws.registry.listRuns().length, 0, 'no run was started');
 });
 
@@ -162,7 +219,15 @@ test("the retrain policy's command is one the CLI runs", async () => {
     tokenFor: () => null,
     target: 'local',
     on: { alert: 'retrain' },
-    alert: { model: 'weather', version: '1.0.0', window: 3, rule: 'we1', metric: 'accuracy', value: 0.2, message: 'one point beyond 3σ' },
+    alert: {
+      model: 'weather',
+      version: '1.0.0',
+      window: 3,
+      rule: 'we1',
+      metric: 'accuracy',
+      value: 0.2,
+      message: 'one point beyond 3σ',
+    },
   });
   const cmd = /`(modelops train [^`]+)`/.exec(outcome.detail)?.[1];
   assert.ok(cmd, outcome.detail);

@@ -67,7 +67,14 @@ async function trainWithFit(j: TrainJob): Promise<{ weights: Float32Array[]; epo
     });
     const xs = tf.tensor2d(gx, [j.n, w]);
     const ys = tf.tensor2d(gy, [j.n, j.outputWidth]);
-    const h = await model.fit(xs, ys, { epochs: 1, batchSize: j.batchSize, shuffle: false, verbose: 0, classWeight: j.classWeight, validationData: val as [tf.Tensor, tf.Tensor] });
+    const h = await model.fit(xs, ys, {
+      epochs: 1,
+      batchSize: j.batchSize,
+      shuffle: false,
+      verbose: 0,
+      classWeight: j.classWeight,
+      validationData: val as [tf.Tensor, tf.Tensor],
+    });
     xs.dispose();
     ys.dispose();
     epochs.push(Object.fromEntries(Object.entries(h.history).map(([key, v]) => [key, v[0] as number])));
@@ -95,7 +102,10 @@ for (const backend of ['cpu', 'wasm'] as BackendName[]) {
     const weights = r.model.getWeights().map((t) => t.dataSync() as Float32Array);
     assert.equal(weights.length, ref.weights.length);
     weights.forEach((wt, i) => assert.deepEqual(Array.from(wt), Array.from(ref.weights[i]), `weight ${i}`));
-    assert.deepEqual(epochs.map((m) => Object.keys(m).sort()), ref.epochs.map((m) => Object.keys(m).sort()));
+    assert.deepEqual(
+      epochs.map((m) => Object.keys(m).sort()),
+      ref.epochs.map((m) => Object.keys(m).sort()),
+    );
     epochs.forEach((m, e) => {
       for (const key of Object.keys(m)) assert.equal(m[key], ref.epochs[e][key], `epoch ${e + 1} ${key}`);
     });
@@ -109,7 +119,10 @@ test('cancellation stops within one batch and is reported', async () => {
   let asked = 0;
   // Asked before the epoch and after each batch: the flag goes up after the 2nd of 7 batches,
   // so an epoch-level check alone would let the epoch finish and call onEpoch.
-  const r = await runTraining(job({ epochs: 5 }), { isCancelled: () => ++asked > 3, onEpoch: () => assert.fail('no epoch completes') });
+  const r = await runTraining(job({ epochs: 5 }), {
+    isCancelled: () => ++asked > 3,
+    onEpoch: () => assert.fail('no epoch completes'),
+  });
   assert.equal(r.cancelled, true);
   assert.equal(r.epochsRun, 0);
   r.model.dispose();
@@ -117,7 +130,19 @@ test('cancellation stops within one batch and is reported', async () => {
 
 test('dropout draws a new mask for every batch, the same masks on every run, and keeps its configured seed', async () => {
   await ensureBackend('cpu');
-  const { model } = buildModel({ task: 'classification', inputWidth: 4, classes: 3, layers: [{ type: 'dense', units: 64, activation: 'relu' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 3, activation: 'softmax' }], optimizer: 'adam', learningRate: 0.01, seed: 3 });
+  const { model } = buildModel({
+    task: 'classification',
+    inputWidth: 4,
+    classes: 3,
+    layers: [
+      { type: 'dense', units: 64, activation: 'relu' },
+      { type: 'dropout', rate: 0.5 },
+      { type: 'dense', units: 3, activation: 'softmax' },
+    ],
+    optimizer: 'adam',
+    learningRate: 0.01,
+    seed: 3,
+  });
   const layer = model.layers.find((l) => l.getClassName() === 'Dropout')!;
   const configured = layer.getConfig().seed;
   const x = tf.ones([8, 4]);

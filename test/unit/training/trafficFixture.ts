@@ -15,7 +15,8 @@ import { tempWorkspace } from '../registry/helpers';
 export type TrafficRow = { temp_max: number; wind: number; season: string; weather: string };
 
 /** A learnable truth, so a retrain has something to find. */
-export const truthOf = (r: { temp_max: number; wind: number }): string => (r.temp_max > 20 ? 'sun' : r.wind > 4 ? 'rain' : 'fog');
+export const truthOf = (r: { temp_max: number; wind: number }): string =>
+  r.temp_max > 20 ? 'sun' : r.wind > 4 ? 'rain' : 'fog';
 
 export function configText(gate = '">= production - 0.5"'): string {
   return `version: 1
@@ -74,12 +75,28 @@ export async function trafficWorkspace(prefix: string, early = 30, late = 40): P
   const bundle = join(ws.root, 'bundle');
   await makeBundle(bundle, 1);
   const registry = openRegistry(ws.root);
-  await registry.registerVersion({ model: 'weather', source: bundle, version: '1.0.0', format: 'modelops-tfjs', metrics: { accuracy: 0.5 } });
+  await registry.registerVersion({
+    model: 'weather',
+    source: bundle,
+    version: '1.0.0',
+    format: 'modelops-tfjs',
+    metrics: { accuracy: 0.5 },
+  });
   registry.setAlias('weather', 'production', '1.0.0');
   const original = makeRows(200, 3).map((r) => ({ ...r, weather: truthOf(r) }));
-  ws.file('data/train.csv', ['temp_max,wind,season,weather', ...original.map((r) => `${r.temp_max},${r.wind},${r.season},${r.weather}`)].join('\n') + '\n');
+  ws.file(
+    'data/train.csv',
+    ['temp_max,wind,season,weather', ...original.map((r) => `${r.temp_max},${r.wind},${r.season},${r.weather}`)].join(
+      '\n',
+    ) + '\n',
+  );
   const configPath = ws.file('modelops.yaml', configText());
-  const server: RunningModelServer = await startModelServer({ port: 0, storeDir: targetStoreDir(registry.storeDir, 'local'), token: null, log: { flushMs: 10 } });
+  const server: RunningModelServer = await startModelServer({
+    port: 0,
+    storeDir: targetStoreDir(registry.storeDir, 'local'),
+    token: null,
+    log: { flushMs: 10 },
+  });
   await server.repository.load('weather', '1.0.0', bundle);
 
   const labelled: TrafficRow[] = [];
@@ -89,12 +106,18 @@ export async function trafficWorkspace(prefix: string, early = 30, late = 40): P
     for (let k = 0; k < n; k++) {
       const rows = makeRows(2, seed + k);
       const id = `req-${seed}-${k}`;
-      const res = await fetch(`${server.url}/v2/models/weather/infer`, { method: 'POST', body: JSON.stringify(inferBody(rows, id)) });
+      const res = await fetch(`${server.url}/v2/models/weather/infer`, {
+        method: 'POST',
+        body: JSON.stringify(inferBody(rows, id)),
+      });
       if (res.status !== 200) throw new Error(`infer: ${res.status} ${await res.text()}`);
       predictions += rows.length;
       if (k % 3 === 2) continue;
       const truth = rows.map((r) => ({ ...r, weather: truthOf(r) }));
-      const fb = await fetch(`${server.url}/v2/models/weather/feedback`, { method: 'POST', body: JSON.stringify({ id, labels: truth.map((r) => r.weather) }) });
+      const fb = await fetch(`${server.url}/v2/models/weather/feedback`, {
+        method: 'POST',
+        body: JSON.stringify({ id, labels: truth.map((r) => r.weather) }),
+      });
       if (fb.status !== 202) throw new Error(`feedback: ${fb.status} ${await fb.text()}`);
       for (const list of into) list.push(...truth);
     }
@@ -107,7 +130,10 @@ export async function trafficWorkspace(prefix: string, early = 30, late = 40): P
   await send(late, 5000, [labelled, lateRows]);
   const unknownFeedback = 3;
   for (let k = 0; k < unknownFeedback; k++) {
-    await fetch(`${server.url}/v2/models/weather/feedback`, { method: 'POST', body: JSON.stringify({ id: `never-sent-${k}`, label: 'sun' }) });
+    await fetch(`${server.url}/v2/models/weather/feedback`, {
+      method: 'POST',
+      body: JSON.stringify({ id: `never-sent-${k}`, label: 'sun' }),
+    });
   }
   await server.log!.flush();
   return {
@@ -129,5 +155,9 @@ export async function trafficWorkspace(prefix: string, early = 30, late = 40): P
 
 /** The CSV the dataset should hold for these rows (config layout: features, then the target). */
 export function csvOf(rows: TrafficRow[]): string {
-  return ['temp_max,wind,season,weather', ...rows.map((r) => `${r.temp_max},${r.wind},${r.season},${r.weather}`)].join('\n') + '\n';
+  return (
+    ['temp_max,wind,season,weather', ...rows.map((r) => `${r.temp_max},${r.wind},${r.season},${r.weather}`)].join(
+      '\n',
+    ) + '\n'
+  );
 }

@@ -13,9 +13,14 @@ import { ModelOpsError } from '../../../server/engine/errors';
 // A real workspace: every 4th row of the sample data (366 rows, all five classes), real
 // SQLite registry, real TensorFlow.js in a real worker thread.
 const root = mkdtempSync(join(tmpdir(), 'modelops-train-'));
-const sample = readFileSync(join(__dirname, '../../../examples/sample/data/seattle-weather.csv'), 'utf8').trim().split('\n');
+const sample = readFileSync(join(__dirname, '../../../examples/sample/data/seattle-weather.csv'), 'utf8')
+  .trim()
+  .split('\n');
 mkdirSync(join(root, 'data'));
-writeFileSync(join(root, 'data/weather.csv'), [sample[0], ...sample.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n');
+writeFileSync(
+  join(root, 'data/weather.csv'),
+  [sample[0], ...sample.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n',
+);
 
 function config(name: string, extra: { epochs?: number; data?: string; units?: number; model?: string } = {}): string {
   const path = join(root, name);
@@ -80,9 +85,15 @@ test('training registers a version with lineage, per-epoch run metrics and a loa
   assert.equal(result.version.format, 'modelops-tfjs');
   assert.equal(result.version.runId, result.run.id);
   assert.ok(result.version.configDigest);
-  assert.deepEqual(result.version.datasets.map((d) => `${d.role}:${d.path}`), ['train:data/weather.csv']);
+  assert.deepEqual(
+    result.version.datasets.map((d) => `${d.role}:${d.path}`),
+    ['train:data/weather.csv'],
+  );
   assert.match(result.version.datasets[0].digest, /^sha256:[0-9a-f]{64}$/);
-  assert.deepEqual(result.version.signature?.inputs.map((i) => i.name), ['precipitation', 'temp_max', 'temp_min', 'wind']);
+  assert.deepEqual(
+    result.version.signature?.inputs.map((i) => i.name),
+    ['precipitation', 'temp_max', 'temp_min', 'wind'],
+  );
   assert.ok(result.metrics.accuracy > 0.3 && result.metrics.accuracy <= 1, `accuracy ${result.metrics.accuracy}`);
   assert.ok(result.version.metrics.f1_macro !== undefined);
   assert.equal(result.gates?.passed, true);
@@ -96,7 +107,10 @@ test('training registers a version with lineage, per-epoch run metrics and a loa
   assert.equal(run.version, '1.0.0');
   const points = registry.runMetrics(run.id);
   assert.equal(points.length, result.epochsRun);
-  assert.deepEqual(points.map((p) => p.step), Array.from({ length: result.epochsRun }, (_, i) => i + 1));
+  assert.deepEqual(
+    points.map((p) => p.step),
+    Array.from({ length: result.epochsRun }, (_, i) => i + 1),
+  );
   assert.ok(['loss', 'acc', 'val_loss', 'val_acc'].every((k) => typeof points[0].metrics[k] === 'number'));
 
   const epochs = progress.filter((p) => p.epoch > 0 && p.message.startsWith('epoch'));
@@ -113,7 +127,8 @@ test('training registers a version with lineage, per-epoch run metrics and a loa
 
   // Evaluation rebuilds the same held-out split and reproduces the training metrics.
   const ev = await evaluateVersion({ registry, ref: 'weather@1.0.0', configPath: join(root, 'modelops.yaml') });
-  for (const k of ['accuracy', 'f1_macro', 'log_loss']) assert.ok(Math.abs(ev.metrics[k] - result.metrics[k]) < 1e-6, k);
+  for (const k of ['accuracy', 'f1_macro', 'log_loss'])
+    assert.ok(Math.abs(ev.metrics[k] - result.metrics[k]) < 1e-6, k);
   assert.equal(ev.run.kind, 'evaluate');
   assert.equal(ev.gates?.passed, true);
   assert.match(ev.data, /test split/);
@@ -139,10 +154,16 @@ test('cancellation stops training, records the run as cancelled and registers no
 });
 
 test('a failure registers nothing and marks the run failed with the error', async () => {
-  writeFileSync(join(root, 'data/bad.csv'), [slice[0], slice[1], slice[2].replace(/,([\d.]+),/, ',warm,'), ...slice.slice(3)].join('\n') + '\n');
+  writeFileSync(
+    join(root, 'data/bad.csv'),
+    [slice[0], slice[1], slice[2].replace(/,([\d.]+),/, ',warm,'), ...slice.slice(3)].join('\n') + '\n',
+  );
   await assert.rejects(
     train({ configPath: config('bad.yaml', { data: 'data/bad.csv', model: 'bad' }), registry }),
-    (e: unknown) => e instanceof ModelOpsError && e.code === 'not-a-number' && /data\/bad\.csv line 3, column 'precipitation'/.test(e.message),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'not-a-number' &&
+      /data\/bad\.csv line 3, column 'precipitation'/.test(e.message),
   );
   assert.equal(versionsOf('bad'), 0);
   const run = registry.listRuns({ model: 'bad' })[0];
@@ -170,16 +191,35 @@ test('the version keeps the config it was trained with, even when the file is ed
 
 test('evaluate.fairness is computed at training time: the fairness gate is judged, and equals what evaluate computes later', async () => {
   // The slice with a 'half' column (first or second half of the year), not a model feature.
-  writeFileSync(join(root, 'data/fair.csv'), [`${slice[0]},half`, ...slice.slice(1).map((l) => `${l},${Number(l.slice(5, 7)) <= 6 ? 'H1' : 'H2'}`)].join('\n') + '\n');
+  writeFileSync(
+    join(root, 'data/fair.csv'),
+    [`${slice[0]},half`, ...slice.slice(1).map((l) => `${l},${Number(l.slice(5, 7)) <= 6 ? 'H1' : 'H2'}`)].join('\n') +
+      '\n',
+  );
   const path = config('fair.yaml', { data: 'data/fair.csv', model: 'fair' }).replace(/$/, '');
-  writeFileSync(path, readFileSync(path, 'utf8').replace('evaluate:\n', 'evaluate:\n  fairness:\n    sensitive: [half]\n    metrics: [accuracy]\n    minGroupSize: 5\n').replace('    f1_macro: ">= production - 0.02"\n', '    demographic_parity_difference: "<= 1"\n'));
+  writeFileSync(
+    path,
+    readFileSync(path, 'utf8')
+      .replace(
+        'evaluate:\n',
+        'evaluate:\n  fairness:\n    sensitive: [half]\n    metrics: [accuracy]\n    minGroupSize: 5\n',
+      )
+      .replace('    f1_macro: ">= production - 0.02"\n', '    demographic_parity_difference: "<= 1"\n'),
+  );
   const r = await train({ configPath: path, registry, backend: 'cpu' });
   const dpd = r.version.metrics.demographic_parity_difference;
   assert.equal(typeof dpd, 'number', 'the fairness metric is recorded with the version');
   const gate = r.gates?.results.find((g) => g.metric === 'demographic_parity_difference');
   assert.equal(gate?.passed, true, 'the fairness gate is judged, not "not computed"');
   const stored = await readStoredFairness(registry, `${r.version.model}@${r.version.version}`);
-  assert.deepEqual(stored?.report.breakdowns[0].groups.map((g) => g.name).sort(), ['half=H1', 'half=H2'], 'the per-group report is kept with the version');
+  assert.deepEqual(
+    stored?.report.breakdowns[0].groups.map((g) => g.name).sort(),
+    ['half=H1', 'half=H2'],
+    'the per-group report is kept with the version',
+  );
   const e = await evaluateVersion({ registry, ref: `${r.version.model}@${r.version.version}`, configPath: path });
-  assert.ok(Math.abs((e.metrics.demographic_parity_difference ?? NaN) - dpd) < 1e-9, 'training and evaluate agree on the same test rows');
+  assert.ok(
+    Math.abs((e.metrics.demographic_parity_difference ?? NaN) - dpd) < 1e-9,
+    'training and evaluate agree on the same test rows',
+  );
 });

@@ -27,7 +27,11 @@ test('prunes a trial whose best so far is worse than the median of completed tri
 
 test('never during warm-up, never before minTrials completed, never without values at the epoch', () => {
   const p = new MedianPruner({ warmupEpochs: 2, minTrials: 3 });
-  const completed = [[0.1, 0.1, 0.1], [0.1, 0.1, 0.1], [0.1, 0.1, 0.1]];
+  const completed = [
+    [0.1, 0.1, 0.1],
+    [0.1, 0.1, 0.1],
+    [0.1, 0.1, 0.1],
+  ];
   assert.equal(p.shouldPrune([9, 9], completed, 'minimize'), false, 'epoch 2 is still warm-up');
   assert.equal(p.shouldPrune([9, 9, 9], completed, 'minimize'), true);
   assert.equal(p.shouldPrune([9, 9, 9], completed.slice(0, 2), 'minimize'), false, 'only 2 completed');
@@ -36,7 +40,11 @@ test('never during warm-up, never before minTrials completed, never without valu
 
 test('maximising: prunes below the median; a trial that reported only NaN is pruned', () => {
   const p = new MedianPruner({ warmupEpochs: 0, minTrials: 1 });
-  const completed = [[0.6, 0.7], [0.5, 0.8], [0.4, 0.9]];
+  const completed = [
+    [0.6, 0.7],
+    [0.5, 0.8],
+    [0.4, 0.9],
+  ];
   assert.equal(p.shouldPrune([0.45], completed, 'maximize'), true);
   assert.equal(p.shouldPrune([0.55], completed, 'maximize'), false);
   assert.equal(p.shouldPrune([0.3, 0.81], completed, 'maximize'), false);

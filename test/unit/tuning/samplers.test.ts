@@ -4,12 +4,27 @@ import assert from 'node:assert/strict';
 import type { TuneDirection, TuneParamConfig } from '../../../server/engine/config/types';
 import { RandomSampler } from '../../../server/engine/tuning/samplers/random';
 import { GridSampler } from '../../../server/engine/tuning/samplers/grid';
-import { TpeSampler, gamma, defaultWeights, splitObservations, categoricalProbs, parzen, logPdf } from '../../../server/engine/tuning/samplers/tpe';
+import {
+  TpeSampler,
+  gamma,
+  defaultWeights,
+  splitObservations,
+  categoricalProbs,
+  parzen,
+  logPdf,
+} from '../../../server/engine/tuning/samplers/tpe';
 import type { Observation, Sampler } from '../../../server/engine/tuning/samplers/types';
 import type { Params } from '../../../server/engine/tuning/space';
 
 /** Runs `trials` sequential trials of `sampler` on f and returns the best value found. */
-function minimise(sampler: Sampler, space: Record<string, TuneParamConfig>, f: (p: Params) => number, trials: number, seed: number, direction: TuneDirection = 'minimize'): number {
+function minimise(
+  sampler: Sampler,
+  space: Record<string, TuneParamConfig>,
+  f: (p: Params) => number,
+  trials: number,
+  seed: number,
+  direction: TuneDirection = 'minimize',
+): number {
   const history: Observation[] = [];
   for (let n = 0; n < trials; n++) {
     const params = sampler.sample({ space, direction, number: n, seed, history });
@@ -44,7 +59,10 @@ test('random: values stay in their ranges, ints on their step, choices from the 
   }
   // log-uniform: the mean of log10 is near the middle of [-4, -1], not skewed to the top as a uniform draw would be
   assert.ok(Math.abs(mean(logs) + 2.5) < 0.15, `mean log10 ${mean(logs)}`);
-  assert.notDeepEqual(s.sample({ space, direction: 'minimize', number: 0, seed: 8, history: [] }), s.sample({ space, direction: 'minimize', number: 0, seed: 7, history: [] }));
+  assert.notDeepEqual(
+    s.sample({ space, direction: 'minimize', number: 0, seed: 8, history: [] }),
+    s.sample({ space, direction: 'minimize', number: 0, seed: 7, history: [] }),
+  );
 });
 
 test('grid: every combination once, last key fastest, log-spaced steps, then null', () => {
@@ -62,7 +80,14 @@ test('grid: every combination once, last key fastest, log-spaced steps, then nul
   assert.equal(seen.length, 6);
   assert.deepEqual(
     seen.map((p) => [p.batchSize, Number((p.learningRate as number).toPrecision(6))]),
-    [[16, 0.001], [16, 0.01], [16, 0.1], [32, 0.001], [32, 0.01], [32, 0.1]],
+    [
+      [16, 0.001],
+      [16, 0.01],
+      [16, 0.1],
+      [32, 0.001],
+      [32, 0.01],
+      [32, 0.1],
+    ],
   );
 });
 
@@ -72,15 +97,26 @@ test('TPE: γ, weights and the good/bad split follow Optuna', () => {
   const w = defaultWeights(30);
   assert.equal(w.length, 30);
   assert.ok(Math.abs(w[0] - 1 / 30) < 1e-12 && w[4] === 1 && w[29] === 1 && w[1] > w[0]);
-  const hist: Observation[] = [5, 1, 4, 2, 3, 9, 8, 7, 6, 0, 10, 11].map((v, i) => ({ number: i, params: { x: v }, state: 'completed', value: v }));
+  const hist: Observation[] = [5, 1, 4, 2, 3, 9, 8, 7, 6, 0, 10, 11].map((v, i) => ({
+    number: i,
+    params: { x: v },
+    state: 'completed',
+    value: v,
+  }));
   hist.push({ number: 12, params: { x: -1 }, state: 'pruned', value: -100 });
   const { below, above } = splitObservations(hist, 'minimize');
   // 13 trials → γ = 2: the two smallest values (0 at #9, 1 at #1); the pruned one is bad whatever it reported
-  assert.deepEqual(below.map((o) => o.number), [1, 9]);
+  assert.deepEqual(
+    below.map((o) => o.number),
+    [1, 9],
+  );
   assert.equal(above.length, 11);
   assert.ok(above.some((o) => o.number === 12));
   const { below: bMax } = splitObservations(hist, 'maximize');
-  assert.deepEqual(bMax.map((o) => o.number), [10, 11]);
+  assert.deepEqual(
+    bMax.map((o) => o.number),
+    [10, 11],
+  );
 });
 
 test('TPE: Parzen estimators are densities that favour the observations; categorical probabilities are smoothed', () => {
@@ -105,7 +141,10 @@ test('TPE beats random search on (x−2)² over [−10, 10] (mean best over 10 s
 });
 
 test('TPE beats random search on Branin (mean best over 10 seeds, 60 trials each; minimum 0.397887)', () => {
-  const space: Record<string, TuneParamConfig> = { x1: { type: 'uniform', low: -5, high: 10 }, x2: { type: 'uniform', low: 0, high: 15 } };
+  const space: Record<string, TuneParamConfig> = {
+    x1: { type: 'uniform', low: -5, high: 10 },
+    x2: { type: 'uniform', low: 0, high: 15 },
+  };
   const branin = (p: Params) => {
     const x1 = p.x1 as number;
     const x2 = p.x2 as number;
@@ -120,7 +159,10 @@ test('TPE beats random search on Branin (mean best over 10 seeds, 60 trials each
 });
 
 test('TPE on a log-uniform learning rate and a choice: finds the good region and the good category when maximising', () => {
-  const space: Record<string, TuneParamConfig> = { learningRate: { type: 'loguniform', low: 1e-5, high: 1 }, activation: { type: 'choice', values: ['relu', 'tanh', 'sigmoid', 'elu'] } };
+  const space: Record<string, TuneParamConfig> = {
+    learningRate: { type: 'loguniform', low: 1e-5, high: 1 },
+    activation: { type: 'choice', values: ['relu', 'tanh', 'sigmoid', 'elu'] },
+  };
   const f = (p: Params) => -((Math.log10(p.learningRate as number) + 2) ** 2) + (p.activation === 'elu' ? 1 : 0);
   const seeds = [1, 2, 3, 4, 5, 6];
   const tpe = mean(seeds.map((s) => minimise(new TpeSampler(), space, f, 40, s, 'maximize')));

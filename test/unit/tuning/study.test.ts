@@ -25,7 +25,10 @@ function workspace(): { store: StudyStore; done(): void } {
 
 function settings(over: Partial<StudySettings> = {}): StudySettings {
   return {
-    space: { learningRate: { type: 'loguniform', low: 1e-4, high: 1e-1 }, batchSize: { type: 'choice', values: [16, 32, 64] } },
+    space: {
+      learningRate: { type: 'loguniform', low: 1e-4, high: 1e-1 },
+      batchSize: { type: 'choice', values: [16, 32, 64] },
+    },
     sampler: 'tpe',
     pruner: { type: 'none', warmupEpochs: 0, minTrials: 0 },
     budget: { trials: 14 },
@@ -57,12 +60,21 @@ test('same seed, parallel 1: the same trials in the same order; a different seed
     const r1 = await runStudy({ store: a.store, settings: settings(), trial: curve });
     const r2 = await runStudy({ store: b.store, settings: settings(), trial: curve });
     assert.equal(r1.trials.length, 14);
-    assert.deepEqual(r1.trials.map((t) => t.params), r2.trials.map((t) => t.params));
-    assert.deepEqual(r1.trials.map((t) => t.value), r2.trials.map((t) => t.value));
+    assert.deepEqual(
+      r1.trials.map((t) => t.params),
+      r2.trials.map((t) => t.params),
+    );
+    assert.deepEqual(
+      r1.trials.map((t) => t.value),
+      r2.trials.map((t) => t.value),
+    );
     assert.equal(r1.study.status, 'completed');
     assert.ok(r1.best && r1.trials.every((t) => t.value! >= r1.best!.value!));
     const r3 = await runStudy({ store: a.store, settings: settings({ seed: 4 }), trial: curve });
-    assert.notDeepEqual(r3.trials.map((t) => t.params), r1.trials.map((t) => t.params));
+    assert.notDeepEqual(
+      r3.trials.map((t) => t.params),
+      r1.trials.map((t) => t.params),
+    );
     assert.equal(a.store.listStudies().length, 2);
   } finally {
     a.done();
@@ -80,7 +92,10 @@ test('resume continues a study to its budget with the trials an uninterrupted ru
     assert.equal(resumed.study.id, part.study.id);
     assert.equal(resumed.trials.length, 14);
     const whole = await runStudy({ store: b.store, settings: settings(), trial: curve });
-    assert.deepEqual(resumed.trials.map((t) => t.params), whole.trials.map((t) => t.params));
+    assert.deepEqual(
+      resumed.trials.map((t) => t.params),
+      whole.trials.map((t) => t.params),
+    );
   } finally {
     a.done();
     b.done();
@@ -95,12 +110,22 @@ test('resuming with a changed space is refused, naming the key', async () => {
     changed.space = { ...changed.space, batchSize: { type: 'choice', values: [16, 32, 128] } };
     await assert.rejects(
       runStudy({ store: a.store, settings: changed, trial: curve, resume: s.study.id }),
-      (e: unknown) => e instanceof ModelOpsError && e.code === 'study-space-changed' && e.message.includes('tune.space.batchSize') && e.message.includes('changed'),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'study-space-changed' &&
+        e.message.includes('tune.space.batchSize') &&
+        e.message.includes('changed'),
     );
     const added = settings();
     added.space = { ...added.space, epochs: { type: 'int', low: 5, high: 10, step: 1 } };
-    await assert.rejects(runStudy({ store: a.store, settings: added, trial: curve, resume: s.study.id }), (e: unknown) => e instanceof ModelOpsError && e.message.includes('tune.space.epochs was added'));
-    await assert.rejects(runStudy({ store: a.store, settings: settings(), trial: curve, resume: 'study-nope' }), (e: unknown) => e instanceof ModelOpsError && e.code === 'study-not-found');
+    await assert.rejects(
+      runStudy({ store: a.store, settings: added, trial: curve, resume: s.study.id }),
+      (e: unknown) => e instanceof ModelOpsError && e.message.includes('tune.space.epochs was added'),
+    );
+    await assert.rejects(
+      runStudy({ store: a.store, settings: settings(), trial: curve, resume: 'study-nope' }),
+      (e: unknown) => e instanceof ModelOpsError && e.code === 'study-not-found',
+    );
   } finally {
     a.done();
   }
@@ -110,11 +135,15 @@ test('a failed trial is marked failed with its error and the study goes on', asy
   const a = workspace();
   try {
     const flaky: TrialFn = async (ctx) => {
-      if (ctx.number === 1) throw new ModelOpsError('training-failed', 'NaN loss at epoch 2', 'lower the learning rate');
+      if (ctx.number === 1)
+        throw new ModelOpsError('training-failed', 'NaN loss at epoch 2', 'lower the learning rate');
       return curve(ctx);
     };
     const r = await runStudy({ store: a.store, settings: settings({ budget: { trials: 4 } }), trial: flaky });
-    assert.deepEqual(r.trials.map((t) => t.status), ['completed', 'failed', 'completed', 'completed']);
+    assert.deepEqual(
+      r.trials.map((t) => t.status),
+      ['completed', 'failed', 'completed', 'completed'],
+    );
     assert.match(r.trials[1].error ?? '', /NaN loss at epoch 2/);
     assert.equal(r.study.status, 'completed');
   } finally {
@@ -136,7 +165,12 @@ test('cancelling marks the running trials cancelled and the study cancelled; a m
       const metrics: Record<string, number> = ctx.number === 0 ? { loss: 1 } : { val_loss: 0.3 };
       return { epochs: 3, metrics };
     };
-    const r = await runStudy({ store: a.store, settings: settings({ parallel: 2 }), trial: slow, signal: controller.signal });
+    const r = await runStudy({
+      store: a.store,
+      settings: settings({ parallel: 2 }),
+      trial: slow,
+      signal: controller.signal,
+    });
     assert.equal(r.study.status, 'cancelled');
     assert.equal(r.trials[0].status, 'failed');
     assert.match(r.trials[0].error ?? '', /no 'val_loss'/);
@@ -151,7 +185,15 @@ test('cancelling marks the running trials cancelled and the study cancelled; a m
 test('median pruning stops bad trials early and records their curves', async () => {
   const a = workspace();
   try {
-    const r = await runStudy({ store: a.store, settings: settings({ sampler: 'random', pruner: { type: 'median', warmupEpochs: 1, minTrials: 3 }, budget: { trials: 16 } }), trial: curve });
+    const r = await runStudy({
+      store: a.store,
+      settings: settings({
+        sampler: 'random',
+        pruner: { type: 'median', warmupEpochs: 1, minTrials: 3 },
+        budget: { trials: 16 },
+      }),
+      trial: curve,
+    });
     const pruned = r.trials.filter((t) => t.status === 'pruned');
     assert.ok(pruned.length > 0, 'some trial was pruned');
     for (const t of pruned) {
@@ -159,7 +201,10 @@ test('median pruning stops bad trials early and records their curves', async () 
       assert.equal(t.intermediate.length, t.epochs);
       assert.match(t.error ?? '', /median pruner/);
     }
-    assert.ok(r.trials.slice(0, 3).every((t) => t.status === 'completed'), 'no pruning before minTrials completed');
+    assert.ok(
+      r.trials.slice(0, 3).every((t) => t.status === 'completed'),
+      'no pruning before minTrials completed',
+    );
   } finally {
     a.done();
   }
@@ -168,9 +213,20 @@ test('median pruning stops bad trials early and records their curves', async () 
 test('grid: a study ends when the grid is exhausted, before the trial budget', async () => {
   const a = workspace();
   try {
-    const r = await runStudy({ store: a.store, settings: settings({ sampler: 'grid', space: { batchSize: { type: 'choice', values: [16, 32, 64] } }, budget: { trials: 50 } }), trial: async () => ({ epochs: 1, value: 1 }) });
+    const r = await runStudy({
+      store: a.store,
+      settings: settings({
+        sampler: 'grid',
+        space: { batchSize: { type: 'choice', values: [16, 32, 64] } },
+        budget: { trials: 50 },
+      }),
+      trial: async () => ({ epochs: 1, value: 1 }),
+    });
     assert.equal(r.trials.length, 3);
-    assert.deepEqual(r.trials.map((t) => t.params.batchSize), [16, 32, 64]);
+    assert.deepEqual(
+      r.trials.map((t) => t.params.batchSize),
+      [16, 32, 64],
+    );
   } finally {
     a.done();
   }

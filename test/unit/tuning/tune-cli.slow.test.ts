@@ -16,7 +16,12 @@ const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 const SAMPLE = resolve('examples/sample');
 
 function cli(cwd: string, ...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--import', TSX, resolve('server/cli/main.ts'), ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, ['--import', TSX, resolve('server/cli/main.ts'), ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -24,14 +29,20 @@ test('modelops tune runs a study, shows it and registers the best trial with lin
   const dir = mkdtempSync(join(tmpdir(), 'modelops-tune-cli-'));
   try {
     cpSync(join(SAMPLE, 'data'), join(dir, 'data'), { recursive: true });
-    const config = readFileSync(join(SAMPLE, 'modelops.yaml'), 'utf8').replace('epochs: 40', 'epochs: 3').replace(/\ndeploy:[\s\S]*$/, '\n');
+    const config = readFileSync(join(SAMPLE, 'modelops.yaml'), 'utf8')
+      .replace('epochs: 40', 'epochs: 3')
+      .replace(/\ndeploy:[\s\S]*$/, '\n');
     writeFileSync(
       join(dir, 'modelops.yaml'),
       `${config}tune:\n  space:\n    learningRate: { type: loguniform, low: 0.001, high: 0.1 }\n    layers.0.units: { type: int, low: 8, high: 32, step: 8 }\n  sampler: random\n  budget: { trials: 3 }\n  pruner: { type: none }\n  seed: 1\n  parallel: 2\n`,
     );
     const run = cli(dir, 'tune', '--json');
     assert.equal(run.code, 0, run.err);
-    const result = JSON.parse(run.out) as { study: { id: string; status: string }; best: { number: number; value: number; runId: string }; trials: Array<{ status: string; epochs: number; runId: string; intermediate: number[] }> };
+    const result = JSON.parse(run.out) as {
+      study: { id: string; status: string };
+      best: { number: number; value: number; runId: string };
+      trials: Array<{ status: string; epochs: number; runId: string; intermediate: number[] }>;
+    };
     assert.equal(result.study.status, 'completed');
     assert.equal(result.trials.length, 3);
     for (const t of result.trials) {
@@ -49,7 +60,10 @@ test('modelops tune runs a study, shows it and registers the best trial with lin
 
     const reg = cli(dir, 'tune', 'register', result.study.id, '--json');
     assert.equal(reg.code, 0, reg.err);
-    const r = JSON.parse(reg.out) as { version: { model: string; version: string; runId: string; note: string }; trial: { number: number } };
+    const r = JSON.parse(reg.out) as {
+      version: { model: string; version: string; runId: string; note: string };
+      trial: { number: number };
+    };
     assert.equal(r.trial.number, result.best.number);
     const registry = openRegistry(dir);
     try {
@@ -64,7 +78,10 @@ test('modelops tune runs a study, shows it and registers the best trial with lin
       registry.close();
     }
     const list = cli(dir, 'tune', 'list', '--json');
-    assert.equal((JSON.parse(list.out) as Array<{ registeredVersion: string }>)[0].registeredVersion, `${r.version.model}@${r.version.version}`);
+    assert.equal(
+      (JSON.parse(list.out) as Array<{ registeredVersion: string }>)[0].registeredVersion,
+      `${r.version.model}@${r.version.version}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -22,9 +22,19 @@ export function missingChunks(store: DataStore, m: DataManifest): DataManifest['
   return m.chunks.filter((c) => !store.hasChunk(c.digest));
 }
 
-export async function checkoutData(store: DataStore, m: DataManifest, outFile: string, options: CheckoutOptions = {}): Promise<{ path: string; size: number }> {
+export async function checkoutData(
+  store: DataStore,
+  m: DataManifest,
+  outFile: string,
+  options: CheckoutOptions = {},
+): Promise<{ path: string; size: number }> {
   const problem = manifestProblem(m);
-  if (problem) throw new ModelOpsError('data-corrupt', `The chunk list of data version ${m.digest} is damaged: ${problem}.`, 'Store the file again with `modelops data add <file>`, or restore .modelops/registry.db from a backup.');
+  if (problem)
+    throw new ModelOpsError(
+      'data-corrupt',
+      `The chunk list of data version ${m.digest} is damaged: ${problem}.`,
+      'Store the file again with `modelops data add <file>`, or restore .modelops/registry.db from a backup.',
+    );
   const missing = missingChunks(store, m);
   if (missing.length > 0) {
     throw new ModelOpsError(
@@ -34,7 +44,11 @@ export async function checkoutData(store: DataStore, m: DataManifest, outFile: s
     );
   }
   if (existsSync(outFile) && !options.force) {
-    throw new ModelOpsError('data-out-exists', `${outFile} already exists; nothing was written.`, 'Choose another folder with --out, or pass --force to replace it.');
+    throw new ModelOpsError(
+      'data-out-exists',
+      `${outFile} already exists; nothing was written.`,
+      'Choose another folder with --out, or pass --force to replace it.',
+    );
   }
   mkdirSync(dirname(outFile), { recursive: true });
   const tmp = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -56,11 +70,19 @@ export async function checkoutData(store: DataStore, m: DataManifest, outFile: s
     }
     const actual = `sha256:${whole.digest('hex')}`;
     if (actual !== m.digest || size !== m.size) {
-      throw new ModelOpsError('data-corrupt', `Restoring ${m.digest} produced ${size} bytes with digest ${actual}: the chunk list does not rebuild the file.`, 'Store the file again with `modelops data add <file>`, or restore .modelops/registry.db from a backup.');
+      throw new ModelOpsError(
+        'data-corrupt',
+        `Restoring ${m.digest} produced ${size} bytes with digest ${actual}: the chunk list does not rebuild the file.`,
+        'Store the file again with `modelops data add <file>`, or restore .modelops/registry.db from a backup.',
+      );
     }
     // Checked again just before the rename: another process may have created it meanwhile.
     if (existsSync(outFile) && !options.force) {
-      throw new ModelOpsError('data-out-exists', `${outFile} already exists; nothing was written.`, 'Choose another folder with --out, or pass --force to replace it.');
+      throw new ModelOpsError(
+        'data-out-exists',
+        `${outFile} already exists; nothing was written.`,
+        'Choose another folder with --out, or pass --force to replace it.',
+      );
     }
     await rename(tmp, outFile);
   } catch (e) {

@@ -37,12 +37,16 @@ const GEAR: Uint32Array = (() => {
 })();
 
 /** The top `bits` bits of a 32-bit word: with `h << 1` they depend on the last ~32 bytes. */
-const topMask = (bits: number): number => (bits >= 32 ? 0xffffffff : ((0xffffffff << (32 - bits)) >>> 0)) | 0;
+const topMask = (bits: number): number => (bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0) | 0;
 
 export function checkParams(p: ChunkingParams): void {
   const pow2 = p.avg > 0 && (p.avg & (p.avg - 1)) === 0;
   if (!pow2 || !(p.min > 0 && p.min < p.avg && p.avg < p.max)) {
-    throw new ModelOpsError('config-invalid', `Chunk sizes min ${p.min} / avg ${p.avg} / max ${p.max} are not usable.`, 'Use 0 < min < avg < max with avg a power of two (the default is 256 KiB / 1 MiB / 4 MiB).');
+    throw new ModelOpsError(
+      'config-invalid',
+      `Chunk sizes min ${p.min} / avg ${p.avg} / max ${p.max} are not usable.`,
+      'Use 0 < min < avg < max with avg a power of two (the default is 256 KiB / 1 MiB / 4 MiB).',
+    );
   }
 }
 

@@ -52,7 +52,11 @@ export interface GcReport {
 }
 
 /** `d`: the registry's data versions (`registry.datasets`), or a store opened by itself (`openDataDb`). */
-export function collectGarbage(d: Pick<DataVersions, 'readonly' | 'retention' | 'free' | 'chunksInUse'>, store: DataStore, options: GcOptions = {}): GcReport {
+export function collectGarbage(
+  d: Pick<DataVersions, 'readonly' | 'retention' | 'free' | 'chunksInUse'>,
+  store: DataStore,
+  options: GcOptions = {},
+): GcReport {
   const now = options.now ?? Date.now();
   const graceMs = options.graceMs ?? DATA_GRACE_MS;
   const keepDays = options.keepDays ?? null;

@@ -45,7 +45,9 @@ export function profileDataset(ds: Pick<Dataset, 'columns' | 'rows'>): ColumnSta
         if (v < min) min = v;
         if (v > max) max = v;
       }
-      return count ? { name: c.name, type: c.type, count, missing, min, max, mean: sum / count } : { name: c.name, type: c.type, count, missing };
+      return count
+        ? { name: c.name, type: c.type, count, missing, min, max, mean: sum / count }
+        : { name: c.name, type: c.type, count, missing };
     }
     const counts = new Map<string, number>();
     let capped = false;
@@ -67,6 +69,14 @@ export function profileDataset(ds: Pick<Dataset, 'columns' | 'rows'>): ColumnSta
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, TOP_VALUES)
       .map(([value, n]) => ({ value: value.length > 200 ? `${value.slice(0, 200)}…` : value, count: n }));
-    return { name: c.name, type: c.type, count, missing, distinct: counts.size, ...(capped ? { distinctCapped: true } : {}), top };
+    return {
+      name: c.name,
+      type: c.type,
+      count,
+      missing,
+      distinct: counts.size,
+      ...(capped ? { distinctCapped: true } : {}),
+      top,
+    };
   });
 }

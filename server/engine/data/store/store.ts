@@ -33,7 +33,12 @@ export interface PutOptions {
 
 export function chunkHex(d: Digest): string {
   const hex = d.startsWith('sha256:') ? d.slice(7) : d;
-  if (!HEX.test(hex)) throw new ModelOpsError('data-corrupt', `Invalid chunk digest '${d}'.`, 'Chunk digests look like sha256:<64 hex digits>; the data version rows were edited or damaged.');
+  if (!HEX.test(hex))
+    throw new ModelOpsError(
+      'data-corrupt',
+      `Invalid chunk digest '${d}'.`,
+      'Chunk digests look like sha256:<64 hex digits>; the data version rows were edited or damaged.',
+    );
   return hex;
 }
 
@@ -118,11 +123,19 @@ export class DataStore {
     try {
       bytes = await readFile(this.chunkPath(digest));
     } catch {
-      throw new ModelOpsError('data-chunks-missing', `Data version ${owner} is missing chunk ${digest} from ${this.chunksDir}.`, 'Copy .modelops/data from the workspace that stored it, or store the file again with `modelops data add <file>`.');
+      throw new ModelOpsError(
+        'data-chunks-missing',
+        `Data version ${owner} is missing chunk ${digest} from ${this.chunksDir}.`,
+        'Copy .modelops/data from the workspace that stored it, or store the file again with `modelops data add <file>`.',
+      );
     }
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) {
-      throw new ModelOpsError('data-corrupt', `Chunk ${digest} of data version ${owner} is corrupted: its bytes hash to ${actual}.`, `Delete ${this.chunkPath(digest)} and store the file again with \`modelops data add <file>\`, or restore .modelops/data from a backup.`);
+      throw new ModelOpsError(
+        'data-corrupt',
+        `Chunk ${digest} of data version ${owner} is corrupted: its bytes hash to ${actual}.`,
+        `Delete ${this.chunkPath(digest)} and store the file again with \`modelops data add <file>\`, or restore .modelops/data from a backup.`,
+      );
     }
     return bytes;
   }

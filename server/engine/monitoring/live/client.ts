@@ -36,7 +36,10 @@ export interface FollowOptions {
 }
 
 /** Parses SSE frames out of a text buffer; returns the frames and what is left over. */
-export function parseFrames(buffer: string): { frames: Array<{ id: string | null; event: string; data: string }>; rest: string } {
+export function parseFrames(buffer: string): {
+  frames: Array<{ id: string | null; event: string; data: string }>;
+  rest: string;
+} {
   const frames: Array<{ id: string | null; event: string; data: string }> = [];
   let start = 0;
   for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n', start)) {
@@ -84,7 +87,13 @@ export async function* followMonitor(options: FollowOptions): AsyncGenerator<Fol
         reason = `${url} answered ${res.status}: ${why.slice(0, 300)}`;
         // Refusals that a retry cannot fix end the stream.
         if (res.status === 401 || res.status === 403 || res.status === 404 || res.status === 409) {
-          throw new ModelOpsError('monitor-stream', `The monitor stream of '${model}' was refused: ${reason}`, res.status === 409 ? 'Start the server with live monitoring on (MODELOPS_LIVE_MONITOR unset).' : 'Check the target, the model name and the endpoint token.');
+          throw new ModelOpsError(
+            'monitor-stream',
+            `The monitor stream of '${model}' was refused: ${reason}`,
+            res.status === 409
+              ? 'Start the server with live monitoring on (MODELOPS_LIVE_MONITOR unset).'
+              : 'Check the target, the model name and the endpoint token.',
+          );
         }
       } else {
         failures = 0;
@@ -116,7 +125,12 @@ export async function* followMonitor(options: FollowOptions): AsyncGenerator<Fol
       reason = e instanceof Error ? e.message : String(e);
     }
     failures++;
-    if (options.maxRetries !== undefined && failures > options.maxRetries) throw new ModelOpsError('monitor-stream', `The monitor stream of '${model}' at ${url} was lost: ${reason}`, 'Check that the model server is running (modelops endpoints).');
+    if (options.maxRetries !== undefined && failures > options.maxRetries)
+      throw new ModelOpsError(
+        'monitor-stream',
+        `The monitor stream of '${model}' at ${url} was lost: ${reason}`,
+        'Check that the model server is running (modelops endpoints).',
+      );
     yield { id: null, model, event: 'disconnected', data: { reason, retryMs: wait } };
     try {
       await sleep(wait, undefined, { signal });

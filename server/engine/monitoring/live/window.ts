@@ -22,7 +22,17 @@ import { buildControlChart, pointLimits, type ControlChartInputPoint } from '../
 import type { ReferenceProfile, Task } from '../../model/types';
 import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
 import { Dictionary, type LogColumns } from '../readLog';
-import { buildReference, defaultSide, driftDecisions, labelStats, windowStats, WindowScratch, type DriftFeatureResult, type MonitorWindow, type Reference } from '../monitor';
+import {
+  buildReference,
+  defaultSide,
+  driftDecisions,
+  labelStats,
+  windowStats,
+  WindowScratch,
+  type DriftFeatureResult,
+  type MonitorWindow,
+  type Reference,
+} from '../monitor';
 import type { RuleSide, SigmaEstimator } from '../../../../shared/spc/types';
 
 /** What one model's live monitor is told (resolved from `monitor:` of modelops.yaml by the follower). */
@@ -84,7 +94,10 @@ export interface LiveModel {
 }
 
 /** A scored window, as the `window` event carries it (field names as in the batch MonitorWindow). */
-export interface LiveWindow extends Pick<MonitorWindow, 'start' | 'end' | 'count' | 'labelled' | 'version' | 'accuracy' | 'mae' | 'rmse' | 'distribution' | 'meanPrediction'> {
+export interface LiveWindow extends Pick<
+  MonitorWindow,
+  'start' | 'end' | 'count' | 'labelled' | 'version' | 'accuracy' | 'mae' | 'rmse' | 'distribution' | 'meanPrediction'
+> {
   model: string;
   /** 0-based, counted from when this monitor started (server start or reconfiguration). */
   index: number;
@@ -103,7 +116,13 @@ export interface LiveWindow extends Pick<MonitorWindow, 'start' | 'end' | 'count
   metric: string;
   value: number | null;
   /** Limits at this point, once the baseline is complete. */
-  chart: { kind: 'p' | 'individuals'; centre: number; ucl: number; lcl: number; violations: Array<{ rule: number; side: 'above' | 'below' }> } | null;
+  chart: {
+    kind: 'p' | 'individuals';
+    centre: number;
+    ucl: number;
+    lcl: number;
+    violations: Array<{ rule: number; side: 'above' | 'below' }>;
+  } | null;
   /** Why the window was scored: all labels in, the next window filled, or the label wait ran out. */
   closedBy: 'labels' | 'next-window' | 'label-wait' | 'flush';
 }
@@ -145,7 +164,14 @@ interface Feature {
 }
 
 /** Columns of `size` rows shaped as the batch monitor reads a log (readLog.ts), sharing the dictionaries. */
-function columnsOf(size: number, features: readonly Feature[], task: Task, dictionaries: Record<string, Dictionary>, labels: Dictionary, versions: Dictionary): LogColumns {
+function columnsOf(
+  size: number,
+  features: readonly Feature[],
+  task: Task,
+  dictionaries: Record<string, Dictionary>,
+  labels: Dictionary,
+  versions: Dictionary,
+): LogColumns {
   const numeric: Record<string, Float64Array> = {};
   const categorical: Record<string, Int32Array> = {};
   for (const f of features) {
@@ -201,7 +227,12 @@ interface ChartPoint extends ControlChartInputPoint {
 }
 
 const MAX_REFERENCES = 8;
-const NO_REFERENCE: Reference = { numeric: {}, categorical: {}, predictionsNumeric: null, predictionsCategorical: null };
+const NO_REFERENCE: Reference = {
+  numeric: {},
+  categorical: {},
+  predictionsNumeric: null,
+  predictionsCategorical: null,
+};
 
 const TEST_NAME: Record<DriftTest, string> = {
   psi: 'PSI',
@@ -256,7 +287,15 @@ export class WindowAccumulator {
   ) {}
 
   /** One answered request: its version, the request's columns (name → value per row) and predictions. */
-  observe(version: string, m: LiveModel, id: string, columns: Record<string, readonly unknown[]>, predicted: ReadonlyArray<string | number>, latencyMs: number, timeMs: number): void {
+  observe(
+    version: string,
+    m: LiveModel,
+    id: string,
+    columns: Record<string, readonly unknown[]>,
+    predicted: ReadonlyArray<string | number>,
+    latencyMs: number,
+    timeMs: number,
+  ): void {
     if (!this.ring || this.task !== m.task || this.featureKey !== keyOf(m)) this.rebuild(m);
     if (!this.models.has(version)) {
       if (this.models.size >= MAX_REFERENCES) {
@@ -332,7 +371,8 @@ export class WindowAccumulator {
         } else {
           const v = Number(labels[k]);
           if (!Number.isFinite(v)) continue;
-          if (ring.truthValue![at] !== ring.truthValue![at]) this.labelled.set(local, (this.labelled.get(local) ?? 0) + 1);
+          if (ring.truthValue![at] !== ring.truthValue![at])
+            this.labelled.set(local, (this.labelled.get(local) ?? 0) + 1);
           ring.truthValue![at] = v;
         }
       }
@@ -465,7 +505,17 @@ export class WindowAccumulator {
     const w = windowStats(view, task, n - W, n, dStart, this.indexBase + local, version, ref, this.scratch!);
     labelStats(view, task, n - W, n, w);
     const wanted = this.config.drift.features ?? this.features.map((f) => f.name);
-    const decisions = driftDecisions(ref, view, w, wanted, dStart, n, this.config.drift.threshold ?? undefined, this.config.drift.legacy, this.scratch!);
+    const decisions = driftDecisions(
+      ref,
+      view,
+      w,
+      wanted,
+      dStart,
+      n,
+      this.config.drift.threshold ?? undefined,
+      this.config.drift.legacy,
+      this.scratch!,
+    );
     const driftTests: Record<string, DriftTest> = {};
     for (const [name, r] of Object.entries(ref.numeric)) driftTests[name] = r.test;
     for (const [name, r] of Object.entries(ref.categorical)) driftTests[name] = r.test;
@@ -490,7 +540,10 @@ export class WindowAccumulator {
       driftMethod: tests.size === 1 ? [...tests][0] : tests.size === 0 ? driftTestOf(this.config) : 'auto',
       driftTests,
       driftWindow: n - dStart,
-      drifted: [...decisions.features.filter((f) => f.drifted).map((f) => f.name), ...(decisions.predictions.drifted ? ['predictions'] : [])],
+      drifted: [
+        ...decisions.features.filter((f) => f.drifted).map((f) => f.name),
+        ...(decisions.predictions.drifted ? ['predictions'] : []),
+      ],
       drift: w.drift,
       predictionDrift: Number.isFinite(w.predictionDrift) ? w.predictionDrift : null,
       p50LatencyMs: w.p50LatencyMs,
@@ -508,7 +561,13 @@ export class WindowAccumulator {
 
   private chartPoint(win: LiveWindow, value: number, alerts: LiveAlert[]): void {
     const proportion = win.metric === 'accuracy' || win.metric === 'error_rate';
-    const point: ChartPoint = { value, seq: this.chartSeq++, ...(proportion ? { n: win.labelled } : {}), ...(win.start ? { start: win.start } : {}), ...(win.end ? { end: win.end } : {}) };
+    const point: ChartPoint = {
+      value,
+      seq: this.chartSeq++,
+      ...(proportion ? { n: win.labelled } : {}),
+      ...(win.start ? { start: win.start } : {}),
+      ...(win.end ? { end: win.end } : {}),
+    };
     const explicit = typeof this.config.baseline === 'object' ? this.config.baseline : null;
     const k = explicit ? 0 : Math.max(2, this.config.baseline as number);
     if (!explicit && this.baselinePts.length < k) {
@@ -536,10 +595,21 @@ export class WindowAccumulator {
     const last = pts.length - 1;
     const limits = pointLimits(chart, last);
     // A pattern counts only over consecutive chart points (the ring may have left a gap after the baseline).
-    const found = chart.violations.filter((v) => v.index === last && v.points.every((i) => pts[last].seq - pts[i].seq === last - i));
-    win.chart = { kind: chart.chart, centre: chart.centre, ucl: limits.ucl, lcl: limits.lcl, violations: found.map((v) => ({ rule: v.rule, side: v.side })) };
+    const found = chart.violations.filter(
+      (v) => v.index === last && v.points.every((i) => pts[last].seq - pts[i].seq === last - i),
+    );
+    win.chart = {
+      kind: chart.chart,
+      centre: chart.centre,
+      ucl: limits.ucl,
+      lcl: limits.lcl,
+      violations: found.map((v) => ({ rule: v.rule, side: v.side })),
+    };
     for (const v of found) {
-      const where = v.side === 'above' ? `above the centre ${chart.centre.toFixed(3)}` : `below the centre ${chart.centre.toFixed(3)}`;
+      const where =
+        v.side === 'above'
+          ? `above the centre ${chart.centre.toFixed(3)}`
+          : `below the centre ${chart.centre.toFixed(3)}`;
       alerts.push({
         model: this.model,
         version: win.version,
@@ -554,11 +624,17 @@ export class WindowAccumulator {
 
   /** A feature's drift alerts when it starts drifting (by its test and threshold), not again while it stays drifted. */
   private driftAlerts(win: LiveWindow, decisions: ReturnType<typeof driftDecisions>, alerts: LiveAlert[]): void {
-    const all: Array<[string, Omit<DriftFeatureResult, 'name'>]> = [...decisions.features.map((f): [string, DriftFeatureResult] => [f.name, f]), ['predictions', decisions.predictions]];
+    const all: Array<[string, Omit<DriftFeatureResult, 'name'>]> = [
+      ...decisions.features.map((f): [string, DriftFeatureResult] => [f.name, f]),
+      ['predictions', decisions.predictions],
+    ];
     for (const [name, r] of all) {
       const drifted = r.drifted && Number.isFinite(r.score);
       if (drifted && !this.drifted.has(name)) {
-        const detail = r.pValue !== null ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}` : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
+        const detail =
+          r.pValue !== null
+            ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}`
+            : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
         alerts.push({
           model: this.model,
           version: win.version,
@@ -604,46 +680,65 @@ function metricOf(metric: string, accuracy: number | null, mae: number | null, r
 
 /** Checks and completes a (partial) live configuration; throws a message naming the bad key. */
 export function liveConfig(input: unknown, base: LiveMonitorConfig = DEFAULT_LIVE_CONFIG): LiveMonitorConfig {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TypeError('Send a JSON object of monitor settings.');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new TypeError('Send a JSON object of monitor settings.');
   const o = input as Record<string, unknown>;
   const out: LiveMonitorConfig = { ...base, drift: { ...base.drift } };
   const int = (k: string, v: unknown, min: number, max: number): number => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new TypeError(`'${k}' must be an integer from ${min} to ${max} (got ${JSON.stringify(v)}).`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new TypeError(`'${k}' must be an integer from ${min} to ${max} (got ${JSON.stringify(v)}).`);
     return v;
   };
   if (o.window !== undefined) out.window = int('window', o.window, 2, MAX_LIVE_WINDOW);
   if (o.metric !== undefined) {
-    if (o.metric !== null && typeof o.metric !== 'string') throw new TypeError(`'metric' must be a metric name or null.`);
+    if (o.metric !== null && typeof o.metric !== 'string')
+      throw new TypeError(`'metric' must be a metric name or null.`);
     out.metric = o.metric;
   }
   if (o.sigma !== undefined) {
-    if (typeof o.sigma !== 'number' || !(o.sigma > 0) || o.sigma > 10) throw new TypeError(`'sigma' must be a number in (0, 10] (got ${JSON.stringify(o.sigma)}).`);
+    if (typeof o.sigma !== 'number' || !(o.sigma > 0) || o.sigma > 10)
+      throw new TypeError(`'sigma' must be a number in (0, 10] (got ${JSON.stringify(o.sigma)}).`);
     out.sigma = o.sigma;
   }
   if (o.baseline !== undefined) {
     const b = o.baseline as { mean?: unknown; std?: unknown };
     if (typeof o.baseline === 'number') out.baseline = int('baseline', o.baseline, 2, 1000);
-    else if (typeof b === 'object' && b !== null && typeof b.mean === 'number' && Number.isFinite(b.mean) && typeof b.std === 'number' && b.std >= 0) out.baseline = { mean: b.mean, std: b.std };
+    else if (
+      typeof b === 'object' &&
+      b !== null &&
+      typeof b.mean === 'number' &&
+      Number.isFinite(b.mean) &&
+      typeof b.std === 'number' &&
+      b.std >= 0
+    )
+      out.baseline = { mean: b.mean, std: b.std };
     else throw new TypeError(`'baseline' must be a number of windows (≥ 2) or {"mean": m, "std": s}.`);
   }
   if (o.rules !== undefined) {
-    if (!Array.isArray(o.rules) || !o.rules.every((r) => r === 1 || r === 2 || r === 3 || r === 4)) throw new TypeError(`'rules' must be a list of Western Electric rule numbers 1–4.`);
+    if (!Array.isArray(o.rules) || !o.rules.every((r) => r === 1 || r === 2 || r === 3 || r === 4))
+      throw new TypeError(`'rules' must be a list of Western Electric rule numbers 1–4.`);
     out.rules = [...new Set(o.rules as number[])];
   }
   if (o.sigmaEstimator !== undefined) {
-    if (o.sigmaEstimator !== 'movingRange' && o.sigmaEstimator !== 'stddev') throw new TypeError(`'sigmaEstimator' must be "movingRange" or "stddev" (got ${JSON.stringify(o.sigmaEstimator)}).`);
+    if (o.sigmaEstimator !== 'movingRange' && o.sigmaEstimator !== 'stddev')
+      throw new TypeError(
+        `'sigmaEstimator' must be "movingRange" or "stddev" (got ${JSON.stringify(o.sigmaEstimator)}).`,
+      );
     out.estimator = o.sigmaEstimator;
   }
   if (o.side !== undefined) {
-    if (o.side !== null && o.side !== 'lower' && o.side !== 'upper' && o.side !== 'both') throw new TypeError(`'side' must be "lower", "upper", "both" or null (got ${JSON.stringify(o.side)}).`);
+    if (o.side !== null && o.side !== 'lower' && o.side !== 'upper' && o.side !== 'both')
+      throw new TypeError(`'side' must be "lower", "upper", "both" or null (got ${JSON.stringify(o.side)}).`);
     out.side = o.side;
   }
   if (o.labelWaitMs !== undefined) out.labelWaitMs = int('labelWaitMs', o.labelWaitMs, 0, 86_400_000);
   if (o.drift !== undefined) {
     const d = o.drift as Record<string, unknown>;
-    if (typeof d !== 'object' || d === null) throw new TypeError(`'drift' must be an object {test, threshold, window, features}.`);
+    if (typeof d !== 'object' || d === null)
+      throw new TypeError(`'drift' must be an object {test, threshold, window, features}.`);
     const choice = (k: string, v: unknown): DriftTestChoice => {
-      if (typeof v !== 'string' || !(DRIFT_TESTS as readonly string[]).includes(v)) throw new TypeError(`'drift.${k}' must be one of ${DRIFT_TESTS.join(', ')} (got ${JSON.stringify(v)}).`);
+      if (typeof v !== 'string' || !(DRIFT_TESTS as readonly string[]).includes(v))
+        throw new TypeError(`'drift.${k}' must be one of ${DRIFT_TESTS.join(', ')} (got ${JSON.stringify(v)}).`);
       return v as DriftTestChoice;
     };
     // As modelops.yaml: the older `method` (psi or ks) keeps its meaning; `test` wins unless it is auto.
@@ -663,12 +758,18 @@ export function liveConfig(input: unknown, base: LiveMonitorConfig = DEFAULT_LIV
       out.drift.legacy = d.legacy;
     }
     if (d.threshold !== undefined) {
-      if (d.threshold !== null && (typeof d.threshold !== 'number' || !(d.threshold > 0))) throw new TypeError(`'drift.threshold' must be a number > 0, or null for the test's own.`);
+      if (d.threshold !== null && (typeof d.threshold !== 'number' || !(d.threshold > 0)))
+        throw new TypeError(`'drift.threshold' must be a number > 0, or null for the test's own.`);
       out.drift.threshold = d.threshold;
     }
-    if (d.window !== undefined) out.drift.window = d.window === null ? null : int('drift.window', d.window, 2, MAX_LIVE_WINDOW);
+    if (d.window !== undefined)
+      out.drift.window = d.window === null ? null : int('drift.window', d.window, 2, MAX_LIVE_WINDOW);
     if (d.features !== undefined) {
-      if (d.features !== null && (!Array.isArray(d.features) || d.features.length > 1000 || !d.features.every((f) => typeof f === 'string'))) throw new TypeError(`'drift.features' must be a list of feature names or null.`);
+      if (
+        d.features !== null &&
+        (!Array.isArray(d.features) || d.features.length > 1000 || !d.features.every((f) => typeof f === 'string'))
+      )
+        throw new TypeError(`'drift.features' must be a list of feature names or null.`);
       out.drift.features = d.features as string[] | null;
     }
   }
@@ -684,7 +785,14 @@ export function liveConfig(input: unknown, base: LiveMonitorConfig = DEFAULT_LIV
 export function liveConfigFromMonitor(
   mc: {
     window: number;
-    controlChart: { metric: string; sigma: number; baseline: number | 'evaluation'; rules: number[]; sigmaEstimator?: SigmaEstimator; side?: RuleSide };
+    controlChart: {
+      metric: string;
+      sigma: number;
+      baseline: number | 'evaluation';
+      rules: number[];
+      sigmaEstimator?: SigmaEstimator;
+      side?: RuleSide;
+    };
     drift: { method?: string; test?: string; threshold?: number; window?: number; features?: string[] };
   },
   evaluation?: number,
@@ -693,7 +801,8 @@ export function liveConfigFromMonitor(
   const proportion = metric === 'accuracy' || metric === 'error_rate';
   let baseline: LiveMonitorConfig['baseline'] = 5;
   if (mc.controlChart.baseline !== 'evaluation') baseline = Math.max(2, mc.controlChart.baseline);
-  else if (typeof evaluation === 'number' && proportion) baseline = { mean: metric === 'error_rate' ? 1 - evaluation : evaluation, std: 0 };
+  else if (typeof evaluation === 'number' && proportion)
+    baseline = { mean: metric === 'error_rate' ? 1 - evaluation : evaluation, std: 0 };
   // The batch monitor's driftChoice and legacyDriftMethod.
   const d = mc.drift;
   const named = d.test !== undefined && d.test !== 'auto';
@@ -708,6 +817,12 @@ export function liveConfigFromMonitor(
     // The batch monitor's chartStyle: moving-range σ and the metric's side unless the config says otherwise.
     estimator: mc.controlChart.sigmaEstimator ?? 'movingRange',
     side: mc.controlChart.side ?? defaultSide(metric),
-    drift: { method, legacy: !named && d.method !== undefined, threshold: d.threshold ?? null, window: d.window === undefined ? null : Math.min(MAX_LIVE_WINDOW, d.window), features: d.features ?? null },
+    drift: {
+      method,
+      legacy: !named && d.method !== undefined,
+      threshold: d.threshold ?? null,
+      window: d.window === undefined ? null : Math.min(MAX_LIVE_WINDOW, d.window),
+      features: d.features ?? null,
+    },
   };
 }

@@ -8,11 +8,20 @@ import { ModelOpsError } from '../../errors';
 import { gridPoints, spaceKeys, type ParamValue, type Params } from '../space';
 import type { SampleRequest, Sampler } from './types';
 
-export function gridOf(space: Record<string, TuneParamConfig>): { keys: string[]; points: ParamValue[][]; size: number } {
+export function gridOf(space: Record<string, TuneParamConfig>): {
+  keys: string[];
+  points: ParamValue[][];
+  size: number;
+} {
   const keys = spaceKeys(space);
   const points = keys.map((k) => {
     const p = gridPoints(space[k]);
-    if (p.length === 0) throw new ModelOpsError('config-invalid', `tune.space.${k}: sampler grid needs a finite set of values.`, 'Add steps (e.g. steps: 4) to the range, or use type: choice.');
+    if (p.length === 0)
+      throw new ModelOpsError(
+        'config-invalid',
+        `tune.space.${k}: sampler grid needs a finite set of values.`,
+        'Add steps (e.g. steps: 4) to the range, or use type: choice.',
+      );
     return p;
   });
   return { keys, points, size: points.reduce((a, p) => a * p.length, 1) };

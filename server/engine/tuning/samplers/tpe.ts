@@ -37,12 +37,17 @@ export function defaultWeights(n: number): number[] {
   if (n === 0) return [];
   if (n < 25) return Array.from({ length: n }, () => 1);
   const rampLen = n - 25;
-  const ramp = Array.from({ length: rampLen }, (_, i) => (rampLen === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (rampLen - 1)));
+  const ramp = Array.from({ length: rampLen }, (_, i) =>
+    rampLen === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (rampLen - 1),
+  );
   return [...ramp, ...Array.from({ length: 25 }, () => 1)];
 }
 
 /** Splits finished trials into the good γ(n) and the rest, each in trial order. */
-export function splitObservations(history: readonly Observation[], direction: 'minimize' | 'maximize'): { below: Observation[]; above: Observation[] } {
+export function splitObservations(
+  history: readonly Observation[],
+  direction: 'minimize' | 'maximize',
+): { below: Observation[]; above: Observation[] } {
   const sign = direction === 'maximize' ? -1 : 1;
   const completed = history.filter((o) => o.state === 'completed' && Number.isFinite(o.value));
   const ranked = [...completed].sort((a, b) => sign * (a.value - b.value) || a.number - b.number);
@@ -68,7 +73,9 @@ function erf(x: number): number {
   const s = Math.sign(x);
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
   return s * y;
 }
 const phi = (z: number): number => 0.5 * (1 + erf(z / SQRT2));
@@ -135,12 +142,28 @@ export function drawFrom(m: Mixture, rnd: () => number): number {
 }
 
 /** Internal space of a numeric parameter: log for loguniform, widened by step/2 for ints. */
-function numericFrame(p: Exclude<TuneParamConfig, { type: 'choice' }>): { low: number; high: number; to(v: number): number; from(x: number): number } {
-  if (p.type === 'loguniform') return { low: Math.log(p.low), high: Math.log(p.high), to: Math.log, from: (x) => Math.min(p.high, Math.max(p.low, Math.exp(x))) };
+function numericFrame(p: Exclude<TuneParamConfig, { type: 'choice' }>): {
+  low: number;
+  high: number;
+  to(v: number): number;
+  from(x: number): number;
+} {
+  if (p.type === 'loguniform')
+    return {
+      low: Math.log(p.low),
+      high: Math.log(p.high),
+      to: Math.log,
+      from: (x) => Math.min(p.high, Math.max(p.low, Math.exp(x))),
+    };
   if (p.type === 'int') {
     const step = p.step ?? 1;
     const top = p.low + step * Math.floor((p.high - p.low) / step);
-    return { low: p.low - step / 2, high: top + step / 2, to: (v) => v, from: (x) => Math.min(top, Math.max(p.low, p.low + step * Math.round((x - p.low) / step))) };
+    return {
+      low: p.low - step / 2,
+      high: top + step / 2,
+      to: (v) => v,
+      from: (x) => Math.min(top, Math.max(p.low, p.low + step * Math.round((x - p.low) / step))),
+    };
   }
   return { low: p.low, high: p.high, to: (v) => v, from: (x) => x };
 }
@@ -157,7 +180,7 @@ export function categoricalProbs(obsIdx: number[], nChoices: number, priorWeight
     const norm = 1 + nChoices * smooth;
     for (let j = 0; j < nChoices; j++) probs[j] += (w[k] / total) * ((smooth + (j === c ? 1 : 0)) / norm);
   });
-  for (let j = 0; j < nChoices; j++) probs[j] += (w[obsIdx.length] / total) / nChoices;
+  for (let j = 0; j < nChoices; j++) probs[j] += w[obsIdx.length] / total / nChoices;
   return probs;
 }
 
@@ -182,10 +205,17 @@ export class TpeSampler implements Sampler {
     return out;
   }
 
-  private sampleOne(p: TuneParamConfig, below: Observation[], above: Observation[], key: string, rnd: () => number): ParamValue {
+  private sampleOne(
+    p: TuneParamConfig,
+    below: Observation[],
+    above: Observation[],
+    key: string,
+    rnd: () => number,
+  ): ParamValue {
     const pw = this.options.priorWeight;
     if (p.type === 'choice') {
-      const index = (obs: Observation[]) => obs.map((o) => p.values.indexOf(o.params[key] as never)).filter((i) => i >= 0);
+      const index = (obs: Observation[]) =>
+        obs.map((o) => p.values.indexOf(o.params[key] as never)).filter((i) => i >= 0);
       const l = categoricalProbs(index(below), p.values.length, pw);
       const g = categoricalProbs(index(above), p.values.length, pw);
       let best = -1;
@@ -198,7 +228,11 @@ export class TpeSampler implements Sampler {
       return p.values[best];
     }
     const f = numericFrame(p);
-    const values = (obs: Observation[]) => obs.map((o) => o.params[key]).filter((v): v is number => typeof v === 'number').map(f.to);
+    const values = (obs: Observation[]) =>
+      obs
+        .map((o) => o.params[key])
+        .filter((v): v is number => typeof v === 'number')
+        .map(f.to);
     const l = parzen(values(below), f.low, f.high, pw);
     const g = parzen(values(above), f.low, f.high, pw);
     let best = l.mus[0];
