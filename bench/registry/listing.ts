@@ -13,7 +13,7 @@
  * decorating). The two are interleaved call by call, so load on the machine hits both alike.
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRegistry, type ListVersionsQuery } from '../../server/engine/registry';
@@ -42,7 +42,8 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'modelops-bench-listing-'));
   try {
     let reg = openRegistry(root);
-    writeFileSync(join(root, 'm.onnx'), 'w');
+    // A real model: registration checks that an ONNX file parses.
+    copyFileSync(join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'weather-mlp-v1.onnx'), join(root, 'm.onnx'));
     const first = await reg.registerVersion({
       model: 'big',
       source: 'm.onnx',
