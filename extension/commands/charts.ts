@@ -54,7 +54,10 @@ export async function showComparison(ctx: Ctx, versions: VersionRecord[]): Promi
 }
 
 async function pickRuns(ctx: Ctx): Promise<RunRecord[] | undefined> {
-  const runs = (await ctx.request(registry.listRuns, { limit: 200 })).filter((r) => r.kind === 'train');
+  const runs = (await ctx.request(registry.listRuns, { limit: 200 })).filter(
+    // Training curves: training runs, and pruning runs (they fine-tune epoch by epoch).
+    (r) => r.kind === 'train' || (r.kind === 'optimize' && r.params.method === 'prune'),
+  );
   if (!runs.length) throw new UserError('No training runs yet — run "ModelOps: Train Model".');
   const picked = await vscode.window.showQuickPick(
     runs.map((r) => ({ label: `${runLabel(r)} · ${shortRunId(r.id)}`, description: runDescription(r), run: r })),

@@ -193,7 +193,8 @@ export function governanceView(v: VersionRecord, s: VersionStatus | undefined): 
 }
 
 export function runLabel(r: RunRecord): string {
-  return `${r.kind === 'train' ? 'train' : 'evaluate'}${r.model ? ` ${r.model}` : ''}`;
+  const method = r.kind === 'optimize' && typeof r.params.method === 'string' ? ` (${r.params.method})` : '';
+  return `${r.kind}${method}${r.model ? ` ${r.model}` : ''}`;
 }
 
 /**

@@ -171,7 +171,7 @@ export async function registerOptimized<D>(input: RegisterChildInput<D>): Promis
   };
   const parentDir = await optimisableBundle(registry, parent, method);
   let run = registry.createRun({
-    kind: method === 'prune' ? 'train' : 'evaluate',
+    kind: 'optimize',
     model: parent.model,
     params: { method, parent: parentRef, config: loaded.path, ...input.params },
   });

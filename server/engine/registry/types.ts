@@ -233,7 +233,8 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface RunRecord {
   id: string;
-  kind: 'train' | 'evaluate';
+  /** optimize: a quantisation or pruning run (its child version names the method in its params). */
+  kind: 'train' | 'evaluate' | 'optimize';
   model: string | null;
   status: RunStatus;
   params: Record<string, unknown>;

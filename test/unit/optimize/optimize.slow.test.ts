@@ -68,6 +68,7 @@ test('float16 and uint8 children: minor versions with lineage, measured, gated a
   assert.equal(f16.version.version, '1.1.0');
   assert.equal(f16.version.parentVersion, '1.0.0');
   assert.deepEqual(f16.version.tags, ['quantized', 'float16']);
+  assert.equal(registry.getRun(f16.run.id).kind, 'optimize');
   assert.equal(registry.getRun(f16.run.id).params.method, 'quantize');
   assert.equal(registry.getRun(f16.run.id).params.dtype, 'float16');
   assert.ok(progress.length >= 3 && progress.at(-1)!.fraction === 1);
@@ -104,6 +105,7 @@ test('pruning: exact sparsity of dense kernels, rates per layer, gzip storage, a
   const r = await pruneVersion({ registry, ref: parent, configPath: strict, sparsity: 0.6, epochs: 2 });
   assert.equal(r.version.parentVersion, '1.0.0');
   assert.equal(registry.getRun(r.run.id).params.sparsity, 0.6);
+  assert.equal(registry.getRun(r.run.id).kind, 'optimize');
   assert.equal(registry.getRun(r.run.id).params.schedule, 'polynomial');
   // 4×32 and 32×5 kernels: round(0.6 · 128) = 77 and round(0.6 · 160) = 96 weights pruned.
   assert.deepEqual(
