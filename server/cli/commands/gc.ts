@@ -21,9 +21,14 @@ ${DATA_GRACE_MS / 60000} minutes; and with --keep-days n, everything stored in t
 A freed dataset keeps its digest, rows, columns and profile; only its bytes go. Chunks another
 data version uses are never deleted.
 
+Also deletes the CSVs retraining from traffic wrote under .modelops/traffic once they are older
+than the grace period (and --keep-days): each was stored as a data version when it was made, and
+is deleted only while that data version stays stored and can be checked out
+(modelops data checkout <digest>). A CSV whose data version is not stored is the only copy and stays.
+
   --dry-run      print what would be freed, delete nothing
   --keep-days n  also keep data stored in the last n days
-  --json         print {dryRun, kept, freed, chunks, bytes, temps} as JSON`;
+  --json         print {dryRun, kept, freed, chunks, bytes, temps, traffic, trafficKept} as JSON`;
 
 export const gcCommand: CliCommand = {
   name: 'gc',
@@ -56,6 +61,8 @@ export const gcCommand: CliCommand = {
           chunks: 0,
           bytes: 0,
           temps: 0,
+          traffic: [],
+          trafficKept: [],
         });
       io.out(`No workspace store at ${storeDir}: nothing to collect.`);
       return 0;
@@ -88,6 +95,27 @@ export const gcCommand: CliCommand = {
       io.out(
         `${verb} ${report.chunks} chunk file${report.chunks === 1 ? '' : 's'} (${formatBytes(report.bytes)} on disk; chunks shared with kept data stay)${report.temps ? ` and ${report.temps} stale temp file${report.temps === 1 ? '' : 's'}` : ''}.`,
       );
+      if (report.traffic.length > 0) {
+        const trafficBytes = report.traffic.reduce((s, t) => s + t.size, 0);
+        io.out(
+          `${verb === 'freed' ? 'deleted' : 'would delete'} ${report.traffic.length} traffic CSV${report.traffic.length === 1 ? '' : 's'} (${formatBytes(trafficBytes)}) whose data version is stored:`,
+        );
+        io.out(
+          table(
+            ['PATH', 'DIGEST', 'SIZE'],
+            report.traffic.map((t) => [t.path, `${t.digest.slice(0, 19)}…`, formatBytes(t.size)]),
+          ),
+        );
+      }
+      if (report.trafficKept.length > 0)
+        io.out(
+          c.dim(
+            `kept ${report.trafficKept.length} traffic CSV${report.trafficKept.length === 1 ? '' : 's'}: ${report.trafficKept
+              .slice(0, 3)
+              .map((t) => `${t.path} (${t.reason})`)
+              .join('; ')}${report.trafficKept.length > 3 ? `; +${report.trafficKept.length - 3} more` : ''}`,
+          ),
+        );
       if (report.kept.length > 0) {
         io.out(`\nkept ${report.kept.length} data version${report.kept.length === 1 ? '' : 's'}:`);
         io.out(
@@ -101,7 +129,7 @@ export const gcCommand: CliCommand = {
           ),
         );
       }
-      if (dryRun && (report.freed.length > 0 || report.chunks > 0))
+      if (dryRun && (report.freed.length > 0 || report.chunks > 0 || report.traffic.length > 0))
         io.out(c.dim('\nRun `modelops gc` without --dry-run to free them.'));
       return 0;
     } finally {

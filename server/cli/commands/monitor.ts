@@ -299,12 +299,19 @@ async function follow(io: CliIO, registry: Registry, config: ModelOpsConfig, fla
   return alerts > 0 ? 3 : 0;
 }
 
-function windowLine(w: LiveWindow): string {
+/** One live window: the chart, the CBPE estimate and each feature's drift by the test it actually got. */
+export function windowLine(w: LiveWindow): string {
+  const tests = new Set(Object.keys(w.drift).map((f) => w.driftTests[f] ?? w.driftMethod));
+  // One test for every feature is said once; otherwise each feature names its own.
+  const shared = tests.size === 1 ? [...tests][0] : null;
   const drift = Object.entries(w.drift)
-    .map(([f, v]) => `${f} ${fmt(v)}`)
+    .map(([f, v]) => `${f} ${shared ? '' : `${w.driftTests[f] ?? w.driftMethod} `}${fmt(v)}`)
     .join(', ');
-  const chart = w.chart
-    ? ` [${fmt(w.chart.lcl)}, ${fmt(w.chart.ucl)}]${w.chart.violations.length ? ` rule ${w.chart.violations.map((v) => v.rule).join(',')}` : ''}`
-    : '';
-  return `window ${w.index + 1} ${w.end ?? ''} ${w.version}: n ${w.count}, labelled ${w.labelled}, ${w.metric} ${fmt(w.value)}${chart}; ${w.driftMethod} ${drift || '—'}; p50 ${fmt(w.p50LatencyMs)} ms`;
+  const limits = (ch: NonNullable<LiveWindow['chart']>) =>
+    ` [${fmt(ch.lcl)}, ${fmt(ch.ucl)}]${ch.violations.length ? ` rule ${ch.violations.map((v) => v.rule).join(',')}` : ''}`;
+  const chart = w.chart ? limits(w.chart) : '';
+  const est = w.estimated;
+  const estimate =
+    est && est.value !== null ? `, estimated ${est.metric} ${fmt(est.value)}${est.chart ? limits(est.chart) : ''}` : '';
+  return `window ${w.index + 1} ${w.end ?? ''} ${w.version}: n ${w.count}, labelled ${w.labelled}, ${w.metric} ${fmt(w.value)}${chart}${estimate}; drift ${shared ? `(${shared}) ` : ''}${drift || '—'}; p50 ${fmt(w.p50LatencyMs)} ms`;
 }

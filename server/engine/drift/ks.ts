@@ -3,6 +3,13 @@
  * scipy.stats.ks_2samp(method='auto') does: the exact distribution when both samples have at
  * most 10,000 values (falling back to the asymptotic path when the exact sum fails), otherwise
  * kstwo.sf(D, round(n1·n2/(n1+n2))).
+ *
+ * Monitoring calls it for every numeric feature of every window with the same reference sample
+ * and the same window size, so two costs are avoided without changing any result: a sample that
+ * is already sorted (the reference's, the window's) is not copied and sorted again, and the exact
+ * p-value — a lattice-path sum of O(max(n1, n2) · band) that is most of the test's time — is a
+ * function of (n1, n2, h) only (h = D·lcm(n1, n2), an integer), so it is remembered for the
+ * latest EXACT_CACHE_SIZE triples.
  */
 import { kolmogn } from './kolmogorov';
 
@@ -20,10 +27,45 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
+/** The values sorted ascending: the input itself when it is a Float64Array already in order (it is only read). */
 function sorted(values: ArrayLike<number>): Float64Array {
+  if (values instanceof Float64Array && isAscending(values)) return values;
   const out = Float64Array.from(values as ArrayLike<number>);
   out.sort();
   return out;
+}
+
+function isAscending(a: Float64Array): boolean {
+  // NaN fails every comparison, so an array holding one is sorted (and rejected as before).
+  for (let i = 1; i < a.length; i++) if (!(a[i - 1] <= a[i])) return false;
+  return a.length === 0 || a[0] === a[0];
+}
+
+/** Exact p-values remembered, keyed by "n1,n2,h" (least recently used dropped first). */
+export const EXACT_CACHE_SIZE = 4096;
+const exactCache = new Map<string, number>();
+const exactCounts = { hits: 0, misses: 0 };
+
+/** How often an exact p-value was found remembered (for benchmarks). */
+export function ksExactCacheStats(): { size: number; hits: number; misses: number } {
+  return { size: exactCache.size, ...exactCounts };
+}
+
+/** P(D ≥ h / lcm) for samples of n1 and n2 values, exactly (scipy's two lattice sums). */
+function exactPValue(n1: number, n2: number, g: number, h: number): number {
+  const key = `${n1},${n2},${h}`;
+  const hit = exactCache.get(key);
+  if (hit !== undefined) {
+    exactCounts.hits++;
+    exactCache.delete(key);
+    exactCache.set(key, hit);
+    return hit;
+  }
+  exactCounts.misses++;
+  const prob = n1 === n2 ? probOutsideSquare(n1, h) : outerProbInside(n1, n2, g, h);
+  if (exactCache.size >= EXACT_CACHE_SIZE) exactCache.delete(exactCache.keys().next().value as string);
+  exactCache.set(key, prob);
+  return prob;
 }
 
 /** D = sup |F1 − F2| over the pooled sample (ties handled like searchsorted side='right'). */
@@ -105,7 +147,7 @@ export function ks2samp(data1: ArrayLike<number>, data2: ArrayLike<number>): KsR
     const h = roundHalfEven(d * lcm);
     d = h / lcm;
     if (h === 0) return { statistic: d, pValue: 1, method: 'exact' };
-    const prob = n1 === n2 ? probOutsideSquare(n1, h) : outerProbInside(n1, n2, g, h);
+    const prob = exactPValue(n1, n2, g, h);
     if (Number.isFinite(prob) && prob >= 0 && prob <= 1) return { statistic: d, pValue: prob, method: 'exact' };
   }
   const [m, n] = n1 >= n2 ? [n1, n2] : [n2, n1];

@@ -314,3 +314,73 @@ export function estimateWindow(
   }
   return { rows, accuracy: acc / rows, f1: classes ? f1 / classes : null, accuracyStdErr: Math.sqrt(variance) / rows };
 }
+
+/** Reference rows a live monitor keeps at most while it waits for its reference windows. */
+export const MAX_REFERENCE_ROWS = 100_000;
+
+/**
+ * The reference period of an incremental (live) monitor: the rows of its first `windows`
+ * windows, added one window at a time as each is scored, calibrated once the last is in, then
+ * dropped. Calibration and estimates are `checkCalibration` and `estimateWindow` on those rows,
+ * as the batch monitor's. Memory is capped at MAX_REFERENCE_ROWS rows: past that, every s-th row
+ * of each window is kept (s = ⌈windows·windowSize / MAX_REFERENCE_ROWS⌉).
+ */
+export class CbpeReference {
+  private probs: Float32Array | null;
+  private pred: Int32Array | null;
+  private truth: Int32Array | null;
+  private held = 0;
+  /** Rows kept per window. */
+  private readonly per: number;
+  private readonly stride: number;
+
+  constructor(
+    readonly k: number,
+    windowSize: number,
+    readonly windows: number,
+  ) {
+    this.stride = Math.max(1, Math.ceil((windows * windowSize) / MAX_REFERENCE_ROWS));
+    this.per = Math.ceil(windowSize / this.stride);
+    this.probs = new Float32Array(windows * this.per * k);
+    this.pred = new Int32Array(windows * this.per);
+    this.truth = new Int32Array(windows * this.per);
+  }
+
+  get complete(): boolean {
+    return this.held >= this.windows;
+  }
+
+  /** Adds the window of rows `[start, start + windowSize)` (probabilities K per row, NaN when a row has none). */
+  add(probs: Float32Array, pred: Int32Array, truth: Int32Array, start: number): void {
+    if (this.complete || !this.probs || !this.pred || !this.truth) return;
+    const { k, per, stride } = this;
+    const at = this.held * per;
+    for (let j = 0; j < per; j++) {
+      const i = start + j * stride;
+      this.pred[at + j] = pred[i];
+      this.truth[at + j] = truth[i];
+      this.probs.set(probs.subarray(i * k, (i + 1) * k), (at + j) * k);
+    }
+    this.held++;
+  }
+
+  /**
+   * Checks the calibration on the reference's labelled rows and estimates each reference window
+   * with the calibration the estimates use; the rows are released.
+   */
+  calibrate(): { calibration: Calibration; check: CalibrationCheck; estimates: CbpeEstimate[] } {
+    const probs = this.probs ?? new Float32Array(0);
+    const pred = this.pred ?? new Int32Array(0);
+    const truth = this.truth ?? new Int32Array(0);
+    const rows = this.held * this.per;
+    const { calibration, check } = checkCalibration(probs, this.k, pred, truth, 0, rows);
+    const scratch = new CbpeScratch(this.k);
+    const estimates: CbpeEstimate[] = [];
+    for (let w = 0; w < this.held; w++)
+      estimates.push(estimateWindow(probs, pred, w * this.per, (w + 1) * this.per, calibration, scratch));
+    this.probs = null;
+    this.pred = null;
+    this.truth = null;
+    return { calibration, check, estimates };
+  }
+}

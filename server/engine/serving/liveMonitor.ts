@@ -121,8 +121,14 @@ export class LiveMonitorHub extends EventEmitter {
     latencyMs: number,
   ): void {
     const predicted = new Array<string | number>(preds.length);
-    for (let i = 0; i < preds.length; i++) predicted[i] = preds[i].value as string | number;
-    this.state(model).acc.observe(version, m, id, columns, predicted, latencyMs, Date.now());
+    // Class probabilities (in m.labels order) feed the window's CBPE estimate.
+    let probs: Array<number[] | undefined> | null = null;
+    for (let i = 0; i < preds.length; i++) {
+      predicted[i] = preds[i].value as string | number;
+      const p = preds[i].probabilities;
+      if (p) (probs ??= new Array<number[] | undefined>(preds.length))[i] = p;
+    }
+    this.state(model).acc.observe(version, m, id, columns, predicted, latencyMs, Date.now(), probs);
   }
 
   feedback(model: string, id: string, labels: ReadonlyArray<string | number>): void {
@@ -211,7 +217,7 @@ export class LiveMonitorHub extends EventEmitter {
       s.gauges.set(e.data.version, e.data);
       s.windows.set(e.data.version, (s.windows.get(e.data.version) ?? 0) + 1);
       if (s.gauges.size > 16) s.gauges.delete(s.gauges.keys().next().value as string);
-    } else if (e.data.rule.startsWith('we')) {
+    } else if (e.data.rule.startsWith('we') || e.data.rule.startsWith('cbpe:we')) {
       const key = `${e.data.version}\u0000${e.data.rule}`;
       s.violations.set(key, (s.violations.get(key) ?? 0) + 1);
     }
@@ -254,6 +260,14 @@ export class LiveMonitorHub extends EventEmitter {
             `modelops_monitor_window_metric{${lbl(model, w.version)},metric="${esc(w.metric)}"} ${num(w.value)}`,
           );
     out.push(
+      '# HELP modelops_monitor_window_estimated_accuracy Accuracy of the latest scored live window estimated by CBPE from the served class probabilities (before any label).',
+    );
+    out.push('# TYPE modelops_monitor_window_estimated_accuracy gauge');
+    for (const [model, s] of all)
+      for (const w of s.gauges.values())
+        if (w.estimatedAccuracy !== null && w.estimatedAccuracy !== undefined)
+          out.push(`modelops_monitor_window_estimated_accuracy{${lbl(model, w.version)}} ${num(w.estimatedAccuracy)}`);
+    out.push(
       '# HELP modelops_monitor_feature_drift Drift score of each feature in the latest scored live window, by its drift test (label method: ks, psi, wasserstein, jensenshannon, chisquare, ztest).',
     );
     out.push('# TYPE modelops_monitor_feature_drift gauge');
@@ -274,7 +288,7 @@ export class LiveMonitorHub extends EventEmitter {
             `modelops_monitor_prediction_drift{${lbl(model, w.version)},method="${w.driftTests['(predictions)'] ?? w.driftMethod}"} ${num(w.predictionDrift)}`,
           );
     out.push(
-      '# HELP modelops_monitor_rule_violations_total Western Electric rule violations found by the live monitor.',
+      '# HELP modelops_monitor_rule_violations_total Western Electric rule violations found by the live monitor (cbpe:we<n>: on the CBPE estimate).',
     );
     out.push('# TYPE modelops_monitor_rule_violations_total counter');
     for (const [model, s] of all)

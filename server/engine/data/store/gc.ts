@@ -7,9 +7,19 @@
  * datasets rows as freed), then the chunk files no remaining row uses. A chunk another data
  * version uses is never deleted; a chunk left behind by an interrupted gc is an orphan the next
  * gc removes.
+ *
+ * Retraining from traffic writes `.modelops/traffic/<time>.csv` and stores it as a data version
+ * at once, so the file is a copy. gc deletes such a file when that data version is stored, stays
+ * stored after this gc and can be checked out (every chunk on disk, same size), and the file is
+ * older than the grace period and `keepDays`. A file whose data version is not stored (or is freed
+ * now) is the only copy left and stays.
  */
+import { closeSync, lstatSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { DataVersions } from '../../registry/datasets';
 import type { Digest } from '../../registry/types';
+import { missingChunks } from './checkout';
 import type { DataStore } from './store';
 
 /** Chunks and data versions younger than this may belong to a run that is still storing or registering them. */
@@ -49,11 +59,37 @@ export interface GcReport {
   bytes: number;
   /** Temp files of interrupted stores. */
   temps: number;
+  /** Traffic CSVs (`.modelops/traffic/*.csv`) deleted (or that would be): their data version can be checked out. */
+  traffic: GcTraffic[];
+  /** Traffic CSVs kept, and why. */
+  trafficKept: Array<{ path: string; reason: string }>;
+}
+
+export interface GcTraffic {
+  /** Relative to the workspace, e.g. `.modelops/traffic/2026-01-01T10-00-00Z.csv`. */
+  path: string;
+  digest: Digest;
+  size: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** "sha256:<hex>" of a file, read in 1 MB pieces (gc runs synchronously). */
+function digestFileSync(path: string): Digest {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return `sha256:${hash.digest('hex')}`;
 }
 
 /** `d`: the registry's data versions (`registry.datasets`), or a store opened by itself (`openDataDb`). */
 export function collectGarbage(
-  d: Pick<DataVersions, 'readonly' | 'retention' | 'free' | 'chunksInUse'>,
+  d: Pick<DataVersions, 'readonly' | 'retention' | 'free' | 'chunksInUse' | 'manifest'>,
   store: DataStore,
   options: GcOptions = {},
 ): GcReport {
@@ -90,5 +126,53 @@ export function collectGarbage(
     bytes += c.size;
   }
   const temps = store.sweepTemps(now, graceMs, dryRun);
-  return { dryRun, keepDays, kept: result.kept, freed: result.freed, chunks, bytes, temps };
+  const stays = new Set(result.kept.map((k) => k.digest));
+  const traffic = collectTraffic(d, store, stays, now, Math.max(graceMs, (keepDays ?? 0) * DAY_MS), dryRun);
+  return { dryRun, keepDays, kept: result.kept, freed: result.freed, chunks, bytes, temps, ...traffic };
+}
+
+/** Traffic CSVs that are copies of a data version that stays stored and can be checked out. */
+function collectTraffic(
+  d: Pick<DataVersions, 'manifest'>,
+  store: DataStore,
+  stays: ReadonlySet<string>,
+  now: number,
+  minAgeMs: number,
+  dryRun: boolean,
+): Pick<GcReport, 'traffic' | 'trafficKept'> {
+  const dir = join(store.storeDir, 'traffic');
+  const out: Pick<GcReport, 'traffic' | 'trafficKept'> = { traffic: [], trafficKept: [] };
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.csv'));
+  } catch {
+    return out;
+  }
+  for (const name of names.sort()) {
+    const file = join(dir, name);
+    const path = `.modelops/traffic/${name}`;
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile()) continue;
+    if (now - st.mtimeMs <= minAgeMs) {
+      out.trafficKept.push({ path, reason: `written less than ${formatAge(minAgeMs)} ago` });
+      continue;
+    }
+    const digest = digestFileSync(file);
+    const m = d.manifest(digest);
+    if (!m || !stays.has(digest)) {
+      out.trafficKept.push({ path, reason: 'its data version is not stored: this file is the only copy' });
+      continue;
+    }
+    if (m.size !== st.size || missingChunks(store, m).length > 0) {
+      out.trafficKept.push({ path, reason: 'its data version cannot be checked out (chunks missing)' });
+      continue;
+    }
+    if (!dryRun) rmSync(file, { force: true });
+    out.traffic.push({ path, digest, size: st.size });
+  }
+  return out;
+}
+
+function formatAge(ms: number): string {
+  return ms >= DAY_MS ? `${Math.round(ms / DAY_MS)} day(s)` : `${Math.round(ms / 60000)} minutes`;
 }

@@ -6,7 +6,9 @@
  * over the trailing `drift.window` rows against the reference profile of the version that served
  * the window's last row (test per column by `drift.test`, auto as Evidently chooses), the median
  * latency, then the control chart of the configured metric (σ estimator and side as the batch
- * chart) with the Western Electric rules.
+ * chart) with the Western Electric rules; for a classifier that returns class probabilities, the
+ * CBPE estimate of its accuracy (cbpe.ts, calibrated on the first `baseline` windows as the batch
+ * monitor's) on an individuals chart of its own, so a drop alerts before any label arrives.
  *
  * Memory does not grow with traffic: a ring of typed arrays of max(window, drift window) + window
  * rows and one contiguous copy of max(window, drift window) rows, request ids of the two newest
@@ -18,7 +20,8 @@
  * `labelWaitMs` has passed since it filled (`tick`). Feedback for a window already scored is
  * not counted here (the batch monitor, which reads the whole log, counts it).
  */
-import { buildControlChart, pointLimits, type ControlChartInputPoint } from '../../spc';
+import { buildControlChart, pointLimits, type ControlChartInputPoint, type ControlChartOptions } from '../../spc';
+import { Calibration, CbpeReference, CbpeScratch, estimateWindow, type CbpeEstimate } from '../cbpe';
 import type { ReferenceProfile, Task } from '../../model/types';
 import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
 import { Dictionary, type LogColumns } from '../readLog';
@@ -125,17 +128,41 @@ export interface LiveWindow extends Pick<
   } | null;
   /** Why the window was scored: all labels in, the next window filled, or the label wait ran out. */
   closedBy: 'labels' | 'next-window' | 'label-wait' | 'flush';
+  /** CBPE from the served probabilities (classification; null without probabilities), as the batch window's. */
+  estimatedAccuracy: number | null;
+  estimatedF1: number | null;
+  /** The estimate of the charted metric and its own chart; null for regression or without probabilities. */
+  estimated: LiveEstimate | null;
+}
+
+/** A live window's CBPE estimate of the charted metric (accuracy, error_rate or f1) and its control chart. */
+export interface LiveEstimate {
+  metric: 'accuracy' | 'error_rate' | 'f1';
+  value: number | null;
+  /** Rows with probabilities behind the estimate. */
+  rows: number;
+  /** Standard error of the realised accuracy around the estimate. */
+  accuracyStdErr: number | null;
+  /**
+   * `pending`: a reference window before the reference is complete, estimated from the raw
+   * probabilities; then what the calibration check chose (`none`: raw, `isotonic`).
+   */
+  calibration: 'pending' | 'none' | 'isotonic';
+  /** Limits of the estimate's individuals chart at this point, once the reference windows are in. */
+  chart: LiveWindow['chart'];
 }
 
 export interface LiveAlert {
   model: string;
   version: string;
   window: number;
-  /** "we1" … "we4", "drift:<feature>", "drift:predictions" (the batch monitor's rule names). */
+  /** "we1" … "we4", "cbpe:we1" … "cbpe:we4", "drift:<feature>", "drift:predictions" (the batch monitor's rule names). */
   rule: string;
   metric: string;
   value: number;
   message: string;
+  /** Raised on the CBPE estimate rather than on labels (as the batch monitor's alerts). */
+  estimated?: true;
 }
 
 export type LiveEvent = { type: 'window'; data: LiveWindow } | { type: 'alert'; data: LiveAlert };
@@ -199,7 +226,13 @@ function columnsOf(
 }
 
 /** Copies rows [g0, g0 + n) of a ring of `r` rows into `to[0, n)`. */
-function unring<T extends Float64Array | Int32Array>(from: T, to: T, g0: number, n: number, r: number): void {
+function unring<T extends Float64Array | Float32Array | Int32Array>(
+  from: T,
+  to: T,
+  g0: number,
+  n: number,
+  r: number,
+): void {
   const a = g0 % r;
   const first = Math.min(n, r - a);
   to.set(from.subarray(a, a + first), 0);
@@ -224,6 +257,85 @@ export interface RetainedSizes {
 
 interface ChartPoint extends ControlChartInputPoint {
   seq: number;
+}
+
+/** A point's limits and the rule violations it completes. */
+interface ChartVerdict {
+  centre: number;
+  ucl: number;
+  lcl: number;
+  violations: Array<{ rule: number; side: 'above' | 'below' }>;
+}
+
+/**
+ * One live control chart: its baseline points (the first `k`, or set at once), then a ring of the
+ * latest RECENT_POINTS; each new point is judged as the batch chart judges the same points.
+ */
+class LiveChart {
+  baseline: ChartPoint[] = [];
+  recent: ChartPoint[] = [];
+  private seq = 0;
+
+  /** `k`: baseline points to collect first (0 with an explicit baseline or one set by `setBaseline`). */
+  constructor(private readonly k: number) {}
+
+  get size(): number {
+    return this.baseline.length + this.recent.length;
+  }
+
+  setBaseline(points: readonly ControlChartInputPoint[]): void {
+    this.baseline = points.map((p) => ({ ...p, seq: this.seq++ }));
+  }
+
+  /** Adds a point; null while the baseline fills (no limits yet) or when no chart can be built. */
+  add(point: ControlChartInputPoint, options: ControlChartOptions): ChartVerdict | null {
+    const p: ChartPoint = { ...point, seq: this.seq++ };
+    if (this.baseline.length < this.k) {
+      // Limits come from the first k points; until then there is no chart.
+      this.baseline.push(p);
+      return null;
+    }
+    this.recent.push(p);
+    if (this.recent.length > RECENT_POINTS) this.recent.shift();
+    const pts = [...this.baseline, ...this.recent];
+    let chart;
+    try {
+      chart = buildControlChart(pts, options);
+    } catch {
+      return null;
+    }
+    const last = pts.length - 1;
+    const limits = pointLimits(chart, last);
+    // A pattern counts only over consecutive chart points (the ring may have left a gap after the baseline).
+    const found = chart.violations.filter(
+      (v) => v.index === last && v.points.every((i) => pts[last].seq - pts[i].seq === last - i),
+    );
+    return {
+      centre: chart.centre,
+      ucl: limits.ucl,
+      lcl: limits.lcl,
+      violations: found.map((v) => ({ rule: v.rule, side: v.side })),
+    };
+  }
+}
+
+/** The CBPE state of a classifier's live windows. */
+interface LiveCbpe {
+  k: number;
+  metric: LiveEstimate['metric'];
+  /** Collects the first reference windows' rows until they are calibrated (then null). */
+  reference: CbpeReference | null;
+  calibration: Calibration;
+  method: 'none' | 'isotonic';
+  chart: LiveChart;
+  scratch: CbpeScratch;
+}
+
+/** The estimate of the charted metric, as the batch monitor's estimateOf. */
+function estimateOf(metric: LiveEstimate['metric'], e: CbpeEstimate): number | null {
+  if (metric === 'f1') return e.f1;
+  if (metric === 'error_rate') return e.accuracy === null ? null : 1 - e.accuracy;
+  return e.accuracy;
 }
 
 const MAX_REFERENCES = 8;
@@ -275,9 +387,8 @@ export class WindowAccumulator {
   private pending = new Map<string, Pending[]>();
   private references = new Map<string, Reference>();
   private models = new Map<string, LiveModel>();
-  private baselinePts: ChartPoint[] = [];
-  private recent: ChartPoint[] = [];
-  private chartSeq = 0;
+  private chart = new LiveChart(0);
+  private cbpe: LiveCbpe | null = null;
   private drifted = new Set<string>();
 
   constructor(
@@ -286,7 +397,10 @@ export class WindowAccumulator {
     private readonly emit: (e: LiveEvent) => void,
   ) {}
 
-  /** One answered request: its version, the request's columns (name → value per row) and predictions. */
+  /**
+   * One answered request: its version, the request's columns (name → value per row), predictions
+   * and, for a classifier, each row's class probabilities in `m.labels` order (for CBPE).
+   */
   observe(
     version: string,
     m: LiveModel,
@@ -295,6 +409,7 @@ export class WindowAccumulator {
     predicted: ReadonlyArray<string | number>,
     latencyMs: number,
     timeMs: number,
+    probabilities?: ReadonlyArray<ArrayLike<number> | undefined> | null,
   ): void {
     if (!this.ring || this.task !== m.task || this.featureKey !== keyOf(m)) this.rebuild(m);
     if (!this.models.has(version)) {
@@ -308,6 +423,8 @@ export class WindowAccumulator {
     const { W, R } = this;
     const vcode = cappedCode(this.versions, version);
     const n = predicted.length;
+    const probs = ring.probabilities;
+    const K = this.cbpe?.k ?? 0;
     let offset = 0;
     while (offset < n) {
       const local = Math.floor(this.rows / W);
@@ -330,6 +447,12 @@ export class WindowAccumulator {
         ring.latencyMs[at] = latencyMs;
         ring.time[at] = timeMs;
         ring.version[at] = vcode;
+        if (probs) {
+          // Float32 as the batch monitor reads them from the log; NaN: this row has none.
+          const row = probabilities?.[offset + i];
+          if (row && row.length === K) for (let c = 0; c < K; c++) probs[at * K + c] = row[c];
+          else probs.fill(NaN, at * K, (at + 1) * K);
+        }
       }
       const p: Pending = { g: this.rows, rows: take, offset };
       const list = this.pending.get(id);
@@ -396,7 +519,7 @@ export class WindowAccumulator {
       bufferRows: this.ring ? this.R + this.span : 0,
       pendingIds: this.pending.size,
       categories: this.features.reduce((s, f) => s + (f.dict?.values.length ?? 0), 0) + this.labels.values.length,
-      chartPoints: this.baselinePts.length + this.recent.length,
+      chartPoints: this.chart.size + (this.cbpe?.chart.size ?? 0),
       references: this.references.size,
     };
   }
@@ -426,6 +549,25 @@ export class WindowAccumulator {
       });
     this.ring = columnsOf(this.R, this.features, m.task, this.dictionaries, this.labels, this.versions);
     this.view = columnsOf(this.span, this.features, m.task, this.dictionaries, this.labels, this.versions);
+    // CBPE for a classifier of two classes or more: its probabilities in a ring too.
+    const K = m.task === 'classification' ? (m.labels?.length ?? 0) : 0;
+    this.cbpe = null;
+    if (K >= 2) {
+      this.ring.probabilities = new Float32Array(this.R * K).fill(NaN);
+      this.view.probabilities = new Float32Array(this.span * K);
+      const metric = this.config.metric;
+      // The batch monitor's reference: the chart's first `baseline` windows, 5 with an explicit baseline.
+      const refWindows = typeof this.config.baseline === 'number' ? Math.max(2, this.config.baseline) : 5;
+      this.cbpe = {
+        k: K,
+        metric: metric === 'error_rate' || metric === 'f1' ? metric : 'accuracy',
+        reference: new CbpeReference(K, this.W, refWindows),
+        calibration: new Calibration(K, null),
+        method: 'none',
+        chart: new LiveChart(0),
+        scratch: new CbpeScratch(K),
+      };
+    }
     for (const f of this.features) {
       f.num = this.ring.numeric[f.name] ?? null;
       f.cat = this.ring.categorical[f.name] ?? null;
@@ -440,8 +582,8 @@ export class WindowAccumulator {
     this.pending.clear();
     this.references.clear();
     this.models.clear();
-    this.baselinePts = [];
-    this.recent = [];
+    const explicit = typeof this.config.baseline === 'object';
+    this.chart = new LiveChart(explicit ? 0 : Math.max(2, this.config.baseline as number));
     this.drifted.clear();
   }
 
@@ -492,6 +634,11 @@ export class WindowAccumulator {
     if (ring.predictedLabel) {
       unring(ring.predictedLabel, view.predictedLabel!, g0, n, R);
       unring(ring.truthLabel!, view.truthLabel!, g0, n, R);
+      if (ring.probabilities && this.cbpe) {
+        // Only the window's own rows are estimated: [end − W, end) of the ring, K values a row.
+        const K = this.cbpe.k;
+        unring(ring.probabilities, view.probabilities!.subarray((n - W) * K, n * K), (end - W) * K, W * K, R * K);
+      }
     } else {
       unring(ring.predictedValue!, view.predictedValue!, g0, n, R);
       unring(ring.truthValue!, view.truthValue!, g0, n, R);
@@ -551,9 +698,13 @@ export class WindowAccumulator {
       value,
       chart: null,
       closedBy,
+      estimatedAccuracy: null,
+      estimatedF1: null,
+      estimated: null,
     };
     const alerts: LiveAlert[] = [];
     if (value !== null) this.chartPoint(win, value, alerts);
+    if (this.cbpe && view.probabilities) this.estimate(win, view, n - W, n, alerts);
     this.driftAlerts(win, decisions, alerts);
     this.emit({ type: 'window', data: win });
     for (const a of alerts) this.emit({ type: 'alert', data: a });
@@ -561,55 +712,27 @@ export class WindowAccumulator {
 
   private chartPoint(win: LiveWindow, value: number, alerts: LiveAlert[]): void {
     const proportion = win.metric === 'accuracy' || win.metric === 'error_rate';
-    const point: ChartPoint = {
-      value,
-      seq: this.chartSeq++,
-      ...(proportion ? { n: win.labelled } : {}),
-      ...(win.start ? { start: win.start } : {}),
-      ...(win.end ? { end: win.end } : {}),
-    };
     const explicit = typeof this.config.baseline === 'object' ? this.config.baseline : null;
-    const k = explicit ? 0 : Math.max(2, this.config.baseline as number);
-    if (!explicit && this.baselinePts.length < k) {
-      // Limits come from the first k windows with the metric; until then there is no chart.
-      this.baselinePts.push(point);
-      return;
-    }
-    this.recent.push(point);
-    if (this.recent.length > RECENT_POINTS) this.recent.shift();
-    const pts = [...this.baselinePts, ...this.recent];
-    let chart;
-    try {
-      chart = buildControlChart(pts, {
+    const verdict = this.chart.add(
+      {
+        value,
+        ...(proportion ? { n: win.labelled } : {}),
+        ...(win.start ? { start: win.start } : {}),
+        ...(win.end ? { end: win.end } : {}),
+      },
+      {
         chart: proportion ? 'p' : 'individuals',
         sigma: this.config.sigma,
-        baseline: explicit ?? k,
+        baseline: explicit ?? this.chart.baseline.length,
         rules: this.config.rules,
         metric: win.metric,
         estimator: this.config.estimator,
         side: this.config.side ?? defaultSide(win.metric),
-      });
-    } catch {
-      return;
-    }
-    const last = pts.length - 1;
-    const limits = pointLimits(chart, last);
-    // A pattern counts only over consecutive chart points (the ring may have left a gap after the baseline).
-    const found = chart.violations.filter(
-      (v) => v.index === last && v.points.every((i) => pts[last].seq - pts[i].seq === last - i),
+      },
     );
-    win.chart = {
-      kind: chart.chart,
-      centre: chart.centre,
-      ucl: limits.ucl,
-      lcl: limits.lcl,
-      violations: found.map((v) => ({ rule: v.rule, side: v.side })),
-    };
-    for (const v of found) {
-      const where =
-        v.side === 'above'
-          ? `above the centre ${chart.centre.toFixed(3)}`
-          : `below the centre ${chart.centre.toFixed(3)}`;
+    if (!verdict) return;
+    win.chart = { kind: proportion ? 'p' : 'individuals', ...verdict };
+    for (const v of verdict.violations)
       alerts.push({
         model: this.model,
         version: win.version,
@@ -617,9 +740,92 @@ export class WindowAccumulator {
         rule: `we${v.rule}`,
         metric: win.metric,
         value,
-        message: `${win.metric} ${value.toFixed(3)} in live window ${win.index + 1}${win.end ? ` (to ${win.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${where}).`,
+        message: `${win.metric} ${value.toFixed(3)} in live window ${win.index + 1}${win.end ? ` (to ${win.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${sideText(v.side, verdict.centre)}).`,
       });
+  }
+
+  /**
+   * CBPE of the window `[start, end)` of the view, as the batch monitor: the first reference
+   * windows are kept until they are all in, then calibrated (checkCalibration on their labelled
+   * rows) and their estimates become the baseline of the estimate's individuals chart; every later
+   * window is estimated with that calibration and judged on that chart. A rule broken there alerts
+   * as `cbpe:we<n>` with `estimated: true`, whether or not any label came.
+   */
+  private estimate(win: LiveWindow, view: LogColumns, start: number, end: number, alerts: LiveAlert[]): void {
+    const cb = this.cbpe!;
+    const probs = view.probabilities!;
+    const pred = view.predictedLabel!;
+    let e: CbpeEstimate;
+    let calibration: LiveEstimate['calibration'] = cb.method;
+    let verdict: ChartVerdict | null = null;
+    const chartOptions: ControlChartOptions = {
+      // An individuals chart: the estimate is a mean of probabilities, not a count of successes.
+      chart: 'individuals',
+      sigma: this.config.sigma,
+      baseline: 0,
+      rules: this.config.rules,
+      metric: `${cb.metric} (estimated, CBPE)`,
+      estimator: this.config.estimator,
+      side: this.config.side ?? defaultSide(cb.metric),
+    };
+    if (cb.reference) {
+      cb.reference.add(probs, pred, view.truthLabel!, start);
+      if (!cb.reference.complete) {
+        // Not calibrated yet: the raw probabilities, said so.
+        e = estimateWindow(probs, pred, start, end, new Calibration(cb.k, null), cb.scratch);
+        calibration = 'pending';
+      } else {
+        const r = cb.reference.calibrate();
+        cb.reference = null;
+        cb.calibration = r.calibration;
+        cb.method = r.check.method;
+        calibration = cb.method;
+        e = r.estimates[r.estimates.length - 1];
+        const baseline: ControlChartInputPoint[] = [];
+        for (const est of r.estimates) {
+          const v = estimateOf(cb.metric, est);
+          if (v !== null) baseline.push({ value: v });
+        }
+        cb.chart.setBaseline(baseline);
+        // The last reference window's own point: its limits, never a violation (it is baseline).
+        if (baseline.length > 0) {
+          const limits = buildControlChartLimits(baseline, { ...chartOptions, baseline: baseline.length });
+          if (limits) verdict = { ...limits, violations: [] };
+        }
+      }
+    } else {
+      e = estimateWindow(probs, pred, start, end, cb.calibration, cb.scratch);
+      const value = estimateOf(cb.metric, e);
+      if (value !== null)
+        verdict = cb.chart.add(
+          { value, ...(win.start ? { start: win.start } : {}), ...(win.end ? { end: win.end } : {}) },
+          { ...chartOptions, baseline: cb.chart.baseline.length },
+        );
     }
+    if (e.rows === 0) return;
+    const value = estimateOf(cb.metric, e);
+    win.estimatedAccuracy = e.accuracy;
+    win.estimatedF1 = e.f1;
+    win.estimated = {
+      metric: cb.metric,
+      value,
+      rows: e.rows,
+      accuracyStdErr: e.accuracyStdErr,
+      calibration,
+      chart: verdict ? { kind: 'individuals', ...verdict } : null,
+    };
+    if (!verdict || value === null) return;
+    for (const v of verdict.violations)
+      alerts.push({
+        model: this.model,
+        version: win.version,
+        window: win.index,
+        rule: `cbpe:we${v.rule}`,
+        metric: cb.metric,
+        value,
+        message: `Estimated ${cb.metric} ${value.toFixed(3)} in live window ${win.index + 1}${win.end ? ` (to ${win.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${sideText(v.side, verdict.centre)}); CBPE from the model's probabilities, ${win.labelled} of ${win.count} rows labelled.`,
+        estimated: true,
+      });
   }
 
   /** A feature's drift alerts when it starts drifting (by its test and threshold), not again while it stays drifted. */
@@ -648,6 +854,23 @@ export class WindowAccumulator {
       if (drifted) this.drifted.add(name);
       else this.drifted.delete(name);
     }
+  }
+}
+
+function sideText(side: 'above' | 'below', centre: number): string {
+  return `${side} the centre ${centre.toFixed(3)}`;
+}
+
+/** The limits of a chart's last point (null when no chart can be built). */
+function buildControlChartLimits(
+  points: readonly ControlChartInputPoint[],
+  options: ControlChartOptions,
+): { centre: number; ucl: number; lcl: number } | null {
+  try {
+    const chart = buildControlChart(points, options);
+    return { centre: chart.centre, ...pointLimits(chart, points.length - 1) };
+  } catch {
+    return null;
   }
 }
 

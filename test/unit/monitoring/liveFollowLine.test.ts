@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { windowLine } from '../../../server/cli/commands/monitor';
+import type { LiveWindow } from '../../../server/engine/monitoring/live/window';
+
+const base: LiveWindow = {
+  model: 'weather',
+  index: 6,
+  start: null,
+  end: '2026-01-01T00:00:00.000Z',
+  count: 100,
+  labelled: 0,
+  version: '1.1.0',
+  accuracy: null,
+  mae: null,
+  rmse: null,
+  distribution: { sun: 100 },
+  meanPrediction: null,
+  driftMethod: 'auto',
+  driftTests: { temp_max: 'ks', season: 'chisquare', '(predictions)': 'chisquare' },
+  driftWindow: 100,
+  drifted: [],
+  drift: { temp_max: 0.12, season: 3.5 },
+  predictionDrift: 1.2,
+  p50LatencyMs: 0.8,
+  metric: 'accuracy',
+  value: null,
+  chart: null,
+  closedBy: 'next-window',
+  estimatedAccuracy: 0.71,
+  estimatedF1: 0.6,
+  estimated: {
+    metric: 'accuracy',
+    value: 0.71,
+    rows: 100,
+    accuracyStdErr: 0.04,
+    calibration: 'none',
+    chart: { kind: 'individuals', centre: 0.9, ucl: 0.95, lcl: 0.85, violations: [{ rule: 1, side: 'below' }] },
+  },
+};
+
+test('modelops monitor --follow prints the test each feature got, not auto, and the CBPE estimate', () => {
+  const line = windowLine(base);
+  assert.doesNotMatch(line, /auto/);
+  assert.match(line, /drift temp_max ks 0\.1200, season chisquare 3\.5000;/);
+  assert.match(line, /estimated accuracy 0\.7100 \[0\.8500, 0\.9500\] rule 1;/);
+  // One test for every feature is named once.
+  const ks = windowLine({ ...base, drift: { temp_max: 0.12, wind: 0.3 }, driftTests: { temp_max: 'ks', wind: 'ks' } });
+  assert.match(ks, /drift \(ks\) temp_max 0\.1200, wind 0\.3000;/);
+});
