@@ -53,7 +53,8 @@ export interface MonitorParams {
 }
 
 /** Windows, the control chart (ready for the chart webview), drift and the alerts this run raised. */
-export const monitor = request<MonitorParams, MonitorResult>('modelops/deploy/monitor');
+// windowTable is the engine's in-process view of the windows; it is not serialised.
+export const monitor = request<MonitorParams, Omit<MonitorResult, 'windowTable'>>('modelops/deploy/monitor');
 
 export interface SetTokenParams {
   /** The secret's name: a target's tokenSecret, else the target's name. */

@@ -45,6 +45,7 @@ import {
   type LogColumns,
   type LogFeature,
 } from './readLog';
+import { F64, I32 } from './log/columns';
 import { kthSmallest } from './select';
 
 /**
@@ -141,7 +142,10 @@ export interface MonitorResult {
   /** Predictions after the last complete window. */
   pending: number;
   labelled: number;
+  /** The windows as objects, built on first read from `windowTable`. */
   windows: MonitorWindow[];
+  /** The same windows as columns (not serialised): for callers that need a few of them or a series. */
+  windowTable?: WindowTable;
   chart: ControlChartData | null;
   /** Window index of each chart point. */
   chartWindows: number[];
@@ -196,6 +200,194 @@ export interface MonitorOptions {
   trusted?: boolean;
   /** Columns, task, labels and profile of a version (default: the registered artifact through the model runtime). */
   manifestFor?: (version: string) => Promise<MonitoredModel | null>;
+}
+
+const NULL_ACCURACY = 1;
+const NULL_MAE = 2;
+const NULL_RMSE = 4;
+const NULL_MEAN = 8;
+const NULL_P50 = 16;
+const HAS_EST_ACC = 32;
+const NULL_EST_ACC = 64;
+const HAS_EST_F1 = 128;
+const NULL_EST_F1 = 256;
+
+/**
+ * The scored windows of a run as columns: a few numbers per window (plus its distribution and
+ * drift scores as flat lists), so a 10M-prediction log's 100,000 windows cost a few MB, not one
+ * object each. `at` builds a window's MonitorWindow when it is wanted.
+ */
+export class WindowTable {
+  /** Window index of row 0 (older windows are dropped with `lastWindows`). */
+  first = 0;
+  private readonly t0 = new F64();
+  private readonly t1 = new F64();
+  private readonly count = new I32();
+  private readonly labelled = new I32();
+  private readonly version = new I32();
+  private readonly nulls = new I32();
+  private readonly accuracy = new F64();
+  private readonly mae = new F64();
+  private readonly rmse = new F64();
+  private readonly meanPrediction = new F64();
+  private readonly predictionDrift = new F64();
+  private readonly p50 = new F64();
+  private readonly estAccuracy = new F64();
+  private readonly estF1 = new F64();
+  /** Distribution and drift entries of each window: from its start to the next window's. */
+  private readonly distStart = new I32();
+  private readonly distKey = new I32();
+  private readonly distCount = new I32();
+  private readonly driftStart = new I32();
+  private readonly driftKey = new I32();
+  private readonly driftValue = new F64();
+  /** Version names, labels and drift column names, each stored once. */
+  private readonly names: string[] = [];
+  private readonly nameCode = new Map<string, number>();
+
+  get length(): number {
+    return this.t0.length;
+  }
+
+  private code(name: string): number {
+    let c = this.nameCode.get(name);
+    if (c === undefined) {
+      c = this.names.length;
+      this.names.push(name);
+      this.nameCode.set(name, c);
+    }
+    return c;
+  }
+
+  push(w: MonitorWindow): void {
+    if (this.length === 0) this.first = w.index;
+    this.t0.push(w.start === null ? NaN : Date.parse(w.start));
+    this.t1.push(w.end === null ? NaN : Date.parse(w.end));
+    this.count.push(w.count);
+    this.labelled.push(0);
+    this.version.push(this.code(w.version));
+    this.nulls.push(0);
+    this.accuracy.push(0);
+    this.mae.push(0);
+    this.rmse.push(0);
+    this.meanPrediction.push(w.meanPrediction ?? 0);
+    this.predictionDrift.push(w.predictionDrift);
+    this.p50.push(w.p50LatencyMs ?? 0);
+    this.estAccuracy.push(0);
+    this.estF1.push(0);
+    this.distStart.push(this.distKey.length);
+    for (const [k, v] of Object.entries(w.distribution)) {
+      this.distKey.push(this.code(k));
+      this.distCount.push(v);
+    }
+    this.driftStart.push(this.driftKey.length);
+    for (const [k, v] of Object.entries(w.drift)) {
+      this.driftKey.push(this.code(k));
+      this.driftValue.push(v);
+    }
+    this.setLabels(this.length - 1, w);
+    this.nulls.data[this.length - 1] |=
+      (w.meanPrediction === null ? NULL_MEAN : 0) | (w.p50LatencyMs === null ? NULL_P50 : 0);
+  }
+
+  /** The labelled metrics of row i (`labelStats` output). */
+  setLabels(i: number, w: Pick<MonitorWindow, 'labelled' | 'accuracy' | 'mae' | 'rmse'>): void {
+    this.labelled.data[i] = w.labelled;
+    this.accuracy.data[i] = w.accuracy ?? 0;
+    this.mae.data[i] = w.mae ?? 0;
+    this.rmse.data[i] = w.rmse ?? 0;
+    const keep = this.nulls.data[i] & ~(NULL_ACCURACY | NULL_MAE | NULL_RMSE);
+    this.nulls.data[i] =
+      keep |
+      (w.accuracy === null ? NULL_ACCURACY : 0) |
+      (w.mae === null ? NULL_MAE : 0) |
+      (w.rmse === null ? NULL_RMSE : 0);
+  }
+
+  /** The CBPE estimate of the window with this index. */
+  setEstimate(index: number, accuracy: number | null, f1: number | null): void {
+    const i = index - this.first;
+    this.estAccuracy.data[i] = accuracy ?? 0;
+    this.estF1.data[i] = f1 ?? 0;
+    this.nulls.data[i] |=
+      HAS_EST_ACC | HAS_EST_F1 | (accuracy === null ? NULL_EST_ACC : 0) | (f1 === null ? NULL_EST_F1 : 0);
+  }
+
+  /** Row of a window index, or −1 when it is not held. */
+  rowOf(index: number): number {
+    const i = index - this.first;
+    return i >= 0 && i < this.length ? i : -1;
+  }
+
+  labelledOf(i: number): number {
+    return this.labelled.data[i];
+  }
+
+  versionOf(i: number): string {
+    return this.names[this.version.data[i]];
+  }
+
+  /** Drops the first n rows (`lastWindows`). */
+  discard(n: number): void {
+    if (n <= 0) return;
+    const cut = (starts: I32, keys: I32, values: I32 | F64) => {
+      const off = n < starts.length ? starts.data[n] : keys.length;
+      keys.discard(off);
+      values.discard(off);
+      starts.discard(n);
+      for (let k = 0; k < starts.length; k++) starts.data[k] -= off;
+    };
+    cut(this.distStart, this.distKey, this.distCount);
+    cut(this.driftStart, this.driftKey, this.driftValue);
+    for (const c of [this.t0, this.t1, this.count, this.labelled, this.version, this.nulls, this.accuracy, this.mae])
+      c.discard(n);
+    for (const c of [this.rmse, this.meanPrediction, this.predictionDrift, this.p50, this.estAccuracy, this.estF1])
+      c.discard(n);
+    this.first += n;
+  }
+
+  /** Row i as a MonitorWindow (a new object each call). */
+  at(i: number): MonitorWindow {
+    const nulls = this.nulls.data[i];
+    const t0 = this.t0.data[i];
+    const t1 = this.t1.data[i];
+    const distribution: Record<string, number> = {};
+    const dEnd = i + 1 < this.length ? this.distStart.data[i + 1] : this.distKey.length;
+    for (let k = this.distStart.data[i]; k < dEnd; k++)
+      distribution[this.names[this.distKey.data[k]]] = this.distCount.data[k];
+    const drift: Record<string, number> = {};
+    const fEnd = i + 1 < this.length ? this.driftStart.data[i + 1] : this.driftKey.length;
+    for (let k = this.driftStart.data[i]; k < fEnd; k++)
+      drift[this.names[this.driftKey.data[k]]] = this.driftValue.data[k];
+    const w: MonitorWindow = {
+      index: this.first + i,
+      start: Number.isFinite(t0) ? new Date(t0).toISOString() : null,
+      end: Number.isFinite(t1) ? new Date(t1).toISOString() : null,
+      count: this.count.data[i],
+      labelled: this.labelled.data[i],
+      version: this.names[this.version.data[i]],
+      accuracy: nulls & NULL_ACCURACY ? null : this.accuracy.data[i],
+      mae: nulls & NULL_MAE ? null : this.mae.data[i],
+      rmse: nulls & NULL_RMSE ? null : this.rmse.data[i],
+      distribution,
+      meanPrediction: nulls & NULL_MEAN ? null : this.meanPrediction.data[i],
+      drift,
+      predictionDrift: this.predictionDrift.data[i],
+      p50LatencyMs: nulls & NULL_P50 ? null : this.p50.data[i],
+    };
+    if (nulls & HAS_EST_ACC) w.estimatedAccuracy = nulls & NULL_EST_ACC ? null : this.estAccuracy.data[i];
+    if (nulls & HAS_EST_F1) w.estimatedF1 = nulls & NULL_EST_F1 ? null : this.estF1.data[i];
+    return w;
+  }
+
+  /** Every window, built one at a time (none is kept). */
+  *[Symbol.iterator](): IterableIterator<MonitorWindow> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
+
+  toArray(): MonitorWindow[] {
+    return Array.from(this);
+  }
 }
 
 const RULE_TEXT: Record<number, string> = {
@@ -319,7 +511,14 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   // Streaming: a window is scored (drift, distribution, latency) when its last row is read and
   // gets its labelled metrics once no more feedback can reach it (its end is `pendingRows` rows
   // back, or the log ended); rows are then discarded. See docs/monitoring.md.
-  const windows: MonitorWindow[] = [];
+  const windows = new WindowTable();
+  /** Receives `labelStats` of the window being finalised. */
+  const labelled: Pick<MonitorWindow, 'labelled' | 'accuracy' | 'mae' | 'rmse'> = {
+    labelled: 0,
+    accuracy: null,
+    mae: null,
+    rmse: null,
+  };
   const scratch = new WindowScratch(windowSize);
   const cbpe = wantProbs ? new CbpeStore(K, windowSize, keepLast || refCount, keepLast > 0) : null;
   let nextClose = 0;
@@ -329,11 +528,13 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   let base = 0;
   let total = 0;
   let feedback: FeedbackCounts = { applied: 0, late: 0, unmatched: 0 };
-  const finalize = (c: LogColumns, w: MonitorWindow) => {
-    const start = w.index * windowSize;
-    labelStats(c, task, start - base, start - base + windowSize, w);
+  const finalize = (c: LogColumns, row: number) => {
+    const index = windows.first + row;
+    const start = index * windowSize;
+    labelStats(c, task, start - base, start - base + windowSize, labelled as MonitorWindow);
+    windows.setLabels(row, labelled);
     if (cbpe && c.probabilities && c.predictedLabel && c.truthLabel)
-      cbpe.finalized(c.probabilities, c.predictedLabel, c.truthLabel, start - base, w);
+      cbpe.finalized(c.probabilities, c.predictedLabel, c.truthLabel, start - base, index, windows);
   };
   const onBlock = async (b: LogBlock) => {
     cols = b.cols;
@@ -361,13 +562,12 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     }
     // Windows no feedback can reach any more get their labelled metrics.
     const finalUpTo = b.done ? Infinity : total - pendingRows;
-    for (; nextFinal < nextClose && (nextFinal + 1) * windowSize <= finalUpTo; nextFinal++)
-      finalize(cols, windows[finalAt++]);
+    for (; nextFinal < nextClose && (nextFinal + 1) * windowSize <= finalUpTo; nextFinal++) finalize(cols, finalAt++);
     if (keepLast && finalAt > keepLast) {
       // Only the last N windows are reported: older ones are dropped once scored.
       const drop = Math.min(finalAt, windows.length - keepLast);
       if (drop > 0) {
-        windows.splice(0, drop);
+        windows.discard(drop);
         finalAt -= drop;
       }
     }
@@ -380,9 +580,9 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   cols = retained;
   primaryRef ??= buildReference(primary, retained, choice, legacy);
   const totalWindows = Math.floor(total / windowSize);
-  if (keepLast && windows.length > keepLast) windows.splice(0, windows.length - keepLast);
+  if (keepLast && windows.length > keepLast) windows.discard(windows.length - keepLast);
   let labelledTotal = 0;
-  for (const w of windows) labelledTotal += w.labelled;
+  for (let i = 0; i < windows.length; i++) labelledTotal += windows.labelledOf(i);
 
   const metric = chartCfg.metric;
   const estimated = cbpe ? cbpe.estimate(windows, metric, chartCfg, style) : null;
@@ -441,7 +641,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   // Drift summary: the latest window against its version's reference.
   let drift: DriftSummary | null = null;
   if (windows.length > 0) {
-    const last = windows[windows.length - 1];
+    const last = windows.at(windows.length - 1);
     const ref = (await referenceFor(last.version)) ?? primaryRef;
     // The rows of the last window's drift window are still retained (indices from `base`).
     const cols = retained;
@@ -480,15 +680,22 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     options.alert === false
       ? []
       : await raiseAlerts(options, target, model, windows, chart, chartWindows, drift, metric, estimated);
-  return {
+  // Windows are objects only when a caller reads them (a 10M log has 100,000); `windowTable` has them as columns.
+  let list: MonitorWindow[] | null = null;
+  const result: MonitorResult = {
     target,
     model,
-    version: windows.length ? windows[windows.length - 1].version : primaryVersion,
+    version: windows.length ? windows.versionOf(windows.length - 1) : primaryVersion,
     window: windowSize,
     totalPredictions: total,
     pending: total - totalWindows * windowSize,
     labelled: labelledTotal,
-    windows,
+    get windows(): MonitorWindow[] {
+      return (list ??= windows.toArray());
+    },
+    set windows(v: MonitorWindow[]) {
+      list = v;
+    },
     chart,
     chartWindows,
     chartNote,
@@ -500,6 +707,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     feedback,
     elapsedMs: Math.round((performance.now() - t0) * 10) / 10,
   };
+  Object.defineProperty(result, 'windowTable', { value: windows, enumerable: false });
+  return result;
 }
 
 function metricOf(w: MonitorWindow, metric: string): number | null {
@@ -837,7 +1046,14 @@ class CbpeStore {
   }
 
   /** A window got its labels: keep its rows while they may be reference rows, else estimate it. */
-  finalized(probs: Float32Array, pred: Int32Array, truth: Int32Array, start: number, w: MonitorWindow): void {
+  finalized(
+    probs: Float32Array,
+    pred: Int32Array,
+    truth: Int32Array,
+    start: number,
+    index: number,
+    windows: WindowTable,
+  ): void {
     const W = this.windowSize;
     if (this.ring || this.held.length < this.capacity) {
       if (this.held.length === this.capacity) {
@@ -851,13 +1067,12 @@ class CbpeStore {
       this.probs.set(probs.subarray(start * this.k, (start + W) * this.k), at * this.k);
       this.pred.set(pred.subarray(start, start + W), at);
       this.truth.set(truth.subarray(start, start + W), at);
-      this.held.push(w.index);
+      this.held.push(index);
       if (!this.ring && this.held.length === this.capacity) this.calibrate(this.capacity);
       return;
     }
     const e = estimateWindow(probs, pred, start, start + W, this.calibration!, this.scratch);
-    w.estimatedAccuracy = e.accuracy;
-    w.estimatedF1 = e.f1;
+    windows.setEstimate(index, e.accuracy, e.f1);
   }
 
   private calibrate(refWindows: number): void {
@@ -874,7 +1089,7 @@ class CbpeStore {
   }
 
   estimate(
-    windows: MonitorWindow[],
+    windows: WindowTable,
     metric: string,
     chartCfg: MonitorConfig['controlChart'],
     style: { estimator: SigmaEstimator; side: RuleSide },
@@ -882,10 +1097,8 @@ class CbpeStore {
     if (windows.length === 0) return null;
     const refWindows = Math.min(windows.length, this.capacity);
     if (this.ring || !this.calibration) this.calibrate(refWindows);
-    const byIndex = new Map(windows.map((w) => [w.index, w]));
     this.held.forEach((index, j) => {
-      const w = byIndex.get(index);
-      if (!w) return;
+      if (windows.rowOf(index) < 0) return;
       const e = estimateWindow(
         this.probs,
         this.pred,
@@ -894,15 +1107,14 @@ class CbpeStore {
         this.calibration!,
         this.scratch,
       );
-      w.estimatedAccuracy = e.accuracy;
-      w.estimatedF1 = e.f1;
+      windows.setEstimate(index, e.accuracy, e.f1);
     });
     return cbpeChart(windows, refWindows, this.check!, metric, chartCfg, style);
   }
 }
 
 function cbpeChart(
-  windows: MonitorWindow[],
+  windows: WindowTable,
   refWindows: number,
   check: CalibrationCheck,
   metric: string,
@@ -1121,7 +1333,7 @@ async function raiseAlerts(
   options: MonitorOptions,
   target: string,
   model: string,
-  windows: MonitorWindow[],
+  windows: WindowTable,
   chart: ControlChartData | null,
   chartWindows: number[],
   drift: DriftSummary | null,
@@ -1130,10 +1342,9 @@ async function raiseAlerts(
 ): Promise<MonitorAlert[]> {
   const { registry } = options;
   const wanted: Array<{ version: string; rule: string; metric: string; message: string; estimated?: true }> = [];
-  const byIndex = new Map(windows.map((w) => [w.index, w]));
   const ruleAlerts = (c: ControlChartData, at: number[], what: string, estimate: boolean) => {
     for (const v of c.violations) {
-      const w = byIndex.get(at[v.index])!;
+      const w = windows.at(windows.rowOf(at[v.index]));
       const value = c.values[v.index];
       const limit =
         v.side === 'above' ? `above the centre ${c.centre.toFixed(3)}` : `below the centre ${c.centre.toFixed(3)}`;
@@ -1150,7 +1361,7 @@ async function raiseAlerts(
   if (chart) ruleAlerts(chart, chartWindows, metric, false);
   if (estimated?.chart) ruleAlerts(estimated.chart, estimated.chartWindows, estimated.metric, true);
   if (drift && windows.length > 0) {
-    const last = windows[windows.length - 1];
+    const last = windows.at(windows.length - 1);
     for (const f of drift.features) {
       if (!f.drifted) continue;
       wanted.push({

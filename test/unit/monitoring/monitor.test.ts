@@ -13,6 +13,7 @@ import { targetStoreDir } from '../../../server/engine/deploy';
 import { monitor, sendWebhook } from '../../../server/engine/monitoring';
 import { psiNumeric, ks2samp, defaultThreshold } from '../../../server/engine/drift';
 import { makeBundle, makeRows, inferBody, tempDir, LABELS } from '../serving/fixtures';
+import { serverFeedback, serverPrediction } from './logLines';
 
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
@@ -265,8 +266,26 @@ test('1,000,000 logged predictions: windows, SPC and drift well under the budget
   for (let i = 0; i < 100_000; i++) {
     const t = (i % 300) / 10;
     parts.push(
-      `{"type":"prediction","id":"q${i}","time":"2026-01-01T00:00:00.000Z","version":"1.0.0","latencyMs":0.8,"inputs":{"temp_max":[${t},${t + 1},${t + 2},${t},${t},${t},${t},${t},${t},${t}],"wind":[1,2,3,4,5,6,7,1,2,3],"season":["summer","winter","summer","winter","summer","winter","summer","winter","summer","winter"]},"outputs":{"label":["rain","sun","fog","rain","sun","fog","rain","sun","fog","rain"],"probabilities":[[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3],[0.2,0.5,0.3]]}}\n`,
-      `{"type":"feedback","id":"q${i}","time":"2026-01-01T00:00:00.000Z","labels":["rain","sun","sun","rain","sun","fog","rain","sun","fog","rain"]}\n`,
+      serverPrediction({
+        id: `q${i}`,
+        time: '2026-01-01T00:00:00.000Z',
+        version: '1.0.0',
+        latencyMs: 0.8,
+        inputs: {
+          temp_max: [t, t + 1, t + 2, t, t, t, t, t, t, t],
+          wind: [1, 2, 3, 4, 5, 6, 7, 1, 2, 3],
+          season: Array.from({ length: 10 }, (_, k) => (k % 2 ? 'winter' : 'summer')),
+        },
+        outputs: {
+          label: Array.from({ length: 10 }, (_, k) => ['rain', 'sun', 'fog'][k % 3]),
+          probabilities: Array.from({ length: 10 }, () => [0.2, 0.5, 0.3]),
+        },
+      }) + '\n',
+      serverFeedback({
+        id: `q${i}`,
+        time: '2026-01-01T00:00:00.000Z',
+        labels: ['rain', 'sun', 'sun', 'rain', 'sun', 'fog', 'rain', 'sun', 'fog', 'rain'],
+      }) + '\n',
     );
   }
   writeFileSync(join(dir, 'predictions.jsonl'), parts.join(''));

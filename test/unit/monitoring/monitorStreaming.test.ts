@@ -7,6 +7,7 @@ import type { ModelOpsConfig } from '../../../server/engine/config/types';
 import { monitor, type MonitoredModel, type MonitorResult } from '../../../server/engine/monitoring/monitor';
 import { readPredictionLog } from '../../../server/engine/monitoring/readLog';
 import { makeBundle, tempDir } from '../serving/fixtures';
+import { serverFeedback, serverPrediction } from './logLines';
 
 // Monitoring streams the log: windows are scored as rows arrive, get their labels once no more
 // feedback can reach them, and rows are discarded. These tests check that the result does not
@@ -67,8 +68,7 @@ function writeLog(dir: string, requests: number, delay: (q: number) => number): 
       return p;
     });
     lines.push(
-      JSON.stringify({
-        type: 'prediction',
+      serverPrediction({
         id: `r${q}`,
         time: new Date(Date.UTC(2026, 0, 1) + q * 1000).toISOString(),
         version: '1.0.0',
@@ -82,8 +82,7 @@ function writeLog(dir: string, requests: number, delay: (q: number) => number): 
     );
     if (q % 7 !== 6) {
       const at = q + delay(q);
-      const fb = JSON.stringify({
-        type: 'feedback',
+      const fb = serverFeedback({
         id: `r${q}`,
         time: '2026-01-02T00:00:00.000Z',
         labels: rows.map((i) => LABELS[(i * 7 + (i % 4 === 0 ? 1 : 0)) % 3]),
@@ -217,7 +216,7 @@ test('feedback beyond the pending bound is counted late and ignored; within it, 
     // Feedback for an id never predicted is unmatched.
     writeFileSync(
       join(logDir, 'predictions.1.jsonl'),
-      JSON.stringify({ type: 'feedback', id: 'nobody', time: '2026-01-01T00:00:00.000Z', labels: ['A'] }) + '\n',
+      serverFeedback({ id: 'nobody', time: '2026-01-01T00:00:00.000Z', labels: ['A'] }) + '\n',
     );
     assert.equal((await run(5000)).feedback.unmatched, 1);
   } finally {

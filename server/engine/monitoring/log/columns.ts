@@ -1,0 +1,206 @@
+/**
+ * The column types of a read prediction log: growable typed-array columns, the string ↔ code
+ * dictionaries, and what a read returns (`LogColumns`, streamed as `LogBlock`s).
+ */
+
+type TypedColumn = Float64Array | Float32Array | Int32Array;
+
+/** A growable typed-array column: doubling pushes, a view of what is filled, streaming discards. */
+export class Column<T extends TypedColumn> {
+  data: T;
+  length = 0;
+  constructor(private readonly make: (n: number) => T) {
+    this.data = make(1024);
+  }
+  push(v: number): void {
+    if (this.length === this.data.length) this.grow(this.data.length * 2);
+    this.data[this.length++] = v;
+  }
+  /** Room for n more values, so a caller can write `data[length++]` without a check per value. */
+  reserve(n: number): void {
+    if (this.length + n > this.data.length) this.grow(Math.max(this.data.length * 2, this.length + n));
+  }
+  view(): T {
+    return this.data.subarray(0, this.length) as T;
+  }
+  /** Drops the first n values (streaming: rows no window needs any more). */
+  discard(n: number): void {
+    this.data.copyWithin(0, n, this.length);
+    this.length -= n;
+  }
+  private grow(size: number): void {
+    const d = this.make(size);
+    d.set(this.data);
+    this.data = d;
+  }
+}
+
+export class F64 extends Column<Float64Array> {
+  constructor() {
+    super((n) => new Float64Array(n));
+  }
+}
+export class F32 extends Column<Float32Array> {
+  constructor() {
+    super((n) => new Float32Array(n));
+  }
+}
+export class I32 extends Column<Int32Array> {
+  constructor() {
+    super((n) => new Int32Array(n));
+  }
+}
+
+/** String ↔ small integer, for categories, labels and versions. */
+export class Dictionary {
+  readonly values: string[] = [];
+  private index = new Map<string, number>();
+  /** The code last found in place: a column often repeats its value. */
+  private hint = 0;
+  constructor(initial: readonly string[] = []) {
+    for (const v of initial) this.code(v);
+  }
+  code(v: string): number {
+    let c = this.index.get(v);
+    if (c === undefined) {
+      c = this.values.length;
+      this.values.push(v);
+      this.index.set(v, c);
+    }
+    return c;
+  }
+  /** The code of a value, without adding it; −1 when unknown. */
+  lookup(v: string): number {
+    return this.index.get(v) ?? -1;
+  }
+  /**
+   * The code of `text[at, at + len)` when it is a known value, compared in place so the common
+   * case slices no string and hashes nothing; −1 when unknown, or when there are too many
+   * values to compare one by one (then the caller slices and uses `code` or `lookup`).
+   */
+  find(text: string, at: number, len: number): number {
+    const vals = this.values;
+    const h = this.hint;
+    if (h < vals.length && vals[h].length === len && matchAt(text, at, vals[h])) return h;
+    if (vals.length > 32) return -1;
+    const first = text.charCodeAt(at);
+    for (let k = 0; k < vals.length; k++) {
+      const v = vals[k];
+      if (v.length === len && v.charCodeAt(0) === first && matchAt(text, at, v)) {
+        this.hint = k;
+        return k;
+      }
+    }
+    return -1;
+  }
+}
+
+export interface LogColumns {
+  /** Rows read. */
+  count: number;
+  /** Numeric features: values (NaN when missing). Categorical: codes into `dictionaries` (−1 missing). */
+  numeric: Record<string, Float64Array>;
+  categorical: Record<string, Int32Array>;
+  dictionaries: Record<string, Dictionary>;
+  /** Classification: predicted label codes into `labels`; regression: predicted values. */
+  predictedLabel: Int32Array | null;
+  predictedValue: Float64Array | null;
+  /** Truth from feedback: label codes (−1 none) or values (NaN none). */
+  truthLabel: Int32Array | null;
+  truthValue: Float64Array | null;
+  labels: Dictionary;
+  /** Version code per row into `versions`. */
+  version: Int32Array;
+  versions: Dictionary;
+  /** Request time per row (ms since epoch). */
+  time: Float64Array;
+  latencyMs: Float64Array;
+  /** Lines that could not be parsed (skipped). */
+  badLines: number;
+  /**
+   * Classification with `probabilities` asked for: row i's class probabilities at
+   * [i·K, (i + 1)·K), K = the label order's length, in that order; NaN where the line had none
+   * (or not K of them). Null otherwise.
+   */
+  probabilities: Float32Array | null;
+}
+
+export interface ReadLogOptions {
+  /** Also read the logged class probabilities (CBPE needs them); they are skipped otherwise. */
+  probabilities?: boolean;
+  /**
+   * Streaming: `onBlock` is called after each chunk of the log (and once at the end) with the
+   * rows read and not yet discarded; it discards the rows it no longer needs, so memory stays
+   * bounded whatever the log's length. Feedback is joined as it is read, to requests among the
+   * latest `pendingRows` rows (see `FeedbackCounts`).
+   */
+  stream?: {
+    pendingRows: number;
+    onBlock: (block: LogBlock) => void | Promise<void>;
+    /** Read size (default 4 MB; tests use less to get many blocks). */ chunkBytes?: number;
+  };
+}
+
+/** What happened to feedback lines in a streamed read. */
+export interface FeedbackCounts {
+  /** Joined to their request's rows. */
+  applied: number;
+  /** For a request read more than `pendingRows` rows earlier: late, ignored. */
+  late: number;
+  /** For an id not among the pending requests (never predicted, predicted later in the log, or evicted long ago). */
+  unmatched: number;
+}
+
+/** The retained rows of a streamed read: row i of `cols` is row `base + i` of the log. */
+export interface LogBlock {
+  cols: LogColumns;
+  base: number;
+  /** Rows read so far. */
+  total: number;
+  /** True on the last call (the whole log is read). */
+  done: boolean;
+  feedback: FeedbackCounts;
+  /** Request ids held for feedback (bounded by the pending rows, not the log). */
+  pendingIds: number;
+  /**
+   * Forgets rows before log row `upTo` (clamped so rows that may still get feedback stay).
+   * `cols` views are stale afterwards.
+   */
+  discard(upTo: number): void;
+}
+
+export const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/** `text.startsWith(t, at)` as a loop the JIT inlines: cheaper than the builtin call for short keys. */
+export function matchAt(text: string, at: number, t: string): boolean {
+  if (at + t.length > text.length) return false;
+  for (let k = 0; k < t.length; k++) if (text.charCodeAt(at + k) !== t.charCodeAt(k)) return false;
+  return true;
+}
+
+export const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** FNV-1a over UTF-16 code units, the same whether taken in place by the scanner or from a string. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < s.length; k++) h = Math.imul(h ^ s.charCodeAt(k), 0x01000193);
+  return h;
+}
+
+/**
+ * A logged input column: numeric ones are read as numbers; categorical and date (text) ones as
+ * codes into a dictionary seeded with the known categories, when there are any.
+ */
+export interface LogFeature {
+  name: string;
+  kind: 'numeric' | 'categorical' | 'date';
+  categories?: readonly string[];
+}
+
+/** How many lines each path read: the server's own lines should all be `fast`. */
+export interface LineStats {
+  /** Read by the scanner of the server's line shape. */
+  fast: number;
+  /** Handed to JSON.parse (another shape, escapes, or not JSON: those are also `badLines`). */
+  fallback: number;
+}

@@ -1,0 +1,262 @@
+/**
+ * A scanner for the exact shape the model server writes (serving/logLine.ts: JSON.stringify's
+ * key order, no spaces), so the common line costs no JSON.parse. Any surprise (escapes, other
+ * key order, malformed text) returns false with every column as it was, and the line goes
+ * through JSON.parse instead (jsonLine.ts), so it only has to be right when it says it is.
+ */
+import { matchAt } from './columns';
+import { LineCursor, TimeParser } from './cursor';
+import type { FeedbackJoin } from './feedback';
+import type { RowStore } from './store';
+
+export class ServerLineScanner {
+  private readonly sc = new LineCursor();
+  private readonly times = new TimeParser();
+  /** Which inputs the line carried. */
+  private readonly filled: Uint8Array;
+  /** Regression feedback values of the line being scanned. */
+  private values: Array<string | number> = [];
+
+  constructor(
+    private readonly store: RowStore,
+    private readonly join: FeedbackJoin,
+  ) {
+    this.filled = new Uint8Array(store.inputs.length);
+  }
+
+  /** Reads `text[a, b)` (one line); false when it is not of the server's plain shape. */
+  line(text: string, a: number, b: number): boolean {
+    const sc = this.sc;
+    sc.s = text;
+    sc.i = a;
+    sc.end = b;
+    if (sc.lit('{"type":"feedback","id":"')) return this.feedback(b);
+    if (!sc.lit('{"type":"prediction","id":"')) return false;
+    return this.prediction(text, b);
+  }
+
+  private feedback(b: number): boolean {
+    const sc = this.sc;
+    const id = sc.hashedStr();
+    const hash = sc.hash;
+    if (id === null || !sc.lit(',"time":"') || sc.str() === null || !sc.lit(',"labels":[')) return false;
+    if (this.store.task === 'classification') return this.feedbackCodes(id, hash, b);
+    this.values = [];
+    if (!this.stringArray() || !sc.lit('}') || sc.i !== b) return false;
+    this.join.addRaw(id, this.values);
+    return true;
+  }
+
+  /** A JSON array of plain strings into `values`; false on anything else. */
+  private stringArray(): boolean {
+    const sc = this.sc;
+    const text = sc.s;
+    if (text.charCodeAt(sc.i) === 93) {
+      sc.i++;
+      return true;
+    }
+    for (;;) {
+      if (text.charCodeAt(sc.i) !== 34) return false;
+      sc.i++;
+      const v = sc.str();
+      if (v === null) return false;
+      this.values.push(v);
+      const d = text.charCodeAt(sc.i++);
+      if (d === 93) return true;
+      if (d !== 44) return false;
+    }
+  }
+
+  /** A feedback line's labels as codes (classification); false leaves everything as it was. */
+  private feedbackCodes(id: string, hash: number, b: number): boolean {
+    const { sc, join } = this;
+    const labels = this.store.labels;
+    const text = sc.s;
+    const codes = join.codes;
+    const start = codes.length;
+    const pending = join.pendingLabels.length;
+    if (text.charCodeAt(sc.i) === 93) sc.i++;
+    else {
+      for (;;) {
+        if (text.charCodeAt(sc.i) !== 34) return join.dropCodes(start, pending);
+        sc.i++;
+        const q = sc.strEnd();
+        if (q < 0) return join.dropCodes(start, pending);
+        let c = labels.find(text, sc.i, q - sc.i);
+        if (c < 0) {
+          const v = text.slice(sc.i, q);
+          c = labels.lookup(v);
+          if (c < 0) {
+            c = -2 - join.pendingLabels.length;
+            join.pendingLabels.push(v);
+          }
+        }
+        codes.push(c);
+        sc.i = q + 1;
+        const d = text.charCodeAt(sc.i++);
+        if (d === 93) break;
+        if (d !== 44) return join.dropCodes(start, pending);
+      }
+    }
+    if (!sc.lit('}') || sc.i !== b) return join.dropCodes(start, pending);
+    join.commitCodes(id, hash, start);
+    return true;
+  }
+
+  private prediction(text: string, b: number): boolean {
+    const { sc, store, filled } = this;
+    const id = sc.hashedStr();
+    const idHash = sc.hash;
+    if (id === null || !sc.lit(',"time":"')) return false;
+    const timeStart = sc.i;
+    const timeEnd = sc.strEnd();
+    if (timeEnd < 0) return false;
+    sc.i = timeEnd + 1;
+    if (!sc.lit(',"version":"')) return false;
+    // The version is coded only once the line has parsed, as the JSON.parse path would.
+    const verStart = sc.i;
+    const verEnd = sc.strEnd();
+    if (verEnd < 0) return false;
+    sc.i = verEnd + 1;
+    if (!sc.lit(',"latencyMs":')) return false;
+    const lat = sc.num();
+    if (lat === undefined || !sc.lit(',"inputs":{')) return false;
+    const inputs = store.inputs;
+    store.mark();
+    filled.fill(0);
+    let n = -1;
+    let next = 0;
+    if (text.charCodeAt(sc.i) !== 125) {
+      for (;;) {
+        // Inputs usually come in feature order: try the expected one first.
+        let which = -1;
+        for (let t = 0; t < inputs.length; t++) {
+          const k = (next + t) % inputs.length;
+          if (matchAt(text, sc.i, inputs[k].token)) {
+            which = k;
+            break;
+          }
+        }
+        if (which < 0 || filled[which]) return store.undo();
+        const inp = inputs[which];
+        filled[which] = 1;
+        next = which + 1;
+        sc.i += inp.token.length;
+        let items = 0;
+        const num = inp.num;
+        const cat = inp.cat;
+        if (text.charCodeAt(sc.i) !== 93) {
+          for (;;) {
+            if (text.charCodeAt(sc.i) === 34) {
+              sc.i++;
+              if (num) {
+                const q = sc.strEnd();
+                if (q < 0) return store.undo();
+                sc.i = q + 1;
+                num.push(NaN);
+              } else {
+                const c = sc.code(inp.dict!);
+                if (c < 0) return store.undo();
+                cat!.push(c);
+              }
+            } else {
+              const v = sc.num();
+              if (v === undefined) return store.undo();
+              if (num) num.push(v);
+              else cat!.push(-1);
+            }
+            items++;
+            const d = text.charCodeAt(sc.i++);
+            if (d === 93) break;
+            if (d !== 44) return store.undo();
+          }
+        } else sc.i++;
+        if (n === -1) n = items;
+        else if (n !== items) return store.undo();
+        const d = text.charCodeAt(sc.i++);
+        if (d === 125) break;
+        if (d !== 44) return store.undo();
+      }
+    } else sc.i++;
+    const outCount = this.outputs(text);
+    if (outCount < 0) return store.undo();
+    if (sc.i > b || (n !== -1 && n !== outCount)) return store.undo();
+    n = outCount;
+    // Inputs the line did not carry count as missing.
+    for (let k = 0; k < inputs.length; k++) {
+      if (filled[k]) continue;
+      const inp = inputs[k];
+      for (let r = 0; r < n; r++) {
+        if (inp.num) inp.num.push(NaN);
+        else inp.cat!.push(-1);
+      }
+    }
+    let vcode = store.versions.find(text, verStart, verEnd - verStart);
+    if (vcode < 0) vcode = store.versions.code(text.slice(verStart, verEnd));
+    const t = this.times.parse(text, timeStart, timeEnd);
+    const first = store.count;
+    store.addRows(n, vcode, t, lat);
+    this.join.addRequest(id, idHash, first, n);
+    return true;
+  }
+
+  /** `,"outputs":{…}` up to its last key's end: the rows it has, or −1 (the caller undoes). */
+  private outputs(text: string): number {
+    const { sc, store } = this;
+    let outCount = 0;
+    if (store.task === 'classification') {
+      const pred = store.predLabel!;
+      if (!sc.lit(',"outputs":{"label":[')) return -1;
+      if (text.charCodeAt(sc.i) === 93) sc.i++;
+      else {
+        for (;;) {
+          if (text.charCodeAt(sc.i) !== 34) return -1;
+          sc.i++;
+          const c = sc.code(store.labels);
+          if (c < 0) return -1;
+          pred.push(c);
+          outCount++;
+          const d = text.charCodeAt(sc.i++);
+          if (d === 93) break;
+          if (d !== 44) return -1;
+        }
+      }
+    } else {
+      const pred = store.predValue!;
+      if (!sc.lit(',"outputs":{"value":[')) return -1;
+      if (text.charCodeAt(sc.i) !== 93) {
+        for (;;) {
+          const v = sc.num();
+          if (v === undefined) return -1;
+          pred.push(v);
+          outCount++;
+          const d = text.charCodeAt(sc.i++);
+          if (d === 93) break;
+          if (d !== 44) return -1;
+        }
+      }
+    }
+    const probs = store.probs;
+    if (probs) {
+      const K = store.K;
+      // `,"probabilities":[[…],…]` after the labels: K numbers per row, or the line takes the slow path.
+      if (sc.lit(',"probabilities":[')) {
+        probs.reserve(outCount * K);
+        const pd = probs.data;
+        for (let r = 0; r < outCount; r++) {
+          if (r > 0 && text.charCodeAt(sc.i++) !== 44) return -1;
+          if (text.charCodeAt(sc.i++) !== 91) return -1;
+          for (let k = 0; k < K; k++) {
+            if (k > 0 && text.charCodeAt(sc.i++) !== 44) return -1;
+            const v = sc.num();
+            if (v === undefined) return -1;
+            pd[probs.length++] = v;
+          }
+          if (text.charCodeAt(sc.i++) !== 93) return -1;
+        }
+        if (text.charCodeAt(sc.i++) !== 93) return -1;
+      } else for (let r = 0; r < outCount * K; r++) probs.push(NaN);
+    }
+    return outCount;
+  }
+}

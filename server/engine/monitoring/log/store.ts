@@ -1,0 +1,159 @@
+/**
+ * The rows read so far, as columns: what both line readers (the server-line scanner and the
+ * JSON fallback) append to. In a streamed read the rows before `base` have been discarded.
+ */
+import { Dictionary, F32, F64, I32, type LogColumns, type LogFeature } from './columns';
+
+/** One logged input: its JSON key token (matched in place) and the column it fills. */
+export interface InputSlot {
+  name: string;
+  token: string;
+  num: F64 | null;
+  cat: I32 | null;
+  dict: Dictionary | null;
+}
+
+export class RowStore {
+  readonly task: 'classification' | 'regression';
+  /** Classes in the label order (the probabilities' row length). */
+  readonly K: number;
+  /** Numeric inputs first, then categorical ones, each in the features' order. */
+  readonly inputs: InputSlot[] = [];
+  readonly dictionaries: Record<string, Dictionary> = {};
+  readonly labels: Dictionary;
+  readonly versions = new Dictionary();
+  readonly predLabel: I32 | null;
+  readonly predValue: F64 | null;
+  readonly probs: F32 | null;
+  readonly version = new I32();
+  readonly time = new F64();
+  readonly latency = new F64();
+  /** Streamed reads only: truth is joined as feedback arrives, for rows from `base`. */
+  readonly truthL: I32 | null;
+  readonly truthV: F64 | null;
+  /** Rows read (log row numbers, discarded ones included). */
+  count = 0;
+  /** Log row of the first retained row. */
+  base = 0;
+  badLines = 0;
+  // Column lengths before the line being scanned, so a line the scanner gives up on leaves nothing.
+  private readonly marks: Int32Array;
+  private markLabel = 0;
+  private markValue = 0;
+  private markProbs = 0;
+
+  constructor(
+    features: readonly LogFeature[],
+    task: 'classification' | 'regression',
+    labelOrder: readonly string[],
+    probabilities: boolean,
+    streamed: boolean,
+  ) {
+    this.task = task;
+    this.K = labelOrder.length;
+    this.probs = task === 'classification' && probabilities && this.K > 0 ? new F32() : null;
+    for (const f of features)
+      if (f.kind === 'numeric')
+        this.inputs.push({ name: f.name, token: `"${f.name}":[`, num: new F64(), cat: null, dict: null });
+    for (const f of features) {
+      if (f.kind === 'numeric') continue;
+      const dict = new Dictionary(f.categories ?? []);
+      this.dictionaries[f.name] = dict;
+      this.inputs.push({ name: f.name, token: `"${f.name}":[`, num: null, cat: new I32(), dict });
+    }
+    this.marks = new Int32Array(this.inputs.length);
+    this.labels = new Dictionary(labelOrder);
+    this.predLabel = task === 'classification' ? new I32() : null;
+    this.predValue = task === 'regression' ? new F64() : null;
+    this.truthL = streamed && task === 'classification' ? new I32() : null;
+    this.truthV = streamed && task === 'regression' ? new F64() : null;
+  }
+
+  /** Remembers the column lengths before a line is scanned. */
+  mark(): void {
+    const { inputs, marks } = this;
+    for (let k = 0; k < inputs.length; k++) {
+      const inp = inputs[k];
+      marks[k] = inp.num ? inp.num.length : inp.cat!.length;
+    }
+    this.markLabel = this.predLabel?.length ?? 0;
+    this.markValue = this.predValue?.length ?? 0;
+    this.markProbs = this.probs?.length ?? 0;
+  }
+
+  /** Back to the marked lengths; false, for the scanner to return. */
+  undo(): false {
+    const { inputs, marks } = this;
+    for (let k = 0; k < inputs.length; k++) {
+      const inp = inputs[k];
+      if (inp.num) inp.num.length = marks[k];
+      else inp.cat!.length = marks[k];
+    }
+    if (this.predLabel) this.predLabel.length = this.markLabel;
+    if (this.predValue) this.predValue.length = this.markValue;
+    if (this.probs) this.probs.length = this.markProbs;
+    return false;
+  }
+
+  /** n rows of one request: the per-row copies of its version, time and latency. */
+  addRows(n: number, vcode: number, t: number, lat: number): void {
+    const { version, time, latency } = this;
+    version.reserve(n);
+    time.reserve(n);
+    latency.reserve(n);
+    for (let r = 0; r < n; r++) {
+      version.data[version.length++] = vcode;
+      time.data[time.length++] = t;
+      latency.data[latency.length++] = lat;
+    }
+    this.count += n;
+  }
+
+  /** Streamed reads: truth columns cover every row read. */
+  extendTruth(): void {
+    const { truthL, truthV } = this;
+    if (truthL) while (this.base + truthL.length < this.count) truthL.push(-1);
+    if (truthV) while (this.base + truthV.length < this.count) truthV.push(NaN);
+  }
+
+  /** Views of the retained rows, with the given truth columns. */
+  columns(truthLabel: Int32Array | null, truthValue: Float64Array | null): LogColumns {
+    const numeric: Record<string, Float64Array> = {};
+    const categorical: Record<string, Int32Array> = {};
+    for (const inp of this.inputs) {
+      if (inp.num) numeric[inp.name] = inp.num.view();
+      else categorical[inp.name] = inp.cat!.view();
+    }
+    return {
+      count: this.count - this.base,
+      numeric,
+      categorical,
+      dictionaries: this.dictionaries,
+      predictedLabel: this.predLabel?.view() ?? null,
+      predictedValue: this.predValue?.view() ?? null,
+      truthLabel,
+      truthValue,
+      labels: this.labels,
+      version: this.version.view(),
+      versions: this.versions,
+      time: this.time.view(),
+      latencyMs: this.latency.view(),
+      badLines: this.badLines,
+      probabilities: this.probs?.view() ?? null,
+    };
+  }
+
+  /** Forgets the first d retained rows. */
+  discard(d: number): void {
+    for (const inp of this.inputs) (inp.num ?? inp.cat!).discard(d);
+    this.predLabel?.discard(d);
+    this.predValue?.discard(d);
+    this.truthL?.discard(d);
+    this.truthV?.discard(d);
+    this.version.discard(d);
+    this.time.discard(d);
+    this.latency.discard(d);
+    this.probs?.discard(d * this.K);
+    this.base += d;
+  }
+}
