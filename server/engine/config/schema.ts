@@ -540,7 +540,7 @@ const monitorAction = (key: string): StringSchema =>
   );
 const monitorOnBlock: ObjectSchema = {
   kind: 'object',
-  doc: 'Policies for live alerts, run by the follower (`modelops monitor --follow`): by rule (`we1`–`we4`, `drift`) or for any `alert`; a rule’s own entry wins. Default: notify. See docs/monitoring.md.',
+  doc: 'Policies for live alerts, run by the follower (`modelops monitor --follow`): by rule (`we1`–`we4`, `drift`, `cbpe`) or for any `alert`; a rule’s own entry wins. Default: notify. See docs/monitoring.md.',
   example: 'on:\n  alert: notify\n  we1: rollback',
   properties: {
     alert: monitorAction('any alert'),
@@ -549,6 +549,7 @@ const monitorOnBlock: ObjectSchema = {
     we3: monitorAction('a rule-3 violation'),
     we4: monitorAction('a rule-4 violation'),
     drift: monitorAction('a drift alert'),
+    cbpe: monitorAction('an alert on the estimated accuracy (CBPE), before labels arrive'),
   },
 };
 
