@@ -1,6 +1,6 @@
 /**
  * Policies for live alerts (`monitor.on` in modelops.yaml), run by the follower
- * (`modelops monitor --follow`, later the editor's sidecar), never by the model server:
+ * (`modelops monitor --follow`, and the editor's sidecar), never by the model server:
  *   monitor:
  *     on: { alert: notify, we1: rollback }
  * A rule's own key (`we1` … `we4`, `drift`, `cbpe`) wins over `alert`; nothing configured means notify.
