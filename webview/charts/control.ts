@@ -4,28 +4,32 @@
  * (CBPE), when the data has one, dashed beside the realised values. Everything drawn comes
  * from ControlChartData as the engine computed it. The data is columnar: the value column goes
  * to uPlot as is, and a point is expanded (limits, z, violations) only when a tooltip, the
- * table or an export needs it.
+ * table or an export needs it. Its text, table rows and CSV come from controlExport.ts (pure).
  */
 import uPlot from 'uplot';
-import type { ControlAppend, ControlChartData, ControlChartPoint, PointLimits, Violation } from '../protocol';
+import type { ControlAppend, ControlChartData, ControlChartPoint, PointLimits } from '../protocol';
 import { appendControlSeries, controlPoint, pointLimits, violationsByIndex } from '../../shared/spc/points';
-import { fmt, toCsv } from '../format';
+import { fmt } from '../format';
 import { axes, extent, legend, linear, niceTicks, pathOf, r, svgDocument, text } from '../svg';
 import { MAX_TABLE_ROWS } from '../table';
 import { withAlpha, type Palette } from '../theme';
 import { PLOT_HEIGHT, keyboardCursor, plotBox, themedAxes } from './uplotCommon';
-import type { ChartFactory, TableModel } from './types';
-import { lowerIsBetter } from './compare';
+import type { ChartFactory } from './types';
+import {
+  ESTIMATED_LABEL,
+  controlCsv,
+  controlSummary,
+  controlTable,
+  markerPoints,
+  pointText,
+  ruleLabel,
+  type MarkerPoint,
+} from './controlExport';
 
-interface Marker {
-  index: number;
-  rules: number[];
-  side: 'above' | 'below';
+interface Marker extends MarkerPoint {
   x: number;
   y: number;
 }
-
-const ruleLabel = (rules: number[]) => `R${rules.join(',')}`;
 
 /** Above this many violation markers, rule labels that would overprint another are skipped. */
 const DENSE_MARKERS = 100;
@@ -55,40 +59,6 @@ function ringSprite(color: string, dpr: number): { canvas: HTMLCanvasElement; ha
   g.arc(half, half, radius, 0, 2 * Math.PI);
   g.stroke();
   return { canvas, half };
-}
-
-/**
- * The side on which a violation is an improvement of the metric (above the centre for accuracy,
- * below for a loss or latency), and the one-sided setting that would have kept it quiet; none
- * when the metric is unnamed or the rules already watch one side.
- */
-export function improvingSide(
-  d: Pick<ControlChartData, 'metric' | 'side'>,
-): { side: 'above' | 'below'; setting: 'lower' | 'upper' } | null {
-  if (!d.metric || (d.side !== undefined && d.side !== 'both')) return null;
-  return lowerIsBetter(d.metric) ? { side: 'below', setting: 'upper' } : { side: 'above', setting: 'lower' };
-}
-
-/** What a point's violations say: the rules, the side of the centre line, and whether it was an improvement. */
-export function violationText(vs: readonly Violation[], d: Pick<ControlChartData, 'metric' | 'side'>): string {
-  if (!vs.length) return '';
-  const side = vs[0].side;
-  const better = improvingSide(d);
-  const note =
-    better?.side === side
-      ? `; an improvement, which one-sided rules (monitor.controlChart.side: ${better.setting}) would not flag`
-      : '';
-  return `rule ${[...new Set(vs.map((v) => v.rule))].join(', ')} (${side} the centre line${note})`;
-}
-
-function pointText(p: ControlChartPoint, metric: string, d: Pick<ControlChartData, 'metric' | 'side'>): string {
-  const lines = [`window ${p.index + 1}`, `${metric}: ${fmt(p.value)}  (z ${fmt(p.z, 2)})`];
-  if (p.n !== undefined) lines.push(`size: ${p.n}`);
-  if (p.start || p.end) lines.push(`${p.start ?? '…'} → ${p.end ?? '…'}`);
-  lines.push(`UCL ${fmt(p.ucl)}  LCL ${fmt(p.lcl)}`);
-  if (p.violations.length) lines.push(violationText(p.violations, d));
-  if (p.baseline) lines.push('baseline');
-  return lines.join('\n');
 }
 
 function zoneBands(colors: Palette) {
@@ -140,36 +110,6 @@ function ownCopy(d: ControlChartData): ControlChartData {
   return copy;
 }
 
-export const ESTIMATED_LABEL = 'estimated (CBPE)';
-
-/** Where σ came from and which side the rules watch, as the subtitle says it. */
-export function sigmaText(d: Pick<ControlChartData, 'sigmaEstimator' | 'side' | 'chart'>): string {
-  const source = d.sigmaEstimator ?? (d.chart === 'p' ? 'binomial' : undefined);
-  const from =
-    source === 'movingRange'
-      ? 'σ from the average moving range (MR̄/1.128)'
-      : source === 'stddev'
-        ? 'σ from the sample standard deviation'
-        : source === 'binomial'
-          ? 'σ binomial per window, √(p̄(1−p̄)/n)'
-          : source === 'explicit'
-            ? 'σ given'
-            : 'σ from the baseline';
-  const side = d.side === 'lower' ? '; rules watch drops only' : d.side === 'upper' ? '; rules watch rises only' : '';
-  return `${from}${side}`;
-}
-
-/** The markers of a chart: one per point with violations, in index order. */
-function markerPoints(
-  byIndex: Map<number, Violation[]>,
-): Array<{ index: number; rules: number[]; side: 'above' | 'below' }> {
-  return [...byIndex].map(([index, vs]) => ({
-    index,
-    rules: [...new Set(vs.map((v) => v.rule))].sort(),
-    side: vs[0].side,
-  }));
-}
-
 export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const data = ownCopy(initial);
   let byIndex = violationsByIndex(data.violations);
@@ -177,7 +117,6 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   const point = (i: number): ControlChartPoint => controlPoint(data, i, byIndex);
   const { colors } = ctx;
   const metric = data.metric ?? 'value';
-  const pChart = data.chart === 'p';
   const hasEstimate = Boolean(data.estimated);
 
   const summary = document.createElement('p');
@@ -195,31 +134,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   tooltip.hidden = true;
 
   const refreshSummary = () => {
-    const counts = new Map<number, number>();
-    for (const v of data.violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1); // the rules, in order
-    const base =
-      data.baseline.kind === 'points' ? `baseline: first ${data.baseline.count} windows` : 'baseline: given μ and σ';
-    const limits = data.limits ? `UCL ${fmt(data.limits.ucl)}, LCL ${fmt(data.limits.lcl)}` : 'UCL/LCL per window size';
-    const sides = (rule: number): string => {
-      const above = data.violations.filter((x) => x.rule === rule && x.side === 'above').length;
-      const below = data.violations.filter((x) => x.rule === rule && x.side === 'below').length;
-      return [above ? `${above} above` : '', below ? `${below} below` : ''].filter(Boolean).join(', ');
-    };
-    const better = improvingSide(data);
-    const improving = better ? data.violations.filter((x) => x.side === better.side).length : 0;
-    const oneSided =
-      better && improving
-        ? `; ${improving} ${better.side} the centre line ${improving === 1 ? 'is an improvement' : 'are improvements'} that one-sided rules (monitor.controlChart.side: ${better.setting}) would not flag`
-        : '';
-    const v =
-      data.violations.length === 0
-        ? 'no rule violations'
-        : `${data.violations.length} violation${data.violations.length === 1 ? '' : 's'} (${[...counts]
-            .sort((a, b) => a[0] - b[0])
-            .map(([k]) => `rule ${k}: ${sides(k)}`)
-            .join('; ')})${oneSided}`;
-    const est = data.estimated ? `; dashed: ${ESTIMATED_LABEL}` : '';
-    summary.textContent = `${pChart ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.values.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${sigmaText(data)}; ${base}; ${v}${est}.`;
+    summary.textContent = controlSummary(data);
     plot.setAttribute('aria-label', `Control chart of ${metric}`);
   };
 
@@ -435,34 +350,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   plot.addEventListener('blur', () => (tooltip.hidden = true));
 
   // Only the rows the table shows are expanded; "Save CSV" has all.
-  const table = (): TableModel => ({
-    caption: `Control chart of ${metric}`,
-    headers: [
-      'window',
-      metric,
-      ...(hasEstimate ? [ESTIMATED_LABEL] : []),
-      'n',
-      'start',
-      'end',
-      'z',
-      'UCL',
-      'LCL',
-      'rules',
-    ],
-    total: data.values.length,
-    rows: Array.from({ length: Math.min(MAX_TABLE_ROWS, data.values.length) }, (_, i) => point(i)).map((p) => [
-      String(p.index + 1),
-      p.value,
-      ...(hasEstimate ? [data.estimated?.[p.index] ?? null] : []),
-      p.n ?? null,
-      p.start ?? null,
-      p.end ?? null,
-      p.z,
-      p.ucl,
-      p.lcl,
-      p.violations.length ? p.violations.map((v) => `${v.rule} (${v.side})`).join('; ') : '',
-    ]),
-  });
+  const table = () => controlTable(data, MAX_TABLE_ROWS, byIndex);
 
   const svg = (): string => {
     const W = Math.max(640, ctx.width);
@@ -590,49 +478,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     return svgDocument(W, H, colors, ctx.title, parts.join(''));
   };
 
-  const csv = () =>
-    toCsv(
-      [
-        'window',
-        'value',
-        ...(hasEstimate ? ['estimated'] : []),
-        'n',
-        'start',
-        'end',
-        'centre',
-        'std',
-        'z',
-        'ucl',
-        'lcl',
-        'upper2',
-        'upper1',
-        'lower1',
-        'lower2',
-        'baseline',
-        'rules',
-      ],
-      data.values
-        .map((_, i) => point(i))
-        .map((p) => [
-          p.index + 1,
-          p.value,
-          ...(hasEstimate ? [data.estimated?.[p.index] ?? null] : []),
-          p.n,
-          p.start,
-          p.end,
-          data.centre,
-          p.std,
-          p.z,
-          p.ucl,
-          p.lcl,
-          p.zones.upper2,
-          p.zones.upper1,
-          p.zones.lower1,
-          p.zones.lower2,
-          p.baseline,
-          p.violations.map((v) => v.rule).join(';'),
-        ]),
-    );
+  const csv = () => controlCsv(data, byIndex);
 
   return {
     append(message) {

@@ -1,70 +1,38 @@
 /**
  * Training curves: one chart per metric (`val_x` dashed next to `x`), every run overlaid in its
- * own colour. Live runs receive only their new epochs through `append`.
+ * own colour. Live runs receive only their new epochs through `append`. The grouping, columns,
+ * table and CSV come from runMetricsTable.ts (pure).
  */
 import uPlot from 'uplot';
-import type { MetricPoint, RunMetricsAppend, RunMetricsData, RunSeries } from '../protocol';
-import { fmt, toCsv } from '../format';
+import type { MetricPoint, RunMetricsAppend, RunMetricsData } from '../protocol';
+import { fmt } from '../format';
 import { axes, extent, legend, linear, niceTicks, pathOf, svgDocument, text } from '../svg';
 import { PLOT_HEIGHT, keyboardCursor, plotBox, themedAxes } from './uplotCommon';
-import type { ChartFactory, TableModel } from './types';
-
-const base = (m: string) => m.replace(/^val_/, '');
-
-/** Metric groups in display order: loss first, then as first seen. */
-export function metricGroups(data: RunMetricsData): Array<{ name: string; metrics: string[] }> {
-  const names: string[] = [];
-  if (data.metrics?.length) names.push(...data.metrics);
-  else
-    for (const run of data.runs)
-      for (const p of run.points) for (const k of Object.keys(p.metrics)) if (!names.includes(k)) names.push(k);
-  const groups = new Map<string, string[]>();
-  for (const n of names) {
-    const g = groups.get(base(n)) ?? [];
-    g.push(n);
-    groups.set(base(n), g);
-  }
-  const order = [...groups.keys()].sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : 0));
-  return order.map((name) => ({
-    name,
-    metrics: (groups.get(name) ?? []).sort((a, b) => (a.startsWith('val_') ? 1 : 0) - (b.startsWith('val_') ? 1 : 0)),
-  }));
-}
-
-function allSteps(runs: RunSeries[]): number[] {
-  const s = new Set<number>();
-  for (const r of runs) for (const p of r.points) s.add(p.step);
-  return [...s].sort((a, b) => a - b);
-}
+import type { ChartFactory } from './types';
+import {
+  allSteps,
+  metricColumns,
+  metricGroups,
+  runMetricsCsv,
+  runMetricsTable,
+  seriesOf as seriesOfData,
+  type RunMetricSeries,
+} from './runMetricsTable';
 
 export const runMetricsChart: ChartFactory<'runMetrics'> = (root, initial, ctx) => {
   const data: RunMetricsData = { ...initial, runs: initial.runs.map((r) => ({ ...r, points: [...r.points] })) };
   const { colors } = ctx;
   let groups = metricGroups(data);
   const runColor = (i: number) => colors.series[i % colors.series.length];
-  let plots: Array<{ group: string; series: Array<{ run: number; metric: string }>; u: uPlot }> = [];
+  let plots: Array<{ group: string; series: RunMetricSeries[]; u: uPlot }> = [];
   let drawn = 0;
 
-  const columns = (series: Array<{ run: number; metric: string }>): uPlot.AlignedData => {
-    const steps = allSteps(data.runs);
-    const pos = new Map(steps.map((s, i) => [s, i]));
-    const cols: Array<Array<number | null>> = series.map(() => new Array<number | null>(steps.length).fill(null));
-    series.forEach((s, j) => {
-      for (const p of data.runs[s.run].points) {
-        const v = p.metrics[s.metric];
-        if (typeof v === 'number' && Number.isFinite(v)) cols[j][pos.get(p.step) as number] = v;
-      }
-    });
+  const columns = (series: RunMetricSeries[]): uPlot.AlignedData => {
+    const { steps, columns: cols } = metricColumns(data, series);
     return [steps, ...cols] as uPlot.AlignedData;
   };
 
-  const seriesOf = (metrics: string[]) => {
-    const out: Array<{ run: number; metric: string }> = [];
-    data.runs.forEach((_, run) => {
-      for (const metric of metrics) out.push({ run, metric });
-    });
-    return out;
-  };
+  const seriesOf = (metrics: string[]) => seriesOfData(data, metrics);
 
   const build = () => {
     for (const p of plots) p.u.destroy();
@@ -131,22 +99,9 @@ export const runMetricsChart: ChartFactory<'runMetrics'> = (root, initial, ctx) 
 
   const metricNames = () => groups.flatMap((g) => g.metrics);
 
-  const table = (): TableModel => {
-    const names = metricNames();
-    const rows: TableModel['rows'] = [];
-    for (const run of data.runs)
-      for (const p of run.points)
-        rows.push([`${run.label} · epoch ${p.step}`, ...names.map((n) => p.metrics[n] ?? null)]);
-    return { caption: 'Metrics per epoch', headers: ['run · epoch', ...names], rows };
-  };
+  const table = () => runMetricsTable(data, metricNames());
 
-  const csv = () => {
-    const names = metricNames();
-    const rows: Array<Array<string | number | undefined>> = [];
-    for (const run of data.runs)
-      for (const p of run.points) rows.push([run.runId, run.label, p.step, ...names.map((n) => p.metrics[n])]);
-    return toCsv(['run_id', 'run', 'epoch', ...names], rows);
-  };
+  const csv = () => runMetricsCsv(data, metricNames());
 
   const svg = () => {
     const W = Math.max(640, ctx.width);
