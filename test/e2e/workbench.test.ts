@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
-import { freePort, openWorkbench, ROOT, waitFor, type Workbench } from './harness';
+import { freePort, openWorkbench, RESULTS, ROOT, waitFor, type Workbench } from './harness';
 
 // A test's timeout stays above the sum of its condition waits (plus Playwright's 30 s default for
 // a click), so on a slow machine the wait that gives up names what did not happen, and a test that
@@ -333,23 +333,15 @@ test(
     // The training page, shown again by the last step, takes the focus once loaded: give it the
     // focus first, so it does not close the quick pick below.
     await page.locator('.tab', { hasText: '· training' }).first().click();
-    await page.mouse.move(900, 750);
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill('>ModelOps: Deploy');
-    await page
-      .locator('.quick-input-list .monaco-list-row', { hasText: 'ModelOps: Deploy…' })
-      .first()
-      .waitFor({ timeout: 10_000 });
-    await page.keyboard.press('Enter');
     // Two models in the registry: pick the trained one, then its version, whose gate status shows.
     const items = page.locator('.quick-input-list .monaco-list-row');
-    await items.filter({ hasText: 'weather-classifier' }).first().click({ timeout: 15_000 });
     const versionItem = items.filter({ hasText: '1.0.0' }).filter({ hasText: 'gates failed (1)' });
-    await versionItem.first().waitFor({ timeout: 15_000 });
-    await wb.screenshot('08-pick-version');
-    await versionItem.first().click();
+    await paletteThen('ModelOps: Deploy…', async () => {
+      await items.filter({ hasText: 'weather-classifier' }).first().click({ timeout: 15_000 });
+      await versionItem.first().waitFor({ timeout: 15_000 });
+      await wb.screenshot('08-pick-version');
+      await versionItem.first().click();
+    });
 
     // The accuracy gate (>= 0.99) failed, so shipping needs a recorded reason; the default
     // (first, primary) button is the safe one.
@@ -376,6 +368,23 @@ test(
       .first()
       .waitFor({ timeout: 30_000 });
     await wb.screenshot('10b-test-request');
+    // Copy curl (issue 16), on the prediction's toast: the deploy toast closed with the action
+    // taken. Chromium lets the page read the clipboard once granted; code-server writes through
+    // navigator.clipboard, so the copied text is what a paste would give.
+    await page
+      .context()
+      .grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
+    await page
+      .locator('.notification-toast', { hasText: /predicted \w+ .* for one row of/ })
+      .first()
+      .locator('.monaco-button', { hasText: 'Copy curl' })
+      .click();
+    const copied = await clipboardText(/^curl /, 15_000);
+    assert.ok(
+      copied.startsWith(`curl -sS -X POST 'http://127.0.0.1:${port}/v2/models/weather-classifier`),
+      `the clipboard holds a curl of the endpoint: ${JSON.stringify(copied.slice(0, 200))}`,
+    );
+    assert.match(copied, /-d '\{"inputs":\[/);
     const endpoints = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Endpoints' }) });
     await endpoints
       .locator('.monaco-list-row', { hasText: 'local' })
@@ -386,6 +395,17 @@ test(
     assert.match(wb.extensionLog(), /deploy weather-classifier@1\.0\.0 → local: smoke test ok/);
   },
 );
+
+/** The clipboard's text once it matches `expected` (the write goes through the extension host, so it lands later). */
+async function clipboardText(expected: RegExp, timeout: number): Promise<string> {
+  const end = Date.now() + timeout;
+  let last = '';
+  for (;;) {
+    last = await wb.page.evaluate(() => navigator.clipboard.readText());
+    if (expected.test(last) || Date.now() > end) return last;
+    await wb.page.waitForTimeout(250);
+  }
+}
 
 /** The first frame of the workbench (webviews nest two deep) that holds `selector`: several webviews may be open. */
 async function frameWith(selector: string, timeout = 60_000): Promise<Frame> {
@@ -654,8 +674,147 @@ test(
   },
 );
 
+/** Runs a palette command; `pick` answers its quick picks. Retried (up to three times) when a refreshing panel closed a pick. */
+async function paletteThen(command: string, pick: () => Promise<void>): Promise<void> {
+  const { page } = wb;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++)
+        await page.keyboard.press('Escape');
+      await page.mouse.move(900, 750);
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill(`>${command}`);
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: command })
+        .first()
+        .waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      await pick();
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      for (let i = 0; i < 2; i++) await page.keyboard.press('Escape');
+    }
+  }
+}
+
+/** Toasts cleared and the bottom panel hidden, so a screenshot shows the chart panels whole (an error toast stays until dismissed). */
+async function tidyForScreenshots(): Promise<void> {
+  const { page } = wb;
+  await paletteThen('Notifications: Clear All Notifications', async () => undefined);
+  // A live alert may come in at any time: a toast that arrives after the clear is left.
+  await page
+    .locator('.notification-toast')
+    .first()
+    .waitFor({ state: 'detached', timeout: 5000 })
+    .catch(() => undefined);
+  const panel = page.locator('.part.panel');
+  if (await panel.isVisible()) {
+    await paletteThen('View: Hide Panel', async () => undefined);
+    await panel.waitFor({ state: 'hidden', timeout: 10_000 });
+  }
+}
+
+// Issue 16.10: the compare tab was once titled with a temporary `.md` file name.
+test(
+  'Compare Versions… opens the compare panel in a tab titled by the two versions it compares',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    const input = page.locator('.quick-input-widget input');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await paletteThen('ModelOps: Compare Versions…', async () => {
+      // Two models: churn has two versions (the CLI's 1.0.0 and the one registered from the toast).
+      await rows.filter({ hasText: 'churn' }).first().click({ timeout: 15_000 });
+      await page.locator('.quick-input-list .monaco-list-row[aria-label^="1.0.0"]').first().waitFor({
+        state: 'attached',
+        timeout: 15_000,
+      });
+      await input.fill('1.0.0', { timeout: 8_000 });
+      await page
+        .locator('.quick-input-list .monaco-list-row.focused[aria-label^="1.0.0"]')
+        .first()
+        .waitFor({ state: 'attached', timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget', { hasText: 'Compare churn@1.0.0 with' }).waitFor({ timeout: 15_000 });
+      await page
+        .locator('.quick-input-list .monaco-list-row.focused[aria-label^="1."]')
+        .first()
+        .waitFor({ state: 'attached', timeout: 10_000 });
+      await page.keyboard.press('Enter');
+    });
+    const tab = page.locator('.tab', { hasText: ' · compare' }).first();
+    await tab.waitFor({ timeout: 30_000 });
+    // The tab's own label (not its tooltip): both versions, older first, and no temporary file name.
+    const label = (await tab.locator('.label-name').first().innerText()).trim();
+    assert.match(label, /^churn@1\.0\.0 ↔ 1\.\d+\.\d+ · compare$/, `the compare tab is titled "${label}"`);
+    assert.doesNotMatch(label, /\.md\b|[\\/]/, `the compare tab is titled "${label}"`);
+    assert.equal(
+      await page
+        .locator('.tab', { hasText: /\.md\b/ })
+        .filter({ hasText: 'churn' })
+        .count(),
+      0,
+    );
+    const frame = await frameWith('#app[data-kind="compare"] .mo-chart');
+    assert.ok((await frame.locator('.mo-metrics-table tbody tr').count()) >= 1, 'the compare table has rows');
+    await wb.screenshot('20-compare');
+  },
+);
+
+test(
+  'Check Drift opens the control chart and drift panels of the endpoint, drawn (not loading)',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    // Six more windows of ordinary traffic, then one as warm as the alert's: the chart has a
+    // baseline and a drop, and the last window (the one drift is measured on) has drifted.
+    const url = `http://127.0.0.1:${port}`;
+    const lines = readFileSync(join(ROOT, 'examples', 'sample', 'data', 'seattle-weather.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    const header = lines[0].split(',');
+    const features = ['precipitation', 'temp_max', 'temp_min', 'wind'];
+    for (const [i, line] of lines.slice(101, 801).entries()) {
+      const cells = line.split(',');
+      const warm = i >= 600;
+      const value = (f: string) => Number(cells[header.indexOf(f)]) + (warm && f === 'temp_max' ? 25 : 0);
+      const body = { inputs: features.map((name) => ({ name, shape: [1, 1], datatype: 'FP32', data: [value(name)] })) };
+      const res = await fetch(`${url}/v2/models/weather-classifier/infer`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 200);
+      const { id } = (await res.json()) as { id: string };
+      const fb = await fetch(`${url}/v2/models/weather-classifier/feedback`, {
+        method: 'POST',
+        body: JSON.stringify({ id, label: cells[header.indexOf('weather')] }),
+      });
+      assert.equal(fb.status, 202);
+    }
+    await paletteThen('ModelOps: Check Drift', async () => undefined);
+    await page.locator('.tab', { hasText: 'weather-classifier on local · control chart' }).first().waitFor({
+      timeout: 60_000,
+    });
+    await page.locator('.tab', { hasText: 'weather-classifier on local · drift' }).first().waitFor({ timeout: 30_000 });
+    await tidyForScreenshots();
+    const drift = await frameWith('#app[data-kind="drift"] .mo-chart');
+    assert.match(await drift.locator('#app').innerText(), /temp_max/);
+    await wb.screenshot('21-drift');
+    await page.locator('.tab', { hasText: ' · control chart' }).first().click();
+    const control = await frameWith('#app[data-kind="control"] .mo-chart');
+    const summary = await control.locator('#mo-control-summary').innerText();
+    assert.match(summary, /p-chart of accuracy, \d+ windows/);
+    assert.ok(Number(/(\d+) windows/.exec(summary)?.[1]) >= 7, summary);
+    await wb.screenshot('22-control-chart');
+  },
+);
+
 // Issue 16 (points 8 and 12): key completion on an empty line under `train:` at Ctrl+Space, and
-// a screenshot of each chart panel kind open by now, in the dark and the light theme.
+// a screenshot of each chart panel kind opened above (training, explanation, study, compare,
+// drift, control chart), in the dark and the light theme.
 test(
   'Ctrl+Space on an empty line under train: offers train’s keys; the open panels in dark and light themes',
   { timeout: LONG_STEP_MS },
@@ -707,6 +866,7 @@ test(
       ['drift', 'drift'],
       ['control chart', 'control'],
     ];
+    await tidyForScreenshots();
     const shown: string[] = [];
     for (const theme of ['dark', 'light'] as const) {
       await wb.setTheme(theme);
@@ -715,12 +875,17 @@ test(
         if ((await tab.count()) === 0) continue;
         await tab.click();
         // Several webviews may be visible: the one of this kind, drawn, in this theme.
-        await frameWith(`body.vscode-${theme} #app[data-kind="${kind}"] .mo-chart`);
+        const frame = await frameWith(`body.vscode-${theme} #app[data-kind="${kind}"] .mo-chart`);
         await wb.screenshot(`panel-${kind}-${theme}`);
+        // The panel alone (its webview's element in the workbench), for the README.
+        const webview = await frame.parentFrame()?.frameElement();
+        assert.ok(webview, `the ${kind} page is inside a webview`);
+        await webview.screenshot({ path: join(RESULTS, `workbench-panel-${kind}-${theme}-webview.png`) });
         if (theme === 'dark') shown.push(kind);
       }
     }
-    assert.ok(shown.length >= 2, `chart panels open: ${shown.join(', ')}`);
+    // Every kind the flow opens (issue 16.12): a step that failed to open one fails here too.
+    assert.deepEqual(shown, ['runMetrics', 'explain', 'study', 'compare', 'drift', 'control']);
     await wb.setTheme('dark');
   },
 );
