@@ -28,7 +28,7 @@ import { loadConfig } from '../../server/engine/config';
 import { train } from '../../server/engine/training/trainer';
 import { monitor } from '../../server/engine/monitoring';
 import { PredictionLog } from '../../server/engine/serving/predictionLog';
-import { nestRows, predictionLine, responseText } from '../../server/engine/serving/logLine';
+import { isoTime, nestRows, predictionLine, responseText } from '../../server/engine/serving/logLine';
 import type { ModelManifest } from '../../server/engine/model/types';
 import { writeOnnxBundle } from '../../server/engine/runtime';
 import type { ServerRecord } from '../../server/engine/serving/types';
@@ -282,7 +282,7 @@ function logAppendCost(
       'weather',
       predictionLine({
         id: idOf(i),
-        time: new Date().toISOString(),
+        time: isoTime(),
         version: '1.0.0',
         latencyMs: Math.round(((i % 997) / 997) * 1000) / 1000,
         // Single-row bodies: the server stringifies the parsed columns below RAW_INPUT_ROWS rows.

@@ -265,6 +265,22 @@ export class ModelServerClient {
     return { dropped: log.dropped, lastError: typeof log.lastError === 'string' ? log.lastError.slice(0, 300) : null };
   }
 
+  /**
+   * Asks the server to write its buffered prediction log (ours appends every 200 ms) and waits
+   * until the lines are in its files (`POST /v2/repository/log/flush`, a management route): a
+   * reader of the log started after this sees every request answered before it. Lines the
+   * server could not write are counted in `dropped`, as `GET /v2` reports them.
+   */
+  async flushLog(): Promise<{ dropped: number; lastError: string | null }> {
+    const json = await this.call<unknown>('POST', '/v2/repository/log/flush');
+    if (!isObject(json) || json.flushed !== true || typeof json.dropped !== 'number')
+      throw this.badAnswer('POST /v2/repository/log/flush', '{flushed: true, dropped, lastError}');
+    return {
+      dropped: json.dropped,
+      lastError: typeof json.lastError === 'string' ? json.lastError.slice(0, 300) : null,
+    };
+  }
+
   async versionReady(model: string, version: string): Promise<boolean> {
     return (await this.raw('GET', `${versionPath(model, version, false)}/ready`)).status === 200;
   }

@@ -76,6 +76,17 @@ export interface RunningModelServer {
   close(): Promise<void>;
 }
 
+/**
+ * MODELOPS_LOG_FLUSH_MS: how often the prediction log is appended (10 ms to 10 min; default 200).
+ * Readers of a running local server's log ask it to flush first (POST /v2/repository/log/flush),
+ * so a long interval only delays what a plain file reader sees.
+ */
+function envFlushMs(): number | undefined {
+  const text = process.env.MODELOPS_LOG_FLUSH_MS;
+  const ms = text === undefined ? NaN : Number(text);
+  return Number.isInteger(ms) && ms >= 10 && ms <= 600_000 ? ms : undefined;
+}
+
 // Loaded on first use, so a server that never loads a model does not load a runtime.
 const defaultLoader: PredictorLoader = async (dir) => (await import('./predictor')).loadPredictor(dir);
 
@@ -103,7 +114,11 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
   const log =
     options.logging === false
       ? null
-      : new PredictionLog(join(storeDir, 'logs'), { ...options.log, onError: (m, level) => onLog(m, level) });
+      : new PredictionLog(join(storeDir, 'logs'), {
+          ...options.log,
+          flushMs: options.log?.flushMs ?? envFlushMs(),
+          onError: (m, level) => onLog(m, level),
+        });
   const live =
     (options.monitoring ?? process.env.MODELOPS_LIVE_MONITOR !== 'off') ? new LiveMonitorHub(options.monitor) : null;
   let ready = false;

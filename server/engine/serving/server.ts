@@ -19,12 +19,13 @@ import type { ServerMetrics } from './metrics';
 import { logFiles, type PredictionLog } from './predictionLog';
 import { inferJob, type ModelRepository } from './repository';
 import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
-import { inputsJson, nestRows, predictionLine, responseText } from './logLine';
+import { inputsJson, isoTime, nestRows, predictionLine, responseText } from './logLine';
 import { bundleDigest } from './digest';
 import { identityProof } from './identity';
 import { receiveLoadBody } from './upload';
 import type { LiveMonitorHub } from './liveMonitor';
 import { explainRequest } from '../explain/serve';
+import { RouteTable } from './routes';
 
 export interface HandlerDeps {
   storeDir: string;
@@ -72,6 +73,25 @@ export class BodyBudget {
 }
 
 const NONCE = /^[0-9a-f]{16,128}$/i;
+
+/**
+ * The parameters route patterns use, checked as names before any handler runs; '' on a route
+ * whose pattern has no such parameter (its handler does not read it).
+ */
+interface RouteParams {
+  model: string;
+  version: string;
+}
+
+interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  p: RouteParams;
+  /** When the request arrived (latency in metrics and the log). */
+  started: bigint;
+}
+
+type Handler = (ctx: RouteContext) => Promise<void> | void;
 
 /**
  * The file sets an uploaded bundle may consist of (a TensorFlow.js bundle, an ONNX bundle):
@@ -235,18 +255,6 @@ function checkToken(req: IncomingMessage, token: string | null, what = 'The mana
     throw new HttpError(403, 'The bearer token is not valid for this server.');
 }
 
-/** Splits the raw path without resolving dot segments, so "../" can never reach a name. */
-function segments(rawUrl: string): string[] | null {
-  const path = rawUrl.split('?')[0];
-  const parts = path.split('/').slice(1);
-  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
-  try {
-    return parts.map((p) => decodeURIComponent(p));
-  } catch {
-    return null;
-  }
-}
-
 function name(value: string, what: 'model' | 'version'): string {
   if (!isValidName(value))
     throw new HttpError(
@@ -323,7 +331,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           model,
           predictionLine({
             id,
-            time: new Date().toISOString(),
+            time: isoTime(),
             version: lv.version,
             latencyMs: Math.round(latencyMs * 1000) / 1000,
             inputs:
@@ -351,12 +359,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   }
 
   /** Shapley values for up to EXPLAIN_MAX_ROWS rows, within a deadline (docs/serving-api.md). */
-  async function explain(
-    req: IncomingMessage,
-    res: ServerResponse,
-    model: string,
-    version: string | undefined,
-  ): Promise<void> {
+  async function explain(req: IncomingMessage, res: ServerResponse, model: string, version?: string): Promise<void> {
     const lv = repository.resolve(model, version);
     if (!lv)
       throw new HttpError(
@@ -398,7 +401,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           400,
           `${where} needs "label" (a string or finite number) or "labels" (one per row of the request).`,
         );
-      return { type: 'feedback' as const, id, time: new Date().toISOString(), labels: truth as Array<string | number> };
+      return { type: 'feedback' as const, id, time: isoTime(), labels: truth as Array<string | number> };
     });
     if (!repository.modelInfo(model)) throw new HttpError(404, `Model '${model}' is not loaded on this server.`);
     if (!log && !live)
@@ -472,130 +475,249 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     });
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, started: bigint): Promise<void> {
-    const seg = segments(req.url ?? '/');
-    if (!seg) throw new HttpError(400, 'The URL is not valid.');
-    const method = req.method ?? 'GET';
-    const [a, b, c, d, e, f, g] = seg;
+  /** `GET /v2`: the server's metadata, with the prediction log's health (our extension). */
+  function serverMetadata(res: ServerResponse): void {
+    send(res, 200, {
+      name: 'modelops',
+      version: PRODUCT_VERSION,
+      extensions: ['model_repository', 'modelops_feedback', 'modelops_prediction_log'],
+      modelops: {
+        predictionLog: log
+          ? { enabled: true, dropped: log.dropped, lastError: log.lastError }
+          : { enabled: false, dropped: 0, lastError: null },
+      },
+    });
+  }
 
-    const open =
-      (a === 'v2' && b === 'health' && method === 'GET' && seg.length === 3 && (c === 'live' || c === 'ready')) ||
-      (a === 'v2' && b === 'modelops' && c === 'identity');
-    // Other machines can reach this server: nothing about its models is public.
-    if (deps.authEverywhere && !open)
-      checkToken(req, deps.token, 'This server listens beyond this machine, so every request');
-    if (method === 'GET' && seg.length === 1 && a === 'metrics') {
-      const text = metrics.render(log, live?.metricLines());
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-      return;
+  function modelReady(res: ServerResponse, model: string, version?: string): void {
+    const lv = repository.resolve(model, version);
+    if (lv) return send(res, 200, { name: model, version: lv.version, ready: true });
+    const why = repository.unavailableReason(model, version);
+    send(res, 404, {
+      error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not ready on this server${why ? ` (${why})` : ''}.`,
+      ready: false,
+    });
+  }
+
+  async function monitorSettings(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
+    if (!live) throw new HttpError(409, 'Live monitoring is off on this server.');
+    if (req.method === 'GET') return send(res, 200, { model, config: live.configOf(model) });
+    const body = await readJson(req, res, deps);
+    try {
+      send(res, 200, { model, config: live.configure(model, body) });
+    } catch (err) {
+      throw new HttpError(400, `Monitor settings of '${model}': ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (a !== 'v2') throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
-    if (method === 'GET' && seg.length === 1) {
-      send(res, 200, {
-        name: 'modelops',
-        version: PRODUCT_VERSION,
-        extensions: ['model_repository', 'modelops_feedback', 'modelops_prediction_log'],
-        modelops: {
-          predictionLog: log
-            ? { enabled: true, dropped: log.dropped, lastError: log.lastError }
-            : { enabled: false, dropped: 0, lastError: null },
+  }
+
+  /**
+   * `POST /v2/repository/log/flush`: writes every buffered prediction and feedback line now and
+   * answers once they are in the files, so a reader started after the answer (a retrain from
+   * traffic) sees every request answered before it.
+   */
+  async function flushLog(res: ServerResponse): Promise<void> {
+    if (!log) throw new HttpError(409, 'The prediction log is off on this server.');
+    await log.flush();
+    send(res, 200, { flushed: true, dropped: log.dropped, lastError: log.lastError });
+  }
+
+  /**
+   * Every route the server has, and who may call it. Paths are matched on the raw URL, one
+   * segment at a time after percent-decoding, so "../" never reaches a name; `:model` and
+   * `:version` are checked as names (400) once the caller has passed the token check.
+   */
+  const table = new RouteTable<Handler>(
+    [
+      {
+        method: 'GET',
+        path: '/v2/health/live',
+        access: 'public',
+        handler: ({ res }) => send(res, 200, { live: true }),
+      },
+      {
+        method: 'GET',
+        path: '/v2/health/ready',
+        access: 'public',
+        handler: ({ res }) =>
+          deps.ready()
+            ? send(res, 200, { ready: true })
+            : send(res, 503, { ready: false, error: 'The server is still reloading its models.' }),
+      },
+      { method: 'GET', path: '/v2/modelops/identity', access: 'public', handler: ({ req, res }) => identity(req, res) },
+      {
+        method: 'GET',
+        path: '/metrics',
+        access: 'open',
+        handler: ({ res }) => {
+          const text = metrics.render(log, live?.metricLines());
+          res.writeHead(200, {
+            'content-type': 'text/plain; version=0.0.4',
+            'content-length': Buffer.byteLength(text),
+          });
+          res.end(text);
         },
-      });
-      return;
-    }
-    if (b === 'modelops' && c === 'identity' && seg.length === 3 && method === 'GET') return identity(req, res);
-    if (b === 'health' && method === 'GET' && seg.length === 3) {
-      if (c === 'live') return send(res, 200, { live: true });
-      if (c === 'ready')
-        return deps.ready()
-          ? send(res, 200, { ready: true })
-          : send(res, 503, { ready: false, error: 'The server is still reloading its models.' });
-    }
-    if (b === 'models' && c !== undefined) {
-      const model = name(c, 'model');
-      // /v2/models/{m}[/versions/{v}][/ready|/infer]
-      let version: string | undefined;
-      let rest: string[] = seg.slice(3);
-      if (d === 'versions') {
-        if (e === undefined) throw new HttpError(404, 'A version name is needed after /versions/.');
-        version = name(e, 'version');
-        rest = seg.slice(5);
-      }
-      const action = rest[0];
-      if (action === 'monitor' && version === undefined && method === 'GET' && rest.length <= 2)
-        return monitorRoute(req, res, model, rest[1]);
-      if (rest.length > 1) throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
-      if (action === undefined && method === 'GET') return metadata(res, model, version);
-      if (action === 'ready' && method === 'GET') {
-        const lv = repository.resolve(model, version);
-        if (lv) return send(res, 200, { name: model, version: lv.version, ready: true });
-        const why = repository.unavailableReason(model, version);
-        return send(res, 404, {
-          error: `${version ? `Version ${version} of model` : 'Model'} '${model}' is not ready on this server${why ? ` (${why})` : ''}.`,
-          ready: false,
-        });
-      }
-      if (action === 'infer' && method === 'POST') return infer(req, res, model, version, started);
-      if (action === 'feedback' && method === 'POST' && version === undefined) return feedback(req, res, model);
-      if (action === 'explain' && method === 'POST') return explain(req, res, model, version);
-      throw new HttpError(
-        action === undefined || ['ready', 'infer', 'feedback', 'explain'].includes(action) ? 405 : 404,
-        `No route for ${method} ${req.url?.slice(0, 100)}.`,
-      );
-    }
-    if (b === 'repository') {
-      checkToken(req, deps.token);
-      if (c === 'index' && seg.length === 3 && (method === 'GET' || method === 'POST'))
-        return send(res, 200, repository.index());
-      if (c === 'models' && d !== undefined) {
-        const model = name(d, 'model');
-        if (seg.length === 4 && method === 'GET') {
-          const info = repository.modelInfo(model);
+      },
+      { method: 'GET', path: '/v2', access: 'open', handler: ({ res }) => serverMetadata(res) },
+      { method: 'GET', path: '/v2/models/:model', access: 'open', handler: ({ res, p }) => metadata(res, p.model) },
+      {
+        method: 'GET',
+        path: '/v2/models/:model/versions/:version',
+        access: 'open',
+        handler: ({ res, p }) => metadata(res, p.model, p.version),
+      },
+      {
+        method: 'GET',
+        path: '/v2/models/:model/ready',
+        access: 'open',
+        handler: ({ res, p }) => modelReady(res, p.model),
+      },
+      {
+        method: 'GET',
+        path: '/v2/models/:model/versions/:version/ready',
+        access: 'open',
+        handler: ({ res, p }) => modelReady(res, p.model, p.version),
+      },
+      {
+        method: 'POST',
+        path: '/v2/models/:model/infer',
+        access: 'open',
+        handler: ({ req, res, p, started }) => infer(req, res, p.model, undefined, started),
+      },
+      {
+        method: 'POST',
+        path: '/v2/models/:model/versions/:version/infer',
+        access: 'open',
+        handler: ({ req, res, p, started }) => infer(req, res, p.model, p.version, started),
+      },
+      {
+        method: 'POST',
+        path: '/v2/models/:model/feedback',
+        access: 'open',
+        handler: ({ req, res, p }) => feedback(req, res, p.model),
+      },
+      {
+        method: 'POST',
+        path: '/v2/models/:model/explain',
+        access: 'open',
+        handler: ({ req, res, p }) => explain(req, res, p.model),
+      },
+      {
+        method: 'POST',
+        path: '/v2/models/:model/versions/:version/explain',
+        access: 'open',
+        handler: ({ req, res, p }) => explain(req, res, p.model, p.version),
+      },
+      {
+        method: 'GET',
+        path: '/v2/models/:model/monitor',
+        access: 'open',
+        handler: ({ req, res, p }) => monitorRoute(req, res, p.model, false),
+      },
+      {
+        method: 'GET',
+        path: '/v2/models/:model/monitor/stream',
+        access: 'open',
+        handler: ({ req, res, p }) => monitorRoute(req, res, p.model, true),
+      },
+      // The management API: the token on every route, whatever address the server listens on.
+      {
+        method: 'GET',
+        path: '/v2/repository/index',
+        access: 'token',
+        handler: ({ res }) => send(res, 200, repository.index()),
+      },
+      {
+        method: 'POST',
+        path: '/v2/repository/index',
+        access: 'token',
+        handler: ({ res }) => send(res, 200, repository.index()),
+      },
+      {
+        method: 'GET',
+        path: '/v2/repository/models/:model',
+        access: 'token',
+        handler: ({ res, p }) => {
+          const info = repository.modelInfo(p.model);
           return info
             ? send(res, 200, info)
-            : send(res, 404, { error: `Model '${model}' is not loaded on this server.` });
-        }
-        if (e === 'log' && seg.length === 5 && method === 'GET') return sendLog(res, model);
-        if (e === 'monitor' && seg.length === 5 && (method === 'GET' || method === 'PUT')) {
-          if (!live) throw new HttpError(409, 'Live monitoring is off on this server.');
-          if (method === 'GET') return send(res, 200, { model, config: live.configOf(model) });
-          const body = await readJson(req, res, deps);
-          try {
-            return send(res, 200, { model, config: live.configure(model, body) });
-          } catch (err) {
-            throw new HttpError(
-              400,
-              `Monitor settings of '${model}': ${err instanceof Error ? err.message : String(err)}`,
-            );
-          }
-        }
-        if (e === 'switch' && seg.length === 5 && method === 'POST') {
+            : send(res, 404, { error: `Model '${p.model}' is not loaded on this server.` });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/v2/repository/models/:model/log',
+        access: 'token',
+        handler: ({ res, p }) => sendLog(res, p.model),
+      },
+      {
+        method: 'GET',
+        path: '/v2/repository/models/:model/monitor',
+        access: 'token',
+        handler: ({ req, res, p }) => monitorSettings(req, res, p.model),
+      },
+      {
+        method: 'PUT',
+        path: '/v2/repository/models/:model/monitor',
+        access: 'token',
+        handler: ({ req, res, p }) => monitorSettings(req, res, p.model),
+      },
+      {
+        method: 'POST',
+        path: '/v2/repository/models/:model/switch',
+        access: 'token',
+        handler: async ({ req, res, p }) => {
           const body = await readJson(req, res, deps);
           const v = (body as { version?: unknown } | null)?.version;
           if (typeof v !== 'string') throw new HttpError(400, 'Send {"version": "<version>"}.');
-          return send(res, 200, await repository.switchTo(model, name(v, 'version')));
-        }
-        if (e === 'versions' && f !== undefined && seg.length === 7) {
-          const version = name(f, 'version');
-          if (g === 'load' && method === 'POST') return loadVersion(req, res, model, version);
-          if (g === 'unload' && method === 'POST') {
-            await repository.unload(model, version);
-            return send(res, 200, { name: model, version, state: 'UNLOADED' });
-          }
-        }
-      }
-    }
-    throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+          send(res, 200, await repository.switchTo(p.model, name(v, 'version')));
+        },
+      },
+      {
+        method: 'POST',
+        path: '/v2/repository/models/:model/versions/:version/load',
+        access: 'token',
+        handler: ({ req, res, p }) => loadVersion(req, res, p.model, p.version),
+      },
+      {
+        method: 'POST',
+        path: '/v2/repository/models/:model/versions/:version/unload',
+        access: 'token',
+        handler: async ({ res, p }) => {
+          await repository.unload(p.model, p.version);
+          send(res, 200, { name: p.model, version: p.version, state: 'UNLOADED' });
+        },
+      },
+      { method: 'POST', path: '/v2/repository/log/flush', access: 'token', handler: ({ res }) => flushLog(res) },
+    ],
+    // Nothing under the management prefix answers without the token, not even "no such route".
+    ['/v2/repository'],
+  );
+
+  async function route(req: IncomingMessage, res: ServerResponse, started: bigint): Promise<void> {
+    const method = req.method ?? 'GET';
+    const m = table.match(method, req.url ?? '/');
+    if (m.kind === 'bad-url') throw new HttpError(400, 'The URL is not valid.');
+    const access = m.kind === 'found' ? m.route.access : m.access;
+    if (access === 'token') checkToken(req, deps.token);
+    // Other machines can reach this server: nothing about its models is public.
+    else if (access === 'open' && deps.authEverywhere)
+      checkToken(req, deps.token, 'This server listens beyond this machine, so every request');
+    if (m.kind === 'method')
+      throw new HttpError(405, `No route for ${method} ${req.url?.slice(0, 100)}.`, { allow: m.allow.join(', ') });
+    if (m.kind === 'none') throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
+    const { model, version } = m.params;
+    if (model !== undefined) name(model, 'model');
+    if (version !== undefined) name(version, 'version');
+    return m.route.handler({ req, res, p: { model: model ?? '', version: version ?? '' }, started });
   }
 
   /**
    * `GET /v2/models/{m}/monitor`: settings, retained sizes and recent events (JSON);
    * `GET /v2/models/{m}/monitor/stream`: the events as Server-Sent Events (docs/monitoring.md).
    */
-  function monitorRoute(req: IncomingMessage, res: ServerResponse, model: string, sub: string | undefined): void {
+  function monitorRoute(req: IncomingMessage, res: ServerResponse, model: string, stream: boolean): void {
     if (!live) throw new HttpError(409, 'Live monitoring is off on this server.');
-    if (sub === undefined) {
+    if (!stream) {
       return send(
         res,
         200,
@@ -610,7 +732,6 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         { 'cache-control': 'no-store' },
       );
     }
-    if (sub !== 'stream') throw new HttpError(404, `No route for GET ${req.url?.slice(0, 100)}.`);
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const header = req.headers['last-event-id'];
     const lastEventId = (typeof header === 'string' ? header : null) ?? query.get('lastEventId');
@@ -658,7 +779,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     res.end();
   }
 
-  function metadata(res: ServerResponse, model: string, version: string | undefined): void {
+  function metadata(res: ServerResponse, model: string, version?: string): void {
     const lv = repository.resolve(model, version);
     const info = repository.modelInfo(model);
     if (!lv || !info)

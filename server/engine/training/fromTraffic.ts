@@ -15,6 +15,8 @@ import { recordDatasets } from '../data/digest';
 import { readDataset, type CellValue, type Row } from '../data/read';
 import { seededPermutation } from '../data/split';
 import { labelledTraffic, type LabelledTraffic } from '../monitoring/export';
+import { ModelServerClient } from '../deploy/client';
+import { checkedRecord, localUrl, readLocalToken, verifyLocalServer } from '../deploy/localServer';
 import type { Digest, Registry } from '../registry/types';
 import { trainWithConfig, type TrainOptions } from './trainer';
 import type { TrainResult } from './types';
@@ -139,6 +141,32 @@ function defaultOut(storeDir: string, now: Date): string {
 }
 
 /**
+ * A running local server of the target holds up to 200 ms of predictions and feedback in memory
+ * before it appends them to its log: ask it to write them, so what it answered just before this
+ * call is read too. Only a server that proves it holds the target's token is asked; when none
+ * runs (or none proves it is ours, or it cannot flush) the log on disk is read as it is.
+ * Returns whether the server flushed.
+ */
+export async function flushLocalServerLog(
+  registry: Registry,
+  config: LoadedConfig['config'],
+  target: string,
+): Promise<boolean> {
+  const t = config.deploy?.targets?.[target];
+  if (t && t.type !== 'local') return false;
+  try {
+    const rec = checkedRecord(registry.storeDir, target, localUrl(target, t?.host, t?.port));
+    if (!rec) return false;
+    const token = readLocalToken(registry.storeDir, target);
+    if (!token || !(await verifyLocalServer(rec.url, token))) return false;
+    await new ModelServerClient({ target, url: rec.url, token, timeoutMs: 30_000 }).flushLog();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Builds the retraining dataset from a target's labelled traffic, writes it and stores it as a
  * data version. Refuses ('traffic-too-few') before writing anything when there are too few
  * labelled rows.
@@ -159,6 +187,8 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
       'Give a fraction from 0 up to (not including) 1.',
     );
 
+  // Only the target's own log directory is a running server's to flush.
+  if (options.logDir === undefined) await flushLocalServerLog(registry, config, target);
   const traffic = await labelledTraffic({
     registry,
     config,

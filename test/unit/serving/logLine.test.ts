@@ -4,6 +4,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   inputsJson,
+  isoTime,
   nestRows,
   predictionLine,
   rawInputData,
@@ -177,4 +178,32 @@ test('lines built from raw text are read by the monitor like JSON.stringify line
   } finally {
     tmp.cleanup();
   }
+});
+
+test('isoTime writes what toISOString writes, across seconds, days, years and outside 1970–9999', () => {
+  const times = [
+    0,
+    999,
+    1000,
+    59_999,
+    86_399_999,
+    86_400_000,
+    Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+    Date.UTC(2024, 2, 1),
+    253_402_300_799_999,
+    253_402_300_800_000,
+    -1,
+    -86_400_001,
+  ];
+  // A walk through 20,000 times with steps of a few ms to a few hours, in and out of the cached second.
+  let t = Date.UTC(2026, 10, 27, 11, 59, 58, 990);
+  for (let i = 0; i < 20_000; i++) {
+    t += i % 7 === 0 ? 3_600_000 + (i % 1000) : i % 3;
+    times.push(t);
+  }
+  for (const now of times) assert.equal(isoTime(now), new Date(now).toISOString(), String(now));
+  // The clock itself: within the same millisecond or just after.
+  const before = Date.now();
+  const text = isoTime();
+  assert.ok(Date.parse(text) >= before && Date.parse(text) <= Date.now(), text);
 });

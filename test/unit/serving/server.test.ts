@@ -204,6 +204,60 @@ test('the management API needs the bearer token: 401 missing, 403 wrong', async 
   assert.equal(ok.status, 200);
 });
 
+test('the route table: 405 with Allow for a known path, 404 otherwise, the token before either under /v2/repository', async () => {
+  const res = await fetch(server.url + '/v2/models/weather/infer');
+  assert.equal(res.status, 405);
+  assert.equal(res.headers.get('allow'), 'POST');
+  assert.match(
+    String(((await res.json()) as { error: string }).error),
+    /No route for GET \/v2\/models\/weather\/infer/,
+  );
+  const mon = await fetch(server.url + '/v2/repository/models/weather/monitor', { method: 'DELETE', headers: auth });
+  assert.equal(mon.status, 405);
+  assert.equal(mon.headers.get('allow'), 'GET, PUT');
+  assert.equal((await call('GET', '/v2/models/weather/versions')).status, 404);
+  assert.equal((await call('POST', '/v2/models/weather/versions/1.0.0/feedback', {})).status, 404);
+  // The management prefix says nothing, not even 404 or 405, without the token.
+  assert.equal((await call('GET', '/v2/repository/no/such/route')).status, 401);
+  assert.equal((await call('GET', '/v2/repository/models/weather/versions/1.0.0/load')).status, 401);
+  assert.equal((await call('GET', '/v2/repository/no/such/route', undefined, auth)).status, 404);
+  // A name is checked after the token, and before the handler.
+  assert.equal((await call('GET', '/v2/repository/models/Bad')).status, 401);
+  assert.equal((await call('GET', '/v2/repository/models/Bad', undefined, auth)).status, 400);
+});
+
+test('POST /v2/repository/log/flush answers once the buffered lines are in the file', async () => {
+  // A minute between appends: only the flush route can have put the line on disk.
+  const s = await startModelServer({
+    port: 0,
+    storeDir: join(tmp.dir, 'flush'),
+    token: TOKEN,
+    log: { flushMs: 60_000 },
+  });
+  try {
+    await s.repository.load('weather', '1.0.0', bundleA);
+    const infer = await fetch(s.url + '/v2/models/weather/infer', {
+      method: 'POST',
+      body: JSON.stringify(inferBody(makeRows(1, 5), 'flush-me')),
+    });
+    assert.equal(infer.status, 200);
+    const file = join(s.log!.dirOf('weather'), 'predictions.jsonl');
+    assert.equal((await fetch(s.url + '/v2/repository/log/flush', { method: 'POST' })).status, 401);
+    const r = await fetch(s.url + '/v2/repository/log/flush', { method: 'POST', headers: auth });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { flushed: true, dropped: 0, lastError: null });
+    assert.match(readFileSync(file, 'utf8'), /"id":"flush-me"/);
+  } finally {
+    await s.close();
+  }
+  const off = await startModelServer({ port: 0, storeDir: join(tmp.dir, 'flush-off'), token: TOKEN, logging: false });
+  try {
+    assert.equal((await fetch(off.url + '/v2/repository/log/flush', { method: 'POST', headers: auth })).status, 409);
+  } finally {
+    await off.close();
+  }
+});
+
 test('load, switch (previous stays loaded), switch back, unload', async () => {
   const load = await call('POST', '/v2/repository/models/weather/versions/2.0.0/load', { path: bundleB }, auth);
   assert.equal(load.status, 200, JSON.stringify(load.json));
