@@ -90,6 +90,9 @@ function envFlushMs(): number | undefined {
 // Loaded on first use, so a server that never loads a model does not load a runtime.
 const defaultLoader: PredictorLoader = async (dir) => (await import('./predictor')).loadPredictor(dir);
 
+/** Pending connections the kernel may queue (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 export async function startModelServer(options: ModelServerOptions): Promise<RunningModelServer> {
   const host = options.host ?? '127.0.0.1';
   const storeDir = resolve(options.storeDir);
@@ -168,7 +171,9 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
           : e,
       );
     });
-    server.listen(options.port ?? 8765, host, () => resolveListen());
+    // A burst of new connections (clients without keep-alive, a load balancer's warm-up) queues in
+    // the kernel instead of being dropped at Node's default backlog of 511 while the loop is busy.
+    server.listen({ port: options.port ?? 8765, host, backlog: LISTEN_BACKLOG }, () => resolveListen());
   });
   port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
