@@ -10,6 +10,7 @@ import { train, type TrainProgress, type TrainResult } from '../../engine/traini
 import { parseMix, trainFromTraffic, type NextCommand, type TrafficDataset } from '../../engine/training/fromTraffic';
 import { loadConfig } from '../../engine/config';
 import { intFlag, parseCli, rootFor, str } from '../shared/args';
+import { envTokenFor } from '../shared/targets';
 
 export function gateTable(report: GateReport, onlyFailed: boolean): string {
   const rows = report.results.filter((r) => !onlyFailed || !r.passed);
@@ -261,6 +262,7 @@ export const trainCommand: CliCommand = {
         const t = await trainFromTraffic(loaded, {
           ...common,
           target: fromTraffic,
+          tokenFor: envTokenFor(io.env),
           since: str(a.values.since),
           mix,
           minRows,

@@ -17,6 +17,7 @@ import { seededPermutation } from '../data/split';
 import { labelledTraffic, type LabelledTraffic } from '../monitoring/export';
 import { ModelServerClient } from '../deploy/client';
 import { checkedRecord, localUrl, readLocalToken, verifyLocalServer } from '../deploy/localServer';
+import type { TokenFor } from '../deploy/tokens';
 import type { Digest, Registry } from '../registry/types';
 import { trainWithConfig, type TrainOptions } from './trainer';
 import type { TrainResult } from './types';
@@ -97,6 +98,8 @@ export interface TrafficDatasetOptions {
   to?: number;
   /** The prediction log directory; default the local target's. */
   logDir?: string;
+  /** The target's configured token (tokenSecret), to ask its running server to flush; default its token file. */
+  tokenFor?: TokenFor;
   now?: Date;
 }
 
@@ -151,13 +154,15 @@ export async function flushLocalServerLog(
   registry: Registry,
   config: LoadedConfig['config'],
   target: string,
+  tokenFor?: TokenFor,
 ): Promise<boolean> {
   const t = config.deploy?.targets?.[target];
   if (t && t.type !== 'local') return false;
   try {
     const rec = checkedRecord(registry.storeDir, target, localUrl(target, t?.host, t?.port));
     if (!rec) return false;
-    const token = readLocalToken(registry.storeDir, target);
+    // A configured token (tokenSecret) is the one the server was started with; else the token file.
+    const token = (t && tokenFor ? await tokenFor(target, t) : null) ?? readLocalToken(registry.storeDir, target);
     if (!token || !(await verifyLocalServer(rec.url, token))) return false;
     await new ModelServerClient({ target, url: rec.url, token, timeoutMs: 30_000 }).flushLog();
     return true;
@@ -188,7 +193,7 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
     );
 
   // Only the target's own log directory is a running server's to flush.
-  if (options.logDir === undefined) await flushLocalServerLog(registry, config, target);
+  if (options.logDir === undefined) await flushLocalServerLog(registry, config, target, options.tokenFor);
   const traffic = await labelledTraffic({
     registry,
     config,

@@ -461,6 +461,7 @@ export function registerMonitoring(ctx: ServerContext): void {
       const r = await trainFromTraffic(loaded, {
         registry: ctx.registry(),
         target: p.target,
+        tokenFor,
         ...(p.model ? { model: p.model } : {}),
         ...(p.since ? { since: p.since } : {}),
         ...(typeof p.mix === 'number' ? { mix: p.mix } : {}),

@@ -122,6 +122,8 @@ test('the flush route needs the token, and only a server that proves it is ours 
   writeFileSync(file, 'not-the-servers-token\n', { mode: 0o600 });
   try {
     assert.equal(await flushLocalServerLog(registry, loaded.config, 'local'), false);
+    // A configured token (tokenSecret) is the one the server holds: it is used before the file.
+    assert.equal(await flushLocalServerLog(registry, loaded.config, 'local', () => token), true);
   } finally {
     writeFileSync(file, token + '\n', { mode: 0o600 });
   }
