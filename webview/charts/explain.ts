@@ -79,7 +79,7 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
         left2,
         top,
         data.permutation
-          ? `permutation ± std (${data.permutation.metric} drop, ${data.permutation.repeats}×)`
+          ? `${data.permutation.metric} drop when shuffled (${data.permutation.repeats}×) ± std`
           : 'permutation importance: not computed',
         { 'font-size': 11, fill: colors.muted },
       ),
@@ -119,13 +119,16 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     const left = labelW + 16;
     const width = W - left - 30;
     const xs = linear(-span, span, left, left + width);
+    // Title and legend on two lines: one line overflowed a panel beside the editor (~530 px).
     parts.push(
-      text(
-        16,
-        top,
-        "Shapley value of each explained row (colour: the feature's value, blue low → red high; ring: the picked row)",
-        { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
-      ),
+      text(16, top, 'Shapley value of each explained row', { 'font-size': 13, 'font-weight': 600, fill: colors.fg }),
+    );
+    top += 16;
+    parts.push(
+      text(16, top, "colour: the feature's value (blue low → red high) · ring: the picked row", {
+        'font-size': 11,
+        fill: colors.muted,
+      }),
     );
     top += 12;
     parts.push(
