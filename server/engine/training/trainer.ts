@@ -2,14 +2,16 @@
  * Training from `modelops.yaml`: config → data → split → preprocessing → a worker thread that
  * trains and writes model.json + weights.bin → evaluation on the test split → bundle →
  * a new version in the registry with its lineage. A failure or a cancellation at any step
- * registers nothing and records the run as failed or cancelled.
+ * registers nothing and records the run as failed or cancelled. The preprocessing, the worker's
+ * job and the worker itself are exported: hyperparameter-search trials (tuning/trial.ts) train
+ * through the same code, so a trial with the same params trains the same model.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describeError, isModelOpsError, ModelOpsError } from '../errors';
-import type { LoadedConfig, ModelOpsConfig } from '../config/types';
+import type { LoadedConfig, ModelOpsConfig, Task } from '../config/types';
 import { loadConfig } from '../config';
 import type { GateReport, Registry, RunRecord } from '../registry/types';
 import { recordDatasets } from '../data/digest';
@@ -22,9 +24,10 @@ import {
   inputWidth,
   summariseMissing,
   transformRows,
+  type RowSet,
 } from '../data/preprocess';
 import { buildProfile } from '../data/profile';
-import { loadTrainingData } from '../data/splits';
+import { loadTrainingData, type LoadedData } from '../data/splits';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
 import { evaluateGates, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
 import { storeFairness, trainingFairness } from '../evaluation/evaluate';
@@ -37,10 +40,10 @@ import {
   probabilitiesOf,
   writeManifest,
 } from '../model/bundle';
-import type { ModelManifest } from '../model/types';
-import { parseBackendChoice, type BackendInfo } from '../tfjs/backend';
+import type { FeatureTransform, ModelManifest } from '../model/types';
+import { parseBackendChoice, type BackendChoice, type BackendInfo } from '../tfjs/backend';
 import { classWeights, defaultLayers, lossFor, type NetworkSpec } from './model';
-import type { TrainJob, WorkerMessage } from './messages';
+import type { TrainJob, WorkerInit, WorkerMessage } from './messages';
 import { abortOutcome, runExternalTrainer } from './external';
 import { snapshotConfig } from './snapshot';
 import { isErrorCode } from '../../../shared/errorCodes';
@@ -85,15 +88,24 @@ function workerEntry(): { file: string; bootstrap: string | null } {
   };
 }
 
-/** A started training worker with a typed message queue. */
-class TrainWorker {
+type EpochMessage = Extract<WorkerMessage, { type: 'epoch' }>;
+type DoneMessage = Extract<WorkerMessage, { type: 'done' }>;
+
+/**
+ * A started training worker with a typed message queue: the trainer and the tuning trials both
+ * train through it. `errorHint` is the hint of an error the worker reports without one.
+ */
+export class TrainWorker {
   readonly worker: Worker;
   readonly cancelFlag = new SharedArrayBuffer(4);
   private queue: WorkerMessage[] = [];
   private waiters: Array<(m: WorkerMessage) => void> = [];
   private exitError: Error | null = null;
 
-  constructor(backend: string) {
+  constructor(
+    backend: BackendChoice,
+    private readonly errorHint = 'See the ModelOps output channel for details.',
+  ) {
     const entry = workerEntry();
     if (!existsSync(entry.file)) {
       throw new ModelOpsError(
@@ -102,7 +114,7 @@ class TrainWorker {
         'Rebuild the extension (npm run build).',
       );
     }
-    const workerData = { backend, cancelFlag: this.cancelFlag };
+    const workerData: WorkerInit = { backend, cancelFlag: this.cancelFlag };
     this.worker = entry.bootstrap
       ? new Worker(entry.bootstrap, { eval: true, workerData })
       : new Worker(entry.file, { workerData });
@@ -112,7 +124,7 @@ class TrainWorker {
       this.push({ type: 'error', code: 'worker-crashed', message: `The training worker failed: ${e.message}` });
     });
     this.worker.on('exit', (code) => {
-      // After 'done' nobody waits any more; before it, an exit must not leave the trainer hanging.
+      // After 'done' nobody waits any more; before it, an exit must not leave the caller hanging.
       if (!this.exitError)
         this.push({
           type: 'error',
@@ -134,6 +146,30 @@ class TrainWorker {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Waits until the worker has its TensorFlow.js backend; a worker that could not start throws why. */
+  async ready(): Promise<BackendInfo> {
+    const m = await this.next();
+    if (m.type === 'error') throw this.error(m);
+    if (m.type !== 'ready')
+      throw new ModelOpsError(
+        'worker-protocol',
+        `Unexpected message '${m.type}' from the training worker.`,
+        'Report this as a bug.',
+      );
+    return m.backend;
+  }
+
+  /** Sends the job and hands each epoch to `onEpoch` until the worker is done (or reports an error). */
+  async run(job: TrainJob, onEpoch: (m: EpochMessage) => void): Promise<DoneMessage> {
+    this.worker.postMessage(job);
+    for (;;) {
+      const m = await this.next();
+      if (m.type === 'error') throw this.error(m);
+      if (m.type === 'epoch') onEpoch(m);
+      else if (m.type === 'done') return m;
+    }
+  }
+
   cancel(): void {
     Atomics.store(new Int32Array(this.cancelFlag), 0, 1);
   }
@@ -141,19 +177,130 @@ class TrainWorker {
   async terminate(): Promise<void> {
     await this.worker.terminate();
   }
+
+  private error(m: Extract<WorkerMessage, { type: 'error' }>): ModelOpsError {
+    // The worker sends the code of the ModelOpsError it caught, or something else for a crash.
+    return new ModelOpsError(isErrorCode(m.code) ? m.code : 'training-failed', m.message, m.hint ?? this.errorHint);
+  }
+}
+
+/**
+ * The preprocessing fitted for a config's data: feature transforms on the training split only,
+ * labels over every split (so no split has a label the model does not know).
+ */
+export interface FittedData {
+  task: Task;
+  features: FeatureTransform[];
+  /** Classification: the sorted labels; regression: undefined. */
+  labels: string[] | undefined;
+  /** Number of labels, or 1 for regression. */
+  classes: number;
+  inputWidth: number;
+}
+
+/** One split encoded for the worker: its inputs, and its target as label indexes or as values. */
+export interface EncodedSplit {
+  /** Row-major n × inputWidth. */
+  x: Float32Array;
+  n: number;
+  idx: Int32Array | null;
+  values: Float64Array | null;
+}
+
+/** Fits the preprocessing on the loaded data; a classifier's target needs two classes. */
+export function fitPreprocessing(config: ModelOpsConfig, data: LoadedData): FittedData {
+  const features = fitTransforms(data.train.rows, data.features, config.data.missing);
+  const task = config.model.task;
+  const labels =
+    task === 'classification'
+      ? fitLabels([...data.train.rows, ...data.validation.rows, ...data.test.rows], config.data.target)
+      : undefined;
+  if (labels && labels.length < 2) {
+    throw new ModelOpsError(
+      'one-class',
+      `The target '${config.data.target}' has only one class (${labels[0] ?? 'none'}).`,
+      'A classifier needs at least two classes in the data.',
+    );
+  }
+  return { task, features, labels, classes: labels?.length ?? 1, inputWidth: inputWidth(features) };
+}
+
+/** Encodes a split with the fitted preprocessing; a value it cannot encode is an error naming file, line and column. */
+export function encodeSplit(config: ModelOpsConfig, fitted: FittedData, set: RowSet): EncodedSplit {
+  const ctx = { source: set.source, lines: set.lines };
+  const x = transformRows(set.rows, fitted.features, ctx);
+  if (fitted.labels)
+    return { x, n: set.rows.length, idx: encodeLabels(set.rows, config.data.target, fitted.labels, ctx), values: null };
+  return { x, n: set.rows.length, idx: null, values: encodeRegressionTarget(set.rows, config.data.target, ctx) };
+}
+
+/**
+ * The network `config` describes for the fitted data (model.layers, or the default layers), checked
+ * against the task before any work is done, and the width of its output.
+ */
+export function networkFor(config: ModelOpsConfig, fitted: FittedData): { network: NetworkSpec; outputWidth: number } {
+  const layers =
+    config.model.layers && config.model.layers.length > 0
+      ? config.model.layers
+      : defaultLayers(fitted.task, fitted.classes);
+  const network: NetworkSpec = {
+    task: fitted.task,
+    inputWidth: fitted.inputWidth,
+    classes: fitted.classes,
+    layers,
+    optimizer: config.train.optimizer,
+    learningRate: config.train.learningRate,
+    seed: config.train.seed,
+  };
+  lossFor(network);
+  const last = layers[layers.length - 1];
+  return { network, outputWidth: last.type === 'dense' ? last.units : fitted.classes };
+}
+
+/** The target matrix the worker trains on: values, one binary 0/1 column, or one-hot rows. */
+function targetMatrix(split: EncodedSplit, outputWidth: number): Float32Array {
+  if (split.values) return Float32Array.from(split.values);
+  const idx = split.idx!;
+  const y = new Float32Array(idx.length * outputWidth);
+  if (outputWidth === 1) for (let i = 0; i < idx.length; i++) y[i] = idx[i];
+  else for (let i = 0; i < idx.length; i++) y[i * outputWidth + idx[i]] = 1;
+  return y;
+}
+
+/** The worker's job: the encoded splits, the network and `config.train`'s settings (epochs, seed, class weights). */
+export function trainJob(
+  config: ModelOpsConfig,
+  fitted: FittedData,
+  net: { network: NetworkSpec; outputWidth: number },
+  splits: { train: EncodedSplit; validation: EncodedSplit },
+  output: { bundleDir: string; predict: TrainJob['predict'] },
+): TrainJob {
+  const { train, validation } = splits;
+  return {
+    type: 'train',
+    network: net.network,
+    x: train.x,
+    y: targetMatrix(train, net.outputWidth),
+    n: train.n,
+    valX: validation.n ? validation.x : null,
+    valY: validation.n ? targetMatrix(validation, net.outputWidth) : null,
+    nVal: validation.n,
+    outputWidth: net.outputWidth,
+    epochs: config.train.epochs,
+    batchSize: config.train.batchSize,
+    seed: config.train.seed,
+    classWeight:
+      fitted.task === 'classification'
+        ? classWeights(config.train.classWeights, fitted.labels!, train.idx!)
+        : undefined,
+    earlyStopping: config.train.earlyStopping,
+    predict: output.predict,
+    bundleDir: output.bundleDir,
+  };
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new TrainingCancelled();
-}
-
-function workerError(m: Extract<WorkerMessage, { type: 'error' }>): ModelOpsError {
-  // The worker sends the code of the ModelOpsError it caught, or something else for a crash.
-  return new ModelOpsError(
-    isErrorCode(m.code) ? m.code : 'training-failed',
-    m.message,
-    m.hint ?? 'See the ModelOps output channel for details.',
-  );
 }
 
 /** Trains the model described by the config file. */
@@ -224,15 +371,7 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
   options.signal?.addEventListener('abort', onAbort);
   const bundleDir = () => join(registry.storeDir, 'runs', run!.id, 'bundle');
   try {
-    const ready = await worker.next();
-    if (ready.type === 'error') throw workerError(ready);
-    if (ready.type !== 'ready')
-      throw new ModelOpsError(
-        'worker-protocol',
-        `Unexpected message '${ready.type}' from the training worker.`,
-        'Report this as a bug.',
-      );
-    const backend: BackendInfo = ready.backend;
+    const backend: BackendInfo = await worker.ready();
     run = registry.createRun({
       kind: 'train',
       model: config.model.name,
@@ -253,109 +392,49 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       throwIfAborted(options.signal);
 
       // Preprocessing fitted on the training split only.
-      const features = fitTransforms(data.train.rows, data.features, config.data.missing);
+      const fitted = fitPreprocessing(config, data);
+      const { task, features, labels, classes } = fitted;
       const missing = summariseMissing(
         config.data.missing,
         data.dropped,
         countImputed([data.train, data.validation, data.test], features),
       );
       notes.push(missing.summary);
-      const task = config.model.task;
-      const labels =
-        task === 'classification'
-          ? fitLabels([...data.train.rows, ...data.validation.rows, ...data.test.rows], config.data.target)
-          : undefined;
-      const classes = labels?.length ?? 1;
-      if (labels && labels.length < 2) {
-        throw new ModelOpsError(
-          'one-class',
-          `The target '${config.data.target}' has only one class (${labels[0] ?? 'none'}).`,
-          'A classifier needs at least two classes in the data.',
-        );
-      }
-      const layers =
-        config.model.layers && config.model.layers.length > 0 ? config.model.layers : defaultLayers(task, classes);
-      const width = inputWidth(features);
-      const network: NetworkSpec = {
-        task,
-        inputWidth: width,
-        classes,
-        layers,
-        optimizer: config.train.optimizer,
-        learningRate: config.train.learningRate,
-        seed: config.train.seed,
-      };
-      lossFor(network); // checks the output layer before any work is done
-      const last = layers[layers.length - 1];
-      const outputWidth = last.type === 'dense' ? last.units : classes;
+      const net = networkFor(config, fitted); // checks the output layer before any work is done
 
-      const encode = (set: typeof data.train) =>
-        transformRows(set.rows, features, { source: set.source, lines: set.lines });
-      const targets = (
-        set: typeof data.train,
-      ): { y: Float32Array; idx: Int32Array | null; values: Float64Array | null } => {
-        if (task === 'regression') {
-          const values = encodeRegressionTarget(set.rows, config.data.target, { source: set.source, lines: set.lines });
-          return { y: Float32Array.from(values), idx: null, values };
-        }
-        const idx = encodeLabels(set.rows, config.data.target, labels!, { source: set.source, lines: set.lines });
-        const y = new Float32Array(set.rows.length * outputWidth);
-        if (outputWidth === 1) for (let i = 0; i < idx.length; i++) y[i] = idx[i];
-        else for (let i = 0; i < idx.length; i++) y[i * outputWidth + idx[i]] = 1;
-        return { y, idx, values: null };
-      };
-      const x = encode(data.train);
-      const yTrain = targets(data.train);
-      const valX = data.validation.rows.length ? encode(data.validation) : null;
-      const valY = data.validation.rows.length ? targets(data.validation).y : null;
-      const testX = encode(data.test);
-      const yTest = targets(data.test);
-
-      const job: TrainJob = {
-        type: 'train',
-        network,
-        x,
-        y: yTrain.y,
-        n: data.train.rows.length,
-        valX,
-        valY,
-        nVal: data.validation.rows.length,
-        outputWidth,
-        epochs,
-        batchSize: config.train.batchSize,
-        seed: config.train.seed,
-        classWeight:
-          task === 'classification' ? classWeights(config.train.classWeights, labels!, yTrain.idx!) : undefined,
-        earlyStopping: config.train.earlyStopping,
-        predict: [
-          { name: 'test', x: testX, n: data.test.rows.length },
-          { name: 'train', x, n: data.train.rows.length },
-        ],
-        bundleDir: bundleDir(),
-      };
+      const trainSplit = encodeSplit(config, fitted, data.train);
+      const validation = encodeSplit(config, fitted, data.validation);
+      const test = encodeSplit(config, fitted, data.test);
+      const job = trainJob(
+        config,
+        fitted,
+        net,
+        { train: trainSplit, validation },
+        {
+          predict: [
+            { name: 'test', x: test.x, n: test.n },
+            { name: 'train', x: trainSplit.x, n: trainSplit.n },
+          ],
+          bundleDir: bundleDir(),
+        },
+      );
       await mkdir(job.bundleDir, { recursive: true });
       throwIfAborted(options.signal);
-      worker.worker.postMessage(job);
 
       // Epochs stream in until the worker is done.
       let lastSps = 0;
-      let done: Extract<WorkerMessage, { type: 'done' }> | null = null;
-      while (!done) {
-        const m = await worker.next();
-        if (m.type === 'error') throw workerError(m);
-        if (m.type === 'epoch') {
-          registry.appendRunMetrics(run.id, m.epoch, m.metrics);
-          lastSps = m.samplesPerSecond;
-          const loss = m.metrics.loss;
-          progress({
-            epoch: m.epoch,
-            epochs,
-            fraction: 0.02 + 0.9 * (m.epoch / epochs),
-            metrics: m.metrics,
-            message: `epoch ${m.epoch}/${epochs}${loss !== undefined ? ` · loss ${loss.toFixed(3)}` : ''}`,
-          });
-        } else if (m.type === 'done') done = m;
-      }
+      const done = await worker.run(job, (m) => {
+        registry.appendRunMetrics(run!.id, m.epoch, m.metrics);
+        lastSps = m.samplesPerSecond;
+        const loss = m.metrics.loss;
+        progress({
+          epoch: m.epoch,
+          epochs,
+          fraction: 0.02 + 0.9 * (m.epoch / epochs),
+          metrics: m.metrics,
+          message: `epoch ${m.epoch}/${epochs}${loss !== undefined ? ` · loss ${loss.toFixed(3)}` : ''}`,
+        });
+      });
       notes.push(...done.notes);
       if (done.cancelled || options.signal?.aborted) throw new TrainingCancelled();
 
@@ -367,10 +446,10 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
         const out = done.outputs.test;
         const proba = task === 'classification' ? probabilitiesOf(out, nTest, done.outputWidth, classes) : null;
         const yPred =
-          task === 'regression' ? Float64Array.from({ length: nTest }, (_, i) => out[i * done!.outputWidth]) : null;
+          task === 'regression' ? Float64Array.from({ length: nTest }, (_, i) => out[i * done.outputWidth]) : null;
         report = proba
-          ? classificationMetrics(yTest.idx!, null, labels!, proba)
-          : regressionMetrics(yTest.values!, yPred!);
+          ? classificationMetrics(test.idx!, null, labels!, proba)
+          : regressionMetrics(test.values!, yPred!);
         notes.push(...report.notes);
         // Per-group metrics on the same test rows, so fairness gates are judged at training time too.
         fairness = trainingFairness({
@@ -378,7 +457,7 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
           config: config.evaluate.fairness,
           rows: data.test.rows,
           source: data.test.source,
-          yTrue: proba ? yTest.idx! : yTest.values!,
+          yTrue: proba ? test.idx! : test.values!,
           labels,
           proba,
           yPred,
@@ -411,7 +490,7 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
         trainedAt: new Date().toISOString(),
       };
       await writeManifest(job.bundleDir, manifest);
-      await verifyBundle(job.bundleDir, testX, nTest, done.outputs.test);
+      await verifyBundle(job.bundleDir, test.x, nTest, done.outputs.test);
       throwIfAborted(options.signal);
 
       progress({ epoch: done.epochsRun, epochs, fraction: 0.96, metrics: {}, message: 'registering the version' });

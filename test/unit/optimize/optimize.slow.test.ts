@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
@@ -10,38 +9,20 @@ import { pruneVersion, quantizeVersion, type OptimizeProgress } from '../../../s
 import { loadRuntime, writeOnnxBundle } from '../../../server/engine/runtime';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { optimizeCommand } from '../../../server/cli/commands/optimize';
+import { REPO, weatherWorkspace } from '../fixtures/weather';
 
 // A real workspace: the sample data, a real SQLite registry, a TF.js version trained here, an
 // ONNX version from the fixtures; each optimisation registers a real child version.
-const REPO = join(__dirname, '..', '..', '..');
-const root = mkdtempSync(join(tmpdir(), 'modelops-optimize-'));
-mkdirSync(join(root, 'data'));
-copyFileSync(
-  join(REPO, 'examples', 'sample', 'data', 'seattle-weather.csv'),
-  join(root, 'data', 'seattle-weather.csv'),
-);
-const config = (name: string, model: string, extra = '') => {
-  const p = join(root, name);
-  writeFileSync(
-    p,
-    `version: 1
-project: optimize
-data:
-  train: data/seattle-weather.csv
-  target: weather
-  features: [precipitation, temp_max, temp_min, wind]
-  split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }
-model:
-  name: ${model}
-  task: classification
-  layers:
-    - { type: dense, units: 32, activation: relu }
-    - { type: dense, units: 5, activation: softmax }
-train: { epochs: 8, batchSize: 32, learningRate: 0.01, seed: 42 }
-${extra}`,
-  );
-  return p;
-};
+const ws = weatherWorkspace('modelops-optimize-', { data: 'data/seattle-weather.csv', rows: 'all' });
+const root = ws.root;
+const config = (name: string, model: string, extra = '') =>
+  ws.config(name, {
+    project: 'optimize',
+    model,
+    layers: ['{ type: dense, units: 32, activation: relu }', '{ type: dense, units: 5, activation: softmax }'],
+    train: { epochs: 8 },
+    rest: extra,
+  });
 const CONFIG = config('modelops.yaml', 'weather');
 
 let registry: Registry;
@@ -53,7 +34,7 @@ test.before(async () => {
 });
 test.after(() => {
   registry.close();
-  rmSync(root, { recursive: true, force: true });
+  ws.cleanup();
 });
 
 test('float16 and uint8 children: minor versions with lineage, measured, gated against the parent', async () => {

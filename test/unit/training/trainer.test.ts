@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
@@ -9,54 +8,31 @@ import { train, type TrainProgress } from '../../../server/engine/training/train
 import { evaluateVersion, readStoredFairness } from '../../../server/engine/evaluation/evaluate';
 import { loadModelBundle } from '../../../server/engine/model/bundle';
 import { ModelOpsError } from '../../../server/engine/errors';
+import { weatherWorkspace } from '../fixtures/weather';
 
 // A real workspace: every 4th row of the sample data (366 rows, all five classes), real
 // SQLite registry, real TensorFlow.js in a real worker thread.
-const root = mkdtempSync(join(tmpdir(), 'modelops-train-'));
-const sample = readFileSync(join(__dirname, '../../../examples/sample/data/seattle-weather.csv'), 'utf8')
-  .trim()
-  .split('\n');
-mkdirSync(join(root, 'data'));
-writeFileSync(
-  join(root, 'data/weather.csv'),
-  [sample[0], ...sample.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n',
-);
+const ws = weatherWorkspace('modelops-train-');
+const root = ws.root;
 
 function config(name: string, extra: { epochs?: number; data?: string; units?: number; model?: string } = {}): string {
-  const path = join(root, name);
-  writeFileSync(
-    path,
-    `version: 1
-project: test
-data:
-  train: ${extra.data ?? 'data/weather.csv'}
-  target: weather
-  features: [precipitation, temp_max, temp_min, wind]
-  split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 }
-  missing: drop
-model:
-  name: ${extra.model ?? 'weather'}
-  task: classification
-  framework: tfjs
-  layers:
-    - { type: dense, units: 16, activation: relu }
-    - { type: dropout, rate: 0.1 }
-    - { type: dense, units: ${extra.units ?? 5}, activation: softmax }
-train:
-  epochs: ${extra.epochs ?? 4}
-  batchSize: 32
-  optimizer: adam
-  learningRate: 0.01
-  seed: 42
-  classWeights: balanced
-evaluate:
+  return ws.config(name, {
+    project: 'test',
+    ...(extra.data ? { data: extra.data } : {}),
+    model: extra.model ?? 'weather',
+    layers: [
+      '{ type: dense, units: 16, activation: relu }',
+      '{ type: dropout, rate: 0.1 }',
+      `{ type: dense, units: ${extra.units ?? 5}, activation: softmax }`,
+    ],
+    train: { epochs: extra.epochs ?? 4, classWeights: 'balanced' },
+    rest: `evaluate:
   metrics: [accuracy, f1_macro, log_loss]
   gates:
     accuracy: ">= 0.3"
     f1_macro: ">= production - 0.02"
 `,
-  );
-  return path;
+  });
 }
 
 let registry: Registry;
@@ -68,13 +44,13 @@ const versionsOf = (model: string): number => {
     throw e;
   }
 };
-const slice = readFileSync(join(root, 'data/weather.csv'), 'utf8').trim().split('\n');
+const slice = ws.lines;
 test.before(() => {
   registry = openRegistry(root);
 });
 test.after(() => {
   registry.close();
-  rmSync(root, { recursive: true, force: true });
+  ws.cleanup();
 });
 
 test('training registers a version with lineage, per-epoch run metrics and a loadable bundle', async () => {
