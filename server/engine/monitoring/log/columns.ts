@@ -20,6 +20,13 @@ export class Column<T extends TypedColumn> {
   reserve(n: number): void {
     if (this.length + n > this.data.length) this.grow(Math.max(this.data.length * 2, this.length + n));
   }
+  /** Appends `v` until the column holds `n` values. */
+  fillTo(n: number, v: number): void {
+    if (n <= this.length) return;
+    this.reserve(n - this.length);
+    this.data.fill(v, this.length, n);
+    this.length = n;
+  }
   view(): T {
     return this.data.subarray(0, this.length) as T;
   }
@@ -57,6 +64,14 @@ export class Dictionary {
   private index = new Map<string, number>();
   /** The code last found in place: a column often repeats its value. */
   private hint = 0;
+  /**
+   * The values' UTF-8 bytes (null for a string UTF-8 cannot carry as is, a lone surrogate:
+   * no bytes in a log match it), encoded on the first `find` after they were added, and an
+   * open-addressing table of their byte hashes (code + 1 per bucket, 0 empty).
+   */
+  private bytes: Array<Buffer | null> = [];
+  private table = new Int32Array(0);
+  private mask = -1;
   constructor(initial: readonly string[] = []) {
     for (const v of initial) this.code(v);
   }
@@ -74,24 +89,57 @@ export class Dictionary {
     return this.index.get(v) ?? -1;
   }
   /**
-   * The code of `text[at, at + len)` when it is a known value, compared in place so the common
-   * case slices no string and hashes nothing; −1 when unknown, or when there are too many
-   * values to compare one by one (then the caller slices and uses `code` or `lookup`).
+   * The code of the UTF-8 bytes `b[at, at + len)` when they spell a known value, compared in
+   * place so the common case decodes no string; −1 when unknown (the caller decodes them once
+   * and uses `code` or `lookup`).
    */
-  find(text: string, at: number, len: number): number {
-    const vals = this.values;
+  find(b: Uint8Array, at: number, len: number): number {
     const h = this.hint;
-    if (h < vals.length && vals[h].length === len && matchAt(text, at, vals[h])) return h;
-    if (vals.length > 32) return -1;
-    const first = text.charCodeAt(at);
-    for (let k = 0; k < vals.length; k++) {
-      const v = vals[k];
-      if (v.length === len && v.charCodeAt(0) === first && matchAt(text, at, v)) {
-        this.hint = k;
-        return k;
-      }
+    const bytes = this.bytes;
+    if (h < bytes.length) {
+      const v = bytes[h];
+      if (v !== null && v.length === len && bytesAt(b, at, v)) return h;
     }
-    return -1;
+    if (bytes.length < this.values.length) this.encode();
+    if (bytes.length <= 8) {
+      for (let k = 0; k < bytes.length; k++) {
+        const v = bytes[k];
+        if (v !== null && v.length === len && bytesAt(b, at, v)) return (this.hint = k);
+      }
+      return -1;
+    }
+    const { table, mask } = this;
+    for (let p = hashBytes(b, at, at + len) & mask; ; p = (p + 1) & mask) {
+      const k = table[p] - 1;
+      if (k < 0) return -1;
+      const v = bytes[k]!;
+      if (v.length === len && bytesAt(b, at, v)) return (this.hint = k);
+    }
+  }
+  /** Encodes the values added since the last `find` and puts them in the byte table. */
+  private encode(): void {
+    const { values, bytes } = this;
+    let size = this.table.length;
+    const grow = size < values.length * 2 + 2;
+    while (size < values.length * 2 + 2) size = Math.max(16, size * 2);
+    if (grow) {
+      this.table = new Int32Array(size);
+      this.mask = size - 1;
+    }
+    const from = bytes.length;
+    for (let k = from; k < values.length; k++) {
+      const v = values[k];
+      const enc = Buffer.from(v, 'utf8');
+      bytes.push(enc.length === v.length || enc.toString('utf8') === v ? enc : null);
+    }
+    // A new table holds nothing yet: every value goes in; otherwise only the new ones.
+    for (let k = grow ? 0 : from; k < bytes.length; k++) {
+      const v = bytes[k];
+      if (v === null) continue;
+      let p = hashBytes(v, 0, v.length) & this.mask;
+      while (this.table[p] !== 0) p = (p + 1) & this.mask;
+      this.table[p] = k + 1;
+    }
   }
 }
 
@@ -169,21 +217,24 @@ export interface LogBlock {
   discard(upTo: number): void;
 }
 
-export const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
-
-/** `text.startsWith(t, at)` as a loop the JIT inlines: cheaper than the builtin call for short keys. */
-export function matchAt(text: string, at: number, t: string): boolean {
-  if (at + t.length > text.length) return false;
-  for (let k = 0; k < t.length; k++) if (text.charCodeAt(at + k) !== t.charCodeAt(k)) return false;
+/** Whether `b[at…]` starts with the bytes `t`. */
+export function bytesAt(b: Uint8Array, at: number, t: Uint8Array): boolean {
+  if (at + t.length > b.length) return false;
+  for (let k = 0; k < t.length; k++) if (b[at + k] !== t[k]) return false;
   return true;
 }
-
-export const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 /** FNV-1a over UTF-16 code units, the same whether taken in place by the scanner or from a string. */
 export function hashString(s: string): number {
   let h = 0x811c9dc5;
   for (let k = 0; k < s.length; k++) h = Math.imul(h ^ s.charCodeAt(k), 0x01000193);
+  return h;
+}
+
+/** FNV-1a over bytes [a, z): `hashString` of the same text when it is ASCII. */
+export function hashBytes(b: Uint8Array, a: number, z: number): number {
+  let h = 0x811c9dc5;
+  for (let k = a; k < z; k++) h = Math.imul(h ^ b[k], 0x01000193);
   return h;
 }
 

@@ -1,18 +1,29 @@
-/** Reading a line of text in place: a cursor for JSON pieces, and the server's request times. */
-import { type Dictionary, isDigit, matchAt, POW10 } from './columns';
+/** Reading a line of UTF-8 bytes in place: a cursor for JSON pieces, and the server's request times. */
+import { type Dictionary, hashString } from './columns';
+import { JsonNumberReader } from './number';
 
 /**
- * A cursor over one line of text with the reads the server-line scanner needs: literals, plain
+ * A cursor over one line's bytes with the reads the server-line scanner needs: literals, plain
  * strings (no escapes), numbers. Each read fails (−1, null, undefined) on anything unexpected,
- * so the caller can hand the line to JSON.parse instead.
+ * so the caller can hand the line to JSON.parse instead. Strings are decoded only when a value
+ * is new (dictionaries compare bytes) or is kept as text (request ids).
  */
-export class LineCursor {
-  s = '';
+export class LineCursor extends JsonNumberReader {
+  s: Buffer = Buffer.alloc(0);
+  /** The line's end (exclusive). */
   i = 0;
   end = 0;
 
-  lit(t: string): boolean {
-    if (!matchAt(this.s, this.i, t)) return false;
+  /** Whether the bytes at `i` are `t` (a loop here, not columns' `bytesAt`: no module getter per call). */
+  at(t: Uint8Array): boolean {
+    const { s, i } = this;
+    if (i + t.length > s.length) return false;
+    for (let k = 0; k < t.length; k++) if (s[i + k] !== t[k]) return false;
+    return true;
+  }
+
+  lit(t: Uint8Array): boolean {
+    if (!this.at(t)) return false;
     this.i += t.length;
     return true;
   }
@@ -21,7 +32,7 @@ export class LineCursor {
   strEnd(): number {
     const { s } = this;
     for (let k = this.i; k < this.end; k++) {
-      const c = s.charCodeAt(k);
+      const c = s[k];
       if (c === 34) return k;
       if (c === 92) return -1;
     }
@@ -30,18 +41,18 @@ export class LineCursor {
 
   /**
    * The code of a plain string (after its opening quote) in `dict`, adding it when new;
-   * −1 on escapes or a missing quote. Known values are matched without slicing.
+   * −1 on escapes or a missing quote. Known values are matched as bytes, without decoding.
    */
   code(dict: Dictionary): number {
     const q = this.strEnd();
     if (q < 0) return -1;
     let c = dict.find(this.s, this.i, q - this.i);
-    if (c < 0) c = dict.code(this.s.slice(this.i, q));
+    if (c < 0) c = dict.code(this.s.toString('utf8', this.i, q));
     this.i = q + 1;
     return c;
   }
 
-  /** FNV-1a hash of the last string `hashedStr` read. */
+  /** `hashString` of the last string `hashedStr` read. */
   hash = 0;
 
   /** As `str`, also leaving the string's `hashString` in `hash`. */
@@ -49,14 +60,22 @@ export class LineCursor {
     const { s } = this;
     const start = this.i;
     let h = 0x811c9dc5;
+    let high = 0;
     for (let k = start; k < this.end; k++) {
-      const c = s.charCodeAt(k);
+      const c = s[k];
       if (c === 34) {
         this.i = k + 1;
-        this.hash = h;
-        return s.slice(start, k);
+        // ASCII bytes are the UTF-16 code units `hashString` hashes; other text is hashed as decoded.
+        if (high < 128) {
+          this.hash = h;
+          return s.toString('latin1', start, k);
+        }
+        const v = s.toString('utf8', start, k);
+        this.hash = hashString(v);
+        return v;
       }
       if (c === 92) return null;
+      high |= c;
       h = Math.imul(h ^ c, 0x01000193);
     }
     return null;
@@ -64,69 +83,40 @@ export class LineCursor {
 
   /** A plain string (no escapes) after its opening quote; null on anything else. */
   str(): string | null {
-    const { s } = this;
-    const start = this.i;
-    for (let k = start; k < this.end; k++) {
-      const c = s.charCodeAt(k);
-      if (c === 34) {
-        this.i = k + 1;
-        return s.slice(start, k);
-      }
-      if (c === 92) return null;
-    }
-    return null;
+    const q = this.strEnd();
+    if (q < 0) return null;
+    const v = this.s.toString('utf8', this.i, q);
+    this.i = q + 1;
+    return v;
   }
 
-  /** A JSON number or null (→ NaN); undefined when neither. Correctly rounded like JSON.parse. */
+  /** A JSON number or null (→ NaN); undefined when neither. Exactly as JSON.parse reads it. */
   num(): number | undefined {
     const { s } = this;
-    let k = this.i;
-    if (s.charCodeAt(k) === 110) {
-      if (!s.startsWith('null', k)) return undefined;
-      this.i = k + 4;
-      return NaN;
-    }
-    const start = k;
-    let neg = false;
-    if (s.charCodeAt(k) === 45) {
-      neg = true;
-      k++;
-    }
-    let mant = 0;
-    let exp = 0;
-    let any = false;
-    let c = s.charCodeAt(k);
-    while (c >= 48 && c <= 57) {
-      mant = mant * 10 + (c - 48);
-      any = true;
-      c = s.charCodeAt(++k);
-    }
-    if (c === 46) {
-      c = s.charCodeAt(++k);
-      while (c >= 48 && c <= 57) {
-        mant = mant * 10 + (c - 48);
-        exp--;
-        any = true;
-        c = s.charCodeAt(++k);
-      }
-    }
-    if (!any) return undefined;
-    let slow = false;
-    if (c === 101 || c === 69) {
-      slow = true;
-      c = s.charCodeAt(++k);
-      if (c === 43 || c === 45) c = s.charCodeAt(++k);
-      while (c >= 48 && c <= 57) c = s.charCodeAt(++k);
-    }
-    this.i = k;
-    // Clinger's fast path: when the digits as an integer stay below 2^53 every step above was
-    // exact, and dividing by an exact power of ten (≤ 1e22) rounds once, as Number() does.
-    if (!slow && mant < 9007199254740992 && exp >= -22) {
-      const v = exp === 0 ? mant : mant / POW10[-exp];
-      return neg ? -v : v;
-    }
-    const v = Number(s.slice(start, k));
-    return Number.isNaN(v) ? undefined : v;
+    const k = this.i;
+    if (s[k] === 110) return this.null();
+    const v = this.parseNumber(s, k);
+    if (v !== v) return undefined;
+    this.i = this.numEnd;
+    return v;
+  }
+
+  /** As `num`, rounded to float32 (what a Float32Array keeps), which is cheaper for long digits. */
+  num32(): number | undefined {
+    const { s } = this;
+    const k = this.i;
+    if (s[k] === 110) return this.null();
+    const v = this.parseFloat32(s, k);
+    if (v !== v) return undefined;
+    this.i = this.numEnd;
+    return v;
+  }
+
+  private null(): number | undefined {
+    const { s, i } = this;
+    if (s[i + 1] !== 117 || s[i + 2] !== 108 || s[i + 3] !== 108) return undefined;
+    this.i = i + 4;
+    return NaN;
   }
 }
 
@@ -136,37 +126,46 @@ export class LineCursor {
  * added in place; any other shape goes to `Date.parse`.
  */
 export class TimeParser {
-  private prefix = '';
+  /** 'YYYY-MM-DDTHH:MM' of the last time in the fixed shape; `valid` once there is one. */
+  private readonly prefix = new Uint8Array(16);
+  private valid = false;
   private base = NaN;
 
-  parse(text: string, a: number, b: number): number {
-    if (b - a === 24) {
+  parse(b: Buffer, a: number, z: number): number {
+    if (z - a === 24) {
       // Same minute as the line before (the prefix was checked then): check the rest only.
-      const same = this.prefix.length === 16 && matchAt(text, a, this.prefix);
-      if (same ? this.fixedShape(text, a, 16) : this.fixedShape(text, a, 0)) {
+      const same = this.valid && this.samePrefix(b, a);
+      if (same ? this.fixedShape(b, a, 16) : this.fixedShape(b, a, 0)) {
         if (!same) {
-          this.prefix = text.slice(a, a + 16);
+          this.prefix.set(b.subarray(a, a + 16));
+          this.valid = true;
           // Hour 24 means the end of the day only at 24:00:00.000: leave it to Date.parse.
-          this.base = text.startsWith('24', a + 11) ? NaN : Date.parse(`${this.prefix}:00.000Z`);
+          this.base =
+            b[a + 11] === 50 && b[a + 12] === 52 ? NaN : Date.parse(`${b.toString('latin1', a, a + 16)}:00.000Z`);
         }
-        const s10 = text.charCodeAt(a + 17) - 48;
+        const s10 = b[a + 17] - 48;
         if (this.base === this.base && s10 <= 5) {
-          const ms =
-            (text.charCodeAt(a + 20) - 48) * 100 + (text.charCodeAt(a + 21) - 48) * 10 + (text.charCodeAt(a + 22) - 48);
-          return this.base + (s10 * 10 + text.charCodeAt(a + 18) - 48) * 1000 + ms;
+          const ms = (b[a + 20] - 48) * 100 + (b[a + 21] - 48) * 10 + (b[a + 22] - 48);
+          return this.base + (s10 * 10 + b[a + 18] - 48) * 1000 + ms;
         }
       }
     }
-    return Date.parse(text.slice(a, b));
+    return Date.parse(b.toString('utf8', a, z));
   }
 
-  /** 'YYYY-MM-DDTHH:MM:SS.sssZ' from position `from` of the 24 characters at `a`. */
-  private fixedShape(text: string, a: number, from: number): boolean {
+  private samePrefix(b: Uint8Array, a: number): boolean {
+    const p = this.prefix;
+    for (let k = 0; k < 16; k++) if (b[a + k] !== p[k]) return false;
+    return true;
+  }
+
+  /** 'YYYY-MM-DDTHH:MM:SS.sssZ' from position `from` of the 24 bytes at `a`. */
+  private fixedShape(b: Uint8Array, a: number, from: number): boolean {
     for (let k = from; k < 23; k++) {
-      const c = text.charCodeAt(a + k);
+      const c = b[a + k];
       const want = k === 4 || k === 7 ? 45 : k === 10 ? 84 : k === 13 || k === 16 ? 58 : k === 19 ? 46 : -1;
-      if (want < 0 ? !isDigit(c) : c !== want) return false;
+      if (want < 0 ? !(c >= 48 && c <= 57) : c !== want) return false;
     }
-    return text.charCodeAt(a + 23) === 90;
+    return b[a + 23] === 90;
   }
 }

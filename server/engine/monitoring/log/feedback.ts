@@ -220,21 +220,30 @@ export class FeedbackJoin {
 
   /** A feedback line as parsed values (JSON.parse, or the regression scanner). */
   addRaw(id: string, values: Array<string | number>): void {
+    if (this.pending) {
+      this.joinNow(id, hashString(id), -1, values.length, values);
+      return;
+    }
     this.raw.set(this.ids.length, values);
     this.ids.push(id);
     this.hashes.push(hashString(id));
     this.starts.push(-1);
     this.lens.push(values.length);
-    if (this.pending) this.joinNow();
   }
 
   /** A scanned feedback line whose label codes were pushed to `codes` from `start`. */
   commitCodes(id: string, hash: number, start: number): void {
+    if (this.pending) {
+      this.joinNow(id, hash, start, this.codes.length - start, null);
+      // Joined: its codes and new labels are no longer needed.
+      this.codes.length = 0;
+      this.pendingLabels.length = 0;
+      return;
+    }
     this.ids.push(id);
     this.hashes.push(hash);
     this.starts.push(start);
     this.lens.push(this.codes.length - start);
-    if (this.pending) this.joinNow();
   }
 
   /** Forgets codes pushed for a line the scanner gave up on; false, for it to return. */
@@ -244,43 +253,39 @@ export class FeedbackJoin {
     return false;
   }
 
-  /** Streamed reads: joins the feedback just read (the only entry) and clears it. */
-  private joinNow(): void {
+  /**
+   * Streamed reads: joins a feedback line as it is read (label codes in `codes` from `start`,
+   * or the parsed `values` when start is −1), nothing kept.
+   */
+  private joinNow(id: string, hash: number, start: number, len: number, values: Array<string | number> | null): void {
     const store = this.store;
     store.extendTruth();
-    const codes = this.codes.view();
     const pending = this.pending!;
-    const { truthL, truthV, labels } = store;
-    for (let f = 0; f < this.ids.length; f++) {
-      const first = pending.get(this.ids[f], this.hashes.data[f]);
-      if (first < 0) this.counts.unmatched++;
-      else if (first < store.count - this.pendingRows || first < store.base) this.counts.late++;
-      else {
-        this.counts.applied++;
-        const at = first - store.base;
-        const m = Math.min(pending.rowsOf(), this.lens.data[f]);
-        const start = this.starts.data[f];
-        if (start >= 0) {
-          for (let i = 0; i < m; i++) {
-            const c = codes[start + i];
-            truthL!.data[at + i] = c >= 0 ? c : labels.code(this.pendingLabels[-2 - c]);
-          }
-        } else {
-          const values = this.raw.get(f)!;
-          for (let i = 0; i < m; i++) {
-            if (truthL) truthL.data[at + i] = labels.code(String(values[i]));
-            else truthV!.data[at + i] = Number(values[i]);
-          }
-        }
-      }
+    const first = pending.get(id, hash);
+    if (first < 0) {
+      this.counts.unmatched++;
+      return;
     }
-    this.ids.length = 0;
-    this.hashes.length = 0;
-    this.starts.length = 0;
-    this.lens.length = 0;
-    this.codes.length = 0;
-    this.pendingLabels.length = 0;
-    this.raw.clear();
+    if (first < store.count - this.pendingRows || first < store.base) {
+      this.counts.late++;
+      return;
+    }
+    this.counts.applied++;
+    const { truthL, truthV, labels } = store;
+    const at = first - store.base;
+    const m = Math.min(pending.rowsOf(), len);
+    if (values === null) {
+      const codes = this.codes.data;
+      for (let i = 0; i < m; i++) {
+        const c = codes[start + i];
+        truthL!.data[at + i] = c >= 0 ? c : labels.code(this.pendingLabels[-2 - c]);
+      }
+      return;
+    }
+    for (let i = 0; i < m; i++) {
+      if (truthL) truthL.data[at + i] = labels.code(String(values[i]));
+      else truthV!.data[at + i] = Number(values[i]);
+    }
   }
 
   /** Whole-log reads: the truth of every row, from the feedback in log order. */

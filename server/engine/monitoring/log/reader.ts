@@ -52,18 +52,19 @@ export class PredictionLogReader implements LineSink {
     return this.store.columns(truthLabel, truthValue);
   }
 
-  /** Lines separated by '\n': the scanner first, JSON.parse when it gives up. */
-  text(text: string): void {
+  /** Lines separated by '\n', as bytes: the scanner first, JSON.parse of the decoded line when it gives up. */
+  bytes(bytes: Buffer): void {
     const scanner = this.scanner;
+    const end = bytes.length;
     let start = 0;
     for (;;) {
-      const nl = text.indexOf('\n', start);
-      const stop = nl < 0 ? text.length : nl;
+      const nl = bytes.indexOf(10, start);
+      const stop = nl < 0 ? end : nl;
       if (stop > start) {
-        if (scanner.line(text, start, stop)) this.lines.fast++;
+        if (scanner.line(bytes, start, stop)) this.lines.fast++;
         else {
           this.lines.fallback++;
-          this.json.line(text.slice(start, stop));
+          this.json.line(bytes.toString('utf8', start, stop));
         }
       }
       if (nl < 0) break;

@@ -1,13 +1,27 @@
 /**
  * A scanner for the exact shape the model server writes (serving/logLine.ts: JSON.stringify's
- * key order, no spaces), so the common line costs no JSON.parse. Any surprise (escapes, other
- * key order, malformed text) returns false with every column as it was, and the line goes
- * through JSON.parse instead (jsonLine.ts), so it only has to be right when it says it is.
+ * key order, no spaces), so the common line costs no JSON.parse. It reads the line's UTF-8
+ * bytes where they were read into, decoding no text but new dictionary values and request ids.
+ * Any surprise (escapes, other key order, malformed text) returns false with every column as
+ * it was, and the line goes through JSON.parse instead (jsonLine.ts), so it only has to be
+ * right when it says it is.
  */
-import { matchAt } from './columns';
 import { LineCursor, TimeParser } from './cursor';
 import type { FeedbackJoin } from './feedback';
 import type { RowStore } from './store';
+
+const ascii = (t: string): Uint8Array => Buffer.from(t, 'latin1');
+const FEEDBACK = ascii('{"type":"feedback","id":"');
+const PREDICTION = ascii('{"type":"prediction","id":"');
+const TIME = ascii(',"time":"');
+const LABELS = ascii(',"labels":[');
+const VERSION = ascii(',"version":"');
+const LATENCY = ascii(',"latencyMs":');
+const INPUTS = ascii(',"inputs":{');
+const OUT_LABEL = ascii(',"outputs":{"label":[');
+const OUT_VALUE = ascii(',"outputs":{"value":[');
+const PROBS = ascii(',"probabilities":[');
+const CLOSE = ascii('}');
 
 export class ServerLineScanner {
   private readonly sc = new LineCursor();
@@ -24,25 +38,29 @@ export class ServerLineScanner {
     this.filled = new Uint8Array(store.inputs.length);
   }
 
-  /** Reads `text[a, b)` (one line); false when it is not of the server's plain shape. */
-  line(text: string, a: number, b: number): boolean {
+  /** Reads the bytes `buf[a, b)` (one line); false when it is not of the server's plain shape. */
+  line(buf: Buffer, a: number, b: number): boolean {
     const sc = this.sc;
-    sc.s = text;
+    sc.s = buf;
     sc.i = a;
     sc.end = b;
-    if (sc.lit('{"type":"feedback","id":"')) return this.feedback(b);
-    if (!sc.lit('{"type":"prediction","id":"')) return false;
-    return this.prediction(text, b);
+    if (sc.lit(FEEDBACK)) return this.feedback(b);
+    if (!sc.lit(PREDICTION)) return false;
+    return this.prediction(buf, b);
   }
 
   private feedback(b: number): boolean {
     const sc = this.sc;
     const id = sc.hashedStr();
     const hash = sc.hash;
-    if (id === null || !sc.lit(',"time":"') || sc.str() === null || !sc.lit(',"labels":[')) return false;
+    if (id === null || !sc.lit(TIME)) return false;
+    const timeEnd = sc.strEnd();
+    if (timeEnd < 0) return false;
+    sc.i = timeEnd + 1;
+    if (!sc.lit(LABELS)) return false;
     if (this.store.task === 'classification') return this.feedbackCodes(id, hash, b);
     this.values = [];
-    if (!this.stringArray() || !sc.lit('}') || sc.i !== b) return false;
+    if (!this.stringArray() || !sc.lit(CLOSE) || sc.i !== b) return false;
     this.join.addRaw(id, this.values);
     return true;
   }
@@ -51,17 +69,17 @@ export class ServerLineScanner {
   private stringArray(): boolean {
     const sc = this.sc;
     const text = sc.s;
-    if (text.charCodeAt(sc.i) === 93) {
+    if (text[sc.i] === 93) {
       sc.i++;
       return true;
     }
     for (;;) {
-      if (text.charCodeAt(sc.i) !== 34) return false;
+      if (text[sc.i] !== 34) return false;
       sc.i++;
       const v = sc.str();
       if (v === null) return false;
       this.values.push(v);
-      const d = text.charCodeAt(sc.i++);
+      const d = text[sc.i++];
       if (d === 93) return true;
       if (d !== 44) return false;
     }
@@ -75,16 +93,16 @@ export class ServerLineScanner {
     const codes = join.codes;
     const start = codes.length;
     const pending = join.pendingLabels.length;
-    if (text.charCodeAt(sc.i) === 93) sc.i++;
+    if (text[sc.i] === 93) sc.i++;
     else {
       for (;;) {
-        if (text.charCodeAt(sc.i) !== 34) return join.dropCodes(start, pending);
+        if (text[sc.i] !== 34) return join.dropCodes(start, pending);
         sc.i++;
         const q = sc.strEnd();
         if (q < 0) return join.dropCodes(start, pending);
         let c = labels.find(text, sc.i, q - sc.i);
         if (c < 0) {
-          const v = text.slice(sc.i, q);
+          const v = text.toString('utf8', sc.i, q);
           c = labels.lookup(v);
           if (c < 0) {
             c = -2 - join.pendingLabels.length;
@@ -93,46 +111,46 @@ export class ServerLineScanner {
         }
         codes.push(c);
         sc.i = q + 1;
-        const d = text.charCodeAt(sc.i++);
+        const d = text[sc.i++];
         if (d === 93) break;
         if (d !== 44) return join.dropCodes(start, pending);
       }
     }
-    if (!sc.lit('}') || sc.i !== b) return join.dropCodes(start, pending);
+    if (!sc.lit(CLOSE) || sc.i !== b) return join.dropCodes(start, pending);
     join.commitCodes(id, hash, start);
     return true;
   }
 
-  private prediction(text: string, b: number): boolean {
+  private prediction(text: Buffer, b: number): boolean {
     const { sc, store, filled } = this;
     const id = sc.hashedStr();
     const idHash = sc.hash;
-    if (id === null || !sc.lit(',"time":"')) return false;
+    if (id === null || !sc.lit(TIME)) return false;
     const timeStart = sc.i;
     const timeEnd = sc.strEnd();
     if (timeEnd < 0) return false;
     sc.i = timeEnd + 1;
-    if (!sc.lit(',"version":"')) return false;
+    if (!sc.lit(VERSION)) return false;
     // The version is coded only once the line has parsed, as the JSON.parse path would.
     const verStart = sc.i;
     const verEnd = sc.strEnd();
     if (verEnd < 0) return false;
     sc.i = verEnd + 1;
-    if (!sc.lit(',"latencyMs":')) return false;
+    if (!sc.lit(LATENCY)) return false;
     const lat = sc.num();
-    if (lat === undefined || !sc.lit(',"inputs":{')) return false;
+    if (lat === undefined || !sc.lit(INPUTS)) return false;
     const inputs = store.inputs;
     store.mark();
     filled.fill(0);
     let n = -1;
     let next = 0;
-    if (text.charCodeAt(sc.i) !== 125) {
+    if (text[sc.i] !== 125) {
       for (;;) {
         // Inputs usually come in feature order: try the expected one first.
         let which = -1;
         for (let t = 0; t < inputs.length; t++) {
           const k = (next + t) % inputs.length;
-          if (matchAt(text, sc.i, inputs[k].token)) {
+          if (sc.at(inputs[k].token)) {
             which = k;
             break;
           }
@@ -145,9 +163,9 @@ export class ServerLineScanner {
         let items = 0;
         const num = inp.num;
         const cat = inp.cat;
-        if (text.charCodeAt(sc.i) !== 93) {
+        if (text[sc.i] !== 93) {
           for (;;) {
-            if (text.charCodeAt(sc.i) === 34) {
+            if (text[sc.i] === 34) {
               sc.i++;
               if (num) {
                 const q = sc.strEnd();
@@ -166,14 +184,14 @@ export class ServerLineScanner {
               else cat!.push(-1);
             }
             items++;
-            const d = text.charCodeAt(sc.i++);
+            const d = text[sc.i++];
             if (d === 93) break;
             if (d !== 44) return store.undo();
           }
         } else sc.i++;
         if (n === -1) n = items;
         else if (n !== items) return store.undo();
-        const d = text.charCodeAt(sc.i++);
+        const d = text[sc.i++];
         if (d === 125) break;
         if (d !== 44) return store.undo();
       }
@@ -192,7 +210,7 @@ export class ServerLineScanner {
       }
     }
     let vcode = store.versions.find(text, verStart, verEnd - verStart);
-    if (vcode < 0) vcode = store.versions.code(text.slice(verStart, verEnd));
+    if (vcode < 0) vcode = store.versions.code(text.toString('utf8', verStart, verEnd));
     const t = this.times.parse(text, timeStart, timeEnd);
     const first = store.count;
     store.addRows(n, vcode, t, lat);
@@ -201,36 +219,36 @@ export class ServerLineScanner {
   }
 
   /** `,"outputs":{…}` up to its last key's end: the rows it has, or −1 (the caller undoes). */
-  private outputs(text: string): number {
+  private outputs(text: Buffer): number {
     const { sc, store } = this;
     let outCount = 0;
     if (store.task === 'classification') {
       const pred = store.predLabel!;
-      if (!sc.lit(',"outputs":{"label":[')) return -1;
-      if (text.charCodeAt(sc.i) === 93) sc.i++;
+      if (!sc.lit(OUT_LABEL)) return -1;
+      if (text[sc.i] === 93) sc.i++;
       else {
         for (;;) {
-          if (text.charCodeAt(sc.i) !== 34) return -1;
+          if (text[sc.i] !== 34) return -1;
           sc.i++;
           const c = sc.code(store.labels);
           if (c < 0) return -1;
           pred.push(c);
           outCount++;
-          const d = text.charCodeAt(sc.i++);
+          const d = text[sc.i++];
           if (d === 93) break;
           if (d !== 44) return -1;
         }
       }
     } else {
       const pred = store.predValue!;
-      if (!sc.lit(',"outputs":{"value":[')) return -1;
-      if (text.charCodeAt(sc.i) !== 93) {
+      if (!sc.lit(OUT_VALUE)) return -1;
+      if (text[sc.i] !== 93) {
         for (;;) {
           const v = sc.num();
           if (v === undefined) return -1;
           pred.push(v);
           outCount++;
-          const d = text.charCodeAt(sc.i++);
+          const d = text[sc.i++];
           if (d === 93) break;
           if (d !== 44) return -1;
         }
@@ -240,21 +258,22 @@ export class ServerLineScanner {
     if (probs) {
       const K = store.K;
       // `,"probabilities":[[…],…]` after the labels: K numbers per row, or the line takes the slow path.
-      if (sc.lit(',"probabilities":[')) {
+      if (sc.lit(PROBS)) {
         probs.reserve(outCount * K);
         const pd = probs.data;
         for (let r = 0; r < outCount; r++) {
-          if (r > 0 && text.charCodeAt(sc.i++) !== 44) return -1;
-          if (text.charCodeAt(sc.i++) !== 91) return -1;
+          if (r > 0 && text[sc.i++] !== 44) return -1;
+          if (text[sc.i++] !== 91) return -1;
           for (let k = 0; k < K; k++) {
-            if (k > 0 && text.charCodeAt(sc.i++) !== 44) return -1;
-            const v = sc.num();
+            if (k > 0 && text[sc.i++] !== 44) return -1;
+            // Kept as float32: long float32 texts (0.10000000149011612) have a cheaper exact path.
+            const v = sc.num32();
             if (v === undefined) return -1;
             pd[probs.length++] = v;
           }
-          if (text.charCodeAt(sc.i++) !== 93) return -1;
+          if (text[sc.i++] !== 93) return -1;
         }
-        if (text.charCodeAt(sc.i++) !== 93) return -1;
+        if (text[sc.i++] !== 93) return -1;
       } else for (let r = 0; r < outCount * K; r++) probs.push(NaN);
     }
     return outCount;

@@ -1,23 +1,16 @@
 /**
- * Log files as text in large chunks cut at line ends: two buffers in turn, one parsed while
- * the next chunk is read into the other. A chunk of pure ASCII (the server's usual lines) is
- * decoded as Latin-1, which gives the same string for less work than UTF-8.
+ * Log files as bytes in large chunks cut at line ends: two buffers in turn, one parsed while
+ * the next chunk is read into the other. Nothing is decoded here: the line readers scan the
+ * UTF-8 bytes in place and decode only what they keep as text.
  */
-import * as buffer from 'node:buffer';
 import { open } from 'node:fs/promises';
 
 /** What the source feeds: whole lines (one or more, separated by '\n'), and the end of each chunk. */
 export interface LineSink {
-  text(text: string): void;
+  /** UTF-8 bytes of whole lines; valid only during the call (the buffer is refilled after). */
+  bytes(bytes: Buffer): void;
   /** After each chunk's lines (not after the last carry of a file). */
   chunk(): void | Promise<void>;
-}
-
-// Node ≥ 18.15; older runtimes decode every chunk as UTF-8.
-const isAscii: ((b: Uint8Array) => boolean) | undefined = (buffer as { isAscii?: (b: Uint8Array) => boolean }).isAscii;
-
-function decode(data: Buffer, from: number, to: number): string {
-  return isAscii?.(data.subarray(from, to)) ? data.toString('latin1', from, to) : data.toString('utf8', from, to);
 }
 
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -60,7 +53,7 @@ export class ChunkedLineSource {
             carry = joined;
             from = data.length;
           } else {
-            sink.text(decode(joined, 0, joined.length));
+            sink.bytes(joined);
             from = nl + 1;
           }
         }
@@ -74,11 +67,11 @@ export class ChunkedLineSource {
           carry = Buffer.from(data.subarray(from));
           continue;
         }
-        sink.text(decode(data, from, lastNl));
+        sink.bytes(data.subarray(from, lastNl));
         carry = data.subarray(lastNl + 1);
         await sink.chunk();
       }
-      if (carry.length) sink.text(decode(carry, 0, carry.length));
+      if (carry.length) sink.bytes(carry);
     } finally {
       if (pending) await pending.catch(() => undefined);
       await fh.close();

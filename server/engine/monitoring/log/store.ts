@@ -4,13 +4,23 @@
  */
 import { Dictionary, F32, F64, I32, type LogColumns, type LogFeature } from './columns';
 
-/** One logged input: its JSON key token (matched in place) and the column it fills. */
+/** One logged input: its JSON key token as UTF-8 bytes (matched in place) and the column it fills. */
 export interface InputSlot {
   name: string;
-  token: string;
+  token: Uint8Array;
   num: F64 | null;
   cat: I32 | null;
   dict: Dictionary | null;
+}
+
+/**
+ * `"name":[` in UTF-8, as the server writes it (a name JSON.stringify escapes does not match, so
+ * JSON.parse reads that line). A name UTF-8 cannot carry (a lone surrogate) gets a newline,
+ * which no line holds, rather than the replacement character's bytes, which a line may.
+ */
+function keyToken(name: string): Uint8Array {
+  const t = Buffer.from(`"${name}":[`, 'utf8');
+  return t.length === name.length + 4 || t.toString('utf8') === `"${name}":[` ? t : Uint8Array.of(10);
 }
 
 export class RowStore {
@@ -54,12 +64,12 @@ export class RowStore {
     this.probs = task === 'classification' && probabilities && this.K > 0 ? new F32() : null;
     for (const f of features)
       if (f.kind === 'numeric')
-        this.inputs.push({ name: f.name, token: `"${f.name}":[`, num: new F64(), cat: null, dict: null });
+        this.inputs.push({ name: f.name, token: keyToken(f.name), num: new F64(), cat: null, dict: null });
     for (const f of features) {
       if (f.kind === 'numeric') continue;
       const dict = new Dictionary(f.categories ?? []);
       this.dictionaries[f.name] = dict;
-      this.inputs.push({ name: f.name, token: `"${f.name}":[`, num: null, cat: new I32(), dict });
+      this.inputs.push({ name: f.name, token: keyToken(f.name), num: null, cat: new I32(), dict });
     }
     this.marks = new Int32Array(this.inputs.length);
     this.labels = new Dictionary(labelOrder);
@@ -112,8 +122,8 @@ export class RowStore {
   /** Streamed reads: truth columns cover every row read. */
   extendTruth(): void {
     const { truthL, truthV } = this;
-    if (truthL) while (this.base + truthL.length < this.count) truthL.push(-1);
-    if (truthV) while (this.base + truthV.length < this.count) truthV.push(NaN);
+    truthL?.fillTo(this.count - this.base, -1);
+    truthV?.fillTo(this.count - this.base, NaN);
   }
 
   /** Views of the retained rows, with the given truth columns. */
