@@ -13,7 +13,7 @@ import type { ModelOpsConfig, MonitorConfig } from '../config/types';
 import { configSchema, withDefaults } from '../config/schema';
 import { describeError, ModelOpsError } from '../errors';
 import type { CategoricalProfile, NumericProfile, ReferenceProfile, Task } from '../model/types';
-import { loadRuntime } from '../runtime';
+import { describeBundle } from '../runtime';
 import type { AlertRecord, Registry } from '../registry/types';
 import { buildControlChart, type ControlChartData, type ControlChartInputPoint } from '../spc';
 import { binCounts, binEdges, psiFromCounts } from '../drift/psi';
@@ -759,24 +759,23 @@ async function logDirFor(options: MonitorOptions, target: string, model: string)
   return dir;
 }
 
-/** A registered version's columns, task, labels and profile, read through the model runtime layer. */
+/**
+ * A registered version's columns, task, labels and profile, as the model runtime layer reads
+ * them, without loading the model (monitoring makes no predictions).
+ */
 export function defaultManifestFor(
   registry: Registry,
   model: string,
 ): (version: string) => Promise<MonitoredModel | null> {
   return async (version) => {
-    const runtime = await loadRuntime(await registry.artifactPath(`${model}@${version}`));
-    try {
-      return {
-        task: runtime.task,
-        ...(runtime.labels ? { labels: runtime.labels } : {}),
-        ...(runtime.target !== undefined ? { target: runtime.target } : {}),
-        features: runtime.columns.map((c) => ({ name: c.name, kind: c.kind })),
-        ...(runtime.profile ? { profile: runtime.profile } : {}),
-      };
-    } finally {
-      runtime.dispose();
-    }
+    const d = await describeBundle(await registry.artifactPath(`${model}@${version}`));
+    return {
+      task: d.task,
+      ...(d.labels ? { labels: d.labels } : {}),
+      ...(d.target !== undefined ? { target: d.target } : {}),
+      features: d.columns.map((c) => ({ name: c.name, kind: c.kind })),
+      ...(d.profile ? { profile: d.profile } : {}),
+    };
   };
 }
 

@@ -7,9 +7,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { MANIFEST_FORMAT, MANIFEST_JSON } from '../model/bundle';
-import { loadOnnxBundle } from './onnx';
-import { loadTfjsRuntime } from './tfjs';
-import { ONNX_MANIFEST_FORMAT, type ModelRuntime, type OnnxManifest, type RuntimeOptions } from './types';
+import type { ModelManifest } from '../model/types';
+import { describeOnnxBundle, loadOnnxBundle } from './onnx';
+import { loadTfjsRuntime, tfjsColumns } from './tfjs';
+import {
+  ONNX_MANIFEST_FORMAT,
+  type BundleDescription,
+  type ModelRuntime,
+  type OnnxManifest,
+  type RuntimeOptions,
+} from './types';
 
 export type * from './types';
 export { ONNX_MANIFEST_FORMAT, ONNX_MODEL_FILE } from './types';
@@ -61,9 +68,34 @@ export async function loadRuntime(bundleDir: string, options: RuntimeOptions = {
   if (manifest.format === MANIFEST_FORMAT) return loadTfjsRuntime(bundleDir);
   if (manifest.format === ONNX_MANIFEST_FORMAT)
     return loadOnnxBundle(bundleDir, manifest as unknown as OnnxManifest, options);
-  throw new ModelOpsError(
+  throw unknownFormat(bundleDir, manifest.format);
+}
+
+/**
+ * A bundle's task, labels, target, raw columns and reference profile, exactly as `loadRuntime`
+ * would give them, without loading the model: no TensorFlow.js graph, no ONNX Runtime session.
+ */
+export async function describeBundle(bundleDir: string): Promise<BundleDescription> {
+  const manifest = await readManifest(bundleDir);
+  if (manifest.format === MANIFEST_FORMAT) {
+    const m = manifest as unknown as ModelManifest;
+    return {
+      task: m.task,
+      ...(m.labels ? { labels: m.labels } : {}),
+      target: m.target,
+      columns: tfjsColumns(m),
+      profile: m.profile,
+    };
+  }
+  if (manifest.format === ONNX_MANIFEST_FORMAT)
+    return describeOnnxBundle(bundleDir, manifest as unknown as OnnxManifest);
+  throw unknownFormat(bundleDir, manifest.format);
+}
+
+function unknownFormat(bundleDir: string, format: string): ModelOpsError {
+  return new ModelOpsError(
     'bundle-format',
-    `${join(bundleDir, MANIFEST_JSON)} has format '${manifest.format}'; this version of ModelOps runs '${MANIFEST_FORMAT}' and '${ONNX_MANIFEST_FORMAT}' bundles.`,
+    `${join(bundleDir, MANIFEST_JSON)} has format '${format}'; this version of ModelOps runs '${MANIFEST_FORMAT}' and '${ONNX_MANIFEST_FORMAT}' bundles.`,
     'Register the model as a TensorFlow.js bundle or an ONNX file.',
   );
 }

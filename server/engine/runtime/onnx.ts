@@ -32,6 +32,7 @@ import {
   ONNX_MANIFEST_FORMAT,
   ONNX_MODEL_FILE,
   type BatchResult,
+  type BundleDescription,
   type Datatype,
   type InputMapping,
   type ModelRuntime,
@@ -947,28 +948,46 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
 }
 
 /** Loads an ONNX bundle directory (its manifest already read by `loadRuntime`). */
+function planInputOfManifest(manifest: OnnxManifest): PlanInput {
+  return {
+    task: manifest.task,
+    columns: manifest.columns,
+    derived: manifest.derived,
+    labels: manifest.labels,
+    inputMapping: manifest.inputs?.mapping,
+    outputs: manifest.outputs,
+    preprocessing: manifest.preprocessing,
+    transforms: manifest.transforms,
+    missing: manifest.missing,
+  };
+}
+
 export async function loadOnnxBundle(
   dir: string,
   manifest: OnnxManifest,
   options: RuntimeOptions = {},
 ): Promise<OnnxRuntime> {
   const file = join(dir, ONNX_MODEL_FILE);
-  const { plan, session } = await prepare(
-    file,
-    {
-      task: manifest.task,
-      columns: manifest.columns,
-      derived: manifest.derived,
-      labels: manifest.labels,
-      inputMapping: manifest.inputs?.mapping,
-      outputs: manifest.outputs,
-      preprocessing: manifest.preprocessing,
-      transforms: manifest.transforms,
-      missing: manifest.missing,
-    },
-    options.threads,
-  );
+  const { plan, session } = await prepare(file, planInputOfManifest(manifest), options.threads);
   return new OnnxRuntime(manifest, plan, session, await ort(), file);
+}
+
+/**
+ * What an ONNX bundle takes and gives, from its manifest and graph alone: the same plan
+ * `loadOnnxBundle` makes, without starting ONNX Runtime (monitoring needs no predictions).
+ */
+export async function describeOnnxBundle(dir: string, manifest: OnnxManifest): Promise<BundleDescription> {
+  const file = join(dir, ONNX_MODEL_FILE);
+  const info = readOnnxGraph(await readBytes(file, file), file);
+  checkGraph(info, file);
+  const plan = resolvePlan(info, file, planInputOfManifest(manifest));
+  return {
+    task: plan.task,
+    ...(plan.labels ? { labels: plan.labels } : {}),
+    ...(manifest.target !== undefined ? { target: manifest.target } : {}),
+    columns: plan.features,
+    ...(manifest.profile ? { profile: manifest.profile } : {}),
+  };
 }
 
 /**

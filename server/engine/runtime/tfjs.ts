@@ -8,6 +8,15 @@ import type { ModelManifest, Prediction, Task } from '../model/types';
 import { decodeScores } from './decode';
 import type { BatchResult, ModelRuntime, RuntimeColumn, RuntimeSignature } from './types';
 
+/** The raw columns a TF.js bundle takes: its fitted features, numeric as FP32, categorical as text. */
+export function tfjsColumns(manifest: ModelManifest): RuntimeColumn[] {
+  return manifest.features.map((f) => ({
+    name: f.name,
+    datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
+    kind: f.kind,
+  }));
+}
+
 export class TfjsRuntime implements ModelRuntime {
   readonly kind = 'tfjs' as const;
   readonly task: Task;
@@ -28,11 +37,7 @@ export class TfjsRuntime implements ModelRuntime {
     // model/types.ts's datatypes are a subset of the runtime's.
     this.signature = manifest.signature;
     this.features = manifest.features.map((f) => f.name);
-    this.columns = manifest.features.map((f) => ({
-      name: f.name,
-      datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
-      kind: f.kind,
-    }));
+    this.columns = tfjsColumns(manifest);
     this.target = manifest.target;
     this.profile = manifest.profile;
     this.encodedWidth = inputWidth(manifest.features);

@@ -42,6 +42,9 @@ export interface RuntimeColumn {
   kind: 'numeric' | 'categorical' | 'date';
 }
 
+/** What a bundle takes and gives, read without loading the model (monitoring, listings). */
+export type BundleDescription = Pick<ModelRuntime, 'task' | 'labels' | 'target' | 'columns' | 'profile'>;
+
 /** Result of the numeric batch path. */
 export interface BatchResult {
   /**

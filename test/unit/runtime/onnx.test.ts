@@ -7,12 +7,14 @@ import {
   loadRuntime,
   openOnnxFile,
   writeOnnxBundle,
+  describeBundle,
   type ModelRuntime,
   type OnnxBundleSpec,
   type OnnxManifest,
 } from '../../../server/engine/runtime';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { INT64, model, node, valueInfo, FLOAT } from './onnxBytes';
+import { makeBundle } from '../serving/fixtures';
 
 const FIX = join(__dirname, '..', '..', 'fixtures', 'onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'modelops-onnx-'));
@@ -439,3 +441,39 @@ function seqOfMaps(name: string): number[] {
   const nameBytes = [...Buffer.from(name)];
   return [0x0a, nameBytes.length, ...nameBytes, 0x12, type.length, ...type];
 }
+
+test('describeBundle gives what loadRuntime gives (task, labels, target, columns, profile) without loading the model', async () => {
+  const dirs = [join(tmp, 'describe-v1'), join(tmp, 'describe-6in'), join(tmp, 'describe-tfjs')];
+  await writeOnnxBundle(dirs[0], join(FIX, 'weather-mlp-v1.onnx'), {
+    target: 'weather',
+    reference: { rows: rowsOf(ref('weather-mlp-v1.onnx'), FOUR), seed: 3 },
+  });
+  await writeOnnxBundle(dirs[1], join(FIX, 'weather-mlp-6in.onnx'), {
+    derived: { month: 'month(date)', day_of_year: 'dayofyear(date)' },
+  });
+  await makeBundle(dirs[2], 2);
+  for (const dir of dirs) {
+    const d = await describeBundle(dir);
+    const rt = await loadRuntime(dir);
+    try {
+      assert.deepEqual(
+        d,
+        {
+          task: rt.task,
+          ...(rt.labels ? { labels: rt.labels } : {}),
+          ...(rt.target !== undefined ? { target: rt.target } : {}),
+          columns: rt.columns,
+          ...(rt.profile ? { profile: rt.profile } : {}),
+        },
+        dir,
+      );
+    } finally {
+      rt.dispose();
+    }
+  }
+  // The derived inputs' source is a date column the caller sends.
+  assert.deepEqual(
+    (await describeBundle(dirs[1])).columns.map((c) => `${c.name}:${c.kind}`),
+    ['precipitation:numeric', 'temp_max:numeric', 'temp_min:numeric', 'wind:numeric', 'date:date'],
+  );
+});
