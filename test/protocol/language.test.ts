@@ -128,6 +128,53 @@ test('completion, hover, codeAction, documentSymbol and definition over LSP', as
   assert.equal(def.uri, pathToFileURL(join(c.workspace, 'data', 'seattle-weather.csv')).href);
 });
 
+test('a long config over LSP: the outline lists every target and is sent again unchanged; hover and definition find the last target', async (t) => {
+  const c = await startSidecar({ copy: { data: DATA } });
+  t.after(() => c.close());
+  const n = 800; // ~4,800 lines: past the outline's budget for the targets' own keys
+  // The sample with its one deploy target replaced by n of them, the last one monitored.
+  let text = SAMPLE.replace(/\ndeploy:\n(?: .*\n|\n)*/, '\n').replace('  target: local', `  target: t${n - 1}`);
+  text += '\ndeploy:\n  targets:\n';
+  for (let i = 0; i < n; i++)
+    text += `    t${i}:\n      type: http\n      url: https://models${i}.example.com/v2\n      tokenSecret: t${i}\n      requireApproval: true\n      smokeTest: { rows: 50, tolerance: 0.000001 }\n`;
+  await c.open('modelops.yaml', text);
+  const uri = c.uri('modelops.yaml');
+  const outline = async () =>
+    (await c.connection.sendRequest('textDocument/documentSymbol', { textDocument: { uri } })) as DocumentSymbol[];
+  const first = await outline();
+  const targets = first.find((s) => s.name === 'deploy')?.children?.find((s) => s.name === 'targets')?.children;
+  assert.equal(targets?.length, n);
+  const last = find(text, `    t${n - 1}:`);
+  assert.deepEqual(targets?.[n - 1].selectionRange, {
+    start: { line: last.start.line, character: 4 },
+    end: { line: last.start.line, character: 4 + `t${n - 1}`.length },
+  });
+  assert.deepEqual(await outline(), first, 'the outline kept for this parse');
+
+  const url = find(text, `url: https://models${n - 1}.example.com`);
+  const hover = (await c.connection.sendRequest('textDocument/hover', {
+    textDocument: { uri },
+    position: { line: url.start.line, character: url.start.character + 1 },
+  })) as Hover;
+  assert.match((hover.contents as { value: string }).value, /\*\*url\*\*/);
+  assert.deepEqual(hover.range, {
+    start: url.start,
+    end: { line: url.start.line, character: url.start.character + 3 },
+  });
+  const target = find(text, `target: t${n - 1}`);
+  const def = (await c.connection.sendRequest('textDocument/definition', {
+    textDocument: { uri },
+    position: { line: target.start.line, character: target.end.character - 1 },
+  })) as Location;
+  assert.equal(def.uri, uri);
+  assert.deepEqual(def.range, targets?.[n - 1].selectionRange);
+
+  // An edit is a new parse: the outline sent after it is the edited text's.
+  await c.change('modelops.yaml', text.replace(`    t${n - 1}:\n`, '    last:\n'));
+  const edited = (await outline()).find((s) => s.name === 'deploy')?.children?.[0]?.children;
+  assert.equal(edited?.[n - 1].name, 'last');
+});
+
 test('a referenced data file changing re-validates open configs', async (t) => {
   const c = await startSidecar({ copy: { data: DATA } });
   t.after(() => c.close());

@@ -6,9 +6,9 @@ import { dirname, resolve } from 'node:path';
 import { childSchema, keysOf, type SchemaNode } from './schema';
 import { defaultOf, schemaAt as schemaFor, typeText } from './describe';
 import { dataFiles, peekData } from './datafile';
-import { isMap, isScalar } from 'yaml';
-import { MAX_DOCUMENT_CHARS, MAX_ENTRIES, MAX_NESTING, parsedOf, type ParsedConfig } from './parse';
-import { clampPosition } from './text';
+import { isMap, isScalar, type Document } from 'yaml';
+import { LineIndex, MAX_DOCUMENT_CHARS, MAX_ENTRIES, MAX_NESTING, parsedOf, type ParsedConfig } from './parse';
+import { clampPosition, type LineSource } from './text';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS, type AnalysisContext, type Position, type Range } from './types';
 
 export interface CompletionItem {
@@ -55,13 +55,92 @@ function shape(full: string): LineShape | null {
   return { lead, dashes, col, key: km[1].replace(/^["']|["']$/g, ''), value };
 }
 
+/**
+ * The lines of a text as completion reads them, built once per parse. A line's leading ASCII
+ * spaces are a lower bound of its indentation, and a line indented past the block being looked
+ * for plays no part in it, nor do the lines between it and the nearest line with fewer spaces:
+ * the walks up and down jump over whole nested blocks instead of reading them, so a request
+ * costs the depth of the cursor and its siblings, not the length of the file.
+ */
+interface Lines extends LineSource {
+  /** ASCII spaces at the start of each line (BLANK for a blank or comment line). */
+  spaces: Int32Array;
+  /** The nearest line above with fewer spaces; -1 for none. */
+  aboveLess: Int32Array;
+  /** The nearest line below with fewer spaces; `count` for none. */
+  belowLess: Int32Array;
+}
+
+const linesByParse = new WeakMap<ParsedConfig, Lines>();
+/** The `spaces` of a blank or comment line. */
+const BLANK = 0x7fffffff;
+
+function buildLines(text: string, starts: readonly number[]): Lines {
+  const count = starts.length;
+  const end = (i: number): number => (i + 1 < count ? starts[i + 1] - 1 : text.length);
+  const spaces = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const e = end(i);
+    let j = starts[i];
+    while (j < e && text.charCodeAt(j) === 32) j++;
+    const rest = j === e ? -1 : text.charCodeAt(j);
+    // Blank and comment lines play no part in any block: as deep as can be, they are jumped over.
+    const empty = rest === -1 || rest === 35 || (rest === 13 && j + 1 === e);
+    spaces[i] = empty ? BLANK : j - starts[i];
+  }
+  // The nearest line with fewer spaces on one side, with a stack of line numbers.
+  const nearest = (from: number, to: number, step: number, none: number): Int32Array => {
+    const out = new Int32Array(count);
+    const stack: number[] = [];
+    for (let i = from; i !== to; i += step) {
+      while (stack.length > 0 && spaces[stack[stack.length - 1]] >= spaces[i]) stack.pop();
+      out[i] = stack.length > 0 ? stack[stack.length - 1] : none;
+      stack.push(i);
+    }
+    return out;
+  };
+  return {
+    count,
+    at: (i) => {
+      const line = text.slice(starts[i], end(i));
+      return line.endsWith('\r') ? line.slice(0, -1) : line;
+    },
+    spaces,
+    aboveLess: nearest(0, count, 1, -1),
+    belowLess: nearest(count - 1, -1, -1, count),
+  };
+}
+
+/** The lines of `text`, from its parse when the caller has it; null past MAX_ENTRIES lines. */
+function linesOf(text: string, parsed: ParsedConfig | undefined): Lines | null {
+  if (parsed && parsed.text === text && parsed.lines.text === text) {
+    if (parsed.lines.lineCount > MAX_ENTRIES) return null;
+    let known = linesByParse.get(parsed);
+    if (!known) {
+      known = buildLines(text, parsed.lines.lineStarts);
+      linesByParse.set(parsed, known);
+    }
+    return known;
+  }
+  let count = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && count <= MAX_ENTRIES; i = text.indexOf('\n', i + 1)) count++;
+  if (count > MAX_ENTRIES) return null;
+  return buildLines(text, LineIndex.of(text).lineStarts);
+}
+
 /** Key path of the block that holds content at column `col` on line `lineNo`. */
-function pathAbove(lines: string[], lineNo: number, col: number, allowEqual: boolean): string[] {
+function pathAbove(lines: Lines, lineNo: number, col: number, allowEqual: boolean): string[] {
   const out: string[] = [];
   let c = col;
   let eq = allowEqual;
   for (let i = lineNo - 1; i >= 0 && c > 0; i--) {
-    const s = shape(lines[i]);
+    // Indented at least `c` (past `c` when a key at `c` may be the parent): no sibling, parent
+    // or end of the block; neither are the lines above it up to the jump (at least as indented).
+    if (eq ? lines.spaces[i] > c : lines.spaces[i] >= c) {
+      i = lines.aboveLess[i] + 1;
+      continue;
+    }
+    const s = shape(lines.at(i));
     if (!s) continue;
     if (s.dashes > 0 && s.col === c && !eq) {
       // A sibling key inside the same sequence item.
@@ -93,13 +172,17 @@ function pathAbove(lines: string[], lineNo: number, col: number, allowEqual: boo
 
 interface Facts {
   task?: string;
-  columns: string[];
-  targets: string[];
+  /** Read when a value asks for them: the data file's header, the deploy targets' names. */
+  columns: () => string[];
+  targets: () => string[];
   base?: string;
 }
 
+/** Target names by document: the list is read once per parse, and only for a target value. */
+const targetNames = new WeakMap<Document.Parsed, string[]>();
+
 function facts(source: string | ParsedConfig, ctx: AnalysisContext): Facts {
-  const f: Facts = { columns: [], targets: [] };
+  const f: Facts = { columns: () => [], targets: () => [] };
   if (typeof source === 'string' && source.length > 1_000_000) return f;
   // The bounded parse: deep nesting, binary junk and alias bombs are refused before the YAML
   // parser sees them (an unclosed 4,000-deep flow hangs the raw parser for minutes). Only the
@@ -115,17 +198,26 @@ function facts(source: string | ParsedConfig, ctx: AnalysisContext): Facts {
   };
   const task = at('model', 'task');
   if (typeof task === 'string') f.task = task;
-  const targets = at('deploy', 'targets');
-  if (isMap(targets))
-    f.targets = targets.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).filter((k) => k !== '');
-  if (ctx.path) {
-    f.base = dirname(ctx.path);
-    const train = at('data', 'train');
-    const format = at('data', 'format');
-    if (typeof train === 'string' && !ctx.noFileChecks) {
-      const peek = peekData(resolve(f.base, train), typeof format === 'string' ? format : undefined);
-      if (peek?.columns) f.columns = peek.columns;
+  f.targets = () => {
+    let names = targetNames.get(doc);
+    if (!names) {
+      const targets = at('deploy', 'targets');
+      names = isMap(targets)
+        ? targets.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).filter((k) => k !== '')
+        : [];
+      targetNames.set(doc, names);
     }
+    return names;
+  };
+  if (ctx.path) {
+    const base = dirname(ctx.path);
+    f.base = base;
+    f.columns = () => {
+      const train = at('data', 'train');
+      const format = at('data', 'format');
+      if (typeof train !== 'string' || ctx.noFileChecks) return [];
+      return peekData(resolve(base, train), typeof format === 'string' ? format : undefined)?.columns ?? [];
+    };
   }
   return f;
 }
@@ -148,12 +240,10 @@ export function complete(
 ): CompletionItem[] {
   // Documents refused as too large get no completion either, as they get no analysis.
   if (text.length > MAX_DOCUMENT_CHARS) return [];
-  let count = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && count <= MAX_ENTRIES; i = text.indexOf('\n', i + 1)) count++;
-  if (count > MAX_ENTRIES) return [];
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  const lines = linesOf(text, parsed);
+  if (!lines) return [];
   const pos = clampPosition(lines, at);
-  const line = lines[pos.line] ?? '';
+  const line = lines.at(pos.line);
   if (line.length > MAX_LINE_CHARS) return [];
   const before = line.slice(0, pos.character);
   const m = /^(\s*)((?:-\s+)*)(.*)$/s.exec(before);
@@ -236,11 +326,16 @@ function trailingWord(before: string): string {
   return before.slice(i);
 }
 
-function siblingKeys(lines: string[], lineNo: number, col: number): Set<string> {
+function siblingKeys(lines: Lines, lineNo: number, col: number): Set<string> {
   const keys = new Set<string>();
   for (const dir of [-1, 1]) {
-    for (let i = lineNo + dir; i >= 0 && i < lines.length; i += dir) {
-      const s = shape(lines[i]);
+    for (let i = lineNo + dir; i >= 0 && i < lines.count; i += dir) {
+      // Indented past `col`: inside a sibling's block, as is everything up to the jump.
+      if (lines.spaces[i] > col) {
+        i = (dir < 0 ? lines.aboveLess[i] : lines.belowLess[i]) - dir;
+        continue;
+      }
+      const s = shape(lines.at(i));
       if (!s) continue;
       if (s.col < col) break;
       if (s.col === col && s.key) {
@@ -310,12 +405,12 @@ function valueItems(schema: SchemaNode, f: Facts, range: Range, already: Set<str
   if (s.kind === 'string') {
     if (s.role === 'metric') for (const m of metricsFor(f.task)) add(m, 'metric', 'metric');
     else if (s.enum) for (const e of s.enum) add(e, 'enum', defaultOf(s, f.task) === e ? 'default' : undefined);
-    else if (s.role === 'column') for (const c of f.columns) add(c, 'column', 'column of the training data');
+    else if (s.role === 'column') for (const c of f.columns()) add(c, 'column', 'column of the training data');
     else if (s.role === 'gate') {
       add('">= 0.9"', 'snippet', 'absolute gate');
       add('">= production - 0.01"', 'snippet', 'relative to the version holding alias production');
       add('"<= staging * 1.05"', 'snippet', 'relative to the version holding alias staging');
-    } else if (s.role === 'target-name') for (const t of f.targets) add(t, 'target', 'deployment target');
+    } else if (s.role === 'target-name') for (const t of f.targets()) add(t, 'target', 'deployment target');
     else if (s.role === 'path' && f.base) for (const p of dataFiles(f.base)) add(p, 'file', 'data file');
     else if (defaultOf(s, f.task) !== undefined) add(String(defaultOf(s, f.task)), 'value', 'default');
   } else if (s.kind === 'boolean') {

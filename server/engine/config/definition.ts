@@ -1,7 +1,7 @@
 /** Go to definition: data and output file paths open the file; monitor.target jumps to the target. */
 import { dirname, resolve } from 'node:path';
-import { isMap, isPair, isScalar, type Node } from 'yaml';
-import { keyName, locate, nodeSpan, parsedOf, type ParsedConfig } from './parse';
+import { isMap, isScalar, type Node } from 'yaml';
+import { locate, nodeSpan, pairNamed, parsedOf, type ParsedConfig } from './parse';
 import { childSchema, configSchema, type SchemaNode } from './schema';
 import { fileInfo } from './datafile';
 import type { AnalysisContext, Position, Range } from './types';
@@ -37,7 +37,7 @@ export function definition(
     const deploy = parsed.doc.get('deploy', true) as Node | undefined;
     const targets = isMap(deploy) ? (deploy.get('targets', true) as Node | undefined) : undefined;
     if (!isMap(targets)) return null;
-    const p = targets.items.find((it) => isPair(it) && keyName(it) === hit.node?.toString());
+    const p = pairNamed(parsed.doc, targets, hit.node.toString());
     const ks = p ? nodeSpan(p.key as Node) : null;
     if (!ks) return null;
     return { range: parsed.lines.range(ks[0], ks[1]), originRange };

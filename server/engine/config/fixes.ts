@@ -1,4 +1,6 @@
 /** Quick fixes for diagnostics that carry `data`: did-you-mean, add a required key, move a secret out, nearest data file. */
+import { LineIndex } from './source';
+import type { LineSource } from './text';
 import type { ConfigDiagnostic, Position, Range } from './types';
 
 export interface TextEdit {
@@ -37,10 +39,10 @@ function overlaps(a: Range, b: Range): boolean {
 }
 
 /** Whether a sibling `tokenSecret:` already exists in the block holding line `line`. */
-function hasSiblingTokenSecret(lines: string[], line: number, indent: number): boolean {
+function hasSiblingTokenSecret(lines: LineSource, line: number, indent: number): boolean {
   for (const dir of [-1, 1]) {
-    for (let i = line + dir; i >= 0 && i < lines.length; i += dir) {
-      const l = lines[i];
+    for (let i = line + dir; i >= 0 && i < lines.count; i += dir) {
+      const l = lines.at(i);
       if (/^\s*(#.*)?$/.test(l)) continue;
       const ind = /^\s*/.exec(l)?.[0].length ?? 0;
       if (ind < indent) break;
@@ -50,10 +52,19 @@ function hasSiblingTokenSecret(lines: string[], line: number, indent: number): b
   return false;
 }
 
+/** The lines of `text` split at LF only (a CR before it stays), each sliced when read. */
+function rawLines(text: string): LineSource {
+  const starts = LineIndex.of(text).lineStarts;
+  return {
+    count: starts.length,
+    at: (i) => text.slice(starts[i], i + 1 < starts.length ? starts[i + 1] - 1 : text.length),
+  };
+}
+
 /** Code actions for the diagnostics that overlap `range`. */
 export function codeActions(text: string, range: Range, diagnostics: ConfigDiagnostic[]): CodeAction[] {
   const out: CodeAction[] = [];
-  let lines: string[] | undefined;
+  let lines: LineSource | undefined;
   if (!isRange(range)) return out;
   for (const d of diagnostics) {
     if (!d || !isRange(d.range) || !overlaps(d.range, range) || !d.data || typeof d.data !== 'object') continue;
@@ -100,14 +111,14 @@ export function codeActions(text: string, range: Range, diagnostics: ConfigDiagn
           });
           break;
         }
-        lines ??= text.split('\n');
+        lines ??= rawLines(text);
         const line = d.range.start.line;
         // A stale diagnostic (from an older version of the text) may point past the end.
-        if (line >= lines.length) break;
+        if (line >= lines.count) break;
         if (hasSiblingTokenSecret(lines, line, d.range.start.character) && d.range.end.line === line) {
           // The name is already there: drop the secret's line entirely.
           const end: Position =
-            line + 1 < lines.length ? { line: line + 1, character: 0 } : { line, character: lines[line].length };
+            line + 1 < lines.count ? { line: line + 1, character: 0 } : { line, character: lines.at(line).length };
           out.push({
             title: 'Remove the inline secret (tokenSecret is already set)',
             kind: 'quickfix',

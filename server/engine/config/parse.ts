@@ -13,6 +13,8 @@ import {
   type Document,
   type Node,
   type Pair,
+  type YAMLMap,
+  type YAMLSeq,
 } from 'yaml';
 import type { ParseCache } from './incremental';
 import { LineIndex, YAML_OPTIONS } from './source';
@@ -316,24 +318,100 @@ export interface PathHit {
   tag?: string;
 }
 
+/**
+ * Where the items of one map or sequence sit, built once per parse and node the first time a
+ * request walks through it: `locate` then finds the item under the cursor by binary search
+ * instead of a scan (a 5,000-line config has a `deploy.targets` map of ~800 pairs).
+ */
+interface ItemIndex {
+  /** Positions in `items` of the items that have a span, in source order. */
+  at: number[];
+  starts: number[];
+  ends: number[];
+  /** False when starts or ends go backwards (not seen from the parser): search linearly. */
+  sorted: boolean;
+  /** The value of the map's `type` key (for tagged layers). */
+  tag?: string;
+}
+
+/**
+ * Per document, then per node. Keyed by the document because the incremental parser hands the
+ * same (shifted) node objects to the next parse, so an index is valid for one parse only.
+ */
+const itemIndexes = new WeakMap<object, WeakMap<object, ItemIndex>>();
+
+function itemIndex(doc: Document.Parsed, node: YAMLMap<unknown, unknown> | YAMLSeq<unknown>): ItemIndex {
+  let byNode = itemIndexes.get(doc);
+  if (!byNode) {
+    byNode = new WeakMap();
+    itemIndexes.set(doc, byNode);
+  }
+  const known = byNode.get(node);
+  if (known) return known;
+  const idx: ItemIndex = { at: [], starts: [], ends: [], sorted: true };
+  const map = isMap(node);
+  let typed = false;
+  node.items.forEach((it, i) => {
+    let start: number;
+    let end: number;
+    if (map) {
+      const p = it as Pair;
+      const ks = nodeSpan(p.key as Node);
+      const vs = nodeSpan(p.value as Node);
+      start = ks ? ks[0] : vs ? vs[0] : -1;
+      end = vs ? vs[1] : ks ? ks[1] : -1;
+      if (!typed && keyName(p) === 'type') {
+        typed = true; // the first `type` key counts, as `items.find` picks it
+        if (isScalar(p.value)) idx.tag = String(p.value.value);
+      }
+    } else {
+      const s = nodeSpan(it as Node);
+      if (!s) return;
+      [start, end] = s;
+    }
+    if (start < 0 || end < 0) return; // no span: never under the cursor
+    const n = idx.starts.length;
+    if (n > 0 && (start < idx.starts[n - 1] || end < idx.ends[n - 1])) idx.sorted = false;
+    idx.at.push(i);
+    idx.starts.push(start);
+    idx.ends.push(end);
+  });
+  byNode.set(node, idx);
+  return idx;
+}
+
+/** Position in `items` of the first item whose span holds `offset`, or -1. */
+function itemAt(idx: ItemIndex, offset: number): number {
+  const { starts, ends } = idx;
+  if (!idx.sorted) {
+    for (let k = 0; k < starts.length; k++) if (starts[k] <= offset && offset <= ends[k]) return idx.at[k];
+    return -1;
+  }
+  // Ends ascend: the first item ending at or after the offset is the only one that can hold it
+  // first (those before end too early; those after start no earlier than it does).
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ends[mid] < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < starts.length && starts[lo] <= offset ? idx.at[lo] : -1;
+}
+
 export function locate(doc: Document.Parsed, offset: number): PathHit {
   const path: string[] = [];
   let node: unknown = doc.contents;
   let hit: PathHit = { path, node: null, onKey: false, pair: null };
   for (let guard = 0; guard < 200; guard++) {
     if (isMap(node)) {
-      const p = node.items.find((it) => {
-        const ks = nodeSpan(it.key as Node);
-        const vs = nodeSpan(it.value as Node);
-        const start = ks ? ks[0] : vs ? vs[0] : -1;
-        const end = vs ? vs[1] : ks ? ks[1] : -1;
-        return start <= offset && offset <= end;
-      });
-      if (!p) return hit;
+      const idx = itemIndex(doc, node);
+      const i = itemAt(idx, offset);
+      if (i === -1) return hit;
+      const p = node.items[i] as Pair;
       const k = keyName(p) ?? '';
       const ks = nodeSpan(p.key as Node);
-      const tagPair = node.items.find((it) => keyName(it) === 'type');
-      const tag = tagPair && isScalar(tagPair.value) ? String(tagPair.value.value) : undefined;
+      const tag = idx.tag;
       if (ks && ks[0] <= offset && offset <= ks[1])
         return { path: [...path, k], node: p.key as Node, onKey: true, pair: p, tag };
       path.push(k);
@@ -342,11 +420,9 @@ export function locate(doc: Document.Parsed, offset: number): PathHit {
       continue;
     }
     if (isSeq(node)) {
-      const it = node.items.find((x) => {
-        const s = nodeSpan(x as Node);
-        return s !== null && s[0] <= offset && offset <= s[1];
-      });
-      if (!it) return hit;
+      const i = itemAt(itemIndex(doc, node), offset);
+      if (i === -1) return hit;
+      const it = node.items[i];
       path.push('[]');
       hit = { ...hit, path: [...path], node: null, onKey: false };
       node = it;
@@ -360,4 +436,26 @@ export function locate(doc: Document.Parsed, offset: number): PathHit {
     return hit;
   }
   return hit;
+}
+
+/** Keys of one map by name (the first pair of each), built once per parse: a lookup costs no scan. */
+const pairIndexes = new WeakMap<object, WeakMap<object, Map<string, Pair>>>();
+
+/** The first pair of `map` whose key is `name`, as `map.items.find` would return it. */
+export function pairNamed(doc: Document.Parsed, map: YAMLMap<unknown, unknown>, name: string): Pair | undefined {
+  let byNode = pairIndexes.get(doc);
+  if (!byNode) {
+    byNode = new WeakMap();
+    pairIndexes.set(doc, byNode);
+  }
+  let names = byNode.get(map);
+  if (!names) {
+    names = new Map();
+    for (const it of map.items) {
+      const k = isPair(it) ? keyName(it as Pair) : null;
+      if (k !== null && !names.has(k)) names.set(k, it as Pair);
+    }
+    byNode.set(map, names);
+  }
+  return names.get(name);
 }

@@ -1,14 +1,20 @@
 /** Small text helpers: did-you-mean, secret detection and editor positions. */
 import type { Position } from './types';
 
+/** The lines of a text, read one at a time (without their line breaks). */
+export interface LineSource {
+  readonly count: number;
+  at(line: number): string;
+}
+
 /**
  * `pos` moved onto the document: a client may send a line past the end, a negative, fractional
  * or missing number; the editor features answer for the nearest real place instead of failing.
  */
-export function clampPosition(lines: readonly string[], pos: Position | undefined): Position {
+export function clampPosition(lines: LineSource, pos: Position | undefined): Position {
   const whole = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
-  const line = Math.min(whole(pos?.line), Math.max(0, lines.length - 1));
-  return { line, character: Math.min(whole(pos?.character), (lines[line] ?? '').length) };
+  const line = Math.min(whole(pos?.line), Math.max(0, lines.count - 1));
+  return { line, character: Math.min(whole(pos?.character), lines.count > 0 ? lines.at(line).length : 0) };
 }
 
 export function levenshtein(a: string, b: string, max = 64): number {

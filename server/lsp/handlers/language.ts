@@ -29,7 +29,7 @@ import {
 import { core } from '../../protocol';
 import type { ServerContext } from '../context';
 import { ConfigAnalyzer, codeActions, complete, definition, documentSymbols, hover } from '../../engine/config';
-import type { CompletionItem, DocumentSymbol } from '../../engine/config';
+import type { CompletionItem, DocumentSymbol, ParsedConfig } from '../../engine/config';
 import type { AnalysisContext, ConfigDiagnostic, Severity } from '../../engine/config/types';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 
@@ -164,6 +164,17 @@ export function registerLanguage(ctx: ServerContext): void {
   // Requests read the analyzer's latest parse: after the diagnostics of an edit, a hover,
   // completion, outline or definition costs no parse at all.
   const parsedOf = (doc: TextDocument) => analyzerFor(doc.uri).parsed(doc.getText());
+  // The outline as sent, per parse: the editor asks again on focus, scroll and each edit's
+  // refresh, and converting a large outline costs more than answering from this cache.
+  const lspOutlines = new WeakMap<ParsedConfig, LspDocumentSymbol[]>();
+  const lspOutline = (parsed: ParsedConfig): LspDocumentSymbol[] => {
+    let out = lspOutlines.get(parsed);
+    if (!out) {
+      out = documentSymbols(parsed).map(toLspSymbol);
+      lspOutlines.set(parsed, out);
+    }
+    return out;
+  };
 
   const validate = (uri: string): void => {
     const doc = documents.get(uri);
@@ -342,7 +353,7 @@ export function registerLanguage(ctx: ServerContext): void {
     guarded('document symbols', [] as LspDocumentSymbol[], (params: DocumentSymbolParams): LspDocumentSymbol[] => {
       const doc = documents.get(params.textDocument.uri);
       if (!doc || !isConfigUri(doc.uri)) return [];
-      return documentSymbols(parsedOf(doc)).map(toLspSymbol);
+      return lspOutline(parsedOf(doc));
     }),
   );
 
