@@ -29,6 +29,10 @@ const SLOW = new Set([
   'test/protocol/monitoring.test.ts', // 19 s: a real model server, live alerts, retraining from traffic
   'test/unit/data/datastore.test.ts', // 35 s: multi-megabyte files chunked, appended, edited, restored
   'test/unit/data/gc.test.ts', // 30 s: real training runs, then gc kept and interrupted
+  'test/unit/deploy/cli.test.ts', // 18 s: the built CLI deploying, rolling back and monitoring, process by process
+  'test/security/serving-memory.test.ts', // 11 s: a real model server held at its memory budget
+  'test/security/hostile-lsp.test.ts', // 10 s: the built sidecar fed hostile configs and requests
+  'test/security/hostile-cli-output.test.ts', // 10 s: the built CLI printing hostile registry content
 ]);
 
 // A renamed or deleted file would silently fall back into the fast loop: say so.
