@@ -8,6 +8,9 @@
  *   shared/  ──▶ nothing outside shared/: pure helpers all of them use (SPC points, gate states)
  *
  * and no import cycles anywhere (type-only imports included: a cycle of types is still a knot).
+ * Inside extension/: commands/ holds only commands (imported by extension.ts alone, none importing
+ * another); what they share is in services/ (state, the sidecar), ui/ (pickers, modals) and text/
+ * (pure text builders, no `vscode`, so unit tests import them as they are).
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -49,6 +52,33 @@ module.exports = {
         'The extension talks to the engine only through server/protocol; engine modules may be imported for their types only.',
       from: { path: '^extension/' },
       to: { path: '^server/(engine|lsp|cli|demo)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'commands-are-leaves',
+      severity: 'error',
+      comment:
+        'Only extension.ts registers commands: what another module needs from a command file belongs in extension/services, ui or text.',
+      from: { path: '^extension/', pathNot: '^extension/(extension\\.ts$|commands/)' },
+      to: { path: '^extension/commands/' },
+    },
+    {
+      name: 'commands-do-not-share-code',
+      severity: 'error',
+      comment:
+        'A command file imports no other command file (index.ts lists them, command.ts types them): move the shared code into extension/services, ui or text.',
+      from: { path: '^extension/commands/', pathNot: '^extension/commands/index\\.ts$' },
+      to: { path: '^extension/commands/', pathNot: '^extension/commands/command\\.ts$' },
+    },
+    {
+      name: 'text-is-plain',
+      severity: 'error',
+      comment:
+        'extension/text builds strings without the editor, so unit tests load it in plain Node: no vscode, and no editor module but tree/format.ts (types excepted).',
+      from: { path: '^extension/text/' },
+      to: {
+        path: '^(vscode|node_modules/vscode-languageclient/|extension/(?!text/|tree/format\\.ts$))',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'webview-is-a-leaf',

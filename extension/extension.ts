@@ -18,7 +18,7 @@ import { ModelFileWatcher } from './watchers';
 import { DOC_SCHEME, MarkdownDocs } from './markdownDocs';
 import { createCharts } from './charts';
 import { shortRunId } from './tree/format';
-import { AlertNotifier } from './commands/deploy';
+import { AlertNotifier } from './services/alerts';
 import { syncTokens } from './services/endpointTokens';
 import { checkStoreHealth } from './services/storeHealth';
 

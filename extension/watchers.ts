@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
-import { registerPath } from './commands/registry';
+import { registerPath } from './services/register';
 
 export const MODEL_FILE_GLOB =
   '**/{*.onnx,*.keras,*.h5,*.hdf5,*.pt,*.pth,*.safetensors,*.pkl,*.joblib,model.json,saved_model.pb}';

@@ -5,34 +5,15 @@ import { compareSections } from '../../server/report/governanceData';
 import type { RunRecord, VersionRecord } from '../../server/engine/registry/types';
 import { UserError, type Ctx } from '../ctx';
 import { runDescription, runLabel, shortRunId, versionDescription } from '../tree/format';
+import { ref } from '../text/version';
+import { modelFromArg, pickModel, versionFromArg } from '../ui/pick';
+import { showRunCurves } from '../ui/runCurves';
 import type { CommandFactory } from './command';
-import { modelFromArg, pickModel, ref, versionFromArg } from './pick';
 
 function runFromArg(arg: unknown): RunRecord | undefined {
   if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'run' && 'run' in arg)
     return arg.run as RunRecord;
   return undefined;
-}
-
-export async function showRunCurves(ctx: Ctx, runs: RunRecord[], title?: string): Promise<void> {
-  const series = await Promise.all(
-    runs.map(async (r) => ({
-      runId: r.id,
-      label: `${runLabel(r)} · ${shortRunId(r.id)}${r.version ? ` → ${r.version}` : ''}`,
-      status: r.status,
-      points: (await ctx.request(registry.runMetrics, { id: r.id })).map((p) => ({ step: p.step, metrics: p.metrics })),
-    })),
-  );
-  if (series.every((s) => s.points.length === 0)) throw new UserError('Those runs recorded no metrics per epoch.');
-  await ctx.charts.open({
-    kind: 'runMetrics',
-    title:
-      title ??
-      (runs.length === 1
-        ? `${runs[0].version ? `${runs[0].model}@${runs[0].version}` : series[0].label} · training`
-        : `training · ${runs.length} runs`),
-    data: { runs: series },
-  });
 }
 
 export async function showComparison(ctx: Ctx, versions: VersionRecord[]): Promise<void> {

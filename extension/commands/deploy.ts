@@ -1,22 +1,23 @@
-/** Deploy…, Roll Back Deployment, Set Endpoint Token, Check Drift; endpoint tokens and alerts. */
+/** Deploy…, Roll Back Deployment, Set Endpoint Token, Check Drift. */
 import * as vscode from 'vscode';
 import { deploy as rpc, endpoint, registry, workspace } from '../../server/protocol';
-import { curlCommand, predictionText } from './testRequest';
 import type { EndpointStatus, MonitorResult } from '../../server/protocol/deploy';
 import type { TargetInfo } from '../../server/protocol/workspace';
 import type { VersionRecord } from '../../server/engine/registry/types';
-import { summariseAlerts } from './alertSummary';
-import { alertsShown } from './monitoring';
 import { findConfig } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
-import type { EndpointItem } from '../tree/source';
-import type { CommandFactory } from './command';
-import { askOverrideReason } from './registry';
-import { offerApproval } from './governance';
-import { gateNeedsReason } from '../../shared/gateState';
-import { gateSummary, ref, resolveVersion } from './pick';
+import { alertsShown } from '../services/alerts';
 import { allowTokenFor, deleteToken, readToken, storeToken } from '../services/endpointTokens';
+import { summariseAlerts } from '../text/alerts';
+import { curlCommand, predictionText } from '../text/testRequest';
+import { gateSummary, ref } from '../text/version';
+import type { EndpointItem } from '../tree/source';
+import { gateNeedsReason } from '../../shared/gateState';
+import { offerApproval } from '../ui/approval';
+import { askOverrideReason } from '../ui/gates';
+import { resolveVersion } from '../ui/pick';
+import type { CommandFactory } from './command';
 
 async function configUri(): Promise<string | undefined> {
   return (await findConfig())?.toString();
@@ -25,36 +26,6 @@ async function configUri(): Promise<string | undefined> {
 async function targets(ctx: Ctx): Promise<TargetInfo[]> {
   const uri = await configUri();
   return ctx.request(workspace.targets, uri ? { configUri: uri } : {});
-}
-
-export function endpointItem(e: EndpointStatus, t: TargetInfo | undefined): EndpointItem {
-  return {
-    target: e.target,
-    type: e.type,
-    url: e.url,
-    serving: e.deployments.map((d) => ({ model: d.model, version: d.version })),
-    health: e.ready ? 'ready' : e.live ? 'live' : e.type === 'local' ? 'stopped' : e.error ? 'down' : 'unknown',
-    alerts: e.unacknowledgedAlerts,
-    logDropped: e.predictionLogDropped ?? 0,
-    logError: e.predictionLogError ?? null,
-    requireApproval: t?.requireApproval ?? false,
-  };
-}
-
-/** Endpoints for the tree: health and deployments from the sidecar, approval from the config. */
-export async function listEndpointItems(ctx: Ctx): Promise<EndpointItem[]> {
-  const uri = await configUri();
-  if (!uri) return [];
-  const [status, ts] = await Promise.all([
-    ctx.request(rpc.listEndpoints, { configUri: uri }),
-    ctx.request(workspace.targets, { configUri: uri }),
-  ]);
-  return status.map((e) =>
-    endpointItem(
-      e,
-      ts.find((t) => t.name === e.target),
-    ),
-  );
 }
 
 function targetFromArg(arg: unknown): string | undefined {
@@ -301,7 +272,7 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
     });
   }
   const drifted = r.drift ? r.drift.features.filter((f) => f.drifted).map((f) => f.name) : [];
-  const summary = `ModelOps: ${r.model} on '${r.target}': ${r.windows.length} windows of ${r.window} from ${r.totalPredictions} predictions (${r.labelled} labelled)${
+  const summary = `ModelOps: ${r.model} on '${r.target}': ${r.windowTable?.length ?? r.windows.length} windows of ${r.window} from ${r.totalPredictions} predictions (${r.labelled} labelled)${
     drifted.length ? `; drift in ${drifted.join(', ')}` : r.drift ? '; no drift' : ''
   }${r.alerts.length ? `; ${summariseAlerts(r.alerts)}` : ''}.`;
   if (!r.chart && !r.drift) void vscode.window.showInformationMessage(`${summary} ${r.chartNote ?? ''}`.trim());
@@ -325,6 +296,3 @@ export const checkDrift: CommandFactory = (ctx) => async (arg?: unknown) => {
   );
   await showMonitoring(ctx, r);
 };
-
-/** Live and recorded alerts, one summarised notification per burst: extension/commands/monitoring.ts. */
-export { AlertNotifier } from './monitoring';

@@ -2,105 +2,19 @@
 import * as vscode from 'vscode';
 import { governance, registry } from '../../server/protocol';
 import { compareSections } from '../../server/report/governanceData';
-import type { VersionComparison, VersionRecord } from '../../server/engine/registry/types';
 import { configUri } from '../services/versionConfigs';
-import { UserError, type Ctx } from '../ctx';
-import { formatBytes, MODEL_NAME, shortDigest, suggestModelName, versionTooltip } from '../tree/format';
-import { gateLabel, gateNeedsReason, gateProblem, gateState } from '../../shared/gateState';
+import { registerPath } from '../services/register';
+import { UserError } from '../ctx';
+import { versionTooltip } from '../tree/format';
+import { gateNeedsReason } from '../../shared/gateState';
+import { compareTitle, comparisonMarkdown } from '../text/compare';
+import { gateSummary, ref } from '../text/version';
+import { offerApproval } from '../ui/approval';
+import { askOverrideReason } from '../ui/gates';
+import { modelFromArg, pickModel, pickVersion, resolveVersion, versionFromArg } from '../ui/pick';
 import type { CommandFactory } from './command';
-import { offerApproval } from './governance';
-import { gateSummary, modelFromArg, pickModel, pickVersion, ref, resolveVersion, versionFromArg } from './pick';
 
 const STANDARD_ALIASES = ['production', 'staging', 'champion'];
-
-async function askModelName(ctx: Ctx, suggestion: string, preset?: string): Promise<string | undefined> {
-  if (preset) return preset;
-  const models = await ctx.request(registry.listModels, {});
-  const newItem = { label: '$(add) New model…', name: '' };
-  const items = [
-    ...models.map((m) => ({ label: m.name, description: `${m.versionCount} versions`, name: m.name })),
-    newItem,
-  ];
-  const picked = models.length
-    ? await vscode.window.showQuickPick(items, { title: 'Register as a version of which model?' })
-    : newItem;
-  if (!picked) return undefined;
-  if (picked.name) return picked.name;
-  return vscode.window.showInputBox({
-    title: 'New model name',
-    value: suggestion,
-    validateInput: (v) =>
-      MODEL_NAME.test(v)
-        ? undefined
-        : 'Use lower-case letters, digits, ".", "_" or "-" (up to 64), starting with a letter or digit.',
-  });
-}
-
-/** Registers a file or folder; `auto` registers without questions under a name from the file. */
-export async function registerPath(
-  ctx: Ctx,
-  source: vscode.Uri,
-  mode: 'ask' | 'auto',
-  presetModel?: string,
-): Promise<VersionRecord | undefined> {
-  const suggestion = suggestModelName(source.fsPath);
-  const model = mode === 'auto' ? (presetModel ?? suggestion) : await askModelName(ctx, suggestion, presetModel);
-  if (!model) return undefined;
-  let note: string | undefined;
-  let version: string | undefined;
-  if (mode === 'ask') {
-    note = await vscode.window.showInputBox({
-      title: `Changelog note for the new version of ${model} (optional)`,
-      placeHolder: 'What changed',
-    });
-    if (note === undefined) return undefined;
-    version = await vscode.window.showInputBox({
-      title: 'Version (optional)',
-      placeHolder: 'Leave empty to bump automatically: major for a new signature, minor for new weights',
-      validateInput: (v) =>
-        v === '' || /^\d+\.\d+\.\d+$/.test(v) ? undefined : 'A semantic version: MAJOR.MINOR.PATCH',
-    });
-    if (version === undefined) return undefined;
-  }
-  const v = await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: `Registering ${vscode.workspace.asRelativePath(source)} as ${model}…`,
-    },
-    () =>
-      ctx.request(registry.registerVersion, {
-        model,
-        source: source.fsPath,
-        ...(version ? { version } : {}),
-        ...(note ? { note } : {}),
-      }),
-  );
-  ctx.output.info(`registered ${ref(v)} from ${source.fsPath} (${v.format}, ${formatBytes(v.sizeBytes)})`);
-  if (v.signature) {
-    for (const t of v.signature.inputs) ctx.output.info(`  input  ${t.name} ${t.datatype} [${t.shape.join(', ')}]`);
-    for (const t of v.signature.outputs) ctx.output.info(`  output ${t.name} ${t.datatype} [${t.shape.join(', ')}]`);
-  }
-  if (v.notice) {
-    // Stored, but nothing here can run it: say what works and give the export call.
-    ctx.output.warn(`${ref(v)}: ${v.notice}`);
-    const show = 'Show Export Call';
-    void vscode.window
-      .showWarningMessage(
-        `ModelOps: registered ${ref(v)} (${v.format}), but ModelOps cannot run it, so it cannot be evaluated, gated or deployed. Export it to ONNX and register that file.`,
-        show,
-      )
-      .then((c) => {
-        if (c === show) ctx.output.show(true);
-      });
-    return v;
-  }
-  const gates = gateLabel(v.gates);
-  const sig = v.signature
-    ? `, ${v.signature.inputs.length} input${v.signature.inputs.length === 1 ? '' : 's'} → ${v.signature.outputs.length} output${v.signature.outputs.length === 1 ? '' : 's'}`
-    : '';
-  void vscode.window.showInformationMessage(`ModelOps: registered ${ref(v)} (${v.format}${sig}; ${gates}).`);
-  return v;
-}
 
 export const registerVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
   let source = arg instanceof vscode.Uri ? arg : undefined;
@@ -119,36 +33,6 @@ export const registerVersion: CommandFactory = (ctx) => async (arg?: unknown) =>
   if (!source) return;
   await registerPath(ctx, source, 'ask', modelFromArg(arg));
 };
-
-/**
- * Asks why gates are overridden; undefined when the user backs out. The safe answer is the
- * default button (Enter): it shows the gate report; overriding is never one keypress away.
- */
-export async function askOverrideReason(v: VersionRecord, action: string): Promise<string | undefined> {
-  const notEvaluated = gateState(v.gates) === 'not-evaluated';
-  const show = 'Show Gate Report';
-  const go = 'Override with a Reason…';
-  const choice = await vscode.window.showWarningMessage(
-    notEvaluated
-      ? `${ref(v)} was never evaluated against its quality gates, so it should not ${action}.`
-      : `${ref(v)} failed its quality gates, so it should not ${action}.`,
-    {
-      modal: true,
-      detail:
-        (v.gates ? gateProblem(v.gates).split('; ').join('\n') : '') || 'See the gate report in the version details.',
-    },
-    show,
-    go,
-  );
-  if (choice === show)
-    void vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: v });
-  if (choice !== go) return undefined;
-  const reason = await vscode.window.showInputBox({
-    title: `Why ship ${ref(v)} despite ${notEvaluated ? 'unevaluated' : 'failing'} gates? (kept in the history)`,
-    validateInput: (s) => (s.trim().length >= 5 ? undefined : 'Write a reason of at least a few words.'),
-  });
-  return reason?.trim() || undefined;
-}
 
 export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
   const v = await resolveVersion(ctx, arg, { title: 'Promote which version?', detail: gateSummary });
@@ -278,35 +162,6 @@ export const rollbackAlias: CommandFactory = (ctx) => async (arg?: unknown) => {
   });
   void vscode.window.showInformationMessage(`ModelOps: ${modelName} '${picked.alias}' is back at ${move.toVersion}.`);
 };
-
-/** The compare tab's title: `weather@1.0.0 ↔ 1.1.0 · compare` (one model), else both references. */
-export function compareTitle(c: Pick<VersionComparison, 'a' | 'b'>): string {
-  return `${ref(c.a)} ↔ ${c.a.model === c.b.model ? c.b.version : ref(c.b)} · compare`;
-}
-
-/** Markdown table of two versions' metrics: a, b and the difference. */
-export function comparisonMarkdown(c: VersionComparison): string {
-  const a = ref(c.a);
-  const b = ref(c.b);
-  const fmt = (x: number | null): string => (x === null ? '—' : x.toFixed(4));
-  const sign = (x: number | null): string => (x === null ? '—' : `${x > 0 ? '+' : ''}${x.toFixed(4)}`);
-  const rows = Object.entries(c.metrics).map(([m, [x, y, d]]) => `| ${m} | ${fmt(x)} | ${fmt(y)} | ${sign(d)} |`);
-  return [
-    `# ${a} vs ${b}`,
-    '',
-    `| metric | ${c.a.version} | ${c.b.version} | Δ |`,
-    '| --- | ---: | ---: | ---: |',
-    ...(rows.length ? rows : ['| (no metrics) | | | |']),
-    '',
-    `- Signature: ${c.signatureChanged ? '**changed** (inputs or outputs differ)' : 'same'}`,
-    `- Artifact: ${c.sameArtifact ? 'identical bytes' : `${shortDigest(c.a.artifactDigest)} → ${shortDigest(c.b.artifactDigest)}`}`,
-    `- Config: ${c.a.configDigest === c.b.configDigest ? 'same' : `${shortDigest(c.a.configDigest)} → ${shortDigest(c.b.configDigest)}`}`,
-    `- Aliases: ${c.a.version} ${c.a.aliases.join(', ') || '—'}; ${c.b.version} ${c.b.aliases.join(', ') || '—'}`,
-    `- ${gateSummary(c.a).replace(/^gates/, `Gates of ${c.a.version}`)}`,
-    `- ${gateSummary(c.b).replace(/^gates/, `Gates of ${c.b.version}`)}`,
-    '',
-  ].join('\n');
-}
 
 export const compareVersions: CommandFactory = (ctx) => async (arg?: unknown) => {
   const a = await resolveVersion(ctx, arg, { title: 'Compare which version?', includeArchived: true });

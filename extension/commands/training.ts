@@ -1,20 +1,19 @@
 /** Train Model and Evaluate Version…: sidecar jobs with progress and cancellation. */
 import * as vscode from 'vscode';
 import { training } from '../../server/protocol';
-import type { EvaluateSummary, TrainSummary } from '../../server/protocol/training';
+import type { TrainSummary } from '../../server/protocol/training';
 import type { GateReport } from '../../server/engine/registry/types';
 import { pickConfig } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
 import { gateLabel, gateState } from '../../shared/gateState';
 import { firstConfigError, formatMetric, keyMetric, modelNameIn } from '../tree/format';
-import { showRunCurves } from './charts';
+import { backendSetting } from '../services/settings';
+import { evaluationMarkdown } from '../text/training';
+import { ref } from '../text/version';
+import { resolveVersion } from '../ui/pick';
+import { showRunCurves } from '../ui/runCurves';
 import type { CommandFactory } from './command';
-import { ref, resolveVersion } from './pick';
-
-export function backendSetting(): string {
-  return vscode.workspace.getConfiguration('modelops').get<string>('training.backend', 'auto');
-}
 
 function gatesText(g: GateReport | null): string {
   return gateState(g) === 'passed' && g ? `gates passed (${g.results.length})` : gateLabel(g);
@@ -101,39 +100,6 @@ function reportTrained(ctx: Ctx, s: TrainSummary, ms: number): void {
     if (choice === 'Promote…') void vscode.commands.executeCommand('modelops.promote', node);
     if (choice === 'Deploy…') void vscode.commands.executeCommand('modelops.deploy', node);
   });
-}
-
-/** Markdown of an evaluation: metrics, per-class scores and gates. */
-export function evaluationMarkdown(s: EvaluateSummary): string {
-  const lines = [
-    `# Evaluation of ${ref(s.version)}`,
-    '',
-    `${s.rows} rows from \`${s.data}\`, run \`${s.run.id}\`.`,
-    '',
-    '| metric | value |',
-    '| --- | ---: |',
-  ];
-  for (const [k, x] of Object.entries(s.metrics)) lines.push(`| ${k} | ${x.toFixed(6)} |`);
-  const r = s.report;
-  if (r.task === 'classification') {
-    lines.push(
-      '',
-      '## Per class',
-      '',
-      '| class | precision | recall | F1 | support |',
-      '| --- | ---: | ---: | ---: | ---: |',
-    );
-    for (const c of r.perClass)
-      lines.push(
-        `| ${c.label} | ${c.precision.toFixed(4)} | ${c.recall.toFixed(4)} | ${c.f1.toFixed(4)} | ${c.support} |`,
-      );
-  }
-  if (s.gates) {
-    lines.push('', '## Gates', '');
-    for (const g of s.gates.results) lines.push(`- ${g.passed ? '✔' : '✘'} ${g.message}`);
-  }
-  if (r.notes.length) lines.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
-  return lines.join('\n') + '\n';
 }
 
 export const evaluate: CommandFactory = (ctx) => async (arg?: unknown) => {

@@ -1,7 +1,7 @@
 /** The trees' data, read from the sidecar. */
 import { governance, monitoring, optimize, registry } from '../../server/protocol';
 import type { Ctx } from '../ctx';
-import { listEndpointItems } from '../commands/deploy';
+import { listEndpointItems } from '../services/endpoints';
 import type { TreeSource } from './source';
 
 export function createTreeSource(ctx: Ctx): TreeSource {

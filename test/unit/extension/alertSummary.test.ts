@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AlertBurst,
-  alertBreakdown,
-  alertKind,
-  burstMessage,
-  summariseAlerts,
-  type BurstItem,
-} from '../../../extension/commands/alertSummary';
+import { AlertBurst, type BurstItem } from '../../../extension/services/alertBurst';
+import { alertBreakdown, alertKind, burstMessage, summariseAlerts } from '../../../extension/text/alerts';
 import { datasetDescription, datasetTooltip, formatBytes, storedState } from '../../../extension/tree/datasets';
 import { alertCounts } from '../../../server/lsp/handlers/monitoring';
 import type { AlertRecord, DeploymentRecord } from '../../../server/engine/registry/types';

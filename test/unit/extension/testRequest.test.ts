@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { curlCommand, predictionText } from '../../../extension/commands/testRequest';
+import { curlCommand, predictionText } from '../../../extension/text/testRequest';
 import { oneRow } from '../../../server/lsp/handlers/endpoint';
 import type { ModelOpsConfig } from '../../../server/engine/config/types';
 import type { Signature } from '../../../server/engine/registry/types';

@@ -4,7 +4,6 @@ import { registry } from '../../server/protocol';
 import type { ModelRecord, VersionRecord } from '../../server/engine/registry/types';
 import { UserError, type Ctx } from '../ctx';
 import { versionDescription } from '../tree/format';
-import { gateLabel, gateProblem, gateState } from '../../shared/gateState';
 
 /** A version from a tree node (`{ kind: 'version', version }`) or from an `model@version` string. */
 export function versionFromArg(arg: unknown): VersionRecord | undefined {
@@ -91,20 +90,4 @@ export async function resolveVersion(
   const model = modelFromArg(arg) ?? (await pickModel(ctx, options.title));
   if (!model) return undefined;
   return pickVersion(ctx, model, options);
-}
-
-export function gateSummary(v: VersionRecord): string {
-  switch (gateState(v.gates)) {
-    case 'none':
-      return 'gates: none recorded';
-    case 'passed':
-      return 'gates: passed';
-    default:
-      // failed, not evaluated, overridden: never worded as a pass.
-      return `${gateLabel(v.gates)} — ${gateProblem(v.gates)}`;
-  }
-}
-
-export function ref(v: Pick<VersionRecord, 'model' | 'version'>): string {
-  return `${v.model}@${v.version}`;
 }

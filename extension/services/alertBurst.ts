@@ -1,36 +1,9 @@
 /**
  * Alerts come in bursts (one window can break a rule and drift on several features at once, and a
- * Check Drift can raise a dozen): they are collected for a moment and shown as one summarised
- * notification per target — "3 new alerts on production: 2 control chart, 1 drift". Pure code (no
+ * Check Drift can raise a dozen): they are collected for a moment and handed on per target, to be
+ * shown as one notification (services/alerts.ts; the wording is text/alerts.ts). Pure code (no
  * `vscode`), so it is unit-tested as is.
  */
-
-export type AlertKind = 'control chart' | 'estimated performance' | 'drift' | 'other';
-
-/** The kind of an alert by its rule name: `we1`…`we4`, `cbpe:we1`…, `drift:<feature>`. */
-export function alertKind(rule: string): AlertKind {
-  if (/^we\d$/.test(rule)) return 'control chart';
-  if (rule.startsWith('cbpe:')) return 'estimated performance';
-  if (rule.startsWith('drift:')) return 'drift';
-  return 'other';
-}
-
-const ORDER: AlertKind[] = ['control chart', 'estimated performance', 'drift', 'other'];
-
-/** "2 control chart, 1 drift" (kinds in a fixed order, only those present). */
-export function alertBreakdown(alerts: ReadonlyArray<{ rule: string }>): string {
-  const counts = new Map<AlertKind, number>();
-  for (const a of alerts) counts.set(alertKind(a.rule), (counts.get(alertKind(a.rule)) ?? 0) + 1);
-  return ORDER.filter((k) => counts.has(k))
-    .map((k) => `${counts.get(k)} ${k}`)
-    .join(', ');
-}
-
-/** "3 new alerts on production: 2 control chart, 1 drift" (no target: "3 new alerts: …"). */
-export function summariseAlerts(alerts: ReadonlyArray<{ rule: string }>, target?: string): string {
-  const n = alerts.length;
-  return `${n} new alert${n === 1 ? '' : 's'}${target ? ` on ${target}` : ''}: ${alertBreakdown(alerts)}`;
-}
 
 /** One alert in a burst; `key` identifies it across the two ways it may arrive (live notification, registry). */
 export interface BurstItem {
@@ -101,15 +74,4 @@ export class AlertBurst {
     if (this.deadline) clearTimeout(this.deadline);
     this.pending.clear();
   }
-}
-
-/** The notification text of a burst on one target: the summary, the alert when there is one, then what monitor.on did. */
-export function burstMessage(target: string, items: readonly BurstItem[]): string {
-  const parts = [`ModelOps: ${summariseAlerts(items, target)}`];
-  if (items.length === 1) parts.push(`${items[0].model}@${items[0].version}: ${items[0].message}`);
-  const done = [
-    ...new Set(items.filter((i) => i.outcome && i.outcome.action !== 'notify').map((i) => i.outcome!.detail)),
-  ];
-  if (done.length) parts.push(`monitor.on: ${done.join('; ')}`);
-  return parts.map((p) => p.replace(/\.+$/, '')).join('. ') + '.';
 }
