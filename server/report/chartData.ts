@@ -9,7 +9,7 @@ import { readStoredFairness } from '../engine/evaluation/evaluate';
 import { compareSections } from './governanceData';
 
 export { compareSections, explainData, fairnessData } from './governanceData';
-import type { MonitorResult } from '../engine/monitoring/monitor';
+import { lastWindowsOf, type MonitorResult } from '../engine/monitoring/monitor';
 
 /** Loss and metrics per epoch of one or more runs. */
 export function runMetricsData(registry: Registry, runIds: string[]): RunMetricsData {
@@ -46,7 +46,8 @@ export function compareData(registry: Registry, refs: string[]): CompareData {
 /** Per-feature drift of the latest window, with the predictions as one more bar. */
 export function driftData(result: MonitorResult): DriftData | null {
   if (!result.drift) return null;
-  const last = result.windows[result.windows.length - 1];
+  // Only the last window is built (a long log's result has 100,000).
+  const last = lastWindowsOf(result, 1)[0];
   return {
     method: result.drift.method,
     threshold: result.drift.threshold,

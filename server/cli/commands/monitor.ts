@@ -21,6 +21,7 @@ import { ModelOpsError } from '../../engine/errors';
 import { followMonitor } from '../../engine/monitoring/live/client';
 import { liveConfigFromMonitor, type LiveWindow } from '../../engine/monitoring/live/window';
 import { runPolicy } from '../../engine/monitoring/policy';
+import { lastWindowsOf, windowCount } from '../../engine/monitoring/monitor';
 
 const USAGE = `modelops monitor [--target <name>] [--model <model>] [--last N] [--log-dir DIR] [--no-alerts] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
 modelops monitor --follow [--target <name>] [--model <model>] [--from-start] [--json]
@@ -102,8 +103,10 @@ export const monitorCommand: CliCommand = {
       io.out(
         `${c.bold(`${r.model}`)} on '${r.target}'${r.version ? ` (serving ${r.version})` : ''}: ${r.totalPredictions} predictions, ${r.labelled} with feedback, windows of ${r.window}${r.pending ? `, ${r.pending} waiting for the next window` : ''} — ${r.elapsedMs} ms`,
       );
-      if (r.windows.length > 0) {
-        const shown = r.windows.slice(-20);
+      // Only the windows shown are built (`--json` above builds them all).
+      const count = windowCount(r);
+      if (count > 0) {
+        const shown = lastWindowsOf(r, 20);
         const features = Object.keys(shown[shown.length - 1].drift);
         io.out('');
         io.out(
@@ -135,8 +138,7 @@ export const monitorCommand: CliCommand = {
             }),
           ),
         );
-        if (r.windows.length > shown.length)
-          io.out(c.dim(`(last ${shown.length} of ${r.windows.length} windows; --json for all)`));
+        if (count > shown.length) io.out(c.dim(`(last ${shown.length} of ${count} windows; --json for all)`));
       }
       io.out('');
       if (r.chart) {

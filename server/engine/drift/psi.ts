@@ -31,14 +31,18 @@ export function binIndex(edges: Float64Array, x: number): number {
   return lo;
 }
 
-/** Counts per bin (edges.length + 1 bins); NaN values are skipped. */
+/**
+ * Counts per bin (edges.length + 1 bins); NaN values are skipped. `out` (that many entries) is
+ * zeroed and filled instead of a new array, for callers that bin every window.
+ */
 export function binCounts(
   edges: Float64Array,
   values: ArrayLike<number>,
   start = 0,
   end = values.length,
+  out?: Float64Array,
 ): Float64Array {
-  const counts = new Float64Array(edges.length + 1);
+  const counts = out ? out.fill(0) : new Float64Array(edges.length + 1);
   for (let i = start; i < end; i++) {
     const v = values[i];
     if (v === v) counts[binIndex(edges, v)]++;

@@ -15,7 +15,7 @@ import { describeError, ModelOpsError } from '../errors';
 import type { CategoricalProfile, NumericProfile, ReferenceProfile, Task } from '../model/types';
 import { describeBundle } from '../runtime';
 import type { AlertRecord, Registry } from '../registry/types';
-import { buildControlChart, type ControlChartData, type ControlChartInputPoint } from '../spc';
+import { buildControlChartColumns, type ControlChartData } from '../spc';
 import { binCounts, binEdges, psiFromCounts } from '../drift/psi';
 import { ks2samp, ksStatistic } from '../drift/ks';
 import {
@@ -346,6 +346,136 @@ export class WindowTable {
     this.first += n;
   }
 
+  /**
+   * Scores the window `[start, end)` of `cols` straight into a new row: what `windowStats`
+   * returns, without the object, its records and ISO times (the batch monitor's hot path).
+   */
+  score(
+    cols: LogColumns,
+    task: 'classification' | 'regression',
+    start: number,
+    end: number,
+    driftStart: number,
+    index: number,
+    version: string,
+    ref: Reference,
+    s: WindowScratch,
+  ): void {
+    if (this.length === 0) this.first = index;
+    this.t0.push(clipTime(cols.time[start]));
+    this.t1.push(clipTime(cols.time[end - 1]));
+    this.count.push(end - start);
+    this.labelled.push(0);
+    this.version.push(this.code(version));
+    this.accuracy.push(0);
+    this.mae.push(0);
+    this.rmse.push(0);
+    let nulls = NULL_ACCURACY | NULL_MAE | NULL_RMSE;
+    this.distStart.push(this.distKey.length);
+    if (task === 'classification') {
+      const pred = cols.predictedLabel!;
+      const names = cols.labels.values;
+      s.fit(names.length);
+      const counts = s.counts;
+      for (let r = start; r < end; r++) counts[pred[r]]++;
+      for (let k = 0; k < names.length; k++) {
+        if (counts[k] > 0) {
+          this.distKey.push(this.code(names[k]));
+          this.distCount.push(counts[k]);
+        }
+        counts[k] = 0;
+      }
+      this.meanPrediction.push(0);
+      nulls |= NULL_MEAN;
+    } else {
+      const pred = cols.predictedValue!;
+      let sum = 0;
+      for (let r = start; r < end; r++) sum += pred[r];
+      this.meanPrediction.push(sum / (end - start));
+    }
+    // Drift looks at its own (trailing) window, [driftStart, end), in windowStats' order.
+    this.driftStart.push(this.driftKey.length);
+    for (const name in ref.numeric) {
+      this.driftKey.push(this.code(name));
+      this.driftValue.push(numericScore(ref.numeric[name], cols.numeric[name], driftStart, end, s));
+    }
+    for (const name in ref.categorical) {
+      this.driftKey.push(this.code(name));
+      this.driftValue.push(categoricalScore(ref.categorical[name], cols.categorical[name], driftStart, end, s));
+    }
+    let predictionDrift = NaN;
+    if (ref.predictionsCategorical && cols.predictedLabel)
+      predictionDrift = categoricalScore(ref.predictionsCategorical, cols.predictedLabel, driftStart, end, s);
+    else if (ref.predictionsNumeric && cols.predictedValue)
+      predictionDrift = numericScore(ref.predictionsNumeric, cols.predictedValue, driftStart, end, s);
+    this.predictionDrift.push(predictionDrift);
+    const p50 = kthSmallest(cols.latencyMs, start, end, (end - start) >> 1, s.latency);
+    this.p50.push(Number.isFinite(p50) ? p50 : 0);
+    if (!Number.isFinite(p50)) nulls |= NULL_P50;
+    this.estAccuracy.push(0);
+    this.estF1.push(0);
+    this.nulls.push(nulls);
+  }
+
+  /** Window index of row i. */
+  indexOf(i: number): number {
+    return this.first + i;
+  }
+
+  /** The charted metric of row i (`metricOf` of its window); null when it has none. */
+  metricOf(i: number, metric: string): number | null {
+    const nulls = this.nulls.data[i];
+    const accuracy = nulls & NULL_ACCURACY ? null : this.accuracy.data[i];
+    switch (metric) {
+      case 'accuracy':
+        return accuracy;
+      case 'error_rate':
+        return accuracy === null ? null : 1 - accuracy;
+      case 'mae':
+        return nulls & NULL_MAE ? null : this.mae.data[i];
+      case 'rmse':
+        return nulls & NULL_RMSE ? null : this.rmse.data[i];
+      case 'mse':
+        return nulls & NULL_RMSE ? null : this.rmse.data[i] * this.rmse.data[i];
+      default:
+        return accuracy ?? (nulls & NULL_MAE ? null : this.mae.data[i]);
+    }
+  }
+
+  /** The CBPE estimate of the charted metric in row i (`estimateOf` of its window); null when there is none. */
+  estimateOf(i: number, metric: string): number | null {
+    const nulls = this.nulls.data[i];
+    const acc = nulls & HAS_EST_ACC && !(nulls & NULL_EST_ACC) ? this.estAccuracy.data[i] : null;
+    if (metric === 'accuracy') return acc;
+    if (metric === 'error_rate') return acc === null ? null : 1 - acc;
+    if (metric === 'f1') return nulls & HAS_EST_F1 && !(nulls & NULL_EST_F1) ? this.estF1.data[i] : null;
+    return null;
+  }
+
+  /**
+   * ISO start and end of every row (null where a time is missing), made once so the charts
+   * share the strings; equal times share one string.
+   */
+  isoTimes(): { start: Array<string | null>; end: Array<string | null> } {
+    let lastT = NaN;
+    let lastS = '';
+    const iso = (t: number): string | null => {
+      if (!Number.isFinite(t)) return null;
+      if (t !== lastT) {
+        lastT = t;
+        lastS = new Date(t).toISOString();
+      }
+      return lastS;
+    };
+    const start = new Array<string | null>(this.length);
+    const end = new Array<string | null>(this.length);
+    for (let i = 0; i < this.length; i++) {
+      start[i] = iso(this.t0.data[i]);
+      end[i] = iso(this.t1.data[i]);
+    }
+    return { start, end };
+  }
+
   /** Row i as a MonitorWindow (a new object each call). */
   at(i: number): MonitorWindow {
     const nulls = this.nulls.data[i];
@@ -388,6 +518,25 @@ export class WindowTable {
   toArray(): MonitorWindow[] {
     return Array.from(this);
   }
+}
+
+/** A row time as `Date.parse(new Date(t).toISOString())` gives it back: whole ms, NaN when not a date. */
+function clipTime(t: number): number {
+  return Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? Math.trunc(t) + 0 : NaN;
+}
+
+/** How many windows a result has, without building them (a result read back from JSON has no table). */
+export function windowCount(r: Pick<MonitorResult, 'windows' | 'windowTable'>): number {
+  return r.windowTable ? r.windowTable.length : r.windows.length;
+}
+
+/** The last `n` windows of a result as objects, building only those. */
+export function lastWindowsOf(r: Pick<MonitorResult, 'windows' | 'windowTable'>, n: number): MonitorWindow[] {
+  const t = r.windowTable;
+  if (!t) return n > 0 ? r.windows.slice(-n) : [];
+  const out: MonitorWindow[] = [];
+  for (let i = Math.max(0, t.length - n); i < t.length; i++) out.push(t.at(i));
+  return out;
 }
 
 const RULE_TEXT: Record<number, string> = {
@@ -546,18 +695,16 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
       const end = (nextClose + 1) * windowSize;
       const version = cols.versions.values[cols.version[end - 1 - base]];
       const ref = (await referenceFor(version)) ?? primaryRef;
-      windows.push(
-        windowStats(
-          cols,
-          task,
-          end - windowSize - base,
-          end - base,
-          Math.max(0, end - driftWindow) - base,
-          nextClose,
-          version,
-          ref,
-          scratch,
-        ),
+      windows.score(
+        cols,
+        task,
+        end - windowSize - base,
+        end - base,
+        Math.max(0, end - driftWindow) - base,
+        nextClose,
+        version,
+        ref,
+        scratch,
       );
     }
     // Windows no feedback can reach any more get their labelled metrics.
@@ -585,27 +732,33 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   for (let i = 0; i < windows.length; i++) labelledTotal += windows.labelledOf(i);
 
   const metric = chartCfg.metric;
-  const estimated = cbpe ? cbpe.estimate(windows, metric, chartCfg, style) : null;
+  // Window times as ISO strings, made once for both charts (no window object is built for them).
+  const times = windows.length > 0 ? windows.isoTimes() : { start: [], end: [] };
+  const estimated = cbpe ? cbpe.estimate(windows, times, metric, chartCfg, style) : null;
 
-  // Control chart of the configured metric over windows that have it.
+  // Control chart of the configured metric over windows that have it, as columns.
   let chart: ControlChartData | null = null;
   let chartNote: string | null = null;
   const chartWindows: number[] = [];
-  const points: ControlChartInputPoint[] = [];
-  for (const w of windows) {
-    const v = metricOf(w, metric);
+  const withN = metric === 'accuracy' || metric === 'error_rate';
+  const points = {
+    values: [] as number[],
+    n: withN ? ([] as Array<number | null>) : undefined,
+    start: [] as Array<string | null>,
+    end: [] as Array<string | null>,
+    estimated: [] as Array<number | null>,
+  };
+  for (let i = 0; i < windows.length; i++) {
+    const v = windows.metricOf(i, metric);
     if (v === null) continue;
-    chartWindows.push(w.index);
-    const est = estimateOf(w, metric);
-    points.push({
-      value: v,
-      ...(metric === 'accuracy' || metric === 'error_rate' ? { n: w.labelled } : {}),
-      ...(w.start ? { start: w.start } : {}),
-      ...(w.end ? { end: w.end } : {}),
-      ...(est !== null ? { estimated: est } : {}),
-    });
+    chartWindows.push(windows.indexOf(i));
+    points.values.push(v);
+    points.n?.push(windows.labelledOf(i));
+    points.start.push(times.start[i]);
+    points.end.push(times.end[i]);
+    points.estimated.push(windows.estimateOf(i, metric));
   }
-  if (points.length === 0) {
+  if (points.values.length === 0) {
     chartNote =
       windows.length === 0
         ? `Fewer than ${windowSize} logged predictions: no complete window yet.`
@@ -620,11 +773,11 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
           : undefined;
         if (typeof evalValue === 'number' && proportion)
           baseline = { mean: metric === 'error_rate' ? 1 - evalValue : evalValue, std: 0 };
-        else baseline = Math.min(5, points.length);
+        else baseline = Math.min(5, points.values.length);
       } else {
-        baseline = Math.min(chartCfg.baseline, points.length);
+        baseline = Math.min(chartCfg.baseline, points.values.length);
       }
-      chart = buildControlChart(points, {
+      chart = buildControlChartColumns(points, {
         chart: proportion ? 'p' : 'individuals',
         sigma: chartCfg.sigma,
         baseline,
@@ -711,23 +864,6 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   return result;
 }
 
-function metricOf(w: MonitorWindow, metric: string): number | null {
-  switch (metric) {
-    case 'accuracy':
-      return w.accuracy;
-    case 'error_rate':
-      return w.accuracy === null ? null : 1 - w.accuracy;
-    case 'mae':
-      return w.mae;
-    case 'rmse':
-      return w.rmse;
-    case 'mse':
-      return w.rmse === null ? null : w.rmse * w.rmse;
-    default:
-      return w.accuracy ?? w.mae;
-  }
-}
-
 /** The log directory of a model on a local target. */
 export function defaultLogDir(registry: Registry, config: ModelOpsConfig, target: string, model: string): string {
   const t = config.deploy?.targets?.[target];
@@ -790,6 +926,9 @@ interface NumericRef {
   /** A numeric column with ≤ 5 distinct reference values is tested on them as categories (Evidently): these are its bin edges. */
   discrete: Float64Array | null;
   discreteExpected: Float64Array | null;
+  /** Reused window counts over `edges` and over `discrete` (scoring is synchronous). */
+  counts: Float64Array;
+  discreteCounts: Float64Array | null;
 }
 
 interface CategoricalRef {
@@ -822,6 +961,8 @@ function numericRef(p: NumericProfile, choice: DriftTestChoice): NumericRef {
     std: populationStd(sample),
     discrete,
     discreteExpected: discrete ? binCounts(discrete, sample) : null,
+    counts: new Float64Array(edges.length + 1),
+    discreteCounts: discrete ? new Float64Array(discrete.length + 1) : null,
   };
 }
 
@@ -872,6 +1013,8 @@ export class WindowScratch {
   e = new Float64Array(64);
   a = new Float64Array(64);
   latency: Float64Array;
+  /** A drift window's values (KS, Wasserstein), sorted in place. */
+  values = new Float64Array(0);
   constructor(windowSize: number) {
     this.latency = new Float64Array(windowSize);
   }
@@ -954,6 +1097,16 @@ function categoricalTest(
   return countsTest(ref.test, s.e.subarray(0, total), s.a.subarray(0, total));
 }
 
+function categoricalScore(
+  ref: CategoricalRef,
+  codes: Int32Array,
+  start: number,
+  end: number,
+  s: WindowScratch,
+): number {
+  return categoricalTest(ref, codes, start, end, s).score;
+}
+
 function categoricalPValue(
   ref: CategoricalRef,
   codes: Int32Array,
@@ -964,53 +1117,64 @@ function categoricalPValue(
   return categoricalTest(ref, codes, start, end, s).pValue;
 }
 
-function numericScore(ref: NumericRef, values: Float64Array, start: number, end: number): number {
+/** Window counts of a numeric column over its test's bins: its distinct reference values, or its PSI bins. */
+function numericCounts(
+  ref: NumericRef,
+  values: Float64Array,
+  start: number,
+  end: number,
+  discrete: boolean,
+): Float64Array {
+  return discrete && ref.discrete
+    ? binCounts(ref.discrete, values, start, end, ref.discreteCounts!)
+    : binCounts(ref.edges, values, start, end, ref.counts);
+}
+
+function numericScore(ref: NumericRef, values: Float64Array, start: number, end: number, s: WindowScratch): number {
   switch (ref.test) {
     case 'psi':
-      return psiFromCounts(ref.expected, binCounts(ref.edges, values, start, end));
+      return psiFromCounts(ref.expected, numericCounts(ref, values, start, end, false));
     case 'ks': {
-      const win = windowValues(values, start, end);
+      const win = windowValues(values, start, end, s);
       return win.length && ref.sample.length ? ksStatistic(ref.sample, win) : NaN;
     }
     case 'wasserstein': {
-      const win = windowValues(values, start, end);
+      const win = windowValues(values, start, end, s);
       return win.length && ref.sample.length ? wassersteinNormed(ref.sample, win, ref.std) : NaN;
     }
     default: {
       // chi-square, Z-test, Jensen–Shannon on a numeric column: its distinct values, or its PSI bins.
-      const edges = ref.discrete ?? ref.edges;
       const expected = ref.discreteExpected ?? ref.expected;
-      return countsTest(ref.test, expected, binCounts(edges, values, start, end)).score;
+      return countsTest(ref.test, expected, numericCounts(ref, values, start, end, true)).score;
     }
   }
 }
 
-function numericPValue(ref: NumericRef, values: Float64Array, start: number, end: number): number | null {
+function numericPValue(
+  ref: NumericRef,
+  values: Float64Array,
+  start: number,
+  end: number,
+  s: WindowScratch,
+): number | null {
   if (ref.test === 'ks') {
-    const win = windowValues(values, start, end);
+    const win = windowValues(values, start, end, s);
     return win.length && ref.sample.length ? ks2samp(ref.sample, win).pValue : null;
   }
   if (ref.test === 'chisquare' || ref.test === 'ztest') {
-    const edges = ref.discrete ?? ref.edges;
-    return countsTest(ref.test, ref.discreteExpected ?? ref.expected, binCounts(edges, values, start, end)).pValue;
+    const expected = ref.discreteExpected ?? ref.expected;
+    return countsTest(ref.test, expected, numericCounts(ref, values, start, end, true)).pValue;
   }
   return null;
 }
 
-function windowValues(values: Float64Array, start: number, end: number): Float64Array {
-  const out = new Float64Array(end - start);
+/** The window's non-missing values, sorted, in `s.values` (valid until the next call). */
+function windowValues(values: Float64Array, start: number, end: number, s: WindowScratch): Float64Array {
+  if (s.values.length < end - start) s.values = new Float64Array(end - start);
+  const out = s.values;
   let n = 0;
   for (let i = start; i < end; i++) if (values[i] === values[i]) out[n++] = values[i];
   return out.subarray(0, n).sort();
-}
-
-/** The CBPE estimate of the charted metric in a window; null when there is none. */
-function estimateOf(w: MonitorWindow, metric: string): number | null {
-  if (metric === 'accuracy') return w.estimatedAccuracy ?? null;
-  if (metric === 'error_rate')
-    return w.estimatedAccuracy === null || w.estimatedAccuracy === undefined ? null : 1 - w.estimatedAccuracy;
-  if (metric === 'f1') return w.estimatedF1 ?? null;
-  return null;
 }
 
 /**
@@ -1089,6 +1253,7 @@ class CbpeStore {
 
   estimate(
     windows: WindowTable,
+    times: { start: Array<string | null>; end: Array<string | null> },
     metric: string,
     chartCfg: MonitorConfig['controlChart'],
     style: { estimator: SigmaEstimator; side: RuleSide },
@@ -1096,8 +1261,9 @@ class CbpeStore {
     if (windows.length === 0) return null;
     const refWindows = Math.min(windows.length, this.capacity);
     if (this.ring || !this.calibration) this.calibrate(refWindows);
-    this.held.forEach((index, j) => {
-      if (windows.rowOf(index) < 0) return;
+    for (let j = 0; j < this.held.length; j++) {
+      const index = this.held[j];
+      if (windows.rowOf(index) < 0) continue;
       const e = estimateWindow(
         this.probs,
         this.pred,
@@ -1107,13 +1273,14 @@ class CbpeStore {
         this.scratch,
       );
       windows.setEstimate(index, e.accuracy, e.f1);
-    });
-    return cbpeChart(windows, refWindows, this.check!, metric, chartCfg, style);
+    }
+    return cbpeChart(windows, times, refWindows, this.check!, metric, chartCfg, style);
   }
 }
 
 function cbpeChart(
   windows: WindowTable,
+  times: { start: Array<string | null>; end: Array<string | null> },
   refWindows: number,
   check: CalibrationCheck,
   metric: string,
@@ -1121,25 +1288,27 @@ function cbpeChart(
   style: { estimator: SigmaEstimator; side: RuleSide },
 ): EstimatedPerformance {
   const chartMetric = metric === 'error_rate' || metric === 'f1' ? metric : 'accuracy';
-  const points: ControlChartInputPoint[] = [];
+  const points = { values: [] as number[], start: [] as Array<string | null>, end: [] as Array<string | null> };
   const chartWindows: number[] = [];
-  for (const w of windows) {
-    const v = estimateOf(w, chartMetric);
+  for (let i = 0; i < windows.length; i++) {
+    const v = windows.estimateOf(i, chartMetric);
     if (v === null) continue;
-    chartWindows.push(w.index);
-    points.push({ value: v, ...(w.start ? { start: w.start } : {}), ...(w.end ? { end: w.end } : {}) });
+    chartWindows.push(windows.indexOf(i));
+    points.values.push(v);
+    points.start.push(times.start[i]);
+    points.end.push(times.end[i]);
   }
   let chart: ControlChartData | null = null;
   let chartNote: string | null = null;
-  if (points.length === 0) chartNote = 'No window has logged class probabilities.';
+  if (points.values.length === 0) chartNote = 'No window has logged class probabilities.';
   else {
     try {
       // An individuals chart: the estimate is a mean of probabilities, not a count of successes.
       const side = chartCfg.side ?? defaultSide(chartMetric);
-      chart = buildControlChart(points, {
+      chart = buildControlChartColumns(points, {
         chart: 'individuals',
         sigma: chartCfg.sigma,
-        baseline: Math.min(refWindows, points.length),
+        baseline: Math.min(refWindows, points.values.length),
         rules: chartCfg.rules,
         metric: `${chartMetric} (estimated, CBPE)`,
         estimator: style.estimator,
@@ -1188,7 +1357,7 @@ export function driftDecisions(
     .map((name) => {
       const test = ref.numeric[name]?.test ?? ref.categorical[name].test;
       const pValue = ref.numeric[name]
-        ? numericPValue(ref.numeric[name], cols.numeric[name], dStart, end)
+        ? numericPValue(ref.numeric[name], cols.numeric[name], dStart, end, scratch)
         : categoricalPValue(ref.categorical[name], cols.categorical[name], dStart, end, scratch);
       return { name, ...judge(test, w.drift[name], pValue) };
     });
@@ -1203,7 +1372,7 @@ export function driftDecisions(
     predictions = judge(
       ref.predictionsNumeric.test,
       w.predictionDrift,
-      numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart, end),
+      numericPValue(ref.predictionsNumeric, cols.predictedValue, dStart, end, scratch),
     );
   else predictions = judge('psi', NaN, null);
   return { features, predictions };
@@ -1241,14 +1410,14 @@ export function windowStats(
   // Drift looks at its own (trailing) window, [driftStart, end).
   const drift: Record<string, number> = {};
   for (const [name, r] of Object.entries(ref.numeric))
-    drift[name] = numericScore(r, cols.numeric[name], driftStart, end);
+    drift[name] = numericScore(r, cols.numeric[name], driftStart, end, scratch);
   for (const [name, r] of Object.entries(ref.categorical))
     drift[name] = categoricalTest(r, cols.categorical[name], driftStart, end, scratch).score;
   let predictionDrift = NaN;
   if (ref.predictionsCategorical && cols.predictedLabel)
     predictionDrift = categoricalTest(ref.predictionsCategorical, cols.predictedLabel, driftStart, end, scratch).score;
   else if (ref.predictionsNumeric && cols.predictedValue)
-    predictionDrift = numericScore(ref.predictionsNumeric, cols.predictedValue, driftStart, end);
+    predictionDrift = numericScore(ref.predictionsNumeric, cols.predictedValue, driftStart, end, scratch);
   const p50 = kthSmallest(cols.latencyMs, start, end, (end - start) >> 1, scratch.latency);
   const t0 = cols.time[start];
   const t1 = cols.time[end - 1];

@@ -70,11 +70,45 @@ export interface ControlChartOptions {
   side?: RuleSide;
 }
 
+/**
+ * The points of `buildControlChartColumns` by column (entry i of each belongs to point i); an
+ * optional column is absent or null where a point has no such field.
+ */
+export interface ControlChartInputColumns {
+  values: number[];
+  n?: Array<number | null>;
+  start?: Array<string | null>;
+  end?: Array<string | null>;
+  estimated?: Array<number | null>;
+}
+
 export function buildControlChart(
   input: ReadonlyArray<ControlChartInputPoint>,
   options: ControlChartOptions = {},
 ): ControlChartData {
-  if (input.length === 0) {
+  const column = <T>(get: (p: ControlChartInputPoint) => T | undefined | null): Array<T | null> | undefined =>
+    input.some((p) => get(p) !== undefined && get(p) !== null) ? input.map((p) => get(p) ?? null) : undefined;
+  return buildControlChartColumns(
+    {
+      values: input.map((p) => p.value),
+      n: column((p) => p.n),
+      start: column((p) => p.start),
+      end: column((p) => p.end),
+      estimated: column((p) => p.estimated),
+    },
+    options,
+  );
+}
+
+/**
+ * `buildControlChart` of points given as columns (no object per point: monitoring charts up to
+ * one point per window of a long log). The arrays given are kept in the result as they are.
+ */
+export function buildControlChartColumns(
+  input: ControlChartInputColumns,
+  options: ControlChartOptions = {},
+): ControlChartData {
+  if (input.values.length === 0) {
     throw new ModelOpsError(
       'spc-empty',
       'The control chart has no points.',
@@ -86,9 +120,14 @@ export function buildControlChart(
   const rules = checkRules(options.rules);
   const estimator = checkEstimator(options.estimator);
   const side = checkSide(options.side);
-  const values = input.map((p) => p.value);
+  const values = input.values;
+  const count = values.length;
+  // An optional column counts only when some point has a value in it.
+  const present = <T>(c: Array<T | null> | undefined): Array<T | null> | undefined =>
+    c && c.some((v) => v !== null) ? c : undefined;
+  const nColumn = present(input.n);
   checkValues(values);
-  const baseline = describeBaseline(options.baseline, input.length);
+  const baseline = describeBaseline(options.baseline, count);
 
   let centre: number;
   let std: number;
@@ -96,7 +135,7 @@ export function buildControlChart(
   let limits: PointLimits | null;
   let varying: ControlChartData['varying'];
   if (chart === 'p') {
-    const missing = input.findIndex((p) => p.n === undefined);
+    const missing = nColumn ? nColumn.findIndex((v) => v === null) : 0;
     if (missing >= 0) {
       throw new ModelOpsError(
         'spc-n',
@@ -104,12 +143,13 @@ export function buildControlChart(
         'Every point of a p-chart needs n, the number of observations in its window.',
       );
     }
+    const ns = nColumn as number[];
     const p = pChartLimits(
-      input.map((x) => ({ value: x.value, n: x.n as number })),
+      values.map((value, i) => ({ value, n: ns[i] })),
       { sigma: L, baseline: options.baseline },
     );
     centre = p.mean;
-    const nbar = input.reduce((s, x) => s + (x.n as number), 0) / input.length;
+    const nbar = ns.reduce((s, x) => s + x, 0) / count;
     std = Math.sqrt((centre * (1 - centre)) / nbar);
     const stds = p.points.map((x) => x.std);
     z = zScores(values, centre, stds);
@@ -145,15 +185,12 @@ export function buildControlChart(
   };
   if (varying) data.varying = varying;
   // Optional columns only when some point has the field.
-  const column = <T>(get: (p: ControlChartInputPoint) => T | undefined): Array<T | null> | undefined =>
-    input.some((p) => get(p) !== undefined) ? input.map((p) => get(p) ?? null) : undefined;
-  const n = column((p) => p.n);
-  const start = column((p) => p.start);
-  const end = column((p) => p.end);
-  if (n) data.n = n;
+  const start = present(input.start);
+  const end = present(input.end);
+  const estimated = present(input.estimated);
+  if (nColumn) data.n = nColumn;
   if (start) data.start = start;
   if (end) data.end = end;
-  const estimated = column((p) => (p.estimated === null ? undefined : p.estimated));
   if (estimated) data.estimated = estimated;
   return data;
 }
