@@ -12,8 +12,8 @@ import {
 } from '../../../server/engine/monitoring/cbpe';
 import { monitor, type MonitoredModel } from '../../../server/engine/monitoring';
 import { openRegistry } from '../../../server/engine/registry';
-import type { ModelOpsConfig } from '../../../server/engine/config/types';
 import { makeBundle, tempDir } from '../serving/fixtures';
+import { runConfig } from '../fixtures/config';
 
 /** mulberry32: a seeded uniform generator, so the synthetic data is the same on every run. */
 function rng(seed: number): () => number {
@@ -202,22 +202,8 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
     version: '1.0.0',
     format: 'modelops-tfjs',
   });
-  const config: ModelOpsConfig = {
-    version: 1,
+  const config = runConfig({
     project: 't',
-    data: {
-      train: 'x.csv',
-      format: 'csv',
-      target: 'weather',
-      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
-      missing: 'drop',
-    },
-    model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-    train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-    evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: {
-      targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
-    },
     monitor: {
       target: 'local',
       window: 200,
@@ -225,7 +211,7 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
       drift: {},
       alerts: { notify: false },
     },
-  };
+  });
   const model: MonitoredModel = { task: 'classification', labels, features: [{ name: 'x', kind: 'numeric' }] };
   try {
     const r = await monitor({

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
-import type { ModelOpsConfig, MonitorConfig } from '../../../server/engine/config/types';
+import type { MonitorConfig } from '../../../server/engine/config/types';
 import { monitor, type MonitoredModel } from '../../../server/engine/monitoring/monitor';
 import {
   liveConfigFromMonitor,
@@ -12,6 +12,7 @@ import {
   type LiveWindow,
 } from '../../../server/engine/monitoring/live/window';
 import { makeBundle, tempDir } from '../serving/fixtures';
+import { runConfig } from '../fixtures/config';
 
 // The live window and the batch monitor score with the same functions: the same predictions and
 // feedback, written to a log for the batch monitor and fed to the accumulator as the server
@@ -102,24 +103,7 @@ test('the same predictions and feedback give the live window what the batch moni
       drift: { test: 'auto', window: 300 },
       alerts: { notify: false },
     } as MonitorConfig;
-    const config = {
-      version: 1,
-      project: 'live-batch',
-      data: {
-        train: 'x.csv',
-        format: 'csv',
-        target: 'weather',
-        split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
-        missing: 'drop',
-      },
-      model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-      train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-      evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-      deploy: {
-        targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
-      },
-      monitor: mc,
-    } as ModelOpsConfig;
+    const config = runConfig({ project: 'live-batch', monitor: mc });
     const reqs = traffic();
     // Batch: the log as the server writes it, each feedback right after its request.
     const logDir = join(tmp.dir, 'log');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
-import type { ModelOpsConfig, MonitorConfig } from '../../../server/engine/config/types';
+import type { MonitorConfig } from '../../../server/engine/config/types';
 import { monitor, type MonitoredModel } from '../../../server/engine/monitoring/monitor';
 import {
   DEFAULT_LIVE_CONFIG,
@@ -23,6 +23,7 @@ import {
 } from '../../../server/engine/monitoring/live/window';
 import { LiveMonitorHub, type LiveStreamEvent } from '../../../server/engine/serving/liveMonitor';
 import { makeBundle, tempDir } from '../serving/fixtures';
+import { runConfig } from '../fixtures/config';
 
 const LABELS = ['A', 'B', 'C'];
 const MODEL: LiveModel = {
@@ -152,24 +153,7 @@ test('the batch monitor and the live window give the same estimates and the same
       drift: { test: 'auto' },
       alerts: { notify: false },
     } as MonitorConfig;
-    const config = {
-      version: 1,
-      project: 'live-cbpe',
-      data: {
-        train: 'x.csv',
-        format: 'csv',
-        target: 'weather',
-        split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
-        missing: 'drop',
-      },
-      model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-      train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-      evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-      deploy: {
-        targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
-      },
-      monitor: mc,
-    } as ModelOpsConfig;
+    const config = runConfig({ project: 'live-cbpe', monitor: mc });
     // 12 windows of 40 rows in requests of 4; every request's feedback right after it, except in
     // the last three windows (labels have not come yet).
     const data = rows(40, 10, 2, 9);

@@ -6,12 +6,15 @@
 import { predictionLine } from '../../../server/engine/serving/logLine';
 import type { FeedbackLogLine, PredictionLogLine } from '../../../server/engine/serving/types';
 
-export function serverPrediction(l: Omit<PredictionLogLine, 'type'>): string {
+/** `latencyMs: null` writes a line without a usable latency, which the reader must cope with. */
+export function serverPrediction(
+  l: Omit<PredictionLogLine, 'type' | 'latencyMs'> & { latencyMs: number | null },
+): string {
   return predictionLine({
     id: l.id,
     time: l.time,
     version: l.version,
-    latencyMs: l.latencyMs,
+    latencyMs: l.latencyMs as number,
     inputs: JSON.stringify(l.inputs),
     outputs: JSON.stringify(l.outputs),
   });

@@ -14,6 +14,7 @@ import { monitor, sendWebhook } from '../../../server/engine/monitoring';
 import { psiNumeric, ks2samp, defaultThreshold } from '../../../server/engine/drift';
 import { makeBundle, makeRows, inferBody, tempDir, LABELS } from '../serving/fixtures';
 import { serverFeedback, serverPrediction } from './logLines';
+import { runConfig } from '../fixtures/config';
 
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
@@ -25,22 +26,7 @@ const hookBodies: unknown[] = [];
 const sent: Array<{ temp_max: number; pred: string; truth: string }> = [];
 
 function config(webhook: string, method: 'psi' | 'ks' = 'psi'): ModelOpsConfig {
-  return {
-    version: 1,
-    project: 't',
-    data: {
-      train: 'x.csv',
-      format: 'csv',
-      target: 'weather',
-      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
-      missing: 'drop',
-    },
-    model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-    train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-    evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: {
-      targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
-    },
+  return runConfig({
     monitor: {
       target: 'local',
       window: 100,
@@ -48,7 +34,7 @@ function config(webhook: string, method: 'psi' | 'ks' = 'psi'): ModelOpsConfig {
       drift: { method, threshold: 0.2, features: ['temp_max', 'wind', 'season'] },
       alerts: { notify: true, webhook },
     },
-  };
+  });
 }
 
 before(async () => {

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
-import type { ModelOpsConfig } from '../../../server/engine/config/types';
 import { monitor, type MonitoredModel, type MonitorResult } from '../../../server/engine/monitoring/monitor';
 import { readPredictionLog } from '../../../server/engine/monitoring/readLog';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { serverFeedback, serverPrediction } from './logLines';
+import { runConfig } from '../fixtures/config';
 
 // Monitoring streams the log: windows are scored as rows arrive, get their labels once no more
 // feedback can reach them, and rows are discarded. These tests check that the result does not
@@ -106,22 +106,8 @@ async function setup(name: string) {
     version: '1.0.0',
     format: 'modelops-tfjs',
   });
-  const config: ModelOpsConfig = {
-    version: 1,
+  const config = runConfig({
     project: name,
-    data: {
-      train: 'x.csv',
-      format: 'csv',
-      target: 'weather',
-      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
-      missing: 'drop',
-    },
-    model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-    train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-    evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: {
-      targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
-    },
     monitor: {
       target: 'local',
       window: 100,
@@ -129,7 +115,7 @@ async function setup(name: string) {
       drift: { test: 'auto', window: 300 },
       alerts: { notify: false },
     },
-  };
+  });
   return { tmp, registry, config, logDir: join(tmp.dir, 'log') };
 }
 
