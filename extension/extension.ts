@@ -84,6 +84,13 @@ export function activate(context: vscode.ExtensionContext): ModelOpsExtensionApi
     }),
     // Targets live in the config: a saved edit may add, remove or fix them.
     configFiles.onDidChangeContent(() => endpoints.refresh()),
+    // "Create modelops.yaml" opens the config the sidecar just wrote: take that as the news, not
+    // the file watcher's event, which a busy remote delivers seconds late (the tree and the
+    // welcome view went on showing no config meanwhile).
+    vscode.workspace.onDidOpenTextDocument((doc) => {
+      if (!configFiles.hasConfig && doc.uri.scheme === 'file' && /(^|\/)modelops\.ya?ml$/.test(doc.uri.path))
+        void configFiles.refresh();
+    }),
     ctx.onNotification(core.changed, (e) => {
       void models.onChanged(e);
       endpoints.onChanged(e);

@@ -162,3 +162,36 @@ export function legend(
   }
   return { svg: parts.join(''), height: y - top + 16 };
 }
+
+/** Measures text in `font` as the page draws it (a canvas); an estimate where there is no canvas. */
+export function textMeasurer(font: string): (s: string, size: number, weight?: number) => number {
+  const g = typeof document === 'undefined' ? null : document.createElement('canvas').getContext('2d');
+  return (s, size, weight = 400) => {
+    if (!g) return s.length * size * 0.6;
+    g.font = `${weight} ${size}px ${font}`;
+    return g.measureText(s).width;
+  };
+}
+
+/** Greedy word wrap of `s` into lines no wider than `max` (a single word wider than `max` keeps its line). */
+export function wrapLines(s: string, max: number, width: (line: string) => number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of s.split(/\s+/).filter(Boolean)) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && width(next) > max) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** `s`, cut with an ellipsis so it is no wider than `max`. */
+export function ellipsize(s: string, max: number, width: (t: string) => number): string {
+  if (width(s) <= max) return s;
+  let n = s.length;
+  while (n > 1 && width(`${s.slice(0, n - 1)}…`) > max) n--;
+  return `${s.slice(0, n - 1)}…`;
+}

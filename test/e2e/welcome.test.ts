@@ -56,10 +56,19 @@ test('Create modelops.yaml writes the starter config and the tree shows content'
   assert.ok(existsSync(join(wb.folder, 'data', 'seattle-weather.csv')));
   await page.locator('.tab', { hasText: 'modelops.yaml' }).first().waitFor({ timeout: 15_000 });
   const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Models' }) });
+  // The tree learns of the config when its editor opens (not from the file watcher, late on a
+  // busy machine), then asks the sidecar for the models: seconds, with a wide margin here.
   await pane
     .locator('.monaco-list-row', { hasText: 'Restricted Mode: training and deploys are off' })
     .first()
-    .waitFor({ timeout: 20_000 });
+    .waitFor({ timeout: 45_000 })
+    .catch(async (e: unknown) => {
+      const welcome = await pane.locator('.welcome-view').isVisible();
+      throw new Error(
+        `the Models tree did not show its Restricted Mode row: ${welcome ? 'it still shows the welcome view (the new config was not noticed)' : 'the welcome view is gone but the row is missing'}; log:\n${wb.extensionLog()}`,
+        { cause: e },
+      );
+    });
   await pane.locator('.monaco-list-row', { hasText: 'Runs' }).first().waitFor({ timeout: 5000 });
   await wb.screenshot('02-created');
 });

@@ -1,6 +1,6 @@
 /** Fixture data for the chart tests and the benchmark. */
 import { buildControlChart } from '../../server/engine/spc';
-import type { CompareData, ConfusionData, DriftData, RunMetricsData } from '../../webview/protocol';
+import type { CompareData, ConfusionData, DriftData, ExplainData, RunMetricsData } from '../../webview/protocol';
 
 /** Baseline 8, 10, 12 → μ 10, σ 2, UCL 16, LCL 4; violations: rule 1 at 3, rule 2 at 5 and 7. */
 export function controlFixture() {
@@ -79,5 +79,43 @@ export function driftFixture(): DriftData {
       { feature: 'wind', score: 0.12, threshold: 0.1 },
     ],
     window: { start: '2025-02-01T00:00Z', end: '2025-02-02T00:00Z', size: 100 },
+  };
+}
+
+/**
+ * A linear model f(x) = 0.5 + 0.3·temp − 0.1·wind + 0·rain with background means 0: φ_i = w_i·x_i,
+ * so every row's values and its output are known by hand. Two outputs (p, 1 − p) as a binary classifier.
+ */
+export function explainFixture(): ExplainData {
+  const w = [0.3, -0.1, 0];
+  const xs = [
+    [1, 2, 5],
+    [-1, 0.5, 3],
+    [0.5, -2, 1],
+  ];
+  return {
+    ref: 'weather@1.0.0',
+    data: 'data/w.csv (test split)',
+    method: 'exact',
+    features: ['temp', 'wind', 'rain'],
+    outputs: ['sun', 'rain'],
+    base: [0.5, 0.5],
+    background: 10,
+    rows: xs.map((x, j) => {
+      const phi = x.map((v, i) => w[i] * v);
+      const p = 0.5 + phi.reduce((a, b) => a + b, 0);
+      return { id: String(j), input: x.map(String), output: [p, 1 - p], values: phi.map((v) => [v, -v]) };
+    }),
+    meanAbsShap: null,
+    permutation: {
+      metric: 'accuracy',
+      baseline: 0.9,
+      repeats: 5,
+      features: [
+        { feature: 'temp', mean: 0.2, std: 0.02 },
+        { feature: 'wind', mean: 0.05, std: 0.01 },
+        { feature: 'rain', mean: 0, std: 0 },
+      ],
+    },
   };
 }

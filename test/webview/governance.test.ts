@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { renderChartReport } from '../../server/report';
-import type { ChartDataMap, ChartKind, CompareData, ExplainData, FairnessData } from '../../webview/protocol';
+import type { ChartDataMap, ChartKind, CompareData, FairnessData } from '../../webview/protocol';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered } from './harness';
-import { compareFixture } from './fixtures';
+import { compareFixture, explainFixture } from './fixtures';
 
 const chromium = useChromium();
 
@@ -21,44 +21,6 @@ async function open<K extends ChartKind>(kind: K, data: ChartDataMap[K], title: 
 }
 
 const debug = (page: Page) => page.evaluate(() => window.__chart.view()) as Promise<Record<string, unknown>>;
-
-/**
- * A linear model f(x) = 0.5 + 0.3·temp − 0.1·wind + 0·rain with background means 0: φ_i = w_i·x_i,
- * so every row's values and its output are known by hand. Two outputs (p, 1 − p) as a binary classifier.
- */
-function explainFixture(): ExplainData {
-  const w = [0.3, -0.1, 0];
-  const xs = [
-    [1, 2, 5],
-    [-1, 0.5, 3],
-    [0.5, -2, 1],
-  ];
-  return {
-    ref: 'weather@1.0.0',
-    data: 'data/w.csv (test split)',
-    method: 'exact',
-    features: ['temp', 'wind', 'rain'],
-    outputs: ['sun', 'rain'],
-    base: [0.5, 0.5],
-    background: 10,
-    rows: xs.map((x, j) => {
-      const phi = x.map((v, i) => w[i] * v);
-      const p = 0.5 + phi.reduce((a, b) => a + b, 0);
-      return { id: String(j), input: x.map(String), output: [p, 1 - p], values: phi.map((v) => [v, -v]) };
-    }),
-    meanAbsShap: null,
-    permutation: {
-      metric: 'accuracy',
-      baseline: 0.9,
-      repeats: 5,
-      features: [
-        { feature: 'temp', mean: 0.2, std: 0.02 },
-        { feature: 'wind', mean: 0.05, std: 0.01 },
-        { feature: 'rain', mean: 0, std: 0 },
-      ],
-    },
-  };
-}
 
 type ExplainDebug = {
   output: string;

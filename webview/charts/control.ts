@@ -31,6 +31,9 @@ interface Marker extends MarkerPoint {
   y: number;
 }
 
+/** The plot's height (axes included) below which a low panel scrolls rather than squash it. */
+const MIN_PLOT_HEIGHT = 260;
+
 /** Above this many violation markers, rule labels that would overprint another are skipped. */
 const DENSE_MARKERS = 100;
 
@@ -344,6 +347,37 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
   };
   refreshSummary();
   const u = new uPlot(opts, columns(), plot);
+  // The plot and its legend fill the visible panel's height (a panel under the editor, or with
+  // the bottom panel open, is low): at least MIN_PLOT_HEIGHT, at most as tall as it is wide.
+  // uPlot draws in a microtask, so the first fit sizes the first frame.
+  const fitHeight = (): number => {
+    const viewport = document.documentElement.clientHeight;
+    if (!viewport) return u.height;
+    const top = plot.getBoundingClientRect().top + window.scrollY;
+    // Before its first draw uPlot's root is as narrow as its content: measure the legend as it
+    // wraps at the plot's width.
+    u.root.style.width = `${u.width}px`;
+    const legendHeight = u.root.querySelector<HTMLElement>('.u-legend')?.offsetHeight ?? 0;
+    u.root.style.width = '';
+    const below =
+      legendHeight +
+      (parseFloat(getComputedStyle(plot).marginBottom) || 0) +
+      (parseFloat(getComputedStyle(document.body).paddingBottom) || 0);
+    const fit = Math.floor(viewport - top - below);
+    return Math.max(MIN_PLOT_HEIGHT, Math.min(fit, Math.max(MIN_PLOT_HEIGHT, ctx.width)));
+  };
+  const refit = () => {
+    const height = fitHeight();
+    if (height !== u.height) u.setSize({ width: u.width, height });
+  };
+  refit();
+  // A height change (the bottom panel opened or dragged) re-fits; a width change re-creates the view.
+  let refitFrame = 0;
+  const onResize = () => {
+    cancelAnimationFrame(refitFrame);
+    refitFrame = requestAnimationFrame(refit);
+  };
+  window.addEventListener('resize', onResize);
   u.over.appendChild(tooltip);
   u.over.addEventListener('mouseleave', () => (tooltip.hidden = true));
   keyboardCursor(plot, u, 1, (i) => ctx.announce(pointText(point(i), metric, data).replace(/\n/g, '; ')));
@@ -489,6 +523,8 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       markerList = markerPoints(byIndex);
       refreshSummary();
       u.setData(columns());
+      // The summary may have gained a line and pushed the plot down.
+      refit();
       return true;
     },
     svg,
@@ -516,6 +552,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
             }
           : {},
         plot: box,
+        height: u.height,
         dpr: uPlot.pxRatio,
         yRange: [u.scales.y.min, u.scales.y.max],
         xRange: [u.scales.x.min, u.scales.x.max],
@@ -531,6 +568,8 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       };
     },
     destroy() {
+      window.removeEventListener('resize', onResize);
+      cancelAnimationFrame(refitFrame);
       u.destroy();
     },
   };

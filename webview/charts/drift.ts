@@ -7,7 +7,7 @@
  */
 import type { DriftData, DriftFeature } from '../protocol';
 import { escapeXml, fmt, toCsv } from '../format';
-import { axes, linear, niceTicks, r, svgDocument, text } from '../svg';
+import { axes, ellipsize, linear, niceTicks, r, svgDocument, text, textMeasurer } from '../svg';
 import { mountSvg } from './svgView';
 import type { ChartFactory } from './types';
 
@@ -19,6 +19,10 @@ const TESTS: Record<string, string> = {
   chisquare: 'chi-square',
   ztest: 'Z-test',
 };
+/** Font sizes (CSS px) of the feature names and the bar labels, drawn unscaled. */
+const NAME_SIZE = 12;
+const LABEL_SIZE = 11;
+
 const testName = (t: string | undefined): string => (t === undefined ? '' : (TESTS[t] ?? t));
 
 /** The window as far as it is known: times only when there are times, the size alone otherwise. */
@@ -67,24 +71,25 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
   /** Where each bar's label went: beside the bar, or inside it when beside would leave the chart. */
   let labels: Array<{ feature: string; inside: boolean; right: number }> = [];
   let width = 0;
-  // Labels are measured in the font they are drawn in; an estimate where there is no canvas.
-  const measure = (() => {
-    const g = document.createElement('canvas').getContext('2d');
-    if (g) g.font = `10px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
-    return (s: string): number => (g ? g.measureText(s).width : s.length * 6.2);
-  })();
+  // Labels are measured in the font they are drawn in.
+  const measure = textMeasurer(colors.font);
 
   const svg = () => {
-    const W = Math.max(560, ctx.width);
-    const rowH = 26;
-    const labelW = Math.min(180, 20 + Math.max(6, ...data.features.map((f) => f.feature.length)) * 7);
+    // Drawn at the panel's width, never wider: a wider SVG is scaled down to fit, text with it.
+    const W = ctx.width;
+    // Few features get tall rows (the bars and their labels read at a glance); many stay compact.
+    const rowH = data.features.length <= 12 ? 34 : 26;
+    const labelW = Math.min(
+      Math.max(180, W * 0.3),
+      Math.max(60, ...data.features.map((f) => measure(f.feature, NAME_SIZE))),
+    );
     // Room on the right for the longest bar label (bars end at most at 1/1.1 of the axis), within reason.
-    const longest = Math.max(0, ...data.features.map((f) => measure(label(f))));
-    const room = Math.min(Math.max(60, longest + 16), W * 0.35);
+    const longest = Math.max(0, ...data.features.map((f) => measure(label(f), LABEL_SIZE)));
+    const room = Math.min(Math.max(60, longest + 16), W * 0.3);
     const box = {
-      left: labelW + 40,
+      left: labelW + 28,
       top: 44,
-      width: W - labelW - 40 - room,
+      width: Math.max(80, W - labelW - 28 - room),
       height: rowH * Math.max(1, data.features.length),
     };
     const H = box.top + box.height + 70;
@@ -103,12 +108,21 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
       const over = isDrifted(f);
       const v = Math.min(value(f), hi);
       parts.push(
-        text(box.left - 8, y + rowH / 2 + 4, f.feature, { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }),
+        text(
+          box.left - 8,
+          y + rowH / 2 + 4,
+          ellipsize(f.feature, labelW + 16, (t) => measure(t, NAME_SIZE)),
+          {
+            'text-anchor': 'end',
+            'font-size': NAME_SIZE,
+            fill: colors.fg,
+          },
+        ),
       );
       parts.push(
-        `<rect class="bar${over ? ' drifted' : ''}" data-feature="${escapeXml(f.feature)}" x="${r(box.left)}" y="${r(y + 4)}" width="${r(Math.max(1, x(v) - box.left))}" height="${rowH - 8}" fill="${over ? colors.red : colors.blue}"><title>${escapeXml(`${f.feature}: ${label(f)} (drift when ${rule(f)})`)}</title></rect>`,
+        `<rect class="bar${over ? ' drifted' : ''}" data-feature="${escapeXml(f.feature)}" x="${r(box.left)}" y="${r(y + 6)}" width="${r(Math.max(1, x(v) - box.left))}" height="${rowH - 12}" fill="${over ? colors.red : colors.blue}"><title>${escapeXml(`${f.feature}: ${label(f)} (drift when ${rule(f)})`)}</title></rect>`,
       );
-      const lw = measure(label(f));
+      const lw = measure(label(f), LABEL_SIZE);
       const barW = x(v) - box.left;
       // Beside the bar unless that would cross the right edge; then inside it, if it fits there.
       const inside = x(v) + 4 + lw > W - 6 && barW >= lw + 8;
@@ -119,8 +133,8 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
           y + rowH / 2 + 4,
           label(f),
           inside
-            ? { 'text-anchor': 'end', 'font-size': 10, fill: colors.bg }
-            : { 'font-size': 10, fill: over ? colors.red : colors.muted },
+            ? { 'text-anchor': 'end', 'font-size': LABEL_SIZE, fill: colors.bg }
+            : { 'font-size': LABEL_SIZE, fill: over ? colors.red : colors.muted },
         ),
       );
       labels.push({ feature: f.feature, inside, right: inside ? x(v) - 4 : lx + lw });
@@ -135,7 +149,7 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
     parts.push(
       text(thresholdX, box.top - 6, relative ? 'threshold' : `threshold ${fmt(line)}`, {
         'text-anchor': 'middle',
-        'font-size': 10,
+        'font-size': LABEL_SIZE,
         fill: colors.red,
       }),
     );

@@ -5,7 +5,7 @@
  * from the engine; the page only chooses which output (class) and which row to show.
  */
 import { escapeXml, fmt, toCsv } from '../format';
-import { linear, niceTicks, r, svgDocument, text } from '../svg';
+import { ellipsize, linear, niceTicks, r, svgDocument, text, textMeasurer, wrapLines } from '../svg';
 import { withAlpha } from '../theme';
 import { labelledSelect } from './svgView';
 import type { ChartFactory } from './types';
@@ -47,20 +47,51 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     return t < 0.5 ? withAlpha(colors.blue, 0.35 + (0.5 - t)) : withAlpha(colors.red, 0.35 + (t - 0.5));
   };
 
+  const measure = textMeasurer(colors.font);
+  /** Text wrapped to the chart's width, one line every `lineH` px from `y`; returns its last line's y. */
+  const paragraph = (
+    parts: string[],
+    y: number,
+    s: string,
+    max: number,
+    lineH: number,
+    attrs: { 'font-size': number; 'font-weight'?: number; fill: string },
+  ): number => {
+    const lines = wrapLines(s, max, (t) => measure(t, attrs['font-size'], attrs['font-weight']));
+    lines.forEach((line, k) => parts.push(text(16, y + k * lineH, line, attrs)));
+    return y + (lines.length - 1) * lineH;
+  };
+  /** A value label beside a bar end, on the other side of it when beside would leave the chart. */
+  const endLabel = (W: number, x: number, y: number, s: string, right: boolean, size: number, fill: string): string => {
+    const w = measure(s, size);
+    const goRight = right ? x + 4 + w <= W - 4 || x - 4 - w < 0 : x - 4 - w < 0;
+    return text(goRight ? x + 4 : x - 4, y, s, { 'text-anchor': goRight ? 'start' : 'end', 'font-size': size, fill });
+  };
+
   const svg = (): string => {
-    const W = Math.max(560, ctx.width);
-    const rowH = 22;
-    const labelW = Math.min(180, 24 + Math.max(6, ...data.features.map((f) => f.length)) * 7);
+    // Drawn at the panel's width, never wider: a wider SVG is scaled down to fit, text with it.
+    const W = ctx.width;
+    const rowH = 24;
+    const picked = data.rows[rowIndex];
+    const stepLabel = (i: number): string =>
+      `${data.features[i]} = ${picked?.input[i] === '' ? '(missing)' : (picked?.input[i] ?? '')}`;
+    // Wide enough for the names and the waterfall's "feature = value", up to 30% of the chart.
+    const labelW = Math.min(
+      Math.max(140, W * 0.3),
+      8 + Math.max(40, ...data.features.map((f, i) => Math.max(measure(f, 11), measure(stepLabel(i), 11)))),
+    );
     const imp = meanAbs(output);
     order = data.features.map((_, i) => i).sort((a, b) => imp[b] - imp[a]);
     const parts: string[] = [text(16, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
     let top = 44;
 
-    // 1. Global importance: two columns with their own scales (probability vs. score drop).
-    // Room on the right of each column for its value labels.
-    const colW = (W - labelW - 180) / 2;
+    // 1. Global importance: two columns with their own scales (probability vs. score drop), side
+    // by side when the panel is wide, one under the other when it is narrow (a panel beside the
+    // editor). Room on the right of each column for its value labels.
+    const stacked = W < 640;
     const left1 = labelW + 16;
-    const left2 = left1 + colW + 90;
+    const colW = stacked ? W - left1 - 90 : (W - labelW - 180) / 2;
+    const left2 = stacked ? left1 : left1 + colW + 90;
     const hiShap = Math.max(...imp, 1e-12) * 1.1;
     const permHi = Math.max(1e-12, ...[...perm.values()].map((p) => p.mean + p.std)) * 1.1;
     const x1 = linear(0, hiShap, left1, left1 + colW);
@@ -73,45 +104,55 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
       }),
     );
     top += 18;
-    parts.push(text(left1, top, `mean |SHAP| over ${data.rows.length} rows`, { 'font-size': 11, fill: colors.muted }));
-    parts.push(
-      text(
-        left2,
-        top,
-        data.permutation
-          ? `${data.permutation.metric} drop when shuffled (${data.permutation.repeats}×) ± std`
-          : 'permutation importance: not computed',
-        { 'font-size': 11, fill: colors.muted },
-      ),
-    );
-    top += 8;
+    const shapHeader = `mean |SHAP| over ${data.rows.length} rows`;
+    const permHeader = data.permutation
+      ? `${data.permutation.metric} drop when shuffled (${data.permutation.repeats}×) ± std`
+      : 'permutation importance: not computed';
+    const name = (f: string) => ellipsize(f, labelW + 4, (t) => measure(t, 11));
+    // Stacked, the permutation column starts below the importance column.
+    const shapTop = top + 8;
+    const permTop = stacked ? shapTop + M * rowH + 24 : shapTop;
+    parts.push(text(left1, top, shapHeader, { 'font-size': 11, fill: colors.muted }));
+    parts.push(text(left2, permTop - 8, permHeader, { 'font-size': 11, fill: colors.muted }));
     order.forEach((i, k) => {
-      const y = top + k * rowH;
+      const y = shapTop + k * rowH;
       const f = data.features[i];
-      parts.push(text(labelW + 8, y + rowH / 2 + 4, f, { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
       parts.push(
-        `<rect class="imp-bar" data-feature="${escapeXml(f)}" data-value="${imp[i]}" x="${r(left1)}" y="${r(y + 4)}" width="${r(Math.max(1, x1(imp[i]) - left1))}" height="${rowH - 8}" fill="${colors.blue}"><title>${escapeXml(`${f}: mean |SHAP| ${fmt(imp[i])}`)}</title></rect>`,
+        text(labelW + 8, y + rowH / 2 + 4, name(f), { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }),
       );
-      parts.push(text(x1(imp[i]) + 4, y + rowH / 2 + 4, fmt(imp[i], 3), { 'font-size': 10, fill: colors.muted }));
+      parts.push(
+        `<rect class="imp-bar" data-feature="${escapeXml(f)}" data-value="${imp[i]}" x="${r(left1)}" y="${r(y + 5)}" width="${r(Math.max(1, x1(imp[i]) - left1))}" height="${rowH - 10}" fill="${colors.blue}"><title>${escapeXml(`${f}: mean |SHAP| ${fmt(imp[i])}`)}</title></rect>`,
+      );
+      parts.push(endLabel(W, x1(imp[i]), y + rowH / 2 + 4, fmt(imp[i], 3), true, 10, colors.muted));
       const p = perm.get(f);
+      const py = permTop + k * rowH;
+      if (stacked)
+        parts.push(
+          text(labelW + 8, py + rowH / 2 + 4, name(f), { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }),
+        );
       if (p) {
         const z = x2(0);
         const a = x2(p.mean);
         parts.push(
-          `<rect class="perm-bar" data-feature="${escapeXml(f)}" data-value="${p.mean}" data-std="${p.std}" x="${r(Math.min(z, a))}" y="${r(y + 4)}" width="${r(Math.max(1, Math.abs(a - z)))}" height="${rowH - 8}" fill="${colors.orange}"><title>${escapeXml(`${f}: ${fmt(p.mean)} ± ${fmt(p.std)}`)}</title></rect>`,
+          `<rect class="perm-bar" data-feature="${escapeXml(f)}" data-value="${p.mean}" data-std="${p.std}" x="${r(Math.min(z, a))}" y="${r(py + 5)}" width="${r(Math.max(1, Math.abs(a - z)))}" height="${rowH - 10}" fill="${colors.orange}"><title>${escapeXml(`${f}: ${fmt(p.mean)} ± ${fmt(p.std)}`)}</title></rect>`,
         );
         parts.push(
-          `<line class="perm-std" x1="${r(x2(p.mean - p.std))}" x2="${r(x2(p.mean + p.std))}" y1="${r(y + rowH / 2)}" y2="${r(y + rowH / 2)}" stroke="${colors.fg}" stroke-width="1.5"/>`,
+          `<line class="perm-std" x1="${r(x2(p.mean - p.std))}" x2="${r(x2(p.mean + p.std))}" y1="${r(py + rowH / 2)}" y2="${r(py + rowH / 2)}" stroke="${colors.fg}" stroke-width="1.5"/>`,
         );
         parts.push(
-          text(Math.max(a, x2(p.mean + p.std)) + 4, y + rowH / 2 + 4, `${fmt(p.mean, 3)} ± ${fmt(p.std, 2)}`, {
-            'font-size': 10,
-            fill: colors.muted,
-          }),
+          endLabel(
+            W,
+            Math.max(a, x2(p.mean + p.std)),
+            py + rowH / 2 + 4,
+            `${fmt(p.mean, 3)} ± ${fmt(p.std, 2)}`,
+            true,
+            10,
+            colors.muted,
+          ),
         );
       }
     });
-    top += M * rowH + 24;
+    top = permTop + M * rowH + 24;
 
     // 2. Strip: one dot per explained row per feature at its value.
     const all = data.rows.flatMap((row) => row.values.map((v) => v[output]));
@@ -119,16 +160,20 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     const left = labelW + 16;
     const width = W - left - 30;
     const xs = linear(-span, span, left, left + width);
-    // Title and legend on two lines: one line overflowed a panel beside the editor (~530 px).
-    parts.push(
-      text(16, top, 'Shapley value of each explained row', { 'font-size': 13, 'font-weight': 600, fill: colors.fg }),
-    );
+    // Title and legend wrapped to the chart's width (a panel beside the editor is ~500 px).
+    top = paragraph(parts, top, 'Shapley value of each explained row', W - 32, 17, {
+      'font-size': 13,
+      'font-weight': 600,
+      fill: colors.fg,
+    });
     top += 16;
-    parts.push(
-      text(16, top, "colour: the feature's value (blue low → red high) · ring: the picked row", {
-        'font-size': 11,
-        fill: colors.muted,
-      }),
+    top = paragraph(
+      parts,
+      top,
+      "colour: the feature's value (blue low → red high) · ring: the picked row",
+      W - 32,
+      14,
+      { 'font-size': 11, fill: colors.muted },
     );
     top += 12;
     parts.push(
@@ -136,7 +181,9 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     );
     order.forEach((i, k) => {
       const y = top + k * rowH + rowH / 2;
-      parts.push(text(labelW + 8, y + 4, data.features[i], { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
+      parts.push(
+        text(labelW + 8, y + 4, name(data.features[i]), { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }),
+      );
       const dots: string[] = [];
       data.rows.forEach((row, j) => {
         // A small deterministic jitter keeps equal values apart.
@@ -182,13 +229,13 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
       const hi = Math.max(...ends);
       const pad = (hi - lo) * 0.08 || 0.05;
       const xw = linear(lo - pad, hi + pad, left, left + width);
-      parts.push(
-        text(
-          16,
-          top,
-          `Row ${row.id}: from the base value ${fmt(base, 4)} to f(x) = ${fmt(row.output[output], 4)}${K > 1 ? ` (probability of ${data.outputs[output]})` : ''}`,
-          { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
-        ),
+      top = paragraph(
+        parts,
+        top,
+        `Row ${row.id}: from the base value ${fmt(base, 4)} to f(x) = ${fmt(row.output[output], 4)}${K > 1 ? ` (probability of ${data.outputs[output]})` : ''}`,
+        W - 32,
+        17,
+        { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
       );
       top += 12;
       parts.push(
@@ -199,44 +246,42 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
         const a = xw(Math.min(s.from, s.to));
         const b = xw(Math.max(s.from, s.to));
         const up = s.value >= 0;
-        const input = row.input[data.features.indexOf(s.feature)];
         parts.push(
-          text(labelW + 8, y + rowH / 2 + 4, `${s.feature} = ${input === '' ? '(missing)' : input}`, {
+          text(labelW + 8, y + rowH / 2 + 4, name(stepLabel(data.features.indexOf(s.feature))), {
             'text-anchor': 'end',
             'font-size': 11,
             fill: colors.fg,
           }),
         );
         parts.push(
-          `<rect class="wf-bar ${up ? 'up' : 'down'}" data-feature="${escapeXml(s.feature)}" data-value="${s.value}" x="${r(a)}" y="${r(y + 4)}" width="${r(Math.max(1, b - a))}" height="${rowH - 8}" fill="${up ? colors.red : colors.blue}"><title>${escapeXml(`${s.feature}: ${s.value >= 0 ? '+' : ''}${fmt(s.value)}`)}</title></rect>`,
+          `<rect class="wf-bar ${up ? 'up' : 'down'}" data-feature="${escapeXml(s.feature)}" data-value="${s.value}" x="${r(a)}" y="${r(y + 5)}" width="${r(Math.max(1, b - a))}" height="${rowH - 10}" fill="${up ? colors.red : colors.blue}"><title>${escapeXml(`${s.feature}: ${s.value >= 0 ? '+' : ''}${fmt(s.value)}`)}</title></rect>`,
         );
         parts.push(
-          text((up ? b : a) + (up ? 4 : -4), y + rowH / 2 + 4, `${s.value >= 0 ? '+' : ''}${fmt(s.value, 3)}`, {
-            'text-anchor': up ? 'start' : 'end',
-            'font-size': 10,
-            fill: colors.muted,
-          }),
+          endLabel(
+            W,
+            up ? b : a,
+            y + rowH / 2 + 4,
+            `${s.value >= 0 ? '+' : ''}${fmt(s.value, 3)}`,
+            up,
+            10,
+            colors.muted,
+          ),
         );
       });
       const y = top + M * rowH;
       parts.push(
         `<line class="wf-end" x1="${r(xw(acc))}" x2="${r(xw(acc))}" y1="${r(top)}" y2="${r(y + rowH)}" stroke="${colors.fg}" stroke-width="1.5"/>`,
       );
-      parts.push(
-        text(xw(acc) + 4, y + rowH / 2 + 4, `f(x) = ${fmt(row.output[output], 4)}`, {
-          'font-size': 11,
-          fill: colors.fg,
-        }),
-      );
+      parts.push(endLabel(W, xw(acc), y + rowH / 2 + 4, `f(x) = ${fmt(row.output[output], 4)}`, true, 11, colors.fg));
       top = y + rowH + 20;
     }
-    parts.push(
-      text(
-        16,
-        top,
-        `${data.method === 'exact' ? 'Exact' : 'Permutation-sampled'} interventional Shapley values against ${data.background} background rows; base + Σ values = f(x). Red raises the output, blue lowers it.`,
-        { 'font-size': 10, fill: colors.muted },
-      ),
+    top = paragraph(
+      parts,
+      top,
+      `${data.method === 'exact' ? 'Exact' : 'Permutation-sampled'} interventional Shapley values against ${data.background} background rows; base + Σ values = f(x). Red raises the output, blue lowers it.`,
+      W - 32,
+      13,
+      { 'font-size': 10, fill: colors.muted },
     );
     return svgDocument(W, top + 14, colors, ctx.title, parts.join(''));
   };
