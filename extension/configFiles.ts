@@ -16,6 +16,7 @@ export class ConfigFiles implements vscode.Disposable {
   /** A config's content changed on disk. */
   readonly onDidChangeContent = this.contentEmitter.event;
   private has = false;
+  private calls = 0;
 
   constructor() {
     this.watcher = vscode.workspace.createFileSystemWatcher(CONFIG_GLOB);
@@ -30,7 +31,10 @@ export class ConfigFiles implements vscode.Disposable {
   }
 
   async refresh(): Promise<void> {
+    // Searches overlap (create, delete, open); a slow older one must not overwrite a newer answer.
+    const call = ++this.calls;
     const found = (await vscode.workspace.findFiles(CONFIG_GLOB, EXCLUDE, 1)).length > 0;
+    if (call !== this.calls) return;
     this.has = found;
     await vscode.commands.executeCommand('setContext', 'modelops.hasConfig', found);
     this.emitter.fire(found);
