@@ -459,7 +459,10 @@ unknown-key diagnostic with a suggestion (as the editor sends the diagnostics un
 back). The sidecar answers every request from its analyzer's latest parse, with no work that grows
 with the file: the node under the cursor is found by binary search over per-parse indexes of each
 map's and list's item spans, completion reads lines through a per-parse indentation index that
-jumps over nested blocks, and the outline is built and converted to LSP once per parse. The
+jumps over nested blocks, and the outline is built, converted to LSP and encoded to JSON once per
+parse: over stdio (as here) the sidecar's writer splices those bytes into each outline response
+instead of stringifying it again (\`server/lsp/messageWriter.ts\`); over Node IPC, the extension's
+transport, Node's channel stringifies every message itself. The
 outline holds every level that fits whole in ${OUTLINE_BUDGET.toLocaleString('en-US')} symbols (\`OUTLINE_BUDGET\`,
 \`server/engine/config/symbols.ts\`): at 5,000 lines that is the sections, their keys and every
 deploy target (${kb(outlineBytes.ours)} KB of JSON), leaving out the targets' own keys;

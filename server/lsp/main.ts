@@ -21,8 +21,27 @@ import { createWorkspaceServices } from './workspaceServices';
 import { handlerModules } from './handlers';
 import { describeError, isModelOpsError, ModelOpsError } from '../engine/errors';
 import { PRODUCT_VERSION } from '../engine/version';
+import { consoleToLog, splicingWriter } from './messageWriter';
 
-const connection = createConnection(ProposedFeatures.all);
+/** The transport the command line names first, as vscode-languageserver reads it. */
+const transport = process.argv.slice(2).find((a) => /^--(node-ipc|stdio|socket|pipe)(=|$)/.test(a));
+/**
+ * Over stdio the sidecar writes with its own writer, which sends a cached outline's JSON as
+ * encoded once per parse (messageWriter.ts); stdin stays a stream so the library still exits when
+ * the client closes it. Node IPC (the extension) and sockets keep the library's transports.
+ */
+const connection =
+  transport === '--stdio'
+    ? createConnection(
+        ProposedFeatures.all,
+        process.stdin,
+        // The library takes a MessageWriter as the output beside a stream input; its typings pair
+        // a stream only with a stream.
+        splicingWriter(process.stdout) as unknown as NodeJS.WritableStream,
+      )
+    : createConnection(ProposedFeatures.all);
+// The library moves console output off stdout only for the stdio it opens itself.
+if (transport === '--stdio') consoleToLog(connection.console);
 const documents = new TextDocuments(TextDocument);
 
 let root: string | null = null;

@@ -211,3 +211,27 @@ test('binary junk and a huge document get one diagnostic each and the server kee
   const status = await c.request(core.status, {});
   assert.equal(typeof status.version, 'string');
 });
+
+test('an opened config is validated at once; edits still wait for the debounce', async (t) => {
+  // A debounce far longer than the waits below: only the open may skip it.
+  const c = await startSidecar({ copy: { data: DATA }, initializationOptions: { validationDelayMs: 600_000 } });
+  t.after(() => c.close());
+  const opened = await c.open('modelops.yaml', SAMPLE.replace('epochs: ', 'epocs: '));
+  assert.equal(opened.version, 1);
+  assert.ok(opened.diagnostics.some((d) => d.code === 'unknown-key'));
+
+  const uri = c.uri('modelops.yaml');
+  let edited = false;
+  void c
+    .waitFor<{ uri: string; version: number }>(core.validated.method, (p) => p.uri === uri && p.version === 2, 600_000)
+    .then(() => (edited = true))
+    .catch(() => undefined);
+  await c.connection.sendNotification('textDocument/didChange', {
+    textDocument: { uri, version: 2 },
+    contentChanges: [{ text: SAMPLE }],
+  });
+  // Requests after the change are answered while its validation still waits.
+  await c.connection.sendRequest('textDocument/documentSymbol', { textDocument: { uri } });
+  await c.request(core.status, {});
+  assert.equal(edited, false, 'the edit is debounced');
+});

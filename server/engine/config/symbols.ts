@@ -56,7 +56,11 @@ function entries(n: unknown, lines: LineIndex, depth: number, limit: number): En
         range: lines.range(ks[0], end),
         selectionRange: lines.range(ks[0], ks[1]),
       };
-      if (isScalar(p.value) && p.value.value !== null) sym.detail = String(p.value.value).slice(0, 80);
+      // The value as detail; an empty one, or one that repeats the name, would only add bytes.
+      if (isScalar(p.value) && p.value.value !== null) {
+        const detail = String(p.value.value).slice(0, 80);
+        if (detail && detail !== sym.name) sym.detail = detail;
+      }
       out.push({ sym, inner: p.value });
     }
   } else if (isSeq(n)) {

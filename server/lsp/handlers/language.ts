@@ -32,6 +32,7 @@ import { ConfigAnalyzer, codeActions, complete, definition, documentSymbols, hov
 import type { CompletionItem, DocumentSymbol, ParsedConfig } from '../../engine/config';
 import type { AnalysisContext, ConfigDiagnostic, Severity } from '../../engine/config/types';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { preEncode } from '../messageWriter';
 
 export function isConfigUri(uri: string): boolean {
   return /(^|\/)modelops\.ya?ml$/i.test(uri.split('?')[0]);
@@ -111,7 +112,7 @@ const SYMBOL_KIND: Record<DocumentSymbol['kind'], SymbolKind> = {
   null: SymbolKind.Null,
 };
 
-function toLspSymbol(s: DocumentSymbol): LspDocumentSymbol {
+export function toLspSymbol(s: DocumentSymbol): LspDocumentSymbol {
   const out: LspDocumentSymbol = {
     name: s.name || ' ',
     kind: SYMBOL_KIND[s.kind],
@@ -165,12 +166,13 @@ export function registerLanguage(ctx: ServerContext): void {
   // completion, outline or definition costs no parse at all.
   const parsedOf = (doc: TextDocument) => analyzerFor(doc.uri).parsed(doc.getText());
   // The outline as sent, per parse: the editor asks again on focus, scroll and each edit's
-  // refresh, and converting a large outline costs more than answering from this cache.
+  // refresh, and converting a large outline costs more than answering from this cache. Its JSON
+  // is encoded once too, and the stdio writer sends those bytes (messageWriter.ts).
   const lspOutlines = new WeakMap<ParsedConfig, LspDocumentSymbol[]>();
   const lspOutline = (parsed: ParsedConfig): LspDocumentSymbol[] => {
     let out = lspOutlines.get(parsed);
     if (!out) {
-      out = documentSymbols(parsed).map(toLspSymbol);
+      out = preEncode(documentSymbols(parsed).map(toLspSymbol));
       lspOutlines.set(parsed, out);
     }
     return out;
@@ -204,7 +206,7 @@ export function registerLanguage(ctx: ServerContext): void {
     ctx.notify(core.validated, { uri, version, diagnostics: diagnostics.length, elapsedMs });
   };
 
-  const schedule = (uri: string): void => {
+  const schedule = (uri: string, delayMs = ctx.validationDelayMs()): void => {
     if (!isConfigUri(uri)) return;
     const pending = timers.get(uri);
     if (pending) clearTimeout(pending);
@@ -213,7 +215,7 @@ export function registerLanguage(ctx: ServerContext): void {
       setTimeout(() => {
         timers.delete(uri);
         validate(uri);
-      }, ctx.validationDelayMs()),
+      }, delayMs),
     );
   };
 
@@ -270,8 +272,14 @@ export function registerLanguage(ctx: ServerContext): void {
     for (const uri of rootConfigUris()) validateOnDisk(uri);
   });
 
-  documents.onDidChangeContent((e) => schedule(e.document.uri));
+  // An opened config is checked at once: the debounce (150 ms in the editor) waits out a burst of
+  // keystrokes, and an open is not one. The library fires onDidOpen, then onDidChangeContent.
+  const opening = new Set<string>();
+  documents.onDidChangeContent((e) =>
+    schedule(e.document.uri, opening.delete(e.document.uri) ? 0 : ctx.validationDelayMs()),
+  );
   documents.onDidOpen((e) => {
+    opening.add(e.document.uri);
     // The open document's diagnostics replace the on-disk ones under the same uri.
     for (const uri of [...fromDisk]) if (pathOf(uri) === pathOf(e.document.uri)) fromDisk.delete(uri);
   });

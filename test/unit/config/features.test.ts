@@ -162,6 +162,16 @@ test('document symbols: sections with children and named layers', () => {
   assert.deepEqual(targets, ['local', 'staging']);
 });
 
+test('document symbols: a value is the detail unless it is empty or repeats the key', () => {
+  const text = 'version: 1\nproject: project\nmodel:\n  name: ""\n  task: classification\n';
+  const syms = documentSymbols(text);
+  assert.equal(syms.find((s) => s.name === 'version')?.detail, '1');
+  assert.ok(!('detail' in (syms.find((s) => s.name === 'project') ?? {})), 'project: project');
+  const model = syms.find((s) => s.name === 'model')?.children;
+  assert.ok(!('detail' in (model?.find((s) => s.name === 'name') ?? {})), 'name: ""');
+  assert.equal(model?.find((s) => s.name === 'task')?.detail, 'classification');
+});
+
 test('definition: data paths open the file; monitor.target jumps to the target', () => {
   const d = definition(BASE, rangeOf(BASE, 'data/seattle-weather.csv').start, { path: SAMPLE_CONFIG_PATH });
   assert.equal(d?.path, join(REPO, 'examples', 'sample', 'data', 'seattle-weather.csv'));
