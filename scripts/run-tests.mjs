@@ -9,9 +9,16 @@
 // A file named on the command line always runs. Without directories the roots are test/unit,
 // test/protocol and test/security. At the end the slowest files are listed (on stderr) by the
 // sum of their top-level tests' durations, to keep the fast loop fast.
+//
+// Each test file still runs in its own Node process (its own process.env, module state, mocks and
+// handles). TypeScript is loaded by scripts/test-loader.js, a cached CommonJS require hook, not
+// `--import tsx`: tsx's ESM hooks and the source maps of packages cost ~1 s of CPU per file on
+// Node 20 (see the loader). MODELOPS_TEST_LOADER=tsx runs the files through tsx as before (to compare, or if a file
+// needs ESM loading).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // Slow files that keep their old names, because each is owned and edited elsewhere (renaming one
 // to *.slow.test.ts is the same thing and then it can leave this list). Seconds: the sum of the
@@ -106,12 +113,16 @@ export default async function* (source) {
   for (const [file, ms] of rows) yield '  ' + (ms / 1000).toFixed(1).padStart(6) + ' s  ' + (file.startsWith(cwd) ? file.slice(cwd.length) : file) + '\\n';
 }`;
 
+const loader =
+  process.env.MODELOPS_TEST_LOADER === 'tsx'
+    ? ['--import', 'tsx']
+    : ['--require', fileURLToPath(new URL('test-loader.js', import.meta.url))];
+
 const started = Date.now();
 const result = spawnSync(
   process.execPath,
   [
-    '--import',
-    'tsx',
+    ...loader,
     '--test',
     '--test-concurrency=2',
     '--test-reporter=spec',
