@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import type { CliCommand, CliIO } from '../command';
 import { ModelOpsError } from '../../engine/errors';
 import {
@@ -17,11 +17,10 @@ import {
 } from '../../engine/spc';
 import { writeChartReport } from '../../report';
 import { compareData, runMetricsData } from '../../report/chartData';
-import { findWorkspaceRoot } from './versions';
+import { findWorkspaceRoot, need, numFlag, parseCli } from '../shared/args';
 import { openForRead } from '../shared/registry';
 
-const USAGE = `Usage:
-  modelops chart control --values <file.json|file.csv> [--sigma 3] [--baseline 5 | --mean μ --std σ]
+const USAGE_LINES = `  modelops chart control --values <file.json|file.csv> [--sigma 3] [--baseline 5 | --mean μ --std σ]
                          [--estimator movingRange|stddev] [--side lower|upper|both]
                          [--rules 1,2,3,4] [--p-chart] [--metric name] [--title text] [--out report.html] [--json]
   modelops chart metrics <runId…> --out report.html [--title text] [--root dir] [--json]
@@ -42,6 +41,7 @@ control  a control chart of the values: centre line μ and UCL/LCL = μ ± Lσ (
          or CSV (a "value" column, optional n, start, end columns; or one column of numbers).
 metrics  loss and metrics per epoch of training runs, overlaid.
 compare  metrics of versions side by side (refs like model@1.2.0 or model@production).`;
+const USAGE = `Usage:\n${USAGE_LINES}`;
 
 const COMMON = {
   json: { type: 'boolean' },
@@ -63,26 +63,6 @@ const CONTROL = {
   estimator: { type: 'string' },
   side: { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
-
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), USAGE);
-  }
-}
-
-function need<T>(v: T | undefined, what: string): T {
-  if (v === undefined || v === '') throw new ModelOpsError('cli-usage', `Missing ${what}.`, USAGE);
-  return v;
-}
-
-function num(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new ModelOpsError('cli-usage', `${flag} ${JSON.stringify(v)} is not a number.`, USAGE);
-  return n;
-}
 
 /** Reads control-chart points from JSON or CSV. */
 export function readValuesFile(path: string): ControlChartInputPoint[] {
@@ -205,14 +185,14 @@ function done(
 }
 
 async function control(argv: string[], io: CliIO): Promise<number> {
-  const { values: o } = parse(argv, CONTROL);
-  const file = resolve(io.cwd, need(o.values, '--values <file.json|file.csv>'));
+  const { values: o } = parseCli(argv, CONTROL, USAGE_LINES);
+  const file = resolve(io.cwd, need(o.values, '--values <file.json|file.csv>', USAGE_LINES));
   // --json alone prints the chart; an HTML report needs --out.
-  const out = o.json && !o.out ? null : resolve(io.cwd, need(o.out, '--out <report.html>'));
+  const out = o.json && !o.out ? null : resolve(io.cwd, need(o.out, '--out <report.html>', USAGE_LINES));
   const points = readValuesFile(file);
-  const mean = num(o.mean, '--mean');
-  const std = num(o.std, '--std');
-  const k = num(o.baseline, '--baseline');
+  const mean = numFlag(o.mean, '--mean');
+  const std = numFlag(o.std, '--std');
+  const k = numFlag(o.baseline, '--baseline');
   let baseline: Baseline | undefined;
   if (mean !== undefined || std !== undefined) {
     if (k !== undefined)
@@ -237,7 +217,7 @@ async function control(argv: string[], io: CliIO): Promise<number> {
   const side = o.side === undefined ? undefined : checkSide(o.side);
   const data = buildControlChart(points, {
     chart: o['p-chart'] ? 'p' : 'individuals',
-    sigma: num(o.sigma, '--sigma'),
+    sigma: numFlag(o.sigma, '--sigma'),
     baseline,
     rules,
     metric,
@@ -294,9 +274,9 @@ async function control(argv: string[], io: CliIO): Promise<number> {
 }
 
 async function metrics(argv: string[], io: CliIO): Promise<number> {
-  const { values: o, positionals } = parse(argv, COMMON);
+  const { values: o, positionals } = parseCli(argv, COMMON, USAGE_LINES);
   if (positionals.length === 0) throw new ModelOpsError('cli-usage', 'Give at least one run id.', USAGE);
-  const out = resolve(io.cwd, need(o.out, '--out <report.html>'));
+  const out = resolve(io.cwd, need(o.out, '--out <report.html>', USAGE_LINES));
   const registry = openForRead(findWorkspaceRoot(io.cwd, o.root));
   try {
     const data = runMetricsData(registry, positionals);
@@ -315,9 +295,9 @@ async function metrics(argv: string[], io: CliIO): Promise<number> {
 }
 
 async function compare(argv: string[], io: CliIO): Promise<number> {
-  const { values: o, positionals } = parse(argv, COMMON);
+  const { values: o, positionals } = parseCli(argv, COMMON, USAGE_LINES);
   if (positionals.length < 2) throw new ModelOpsError('cli-usage', 'Give at least two version refs to compare.', USAGE);
-  const out = resolve(io.cwd, need(o.out, '--out <report.html>'));
+  const out = resolve(io.cwd, need(o.out, '--out <report.html>', USAGE_LINES));
   const registry = openForRead(findWorkspaceRoot(io.cwd, o.root));
   try {
     const data = compareData(registry, positionals);

@@ -4,14 +4,8 @@ import { formatNumber, paint, table } from '../output';
 import { openRegistry } from '../../engine/registry';
 import { monitor } from '../../engine/monitoring';
 import { pointLimits } from '../../engine/spc';
-import {
-  envTokenFor,
-  openWorkspace,
-  parseCli,
-  selfServeCommand,
-  TOKEN_ORIGIN_OPTION,
-  TOKEN_USAGE,
-} from '../shared/targets';
+import { envTokenFor, openWorkspace, selfServeCommand, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
+import { parseCli } from '../shared/args';
 import type { CliIO } from '../command';
 import type { ModelOpsConfig, MonitorConfig } from '../../engine/config/types';
 import type { Registry } from '../../engine/registry/types';

@@ -20,7 +20,6 @@ import { formatBytes } from '../../engine/registry/lineage';
 import { registerModel } from '../../engine/registry/registerModel';
 import { openForRead } from '../shared/registry';
 // chart.ts still imports it from here.
-export { findWorkspaceRoot } from '../shared/args';
 import {
   dispatch,
   findWorkspaceRoot,

@@ -48,5 +48,3 @@ export async function openWorkspace(
   const { config } = await loadConfig(path);
   return { root, config, configDir: dirname(path) };
 }
-
-export { parseCli } from './args';
