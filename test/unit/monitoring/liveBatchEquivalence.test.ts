@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { MonitorConfig } from '../../../server/engine/config/types';
-import { monitor, type MonitoredModel } from '../../../server/engine/monitoring/monitor';
+import { monitor } from '../../../server/engine/monitoring/monitor';
 import {
   liveConfigFromMonitor,
   WindowAccumulator,
@@ -13,40 +13,14 @@ import {
 } from '../../../server/engine/monitoring/live/window';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
+import { LABELS, syntheticModel } from './synthetic';
 
 // The live window and the batch monitor score with the same functions: the same predictions and
 // feedback, written to a log for the batch monitor and fed to the accumulator as the server
 // does, give the same windows, drift decisions and rule alerts.
 
-const LABELS = ['A', 'B', 'C'];
 const CATS = ['red', 'green', 'blue', 'grey'];
-const sample = Array.from({ length: 200 }, (_, i) => (i % 50) / 5);
-const model: MonitoredModel = {
-  task: 'classification',
-  labels: LABELS,
-  features: [
-    { name: 'x', kind: 'numeric' },
-    { name: 'c', kind: 'categorical' },
-  ],
-  profile: {
-    rows: 200,
-    features: {
-      x: {
-        kind: 'numeric',
-        count: 200,
-        missing: 0,
-        mean: 4.9,
-        std: 2.9,
-        min: 0,
-        max: 9.8,
-        quantiles: Array.from({ length: 11 }, (_, k) => k * 0.98),
-        sample,
-      },
-      c: { kind: 'categorical', count: 200, missing: 0, counts: { red: 50, green: 50, blue: 100 } },
-    },
-    predictions: { kind: 'categorical', count: 200, missing: 0, counts: { A: 80, B: 70, C: 50 } },
-  },
-};
+const model = syntheticModel();
 
 interface Req {
   id: string;

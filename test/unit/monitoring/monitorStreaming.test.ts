@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
-import { monitor, type MonitoredModel, type MonitorResult } from '../../../server/engine/monitoring/monitor';
+import { monitor, type MonitorResult } from '../../../server/engine/monitoring/monitor';
 import { readPredictionLog } from '../../../server/engine/monitoring/readLog';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { serverFeedback, serverPrediction } from './logLines';
 import { runConfig } from '../fixtures/config';
+import { LABELS, syntheticModel } from './synthetic';
 
 // Monitoring streams the log: windows are scored as rows arrive, get their labels once no more
 // feedback can reach them, and rows are discarded. These tests check that the result does not
@@ -15,40 +16,9 @@ import { runConfig } from '../fixtures/config';
 // it), that feedback beyond the bound is counted late and ignored, and that what is retained
 // does not grow with the log.
 
-const LABELS = ['A', 'B', 'C'];
 const CATS = ['red', 'green', 'blue', 'grey'];
 
-function profile(): MonitoredModel['profile'] {
-  const sample = Array.from({ length: 200 }, (_, i) => (i % 50) / 5);
-  return {
-    rows: 200,
-    features: {
-      x: {
-        kind: 'numeric',
-        count: 200,
-        missing: 0,
-        mean: 4.9,
-        std: 2.9,
-        min: 0,
-        max: 9.8,
-        quantiles: Array.from({ length: 11 }, (_, k) => k * 0.98),
-        sample,
-      },
-      c: { kind: 'categorical', count: 200, missing: 0, counts: { red: 50, green: 50, blue: 100 } },
-    },
-    predictions: { kind: 'categorical', count: 200, missing: 0, counts: { A: 80, B: 70, C: 50 } },
-  };
-}
-
-const model: MonitoredModel = {
-  task: 'classification',
-  labels: LABELS,
-  features: [
-    { name: 'x', kind: 'numeric' },
-    { name: 'c', kind: 'categorical' },
-  ],
-  profile: profile(),
-};
+const model = syntheticModel();
 
 /**
  * `requests` requests of 5 rows; the feedback of request q comes after request q + delay(q)

@@ -10,7 +10,6 @@ import {
   windowStats,
   WindowScratch,
   WindowTable,
-  type MonitoredModel,
   type MonitorResult,
 } from '../../../server/engine/monitoring/monitor';
 import { readPredictionLog } from '../../../server/engine/monitoring/readLog';
@@ -18,53 +17,27 @@ import { binCounts } from '../../../server/engine/drift/psi';
 import { buildControlChart, buildControlChartColumns, type ControlChartInputPoint } from '../../../server/engine/spc';
 import type { DriftTestChoice } from '../../../server/engine/drift/select';
 import { serverPrediction } from './logLines';
+import { LABELS, syntheticModel } from './synthetic';
 
 // The batch monitor scores each window straight into its WindowTable (`score`) instead of
 // building a `windowStats` object and pushing it; these check the two give the same window
 // under every drift test, and that the columnar chart builder and the few-window readers give
 // what the object paths gave.
 
-const LABELS = ['A', 'B', 'C'];
-
-const model: MonitoredModel = {
-  task: 'classification',
-  labels: LABELS,
-  features: [
-    { name: 'x', kind: 'numeric' },
-    { name: 'few', kind: 'numeric' },
-    { name: 'c', kind: 'categorical' },
-  ],
-  profile: {
-    rows: 200,
-    features: {
-      x: {
-        kind: 'numeric',
-        count: 200,
-        missing: 0,
-        mean: 4.9,
-        std: 2.9,
-        min: 0,
-        max: 9.8,
-        quantiles: Array.from({ length: 11 }, (_, k) => k * 0.98),
-        sample: Array.from({ length: 200 }, (_, i) => (i % 50) / 5),
-      },
-      // Three distinct values: tested as categories by the count tests.
-      few: {
-        kind: 'numeric',
-        count: 200,
-        missing: 0,
-        mean: 1,
-        std: 0.8,
-        min: 0,
-        max: 2,
-        quantiles: [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2],
-        sample: Array.from({ length: 200 }, (_, i) => i % 3),
-      },
-      c: { kind: 'categorical', count: 200, missing: 0, counts: { red: 50, green: 50, blue: 100 } },
-    },
-    predictions: { kind: 'categorical', count: 200, missing: 0, counts: { A: 80, B: 70, C: 50 } },
+const model = syntheticModel({
+  // Three distinct values: tested as categories by the count tests.
+  few: {
+    kind: 'numeric',
+    count: 200,
+    missing: 0,
+    mean: 1,
+    std: 0.8,
+    min: 0,
+    max: 2,
+    quantiles: [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2],
+    sample: Array.from({ length: 200 }, (_, i) => i % 3),
   },
-};
+});
 
 async function logColumns(dir: string) {
   const lines: string[] = [];
