@@ -1489,12 +1489,15 @@ const TEST_NAME: Record<DriftTest, string> = {
   ztest: 'Z-test',
 };
 
+/** What a drift decision measured, for alert messages: "KS 0.412, p = 1.2e-5 < 0.05" or "PSI 0.31 > 0.2". */
+export function driftDetail(r: Omit<DriftFeatureResult, 'name'>): string {
+  return r.pValue !== null
+    ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}`
+    : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
+}
+
 function driftMessage(what: string, windowIndex: number, r: Omit<DriftFeatureResult, 'name'>, window: number): string {
-  const detail =
-    r.pValue !== null
-      ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}`
-      : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
-  return `Drift of ${what} in window ${windowIndex + 1} (latest ${window} predictions): ${detail}.`;
+  return `Drift of ${what} in window ${windowIndex + 1} (latest ${window} predictions): ${driftDetail(r)}.`;
 }
 
 async function raiseAlerts(

@@ -29,6 +29,7 @@ import {
   buildReference,
   defaultSide,
   driftDecisions,
+  driftDetail,
   labelStats,
   windowStats,
   WindowScratch,
@@ -344,15 +345,6 @@ const NO_REFERENCE: Reference = {
   categorical: {},
   predictionsNumeric: null,
   predictionsCategorical: null,
-};
-
-const TEST_NAME: Record<DriftTest, string> = {
-  psi: 'PSI',
-  ks: 'KS',
-  wasserstein: 'Wasserstein (normed)',
-  jensenshannon: 'Jensen–Shannon',
-  chisquare: 'chi-square',
-  ztest: 'Z-test',
 };
 
 /**
@@ -837,10 +829,7 @@ export class WindowAccumulator {
     for (const [name, r] of all) {
       const drifted = r.drifted && Number.isFinite(r.score);
       if (drifted && !this.drifted.has(name)) {
-        const detail =
-          r.pValue !== null
-            ? `${TEST_NAME[r.test]} ${r.score.toFixed(3)}, p = ${r.pValue.toPrecision(3)} < ${r.threshold}`
-            : `${TEST_NAME[r.test]} ${r.score.toFixed(3)} > ${r.threshold}`;
+        const detail = driftDetail(r);
         alerts.push({
           model: this.model,
           version: win.version,
