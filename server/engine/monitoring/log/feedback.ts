@@ -7,6 +7,13 @@
 import { type FeedbackCounts, hashString, I32 } from './columns';
 import type { RowStore } from './store';
 
+/** A copy of `a` in an array twice its length (the tables' parallel columns grow together). */
+function doubled<T extends Int32Array | Float64Array>(a: T): T {
+  const d = new (a.constructor as new (n: number) => T)(a.length * 2);
+  d.set(a);
+  return d;
+}
+
 /**
  * Request id → slot (a later request with the same id replaces the earlier, as a Map would).
  * Open addressing on hashes the scanner computes while it finds the end of the id, so a
@@ -33,12 +40,8 @@ class IdTable {
     }
     const e = this.ids.length;
     if (e === this.hashes.length) {
-      const h = new Int32Array(e * 2);
-      h.set(this.hashes);
-      this.hashes = h;
-      const v = new Int32Array(e * 2);
-      v.set(this.values);
-      this.values = v;
+      this.hashes = doubled(this.hashes);
+      this.values = doubled(this.values);
     }
     this.ids.push(id);
     this.hashes[e] = hash;
@@ -107,15 +110,9 @@ class PendingRequests {
     }
     const e = this.ids.length;
     if (e === this.hashes.length) {
-      const hashes = new Int32Array(e * 2);
-      hashes.set(this.hashes);
-      this.hashes = hashes;
-      const first = new Float64Array(e * 2);
-      first.set(this.first);
-      this.first = first;
-      const rows = new Int32Array(e * 2);
-      rows.set(this.rows);
-      this.rows = rows;
+      this.hashes = doubled(this.hashes);
+      this.first = doubled(this.first);
+      this.rows = doubled(this.rows);
     }
     this.ids.push(id);
     this.hashes[e] = hash;
