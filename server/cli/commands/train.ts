@@ -10,7 +10,7 @@ import { train, type TrainProgress, type TrainResult } from '../../engine/traini
 import { parseMix, trainFromTraffic, type NextCommand, type TrafficDataset } from '../../engine/training/fromTraffic';
 import { loadConfig } from '../../engine/config';
 import { intFlag, parseCli, rootFor, str } from '../shared/args';
-import { envTokenFor } from '../shared/targets';
+import { envTokenFor, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
 
 export function gateTable(report: GateReport, onlyFailed: boolean): string {
   const rows = report.results.filter((r) => !onlyFailed || !r.passed);
@@ -133,9 +133,14 @@ function trafficLines(d: TrafficDataset): string[] {
   const num = (x: number) => x.toLocaleString('en-US');
   const t = d.traffic;
   const period = d.since ? `since ${d.since}` : t.period ? `${t.period.first} … ${t.period.last}` : 'whole log';
-  const lines = [
+  const lines: string[] = [];
+  if (d.source.kind === 'http')
+    lines.push(
+      `log of '${d.target}' downloaded from ${d.source.url}: ${num(d.source.bytes ?? 0)} bytes, ${d.source.flushed ? 'flushed first' : (d.source.note ?? 'not flushed first')}`,
+    );
+  lines.push(
     `traffic on '${d.target}' (${d.model}, ${period}): ${num(t.predictions)} predictions, ${num(t.labelled)} with labels (${num(t.unlabelled)} without feedback left out)`,
-  ];
+  );
   if (t.unmatchedFeedback) lines.push(`  ${num(t.unmatchedFeedback)} feedback for unknown request ids ignored`);
   if (d.original)
     lines.push(
@@ -148,7 +153,7 @@ function trafficLines(d: TrafficDataset): string[] {
 }
 
 const TRAIN_USAGE = `Usage: modelops train [--config modelops.yaml] [--backend auto|tensorflow|wasm|cpu] [--data file] [--note text] [--root dir] [--json]
-       modelops train --from-traffic <target> [--since 7d|ISO time] [--mix original:0.5] [--min-rows 50] [--out file.csv] […]
+       modelops train --from-traffic <target> [--since 7d|ISO time] [--mix original:0.5] [--min-rows 50] [--out file.csv] [--token-origin URL]… […]
 
 Trains the model the config describes (tfjs in a worker thread, or train.command),
 evaluates it on the held-out test split, checks the gates and registers a new version.
@@ -168,11 +173,16 @@ Retraining from production traffic (docs/data.md, "Retraining from traffic"):
   --from-traffic  the deploy target whose logged predictions, joined with their feedback labels,
                   become data.train; predictions without feedback are left out. The file is written
                   to .modelops/traffic/<time>.csv, stored as a data version, trained on, and the
-                  gates judge the version; when it passes, the promote and deploy commands are printed
+                  gates judge the version; when it passes, the promote and deploy commands are printed.
+                  An http target (a ModelOps model server) is asked to flush, then its log is downloaded
+                  with its token
   --since     only predictions since an ISO time or a duration back from now (90m, 12h, 7d, 2w)
   --mix       original:F — F of the rows (0 ≤ F < 1) drawn from data.train with data.split.seed
   --min-rows  labelled rows needed (default 50); fewer refuse with traffic-too-few
-  --out       write the dataset here instead (refused if the file exists)`;
+  --out       write the dataset here instead (refused if the file exists)
+  --token-origin  allow the http target's token to go to this origin (repeatable)
+
+${TOKEN_USAGE}`;
 
 export const trainCommand: CliCommand = {
   name: 'train',
@@ -193,6 +203,7 @@ export const trainCommand: CliCommand = {
         mix: { type: 'string' },
         'min-rows': { type: 'string' },
         out: { type: 'string' },
+        ...TOKEN_ORIGIN_OPTION,
       },
       TRAIN_USAGE,
     );
@@ -207,7 +218,9 @@ export const trainCommand: CliCommand = {
         '--data and --from-traffic both choose the training data; give one.',
         TRAIN_USAGE,
       );
-    const trafficOnly = (['since', 'mix', 'min-rows', 'out'] as const).find((k) => a.values[k] !== undefined);
+    const trafficOnly = (['since', 'mix', 'min-rows', 'out', 'token-origin'] as const).find(
+      (k) => a.values[k] !== undefined,
+    );
     if (fromTraffic === undefined && trafficOnly)
       throw new ModelOpsError('cli-usage', `--${trafficOnly} applies to --from-traffic <target> only.`, TRAIN_USAGE);
     const mix = str(a.values.mix) !== undefined ? parseMix(str(a.values.mix) as string) : undefined;
@@ -262,7 +275,7 @@ export const trainCommand: CliCommand = {
         const t = await trainFromTraffic(loaded, {
           ...common,
           target: fromTraffic,
-          tokenFor: envTokenFor(io.env),
+          tokenFor: envTokenFor(io.env, a.values['token-origin'] as string[] | undefined),
           since: str(a.values.since),
           mix,
           minRows,

@@ -281,6 +281,29 @@ export class ModelServerClient {
     };
   }
 
+  /**
+   * flushLog for a server that may not have the route: `{flushed: false, status, reason}` when it
+   * answers 404, 405 or 501 (no such route: another implementation of the protocol) or 409 (its
+   * log is off). Any other failure (the token refused, the endpoint down) throws as flushLog does.
+   */
+  async flushLogIfSupported(): Promise<
+    { flushed: true; dropped: number; lastError: string | null } | { flushed: false; status: number; reason: string }
+  > {
+    const { status, json } = await this.raw('POST', '/v2/repository/log/flush');
+    if (status === 404 || status === 405 || status === 409 || status === 501) {
+      const error = isObject(json) && typeof json.error === 'string' ? json.error.slice(0, 300) : `HTTP ${status}`;
+      return { flushed: false, status, reason: error };
+    }
+    if (status === 200 && isObject(json) && json.flushed === true && typeof json.dropped === 'number')
+      return {
+        flushed: true,
+        dropped: json.dropped,
+        lastError: typeof json.lastError === 'string' ? json.lastError.slice(0, 300) : null,
+      };
+    // Anything else: flushLog asks again (harmless) and throws the error it explains (token refused, bad answer).
+    return { flushed: true, ...(await this.flushLog()) };
+  }
+
   async versionReady(model: string, version: string): Promise<boolean> {
     return (await this.raw('GET', `${versionPath(model, version, false)}/ready`)).status === 200;
   }

@@ -9,7 +9,8 @@ import type { ModelOpsConfig } from '../config/types';
 import { ModelOpsError } from '../errors';
 import type { Row } from '../data/read';
 import type { Registry } from '../registry/types';
-import { defaultLogDir, defaultManifestFor } from './monitor';
+import { defaultManifestFor } from './monitor';
+import { defaultLogDir } from './logSource';
 import { readPredictionLog } from './readLog';
 import { logFiles } from '../serving/predictionLog';
 

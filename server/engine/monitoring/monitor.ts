@@ -8,7 +8,6 @@
  * logged probabilities (cbpe.ts), charted with its own rules so a drop alerts before labels
  * arrive → alerts (registry + optional webhook).
  */
-import { join } from 'node:path';
 import type { ModelOpsConfig, MonitorConfig } from '../config/types';
 import { configSchema, withDefaults } from '../config/schema';
 import { describeError, ModelOpsError } from '../errors';
@@ -33,8 +32,7 @@ import {
 } from '../drift/select';
 import { type Calibration, CbpeScratch, checkCalibration, estimateWindow, type CalibrationCheck } from './cbpe';
 import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
-import { targetStoreDir } from '../deploy/localServer';
-import { connectTarget } from '../deploy/deploy';
+import { logDirFor } from './logSource';
 import type { TokenFor } from '../deploy/tokens';
 import { sendWebhook, webhookUrl } from './webhook';
 import {
@@ -862,37 +860,6 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   };
   Object.defineProperty(result, 'windowTable', { value: windows, enumerable: false });
   return result;
-}
-
-/** The log directory of a model on a local target. */
-export function defaultLogDir(registry: Registry, config: ModelOpsConfig, target: string, model: string): string {
-  const t = config.deploy?.targets?.[target];
-  if (t && t.type !== 'local') {
-    throw new ModelOpsError(
-      'monitor-remote',
-      `Target '${target}' is an http endpoint; its prediction log is downloaded by monitoring.`,
-      'Run monitoring for it first, or pass the log directory.',
-    );
-  }
-  return join(targetStoreDir(registry.storeDir, target), 'logs', model);
-}
-
-/** Local targets: the server's own log directory. http targets: a fresh download of the log. */
-async function logDirFor(options: MonitorOptions, target: string, model: string): Promise<string> {
-  const { registry, config } = options;
-  const t = config.deploy?.targets?.[target];
-  if (!t || t.type === 'local') return defaultLogDir(registry, config, target, model);
-  if (options.trusted === false) {
-    throw new ModelOpsError(
-      'untrusted-workspace',
-      `Target '${target}' is an http endpoint; its log is not downloaded in an untrusted workspace.`,
-      'Trust the workspace (Manage Workspace Trust) to monitor remote endpoints.',
-    );
-  }
-  const client = await connectTarget({ registry, config, tokenFor: options.tokenFor ?? (() => null) }, target);
-  const dir = join(registry.storeDir, 'monitor-cache', target, model);
-  await client!.downloadLog(model, join(dir, 'predictions.jsonl'));
-  return dir;
 }
 
 /**

@@ -5,6 +5,8 @@
  * in the config's column layout, stored as a data version, then trained through the normal
  * trainer with that file as `data.train`; the config's gates (e.g. `>= production - 0.01`) judge
  * the new version. Rows are never invented: predictions without feedback are left out and counted.
+ * The log of a `local` target is read where its server writes it; an `http` target's (a ModelOps
+ * model server elsewhere) is downloaded with the target's token (monitoring/logSource.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { recordDatasets } from '../data/digest';
 import { readDataset, type CellValue, type Row } from '../data/read';
 import { seededPermutation } from '../data/split';
 import { labelledTraffic, type LabelledTraffic } from '../monitoring/export';
+import { downloadRemoteLog } from '../monitoring/logSource';
 import { ModelServerClient } from '../deploy/client';
 import { checkedRecord, localUrl, readLocalToken, verifyLocalServer } from '../deploy/localServer';
 import type { TokenFor } from '../deploy/tokens';
@@ -96,11 +99,30 @@ export interface TrafficDatasetOptions {
   /** Prediction index range [from, to) in log order, for callers that know it (the demo). */
   from?: number;
   to?: number;
-  /** The prediction log directory; default the local target's. */
+  /** The prediction log directory; default the local target's, or a download of the http target's. */
   logDir?: string;
-  /** The target's configured token (tokenSecret), to ask its running server to flush; default its token file. */
+  /**
+   * The target's token: an http target's, to download its log; a local target's configured one
+   * (tokenSecret), to ask its running server to flush (default its token file).
+   */
   tokenFor?: TokenFor;
+  /** False in an untrusted workspace: an http target's log is not downloaded. */
+  trusted?: boolean;
   now?: Date;
+}
+
+/** Where the log came from, and whether its server wrote what it buffered first. */
+export interface TrafficLogSource {
+  /** 'local': the target's log in the workspace store; 'http': downloaded from the endpoint; 'dir': a directory the caller gave. */
+  kind: 'local' | 'http' | 'dir';
+  /** The endpoint (http targets), without credentials or query; else null. */
+  url: string | null;
+  /** Bytes downloaded (http targets); else null. */
+  bytes: number | null;
+  /** Whether the server flushed its buffered lines before the log was read. */
+  flushed: boolean;
+  /** Why an http endpoint did not flush (it answered 404/405/409/501): the log may miss its last lines. */
+  note: string | null;
 }
 
 export interface TrafficDataset {
@@ -120,6 +142,7 @@ export interface TrafficDataset {
   };
   /** Rows taken from data.train: requested fraction, rows, and the fraction they are of the file. */
   original: { requested: number; rows: number; fraction: number; path: string } | null;
+  source: TrafficLogSource;
 }
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -192,8 +215,7 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
       'Give a fraction from 0 up to (not including) 1.',
     );
 
-  // Only the target's own log directory is a running server's to flush.
-  if (options.logDir === undefined) await flushLocalServerLog(registry, config, target, options.tokenFor);
+  const { logDir, source } = await trafficLog(options, model);
   const traffic = await labelledTraffic({
     registry,
     config,
@@ -202,7 +224,7 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
     since: sinceMs,
     from: options.from,
     to: options.to,
-    logDir: options.logDir,
+    logDir,
   });
   const labelled = traffic.rows.length;
   const counts = {
@@ -219,6 +241,13 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
       ? `from ${traffic.period.first} to ${traffic.period.last}`
       : 'in the whole log';
   const summary = `${n(traffic.predictions)} predictions of ${model} on target '${target}' ${periodText}, ${n(labelled)} with labels`;
+  if (source.kind === 'http' && source.bytes === 0) {
+    throw new ModelOpsError(
+      'traffic-too-few',
+      `Target '${target}' at ${source.url} sent an empty prediction log for ${model}: it has logged no prediction of ${model}.`,
+      `Send predictions to POST ${source.url}/v2/models/${model}/infer and their labels to /v2/models/${model}/feedback, or check that the endpoint serves ${model} under that name.`,
+    );
+  }
   if (labelled < minRows) {
     throw new ModelOpsError(
       'traffic-too-few',
@@ -307,6 +336,55 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
     since,
     traffic: counts,
     original,
+    source,
+  };
+}
+
+/** A URL for the record: no user name, password, query or fragment (they may hold secrets). */
+function recordedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`.replace(/\/+$/, '');
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The log directory to read and where it came from. Only the target's own log is a server's to
+ * flush: a local target's running server, or the http endpoint the log is downloaded from.
+ */
+async function trafficLog(
+  options: TrafficDatasetOptions,
+  model: string,
+): Promise<{ logDir: string | undefined; source: TrafficLogSource }> {
+  const { registry, loaded, target } = options;
+  const none = { url: null, bytes: null, note: null };
+  if (options.logDir !== undefined) return { logDir: options.logDir, source: { kind: 'dir', ...none, flushed: false } };
+  const t = loaded.config.deploy?.targets?.[target];
+  if (!t || t.type === 'local') {
+    const flushed = await flushLocalServerLog(registry, loaded.config, target, options.tokenFor);
+    return { logDir: undefined, source: { kind: 'local', ...none, flushed } };
+  }
+  const remote = await downloadRemoteLog(
+    { registry, config: loaded.config, tokenFor: options.tokenFor, trusted: options.trusted, flush: true },
+    target,
+    model,
+  );
+  const url = recordedUrl(remote.url);
+  const f = remote.flush;
+  return {
+    logDir: remote.dir,
+    source: {
+      kind: 'http',
+      url,
+      bytes: remote.bytes,
+      flushed: f?.flushed === true,
+      note:
+        f && !f.flushed
+          ? `not flushed first: POST /v2/repository/log/flush answered ${f.status} (${f.reason}); lines the endpoint still buffered may be missing`
+          : null,
+    },
   };
 }
 
@@ -369,6 +447,8 @@ export async function trainFromTraffic(
     dataset: dataset.digest,
     rows: dataset.rows,
     labelled: dataset.traffic.labelled,
+    // An http target's rows came from this endpoint (a local target's from the workspace's own log).
+    ...(dataset.source.url ? { endpoint: dataset.source.url } : {}),
   };
   const mixText = dataset.original ? `, ${n(dataset.original.rows)} from ${dataset.original.path}` : '';
   const train = await trainWithConfig(loaded, {

@@ -56,7 +56,7 @@ export function registerMonitoring(ctx: ServerContext): void {
     stored: (secret) => ctx.tokens.get(secret),
     env: process.env,
     consentHint:
-      'Run "ModelOps: Set Endpoint Token" for this target (or deploy again and allow it) to follow its monitor.',
+      'Run "ModelOps: Set Endpoint Token" for this target (or deploy again and allow it) to follow its monitor or retrain from its traffic.',
   });
   const subs = new Map<string, Subscription>();
   /** Per target+model+url: the last event id seen, so a re-subscription resumes instead of starting over. */
@@ -466,11 +466,18 @@ export function registerMonitoring(ctx: ServerContext): void {
         ...(p.since ? { since: p.since } : {}),
         ...(typeof p.mix === 'number' ? { mix: p.mix } : {}),
         backend: p.backend,
-        trusted: true,
+        // The request needs trust (requiresTrust); asked again here, since trust can be withdrawn
+        // while it waits, and it decides whether an http target's log is downloaded.
+        trusted: ctx.trusted(),
         signal: controller.signal,
         onProgress: (x) => progress.report(Math.round(x.fraction * 100), x.message),
         onLog: (line) => ctx.log(`[trainer] ${line}`),
       });
+      const src = r.dataset.source;
+      if (src.kind === 'http')
+        ctx.log(
+          `retrain: log of '${p.target}' downloaded from ${src.url} (${src.bytes ?? 0} bytes, ${src.flushed ? 'flushed first' : (src.note ?? 'not flushed first')})`,
+        );
       ctx.log(
         `retrain: ${r.train.version.model}@${r.train.version.version} from ${r.dataset.rows} rows of traffic on '${p.target}' (${r.dataset.digest})`,
       );
