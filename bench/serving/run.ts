@@ -1,6 +1,7 @@
 /**
  * Serving benchmark.
  *   npx tsx bench/serving/run.ts [--seconds 2] [--rounds 3] [--log-rounds 6] [--epochs 5] [--max-wait-ms N]
+ *     [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"]  (flags for the model server processes)
  * 1. Trains the sample model (examples/sample, a few epochs: the weights do not matter here),
  *    starts `modelops serve` as its own process (dist/cli.js when built, else from source), and
  *    measures requests per second and p50/p99 latency of single-row `/infer` requests at
@@ -46,6 +47,11 @@ const ONNX = process.argv.includes('--onnx');
 /** Only step 2 (logging off / on / on + live monitoring), for a short run. */
 const ONLY_LOG = process.argv.includes('--only-log');
 const TOKEN = 'bench-token';
+/** Node flags for the model server processes, e.g. `--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`. */
+const SERVER_NODE_ARGS = (() => {
+  const i = process.argv.indexOf('--server-node-args');
+  return i > 0 ? process.argv[i + 1].split(/\s+/).filter(Boolean) : [];
+})();
 const repo = resolve(__dirname, '..', '..');
 
 const best = (xs: Load[]): Load => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
@@ -82,6 +88,7 @@ async function startModelServerProcess(
   const child = spawn(
     process.execPath,
     [
+      ...SERVER_NODE_ARGS,
       ...serveArgs(),
       'serve',
       '--port',
@@ -147,6 +154,17 @@ function cpuTicks(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/** The live monitor's time and the requests served so far, from the server's /metrics. */
+async function monitorCounters(url: string): Promise<{ seconds: number; requests: number }> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const sum = (name: string): number =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{'))
+      .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return { seconds: sum('modelops_monitor_seconds_total'), requests: sum('modelops_inference_requests_total') };
 }
 
 /** Closed-loop load: `concurrency` clients, each sending the next request when the last returns. */
@@ -446,10 +464,15 @@ async function main(): Promise<void> {
       body: JSON.stringify({ window: 100 }),
     });
     const rps = { on: [] as Load[], off: [] as Load[], live: [] as Load[] };
+    /** Per round: the server's own measure of its time in live monitoring, µs per request. */
+    const liveUs: number[] = [];
     for (let round = 0; round < LOG_ROUNDS; round++) {
       rps.off.push(await load(noLog.url, '/v2/models/weather/infer', body, 32, SECONDS, noLog.child.pid));
       rps.on.push(await load(withLog.url, '/v2/models/weather/infer', body, 32, SECONDS, withLog.child.pid));
+      const before = await monitorCounters(withLive.url);
       rps.live.push(await load(withLive.url, '/v2/models/weather/infer', body, 32, SECONDS, withLive.child.pid));
+      const after = await monitorCounters(withLive.url);
+      liveUs.push(((after.seconds - before.seconds) * 1e6) / (after.requests - before.requests));
     }
     const liveWindows = (
       (await (await fetch(`${withLive.url}/v2/models/weather/monitor`)).json()) as { events: Array<{ event: string }> }
@@ -492,7 +515,8 @@ async function main(): Promise<void> {
         `\n  best round: ${liveBest.rps.toFixed(0)} rps (p99 ${liveBest.p99.toFixed(2)} ms): cost vs off ${((1 - liveBest.rps / off.rps) * 100).toFixed(1)}%, vs logging only ${((1 - liveBest.rps / onLoad.rps) * 100).toFixed(1)}%` +
         `\n  per round (vs off): ${pairedLive.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; median ${(median(pairedLive) * 100).toFixed(1)}%; vs logging only median ${(median(pairedLiveVsLog) * 100).toFixed(1)}%` +
         `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
-        `\n  throughput runs ${rps.live.map((x) => x.rps.toFixed(0)).join(', ')}`,
+        `\n  throughput runs ${rps.live.map((x) => x.rps.toFixed(0)).join(', ')}` +
+        `\n  the server's time in live monitoring (modelops_monitor_seconds_total): ${liveUs.map((x) => x.toFixed(2)).join(', ')} µs per request; median ${median(liveUs).toFixed(2)} µs = ${((median(liveUs) / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging`,
     );
     if (c32)
       console.log(

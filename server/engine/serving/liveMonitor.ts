@@ -6,8 +6,13 @@
  *    bounded backlog for Last-Event-ID resume and heartbeat comments),
  *  - kept as Prometheus gauges and counters on `/metrics`,
  *  - emitted in-process as `'event'` (for an engine caller that hosts the server itself).
+ * Requests are recorded in batches: `observe` queues the request and the queue is drained once
+ * per turn of the event loop (setImmediate), or at once when it holds MAX_QUEUED. Running the same
+ * code over many requests in a row keeps it hot, and window scoring leaves the request path.
+ * Everything that reads or changes the windows (feedback, the timer, settings, the routes) drains
+ * the queue first, so the order of requests and feedback is kept.
  * See docs/monitoring.md. Memory is bounded: the accumulators' fixed buffers, BACKLOG events per
- * model, at most `maxSubscribers` streams whose unsent bytes are capped.
+ * model, at most `maxSubscribers` streams whose unsent bytes are capped, MAX_QUEUED requests.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +50,21 @@ export interface LiveStreamEvent {
   data: LiveEvent['data'];
 }
 
+/** An answered request waiting in the queue. */
+interface Observation {
+  model: string;
+  version: string;
+  m: LiveModel;
+  id: string;
+  columns: Record<string, readonly unknown[]>;
+  preds: readonly Prediction[];
+  latencyMs: number;
+  timeMs: number;
+}
+
+/** Requests queued at most before the queue is drained on the spot. */
+const MAX_QUEUED = 1024;
+
 interface Stored {
   seq: number;
   /** The SSE frame, built once for the backlog and every subscriber. */
@@ -77,6 +97,14 @@ export class LiveMonitorHub extends EventEmitter {
   private readonly maxPendingBytes: number;
   private readonly defaults: LiveMonitorConfig;
   private lastBeat = Date.now();
+  /** Time this thread spent monitoring (recording requests and feedback, window scoring), for /metrics. */
+  private busyMs = 0;
+  private queue: Observation[] = [];
+  private drainScheduled = false;
+  private readonly drainSoon = (): void => {
+    this.drainScheduled = false;
+    this.drain();
+  };
   private readonly heartbeatMs: number;
 
   constructor(options: LiveMonitorOptions = {}) {
@@ -110,7 +138,7 @@ export class LiveMonitorHub extends EventEmitter {
     return s;
   }
 
-  /** One answered request (called after the response is sent). */
+  /** One answered request (called after the response is sent): queued, recorded with the next batch. */
   observe(
     model: string,
     version: string,
@@ -120,23 +148,45 @@ export class LiveMonitorHub extends EventEmitter {
     preds: readonly Prediction[],
     latencyMs: number,
   ): void {
-    const predicted = new Array<string | number>(preds.length);
-    // Class probabilities (in m.labels order) feed the window's CBPE estimate.
-    let probs: Array<number[] | undefined> | null = null;
-    for (let i = 0; i < preds.length; i++) {
-      predicted[i] = preds[i].value as string | number;
-      const p = preds[i].probabilities;
-      if (p) (probs ??= new Array<number[] | undefined>(preds.length))[i] = p;
+    this.queue.push({ model, version, m, id, columns, preds, latencyMs, timeMs: Date.now() });
+    if (this.queue.length >= MAX_QUEUED) this.drain();
+    else if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(this.drainSoon);
     }
-    this.state(model).acc.observe(version, m, id, columns, predicted, latencyMs, Date.now(), probs);
+  }
+
+  /** Records every queued request, in order (windows that fill are scored and published). */
+  drain(): void {
+    if (this.queue.length === 0) return;
+    const t0 = performance.now();
+    const queue = this.queue;
+    this.queue = [];
+    for (const o of queue) {
+      const { preds } = o;
+      const predicted = new Array<string | number>(preds.length);
+      // Class probabilities (in m.labels order) feed the window's CBPE estimate.
+      let probs: Array<number[] | undefined> | null = null;
+      for (let i = 0; i < preds.length; i++) {
+        predicted[i] = preds[i].value as string | number;
+        const p = preds[i].probabilities;
+        if (p) (probs ??= new Array<number[] | undefined>(preds.length))[i] = p;
+      }
+      this.state(o.model).acc.observe(o.version, o.m, o.id, o.columns, predicted, o.latencyMs, o.timeMs, probs);
+    }
+    this.busyMs += performance.now() - t0;
   }
 
   feedback(model: string, id: string, labels: ReadonlyArray<string | number>): void {
+    this.drain();
+    const t0 = performance.now();
     this.models.get(model)?.acc.feedback(id, labels);
+    this.busyMs += performance.now() - t0;
   }
 
   /** Replaces a model's settings (partial input completes the current ones); its windows start over. */
   configure(model: string, input: unknown): LiveMonitorConfig {
+    this.drain();
     const s = this.state(model);
     const config = liveConfig(input, s.config);
     s.acc.flush();
@@ -150,11 +200,13 @@ export class LiveMonitorHub extends EventEmitter {
   }
 
   retained(model: string): RetainedSizes | null {
+    this.drain();
     return this.models.get(model)?.acc.retained() ?? null;
   }
 
   /** Recent events of a model (oldest first), for `GET /v2/models/{m}/monitor`. */
   recent(model: string, limit = 50): LiveStreamEvent[] {
+    this.drain();
     const s = this.models.get(model);
     if (!s) return [];
     return s.backlog
@@ -173,6 +225,7 @@ export class LiveMonitorHub extends EventEmitter {
    */
   subscribe(model: string, req: IncomingMessage, res: ServerResponse, lastEventId: string | null): boolean {
     if (this.subscribers.size >= this.maxSubscribers) return false;
+    this.drain();
     const sub = { model, res };
     this.subscribers.add(sub);
     res.writeHead(200, {
@@ -235,8 +288,11 @@ export class LiveMonitorHub extends EventEmitter {
   }
 
   private tick(): void {
+    this.drain();
+    const t0 = performance.now();
     const now = Date.now();
     for (const s of this.models.values()) s.acc.tick(now);
+    this.busyMs += performance.now() - t0;
     if (now - this.lastBeat >= this.heartbeatMs) {
       this.lastBeat = now;
       const beat = `: heartbeat ${new Date(now).toISOString()}\n\n`;
@@ -246,6 +302,7 @@ export class LiveMonitorHub extends EventEmitter {
 
   /** Prometheus lines (docs/monitoring.md lists them). */
   metricLines(): string[] {
+    this.drain();
     const out: string[] = [];
     const all = [...this.models.entries()];
     const lbl = (model: string, version: string) => `model="${esc(model)}",version="${esc(version)}"`;
@@ -300,6 +357,11 @@ export class LiveMonitorHub extends EventEmitter {
     out.push('# TYPE modelops_monitor_windows_total counter');
     for (const [model, s] of all)
       for (const [version, n] of s.windows) out.push(`modelops_monitor_windows_total{${lbl(model, version)}} ${n}`);
+    out.push(
+      '# HELP modelops_monitor_seconds_total Time the model server spent in live monitoring (recording requests and feedback, scoring windows); its share of process CPU is what monitoring costs.',
+    );
+    out.push('# TYPE modelops_monitor_seconds_total counter');
+    out.push(`modelops_monitor_seconds_total ${num(this.busyMs / 1000)}`);
     out.push('# HELP modelops_monitor_subscribers Open monitor event streams.');
     out.push('# TYPE modelops_monitor_subscribers gauge');
     out.push(`modelops_monitor_subscribers ${this.subscribers.size}`);
@@ -308,6 +370,7 @@ export class LiveMonitorHub extends EventEmitter {
 
   /** Ends every stream (server shutdown). */
   close(): void {
+    this.drain();
     clearInterval(this.timer);
     for (const sub of this.subscribers) sub.res.end();
     this.subscribers.clear();

@@ -255,6 +255,8 @@ test('the model server hub streams the estimate, gauges it and counts its rule v
     rows(30, 1, 0, 4).forEach((r, i) =>
       hub.observe('m', '2.0.0', MODEL, `s${i}`, { x: [r.x] }, [{ value: r.pred, probabilities: r.probs }], 1),
     );
+    // Requests are recorded in batches, once per turn of the event loop: drain records them now.
+    hub.drain();
     const windows = events.filter((e) => e.event === 'window').map((e) => e.data as LiveWindow);
     assert.equal(windows.length, 6);
     assert.ok(windows.every((w) => typeof w.estimatedAccuracy === 'number'));
@@ -273,6 +275,7 @@ test('the model server hub streams the estimate, gauges it and counts its rule v
     bare.on('event', (e: LiveStreamEvent) => seen.push(e));
     bare.configure('m', { window: 10 });
     for (let i = 0; i < 20; i++) bare.observe('m', '1', MODEL, `b${i}`, { x: [1] }, [{ value: 'A' }], 1);
+    bare.drain();
     const w = seen.find((e) => e.event === 'window')!.data as LiveWindow;
     assert.equal(w.estimatedAccuracy, null);
     assert.equal(w.estimated, null);

@@ -87,6 +87,8 @@ export const MAX_LIVE_WINDOW = 1_000_000;
 export const MAX_CATEGORIES = 1024;
 /** Chart points kept after the baseline (rules 2–4 look back at most 8 points). */
 export const RECENT_POINTS = 32;
+/** Points the longest Western Electric rule spans (rule 4: 8 in a row on one side). */
+const RULE_SPAN = 8;
 const OTHER = '(other)';
 
 /** What the live monitor needs of a served version (a ServingModel is one). */
@@ -298,7 +300,11 @@ class LiveChart {
     }
     this.recent.push(p);
     if (this.recent.length > RECENT_POINTS) this.recent.shift();
-    const pts = [...this.baseline, ...this.recent];
+    // The limits come from the baseline alone and no rule looks further back than RULE_SPAN
+    // points, so the baseline and the last RULE_SPAN points judge the new point as the whole
+    // series would, at a third of the cost.
+    const recent = this.recent.length > RULE_SPAN ? this.recent.slice(-RULE_SPAN) : this.recent;
+    const pts = this.baseline.concat(recent);
     let chart;
     try {
       chart = buildControlChart(pts, options);
@@ -376,7 +382,8 @@ export class WindowAccumulator {
   private fullAt = 0;
   private labelled = new Map<number, number>();
   private idsOf = new Map<number, string[]>();
-  private pending = new Map<string, Pending[]>();
+  /** Request id → its rows not yet scored: one part (the usual single window) or several. */
+  private pending = new Map<string, Pending | Pending[]>();
   private references = new Map<string, Reference>();
   private models = new Map<string, LiveModel>();
   private chart = new LiveChart(0);
@@ -447,17 +454,19 @@ export class WindowAccumulator {
         }
       }
       const p: Pending = { g: this.rows, rows: take, offset };
-      const list = this.pending.get(id);
+      const held = this.pending.get(id);
       let ids = this.idsOf.get(local);
       if (!ids) this.idsOf.set(local, (ids = []));
-      if (!list) {
-        this.pending.set(id, [p]);
+      if (!held) {
+        this.pending.set(id, p);
         ids.push(id);
       } else {
         // A repeated id (or a request split over two windows): note it once per window.
+        const list = Array.isArray(held) ? held : [held];
         const last = list[list.length - 1];
         if (Math.floor(last.g / W) !== local) ids.push(id);
         list.push(p);
+        if (list !== held) this.pending.set(id, list);
       }
       this.rows += take;
       offset += take;
@@ -467,9 +476,10 @@ export class WindowAccumulator {
 
   /** True labels for a request's rows (one per row, in order). Unknown or already scored ids are ignored. */
   feedback(id: string, labels: ReadonlyArray<string | number>): void {
-    const list = this.pending.get(id);
-    if (!list || !this.ring) return;
+    const held = this.pending.get(id);
+    if (!held || !this.ring) return;
     this.pending.delete(id);
+    const list = Array.isArray(held) ? held : [held];
     const ring = this.ring;
     const { W, R } = this;
     for (const p of list) {
@@ -602,11 +612,17 @@ export class WindowAccumulator {
 
   private score(local: number, closedBy: LiveWindow['closedBy']): void {
     this.done = local + 1;
+    // A part stays pending while its last row is in a later window.
+    const open = (p: Pending) => Math.floor((p.g + p.rows - 1) / this.W) > local;
     for (const id of this.idsOf.get(local) ?? []) {
-      const list = this.pending.get(id);
-      if (!list) continue;
-      const rest = list.filter((p) => Math.floor((p.g + p.rows - 1) / this.W) > local);
-      if (rest.length) this.pending.set(id, rest);
+      const held = this.pending.get(id);
+      if (!held) continue;
+      if (!Array.isArray(held)) {
+        if (!open(held)) this.pending.delete(id);
+        continue;
+      }
+      const rest = held.filter(open);
+      if (rest.length) this.pending.set(id, rest.length === 1 ? rest[0] : rest);
       else this.pending.delete(id);
     }
     this.idsOf.delete(local);
@@ -868,8 +884,12 @@ function driftTestOf(c: LiveMonitorConfig): DriftTestChoice {
   return c.drift.method;
 }
 
+/** A served version's manifest is one object for its life: its key is built once (observe asks per request). */
+const keys = new WeakMap<LiveModel, string>();
 function keyOf(m: LiveModel): string {
-  return `${m.task}|${m.features.map((f) => `${f.name}:${f.kind}`).join(',')}`;
+  let key = keys.get(m);
+  if (key === undefined) keys.set(m, (key = `${m.task}|${m.features.map((f) => `${f.name}:${f.kind}`).join(',')}`));
+  return key;
 }
 
 /** The batch monitor's metricOf, on the window's values. */
