@@ -85,6 +85,11 @@ export async function findConfig(): Promise<vscode.Uri | undefined> {
   return (await vscode.workspace.findFiles(CONFIG_GLOB, EXCLUDE, 1))[0];
 }
 
+/** The config's URI as the sidecar's requests name it (`configUri`), or undefined without one. */
+export async function findConfigUri(): Promise<string | undefined> {
+  return (await findConfig())?.toString();
+}
+
 /** Whether the workspace already has a store (.modelops/registry.db); reading never creates one. */
 export async function hasStore(): Promise<boolean> {
   const folder = vscode.workspace.workspaceFolders?.[0];

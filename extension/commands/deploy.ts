@@ -4,7 +4,7 @@ import { deploy as rpc, endpoint, registry, workspace } from '../../server/proto
 import type { EndpointStatus, MonitorResult } from '../../server/protocol/deploy';
 import type { TargetInfo } from '../../server/protocol/workspace';
 import type { VersionRecord } from '../../server/engine/registry/types';
-import { findConfig } from '../configFiles';
+import { findConfigUri } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
 import { alertsShown } from '../services/alerts';
@@ -19,12 +19,8 @@ import { askOverrideReason } from '../ui/gates';
 import { resolveVersion } from '../ui/pick';
 import type { CommandFactory } from './command';
 
-async function configUri(): Promise<string | undefined> {
-  return (await findConfig())?.toString();
-}
-
 async function targets(ctx: Ctx): Promise<TargetInfo[]> {
-  const uri = await configUri();
+  const uri = await findConfigUri();
   return ctx.request(workspace.targets, uri ? { configUri: uri } : {});
 }
 
@@ -127,7 +123,7 @@ export const deploy: CommandFactory = (ctx) => async (arg?: unknown) => {
     overrideReason = await askOverrideReason(v, `be deployed to '${t.name}'`);
     if (!overrideReason) return;
   }
-  const cfg = await configUri();
+  const cfg = await findConfigUri();
   const steps = ctx.onNotification(rpc.deployStep, (p) => {
     if (p.target === t.name)
       ctx.output.info(
@@ -241,7 +237,7 @@ export const rollbackDeployment: CommandFactory = (ctx) => async (arg?: unknown)
     ok,
   );
   if (choice !== ok) return;
-  const cfg = await configUri();
+  const cfg = await findConfigUri();
   const record = await ctx.request(rpc.rollback, { target: t.name, model, ...(cfg ? { configUri: cfg } : {}) });
   void vscode.window.showInformationMessage(`ModelOps: '${t.name}' serves ${record.model}@${record.version} again.`);
 };
@@ -282,7 +278,7 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
 export const checkDrift: CommandFactory = (ctx) => async (arg?: unknown) => {
   const serving = servingFromArg(arg);
   const target = serving?.target ?? targetFromArg(arg);
-  const cfg = await configUri();
+  const cfg = await findConfigUri();
   const named = (await targets(ctx)).find((t) => t.name === target);
   if (named && !(await allowTokenFor(ctx, named))) return;
   const r = await vscode.window.withProgress(

@@ -9,7 +9,7 @@ import { governance } from '../../server/protocol';
 import type { VersionStatus } from '../../server/protocol/governance';
 import { explainData, fairnessData } from '../../server/report/governanceData';
 import type { VersionRecord } from '../../server/engine/registry/types';
-import { findConfig } from '../configFiles';
+import { findConfigUri } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
 import { historyMarkdown } from '../text/governance';
@@ -18,14 +18,10 @@ import { approveVersion, requestApproval } from '../ui/approval';
 import { resolveVersion } from '../ui/pick';
 import type { CommandFactory } from './command';
 
-async function configUri(): Promise<string | undefined> {
-  return (await findConfig())?.toString();
-}
-
 export const explain: CommandFactory = (ctx) => async (arg?: unknown) => {
   const v = await resolveVersion(ctx, arg, { title: 'Explain which version?' });
   if (!v) return;
-  const cfg = await configUri();
+  const cfg = await findConfigUri();
   const outcome = await runJob(ctx, `ModelOps: explaining ${ref(v)}`, (workDoneToken, token) =>
     ctx.request(governance.explain, { ref: ref(v), workDoneToken, ...(cfg ? { configUri: cfg } : {}) }, token),
   );

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { deploy, monitoring } from '../../server/protocol';
 import type { DatasetInfo } from '../../server/protocol/monitoring';
-import { findConfig } from '../configFiles';
+import { findConfigUri } from '../configFiles';
 import { UserError } from '../ctx';
 import { runJob } from '../progress';
 import { backendSetting } from '../services/settings';
@@ -43,7 +43,7 @@ export const retrainFromTraffic: CommandFactory = (ctx) => async (arg?: unknown)
           );
     if (!target) return;
   }
-  const cfg = (await findConfig())?.toString();
+  const cfg = await findConfigUri();
   const backend = backendSetting();
   const outcome = await runJob(ctx, `ModelOps: retraining on the traffic of '${target}'`, (workDoneToken, token) =>
     ctx.request(

@@ -2,7 +2,7 @@
 import { deploy as rpc, workspace } from '../../server/protocol';
 import type { EndpointStatus } from '../../server/protocol/deploy';
 import type { TargetInfo } from '../../server/protocol/workspace';
-import { findConfig } from '../configFiles';
+import { findConfigUri } from '../configFiles';
 import type { Ctx } from '../ctx';
 import type { EndpointItem } from '../tree/source';
 
@@ -22,7 +22,7 @@ export function endpointItem(e: EndpointStatus, t: TargetInfo | undefined): Endp
 
 /** Endpoints for the tree: health and deployments from the sidecar, approval from the config. */
 export async function listEndpointItems(ctx: Ctx): Promise<EndpointItem[]> {
-  const uri = (await findConfig())?.toString();
+  const uri = await findConfigUri();
   if (!uri) return [];
   const [status, ts] = await Promise.all([
     ctx.request(rpc.listEndpoints, { configUri: uri }),
