@@ -3,7 +3,8 @@
  *   npx tsx bench/optimize.ts [--sparsity 0.5] [--epochs 2]
  * 1. The sample model (examples/sample/modelops.yaml, TF.js) is trained in a temp workspace,
  *    then quantised to float16 and uint8 and pruned (polynomial schedule, fine-tuning epochs).
- * 2. An ONNX fixture (test/fixtures/onnx/weather-mlp-v1.onnx) is registered and quantised to float16.
+ * 2. An ONNX fixture (test/fixtures/onnx/weather-mlp-v1.onnx) is registered and quantised to float16
+ *    and to dynamic uint8 (MatMulInteger).
  * For each: bundle size, load time, p50 latency at batch 1 and 256 (measure.ts, through the
  * runtime layer) and accuracy on the test split, printed as child / parent ratios.
  */
@@ -55,6 +56,12 @@ async function main(): Promise<void> {
     const onnx = await registry.registerVersion({ model: 'weather-onnx', source: bundle });
     const oq = await quantizeVersion({ registry, ref: `${onnx.model}@${onnx.version}`, configPath, dtype: 'float16' });
     rows.push(['onnx float16', oq, `${oq.details.weights.length} initializers as float16`]);
+    const ou = await quantizeVersion({ registry, ref: `${onnx.model}@${onnx.version}`, configPath, dtype: 'uint8' });
+    rows.push([
+      'onnx uint8',
+      ou,
+      `${ou.details.weights.length} MatMul/Gemm weights, ${ou.details.bytesBefore} → ${ou.details.bytesAfter} B`,
+    ]);
 
     const ratio = (p: number, c: number) => (p > 0 ? (c / p).toFixed(3) : '—');
     console.log(

@@ -9,7 +9,7 @@ import { optimize } from '../../server/protocol';
 import type { OptimizeSummary, StudyProgressParams, StudyView, TrialRecord } from '../../server/protocol/optimize';
 import type { VersionRecord } from '../../server/engine/registry/types';
 import { studyChartData } from '../../server/report/studyData';
-import { findConfig, pickConfig } from '../configFiles';
+import { findConfig, findConfigUri, pickConfig } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
 import { gateLabel, gateState } from '../../shared/gateState';
@@ -270,10 +270,6 @@ function reportOptimized(ctx: Ctx, s: OptimizeSummary): void {
   });
 }
 
-async function optimiseConfig(): Promise<string | undefined> {
-  return (await findConfig())?.toString();
-}
-
 export const quantize: CommandFactory = (ctx) => async (arg?: unknown) => {
   const v: VersionRecord | undefined = await resolveVersion(ctx, arg, { title: 'Quantise which version?' });
   if (!v) return;
@@ -283,19 +279,18 @@ export const quantize: CommandFactory = (ctx) => async (arg?: unknown) => {
       description: 'half precision: 2× smaller weights, error ≤ half an ulp',
       dtype: 'float16' as const,
     },
-    ...(v.format === 'onnx'
-      ? []
-      : [
-          {
-            label: 'uint8',
-            description: 'affine per tensor: 4× smaller weights, error ≤ scale / 2',
-            dtype: 'uint8' as const,
-          },
-        ]),
+    {
+      label: 'uint8',
+      description:
+        v.format === 'onnx'
+          ? 'dynamic: MatMul/Gemm weights 4× smaller, inputs quantised at run time (MatMulInteger)'
+          : 'affine per tensor: 4× smaller weights, error ≤ scale / 2',
+      dtype: 'uint8' as const,
+    },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: `Quantise ${ref(v)} to…` });
   if (!picked) return;
-  const configUri = await optimiseConfig();
+  const configUri = await findConfigUri();
   const outcome = await runJob(ctx, `ModelOps: quantising ${ref(v)} to ${picked.dtype}`, (workDoneToken, token) =>
     ctx.request(
       optimize.quantize,
@@ -327,7 +322,7 @@ export const prune: CommandFactory = (ctx) => async (arg?: unknown) => {
     validateInput: epochsProblem,
   });
   if (epochs === undefined) return;
-  const configUri = await optimiseConfig();
+  const configUri = await findConfigUri();
   const outcome = await runJob(
     ctx,
     `ModelOps: pruning ${ref(v)} to sparsity ${Number(sparsity)}`,

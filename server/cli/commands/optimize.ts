@@ -30,7 +30,8 @@ next minor version with the parent as its lineage, gated by optimize.gates (defa
 accuracy, or r2, ">= parent - 0.005"). Exit 1 when a gate fails (the version stays registered).
 
   quantize  TF.js bundles: float16 or uint8 weights (TF.js-native quantised manifest);
-            ONNX versions: float16 weights (Cast after each initializer). uint8 is TF.js-only.
+            ONNX versions: float16 weights (Cast after each initializer) or dynamic uint8
+            (MatMul/Gemm weights as uint8, inputs quantised at run time, MatMulInteger).
   prune     TF.js only: magnitude pruning of dense kernels to --sparsity (0 < s < 1), with
             --epochs of fine-tuning on the training split (0: one-shot) under a polynomial
             (TF-MOT PolynomialDecay) or constant schedule; weights stored gzip-compressed.`;

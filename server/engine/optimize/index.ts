@@ -1,23 +1,22 @@
 /**
  * Optimised versions (issue 14): `quantizeVersion` (TF.js float16/uint8 weights, ONNX
- * weight-only float16) and `pruneVersion` (magnitude pruning of TF.js dense layers with
+ * weight-only float16 or dynamic uint8) and `pruneVersion` (magnitude pruning of TF.js dense layers with
  * fine-tuning). Each writes a child bundle, scores and measures it against its parent and
  * registers it as a gated minor version (register.ts). Both take a progress callback and an
  * AbortSignal, so the CLI and the editor drive them alike.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { loadConfig } from '../config';
 import { MANIFEST_JSON, WEIGHTS_GZ } from '../model/bundle';
 import type { ModelManifest } from '../model/types';
 import type { Registry } from '../registry/types';
-import { loadRuntime, ONNX_MODEL_FILE, type OnnxManifest } from '../runtime';
+import { loadRuntime } from '../runtime';
 import { pruneTfjsBundle, PRUNE_SCHEDULES, type PruneResult, type PruneSchedule } from './prune';
 import { parseDtype, quantizeTfjsBundle, type QuantizeDtype, type QuantizeTfjsResult } from './quantize';
-import { quantizeOnnxFloat16 } from './quantizeOnnx';
+import { quantizeOnnxBundle } from './quantizeOnnx';
 import { registerOptimized, type OptimizeProgress, type OptimizeResult } from './register';
 
 export * from './register';
@@ -29,7 +28,7 @@ export {
   type QuantizeDtype,
   type QuantizeTfjsResult,
 } from './quantize';
-export { quantizeOnnxFloat16 } from './quantizeOnnx';
+export { quantizeOnnxBundle, quantizeOnnxFloat16, quantizeOnnxUint8, type OnnxBundleDetails } from './quantizeOnnx';
 export {
   magnitudeMask,
   pruneTfjsBundle,
@@ -108,13 +107,6 @@ export async function quantizeVersion(options: QuantizeOptions): Promise<Optimiz
   const dtype = parseDtype(options.dtype);
   const { registry } = options;
   const parent = registry.getVersion(options.ref);
-  if (parent.format === 'onnx' && dtype === 'uint8') {
-    throw new ModelOpsError(
-      'optimize-unsupported',
-      `${parent.model}@${parent.version} is an ONNX version; uint8 is not available for ONNX here (dynamic int8 with MatMulInteger/DynamicQuantizeLinear is not written by this version of ModelOps).`,
-      'Quantise it with --dtype float16, or run onnxruntime.quantization.quantize_dynamic in Python and register that file.',
-    );
-  }
   const loaded = await loadConfig(options.configPath);
   return registerOptimized<QuantizeDetails>({
     registry,
@@ -128,7 +120,7 @@ export async function quantizeVersion(options: QuantizeOptions): Promise<Optimiz
     note: (d) =>
       `${dtype} quantisation of ${parent.version} (${d.format}, weights ${d.bytesBefore} → ${d.bytesAfter} bytes)`,
     async produce(parentDir, outDir) {
-      if (parent.format === 'onnx') return { details: await quantizeOnnxBundle(parentDir, outDir) };
+      if (parent.format === 'onnx') return quantizeOnnxBundle(parentDir, outDir, dtype);
       const r = await quantizeTfjsBundle(parentDir, outDir, dtype);
       return {
         details: { dtype, format: 'tfjs', weights: r.weights, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter },
@@ -202,27 +194,4 @@ export async function pruneVersion(options: PruneVersionOptions): Promise<Optimi
 async function ensureLoadable(dir: string): Promise<string[]> {
   (await loadRuntime(dir)).dispose();
   return existsSync(join(dir, WEIGHTS_GZ)) ? [`weights stored gzip-compressed (${WEIGHTS_GZ})`] : [];
-}
-
-/** Writes the float16 copy of an ONNX bundle: model.onnx rewritten, modelops.json's digest and operators updated. */
-async function quantizeOnnxBundle(parentDir: string, outDir: string): Promise<QuantizeDetails> {
-  const file = join(parentDir, ONNX_MODEL_FILE);
-  const bytes = await readFile(file);
-  const r = quantizeOnnxFloat16(bytes, file);
-  const manifest = JSON.parse(await readFile(join(parentDir, MANIFEST_JSON), 'utf8')) as OnnxManifest;
-  const updated: OnnxManifest = {
-    ...manifest,
-    graph: { ...manifest.graph, operators: [...new Set([...manifest.graph.operators, 'Cast'])].sort() },
-    modelDigest: createHash('sha256').update(r.bytes).digest('hex'),
-    createdAt: new Date().toISOString(),
-  };
-  await mkdir(outDir, { recursive: true });
-  for (const name of await readdir(parentDir)) {
-    if (name === ONNX_MODEL_FILE || name === MANIFEST_JSON) continue;
-    if ((await stat(join(parentDir, name))).isFile()) await copyFile(join(parentDir, name), join(outDir, name));
-  }
-  await writeFile(join(outDir, ONNX_MODEL_FILE), r.bytes);
-  await writeFile(join(outDir, MANIFEST_JSON), JSON.stringify(updated, null, 2));
-  const before = r.converted.reduce((a, w) => a + 4 * w.elements, 0);
-  return { dtype: 'float16', format: 'onnx', weights: r.converted, bytesBefore: before, bytesAfter: before / 2 };
 }

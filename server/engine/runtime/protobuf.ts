@@ -106,6 +106,20 @@ export class ProtoReader {
     return Buffer.from(this.buf.subarray(r.start, r.end)).toString('utf8');
   }
 
+  /** The float of a wire-5 field (fixed32, little-endian) whose whole range (tag included) is `whole`. */
+  floatAt(whole: ProtoRange): number {
+    if (whole.end - whole.start < 5) this.fail('a 32-bit field is cut short');
+    return Buffer.from(this.buf.subarray(whole.end - 4, whole.end)).readFloatLE(0);
+  }
+
+  /** The values of a packed repeated varint field (e.g. TensorProto.dims written packed). */
+  packedVarints(payload: ProtoRange): number[] {
+    const r = this.sub(payload);
+    const out: number[] = [];
+    while (!r.done()) out.push(r.int64());
+    return out;
+  }
+
   /** The varint value of a wire-0 field whose whole range (tag included) is `whole`. */
   varintAt(whole: ProtoRange): number {
     const r = this.sub(whole);

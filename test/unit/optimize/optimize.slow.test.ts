@@ -141,16 +141,23 @@ test('bad input: sparsity, dtype, schedule, ONNX pruning, ONNX uint8, a missing 
     pruneVersion({ registry, ref: onnxRef, configPath: onnxConfig, sparsity: 0.5 }),
     is('optimize-unsupported', /ONNX version; pruning is TensorFlow.js-only/),
   );
-  await assert.rejects(
-    quantizeVersion({ registry, ref: onnxRef, configPath: onnxConfig, dtype: 'uint8' }),
-    is('optimize-unsupported', /uint8 is not available for ONNX/),
-  );
 
   // ONNX float16 works end to end through the runtime layer.
   const q = await quantizeVersion({ registry, ref: onnxRef, configPath: onnxConfig, dtype: 'float16' });
   assert.equal(q.version.version, '1.1.0');
   assert.ok(Math.abs(q.child.metrics.accuracy - q.parent.metrics.accuracy) <= 0.005);
   assert.equal(q.gates.passed, true);
+
+  // ONNX dynamic uint8: a gated child whose graph multiplies in integers; the gate decides (on
+  // this small MLP quantising the input at run time can cost more than the default tolerance).
+  const q8 = await quantizeVersion({ registry, ref: onnxRef, configPath: onnxConfig, dtype: 'uint8' });
+  assert.equal(q8.version.version, '1.2.0');
+  assert.equal(q8.details.dtype, 'uint8');
+  assert.equal(q8.version.format, 'onnx');
+  const graph = readFileSync(join(await registry.artifactPath(`weather-onnx@1.2.0`), 'model.onnx'));
+  assert.ok(graph.includes(Buffer.from('MatMulInteger')) && graph.includes(Buffer.from('DynamicQuantizeLinear')));
+  assert.ok(Math.abs(q8.child.metrics.accuracy - q8.parent.metrics.accuracy) <= 0.05);
+  assert.equal(typeof q8.gates.passed, 'boolean');
 
   const pt = join(root, 'model.pt');
   writeFileSync(pt, 'not really torch');
