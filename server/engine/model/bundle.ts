@@ -8,7 +8,8 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ModelOpsError } from '../errors';
 import { inputWidth, transformRows, type TransformContext } from '../data/preprocess';
-import { ensureBackend, tf } from '../tfjs/backend';
+import type * as tf from '@tensorflow/tfjs';
+import { ensureBackend, tfjs } from '../tfjs/load';
 import type { FeatureTransform, ModelManifest, Prediction, Signature, Task } from './types';
 
 export const MODEL_JSON = 'model.json';
@@ -31,6 +32,7 @@ export interface LoadedModel {
 export function bundleSaveHandler(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
+      const tf = tfjs();
       if (!artifacts.modelTopology || artifacts.modelTopology instanceof ArrayBuffer) {
         throw new ModelOpsError(
           'bundle-write',
@@ -159,6 +161,7 @@ export async function loadModelBundle(dir: string): Promise<LoadedModel> {
   const weights = await readWeights(dir);
   const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights);
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
+  const tf = tfjs();
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }),
   );
@@ -195,6 +198,7 @@ export async function predictMatrix(
   const outShape = model.outputs[0].shape;
   const outWidth = (outShape[outShape.length - 1] as number | null) ?? 1;
   const outputs = new Float32Array(n * outWidth);
+  const tf = tfjs();
   for (let start = 0; start < n; start += PREDICT_BATCH) {
     const m = Math.min(PREDICT_BATCH, n - start);
     const y = tf.tidy(

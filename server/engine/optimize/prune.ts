@@ -21,7 +21,8 @@ import { encodeLabels, encodeRegressionTarget, transformRows } from '../data/pre
 import { seededPermutation } from '../data/split';
 import { loadTrainingData } from '../data/splits';
 import type { ModelManifest } from '../model/types';
-import { ensureBackend, tf } from '../tfjs/backend';
+import type * as tf from '@tensorflow/tfjs';
+import { ensureBackend, tfjs } from '../tfjs/load';
 import { dropoutSeeds } from '../training/loop';
 import { readTfjsFiles, writeTfjsFiles, type WeightSpec } from './tfjsFiles';
 
@@ -166,6 +167,7 @@ export async function pruneTfjsBundle(
   options: PruneOptions,
 ): Promise<PruneResult> {
   await ensureBackend();
+  const tf = tfjs();
   const files = await readTfjsFiles(srcDir);
   const quantised = files.specs.find((s) => s.quantization);
   if (quantised)
@@ -307,6 +309,7 @@ export async function pruneTfjsBundle(
 }
 
 async function saveWeights(model: tf.LayersModel): Promise<{ specs: WeightSpec[]; data: Uint8Array }> {
+  const tf = tfjs();
   let out: { specs: WeightSpec[]; data: Uint8Array } | null = null;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {

@@ -14,7 +14,8 @@
  */
 import { seededPermutation } from '../data/split';
 import { ModelOpsError } from '../errors';
-import { tf } from '../tfjs/backend';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs/load';
 import { buildModel, type LossName } from './model';
 import type { TrainJob } from './messages';
 
@@ -34,12 +35,18 @@ export interface LoopResult {
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
-/** The tfjs-layers loss functions that `compile({ loss: name })` looks up. */
-const LOSS_FNS: Record<LossName, LossFn> = {
-  categoricalCrossentropy: tf.metrics.categoricalCrossentropy,
-  binaryCrossentropy: tf.metrics.binaryCrossentropy,
-  meanSquaredError: tf.metrics.meanSquaredError,
-};
+/** The tfjs-layers loss function that `compile({ loss: name })` looks up. */
+function lossFnFor(name: LossName): LossFn {
+  const { metrics } = tfjs();
+  switch (name) {
+    case 'categoricalCrossentropy':
+      return metrics.categoricalCrossentropy;
+    case 'binaryCrossentropy':
+      return metrics.binaryCrossentropy;
+    case 'meanSquaredError':
+      return metrics.meanSquaredError;
+  }
+}
 
 /** Hand the event loop a turn this often, so in-process callers can flip a cancel flag. */
 const YIELD_EVERY_MS = 100;
@@ -104,8 +111,9 @@ function higherIsBetter(metric: string): boolean {
 }
 
 export async function runTraining(job: TrainJob, hooks: LoopHooks): Promise<LoopResult> {
+  const tf = tfjs();
   const { model, loss } = buildModel(job.network);
-  const lossFn = LOSS_FNS[loss];
+  const lossFn = lossFnFor(loss);
   // compile() gives one metric ('accuracy' → acc, or mae); names are ['loss', <metric>].
   const metricFns = model.metricsTensors.map(([fn]) => fn as LossFn);
   const metricNames = model.metricsNames.slice(1, 1 + metricFns.length);

@@ -1,6 +1,6 @@
 /** Messages between the trainer (sidecar/CLI main thread) and the training worker thread. */
 import type { EarlyStoppingConfig } from '../config/types';
-import type { BackendChoice, BackendInfo } from '../tfjs/backend';
+import type { BackendChoice, BackendInfo } from '../tfjs/load';
 import type { NetworkSpec } from './model';
 
 export interface WorkerInit {

@@ -10,7 +10,8 @@
  */
 import { ModelOpsError } from '../errors';
 import type { LayerConfig, Optimizer, Task } from '../config/types';
-import { tf } from '../tfjs/backend';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs/load';
 
 export interface NetworkSpec {
   task: Task;
@@ -88,6 +89,7 @@ export function lossFor(spec: Pick<NetworkSpec, 'task' | 'classes' | 'layers'>):
 
 /** The TF.js optimiser the config names, at learning rate `lr`. */
 export function optimizerFor(name: Optimizer, lr: number): tf.Optimizer {
+  const tf = tfjs();
   switch (name) {
     case 'adam':
       return tf.train.adam(lr);
@@ -102,6 +104,7 @@ export function optimizerFor(name: Optimizer, lr: number): tf.Optimizer {
 
 export function buildModel(spec: NetworkSpec): { model: tf.Sequential; loss: LossName } {
   const loss = lossFor(spec);
+  const tf = tfjs();
   const model = tf.sequential();
   spec.layers.forEach((layer, i) => {
     const first = i === 0 ? { inputShape: [spec.inputWidth] } : {};

@@ -41,7 +41,7 @@ import {
   writeManifest,
 } from '../model/bundle';
 import type { FeatureTransform, ModelManifest } from '../model/types';
-import { parseBackendChoice, type BackendChoice, type BackendInfo } from '../tfjs/backend';
+import { parseBackendChoice, type BackendChoice, type BackendInfo } from '../tfjs/load';
 import { classWeights, defaultLayers, lossFor, type NetworkSpec } from './model';
 import type { TrainJob, WorkerInit, WorkerMessage } from './messages';
 import { abortOutcome, runExternalTrainer } from './external';

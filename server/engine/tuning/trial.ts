@@ -12,7 +12,7 @@ import type { LoadedConfig } from '../config/types';
 import { loadTrainingData } from '../data/splits';
 import { describeError, ModelOpsError } from '../errors';
 import type { Registry } from '../registry/types';
-import { parseBackendChoice } from '../tfjs/backend';
+import { parseBackendChoice } from '../tfjs/load';
 import {
   encodeSplit,
   fitPreprocessing,

@@ -5,7 +5,7 @@ import { training as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
 import { train } from '../../engine/training/trainer';
 import { evaluateVersion } from '../../engine/evaluation/evaluate';
-import { ensureBackend, isDeterministic, parseBackendChoice } from '../../engine/tfjs/backend';
+import { ensureBackend, isDeterministic, parseBackendChoice } from '../../engine/tfjs/load';
 
 export function registerTraining(ctx: ServerContext): void {
   let running: string | null = null;

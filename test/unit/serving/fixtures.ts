@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBundle, makeSignature } from '../../../server/engine/model/bundle';
-import { ensureBackend, tf } from '../../../server/engine/tfjs/backend';
+import type * as tf from '@tensorflow/tfjs';
+import { ensureBackend, tfjs } from '../../../server/engine/tfjs/load';
 import { buildProfile } from '../../../server/engine/data/profile';
 import type { FeatureTransform, ModelManifest } from '../../../server/engine/model/types';
 
@@ -35,6 +36,7 @@ export function makeRows(n: number, seed = 7, shift = 0): Array<{ temp_max: numb
 /** Writes a bundle whose weights depend on `seed`, so two seeds give two different versions. */
 export async function makeBundle(dir: string, seed = 1): Promise<ModelManifest> {
   await ensureBackend();
+  const tf = tfjs();
   const model = tf.sequential();
   model.add(
     tf.layers.dense({
