@@ -14,7 +14,7 @@
 import { ModelOpsError } from '../errors';
 import type { Task } from '../model/types';
 import { parseDerived } from '../runtime/derive';
-import type { BatchResult, ModelRuntime } from '../runtime/types';
+import type { BatchOptions, BatchResult, ModelRuntime } from '../runtime/types';
 import type { TransformContext } from '../data/preprocess';
 import type { Prediction } from '../model/types';
 
@@ -26,8 +26,12 @@ export interface RuntimeLike {
   labels?: readonly string[];
   predict(rows: RawRow[]): Promise<Prediction[]>;
   encode?(rows: ReadonlyArray<RawRow>, ctx?: TransformContext): Float32Array;
-  predictBatch?(x: Float32Array, n: number): Promise<BatchResult>;
+  /** Called with `{ bulk: true }`: a TF.js runtime may run its verified compiled pass (runtime/tfjs.ts). */
+  predictBatch?(x: Float32Array, n: number, options?: BatchOptions): Promise<BatchResult>;
 }
+
+/** Explanations evaluate millions of hybrid rows: bulk work, for every call, so f is one function throughout. */
+const BULK: BatchOptions = { bulk: true };
 
 export interface ExplainModel {
   task: Task;
@@ -83,7 +87,7 @@ export function explainModelOf(
         'The model has no numeric batch path.',
         'Explain it through its raw rows.',
       );
-    return toScores(await predictBatch.call(rt, x, n), n);
+    return toScores(await predictBatch.call(rt, x, n, BULK), n);
   };
   const runRows = async (rows: RawRow[]): Promise<Float64Array> => {
     if (numeric) return runEncoded(encode.call(rt, rows, { source: 'explanation' }), rows.length);
@@ -114,7 +118,7 @@ export function explainModelOf(
   };
   if (numeric && rt.task === 'classification') {
     m.classesEncoded = async (x, n) => {
-      const r = await predictBatch.call(rt, x, n);
+      const r = await predictBatch.call(rt, x, n, BULK);
       if (r.labels) return r.labels;
       const s = toScores(r, n);
       const cls = new Int32Array(n);

@@ -84,7 +84,7 @@ export interface ModelRuntime {
    */
   encode?(rows: ReadonlyArray<Record<string, unknown>>, ctx?: TransformContext): Float32Array;
   /** The fast path: scores for an encoded matrix of `n` rows. Absent with `encode`. */
-  predictBatch?(x: Float32Array, n: number): Promise<BatchResult>;
+  predictBatch?(x: Float32Array, n: number, options?: BatchOptions): Promise<BatchResult>;
   /** Predictions from `predictBatch` scores. */
   decode(result: BatchResult, n: number): Prediction[];
   dispose(): void;
@@ -177,4 +177,14 @@ export interface OnnxBundleSpec {
 export interface RuntimeOptions {
   /** ONNX Runtime intra-op threads (default 1: see docs/benchmarks.md). */
   threads?: number;
+}
+
+/** How a caller runs a numeric batch. */
+export interface BatchOptions {
+  /**
+   * Many rows of bulk work (explanations): a TF.js runtime may use its compiled forward pass, once
+   * verified against TF.js for the loaded model (runtime/tfjs.ts). Serving and evaluation leave it
+   * unset, so what they report is TF.js's own output.
+   */
+  bulk?: boolean;
 }

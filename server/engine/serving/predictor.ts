@@ -24,7 +24,7 @@ export function predictorOf(runtime: ModelRuntime): Predictor {
   const { encode, predictBatch } = runtime;
   if (encode && predictBatch) {
     p.encode = (rows, ctx) => encode.call(runtime, rows, ctx);
-    p.predictBatch = (x, n) => predictBatch.call(runtime, x, n);
+    p.predictBatch = (x, n, options) => predictBatch.call(runtime, x, n, options);
   }
   return p;
 }

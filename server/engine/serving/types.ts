@@ -1,6 +1,6 @@
 /** Shapes shared by the model server, its clients (deploy) and monitoring. */
 import type { Prediction, ReferenceProfile, Task } from '../model/types';
-import type { BatchResult, RuntimeSignature } from '../runtime/types';
+import type { BatchOptions, BatchResult, RuntimeSignature } from '../runtime/types';
 import type { TransformContext } from '../data/preprocess';
 
 /** One raw input column a request carries, in input order. */
@@ -41,7 +41,8 @@ export interface Predictor {
    * on arrival and runs the merged matrices of a batch in one call.
    */
   encode?(rows: ReadonlyArray<Record<string, unknown>>, ctx?: TransformContext): Float32Array;
-  predictBatch?(x: Float32Array, n: number): Promise<BatchResult>;
+  /** `options.bulk`: the explain route's many hybrid rows (runtime/types.ts BatchOptions). */
+  predictBatch?(x: Float32Array, n: number, options?: BatchOptions): Promise<BatchResult>;
   decode?(result: BatchResult, n: number): Prediction[];
 }
 

@@ -16,6 +16,7 @@ import {
   type ShapResult,
 } from '../../../server/engine/explain';
 import type { BatchResult } from '../../../server/engine/runtime/types';
+import { loadTfjsRuntime, type TfjsRuntime } from '../../../server/engine/runtime/tfjs';
 import { makeBundle, makeRows, tempDir } from '../serving/fixtures';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -331,3 +332,51 @@ test('a TF.js bundle with a one-hot column: additive per class, the categorical 
     cleanup();
   }
 });
+
+test('a TF.js version explained through the compiled pass gives the values TF.js gives', async () => {
+  const { dir, cleanup } = tempDir('explain-compiled');
+  try {
+    await makeBundle(dir, 5);
+    const fast = await loadTfjsRuntime(dir);
+    const slow = await loadTfjsRuntime(dir, { compiled: false });
+    try {
+      const rows = makeRows(60, 9);
+      const xs = rows.slice(0, 12);
+      const bg = rows.slice(20);
+      const a = await shapValues(explainRuntime(fast), xs, bg, { method: 'exact' });
+      const b = await shapValues(explainRuntime(slow), xs, bg, { method: 'exact' });
+      assert.equal(fast.forwardPath.path, 'compiled', fast.forwardPath.reason);
+      assert.equal(slow.forwardPath.path, 'tfjs');
+      assertAdditive(a);
+      assertAdditive(b);
+      a.base.forEach((v, c) => assert.ok(Math.abs(v - b.base[c]) < 1e-6));
+      let moved = 0;
+      a.rows.forEach((row, j) => {
+        row.output.forEach((v, c) => assert.ok(Math.abs(v - b.rows[j].output[c]) < 1e-6));
+        row.values.forEach((v, i) =>
+          v.forEach((phi, c) => {
+            moved = Math.max(moved, Math.abs(phi));
+            assert.ok(Math.abs(phi - b.rows[j].values[i][c]) < 1e-6, `row ${j} feature ${i} class ${c}`);
+          }),
+        );
+      });
+      assert.ok(moved > 0.01, 'the values are not all zero');
+      const sa = await permutationMeans(fast, rows);
+      const sb = await permutationMeans(slow, rows);
+      assert.deepEqual(sa, sb);
+    } finally {
+      fast.dispose();
+      slow.dispose();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+/** Permutation importance (accuracy against the model's own labels), seeded: the same on both passes. */
+async function permutationMeans(rt: TfjsRuntime, rows: RawRow[]): Promise<number[]> {
+  const model = explainRuntime(rt);
+  const truth = await model.classesEncoded!(model.encode!(rows), rows.length);
+  const p = await permutationImportance(model, rows, truth, { repeats: 3, seed: 2 });
+  return p.features.map((f) => f.mean);
+}
