@@ -2,14 +2,17 @@
  * Hyperparameter search on the sample workspace (Seattle weather): over several seeds with the
  * same trial budget, TPE's best validation accuracy against random search's, and the epochs the
  * median pruner saves (TPE with and without it) at the best result each reaches. Real training
- * in worker threads, `parallel` at a time; everything in one temporary registry.
+ * in worker threads, `parallel` at a time; everything in one temporary registry. The pruner has
+ * the config's defaults (tune.pruner in the schema) unless --warmup / --startup are given.
  *
  *   npx tsx bench/tuning/run.ts [--quick] [--seeds 5] [--trials 30] [--epochs 10] [--parallel 2]
+ *                               [--warmup <epochs>] [--startup <trials>]
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/engine/config';
+import { configSchema, withDefaults } from '../../server/engine/config/schema';
 import type { TuneConfig } from '../../server/engine/config/types';
 import { openRegistry } from '../../server/engine/registry';
 import { resolvedTune } from '../../server/engine/tuning/space';
@@ -25,6 +28,13 @@ const SEEDS = arg('seeds', QUICK ? 2 : 5);
 const TRIALS = arg('trials', QUICK ? 6 : 30);
 const EPOCHS = arg('epochs', QUICK ? 4 : 10);
 const PARALLEL = arg('parallel', 2);
+const DEFAULT_PRUNER = (
+  withDefaults(configSchema, { tune: { space: {}, budget: { trials: 1 } } }, 'classification') as {
+    tune: TuneConfig;
+  }
+).tune.pruner;
+const WARMUP = arg('warmup', DEFAULT_PRUNER.warmupEpochs);
+const STARTUP = arg('startup', DEFAULT_PRUNER.minTrials);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-tune-'));
@@ -44,7 +54,7 @@ async function main(): Promise<void> {
         batchSize: { type: 'choice', values: [16, 32, 64, 128] },
       },
       sampler: 'tpe',
-      pruner: { type: 'none', warmupEpochs: 2, minTrials: 5 },
+      pruner: { type: 'none', warmupEpochs: WARMUP, minTrials: STARTUP },
       budget: { trials: TRIALS },
       objective: { metric: 'val_accuracy' },
       seed: 0,
@@ -64,7 +74,7 @@ async function main(): Promise<void> {
       };
     };
     console.log(
-      `tuning bench: ${SEEDS} seeds × ${TRIALS} trials × ≤${EPOCHS} epochs, parallel ${PARALLEL}, objective val_accuracy (sample data)`,
+      `tuning bench: ${SEEDS} seeds × ${TRIALS} trials × ≤${EPOCHS} epochs, parallel ${PARALLEL}, objective val_accuracy (sample data); median pruner warm-up ${WARMUP} epochs, ${STARTUP} startup trials`,
     );
     const rows: Array<{
       seed: number;
@@ -79,7 +89,7 @@ async function main(): Promise<void> {
     for (let s = 1; s <= SEEDS; s++) {
       const random = await arm({ sampler: 'random' }, s);
       const tpe = await arm({}, s);
-      const pruned = await arm({ pruner: { type: 'median', warmupEpochs: 2, minTrials: 5 } }, s);
+      const pruned = await arm({ pruner: { type: 'median', warmupEpochs: WARMUP, minTrials: STARTUP } }, s);
       rows.push({
         seed: s,
         random: random.best,

@@ -446,16 +446,16 @@ const tuneBlock: ObjectSchema = {
     ),
     pruner: {
       kind: 'object',
-      doc: "Stops unpromising trials early. `median` (Optuna's MedianPruner): after `warmupEpochs`, once `minTrials` trials have completed, a trial whose best objective so far is worse than the median of the completed trials at the same epoch is pruned.",
-      example: 'pruner: { type: median, warmupEpochs: 3, minTrials: 5 }',
+      doc: "Stops unpromising trials early. `median` (Optuna's MedianPruner, with its defaults): once `minTrials` trials have completed, from the epoch after `warmupEpochs`, a trial whose best objective so far is worse than the median of the completed trials' values at the same epoch is pruned.",
+      example: 'pruner: { type: median, warmupEpochs: 0, minTrials: 5 }',
       always: true,
       properties: {
         type: str('`median` or `none`.', 'type: median', { enum: ['median', 'none'], default: 'median' }),
         warmupEpochs: num(
           'integer',
-          'Epochs a trial always runs before it can be pruned (Optuna n_warmup_steps).',
-          'warmupEpochs: 3',
-          { minimum: 0, default: 3 },
+          'Epochs a trial always runs before it can be pruned (Optuna n_warmup_steps); 0: it can be pruned after its first epoch.',
+          'warmupEpochs: 2',
+          { minimum: 0, default: 0 },
         ),
         minTrials: num(
           'integer',

@@ -29,7 +29,8 @@ test('a good tune block has no errors and gets its defaults (objective from the 
   const t = a.config?.tune;
   assert.ok(t);
   assert.equal(t.objective.metric, 'val_accuracy');
-  assert.deepEqual(t.pruner, { type: 'median', warmupEpochs: 3, minTrials: 5 });
+  // Optuna's MedianPruner defaults: n_warmup_steps 0, n_startup_trials 5
+  assert.deepEqual(t.pruner, { type: 'median', warmupEpochs: 0, minTrials: 5 });
   assert.equal(t.seed, 42);
   assert.equal(t.parallel, undefined);
   assert.deepEqual(t.tpe, { startupTrials: 10, candidates: 24 });

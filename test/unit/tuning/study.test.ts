@@ -210,6 +210,39 @@ test('median pruning stops bad trials early and records their curves', async () 
   }
 });
 
+test('the median is over completed trials only, as Optuna: a pruned curve does not lower it', async () => {
+  const a = workspace();
+  try {
+    // trial 0 completes at 0.5; trial 1 (0.1) is pruned at epoch 1; trial 2 (0.3) is then compared
+    // with 0.5 alone and pruned (with the pruned 0.1 counted the median would be 0.3: not pruned)
+    const values = [0.5, 0.1, 0.3];
+    const r = await runStudy({
+      store: a.store,
+      settings: settings({
+        sampler: 'random',
+        pruner: { type: 'median', warmupEpochs: 0, minTrials: 1 },
+        budget: { trials: 3 },
+        objective: { metric: 'val_accuracy', direction: 'maximize' },
+      }),
+      trial: async (ctx) => {
+        const v = values[ctx.number];
+        for (let e = 1; e <= 3; e++) if (ctx.report(e, { val_accuracy: v })) return { epochs: e, value: v };
+        return { epochs: 3, value: v };
+      },
+    });
+    assert.deepEqual(
+      r.trials.map((t) => [t.status, t.epochs]),
+      [
+        ['completed', 3],
+        ['pruned', 1],
+        ['pruned', 1],
+      ],
+    );
+  } finally {
+    a.done();
+  }
+});
+
 test('grid: a study ends when the grid is exhausted, before the trial budget', async () => {
   const a = workspace();
   try {
