@@ -3,6 +3,7 @@
 //   server.js     the sidecar language server
 //   cli.js        the `modelops` command line
 //   trainWorker.js the training worker thread started by the engine
+//   liveWorker.js  the model server's live monitoring thread
 //   webview.js    the browser bundle for chart panels and HTML reports
 // Native and wasm-carrying packages stay external and ship in node_modules (see docs/packaging.md).
 import * as esbuild from 'esbuild';
@@ -36,6 +37,7 @@ const nodeEntries = [
   { in: 'server/lsp/main.ts', out: 'server' },
   { in: 'server/cli/main.ts', out: 'cli' },
   { in: 'server/engine/training/worker.ts', out: 'trainWorker' },
+  { in: 'server/engine/serving/liveWorker.ts', out: 'liveWorker' },
   { in: 'server/demo/main.ts', out: 'demo' },
 ].filter((e) => existsSync(e.in));
 

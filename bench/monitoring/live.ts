@@ -68,7 +68,7 @@ const requests = rows.map((r, i) => {
 });
 
 function run(test: 'auto' | 'psi', n: number, probabilities = true): { us: number; windows: number } {
-  const hub = new LiveMonitorHub({ heartbeatMs: 3_600_000 });
+  const hub = new LiveMonitorHub({ heartbeatMs: 3_600_000, thread: 'inline' });
   hub.configure('weather', { window: 100, drift: { test: test } });
   let windows = 0;
   hub.on('event', (e: { event: string }) => {

@@ -6,28 +6,34 @@
  *    bounded backlog for Last-Event-ID resume and heartbeat comments),
  *  - kept as Prometheus gauges and counters on `/metrics`,
  *  - emitted in-process as `'event'` (for an engine caller that hosts the server itself).
- * Requests are recorded in batches: `observe` queues the request and the queue is drained once
- * per turn of the event loop (setImmediate), or at once when it holds MAX_QUEUED. Running the same
- * code over many requests in a row keeps it hot, and window scoring leaves the request path.
- * Everything that reads or changes the windows (feedback, the timer, settings, the routes) drains
- * the queue first, so the order of requests and feedback is kept.
+ * The windows are scored off the request thread: answered requests are packed into compact
+ * batches (liveScorer.ts), handed over every HAND_OVER_MS (or at once when
+ * HAND_OVER_REQUESTS wait), and scored by a LiveScorer in a worker thread (liveWorker.ts) whose events
+ * come back here. Feedback, settings and the timer go the same way after the batch, so requests
+ * and their feedback keep their order; `settled()` waits until the scorer has seen everything
+ * sent so far (the monitor routes and /metrics ask it first). `thread: 'inline'` runs the scorer
+ * in this thread, synchronously (tests, in-process benchmarks); it is also the fallback when the
+ * worker cannot start or fails.
  * See docs/monitoring.md. Memory is bounded: the accumulators' fixed buffers, BACKLOG events per
- * model, at most `maxSubscribers` streams whose unsent bytes are capped, MAX_QUEUED requests.
+ * model, at most `maxSubscribers` streams whose unsent bytes are capped, HAND_OVER_REQUESTS packed requests.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Worker } from 'node:worker_threads';
 import type { Prediction } from '../model/types';
 import {
   DEFAULT_LIVE_CONFIG,
   liveConfig,
-  WindowAccumulator,
   type LiveEvent,
   type LiveModel,
   type LiveMonitorConfig,
   type LiveWindow,
   type RetainedSizes,
 } from '../monitoring/live/window';
+import { workerEntry } from '../threads';
+import { LiveScorer, ObservationPacker, type FromScorer, type ToScorer } from './liveScorer';
 
 export interface LiveMonitorOptions {
   /** Events kept per model for resume (default 256). */
@@ -40,6 +46,8 @@ export interface LiveMonitorOptions {
   maxPendingBytes?: number;
   /** Settings every model starts with (default DEFAULT_LIVE_CONFIG). */
   defaults?: LiveMonitorConfig;
+  /** Where windows are scored: a worker thread (default) or this thread, synchronously. */
+  thread?: 'worker' | 'inline';
 }
 
 /** One event as it leaves the server: id `<boot>:<seq>`, kind and data. */
@@ -50,20 +58,13 @@ export interface LiveStreamEvent {
   data: LiveEvent['data'];
 }
 
-/** An answered request waiting in the queue. */
-interface Observation {
-  model: string;
-  version: string;
-  m: LiveModel;
-  id: string;
-  columns: Record<string, readonly unknown[]>;
-  preds: readonly Prediction[];
-  latencyMs: number;
-  timeMs: number;
-}
-
-/** Requests queued at most before the queue is drained on the spot. */
-const MAX_QUEUED = 1024;
+/**
+ * Packed requests are handed to the scorer in batches of up to HAND_OVER_REQUESTS, or
+ * HAND_OVER_MS after the first of a batch: handing over costs about the same for one request
+ * as for hundreds, and a window (100 requests by default) is scored a few milliseconds later.
+ */
+const HAND_OVER_REQUESTS = 256;
+const HAND_OVER_MS = 20;
 
 interface Stored {
   seq: number;
@@ -72,7 +73,6 @@ interface Stored {
 }
 
 interface ModelState {
-  acc: WindowAccumulator;
   config: LiveMonitorConfig;
   seq: number;
   backlog: Stored[];
@@ -97,15 +97,23 @@ export class LiveMonitorHub extends EventEmitter {
   private readonly maxPendingBytes: number;
   private readonly defaults: LiveMonitorConfig;
   private lastBeat = Date.now();
-  /** Time this thread spent monitoring (recording requests and feedback, window scoring), for /metrics. */
+  private readonly heartbeatMs: number;
+  /** Time the request thread spent on monitoring (packing, handing over, publishing events), for /metrics. */
   private busyMs = 0;
-  private queue: Observation[] = [];
-  private drainScheduled = false;
-  private readonly drainSoon = (): void => {
-    this.drainScheduled = false;
+  /** Time the scorer spent (its own thread, or this one inline), as it last reported it. */
+  private scorerBusyMs = 0;
+  private worker: Worker | null = null;
+  private inline: LiveScorer | null = null;
+  private packer: ObservationPacker;
+  private handOverTimer: NodeJS.Timeout | null = null;
+  private readonly handOverSoon = (): void => {
+    this.handOverTimer = null;
     this.drain();
   };
-  private readonly heartbeatMs: number;
+  private syncSeq = 0;
+  private syncs = new Map<number, () => void>();
+  private retainedSizes: Record<string, RetainedSizes> = {};
+  private closed = false;
 
   constructor(options: LiveMonitorOptions = {}) {
     super();
@@ -114,31 +122,81 @@ export class LiveMonitorHub extends EventEmitter {
     this.heartbeatMs = Math.max(100, options.heartbeatMs ?? 15_000);
     this.maxPendingBytes = options.maxPendingBytes ?? 1024 * 1024;
     this.defaults = options.defaults ?? DEFAULT_LIVE_CONFIG;
+    this.packer = new ObservationPacker((m) => this.send(m));
+    if (options.thread === 'inline') this.useInline();
+    else this.startWorker();
     this.timer = setInterval(() => this.tick(), Math.min(1000, this.heartbeatMs));
     this.timer.unref();
+  }
+
+  private startWorker(): void {
+    const entry = workerEntry(__filename, 'liveWorker.js', 'liveWorker.ts');
+    if (!existsSync(entry.file)) {
+      this.useInline(`the live monitor worker ${entry.file} is missing`);
+      return;
+    }
+    const worker = entry.bootstrap ? new Worker(entry.bootstrap, { eval: true }) : new Worker(entry.file);
+    worker.unref();
+    worker.on('message', (m: FromScorer) => this.receive(m));
+    worker.on('error', (e) => this.useInline(`the live monitor worker failed: ${e.message}`));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.useInline(`the live monitor worker exited (code ${code})`);
+    });
+    this.worker = worker;
+  }
+
+  /**
+   * Scores in this thread from now on. After a failed worker the windows start over: the new
+   * scorer gets every model's settings, and the packer starts a new batch (its models are sent again).
+   */
+  private useInline(reason?: string): void {
+    if (this.closed) return;
+    if (reason) process.stderr.write(`modelops serve: ${reason}; scoring live windows on the request thread\n`);
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) void worker.terminate();
+    this.inline = new LiveScorer((m) => this.receive(m));
+    this.packer = new ObservationPacker((m) => this.send(m));
+    for (const [model, s] of this.models) this.inline.handle({ type: 'configure', model, config: s.config });
+    // Whoever waits for the old worker is let go: what it had is gone.
+    for (const done of this.syncs.values()) done();
+    this.syncs.clear();
+  }
+
+  private send(m: ToScorer): void {
+    if (this.inline) this.inline.handle(m);
+    else if (!this.worker)
+      return; // closed
+    else if (m.type === 'observe') this.worker!.postMessage(m, [m.numbers.buffer as ArrayBuffer]);
+    else this.worker!.postMessage(m);
+  }
+
+  private receive(m: FromScorer): void {
+    const t0 = performance.now();
+    this.scorerBusyMs = m.busyMs;
+    if (m.type === 'event') {
+      const s = this.models.get(m.model);
+      if (s) this.publish(m.model, s, m.event);
+    } else {
+      this.retainedSizes = m.retained;
+      this.syncs.get(m.seq)?.();
+      this.syncs.delete(m.seq);
+    }
+    this.busyMs += performance.now() - t0;
   }
 
   private state(model: string): ModelState {
     let s = this.models.get(model);
     if (!s) {
-      const config = this.defaults;
-      s = {
-        acc: null as unknown as WindowAccumulator,
-        config,
-        seq: 0,
-        backlog: [],
-        gauges: new Map(),
-        violations: new Map(),
-        windows: new Map(),
-      };
-      const st = s;
-      st.acc = new WindowAccumulator(model, config, (e) => this.publish(model, st, e));
+      s = { config: this.defaults, seq: 0, backlog: [], gauges: new Map(), violations: new Map(), windows: new Map() };
       this.models.set(model, s);
+      this.handOver();
+      this.send({ type: 'configure', model, config: s.config });
     }
     return s;
   }
 
-  /** One answered request (called after the response is sent): queued, recorded with the next batch. */
+  /** One answered request (called after the response is sent): packed, handed to the scorer with the next batch. */
   observe(
     model: string,
     version: string,
@@ -148,50 +206,57 @@ export class LiveMonitorHub extends EventEmitter {
     preds: readonly Prediction[],
     latencyMs: number,
   ): void {
-    this.queue.push({ model, version, m, id, columns, preds, latencyMs, timeMs: Date.now() });
-    if (this.queue.length >= MAX_QUEUED) this.drain();
-    else if (!this.drainScheduled) {
-      this.drainScheduled = true;
-      setImmediate(this.drainSoon);
-    }
-  }
-
-  /** Records every queued request, in order (windows that fill are scored and published). */
-  drain(): void {
-    if (this.queue.length === 0) return;
     const t0 = performance.now();
-    const queue = this.queue;
-    this.queue = [];
-    for (const o of queue) {
-      const { preds } = o;
-      const predicted = new Array<string | number>(preds.length);
-      // Class probabilities (in m.labels order) feed the window's CBPE estimate.
-      let probs: Array<number[] | undefined> | null = null;
-      for (let i = 0; i < preds.length; i++) {
-        predicted[i] = preds[i].value as string | number;
-        const p = preds[i].probabilities;
-        if (p) (probs ??= new Array<number[] | undefined>(preds.length))[i] = p;
-      }
-      this.state(o.model).acc.observe(o.version, o.m, o.id, o.columns, predicted, o.latencyMs, o.timeMs, probs);
+    this.state(model);
+    this.packer.add(model, version, m, id, columns, preds, latencyMs, Date.now());
+    if (this.packer.size >= HAND_OVER_REQUESTS) this.handOver();
+    else if (!this.handOverTimer) {
+      this.handOverTimer = setTimeout(this.handOverSoon, HAND_OVER_MS);
+      this.handOverTimer.unref();
     }
     this.busyMs += performance.now() - t0;
+  }
+
+  /** Hands the packed requests to the scorer now (inline: they are scored before this returns). */
+  drain(): void {
+    const t0 = performance.now();
+    this.handOver();
+    this.busyMs += performance.now() - t0;
+  }
+
+  private handOver(): void {
+    if (this.handOverTimer) {
+      clearTimeout(this.handOverTimer);
+      this.handOverTimer = null;
+    }
+    const batch = this.packer.take();
+    if (batch) this.send(batch);
+  }
+
+  /** Resolves once the scorer has recorded everything handed to it so far and its events are published. */
+  settled(): Promise<void> {
+    this.drain();
+    if (this.inline || !this.worker) return Promise.resolve();
+    const seq = ++this.syncSeq;
+    return new Promise((resolve) => {
+      this.syncs.set(seq, resolve);
+      this.send({ type: 'sync', seq });
+    });
   }
 
   feedback(model: string, id: string, labels: ReadonlyArray<string | number>): void {
-    this.drain();
-    const t0 = performance.now();
-    this.models.get(model)?.acc.feedback(id, labels);
-    this.busyMs += performance.now() - t0;
+    if (!this.models.has(model)) return;
+    this.handOver();
+    this.send({ type: 'feedback', model, id, labels: [...labels] });
   }
 
   /** Replaces a model's settings (partial input completes the current ones); its windows start over. */
   configure(model: string, input: unknown): LiveMonitorConfig {
-    this.drain();
     const s = this.state(model);
     const config = liveConfig(input, s.config);
-    s.acc.flush();
     s.config = config;
-    s.acc = new WindowAccumulator(model, config, (e) => this.publish(model, s, e));
+    this.handOver();
+    this.send({ type: 'configure', model, config });
     return config;
   }
 
@@ -199,14 +264,13 @@ export class LiveMonitorHub extends EventEmitter {
     return this.models.get(model)?.config ?? this.defaults;
   }
 
+  /** What the model's windows hold, as of the last `settled()`. */
   retained(model: string): RetainedSizes | null {
-    this.drain();
-    return this.models.get(model)?.acc.retained() ?? null;
+    return this.retainedSizes[model] ?? null;
   }
 
-  /** Recent events of a model (oldest first), for `GET /v2/models/{m}/monitor`. */
+  /** Recent events of a model (oldest first), for `GET /v2/models/{m}/monitor` (after `settled()`). */
   recent(model: string, limit = 50): LiveStreamEvent[] {
-    this.drain();
     const s = this.models.get(model);
     if (!s) return [];
     return s.backlog
@@ -288,11 +352,11 @@ export class LiveMonitorHub extends EventEmitter {
   }
 
   private tick(): void {
-    this.drain();
-    const t0 = performance.now();
     const now = Date.now();
-    for (const s of this.models.values()) s.acc.tick(now);
-    this.busyMs += performance.now() - t0;
+    if (this.models.size > 0) {
+      this.drain();
+      this.send({ type: 'tick', now });
+    }
     if (now - this.lastBeat >= this.heartbeatMs) {
       this.lastBeat = now;
       const beat = `: heartbeat ${new Date(now).toISOString()}\n\n`;
@@ -300,9 +364,8 @@ export class LiveMonitorHub extends EventEmitter {
     }
   }
 
-  /** Prometheus lines (docs/monitoring.md lists them). */
+  /** Prometheus lines (docs/monitoring.md lists them), as of the last `settled()`. */
   metricLines(): string[] {
-    this.drain();
     const out: string[] = [];
     const all = [...this.models.entries()];
     const lbl = (model: string, version: string) => `model="${esc(model)}",version="${esc(version)}"`;
@@ -358,20 +421,31 @@ export class LiveMonitorHub extends EventEmitter {
     for (const [model, s] of all)
       for (const [version, n] of s.windows) out.push(`modelops_monitor_windows_total{${lbl(model, version)}} ${n}`);
     out.push(
-      '# HELP modelops_monitor_seconds_total Time the model server spent in live monitoring (recording requests and feedback, scoring windows); its share of process CPU is what monitoring costs.',
+      '# HELP modelops_monitor_seconds_total Time the request thread spent on live monitoring (packing requests, handing them over, publishing events): what monitoring takes from serving.',
     );
     out.push('# TYPE modelops_monitor_seconds_total counter');
     out.push(`modelops_monitor_seconds_total ${num(this.busyMs / 1000)}`);
+    out.push(
+      '# HELP modelops_monitor_scorer_seconds_total Time spent scoring live windows (the monitor worker thread, or the request thread when it scores inline).',
+    );
+    out.push('# TYPE modelops_monitor_scorer_seconds_total counter');
+    out.push(`modelops_monitor_scorer_seconds_total ${num(this.scorerBusyMs / 1000)}`);
     out.push('# HELP modelops_monitor_subscribers Open monitor event streams.');
     out.push('# TYPE modelops_monitor_subscribers gauge');
     out.push(`modelops_monitor_subscribers ${this.subscribers.size}`);
     return out;
   }
 
-  /** Ends every stream (server shutdown). */
+  /** Ends every stream and the scorer (server shutdown). */
   close(): void {
+    this.closed = true;
     this.drain();
     clearInterval(this.timer);
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) void worker.terminate();
+    for (const done of this.syncs.values()) done();
+    this.syncs.clear();
     for (const sub of this.subscribers) sub.res.end();
     this.subscribers.clear();
   }

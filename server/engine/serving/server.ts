@@ -548,7 +548,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         method: 'GET',
         path: '/metrics',
         access: 'open',
-        handler: ({ res }) => {
+        handler: async ({ res }) => {
+          await live?.settled();
           const text = metrics.render(log, live?.metricLines());
           res.writeHead(200, {
             'content-type': 'text/plain; version=0.0.4',
@@ -715,9 +716,16 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
    * `GET /v2/models/{m}/monitor`: settings, retained sizes and recent events (JSON);
    * `GET /v2/models/{m}/monitor/stream`: the events as Server-Sent Events (docs/monitoring.md).
    */
-  function monitorRoute(req: IncomingMessage, res: ServerResponse, model: string, stream: boolean): void {
+  async function monitorRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    model: string,
+    stream: boolean,
+  ): Promise<void> {
     if (!live) throw new HttpError(409, 'Live monitoring is off on this server.');
     if (!stream) {
+      // Every request answered so far is in the windows and events shown.
+      await live.settled();
       return send(
         res,
         200,

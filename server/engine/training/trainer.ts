@@ -11,6 +11,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describeError, isModelOpsError, ModelOpsError } from '../errors';
+import { workerEntry } from '../threads';
 import type { LoadedConfig, ModelOpsConfig, Task } from '../config/types';
 import { loadConfig } from '../config';
 import type { GateReport, Registry, RunRecord } from '../registry/types';
@@ -76,17 +77,6 @@ export class TrainingCancelled extends ModelOpsError {
   }
 }
 
-function workerEntry(): { file: string; bootstrap: string | null } {
-  // From dist/ the worker is the bundled trainWorker.js. From source under tsx it is worker.ts,
-  // loaded through tsx's CommonJS hook: Node 20 does not apply `--import tsx` from a worker's
-  // execArgv to the worker's entry file.
-  if (!__filename.endsWith('.ts')) return { file: join(__dirname, 'trainWorker.js'), bootstrap: null };
-  const file = join(__dirname, 'worker.ts');
-  return {
-    file,
-    bootstrap: `require(${JSON.stringify(require.resolve(['tsx', 'cjs'].join('/')))}); require(${JSON.stringify(file)});`,
-  };
-}
 
 type EpochMessage = Extract<WorkerMessage, { type: 'epoch' }>;
 type DoneMessage = Extract<WorkerMessage, { type: 'done' }>;
@@ -106,7 +96,7 @@ export class TrainWorker {
     backend: BackendChoice,
     private readonly errorHint = 'See the ModelOps output channel for details.',
   ) {
-    const entry = workerEntry();
+    const entry = workerEntry(__filename, 'trainWorker.js', 'worker.ts');
     if (!existsSync(entry.file)) {
       throw new ModelOpsError(
         'worker-missing',
