@@ -7,10 +7,11 @@ import type { BurstItem } from '../services/alertBurst';
 
 export type AlertKind = 'control chart' | 'estimated performance' | 'drift' | 'other';
 
-/** The kind of an alert by its rule name: `we1`…`we4`, `cbpe:we1`…, `drift:<feature>`. */
+/** The kind of an alert by its rule name: `we1`…`we4`, `cbpe:we1`… or `dle:we1`…, `drift:<feature>`. */
 export function alertKind(rule: string): AlertKind {
   if (/^we\d$/.test(rule)) return 'control chart';
-  if (rule.startsWith('cbpe:')) return 'estimated performance';
+  // Both estimators' rules: CBPE (classifiers) and DLE (regression models).
+  if (rule.startsWith('cbpe:') || rule.startsWith('dle:')) return 'estimated performance';
   if (rule.startsWith('drift:')) return 'drift';
   return 'other';
 }

@@ -1,7 +1,7 @@
 /**
  * Control chart: points, centre line, UCL/LCL, shaded ±1σ/±2σ/±3σ zones and a marker on every
  * point where a Western Electric rule fired, labelled with the rule; an estimate of the metric
- * (CBPE), when the data has one, dashed beside the realised values. Everything drawn comes
+ * (CBPE, or DLE for a regression loss), when the data has one, dashed beside the realised values. Everything drawn comes
  * from ControlChartData as the engine computed it. The data is columnar: the value column goes
  * to uPlot as is, and a point is expanded (limits, z, violations) only when a tooltip, the
  * table or an export needs it. Its text, table rows and CSV come from controlExport.ts (pure).
@@ -16,7 +16,7 @@ import { withAlpha, type Palette } from '../theme';
 import { PLOT_HEIGHT, keyboardCursor, plotBox, themedAxes } from './uplotCommon';
 import type { ChartFactory } from './types';
 import {
-  ESTIMATED_LABEL,
+  estimatedLabel,
   controlCsv,
   controlSummary,
   controlTable,
@@ -328,7 +328,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       ...(hasEstimate
         ? [
             {
-              label: ESTIMATED_LABEL,
+              label: estimatedLabel(data.metric),
               auto: false,
               stroke: colors.blue,
               width: 1.5,
@@ -500,7 +500,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
           color: colors.red,
           dash: true,
         },
-        ...(data.estimated ? [{ label: ESTIMATED_LABEL, color: colors.blue, dash: true }] : []),
+        ...(data.estimated ? [{ label: estimatedLabel(data.metric), color: colors.blue, dash: true }] : []),
       ],
       box.left,
       H - 40,

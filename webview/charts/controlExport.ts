@@ -11,6 +11,14 @@ import { lowerIsBetter } from './compare';
 
 export const ESTIMATED_LABEL = 'estimated (CBPE)';
 
+/**
+ * The dashed series' name, by the method that made it: a regression loss (mae, rmse, mse) is
+ * estimated by DLE, anything else (accuracy, error_rate, f1) by CBPE.
+ */
+export function estimatedLabel(metric: string | null): string {
+  return metric === 'mae' || metric === 'rmse' || metric === 'mse' ? 'estimated (DLE)' : ESTIMATED_LABEL;
+}
+
 /** A violation marker: the point it sits on, its rules (ascending, once each) and its side of the centre. */
 export interface MarkerPoint {
   index: number;
@@ -110,7 +118,7 @@ export function controlSummary(data: ControlChartData): string {
           .sort((a, b) => a - b)
           .map((k) => `rule ${k}: ${sides(k)}`)
           .join('; ')})${oneSided}`;
-  const est = data.estimated ? `; dashed: ${ESTIMATED_LABEL}` : '';
+  const est = data.estimated ? `; dashed: ${estimatedLabel(data.metric)}` : '';
   return `${data.chart === 'p' ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.values.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${sigmaText(data)}; ${base}; ${v}${est}.`;
 }
 
@@ -145,7 +153,7 @@ export function controlTable(
     headers: [
       'window',
       metric,
-      ...(hasEstimate ? [ESTIMATED_LABEL] : []),
+      ...(hasEstimate ? [estimatedLabel(data.metric)] : []),
       'n',
       'start',
       'end',

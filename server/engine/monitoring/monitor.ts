@@ -5,8 +5,9 @@
  * → drift of each feature and of the predictions against the version's reference profile, over
  * its own trailing window (`monitor.drift.window`) with a test chosen per column as Evidently
  * does (drift/select.ts) → for classifiers, CBPE estimates of accuracy and F1 per window from the
- * logged probabilities (cbpe.ts), charted with its own rules so a drop alerts before labels
- * arrive → alerts (registry + optional webhook).
+ * logged probabilities (cbpe.ts), and for regression models DLE estimates of MAE or RMSE per
+ * window from a loss model fitted on the reference's labelled rows (dle.ts), each charted with
+ * its own rules so a drop alerts before labels arrive → alerts (registry + optional webhook).
  */
 import type { ModelOpsConfig, MonitorConfig } from '../config/types';
 import { configSchema, withDefaults } from '../config/schema';
@@ -14,7 +15,7 @@ import { describeError, ModelOpsError } from '../errors';
 import type { CategoricalProfile, NumericProfile, ReferenceProfile, Task } from '../model/types';
 import { describeBundle } from '../runtime';
 import type { AlertRecord, Registry } from '../registry/types';
-import { buildControlChartColumns, type ControlChartData } from '../spc';
+import { buildControlChartColumns, controlLimits, type ControlChartData } from '../spc';
 import { binCounts, binEdges, psiFromCounts } from '../drift/psi';
 import { ks2samp, ksStatistic } from '../drift/ks';
 import {
@@ -31,6 +32,7 @@ import {
   type DriftTestChoice,
 } from '../drift/select';
 import { type Calibration, CbpeScratch, checkCalibration, estimateWindow, type CalibrationCheck } from './cbpe';
+import { DleReference, type DleColumn, type LossModel, type LossModelReport } from './dle';
 import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
 import { logDirFor } from './logSource';
 import type { TokenFor } from '../deploy/tokens';
@@ -87,6 +89,9 @@ export interface MonitorWindow {
   /** CBPE: expected accuracy and macro F1 from the calibrated probabilities (classification; null without probabilities). */
   estimatedAccuracy?: number | null;
   estimatedF1?: number | null;
+  /** DLE: the estimated MAE, or RMSE, from the loss model (regression; whichever the chart's metric needs). */
+  estimatedMae?: number | null;
+  estimatedRmse?: number | null;
 }
 
 export interface DriftFeatureResult {
@@ -113,21 +118,35 @@ export interface DriftSummary {
   predictions: Omit<DriftFeatureResult, 'name'>;
 }
 
-/** CBPE (confidence-based performance estimation) of a classifier's windows. */
-export interface EstimatedPerformance {
-  method: 'cbpe';
-  /** The charted metric estimated: accuracy, error_rate or f1. */
-  metric: string;
-  /** Windows at the start used as the reference period (calibration check). */
+interface EstimatedBase {
+  /** Windows at the start used as the reference period (calibration check, loss model fit). */
   referenceWindows: number;
-  calibration: CalibrationCheck;
-  /** Control chart of the estimate over every window with probabilities (rules on it alert with estimated: true). */
+  /** Control chart of the estimate over every window that has one (rules on it alert with estimated: true). */
   chart: ControlChartData | null;
   chartWindows: number[];
   chartNote: string | null;
 }
 
-/** A recorded alert; `estimated` when it fired on the CBPE estimate rather than on labels. */
+/** CBPE (confidence-based performance estimation) of a classifier's windows. */
+export interface CbpePerformance extends EstimatedBase {
+  method: 'cbpe';
+  /** The charted metric estimated: accuracy, error_rate or f1. */
+  metric: string;
+  calibration: CalibrationCheck;
+}
+
+/** DLE (direct loss estimation) of a regression model's windows. */
+export interface DlePerformance extends EstimatedBase {
+  method: 'dle';
+  /** The charted metric estimated: mae, rmse or mse. */
+  metric: string;
+  lossModel: LossModelReport;
+}
+
+/** Performance estimated before labels: CBPE for classifiers, DLE for regression models. */
+export type EstimatedPerformance = CbpePerformance | DlePerformance;
+
+/** A recorded alert; `estimated` when it fired on the CBPE or DLE estimate rather than on labels. */
 export type MonitorAlert = AlertRecord & { estimated?: true };
 
 export interface MonitorResult {
@@ -152,7 +171,7 @@ export interface MonitorResult {
   drift: DriftSummary | null;
   /** Column (and `(predictions)`) → the drift test it gets. */
   driftTests: Record<string, DriftTest>;
-  /** CBPE of a classifier that logs probabilities; null otherwise. */
+  /** CBPE of a classifier that logs probabilities, DLE of a regression model; null otherwise. */
   estimated: EstimatedPerformance | null;
   /** Alerts raised by this run (already recorded). */
   alerts: MonitorAlert[];
@@ -198,6 +217,8 @@ export interface MonitorOptions {
   trusted?: boolean;
   /** Columns, task, labels and profile of a version (default: the registered artifact through the model runtime). */
   manifestFor?: (version: string) => Promise<MonitoredModel | null>;
+  /** Estimate performance before labels, CBPE or DLE (default true; false skips both). */
+  estimate?: boolean;
 }
 
 const NULL_ACCURACY = 1;
@@ -209,6 +230,10 @@ const HAS_EST_ACC = 32;
 const NULL_EST_ACC = 64;
 const HAS_EST_F1 = 128;
 const NULL_EST_F1 = 256;
+const HAS_EST_MAE = 512;
+const NULL_EST_MAE = 1024;
+const HAS_EST_RMSE = 2048;
+const NULL_EST_RMSE = 4096;
 
 /**
  * The scored windows of a run as columns: a few numbers per window (plus its distribution and
@@ -232,6 +257,8 @@ export class WindowTable {
   private readonly p50 = new F64();
   private readonly estAccuracy = new F64();
   private readonly estF1 = new F64();
+  private readonly estMae = new F64();
+  private readonly estRmse = new F64();
   /** Distribution and drift entries of each window: from its start to the next window's. */
   private readonly distStart = new I32();
   private readonly distKey = new I32();
@@ -273,6 +300,8 @@ export class WindowTable {
     this.p50.push(w.p50LatencyMs ?? 0);
     this.estAccuracy.push(0);
     this.estF1.push(0);
+    this.estMae.push(0);
+    this.estRmse.push(0);
     this.distStart.push(this.distKey.length);
     for (const [k, v] of Object.entries(w.distribution)) {
       this.distKey.push(this.code(k));
@@ -311,6 +340,19 @@ export class WindowTable {
       HAS_EST_ACC | HAS_EST_F1 | (accuracy === null ? NULL_EST_ACC : 0) | (f1 === null ? NULL_EST_F1 : 0);
   }
 
+  /** The DLE estimate of the window with this index: MAE or RMSE (the one not estimated is undefined). */
+  setLossEstimate(index: number, mae: number | null | undefined, rmse: number | null | undefined): void {
+    const i = index - this.first;
+    if (mae !== undefined) {
+      this.estMae.data[i] = mae ?? 0;
+      this.nulls.data[i] = (this.nulls.data[i] & ~NULL_EST_MAE) | HAS_EST_MAE | (mae === null ? NULL_EST_MAE : 0);
+    }
+    if (rmse !== undefined) {
+      this.estRmse.data[i] = rmse ?? 0;
+      this.nulls.data[i] = (this.nulls.data[i] & ~NULL_EST_RMSE) | HAS_EST_RMSE | (rmse === null ? NULL_EST_RMSE : 0);
+    }
+  }
+
   /** Row of a window index, or −1 when it is not held. */
   rowOf(index: number): number {
     const i = index - this.first;
@@ -341,6 +383,8 @@ export class WindowTable {
       c.discard(n);
     for (const c of [this.rmse, this.meanPrediction, this.predictionDrift, this.p50, this.estAccuracy, this.estF1])
       c.discard(n);
+    this.estMae.discard(n);
+    this.estRmse.discard(n);
     this.first += n;
   }
 
@@ -412,6 +456,8 @@ export class WindowTable {
     if (!Number.isFinite(p50)) nulls |= NULL_P50;
     this.estAccuracy.push(0);
     this.estF1.push(0);
+    this.estMae.push(0);
+    this.estRmse.push(0);
     this.nulls.push(nulls);
   }
 
@@ -440,13 +486,17 @@ export class WindowTable {
     }
   }
 
-  /** The CBPE estimate of the charted metric in row i (`estimateOf` of its window); null when there is none. */
+  /** The CBPE or DLE estimate of the charted metric in row i (`estimateOf` of its window); null when there is none. */
   estimateOf(i: number, metric: string): number | null {
     const nulls = this.nulls.data[i];
     const acc = nulls & HAS_EST_ACC && !(nulls & NULL_EST_ACC) ? this.estAccuracy.data[i] : null;
     if (metric === 'accuracy') return acc;
     if (metric === 'error_rate') return acc === null ? null : 1 - acc;
     if (metric === 'f1') return nulls & HAS_EST_F1 && !(nulls & NULL_EST_F1) ? this.estF1.data[i] : null;
+    if (metric === 'mae') return nulls & HAS_EST_MAE && !(nulls & NULL_EST_MAE) ? this.estMae.data[i] : null;
+    const rmse = nulls & HAS_EST_RMSE && !(nulls & NULL_EST_RMSE) ? this.estRmse.data[i] : null;
+    if (metric === 'rmse') return rmse;
+    if (metric === 'mse') return rmse === null ? null : rmse * rmse;
     return null;
   }
 
@@ -505,6 +555,8 @@ export class WindowTable {
     };
     if (nulls & HAS_EST_ACC) w.estimatedAccuracy = nulls & NULL_EST_ACC ? null : this.estAccuracy.data[i];
     if (nulls & HAS_EST_F1) w.estimatedF1 = nulls & NULL_EST_F1 ? null : this.estF1.data[i];
+    if (nulls & HAS_EST_MAE) w.estimatedMae = nulls & NULL_EST_MAE ? null : this.estMae.data[i];
+    if (nulls & HAS_EST_RMSE) w.estimatedRmse = nulls & NULL_EST_RMSE ? null : this.estRmse.data[i];
     return w;
   }
 
@@ -536,6 +588,12 @@ export function lastWindowsOf(r: Pick<MonitorResult, 'windows' | 'windowTable'>,
   for (let i = Math.max(0, t.length - n); i < t.length; i++) out.push(t.at(i));
   return out;
 }
+
+/** Where an estimate alert's value came from, in its message. */
+const ESTIMATE_SOURCE: Record<EstimatedPerformance['method'], string> = {
+  cbpe: "CBPE from the model's probabilities",
+  dle: "DLE from a loss model fitted on the reference's labelled rows",
+};
 
 const RULE_TEXT: Record<number, string> = {
   1: 'one point beyond 3σ',
@@ -640,7 +698,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const task = primary.task;
   const labelOrder = primary.labels ?? [];
   const K = labelOrder.length;
-  const wantProbs = task === 'classification' && K >= 2;
+  const wantEstimate = options.estimate !== false;
+  const wantProbs = task === 'classification' && K >= 2 && wantEstimate;
   const keepLast = options.lastWindows && options.lastWindows > 0 ? options.lastWindows : 0;
   const pendingRows = Math.max(0, options.pendingRows ?? DEFAULT_PENDING_ROWS);
   const refCount = typeof chartCfg.baseline === 'number' ? chartCfg.baseline : 5;
@@ -668,6 +727,17 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   };
   const scratch = new WindowScratch(windowSize);
   const cbpe = wantProbs ? new CbpeStore(K, windowSize, keepLast || refCount, keepLast > 0) : null;
+  // DLE's reference is CBPE's: the first `baseline` windows, or the last N with `lastWindows`.
+  const dle =
+    task === 'regression' && wantEstimate
+      ? new DleStore(
+          primary.features.map((f) => f.name),
+          windowSize,
+          keepLast || refCount,
+          keepLast > 0,
+          chartCfg.metric,
+        )
+      : null;
   let nextClose = 0;
   let nextFinal = 0;
   /** Position in `windows` of window `nextFinal`. */
@@ -682,6 +752,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     windows.setLabels(row, labelled);
     if (cbpe && c.probabilities && c.predictedLabel && c.truthLabel)
       cbpe.finalized(c.probabilities, c.predictedLabel, c.truthLabel, start - base, index, windows);
+    if (dle && c.predictedValue && c.truthValue)
+      dle.finalized(c, c.predictedValue, c.truthValue, start - base, index, windows);
   };
   const onBlock = async (b: LogBlock) => {
     cols = b.cols;
@@ -732,7 +804,11 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const metric = chartCfg.metric;
   // Window times as ISO strings, made once for both charts (no window object is built for them).
   const times = windows.length > 0 ? windows.isoTimes() : { start: [], end: [] };
-  const estimated = cbpe ? cbpe.estimate(windows, times, metric, chartCfg, style) : null;
+  const estimated = cbpe
+    ? cbpe.estimate(windows, times, metric, chartCfg, style)
+    : dle
+      ? dle.estimate(windows, times, chartCfg, style)
+      : null;
 
   // Control chart of the configured metric over windows that have it, as columns.
   let chart: ControlChartData | null = null;
@@ -1245,6 +1321,144 @@ class CbpeStore {
   }
 }
 
+/** The metric DLE estimates for the charted one: RMSE and MSE from the squared loss, else MAE. */
+function dleMetric(metric: string): 'mae' | 'rmse' | 'mse' {
+  return metric === 'rmse' || metric === 'mse' ? metric : 'mae';
+}
+
+/**
+ * DLE over the windows of a regression model, streamed as CbpeStore is and with the same
+ * reference: the inputs, predictions and true values of the reference windows (every s-th row
+ * past MAX_DLE_ROWS) are kept as windows get their labels; the loss model is fitted on their
+ * labelled rows once the last is in, and every later window is estimated as it is finalised.
+ */
+class DleStore {
+  private readonly ref: DleReference;
+  private model: LossModel | null = null;
+  private report: LossModelReport | null = null;
+  private readonly metric: 'mae' | 'rmse' | 'mse';
+
+  constructor(
+    private readonly features: readonly string[],
+    private readonly windowSize: number,
+    /** Reference windows (no `lastWindows`), or the last N windows kept. */
+    private readonly capacity: number,
+    ring: boolean,
+    metric: string,
+  ) {
+    this.metric = dleMetric(metric);
+    this.ref = new DleReference(features.length, windowSize, Math.max(1, capacity), ring);
+  }
+
+  /** The model's input columns in `c` (the log has a column for every feature): categorical ones by their codes. */
+  private columns(c: LogColumns): DleColumn[] {
+    return this.features.map((name) =>
+      c.numeric[name] ? { values: c.numeric[name], codes: false } : { values: c.categorical[name], codes: true },
+    );
+  }
+
+  private fit(): void {
+    const { model, report } = this.ref.fit(this.metric === 'mae' ? 'absolute' : 'squared', this.features);
+    this.model = model;
+    this.report = report;
+  }
+
+  private set(windows: WindowTable, index: number, meanLoss: number | null): void {
+    if (this.metric === 'mae') windows.setLossEstimate(index, meanLoss, undefined);
+    else windows.setLossEstimate(index, undefined, meanLoss === null ? null : Math.sqrt(meanLoss));
+  }
+
+  /** A window got its labels: keep its rows while they may be reference rows, else estimate it. */
+  finalized(
+    c: LogColumns,
+    prediction: Float64Array,
+    truth: Float64Array,
+    start: number,
+    index: number,
+    windows: WindowTable,
+  ): void {
+    const ref = this.ref;
+    if (ref.ring || !ref.full) {
+      ref.add(this.columns(c), prediction, truth, start, index);
+      if (!ref.ring && ref.full) this.fit();
+      return;
+    }
+    if (!this.model) return;
+    const e = this.model.estimate(this.columns(c), prediction, start, start + this.windowSize);
+    this.set(windows, index, e.meanLoss);
+  }
+
+  estimate(
+    windows: WindowTable,
+    times: { start: Array<string | null>; end: Array<string | null> },
+    chartCfg: MonitorConfig['controlChart'],
+    style: { estimator: SigmaEstimator; side: RuleSide },
+  ): EstimatedPerformance | null {
+    if (windows.length === 0) return null;
+    const refWindows = Math.min(windows.length, this.capacity);
+    if (this.ref.ring || !this.report) this.fit();
+    const model = this.model;
+    if (model)
+      this.ref.held.forEach((index, j) => {
+        if (windows.rowOf(index) >= 0) this.set(windows, index, this.ref.estimateHeld(model, j).meanLoss);
+      });
+    return dleChart(windows, times, refWindows, this.report!, this.metric, chartCfg, style);
+  }
+}
+
+function dleChart(
+  windows: WindowTable,
+  times: { start: Array<string | null>; end: Array<string | null> },
+  refWindows: number,
+  report: LossModelReport,
+  metric: 'mae' | 'rmse' | 'mse',
+  chartCfg: MonitorConfig['controlChart'],
+  style: { estimator: SigmaEstimator; side: RuleSide },
+): DlePerformance {
+  const points = { values: [] as number[], start: [] as Array<string | null>, end: [] as Array<string | null> };
+  const chartWindows: number[] = [];
+  for (let i = 0; i < windows.length; i++) {
+    const v = windows.estimateOf(i, metric);
+    if (v === null) continue;
+    chartWindows.push(windows.indexOf(i));
+    points.values.push(v);
+    points.start.push(times.start[i]);
+    points.end.push(times.end[i]);
+  }
+  let chart: ControlChartData | null = null;
+  let chartNote: string | null = null;
+  if (points.values.length === 0) chartNote = report.note ?? 'No window has a prediction to estimate.';
+  else {
+    try {
+      // Centre: the reference windows' estimates. σ: the larger of their spread and the realised
+      // metric's over the same windows (NannyML's thresholds come from the realised reference
+      // performance): on windows like the reference the estimate barely moves, so its own spread
+      // alone would flag moves far smaller than a window's sampling error.
+      const k = Math.min(refWindows, points.values.length);
+      const est = controlLimits(points.values, { baseline: k, estimator: style.estimator });
+      const realised: number[] = [];
+      for (let i = 0; i < Math.min(refWindows, windows.length); i++) {
+        const v = windows.metricOf(i, metric);
+        if (v !== null) realised.push(v);
+      }
+      const std =
+        realised.length >= 2 ? Math.max(est.std, controlLimits(realised, { estimator: style.estimator }).std) : est.std;
+      chart = buildControlChartColumns(points, {
+        chart: 'individuals',
+        sigma: chartCfg.sigma,
+        baseline: { mean: est.mean, std },
+        rules: chartCfg.rules,
+        metric: `${metric} (estimated, DLE)`,
+        estimator: style.estimator,
+        side: chartCfg.side ?? defaultSide(metric),
+      });
+    } catch (e) {
+      chartNote = describeError(e);
+    }
+  }
+  return { method: 'dle', metric, referenceWindows: refWindows, lossModel: report, chart, chartWindows, chartNote };
+}
+
 function cbpeChart(
   windows: WindowTable,
   times: { start: Array<string | null>; end: Array<string | null> },
@@ -1480,7 +1694,7 @@ async function raiseAlerts(
 ): Promise<MonitorAlert[]> {
   const { registry } = options;
   const wanted: Array<{ version: string; rule: string; metric: string; message: string; estimated?: true }> = [];
-  const ruleAlerts = (c: ControlChartData, at: number[], what: string, estimate: boolean) => {
+  const ruleAlerts = (c: ControlChartData, at: number[], what: string, estimate: 'cbpe' | 'dle' | null) => {
     for (const v of c.violations) {
       const w = windows.at(windows.rowOf(at[v.index]));
       const value = c.values[v.index];
@@ -1489,15 +1703,15 @@ async function raiseAlerts(
       wanted.push({
         version: w.version,
         // The estimate's own rule names, so an estimated and a realised finding are both kept.
-        rule: `${estimate ? 'cbpe:' : ''}we${v.rule}`,
+        rule: `${estimate ? `${estimate}:` : ''}we${v.rule}`,
         metric: what,
-        message: `${estimate ? 'Estimated ' : ''}${what} ${value.toFixed(3)} in window ${w.index + 1}${w.end ? ` (to ${w.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${limit})${estimate ? `; CBPE from the model's probabilities, ${w.labelled} of ${w.count} rows labelled` : ''}.`,
+        message: `${estimate ? 'Estimated ' : ''}${what} ${value.toFixed(3)} in window ${w.index + 1}${w.end ? ` (to ${w.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${limit})${estimate ? `; ${ESTIMATE_SOURCE[estimate]}, ${w.labelled} of ${w.count} rows labelled` : ''}.`,
         ...(estimate ? { estimated: true as const } : {}),
       });
     }
   };
-  if (chart) ruleAlerts(chart, chartWindows, metric, false);
-  if (estimated?.chart) ruleAlerts(estimated.chart, estimated.chartWindows, estimated.metric, true);
+  if (chart) ruleAlerts(chart, chartWindows, metric, null);
+  if (estimated?.chart) ruleAlerts(estimated.chart, estimated.chartWindows, estimated.metric, estimated.method);
   if (drift && windows.length > 0) {
     const last = windows.at(windows.length - 1);
     for (const f of drift.features) {

@@ -223,7 +223,7 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
       manifestFor: async () => model,
     });
     assert.equal(r.windows.length, 12);
-    assert.ok(r.estimated, 'CBPE ran');
+    assert.ok(r.estimated?.method === 'cbpe', 'CBPE ran');
     assert.equal(r.estimated.calibration.miscalibrated, false);
     assert.equal(r.estimated.referenceWindows, 5);
     // Realised chart: the 8 labelled windows, each with its estimate beside it.
