@@ -381,9 +381,12 @@ export class WindowAccumulator {
   private nextIndex = 0;
   private fullAt = 0;
   private labelled = new Map<number, number>();
-  private idsOf = new Map<number, string[]>();
-  /** Request id → its rows not yet scored: one part (the usual single window) or several. */
-  private pending = new Map<string, Pending | Pending[]>();
+  /**
+   * Per window not yet scored: request id → its rows in that window (one part, or several for a
+   * repeated id). A request split over two windows has a part in each; a scored window's map is
+   * dropped whole.
+   */
+  private pending = new Map<number, Map<string, Pending | Pending[]>>();
   private references = new Map<string, Reference>();
   private models = new Map<string, LiveModel>();
   private chart = new LiveChart(0);
@@ -454,20 +457,12 @@ export class WindowAccumulator {
         }
       }
       const p: Pending = { g: this.rows, rows: take, offset };
-      const held = this.pending.get(id);
-      let ids = this.idsOf.get(local);
-      if (!ids) this.idsOf.set(local, (ids = []));
-      if (!held) {
-        this.pending.set(id, p);
-        ids.push(id);
-      } else {
-        // A repeated id (or a request split over two windows): note it once per window.
-        const list = Array.isArray(held) ? held : [held];
-        const last = list[list.length - 1];
-        if (Math.floor(last.g / W) !== local) ids.push(id);
-        list.push(p);
-        if (list !== held) this.pending.set(id, list);
-      }
+      let ids = this.pending.get(local);
+      if (!ids) this.pending.set(local, (ids = new Map()));
+      const held = ids.get(id);
+      if (!held) ids.set(id, p);
+      else if (Array.isArray(held)) held.push(p);
+      else ids.set(id, [held, p]);
       this.rows += take;
       offset += take;
       if (this.rows % W === 0) this.filled(timeMs);
@@ -476,10 +471,16 @@ export class WindowAccumulator {
 
   /** True labels for a request's rows (one per row, in order). Unknown or already scored ids are ignored. */
   feedback(id: string, labels: ReadonlyArray<string | number>): void {
-    const held = this.pending.get(id);
-    if (!held || !this.ring) return;
-    this.pending.delete(id);
-    const list = Array.isArray(held) ? held : [held];
+    if (!this.ring) return;
+    const list: Pending[] = [];
+    for (const ids of this.pending.values()) {
+      const held = ids.get(id);
+      if (!held) continue;
+      ids.delete(id);
+      if (Array.isArray(held)) list.push(...held);
+      else list.push(held);
+    }
+    if (list.length === 0) return;
     const ring = this.ring;
     const { W, R } = this;
     for (const p of list) {
@@ -519,7 +520,7 @@ export class WindowAccumulator {
   retained(): RetainedSizes {
     return {
       bufferRows: this.ring ? this.R + this.span : 0,
-      pendingIds: this.pending.size,
+      pendingIds: [...this.pending.values()].reduce((s, ids) => s + ids.size, 0),
       categories: this.features.reduce((s, f) => s + (f.dict?.values.length ?? 0), 0) + this.labels.values.length,
       chartPoints: this.chart.size + (this.cbpe?.chart.size ?? 0),
       references: this.references.size,
@@ -580,7 +581,6 @@ export class WindowAccumulator {
     this.indexBase = this.nextIndex;
     this.nextIndex = this.indexBase + 1;
     this.labelled.clear();
-    this.idsOf.clear();
     this.pending.clear();
     this.references.clear();
     this.models.clear();
@@ -612,20 +612,8 @@ export class WindowAccumulator {
 
   private score(local: number, closedBy: LiveWindow['closedBy']): void {
     this.done = local + 1;
-    // A part stays pending while its last row is in a later window.
-    const open = (p: Pending) => Math.floor((p.g + p.rows - 1) / this.W) > local;
-    for (const id of this.idsOf.get(local) ?? []) {
-      const held = this.pending.get(id);
-      if (!held) continue;
-      if (!Array.isArray(held)) {
-        if (!open(held)) this.pending.delete(id);
-        continue;
-      }
-      const rest = held.filter(open);
-      if (rest.length) this.pending.set(id, rest.length === 1 ? rest[0] : rest);
-      else this.pending.delete(id);
-    }
-    this.idsOf.delete(local);
+    // Its requests can no longer be labelled (their parts in later windows still can).
+    this.pending.delete(local);
     this.labelled.delete(local);
     const { W, D, R } = this;
     const ring = this.ring!;
