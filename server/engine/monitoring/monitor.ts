@@ -1406,15 +1406,12 @@ class DleStore {
   }
 }
 
-function dleChart(
+/** The windows with an estimate of `metric` (CBPE or DLE), as chart points and their window indices. */
+function estimatePoints(
   windows: WindowTable,
   times: { start: Array<string | null>; end: Array<string | null> },
-  refWindows: number,
-  report: LossModelReport,
-  metric: 'mae' | 'rmse' | 'mse',
-  chartCfg: MonitorConfig['controlChart'],
-  style: { estimator: SigmaEstimator; side: RuleSide },
-): DlePerformance {
+  metric: string,
+): { points: { values: number[]; start: Array<string | null>; end: Array<string | null> }; chartWindows: number[] } {
   const points = { values: [] as number[], start: [] as Array<string | null>, end: [] as Array<string | null> };
   const chartWindows: number[] = [];
   for (let i = 0; i < windows.length; i++) {
@@ -1425,6 +1422,19 @@ function dleChart(
     points.start.push(times.start[i]);
     points.end.push(times.end[i]);
   }
+  return { points, chartWindows };
+}
+
+function dleChart(
+  windows: WindowTable,
+  times: { start: Array<string | null>; end: Array<string | null> },
+  refWindows: number,
+  report: LossModelReport,
+  metric: 'mae' | 'rmse' | 'mse',
+  chartCfg: MonitorConfig['controlChart'],
+  style: { estimator: SigmaEstimator; side: RuleSide },
+): DlePerformance {
+  const { points, chartWindows } = estimatePoints(windows, times, metric);
   let chart: ControlChartData | null = null;
   let chartNote: string | null = null;
   if (points.values.length === 0) chartNote = report.note ?? 'No window has a prediction to estimate.';
@@ -1469,16 +1479,7 @@ function cbpeChart(
   style: { estimator: SigmaEstimator; side: RuleSide },
 ): EstimatedPerformance {
   const chartMetric = metric === 'error_rate' || metric === 'f1' ? metric : 'accuracy';
-  const points = { values: [] as number[], start: [] as Array<string | null>, end: [] as Array<string | null> };
-  const chartWindows: number[] = [];
-  for (let i = 0; i < windows.length; i++) {
-    const v = windows.estimateOf(i, chartMetric);
-    if (v === null) continue;
-    chartWindows.push(windows.indexOf(i));
-    points.values.push(v);
-    points.start.push(times.start[i]);
-    points.end.push(times.end[i]);
-  }
+  const { points, chartWindows } = estimatePoints(windows, times, chartMetric);
   let chart: ControlChartData | null = null;
   let chartNote: string | null = null;
   if (points.values.length === 0) chartNote = 'No window has logged class probabilities.';

@@ -16,13 +16,12 @@ import {
   type ServeCommand,
 } from '../../../server/engine/deploy';
 import { ModelServerClient } from '../../../server/engine/deploy/client';
-import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
 import { logFiles } from '../../../server/engine/serving';
 import { buildTrafficDataset, flushLocalServerLog } from '../../../server/engine/training/fromTraffic';
-import { inferBody, makeBundle, makeRows } from '../serving/fixtures';
+import { inferBody, makeRows } from '../serving/fixtures';
 import { tempWorkspace } from '../registry/helpers';
-import { configText, truthOf } from './trafficFixture';
+import { configText, productionWorkspace, truthOf } from './trafficFixture';
 
 const serveCommand: ServeCommand = {
   execPath: process.execPath,
@@ -48,18 +47,8 @@ let client: ModelServerClient;
 let token: string;
 
 before(async () => {
-  ws = tempWorkspace('modelops-traffic-flush-');
-  const bundle = join(ws.root, 'bundle');
-  await makeBundle(bundle, 1);
-  registry = openRegistry(ws.root);
-  await registry.registerVersion({
-    model: 'weather',
-    source: bundle,
-    version: '1.0.0',
-    format: 'modelops-tfjs',
-    metrics: { accuracy: 0.5 },
-  });
-  registry.setAlias('weather', 'production', '1.0.0');
+  let bundle: string;
+  ({ ws, registry, bundle } = await productionWorkspace('traffic-flush'));
   ws.file('data/train.csv', 'temp_max,wind,season,weather\n');
   const port = await freePort();
   loaded = await loadConfig(ws.file('modelops.yaml', configText().replace('port: 8765', `port: ${port}`)));

@@ -13,12 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../../server/engine/config';
 import type { LoadedConfig } from '../../../server/engine/config/types';
 import { ModelServerClient } from '../../../server/engine/deploy/client';
-import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
-import { inferBody, makeBundle, makeRows } from '../serving/fixtures';
+import { inferBody, makeRows } from '../serving/fixtures';
 import { startServeChild, type ServeChild } from '../serving/child';
-import { tempWorkspace } from '../registry/helpers';
-import { configText, truthOf, type TrafficRow } from './trafficFixture';
+import { configText, productionWorkspace, truthOf, type TrafficRow } from './trafficFixture';
 
 export const TOKEN = 'remote-token-0123456789abcdef';
 
@@ -61,18 +59,7 @@ export interface RemoteTraffic {
  * feedback; two feedback messages name request ids that were never sent.
  */
 export async function remoteTraffic(prefix: string): Promise<RemoteTraffic> {
-  const ws = tempWorkspace(`modelops-${prefix}-`);
-  const bundle = join(ws.root, 'bundle');
-  await makeBundle(bundle, 1);
-  const registry = openRegistry(ws.root);
-  await registry.registerVersion({
-    model: 'weather',
-    source: bundle,
-    version: '1.0.0',
-    format: 'modelops-tfjs',
-    metrics: { accuracy: 0.5 },
-  });
-  registry.setAlias('weather', 'production', '1.0.0');
+  const { ws, registry, bundle } = await productionWorkspace(prefix);
   ws.file('data/train.csv', 'temp_max,wind,season,weather\n');
 
   // A minute between log appends: what the server answered is on its disk only once it flushes.

@@ -14,6 +14,25 @@ import { tempWorkspace } from '../registry/helpers';
 
 export type TrafficRow = { temp_max: number; wind: number; season: string; weather: string };
 
+/** A temp workspace whose registry has weather@1.0.0 (a small real TF.js bundle) as production. */
+export async function productionWorkspace(
+  prefix: string,
+): Promise<{ ws: ReturnType<typeof tempWorkspace>; registry: Registry; bundle: string }> {
+  const ws = tempWorkspace(`modelops-${prefix}-`);
+  const bundle = join(ws.root, 'bundle');
+  await makeBundle(bundle, 1);
+  const registry = openRegistry(ws.root);
+  await registry.registerVersion({
+    model: 'weather',
+    source: bundle,
+    version: '1.0.0',
+    format: 'modelops-tfjs',
+    metrics: { accuracy: 0.5 },
+  });
+  registry.setAlias('weather', 'production', '1.0.0');
+  return { ws, registry, bundle };
+}
+
 /** A learnable truth, so a retrain has something to find. */
 export const truthOf = (r: { temp_max: number; wind: number }): string =>
   r.temp_max > 20 ? 'sun' : r.wind > 4 ? 'rain' : 'fog';
@@ -71,18 +90,7 @@ export interface TrafficWorkspace {
  * no feedback; three feedback messages name request ids that were never sent.
  */
 export async function trafficWorkspace(prefix: string, early = 30, late = 40): Promise<TrafficWorkspace> {
-  const ws = tempWorkspace(`modelops-${prefix}-`);
-  const bundle = join(ws.root, 'bundle');
-  await makeBundle(bundle, 1);
-  const registry = openRegistry(ws.root);
-  await registry.registerVersion({
-    model: 'weather',
-    source: bundle,
-    version: '1.0.0',
-    format: 'modelops-tfjs',
-    metrics: { accuracy: 0.5 },
-  });
-  registry.setAlias('weather', 'production', '1.0.0');
+  const { ws, registry, bundle } = await productionWorkspace(prefix);
   const original = makeRows(200, 3).map((r) => ({ ...r, weather: truthOf(r) }));
   ws.file(
     'data/train.csv',
