@@ -157,14 +157,18 @@ function cpuTicks(pid: number | undefined): number {
 }
 
 /** The live monitor's time and the requests served so far, from the server's /metrics. */
-async function monitorCounters(url: string): Promise<{ seconds: number; requests: number }> {
+async function monitorCounters(url: string): Promise<{ seconds: number; scorer: number; requests: number }> {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
   const sum = (name: string): number =>
     text
       .split('\n')
       .filter((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{'))
       .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  return { seconds: sum('modelops_monitor_seconds_total'), requests: sum('modelops_inference_requests_total') };
+  return {
+    seconds: sum('modelops_monitor_seconds_total'),
+    scorer: sum('modelops_monitor_scorer_seconds_total'),
+    requests: sum('modelops_inference_requests_total'),
+  };
 }
 
 /** Closed-loop load: `concurrency` clients, each sending the next request when the last returns. */
@@ -466,6 +470,8 @@ async function main(): Promise<void> {
     const rps = { on: [] as Load[], off: [] as Load[], live: [] as Load[] };
     /** Per round: the server's own measure of its time in live monitoring, µs per request. */
     const liveUs: number[] = [];
+    /** Per round: the scorer's (worker thread's) time, µs per request. */
+    const scorerUs: number[] = [];
     for (let round = 0; round < LOG_ROUNDS; round++) {
       rps.off.push(await load(noLog.url, '/v2/models/weather/infer', body, 32, SECONDS, noLog.child.pid));
       rps.on.push(await load(withLog.url, '/v2/models/weather/infer', body, 32, SECONDS, withLog.child.pid));
@@ -473,6 +479,7 @@ async function main(): Promise<void> {
       rps.live.push(await load(withLive.url, '/v2/models/weather/infer', body, 32, SECONDS, withLive.child.pid));
       const after = await monitorCounters(withLive.url);
       liveUs.push(((after.seconds - before.seconds) * 1e6) / (after.requests - before.requests));
+      scorerUs.push(((after.scorer - before.scorer) * 1e6) / (after.requests - before.requests));
     }
     const liveWindows = (
       (await (await fetch(`${withLive.url}/v2/models/weather/monitor`)).json()) as { events: Array<{ event: string }> }
@@ -516,7 +523,8 @@ async function main(): Promise<void> {
         `\n  per round (vs off): ${pairedLive.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; median ${(median(pairedLive) * 100).toFixed(1)}%; vs logging only median ${(median(pairedLiveVsLog) * 100).toFixed(1)}%` +
         `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
         `\n  throughput runs ${rps.live.map((x) => x.rps.toFixed(0)).join(', ')}` +
-        `\n  the server's time in live monitoring (modelops_monitor_seconds_total): ${liveUs.map((x) => x.toFixed(2)).join(', ')} µs per request; median ${median(liveUs).toFixed(2)} µs = ${((median(liveUs) / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging`,
+        `\n  the request thread's time in live monitoring (modelops_monitor_seconds_total): ${liveUs.map((x) => x.toFixed(2)).join(', ')} µs per request; median ${median(liveUs).toFixed(2)} µs = ${((median(liveUs) / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging` +
+        `\n  the scorer's time (worker thread, modelops_monitor_scorer_seconds_total): ${scorerUs.map((x) => x.toFixed(2)).join(', ')} µs per request; median ${median(scorerUs).toFixed(2)} µs`,
     );
     if (c32)
       console.log(

@@ -18,12 +18,15 @@ import {
 /** A batch of answered requests: numbers in one Float64Array, text in one array, in request order. */
 export interface ObserveBatch {
   type: 'observe';
-  /** Per request: model key (a `model` message sent first), row count. */
+  /** Per request: model key (a `model` message sent first), row count, index into `names` and `versions`. */
   keys: Int32Array;
   rows: Int32Array;
-  /** Per request: model name, version, request id. */
+  name: Int32Array;
+  version: Int32Array;
+  /** The batch's distinct model names and versions (each sent once, not once per request). */
   names: string[];
   versions: string[];
+  /** Per request: its id. */
   ids: string[];
   /**
    * Per request: latency, time, then per row its numeric features (NaN when not a number), the
@@ -70,6 +73,24 @@ function layoutOf(model: LiveModel): Layout {
   };
 }
 
+/** The index of `value` in a batch's table of distinct strings (added at the end when new). */
+function indexIn(table: Map<string, number>, value: string): number {
+  let i = table.get(value);
+  if (i === undefined) table.set(value, (i = table.size));
+  return i;
+}
+
+/** Arrays a scorer fills for each request of `n` rows: WindowAccumulator.observe copies them, so they are reused. */
+interface Scratch {
+  columns: Record<string, unknown[]>;
+  predicted: Array<string | number>;
+  probs: Float64Array[] | null;
+  buffer: Float64Array;
+}
+
+/** Scratch is kept for requests of up to this many rows (larger ones get fresh arrays). */
+const SCRATCH_ROWS = 64;
+
 /**
  * Packs answered requests on the request thread: a few array pushes per row, no per-request
  * objects kept. `take()` hands over the batch (the Float64Array is transferable).
@@ -79,8 +100,10 @@ export class ObservationPacker {
   private readonly layouts: Layout[] = [];
   private keyList: number[] = [];
   private rowList: number[] = [];
-  private names: string[] = [];
-  private versions: string[] = [];
+  private nameList: number[] = [];
+  private versionList: number[] = [];
+  private names = new Map<string, number>();
+  private versions = new Map<string, number>();
   private ids: string[] = [];
   private numbers: number[] = [];
   private texts: Array<string | null> = [];
@@ -113,8 +136,8 @@ export class ObservationPacker {
     const n = preds.length;
     this.keyList.push(key);
     this.rowList.push(n);
-    this.names.push(model);
-    this.versions.push(version);
+    this.nameList.push(indexIn(this.names, model));
+    this.versionList.push(indexIn(this.versions, version));
     this.ids.push(id);
     numbers.push(latencyMs, timeMs);
     for (let i = 0; i < n; i++) {
@@ -142,16 +165,20 @@ export class ObservationPacker {
       type: 'observe',
       keys: Int32Array.from(this.keyList),
       rows: Int32Array.from(this.rowList),
-      names: this.names,
-      versions: this.versions,
+      name: Int32Array.from(this.nameList),
+      version: Int32Array.from(this.versionList),
+      names: [...this.names.keys()],
+      versions: [...this.versions.keys()],
       ids: this.ids,
       numbers: Float64Array.from(this.numbers),
       texts: this.texts,
     };
     this.keyList = [];
     this.rowList = [];
-    this.names = [];
-    this.versions = [];
+    this.nameList = [];
+    this.versionList = [];
+    this.names = new Map();
+    this.versions = new Map();
     this.ids = [];
     this.numbers = [];
     this.texts = [];
@@ -163,6 +190,7 @@ export class ObservationPacker {
 export class LiveScorer {
   private readonly accumulators = new Map<string, WindowAccumulator>();
   private readonly layouts = new Map<number, Layout>();
+  private readonly scratches = new Map<Layout, Map<number, Scratch>>();
   private busyMs = 0;
 
   constructor(private readonly post: (m: FromScorer) => void) {}
@@ -209,25 +237,39 @@ export class LiveScorer {
     let text = 0;
     for (let r = 0; r < b.ids.length; r++) {
       const layout = this.layouts.get(b.keys[r])!;
-      const acc = this.accumulators.get(b.names[r]);
+      const acc = this.accumulators.get(b.names[b.name[r]]);
       const n = b.rows[r];
       const latencyMs = b.numbers[num++];
       const timeMs = b.numbers[num++];
-      const columns: Record<string, unknown[]> = {};
-      for (const name of layout.names) columns[name] = new Array<unknown>(n);
-      const predicted = new Array<string | number>(n);
-      // A row without probabilities was packed as NaN: the window keeps NaN for "none" either way.
-      const probs: Float64Array[] | null = layout.k > 0 ? new Array<Float64Array>(n) : null;
+      const { columns, predicted, probs, buffer } = this.scratch(layout, n);
       for (let i = 0; i < n; i++) {
         for (let f = 0; f < layout.names.length; f++)
           columns[layout.names[f]][i] = layout.numeric[f] ? b.numbers[num++] : b.texts[text++];
         predicted[i] = layout.classifier ? (b.texts[text++] as string) : b.numbers[num++];
+        // A row without probabilities was packed as NaN: the window keeps NaN for "none" either way.
         if (probs) {
-          probs[i] = b.numbers.subarray(num, num + layout.k);
+          buffer.set(b.numbers.subarray(num, num + layout.k), i * layout.k);
           num += layout.k;
         }
       }
-      acc?.observe(b.versions[r], layout.model, b.ids[r], columns, predicted, latencyMs, timeMs, probs);
+      acc?.observe(b.versions[b.version[r]], layout.model, b.ids[r], columns, predicted, latencyMs, timeMs, probs);
     }
+  }
+
+  private scratch(layout: Layout, n: number): Scratch {
+    const make = (): Scratch => {
+      const columns: Record<string, unknown[]> = {};
+      for (const name of layout.names) columns[name] = new Array<unknown>(n);
+      const buffer = new Float64Array(n * layout.k);
+      const probs =
+        layout.k > 0 ? Array.from({ length: n }, (_, i) => buffer.subarray(i * layout.k, (i + 1) * layout.k)) : null;
+      return { columns, predicted: new Array<string | number>(n), probs, buffer };
+    };
+    if (n > SCRATCH_ROWS) return make();
+    let byRows = this.scratches.get(layout);
+    if (!byRows) this.scratches.set(layout, (byRows = new Map()));
+    let s = byRows.get(n);
+    if (!s) byRows.set(n, (s = make()));
+    return s;
   }
 }
