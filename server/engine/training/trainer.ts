@@ -77,7 +77,6 @@ export class TrainingCancelled extends ModelOpsError {
   }
 }
 
-
 type EpochMessage = Extract<WorkerMessage, { type: 'epoch' }>;
 type DoneMessage = Extract<WorkerMessage, { type: 'done' }>;
 
