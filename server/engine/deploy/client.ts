@@ -217,12 +217,23 @@ export class ModelServerClient {
     return { active: json.active, previous: (json.previous as string | null | undefined) ?? null };
   }
 
-  /** Downloads the model's prediction log (all files, oldest first) into `file`. */
-  async downloadLog(model: string, file: string, timeoutMs = 120_000): Promise<number> {
+  /**
+   * Downloads the model's prediction log (all files, oldest first) into `file`. `since` (an ISO
+   * time) asks our server to leave out the files last written before it; the lines it still sends
+   * may be older, and a server without the parameter sends everything, so the caller filters by
+   * time as before.
+   */
+  async downloadLog(
+    model: string,
+    file: string,
+    options: { since?: string; timeoutMs?: number } = {},
+  ): Promise<number> {
+    const { since, timeoutMs = 120_000 } = options;
     const path = `/v2/repository/models/${encodeURIComponent(model)}/log`;
+    const query = since !== undefined ? `?since=${encodeURIComponent(since)}` : '';
     let res: Response;
     try {
-      res = await fetch(this.url + path, {
+      res = await fetch(this.url + path + query, {
         headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'manual',
@@ -236,7 +247,7 @@ export class ModelServerClient {
       );
     }
     if (res.status !== 200 || !res.body) {
-      await this.call('GET', path);
+      await this.call('GET', path + query);
       throw new ModelOpsError(
         'endpoint-error',
         `Target '${this.target}' at ${this.url} sent no log.`,

@@ -2,9 +2,11 @@
  * Where a model's prediction log is read from, for any target. A `local` target's server writes
  * it into the workspace store; an `http` target (a ModelOps model server elsewhere) is asked for
  * it through its management API (`GET /v2/repository/models/<model>/log`: the prediction and
- * feedback lines of every log file, oldest first, as one JSONL stream) with the target's token,
- * and it is written to .modelops/monitor-cache/<target>/<model>/. Monitoring and retraining from
- * traffic (training/fromTraffic.ts) both get a log directory here.
+ * feedback lines of every log file, oldest first, as one JSONL stream; with `?since=` the files
+ * last written before that time are left out) with the target's token, and it is written to
+ * .modelops/monitor-cache/<target>/<model>/ (a download limited by `since` to its `since/`
+ * folder, so a monitor never reads a part of the log). Monitoring and retraining from traffic
+ * (training/fromTraffic.ts) both get a log directory here.
  */
 import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,10 +62,12 @@ let downloads = 0;
  * Downloads an http target's log of `model` into the workspace store. `flush` first asks the
  * endpoint to write what it buffers (`POST /v2/repository/log/flush`), so requests it answered
  * just before are in the log; an endpoint without that route is read as it is, and `flush` says so.
- * Refused in an untrusted workspace before any token is looked up or any call is made.
+ * `since` (an ISO time) downloads only the files the endpoint last wrote from then on; lines before
+ * it may still be in them (and all of them from a server without the parameter), so the reader
+ * filters by time. Refused in an untrusted workspace before any token is looked up or any call is made.
  */
 export async function downloadRemoteLog(
-  options: LogSourceOptions & { flush?: boolean },
+  options: LogSourceOptions & { flush?: boolean; since?: string },
   target: string,
   model: string,
 ): Promise<RemoteLog> {
@@ -77,16 +81,18 @@ export async function downloadRemoteLog(
   }
   // Never null for an http target: it throws (no url, no token) instead.
   const client = (await connectTarget({ registry, config, tokenFor: options.tokenFor ?? (() => null) }, target))!;
-  const dir = join(registry.storeDir, 'monitor-cache', target, model);
+  const whole = join(registry.storeDir, 'monitor-cache', target, model);
+  // A download limited by `since` has its own folder, never replacing the whole log a monitor may be reading.
+  const dir = options.since !== undefined ? join(whole, 'since') : whole;
   const file = join(dir, 'predictions.jsonl');
   // Request data: owner only, as the server's own log.
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+  for (const d of new Set([whole, dir])) await chmod(d, 0o700);
   // Written beside and renamed over, so a monitor or retrain reading the last download never sees half of this one.
   const tmp = `${file}.${process.pid}-${++downloads}.tmp`;
   try {
     const flush = options.flush ? await client.flushLogIfSupported() : null;
-    const bytes = await client.downloadLog(model, tmp);
+    const bytes = await client.downloadLog(model, tmp, { since: options.since });
     await chmod(tmp, 0o600);
     await rename(tmp, file);
     return { dir, url: client.url, bytes, flush };

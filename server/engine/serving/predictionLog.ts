@@ -76,6 +76,34 @@ export function logFiles(dir: string): string[] {
   return existsSync(current) ? [...rotated, current] : rotated;
 }
 
+/**
+ * `GET …/log?since=`: a date (`2024-05-01`, UTC midnight) or a date and time with its zone
+ * (`2024-05-01T12:00:00Z`, `…+02:00`); a time without a zone would be read in the server's zone.
+ */
+const SINCE_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
+/** `since` in ms since the epoch, or null when it is not one of the forms above. */
+export function parseLogSince(text: string): number | null {
+  if (!SINCE_TIME.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * How much earlier than `since` a file's mtime must be to skip it: file timestamps can lag the
+ * clock the lines' times come from (a kernel tick; whole seconds on ext3 or HFS+, two on FAT).
+ */
+export const LOG_MTIME_SLACK_MS = 2000;
+
+/**
+ * Whether a log file last written at `mtimeMs` may hold a line timed at or after `sinceMs`.
+ * Every line is appended after its time is taken, so a file last written before `since` holds
+ * none; nor feedback for a prediction from then on, which is appended after that prediction.
+ */
+export function mayHoldSince(mtimeMs: number, sinceMs: number): boolean {
+  return mtimeMs >= sinceMs - LOG_MTIME_SLACK_MS;
+}
+
 interface ModelLog {
   model: string;
   dir: string;

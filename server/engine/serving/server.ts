@@ -9,14 +9,13 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { httpStatusOf, isModelOpsError } from '../errors';
 import { PRODUCT_VERSION } from '../version';
 import { isValidName } from './names';
 import type { ServerMetrics } from './metrics';
-import { logFiles, type PredictionLog } from './predictionLog';
+import { logFiles, mayHoldSince, parseLogSince, type PredictionLog } from './predictionLog';
 import { inferJob, type ModelRepository } from './repository';
 import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
 import { inputsJson, isoTime, nestRows, predictionLine, responseText } from './logLine';
@@ -648,7 +647,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         method: 'GET',
         path: '/v2/repository/models/:model/log',
         access: 'token',
-        handler: ({ res, p }) => sendLog(res, p.model),
+        handler: ({ req, res, p }) => sendLog(req, res, p.model),
       },
       {
         method: 'GET',
@@ -770,19 +769,51 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     );
   }
 
-  /** The model's prediction log, oldest file first, as one JSONL stream (for remote monitoring). */
-  async function sendLog(res: ServerResponse, model: string): Promise<void> {
+  /**
+   * The model's prediction log, oldest file first, as one JSONL stream (for remote monitoring).
+   * `?since=<ISO time>` leaves out whole files last written before it (predictionLog.ts
+   * `mayHoldSince`); the lines of a kept file are sent as they are, older ones included.
+   */
+  async function sendLog(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
+    const raw = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('since');
+    const sinceMs = raw === null ? null : parseLogSince(raw);
+    if (raw !== null && sinceMs === null)
+      throw new HttpError(
+        400,
+        `since '${raw.slice(0, 64)}' is not a time: send ?since=<ISO 8601 time, e.g. 2024-05-01 or 2024-05-01T12:00:00Z>.`,
+      );
     if (!log) throw new HttpError(409, 'The prediction log is off on this server.');
     await log.flush();
     const files = logFiles(log.dirOf(model));
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     for (const file of files) {
-      await new Promise<void>((resolveFile) => {
-        const stream = createReadStream(file);
-        stream.on('error', () => resolveFile());
-        stream.on('end', () => resolveFile());
-        stream.pipe(res, { end: false });
-      });
+      // Opened once, so the file whose mtime is read is the one sent even if it rotates meanwhile.
+      const fh = await open(file, 'r').catch(() => null);
+      if (!fh) continue; // rotated out since it was listed
+      try {
+        if (sinceMs !== null && !mayHoldSince((await fh.stat()).mtimeMs, sinceMs)) continue;
+        if (res.destroyed) return; // the client is gone ('close' would not come again)
+        // A read error or a client gone ends the response (the handler destroys it), never half a file then the next.
+        await new Promise<void>((done, fail) => {
+          const stream = fh.createReadStream({ autoClose: false });
+          const gone = (): void => {
+            stream.destroy();
+            fail(new Error('the client closed the connection'));
+          };
+          res.once('close', gone);
+          stream.once('error', (e) => {
+            res.off('close', gone);
+            fail(e);
+          });
+          stream.once('end', () => {
+            res.off('close', gone);
+            done();
+          });
+          stream.pipe(res, { end: false });
+        });
+      } finally {
+        await fh.close();
+      }
     }
     res.end();
   }

@@ -215,7 +215,7 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
       'Give a fraction from 0 up to (not including) 1.',
     );
 
-  const { logDir, source } = await trafficLog(options, model);
+  const { logDir, source } = await trafficLog(options, model, since);
   const traffic = await labelledTraffic({
     registry,
     config,
@@ -241,7 +241,8 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
       ? `from ${traffic.period.first} to ${traffic.period.last}`
       : 'in the whole log';
   const summary = `${n(traffic.predictions)} predictions of ${model} on target '${target}' ${periodText}, ${n(labelled)} with labels`;
-  if (source.kind === 'http' && source.bytes === 0) {
+  // With --since, an empty download means no log file written since then: too few rows, said below.
+  if (source.kind === 'http' && source.bytes === 0 && since === null) {
     throw new ModelOpsError(
       'traffic-too-few',
       `Target '${target}' at ${source.url} sent an empty prediction log for ${model}: it has logged no prediction of ${model}.`,
@@ -357,6 +358,7 @@ function recordedUrl(url: string): string {
 async function trafficLog(
   options: TrafficDatasetOptions,
   model: string,
+  since: string | null,
 ): Promise<{ logDir: string | undefined; source: TrafficLogSource }> {
   const { registry, loaded, target } = options;
   const none = { url: null, bytes: null, note: null };
@@ -367,7 +369,15 @@ async function trafficLog(
     return { logDir: undefined, source: { kind: 'local', ...none, flushed } };
   }
   const remote = await downloadRemoteLog(
-    { registry, config: loaded.config, tokenFor: options.tokenFor, trusted: options.trusted, flush: true },
+    {
+      registry,
+      config: loaded.config,
+      tokenFor: options.tokenFor,
+      trusted: options.trusted,
+      flush: true,
+      // Only the files written since then are sent; labelledTraffic still applies the time to each line.
+      ...(since !== null ? { since } : {}),
+    },
     target,
     model,
   );

@@ -4,7 +4,9 @@
 // to do. Training on it end to end: fromTraffic.remote.slow.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { monitor } from '../../../server/engine/monitoring/monitor';
@@ -45,8 +47,23 @@ test('an http target: its log is flushed and downloaded with its token, and the 
   assert.equal(Buffer.byteLength(remoteLogText), d.source.bytes);
 });
 
-test('--since keeps the remote predictions requested from then on (the whole log is downloaded, the time applied here)', async () => {
+test('--since downloads only the log files written from then on, and builds the same dataset', async () => {
   const { registry, loaded } = rt;
+  // Split the endpoint's log as rotation would have: the traffic before `mid` into predictions.1.jsonl,
+  // last written 5 s before `mid` (the fixture sends both batches within a second, and the server
+  // keeps a file written up to 2 s before `since`, file times being coarse), the rest in predictions.jsonl.
+  const logDir = join(rt.root, 'remote-server', 'logs', 'weather');
+  const whole = readFileSync(join(logDir, 'predictions.jsonl'), 'utf8');
+  assert.equal(whole, remoteLogText, 'the first test downloaded the whole log');
+  const lines = whole.split(/(?<=\n)/);
+  const cut = lines.findIndex((l) => (JSON.parse(l) as { time: string }).time >= rt.mid);
+  assert.ok(cut > 0);
+  const early = lines.slice(0, cut).join('');
+  writeFileSync(join(logDir, 'predictions.1.jsonl'), early, { mode: 0o600 });
+  const before = new Date(Date.parse(rt.mid) - 5000);
+  utimesSync(join(logDir, 'predictions.1.jsonl'), before, before);
+  writeFileSync(join(logDir, 'predictions.jsonl'), lines.slice(cut).join(''));
+
   const d = await buildTrafficDataset({
     registry,
     loaded,
@@ -55,8 +72,54 @@ test('--since keeps the remote predictions requested from then on (the whole log
     minRows: 10,
     tokenFor: rt.tokenFor(),
   });
-  assert.deepEqual([d.traffic.predictions, d.traffic.beforeSince, d.rows], [60, 48, rt.late.length]);
+  // The early predictions were never sent, so none is counted as before --since.
+  assert.deepEqual([d.traffic.predictions, d.traffic.beforeSince, d.rows], [60, 0, rt.late.length]);
   assert.equal(readFileSync(d.path, 'utf8'), csvOf(rt.late));
+  assert.equal(d.source.bytes, Buffer.byteLength(whole) - Buffer.byteLength(early));
+  // Beside the whole log, never over it: a monitor reading that one still sees everything.
+  const cache = join(registry.storeDir, 'monitor-cache', 'remote', 'weather');
+  assert.equal(readFileSync(join(cache, 'predictions.jsonl'), 'utf8'), whole);
+  assert.equal(statSync(join(cache, 'since')).mode & 0o077, 0);
+  assert.deepEqual(readdirSync(join(cache, 'since')), ['predictions.jsonl']);
+
+  // Without --since the endpoint still sends every file, oldest first: the same bytes as before the split.
+  const all = await buildTrafficDataset({ registry, loaded, target: 'remote', minRows: 10, tokenFor: rt.tokenFor() });
+  assert.equal(all.source.bytes, Buffer.byteLength(whole));
+  assert.equal(readFileSync(join(cache, 'predictions.jsonl'), 'utf8'), whole);
+});
+
+test('--since with a server that ignores the parameter: the whole log comes, and the time is applied here', async () => {
+  const { registry, loaded } = rt;
+  const seen: string[] = [];
+  const old = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    if (req.method === 'GET' && req.url?.split('?')[0] === '/v2/repository/models/weather/log') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      return res.end(remoteLogText);
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'no such route' }));
+  });
+  await new Promise<void>((r) => old.listen(0, '127.0.0.1', () => r()));
+  try {
+    const url = `http://127.0.0.1:${(old.address() as AddressInfo).port}`;
+    const targets = { ...loaded.config.deploy!.targets, old: { ...loaded.config.deploy!.targets.remote, url } };
+    const withOld = { ...loaded, config: { ...loaded.config, deploy: { ...loaded.config.deploy!, targets } } };
+    const d = await buildTrafficDataset({
+      registry,
+      loaded: withOld,
+      target: 'old',
+      since: rt.mid,
+      minRows: 10,
+      tokenFor: () => TOKEN,
+    });
+    assert.equal(seen[1], `GET /v2/repository/models/weather/log?since=${encodeURIComponent(rt.mid)}`);
+    assert.equal(d.source.bytes, Buffer.byteLength(remoteLogText));
+    assert.deepEqual([d.traffic.predictions, d.traffic.beforeSince, d.rows], [60, 48, rt.late.length]);
+    assert.equal(readFileSync(d.path, 'utf8'), csvOf(rt.late));
+  } finally {
+    await new Promise<void>((r) => old.close(() => r()));
+  }
 });
 
 test('a wrong token, no token, an untrusted workspace, too few rows: refused with what to do, nothing written', async () => {
