@@ -215,9 +215,8 @@ export class BoostedTrees {
     return new BoostedTrees(base, depth, trees, feature, threshold, leaf);
   }
 
-  /** The prediction for input values x (one per column, NaN missing). */
+  /** The prediction for input values x (one per column, NaN missing); `predictColumns` is the fast path. */
   predict(x: ArrayLike<number>): number {
-    // Locals, not fields, in the loop: this runs once per logged row.
     const { depth, trees, feature, threshold, leaf } = this;
     const inner = (1 << depth) - 1;
     let s = this.base;
@@ -227,6 +226,53 @@ export class BoostedTrees {
       s += leaf[lf + k];
     }
     return s;
+  }
+
+  /**
+   * The predictions of rows [0, rows) of `x`, column-major (input f of row i at f·stride + i, NaN
+   * missing), into out[0, rows): the same sums as `predict`, in the same order (base, then tree 0,
+   * 1, …), so the same bits, but tree by tree over all the rows, which is ~2× faster than row by
+   * row (a tree's splits stay in registers and the rows' walks are independent).
+   */
+  predictColumns(x: Float64Array, stride: number, rows: number, out: Float64Array): void {
+    const { depth, trees, feature, threshold, leaf } = this;
+    out.fill(this.base, 0, rows);
+    if (depth !== 3) {
+      const inner = (1 << depth) - 1;
+      for (let t = 0, tf = 0, lf = -inner; t < trees; t++, tf += inner, lf += inner + 1)
+        for (let i = 0; i < rows; i++) {
+          let k = 0;
+          for (let d = 0; d < depth; d++) k = 2 * k + 1 + +(x[feature[tf + k] * stride + i] > threshold[tf + k]);
+          out[i] += leaf[lf + k];
+        }
+      return;
+    }
+    // Depth 3: all 7 splits of a row compared, then its path picked with bit arithmetic: no branch
+    // and no load that waits on the previous level (a dependent walk was slower).
+    for (let t = 0, tf = 0, lf = 0; t < trees; t++, tf += 7, lf += 8) {
+      const o0 = feature[tf] * stride;
+      const o1 = feature[tf + 1] * stride;
+      const o2 = feature[tf + 2] * stride;
+      const o3 = feature[tf + 3] * stride;
+      const o4 = feature[tf + 4] * stride;
+      const o5 = feature[tf + 5] * stride;
+      const o6 = feature[tf + 6] * stride;
+      const t0 = threshold[tf];
+      const t1 = threshold[tf + 1];
+      const t2 = threshold[tf + 2];
+      const t3 = threshold[tf + 3];
+      const t4 = threshold[tf + 4];
+      const t5 = threshold[tf + 5];
+      const t6 = threshold[tf + 6];
+      for (let i = 0; i < rows; i++) {
+        // Level 1 goes to node 1 + r0; level 2 to node 3 + k (k = 2·r0 + r1); the leaf is 2k + r2.
+        const r0 = +(x[o0 + i] > t0);
+        const r1 = ((+(x[o1 + i] > t1) | (+(x[o2 + i] > t2) << 1)) >> r0) & 1;
+        const k = 2 * r0 + r1;
+        const m = +(x[o3 + i] > t3) | (+(x[o4 + i] > t4) << 1) | (+(x[o5 + i] > t5) << 2) | (+(x[o6 + i] > t6) << 3);
+        out[i] += leaf[lf + 2 * k + ((m >> k) & 1)];
+      }
+    }
   }
 
   /** Splits made over every tree (0 when the ensemble is the mean). */
@@ -264,31 +310,53 @@ export interface DleEstimate {
   meanLoss: number | null;
 }
 
+/** Rows a loss model evaluates at once (its buffers: inputs + 1 columns of this many rows, and two more). */
+export const DLE_CHUNK = 4096;
+
 /** The fitted loss model of a reference. */
 export class LossModel {
-  private readonly x: Float64Array;
+  /** Column-major inputs then the prediction of up to DLE_CHUNK rows; made on first use. */
+  private x: Float64Array | null = null;
+  private out: Float64Array | null = null;
+  private rowAt: Int32Array | null = null;
 
   constructor(
     readonly loss: DleLoss,
     private readonly trees: BoostedTrees,
-    inputs: number,
-  ) {
-    this.x = new Float64Array(inputs + 1);
-  }
+    private readonly inputs: number,
+  ) {}
 
-  /** DLE of rows [start, end): the mean of the predicted losses (each ≥ 0). */
+  /**
+   * DLE of rows [start, end): the mean of the predicted losses (each ≥ 0). Rows go through the
+   * trees DLE_CHUNK at a time (`predictColumns`) and are summed in row order, so the result is
+   * bit for bit the row-by-row `predict`'s.
+   */
   estimate(columns: readonly DleColumn[], prediction: Float64Array, start: number, end: number): DleEstimate {
-    const F = columns.length;
-    const x = this.x;
+    const F = this.inputs;
+    const C = DLE_CHUNK;
+    const x = (this.x ??= new Float64Array((F + 1) * C));
+    const out = (this.out ??= new Float64Array(C));
+    const rowAt = (this.rowAt ??= new Int32Array(C));
     let rows = 0;
     let sum = 0;
-    for (let i = start; i < end; i++) {
-      const p = prediction[i];
-      if (p !== p) continue;
-      for (let f = 0; f < F; f++) x[f] = valueAt(columns[f], i);
-      x[F] = p;
-      sum += Math.max(0, this.trees.predict(x));
-      rows++;
+    for (let from = start; from < end;) {
+      // The next ≤ C rows that have a prediction.
+      let n = 0;
+      for (; from < end && n < C; from++) {
+        const p = prediction[from];
+        if (p !== p) continue;
+        x[F * C + n] = p;
+        rowAt[n++] = from;
+      }
+      for (let f = 0; f < F; f++) {
+        const { values, codes } = columns[f];
+        const at = f * C;
+        if (codes) for (let j = 0; j < n; j++) x[at + j] = values[rowAt[j]] < 0 ? NaN : values[rowAt[j]];
+        else for (let j = 0; j < n; j++) x[at + j] = values[rowAt[j]];
+      }
+      this.trees.predictColumns(x, C, n, out);
+      for (let j = 0; j < n; j++) sum += Math.max(0, out[j]);
+      rows += n;
     }
     return { rows, meanLoss: rows > 0 ? sum / rows : null };
   }

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import {
   BoostedTrees,
   DLE_BOOST,
+  DLE_CHUNK,
   DleReference,
+  LossModel,
   MAX_DLE_ROWS,
   binEdges,
   type DleColumn,
@@ -72,6 +74,67 @@ test('the tree fit: missing values and category codes split like values, and ref
   // ≤ 32 quantile bins for a continuous column, one per value below that.
   assert.ok(binEdges(a, 32).length <= 31);
   assert.deepEqual([...binEdges([3, 1, 2, 2, NaN], 32)], [1, 2]);
+});
+
+test('the fast evaluation (tree by tree over columns) gives the same bits as `predict` row by row', () => {
+  const r = rng(11);
+  const n = 3 * DLE_CHUNK + 123;
+  // Inputs: a number column with NaN, a category-code column with −1 (missing), the prediction with NaN.
+  const a = Float64Array.from({ length: n }, () => (r() < 0.15 ? NaN : normal(r) * 3));
+  const codes = Int32Array.from({ length: n }, () => Math.floor(r() * 6) - 1);
+  const p = Float64Array.from({ length: n }, () => (r() < 0.05 ? NaN : r() * 10));
+  const cols: DleColumn[] = [
+    { values: a, codes: false },
+    { values: codes, codes: true },
+  ];
+  const xOf = (i: number) => [a[i], codes[i] < 0 ? NaN : codes[i], p[i]];
+  // Targets that make splits on missingness (threshold −∞), on codes, on values, and a near-constant
+  // one whose deeper nodes do not split (threshold NaN).
+  const targets: Array<(i: number) => number> = [
+    (i) => (a[i] !== a[i] ? 5 : Math.abs(a[i])) + (codes[i] === 3 ? 2 : 0) + (p[i] === p[i] ? p[i] / 4 : 1) + r(),
+    (i) => (codes[i] < 0 ? 3 : 0) + r() * 0.01,
+    () => r(),
+  ];
+  const inputs = [...cols, { values: p, codes: false }];
+  let checked = 0;
+  for (const depth of [1, 2, 3, 4]) {
+    for (const [ti, target] of targets.entries()) {
+      const y = Float64Array.from({ length: n }, (_, i) => target(i));
+      const trees = BoostedTrees.fit(inputs, y, n, { ...DLE_BOOST, trees: 30, depth, minLeaf: ti === 1 ? 400 : 20 });
+      if (ti === 0) assert.ok(trees.splits > 0, `depth ${depth}: the trees split`);
+      if (ti === 1 && depth >= 3) assert.ok(trees.splits < 30 * ((1 << depth) - 1), 'some nodes do not split');
+      // Row by row, the reference.
+      const each = Array.from({ length: n }, (_, i) => trees.predict(xOf(i)));
+      // Column-major, with a stride larger than the rows (as LossModel's buffer).
+      const stride = n + 5;
+      const x = new Float64Array(3 * stride);
+      for (let i = 0; i < n; i++) xOf(i).forEach((v, f) => (x[f * stride + i] = v));
+      const out = new Float64Array(n);
+      trees.predictColumns(x, stride, n, out);
+      for (let i = 0; i < n; i++) assert.equal(out[i], each[i], `depth ${depth}, target ${ti}, row ${i}`);
+      // A window's estimate: rows with a NaN prediction skipped, across chunk boundaries.
+      const model = new LossModel('absolute', trees, 2);
+      for (const [start, end] of [
+        [0, n],
+        [7, 107],
+        [DLE_CHUNK - 50, 2 * DLE_CHUNK + 10],
+        [5, 5],
+      ]) {
+        let sum = 0;
+        let rows = 0;
+        for (let i = start; i < end; i++)
+          if (p[i] === p[i]) {
+            sum += Math.max(0, each[i]);
+            rows++;
+          }
+        const e = model.estimate(cols, p, start, end);
+        assert.equal(e.rows, rows);
+        assert.equal(e.meanLoss, rows > 0 ? sum / rows : null, `depth ${depth}, target ${ti}, rows ${start}–${end}`);
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, 4 * 3 * 4);
 });
 
 test('the reference keeps at most MAX_DLE_ROWS rows (every s-th past that) and, as a ring, the last windows', () => {
