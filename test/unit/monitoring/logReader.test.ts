@@ -140,3 +140,48 @@ test('unusual but valid lines (keys reordered, spaces) take the JSON.parse fallb
     tmp.cleanup();
   }
 });
+
+test("a regressor's numeric feedback labels take the fast path and read as JSON.parse reads them", async () => {
+  const tmp = tempDir('logreader-regression');
+  try {
+    const lines: string[] = [];
+    for (let q = 0; q < 12; q++) {
+      lines.push(
+        serverPrediction({
+          id: `r${q}`,
+          time: `2026-01-01T00:00:${String(q).padStart(2, '0')}.000Z`,
+          version: '1.0.0',
+          latencyMs: 1,
+          inputs: { x: [q, q / 2], c: ['a', 'b'] },
+          outputs: { value: [q * 1.5, -q] },
+        }),
+      );
+      // Numbers in every JSON form, and text labels (a client may send them): both as JSON.parse gives them.
+      const labels = q % 4 === 0 ? ['3.25', '-1'] : q % 4 === 1 ? [-0, 1e-7] : q % 4 === 2 ? [2.5e3, 17] : [0.1, 'x'];
+      lines.push(serverFeedback({ id: `r${q}`, time: '2026-01-01T00:01:00.000Z', labels }));
+    }
+    // A null label is the JSON path's to read (it keeps null).
+    lines.push('{"type":"feedback","id":"r0","time":"2026-01-01T00:02:00.000Z","labels":[null,1]}');
+    const dir = join(tmp.dir, 'fast');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'predictions.jsonl'), lines.join('\n') + '\n');
+    const reader = new PredictionLogReader(FEATURES, 'regression', [], {});
+    const cols = await reader.read(dir);
+    assert.deepEqual(reader.lines, { fast: lines.length - 1, fallback: 1 });
+    const parsed = new PredictionLogReader(FEATURES, 'regression', [], {});
+    const odd = join(tmp.dir, 'odd');
+    mkdirSync(odd, { recursive: true });
+    // The same lines with spaces: all through JSON.parse.
+    writeFileSync(
+      join(odd, 'predictions.jsonl'),
+      lines.map((l) => JSON.stringify(JSON.parse(l), null, 1).replace(/\n/g, ' ')).join('\n') + '\n',
+    );
+    const ref = await parsed.read(odd);
+    assert.equal(parsed.lines.fast, 0);
+    assert.deepEqual([...cols.truthValue!], [...ref.truthValue!]);
+    assert.deepEqual([...cols.predictedValue!], [...ref.predictedValue!]);
+    assert.equal(cols.count, 24);
+  } finally {
+    tmp.cleanup();
+  }
+});

@@ -60,13 +60,16 @@ export class ServerLineScanner {
     if (!sc.lit(LABELS)) return false;
     if (this.store.task === 'classification') return this.feedbackCodes(id, hash, b);
     this.values = [];
-    if (!this.stringArray() || !sc.lit(CLOSE) || sc.i !== b) return false;
+    if (!this.labelArray() || !sc.lit(CLOSE) || sc.i !== b) return false;
     this.join.addRaw(id, this.values);
     return true;
   }
 
-  /** A JSON array of plain strings into `values`; false on anything else. */
-  private stringArray(): boolean {
+  /**
+   * A JSON array of plain strings and numbers (a regressor's labels are numbers) into `values`, as
+   * JSON.parse gives them; false on anything else (null included: the JSON path keeps it as null).
+   */
+  private labelArray(): boolean {
     const sc = this.sc;
     const text = sc.s;
     if (text[sc.i] === 93) {
@@ -74,11 +77,18 @@ export class ServerLineScanner {
       return true;
     }
     for (;;) {
-      if (text[sc.i] !== 34) return false;
-      sc.i++;
-      const v = sc.str();
-      if (v === null) return false;
-      this.values.push(v);
+      const t = text[sc.i];
+      if (t === 34) {
+        sc.i++;
+        const v = sc.str();
+        if (v === null) return false;
+        this.values.push(v);
+      } else {
+        if (t === 110) return false;
+        const v = sc.num();
+        if (v === undefined) return false;
+        this.values.push(v);
+      }
       const d = text[sc.i++];
       if (d === 93) return true;
       if (d !== 44) return false;
