@@ -14,18 +14,7 @@ import { monitor, type MonitoredModel } from '../../../server/engine/monitoring'
 import { openRegistry } from '../../../server/engine/registry';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
-
-/** mulberry32: a seeded uniform generator, so the synthetic data is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../fixtures/random';
 
 const K = 3;
 
@@ -34,7 +23,7 @@ const K = 3;
  * arg-max; `shown` is what the model reports: p, or p sharpened (over-confident) by `power`.
  */
 function synthetic(n: number, seed: number, confidence: number, power = 1) {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const truthProbs = new Float32Array(n * K);
   const shown = new Float32Array(n * K);
   const pred = new Int32Array(n);

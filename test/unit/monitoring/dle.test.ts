@@ -18,18 +18,7 @@ import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
 import { estimatedLabel } from '../../../webview/charts/controlExport';
 import { alertKind } from '../../../extension/text/alerts';
-
-/** mulberry32: a seeded uniform generator, so the synthetic data is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../fixtures/random';
 
 /** A standard normal draw (Box–Muller) from a uniform generator. */
 function normal(r: () => number): number {
@@ -55,7 +44,7 @@ test('the tree fit: one tree reproduces a step function exactly, 100 boosted tre
 });
 
 test('the tree fit: missing values and category codes split like values, and refitting gives the same model', () => {
-  const r = rng(5);
+  const r = mulberry32(5);
   const n = 2000;
   const a = Array.from({ length: n }, () => (r() < 0.2 ? NaN : r()));
   const codes = Int32Array.from({ length: n }, () => Math.floor(r() * 4) - 1); // −1 is missing
@@ -77,7 +66,7 @@ test('the tree fit: missing values and category codes split like values, and ref
 });
 
 test('the fast evaluation (tree by tree over columns) gives the same bits as `predict` row by row', () => {
-  const r = rng(11);
+  const r = mulberry32(11);
   const n = 3 * DLE_CHUNK + 123;
   // Inputs: a number column with NaN, a category-code column with −1 (missing), the prediction with NaN.
   const a = Float64Array.from({ length: n }, () => (r() < 0.15 ? NaN : normal(r) * 3));
@@ -180,7 +169,7 @@ async function run(
   shifted: number,
   metric: 'mae' | 'rmse' = 'mae',
 ): Promise<{ r: MonitorResult; realised: number[] }> {
-  const r = rng(name.length * 7919);
+  const r = mulberry32(name.length * 7919);
   const dir = join(tmp.dir, name);
   const logDir = join(dir, 'log');
   mkdirSync(logDir, { recursive: true });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonNumberReader } from '../../../server/engine/monitoring/log/number';
+import { mulberry32 } from '../fixtures/random';
 
 const reader = new JsonNumberReader();
 const parseJsonNumber = (b: Buffer, i: number): number => reader.parseNumber(b, i);
@@ -8,17 +9,6 @@ const parseJsonFloat32 = (b: Buffer, i: number): number => reader.parseFloat32(b
 const numberEnd = (): number => reader.numEnd;
 
 // A seeded generator, so a failure names a string that can be replayed.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const EDGES = [
   '0',
   '-0',
@@ -141,7 +131,7 @@ function check(s: string): void {
 
 test('byte number parsing gives exactly what JSON.parse / Number() give, on edge cases and 300k random texts', () => {
   for (const s of EDGES) check(s);
-  const r = rng(15_6);
+  const r = mulberry32(15_6);
   let n = EDGES.length;
   for (let i = 0; i < 40_000; i++) {
     for (const s of forms(randomDouble(r), r)) {
@@ -162,7 +152,7 @@ test('byte number parsing gives exactly what JSON.parse / Number() give, on edge
 test('float32 texts as the model server writes them (the double of a float32, 17 digits) take the fast path', () => {
   // Not observable from outside except through the value; this checks the values on many such
   // texts and that they are not all short (so the approximation path is exercised).
-  const r = rng(7);
+  const r = mulberry32(7);
   let long = 0;
   for (let i = 0; i < 50_000; i++) {
     const x = Math.fround(r());

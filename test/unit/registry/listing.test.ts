@@ -4,16 +4,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openRegistry, compareSemver } from '../../../server/engine/registry';
 import { tempWorkspace } from './helpers';
-
-/** Deterministic PRNG so failures reproduce. */
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../fixtures/random';
 
 interface Seed {
   version: string;

@@ -21,6 +21,7 @@ import Database from 'better-sqlite3';
 import { openRegistry } from '../../../server/engine/registry';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { tempWorkspace } from './helpers';
+import { mulberry32 } from '../fixtures/random';
 
 const WORKER = join(__dirname, 'fixtures', 'register-worker.ts');
 
@@ -57,15 +58,6 @@ function startWorker(args: string[], env: NodeJS.ProcessEnv = {}): Child {
     ready,
     kill: () => child.kill('SIGKILL'),
     lines: () => stdout.split('\n').filter((l) => l.startsWith('{')),
-  };
-}
-
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
