@@ -78,27 +78,18 @@ function writeLog(dir: string, requests: number): void {
     const t = (i % 300) / 10;
     const rows = Array.from({ length: 10 }, (_, k) => [(k % 5) / 2, t + k, t - 5 + k / 2, (i % 7) + k / 10]);
     const labels = rows.map((_, k) => LABELS[(i + k) % 5]);
-    const pred = JSON.stringify({
-      type: 'prediction',
-      id: '\u0000',
-      time: '2026-01-01T00:00:00.000Z',
-      version: '1.0.0',
-      latencyMs: 0.8,
-      inputs: {
-        precipitation: rows.map((r) => r[0]),
-        temp_max: rows.map((r) => r[1]),
-        temp_min: rows.map((r) => r[2]),
-        wind: rows.map((r) => r[3]),
-      },
-      outputs: { label: labels, probabilities: rows.map(() => [0.1, 0.1, 0.2, 0.1, 0.5]) },
-    }).split('"\\u0000"');
-    const fb = JSON.stringify({
-      type: 'feedback',
-      id: '\u0000',
-      time: '2026-01-01T00:00:00.000Z',
-      labels: labels.map((l, k) => (k === 0 ? LABELS[(LABELS.indexOf(l) + 1) % 5] : l)),
-    }).split('"\\u0000"');
-    templates.push([pred[0], pred[1], fb[0] + '"\u0000"' + fb[1]]);
+    templates.push(
+      template(
+        {
+          precipitation: rows.map((r) => r[0]),
+          temp_max: rows.map((r) => r[1]),
+          temp_min: rows.map((r) => r[2]),
+          wind: rows.map((r) => r[3]),
+        },
+        { label: labels, probabilities: rows.map(() => [0.1, 0.1, 0.2, 0.1, 0.5]) },
+        labels.map((l, k) => (k === 0 ? LABELS[(LABELS.indexOf(l) + 1) % 5] : l)),
+      ),
+    );
   }
   writeTemplates(dir, requests, templates);
 }
@@ -118,28 +109,43 @@ function writeRegressionLog(dir: string, requests: number): void {
     const rows = Array.from({ length: 10 }, (_, k) => [((i + k) % 9) / 2, t - 5 + k / 2, (i % 7) + k / 10]);
     const value = rows.map((r) => Math.round((8 + 1.1 * r[1] - 0.3 * r[0]) * 1000) / 1000);
     const truth = rows.map((r, k) => Math.round((value[k] + noise() * (0.5 + r[2] / 2 + r[0])) * 1000) / 1000);
-    const pred = JSON.stringify({
-      type: 'prediction',
-      id: '\u0000',
-      time: '2026-01-01T00:00:00.000Z',
-      version: '1.0.0',
-      latencyMs: 0.8,
-      inputs: {
-        precipitation: rows.map((r) => r[0]),
-        temp_min: rows.map((r) => r[1]),
-        wind: rows.map((r) => r[2]),
-      },
-      outputs: { value },
-    }).split('"\\u0000"');
-    const fb = JSON.stringify({
-      type: 'feedback',
-      id: '\u0000',
-      time: '2026-01-01T00:00:00.000Z',
-      labels: truth,
-    }).split('"\\u0000"');
-    templates.push([pred[0], pred[1], fb[0] + '"\u0000"' + fb[1]]);
+    templates.push(
+      template(
+        {
+          precipitation: rows.map((r) => r[0]),
+          temp_min: rows.map((r) => r[1]),
+          wind: rows.map((r) => r[2]),
+        },
+        { value },
+        truth,
+      ),
+    );
   }
   writeTemplates(dir, requests, templates);
+}
+
+/**
+ * One request as the server logs it, and its feedback, split where the request id goes:
+ * [prediction before the id, prediction after it, feedback with a NUL where the id goes].
+ */
+function template(
+  inputs: Record<string, number[]>,
+  outputs: Record<string, unknown>,
+  labels: Array<string | number>,
+): [string, string, string] {
+  const pred = JSON.stringify({
+    type: 'prediction',
+    id: '\u0000',
+    time: '2026-01-01T00:00:00.000Z',
+    version: '1.0.0',
+    latencyMs: 0.8,
+    inputs,
+    outputs,
+  }).split('"\\u0000"');
+  const fb = JSON.stringify({ type: 'feedback', id: '\u0000', time: '2026-01-01T00:00:00.000Z', labels }).split(
+    '"\\u0000"',
+  );
+  return [pred[0], pred[1], fb[0] + '"\u0000"' + fb[1]];
 }
 
 /** `requests` requests from the templates in turn (the id put in), each followed by its feedback. */
