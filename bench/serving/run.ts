@@ -105,7 +105,8 @@ async function startModelServerProcess(
     {
       // Live monitoring is on by default in `modelops serve`; the environment turns it off.
       env: { ...process.env, BENCH_TOKEN: TOKEN, MODELOPS_LIVE_MONITOR: monitoring ? 'on' : 'off' },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // Diagnostics asked for by --server-node-args (--trace-gc …) print to stdout.
+      stdio: ['ignore', SERVER_NODE_ARGS.length > 0 ? 'inherit' : 'ignore', 'inherit'],
     },
   );
   const rec = await waitFor(() =>
@@ -142,13 +143,18 @@ interface Load {
   errors: number;
   /** CPU time of the server process per request, µs (NaN without a pid or /proc). */
   cpuUs: number;
+  /** Of which its main (request) thread's; the rest is its other threads' (GC helpers, the monitor worker …). */
+  mainUs: number;
 }
 
-/** utime + stime of a process in clock ticks (1/100 s on Linux), from /proc; NaN elsewhere. */
-function cpuTicks(pid: number | undefined): number {
+/**
+ * utime + stime of a process (or, with `thread`, of one of its threads: the main thread's id is
+ * the pid) in clock ticks (1/100 s on Linux), from /proc; NaN elsewhere.
+ */
+function cpuTicks(pid: number | undefined, thread?: number): number {
   if (!pid) return NaN;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
   } catch {
@@ -211,6 +217,7 @@ async function load(
   const lat: number[] = [];
   let errors = 0;
   const ticks0 = cpuTicks(pid);
+  const main0 = cpuTicks(pid, pid);
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   await Promise.all(
@@ -225,6 +232,7 @@ async function load(
   );
   const elapsed = (performance.now() - t0) / 1000;
   const ticks = cpuTicks(pid) - ticks0;
+  const mainTicks = cpuTicks(pid, pid) - main0;
   agent.destroy();
   const sorted = Float64Array.from(lat).sort();
   return {
@@ -233,6 +241,7 @@ async function load(
     p99: pct(sorted, 0.99),
     errors,
     cpuUs: (ticks * 10_000) / lat.length,
+    mainUs: (mainTicks * 10_000) / lat.length,
   };
 }
 
@@ -517,11 +526,14 @@ async function main(): Promise<void> {
     const pairedLive = rps.live.map((x, i) => 1 - x.rps / rps.off[i].rps);
     const pairedLiveVsLog = rps.live.map((x, i) => 1 - x.rps / rps.on[i].rps);
     const cpuLive = median(rps.live.map((x) => x.cpuUs));
+    const mainOn = median(rps.on.map((x) => x.mainUs));
+    const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
     console.log(
       `\nlogging + live monitoring (windows of 100, ≥ ${liveWindows} windows streamed) at concurrency 32:` +
         `\n  best round: ${liveBest.rps.toFixed(0)} rps (p99 ${liveBest.p99.toFixed(2)} ms): cost vs off ${((1 - liveBest.rps / off.rps) * 100).toFixed(1)}%, vs logging only ${((1 - liveBest.rps / onLoad.rps) * 100).toFixed(1)}%` +
         `\n  per round (vs off): ${pairedLive.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; median ${(median(pairedLive) * 100).toFixed(1)}%; vs logging only median ${(median(pairedLiveVsLog) * 100).toFixed(1)}%` +
         `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
+        `\n  CPU per request vs logging only, median of the rounds' differences (each live round against the logging round just before it): main thread ${signed(median(rps.live.map((x, i) => x.mainUs - rps.on[i].mainUs)))} µs, other threads ${signed(median(rps.live.map((x, i) => x.cpuUs - x.mainUs - (rps.on[i].cpuUs - rps.on[i].mainUs))))} µs (the monitor worker is one of them; logging only: main ${mainOn.toFixed(1)} µs, others ${(cpuOn - mainOn).toFixed(1)} µs)` +
         `\n  throughput runs ${rps.live.map((x) => x.rps.toFixed(0)).join(', ')}` +
         `\n  the request thread's time in live monitoring (modelops_monitor_seconds_total): ${liveUs.map((x) => x.toFixed(2)).join(', ')} µs per request; median ${median(liveUs).toFixed(2)} µs = ${((median(liveUs) / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging` +
         `\n  the scorer's time (worker thread, modelops_monitor_scorer_seconds_total): ${scorerUs.map((x) => x.toFixed(2)).join(', ')} µs per request; median ${median(scorerUs).toFixed(2)} µs`,

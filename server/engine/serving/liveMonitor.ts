@@ -33,7 +33,7 @@ import {
   type RetainedSizes,
 } from '../monitoring/live/window';
 import { workerEntry } from '../threads';
-import { LiveScorer, ObservationPacker, type FromScorer, type ToScorer } from './liveScorer';
+import { LiveScorer, ObservationPacker, type FeedbackItem, type FromScorer, type ToScorer } from './liveScorer';
 
 export interface LiveMonitorOptions {
   /** Events kept per model for resume (default 256). */
@@ -63,8 +63,8 @@ export interface LiveStreamEvent {
  * HAND_OVER_MS after the first of a batch: handing over costs about the same for one request
  * as for hundreds, and a window (100 requests by default) is scored a few milliseconds later.
  */
-const HAND_OVER_REQUESTS = 256;
-const HAND_OVER_MS = 20;
+const HAND_OVER_REQUESTS = 4096;
+const HAND_OVER_MS = 200;
 
 interface Stored {
   seq: number;
@@ -105,6 +105,8 @@ export class LiveMonitorHub extends EventEmitter {
   private worker: Worker | null = null;
   private inline: LiveScorer | null = null;
   private packer: ObservationPacker;
+  /** Feedback not yet handed over (after every packed request: see handOver). */
+  private feedbacks: FeedbackItem[] = [];
   private handOverTimer: NodeJS.Timeout | null = null;
   private readonly handOverSoon = (): void => {
     this.handOverTimer = null;
@@ -167,16 +169,19 @@ export class LiveMonitorHub extends EventEmitter {
     if (this.inline) this.inline.handle(m);
     else if (!this.worker)
       return; // closed
-    else if (m.type === 'observe') this.worker!.postMessage(m, [m.numbers.buffer as ArrayBuffer]);
+    else if (m.type === 'observe')
+      this.worker!.postMessage(m, [m.meta.buffer, m.ids.buffer, m.numbers.buffer, m.texts.buffer] as ArrayBuffer[]);
     else this.worker!.postMessage(m);
   }
 
   private receive(m: FromScorer): void {
     const t0 = performance.now();
     this.scorerBusyMs = m.busyMs;
-    if (m.type === 'event') {
-      const s = this.models.get(m.model);
-      if (s) this.publish(m.model, s, m.event);
+    if (m.type === 'events') {
+      for (const { model, event } of m.events) {
+        const s = this.models.get(model);
+        if (s) this.publish(model, s, event);
+      }
     } else {
       this.retainedSizes = m.retained;
       this.syncs.get(m.seq)?.();
@@ -208,12 +213,11 @@ export class LiveMonitorHub extends EventEmitter {
   ): void {
     const t0 = performance.now();
     this.state(model);
+    // Feedback that came before this request goes first.
+    if (this.feedbacks.length > 0) this.handOver();
     this.packer.add(model, version, m, id, columns, preds, latencyMs, Date.now());
     if (this.packer.size >= HAND_OVER_REQUESTS) this.handOver();
-    else if (!this.handOverTimer) {
-      this.handOverTimer = setTimeout(this.handOverSoon, HAND_OVER_MS);
-      this.handOverTimer.unref();
-    }
+    else this.soon();
     this.busyMs += performance.now() - t0;
   }
 
@@ -229,8 +233,22 @@ export class LiveMonitorHub extends EventEmitter {
       clearTimeout(this.handOverTimer);
       this.handOverTimer = null;
     }
+    // Requests are packed only while no feedback waits (observe hands it over first), so the
+    // batch, then the feedback, is the order they came in.
     const batch = this.packer.take();
     if (batch) this.send(batch);
+    if (this.feedbacks.length > 0) {
+      const items = this.feedbacks;
+      this.feedbacks = [];
+      this.send({ type: 'feedback', items });
+    }
+  }
+
+  /** Hands over HAND_OVER_MS from now unless something else does first. */
+  private soon(): void {
+    if (this.handOverTimer) return;
+    this.handOverTimer = setTimeout(this.handOverSoon, HAND_OVER_MS);
+    this.handOverTimer.unref();
   }
 
   /** Resolves once the scorer has recorded everything handed to it so far and its events are published. */
@@ -244,10 +262,17 @@ export class LiveMonitorHub extends EventEmitter {
     });
   }
 
+  /**
+   * Feedback for a request: after the requests packed so far and before any packed later, handed
+   * over with the feedback that follows it (a POST of many is one message, not one each).
+   */
   feedback(model: string, id: string, labels: ReadonlyArray<string | number>): void {
     if (!this.models.has(model)) return;
+    const t0 = performance.now();
     this.handOver();
-    this.send({ type: 'feedback', model, id, labels: [...labels] });
+    this.feedbacks.push({ model, id, labels: [...labels] });
+    this.soon();
+    this.busyMs += performance.now() - t0;
   }
 
   /** Replaces a model's settings (partial input completes the current ones); its windows start over. */

@@ -7,6 +7,7 @@
  * it labels.
  */
 import type { Prediction } from '../model/types';
+import { F64, I32 } from '../monitoring/log/columns';
 import {
   WindowAccumulator,
   type LiveEvent,
@@ -15,38 +16,54 @@ import {
   type RetainedSizes,
 } from '../monitoring/live/window';
 
-/** A batch of answered requests: numbers in one Float64Array, text in one array, in request order. */
+/**
+ * A batch of answered requests in request order, in typed arrays handed over whole (transferred,
+ * not copied) and a few short string tables.
+ */
 export interface ObserveBatch {
   type: 'observe';
-  /** Per request: model key (a `model` message sent first), row count, index into `names` and `versions`. */
-  keys: Int32Array;
-  rows: Int32Array;
-  name: Int32Array;
-  version: Int32Array;
+  /**
+   * Per request, META values: model key (a `model` message sent first), row count, index into
+   * `names` and into `versions`, and the byte length of its id in `ids`.
+   */
+  meta: Int32Array;
   /** The batch's distinct model names and versions (each sent once, not once per request). */
   names: string[];
   versions: string[];
-  /** Per request: its id. */
-  ids: string[];
+  /** The requests' ids, UTF-8, one after the other (the strings are not held on the request thread's heap). */
+  ids: Uint8Array;
   /**
    * Per request: latency, time, then per row its numeric features (NaN when not a number), the
    * prediction of a regressor, and K probabilities of a classifier (NaN when absent).
    */
   numbers: Float64Array;
-  /** Per row: categorical features (null when missing) and a classifier's predicted label. */
-  texts: Array<string | null>;
+  /** Per row: categorical features and a classifier's predicted label, as indices into `strings` (−1: missing). */
+  texts: Int32Array;
+  /** The batch's distinct texts. */
+  strings: string[];
 }
+
+export interface FeedbackItem {
+  model: string;
+  id: string;
+  labels: Array<string | number>;
+}
+
+/** Values per request in `ObserveBatch.meta`. */
+const META = 5;
 
 export type ToScorer =
   | { type: 'model'; key: number; model: LiveModel }
   | { type: 'configure'; model: string; config: LiveMonitorConfig }
   | ObserveBatch
-  | { type: 'feedback'; model: string; id: string; labels: Array<string | number> }
+  /** Feedback in the order it came (a POST of many is one message). */
+  | { type: 'feedback'; items: FeedbackItem[] }
   | { type: 'tick'; now: number }
   | { type: 'sync'; seq: number };
 
 export type FromScorer =
-  | { type: 'event'; model: string; event: LiveEvent; busyMs: number }
+  /** The events one message gave rise to, in order (one message back per message in, not per event). */
+  | { type: 'events'; events: Array<{ model: string; event: LiveEvent }>; busyMs: number }
   | { type: 'sync'; seq: number; retained: Record<string, RetainedSizes>; busyMs: number };
 
 /** What the packer and the scorer agree on about a model: its columns in order and K. */
@@ -58,18 +75,26 @@ interface Layout {
   /** Class probabilities per row (0: none). */
   k: number;
   classifier: boolean;
+  /** Numbers and texts each row packs. */
+  numbersPerRow: number;
+  textsPerRow: number;
 }
 
 function layoutOf(model: LiveModel): Layout {
   const used = model.features.filter((f) => f.kind !== 'date');
   const classifier = model.task === 'classification';
-  const k = classifier ? (model.labels?.length ?? 0) : 0;
+  const k0 = classifier ? (model.labels?.length ?? 0) : 0;
+  const k = k0 >= 2 ? k0 : 0;
+  const numeric = used.map((f) => f.kind === 'numeric');
+  const numericCount = numeric.filter(Boolean).length;
   return {
     model,
-    numeric: used.map((f) => f.kind === 'numeric'),
+    numeric,
     names: used.map((f) => f.name),
-    k: k >= 2 ? k : 0,
+    k,
     classifier,
+    numbersPerRow: numericCount + (classifier ? 0 : 1) + k,
+    textsPerRow: used.length - numericCount + (classifier ? 1 : 0),
   };
 }
 
@@ -92,26 +117,27 @@ interface Scratch {
 const SCRATCH_ROWS = 64;
 
 /**
- * Packs answered requests on the request thread: a few array pushes per row, no per-request
- * objects kept. `take()` hands over the batch (the Float64Array is transferable).
+ * Packs answered requests on the request thread straight into typed arrays (texts as indices
+ * into a table of the batch's distinct ones), no per-request objects kept. `take()` hands over
+ * the batch; the next starts with room for as many values.
  */
 export class ObservationPacker {
   private readonly keys = new WeakMap<LiveModel, number>();
   private readonly layouts: Layout[] = [];
-  private keyList: number[] = [];
-  private rowList: number[] = [];
-  private nameList: number[] = [];
-  private versionList: number[] = [];
+  private meta = new I32(256 * META);
   private names = new Map<string, number>();
   private versions = new Map<string, number>();
-  private ids: string[] = [];
-  private numbers: number[] = [];
-  private texts: Array<string | null> = [];
+  private ids = Buffer.allocUnsafeSlow(16 * 1024);
+  private idBytes = 0;
+  private count = 0;
+  private numbers = new F64(4096);
+  private texts = new I32(1024);
+  private strings = new Map<string, number>();
 
   constructor(private readonly send: (m: ToScorer) => void) {}
 
   get size(): number {
-    return this.ids.length;
+    return this.count;
   }
 
   add(
@@ -132,57 +158,76 @@ export class ObservationPacker {
       this.send({ type: 'model', key, model: m });
     }
     const layout = this.layouts[key];
-    const { numbers, texts } = this;
+    const { meta, numbers, texts, strings } = this;
     const n = preds.length;
-    this.keyList.push(key);
-    this.rowList.push(n);
-    this.nameList.push(indexIn(this.names, model));
-    this.versionList.push(indexIn(this.versions, version));
-    this.ids.push(id);
-    numbers.push(latencyMs, timeMs);
+    meta.reserve(META);
+    meta.data[meta.length++] = key;
+    meta.data[meta.length++] = n;
+    meta.data[meta.length++] = indexIn(this.names, model);
+    meta.data[meta.length++] = indexIn(this.versions, version);
+    meta.data[meta.length++] = this.putId(id);
+    this.count++;
+    numbers.reserve(2 + n * layout.numbersPerRow);
+    texts.reserve(n * layout.textsPerRow);
+    const num = numbers.data;
+    const txt = texts.data;
+    num[numbers.length++] = latencyMs;
+    num[numbers.length++] = timeMs;
     for (let i = 0; i < n; i++) {
       for (let f = 0; f < layout.names.length; f++) {
         const v = columns[layout.names[f]]?.[i];
-        // What the window keeps of a value: a number (else NaN), or a category's text (else missing).
-        if (layout.numeric[f]) numbers.push(typeof v === 'number' ? v : NaN);
-        else texts.push(v === null || v === undefined || v === '' ? null : String(v));
+        // What the window keeps of a value, as the batch monitor reads it from the log.
+        if (layout.numeric[f]) num[numbers.length++] = typeof v === 'number' ? v : typeof v === 'boolean' ? +v : NaN;
+        else txt[texts.length++] = typeof v === 'string' ? indexIn(strings, v) : -1;
       }
       const p = preds[i];
-      if (layout.classifier) texts.push(String(p.value));
-      else numbers.push(Number(p.value));
+      if (layout.classifier) txt[texts.length++] = indexIn(strings, String(p.value));
+      else num[numbers.length++] = Number(p.value);
       if (layout.k > 0) {
         const probs = p.probabilities;
-        if (probs && probs.length === layout.k) for (let c = 0; c < layout.k; c++) numbers.push(probs[c]);
-        else for (let c = 0; c < layout.k; c++) numbers.push(NaN);
+        if (probs && probs.length === layout.k) for (let c = 0; c < layout.k; c++) num[numbers.length++] = probs[c];
+        else for (let c = 0; c < layout.k; c++) num[numbers.length++] = NaN;
       }
     }
   }
 
   /** The packed batch (null when empty); the packer starts a new one. */
   take(): ObserveBatch | null {
-    if (this.ids.length === 0) return null;
+    if (this.count === 0) return null;
     const batch: ObserveBatch = {
       type: 'observe',
-      keys: Int32Array.from(this.keyList),
-      rows: Int32Array.from(this.rowList),
-      name: Int32Array.from(this.nameList),
-      version: Int32Array.from(this.versionList),
+      meta: this.meta.view(),
       names: [...this.names.keys()],
       versions: [...this.versions.keys()],
-      ids: this.ids,
-      numbers: Float64Array.from(this.numbers),
-      texts: this.texts,
+      ids: this.ids.subarray(0, this.idBytes),
+      numbers: this.numbers.view(),
+      texts: this.texts.view(),
+      strings: [...this.strings.keys()],
     };
-    this.keyList = [];
-    this.rowList = [];
-    this.nameList = [];
-    this.versionList = [];
+    // The arrays go with the batch (transferred): new ones, as large as this batch needed.
+    this.meta = new I32(this.meta.length);
+    this.numbers = new F64(this.numbers.length);
+    this.texts = new I32(this.texts.length);
+    this.ids = Buffer.allocUnsafeSlow(Math.max(1024, this.idBytes));
+    this.idBytes = 0;
+    this.count = 0;
     this.names = new Map();
     this.versions = new Map();
-    this.ids = [];
-    this.numbers = [];
-    this.texts = [];
+    this.strings = new Map();
     return batch;
+  }
+
+  /** Appends a request id's UTF-8 bytes; returns how many. */
+  private putId(id: string): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.ids.length - this.idBytes < id.length * 3) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.ids.length * 2, this.idBytes + id.length * 3));
+      this.ids.copy(grown, 0, 0, this.idBytes);
+      this.ids = grown;
+    }
+    const n = this.ids.write(id, this.idBytes);
+    this.idBytes += n;
+    return n;
   }
 }
 
@@ -192,6 +237,7 @@ export class LiveScorer {
   private readonly layouts = new Map<number, Layout>();
   private readonly scratches = new Map<Layout, Map<number, Scratch>>();
   private busyMs = 0;
+  private events: Array<{ model: string; event: LiveEvent }> = [];
 
   constructor(private readonly post: (m: FromScorer) => void) {}
 
@@ -212,7 +258,7 @@ export class LiveScorer {
         this.observe(m);
         break;
       case 'feedback':
-        this.accumulators.get(m.model)?.feedback(m.id, m.labels);
+        for (const f of m.items) this.accumulators.get(f.model)?.feedback(f.id, f.labels);
         break;
       case 'tick':
         for (const acc of this.accumulators.values()) acc.tick(m.now);
@@ -226,33 +272,47 @@ export class LiveScorer {
       }
     }
     this.busyMs += performance.now() - t0;
+    if (this.events.length > 0) {
+      const events = this.events;
+      this.events = [];
+      this.post({ type: 'events', events, busyMs: this.busyMs });
+    }
   }
 
   private emit(model: string, event: LiveEvent): void {
-    this.post({ type: 'event', model, event, busyMs: this.busyMs });
+    this.events.push({ model, event });
   }
 
   private observe(b: ObserveBatch): void {
     let num = 0;
     let text = 0;
-    for (let r = 0; r < b.ids.length; r++) {
-      const layout = this.layouts.get(b.keys[r])!;
-      const acc = this.accumulators.get(b.names[b.name[r]]);
-      const n = b.rows[r];
-      const latencyMs = b.numbers[num++];
-      const timeMs = b.numbers[num++];
+    let idAt = 0;
+    const { meta, numbers, texts, strings } = b;
+    const ids = Buffer.from(b.ids.buffer, b.ids.byteOffset, b.ids.byteLength);
+    for (let r = 0; r < meta.length / META; r++) {
+      const layout = this.layouts.get(meta[r * META])!;
+      const n = meta[r * META + 1];
+      const acc = this.accumulators.get(b.names[meta[r * META + 2]]);
+      const latencyMs = numbers[num++];
+      const timeMs = numbers[num++];
+      const id = ids.toString('utf8', idAt, (idAt += meta[r * META + 4]));
       const { columns, predicted, probs, buffer } = this.scratch(layout, n);
       for (let i = 0; i < n; i++) {
-        for (let f = 0; f < layout.names.length; f++)
-          columns[layout.names[f]][i] = layout.numeric[f] ? b.numbers[num++] : b.texts[text++];
-        predicted[i] = layout.classifier ? (b.texts[text++] as string) : b.numbers[num++];
+        for (let f = 0; f < layout.names.length; f++) {
+          if (layout.numeric[f]) columns[layout.names[f]][i] = numbers[num++];
+          else {
+            const c = texts[text++];
+            columns[layout.names[f]][i] = c < 0 ? null : strings[c];
+          }
+        }
+        predicted[i] = layout.classifier ? strings[texts[text++]] : numbers[num++];
         // A row without probabilities was packed as NaN: the window keeps NaN for "none" either way.
         if (probs) {
-          buffer.set(b.numbers.subarray(num, num + layout.k), i * layout.k);
+          buffer.set(numbers.subarray(num, num + layout.k), i * layout.k);
           num += layout.k;
         }
       }
-      acc?.observe(b.versions[b.version[r]], layout.model, b.ids[r], columns, predicted, latencyMs, timeMs, probs);
+      acc?.observe(b.versions[meta[r * META + 3]], layout.model, id, columns, predicted, latencyMs, timeMs, probs);
     }
   }
 

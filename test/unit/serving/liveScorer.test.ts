@@ -83,7 +83,8 @@ function traffic(): Request[] {
       model: 'm',
       version: r < 40 ? '1.0.0' : '1.1.0',
       m: MODEL,
-      id: `c${r}`,
+      // Ids go over as UTF-8 bytes: some are not ASCII.
+      id: r % 5 === 0 ? `c${r}-ü☃` : `c${r}`,
       columns: {
         temp: rows.map((k) => (k % 9 === 0 ? null : k % 13 === 0 ? 'warm' : k / 4)),
         city: rows.map((k) => (k % 8 === 0 ? null : k % 6 === 0 ? '' : k % 10 === 0 ? 7 : ['a', 'b', 'c'][k % 3])),
@@ -114,7 +115,7 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
   );
   const packed: Array<{ model: string; e: LiveEvent }> = [];
   const scorer = new LiveScorer((m: FromScorer) => {
-    if (m.type === 'event') packed.push({ model: m.model, e: m.event });
+    if (m.type === 'events') for (const x of m.events) packed.push({ model: x.model, e: x.event });
   });
   const packer = new ObservationPacker((m) => scorer.handle(m));
   for (const model of ['m', 'r']) scorer.handle({ type: 'configure', model, config: CONFIG });
@@ -138,7 +139,7 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
     if (i % 4 === 0) {
       const labels = q.preds.map((p, k) => (q.model === 'm' ? LABELS[(k + i) % 3] : Number(p.value) + 1));
       accs.get(q.model)!.feedback(q.id, labels);
-      scorer.handle({ type: 'feedback', model: q.model, id: q.id, labels });
+      scorer.handle({ type: 'feedback', items: [{ model: q.model, id: q.id, labels }] });
     }
   });
   const batch = packer.take();
@@ -147,6 +148,10 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
   assert.deepEqual(packed, direct);
 });
 
+// Ids carry the hub's boot, and times the clock of each run: compare what was scored.
+const clockFree = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'T'));
+const feedbackOf = (q: Request, i: number): string[] => q.preds.map((_, k) => LABELS[(k + i) % 3]);
+
 test('the hub scores in a worker thread: the events of the same traffic are the inline events, in order', async () => {
   const run = async (thread: 'worker' | 'inline'): Promise<LiveStreamEvent[]> => {
     const hub = new LiveMonitorHub({ thread, heartbeatMs: 3_600_000, defaults: CONFIG });
@@ -154,21 +159,66 @@ test('the hub scores in a worker thread: the events of the same traffic are the 
     hub.on('event', (e: LiveStreamEvent) => events.push(e));
     traffic().forEach((q, i) => {
       hub.observe(q.model, q.version, q.m, q.id, q.columns, q.preds, q.latencyMs);
-      if (i % 4 === 0)
-        hub.feedback(
-          q.model,
-          q.id,
-          q.preds.map((_, k) => LABELS[(k + i) % 3]),
-        );
+      if (i % 4 === 0) hub.feedback(q.model, q.id, feedbackOf(q, i));
     });
     await hub.settled();
     hub.close();
-    // Ids carry the hub's boot, and times the clock of each run: compare what was scored.
-    const clockFree = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'T'));
     return events.map((e) => ({ ...e, id: '', data: clockFree(e.data) as LiveStreamEvent['data'] }));
   };
   const inline = await run('inline');
   const worker = await run('worker');
   assert.ok(inline.length > 10);
   assert.deepEqual(worker, inline);
+  // The hub holds feedback until the next request or hand-over: the order is still the order it
+  // came in, as accumulators fed one call at a time see it.
+  const direct: Array<{ model: string; event: string; data: unknown }> = [];
+  const accs = new Map(
+    ['m', 'r'].map((model) => [
+      model,
+      new WindowAccumulator(model, CONFIG, (e) => direct.push({ model, event: e.type, data: clockFree(e.data) })),
+    ]),
+  );
+  traffic().forEach((q, i) => {
+    const acc = accs.get(q.model)!;
+    acc.observe(
+      q.version,
+      q.m,
+      q.id,
+      q.columns,
+      q.preds.map((p) => p.value as string | number),
+      q.latencyMs,
+      q.timeMs,
+      q.preds.map((p) => p.probabilities),
+    );
+    if (i % 4 === 0) acc.feedback(q.id, feedbackOf(q, i));
+  });
+  for (const model of ['m', 'r'])
+    assert.deepEqual(
+      inline.filter((e) => e.model === model).map(({ model: m, event, data }) => ({ model: m, event, data })),
+      direct.filter((e) => e.model === model),
+    );
+});
+
+test('feedback held by the hub still reaches its window before requests that came after it', () => {
+  const hub = new LiveMonitorHub({ thread: 'inline', heartbeatMs: 3_600_000, defaults: { ...CONFIG, window: 2 } });
+  const windows: LiveStreamEvent[] = [];
+  hub.on('event', (e: LiveStreamEvent) => {
+    if (e.event === 'window') windows.push(e);
+  });
+  const ask = (id: string) =>
+    hub.observe('m', '1.0.0', MODEL, id, { temp: [1], city: ['a'], day: ['2026-11-27'] }, [{ value: 'sun' }], 1);
+  ask('a');
+  ask('b');
+  hub.feedback('m', 'a', ['sun']);
+  hub.feedback('m', 'b', ['sun']);
+  // These fill the next window: had the feedback gone after them, the first window would be
+  // scored when they filled it, with one label instead of two.
+  ask('c');
+  ask('d');
+  hub.drain();
+  hub.close();
+  const first = windows[0].data as { labelled: number; closedBy: string; accuracy: number | null };
+  assert.equal(first.labelled, 2);
+  assert.equal(first.closedBy, 'labels');
+  assert.equal(first.accuracy, 1);
 });

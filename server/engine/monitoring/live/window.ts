@@ -401,7 +401,9 @@ export class WindowAccumulator {
 
   /**
    * One answered request: its version, the request's columns (name → value per row), predictions
-   * and, for a classifier, each row's class probabilities in `m.labels` order (for CBPE).
+   * and, for a classifier, each row's class probabilities in `m.labels` order (for CBPE). Values
+   * are kept as the batch monitor reads them from the log: a numeric feature's number (a boolean
+   * as 0/1, anything else missing), a categorical feature's text (anything else missing).
    */
   observe(
     version: string,
@@ -435,8 +437,9 @@ export class WindowAccumulator {
         const at = (this.rows + i) % R;
         for (const f of this.features) {
           const v = columns[f.name]?.[offset + i];
-          if (f.num) f.num[at] = typeof v === 'number' ? v : NaN;
-          else f.cat![at] = v === null || v === undefined || v === '' ? -1 : cappedCode(f.dict!, String(v));
+          // As the batch monitor reads a logged value (log/jsonLine.ts).
+          if (f.num) f.num[at] = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN;
+          else f.cat![at] = typeof v === 'string' ? cappedCode(f.dict!, v) : -1;
         }
         const p = predicted[offset + i];
         if (ring.predictedLabel) {

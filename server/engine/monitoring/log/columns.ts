@@ -9,8 +9,11 @@ type TypedColumn = Float64Array | Float32Array | Int32Array;
 export class Column<T extends TypedColumn> {
   data: T;
   length = 0;
-  constructor(private readonly make: (n: number) => T) {
-    this.data = make(1024);
+  constructor(
+    private readonly make: (n: number) => T,
+    capacity = 1024,
+  ) {
+    this.data = make(Math.max(1, capacity));
   }
   push(v: number): void {
     if (this.length === this.data.length) this.grow(this.data.length * 2);
@@ -43,18 +46,18 @@ export class Column<T extends TypedColumn> {
 }
 
 export class F64 extends Column<Float64Array> {
-  constructor() {
-    super((n) => new Float64Array(n));
+  constructor(capacity?: number) {
+    super((n) => new Float64Array(n), capacity);
   }
 }
 export class F32 extends Column<Float32Array> {
-  constructor() {
-    super((n) => new Float32Array(n));
+  constructor(capacity?: number) {
+    super((n) => new Float32Array(n), capacity);
   }
 }
 export class I32 extends Column<Int32Array> {
-  constructor() {
-    super((n) => new Int32Array(n));
+  constructor(capacity?: number) {
+    super((n) => new Int32Array(n), capacity);
   }
 }
 
