@@ -108,6 +108,21 @@ function traffic(): Request[] {
   return out;
 }
 
+/** A request fed to an accumulator directly, as the scorer feeds what it unpacks. */
+function observeDirect(acc: WindowAccumulator, q: Request): void {
+  const values = q.preds.map((p) => p.value as string | number);
+  acc.observe(
+    q.version,
+    q.m,
+    q.id,
+    q.columns,
+    values,
+    q.latencyMs,
+    q.timeMs,
+    q.preds.map((p) => p.probabilities),
+  );
+}
+
 test('packed requests scored by a LiveScorer give the same events as the accumulator fed directly', () => {
   const direct: Array<{ model: string; e: LiveEvent }> = [];
   const accs = new Map(
@@ -120,16 +135,7 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
   const packer = new ObservationPacker((m) => scorer.handle(m));
   for (const model of ['m', 'r']) scorer.handle({ type: 'configure', model, config: CONFIG });
   traffic().forEach((q, i) => {
-    accs.get(q.model)!.observe(
-      q.version,
-      q.m,
-      q.id,
-      q.columns,
-      q.preds.map((p) => p.value as string | number),
-      q.latencyMs,
-      q.timeMs,
-      q.preds.map((p) => p.probabilities),
-    );
+    observeDirect(accs.get(q.model)!, q);
     packer.add(q.model, q.version, q.m, q.id, q.columns, q.preds, q.latencyMs, q.timeMs);
     // Batches of uneven sizes, and feedback after the batch that holds its request.
     if (i % 9 === 8 || i % 4 === 0) {
@@ -180,16 +186,7 @@ test('the hub scores in a worker thread: the events of the same traffic are the 
   );
   traffic().forEach((q, i) => {
     const acc = accs.get(q.model)!;
-    acc.observe(
-      q.version,
-      q.m,
-      q.id,
-      q.columns,
-      q.preds.map((p) => p.value as string | number),
-      q.latencyMs,
-      q.timeMs,
-      q.preds.map((p) => p.probabilities),
-    );
+    observeDirect(acc, q);
     if (i % 4 === 0) acc.feedback(q.id, feedbackOf(q, i));
   });
   for (const model of ['m', 'r'])
