@@ -79,7 +79,7 @@ function run(test: 'auto' | 'psi', n: number, probabilities = true): { us: numbe
     const r = requests[i % requests.length];
     hub.observe('weather', '1.0.0', model, `r${i}`, r.columns, probabilities ? r.preds : r.bare, 0.4);
   }
-  // Requests are recorded in batches (of up to 1,024 here: the loop never yields).
+  // Requests are recorded in batches (of up to 4,096 here: the loop never yields).
   hub.drain();
   const t = process.cpuUsage(t0);
   hub.close();
