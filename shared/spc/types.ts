@@ -113,7 +113,7 @@ export interface ControlChartSeries {
   violations: Violation[];
   /**
    * An estimate of the same metric per point, drawn beside `values` (dashed, "estimated
-   * (CBPE)"): null where there is none. Present only when some point has one.
+   * (CBPE)" or "(DLE)" by `estimatedBy`): null where there is none. Present only when some point has one.
    */
   estimated?: Array<number | null>;
 }
@@ -140,4 +140,6 @@ export interface ControlChartData extends ControlChartSeries {
   sigmaEstimator?: SigmaSource;
   /** Which side the rules watch (always set by buildControlChart; absent means both). */
   side?: RuleSide;
+  /** The estimator that made `estimated` (set by monitoring with it; absent in charts saved before, or given by hand). */
+  estimatedBy?: 'cbpe' | 'dle';
 }

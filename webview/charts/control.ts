@@ -328,7 +328,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
       ...(hasEstimate
         ? [
             {
-              label: estimatedLabel(data.metric),
+              label: estimatedLabel(data),
               auto: false,
               stroke: colors.blue,
               width: 1.5,
@@ -500,7 +500,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
           color: colors.red,
           dash: true,
         },
-        ...(data.estimated ? [{ label: estimatedLabel(data.metric), color: colors.blue, dash: true }] : []),
+        ...(data.estimated ? [{ label: estimatedLabel(data), color: colors.blue, dash: true }] : []),
       ],
       box.left,
       H - 40,

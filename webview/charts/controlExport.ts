@@ -12,11 +12,14 @@ import { lowerIsBetter } from './compare';
 export const ESTIMATED_LABEL = 'estimated (CBPE)';
 
 /**
- * The dashed series' name, by the method that made it: a regression loss (mae, rmse, mse) is
- * estimated by DLE, anything else (accuracy, error_rate, f1) by CBPE.
+ * The dashed series' name, by the method that made it (`estimatedBy`, set by monitoring). Only a
+ * chart saved before that field existed (or built by hand without it) falls back to the metric:
+ * a regression loss (mae, rmse, mse) was estimated by DLE, anything else by CBPE.
  */
-export function estimatedLabel(metric: string | null): string {
-  return metric === 'mae' || metric === 'rmse' || metric === 'mse' ? 'estimated (DLE)' : ESTIMATED_LABEL;
+export function estimatedLabel(data: Pick<ControlChartData, 'metric' | 'estimatedBy'>): string {
+  const by =
+    data.estimatedBy ?? (data.metric === 'mae' || data.metric === 'rmse' || data.metric === 'mse' ? 'dle' : 'cbpe');
+  return by === 'dle' ? 'estimated (DLE)' : ESTIMATED_LABEL;
 }
 
 /** A violation marker: the point it sits on, its rules (ascending, once each) and its side of the centre. */
@@ -118,7 +121,7 @@ export function controlSummary(data: ControlChartData): string {
           .sort((a, b) => a - b)
           .map((k) => `rule ${k}: ${sides(k)}`)
           .join('; ')})${oneSided}`;
-  const est = data.estimated ? `; dashed: ${estimatedLabel(data.metric)}` : '';
+  const est = data.estimated ? `; dashed: ${estimatedLabel(data)}` : '';
   return `${data.chart === 'p' ? 'p-chart' : 'Individuals chart'} of ${metric}, ${data.values.length} windows. Centre μ ${fmt(data.centre)}, σ ${fmt(data.std)}, ${limits} (±${fmt(data.sigma)}σ); ${sigmaText(data)}; ${base}; ${v}${est}.`;
 }
 
@@ -153,7 +156,7 @@ export function controlTable(
     headers: [
       'window',
       metric,
-      ...(hasEstimate ? [estimatedLabel(data.metric)] : []),
+      ...(hasEstimate ? [estimatedLabel(data)] : []),
       'n',
       'start',
       'end',

@@ -860,6 +860,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
         estimator: style.estimator,
         side: style.side,
       });
+      // Name the method behind the dashed series, so the chart need not guess it from the metric.
+      if (chart.estimated && estimated) chart.estimatedBy = estimated.method;
     } catch (e) {
       chartNote = describeError(e);
     }

@@ -218,6 +218,7 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
     // Realised chart: the 8 labelled windows, each with its estimate beside it.
     assert.equal(r.chart!.values.length, 8);
     assert.equal(r.chart!.estimated!.length, 8);
+    assert.equal(r.chart!.estimatedBy, 'cbpe');
     assert.equal(r.chart!.side, 'lower');
     for (let i = 0; i < 8; i++) {
       const w = r.windows[i];

@@ -279,6 +279,8 @@ test('DLE: with noise that grows with x, the estimated MAE follows a shift of x 
     r.chart!.estimated,
     r.windows.slice(0, 7).map((w) => w.estimatedMae),
   );
+  // ...and says which method made it, so the editor need not guess from the metric.
+  assert.equal(r.chart!.estimatedBy, 'dle');
   const est = r.alerts.filter((a) => a.estimated);
   assert.ok(
     est.some(
@@ -319,9 +321,14 @@ test('DLE: an RMSE chart is estimated from the squared loss', async () => {
 });
 
 test('the editor names the method: a DLE estimate and its alerts are worded as such', () => {
-  assert.equal(estimatedLabel('mae'), 'estimated (DLE)');
-  assert.equal(estimatedLabel('rmse'), 'estimated (DLE)');
-  assert.equal(estimatedLabel('accuracy'), 'estimated (CBPE)');
+  // The method the engine recorded wins over the metric's name.
+  assert.equal(estimatedLabel({ metric: 'mae', estimatedBy: 'dle' }), 'estimated (DLE)');
+  assert.equal(estimatedLabel({ metric: 'mae', estimatedBy: 'cbpe' }), 'estimated (CBPE)');
+  assert.equal(estimatedLabel({ metric: 'accuracy', estimatedBy: 'dle' }), 'estimated (DLE)');
+  // A chart saved before `estimatedBy` existed: the method is told by the metric.
+  assert.equal(estimatedLabel({ metric: 'mae' }), 'estimated (DLE)');
+  assert.equal(estimatedLabel({ metric: 'rmse' }), 'estimated (DLE)');
+  assert.equal(estimatedLabel({ metric: 'accuracy' }), 'estimated (CBPE)');
   assert.equal(alertKind('dle:we1'), 'estimated performance');
   assert.equal(alertKind('cbpe:we1'), 'estimated performance');
 });

@@ -119,6 +119,18 @@ test('control table: only the first maxRows points are expanded, total counts th
   assert.equal(controlTable(chart({ metric: null, estimated: undefined }), 1).headers[1], 'value');
 });
 
+test('the estimated column and summary name the method the engine recorded, not one guessed from the metric', () => {
+  // A loss charted with a CBPE estimate beside it (estimatedBy wins over the metric's name).
+  const byCbpe = chart({ metric: 'mae', estimatedBy: 'cbpe' });
+  assert.equal(controlTable(byCbpe, 1).headers[2], 'estimated (CBPE)');
+  assert.match(controlSummary(byCbpe), /; dashed: estimated \(CBPE\)\.$/);
+  const byDle = chart({ metric: 'accuracy', estimatedBy: 'dle' });
+  assert.equal(controlTable(byDle, 1).headers[2], 'estimated (DLE)');
+  assert.match(controlSummary(byDle), /; dashed: estimated \(DLE\)\.$/);
+  // A chart saved before estimatedBy existed falls back to the metric: a loss was DLE's.
+  assert.equal(controlTable(chart({ metric: 'rmse' }), 1).headers[2], 'estimated (DLE)');
+});
+
 test('markers: one per violating point, in index order, its rules ascending and once each', () => {
   const shuffled: Violation[] = [violations[2], violations[0], violations[1], { ...violations[1] }];
   assert.deepEqual(markerPoints(violationsByIndex(shuffled)), [
