@@ -446,7 +446,7 @@ const tuneBlock: ObjectSchema = {
     ),
     pruner: {
       kind: 'object',
-      doc: "Stops unpromising trials early. `median` (Optuna's MedianPruner, with its defaults): once `minTrials` trials have completed, from the epoch after `warmupEpochs`, a trial whose best objective so far is worse than the median of the completed trials' values at the same epoch is pruned.",
+      doc: "Stops unpromising trials early. `median` (Optuna's MedianPruner, with its defaults): once `minTrials` trials have completed, from the epoch after `warmupEpochs` and then every `intervalEpochs` epochs, a trial whose best objective so far is worse than the median of the completed trials' values at the same epoch is pruned (when at least `minTrialsAtEpoch` of them have a value there).",
       example: 'pruner: { type: median, warmupEpochs: 0, minTrials: 5 }',
       always: true,
       properties: {
@@ -462,6 +462,18 @@ const tuneBlock: ObjectSchema = {
           'Completed trials needed before pruning starts (Optuna n_startup_trials).',
           'minTrials: 5',
           { minimum: 0, default: 5 },
+        ),
+        intervalEpochs: num(
+          'integer',
+          'After the warm-up, a trial can be pruned only every this many epochs (Optuna interval_steps): 1, at every epoch; 2, at the first epoch after `warmupEpochs`, then every second epoch.',
+          'intervalEpochs: 2',
+          { minimum: 1, default: 1 },
+        ),
+        minTrialsAtEpoch: num(
+          'integer',
+          'Completed trials that must have a value at an epoch before a trial can be pruned at that epoch (Optuna n_min_trials).',
+          'minTrialsAtEpoch: 3',
+          { minimum: 1, default: 1 },
         ),
       },
     },

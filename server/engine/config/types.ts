@@ -253,7 +253,14 @@ export interface TuneConfig {
   /** `learningRate`, `batchSize`, `epochs`, `optimizer` (train fields) or `layers.<i>.<units|rate|activation>`. */
   space: Record<string, TuneParamConfig>;
   sampler: TuneSampler;
-  pruner: { type: 'median' | 'none'; warmupEpochs: number; minTrials: number };
+  /** intervalEpochs and minTrialsAtEpoch are filled (1) when read from modelops.yaml; absent means 1. */
+  pruner: {
+    type: 'median' | 'none';
+    warmupEpochs: number;
+    minTrials: number;
+    intervalEpochs?: number;
+    minTrialsAtEpoch?: number;
+  };
   budget: { trials?: number; minutes?: number };
   /** metric filled from the task; direction filled from the metric when absent. */
   objective: { metric: string; direction?: TuneDirection };

@@ -148,7 +148,12 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
   const sampler = samplerFor(settings);
   const pruner =
     settings.pruner.type === 'median'
-      ? new MedianPruner({ warmupEpochs: settings.pruner.warmupEpochs, minTrials: settings.pruner.minTrials })
+      ? new MedianPruner({
+          warmupEpochs: settings.pruner.warmupEpochs,
+          minTrials: settings.pruner.minTrials,
+          intervalEpochs: settings.pruner.intervalEpochs,
+          minTrialsAtEpoch: settings.pruner.minTrialsAtEpoch,
+        })
       : null;
   const deadline = settings.budget.minutes !== undefined ? Date.now() + settings.budget.minutes * 60_000 : Infinity;
   const maxTrials = settings.budget.trials ?? Infinity;

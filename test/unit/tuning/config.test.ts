@@ -29,8 +29,8 @@ test('a good tune block has no errors and gets its defaults (objective from the 
   const t = a.config?.tune;
   assert.ok(t);
   assert.equal(t.objective.metric, 'val_accuracy');
-  // Optuna's MedianPruner defaults: n_warmup_steps 0, n_startup_trials 5
-  assert.deepEqual(t.pruner, { type: 'median', warmupEpochs: 0, minTrials: 5 });
+  // Optuna's MedianPruner defaults: n_warmup_steps 0, n_startup_trials 5, interval_steps 1, n_min_trials 1
+  assert.deepEqual(t.pruner, { type: 'median', warmupEpochs: 0, minTrials: 5, intervalEpochs: 1, minTrialsAtEpoch: 1 });
   assert.equal(t.seed, 42);
   assert.equal(t.parallel, undefined);
   assert.deepEqual(t.tpe, { startupTrials: 10, candidates: 24 });
