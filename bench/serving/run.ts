@@ -8,9 +8,11 @@
  *    concurrency 1, 8 and 32 — and, in the same run, a raw Node `http` server in its own process
  *    answering a constant JSON body (the floor of HTTP on this machine). Prints the ratio
  *    (target ≥ 0.5× at concurrency 32, p99 ≤ 10 ms).
- * 2. Prediction logging on vs off at concurrency 32 (target: logging costs ≤ 10%): throughput in
- *    alternating rounds, the server process's CPU time per request (from /proc), and the
- *    logging path alone measured in-process (figures other jobs on the machine disturb less).
+ * 2. Prediction logging on vs off, and logging + live monitoring, at concurrency 32 (target: each
+ *    costs ≤ 10%): throughput in rotating rounds, the server process's CPU time per request (from
+ *    /proc; with live monitoring, split into the main thread's and the other threads'), the
+ *    monitor's own counters from /metrics, and the logging path alone measured in-process
+ *    (figures other jobs on the machine disturb less).
  * 3. Monitoring 1,000,000 logged predictions (windows + SPC + PSI drift), best of 3 (target ≤ 1 s).
  *
  *   npx tsx bench/serving/run.ts --onnx [--seconds 2] [--rounds 3]
