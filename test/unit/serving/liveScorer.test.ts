@@ -219,3 +219,26 @@ test('feedback held by the hub still reaches its window before requests that cam
   assert.equal(first.closedBy, 'labels');
   assert.equal(first.accuracy, 1);
 });
+
+test('a run of feedback goes to the scorer as one message', () => {
+  const hub = new LiveMonitorHub({ thread: 'inline', heartbeatMs: 3_600_000, defaults: CONFIG });
+  // What the hub hands its scorer (a private method: counted here, nothing else changed).
+  const sent: string[] = [];
+  const internals = hub as unknown as { send(m: { type: string }): void };
+  const send = internals.send.bind(hub);
+  internals.send = (m) => {
+    sent.push(m.type);
+    send(m);
+  };
+  const ask = (id: string) =>
+    hub.observe('m', '1.0.0', MODEL, id, { temp: [1], city: ['a'], day: ['2026-11-27'] }, [{ value: 'sun' }], 1);
+  for (let i = 0; i < 50; i++) ask(`q${i}`);
+  for (let i = 0; i < 50; i++) hub.feedback('m', `q${i}`, ['sun']);
+  ask('after');
+  hub.drain();
+  hub.close();
+  assert.deepEqual(
+    sent.filter((t) => t !== 'configure' && t !== 'model'),
+    ['observe', 'feedback', 'observe'],
+  );
+});
