@@ -22,7 +22,8 @@ import { openForRead } from '../shared/registry';
 
 const USAGE_LINES = `  modelops chart control --values <file.json|file.csv> [--sigma 3] [--baseline 5 | --mean μ --std σ]
                          [--estimator movingRange|stddev] [--side lower|upper|both]
-                         [--rules 1,2,3,4] [--p-chart] [--metric name] [--title text] [--out report.html] [--json]
+                         [--rules 1,2,3,4] [--p-chart] [--metric name] [--estimated-by cbpe|dle]
+                         [--title text] [--out report.html] [--json]
   modelops chart metrics <runId…> --out report.html [--title text] [--root dir] [--json]
   modelops chart compare <ref> <ref>… --out report.html [--title text] [--root dir] [--json]
 
@@ -36,7 +37,8 @@ control  a control chart of the values: centre line μ and UCL/LCL = μ ± Lσ (
          textbook choice) or stddev (sample standard deviation; the default here, as before).
          --side: lower or upper reports only rule patterns below or above the centre line.
          --json without --out prints the chart as JSON (limits and σ per point) and writes no file.
-         --values items may carry "estimated" (e.g. a CBPE estimate), drawn dashed beside the values.
+         --values items may carry "estimated" (e.g. a CBPE estimate), drawn dashed beside the values;
+         --estimated-by names the method that made them (cbpe or dle) in the legend and table.
          --values: JSON (an array of numbers, or of {value, n?, start?, end?}, or {"values": [...]})
          or CSV (a "value" column, optional n, start, end columns; or one column of numbers).
 metrics  loss and metrics per epoch of training runs, overlaid.
@@ -62,6 +64,7 @@ const CONTROL = {
   metric: { type: 'string' },
   estimator: { type: 'string' },
   side: { type: 'string' },
+  'estimated-by': { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 /** Reads control-chart points from JSON or CSV. */
@@ -215,6 +218,13 @@ async function control(argv: string[], io: CliIO): Promise<number> {
   const metric = o.metric ?? null;
   const estimator = o.estimator === undefined ? undefined : checkEstimator(o.estimator);
   const side = o.side === undefined ? undefined : checkSide(o.side);
+  const estimatedBy = o['estimated-by'];
+  if (estimatedBy !== undefined && estimatedBy !== 'cbpe' && estimatedBy !== 'dle')
+    throw new ModelOpsError(
+      'cli-usage',
+      `--estimated-by must be cbpe or dle (got ${JSON.stringify(estimatedBy)}).`,
+      "cbpe: estimated from a classifier's probabilities; dle: from a loss model of a regression model.",
+    );
   const data = buildControlChart(points, {
     chart: o['p-chart'] ? 'p' : 'individuals',
     sigma: numFlag(o.sigma, '--sigma'),
@@ -224,6 +234,7 @@ async function control(argv: string[], io: CliIO): Promise<number> {
     ...(estimator ? { estimator } : {}),
     ...(side ? { side } : {}),
   });
+  if (estimatedBy && data.estimated) data.estimatedBy = estimatedBy;
   const rulesFired = [...new Set(data.violations.map((v) => v.rule))];
   // σ, UCL and LCL per point, so a p-chart with unequal windows states each window's own limits;
   // the top-level ones are given only when every point shares them.
@@ -250,6 +261,7 @@ async function control(argv: string[], io: CliIO): Promise<number> {
     sigma: data.sigma,
     sigmaEstimator: data.sigmaEstimator,
     side: data.side,
+    ...(data.estimatedBy ? { estimatedBy: data.estimatedBy } : {}),
     baseline: data.baseline,
     rules: data.rules,
     points: perPoint,

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chartCommand } from '../../../server/cli/commands/chart';
@@ -94,4 +94,28 @@ test('chart control --json on an individuals chart: the σ estimator and the sid
     'the rise at 12 is not reported on a lower-sided chart',
   );
   assert.equal(existsSync(join(dir, 'report.html')), false);
+});
+
+test("chart control --estimated-by names the estimate's method in the JSON and the report; a wrong one is refused", async () => {
+  writeFileSync(join(dir, 'e.json'), JSON.stringify([{ value: 1.2, estimated: 1.1 }, 1.3, 1.1, 1.25, 1.4]));
+  const out = io();
+  assert.equal(
+    await chartCommand.run(
+      ['control', '--values', 'e.json', '--metric', 'mae', '--estimated-by', 'cbpe', '--json'],
+      out,
+    ),
+    0,
+  );
+  assert.equal((JSON.parse(out.stdout.join('')) as { estimatedBy?: string }).estimatedBy, 'cbpe');
+  const html = join(dir, 'e.html');
+  assert.equal(
+    await chartCommand.run(['control', '--values', 'e.json', '--estimated-by', 'dle', '--out', html], io()),
+    0,
+  );
+  // The report's chart data carries the method (the page labels the dashed series from it).
+  assert.match(readFileSync(html, 'utf8'), /"estimatedBy":"dle"/);
+  await assert.rejects(
+    chartCommand.run(['control', '--values', 'e.json', '--estimated-by', 'nannyml', '--json'], io()),
+    /--estimated-by must be cbpe or dle \(got "nannyml"\)/,
+  );
 });
