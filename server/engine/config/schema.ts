@@ -561,7 +561,7 @@ const monitorOnBlock: ObjectSchema = {
     we3: monitorAction('a rule-3 violation'),
     we4: monitorAction('a rule-4 violation'),
     drift: monitorAction('a drift alert'),
-    cbpe: monitorAction('an alert on the estimated accuracy (CBPE), before labels arrive'),
+    cbpe: monitorAction('an alert on an estimate made before labels arrive (CBPE accuracy, or DLE loss)'),
   },
 };
 

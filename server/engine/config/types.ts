@@ -233,7 +233,7 @@ export interface MonitorConfig {
 
 /** `notify`: record and show; `retrain`: also ask for a retrain; `rollback`: switch back to the previous version. */
 export type MonitorAction = 'notify' | 'retrain' | 'rollback';
-/** Keys: `alert` (any alert), `we1` … `we4` (a Western Electric rule), `drift` (any drift alert), `cbpe` (any alert on the estimate). */
+/** Keys: `alert` (any alert), `we1` … `we4` (a Western Electric rule), `drift` (any drift alert), `cbpe` (any alert on an estimate: CBPE or DLE). */
 export type MonitorPolicyConfig = Partial<
   Record<'alert' | 'we1' | 'we2' | 'we3' | 'we4' | 'drift' | 'cbpe', MonitorAction>
 >;

@@ -4,6 +4,7 @@
  *   monitor:
  *     on: { alert: notify, we1: rollback }
  * A rule's own key (`we1` … `we4`, `drift`, `cbpe`) wins over `alert`; nothing configured means notify.
+ * `cbpe` covers every alert on an estimate: CBPE's (`cbpe:we<n>`) and DLE's (`dle:we<n>`).
  * - notify: the alert is recorded in the registry (once per rule and message) and shown;
  * - retrain: the same, and the outcome names the retrain command (it is not started here);
  * - rollback: the target switches back to the version that served before, through the deploy
@@ -30,7 +31,7 @@ export interface PolicyOutcome {
   ok: boolean;
 }
 
-/** The action for a rule: its own key, then `drift` / `cbpe` for their alerts, then `alert`, else notify. */
+/** The action for a rule: its own key, then `drift` / `cbpe` (CBPE and DLE) for their alerts, then `alert`, else notify. */
 export function actionFor(
   on: MonitorPolicyConfig | undefined,
   rule: string,
@@ -38,8 +39,8 @@ export function actionFor(
   const own = on?.[rule as keyof MonitorPolicyConfig];
   if (own) return { action: own, because: rule };
   if (rule.startsWith('drift:') && on?.drift) return { action: on.drift, because: 'drift' };
-  // An estimate's rule (cbpe:we1) is not the realised metric's: `we1` does not cover it.
-  if (rule.startsWith('cbpe:') && on?.cbpe) return { action: on.cbpe, because: 'cbpe' };
+  // An estimate's rule (cbpe:we1, dle:we1) is not the realised metric's: `we1` does not cover it.
+  if ((rule.startsWith('cbpe:') || rule.startsWith('dle:')) && on?.cbpe) return { action: on.cbpe, because: 'cbpe' };
   if (on?.alert) return { action: on.alert, because: 'alert' };
   return { action: 'notify', because: 'default' };
 }

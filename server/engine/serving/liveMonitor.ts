@@ -361,7 +361,7 @@ export class LiveMonitorHub extends EventEmitter {
       s.gauges.set(e.data.version, e.data);
       s.windows.set(e.data.version, (s.windows.get(e.data.version) ?? 0) + 1);
       if (s.gauges.size > 16) s.gauges.delete(s.gauges.keys().next().value as string);
-    } else if (e.data.rule.startsWith('we') || e.data.rule.startsWith('cbpe:we')) {
+    } else if (e.data.rule.startsWith('we') || e.data.rule.startsWith('cbpe:we') || e.data.rule.startsWith('dle:we')) {
       const key = `${e.data.version}\u0000${e.data.rule}`;
       s.violations.set(key, (s.violations.get(key) ?? 0) + 1);
     }
@@ -415,6 +415,16 @@ export class LiveMonitorHub extends EventEmitter {
         if (w.estimatedAccuracy !== null && w.estimatedAccuracy !== undefined)
           out.push(`modelops_monitor_window_estimated_accuracy{${lbl(model, w.version)}} ${num(w.estimatedAccuracy)}`);
     out.push(
+      '# HELP modelops_monitor_window_estimated_loss MAE, RMSE or MSE (label metric) of the latest scored live window estimated by DLE from a loss model fitted on the reference windows (regression, before any label).',
+    );
+    out.push('# TYPE modelops_monitor_window_estimated_loss gauge');
+    for (const [model, s] of all)
+      for (const w of s.gauges.values())
+        if (w.estimated?.method === 'dle' && w.estimated.value !== null)
+          out.push(
+            `modelops_monitor_window_estimated_loss{${lbl(model, w.version)},metric="${esc(w.estimated.metric)}"} ${num(w.estimated.value)}`,
+          );
+    out.push(
       '# HELP modelops_monitor_feature_drift Drift score of each feature in the latest scored live window, by its drift test (label method: ks, psi, wasserstein, jensenshannon, chisquare, ztest).',
     );
     out.push('# TYPE modelops_monitor_feature_drift gauge');
@@ -435,7 +445,7 @@ export class LiveMonitorHub extends EventEmitter {
             `modelops_monitor_prediction_drift{${lbl(model, w.version)},method="${w.driftTests['(predictions)'] ?? w.driftMethod}"} ${num(w.predictionDrift)}`,
           );
     out.push(
-      '# HELP modelops_monitor_rule_violations_total Western Electric rule violations found by the live monitor (cbpe:we<n>: on the CBPE estimate).',
+      '# HELP modelops_monitor_rule_violations_total Western Electric rule violations found by the live monitor (cbpe:we<n>: on the CBPE estimate; dle:we<n>: on the DLE estimate).',
     );
     out.push('# TYPE modelops_monitor_rule_violations_total counter');
     for (const [model, s] of all)

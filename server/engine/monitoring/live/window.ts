@@ -8,7 +8,9 @@
  * latency, then the control chart of the configured metric (σ estimator and side as the batch
  * chart) with the Western Electric rules; for a classifier that returns class probabilities, the
  * CBPE estimate of its accuracy (cbpe.ts, calibrated on the first `baseline` windows as the batch
- * monitor's) on an individuals chart of its own, so a drop alerts before any label arrives.
+ * monitor's) on an individuals chart of its own, so a drop alerts before any label arrives; for a
+ * regression model, the DLE estimate of its MAE, RMSE or MSE (dle.ts, a loss model fitted on the
+ * same reference windows' labelled rows, charted as the batch monitor charts it).
  *
  * Memory does not grow with traffic: a ring of typed arrays of max(window, drift window) + window
  * rows and one contiguous copy of max(window, drift window) rows, request ids of the two newest
@@ -20,8 +22,15 @@
  * `labelWaitMs` has passed since it filled (`tick`). Feedback for a window already scored is
  * not counted here (the batch monitor, which reads the whole log, counts it).
  */
-import { buildControlChart, pointLimits, type ControlChartInputPoint, type ControlChartOptions } from '../../spc';
+import {
+  buildControlChart,
+  controlLimits,
+  pointLimits,
+  type ControlChartInputPoint,
+  type ControlChartOptions,
+} from '../../spc';
 import { Calibration, CbpeReference, CbpeScratch, estimateWindow, type CbpeEstimate } from '../cbpe';
+import { DleReference, type DleColumn, type DleEstimate, type LossModel } from '../dle';
 import type { ReferenceProfile, Task } from '../../model/types';
 import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
 import { Dictionary, type LogColumns } from '../readLog';
@@ -134,23 +143,44 @@ export interface LiveWindow extends Pick<
   /** CBPE from the served probabilities (classification; null without probabilities), as the batch window's. */
   estimatedAccuracy: number | null;
   estimatedF1: number | null;
-  /** The estimate of the charted metric and its own chart; null for regression or without probabilities. */
+  /**
+   * The estimate of the charted metric and its own chart: CBPE for a classifier returning
+   * probabilities, DLE for a regression model; null for a classifier without probabilities.
+   */
   estimated: LiveEstimate | null;
 }
 
-/** A live window's CBPE estimate of the charted metric (accuracy, error_rate or f1) and its control chart. */
+/** The metrics CBPE estimates. */
+type CbpeMetric = 'accuracy' | 'error_rate' | 'f1';
+/** The metrics DLE estimates (RMSE and MSE from the squared loss, MAE from the absolute). */
+type DleMetric = 'mae' | 'rmse' | 'mse';
+
+/**
+ * A live window's estimate of the charted metric and its control chart: CBPE (accuracy,
+ * error_rate or f1 from the served probabilities) or DLE (mae, rmse or mse from the loss model).
+ */
 export interface LiveEstimate {
-  metric: 'accuracy' | 'error_rate' | 'f1';
+  /**
+   * Always set here; optional in the type because a window from a server before DLE (CBPE only)
+   * has none: absent means `cbpe`.
+   */
+  method?: 'cbpe' | 'dle';
+  metric: CbpeMetric | DleMetric;
+  /** Null: no estimate (DLE: a reference window before the fit, or no loss model). */
   value: number | null;
-  /** Rows with probabilities behind the estimate. */
+  /** Rows behind the estimate: with probabilities (CBPE), with a prediction (DLE; 0 without an estimate). */
   rows: number;
-  /** Standard error of the realised accuracy around the estimate. */
+  /** Standard error of the realised accuracy around the estimate (CBPE; null for DLE). */
   accuracyStdErr: number | null;
   /**
-   * `pending`: a reference window before the reference is complete, estimated from the raw
-   * probabilities; then what the calibration check chose (`none`: raw, `isotonic`).
+   * CBPE: `pending` for a reference window before the reference is complete, estimated from the
+   * raw probabilities; then what the calibration check chose (`none`: raw, `isotonic`).
+   * DLE: `pending` for a reference window before the loss model is fitted (no estimate), then
+   * `fitted`, or `unfitted` when the fit failed (too few labelled reference rows: see `note`).
    */
-  calibration: 'pending' | 'none' | 'isotonic';
+  calibration: 'pending' | 'none' | 'isotonic' | 'fitted' | 'unfitted';
+  /** DLE only, with `unfitted`: why there is no loss model. */
+  note?: string;
   /** Limits of the estimate's individuals chart at this point, once the reference windows are in. */
   chart: LiveWindow['chart'];
 }
@@ -159,12 +189,12 @@ export interface LiveAlert {
   model: string;
   version: string;
   window: number;
-  /** "we1" … "we4", "cbpe:we1" … "cbpe:we4", "drift:<feature>", "drift:predictions" (the batch monitor's rule names). */
+  /** "we1" … "we4", "cbpe:we1" … "cbpe:we4", "dle:we1" … "dle:we4", "drift:<feature>", "drift:predictions" (the batch monitor's rule names). */
   rule: string;
   metric: string;
   value: number;
   message: string;
-  /** Raised on the CBPE estimate rather than on labels (as the batch monitor's alerts). */
+  /** Raised on the CBPE or DLE estimate rather than on labels (as the batch monitor's alerts). */
   estimated?: true;
 }
 
@@ -329,7 +359,7 @@ class LiveChart {
 /** The CBPE state of a classifier's live windows. */
 interface LiveCbpe {
   k: number;
-  metric: LiveEstimate['metric'];
+  metric: CbpeMetric;
   /** Collects the first reference windows' rows until they are calibrated (then null). */
   reference: CbpeReference | null;
   calibration: Calibration;
@@ -339,10 +369,66 @@ interface LiveCbpe {
 }
 
 /** The estimate of the charted metric, as the batch monitor's estimateOf. */
-function estimateOf(metric: LiveEstimate['metric'], e: CbpeEstimate): number | null {
+function estimateOf(metric: CbpeMetric, e: CbpeEstimate): number | null {
   if (metric === 'f1') return e.f1;
   if (metric === 'error_rate') return e.accuracy === null ? null : 1 - e.accuracy;
   return e.accuracy;
+}
+
+/**
+ * The DLE state of a regression model's live windows: the batch monitor's DleStore with its
+ * reference the first `baseline` windows (never a ring: the live monitor has no `lastWindows`).
+ */
+interface LiveDle {
+  metric: DleMetric;
+  /** Feature names, and their columns in the scoring view (numeric values, categorical codes), as the batch DleStore reads them. */
+  inputs: string[];
+  columns: DleColumn[];
+  /** Collects the reference windows' rows until the loss model is fitted (then null). */
+  reference: DleReference | null;
+  /** Realised metric of each reference window (its labelled rows), for the chart's σ as the batch chart's. */
+  realised: number[];
+  model: LossModel | null;
+  /** Why there is no loss model, once the reference was in and the fit failed. */
+  note: string | null;
+  /** Centre and σ of the estimate's chart, from the reference windows (null until then, or without a model). */
+  limits: { mean: number; std: number } | null;
+  chart: LiveChart;
+}
+
+/** The metric DLE estimates for the charted one, as the batch monitor's dleMetric: RMSE and MSE, else MAE. */
+function dleMetric(metric: string): DleMetric {
+  return metric === 'rmse' || metric === 'mse' ? metric : 'mae';
+}
+
+/**
+ * The estimate of `metric` from a mean predicted loss, as the batch WindowTable holds it: MAE is
+ * the mean absolute loss; RMSE its square root; MSE that root squared again (the batch table keeps
+ * the RMSE and squares it back, so the same bits).
+ */
+function lossValue(metric: DleMetric, meanLoss: number | null): number | null {
+  if (meanLoss === null || metric === 'mae') return meanLoss;
+  const rmse = Math.sqrt(meanLoss);
+  return metric === 'rmse' ? rmse : rmse * rmse;
+}
+
+/**
+ * The DLE chart's centre and σ as the batch monitor's dleChart: the mean of the reference windows'
+ * estimates, and the larger of their spread and the realised metric's over the same windows (both
+ * by the chart's σ estimator). Null when there is no chart (fewer points than the estimator needs).
+ */
+function dleLimits(
+  estimates: readonly number[],
+  realised: readonly number[],
+  estimator: SigmaEstimator,
+): { mean: number; std: number } | null {
+  try {
+    const est = controlLimits(estimates, { estimator });
+    const std = realised.length >= 2 ? Math.max(est.std, controlLimits(realised, { estimator }).std) : est.std;
+    return { mean: est.mean, std };
+  } catch {
+    return null;
+  }
 }
 
 const MAX_REFERENCES = 8;
@@ -391,6 +477,7 @@ export class WindowAccumulator {
   private models = new Map<string, LiveModel>();
   private chart = new LiveChart(0);
   private cbpe: LiveCbpe | null = null;
+  private dle: LiveDle | null = null;
   private drifted = new Set<string>();
 
   constructor(
@@ -525,7 +612,7 @@ export class WindowAccumulator {
       bufferRows: this.ring ? this.R + this.span : 0,
       pendingIds: [...this.pending.values()].reduce((s, ids) => s + ids.size, 0),
       categories: this.features.reduce((s, f) => s + (f.dict?.values.length ?? 0), 0) + this.labels.values.length,
-      chartPoints: this.chart.size + (this.cbpe?.chart.size ?? 0),
+      chartPoints: this.chart.size + (this.cbpe?.chart.size ?? 0) + (this.dle?.chart.size ?? 0),
       references: this.references.size,
     };
   }
@@ -572,6 +659,27 @@ export class WindowAccumulator {
         method: 'none',
         chart: new LiveChart(0),
         scratch: new CbpeScratch(K),
+      };
+    }
+    // DLE for a regression model, on the same reference windows as CBPE's (and the batch monitor's).
+    this.dle = null;
+    if (m.task === 'regression') {
+      const view = this.view;
+      const refWindows = typeof this.config.baseline === 'number' ? Math.max(2, this.config.baseline) : 5;
+      this.dle = {
+        metric: dleMetric(this.config.metric ?? 'mae'),
+        inputs: this.features.map((f) => f.name),
+        columns: this.features.map((f) =>
+          f.kind === 'numeric'
+            ? { values: view.numeric[f.name], codes: false }
+            : { values: view.categorical[f.name], codes: true },
+        ),
+        reference: new DleReference(this.features.length, this.W, refWindows, false),
+        realised: [],
+        model: null,
+        note: null,
+        limits: null,
+        chart: new LiveChart(0),
       };
     }
     for (const f of this.features) {
@@ -704,6 +812,7 @@ export class WindowAccumulator {
     const alerts: LiveAlert[] = [];
     if (value !== null) this.chartPoint(win, value, alerts);
     if (this.cbpe && view.probabilities) this.estimate(win, view, n - W, n, alerts);
+    if (this.dle) this.estimateLoss(win, view, n - W, n, alerts);
     this.driftAlerts(win, decisions, alerts);
     this.emit({ type: 'window', data: win });
     for (const a of alerts) this.emit({ type: 'alert', data: a });
@@ -806,6 +915,7 @@ export class WindowAccumulator {
     win.estimatedAccuracy = e.accuracy;
     win.estimatedF1 = e.f1;
     win.estimated = {
+      method: 'cbpe',
       metric: cb.metric,
       value,
       rows: e.rows,
@@ -823,6 +933,101 @@ export class WindowAccumulator {
         metric: cb.metric,
         value,
         message: `Estimated ${cb.metric} ${value.toFixed(3)} in live window ${win.index + 1}${win.end ? ` (to ${win.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${sideText(v.side, verdict.centre)}); CBPE from the model's probabilities, ${win.labelled} of ${win.count} rows labelled.`,
+        estimated: true,
+      });
+  }
+
+  /**
+   * DLE of the window `[start, end)` of the view, as the batch monitor's DleStore: the reference
+   * windows' rows (with the labels that came before each was scored) are kept until they are all
+   * in, then the loss model is fitted on their labelled rows and their estimates (on the rows
+   * kept) become the baseline of the estimate's individuals chart, whose σ also takes in the
+   * realised metric's spread over them (the batch dleChart). Every later window is estimated on
+   * its own rows and judged on that chart: a rule broken there alerts as `dle:we<n>` with
+   * `estimated: true`, whether or not any label came. A failed fit (too few labelled reference
+   * rows) is not retried: the windows carry `unfitted` and the fit's note until the monitor is
+   * rebuilt (reconfiguration, a new task or columns), as the batch run has no estimate then.
+   */
+  private estimateLoss(win: LiveWindow, view: LogColumns, start: number, end: number, alerts: LiveAlert[]): void {
+    const d = this.dle!;
+    const prediction = view.predictedValue!;
+    const chartOptions = (limits: { mean: number; std: number }): ControlChartOptions => ({
+      chart: 'individuals',
+      sigma: this.config.sigma,
+      baseline: limits,
+      rules: this.config.rules,
+      metric: `${d.metric} (estimated, DLE)`,
+      estimator: this.config.estimator,
+      side: this.config.side ?? defaultSide(d.metric),
+    });
+    let e: DleEstimate | null = null;
+    let verdict: ChartVerdict | null = null;
+    let calibration: LiveEstimate['calibration'];
+    if (d.reference) {
+      const ref = d.reference;
+      ref.add(d.columns, prediction, view.truthValue!, start, win.index);
+      const realised = metricOf(d.metric, null, win.mae, win.rmse);
+      if (realised !== null) d.realised.push(realised);
+      if (!ref.full) calibration = 'pending';
+      else {
+        const { model, report } = ref.fit(d.metric === 'mae' ? 'absolute' : 'squared', d.inputs);
+        d.reference = null;
+        d.model = model;
+        d.note = report.note;
+        calibration = model ? 'fitted' : 'unfitted';
+        if (model) {
+          const baseline: ControlChartInputPoint[] = [];
+          for (let j = 0; j < ref.held.length; j++) {
+            const v = lossValue(d.metric, ref.estimateHeld(model, j).meanLoss);
+            if (v !== null) baseline.push({ value: v });
+          }
+          // The last reference window's estimate on its kept rows, as the batch monitor's.
+          e = ref.estimateHeld(model, ref.held.length - 1);
+          d.limits = dleLimits(
+            baseline.map((p) => p.value),
+            d.realised,
+            this.config.estimator,
+          );
+          d.chart.setBaseline(baseline);
+          // Its own point: the limits, never a violation (it is baseline).
+          if (d.limits) {
+            const limits = buildControlChartLimits(baseline, chartOptions(d.limits));
+            if (limits) verdict = { ...limits, violations: [] };
+          }
+        }
+        d.realised = [];
+      }
+    } else if (d.model) {
+      calibration = 'fitted';
+      e = d.model.estimate(d.columns, prediction, start, end);
+      const value = lossValue(d.metric, e.meanLoss);
+      if (value !== null && d.limits)
+        verdict = d.chart.add(
+          { value, ...(win.start ? { start: win.start } : {}), ...(win.end ? { end: win.end } : {}) },
+          chartOptions(d.limits),
+        );
+    } else calibration = 'unfitted';
+    const value = e ? lossValue(d.metric, e.meanLoss) : null;
+    win.estimated = {
+      method: 'dle',
+      metric: d.metric,
+      value,
+      rows: value === null ? 0 : e!.rows,
+      accuracyStdErr: null,
+      calibration,
+      ...(calibration === 'unfitted' && d.note ? { note: d.note } : {}),
+      chart: verdict ? { kind: 'individuals', ...verdict } : null,
+    };
+    if (!verdict || value === null) return;
+    for (const v of verdict.violations)
+      alerts.push({
+        model: this.model,
+        version: win.version,
+        window: win.index,
+        rule: `dle:we${v.rule}`,
+        metric: d.metric,
+        value,
+        message: `Estimated ${d.metric} ${value.toFixed(3)} in live window ${win.index + 1}${win.end ? ` (to ${win.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${sideText(v.side, verdict.centre)}); DLE from a loss model fitted on the reference's labelled rows, ${win.labelled} of ${win.count} rows labelled.`,
         estimated: true,
       });
   }
