@@ -731,7 +731,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const dle =
     task === 'regression' && wantEstimate
       ? new DleStore(
-          primary.features.map((f) => f.name),
+          // Dates are not loss-model inputs (each day a new code: the live monitor leaves them out too).
+          primary.features.filter((f) => f.kind !== 'date').map((f) => f.name),
           windowSize,
           keepLast || refCount,
           keepLast > 0,

@@ -34,6 +34,8 @@ const MODEL: LiveModel = {
     { name: 'x', kind: 'numeric' },
     { name: 'z', kind: 'numeric' },
     { name: 'c', kind: 'categorical' },
+    // A date is not a loss-model input (batch and live both leave it out).
+    { name: 'day', kind: 'date' },
   ],
 };
 
@@ -46,6 +48,9 @@ const ROWS = 10;
 function normal(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
+
+/** A new day every window, as a date column would carry. */
+const dayOf = (q: Req): string[] => q.x.map(() => `2027-01-${String(1 + (q.window % 28)).padStart(2, '0')}`);
 
 interface Req {
   id: string;
@@ -105,7 +110,7 @@ function live(reqs: Req[], config: LiveMonitorConfig): LiveEvent[] {
   const events: LiveEvent[] = [];
   const acc = new WindowAccumulator('m', config, (e) => events.push(e));
   reqs.forEach((q, i) => {
-    acc.observe('1.0.0', MODEL, q.id, { x: q.x, z: q.z, c: q.c }, q.pred, 1, T0 + i * 1000);
+    acc.observe('1.0.0', MODEL, q.id, { x: q.x, z: q.z, c: q.c, day: dayOf(q) }, q.pred, 1, T0 + i * 1000);
     if (q.labelled) acc.feedback(q.id, q.truth);
   });
   acc.flush();
@@ -220,7 +225,7 @@ async function batch(name: string, reqs: Req[], mc: MonitorConfig): Promise<Moni
         time,
         version: '1.0.0',
         latencyMs: 1,
-        inputs: { x: q.x, z: q.z, c: q.c },
+        inputs: { x: q.x, z: q.z, c: q.c, day: dayOf(q) },
         outputs: { value: q.pred },
       }),
     );
