@@ -18,12 +18,7 @@ import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
 import { estimatedLabel } from '../../../webview/charts/controlExport';
 import { alertKind } from '../../../extension/text/alerts';
-import { mulberry32 } from '../fixtures/random';
-
-/** A standard normal draw (Box–Muller) from a uniform generator. */
-function normal(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
+import { mulberry32, normal } from '../fixtures/random';
 
 const num = (values: number[]): DleColumn => ({ values: Float64Array.from(values), codes: false });
 

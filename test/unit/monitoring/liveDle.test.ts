@@ -26,7 +26,7 @@ import { LiveMonitorHub, type LiveStreamEvent } from '../../../server/engine/ser
 import { actionFor } from '../../../server/engine/monitoring/policy';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
-import { mulberry32 } from '../fixtures/random';
+import { mulberry32, normal } from '../fixtures/random';
 
 const MODEL: LiveModel = {
   task: 'regression',
@@ -43,11 +43,6 @@ const WINDOW = 500;
 const REFERENCE = 5;
 /** Rows per request. */
 const ROWS = 10;
-
-/** A standard normal draw (Box–Muller) from a uniform generator. */
-function normal(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
 
 /** A new day every window, as a date column would carry. */
 const dayOf = (q: Req): string[] => q.x.map(() => `2027-01-${String(1 + (q.window % 28)).padStart(2, '0')}`);

@@ -923,18 +923,8 @@ export class WindowAccumulator {
       calibration,
       chart: verdict ? { kind: 'individuals', ...verdict } : null,
     };
-    if (!verdict || value === null) return;
-    for (const v of verdict.violations)
-      alerts.push({
-        model: this.model,
-        version: win.version,
-        window: win.index,
-        rule: `cbpe:we${v.rule}`,
-        metric: cb.metric,
-        value,
-        message: `Estimated ${cb.metric} ${value.toFixed(3)} in live window ${win.index + 1}${win.end ? ` (to ${win.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${sideText(v.side, verdict.centre)}); CBPE from the model's probabilities, ${win.labelled} of ${win.count} rows labelled.`,
-        estimated: true,
-      });
+    if (verdict && value !== null)
+      this.estimateAlerts(win, verdict, 'cbpe', cb.metric, value, "CBPE from the model's probabilities", alerts);
   }
 
   /**
@@ -1018,16 +1008,37 @@ export class WindowAccumulator {
       ...(calibration === 'unfitted' && d.note ? { note: d.note } : {}),
       chart: verdict ? { kind: 'individuals', ...verdict } : null,
     };
-    if (!verdict || value === null) return;
+    if (verdict && value !== null)
+      this.estimateAlerts(
+        win,
+        verdict,
+        'dle',
+        d.metric,
+        value,
+        "DLE from a loss model fitted on the reference's labelled rows",
+        alerts,
+      );
+  }
+
+  /** The `cbpe:we<n>` or `dle:we<n>` alerts of an estimate's point, raised whether or not any label came. */
+  private estimateAlerts(
+    win: LiveWindow,
+    verdict: ChartVerdict,
+    method: 'cbpe' | 'dle',
+    metric: string,
+    value: number,
+    how: string,
+    alerts: LiveAlert[],
+  ): void {
     for (const v of verdict.violations)
       alerts.push({
         model: this.model,
         version: win.version,
         window: win.index,
-        rule: `dle:we${v.rule}`,
-        metric: d.metric,
+        rule: `${method}:we${v.rule}`,
+        metric,
         value,
-        message: `Estimated ${d.metric} ${value.toFixed(3)} in live window ${win.index + 1}${win.end ? ` (to ${win.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${sideText(v.side, verdict.centre)}); DLE from a loss model fitted on the reference's labelled rows, ${win.labelled} of ${win.count} rows labelled.`,
+        message: `Estimated ${metric} ${value.toFixed(3)} in live window ${win.index + 1}${win.end ? ` (to ${win.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${sideText(v.side, verdict.centre)}); ${how}, ${win.labelled} of ${win.count} rows labelled.`,
         estimated: true,
       });
   }
