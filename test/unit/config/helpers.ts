@@ -48,17 +48,8 @@ monitor:
   target: local
 `;
 
-/** Mulberry32: a small seeded PRNG so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG so failures reproduce (the tests' one mulberry32). */
+export { mulberry32 as prng } from '../fixtures/random';
 
 /** Tokens the mutator inserts: YAML syntax, odd scalars, tabs, non-ASCII. */
 const TOKENS = [

@@ -4,9 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../../server/engine/config';
+import { freePort } from '../../../server/engine/net';
 import type { LoadedConfig } from '../../../server/engine/config/types';
 import {
   ensureLocalServer,
@@ -27,18 +27,6 @@ const serveCommand: ServeCommand = {
   execPath: process.execPath,
   args: ['--import', 'tsx', resolve('server/cli/main.ts')],
 };
-
-/** A port nothing listens on now (the config wants a real one, not 0). */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => done(port));
-    });
-  });
-}
 
 let ws: ReturnType<typeof tempWorkspace>;
 let registry: Registry;

@@ -7,10 +7,11 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../../server/engine/config';
+import { freePort } from '../../../server/engine/net';
 import type { LoadedConfig } from '../../../server/engine/config/types';
 import { ModelServerClient } from '../../../server/engine/deploy/client';
 import type { Registry } from '../../../server/engine/registry/types';
@@ -19,18 +20,6 @@ import { startServeChild, type ServeChild } from '../serving/child';
 import { configText, productionWorkspace, truthOf, type TrafficRow } from './trafficFixture';
 
 export const TOKEN = 'remote-token-0123456789abcdef';
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => done(port));
-    });
-  });
-}
 
 export interface RemoteTraffic {
   root: string;
