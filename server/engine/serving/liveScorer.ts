@@ -129,7 +129,6 @@ export class ObservationPacker {
   private versions = new Map<string, number>();
   private ids = Buffer.allocUnsafeSlow(16 * 1024);
   private idBytes = 0;
-  private count = 0;
   private numbers = new F64(4096);
   private texts = new I32(1024);
   private strings = new Map<string, number>();
@@ -137,7 +136,7 @@ export class ObservationPacker {
   constructor(private readonly send: (m: ToScorer) => void) {}
 
   get size(): number {
-    return this.count;
+    return this.meta.length / META;
   }
 
   add(
@@ -166,7 +165,6 @@ export class ObservationPacker {
     meta.data[meta.length++] = indexIn(this.names, model);
     meta.data[meta.length++] = indexIn(this.versions, version);
     meta.data[meta.length++] = this.putId(id);
-    this.count++;
     numbers.reserve(2 + n * layout.numbersPerRow);
     texts.reserve(n * layout.textsPerRow);
     const num = numbers.data;
@@ -193,7 +191,7 @@ export class ObservationPacker {
 
   /** The packed batch (null when empty); the packer starts a new one. */
   take(): ObserveBatch | null {
-    if (this.count === 0) return null;
+    if (this.meta.length === 0) return null;
     const batch: ObserveBatch = {
       type: 'observe',
       meta: this.meta.view(),
@@ -210,7 +208,6 @@ export class ObservationPacker {
     this.texts = new I32(this.texts.length);
     this.ids = Buffer.allocUnsafeSlow(Math.max(1024, this.idBytes));
     this.idBytes = 0;
-    this.count = 0;
     this.names = new Map();
     this.versions = new Map();
     this.strings = new Map();
