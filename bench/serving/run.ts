@@ -1,6 +1,7 @@
 /**
  * Serving benchmark.
- *   npx tsx bench/serving/run.ts [--seconds 2] [--rounds 3] [--log-rounds 6] [--epochs 5] [--max-wait-ms N]
+ *   npx tsx bench/serving/run.ts [--seconds 2] [--rounds 3] [--log-rounds 30] [--log-seconds 0.5] [--epochs 5]
+ *     [--max-wait-ms N] [--only-log] [--verbose]
  *     [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"]  (flags for the model server processes)
  * 1. Trains the sample model (examples/sample, a few epochs: the weights do not matter here),
  *    starts `modelops serve` as its own process (dist/cli.js when built, else from source), and
@@ -9,7 +10,9 @@
  *    answering a constant JSON body (the floor of HTTP on this machine). Prints the ratio
  *    (target ≥ 0.5× at concurrency 32, p99 ≤ 10 ms).
  * 2. Prediction logging on vs off, and logging + live monitoring, at concurrency 32 (target: each
- *    costs ≤ 10%): throughput in rotating rounds, the server process's CPU time per request (from
+ *    costs ≤ 10%): throughput in many short rounds (each server in turn, the order rotating every
+ *    round, so the machine's swings of speed fall on all three alike; the cost is the median of the
+ *    rounds' ratios, with its middle half), the server process's CPU time per request (from
  *    /proc; with live monitoring, split into the main thread's and the other threads'), the
  *    monitor's own counters from /metrics, and the logging path alone measured in-process
  *    (figures other jobs on the machine disturb less).
@@ -44,11 +47,16 @@ const SECONDS = arg('seconds', 2);
 const EPOCHS = arg('epochs', 5);
 const WAIT = arg('max-wait-ms', -1);
 const ROUNDS = arg('rounds', 3);
-const LOG_ROUNDS = arg('log-rounds', 6);
+/** Step 2: many short rounds, each server's turn rotating, so a swing of the machine's speed hits all three alike. */
+const LOG_ROUNDS = arg('log-rounds', 30);
+const LOG_SECONDS = arg('log-seconds', 0.5);
 const ONNX = process.argv.includes('--onnx');
 /** Only step 2 (logging off / on / on + live monitoring), for a short run. */
 const ONLY_LOG = process.argv.includes('--only-log');
+/** Step 2 also lists every round's figures. */
+const VERBOSE = process.argv.includes('--verbose');
 const TOKEN = 'bench-token';
+const INFER = '/v2/models/weather/infer';
 /** Node flags for the model server processes, e.g. `--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`. */
 const SERVER_NODE_ARGS = (() => {
   const i = process.argv.indexOf('--server-node-args');
@@ -56,6 +64,13 @@ const SERVER_NODE_ARGS = (() => {
 })();
 const repo = resolve(__dirname, '..', '..');
 
+/** The q-quantile of xs (linear between the two nearest ranks). */
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  return lo + 1 < s.length ? s[lo] + (s[lo + 1] - s[lo]) * (at - lo) : s[lo];
+}
 const best = (xs: Load[]): Load => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
 const pct = (xs: Float64Array, p: number): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
@@ -147,6 +162,8 @@ interface Load {
   cpuUs: number;
   /** Of which its main (request) thread's; the rest is its other threads' (GC helpers, the monitor worker …). */
   mainUs: number;
+  /** CPU time of this process (the load generator) per request, µs: on 2 cores it competes with the server. */
+  genUs: number;
 }
 
 /**
@@ -187,6 +204,7 @@ async function load(
   concurrency: number,
   seconds: number,
   pid?: number,
+  warmMs = 1000,
 ): Promise<Load> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const { hostname, port } = new URL(url);
@@ -210,7 +228,7 @@ async function load(
       req.end(body);
     });
   // Warm-up.
-  const warmEnd = Date.now() + 1000;
+  const warmEnd = Date.now() + warmMs;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < warmEnd) await one();
@@ -220,6 +238,7 @@ async function load(
   let errors = 0;
   const ticks0 = cpuTicks(pid);
   const main0 = cpuTicks(pid, pid);
+  const gen0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   await Promise.all(
@@ -235,6 +254,7 @@ async function load(
   const elapsed = (performance.now() - t0) / 1000;
   const ticks = cpuTicks(pid) - ticks0;
   const mainTicks = cpuTicks(pid, pid) - main0;
+  const gen = process.cpuUsage(gen0);
   agent.destroy();
   const sorted = Float64Array.from(lat).sort();
   return {
@@ -244,6 +264,7 @@ async function load(
     errors,
     cpuUs: (ticks * 10_000) / lat.length,
     mainUs: (mainTicks * 10_000) / lat.length,
+    genUs: (gen.user + gen.system) / lat.length,
   };
 }
 
@@ -484,13 +505,20 @@ async function main(): Promise<void> {
     /** Per round: the scorer's (worker thread's) time, µs per request. */
     const scorerUs: number[] = [];
     for (let round = 0; round < LOG_ROUNDS; round++) {
-      rps.off.push(await load(noLog.url, '/v2/models/weather/infer', body, 32, SECONDS, noLog.child.pid));
-      rps.on.push(await load(withLog.url, '/v2/models/weather/infer', body, 32, SECONDS, withLog.child.pid));
-      const before = await monitorCounters(withLive.url);
-      rps.live.push(await load(withLive.url, '/v2/models/weather/infer', body, 32, SECONDS, withLive.child.pid));
-      const after = await monitorCounters(withLive.url);
-      liveUs.push(((after.seconds - before.seconds) * 1e6) / (after.requests - before.requests));
-      scorerUs.push(((after.scorer - before.scorer) * 1e6) / (after.requests - before.requests));
+      // The servers are warm after the first round: a short warm-up opens the new connections.
+      const warm = round === 0 ? 1000 : 250;
+      const turns = [
+        async () => rps.off.push(await load(noLog.url, INFER, body, 32, LOG_SECONDS, noLog.child.pid, warm)),
+        async () => rps.on.push(await load(withLog.url, INFER, body, 32, LOG_SECONDS, withLog.child.pid, warm)),
+        async () => {
+          const before = await monitorCounters(withLive.url);
+          rps.live.push(await load(withLive.url, INFER, body, 32, LOG_SECONDS, withLive.child.pid, warm));
+          const after = await monitorCounters(withLive.url);
+          liveUs.push(((after.seconds - before.seconds) * 1e6) / (after.requests - before.requests));
+          scorerUs.push(((after.scorer - before.scorer) * 1e6) / (after.requests - before.requests));
+        },
+      ];
+      for (let t = 0; t < turns.length; t++) await turns[(round + t) % turns.length]();
     }
     const liveWindows = (
       (await (await fetch(`${withLive.url}/v2/models/weather/monitor`)).json()) as { events: Array<{ event: string }> }
@@ -505,23 +533,26 @@ async function main(): Promise<void> {
     const appendUs = logAppendCost(dir, manifest, sample.outputs);
     const onLoad = best(rps.on);
     const off = best(rps.off);
-    const median = (xs: number[]): number => {
-      const s = [...xs].sort((a, b) => a - b);
-      return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    };
+    const median = (xs: number[]): number => quantile(xs, 0.5);
+    /** "median m% (middle half a–b%)" of per-round costs. */
+    const spread = (xs: number[]): string =>
+      `median ${(median(xs) * 100).toFixed(1)}% (middle half ${(quantile(xs, 0.25) * 100).toFixed(1)} to ${(quantile(xs, 0.75) * 100).toFixed(1)}%)`;
+    const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+    const list = (xs: number[], digits: number): string => (VERBOSE ? ` [${xs.map((x) => x.toFixed(digits)).join(', ')}]` : '');
     // Throughput moves with other jobs on the machine; the server's own CPU time per request
     // moves less, and the in-process cost of the logging path hardly at all.
     const cpuOn = median(rps.on.map((x) => x.cpuUs));
     const cpuOff = median(rps.off.map((x) => x.cpuUs));
     const paired = rps.on.map((x, i) => 1 - x.rps / rps.off[i].rps);
     console.log(
-      `\nlogging at concurrency 32, ${LOG_ROUNDS} alternating rounds (load average ${loadavg()
+      `\nlogging at concurrency 32, ${LOG_ROUNDS} rounds of ${LOG_SECONDS} s per server, the servers' order rotating (load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')}):` +
         `\n  best round: on ${onLoad.rps.toFixed(0)} rps (p99 ${onLoad.p99.toFixed(2)} ms), off ${off.rps.toFixed(0)} rps (p99 ${off.p99.toFixed(2)} ms): cost ${((1 - onLoad.rps / off.rps) * 100).toFixed(1)}%` +
-        `\n  per round pair (off then on): cost ${paired.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; median ${(median(paired) * 100).toFixed(1)}%` +
-        `\n  server CPU per request (median of rounds): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: logging adds ${((cpuOn / cpuOff - 1) * 100).toFixed(1)}% (runs on ${rps.on.map((x) => x.cpuUs.toFixed(1)).join(', ')}; off ${rps.off.map((x) => x.cpuUs.toFixed(1)).join(', ')})` +
-        `\n  throughput runs on ${rps.on.map((x) => x.rps.toFixed(0)).join(', ')}; off ${rps.off.map((x) => x.rps.toFixed(0)).join(', ')}` +
+        `\n  cost per round (on against off of the same round): ${spread(paired)}${list(paired.map((c) => c * 100), 1)}` +
+        `\n  server CPU per request (median of rounds): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: logging adds ${((cpuOn / cpuOff - 1) * 100).toFixed(1)}%; median of the rounds' differences: main thread ${signed(median(rps.on.map((x, i) => x.mainUs - rps.off[i].mainUs)))} µs, other threads (GC helpers, file writes) ${signed(median(rps.on.map((x, i) => x.cpuUs - x.mainUs - (rps.off[i].cpuUs - rps.off[i].mainUs))))} µs` +
+        `\n  the load generator (this process, on the same 2 cores): ${median(rps.off.map((x) => x.genUs)).toFixed(1)} µs of CPU per request` +
+        `\n  throughput (median of rounds): on ${median(rps.on.map((x) => x.rps)).toFixed(0)} rps, off ${median(rps.off.map((x) => x.rps)).toFixed(0)} rps${list(rps.off.map((x) => x.rps), 0)}` +
         `\n  in-process: building, buffering and appending one log line (the server's code, 200 ms flushes) costs ${appendUs.now.toFixed(2)} µs of CPU = ${((appendUs.now / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging (the whole line through JSON.stringify: ${appendUs.before.toFixed(2)} µs = ${((appendUs.before / cpuOff) * 100).toFixed(1)}%)`,
     );
     const liveBest = best(rps.live);
@@ -529,16 +560,15 @@ async function main(): Promise<void> {
     const pairedLiveVsLog = rps.live.map((x, i) => 1 - x.rps / rps.on[i].rps);
     const cpuLive = median(rps.live.map((x) => x.cpuUs));
     const mainOn = median(rps.on.map((x) => x.mainUs));
-    const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
     console.log(
       `\nlogging + live monitoring (windows of 100, ≥ ${liveWindows} windows streamed) at concurrency 32:` +
         `\n  best round: ${liveBest.rps.toFixed(0)} rps (p99 ${liveBest.p99.toFixed(2)} ms): cost vs off ${((1 - liveBest.rps / off.rps) * 100).toFixed(1)}%, vs logging only ${((1 - liveBest.rps / onLoad.rps) * 100).toFixed(1)}%` +
-        `\n  per round (vs off): ${pairedLive.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; median ${(median(pairedLive) * 100).toFixed(1)}%; vs logging only median ${(median(pairedLiveVsLog) * 100).toFixed(1)}%` +
+        `\n  cost per round vs off: ${spread(pairedLive)}${list(pairedLive.map((c) => c * 100), 1)}` +
+        `\n  cost per round vs logging only: ${spread(pairedLiveVsLog)}` +
         `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
-        `\n  CPU per request vs logging only, median of the rounds' differences (each live round against the logging round just before it): main thread ${signed(median(rps.live.map((x, i) => x.mainUs - rps.on[i].mainUs)))} µs, other threads ${signed(median(rps.live.map((x, i) => x.cpuUs - x.mainUs - (rps.on[i].cpuUs - rps.on[i].mainUs))))} µs (the monitor worker is one of them; logging only: main ${mainOn.toFixed(1)} µs, others ${(cpuOn - mainOn).toFixed(1)} µs)` +
-        `\n  throughput runs ${rps.live.map((x) => x.rps.toFixed(0)).join(', ')}` +
-        `\n  the request thread's time in live monitoring (modelops_monitor_seconds_total): ${liveUs.map((x) => x.toFixed(2)).join(', ')} µs per request; median ${median(liveUs).toFixed(2)} µs = ${((median(liveUs) / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging` +
-        `\n  the scorer's time (worker thread, modelops_monitor_scorer_seconds_total): ${scorerUs.map((x) => x.toFixed(2)).join(', ')} µs per request; median ${median(scorerUs).toFixed(2)} µs`,
+        `\n  CPU per request vs logging only, median of the rounds' differences: main thread ${signed(median(rps.live.map((x, i) => x.mainUs - rps.on[i].mainUs)))} µs, other threads ${signed(median(rps.live.map((x, i) => x.cpuUs - x.mainUs - (rps.on[i].cpuUs - rps.on[i].mainUs))))} µs (the monitor worker is one of them; logging only: main ${mainOn.toFixed(1)} µs, others ${(cpuOn - mainOn).toFixed(1)} µs)` +
+        `\n  the request thread's time in live monitoring (modelops_monitor_seconds_total): median ${median(liveUs).toFixed(2)} µs per request = ${((median(liveUs) / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging${list(liveUs, 2)}` +
+        `\n  the scorer's time (worker thread, modelops_monitor_scorer_seconds_total): median ${median(scorerUs).toFixed(2)} µs per request${list(scorerUs, 2)}`,
     );
     if (c32)
       console.log(
