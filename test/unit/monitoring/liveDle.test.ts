@@ -275,6 +275,14 @@ for (const metric of ['mae', 'mse'] as const)
       batchValues.slice(REFERENCE - 1),
     );
     assert.ok(windows.slice(REFERENCE - 1).every((w) => w.estimated!.metric === metric));
+    // The window's own fields, as the batch window's: estimatedMae for MAE, estimatedRmse for RMSE and MSE.
+    const field = metric === 'mae' ? 'estimatedMae' : 'estimatedRmse';
+    assert.deepEqual(
+      windows.slice(REFERENCE - 1).map((w) => w[field]),
+      r.windows.slice(REFERENCE - 1).map((w) => w[field]),
+    );
+    const other = metric === 'mae' ? 'estimatedRmse' : 'estimatedMae';
+    assert.ok(windows.every((w) => !(other in w)));
     // The same limits: the centre from the reference estimates, σ the larger of theirs and the realised metric's.
     const last = windows[12].estimated!.chart!;
     assert.ok(Math.abs(last.centre - r.estimated.chart!.centre) < 1e-12);

@@ -143,6 +143,9 @@ export interface LiveWindow extends Pick<
   /** CBPE from the served probabilities (classification; null without probabilities), as the batch window's. */
   estimatedAccuracy: number | null;
   estimatedF1: number | null;
+  /** DLE (regression), as the batch window's: the estimated MAE, or RMSE (chart metric rmse or mse); absent otherwise. */
+  estimatedMae?: number | null;
+  estimatedRmse?: number | null;
   /**
    * The estimate of the charted metric and its own chart: CBPE for a classifier returning
    * probabilities, DLE for a regression model; null for a classifier without probabilities.
@@ -998,6 +1001,9 @@ export class WindowAccumulator {
         );
     } else calibration = 'unfitted';
     const value = e ? lossValue(d.metric, e.meanLoss) : null;
+    const meanLoss = e ? e.meanLoss : null;
+    if (d.metric === 'mae') win.estimatedMae = meanLoss;
+    else win.estimatedRmse = meanLoss === null ? null : Math.sqrt(meanLoss);
     win.estimated = {
       method: 'dle',
       metric: d.metric,
