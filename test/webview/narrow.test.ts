@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { renderChartReport } from '../../server/report';
 import type { ChartDataMap, ChartKind } from '../../webview/protocol';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered } from './harness';
-import { controlFixture, driftFixture, explainFixture } from './fixtures';
+import { compareFixture, controlFixture, driftFixture, explainFixture } from './fixtures';
 
 const chromium = useChromium();
 const NARROW = { width: 480, height: 500 };
@@ -166,6 +166,24 @@ test('narrow, low panel, control chart: plot and legend fit the visible height a
   await page.setViewportSize({ width: NARROW.width, height: 300 });
   await page.waitForFunction(() => (window.__chart.view() as { height: number }).height === 260);
   assert.equal((await controlFit(page)).scrolls, true);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test('narrow panel, compare of three versions: the chart at the panel width, the table scrolls in its own box', async () => {
+  const { page, errors } = await open('compare', compareFixture(), 'weather · compare', { width: 400, height: 600 });
+  assertFits(await svgFit(page));
+  // A metric name wider than its group is cut; the table below has it whole.
+  const names = await page.$$eval('.mo-svg svg text', (ts) => ts.map((t) => t.textContent ?? ''));
+  assert.ok(names.includes('precision…'), names.join(' | '));
+  const box = await page.$eval('.mo-table-scroll', (d) => ({ scroll: d.scrollWidth, client: d.clientWidth }));
+  assert.ok(box.scroll > box.client, `the table (${box.scroll} px) is wider than its box (${box.client} px)`);
+  assert.ok(
+    (await page.$$eval('.mo-metrics-table tbody th', (ths) => ths.map((t) => t.textContent))).includes(
+      'precision_macro',
+    ),
+  );
+  await screenshot(page, 'narrow-compare');
   assert.deepEqual(errors, []);
   await page.context().close();
 });

@@ -5,7 +5,7 @@
  */
 import { escapeXml, fmt, toCsv } from '../format';
 import type { CompareData } from '../protocol';
-import { axes, legend, linear, niceTicks, r, svgDocument, text } from '../svg';
+import { axes, ellipsize, legend, linear, niceTicks, r, svgDocument, text, textMeasurer } from '../svg';
 import { metricsTable, mountSvg, type TableCell } from './svgView';
 import type { ChartFactory } from './types';
 
@@ -48,10 +48,12 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
   const bars: Array<{ metric: string; version: string; value: number | null; x: number; y: number; height: number }> =
     [];
   const { quality, cost } = splitMetrics(data);
+  const measure = textMeasurer(colors.font);
 
   const svg = () => {
     bars.length = 0;
-    const W = Math.max(560, ctx.width);
+    // Drawn at the panel's width (text at its size); metric names that do not fit their group are cut.
+    const W = ctx.width;
     const H = 380;
     const box = { left: 70, top: 40, width: W - 90, height: H - 130 };
     const values = quality.flatMap((m) => m.values).filter((v): v is number => v !== null && Number.isFinite(v));
@@ -75,8 +77,10 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     );
     quality.forEach((m, i) => {
       const gx = box.left + i * groupW + (groupW - barW * data.versions.length) / 2;
+      // The bars' titles and the table below give the whole name.
+      const name = ellipsize(m.name, groupW - 6, (t) => measure(t, 11));
       parts.push(
-        text(box.left + (i + 0.5) * groupW, box.top + box.height + 16, m.name, {
+        text(box.left + (i + 0.5) * groupW, box.top + box.height + 16, name, {
           'text-anchor': 'middle',
           'font-size': 11,
           fill: colors.fg,

@@ -13,7 +13,13 @@ export function mountSvg(root: HTMLElement, svg: string, label: string): HTMLEle
 /** A cell with a class (e.g. `better` / `worse` on a change), or plain text. */
 export type TableCell = string | { text: string; className: string };
 
-export function metricsTable(caption: string, headers: string[], rows: TableCell[][]): HTMLTableElement {
+/**
+ * A captioned table of metrics, in a box that scrolls sideways when the table is wider than the
+ * panel (many versions beside a narrow editor), so the page itself never does.
+ */
+export function metricsTable(caption: string, headers: string[], rows: TableCell[][]): HTMLDivElement {
+  const box = document.createElement('div');
+  box.className = 'mo-table-scroll';
   const t = document.createElement('table');
   t.className = 'mo-metrics-table';
   t.createCaption().textContent = caption;
@@ -38,7 +44,8 @@ export function metricsTable(caption: string, headers: string[], rows: TableCell
       tr.appendChild(cell);
     });
   }
-  return t;
+  box.appendChild(t);
+  return box;
 }
 
 /** A `<select>` with its label, for a chart's controls (row, class, breakdown, metric). */
