@@ -67,6 +67,9 @@ export interface OpenRegistryOptions {
 
 export type { LostDatabase };
 
+/** How long a resolved actor is reused (see `actor()`). */
+const ACTOR_TTL_MS = 10_000;
+
 export function openRegistry(workspaceRoot: string, options: OpenRegistryOptions = {}): WorkspaceRegistry {
   return new WorkspaceRegistry(resolve(workspaceRoot), options);
 }
@@ -90,7 +93,9 @@ export class WorkspaceRegistry implements Registry {
 
   private readonly h: StoreHandle;
   private readonly snapshotDir: string | null;
-  private actorId: string | null;
+  /** The actor given when opening (tests, embedders); null: resolved from the environment. */
+  private readonly fixedActor: string | null;
+  private resolvedActor: { id: string; at: number } | null = null;
   private readonly versions: VersionStore;
   private readonly runs: RunStore;
   private readonly deployments: DeploymentStore;
@@ -108,7 +113,7 @@ export class WorkspaceRegistry implements Registry {
     this.snapshotDir = snapshotDir;
     this.lostDatabase = lost;
     this.warnings = warnings;
-    this.actorId = options.actor !== undefined ? cleanActor(options.actor) || 'unknown' : null;
+    this.fixedActor = options.actor !== undefined ? cleanActor(options.actor) || 'unknown' : null;
     const actor = () => this.actor();
     this.h = new StoreHandle(db, dbPath, this.storeDir, this.readonly, lost, actor);
     this.runs = new RunStore(this.h);
@@ -143,9 +148,17 @@ export class WorkspaceRegistry implements Registry {
 
   // ── plumbing ────────────────────────────────────────────────────────────────
 
+  /**
+   * Who acts now. Resolved again once ACTOR_TTL_MS have passed, so a sidecar open for a whole
+   * session records the new name after `git config user.name` or MODELOPS_ACTOR changes, without
+   * running git for every audited write.
+   */
   actor(): string {
-    if (this.actorId === null) this.actorId = resolveActor(this.root).id;
-    return this.actorId;
+    if (this.fixedActor !== null) return this.fixedActor;
+    const now = Date.now();
+    if (!this.resolvedActor || now - this.resolvedActor.at >= ACTOR_TTL_MS)
+      this.resolvedActor = { id: resolveActor(this.root).id, at: now };
+    return this.resolvedActor.id;
   }
 
   /** True (once) when another process committed to the store since the last call or change here. */
