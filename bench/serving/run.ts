@@ -341,7 +341,7 @@ function logAppendCost(
         latencyMs: Math.round(((i % 997) / 997) * 1000) / 1000,
         // Single-row bodies: the server stringifies the parsed columns below RAW_INPUT_ROWS rows.
         inputs: JSON.stringify(columns[i & 63]),
-        outputs: `{"label":${outData[0]},"probabilities":${nestRows(outData[1], k)}}`,
+        outputs: `{"label":${outData[0]},"probabilities":${nestRows(outData[1], k, 1)}}`,
       }),
     ),
   );

@@ -13,6 +13,14 @@
  */
 import type { V2InferResponse, V2Tensor } from './types';
 
+/** Characters JSON.stringify writes escaped: quote, backslash, controls, and (alone) surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string, without its cost for the usual id or version that needs no escape. */
+export function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
 const QUOTE = 34;
 const BACKSLASH = 92;
 
@@ -183,19 +191,23 @@ export function responseText(res: V2InferResponse): { text: string; data: string
   const outputs = res.outputs
     .map(
       (o: V2Tensor, i) =>
-        `{"name":${JSON.stringify(o.name)},"datatype":${JSON.stringify(o.datatype)},"shape":${JSON.stringify(o.shape)},"data":${data[i]}}`,
+        `{"name":${quote(o.name)},"datatype":${quote(o.datatype)},"shape":${JSON.stringify(o.shape)},"data":${data[i]}}`,
     )
     .join(',');
   const params = res.parameters !== undefined ? `,"parameters":${JSON.stringify(res.parameters)}` : '';
   return {
-    text: `{"model_name":${JSON.stringify(res.model_name)},"model_version":${JSON.stringify(res.model_version)},"id":${JSON.stringify(res.id)},"outputs":[${outputs}]${params}}`,
+    text: `{"model_name":${quote(res.model_name)},"model_version":${quote(res.model_version)},"id":${quote(res.id)},"outputs":[${outputs}]${params}}`,
     data,
   };
 }
 
-/** A flat array text of n·k numbers as n rows of k: `[a,b,c,d]` → `[[a,b],[c,d]]` (k ≥ 1, no strings inside). */
-export function nestRows(flat: string, k: number): string {
+/**
+ * A flat array text of n·k numbers as n rows of k: `[a,b,c,d]` → `[[a,b],[c,d]]` (k ≥ 1, no
+ * strings inside). `rows`, when the caller knows it is 1, spares the scan for commas.
+ */
+export function nestRows(flat: string, k: number, rows?: number): string {
   if (flat === '[]') return '[]';
+  if (rows === 1) return `[${flat}]`;
   let out = '[[';
   let commas = 0;
   let from = 1;
@@ -241,5 +253,5 @@ export interface LogLineParts {
 
 /** One prediction line, key for key what JSON.stringify(PredictionLogLine) writes. */
 export function predictionLine(p: LogLineParts): string {
-  return `{"type":"prediction","id":${JSON.stringify(p.id)},"time":${JSON.stringify(p.time)},"version":${JSON.stringify(p.version)},"latencyMs":${JSON.stringify(p.latencyMs)},"inputs":${p.inputs},"outputs":${p.outputs}}`;
+  return `{"type":"prediction","id":${quote(p.id)},"time":${quote(p.time)},"version":${quote(p.version)},"latencyMs":${JSON.stringify(p.latencyMs)},"inputs":${p.inputs},"outputs":${p.outputs}}`;
 }

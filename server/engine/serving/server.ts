@@ -324,7 +324,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         if (manifest.task === 'classification') {
           const k = manifest.labels?.length ?? 0;
           const whole = k > 0 && preds.every((p) => p.probabilities?.length === k);
-          outputs = `{"label":${response.data[0]},"probabilities":${whole ? nestRows(response.data[1], k) : JSON.stringify(preds.map((p) => p.probabilities ?? []))}}`;
+          outputs = `{"label":${response.data[0]},"probabilities":${whole ? nestRows(response.data[1], k, preds.length) : JSON.stringify(preds.map((p) => p.probabilities ?? []))}}`;
         } else outputs = `{"value":${response.data[0]}}`;
         log.appendText(
           model,

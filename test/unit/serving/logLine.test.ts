@@ -7,6 +7,7 @@ import {
   isoTime,
   nestRows,
   predictionLine,
+  quote,
   rawInputData,
   responseText,
 } from '../../../server/engine/serving/logLine';
@@ -92,6 +93,9 @@ test('the response text and the nested probabilities match JSON.stringify', () =
     ]),
   );
   assert.equal(nestRows('[0.25]', 1), '[[0.25]]');
+  // One row, said by the caller: no scan, the same text.
+  assert.equal(nestRows('[0.1,0.2,0.7]', 3, 1), nestRows('[0.1,0.2,0.7]', 3));
+  assert.equal(nestRows('[]', 3, 1), '[]');
   assert.equal(nestRows('[1,2,3]', 1), '[[1],[2],[3]]');
   const line = predictionLine({
     id: 'q"1',
@@ -177,6 +181,29 @@ test('lines built from raw text are read by the monitor like JSON.stringify line
     assert.deepEqual([...c.probabilities!.subarray(0, 4)], [0.25, 0.75, 0.5, 0.5]);
   } finally {
     tmp.cleanup();
+  }
+});
+
+test('quote writes what JSON.stringify writes, for plain ids and for every character that needs escaping', () => {
+  const samples = [
+    'a611b16a-fd60-43fb-89b1-6feb581e3792',
+    '1.0.0',
+    '',
+    'q"1',
+    'back\\slash',
+    'tab\there',
+    'nl\n',
+    '\u0000\u001f\u007f',
+    'emoji 🌧',
+    'lone \ud800 surrogate',
+    'lone \udfff',
+    'é ü 中文',
+    '\u2028\u2029',
+  ];
+  for (const s of samples) assert.equal(quote(s), JSON.stringify(s), JSON.stringify(s));
+  for (let c = 0; c < 0x10000; c++) {
+    const s = `x${String.fromCharCode(c)}y`;
+    if (quote(s) !== JSON.stringify(s)) assert.fail(`U+${c.toString(16)}: ${quote(s)} vs ${JSON.stringify(s)}`);
   }
 });
 
