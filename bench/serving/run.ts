@@ -538,7 +538,8 @@ async function main(): Promise<void> {
     const spread = (xs: number[]): string =>
       `median ${(median(xs) * 100).toFixed(1)}% (middle half ${(quantile(xs, 0.25) * 100).toFixed(1)} to ${(quantile(xs, 0.75) * 100).toFixed(1)}%)`;
     const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
-    const list = (xs: number[], digits: number): string => (VERBOSE ? ` [${xs.map((x) => x.toFixed(digits)).join(', ')}]` : '');
+    const list = (xs: number[], digits: number): string =>
+      VERBOSE ? ` [${xs.map((x) => x.toFixed(digits)).join(', ')}]` : '';
     // Throughput moves with other jobs on the machine; the server's own CPU time per request
     // moves less, and the in-process cost of the logging path hardly at all.
     const cpuOn = median(rps.on.map((x) => x.cpuUs));
@@ -549,10 +550,16 @@ async function main(): Promise<void> {
         .map((x) => x.toFixed(1))
         .join(' ')}):` +
         `\n  best round: on ${onLoad.rps.toFixed(0)} rps (p99 ${onLoad.p99.toFixed(2)} ms), off ${off.rps.toFixed(0)} rps (p99 ${off.p99.toFixed(2)} ms): cost ${((1 - onLoad.rps / off.rps) * 100).toFixed(1)}%` +
-        `\n  cost per round (on against off of the same round): ${spread(paired)}${list(paired.map((c) => c * 100), 1)}` +
+        `\n  cost per round (on against off of the same round): ${spread(paired)}${list(
+          paired.map((c) => c * 100),
+          1,
+        )}` +
         `\n  server CPU per request (median of rounds): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: logging adds ${((cpuOn / cpuOff - 1) * 100).toFixed(1)}%; median of the rounds' differences: main thread ${signed(median(rps.on.map((x, i) => x.mainUs - rps.off[i].mainUs)))} µs, other threads (GC helpers, file writes) ${signed(median(rps.on.map((x, i) => x.cpuUs - x.mainUs - (rps.off[i].cpuUs - rps.off[i].mainUs))))} µs` +
         `\n  the load generator (this process, on the same 2 cores): ${median(rps.off.map((x) => x.genUs)).toFixed(1)} µs of CPU per request` +
-        `\n  throughput (median of rounds): on ${median(rps.on.map((x) => x.rps)).toFixed(0)} rps, off ${median(rps.off.map((x) => x.rps)).toFixed(0)} rps${list(rps.off.map((x) => x.rps), 0)}` +
+        `\n  throughput (median of rounds): on ${median(rps.on.map((x) => x.rps)).toFixed(0)} rps, off ${median(rps.off.map((x) => x.rps)).toFixed(0)} rps${list(
+          rps.off.map((x) => x.rps),
+          0,
+        )}` +
         `\n  in-process: building, buffering and appending one log line (the server's code, 200 ms flushes) costs ${appendUs.now.toFixed(2)} µs of CPU = ${((appendUs.now / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging (the whole line through JSON.stringify: ${appendUs.before.toFixed(2)} µs = ${((appendUs.before / cpuOff) * 100).toFixed(1)}%)`,
     );
     const liveBest = best(rps.live);
@@ -563,7 +570,10 @@ async function main(): Promise<void> {
     console.log(
       `\nlogging + live monitoring (windows of 100, ≥ ${liveWindows} windows streamed) at concurrency 32:` +
         `\n  best round: ${liveBest.rps.toFixed(0)} rps (p99 ${liveBest.p99.toFixed(2)} ms): cost vs off ${((1 - liveBest.rps / off.rps) * 100).toFixed(1)}%, vs logging only ${((1 - liveBest.rps / onLoad.rps) * 100).toFixed(1)}%` +
-        `\n  cost per round vs off: ${spread(pairedLive)}${list(pairedLive.map((c) => c * 100), 1)}` +
+        `\n  cost per round vs off: ${spread(pairedLive)}${list(
+          pairedLive.map((c) => c * 100),
+          1,
+        )}` +
         `\n  cost per round vs logging only: ${spread(pairedLiveVsLog)}` +
         `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
         `\n  CPU per request vs logging only, median of the rounds' differences: main thread ${signed(median(rps.live.map((x, i) => x.mainUs - rps.on[i].mainUs)))} µs, other threads ${signed(median(rps.live.map((x, i) => x.cpuUs - x.mainUs - (rps.on[i].cpuUs - rps.on[i].mainUs))))} µs (the monitor worker is one of them; logging only: main ${mainOn.toFixed(1)} µs, others ${(cpuOn - mainOn).toFixed(1)} µs)` +
