@@ -33,7 +33,14 @@ import {
   type RetainedSizes,
 } from '../monitoring/live/window';
 import { workerEntry } from '../threads';
-import { LiveScorer, ObservationPacker, type FeedbackItem, type FromScorer, type ToScorer } from './liveScorer';
+import {
+  LiveScorer,
+  ObservationPacker,
+  type FeedbackItem,
+  type FromScorer,
+  type ScoredEvent,
+  type ToScorer,
+} from './liveScorer';
 
 export interface LiveMonitorOptions {
   /** Events kept per model for resume (default 256). */
@@ -77,15 +84,17 @@ interface ModelState {
   config: LiveMonitorConfig;
   seq: number;
   backlog: Stored[];
-  /** Latest window per version, for the gauges. */
-  gauges: Map<string, LiveWindow>;
+  /** Latest window per version (its JSON, read when /metrics is asked), for the gauges. */
+  gauges: Map<string, string>;
   /** `version\0rule` → count. */
   violations: Map<string, number>;
   windows: Map<string, number>;
 }
 
 const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const num = (v: number): string => (Number.isFinite(v) ? String(v) : v !== v ? 'NaN' : v > 0 ? '+Inf' : '-Inf');
+/** A gauge's value; NaN for a value the window's JSON wrote as null (NaN has no JSON). */
+const num = (v: number | null): string =>
+  v === null || v !== v ? 'NaN' : Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : '-Inf';
 
 export class LiveMonitorHub extends EventEmitter {
   /** Changes each start, so a Last-Event-ID from another run is recognised. */
@@ -179,9 +188,9 @@ export class LiveMonitorHub extends EventEmitter {
     const t0 = performance.now();
     this.scorerBusyMs = m.busyMs;
     if (m.type === 'events') {
-      for (const { model, event } of m.events) {
-        const s = this.models.get(model);
-        if (s) this.publish(model, s, event);
+      for (const e of m.events) {
+        const s = this.models.get(e.model);
+        if (s) this.publish(s, e);
       }
     } else {
       this.retainedSizes = m.retained;
@@ -350,19 +359,22 @@ export class LiveMonitorHub extends EventEmitter {
     return true;
   }
 
-  private publish(model: string, s: ModelState, e: LiveEvent): void {
+  /** Files a scored event and sends it to the model's subscribers: its data is sent as the scorer wrote it. */
+  private publish(s: ModelState, e: ScoredEvent): void {
+    const { model, version } = e;
     const seq = ++s.seq;
     const id = `${this.boot}:${seq}`;
-    const payload: LiveStreamEvent = { id, model, event: e.type, data: e.data };
-    const frame = `id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify(payload)}\n\n`;
+    // JSON.stringify of a LiveStreamEvent, key for key, with the data already JSON.
+    const json = `{"id":${JSON.stringify(id)},"model":${JSON.stringify(model)},"event":"${e.type}","data":${e.data}}`;
+    const frame = `id: ${id}\nevent: ${e.type}\ndata: ${json}\n\n`;
     s.backlog.push({ seq, frame });
     if (s.backlog.length > this.backlogSize) s.backlog.shift();
     if (e.type === 'window') {
-      s.gauges.set(e.data.version, e.data);
-      s.windows.set(e.data.version, (s.windows.get(e.data.version) ?? 0) + 1);
+      s.gauges.set(version, e.data);
+      s.windows.set(version, (s.windows.get(version) ?? 0) + 1);
       if (s.gauges.size > 16) s.gauges.delete(s.gauges.keys().next().value as string);
-    } else if (e.data.rule.startsWith('we') || e.data.rule.startsWith('cbpe:we') || e.data.rule.startsWith('dle:we')) {
-      const key = `${e.data.version}\u0000${e.data.rule}`;
+    } else if (e.rule && (e.rule.startsWith('we') || e.rule.startsWith('cbpe:we') || e.rule.startsWith('dle:we'))) {
+      const key = `${version}\u0000${e.rule}`;
       s.violations.set(key, (s.violations.get(key) ?? 0) + 1);
     }
     for (const sub of this.subscribers) {
@@ -375,7 +387,8 @@ export class LiveMonitorHub extends EventEmitter {
       }
       sub.res.write(frame);
     }
-    this.emit('event', payload);
+    // In-process listeners (an engine caller hosting the server) get the object.
+    if (this.listenerCount('event') > 0) this.emit('event', JSON.parse(json) as LiveStreamEvent);
   }
 
   private tick(): void {
@@ -394,14 +407,17 @@ export class LiveMonitorHub extends EventEmitter {
   /** Prometheus lines (docs/monitoring.md lists them), as of the last `settled()`. */
   metricLines(): string[] {
     const out: string[] = [];
-    const all = [...this.models.entries()];
+    const all = [...this.models.entries()].map(
+      ([model, s]) =>
+        [model, { ...s, gauges: [...s.gauges.values()].map((text) => JSON.parse(text) as LiveWindow) }] as const,
+    );
     const lbl = (model: string, version: string) => `model="${esc(model)}",version="${esc(version)}"`;
     out.push(
       '# HELP modelops_monitor_window_metric Charted metric of the latest scored live window (accuracy, MAE …; absent until labels arrive).',
     );
     out.push('# TYPE modelops_monitor_window_metric gauge');
     for (const [model, s] of all)
-      for (const w of s.gauges.values())
+      for (const w of s.gauges)
         if (w.value !== null)
           out.push(
             `modelops_monitor_window_metric{${lbl(model, w.version)},metric="${esc(w.metric)}"} ${num(w.value)}`,
@@ -411,7 +427,7 @@ export class LiveMonitorHub extends EventEmitter {
     );
     out.push('# TYPE modelops_monitor_window_estimated_accuracy gauge');
     for (const [model, s] of all)
-      for (const w of s.gauges.values())
+      for (const w of s.gauges)
         if (w.estimatedAccuracy !== null && w.estimatedAccuracy !== undefined)
           out.push(`modelops_monitor_window_estimated_accuracy{${lbl(model, w.version)}} ${num(w.estimatedAccuracy)}`);
     out.push(
@@ -419,7 +435,7 @@ export class LiveMonitorHub extends EventEmitter {
     );
     out.push('# TYPE modelops_monitor_window_estimated_loss gauge');
     for (const [model, s] of all)
-      for (const w of s.gauges.values())
+      for (const w of s.gauges)
         if (w.estimated?.method === 'dle' && w.estimated.value !== null)
           out.push(
             `modelops_monitor_window_estimated_loss{${lbl(model, w.version)},metric="${esc(w.estimated.metric)}"} ${num(w.estimated.value)}`,
@@ -429,7 +445,7 @@ export class LiveMonitorHub extends EventEmitter {
     );
     out.push('# TYPE modelops_monitor_feature_drift gauge');
     for (const [model, s] of all)
-      for (const w of s.gauges.values())
+      for (const w of s.gauges)
         for (const [f, v] of Object.entries(w.drift))
           out.push(
             `modelops_monitor_feature_drift{${lbl(model, w.version)},feature="${esc(f)}",method="${w.driftTests[f] ?? w.driftMethod}"} ${num(v)}`,
@@ -439,7 +455,7 @@ export class LiveMonitorHub extends EventEmitter {
     );
     out.push('# TYPE modelops_monitor_prediction_drift gauge');
     for (const [model, s] of all)
-      for (const w of s.gauges.values())
+      for (const w of s.gauges)
         if (w.predictionDrift !== null)
           out.push(
             `modelops_monitor_prediction_drift{${lbl(model, w.version)},method="${w.driftTests['(predictions)'] ?? w.driftMethod}"} ${num(w.predictionDrift)}`,

@@ -61,9 +61,34 @@ export type ToScorer =
   | { type: 'tick'; now: number }
   | { type: 'sync'; seq: number };
 
+/**
+ * A scored event as it goes back to the request thread: its data serialised here, once (the
+ * stream sends that text as it is), with the few fields the request thread files it by.
+ */
+export interface ScoredEvent {
+  model: string;
+  type: LiveEvent['type'];
+  version: string;
+  /** An alert's rule, for the violation counters. */
+  rule?: string;
+  /** JSON of the event's data. */
+  data: string;
+}
+
+/** A scored event as the request thread gets it. */
+export function scoredEvent(model: string, e: LiveEvent): ScoredEvent {
+  return {
+    model,
+    type: e.type,
+    version: e.data.version,
+    ...(e.type === 'alert' ? { rule: e.data.rule } : {}),
+    data: JSON.stringify(e.data),
+  };
+}
+
 export type FromScorer =
   /** The events one message gave rise to, in order (one message back per message in, not per event). */
-  | { type: 'events'; events: Array<{ model: string; event: LiveEvent }>; busyMs: number }
+  | { type: 'events'; events: ScoredEvent[]; busyMs: number }
   | { type: 'sync'; seq: number; retained: Record<string, RetainedSizes>; busyMs: number };
 
 /** What the packer and the scorer agree on about a model: its columns in order and K. */
@@ -234,7 +259,7 @@ export class LiveScorer {
   private readonly layouts = new Map<number, Layout>();
   private readonly scratches = new Map<Layout, Map<number, Scratch>>();
   private busyMs = 0;
-  private events: Array<{ model: string; event: LiveEvent }> = [];
+  private events: ScoredEvent[] = [];
 
   constructor(private readonly post: (m: FromScorer) => void) {}
 
@@ -277,7 +302,7 @@ export class LiveScorer {
   }
 
   private emit(model: string, event: LiveEvent): void {
-    this.events.push({ model, event });
+    this.events.push(scoredEvent(model, event));
   }
 
   private observe(b: ObserveBatch): void {

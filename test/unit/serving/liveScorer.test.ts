@@ -7,7 +7,13 @@ import {
   type LiveModel,
   type LiveMonitorConfig,
 } from '../../../server/engine/monitoring/live/window';
-import { LiveScorer, ObservationPacker, type FromScorer } from '../../../server/engine/serving/liveScorer';
+import {
+  LiveScorer,
+  ObservationPacker,
+  scoredEvent,
+  type FromScorer,
+  type ScoredEvent,
+} from '../../../server/engine/serving/liveScorer';
 import { LiveMonitorHub, type LiveStreamEvent } from '../../../server/engine/serving/liveMonitor';
 import type { Prediction } from '../../../server/engine/model/types';
 
@@ -128,9 +134,9 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
   const accs = new Map(
     ['m', 'r'].map((model) => [model, new WindowAccumulator(model, CONFIG, (e) => direct.push({ model, e }))]),
   );
-  const packed: Array<{ model: string; e: LiveEvent }> = [];
+  const packed: ScoredEvent[] = [];
   const scorer = new LiveScorer((m: FromScorer) => {
-    if (m.type === 'events') for (const x of m.events) packed.push({ model: x.model, e: x.event });
+    if (m.type === 'events') packed.push(...m.events);
   });
   const packer = new ObservationPacker((m) => scorer.handle(m));
   for (const model of ['m', 'r']) scorer.handle({ type: 'configure', model, config: CONFIG });
@@ -151,7 +157,15 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
   const batch = packer.take();
   if (batch) scorer.handle(batch);
   assert.ok(direct.filter((x) => x.e.type === 'window').length >= 12, 'windows of both models were scored');
-  assert.deepEqual(packed, direct);
+  // The scorer sends each event's data as JSON, once: the same text as the direct event's.
+  assert.deepEqual(
+    packed,
+    direct.map(({ model, e }) => scoredEvent(model, e)),
+  );
+  assert.ok(
+    packed.some((x) => x.type === 'alert' && x.rule),
+    'alerts carry their rule',
+  );
 });
 
 // Ids carry the hub's boot, and times the clock of each run: compare what was scored.
