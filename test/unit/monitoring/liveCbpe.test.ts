@@ -285,3 +285,57 @@ test('the model server hub streams the estimate, gauges it and counts its rule v
     hub.close();
   }
 });
+
+test('each version has its own CBPE reference: a new version is estimated as if the monitor had started with it', () => {
+  // Version 1.0.0 is calibrated; 1.1.0 says 0.9 for its class but is right 55 % of the time.
+  const next = rng(11);
+  const overconfident = Array.from({ length: 50 * 8 }, (_, i) => {
+    const c = i % 3;
+    const p = 0.88 + 0.04 * next();
+    return {
+      x: (i % 100) / 10,
+      pred: LABELS[c],
+      probs: [0, 1, 2].map((k) => (k === c ? p : (1 - p) / 2)),
+      truth: next() < 0.55 ? LABELS[c] : LABELS[(c + 1) % 3],
+    };
+  });
+  const config = { ...DEFAULT_LIVE_CONFIG, window: 50, baseline: 5 };
+  const feed = (acc: WindowAccumulator, version: string, data: Row[], from: number): void =>
+    data.forEach((r, i) => {
+      const id = `${version}-${from + i}`;
+      acc.observe(version, MODEL, id, { x: [r.x] }, [r.pred], 1, 1_700_000_000_000 + from + i, [r.probs]);
+      acc.feedback(id, [r.truth]);
+    });
+  const both: LiveEvent[] = [];
+  const a = new WindowAccumulator('m', config, (e) => both.push(e));
+  feed(a, '1.0.0', rows(50, 7, 0), 0);
+  feed(a, '1.1.0', overconfident, 350);
+  a.flush();
+  const alone: LiveEvent[] = [];
+  const b = new WindowAccumulator('m', config, (e) => alone.push(e));
+  feed(b, '1.1.0', overconfident, 350);
+  b.flush();
+
+  const after = windowsOf(both).filter((w) => w.version === '1.1.0');
+  const own = windowsOf(alone);
+  assert.equal(after.length, 8);
+  assert.deepEqual(
+    after.map((w) => w.estimated!.calibration),
+    ['pending', 'pending', 'pending', 'pending', 'isotonic', 'isotonic', 'isotonic', 'isotonic'],
+    "1.1.0's own first windows are its reference, recalibrated on its labels",
+  );
+  assert.deepEqual(
+    after.map((w) => [w.estimated, w.estimatedAccuracy, w.estimatedF1]),
+    own.map((w) => [w.estimated, w.estimatedAccuracy, w.estimatedF1]),
+  );
+  // Read with 1.0.0's calibration the estimate would stay near 0.9; its own says what labels say.
+  assert.ok(
+    after.slice(5).every((w) => Math.abs(w.estimatedAccuracy! - 0.55) < 0.12),
+    'near 55 %',
+  );
+  const estimatedAlerts = (events: LiveEvent[], version: string) =>
+    alertsOf(events)
+      .filter((x) => x.estimated && x.version === version)
+      .map((x) => ({ ...x, window: 0, message: '' }));
+  assert.deepEqual(estimatedAlerts(both, '1.1.0'), estimatedAlerts(alone, '1.1.0'));
+});

@@ -101,11 +101,11 @@ function traffic(
 const T0 = Date.UTC(2026, 0, 1);
 
 /** Feeds the requests to an accumulator as the server does, feedback right after each labelled request. */
-function live(reqs: Req[], config: LiveMonitorConfig): LiveEvent[] {
+function live(reqs: Req[], config: LiveMonitorConfig, versionOf: (q: Req) => string = () => '1.0.0'): LiveEvent[] {
   const events: LiveEvent[] = [];
   const acc = new WindowAccumulator('m', config, (e) => events.push(e));
   reqs.forEach((q, i) => {
-    acc.observe('1.0.0', MODEL, q.id, { x: q.x, z: q.z, c: q.c, day: dayOf(q) }, q.pred, 1, T0 + i * 1000);
+    acc.observe(versionOf(q), MODEL, q.id, { x: q.x, z: q.z, c: q.c, day: dayOf(q) }, q.pred, 1, T0 + i * 1000);
     if (q.labelled) acc.feedback(q.id, q.truth);
   });
   acc.flush();
@@ -357,4 +357,23 @@ test('the model server hub gauges the estimated loss and counts its rule violati
     action: 'retrain',
     because: 'alert',
   });
+});
+
+test('each version has its own DLE loss model: a new version is estimated as if the monitor had started with it', () => {
+  // 1.0.0's errors are small everywhere; 1.1.0's grow with x, and x shifts up after its reference.
+  const v1 = traffic(21, () => 0.05, 6, 0).reqs;
+  const v2 = traffic(22, (x) => 0.1 + x, 5, 2).reqs.map((q) => ({ ...q, id: `v2-${q.id}` }));
+  const isV2 = (q: Req): boolean => q.id.startsWith('v2-');
+  const versionOf = (q: Req): string => (isV2(q) ? '1.1.0' : '1.0.0');
+  const both = windowsOf(live([...v1, ...v2], CONFIG, versionOf)).filter((w) => w.version === '1.1.0');
+  const alone = windowsOf(live(v2, CONFIG, versionOf));
+  assert.equal(both.length, 7);
+  assert.deepEqual(
+    both.map((w) => w.estimated!.calibration),
+    ['pending', 'pending', 'pending', 'pending', 'fitted', 'fitted', 'fitted'],
+  );
+  assert.deepEqual(
+    both.map((w) => [w.estimated, w.estimatedMae]),
+    alone.map((w) => [w.estimated, w.estimatedMae]),
+  );
 });

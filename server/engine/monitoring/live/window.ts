@@ -10,7 +10,9 @@
  * CBPE estimate of its accuracy (cbpe.ts, calibrated on the first `baseline` windows as the batch
  * monitor's) on an individuals chart of its own, so a drop alerts before any label arrives; for a
  * regression model, the DLE estimate of its MAE, RMSE or MSE (dle.ts, a loss model fitted on the
- * same reference windows' labelled rows, charted as the batch monitor charts it).
+ * same reference windows' labelled rows, charted as the batch monitor charts it). Each version has
+ * its own estimator, with its own first windows as reference: a new version is never read with an
+ * older one's calibration or loss model.
  *
  * Memory does not grow with traffic: a ring of typed arrays of max(window, drift window) + window
  * rows and one contiguous copy of max(window, drift window) rows, request ids of the two newest
@@ -400,6 +402,21 @@ interface LiveDle {
 }
 
 /** The metric DLE estimates for the charted one, as the batch monitor's dleMetric: RMSE and MSE, else MAE. */
+/** Estimators kept at once: a version beyond that drops the one scored longest ago. */
+const MAX_ESTIMATORS = 8;
+
+/** The version's estimator (made on its first window), most recently used last. */
+function estimatorOf<E>(byVersion: Map<string, E>, version: string, make: () => E): E {
+  let e = byVersion.get(version);
+  if (e) byVersion.delete(version);
+  else {
+    e = make();
+    if (byVersion.size >= MAX_ESTIMATORS) byVersion.delete(byVersion.keys().next().value as string);
+  }
+  byVersion.set(version, e);
+  return e;
+}
+
 function dleMetric(metric: string): DleMetric {
   return metric === 'rmse' || metric === 'mse' ? metric : 'mae';
 }
@@ -479,8 +496,15 @@ export class WindowAccumulator {
   private references = new Map<string, Reference>();
   private models = new Map<string, LiveModel>();
   private chart = new LiveChart(0);
-  private cbpe: LiveCbpe | null = null;
-  private dle: LiveDle | null = null;
+  /** Classes of a classifier with probabilities to estimate (CBPE), else 0. */
+  private k = 0;
+  private regression = false;
+  /**
+   * The estimators, one per version: each version's first `baseline` windows are its own
+   * reference (a new version's probabilities or losses are not read with an older one's calibration).
+   */
+  private cbpes = new Map<string, LiveCbpe>();
+  private dles = new Map<string, LiveDle>();
   private drifted = new Set<string>();
 
   constructor(
@@ -518,7 +542,7 @@ export class WindowAccumulator {
     const vcode = cappedCode(this.versions, version);
     const n = predicted.length;
     const probs = ring.probabilities;
-    const K = this.cbpe?.k ?? 0;
+    const K = this.k;
     let offset = 0;
     while (offset < n) {
       const local = Math.floor(this.rows / W);
@@ -615,7 +639,8 @@ export class WindowAccumulator {
       bufferRows: this.ring ? this.R + this.span : 0,
       pendingIds: [...this.pending.values()].reduce((s, ids) => s + ids.size, 0),
       categories: this.features.reduce((s, f) => s + (f.dict?.values.length ?? 0), 0) + this.labels.values.length,
-      chartPoints: this.chart.size + (this.cbpe?.chart.size ?? 0) + (this.dle?.chart.size ?? 0),
+      chartPoints:
+        this.chart.size + [...this.cbpes.values(), ...this.dles.values()].reduce((sum, e) => sum + e.chart.size, 0),
       references: this.references.size,
     };
   }
@@ -647,44 +672,15 @@ export class WindowAccumulator {
     this.view = columnsOf(this.span, this.features, m.task, this.dictionaries, this.labels, this.versions);
     // CBPE for a classifier of two classes or more: its probabilities in a ring too.
     const K = m.task === 'classification' ? (m.labels?.length ?? 0) : 0;
-    this.cbpe = null;
-    if (K >= 2) {
+    this.k = K >= 2 ? K : 0;
+    if (this.k) {
       this.ring.probabilities = new Float32Array(this.R * K).fill(NaN);
       this.view.probabilities = new Float32Array(this.span * K);
-      const metric = this.config.metric;
-      // The batch monitor's reference: the chart's first `baseline` windows, 5 with an explicit baseline.
-      const refWindows = typeof this.config.baseline === 'number' ? Math.max(2, this.config.baseline) : 5;
-      this.cbpe = {
-        k: K,
-        metric: metric === 'error_rate' || metric === 'f1' ? metric : 'accuracy',
-        reference: new CbpeReference(K, this.W, refWindows),
-        calibration: new Calibration(K, null),
-        method: 'none',
-        chart: new LiveChart(0),
-        scratch: new CbpeScratch(K),
-      };
     }
     // DLE for a regression model, on the same reference windows as CBPE's (and the batch monitor's).
-    this.dle = null;
-    if (m.task === 'regression') {
-      const view = this.view;
-      const refWindows = typeof this.config.baseline === 'number' ? Math.max(2, this.config.baseline) : 5;
-      this.dle = {
-        metric: dleMetric(this.config.metric ?? 'mae'),
-        inputs: this.features.map((f) => f.name),
-        columns: this.features.map((f) =>
-          f.kind === 'numeric'
-            ? { values: view.numeric[f.name], codes: false }
-            : { values: view.categorical[f.name], codes: true },
-        ),
-        reference: new DleReference(this.features.length, this.W, refWindows, false),
-        realised: [],
-        model: null,
-        note: null,
-        limits: null,
-        chart: new LiveChart(0),
-      };
-    }
+    this.regression = m.task === 'regression';
+    this.cbpes.clear();
+    this.dles.clear();
     for (const f of this.features) {
       f.num = this.ring.numeric[f.name] ?? null;
       f.cat = this.ring.categorical[f.name] ?? null;
@@ -701,6 +697,43 @@ export class WindowAccumulator {
     const explicit = typeof this.config.baseline === 'object';
     this.chart = new LiveChart(explicit ? 0 : Math.max(2, this.config.baseline as number));
     this.drifted.clear();
+  }
+
+  /** The first `baseline` windows (5 with an explicit baseline) are an estimator's reference, as the batch monitor's. */
+  private referenceWindows(): number {
+    return typeof this.config.baseline === 'number' ? Math.max(2, this.config.baseline) : 5;
+  }
+
+  private newCbpe(): LiveCbpe {
+    const metric = this.config.metric;
+    return {
+      k: this.k,
+      metric: metric === 'error_rate' || metric === 'f1' ? metric : 'accuracy',
+      reference: new CbpeReference(this.k, this.W, this.referenceWindows()),
+      calibration: new Calibration(this.k, null),
+      method: 'none',
+      chart: new LiveChart(0),
+      scratch: new CbpeScratch(this.k),
+    };
+  }
+
+  private newDle(): LiveDle {
+    const view = this.view!;
+    return {
+      metric: dleMetric(this.config.metric ?? 'mae'),
+      inputs: this.features.map((f) => f.name),
+      columns: this.features.map((f) =>
+        f.kind === 'numeric'
+          ? { values: view.numeric[f.name], codes: false }
+          : { values: view.categorical[f.name], codes: true },
+      ),
+      reference: new DleReference(this.features.length, this.W, this.referenceWindows(), false),
+      realised: [],
+      model: null,
+      note: null,
+      limits: null,
+      chart: new LiveChart(0),
+    };
   }
 
   /** A window filled: it waits for labels (or is scored now if it has them all). */
@@ -744,9 +777,9 @@ export class WindowAccumulator {
     if (ring.predictedLabel) {
       unring(ring.predictedLabel, view.predictedLabel!, g0, n, R);
       unring(ring.truthLabel!, view.truthLabel!, g0, n, R);
-      if (ring.probabilities && this.cbpe) {
+      if (ring.probabilities && this.k) {
         // Only the window's own rows are estimated: [end − W, end) of the ring, K values a row.
-        const K = this.cbpe.k;
+        const K = this.k;
         unring(ring.probabilities, view.probabilities!.subarray((n - W) * K, n * K), (end - W) * K, W * K, R * K);
       }
     } else {
@@ -814,8 +847,24 @@ export class WindowAccumulator {
     };
     const alerts: LiveAlert[] = [];
     if (value !== null) this.chartPoint(win, value, alerts);
-    if (this.cbpe && view.probabilities) this.estimate(win, view, n - W, n, alerts);
-    if (this.dle) this.estimateLoss(win, view, n - W, n, alerts);
+    if (this.k && view.probabilities)
+      this.estimate(
+        estimatorOf(this.cbpes, version, () => this.newCbpe()),
+        win,
+        view,
+        n - W,
+        n,
+        alerts,
+      );
+    if (this.regression)
+      this.estimateLoss(
+        estimatorOf(this.dles, version, () => this.newDle()),
+        win,
+        view,
+        n - W,
+        n,
+        alerts,
+      );
     this.driftAlerts(win, decisions, alerts);
     this.emit({ type: 'window', data: win });
     for (const a of alerts) this.emit({ type: 'alert', data: a });
@@ -862,8 +911,14 @@ export class WindowAccumulator {
    * window is estimated with that calibration and judged on that chart. A rule broken there alerts
    * as `cbpe:we<n>` with `estimated: true`, whether or not any label came.
    */
-  private estimate(win: LiveWindow, view: LogColumns, start: number, end: number, alerts: LiveAlert[]): void {
-    const cb = this.cbpe!;
+  private estimate(
+    cb: LiveCbpe,
+    win: LiveWindow,
+    view: LogColumns,
+    start: number,
+    end: number,
+    alerts: LiveAlert[],
+  ): void {
     const probs = view.probabilities!;
     const pred = view.predictedLabel!;
     let e: CbpeEstimate;
@@ -941,8 +996,14 @@ export class WindowAccumulator {
    * rows) is not retried: the windows carry `unfitted` and the fit's note until the monitor is
    * rebuilt (reconfiguration, a new task or columns), as the batch run has no estimate then.
    */
-  private estimateLoss(win: LiveWindow, view: LogColumns, start: number, end: number, alerts: LiveAlert[]): void {
-    const d = this.dle!;
+  private estimateLoss(
+    d: LiveDle,
+    win: LiveWindow,
+    view: LogColumns,
+    start: number,
+    end: number,
+    alerts: LiveAlert[],
+  ): void {
     const prediction = view.predictedValue!;
     const chartOptions = (limits: { mean: number; std: number }): ControlChartOptions => ({
       chart: 'individuals',
