@@ -401,7 +401,6 @@ interface LiveDle {
   chart: LiveChart;
 }
 
-/** The metric DLE estimates for the charted one, as the batch monitor's dleMetric: RMSE and MSE, else MAE. */
 /** Estimators kept at once: a version beyond that drops the one scored longest ago. */
 const MAX_ESTIMATORS = 8;
 
@@ -417,6 +416,7 @@ function estimatorOf<E>(byVersion: Map<string, E>, version: string, make: () => 
   return e;
 }
 
+/** The metric DLE estimates for the charted one, as the batch monitor's dleMetric: RMSE and MSE, else MAE. */
 function dleMetric(metric: string): DleMetric {
   return metric === 'rmse' || metric === 'mse' ? metric : 'mae';
 }
@@ -498,7 +498,6 @@ export class WindowAccumulator {
   private chart = new LiveChart(0);
   /** Classes of a classifier with probabilities to estimate (CBPE), else 0. */
   private k = 0;
-  private regression = false;
   /**
    * The estimators, one per version: each version's first `baseline` windows are its own
    * reference (a new version's probabilities or losses are not read with an older one's calibration).
@@ -677,8 +676,7 @@ export class WindowAccumulator {
       this.ring.probabilities = new Float32Array(this.R * K).fill(NaN);
       this.view.probabilities = new Float32Array(this.span * K);
     }
-    // DLE for a regression model, on the same reference windows as CBPE's (and the batch monitor's).
-    this.regression = m.task === 'regression';
+    // DLE for a regression model (score()), on the same reference windows as CBPE's.
     this.cbpes.clear();
     this.dles.clear();
     for (const f of this.features) {
@@ -856,7 +854,7 @@ export class WindowAccumulator {
         n,
         alerts,
       );
-    if (this.regression)
+    if (task === 'regression')
       this.estimateLoss(
         estimatorOf(this.dles, version, () => this.newDle()),
         win,
@@ -1062,7 +1060,7 @@ export class WindowAccumulator {
         );
     } else calibration = 'unfitted';
     const value = e ? lossValue(d.metric, e.meanLoss) : null;
-    const meanLoss = e ? e.meanLoss : null;
+    const meanLoss = e?.meanLoss ?? null;
     if (d.metric === 'mae') win.estimatedMae = meanLoss;
     else win.estimatedRmse = meanLoss === null ? null : Math.sqrt(meanLoss);
     win.estimated = {
