@@ -70,7 +70,10 @@ export const promote: CommandFactory = (ctx) => async (arg?: unknown) => {
     forceReason = await askOverrideReason(v, `become '${alias}'`);
     if (!forceReason) return;
   }
-  const reason = await vscode.window.showInputBox({ title: `Reason for moving '${alias}' to ${v.version} (optional)` });
+  const reason = await vscode.window.showInputBox({
+    title: `Reason for moving '${alias}' to ${v.version} (optional)`,
+    ignoreFocusOut: true,
+  });
   if (reason === undefined) return;
   try {
     const move = await ctx.request(registry.setAlias, {

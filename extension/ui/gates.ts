@@ -30,6 +30,8 @@ export async function askOverrideReason(v: VersionRecord, action: string): Promi
   const reason = await vscode.window.showInputBox({
     title: `Why ship ${ref(v)} despite ${notEvaluated ? 'unevaluated' : 'failing'} gates? (kept in the history)`,
     validateInput: (s) => (s.trim().length >= 5 ? undefined : 'Write a reason of at least a few words.'),
+    // A reason takes thought: looking at the gate report or a panel must not throw it away.
+    ignoreFocusOut: true,
   });
   return reason?.trim() || undefined;
 }
