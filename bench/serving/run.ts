@@ -1,6 +1,6 @@
 /**
  * Serving benchmark.
- *   npx tsx bench/serving/run.ts [--seconds 2] [--rounds 3] [--log-rounds 30] [--log-seconds 0.5] [--epochs 5]
+ *   npx tsx bench/serving/run.ts [--seconds 2] [--rounds 3] [--log-rounds 30] [--log-seconds 0.5] [--log-sets 5] [--epochs 5]
  *     [--max-wait-ms N] [--only-log] [--verbose]
  *     [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"]  (flags for the model server processes)
  * 1. Trains the sample model (examples/sample, a few epochs: the weights do not matter here),
@@ -11,8 +11,9 @@
  *    (target ≥ 0.5× at concurrency 32, p99 ≤ 10 ms).
  * 2. Prediction logging on vs off, and logging + live monitoring, at concurrency 32 (target: each
  *    costs ≤ 10%): throughput in many short rounds (each server in turn, the order rotating every
- *    round, so the machine's swings of speed fall on all three alike; the cost is the median of the
- *    rounds' ratios, with its middle half), the server process's CPU time per request (from
+ *    round, so the machine's swings of speed fall on all three alike; the rounds split over
+ *    several sets of fresh processes, as two processes of the same code differ by a few per cent;
+ *    the cost is the median of the rounds' ratios, with its middle half), the server process's CPU time per request (from
  *    /proc; with live monitoring, split into the main thread's and the other threads'), the
  *    monitor's own counters from /metrics, and the logging path alone measured in-process
  *    (figures other jobs on the machine disturb less).
@@ -49,6 +50,12 @@ const WAIT = arg('max-wait-ms', -1);
 const ROUNDS = arg('rounds', 3);
 /** Step 2: many short rounds, each server's turn rotating, so a swing of the machine's speed hits all three alike. */
 const LOG_ROUNDS = arg('log-rounds', 30);
+/**
+ * Step 2: the rounds are split over this many sets of three fresh server processes. Two
+ * processes of the same code can differ by several per cent for as long as they run (how their
+ * code was compiled, where their memory landed); a set per few rounds samples that too.
+ */
+const LOG_SETS = Math.max(1, Math.min(arg('log-sets', 5), LOG_ROUNDS));
 const LOG_SECONDS = arg('log-seconds', 0.5);
 const ONNX = process.argv.includes('--onnx');
 /** Only step 2 (logging off / on / on + live monitoring), for a short run. */
@@ -99,8 +106,9 @@ async function startModelServerProcess(
   bundle: string,
   logging: boolean,
   monitoring = false,
+  set = 0,
 ): Promise<{ url: string; child: ChildProcess }> {
-  const name = `${logging ? 'log' : 'nolog'}${monitoring ? '-live' : ''}`;
+  const name = `${logging ? 'log' : 'nolog'}${monitoring ? '-live' : ''}-${set}`;
   const record = join(dir, `server-${name}.json`);
   const child = spawn(
     process.execPath,
@@ -486,51 +494,62 @@ async function main(): Promise<void> {
     const body = inferBody(manifest.features, ROW);
     const c32 = ONLY_LOG ? null : await concurrencyTable(dir, bundle, body, children);
 
-    // Logging off / on / on + live monitoring: three servers up, measured in rotating rounds.
-    const noLog = await startModelServerProcess(dir, bundle, false);
-    children.push(noLog.child);
-    const withLog = await startModelServerProcess(dir, bundle, true);
-    children.push(withLog.child);
-    const withLive = await startModelServerProcess(dir, bundle, true, true);
-    children.push(withLive.child);
-    // Windows of 100 as modelops.yaml's default; every request is monitored.
-    await fetch(`${withLive.url}/v2/repository/models/weather/monitor`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ window: 100 }),
-    });
+    // Logging off / on / on + live monitoring: three servers up, measured in rotating rounds;
+    // a fresh set of three every LOG_ROUNDS / LOG_SETS rounds.
     const rps = { on: [] as Load[], off: [] as Load[], live: [] as Load[] };
     /** Per round: the server's own measure of its time in live monitoring, µs per request. */
     const liveUs: number[] = [];
     /** Per round: the scorer's (worker thread's) time, µs per request. */
     const scorerUs: number[] = [];
-    for (let round = 0; round < LOG_ROUNDS; round++) {
-      // The servers are warm after the first round: a short warm-up opens the new connections.
-      const warm = round === 0 ? 1000 : 250;
-      const turns = [
-        async () => rps.off.push(await load(noLog.url, INFER, body, 32, LOG_SECONDS, noLog.child.pid, warm)),
-        async () => rps.on.push(await load(withLog.url, INFER, body, 32, LOG_SECONDS, withLog.child.pid, warm)),
-        async () => {
-          const before = await monitorCounters(withLive.url);
-          rps.live.push(await load(withLive.url, INFER, body, 32, LOG_SECONDS, withLive.child.pid, warm));
-          const after = await monitorCounters(withLive.url);
-          liveUs.push(((after.seconds - before.seconds) * 1e6) / (after.requests - before.requests));
-          scorerUs.push(((after.scorer - before.scorer) * 1e6) / (after.requests - before.requests));
-        },
-      ];
-      for (let t = 0; t < turns.length; t++) await turns[(round + t) % turns.length]();
+    /** Per round: which set of processes served it. */
+    const setOf: number[] = [];
+    let liveWindows = Infinity;
+    let sample: { outputs: Array<{ name: string; data: Array<string | number> }> } | null = null;
+    for (let set = 0, round = 0; set < LOG_SETS; set++) {
+      const noLog = await startModelServerProcess(dir, bundle, false, false, set);
+      children.push(noLog.child);
+      const withLog = await startModelServerProcess(dir, bundle, true, false, set);
+      children.push(withLog.child);
+      const withLive = await startModelServerProcess(dir, bundle, true, true, set);
+      children.push(withLive.child);
+      // Windows of 100 as modelops.yaml's default; every request is monitored.
+      await fetch(`${withLive.url}/v2/repository/models/weather/monitor`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ window: 100 }),
+      });
+      for (const end = Math.round(((set + 1) * LOG_ROUNDS) / LOG_SETS); round < end; round++) {
+        // Each set's servers are warm after its first round: a short warm-up opens the new connections.
+        const warm = setOf.at(-1) === set ? 250 : 1000;
+        setOf.push(set);
+        const turns = [
+          async () => rps.off.push(await load(noLog.url, INFER, body, 32, LOG_SECONDS, noLog.child.pid, warm)),
+          async () => rps.on.push(await load(withLog.url, INFER, body, 32, LOG_SECONDS, withLog.child.pid, warm)),
+          async () => {
+            const before = await monitorCounters(withLive.url);
+            rps.live.push(await load(withLive.url, INFER, body, 32, LOG_SECONDS, withLive.child.pid, warm));
+            const after = await monitorCounters(withLive.url);
+            liveUs.push(((after.seconds - before.seconds) * 1e6) / (after.requests - before.requests));
+            scorerUs.push(((after.scorer - before.scorer) * 1e6) / (after.requests - before.requests));
+          },
+        ];
+        for (let t = 0; t < turns.length; t++) await turns[(round + t) % turns.length]();
+      }
+      liveWindows = Math.min(
+        liveWindows,
+        (
+          (await (await fetch(`${withLive.url}/v2/models/weather/monitor`)).json()) as {
+            events: Array<{ event: string }>;
+          }
+        ).events.filter((e) => e.event === 'window').length,
+      );
+      // One real answer of the model, to log lines shaped exactly as the server writes them.
+      sample ??= (await (await fetch(`${withLog.url}/v2/models/weather/infer`, { method: 'POST', body })).json()) as {
+        outputs: Array<{ name: string; data: Array<string | number> }>;
+      };
+      for (const s of [noLog, withLog, withLive]) s.child.kill();
     }
-    const liveWindows = (
-      (await (await fetch(`${withLive.url}/v2/models/weather/monitor`)).json()) as { events: Array<{ event: string }> }
-    ).events.filter((e) => e.event === 'window').length;
-    withLive.child.kill();
-    // One real answer of the model, to log lines shaped exactly as the server writes them.
-    const sample = (await (await fetch(`${withLog.url}/v2/models/weather/infer`, { method: 'POST', body })).json()) as {
-      outputs: Array<{ name: string; data: Array<string | number> }>;
-    };
-    noLog.child.kill();
-    withLog.child.kill();
-    const appendUs = logAppendCost(dir, manifest, sample.outputs);
+    const appendUs = logAppendCost(dir, manifest, sample!.outputs);
     const onLoad = best(rps.on);
     const off = best(rps.off);
     const median = (xs: number[]): number => quantile(xs, 0.5);
@@ -540,13 +559,18 @@ async function main(): Promise<void> {
     const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
     const list = (xs: number[], digits: number): string =>
       VERBOSE ? ` [${xs.map((x) => x.toFixed(digits)).join(', ')}]` : '';
+    /** The median cost of each set of processes' rounds: how far two processes of the same code differ. */
+    const bySet = (xs: number[]): string =>
+      Array.from({ length: LOG_SETS }, (_, set) =>
+        (median(xs.filter((_, i) => setOf[i] === set)) * 100).toFixed(1),
+      ).join(' / ') + '%';
     // Throughput moves with other jobs on the machine; the server's own CPU time per request
     // moves less, and the in-process cost of the logging path hardly at all.
     const cpuOn = median(rps.on.map((x) => x.cpuUs));
     const cpuOff = median(rps.off.map((x) => x.cpuUs));
     const paired = rps.on.map((x, i) => 1 - x.rps / rps.off[i].rps);
     console.log(
-      `\nlogging at concurrency 32, ${LOG_ROUNDS} rounds of ${LOG_SECONDS} s per server, the servers' order rotating (load average ${loadavg()
+      `\nlogging at concurrency 32, ${LOG_ROUNDS} rounds of ${LOG_SECONDS} s per server in ${LOG_SETS} sets of fresh processes, the servers' order rotating (load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')}):` +
         `\n  best round: on ${onLoad.rps.toFixed(0)} rps (p99 ${onLoad.p99.toFixed(2)} ms), off ${off.rps.toFixed(0)} rps (p99 ${off.p99.toFixed(2)} ms): cost ${((1 - onLoad.rps / off.rps) * 100).toFixed(1)}%` +
@@ -554,6 +578,7 @@ async function main(): Promise<void> {
           paired.map((c) => c * 100),
           1,
         )}` +
+        `\n  median per set of processes: ${bySet(paired)}` +
         `\n  server CPU per request (median of rounds): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: logging adds ${((cpuOn / cpuOff - 1) * 100).toFixed(1)}%; median of the rounds' differences: main thread ${signed(median(rps.on.map((x, i) => x.mainUs - rps.off[i].mainUs)))} µs, other threads (GC helpers, file writes) ${signed(median(rps.on.map((x, i) => x.cpuUs - x.mainUs - (rps.off[i].cpuUs - rps.off[i].mainUs))))} µs` +
         `\n  the load generator (this process, on the same 2 cores): ${median(rps.off.map((x) => x.genUs)).toFixed(1)} µs of CPU per request` +
         `\n  throughput (median of rounds): on ${median(rps.on.map((x) => x.rps)).toFixed(0)} rps, off ${median(rps.off.map((x) => x.rps)).toFixed(0)} rps${list(
@@ -574,6 +599,7 @@ async function main(): Promise<void> {
           pairedLive.map((c) => c * 100),
           1,
         )}` +
+        `\n  median per set of processes: ${bySet(pairedLive)}` +
         `\n  cost per round vs logging only: ${spread(pairedLiveVsLog)}` +
         `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
         `\n  CPU per request vs logging only, median of the rounds' differences: main thread ${signed(median(rps.live.map((x, i) => x.mainUs - rps.on[i].mainUs)))} µs, other threads ${signed(median(rps.live.map((x, i) => x.cpuUs - x.mainUs - (rps.on[i].cpuUs - rps.on[i].mainUs))))} µs (the monitor worker is one of them; logging only: main ${mainOn.toFixed(1)} µs, others ${(cpuOn - mainOn).toFixed(1)} µs)` +
