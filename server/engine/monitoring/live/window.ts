@@ -459,6 +459,15 @@ const NO_REFERENCE: Reference = {
   predictionsCategorical: null,
 };
 
+/** The window being scored: its rows `[start, end)` of the view, and the alerts it raises. */
+interface ScoredSpan {
+  win: LiveWindow;
+  view: LogColumns;
+  start: number;
+  end: number;
+  alerts: LiveAlert[];
+}
+
 /**
  * One model's incremental windows. `observe` and `feedback` are called on the request path and
  * only copy values into a ring of typed arrays (the latest max(window, drift window) + window
@@ -845,23 +854,16 @@ export class WindowAccumulator {
     };
     const alerts: LiveAlert[] = [];
     if (value !== null) this.chartPoint(win, value, alerts);
+    const span: ScoredSpan = { win, view, start: n - W, end: n, alerts };
     if (this.k && view.probabilities)
       this.estimate(
         estimatorOf(this.cbpes, version, () => this.newCbpe()),
-        win,
-        view,
-        n - W,
-        n,
-        alerts,
+        span,
       );
     if (task === 'regression')
       this.estimateLoss(
         estimatorOf(this.dles, version, () => this.newDle()),
-        win,
-        view,
-        n - W,
-        n,
-        alerts,
+        span,
       );
     this.driftAlerts(win, decisions, alerts);
     this.emit({ type: 'window', data: win });
@@ -909,14 +911,7 @@ export class WindowAccumulator {
    * window is estimated with that calibration and judged on that chart. A rule broken there alerts
    * as `cbpe:we<n>` with `estimated: true`, whether or not any label came.
    */
-  private estimate(
-    cb: LiveCbpe,
-    win: LiveWindow,
-    view: LogColumns,
-    start: number,
-    end: number,
-    alerts: LiveAlert[],
-  ): void {
+  private estimate(cb: LiveCbpe, { win, view, start, end, alerts }: ScoredSpan): void {
     const probs = view.probabilities!;
     const pred = view.predictedLabel!;
     let e: CbpeEstimate;
@@ -994,14 +989,7 @@ export class WindowAccumulator {
    * rows) is not retried: the windows carry `unfitted` and the fit's note until the monitor is
    * rebuilt (reconfiguration, a new task or columns), as the batch run has no estimate then.
    */
-  private estimateLoss(
-    d: LiveDle,
-    win: LiveWindow,
-    view: LogColumns,
-    start: number,
-    end: number,
-    alerts: LiveAlert[],
-  ): void {
+  private estimateLoss(d: LiveDle, { win, view, start, end, alerts }: ScoredSpan): void {
     const prediction = view.predictedValue!;
     const chartOptions = (limits: { mean: number; std: number }): ControlChartOptions => ({
       chart: 'individuals',
