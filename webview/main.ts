@@ -180,7 +180,8 @@ class App {
     this.live = live;
     app.append(header, chart, tableWrap, live);
 
-    const width = Math.max(320, Math.floor((app.clientWidth || document.documentElement.clientWidth || 800) - 4));
+    // Down to a 220 px editor column less the page's padding (VS Code's narrowest editor).
+    const width = Math.max(180, Math.floor((app.clientWidth || document.documentElement.clientWidth || 800) - 4));
     let first = true;
     const ctx: ViewContext = {
       title: init.title,

@@ -188,6 +188,32 @@ export function wrapLines(s: string, max: number, width: (line: string) => numbe
   return lines;
 }
 
+/**
+ * One line of text no wider than `max` px from `x` (left-aligned), cut with an ellipsis when it
+ * is wider: titles and headers in a panel narrower than they are.
+ */
+export function fitText(
+  x: number,
+  y: number,
+  s: string,
+  max: number,
+  attrs: Record<string, string | number> & { 'font-size': number; 'font-weight'?: number },
+  measure: (s: string, size: number, weight?: number) => number,
+): string {
+  return text(
+    x,
+    y,
+    ellipsize(s, max, (t) => measure(t, attrs['font-size'], attrs['font-weight'])),
+    attrs,
+  );
+}
+
+/** A chart's title at the top of an SVG `width` px wide, from `x`, cut to fit. */
+export function titleText(x: number, title: string, width: number, colors: Palette): string {
+  const attrs = { 'font-size': 15, 'font-weight': 600, fill: colors.fg };
+  return fitText(x, 22, title, width - x - 8, attrs, textMeasurer(colors.font));
+}
+
 /** `s`, cut with an ellipsis so it is no wider than `max`. */
 export function ellipsize(s: string, max: number, width: (t: string) => number): string {
   if (width(s) <= max) return s;

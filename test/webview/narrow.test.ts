@@ -10,7 +10,14 @@ import type { Page } from 'playwright-core';
 import { renderChartReport } from '../../server/report';
 import type { ChartDataMap, ChartKind } from '../../webview/protocol';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered } from './harness';
-import { compareFixture, controlFixture, driftFixture, explainFixture } from './fixtures';
+import {
+  compareFixture,
+  confusionFixture,
+  controlFixture,
+  driftFixture,
+  explainFixture,
+  runsFixture,
+} from './fixtures';
 
 const chromium = useChromium();
 const NARROW = { width: 480, height: 500 };
@@ -186,4 +193,43 @@ test('narrow panel, compare of three versions: the chart at the panel width, the
   await screenshot(page, 'narrow-compare');
   assert.deepEqual(errors, []);
   await page.context().close();
+});
+
+test("the narrowest editor column (220 px): every SVG chart at the panel's width, nothing off the edge or scrolling the page", async () => {
+  const tiny = { width: 220, height: 700 };
+  const svgKinds = [
+    ['compare', compareFixture()],
+    ['confusion', confusionFixture()],
+    ['drift', driftFixture()],
+    ['explain', explainFixture()],
+  ] as const;
+  for (const [kind, data] of svgKinds) {
+    // A title longer than the panel: the SVG's copy is cut with an ellipsis (the page's heading wraps).
+    const { page, errors } = await open(kind, data as never, `weather-classifier@1.0.0 · ${kind} (test split)`, tiny);
+    const fit = await svgFit(page);
+    assertFits(fit);
+    assert.ok(fit.width >= 180, `${kind}: ${fit.width} px`);
+    // A table wider than the panel scrolls in its box; its caption wraps within the box.
+    const captions = await page.$$eval('.mo-metrics-table caption', (cs) =>
+      cs.map((c) => ({ right: c.getBoundingClientRect().right, page: document.documentElement.clientWidth })),
+    );
+    for (const c of captions) assert.ok(c.right <= c.page, `${kind}: a caption ends at ${c.right} of ${c.page} px`);
+    if (kind === 'drift' || kind === 'confusion') await screenshot(page, `narrowest-${kind}`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+  // The canvas charts fit too.
+  for (const [kind, data] of [
+    ['control', controlFixture()],
+    ['runMetrics', runsFixture()],
+  ] as const) {
+    const { page, errors } = await open(kind, data as never, `weather-classifier · ${kind}`, tiny);
+    assert.equal(
+      await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth),
+      0,
+      `${kind}: the page scrolls sideways`,
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
 });

@@ -5,7 +5,7 @@
  */
 import { escapeXml, fmt, toCsv } from '../format';
 import type { CompareData } from '../protocol';
-import { axes, ellipsize, legend, linear, niceTicks, r, svgDocument, text, textMeasurer } from '../svg';
+import { axes, ellipsize, legend, linear, niceTicks, r, svgDocument, text, textMeasurer, titleText } from '../svg';
 import { metricsTable, mountSvg, type TableCell } from './svgView';
 import type { ChartFactory } from './types';
 
@@ -62,7 +62,7 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     const y = linear(lo, hi, box.top + box.height, box.top);
     const groupW = box.width / Math.max(1, quality.length);
     const barW = Math.max(2, Math.min(48, (groupW * 0.8) / Math.max(1, data.versions.length)));
-    const parts = [text(box.left, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    const parts = [titleText(box.left, ctx.title, W, colors)];
     parts.push(
       axes({
         box,

@@ -1,7 +1,7 @@
 /** Confusion matrix heatmap (rows actual, columns predicted) with per-class precision/recall/F1. */
 import type { ClassMetrics } from '../protocol';
 import { escapeXml, fmt, toCsv } from '../format';
-import { r, svgDocument, text } from '../svg';
+import { r, svgDocument, text, titleText } from '../svg';
 import { withAlpha } from '../theme';
 import { metricsTable, mountSvg } from './svgView';
 import type { ChartFactory } from './types';
@@ -26,12 +26,14 @@ export const confusionChart: ChartFactory<'confusion'> = (root, data, ctx) => {
 
   const svg = () => {
     const labelW = Math.min(140, 20 + Math.max(4, ...data.labels.map((l) => l.length)) * 7);
-    const cell = Math.max(28, Math.min(72, (Math.max(480, ctx.width) - labelW - 60) / Math.max(1, k)));
+    // Cells fill the panel's width (28–72 px each): wider than the panel only past 28 px a cell.
+    const cell = Math.max(28, Math.min(72, (ctx.width - labelW - 60) / Math.max(1, k)));
     const left = labelW + 30;
     const top = 70;
-    const W = left + cell * k + 20;
+    // The panel's width (the title has room), or the matrix's when it needs more.
+    const W = Math.max(left + cell * k + 20, ctx.width);
     const H = top + cell * k + labelW + 20;
-    const parts = [text(20, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    const parts = [titleText(20, ctx.title, W, colors)];
     parts.push(
       text(left + (cell * k) / 2, 48, 'predicted', {
         'text-anchor': 'middle',

@@ -10,7 +10,7 @@ import uPlot from 'uplot';
 import type { ControlAppend, ControlChartData, ControlChartPoint, PointLimits } from '../protocol';
 import { appendControlSeries, controlPoint, pointLimits, violationsByIndex } from '../../shared/spc/points';
 import { fmt } from '../format';
-import { axes, extent, legend, linear, niceTicks, pathOf, r, svgDocument, text } from '../svg';
+import { axes, extent, legend, linear, niceTicks, pathOf, r, svgDocument, text, titleText } from '../svg';
 import { MAX_TABLE_ROWS } from '../table';
 import { withAlpha, type Palette } from '../theme';
 import { PLOT_HEIGHT, keyboardCursor, plotBox, themedAxes } from './uplotCommon';
@@ -396,7 +396,7 @@ export const controlChart: ChartFactory<'control'> = (root, initial, ctx) => {
     const yr = yRange();
     const x = linear(xr[0], xr[1], box.left, box.left + box.width);
     const y = linear(yr[0], yr[1], box.top + box.height, box.top);
-    const parts: string[] = [text(box.left, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    const parts: string[] = [titleText(box.left, ctx.title, W, colors)];
     parts.push(
       `<defs><clipPath id="plot"><rect x="${r(box.left)}" y="${r(box.top)}" width="${r(box.width)}" height="${r(box.height)}"/></clipPath></defs>`,
     );

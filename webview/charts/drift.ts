@@ -7,7 +7,7 @@
  */
 import type { DriftData, DriftFeature } from '../protocol';
 import { escapeXml, fmt, toCsv } from '../format';
-import { axes, ellipsize, linear, niceTicks, r, svgDocument, text, textMeasurer } from '../svg';
+import { axes, ellipsize, linear, niceTicks, r, svgDocument, text, textMeasurer, titleText } from '../svg';
 import { mountSvg } from './svgView';
 import type { ChartFactory } from './types';
 
@@ -79,8 +79,10 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
     const W = ctx.width;
     // Few features get tall rows (the bars and their labels read at a glance); many stay compact.
     const rowH = data.features.length <= 12 ? 34 : 26;
+    // At most 40% of a narrow panel: longer names are cut with an ellipsis.
     const labelW = Math.min(
       Math.max(180, W * 0.3),
+      W * 0.4,
       Math.max(60, ...data.features.map((f) => measure(f.feature, NAME_SIZE))),
     );
     // Room on the right for the longest bar label (bars end at most at 1/1.1 of the axis), within reason.
@@ -99,7 +101,7 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
       Math.max(line, ...data.features.map((f) => Math.max(value(f), relative ? 1 : thresholdOf(f)))) * 1.1 || 1;
     const x = linear(0, hi, box.left, box.left + box.width);
     thresholdX = x(line);
-    const parts = [text(20, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    const parts = [titleText(20, ctx.title, W, colors)];
     parts.push(
       axes({ box, x, y: (v) => v, xTicks: niceTicks(0, hi, 6), yTicks: [], xLabel: axisLabel, yLabel: '', colors }),
     );
@@ -122,16 +124,19 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
       parts.push(
         `<rect class="bar${over ? ' drifted' : ''}" data-feature="${escapeXml(f.feature)}" x="${r(box.left)}" y="${r(y + 6)}" width="${r(Math.max(1, x(v) - box.left))}" height="${rowH - 12}" fill="${over ? colors.red : colors.blue}"><title>${escapeXml(`${f.feature}: ${label(f)} (drift when ${rule(f)})`)}</title></rect>`,
       );
-      const lw = measure(label(f), LABEL_SIZE);
       const barW = x(v) - box.left;
-      // Beside the bar unless that would cross the right edge; then inside it, if it fits there.
+      // Beside the bar unless that would cross the right edge; then inside it, if it fits there;
+      // in a panel too narrow for either, the score alone (the bar's colour says drifted).
+      const fits = (t: string) => x(v) + 4 + measure(t, LABEL_SIZE) <= W - 6 || barW >= measure(t, LABEL_SIZE) + 8;
+      const shown = fits(label(f)) ? label(f) : fmt(f.score, 3);
+      const lw = measure(shown, LABEL_SIZE);
       const inside = x(v) + 4 + lw > W - 6 && barW >= lw + 8;
       const lx = inside ? x(v) - 4 : x(v) + 4;
       parts.push(
         text(
           lx,
           y + rowH / 2 + 4,
-          label(f),
+          shown,
           inside
             ? { 'text-anchor': 'end', 'font-size': LABEL_SIZE, fill: colors.bg }
             : { 'font-size': LABEL_SIZE, fill: over ? colors.red : colors.muted },
@@ -146,9 +151,12 @@ export const driftChart: ChartFactory<'drift'> = (root, data, ctx) => {
     parts.push(
       `<line class="threshold" data-value="${line}" x1="${r(thresholdX)}" x2="${r(thresholdX)}" y1="${r(box.top)}" y2="${r(box.top + box.height)}" stroke="${colors.red}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
     );
+    // Centred over its line, or ending at the right edge when centred would cross it.
+    const thresholdLabel = relative ? 'threshold' : `threshold ${fmt(line)}`;
+    const atEdge = thresholdX + measure(thresholdLabel, LABEL_SIZE) / 2 > W - 4;
     parts.push(
-      text(thresholdX, box.top - 6, relative ? 'threshold' : `threshold ${fmt(line)}`, {
-        'text-anchor': 'middle',
+      text(atEdge ? W - 4 : thresholdX, box.top - 6, thresholdLabel, {
+        'text-anchor': atEdge ? 'end' : 'middle',
         'font-size': LABEL_SIZE,
         fill: colors.red,
       }),

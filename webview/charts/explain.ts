@@ -5,7 +5,18 @@
  * from the engine; the page only chooses which output (class) and which row to show.
  */
 import { escapeXml, fmt, toCsv } from '../format';
-import { ellipsize, linear, niceTicks, r, svgDocument, text, textMeasurer, wrapLines } from '../svg';
+import {
+  ellipsize,
+  fitText,
+  linear,
+  niceTicks,
+  r,
+  svgDocument,
+  text,
+  textMeasurer,
+  titleText,
+  wrapLines,
+} from '../svg';
 import { withAlpha } from '../theme';
 import { labelledSelect } from './svgView';
 import type { ChartFactory } from './types';
@@ -82,7 +93,7 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     );
     const imp = meanAbs(output);
     order = data.features.map((_, i) => i).sort((a, b) => imp[b] - imp[a]);
-    const parts: string[] = [text(16, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    const parts: string[] = [titleText(16, ctx.title, W, colors)];
     let top = 44;
 
     // 1. Global importance: two columns with their own scales (probability vs. score drop), side
@@ -97,11 +108,14 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     const x1 = linear(0, hiShap, left1, left1 + colW);
     const x2 = linear(Math.min(0, ...[...perm.values()].map((p) => p.mean - p.std)), permHi, left2, left2 + colW);
     parts.push(
-      text(16, top, `Global importance${K > 1 ? ` · class ${data.outputs[output]}` : ''}`, {
-        'font-size': 13,
-        'font-weight': 600,
-        fill: colors.fg,
-      }),
+      fitText(
+        16,
+        top,
+        `Global importance${K > 1 ? ` · class ${data.outputs[output]}` : ''}`,
+        W - 24,
+        { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
+        measure,
+      ),
     );
     top += 18;
     const shapHeader = `mean |SHAP| over ${data.rows.length} rows`;
@@ -112,8 +126,20 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     // Stacked, the permutation column starts below the importance column.
     const shapTop = top + 8;
     const permTop = stacked ? shapTop + M * rowH + 24 : shapTop;
-    parts.push(text(left1, top, shapHeader, { 'font-size': 11, fill: colors.muted }));
-    parts.push(text(left2, permTop - 8, permHeader, { 'font-size': 11, fill: colors.muted }));
+    // Each header over its column, as wide as the column and its value labels.
+    parts.push(
+      fitText(
+        left1,
+        top,
+        shapHeader,
+        stacked ? W - left1 - 8 : colW + 80,
+        { 'font-size': 11, fill: colors.muted },
+        measure,
+      ),
+    );
+    parts.push(
+      fitText(left2, permTop - 8, permHeader, W - left2 - 8, { 'font-size': 11, fill: colors.muted }, measure),
+    );
     order.forEach((i, k) => {
       const y = shapTop + k * rowH;
       const f = data.features[i];

@@ -5,7 +5,7 @@
  * in a table below. All numbers come from the engine's report.
  */
 import { escapeXml, fmt, toCsv } from '../format';
-import { linear, niceTicks, r, svgDocument, text } from '../svg';
+import { linear, niceTicks, r, svgDocument, text, titleText } from '../svg';
 import { withAlpha } from '../theme';
 import { labelledSelect, metricsTable } from './svgView';
 import type { ChartFactory } from './types';
@@ -35,7 +35,7 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
     const lo = Math.min(0, ...vals);
     const hi = Math.max(1e-12, ...vals) * 1.1;
     const x = linear(lo, hi, box.left, box.left + box.width);
-    const parts = [text(16, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    const parts = [titleText(16, ctx.title, W, colors)];
     parts.push(
       text(
         16,

@@ -6,7 +6,7 @@
 import uPlot from 'uplot';
 import type { MetricPoint, RunMetricsAppend, RunMetricsData } from '../protocol';
 import { fmt } from '../format';
-import { axes, extent, legend, linear, niceTicks, pathOf, svgDocument, text } from '../svg';
+import { axes, extent, legend, linear, niceTicks, pathOf, svgDocument, text, titleText } from '../svg';
 import { PLOT_HEIGHT, keyboardCursor, plotBox, themedAxes } from './uplotCommon';
 import type { ChartFactory } from './types';
 import {
@@ -106,7 +106,7 @@ export const runMetricsChart: ChartFactory<'runMetrics'> = (root, initial, ctx) 
   const svg = () => {
     const W = Math.max(640, ctx.width);
     const panelH = 300;
-    const parts: string[] = [text(70, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    const parts: string[] = [titleText(70, ctx.title, W, colors)];
     let top = 40;
     const steps = allSteps(data.runs);
     const xr = extent(steps, 0);

@@ -6,7 +6,7 @@
  * A running study is sent again whole as trials report (it is small).
  */
 import { escapeXml, fmt, toCsv } from '../format';
-import { axes, extent, linear, niceTicks, pathOf, r, svgDocument, text, type Scale } from '../svg';
+import { axes, extent, linear, niceTicks, pathOf, r, svgDocument, text, titleText, type Scale } from '../svg';
 import { withAlpha } from '../theme';
 import type { StudyData } from '../protocol';
 import { metricsTable } from './svgView';
@@ -62,7 +62,7 @@ export const studyChart: ChartFactory<'study'> = (root, data, ctx) => {
   const svg = (): string => {
     drawn.lines = drawn.points = drawn.bars = 0;
     const W = Math.max(560, ctx.width);
-    const parts: string[] = [text(16, 22, ctx.title, { 'font-size': 15, 'font-weight': 600, fill: colors.fg })];
+    const parts: string[] = [titleText(16, ctx.title, W, colors)];
     const done = data.trials.filter((t) => t.status !== 'running').length;
     parts.push(
       text(
