@@ -109,6 +109,7 @@ export const ERROR_CODES = [
   'monitor-stream',
   'no-command',
   'no-config',
+  'no-deployment',
   'no-features',
   'no-manifest',
   'no-model-path',

@@ -16,8 +16,9 @@ import { followMonitor } from '../../engine/monitoring/live/client';
 import { liveConfigFromMonitor, type LiveWindow } from '../../engine/monitoring/live/window';
 import { runPolicy } from '../../engine/monitoring/policy';
 import { lastWindowsOf, windowCount } from '../../engine/monitoring/monitor';
+import { parseSince } from '../../engine/training/fromTraffic';
 
-const USAGE = `modelops monitor [--target <name>] [--model <model>] [--last N] [--log-dir DIR] [--no-alerts] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
+const USAGE = `modelops monitor [--target <name>] [--model <model>] [--since deploy|7d|ISO time] [--last N] [--log-dir DIR] [--no-alerts] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
 modelops monitor --follow [--target <name>] [--model <model>] [--from-start] [--json]
 
 --follow subscribes to the model server's live monitor (GET /v2/models/<m>/monitor/stream): each
@@ -29,6 +30,9 @@ Cuts the target's prediction log into windows of monitor.window predictions and 
 accuracy (where feedback arrived), the prediction distribution, the control chart of
 monitor.controlChart.metric with the Western Electric rules, and drift against the reference
 profile of the deployed version. New alerts are recorded (and sent to monitor.alerts.webhook).
+--since reads only predictions from then on — an ISO time, a duration back from now (90m, 12h,
+7d, 2w), or deploy: since the target's active deployment went out, so the chart's baseline and
+the estimators' reference are the serving version's own first windows.
 Exit code 3 when this run raised alerts. A webhook URL named by monitor.alerts.webhookSecret is read from
 MODELOPS_WEBHOOK_<NAME>.
 
@@ -45,6 +49,7 @@ export const monitorCommand: CliCommand = {
         target: { type: 'string' },
         model: { type: 'string' },
         last: { type: 'string' },
+        since: { type: 'string' },
         'log-dir': { type: 'string' },
         'no-alerts': { type: 'boolean' },
         config: { type: 'string' },
@@ -56,6 +61,11 @@ export const monitorCommand: CliCommand = {
       },
       USAGE,
     );
+    // Arguments first: a mistake in them is told before the workspace is opened.
+    const sinceText = values.since as string | undefined;
+    if (values.follow && sinceText !== undefined)
+      throw new ModelOpsError('cli-usage', '--since applies to a read of the log, not to --follow.', USAGE);
+    const since = sinceText === undefined ? undefined : sinceText === 'deploy' ? 'deploy' : parseSince(sinceText);
     const { root, config } = await openWorkspace(
       io,
       values.root as string | undefined,
@@ -78,6 +88,7 @@ export const monitorCommand: CliCommand = {
     try {
       const last = values.last === undefined ? undefined : Number(values.last);
       const r = await monitor({
+        since,
         registry,
         config,
         target: values.target as string | undefined,
@@ -95,7 +106,7 @@ export const monitorCommand: CliCommand = {
       }
       const c = paint(io.isTTY);
       io.out(
-        `${c.bold(`${r.model}`)} on '${r.target}'${r.version ? ` (serving ${r.version})` : ''}: ${r.totalPredictions} predictions, ${r.labelled} with feedback, windows of ${r.window}${r.pending ? `, ${r.pending} waiting for the next window` : ''} — ${r.elapsedMs} ms`,
+        `${c.bold(`${r.model}`)} on '${r.target}'${r.version ? ` (serving ${r.version})` : ''}: ${r.totalPredictions} predictions${r.since ? ` since ${r.since}${sinceText === 'deploy' ? ' (the deployment)' : ''}, ${r.beforeSince} earlier left out` : ''}, ${r.labelled} with feedback, windows of ${r.window}${r.pending ? `, ${r.pending} waiting for the next window` : ''} — ${r.elapsedMs} ms`,
       );
       // Only the windows shown are built (`--json` above builds them all).
       const count = windowCount(r);

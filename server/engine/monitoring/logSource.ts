@@ -122,9 +122,15 @@ function explained(e: unknown, target: string, url: string, model: string): unkn
 }
 
 /** Local targets: the server's own log directory. http targets: a fresh download of the log. */
-export async function logDirFor(options: LogSourceOptions, target: string, model: string): Promise<string> {
+export async function logDirFor(
+  options: LogSourceOptions,
+  target: string,
+  model: string,
+  /** ISO time: a remote log sends only the files written since then (the reader filters the lines). */
+  since?: string,
+): Promise<string> {
   const { registry, config } = options;
   const t = config.deploy?.targets?.[target];
   if (!t || t.type === 'local') return defaultLogDir(registry, config, target, model);
-  return (await downloadRemoteLog(options, target, model)).dir;
+  return (await downloadRemoteLog({ ...options, ...(since !== undefined ? { since } : {}) }, target, model)).dir;
 }

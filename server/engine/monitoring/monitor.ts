@@ -156,6 +156,10 @@ export interface MonitorResult {
   version: string | null;
   window: number;
   totalPredictions: number;
+  /** The `since` applied (ISO), or null for the whole log. */
+  since: string | null;
+  /** Predictions left out because they were requested before `since`. */
+  beforeSince: number;
   /** Predictions after the last complete window. */
   pending: number;
   labelled: number;
@@ -219,6 +223,12 @@ export interface MonitorOptions {
   manifestFor?: (version: string) => Promise<MonitoredModel | null>;
   /** Estimate performance before labels, CBPE or DLE (default true; false skips both). */
   estimate?: boolean;
+  /**
+   * Only predictions requested from this time on (ms since the epoch), or since the target's
+   * active deployment went out (`'deploy'`): the windows, chart baseline and estimators' reference
+   * start there. Default: the whole log.
+   */
+  since?: number | 'deploy';
 }
 
 const NULL_ACCURACY = 1;
@@ -694,7 +704,18 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     );
   }
 
-  const logDir = options.logDir ?? (await logDirFor(options, target, model));
+  let sinceMs: number | undefined;
+  if (options.since === 'deploy') {
+    if (!active)
+      throw new ModelOpsError(
+        'no-deployment',
+        `--since deploy: ${model} has no active deployment on '${target}'.`,
+        'Deploy a version first, or give --since an ISO time or a duration (7d).',
+      );
+    sinceMs = Date.parse(active.at);
+  } else sinceMs = options.since;
+  const since = sinceMs !== undefined && Number.isFinite(sinceMs) ? new Date(sinceMs).toISOString() : null;
+  const logDir = options.logDir ?? (await logDirFor(options, target, model, since ?? undefined));
   const task = primary.task;
   const labelOrder = primary.labels ?? [];
   const K = labelOrder.length;
@@ -793,6 +814,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   };
   const retained = await readPredictionLog(logDir, primary.features, task, labelOrder, {
     probabilities: wantProbs,
+    ...(since !== null ? { since: sinceMs } : {}),
     stream: { pendingRows, onBlock, ...(options.readChunkBytes ? { chunkBytes: options.readChunkBytes } : {}) },
   });
   cols = retained;
@@ -918,6 +940,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     version: windows.length ? windows.versionOf(windows.length - 1) : primaryVersion,
     window: windowSize,
     totalPredictions: total,
+    since,
+    beforeSince: cols.beforeSince,
     pending: total - totalWindows * windowSize,
     labelled: labelledTotal,
     get windows(): MonitorWindow[] {

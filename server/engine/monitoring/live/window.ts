@@ -259,6 +259,7 @@ function columnsOf(
     time: new Float64Array(size),
     latencyMs: new Float64Array(size),
     badLines: 0,
+    beforeSince: 0,
     probabilities: null,
   };
 }

@@ -168,6 +168,8 @@ export interface LogColumns {
   latencyMs: Float64Array;
   /** Lines that could not be parsed (skipped). */
   badLines: number;
+  /** Predicted rows left out because they were requested before `ReadLogOptions.since`. */
+  beforeSince: number;
   /**
    * Classification with `probabilities` asked for: row i's class probabilities at
    * [i·K, (i + 1)·K), K = the label order's length, in that order; NaN where the line had none
@@ -179,6 +181,11 @@ export interface LogColumns {
 export interface ReadLogOptions {
   /** Also read the logged class probabilities (CBPE needs them); they are skipped otherwise. */
   probabilities?: boolean;
+  /**
+   * Only predictions requested at or after this time (ms since the epoch); earlier ones are
+   * counted in `beforeSince`, and feedback for them is unmatched. Rows without a time are kept.
+   */
+  since?: number;
   /**
    * Streaming: `onBlock` is called after each chunk of the log (and once at the end) with the
    * rows read and not yet discarded; it discards the rows it no longer needs, so memory stays

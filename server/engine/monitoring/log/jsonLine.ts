@@ -57,8 +57,12 @@ export class JsonLineReader {
   private prediction(o: PredLine, inputs: Record<string, unknown[]>, out: unknown[]): void {
     const { store } = this;
     const n = out.length;
-    const vcode = store.versions.code(String(o.version));
     const t = o.time ? Date.parse(o.time) : NaN;
+    if (t < store.since) {
+      store.beforeSince += n;
+      return;
+    }
+    const vcode = store.versions.code(String(o.version));
     const lat = typeof o.latencyMs === 'number' ? o.latencyMs : NaN;
     for (const inp of store.inputs) {
       const vals = inputs[inp.name];

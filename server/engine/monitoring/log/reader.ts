@@ -33,7 +33,14 @@ export class PredictionLogReader implements LineSink {
   ) {
     this.stream = options.stream ?? null;
     this.pendingRows = this.stream ? Math.max(0, this.stream.pendingRows) : Infinity;
-    this.store = new RowStore(features, task, labelOrder, options.probabilities === true, this.stream !== null);
+    this.store = new RowStore(
+      features,
+      task,
+      labelOrder,
+      options.probabilities === true,
+      this.stream !== null,
+      options.since ?? -Infinity,
+    );
     this.join = new FeedbackJoin(this.store, this.pendingRows);
     this.scanner = new ServerLineScanner(this.store, this.join);
     this.json = new JsonLineReader(this.store, this.join);

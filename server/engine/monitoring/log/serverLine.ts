@@ -222,6 +222,12 @@ export class ServerLineScanner {
     let vcode = store.versions.find(text, verStart, verEnd - verStart);
     if (vcode < 0) vcode = store.versions.code(text.toString('utf8', verStart, verEnd));
     const t = this.times.parse(text, timeStart, timeEnd);
+    if (t < store.since) {
+      // Read whole (the line is the server's), left out by time: not a fallback.
+      store.undo();
+      store.beforeSince += n;
+      return true;
+    }
     const first = store.count;
     store.addRows(n, vcode, t, lat);
     this.join.addRequest(id, idHash, first, n);

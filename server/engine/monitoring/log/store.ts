@@ -46,6 +46,8 @@ export class RowStore {
   /** Log row of the first retained row. */
   base = 0;
   badLines = 0;
+  /** Predictions before `since`: read and left out. */
+  beforeSince = 0;
   // Column lengths before the line being scanned, so a line the scanner gives up on leaves nothing.
   private readonly marks: Int32Array;
   private markLabel = 0;
@@ -58,6 +60,8 @@ export class RowStore {
     labelOrder: readonly string[],
     probabilities: boolean,
     streamed: boolean,
+    /** Predictions requested before this time (ms) are left out. */
+    readonly since = -Infinity,
   ) {
     this.task = task;
     this.K = labelOrder.length;
@@ -149,6 +153,7 @@ export class RowStore {
       time: this.time.view(),
       latencyMs: this.latency.view(),
       badLines: this.badLines,
+      beforeSince: this.beforeSince,
       probabilities: this.probs?.view() ?? null,
     };
   }
