@@ -16,7 +16,7 @@ import { followMonitor } from '../../engine/monitoring/live/client';
 import { liveConfigFromMonitor, type LiveWindow } from '../../engine/monitoring/live/window';
 import { runPolicy } from '../../engine/monitoring/policy';
 import { lastWindowsOf, windowCount } from '../../engine/monitoring/monitor';
-import { parseSince } from '../../engine/training/fromTraffic';
+import { parseSince } from '../../engine/monitoring/since';
 
 const USAGE = `modelops monitor [--target <name>] [--model <model>] [--since deploy|7d|ISO time] [--last N] [--log-dir DIR] [--no-alerts] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
 modelops monitor --follow [--target <name>] [--model <model>] [--from-start] [--json]
@@ -32,7 +32,8 @@ monitor.controlChart.metric with the Western Electric rules, and drift against t
 profile of the deployed version. New alerts are recorded (and sent to monitor.alerts.webhook).
 --since reads only predictions from then on — an ISO time, a duration back from now (90m, 12h,
 7d, 2w), or deploy: since the target's active deployment went out, so the chart's baseline and
-the estimators' reference are the serving version's own first windows.
+the estimators' reference are the serving version's own first windows. Default: monitor.since
+in modelops.yaml, else the whole log.
 Exit code 3 when this run raised alerts. A webhook URL named by monitor.alerts.webhookSecret is read from
 MODELOPS_WEBHOOK_<NAME>.
 

@@ -34,6 +34,8 @@ export interface StringSchema extends Common {
   kind: 'string';
   enum?: readonly string[];
   pattern?: string;
+  /** What a value must look like, said when `pattern` fails (default: the name characters). */
+  patternHint?: string;
   minLength?: number;
 }
 export interface NumberSchema extends Common {
@@ -896,6 +898,16 @@ export const configSchema: ObjectSchema = {
           maximum: 1000000,
           default: 100,
         }),
+        since: str(
+          "Where a batch run (`modelops monitor`, *Check Drift*) starts reading the log: `deploy` (since the target's active deployment went out, so the serving version is charted against its own first windows), a duration back from now (`7d`, `12h`, `90m`, `2w`) or an ISO date or time. `--since` overrides it. Default: the whole log.",
+          'since: deploy',
+          {
+            patternHint:
+              "must be 'deploy', a duration back from now (7d, 12h, 90m, 2w) or an ISO date or time (2026-11-20, 2026-11-20T09:00:00Z)",
+            pattern:
+              '^(deploy|\\d+(\\.\\d+)?[smhdw]|\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})?)?)$',
+          },
+        ),
         controlChart: {
           kind: 'object',
           doc: 'Statistical process control chart: centre line μ and limits μ ± Lσ from a baseline, with the Western Electric rules.',

@@ -224,6 +224,8 @@ export interface MonitorConfig {
   /** Absent when the file has no `monitor:` block (the other keys then hold their defaults). */
   target?: string;
   window: number;
+  /** Where a batch run starts reading the log (monitor.since): `deploy`, a duration (`7d`) or an ISO time. */
+  since?: string;
   controlChart: ControlChartConfig;
   drift: DriftConfig;
   alerts: AlertsConfig;

@@ -291,7 +291,7 @@ class Analyzer {
             at,
             'error',
             'invalid-value',
-            `${pathText(path)} '${clip(v)}' has characters that are not allowed (letters, digits, '-', '_' and '.' only).`,
+            `${pathText(path)} '${clip(v)}' ${schema.patternHint ?? "has characters that are not allowed (letters, digits, '-', '_' and '.' only)"}.`,
           );
         return;
       }

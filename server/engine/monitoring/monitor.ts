@@ -35,6 +35,7 @@ import { type Calibration, CbpeScratch, checkCalibration, estimateWindow, type C
 import { DleReference, type DleColumn, type LossModel, type LossModelReport } from './dle';
 import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
 import { logDirFor } from './logSource';
+import { parseSince } from './since';
 import type { TokenFor } from '../deploy/tokens';
 import { sendWebhook, webhookUrl } from './webhook';
 import {
@@ -704,16 +705,19 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     );
   }
 
+  // --since (already read by the caller), else monitor.since.
+  const sinceSpec = options.since ?? mc.since;
   let sinceMs: number | undefined;
-  if (options.since === 'deploy') {
+  if (sinceSpec === 'deploy') {
+    const what = options.since === undefined ? 'monitor.since: deploy' : '--since deploy';
     if (!active)
       throw new ModelOpsError(
         'no-deployment',
-        `--since deploy: ${model} has no active deployment on '${target}'.`,
-        'Deploy a version first, or give --since an ISO time or a duration (7d).',
+        `${what}: ${model} has no active deployment on '${target}'.`,
+        'Deploy a version first, or start from an ISO time or a duration (7d).',
       );
     sinceMs = Date.parse(active.at);
-  } else sinceMs = options.since;
+  } else sinceMs = typeof sinceSpec === 'string' ? parseSince(sinceSpec, new Date(), 'monitor.since') : sinceSpec;
   const since = sinceMs !== undefined && Number.isFinite(sinceMs) ? new Date(sinceMs).toISOString() : null;
   const logDir = options.logDir ?? (await logDirFor(options, target, model, since ?? undefined));
   const task = primary.task;

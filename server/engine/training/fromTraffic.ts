@@ -17,6 +17,9 @@ import { recordDatasets } from '../data/digest';
 import { readDataset, type CellValue, type Row } from '../data/read';
 import { seededPermutation } from '../data/split';
 import { labelledTraffic, type LabelledTraffic } from '../monitoring/export';
+import { parseSince } from '../monitoring/since';
+
+export { parseSince };
 import { downloadRemoteLog } from '../monitoring/logSource';
 import { ModelServerClient } from '../deploy/client';
 import { checkedRecord, localUrl, readLocalToken, verifyLocalServer } from '../deploy/localServer';
@@ -27,26 +30,6 @@ import type { TrainResult } from './types';
 
 /** Labelled rows needed by default: fewer say more about the noise than about the traffic. */
 export const DEFAULT_MIN_ROWS = 50;
-
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/**
- * `--since`: an ISO time (`2024-05-01`, `2024-05-01T12:00:00Z`) or a duration back from `now`
- * (`90m`, `12h`, `7d`, `2w`; s/m/h/d/w). Returns the time in ms since epoch.
- */
-export function parseSince(text: string, now: Date = new Date()): number {
-  const d = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
-  if (d) return now.getTime() - Number(d[1]) * UNIT_MS[d[2]];
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
-  if (Number.isNaN(t)) {
-    throw new ModelOpsError(
-      'bad-since',
-      `--since '${text}' is neither an ISO time nor a duration.`,
-      'Write an ISO time (2024-05-01 or 2024-05-01T12:00:00Z) or a duration back from now: 90m, 12h, 7d, 2w.',
-    );
-  }
-  return t;
-}
 
 /**
  * `--mix original:F`: F of the written rows come from the original `data.train`, F in [0, 1).

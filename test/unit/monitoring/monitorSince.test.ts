@@ -14,6 +14,7 @@ import { ModelOpsError } from '../../../server/engine/errors';
 import { FEATURES, LABELS, makeBundle, makeRows, tempDir } from '../serving/fixtures';
 import { serverFeedback, serverPrediction } from './logLines';
 import { runConfig } from '../fixtures/config';
+import { analyze } from '../../../server/engine/config/validate';
 
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
@@ -57,9 +58,10 @@ after(() => {
   tmp.cleanup();
 });
 
-const config = () =>
+const config = (since?: string) =>
   runConfig({
     monitor: {
+      ...(since !== undefined ? { since } : {}),
       target: 'local',
       window: 100,
       controlChart: { metric: 'accuracy', sigma: 3, baseline: 2, rules: [1, 2, 3, 4] },
@@ -109,6 +111,45 @@ test("--since deploy: from the target's active deployment; refused with a clear 
   const after = 550 - r.beforeSince;
   assert.equal(r.totalPredictions, after);
   assert.ok(r.beforeSince >= 300);
+});
+
+test('monitor.since in modelops.yaml is the default, --since overrides it; a bad value is a diagnostic naming the key', async () => {
+  // The deployment recorded by the test above is the active one.
+  const withKey = config('deploy');
+  const byKey = await monitor({ registry, config: withKey, logDir, alert: false });
+  const byFlag = await monitor({ registry, config: config(), logDir, alert: false, since: 'deploy' });
+  assert.equal(byKey.since, byFlag.since);
+  assert.equal(byKey.totalPredictions, byFlag.totalPredictions);
+  const overridden = await monitor({ registry, config: withKey, logDir, alert: false, since: cut });
+  assert.equal(overridden.totalPredictions, 250);
+  await assert.rejects(
+    monitor({ registry, config: config('yesterday'), logDir }),
+    /monitor\.since 'yesterday' is neither an ISO time nor a duration/,
+  );
+  const text = `version: 1
+project: demo
+data: { train: data/train.csv, target: y }
+model: { name: m, task: classification, layers: [{ type: dense, units: 3, activation: softmax }] }
+monitor: { target: local, since: yesterday }
+`;
+  const bad = analyze(text, { noFileChecks: true }).diagnostics.filter((d) => d.message.startsWith('monitor.since'));
+  assert.equal(bad.length, 1);
+  assert.equal(
+    bad[0].message,
+    "monitor.since 'yesterday' must be 'deploy', a duration back from now (7d, 12h, 90m, 2w) or an ISO date or time (2026-11-20, 2026-11-20T09:00:00Z).",
+  );
+  assert.equal(
+    text.split('\n')[bad[0].range.start.line].slice(bad[0].range.start.character, bad[0].range.end.character),
+    'yesterday',
+  );
+  for (const ok of ['deploy', '7d', '90m', '2026-11-20', '2026-11-20T09:00:00Z'])
+    assert.deepEqual(
+      analyze(text.replace('yesterday', ok), { noFileChecks: true }).diagnostics.filter((d) =>
+        d.message.startsWith('monitor.since'),
+      ),
+      [],
+      ok,
+    );
 });
 
 test('the reader leaves out lines before `since` in the JSON fallback too, and keeps lines without a time', async () => {

@@ -1,0 +1,22 @@
+/** Reading a log from a time on: the `--since` / `monitor.since` forms, shared by monitoring and retraining from traffic. */
+import { ModelOpsError } from '../errors';
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * An ISO time (`2024-05-01`, `2024-05-01T12:00:00Z`) or a duration back from `now` (`90m`, `12h`,
+ * `7d`, `2w`; s/m/h/d/w), in ms since the epoch. `what` names the flag or key in the error.
+ */
+export function parseSince(text: string, now: Date = new Date(), what = '--since'): number {
+  const d = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
+  if (d) return now.getTime() - Number(d[1]) * UNIT_MS[d[2]];
+  const t = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  if (Number.isNaN(t)) {
+    throw new ModelOpsError(
+      'bad-since',
+      `${what} '${text}' is neither an ISO time nor a duration.`,
+      'Write an ISO time (2024-05-01 or 2024-05-01T12:00:00Z) or a duration back from now: 90m, 12h, 7d, 2w.',
+    );
+  }
+  return t;
+}
