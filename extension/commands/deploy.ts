@@ -268,7 +268,11 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
     });
   }
   const drifted = r.drift ? r.drift.features.filter((f) => f.drifted).map((f) => f.name) : [];
-  const summary = `ModelOps: ${r.model} on '${r.target}': ${r.windowTable?.length ?? r.windows.length} windows of ${r.window} from ${r.totalPredictions} predictions (${r.labelled} labelled)${
+  // monitor.since: the run started at a time (the earlier predictions are counted, not charted).
+  const since = r.since
+    ? ` since ${r.since.slice(0, 16).replace('T', ' ')} UTC (${r.beforeSince} earlier left out)`
+    : '';
+  const summary = `ModelOps: ${r.model} on '${r.target}': ${r.windowTable?.length ?? r.windows.length} windows of ${r.window} from ${r.totalPredictions} predictions${since} (${r.labelled} labelled)${
     drifted.length ? `; drift in ${drifted.join(', ')}` : r.drift ? '; no drift' : ''
   }${r.alerts.length ? `; ${summariseAlerts(r.alerts)}` : ''}.`;
   if (!r.chart && !r.drift) void vscode.window.showInformationMessage(`${summary} ${r.chartNote ?? ''}`.trim());
