@@ -227,7 +227,7 @@ export interface MonitorOptions {
   /**
    * Only predictions requested from this time on (ms since the epoch), or since the target's
    * active deployment went out (`'deploy'`): the windows, chart baseline and estimators' reference
-   * start there. Default: the whole log.
+   * start there. Default: `monitor.since`, else the whole log.
    */
   since?: number | 'deploy';
 }
