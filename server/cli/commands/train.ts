@@ -153,7 +153,7 @@ function trafficLines(d: TrafficDataset): string[] {
 }
 
 const TRAIN_USAGE = `Usage: modelops train [--config modelops.yaml] [--backend auto|tensorflow|wasm|cpu] [--data file] [--note text] [--root dir] [--json]
-       modelops train --from-traffic <target> [--since 7d|ISO time] [--mix original:0.5] [--min-rows 50] [--out file.csv] [--token-origin URL]… […]
+       modelops train --from-traffic <target> [--since deploy|7d|ISO time] [--mix original:0.5] [--min-rows 50] [--out file.csv] [--token-origin URL]… […]
 
 Trains the model the config describes (tfjs in a worker thread, or train.command),
 evaluates it on the held-out test split, checks the gates and registers a new version.
@@ -176,7 +176,8 @@ Retraining from production traffic (docs/data.md, "Retraining from traffic"):
                   gates judge the version; when it passes, the promote and deploy commands are printed.
                   An http target (a ModelOps model server) is asked to flush, then its log is downloaded
                   with its token
-  --since     only predictions since an ISO time or a duration back from now (90m, 12h, 7d, 2w)
+  --since     only predictions since an ISO time, a duration back from now (90m, 12h, 7d, 2w),
+              or deploy (since the target's active deployment went out)
   --mix       original:F — F of the rows (0 ≤ F < 1) drawn from data.train with data.split.seed
   --min-rows  labelled rows needed (default 50); fewer refuse with traffic-too-few
   --out       write the dataset here instead (refused if the file exists)

@@ -35,7 +35,7 @@ import { type Calibration, CbpeScratch, checkCalibration, estimateWindow, type C
 import { DleReference, type DleColumn, type LossModel, type LossModelReport } from './dle';
 import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
 import { logDirFor } from './logSource';
-import { parseSince } from './since';
+import { resolveSince } from './since';
 import type { TokenFor } from '../deploy/tokens';
 import { sendWebhook, webhookUrl } from './webhook';
 import {
@@ -705,19 +705,17 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     );
   }
 
-  // --since (already read by the caller), else monitor.since.
+  // --since (a time the caller read, or 'deploy'), else monitor.since.
   const sinceSpec = options.since ?? mc.since;
-  let sinceMs: number | undefined;
-  if (sinceSpec === 'deploy') {
-    const what = options.since === undefined ? 'monitor.since: deploy' : '--since deploy';
-    if (!active)
-      throw new ModelOpsError(
-        'no-deployment',
-        `${what}: ${model} has no active deployment on '${target}'.`,
-        'Deploy a version first, or start from an ISO time or a duration (7d).',
-      );
-    sinceMs = Date.parse(active.at);
-  } else sinceMs = typeof sinceSpec === 'string' ? parseSince(sinceSpec, new Date(), 'monitor.since') : sinceSpec;
+  const sinceMs =
+    typeof sinceSpec === 'string'
+      ? resolveSince(
+          sinceSpec,
+          { registry, target, model },
+          new Date(),
+          options.since === undefined ? 'monitor.since' : '--since',
+        )
+      : sinceSpec;
   const since = sinceMs !== undefined && Number.isFinite(sinceMs) ? new Date(sinceMs).toISOString() : null;
   const logDir = options.logDir ?? (await logDirFor(options, target, model, since ?? undefined));
   const task = primary.task;

@@ -1,5 +1,6 @@
 /** Reading a log from a time on: the `--since` / `monitor.since` forms, shared by monitoring and retraining from traffic. */
 import { ModelOpsError } from '../errors';
+import type { Registry } from '../registry/types';
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -19,4 +20,25 @@ export function parseSince(text: string, now: Date = new Date(), what = '--since
     );
   }
   return t;
+}
+
+/**
+ * `deploy` (when the target's active deployment of `model` went out; refused when there is
+ * none) or one of parseSince's forms, in ms since the epoch.
+ */
+export function resolveSince(
+  text: string,
+  at: { registry: Pick<Registry, 'activeDeployment'>; target: string; model: string },
+  now: Date = new Date(),
+  what = '--since',
+): number {
+  if (text.trim() !== 'deploy') return parseSince(text, now, what);
+  const active = at.registry.activeDeployment(at.target, at.model);
+  if (!active)
+    throw new ModelOpsError(
+      'no-deployment',
+      `${what} deploy: ${at.model} has no active deployment on '${at.target}'.`,
+      'Deploy a version first, or start from an ISO time or a duration (7d).',
+    );
+  return Date.parse(active.at);
 }

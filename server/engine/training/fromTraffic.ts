@@ -17,7 +17,7 @@ import { recordDatasets } from '../data/digest';
 import { readDataset, type CellValue, type Row } from '../data/read';
 import { seededPermutation } from '../data/split';
 import { labelledTraffic, type LabelledTraffic } from '../monitoring/export';
-import { parseSince } from '../monitoring/since';
+import { parseSince, resolveSince } from '../monitoring/since';
 
 export { parseSince };
 import { downloadRemoteLog } from '../monitoring/logSource';
@@ -71,7 +71,7 @@ export interface TrafficDatasetOptions {
   target: string;
   /** Served model whose traffic is read; default model.name. */
   model?: string;
-  /** `--since` as written (ISO time or duration); default the whole log. */
+  /** `--since` as written (`deploy`, an ISO time or a duration); default the whole log. */
   since?: string;
   /** Fraction of the written rows taken from data.train (see parseMix); default 0. */
   mix?: number;
@@ -187,7 +187,8 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
   const { config } = loaded;
   const model = options.model ?? config.model.name;
   const now = options.now ?? new Date();
-  const sinceMs = options.since !== undefined ? parseSince(options.since, now) : undefined;
+  const sinceMs =
+    options.since !== undefined ? resolveSince(options.since, { registry, target, model }, now) : undefined;
   const since = sinceMs !== undefined ? new Date(sinceMs).toISOString() : null;
   const minRows = options.minRows ?? DEFAULT_MIN_ROWS;
   const mix = options.mix ?? 0;

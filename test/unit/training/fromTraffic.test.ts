@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { CliCommand, CliIO } from '../../../server/cli/command';
 import { dataCommand } from '../../../server/cli/commands/data';
 import { trainCommand } from '../../../server/cli/commands/train';
@@ -92,6 +93,37 @@ test('--since keeps the predictions requested from then on; a duration counts ba
   assert.equal(hour.rows, 94);
   // The same bytes are one data version.
   assert.equal(hour.digest, (await buildTrafficDataset({ registry: ws.registry, loaded, target: 'local' })).digest);
+});
+
+test('--since deploy: from when the active deployment went out; refused, naming the target, when there is none', async () => {
+  await assert.rejects(
+    buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', since: 'deploy' }),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'no-deployment' &&
+      e.message === "--since deploy: weather has no active deployment on 'local'.",
+  );
+  // A deployment recorded at ws.mid: the same rows as --since ws.mid.
+  const d = ws.registry.recordDeployment({
+    target: 'local',
+    model: 'weather',
+    version: '1.0.0',
+    status: 'active',
+    previousVersion: null,
+    steps: [],
+    reason: null,
+  });
+  // Moved back to ws.mid in the registry file itself (the registry stamps a deployment with now).
+  const db = new Database(join(ws.registry.storeDir, 'registry.db'));
+  db.prepare('UPDATE deployments SET at = ? WHERE id = ?').run(ws.mid, d.id);
+  try {
+    const r = await buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', since: 'deploy' });
+    assert.equal(r.since, new Date(ws.mid).toISOString());
+    assert.equal(r.traffic.beforeSince, 60);
+  } finally {
+    db.prepare('DELETE FROM deployments WHERE id = ?').run(d.id);
+    db.close();
+  }
 });
 
 test('too few labelled rows: a refusal that says how many, over which period, and how many are needed; nothing is written', async () => {
