@@ -10,6 +10,7 @@ import { collectGarbage } from '../../../server/engine/data/store/gc';
 import { DataStore } from '../../../server/engine/data/store/store';
 import { checkoutData, missingChunks } from '../../../server/engine/data/store/checkout';
 import { tempWorkspace, type TempWorkspace } from '../registry/helpers';
+import { recordActive } from '../fixtures/deployments';
 
 const LATER = Date.now() + 3 * 60 * 60 * 1000;
 
@@ -79,15 +80,7 @@ test('gc keeps the data of every version, alias, deployment and running run; fre
     await version(reg, ws, '1.1.0', b, 'b.csv');
     await version(reg, ws, '1.2.0', gone, 'gone.csv');
     reg.setAlias('weather', 'production', '1.0.0');
-    reg.recordDeployment({
-      target: 'local',
-      model: 'weather',
-      version: '1.1.0',
-      status: 'active',
-      previousVersion: null,
-      steps: [],
-      reason: null,
-    });
+    recordActive(reg, 'local', 'weather@1.1.0');
     reg.deleteVersion('weather@1.2.0');
     // `c` was stored by a run that has not registered its version yet.
     const d0 = openDataDb(join(ws.root, '.modelops'), false);

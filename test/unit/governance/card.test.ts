@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { cardCommand } from '../../../server/cli/commands/card';
 import { buildModelCard, renderCardHtml, renderCardMarkdown, mdText } from '../../../server/engine/governance/card';
 import { ALICE, as, runCli, tempWorkspace } from './helpers';
+import { recordActive } from '../fixtures/deployments';
 
 const XSS = `<script>alert(1)</script><img src=x onerror=alert(2)>"'\`](javascript:alert(3))`;
 
@@ -71,15 +72,7 @@ async function workspace() {
   reg.close();
   const bob = as(ws, `Bob ${XSS}`);
   bob.approve('weather@1.0.0', { scope: 'alias', name: 'production', comment: XSS });
-  bob.recordDeployment({
-    target: 'local',
-    model: 'weather',
-    version: '1.0.0',
-    status: 'active',
-    previousVersion: null,
-    steps: [],
-    reason: XSS,
-  });
+  recordActive(bob, 'local', 'weather@1.0.0', XSS);
   return { ws, reg: bob };
 }
 

@@ -15,6 +15,7 @@ import { FEATURES, LABELS, makeBundle, makeRows, tempDir } from '../serving/fixt
 import { serverFeedback, serverPrediction } from './logLines';
 import { runConfig } from '../fixtures/config';
 import { analyze } from '../../../server/engine/config/validate';
+import { recordActive } from '../fixtures/deployments';
 
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
@@ -96,15 +97,7 @@ test("--since deploy: from the target's active deployment; refused with a clear 
     (e: unknown) =>
       e instanceof ModelOpsError && e.code === 'no-deployment' && /no active deployment on 'local'/.test(e.message),
   );
-  const d = registry.recordDeployment({
-    target: 'local',
-    model: 'weather',
-    version: '1.0.0',
-    status: 'active',
-    previousVersion: null,
-    steps: [],
-    reason: null,
-  });
+  const d = recordActive(registry, 'local', 'weather@1.0.0');
   const r = await monitor({ registry, config: config(), logDir, alert: false, since: 'deploy' });
   assert.equal(r.since, new Date(Date.parse(d.at)).toISOString());
   // The deployment is now, after every logged line but the ones written ahead of it.

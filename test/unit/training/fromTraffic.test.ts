@@ -18,6 +18,7 @@ import {
   splitMinimum,
 } from '../../../server/engine/training/fromTraffic';
 import { csvOf, trafficWorkspace, type TrafficWorkspace } from './trafficFixture';
+import { recordActive } from '../fixtures/deployments';
 
 let ws: TrafficWorkspace;
 let loaded: LoadedConfig;
@@ -104,15 +105,7 @@ test('--since deploy: from when the active deployment went out; refused, naming 
       e.message === "--since deploy: weather has no active deployment on 'local'.",
   );
   // A deployment recorded at ws.mid: the same rows as --since ws.mid.
-  const d = ws.registry.recordDeployment({
-    target: 'local',
-    model: 'weather',
-    version: '1.0.0',
-    status: 'active',
-    previousVersion: null,
-    steps: [],
-    reason: null,
-  });
+  const d = recordActive(ws.registry, 'local', 'weather@1.0.0');
   // Moved back to ws.mid in the registry file itself (the registry stamps a deployment with now).
   const db = new Database(join(ws.registry.storeDir, 'registry.db'));
   db.prepare('UPDATE deployments SET at = ? WHERE id = ?').run(ws.mid, d.id);
