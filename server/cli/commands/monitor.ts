@@ -107,7 +107,7 @@ export const monitorCommand: CliCommand = {
       }
       const c = paint(io.isTTY);
       io.out(
-        `${c.bold(`${r.model}`)} on '${r.target}'${r.version ? ` (serving ${r.version})` : ''}: ${r.totalPredictions} predictions${r.since ? ` since ${r.since}${sinceText === 'deploy' ? ' (the deployment)' : ''}, ${r.beforeSince} earlier left out` : ''}, ${r.labelled} with feedback, windows of ${r.window}${r.pending ? `, ${r.pending} waiting for the next window` : ''} — ${r.elapsedMs} ms`,
+        `${c.bold(`${r.model}`)} on '${r.target}'${r.version ? ` (serving ${r.version})` : ''}: ${r.totalPredictions} predictions${r.since ? ` since ${r.since}${(sinceText ?? config.monitor?.since) === 'deploy' ? ' (the deployment)' : ''}, ${r.beforeSince} earlier left out` : ''}, ${r.labelled} with feedback, windows of ${r.window}${r.pending ? `, ${r.pending} waiting for the next window` : ''} — ${r.elapsedMs} ms`,
       );
       // Only the windows shown are built (`--json` above builds them all).
       const count = windowCount(r);

@@ -17,9 +17,7 @@ import { recordDatasets } from '../data/digest';
 import { readDataset, type CellValue, type Row } from '../data/read';
 import { seededPermutation } from '../data/split';
 import { labelledTraffic, type LabelledTraffic } from '../monitoring/export';
-import { parseSince, resolveSince } from '../monitoring/since';
-
-export { parseSince };
+import { resolveSince } from '../monitoring/since';
 import { downloadRemoteLog } from '../monitoring/logSource';
 import { ModelServerClient } from '../deploy/client';
 import { checkedRecord, localUrl, readLocalToken, verifyLocalServer } from '../deploy/localServer';

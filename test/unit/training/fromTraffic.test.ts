@@ -10,13 +10,8 @@ import { loadConfig } from '../../../server/engine/config';
 import type { LoadedConfig } from '../../../server/engine/config/types';
 import { describeError, ModelOpsError } from '../../../server/engine/errors';
 import { runPolicy } from '../../../server/engine/monitoring/policy';
-import {
-  buildTrafficDataset,
-  nextCommands,
-  parseMix,
-  parseSince,
-  splitMinimum,
-} from '../../../server/engine/training/fromTraffic';
+import { buildTrafficDataset, nextCommands, parseMix, splitMinimum } from '../../../server/engine/training/fromTraffic';
+import { parseSince } from '../../../server/engine/monitoring/since';
 import { csvOf, trafficWorkspace, type TrafficWorkspace } from './trafficFixture';
 import { recordActive } from '../fixtures/deployments';
 
