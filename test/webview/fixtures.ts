@@ -1,6 +1,13 @@
 /** Fixture data for the chart tests and the benchmark. */
 import { buildControlChart } from '../../server/engine/spc';
-import type { CompareData, ConfusionData, DriftData, ExplainData, RunMetricsData } from '../../webview/protocol';
+import type {
+  CompareData,
+  ConfusionData,
+  DriftData,
+  ExplainData,
+  FairnessData,
+  RunMetricsData,
+} from '../../webview/protocol';
 
 /** Baseline 8, 10, 12 → μ 10, σ 2, UCL 16, LCL 4; violations: rule 1 at 3, rule 2 at 5 and 7. */
 export function controlFixture() {
@@ -117,5 +124,34 @@ export function explainFixture(): ExplainData {
         { feature: 'rain', mean: 0, std: 0 },
       ],
     },
+  };
+}
+
+/** Three groups by sex, one below the minimum group size, and a failing fairness gate. */
+export function fairnessFixture(): FairnessData {
+  return {
+    ref: 'credit@1.0.0',
+    data: 'data/credit.csv (test split)',
+    minGroupSize: 30,
+    metrics: ['accuracy', 'recall_macro'],
+    breakdowns: [
+      {
+        by: ['sex'],
+        groups: [
+          { name: 'sex=F', count: 120, small: false, values: { accuracy: 0.8, recall_macro: 0.7 } },
+          { name: 'sex=M', count: 100, small: false, values: { accuracy: 0.9, recall_macro: 0.75 } },
+          { name: 'sex=(missing)', count: 4, small: true, values: { accuracy: 0.25, recall_macro: null } },
+        ],
+        gaps: {
+          accuracy: { difference: 0.1, ratio: 0.8 / 0.9 },
+          recall_macro: { difference: 0.05, ratio: 0.7 / 0.75 },
+        },
+      },
+    ],
+    fairness: [
+      { name: 'demographic_parity_difference', value: 0.12, gate: '<= 0.1', passed: false },
+      { name: 'equalized_odds_difference', value: 0.04 },
+    ],
+    notes: ['sex=(missing) has 4 rows (< 30): left out of the gaps'],
   };
 }

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { renderChartReport } from '../../server/report';
-import type { ChartDataMap, ChartKind, CompareData, FairnessData } from '../../webview/protocol';
+import type { ChartDataMap, ChartKind, CompareData } from '../../webview/protocol';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered } from './harness';
-import { compareFixture, explainFixture } from './fixtures';
+import { compareFixture, explainFixture, fairnessFixture } from './fixtures';
 
 const chromium = useChromium();
 
@@ -76,34 +76,6 @@ test('explain: importance bars beside permutation ± std, a strip per feature, a
   assert.equal(csv.length, 4);
   await page.context().close();
 });
-
-function fairnessFixture(): FairnessData {
-  return {
-    ref: 'credit@1.0.0',
-    data: 'data/credit.csv (test split)',
-    minGroupSize: 30,
-    metrics: ['accuracy', 'recall_macro'],
-    breakdowns: [
-      {
-        by: ['sex'],
-        groups: [
-          { name: 'sex=F', count: 120, small: false, values: { accuracy: 0.8, recall_macro: 0.7 } },
-          { name: 'sex=M', count: 100, small: false, values: { accuracy: 0.9, recall_macro: 0.75 } },
-          { name: 'sex=(missing)', count: 4, small: true, values: { accuracy: 0.25, recall_macro: null } },
-        ],
-        gaps: {
-          accuracy: { difference: 0.1, ratio: 0.8 / 0.9 },
-          recall_macro: { difference: 0.05, ratio: 0.7 / 0.75 },
-        },
-      },
-    ],
-    fairness: [
-      { name: 'demographic_parity_difference', value: 0.12, gate: '<= 0.1', passed: false },
-      { name: 'equalized_odds_difference', value: 0.04 },
-    ],
-    notes: ['sex=(missing) has 4 rows (< 30): left out of the gaps'],
-  };
-}
 
 test('fairness: a bar per group, small groups marked and outside the difference band, gates in the table', async () => {
   const page = await open('fairness', fairnessFixture(), 'credit@1.0.0 · fairness');

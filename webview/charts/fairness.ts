@@ -5,7 +5,7 @@
  * in a table below. All numbers come from the engine's report.
  */
 import { escapeXml, fmt, toCsv } from '../format';
-import { linear, niceTicks, r, svgDocument, text, titleText } from '../svg';
+import { ellipsize, linear, niceTicks, r, svgDocument, text, textMeasurer, titleText, wrapLines } from '../svg';
 import { withAlpha } from '../theme';
 import { labelledSelect, metricsTable } from './svgView';
 import type { ChartFactory } from './types';
@@ -20,8 +20,17 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
     ratio: number | null;
   } = { groups: [], difference: null, ratio: null };
 
+  const measure = textMeasurer(colors.font);
+  /** Lines of `s` wrapped to the chart's width, from `y`, `lineH` apart; returns the y after them. */
+  const lines = (parts: string[], y: number, s: string, W: number, size: number, lineH: number): number => {
+    const wrapped = wrapLines(s, W - 32, (t) => measure(t, size));
+    wrapped.forEach((line, k) => parts.push(text(16, y + k * lineH, line, { 'font-size': size, fill: colors.muted })));
+    return y + wrapped.length * lineH;
+  };
+
   const svg = (): string => {
-    const W = Math.max(560, ctx.width);
+    // Drawn at the panel's width, never wider: a wider SVG is scaled down to fit, text with it.
+    const W = ctx.width;
     const bd = data.breakdowns[b];
     const groups = bd
       ? bd.groups.map((g) => ({ name: g.name, value: g.values[metric] ?? null, small: g.small, count: g.count }))
@@ -29,21 +38,29 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
     const gap = bd?.gaps[metric] ?? { difference: null, ratio: null };
     drawn = { groups, difference: gap.difference, ratio: gap.ratio };
     const rowH = 26;
-    const labelW = Math.min(220, 24 + Math.max(6, ...groups.map((g) => g.name.length + 8)) * 7);
-    const box = { left: labelW + 16, top: 60, width: W - labelW - 90, height: rowH * Math.max(1, groups.length) };
+    const groupLabel = (g: (typeof groups)[number]) => `${g.name}${g.small ? ' *' : ''} (n=${g.count})`;
+    // Group names take at most 40% of a narrow panel (cut with an ellipsis); value labels need ~50 px.
+    const labelW = Math.min(220, W * 0.4, 8 + Math.max(40, ...groups.map((g) => measure(groupLabel(g), 11))));
+    const parts = [titleText(16, ctx.title, W, colors)];
+    const top =
+      lines(
+        parts,
+        42,
+        `${metric} by ${bd ? bd.by.join(' × ') : '—'} · difference ${fmt(gap.difference, 4)} · ratio ${fmt(gap.ratio, 4)}`,
+        W,
+        12,
+        15,
+      ) + 3;
+    const box = {
+      left: labelW + 16,
+      top,
+      width: Math.max(60, W - labelW - 16 - 56),
+      height: rowH * Math.max(1, groups.length),
+    };
     const vals = groups.map((g) => g.value).filter((v): v is number => v !== null && Number.isFinite(v));
     const lo = Math.min(0, ...vals);
     const hi = Math.max(1e-12, ...vals) * 1.1;
     const x = linear(lo, hi, box.left, box.left + box.width);
-    const parts = [titleText(16, ctx.title, W, colors)];
-    parts.push(
-      text(
-        16,
-        42,
-        `${metric} by ${bd ? bd.by.join(' × ') : '—'} · difference ${fmt(gap.difference, 4)} · ratio ${fmt(gap.ratio, 4)}`,
-        { 'font-size': 12, fill: colors.muted },
-      ),
-    );
     const counted = groups.filter((g) => !g.small && g.value !== null) as Array<{ value: number }>;
     if (counted.length >= 2) {
       const a = x(Math.min(...counted.map((g) => g.value)));
@@ -55,11 +72,16 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
     groups.forEach((g, i) => {
       const y = box.top + i * rowH;
       parts.push(
-        text(box.left - 8, y + rowH / 2 + 4, `${g.name}${g.small ? ' *' : ''} (n=${g.count})`, {
-          'text-anchor': 'end',
-          'font-size': 11,
-          fill: colors.fg,
-        }),
+        text(
+          box.left - 8,
+          y + rowH / 2 + 4,
+          ellipsize(groupLabel(g), labelW, (t) => measure(t, 11)),
+          {
+            'text-anchor': 'end',
+            'font-size': 11,
+            fill: colors.fg,
+          },
+        ),
       );
       if (g.value === null) {
         parts.push(text(box.left + 4, y + rowH / 2 + 4, 'not defined', { 'font-size': 10, fill: colors.muted }));
@@ -73,15 +95,18 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
       parts.push(text(Math.max(z, a) + 4, y + rowH / 2 + 4, fmt(g.value, 3), { 'font-size': 10, fill: colors.muted }));
     });
     const axisY = box.top + box.height + 8;
-    for (const t of niceTicks(lo, hi, 6))
+    // About one tick per 50 px, so narrow panels do not crowd them.
+    for (const t of niceTicks(lo, hi, Math.max(2, Math.min(6, Math.floor(box.width / 50)))))
       parts.push(text(x(t), axisY + 12, fmt(t, 3), { 'text-anchor': 'middle', 'font-size': 10, fill: colors.muted }));
-    parts.push(
-      text(16, axisY + 34, `* fewer than ${data.minGroupSize} rows: shown, left out of the difference and ratio.`, {
-        'font-size': 10,
-        fill: colors.muted,
-      }),
+    const end = lines(
+      parts,
+      axisY + 34,
+      `* fewer than ${data.minGroupSize} rows: shown, left out of the difference and ratio.`,
+      W,
+      10,
+      13,
     );
-    return svgDocument(W, axisY + 46, colors, ctx.title, parts.join(''));
+    return svgDocument(W, end, colors, ctx.title, parts.join(''));
   };
 
   const summary = document.createElement('p');
