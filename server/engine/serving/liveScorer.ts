@@ -339,19 +339,21 @@ export class LiveScorer {
   }
 
   private scratch(layout: Layout, n: number): Scratch {
-    const make = (): Scratch => {
-      const columns: Record<string, unknown[]> = {};
-      for (const name of layout.names) columns[name] = new Array<unknown>(n);
-      const buffer = new Float64Array(n * layout.k);
-      const probs =
-        layout.k > 0 ? Array.from({ length: n }, (_, i) => buffer.subarray(i * layout.k, (i + 1) * layout.k)) : null;
-      return { columns, predicted: new Array<string | number>(n), probs, buffer };
-    };
-    if (n > SCRATCH_ROWS) return make();
+    if (n > SCRATCH_ROWS) return makeScratch(layout, n);
     let byRows = this.scratches.get(layout);
     if (!byRows) this.scratches.set(layout, (byRows = new Map()));
     let s = byRows.get(n);
-    if (!s) byRows.set(n, (s = make()));
+    if (!s) byRows.set(n, (s = makeScratch(layout, n)));
     return s;
   }
+}
+
+/** Arrays for a request of `n` rows (a function, not a closure made per request). */
+function makeScratch(layout: Layout, n: number): Scratch {
+  const columns: Record<string, unknown[]> = {};
+  for (const name of layout.names) columns[name] = new Array<unknown>(n);
+  const buffer = new Float64Array(n * layout.k);
+  const probs =
+    layout.k > 0 ? Array.from({ length: n }, (_, i) => buffer.subarray(i * layout.k, (i + 1) * layout.k)) : null;
+  return { columns, predicted: new Array<string | number>(n), probs, buffer };
 }
