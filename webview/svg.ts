@@ -208,6 +208,25 @@ export function fitText(
   );
 }
 
+/**
+ * `s` wrapped to lines no wider than `max` px, pushed onto `parts` from (`x`, `y`), `lineH` apart;
+ * returns the last line's y.
+ */
+export function paragraph(
+  parts: string[],
+  x: number,
+  y: number,
+  s: string,
+  max: number,
+  lineH: number,
+  attrs: Record<string, string | number> & { 'font-size': number; 'font-weight'?: number },
+  measure: (s: string, size: number, weight?: number) => number,
+): number {
+  const lines = wrapLines(s, max, (t) => measure(t, attrs['font-size'], attrs['font-weight']));
+  lines.forEach((line, k) => parts.push(text(x, y + k * lineH, line, attrs)));
+  return y + (lines.length - 1) * lineH;
+}
+
 /** A chart's title at the top of an SVG `width` px wide, from `x`, cut to fit. */
 export function titleText(x: number, title: string, width: number, colors: Palette): string {
   const attrs = { 'font-size': 15, 'font-weight': 600, fill: colors.fg };

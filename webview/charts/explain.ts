@@ -10,12 +10,12 @@ import {
   fitText,
   linear,
   niceTicks,
+  paragraph,
   r,
   svgDocument,
   text,
   textMeasurer,
   titleText,
-  wrapLines,
 } from '../svg';
 import { withAlpha } from '../theme';
 import { labelledSelect } from './svgView';
@@ -59,19 +59,15 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
   };
 
   const measure = textMeasurer(colors.font);
-  /** Text wrapped to the chart's width, one line every `lineH` px from `y`; returns its last line's y. */
-  const paragraph = (
+  /** Text wrapped to `max`, one line every `lineH` px from `y` at the left margin; returns its last line's y. */
+  const wrapped = (
     parts: string[],
     y: number,
     s: string,
     max: number,
     lineH: number,
     attrs: { 'font-size': number; 'font-weight'?: number; fill: string },
-  ): number => {
-    const lines = wrapLines(s, max, (t) => measure(t, attrs['font-size'], attrs['font-weight']));
-    lines.forEach((line, k) => parts.push(text(16, y + k * lineH, line, attrs)));
-    return y + (lines.length - 1) * lineH;
-  };
+  ): number => paragraph(parts, 16, y, s, max, lineH, attrs, measure);
   /** A value label beside a bar end, on the other side of it when beside would leave the chart. */
   const endLabel = (W: number, x: number, y: number, s: string, right: boolean, size: number, fill: string): string => {
     const w = measure(s, size);
@@ -187,20 +183,16 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
     const width = W - left - 30;
     const xs = linear(-span, span, left, left + width);
     // Title and legend wrapped to the chart's width (a panel beside the editor is ~500 px).
-    top = paragraph(parts, top, 'Shapley value of each explained row', W - 32, 17, {
+    top = wrapped(parts, top, 'Shapley value of each explained row', W - 32, 17, {
       'font-size': 13,
       'font-weight': 600,
       fill: colors.fg,
     });
     top += 16;
-    top = paragraph(
-      parts,
-      top,
-      "colour: the feature's value (blue low → red high) · ring: the picked row",
-      W - 32,
-      14,
-      { 'font-size': 11, fill: colors.muted },
-    );
+    top = wrapped(parts, top, "colour: the feature's value (blue low → red high) · ring: the picked row", W - 32, 14, {
+      'font-size': 11,
+      fill: colors.muted,
+    });
     top += 12;
     parts.push(
       `<line x1="${r(xs(0))}" x2="${r(xs(0))}" y1="${r(top)}" y2="${r(top + M * rowH)}" stroke="${colors.grid}"/>`,
@@ -255,7 +247,7 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
       const hi = Math.max(...ends);
       const pad = (hi - lo) * 0.08 || 0.05;
       const xw = linear(lo - pad, hi + pad, left, left + width);
-      top = paragraph(
+      top = wrapped(
         parts,
         top,
         `Row ${row.id}: from the base value ${fmt(base, 4)} to f(x) = ${fmt(row.output[output], 4)}${K > 1 ? ` (probability of ${data.outputs[output]})` : ''}`,
@@ -301,7 +293,7 @@ export const explainChart: ChartFactory<'explain'> = (root, data, ctx) => {
       parts.push(endLabel(W, xw(acc), y + rowH / 2 + 4, `f(x) = ${fmt(row.output[output], 4)}`, true, 11, colors.fg));
       top = y + rowH + 20;
     }
-    top = paragraph(
+    top = wrapped(
       parts,
       top,
       `${data.method === 'exact' ? 'Exact' : 'Permutation-sampled'} interventional Shapley values against ${data.background} background rows; base + Σ values = f(x). Red raises the output, blue lowers it.`,

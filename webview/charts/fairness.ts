@@ -5,7 +5,7 @@
  * in a table below. All numbers come from the engine's report.
  */
 import { escapeXml, fmt, toCsv } from '../format';
-import { ellipsize, linear, niceTicks, r, svgDocument, text, textMeasurer, titleText, wrapLines } from '../svg';
+import { ellipsize, linear, niceTicks, paragraph, r, svgDocument, text, textMeasurer, titleText } from '../svg';
 import { withAlpha } from '../theme';
 import { labelledSelect, metricsTable } from './svgView';
 import type { ChartFactory } from './types';
@@ -22,11 +22,8 @@ export const fairnessChart: ChartFactory<'fairness'> = (root, data, ctx) => {
 
   const measure = textMeasurer(colors.font);
   /** Lines of `s` wrapped to the chart's width, from `y`, `lineH` apart; returns the y after them. */
-  const lines = (parts: string[], y: number, s: string, W: number, size: number, lineH: number): number => {
-    const wrapped = wrapLines(s, W - 32, (t) => measure(t, size));
-    wrapped.forEach((line, k) => parts.push(text(16, y + k * lineH, line, { 'font-size': size, fill: colors.muted })));
-    return y + wrapped.length * lineH;
-  };
+  const lines = (parts: string[], y: number, s: string, W: number, size: number, lineH: number): number =>
+    paragraph(parts, 16, y, s, W - 32, lineH, { 'font-size': size, fill: colors.muted }, measure) + lineH;
 
   const svg = (): string => {
     // Drawn at the panel's width, never wider: a wider SVG is scaled down to fit, text with it.
