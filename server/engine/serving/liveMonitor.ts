@@ -186,13 +186,15 @@ export class LiveMonitorHub extends EventEmitter {
 
   private receive(m: FromScorer): void {
     const t0 = performance.now();
-    this.scorerBusyMs = m.busyMs;
-    if (m.type === 'events') {
+    if (m.type === 'spent') this.packer.recycle(m);
+    else if (m.type === 'events') {
+      this.scorerBusyMs = m.busyMs;
       for (const e of m.events) {
         const s = this.models.get(e.model);
         if (s) this.publish(s, e);
       }
     } else {
+      this.scorerBusyMs = m.busyMs;
       this.retainedSizes = m.retained;
       this.syncs.get(m.seq)?.();
       this.syncs.delete(m.seq);

@@ -15,6 +15,7 @@ import {
   type LiveMonitorConfig,
   type RetainedSizes,
 } from '../monitoring/live/window';
+import { writeUtf8, type RequestId } from '../monitoring/live/pendingIds';
 
 /**
  * A batch of answered requests in request order, in typed arrays handed over whole (transferred,
@@ -86,10 +87,28 @@ export function scoredEvent(model: string, e: LiveEvent): ScoredEvent {
   };
 }
 
+/**
+ * A scored batch's memory, sent back (transferred) for the packer to fill again: new arrays for
+ * every batch meant new pages, and their page faults cost the request thread more than the packing.
+ */
+export interface SpentBatch {
+  type: 'spent';
+  meta: ArrayBuffer;
+  ids: ArrayBuffer;
+  numbers: ArrayBuffer;
+  texts: ArrayBuffer;
+}
+
 export type FromScorer =
   /** The events one message gave rise to, in order (one message back per message in, not per event). */
   | { type: 'events'; events: ScoredEvent[]; busyMs: number }
-  | { type: 'sync'; seq: number; retained: Record<string, RetainedSizes>; busyMs: number };
+  | { type: 'sync'; seq: number; retained: Record<string, RetainedSizes>; busyMs: number }
+  | SpentBatch;
+
+/** What a message from the scorer transfers (a spent batch's buffers), for postMessage. */
+export function transferOf(m: FromScorer): ArrayBuffer[] {
+  return m.type === 'spent' ? [m.meta, m.ids, m.numbers, m.texts] : [];
+}
 
 /** What the packer and the scorer agree on about a model: its columns in order and K. */
 interface Layout {
@@ -130,12 +149,22 @@ function indexIn(table: Map<string, number>, value: string): number {
   return i;
 }
 
-/** Arrays a scorer fills for each request of `n` rows: WindowAccumulator.observe copies them, so they are reused. */
+/**
+ * Arrays a scorer fills for each request of `n` rows: WindowAccumulator.observe copies them, so they
+ * are reused. Numbers go in Float64Arrays (a number in a plain array may be a heap object each).
+ */
 interface Scratch {
-  columns: Record<string, unknown[]>;
-  predicted: Array<string | number>;
+  columns: Record<string, Float64Array | Array<string | null>>;
+  /** The same arrays by feature index, as the layout lists them. */
+  byIndex: Array<Float64Array | Array<string | null>>;
+  predicted: Float64Array | string[];
   probs: Float64Array[] | null;
   buffer: Float64Array;
+}
+
+/** `bytes` of memory (at least 64) for a batch's array: a spent batch's when it is large enough. */
+function memory(spent: ArrayBuffer | undefined, bytes: number): ArrayBuffer {
+  return spent && spent.byteLength >= bytes ? spent : new ArrayBuffer(Math.max(64, bytes));
 }
 
 /** Scratch is kept for requests of up to this many rows (larger ones get fresh arrays). */
@@ -157,6 +186,7 @@ export class ObservationPacker {
   private numbers = new F64(4096);
   private texts = new I32(1024);
   private strings = new Map<string, number>();
+  private spent: SpentBatch[] = [];
 
   constructor(private readonly send: (m: ToScorer) => void) {}
 
@@ -227,16 +257,24 @@ export class ObservationPacker {
       texts: this.texts.view(),
       strings: [...this.strings.keys()],
     };
-    // The arrays go with the batch (transferred): new ones, as large as this batch needed.
-    this.meta = new I32(this.meta.length);
-    this.numbers = new F64(this.numbers.length);
-    this.texts = new I32(this.texts.length);
-    this.ids = Buffer.allocUnsafeSlow(Math.max(1024, this.idBytes));
+    // The arrays go with the batch (transferred): the next batch is packed into a spent batch's
+    // memory when it is back and large enough, else into new memory as large as this batch needed.
+    const spent = this.spent.pop();
+    this.meta.reuse(new Int32Array(memory(spent?.meta, this.meta.length * 4)));
+    this.numbers.reuse(new Float64Array(memory(spent?.numbers, this.numbers.length * 8)));
+    this.texts.reuse(new Int32Array(memory(spent?.texts, this.texts.length * 4)));
+    this.ids = Buffer.from(memory(spent?.ids, Math.max(1024, this.idBytes)));
     this.idBytes = 0;
     this.names = new Map();
     this.versions = new Map();
     this.strings = new Map();
     return batch;
+  }
+
+  /** A scored batch's memory, back from the scorer: the next batch is packed into it. */
+  recycle(m: SpentBatch): void {
+    // One set is enough: a batch is scored long before the next is handed over.
+    this.spent = [m];
   }
 
   /** Appends a request id's UTF-8 bytes; returns how many. */
@@ -247,7 +285,7 @@ export class ObservationPacker {
       this.ids.copy(grown, 0, 0, this.idBytes);
       this.ids = grown;
     }
-    const n = this.ids.write(id, this.idBytes);
+    const n = writeUtf8(this.ids, this.idBytes, id);
     this.idBytes += n;
     return n;
   }
@@ -260,6 +298,8 @@ export class LiveScorer {
   private readonly scratches = new Map<Layout, Map<number, Scratch>>();
   private busyMs = 0;
   private events: ScoredEvent[] = [];
+  /** The batch just scored, whose memory goes back after its events. */
+  private spend: ObserveBatch | null = null;
 
   constructor(private readonly post: (m: FromScorer) => void) {}
 
@@ -278,6 +318,8 @@ export class LiveScorer {
       }
       case 'observe':
         this.observe(m);
+        // Its memory goes back once its values are copied into the windows (nothing keeps a view).
+        this.spend = m;
         break;
       case 'feedback':
         for (const f of m.items) this.accumulators.get(f.model)?.feedback(f.id, f.labels);
@@ -299,6 +341,17 @@ export class LiveScorer {
       this.events = [];
       this.post({ type: 'events', events, busyMs: this.busyMs });
     }
+    const spent = this.spend;
+    if (spent) {
+      this.spend = null;
+      this.post({
+        type: 'spent',
+        meta: spent.meta.buffer as ArrayBuffer,
+        ids: spent.ids.buffer as ArrayBuffer,
+        numbers: spent.numbers.buffer as ArrayBuffer,
+        texts: spent.texts.buffer as ArrayBuffer,
+      });
+    }
   }
 
   private emit(model: string, event: LiveEvent): void {
@@ -308,23 +361,25 @@ export class LiveScorer {
   private observe(b: ObserveBatch): void {
     let num = 0;
     let text = 0;
-    let idAt = 0;
     const { meta, numbers, texts, strings } = b;
-    const ids = Buffer.from(b.ids.buffer, b.ids.byteOffset, b.ids.byteLength);
+    // The id is passed as its bytes in the batch: the window's index keeps bytes, not strings.
+    const id: RequestId = { bytes: b.ids, start: 0, end: 0 };
     for (let r = 0; r < meta.length / META; r++) {
       const layout = this.layouts.get(meta[r * META])!;
       const n = meta[r * META + 1];
       const acc = this.accumulators.get(b.names[meta[r * META + 2]]);
       const latencyMs = numbers[num++];
       const timeMs = numbers[num++];
-      const id = ids.toString('utf8', idAt, (idAt += meta[r * META + 4]));
-      const { columns, predicted, probs, buffer } = this.scratch(layout, n);
+      id.start = id.end;
+      id.end += meta[r * META + 4];
+      const { columns, byIndex, predicted, probs, buffer } = this.scratch(layout, n);
       for (let i = 0; i < n; i++) {
-        for (let f = 0; f < layout.names.length; f++) {
-          if (layout.numeric[f]) columns[layout.names[f]][i] = numbers[num++];
+        for (let f = 0; f < byIndex.length; f++) {
+          const column = byIndex[f];
+          if (layout.numeric[f]) column[i] = numbers[num++];
           else {
             const c = texts[text++];
-            columns[layout.names[f]][i] = c < 0 ? null : strings[c];
+            column[i] = c < 0 ? null : strings[c];
           }
         }
         predicted[i] = layout.classifier ? strings[texts[text++]] : numbers[num++];
@@ -350,10 +405,13 @@ export class LiveScorer {
 
 /** Arrays for a request of `n` rows (a function, not a closure made per request). */
 function makeScratch(layout: Layout, n: number): Scratch {
-  const columns: Record<string, unknown[]> = {};
-  for (const name of layout.names) columns[name] = new Array<unknown>(n);
+  const byIndex = layout.names.map((_, f) =>
+    layout.numeric[f] ? new Float64Array(n) : new Array<string | null>(n).fill(null),
+  );
+  const columns = Object.fromEntries(layout.names.map((name, f) => [name, byIndex[f]]));
   const buffer = new Float64Array(n * layout.k);
   const probs =
     layout.k > 0 ? Array.from({ length: n }, (_, i) => buffer.subarray(i * layout.k, (i + 1) * layout.k)) : null;
-  return { columns, predicted: new Array<string | number>(n), probs, buffer };
+  const predicted = layout.classifier ? new Array<string>(n).fill('') : new Float64Array(n);
+  return { columns, byIndex, predicted, probs, buffer };
 }

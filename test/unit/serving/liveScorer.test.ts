@@ -135,27 +135,37 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
     ['m', 'r'].map((model) => [model, new WindowAccumulator(model, CONFIG, (e) => direct.push({ model, e }))]),
   );
   const packed: ScoredEvent[] = [];
+  // Each scored batch's memory goes back to the packer, which packs a later batch into it.
+  const returned = new Set<ArrayBuffer>();
+  let reused = 0;
   const scorer = new LiveScorer((m: FromScorer) => {
     if (m.type === 'events') packed.push(...m.events);
+    else if (m.type === 'spent') {
+      returned.add(m.meta).add(m.numbers).add(m.texts).add(m.ids);
+      packer.recycle(m);
+    }
   });
   const packer = new ObservationPacker((m) => scorer.handle(m));
+  const handOver = () => {
+    const batch = packer.take();
+    if (!batch) return;
+    if ([batch.meta, batch.numbers, batch.ids].some((a) => returned.has(a.buffer as ArrayBuffer))) reused++;
+    scorer.handle(batch);
+  };
   for (const model of ['m', 'r']) scorer.handle({ type: 'configure', model, config: CONFIG });
   traffic().forEach((q, i) => {
     observeDirect(accs.get(q.model)!, q);
     packer.add(q.model, q.version, q.m, q.id, q.columns, q.preds, q.latencyMs, q.timeMs);
     // Batches of uneven sizes, and feedback after the batch that holds its request.
-    if (i % 9 === 8 || i % 4 === 0) {
-      const batch = packer.take();
-      if (batch) scorer.handle(batch);
-    }
+    if (i % 9 === 8 || i % 4 === 0) handOver();
     if (i % 4 === 0) {
       const labels = q.preds.map((p, k) => (q.model === 'm' ? LABELS[(k + i) % 3] : Number(p.value) + 1));
       accs.get(q.model)!.feedback(q.id, labels);
       scorer.handle({ type: 'feedback', items: [{ model: q.model, id: q.id, labels }] });
     }
   });
-  const batch = packer.take();
-  if (batch) scorer.handle(batch);
+  handOver();
+  assert.ok(reused >= 10, `batches packed into a spent batch's memory: ${reused}`);
   assert.ok(direct.filter((x) => x.e.type === 'window').length >= 12, 'windows of both models were scored');
   // The scorer sends each event's data as JSON, once: the same text as the direct event's.
   assert.deepEqual(

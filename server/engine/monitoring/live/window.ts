@@ -36,6 +36,7 @@ import { DleReference, type DleColumn, type DleEstimate, type LossModel } from '
 import type { ReferenceProfile, Task } from '../../model/types';
 import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
 import { Dictionary, type LogColumns } from '../readLog';
+import { PendingIds, type RequestId } from './pendingIds';
 import {
   buildReference,
   defaultSide,
@@ -279,12 +280,6 @@ function unring<T extends Float64Array | Float32Array | Int32Array>(
 }
 
 /** Where a request's rows went: its first global row, how many, and the request's row offset of the first. */
-interface Pending {
-  g: number;
-  rows: number;
-  offset: number;
-}
-
 /** Sizes the accumulator holds now, for tests and `GET …/monitor` (none grows with traffic). */
 export interface RetainedSizes {
   bufferRows: number;
@@ -499,10 +494,13 @@ export class WindowAccumulator {
   private labelled = new Map<number, number>();
   /**
    * Per window not yet scored: request id → its rows in that window (one part, or several for a
-   * repeated id). A request split over two windows has a part in each; a scored window's map is
-   * dropped whole.
+   * repeated id). A request split over two windows has a part in each; a scored window's index is
+   * cleared whole and kept for a later window (`spareIds`).
    */
-  private pending = new Map<number, Map<string, Pending | Pending[]>>();
+  private pending = new Map<number, PendingIds>();
+  private spareIds: PendingIds[] = [];
+  /** Parts found by feedback (first global row, rows, offset; three numbers each), reused. */
+  private found: number[] = [];
   private references = new Map<string, Reference>();
   private models = new Map<string, LiveModel>();
   private chart = new LiveChart(0);
@@ -523,7 +521,8 @@ export class WindowAccumulator {
   ) {}
 
   /**
-   * One answered request: its version, the request's columns (name → value per row), predictions
+   * One answered request: its version, its id (text, or UTF-8 bytes as the scorer unpacks them),
+   * the request's columns (name → value per row), predictions
    * and, for a classifier, each row's class probabilities in `m.labels` order (for CBPE). Values
    * are kept as the batch monitor reads them from the log: a numeric feature's number (a boolean
    * as 0/1, anything else missing), a categorical feature's text (anything else missing).
@@ -531,9 +530,9 @@ export class WindowAccumulator {
   observe(
     version: string,
     m: LiveModel,
-    id: string,
-    columns: Record<string, readonly unknown[]>,
-    predicted: ReadonlyArray<string | number>,
+    id: string | RequestId,
+    columns: Record<string, ArrayLike<unknown>>,
+    predicted: ArrayLike<string | number>,
     latencyMs: number,
     timeMs: number,
     probabilities?: ReadonlyArray<ArrayLike<number> | undefined> | null,
@@ -582,13 +581,9 @@ export class WindowAccumulator {
           else probs.fill(NaN, at * K, (at + 1) * K);
         }
       }
-      const p: Pending = { g: this.rows, rows: take, offset };
       let ids = this.pending.get(local);
-      if (!ids) this.pending.set(local, (ids = new Map()));
-      const held = ids.get(id);
-      if (!held) ids.set(id, p);
-      else if (Array.isArray(held)) held.push(p);
-      else ids.set(id, [held, p]);
+      if (!ids) this.pending.set(local, (ids = this.spareIds.pop() ?? new PendingIds()));
+      ids.add(id, this.rows, take, offset);
       this.rows += take;
       offset += take;
       if (this.rows % W === 0) this.filled(timeMs);
@@ -598,22 +593,20 @@ export class WindowAccumulator {
   /** True labels for a request's rows (one per row, in order). Unknown or already scored ids are ignored. */
   feedback(id: string, labels: ReadonlyArray<string | number>): void {
     if (!this.ring) return;
-    const list: Pending[] = [];
-    for (const ids of this.pending.values()) {
-      const held = ids.get(id);
-      if (!held) continue;
-      ids.delete(id);
-      if (Array.isArray(held)) list.push(...held);
-      else list.push(held);
-    }
-    if (list.length === 0) return;
+    const found = this.found;
+    found.length = 0;
+    for (const ids of this.pending.values()) ids.take(id, found);
+    if (found.length === 0) return;
     const ring = this.ring;
     const { W, R } = this;
-    for (const p of list) {
-      for (let i = 0; i < p.rows; i++) {
-        const k = p.offset + i;
+    for (let part = 0; part < found.length; part += 3) {
+      const first = found[part];
+      const rows = found[part + 1];
+      const offset = found[part + 2];
+      for (let i = 0; i < rows; i++) {
+        const k = offset + i;
         if (k >= labels.length) break;
-        const g = p.g + i;
+        const g = first + i;
         const local = Math.floor(g / W);
         if (local < this.done) continue;
         const at = g % R;
@@ -652,6 +645,15 @@ export class WindowAccumulator {
         this.chart.size + [...this.cbpes.values(), ...this.dles.values()].reduce((sum, e) => sum + e.chart.size, 0),
       references: this.references.size,
     };
+  }
+
+  /** Forgets a window's request ids; their index is kept for a later window. */
+  private dropPending(local: number): void {
+    const ids = this.pending.get(local);
+    if (!ids) return;
+    this.pending.delete(local);
+    ids.clear();
+    if (this.spareIds.length < 2) this.spareIds.push(ids);
   }
 
   /** A full window is waiting for its labels (at most one: the previous is scored when the next fills). */
@@ -699,7 +701,7 @@ export class WindowAccumulator {
     this.indexBase = this.nextIndex;
     this.nextIndex = this.indexBase + 1;
     this.labelled.clear();
-    this.pending.clear();
+    for (const local of [...this.pending.keys()]) this.dropPending(local);
     this.references.clear();
     this.models.clear();
     const explicit = typeof this.config.baseline === 'object';
@@ -768,7 +770,7 @@ export class WindowAccumulator {
   private score(local: number, closedBy: LiveWindow['closedBy']): void {
     this.done = local + 1;
     // Its requests can no longer be labelled (their parts in later windows still can).
-    this.pending.delete(local);
+    this.dropPending(local);
     this.labelled.delete(local);
     const { W, D, R } = this;
     const ring = this.ring!;

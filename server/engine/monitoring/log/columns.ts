@@ -33,6 +33,11 @@ export class Column<T extends TypedColumn> {
   view(): T {
     return this.data.subarray(0, this.length) as T;
   }
+  /** Starts over, empty, in `data` (memory already in use: fresh arrays fault in new pages). */
+  reuse(data: T): void {
+    this.data = data;
+    this.length = 0;
+  }
   /** Drops the first n values (streaming: rows no window needs any more). */
   discard(n: number): void {
     this.data.copyWithin(0, n, this.length);
