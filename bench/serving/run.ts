@@ -1,7 +1,7 @@
 /**
  * Serving benchmark.
  *   npx tsx bench/serving/run.ts [--seconds 2] [--rounds 3] [--log-rounds 30] [--log-seconds 0.5] [--log-sets 5] [--epochs 5]
- *     [--max-wait-ms N] [--only-log] [--verbose]
+ *     [--max-wait-ms N] [--only-log] [--verbose] [--node-http-client] [--live-window 100]
  *     [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"]  (flags for the model server processes)
  * 1. Trains the sample model (examples/sample, a few epochs: the weights do not matter here),
  *    starts `modelops serve` as its own process (dist/cli.js when built, else from source), and
@@ -25,7 +25,17 @@
  * server at concurrency 32, p99 ≤ 10 ms).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -40,6 +50,7 @@ import { liveConfig } from '../../server/engine/monitoring/live/window';
 import { isoTime, nestRows, predictionLine, responseText } from '../../server/engine/serving/logLine';
 import type { ModelManifest } from '../../server/engine/model/types';
 import { writeOnnxBundle } from '../../server/engine/runtime';
+import { closedLoop, type ClientResult } from './client';
 import type { ServerRecord } from '../../server/engine/serving/types';
 
 const arg = (name: string, fallback: number): number => {
@@ -59,11 +70,15 @@ const LOG_ROUNDS = arg('log-rounds', 30);
  */
 const LOG_SETS = Math.max(1, Math.min(arg('log-sets', 5), LOG_ROUNDS));
 const LOG_SECONDS = arg('log-seconds', 0.5);
+/** The live monitor's window in the "logging + live monitoring" rounds (modelops.yaml's default: 100). */
+const LIVE_WINDOW = arg('live-window', 100);
 const ONNX = process.argv.includes('--onnx');
 /** Only step 2 (logging off / on / on + live monitoring), for a short run. */
 const ONLY_LOG = process.argv.includes('--only-log');
 /** Step 2 also lists every round's figures. */
 const VERBOSE = process.argv.includes('--verbose');
+/** Load through Node's http.request (heavier on the shared cores) instead of bench/serving/client.ts. */
+const NODE_HTTP_CLIENT = process.argv.includes('--node-http-client');
 const TOKEN = 'bench-token';
 const INFER = '/v2/models/weather/infer';
 /** Node flags for the model server processes, e.g. `--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`. */
@@ -172,23 +187,55 @@ interface Load {
   cpuUs: number;
   /** Of which its main (request) thread's; the rest is its other threads' (GC helpers, the monitor worker …). */
   mainUs: number;
+  /** Of which each other thread's, busiest first (GC helpers, file writes, the monitor worker …). */
+  othersUs: number[];
   /** CPU time of this process (the load generator) per request, µs: on 2 cores it competes with the server. */
   genUs: number;
 }
 
 /**
- * utime + stime of a process (or, with `thread`, of one of its threads: the main thread's id is
- * the pid) in clock ticks (1/100 s on Linux), from /proc; NaN elsewhere.
+ * Nanoseconds each thread of a process has run (tid → ns), from /proc/<pid>/task/<tid>/schedstat:
+ * nanosecond counts, where utime/stime tick every 10 ms (2 µs per request in a 0.5 s round of
+ * 5,000 requests); empty without a pid or /proc.
  */
-function cpuTicks(pid: number | undefined, thread?: number): number {
-  if (!pid) return NaN;
+function threadNs(pid: number | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  if (!pid) return out;
   try {
-    const stat = readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        out.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
   } catch {
-    return NaN;
+    // No /proc here.
   }
+  return out;
+}
+
+/** CPU µs per request between two threadNs readings: all threads, the main one, and the others' busiest first. */
+function threadCpu(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  pid: number | undefined,
+  requests: number,
+): { cpuUs: number; mainUs: number; othersUs: number[] } {
+  if (after.size === 0) return { cpuUs: NaN, mainUs: NaN, othersUs: [] };
+  const us = (ns: number) => ns / 1000 / requests;
+  let all = 0;
+  const others: number[] = [];
+  for (const [tid, ns] of after) {
+    const d = ns - (before.get(tid) ?? 0);
+    all += d;
+    if (tid !== pid) others.push(us(d));
+  }
+  return {
+    cpuUs: us(all),
+    mainUs: us((after.get(pid!) ?? 0) - (before.get(pid!) ?? 0)),
+    othersUs: others.sort((a, b) => b - a),
+  };
 }
 
 /** The live monitor's time and the requests served so far, from the server's /metrics. */
@@ -216,6 +263,34 @@ async function load(
   pid?: number,
   warmMs = 1000,
 ): Promise<Load> {
+  const run = NODE_HTTP_CLIENT ? httpClosedLoop : closedLoop;
+  await run(url, path, body, concurrency, warmMs / 1000);
+  const threads0 = threadNs(pid);
+  const gen0 = process.cpuUsage();
+  const t0 = performance.now();
+  const { latencies, errors } = await run(url, path, body, concurrency, seconds);
+  const elapsed = (performance.now() - t0) / 1000;
+  const threads = threadNs(pid);
+  const gen = process.cpuUsage(gen0);
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    rps: latencies.length / elapsed,
+    p50: pct(sorted, 0.5),
+    p99: pct(sorted, 0.99),
+    errors,
+    ...threadCpu(threads0, threads, pid, latencies.length),
+    genUs: (gen.user + gen.system) / latencies.length,
+  };
+}
+
+/** The same closed loop through Node's `http.request` (`--node-http-client`: how this benchmark measured before). */
+async function httpClosedLoop(
+  url: string,
+  path: string,
+  body: string,
+  concurrency: number,
+  seconds: number,
+): Promise<ClientResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const { hostname, port } = new URL(url);
   const one = () =>
@@ -237,45 +312,20 @@ async function load(
       req.on('error', fail);
       req.end(body);
     });
-  // Warm-up.
-  const warmEnd = Date.now() + warmMs;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < warmEnd) await one();
-    }),
-  );
-  const lat: number[] = [];
-  let errors = 0;
-  const ticks0 = cpuTicks(pid);
-  const main0 = cpuTicks(pid, pid);
-  const gen0 = process.cpuUsage();
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
+  const result: ClientResult = { latencies: [], errors: 0 };
+  const end = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
         const s = performance.now();
         const status = await one().catch(() => -1);
-        lat.push(performance.now() - s);
-        if (status !== 200) errors++;
+        result.latencies.push(performance.now() - s);
+        if (status !== 200) result.errors++;
       }
     }),
   );
-  const elapsed = (performance.now() - t0) / 1000;
-  const ticks = cpuTicks(pid) - ticks0;
-  const mainTicks = cpuTicks(pid, pid) - main0;
-  const gen = process.cpuUsage(gen0);
   agent.destroy();
-  const sorted = Float64Array.from(lat).sort();
-  return {
-    rps: lat.length / elapsed,
-    p50: pct(sorted, 0.5),
-    p99: pct(sorted, 0.99),
-    errors,
-    cpuUs: (ticks * 10_000) / lat.length,
-    mainUs: (mainTicks * 10_000) / lat.length,
-    genUs: (gen.user + gen.system) / lat.length,
-  };
+  return result;
 }
 
 /**
@@ -562,11 +612,11 @@ async function main(): Promise<void> {
       children.push(withLog.child);
       const withLive = await startModelServerProcess(dir, bundle, true, true, set);
       children.push(withLive.child);
-      // Windows of 100 as modelops.yaml's default; every request is monitored.
+      // Windows of 100 (modelops.yaml's default) unless --live-window says otherwise; every request is monitored.
       await fetch(`${withLive.url}/v2/repository/models/weather/monitor`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ window: 100 }),
+        body: JSON.stringify({ window: LIVE_WINDOW }),
       });
       for (const end = Math.round(((set + 1) * LOG_ROUNDS) / LOG_SETS); round < end; round++) {
         // Each set's servers are warm after its first round: a short warm-up opens the new connections.
@@ -642,9 +692,12 @@ async function main(): Promise<void> {
     const pairedLive = rps.live.map((x, i) => 1 - x.rps / rps.off[i].rps);
     const pairedLiveVsLog = rps.live.map((x, i) => 1 - x.rps / rps.on[i].rps);
     const cpuLive = median(rps.live.map((x) => x.cpuUs));
+    /** The four busiest other threads' µs per request, each rank's median over the rounds. */
+    const byRank = (xs: Load[]): string =>
+      [0, 1, 2, 3].map((r) => median(xs.map((x) => x.othersUs[r] ?? 0)).toFixed(2)).join(' / ') + ' µs';
     const mainOn = median(rps.on.map((x) => x.mainUs));
     console.log(
-      `\nlogging + live monitoring (windows of 100, ≥ ${liveWindows} windows streamed) at concurrency 32:` +
+      `\nlogging + live monitoring (windows of ${LIVE_WINDOW}, ≥ ${liveWindows} windows streamed) at concurrency 32:` +
         `\n  best round: ${liveBest.rps.toFixed(0)} rps (p99 ${liveBest.p99.toFixed(2)} ms): cost vs off ${((1 - liveBest.rps / off.rps) * 100).toFixed(1)}%, vs logging only ${((1 - liveBest.rps / onLoad.rps) * 100).toFixed(1)}%` +
         `\n  cost per round vs off: ${spread(pairedLive)}${list(
           pairedLive.map((c) => c * 100),
@@ -656,6 +709,7 @@ async function main(): Promise<void> {
         `\n  CPU per request vs logging only, median of the rounds' differences: main thread ${signed(median(rps.live.map((x, i) => x.mainUs - rps.on[i].mainUs)))} µs, other threads ${signed(median(rps.live.map((x, i) => x.cpuUs - x.mainUs - (rps.on[i].cpuUs - rps.on[i].mainUs))))} µs (the monitor worker is one of them; logging only: main ${mainOn.toFixed(1)} µs, others ${(cpuOn - mainOn).toFixed(1)} µs)` +
         `\n  the request thread's time in live monitoring (modelops_monitor_seconds_total): median ${median(liveUs).toFixed(2)} µs per request = ${((median(liveUs) / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs per request without logging${list(liveUs, 2)}` +
         `\n  the scorer's time (worker thread, modelops_monitor_scorer_seconds_total): median ${median(scorerUs).toFixed(2)} µs per request${list(scorerUs, 2)}` +
+        `\n  other threads by CPU per request, busiest first (median of rounds per rank): with live monitoring ${byRank(rps.live)}; logging only ${byRank(rps.on)}` +
         `\n  in-process (the server's code in a loop, hand-over every 2,000 requests): packing ${liveCost.pack.toFixed(2)} µs, unpacking and scoring ${liveCost.score.toFixed(2)} µs per request = ${(((liveCost.pack + liveCost.score) / cpuOff) * 100).toFixed(1)}% of the server's ${cpuOff.toFixed(1)} µs`,
     );
     if (c32)
