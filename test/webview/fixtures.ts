@@ -1,5 +1,6 @@
 /** Fixture data for the chart tests and the benchmark. */
 import { buildControlChart } from '../../server/engine/spc';
+import type { StudyRecord, TrialRecord } from '../../server/engine/registry/studies';
 import type {
   CompareData,
   ConfusionData,
@@ -154,4 +155,73 @@ export function fairnessFixture(): FairnessData {
     ],
     notes: ['sex=(missing) has 4 rows (< 30): left out of the gaps'],
   };
+}
+
+/**
+ * A tuning study of six trials (completed, pruned, failed) over an activation choice and a
+ * log-uniform learning rate; the objective depends on the activation only (relu 0.8, tanh 0.6).
+ */
+export function studyRecords(): {
+  study: StudyRecord;
+  trial: (
+    number: number,
+    status: TrialRecord['status'],
+    activation: string,
+    learningRate: number,
+    value: number | null,
+    epochs?: number,
+  ) => TrialRecord;
+  trials: TrialRecord[];
+} {
+  const study: StudyRecord = {
+    id: 'study-20261127-0915-abc123',
+    model: 'weather',
+    status: 'running',
+    sampler: 'tpe',
+    metric: 'val_accuracy',
+    direction: 'maximize',
+    space: JSON.stringify({
+      activation: { type: 'choice', values: ['relu', 'tanh'] },
+      learningRate: { type: 'loguniform', low: 0.001, high: 0.1 },
+    }),
+    settings: { seed: 1, budget: { trials: 8 } },
+    configPath: null,
+    configDigest: null,
+    createdAt: '2026-11-27T09:15:00.000Z',
+    finishedAt: null,
+    error: null,
+    registeredVersion: null,
+  };
+
+  const trial = (
+    number: number,
+    status: TrialRecord['status'],
+    activation: string,
+    learningRate: number,
+    value: number | null,
+    epochs = 3,
+  ): TrialRecord => ({
+    studyId: study.id,
+    number,
+    status,
+    params: { activation, learningRate },
+    value,
+    intermediate: Array.from({ length: epochs }, (_, i) => (value === null ? null : value - 0.01 * (epochs - 1 - i))),
+    epochs,
+    runId: `run-${number}`,
+    error: status === 'failed' ? 'loss became NaN at epoch 2' : null,
+    startedAt: study.createdAt,
+    finishedAt: status === 'running' ? null : study.createdAt,
+  });
+
+  // The objective depends on the activation only: relu 0.8, tanh 0.6 (η² of activation = 1).
+  const trials: TrialRecord[] = [
+    trial(0, 'completed', 'tanh', 0.002, 0.6),
+    trial(1, 'completed', 'relu', 0.05, 0.8),
+    trial(2, 'pruned', 'tanh', 0.01, 0.55, 2),
+    trial(3, 'failed', 'relu', 0.09, null, 2),
+    trial(4, 'completed', 'tanh', 0.03, 0.6),
+    trial(5, 'completed', 'relu', 0.004, 0.8),
+  ];
+  return { study, trial, trials };
 }

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { renderChartReport } from '../../server/report';
+import { studyChartData } from '../../server/report/studyData';
 import type { ChartDataMap, ChartKind } from '../../webview/protocol';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered } from './harness';
 import {
@@ -18,6 +19,7 @@ import {
   explainFixture,
   fairnessFixture,
   runsFixture,
+  studyRecords,
 } from './fixtures';
 
 const chromium = useChromium();
@@ -204,6 +206,7 @@ test("the narrowest editor column (220 px): every SVG chart at the panel's width
     ['drift', driftFixture()],
     ['explain', explainFixture()],
     ['fairness', fairnessFixture()],
+    ['study', studyChartData(studyRecords())],
   ] as const;
   for (const [kind, data] of svgKinds) {
     // A title longer than the panel: the SVG's copy is cut with an ellipsis (the page's heading wraps).

@@ -4,62 +4,13 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { renderChartReport } from '../../server/report';
 import { binByParam, etaSquared, studyChartData } from '../../server/report/studyData';
-import type { StudyRecord, TrialRecord } from '../../server/engine/registry/studies';
 import type { StudyData } from '../../webview/protocol';
 import { cspViolations, openPage, screenshot, useChromium, waitRendered } from './harness';
+import { studyRecords } from './fixtures';
 
 const chromium = useChromium();
 
-const study: StudyRecord = {
-  id: 'study-20261127-0915-abc123',
-  model: 'weather',
-  status: 'running',
-  sampler: 'tpe',
-  metric: 'val_accuracy',
-  direction: 'maximize',
-  space: JSON.stringify({
-    activation: { type: 'choice', values: ['relu', 'tanh'] },
-    learningRate: { type: 'loguniform', low: 0.001, high: 0.1 },
-  }),
-  settings: { seed: 1, budget: { trials: 8 } },
-  configPath: null,
-  configDigest: null,
-  createdAt: '2026-11-27T09:15:00.000Z',
-  finishedAt: null,
-  error: null,
-  registeredVersion: null,
-};
-
-const trial = (
-  number: number,
-  status: TrialRecord['status'],
-  activation: string,
-  learningRate: number,
-  value: number | null,
-  epochs = 3,
-): TrialRecord => ({
-  studyId: study.id,
-  number,
-  status,
-  params: { activation, learningRate },
-  value,
-  intermediate: Array.from({ length: epochs }, (_, i) => (value === null ? null : value - 0.01 * (epochs - 1 - i))),
-  epochs,
-  runId: `run-${number}`,
-  error: status === 'failed' ? 'loss became NaN at epoch 2' : null,
-  startedAt: study.createdAt,
-  finishedAt: status === 'running' ? null : study.createdAt,
-});
-
-// The objective depends on the activation only: relu 0.8, tanh 0.6 (η² of activation = 1).
-const trials: TrialRecord[] = [
-  trial(0, 'completed', 'tanh', 0.002, 0.6),
-  trial(1, 'completed', 'relu', 0.05, 0.8),
-  trial(2, 'pruned', 'tanh', 0.01, 0.55, 2),
-  trial(3, 'failed', 'relu', 0.09, null, 2),
-  trial(4, 'completed', 'tanh', 0.03, 0.6),
-  trial(5, 'completed', 'relu', 0.004, 0.8),
-];
+const { study, trial, trials } = studyRecords();
 
 async function open(data: StudyData): Promise<Page> {
   const { page, problems } = await openPage(

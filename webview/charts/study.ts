@@ -6,7 +6,21 @@
  * A running study is sent again whole as trials report (it is small).
  */
 import { escapeXml, fmt, toCsv } from '../format';
-import { axes, extent, linear, niceTicks, pathOf, r, svgDocument, text, titleText, type Scale } from '../svg';
+import {
+  axes,
+  extent,
+  fitText,
+  linear,
+  niceTicks,
+  paragraph,
+  pathOf,
+  r,
+  svgDocument,
+  text,
+  textMeasurer,
+  titleText,
+  type Scale,
+} from '../svg';
 import { withAlpha } from '../theme';
 import type { StudyData } from '../protocol';
 import { metricsTable } from './svgView';
@@ -61,34 +75,47 @@ export const studyChart: ChartFactory<'study'> = (root, data, ctx) => {
 
   const svg = (): string => {
     drawn.lines = drawn.points = drawn.bars = 0;
-    const W = Math.max(560, ctx.width);
+    // Drawn at the panel's width: in a narrow column the margins shrink and long text is cut or wraps.
+    const W = ctx.width;
+    const narrow = W < 480;
+    const measure = textMeasurer(colors.font);
     const parts: string[] = [titleText(16, ctx.title, W, colors)];
     const done = data.trials.filter((t) => t.status !== 'running').length;
-    parts.push(
-      text(
-        16,
-        42,
-        `${data.sampler} · ${data.metric} (${data.direction}) · ${done}${data.budget !== null ? `/${data.budget}` : ''} trials · ${data.status}${best ? ` · best ${fmt(best.value, 4)} (trial ${best.number})` : ''}`,
-        {
-          'font-size': 12,
-          fill: colors.muted,
-        },
-      ),
+    const subtitleEnd = paragraph(
+      parts,
+      16,
+      42,
+      `${data.sampler} · ${data.metric} (${data.direction}) · ${done}${data.budget !== null ? `/${data.budget}` : ''} trials · ${data.status}${best ? ` · best ${fmt(best.value, 4)} (trial ${best.number})` : ''}`,
+      W - 24,
+      16,
+      { 'font-size': 12, fill: colors.muted },
+      measure,
     );
 
     // 1. Parallel coordinates: one axis per parameter, then the objective.
-    const pcTop = 90;
+    const pcTop = subtitleEnd + 48;
     const pcH = 200;
     const axesN = data.params.length + 1;
-    const left = 70;
-    const right = W - 70;
+    const left = narrow ? 44 : 70;
+    const right = W - (narrow ? 48 : 70);
     const ax = (i: number) => (axesN === 1 ? (left + right) / 2 : left + (i * (right - left)) / (axesN - 1));
+    /** Room for a label centred on an axis, and beside one (ticks: left of the axis for choices, right for numbers). */
+    const spacing = axesN === 1 ? right - left : (right - left) / (axesN - 1);
+    const side = (i: number, toLeft: boolean): number =>
+      Math.max(12, (toLeft ? (i === 0 ? left : spacing) : i === axesN - 1 ? W - right : spacing) - 10);
     const yOf = (f: number) => pcTop + pcH - f * pcH;
     const values = data.trials.map((t) => t.value).filter((v): v is number => v !== null && Number.isFinite(v));
     const [vlo, vhi] = extent(values, 0.05);
     const vf = (v: number) => (vhi > vlo ? (v - vlo) / (vhi - vlo) : 0.5);
     parts.push(
-      text(16, pcTop - 30, 'Parameters → objective', { 'font-size': 13, 'font-weight': 600, fill: colors.fg }),
+      fitText(
+        16,
+        pcTop - 30,
+        'Parameters → objective',
+        W - 24,
+        { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
+        measure,
+      ),
     );
     const seen = (name: string) => [...new Set(data.trials.map((t) => t.params[name]).filter((v) => v !== undefined))];
     data.params.forEach((p, i) => {
@@ -96,26 +123,40 @@ export const studyChart: ChartFactory<'study'> = (root, data, ctx) => {
       parts.push(
         `<line class="pc-axis" x1="${r(x)}" x2="${r(x)}" y1="${pcTop}" y2="${pcTop + pcH}" stroke="${colors.grid}" stroke-width="2"/>`,
       );
-      parts.push(text(x, pcTop - 10, p.name, { 'text-anchor': 'middle', 'font-size': 11, fill: colors.fg }));
+      parts.push(
+        fitText(
+          x,
+          pcTop - 10,
+          p.name,
+          Math.min(spacing - 4, 2 * Math.min(x, W - x) - 4),
+          { 'text-anchor': 'middle', 'font-size': 11, fill: colors.fg },
+          measure,
+        ),
+      );
+      const tick = { 'font-size': 10, fill: colors.muted };
       if (p.type === 'choice') {
         const vs = p.values?.length ? p.values : seen(p.name);
         vs.forEach((v) => {
           const f = axisFraction(p, v, vs);
           if (f !== null)
             parts.push(
-              text(x - 5, yOf(f) + 4, String(v), { 'text-anchor': 'end', 'font-size': 10, fill: colors.muted }),
+              fitText(x - 5, yOf(f) + 4, String(v), side(i, true), { ...tick, 'text-anchor': 'end' }, measure),
             );
         });
       } else {
         const s = seen(p.name);
         const lo = p.low ?? Math.min(...(s.filter((v) => typeof v === 'number') as number[]));
         const hi = p.high ?? Math.max(...(s.filter((v) => typeof v === 'number') as number[]));
-        parts.push(text(x + 5, yOf(0) + 4, fmt(lo, 4), { 'font-size': 10, fill: colors.muted }));
+        parts.push(fitText(x + 5, yOf(0) + 4, fmt(lo, 4), side(i, false), tick, measure));
         parts.push(
-          text(x + 5, yOf(1) + 4, fmt(hi, 4) + (p.type === 'loguniform' ? ' (log)' : ''), {
-            'font-size': 10,
-            fill: colors.muted,
-          }),
+          fitText(
+            x + 5,
+            yOf(1) + 4,
+            fmt(hi, 4) + (p.type === 'loguniform' ? ' (log)' : ''),
+            side(i, false),
+            tick,
+            measure,
+          ),
         );
       }
     });
@@ -124,15 +165,17 @@ export const studyChart: ChartFactory<'study'> = (root, data, ctx) => {
       `<line class="pc-axis" x1="${r(ox)}" x2="${r(ox)}" y1="${pcTop}" y2="${pcTop + pcH}" stroke="${colors.fg}" stroke-width="2"/>`,
     );
     parts.push(
-      text(ox, pcTop - 10, data.metric, {
-        'text-anchor': 'middle',
-        'font-size': 11,
-        'font-weight': 600,
-        fill: colors.fg,
-      }),
+      fitText(
+        ox,
+        pcTop - 10,
+        data.metric,
+        Math.min(axesN === 1 ? W - 24 : spacing - 4, 2 * (W - ox) - 4),
+        { 'text-anchor': 'middle', 'font-size': 11, 'font-weight': 600, fill: colors.fg },
+        measure,
+      ),
     );
-    parts.push(text(ox + 5, yOf(0) + 4, fmt(vlo, 4), { 'font-size': 10, fill: colors.muted }));
-    parts.push(text(ox + 5, yOf(1) + 4, fmt(vhi, 4), { 'font-size': 10, fill: colors.muted }));
+    parts.push(fitText(ox + 5, yOf(0) + 4, fmt(vlo, 4), W - ox - 8, { 'font-size': 10, fill: colors.muted }, measure));
+    parts.push(fitText(ox + 5, yOf(1) + 4, fmt(vhi, 4), W - ox - 8, { 'font-size': 10, fill: colors.muted }, measure));
     // The best line last, so it is on top.
     const order = [...data.trials].sort((a, b) => (a === best ? 1 : b === best ? -1 : a.number - b.number));
     for (const t of order) {
@@ -170,18 +213,24 @@ export const studyChart: ChartFactory<'study'> = (root, data, ctx) => {
     }
 
     // 2. The objective per trial with the best-so-far line.
-    const box = { left: 70, top: pcTop + pcH + 70, width: W - 100, height: 190 };
+    const boxLeft = narrow ? 56 : 70;
+    const box = { left: boxLeft, top: pcTop + pcH + 70, width: W - boxLeft - (narrow ? 16 : 30), height: 190 };
     parts.push(
-      text(16, box.top - 22, `${data.metric} per trial, best so far`, {
-        'font-size': 13,
-        'font-weight': 600,
-        fill: colors.fg,
-      }),
+      fitText(
+        16,
+        box.top - 22,
+        `${data.metric} per trial, best so far`,
+        W - 24,
+        { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
+        measure,
+      ),
     );
     const maxN = Math.max(1, ...data.trials.map((t) => t.number), data.budget !== null ? data.budget - 1 : 0);
     const x: Scale = linear(-0.5, maxN + 0.5, box.left, box.left + box.width);
     const y: Scale = linear(vlo, vhi, box.top + box.height, box.top);
-    const xTicks = niceTicks(0, maxN, Math.min(10, maxN)).filter((v) => Number.isInteger(v));
+    const xTicks = niceTicks(0, maxN, Math.min(Math.max(2, Math.floor(box.width / 40)), maxN)).filter((v) =>
+      Number.isInteger(v),
+    );
     parts.push(
       axes({ box, x, y, xTicks, yTicks: niceTicks(vlo, vhi, 5), xLabel: 'trial', yLabel: data.metric, colors }),
     );
@@ -233,46 +282,90 @@ export const studyChart: ChartFactory<'study'> = (root, data, ctx) => {
         `<circle class="trial-point ${t.status}" data-trial="${t.number}" data-value="${t.value}" cx="${r(x(t.number))}" cy="${r(y(t.value))}" r="${t === best ? 6 : 4.5}" fill="${hollow ? colors.bg : c}" stroke="${c}" stroke-width="2"><title>${escapeXml(`trial ${t.number}: ${fmt(t.value, 4)} (${t.status})`)}</title></circle>`,
       );
     }
-    const lg = box.top + box.height + 44;
-    parts.push(
-      `<circle cx="${box.left}" cy="${lg - 4}" r="4" fill="${colors.blue}"/>` +
-        text(box.left + 8, lg, 'completed', { 'font-size': 11, fill: colors.fg }),
-      `<circle cx="${box.left + 90}" cy="${lg - 4}" r="4" fill="${colors.bg}" stroke="${colors.muted}" stroke-width="2"/>` +
-        text(box.left + 98, lg, 'pruned (last value)', { 'font-size': 11, fill: colors.fg }),
-      text(box.left + 230, lg, '✗ failed or cancelled', { 'font-size': 11, fill: colors.red }),
-      `<line x1="${box.left + 370}" x2="${box.left + 388}" y1="${lg - 4}" y2="${lg - 4}" stroke="${colors.orange}" stroke-width="2"/>` +
-        text(box.left + 392, lg, 'best so far', { 'font-size': 11, fill: colors.fg }),
-    );
+    // The legend's items in a row, wrapping to the next line when the panel is too narrow.
+    const legend: Array<{ mark: (x: number, y: number) => string; label: string; fill: string; markW: number }> = [
+      {
+        mark: (x, y) => `<circle cx="${x + 4}" cy="${y - 4}" r="4" fill="${colors.blue}"/>`,
+        label: 'completed',
+        fill: colors.fg,
+        markW: 12,
+      },
+      {
+        mark: (x, y) =>
+          `<circle cx="${x + 4}" cy="${y - 4}" r="4" fill="${colors.bg}" stroke="${colors.muted}" stroke-width="2"/>`,
+        label: 'pruned (last value)',
+        fill: colors.fg,
+        markW: 12,
+      },
+      { mark: () => '', label: '✗ failed or cancelled', fill: colors.red, markW: 0 },
+      {
+        mark: (x, y) =>
+          `<line x1="${x}" x2="${x + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${colors.orange}" stroke-width="2"/>`,
+        label: 'best so far',
+        fill: colors.fg,
+        markW: 22,
+      },
+    ];
+    const lx0 = narrow ? 16 : box.left;
+    let lx = lx0;
+    let lg = box.top + box.height + 44;
+    for (const item of legend) {
+      const w = item.markW + measure(item.label, 11) + 20;
+      if (lx > lx0 && lx + w > W - 8) {
+        lx = lx0;
+        lg += 18;
+      }
+      parts.push(item.mark(lx, lg) + text(lx + item.markW, lg, item.label, { 'font-size': 11, fill: item.fill }));
+      lx += w;
+    }
 
     // 3. Parameter importance (η² by binning; see server/report/studyData.ts).
-    const impTop = lg + 50;
-    parts.push(
-      text(16, impTop, 'Parameter importance (η²: variance of the objective explained by bins of each parameter)', {
-        'font-size': 13,
-        'font-weight': 600,
-        fill: colors.fg,
-      }),
+    const impTitleEnd = paragraph(
+      parts,
+      16,
+      lg + 50,
+      'Parameter importance (η²: variance of the objective explained by bins of each parameter)',
+      W - 24,
+      18,
+      { 'font-size': 13, 'font-weight': 600, fill: colors.fg },
+      measure,
     );
+    const impTop = impTitleEnd;
     let end = impTop + 20;
     if (!data.importance) {
       parts.push(text(16, impTop + 24, 'Needs at least 3 completed trials.', { 'font-size': 11, fill: colors.muted }));
       end = impTop + 40;
     } else {
       const rows = [...data.importance].sort((a, b) => b.eta2 - a.eta2);
-      const bl = 180;
-      const bw = W - bl - 90;
+      // Names take at most 40 % of a narrow panel; the value label needs ~80 px after the bar.
+      const bl = Math.min(180, Math.max(60, Math.round(W * 0.4)));
+      const bw = Math.max(20, W - bl - 90);
       rows.forEach((row, i) => {
         const yy = impTop + 14 + i * 24;
         drawn.bars++;
-        parts.push(text(bl - 8, yy + 14, row.name, { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg }));
+        parts.push(
+          fitText(
+            bl - 8,
+            yy + 14,
+            row.name,
+            bl - 20,
+            { 'text-anchor': 'end', 'font-size': 11, fill: colors.fg },
+            measure,
+          ),
+        );
         parts.push(
           `<rect class="imp-bar" data-param="${escapeXml(row.name)}" data-eta2="${row.eta2}" x="${bl}" y="${r(yy)}" width="${r(Math.max(1, row.eta2 * bw))}" height="18" fill="${colors.purple}"><title>${escapeXml(`${row.name}: η² ${fmt(row.eta2, 3)} over ${row.bins} bins`)}</title></rect>`,
         );
+        const after = bl + Math.max(1, row.eta2 * bw) + 6;
         parts.push(
-          text(bl + Math.max(1, row.eta2 * bw) + 6, yy + 14, `${fmt(row.eta2, 3)} (${row.bins} bins)`, {
-            'font-size': 10,
-            fill: colors.muted,
-          }),
+          fitText(
+            after,
+            yy + 14,
+            `${fmt(row.eta2, 3)} (${row.bins} bins)`,
+            W - after - 4,
+            { 'font-size': 10, fill: colors.muted },
+            measure,
+          ),
         );
       });
       end = impTop + 14 + rows.length * 24 + 10;
