@@ -104,7 +104,7 @@ test('study: a line per trial with the best on top, points with the best-so-far 
     'loss became NaN at epoch 2',
   );
   const csv = await page.evaluate(() => window.__chart.csv());
-  assert.equal(csv?.split('\n')[0], 'trial,status,activation,learningRate,val_accuracy,epochs,error');
+  assert.equal(csv?.split('\n')[0], 'trial,status,activation,learningRate,val_accuracy,epochs run,error');
   await screenshot(page, 'study');
 });
 

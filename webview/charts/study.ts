@@ -373,7 +373,7 @@ export const studyChart: ChartFactory<'study'> = (root, data, ctx) => {
     return svgDocument(W, end + 10, colors, ctx.title, parts.join(''));
   };
 
-  const headers = ['trial', 'status', ...data.params.map((p) => p.name), data.metric, 'epochs'];
+  const headers = ['trial', 'status', ...data.params.map((p) => p.name), data.metric, 'epochs run'];
   const rows = () =>
     [...data.trials]
       .sort((a, b) => a.number - b.number)
@@ -421,7 +421,7 @@ export const studyChart: ChartFactory<'study'> = (root, data, ctx) => {
     svg,
     csv: () =>
       toCsv(
-        ['trial', 'status', ...data.params.map((p) => p.name), data.metric, 'epochs', 'error'],
+        ['trial', 'status', ...data.params.map((p) => p.name), data.metric, 'epochs run', 'error'],
         [...data.trials]
           .sort((a, b) => a.number - b.number)
           .map((t) => [
