@@ -7,6 +7,7 @@
  * request, as much as the server it measured; this spends a fraction of that, so the server
  * gets most of a core more, as it would with its load coming from the network.
  */
+import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
 export interface ClientResult {
@@ -79,17 +80,19 @@ class Connection {
   }
 }
 
-/** Sends `body` as POST `path` from `concurrency` connections until `seconds` have passed. */
-export function closedLoop(
+/** Sends `body` as POST `path` from `concurrency` connections, each request after the last answer, until `seconds` have passed. */
+export type ClosedLoop = (
   url: string,
   path: string,
   body: string,
   concurrency: number,
   seconds: number,
-): Promise<ClientResult> {
+) => Promise<ClientResult>;
+
+export const closedLoop: ClosedLoop = (url, path, body, concurrency, seconds) => {
   const { hostname, port } = new URL(url);
   const payload = Buffer.from(body);
-  const request = Buffer.concat([
+  const message = Buffer.concat([
     Buffer.from(
       `POST ${path} HTTP/1.1\r\nhost: ${hostname}:${port}\r\ncontent-type: application/json\r\n` +
         `content-length: ${payload.length}\r\nconnection: keep-alive\r\n\r\n`,
@@ -104,6 +107,45 @@ export function closedLoop(
     const done = () => {
       if (--open === 0) resolve(result);
     };
-    for (let i = 0; i < concurrency; i++) new Connection(hostname, Number(port), request, until, result, done);
+    for (let i = 0; i < concurrency; i++) new Connection(hostname, Number(port), message, until, result, done);
   });
-}
+};
+
+/** The same closed loop through Node's `http.request` (`--node-http-client`: how this benchmark measured before). */
+export const httpClosedLoop: ClosedLoop = async (url, path, body, concurrency, seconds) => {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const { hostname, port } = new URL(url);
+  const one = () =>
+    new Promise<number>((done, fail) => {
+      const req = request(
+        {
+          host: hostname,
+          port,
+          path,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => done(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', fail);
+      req.end(body);
+    });
+  const result: ClientResult = { latencies: [], errors: 0 };
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        const status = await one().catch(() => -1);
+        result.latencies.push(performance.now() - s);
+        if (status !== 200) result.errors++;
+      }
+    }),
+  );
+  agent.destroy();
+  return result;
+};

@@ -36,7 +36,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,7 +49,7 @@ import { liveConfig } from '../../server/engine/monitoring/live/window';
 import { isoTime, nestRows, predictionLine, responseText } from '../../server/engine/serving/logLine';
 import type { ModelManifest } from '../../server/engine/model/types';
 import { writeOnnxBundle } from '../../server/engine/runtime';
-import { closedLoop, type ClientResult } from './client';
+import { closedLoop, httpClosedLoop } from './client';
 import type { ServerRecord } from '../../server/engine/serving/types';
 
 const arg = (name: string, fallback: number): number => {
@@ -281,51 +280,6 @@ async function load(
     ...threadCpu(threads0, threads, pid, latencies.length),
     genUs: (gen.user + gen.system) / latencies.length,
   };
-}
-
-/** The same closed loop through Node's `http.request` (`--node-http-client`: how this benchmark measured before). */
-async function httpClosedLoop(
-  url: string,
-  path: string,
-  body: string,
-  concurrency: number,
-  seconds: number,
-): Promise<ClientResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const { hostname, port } = new URL(url);
-  const one = () =>
-    new Promise<number>((done, fail) => {
-      const req = request(
-        {
-          host: hostname,
-          port,
-          path,
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => done(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', fail);
-      req.end(body);
-    });
-  const result: ClientResult = { latencies: [], errors: 0 };
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        const status = await one().catch(() => -1);
-        result.latencies.push(performance.now() - s);
-        if (status !== 200) result.errors++;
-      }
-    }),
-  );
-  agent.destroy();
-  return result;
 }
 
 /**
