@@ -136,7 +136,7 @@ function trafficLines(d: TrafficDataset): string[] {
   const lines: string[] = [];
   if (d.source.kind === 'http')
     lines.push(
-      `log of '${d.target}' downloaded from ${d.source.url}: ${num(d.source.bytes ?? 0)} bytes, ${d.source.flushed ? 'flushed first' : (d.source.note ?? 'not flushed first')}`,
+      `log of '${d.target}' read from ${d.source.url}: ${num(d.source.bytes ?? 0)} bytes${d.source.fetched !== null && d.source.fetched !== d.source.bytes ? ` (${num(d.source.fetched)} fetched now, the rest kept from earlier reads)` : ''}, ${d.source.flushed ? 'flushed first' : (d.source.note ?? 'not flushed first')}`,
     );
   lines.push(
     `traffic on '${d.target}' (${d.model}, ${period}): ${num(t.predictions)} predictions, ${num(t.labelled)} with labels (${num(t.unlabelled)} without feedback left out)`,
@@ -174,8 +174,8 @@ Retraining from production traffic (docs/data.md, "Retraining from traffic"):
                   become data.train; predictions without feedback are left out. The file is written
                   to .modelops/traffic/<time>.csv, stored as a data version, trained on, and the
                   gates judge the version; when it passes, the promote and deploy commands are printed.
-                  An http target (a ModelOps model server) is asked to flush, then its log is downloaded
-                  with its token
+                  An http target (a ModelOps model server) is asked to flush, then its log is fetched
+                  with its token (only what is new since the last read)
   --since     only predictions since an ISO time, a duration back from now (90m, 12h, 7d, 2w),
               or deploy (since the target's active deployment went out)
   --mix       original:F — F of the rows (0 ≤ F < 1) drawn from data.train with data.split.seed

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ModelOpsError } from '../errors';
 import type { RepositoryEntry, V2InferResponse } from '../serving/types';
+import type { LogFileInfo } from '../serving/predictionLog';
 import { envName } from './tokens';
 
 export interface ClientOptions {
@@ -231,9 +232,73 @@ export class ModelServerClient {
     const { since, timeoutMs = 120_000 } = options;
     const path = `/v2/repository/models/${encodeURIComponent(model)}/log`;
     const query = since !== undefined ? `?since=${encodeURIComponent(since)}` : '';
+    const { status, bytes } = await this.download(path + query, file, timeoutMs);
+    if (status === 200) return bytes;
+    await this.call('GET', path + query);
+    throw new ModelOpsError(
+      'endpoint-error',
+      `Target '${this.target}' at ${this.url} sent no log.`,
+      'See the endpoint’s log.',
+    );
+  }
+
+  /**
+   * The model's prediction log files, oldest first, each named by its first line (`GET
+   * …/log/files`): a client that keeps a copy asks each for what it does not have yet. Null from a
+   * server without the route (404, 405, 501: an older one, or another implementation).
+   */
+  async logFiles(model: string): Promise<LogFileInfo[] | null> {
+    const path = `/v2/repository/models/${encodeURIComponent(model)}/log/files`;
+    const { status, json } = await this.raw('GET', path);
+    if (status === 404 || status === 405 || status === 501) return null;
+    if (status !== 200) await this.call('GET', path);
+    const files = isObject(json) && Array.isArray(json.files) ? (json.files as unknown[]) : null;
+    const valid = (f: unknown): f is LogFileInfo =>
+      isObject(f) &&
+      typeof f.id === 'string' &&
+      /^[0-9a-f]{32}$/.test(f.id) &&
+      typeof f.size === 'number' &&
+      Number.isSafeInteger(f.size) &&
+      f.size >= 0 &&
+      typeof f.modified === 'string';
+    if (!files || !files.every(valid)) throw this.badAnswer(`GET ${path}`, '{files: [{id, size, modified}]}');
+    return files;
+  }
+
+  /**
+   * One log file from byte `from` to its end, into `file`; returns the bytes written, or null when
+   * the server no longer has a file with that id (404: rotated out) or it is shorter than `from`
+   * (416): the caller starts that file over or drops it. `append` adds to `file` instead of replacing it.
+   */
+  async downloadLogFile(
+    model: string,
+    id: string,
+    from: number,
+    file: string,
+    options: { append?: boolean; timeoutMs?: number } = {},
+  ): Promise<number | null> {
+    const path = `/v2/repository/models/${encodeURIComponent(model)}/log/files/${encodeURIComponent(id)}?from=${from}`;
+    const { status, bytes } = await this.download(path, file, options.timeoutMs ?? 120_000, options.append);
+    if (status === 200) return bytes;
+    if (status === 404 || status === 416) return null;
+    await this.call('GET', path);
+    throw new ModelOpsError(
+      'endpoint-error',
+      `Target '${this.target}' at ${this.url} sent no log file.`,
+      'See the endpoint’s log.',
+    );
+  }
+
+  /** GET `path` with the token, a 200 body streamed into (or after) `file`; any other status is returned unread. */
+  private async download(
+    path: string,
+    file: string,
+    timeoutMs: number,
+    append = false,
+  ): Promise<{ status: number; bytes: number }> {
     let res: Response;
     try {
-      res = await fetch(this.url + path + query, {
+      res = await fetch(this.url + path, {
         headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'manual',
@@ -242,24 +307,26 @@ export class ModelServerClient {
       const err = e as Error & { cause?: { code?: string } };
       throw new ModelOpsError(
         'endpoint-unreachable',
-        `Target '${this.target}' at ${this.url} did not answer GET ${path}: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}.`,
+        `Target '${this.target}' at ${this.url} did not answer GET ${path.split('?')[0]}: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}.`,
         'Check that the endpoint is running.',
       );
     }
     if (res.status !== 200 || !res.body) {
-      await this.call('GET', path + query);
-      throw new ModelOpsError(
-        'endpoint-error',
-        `Target '${this.target}' at ${this.url} sent no log.`,
-        'See the endpoint’s log.',
-      );
+      await res.body?.cancel().catch(() => undefined);
+      return { status: res.status === 200 ? 502 : res.status, bytes: 0 };
     }
     await mkdir(dirname(file), { recursive: true });
+    const before = append
+      ? await stat(file).then(
+          (s) => s.size,
+          () => 0,
+        )
+      : 0;
     await pipeline(
       Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
-      createWriteStream(file),
+      createWriteStream(file, { flags: append ? 'a' : 'w' }),
     );
-    return (await stat(file)).size;
+    return { status: 200, bytes: (await stat(file)).size - before };
   }
 
   /**

@@ -1,19 +1,25 @@
 /**
  * Where a model's prediction log is read from, for any target. A `local` target's server writes
  * it into the workspace store; an `http` target (a ModelOps model server elsewhere) is asked for
- * it through its management API (`GET /v2/repository/models/<model>/log`: the prediction and
- * feedback lines of every log file, oldest first, as one JSONL stream; with `?since=` the files
- * last written before that time are left out) with the target's token, and it is written to
- * .modelops/monitor-cache/<target>/<model>/ (a download limited by `since` to its `since/`
- * folder, so a monitor never reads a part of the log). Monitoring and retraining from traffic
- * (training/fromTraffic.ts) both get a log directory here.
+ * it through its management API with the target's token and kept in
+ * .modelops/monitor-cache/<target>/<model>/:
+ *  - a server that lists its log files (`GET /v2/repository/models/<model>/log/files`, each file
+ *    named by its first line) is mirrored file by file into `files/<id>.jsonl`, fetching only what
+ *    was appended since the last read (`…/log/files/<id>?from=<bytes held>`); each read gets its own
+ *    folder of hard links under `views/`, named as the server names its files, so a monitor
+ *    reading one never sees a later read change it;
+ *  - an older server's whole log (`GET …/log`, one JSONL stream, oldest file first) is written to
+ *    `predictions.jsonl` (a download limited by `since` to its `since/` folder).
+ * Monitoring and retraining from traffic (training/fromTraffic.ts) both get a log directory here.
  */
-import { chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelOpsConfig } from '../config/types';
 import { ModelOpsError } from '../errors';
 import { connectTarget } from '../deploy/deploy';
 import { targetStoreDir } from '../deploy/localServer';
+import type { ModelServerClient } from '../deploy/client';
+import { LOG_FILE, mayHoldSince, type LogFileInfo } from '../serving/predictionLog';
 import type { TokenFor } from '../deploy/tokens';
 import type { Registry } from '../registry/types';
 
@@ -46,12 +52,14 @@ export type RemoteFlush =
   | { flushed: false; status: number; reason: string };
 
 export interface RemoteLog {
-  /** The directory the log was written to (one predictions.jsonl). */
+  /** The directory to read the log from (the server's file names). */
   dir: string;
   /** The endpoint's URL as configured. */
   url: string;
-  /** Bytes downloaded: predictions and feedback lines. */
+  /** Bytes of log in `dir`: predictions and feedback lines. */
   bytes: number;
+  /** Bytes fetched from the endpoint for this read (a mirrored log: only what was new). */
+  downloaded: number;
   /** Null when not asked to flush. */
   flush: RemoteFlush | null;
 }
@@ -82,22 +90,144 @@ export async function downloadRemoteLog(
   // Never null for an http target: it throws (no url, no token) instead.
   const client = (await connectTarget({ registry, config, tokenFor: options.tokenFor ?? (() => null) }, target))!;
   const whole = join(registry.storeDir, 'monitor-cache', target, model);
-  // A download limited by `since` has its own folder, never replacing the whole log a monitor may be reading.
-  const dir = options.since !== undefined ? join(whole, 'since') : whole;
-  const file = join(dir, 'predictions.jsonl');
   // Request data: owner only, as the server's own log.
+  await mkdir(whole, { recursive: true, mode: 0o700 });
+  await chmod(whole, 0o700);
+  try {
+    const flush = options.flush ? await client.flushLogIfSupported() : null;
+    const files = await client.logFiles(model);
+    if (files) return { ...(await mirrorLog(client, model, whole, files, options.since)), url: client.url, flush };
+    return { ...(await downloadWhole(client, model, whole, options.since)), url: client.url, flush };
+  } catch (e) {
+    throw explained(e, target, client.url, model);
+  }
+}
+
+/** A read folder (`views/…`) or a temporary file left this long is stale: no monitor reads that long. */
+const STALE_MS = 60 * 60 * 1000;
+
+/**
+ * Brings `files/` up to the endpoint's files (only what each grew by; a file it no longer has is
+ * dropped) and links the ones this read needs into a new folder under `views/`. A changed file is
+ * rebuilt beside and renamed over (copy, then the new bytes), so a view made before keeps the
+ * bytes it had and two reads at once each leave a whole file.
+ */
+async function mirrorLog(
+  client: ModelServerClient,
+  model: string,
+  root: string,
+  files: LogFileInfo[],
+  since: string | undefined,
+): Promise<{ dir: string; bytes: number; downloaded: number }> {
+  const store = join(root, 'files');
+  const views = join(root, 'views');
+  for (const d of [store, views]) await mkdir(d, { recursive: true, mode: 0o700 });
+  await dropStale(views, store);
+  const sinceMs = since !== undefined ? Date.parse(since) : null;
+  // With `since`, only the files that may hold a line from then on are read (and fetched).
+  const wanted = files.filter((f) => sinceMs === null || mayHoldSince(Date.parse(f.modified), sinceMs));
+  let downloaded = 0;
+  for (const f of wanted) {
+    const local = join(store, `${f.id}.jsonl`);
+    const have = await stat(local).then(
+      (st) => st.size,
+      () => 0,
+    );
+    if (have === f.size) continue;
+    const tmp = `${local}.${process.pid}-${++downloads}.tmp`;
+    try {
+      // Longer here than there cannot be the same file: fetched again whole.
+      const from = have < f.size ? have : 0;
+      if (from > 0) await copyFile(local, tmp);
+      const got = await client.downloadLogFile(model, f.id, from, tmp, { append: true });
+      if (got === null) continue; // rotated out since it was listed
+      downloaded += got;
+      await keepWholeLines(tmp);
+      await chmod(tmp, 0o600);
+      await rename(tmp, local);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+  const listed = new Set(files.map((f) => `${f.id}.jsonl`));
+  for (const name of await readdir(store))
+    if (name.endsWith('.jsonl') && !listed.has(name)) await rm(join(store, name), { force: true });
+  // The view: the newest file is predictions.jsonl, the one before predictions.1.jsonl, … as the server names them.
+  const dir = join(views, `${Date.now()}-${process.pid}-${++downloads}`);
+  await mkdir(dir, { mode: 0o700 });
+  let bytes = 0;
+  const present: LogFileInfo[] = [];
+  for (const f of wanted) if (await stat(join(store, `${f.id}.jsonl`)).catch(() => null)) present.push(f);
+  for (let i = 0; i < present.length; i++) {
+    const k = present.length - 1 - i;
+    const src = join(store, `${present[i].id}.jsonl`);
+    const dst = join(dir, k === 0 ? LOG_FILE : `predictions.${k}.jsonl`);
+    // A hard link costs nothing; a file system without them gets a copy.
+    await link(src, dst).catch(() => copyFile(src, dst));
+    bytes += (await stat(dst)).size;
+  }
+  return { dir, bytes, downloaded };
+}
+
+/** Cuts a fetched file after its last newline: a line cut mid-way is fetched whole next time. */
+async function keepWholeLines(file: string): Promise<void> {
+  const { size } = await stat(file);
+  if (size === 0) return;
+  const fh = await open(file, 'r');
+  try {
+    const tail = Buffer.alloc(Math.min(size, 64 * 1024));
+    let end = size;
+    while (end > 0) {
+      const n = Math.min(tail.length, end);
+      await fh.read(tail, 0, n, end - n);
+      const nl = tail.subarray(0, n).lastIndexOf(10);
+      if (nl >= 0) {
+        end = end - n + nl + 1;
+        break;
+      }
+      end -= n;
+    }
+    if (end < size) await truncate(file, end);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Removes read folders and temporary files older than STALE_MS (a process that stopped mid-read left them). */
+async function dropStale(views: string, store: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(views)) {
+    const p = join(views, name);
+    const st = await stat(p).catch(() => null);
+    if (st && now - st.mtimeMs > STALE_MS) await rm(p, { recursive: true, force: true });
+  }
+  for (const name of await readdir(store)) {
+    if (!name.endsWith('.tmp')) continue;
+    const p = join(store, name);
+    const st = await stat(p).catch(() => null);
+    if (st && now - st.mtimeMs > STALE_MS) await rm(p, { force: true });
+  }
+}
+
+/** An older server's whole log, one stream, into `predictions.jsonl` (with `since`, into `since/`). */
+async function downloadWhole(
+  client: ModelServerClient,
+  model: string,
+  whole: string,
+  since: string | undefined,
+): Promise<{ dir: string; bytes: number; downloaded: number }> {
+  // A download limited by `since` has its own folder, never replacing the whole log a monitor may be reading.
+  const dir = since !== undefined ? join(whole, 'since') : whole;
+  const file = join(dir, LOG_FILE);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  for (const d of new Set([whole, dir])) await chmod(d, 0o700);
+  await chmod(dir, 0o700);
   // Written beside and renamed over, so a monitor or retrain reading the last download never sees half of this one.
   const tmp = `${file}.${process.pid}-${++downloads}.tmp`;
   try {
-    const flush = options.flush ? await client.flushLogIfSupported() : null;
-    const bytes = await client.downloadLog(model, tmp, { since: options.since });
+    const bytes = await client.downloadLog(model, tmp, { since });
     await chmod(tmp, 0o600);
     await rename(tmp, file);
-    return { dir, url: client.url, bytes, flush };
-  } catch (e) {
-    throw explained(e, target, client.url, model);
+    return { dir, bytes, downloaded: bytes };
   } finally {
     await rm(tmp, { force: true });
   }

@@ -23,7 +23,8 @@ import {
   rmSync,
   writevSync,
 } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { FeedbackLogLine, PredictionLogLine } from './types';
 
@@ -119,6 +120,60 @@ export const LOG_MTIME_SLACK_MS = 2000;
  */
 export function mayHoldSince(mtimeMs: number, sinceMs: number): boolean {
   return mtimeMs >= sinceMs - LOG_MTIME_SLACK_MS;
+}
+
+/** Bytes of a log file's start read to name it: its first line, or this much of a longer one. */
+const ID_BYTES = 64 * 1024;
+
+/** A log file as `GET …/log/files` lists it: named by its first line, which rotation does not change. */
+export interface LogFileInfo {
+  /** The first 32 hex digits of the SHA-256 of its first line (with its newline). */
+  id: string;
+  size: number;
+  /** Last written, ISO time. */
+  modified: string;
+}
+
+/**
+ * A log file's id, read from an open handle: files are append-only and only renamed by rotation,
+ * so the same bytes keep the same id under any name, and a reader that has the first N bytes of a
+ * file can ask for the rest of it by id. Null for an empty file.
+ */
+export async function logFileId(fh: FileHandle): Promise<string | null> {
+  const head = Buffer.alloc(ID_BYTES);
+  const { bytesRead } = await fh.read(head, 0, ID_BYTES, 0);
+  if (bytesRead === 0) return null;
+  const nl = head.subarray(0, bytesRead).indexOf(10);
+  const first = head.subarray(0, nl < 0 ? bytesRead : nl + 1);
+  return createHash('sha256').update(first).digest('hex').slice(0, 32);
+}
+
+/** A model's log files, oldest first, by id (empty files left out). */
+export async function logFileInfos(dir: string): Promise<LogFileInfo[]> {
+  const out: LogFileInfo[] = [];
+  for (const file of logFiles(dir)) {
+    const fh = await open(file, 'r').catch(() => null);
+    if (!fh) continue; // rotated out since it was listed
+    try {
+      const st = await fh.stat();
+      const id = await logFileId(fh);
+      if (id) out.push({ id, size: st.size, modified: new Date(st.mtimeMs).toISOString() });
+    } finally {
+      await fh.close();
+    }
+  }
+  return out;
+}
+
+/** The open file of a model's log whose id is `id` (the caller closes it), or null when none is. */
+export async function openLogFile(dir: string, id: string): Promise<FileHandle | null> {
+  for (const file of logFiles(dir)) {
+    const fh = await open(file, 'r').catch(() => null);
+    if (!fh) continue;
+    if ((await logFileId(fh).catch(() => null)) === id) return fh;
+    await fh.close();
+  }
+  return null;
 }
 
 interface ModelLog {

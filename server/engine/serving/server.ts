@@ -15,7 +15,7 @@ import { httpStatusOf, isModelOpsError } from '../errors';
 import { PRODUCT_VERSION } from '../version';
 import { isValidName } from './names';
 import type { ServerMetrics } from './metrics';
-import { logFiles, mayHoldSince, parseLogSince, type PredictionLog } from './predictionLog';
+import { logFileInfos, logFiles, mayHoldSince, openLogFile, parseLogSince, type PredictionLog } from './predictionLog';
 import { inferJob, type ModelRepository } from './repository';
 import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
 import { inputsJson, isoTime, nestRows, predictionLine, responseText } from './logLine';
@@ -80,6 +80,8 @@ const NONCE = /^[0-9a-f]{16,128}$/i;
 interface RouteParams {
   model: string;
   version: string;
+  /** A log file's id (`…/log/files/:id`), checked by its handler. */
+  id: string;
 }
 
 interface RouteContext {
@@ -651,6 +653,22 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       },
       {
         method: 'GET',
+        path: '/v2/repository/models/:model/log/files',
+        access: 'token',
+        handler: async ({ res, p }) => {
+          if (!log) throw new HttpError(409, 'The prediction log is off on this server.');
+          await log.flush();
+          send(res, 200, { model: p.model, files: await logFileInfos(log.dirOf(p.model)) });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/v2/repository/models/:model/log/files/:id',
+        access: 'token',
+        handler: ({ req, res, p }) => sendLogFile(req, res, p.model, p.id),
+      },
+      {
+        method: 'GET',
         path: '/v2/repository/models/:model/monitor',
         access: 'token',
         handler: ({ req, res, p }) => monitorSettings(req, res, p.model),
@@ -705,10 +723,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     if (m.kind === 'method')
       throw new HttpError(405, `No route for ${method} ${req.url?.slice(0, 100)}.`, { allow: m.allow.join(', ') });
     if (m.kind === 'none') throw new HttpError(404, `No route for ${method} ${req.url?.slice(0, 100)}.`);
-    const { model, version } = m.params;
+    const { model, version, id } = m.params;
     if (model !== undefined) name(model, 'model');
     if (version !== undefined) name(version, 'version');
-    return m.route.handler({ req, res, p: { model: model ?? '', version: version ?? '' }, started });
+    return m.route.handler({ req, res, p: { model: model ?? '', version: version ?? '', id: id ?? '' }, started });
   }
 
   /**
@@ -767,6 +785,53 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       { server: 'modelops', pid: process.pid, port, proof: identityProof(deps.token, nonce, port) },
       { 'cache-control': 'no-store' },
     );
+  }
+
+  /**
+   * One log file by id (`GET …/log/files`), from byte `?from=` to its end when asked: a client that
+   * keeps a copy fetches only what was appended since. 404 when no file has that id any more
+   * (rotated out), 416 when `from` is past its end.
+   */
+  async function sendLogFile(req: IncomingMessage, res: ServerResponse, model: string, id: string): Promise<void> {
+    const raw = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('from') ?? '0';
+    if (!/^\d{1,15}$/.test(raw))
+      throw new HttpError(400, `from '${raw.slice(0, 32)}' is not a byte offset: send ?from=<bytes already held>.`);
+    if (!log) throw new HttpError(409, 'The prediction log is off on this server.');
+    await log.flush();
+    const fh = /^[0-9a-f]{32}$/.test(id) ? await openLogFile(log.dirOf(model), id) : null;
+    if (!fh)
+      throw new HttpError(
+        404,
+        `No prediction log file of '${model}' has id ${id.slice(0, 40)} (rotated out): list them again.`,
+      );
+    try {
+      // The size when opened: lines appended meanwhile are for the next request.
+      const size = (await fh.stat()).size;
+      const from = Number(raw);
+      if (from > size) throw new HttpError(416, `from ${from} is past the end of log file ${id} (${size} bytes).`);
+      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'content-length': String(size - from) });
+      if (from === size) return void res.end();
+      await new Promise<void>((done, fail) => {
+        const stream = fh.createReadStream({ start: from, end: size - 1, autoClose: false });
+        const gone = (): void => {
+          stream.destroy();
+          fail(new Error('the client closed the connection'));
+        };
+        res.once('close', gone);
+        stream.once('error', (e) => {
+          res.off('close', gone);
+          fail(e);
+        });
+        stream.once('end', () => {
+          res.off('close', gone);
+          done();
+        });
+        stream.pipe(res, { end: false });
+      });
+      res.end();
+    } finally {
+      await fh.close();
+    }
   }
 
   /**

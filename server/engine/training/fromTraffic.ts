@@ -98,8 +98,10 @@ export interface TrafficLogSource {
   kind: 'local' | 'http' | 'dir';
   /** The endpoint (http targets), without credentials or query; else null. */
   url: string | null;
-  /** Bytes downloaded (http targets); else null. */
+  /** Bytes of log read (http targets); else null. */
   bytes: number | null;
+  /** Of which fetched from the endpoint for this read (the rest was already in the workspace's copy); else null. */
+  fetched: number | null;
   /** Whether the server flushed its buffered lines before the log was read. */
   flushed: boolean;
   /** Why an http endpoint did not flush (it answered 404/405/409/501): the log may miss its last lines. */
@@ -343,7 +345,7 @@ async function trafficLog(
   since: string | null,
 ): Promise<{ logDir: string | undefined; source: TrafficLogSource }> {
   const { registry, loaded, target } = options;
-  const none = { url: null, bytes: null, note: null };
+  const none = { url: null, bytes: null, fetched: null, note: null };
   if (options.logDir !== undefined) return { logDir: options.logDir, source: { kind: 'dir', ...none, flushed: false } };
   const t = loaded.config.deploy?.targets?.[target];
   if (!t || t.type === 'local') {
@@ -371,6 +373,7 @@ async function trafficLog(
       kind: 'http',
       url,
       bytes: remote.bytes,
+      fetched: remote.downloaded,
       flushed: f?.flushed === true,
       note:
         f && !f.flushed

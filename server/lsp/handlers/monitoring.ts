@@ -476,7 +476,7 @@ export function registerMonitoring(ctx: ServerContext): void {
       const src = r.dataset.source;
       if (src.kind === 'http')
         ctx.log(
-          `retrain: log of '${p.target}' downloaded from ${src.url} (${src.bytes ?? 0} bytes, ${src.flushed ? 'flushed first' : (src.note ?? 'not flushed first')})`,
+          `retrain: log of '${p.target}' read from ${src.url} (${src.bytes ?? 0} bytes, ${src.fetched ?? 0} fetched now, ${src.flushed ? 'flushed first' : (src.note ?? 'not flushed first')})`,
         );
       ctx.log(
         `retrain: ${r.train.version.model}@${r.train.version.version} from ${r.dataset.rows} rows of traffic on '${p.target}' (${r.dataset.digest})`,

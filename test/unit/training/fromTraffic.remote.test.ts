@@ -4,12 +4,22 @@
 // to do. Training on it end to end: fromTraffic.remote.slow.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { monitor } from '../../../server/engine/monitoring/monitor';
+import { downloadRemoteLog } from '../../../server/engine/monitoring/logSource';
 import { buildTrafficDataset } from '../../../server/engine/training/fromTraffic';
 import { remoteTraffic, TOKEN, type RemoteTraffic } from './remoteTrafficFixture';
 import { csvOf } from './trafficFixture';
@@ -35,16 +45,78 @@ test('an http target: its log is flushed and downloaded with its token, and the 
   );
   // The rows sent, with the labels sent as feedback, in the config's layout.
   assert.equal(readFileSync(d.path, 'utf8'), csvOf(rt.labelled));
-  assert.deepEqual(d.source, { kind: 'http', url: rt.serve.url, bytes: d.source.bytes, flushed: true, note: null });
+  assert.deepEqual(d.source, {
+    kind: 'http',
+    url: rt.serve.url,
+    bytes: d.source.bytes,
+    fetched: d.source.bytes,
+    flushed: true,
+    note: null,
+  });
   assert.ok((d.source.bytes ?? 0) > 0);
 
-  // The downloaded log is request data: owner only, as the server's own; no temporary file left.
+  // The log is mirrored file by file, byte for byte, as request data: owner only, as the server's
+  // own; no temporary file left.
   const cache = join(registry.storeDir, 'monitor-cache', 'remote', 'weather');
-  assert.equal(statSync(cache).mode & 0o077, 0);
-  assert.equal(statSync(join(cache, 'predictions.jsonl')).mode & 0o077, 0);
-  assert.deepEqual(readdirSync(cache), ['predictions.jsonl']);
-  remoteLogText = readFileSync(join(cache, 'predictions.jsonl'), 'utf8');
+  for (const dir of [cache, join(cache, 'files'), join(cache, 'views')]) assert.equal(statSync(dir).mode & 0o077, 0);
+  const mirrored = readdirSync(join(cache, 'files'));
+  assert.equal(mirrored.length, 1);
+  assert.match(mirrored[0], /^[0-9a-f]{32}\.jsonl$/);
+  assert.equal(statSync(join(cache, 'files', mirrored[0])).mode & 0o077, 0);
+  remoteLogText = readFileSync(join(cache, 'files', mirrored[0]), 'utf8');
+  assert.equal(
+    remoteLogText,
+    readFileSync(join(rt.root, 'remote-server', 'logs', 'weather', 'predictions.jsonl'), 'utf8'),
+  );
   assert.equal(Buffer.byteLength(remoteLogText), d.source.bytes);
+});
+
+test('a mirrored log: a second read fetches only what the endpoint appended, and a read keeps its own copy', async () => {
+  const { registry, loaded } = rt;
+  const logFile = join(rt.root, 'remote-server', 'logs', 'weather', 'predictions.jsonl');
+  const first = await downloadRemoteLog(
+    { registry, config: loaded.config, tokenFor: rt.tokenFor() },
+    'remote',
+    'weather',
+  );
+  assert.equal(first.downloaded, 0, 'nothing new since the first test');
+  assert.equal(first.bytes, Buffer.byteLength(remoteLogText));
+  assert.equal(readFileSync(join(first.dir, 'predictions.jsonl'), 'utf8'), remoteLogText);
+
+  // Two more lines on the endpoint (as its log appends them): only they are fetched.
+  const more = remoteLogText
+    .split(/(?<=\n)/)
+    .slice(0, 2)
+    .join('')
+    .replace(/"id":"/g, '"id":"again-');
+  appendFileSync(logFile, more);
+  const second = await downloadRemoteLog(
+    { registry, config: loaded.config, tokenFor: rt.tokenFor() },
+    'remote',
+    'weather',
+  );
+  assert.equal(second.downloaded, Buffer.byteLength(more));
+  assert.equal(readFileSync(join(second.dir, 'predictions.jsonl'), 'utf8'), remoteLogText + more);
+  // The first read's folder still holds what it read, and the next read gets a folder of its own.
+  assert.notEqual(second.dir, first.dir);
+  assert.equal(readFileSync(join(first.dir, 'predictions.jsonl'), 'utf8'), remoteLogText);
+
+  // The endpoint rotates: the same file under its rotated name is not fetched again.
+  renameSync(logFile, join(dirname(logFile), 'predictions.1.jsonl'));
+  const next = more.replace(/again-/g, 'after-rotation-');
+  writeFileSync(logFile, next, { mode: 0o600 });
+  const third = await downloadRemoteLog(
+    { registry, config: loaded.config, tokenFor: rt.tokenFor() },
+    'remote',
+    'weather',
+  );
+  assert.equal(third.downloaded, Buffer.byteLength(next));
+  assert.deepEqual(readdirSync(third.dir).sort(), ['predictions.1.jsonl', 'predictions.jsonl']);
+  assert.equal(readFileSync(join(third.dir, 'predictions.1.jsonl'), 'utf8'), remoteLogText + more);
+  // The endpoint as it was for the next tests.
+  rmSync(logFile);
+  writeFileSync(logFile, remoteLogText, { mode: 0o600 });
+  rmSync(join(dirname(logFile), 'predictions.1.jsonl'));
 });
 
 test('--since downloads only the log files written from then on, and builds the same dataset', async () => {
@@ -76,16 +148,21 @@ test('--since downloads only the log files written from then on, and builds the 
   assert.deepEqual([d.traffic.predictions, d.traffic.beforeSince, d.rows], [60, 0, rt.late.length]);
   assert.equal(readFileSync(d.path, 'utf8'), csvOf(rt.late));
   assert.equal(d.source.bytes, Buffer.byteLength(whole) - Buffer.byteLength(early));
-  // Beside the whole log, never over it: a monitor reading that one still sees everything.
-  const cache = join(registry.storeDir, 'monitor-cache', 'remote', 'weather');
-  assert.equal(readFileSync(join(cache, 'predictions.jsonl'), 'utf8'), whole);
-  assert.equal(statSync(join(cache, 'since')).mode & 0o077, 0);
-  assert.deepEqual(readdirSync(join(cache, 'since')), ['predictions.jsonl']);
+  // Only the late file was fetched; the mirror of the whole log, which starts as the early file does, is left as it was.
+  const files = join(registry.storeDir, 'monitor-cache', 'remote', 'weather', 'files');
+  const mirrored = () => readdirSync(files).map((f) => readFileSync(join(files, f), 'utf8'));
+  const held = mirrored();
+  assert.equal(held.length, 2);
+  assert.ok(held.includes(lines.slice(cut).join('')));
+  assert.ok(
+    held.some((t) => t.startsWith(early) && t.length > early.length),
+    'the copy of the longer file is left as it was',
+  );
 
-  // Without --since the endpoint still sends every file, oldest first: the same bytes as before the split.
+  // Without --since every file is read: the early one is now shorter than the copy, so it is fetched again whole.
   const all = await buildTrafficDataset({ registry, loaded, target: 'remote', minRows: 10, tokenFor: rt.tokenFor() });
   assert.equal(all.source.bytes, Buffer.byteLength(whole));
-  assert.equal(readFileSync(join(cache, 'predictions.jsonl'), 'utf8'), whole);
+  assert.deepEqual(mirrored().sort(), [early, lines.slice(cut).join('')].sort());
 });
 
 test('--since with a server that ignores the parameter: the whole log comes, and the time is applied here', async () => {
@@ -113,7 +190,11 @@ test('--since with a server that ignores the parameter: the whole log comes, and
       minRows: 10,
       tokenFor: () => TOKEN,
     });
-    assert.equal(seen[1], `GET /v2/repository/models/weather/log?since=${encodeURIComponent(rt.mid)}`);
+    // No file listing there (404): the whole log, as before.
+    assert.deepEqual(seen.slice(1), [
+      'GET /v2/repository/models/weather/log/files',
+      `GET /v2/repository/models/weather/log?since=${encodeURIComponent(rt.mid)}`,
+    ]);
     assert.equal(d.source.bytes, Buffer.byteLength(remoteLogText));
     assert.deepEqual([d.traffic.predictions, d.traffic.beforeSince, d.rows], [60, 48, rt.late.length]);
     assert.equal(readFileSync(d.path, 'utf8'), csvOf(rt.late));
@@ -199,7 +280,11 @@ test('an endpoint that is down, keeps no log or sends an empty one: an error nam
     d.source.note ?? '',
     /^not flushed first: POST \/v2\/repository\/log\/flush answered 404 \(no such route\)/,
   );
-  assert.deepEqual(rt.otherRequests, ['POST /v2/repository/log/flush', 'GET /v2/repository/models/weather/log']);
+  assert.deepEqual(rt.otherRequests, [
+    'POST /v2/repository/log/flush',
+    'GET /v2/repository/models/weather/log/files',
+    'GET /v2/repository/models/weather/log',
+  ]);
 
   Object.assign(rt.otherLog, {
     status: 409,
