@@ -23,6 +23,7 @@
  * no boosting, decision-tree is ID3 for classes), and this fit is ~200 lines.
  */
 import { MAX_REFERENCE_ROWS } from './cbpe';
+import type { LogColumns } from './log/columns';
 
 /** Rows of the reference the loss model is fitted on at most (as CBPE's reference is capped). */
 export const MAX_DLE_ROWS = MAX_REFERENCE_ROWS;
@@ -49,6 +50,16 @@ export const DLE_BOOST: Readonly<BoostOptions> = { trees: 100, depth: 3, shrinka
 export interface DleColumn {
   values: Float64Array | Int32Array;
   codes: boolean;
+}
+
+/**
+ * The loss model's inputs in `c`, in `features` order: a numeric feature's values, a categorical
+ * one's codes (the batch monitor's columns and the live window's view alike).
+ */
+export function dleColumns(c: LogColumns, features: readonly string[]): DleColumn[] {
+  return features.map((name) =>
+    c.numeric[name] ? { values: c.numeric[name], codes: false } : { values: c.categorical[name], codes: true },
+  );
 }
 
 function valueAt(c: DleColumn, i: number): number {

@@ -32,7 +32,7 @@ import {
   type DriftTestChoice,
 } from '../drift/select';
 import { type Calibration, CbpeScratch, checkCalibration, estimateWindow, type CalibrationCheck } from './cbpe';
-import { DleReference, type DleColumn, type LossModel, type LossModelReport } from './dle';
+import { dleColumns, DleReference, type DleColumn, type LossModel, type LossModelReport } from './dle';
 import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
 import { logDirFor } from './logSource';
 import { resolveSince } from './since';
@@ -1381,9 +1381,7 @@ class DleStore {
 
   /** The model's input columns in `c` (the log has a column for every feature): categorical ones by their codes. */
   private columns(c: LogColumns): DleColumn[] {
-    return this.features.map((name) =>
-      c.numeric[name] ? { values: c.numeric[name], codes: false } : { values: c.categorical[name], codes: true },
-    );
+    return dleColumns(c, this.features);
   }
 
   private fit(): void {

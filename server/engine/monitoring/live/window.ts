@@ -32,7 +32,7 @@ import {
   type ControlChartOptions,
 } from '../../spc';
 import { Calibration, CbpeReference, CbpeScratch, estimateWindow, type CbpeEstimate } from '../cbpe';
-import { DleReference, type DleColumn, type DleEstimate, type LossModel } from '../dle';
+import { dleColumns, DleReference, type DleColumn, type DleEstimate, type LossModel } from '../dle';
 import type { ReferenceProfile, Task } from '../../model/types';
 import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
 import { Dictionary, type LogColumns } from '../readLog';
@@ -732,10 +732,9 @@ export class WindowAccumulator {
     return {
       metric: dleMetric(this.config.metric ?? 'mae'),
       inputs: this.features.map((f) => f.name),
-      columns: this.features.map((f) =>
-        f.kind === 'numeric'
-          ? { values: view.numeric[f.name], codes: false }
-          : { values: view.categorical[f.name], codes: true },
+      columns: dleColumns(
+        view,
+        this.features.map((f) => f.name),
       ),
       reference: new DleReference(this.features.length, this.W, this.referenceWindows(), false),
       realised: [],
