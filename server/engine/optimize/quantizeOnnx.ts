@@ -241,9 +241,11 @@ export interface QuantizedMatMul {
   /** The float32 initializer quantised. */
   name: string;
   elements: number;
+  /** Output columns (N of its [K, N] form): each has its own scale and zero point. */
+  columns: number;
+  /** The largest of its columns' scales. */
   scale: number;
-  zeroPoint: number;
-  /** Largest |w − (q − zeroPoint) · scale| over the weight: scale / 2 plus float32 rounding. */
+  /** Largest |w − (q − zeroPoint) · scale| over the weight: half its column's scale plus float32 rounding. */
   maxError: number;
 }
 
@@ -283,6 +285,33 @@ export function quantizeWeightUint8(values: Float32Array): {
     maxError = Math.max(maxError, Math.abs((q[i] - zeroPoint) * scale - values[i]));
   }
   return { q, scale, zeroPoint, maxError };
+}
+
+/**
+ * Per output column of a [K, N] weight (row-major), as ONNX Runtime's per-channel dynamic
+ * quantisation: each column its own asymmetric uint8 range (quantizeWeightUint8), so a column of
+ * large weights does not coarsen the steps of the others. MatMulInteger takes the N zero points as
+ * a vector, and the N scales multiply the output columns.
+ */
+export function quantizeColumnsUint8(
+  values: Float32Array,
+  K: number,
+  N: number,
+): { q: Uint8Array; scales: Float32Array; zeroPoints: Uint8Array; maxError: number } {
+  const q = new Uint8Array(values.length);
+  const scales = new Float32Array(N);
+  const zeroPoints = new Uint8Array(N);
+  const column = new Float32Array(K);
+  let maxError = 0;
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) column[k] = values[k * N + n];
+    const r = quantizeWeightUint8(column);
+    for (let k = 0; k < K; k++) q[k * N + n] = r.q[k];
+    scales[n] = r.scale;
+    zeroPoints[n] = r.zeroPoint;
+    maxError = Math.max(maxError, r.maxError);
+  }
+  return { q, scales, zeroPoints, maxError };
 }
 
 interface NodeInfo {
@@ -371,7 +400,8 @@ function transpose(values: Float32Array, rows: number, cols: number): Float32Arr
  *   y = MatMul(x, W)  →  (xq, xs, xz) = DynamicQuantizeLinear(x)
  *                        y = Cast<float>(MatMulInteger(xq, Wq, xz, Wz)) · (xs · Ws)   (+ C for Gemm)
  *
- * Weights are quantised per tensor to uint8 with a zero point (asymmetric). Why uint8 and not
+ * Weights are quantised per output column (per channel) to uint8 with a zero point (asymmetric):
+ * the zero points go to MatMulInteger as a vector, the scales multiply the output columns. Why uint8 and not
  * int8: DynamicQuantizeLinear only produces uint8, and ONNX Runtime's x86 kernel for uint8 × int8
  * (VPMADDUBSW on AVX2 machines without VNNI) can saturate 16-bit pair sums, which its own docs
  * name as the cause of accuracy drops; uint8 × uint8 has no such path and runs on every CPU build.
@@ -467,7 +497,7 @@ export function quantizeOnnxUint8(bytes: Uint8Array, file: string): OnnxUint8Res
   const consumed = new Set<string>();
   /** Initializers the new nodes read as they are. */
   const stillRead = new Set<string>();
-  const weights = new Map<string, { q: string; zp: string; scale: number }>();
+  const weights = new Map<string, { q: string; zp: string; scales: Float32Array }>();
   const scales = new Map<string, string>();
   const dynamic = new Map<string, { q: string; scale: string; zp: string }>();
 
@@ -522,19 +552,20 @@ export function quantizeOnnxUint8(bytes: Uint8Array, file: string): OnnxUint8Res
       // MatMulInteger wants B as [K, N]; Gemm with transB stores it [N, K].
       const [rows, cols] = w.dims;
       const values = transB ? transpose(w.values as Float32Array, rows, cols) : (w.values as Float32Array);
-      const r = quantizeWeightUint8(values);
+      const [K, N] = transB ? [cols, rows] : [rows, cols];
+      const r = quantizeColumnsUint8(values, K, N);
       const base = transB ? `${wName}__transposed` : wName;
-      wq = { q: fresh(`${base}__quantized`), zp: fresh(`${base}__zero_point`), scale: r.scale };
-      newInits.push(tensorBytes(wq.q, UINT8, transB ? [cols, rows] : [rows, cols], r.q));
-      newInits.push(tensorBytes(wq.zp, UINT8, [], Uint8Array.of(r.zeroPoint)));
+      wq = { q: fresh(`${base}__quantized`), zp: fresh(`${base}__zero_point`), scales: r.scales };
+      newInits.push(tensorBytes(wq.q, UINT8, [K, N], r.q));
+      newInits.push(tensorBytes(wq.zp, UINT8, [N], r.zeroPoints));
       weights.set(key, wq);
       quantized.push({
         node: label,
         op: n.op as 'MatMul' | 'Gemm',
         name: wName,
         elements: values.length,
-        scale: r.scale,
-        zeroPoint: r.zeroPoint,
+        columns: N,
+        scale: r.scales.reduce((a, b) => Math.max(a, b), 0),
         maxError: r.maxError,
       });
     }
@@ -543,7 +574,7 @@ export function quantizeOnnxUint8(bytes: Uint8Array, file: string): OnnxUint8Res
     let ws = scales.get(scaleKey);
     if (!ws) {
       ws = fresh(`${transB ? `${wName}__transposed` : wName}__scale`);
-      newInits.push(tensorBytes(ws, FLOAT, [], floatRaw(Float32Array.of(wq.scale * alpha))));
+      newInits.push(tensorBytes(ws, FLOAT, [wq.scales.length], floatRaw(wq.scales.map((v) => v * alpha))));
       scales.set(scaleKey, ws);
     }
     const y = n.outputs[0];
@@ -614,7 +645,7 @@ export interface OnnxBundleDetails {
   format: 'onnx';
   /** The initializers stored as float16, or the MatMul/Gemm weights stored as uint8. */
   weights: Array<{ name: string; elements: number }>;
-  /** Bytes of those weights before (float32) and after (float16; uint8 plus a scale and a zero point each). */
+  /** Bytes of those weights before (float32) and after (float16; uint8 plus a scale and a zero point per column). */
   bytesBefore: number;
   bytesAfter: number;
 }
@@ -648,9 +679,11 @@ export async function quantizeOnnxBundle(
       format: 'onnx',
       weights: r.quantized,
       bytesBefore: 4 * elements,
-      bytesAfter: elements + 5 * r.quantized.length,
+      bytesAfter: elements + r.quantized.reduce((a, w) => a + 5 * w.columns, 0),
     };
-    notes.push(`${r.quantized.length} MatMul/Gemm weights stored as uint8 (dynamic quantisation, MatMulInteger)`);
+    notes.push(
+      `${r.quantized.length} MatMul/Gemm weights stored as uint8 per output column (dynamic quantisation, MatMulInteger)`,
+    );
     for (const s of r.skipped) notes.push(`${s.op} '${s.node}' left float: ${s.reason}`);
     if (r.keptFloat.length) notes.push(`float32 copies kept (also read elsewhere): ${r.keptFloat.join(', ')}`);
   }

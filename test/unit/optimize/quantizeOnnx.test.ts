@@ -11,6 +11,7 @@ import {
   quantizeOnnxBundle,
   quantizeOnnxFloat16,
   quantizeOnnxUint8,
+  quantizeColumnsUint8,
   quantizeWeightUint8,
   type OnnxBundleDetails,
 } from '../../../server/engine/optimize/quantizeOnnx';
@@ -166,7 +167,7 @@ async function compare(a: ort.InferenceSession, b: ort.InferenceSession, rows: n
   return { agreement: agree / rows.length, maxDelta, impossible };
 }
 
-test('uint8 weights: per tensor, 0 exact, error at most half a step', () => {
+test('uint8 weights: one range, 0 exact, error at most half a step', () => {
   const values = Float32Array.from({ length: 200 }, (_, i) => Math.sin(i) * 3 - 1);
   values[7] = 0;
   const r = quantizeWeightUint8(values);
@@ -178,6 +179,26 @@ test('uint8 weights: per tensor, 0 exact, error at most half a step', () => {
   // All-positive weights: the range still holds 0, so the zero point is 0.
   assert.equal(quantizeWeightUint8(Float32Array.from([1, 2, 3])).zeroPoint, 0);
   assert.equal(quantizeWeightUint8(new Float32Array(4)).maxError, 0);
+});
+
+test('uint8 weights per output column: each column its own range, so one large column does not coarsen the rest', () => {
+  // [K = 3, N = 2] row-major: column 0 small, column 1 a hundred times larger.
+  const values = Float32Array.from([0.01, 1, -0.02, -2, 0.03, 3]);
+  const r = quantizeColumnsUint8(values, 3, 2);
+  assert.equal(r.scales.length, 2);
+  assert.equal(r.zeroPoints.length, 2);
+  for (let n = 0; n < 2; n++) {
+    const column = Float32Array.from([values[n], values[2 + n], values[4 + n]]);
+    const alone = quantizeWeightUint8(column);
+    assert.equal(r.scales[n], alone.scale);
+    assert.equal(r.zeroPoints[n], alone.zeroPoint);
+    assert.deepEqual([r.q[n], r.q[2 + n], r.q[4 + n]], Array.from(alone.q));
+  }
+  assert.ok(r.scales[0] * 50 < r.scales[1]);
+  // The small column keeps its precision: per tensor its error would be half of column 1's step.
+  const small = [0, 2, 4].map((i) => Math.abs((r.q[i] - r.zeroPoints[0]) * r.scales[0] - values[i]));
+  assert.ok(Math.max(...small) <= (r.scales[0] / 2) * (1 + 1e-6));
+  assert.ok(quantizeWeightUint8(values).scale / 2 > 10 * Math.max(...small));
 });
 
 for (const name of ['weather-mlp-v1.onnx', 'weather-mlp-v2.onnx', 'weather-mlp-label-probs.onnx']) {
@@ -317,8 +338,9 @@ test('a larger graph: MatMul and Gemm (transA, transB, alpha, beta) quantised, a
     { node: 'y', op: 'MatMul', reason: "its weight 'b' is computed at run time, not stored" },
   ]);
   assert.deepEqual(r.keptFloat, ['w3']);
-  // 3 of every 4 bytes of w1 and w2 saved; w3 gains a uint8 copy; the new nodes cost < 2 KB.
-  const saved = 3 * (w1.length + w2.length) - w3.length - 2000;
+  // 3 of every 4 bytes of w1 and w2 saved; w3 gains a uint8 copy; a float scale and a uint8 zero
+  // point per output column (w1: 256, w2 and w3: 32); the new nodes cost < 2 KB.
+  const saved = 3 * (w1.length + w2.length) - w3.length - 5 * (256 + 32 + 32) - 2000;
   assert.ok(bytes.byteLength - r.bytes.byteLength >= saved, `${bytes.byteLength} → ${r.bytes.byteLength}`);
   assert.ok(r.bytes.byteLength < bytes.byteLength / 3, `${bytes.byteLength} → ${r.bytes.byteLength}`);
   const after = readOnnxGraph(r.bytes, 'big.onnx');
@@ -440,7 +462,8 @@ test('register path: a uint8 ONNX child is written, loads, is scored and measure
     assert.equal(r.version.version, '1.1.0');
     assert.equal(r.version.parentVersion, parent.version);
     assert.equal(r.details.bytesBefore, 4 * 144);
-    assert.equal(r.details.bytesAfter, 144 + 5 * 2);
+    // A float scale and a uint8 zero point per output column: 16 (4 → 16) and 5 (16 → 5).
+    assert.equal(r.details.bytesAfter, 144 + 5 * (16 + 5));
     assert.match(r.notes[0], /2 MatMul\/Gemm weights stored as uint8/);
     // Scored on the test split in one batch: within 2 points of the parent (measured 0.82 → 0.82).
     assert.ok(Math.abs(r.child.metrics.accuracy - r.parent.metrics.accuracy) <= 0.02, JSON.stringify(r.gates));
