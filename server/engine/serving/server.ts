@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { httpStatusOf, isModelOpsError } from '../errors';
 import { PRODUCT_VERSION } from '../version';
@@ -788,6 +788,34 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   }
 
   /**
+   * Sends an open file (or bytes `start`…`end` of it) into the response, leaving the response open:
+   * a read error or the client going away rejects, so the caller never sends half a file then more.
+   */
+  function pipeFile(
+    fh: FileHandle,
+    res: ServerResponse,
+    range: { start: number; end: number } | null = null,
+  ): Promise<void> {
+    return new Promise<void>((done, fail) => {
+      const stream = fh.createReadStream({ ...(range ?? {}), autoClose: false });
+      const gone = (): void => {
+        stream.destroy();
+        fail(new Error('the client closed the connection'));
+      };
+      res.once('close', gone);
+      stream.once('error', (e) => {
+        res.off('close', gone);
+        fail(e);
+      });
+      stream.once('end', () => {
+        res.off('close', gone);
+        done();
+      });
+      stream.pipe(res, { end: false });
+    });
+  }
+
+  /**
    * One log file by id (`GET …/log/files`), from byte `?from=` to its end when asked: a client that
    * keeps a copy fetches only what was appended since. 404 when no file has that id any more
    * (rotated out), 416 when `from` is past its end.
@@ -811,23 +839,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       if (from > size) throw new HttpError(416, `from ${from} is past the end of log file ${id} (${size} bytes).`);
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'content-length': String(size - from) });
       if (from === size) return void res.end();
-      await new Promise<void>((done, fail) => {
-        const stream = fh.createReadStream({ start: from, end: size - 1, autoClose: false });
-        const gone = (): void => {
-          stream.destroy();
-          fail(new Error('the client closed the connection'));
-        };
-        res.once('close', gone);
-        stream.once('error', (e) => {
-          res.off('close', gone);
-          fail(e);
-        });
-        stream.once('end', () => {
-          res.off('close', gone);
-          done();
-        });
-        stream.pipe(res, { end: false });
-      });
+      await pipeFile(fh, res, { start: from, end: size - 1 });
       res.end();
     } finally {
       await fh.close();
@@ -859,23 +871,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         if (sinceMs !== null && !mayHoldSince((await fh.stat()).mtimeMs, sinceMs)) continue;
         if (res.destroyed) return; // the client is gone ('close' would not come again)
         // A read error or a client gone ends the response (the handler destroys it), never half a file then the next.
-        await new Promise<void>((done, fail) => {
-          const stream = fh.createReadStream({ autoClose: false });
-          const gone = (): void => {
-            stream.destroy();
-            fail(new Error('the client closed the connection'));
-          };
-          res.once('close', gone);
-          stream.once('error', (e) => {
-            res.off('close', gone);
-            fail(e);
-          });
-          stream.once('end', () => {
-            res.off('close', gone);
-            done();
-          });
-          stream.pipe(res, { end: false });
-        });
+        await pipeFile(fh, res);
       } finally {
         await fh.close();
       }
