@@ -109,6 +109,12 @@ export const monitorCommand: CliCommand = {
       io.out(
         `${c.bold(`${r.model}`)} on '${r.target}'${r.version ? ` (serving ${r.version})` : ''}: ${r.totalPredictions} predictions${r.since ? ` since ${r.since}${(sinceText ?? config.monitor?.since) === 'deploy' ? ' (the deployment)' : ''}, ${r.beforeSince} earlier left out` : ''}, ${r.labelled} with feedback, windows of ${r.window}${r.pending ? `, ${r.pending} waiting for the next window` : ''} — ${r.elapsedMs} ms`,
       );
+      if (r.remote)
+        io.out(
+          c.dim(
+            `log read from ${r.remote.url}: ${r.remote.bytes.toLocaleString('en-US')} bytes, ${r.remote.fetched === r.remote.bytes ? 'all fetched now' : `${r.remote.fetched.toLocaleString('en-US')} of them fetched now, the rest kept from earlier reads (.modelops/monitor-cache)`}`,
+          ),
+        );
       // Only the windows shown are built (`--json` above builds them all).
       const count = windowCount(r);
       if (count > 0) {

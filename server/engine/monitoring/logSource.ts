@@ -251,16 +251,24 @@ function explained(e: unknown, target: string, url: string, model: string): unkn
   return e;
 }
 
-/** Local targets: the server's own log directory. http targets: a fresh download of the log. */
-export async function logDirFor(
+/** Where a read of the log came from: an http target's URL, the bytes read and of them those fetched now. */
+export interface RemoteRead {
+  url: string;
+  bytes: number;
+  fetched: number;
+}
+
+/** Local targets: the server's own log directory. http targets: the copy, brought up to date. */
+export async function logSourceFor(
   options: LogSourceOptions,
   target: string,
   model: string,
   /** ISO time: a remote log sends only the files written since then (the reader filters the lines). */
   since?: string,
-): Promise<string> {
+): Promise<{ dir: string; remote: RemoteRead | null }> {
   const { registry, config } = options;
   const t = config.deploy?.targets?.[target];
-  if (!t || t.type === 'local') return defaultLogDir(registry, config, target, model);
-  return (await downloadRemoteLog({ ...options, ...(since !== undefined ? { since } : {}) }, target, model)).dir;
+  if (!t || t.type === 'local') return { dir: defaultLogDir(registry, config, target, model), remote: null };
+  const r = await downloadRemoteLog({ ...options, ...(since !== undefined ? { since } : {}) }, target, model);
+  return { dir: r.dir, remote: { url: r.url, bytes: r.bytes, fetched: r.downloaded } };
 }

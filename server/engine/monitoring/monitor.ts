@@ -34,7 +34,7 @@ import {
 import { type Calibration, CbpeScratch, checkCalibration, estimateWindow, type CalibrationCheck } from './cbpe';
 import { dleColumns, DleReference, type DleColumn, type LossModel, type LossModelReport } from './dle';
 import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
-import { logDirFor } from './logSource';
+import { logSourceFor, type RemoteRead } from './logSource';
 import { resolveSince } from './since';
 import type { TokenFor } from '../deploy/tokens';
 import { sendWebhook, webhookUrl } from './webhook';
@@ -161,6 +161,8 @@ export interface MonitorResult {
   since: string | null;
   /** Predictions left out because they were requested before `since`. */
   beforeSince: number;
+  /** An http target's log: its URL, the bytes read and of them those fetched for this read (null: a local log). */
+  remote: RemoteRead | null;
   /** Predictions after the last complete window. */
   pending: number;
   labelled: number;
@@ -717,7 +719,10 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
         )
       : sinceSpec;
   const since = sinceMs !== undefined && Number.isFinite(sinceMs) ? new Date(sinceMs).toISOString() : null;
-  const logDir = options.logDir ?? (await logDirFor(options, target, model, since ?? undefined));
+  const source = options.logDir
+    ? { dir: options.logDir, remote: null }
+    : await logSourceFor(options, target, model, since ?? undefined);
+  const logDir = source.dir;
   const task = primary.task;
   const labelOrder = primary.labels ?? [];
   const K = labelOrder.length;
@@ -944,6 +949,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     totalPredictions: total,
     since,
     beforeSince: cols.beforeSince,
+    remote: source.remote,
     pending: total - totalWindows * windowSize,
     labelled: labelledTotal,
     get windows(): MonitorWindow[] {

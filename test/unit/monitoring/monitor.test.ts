@@ -231,6 +231,15 @@ test('an http target: the log is downloaded through the management API with the 
     const r = await monitor({ registry, config: cfg, alert: false, tokenFor: () => 'remote-tok-91' });
     assert.equal(r.totalPredictions, 100);
     assert.equal(r.windows.length, 1);
+    assert.equal(r.remote?.url, remote.url);
+    assert.ok(r.remote!.bytes > 0);
+    assert.equal(r.remote!.fetched, r.remote!.bytes);
+    // Read again with nothing new on the endpoint: the same log, nothing fetched.
+    const again = await monitor({ registry, config: cfg, alert: false, tokenFor: () => 'remote-tok-91' });
+    assert.equal(again.totalPredictions, 100);
+    assert.deepEqual(again.remote, { ...r.remote, fetched: 0 });
+    // A local log has no remote source.
+    assert.equal((await monitor({ registry, config: config(hookUrl()), alert: false })).remote, null);
     await assert.rejects(monitor({ registry, config: cfg, alert: false, tokenFor: () => 'wrong' }), /answered 403/);
   } finally {
     await remote.close();
