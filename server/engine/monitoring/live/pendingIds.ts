@@ -1,7 +1,7 @@
 /**
  * The requests of one unscored live window by id, so that feedback finds their rows. Ids are kept
  * as UTF-8 bytes in one buffer and found through an open-addressing table of their hashes; each
- * part (a request's rows in this window) is three numbers in a Float64Array. Nothing is allocated
+ * part (a request's rows in this window) is six numbers in a Float64Array. Nothing is allocated
  * per request: a Map of id strings to part objects was most of the live scorer's per-request time
  * and garbage. A repeated id has one entry per part, and `take` finds them all.
  */

@@ -279,7 +279,6 @@ function unring<T extends Float64Array | Float32Array | Int32Array>(
   if (first < n) to.set(from.subarray(0, n - first), first);
 }
 
-/** Where a request's rows went: its first global row, how many, and the request's row offset of the first. */
 /** Sizes the accumulator holds now, for tests and `GET …/monitor` (none grows with traffic). */
 export interface RetainedSizes {
   bufferRows: number;
