@@ -13,7 +13,8 @@
  *    costs ≤ 10%): throughput in many short rounds (each server in turn, the order rotating every
  *    round, so the machine's swings of speed fall on all three alike; the rounds split over
  *    several sets of fresh processes, as two processes of the same code differ by a few per cent;
- *    the cost is the median of the rounds' ratios, with its middle half), the server process's CPU time per request (from
+ *    the cost is the median of the rounds' ratios, with its middle half and a 95% interval from
+ *    resampling the sets, which alone decides "met" or "not met"), the server process's CPU time per request (from
  *    /proc; with live monitoring, split into the main thread's and the other threads'), the
  *    monitor's own counters from /metrics, and the logging path alone measured in-process
  *    (figures other jobs on the machine disturb less).
@@ -49,6 +50,7 @@ import { liveConfig } from '../../server/engine/monitoring/live/window';
 import { isoTime, nestRows, predictionLine, responseText } from '../../server/engine/serving/logLine';
 import type { ModelManifest } from '../../server/engine/model/types';
 import { writeOnnxBundle } from '../../server/engine/runtime';
+import { seededRandom } from '../../server/engine/data/split';
 import { closedLoop, httpClosedLoop } from './client';
 import type { ServerRecord } from '../../server/engine/serving/types';
 
@@ -93,6 +95,31 @@ function quantile(xs: number[], q: number): number {
   const at = (s.length - 1) * q;
   const lo = Math.floor(at);
   return lo + 1 < s.length ? s[lo] + (s[lo + 1] - s[lo]) * (at - lo) : s[lo];
+}
+/**
+ * A 95% interval of the median of per-round costs, by resampling whole sets of processes (with
+ * replacement, 2,000 times, seeded): rounds of one set share their processes, so they are not
+ * independent draws, and two sets differ by more than two rounds of one set.
+ */
+function medianInterval(xs: number[], setOf: number[], sets: number): [number, number] {
+  const bySet = Array.from({ length: sets }, (_, set) => xs.filter((_, i) => setOf[i] === set));
+  const random = seededRandom(15);
+  const medians: number[] = [];
+  for (let b = 0; b < 2000; b++) {
+    const pooled: number[] = [];
+    for (let k = 0; k < sets; k++) pooled.push(...bySet[Math.floor(random() * sets)]);
+    medians.push(quantile(pooled, 0.5));
+  }
+  return [quantile(medians, 0.025), quantile(medians, 0.975)];
+}
+
+/** Whether a cost meets `target`: only when the whole interval is on one side. */
+function verdict(interval: [number, number], target: number): string {
+  const [lo, hi] = interval;
+  const range = `95% interval ${(lo * 100).toFixed(1)} to ${(hi * 100).toFixed(1)}% (sets resampled)`;
+  if (hi <= target) return `${range}: target ≤ ${target * 100}% met`;
+  if (lo > target) return `${range}: target ≤ ${target * 100}% not met`;
+  return `${range}: undecided against ≤ ${target * 100}% (more --log-sets narrow it)`;
 }
 const best = (xs: Load[]): Load => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
 const pct = (xs: Float64Array, p: number): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
@@ -634,6 +661,7 @@ async function main(): Promise<void> {
           1,
         )}` +
         `\n  median per set of processes: ${bySet(paired)}` +
+        `\n  ${verdict(medianInterval(paired, setOf, LOG_SETS), 0.1)}` +
         `\n  server CPU per request (median of rounds): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: logging adds ${((cpuOn / cpuOff - 1) * 100).toFixed(1)}%; median of the rounds' differences: main thread ${signed(median(rps.on.map((x, i) => x.mainUs - rps.off[i].mainUs)))} µs, other threads (GC helpers, file writes) ${signed(median(rps.on.map((x, i) => x.cpuUs - x.mainUs - (rps.off[i].cpuUs - rps.off[i].mainUs))))} µs` +
         `\n  the load generator (this process, on the same 2 cores): ${median(rps.off.map((x) => x.genUs)).toFixed(1)} µs of CPU per request` +
         `\n  throughput (median of rounds): on ${median(rps.on.map((x) => x.rps)).toFixed(0)} rps, off ${median(rps.off.map((x) => x.rps)).toFixed(0)} rps${list(
@@ -658,6 +686,7 @@ async function main(): Promise<void> {
           1,
         )}` +
         `\n  median per set of processes: ${bySet(pairedLive)}` +
+        `\n  ${verdict(medianInterval(pairedLive, setOf, LOG_SETS), 0.1)}` +
         `\n  cost per round vs logging only: ${spread(pairedLiveVsLog)}` +
         `\n  server CPU per request (median): ${cpuLive.toFixed(1)} µs (+${((cpuLive / cpuOff - 1) * 100).toFixed(1)}% vs off, +${((cpuLive / cpuOn - 1) * 100).toFixed(1)}% vs logging only)` +
         `\n  CPU per request vs logging only, median of the rounds' differences: main thread ${signed(median(rps.live.map((x, i) => x.mainUs - rps.on[i].mainUs)))} µs, other threads ${signed(median(rps.live.map((x, i) => x.cpuUs - x.mainUs - (rps.on[i].cpuUs - rps.on[i].mainUs))))} µs (the monitor worker is one of them; logging only: main ${mainOn.toFixed(1)} µs, others ${(cpuOn - mainOn).toFixed(1)} µs)` +
