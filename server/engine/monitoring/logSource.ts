@@ -9,7 +9,8 @@
  *    folder of hard links under `views/`, named as the server names its files, so a monitor
  *    reading one never sees a later read change it;
  *  - an older server's whole log (`GET …/log`, one JSONL stream, oldest file first) is written to
- *    `predictions.jsonl` (a download limited by `since` to its `since/` folder).
+ *    `predictions.jsonl` (a download limited by `since` to its `since/` folder); once the endpoint
+ *    lists its files, that download is removed an hour after it was last written.
  * Monitoring and retraining from traffic (training/fromTraffic.ts) both get a log directory here.
  */
 import { chmod, copyFile, link, mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
@@ -123,6 +124,7 @@ async function mirrorLog(
   const views = join(root, 'views');
   for (const d of [store, views]) await mkdir(d, { recursive: true, mode: 0o700 });
   await dropStale(views, store);
+  await dropWholeLog(root);
   const sinceMs = since !== undefined ? Date.parse(since) : null;
   // With `since`, only the files that may hold a line from then on are read (and fetched).
   const wanted = files.filter((f) => sinceMs === null || mayHoldSince(Date.parse(f.modified), sinceMs));
@@ -206,6 +208,19 @@ async function dropStale(views: string, store: string): Promise<void> {
     const p = join(store, name);
     const st = await stat(p).catch(() => null);
     if (st && now - st.mtimeMs > STALE_MS) await rm(p, { force: true });
+  }
+}
+
+/**
+ * The whole-log download of an older server (`predictions.jsonl`, `since/`), left beside the mirror
+ * once the endpoint lists its files: removed when stale, as no read uses it any more.
+ */
+async function dropWholeLog(root: string): Promise<void> {
+  const now = Date.now();
+  for (const name of [LOG_FILE, 'since']) {
+    const p = join(root, name);
+    const st = await stat(p).catch(() => null);
+    if (st && now - st.mtimeMs > STALE_MS) await rm(p, { recursive: true, force: true });
   }
 }
 

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   appendFileSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -113,6 +114,21 @@ test('a mirrored log: a second read fetches only what the endpoint appended, and
   assert.equal(third.downloaded, Buffer.byteLength(next));
   assert.deepEqual(readdirSync(third.dir).sort(), ['predictions.1.jsonl', 'predictions.jsonl']);
   assert.equal(readFileSync(join(third.dir, 'predictions.1.jsonl'), 'utf8'), remoteLogText + more);
+  // A whole-log download from before the endpoint listed its files is removed once it is an hour
+  // old (no read uses it); a recent one is left (a reader of an older version may hold it).
+  const cache = join(registry.storeDir, 'monitor-cache', 'remote', 'weather');
+  const old = Date.now() / 1000 - 2 * 3600;
+  writeFileSync(join(cache, 'predictions.jsonl'), remoteLogText);
+  mkdirSync(join(cache, 'since'));
+  writeFileSync(join(cache, 'since', 'predictions.jsonl'), remoteLogText);
+  for (const p of [join(cache, 'predictions.jsonl'), join(cache, 'since')]) utimesSync(p, old, old);
+  await downloadRemoteLog({ registry, config: loaded.config, tokenFor: rt.tokenFor() }, 'remote', 'weather');
+  assert.deepEqual(readdirSync(cache).sort(), ['files', 'views']);
+  writeFileSync(join(cache, 'predictions.jsonl'), remoteLogText);
+  await downloadRemoteLog({ registry, config: loaded.config, tokenFor: rt.tokenFor() }, 'remote', 'weather');
+  assert.deepEqual(readdirSync(cache).sort(), ['files', 'predictions.jsonl', 'views']);
+  rmSync(join(cache, 'predictions.jsonl'));
+
   // The endpoint as it was for the next tests.
   rmSync(logFile);
   writeFileSync(logFile, remoteLogText, { mode: 0o600 });
