@@ -124,7 +124,7 @@ export function versionTooltip(v: VersionRecord): string {
   lines.push('', '**Lineage**  ');
   lines.push(`Run: ${v.runId ? `\`${v.runId}\`` : '—'}  `);
   lines.push(`Parent: ${v.parentVersion ? md(v.parentVersion) : '—'}  `);
-  lines.push(`Config: \`${shortDigest(v.configDigest)}\`  `);
+  lines.push(`Config: ${v.configDigest ? `\`${shortDigest(v.configDigest)}\`` : '—'}  `);
   for (const d of v.datasets) lines.push(`Data (${d.role}): ${md(d.path)} \`${shortDigest(d.digest)}\`  `);
   if (v.gitCommit) lines.push(`Git: \`${v.gitCommit.slice(0, 10)}\`${v.gitDirty ? ' (uncommitted changes)' : ''}  `);
   lines.push(`Artifact: \`${shortDigest(v.artifactDigest)}\` · ${v.format} · ${formatBytes(v.sizeBytes)}  `);
