@@ -114,6 +114,31 @@ test('fairness: a bar per group, small groups marked and outside the difference 
   await page.context().close();
 });
 
+test('compare: a version without metrics (registered, never evaluated) draws no bar and is named with what to do', async () => {
+  const data: CompareData = {
+    versions: ['churn@1.0.0', 'churn@1.1.0'],
+    metrics: [
+      { name: 'accuracy', values: [0.91, null] },
+      { name: 'f1_macro', values: [0.8, null] },
+    ],
+  };
+  const page = await open('compare', data, 'Compare versions');
+  assert.equal(
+    await page.textContent('.mo-unmeasured'),
+    'churn@1.1.0 has no metrics yet: run ModelOps: Evaluate Version… (or modelops evaluate churn@1.1.0) to compare it.',
+  );
+  const view = (await page.evaluate(() => window.__chart.view())) as { unmeasured: string[]; bars: unknown[] };
+  assert.deepEqual(view.unmeasured, ['churn@1.1.0']);
+  assert.equal(view.bars.length, 2);
+  assert.match((await page.textContent('svg')) ?? '', /churn@1\.1\.0 \(no metrics\)/);
+  await page.context().close();
+
+  // Every version measured: no note.
+  const all = await open('compare', compareFixture(), 'Compare versions');
+  assert.equal(await all.$('.mo-unmeasured'), null);
+  await all.context().close();
+});
+
 test('compare: a "Feature importance" section side by side, and fairness per version', async () => {
   const data: CompareData = {
     ...compareFixture(),

@@ -49,6 +49,8 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     [];
   const { quality, cost } = splitMetrics(data);
   const measure = textMeasurer(colors.font);
+  /** Versions without any quality metric (registered, never evaluated): no bars, said so. */
+  const unmeasured = data.versions.filter((_, j) => !quality.some((m) => m.values[j] != null));
 
   const svg = () => {
     bars.length = 0;
@@ -105,7 +107,7 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     });
     parts.push(
       legend(
-        data.versions.map((v, j) => ({ label: v, color: color(j) })),
+        data.versions.map((v, j) => ({ label: unmeasured.includes(v) ? `${v} (no metrics)` : v, color: color(j) })),
         box.left,
         H - 40,
         box.width,
@@ -132,6 +134,11 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     const p = document.createElement('p');
     p.className = 'mo-note';
     p.textContent = 'Nothing to compare: choose versions that have metrics.';
+    root.appendChild(p);
+  } else if (unmeasured.length) {
+    const p = document.createElement('p');
+    p.className = 'mo-note mo-unmeasured';
+    p.textContent = `${unmeasured.join(', ')} ${unmeasured.length === 1 ? 'has' : 'have'} no metrics yet: run ModelOps: Evaluate Version… (or modelops evaluate ${unmeasured[0]}) to compare ${unmeasured.length === 1 ? 'it' : 'them'}.`;
     root.appendChild(p);
   }
   mountSvg(root, svg(), `Metrics of ${data.versions.join(', ')}`);
@@ -196,6 +203,7 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
     debug: () => ({
       kind: 'compare',
       versions: data.versions,
+      unmeasured,
       metrics: quality.map((m) => m.name),
       cost: cost.map((m) => m.name),
       importance: importance.map((f) => f.feature),
