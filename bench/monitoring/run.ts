@@ -25,6 +25,7 @@ import { openRegistry } from '../../server/engine/registry';
 import type { ModelOpsConfig } from '../../server/engine/config/types';
 import { monitor } from '../../server/engine/monitoring';
 import { writeOnnxBundle } from '../../server/engine/runtime';
+import { runConfig } from '../../test/unit/fixtures/config';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,22 +36,8 @@ const ROUNDS = QUICK ? 1 : arg('rounds', 3);
 const repo = resolve(__dirname, '..', '..');
 const LABELS = ['drizzle', 'fog', 'rain', 'snow', 'sun'];
 
-const config: ModelOpsConfig = {
-  version: 1,
+const config = runConfig({
   project: 'bench',
-  data: {
-    train: 'x.csv',
-    format: 'csv',
-    target: 'weather',
-    split: { train: 0.7, validation: 0.15, test: 0.15, seed: 1 },
-    missing: 'drop',
-  },
-  model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-  train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-  evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-  deploy: {
-    targets: { local: { type: 'local', port: 0, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } } },
-  },
   monitor: {
     target: 'local',
     window: 100,
@@ -58,7 +45,7 @@ const config: ModelOpsConfig = {
     drift: { method: 'psi', threshold: 0.2 },
     alerts: { notify: false },
   },
-};
+});
 
 /** The same monitoring of a regression model: an individuals chart of the MAE (DLE estimates it). */
 const regressionConfig: ModelOpsConfig = {

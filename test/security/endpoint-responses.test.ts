@@ -12,9 +12,9 @@ import { isModelOpsError } from '../../server/engine/errors';
 import { sendWebhook } from '../../server/engine/monitoring';
 import { analyzeConfig, codeActions } from '../../server/engine/config';
 import { openRegistry } from '../../server/engine/registry';
-import type { ModelOpsConfig } from '../../server/engine/config/types';
 import { BASE, prng, SAMPLE_CONFIG_PATH } from '../unit/config/helpers';
 import { makeBundle, makeRows, tempDir, writeCsv } from '../unit/serving/fixtures';
+import { runConfig } from '../unit/fixtures/config';
 import { listen } from './helpers';
 
 const JUNK: Array<string | (() => string)> = [
@@ -105,26 +105,13 @@ test('a 200 that is not an inference response fails the smoke test clearly and r
       version: '1.0.0',
       format: 'modelops-tfjs',
     });
-    const config: ModelOpsConfig = {
-      version: 1,
+    const config = runConfig({
       project: 'sec',
-      data: {
-        train: 'data/val.csv',
-        validation: 'data/val.csv',
-        format: 'csv',
-        target: 'weather',
-        split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
-        missing: 'drop',
+      data: { train: 'data/val.csv', validation: 'data/val.csv', split: { seed: 42 } },
+      targets: {
+        remote: { type: 'http', url: l.url, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } },
       },
-      model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-      train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-      evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-      deploy: {
-        targets: {
-          remote: { type: 'http', url: l.url, requireApproval: false, smokeTest: { rows: 5, tolerance: 1e-6 } },
-        },
-      },
-    };
+    });
     await assert.rejects(
       deploy({ registry, config, configDir: tmp.dir, tokenFor: () => 'tok', ref: 'weather@1.0.0', target: 'remote' }),
       (e: unknown) => {

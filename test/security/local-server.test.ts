@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { openRegistry } from '../../server/engine/registry';
 import type { Registry } from '../../server/engine/registry/types';
 import type { ModelOpsConfig } from '../../server/engine/config/types';
@@ -20,47 +20,23 @@ import {
   recordPath,
   stopLocalServer,
   verifyLocalServer,
-  type ServeCommand,
 } from '../../server/engine/deploy';
 import { startModelServer } from '../../server/engine/serving';
 import { freePort } from '../../server/engine/net';
 import { makeBundle, makeRows, tempDir, writeCsv } from '../unit/serving/fixtures';
+import { localTarget, runConfig } from '../unit/fixtures/config';
+import { serveCommand } from '../unit/fixtures/serve';
 import { leaks, listen } from './helpers';
 
-const serveCommand: ServeCommand = {
-  execPath: process.execPath,
-  args: ['--import', 'tsx', resolve('server/cli/main.ts')],
-};
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
 
 function configFor(port: number): ModelOpsConfig {
-  return {
-    version: 1,
+  return runConfig({
     project: 'sec',
-    data: {
-      train: 'data/val.csv',
-      validation: 'data/val.csv',
-      format: 'csv',
-      target: 'weather',
-      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
-      missing: 'drop',
-    },
-    model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-    train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-    evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: {
-      targets: {
-        local: {
-          type: 'local',
-          host: '127.0.0.1',
-          port,
-          requireApproval: false,
-          smokeTest: { rows: 5, tolerance: 1e-6 },
-        },
-      },
-    },
-  };
+    data: { train: 'data/val.csv', validation: 'data/val.csv', split: { seed: 42 } },
+    targets: { local: localTarget({ port }) },
+  });
 }
 
 function writeRecord(record: unknown): void {

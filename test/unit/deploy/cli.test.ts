@@ -7,8 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openRegistry } from '../../../server/engine/registry';
-import { readServerRecord, stopLocalServer } from '../../../server/engine/deploy';
+import { readServerRecord } from '../../../server/engine/deploy';
 import { makeBundle, makeRows, inferBody, tempDir, writeCsv } from '../serving/fixtures';
+import { stopServer } from '../fixtures/serve';
 
 const TOKEN = 'cli-token-0c4e8a2b91';
 /** tsx by absolute URL: the CLI runs in the workspace, away from node_modules. */
@@ -87,9 +88,7 @@ before(async () => {
 });
 
 after(async () => {
-  const store = join(tmp.dir, '.modelops');
-  await stopLocalServer(store, 'local', TOKEN);
-  for (let i = 0; i < 40 && readServerRecord(store, 'local'); i++) await new Promise((r) => setTimeout(r, 50));
+  await stopServer(join(tmp.dir, '.modelops'), TOKEN);
   tmp.cleanup();
 });
 

@@ -3,30 +3,20 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
 import type { ModelOpsConfig } from '../../../server/engine/config/types';
-import {
-  deploy,
-  rollback,
-  listEndpoints,
-  readServerRecord,
-  stopLocalServer,
-  type StepEvent,
-  type ServeCommand,
-} from '../../../server/engine/deploy';
+import { deploy, rollback, listEndpoints, readServerRecord, type StepEvent } from '../../../server/engine/deploy';
 import { loadModelBundle } from '../../../server/engine/model/bundle';
 import { startModelServer } from '../../../server/engine/serving';
 import { isModelOpsError } from '../../../server/engine/errors';
 import { makeBundle, makeRows, inferBody, tempDir, writeCsv } from '../serving/fixtures';
+import { localTarget, runConfig } from '../fixtures/config';
+import { serveCommand, stopServer } from '../fixtures/serve';
 
 const TOKEN = 'tok-deploy-5b9d0c7a1e';
 const REMOTE_TOKEN = 'tok-remote-77aa31f0';
-const serveCommand: ServeCommand = {
-  execPath: process.execPath,
-  args: ['--import', 'tsx', resolve('server/cli/main.ts')],
-};
 
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
@@ -34,38 +24,19 @@ let config: ModelOpsConfig;
 const errors: string[] = [];
 
 function makeConfig(): ModelOpsConfig {
-  return {
-    version: 1,
+  return runConfig({
     project: 'test',
-    data: {
-      train: 'data/val.csv',
-      validation: 'data/val.csv',
-      format: 'csv',
-      target: 'weather',
-      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
-      missing: 'drop',
-    },
-    model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-    train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-    evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: {
-      targets: {
-        local: {
-          type: 'local',
-          host: '127.0.0.1',
-          port: 0,
-          requireApproval: false,
-          smokeTest: { rows: 20, tolerance: 1e-6 },
-        },
-        remote: {
-          type: 'http',
-          url: 'http://127.0.0.1:1',
-          requireApproval: true,
-          smokeTest: { rows: 10, tolerance: 1e-6 },
-        },
+    data: { train: 'data/val.csv', validation: 'data/val.csv', split: { seed: 42 } },
+    targets: {
+      local: localTarget({ rows: 20 }),
+      remote: {
+        type: 'http',
+        url: 'http://127.0.0.1:1',
+        requireApproval: true,
+        smokeTest: { rows: 10, tolerance: 1e-6 },
       },
     },
-  };
+  });
 }
 
 const access = () => ({
@@ -97,10 +68,7 @@ before(async () => {
 });
 
 after(async () => {
-  await stopLocalServer(registry.storeDir, 'local', TOKEN);
-  // Give the child a moment to flush and remove its record.
-  for (let i = 0; i < 40 && readServerRecord(registry.storeDir, 'local'); i++)
-    await new Promise((r) => setTimeout(r, 50));
+  await stopServer(registry.storeDir, TOKEN);
   registry.close();
   tmp.cleanup();
 });

@@ -11,25 +11,16 @@ import { join, resolve } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
 import type { ModelOpsConfig } from '../../../server/engine/config/types';
-import {
-  deploy,
-  rollback,
-  readServerRecord,
-  stopLocalServer,
-  type ServeCommand,
-  type StepEvent,
-} from '../../../server/engine/deploy';
+import { deploy, rollback, readServerRecord, type StepEvent } from '../../../server/engine/deploy';
 import { labelledTraffic, monitor } from '../../../server/engine/monitoring';
 import { writeOnnxBundle } from '../../../server/engine/runtime';
 import { tempDir } from '../serving/fixtures';
+import { localTarget, runConfig } from '../fixtures/config';
+import { serveCommand, stopServer } from '../fixtures/serve';
 
 const FIX = join(__dirname, '..', '..', 'fixtures', 'onnx');
 const SAMPLE = resolve(__dirname, '..', '..', '..', 'examples', 'sample', 'data', 'seattle-weather.csv');
 const TOKEN = 'tok-onnx-deploy-2c9e71';
-const serveCommand: ServeCommand = {
-  execPath: process.execPath,
-  args: ['--import', 'tsx', resolve('server/cli/main.ts')],
-};
 const FOUR = ['precipitation', 'temp_max', 'temp_min', 'wind'];
 
 let tmp: ReturnType<typeof tempDir>;
@@ -39,31 +30,10 @@ let config: ModelOpsConfig;
 let rows: Array<Record<string, string | number>>;
 
 function makeConfig(): ModelOpsConfig {
-  return {
-    version: 1,
+  return runConfig({
     project: 'onnx',
-    data: {
-      train: 'val.csv',
-      validation: 'val.csv',
-      format: 'csv',
-      target: 'weather',
-      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
-      missing: 'drop',
-    },
-    model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-    train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-    evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: {
-      targets: {
-        local: {
-          type: 'local',
-          host: '127.0.0.1',
-          port: 0,
-          requireApproval: false,
-          smokeTest: { rows: 25, tolerance: 1e-5 },
-        },
-      },
-    },
+    data: { train: 'val.csv', validation: 'val.csv', split: { seed: 42 } },
+    targets: { local: localTarget({ rows: 25, tolerance: 1e-5 }) },
     monitor: {
       target: 'local',
       window: 80,
@@ -72,7 +42,7 @@ function makeConfig(): ModelOpsConfig {
       drift: { method: 'psi', threshold: 1 },
       alerts: { notify: true },
     },
-  };
+  });
 }
 
 const access = () => ({ registry, config, tokenFor: () => TOKEN, serveCommand, configDir: tmp.dir });
@@ -106,9 +76,7 @@ before(async () => {
 });
 
 after(async () => {
-  await stopLocalServer(registry.storeDir, 'local', TOKEN);
-  for (let i = 0; i < 40 && readServerRecord(registry.storeDir, 'local'); i++)
-    await new Promise((r) => setTimeout(r, 50));
+  await stopServer(registry.storeDir, TOKEN);
   registry.close();
   tmp.cleanup();
 });

@@ -6,25 +6,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
 import type { ModelOpsConfig } from '../../../server/engine/config/types';
-import {
-  deploy,
-  localToken,
-  readServerRecord,
-  stopLocalServer,
-  type ServeCommand,
-} from '../../../server/engine/deploy';
+import { deploy, localToken, readServerRecord } from '../../../server/engine/deploy';
 import { followMonitor, type FollowedEvent } from '../../../server/engine/monitoring/live/client';
 import { runPolicy, type PolicyOutcome } from '../../../server/engine/monitoring/policy';
 import { makeBundle, makeRows, inferBody, tempDir, writeCsv } from './fixtures';
+import { localTarget, runConfig } from '../fixtures/config';
+import { serveCommand, stopServer } from '../fixtures/serve';
 
-const serveCommand: ServeCommand = {
-  execPath: process.execPath,
-  args: ['--import', 'tsx', resolve('server/cli/main.ts')],
-};
 let tmp: ReturnType<typeof tempDir>;
 let registry: Registry;
 let config: ModelOpsConfig;
@@ -48,41 +40,18 @@ before(async () => {
     await makeBundle(dir, seed);
     await registry.registerVersion({ model: 'weather', source: dir, version: v, format: 'modelops-tfjs' });
   }
-  config = {
-    version: 1,
+  config = runConfig({
     project: 'test',
-    data: {
-      train: 'data/val.csv',
-      validation: 'data/val.csv',
-      format: 'csv',
-      target: 'weather',
-      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 42 },
-      missing: 'drop',
-    },
-    model: { name: 'weather', task: 'classification', framework: 'tfjs' },
-    train: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 1, classWeights: 'none' },
-    evaluate: { metrics: ['accuracy'], gates: {}, parsedGates: {} },
-    deploy: {
-      targets: {
-        local: {
-          type: 'local',
-          host: '127.0.0.1',
-          port: 0,
-          requireApproval: false,
-          smokeTest: { rows: 10, tolerance: 1e-6 },
-        },
-      },
-    },
-  } as ModelOpsConfig;
+    data: { train: 'data/val.csv', validation: 'data/val.csv', split: { seed: 42 } },
+    targets: { local: localTarget({ rows: 10 }) },
+  });
   token = localToken(registry.storeDir, 'local');
   await deploy({ ...access(), ref: 'weather@1.0.0', target: 'local' });
   await deploy({ ...access(), ref: 'weather@1.1.0', target: 'local' });
 });
 
 after(async () => {
-  await stopLocalServer(registry.storeDir, 'local', token);
-  for (let i = 0; i < 40 && readServerRecord(registry.storeDir, 'local'); i++)
-    await new Promise((r) => setTimeout(r, 50));
+  await stopServer(registry.storeDir, token);
   registry.close();
   tmp.cleanup();
 });

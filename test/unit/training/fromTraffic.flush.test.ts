@@ -4,29 +4,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../../../server/engine/config';
 import { freePort } from '../../../server/engine/net';
 import type { LoadedConfig } from '../../../server/engine/config/types';
-import {
-  ensureLocalServer,
-  localToken,
-  stopLocalServer,
-  targetStoreDir,
-  type ServeCommand,
-} from '../../../server/engine/deploy';
+import { ensureLocalServer, localToken, stopLocalServer, targetStoreDir } from '../../../server/engine/deploy';
 import { ModelServerClient } from '../../../server/engine/deploy/client';
 import type { Registry } from '../../../server/engine/registry/types';
 import { logFiles } from '../../../server/engine/serving';
 import { buildTrafficDataset, flushLocalServerLog } from '../../../server/engine/training/fromTraffic';
 import { inferBody, makeRows } from '../serving/fixtures';
+import { serveCommand } from '../fixtures/serve';
 import { tempWorkspace } from '../registry/helpers';
 import { configText, productionWorkspace, truthOf } from './trafficFixture';
-
-const serveCommand: ServeCommand = {
-  execPath: process.execPath,
-  args: ['--import', 'tsx', resolve('server/cli/main.ts')],
-};
 
 let ws: ReturnType<typeof tempWorkspace>;
 let registry: Registry;
