@@ -5,7 +5,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deploy, training } from '../../server/protocol';
 import type { StepEvent } from '../../server/protocol/deploy';
-import { readServerRecord, stopLocalServer } from '../../server/engine/deploy';
+import { readServerRecord } from '../../server/engine/deploy';
+import { stopServer } from '../unit/fixtures/serve';
 import { REPO, startSidecar } from './client';
 import { freePort } from '../../server/engine/net';
 
@@ -93,8 +94,7 @@ test('deploy with named steps, endpoints with health, monitor, and trust', async
       readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
     for (const f of walk(store)) assert.ok(!readFileSync(f).includes(TOKEN), `${f} holds the token`);
   } finally {
-    await stopLocalServer(store, 'local', TOKEN);
-    for (let i = 0; i < 40 && readServerRecord(store, 'local'); i++) await new Promise((r) => setTimeout(r, 50));
+    await stopServer(store, TOKEN);
     await c.close();
   }
 });
