@@ -17,7 +17,7 @@ import { chmod, copyFile, link, mkdir, open, readdir, rename, rm, stat, truncate
 import { join } from 'node:path';
 import type { ModelOpsConfig } from '../config/types';
 import { ModelOpsError } from '../errors';
-import { connectTarget } from '../deploy/deploy';
+import { connectTarget, targetConfig } from '../deploy/deploy';
 import { targetStoreDir } from '../deploy/localServer';
 import type { ModelServerClient } from '../deploy/client';
 import { LOG_FILE, mayHoldSince, type LogFileInfo } from '../serving/predictionLog';
@@ -35,8 +35,9 @@ export interface LogSourceOptions {
 
 /** The log directory of a model on a local target. */
 export function defaultLogDir(registry: Registry, config: ModelOpsConfig, target: string, model: string): string {
-  const t = config.deploy?.targets?.[target];
-  if (t && t.type !== 'local') {
+  // A target the config does not name has no log here: said, not read as an empty local log.
+  const t = targetConfig(config, target);
+  if (t.type !== 'local') {
     throw new ModelOpsError(
       'monitor-remote',
       `Target '${target}' is an http endpoint; its prediction log is on the endpoint, not in this workspace.`,
@@ -282,8 +283,8 @@ export async function logSourceFor(
   since?: string,
 ): Promise<{ dir: string; remote: RemoteRead | null }> {
   const { registry, config } = options;
-  const t = config.deploy?.targets?.[target];
-  if (!t || t.type === 'local') return { dir: defaultLogDir(registry, config, target, model), remote: null };
+  if (targetConfig(config, target).type === 'local')
+    return { dir: defaultLogDir(registry, config, target, model), remote: null };
   const r = await downloadRemoteLog({ ...options, ...(since !== undefined ? { since } : {}) }, target, model);
   return { dir: r.dir, remote: { url: r.url, bytes: r.bytes, fetched: r.downloaded } };
 }

@@ -22,6 +22,7 @@ import { downloadRemoteLog } from '../monitoring/logSource';
 import { ModelServerClient } from '../deploy/client';
 import { checkedRecord, localUrl, readLocalToken, verifyLocalServer } from '../deploy/localServer';
 import type { TokenFor } from '../deploy/tokens';
+import { targetConfig } from '../deploy/deploy';
 import type { Digest, Registry } from '../registry/types';
 import { trainWithConfig, type TrainOptions } from './trainer';
 import type { TrainResult } from './types';
@@ -347,8 +348,7 @@ async function trafficLog(
   const { registry, loaded, target } = options;
   const none = { url: null, bytes: null, fetched: null, note: null };
   if (options.logDir !== undefined) return { logDir: options.logDir, source: { kind: 'dir', ...none, flushed: false } };
-  const t = loaded.config.deploy?.targets?.[target];
-  if (!t || t.type === 'local') {
+  if (targetConfig(loaded.config, target).type === 'local') {
     const flushed = await flushLocalServerLog(registry, loaded.config, target, options.tokenFor);
     return { logDir: undefined, source: { kind: 'local', ...none, flushed } };
   }

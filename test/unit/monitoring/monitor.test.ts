@@ -11,6 +11,7 @@ import type { ModelManifest, NumericProfile } from '../../../server/engine/model
 import { startModelServer, type RunningModelServer } from '../../../server/engine/serving';
 import { targetStoreDir } from '../../../server/engine/deploy';
 import { monitor, sendWebhook } from '../../../server/engine/monitoring';
+import { ModelOpsError } from '../../../server/engine/errors';
 import { psiNumeric, ks2samp, defaultThreshold } from '../../../server/engine/drift';
 import { makeBundle, makeRows, inferBody, tempDir, LABELS } from '../serving/fixtures';
 import { serverFeedback, serverPrediction } from './logLines';
@@ -251,6 +252,16 @@ test('no windows yet: a note instead of a chart', async () => {
   assert.equal(r.windows.length, 0);
   assert.equal(r.chart, null);
   assert.match(r.chartNote!, /no complete window/);
+});
+
+test('a target modelops.yaml does not name is refused, naming the configured ones (not read as an empty log)', async () => {
+  await assert.rejects(
+    monitor({ registry, config: config(hookUrl()), target: 'nowhere', alert: false }),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'unknown-target' &&
+      /Target 'nowhere' is not in deploy\.targets of modelops\.yaml \(configured: local\)/.test(e.message),
+  );
 });
 
 test('1,000,000 logged predictions: windows, SPC and drift well under the budget', async () => {

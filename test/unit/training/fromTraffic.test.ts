@@ -148,6 +148,11 @@ test('too few labelled rows: a refusal that says how many, over which period, an
     buildTrafficDataset({ registry: ws.registry, loaded, target: 'local', from: 0, to: 2, minRows: 1 }),
     /Only 2 rows to retrain on .*data\.split needs at least 3/,
   );
+  // A target modelops.yaml does not name: refused as such, not counted as an empty log.
+  await assert.rejects(
+    buildTrafficDataset({ registry: ws.registry, loaded, target: 'nowhere' }),
+    (e: unknown) => e instanceof ModelOpsError && e.code === 'unknown-target',
+  );
   assert.equal(trafficFiles().length, before);
 });
 
