@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'alias-not-found',
   'approval-by-author',
   'approval-required',
+  'approval-unused',
   'approval-void',
   'artifact-corrupt',
   'artifact-missing',

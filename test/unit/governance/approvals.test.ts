@@ -207,6 +207,13 @@ test('modelops approve / approvals list: targets from the config, bad input refu
     });
     assert.equal(alias.code, 0, alias.err);
     assert.match(alias.text, /for alias 'production' by Bob Reviewer/);
+    // A name nothing asks an approval for (a typo, an unprotected alias): refused, with a guess.
+    const typo = await runCli(approveCommand, ws.root, ['weather@1.0.0', '--for', 'prodction'], {
+      MODELOPS_ACTOR: BOB,
+    });
+    assert.equal(typo.code, 1);
+    assert.match(typo.err, /'prodction' is neither a protected alias .* nor a target .* Did you mean 'production'\?/);
+    assert.match(typo.err, /Approve for one of: alias 'production', target 'prod'/);
     const list = await runCli(approvalsCommand, ws.root, ['list', '--json']);
     assert.deepEqual(
       JSON.parse(list.text).map(
