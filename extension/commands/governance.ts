@@ -9,7 +9,7 @@ import { governance } from '../../server/protocol';
 import type { VersionStatus } from '../../server/protocol/governance';
 import { explainData, fairnessData } from '../../server/report/governanceData';
 import type { VersionRecord } from '../../server/engine/registry/types';
-import { findConfigUri } from '../configFiles';
+import { findConfig, findConfigUri } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
 import { historyMarkdown } from '../text/governance';
@@ -49,11 +49,15 @@ async function pickProtected(ctx: Ctx, v: VersionRecord, title: string, preset?:
   const s = await ctx.request(governance.versionStatus, { model: v.model });
   const names = protectedNames(s);
   if (!names.length) {
-    return vscode.window.showInputBox({
-      title,
-      prompt:
-        'No alias or target is protected in modelops.yaml (registry.protectedAliases, deploy.targets.<name>.requireApproval); name one anyway.',
-    });
+    // An approval nothing asks for protects nothing (the CLI refuses one: approval-unused).
+    const open = 'Open modelops.yaml';
+    const choice = await vscode.window.showInformationMessage(
+      `ModelOps: nothing in modelops.yaml needs an approval, so ${ref(v)} has nothing to be approved for. Protect an alias (registry.protectedAliases) or a target (deploy.targets.<name>.requireApproval: true) first.`,
+      open,
+    );
+    const uri = choice === open ? await findConfig() : undefined;
+    if (uri) await vscode.window.showTextDocument(uri);
+    return undefined;
   }
   if (names.length === 1) return names[0].name;
   const picked = await vscode.window.showQuickPick(
