@@ -61,7 +61,7 @@ export const serveCommand: CliCommand = {
     const storeDir = resolve(io.cwd, values.store ?? join('.modelops', 'serving', 'default'));
     const server = await startModelServer({
       host: values.host ?? '127.0.0.1',
-      port: intFlag(values.port, '--port') ?? 8765,
+      port: intFlag(values.port, '--port', 0, 65535) ?? 8765,
       storeDir,
       token,
       maxBatchSize: intFlag(values['max-batch'], '--max-batch', 1) ?? 64,

@@ -30,14 +30,14 @@ export function need<T>(value: T | undefined, what: string, usage: string): T {
 }
 
 /** A whole-number flag ≥ min, or undefined when absent. */
-export function intFlag(v: string | undefined, flag: string, min = 0): number | undefined {
+export function intFlag(v: string | undefined, flag: string, min = 0, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < min)
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
     throw new ModelOpsError(
       'cli-usage',
-      `${flag} must be a whole number ≥ ${min}, not '${v}'.`,
-      `e.g. ${flag} ${Math.max(min, 20)}`,
+      `${flag} must be a whole number ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}, not '${v}'.`,
+      `e.g. ${flag} ${Math.min(max, Math.max(min, 20))}`,
     );
   return n;
 }

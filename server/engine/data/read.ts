@@ -199,7 +199,7 @@ export async function readDataset(path: string, options: ReadOptions = {}): Prom
     throw dataError(
       'data-not-found',
       `Data file ${name} does not exist.`,
-      'Check the path in modelops.yaml (it is relative to the config file).',
+      'Check the path: in modelops.yaml it is relative to the config file, on the command line to the current folder.',
     );
   }
   if (size === 0)

@@ -6,7 +6,8 @@ import type { CliCommand, CliIO } from '../../../server/cli/command';
 import { dataCommand } from '../../../server/cli/commands/data';
 import { gcCommand } from '../../../server/cli/commands/gc';
 import { openRegistry } from '../../../server/engine/registry';
-import { describeError } from '../../../server/engine/errors';
+import { describeError, ModelOpsError } from '../../../server/engine/errors';
+import { intFlag } from '../../../server/cli/shared/args';
 import { tempWorkspace } from '../registry/helpers';
 
 async function run(cwd: string, argv: string[], cmd: CliCommand = dataCommand) {
@@ -151,6 +152,18 @@ test('modelops data add, list, show, checkout (by digest prefix and by model@ver
     assert.deepEqual(report.freed, []);
     assert.match(report.kept[0].reasons.join('; '), /version weather@1\.0\.0; alias weather@production/);
     assert.match((await run(ws.root, ['--keep-days', 'soon'], gcCommand)).err, /--keep-days must be a whole number/);
+    // A file named on the command line is looked for from the current folder, and the hint says so.
+    assert.match(
+      (await run(ws.root, ['add', 'data/nope.csv'])).err,
+      /Data file .*nope\.csv does not exist\. — .*on the command line to the current folder/,
+    );
+    // A whole-number flag with a range says the range (serve --port 99999 gave Node's own message).
+    assert.throws(
+      () => intFlag('99999', '--port', 0, 65535),
+      (e: unknown) =>
+        e instanceof ModelOpsError && e.message === "--port must be a whole number from 0 to 65535, not '99999'.",
+    );
+    assert.equal(intFlag('8765', '--port', 0, 65535), 8765);
     const text = await run(ws.root, [], gcCommand);
     assert.match(text.text, /no data version to free/);
     assert.match(text.text, /kept 1 data version/);
