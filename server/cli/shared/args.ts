@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CliIO } from '../command';
 import { ModelOpsError } from '../../engine/errors';
+import { didYouMean } from '../../engine/config/text';
 
 export type CliOptions = NonNullable<ParseArgsConfig['options']>;
 
@@ -16,7 +17,18 @@ export function parseCli<O extends CliOptions>(argv: string[], options: O, usage
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new ModelOpsError('cli-usage', e instanceof Error ? e.message : String(e), `Usage:\n${usage}`);
+    const text = e instanceof Error ? e.message : String(e);
+    // Node's own text for an unknown option goes on about positionals after '--': say what is wrong.
+    const unknown = /^Unknown option '([^']+)'/.exec(text);
+    if (unknown) {
+      const guess = didYouMean(unknown[1].replace(/^-+/, ''), Object.keys(options));
+      throw new ModelOpsError(
+        'cli-usage',
+        `Unknown option '${unknown[1]}'.${guess ? ` Did you mean '--${guess}'?` : ''}`,
+        `Usage:\n${usage}`,
+      );
+    }
+    throw new ModelOpsError('cli-usage', text, `Usage:\n${usage}`);
   }
 }
 

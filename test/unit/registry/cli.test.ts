@@ -126,7 +126,11 @@ test('modelops versions: register, list, show, promote, rollback, compare, archi
     assert.equal(bad.code, 1);
     assert.match(bad.err, /Missing --alias/);
     assert.equal((await run(ws.root, ['frobnicate'])).code, 2);
-    assert.match((await run(ws.root, ['list', 'weather', '--bogus'])).err, /Unknown option '--bogus'/);
+    assert.match((await run(ws.root, ['list', 'weather', '--bogus'])).err, /Unknown option '--bogus'\. — Usage/);
+    // A near miss gets a guess, and not Node's note about positionals after '--'.
+    const near = (await run(ws.root, ['list', 'weather', '--jsn'])).err;
+    assert.match(near, /Unknown option '--jsn'\. Did you mean '--json'\?/);
+    assert.doesNotMatch(near, /positional/);
   } finally {
     ws.cleanup();
   }
