@@ -26,6 +26,7 @@ import {
   type ServeCommand,
 } from './localServer';
 import { comparePredictions, smokeRows } from './smoke';
+import { runnableBundle } from '../evaluation/evaluate';
 
 export const DEPLOY_STEPS = ['package', 'load', 'ready', 'smoke test', 'switch', 'record'] as const;
 export type DeployStepName = (typeof DEPLOY_STEPS)[number] | 'rollback';
@@ -279,7 +280,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   let switched = false;
   try {
     begin('package');
-    const bundleDir = await registry.artifactPath(ref);
+    // A format no runtime here runs (a PyTorch file, say) is refused as such, not as a broken bundle.
+    const bundleDir = await runnableBundle(registry, ref, version, 'deployed');
     local = await (options.loader ?? defaultLoader)(bundleDir);
     const source = {
       ...(t.type === 'local' ? { path: bundleDir } : { files: await bundleFiles(bundleDir) }),

@@ -185,17 +185,31 @@ export function trainingFairness(input: {
   });
 }
 
+/** What a version's bundle is needed for, said in the refusal when no runtime here runs it. */
+export type BundleUse = 'evaluated' | 'explained' | 'deployed';
+
+const ELSEWHERE: Record<BundleUse, string> = {
+  evaluated: 'or evaluate it with the tool that produced it and record the metrics',
+  explained: 'or explain it with the tool that produced it',
+  deployed: 'or serve it with the tool that produced it',
+};
+
 /**
  * The bundle directory of a version a runtime can load (TF.js or ONNX bundle), or an error
  * that says why not: a bare file or a format no runtime runs.
  */
-export async function runnableBundle(registry: Registry, ref: string, version: VersionRecord): Promise<string> {
+export async function runnableBundle(
+  registry: Registry,
+  ref: string,
+  version: VersionRecord,
+  use: BundleUse = 'evaluated',
+): Promise<string> {
   const path = await registry.artifactPath(ref);
   const notRunnable = (why: string) =>
     new ModelOpsError(
       'not-evaluable',
-      `${ref} cannot be evaluated here: ${why}.`,
-      'Register it as an ONNX file (torch.onnx.export, skl2onnx, tf2onnx) or train it with ModelOps; or evaluate it with the tool that produced it and record the metrics.',
+      `${ref} cannot be ${use} here: ${why}.`,
+      `Register it as an ONNX file (torch.onnx.export, skl2onnx, tf2onnx) or train it with ModelOps; ${ELSEWHERE[use]}.`,
     );
   let isDir = false;
   try {

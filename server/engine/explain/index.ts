@@ -105,7 +105,7 @@ export async function explainVersion(options: ExplainVersionOptions): Promise<Ex
   const { config, path: configPath } = await loadConfig(options.configPath);
   const version = registry.getVersion(options.ref);
   const ref = `${version.model}@${version.version}`;
-  const rt = await loadRuntime(await runnableBundle(registry, ref, version));
+  const rt = await loadRuntime(await runnableBundle(registry, ref, version, 'explained'));
   try {
     const model = explainRuntime(rt);
     const target = rt.target ?? config.data.target;

@@ -17,6 +17,9 @@ import type { CliIO } from '../../../server/cli/command';
 import { versionsCommand } from '../../../server/cli/commands/versions';
 import { loadRuntime } from '../../../server/engine/runtime';
 import { readOnnxGraph } from '../../../server/engine/runtime/onnxGraph';
+import { explainVersion } from '../../../server/engine/explain';
+import { deploy } from '../../../server/engine/deploy';
+import { loadConfig } from '../../../server/engine/config';
 import { addModel, FLOAT, floatInit, valueInfo } from '../runtime/onnxBytes';
 import { tempWorkspace, type TempWorkspace } from '../registry/helpers';
 
@@ -352,6 +355,25 @@ test(
     // Its configured gates are recorded as not evaluated: never a pass, promotion needs a reason.
     assert.equal(gateState(r.version.gates), 'not-evaluated');
     assert.ok(r.notEvaluated?.includes('torch.onnx.export('));
+    // Explaining or deploying it is refused as a format nothing here runs (deploy at its package
+    // step, before any server), not as a damaged bundle.
+    const ref = `${r.version.model}@${r.version.version}`;
+    await assert.rejects(
+      explainVersion({ registry: reg, ref, configPath }),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        e.code === 'not-evaluable' &&
+        e.message ===
+          `${ref} cannot be explained here: it is a 'torch' artifact, which no model runtime (TensorFlow.js, ONNX Runtime) here runs.`,
+    );
+    const { config } = await loadConfig(configPath);
+    await assert.rejects(
+      deploy({ registry: reg, config, target: 'local', ref, tokenFor: () => null }),
+      (e: unknown) =>
+        e instanceof ModelOpsError &&
+        /failed at step 'package': .* cannot be deployed here: it is a 'torch' artifact/.test(e.message) &&
+        /serve it with the tool that produced it/.test(e.hint ?? ''),
+    );
   }),
 );
 
