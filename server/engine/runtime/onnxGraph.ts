@@ -108,7 +108,7 @@ export function readOnnxGraph(bytes: Uint8Array, file: string): OnnxGraphInfo {
     throw new ModelOpsError(
       'onnx-too-large',
       `${file} is ${(bytes.byteLength / 2 ** 20).toFixed(0)} MB; ONNX models larger than ${MAX_ONNX_BYTES / 2 ** 20} MB are not loaded.`,
-      'Make the model smaller (quantise it before export, e.g. onnxruntime.quantization.quantize_dynamic to uint8) and register that file; weights stored as ONNX external data are not loaded either (docs/models.md, Limits).',
+      'Make the model smaller (e.g. quantise the exported file to uint8 with onnxruntime.quantization.quantize_dynamic) and register that file; weights stored as ONNX external data are not loaded either (docs/models.md, Limits).',
     );
   }
   try {

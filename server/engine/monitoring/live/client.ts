@@ -129,7 +129,7 @@ export async function* followMonitor(options: FollowOptions): AsyncGenerator<Fol
       throw new ModelOpsError(
         'monitor-stream',
         `The monitor stream of '${model}' at ${url} was lost: ${reason}`,
-        `Check that the model server at ${url} is running (the editor's Endpoints view, or GET ${url}/v2/health/ready).`,
+        `Check that the model server at ${options.url} is running (the editor's Endpoints view, or GET ${options.url.replace(/\/$/, '')}/v2/health/ready).`,
       );
     yield { id: null, model, event: 'disconnected', data: { reason, retryMs: wait } };
     try {
