@@ -108,6 +108,12 @@ test('explain, fairness, approvals, history and the card through the sidecar', a
       c.request(governance.approve, { ref: 'weather@9.9.9', for: 'production' }),
       (e: Error) => codeOf(e) === 'version-not-found',
     );
+    // A name nothing asks an approval for: refused as `modelops approve` refuses it, with a guess.
+    await assert.rejects(
+      c.request(governance.approve, { ref, for: 'prodction' }),
+      (e: Error) =>
+        codeOf(e) === 'approval-unused' && /neither a protected alias .* Did you mean 'production'\?/.test(e.message),
+    );
     // Another person approves (as the CLI would); the sidecar then lets the alias move.
     const reviewer = openRegistry(c.workspace, { actor: 'Bob <bob@example.com>' });
     try {

@@ -1,11 +1,9 @@
 /** `modelops approve <model@version> --for <alias|target>` and `modelops approvals list`. */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import type { CliCommand } from '../command';
 import { paint, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
-import { didYouMean } from '../../engine/config/text';
+import { approvalScope } from '../../engine/governance';
 import { openRegistry } from '../../engine/registry';
 
 import { findWorkspaceRoot, parseCli } from '../shared/args';
@@ -42,27 +40,15 @@ export const approveCommand: CliCommand = {
       throw new ModelOpsError('cli-usage', 'Missing the version reference or --for.', `Usage:\n${USAGE}`);
     const root = findWorkspaceRoot(io.cwd, values.root);
     const configPath = values.config ? join(io.cwd, values.config) : join(root, 'modelops.yaml');
-    const { target, protectedAliases, targets } = approvalNames(configPath, name);
-    if (!target && !protectedAliases.includes(name)) {
-      // An approval for a name nothing checks would protect nothing (a typo of 'production', say).
-      const known = [...protectedAliases.map((a) => `alias '${a}'`), ...targets.map((t) => `target '${t}'`)];
-      const guess = didYouMean(name, [...protectedAliases, ...targets]);
-      throw new ModelOpsError(
-        'approval-unused',
-        `'${name}' is neither a protected alias (registry.protectedAliases) nor a target (deploy.targets) in ${configPath}, so an approval for it would never be asked for.${guess ? ` Did you mean '${guess}'?` : ''}`,
-        known.length
-          ? `Approve for one of: ${known.join(', ')}; or add '${name}' to registry.protectedAliases first.`
-          : `Add '${name}' to registry.protectedAliases (or deploy.targets with requireApproval: true) first.`,
-      );
-    }
+    const { scope, separationOfDuties } = approvalScope(configPath, name);
     const reg = openRegistry(root, { configPath, actor: io.env.MODELOPS_ACTOR || undefined });
     const c = paint(io.isTTY);
     try {
       const a = reg.approve(ref, {
-        scope: target ? 'target' : 'alias',
+        scope,
         name,
         comment: values.comment,
-        separationOfDuties: target?.separationOfDuties === true,
+        separationOfDuties,
       });
       if (values.json) io.out(JSON.stringify(a, null, 2));
       else
@@ -75,45 +61,6 @@ export const approveCommand: CliCommand = {
     }
   },
 };
-
-/**
- * A name among deploy.targets is a target; anything else is an alias, which must be one of
- * registry.protectedAliases. Only those two blocks are read, so an approval does not wait for an
- * unrelated problem in the config to be fixed.
- */
-function approvalNames(
-  configPath: string,
-  name: string,
-): { target: { separationOfDuties?: unknown } | undefined; protectedAliases: string[]; targets: string[] } {
-  let text: string;
-  try {
-    text = readFileSync(configPath, 'utf8');
-  } catch {
-    return { target: undefined, protectedAliases: [], targets: [] };
-  }
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (e) {
-    throw new ModelOpsError(
-      'config-invalid',
-      `${configPath} is not valid YAML, so whether '${name}' is a target cannot be told (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`,
-      'Fix the YAML (modelops validate shows where) and approve again.',
-    );
-  }
-  const d = doc as { deploy?: { targets?: unknown }; registry?: { protectedAliases?: unknown } } | null;
-  const aliases = d?.registry?.protectedAliases;
-  const protectedAliases = Array.isArray(aliases) ? aliases.filter((a): a is string => typeof a === 'string') : [];
-  const all = d?.deploy?.targets;
-  const targets = all && typeof all === 'object' && !Array.isArray(all) ? Object.keys(all) : [];
-  if (!targets.includes(name)) return { target: undefined, protectedAliases, targets };
-  const t = (all as Record<string, unknown>)[name];
-  return {
-    target: t && typeof t === 'object' ? (t as { separationOfDuties?: unknown }) : {},
-    protectedAliases,
-    targets,
-  };
-}
 
 export const approvalsCommand: CliCommand = {
   name: 'approvals',

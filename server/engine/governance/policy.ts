@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ModelOpsError } from '../errors';
+import { didYouMean } from '../config/text';
 
 export interface AliasPolicy {
   /** Aliases that can be set only with an approval for that alias. */
@@ -54,4 +55,60 @@ export function aliasPolicyOf(doc: unknown): AliasPolicy {
     ? r.protectedAliases.filter((a): a is string => typeof a === 'string' && a.trim() !== '').map((a) => a.trim())
     : [];
   return { protectedAliases: [...new Set(list)].sort(), separationOfDuties: r.separationOfDuties === true };
+}
+
+/** What an approval may be for: the protected aliases and the targets, as modelops.yaml names them. */
+export interface ApprovalPolicy extends AliasPolicy {
+  /** Every target of deploy.targets, with whether a deploy there needs an approval. */
+  targets: Map<string, { requireApproval: boolean; separationOfDuties: boolean }>;
+}
+
+/**
+ * The approval policy of a config file, read leniently (only registry: and deploy.targets, so an
+ * unrelated config error does not stop an approval); none when the file does not exist.
+ */
+export function readApprovalPolicy(configPath: string): ApprovalPolicy {
+  const aliases = readAliasPolicy(configPath);
+  const targets = new Map<string, { requireApproval: boolean; separationOfDuties: boolean }>();
+  let doc: unknown = null;
+  try {
+    doc = parse(readFileSync(configPath, 'utf8'));
+  } catch {
+    // Missing: no targets. Unreadable or not YAML: readAliasPolicy has refused already.
+  }
+  const all = (doc as { deploy?: { targets?: unknown } } | null)?.deploy?.targets;
+  if (all && typeof all === 'object' && !Array.isArray(all))
+    for (const [name, t] of Object.entries(all as Record<string, unknown>)) {
+      const o = t && typeof t === 'object' ? (t as Record<string, unknown>) : {};
+      targets.set(name, {
+        requireApproval: o.requireApproval === true,
+        separationOfDuties: o.separationOfDuties === true,
+      });
+    }
+  return { ...aliases, targets };
+}
+
+/**
+ * What an approval for `name` is: for a target (with its separationOfDuties) or for a protected
+ * alias. Any other name is refused, since nothing would ever ask for that approval (a typo of
+ * 'production', say): the CLI and the editor get the same answer.
+ */
+export function approvalScope(
+  configPath: string,
+  name: string,
+): { scope: 'target' | 'alias'; separationOfDuties: boolean } {
+  const policy = readApprovalPolicy(configPath);
+  const target = policy.targets.get(name);
+  if (target) return { scope: 'target', separationOfDuties: target.separationOfDuties };
+  if (policy.protectedAliases.includes(name)) return { scope: 'alias', separationOfDuties: false };
+  const targets = [...policy.targets.keys()];
+  const known = [...policy.protectedAliases.map((a) => `alias '${a}'`), ...targets.map((t) => `target '${t}'`)];
+  const guess = didYouMean(name, [...policy.protectedAliases, ...targets]);
+  throw new ModelOpsError(
+    'approval-unused',
+    `'${name}' is neither a protected alias (registry.protectedAliases) nor a target (deploy.targets) in ${configPath}, so an approval for it would never be asked for.${guess ? ` Did you mean '${guess}'?` : ''}`,
+    known.length
+      ? `Approve for one of: ${known.join(', ')}; or add '${name}' to registry.protectedAliases first.`
+      : `Add '${name}' to registry.protectedAliases (or deploy.targets with requireApproval: true) first.`,
+  );
 }

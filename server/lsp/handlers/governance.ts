@@ -1,44 +1,16 @@
 /** Governance requests on the sidecar: explain (progress, cancellation, trust), approvals, history, model cards. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import type { ServerContext } from '../context';
 import { governance as rpc } from '../../protocol';
 import type { ExplainSummary, FairnessSummary, ProtectedTarget } from '../../protocol/governance';
 import type { GateReport } from '../../engine/registry/types';
 import type { FairnessReport } from '../../engine/evaluation/fairness';
 import { FAIRNESS_METRICS } from '../../engine/config/types';
-import { ModelOpsError } from '../../engine/errors';
 import { loadConfig } from '../../engine/config';
 import { explainVersion, readStoredImportance } from '../../engine/explain';
 import { readStoredFairness } from '../../engine/evaluation/evaluate';
-import { buildModelCard, readAliasPolicy, renderCardMarkdown } from '../../engine/governance';
-
-/**
- * The targets of deploy.targets with requireApproval, read leniently (only that block, as
- * `modelops approve` does), so an unrelated config error does not stop an approval.
- */
-function configuredTargets(path: string): Map<string, { requireApproval: boolean; separationOfDuties: boolean }> {
-  const out = new Map<string, { requireApproval: boolean; separationOfDuties: boolean }>();
-  if (!existsSync(path)) return out;
-  let doc: unknown;
-  try {
-    doc = parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ModelOpsError(
-      'config-invalid',
-      `${path} is not valid YAML, so which targets need an approval cannot be told (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`,
-      'Fix the YAML (ModelOps: Validate shows where) and try again.',
-    );
-  }
-  const targets = (doc as { deploy?: { targets?: unknown } } | null)?.deploy?.targets;
-  if (!targets || typeof targets !== 'object') return out;
-  for (const [name, t] of Object.entries(targets as Record<string, unknown>)) {
-    const o = t && typeof t === 'object' ? (t as Record<string, unknown>) : {};
-    out.set(name, { requireApproval: o.requireApproval === true, separationOfDuties: o.separationOfDuties === true });
-  }
-  return out;
-}
+import { approvalScope, buildModelCard, readApprovalPolicy, renderCardMarkdown } from '../../engine/governance';
 
 export function registerGovernance(ctx: ServerContext): void {
   ctx.handle(rpc.explain, async (params, token): Promise<ExplainSummary> => {
@@ -87,19 +59,14 @@ export function registerGovernance(ctx: ServerContext): void {
   ctx.handle(rpc.storedFairness, (p) => readStoredFairness(ctx.readRegistry(), p.ref));
 
   ctx.handle(rpc.approve, (p) => {
-    const target = configuredTargets(ctx.configPath()).get(p.for);
-    return ctx.registry().approve(p.ref, {
-      scope: target ? 'target' : 'alias',
-      name: p.for,
-      comment: p.comment ?? null,
-      separationOfDuties: target?.separationOfDuties === true,
-    });
+    const { scope, separationOfDuties } = approvalScope(ctx.configPath(), p.for);
+    return ctx.registry().approve(p.ref, { scope, name: p.for, comment: p.comment ?? null, separationOfDuties });
   });
 
   ctx.handle(rpc.versionStatus, async (p) => {
     const path = ctx.configPath();
-    const policy = readAliasPolicy(path);
-    const protectedTargets: ProtectedTarget[] = [...configuredTargets(path)]
+    const policy = readApprovalPolicy(path);
+    const protectedTargets: ProtectedTarget[] = [...policy.targets]
       .filter(([, t]) => t.requireApproval)
       .map(([name, t]) => ({ name, separationOfDuties: t.separationOfDuties }));
     const reg = ctx.readRegistry();
