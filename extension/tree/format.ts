@@ -143,8 +143,8 @@ export interface GovernanceView {
 
 /**
  * Approval and fairness of a version for the tree: per protected alias or target, approved (by
- * whom) or pending; and the worst fairness gap with its gate state. Failing or unevaluated gates
- * keep their icon: they must be fixed before an approval matters.
+ * whom) or pending; and the worst fairness gap with its gate state. Failing, unevaluated or
+ * overridden gates keep their icon: they must be fixed (or stay visibly overridden) whatever the approval.
  */
 export function governanceView(v: VersionRecord, s: VersionStatus | undefined): GovernanceView {
   const lines: string[] = [];
@@ -182,7 +182,9 @@ export function governanceView(v: VersionRecord, s: VersionStatus | undefined): 
     }
   }
   const state = gateState(v.gates);
-  const gatesCallFirst = state === 'failed' || state === 'not-evaluated';
+  // An approval does not turn overridden gates into a green mark: the override's warning stays
+  // (the description says "approved" in words).
+  const gatesCallFirst = state === 'failed' || state === 'not-evaluated' || state === 'overridden';
   const icon =
     gatesCallFirst || approval === 'none'
       ? null

@@ -4,6 +4,8 @@ import type { VersionRecord } from '../../../server/engine/registry/types';
 import {
   ago,
   firstConfigError,
+  gateIcon,
+  governanceView,
   keyMetric,
   modelNameIn,
   shortRunId,
@@ -62,6 +64,45 @@ test('tree: contextValue carries the flags the menus test', () => {
     'version:aliased:deployed:archived:gates-failed',
   );
   assert.equal(versionContext(version({ gates: { ...failed, override: { reason: 'ok', at: 'x' } } })), 'version');
+});
+
+test('tree: an approval shows as the icon only over passed gates, never over overridden or failed ones', () => {
+  const status = {
+    protectedAliases: ['production'],
+    separationOfDuties: false,
+    protectedTargets: [],
+    approvals: [
+      {
+        id: 1,
+        model: 'weather',
+        version: '1.2.0',
+        artifactDigest: 'sha256:' + 'ab'.repeat(32),
+        scope: 'alias' as const,
+        name: 'production',
+        approver: 'Bob',
+        comment: null,
+        at: '2026-01-01T00:00:00.000Z',
+        valid: true,
+      },
+    ],
+    actor: 'Alice',
+    fairness: {},
+  };
+  const gates = (passed: boolean, override: { reason: string; at: string } | null) => ({
+    passed,
+    results: [],
+    evaluatedAt: 'x',
+    override,
+  });
+  const passed = governanceView(version({ gates: gates(true, null) }), status);
+  assert.equal(passed.approval, 'approved');
+  assert.deepEqual(passed.icon, { id: 'verified-filled', color: 'testing.iconPassed' });
+  const overridden = version({ gates: gates(false, { reason: 'known drift', at: 'x' }) });
+  const view = governanceView(overridden, status);
+  assert.equal(view.approval, 'approved');
+  assert.equal(view.icon, null, 'the gate icon (a warning) stays');
+  assert.equal(gateIcon(overridden).id, 'warning');
+  assert.equal(governanceView(version({ gates: gates(false, null) }), status).icon, null);
 });
 
 test('tree: the tooltip shows lineage and escapes markdown', () => {
