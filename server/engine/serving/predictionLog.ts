@@ -124,6 +124,7 @@ export function mayHoldSince(mtimeMs: number, sinceMs: number): boolean {
 
 /** Bytes of a log file's start read to name it: its first line, or this much of a longer one. */
 const ID_BYTES = 64 * 1024;
+const FIRST_READ = 4096;
 
 /** A log file as `GET …/log/files` lists it: named by its first line, which rotation does not change. */
 export interface LogFileInfo {
@@ -140,10 +141,16 @@ export interface LogFileInfo {
  * file can ask for the rest of it by id. Null for an empty file.
  */
 export async function logFileId(fh: FileHandle): Promise<string | null> {
-  const head = Buffer.alloc(ID_BYTES);
-  const { bytesRead } = await fh.read(head, 0, ID_BYTES, 0);
+  // A log line is a few hundred bytes: a small read names most files; a longer first line is read on.
+  let head = Buffer.allocUnsafe(FIRST_READ);
+  let { bytesRead } = await fh.read(head, 0, FIRST_READ, 0);
   if (bytesRead === 0) return null;
-  const nl = head.subarray(0, bytesRead).indexOf(10);
+  let nl = head.subarray(0, bytesRead).indexOf(10);
+  if (nl < 0 && bytesRead === FIRST_READ) {
+    head = Buffer.allocUnsafe(ID_BYTES);
+    ({ bytesRead } = await fh.read(head, 0, ID_BYTES, 0));
+    nl = head.subarray(0, bytesRead).indexOf(10);
+  }
   const first = head.subarray(0, nl < 0 ? bytesRead : nl + 1);
   return createHash('sha256').update(first).digest('hex').slice(0, 32);
 }

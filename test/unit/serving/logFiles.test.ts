@@ -116,3 +116,30 @@ test('the client lists the files and appends what a file grew by', async () => {
   assert.equal(await client.downloadLogFile('weather', '0'.repeat(32), 0, file), null);
   assert.equal(await client.downloadLogFile('weather', idOf(older), 999_999, file), null);
 });
+
+test('a first line longer than the first read is named by all of it (up to 64 KB), as a short one', async () => {
+  const { logFileId } = await import('../../../server/engine/serving/predictionLog');
+  const { open } = await import('node:fs/promises');
+  const long = JSON.stringify({ type: 'prediction', id: 'x'.repeat(10_000) }) + '\n' + line('c2');
+  const noNewline = 'y'.repeat(70_000);
+  for (const [name, text, id] of [
+    ['long.jsonl', long, idOf(long)],
+    ['short.jsonl', current, idOf(current)],
+    [
+      'unended.jsonl',
+      noNewline,
+      createHash('sha256')
+        .update(noNewline.slice(0, 64 * 1024))
+        .digest('hex')
+        .slice(0, 32),
+    ],
+  ]) {
+    writeFileSync(join(tmp.dir, name), text);
+    const fh = await open(join(tmp.dir, name), 'r');
+    try {
+      assert.equal(await logFileId(fh), id, name);
+    } finally {
+      await fh.close();
+    }
+  }
+});
