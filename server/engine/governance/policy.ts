@@ -1,9 +1,10 @@
 /**
- * Which aliases need an approval, read from `registry:` in modelops.yaml. The registry reads
- * it itself on every protected write, so the CLI, the sidecar and any other caller get the same
- * refusal. Only the two governance keys are read (not the whole config), so an unrelated error
- * elsewhere in the file does not block promotion; a file that is not YAML at all does, because a
- * protection that cannot be read must not silently lapse.
+ * Which aliases and targets need an approval, read from `registry:` and `deploy.targets` in
+ * modelops.yaml. The registry reads the alias policy itself on every protected write, and an
+ * approval's scope is decided here, so the CLI, the sidecar and any other caller get the same
+ * answer. Only those keys are read (not the whole config), so an unrelated error elsewhere in the
+ * file does not block promotion; a file that is not YAML at all does, because a protection that
+ * cannot be read must not silently lapse.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -21,21 +22,28 @@ export const NO_POLICY: AliasPolicy = { protectedAliases: [], separationOfDuties
 
 /** The alias policy of a config file; NO_POLICY when the file does not exist. */
 export function readAliasPolicy(configPath: string): AliasPolicy {
+  return aliasPolicyOf(readPolicyDocument(configPath));
+}
+
+/**
+ * The parsed config (null when the file does not exist). A file that cannot be read or is not
+ * YAML is refused: a protection that cannot be read must not silently lapse.
+ */
+function readPolicyDocument(configPath: string): unknown {
   let text: string;
   try {
     text = readFileSync(configPath, 'utf8');
   } catch (e) {
     const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
-    if (code === 'ENOENT' || code === 'ENOTDIR') return NO_POLICY;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw new ModelOpsError(
       'policy-unreadable',
       `Cannot read ${configPath} to learn which aliases are protected (${code || String(e)}).`,
       'Fix the file permissions; protected aliases cannot be moved while their protection cannot be read.',
     );
   }
-  let doc: unknown;
   try {
-    doc = parse(text);
+    return parse(text);
   } catch (e) {
     throw new ModelOpsError(
       'policy-unreadable',
@@ -43,7 +51,6 @@ export function readAliasPolicy(configPath: string): AliasPolicy {
       'Fix the YAML (modelops validate shows where); protected aliases cannot be moved until then.',
     );
   }
-  return aliasPolicyOf(doc);
 }
 
 /** The alias policy of a parsed config document (lenient: wrong types read as "not set"; diagnostics report them). */
@@ -68,14 +75,8 @@ export interface ApprovalPolicy extends AliasPolicy {
  * unrelated config error does not stop an approval); none when the file does not exist.
  */
 export function readApprovalPolicy(configPath: string): ApprovalPolicy {
-  const aliases = readAliasPolicy(configPath);
+  const doc = readPolicyDocument(configPath);
   const targets = new Map<string, { requireApproval: boolean; separationOfDuties: boolean }>();
-  let doc: unknown = null;
-  try {
-    doc = parse(readFileSync(configPath, 'utf8'));
-  } catch {
-    // Missing: no targets. Unreadable or not YAML: readAliasPolicy has refused already.
-  }
   const all = (doc as { deploy?: { targets?: unknown } } | null)?.deploy?.targets;
   if (all && typeof all === 'object' && !Array.isArray(all))
     for (const [name, t] of Object.entries(all as Record<string, unknown>)) {
@@ -85,7 +86,7 @@ export function readApprovalPolicy(configPath: string): ApprovalPolicy {
         separationOfDuties: o.separationOfDuties === true,
       });
     }
-  return { ...aliases, targets };
+  return { ...aliasPolicyOf(doc), targets };
 }
 
 /**
