@@ -264,7 +264,7 @@ async function follow(io: CliIO, registry: Registry, config: ModelOpsConfig, fla
   );
   if (!flags.json)
     io.out(
-      `following ${c.bold(model)} on '${target}' (${client.url}): windows of ${wanted.window}, ${wanted.metric} chart, ${wanted.drift.method} drift — Ctrl+C to stop`,
+      `following ${c.bold(model)} on '${target}' (${client.url}): windows of ${wanted.window}, ${wanted.metric} chart, ${wanted.drift.method} drift${wanted.drift.features ? ` (alerts for ${wanted.drift.features.join(', ')}: monitor.drift.features)` : ''} — Ctrl+C to stop`,
     );
   let alerts = 0;
   try {
@@ -318,8 +318,13 @@ export function windowLine(w: LiveWindow): string {
   const tests = new Set(Object.keys(w.drift).map((f) => w.driftTests[f] ?? w.driftMethod));
   // One test for every feature is said once; otherwise each feature names its own.
   const shared = tests.size === 1 ? [...tests][0] : null;
+  // Drifted by its test and threshold, among the features watched (monitor.drift.features): said in words.
+  const drifted = new Set(w.drifted);
   const drift = Object.entries(w.drift)
-    .map(([f, v]) => `${f} ${shared ? '' : `${w.driftTests[f] ?? w.driftMethod} `}${fmt(v)}`)
+    .map(
+      ([f, v]) =>
+        `${f} ${shared ? '' : `${w.driftTests[f] ?? w.driftMethod} `}${fmt(v)}${drifted.has(f) ? ' drifted' : ''}`,
+    )
     .join(', ');
   const limits = (ch: NonNullable<LiveWindow['chart']>) =>
     ` [${fmt(ch.lcl)}, ${fmt(ch.ucl)}]${ch.violations.length ? ` rule ${ch.violations.map((v) => v.rule).join(',')}` : ''}`;

@@ -47,4 +47,7 @@ test('modelops monitor --follow prints the test each feature got, not auto, and 
   // One test for every feature is named once.
   const ks = windowLine({ ...base, drift: { temp_max: 0.12, wind: 0.3 }, driftTests: { temp_max: 'ks', wind: 'ks' } });
   assert.match(ks, /drift \(ks\) temp_max 0\.1200, wind 0\.3000;/);
+  // A feature that drifted (by its test, among the watched ones) says so.
+  const drifted = windowLine({ ...base, drifted: ['season', 'predictions'] });
+  assert.match(drifted, /drift temp_max ks 0\.1200, season chisquare 3\.5000 drifted;/);
 });
