@@ -15,7 +15,7 @@ import { ModelOpsError } from '../../engine/errors';
 import { followMonitor } from '../../engine/monitoring/live/client';
 import { liveConfigFromMonitor, type LiveWindow } from '../../engine/monitoring/live/window';
 import { runPolicy } from '../../engine/monitoring/policy';
-import { lastWindowsOf, windowCount } from '../../engine/monitoring/monitor';
+import { lastWindowsOf, windowCount, type EstimatedPerformance } from '../../engine/monitoring/monitor';
 import { parseSince } from '../../engine/monitoring/since';
 
 const USAGE = `modelops monitor [--target <name>] [--model <model>] [--since deploy|7d|ISO time] [--last N] [--log-dir DIR] [--no-alerts] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
@@ -120,6 +120,19 @@ export const monitorCommand: CliCommand = {
       if (count > 0) {
         const shown = lastWindowsOf(r, 20);
         const features = Object.keys(shown[shown.length - 1].drift);
+        const classifier = config.model.task === 'classification';
+        // The estimate made before labels (CBPE, DLE) beside the realised metric, window by window.
+        const est = r.estimated;
+        const estimateOf = (w: (typeof shown)[number]): number | null | undefined =>
+          !est
+            ? undefined
+            : est.method === 'cbpe'
+              ? est.metric === 'f1'
+                ? w.estimatedF1
+                : w.estimatedAccuracy
+              : est.metric === 'mae'
+                ? w.estimatedMae
+                : w.estimatedRmse;
         io.out('');
         io.out(
           table(
@@ -129,7 +142,8 @@ export const monitorCommand: CliCommand = {
               'version',
               'n',
               'labelled',
-              'accuracy',
+              classifier ? 'accuracy' : 'mae',
+              ...(est ? [`est. ${est.method === 'cbpe' && est.metric !== 'f1' ? 'accuracy' : est.metric}`] : []),
               'top prediction',
               `pred ${r.drift?.method ?? 'drift'}`,
               ...features,
@@ -142,7 +156,8 @@ export const monitorCommand: CliCommand = {
                 w.version,
                 w.count,
                 w.labelled,
-                formatNumber(w.accuracy ?? w.mae),
+                formatNumber(classifier ? w.accuracy : w.mae),
+                ...(est ? [formatNumber(estimateOf(w) ?? null)] : []),
                 top ? `${top[0]} (${Math.round((top[1] / w.count) * 100)}%)` : formatNumber(w.meanPrediction),
                 formatNumber(w.predictionDrift),
                 ...features.map((f) => formatNumber(w.drift[f])),
@@ -160,6 +175,7 @@ export const monitorCommand: CliCommand = {
           `control chart (${ch.chart}) of ${ch.metric}: centre ${formatNumber(ch.centre)}, UCL ${formatNumber(p.ucl)}, LCL ${formatNumber(p.lcl)} (L = ${ch.sigma}), ${ch.violations.length} rule violation(s)`,
         );
       } else if (r.chartNote) io.out(`control chart: ${r.chartNote}`);
+      if (r.estimated) io.out(estimateLine(r.estimated));
       if (r.drift) {
         const drifted = r.drift.features.filter((f) => f.drifted).map((f) => f.name);
         io.out(
@@ -188,6 +204,32 @@ interface FollowFlags {
 }
 
 const fmt = (v: number | null): string => (v === null ? '—' : formatNumber(v));
+
+/** The estimate made before labels: its chart, and the calibration (CBPE) or loss model (DLE) behind it. */
+export function estimateLine(e: EstimatedPerformance): string {
+  const what = `estimated ${e.metric} (${e.method.toUpperCase()}, before labels)`;
+  let chart: string;
+  if (e.chart) {
+    const p = pointLimits(e.chart, e.chart.values.length - 1);
+    chart = `centre ${fmt(e.chart.centre)}, UCL ${fmt(p.ucl)}, LCL ${fmt(p.lcl)}, ${e.chart.violations.length} rule violation(s)`;
+  } else chart = `no chart${e.chartNote ? ` (${e.chartNote})` : ''}`;
+  let basis: string;
+  if (e.method === 'cbpe') {
+    const k = e.calibration;
+    basis =
+      k.method === 'isotonic'
+        ? `probabilities recalibrated (isotonic) on ${k.rows} labelled rows of the ${e.referenceWindows} reference windows: ECE ${fmt(k.ece)} → ${fmt(k.eceAfter)}`
+        : k.rows > 0
+          ? `probabilities used as they are: ECE ${fmt(k.ece)} on ${k.rows} labelled rows of the ${e.referenceWindows} reference windows${k.note ? ` (${k.note})` : ''}`
+          : `probabilities used as they are (${k.note ?? 'no labelled reference rows'})`;
+  } else {
+    const m = e.lossModel;
+    basis = m.note
+      ? `no loss model: ${m.note}`
+      : `loss model fitted on ${m.rows} labelled rows of the ${e.referenceWindows} reference windows`;
+  }
+  return `${what}: ${chart}; ${basis}`;
+}
 
 /** `--follow`: stream the live monitor, record alerts, run monitor.on; ends on SIGINT/SIGTERM. */
 async function follow(io: CliIO, registry: Registry, config: ModelOpsConfig, flags: FollowFlags): Promise<number> {

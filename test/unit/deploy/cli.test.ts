@@ -128,6 +128,9 @@ test('modelops deploy, monitor and rollback from the command line', async () => 
   const table = await cli(['monitor', '--no-alerts']);
   assert.equal(table.code, 0, table.err);
   assert.match(table.out, /30 predictions, 30 with feedback/);
+  // The CBPE estimate beside the realised accuracy, and the line that says what it rests on.
+  assert.match(table.out, /labelled +accuracy +est\. accuracy +top prediction/);
+  assert.match(table.out, /estimated accuracy \(CBPE, before labels\): .*; probabilities /);
 
   const rb = await cli(['rollback', '--target', 'local', '--model', 'weather']);
   assert.equal(rb.code, 0, rb.err);

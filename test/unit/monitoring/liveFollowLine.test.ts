@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { windowLine } from '../../../server/cli/commands/monitor';
+import { estimateLine, windowLine } from '../../../server/cli/commands/monitor';
 import type { LiveWindow } from '../../../server/engine/monitoring/live/window';
 
 const base: LiveWindow = {
@@ -50,4 +50,66 @@ test('modelops monitor --follow prints the test each feature got, not auto, and 
   // A feature that drifted (by its test, among the watched ones) says so.
   const drifted = windowLine({ ...base, drifted: ['season', 'predictions'] });
   assert.match(drifted, /drift temp_max ks 0\.1200, season chisquare 3\.5000 drifted;/);
+});
+
+test('modelops monitor says what an estimate rests on: the calibration of CBPE, the loss model of DLE', () => {
+  const common = { referenceWindows: 5, chart: null, chartWindows: [], chartNote: 'fewer than 2 windows' };
+  const cbpe = estimateLine({
+    ...common,
+    method: 'cbpe',
+    metric: 'accuracy',
+    calibration: {
+      rows: 500,
+      ece: 0.12,
+      noise: 0.02,
+      miscalibrated: true,
+      method: 'isotonic',
+      note: null,
+      eceAfter: 0.01,
+      bins: [],
+    },
+  });
+  assert.match(cbpe, /^estimated accuracy \(CBPE, before labels\): no chart \(fewer than 2 windows\); /);
+  assert.match(
+    cbpe,
+    /recalibrated \(isotonic\) on 500 labelled rows of the 5 reference windows: ECE 0\.1200 → 0\.0100$/,
+  );
+  const unlabelled = estimateLine({
+    ...common,
+    method: 'cbpe',
+    metric: 'f1',
+    calibration: {
+      rows: 0,
+      ece: 0,
+      noise: 0,
+      miscalibrated: false,
+      method: 'none',
+      note: 'No labelled reference row has probabilities.',
+      eceAfter: null,
+      bins: [],
+    },
+  });
+  assert.match(unlabelled, /used as they are \(No labelled reference row has probabilities\.\)$/);
+  const dle = estimateLine({
+    ...common,
+    method: 'dle',
+    metric: 'mae',
+    lossModel: {
+      loss: 'absolute',
+      rows: 0,
+      stride: 1,
+      inputs: [],
+      trees: 0,
+      depth: 0,
+      shrinkage: 0,
+      bins: 0,
+      realisedLoss: null,
+      fittedLoss: null,
+      note: 'Only 3 labelled reference rows.',
+    },
+  });
+  assert.match(
+    dle,
+    /^estimated mae \(DLE, before labels\): no chart .*; no loss model: Only 3 labelled reference rows\.$/,
+  );
 });
