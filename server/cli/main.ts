@@ -22,6 +22,14 @@ const io: CliIO = {
   env: process.env,
 };
 
+// `modelops … | head`: once the reader is gone, stop quietly with 141 (128 + SIGPIPE, as a shell
+// tool killed by it), unless a running job handles it itself (train records its run first).
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    if (stream.listenerCount('error') === 1) process.exit(141);
+  });
+
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
   return [

@@ -167,3 +167,24 @@ test('modelops train whose output pipe closes (EPIPE, as under `| head`) records
     r.ws.cleanup();
   }
 });
+
+test('any other command whose output pipe closes exits quietly with 141, with no stack trace', async () => {
+  assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build first`);
+  const ws = tempWorkspace();
+  try {
+    // The reading end is gone before the command writes its first line (`modelops … | head -0`).
+    const child = spawn(process.execPath, [CLI, 'versions', 'list'], {
+      cwd: ws.root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    child.stdout?.destroy();
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((done) => child.on('exit', (c) => done(c)));
+    assert.equal(code, 141, stderr);
+    assert.equal(stderr, '');
+  } finally {
+    ws.cleanup();
+  }
+});
