@@ -17,6 +17,7 @@ import {
   type VersionRecord,
 } from '../../engine/registry';
 import { formatBytes } from '../../engine/registry/lineage';
+import { trainData } from '../../engine/registry/versions';
 import { registerModel } from '../../engine/registry/registerModel';
 import { openForRead } from '../shared/registry';
 // chart.ts still imports it from here.
@@ -567,6 +568,20 @@ function printComparison(io: CliIO, cmp: VersionComparison, c: ReturnType<typeof
   io.out('');
   io.out(`artifact:  ${cmp.sameArtifact ? 'same' : 'different'}`);
   io.out(`signature: ${cmp.signatureChanged ? c.yellow('changed') : 'same'}`);
+  io.out(`data:      ${dataComparison(cmp, c.yellow)}`);
+}
+
+/** Whether the two versions' metrics come from the same data, said with the data when they do not. */
+export function dataComparison(cmp: VersionComparison, warn: (t: string) => string = (t) => t): string {
+  const side = (v: VersionRecord) => {
+    const d = trainData(v);
+    return `${v.version} ${d ? `${d.path} (${d.digest.replace(/^sha256:/, '').slice(0, 12)})` : 'not recorded'}`;
+  };
+  if (cmp.sameData === true) return `same (${side(cmp.a).slice(cmp.a.version.length + 1)})`;
+  const text = `${side(cmp.a)}; ${side(cmp.b)}`;
+  return cmp.sameData === false
+    ? warn(`different — ${text}: each version's metrics come from its own test split`)
+    : `not comparable — ${text}`;
 }
 
 function statusText(r: RunRecord, c: ReturnType<typeof paint>): string {

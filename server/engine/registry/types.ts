@@ -343,6 +343,11 @@ export interface VersionComparison {
   metrics: Record<string, [number | null, number | null, number | null]>;
   signatureChanged: boolean;
   sameArtifact: boolean;
+  /**
+   * Whether both were trained on the same bytes (their `train` datasets' digests), so their
+   * metrics come from the same test split; null when either has no training data recorded.
+   */
+  sameData: boolean | null;
 }
 
 /** A stored file's chunk list, as data/store/manifest.ts `DataManifest` writes it. */

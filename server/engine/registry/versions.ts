@@ -589,6 +589,7 @@ export class VersionStore implements VersionLookup {
       metrics,
       signatureChanged: canonicalJson(a.signature) !== canonicalJson(b.signature),
       sameArtifact: a.artifactDigest === b.artifactDigest,
+      sameData: trainData(a) && trainData(b) ? trainData(a)!.digest === trainData(b)!.digest : null,
     };
   }
 
@@ -1008,4 +1009,9 @@ function normaliseTags(tags: string[]): string[] {
 function withNotice(format: string): { notice?: string } {
   const notice = formatNotice((FORMATS.includes(format as ArtifactFormat) ? format : 'unknown') as ArtifactFormat);
   return notice ? { notice } : {};
+}
+
+/** The data a version was trained on (its metrics come from that data's test split), if recorded. */
+export function trainData(v: Pick<VersionRecord, 'datasets'>): DatasetRef | undefined {
+  return v.datasets.find((d) => d.role === 'train');
 }

@@ -80,12 +80,14 @@ test('compare: the title names one model once, the markdown shows both versions,
   });
   assert.equal(compareTitle({ a, b }), 'weather@1.0.0 ↔ 1.1.0 · compare');
   assert.equal(compareTitle({ a, b: { ...b, model: 'rain' } }), 'weather@1.0.0 ↔ rain@1.1.0 · compare');
+  const train = (path: string, hex: string) => [{ role: 'train' as const, path, digest: `sha256:${hex.repeat(32)}` }];
   const text = comparisonMarkdown({
-    a,
-    b,
+    a: { ...a, datasets: train('data/weather.csv', 'ab') },
+    b: { ...b, datasets: train('.modelops/traffic/t.csv', 'cd') },
     metrics: { accuracy: [0.8, 0.85, 0.05], r2: [null, 0.5, null] },
     signatureChanged: true,
     sameArtifact: false,
+    sameData: false,
   });
   assert.match(text, /^# weather@1\.0\.0 vs weather@1\.1\.0\n/);
   assert.match(text, /\| accuracy \| 0\.8000 \| 0\.8500 \| \+0\.0500 \|/);
@@ -95,6 +97,10 @@ test('compare: the title names one model once, the markdown shows both versions,
   assert.match(text, /- Aliases: 1\.0\.0 production; 1\.1\.0 —/);
   assert.match(text, /- Gates of 1\.0\.0: none recorded/);
   assert.match(text, /- Gates of 1\.1\.0: passed/);
+  assert.match(
+    text,
+    /- Data: \*\*different\*\* — 1\.0\.0 data\/weather\.csv \(abababababab\); 1\.1\.0 \.modelops\/traffic\/t\.csv \(cdcdcdcdcdcd\): each version's metrics come from its own test split/,
+  );
 });
 
 test('governance: history escapes what users wrote and says a broken trail cannot be trusted', () => {

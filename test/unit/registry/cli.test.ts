@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CliIO } from '../../../server/cli/command';
-import { runsCommand, versionsCommand } from '../../../server/cli/commands/versions';
+import { dataComparison, runsCommand, versionsCommand } from '../../../server/cli/commands/versions';
 import { openRegistry, type VersionRecord, type AliasMove } from '../../../server/engine/registry';
 import { describeError } from '../../../server/engine/errors';
 import { tempWorkspace } from './helpers';
@@ -89,6 +89,8 @@ test('modelops versions: register, list, show, promote, rollback, compare, archi
     const cmp = await run(ws.root, ['compare', 'weather@1.0.0', 'weather@2.0.0']);
     assert.match(cmp.text, /accuracy\s+0\.9300\s+—/);
     assert.match(cmp.text, /artifact:\s+different/);
+    // Registered without data: nothing says the metrics come from the same test split.
+    assert.match(cmp.text, /data:\s+not comparable — 1\.0\.0 not recorded; 2\.0\.0 not recorded/);
 
     // Gate failure: promote refuses with the reason, --force-reason overrides and is recorded.
     const reg = openRegistry(ws.root);
@@ -162,4 +164,34 @@ test('modelops runs list and show', async () => {
   } finally {
     ws.cleanup();
   }
+});
+
+test('versions compare says when two versions were trained (and tested) on different data', () => {
+  const v = (version: string, path: string, hex: string) =>
+    ({
+      version,
+      datasets: [{ role: 'train', path, digest: `sha256:${hex.repeat(32)}` }],
+    }) as unknown as VersionRecord;
+  const a = v('1.0.0', 'data/weather.csv', 'ab');
+  const same = dataComparison({
+    a,
+    b: v('1.1.0', 'data/weather.csv', 'ab'),
+    metrics: {},
+    signatureChanged: false,
+    sameArtifact: false,
+    sameData: true,
+  });
+  assert.equal(same, 'same (data/weather.csv (abababababab))');
+  const other = dataComparison({
+    a,
+    b: v('1.1.0', '.modelops/traffic/t.csv', 'cd'),
+    metrics: {},
+    signatureChanged: false,
+    sameArtifact: false,
+    sameData: false,
+  });
+  assert.equal(
+    other,
+    "different — 1.0.0 data/weather.csv (abababababab); 1.1.0 .modelops/traffic/t.csv (cdcdcdcdcdcd): each version's metrics come from its own test split",
+  );
 });
