@@ -1,4 +1,5 @@
 /** `modelops monitor --target <name> [--model m]`: windows, control chart, drift and alerts. */
+import { join, resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { formatNumber, paint, table } from '../output';
 import { openRegistry } from '../../engine/registry';
@@ -15,10 +16,17 @@ import { ModelOpsError } from '../../engine/errors';
 import { followMonitor } from '../../engine/monitoring/live/client';
 import { liveConfigFromMonitor, type LiveWindow } from '../../engine/monitoring/live/window';
 import { runPolicy } from '../../engine/monitoring/policy';
-import { lastWindowsOf, windowCount, type EstimatedPerformance } from '../../engine/monitoring/monitor';
+import {
+  lastWindowsOf,
+  windowCount,
+  type EstimatedPerformance,
+  type MonitorResult,
+} from '../../engine/monitoring/monitor';
+import { writeChartReport } from '../../report';
+import { driftData } from '../../report/chartData';
 import { parseSince } from '../../engine/monitoring/since';
 
-const USAGE = `modelops monitor [--target <name>] [--model <model>] [--since deploy|7d|ISO time] [--last N] [--log-dir DIR] [--no-alerts] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
+const USAGE = `modelops monitor [--target <name>] [--model <model>] [--since deploy|7d|ISO time] [--last N] [--log-dir DIR] [--no-alerts] [--out DIR] [--token-origin URL]… [--config modelops.yaml] [--root DIR] [--json]
 modelops monitor --follow [--target <name>] [--model <model>] [--from-start] [--json]
 
 --follow subscribes to the model server's live monitor (GET /v2/models/<m>/monitor/stream): each
@@ -33,7 +41,9 @@ profile of the deployed version. New alerts are recorded (and sent to monitor.al
 --since reads only predictions from then on — an ISO time, a duration back from now (90m, 12h,
 7d, 2w), or deploy: since the target's active deployment went out, so the chart's baseline and
 the estimators' reference are the serving version's own first windows. Default: monitor.since
-in modelops.yaml, else the whole log.
+in modelops.yaml, else the whole log. --out DIR also writes the control chart and the drift of
+the latest window as self-contained HTML pages (DIR/control-chart.html, DIR/drift.html: the
+editor's Check Drift panels).
 Exit code 3 when this run raised alerts. A webhook URL named by monitor.alerts.webhookSecret is read from
 MODELOPS_WEBHOOK_<NAME>.
 
@@ -53,6 +63,7 @@ export const monitorCommand: CliCommand = {
         since: { type: 'string' },
         'log-dir': { type: 'string' },
         'no-alerts': { type: 'boolean' },
+        out: { type: 'string' },
         config: { type: 'string' },
         root: { type: 'string' },
         json: { type: 'boolean' },
@@ -73,6 +84,8 @@ export const monitorCommand: CliCommand = {
       values.config as string | undefined,
     );
     const registry = openRegistry(root);
+    if (values.follow && values.out !== undefined)
+      throw new ModelOpsError('cli-usage', '--out writes the charts of a read of the log, not of --follow.', USAGE);
     if (values.follow) {
       try {
         return await follow(io, registry, config, {
@@ -101,8 +114,11 @@ export const monitorCommand: CliCommand = {
         tokenFor: envTokenFor(io.env, values['token-origin'] as string[] | undefined),
         env: io.env,
       });
+      // The pages first: with --json, stdout carries the result alone (the paths go to stderr).
+      const pages = values.out === undefined ? [] : writeMonitorPages(r, resolve(io.cwd, values.out as string));
       if (values.json) {
         io.out(JSON.stringify(r, null, 2));
+        for (const p of pages) io.err(`wrote ${p}`);
         return r.alerts.length > 0 ? 3 : 0;
       }
       const c = paint(io.isTTY);
@@ -187,6 +203,10 @@ export const monitorCommand: CliCommand = {
         io.out(c.red(`${r.alerts.length} new alert(s):`));
         for (const a of r.alerts) io.out(`  ${c.red('●')} [${a.rule}] ${a.message}`);
       }
+      if (pages.length > 0) {
+        io.out('');
+        for (const p of pages) io.out(`wrote ${p}`);
+      } else if (values.out !== undefined) io.out(c.dim('no chart to write yet (no complete window)'));
       if (r.badLines > 0) io.err(`monitor: skipped ${r.badLines} unreadable log line(s)`);
       return r.alerts.length > 0 ? 3 : 0;
     } finally {
@@ -204,6 +224,27 @@ interface FollowFlags {
 }
 
 const fmt = (v: number | null): string => (v === null ? '—' : formatNumber(v));
+
+/** The control chart and the latest window's drift as HTML pages in `dir` (what exists of them); their paths. */
+export function writeMonitorPages(r: MonitorResult, dir: string): string[] {
+  const pages: string[] = [];
+  const name = `${r.model} on ${r.target}`;
+  if (r.chart)
+    pages.push(
+      writeChartReport({
+        kind: 'control',
+        data: r.chart,
+        title: `${name} · control chart`,
+        out: join(dir, 'control-chart.html'),
+      }).path,
+    );
+  const drift = driftData(r);
+  if (drift)
+    pages.push(
+      writeChartReport({ kind: 'drift', data: drift, title: `${name} · drift`, out: join(dir, 'drift.html') }).path,
+    );
+  return pages;
+}
 
 /** The estimate made before labels: its chart, and the calibration (CBPE) or loss model (DLE) behind it. */
 export function estimateLine(e: EstimatedPerformance): string {

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -131,6 +131,18 @@ test('modelops deploy, monitor and rollback from the command line', async () => 
   // The CBPE estimate beside the realised accuracy, and the line that says what it rests on.
   assert.match(table.out, /labelled +accuracy +est\. accuracy +top prediction/);
   assert.match(table.out, /estimated accuracy \(CBPE, before labels\): .*; probabilities /);
+  // --out: the control chart and the drift as self-contained pages (the editor's Check Drift panels).
+  const pages = await cli(['monitor', '--no-alerts', '--out', 'charts']);
+  assert.equal(pages.code, 0, pages.err);
+  for (const page of ['control-chart.html', 'drift.html']) {
+    const html = readFileSync(join(tmp.dir, 'charts', page), 'utf8');
+    assert.match(html, /Content-Security-Policy/);
+    assert.match(html, /weather on local · (control chart|drift)/);
+    assert.match(pages.out, new RegExp(`wrote .*charts/${page}`));
+  }
+  const both = await cli(['monitor', '--follow', '--out', 'charts']);
+  assert.equal(both.code, 1);
+  assert.match(both.err, /--out writes the charts of a read of the log, not of --follow/);
 
   const rb = await cli(['rollback', '--target', 'local', '--model', 'weather']);
   assert.equal(rb.code, 0, rb.err);
