@@ -55,12 +55,19 @@ export const optimizeCommand: CliCommand = {
       USAGE,
     );
     const [verb, ref, extra] = a.positionals;
-    if (verb !== 'quantize' && verb !== 'prune')
+    if (verb !== 'quantize' && verb !== 'prune') {
+      // The version first and the method after it: say the order rather than "unknown".
+      const swapped = ref === 'quantize' || ref === 'prune';
       throw new ModelOpsError(
         'cli-usage',
-        verb ? `Unknown optimisation '${verb}'.` : 'Missing the optimisation: quantize or prune.',
+        swapped
+          ? `The optimisation comes first: modelops optimize ${ref} ${verb}${extra !== undefined ? ' …' : ''}.`
+          : verb
+            ? `Unknown optimisation '${verb}': quantize or prune.`
+            : 'Missing the optimisation: quantize or prune.',
         USAGE,
       );
+    }
     need(ref, 'the version to optimise (model@1.2.0)', USAGE);
     if (extra !== undefined) throw new ModelOpsError('cli-usage', `Unexpected argument '${extra}'.`, USAGE);
     const only = (flags: string[], what: string) => {

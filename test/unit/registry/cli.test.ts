@@ -195,3 +195,20 @@ test('versions compare says when two versions were trained (and tested) on diffe
     "different — 1.0.0 data/weather.csv (abababababab); 1.1.0 .modelops/traffic/t.csv (cdcdcdcdcdcd): each version's metrics come from its own test split",
   );
 });
+
+test('modelops optimize with the version before the method says the order, not "unknown"', async () => {
+  const { optimizeCommand } = await import('../../../server/cli/commands/optimize');
+  const { ModelOpsError } = await import('../../../server/engine/errors');
+  const io: CliIO = { cwd: process.cwd(), out: () => undefined, err: () => undefined, isTTY: false, env: {} };
+  await assert.rejects(
+    optimizeCommand.run(['weather@1.0.0', 'quantize', '--dtype', 'uint8'], io),
+    (e: unknown) =>
+      e instanceof ModelOpsError &&
+      e.code === 'cli-usage' &&
+      /The optimisation comes first: modelops optimize quantize weather@1\.0\.0\./.test(e.message),
+  );
+  await assert.rejects(
+    optimizeCommand.run(['shrink', 'weather@1.0.0'], io),
+    (e: unknown) => e instanceof ModelOpsError && /Unknown optimisation 'shrink': quantize or prune\./.test(e.message),
+  );
+});
