@@ -20,7 +20,7 @@ import { quantizeOnnxBundle } from './quantizeOnnx';
 import { registerOptimized, type OptimizeProgress, type OptimizeResult } from './register';
 
 export * from './register';
-export { measureBundle, bundleBytes, MEASUREMENT_KEYS, type Measurement } from './measure';
+export { measureBundle, measurePair, bundleBytes, MEASUREMENT_KEYS, type Measurement } from './measure';
 export {
   parseDtype,
   QUANTIZE_DTYPES,

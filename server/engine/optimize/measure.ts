@@ -1,7 +1,8 @@
 /**
  * What an optimised version is measured by, through the model runtime layer (so TF.js and ONNX
  * are measured alike): the bundle's size on disk, the time to load it, and the median (p50)
- * latency of one prediction call at batch 1 and at batch 256.
+ * latency of one prediction call at batch 1 and at batch 256. A parent and its child are measured
+ * as a pair (`measurePair`), interleaved, so neither is measured cold.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,6 +68,38 @@ export async function measureBundle(dir: string, options: MeasureOptions): Promi
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * A parent and its child measured alike: a throwaway pass of each (the first load in a process
+ * initialises the backend and compiles the code both share, which made whichever went first look
+ * several times slower), then rounds in A B B A order, so a drift of the machine's speed hits both
+ * alike; each figure is the median of its rounds.
+ */
+export async function measurePair(
+  parentDir: string,
+  childDir: string,
+  options: MeasureOptions,
+): Promise<[parent: Measurement, child: Measurement]> {
+  const per = { ...options, repeats: Math.max(5, Math.round((options.repeats ?? 30) / 2)) };
+  // Each side once untimed: the child may take code paths of its own (decoding quantised weights).
+  for (const dir of [parentDir, childDir]) await measureBundle(dir, { ...per, repeats: 5 });
+  const runs: [Measurement[], Measurement[]] = [[], []];
+  for (const side of [0, 1, 1, 0, 0, 1] as const) {
+    if (options.signal?.aborted) break;
+    runs[side].push(await measureBundle(side === 0 ? parentDir : childDir, per));
+  }
+  return [medianOf(runs[0]), medianOf(runs[1])];
+}
+
+function medianOf(ms: Measurement[]): Measurement {
+  const of = (k: keyof Measurement) => (ms.length ? median(ms.map((m) => m[k])) : Number.NaN);
+  return {
+    size_bytes: of('size_bytes'),
+    load_ms: round(of('load_ms')),
+    latency_p50_ms_b1: round(of('latency_p50_ms_b1')),
+    latency_p50_ms_b256: round(of('latency_p50_ms_b256')),
+  };
+}
 
 /** p50 of one prediction call over `n` rows: the numeric path (encode once, time predictBatch), else predict. */
 async function latency(

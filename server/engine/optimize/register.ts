@@ -22,7 +22,7 @@ import { MANIFEST_JSON } from '../model/bundle';
 import { loadRuntime } from '../runtime';
 import type { GateReport, Registry, RunRecord, VersionRecord } from '../registry/types';
 import { parseSemver } from '../registry/semver';
-import { measureBundle, MEASUREMENT_KEYS, type Measurement } from './measure';
+import { measurePair, MEASUREMENT_KEYS, type Measurement } from './measure';
 
 export type OptimizeMethod = 'quantize' | 'prune';
 
@@ -191,8 +191,7 @@ export async function registerOptimized<D>(input: RegisterChildInput<D>): Promis
     const c = await score(outDir, `${parentRef} (${method}d)`, loaded, registry.root, input.signal);
     check();
     progress(0.8, 'measuring size, load time and latency');
-    const pm = await measureBundle(parentDir, { rows: p.rows, signal: input.signal });
-    const cm = await measureBundle(outDir, { rows: p.rows, signal: input.signal });
+    const [pm, cm] = await measurePair(parentDir, outDir, { rows: p.rows, signal: input.signal });
     check();
     const gates = evaluateGates({
       gates: optimizeGates(loaded, p.task),
