@@ -818,7 +818,7 @@ export const configSchema: ObjectSchema = {
         },
         gates: {
           kind: 'object',
-          doc: 'Quality gates: metric → condition. Absolute (`">= 0.9"`) or relative to the version holding an alias (`">= production - 0.01"`, `"<= staging * 1.05"`). A relative gate passes when no version holds the alias yet.',
+          doc: 'Quality gates: metric → condition. Absolute (`">= 0.9"`) or relative to the version holding an alias (`">= production - 0.01"`, `"<= staging * 1.05"`). A relative gate compares with that version scored on the same rows as the version under test (the same test split, or the same `--data` file), as a champion/challenger evaluation does; when it cannot be scored here, with the metrics it recorded (the gate says which). It passes when no version holds the alias yet.',
           example: 'gates:\n  accuracy: ">= 0.75"\n  f1_macro: ">= production - 0.02"',
           properties: {},
           keyDoc: 'metric name',

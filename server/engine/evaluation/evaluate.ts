@@ -17,7 +17,8 @@ import { loadEvaluationData, loadTrainingData } from '../data/splits';
 import { MANIFEST_JSON } from '../model/bundle';
 import { loadRuntime, type ModelRuntime } from '../runtime';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from './metrics';
-import { evaluateGates, registryAliasResolver } from './gates';
+import { evaluateGates, registryAliasResolver, type AliasMetrics, type GateInput } from './gates';
+import { parseGate as parseGateExpression } from '../config/gate';
 import { computeFairness, flattenFairness, type FairnessReport } from './fairness';
 import type { Row } from '../data/read';
 import type { FairnessConfig, Task } from '../config/types';
@@ -85,7 +86,13 @@ export async function evaluateWithConfig(loaded: LoadedConfig, options: Evaluate
         gates = evaluateGates({
           gates: config.evaluate.gates,
           metrics,
-          resolveAlias: registryAliasResolver(registry, version.model),
+          resolveAlias: await sameRowsResolver(registry, version.model, config.evaluate.gates, {
+            ...options,
+            config,
+            configPath: loaded.path,
+            root: registry.root,
+            skip: version.version,
+          }),
         });
         updated = registry.recordGates(ref, gates);
       }
@@ -233,7 +240,58 @@ export interface ScoreOptions {
   root: string;
   /** Score on this file (relative to the working directory) instead of the config's test split. */
   dataPath?: string;
+  /** The training file the split is made from, instead of data.train (a retrain on traffic). */
+  trainOverride?: string;
   signal?: AbortSignal;
+}
+
+/**
+ * Alias-relative gates (`>= production - 0.01`) compare like with like: the version holding the
+ * alias is scored here on the same rows as the version under test (the same test split, or the
+ * same --data file), as a champion/challenger evaluation does. Its recorded metrics came from its
+ * own test data, which need not be these rows (a retrain on traffic, another data file). When it
+ * cannot be scored here (a file no runtime runs, columns these rows lack), its recorded metrics
+ * are used and the gate says why. `skip`: the version under test (an alias it holds itself is
+ * compared as recorded).
+ */
+export async function sameRowsResolver(
+  registry: Registry,
+  model: string,
+  gates: Record<string, string>,
+  options: Omit<ScoreOptions, 'ref'> & { skip?: string },
+): Promise<GateInput['resolveAlias']> {
+  const recorded = registryAliasResolver(registry, model);
+  const resolved = new Map<string, AliasMetrics | null>();
+  for (const expression of Object.values(gates)) {
+    const gate = parseGateExpression(expression);
+    if (gate?.kind !== 'relative' || !gate.alias || resolved.has(gate.alias)) continue;
+    const base = recorded(gate.alias);
+    if (!base || base.version === options.skip) {
+      resolved.set(gate.alias, base);
+      continue;
+    }
+    const ref = `${model}@${base.version}`;
+    try {
+      const rt = await loadRuntime(await runnableBundle(registry, ref, registry.getVersion(ref)));
+      try {
+        const scored = flattenMetrics((await scoreRuntime(rt, { ...options, ref })).report);
+        resolved.set(gate.alias, {
+          ...base,
+          metrics: { ...base.metrics, ...scored },
+          sameRows: new Set(Object.keys(scored)),
+        });
+      } finally {
+        rt.dispose();
+      }
+    } catch (e) {
+      if (options.signal?.aborted) throw e;
+      resolved.set(gate.alias, {
+        ...base,
+        note: `as recorded (not scored on these rows: ${describeError(e).split(' — ')[0].replace(/\.$/, '')})`,
+      });
+    }
+  }
+  return (alias) => (resolved.has(alias) ? resolved.get(alias)! : recorded(alias));
 }
 
 /**
@@ -272,7 +330,7 @@ export async function scoreRuntime(
     // The same split training made: the split is by row index of the train file with the seed, whatever the columns.
     const d = await loadTrainingData(
       { ...config.data, features, target, missing: rt.kind === 'tfjs' ? config.data.missing : policy },
-      { configDir: dirname(options.configPath), root: options.root, types },
+      { configDir: dirname(options.configPath), root: options.root, types, trainOverride: options.trainOverride },
     );
     set = d.test;
     data = config.data.test ? d.test.source : `${d.test.source} (test split)`;

@@ -67,7 +67,17 @@ export interface GateInput {
   /** The metrics of the version under test. */
   metrics: Record<string, number>;
   /** Metrics of the version holding an alias, or null when no version holds it. */
-  resolveAlias(alias: string): { version: string; metrics: Record<string, number> } | null;
+  resolveAlias(alias: string): AliasMetrics | null;
+}
+
+/** What an alias-relative gate compares with. */
+export interface AliasMetrics {
+  version: string;
+  metrics: Record<string, number>;
+  /** Metrics measured on the same rows as the version under test (the rest are as recorded). */
+  sameRows?: ReadonlySet<string>;
+  /** Why the recorded metrics are used where the same rows were wanted. */
+  note?: string;
 }
 
 /**
@@ -146,10 +156,12 @@ function checkGate(metric: string, expression: string, input: GateInput): GateRe
       `${metric}: ${alias} (${ref.version}) has no ${metric} to compare with`,
     );
   }
+  // Said when it is known: on the same rows (a fair comparison), or as recorded and why.
+  const basis = ref.sameRows?.has(metric) ? ' on the same rows' : ref.note ? `, ${ref.note}` : '';
   return compared(
     gateThreshold(gate, base) as number,
     { alias, version: ref.version },
-    ` (${alias} ${ref.version}: ${fmt(base)})`,
+    ` (${alias} ${ref.version}${basis}: ${fmt(base)})`,
   );
 }
 

@@ -30,8 +30,8 @@ import {
 import { buildProfile } from '../data/profile';
 import { loadTrainingData, type LoadedData } from '../data/splits';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
-import { evaluateGates, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
-import { storeFairness, trainingFairness } from '../evaluation/evaluate';
+import { evaluateGates, notEvaluatedReport } from '../evaluation/gates';
+import { sameRowsResolver, storeFairness, trainingFairness } from '../evaluation/evaluate';
 import { flattenFairness, type FairnessReport } from '../evaluation/fairness';
 import {
   decodeOutputs,
@@ -503,11 +503,19 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       let finalVersion = version;
       if (Object.keys(config.evaluate.gates).length > 0) {
         // Without test rows there is nothing to evaluate: the gates are "not evaluated", never passed.
+        // The version holding a gate's alias is scored on this test split too (like with like).
         gates = report
           ? evaluateGates({
               gates: config.evaluate.gates,
               metrics,
-              resolveAlias: registryAliasResolver(registry, config.model.name),
+              resolveAlias: await sameRowsResolver(registry, config.model.name, config.evaluate.gates, {
+                config,
+                configPath: loaded.path,
+                root: registry.root,
+                trainOverride: options.dataOverride,
+                signal: options.signal,
+                skip: version.version,
+              }),
             })
           : notEvaluatedReport(config.evaluate.gates, 'the test split has no rows');
         finalVersion = registry.recordGates(`${version.model}@${version.version}`, gates);
