@@ -19,8 +19,8 @@ import type { LoadedConfig } from '../config/types';
 import type { DatasetRef, GateReport, Registry, RunRecord } from '../registry/types';
 import { digestFile, recordDatasets } from '../data/digest';
 import { loadTrainingData, type LoadedData } from '../data/splits';
-import { scoreRuntime } from '../evaluation/evaluate';
-import { evaluateGates, gateLabel, notEvaluatedReport, registryAliasResolver } from '../evaluation/gates';
+import { sameRowsResolver, scoreRuntime } from '../evaluation/evaluate';
+import { evaluateGates, gateLabel, notEvaluatedReport } from '../evaluation/gates';
 import { flattenMetrics, type MetricsReport } from '../evaluation/metrics';
 import { openOnnxFile } from '../runtime/onnx';
 import type { OnnxBundleSpec } from '../runtime/types';
@@ -298,7 +298,14 @@ export async function runExternalTrainer(loaded: LoadedConfig, options: External
           ? evaluateGates({
               gates: config.evaluate.gates,
               metrics,
-              resolveAlias: registryAliasResolver(registry, config.model.name),
+              // The version holding a gate's alias is scored on the same test split (like with like).
+              resolveAlias: await sameRowsResolver(registry, config.model.name, config.evaluate.gates, {
+                config,
+                configPath: loaded.path,
+                root: registry.root,
+                signal: options.signal,
+                skip: version.version,
+              }),
             })
           : notEvaluatedReport(config.evaluate.gates, notEvaluated ?? 'no evaluation ran');
       version = registry.recordGates(ref, gates);
