@@ -8,19 +8,13 @@ import { loadConfig } from '../../../server/engine/config';
 import { evaluateVersion, sameRowsResolver } from '../../../server/engine/evaluation/evaluate';
 import { evaluateGates } from '../../../server/engine/evaluation/gates';
 import { makeRows } from '../serving/fixtures';
-import { configText, productionWorkspace, truthOf } from '../training/trafficFixture';
+import { configText, productionWorkspace, writeTrainCsv } from '../training/trafficFixture';
 
 test('production is scored on the rows of the version under test, and the gate says so', async () => {
   // weather@1.0.0 recorded accuracy 0.5, measured on data nobody has here.
   const { ws, registry } = await productionWorkspace('same-rows');
   try {
-    const rows = makeRows(120, 11).map((r) => ({ ...r, weather: truthOf(r) }));
-    ws.file(
-      'data/train.csv',
-      ['temp_max,wind,season,weather', ...rows.map((r) => `${r.temp_max},${r.wind},${r.season},${r.weather}`)].join(
-        '\n',
-      ) + '\n',
-    );
+    writeTrainCsv(ws, makeRows(120, 11));
     const configPath = ws.file('modelops.yaml', configText('">= production - 0.1"'));
     const loaded = await loadConfig(configPath);
     const options = { config: loaded.config, configPath, root: registry.root };

@@ -33,6 +33,15 @@ export async function productionWorkspace(
   return { ws, registry, bundle };
 }
 
+/** `data/train.csv` of the workspace: the rows with their learnable truth as `weather`. */
+export function writeTrainCsv(
+  ws: ReturnType<typeof tempWorkspace>,
+  rows: ReadonlyArray<{ temp_max: number; wind: number; season: string }>,
+): void {
+  const lines = rows.map((r) => `${r.temp_max},${r.wind},${r.season},${truthOf(r)}`);
+  ws.file('data/train.csv', ['temp_max,wind,season,weather', ...lines].join('\n') + '\n');
+}
+
 /** A learnable truth, so a retrain has something to find. */
 export const truthOf = (r: { temp_max: number; wind: number }): string =>
   r.temp_max > 20 ? 'sun' : r.wind > 4 ? 'rain' : 'fog';
@@ -91,13 +100,7 @@ export interface TrafficWorkspace {
  */
 export async function trafficWorkspace(prefix: string, early = 30, late = 40): Promise<TrafficWorkspace> {
   const { ws, registry, bundle } = await productionWorkspace(prefix);
-  const original = makeRows(200, 3).map((r) => ({ ...r, weather: truthOf(r) }));
-  ws.file(
-    'data/train.csv',
-    ['temp_max,wind,season,weather', ...original.map((r) => `${r.temp_max},${r.wind},${r.season},${r.weather}`)].join(
-      '\n',
-    ) + '\n',
-  );
+  writeTrainCsv(ws, makeRows(200, 3));
   const configPath = ws.file('modelops.yaml', configText());
   const server: RunningModelServer = await startModelServer({
     port: 0,
