@@ -20,7 +20,7 @@ import { evaluate, train } from './training';
 import { showCharts } from './charts';
 import { checkDrift, deploy, rollbackDeployment, setEndpointToken } from './deploy';
 import { approve, explain, openModelCard, requestApprovalCommand, showFairness, showHistory } from './governance';
-import { checkoutDataset, retrainFromTraffic } from './monitoring';
+import { acknowledgeAlerts, checkoutDataset, retrainFromTraffic } from './monitoring';
 import { prune, quantize, registerBestTrial, showStudy, tuneHyperparameters } from './optimize';
 
 export interface Views {
@@ -87,6 +87,7 @@ export function allCommands(views: Views): CommandSpec[] {
       requiresTrust: true,
       trustReason: "Retraining reads the endpoint's logged traffic and trains a model in this workspace",
     },
+    { id: 'modelops.acknowledgeAlerts', factory: acknowledgeAlerts },
     {
       id: 'modelops.checkoutDataset',
       factory: checkoutDataset,

@@ -1,6 +1,6 @@
-/** Retrain from Traffic and Checkout Dataset…; the live alerts that offer Retrain are services/alerts.ts. */
+/** Retrain from Traffic, Acknowledge Alerts and Checkout Dataset…; the live alerts that offer Retrain are services/alerts.ts. */
 import * as vscode from 'vscode';
-import { deploy, monitoring } from '../../server/protocol';
+import { deploy, monitoring, registry } from '../../server/protocol';
 import type { DatasetInfo } from '../../server/protocol/monitoring';
 import { findConfigUri } from '../configFiles';
 import { UserError } from '../ctx';
@@ -22,6 +22,52 @@ function servingArg(arg: unknown): { target: string; model?: string } | undefine
     return { target: String(arg.endpoint.target) };
   return undefined;
 }
+
+/**
+ * Acknowledge Alerts: every unacknowledged alert of an endpoint (the one clicked, or picked among
+ * those with alerts), after a look at what they are; recorded in the audit trail.
+ */
+export const acknowledgeAlerts: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const open = await ctx.request(registry.listAlerts, { unacknowledgedOnly: true, limit: 1000 });
+  let target = servingArg(arg)?.target;
+  if (!target) {
+    const targets = [...new Set(open.map((a) => a.target))];
+    if (!targets.length) {
+      void vscode.window.showInformationMessage('ModelOps: no unacknowledged alerts.');
+      return;
+    }
+    target =
+      targets.length === 1
+        ? targets[0]
+        : (
+            await vscode.window.showQuickPick(
+              targets.map((t) => ({ label: t, description: `${open.filter((a) => a.target === t).length} alerts` })),
+              { title: 'Acknowledge the alerts of which endpoint?' },
+            )
+          )?.label;
+    if (!target) return;
+  }
+  const mine = open.filter((a) => a.target === target);
+  if (!mine.length) {
+    void vscode.window.showInformationMessage(`ModelOps: '${target}' has no unacknowledged alerts.`);
+    return;
+  }
+  const rules = [...new Set(mine.map((a) => a.rule))];
+  const ok = 'Acknowledge';
+  const choice = await vscode.window.showWarningMessage(
+    `Acknowledge ${mine.length} alert${mine.length === 1 ? '' : 's'} on '${target}'?`,
+    {
+      modal: true,
+      detail: `${rules.slice(0, 6).join(', ')}${rules.length > 6 ? ` and ${rules.length - 6} more rules` : ''}. They stay in the history (modelops alerts --all); the acknowledgement is in the audit trail.`,
+    },
+    ok,
+  );
+  if (choice !== ok) return;
+  const done = await ctx.request(registry.acknowledgeAlerts, { target });
+  void vscode.window.showInformationMessage(
+    `ModelOps: acknowledged ${done.length} alert${done.length === 1 ? '' : 's'} on '${target}'.`,
+  );
+};
 
 /** Retrain from Traffic: the target's labelled predictions (+ nothing of the original data) → a data version → a gated version. */
 export const retrainFromTraffic: CommandFactory = (ctx) => async (arg?: unknown) => {

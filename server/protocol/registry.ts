@@ -86,6 +86,11 @@ export const listAlerts = request<{ target?: string; unacknowledgedOnly?: boolea
   'modelops/registry/listAlerts',
 );
 
+/** Acknowledges the alerts named, or every unacknowledged one of a target (or of all); returns those it changed. */
+export const acknowledgeAlerts = request<{ ids?: number[]; target?: string }, AlertRecord[]>(
+  'modelops/registry/acknowledgeAlerts',
+);
+
 export interface ConfigTextResult {
   /** The resolved version, "model@1.2.0". */
   ref: string;

@@ -625,6 +625,34 @@ test(
 );
 
 test(
+  "Acknowledge Alerts… names the endpoint's alerts in a modal and clears them (the CLI then lists none)",
+  { timeout: STEP_MS },
+  async () => {
+    const { page } = wb;
+    const unacknowledged = () =>
+      (
+        JSON.parse(
+          execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'alerts', '--json', '--root', wb.folder], {
+            encoding: 'utf8',
+          }),
+        ) as Array<{ target: string; rule: string }>
+      ).filter((a) => a.target === 'local');
+    assert.ok(unacknowledged().length > 0, 'the live alert above is unacknowledged');
+    await paletteThen('ModelOps: Acknowledge Alerts…', async () => {
+      const dialog = page.locator('.monaco-dialog-box', { hasText: /Acknowledge \d+ alerts? on 'local'\?/ });
+      await dialog.waitFor({ timeout: 10_000 });
+      await wb.screenshot('17b-acknowledge-alerts');
+      await dialog.locator('.monaco-button', { hasText: /^Acknowledge$/ }).click();
+    });
+    await page
+      .locator('.notification-toast', { hasText: /acknowledged \d+ alerts? on 'local'/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    assert.deepEqual(unacknowledged(), []);
+  },
+);
+
+test(
   'Tune: Tune Hyperparameters… from the palette runs a 2-trial study with progress and shows it in the study panel',
   { timeout: TRAIN_STEP_MS },
   async () => {

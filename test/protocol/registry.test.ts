@@ -201,6 +201,24 @@ test('list, register, promote, gate refusal and change notifications over JSON-R
     cli.close();
     await side.waitForChange((c) => c.kind === 'models' && side.changes.indexOf(c) >= before, 5000);
     assert.ok((await side.request(rpc.listModels, {})).some((m) => m.name === 'from-cli'));
+
+    // An alert recorded by a monitor run elsewhere is acknowledged from the editor: the counts drop.
+    const mon = openRegistry(root);
+    const recorded = mon.recordAlert({
+      target: 'local',
+      model: 'proto',
+      version: '1.0.0',
+      rule: 'we1',
+      metric: 'accuracy',
+      message: 'accuracy 0.4 beyond 3σ',
+    });
+    mon.close();
+    const acked = await side.request(rpc.acknowledgeAlerts, { target: 'local' });
+    assert.deepEqual(
+      acked.map((a) => [a.id, a.acknowledged]),
+      [[recorded.id, true]],
+    );
+    assert.deepEqual(await side.request(rpc.listAlerts, { unacknowledgedOnly: true }), []);
   } finally {
     await side.stop();
     rmSync(root, { recursive: true, force: true });

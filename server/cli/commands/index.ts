@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command';
 import { deployCommand } from './deploy';
 import { monitorCommand } from './monitor';
+import { alertsCommand } from './alerts';
 import { rollbackCommand } from './rollback';
 import { serveCommand } from './serve';
 import { storeCommand } from './store';
@@ -30,6 +31,7 @@ export const commands: CliCommand[] = [
   deployCommand,
   rollbackCommand,
   monitorCommand,
+  alertsCommand,
   trainCommand,
   evaluateCommand,
   explainCommand,

@@ -183,12 +183,55 @@ export class DeploymentStore {
   }
 
   acknowledgeAlert(id: number): void {
-    const model = this.h.write(() => {
-      const row = this.h.pluck<[number], string>(`SELECT model FROM alerts WHERE id = ?`).get(id);
-      if (!row) throw new ModelOpsError('alert-not-found', `No alert #${id}.`, 'List alerts to see their numbers.');
-      this.h.stmt<[number]>(`UPDATE alerts SET acknowledged = 1 WHERE id = ?`).run(id);
-      return row;
+    this.acknowledgeAlerts({ ids: [id] });
+  }
+
+  /**
+   * Marks alerts acknowledged: the ones named (an unknown id is refused and nothing changes), or
+   * every unacknowledged one of a target. One audit entry per target says who, which and how many.
+   * Returns the alerts that were unacknowledged before.
+   */
+  acknowledgeAlerts(query: { ids?: readonly number[]; target?: string }): AlertRecord[] {
+    const changed = this.h.write(() => {
+      let rows: AlertRow[];
+      if (query.ids) {
+        rows = [];
+        for (const id of query.ids) {
+          const row = this.h.stmt<[number], AlertRow>(`SELECT * FROM alerts WHERE id = ?`).get(id);
+          if (!row)
+            throw new ModelOpsError(
+              'alert-not-found',
+              `No alert #${id}.`,
+              'List the alerts to see their numbers: modelops alerts.',
+            );
+          if (query.target !== undefined && row.target !== query.target)
+            throw new ModelOpsError(
+              'alert-not-found',
+              `Alert #${id} is on target '${row.target}', not '${query.target}'.`,
+              'List the alerts of that target: modelops alerts --target <name>.',
+            );
+          if (!row.acknowledged) rows.push(row);
+        }
+      } else {
+        const { sql, params } = filters({ 'target = ?': query.target, 'acknowledged = 0': true });
+        rows = this.h.stmt<Array<string | number>, AlertRow>(`SELECT * FROM alerts ${sql} ORDER BY id`).all(...params);
+      }
+      const byTarget = new Map<string, AlertRow[]>();
+      for (const row of rows) {
+        this.h.stmt<[number]>(`UPDATE alerts SET acknowledged = 1 WHERE id = ?`).run(row.id);
+        byTarget.set(row.target, [...(byTarget.get(row.target) ?? []), row]);
+      }
+      for (const [target, list] of byTarget)
+        this.h.record({
+          action: 'alerts.acknowledge',
+          subject: `target ${target}`,
+          target,
+          model: new Set(list.map((r) => r.model)).size === 1 ? list[0].model : null,
+          after: { alerts: list.map((r) => r.id), count: list.length },
+        });
+      return rows;
     });
-    this.h.emit({ kind: 'alerts', model });
+    for (const model of new Set(changed.map((r) => r.model))) this.h.emit({ kind: 'alerts', model });
+    return changed.map((r) => toAlert({ ...r, acknowledged: 1 }));
   }
 }

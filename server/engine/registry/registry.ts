@@ -325,6 +325,10 @@ export class WorkspaceRegistry implements Registry {
     this.deployments.acknowledgeAlert(id);
   }
 
+  acknowledgeAlerts(query: { ids?: readonly number[]; target?: string }): AlertRecord[] {
+    return this.deployments.acknowledgeAlerts(query);
+  }
+
   // ── governance: approvals and the audit trail (approvals.ts) ────────────────
 
   approve(ref: string, input: ApproveInput): ApprovalRecord {

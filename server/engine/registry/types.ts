@@ -137,6 +137,7 @@ export type AuditAction =
   | 'deploy'
   | 'deploy.failed'
   | 'deploy.rolled-back'
+  | 'alerts.acknowledge'
   | ExternalAuditAction;
 
 /** Changes made outside the store that the sidecar or CLI report (never with a secret's value). */
@@ -439,6 +440,8 @@ export interface Registry {
   recordAlert(a: Omit<AlertRecord, 'id' | 'at' | 'acknowledged'>): AlertRecord;
   listAlerts(query?: { target?: string; unacknowledgedOnly?: boolean; limit?: number }): AlertRecord[];
   acknowledgeAlert(id: number): void;
+  /** Acknowledges the alerts named, or every unacknowledged one of a target (or of all); returns those it changed. */
+  acknowledgeAlerts(query: { ids?: readonly number[]; target?: string }): AlertRecord[];
 
   /** Who this registry records as the actor of its writes (governance/identity.ts). */
   actor(): string;

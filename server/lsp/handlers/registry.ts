@@ -95,6 +95,7 @@ export function registerRegistry(ctx: ServerContext): void {
   ctx.handle(rpc.listDatasets, () => r().listDatasets());
   ctx.handle(rpc.listDeployments, (p) => r().listDeployments(p ?? {}));
   ctx.handle(rpc.listAlerts, (p) => r().listAlerts(p ?? {}));
+  ctx.handle(rpc.acknowledgeAlerts, (p) => w().acknowledgeAlerts(p ?? {}));
   ctx.handle(rpc.lineage, (p) => buildLineage(r(), p.ref));
   ctx.handle(rpc.configText, async (p) => {
     const reg = r();
