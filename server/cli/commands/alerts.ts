@@ -6,7 +6,7 @@ import { openRegistry } from '../../engine/registry';
 import { findWorkspaceRoot, intFlag, parseCli } from '../shared/args';
 import { openForRead } from '../shared/registry';
 
-const USAGE = `modelops alerts [--target <name>] [--all] [--limit n] [--json] [--root DIR]
+const USAGE = `modelops alerts [list] [--target <name>] [--all] [--limit n] [--json] [--root DIR]
 modelops alerts ack <id>… | --target <name> | --all [--json] [--root DIR]
 
 Lists the alerts monitoring recorded (modelops monitor, --follow, the editor), newest first:
@@ -65,7 +65,8 @@ export const alertsCommand: CliCommand = {
         reg.close();
       }
     }
-    if (sub !== undefined)
+    // `list` is said by habit (modelops approvals list, data list): it is the default.
+    if (sub !== undefined && sub !== 'list')
       throw new ModelOpsError('cli-usage', `Unknown alerts subcommand '${sub}'.`, `Usage:\n${USAGE}`);
     const reg = openForRead(root);
     try {

@@ -91,6 +91,8 @@ test('modelops alerts lists the unacknowledged ones and acknowledges them', asyn
     assert.equal(list.code, 0, list.err);
     assert.match(list.out, /we1 on local/);
     assert.match(list.out, /acknowledge: modelops alerts ack/);
+    assert.equal((await run(['list'])).out, list.out, '`list` is the default');
+    assert.match((await run(['lst'])).err, /Unknown alerts subcommand 'lst'/);
     assert.match((await run(['ack'])).err, /Name the alerts to acknowledge/);
     assert.match((await run(['ack', 'x1'])).err, /'x1' is not an alert number/);
     const byTarget = await run(['ack', '--target', 'local']);
