@@ -139,16 +139,9 @@ export const monitorCommand: CliCommand = {
         const classifier = config.model.task === 'classification';
         // The estimate made before labels (CBPE, DLE) beside the realised metric, window by window.
         const est = r.estimated;
-        const estimateOf = (w: (typeof shown)[number]): number | null | undefined =>
-          !est
-            ? undefined
-            : est.method === 'cbpe'
-              ? est.metric === 'f1'
-                ? w.estimatedF1
-                : w.estimatedAccuracy
-              : est.metric === 'mae'
-                ? w.estimatedMae
-                : w.estimatedRmse;
+        // The windows' own estimate of the charted metric (what the estimate's chart draws).
+        const windowTable = r.windowTable;
+        const firstRow = windowTable ? windowTable.length - shown.length : 0;
         io.out('');
         io.out(
           table(
@@ -159,12 +152,12 @@ export const monitorCommand: CliCommand = {
               'n',
               'labelled',
               classifier ? 'accuracy' : 'mae',
-              ...(est ? [`est. ${est.method === 'cbpe' && est.metric !== 'f1' ? 'accuracy' : est.metric}`] : []),
+              ...(est ? [`est. ${est.metric}`] : []),
               'top prediction',
               `pred ${r.drift?.method ?? 'drift'}`,
               ...features,
             ],
-            shown.map((w) => {
+            shown.map((w, j) => {
               const top = Object.entries(w.distribution).sort((a, b) => b[1] - a[1])[0];
               return [
                 w.index + 1,
@@ -173,7 +166,7 @@ export const monitorCommand: CliCommand = {
                 w.count,
                 w.labelled,
                 formatNumber(classifier ? w.accuracy : w.mae),
-                ...(est ? [formatNumber(estimateOf(w) ?? null)] : []),
+                ...(est ? [formatNumber(windowTable?.estimateOf(firstRow + j, est.metric) ?? null)] : []),
                 top ? `${top[0]} (${Math.round((top[1] / w.count) * 100)}%)` : formatNumber(w.meanPrediction),
                 formatNumber(w.predictionDrift),
                 ...features.map((f) => formatNumber(w.drift[f])),

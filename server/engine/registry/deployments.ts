@@ -219,7 +219,9 @@ export class DeploymentStore {
       const byTarget = new Map<string, AlertRow[]>();
       for (const row of rows) {
         this.h.stmt<[number]>(`UPDATE alerts SET acknowledged = 1 WHERE id = ?`).run(row.id);
-        byTarget.set(row.target, [...(byTarget.get(row.target) ?? []), row]);
+        const list = byTarget.get(row.target);
+        if (list) list.push(row);
+        else byTarget.set(row.target, [row]);
       }
       for (const [target, list] of byTarget)
         this.h.record({
