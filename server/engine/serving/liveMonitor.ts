@@ -179,9 +179,8 @@ export class LiveMonitorHub extends EventEmitter {
     if (this.inline) this.inline.handle(m);
     else if (!this.worker)
       return; // closed
-    else if (m.type === 'observe')
-      this.worker!.postMessage(m, [m.meta.buffer, m.ids.buffer, m.numbers.buffer, m.texts.buffer] as ArrayBuffer[]);
-    else this.worker!.postMessage(m);
+    // Batches are in shared memory: posted without a transfer list (see liveScorer.ts `shared`).
+    else this.worker.postMessage(m);
   }
 
   private receive(m: FromScorer): void {

@@ -7,7 +7,7 @@
  * it labels.
  */
 import type { Prediction } from '../model/types';
-import { F64, I32 } from '../monitoring/log/columns';
+import { Column } from '../monitoring/log/columns';
 import {
   WindowAccumulator,
   type LiveEvent,
@@ -18,8 +18,8 @@ import {
 import { writeUtf8, type RequestId } from '../monitoring/live/pendingIds';
 
 /**
- * A batch of answered requests in request order, in typed arrays handed over whole (transferred,
- * not copied) and a few short string tables.
+ * A batch of answered requests in request order, in typed arrays over shared memory (handed over
+ * without a copy) and a few short string tables.
  */
 export interface ObserveBatch {
   type: 'observe';
@@ -88,15 +88,15 @@ export function scoredEvent(model: string, e: LiveEvent): ScoredEvent {
 }
 
 /**
- * A scored batch's memory, sent back (transferred) for the packer to fill again: new arrays for
- * every batch meant new pages, and their page faults cost the request thread more than the packing.
+ * A scored batch's memory, handed back for the packer to fill again: new arrays for every batch
+ * meant new pages, and their page faults cost the request thread more than the packing.
  */
 export interface SpentBatch {
   type: 'spent';
-  meta: ArrayBuffer;
-  ids: ArrayBuffer;
-  numbers: ArrayBuffer;
-  texts: ArrayBuffer;
+  meta: SharedArrayBuffer;
+  ids: SharedArrayBuffer;
+  numbers: SharedArrayBuffer;
+  texts: SharedArrayBuffer;
 }
 
 export type FromScorer =
@@ -104,11 +104,6 @@ export type FromScorer =
   | { type: 'events'; events: ScoredEvent[]; busyMs: number }
   | { type: 'sync'; seq: number; retained: Record<string, RetainedSizes>; busyMs: number }
   | SpentBatch;
-
-/** What a message from the scorer transfers (a spent batch's buffers), for postMessage. */
-export function transferOf(m: FromScorer): ArrayBuffer[] {
-  return m.type === 'spent' ? [m.meta, m.ids, m.numbers, m.texts] : [];
-}
 
 /** What the packer and the scorer agree on about a model: its columns in order and K. */
 interface Layout {
@@ -162,9 +157,19 @@ interface Scratch {
   buffer: Float64Array;
 }
 
-/** `bytes` of memory (at least 64) for a batch's array: a spent batch's when it is large enough. */
-function memory(spent: ArrayBuffer | undefined, bytes: number): ArrayBuffer {
-  return spent && spent.byteLength >= bytes ? spent : new ArrayBuffer(Math.max(64, bytes));
+/**
+ * Batches live in shared memory, never transferred: detaching one ArrayBuffer (what a transfer
+ * does) makes V8 check for detached buffers in every typed-array access of that thread from then
+ * on, the HTTP and Buffer code of every request included — about twice the cost per access.
+ */
+const shared = (bytes: number): SharedArrayBuffer => new SharedArrayBuffer(Math.max(64, bytes));
+const sharedI32 = (n: number): Int32Array => new Int32Array(shared(n * 4));
+const sharedF64 = (n: number): Float64Array => new Float64Array(shared(n * 8));
+const sharedBytes = (n: number): Buffer => Buffer.from(shared(n));
+
+/** `bytes` of memory for a batch's array: a spent batch's when it is large enough. */
+function memory(spent: SharedArrayBuffer | undefined, bytes: number): SharedArrayBuffer {
+  return spent && spent.byteLength >= bytes ? spent : shared(bytes);
 }
 
 /** Scratch is kept for requests of up to this many rows (larger ones get fresh arrays). */
@@ -178,13 +183,13 @@ const SCRATCH_ROWS = 64;
 export class ObservationPacker {
   private readonly keys = new WeakMap<LiveModel, number>();
   private readonly layouts: Layout[] = [];
-  private meta = new I32(256 * META);
+  private meta = new Column(sharedI32, 256 * META);
   private names = new Map<string, number>();
   private versions = new Map<string, number>();
-  private ids = Buffer.allocUnsafeSlow(16 * 1024);
+  private ids = sharedBytes(16 * 1024);
   private idBytes = 0;
-  private numbers = new F64(4096);
-  private texts = new I32(1024);
+  private numbers = new Column(sharedF64, 4096);
+  private texts = new Column(sharedI32, 1024);
   private strings = new Map<string, number>();
   private spent: SpentBatch[] = [];
 
@@ -257,8 +262,8 @@ export class ObservationPacker {
       texts: this.texts.view(),
       strings: [...this.strings.keys()],
     };
-    // The arrays go with the batch (transferred): the next batch is packed into a spent batch's
-    // memory when it is back and large enough, else into new memory as large as this batch needed.
+    // The arrays go with the batch: the next batch is packed into a spent batch's memory when it
+    // is back and large enough, else into new memory as large as this batch needed.
     const spent = this.spent.pop();
     this.meta.reuse(new Int32Array(memory(spent?.meta, this.meta.length * 4)));
     this.numbers.reuse(new Float64Array(memory(spent?.numbers, this.numbers.length * 8)));
@@ -281,7 +286,7 @@ export class ObservationPacker {
   private putId(id: string): number {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     if (this.ids.length - this.idBytes < id.length * 3) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.ids.length * 2, this.idBytes + id.length * 3));
+      const grown = sharedBytes(Math.max(this.ids.length * 2, this.idBytes + id.length * 3));
       this.ids.copy(grown, 0, 0, this.idBytes);
       this.ids = grown;
     }
@@ -346,10 +351,10 @@ export class LiveScorer {
       this.spend = null;
       this.post({
         type: 'spent',
-        meta: spent.meta.buffer as ArrayBuffer,
-        ids: spent.ids.buffer as ArrayBuffer,
-        numbers: spent.numbers.buffer as ArrayBuffer,
-        texts: spent.texts.buffer as ArrayBuffer,
+        meta: spent.meta.buffer as SharedArrayBuffer,
+        ids: spent.ids.buffer as SharedArrayBuffer,
+        numbers: spent.numbers.buffer as SharedArrayBuffer,
+        texts: spent.texts.buffer as SharedArrayBuffer,
       });
     }
   }

@@ -3,10 +3,10 @@
  * (liveMonitor.ts), so scoring windows never runs on the thread that answers requests.
  */
 import { parentPort } from 'node:worker_threads';
-import { LiveScorer, transferOf, type FromScorer, type ToScorer } from './liveScorer';
+import { LiveScorer, type FromScorer, type ToScorer } from './liveScorer';
 
 const port = parentPort;
 if (port) {
-  const scorer = new LiveScorer((m: FromScorer) => port.postMessage(m, transferOf(m)));
+  const scorer = new LiveScorer((m: FromScorer) => port.postMessage(m));
   port.on('message', (m: ToScorer) => scorer.handle(m));
 }

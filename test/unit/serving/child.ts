@@ -1,5 +1,6 @@
 /** Test helper: `modelops serve` as a real child process (optionally under `ulimit -f`). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface ServeChild {
@@ -13,20 +14,24 @@ export interface ServeChild {
 }
 
 const CLI = resolve(__dirname, '../../../server/cli/main.ts');
+/** The bundled CLI (`npm run build`), what a deployed server runs. */
+const BUILT_CLI = resolve(__dirname, '../../../dist/cli.js');
 
 /**
  * Starts `modelops serve --port 0 …args` with `token` in MODELOPS_TEST_TOKEN (passed as
  * --token-env) and resolves once it listens. `fileLimitKiB` runs it under `ulimit -f` with
- * SIGXFSZ ignored, so writes past the limit fail with EFBIG as on a full disk.
+ * SIGXFSZ ignored, so writes past the limit fail with EFBIG as on a full disk. `nodeFlags` go to
+ * node before the script (V8 tracing flags, say); `built` runs dist/cli.js instead of the sources
+ * under tsx.
  */
 export function startServeChild(
   args: string[],
-  options: { token?: string; fileLimitKiB?: number } = {},
+  options: { token?: string; fileLimitKiB?: number; nodeFlags?: string[]; built?: boolean } = {},
 ): Promise<ServeChild> {
+  if (options.built && !existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build first.`);
   const nodeArgs = [
-    '--import',
-    'tsx',
-    CLI,
+    ...(options.nodeFlags ?? []),
+    ...(options.built ? [BUILT_CLI] : ['--import', 'tsx', CLI]),
     'serve',
     '--port',
     '0',

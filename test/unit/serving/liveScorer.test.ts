@@ -136,7 +136,7 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
   );
   const packed: ScoredEvent[] = [];
   // Each scored batch's memory goes back to the packer, which packs a later batch into it.
-  const returned = new Set<ArrayBuffer>();
+  const returned = new Set<ArrayBufferLike>();
   let reused = 0;
   const scorer = new LiveScorer((m: FromScorer) => {
     if (m.type === 'events') packed.push(...m.events);
@@ -149,7 +149,7 @@ test('packed requests scored by a LiveScorer give the same events as the accumul
   const handOver = () => {
     const batch = packer.take();
     if (!batch) return;
-    if ([batch.meta, batch.numbers, batch.ids].some((a) => returned.has(a.buffer as ArrayBuffer))) reused++;
+    if ([batch.meta, batch.numbers, batch.ids].some((a) => returned.has(a.buffer))) reused++;
     scorer.handle(batch);
   };
   for (const model of ['m', 'r']) scorer.handle({ type: 'configure', model, config: CONFIG });
