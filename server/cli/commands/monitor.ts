@@ -250,11 +250,15 @@ export function estimateLine(e: EstimatedPerformance): string {
   let basis: string;
   if (e.method === 'cbpe') {
     const k = e.calibration;
+    const rows =
+      k.source === 'test split'
+        ? `${k.rows} rows of the version's test split (the ${e.referenceWindows} reference windows had too few labels)`
+        : `${k.rows} labelled rows of the ${e.referenceWindows} reference windows`;
     basis =
       k.method === 'isotonic'
-        ? `probabilities recalibrated (isotonic) on ${k.rows} labelled rows of the ${e.referenceWindows} reference windows: ECE ${fmt(k.ece)} → ${fmt(k.eceAfter)}`
+        ? `probabilities recalibrated (isotonic) on ${rows}: ECE ${fmt(k.ece)} → ${fmt(k.eceAfter)}`
         : k.rows > 0
-          ? `probabilities used as they are: ECE ${fmt(k.ece)} on ${k.rows} labelled rows of the ${e.referenceWindows} reference windows${k.note ? ` (${k.note})` : ''}`
+          ? `probabilities used as they are: ECE ${fmt(k.ece)} on ${rows}${k.note ? ` (${k.note})` : ''}`
           : `probabilities used as they are (${k.note ?? 'no labelled reference rows'})`;
   } else {
     const m = e.lossModel;

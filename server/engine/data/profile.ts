@@ -5,6 +5,7 @@
 import type {
   CategoricalProfile,
   ColumnProfile,
+  EvaluationSample,
   FeatureTransform,
   NumericProfile,
   ReferenceProfile,
@@ -104,4 +105,29 @@ export function buildProfile(
     features: out,
     predictions: numericPredictions ? numericProfile(predictions, seed) : categoricalProfile(predictions),
   };
+}
+
+/** Test rows an EvaluationSample keeps at most (about 60 KB of JSON with five classes). */
+export const EVALUATION_SAMPLE_ROWS = 2000;
+
+/**
+ * A classifier's test split as CBPE's fallback reference: rows with a known true class (index
+ * `truth[i]` in 0…k−1), every s-th row when there are more than EVALUATION_SAMPLE_ROWS.
+ */
+export function evaluationSample(
+  probabilities: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  k: number,
+): EvaluationSample {
+  const known: number[] = [];
+  for (let i = 0; i < truth.length; i++) if (truth[i] >= 0 && truth[i] < k) known.push(i);
+  const stride = Math.max(1, Math.ceil(known.length / EVALUATION_SAMPLE_ROWS));
+  const out: EvaluationSample = { rows: 0, probabilities: [], truth: [] };
+  for (let j = 0; j < known.length; j += stride) {
+    const i = known[j];
+    for (let c = 0; c < k; c++) out.probabilities.push(Math.round(probabilities[i * k + c] * 1e6) / 1e6);
+    out.truth.push(truth[i]);
+    out.rows++;
+  }
+  return out;
 }

@@ -65,12 +65,28 @@ export interface CategoricalProfile {
 
 export type ColumnProfile = NumericProfile | CategoricalProfile;
 
+/**
+ * A classifier's class probabilities on its held-out test rows, with their true classes: what
+ * CBPE checks and fits its calibration on when the monitored traffic's reference windows have too
+ * few labels (labels that come late). NannyML's reference period is this split.
+ */
+export interface EvaluationSample {
+  /** Rows kept (at most EVALUATION_SAMPLE_ROWS, evenly spread over the split). */
+  rows: number;
+  /** K per row in `labels` order, rounded to 6 decimals. */
+  probabilities: number[];
+  /** Each row's true class, an index into `labels`. */
+  truth: number[];
+}
+
 /** The reference distribution of the training data and of the model's predictions on it. */
 export interface ReferenceProfile {
   rows: number;
   features: Record<string, ColumnProfile>;
   /** Predicted label (classification) or predicted value (regression) on the reference. */
   predictions: ColumnProfile;
+  /** A classifier trained here: its test split's probabilities and true classes (see EvaluationSample). */
+  evaluation?: EvaluationSample;
 }
 
 export interface ModelManifest {

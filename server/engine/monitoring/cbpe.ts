@@ -11,10 +11,15 @@
  *    error of the predicted class's probability, 10 equal-width bins). When the error is beyond
  *    what sampling noise explains, each class's probability is recalibrated one-vs-rest with
  *    isotonic regression fitted on those rows, then rows are renormalised to sum 1 (as NannyML).
+ *    When the reference windows have fewer than MIN_CALIBRATION_ROWS labelled rows (labels come
+ *    late) and the version recorded its test split at training (ReferenceProfile.evaluation),
+ *    that split is the reference instead: NannyML's own choice of reference period.
  *
  * Assumptions (NannyML's): no concept shift (P(y | x) is the same as in the reference) and
  * probabilities that are calibrated on the reference, or made so. Covariate shift is fine.
  */
+
+import type { EvaluationSample } from '../model/types';
 
 /** Rows of the reference needed to fit a calibrator; fewer and probabilities are used as they are. */
 export const MIN_CALIBRATION_ROWS = 100;
@@ -81,7 +86,12 @@ export interface ReliabilityBin {
 }
 
 export interface CalibrationCheck {
-  /** Labelled reference rows with probabilities. */
+  /**
+   * The rows checked: the reference windows' labelled rows, or the version's test split
+   * recorded at training when the windows had fewer than MIN_CALIBRATION_ROWS labelled rows.
+   */
+  source: 'reference windows' | 'test split';
+  /** Labelled rows with probabilities in that source. */
   rows: number;
   /** Expected calibration error of the raw probabilities: Σ (n_b/n)·|accuracy_b − confidence_b|. */
   ece: number;
@@ -161,9 +171,44 @@ export class Calibration {
   }
 }
 
+/** A recorded test split as rows checkCalibration reads: the predicted class is the arg-max. */
+function testSplitRows(
+  sample: EvaluationSample,
+  k: number,
+): { probs: Float32Array; pred: Int32Array; truth: Int32Array } {
+  const n = Math.min(sample.rows, sample.truth.length, Math.floor(sample.probabilities.length / k));
+  const probs = Float32Array.from(sample.probabilities.slice(0, n * k));
+  const pred = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
+    pred[i] = best;
+  }
+  return { probs, pred, truth: Int32Array.from(sample.truth.slice(0, n)) };
+}
+
+/** Rows of `[start, end)` with a true label, a predicted class and probabilities. */
+function labelledRows(
+  probs: Float32Array,
+  k: number,
+  pred: Int32Array,
+  truth: Int32Array,
+  start: number,
+  end: number,
+): number[] {
+  const rowsIdx: number[] = [];
+  for (let i = start; i < end; i++) {
+    if (truth[i] < 0 || pred[i] < 0 || pred[i] >= k) continue;
+    if (probs[i * k] !== probs[i * k]) continue;
+    rowsIdx.push(i);
+  }
+  return rowsIdx;
+}
+
 /**
  * Checks the calibration of the probabilities on the reference rows `[start, end)` that have
- * a true label, and returns the calibration the estimates use with its report.
+ * a true label — or on `testSplit` when they are fewer than MIN_CALIBRATION_ROWS and the split
+ * has more — and returns the calibration the estimates use with its report.
  */
 export function checkCalibration(
   probs: Float32Array,
@@ -172,12 +217,14 @@ export function checkCalibration(
   truth: Int32Array,
   start: number,
   end: number,
+  testSplit?: EvaluationSample | null,
 ): { calibration: Calibration; check: CalibrationCheck } {
-  const rowsIdx: number[] = [];
-  for (let i = start; i < end; i++) {
-    if (truth[i] < 0 || pred[i] < 0 || pred[i] >= k) continue;
-    if (probs[i * k] !== probs[i * k]) continue;
-    rowsIdx.push(i);
+  let rowsIdx = labelledRows(probs, k, pred, truth, start, end);
+  let source: CalibrationCheck['source'] = 'reference windows';
+  if (rowsIdx.length < MIN_CALIBRATION_ROWS && testSplit && testSplit.rows > rowsIdx.length) {
+    ({ probs, pred, truth } = testSplitRows(testSplit, k));
+    rowsIdx = labelledRows(probs, k, pred, truth, 0, pred.length);
+    source = 'test split';
   }
   const n = rowsIdx.length;
   const conf = new Float64Array(n);
@@ -193,6 +240,7 @@ export function checkCalibration(
     return {
       calibration: none,
       check: {
+        source,
         rows: n,
         ece: raw.ece,
         noise: raw.noise,
@@ -207,12 +255,13 @@ export function checkCalibration(
     return {
       calibration: none,
       check: {
+        source,
         rows: n,
         ece: raw.ece,
         noise: raw.noise,
         miscalibrated,
         method: 'none',
-        note: `Only ${n} labelled reference rows; at least ${MIN_CALIBRATION_ROWS} are needed to fit a calibrator.`,
+        note: `Only ${n} labelled reference rows${testSplit ? '' : ' and no test split recorded with the version'}; at least ${MIN_CALIBRATION_ROWS} are needed to fit a calibrator.`,
         eceAfter: null,
         bins: raw.bins,
       },
@@ -237,6 +286,7 @@ export function checkCalibration(
   return {
     calibration,
     check: {
+      source,
       rows: n,
       ece: raw.ece,
       noise: raw.noise,
@@ -365,15 +415,19 @@ export class CbpeReference {
   }
 
   /**
-   * Checks the calibration on the reference's labelled rows and estimates each reference window
-   * with the calibration the estimates use; the rows are released.
+   * Checks the calibration on the reference's labelled rows (or `testSplit`: see checkCalibration)
+   * and estimates each reference window with the calibration the estimates use; the rows are released.
    */
-  calibrate(): { calibration: Calibration; check: CalibrationCheck; estimates: CbpeEstimate[] } {
+  calibrate(testSplit?: EvaluationSample | null): {
+    calibration: Calibration;
+    check: CalibrationCheck;
+    estimates: CbpeEstimate[];
+  } {
     const probs = this.probs ?? new Float32Array(0);
     const pred = this.pred ?? new Int32Array(0);
     const truth = this.truth ?? new Int32Array(0);
     const rows = this.held * this.per;
-    const { calibration, check } = checkCalibration(probs, this.k, pred, truth, 0, rows);
+    const { calibration, check } = checkCalibration(probs, this.k, pred, truth, 0, rows, testSplit);
     const scratch = new CbpeScratch(this.k);
     const estimates: CbpeEstimate[] = [];
     for (let w = 0; w < this.held; w++)

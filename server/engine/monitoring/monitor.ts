@@ -12,7 +12,7 @@
 import type { ModelOpsConfig, MonitorConfig } from '../config/types';
 import { configSchema, withDefaults } from '../config/schema';
 import { describeError, ModelOpsError } from '../errors';
-import type { CategoricalProfile, NumericProfile, ReferenceProfile, Task } from '../model/types';
+import type { CategoricalProfile, EvaluationSample, NumericProfile, ReferenceProfile, Task } from '../model/types';
 import { describeBundle } from '../runtime';
 import type { AlertRecord, Registry } from '../registry/types';
 import { buildControlChartColumns, controlLimits, type ControlChartData } from '../spc';
@@ -754,7 +754,9 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     rmse: null,
   };
   const scratch = new WindowScratch(windowSize);
-  const cbpe = wantProbs ? new CbpeStore(K, windowSize, keepLast || refCount, keepLast > 0) : null;
+  const cbpe = wantProbs
+    ? new CbpeStore(K, windowSize, keepLast || refCount, keepLast > 0, primary.profile?.evaluation ?? null)
+    : null;
   // DLE's reference is CBPE's: the first `baseline` windows, or the last N with `lastWindows`.
   const dle =
     task === 'regression' && wantEstimate
@@ -1278,6 +1280,8 @@ class CbpeStore {
     /** Reference windows (no `lastWindows`), or the last N windows kept. */
     private readonly capacity: number,
     private readonly ring: boolean,
+    /** The version's recorded test split: the calibration's rows when the reference windows have too few labels. */
+    private readonly testSplit: EvaluationSample | null = null,
   ) {
     const rows = Math.max(1, capacity) * windowSize;
     this.probs = new Float32Array(rows * k);
@@ -1324,6 +1328,7 @@ class CbpeStore {
       this.truth,
       0,
       refWindows * this.windowSize,
+      this.testSplit,
     );
     this.calibration = calibration;
     this.check = check;

@@ -27,7 +27,7 @@ import {
   transformRows,
   type RowSet,
 } from '../data/preprocess';
-import { buildProfile } from '../data/profile';
+import { buildProfile, evaluationSample } from '../data/profile';
 import { loadTrainingData, type LoadedData } from '../data/splits';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
 import { evaluateGates, notEvaluatedReport } from '../evaluation/gates';
@@ -431,9 +431,11 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       const nTest = data.test.rows.length;
       let report: MetricsReport | null = null;
       let fairness: FairnessReport | null = null;
+      let testProba: Float64Array | null = null;
       if (nTest > 0) {
         const out = done.outputs.test;
         const proba = task === 'classification' ? probabilitiesOf(out, nTest, done.outputWidth, classes) : null;
+        testProba = proba;
         const yPred =
           task === 'regression' ? Float64Array.from({ length: nTest }, (_, i) => out[i * done.outputWidth]) : null;
         report = proba
@@ -474,7 +476,11 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
         features,
         labels,
         signature: makeSignature(features, task, labels),
-        profile: buildProfile(data.train.rows, features, trainPreds, config.train.seed),
+        profile: {
+          ...buildProfile(data.train.rows, features, trainPreds, config.train.seed),
+          // CBPE's reference when the traffic's labels come late (monitoring/cbpe.ts).
+          ...(testProba && labels ? { evaluation: evaluationSample(testProba, test.idx!, labels.length) } : {}),
+        },
         backend: backend.name,
         trainedAt: new Date().toISOString(),
       };

@@ -15,6 +15,7 @@ import { openRegistry } from '../../../server/engine/registry';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
 import { mulberry32 } from '../fixtures/random';
+import { evaluationSample } from '../../../server/engine/data/profile';
 
 const K = 3;
 
@@ -76,6 +77,39 @@ function realised(pred: Int32Array, truth: Int32Array, start: number, end: numbe
   return { accuracy: correct / (end - start), f1: f1 / K };
 }
 
+/** Prediction log lines of `d` as requests of 10 rows, with their feedback when `labelled`. */
+function logLines(d: ReturnType<typeof synthetic>, offset: number, labelled: boolean, labels: string[]): string[] {
+  const lines: string[] = [];
+  for (let q = 0; q < d.pred.length / 10; q++) {
+    const rows = Array.from({ length: 10 }, (_, k) => q * 10 + k);
+    const id = `r${offset + q}`;
+    lines.push(
+      JSON.stringify({
+        type: 'prediction',
+        id,
+        time: '2026-01-01T00:00:00.000Z',
+        version: '1.0.0',
+        latencyMs: 1,
+        inputs: { x: rows.map((i) => i % 7) },
+        outputs: {
+          label: rows.map((i) => labels[d.pred[i]]),
+          probabilities: rows.map((i) => Array.from(d.shown.subarray(i * K, i * K + K))),
+        },
+      }),
+    );
+    if (labelled)
+      lines.push(
+        JSON.stringify({
+          type: 'feedback',
+          id,
+          time: '2026-01-01T00:00:01.000Z',
+          labels: rows.map((i) => labels[d.truth[i]]),
+        }),
+      );
+  }
+  return lines;
+}
+
 test('isotonic regression is the non-decreasing least-squares step function', () => {
   const iso = new IsotonicCalibrator([0.1, 0.2, 0.3, 0.4, 0.5], [0, 1, 0, 1, 1]);
   // PAV pools (0.2, 0.3) into 0.5: steps 0, 0.5, 0.5, 1, 1.
@@ -132,6 +166,37 @@ test('over-confident probabilities are found miscalibrated and recalibrated with
   assert.equal(few.calibration.calibrated, false);
 });
 
+test('labels that come late: the calibration is checked and fitted on the test split recorded with the version', () => {
+  const n = 20_000;
+  const { shown, pred, truth } = synthetic(n, 13, 0.6, 3);
+  // The reference windows (rows 0–5,000) have no label yet; rows 15,000 on played the test split at training.
+  const unlabelled = new Int32Array(n).fill(-1);
+  const split = evaluationSample(shown.subarray(15_000 * K), truth.subarray(15_000), K);
+  assert.equal(split.rows, 1_667, 'every 3rd row of a 5,000-row split (at most 2,000 kept)');
+  const { calibration, check } = checkCalibration(shown, K, pred, unlabelled, 0, 5_000, split);
+  assert.equal(check.source, 'test split');
+  assert.equal(check.rows, 1_667);
+  assert.equal(check.method, 'isotonic', `ECE ${check.ece} vs noise ${check.noise}`);
+  const s = new CbpeScratch(K);
+  const fixed = estimateWindow(shown, pred, 5_000, 15_000, calibration, s);
+  const r = realised(pred, truth, 5_000, 15_000);
+  assert.ok(
+    Math.abs(fixed.accuracy! - r.accuracy) < 4 * fixed.accuracyStdErr!,
+    `calibrated on the split ${fixed.accuracy} vs realised ${r.accuracy}`,
+  );
+  // Without the split: raw probabilities, and the note says what is missing.
+  const none = checkCalibration(shown, K, pred, unlabelled, 0, 5_000);
+  assert.equal(none.check.source, 'reference windows');
+  assert.equal(none.calibration.calibrated, false);
+  // Enough labelled reference rows: those, not the split.
+  const labelled = checkCalibration(shown, K, pred, truth, 0, 5_000, split);
+  assert.equal(labelled.check.source, 'reference windows');
+  assert.equal(labelled.check.rows, 5_000);
+  // Rows without a known class are left out of the split.
+  const partial = evaluationSample([0.5, 0.5, 0.9, 0.1], [-1, 1], 2);
+  assert.deepEqual(partial, { rows: 1, probabilities: [0.9, 0.1], truth: [1] });
+});
+
 test('the reliability report bins by confidence', () => {
   const r = reliability([0.95, 0.95, 0.55, 0.55], [1, 1, 0, 1]);
   assert.equal(r.bins.length, 2);
@@ -148,38 +213,7 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
   // 8 labelled windows of 200 at ~0.85 confidence, then 4 unlabelled windows at ~0.45.
   const good = synthetic(1600, 3, 0.85);
   const bad = synthetic(800, 4, 0.45);
-  const lines: string[] = [];
-  const emit = (d: ReturnType<typeof synthetic>, offset: number, labelled: boolean) => {
-    for (let q = 0; q < d.pred.length / 10; q++) {
-      const rows = Array.from({ length: 10 }, (_, k) => q * 10 + k);
-      const id = `r${offset + q}`;
-      lines.push(
-        JSON.stringify({
-          type: 'prediction',
-          id,
-          time: '2026-01-01T00:00:00.000Z',
-          version: '1.0.0',
-          latencyMs: 1,
-          inputs: { x: rows.map((i) => i % 7) },
-          outputs: {
-            label: rows.map((i) => labels[d.pred[i]]),
-            probabilities: rows.map((i) => Array.from(d.shown.subarray(i * K, i * K + K))),
-          },
-        }),
-      );
-      if (labelled)
-        lines.push(
-          JSON.stringify({
-            type: 'feedback',
-            id,
-            time: '2026-01-01T00:00:01.000Z',
-            labels: rows.map((i) => labels[d.truth[i]]),
-          }),
-        );
-    }
-  };
-  emit(good, 0, true);
-  emit(bad, 1000, false);
+  const lines = [...logLines(good, 0, true, labels), ...logLines(bad, 1000, false, labels)];
   writeFileSync(join(logDir, 'predictions.jsonl'), lines.join('\n') + '\n');
 
   const registry = openRegistry(join(tmp.dir, 'ws'));
@@ -246,6 +280,66 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
     );
     // No realised alert could have fired: the low windows have no labels.
     assert.ok(r.alerts.filter((a) => !a.estimated && a.rule.startsWith('we')).length === 0);
+  } finally {
+    registry.close();
+  }
+});
+
+test('monitoring with no label yet: the batch monitor calibrates on the test split the version recorded', async () => {
+  const labels = ['fog', 'rain', 'sun'];
+  const logDir = join(tmp.dir, 'log-late');
+  mkdirSync(logDir, { recursive: true });
+  // Over-confident probabilities (sharpened by a power of 3); no feedback in the log at all.
+  const served = synthetic(2000, 21, 0.6, 3);
+  writeFileSync(join(logDir, 'predictions.jsonl'), logLines(served, 0, false, labels).join('\n') + '\n');
+  const split = synthetic(1500, 22, 0.6, 3);
+  const registry = openRegistry(join(tmp.dir, 'ws-late'));
+  await makeBundle(join(tmp.dir, 'bundle-late'), 1);
+  await registry.registerVersion({
+    model: 'weather',
+    source: join(tmp.dir, 'bundle-late'),
+    version: '1.0.0',
+    format: 'modelops-tfjs',
+  });
+  const config = runConfig({
+    project: 't',
+    monitor: {
+      target: 'local',
+      window: 200,
+      controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1] },
+      drift: {},
+      alerts: { notify: false },
+    },
+  });
+  const model: MonitoredModel = {
+    task: 'classification',
+    labels,
+    features: [{ name: 'x', kind: 'numeric' }],
+    profile: {
+      rows: 0,
+      features: {},
+      predictions: { kind: 'categorical', count: 0, missing: 0, counts: {} },
+      evaluation: evaluationSample(split.shown, split.truth, K),
+    },
+  };
+  try {
+    const r = await monitor({
+      registry,
+      config,
+      target: 'local',
+      model: 'weather',
+      logDir,
+      manifestFor: async () => model,
+    });
+    assert.ok(r.estimated?.method === 'cbpe', 'CBPE ran');
+    assert.equal(r.estimated.calibration.source, 'test split');
+    assert.equal(r.estimated.calibration.rows, 1500);
+    assert.equal(r.estimated.calibration.method, 'isotonic');
+    assert.ok(r.windows.every((w) => w.labelled === 0));
+    // The estimate over all windows against what the (withheld) labels would say.
+    const truthAccuracy = realised(served.pred, served.truth, 0, 2000).accuracy;
+    const estimated = r.windows.reduce((s, w) => s + w.estimatedAccuracy!, 0) / r.windows.length;
+    assert.ok(Math.abs(estimated - truthAccuracy) < 0.04, `estimated ${estimated} vs realised ${truthAccuracy}`);
   } finally {
     registry.close();
   }

@@ -24,6 +24,7 @@ import {
 import { LiveMonitorHub, type LiveStreamEvent } from '../../../server/engine/serving/liveMonitor';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
+import { evaluationSample } from '../../../server/engine/data/profile';
 
 const LABELS = ['A', 'B', 'C'];
 const MODEL: LiveModel = {
@@ -338,4 +339,61 @@ test('each version has its own CBPE reference: a new version is estimated as if 
       .filter((x) => x.estimated && x.version === version)
       .map((x) => ({ ...x, window: 0, message: '' }));
   assert.deepEqual(estimatedAlerts(both, '1.1.0'), estimatedAlerts(alone, '1.1.0'));
+});
+
+test('labels that come late: an over-confident version is recalibrated on the test split it recorded at training', () => {
+  // Says 0.88–0.92 for its class, right 55 % of the time; no feedback reaches the live monitor.
+  const next = rng(17);
+  const overconfident = (n: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const c = i % 3;
+      const p = 0.88 + 0.04 * next();
+      return {
+        x: (i % 100) / 10,
+        pred: LABELS[c],
+        probs: [0, 1, 2].map((k) => (k === c ? p : (1 - p) / 2)),
+        truth: next() < 0.55 ? LABELS[c] : LABELS[(c + 1) % 3],
+      };
+    });
+  const split = overconfident(600);
+  const recorded: LiveModel = {
+    ...MODEL,
+    profile: {
+      ...MODEL.profile!,
+      evaluation: evaluationSample(
+        split.flatMap((r) => r.probs),
+        split.map((r) => LABELS.indexOf(r.truth)),
+        3,
+      ),
+    },
+  };
+  const run = (m: LiveModel): LiveWindow[] => {
+    const events: LiveEvent[] = [];
+    const acc = new WindowAccumulator('m', { ...DEFAULT_LIVE_CONFIG, window: 50, baseline: 5 }, (e) => events.push(e));
+    overconfident(400).forEach((r, i) =>
+      acc.observe('1.0.0', m, `r${i}`, { x: [r.x] }, [r.pred], 1, 1_700_000_000_000 + i, [r.probs]),
+    );
+    acc.flush();
+    return windowsOf(events);
+  };
+  const withSplit = run(recorded);
+  assert.ok(withSplit.every((w) => w.labelled === 0));
+  assert.deepEqual(
+    withSplit.map((w) => [w.estimated!.calibration, w.estimated!.calibratedOn ?? null]),
+    [
+      ...Array.from({ length: 4 }, () => ['pending', null]),
+      ...Array.from({ length: 4 }, () => ['isotonic', 'test split']),
+    ],
+  );
+  assert.ok(
+    withSplit.slice(4).every((w) => Math.abs(w.estimatedAccuracy! - 0.55) < 0.12),
+    `near 55 %: ${withSplit.map((w) => w.estimatedAccuracy!.toFixed(2)).join(' ')}`,
+  );
+  // Without a recorded split the raw probabilities stand, and they say 90 %.
+  const without = run(MODEL);
+  assert.deepEqual(
+    without.slice(4).map((w) => [w.estimated!.calibration, w.estimated!.calibratedOn]),
+    Array.from({ length: 4 }, () => ['none', 'reference windows']),
+  );
+  assert.ok(without.slice(4).every((w) => w.estimatedAccuracy! > 0.85));
 });

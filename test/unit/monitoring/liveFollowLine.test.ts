@@ -59,6 +59,7 @@ test('modelops monitor says what an estimate rests on: the calibration of CBPE, 
     method: 'cbpe',
     metric: 'accuracy',
     calibration: {
+      source: 'reference windows',
       rows: 500,
       ece: 0.12,
       noise: 0.02,
@@ -79,6 +80,7 @@ test('modelops monitor says what an estimate rests on: the calibration of CBPE, 
     method: 'cbpe',
     metric: 'f1',
     calibration: {
+      source: 'reference windows',
       rows: 0,
       ece: 0,
       noise: 0,
@@ -90,6 +92,26 @@ test('modelops monitor says what an estimate rests on: the calibration of CBPE, 
     },
   });
   assert.match(unlabelled, /used as they are \(No labelled reference row has probabilities\.\)$/);
+  const lateLabels = estimateLine({
+    ...common,
+    method: 'cbpe',
+    metric: 'accuracy',
+    calibration: {
+      source: 'test split',
+      rows: 400,
+      ece: 0.09,
+      noise: 0.02,
+      miscalibrated: true,
+      method: 'isotonic',
+      note: null,
+      eceAfter: 0.01,
+      bins: [],
+    },
+  });
+  assert.match(
+    lateLabels,
+    /recalibrated \(isotonic\) on 400 rows of the version's test split \(the 5 reference windows had too few labels\): ECE 0\.0900 → 0\.0100$/,
+  );
   const dle = estimateLine({
     ...common,
     method: 'dle',

@@ -99,6 +99,20 @@ test('training registers a version with lineage, per-epoch run metrics and a loa
   const preds = await model.predict([{ precipitation: 10, temp_max: 8, temp_min: 3, wind: 5 }]);
   assert.ok(model.manifest.labels?.includes(String(preds[0].value)));
   assert.equal(model.manifest.profile.features.temp_max.kind, 'numeric');
+  // The test split's probabilities and classes go with the version (CBPE's reference when labels
+  // come late): their arg-max accuracy is the recorded test accuracy.
+  const split = model.manifest.profile.evaluation!;
+  const k = model.manifest.labels!.length;
+  assert.ok(split.rows > 0 && split.truth.length === split.rows && split.probabilities.length === split.rows * k);
+  let right = 0;
+  for (let i = 0; i < split.rows; i++) {
+    const row = split.probabilities.slice(i * k, (i + 1) * k);
+    if (row.indexOf(Math.max(...row)) === split.truth[i]) right++;
+  }
+  assert.ok(
+    Math.abs(right / split.rows - result.metrics.accuracy) < 0.01,
+    `${right / split.rows} vs ${result.metrics.accuracy}`,
+  );
   model.dispose();
 
   // Evaluation rebuilds the same held-out split and reproduces the training metrics.

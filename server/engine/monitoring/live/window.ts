@@ -31,9 +31,16 @@ import {
   type ControlChartInputPoint,
   type ControlChartOptions,
 } from '../../spc';
-import { Calibration, CbpeReference, CbpeScratch, estimateWindow, type CbpeEstimate } from '../cbpe';
+import {
+  Calibration,
+  CbpeReference,
+  CbpeScratch,
+  estimateWindow,
+  type CalibrationCheck,
+  type CbpeEstimate,
+} from '../cbpe';
 import { dleColumns, DleReference, type DleColumn, type DleEstimate, type LossModel } from '../dle';
-import type { ReferenceProfile, Task } from '../../model/types';
+import type { EvaluationSample, ReferenceProfile, Task } from '../../model/types';
 import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
 import { Dictionary, type LogColumns } from '../readLog';
 import { PendingIds, type RequestId } from './pendingIds';
@@ -185,6 +192,11 @@ export interface LiveEstimate {
    * `fitted`, or `unfitted` when the fit failed (too few labelled reference rows: see `note`).
    */
   calibration: 'pending' | 'none' | 'isotonic' | 'fitted' | 'unfitted';
+  /**
+   * CBPE once calibrated: the rows the calibration was checked on — the reference windows'
+   * labelled rows, or the version's test split recorded at training when they had too few.
+   */
+  calibratedOn?: CalibrationCheck['source'];
   /** DLE only, with `unfitted`: why there is no loss model. */
   note?: string;
   /** Limits of the estimate's individuals chart at this point, once the reference windows are in. */
@@ -362,8 +374,11 @@ interface LiveCbpe {
   metric: CbpeMetric;
   /** Collects the first reference windows' rows until they are calibrated (then null). */
   reference: CbpeReference | null;
+  /** The version's recorded test split: the calibration's rows when the reference windows have too few labels. */
+  testSplit: EvaluationSample | null;
   calibration: Calibration;
   method: 'none' | 'isotonic';
+  calibratedOn: CalibrationCheck['source'] | null;
   chart: LiveChart;
   scratch: CbpeScratch;
 }
@@ -713,14 +728,16 @@ export class WindowAccumulator {
     return typeof this.config.baseline === 'number' ? Math.max(2, this.config.baseline) : 5;
   }
 
-  private newCbpe(): LiveCbpe {
+  private newCbpe(version: string): LiveCbpe {
     const metric = this.config.metric;
     return {
       k: this.k,
       metric: metric === 'error_rate' || metric === 'f1' ? metric : 'accuracy',
       reference: new CbpeReference(this.k, this.W, this.referenceWindows()),
+      testSplit: this.models.get(version)?.profile?.evaluation ?? null,
       calibration: new Calibration(this.k, null),
       method: 'none',
+      calibratedOn: null,
       chart: new LiveChart(0),
       scratch: new CbpeScratch(this.k),
     };
@@ -858,7 +875,7 @@ export class WindowAccumulator {
     const span: ScoredSpan = { win, view, start: n - W, end: n, alerts };
     if (this.k && view.probabilities)
       this.estimate(
-        estimatorOf(this.cbpes, version, () => this.newCbpe()),
+        estimatorOf(this.cbpes, version, () => this.newCbpe(version)),
         span,
       );
     if (task === 'regression')
@@ -935,10 +952,12 @@ export class WindowAccumulator {
         e = estimateWindow(probs, pred, start, end, new Calibration(cb.k, null), cb.scratch);
         calibration = 'pending';
       } else {
-        const r = cb.reference.calibrate();
+        const r = cb.reference.calibrate(cb.testSplit);
         cb.reference = null;
+        cb.testSplit = null;
         cb.calibration = r.calibration;
         cb.method = r.check.method;
+        cb.calibratedOn = r.check.source;
         calibration = cb.method;
         e = r.estimates[r.estimates.length - 1];
         const baseline: ControlChartInputPoint[] = [];
@@ -973,6 +992,7 @@ export class WindowAccumulator {
       rows: e.rows,
       accuracyStdErr: e.accuracyStdErr,
       calibration,
+      ...(cb.calibratedOn ? { calibratedOn: cb.calibratedOn } : {}),
       chart: verdict ? { kind: 'individuals', ...verdict } : null,
     };
     if (verdict && value !== null)
