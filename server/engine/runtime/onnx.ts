@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { ModelOpsError } from '../errors';
 import { inputWidth, isMissingValue, transformRows, type TransformContext } from '../data/preprocess';
-import { buildProfile } from '../data/profile';
+import { buildProfile, evaluationSample } from '../data/profile';
 import type { FeatureTransform, Prediction, Task } from '../model/types';
 import { decodeScores } from './decode';
 import { derive, parseDerived, type Derivation } from './derive';
@@ -937,6 +937,21 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
         preds.map((p) => p.value),
         spec.reference.seed ?? 1,
       );
+      const labels = plan.labels;
+      if (labels && spec.target !== undefined && spec.evaluation && spec.evaluation.rows.length > 0) {
+        const scored = await runtime.predict(spec.evaluation.rows);
+        const k = labels.length;
+        const probabilities = new Float64Array(scored.length * k).fill(NaN);
+        scored.forEach((p, i) => {
+          if (p.probabilities?.length === k) probabilities.set(p.probabilities, i * k);
+        });
+        // A row's true class by its label text; rows whose label the model does not know are left out.
+        const truth = spec.evaluation.rows.map((r) => labels.indexOf(String(r[spec.target!])));
+        // Rows without probabilities (a model with no probability output) are left out too.
+        for (let i = 0; i < truth.length; i++) if (probabilities[i * k] !== probabilities[i * k]) truth[i] = -1;
+        const sample = evaluationSample(probabilities, truth, k);
+        if (sample.rows > 0) manifest.profile.evaluation = sample;
+      }
     }
   } finally {
     runtime.dispose();

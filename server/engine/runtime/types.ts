@@ -170,6 +170,11 @@ export interface OnnxBundleSpec {
   profile?: ReferenceProfile;
   /** Rows to build the reference profile from (run through the model), when `profile` is not given. */
   reference?: { rows: ReadonlyArray<Record<string, unknown>>; seed?: number };
+  /**
+   * Held-out labelled rows (the config's test split) for a classifier: their probabilities and
+   * true classes (`target`) go into the profile as CBPE's reference when labels come late.
+   */
+  evaluation?: { rows: ReadonlyArray<Record<string, unknown>> };
   /** Intra-op threads for the session used while writing (reference predictions). */
   threads?: number;
 }

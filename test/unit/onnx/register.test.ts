@@ -22,6 +22,7 @@ import { deploy } from '../../../server/engine/deploy';
 import { loadConfig } from '../../../server/engine/config';
 import { addModel, FLOAT, floatInit, valueInfo } from '../runtime/onnxBytes';
 import { tempWorkspace, type TempWorkspace } from '../registry/helpers';
+import { sampleAccuracy } from '../fixtures/evaluationSample';
 
 const FIX = join(__dirname, '..', '..', 'fixtures', 'onnx');
 
@@ -330,6 +331,12 @@ test(
       assert.equal(rt.target, 'weather');
       assert.ok(rt.profile && rt.profile.rows > 500, 'reference profile from the training split');
       assert.deepEqual(Object.keys(rt.profile!.features).sort(), ['precipitation', 'temp_max', 'temp_min', 'wind']);
+      // The test split's probabilities and classes (CBPE's reference when labels come late): the
+      // rows the evaluation scored, with the same arg-max accuracy.
+      const split = rt.profile!.evaluation!;
+      const k = rt.labels!.length;
+      assert.equal(split.rows, r1.evaluation.rows);
+      assert.ok(Math.abs(sampleAccuracy(split, k) - r1.evaluation.metrics.accuracy) < 0.01);
     } finally {
       rt.dispose();
     }

@@ -9,6 +9,7 @@ import { evaluateVersion, readStoredFairness } from '../../../server/engine/eval
 import { loadModelBundle } from '../../../server/engine/model/bundle';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { weatherWorkspace } from '../fixtures/weather';
+import { sampleAccuracy } from '../fixtures/evaluationSample';
 
 // A real workspace: every 4th row of the sample data (366 rows, all five classes), real
 // SQLite registry, real TensorFlow.js in a real worker thread.
@@ -104,15 +105,8 @@ test('training registers a version with lineage, per-epoch run metrics and a loa
   const split = model.manifest.profile.evaluation!;
   const k = model.manifest.labels!.length;
   assert.ok(split.rows > 0 && split.truth.length === split.rows && split.probabilities.length === split.rows * k);
-  let right = 0;
-  for (let i = 0; i < split.rows; i++) {
-    const row = split.probabilities.slice(i * k, (i + 1) * k);
-    if (row.indexOf(Math.max(...row)) === split.truth[i]) right++;
-  }
-  assert.ok(
-    Math.abs(right / split.rows - result.metrics.accuracy) < 0.01,
-    `${right / split.rows} vs ${result.metrics.accuracy}`,
-  );
+  const accuracy = sampleAccuracy(split, k);
+  assert.ok(Math.abs(accuracy - result.metrics.accuracy) < 0.01, `${accuracy} vs ${result.metrics.accuracy}`);
   model.dispose();
 
   // Evaluation rebuilds the same held-out split and reproduces the training metrics.
