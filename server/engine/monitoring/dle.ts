@@ -442,13 +442,17 @@ export class DleReference {
     this.held.push(index);
   }
 
-  /** Fits the loss model on the labelled rows held; null (with the report's note) when there are too few. */
+  /**
+   * Fits the loss model on the labelled rows of the first `windows` windows held (default all);
+   * null (with the report's note) when there are too few.
+   */
   fit(
     loss: DleLoss,
     inputNames: readonly string[],
     options: BoostOptions = DLE_BOOST,
+    windows = this.held.length,
   ): { model: LossModel | null; report: LossModelReport } {
-    const all = this.rows;
+    const all = Math.min(this.rows, Math.max(0, windows) * this.per);
     const F = this.inputs + 1;
     const keep: number[] = [];
     for (let i = 0; i < all; i++) {

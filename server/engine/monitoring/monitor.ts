@@ -755,9 +755,9 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   };
   const scratch = new WindowScratch(windowSize);
   const cbpe = wantProbs
-    ? new CbpeStore(K, windowSize, keepLast || refCount, keepLast > 0, primary.profile?.evaluation ?? null)
+    ? new CbpeStore(K, windowSize, keepLast || refCount, keepLast > 0, refCount, primary.profile?.evaluation ?? null)
     : null;
-  // DLE's reference is CBPE's: the first `baseline` windows, or the last N with `lastWindows`.
+  // DLE's reference is CBPE's: the first `baseline` windows (with `lastWindows`, of the last N).
   const dle =
     task === 'regression' && wantEstimate
       ? new DleStore(
@@ -766,6 +766,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
           windowSize,
           keepLast || refCount,
           keepLast > 0,
+          refCount,
           chartCfg.metric,
         )
       : null;
@@ -1260,7 +1261,7 @@ function windowValues(values: Float64Array, start: number, end: number, s: Windo
 /**
  * CBPE over the windows (classification with logged probabilities), streamed: the raw
  * probabilities, predictions and labels of the reference windows only (the chart's baseline
- * windows; with `lastWindows`, the last N windows, whose first ones are the reference) are kept
+ * windows; with `lastWindows`, the last N windows, whose first `baseline` are the reference) are kept
  * as windows get their labels. Calibration is checked on the reference period, each window's
  * estimate is written into it, and the estimated metric gets a control chart with the chart's rules.
  */
@@ -1280,6 +1281,8 @@ class CbpeStore {
     /** Reference windows (no `lastWindows`), or the last N windows kept. */
     private readonly capacity: number,
     private readonly ring: boolean,
+    /** The reference: the first `refCount` windows (with `lastWindows`, of the last N kept), as the chart's baseline. */
+    private readonly refCount: number,
     /** The version's recorded test split: the calibration's rows when the reference windows have too few labels. */
     private readonly testSplit: EvaluationSample | null = null,
   ) {
@@ -1342,7 +1345,7 @@ class CbpeStore {
     style: { estimator: SigmaEstimator; side: RuleSide },
   ): EstimatedPerformance | null {
     if (windows.length === 0) return null;
-    const refWindows = Math.min(windows.length, this.capacity);
+    const refWindows = Math.min(windows.length, this.ring ? this.refCount : this.capacity);
     if (this.ring || !this.calibration) this.calibrate(refWindows);
     for (let j = 0; j < this.held.length; j++) {
       const index = this.held[j];
@@ -1384,6 +1387,8 @@ class DleStore {
     /** Reference windows (no `lastWindows`), or the last N windows kept. */
     private readonly capacity: number,
     ring: boolean,
+    /** The reference: the first `refCount` windows (with `lastWindows`, of the last N kept). */
+    private readonly refCount: number,
     metric: string,
   ) {
     this.metric = dleMetric(metric);
@@ -1395,8 +1400,14 @@ class DleStore {
     return dleColumns(c, this.features);
   }
 
-  private fit(): void {
-    const { model, report } = this.ref.fit(this.metric === 'mae' ? 'absolute' : 'squared', this.features);
+  /** Fits on the first `windows` windows held (all of them by default). */
+  private fit(windows?: number): void {
+    const { model, report } = this.ref.fit(
+      this.metric === 'mae' ? 'absolute' : 'squared',
+      this.features,
+      undefined,
+      windows,
+    );
     this.model = model;
     this.report = report;
   }
@@ -1433,8 +1444,8 @@ class DleStore {
     style: { estimator: SigmaEstimator; side: RuleSide },
   ): EstimatedPerformance | null {
     if (windows.length === 0) return null;
-    const refWindows = Math.min(windows.length, this.capacity);
-    if (this.ref.ring || !this.report) this.fit();
+    const refWindows = Math.min(windows.length, this.ref.ring ? this.refCount : this.capacity);
+    if (this.ref.ring || !this.report) this.fit(refWindows);
     const model = this.model;
     if (model)
       this.ref.held.forEach((index, j) => {

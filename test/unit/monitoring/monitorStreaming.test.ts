@@ -120,10 +120,13 @@ test('streaming in small blocks with a small pending bound gives the whole-log r
     assert.deepEqual(streamed.feedback, whole.feedback);
     assert.equal(whole.feedback.late, 0);
     assert.equal(whole.feedback.applied, 2000 - Math.floor(2000 / 7));
-    // --last: the reported windows, their chart baseline and the CBPE reference are the last N.
+    // --last: the reported windows are the last N; the chart's baseline and the CBPE reference
+    // are the first `baseline` of them (as without --last, so a drop among them can alert).
     const lastWhole = await run({ lastWindows: 12 });
     const lastStreamed = await run({ lastWindows: 12, pendingRows: 600, readChunkBytes: 8192 });
     assert.equal(lastWhole.windows.length, 12);
+    assert.equal(lastWhole.estimated?.referenceWindows, 5);
+    assert.deepEqual(lastWhole.estimated?.chart?.baseline, { kind: 'points', count: 5 });
     assert.equal(lastWhole.windows[0].index, 88);
     assert.deepEqual(strip(lastStreamed), strip(lastWhole));
     assert.deepEqual(
