@@ -12,3 +12,8 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/** What an estimate made before labels is called: "estimated accuracy (CBPE, before labels)". */
+export function estimateTitle(e: { metric: string; method: string }): string {
+  return `estimated ${e.metric} (${e.method.toUpperCase()}, before labels)`;
+}

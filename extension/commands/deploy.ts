@@ -14,6 +14,8 @@ import { curlCommand, predictionText } from '../text/testRequest';
 import { gateSummary, ref } from '../text/version';
 import type { EndpointItem } from '../tree/source';
 import { gateNeedsReason } from '../../shared/gateState';
+import { estimateTitle } from '../../shared/format';
+import { estimateChartToShow } from '../../shared/spc/points';
 import { offerApproval } from '../ui/approval';
 import { askOverrideReason } from '../ui/gates';
 import { resolveVersion } from '../ui/pick';
@@ -248,6 +250,19 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
   if (r.chart) {
     await ctx.charts.open({ kind: 'control', title: `${r.model} on ${r.target} · control chart`, data: r.chart });
   }
+  // Windows without labels yet are on the estimate's own chart only (CBPE, DLE): shown in the
+  // control chart panel when there is no realised chart, else offered (one panel per kind).
+  const estimate = estimateChartToShow(r.chart, r.estimated?.chart);
+  const estimateTitleText = r.estimated ? estimateTitle(r.estimated) : '';
+  const showEstimate = async (): Promise<void> => {
+    if (estimate)
+      await ctx.charts.open({
+        kind: 'control',
+        title: `${r.model} on ${r.target} · ${estimateTitleText}`,
+        data: estimate,
+      });
+  };
+  if (!r.chart) await showEstimate();
   if (r.drift) {
     await ctx.charts.open({
       kind: 'drift',
@@ -275,7 +290,17 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
   const summary = `ModelOps: ${r.model} on '${r.target}': ${r.windowTable?.length ?? r.windows.length} windows of ${r.window} from ${r.totalPredictions} predictions${since} (${r.labelled} labelled)${
     drifted.length ? `; drift in ${drifted.join(', ')}` : r.drift ? '; no drift' : ''
   }${r.alerts.length ? `; ${summariseAlerts(r.alerts)}` : ''}.`;
-  if (!r.chart && !r.drift) void vscode.window.showInformationMessage(`${summary} ${r.chartNote ?? ''}`.trim());
+  if (r.chart && estimate) {
+    const unlabelled = estimate.values.length - r.chart.values.length;
+    const SHOW = 'Show Estimate';
+    void vscode.window
+      .showInformationMessage(
+        `${summary} ${unlabelled} window${unlabelled === 1 ? ' has' : 's have'} no labels yet: see the ${estimateTitleText}.`,
+        SHOW,
+      )
+      .then((pick) => (pick === SHOW ? showEstimate() : undefined));
+  } else if (!r.chart && !r.drift && !estimate)
+    void vscode.window.showInformationMessage(`${summary} ${r.chartNote ?? ''}`.trim());
   else void vscode.window.showInformationMessage(summary);
 }
 

@@ -143,3 +143,17 @@ export function appendControlSeries(data: ControlChartData, add: ControlChartSer
   for (const x of add.values) data.values.push(x);
   for (const x of add.violations) data.violations.push(x);
 }
+
+/**
+ * The estimate's own chart (CBPE, DLE) when it shows what the realised chart cannot: there is no
+ * realised chart (no label yet), or the estimate has windows the realised chart has not (windows
+ * still without labels, where an estimated drop alerts). Null when the realised chart's estimated
+ * series already shows every estimated window.
+ */
+export function estimateChartToShow(
+  realised: ControlChartData | null | undefined,
+  estimate: ControlChartData | null | undefined,
+): ControlChartData | null {
+  if (!estimate) return null;
+  return !realised || estimate.values.length > realised.values.length ? estimate : null;
+}

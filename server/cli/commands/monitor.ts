@@ -4,7 +4,8 @@ import type { CliCommand } from '../command';
 import { formatNumber, paint, table } from '../output';
 import { openRegistry } from '../../engine/registry';
 import { monitor } from '../../engine/monitoring';
-import { pointLimits } from '../../engine/spc';
+import { estimateChartToShow, pointLimits } from '../../engine/spc';
+import { estimateTitle } from '../../../shared/format';
 import { envTokenFor, openWorkspace, selfServeCommand, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
 import { parseCli } from '../shared/args';
 import type { CliIO } from '../command';
@@ -43,7 +44,8 @@ profile of the deployed version. New alerts are recorded (and sent to monitor.al
 the estimators' reference are the serving version's own first windows. Default: monitor.since
 in modelops.yaml, else the whole log. --out DIR also writes the control chart and the drift of
 the latest window as self-contained HTML pages (DIR/control-chart.html, DIR/drift.html: the
-editor's Check Drift panels).
+editor's Check Drift panels), and the estimate's own chart (DIR/estimated-chart.html) when it
+covers windows that have no labels yet.
 Exit code 3 when this run raised alerts. A webhook URL named by monitor.alerts.webhookSecret is read from
 MODELOPS_WEBHOOK_<NAME>.
 
@@ -231,6 +233,16 @@ export function writeMonitorPages(r: MonitorResult, dir: string): string[] {
         out: join(dir, 'control-chart.html'),
       }).path,
     );
+  const estimate = estimateChartToShow(r.chart, r.estimated?.chart);
+  if (estimate && r.estimated)
+    pages.push(
+      writeChartReport({
+        kind: 'control',
+        data: estimate,
+        title: `${name} · ${estimateTitle(r.estimated)}`,
+        out: join(dir, 'estimated-chart.html'),
+      }).path,
+    );
   const drift = driftData(r);
   if (drift)
     pages.push(
@@ -241,7 +253,7 @@ export function writeMonitorPages(r: MonitorResult, dir: string): string[] {
 
 /** The estimate made before labels: its chart, and the calibration (CBPE) or loss model (DLE) behind it. */
 export function estimateLine(e: EstimatedPerformance): string {
-  const what = `estimated ${e.metric} (${e.method.toUpperCase()}, before labels)`;
+  const what = estimateTitle(e);
   let chart: string;
   if (e.chart) {
     const p = pointLimits(e.chart, e.chart.values.length - 1);

@@ -19,6 +19,7 @@ export {
   violationsByIndex,
   sliceControlChart,
   appendControlSeries,
+  estimateChartToShow,
 } from '../../../shared/spc/points';
 export {
   controlLimits,

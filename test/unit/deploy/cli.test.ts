@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -140,6 +140,22 @@ test('modelops deploy, monitor and rollback from the command line', async () => 
     assert.match(html, /weather on local · (control chart|drift)/);
     assert.match(pages.out, new RegExp(`wrote .*charts/${page}`));
   }
+  // Every window labelled: the control chart's estimated series shows every estimate.
+  assert.equal(existsSync(join(tmp.dir, 'charts', 'estimated-chart.html')), false);
+  // A window with no label yet is on the estimate's own chart only.
+  for (let i = 6; i < 8; i++)
+    await fetch(url + '/v2/models/weather/infer', {
+      method: 'POST',
+      body: JSON.stringify(inferBody(makeRows(5, i + 1), `c${i}`)),
+    });
+  await new Promise((r) => setTimeout(r, 600));
+  const unlabelled = await cli(['monitor', '--no-alerts', '--out', 'charts']);
+  assert.equal(unlabelled.code, 0, unlabelled.err);
+  assert.match(unlabelled.out, /wrote .*charts\/estimated-chart\.html/);
+  assert.match(
+    readFileSync(join(tmp.dir, 'charts', 'estimated-chart.html'), 'utf8'),
+    /weather on local · estimated accuracy \(CBPE, before labels\)/,
+  );
   const both = await cli(['monitor', '--follow', '--out', 'charts']);
   assert.equal(both.code, 1);
   assert.match(both.err, /--out writes the charts of a read of the log, not of --follow/);
