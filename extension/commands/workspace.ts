@@ -28,7 +28,15 @@ export const init: CommandFactory = (ctx) => async () => {
   }
   const result = await ctx.request(workspace.init, { folder: folder.uri.fsPath, force });
   ctx.output.info(`init wrote ${result.written.join(', ')}`);
-  await vscode.window.showTextDocument(vscode.Uri.file(result.configPath));
+  const config = vscode.Uri.file(result.configPath);
+  try {
+    await vscode.window.showTextDocument(config);
+  } catch {
+    // The walkthrough, opened on a first activation, can cancel an editor opening at the same
+    // moment ("Could NOT open editor"): the file is written, so open it again once.
+    await new Promise((r) => setTimeout(r, 500));
+    await vscode.window.showTextDocument(config);
+  }
 };
 
 export const openSample: CommandFactory = (ctx) => async () => {
