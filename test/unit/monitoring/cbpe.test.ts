@@ -12,6 +12,8 @@ import {
 } from '../../../server/engine/monitoring/cbpe';
 import { monitor, type MonitoredModel } from '../../../server/engine/monitoring';
 import { openRegistry } from '../../../server/engine/registry';
+import type { Registry } from '../../../server/engine/registry/types';
+import type { ModelOpsConfig } from '../../../server/engine/config/types';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
 import { mulberry32 } from '../fixtures/random';
@@ -206,22 +208,24 @@ test('the reliability report bins by confidence', () => {
 const tmp = tempDir('cbpe');
 after(() => tmp.cleanup());
 
-test('monitoring: an estimated series beside the realised one, and a drop in the estimate alerts before any label arrives', async () => {
-  const labels = ['fog', 'rain', 'sun'];
-  const logDir = join(tmp.dir, 'log');
+/**
+ * A log of `lines` for model 'weather' in `tmp/<name>/log`, a workspace with a registered
+ * version to monitor (its columns and labels come from the test's manifestFor) and a config with
+ * windows of 200.
+ */
+async function monitoredLog(
+  name: string,
+  lines: string[],
+): Promise<{ registry: Registry; config: ModelOpsConfig; logDir: string }> {
+  const dir = join(tmp.dir, name);
+  const logDir = join(dir, 'log');
   mkdirSync(logDir, { recursive: true });
-  // 8 labelled windows of 200 at ~0.85 confidence, then 4 unlabelled windows at ~0.45.
-  const good = synthetic(1600, 3, 0.85);
-  const bad = synthetic(800, 4, 0.45);
-  const lines = [...logLines(good, 0, true, labels), ...logLines(bad, 1000, false, labels)];
   writeFileSync(join(logDir, 'predictions.jsonl'), lines.join('\n') + '\n');
-
-  const registry = openRegistry(join(tmp.dir, 'ws'));
-  // A registered version to monitor; its columns and labels are given by manifestFor below.
-  await makeBundle(join(tmp.dir, 'bundle'), 1);
+  const registry = openRegistry(join(dir, 'ws'));
+  await makeBundle(join(dir, 'bundle'), 1);
   await registry.registerVersion({
     model: 'weather',
-    source: join(tmp.dir, 'bundle'),
+    source: join(dir, 'bundle'),
     version: '1.0.0',
     format: 'modelops-tfjs',
   });
@@ -235,6 +239,18 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
       alerts: { notify: false },
     },
   });
+  return { registry, config, logDir };
+}
+
+test('monitoring: an estimated series beside the realised one, and a drop in the estimate alerts before any label arrives', async () => {
+  const labels = ['fog', 'rain', 'sun'];
+  // 8 labelled windows of 200 at ~0.85 confidence, then 4 unlabelled windows at ~0.45.
+  const good = synthetic(1600, 3, 0.85);
+  const bad = synthetic(800, 4, 0.45);
+  const { registry, config, logDir } = await monitoredLog('drop', [
+    ...logLines(good, 0, true, labels),
+    ...logLines(bad, 1000, false, labels),
+  ]);
   const model: MonitoredModel = { task: 'classification', labels, features: [{ name: 'x', kind: 'numeric' }] };
   try {
     const r = await monitor({
@@ -287,30 +303,10 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
 
 test('monitoring with no label yet: the batch monitor calibrates on the test split the version recorded', async () => {
   const labels = ['fog', 'rain', 'sun'];
-  const logDir = join(tmp.dir, 'log-late');
-  mkdirSync(logDir, { recursive: true });
   // Over-confident probabilities (sharpened by a power of 3); no feedback in the log at all.
   const served = synthetic(2000, 21, 0.6, 3);
-  writeFileSync(join(logDir, 'predictions.jsonl'), logLines(served, 0, false, labels).join('\n') + '\n');
   const split = synthetic(1500, 22, 0.6, 3);
-  const registry = openRegistry(join(tmp.dir, 'ws-late'));
-  await makeBundle(join(tmp.dir, 'bundle-late'), 1);
-  await registry.registerVersion({
-    model: 'weather',
-    source: join(tmp.dir, 'bundle-late'),
-    version: '1.0.0',
-    format: 'modelops-tfjs',
-  });
-  const config = runConfig({
-    project: 't',
-    monitor: {
-      target: 'local',
-      window: 200,
-      controlChart: { metric: 'accuracy', sigma: 3, baseline: 5, rules: [1] },
-      drift: {},
-      alerts: { notify: false },
-    },
-  });
+  const { registry, config, logDir } = await monitoredLog('late', logLines(served, 0, false, labels));
   const model: MonitoredModel = {
     task: 'classification',
     labels,

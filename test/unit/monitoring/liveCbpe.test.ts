@@ -84,6 +84,21 @@ function rows(size: number, confident: number, unsure: number, seed = 5): Row[] 
   return out;
 }
 
+/** `n` rows that say 0.88–0.92 for their class and are right 55 % of the time (over-confident). */
+function overconfidentRows(n: number, seed: number): Row[] {
+  const next = rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const c = i % 3;
+    const p = 0.88 + 0.04 * next();
+    return {
+      x: (i % 100) / 10,
+      pred: LABELS[c],
+      probs: [0, 1, 2].map((k) => (k === c ? p : (1 - p) / 2)),
+      truth: next() < 0.55 ? LABELS[c] : LABELS[(c + 1) % 3],
+    };
+  });
+}
+
 const windowsOf = (events: LiveEvent[]): LiveWindow[] =>
   events.filter((e): e is Extract<LiveEvent, { type: 'window' }> => e.type === 'window').map((e) => e.data);
 const alertsOf = (events: LiveEvent[]): LiveAlert[] =>
@@ -289,17 +304,7 @@ test('the model server hub streams the estimate, gauges it and counts its rule v
 
 test('each version has its own CBPE reference: a new version is estimated as if the monitor had started with it', () => {
   // Version 1.0.0 is calibrated; 1.1.0 says 0.9 for its class but is right 55 % of the time.
-  const next = rng(11);
-  const overconfident = Array.from({ length: 50 * 8 }, (_, i) => {
-    const c = i % 3;
-    const p = 0.88 + 0.04 * next();
-    return {
-      x: (i % 100) / 10,
-      pred: LABELS[c],
-      probs: [0, 1, 2].map((k) => (k === c ? p : (1 - p) / 2)),
-      truth: next() < 0.55 ? LABELS[c] : LABELS[(c + 1) % 3],
-    };
-  });
+  const overconfident = overconfidentRows(50 * 8, 11);
   const config = { ...DEFAULT_LIVE_CONFIG, window: 50, baseline: 5 };
   const feed = (acc: WindowAccumulator, version: string, data: Row[], from: number): void =>
     data.forEach((r, i) => {
@@ -342,20 +347,9 @@ test('each version has its own CBPE reference: a new version is estimated as if 
 });
 
 test('labels that come late: an over-confident version is recalibrated on the test split it recorded at training', () => {
-  // Says 0.88–0.92 for its class, right 55 % of the time; no feedback reaches the live monitor.
-  const next = rng(17);
-  const overconfident = (n: number) =>
-    Array.from({ length: n }, (_, i) => {
-      const c = i % 3;
-      const p = 0.88 + 0.04 * next();
-      return {
-        x: (i % 100) / 10,
-        pred: LABELS[c],
-        probs: [0, 1, 2].map((k) => (k === c ? p : (1 - p) / 2)),
-        truth: next() < 0.55 ? LABELS[c] : LABELS[(c + 1) % 3],
-      };
-    });
-  const split = overconfident(600);
+  // Over-confident; no feedback reaches the live monitor. The test split was recorded at training.
+  const split = overconfidentRows(600, 17);
+  const traffic = overconfidentRows(400, 18);
   const recorded: LiveModel = {
     ...MODEL,
     profile: {
@@ -370,7 +364,7 @@ test('labels that come late: an over-confident version is recalibrated on the te
   const run = (m: LiveModel): LiveWindow[] => {
     const events: LiveEvent[] = [];
     const acc = new WindowAccumulator('m', { ...DEFAULT_LIVE_CONFIG, window: 50, baseline: 5 }, (e) => events.push(e));
-    overconfident(400).forEach((r, i) =>
+    traffic.forEach((r, i) =>
       acc.observe('1.0.0', m, `r${i}`, { x: [r.x] }, [r.pred], 1, 1_700_000_000_000 + i, [r.probs]),
     );
     acc.flush();
