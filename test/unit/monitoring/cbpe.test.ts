@@ -10,10 +10,9 @@ import {
   estimateWindow,
   reliability,
 } from '../../../server/engine/monitoring/cbpe';
-import { monitor, type MonitoredModel } from '../../../server/engine/monitoring';
+import { monitor, type MonitoredModel, type MonitorResult } from '../../../server/engine/monitoring';
 import { openRegistry } from '../../../server/engine/registry';
 import type { Registry } from '../../../server/engine/registry/types';
-import type { ModelOpsConfig } from '../../../server/engine/config/types';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
 import { mulberry32 } from '../fixtures/random';
@@ -210,13 +209,13 @@ after(() => tmp.cleanup());
 
 /**
  * A log of `lines` for model 'weather' in `tmp/<name>/log`, a workspace with a registered
- * version to monitor (its columns and labels come from the test's manifestFor) and a config with
- * windows of 200.
+ * version to monitor and a config with windows of 200; `run(model)` monitors the log, the
+ * version's columns, labels and profile being `model`.
  */
 async function monitoredLog(
   name: string,
   lines: string[],
-): Promise<{ registry: Registry; config: ModelOpsConfig; logDir: string }> {
+): Promise<{ registry: Registry; run: (model: MonitoredModel) => Promise<MonitorResult> }> {
   const dir = join(tmp.dir, name);
   const logDir = join(dir, 'log');
   mkdirSync(logDir, { recursive: true });
@@ -239,7 +238,9 @@ async function monitoredLog(
       alerts: { notify: false },
     },
   });
-  return { registry, config, logDir };
+  const run = (model: MonitoredModel) =>
+    monitor({ registry, config, target: 'local', model: 'weather', logDir, manifestFor: async () => model });
+  return { registry, run };
 }
 
 test('monitoring: an estimated series beside the realised one, and a drop in the estimate alerts before any label arrives', async () => {
@@ -247,20 +248,13 @@ test('monitoring: an estimated series beside the realised one, and a drop in the
   // 8 labelled windows of 200 at ~0.85 confidence, then 4 unlabelled windows at ~0.45.
   const good = synthetic(1600, 3, 0.85);
   const bad = synthetic(800, 4, 0.45);
-  const { registry, config, logDir } = await monitoredLog('drop', [
+  const { registry, run } = await monitoredLog('drop', [
     ...logLines(good, 0, true, labels),
     ...logLines(bad, 1000, false, labels),
   ]);
   const model: MonitoredModel = { task: 'classification', labels, features: [{ name: 'x', kind: 'numeric' }] };
   try {
-    const r = await monitor({
-      registry,
-      config,
-      target: 'local',
-      model: 'weather',
-      logDir,
-      manifestFor: async () => model,
-    });
+    const r = await run(model);
     assert.equal(r.windows.length, 12);
     assert.ok(r.estimated?.method === 'cbpe', 'CBPE ran');
     assert.equal(r.estimated.calibration.miscalibrated, false);
@@ -306,7 +300,7 @@ test('monitoring with no label yet: the batch monitor calibrates on the test spl
   // Over-confident probabilities (sharpened by a power of 3); no feedback in the log at all.
   const served = synthetic(2000, 21, 0.6, 3);
   const split = synthetic(1500, 22, 0.6, 3);
-  const { registry, config, logDir } = await monitoredLog('late', logLines(served, 0, false, labels));
+  const { registry, run } = await monitoredLog('late', logLines(served, 0, false, labels));
   const model: MonitoredModel = {
     task: 'classification',
     labels,
@@ -319,14 +313,7 @@ test('monitoring with no label yet: the batch monitor calibrates on the test spl
     },
   };
   try {
-    const r = await monitor({
-      registry,
-      config,
-      target: 'local',
-      model: 'weather',
-      logDir,
-      manifestFor: async () => model,
-    });
+    const r = await run(model);
     assert.ok(r.estimated?.method === 'cbpe', 'CBPE ran');
     assert.equal(r.estimated.calibration.source, 'test split');
     assert.equal(r.estimated.calibration.rows, 1500);
