@@ -21,6 +21,7 @@ import { mapStoreError, openStore, type LostDatabase } from './store';
 import { StudyStore } from './studies';
 import { VersionStore } from './versions';
 import type {
+  Digest,
   AlertRecord,
   AliasMove,
   ApprovalRecord,
@@ -243,6 +244,10 @@ export class WorkspaceRegistry implements Registry {
 
   artifactPath(ref: string): Promise<string> {
     return this.versions.artifactPath(ref);
+  }
+
+  artifactFiles(ref: string): Promise<Record<string, Digest>> {
+    return this.versions.artifactFiles(ref);
   }
 
   // ── runs (runs.ts) ──────────────────────────────────────────────────────────

@@ -398,6 +398,8 @@ export interface Registry {
 
   /** A local path to the verified artifact (a file, or a directory for bundles). */
   artifactPath(ref: string): Promise<string>;
+  /** The artifact's files and their digests, from its stored manifest ('' → the digest of a single-file artifact). */
+  artifactFiles(ref: string): Promise<Record<string, Digest>>;
   /**
    * The config text the version was registered with, verified against its `configDigest`
    * (ModelOpsError 'config-corrupt' naming the version when it does not match); null when the

@@ -20,6 +20,7 @@ import { canonicalJson, nextVersion, parseSemver, requireSemver } from './semver
 import { mapArtifactError, prepareSource, type PreparedSource } from './sources';
 import { storeFullError } from './store';
 import type {
+  Digest,
   AliasMove,
   ApprovalRecord,
   ArtifactFormat,
@@ -929,6 +930,14 @@ export class VersionStore implements VersionLookup {
   }
 
   // ── artifacts ───────────────────────────────────────────────────────────────
+
+  /** The files of a version's artifact and their digests (a single-file artifact: '' → its digest). */
+  async artifactFiles(ref: string): Promise<Record<string, Digest>> {
+    const v = this.getVersion(ref);
+    if (v.artifactKind === 'file') return { '': v.artifactDigest };
+    const m = await this.artifacts.readManifest(v.artifactDigest, `${v.model}@${v.version}`);
+    return Object.fromEntries(Object.entries(m.files).map(([path, e]) => [path, e.digest]));
+  }
 
   async artifactPath(ref: string): Promise<string> {
     const v = this.getVersion(ref);

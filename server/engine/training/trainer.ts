@@ -14,7 +14,7 @@ import { describeError, isModelOpsError, ModelOpsError } from '../errors';
 import { workerEntry } from '../threads';
 import type { LoadedConfig, ModelOpsConfig, Task } from '../config/types';
 import { loadConfig } from '../config';
-import type { GateReport, Registry, RunRecord } from '../registry/types';
+import type { GateReport, Registry, RunRecord, VersionRecord } from '../registry/types';
 import { recordDatasets } from '../data/digest';
 import {
   countImputed,
@@ -38,6 +38,7 @@ import {
   loadModelBundle,
   makeSignature,
   MANIFEST_FORMAT,
+  MANIFEST_JSON,
   probabilitiesOf,
   writeManifest,
 } from '../model/bundle';
@@ -504,6 +505,11 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
           options.note ??
           `trained on ${backend.name}: ${done.epochsRun} epochs${done.stoppedEarly ? ' (stopped early)' : ''}`,
       });
+      const twin = await sameModelAs(registry, version);
+      if (twin)
+        notes.push(
+          `${version.model}@${version.version} computes what ${twin} computes: the same network and weights (the same data, config and seed train the same model)`,
+        );
       if (fairness) await storeFairness(registry.root, version, fairness, data.test.source);
       let gates: GateReport | null = null;
       let finalVersion = version;
@@ -603,4 +609,35 @@ async function verifyBundle(dir: string, x: Float32Array, n: number, expected: F
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * An earlier version of the model whose bundle has the same network and weights (every file but
+ * the manifest, whose time stamp and profile differ): what training again on unchanged data and
+ * config gives. The 50 newest versions are compared, by the digests their stored manifests list.
+ */
+async function sameModelAs(registry: Registry, v: VersionRecord): Promise<string | null> {
+  const key = (files: Record<string, string>): string =>
+    JSON.stringify(
+      Object.entries(files)
+        .filter(([path]) => path !== MANIFEST_JSON)
+        .sort(),
+    );
+  const own = await registry.artifactFiles(`${v.model}@${v.version}`).catch(() => null);
+  if (!own) return null;
+  const mine = key(own);
+  const { items } = registry.listVersions({
+    model: v.model,
+    limit: 50,
+    sort: 'created',
+    order: 'desc',
+    includeArchived: true,
+  });
+  for (const other of items) {
+    if (other.version === v.version || other.format !== v.format) continue;
+    // An older artifact that cannot be read (a damaged store) is not this training's problem.
+    const files = await registry.artifactFiles(`${other.model}@${other.version}`).catch(() => null);
+    if (files && key(files) === mine) return `${other.model}@${other.version}`;
+  }
+  return null;
 }

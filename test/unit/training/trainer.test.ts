@@ -173,6 +173,24 @@ test('the version keeps the config it was trained with, even when the file is ed
   assert.equal(await registry.configText(`snapshot@${result.version.version}`), original);
 });
 
+test('training again on unchanged data and config says the new version computes what the earlier one does', async () => {
+  const path = config('twice.yaml', { model: 'twice', epochs: 2 });
+  const first = await train({ configPath: path, registry });
+  assert.ok(!first.notes.some((n) => /computes what/.test(n)), first.notes.join('; '));
+  const second = await train({ configPath: path, registry });
+  assert.notEqual(second.version.artifactDigest, first.version.artifactDigest, 'the manifests differ (time stamp)');
+  assert.ok(
+    second.notes.includes(
+      `twice@${second.version.version} computes what twice@${first.version.version} computes: the same network and weights (the same data, config and seed train the same model)`,
+    ),
+    second.notes.join('; '),
+  );
+  // Another seed trains other weights: no such note.
+  writeFileSync(path, readFileSync(path, 'utf8').replace('\n  seed: 42\n', '\n  seed: 4242\n'));
+  const third = await train({ configPath: path, registry });
+  assert.ok(!third.notes.some((n) => /computes what/.test(n)), third.notes.join('; '));
+});
+
 test('evaluate.fairness is computed at training time: the fairness gate is judged, and equals what evaluate computes later', async () => {
   // The slice with a 'half' column (first or second half of the year), not a model feature.
   writeFileSync(
