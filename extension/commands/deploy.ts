@@ -298,7 +298,10 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
         `${summary} ${unlabelled} window${unlabelled === 1 ? ' has' : 's have'} no labels yet: see the ${estimateTitleText}.`,
         SHOW,
       )
-      .then((pick) => (pick === SHOW ? showEstimate() : undefined));
+      .then((pick) => (pick === SHOW ? showEstimate() : undefined))
+      .then(undefined, (e: unknown) => {
+        void vscode.window.showErrorMessage(`ModelOps: ${e instanceof Error ? e.message : String(e)}`);
+      });
   } else if (!r.chart && !r.drift && !estimate)
     void vscode.window.showInformationMessage(`${summary} ${r.chartNote ?? ''}`.trim());
   else void vscode.window.showInformationMessage(summary);

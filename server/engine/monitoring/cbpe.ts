@@ -261,7 +261,10 @@ export function checkCalibration(
         noise: raw.noise,
         miscalibrated,
         method: 'none',
-        note: `Only ${n} labelled reference rows${testSplit ? '' : ' and no test split recorded with the version'}; at least ${MIN_CALIBRATION_ROWS} are needed to fit a calibrator.`,
+        note:
+          source === 'test split'
+            ? `Only ${n} rows in the version's test split (and fewer labelled in the reference windows); at least ${MIN_CALIBRATION_ROWS} are needed to fit a calibrator.`
+            : `Only ${n} labelled reference rows${testSplit ? '' : ' and no test split recorded with the version'}; at least ${MIN_CALIBRATION_ROWS} are needed to fit a calibrator.`,
         eceAfter: null,
         bins: raw.bins,
       },
