@@ -276,7 +276,9 @@ export function estimateLine(e: EstimatedPerformance): string {
     const m = e.lossModel;
     basis = m.note
       ? `no loss model: ${m.note}`
-      : `loss model fitted on ${m.rows} labelled rows of the ${e.referenceWindows} reference windows`;
+      : m.source === 'test split'
+        ? `loss model fitted on ${m.rows} rows of the version's test split (the ${e.referenceWindows} reference windows had too few labels)`
+        : `loss model fitted on ${m.rows} labelled rows of the ${e.referenceWindows} reference windows`;
   }
   return `${what}: ${chart}; ${basis}`;
 }

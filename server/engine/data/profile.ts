@@ -7,6 +7,7 @@ import type {
   ColumnProfile,
   EvaluationSample,
   FeatureTransform,
+  LossSample,
   NumericProfile,
   ReferenceProfile,
 } from '../model/types';
@@ -126,6 +127,39 @@ export function evaluationSample(
   for (let j = 0; j < known.length; j += stride) {
     const i = known[j];
     for (let c = 0; c < k; c++) out.probabilities.push(Math.round(probabilities[i * k + c] * 1e6) / 1e6);
+    out.truth.push(truth[i]);
+    out.rows++;
+  }
+  return out;
+}
+
+/**
+ * A regression model's test split as DLE's fallback reference: each feature's raw value, the
+ * prediction and the true value of rows where both are numbers, every s-th row when there are
+ * more than EVALUATION_SAMPLE_ROWS.
+ */
+export function lossSample(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  features: readonly string[],
+  predictions: ArrayLike<number>,
+  truth: ArrayLike<number>,
+): LossSample {
+  const known: number[] = [];
+  for (let i = 0; i < rows.length; i++) if (Number.isFinite(predictions[i]) && Number.isFinite(truth[i])) known.push(i);
+  const stride = Math.max(1, Math.ceil(known.length / EVALUATION_SAMPLE_ROWS));
+  const out: LossSample = {
+    rows: 0,
+    inputs: Object.fromEntries(features.map((f) => [f, []])),
+    predictions: [],
+    truth: [],
+  };
+  for (let j = 0; j < known.length; j += stride) {
+    const i = known[j];
+    for (const f of features) {
+      const v = rows[i][f];
+      out.inputs[f].push(typeof v === 'number' || typeof v === 'string' ? v : null);
+    }
+    out.predictions.push(predictions[i]);
     out.truth.push(truth[i]);
     out.rows++;
   }

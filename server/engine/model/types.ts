@@ -79,6 +79,19 @@ export interface EvaluationSample {
   truth: number[];
 }
 
+/**
+ * A regression model's held-out test rows — raw inputs, its predictions, the true values: what
+ * DLE fits its loss model on when the monitored traffic's reference windows have too few labels.
+ */
+export interface LossSample {
+  /** Rows kept (at most EVALUATION_SAMPLE_ROWS, evenly spread over the split). */
+  rows: number;
+  /** Each feature's raw values, one per row (null when missing). */
+  inputs: Record<string, Array<number | string | null>>;
+  predictions: number[];
+  truth: number[];
+}
+
 /** The reference distribution of the training data and of the model's predictions on it. */
 export interface ReferenceProfile {
   rows: number;
@@ -87,6 +100,8 @@ export interface ReferenceProfile {
   predictions: ColumnProfile;
   /** A classifier trained here: its test split's probabilities and true classes (see EvaluationSample). */
   evaluation?: EvaluationSample;
+  /** A regression model trained here: its test split's inputs, predictions and true values (see LossSample). */
+  evaluationLoss?: LossSample;
 }
 
 export interface ModelManifest {

@@ -24,6 +24,7 @@
  */
 import { MAX_REFERENCE_ROWS } from './cbpe';
 import type { LogColumns } from './log/columns';
+import type { LossSample } from '../model/types';
 
 /** Rows of the reference the loss model is fitted on at most (as CBPE's reference is capped). */
 export const MAX_DLE_ROWS = MAX_REFERENCE_ROWS;
@@ -60,6 +61,43 @@ export function dleColumns(c: LogColumns, features: readonly string[]): DleColum
   return features.map((name) =>
     c.numeric[name] ? { values: c.numeric[name], codes: false } : { values: c.categorical[name], codes: true },
   );
+}
+
+/** Loss-model rows from outside the log: one column per input, the predictions and the true values. */
+export interface DleRows {
+  rows: number;
+  x: Float64Array[];
+  prediction: Float64Array;
+  truth: Float64Array;
+}
+
+/**
+ * A recorded test split (LossSample) as loss-model rows in the encoding of `c`: numbers as they
+ * are, categories by the codes of `c`'s dictionaries (a category the log has not seen gets a code
+ * past them, and is not added), anything else missing (NaN), as the log reader reads a value.
+ */
+export function lossSampleRows(sample: LossSample, c: LogColumns, features: readonly string[]): DleRows {
+  const n = sample.rows;
+  const x = features.map((name) => {
+    const values = sample.inputs[name] ?? [];
+    const out = new Float64Array(n).fill(NaN);
+    const dict = c.numeric[name] ? null : (c.dictionaries[name] ?? null);
+    const unseen = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (!dict) out[i] = typeof v === 'number' ? v : NaN;
+      else if (typeof v === 'string') {
+        let code = dict.lookup(v);
+        if (code < 0) {
+          code = unseen.get(v) ?? dict.values.length + unseen.size;
+          unseen.set(v, code);
+        }
+        out[i] = code;
+      }
+    }
+    return out;
+  });
+  return { rows: n, x, prediction: Float64Array.from(sample.predictions), truth: Float64Array.from(sample.truth) };
 }
 
 function valueAt(c: DleColumn, i: number): number {
@@ -296,8 +334,13 @@ export class BoostedTrees {
 
 /** What the loss model was fitted on, for the result. */
 export interface LossModelReport {
+  /**
+   * The rows fitted on: the reference windows' labelled rows, or the version's test split
+   * recorded at training when the windows had fewer than MIN_DLE_ROWS labelled rows.
+   */
+  source: 'reference windows' | 'test split';
   loss: DleLoss;
-  /** Labelled reference rows fitted on (after the MAX_DLE_ROWS cap). */
+  /** Labelled rows fitted on (after the MAX_DLE_ROWS cap). */
   rows: number;
   /** Every how many reference rows one was kept (1: all). */
   stride: number;
@@ -443,33 +486,44 @@ export class DleReference {
   }
 
   /**
-   * Fits the loss model on the labelled rows of the first `windows` windows held (default all);
-   * null (with the report's note) when there are too few.
+   * Fits the loss model on the labelled rows of the first `windows` windows held (default all) —
+   * or on `testSplit` when they are fewer than MIN_DLE_ROWS and the split has more; null (with
+   * the report's note) when there are too few.
    */
   fit(
     loss: DleLoss,
     inputNames: readonly string[],
     options: BoostOptions = DLE_BOOST,
     windows = this.held.length,
+    testSplit?: DleRows | null,
   ): { model: LossModel | null; report: LossModelReport } {
-    const all = Math.min(this.rows, Math.max(0, windows) * this.per);
     const F = this.inputs + 1;
-    const keep: number[] = [];
-    for (let i = 0; i < all; i++) {
-      const t = this.truth[i];
-      const p = this.x[this.inputs][i];
-      if (t === t && p === p) keep.push(i);
+    const labelled = (x: readonly Float64Array[], truth: Float64Array, rows: number): number[] => {
+      const keep: number[] = [];
+      for (let i = 0; i < rows; i++) if (truth[i] === truth[i] && x[this.inputs][i] === x[this.inputs][i]) keep.push(i);
+      return keep;
+    };
+    let x: readonly Float64Array[] = this.x;
+    let truth = this.truth;
+    let keep = labelled(x, truth, Math.min(this.rows, Math.max(0, windows) * this.per));
+    let source: LossModelReport['source'] = 'reference windows';
+    if (keep.length < MIN_DLE_ROWS && testSplit && testSplit.rows > keep.length) {
+      x = [...testSplit.x, testSplit.prediction];
+      truth = testSplit.truth;
+      keep = labelled(x, truth, testSplit.rows);
+      source = 'test split';
     }
     const n = keep.length;
     const cols: DleColumn[] = Array.from({ length: F }, (_, f) => ({
-      values: Float64Array.from(keep, (i) => this.x[f][i]),
+      values: Float64Array.from(keep, (i) => x[f][i]),
       codes: false,
     }));
-    const y = Float64Array.from(keep, (i) => lossOf(loss, this.truth[i], this.x[this.inputs][i]));
+    const y = Float64Array.from(keep, (i) => lossOf(loss, truth[i], x[this.inputs][i]));
     const report: LossModelReport = {
+      source,
       loss,
       rows: n,
-      stride: this.stride,
+      stride: source === 'test split' ? 1 : this.stride,
       inputs: [...inputNames, '(prediction)'],
       trees: options.trees,
       depth: options.depth,
@@ -480,7 +534,10 @@ export class DleReference {
       note: null,
     };
     if (n < MIN_DLE_ROWS) {
-      report.note = `Only ${n} labelled reference rows; at least ${MIN_DLE_ROWS} are needed to fit the loss model.`;
+      report.note =
+        source === 'test split'
+          ? `Only ${n} rows in the version's test split (and fewer labelled in the reference windows); at least ${MIN_DLE_ROWS} are needed to fit the loss model.`
+          : `Only ${n} labelled reference rows${testSplit === null ? ' and no test split recorded with the version' : ''}; at least ${MIN_DLE_ROWS} are needed to fit the loss model.`;
       return { model: null, report };
     }
     const model = new LossModel(loss, BoostedTrees.fit(cols, y, n, options), this.inputs);

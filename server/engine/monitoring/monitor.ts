@@ -12,7 +12,14 @@
 import type { ModelOpsConfig, MonitorConfig } from '../config/types';
 import { configSchema, withDefaults } from '../config/schema';
 import { describeError, ModelOpsError } from '../errors';
-import type { CategoricalProfile, EvaluationSample, NumericProfile, ReferenceProfile, Task } from '../model/types';
+import type {
+  CategoricalProfile,
+  EvaluationSample,
+  LossSample,
+  NumericProfile,
+  ReferenceProfile,
+  Task,
+} from '../model/types';
 import { describeBundle } from '../runtime';
 import type { AlertRecord, Registry } from '../registry/types';
 import { buildControlChartColumns, controlLimits, type ControlChartData } from '../spc';
@@ -32,7 +39,7 @@ import {
   type DriftTestChoice,
 } from '../drift/select';
 import { type Calibration, CbpeScratch, checkCalibration, estimateWindow, type CalibrationCheck } from './cbpe';
-import { dleColumns, DleReference, type DleColumn, type LossModel, type LossModelReport } from './dle';
+import { dleColumns, DleReference, lossSampleRows, type DleColumn, type LossModel, type LossModelReport } from './dle';
 import type { RuleSide, SigmaEstimator } from '../../../shared/spc/types';
 import { logSourceFor, type RemoteRead } from './logSource';
 import { resolveSince } from './since';
@@ -602,11 +609,16 @@ export function lastWindowsOf(r: Pick<MonitorResult, 'windows' | 'windowTable'>,
   return out;
 }
 
-/** Where an estimate alert's value came from, in its message. */
-const ESTIMATE_SOURCE: Record<EstimatedPerformance['method'], string> = {
-  cbpe: "CBPE from the model's probabilities",
-  dle: "DLE from a loss model fitted on the reference's labelled rows",
-};
+/** Where an estimate alert's value came from, in its message (the batch run and the live window alike). */
+export function estimateSource(
+  method: EstimatedPerformance['method'],
+  fittedOn: LossModelReport['source'] | null,
+): string {
+  if (method === 'cbpe') return "CBPE from the model's probabilities";
+  return fittedOn === 'test split'
+    ? "DLE from a loss model fitted on the version's test split"
+    : "DLE from a loss model fitted on the reference's labelled rows";
+}
 
 const RULE_TEXT: Record<number, string> = {
   1: 'one point beyond 3σ',
@@ -768,6 +780,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
           keepLast > 0,
           refCount,
           chartCfg.metric,
+          primary.profile?.evaluationLoss ?? null,
         )
       : null;
   let nextClose = 0;
@@ -1380,6 +1393,7 @@ class DleStore {
   private model: LossModel | null = null;
   private report: LossModelReport | null = null;
   private readonly metric: 'mae' | 'rmse' | 'mse';
+  private columnsSeen: LogColumns | null = null;
 
   constructor(
     private readonly features: readonly string[],
@@ -1390,6 +1404,8 @@ class DleStore {
     /** The reference: the first `refCount` windows (with `lastWindows`, of the last N kept). */
     private readonly refCount: number,
     metric: string,
+    /** The version's recorded test split: the loss model's rows when the reference windows have too few labels. */
+    private readonly testSplit: LossSample | null = null,
   ) {
     this.metric = dleMetric(metric);
     this.ref = new DleReference(features.length, windowSize, Math.max(1, capacity), ring);
@@ -1400,13 +1416,14 @@ class DleStore {
     return dleColumns(c, this.features);
   }
 
-  /** Fits on the first `windows` windows held (all of them by default). */
+  /** Fits on the first `windows` windows held (all of them by default), or on the test split (see DleReference.fit). */
   private fit(windows?: number): void {
     const { model, report } = this.ref.fit(
       this.metric === 'mae' ? 'absolute' : 'squared',
       this.features,
       undefined,
       windows,
+      this.testSplit && this.columnsSeen ? lossSampleRows(this.testSplit, this.columnsSeen, this.features) : null,
     );
     this.model = model;
     this.report = report;
@@ -1426,6 +1443,8 @@ class DleStore {
     index: number,
     windows: WindowTable,
   ): void {
+    // The log's columns (their dictionaries code the test split's categories as the log's).
+    this.columnsSeen = c;
     const ref = this.ref;
     if (ref.ring || !ref.full) {
       ref.add(this.columns(c), prediction, truth, start, index);
@@ -1755,7 +1774,7 @@ async function raiseAlerts(
         // The estimate's own rule names, so an estimated and a realised finding are both kept.
         rule: `${estimate ? `${estimate}:` : ''}we${v.rule}`,
         metric: what,
-        message: `${estimate ? 'Estimated ' : ''}${what} ${value.toFixed(3)} in window ${w.index + 1}${w.end ? ` (to ${w.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${limit})${estimate ? `; ${ESTIMATE_SOURCE[estimate]}, ${w.labelled} of ${w.count} rows labelled` : ''}.`,
+        message: `${estimate ? 'Estimated ' : ''}${what} ${value.toFixed(3)} in window ${w.index + 1}${w.end ? ` (to ${w.end})` : ''}: Western Electric rule ${v.rule}, ${RULE_TEXT[v.rule]} (${limit})${estimate ? `; ${estimateSource(estimate, estimated?.method === 'dle' ? estimated.lossModel.source : null)}, ${w.labelled} of ${w.count} rows labelled` : ''}.`,
         ...(estimate ? { estimated: true as const } : {}),
       });
     }

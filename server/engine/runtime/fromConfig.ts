@@ -50,8 +50,8 @@ function modelColumns(config: ModelOpsConfig, metaFeatures: string[] | undefined
  * The bundle spec of an ONNX file from the config: task, target, columns, derived inputs, input
  * mapping, outputs, preprocessing (fitted on the training split for 'config'); labels from
  * model.onnx.labels, else the file's metadata_props, else the sorted distinct target values of
- * the training split; reference rows (drift profile) from the training split, and a classifier's
- * test split for CBPE's calibration when labels come late.
+ * the training split; reference rows (drift profile) from the training split, and the test split
+ * for CBPE's calibration or DLE's loss model when labels come late.
  */
 export async function onnxSpecFromConfig(
   file: string,
@@ -84,8 +84,6 @@ export async function onnxSpecFromConfig(
       ? { transforms: fitTransforms(data.train.rows, data.features, config.data.missing) }
       : {}),
     reference: { rows: data.train.rows, seed: config.train.seed },
-    ...(config.model.task === 'classification' && data.test.rows.length > 0
-      ? { evaluation: { rows: data.test.rows } }
-      : {}),
+    ...(data.test.rows.length > 0 ? { evaluation: { rows: data.test.rows } } : {}),
   };
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { ModelOpsError } from '../errors';
 import { inputWidth, isMissingValue, transformRows, type TransformContext } from '../data/preprocess';
-import { buildProfile, evaluationSample } from '../data/profile';
+import { buildProfile, evaluationSample, lossSample } from '../data/profile';
 import type { FeatureTransform, Prediction, Task } from '../model/types';
 import { decodeScores } from './decode';
 import { derive, parseDerived, type Derivation } from './derive';
@@ -951,6 +951,19 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
         for (let i = 0; i < truth.length; i++) if (probabilities[i * k] !== probabilities[i * k]) truth[i] = -1;
         const sample = evaluationSample(probabilities, truth, k);
         if (sample.rows > 0) manifest.profile.evaluation = sample;
+      } else if (plan.task === 'regression' && spec.target !== undefined && spec.evaluation?.rows.length) {
+        // A regression model's test split: its raw inputs, predictions and true values (DLE's reference).
+        const rows = spec.evaluation.rows;
+        const scored = await runtime.predict(rows);
+        const value = (v: unknown): number =>
+          typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+        const sample = lossSample(
+          rows,
+          profiled.map((f) => f.name),
+          scored.map((p) => value(p.value)),
+          rows.map((r) => value(r[spec.target!])),
+        );
+        if (sample.rows > 0) manifest.profile.evaluationLoss = sample;
       }
     }
   } finally {

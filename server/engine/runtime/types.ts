@@ -171,8 +171,9 @@ export interface OnnxBundleSpec {
   /** Rows to build the reference profile from (run through the model), when `profile` is not given. */
   reference?: { rows: ReadonlyArray<Record<string, unknown>>; seed?: number };
   /**
-   * Held-out labelled rows (the config's test split) for a classifier: their probabilities and
-   * true classes (`target`) go into the profile as CBPE's reference when labels come late.
+   * Held-out labelled rows (the config's test split): a classifier's probabilities and true
+   * classes (`target`), or a regression model's inputs, predictions and true values, go into the
+   * profile as CBPE's or DLE's reference when labels come late.
    */
   evaluation?: { rows: ReadonlyArray<Record<string, unknown>> };
   /** Intra-op threads for the session used while writing (reference predictions). */

@@ -27,7 +27,7 @@ import {
   transformRows,
   type RowSet,
 } from '../data/preprocess';
-import { buildProfile, evaluationSample } from '../data/profile';
+import { buildProfile, evaluationSample, lossSample } from '../data/profile';
 import { loadTrainingData, type LoadedData } from '../data/splits';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from '../evaluation/metrics';
 import { evaluateGates, notEvaluatedReport } from '../evaluation/gates';
@@ -433,12 +433,14 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
       let report: MetricsReport | null = null;
       let fairness: FairnessReport | null = null;
       let testProba: Float64Array | null = null;
+      let testPred: Float64Array | null = null;
       if (nTest > 0) {
         const out = done.outputs.test;
         const proba = task === 'classification' ? probabilitiesOf(out, nTest, done.outputWidth, classes) : null;
         testProba = proba;
         const yPred =
           task === 'regression' ? Float64Array.from({ length: nTest }, (_, i) => out[i * done.outputWidth]) : null;
+        testPred = yPred;
         report = proba
           ? classificationMetrics(test.idx!, null, labels!, proba)
           : regressionMetrics(test.values!, yPred!);
@@ -481,6 +483,17 @@ async function trainTfjs(loaded: LoadedConfig, options: TrainOptions): Promise<T
           ...buildProfile(data.train.rows, features, trainPreds, config.train.seed),
           // CBPE's reference when the traffic's labels come late (monitoring/cbpe.ts).
           ...(testProba && labels ? { evaluation: evaluationSample(testProba, test.idx!, labels.length) } : {}),
+          // DLE's reference when a regression model's labels come late (monitoring/dle.ts).
+          ...(testPred && test.values
+            ? {
+                evaluationLoss: lossSample(
+                  data.test.rows,
+                  features.map((f) => f.name),
+                  testPred,
+                  test.values,
+                ),
+              }
+            : {}),
         },
         backend: backend.name,
         trainedAt: new Date().toISOString(),

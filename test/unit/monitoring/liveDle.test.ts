@@ -27,6 +27,7 @@ import { actionFor } from '../../../server/engine/monitoring/policy';
 import { makeBundle, tempDir } from '../serving/fixtures';
 import { runConfig } from '../fixtures/config';
 import { mulberry32, normal } from '../fixtures/random';
+import { lossSample } from '../../../server/engine/data/profile';
 
 const MODEL: LiveModel = {
   task: 'regression',
@@ -101,11 +102,16 @@ function traffic(
 const T0 = Date.UTC(2026, 0, 1);
 
 /** Feeds the requests to an accumulator as the server does, feedback right after each labelled request. */
-function live(reqs: Req[], config: LiveMonitorConfig, versionOf: (q: Req) => string = () => '1.0.0'): LiveEvent[] {
+function live(
+  reqs: Req[],
+  config: LiveMonitorConfig,
+  versionOf: (q: Req) => string = () => '1.0.0',
+  model: LiveModel = MODEL,
+): LiveEvent[] {
   const events: LiveEvent[] = [];
   const acc = new WindowAccumulator('m', config, (e) => events.push(e));
   reqs.forEach((q, i) => {
-    acc.observe(versionOf(q), MODEL, q.id, { x: q.x, z: q.z, c: q.c, day: dayOf(q) }, q.pred, 1, T0 + i * 1000);
+    acc.observe(versionOf(q), model, q.id, { x: q.x, z: q.z, c: q.c, day: dayOf(q) }, q.pred, 1, T0 + i * 1000);
     if (q.labelled) acc.feedback(q.id, q.truth);
   });
   acc.flush();
@@ -198,7 +204,10 @@ test('live DLE: too few labelled reference rows leave no loss model, said so, an
     ['pending', 'pending', 'pending', 'unfitted', 'unfitted', 'unfitted'],
   );
   assert.ok(windows.every((w) => w.estimated!.value === null && w.estimated!.chart === null));
-  assert.match(windows[5].estimated!.note!, /Only 80 labelled reference rows; at least 100/);
+  assert.match(
+    windows[5].estimated!.note!,
+    /Only 80 labelled reference rows and no test split recorded with the version; at least 100/,
+  );
   assert.equal(windows[0].estimated!.note, undefined);
 });
 
@@ -206,7 +215,7 @@ const tmp = tempDir('live-dle');
 after(() => tmp.cleanup());
 
 /** The batch monitor over a log of the same requests and feedback. */
-async function batch(name: string, reqs: Req[], mc: MonitorConfig): Promise<MonitorResult> {
+async function batch(name: string, reqs: Req[], mc: MonitorConfig, model: LiveModel = MODEL): Promise<MonitorResult> {
   const dir = join(tmp.dir, name);
   const logDir = join(dir, 'log');
   mkdirSync(logDir, { recursive: true });
@@ -243,7 +252,7 @@ async function batch(name: string, reqs: Req[], mc: MonitorConfig): Promise<Moni
       model: 'm',
       logDir,
       alert: false,
-      manifestFor: async () => MODEL as MonitoredModel,
+      manifestFor: async () => model as MonitoredModel,
     });
   } finally {
     registry.close();
@@ -375,5 +384,77 @@ test('each version has its own DLE loss model: a new version is estimated as if 
   assert.deepEqual(
     both.map((w) => [w.estimated, w.estimatedMae]),
     alone.map((w) => [w.estimated, w.estimatedMae]),
+  );
+});
+
+test('labels that come late: live and batch DLE fit the loss model on the test split the version recorded', async () => {
+  // The version's test split: 1,000 labelled rows with x ~ U(0, 1), as at training.
+  const split = traffic(21, (x) => 0.1 + x, 2, 0).reqs;
+  const recorded: LiveModel = {
+    ...MODEL,
+    profile: {
+      rows: 0,
+      features: {},
+      predictions: {
+        kind: 'numeric',
+        count: 0,
+        missing: 0,
+        mean: 0,
+        std: 0,
+        min: 0,
+        max: 0,
+        quantiles: [],
+        sample: [],
+      },
+      evaluationLoss: lossSample(
+        split.flatMap((q) => q.x.map((x, k) => ({ x, z: q.z[k], c: q.c[k] }))),
+        ['x', 'z', 'c'],
+        split.flatMap((q) => q.pred),
+        split.flatMap((q) => q.truth),
+      ),
+    },
+  };
+  // Five reference windows and three shifted ones; no feedback at all.
+  const { reqs, mae } = traffic(22, (x) => 0.1 + x, 5, 3);
+  const unlabelled = reqs.map((q) => ({ ...q, labelled: false }));
+  const events = live(unlabelled, CONFIG, undefined, recorded);
+  const windows = windowsOf(events);
+  assert.ok(windows.every((w) => w.labelled === 0));
+  // The shift raises the estimate before any label, and the alert says what the loss model rests on.
+  assert.ok(
+    alertsOf(events).some(
+      (a) =>
+        a.rule === 'dle:we1' && /DLE from a loss model fitted on the version's test split, 0 of 500/.test(a.message),
+    ),
+    JSON.stringify(alertsOf(events).map((a) => a.message)),
+  );
+  assert.deepEqual(
+    windows.map((w) => [w.estimated!.calibration, w.estimated!.calibratedOn ?? null]),
+    [
+      ...Array.from({ length: REFERENCE - 1 }, () => ['pending', null]),
+      ...Array.from({ length: 4 }, () => ['fitted', 'test split']),
+    ],
+  );
+  for (const w of windows.slice(REFERENCE - 1))
+    assert.ok(
+      Math.abs(w.estimated!.value! - mae[w.index]) < 0.1,
+      `window ${w.index}: ${w.estimated!.value} vs ${mae[w.index]}`,
+    );
+  // Without the split: no loss model, and the note says what is missing.
+  assert.equal(windowsOf(live(unlabelled, CONFIG)).at(-1)!.estimated!.calibration, 'unfitted');
+
+  const mc = {
+    target: 'local',
+    window: WINDOW,
+    controlChart: { metric: 'mae', sigma: 3, baseline: REFERENCE, rules: [1, 2, 3, 4] },
+    drift: {},
+    alerts: { notify: false },
+  } as MonitorConfig;
+  const r = await batch('late-labels', unlabelled, mc, recorded);
+  assert.ok(r.estimated?.method === 'dle', 'DLE ran');
+  assert.equal(r.estimated.lossModel.source, 'test split');
+  assert.equal(r.estimated.lossModel.rows, 1000);
+  r.windows.forEach((w, i) =>
+    assert.ok(Math.abs(w.estimatedMae! - mae[i]) < 0.1, `batch window ${i}: ${w.estimatedMae} vs ${mae[i]}`),
   );
 });

@@ -117,6 +117,7 @@ test('modelops monitor says what an estimate rests on: the calibration of CBPE, 
     method: 'dle',
     metric: 'mae',
     lossModel: {
+      source: 'reference windows',
       loss: 'absolute',
       rows: 0,
       stride: 1,
@@ -133,5 +134,28 @@ test('modelops monitor says what an estimate rests on: the calibration of CBPE, 
   assert.match(
     dle,
     /^estimated mae \(DLE, before labels\): no chart .*; no loss model: Only 3 labelled reference rows\.$/,
+  );
+  const dleLate = estimateLine({
+    ...common,
+    method: 'dle',
+    metric: 'mae',
+    lossModel: {
+      source: 'test split',
+      loss: 'absolute',
+      rows: 219,
+      stride: 1,
+      inputs: ['x', '(prediction)'],
+      trees: 50,
+      depth: 3,
+      shrinkage: 0.1,
+      bins: 32,
+      realisedLoss: 1.2,
+      fittedLoss: 1.1,
+      note: null,
+    },
+  });
+  assert.match(
+    dleLate,
+    /; loss model fitted on 219 rows of the version's test split \(the 5 reference windows had too few labels\)$/,
   );
 });

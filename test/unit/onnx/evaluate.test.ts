@@ -236,4 +236,23 @@ test('a regressor: MAE, MSE, RMSE and R² equal the hand-computed ones, on the t
   ).map((p) => p.value as number);
   rt2.dispose();
   assert.ok(Math.abs(onFile.metrics.mae - (Math.abs(12 - p2[0]) + Math.abs(8 - p2[1])) / 2) < 1e-9);
+
+  // With its test split (as `versions register --config` passes it), the bundle records the rows'
+  // inputs, predictions and true values: DLE's reference while production labels are late.
+  const dir = join(root, 'bundles', 'temp-with-split');
+  const manifest = await writeOnnxBundle(dir, join(FIX, 'temp-max-regressor.onnx'), {
+    task: 'regression',
+    target: 'temp_max',
+    columns: three,
+    reference: { rows },
+    evaluation: { rows },
+  });
+  const split = manifest.profile!.evaluationLoss!;
+  assert.equal(split.rows, n);
+  assert.deepEqual(split.truth, y);
+  assert.deepEqual(split.predictions, preds);
+  assert.deepEqual(
+    split.inputs.wind,
+    rows.map((row) => row.wind),
+  );
 });

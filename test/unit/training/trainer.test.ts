@@ -191,6 +191,33 @@ test('training again on unchanged data and config says the new version computes 
   assert.ok(!third.notes.some((n) => /computes what/.test(n)), third.notes.join('; '));
 });
 
+test("a regression model records its test split: inputs, predictions and true values (DLE's reference while labels are late)", async () => {
+  const path = join(root, 'regression.yaml');
+  writeFileSync(
+    path,
+    readFileSync(config('regression-base.yaml', { model: 'temp', units: 1, epochs: 2 }), 'utf8')
+      .replace('target: weather', 'target: temp_max')
+      .replace(/features: \[[^\]]*\]/, 'features: [precipitation, temp_min, wind]')
+      .replace('task: classification', 'task: regression')
+      .replace('activation: softmax', 'activation: linear')
+      .replace(/  classWeights: \S+\n/, '')
+      .replace(/evaluate:[\s\S]*$/, 'evaluate:\n  metrics: [mae, rmse]\n'),
+  );
+  const r = await train({ configPath: path, registry });
+  const model = await loadModelBundle(await registry.artifactPath(`temp@${r.version.version}`));
+  try {
+    const split = model.manifest.profile.evaluationLoss!;
+    assert.equal(model.manifest.profile.evaluation, undefined, 'no class probabilities for a regressor');
+    assert.deepEqual(Object.keys(split.inputs), ['precipitation', 'temp_min', 'wind']);
+    assert.ok(split.rows > 0 && split.predictions.length === split.rows && split.truth.length === split.rows);
+    // The rows the test metrics were computed on: the same mean absolute error.
+    const mae = split.truth.reduce((a, t, i) => a + Math.abs(t - split.predictions[i]), 0) / split.rows;
+    assert.ok(Math.abs(mae - r.metrics.mae) < 1e-6, `${mae} vs ${r.metrics.mae}`);
+  } finally {
+    model.dispose();
+  }
+});
+
 test('evaluate.fairness is computed at training time: the fairness gate is judged, and equals what evaluate computes later', async () => {
   // The slice with a 'half' column (first or second half of the year), not a model feature.
   writeFileSync(

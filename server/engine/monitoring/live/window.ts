@@ -39,8 +39,16 @@ import {
   type CalibrationCheck,
   type CbpeEstimate,
 } from '../cbpe';
-import { dleColumns, DleReference, type DleColumn, type DleEstimate, type LossModel } from '../dle';
-import type { EvaluationSample, ReferenceProfile, Task } from '../../model/types';
+import {
+  dleColumns,
+  DleReference,
+  lossSampleRows,
+  type DleColumn,
+  type DleEstimate,
+  type LossModel,
+  type LossModelReport,
+} from '../dle';
+import type { EvaluationSample, LossSample, ReferenceProfile, Task } from '../../model/types';
 import { DRIFT_TESTS, type DriftTest, type DriftTestChoice } from '../../drift/select';
 import { Dictionary, type LogColumns } from '../readLog';
 import { PendingIds, type RequestId } from './pendingIds';
@@ -49,6 +57,7 @@ import {
   defaultSide,
   driftDecisions,
   driftDetail,
+  estimateSource,
   labelStats,
   windowStats,
   WindowScratch,
@@ -193,8 +202,9 @@ export interface LiveEstimate {
    */
   calibration: 'pending' | 'none' | 'isotonic' | 'fitted' | 'unfitted';
   /**
-   * CBPE once calibrated: the rows the calibration was checked on — the reference windows'
-   * labelled rows, or the version's test split recorded at training when they had too few.
+   * CBPE once calibrated, DLE once fitted: the rows the calibration was checked on or the loss
+   * model fitted on — the reference windows' labelled rows, or the version's test split recorded
+   * at training when they had too few.
    */
   calibratedOn?: CalibrationCheck['source'];
   /** DLE only, with `unfitted`: why there is no loss model. */
@@ -401,11 +411,15 @@ interface LiveDle {
   columns: DleColumn[];
   /** Collects the reference windows' rows until the loss model is fitted (then null). */
   reference: DleReference | null;
+  /** The version's recorded test split: the loss model's rows when the reference windows have too few labels. */
+  testSplit: LossSample | null;
   /** Realised metric of each reference window (its labelled rows), for the chart's σ as the batch chart's. */
   realised: number[];
   model: LossModel | null;
   /** Why there is no loss model, once the reference was in and the fit failed. */
   note: string | null;
+  /** The rows the loss model was fitted on, once fitted. */
+  fittedOn: LossModelReport['source'] | null;
   /** Centre and σ of the estimate's chart, from the reference windows (null until then, or without a model). */
   limits: { mean: number; std: number } | null;
   chart: LiveChart;
@@ -743,7 +757,7 @@ export class WindowAccumulator {
     };
   }
 
-  private newDle(): LiveDle {
+  private newDle(version: string): LiveDle {
     const view = this.view!;
     return {
       metric: dleMetric(this.config.metric ?? 'mae'),
@@ -753,9 +767,11 @@ export class WindowAccumulator {
         this.features.map((f) => f.name),
       ),
       reference: new DleReference(this.features.length, this.W, this.referenceWindows(), false),
+      testSplit: this.models.get(version)?.profile?.evaluationLoss ?? null,
       realised: [],
       model: null,
       note: null,
+      fittedOn: null,
       limits: null,
       chart: new LiveChart(0),
     };
@@ -880,7 +896,7 @@ export class WindowAccumulator {
       );
     if (task === 'regression')
       this.estimateLoss(
-        estimatorOf(this.dles, version, () => this.newDle()),
+        estimatorOf(this.dles, version, () => this.newDle(version)),
         span,
       );
     this.driftAlerts(win, decisions, alerts);
@@ -996,7 +1012,7 @@ export class WindowAccumulator {
       chart: verdict ? { kind: 'individuals', ...verdict } : null,
     };
     if (verdict && value !== null)
-      this.estimateAlerts(win, verdict, 'cbpe', cb.metric, value, "CBPE from the model's probabilities", alerts);
+      this.estimateAlerts(win, verdict, 'cbpe', cb.metric, value, estimateSource('cbpe', null), alerts);
   }
 
   /**
@@ -1031,8 +1047,16 @@ export class WindowAccumulator {
       if (realised !== null) d.realised.push(realised);
       if (!ref.full) calibration = 'pending';
       else {
-        const { model, report } = ref.fit(d.metric === 'mae' ? 'absolute' : 'squared', d.inputs);
+        const { model, report } = ref.fit(
+          d.metric === 'mae' ? 'absolute' : 'squared',
+          d.inputs,
+          undefined,
+          undefined,
+          d.testSplit ? lossSampleRows(d.testSplit, view, d.inputs) : null,
+        );
         d.reference = null;
+        d.testSplit = null;
+        d.fittedOn = report.source;
         d.model = model;
         d.note = report.note;
         calibration = model ? 'fitted' : 'unfitted';
@@ -1079,19 +1103,12 @@ export class WindowAccumulator {
       rows: value === null ? 0 : e!.rows,
       accuracyStdErr: null,
       calibration,
+      ...(calibration === 'fitted' && d.fittedOn ? { calibratedOn: d.fittedOn } : {}),
       ...(calibration === 'unfitted' && d.note ? { note: d.note } : {}),
       chart: verdict ? { kind: 'individuals', ...verdict } : null,
     };
     if (verdict && value !== null)
-      this.estimateAlerts(
-        win,
-        verdict,
-        'dle',
-        d.metric,
-        value,
-        "DLE from a loss model fitted on the reference's labelled rows",
-        alerts,
-      );
+      this.estimateAlerts(win, verdict, 'dle', d.metric, value, estimateSource('dle', d.fittedOn), alerts);
   }
 
   /** The `cbpe:we<n>` or `dle:we<n>` alerts of an estimate's point, raised whether or not any label came. */
