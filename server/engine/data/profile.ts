@@ -108,12 +108,22 @@ export function buildProfile(
   };
 }
 
-/** Test rows an EvaluationSample keeps at most (about 60 KB of JSON with five classes). */
+/** Test rows an EvaluationSample or LossSample keeps at most (about 60 KB of JSON with five classes). */
 export const EVALUATION_SAMPLE_ROWS = 2000;
+/** Numbers a sample keeps at most, so a wide model's manifest stays small (fewer rows then). */
+export const EVALUATION_SAMPLE_VALUES = 100_000;
+
+/** Every how many rows one is kept, of `n` with `width` numbers each. */
+const sampleStride = (n: number, width: number): number =>
+  Math.max(
+    1,
+    Math.ceil(n / Math.max(1, Math.min(EVALUATION_SAMPLE_ROWS, Math.floor(EVALUATION_SAMPLE_VALUES / width)))),
+  );
 
 /**
  * A classifier's test split as CBPE's fallback reference: rows with a known true class (index
- * `truth[i]` in 0…k−1), every s-th row when there are more than EVALUATION_SAMPLE_ROWS.
+ * `truth[i]` in 0…k−1), every s-th row when there are more than EVALUATION_SAMPLE_ROWS (or more
+ * than EVALUATION_SAMPLE_VALUES numbers).
  */
 export function evaluationSample(
   probabilities: ArrayLike<number>,
@@ -122,7 +132,7 @@ export function evaluationSample(
 ): EvaluationSample {
   const known: number[] = [];
   for (let i = 0; i < truth.length; i++) if (truth[i] >= 0 && truth[i] < k) known.push(i);
-  const stride = Math.max(1, Math.ceil(known.length / EVALUATION_SAMPLE_ROWS));
+  const stride = sampleStride(known.length, k + 1);
   const out: EvaluationSample = { rows: 0, probabilities: [], truth: [] };
   for (let j = 0; j < known.length; j += stride) {
     const i = known[j];
@@ -136,7 +146,7 @@ export function evaluationSample(
 /**
  * A regression model's test split as DLE's fallback reference: each feature's raw value, the
  * prediction and the true value of rows where both are numbers, every s-th row when there are
- * more than EVALUATION_SAMPLE_ROWS.
+ * more than EVALUATION_SAMPLE_ROWS (or more than EVALUATION_SAMPLE_VALUES values).
  */
 export function lossSample(
   rows: ReadonlyArray<Record<string, unknown>>,
@@ -146,7 +156,7 @@ export function lossSample(
 ): LossSample {
   const known: number[] = [];
   for (let i = 0; i < rows.length; i++) if (Number.isFinite(predictions[i]) && Number.isFinite(truth[i])) known.push(i);
-  const stride = Math.max(1, Math.ceil(known.length / EVALUATION_SAMPLE_ROWS));
+  const stride = sampleStride(known.length, features.length + 2);
   const out: LossSample = {
     rows: 0,
     inputs: Object.fromEntries(features.map((f) => [f, []])),

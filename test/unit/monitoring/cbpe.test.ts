@@ -193,6 +193,10 @@ test('labels that come late: the calibration is checked and fitted on the test s
   const labelled = checkCalibration(shown, K, pred, truth, 0, 5_000, split);
   assert.equal(labelled.check.source, 'reference windows');
   assert.equal(labelled.check.rows, 5_000);
+  // A wide model keeps fewer rows: at most 100,000 numbers (100 classes: 990 rows, every 6th of 5,000).
+  const wide = evaluationSample(new Float64Array(5000 * 100).fill(0.01), new Int32Array(5000).fill(1), 100);
+  assert.equal(wide.rows, 834);
+  assert.ok(wide.probabilities.length <= 100_000);
   // Rows without a known class are left out of the split.
   const partial = evaluationSample([0.5, 0.5, 0.9, 0.1], [-1, 1], 2);
   assert.deepEqual(partial, { rows: 1, probabilities: [0.9, 0.1], truth: [1] });
