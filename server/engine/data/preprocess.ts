@@ -19,6 +19,11 @@ export interface MissingReport {
   summary: string;
 }
 
+/** A value as a number: a number as it is, a non-blank string parsed, anything else NaN. */
+export function numberValue(v: unknown): number {
+  return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+}
+
 export function isMissingValue(v: unknown): boolean {
   return (
     v === null ||
@@ -225,7 +230,7 @@ export function transformRows(
         v = f.impute;
       }
       if (f.kind === 'numeric') {
-        const x = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+        const x = numberValue(v);
         if (!Number.isFinite(x)) {
           throw new ModelOpsError(
             'not-a-number',

@@ -113,12 +113,17 @@ export const EVALUATION_SAMPLE_ROWS = 2000;
 /** Numbers a sample keeps at most, so a wide model's manifest stays small (fewer rows then). */
 export const EVALUATION_SAMPLE_VALUES = 100_000;
 
-/** Every how many rows one is kept, of `n` with `width` numbers each. */
-const sampleStride = (n: number, width: number): number =>
-  Math.max(
-    1,
-    Math.ceil(n / Math.max(1, Math.min(EVALUATION_SAMPLE_ROWS, Math.floor(EVALUATION_SAMPLE_VALUES / width)))),
-  );
+/**
+ * The rows a sample keeps of those `qualify` accepts, `width` numbers each: every s-th, so at most
+ * EVALUATION_SAMPLE_ROWS rows and EVALUATION_SAMPLE_VALUES numbers, evenly spread.
+ */
+function sampleRows(n: number, qualify: (i: number) => boolean, width: number): number[] {
+  const known: number[] = [];
+  for (let i = 0; i < n; i++) if (qualify(i)) known.push(i);
+  const most = Math.max(1, Math.min(EVALUATION_SAMPLE_ROWS, Math.floor(EVALUATION_SAMPLE_VALUES / width)));
+  const stride = Math.max(1, Math.ceil(known.length / most));
+  return known.filter((_, j) => j % stride === 0);
+}
 
 /**
  * A classifier's test split as CBPE's fallback reference: rows with a known true class (index
@@ -130,12 +135,8 @@ export function evaluationSample(
   truth: ArrayLike<number>,
   k: number,
 ): EvaluationSample {
-  const known: number[] = [];
-  for (let i = 0; i < truth.length; i++) if (truth[i] >= 0 && truth[i] < k) known.push(i);
-  const stride = sampleStride(known.length, k + 1);
   const out: EvaluationSample = { rows: 0, probabilities: [], truth: [] };
-  for (let j = 0; j < known.length; j += stride) {
-    const i = known[j];
+  for (const i of sampleRows(truth.length, (i) => truth[i] >= 0 && truth[i] < k, k + 1)) {
     for (let c = 0; c < k; c++) out.probabilities.push(Math.round(probabilities[i * k + c] * 1e6) / 1e6);
     out.truth.push(truth[i]);
     out.rows++;
@@ -154,17 +155,18 @@ export function lossSample(
   predictions: ArrayLike<number>,
   truth: ArrayLike<number>,
 ): LossSample {
-  const known: number[] = [];
-  for (let i = 0; i < rows.length; i++) if (Number.isFinite(predictions[i]) && Number.isFinite(truth[i])) known.push(i);
-  const stride = sampleStride(known.length, features.length + 2);
   const out: LossSample = {
     rows: 0,
     inputs: Object.fromEntries(features.map((f) => [f, []])),
     predictions: [],
     truth: [],
   };
-  for (let j = 0; j < known.length; j += stride) {
-    const i = known[j];
+  const kept = sampleRows(
+    rows.length,
+    (i) => Number.isFinite(predictions[i]) && Number.isFinite(truth[i]),
+    features.length + 2,
+  );
+  for (const i of kept) {
     for (const f of features) {
       const v = rows[i][f];
       out.inputs[f].push(typeof v === 'number' || typeof v === 'string' ? v : null);

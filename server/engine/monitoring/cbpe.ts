@@ -20,6 +20,7 @@
  */
 
 import type { EvaluationSample } from '../model/types';
+import { argmaxRows } from '../evaluation/metrics';
 
 /** Rows of the reference needed to fit a calibrator; fewer and probabilities are used as they are. */
 export const MIN_CALIBRATION_ROWS = 100;
@@ -178,13 +179,7 @@ function testSplitRows(
 ): { probs: Float32Array; pred: Int32Array; truth: Int32Array } {
   const n = Math.min(sample.rows, sample.truth.length, Math.floor(sample.probabilities.length / k));
   const probs = Float32Array.from(sample.probabilities.slice(0, n * k));
-  const pred = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
-    pred[i] = best;
-  }
-  return { probs, pred, truth: Int32Array.from(sample.truth.slice(0, n)) };
+  return { probs, pred: argmaxRows(probs, n, k), truth: Int32Array.from(sample.truth.slice(0, n)) };
 }
 
 /** Rows of `[start, end)` with a true label, a predicted class and probabilities. */

@@ -1358,7 +1358,7 @@ class CbpeStore {
     style: { estimator: SigmaEstimator; side: RuleSide },
   ): EstimatedPerformance | null {
     if (windows.length === 0) return null;
-    const refWindows = Math.min(windows.length, this.ring ? this.refCount : this.capacity);
+    const refWindows = Math.min(windows.length, this.refCount);
     if (this.ring || !this.calibration) this.calibrate(refWindows);
     for (let j = 0; j < this.held.length; j++) {
       const index = this.held[j];
@@ -1399,7 +1399,7 @@ class DleStore {
     private readonly features: readonly string[],
     private readonly windowSize: number,
     /** Reference windows (no `lastWindows`), or the last N windows kept. */
-    private readonly capacity: number,
+    capacity: number,
     ring: boolean,
     /** The reference: the first `refCount` windows (with `lastWindows`, of the last N kept). */
     private readonly refCount: number,
@@ -1463,7 +1463,7 @@ class DleStore {
     style: { estimator: SigmaEstimator; side: RuleSide },
   ): EstimatedPerformance | null {
     if (windows.length === 0) return null;
-    const refWindows = Math.min(windows.length, this.ref.ring ? this.refCount : this.capacity);
+    const refWindows = Math.min(windows.length, this.refCount);
     if (this.ref.ring || !this.report) this.fit(refWindows);
     const model = this.model;
     if (model)

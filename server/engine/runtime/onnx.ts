@@ -13,7 +13,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { ModelOpsError } from '../errors';
-import { inputWidth, isMissingValue, transformRows, type TransformContext } from '../data/preprocess';
+import { inputWidth, isMissingValue, numberValue, transformRows, type TransformContext } from '../data/preprocess';
 import { buildProfile, evaluationSample, lossSample } from '../data/profile';
 import type { FeatureTransform, Prediction, Task } from '../model/types';
 import { decodeScores } from './decode';
@@ -955,13 +955,11 @@ export async function writeOnnxBundle(dir: string, onnxFile: string, spec: OnnxB
         // A regression model's test split: its raw inputs, predictions and true values (DLE's reference).
         const rows = spec.evaluation.rows;
         const scored = await runtime.predict(rows);
-        const value = (v: unknown): number =>
-          typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
         const sample = lossSample(
           rows,
           profiled.map((f) => f.name),
-          scored.map((p) => value(p.value)),
-          rows.map((r) => value(r[spec.target!])),
+          scored.map((p) => numberValue(p.value)),
+          rows.map((r) => numberValue(r[spec.target!])),
         );
         if (sample.rows > 0) manifest.profile.evaluationLoss = sample;
       }
