@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import type { CalibrationCheck } from '../../../server/engine/monitoring/cbpe';
+import type { LossModelReport } from '../../../server/engine/monitoring/dle';
 import assert from 'node:assert/strict';
 import { estimateLine, windowLine } from '../../../server/cli/commands/monitor';
 import type { LiveWindow } from '../../../server/engine/monitoring/live/window';
@@ -54,105 +56,83 @@ test('modelops monitor --follow prints the test each feature got, not auto, and 
 
 test('modelops monitor says what an estimate rests on: the calibration of CBPE, the loss model of DLE', () => {
   const common = { referenceWindows: 5, chart: null, chartWindows: [], chartNote: 'fewer than 2 windows' };
-  const cbpe = estimateLine({
-    ...common,
-    method: 'cbpe',
-    metric: 'accuracy',
-    calibration: {
-      source: 'reference windows',
-      rows: 500,
-      ece: 0.12,
-      noise: 0.02,
-      miscalibrated: true,
-      method: 'isotonic',
-      note: null,
-      eceAfter: 0.01,
-      bins: [],
-    },
-  });
+  // A CBPE line: recalibrated on 500 labelled rows of the reference windows unless told otherwise.
+  const cbpeLine = (metric: 'accuracy' | 'f1', calibration: Partial<CalibrationCheck>): string =>
+    estimateLine({
+      ...common,
+      method: 'cbpe',
+      metric,
+      calibration: {
+        source: 'reference windows',
+        rows: 500,
+        ece: 0.12,
+        noise: 0.02,
+        miscalibrated: true,
+        method: 'isotonic',
+        note: null,
+        eceAfter: 0.01,
+        bins: [],
+        ...calibration,
+      },
+    });
+  // A DLE line: no loss model on 0 rows unless told otherwise.
+  const dleLine = (lossModel: Partial<LossModelReport>): string =>
+    estimateLine({
+      ...common,
+      method: 'dle',
+      metric: 'mae',
+      lossModel: {
+        source: 'reference windows',
+        loss: 'absolute',
+        rows: 0,
+        stride: 1,
+        inputs: [],
+        trees: 0,
+        depth: 0,
+        shrinkage: 0,
+        bins: 0,
+        realisedLoss: null,
+        fittedLoss: null,
+        note: null,
+        ...lossModel,
+      },
+    });
+  const cbpe = cbpeLine('accuracy', {});
   assert.match(cbpe, /^estimated accuracy \(CBPE, before labels\): no chart \(fewer than 2 windows\); /);
   assert.match(
     cbpe,
     /recalibrated \(isotonic\) on 500 labelled rows of the 5 reference windows: ECE 0\.1200 → 0\.0100$/,
   );
-  const unlabelled = estimateLine({
-    ...common,
-    method: 'cbpe',
-    metric: 'f1',
-    calibration: {
-      source: 'reference windows',
-      rows: 0,
-      ece: 0,
-      noise: 0,
-      miscalibrated: false,
-      method: 'none',
-      note: 'No labelled reference row has probabilities.',
-      eceAfter: null,
-      bins: [],
-    },
+  const unlabelled = cbpeLine('f1', {
+    rows: 0,
+    ece: 0,
+    noise: 0,
+    miscalibrated: false,
+    method: 'none',
+    note: 'No labelled reference row has probabilities.',
+    eceAfter: null,
   });
   assert.match(unlabelled, /used as they are \(No labelled reference row has probabilities\.\)$/);
-  const lateLabels = estimateLine({
-    ...common,
-    method: 'cbpe',
-    metric: 'accuracy',
-    calibration: {
-      source: 'test split',
-      rows: 400,
-      ece: 0.09,
-      noise: 0.02,
-      miscalibrated: true,
-      method: 'isotonic',
-      note: null,
-      eceAfter: 0.01,
-      bins: [],
-    },
-  });
+  const lateLabels = cbpeLine('accuracy', { source: 'test split', rows: 400, ece: 0.09 });
   assert.match(
     lateLabels,
     /recalibrated \(isotonic\) on 400 rows of the version's test split \(the 5 reference windows had too few labels\): ECE 0\.0900 → 0\.0100$/,
   );
-  const dle = estimateLine({
-    ...common,
-    method: 'dle',
-    metric: 'mae',
-    lossModel: {
-      source: 'reference windows',
-      loss: 'absolute',
-      rows: 0,
-      stride: 1,
-      inputs: [],
-      trees: 0,
-      depth: 0,
-      shrinkage: 0,
-      bins: 0,
-      realisedLoss: null,
-      fittedLoss: null,
-      note: 'Only 3 labelled reference rows.',
-    },
-  });
+  const dle = dleLine({ note: 'Only 3 labelled reference rows.' });
   assert.match(
     dle,
     /^estimated mae \(DLE, before labels\): no chart .*; no loss model: Only 3 labelled reference rows\.$/,
   );
-  const dleLate = estimateLine({
-    ...common,
-    method: 'dle',
-    metric: 'mae',
-    lossModel: {
-      source: 'test split',
-      loss: 'absolute',
-      rows: 219,
-      stride: 1,
-      inputs: ['x', '(prediction)'],
-      trees: 50,
-      depth: 3,
-      shrinkage: 0.1,
-      bins: 32,
-      realisedLoss: 1.2,
-      fittedLoss: 1.1,
-      note: null,
-    },
+  const dleLate = dleLine({
+    source: 'test split',
+    rows: 219,
+    inputs: ['x', '(prediction)'],
+    trees: 50,
+    depth: 3,
+    shrinkage: 0.1,
+    bins: 32,
+    realisedLoss: 1.2,
+    fittedLoss: 1.1,
   });
   assert.match(
     dleLate,
