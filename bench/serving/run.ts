@@ -25,7 +25,7 @@
  * (a PyTorch MLP on the same four columns) served through ONNX Runtime (target ≥ 0.8× the raw
  * server at concurrency 32, p99 ≤ 10 ms).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -47,7 +47,7 @@ import { monitor } from '../../server/engine/monitoring';
 import { PredictionLog } from '../../server/engine/serving/predictionLog';
 import { LiveScorer, ObservationPacker } from '../../server/engine/serving/liveScorer';
 import { liveConfig } from '../../server/engine/monitoring/live/window';
-import { isoTime, nestRows, predictionLine, responseText } from '../../server/engine/serving/logLine';
+import { columnsJson, isoTime, nestRows, predictionLine, responseText } from '../../server/engine/serving/logLine';
 import type { ModelManifest } from '../../server/engine/model/types';
 import { writeOnnxBundle } from '../../server/engine/runtime';
 import { seededRandom } from '../../server/engine/data/split';
@@ -80,6 +80,11 @@ const ONLY_LOG = process.argv.includes('--only-log');
 const VERBOSE = process.argv.includes('--verbose');
 /** Load through Node's http.request (heavier on the shared cores) instead of bench/serving/client.ts. */
 const NODE_HTTP_CLIENT = process.argv.includes('--node-http-client');
+/**
+ * Pin each server's request thread to CPU 0 and everything else — its other threads (the monitor
+ * worker, GC helpers, file writes) and this process, the load generator — to CPU 1.
+ */
+const PIN = process.argv.includes('--pin');
 const TOKEN = 'bench-token';
 const INFER = '/v2/models/weather/infer';
 /** Node flags for the model server processes, e.g. `--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`. */
@@ -186,7 +191,15 @@ async function startModelServerProcess(
     body: JSON.stringify({ path: bundle }),
   });
   if (res.status !== 200) throw new Error(`load failed: ${await res.text()}`);
+  pin(child.pid, 0, 1);
   return { url: rec.url, child };
+}
+
+/** `taskset` a process's threads: all of them to `rest`, then its main thread alone to `main`. */
+function pin(pid: number | undefined, main: number, rest: number): void {
+  if (!PIN || !pid) return;
+  execFileSync('taskset', ['-a', '-p', '-c', String(rest), String(pid)], { stdio: 'ignore' });
+  if (main !== rest) execFileSync('taskset', ['-p', '-c', String(main), String(pid)], { stdio: 'ignore' });
 }
 
 async function startRawServer(): Promise<{ url: string; child: ChildProcess }> {
@@ -201,6 +214,7 @@ async function startRawServer(): Promise<{ url: string; child: ChildProcess }> {
     s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((r) => child.stdout!.once('data', (d: Buffer) => r(d.toString().trim())));
+  pin(child.pid, 0, 1);
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
@@ -380,8 +394,8 @@ function logAppendCost(
         time: isoTime(),
         version: '1.0.0',
         latencyMs: Math.round(((i % 997) / 997) * 1000) / 1000,
-        // Single-row bodies: the server stringifies the parsed columns below RAW_INPUT_ROWS rows.
-        inputs: JSON.stringify(columns[i & 63]),
+        // Single-row bodies: the server writes the parsed columns below RAW_INPUT_ROWS rows.
+        inputs: columnsJson(columns[i & 63] as Record<string, unknown[]>),
         outputs: `{"label":${outData[0]},"probabilities":${nestRows(outData[1], k, 1)}}`,
       }),
     ),
@@ -491,6 +505,7 @@ async function concurrencyTable(
 
 /** The ONNX variant: the same table for an ONNX bundle (no training, no logging/monitoring rounds). */
 async function mainOnnx(): Promise<void> {
+  pin(process.pid, 1, 1);
   const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-serving-onnx-'));
   const children: ChildProcess[] = [];
   try {
@@ -558,6 +573,7 @@ function writeLog(dir: string, n: number): void {
 }
 
 async function main(): Promise<void> {
+  pin(process.pid, 1, 1);
   const dir = mkdtempSync(join(tmpdir(), 'modelops-bench-serving-'));
   const children: ChildProcess[] = [];
   try {

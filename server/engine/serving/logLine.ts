@@ -185,6 +185,45 @@ export function inputsJson(
   return out + '}';
 }
 
+/** Each column name once as `"name":[` (feature names repeat on every request; quoting them did not need to). */
+const columnKeys = new Map<string, string>();
+
+/**
+ * JSON.stringify(columns), character for character, at about half its cost for the few values
+ * of a small request: column names quoted once, and a finite number written as its own text
+ * (what JSON.stringify writes for it); anything else goes through JSON.stringify.
+ */
+export function columnsJson(columns: Record<string, unknown[]>): string {
+  let out = '{';
+  let first = true;
+  for (const key of Object.keys(columns)) {
+    const a: unknown = columns[key];
+    if (!Array.isArray(a)) {
+      const text = JSON.stringify(a) as string | undefined;
+      if (text === undefined) continue; // JSON.stringify leaves such a key out
+      out += `${first ? '' : ','}${JSON.stringify(key)}:${text}`;
+      first = false;
+      continue;
+    }
+    let head = columnKeys.get(key);
+    if (head === undefined) {
+      if (columnKeys.size >= 4096) columnKeys.clear();
+      head = `${JSON.stringify(key)}:[`;
+      columnKeys.set(key, head);
+    }
+    out += first ? head : `,${head}`;
+    first = false;
+    for (let i = 0; i < a.length; i++) {
+      const v: unknown = a[i];
+      const text =
+        typeof v === 'number' && Number.isFinite(v) ? `${v}` : ((JSON.stringify(v) as string | undefined) ?? 'null');
+      out += i === 0 ? text : `,${text}`;
+    }
+    out += ']';
+  }
+  return `${out}}`;
+}
+
 /** The infer response as text, and its outputs' `data` arrays as text (to reuse in the log line). */
 export function responseText(res: V2InferResponse): { text: string; data: string[] } {
   const data = res.outputs.map((o) => JSON.stringify(o.data));

@@ -18,7 +18,7 @@ import type { ServerMetrics } from './metrics';
 import { logFileInfos, logFiles, mayHoldSince, openLogFile, parseLogSince, type PredictionLog } from './predictionLog';
 import { inferJob, type ModelRepository } from './repository';
 import { decodeInferRequest, encodeInferResponse, HttpError } from './v2';
-import { inputsJson, isoTime, nestRows, predictionLine, responseText } from './logLine';
+import { columnsJson, inputsJson, isoTime, nestRows, predictionLine, responseText } from './logLine';
 import { bundleDigest } from './digest';
 import { identityProof } from './identity';
 import { receiveLoadBody } from './upload';
@@ -338,7 +338,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
             inputs:
               rows >= RAW_INPUT_ROWS
                 ? inputsJson(text, manifest.features, decoded.columns)
-                : JSON.stringify(decoded.columns),
+                : columnsJson(decoded.columns),
             outputs,
           }),
         );

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  columnsJson,
   inputsJson,
   isoTime,
   nestRows,
@@ -233,4 +234,59 @@ test('isoTime writes what toISOString writes, across seconds, days, years and ou
   const before = Date.now();
   const text = isoTime();
   assert.ok(Date.parse(text) >= before && Date.parse(text) <= Date.now(), text);
+});
+
+test('columnsJson writes what JSON.stringify writes, for every kind of value a request can carry', () => {
+  const values: unknown[] = [
+    0,
+    -0,
+    1,
+    -1,
+    0.1,
+    1 / 3,
+    12.8,
+    -4.7e-7,
+    1e21,
+    1e-7,
+    123456789012345680000,
+    5e-324,
+    Number.MAX_VALUE,
+    Number.MIN_SAFE_INTEGER,
+    NaN,
+    Infinity,
+    -Infinity,
+    null,
+    undefined,
+    true,
+    false,
+    '',
+    'sun',
+    'sum"mer',
+    'a\\b',
+    '\u0000\u001f',
+    'é€😀',
+    '\ud800',
+    [1, 2],
+    { a: 1 },
+  ];
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const names = ['temp_max', 'wind', '1', '0', 'sea"son', 'é', ''];
+  for (let n = 0; n < 2000; n++) {
+    const columns: Record<string, unknown[]> = {};
+    for (const name of names) {
+      if (random() < 0.4) continue;
+      columns[name] = Array.from(
+        { length: Math.floor(random() * 4) },
+        () => values[Math.floor(random() * values.length)],
+      );
+    }
+    // A hole in an array, as a sparse array would have.
+    if (n % 100 === 0) columns.wind = [1, , 3];
+    assert.equal(columnsJson(columns), JSON.stringify(columns));
+  }
+  // Not an array: written as JSON.stringify writes it, or left out as it leaves it out.
+  const odd = { a: 'text', b: undefined, c: [1] } as unknown as Record<string, unknown[]>;
+  assert.equal(columnsJson(odd), JSON.stringify(odd));
+  assert.equal(columnsJson({}), '{}');
 });
