@@ -643,6 +643,14 @@ export function defaultSide(metric: string): RuleSide {
   return /acc|auc|precision|recall|f1|r2/.test(metric) ? 'lower' : 'upper';
 }
 
+/** The values a metric can take, so a chart's limits are drawn inside them (an accuracy's UCL at most 1). */
+export function metricRange(metric: string): readonly [number, number] {
+  if (metric === 'error_rate' || /acc|auc|precision|recall|f1/.test(metric)) return [0, 1];
+  if (metric === 'r2') return [-Infinity, 1];
+  if (/mae|mse|mape|latency|loss/.test(metric)) return [0, Infinity];
+  return [-Infinity, Infinity];
+}
+
 /** The σ estimator and rule side a monitoring chart uses. */
 export function chartStyle(mc: MonitorConfig): { estimator: SigmaEstimator; side: RuleSide } {
   return {
@@ -905,6 +913,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
         metric,
         estimator: style.estimator,
         side: style.side,
+        range: metricRange(metric),
       });
       // Name the method behind the dashed series, so the chart need not guess it from the metric.
       if (chart.estimated && estimated) chart.estimatedBy = estimated.method;
@@ -1529,6 +1538,7 @@ function dleChart(
         metric: `${metric} (estimated, DLE)`,
         estimator: style.estimator,
         side: chartCfg.side ?? defaultSide(metric),
+        range: metricRange(metric),
       });
     } catch (e) {
       chartNote = describeError(e);
@@ -1563,6 +1573,7 @@ function cbpeChart(
         metric: `${chartMetric} (estimated, CBPE)`,
         estimator: style.estimator,
         side,
+        range: metricRange(chartMetric),
       });
     } catch (e) {
       chartNote = describeError(e);

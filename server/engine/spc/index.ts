@@ -69,6 +69,12 @@ export interface ControlChartOptions {
   estimator?: SigmaEstimator;
   /** Which side the rules watch; default `both`. */
   side?: RuleSide;
+  /**
+   * The values the metric can take (accuracy [0, 1], an error [0, ∞)): an individuals chart's
+   * limits are drawn no further out, as a p-chart's are kept in [0, 1]. The rules judge σ
+   * distances either way, so no point's verdict changes.
+   */
+  range?: readonly [number, number];
 }
 
 /**
@@ -165,7 +171,8 @@ export function buildControlChartColumns(
     centre = l.mean;
     std = l.std;
     z = zScores(values, centre, std);
-    limits = { std: l.std, ucl: l.ucl, lcl: l.lcl, zones: l.zones };
+    const [lo, hi] = options.range ?? [-Infinity, Infinity];
+    limits = { std: l.std, ucl: Math.min(hi, l.ucl), lcl: Math.max(lo, l.lcl), zones: l.zones };
   }
 
   const violations = westernElectricZ(z, { rules, sigma: L, side });

@@ -11,6 +11,7 @@ import {
   sliceControlChart,
 } from '../../../server/engine/spc';
 import { isModelOpsError } from '../../../server/engine/errors';
+import { metricRange } from '../../../server/engine/monitoring/monitor';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
 
@@ -270,4 +271,31 @@ test('the compact form of a large individuals chart has no per-point limits', ()
   // The values, the violations and a header of well under 1 KB.
   const bytes = JSON.stringify(data).length;
   assert.ok(bytes < JSON.stringify(values).length + JSON.stringify(data.violations).length + 1000, `${bytes} bytes`);
+});
+
+test("an individuals chart's limits are drawn inside the metric's range; the rules judge as before", () => {
+  // An accuracy near 1 whose 3σ band reaches past 1, then one low point.
+  const values = [0.97, 0.99, 0.96, 0.995, 0.98, 0.97, 0.9];
+  const open = buildControlChart(
+    values.map((value) => ({ value })),
+    { baseline: 5 },
+  );
+  const kept = buildControlChart(
+    values.map((value) => ({ value })),
+    { baseline: 5, range: metricRange('accuracy') },
+  );
+  assert.ok(open.limits!.ucl > 1, `ucl ${open.limits!.ucl} reaches past 1 without the range`);
+  assert.equal(kept.limits!.ucl, 1);
+  assert.equal(kept.limits!.lcl, open.limits!.lcl);
+  assert.deepEqual(kept.violations, open.violations);
+  assert.ok(kept.violations.some((v) => v.rule === 1 && v.index === 6));
+  // An error never goes below 0.
+  const mae = buildControlChart(
+    [0.05, 0.3, 0.02, 0.25, 0.04].map((value) => ({ value })),
+    { range: metricRange('mae') },
+  );
+  assert.equal(mae.limits!.lcl, 0);
+  assert.deepEqual(metricRange('rmse'), [0, Infinity]);
+  assert.deepEqual(metricRange('r2'), [-Infinity, 1]);
+  assert.deepEqual(metricRange('f1'), [0, 1]);
 });

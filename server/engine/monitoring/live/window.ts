@@ -55,6 +55,7 @@ import { PendingIds, type RequestId } from './pendingIds';
 import {
   buildReference,
   defaultSide,
+  metricRange,
   driftDecisions,
   driftDetail,
   estimateSource,
@@ -922,6 +923,7 @@ export class WindowAccumulator {
         metric: win.metric,
         estimator: this.config.estimator,
         side: this.config.side ?? defaultSide(win.metric),
+        range: metricRange(win.metric),
       },
     );
     if (!verdict) return;
@@ -960,6 +962,7 @@ export class WindowAccumulator {
       metric: `${cb.metric} (estimated, CBPE)`,
       estimator: this.config.estimator,
       side: this.config.side ?? defaultSide(cb.metric),
+      range: metricRange(cb.metric),
     };
     if (cb.reference) {
       cb.reference.add(probs, pred, view.truthLabel!, start);
@@ -1036,6 +1039,7 @@ export class WindowAccumulator {
       metric: `${d.metric} (estimated, DLE)`,
       estimator: this.config.estimator,
       side: this.config.side ?? defaultSide(d.metric),
+      range: metricRange(d.metric),
     });
     let e: DleEstimate | null = null;
     let verdict: ChartVerdict | null = null;
