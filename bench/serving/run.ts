@@ -2,6 +2,7 @@
  * Serving benchmark.
  *   npx tsx bench/serving/run.ts [--seconds 2] [--rounds 3] [--log-rounds 30] [--log-seconds 0.5] [--log-sets 5] [--epochs 5]
  *     [--max-wait-ms N] [--only-log] [--verbose] [--node-http-client] [--live-window 100]
+ *     [--pin]  (each server's request thread on CPU 0, everything else on CPU 1, by taskset)
  *     [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"]  (flags for the model server processes)
  * 1. Trains the sample model (examples/sample, a few epochs: the weights do not matter here),
  *    starts `modelops serve` as its own process (dist/cli.js when built, else from source), and
