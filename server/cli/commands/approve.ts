@@ -16,7 +16,7 @@ Records that you reviewed this exact version (and its artifact digest) for a pro
 identified by MODELOPS_ACTOR, else git user.name/user.email, else the OS user: this is
 accountability, not authentication. With separationOfDuties the version's author cannot approve.`;
 
-const LIST_USAGE = `modelops approvals list [--model <name>] [--json] [--root DIR]`;
+const LIST_USAGE = `modelops approvals [list] [--model <name>] [--json] [--root DIR]`;
 
 export const approveCommand: CliCommand = {
   name: 'approve',
@@ -72,10 +72,13 @@ export const approvalsCommand: CliCommand = {
       { model: { type: 'string' }, json: { type: 'boolean' }, root: { type: 'string' } },
       LIST_USAGE,
     );
-    if (positionals[0] !== 'list')
+    // `modelops approvals` alone lists, as `alerts` and `audit` do.
+    if (positionals.length > 0 && (positionals[0] !== 'list' || positionals.length > 1))
       throw new ModelOpsError(
         'cli-usage',
-        positionals[0] ? `Unknown approvals subcommand '${positionals[0]}'.` : 'Missing the subcommand.',
+        positionals[0] !== 'list'
+          ? `Unknown approvals subcommand '${positionals[0]}'.`
+          : `Unexpected argument '${positionals[1]}'.`,
         `Usage:\n${LIST_USAGE}`,
       );
     const root = findWorkspaceRoot(io.cwd, values.root);

@@ -20,7 +20,7 @@ import { DataStore } from '../../engine/data/store/store';
 
 const USAGE = `Usage: modelops data <command> [options]
 
-  list [--json]                        every recorded dataset: digest, path, rows, size, whether
+  list [--json]                        (the default) every recorded dataset: digest, path, rows, size, whether
                                        its bytes are stored, the versions that used it
   show <digest-prefix|model@version> [--role r] [--json]
                                        rows, columns, profile, size, chunks, dedup, versions
@@ -75,6 +75,13 @@ function resolveTargets(reg: WorkspaceRegistry, d: DataVersions, ref: string, ro
       'cli-usage',
       `--role must be one of ${ROLES.join(', ')}, not '${role}'.`,
       'e.g. --role train',
+    );
+  }
+  if (ref.startsWith('sha256:') && !/^sha256:[0-9a-fA-F]+$/.test(ref)) {
+    throw new ModelOpsError(
+      'cli-usage',
+      `'${ref.slice(0, 80)}' is not a data digest: after 'sha256:' come hexadecimal digits (all 64, or a prefix).`,
+      'List data versions and their digests with `modelops data list`.',
     );
   }
   if (!ref.includes('@') && /^(sha256:)?[0-9a-fA-F]+$/.test(ref)) {
@@ -314,7 +321,8 @@ export const dataCommand: CliCommand = {
       },
       USAGE,
     );
-    const [sub, arg, ...extra] = a.positionals;
+    // `modelops data` alone lists, as `versions`, `alerts` and `audit` do.
+    const [sub = 'list', arg, ...extra] = a.positionals;
     const root = findWorkspaceRoot(io.cwd, str(a.values.root));
     const json = a.values.json === true;
     const role = str(a.values.role);
@@ -348,11 +356,7 @@ export const dataCommand: CliCommand = {
         only([]);
         return add(root, need(arg, 'the file to store', USAGE), json, io);
       default:
-        throw new ModelOpsError(
-          'cli-usage',
-          sub ? `Unknown data command '${sub}'.` : 'Missing the data command (list, show, checkout, add).',
-          USAGE,
-        );
+        throw new ModelOpsError('cli-usage', `Unknown data command '${sub}'.`, USAGE);
     }
   },
 };

@@ -60,6 +60,7 @@ modelops versions archive <model@version> [--undo] [--json]
 modelops versions delete <model@version> [--json]
 modelops versions history <model> [--alias alias] [--json]
 
+\`modelops versions\` alone (or with list's options only) lists every model.
 Every form takes --root <dir> (default: the nearest folder with .modelops/ or modelops.yaml).`;
 
 const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
@@ -449,11 +450,11 @@ export const versionsCommand: CliCommand = {
   summary: 'List, show, register, promote, roll back, compare, diff and archive model versions',
   usage: VERSIONS_USAGE,
   async run(argv, io) {
-    return dispatch('versions', VERSIONS_USAGE, VERSION_SUBCOMMANDS, argv, io);
+    return dispatch('versions', VERSIONS_USAGE, VERSION_SUBCOMMANDS, argv, io, 'list');
   },
 };
 
-const RUNS_USAGE = `modelops runs list [--model name] [--limit n] [--json]
+const RUNS_USAGE = `modelops runs [list] [--model name] [--limit n] [--json]
 modelops runs show <run-id> [--json]`;
 
 const RUN_SUBCOMMANDS: Record<string, Subcommand> = {
@@ -545,7 +546,7 @@ export const runsCommand: CliCommand = {
   name: 'runs',
   summary: 'List training and evaluation runs, or show one with its metric series',
   usage: RUNS_USAGE,
-  run: (argv, io) => dispatch('runs', RUNS_USAGE, RUN_SUBCOMMANDS, argv, io),
+  run: (argv, io) => dispatch('runs', RUNS_USAGE, RUN_SUBCOMMANDS, argv, io, 'list'),
 };
 
 /** Metrics side by side with the change, then whether the artifact and signature changed. */

@@ -91,14 +91,20 @@ export function printJson(io: CliIO, value: unknown): number {
 /** One subcommand of a verb (`versions list`, `data checkout`): its own argv and the IO. */
 export type Subcommand = (argv: string[], io: CliIO) => Promise<number>;
 
-/** Runs `<verb> <sub> …` from a table of subcommands; an unknown or missing one prints the usage and exits 2. */
+/**
+ * Runs `<verb> <sub> …` from a table of subcommands; an unknown one prints the usage and exits 2.
+ * With no subcommand (nothing, or options only) `fallback` runs, as `git branch` lists: a verb
+ * whose first use is to look (`modelops versions`) lists; one without a fallback prints the usage.
+ */
 export async function dispatch(
   verb: string,
   usage: string,
   subcommands: Readonly<Record<string, Subcommand>>,
   argv: string[],
   io: CliIO,
+  fallback?: string,
 ): Promise<number> {
+  if (fallback !== undefined && (argv.length === 0 || argv[0].startsWith('-'))) argv = [fallback, ...argv];
   const [sub, ...rest] = argv;
   const run = sub !== undefined && Object.hasOwn(subcommands, sub) ? subcommands[sub] : undefined;
   if (!run) {

@@ -70,6 +70,7 @@ test('modelops data add, list, show, checkout (by digest prefix and by model@ver
 
     const list = await run(ws.root, ['list']);
     assert.equal(list.code, 0, list.err);
+    assert.equal((await run(ws.root, [])).text, list.text, '`modelops data` alone lists');
     assert.match(list.text, /data\/train\.csv\s+400\s+3\s+\S+ \S+\s+stored\s+weather@1\.0\.0 \(production\)/);
     assert.match(list.text, /data\/old\.csv\s+10\s+1\s+—\s+digest only\s+weather@0\.9\.0/);
 
@@ -113,6 +114,12 @@ test('modelops data add, list, show, checkout (by digest prefix and by model@ver
       /'abcd' matches 2 datasets: sha256:abcd1111.*data\/old\.csv.*sha256:abcd2222.*Give more hex digits/s,
     );
     assert.match((await run(ws.root, ['show', 'ffff0000'])).err, /No dataset with digest sha256:ffff0000…/);
+    const notHex = await run(ws.root, ['checkout', 'sha256:nope']);
+    assert.equal(notHex.code, 1);
+    assert.match(
+      notHex.err,
+      /'sha256:nope' is not a data digest: after 'sha256:' come hexadecimal digits.*modelops data list/s,
+    );
     const digestOnly = await run(ws.root, ['checkout', 'weather@0.9.0']);
     assert.match(
       digestOnly.err,

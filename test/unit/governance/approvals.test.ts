@@ -215,6 +215,7 @@ test('modelops approve / approvals list: targets from the config, bad input refu
     assert.match(typo.err, /'prodction' is neither a protected alias .* nor a target .* Did you mean 'production'\?/);
     assert.match(typo.err, /Approve for one of: alias 'production', target 'prod'/);
     const list = await runCli(approvalsCommand, ws.root, ['list', '--json']);
+    assert.equal((await runCli(approvalsCommand, ws.root, ['--json'])).text, list.text, '`approvals` alone lists');
     assert.deepEqual(
       JSON.parse(list.text).map(
         (a: { scope: string; name: string; valid: boolean }) => `${a.scope}:${a.name}:${a.valid}`,

@@ -56,6 +56,13 @@ test('modelops versions: register, list, show, promote, rollback, compare, archi
 
     const list = await run(ws.root, ['list']);
     assert.match(list.text, /weather\s+2\s+2\.0\.0/);
+    // The verb alone, or with list's options only, lists; an unknown word is still refused.
+    assert.equal((await run(ws.root, [])).text, list.text);
+    assert.deepEqual(
+      JSON.parse((await run(ws.root, ['--json'])).text),
+      JSON.parse((await run(ws.root, ['list', '--json'])).text),
+    );
+    assert.match((await run(ws.root, ['lsit'])).err, /unknown subcommand 'lsit'/);
     const listJson = JSON.parse(
       (await run(ws.root, ['list', 'weather', '--json', '--sort', 'version', '--order', 'asc'])).text,
     ) as { total: number; items: VersionRecord[] };
@@ -150,6 +157,7 @@ test('modelops runs list and show', async () => {
     reg.close();
     const list = await run(ws.root, ['list'], runsCommand);
     assert.match(list.text, new RegExp(`${run1.id}\\s+train\\s+weather\\s+succeeded`));
+    assert.equal((await run(ws.root, [], runsCommand)).text, list.text);
     const show = JSON.parse((await run(ws.root, ['show', run1.id, '--json'], runsCommand)).text) as {
       run: { status: string };
       metrics: Array<{ step: number }>;
