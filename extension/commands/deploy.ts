@@ -14,7 +14,7 @@ import { curlCommand, predictionText } from '../text/testRequest';
 import { gateSummary, ref } from '../text/version';
 import type { EndpointItem } from '../tree/source';
 import { gateNeedsReason } from '../../shared/gateState';
-import { estimateTitle } from '../../shared/format';
+import { estimateCaveat, estimateTitle } from '../../shared/format';
 import { estimateChartToShow } from '../../shared/spc/points';
 import { offerApproval } from '../ui/approval';
 import { askOverrideReason } from '../ui/gates';
@@ -290,12 +290,15 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
   const summary = `ModelOps: ${r.model} on '${r.target}': ${r.windowTable?.length ?? r.windows.length} windows of ${r.window} from ${r.totalPredictions} predictions${since} (${r.labelled} labelled)${
     drifted.length ? `; drift in ${drifted.join(', ')}` : r.drift ? '; no drift' : ''
   }${r.alerts.length ? `; ${summariseAlerts(r.alerts)}` : ''}.`;
+  // An estimate on drifted inputs is an assumption: say so where the estimate is shown or offered.
+  const caveat = estimate && r.estimated ? estimateCaveat(r.estimated, drifted) : '';
+  const caveatText = caveat ? ` ${caveat[0].toUpperCase()}${caveat.slice(1)}.` : '';
   if (r.chart && estimate) {
     const unlabelled = estimate.values.length - r.chart.values.length;
     const SHOW = 'Show Estimate';
     void vscode.window
       .showInformationMessage(
-        `${summary} ${unlabelled} window${unlabelled === 1 ? ' has' : 's have'} no labels yet: see the ${estimateTitleText}.`,
+        `${summary} ${unlabelled} window${unlabelled === 1 ? ' has' : 's have'} no labels yet: see the ${estimateTitleText}.${caveatText}`,
         SHOW,
       )
       .then((pick) => (pick === SHOW ? showEstimate() : undefined))
@@ -304,7 +307,7 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
       });
   } else if (!r.chart && !r.drift && !estimate)
     void vscode.window.showInformationMessage(`${summary} ${r.chartNote ?? ''}`.trim());
-  else void vscode.window.showInformationMessage(summary);
+  else void vscode.window.showInformationMessage(`${summary}${caveatText}`);
 }
 
 export const checkDrift: CommandFactory = (ctx) => async (arg?: unknown) => {

@@ -4,18 +4,7 @@
  * it is unit-tested as is; modelTree.ts turns it into tree items.
  */
 import type { DatasetInfo } from '../../server/protocol/monitoring';
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
+import { formatBytes } from '../../shared/format';
 
 /** "stored", "freed by gc", "digest only". */
 export function storedState(d: Pick<DatasetInfo, 'stored' | 'freedAt'>): string {

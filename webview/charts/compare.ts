@@ -4,6 +4,7 @@
  * cost of an optimised version — size, load time, latency — in its own table, in bytes and ms.
  */
 import { escapeXml, fmt, toCsv } from '../format';
+import { formatBytes } from '../../shared/format';
 import type { CompareData } from '../protocol';
 import { axes, ellipsize, legend, linear, niceTicks, r, svgDocument, text, textMeasurer, titleText } from '../svg';
 import { metricsTable, mountSvg, type TableCell } from './svgView';
@@ -25,15 +26,6 @@ function changeCell(metric: string, first: number | null, last: number | null, s
   if (d === 0) return show(0);
   const better = lowerIsBetter(metric) ? d < 0 : d > 0;
   return { text: (d > 0 ? '+' : '') + show(d), className: better ? 'mo-better' : 'mo-worse' };
-}
-
-function bytes(n: number): string {
-  const a = Math.abs(n);
-  return a >= 1024 ** 2
-    ? `${(n / 1024 ** 2).toFixed(2)} MiB`
-    : a >= 1024
-      ? `${(n / 1024).toFixed(1)} KiB`
-      : `${Math.round(n)} B`;
 }
 
 /** The quality metrics and the cost rows; parent_* copies (an optimised version's parent) are dropped. */
@@ -127,7 +119,7 @@ export const compareChart: ChartFactory<'compare'> = (root, data, ctx) => {
         : []),
     ]);
   const rows = () => rowsOf(quality, (_, v) => fmt(v));
-  const costOf = (name: string, v: number) => (name === 'size_bytes' ? bytes(v) : `${fmt(v, 3)} ms`);
+  const costOf = (name: string, v: number) => (name === 'size_bytes' ? formatBytes(v) : `${fmt(v, 3)} ms`);
   const plain = (cells: TableCell[][]) => cells.map((r) => r.map((c) => (typeof c === 'string' ? c : c.text)));
 
   if (data.versions.length === 0 || quality.length + cost.length === 0) {

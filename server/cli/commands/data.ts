@@ -5,6 +5,7 @@ import { displayPath, formatNumber, paint, table } from '../output';
 import { findWorkspaceRoot, need, parseCli, printJson, str } from '../shared/args';
 import { openForRead } from '../shared/registry';
 import { ModelOpsError } from '../../engine/errors';
+import { formatBytes } from '../../../shared/format';
 import { openRegistry, type WorkspaceRegistry } from '../../engine/registry';
 import {
   notStoredError,
@@ -35,18 +36,6 @@ const USAGE = `Usage: modelops data <command> [options]
 
 Every dataset a training run (or a registration with a config) reads is stored automatically.
 See docs/data.md.`;
-
-/** 1536 → "1.5 KiB". */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
-}
 
 const short = (d: string): string => `${d.slice(0, 19)}…`;
 const useLabel = (u: DataUse): string =>

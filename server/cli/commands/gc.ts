@@ -10,7 +10,7 @@ import { openRegistry } from '../../engine/registry';
 import { lostError } from '../../engine/registry/store';
 import { collectGarbage, DATA_GRACE_MS } from '../../engine/data/store/gc';
 import { DataStore } from '../../engine/data/store/store';
-import { formatBytes } from './data';
+import { formatBytes } from '../../../shared/format';
 
 const USAGE = `Usage: modelops gc [--dry-run] [--keep-days n] [--json] [--root dir]
 

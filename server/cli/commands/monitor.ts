@@ -5,7 +5,7 @@ import { formatNumber, paint, table } from '../output';
 import { openRegistry } from '../../engine/registry';
 import { monitor } from '../../engine/monitoring';
 import { estimateChartToShow, pointLimits } from '../../engine/spc';
-import { estimateTitle } from '../../../shared/format';
+import { estimateCaveat, estimateTitle } from '../../../shared/format';
 import { envTokenFor, openWorkspace, selfServeCommand, TOKEN_ORIGIN_OPTION, TOKEN_USAGE } from '../shared/targets';
 import { parseCli } from '../shared/args';
 import type { CliIO } from '../command';
@@ -186,9 +186,13 @@ export const monitorCommand: CliCommand = {
           `control chart (${ch.chart}) of ${ch.metric}: centre ${formatNumber(ch.centre)}, UCL ${formatNumber(p.ucl)}, LCL ${formatNumber(p.lcl)} (L = ${ch.sigma}), ${ch.violations.length} rule violation(s)`,
         );
       } else if (r.chartNote) io.out(`control chart: ${r.chartNote}`);
-      if (r.estimated) io.out(estimateLine(r.estimated));
+      const drifted = r.drift ? r.drift.features.filter((f) => f.drifted).map((f) => f.name) : [];
+      if (r.estimated) {
+        io.out(estimateLine(r.estimated));
+        const caveat = estimateCaveat(r.estimated, drifted);
+        if (caveat) io.out(c.yellow(`  ${caveat}`));
+      }
       if (r.drift) {
-        const drifted = r.drift.features.filter((f) => f.drifted).map((f) => f.name);
         io.out(
           `drift (${r.drift.method}, threshold ${r.drift.threshold}) in the latest window: ${drifted.length ? c.yellow(drifted.join(', ')) : 'none'}${r.drift.predictions.drifted ? c.yellow('; predictions drifted') : ''}`,
         );

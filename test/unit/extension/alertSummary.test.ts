@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AlertBurst, type BurstItem } from '../../../extension/services/alertBurst';
 import { alertBreakdown, alertKind, burstMessage, summariseAlerts } from '../../../extension/text/alerts';
-import { datasetDescription, datasetTooltip, formatBytes, storedState } from '../../../extension/tree/datasets';
+import { datasetDescription, datasetTooltip, storedState } from '../../../extension/tree/datasets';
+import { estimateCaveat, formatBytes } from '../../../shared/format';
 import { alertCounts } from '../../../server/lsp/handlers/monitoring';
 import type { AlertRecord, DeploymentRecord } from '../../../server/engine/registry/types';
 import type { DatasetInfo } from '../../../server/protocol/monitoring';
@@ -193,7 +194,7 @@ test('the Datasets node says rows, size, whether the bytes are stored and which 
       { model: 'weather', version: '1.1.0', role: 'train', path: 'data/weather.csv', aliases: [], archived: false },
     ],
   };
-  assert.equal(datasetDescription(d), '1,461 rows · 47.5 KB · stored · 2 versions');
+  assert.equal(datasetDescription(d), '1,461 rows · 47.5 KiB · stored · 2 versions');
   const tip = datasetTooltip(d);
   assert.match(tip, /weather@1\.0\.0 — train \(production\)/);
   assert.match(tip, /weather@1\.1\.0 — train/);
@@ -201,5 +202,19 @@ test('the Datasets node says rows, size, whether the bytes are stored and which 
   assert.equal(storedState({ stored: null, freedAt: '2026-02-01T00:00:00Z' }), 'freed by gc');
   assert.equal(datasetDescription({ ...d, stored: null, usedBy: [] }), '1,461 rows · digest only · no version');
   assert.equal(formatBytes(512), '512 B');
-  assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GB');
+  assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GiB');
+  assert.equal(formatBytes(48_230), '47.1 KiB');
+  assert.equal(formatBytes(140 * 1024 ** 2), '140 MiB');
+});
+
+test('an estimate on drifted inputs is said to rest on an assumption; without drift nothing is said', () => {
+  assert.equal(estimateCaveat({ method: 'cbpe' }, []), '');
+  assert.equal(
+    estimateCaveat({ method: 'cbpe' }, ['temp_max']),
+    "the latest window drifted (temp_max), and the CBPE estimate assumes the model's probabilities stay calibrated on inputs unlike the reference's: confirm it with labels",
+  );
+  assert.match(
+    estimateCaveat({ method: 'dle' }, ['a', 'b']),
+    /drifted \(a, b\), and the DLE estimate assumes its loss model still holds/,
+  );
 });

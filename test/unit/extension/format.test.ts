@@ -113,7 +113,7 @@ test('tree: the tooltip shows lineage and escapes markdown', () => {
   assert.match(t, /Parent: 1\.1\.0/);
   assert.match(t, /Git: `0123456789` \(uncommitted changes\)/);
   assert.match(t, /Data \(train\): data\/seattle-weather\.csv `efefefefefef`/);
-  assert.match(t, /12 KiB/);
+  assert.match(t, /12\.1 KiB/);
   assert.match(t, /Config: `cdcdcdcdcdcd`/);
   // A version registered without a run or config (an imported ONNX file): a plain dash, as Run and Parent.
   const imported = versionTooltip(version({ runId: null, configDigest: null, parentVersion: null }));
