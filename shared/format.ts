@@ -28,5 +28,5 @@ export function estimateTitle(e: { metric: string; method: string }): string {
 export function estimateCaveat(e: { method: string }, drifted: readonly string[]): string {
   if (drifted.length === 0) return '';
   const trusts = e.method === 'cbpe' ? "the model's probabilities stay calibrated" : 'its loss model still holds';
-  return `the latest window drifted (${drifted.join(', ')}), and the ${e.method.toUpperCase()} estimate assumes ${trusts} on inputs unlike the reference's: confirm it with labels`;
+  return `the ${e.method.toUpperCase()} estimate assumes ${trusts} on the drifted inputs (${drifted.join(', ')}): confirm it with labels`;
 }

@@ -259,8 +259,9 @@ class App {
 
   private saveState(): void {
     if (!this.current) return;
-    const { kind, title } = this.current;
+    const { kind, title, slot } = this.current;
     const state: ChartState = { kind, title, tableVisible: this.tableVisible };
+    if (slot) state.slot = slot;
     if (this.view) state.data = this.view.data();
     this.host.setState(state);
   }
@@ -335,7 +336,14 @@ function start(): void {
   }
   // After a reload, draw what the state kept while the extension fetches fresh data.
   const state = host.getState();
-  if (state?.data) app.render({ type: 'init', kind: state.kind, title: state.title, data: state.data } as InitMessage);
+  if (state?.data)
+    app.render({
+      type: 'init',
+      kind: state.kind,
+      title: state.title,
+      data: state.data,
+      ...(state.slot ? { slot: state.slot } : {}),
+    } as InitMessage);
   host.post({ type: 'ready', protocol: PROTOCOL_VERSION });
 }
 

@@ -203,7 +203,10 @@ export interface ChartDataMap {
   study: StudyData;
 }
 
-type InitOf<K extends ChartKind> = { type: 'init'; kind: K; title: string; data: ChartDataMap[K] };
+/** A second panel of a kind beside the first (the estimate's control chart): kept through a reload. */
+export type ChartSlot = 'estimate';
+
+type InitOf<K extends ChartKind> = { type: 'init'; kind: K; title: string; data: ChartDataMap[K]; slot?: ChartSlot };
 
 /** host → webview: the full dataset of a chart; replaces whatever is shown. */
 export type InitMessage = { [K in ChartKind]: InitOf<K> }[ChartKind];
@@ -281,6 +284,7 @@ export type WebviewToHost = ReadyMessage | ExportMessage | ErrorMessage;
 export interface ChartState {
   kind: ChartKind;
   title: string;
+  slot?: ChartSlot;
   data?: ChartDataMap[ChartKind];
   /** Whether the data table was shown. */
   tableVisible?: boolean;
@@ -303,7 +307,12 @@ export function isHostToWebview(x: unknown): x is HostToWebview {
   if (!isObject(x)) return false;
   switch (x.type) {
     case 'init':
-      return isChartKind(x.kind) && typeof x.title === 'string' && isObject(x.data);
+      return (
+        isChartKind(x.kind) &&
+        typeof x.title === 'string' &&
+        isObject(x.data) &&
+        (x.slot === undefined || x.slot === 'estimate')
+      );
     case 'append':
       return (
         (x.kind === 'runMetrics' && typeof x.runId === 'string' && Array.isArray(x.points)) ||

@@ -250,8 +250,8 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
   if (r.chart) {
     await ctx.charts.open({ kind: 'control', title: `${r.model} on ${r.target} · control chart`, data: r.chart });
   }
-  // Windows without labels yet are on the estimate's own chart only (CBPE, DLE): shown in the
-  // control chart panel when there is no realised chart, else offered (one panel per kind).
+  // Windows without labels yet are on the estimate's own chart only (CBPE, DLE): shown at once
+  // when there is no realised chart, else offered; in a panel of its own either way.
   const estimate = estimateChartToShow(r.chart, r.estimated?.chart);
   const estimateTitleText = r.estimated ? estimateTitle(r.estimated) : '';
   const showEstimate = async (): Promise<void> => {
@@ -260,6 +260,8 @@ export async function showMonitoring(ctx: Ctx, r: MonitorResult): Promise<void> 
         kind: 'control',
         title: `${r.model} on ${r.target} · ${estimateTitleText}`,
         data: estimate,
+        // Its own panel: the realised control chart stays open beside it.
+        slot: 'estimate',
       });
   };
   if (!r.chart) await showEstimate();

@@ -1,6 +1,7 @@
 /**
  * Chart webview panels: one per kind (training, compare, confusion, control chart, drift,
- * explanation, fairness),
+ * explanation, fairness) — and a second of a kind where a flow shows two side by side (the
+ * estimate's control chart beside the realised one: `slot`),
  * reused and retargeted, all in one editor group beside the editor; strict CSP with a fresh nonce
  * per render, resources only from dist/ and media/, no retained context (state lives in the
  * webview's setState and is restored by a serializer per chart kind; a page reloaded when its tab
@@ -18,6 +19,7 @@ import {
   type AppendMessage,
   type ChartDataMap,
   type ChartKind,
+  type ChartSlot,
   type ChartState,
   type ControlChartSeries,
   type ExportFormat,
@@ -39,6 +41,11 @@ export interface OpenChartOptions<K extends ChartKind = ChartKind> {
   viewColumn?: vscode.ViewColumn;
   /** Keep the focus in the editor (live training charts). */
   preserveFocus?: boolean;
+  /**
+   * A second panel of the kind, kept apart from the first (`estimate`: the estimate's control
+   * chart, which must not replace the realised one). Live appends go to the first only.
+   */
+  slot?: ChartSlot;
 }
 
 const EXPORT_FILTERS: Record<ExportFormat, Record<string, string[]>> = {
@@ -100,7 +107,13 @@ export class ChartPanel {
 
   /** Shows a full dataset. */
   async show<K extends ChartKind>(o: OpenChartOptions<K>): Promise<void> {
-    const init = { type: 'init', kind: o.kind, title: o.title, data: o.data } as InitMessage;
+    const init = {
+      type: 'init',
+      kind: o.kind,
+      title: o.title,
+      data: o.data,
+      ...(o.slot ? { slot: o.slot } : {}),
+    } as InitMessage;
     this.panel.title = o.title;
     this.runIds.clear();
     this.waitingForRun = false;
@@ -186,16 +199,18 @@ export interface ChartPanels extends vscode.Disposable {
  * Registers one WebviewPanelSerializer per chart kind and returns the panel manager.
  */
 export function registerChartPanels(context: vscode.ExtensionContext): ChartPanels {
-  /** One panel per kind. */
-  const panels = new Map<ChartKind, ChartPanel>();
+  /** One panel per kind, and per kind and slot: keyed `kind` or `kind:slot`. */
+  const panels = new Map<string, ChartPanel>();
+  const keyOf = (kind: ChartKind, slot?: string): string => (slot ? `${kind}:${slot}` : kind);
   const extensionUri = context.extensionUri;
   const forget = (p: ChartPanel) => {
-    if (panels.get(p.kind) === p) panels.delete(p.kind);
+    for (const [key, q] of panels) if (q === p) panels.delete(key);
   };
-  const adopt = (panel: vscode.WebviewPanel, kind: ChartKind) => {
+  const adopt = (panel: vscode.WebviewPanel, kind: ChartKind, slot?: string) => {
     const p = new ChartPanel(panel, kind, extensionUri, forget);
     // A second restored panel of a kind (from an older session) is left as it is, not managed.
-    if (!panels.has(kind)) panels.set(kind, p);
+    const key = keyOf(kind, slot);
+    if (!panels.has(key)) panels.set(key, p);
     return p;
   };
 
@@ -203,9 +218,15 @@ export function registerChartPanels(context: vscode.ExtensionContext): ChartPane
     vscode.window.registerWebviewPanelSerializer(viewTypeOf(kind), {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         const s = state as Partial<ChartState> | undefined;
-        const p = adopt(panel, kind);
+        const p = adopt(panel, kind, s?.slot);
         if (!s || s.kind !== kind) return;
-        if (s.data) await p.show({ kind, title: s.title ?? panel.title, data: s.data as ChartDataMap[typeof kind] });
+        if (s.data)
+          await p.show({
+            kind,
+            title: s.title ?? panel.title,
+            data: s.data as ChartDataMap[typeof kind],
+            ...(s.slot ? { slot: s.slot } : {}),
+          });
         else
           void vscode.window.showWarningMessage(
             `ModelOps could not restore the chart "${s.title ?? panel.title}": it was saved without its data. Open it again from the command that made it.`,
@@ -223,7 +244,7 @@ export function registerChartPanels(context: vscode.ExtensionContext): ChartPane
   const manager: ChartPanels = {
     async open(o) {
       const preserveFocus = o.preserveFocus ?? false;
-      let p = panels.get(o.kind);
+      let p = panels.get(keyOf(o.kind, o.slot));
       // Reveal where it is: passing Beside again would move it into yet another group.
       if (p) p.panel.reveal(p.panel.viewColumn, preserveFocus);
       else {
@@ -234,7 +255,7 @@ export function registerChartPanels(context: vscode.ExtensionContext): ChartPane
           { ...ChartPanel.webviewOptions(extensionUri), retainContextWhenHidden: false, enableFindWidget: false },
         );
         panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'modelops.svg');
-        p = adopt(panel, o.kind);
+        p = adopt(panel, o.kind, o.slot);
       }
       await p.show(o);
       return p;
@@ -258,7 +279,7 @@ export function registerChartPanels(context: vscode.ExtensionContext): ChartPane
       p.append({ ...series, type: 'append', kind: 'control' });
       return 1;
     },
-    get: (kind) => panels.get(kind),
+    get: (kind) => panels.get(keyOf(kind)),
     exportActive(format) {
       const active = [...panels.values()].find((p) => p.panel.active);
       active?.requestExport(format);

@@ -85,6 +85,33 @@ test('panel page: ready → init → render; setState keeps the data for a reloa
   await done(page);
 });
 
+test("panel page: the estimate's panel keeps its slot in its state, through a reload", async () => {
+  const page = await panelPage();
+  await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
+  const init: InitMessage = {
+    type: 'init',
+    kind: 'control',
+    title: 'estimated accuracy',
+    data: controlFixture(),
+    slot: 'estimate',
+  };
+  await send(page, init);
+  await waitRendered(page);
+  const s = await state(page);
+  assert.equal(s?.slot, 'estimate');
+  await done(page);
+  // Restored from that state, the page keeps the slot for the next reload (the extension's
+  // serializer reads it to put the panel back in its slot, not in the realised chart's).
+  const again = await panelPage(s);
+  await waitRendered(again);
+  assert.equal((await state(again))?.slot, 'estimate');
+  // An init with an unknown slot is not a message of the protocol: nothing is drawn from it.
+  await send(again, { ...init, title: 'bad', slot: 'other' });
+  await again.waitForTimeout(200);
+  assert.equal(await again.textContent('h1'), 'estimated accuracy');
+  await done(again);
+});
+
 test('panel page: live control append, then an export request answered with an export message', async () => {
   const page = await panelPage();
   const values = [8, 10, 12, 9, 11, 10];

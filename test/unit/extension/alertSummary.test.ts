@@ -211,10 +211,10 @@ test('an estimate on drifted inputs is said to rest on an assumption; without dr
   assert.equal(estimateCaveat({ method: 'cbpe' }, []), '');
   assert.equal(
     estimateCaveat({ method: 'cbpe' }, ['temp_max']),
-    "the latest window drifted (temp_max), and the CBPE estimate assumes the model's probabilities stay calibrated on inputs unlike the reference's: confirm it with labels",
+    "the CBPE estimate assumes the model's probabilities stay calibrated on the drifted inputs (temp_max): confirm it with labels",
   );
   assert.match(
     estimateCaveat({ method: 'dle' }, ['a', 'b']),
-    /drifted \(a, b\), and the DLE estimate assumes its loss model still holds/,
+    /the DLE estimate assumes its loss model still holds on the drifted inputs \(a, b\)/,
   );
 });
