@@ -11,6 +11,7 @@ import { runsCommand, versionsCommand } from './versions';
 import { chartCommand } from './chart';
 import { trainCommand } from './train';
 import { evaluateCommand } from './evaluate';
+import { predictCommand } from './predict';
 import { auditCommand } from './audit';
 import { approvalsCommand, approveCommand } from './approve';
 import { cardCommand } from './card';
@@ -34,6 +35,7 @@ export const commands: CliCommand[] = [
   alertsCommand,
   trainCommand,
   evaluateCommand,
+  predictCommand,
   explainCommand,
   storeCommand,
   auditCommand,

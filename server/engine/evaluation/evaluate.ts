@@ -15,7 +15,7 @@ import type { ColumnType } from '../data/read';
 import { encodeLabels, encodeRegressionTarget, type MissingPolicy, type RowSet } from '../data/preprocess';
 import { loadEvaluationData, loadTrainingData } from '../data/splits';
 import { MANIFEST_JSON } from '../model/bundle';
-import { loadRuntime, type ModelRuntime } from '../runtime';
+import { loadRuntime, runtimeMissingPolicy, type ModelRuntime } from '../runtime';
 import { classificationMetrics, flattenMetrics, regressionMetrics, type MetricsReport } from './metrics';
 import { evaluateGates, registryAliasResolver, type AliasMetrics, type GateInput } from './gates';
 import { parseGate as parseGateExpression } from '../config/gate';
@@ -193,12 +193,13 @@ export function trainingFairness(input: {
 }
 
 /** What a version's bundle is needed for, said in the refusal when no runtime here runs it. */
-export type BundleUse = 'evaluated' | 'explained' | 'deployed';
+export type BundleUse = 'evaluated' | 'explained' | 'deployed' | 'predicted';
 
 const ELSEWHERE: Record<BundleUse, string> = {
   evaluated: 'or evaluate it with the tool that produced it and record the metrics',
   explained: 'or explain it with the tool that produced it',
   deployed: 'or serve it with the tool that produced it',
+  predicted: 'or score the file with the tool that produced it',
 };
 
 /**
@@ -318,7 +319,7 @@ export async function scoreRuntime(
   const types: Record<string, ColumnType> = {};
   for (const c of rt.columns) if (c.kind === 'numeric' && c.datatype !== 'BOOL') types[c.name] = 'number';
   if (rt.task === 'regression') types[target] = 'number';
-  const policy: MissingPolicy = missingPolicy(rt);
+  const policy: MissingPolicy = runtimeMissingPolicy(rt);
   let set: RowSet;
   let data: string;
   if (options.dataPath) {
@@ -391,9 +392,3 @@ export async function scoreRuntime(
 }
 
 /** Rows with missing values: kept when the model handles them (TF.js imputation, ONNX graphs that take NaN), else dropped. */
-function missingPolicy(rt: ModelRuntime): MissingPolicy {
-  const m = rt.manifest;
-  if ('features' in m && Array.isArray(m.features))
-    return m.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
-  return 'missing' in m && m.missing === 'nan' ? 'impute' : 'drop';
-}

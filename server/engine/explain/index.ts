@@ -15,10 +15,10 @@ import { loadConfig } from '../config';
 import type { Registry, VersionRecord } from '../registry/types';
 import type { ColumnType, Row } from '../data/read';
 import { readDataset } from '../data/read';
-import { encodeLabels, encodeRegressionTarget, type MissingPolicy } from '../data/preprocess';
+import { encodeLabels, encodeRegressionTarget } from '../data/preprocess';
 import { loadTrainingData } from '../data/splits';
 import { runnableBundle } from '../evaluation/evaluate';
-import { loadRuntime, type ModelRuntime } from '../runtime';
+import { loadRuntime, runtimeMissingPolicy } from '../runtime';
 import { explainRuntime, type RawRow } from './model';
 import { shapValues, type ShapOptions, type ShapResult } from './shapley';
 import { meanAbsShap, permutationImportance, type MeanAbsShap, type PermutationImportance } from './importance';
@@ -93,13 +93,6 @@ export async function readStoredImportance(registry: Registry, ref: string): Pro
   }
 }
 
-function missingPolicy(rt: ModelRuntime): MissingPolicy {
-  const m = rt.manifest;
-  if ('features' in m && Array.isArray(m.features))
-    return m.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
-  return 'missing' in m && m.missing === 'nan' ? 'impute' : 'drop';
-}
-
 export async function explainVersion(options: ExplainVersionOptions): Promise<ExplainVersionResult> {
   const { registry } = options;
   const { config, path: configPath } = await loadConfig(options.configPath);
@@ -117,7 +110,7 @@ export async function explainVersion(options: ExplainVersionOptions): Promise<Ex
         ...config.data,
         features: rt.features,
         target,
-        missing: rt.kind === 'tfjs' ? config.data.missing : missingPolicy(rt),
+        missing: rt.kind === 'tfjs' ? config.data.missing : runtimeMissingPolicy(rt),
       },
       { configDir: dirname(configPath), root: registry.root, types },
     );

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelOpsError } from '../errors';
+import type { MissingPolicy } from '../data/preprocess';
 import { MANIFEST_FORMAT, MANIFEST_JSON } from '../model/bundle';
 import type { ModelManifest } from '../model/types';
 import { describeOnnxBundle, loadOnnxBundle } from './onnx';
@@ -63,6 +64,17 @@ async function readManifest(bundleDir: string): Promise<{ format: string } & Rec
 }
 
 /** Loads a bundle directory (TF.js or ONNX) behind the one runtime interface. */
+/**
+ * How a version meets a missing feature: imputed with what training saw (`impute`), or not at
+ * all, so a row with one has no prediction (`drop`, as training dropped such rows).
+ */
+export function runtimeMissingPolicy(rt: ModelRuntime): MissingPolicy {
+  const m = rt.manifest;
+  if ('features' in m && Array.isArray(m.features))
+    return m.features.some((f) => f.impute !== null) ? 'impute' : 'drop';
+  return 'missing' in m && m.missing === 'nan' ? 'impute' : 'drop';
+}
+
 export async function loadRuntime(bundleDir: string, options: RuntimeOptions = {}): Promise<ModelRuntime> {
   const manifest = await readManifest(bundleDir);
   if (manifest.format === MANIFEST_FORMAT) return loadTfjsRuntime(bundleDir);

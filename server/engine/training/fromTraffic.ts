@@ -14,7 +14,8 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { DataConfig, LoadedConfig } from '../config/types';
 import { ModelOpsError } from '../errors';
 import { recordDatasets } from '../data/digest';
-import { readDataset, type CellValue, type Row } from '../data/read';
+import { readDataset, type Row } from '../data/read';
+import { csvCell } from '../data/write';
 import { seededPermutation } from '../data/split';
 import { labelledTraffic, type LabelledTraffic } from '../monitoring/export';
 import { resolveSince } from '../monitoring/since';
@@ -130,12 +131,6 @@ export interface TrafficDataset {
 }
 
 const n = (x: number): string => x.toLocaleString('en-US');
-
-function csvCell(v: CellValue | undefined): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 function display(root: string, abs: string): string {
   const rel = relative(root, abs);

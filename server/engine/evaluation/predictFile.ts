@@ -1,0 +1,240 @@
+/**
+ * Batch scoring: a registered version's prediction for every row of a CSV or JSONL file, through
+ * whichever runtime runs it (TensorFlow.js or ONNX Runtime), written as CSV or JSONL one row per
+ * input row in the input's order — with its file line, the columns asked to be kept (as written),
+ * the prediction and, for a classifier, each class's probability.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
+import { ModelOpsError } from '../errors';
+import type { Registry, VersionRecord } from '../registry/types';
+
+import { isMissingValue } from '../data/preprocess';
+import { formatFromPath, readDataset, type CellValue, type ColumnType, type DataFormat } from '../data/read';
+import { csvCell } from '../data/write';
+import { loadRuntime, runtimeMissingPolicy, type ModelRuntime } from '../runtime';
+import { runnableBundle } from './evaluate';
+
+export interface PredictFileOptions {
+  registry: Registry;
+  /** model@version or model@alias. */
+  ref: string;
+  /** The file to score (absolute). */
+  dataPath: string;
+  /** Where the predictions go: a file (absolute; .jsonl/.ndjson → JSONL, else CSV), or a writer (CSV). */
+  out: string | PredictionSink;
+  /** Replace an existing output file (default: refuse, and write nothing). */
+  force?: boolean;
+  /** Columns of the input carried into the output as written (e.g. an id to join on). */
+  keep?: string[];
+  /** Rows per model call (default 4096). */
+  batchRows?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Text out, with back-pressure (stdout). */
+export interface PredictionSink {
+  write(text: string): Promise<void>;
+}
+
+export interface PredictFileResult {
+  version: VersionRecord;
+  ref: string;
+  runtime: ModelRuntime['kind'];
+  /** The input as shown (workspace-relative when inside it). */
+  data: string;
+  /** The output file as shown, or null for a writer. */
+  out: string | null;
+  format: DataFormat;
+  rows: number;
+  predicted: number;
+  /** Rows with a missing feature the version cannot impute: no prediction, their file lines (first 10). */
+  skipped: { rows: number; lines: number[] };
+  /** Classifier: rows per predicted class; regression: the predictions' range and mean. */
+  summary: { classes: Record<string, number> } | { min: number; max: number; mean: number };
+  /** Output column names, in order. */
+  columns: string[];
+}
+
+const BATCH_ROWS = 4096;
+
+function display(root: string, abs: string): string {
+  const rel = relative(root, abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : abs;
+}
+
+/** `name`, or with leading underscores until no input column has it. */
+function freeName(name: string, taken: ReadonlySet<string>): string {
+  let n = name;
+  while (taken.has(n)) n = `_${n}`;
+  return n;
+}
+
+/** A sink that writes a temporary file beside `path` and moves it into place only when all is written. */
+function fileSink(path: string): PredictionSink & { commit(): Promise<void>; abort(): Promise<void> } {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const stream: WriteStream = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+  let failed: Error | null = null;
+  stream.on('error', (e) => (failed = e));
+  const finish = () =>
+    new Promise<void>((done, fail) => {
+      if (failed) return fail(failed);
+      stream.end((e?: Error | null) => (e ? fail(e) : done()));
+    });
+  return {
+    write: (text) =>
+      new Promise<void>((done, fail) => {
+        if (failed) return fail(failed);
+        if (stream.write(text)) done();
+        else stream.once('drain', done);
+      }),
+    async commit() {
+      await finish();
+      await rename(tmp, path);
+    },
+    async abort() {
+      await finish().catch(() => undefined);
+      await rm(tmp, { force: true });
+    },
+  };
+}
+
+/** Scores `dataPath` with the version `ref` and writes the predictions (see the module comment). */
+export async function predictFile(options: PredictFileOptions): Promise<PredictFileResult> {
+  const { registry } = options;
+  const version = registry.getVersion(options.ref);
+  const ref = `${version.model}@${version.version}`;
+  const outPath = typeof options.out === 'string' ? options.out : null;
+  if (outPath && existsSync(outPath) && !options.force)
+    throw new ModelOpsError(
+      'data-out-exists',
+      `${display(registry.root, outPath)} already exists; nothing was written.`,
+      'Choose another --out, or pass --force to replace it.',
+    );
+  if (outPath && !existsSync(dirname(outPath)))
+    throw new ModelOpsError(
+      'data-not-found',
+      `The folder of ${display(registry.root, outPath)} does not exist.`,
+      'Create it first, or choose another --out.',
+    );
+  const format: DataFormat = outPath ? formatFromPath(outPath) : 'csv';
+  const bundleDir = await runnableBundle(registry, ref, version, 'predicted');
+  const rt = await loadRuntime(bundleDir);
+  try {
+    const data = display(registry.root, options.dataPath);
+    const keep = options.keep ?? [];
+    // The model's numeric columns are read as numbers (as it was trained); kept columns as written.
+    const types: Record<string, ColumnType> = {};
+    for (const c of rt.columns) if (c.kind === 'numeric' && c.datatype !== 'BOOL') types[c.name] = 'number';
+    for (const k of keep) if (!rt.features.includes(k)) types[k] = 'string';
+    const ds = await readDataset(options.dataPath, {
+      require: [
+        ...rt.features.map((f) => ({ name: f, role: 'feature' })),
+        ...keep.map((k) => ({ name: k, role: 'kept' })),
+      ],
+      types,
+      displayName: data,
+    });
+    const taken = new Set(ds.columns.map((c) => c.name));
+    const lineCol = freeName('line', taken);
+    const predCol = freeName('prediction', taken);
+    const labels = rt.task === 'classification' ? (rt.labels ?? []) : [];
+    const probCols = labels.map((l) => freeName(`probability_${l}`, taken));
+    const columns = [lineCol, ...keep, predCol, ...probCols];
+
+    // Without imputation a row with a missing feature has no prediction (the server refuses such a request too).
+    const imputes = runtimeMissingPolicy(rt) === 'impute';
+    const n = ds.rows.length;
+    const skipped: number[] = [];
+    const classes: Record<string, number> = Object.fromEntries(labels.map((l) => [l, 0]));
+    let min = Infinity;
+    let max = -Infinity;
+    let sum = 0;
+    let predicted = 0;
+
+    const sink = outPath ? fileSink(outPath) : null;
+    const out: PredictionSink = sink ?? (options.out as PredictionSink);
+    const line = (cells: Array<CellValue | undefined>): string =>
+      format === 'csv'
+        ? `${cells.map(csvCell).join(',')}\n`
+        : `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? null])))}\n`;
+    try {
+      if (format === 'csv') await out.write(`${columns.map(csvCell).join(',')}\n`);
+      const step = Math.max(1, options.batchRows ?? BATCH_ROWS);
+      for (let from = 0; from < n; from += step) {
+        if (options.signal?.aborted)
+          throw new ModelOpsError(
+            'cancelled',
+            outPath ? 'Prediction was cancelled; nothing was written.' : 'Prediction was cancelled.',
+            'Run it again.',
+          );
+        const to = Math.min(n, from + step);
+        const index: number[] = [];
+        for (let i = from; i < to; i++) {
+          const row = ds.rows[i];
+          if (!imputes && rt.features.some((f) => isMissingValue(row[f]))) skipped.push(ds.lines[i]);
+          else index.push(i);
+        }
+        const preds =
+          index.length > 0
+            ? await rt.predict(
+                index.map((i) => ds.rows[i]),
+                { source: data, lines: index.map((i) => ds.lines[i]) },
+              )
+            : [];
+        const byRow = new Map(index.map((i, j) => [i, preds[j]]));
+        let text = '';
+        for (let i = from; i < to; i++) {
+          const p = byRow.get(i);
+          const kept = keep.map((k) => ds.rows[i][k]);
+          if (!p) {
+            text += line([ds.lines[i], ...kept, null, ...labels.map(() => null)]);
+            continue;
+          }
+          predicted++;
+          if (rt.task === 'classification') classes[String(p.value)] = (classes[String(p.value)] ?? 0) + 1;
+          else {
+            const v = Number(p.value);
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+            sum += v;
+          }
+          text += line([ds.lines[i], ...kept, p.value, ...labels.map((_, j) => p.probabilities?.[j] ?? null)]);
+        }
+        await out.write(text);
+        options.onProgress?.(to, n);
+      }
+      await sink?.commit();
+    } catch (e) {
+      await sink?.abort();
+      throw e;
+    }
+    return {
+      version,
+      ref,
+      runtime: rt.kind,
+      data,
+      out: outPath ? display(registry.root, outPath) : null,
+      format,
+      rows: n,
+      predicted,
+      skipped: { rows: skipped.length, lines: skipped.slice(0, 10) },
+      summary:
+        rt.task === 'classification'
+          ? { classes }
+          : { min: predicted ? min : NaN, max: predicted ? max : NaN, mean: predicted ? sum / predicted : NaN },
+      columns,
+    };
+  } finally {
+    rt.dispose();
+  }
+}
+
+/** The extension a predictions file gets by default: `<input>.predictions.csv` beside the input. */
+export function defaultPredictionsPath(dataPath: string): string {
+  const ext = extname(dataPath);
+  return join(dirname(dataPath), `${basename(dataPath, ext)}.predictions.csv`);
+}
