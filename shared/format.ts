@@ -15,6 +15,31 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
+/** The predictions file written beside a scored file: `days.csv` → `days.predictions.csv`. */
+export function predictionsFileName(dataFileName: string): string {
+  const dot = dataFileName.lastIndexOf('.');
+  return `${dot > 0 ? dataFileName.slice(0, dot) : dataFileName}.predictions.csv`;
+}
+
+/** What a batch of predictions came to: rows per class (classifier), or the values' range and mean. */
+export type PredictionSummary =
+  { classes: Record<string, number> } | { min: number | null; max: number | null; mean: number | null };
+
+/** "sun 55% · rain 43% · snow <1%", or "mean 3.21 (min 0.4, max 9.9)"; '' when nothing was predicted. */
+export function predictionSummaryText(r: { predicted: number; summary: PredictionSummary }): string {
+  if (r.predicted === 0) return '';
+  if ('classes' in r.summary) {
+    return Object.entries(r.summary.classes)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([label, n]) => `${label} ${n / r.predicted < 0.005 ? '<1' : Math.round((n / r.predicted) * 100)}%`)
+      .join(' · ');
+  }
+  const { min, max, mean } = r.summary;
+  const num = (v: number | null): string => (v === null ? '—' : String(Number(v.toPrecision(4))));
+  return `mean ${num(mean)} (min ${num(min)}, max ${num(max)})`;
+}
+
 /** What an estimate made before labels is called: "estimated accuracy (CBPE, before labels)". */
 export function estimateTitle(e: { metric: string; method: string }): string {
   return `estimated ${e.metric} (${e.method.toUpperCase()}, before labels)`;

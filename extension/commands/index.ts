@@ -16,7 +16,7 @@ import {
   showLineage,
   showVersionDetails,
 } from './registry';
-import { evaluate, train } from './training';
+import { evaluate, predictFile, train } from './training';
 import { showCharts } from './charts';
 import { checkDrift, deploy, rollbackDeployment, setEndpointToken } from './deploy';
 import { approve, explain, openModelCard, requestApprovalCommand, showFairness, showHistory } from './governance';
@@ -54,6 +54,12 @@ export function allCommands(views: Views): CommandSpec[] {
       factory: evaluate,
       requiresTrust: true,
       trustReason: 'Evaluation loads the model and data of this workspace',
+    },
+    {
+      id: 'modelops.predictFile',
+      factory: predictFile,
+      requiresTrust: true,
+      trustReason: 'Predicting loads the model and data of this workspace',
     },
     { id: 'modelops.showCharts', factory: showCharts },
     {

@@ -1,4 +1,4 @@
-/** Train Model and Evaluate Version…: sidecar jobs with progress and cancellation. */
+/** Train Model, Evaluate Version… and Predict on File…: sidecar jobs with progress and cancellation. */
 import * as vscode from 'vscode';
 import { training } from '../../server/protocol';
 import type { TrainSummary } from '../../server/protocol/training';
@@ -7,6 +7,7 @@ import { pickConfig } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
 import { gateLabel, gateState } from '../../shared/gateState';
+import { predictionsFileName, predictionSummaryText } from '../../shared/format';
 import { firstConfigError, formatMetric, keyMetric, modelNameIn } from '../tree/format';
 import { backendSetting } from '../services/settings';
 import { evaluationMarkdown } from '../text/training';
@@ -147,4 +148,50 @@ export const evaluate: CommandFactory = (ctx) => async (arg?: unknown) => {
       data: { labels: s.report.labels, matrix: s.report.confusion, perClass: s.report.perClass },
     });
   }
+};
+
+/** Scores a CSV/JSONL file with a version; the predictions go beside it (`<name>.predictions.csv`). */
+export const predictFile: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const v = await resolveVersion(ctx, arg, { title: 'Predict with which version?' });
+  if (!v) return;
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { Data: ['csv', 'jsonl', 'ndjson'] },
+    defaultUri: ctx.workspaceFolder()?.uri,
+    openLabel: 'Predict',
+    title: `Score which file with ${ref(v)}?`,
+  });
+  const data = picked?.[0];
+  if (!data) return;
+  const out = vscode.Uri.joinPath(data, '..', predictionsFileName(data.path.slice(data.path.lastIndexOf('/') + 1)));
+  let force = false;
+  try {
+    await vscode.workspace.fs.stat(out);
+    const replace = 'Replace';
+    const choice = await vscode.window.showWarningMessage(
+      `${vscode.workspace.asRelativePath(out)} already exists. Replace it with the predictions of ${ref(v)}?`,
+      { modal: true },
+      replace,
+    );
+    if (choice !== replace) return;
+    force = true;
+  } catch {
+    // No such file yet.
+  }
+  const outcome = await runJob(ctx, `ModelOps: predicting with ${ref(v)}`, (workDoneToken, token) =>
+    ctx.request(training.predictFile, { ref: ref(v), data: data.fsPath, out: out.fsPath, force, workDoneToken }, token),
+  );
+  if (outcome.cancelled || !outcome.result) return;
+  const r = outcome.result;
+  const shares = predictionSummaryText(r);
+  const skipped = r.skipped.rows
+    ? ` ${r.skipped.rows} row${r.skipped.rows === 1 ? ' has' : 's have'} no prediction (a missing feature the version does not impute; line ${r.skipped.lines.join(', ')}${r.skipped.rows > r.skipped.lines.length ? ', …' : ''}).`
+    : '';
+  ctx.output.info(`predict ${r.ref}: ${r.predicted}/${r.rows} rows of ${r.data} → ${r.out ?? ''}`);
+  const open = 'Open Predictions';
+  const choice = await vscode.window.showInformationMessage(
+    `ModelOps: ${r.ref} predicted ${r.predicted} of ${r.rows} rows of ${vscode.workspace.asRelativePath(data)}${shares ? ` (${shares})` : ''}.${skipped}`,
+    open,
+  );
+  if (choice === open) await vscode.window.showTextDocument(out);
 };

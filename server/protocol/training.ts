@@ -6,6 +6,7 @@
 import { notification, request } from './rpc';
 import type { GateReport, RunRecord, VersionRecord } from '../engine/registry/types';
 import type { EvaluateResult } from '../engine/evaluation/evaluate';
+import type { PredictFileResult } from '../engine/evaluation/predictFile';
 
 export interface TrainParams {
   /** `file:` URI or absolute path of modelops.yaml; default `<workspace>/modelops.yaml`. */
@@ -66,6 +67,28 @@ export type EvaluateSummary = EvaluateResult;
 export const evaluate = request<EvaluateParams, EvaluateSummary>('modelops/training/evaluate', {
   requiresTrust: true,
   action: 'Evaluating (it loads the model and data the workspace names)',
+});
+
+export interface PredictFileParams {
+  /** "model@1.2.0" or "model@production". */
+  ref: string;
+  /** The CSV or JSONL file to score: absolute, or relative to the workspace. */
+  data: string;
+  /** Where the predictions go (absolute; .jsonl → JSON lines); default beside the data, `<name>.predictions.csv`. */
+  out?: string;
+  /** Replace an existing output file (default: refuse). */
+  force?: boolean;
+  /** Input columns carried into the output as written. */
+  keep?: string[];
+  workDoneToken?: string | number;
+}
+
+/** The engine's result: rows predicted and skipped, the output file, the class shares or value range. */
+export type PredictFileSummary = PredictFileResult;
+
+export const predictFile = request<PredictFileParams, PredictFileSummary>('modelops/training/predictFile', {
+  requiresTrust: true,
+  action: 'Scoring a file (it loads the model and data of this workspace)',
 });
 
 export interface BackendStatus {

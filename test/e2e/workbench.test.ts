@@ -511,6 +511,45 @@ test(
 );
 
 test(
+  'Predict on File… scores a CSV with the version and opens the predictions written beside it',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    await paletteOnVersion('ModelOps: Predict on File…');
+    // The editor's own file dialog (a quick input with a path in a browser), once it has replaced
+    // the version picker: the file's path, Enter.
+    await page.locator('.quick-input-title', { hasText: 'Score which file with weather-classifier@1.0.0?' }).waitFor({
+      timeout: 20_000,
+    });
+    // It lists the workspace folder first; a path typed before that is replaced by the folder's.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'data' }).first().waitFor({ timeout: 20_000 });
+    const input = page.locator('.quick-input-widget input');
+    await input.fill(join(wb.folder, 'data', 'seattle-weather.csv'));
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'seattle-weather.csv' })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await page.keyboard.press('Enter');
+    const toast = page
+      .locator('.notifications-toasts .notification-list-item', { hasText: 'weather-classifier@1.0.0 predicted' })
+      .first();
+    await toast.waitFor({ timeout: 120_000 });
+    const text = await toast.innerText();
+    const m = /predicted (\d+) of (\d+) rows of data\/seattle-weather\.csv \((\w+) \d+%/.exec(text);
+    assert.ok(m, text);
+    await wb.screenshot('11b-predicted');
+    await toast.locator('.monaco-button', { hasText: 'Open Predictions' }).first().click();
+    await page.locator('.tab', { hasText: 'seattle-weather.predictions.csv' }).first().waitFor({ timeout: 20_000 });
+    const written = readFileSync(join(wb.folder, 'data', 'seattle-weather.predictions.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    assert.match(written[0], /^line,prediction,probability_drizzle,/);
+    assert.equal(written.length, Number(m[2]) + 1);
+    await wb.screenshot('11c-predictions-open');
+  },
+);
+
+test(
   'Approve is refused for the author under separation of duties; Request Approval shows the command; another person’s approval shows in the tree',
   { timeout: LONG_STEP_MS },
   async () => {

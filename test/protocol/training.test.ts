@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { training } from '../../server/protocol';
 import type { TrainProgressParams } from '../../server/protocol/training';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openRegistry } from '../../server/engine/registry';
 import { startSidecar } from './client';
 import { quarterSample, weatherConfig } from './weather';
@@ -19,6 +21,13 @@ test('an untrusted workspace refuses training with a clear message', async () =>
   });
   try {
     await assert.rejects(c.request(training.train, {}), (e: Error) => /untrusted workspace/.test(e.message));
+    await assert.rejects(
+      c.request(training.predictFile, { ref: 'weather@1.0.0', data: 'data/weather.csv' }),
+      (e: Error) =>
+        /^Scoring a file \(it loads the model and data of this workspace\) is disabled in an untrusted workspace/.test(
+          e.message,
+        ),
+    );
     const b = await c.request(training.backend, {});
     assert.ok(['tensorflow', 'wasm', 'cpu'].includes(b.name));
   } finally {
@@ -52,6 +61,28 @@ test('train reports work-done progress and per-epoch curve points, then register
     const ev = await c.request(training.evaluate, { ref: 'weather@1.0.0' });
     assert.equal(ev.gates?.passed, true);
     assert.ok(Math.abs(ev.metrics.accuracy - result.metrics.accuracy) < 1e-6);
+
+    // Predict on File: the predictions beside the data, one line per row, with progress.
+    const p = await c.request(training.predictFile, {
+      ref: 'weather@1.0.0',
+      data: 'data/weather.csv',
+      keep: ['weather'],
+      workDoneToken: 'predict-1',
+    });
+    assert.equal(p.out, 'data/weather.predictions.csv');
+    assert.equal(p.predicted, p.rows);
+    const written = readFileSync(join(c.workspace, 'data', 'weather.predictions.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    assert.equal(written.length, p.rows + 1);
+    assert.match(written[0], /^line,weather,prediction,probability_/);
+    const steps = c.progress.filter((e) => e.token === 'predict-1').map((e) => e.value);
+    assert.equal(steps[0].kind, 'begin');
+    assert.ok(steps.some((e) => e.kind === 'report' && / of \d+ rows$/.test(e.message ?? '')));
+    await assert.rejects(
+      c.request(training.predictFile, { ref: 'weather@1.0.0', data: 'data/weather.csv' }),
+      (e: Error) => /weather\.predictions\.csv already exists; nothing was written/.test(e.message),
+    );
   } finally {
     await c.close();
   }

@@ -1,9 +1,10 @@
 /** `modelops predict <model>@<version> --data file [--out file]`: batch scoring of a file with a registered version. */
 import { resolve } from 'node:path';
 import type { CliCommand } from '../command';
-import { formatNumber, paint, progressBar, REDRAW_PREVIOUS_LINE } from '../output';
+import { paint, progressBar, REDRAW_PREVIOUS_LINE } from '../output';
+import { predictionSummaryText } from '../../../shared/format';
 import { ModelOpsError } from '../../engine/errors';
-import { predictFile, type PredictFileResult } from '../../engine/evaluation/predictFile';
+import { predictFile } from '../../engine/evaluation/predictFile';
 import { abortOnSigint } from './train';
 import { parseCli, rootFor, str } from '../shared/args';
 import { openRegistry } from '../../engine/registry';
@@ -22,20 +23,6 @@ A row with a missing feature the version does not impute gets an empty predictio
   --json   print the summary as JSON (needs --out)`;
 
 const RUNTIME: Record<string, string> = { tfjs: 'TensorFlow.js', onnx: 'ONNX Runtime' };
-
-/** "sun 45% · rain 40% · fog 15%" or "mean 3.21 (min 0.4, max 9.9)". */
-export function predictionSummary(r: PredictFileResult): string {
-  if ('classes' in r.summary) {
-    const total = r.predicted || 1;
-    return Object.entries(r.summary.classes)
-      .filter(([, n]) => n > 0)
-      .sort((a, b) => b[1] - a[1])
-      .map(([label, n]) => `${label} ${n / total < 0.005 ? '<1' : Math.round((n / total) * 100)}%`)
-      .join(' · ');
-  }
-  const s = r.summary;
-  return r.predicted ? `mean ${formatNumber(s.mean)} (min ${formatNumber(s.min)}, max ${formatNumber(s.max)})` : '';
-}
 
 export const predictCommand: CliCommand = {
   name: 'predict',
@@ -116,7 +103,7 @@ export const predictCommand: CliCommand = {
       say(
         `${c.green('✓')} ${r.ref} (${RUNTIME[r.runtime] ?? r.runtime}) predicted ${r.predicted} of ${r.rows} rows of ${r.data}${r.out ? ` → ${r.out}` : ''}${skipped}`,
       );
-      const summary = predictionSummary(r);
+      const summary = predictionSummaryText(r);
       if (summary) say(`  ${summary}`);
       return 0;
     } finally {

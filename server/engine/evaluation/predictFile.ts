@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { ModelOpsError } from '../errors';
 import type { Registry, VersionRecord } from '../registry/types';
 
@@ -16,6 +16,7 @@ import { formatFromPath, readDataset, type CellValue, type ColumnType, type Data
 import { csvCell } from '../data/write';
 import { loadRuntime, runtimeMissingPolicy, type ModelRuntime } from '../runtime';
 import { runnableBundle } from './evaluate';
+import { predictionsFileName, type PredictionSummary } from '../../../shared/format';
 
 export interface PredictFileOptions {
   registry: Registry;
@@ -53,8 +54,8 @@ export interface PredictFileResult {
   predicted: number;
   /** Rows with a missing feature the version cannot impute: no prediction, their file lines (first 10). */
   skipped: { rows: number; lines: number[] };
-  /** Classifier: rows per predicted class; regression: the predictions' range and mean. */
-  summary: { classes: Record<string, number> } | { min: number; max: number; mean: number };
+  /** Classifier: rows per predicted class; regression: the predictions' range and mean (null with none). */
+  summary: PredictionSummary;
   /** Output column names, in order. */
   columns: string[];
 }
@@ -225,7 +226,9 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
       summary:
         rt.task === 'classification'
           ? { classes }
-          : { min: predicted ? min : NaN, max: predicted ? max : NaN, mean: predicted ? sum / predicted : NaN },
+          : predicted
+            ? { min, max, mean: sum / predicted }
+            : { min: null, max: null, mean: null },
       columns,
     };
   } finally {
@@ -233,8 +236,7 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
   }
 }
 
-/** The extension a predictions file gets by default: `<input>.predictions.csv` beside the input. */
+/** Where predictions go by default: `<input>.predictions.csv` beside the input. */
 export function defaultPredictionsPath(dataPath: string): string {
-  const ext = extname(dataPath);
-  return join(dirname(dataPath), `${basename(dataPath, ext)}.predictions.csv`);
+  return join(dirname(dataPath), predictionsFileName(basename(dataPath)));
 }

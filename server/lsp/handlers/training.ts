@@ -5,6 +5,7 @@ import { training as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
 import { train } from '../../engine/training/trainer';
 import { evaluateVersion } from '../../engine/evaluation/evaluate';
+import { defaultPredictionsPath, predictFile } from '../../engine/evaluation/predictFile';
 import { ensureBackend, isDeterministic, parseBackendChoice } from '../../engine/tfjs/load';
 
 export function registerTraining(ctx: ServerContext): void {
@@ -89,6 +90,34 @@ export function registerTraining(ctx: ServerContext): void {
         dataPath: data,
         gate: params.gate,
         signal: controller.signal,
+      });
+    } finally {
+      sub.dispose();
+      progress.done();
+    }
+  });
+
+  ctx.handle(rpc.predictFile, async (params, token) => {
+    const registry = ctx.registry();
+    const controller = new AbortController();
+    const sub = token.onCancellationRequested(() => controller.abort());
+    const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
+    progress.begin(`ModelOps: predicting with ${params.ref}`, 0, 'reading the file', true);
+    try {
+      const data = isAbsolute(params.data) ? params.data : resolve(ctx.requireRoot(), params.data);
+      return await predictFile({
+        registry,
+        ref: params.ref,
+        dataPath: data,
+        out: params.out ?? defaultPredictionsPath(data),
+        force: params.force,
+        keep: params.keep,
+        signal: controller.signal,
+        onProgress: (done, total) =>
+          progress.report(
+            Math.round((done / total) * 100),
+            `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows`,
+          ),
       });
     } finally {
       sub.dispose();
