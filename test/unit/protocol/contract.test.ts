@@ -45,6 +45,7 @@ test('what runs workspace-named things declares requiresTrust; notifications say
     'modelops/deploy/rollback',
     'modelops/registry/confirmNewRegistry',
     'modelops/training/evaluate',
+    'modelops/training/predictFile',
     'modelops/training/train',
   ]);
   for (const m of messages().filter((x) => x.kind === 'notification'))
