@@ -2,12 +2,11 @@
 import { resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { formatNumber, paint, table } from '../output';
-import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { evaluateVersion } from '../../engine/evaluation/evaluate';
 import type { FairnessReport } from '../../engine/evaluation/fairness';
 import { abortOnSigint, gateTable } from './train';
-import { parseCli, rootFor, str } from '../shared/args';
+import { onePositional, parseCli, rootFor, str } from '../shared/args';
 
 const USAGE = `Usage: modelops evaluate <model>@<version|alias> [--data file] [--gate] [--config modelops.yaml] [--root dir] [--json]
 
@@ -34,13 +33,7 @@ export const evaluateCommand: CliCommand = {
       },
       USAGE,
     );
-    const ref = a.positionals[0];
-    if (!ref || a.positionals.length > 1)
-      throw new ModelOpsError(
-        'cli-usage',
-        ref ? `Unexpected argument '${a.positionals[1]}'.` : 'Missing the version to evaluate (model@1.2.0).',
-        USAGE,
-      );
+    const ref = onePositional(a.positionals, 'the version to evaluate (model@1.2.0)', USAGE);
     const configPath = resolve(io.cwd, str(a.values.config) ?? 'modelops.yaml');
     const registry = openRegistry(rootFor(io, str(a.values.root), configPath));
     const sigint = abortOnSigint();

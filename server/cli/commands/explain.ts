@@ -6,7 +6,7 @@ import { ModelOpsError } from '../../engine/errors';
 import { openRegistry } from '../../engine/registry';
 import { explainVersion } from '../../engine/explain';
 import { abortOnSigint } from './train';
-import { intFlag, parseCli, rootFor, str } from '../shared/args';
+import { intFlag, onePositional, parseCli, rootFor, str } from '../shared/args';
 
 const USAGE = `Usage: modelops explain <model>@<version|alias> [--rows 0,5,9 | --rows-from file.csv] [--background n] [--method auto|exact|permutation] [--pairs n] [--repeats n] [--seed n] [--config modelops.yaml] [--root dir] [--json]
 
@@ -44,13 +44,7 @@ export const explainCommand: CliCommand = {
       },
       USAGE,
     );
-    const ref = a.positionals[0];
-    if (!ref || a.positionals.length > 1)
-      throw new ModelOpsError(
-        'cli-usage',
-        ref ? `Unexpected argument '${a.positionals[1]}'.` : 'Missing the version to explain (model@1.2.0).',
-        USAGE,
-      );
+    const ref = onePositional(a.positionals, 'the version to explain (model@1.2.0)', USAGE);
     const rowsArg = str(a.values.rows);
     const rowsFrom = str(a.values['rows-from']);
     if (rowsArg !== undefined && rowsFrom !== undefined)

@@ -6,7 +6,7 @@ import { predictionSummaryText } from '../../../shared/format';
 import { ModelOpsError } from '../../engine/errors';
 import { predictFile } from '../../engine/evaluation/predictFile';
 import { abortOnSigint } from './train';
-import { parseCli, rootFor, str } from '../shared/args';
+import { onePositional, parseCli, rootFor, str } from '../shared/args';
 import { openRegistry } from '../../engine/registry';
 
 const USAGE = `Usage: modelops predict <model>@<version|alias> --data <file.csv|file.jsonl> [--out file] [--keep col,col] [--force] [--root dir] [--json]
@@ -41,13 +41,7 @@ export const predictCommand: CliCommand = {
       },
       USAGE,
     );
-    const ref = a.positionals[0];
-    if (!ref || a.positionals.length > 1)
-      throw new ModelOpsError(
-        'cli-usage',
-        ref ? `Unexpected argument '${a.positionals[1]}'.` : 'Missing the version to predict with (model@1.2.0).',
-        USAGE,
-      );
+    const ref = onePositional(a.positionals, 'the version to predict with (model@1.2.0)', USAGE);
     const data = str(a.values.data);
     if (!data) throw new ModelOpsError('cli-usage', 'Missing --data: the CSV or JSONL file to score.', USAGE);
     const outArg = str(a.values.out);

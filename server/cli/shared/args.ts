@@ -41,6 +41,14 @@ export function need<T>(value: T | undefined, what: string, usage: string): T {
   return value;
 }
 
+/** The one positional argument a verb takes (`model@1.2.0`): missing or a second one is a usage error. */
+export function onePositional(positionals: readonly string[], what: string, usage: string): string {
+  const [first, second] = positionals;
+  if (!first || second !== undefined)
+    throw new ModelOpsError('cli-usage', first ? `Unexpected argument '${second}'.` : `Missing ${what}.`, usage);
+  return first;
+}
+
 /** A whole-number flag ≥ min, or undefined when absent. */
 export function intFlag(v: string | undefined, flag: string, min = 0, max = Infinity): number | undefined {
   if (v === undefined) return undefined;

@@ -9,14 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openRegistry, type WorkspaceRegistry } from '../../../server/engine/registry';
+import type { WorkspaceRegistry } from '../../../server/engine/registry';
 import { predictFile, type PredictionSink } from '../../../server/engine/evaluation/predictFile';
 import { loadRuntime, writeOnnxBundle } from '../../../server/engine/runtime';
 import { readDataset } from '../../../server/engine/data/read';
 import { ModelOpsError } from '../../../server/engine/errors';
 import { predictCommand } from '../../../server/cli/commands/predict';
 import type { CliIO } from '../../../server/cli/command';
-import { tempWorkspace, type TempWorkspace } from '../registry/helpers';
+import { inWorkspace, type TempWorkspace } from '../registry/helpers';
 import { makeBundle, makeRows } from '../serving/fixtures';
 
 const FIX = join(__dirname, '..', '..', 'fixtures', 'onnx');
@@ -28,16 +28,8 @@ interface Ref {
 const refs = JSON.parse(readFileSync(join(FIX, 'reference-outputs.json'), 'utf8')) as Ref[];
 const COLUMNS = ['precipitation', 'temp_max', 'temp_min', 'wind'];
 
-async function withWorkspace(fn: (ws: TempWorkspace, reg: WorkspaceRegistry) => Promise<void>): Promise<void> {
-  const ws = tempWorkspace('modelops-predict-');
-  const reg = openRegistry(ws.root);
-  try {
-    await fn(ws, reg);
-  } finally {
-    reg.close();
-    ws.cleanup();
-  }
-}
+const withWorkspace = (fn: (ws: TempWorkspace, reg: WorkspaceRegistry) => Promise<void>): Promise<void> =>
+  inWorkspace('modelops-predict-', fn);
 
 async function registerOnnx(ws: TempWorkspace, reg: WorkspaceRegistry, file: string, model: string): Promise<void> {
   const bundle = join(ws.root, 'bundles', model);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openRegistry, type WorkspaceRegistry } from '../../../server/engine/registry';
+import type { WorkspaceRegistry } from '../../../server/engine/registry';
 import { registerModel } from '../../../server/engine/registry/registerModel';
 import { describeError, ModelOpsError } from '../../../server/engine/errors';
 import type { CliIO } from '../../../server/cli/command';
@@ -21,7 +21,7 @@ import { explainVersion } from '../../../server/engine/explain';
 import { deploy } from '../../../server/engine/deploy';
 import { loadConfig } from '../../../server/engine/config';
 import { addModel, FLOAT, floatInit, valueInfo } from '../runtime/onnxBytes';
-import { tempWorkspace, type TempWorkspace } from '../registry/helpers';
+import { inWorkspace, tempWorkspace, type TempWorkspace } from '../registry/helpers';
 import { sampleAccuracy } from '../fixtures/evaluationSample';
 
 const FIX = join(__dirname, '..', '..', 'fixtures', 'onnx');
@@ -32,18 +32,10 @@ process.env.TMPDIR = privateTmp;
 
 const staging = (): string[] => readdirSync(privateTmp).filter((n) => n.startsWith('modelops-onnx-'));
 
-function withWorkspace(fn: (ws: TempWorkspace, reg: WorkspaceRegistry) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const ws = tempWorkspace('modelops-ws-');
-    const reg = openRegistry(ws.root);
-    try {
-      await fn(ws, reg);
-    } finally {
-      reg.close();
-      ws.cleanup();
-    }
-  };
-}
+const withWorkspace =
+  (fn: (ws: TempWorkspace, reg: WorkspaceRegistry) => Promise<void>): (() => Promise<void>) =>
+  () =>
+    inWorkspace('modelops-ws-', fn);
 
 function fixture(ws: TempWorkspace, name: string, as = name): string {
   const dst = join(ws.root, 'models', as);

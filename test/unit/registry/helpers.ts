@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { openRegistry, type WorkspaceRegistry } from '../../../server/engine/registry';
 
 export interface TempWorkspace {
   root: string;
@@ -34,3 +35,18 @@ export const signatureB = {
   inputs: [{ name: 'features', datatype: 'FP32' as const, shape: [-1, 6] }],
   outputs: [{ name: 'probabilities', datatype: 'FP32' as const, shape: [-1, 5] }],
 };
+
+/** Runs `fn` with a fresh workspace and its registry, closed and removed afterwards whatever happens. */
+export async function inWorkspace(
+  prefix: string,
+  fn: (ws: TempWorkspace, reg: WorkspaceRegistry) => Promise<void>,
+): Promise<void> {
+  const ws = tempWorkspace(prefix);
+  const reg = openRegistry(ws.root);
+  try {
+    await fn(ws, reg);
+  } finally {
+    reg.close();
+    ws.cleanup();
+  }
+}
