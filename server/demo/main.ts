@@ -26,6 +26,9 @@ import { loadModelBundle } from '../engine/model/bundle';
 import type { ModelManifest } from '../engine/model/types';
 import { monitor, type MonitorResult } from '../engine/monitoring';
 import { trainFromTraffic } from '../engine/training/fromTraffic';
+import { predictFile } from '../engine/evaluation/predictFile';
+import { predictionsFromResponse, rowsToInferRequest } from '../engine/serving/v2';
+import { predictionSummaryText } from '../../shared/format';
 import { writeChartReport } from '../report';
 import { controlPoints } from '../engine/spc';
 import { compareDataWithGovernance, driftData, explainData, fairnessData, runMetricsData } from '../report/chartData';
@@ -695,6 +698,47 @@ async function onnxStages(demo: Demo): Promise<void> {
     return {
       value: undefined,
       detail: `${res.url} serves ${ONNX_MODEL}@${res.deployment.version} through ONNX Runtime; ${r.sent} predictions, live accuracy ${formatNumber(r.correct / r.sent)}, ${mon.alerts.length} alerts`,
+    };
+  });
+
+  await story.stage('Score a file offline with the production version: the answers its endpoint gives', async () => {
+    // Days before the drift, with their date and true weather carried through to join on.
+    const rows = demo.scenario.traffic.slice(0, 200);
+    const file = join(dir, 'data', 'new-days.csv');
+    await writeCsv(file, COLUMNS, rows);
+    const out = join(dir, 'data', 'new-days.predictions.csv');
+    const r = await predictFile({
+      registry: demo.registry,
+      ref: `${ONNX_MODEL}@production`,
+      dataPath: file,
+      out,
+      keep: ['date', 'weather'],
+    });
+    check(r.predicted === rows.length, `${r.predicted} of ${rows.length} rows predicted`);
+    story.say(`${r.predicted} rows of ${r.data} → ${r.out} (${predictionSummaryText(r)})`);
+    // The same rows in one request to the endpoint, not logged (as a smoke test is not).
+    const client = await connectTarget(await onnxAccess(), ONNX_TARGET, { start: false });
+    if (!client) throw new Error('the ONNX endpoint is not running');
+    const predictor = await loadPredictor(await demo.registry.artifactPath(`${ONNX_MODEL}@${r.version.version}`));
+    const body = { ...rowsToInferRequest(predictor.manifest, rows), parameters: { modelops_log: false } };
+    predictor.dispose();
+    const served = predictionsFromResponse(await client.infer(ONNX_MODEL, null, body));
+    const batch = (await readDataset(out, { types: { date: 'string', weather: 'string' } })).rows;
+    const labels = r.columns.filter((c) => c.startsWith('probability_'));
+    let delta = 0;
+    let correct = 0;
+    for (let i = 0; i < rows.length; i++) {
+      check(
+        batch[i].prediction === served[i].value,
+        `row ${i + 1}: batch ${batch[i].prediction}, served ${served[i].value}`,
+      );
+      labels.forEach((c, j) => (delta = Math.max(delta, Math.abs(Number(batch[i][c]) - served[i].probabilities![j]))));
+      if (batch[i].prediction === batch[i].weather) correct++;
+    }
+    check(delta <= 1e-6, `batch and served probabilities differ by ${delta}`);
+    return {
+      value: undefined,
+      detail: `${r.predicted} rows scored by ${r.ref} (ONNX Runtime): every class as its endpoint answered, probabilities within ${delta.toExponential(1)}; accuracy ${formatNumber(correct / rows.length)} against the kept truth`,
     };
   });
 }

@@ -10,6 +10,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Row } from '../engine/data/read';
+import { csvCell } from '../engine/data/write';
 import { seededPermutation } from '../engine/data/split';
 
 export const MM_PER_INCH = 25.4;
@@ -50,11 +51,6 @@ export function drift(row: Row): Row {
 
 /** Writes rows as RFC 4180 CSV with the given column order. */
 export async function writeCsv(path: string, columns: string[], rows: Row[]): Promise<void> {
-  const cell = (v: unknown): string => {
-    if (v === null || v === undefined) return '';
-    const s = String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const lines = [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))];
+  const lines = [columns.map(csvCell).join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))];
   await writeFile(path, lines.join('\n') + '\n');
 }
