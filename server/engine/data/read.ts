@@ -189,9 +189,8 @@ async function* utf8Text(path: string, name: string): AsyncGenerator<string> {
   if (rest) yield rest;
 }
 
-/** Reads a CSV or JSONL file into typed rows. */
-export async function readDataset(path: string, options: ReadOptions = {}): Promise<Dataset> {
-  const name = options.displayName ?? path;
+/** The file exists and is not empty, else an error naming it. */
+async function checkFile(path: string, name: string): Promise<void> {
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -204,6 +203,12 @@ export async function readDataset(path: string, options: ReadOptions = {}): Prom
   }
   if (size === 0)
     throw dataError('data-empty', `Data file ${name} is empty.`, 'Add a header line and at least one row.');
+}
+
+/** Reads a CSV or JSONL file into typed rows. */
+export async function readDataset(path: string, options: ReadOptions = {}): Promise<Dataset> {
+  const name = options.displayName ?? path;
+  await checkFile(path, name);
   const format = options.format ?? formatFromPath(path);
   const raw = format === 'csv' ? await readCsvRaw(path, name) : await readJsonlRaw(path, name);
   if (raw.records.length === 0) {
@@ -234,11 +239,37 @@ interface RawData {
   typed: boolean;
 }
 
-/** RFC 4180 state machine over a byte stream; emits records with their starting line. */
+/** A run of CSV records as read from one chunk of the file, with the header they belong to. */
+interface CsvRecords {
+  header: string[];
+  records: string[][];
+  lines: number[];
+}
+
+/** The whole file's records (the typed reader infers each column's type from all of them). */
 async function readCsvRaw(path: string, name: string): Promise<RawData> {
-  let header: string[] | null = null;
+  let header: string[] = [];
   const records: string[][] = [];
   const lines: number[] = [];
+  for await (const run of csvRecords(path, name)) {
+    header = run.header;
+    for (let i = 0; i < run.records.length; i++) {
+      records.push(run.records[i]);
+      lines.push(run.lines[i]);
+    }
+  }
+  return { header, records, lines, typed: false };
+}
+
+/**
+ * RFC 4180 state machine over a byte stream: the records (with their starting line) of each
+ * 64 KB chunk as it is read, so a caller that needs no whole-file view holds one chunk's worth.
+ * The header comes with every run; a file with a header and no rows yields one empty run.
+ */
+async function* csvRecords(path: string, name: string): AsyncGenerator<CsvRecords> {
+  let header: string[] | null = null;
+  let records: string[][] = [];
+  let lines: number[] = [];
   let field = '';
   let record: string[] = [];
   let inQuotes = false;
@@ -368,6 +399,11 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
     else if (!inQuotes) field += s.slice(start);
     // Checked once per 64 KB chunk: the record held never exceeds the cap by more than a chunk.
     if (recordChars + field.length > MAX_LINE_CHARS) throw tooLong(name, recordLine, record.length + 1);
+    if (header !== null && records.length > 0) {
+      yield { header, records, lines };
+      records = [];
+      lines = [];
+    }
   }
   if (inQuotes && !quoteSeen) {
     throw dataError(
@@ -379,7 +415,7 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
   if (field !== '' || record.length > 0) endRecord();
   if (header === null)
     throw dataError('data-empty', `Data file ${name} has no header line.`, 'Add a header line naming the columns.');
-  return { header, records, lines, typed: false };
+  yield { header, records, lines };
 }
 
 /** The lines of a file (without their line break), refusing any longer than MAX_LINE_CHARS while reading. */
@@ -410,29 +446,8 @@ async function readJsonlRaw(path: string, name: string): Promise<RawData> {
   let line = 0;
   for await (const text of textLines(path, name)) {
     line++;
-    const t = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1).trim() : text.trim();
-    if (t === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(t);
-    } catch (e) {
-      const nonFinite = /(^|[^"\w])(-?Infinity|NaN)\b/.test(t);
-      throw dataError(
-        nonFinite ? 'non-finite' : 'bad-json',
-        nonFinite
-          ? `${name} line ${line}: NaN or Infinity is not a valid value.`
-          : `${name} line ${line}: not valid JSON (${truncate(e instanceof Error ? e.message : String(e), 120)}).`,
-        nonFinite ? 'Use null for a missing value, or remove the row.' : 'Each line must be one JSON object.',
-      );
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw dataError(
-        'bad-json',
-        `${name} line ${line}: expected a JSON object, found ${Array.isArray(value) ? 'an array' : truncate(JSON.stringify(value))}.`,
-        'Each line must be one JSON object such as {"a": 1, "b": "x"}.',
-      );
-    }
-    const obj = value as Record<string, unknown>;
+    const obj = jsonlObject(text, name, line);
+    if (!obj) continue;
     for (const key of Object.keys(obj)) {
       if (!index.has(key)) {
         if (header.length >= MAX_COLUMNS) throw tooManyColumns(name, line);
@@ -443,19 +458,137 @@ async function readJsonlRaw(path: string, name: string): Promise<RawData> {
     objects.push(obj);
     lines.push(line);
   }
-  const records = objects.map((obj, r) =>
-    header.map((key) => {
-      const v = obj[key];
-      if (v === undefined || v === null) return null;
-      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-      throw dataError(
-        'bad-json',
-        `${name} line ${lines[r]}, column '${truncate(key)}': nested values are not supported.`,
-        'Flatten the record so every value is a number, string, boolean or null.',
-      );
-    }),
-  );
+  const records = objects.map((obj, r) => header.map((key) => jsonlCell(obj[key], name, lines[r], key)));
   return { header, records, lines, typed: true };
+}
+
+/** One JSONL line as its object; null for a blank line. */
+function jsonlObject(text: string, name: string, line: number): Record<string, unknown> | null {
+  const t = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1).trim() : text.trim();
+  if (t === '') return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(t);
+  } catch (e) {
+    const nonFinite = /(^|[^"\w])(-?Infinity|NaN)\b/.test(t);
+    throw dataError(
+      nonFinite ? 'non-finite' : 'bad-json',
+      nonFinite
+        ? `${name} line ${line}: NaN or Infinity is not a valid value.`
+        : `${name} line ${line}: not valid JSON (${truncate(e instanceof Error ? e.message : String(e), 120)}).`,
+      nonFinite ? 'Use null for a missing value, or remove the row.' : 'Each line must be one JSON object.',
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw dataError(
+      'bad-json',
+      `${name} line ${line}: expected a JSON object, found ${Array.isArray(value) ? 'an array' : truncate(JSON.stringify(value))}.`,
+      'Each line must be one JSON object such as {"a": 1, "b": "x"}.',
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A JSONL value as a cell: a scalar or null; a nested value is an error naming line and column. */
+function jsonlCell(v: unknown, name: string, line: number, key: string): string | number | boolean | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  throw dataError(
+    'bad-json',
+    `${name} line ${line}, column '${truncate(key)}': nested values are not supported.`,
+    'Flatten the record so every value is a number, string, boolean or null.',
+  );
+}
+
+export interface BatchReadOptions {
+  /** The columns wanted and the type each is read as (nothing is inferred); others are not kept. */
+  columns: ReadonlyArray<{ name: string; type: ColumnType; role: string }>;
+  /** Defaults from the extension (.jsonl/.ndjson → jsonl, else csv). */
+  format?: DataFormat;
+  /** Name shown in errors instead of the path. */
+  displayName?: string;
+  /** Rows per batch at most (default 4096). */
+  batchRows?: number;
+}
+
+/**
+ * The rows of a CSV or JSONL file batch by batch, with only the columns asked for, each read as
+ * the type given: memory bounded by a batch whatever the file's size (readDataset holds the whole
+ * file, as inferring a column's type needs every value). The same checks and errors as readDataset;
+ * a JSONL file's missing column is known only at its end, after the batches before it.
+ */
+export async function* readDatasetBatches(
+  path: string,
+  options: BatchReadOptions,
+): AsyncGenerator<{ rows: Row[]; lines: number[] }> {
+  const name = options.displayName ?? path;
+  await checkFile(path, name);
+  const format = options.format ?? formatFromPath(path);
+  const wanted = options.columns;
+  const size = Math.max(1, options.batchRows ?? 4096);
+  let rows: Row[] = [];
+  let lines: number[] = [];
+  let total = 0;
+  const flush = () => {
+    const batch = { rows, lines };
+    total += rows.length;
+    rows = [];
+    lines = [];
+    return batch;
+  };
+  const missing = (col: { name: string; role: string }, header: readonly string[]) =>
+    dataError(
+      'missing-column',
+      `Data file ${name} has no ${col.role} column '${truncate(col.name)}' (columns: ${listColumns(header)}).`,
+      'Add the column to the file, or choose a file with the columns the model takes.',
+    );
+  if (format === 'csv') {
+    let at: number[] | null = null;
+    for await (const run of csvRecords(path, name)) {
+      if (!at) {
+        at = wanted.map((c) => run.header.indexOf(c.name));
+        const absent = at.indexOf(-1);
+        if (absent >= 0) throw missing(wanted[absent], run.header);
+      }
+      for (let r = 0; r < run.records.length; r++) {
+        const rec = run.records[r];
+        const row: Row = {};
+        for (let k = 0; k < wanted.length; k++) {
+          const v = rec[at[k]];
+          row[wanted[k].name] = isMissing(v) ? null : convert(v, wanted[k].type, name, run.lines[r], wanted[k].name);
+        }
+        rows.push(row);
+        lines.push(run.lines[r]);
+        if (rows.length >= size) yield flush();
+      }
+    }
+  } else {
+    const seen = new Set<string>();
+    let line = 0;
+    for await (const text of textLines(path, name)) {
+      line++;
+      const obj = jsonlObject(text, name, line);
+      if (!obj) continue;
+      const row: Row = {};
+      for (const c of wanted) {
+        const v = jsonlCell(obj[c.name], name, line, c.name);
+        if (obj[c.name] !== undefined) seen.add(c.name);
+        row[c.name] = isMissing(v) ? null : convert(v as string | number | boolean, c.type, name, line, c.name);
+      }
+      rows.push(row);
+      lines.push(line);
+      if (rows.length >= size) yield flush();
+    }
+    const absent = wanted.find((c) => !seen.has(c.name));
+    if (absent && total + rows.length > 0) throw missing(absent, [...seen]);
+  }
+  if (rows.length > 0) yield flush();
+  if (total === 0)
+    throw dataError(
+      'data-empty',
+      format === 'csv' ? `Data file ${name} has a header but no rows.` : `Data file ${name} has no records.`,
+      'Add at least one row of data.',
+    );
 }
 
 function isMissing(v: string | number | boolean | null): boolean {

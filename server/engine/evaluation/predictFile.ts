@@ -5,14 +5,14 @@
  * the prediction and, for a classifier, each class's probability.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { ModelOpsError } from '../errors';
 import type { Registry, VersionRecord } from '../registry/types';
 
 import { isMissingValue } from '../data/preprocess';
-import { formatFromPath, readDataset, type CellValue, type ColumnType, type DataFormat } from '../data/read';
+import { formatFromPath, readDatasetBatches, type CellValue, type ColumnType, type DataFormat } from '../data/read';
 import { csvCell } from '../data/write';
 import { loadRuntime, runtimeMissingPolicy, type ModelRuntime } from '../runtime';
 import { runnableBundle } from './evaluate';
@@ -30,9 +30,10 @@ export interface PredictFileOptions {
   force?: boolean;
   /** Columns of the input carried into the output as written (e.g. an id to join on). */
   keep?: string[];
-  /** Rows per model call (default 4096). */
+  /** Rows per model call (default 4096); the file is read a batch at a time. */
   batchRows?: number;
   signal?: AbortSignal;
+  /** After each batch: rows done, and the rows the file holds (counted from its lines before scoring). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -61,6 +62,33 @@ export interface PredictFileResult {
 }
 
 const BATCH_ROWS = 4096;
+
+/**
+ * How a column is read so its values reach the model as training saw them: numbers as numbers, a
+ * categorical column whose categories are all numbers' own spellings as numbers (training read
+ * it so, and keyed categories by String(value)), anything else as text.
+ */
+function readType(rt: ModelRuntime, name: string): ColumnType {
+  const col = rt.columns.find((c) => c.name === name);
+  if (col?.datatype === 'BOOL') return 'boolean';
+  if (col?.kind === 'numeric') return 'number';
+  const m = rt.manifest;
+  const f = 'features' in m && Array.isArray(m.features) ? m.features.find((x) => x.name === name) : undefined;
+  if (f?.kind === 'categorical' && f.categories.every((c) => String(Number(c)) === c)) return 'number';
+  return 'string';
+}
+
+/** Data rows a file holds, counted from its line breaks (a quoted line break counts too: an estimate for progress). */
+async function countRows(path: string, format: DataFormat): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    if (chunk.length > 0) last = chunk[chunk.length - 1];
+  }
+  if (last !== 10) lines++;
+  return Math.max(0, format === 'csv' ? lines - 1 : lines);
+}
 
 function display(root: string, abs: string): string {
   const rel = relative(root, abs);
@@ -127,19 +155,20 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
   try {
     const data = display(registry.root, options.dataPath);
     const keep = options.keep ?? [];
-    // The model's numeric columns are read as numbers (as it was trained); kept columns as written.
-    const types: Record<string, ColumnType> = {};
-    for (const c of rt.columns) if (c.kind === 'numeric' && c.datatype !== 'BOOL') types[c.name] = 'number';
-    for (const k of keep) if (!rt.features.includes(k)) types[k] = 'string';
-    const ds = await readDataset(options.dataPath, {
-      require: [
-        ...rt.features.map((f) => ({ name: f, role: 'feature' })),
-        ...keep.map((k) => ({ name: k, role: 'kept' })),
+    const inFormat = formatFromPath(options.dataPath);
+    const batches = readDatasetBatches(options.dataPath, {
+      columns: [
+        ...rt.features.map((f) => ({ name: f, type: readType(rt, f), role: 'feature' })),
+        // Kept columns as written (an id "007" stays "007").
+        ...keep
+          .filter((k) => !rt.features.includes(k))
+          .map((k) => ({ name: k, type: 'string' as const, role: 'kept' })),
       ],
-      types,
+      format: inFormat,
       displayName: data,
+      batchRows: Math.max(1, options.batchRows ?? BATCH_ROWS),
     });
-    const taken = new Set(ds.columns.map((c) => c.name));
+    const taken = new Set([...rt.features, ...keep]);
     const lineCol = freeName('line', taken);
     const predCol = freeName('prediction', taken);
     const labels = rt.task === 'classification' ? (rt.labels ?? []) : [];
@@ -148,13 +177,14 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
 
     // Without imputation a row with a missing feature has no prediction (the server refuses such a request too).
     const imputes = runtimeMissingPolicy(rt) === 'impute';
-    const n = ds.rows.length;
+    const total = options.onProgress ? await countRows(options.dataPath, inFormat) : 0;
     const skipped: number[] = [];
     const classes: Record<string, number> = Object.fromEntries(labels.map((l) => [l, 0]));
     let min = Infinity;
     let max = -Infinity;
     let sum = 0;
     let predicted = 0;
+    let n = 0;
 
     const sink = outPath ? fileSink(outPath) : null;
     const out: PredictionSink = sink ?? (options.out as PredictionSink);
@@ -164,35 +194,31 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
         : `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? null])))}\n`;
     try {
       if (format === 'csv') await out.write(`${columns.map(csvCell).join(',')}\n`);
-      const step = Math.max(1, options.batchRows ?? BATCH_ROWS);
-      for (let from = 0; from < n; from += step) {
+      for await (const batch of batches) {
         if (options.signal?.aborted)
           throw new ModelOpsError(
             'cancelled',
             outPath ? 'Prediction was cancelled; nothing was written.' : 'Prediction was cancelled.',
             'Run it again.',
           );
-        const to = Math.min(n, from + step);
         const index: number[] = [];
-        for (let i = from; i < to; i++) {
-          const row = ds.rows[i];
-          if (!imputes && rt.features.some((f) => isMissingValue(row[f]))) skipped.push(ds.lines[i]);
+        for (let i = 0; i < batch.rows.length; i++) {
+          if (!imputes && rt.features.some((f) => isMissingValue(batch.rows[i][f]))) skipped.push(batch.lines[i]);
           else index.push(i);
         }
         const preds =
           index.length > 0
             ? await rt.predict(
-                index.map((i) => ds.rows[i]),
-                { source: data, lines: index.map((i) => ds.lines[i]) },
+                index.map((i) => batch.rows[i]),
+                { source: data, lines: index.map((i) => batch.lines[i]) },
               )
             : [];
-        const byRow = new Map(index.map((i, j) => [i, preds[j]]));
         let text = '';
-        for (let i = from; i < to; i++) {
-          const p = byRow.get(i);
-          const kept = keep.map((k) => ds.rows[i][k]);
+        for (let i = 0, j = 0; i < batch.rows.length; i++) {
+          const p = index[j] === i ? preds[j++] : undefined;
+          const kept = keep.map((k) => batch.rows[i][k]);
           if (!p) {
-            text += line([ds.lines[i], ...kept, null, ...labels.map(() => null)]);
+            text += line([batch.lines[i], ...kept, null, ...labels.map(() => null)]);
             continue;
           }
           predicted++;
@@ -203,10 +229,11 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
             max = Math.max(max, v);
             sum += v;
           }
-          text += line([ds.lines[i], ...kept, p.value, ...labels.map((_, j) => p.probabilities?.[j] ?? null)]);
+          text += line([batch.lines[i], ...kept, p.value, ...labels.map((_, k) => p.probabilities?.[k] ?? null)]);
         }
         await out.write(text);
-        options.onProgress?.(to, n);
+        n += batch.rows.length;
+        options.onProgress?.(n, Math.max(total, n));
       }
       await sink?.commit();
     } catch (e) {

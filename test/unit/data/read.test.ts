@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDataset } from '../../../server/engine/data/read';
+import { readDataset, readDatasetBatches, type ColumnType } from '../../../server/engine/data/read';
 import { ModelOpsError } from '../../../server/engine/errors';
 
 const dir = mkdtempSync(join(tmpdir(), 'modelops-data-'));
@@ -126,4 +126,80 @@ test('forced types (from a trained model) reject text in a numeric column', asyn
     'line 2',
     "column 'x'",
   );
+});
+
+/** Every batch of readDatasetBatches, and their sizes. */
+async function batches(path: string, columns: Array<{ name: string; type: ColumnType }>, batchRows: number) {
+  const rows: Array<Record<string, unknown>> = [];
+  const lines: number[] = [];
+  const sizes: number[] = [];
+  for await (const b of readDatasetBatches(path, {
+    columns: columns.map((c) => ({ ...c, role: 'feature' })),
+    batchRows,
+  })) {
+    rows.push(...b.rows);
+    lines.push(...b.lines);
+    sizes.push(b.rows.length);
+  }
+  return { rows, lines, sizes };
+}
+
+test('batches: the rows and lines readDataset gives for the columns asked, in batches, CSV and JSONL', async () => {
+  const csv = file(
+    'b.csv',
+    '\ufeffid,name,note,x\r\n007,"a, b","he said ""hi""",1\r\n008,"multi\r\nline",plain,2.5\r\n009,c,,-3e2\r\n\r\n010,d,e,4\n',
+  );
+  const columns = [
+    { name: 'x', type: 'number' as const },
+    { name: 'id', type: 'string' as const },
+    { name: 'name', type: 'string' as const },
+  ];
+  const whole = await readDataset(csv, { types: { x: 'number', id: 'string', name: 'string' } });
+  const got = await batches(csv, columns, 2);
+  assert.deepEqual(got.sizes, [2, 2]);
+  assert.deepEqual(got.lines, whole.lines);
+  assert.deepEqual(
+    got.rows,
+    whole.rows.map((r) => ({ x: r.x, id: r.id, name: r.name })),
+  );
+  assert.equal(got.rows[0].id, '007');
+
+  const jsonl = file(
+    'b.jsonl',
+    '{"id":"007","x":1,"extra":{"ignored":true}}\n\n{"id":"008","x":null}\n{"x":"3.5","id":9}\n',
+  );
+  const j = await batches(
+    jsonl,
+    [
+      { name: 'x', type: 'number' },
+      { name: 'id', type: 'string' },
+    ],
+    10,
+  );
+  assert.deepEqual(j.rows, [
+    { x: 1, id: '007' },
+    { x: null, id: '008' },
+    { x: 3.5, id: '9' },
+  ]);
+  assert.deepEqual(j.lines, [1, 3, 4]);
+});
+
+test('batches: a large file is read a batch at a time; bad input names file, line and column', async () => {
+  // ~1 MB: many 64 KB chunks, batches no larger than asked.
+  const big = file('big.csv', 'a,b\n' + Array.from({ length: 60_000 }, (_, i) => `${i},${i % 7}`).join('\n') + '\n');
+  const got = await batches(big, [{ name: 'b', type: 'number' }], 5000);
+  assert.equal(got.rows.length, 60_000);
+  assert.ok(got.sizes.every((n) => n <= 5000));
+  assert.equal(got.rows[59_999].b, 59_999 % 7);
+  assert.equal(got.lines[59_999], 60_001);
+
+  const drain = async (path: string, name: string, type: ColumnType = 'number') => {
+    for await (const _ of readDatasetBatches(path, { columns: [{ name, type, role: 'feature' }] })) void _;
+  };
+  await rejects(drain(file('m.csv', 'a,b\n1,2\n'), 'c'), 'missing-column', "no feature column 'c'", 'a, b');
+  await rejects(drain(file('t.csv', 'a,b\n1,2\n1,warm\n'), 'b'), 'not-a-number', 'line 3', "'b'", 'warm');
+  await rejects(drain(file('e.csv', 'a,b\n'), 'a'), 'data-empty', 'has a header but no rows');
+  await rejects(drain(file('mj.jsonl', '{"a":1}\n{"a":2}\n'), 'c'), 'missing-column', "no feature column 'c'");
+  await rejects(drain(file('nj.jsonl', '{"a":1}\n{"a":[2]}\n'), 'a'), 'bad-json', 'line 2', 'nested values');
+  await rejects(drain(join(dir, 'nowhere.csv'), 'a'), 'data-not-found', 'does not exist');
 });
