@@ -10,7 +10,6 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { ModelOpsError } from '../errors';
 import type { Registry, VersionRecord } from '../registry/types';
-
 import { isMissingValue } from '../data/preprocess';
 import { formatFromPath, readDatasetBatches, type CellValue, type ColumnType, type DataFormat } from '../data/read';
 import { csvCell } from '../data/write';
@@ -95,7 +94,7 @@ function display(root: string, abs: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : abs;
 }
 
-/** `name`, or with leading underscores until no input column has it. */
+/** `name`, or with leading underscores until no other output column has it. */
 function freeName(name: string, taken: ReadonlySet<string>): string {
   let n = name;
   while (taken.has(n)) n = `_${n}`;
@@ -178,6 +177,8 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
     // Without imputation a row with a missing feature has no prediction (the server refuses such a request too).
     const imputes = runtimeMissingPolicy(rt) === 'impute';
     const total = options.onProgress ? await countRows(options.dataPath, inFormat) : 0;
+    /** Rows without a prediction, and the first lines of them (the summary names ten). */
+    let skippedRows = 0;
     const skipped: number[] = [];
     const classes: Record<string, number> = Object.fromEntries(labels.map((l) => [l, 0]));
     let min = Infinity;
@@ -203,8 +204,8 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
           );
         const index: number[] = [];
         for (let i = 0; i < batch.rows.length; i++) {
-          if (!imputes && rt.features.some((f) => isMissingValue(batch.rows[i][f]))) skipped.push(batch.lines[i]);
-          else index.push(i);
+          if (imputes || !rt.features.some((f) => isMissingValue(batch.rows[i][f]))) index.push(i);
+          else if (skippedRows++ < 10) skipped.push(batch.lines[i]);
         }
         const preds =
           index.length > 0
@@ -249,7 +250,7 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
       format,
       rows: n,
       predicted,
-      skipped: { rows: skipped.length, lines: skipped.slice(0, 10) },
+      skipped: { rows: skippedRows, lines: skipped },
       summary:
         rt.task === 'classification'
           ? { classes }

@@ -83,6 +83,14 @@ test("an ONNX classifier's predictions are ONNX Runtime's; a row with a missing 
       prediction: null,
       ...Object.fromEntries(labels.map((l) => [`probability_${l}`, null])),
     });
+    // Many rows without a prediction: all counted, the first ten named.
+    const gaps = ws.file(
+      'data/gaps.csv',
+      'precipitation,temp_max,temp_min,wind\n' + '1,,3,4\n'.repeat(12) + '1,2,3,4\n',
+    );
+    const g = await predictFile({ registry: reg, ref: 'weather@1.0.0', dataPath: gaps, out: join(ws.root, 'g.csv') });
+    assert.deepEqual([g.rows, g.predicted, g.skipped.rows], [13, 1, 12]);
+    assert.deepEqual(g.skipped.lines, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const counts = (r.summary as { classes: Record<string, number> }).classes;
     assert.equal(
       Object.values(counts).reduce((a, b) => a + b, 0),
