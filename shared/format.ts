@@ -21,6 +21,13 @@ export function predictionsFileName(dataFileName: string): string {
   return `${dot > 0 ? dataFileName.slice(0, dot) : dataFileName}.predictions.csv`;
 }
 
+/** "3 rows without a prediction (a missing feature the version does not impute: lines 4, 9, 12)"; '' for none. */
+export function unpredictedText(skipped: { rows: number; lines: readonly number[] }): string {
+  if (skipped.rows === 0) return '';
+  const { rows, lines } = skipped;
+  return `${rows} row${rows === 1 ? '' : 's'} without a prediction (a missing feature the version does not impute: line${lines.length === 1 ? '' : 's'} ${lines.join(', ')}${rows > lines.length ? ', …' : ''})`;
+}
+
 /** What a batch of predictions came to: rows per class (classifier), or the values' range and mean. */
 export type PredictionSummary =
   { classes: Record<string, number> } | { min: number | null; max: number | null; mean: number | null };

@@ -7,7 +7,7 @@ import { pickConfig } from '../configFiles';
 import { UserError, type Ctx } from '../ctx';
 import { runJob } from '../progress';
 import { gateLabel, gateState } from '../../shared/gateState';
-import { predictionsFileName, predictionSummaryText } from '../../shared/format';
+import { predictionsFileName, predictionSummaryText, unpredictedText } from '../../shared/format';
 import { firstConfigError, formatMetric, keyMetric, modelNameIn } from '../tree/format';
 import { backendSetting } from '../services/settings';
 import { evaluationMarkdown } from '../text/training';
@@ -184,9 +184,7 @@ export const predictFile: CommandFactory = (ctx) => async (arg?: unknown) => {
   if (outcome.cancelled || !outcome.result) return;
   const r = outcome.result;
   const shares = predictionSummaryText(r);
-  const skipped = r.skipped.rows
-    ? ` ${r.skipped.rows} row${r.skipped.rows === 1 ? ' has' : 's have'} no prediction (a missing feature the version does not impute; line ${r.skipped.lines.join(', ')}${r.skipped.rows > r.skipped.lines.length ? ', …' : ''}).`
-    : '';
+  const skipped = r.skipped.rows ? ` ${unpredictedText(r.skipped)}.` : '';
   ctx.output.info(`predict ${r.ref}: ${r.predicted}/${r.rows} rows of ${r.data} → ${r.out ?? ''}`);
   const open = 'Open Predictions';
   const choice = await vscode.window.showInformationMessage(

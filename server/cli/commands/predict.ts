@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { paint, progressBar, REDRAW_PREVIOUS_LINE } from '../output';
-import { predictionSummaryText } from '../../../shared/format';
+import { predictionSummaryText, unpredictedText } from '../../../shared/format';
 import { ModelOpsError } from '../../engine/errors';
 import { predictFile } from '../../engine/evaluation/predictFile';
 import { abortOnSigint } from './train';
@@ -91,9 +91,7 @@ export const predictCommand: CliCommand = {
         io.out(JSON.stringify(r, null, 2));
         return 0;
       }
-      const skipped = r.skipped.rows
-        ? `; ${r.skipped.rows} row${r.skipped.rows === 1 ? '' : 's'} without a prediction (a missing feature the version does not impute: line${r.skipped.lines.length === 1 ? '' : 's'} ${r.skipped.lines.join(', ')}${r.skipped.rows > r.skipped.lines.length ? ', …' : ''})`
-        : '';
+      const skipped = r.skipped.rows ? `; ${unpredictedText(r.skipped)}` : '';
       say(
         `${c.green('✓')} ${r.ref} (${RUNTIME[r.runtime] ?? r.runtime}) predicted ${r.predicted} of ${r.rows} rows of ${r.data}${r.out ? ` → ${r.out}` : ''}${skipped}`,
       );

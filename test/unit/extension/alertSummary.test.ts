@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { AlertBurst, type BurstItem } from '../../../extension/services/alertBurst';
 import { alertBreakdown, alertKind, burstMessage, summariseAlerts } from '../../../extension/text/alerts';
 import { datasetDescription, datasetTooltip, storedState } from '../../../extension/tree/datasets';
-import { estimateCaveat, formatBytes } from '../../../shared/format';
+import {
+  estimateCaveat,
+  formatBytes,
+  predictionsFileName,
+  predictionSummaryText,
+  unpredictedText,
+} from '../../../shared/format';
 import { alertCounts } from '../../../server/lsp/handlers/monitoring';
 import type { AlertRecord, DeploymentRecord } from '../../../server/engine/registry/types';
 import type { DatasetInfo } from '../../../server/protocol/monitoring';
@@ -217,4 +223,24 @@ test('an estimate on drifted inputs is said to rest on an assumption; without dr
     estimateCaveat({ method: 'dle' }, ['a', 'b']),
     /the DLE estimate assumes its loss model still holds on the drifted inputs \(a, b\)/,
   );
+});
+
+test('batch predictions in words: class shares, a regression range, rows without a prediction', () => {
+  assert.equal(
+    predictionSummaryText({ predicted: 400, summary: { classes: { sun: 240, rain: 159, fog: 1, snow: 0 } } }),
+    'sun 60% · rain 40% · fog <1%',
+  );
+  assert.equal(
+    predictionSummaryText({ predicted: 3, summary: { min: 0.5, max: 9.75, mean: 3.123456 } }),
+    'mean 3.123 (min 0.5, max 9.75)',
+  );
+  assert.equal(predictionSummaryText({ predicted: 0, summary: { min: null, max: null, mean: null } }), '');
+  assert.equal(unpredictedText({ rows: 0, lines: [] }), '');
+  assert.equal(
+    unpredictedText({ rows: 1, lines: [7] }),
+    '1 row without a prediction (a missing feature the version does not impute: line 7)',
+  );
+  assert.match(unpredictedText({ rows: 12, lines: [2, 3] }), /^12 rows without a prediction .*lines 2, 3, …\)$/);
+  assert.equal(predictionsFileName('days.csv'), 'days.predictions.csv');
+  assert.equal(predictionsFileName('.hidden'), '.hidden.predictions.csv');
 });
