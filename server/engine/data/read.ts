@@ -501,8 +501,11 @@ function jsonlCell(v: unknown, name: string, line: number, key: string): string 
 }
 
 export interface BatchReadOptions {
-  /** The columns wanted and the type each is read as (nothing is inferred); others are not kept. */
-  columns: ReadonlyArray<{ name: string; type: ColumnType; role: string }>;
+  /**
+   * The columns wanted and the type each is read as (nothing is inferred); others are not kept.
+   * `key` names the value in the row (default the column's name), so one column can be read twice.
+   */
+  columns: ReadonlyArray<{ name: string; type: ColumnType; role: string; key?: string }>;
   /** Defaults from the extension (.jsonl/.ndjson → jsonl, else csv). */
   format?: DataFormat;
   /** Name shown in errors instead of the path. */
@@ -555,7 +558,9 @@ export async function* readDatasetBatches(
         const row: Row = {};
         for (let k = 0; k < wanted.length; k++) {
           const v = rec[at[k]];
-          row[wanted[k].name] = isMissing(v) ? null : convert(v, wanted[k].type, name, run.lines[r], wanted[k].name);
+          row[wanted[k].key ?? wanted[k].name] = isMissing(v)
+            ? null
+            : convert(v, wanted[k].type, name, run.lines[r], wanted[k].name);
         }
         rows.push(row);
         lines.push(run.lines[r]);
@@ -573,7 +578,9 @@ export async function* readDatasetBatches(
       for (const c of wanted) {
         const v = jsonlCell(obj[c.name], name, line, c.name);
         if (obj[c.name] !== undefined) seen.add(c.name);
-        row[c.name] = isMissing(v) ? null : convert(v as string | number | boolean, c.type, name, line, c.name);
+        row[c.key ?? c.name] = isMissing(v)
+          ? null
+          : convert(v as string | number | boolean, c.type, name, line, c.name);
       }
       rows.push(row);
       lines.push(line);

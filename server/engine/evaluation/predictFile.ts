@@ -62,6 +62,9 @@ export interface PredictFileResult {
 
 const BATCH_ROWS = 4096;
 
+/** Where a kept column's text sits in a read row: apart from the feature of the same name. */
+const keptKey = (column: string): string => `\u0000kept:${column}`;
+
 /**
  * How a column is read so its values reach the model as training saw them: numbers as numbers, a
  * categorical column whose categories are all numbers' own spellings as numbers (training read
@@ -158,10 +161,8 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
     const batches = readDatasetBatches(options.dataPath, {
       columns: [
         ...rt.features.map((f) => ({ name: f, type: readType(rt, f), role: 'feature' })),
-        // Kept columns as written (an id "007" stays "007").
-        ...keep
-          .filter((k) => !rt.features.includes(k))
-          .map((k) => ({ name: k, type: 'string' as const, role: 'kept' })),
+        // Kept columns as written (an id "007" stays "007"), apart from the model's reading of them.
+        ...keep.map((k) => ({ name: k, type: 'string' as const, role: 'kept', key: keptKey(k) })),
       ],
       format: inFormat,
       displayName: data,
@@ -217,7 +218,7 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
         let text = '';
         for (let i = 0, j = 0; i < batch.rows.length; i++) {
           const p = index[j] === i ? preds[j++] : undefined;
-          const kept = keep.map((k) => batch.rows[i][k]);
+          const kept = keep.map((k) => batch.rows[i][keptKey(k)]);
           if (!p) {
             text += line([batch.lines[i], ...kept, null, ...labels.map(() => null)]);
             continue;

@@ -91,6 +91,16 @@ test("an ONNX classifier's predictions are ONNX Runtime's; a row with a missing 
     const g = await predictFile({ registry: reg, ref: 'weather@1.0.0', dataPath: gaps, out: join(ws.root, 'g.csv') });
     assert.deepEqual([g.rows, g.predicted, g.skipped.rows], [13, 1, 12]);
     assert.deepEqual(g.skipped.lines, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    // A kept column the model also reads is written as written, and read by the model as a number.
+    const spelled = ws.file('data/spelled.csv', 'precipitation,temp_max,temp_min,wind\n1.50,2,3,4\n1.5,2,3,4\n');
+    const sOut = join(ws.root, 's.csv');
+    await predictFile({ registry: reg, ref: 'weather@1.0.0', dataPath: spelled, out: sOut, keep: ['precipitation'] });
+    const sRows = (await readDataset(sOut, { types: { precipitation: 'string' } })).rows;
+    assert.deepEqual(
+      sRows.map((x) => x.precipitation),
+      ['1.50', '1.5'],
+    );
+    assert.equal(sRows[0].probability_sun, sRows[1].probability_sun);
     const counts = (r.summary as { classes: Record<string, number> }).classes;
     assert.equal(
       Object.values(counts).reduce((a, b) => a + b, 0),
