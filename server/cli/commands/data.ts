@@ -1,10 +1,11 @@
 /** `modelops data list|show|checkout|add`: data versions, the exact bytes each model version was trained on. */
-import { basename, isAbsolute, relative, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { CliCommand, CliIO } from '../command';
 import { displayPath, formatNumber, paint, table } from '../output';
 import { findWorkspaceRoot, need, parseCli, printJson, str } from '../shared/args';
 import { openForRead } from '../shared/registry';
 import { ModelOpsError } from '../../engine/errors';
+import { workspacePath } from '../../engine/paths';
 import { formatBytes } from '../../../shared/format';
 import { openRegistry, type WorkspaceRegistry } from '../../engine/registry';
 import {
@@ -257,8 +258,7 @@ async function checkout(
 
 async function add(root: string, file: string, json: boolean, io: CliIO): Promise<number> {
   const abs = resolve(io.cwd, file);
-  const rel = relative(root, abs);
-  const shown = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : abs;
+  const shown = workspacePath(root, abs);
   // Read first: a file that is not a table is refused before anything is stored.
   const ds = await readDataset(abs, { displayName: shown });
   const reg = openRegistry(root);

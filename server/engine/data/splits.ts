@@ -4,12 +4,13 @@
  * policy. Training and evaluation both come through here, so evaluation's test split is the
  * one training held out.
  */
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ModelOpsError } from '../errors';
 import type { DataConfig } from '../config/types';
 import { dropMissing, type MissingPolicy, type RowSet } from './preprocess';
 import { readDataset, type Column, type ColumnType, type Dataset } from './read';
 import { splitRows } from './split';
+import { workspacePath } from '../paths';
 
 export interface LoadedData {
   train: RowSet;
@@ -34,11 +35,6 @@ export interface LoadDataOptions {
   types?: Record<string, ColumnType>;
 }
 
-function display(root: string, abs: string): string {
-  const rel = relative(root, abs);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : abs;
-}
-
 export async function loadTrainingData(data: DataConfig, options: LoadDataOptions): Promise<LoadedData> {
   const trainPath = resolve(options.configDir, options.trainOverride ?? data.train);
   const requireTarget = [{ name: data.target, role: 'target' }];
@@ -46,7 +42,7 @@ export async function loadTrainingData(data: DataConfig, options: LoadDataOption
     format: options.trainOverride ? undefined : data.format,
     require: [...requireTarget, ...(data.features ?? []).map((f) => ({ name: f, role: 'feature' }))],
     types: options.types,
-    displayName: display(options.root, trainPath),
+    displayName: workspacePath(options.root, trainPath),
   });
   const featureNames = data.features ?? trainDs.columns.map((c) => c.name).filter((c) => c !== data.target);
   if (featureNames.includes(data.target)) {
@@ -59,7 +55,7 @@ export async function loadTrainingData(data: DataConfig, options: LoadDataOption
   if (featureNames.length === 0) {
     throw new ModelOpsError(
       'no-features',
-      `Data file ${display(options.root, trainPath)} has no columns besides the target '${data.target}'.`,
+      `Data file ${workspacePath(options.root, trainPath)} has no columns besides the target '${data.target}'.`,
       'Add feature columns or list them in data.features.',
     );
   }
@@ -68,12 +64,12 @@ export async function loadTrainingData(data: DataConfig, options: LoadDataOption
   const target = { name: data.target, type: typeOf.get(data.target) ?? 'string' };
   const types: Record<string, ColumnType> = { ...Object.fromEntries(typeOf), ...(options.types ?? {}) };
   const files: LoadedData['files'] = [
-    { role: 'train', dataset: trainDs, displayPath: display(options.root, trainPath) },
+    { role: 'train', dataset: trainDs, displayPath: workspacePath(options.root, trainPath) },
   ];
 
   const readOther = async (role: 'validation' | 'test', p: string): Promise<RowSet> => {
     const abs = resolve(options.configDir, p);
-    const name = display(options.root, abs);
+    const name = workspacePath(options.root, abs);
     const ds = await readDataset(abs, {
       format: data.format,
       require: [...requireTarget, ...features.map((f) => ({ name: f.name, role: 'feature' }))],
@@ -96,7 +92,7 @@ export async function loadTrainingData(data: DataConfig, options: LoadDataOption
     test: fractions.test / sum,
     seed: data.split.seed,
   });
-  const source = display(options.root, trainPath);
+  const source = workspacePath(options.root, trainPath);
   const fromIdx = (name: string, ids: number[]): RowSet => ({
     name,
     rows: ids.map((i) => trainDs.rows[i]),
@@ -127,7 +123,7 @@ export async function loadEvaluationData(
   policy: MissingPolicy,
   options: { root: string; types?: Record<string, ColumnType> },
 ): Promise<{ set: RowSet; dataset: Dataset; displayPath: string; dropped: number }> {
-  const name = display(options.root, path);
+  const name = workspacePath(options.root, path);
   const ds = await readDataset(path, {
     require: [{ name: target, role: 'target' }, ...features.map((f) => ({ name: f, role: 'feature' }))],
     types: options.types,

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ModelOpsError } from '../errors';
 import type { Registry, VersionRecord } from '../registry/types';
 import { isMissingValue } from '../data/preprocess';
@@ -16,6 +16,7 @@ import { csvCell } from '../data/write';
 import { loadRuntime, runtimeMissingPolicy, type ModelRuntime } from '../runtime';
 import { runnableBundle } from './evaluate';
 import { predictionsFileName, type PredictionSummary } from '../../../shared/format';
+import { workspacePath } from '../paths';
 
 export interface PredictFileOptions {
   registry: Registry;
@@ -92,11 +93,6 @@ async function countRows(path: string, format: DataFormat): Promise<number> {
   return Math.max(0, format === 'csv' ? lines - 1 : lines);
 }
 
-function display(root: string, abs: string): string {
-  const rel = relative(root, abs);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : abs;
-}
-
 /** `name`, or with leading underscores until no other output column has it. */
 function freeName(name: string, taken: ReadonlySet<string>): string {
   let n = name;
@@ -142,20 +138,20 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
   if (outPath && existsSync(outPath) && !options.force)
     throw new ModelOpsError(
       'data-out-exists',
-      `${display(registry.root, outPath)} already exists; nothing was written.`,
+      `${workspacePath(registry.root, outPath)} already exists; nothing was written.`,
       'Choose another --out, or pass --force to replace it.',
     );
   if (outPath && !existsSync(dirname(outPath)))
     throw new ModelOpsError(
       'data-not-found',
-      `The folder of ${display(registry.root, outPath)} does not exist.`,
+      `The folder of ${workspacePath(registry.root, outPath)} does not exist.`,
       'Create it first, or choose another --out.',
     );
   const format: DataFormat = outPath ? formatFromPath(outPath) : 'csv';
   const bundleDir = await runnableBundle(registry, ref, version, 'predicted');
   const rt = await loadRuntime(bundleDir);
   try {
-    const data = display(registry.root, options.dataPath);
+    const data = workspacePath(registry.root, options.dataPath);
     const keep = options.keep ?? [];
     const inFormat = formatFromPath(options.dataPath);
     const batches = readDatasetBatches(options.dataPath, {
@@ -247,7 +243,7 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
       ref,
       runtime: rt.kind,
       data,
-      out: outPath ? display(registry.root, outPath) : null,
+      out: outPath ? workspacePath(registry.root, outPath) : null,
       format,
       rows: n,
       predicted,

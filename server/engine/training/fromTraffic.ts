@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { DataConfig, LoadedConfig } from '../config/types';
 import { ModelOpsError } from '../errors';
 import { recordDatasets } from '../data/digest';
@@ -27,6 +27,7 @@ import { targetConfig } from '../deploy/deploy';
 import type { Digest, Registry } from '../registry/types';
 import { trainWithConfig, type TrainOptions } from './trainer';
 import type { TrainResult } from './types';
+import { workspacePath } from '../paths';
 
 /** Labelled rows needed by default: fewer say more about the noise than about the traffic. */
 export const DEFAULT_MIN_ROWS = 50;
@@ -131,11 +132,6 @@ export interface TrafficDataset {
 }
 
 const n = (x: number): string => x.toLocaleString('en-US');
-
-function display(root: string, abs: string): string {
-  const rel = relative(root, abs);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : abs;
-}
 
 /** A fresh file name under .modelops/traffic: the time, safe on every file system. */
 function defaultOut(storeDir: string, now: Date): string {
@@ -258,7 +254,7 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
   let original: TrafficDataset['original'] = null;
   if (mix > 0) {
     const path = resolve(dirname(loaded.path), config.data.train);
-    const name = display(registry.root, path);
+    const name = workspacePath(registry.root, path);
     const ds = await readDataset(path, {
       format: config.data.format,
       require: columns.map((c) => ({ name: c, role: c === config.data.target ? 'target' : 'feature' })),
@@ -287,7 +283,7 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
   if (options.out && existsSync(path)) {
     throw new ModelOpsError(
       'data-out-exists',
-      `${display(registry.root, path)} already exists; nothing was written.`,
+      `${workspacePath(registry.root, path)} already exists; nothing was written.`,
       'Give another --out path, or leave --out out to write under .modelops/traffic/.',
     );
   }
@@ -303,7 +299,7 @@ export async function buildTrafficDataset(options: TrafficDatasetOptions): Promi
   }
 
   // Stored now, through the code every run's datasets go through, so it is a data version even if training fails.
-  const displayPath = display(registry.root, path);
+  const displayPath = workspacePath(registry.root, path);
   const dataset = await readDataset(path, { format: 'csv', displayName: displayPath });
   const [ref] = await recordDatasets(registry, [{ role: 'train', dataset, displayPath }]);
   return {
