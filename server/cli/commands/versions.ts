@@ -1,8 +1,8 @@
 /** `modelops versions …` and `modelops runs …`: the registry from the command line. */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { CliCommand, CliIO } from '../command';
-import { formatNumber, paint, printable, table } from '../output';
+import { displayPath, formatNumber, paint, printable, table } from '../output';
 import { ModelOpsError } from '../../engine/errors';
 import {
   buildLineage,
@@ -19,6 +19,8 @@ import {
 import { formatBytes } from '../../engine/registry/lineage';
 import { trainData } from '../../engine/registry/versions';
 import { registerModel } from '../../engine/registry/registerModel';
+import { archiveFileName, exportVersion, importVersion } from '../../engine/registry/versionArchive';
+import { abortOnSigint } from './train';
 import { openForRead } from '../shared/registry';
 // chart.ts still imports it from here.
 import {
@@ -26,6 +28,7 @@ import {
   findWorkspaceRoot,
   intFlag,
   need,
+  onePositional,
   parseCli,
   printJson,
   str,
@@ -59,7 +62,11 @@ modelops versions diff <refA> <refB> [--json]
 modelops versions archive <model@version> [--undo] [--json]
 modelops versions delete <model@version> [--json]
 modelops versions history <model> [--alias alias] [--json]
+modelops versions export <model@version|alias> [--out file.modelops.tgz] [--with-data] [--force] [--json]
+modelops versions import <file.modelops.tgz> [--model name] [--version x.y.z] [--json]
 
+Export writes one version (artifact, record, gate report, config; with --with-data the exact bytes
+of its datasets) as one file another workspace imports as the same version.
 \`modelops versions\` alone (or with list's options only) lists every model.
 Every form takes --root <dir> (default: the nearest folder with .modelops/ or modelops.yaml).`;
 
@@ -443,11 +450,91 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
       reg.close();
     }
   },
+  export: async (rest, io) => {
+    const a = parse(
+      rest,
+      { out: { type: 'string' }, 'with-data': { type: 'boolean' }, force: { type: 'boolean' } },
+      VERSIONS_USAGE,
+    );
+    const ref = onePositional(a.positionals, 'the version to export (model@1.2.0)', VERSIONS_USAGE);
+    const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    const sigint = abortOnSigint();
+    try {
+      const v = reg.getVersion(ref);
+      const out = resolve(io.cwd, str(a.values.out) ?? archiveFileName(v.model, v.version));
+      const r = await exportVersion(reg, {
+        ref: `${v.model}@${v.version}`,
+        out,
+        force: a.values.force === true,
+        withData: a.values['with-data'] === true,
+        signal: sigint.signal,
+      });
+      if (a.values.json) return printJson(io, r);
+      const c = paint(io.isTTY);
+      io.out(
+        `${c.green('✓')} ${r.ref} → ${displayPath(io.cwd, out)} (${formatBytes(r.size)}, ${r.files} artifact file${r.files === 1 ? '' : 's'}${v.configDigest ? ', config' : ''}${v.gates ? ', gate report' : ''})`,
+      );
+      for (const d of r.data)
+        io.out(`  with ${d.role} data ${d.path} (${formatBytes(d.size)}, ${d.digest.slice(0, 19)}…)`);
+      const left = v.datasets.filter((d) => !r.data.some((x) => x.digest === d.digest));
+      if (left.length)
+        io.out(
+          c.dim(
+            `  ${left.map((d) => `${d.role} data ${d.path}`).join(', ')}: digest only (add --with-data to carry the bytes)`,
+          ),
+        );
+      io.out(c.dim(`  import it elsewhere with: modelops versions import ${basename(out)}`));
+      return 0;
+    } finally {
+      sigint.dispose();
+      reg.close();
+    }
+  },
+  import: async (rest, io) => {
+    const a = parse(rest, { model: { type: 'string' }, version: { type: 'string' } }, VERSIONS_USAGE);
+    const file = onePositional(a.positionals, 'the archive to import (model-1.2.0.modelops.tgz)', VERSIONS_USAGE);
+    const reg = openRegistry(findWorkspaceRoot(io.cwd, str(a.values.root)));
+    const sigint = abortOnSigint();
+    try {
+      const r = await importVersion(reg, {
+        file: resolve(io.cwd, file),
+        model: str(a.values.model),
+        version: str(a.values.version),
+        signal: sigint.signal,
+      });
+      if (a.values.json) return printJson(io, r);
+      const c = paint(io.isTTY);
+      const v = r.version;
+      const ref = `${v.model}@${v.version}`;
+      if (r.status === 'present') {
+        io.out(
+          `${ref} is already in this registry with the same bytes (${v.artifactDigest.slice(0, 19)}…); nothing changed.`,
+        );
+        return 0;
+      }
+      io.out(
+        `${c.green('✓')} imported ${ref}${r.origin.ref !== ref ? ` (was ${r.origin.ref})` : ''} from ${displayPath(io.cwd, resolve(io.cwd, file))}: ${formatBytes(v.sizeBytes)}, ${v.artifactDigest.slice(0, 19)}… verified`,
+      );
+      const m = keyMetrics(v);
+      if (m) io.out(`  metrics  ${m}`);
+      if (v.gates) io.out(`  gates    ${v.gates.passed ? c.green('passed') : c.red('failed')} where it was evaluated`);
+      for (const d of r.data) io.out(`  data     ${d.path} stored (${formatBytes(d.size)}, ${d.digest.slice(0, 19)}…)`);
+      io.out(
+        c.dim(
+          `  aliases, approvals and deployments stay with the workspace that made them: promote it here with modelops versions promote ${ref} --alias <alias>`,
+        ),
+      );
+      return 0;
+    } finally {
+      sigint.dispose();
+      reg.close();
+    }
+  },
 };
 
 export const versionsCommand: CliCommand = {
   name: 'versions',
-  summary: 'List, show, register, promote, roll back, compare, diff and archive model versions',
+  summary: 'List, show, register, promote, roll back, compare, diff, archive, export and import model versions',
   usage: VERSIONS_USAGE,
   async run(argv, io) {
     return dispatch('versions', VERSIONS_USAGE, VERSION_SUBCOMMANDS, argv, io, 'list');

@@ -21,6 +21,7 @@ import type {
   AuditQuery,
   AuditVerification,
   ExternalAuditEvent,
+  VersionOrigin,
 } from './types';
 
 interface ApprovalRow {
@@ -121,7 +122,7 @@ export class ApprovalStore {
         void_ ??= r;
         continue;
       }
-      if (req.separationOfDuties && sameActor(r.approver, row.registered_by)) {
+      if (req.separationOfDuties && authoredBy(row, r.approver)) {
         byAuthor ??= r;
         continue;
       }
@@ -171,10 +172,13 @@ export class ApprovalStore {
       const row = this.versions.findRow(ref);
       const label = `${row.model}@${row.version}`;
       const sod = input.scope === 'alias' ? this.aliasPolicy().separationOfDuties : input.separationOfDuties === true;
-      if (sod && sameActor(approver, row.registered_by)) {
+      if (sod && authoredBy(row, approver)) {
+        const did = sameActor(approver, row.registered_by)
+          ? 'registered'
+          : 'first registered (where it was imported from)';
         throw new ModelOpsError(
           'approval-by-author',
-          `${approver} registered ${label} and cannot approve it for '${name}': separation of duties applies (${input.scope === 'alias' ? 'registry.separationOfDuties' : `deploy.targets.${name}.separationOfDuties`}).`,
+          `${approver} ${did} ${label} and cannot approve it for '${name}': separation of duties applies (${input.scope === 'alias' ? 'registry.separationOfDuties' : `deploy.targets.${name}.separationOfDuties`}).`,
           'Ask another person to review and approve it. MODELOPS_ACTOR names who acts for the record; it is not a way around this rule.',
         );
       }
@@ -304,4 +308,13 @@ export class AuditTrail {
       return result;
     });
   }
+}
+
+/**
+ * Whether `actor` authored the version: registered it here or, for an imported version, where it
+ * was first registered (an export and import must not let an author approve their own model).
+ */
+function authoredBy(row: VersionRow, actor: string): boolean {
+  const origin = json<VersionOrigin | null>(row.origin ?? null, null);
+  return sameActor(actor, row.registered_by) || (origin !== null && sameActor(actor, origin.registeredBy));
 }

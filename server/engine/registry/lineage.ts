@@ -120,6 +120,11 @@ export function buildLineage(registry: Registry, ref: string): LineageView {
     { label: 'parent', value: ancestors.length ? ancestors.map((a) => a.version).join(' ← ') : '—' },
     { label: 'created', value: v.createdAt },
   ];
+  if (v.origin)
+    lines.push({
+      label: 'imported',
+      value: `from ${v.origin.ref} (${v.origin.archive.name}, exported ${v.origin.exportedAt.slice(0, 10)}${v.origin.exportedBy ? ` by ${v.origin.exportedBy}` : ''}; first registered ${v.origin.createdAt.slice(0, 10)}${v.origin.registeredBy ? ` by ${v.origin.registeredBy}` : ''})`,
+    });
   if (v.note) lines.push({ label: 'note', value: v.note });
   return {
     ref: `${v.model}@${v.version}`,

@@ -249,6 +249,13 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX data_chunks_by_chunk ON data_chunks (chunk);
     `,
   },
+  {
+    version: 8,
+    description: 'versions imported from a version archive keep where they came from',
+    sql: `
+      ALTER TABLE versions ADD COLUMN origin TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -100,11 +100,26 @@ export interface VersionRecord {
   deployedTo: string[];
   /** The actor who registered it (its author for separation of duties); null for versions from before the audit trail. */
   registeredBy?: string | null;
+  /** Set for a version imported from a version archive: where it was registered first (registry/versionArchive.ts). */
+  origin?: VersionOrigin | null;
   /**
    * Set when ModelOps cannot run this version's format (PyTorch, Keras, pickle, …): what works
    * for it and the exact export call (modelFiles.ts formatNotice).
    */
   notice?: string;
+}
+
+/** Where an imported version came from: the archive, and the version as it was where it was exported. */
+export interface VersionOrigin {
+  /** The archive's file name and SHA-256. */
+  archive: { name: string; digest: Digest };
+  exportedAt: string;
+  exportedBy: string | null;
+  /** model@version where it was exported from. */
+  ref: string;
+  /** When and by whom it was first registered (an archive of an imported version carries its first origin). */
+  createdAt: string;
+  registeredBy: string | null;
 }
 
 export interface AliasMove {
@@ -318,6 +333,11 @@ export interface RegisterVersionInput {
   tags?: string[];
   /** Defaults to the latest version of the model. */
   parentVersion?: string | null;
+  /**
+   * An imported version (versionArchive.ts): its origin is recorded, and its git lineage is the
+   * one recorded where it was trained rather than this workspace's.
+   */
+  imported?: { origin: VersionOrigin; gitCommit: string | null; gitDirty: boolean | null };
 }
 
 export interface ListVersionsQuery {

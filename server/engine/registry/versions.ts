@@ -33,6 +33,7 @@ import type {
   SetAliasOptions,
   Signature,
   VersionComparison,
+  VersionOrigin,
   VersionRecord,
 } from './types';
 
@@ -60,6 +61,7 @@ export interface VersionRow {
   created_at: string;
   archived: number;
   registered_by?: string | null;
+  origin?: string | null;
   gate_report: string | null;
 }
 
@@ -128,6 +130,7 @@ type VersionInsert = [
   string,
   string,
   string,
+  string | null,
 ];
 
 export class VersionStore implements VersionLookup {
@@ -392,7 +395,9 @@ export class VersionStore implements VersionLookup {
     configSource: string | null,
     prepared: PreparedSource,
   ): Promise<VersionRecord> {
-    const git = await gitState(this.root);
+    const git = input.imported
+      ? { commit: input.imported.gitCommit, dirty: input.imported.gitDirty }
+      : await gitState(this.root);
     const signature = prepared.signature ? canonicalJson(prepared.signature) : null;
     const source = prepared.path;
 
@@ -441,8 +446,8 @@ export class VersionStore implements VersionLookup {
         const info = this.h
           .stmt<VersionInsert>(
             `INSERT INTO versions (model, version, major, minor, patch, artifact_digest, artifact_kind, format, size_bytes, signature, metrics,
-               run_id, config_digest, datasets, git_commit, git_dirty, parent_version, note, tags, created_at, archived, registered_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+               run_id, config_digest, datasets, git_commit, git_dirty, parent_version, note, tags, created_at, archived, registered_by, origin)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
           )
           .run(
             model,
@@ -466,6 +471,7 @@ export class VersionStore implements VersionLookup {
             JSON.stringify(tags),
             now(),
             this.options.actor(),
+            input.imported ? JSON.stringify(input.imported.origin) : null,
           );
         const files = this.h.stmt<[string, string, string, number]>(
           `INSERT OR IGNORE INTO artifact_files (artifact_digest, path, blob_digest, size) VALUES (?, ?, ?, ?)`,
@@ -484,13 +490,15 @@ export class VersionStore implements VersionLookup {
             datasets: input.datasets ?? [],
             gitCommit: git.commit,
             note: input.note ?? null,
+            ...(input.imported ? { importedFrom: input.imported.origin } : {}),
           },
         });
         if (cfgDigest)
           this.h.record({
             action: 'config.snapshot',
             ...subject,
-            after: { configDigest: cfgDigest, path: input.configPath ?? null },
+            // An imported config's path was a staging folder: the archive is the record.
+            after: { configDigest: cfgDigest, path: input.imported ? null : (input.configPath ?? null) },
           });
         const row = this.h
           .stmt<[number | bigint], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${VERSION_FROM} WHERE v.id = ?`)
@@ -990,6 +998,7 @@ function toVersion(r: VersionRow, aliases: string[], deployedTo: string[]): Vers
     gates: json<GateReport | null>(r.gate_report, null),
     deployedTo,
     registeredBy: r.registered_by ?? null,
+    origin: json<VersionOrigin | null>(r.origin ?? null, null),
     ...withNotice(r.format),
   };
 }

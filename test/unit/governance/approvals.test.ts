@@ -5,6 +5,8 @@ import { deploy } from '../../../server/engine/deploy';
 import type { ModelOpsConfig } from '../../../server/engine/config/types';
 import { approveCommand, approvalsCommand } from '../../../server/cli/commands/approve';
 import { sameActor } from '../../../server/engine/governance/identity';
+import { exportVersion, importVersion } from '../../../server/engine/registry/versionArchive';
+import { join } from 'node:path';
 import { ALICE, BOB, as, codeOf, registerAs, runCli, tempWorkspace } from './helpers';
 
 const POLICY = { protectedAliases: ['production'], separationOfDuties: true };
@@ -232,4 +234,45 @@ test('sameActor matches by whole id, e-mail or name, case-insensitively', () => 
   assert.ok(sameActor('Alice <a@x.org>', 'alice <other@y.org>'));
   assert.ok(!sameActor('Alice <a@x.org>', 'Bob <b@x.org>'));
   assert.ok(!sameActor(null, 'Bob'));
+});
+
+test("an imported version's first author cannot approve it either: export and import are no way around separation of duties", async () => {
+  const from = tempWorkspace();
+  const to = tempWorkspace();
+  try {
+    const ref = await registerAs(from, ALICE, 'model-a');
+    const archive = join(from.root, 'weather.modelops.tgz');
+    const a = as(from, ALICE);
+    try {
+      await exportVersion(a, { ref, out: archive });
+    } finally {
+      a.close();
+    }
+    const carol = as(to, 'Carol Importer <carol@example.com>', POLICY);
+    try {
+      assert.equal((await importVersion(carol, { file: archive })).version.origin?.registeredBy, ALICE);
+    } finally {
+      carol.close();
+    }
+    const alice = as(to, ALICE, POLICY);
+    try {
+      assert.throws(
+        () => alice.approve(ref, { scope: 'alias', name: 'production', comment: 'mine, from elsewhere' }),
+        (e: unknown) =>
+          codeOf(e) === 'approval-by-author' && /first registered \(where it was imported from\)/.test(String(e)),
+      );
+    } finally {
+      alice.close();
+    }
+    const bob = as(to, BOB, POLICY);
+    try {
+      bob.approve(ref, { scope: 'alias', name: 'production', comment: 'reviewed' });
+      bob.setAlias('weather', 'production', '1.0.0');
+    } finally {
+      bob.close();
+    }
+  } finally {
+    from.cleanup();
+    to.cleanup();
+  }
 });
