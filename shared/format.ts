@@ -16,6 +16,11 @@ export function formatBytes(n: number): string {
 }
 
 /** The predictions file written beside a scored file: `days.csv` → `days.predictions.csv`. */
+/** A version archive's file name (`modelops versions export`): `<model>-<version>.modelops.tgz`. */
+export function archiveFileName(model: string, version: string): string {
+  return `${model}-${version}.modelops.tgz`;
+}
+
 export function predictionsFileName(dataFileName: string): string {
   const dot = dataFileName.lastIndexOf('.');
   return `${dot > 0 ? dataFileName.slice(0, dot) : dataFileName}.predictions.csv`;

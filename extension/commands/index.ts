@@ -9,6 +9,8 @@ import {
   archiveVersion,
   compareVersions,
   copyVersionUri,
+  exportVersion,
+  importVersion,
   promote,
   registerVersion,
   revealArtifact,
@@ -43,6 +45,13 @@ export function allCommands(views: Views): CommandSpec[] {
     { id: 'modelops.copyVersionUri', factory: copyVersionUri },
     { id: 'modelops.revealArtifact', factory: revealArtifact },
     { id: 'modelops.archiveVersion', factory: archiveVersion },
+    { id: 'modelops.exportVersion', factory: exportVersion },
+    {
+      id: 'modelops.importVersion',
+      factory: importVersion,
+      requiresTrust: true,
+      trustReason: "Importing loads the archive's model to check it",
+    },
     {
       id: 'modelops.train',
       factory: train,

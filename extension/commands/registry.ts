@@ -1,4 +1,4 @@
-/** Registry commands: register, promote, roll back an alias, compare, details, lineage, copy, reveal, archive. */
+/** Registry commands: register, promote, roll back an alias, compare, details, lineage, copy, reveal, archive, export, import. */
 import * as vscode from 'vscode';
 import { governance, registry } from '../../server/protocol';
 import { compareSections } from '../../server/report/governanceData';
@@ -13,6 +13,8 @@ import { offerApproval } from '../ui/approval';
 import { askOverrideReason } from '../ui/gates';
 import { modelFromArg, pickModel, pickVersion, resolveVersion, versionFromArg } from '../ui/pick';
 import type { CommandFactory } from './command';
+import { runJob } from '../progress';
+import { archiveFileName, formatBytes } from '../../shared/format';
 
 const STANDARD_ALIASES = ['production', 'staging', 'champion'];
 
@@ -320,4 +322,98 @@ export const archiveVersion: CommandFactory = (ctx) => async (arg?: unknown) => 
   if (choice !== ok) return;
   await ctx.request(registry.archiveVersion, { ref: ref(v), archived: true });
   void vscode.window.showInformationMessage(`ModelOps: archived ${ref(v)}.`);
+};
+
+const ARCHIVE_FILTER = { 'ModelOps version archive': ['tgz'] };
+
+/** Writes a version as one `.modelops.tgz` that another workspace imports as the same version. */
+export const exportVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const v = await resolveVersion(ctx, arg, { title: 'Export which version?', includeArchived: true });
+  if (!v) return;
+  let withData = false;
+  if (v.datasets.length > 0) {
+    const items = [
+      { label: 'Model only', description: 'its data named by digest', withData: false },
+      {
+        label: 'Model and its data',
+        description: `the exact bytes of ${v.datasets.map((d) => d.path).join(', ')}`,
+        withData: true,
+      },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: `Export ${ref(v)}: carry its data too?` });
+    if (!pick) return;
+    withData = pick.withData;
+  }
+  const folder = ctx.workspaceFolder()?.uri;
+  const out = await vscode.window.showSaveDialog({
+    defaultUri: folder ? vscode.Uri.joinPath(folder, archiveFileName(v.model, v.version)) : undefined,
+    filters: ARCHIVE_FILTER,
+    saveLabel: 'Export',
+    title: `Export ${ref(v)}`,
+  });
+  if (!out) return;
+  // The save dialog asked before replacing a file.
+  const outcome = await runJob(ctx, `ModelOps: exporting ${ref(v)}`, (workDoneToken, token) =>
+    ctx.request(registry.exportVersion, { ref: ref(v), out: out.fsPath, force: true, withData, workDoneToken }, token),
+  );
+  if (outcome.cancelled || !outcome.result) return;
+  const r = outcome.result;
+  ctx.output.info(`export ${r.ref} → ${out.fsPath} (${formatBytes(r.size)}, ${r.digest})`);
+  void vscode.window.showInformationMessage(
+    `ModelOps: exported ${r.ref} to ${vscode.workspace.asRelativePath(out)} (${formatBytes(r.size)}${r.data.length ? `, with the bytes of ${r.data.map((d) => d.path).join(', ')}` : ''}). Another workspace imports it with Import Version….`,
+  );
+};
+
+/** Imports a version archive; when its version is taken here by other bytes, offers another version number. */
+export const importVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
+  let file = arg instanceof vscode.Uri ? arg : undefined;
+  if (!file) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      filters: ARCHIVE_FILTER,
+      defaultUri: ctx.workspaceFolder()?.uri,
+      openLabel: 'Import',
+      title: 'ModelOps: import which version archive (.modelops.tgz)?',
+    });
+    file = picked?.[0];
+  }
+  if (!file) return;
+  const params: { file: string; version?: string } = { file: file.fsPath };
+  for (;;) {
+    try {
+      const outcome = await runJob(
+        ctx,
+        `ModelOps: importing ${vscode.workspace.asRelativePath(file)}`,
+        (workDoneToken, token) => ctx.request(registry.importVersion, { ...params, workDoneToken }, token),
+      );
+      if (outcome.cancelled || !outcome.result) return;
+      const r = outcome.result;
+      const v = r.version;
+      if (r.status === 'present') {
+        void vscode.window.showInformationMessage(
+          `ModelOps: ${ref(v)} is already in this registry with the same bytes.`,
+        );
+        return;
+      }
+      ctx.output.info(`import ${r.origin.ref} from ${file.fsPath} → ${ref(v)} (${v.artifactDigest})`);
+      const details = 'Show Details';
+      const choice = await vscode.window.showInformationMessage(
+        `ModelOps: imported ${ref(v)}${r.origin.ref !== ref(v) ? ` (was ${r.origin.ref})` : ''}, verified${r.data.length ? `, with its data ${r.data.map((d) => d.path).join(', ')}` : ''}. Aliases, approvals and deployments stay with the workspace it came from.`,
+        details,
+      );
+      if (choice === details)
+        await vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: v });
+      return;
+    } catch (e) {
+      if (!(e instanceof UserError && e.code === 'version-exists')) throw e;
+      const version = await vscode.window.showInputBox({
+        title: 'Import under another version',
+        prompt: e.message.split(' Nothing was imported.')[0],
+        placeHolder: '1.2.1',
+        validateInput: (x) => (/^\d+\.\d+\.\d+$/.test(x.trim()) ? null : 'A version is MAJOR.MINOR.PATCH, e.g. 1.2.1.'),
+      });
+      if (!version) return;
+      params.version = version.trim();
+    }
+  }
 };

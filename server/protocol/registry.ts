@@ -17,6 +17,7 @@ import type {
   VersionRecord,
 } from '../engine/registry/types';
 import type { LineageView } from '../engine/registry/lineage';
+import type { ExportVersionResult, ImportVersionResult } from '../engine/registry/versionArchive';
 import type { LostDatabase } from '../engine/registry/store';
 
 export type { LineageView };
@@ -125,4 +126,32 @@ export const storeState = request<Record<string, never>, StoreState>('modelops/r
 export const confirmNewRegistry = request<Record<string, never>, StoreState>('modelops/registry/confirmNewRegistry', {
   requiresTrust: true,
   action: 'Starting a new registry',
+});
+
+export interface ExportVersionParams {
+  /** "model@1.2.0" or "model@production". */
+  ref: string;
+  /** The archive to write (absolute). */
+  out: string;
+  /** Replace an existing file (default: refuse). */
+  force?: boolean;
+  /** Carry the exact bytes of the version's datasets. */
+  withData?: boolean;
+  workDoneToken?: string | number;
+}
+/** One version as a `.modelops.tgz` another workspace imports as the same version (registry/versionArchive.ts). */
+export const exportVersion = request<ExportVersionParams, ExportVersionResult>('modelops/registry/exportVersion');
+
+export interface ImportVersionParams {
+  /** The archive (absolute). */
+  file: string;
+  /** Import under another model name or version (when the archive's is taken here). */
+  model?: string;
+  version?: string;
+  workDoneToken?: string | number;
+}
+/** Imports a version archive after checking every entry against its digest. Needs trust: the model is loaded to check it. */
+export const importVersion = request<ImportVersionParams, ImportVersionResult>('modelops/registry/importVersion', {
+  requiresTrust: true,
+  action: 'Importing a version (its model is loaded to check it)',
 });

@@ -28,6 +28,9 @@ import tar from 'tar-stream';
 import { ModelOpsError } from '../errors';
 import { workspacePath } from '../paths';
 import { PRODUCT_VERSION } from '../version';
+import { archiveFileName } from '../../../shared/format';
+
+export { archiveFileName };
 import { DataStore } from '../data/store/store';
 import { checkoutData } from '../data/store/checkout';
 import { notStoredError, type DataVersionRecord } from './datasets';
@@ -147,11 +150,6 @@ export interface ImportVersionResult {
   origin: VersionOrigin;
   /** Datasets stored from the archive (already stored ones count as stored). */
   data: Array<{ path: string; digest: Digest; size: number }>;
-}
-
-/** `<model>-<version>.modelops.tgz`. */
-export function archiveFileName(model: string, version: string): string {
-  return `${model}-${version}.modelops.tgz`;
 }
 
 const cancelled = (what: string): ModelOpsError =>

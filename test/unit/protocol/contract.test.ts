@@ -44,6 +44,7 @@ test('what runs workspace-named things declares requiresTrust; notifications say
     'modelops/deploy/deploy',
     'modelops/deploy/rollback',
     'modelops/registry/confirmNewRegistry',
+    'modelops/registry/importVersion',
     'modelops/training/evaluate',
     'modelops/training/predictFile',
     'modelops/training/train',
