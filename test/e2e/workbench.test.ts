@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { freePort, openWorkbench, RESULTS, ROOT, waitFor, type Workbench } from './harness';
@@ -546,6 +546,57 @@ test(
     assert.match(written[0], /^line,prediction,probability_drizzle,/);
     assert.equal(written.length, Number(m[2]) + 1);
     await wb.screenshot('11c-predictions-open');
+  },
+);
+
+test(
+  'Export Version… writes the version with its data as one archive; Import Version… checks it and finds it already here',
+  { timeout: LONG_STEP_MS },
+  async () => {
+    const { page } = wb;
+    await paletteOnVersion('ModelOps: Export Version…');
+    await page.locator('.quick-input-title', { hasText: 'carry its data too?' }).waitFor({ timeout: 20_000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Model and its data' }).first().click();
+    // The editor's own save dialog (a quick input in a browser): the archive's path, Enter.
+    await page
+      .locator('.quick-input-title', { hasText: 'Export weather-classifier@1.0.0' })
+      .waitFor({ timeout: 20_000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'data' }).first().waitFor({ timeout: 20_000 });
+    const archive = join(wb.folder, 'weather-classifier-1.0.0.modelops.tgz');
+    await page.locator('.quick-input-widget input').fill(archive);
+    await page.keyboard.press('Enter');
+    const exported = page
+      .locator('.notifications-toasts .notification-list-item', { hasText: 'exported weather-classifier@1.0.0' })
+      .first();
+    await exported.waitFor({ timeout: 120_000 });
+    assert.match(await exported.innerText(), /with the bytes of data\/seattle-weather\.csv/);
+    assert.ok(existsSync(archive));
+    await page.waitForTimeout(600); // the toast slides in
+    await wb.screenshot('11d-exported');
+    await paletteThen('ModelOps: Import Version…', async () => {
+      await page
+        .locator('.quick-input-title', { hasText: 'import which version archive' })
+        .waitFor({ timeout: 20_000 });
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'data' })
+        .first()
+        .waitFor({ timeout: 20_000 });
+      await page.locator('.quick-input-widget input').fill(archive);
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'weather-classifier-1.0.0.modelops.tgz' })
+        .first()
+        .waitFor({ timeout: 20_000 });
+      await page.keyboard.press('Enter');
+    });
+    await page
+      .locator('.notifications-toasts .notification-list-item', {
+        hasText: 'weather-classifier@1.0.0 is already in this registry with the same bytes',
+      })
+      .first()
+      .waitFor({ timeout: 120_000 });
+    await page.waitForTimeout(600); // the toast slides in
+    await wb.screenshot('11e-import-present');
+    assert.match(wb.extensionLog(), /export weather-classifier@1\.0\.0 → .*weather-classifier-1\.0\.0\.modelops\.tgz/);
   },
 );
 

@@ -33,6 +33,7 @@ import { archiveFileName } from '../../../shared/format';
 export { archiveFileName };
 import { DataStore } from '../data/store/store';
 import { checkoutData } from '../data/store/checkout';
+import { hashFile } from './artifacts';
 import { notStoredError, type DataVersionRecord } from './datasets';
 import { validateModelName } from './refs';
 import type { WorkspaceRegistry } from './registry';
@@ -187,6 +188,7 @@ export async function exportVersion(
   }
   const stage = await mkdtemp(join(tmpdir(), 'modelops-export-'));
   const tmp = join(dirname(options.out), `.${basename(options.out)}.${randomBytes(4).toString('hex')}.tmp`);
+  let writing: { pack: tar.Pack; written: Promise<void> } | null = null;
   try {
     let config: ArchiveEntry | null = null;
     const configText = await registry.configText(ref);
@@ -267,6 +269,7 @@ export async function exportVersion(
     const written = pipeline(pack as unknown as Readable, createGzip(), createWriteStream(tmp, { flags: 'wx' }));
     // A failure of the file side ends the pack too, so adding entries stops.
     written.catch((e: unknown) => pack.destroy(e instanceof Error ? e : new Error(String(e))));
+    writing = { pack, written };
     const mtime = new Date();
     const json = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
     await new Promise<void>((ok, fail) =>
@@ -297,6 +300,11 @@ export async function exportVersion(
       data: dataShown,
     };
   } catch (e) {
+    // A failed or cancelled export closes the half-written file before removing it.
+    if (writing) {
+      writing.pack.destroy();
+      await writing.written.catch(() => undefined);
+    }
     await rm(tmp, { force: true });
     throw e;
   } finally {
@@ -312,12 +320,6 @@ function dataExt(path: string): string {
 
 function sha256(bytes: Buffer): Digest {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-async function hashFile(path: string): Promise<Digest> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) h.update(chunk);
-  return `sha256:${h.digest('hex')}`;
 }
 
 const corrupt = (file: string, what: string): ModelOpsError =>

@@ -306,7 +306,7 @@ test('an altered archive is refused naming what is wrong, and the registry and t
   });
 });
 
-test('export refuses to replace a file without --force and leaves no temporary file', async () => {
+test('export refuses to replace a file without --force, and a cancelled export leaves no file', async () => {
   await inWorkspace('modelops-export-', async (ws, reg) => {
     await source(ws, reg);
     const out = ws.file('taken.tgz', 'keep me');
@@ -315,6 +315,18 @@ test('export refuses to replace a file without --force and leaves no temporary f
       (e: ModelOpsError) => e.code === 'archive-exists',
     );
     assert.equal(readFileSync(out, 'utf8'), 'keep me');
+    // Cancelled: the half-written archive is closed and removed; the old file stays.
+    const cancel = new AbortController();
+    cancel.abort();
+    await assert.rejects(
+      exportVersion(reg, { ref: 'weather@1.2.0', out, force: true, signal: cancel.signal }),
+      (e: ModelOpsError) => e.code === 'cancelled',
+    );
+    assert.equal(readFileSync(out, 'utf8'), 'keep me');
+    assert.deepEqual(
+      readdirSync(ws.root).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
     const r = await exportVersion(reg, { ref: 'weather@1.2.0', out, force: true });
     assert.equal(r.data.length, 0);
     assert.equal(r.digest, sha(readFileSync(out)));
