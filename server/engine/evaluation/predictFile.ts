@@ -12,7 +12,7 @@ import { ModelOpsError } from '../errors';
 import type { Registry, VersionRecord } from '../registry/types';
 import { isMissingValue } from '../data/preprocess';
 import { formatFromPath, readDatasetBatches, type CellValue, type ColumnType, type DataFormat } from '../data/read';
-import { csvCell } from '../data/write';
+import { csvCell, shortestFloat32 } from '../data/write';
 import { loadRuntime, runtimeMissingPolicy, type ModelRuntime } from '../runtime';
 import { runnableBundle } from './evaluate';
 import { predictionsFileName, type PredictionSummary } from '../../../shared/format';
@@ -186,6 +186,9 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
 
     const sink = outPath ? fileSink(outPath) : null;
     const out: PredictionSink = sink ?? (options.out as PredictionSink);
+    // Float32 outputs are written in their shortest form; a model with a float64 output as it is.
+    const float32 = rt.kind === 'tfjs' || !rt.signature.outputs.some((o) => o.datatype === 'FP64');
+    const out32 = (x: number | undefined): number | null => (x === undefined ? null : float32 ? shortestFloat32(x) : x);
     const line = (cells: Array<CellValue | undefined>): string =>
       format === 'csv'
         ? `${cells.map(csvCell).join(',')}\n`
@@ -227,7 +230,8 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
             max = Math.max(max, v);
             sum += v;
           }
-          text += line([batch.lines[i], ...kept, p.value, ...labels.map((_, k) => p.probabilities?.[k] ?? null)]);
+          const value = typeof p.value === 'number' ? out32(p.value) : p.value;
+          text += line([batch.lines[i], ...kept, value, ...labels.map((_, k) => out32(p.probabilities?.[k]))]);
         }
         await out.write(text);
         n += batch.rows.length;
