@@ -389,18 +389,13 @@ export const importVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
       if (outcome.cancelled || !outcome.result) return;
       const r = outcome.result;
       const v = r.version;
-      if (r.status === 'present') {
-        void vscode.window.showInformationMessage(
-          `ModelOps: ${ref(v)} is already in this registry with the same bytes.`,
-        );
-        return;
-      }
-      ctx.output.info(`import ${r.origin.ref} from ${file.fsPath} → ${ref(v)} (${v.artifactDigest})`);
       const details = 'Show Details';
-      const choice = await vscode.window.showInformationMessage(
-        `ModelOps: imported ${ref(v)}${r.origin.ref !== ref(v) ? ` (was ${r.origin.ref})` : ''}, verified${r.data.length ? `, with its data ${r.data.map((d) => d.path).join(', ')}` : ''}. Aliases, approvals and deployments stay with the workspace it came from.`,
-        details,
-      );
+      let message = `ModelOps: ${ref(v)} is already in this registry with the same bytes.`;
+      if (r.status === 'imported') {
+        ctx.output.info(`import ${r.origin.ref} from ${file.fsPath} → ${ref(v)} (${v.artifactDigest})`);
+        message = `ModelOps: imported ${ref(v)}${r.origin.ref !== ref(v) ? ` (was ${r.origin.ref})` : ''}, verified${r.data.length ? `, with its data ${r.data.map((d) => d.path).join(', ')}` : ''}. Aliases, approvals and deployments stay with the workspace it came from.`;
+      }
+      const choice = await vscode.window.showInformationMessage(message, details);
       if (choice === details)
         await vscode.commands.executeCommand('modelops.showVersionDetails', { kind: 'version', version: v });
       return;
