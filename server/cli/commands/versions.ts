@@ -19,7 +19,8 @@ import {
 import { formatBytes } from '../../engine/registry/lineage';
 import { trainData } from '../../engine/registry/versions';
 import { registerModel } from '../../engine/registry/registerModel';
-import { archiveFileName, exportVersion, importVersion } from '../../engine/registry/versionArchive';
+import { exportVersion, importVersion } from '../../engine/registry/versionArchive';
+import { archiveFileName } from '../../../shared/format';
 import { abortOnSigint } from './train';
 import { openForRead } from '../shared/registry';
 // chart.ts still imports it from here.

@@ -4,8 +4,7 @@
  * input row in the input's order — with its file line, the columns asked to be kept (as written),
  * the prediction and, for a classifier, each class's probability.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ModelOpsError } from '../errors';
@@ -16,7 +15,7 @@ import { csvCell, shortestFloat32 } from '../data/write';
 import { loadRuntime, runtimeMissingPolicy, type ModelRuntime } from '../runtime';
 import { runnableBundle } from './evaluate';
 import { predictionsFileName, type PredictionSummary } from '../../../shared/format';
-import { workspacePath } from '../paths';
+import { checkOutputPath, tempBeside, workspacePath } from '../paths';
 
 export interface PredictFileOptions {
   registry: Registry;
@@ -102,7 +101,7 @@ function freeName(name: string, taken: ReadonlySet<string>): string {
 
 /** A sink that writes a temporary file beside `path` and moves it into place only when all is written. */
 function fileSink(path: string): PredictionSink & { commit(): Promise<void>; abort(): Promise<void> } {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempBeside(path);
   const stream: WriteStream = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
   let failed: Error | null = null;
   stream.on('error', (e) => (failed = e));
@@ -135,18 +134,7 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
   const version = registry.getVersion(options.ref);
   const ref = `${version.model}@${version.version}`;
   const outPath = typeof options.out === 'string' ? options.out : null;
-  if (outPath && existsSync(outPath) && !options.force)
-    throw new ModelOpsError(
-      'data-out-exists',
-      `${workspacePath(registry.root, outPath)} already exists; nothing was written.`,
-      'Choose another --out, or pass --force to replace it.',
-    );
-  if (outPath && !existsSync(dirname(outPath)))
-    throw new ModelOpsError(
-      'data-not-found',
-      `The folder of ${workspacePath(registry.root, outPath)} does not exist.`,
-      'Create it first, or choose another --out.',
-    );
+  if (outPath) checkOutputPath(registry.root, outPath, options.force === true, 'data-out-exists');
   const format: DataFormat = outPath ? formatFromPath(outPath) : 'csv';
   const bundleDir = await runnableBundle(registry, ref, version, 'predicted');
   const rt = await loadRuntime(bundleDir);

@@ -15,6 +15,11 @@ const FILE_FORMATS: Record<string, ArtifactFormat> = {
   '.joblib': 'pickle',
 };
 
+/** A single-file format's usual extension ('.onnx', '.pt', …), or null for a folder format. */
+export function formatExtension(format: ArtifactFormat): string | null {
+  return Object.keys(FILE_FORMATS).find((ext) => FILE_FORMATS[ext] === format) ?? null;
+}
+
 /** Glob for file watchers: every file whose change may mean a new model version. */
 export const MODEL_FILE_GLOB =
   '**/{*.onnx,*.keras,*.h5,*.hdf5,*.pt,*.pth,*.safetensors,*.pkl,*.joblib,model.json,saved_model.pb,modelops.json}';

@@ -16,7 +16,7 @@
  * behind: runs and their metric series, alias positions, approvals and deployments — they are
  * decisions of the workspace that made them.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,35 +26,23 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { ModelOpsError } from '../errors';
-import { workspacePath } from '../paths';
+import { checkOutputPath, tempBeside, workspacePath } from '../paths';
 import { PRODUCT_VERSION } from '../version';
-import { archiveFileName } from '../../../shared/format';
-
-export { archiveFileName };
 import { DataStore } from '../data/store/store';
 import { checkoutData } from '../data/store/checkout';
 import { hashFile } from './artifacts';
+import { formatExtension } from './modelFiles';
 import { notStoredError, type DataVersionRecord } from './datasets';
 import { validateModelName } from './refs';
 import type { WorkspaceRegistry } from './registry';
 import { requireSemver } from './semver';
-import type { ArtifactFormat, DatasetRef, Digest, VersionOrigin, VersionRecord } from './types';
+import type { DatasetRef, Digest, VersionOrigin, VersionRecord } from './types';
 
 const KIND = 'modelops-version-archive';
 const FORMAT_VERSION = 1;
 const MANIFEST = 'modelops-version.json';
 /** A version's record with its gate report is a few KiB; a manifest this large is not ours. */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
-/** How a file artifact is named inside the archive, by format (the bytes are what count). */
-const FILE_EXT: Partial<Record<ArtifactFormat, string>> = {
-  onnx: '.onnx',
-  keras: '.keras',
-  h5: '.h5',
-  torch: '.pt',
-  safetensors: '.safetensors',
-  pickle: '.pkl',
-};
-
 export interface ArchiveEntry {
   /** Path inside the archive (posix, relative). */
   path: string;
@@ -164,18 +152,7 @@ export async function exportVersion(
   const v = registry.getVersion(options.ref);
   const ref = `${v.model}@${v.version}`;
   const shown = workspacePath(registry.root, options.out);
-  if (existsSync(options.out) && !options.force)
-    throw new ModelOpsError(
-      'archive-exists',
-      `${shown} already exists; nothing was written.`,
-      'Choose another --out, or pass --force to replace it.',
-    );
-  if (!existsSync(dirname(options.out)))
-    throw new ModelOpsError(
-      'data-not-found',
-      `The folder of ${shown} does not exist.`,
-      'Create it first, or choose another --out.',
-    );
+  checkOutputPath(registry.root, options.out, options.force === true, 'archive-exists');
 
   // What goes in, as (archive path, file on disk): the artifact as the registry verifies it.
   const sources: Array<{ entry: ArchiveEntry; file: string }> = [];
@@ -183,11 +160,12 @@ export async function exportVersion(
   const files = await registry.artifactFiles(ref);
   for (const [rel, digest] of Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const file = rel === '' ? artifactPath : join(artifactPath, ...rel.split('/'));
-    const path = rel === '' ? `artifact/${v.model}${FILE_EXT[v.format] ?? '.bin'}` : `artifact/${rel}`;
+    // A file artifact is named by its format's extension inside the archive (the bytes are what count).
+    const path = rel === '' ? `artifact/${v.model}${formatExtension(v.format) ?? '.bin'}` : `artifact/${rel}`;
     sources.push({ entry: { path, digest, size: (await stat(file)).size }, file });
   }
   const stage = await mkdtemp(join(tmpdir(), 'modelops-export-'));
-  const tmp = join(dirname(options.out), `.${basename(options.out)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempBeside(options.out);
   let writing: { pack: tar.Pack; written: Promise<void> } | null = null;
   try {
     let config: ArchiveEntry | null = null;

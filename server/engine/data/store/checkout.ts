@@ -4,11 +4,12 @@
  * written beside its destination and renamed into place only when it matches, so a failed
  * checkout leaves nothing half-written. An existing file is replaced only with `force`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { ModelOpsError } from '../../errors';
+import { tempBeside } from '../../paths';
 import { manifestProblem, type DataManifest } from './manifest';
 import type { DataStore } from './store';
 
@@ -51,7 +52,7 @@ export async function checkoutData(
     );
   }
   mkdirSync(dirname(outFile), { recursive: true });
-  const tmp = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempBeside(outFile);
   const whole = createHash('sha256');
   let size = 0;
   try {
