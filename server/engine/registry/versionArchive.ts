@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, posix } from 'node:path';
+import { basename, dirname, join, posix, sep } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -36,7 +36,7 @@ import { notStoredError, type DataVersionRecord } from './datasets';
 import { validateModelName } from './refs';
 import type { WorkspaceRegistry } from './registry';
 import { requireSemver } from './semver';
-import type { DatasetRef, Digest, VersionOrigin, VersionRecord } from './types';
+import type { DatasetRef, Digest, RecordDataInput, VersionOrigin, VersionRecord } from './types';
 
 const KIND = 'modelops-version-archive';
 const FORMAT_VERSION = 1;
@@ -496,15 +496,17 @@ export async function importVersion(
     }
     if (options.signal?.aborted) throw cancelled('Import');
 
-    // The data first: a version that names them can then check them out here.
+    // The data's bytes first (content-addressed chunks: unreferenced ones are gc's to free), their
+    // records only once the version is in, so a refused import leaves the registry as it was.
     const data: ImportVersionResult['data'] = [];
+    const records: RecordDataInput[] = [];
     if (manifest.data.length > 0) {
       const store = new DataStore(registry.storeDir);
       for (const d of manifest.data) {
         const put = await store.putFile(join(stage, ...d.path.split('/')));
         if (put.manifest.digest !== d.digest)
           throw corrupt(shown, `data ${d.record.path} stored as ${put.manifest.digest}, not ${d.digest}`);
-        registry.datasets.record({
+        records.push({
           manifest: put.manifest,
           path: d.record.path,
           rows: d.record.rows,
@@ -519,26 +521,38 @@ export async function importVersion(
     // The parent link is kept only to a version here with the parent's own bytes.
     const here = a.parentVersion ? findVersion(registry, `${model}@${a.parentVersion}`) : null;
     const parent = here && manifest.parentDigest && here.artifactDigest === manifest.parentDigest ? here.version : null;
-    const registered = await registry.registerVersion({
-      model,
-      source: artifactSource,
-      version,
-      format: a.format,
-      signature: a.signature,
-      metrics: a.metrics,
-      configPath: manifest.config ? join(stage, 'config', 'modelops.yaml') : null,
-      datasets: a.datasets,
-      note: a.note,
-      tags: a.tags,
-      parentVersion: parent,
-      imported: { origin, gitCommit: a.gitCommit, gitDirty: a.gitDirty },
-    });
+    const registered = await registry
+      .registerVersion({
+        model,
+        source: artifactSource,
+        version,
+        format: a.format,
+        signature: a.signature,
+        metrics: a.metrics,
+        configPath: manifest.config ? join(stage, 'config', 'modelops.yaml') : null,
+        datasets: a.datasets,
+        note: a.note,
+        tags: a.tags,
+        parentVersion: parent,
+        imported: { origin, gitCommit: a.gitCommit, gitDirty: a.gitDirty },
+      })
+      .catch((e: unknown) => {
+        // The registry's words, with the archive's paths instead of the staging folder's.
+        if (!(e instanceof ModelOpsError)) throw e;
+        const inArchive = e.message.split(stage + sep).join('');
+        throw new ModelOpsError(e.code, `${shown}: ${inArchive} Nothing was imported.`, e.hint);
+      });
     const ref = `${registered.model}@${registered.version}`;
-    if (registered.artifactDigest !== a.artifactDigest) {
+    let final: VersionRecord;
+    try {
+      if (registered.artifactDigest !== a.artifactDigest)
+        throw corrupt(shown, `its artifact stored as ${registered.artifactDigest}, not the recorded ${a.artifactDigest}`);
+      for (const r of records) registry.datasets.record(r);
+      final = a.gates ? registry.recordGates(ref, a.gates) : registered;
+    } catch (e) {
       registry.deleteVersion(ref);
-      throw corrupt(shown, `its artifact stored as ${registered.artifactDigest}, not the recorded ${a.artifactDigest}`);
+      throw e;
     }
-    const final = a.gates ? registry.recordGates(ref, a.gates) : registered;
     return { status: 'imported', version: final, origin, data };
   } finally {
     await rm(stage, { recursive: true, force: true });

@@ -281,6 +281,20 @@ test('an altered archive is refused naming what is wrong, and the registry and t
         ],
         /archive format 2; this ModelOps reads format 1/,
       ],
+      [
+        // Every entry matches its listing, so the archive's checks pass; the registry's do not.
+        'other model bytes listed with their own digest',
+        (n, b) => {
+          const model = (bytes: Buffer): Buffer => Buffer.from(bytes.map((x, i) => (i === 100 ? x ^ 1 : x)));
+          if (n.endsWith('model.onnx')) return [{ name: n, bytes: model(b) }];
+          if (n !== 'modelops-version.json') return [{ name: n, bytes: b }];
+          const m = JSON.parse(b.toString()) as { artifact: Array<{ path: string; digest: string }> };
+          const entry = m.artifact.find((e) => e.path.endsWith('model.onnx'))!;
+          entry.digest = sha(model(readFileSync(join(FIX, 'weather-mlp-v1.onnx'))));
+          return [{ name: n, bytes: Buffer.from(JSON.stringify(m, null, 2)) }];
+        },
+        /bad\.modelops\.tgz: artifact\/model\.onnx is not the model artifact\/modelops\.json describes/,
+      ],
     ];
     for (const [what, edit, message] of cases) {
       await rewrite(archive, bad, edit);
