@@ -393,7 +393,7 @@ export const importVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
       let message = `ModelOps: ${ref(v)} is already in this registry with the same bytes.`;
       if (r.status === 'imported') {
         ctx.output.info(`import ${r.origin.ref} from ${file.fsPath} → ${ref(v)} (${v.artifactDigest})`);
-        message = `ModelOps: imported ${ref(v)}${r.origin.ref !== ref(v) ? ` (was ${r.origin.ref})` : ''}, verified${r.data.length ? `, with its data ${r.data.map((d) => d.path).join(', ')}` : ''}. Aliases, approvals and deployments stay with the workspace it came from.`;
+        message = `ModelOps: imported ${ref(v)}${r.origin.ref !== ref(v) ? ` (was ${r.origin.ref})` : ''}, verified${carried(r)}. Aliases, approvals and deployments stay with the workspace it came from.`;
       }
       const choice = await vscode.window.showInformationMessage(message, details);
       if (choice === details)
@@ -412,3 +412,14 @@ export const importVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
     }
   }
 };
+
+/** ", with its training run and its data data/x.csv" — what an import brought besides the model. */
+function carried(r: { run: { kind: string } | null; data: ReadonlyArray<{ path: string }> }): string {
+  const parts = [
+    ...(r.run
+      ? [`its ${r.run.kind === 'train' ? 'training' : r.run.kind === 'evaluate' ? 'evaluation' : 'optimisation'} run`]
+      : []),
+    ...(r.data.length ? [`its data ${r.data.map((d) => d.path).join(', ')}`] : []),
+  ];
+  return parts.length ? `, with ${parts.join(' and ')}` : '';
+}

@@ -42,6 +42,12 @@ test('a trained version is exported with its data and imported by another worksp
     assert.equal(imported.status, 'imported');
     assert.equal(imported.version.artifactDigest, trained.version.artifactDigest);
     assert.deepEqual(imported.version.metrics, trained.version.metrics);
+    // Its training run comes along: the curves the other workspace draws are the same.
+    assert.equal(imported.version.runId, trained.version.runId);
+    assert.equal(imported.run?.kind, 'train');
+    const series = await b.request(registry.runMetrics, { id: trained.version.runId! });
+    assert.equal(series.length, 2);
+    assert.deepEqual(series, await a.request(registry.runMetrics, { id: trained.version.runId! }));
     const listed = await b.request(registry.listVersions, { model: trained.version.model });
     assert.deepEqual(
       listed.items.map((v) => v.version),

@@ -24,7 +24,7 @@ const USAGE_LINES = `  modelops chart control --values <file.json|file.csv> [--s
                          [--estimator movingRange|stddev] [--side lower|upper|both]
                          [--rules 1,2,3,4] [--p-chart] [--metric name] [--estimated-by cbpe|dle]
                          [--title text] [--out report.html] [--json]
-  modelops chart metrics <runId…> --out report.html [--title text] [--root dir] [--json]
+  modelops chart metrics <runId|model@version…> --out report.html [--title text] [--root dir] [--json]
   modelops chart compare <ref> <ref>… --out report.html [--title text] [--root dir] [--json]
 
 Writes a self-contained HTML page (no network, strict CSP) and prints its path.
@@ -287,11 +287,24 @@ async function control(argv: string[], io: CliIO): Promise<number> {
 
 async function metrics(argv: string[], io: CliIO): Promise<number> {
   const { values: o, positionals } = parseCli(argv, COMMON, USAGE_LINES);
-  if (positionals.length === 0) throw new ModelOpsError('cli-usage', 'Give at least one run id.', USAGE);
+  if (positionals.length === 0)
+    throw new ModelOpsError('cli-usage', 'Give at least one run id or model@version.', USAGE);
   const out = resolve(io.cwd, need(o.out, '--out <report.html>', USAGE_LINES));
   const registry = openForRead(findWorkspaceRoot(io.cwd, o.root));
   try {
-    const data = runMetricsData(registry, positionals);
+    // A version stands for the run that registered it.
+    const runIds = positionals.map((p) => {
+      if (!p.includes('@')) return p;
+      const v = registry.getVersion(p);
+      if (!v.runId)
+        throw new ModelOpsError(
+          'run-not-found',
+          `${v.model}@${v.version} records no run: it was registered from a file, not trained or evaluated here.`,
+          'Give a run id (modelops runs list), or a version trained with modelops train.',
+        );
+      return v.runId;
+    });
+    const data = runMetricsData(registry, runIds);
     const title = o.title ?? `Training metrics — ${positionals.join(', ')}`;
     const result = writeChartReport({ kind: 'runMetrics', data, title, out });
     return done(

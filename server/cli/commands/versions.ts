@@ -19,7 +19,7 @@ import {
 import { formatBytes } from '../../engine/registry/lineage';
 import { trainData } from '../../engine/registry/versions';
 import { registerModel } from '../../engine/registry/registerModel';
-import { exportVersion, importVersion } from '../../engine/registry/versionArchive';
+import { exportVersion, importVersion, type RunSummary } from '../../engine/registry/versionArchive';
 import { archiveFileName } from '../../../shared/format';
 import { abortOnSigint } from './train';
 import { openForRead } from '../shared/registry';
@@ -473,7 +473,7 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
       if (a.values.json) return printJson(io, r);
       const c = paint(io.isTTY);
       io.out(
-        `${c.green('✓')} ${r.ref} → ${displayPath(io.cwd, out)} (${formatBytes(r.size)}, ${r.files} artifact file${r.files === 1 ? '' : 's'}${v.configDigest ? ', config' : ''}${v.gates ? ', gate report' : ''})`,
+        `${c.green('✓')} ${r.ref} → ${displayPath(io.cwd, out)} (${formatBytes(r.size)}, ${r.files} artifact file${r.files === 1 ? '' : 's'}${v.configDigest ? ', config' : ''}${v.gates ? ', gate report' : ''}${r.run ? `, ${runWords(r.run)}` : ''})`,
       );
       for (const d of r.data)
         io.out(`  with ${d.role} data ${d.path} (${formatBytes(d.size)}, ${d.digest.slice(0, 19)}…)`);
@@ -520,6 +520,7 @@ const VERSION_SUBCOMMANDS: Record<string, Subcommand> = {
       if (m) io.out(`  metrics  ${m}`);
       if (v.gates) io.out(`  gates    ${v.gates.passed ? c.green('passed') : c.red('failed')} where it was evaluated`);
       for (const d of r.data) io.out(`  data     ${d.path} stored (${formatBytes(d.size)}, ${d.digest.slice(0, 19)}…)`);
+      if (r.run) io.out(`  run      ${r.run.id}: ${runWords(r.run)} (modelops runs show ${r.run.id})`);
       io.out(
         c.dim(
           `  aliases, approvals and deployments stay with the workspace that made them: promote it here with modelops versions promote ${ref} --alias <alias>`,
@@ -733,4 +734,11 @@ function readMetrics(path: string): Record<string, number> {
     out[k] = v;
   }
   return out;
+}
+
+/** "training run, 12 epochs of metrics" — how a carried run is named in export and import output. */
+function runWords(r: RunSummary): string {
+  const what = r.kind === 'train' ? 'training run' : r.kind === 'evaluate' ? 'evaluation run' : 'optimisation run';
+  const unit = r.kind === 'train' ? 'epoch' : 'step';
+  return r.steps > 0 ? `${what}, ${r.steps} ${unit}${r.steps === 1 ? '' : 's'} of metrics` : what;
 }

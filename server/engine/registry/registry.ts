@@ -294,6 +294,10 @@ export class WorkspaceRegistry implements Registry {
     return this.runs.runMetrics(runId);
   }
 
+  importRun(run: RunRecord, series: readonly RunMetricPoint[], model: string, version: string): boolean {
+    return this.runs.importRun(run, series, model, version);
+  }
+
   // ── datasets (datasets.ts) ──────────────────────────────────────────────────
 
   recordDataset(dataset: Omit<DatasetRecord, 'createdAt'>): DatasetRecord {

@@ -8,7 +8,7 @@ import { ModelOpsError } from '../errors';
 import { finiteMetrics, json, now, type StoreHandle } from './handle';
 import { currentProcess, processAlive } from './processes';
 import { validateModelName } from './refs';
-import type { ChangeEvent, RunMetricPoint, RunRecord } from './types';
+import type { ChangeEvent, RunMetricPoint, RunRecord, RunStatus } from './types';
 
 export interface RunRow {
   id: string;
@@ -119,6 +119,58 @@ export class RunStore {
     });
     this.h.emit({ kind: 'runs', ...(model ? { model } : {}) });
     return this.getRun(runId);
+  }
+
+  /**
+   * Records a finished run made in another workspace (a version archive's), with its metric
+   * series, in one transaction, naming the version it registered here. A run already here under
+   * the same id is left as it is. Returns whether it was added.
+   */
+  importRun(run: RunRecord, series: readonly RunMetricPoint[], model: string, version: string): boolean {
+    validateModelName(model);
+    const added = this.h.write(() => {
+      if (this.h.stmt<[string]>(`SELECT 1 FROM runs WHERE id = ?`).get(run.id)) return false;
+      this.h
+        .stmt<
+          [
+            string,
+            RunRecord['kind'],
+            string,
+            RunStatus,
+            string,
+            string | null,
+            string,
+            string | null,
+            number | null,
+            string | null,
+            string,
+            string,
+          ]
+        >(
+          `INSERT INTO runs (id, kind, model, status, params, backend, started_at, finished_at, duration_ms, error, version, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          run.id,
+          run.kind,
+          model,
+          run.status,
+          JSON.stringify(run.params ?? {}),
+          run.backend,
+          run.startedAt,
+          run.finishedAt,
+          run.durationMs,
+          run.error,
+          version,
+          JSON.stringify(finiteMetrics(run.metrics)),
+        );
+      const insert = this.h.stmt<[string, number, string, string]>(
+        `INSERT OR REPLACE INTO run_metrics (run_id, step, metrics, at) VALUES (?, ?, ?, ?)`,
+      );
+      for (const p of series) insert.run(run.id, Math.floor(p.step), JSON.stringify(finiteMetrics(p.metrics)), p.at);
+      return true;
+    });
+    if (added) this.h.emit({ kind: 'runs', model });
+    return added;
   }
 
   /** Names the version a run registered, unless it already names one (inside the registration's write). */

@@ -36,7 +36,15 @@ import { notStoredError, type DataVersionRecord } from './datasets';
 import { validateModelName } from './refs';
 import type { WorkspaceRegistry } from './registry';
 import { requireSemver } from './semver';
-import type { DatasetRef, Digest, RecordDataInput, VersionOrigin, VersionRecord } from './types';
+import type {
+  DatasetRef,
+  Digest,
+  RecordDataInput,
+  RunMetricPoint,
+  RunRecord,
+  VersionOrigin,
+  VersionRecord,
+} from './types';
 
 const KIND = 'modelops-version-archive';
 const FORMAT_VERSION = 1;
@@ -90,6 +98,14 @@ export interface ArchiveManifest {
   parentDigest: Digest | null;
   config: ArchiveEntry | null;
   data: ArchivedData[];
+  /** The run that registered the version (training or evaluation) with its metric series; absent in older archives. */
+  run?: ArchivedRun | null;
+}
+
+/** A finished run as the archive carries it: what `runs show` and the training curves need. */
+export interface ArchivedRun {
+  record: RunRecord;
+  series: RunMetricPoint[];
 }
 
 type Progress = (done: number, total: number) => void;
@@ -118,7 +134,19 @@ export interface ExportVersionResult {
   files: number;
   /** Datasets whose bytes are in the archive. */
   data: Array<{ role: DatasetRef['role']; path: string; digest: Digest; size: number }>;
+  /** The run carried with its metric series. */
+  run: RunSummary | null;
 }
+
+/** A carried run as results name it: its id, kind and how many steps its series has. */
+export interface RunSummary {
+  id: string;
+  kind: RunRecord['kind'];
+  steps: number;
+}
+
+const runSummary = (r: ArchivedRun | null | undefined): RunSummary | null =>
+  r ? { id: r.record.id, kind: r.record.kind, steps: r.series.length } : null;
 
 export interface ImportVersionOptions {
   /** The archive (absolute). */
@@ -139,6 +167,8 @@ export interface ImportVersionResult {
   origin: VersionOrigin;
   /** Datasets stored from the archive (already stored ones count as stored). */
   data: Array<{ path: string; digest: Digest; size: number }>;
+  /** The version's run from the archive, with its metric series (null: the archive has none). */
+  run: RunSummary | null;
 }
 
 const cancelled = (what: string): ModelOpsError =>
@@ -238,6 +268,7 @@ export async function exportVersion(
         ? (findVersion(registry, `${v.model}@${v.parentVersion}`)?.artifactDigest ?? null)
         : null,
       config,
+      run: archivedRun(registry, v),
       data,
     };
 
@@ -276,6 +307,7 @@ export async function exportVersion(
       digest: await hashFile(options.out),
       files: manifest.artifact.length,
       data: dataShown,
+      run: runSummary(manifest.run),
     };
   } catch (e) {
     // A failed or cancelled export closes the half-written file before removing it.
@@ -335,6 +367,39 @@ const isEntry = (e: unknown, prefix: string): e is ArchiveEntry => {
   );
 };
 
+/** The version's run with its series, when it has one that has finished. */
+function archivedRun(registry: WorkspaceRegistry, v: VersionRecord): ArchivedRun | null {
+  if (!v.runId) return null;
+  let record: RunRecord;
+  try {
+    record = registry.getRun(v.runId);
+  } catch (e) {
+    if (e instanceof ModelOpsError && e.code === 'run-not-found') return null;
+    throw e;
+  }
+  return record.status === 'running' ? null : { record, series: registry.runMetrics(record.id) };
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isNumbers = (x: unknown): boolean => isObject(x) && Object.values(x).every((n) => typeof n === 'number');
+
+function isArchivedRun(x: unknown): x is ArchivedRun {
+  if (!isObject(x) || !isObject(x.record) || !Array.isArray(x.series)) return false;
+  const r = x.record;
+  return (
+    typeof r.id === 'string' &&
+    /^[A-Za-z0-9._-]{1,100}$/.test(r.id) &&
+    ['train', 'evaluate', 'optimize'].includes(String(r.kind)) &&
+    ['succeeded', 'failed', 'cancelled'].includes(String(r.status)) &&
+    typeof r.startedAt === 'string' &&
+    isObject(r.params) &&
+    isNumbers(r.metrics) &&
+    x.series.every(
+      (p) => isObject(p) && Number.isSafeInteger(p.step) && isNumbers(p.metrics) && typeof p.at === 'string',
+    )
+  );
+}
+
 /** The manifest, checked for what import relies on; throws naming what is wrong. */
 function readManifest(file: string, bytes: Buffer): ArchiveManifest {
   let m: ArchiveManifest;
@@ -368,6 +433,8 @@ function readManifest(file: string, bytes: Buffer): ArchiveManifest {
     throw corrupt(file, `${MANIFEST} has a malformed config entry`);
   if (!Array.isArray(m.data) || !m.data.every((d) => isEntry(d, 'data/') && typeof d.record?.path === 'string'))
     throw corrupt(file, `${MANIFEST} has a malformed data entry`);
+  if (m.run !== undefined && m.run !== null && !isArchivedRun(m.run))
+    throw corrupt(file, `${MANIFEST} has a malformed run`);
   const paths = [...m.artifact, ...(m.config ? [m.config] : []), ...m.data].map((e) => e.path);
   if (new Set(paths).size !== paths.length) throw corrupt(file, `${MANIFEST} lists a path twice`);
   return m;
@@ -487,7 +554,7 @@ export async function importVersion(
     const existing = findVersion(registry, `${model}@${version}`);
     if (existing) {
       if (existing.artifactDigest === a.artifactDigest)
-        return { status: 'present', version: existing, origin, data: [] };
+        return { status: 'present', version: existing, origin, data: [], run: null };
       throw new ModelOpsError(
         'version-exists',
         `${model}@${version} already exists here with other bytes (${existing.artifactDigest.slice(0, 19)}…; the archive holds ${a.artifactDigest.slice(0, 19)}…). Nothing was imported.`,
@@ -534,6 +601,7 @@ export async function importVersion(
         note: a.note,
         tags: a.tags,
         parentVersion: parent,
+        runId: manifest.run?.record.id ?? null,
         imported: { origin, gitCommit: a.gitCommit, gitDirty: a.gitDirty },
       })
       .catch((e: unknown) => {
@@ -546,14 +614,19 @@ export async function importVersion(
     let final: VersionRecord;
     try {
       if (registered.artifactDigest !== a.artifactDigest)
-        throw corrupt(shown, `its artifact stored as ${registered.artifactDigest}, not the recorded ${a.artifactDigest}`);
-      for (const r of records) registry.datasets.record(r);
+        throw corrupt(
+          shown,
+          `its artifact stored as ${registered.artifactDigest}, not the recorded ${a.artifactDigest}`,
+        );
       final = a.gates ? registry.recordGates(ref, a.gates) : registered;
+      for (const r of records) registry.datasets.record(r);
+      // Last: a run here under the same id (this workspace made the version) is kept as it is.
+      if (manifest.run) registry.importRun(manifest.run.record, manifest.run.series, model, version);
     } catch (e) {
       registry.deleteVersion(ref);
       throw e;
     }
-    return { status: 'imported', version: final, origin, data };
+    return { status: 'imported', version: final, origin, data, run: runSummary(manifest.run) };
   } finally {
     await rm(stage, { recursive: true, force: true });
   }

@@ -54,10 +54,16 @@ async function source(ws: TempWorkspace, reg: WorkspaceRegistry): Promise<string
     labels: ['a', 'b', 'c', 'd', 'e'],
   });
   await reg.registerVersion({ model: 'weather', source: parent, version: '1.1.0' });
+  // The run that registered it, with a metric series (the training curves).
+  const run = reg.createRun({ kind: 'train', model: 'weather', params: { epochs: 3 }, backend: 'cpu' });
+  for (let step = 1; step <= 3; step++)
+    reg.appendRunMetrics(run.id, step, { loss: 1 / step, accuracy: 0.6 + step / 10 });
+  reg.finishRun(run.id, { status: 'succeeded', metrics: { accuracy: 0.875 } });
   await reg.registerVersion({
     model: 'weather',
     source: bundle,
     version: '1.2.0',
+    runId: run.id,
     metrics: { accuracy: 0.875 },
     configPath: config,
     datasets: [{ role: 'train', path: 'data/train.csv', digest: put.manifest.digest }],
@@ -134,6 +140,14 @@ test('an exported version imports into another workspace as the same version: by
       registeredBy: a.registeredBy,
     });
     assert.equal(await reg.configText('weather@1.2.0'), 'model:\n  name: weather\n');
+    // Its run comes with it: the record and the metric series the training curves draw.
+    assert.equal(b.runId, a.runId);
+    assert.deepEqual(r.run, { id: a.runId, kind: 'train', steps: 3 });
+    const run = reg.getRun(b.runId!);
+    const was = from.getRun(a.runId!);
+    assert.deepEqual({ ...run }, { ...was });
+    assert.equal(run.version, '1.2.0');
+    assert.deepEqual(reg.runMetrics(run.id), from.runMetrics(was.id));
     // The training data's exact bytes come back out of the new workspace's store.
     assert.deepEqual(r.data, [{ path: 'data/train.csv', digest: a.datasets[0].digest, size: CSV.length + 1 }]);
     const m = reg.datasets.manifest(a.datasets[0].digest)!;
@@ -154,6 +168,17 @@ test('an exported version imports into another workspace as the same version: by
     const again = await importVersion(reg, { file: archive });
     assert.equal(again.status, 'present');
     assert.equal(reg.listVersions({ model: 'weather' }).total, 1);
+  });
+});
+
+test('imported where it was made (under another number), the version names the run that is already here', async () => {
+  await withArchive(async (archive, _target, _reg, from) => {
+    const runs = from.listRuns().length;
+    const r = await importVersion(from, { file: archive, version: '1.3.0' });
+    const was = from.getVersion('weather@1.2.0');
+    assert.equal(r.version.runId, was.runId);
+    assert.equal(from.listRuns().length, runs);
+    assert.equal(from.getRun(was.runId!).version, '1.2.0');
   });
 });
 
@@ -280,6 +305,16 @@ test('an altered archive is refused naming what is wrong, and the registry and t
           },
         ],
         /archive format 2; this ModelOps reads format 1/,
+      ],
+      [
+        'a malformed run',
+        (n, b) => [
+          {
+            name: n,
+            bytes: n === 'modelops-version.json' ? Buffer.from(b.toString().replace('"loss": 1', '"loss": "1"')) : b,
+          },
+        ],
+        /modelops-version\.json has a malformed run/,
       ],
       [
         // Every entry matches its listing, so the archive's checks pass; the registry's do not.

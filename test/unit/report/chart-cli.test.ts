@@ -123,6 +123,7 @@ test('chart metrics and compare read runs and versions from the workspace store'
       source: join(dir, 'model-a.bin'),
       version: '1.0.0',
       metrics: { accuracy: 0.8, f1_macro: 0.6 },
+      runId: run.id,
     });
     await reg.registerVersion({
       model: 'weather',
@@ -142,6 +143,16 @@ test('chart metrics and compare read runs and versions from the workspace store'
       m.data.runs[0].points.map((p) => p.metrics.loss),
       [1, 0.5, 1 / 3],
     );
+
+  // A version names the run that registered it; one registered from a file has none.
+  const byVersion = io();
+  assert.equal(await chartCommand.run(['metrics', 'weather@1.0.0', '--root', ws, '--out', 'v.html'], byVersion), 0);
+  const v = inlined(byVersion.stdout[0]);
+  assert.equal(v.kind === 'runMetrics' && v.data.runs[0].runId, runId);
+  await assert.rejects(
+    chartCommand.run(['metrics', 'weather@1.1.0', '--root', ws, '--out', 'v.html'], io()),
+    (e) => isModelOpsError(e) && /weather@1\.1\.0 records no run/.test(e.message),
+  );
 
   const c = io();
   assert.equal(
