@@ -1,6 +1,7 @@
 /** Deploy, rollback, endpoints, monitoring and endpoint tokens on the sidecar. */
 import { dirname } from 'node:path';
 import type { ServerContext } from '../context';
+import { withWorkDone } from '../workDone';
 import { core, deploy as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
 import { loadConfig } from '../../engine/config';
@@ -85,29 +86,37 @@ export function registerDeploy(ctx: ServerContext): void {
       throw new ModelOpsError('deploy-busy', `A deploy is already running (${deploying}).`, 'Wait for it to finish.');
     const { config: cfg, dir } = await config(ctx, params.configUri);
     const registry = ctx.registry();
-    const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
-    progress.begin(`ModelOps: deploying ${params.ref} to ${params.target}`, 0, 'package', false);
     deploying = `${params.ref} → ${params.target}`;
     try {
-      const result = await deploy({
-        registry,
-        config: cfg,
-        configDir: dir,
-        ref: params.ref,
-        target: params.target,
-        overrideReason: params.overrideReason,
-        tokenFor,
-        onStep: (event) => {
-          const pct = Math.round(((event.index + (event.status === 'running' ? 0 : 1)) / event.total) * 100);
-          progress.report(Math.min(100, pct), `${event.step}${event.detail ? `: ${event.detail}` : ''}`);
-          ctx.notify(rpc.deployStep, { ref: params.ref, target: params.target, event });
+      // A deploy is not cancelled part way: its own failure path is what puts the previous version back.
+      const result = await withWorkDone(
+        ctx,
+        {
+          title: `ModelOps: deploying ${params.ref} to ${params.target}`,
+          workDoneToken: params.workDoneToken,
+          cancel: null,
+          message: 'package',
         },
-      });
+        (work) =>
+          deploy({
+            registry,
+            config: cfg,
+            configDir: dir,
+            ref: params.ref,
+            target: params.target,
+            overrideReason: params.overrideReason,
+            tokenFor,
+            onStep: (event) => {
+              const done = event.index + (event.status === 'running' ? 0 : 1);
+              work.report(done / event.total, `${event.step}${event.detail ? `: ${event.detail}` : ''}`);
+              ctx.notify(rpc.deployStep, { ref: params.ref, target: params.target, event });
+            },
+          }),
+      );
       ctx.notify(core.changed, { kind: 'endpoints' });
       return result;
     } finally {
       deploying = null;
-      progress.done();
       ctx.notify(core.changed, { kind: 'deployments' });
     }
   });

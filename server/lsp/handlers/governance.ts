@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerContext } from '../context';
+import { withWorkDone } from '../workDone';
 import { governance as rpc } from '../../protocol';
 import type { ExplainSummary, FairnessSummary, ProtectedTarget } from '../../protocol/governance';
 import type { GateReport } from '../../engine/registry/types';
@@ -15,44 +16,46 @@ import { approvalScope, buildModelCard, readApprovalPolicy, renderCardMarkdown }
 export function registerGovernance(ctx: ServerContext): void {
   ctx.handle(rpc.explain, async (params, token): Promise<ExplainSummary> => {
     const registry = ctx.registry();
-    const controller = new AbortController();
-    const sub = token.onCancellationRequested(() => controller.abort());
-    const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
-    progress.begin(`ModelOps: explaining ${params.ref}`, undefined, 'Shapley values and permutation importance', true);
-    try {
-      const r = await explainVersion({
-        registry,
-        ref: params.ref,
-        configPath: ctx.configPath(params.configUri),
-        background: params.background,
-        signal: controller.signal,
-      });
-      const features = r.shap.features;
-      return {
-        ref: `${r.version.model}@${r.version.version}`,
-        data: r.data,
-        method: r.shap.method,
-        features,
-        outputs: r.shap.outputs,
-        base: r.shap.base,
-        background: r.shap.background,
-        rows: r.shap.rows.map((row, i) => ({
-          id: r.rowIds[i],
-          input: features.map((f) => {
-            const v = r.inputs[i][f];
-            return v === null || v === undefined ? '' : String(v);
-          }),
-          output: row.output,
-          values: row.values,
-        })),
-        meanAbsShap: r.meanAbsShap,
-        permutation: r.permutation,
-        stored: r.stored,
-      };
-    } finally {
-      sub.dispose();
-      progress.done();
-    }
+    const r = await withWorkDone(
+      ctx,
+      {
+        title: `ModelOps: explaining ${params.ref}`,
+        workDoneToken: params.workDoneToken,
+        cancel: token,
+        message: 'Shapley values and permutation importance',
+        measured: false,
+      },
+      (work) =>
+        explainVersion({
+          registry,
+          ref: params.ref,
+          configPath: ctx.configPath(params.configUri),
+          background: params.background,
+          signal: work.signal,
+        }),
+    );
+    const features = r.shap.features;
+    return {
+      ref: `${r.version.model}@${r.version.version}`,
+      data: r.data,
+      method: r.shap.method,
+      features,
+      outputs: r.shap.outputs,
+      base: r.shap.base,
+      background: r.shap.background,
+      rows: r.shap.rows.map((row, i) => ({
+        id: r.rowIds[i],
+        input: features.map((f) => {
+          const v = r.inputs[i][f];
+          return v === null || v === undefined ? '' : String(v);
+        }),
+        output: row.output,
+        values: row.values,
+      })),
+      meanAbsShap: r.meanAbsShap,
+      permutation: r.permutation,
+      stored: r.stored,
+    };
   });
 
   ctx.handle(rpc.storedImportance, (p) => readStoredImportance(ctx.readRegistry(), p.ref));

@@ -16,6 +16,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ServerContext } from '../context';
+import { withWorkDone } from '../workDone';
 import { core, monitoring as rpc, type ParamsOf } from '../../protocol';
 import type { AlertCount, SubscriptionInfo, SubscriptionsResult } from '../../protocol/monitoring';
 import { describeError, ModelOpsError } from '../../engine/errors';
@@ -447,32 +448,33 @@ export function registerMonitoring(ctx: ServerContext): void {
       );
     const path = ctx.configPath(p.configUri);
     const loaded = await loadConfig(path);
-    const controller = new AbortController();
-    const sub = token.onCancellationRequested(() => controller.abort());
-    const progress = ctx.connection.window.attachWorkDoneProgress(p.workDoneToken);
-    progress.begin(
-      `ModelOps: retraining on traffic of '${p.target}'`,
-      0,
-      'building the dataset from labelled predictions',
-      true,
-    );
     retraining = p.target;
     try {
-      const r = await trainFromTraffic(loaded, {
-        registry: ctx.registry(),
-        target: p.target,
-        tokenFor,
-        ...(p.model ? { model: p.model } : {}),
-        ...(p.since ? { since: p.since } : {}),
-        ...(typeof p.mix === 'number' ? { mix: p.mix } : {}),
-        backend: p.backend,
-        // The request needs trust (requiresTrust); asked again here, since trust can be withdrawn
-        // while it waits, and it decides whether an http target's log is downloaded.
-        trusted: ctx.trusted(),
-        signal: controller.signal,
-        onProgress: (x) => progress.report(Math.round(x.fraction * 100), x.message),
-        onLog: (line) => ctx.log(`[trainer] ${line}`),
-      });
+      const r = await withWorkDone(
+        ctx,
+        {
+          title: `ModelOps: retraining on traffic of '${p.target}'`,
+          workDoneToken: p.workDoneToken,
+          cancel: token,
+          message: 'building the dataset from labelled predictions',
+        },
+        (work) =>
+          trainFromTraffic(loaded, {
+            registry: ctx.registry(),
+            target: p.target,
+            tokenFor,
+            ...(p.model ? { model: p.model } : {}),
+            ...(p.since ? { since: p.since } : {}),
+            ...(typeof p.mix === 'number' ? { mix: p.mix } : {}),
+            backend: p.backend,
+            // The request needs trust (requiresTrust); asked again here, since trust can be withdrawn
+            // while it waits, and it decides whether an http target's log is downloaded.
+            trusted: ctx.trusted(),
+            signal: work.signal,
+            onProgress: (x) => work.report(x.fraction, x.message),
+            onLog: (line) => ctx.log(`[trainer] ${line}`),
+          }),
+      );
       const src = r.dataset.source;
       if (src.kind === 'http')
         ctx.log(
@@ -497,8 +499,6 @@ export function registerMonitoring(ctx: ServerContext): void {
       };
     } finally {
       retraining = null;
-      sub.dispose();
-      progress.done();
     }
   });
 

@@ -7,6 +7,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerContext } from '../context';
+import { withWorkDone } from '../workDone';
+import type { CancellationToken } from 'vscode-languageserver/node';
 import { optimize as rpc } from '../../protocol';
 import type { OptimizeSummary, StudySummary, StudyView } from '../../protocol/optimize';
 import { ModelOpsError } from '../../engine/errors';
@@ -93,56 +95,56 @@ export function registerOptimize(ctx: ServerContext): void {
       );
     const path = ctx.configPath(params.configUri);
     const registry = ctx.registry();
-    const controller = new AbortController();
-    const sub = token.onCancellationRequested(() => controller.abort());
-    const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
-    progress.begin('ModelOps: tuning', 0, 'starting', true);
     studyRunning = path;
     let finished = 0;
     try {
-      const result = await tune({
-        configPath: path,
-        registry,
-        trials: params.trials,
-        minutes: params.minutes,
-        sampler: params.sampler,
-        seed: params.seed,
-        parallel: params.parallel,
-        resume: params.resume,
-        backend: params.backend,
-        signal: controller.signal,
-        onEvent: (e: StudyEvent) => {
-          const budget = trialBudget(e.study.settings);
-          if (e.kind === 'trial-finished') finished++;
-          const best = e.best
-            ? `best ${e.study.metric} ${shortValue(e.best.value)} (trial ${e.best.number})`
-            : 'no completed trial yet';
-          if (e.trial && e.kind !== 'study-finished') {
-            const n = `trial ${e.trial.number + 1}${budget !== null ? `/${budget}` : ''}`;
-            const what =
-              e.kind === 'epoch' ? `epoch ${e.trial.epochs}` : e.kind === 'trial-started' ? 'started' : e.trial.status;
-            progress.report(
-              budget ? Math.min(100, Math.round((finished / budget) * 100)) : 0,
-              `${n} ${what} · ${best}`,
-            );
-          }
-          ctx.notify(rpc.studyProgress, {
-            kind: e.kind,
-            study: e.study,
-            ...(e.trial ? { trial: e.trial } : {}),
-            best: e.best,
-            budget,
-          });
-        },
-      });
+      const result = await withWorkDone(
+        ctx,
+        { title: 'ModelOps: tuning', workDoneToken: params.workDoneToken, cancel: token, message: 'starting' },
+        (w) =>
+          tune({
+            configPath: path,
+            registry,
+            trials: params.trials,
+            minutes: params.minutes,
+            sampler: params.sampler,
+            seed: params.seed,
+            parallel: params.parallel,
+            resume: params.resume,
+            backend: params.backend,
+            signal: w.signal,
+            onEvent: (e: StudyEvent) => {
+              const budget = trialBudget(e.study.settings);
+              if (e.kind === 'trial-finished') finished++;
+              const best = e.best
+                ? `best ${e.study.metric} ${shortValue(e.best.value)} (trial ${e.best.number})`
+                : 'no completed trial yet';
+              if (e.trial && e.kind !== 'study-finished') {
+                const n = `trial ${e.trial.number + 1}${budget !== null ? `/${budget}` : ''}`;
+                const what =
+                  e.kind === 'epoch'
+                    ? `epoch ${e.trial.epochs}`
+                    : e.kind === 'trial-started'
+                      ? 'started'
+                      : e.trial.status;
+                w.report(budget ? finished / budget : 0, `${n} ${what} · ${best}`);
+              }
+              ctx.notify(rpc.studyProgress, {
+                kind: e.kind,
+                study: e.study,
+                ...(e.trial ? { trial: e.trial } : {}),
+                best: e.best,
+                budget,
+              });
+            },
+          }),
+      );
       ctx.log(
         `tuning: ${result.study.id} ${result.study.status}, ${result.trials.length} trials, best ${result.best ? `trial ${result.best.number} ${shortValue(result.best.value)}` : 'none'}`,
       );
       return { study: result.study, trials: result.trials, best: result.best };
     } finally {
       studyRunning = null;
-      sub.dispose();
-      progress.done();
     }
   });
 
@@ -179,58 +181,51 @@ export function registerOptimize(ctx: ServerContext): void {
 
   ctx.handle(rpc.registerBest, async (params, token) => {
     const registry = ctx.registry();
-    const controller = new AbortController();
-    const sub = token.onCancellationRequested(() => controller.abort());
-    const progress = ctx.connection.window.attachWorkDoneProgress(params.workDoneToken);
-    progress.begin(`ModelOps: registering the best trial of ${params.study}`, 0, 'training', true);
-    try {
-      const r = await registerBest({
-        configPath: ctx.configPath(params.configUri),
-        registry,
-        study: params.study,
-        trial: params.trial,
-        backend: params.backend,
-        signal: controller.signal,
-        onProgress: (p) => progress.report(Math.round(p.fraction * 100), p.message),
-      });
-      return {
-        studyId: r.studyId,
-        trial: r.trial,
-        run: r.train.run,
-        version: r.train.version,
-        metrics: r.train.metrics,
-        gates: r.train.gates,
-        notes: [...r.notes, ...r.train.notes],
-      };
-    } finally {
-      sub.dispose();
-      progress.done();
-    }
+    const r = await withWorkDone(
+      ctx,
+      {
+        title: `ModelOps: registering the best trial of ${params.study}`,
+        workDoneToken: params.workDoneToken,
+        cancel: token,
+        message: 'training',
+      },
+      (work) =>
+        registerBest({
+          configPath: ctx.configPath(params.configUri),
+          registry,
+          study: params.study,
+          trial: params.trial,
+          backend: params.backend,
+          signal: work.signal,
+          onProgress: (p) => work.report(p.fraction, p.message),
+        }),
+    );
+    return {
+      studyId: r.studyId,
+      trial: r.trial,
+      run: r.train.run,
+      version: r.train.version,
+      metrics: r.train.metrics,
+      gates: r.train.gates,
+      notes: [...r.notes, ...r.train.notes],
+    };
   });
 
   /** Runs one optimisation with work-done progress and cancellation. */
-  const optimiseJob = async <D>(
+  const optimiseJob = <D>(
     title: string,
     workDoneToken: string | number | undefined,
-    token: { onCancellationRequested(fn: () => void): { dispose(): void } },
+    token: CancellationToken,
     run: (signal: AbortSignal, onProgress: (p: OptimizeProgress) => void) => Promise<OptimizeResult<D>>,
-  ): Promise<OptimizeResult<D>> => {
-    const controller = new AbortController();
-    const sub = token.onCancellationRequested(() => controller.abort());
-    const progress = ctx.connection.window.attachWorkDoneProgress(workDoneToken);
-    progress.begin(title, 0, 'starting', true);
-    try {
-      return await run(controller.signal, (p) =>
-        progress.report(
-          Math.round(p.fraction * 100),
+  ): Promise<OptimizeResult<D>> =>
+    withWorkDone(ctx, { title, workDoneToken, cancel: token, message: 'starting' }, (work) =>
+      run(work.signal, (p) =>
+        work.report(
+          p.fraction,
           p.epoch !== undefined && p.epochs !== undefined ? `${p.message} (epoch ${p.epoch}/${p.epochs})` : p.message,
         ),
-      );
-    } finally {
-      sub.dispose();
-      progress.done();
-    }
-  };
+      ),
+    );
 
   ctx.handle(rpc.quantize, async (params, token) => {
     const registry = ctx.registry();

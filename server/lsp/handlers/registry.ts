@@ -2,40 +2,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ServerContext } from '../context';
+import { withWorkDone } from '../workDone';
 import { core, registry as rpc } from '../../protocol';
 import { ModelOpsError } from '../../engine/errors';
-import { formatBytes } from '../../../shared/format';
 import { buildLineage, detectModelFormat, openRegistry } from '../../engine/registry';
 import { registerModel } from '../../engine/registry/registerModel';
 import { loadConfig } from '../../engine/config';
 import type { WorkspaceRegistry } from '../../engine/registry/registry';
 import { exportVersion, importVersion } from '../../engine/registry/versionArchive';
-import type { CancellationToken } from 'vscode-languageserver';
-
-/** Runs `job` with a cancellable work-done progress that shows bytes done. */
-async function withProgress<T>(
-  ctx: ServerContext,
-  workDoneToken: string | number | undefined,
-  title: string,
-  token: CancellationToken,
-  job: (signal: AbortSignal, onProgress: (done: number, total: number) => void) => Promise<T>,
-): Promise<T> {
-  const controller = new AbortController();
-  const sub = token.onCancellationRequested(() => controller.abort());
-  const progress = ctx.connection.window.attachWorkDoneProgress(workDoneToken);
-  progress.begin(title, 0, undefined, true);
-  try {
-    return await job(controller.signal, (done, total) =>
-      progress.report(
-        total > 0 ? Math.round((done / total) * 100) : 0,
-        `${formatBytes(done)} of ${formatBytes(total)}`,
-      ),
-    );
-  } finally {
-    sub.dispose();
-    progress.done();
-  }
-}
 
 function workspaceRoot(ctx: ServerContext): string {
   const root = ctx.workspaceRoot();
@@ -126,13 +100,32 @@ export function registerRegistry(ctx: ServerContext): void {
   ctx.handle(rpc.acknowledgeAlerts, (p) => w().acknowledgeAlerts(p ?? {}));
   ctx.handle(rpc.lineage, (p) => buildLineage(r(), p.ref));
   ctx.handle(rpc.exportVersion, (p, token) =>
-    withProgress(ctx, p.workDoneToken, `ModelOps: exporting ${p.ref}`, token, (signal, onProgress) =>
-      exportVersion(w(), { ref: p.ref, out: p.out, force: p.force, withData: p.withData, signal, onProgress }),
+    withWorkDone(
+      ctx,
+      { title: `ModelOps: exporting ${p.ref}`, workDoneToken: p.workDoneToken, cancel: token },
+      (work) =>
+        exportVersion(w(), {
+          ref: p.ref,
+          out: p.out,
+          force: p.force,
+          withData: p.withData,
+          signal: work.signal,
+          onProgress: work.bytes,
+        }),
     ),
   );
   ctx.handle(rpc.importVersion, (p, token) =>
-    withProgress(ctx, p.workDoneToken, `ModelOps: importing ${basename(p.file)}`, token, (signal, onProgress) =>
-      importVersion(w(), { file: p.file, model: p.model, version: p.version, signal, onProgress }),
+    withWorkDone(
+      ctx,
+      { title: `ModelOps: importing ${basename(p.file)}`, workDoneToken: p.workDoneToken, cancel: token },
+      (work) =>
+        importVersion(w(), {
+          file: p.file,
+          model: p.model,
+          version: p.version,
+          signal: work.signal,
+          onProgress: work.bytes,
+        }),
     ),
   );
   ctx.handle(rpc.configText, async (p) => {
