@@ -78,7 +78,7 @@ test('train reports work-done progress and per-epoch curve points, then register
     assert.match(written[0], /^line,weather,prediction,probability_/);
     const steps = c.progress.filter((e) => e.token === 'predict-1').map((e) => e.value);
     assert.equal(steps[0].kind, 'begin');
-    assert.ok(steps.some((e) => e.kind === 'report' && / of \d+ rows$/.test(e.message ?? '')));
+    assert.ok(steps.some((e) => e.kind === 'report' && /^[\d,]+ rows scored$/.test(e.message ?? '')));
     await assert.rejects(
       c.request(training.predictFile, { ref: 'weather@1.0.0', data: 'data/weather.csv' }),
       (e: Error) => /weather\.predictions\.csv already exists; nothing was written/.test(e.message),

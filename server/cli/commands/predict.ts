@@ -78,11 +78,15 @@ export const predictCommand: CliCommand = {
         keep,
         force: a.values.force === true,
         signal: sigint.signal,
+        // The bar goes to standard error (standard output may be the CSV), on a terminal only.
         onProgress:
-          outArg && io.isTTY && !a.values.json
-            ? (done, total) => {
-                if (total < 10_000) return;
-                io.out(`${drawn ? REDRAW_PREVIOUS_LINE : ''}${progressBar(done / total)}  ${done}/${total} rows`);
+          process.stderr.isTTY && !a.values.json
+            ? (p) => {
+                // A bar for files that take a moment (about 10,000 rows and up).
+                if (p.totalBytes < 512 * 1024) return;
+                io.err(
+                  `${drawn ? REDRAW_PREVIOUS_LINE : ''}${progressBar(p.bytes / p.totalBytes)}  ${p.rows.toLocaleString('en-US')} rows`,
+                );
                 drawn = true;
               }
             : undefined,

@@ -155,7 +155,12 @@ async function lineAtByte(path: string, offset: number): Promise<number> {
  * The file as text, chunk by chunk. Invalid UTF-8 is an error naming the file, line and byte
  * offset — never replaced by U+FFFD, which would silently make a new class label.
  */
-async function* utf8Text(path: string, name: string): AsyncGenerator<string> {
+/** How far a reader is into its file, in bytes (updated as each chunk is read). */
+interface ReadPosition {
+  bytes: number;
+}
+
+async function* utf8Text(path: string, name: string, read?: ReadPosition): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let offset = 0;
   let previous: Uint8Array = new Uint8Array(0);
@@ -177,6 +182,7 @@ async function* utf8Text(path: string, name: string): AsyncGenerator<string> {
       throw await invalid(offset - carried + Math.max(0, at));
     }
     offset += chunk.length;
+    if (read) read.bytes = offset;
     previous = chunk;
     if (text) yield text;
   }
@@ -266,7 +272,7 @@ async function readCsvRaw(path: string, name: string): Promise<RawData> {
  * 64 KB chunk as it is read, so a caller that needs no whole-file view holds one chunk's worth.
  * The header comes with every run; a file with a header and no rows yields one empty run.
  */
-async function* csvRecords(path: string, name: string): AsyncGenerator<CsvRecords> {
+async function* csvRecords(path: string, name: string, read?: ReadPosition): AsyncGenerator<CsvRecords> {
   let header: string[] | null = null;
   let records: string[][] = [];
   let lines: number[] = [];
@@ -321,7 +327,7 @@ async function* csvRecords(path: string, name: string): AsyncGenerator<CsvRecord
     record = [];
   };
 
-  for await (const chunk of utf8Text(path, name)) {
+  for await (const chunk of utf8Text(path, name, read)) {
     let s = chunk;
     if (first) {
       first = false;
@@ -419,10 +425,10 @@ async function* csvRecords(path: string, name: string): AsyncGenerator<CsvRecord
 }
 
 /** The lines of a file (without their line break), refusing any longer than MAX_LINE_CHARS while reading. */
-async function* textLines(path: string, name: string): AsyncGenerator<string> {
+async function* textLines(path: string, name: string, read?: ReadPosition): AsyncGenerator<string> {
   let pending = '';
   let line = 1;
-  for await (const s of utf8Text(path, name)) {
+  for await (const s of utf8Text(path, name, read)) {
     let from = 0;
     for (let nl = s.indexOf('\n'); nl !== -1; nl = s.indexOf('\n', from)) {
       const text = pending + s.slice(from, nl);
@@ -518,13 +524,15 @@ export interface BatchReadOptions {
  * The rows of a CSV or JSONL file batch by batch, with only the columns asked for, each read as
  * the type given: memory bounded by a batch whatever the file's size (readDataset holds the whole
  * file, as inferring a column's type needs every value). The same checks and errors as readDataset;
- * a JSONL file's missing column is known only at its end, after the batches before it.
+ * a JSONL file's missing column is known only at its end, after the batches before it. Each
+ * batch carries how many bytes of the file had been read by then (for progress; one pass).
  */
 export async function* readDatasetBatches(
   path: string,
   options: BatchReadOptions,
-): AsyncGenerator<{ rows: Row[]; lines: number[] }> {
+): AsyncGenerator<{ rows: Row[]; lines: number[]; bytes: number }> {
   const name = options.displayName ?? path;
+  const read: ReadPosition = { bytes: 0 };
   await checkFile(path, name);
   const format = options.format ?? formatFromPath(path);
   const wanted = options.columns;
@@ -533,7 +541,7 @@ export async function* readDatasetBatches(
   let lines: number[] = [];
   let total = 0;
   const flush = () => {
-    const batch = { rows, lines };
+    const batch = { rows, lines, bytes: read.bytes };
     total += rows.length;
     rows = [];
     lines = [];
@@ -547,7 +555,7 @@ export async function* readDatasetBatches(
     );
   if (format === 'csv') {
     let at: number[] | null = null;
-    for await (const run of csvRecords(path, name)) {
+    for await (const run of csvRecords(path, name, read)) {
       if (!at) {
         at = wanted.map((c) => run.header.indexOf(c.name));
         const absent = at.indexOf(-1);
@@ -570,7 +578,7 @@ export async function* readDatasetBatches(
   } else {
     const seen = new Set<string>();
     let line = 0;
-    for await (const text of textLines(path, name)) {
+    for await (const text of textLines(path, name, read)) {
       line++;
       const obj = jsonlObject(text, name, line);
       if (!obj) continue;

@@ -4,8 +4,8 @@
  * input row in the input's order — with its file line, the columns asked to be kept (as written),
  * the prediction and, for a classifier, each class's probability.
  */
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ModelOpsError } from '../errors';
 import type { Registry, VersionRecord } from '../registry/types';
@@ -16,6 +16,15 @@ import { loadRuntime, runtimeMissingPolicy, type ModelRuntime } from '../runtime
 import { runnableBundle } from './evaluate';
 import { predictionsFileName, type PredictionSummary } from '../../../shared/format';
 import { checkOutputPath, tempBeside, workspacePath } from '../paths';
+
+/** How far a batch scoring is. */
+export interface PredictProgress {
+  /** Rows scored (or skipped) so far. */
+  rows: number;
+  /** Bytes of the input read so far, and its size: the fraction done. */
+  bytes: number;
+  totalBytes: number;
+}
 
 export interface PredictFileOptions {
   registry: Registry;
@@ -32,8 +41,8 @@ export interface PredictFileOptions {
   /** Rows per model call (default 4096); the file is read a batch at a time. */
   batchRows?: number;
   signal?: AbortSignal;
-  /** After each batch: rows done, and the rows the file holds (counted from its lines before scoring). */
-  onProgress?: (done: number, total: number) => void;
+  /** After each batch: rows scored so far, and the bytes of the file read of its size. */
+  onProgress?: (progress: PredictProgress) => void;
 }
 
 /** Text out, with back-pressure (stdout). */
@@ -78,18 +87,6 @@ function readType(rt: ModelRuntime, name: string): ColumnType {
   const f = 'features' in m && Array.isArray(m.features) ? m.features.find((x) => x.name === name) : undefined;
   if (f?.kind === 'categorical' && f.categories.every((c) => String(Number(c)) === c)) return 'number';
   return 'string';
-}
-
-/** Data rows a file holds, counted from its line breaks (a quoted line break counts too: an estimate for progress). */
-async function countRows(path: string, format: DataFormat): Promise<number> {
-  let lines = 0;
-  let last = 10;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-    if (chunk.length > 0) last = chunk[chunk.length - 1];
-  }
-  if (last !== 10) lines++;
-  return Math.max(0, format === 'csv' ? lines - 1 : lines);
 }
 
 /** `name`, or with leading underscores until no other output column has it. */
@@ -161,7 +158,13 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
 
     // Without imputation a row with a missing feature has no prediction (the server refuses such a request too).
     const imputes = runtimeMissingPolicy(rt) === 'impute';
-    const total = options.onProgress ? await countRows(options.dataPath, inFormat) : 0;
+    // For progress only: a missing file is the batch reader's to report, with its words.
+    const fileBytes = options.onProgress
+      ? await stat(options.dataPath).then(
+          (st) => st.size,
+          () => 0,
+        )
+      : 0;
     /** Rows without a prediction, and the first lines of them (the summary names ten). */
     let skippedRows = 0;
     const skipped: number[] = [];
@@ -223,7 +226,7 @@ export async function predictFile(options: PredictFileOptions): Promise<PredictF
         }
         await out.write(text);
         n += batch.rows.length;
-        options.onProgress?.(n, Math.max(total, n));
+        options.onProgress?.({ rows: n, bytes: batch.bytes, totalBytes: Math.max(fileBytes, batch.bytes) });
       }
       await sink?.commit();
     } catch (e) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDataset, readDatasetBatches, type ColumnType } from '../../../server/engine/data/read';
@@ -133,6 +133,7 @@ async function batches(path: string, columns: Array<{ name: string; type: Column
   const rows: Array<Record<string, unknown>> = [];
   const lines: number[] = [];
   const sizes: number[] = [];
+  const bytes: number[] = [];
   for await (const b of readDatasetBatches(path, {
     columns: columns.map((c) => ({ ...c, role: 'feature' })),
     batchRows,
@@ -140,8 +141,9 @@ async function batches(path: string, columns: Array<{ name: string; type: Column
     rows.push(...b.rows);
     lines.push(...b.lines);
     sizes.push(b.rows.length);
+    bytes.push(b.bytes);
   }
-  return { rows, lines, sizes };
+  return { rows, lines, sizes, bytes };
 }
 
 test('batches: the rows and lines readDataset gives for the columns asked, in batches, CSV and JSONL', async () => {
@@ -192,6 +194,11 @@ test('batches: a large file is read a batch at a time; bad input names file, lin
   assert.ok(got.sizes.every((n) => n <= 5000));
   assert.equal(got.rows[59_999].b, 59_999 % 7);
   assert.equal(got.lines[59_999], 60_001);
+  // Each batch says how far into the file it is: rising, part way at first, the whole file at the end.
+  const size = statSync(big).size;
+  assert.ok(got.bytes.every((b, i) => i === 0 || b >= got.bytes[i - 1]));
+  assert.ok(got.bytes[0] > 0 && got.bytes[0] < size / 2, String(got.bytes[0]));
+  assert.equal(got.bytes.at(-1), size);
 
   const drain = async (path: string, name: string, type: ColumnType = 'number') => {
     for await (const _ of readDatasetBatches(path, { columns: [{ name, type, role: 'feature' }] })) void _;

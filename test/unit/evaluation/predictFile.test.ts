@@ -7,10 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkspaceRegistry } from '../../../server/engine/registry';
-import { predictFile, type PredictionSink } from '../../../server/engine/evaluation/predictFile';
+import { predictFile, type PredictionSink, type PredictProgress } from '../../../server/engine/evaluation/predictFile';
 import { loadRuntime, writeOnnxBundle } from '../../../server/engine/runtime';
 import { readDataset } from '../../../server/engine/data/read';
 import { ModelOpsError } from '../../../server/engine/errors';
@@ -154,17 +154,22 @@ test('a TF.js version predicts every row as its runtime does, in order across ba
     );
     let text = '';
     const sink: PredictionSink = { write: async (t) => void (text += t) };
-    const progress: number[] = [];
+    const progress: PredictProgress[] = [];
     const r = await predictFile({
       registry: reg,
       ref: 'w@1.0.0',
       dataPath: data,
       out: sink,
       batchRows: 64,
-      onProgress: (done) => progress.push(done),
+      onProgress: (p) => progress.push(p),
     });
     assert.equal(r.runtime, 'tfjs');
-    assert.deepEqual(progress, [64, 128, 192, 250]);
+    assert.deepEqual(
+      progress.map((p) => p.rows),
+      [64, 128, 192, 250],
+    );
+    // A small file is read in one chunk: every batch has read all of it.
+    assert.ok(progress.every((p) => p.bytes === statSync(data).size && p.totalBytes === p.bytes));
     const rt = await loadRuntime(bundle);
     const want = await rt.predict(rows);
     rt.dispose();
