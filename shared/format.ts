@@ -15,12 +15,17 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
-/** The predictions file written beside a scored file: `days.csv` → `days.predictions.csv`. */
 /** A version archive's file name (`modelops versions export`): `<model>-<version>.modelops.tgz`. */
 export function archiveFileName(model: string, version: string): string {
   return `${model}-${version}.modelops.tgz`;
 }
 
+/** A run's kind as output names it: "training run", "evaluation run", "optimisation run". */
+export function runKindName(kind: 'train' | 'evaluate' | 'optimize'): string {
+  return kind === 'train' ? 'training run' : kind === 'evaluate' ? 'evaluation run' : 'optimisation run';
+}
+
+/** The predictions file written beside a scored file: `days.csv` → `days.predictions.csv`. */
 export function predictionsFileName(dataFileName: string): string {
   const dot = dataFileName.lastIndexOf('.');
   return `${dot > 0 ? dataFileName.slice(0, dot) : dataFileName}.predictions.csv`;

@@ -1,6 +1,6 @@
 /** Registry commands: register, promote, roll back an alias, compare, details, lineage, copy, reveal, archive, export, import. */
 import * as vscode from 'vscode';
-import { governance, registry } from '../../server/protocol';
+import { governance, registry, type ResultOf } from '../../server/protocol';
 import { compareSections } from '../../server/report/governanceData';
 import { configUri } from '../services/versionConfigs';
 import { registerPath } from '../services/register';
@@ -14,7 +14,7 @@ import { askOverrideReason } from '../ui/gates';
 import { modelFromArg, pickModel, pickVersion, resolveVersion, versionFromArg } from '../ui/pick';
 import type { CommandFactory } from './command';
 import { runJob } from '../progress';
-import { archiveFileName, formatBytes } from '../../shared/format';
+import { archiveFileName, formatBytes, runKindName } from '../../shared/format';
 
 const STANDARD_ALIASES = ['production', 'staging', 'champion'];
 
@@ -414,11 +414,9 @@ export const importVersion: CommandFactory = (ctx) => async (arg?: unknown) => {
 };
 
 /** ", with its training run and its data data/x.csv" — what an import brought besides the model. */
-function carried(r: { run: { kind: string } | null; data: ReadonlyArray<{ path: string }> }): string {
+function carried(r: Pick<ResultOf<typeof registry.importVersion>, 'run' | 'data'>): string {
   const parts = [
-    ...(r.run
-      ? [`its ${r.run.kind === 'train' ? 'training' : r.run.kind === 'evaluate' ? 'evaluation' : 'optimisation'} run`]
-      : []),
+    ...(r.run ? [`its ${runKindName(r.run.kind)}`] : []),
     ...(r.data.length ? [`its data ${r.data.map((d) => d.path).join(', ')}`] : []),
   ];
   return parts.length ? `, with ${parts.join(' and ')}` : '';

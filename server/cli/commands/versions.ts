@@ -20,7 +20,7 @@ import { formatBytes } from '../../engine/registry/lineage';
 import { trainData } from '../../engine/registry/versions';
 import { registerModel } from '../../engine/registry/registerModel';
 import { exportVersion, importVersion, type RunSummary } from '../../engine/registry/versionArchive';
-import { archiveFileName } from '../../../shared/format';
+import { archiveFileName, runKindName } from '../../../shared/format';
 import { abortOnSigint } from './train';
 import { openForRead } from '../shared/registry';
 // chart.ts still imports it from here.
@@ -738,7 +738,7 @@ function readMetrics(path: string): Record<string, number> {
 
 /** "training run, 12 epochs of metrics" — how a carried run is named in export and import output. */
 function runWords(r: RunSummary): string {
-  const what = r.kind === 'train' ? 'training run' : r.kind === 'evaluate' ? 'evaluation run' : 'optimisation run';
+  const what = runKindName(r.kind);
   const unit = r.kind === 'train' ? 'epoch' : 'step';
   return r.steps > 0 ? `${what}, ${r.steps} ${unit}${r.steps === 1 ? '' : 's'} of metrics` : what;
 }

@@ -151,15 +151,15 @@ async function lineAtByte(path: string, offset: number): Promise<number> {
   return line;
 }
 
-/**
- * The file as text, chunk by chunk. Invalid UTF-8 is an error naming the file, line and byte
- * offset — never replaced by U+FFFD, which would silently make a new class label.
- */
 /** How far a reader is into its file, in bytes (updated as each chunk is read). */
 interface ReadPosition {
   bytes: number;
 }
 
+/**
+ * The file as text, chunk by chunk. Invalid UTF-8 is an error naming the file, line and byte
+ * offset — never replaced by U+FFFD, which would silently make a new class label.
+ */
 async function* utf8Text(path: string, name: string, read?: ReadPosition): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let offset = 0;
